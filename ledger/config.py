@@ -1,0 +1,72 @@
+"""Settings: built-in defaults, overridden by a TOML file, overridden by the environment.
+
+Lookup order (DESIGN.md, command line): `--config PATH`, else `./fundtrail.toml` if present,
+else defaults. `FUNDTRAIL_DATABASE_URL` overrides the database URL. Secrets are never given
+defaults that work in production: they come from the file or the environment.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///fundtrail.db"
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or has a bad value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    # Name of this log in checkpoints (C2SP origin line); one per deployment.
+    log_origin: str = "fundtrail.example/demo-province"
+    # Publicity windows (DOMAIN.md §2 / DESIGN.md invariant 9), in days.
+    roll_publicity_working_days: int = 7
+    project_notice_days: int = 10
+    source: str = "defaults"
+    extra: dict = field(default_factory=dict)
+
+
+_KNOWN = {
+    ("database", "url"): "database_url",
+    ("audit", "log_origin"): "log_origin",
+    ("publicity", "roll_working_days"): "roll_publicity_working_days",
+    ("publicity", "project_notice_days"): "project_notice_days",
+}
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Load settings following the documented lookup order."""
+    settings = Settings()
+    if path is None and Path("fundtrail.toml").exists():
+        path = "fundtrail.toml"
+    if path is not None:
+        settings = _apply_file(settings, Path(path))
+    env_url = os.environ.get("FUNDTRAIL_DATABASE_URL")
+    if env_url:
+        settings = replace(settings, database_url=env_url)
+    return settings
+
+
+def _apply_file(settings: Settings, path: Path) -> Settings:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    changes: dict = {"source": str(path)}
+    for (section, key), attr in _KNOWN.items():
+        value = data.get(section, {}).get(key)
+        if value is None:
+            continue
+        expected = type(getattr(settings, attr))
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(
+                f"{path}: [{section}] {key} must be {expected.__name__}, got {value!r}")
+        changes[attr] = value
+    changes["extra"] = data
+    return replace(settings, **changes)

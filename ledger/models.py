@@ -1,0 +1,306 @@
+"""Tables of the ledger (SQLAlchemy 2 declarative models).
+
+Everything that records what happened is append-only: fund lots, transfers, postings,
+approvals, lineage, period closures and audit entries are never updated or deleted (database
+triggers in `ledger.guards` refuse it). The only rows that change are derived caches that
+verification recomputes: the balance columns of `accounts` and the head of the audit log.
+
+Every append-only row carries `log_index`, the audit-log entry that created it (invariant 10).
+Money columns end in `_fen` and hold integers (invariant 1).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    JSON, BigInteger, CheckConstraint, Date, DateTime, Enum, ForeignKey, Index, Integer,
+    LargeBinary, MetaData, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as VARCHAR + CHECK so that SQLite and PostgreSQL share one schema and
+    # adding a member is a plain migration, not an ALTER TYPE.
+    return Enum(cls, name=name, native_enum=False, create_constraint=True,
+                values_callable=lambda c: [m.value for m in c], length=24)
+
+
+class RegionLevel(str, enum.Enum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+LEVEL_ORDER = [RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY,
+               RegionLevel.TOWNSHIP, RegionLevel.VILLAGE]
+
+
+class SourceLevel(str, enum.Enum):
+    """Which level of government put the money up (资金来源级次)."""
+    CENTRAL = "central"
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    INTEGRATED = "integrated"  # a lot created by an integration plan (统筹整合)
+
+
+class Role(str, enum.Enum):
+    CLERK = "clerk"
+    APPROVER = "approver"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class AccountKind(str, enum.Enum):
+    APPROPRIATION = "appropriation"    # the lot's source; runs negative by the amount issued
+    UNIT = "unit"                      # a finance bureau at a region (province…county)
+    PROJECT = "project"                # a project's share of the lot
+    PAYEE = "payee"                    # money that reached a household or contractor
+    INTEGRATION_OUT = "integration_out"  # left this lot into an integrated lot
+    INTEGRATION_IN = "integration_in"    # arrived in an integrated lot from other lots
+
+
+# Accounts allowed to hold a negative balance: they stand for where a lot's money came from.
+SOURCE_KINDS = frozenset({AccountKind.APPROPRIATION, AccountKind.INTEGRATION_IN})
+
+
+class TransferKind(str, enum.Enum):
+    APPROPRIATE = "appropriate"  # appropriation document starts a lot (下达指标)
+    ALLOCATE = "allocate"        # one level down the chain (切块下达)
+    FUND_PROJECT = "fund_project"  # county to an approved project
+    PAY = "pay"                  # to a household or contractor (支出)
+    REVERSE = "reverse"          # correction of an earlier transfer (冲销)
+    INTEGRATE = "integrate"      # pooling across lots into an integrated lot (统筹整合)
+
+
+class Decision(str, enum.Enum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class PayeeKind(str, enum.Enum):
+    HOUSEHOLD = "household"
+    CONTRACTOR = "contractor"
+
+
+class Region(Base):
+    """An administrative division (行政区划) with its code, e.g. 430000 for a province."""
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[RegionLevel] = mapped_column(_enum(RegionLevel, "region_level"))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class User(Base):
+    """A person who acts on the ledger. Scope: the region they work for and everything below it."""
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class FundLot(Base):
+    """A fund lot (资金批次): one appropriation document at one source level and year.
+
+    Money never changes lot except through an approved integration entry (invariant 3), and
+    may only be spent on the lot's function codes and allowed uses (invariant 4).
+    """
+    __tablename__ = "fund_lots"
+    __table_args__ = (
+        UniqueConstraint("doc_number", "source_level", "year", name="identity"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    doc_number: Mapped[str] = mapped_column(String(100))
+    source_level: Mapped[SourceLevel] = mapped_column(_enum(SourceLevel, "source_level"))
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    function_codes: Mapped[list] = mapped_column(JSON)
+    allowed_uses: Mapped[list] = mapped_column(JSON)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+    @property
+    def label(self) -> str:
+        return f"{self.doc_number} ({self.source_level.value} {self.year})"
+
+
+class Project(Base):
+    """A project in a county's project library (项目库). Issue 4 adds its full lifecycle."""
+    __tablename__ = "projects"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    function_code: Mapped[str] = mapped_column(String(10))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Payee(Base):
+    """Who finally receives money: a household (by pseudonymous code) or a contractor."""
+    __tablename__ = "payees"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[PayeeKind] = mapped_column(_enum(PayeeKind, "payee_kind"))
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Account(Base):
+    """One holder's share of one lot. Balance columns are a cache of the postings.
+
+    debit = money in, credit = money out. Pending amounts come from transfers recorded but not
+    yet approved; pending credits count against the balance (invariant 5).
+    """
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("lot_id", "kind", "holder_code", name="holder"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"))
+    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind, "account_kind"))
+    holder_code: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    debits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
+    credits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
+    debits_pending: Mapped[int] = mapped_column(BigInteger, default=0)
+    credits_pending: Mapped[int] = mapped_column(BigInteger, default=0)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+    lot: Mapped[FundLot] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def balance(self) -> int:
+        return self.debits_posted - self.credits_posted
+
+    @property
+    def available(self) -> int:
+        return self.debits_posted - self.credits_posted - self.credits_pending
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.value}:{self.holder_code}@lot{self.lot_id}"
+
+
+class Transfer(Base):
+    """A balanced movement of money: its postings sum to zero within each lot (invariant 2)."""
+    __tablename__ = "transfers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[TransferKind] = mapped_column(_enum(TransferKind, "transfer_kind"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    effective_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    function_code: Mapped[str | None] = mapped_column(String(10))
+    use_code: Mapped[str | None] = mapped_column(String(40))
+    memo: Mapped[str] = mapped_column(Text, default="")
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+    postings: Mapped[list["Posting"]] = relationship(order_by="Posting.id", viewonly=True)
+    approval: Mapped["Approval | None"] = relationship(viewonly=True, uselist=False)
+
+
+class Posting(Base):
+    """One leg of a transfer: a signed amount on one account (positive = debit = money in)."""
+    __tablename__ = "postings"
+    __table_args__ = (
+        CheckConstraint("amount_fen <> 0", name="amount_nonzero"),
+        Index("ix_postings_account_transfer", "account_id", "transfer_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+    account: Mapped[Account] = relationship(viewonly=True)
+
+
+class Approval(Base):
+    """The checker's decision on a transfer (maker–checker, invariant 7). One per transfer."""
+    __tablename__ = "approvals"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    decision: Mapped[Decision] = mapped_column(_enum(Decision, "decision"))
+    decided_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class IntegrationLineage(Base):
+    """Where an integrated lot's money came from (统筹整合 lineage): old lot → new lot."""
+    __tablename__ = "integration_lineage"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    from_lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"))
+    to_lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class PeriodClosure(Base):
+    """A closed fiscal period (YYYY-MM): no entry may be dated inside it afterwards."""
+    __tablename__ = "period_closures"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    closed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditEntry(Base):
+    """One entry of the audit log: canonical CBOR bytes, stored exactly as hashed."""
+    __tablename__ = "audit_entries"
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditHead(Base):
+    """The log's head (one row per log origin): size, root and the Merkle frontier.
+
+    Locked FOR UPDATE by every writer, which serialises appends (DESIGN.md, the audit log).
+    """
+    __tablename__ = "audit_head"
+    origin: Mapped[str] = mapped_column(String(200), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    frontier: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+
+# Tables whose rows are never updated or deleted once written (invariant 6).
+APPEND_ONLY_TABLES = (
+    "regions", "fund_lots", "projects", "payees", "transfers", "postings", "approvals",
+    "integration_lineage", "period_closures", "audit_entries",
+)
