@@ -213,6 +213,9 @@ class Transfer(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The request as received (canonical JSON text), so a replay with the same key can be
+    # compared field by field and a conflict can say what differs (invariant 8).
+    request: Mapped[str] = mapped_column(Text)
     kind: Mapped[TransferKind] = mapped_column(_enum(TransferKind, "transfer_kind"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
@@ -223,7 +226,7 @@ class Transfer(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), index=True)
     log_index: Mapped[int] = mapped_column(BigInteger)
 
     postings: Mapped[list["Posting"]] = relationship(order_by="Posting.id", viewonly=True)

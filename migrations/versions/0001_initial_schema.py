@@ -132,6 +132,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('request', sa.Text(), nullable=False),
     sa.Column('kind', sa.Enum('appropriate', 'allocate', 'fund_project', 'pay', 'reverse', 'integrate', name='transfer_kind', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('lot_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('amount_fen', sa.BigInteger(), nullable=False),
@@ -149,13 +150,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_transfers_region_code_regions')),
     sa.ForeignKeyConstraint(['reverses_id'], ['transfers.id'], name=op.f('fk_transfers_reverses_id_transfers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transfers')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_transfers_idempotency_key')),
-    sa.UniqueConstraint('reverses_id', name=op.f('uq_transfers_reverses_id'))
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_transfers_idempotency_key'))
     )
     with op.batch_alter_table('transfers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_transfers_effective_date'), ['effective_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_transfers_lot_id'), ['lot_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_transfers_region_code'), ['region_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_transfers_reverses_id'), ['reverses_id'], unique=False)
 
     op.create_table('approvals',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -223,6 +224,7 @@ def downgrade() -> None:
     op.drop_table('integration_lineage')
     op.drop_table('approvals')
     with op.batch_alter_table('transfers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_transfers_reverses_id'))
         batch_op.drop_index(batch_op.f('ix_transfers_region_code'))
         batch_op.drop_index(batch_op.f('ix_transfers_lot_id'))
         batch_op.drop_index(batch_op.f('ix_transfers_effective_date'))

@@ -1,0 +1,96 @@
+"""Canonical audit-log entries: what is hashed, field by field (docs/audit-format.md).
+
+An entry is a CBOR array (RFC 8949 §4.2.1 deterministic encoding, integers only, no floats):
+
+    [ 1,            format version
+      origin,       text: the log's name, as in its checkpoints
+      index,        uint: this entry's position in the log
+      prev_root,    bytes(32): Merkle root over entries [0, index)
+      time_us,      uint: microseconds since 1970-01-01 UTC
+      actor,        text: username of who made the change
+      kind,         text: what happened, e.g. "transfer.record"
+      rows,         array of [table, key, image] for every row the change wrote
+      details ]     map text → value: context that is not a row (reason, comment)
+
+`key` is an array of the row's primary-key values; `image` maps every bound column to its
+value. Dates are "YYYY-MM-DD" text, datetimes microseconds since the epoch, enums their value.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import cbor2
+
+FORMAT_VERSION = 1
+
+# Columns that are caches recomputed by verification, not history: left out of row images.
+UNBOUND_COLUMNS = {
+    "accounts": frozenset({"debits_posted", "credits_posted", "debits_pending", "credits_pending"}),
+}
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def canonical_value(value: Any) -> Any:
+    """Turn a column value into the integer/text/bytes form that entries hold."""
+    if value is None or isinstance(value, (bool, str, bytes)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [canonical_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): canonical_value(v) for k, v in value.items()}
+    raise TypeError(f"audit entries hold integers, text and bytes only, not {type(value).__name__}")
+
+
+def row_image(row) -> tuple[str, list, dict]:
+    """(table, key, image) of an ORM row, as an audit entry records it."""
+    table = row.__table__
+    skip = UNBOUND_COLUMNS.get(table.name, frozenset())
+    image = {c.key: canonical_value(getattr(row, _attr(row, c.key)))
+             for c in table.columns if c.key not in skip}
+    key = [canonical_value(getattr(row, _attr(row, c.key))) for c in table.primary_key.columns]
+    return table.name, key, image
+
+
+def _attr(row, column_key: str) -> str:
+    # Mapped attribute names equal column names throughout ledger.models.
+    return column_key
+
+
+def encode_entry(*, origin: str, index: int, prev_root: bytes, time_us: int, actor: str,
+                 kind: str, rows: list, details: dict) -> bytes:
+    body = [FORMAT_VERSION, origin, index, prev_root, time_us, actor, kind,
+            [list(r) for r in rows], canonical_value(details)]
+    return cbor2.dumps(body, canonical=True)
+
+
+class EntryFormatError(ValueError):
+    """Bytes that are not a well-formed canonical entry."""
+
+
+def decode_entry(data: bytes) -> dict:
+    """Parse an entry and check that it is in canonical form (re-encoding gives the same bytes)."""
+    try:
+        body = cbor2.loads(data)
+    except Exception as exc:  # cbor2 raises several types for malformed input
+        raise EntryFormatError(f"not CBOR: {exc}") from None
+    if not isinstance(body, list) or len(body) != 9 or body[0] != FORMAT_VERSION:
+        raise EntryFormatError("not a version-1 entry array of 9 fields")
+    if cbor2.dumps(body, canonical=True) != data:
+        raise EntryFormatError("entry is not in canonical CBOR form")
+    names = ("version", "origin", "index", "prev_root", "time_us", "actor", "kind", "rows",
+             "details")
+    return dict(zip(names, body))

@@ -1,0 +1,99 @@
+"""Appending to the audit log, in the caller's database transaction (invariant 10).
+
+Every service wraps its writes in `record_change`: it locks the log head (serialising appends:
+BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE on PostgreSQL), hands out the index the entry
+will have so that rows can carry it as `log_index`, and on exit writes the entry and moves the
+head. If anything fails the whole transaction rolls back, rows and entry together, so a change
+without its entry, or an entry without its change, cannot be committed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ledger.audit import merkle
+from ledger.audit.entries import canonical_value, encode_entry, row_image
+from ledger.models import AuditEntry, AuditHead
+
+DEFAULT_ORIGIN = "fundtrail.example/demo-province"
+
+
+def log_origin(session: Session) -> str:
+    return session.info.get("log_origin", DEFAULT_ORIGIN)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Change:
+    """One state change under way: rows it wrote and context to log with them."""
+    session: Session
+    head: AuditHead
+    actor: str
+    kind: str
+    time: dt.datetime
+    rows: list = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+    @property
+    def index(self) -> int:
+        return self.head.size
+
+    def add(self, row) -> None:
+        """Insert a row created by this change; it carries this change's log index."""
+        row.log_index = self.index
+        self.session.add(row)
+        self.rows.append(row)
+
+
+def lock_head(session: Session) -> AuditHead:
+    origin = log_origin(session)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(AuditHead).values(origin=origin, size=0, root=merkle.EMPTY_ROOT, frontier=b"")
+        .on_conflict_do_nothing(index_elements=["origin"]))
+    stmt = select(AuditHead).where(AuditHead.origin == origin)
+    if dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+
+
+@contextmanager
+def record_change(session: Session, actor: str, kind: str, **details) -> Iterator[Change]:
+    head = lock_head(session)
+    change = Change(session, head, actor, kind, _now(), details=dict(details))
+    yield change
+    session.flush()  # assigns primary keys, so row images are complete
+    _append(change)
+
+
+def _append(change: Change) -> None:
+    head = change.head
+    entry = encode_entry(
+        origin=head.origin, index=head.size, prev_root=head.root,
+        time_us=_micros(change.time), actor=change.actor, kind=change.kind,
+        rows=[row_image(r) for r in change.rows], details=change.details)
+    leaf = merkle.leaf_hash(entry)
+    frontier = merkle.Frontier.from_bytes(head.frontier) if head.frontier else merkle.Frontier()
+    if frontier.size != head.size:
+        raise RuntimeError(f"audit head of {head.origin} is corrupt: size {head.size}, "
+                           f"frontier {frontier.size}")
+    frontier.append(leaf)
+    change.session.add(AuditEntry(idx=head.size, entry=entry, leaf_hash=leaf))
+    head.size = frontier.size
+    head.root = frontier.root()
+    head.frontier = frontier.to_bytes()
+    change.session.flush()
+
+
+def _micros(t: dt.datetime) -> int:
+    return canonical_value(t)

@@ -1,0 +1,77 @@
+"""Administrative regions (行政区划) and the people who work in them."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.access import Action, require
+from ledger.audit.log import record_change
+from ledger.errors import LedgerError, NotFound
+from ledger.models import LEVEL_ORDER, Region, RegionLevel, Role, User
+
+
+def get_region(session: Session, code: str) -> Region:
+    region = session.get(Region, code)
+    if region is None:
+        raise NotFound(f"region {code!r} does not exist")
+    return region
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist")
+    return user
+
+
+def bootstrap(session: Session, *, province_code: str, province_name: str,
+              admin_username: str, admin_name: str) -> User:
+    """Create the root region and the first administrator of an empty database."""
+    if session.execute(select(func.count()).select_from(User)).scalar_one():
+        raise LedgerError("this database already has users; bootstrap runs only once")
+    _check_code(province_code)
+    with record_change(session, admin_username, "bootstrap") as change:
+        change.add(Region(code=province_code, name=province_name,
+                          level=RegionLevel.PROVINCE, parent_code=None))
+        session.flush()
+        admin = User(username=admin_username, display_name=admin_name, role=Role.ADMIN,
+                     region_code=province_code)
+        change.add(admin)
+    return admin
+
+
+def add_region(session: Session, actor: User, *, code: str, name: str, level: RegionLevel,
+               parent_code: str) -> Region:
+    parent = get_region(session, parent_code)
+    require(session, actor, Action.ADMINISTER, parent_code)
+    _check_code(code)
+    if session.get(Region, code) is not None:
+        raise LedgerError(f"region {code} already exists")
+    expected = LEVEL_ORDER[LEVEL_ORDER.index(parent.level) + 1] \
+        if parent.level != RegionLevel.VILLAGE else None
+    if level != expected:
+        raise LedgerError(
+            f"region {code}: a {parent.level.value}'s child must be a "
+            f"{expected.value if expected else 'nothing'}, not a {level.value}")
+    region = Region(code=code, name=name, level=level, parent_code=parent_code)
+    with record_change(session, actor.username, "region.add") as change:
+        change.add(region)
+    return region
+
+
+def add_user(session: Session, actor: User, *, username: str, display_name: str, role: Role,
+             region_code: str, password_hash: str | None = None) -> User:
+    get_region(session, region_code)
+    require(session, actor, Action.ADMINISTER, region_code)
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise LedgerError(f"user {username!r} already exists")
+    user = User(username=username, display_name=display_name, role=role,
+                region_code=region_code, password_hash=password_hash)
+    with record_change(session, actor.username, "user.add") as change:
+        change.add(user)
+    return user
+
+
+def _check_code(code: str) -> None:
+    if not (code.isascii() and code.isdigit() and 2 <= len(code) <= 12):
+        raise LedgerError(f"region code {code!r} must be 2–12 digits (行政区划代码)")
