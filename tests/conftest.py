@@ -1,0 +1,121 @@
+"""Database fixtures: each test gets a fresh, migrated database on SQLite and on PostgreSQL.
+
+SQLite: a migrated template file is copied per test. PostgreSQL: a template database is
+migrated once per test process and cloned (CREATE DATABASE … TEMPLATE) per test, then dropped.
+PostgreSQL tests skip only when no server is reachable and CI is unset; in CI they fail.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ledger import migrate
+from ledger.db import make_engine, make_sessionmaker
+
+PG_ADMIN_URL = os.environ.get(
+    "FUNDTRAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_admin_engine():
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        with _pg_admin_engine().connect() as conn:
+            conn.execute(text("select 1"))
+        return None
+    except Exception as exc:  # any connection failure means: no server here
+        return str(exc).splitlines()[0]
+
+
+def _pg_url(dbname: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tmpl") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    problem = _pg_reachable()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {problem}")
+    name = f"ft_tmpl_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = _pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(_pg_url(name))
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def fresh_pg_url(pg_template):
+    """A new, migrated PostgreSQL database for one test (dropped afterwards)."""
+    name = f"ft_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = _pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    yield _pg_url(name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def empty_pg_url(pg_template):
+    """A new PostgreSQL database with no schema at all (for migration tests)."""
+    name = f"ft_empty_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = _pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh migrated database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "ledger.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("fresh_pg_url")
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(engine):
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def world(factory):
+    """A small province with users at each level (see tests/world.py)."""
+    from tests.world import build_world
+    return build_world(factory)

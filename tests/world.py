@@ -1,0 +1,70 @@
+"""A small, fully known province for tests: regions, users, one lot, one project, payees."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ledger import lots, posting, projects, regions
+from ledger.db import transaction
+from ledger.models import PayeeKind, RegionLevel, Role, SourceLevel
+
+DAY = dt.date(2024, 3, 15)
+PROVINCE, CITY, COUNTY, COUNTY2 = "430000", "430100", "430121", "430122"
+TOWNSHIP, VILLAGE, VILLAGE2 = "430121001", "430121001001", "430122001001"
+
+USERS = [
+    ("p_clerk", Role.CLERK, PROVINCE), ("p_approver", Role.APPROVER, PROVINCE),
+    ("c_clerk", Role.CLERK, CITY), ("c_approver", Role.APPROVER, CITY),
+    ("k_clerk", Role.CLERK, COUNTY), ("k_approver", Role.APPROVER, COUNTY),
+    ("k2_clerk", Role.CLERK, COUNTY2), ("k2_approver", Role.APPROVER, COUNTY2),
+    ("auditor", Role.AUDITOR, PROVINCE),
+]
+
+
+@dataclass
+class World:
+    factory: object
+    lot_id: int
+
+    def user(self, session, name):
+        return regions.get_user(session, name)
+
+
+def build_world(factory, amount_fen: int = 1_000_000_00) -> World:
+    with transaction(factory) as s:
+        admin = regions.bootstrap(s, province_code=PROVINCE, province_name="湖南省",
+                                  admin_username="admin", admin_name="管理员")
+        for code, name, level, parent in [
+            (CITY, "长沙市", RegionLevel.CITY, PROVINCE),
+            (COUNTY, "长沙县", RegionLevel.COUNTY, CITY),
+            (COUNTY2, "望城县", RegionLevel.COUNTY, CITY),
+            (TOWNSHIP, "星沙镇", RegionLevel.TOWNSHIP, COUNTY),
+            (VILLAGE, "松雅村", RegionLevel.VILLAGE, TOWNSHIP),
+            ("430122001", "乌山镇", RegionLevel.TOWNSHIP, COUNTY2),
+            (VILLAGE2, "团山村", RegionLevel.VILLAGE, "430122001"),
+        ]:
+            regions.add_region(s, admin, code=code, name=name, level=level, parent_code=parent)
+        for username, role, region in USERS:
+            regions.add_user(s, admin, username=username, display_name=username, role=role,
+                             region_code=region)
+    with transaction(factory) as s:
+        clerk = regions.get_user(s, "k_clerk")
+        projects.register_project(s, clerk, code="P-001", name="生猪养殖", county_code=COUNTY,
+                                  function_code="2130505")
+        projects.register_payee(s, clerk, code="H-001", kind=PayeeKind.HOUSEHOLD, name="张三",
+                                region_code=VILLAGE)
+        projects.register_payee(s, clerk, code="H-002", kind=PayeeKind.HOUSEHOLD, name="李四",
+                                region_code=VILLAGE)
+        projects.register_payee(s, clerk, code="C-001", kind=PayeeKind.CONTRACTOR,
+                                name="星沙建筑公司", region_code=COUNTY)
+        k2 = regions.get_user(s, "k2_clerk")
+        projects.register_payee(s, k2, code="H-201", kind=PayeeKind.HOUSEHOLD, name="王五",
+                                region_code=VILLAGE2)
+        t = lots.appropriate(
+            s, regions.get_user(s, "p_clerk"), doc_number="财农〔2024〕12号",
+            source_level=SourceLevel.CENTRAL, year=2024, title="中央衔接推进乡村振兴补助资金",
+            function_codes=["2130504", "2130505"],
+            allowed_uses=["household_subsidy", "industry", "infrastructure"],
+            amount_fen=amount_fen, region_code=PROVINCE, effective_date=DAY)
+        posting.approve(s, regions.get_user(s, "p_approver"), t.id)
+        return World(factory, t.lot_id)
