@@ -1,0 +1,315 @@
+"""Randomised model test (TigerBeetle's VOPR idea, with Hypothesis stateful testing).
+
+Random sequences of allocate, fund, pay, approve, reject, reverse, integrate and replay-with-
+the-same-key run against the real ledger and against a small in-memory reference model. After
+every step: balances match the model, every lot sums to zero over its accounts, no account that
+holds money is overdrawn counting pending, and the cached balance columns equal the postings.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections import defaultdict
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import create_engine, func, select, text
+
+from ledger import balances, flows, lots, posting, regions
+from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.errors import LedgerError, Overdraft
+from ledger.models import Account, AuditHead, SourceLevel
+from tests.conftest import PG_ADMIN_URL, _pg_url
+from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, build_world
+
+CHAIN = [(PROVINCE, CITY, "p_clerk"), (CITY, COUNTY, "c_clerk"), (CITY, COUNTY2, "c_clerk")]
+APPROVER = {PROVINCE: "p_approver", CITY: "c_approver", COUNTY: "k_approver",
+            COUNTY2: "k2_approver"}
+LOT_AMOUNT = 10_000
+
+
+class Model:
+    """Reference model: balances keyed by (lot, kind, holder); pending held per transfer."""
+
+    def __init__(self):
+        self.posted = defaultdict(int)
+        self.pending_out = defaultdict(int)
+        self.transfers = {}  # id -> dict(legs, status, region, reversible)
+
+    def available(self, key):
+        return self.posted[key] - self.pending_out[key]
+
+    def can_record(self, legs):
+        out = defaultdict(int)
+        for key, amount in legs:
+            if amount < 0 and key[1] not in ("appropriation", "integration_in"):
+                out[key] += -amount
+        return all(self.available(k) >= a for k, a in out.items())
+
+    def record(self, tid, legs, region, kind):
+        for key, amount in legs:
+            if amount < 0:
+                self.pending_out[key] += -amount
+        self.transfers[tid] = {"legs": legs, "status": "pending", "region": region,
+                               "kind": kind, "reversed": False}
+
+    def decide(self, tid, approved):
+        t = self.transfers[tid]
+        for key, amount in t["legs"]:
+            if amount < 0:
+                self.pending_out[key] -= -amount
+            if approved:
+                self.posted[key] += amount
+        t["status"] = "approved" if approved else "rejected"
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    new_database = None  # set by the test: returns (url, cleanup)
+
+    def __init__(self):
+        super().__init__()
+        self.url, self.cleanup = self.new_database()
+        self.engine = make_engine(self.url)
+        self.factory = make_sessionmaker(self.engine)
+        self.model = Model()
+        self.lots = []
+        self.counter = 0
+        self.last_request = None
+        with transaction(self.factory) as s:
+            self.lots = list(s.execute(text("select id from fund_lots order by id")).scalars())
+            for r in balances.account_balances(s):
+                self.model.posted[(r.lot_id, r.kind, r.holder)] = r.balance
+
+    def teardown(self):
+        self.engine.dispose()
+        self.cleanup()
+
+    def _amount(self, data, source_key):
+        """Mostly within what the source holds (posted), sometimes just over it, so both
+        successful transfers and overdrafts (including ones caused by pending holds) occur."""
+        held = max(self.model.posted[source_key], 0)
+        return data.draw(st.integers(1, held + 20))
+
+    def _key(self):
+        self.counter += 1
+        return f"k{self.counter}"
+
+    def _attempt(self, legs, region, kind, call):
+        """Run a recording call; the model predicts whether it must succeed."""
+        allowed = self.model.can_record(legs)
+        with transaction(self.factory) as s:
+            if not allowed:
+                with pytest.raises(Overdraft):
+                    call(s)
+                return None
+            t = call(s)
+            self.model.record(t.id, legs, region, kind)
+            return t
+
+    @rule(data=st.data())
+    def allocate(self, data):
+        lot = data.draw(st.sampled_from(self.lots))
+        src, dst, clerk = data.draw(st.sampled_from(CHAIN))
+        amount = self._amount(data, (lot, "unit", src))
+        key = self._key()
+        kwargs = dict(lot_id=lot, from_region=src, to_region=dst, amount_fen=amount,
+                      effective_date=DAY, key=key)
+        legs = [((lot, "unit", src), -amount), ((lot, "unit", dst), amount)]
+
+        def call(s):
+            return flows.allocate(s, regions.get_user(s, clerk), **kwargs)
+        if self._attempt(legs, src, "allocate", call):
+            self.last_request = (call, key)
+
+    @rule(data=st.data())
+    def fund_project(self, data):
+        lot = data.draw(st.sampled_from(self.lots))
+        amount = self._amount(data, (lot, "unit", COUNTY))
+        key = self._key()
+        legs = [((lot, "unit", COUNTY), -amount), ((lot, "project", "P-001"), amount)]
+
+        def call(s):
+            return flows.fund_project(s, regions.get_user(s, "k_clerk"), lot_id=lot,
+                                      project_code="P-001", amount_fen=amount,
+                                      effective_date=DAY, key=key)
+        if self._attempt(legs, COUNTY, "fund_project", call):
+            self.last_request = (call, key)
+
+    @rule(data=st.data())
+    def pay(self, data):
+        lot = data.draw(st.sampled_from(self.lots))
+        payee = data.draw(st.sampled_from(["H-001", "H-002", "C-001"]))
+        from_project = data.draw(st.booleans())
+        key = self._key()
+        source = (lot, "project", "P-001") if from_project else (lot, "unit", COUNTY)
+        amount = self._amount(data, source)
+        legs = [(source, -amount), ((lot, "payee", payee), amount)]
+
+        def call(s):
+            return flows.pay(s, regions.get_user(s, "k_clerk"), lot_id=lot, payee_code=payee,
+                             amount_fen=amount, function_code="2130505", use_code="industry",
+                             project_code="P-001" if from_project else None,
+                             county_code=None if from_project else COUNTY,
+                             effective_date=DAY, key=key)
+        if self._attempt(legs, COUNTY, "pay", call):
+            self.last_request = (call, key)
+
+    @rule(data=st.data(), approve=st.booleans())
+    def decide(self, data, approve):
+        pending = [t for t, v in self.model.transfers.items() if v["status"] == "pending"]
+        if not pending:
+            return
+        tid = data.draw(st.sampled_from(pending))
+        region = self.model.transfers[tid]["region"]
+        with transaction(self.factory) as s:
+            checker = regions.get_user(s, APPROVER[region])
+            if approve:
+                posting.approve(s, checker, tid)
+            else:
+                posting.reject(s, checker, tid, "model test rejection")
+        self.model.decide(tid, approve)
+
+    @rule(data=st.data())
+    def reverse(self, data):
+        done = [t for t, v in self.model.transfers.items()
+                if v["status"] == "approved" and not v["reversed"] and v["kind"] != "reverse"]
+        if not done:
+            return
+        tid = data.draw(st.sampled_from(done))
+        original = self.model.transfers[tid]
+        legs = [(key, -amount) for key, amount in original["legs"]]
+        clerk = {PROVINCE: "p_clerk", CITY: "c_clerk", COUNTY: "k_clerk"}[original["region"]]
+        key = self._key()
+
+        def call(s):
+            return posting.reverse(s, regions.get_user(s, clerk), tid, reason="model",
+                                   effective_date=DAY, key=key)
+        if self._attempt(legs, original["region"], "reverse", call):
+            original["reversed"] = True
+
+    @rule(data=st.data())
+    def integrate(self, data):
+        if len(self.lots) < 2 or len(self.lots) > 4:
+            return
+        first, second = data.draw(st.lists(st.sampled_from(self.lots), min_size=2, max_size=2,
+                                           unique=True))
+        a = self._amount(data, (first, "unit", COUNTY))
+        b = self._amount(data, (second, "unit", COUNTY))
+        doc = f"整合〔2024〕{self.counter}号"
+        key = self._key()
+        probe = [((first, "unit", COUNTY), -a), ((second, "unit", COUNTY), -b)]
+        if not self.model.can_record(probe):
+            with transaction(self.factory) as s:
+                with pytest.raises(Overdraft):
+                    self._integrate(s, doc, key, first, second, a, b)
+            return
+        with transaction(self.factory) as s:
+            t = self._integrate(s, doc, key, first, second, a, b)
+        new = t.lot_id
+        legs = probe + [((first, "integration_out", COUNTY), a),
+                        ((second, "integration_out", COUNTY), b),
+                        ((new, "integration_in", COUNTY), -(a + b)),
+                        ((new, "unit", COUNTY), a + b)]
+        self.model.record(t.id, legs, COUNTY, "integrate")
+        self.lots.append(new)
+
+    def _integrate(self, s, doc, key, first, second, a, b):
+        return lots.integrate(s, regions.get_user(s, "k_clerk"), county_code=COUNTY,
+                              doc_number=doc, year=2024, title="整合", function_codes=["2130505"],
+                              allowed_uses=["industry"], sources=[(first, a), (second, b)],
+                              effective_date=DAY, key=key)
+
+    @rule()
+    def replay_same_key(self):
+        if self.last_request is None:
+            return
+        call, key = self.last_request
+        with transaction(self.factory) as s:
+            size = s.execute(select(AuditHead.size)).scalar_one()
+            t = call(s)
+            assert t.idempotency_key == key
+            assert s.execute(select(AuditHead.size)).scalar_one() == size
+
+    @invariant()
+    def books_match_the_model(self):
+        with transaction(self.factory) as s:
+            rows = balances.account_balances(s)
+            actual = {(r.lot_id, r.kind, r.holder): r.balance for r in rows}
+            expected = {k: v for k, v in self.model.posted.items() if v or k in actual}
+            assert {k: v for k, v in actual.items() if v or k in expected} == expected
+            tb = balances.trial_balance(s)
+            assert tb.balanced, tb.unbalanced_lots
+            assert balances.cache_mismatches(s) == []
+            for account in s.execute(select(Account)).scalars():
+                if account.kind.value not in ("appropriation", "integration_in"):
+                    assert account.available >= 0, account.label
+                key = (account.lot_id, account.kind.value, account.holder_code)
+                assert account.credits_pending == self.model.pending_out[key]
+
+
+def _sqlite_factory(template):
+    def new_database():
+        path = template.parent / f"model-{uuid.uuid4().hex[:8]}.db"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}", lambda: _remove(path)
+    return new_database
+
+
+def _remove(path):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(f"{path}{suffix}"):
+            os.remove(f"{path}{suffix}")
+
+
+def _pg_factory(template_name):
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+    def new_database():
+        name = f"ft_model_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+
+        def drop():
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        return _pg_url(name), drop
+    return new_database
+
+
+def _with_second_lot(factory):
+    build_world(factory, amount_fen=LOT_AMOUNT)
+    with transaction(factory) as s:
+        t = lots.appropriate(s, regions.get_user(s, "p_clerk"), doc_number="湘财农〔2024〕5号",
+                             source_level=SourceLevel.PROVINCE, year=2024, title="省级",
+                             function_codes=["2130505"], allowed_uses=["industry"],
+                             amount_fen=LOT_AMOUNT, region_code=PROVINCE,
+                             effective_date=DAY)
+        posting.approve(s, regions.get_user(s, "p_approver"), t.id)
+        # Start with money at every level, so most random steps have something to move.
+        for lot in (1, t.lot_id):
+            for (src, dst, clerk), amount in zip(CHAIN, (8_000, 3_000, 2_000)):
+                a = flows.allocate(s, regions.get_user(s, clerk), lot_id=lot, from_region=src,
+                                   to_region=dst, amount_fen=amount, effective_date=DAY,
+                                   key=f"seed-{lot}-{dst}")
+                posting.approve(s, regions.get_user(s, APPROVER[src]), a.id)
+
+
+def test_ledger_matches_reference_model(db_url, tmp_path):
+    engine = make_engine(db_url)
+    _with_second_lot(make_sessionmaker(engine))
+    engine.dispose()
+    if db_url.startswith("sqlite"):
+        template = tmp_path / "world.db"
+        shutil.copy(db_url.removeprefix("sqlite:///"), template)
+        LedgerMachine.new_database = staticmethod(_sqlite_factory(template))
+        examples = int(os.environ.get("FUNDTRAIL_MODEL_EXAMPLES", 40))
+    else:
+        LedgerMachine.new_database = staticmethod(_pg_factory(db_url.rsplit("/", 1)[1]))
+        examples = int(os.environ.get("FUNDTRAIL_MODEL_EXAMPLES", 40)) // 2
+    run_state_machine_as_test(LedgerMachine, settings=settings(
+        max_examples=examples, stateful_step_count=30, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
