@@ -433,5 +433,8 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
     _emit(data, as_json, text)
 
 
+# Further command groups register themselves on `cli` when imported.
+from ledger import cli_audit  # noqa: E402,F401
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -24,6 +24,12 @@ class Settings:
     # Name of this log in checkpoints (C2SP origin line); one per deployment.
     log_origin: str = "fundtrail.example/demo-province"
     # Publicity windows (DOMAIN.md §2 / DESIGN.md invariant 9), in days.
+    # The bureau's checkpoint signing key (encrypted file, never in the database) and the
+    # C2SP tlog-policy file naming the log key, the cosigners and the quorum.
+    signing_key_file: str = "keys/log.key"
+    policy_file: str = "keys/policy.txt"
+    # Environment variable holding the signing key's passphrase (else a prompt).
+    passphrase_env: str = "FUNDTRAIL_SIGNING_PASSPHRASE"
     roll_publicity_working_days: int = 7
     project_notice_days: int = 10
     source: str = "defaults"
@@ -33,6 +39,9 @@ class Settings:
 _KNOWN = {
     ("database", "url"): "database_url",
     ("audit", "log_origin"): "log_origin",
+    ("audit", "signing_key_file"): "signing_key_file",
+    ("audit", "policy_file"): "policy_file",
+    ("audit", "passphrase_env"): "passphrase_env",
     ("publicity", "roll_working_days"): "roll_publicity_working_days",
     ("publicity", "project_notice_days"): "project_notice_days",
 }

@@ -12,29 +12,18 @@ from ledger.models import APPEND_ONLY_TABLES
 ACCOUNT_IDENTITY = ("id", "lot_id", "kind", "holder_code", "region_code", "log_index")
 
 
-def sqlite_statements(tables=APPEND_ONLY_TABLES) -> list[str]:
-    out = []
-    for table in tables:
-        for op in ("UPDATE", "DELETE"):
-            out.append(
-                f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, 'append-only: {op} on {table} is not allowed'); END"
-            )
-    cols = ", ".join(ACCOUNT_IDENTITY)
-    out.append(
-        f"CREATE TRIGGER accounts_identity_fixed BEFORE UPDATE OF {cols} ON accounts "
-        "BEGIN SELECT RAISE(ABORT, 'append-only: account identity cannot change'); END")
-    out.append(
-        "CREATE TRIGGER accounts_no_delete BEFORE DELETE ON accounts "
-        "BEGIN SELECT RAISE(ABORT, 'append-only: DELETE on accounts is not allowed'); END")
-    return out
+def _sqlite_table(table: str) -> list[str]:
+    return [f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, 'append-only: {op} on {table} is not allowed'); END"
+            for op in ("UPDATE", "DELETE")]
 
 
-def sqlite_drop_statements(tables=APPEND_ONLY_TABLES) -> list[str]:
-    names = [f"{t}_no_{op}" for t in tables for op in ("update", "delete")]
-    names += ["accounts_identity_fixed", "accounts_no_delete"]
-    return [f"DROP TRIGGER IF EXISTS {n}" for n in names]
-
+_SQLITE_ACCOUNTS = [
+    f"CREATE TRIGGER accounts_identity_fixed BEFORE UPDATE OF {', '.join(ACCOUNT_IDENTITY)} "
+    "ON accounts BEGIN SELECT RAISE(ABORT, 'append-only: account identity cannot change'); END",
+    "CREATE TRIGGER accounts_no_delete BEFORE DELETE ON accounts "
+    "BEGIN SELECT RAISE(ABORT, 'append-only: DELETE on accounts is not allowed'); END",
+]
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION fundtrail_refuse_change() RETURNS trigger AS $$
@@ -60,46 +49,68 @@ $$ LANGUAGE plpgsql
 """
 
 
-def postgresql_statements(tables=APPEND_ONLY_TABLES) -> list[str]:
-    out = [_PG_FUNCTION, _PG_ACCOUNT_FUNCTION]
-    for table in tables:
-        out.append(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION fundtrail_refuse_change()")
-        out.append(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION fundtrail_refuse_change()")
-    out.append(
-        "CREATE TRIGGER accounts_identity_fixed BEFORE UPDATE ON accounts "
-        "FOR EACH ROW EXECUTE FUNCTION fundtrail_account_identity()")
-    out.append(
-        "CREATE TRIGGER accounts_no_delete BEFORE DELETE OR TRUNCATE ON accounts "
-        "FOR EACH STATEMENT EXECUTE FUNCTION fundtrail_refuse_change()")
-    return out
+def _pg_table(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION fundtrail_refuse_change()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION fundtrail_refuse_change()",
+    ]
 
 
-def postgresql_drop_statements(tables=APPEND_ONLY_TABLES) -> list[str]:
-    out = []
-    for table in tables:
-        out.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        out.append(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-    out.append("DROP TRIGGER IF EXISTS accounts_identity_fixed ON accounts")
-    out.append("DROP TRIGGER IF EXISTS accounts_no_delete ON accounts")
-    out.append("DROP FUNCTION IF EXISTS fundtrail_account_identity()")
-    out.append("DROP FUNCTION IF EXISTS fundtrail_refuse_change()")
-    return out
+_PG_ACCOUNTS = [
+    "CREATE TRIGGER accounts_identity_fixed BEFORE UPDATE ON accounts "
+    "FOR EACH ROW EXECUTE FUNCTION fundtrail_account_identity()",
+    "CREATE TRIGGER accounts_no_delete BEFORE DELETE OR TRUNCATE ON accounts "
+    "FOR EACH STATEMENT EXECUTE FUNCTION fundtrail_refuse_change()",
+]
+
+
+def _is_pg(connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def _run(connection, statements) -> None:
+    for stmt in statements:
+        connection.exec_driver_sql(stmt)
 
 
 def install(connection, tables=APPEND_ONLY_TABLES) -> None:
-    """Create the triggers. Migrations pass their own frozen table list."""
-    stmts = (postgresql_statements(tables) if connection.dialect.name == "postgresql"
-             else sqlite_statements(tables))
-    for stmt in stmts:
-        connection.exec_driver_sql(stmt)
+    """Create the trigger functions, the account guards and the guards of `tables`.
+
+    Migrations pass their own frozen table list.
+    """
+    if _is_pg(connection):
+        _run(connection, [_PG_FUNCTION, _PG_ACCOUNT_FUNCTION, *_PG_ACCOUNTS])
+    else:
+        _run(connection, _SQLITE_ACCOUNTS)
+    install_tables(connection, tables)
+
+
+def install_tables(connection, tables) -> None:
+    """Guard more tables (the functions exist already): used by later migrations."""
+    make = _pg_table if _is_pg(connection) else _sqlite_table
+    _run(connection, [stmt for table in tables for stmt in make(table)])
+
+
+def uninstall_tables(connection, tables) -> None:
+    if _is_pg(connection):
+        stmts = [f"DROP TRIGGER IF EXISTS {t}_{suffix} ON {t}"
+                 for t in tables for suffix in ("append_only", "no_truncate")]
+    else:
+        stmts = [f"DROP TRIGGER IF EXISTS {t}_no_{op}" for t in tables
+                 for op in ("update", "delete")]
+    _run(connection, stmts)
 
 
 def uninstall(connection, tables=APPEND_ONLY_TABLES) -> None:
-    stmts = (postgresql_drop_statements(tables) if connection.dialect.name == "postgresql"
-             else sqlite_drop_statements(tables))
-    for stmt in stmts:
-        connection.exec_driver_sql(stmt)
+    uninstall_tables(connection, tables)
+    if _is_pg(connection):
+        _run(connection, [
+            "DROP TRIGGER IF EXISTS accounts_identity_fixed ON accounts",
+            "DROP TRIGGER IF EXISTS accounts_no_delete ON accounts",
+            "DROP FUNCTION IF EXISTS fundtrail_account_identity()",
+            "DROP FUNCTION IF EXISTS fundtrail_refuse_change()"])
+    else:
+        _run(connection, ["DROP TRIGGER IF EXISTS accounts_identity_fixed",
+                          "DROP TRIGGER IF EXISTS accounts_no_delete"])

@@ -302,8 +302,45 @@ class AuditHead(Base):
     frontier: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
 
+class AuditNode(Base):
+    """A complete Merkle subtree root at level ≥ 1 (level 0 is `audit_entries.leaf_hash`).
+
+    Stored as each append completes it, so inclusion and consistency proofs are index
+    look-ups. `leaf_end` is the last leaf the node covers: the order in which nodes complete,
+    which lets verification stream them beside the entries.
+    """
+    __tablename__ = "audit_nodes"
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_end: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Checkpoint(Base):
+    """A checkpoint the bureau signed (C2SP signed note), with the cosignatures it gathered."""
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    origin: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Cosignature(Base):
+    """One cosigner's signature line (C2SP cosignature/v1) on a checkpoint."""
+    __tablename__ = "cosignatures"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "name", name="one_per_signer"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoints.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    line: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 # Tables whose rows are never updated or deleted once written (invariant 6).
 APPEND_ONLY_TABLES = (
     "regions", "fund_lots", "projects", "payees", "transfers", "postings", "approvals",
-    "integration_lineage", "period_closures", "audit_entries",
+    "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
+    "cosignatures",
 )

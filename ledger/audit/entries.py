@@ -9,16 +9,18 @@ An entry is a CBOR array (RFC 8949 §4.2.1 deterministic encoding, integers only
       time_us,      uint: microseconds since 1970-01-01 UTC
       actor,        text: username of who made the change
       kind,         text: what happened, e.g. "transfer.record"
-      rows,         array of [table, key, image] for every row the change wrote
+      rows,         array of [table, key, version, prev_hash, image], one per row written
       details ]     map text → value: context that is not a row (reason, comment)
 
-`key` is an array of the row's primary-key values; `image` maps every bound column to its
-value. Dates are "YYYY-MM-DD" text, datetimes microseconds since the epoch, enums their value.
+`key` is an array of the row's primary-key values; `version` counts the row's versions from 1;
+`prev_hash` is SHA-256 of the canonical CBOR of the previous version's image (null for
+version 1); `image` maps every bound column to its value. Dates are "YYYY-MM-DD" text, datetimes microseconds since the epoch, enums their value.
 """
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from typing import Any
 
 import cbor2
@@ -55,19 +57,31 @@ def canonical_value(value: Any) -> Any:
     raise TypeError(f"audit entries hold integers, text and bytes only, not {type(value).__name__}")
 
 
+def row_record(row, version: int = 1, prev_image: dict | None = None) -> tuple:
+    """(table, key, version, prev_hash, image) of an ORM row, as an audit entry records it."""
+    table, key, image = row_image(row)
+    prev_hash = image_hash(prev_image) if prev_image is not None else None
+    return table, key, version, prev_hash, image
+
+
+def image_hash(image: dict) -> bytes:
+    return hashlib.sha256(cbor2.dumps(image, canonical=True)).digest()
+
+
 def row_image(row) -> tuple[str, list, dict]:
-    """(table, key, image) of an ORM row, as an audit entry records it."""
-    table = row.__table__
+    """(table, key, image) of an ORM row: the bound columns in canonical form."""
+    return table_image(row.__table__, lambda name: getattr(row, name))
+
+
+def table_image(table, get) -> tuple[str, list, dict]:
+    """(table, key, image) from a table and a column-name → value getter (ORM or Core row).
+
+    Mapped attribute names equal column names throughout ledger.models.
+    """
     skip = UNBOUND_COLUMNS.get(table.name, frozenset())
-    image = {c.key: canonical_value(getattr(row, _attr(row, c.key)))
-             for c in table.columns if c.key not in skip}
-    key = [canonical_value(getattr(row, _attr(row, c.key))) for c in table.primary_key.columns]
+    image = {c.key: canonical_value(get(c.key)) for c in table.columns if c.key not in skip}
+    key = [canonical_value(get(c.key)) for c in table.primary_key.columns]
     return table.name, key, image
-
-
-def _attr(row, column_key: str) -> str:
-    # Mapped attribute names equal column names throughout ledger.models.
-    return column_key
 
 
 def encode_entry(*, origin: str, index: int, prev_root: bytes, time_us: int, actor: str,

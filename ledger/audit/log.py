@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ledger.audit import merkle
-from ledger.audit.entries import canonical_value, encode_entry, row_image
-from ledger.models import AuditEntry, AuditHead
+from ledger.audit.entries import canonical_value, encode_entry, row_record
+from ledger.models import AuditEntry, AuditHead, AuditNode
 
 DEFAULT_ORIGIN = "fundtrail.example/demo-province"
 
@@ -81,14 +81,17 @@ def _append(change: Change) -> None:
     entry = encode_entry(
         origin=head.origin, index=head.size, prev_root=head.root,
         time_us=_micros(change.time), actor=change.actor, kind=change.kind,
-        rows=[row_image(r) for r in change.rows], details=change.details)
+        rows=[row_record(r) for r in change.rows], details=change.details)
     leaf = merkle.leaf_hash(entry)
     frontier = merkle.Frontier.from_bytes(head.frontier) if head.frontier else merkle.Frontier()
     if frontier.size != head.size:
         raise RuntimeError(f"audit head of {head.origin} is corrupt: size {head.size}, "
                            f"frontier {frontier.size}")
-    frontier.append(leaf)
+    finished = frontier.append(leaf)
     change.session.add(AuditEntry(idx=head.size, entry=entry, leaf_hash=leaf))
+    for node in finished[1:]:  # level 0 is the leaf hash, already in audit_entries
+        change.session.add(AuditNode(level=node.level, idx=node.index, hash=node.hash,
+                                     leaf_end=head.size))
     head.size = frontier.size
     head.root = frontier.root()
     head.frontier = frontier.to_bytes()

@@ -1,0 +1,127 @@
+"""Signing and cosigning checkpoints of the database's log; proofs from stored nodes.
+
+The bureau signs a checkpoint (size and root of the log now). Each cosigner (an official or
+auditor) keeps its own small state file with the last checkpoint it cosigned, and cosigns a new
+one only after checking the log signature and a consistency proof from that checkpoint: so a log
+that was rewritten after a cosigner saw it can never gather that cosigner's signature again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.audit import merkle
+from ledger.audit.checkpoint import Checkpoint as CheckpointBody
+from ledger.audit.checkpoint import (
+    CheckpointError, add_signatures, cosign, open_checkpoint, sign_checkpoint,
+)
+from ledger.audit.log import lock_head, log_origin
+from ledger.errors import LedgerError
+from ledger.models import AuditEntry, AuditHead, AuditNode, Checkpoint, Cosignature
+
+
+def node_reader(session: Session):
+    """merkle's NodeReader over the database: leaves from entries, the rest from audit_nodes."""
+    def read(level: int, index: int) -> bytes:
+        if level == 0:
+            value = session.execute(select(AuditEntry.leaf_hash)
+                                    .where(AuditEntry.idx == index)).scalar_one_or_none()
+        else:
+            value = session.execute(select(AuditNode.hash).where(
+                AuditNode.level == level, AuditNode.idx == index)).scalar_one_or_none()
+        if value is None:
+            raise LedgerError(f"audit tree node ({level}, {index}) is missing")
+        return bytes(value)
+    return read
+
+
+def head(session: Session) -> AuditHead | None:
+    return session.get(AuditHead, log_origin(session))
+
+
+def sign(session: Session, signer) -> Checkpoint:
+    """Sign the log as it stands (the head is locked so the size cannot move meanwhile)."""
+    current = lock_head(session)
+    if signer.name != current.origin:
+        raise LedgerError(f"the log key is named {signer.name!r} but this log's origin is "
+                          f"{current.origin!r}")
+    body = CheckpointBody(current.origin, current.size, bytes(current.root))
+    row = Checkpoint(origin=current.origin, size=current.size, root=bytes(current.root),
+                     note=sign_checkpoint(body, signer),
+                     signed_at=dt.datetime.now(dt.timezone.utc))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def latest(session: Session) -> Checkpoint | None:
+    return session.execute(select(Checkpoint).where(Checkpoint.origin == log_origin(session))
+                           .order_by(Checkpoint.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def with_cosignatures(session: Session, checkpoint: Checkpoint) -> str:
+    lines = session.execute(select(Cosignature.line).where(
+        Cosignature.checkpoint_id == checkpoint.id).order_by(Cosignature.id)).scalars().all()
+    return add_signatures(checkpoint.note, lines)
+
+
+def cosign_latest(session: Session, cosigner, log_verifier, state_path: str | os.PathLike,
+                  now: int | None = None) -> Cosignature:
+    """Cosign the newest checkpoint after checking it against this cosigner's own state."""
+    checkpoint = latest(session)
+    if checkpoint is None:
+        raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)")
+    try:
+        verified = open_checkpoint(checkpoint.note, [log_verifier])
+    except CheckpointError as exc:
+        raise LedgerError(f"checkpoint {checkpoint.size} does not verify: {exc}") from None
+    body = verified.checkpoint
+    state = _read_state(state_path)
+    if state and state["origin"] != body.origin:
+        raise LedgerError(f"{state_path} belongs to log {state['origin']!r}, not {body.origin!r}")
+    if state:
+        old_size, old_root = state["size"], bytes.fromhex(state["root"])
+        if body.size < old_size:
+            raise LedgerError(f"the log shrank from {old_size} to {body.size} entries since "
+                              "you last cosigned: refusing")
+        proof = merkle.consistency_proof(old_size, body.size, node_reader(session)) \
+            if 0 < old_size < body.size else []
+        try:
+            merkle.verify_consistency(old_size, body.size, old_root, body.root_hash, proof)
+        except merkle.ProofError as exc:
+            raise LedgerError(f"the log is not consistent with the checkpoint of size "
+                              f"{old_size} you cosigned before: {exc}") from None
+    line = cosign(checkpoint.note, cosigner, int(now if now is not None else time.time()))
+    row = Cosignature(checkpoint_id=checkpoint.id, name=cosigner.name, line=line,
+                      added_at=dt.datetime.now(dt.timezone.utc))
+    session.add(row)
+    session.flush()
+    _write_state(state_path, {"origin": body.origin, "size": body.size,
+                              "root": body.root_hash.hex()})
+    return row
+
+
+def _read_state(path) -> dict | None:
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        return {"origin": str(state["origin"]), "size": int(state["size"]),
+                "root": str(state["root"])}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LedgerError(f"{path}: cosigner state is damaged ({exc}); restore it from "
+                          "your own backup rather than starting afresh") from None
+
+
+def _write_state(path, state: dict) -> None:
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,172 @@
+"""Audit-log commands of the `fundtrail` CLI: keys, checkpoints, verification, proofs."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import click
+
+from ledger.audit import checkpoints as cps
+from ledger.audit import keys as keyfiles
+from ledger.audit import merkle, proofs
+from ledger.audit.policy import PolicyError, parse_policy
+from ledger.audit.verify import verify as run_verify
+from ledger.cli import _emit, cli, pass_ctx
+from ledger.errors import LedgerError
+
+
+def _passphrase(ctx, confirm: bool = False) -> str:
+    value = os.environ.get(ctx.settings.passphrase_env)
+    if value:
+        return value
+    return click.prompt("key passphrase", hide_input=True, confirmation_prompt=confirm)
+
+
+def _load_policy(path: str | None):
+    if not path or not Path(path).exists():
+        return None
+    try:
+        return parse_policy(Path(path).read_bytes())
+    except PolicyError as exc:
+        raise LedgerError(f"{path}: {exc}") from None
+
+
+@cli.command("keygen")
+@click.option("--kind", type=click.Choice(sorted(keyfiles.KINDS)), required=True)
+@click.option("--name", default=None,
+              help="Key name; for kind=log it must be the log origin (the default).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True)
+@pass_ctx
+def keygen(ctx, kind, name, out):
+    """Create an encrypted signing or cosigning key; print its public (verifier) key."""
+    name = name or (ctx.settings.log_origin if kind == "log" else None)
+    if not name:
+        raise click.UsageError("--name is required for a cosigner key")
+    try:
+        signer = keyfiles.generate_key(out, name=name, kind=kind,
+                                       passphrase=_passphrase(ctx, confirm=True))
+    except keyfiles.KeyError_ as exc:
+        raise LedgerError(str(exc)) from None
+    click.echo(signer.vkey)
+
+
+@cli.group("checkpoint")
+def checkpoint_group():
+    """Sign, cosign and show checkpoints of the audit log."""
+
+
+@checkpoint_group.command("sign")
+@click.option("--key", "key_file", default=None, help="Log key file (default from config).")
+@pass_ctx
+def checkpoint_sign(ctx, key_file):
+    """Sign a checkpoint of the log as it stands now."""
+    try:
+        signer = keyfiles.load_key(key_file or ctx.settings.signing_key_file, _passphrase(ctx))
+    except keyfiles.KeyError_ as exc:
+        raise LedgerError(str(exc)) from None
+    with ctx.session() as s:
+        row = cps.sign(s, signer)
+        click.echo(row.note, nl=False)
+
+
+@checkpoint_group.command("cosign")
+@click.option("--key", "key_file", required=True, help="Your cosigner key file.")
+@click.option("--state", "state_file", required=True,
+              help="Your state file: the last checkpoint you cosigned.")
+@click.option("--policy", "policy_file", default=None,
+              help="Policy file with the log's public key (default from config).")
+@pass_ctx
+def checkpoint_cosign(ctx, key_file, state_file, policy_file):
+    """Check the newest checkpoint against your last one, then cosign it."""
+    policy = _load_policy(policy_file or ctx.settings.policy_file)
+    if policy is None:
+        raise LedgerError("a policy file naming the log key is needed to cosign")
+    try:
+        cosigner = keyfiles.load_key(key_file, _passphrase(ctx))
+    except keyfiles.KeyError_ as exc:
+        raise LedgerError(str(exc)) from None
+    with ctx.session() as s:
+        log_keys = policy.logs_for_origin(ctx.settings.log_origin)
+        if not log_keys:
+            raise LedgerError(f"the policy names no key for log {ctx.settings.log_origin!r}")
+        row = cps.cosign_latest(s, cosigner, log_keys[0], state_file)
+        click.echo(f"cosigned checkpoint as {row.name}")
+
+
+@checkpoint_group.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def checkpoint_show(ctx, as_json):
+    """Print the newest checkpoint with every cosignature it has gathered."""
+    with ctx.session() as s:
+        row = cps.latest(s)
+        if row is None:
+            raise LedgerError("no checkpoint has been signed yet")
+        note = cps.with_cosignatures(s, row)
+    _emit({"size": row.size, "root": row.root.hex(), "note": note}, as_json, note.rstrip("\n"))
+
+
+@cli.command("verify")
+@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+@click.option("--trusted", "trusted", multiple=True, type=click.Path(exists=True),
+              help="A checkpoint note you kept earlier; the log must be consistent with it.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def verify_command(ctx, policy_file, trusted, as_json):
+    """Full audit verification, row binding included; exit 1 on any finding."""
+    policy = _load_policy(policy_file or ctx.settings.policy_file)
+    notes = [Path(p).read_text(encoding="utf-8") for p in trusted]
+    with ctx.session() as s:
+        report = run_verify(s, policy=policy, trusted_notes=notes)
+    quorum = {k: v for k, v in report.quorum.items() if k != "detail"}
+    data = {"intact": report.intact, "origin": report.origin, "size": report.size,
+            "root": report.root.hex(), "rows_checked": report.rows_checked,
+            "checkpoints_checked": report.checkpoints_checked, "quorum": quorum,
+            "findings": [f.__dict__ for f in report.findings]}
+    if report.intact:
+        met = [str(k) for k, v in quorum.items() if v]
+        missing = [str(k) for k, v in quorum.items() if v is False]
+        lines = [f"intact: {report.origin}, {report.size} entries, root {report.root.hex()}",
+                 f"{report.rows_checked} rows bound to the log, "
+                 f"{report.checkpoints_checked} checkpoints checked"]
+        if policy is None:
+            lines.append("no policy file: checkpoint signatures were not checked")
+        else:
+            lines.append(f"quorum met for checkpoints: {', '.join(met) or 'none'}"
+                         + (f"; NOT met for: {', '.join(missing)}" if missing else ""))
+        _emit(data, as_json, "\n".join(lines))
+        return
+    lines = [f"TAMPERING OR DAMAGE FOUND: {len(report.findings)} finding(s) in {report.origin}"]
+    lines += [f"- [{f.kind}] {f.message}" for f in report.findings]
+    _emit(data, as_json, "\n".join(lines))
+    raise click.exceptions.Exit(1)
+
+
+@cli.command("proof")
+@click.argument("index", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "compact"]), default="text")
+@click.option("-o", "out", type=click.Path(dir_okay=False), default=None)
+@pass_ctx
+def proof_command(ctx, index, fmt, out):
+    """Inclusion proof of log entry INDEX in the newest cosigned checkpoint."""
+    with ctx.session() as s:
+        row = cps.latest(s)
+        if row is None:
+            raise LedgerError("no checkpoint has been signed yet")
+        if not 0 <= index < row.size:
+            raise LedgerError(f"entry {index} is not in the newest checkpoint "
+                              f"(size {row.size}); sign a new checkpoint first")
+        from ledger.models import AuditEntry
+        entry = bytes(s.get(AuditEntry, index).entry)
+        proof = proofs.build_proof(index, cps.with_cosignatures(s, row), cps.node_reader(s),
+                                   extra=entry)
+        merkle.verify_inclusion(merkle.leaf_hash(entry), index, row.size, proof.path,
+                                bytes(row.root))
+    data = proofs.encode_text(proof) if fmt == "text" else proofs.encode_compact(proof)
+    if out:
+        Path(out).write_bytes(data.encode() if isinstance(data, str) else data)
+        click.echo(f"proof of entry {index} in checkpoint {row.size} written to {out}")
+    else:
+        click.echo(data if isinstance(data, str) else base64.b64encode(data).decode())
