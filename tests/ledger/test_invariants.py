@@ -400,5 +400,5 @@ def test_every_row_carries_the_log_index_of_the_entry_that_wrote_it(world):
         for model in (Transfer, Posting, Approval):
             for row in s.execute(select(model)).scalars():
                 logged = entries[row.log_index]["rows"]
-                assert any(t == model.__tablename__ and k == [row.id] for t, k, _ in logged)
+                assert any(r[0] == model.__tablename__ and r[1] == [row.id] for r in logged)
         assert sorted(entries) == list(range(len(entries)))
