@@ -388,6 +388,22 @@ def close_period(ctx, period):
     click.echo(f"period {period} closed")
 
 
+@cli.command("demo")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--households", type=click.IntRange(1, 10_000_000), default=200,
+              show_default=True)
+@click.option("--year", type=int, default=2024, show_default=True)
+@pass_ctx
+def demo(ctx, seed, households, year):
+    """Build a synthetic province on the configured (empty) database."""
+    from ledger import migrate
+    from ledger.demo import build_demo
+    migrate.upgrade(make_engine(ctx.settings.database_url))
+    summary = build_demo(ctx.factory, seed=seed, households=households, year=year)
+    click.echo(f"demo province built: {summary.regions} regions, {summary.households} "
+               f"households, {summary.transfers} approved transfers, lots {summary.lots}")
+
+
 # ----------------------------------------------------------------------------- reports
 
 @cli.command("trial-balance")

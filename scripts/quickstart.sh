@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The README's first command: set up, build a demo province on SQLite, sign and cosign a
+# checkpoint, verify everything, print the trial balance. Work files go to ./demo/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-env.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+DEMO=demo
+rm -rf "$DEMO" && mkdir -p "$DEMO/keys"
+cat > "$DEMO/fundtrail.toml" <<TOML
+[database]
+url = "sqlite:///$PWD/$DEMO/fundtrail.db"
+
+[audit]
+log_origin = "fundtrail.example/demo-province"
+signing_key_file = "$PWD/$DEMO/keys/log.key"
+policy_file = "$PWD/$DEMO/keys/policy.txt"
+TOML
+export FUNDTRAIL_DATABASE_URL="sqlite:///$PWD/$DEMO/fundtrail.db"
+# A demo passphrase for the demo keys only; real deployments set their own secret.
+if [ -z "${FUNDTRAIL_SIGNING_PASSPHRASE:-}" ]; then
+    FUNDTRAIL_SIGNING_PASSPHRASE="$(python -c 'import secrets; print(secrets.token_urlsafe(18))')"
+    (umask 077; echo "$FUNDTRAIL_SIGNING_PASSPHRASE" > "$DEMO/keys/passphrase")
+fi
+export FUNDTRAIL_SIGNING_PASSPHRASE
+ft() { fundtrail --config "$DEMO/fundtrail.toml" "$@"; }
+
+echo "== keys: the bureau's log key and three cosigners (village, township, county)"
+LOG_VKEY=$(ft keygen --kind log --out "$DEMO/keys/log.key")
+{
+    echo "log $LOG_VKEY"
+    for who in village township county; do
+        echo "witness $who $(ft keygen --kind cosigner --name "$who.demo-province" \
+            --out "$DEMO/keys/$who.key")"
+    done
+    echo "group sign-off 2 village township county"
+    echo "quorum sign-off"
+} > "$DEMO/keys/policy.txt"
+
+echo "== schema and demo province"
+ft db upgrade
+ft demo --seed 1 --households "${DEMO_HOUSEHOLDS:-500}"
+
+echo "== checkpoint: signed by the bureau, cosigned by village and township"
+ft checkpoint sign >/dev/null
+for who in village township; do
+    ft checkpoint cosign --key "$DEMO/keys/$who.key" --state "$DEMO/keys/$who.state"
+done
+ft checkpoint show
+
+echo "== verification (row binding included)"
+ft verify
+
+echo "== trial balance (last lines)"
+ft trial-balance | tail -n 4
+echo
+echo "Done. Try:  .venv/bin/fundtrail --config $DEMO/fundtrail.toml balances --kind unit"
