@@ -168,7 +168,7 @@ Files
 checkpoint                 latest checkpoint (signed note: log signature, cosignatures)
 checkpoints/<size>         every checkpoint, one file per tree size
 policy                     the log's tlog-policy (which signatures make a checkpoint count)
-keys                       verifier keys, one per line (log key, then cosigners)
+keys                       verifier keys (vkeys) of the log and its cosigners, one per line
 tile/<L>/<N>[.p/<W>]       Merkle tree hashes, 256 per full tile (C2SP tlog-tiles)
 tile/entries/<N>[.p/<W>]   the entries (canonical CBOR), each prefixed by a 2-byte length
 

@@ -38,6 +38,11 @@ FULL_TILE_BYTES = TILE_WIDTH * merkle.HASH_SIZE
 class TileError(ValueError):
     """A tile or entry bundle is missing, has the wrong length, or cannot be parsed."""
 
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
 
 class TileMissingError(TileError):
     """Neither the tile (or bundle) nor the full one it could be read from exists."""
@@ -245,14 +250,14 @@ def _read_sized(root_dir, rel: str, full_rel: str, length: int, full_length: int
     if path.is_file():
         data = path.read_bytes()
         if len(data) != length:
-            raise TileError(f"{rel}: {len(data)} bytes, expected {length}")
+            raise TileError(rel, f"{len(data)} bytes, expected {length}")
         return data
     if rel != full_rel and _file(root_dir, full_rel).is_file():
         data = _file(root_dir, full_rel).read_bytes()
         if len(data) != full_length:
-            raise TileError(f"{full_rel}: {len(data)} bytes, expected {full_length}")
+            raise TileError(full_rel, f"{len(data)} bytes, expected {full_length}")
         return data[:length]
-    raise TileMissingError(f"{rel}: missing")
+    raise TileMissingError(rel, "missing")
 
 
 def split_entry_bundle(data: bytes) -> tuple[list[bytes], str | None]:
@@ -274,7 +279,7 @@ def split_entry_bundle(data: bytes) -> tuple[list[bytes], str | None]:
 def parse_entry_bundle(data: bytes) -> list[bytes]:
     entries, problem = split_entry_bundle(data)
     if problem:
-        raise TileError(f"entry bundle is malformed: {problem}")
+        raise TileError("entry bundle", f"malformed: {problem}")
     return entries
 
 
@@ -285,21 +290,21 @@ def read_entry_bundle(root_dir: str | os.PathLike, index: int, width: int) -> li
     if path.is_file():
         entries = _parse_at(path.read_bytes(), rel)
         if len(entries) != width:
-            raise TileError(f"{rel}: holds {len(entries)} entries, expected {width}")
+            raise TileError(rel, f"holds {len(entries)} entries, expected {width}")
         return entries
     full_rel = entries_path(index)
     if width < TILE_WIDTH and _file(root_dir, full_rel).is_file():
         entries = _parse_at(_file(root_dir, full_rel).read_bytes(), full_rel)
         if len(entries) != TILE_WIDTH:
-            raise TileError(f"{full_rel}: holds {len(entries)} entries, expected {TILE_WIDTH}")
+            raise TileError(full_rel, f"holds {len(entries)} entries, expected {TILE_WIDTH}")
         return entries[:width]
-    raise TileMissingError(f"{rel}: missing")
+    raise TileMissingError(rel, "missing")
 
 
 def _parse_at(data: bytes, rel: str) -> list[bytes]:
     entries, problem = split_entry_bundle(data)
     if problem:
-        raise TileError(f"{rel}: {problem}")
+        raise TileError(rel, problem)
     return entries
 
 
@@ -333,8 +338,8 @@ def tile_node_reader(root_dir: str | os.PathLike, size: int) -> merkle.NodeReade
 
     def read(level: int, index: int) -> bytes:
         if level < 0 or index < 0 or (index + 1) << level > size:
-            raise TileError(f"node ({level}, {index}) is not a complete node of a tree of "
-                            f"size {size}")
+            raise TileError("tile", f"node ({level}, {index}) is not a complete node of a tree "
+                                    f"of size {size}")
         tile_level, height = divmod(level, TILE_HEIGHT)
         start = index << height  # position among the hashes at node level 8 * tile_level
         tile_index, offset = divmod(start, TILE_WIDTH)
