@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger.access import Action, require
 from ledger.accounts import lock_accounts
-from ledger.audit.log import Change, record_change
+from ledger.audit.log import Change, lock_head, record_change
 from ledger.errors import (
     ClosedPeriod, IdempotencyConflict, InvariantViolation, LedgerError, LotMismatch,
     MakerChecker, NotFound, Overdraft,
@@ -74,6 +74,10 @@ def replay(session: Session, key: str, request: dict) -> Transfer | None:
     """
     if not key or not isinstance(key, str):
         raise LedgerError("every transfer needs an idempotency key (e.g. the voucher number)")
+    # Look the key up under the log-head lock that recording takes anyway: a concurrent writer
+    # with the same key has then either committed (and is seen here) or not started, so a
+    # retried voucher gets its transfer back rather than a unique-key error.
+    lock_head(session)
     existing = session.execute(
         select(Transfer).where(Transfer.idempotency_key == key)).scalar_one_or_none()
     if existing is None:
