@@ -1,0 +1,128 @@
+"""The command-line contract: commands, --json, exit codes 0/1/2, clear errors."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import text
+
+from ledger.cli import main
+from tests.world import COUNTY, PROVINCE
+
+
+@pytest.fixture
+def ft(db_url, world, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    run.lot = world.lot_id
+    return run
+
+
+def test_record_approve_and_report_with_json(ft):
+    code, out, _ = ft("--as", "p_clerk", "allocate", "--lot", str(ft.lot), "--from", PROVINCE,
+                      "--to", "430100", "--amount", "¥12,345.67", "--key", "湘财〔2024〕1号",
+                      "--date", "2024-03-20", "--json")
+    assert code == 0
+    transfer = json.loads(out)
+    assert transfer["amount_fen"] == 1234567 and transfer["kind"] == "allocate"
+    assert ft("--as", "p_approver", "approve", str(transfer["id"]))[0] == 0
+    code, out, _ = ft("balances", "--kind", "unit", "--json")
+    held = {r["holder"]: r["balance"] for r in json.loads(out)}
+    assert held["430100"] == 1234567
+    code, out, _ = ft("trial-balance", "--json")
+    tb = json.loads(out)
+    assert code == 0 and tb["balanced"] and tb["total_debits_fen"] == tb["total_credits_fen"]
+    code, out, _ = ft("trial-balance", "--as-of", "2024-03-19", "--json")
+    held = {r["holder"] for r in json.loads(out)["accounts"]}
+    assert "430100" not in held  # the allocation is dated the 20th
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--amount", "12.345"], "smaller than one fen"),
+    (["--amount", "-5"], "negative"),
+    (["--amount", "abc"], "not an amount"),
+    (["--amount", "5", "--date", "2024-02-30"], "not a date"),
+])
+def test_bad_input_exits_2_with_a_clear_message(ft, args, message):
+    base = ["--as", "p_clerk", "allocate", "--lot", str(ft.lot), "--from", PROVINCE,
+            "--to", "430100", "--key", "k"]
+    amount_given = "--amount" in args
+    code, _, err = ft(*base, *args, *([] if amount_given else ["--amount", "1"]))
+    assert code == 2 and message in err
+
+
+def test_refusals_exit_2_and_name_the_problem(ft):
+    code, _, err = ft("--as", "p_clerk", "allocate", "--lot", str(ft.lot), "--from", PROVINCE,
+                      "--to", "430100", "--amount", "99999999", "--key", "big")
+    assert code == 2 and "error:" in err and "cannot pay out" in err
+    code, _, err = ft("--as", "nobody", "allocate", "--lot", str(ft.lot), "--from", PROVINCE,
+                      "--to", "430100", "--amount", "1", "--key", "k")
+    assert code == 2 and "user 'nobody' does not exist" in err
+    code, _, err = ft("allocate", "--lot", str(ft.lot), "--from", PROVINCE, "--to", "430100",
+                      "--amount", "1", "--key", "k")
+    assert code == 2 and "--as USERNAME" in err
+    code, _, err = ft("--as", "k_clerk", "pay", "--lot", str(ft.lot), "--payee", "H-001",
+                      "--amount", "10", "--function-code", "2130505", "--use", "bonuses",
+                      "--county", COUNTY, "--key", "p")
+    assert code == 2 and "prohibited list" in err
+
+
+def test_unbalanced_books_exit_1(ft, engine):
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            conn.execute(text("DROP TRIGGER postings_no_update"))
+        conn.execute(text("UPDATE postings SET amount_fen = amount_fen + 1 WHERE id = 1"))
+    code, out, _ = ft("trial-balance")
+    assert code == 1 and "NOT BALANCED" in out
+    code, out, _ = ft("verify", "--json")
+    report = json.loads(out)
+    assert code == 1 and not report["intact"]
+    assert any(f["table"] == "postings" and f["fields"] == ["amount_fen"]
+               for f in report["findings"])
+
+
+def test_verify_intact_exits_0(ft):
+    code, out, _ = ft("verify")
+    assert code == 0 and out.startswith("intact:")
+
+
+def test_usage_errors_exit_2(ft):
+    assert ft("no-such-command")[0] == 2
+    assert ft("allocate", "--lot", "x")[0] == 2
+
+
+def test_console_script_end_to_end(tmp_path):
+    """The installed `fundtrail` script on a new SQLite file: init, record, approve, report."""
+    exe = shutil.which("fundtrail") or os.path.join(os.path.dirname(sys.executable), "fundtrail")
+    env = dict(os.environ, FUNDTRAIL_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+
+    def run(*args):
+        return subprocess.run([exe, *args], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+    assert run("db", "upgrade").returncode == 0
+    assert run("init", "--province-code", "430000", "--province-name", "湖南省",
+               "--admin", "admin").returncode == 0
+    for user, role in (("clerk", "clerk"), ("checker", "approver")):
+        assert run("--as", "admin", "user-add", user, "--name", user, "--role", role,
+                   "--region", "430000").returncode == 0
+    r = run("--as", "clerk", "appropriate", "--doc", "财农〔2024〕1号", "--source-level",
+            "central", "--year", "2024", "--title", "衔接资金", "--function-code", "2130505",
+            "--use", "industry", "--amount", "1,000.00", "--region", "430000", "--json")
+    assert r.returncode == 0, r.stderr
+    tid = json.loads(r.stdout)["id"]
+    assert run("--as", "clerk", "approve", str(tid)).returncode == 2  # maker–checker
+    assert run("--as", "checker", "approve", str(tid)).returncode == 0
+    r = run("trial-balance", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["total_debits_fen"] == 100000
+    assert run("verify").returncode == 0
