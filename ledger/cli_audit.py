@@ -170,3 +170,42 @@ def proof_command(ctx, index, fmt, out):
         click.echo(f"proof of entry {index} in checkpoint {row.size} written to {out}")
     else:
         click.echo(data if isinstance(data, str) else base64.b64encode(data).decode())
+
+
+@cli.command("export-bundle")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+@pass_ctx
+def export_bundle(ctx, out_dir, policy_file):
+    """Write an offline bundle for auditors (C2SP tlog-tiles layout, checkpoints, policy).
+
+    The bundle covers the log up to the newest signed checkpoint; check it anywhere with
+    `python -m ledger.audit.verify_bundle OUT_DIR`.
+    """
+    from sqlalchemy import select
+
+    from ledger.audit.bundle import BundleError, write_bundle
+    from ledger.models import AuditEntry, Checkpoint
+    path = policy_file or ctx.settings.policy_file
+    policy = _load_policy(path)
+    if policy is None:
+        raise LedgerError(f"no policy file at {path}: the bundle must carry the public keys")
+    keys = {v.name: v.vkey for v in policy.logs}
+    keys.update({name: w.verifier.vkey for name, w in policy.witnesses.items()})
+    with ctx.session() as s:
+        rows = s.execute(select(Checkpoint).where(Checkpoint.origin == ctx.settings.log_origin)
+                         .order_by(Checkpoint.id)).scalars().all()
+        if not rows:
+            raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)")
+        notes = [cps.with_cosignatures(s, r) for r in rows]
+        size = rows[-1].size
+        entries = (bytes(e) for e in s.execute(
+            select(AuditEntry.entry).where(AuditEntry.idx < size).order_by(AuditEntry.idx)
+            .execution_options(yield_per=5000)).scalars())
+        try:
+            out = write_bundle(out_dir, origin=ctx.settings.log_origin, entries=entries,
+                               size=size, node_reader=cps.node_reader(s), checkpoints=notes,
+                               policy_text=Path(path).read_text(encoding="utf-8"), keys=keys)
+        except BundleError as exc:
+            raise LedgerError(str(exc)) from None
+    click.echo(f"bundle of {size} entries and {len(notes)} checkpoints written to {out}")

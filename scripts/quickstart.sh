@@ -52,6 +52,10 @@ ft checkpoint show
 echo "== verification (row binding included)"
 ft verify
 
+echo "== offline bundle for auditors, checked without the database"
+ft export-bundle "$DEMO/bundle"
+python -m ledger.audit.verify_bundle "$DEMO/bundle" --policy "$DEMO/keys/policy.txt"
+
 echo "== trial balance (last lines)"
 ft trial-balance | tail -n 4
 echo
