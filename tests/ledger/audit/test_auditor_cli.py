@@ -1,6 +1,7 @@
 """An auditor's day from the command line: keys, checkpoint, cosign, verify, export, offline check."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -92,3 +93,25 @@ def test_proof_of_an_entry_verifies_against_the_cosigned_checkpoint(ft, tmp_path
     verified = proofs.verify_entry_proof(proof, policy)
     assert proof.index == 7 and verified is not None
     assert ft("proof", "100000")[0] == 2
+
+
+@pytest.mark.parametrize("fmt", ["text", "compact"])
+def test_standalone_proof_checker(ft, tmp_path, fmt):
+    make_keys(ft, tmp_path)
+    ft("checkpoint", "sign")
+    for who in ("township", "county"):
+        ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state")
+    assert ft("proof", "3", "--format", fmt, "-o", "p")[0] == 0
+    check = [sys.executable, "-m", "ledger.audit.verify_proof", str(tmp_path / "p"),
+             "--policy", str(tmp_path / "keys/policy.txt")]
+    ok = subprocess.run(check, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "cosigned by: county, township" in ok.stdout, ok.stdout
+    # a proof for a different entry than the one it carries must fail
+    from ledger.audit import proofs
+    raw = (tmp_path / "p").read_bytes()
+    proof = proofs.decode_compact(raw) if fmt == "compact" else proofs.decode_text(raw.decode())
+    forged = dataclasses.replace(proof, extra=proof.extra.replace(b"4301", b"4302", 1))
+    assert forged.extra != proof.extra
+    (tmp_path / "p").write_bytes(proofs.encode_compact(forged))
+    bad = subprocess.run(check, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "NOT VERIFIED" in bad.stdout
