@@ -79,9 +79,24 @@ def table_image(table, get) -> tuple[str, list, dict]:
     Mapped attribute names equal column names throughout ledger.models.
     """
     skip = UNBOUND_COLUMNS.get(table.name, frozenset())
-    image = {c.key: canonical_value(get(c.key)) for c in table.columns if c.key not in skip}
+    image = {c.key: _bound_value(c, get(c.key)) for c in table.columns if c.key not in skip}
     key = [canonical_value(get(c.key)) for c in table.primary_key.columns]
     return table.name, key, image
+
+
+def _bound_value(column, value):
+    """A column's value as the entry holds it; personal data only as a commitment.
+
+    Columns declared with `info={"pii": True}` hold ciphertext (Fernet: a random IV per value,
+    so the same ID number never encrypts the same way twice). The entry records SHA-256 of that
+    stored ciphertext: it binds the row (any change is found) and reveals nothing, not even
+    through a dictionary of all ID numbers, because the IV acts as the salt. Whoever holds the
+    PII key can decrypt the column and check it against the commitment.
+    """
+    if column.info.get("pii") and value is not None:
+        raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+        return {"sha256": hashlib.sha256(raw).digest()}
+    return canonical_value(value)
 
 
 def encode_entry(*, origin: str, index: int, prev_root: bytes, time_us: int, actor: str,
