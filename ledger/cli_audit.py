@@ -197,8 +197,21 @@ def export_bundle(ctx, out_dir, policy_file):
                          .order_by(Checkpoint.id)).scalars().all()
         if not rows:
             raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)")
-        notes = [cps.with_cosignatures(s, r) for r in rows]
-        size = rows[-1].size
+        # Only checkpoints that count under the policy go into the bundle: one still waiting
+        # for its cosignatures would make the auditor's copy report a missing quorum.
+        notes, sizes = [], []
+        for row in rows:
+            note = cps.with_cosignatures(s, row)
+            try:
+                policy.verify_checkpoint(note)
+            except ValueError:
+                continue
+            notes.append(note)
+            sizes.append(row.size)
+        if not notes:
+            raise LedgerError("no checkpoint has met the policy's quorum yet; gather "
+                              "cosignatures first (fundtrail checkpoint cosign)")
+        size = sizes[-1]
         entries = (bytes(e) for e in s.execute(
             select(AuditEntry.entry).where(AuditEntry.idx < size).order_by(AuditEntry.idx)
             .execution_options(yield_per=5000)).scalars())

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Iterable
 
 from . import merkle, tiles
-from .checkpoint import Checkpoint, CheckpointError, verifier_from_vkey
+from .checkpoint import Checkpoint, CheckpointError, add_signatures, verifier_from_vkey
 from .note import NoteError, parse_note
 from .policy import PolicyError, parse_policy
+from .verify_bundle import STANDALONE_MODULES
 
 CHECKPOINT_FILE = "checkpoint"
 CHECKPOINTS_DIR = "checkpoints"
@@ -53,12 +54,13 @@ def write_bundle(
 ) -> Path:
     """Write a bundle of the first ``size`` entries to ``out_dir`` (absent or empty).
 
-    ``checkpoints`` are signed and cosigned notes, oldest first, all of ``origin``, with strictly
-    increasing sizes; the last one's size must be ``size``. ``entries`` may yield more than
-    ``size`` entries; only the first ``size`` are read. The bundle is built in a temporary
-    directory next to ``out_dir`` and moved into place, so a failure leaves nothing behind.
+    ``checkpoints`` are signed and cosigned notes, oldest first, all of ``origin``; notes of the
+    same size must be of the same tree and are merged; the last one's size must be ``size``.
+    ``entries`` may yield more than ``size`` entries; only the first ``size`` are read. The
+    bundle is built in a temporary directory next to ``out_dir`` and moved into place, so a
+    failure leaves nothing behind.
     """
-    sizes = _check_checkpoints(origin, size, checkpoints)
+    sizes, checkpoints = _merge_checkpoints(origin, size, checkpoints)
     _check_policy(policy_text)
     key_lines = _check_keys(keys)
     target = Path(out_dir)
@@ -67,9 +69,14 @@ def write_bundle(
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        written = tiles.write_entry_bundles(
-            work, itertools.islice(entries, size), checkpoint_sizes=sizes
-        )
+        try:
+            written = tiles.write_entry_bundles(
+                work, itertools.islice(entries, size), checkpoint_sizes=sizes
+            )
+        except tiles.EntryTooLargeError:
+            raise
+        except ValueError as exc:  # fewer entries than some checkpoint's size
+            raise BundleError(f"expected {size} entries: {exc}") from None
         if written != size:
             raise BundleError(f"expected {size} entries, got {written}")
         tiles.write_hash_tiles(work, size, node_reader, checkpoint_sizes=sizes)
@@ -90,25 +97,44 @@ def write_bundle(
     return target
 
 
-def _check_checkpoints(origin: str, size: int, checkpoints: list[str]) -> list[int]:
+def _merge_checkpoints(
+    origin: str, size: int, checkpoints: list[str]
+) -> tuple[list[int], list[str]]:
+    """Sizes and notes, one per size: notes of the same tree re-signed are merged.
+
+    Signing twice without new entries gives two notes with the same body (Ed25519 is
+    deterministic, so even the log signature is the same); their cosignature lines are joined
+    into one note, since ``checkpoints/<size>`` holds one. Two different bodies at one size
+    would mean the log signed two different trees of that size: that is refused.
+    """
     if not checkpoints:
         raise BundleError("a bundle needs at least one checkpoint")
-    sizes = []
+    sizes: list[int] = []
+    notes: list[str] = []
     for position, note in enumerate(checkpoints):
         try:
-            cp = Checkpoint.from_text(parse_note(note).text)
+            text = parse_note(note).text
+            cp = Checkpoint.from_text(text)
         except (NoteError, CheckpointError) as exc:
             raise BundleError(f"checkpoint {position} is not a signed checkpoint: {exc}") from None
         if cp.origin != origin:
             raise BundleError(f"checkpoint {position} has origin {cp.origin!r}, not {origin!r}")
-        if sizes and cp.size <= sizes[-1]:
+        if sizes and cp.size == sizes[-1]:
+            if parse_note(notes[-1]).text != text:
+                raise BundleError(f"two different checkpoints of size {cp.size}: the log "
+                                  "signed two different trees of the same size")
+            notes[-1] = add_signatures(notes[-1], [s.line() for s in parse_note(note).signatures])
+            continue
+        if sizes and cp.size < sizes[-1]:
             raise BundleError(
                 f"checkpoints must be oldest first with growing sizes: {cp.size} after {sizes[-1]}"
             )
         sizes.append(cp.size)
+        notes.append(note)
     if sizes[-1] != size:
-        raise BundleError(f"the latest checkpoint has size {sizes[-1]}, but the bundle size is {size}")
-    return sizes
+        raise BundleError(
+            f"the latest checkpoint has size {sizes[-1]}, but the bundle size is {size}")
+    return sizes, notes
 
 
 def _check_policy(policy_text: str) -> None:
@@ -147,9 +173,10 @@ signing policy (C2SP tlog-policy) and the public keys. The latest checkpoint is:
 {_indent(body)}
 How to check it
 ---------------
-You need Python 3.11 or newer, the `cryptography` package and the fundtrail verifier
-(modules ledger/audit/{{merkle,note,checkpoint,policy,cbormin,tiles,verify_bundle}}.py;
-nothing else from fundtrail is imported). Then run
+You need Python 3.11 or newer, the `cryptography` package and the fundtrail verifier:
+the modules ledger/audit/{{{",".join(STANDALONE_MODULES)}}}.py
+and the (empty) ledger/__init__.py and ledger/audit/__init__.py; nothing else from
+fundtrail is imported. Then, from the directory that holds ledger/, run
 
     python -m ledger.audit.verify_bundle /path/to/this/directory --policy YOUR-POLICY
 

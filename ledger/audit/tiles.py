@@ -16,8 +16,9 @@ Writers: a tree of size S gets every full tile plus the partial tiles of size S.
 the full tile is not in the directory (the spec lets a log drop a partial tile once the full
 one exists), so a tlog-tiles client can read the tree at every checkpointed size.
 
-Readers fall back to the full tile when a partial one is missing and use its first W hashes, as
-the spec allows clients to. Only the standard library is used (plus merkle.py).
+Readers fall back to the full tile (as the spec allows clients to), or to a wider partial tile
+of a later size, when a partial one is missing, and use its first W hashes. Only the standard
+library is used (plus merkle.py).
 """
 
 from __future__ import annotations
@@ -240,24 +241,35 @@ def write_entry_bundles(
 
 
 def read_tile(root_dir: str | os.PathLike, level: int, index: int, width: int) -> bytes:
-    """The ``width * 32`` bytes of a tile, from the partial file or else the full one."""
-    return _read_sized(root_dir, tile_path(level, index, width),
-                       tile_path(level, index), width * merkle.HASH_SIZE, FULL_TILE_BYTES)
-
-
-def _read_sized(root_dir, rel: str, full_rel: str, length: int, full_length: int) -> bytes:
-    path = _file(root_dir, rel)
-    if path.is_file():
-        data = path.read_bytes()
-        if len(data) != length:
-            raise TileError(rel, f"{len(data)} bytes, expected {length}")
-        return data
-    if rel != full_rel and _file(root_dir, full_rel).is_file():
-        data = _file(root_dir, full_rel).read_bytes()
-        if len(data) != full_length:
-            raise TileError(full_rel, f"{len(data)} bytes, expected {full_length}")
-        return data[:length]
+    """The ``width * 32`` bytes of a tile: from its own file, else a wider or the full one."""
+    rel = tile_path(level, index, width)
+    for candidate, candidate_width in _candidates(root_dir, tile_path(level, index), width):
+        data = _file(root_dir, candidate).read_bytes()
+        if len(data) != candidate_width * merkle.HASH_SIZE:
+            raise TileError(candidate, f"{len(data)} bytes, expected "
+                                       f"{candidate_width * merkle.HASH_SIZE}")
+        return data[: width * merkle.HASH_SIZE]
     raise TileMissingError(rel, "missing")
+
+
+def _candidates(root_dir, full_rel: str, width: int) -> Iterator[tuple[str, int]]:
+    """Existing files that hold the first ``width`` items: exact partial, full, wider partials.
+
+    tlog-tiles lets a client read the full tile when a partial one is gone; in a bundle a
+    wider partial tile of a later checkpoint holds the same hashes too.
+    """
+    if width < TILE_WIDTH:
+        exact = f"{full_rel}.p/{width}"
+        if _file(root_dir, exact).is_file():
+            yield exact, width
+    if _file(root_dir, full_rel).is_file():
+        yield full_rel, TILE_WIDTH
+    folder = _file(root_dir, full_rel + ".p")
+    if width < TILE_WIDTH and folder.is_dir():
+        names = [p.name for p in folder.iterdir() if p.name.isdigit() and p.name[0] != "0"]
+        wider = sorted(w for w in map(int, names) if width < w < TILE_WIDTH)
+        for w in wider:
+            yield f"{full_rel}.p/{w}", w
 
 
 def split_entry_bundle(data: bytes) -> tuple[list[bytes], str | None]:
@@ -284,21 +296,13 @@ def parse_entry_bundle(data: bytes) -> list[bytes]:
 
 
 def read_entry_bundle(root_dir: str | os.PathLike, index: int, width: int) -> list[bytes]:
-    """The ``width`` entries of bundle ``index``, from the partial file or else the full one."""
-    rel = entries_path(index, width)
-    path = _file(root_dir, rel)
-    if path.is_file():
-        entries = _parse_at(path.read_bytes(), rel)
-        if len(entries) != width:
-            raise TileError(rel, f"holds {len(entries)} entries, expected {width}")
-        return entries
-    full_rel = entries_path(index)
-    if width < TILE_WIDTH and _file(root_dir, full_rel).is_file():
-        entries = _parse_at(_file(root_dir, full_rel).read_bytes(), full_rel)
-        if len(entries) != TILE_WIDTH:
-            raise TileError(full_rel, f"holds {len(entries)} entries, expected {TILE_WIDTH}")
+    """The ``width`` entries of bundle ``index``: from its own file, else a wider or full one."""
+    for candidate, candidate_width in _candidates(root_dir, entries_path(index), width):
+        entries = _parse_at(_file(root_dir, candidate).read_bytes(), candidate)
+        if len(entries) != candidate_width:
+            raise TileError(candidate, f"holds {len(entries)} entries, expected {candidate_width}")
         return entries[:width]
-    raise TileMissingError(rel, "missing")
+    raise TileMissingError(entries_path(index, width), "missing")
 
 
 def _parse_at(data: bytes, rel: str) -> list[bytes]:
@@ -354,7 +358,7 @@ def tile_node_reader(root_dir: str | os.PathLike, size: int) -> merkle.NodeReade
 def subtree_root(hashes: list[bytes]) -> bytes:
     """Root of a perfect subtree given its 2**k bottom hashes, left to right."""
     if not hashes or len(hashes) & (len(hashes) - 1):
-        raise ValueError(f"a perfect subtree has a power-of-two number of hashes, not {len(hashes)}")
+        raise ValueError(f"a perfect subtree has 2**k bottom hashes, not {len(hashes)}")
     while len(hashes) > 1:
         hashes = [merkle.node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
     return hashes[0]

@@ -115,3 +115,20 @@ def test_standalone_proof_checker(ft, tmp_path, fmt):
     (tmp_path / "p").write_bytes(proofs.encode_compact(forged))
     bad = subprocess.run(check, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "NOT VERIFIED" in bad.stdout
+
+
+def test_export_leaves_out_checkpoints_without_quorum(ft, tmp_path):
+    make_keys(ft, tmp_path)
+    ft("checkpoint", "sign")
+    code, _, err = ft("export-bundle", "b0")
+    assert code == 2 and "quorum" in err
+    for who in ("village", "township"):
+        ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state")
+    ft("--as", "admin", "region-add", "430121002", "新镇", "--level", "township",
+       "--parent", "430121")
+    ft("checkpoint", "sign")  # newer, not yet cosigned
+    code, out, err = ft("export-bundle", "b1")
+    assert code == 0 and "1 checkpoints" in out, err
+    result = subprocess.run([sys.executable, "-m", "ledger.audit.verify_bundle",
+                             str(tmp_path / "b1")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
