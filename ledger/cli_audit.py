@@ -222,3 +222,36 @@ def export_bundle(ctx, out_dir, policy_file):
         except BundleError as exc:
             raise LedgerError(str(exc)) from None
     click.echo(f"bundle of {size} entries and {len(notes)} checkpoints written to {out}")
+
+
+@cli.command("rotate-key")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
+              help="File for the new log key.")
+@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+@pass_ctx
+def rotate_key(ctx, out, policy_file):
+    """Make a new log key and add it to the policy beside the old one.
+
+    Both keys stay valid until you remove the old `log` line (docs/operations.md). Point
+    [audit] signing_key_file at the new file to sign with it.
+    """
+    path = Path(policy_file or ctx.settings.policy_file)
+    policy = _load_policy(str(path))
+    if policy is None:
+        raise LedgerError(f"no policy file at {path}: nothing to rotate")
+    try:
+        signer = keyfiles.generate_key(out, name=ctx.settings.log_origin, kind="log",
+                                       passphrase=_passphrase(ctx, confirm=True))
+    except keyfiles.KeyError_ as exc:
+        raise LedgerError(str(exc)) from None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    last_log = max(i for i, line in enumerate(lines) if line.startswith("log ")) \
+        if any(line.startswith("log ") for line in lines) else -1
+    lines.insert(last_log + 1, f"log {signer.vkey}")
+    text = "\n".join(lines) + "\n"
+    parse_policy(text)  # never write a policy that does not parse
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    click.echo(f"new log key {signer.vkey}\nadded to {path}; publish the policy, then set "
+               f"[audit] signing_key_file = \"{out}\"")

@@ -132,3 +132,19 @@ def test_export_leaves_out_checkpoints_without_quorum(ft, tmp_path):
     result = subprocess.run([sys.executable, "-m", "ledger.audit.verify_bundle",
                              str(tmp_path / "b1")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
+
+
+def test_rotating_the_log_key_keeps_old_checkpoints_valid(ft, tmp_path):
+    make_keys(ft, tmp_path)
+    ft("checkpoint", "sign")
+    code, out, err = ft("rotate-key", "--out", "keys/log-2.key")
+    assert code == 0, err
+    policy = (tmp_path / "keys/policy.txt").read_text()
+    assert policy.count("\nlog ") + policy.startswith("log ") == 2
+    ft("--as", "admin", "region-add", "430121002", "新镇", "--level", "township",
+       "--parent", "430121")
+    code, _, err = ft("checkpoint", "sign", "--key", "keys/log-2.key")
+    assert code == 0, err
+    code, out, _ = ft("verify", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["checkpoints_checked"] == 2 and not report["findings"]
