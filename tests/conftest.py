@@ -66,30 +66,29 @@ def pg_template():
     admin.dispose()
 
 
-@pytest.fixture
-def fresh_pg_url(pg_template):
-    """A new, migrated PostgreSQL database for one test (dropped afterwards)."""
-    name = f"ft_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+def _throwaway_pg(prefix: str, template: str | None = None):
+    """Create a PostgreSQL database for one test, yield its URL, drop it afterwards."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    clause = f' TEMPLATE "{template}"' if template else ""
     admin = _pg_admin_engine()
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
     yield _pg_url(name)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def fresh_pg_url(pg_template):
+    """A new, migrated PostgreSQL database for one test (dropped afterwards)."""
+    yield from _throwaway_pg("ft", pg_template)
 
 
 @pytest.fixture
 def empty_pg_url(pg_template):
     """A new PostgreSQL database with no schema at all (for migration tests)."""
-    name = f"ft_empty_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin_engine()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield _pg_url(name)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from _throwaway_pg("ft_empty")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
