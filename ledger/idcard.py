@@ -1,0 +1,56 @@
+"""Resident ID numbers (居民身份证号码, GB 11643-1999): validation, legacy conversion, masking.
+
+An 18-character number is 6 digits of region, 8 of birth date (YYYYMMDD), 3 of sequence (odd for
+men) and a check character computed by ISO 7064 MOD 11-2 ('X' stands for 10). Older registries
+still hold 15-digit numbers (YYMMDD birth date, no check character); they are valid and are
+converted by inserting "19" before the year and computing the check character (DOMAIN.md §1).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK = "10X98765432"
+
+
+class IdNumberError(ValueError):
+    """An ID number that cannot be right; the message says why."""
+
+
+def check_character(first17: str) -> str:
+    return CHECK[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
+
+
+def normalise(text: str) -> str:
+    """Return the 18-character form of a valid ID number, or raise IdNumberError."""
+    value = (text or "").strip().upper().replace(" ", "")
+    if len(value) == 15:
+        if not value.isdigit():
+            raise IdNumberError(f"{mask(value)}: a 15-digit ID number has digits only")
+        value = value[:6] + "19" + value[6:]
+        value += check_character(value)
+    if len(value) != 18:
+        raise IdNumberError(f"ID number has {len(value)} characters; it must have 18 (or 15)")
+    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+        raise IdNumberError(f"{mask(value)}: only digits, with X allowed last")
+    birth = birth_date(value)
+    if birth > dt.date.today() or birth.year < 1880:
+        raise IdNumberError(f"{mask(value)}: birth date {birth} is impossible")
+    if check_character(value[:17]) != value[17]:
+        raise IdNumberError(f"{mask(value)}: check character is wrong (typing error?)")
+    return value
+
+
+def birth_date(value: str) -> dt.date:
+    try:
+        return dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise IdNumberError(f"{mask(value)}: {value[6:14]} is not a date") from None
+
+
+def mask(value: str, keep_start: int = 4, keep_end: int = 4) -> str:
+    """Mask for public display: keep the first and last digits only (DOMAIN.md §2)."""
+    value = value or ""
+    if len(value) <= keep_start + keep_end:
+        return "*" * len(value)
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
