@@ -450,7 +450,7 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
 
 
 # Further command groups register themselves on `cli` when imported.
-from ledger import cli_audit  # noqa: E402,F401
+from ledger import cli_audit, cli_imports  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -171,6 +171,59 @@ class Payee(Base):
     log_index: Mapped[int] = mapped_column(BigInteger)
 
 
+class HouseholdStatus(str, enum.Enum):
+    """Registration status (建档立卡). Eligibility is decided per item and date, not by this."""
+    REGISTERED = "registered"    # 建档立卡贫困户
+    EXITED = "exited"            # 脱贫 (still eligible for most items: 脱贫不脱政策)
+    RETURNED = "returned"        # 返贫
+    MONITORED = "monitored"      # 监测对象 (after 2021)
+    REMOVED = "removed"          # 清退: wrongly registered, not eligible
+    CANCELLED = "cancelled"      # 注销
+
+
+class Household(Base):
+    """A registered household (建档立卡户), known in the log by its pseudonymous code.
+
+    Its current status is the latest of its status events; the row itself never changes.
+    """
+    __tablename__ = "households"
+    code: Mapped[str] = mapped_column(ForeignKey("payees.code"), primary_key=True)
+    village_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    head_name: Mapped[str] = mapped_column(String(100))
+    bank_card: Mapped[str | None] = mapped_column(Text, info={"pii": True})
+    bank_card_last4: Mapped[str | None] = mapped_column(String(4))
+    phone: Mapped[str | None] = mapped_column(Text, info={"pii": True})
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class HouseholdEvent(Base):
+    """Status history of a household: registered, exited, returned, monitored, removed…"""
+    __tablename__ = "household_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    status: Mapped[HouseholdStatus] = mapped_column(_enum(HouseholdStatus, "household_status"))
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Member(Base):
+    """A member of a household. The ID number is stored encrypted; `id_digest` (a keyed
+    HMAC) finds the same person twice without decrypting."""
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("household_code", "id_digest", name="person"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    relation: Mapped[str] = mapped_column(String(20))
+    id_number: Mapped[str] = mapped_column(Text, info={"pii": True})
+    id_digest: Mapped[str] = mapped_column(String(64), index=True, info={"pii": True})
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    death_date: Mapped[dt.date | None] = mapped_column(Date)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
 class Account(Base):
     """One holder's share of one lot. Balance columns are a cache of the postings.
 
@@ -342,5 +395,5 @@ class Cosignature(Base):
 APPEND_ONLY_TABLES = (
     "regions", "fund_lots", "projects", "payees", "transfers", "postings", "approvals",
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
-    "cosignatures",
+    "cosignatures", "households", "household_events", "members",
 )

@@ -37,6 +37,14 @@ def _pg_url(dbname: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
 
 
+@pytest.fixture(autouse=True)
+def pii_keys(monkeypatch):
+    """Test keys for personal data (real deployments set their own in the environment)."""
+    from ledger.pii import new_key
+    monkeypatch.setenv("FUNDTRAIL_PII_KEYS", new_key())
+    monkeypatch.setenv("FUNDTRAIL_PII_INDEX_KEY", "test-index-key-" + "x" * 32)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("tmpl") / "template.db"

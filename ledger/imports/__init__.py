@@ -1,0 +1,1 @@
+"""Importing documents from other systems (formats: docs/formats.md)."""

@@ -1,0 +1,172 @@
+"""Reading CSV files as Chinese offices export them, with errors that say where.
+
+- Encoding: UTF-8 (with or without BOM) or GB18030 (which covers GBK and GB2312), detected by
+  trying strict UTF-8 first: GB18030 bytes are almost never valid UTF-8.
+- Header row: each column may be named in Chinese or English (see the kind's column list).
+- Every problem is collected as (file, line, column, reason) before anything is written, so a
+  file with one bad line imports nothing and the clerk sees every bad line at once.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ledger.errors import LedgerError
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_FIELD = 10_000
+csv.field_size_limit(MAX_FIELD + 1)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str                       # the name the code uses
+    headers: tuple[str, ...]       # accepted header texts (Chinese first, then English)
+    parse: Callable[[str], object] = str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}" + (f", column {self.column}" if self.column
+                                                    else "")
+        return f"{where}: {self.reason}"
+
+
+class ImportProblems(LedgerError):
+    """The file cannot be imported; nothing was written."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} problem(s); nothing was imported:\n{shown}{more}")
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict = field(default_factory=dict)
+
+
+def decode(path: Path) -> str:
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportProblems([Problem(path.name, 0, "", "file is larger than 200 MB")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ImportProblems([Problem(path.name, line, "", "the file is neither UTF-8 nor "
+                                      "GB18030 text")]) from None
+
+
+def read(path: str | Path, columns: list[Column]) -> list[Row]:
+    """Parse the whole file; raise ImportProblems listing every bad line, or return rows."""
+    path = Path(path)
+    name = path.name
+    try:
+        text = decode(path)
+    except OSError as exc:
+        raise ImportProblems([Problem(name, 0, "", f"cannot read: {exc.strerror}")]) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    problems: list[Problem] = []
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportProblems([Problem(name, 1, "", "the file is empty")]) from None
+    except csv.Error as exc:
+        raise ImportProblems([Problem(name, 1, "", f"not CSV: {exc}")]) from None
+    positions = _match_header(name, header, columns, problems)
+    rows: list[Row] = []
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            rows.append(_parse_record(name, line, record, columns, positions, problems))
+    except csv.Error as exc:
+        problems.append(Problem(name, reader.line_num, "", f"not valid CSV: {exc}"))
+    if not rows and not problems:
+        problems.append(Problem(name, 2, "", "the file has a header but no rows"))
+    if problems:
+        raise ImportProblems(problems)
+    return rows
+
+
+def _match_header(name, header, columns, problems) -> dict[str, int]:
+    cleaned = [h.strip().lstrip("\ufeff") for h in header]
+    positions = {}
+    for column in columns:
+        found = [i for i, h in enumerate(cleaned)
+                 if h in column.headers or h.lower() in column.headers]
+        if found:
+            positions[column.key] = found[0]
+        elif column.required:
+            problems.append(Problem(name, 1, column.headers[0],
+                                    f"missing column (write it as {' or '.join(column.headers)})"))
+    if problems:
+        raise ImportProblems(problems)
+    return positions
+
+
+def _parse_record(name, line, record, columns, positions, problems) -> Row:
+    row = Row(line)
+    for column in columns:
+        index = positions.get(column.key)
+        raw = record[index].strip() if index is not None and index < len(record) else ""
+        header = column.headers[0]
+        if len(raw) > MAX_FIELD:
+            problems.append(Problem(name, line, header, "value is too long"))
+            continue
+        if raw[:1] in ("=", "+", "@") or raw[:1] == "-" and not _numberish(raw):
+            # A spreadsheet would run this as a formula (CSV injection); no real value starts so.
+            problems.append(Problem(name, line, header, f"{raw[:20]!r} looks like a "
+                                    "spreadsheet formula"))
+            continue
+        if not raw:
+            if column.required:
+                problems.append(Problem(name, line, header, "is empty"))
+            row.values[column.key] = None
+            continue
+        try:
+            row.values[column.key] = column.parse(raw)
+        except (ValueError, LedgerError) as exc:
+            problems.append(Problem(name, line, header, str(exc)))
+    return row
+
+
+def _numberish(raw: str) -> bool:
+    return raw[1:].replace(".", "", 1).replace(",", "").isdigit()
+
+
+def parse_date(text: str) -> dt.date:
+    """Dates as offices write them: 2024-03-01, 2024/3/1, 2024.03.01, 20240301, 2024年3月1日."""
+    t = text.strip().replace("年", "-").replace("月", "-").rstrip("日")
+    for sep in ("/", "."):
+        t = t.replace(sep, "-")
+    if t.isdigit() and len(t) == 8:
+        t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
+    parts = t.split("-")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date like 2024-03-01") from None

@@ -1,0 +1,162 @@
+"""Import kinds `households` and `members` (columns: docs/formats.md).
+
+All-or-nothing and idempotent: every line is parsed and checked against the ledger first; any
+problem lists file, line and column and nothing is written. A line already imported with the
+same content is skipped; the same key with other content is a problem naming what differs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.errors import LedgerError
+from ledger.households import add_member, get_household, normalise_card, register_household
+from ledger.idcard import normalise
+from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.models import Household, HouseholdStatus, Member, Payee, User
+from ledger.pii import PiiVault
+
+STATUS_WORDS = {
+    "建档立卡": "registered", "贫困户": "registered", "已脱贫": "exited", "脱贫": "exited",
+    "返贫": "returned", "监测对象": "monitored", "清退": "removed", "注销": "cancelled",
+}
+
+
+def parse_status(text: str) -> HouseholdStatus:
+    value = STATUS_WORDS.get(text, text.lower())
+    try:
+        return HouseholdStatus(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a status ({'、'.join(STATUS_WORDS)} or "
+                         f"{', '.join(s.value for s in HouseholdStatus)})") from None
+
+
+HOUSEHOLD_COLUMNS = [
+    Column("code", ("户编码", "household_code")),
+    Column("village", ("村代码", "village_code")),
+    Column("head_name", ("户主姓名", "head_name")),
+    Column("status", ("户状态", "status"), parse_status),
+    Column("registered_on", ("识别日期", "registered_on"), parse_date),
+    Column("bank_card", ("银行卡号", "bank_card"), normalise_card, required=False),
+    Column("phone", ("联系电话", "phone"), required=False),
+]
+
+MEMBER_COLUMNS = [
+    Column("household", ("户编码", "household_code")),
+    Column("name", ("姓名", "name")),
+    Column("relation", ("与户主关系", "relation")),
+    Column("id_number", ("身份证号", "id_number"), normalise),
+    Column("death_date", ("死亡日期", "death_date"), parse_date, required=False),
+]
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    added: int
+    unchanged: int
+
+
+def import_households(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
+    rows = read(path, HOUSEHOLD_COLUMNS)
+    name = str(getattr(path, "name", path)).rsplit("/", 1)[-1]
+    problems, new, same = [], [], 0
+    seen: dict[str, int] = {}
+    for row in rows:
+        v = row.values
+        if v["code"] in seen:
+            problems.append(Problem(name, row.line, "户编码", f"{v['code']} also on line "
+                                    f"{seen[v['code']]}"))
+            continue
+        seen[v["code"]] = row.line
+        existing = session.get(Household, v["code"])
+        if existing is None:
+            if session.get(Payee, v["code"]) is not None:
+                problems.append(Problem(name, row.line, "户编码",
+                                        f"{v['code']} is already a contractor's code"))
+            else:
+                new.append(row)
+            continue
+        diffs = _household_diffs(existing, v, vault)
+        if diffs:
+            problems.append(Problem(name, row.line, "户编码", f"household {v['code']} was "
+                                    f"imported before (log entry {existing.log_index}) with "
+                                    f"other values: {'; '.join(diffs)}"))
+        else:
+            same += 1
+    _raise_if(problems)
+    for row in new:
+        v = row.values
+        _at_line(name, row.line, lambda: register_household(
+            session, actor, vault, code=v["code"], village_code=v["village"],
+            head_name=v["head_name"], status=v["status"], registered_on=v["registered_on"],
+            bank_card=v["bank_card"], phone=v["phone"]))
+    return ImportResult("households", len(new), same)
+
+
+def _household_diffs(existing: Household, v: dict, vault: PiiVault) -> list[str]:
+    diffs = []
+    if existing.village_code != v["village"]:
+        diffs.append(f"村代码 {existing.village_code} → {v['village']}")
+    if existing.head_name != v["head_name"]:
+        diffs.append(f"户主姓名 {existing.head_name} → {v['head_name']}")
+    card = vault.decrypt(existing.bank_card) if existing.bank_card else None
+    if card != v["bank_card"]:
+        diffs.append("银行卡号 differs")
+    phone = vault.decrypt(existing.phone) if existing.phone else None
+    if phone != v["phone"]:
+        diffs.append("联系电话 differs")
+    return diffs
+
+
+def import_members(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
+    rows = read(path, MEMBER_COLUMNS)
+    name = str(getattr(path, "name", path)).rsplit("/", 1)[-1]
+    problems, new, same = [], [], 0
+    seen: dict[tuple, int] = {}
+    for row in rows:
+        v = row.values
+        key = (v["household"], vault.digest(v["id_number"]))
+        if key in seen:
+            problems.append(Problem(name, row.line, "身份证号", f"the same person is on line "
+                                    f"{seen[key]}"))
+            continue
+        seen[key] = row.line
+        try:
+            get_household(session, v["household"])
+        except LedgerError as exc:
+            problems.append(Problem(name, row.line, "户编码", str(exc)))
+            continue
+        existing = session.execute(select(Member).where(
+            Member.household_code == key[0], Member.id_digest == key[1])).scalar_one_or_none()
+        if existing is None:
+            new.append(row)
+        elif (existing.name, existing.relation, existing.death_date) != \
+                (v["name"], v["relation"], v["death_date"]):
+            problems.append(Problem(name, row.line, "身份证号", f"this person was imported "
+                                    f"before (log entry {existing.log_index}) with other "
+                                    "name, relation or death date"))
+        else:
+            same += 1
+    _raise_if(problems)
+    for row in new:
+        v = row.values
+        _at_line(name, row.line, lambda: add_member(
+            session, actor, vault, household_code=v["household"], name=v["name"],
+            relation=v["relation"], id_number=v["id_number"], death_date=v["death_date"]))
+    return ImportResult("members", len(new), same)
+
+
+def _raise_if(problems: list[Problem]) -> None:
+    if problems:
+        raise ImportProblems(problems)
+
+
+def _at_line(name: str, line: int, action) -> None:
+    """Run one line's service call; a refusal becomes a problem naming the line."""
+    try:
+        action()
+    except LedgerError as exc:
+        raise ImportProblems([Problem(name, line, "", str(exc))]) from None

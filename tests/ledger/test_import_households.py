@@ -1,0 +1,145 @@
+"""Importing households and members from real CSV files, as offices export them."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger.audit.verify import verify
+from ledger.db import transaction
+from ledger.households import current_status
+from ledger.idcard import check_character
+from ledger.imports.csvfile import ImportProblems
+from ledger.imports.households import import_households, import_members
+from ledger.models import AuditEntry, Household, HouseholdStatus, Member
+from ledger.pii import PiiVault
+from tests.world import VILLAGE
+
+
+def idn(seq: int, birth="19800101") -> str:
+    first = f"430121{birth}{seq:03d}"
+    return first + check_character(first)
+
+
+HOUSEHOLDS = (
+    "户编码,村代码,户主姓名,户状态,识别日期,银行卡号,联系电话\n"
+    f"H-100,{VILLAGE},赵大,建档立卡,2019-05-01,6222021234567890123,13800001111\n"
+    f"H-101,{VILLAGE},钱二,已脱贫,2019/5/1,6222021234567890456,\n"
+    f"H-102,{VILLAGE},孙三,监测对象,2021年6月1日,,\n"
+)
+MEMBERS = (
+    "household_code,name,relation,id_number,death_date\n"
+    f"H-100,赵大,户主,{idn(11)},\n"
+    f"H-100,赵小,子,{idn(12, '20050303')},\n"
+    f"H-101,钱二,户主,{idn(13)[:6] + idn(13)[8:17]},\n"   # a legacy 15-digit number
+)
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def run(world, func_, path):
+    with transaction(world.factory) as s:
+        from ledger.regions import get_user
+        return func_(s, get_user(s, "k_clerk"), PiiVault.from_env(), path)
+
+
+def counts(world):
+    with transaction(world.factory) as s:
+        return tuple(s.execute(select(func.count()).select_from(m)).scalar_one()
+                     for m in (Household, Member, AuditEntry))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
+def test_households_and_members_import_in_either_encoding(world, tmp_path, encoding):
+    h = run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS, encoding))
+    m = run(world, import_members, write(tmp_path, "m.csv", MEMBERS, encoding))
+    assert (h.added, m.added) == (3, 3)
+    with transaction(world.factory) as s:
+        assert current_status(s, "H-101") is HouseholdStatus.EXITED
+        household = s.get(Household, "H-100")
+        assert household.bank_card_last4 == "0123"
+        assert "6222021234567890123" not in household.bank_card  # encrypted at rest
+        vault = PiiVault.from_env()
+        numbers = {vault.decrypt(m.id_number) for m in s.execute(select(Member)).scalars()}
+        assert idn(13) in numbers  # the 15-digit number was converted
+        for e in s.execute(select(AuditEntry.entry)).scalars():
+            for secret in (b"6222021234567890123", b"13800001111", idn(11).encode()):
+                assert secret not in bytes(e)
+        assert verify(s).intact
+
+
+def test_reimporting_the_same_file_changes_nothing(world, tmp_path):
+    path = write(tmp_path, "h.csv", HOUSEHOLDS)
+    run(world, import_households, path)
+    before = counts(world)
+    again = run(world, import_households, path)
+    assert (again.added, again.unchanged) == (0, 3) and counts(world) == before
+
+
+def test_same_key_with_other_content_names_line_and_field(world, tmp_path):
+    run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS))
+    changed = HOUSEHOLDS.replace("钱二", "钱贰")
+    with pytest.raises(ImportProblems) as err:
+        run(world, import_households, write(tmp_path, "h2.csv", changed))
+    assert "h2.csv, line 3, column 户编码" in str(err.value)
+    assert "户主姓名 钱二 → 钱贰" in str(err.value)
+
+
+@pytest.mark.parametrize("text,where,reason", [
+    (HOUSEHOLDS.replace("2019/5/1", "2019-13-01"), "line 3, column 识别日期", "not a date"),
+    (HOUSEHOLDS.replace("已脱贫", "富裕"), "line 3, column 户状态", "not a status"),
+    (HOUSEHOLDS.replace(",6222021234567890456,", ",6222-abc,"), "line 3, column 银行卡号",
+     "12 to 19 digits"),
+    (HOUSEHOLDS.replace("赵大", "=cmd|' /C calc'!A0"), "line 2, column 户主姓名",
+     "spreadsheet formula"),
+    (HOUSEHOLDS.replace("户主姓名", "姓名"), "line 1, column 户主姓名", "missing column"),
+    (HOUSEHOLDS + "H-100,430121001001,重复,建档立卡,2019-05-01,,\n", "line 5, column 户编码",
+     "also on line 2"),
+    (HOUSEHOLDS.replace("H-102,430121001001", "H-102,430122001001"), "line 4",
+     "may not record"),
+])
+def test_a_bad_line_imports_nothing_and_says_where(world, tmp_path, text, where, reason):
+    before = counts(world)
+    with pytest.raises(ImportProblems) as err:
+        run(world, import_households, write(tmp_path, "bad.csv", text))
+    assert f"bad.csv, {where}" in str(err.value) and reason in str(err.value)
+    assert counts(world) == before
+
+
+@pytest.mark.parametrize("bad_id,reason", [
+    (idn(11)[:-1] + ("0" if idn(11)[-1] != "0" else "1"), "check character"),
+    ("43012119800101", "14 characters"),
+])
+def test_bad_id_numbers_are_refused_without_printing_them(world, tmp_path, bad_id, reason):
+    run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS))
+    text = MEMBERS.replace(idn(11), bad_id)
+    with pytest.raises(ImportProblems) as err:
+        run(world, import_members, write(tmp_path, "m.csv", text))
+    assert "m.csv, line 2, column 身份证号" in str(err.value) and reason in str(err.value)
+    assert bad_id not in str(err.value) or len(bad_id) < 15
+
+
+def test_members_of_an_unknown_household_are_refused(world, tmp_path):
+    with pytest.raises(ImportProblems, match="household 'H-100' does not exist"):
+        run(world, import_members, write(tmp_path, "m.csv", MEMBERS))
+
+
+def test_a_file_in_no_known_encoding_is_refused(world, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\xff\xfe\x00h\x00e\x00a\x00d")
+    with pytest.raises(ImportProblems, match="neither UTF-8 nor GB18030"):
+        run(world, import_households, path)
+
+
+def test_import_from_the_command_line(world, tmp_path, db_url, monkeypatch, capsys):
+    from ledger.cli import main
+    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    path = write(tmp_path, "h.csv", HOUSEHOLDS, "gb18030")
+    assert main(["--as", "k_clerk", "import", "households", str(path)]) == 0
+    assert "3 added" in capsys.readouterr().out
+    bad = write(tmp_path, "bad.csv", HOUSEHOLDS.replace("2019/5/1", "someday"))
+    assert main(["--as", "k_clerk", "import", "households", str(bad)]) == 2
+    assert "bad.csv, line 3, column 识别日期" in capsys.readouterr().err
