@@ -449,6 +449,23 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
     _emit(data, as_json, text)
 
 
+@cli.command("trace")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--payees", "max_payees", type=int, default=10, show_default=True,
+              help="How many payees to list under each holder in the text view.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def trace(ctx, lot_id, max_payees, as_json):
+    """Where every fen of a lot went, level by level, and what is still held where."""
+    from ledger.trace import render, trace_lot
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        result = trace_lot(s, lot_id, actor)
+    data = {"lot": result.lot_label, "amount_fen": result.amount_fen,
+            "tree": [r.to_dict() for r in result.roots]}
+    _emit(data, as_json, render(result, format_yuan, max_payees))
+
+
 # Further command groups register themselves on `cli` when imported.
 from ledger import cli_audit, cli_imports  # noqa: E402,F401
 
