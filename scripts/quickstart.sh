@@ -56,6 +56,9 @@ echo "== offline bundle for auditors, checked without the database"
 ft export-bundle "$DEMO/bundle"
 python -m ledger.audit.verify_bundle "$DEMO/bundle" --policy "$DEMO/keys/policy.txt"
 
+echo "== where the central lot went (first lines)"
+ft trace --lot 1 --payees 2 | head -n 14
+
 echo "== trial balance (last lines)"
 ft trial-balance | tail -n 4
 echo
