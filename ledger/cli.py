@@ -19,7 +19,7 @@ from ledger import balances, flows, lots, periods, posting, projects, regions
 from ledger.config import ConfigError, load_settings
 from ledger.db import make_engine, make_sessionmaker, transaction
 from ledger.errors import LedgerError
-from ledger.models import PayeeKind, RegionLevel, Role, SourceLevel
+from ledger.models import PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel
 from ledger.money import MoneyError, format_yuan, parse_yuan
 
 
@@ -194,6 +194,33 @@ def project_add(ctx, code, name, county, function_code):
         projects.register_project(s, ctx.actor(s), code=code, name=name, county_code=county,
                                   function_code=function_code)
     click.echo(f"project {code} registered")
+
+
+@cli.command("project-advance")
+@click.argument("code")
+@click.option("--to", "to", type=click.Choice([s.value for s in ProjectStatus
+                                               if s is not ProjectStatus.FILED]), required=True)
+@click.option("--date", "effective_date", callback=_date, default=dt.date.today().isoformat())
+@click.option("--comment", default="")
+@pass_ctx
+def project_advance(ctx, code, to, effective_date, comment):
+    """Move a project to its next stage (in_library, approved, implementing, accepted, closed)."""
+    with ctx.session() as s:
+        projects.advance_project(s, ctx.actor(s), code, ProjectStatus(to), effective_date,
+                                 comment)
+    click.echo(f"project {code} is now {to}")
+
+
+@cli.command("project-file")
+@click.argument("code")
+@click.option("--date", "effective_date", callback=_date, default=dt.date.today().isoformat())
+@click.option("--comment", default="")
+@pass_ctx
+def project_file(ctx, code, effective_date, comment):
+    """File (备案) a county's approved project at the city or province."""
+    with ctx.session() as s:
+        projects.file_project(s, ctx.actor(s), code, effective_date, comment)
+    click.echo(f"project {code} filed")
 
 
 @cli.command("payee-add")

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from ledger import flows, lots, posting, projects, regions
 from ledger.db import transaction
 from ledger.errors import LedgerError
-from ledger.models import PayeeKind, RegionLevel, Role, SourceLevel, User
+from ledger.models import PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel, User
 from ledger.money import split_largest_remainder
 
 PROVINCE = ("520000", "贵州省")
@@ -148,6 +148,10 @@ def _projects_and_contractors(s, rng, counties, lot_id, day, summary) -> None:
             code = f"XM{county}{n + 1:02d}"
             projects.register_project(s, clerk, code=code, name=name, county_code=county,
                                       function_code=fc)
+            projects.advance_project(s, clerk, code, ProjectStatus.IN_LIBRARY, day)
+            projects.advance_project(s, _user(s, f"{county}_approver"), code,
+                                     ProjectStatus.APPROVED, day)
+            projects.file_project(s, _user(s, "p_clerk"), code, day, "省级备案")
             contractor = f"QY{county}{n + 1:02d}"
             projects.register_payee(s, clerk, code=contractor, kind=PayeeKind.CONTRACTOR,
                                     name=f"{name}承建公司", region_code=county)

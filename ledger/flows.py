@@ -18,7 +18,7 @@ from ledger.errors import LedgerError
 from ledger.lots import get_lot
 from ledger.models import AccountKind, RegionLevel, Transfer, TransferKind, User
 from ledger.posting import Leg, check_amount, record, replay
-from ledger.projects import get_payee, get_project
+from ledger.projects import FUNDABLE, PAYABLE, get_payee, get_project, require_stage
 from ledger.regions import get_region
 
 
@@ -59,6 +59,7 @@ def fund_project(session: Session, actor: User, *, lot_id: int, project_code: st
     check_amount(amount_fen)
     lot = get_lot(session, lot_id)
     project = get_project(session, project_code)
+    require_stage(session, project_code, FUNDABLE, "receive money")
     if project.function_code not in lot.function_codes:
         raise LedgerError(
             f"project {project_code} is for function code {project.function_code}, "
@@ -95,6 +96,7 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
         raise LedgerError("a payment comes from exactly one of a project or a county's own share")
     if project_code is not None:
         project = get_project(session, project_code)
+        require_stage(session, project_code, PAYABLE, "pay out")
         county, kind, holder = project.county_code, AccountKind.PROJECT, project_code
     else:
         if get_region(session, county_code).level is not RegionLevel.COUNTY:

@@ -161,6 +161,30 @@ class Project(Base):
     log_index: Mapped[int] = mapped_column(BigInteger)
 
 
+class ProjectStatus(str, enum.Enum):
+    """Project library stages (项目库). The county decides; province and city file (备案)."""
+    PROPOSED = "proposed"          # 申报
+    IN_LIBRARY = "in_library"      # 入库
+    APPROVED = "approved"          # 批复 (county)
+    IMPLEMENTING = "implementing"  # 实施
+    ACCEPTED = "accepted"          # 验收
+    CLOSED = "closed"              # 结项
+    FILED = "filed"                # 备案 at city or province: a record, not a stage
+
+
+class ProjectEvent(Base):
+    """One step in a project's life; its current stage is the latest non-filing event."""
+    __tablename__ = "project_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    project_code: Mapped[str] = mapped_column(ForeignKey("projects.code"), index=True)
+    status: Mapped[ProjectStatus] = mapped_column(_enum(ProjectStatus, "project_status"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
 class Payee(Base):
     """Who finally receives money: a household (by pseudonymous code) or a contractor."""
     __tablename__ = "payees"
@@ -395,5 +419,5 @@ class Cosignature(Base):
 APPEND_ONLY_TABLES = (
     "regions", "fund_lots", "projects", "payees", "transfers", "postings", "approvals",
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
-    "cosignatures", "households", "household_events", "members",
+    "cosignatures", "households", "household_events", "members", "project_events",
 )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ledger import lots, posting, projects, regions
 from ledger.db import transaction
-from ledger.models import PayeeKind, RegionLevel, Role, SourceLevel
+from ledger.models import PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel
 
 DAY = dt.date(2024, 3, 15)
 PROVINCE, CITY, COUNTY, COUNTY2 = "430000", "430100", "430121", "430122"
@@ -51,6 +51,9 @@ def build_world(factory, amount_fen: int = 1_000_000_00) -> World:
         clerk = regions.get_user(s, "k_clerk")
         projects.register_project(s, clerk, code="P-001", name="生猪养殖", county_code=COUNTY,
                                   function_code="2130505")
+        projects.advance_project(s, clerk, "P-001", ProjectStatus.IN_LIBRARY, DAY)
+        projects.advance_project(s, regions.get_user(s, "k_approver"), "P-001",
+                                 ProjectStatus.APPROVED, DAY)
         projects.register_payee(s, clerk, code="H-001", kind=PayeeKind.HOUSEHOLD, name="张三",
                                 region_code=VILLAGE)
         projects.register_payee(s, clerk, code="H-002", kind=PayeeKind.HOUSEHOLD, name="李四",
