@@ -248,6 +248,56 @@ class Member(Base):
     log_index: Mapped[int] = mapped_column(BigInteger)
 
 
+class PaymentRoll(Base):
+    """A household payment roll (公示清册) for one item, paid from one lot by one county."""
+    __tablename__ = "payment_rolls"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"))
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    item: Mapped[str] = mapped_column(String(100))
+    function_code: Mapped[str] = mapped_column(String(10))
+    use_code: Mapped[str] = mapped_column(String(40))
+    standard_fen: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollLine(Base):
+    """One household on a roll: standard × quantity."""
+    __tablename__ = "roll_lines"
+    __table_args__ = (UniqueConstraint("roll_id", "line_no", name="line"),
+                      UniqueConstraint("roll_id", "household_code", name="household_once"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    roll_id: Mapped[int] = mapped_column(ForeignKey("payment_rolls.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollEventKind(str, enum.Enum):
+    PUBLISHED = "published"            # posted on the village board (公示)
+    OBJECTION = "objection"            # a line is challenged: held
+    OBJECTION_DISMISSED = "objection_dismissed"  # the line may be paid
+    LINE_WITHDRAWN = "line_withdrawn"  # the objection was upheld: never paid
+    APPROVED = "approved"              # checker approved the roll
+    SENT = "sent"                      # payments recorded and bank file written
+
+
+class RollEvent(Base):
+    __tablename__ = "roll_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    roll_id: Mapped[int] = mapped_column(ForeignKey("payment_rolls.id"), index=True)
+    kind: Mapped[RollEventKind] = mapped_column(_enum(RollEventKind, "roll_event_kind"))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("roll_lines.id"))
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
 class Account(Base):
     """One holder's share of one lot. Balance columns are a cache of the postings.
 
@@ -420,4 +470,5 @@ APPEND_ONLY_TABLES = (
     "regions", "fund_lots", "projects", "payees", "transfers", "postings", "approvals",
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
     "cosignatures", "households", "household_events", "members", "project_events",
+    "payment_rolls", "roll_lines", "roll_events",
 )

@@ -1,0 +1,90 @@
+"""Bank files for payment rolls: the file sent to the bank and the bank's result file.
+
+The file to the bank is private (it carries full card numbers): written with owner-only
+permissions, GB18030 by default as Chinese banks expect, and with any cell that a spreadsheet
+would run as a formula prefixed by an apostrophe. The result file is read with the common
+import rules (docs/formats.md) and applied all-or-nothing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from ledger.errors import LedgerError
+from ledger.imports.csvfile import Column, ImportProblems, Problem, read
+from ledger.money import format_yuan_plain, parse_yuan
+from ledger.pii import PiiVault
+from ledger.rolls import apply_bank_result, get_roll
+
+RESULT_WORDS = {"成功": True, "已支付": True, "paid": True, "success": True,
+                "失败": False, "退票": False, "failed": False, "failure": False}
+
+
+def _result(text: str) -> bool:
+    if text.lower() in RESULT_WORDS:
+        return RESULT_WORDS[text.lower()]
+    raise ValueError(f"{text!r} is not a result (成功/失败 or paid/failed)")
+
+
+def _line_no(text: str) -> int:
+    if not text.isdigit():
+        raise ValueError(f"{text!r} is not a line number")
+    return int(text)
+
+
+RESULT_COLUMNS = [
+    Column("line", ("序号", "line_no"), _line_no),
+    Column("household", ("户编码", "household_code")),
+    Column("amount", ("金额", "amount"), parse_yuan),
+    Column("result", ("结果", "result"), _result),
+    Column("reason", ("失败原因", "reason"), required=False),
+    Column("voucher", ("银行流水号", "voucher"), required=False),
+]
+
+
+def _safe_cell(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
+                    encoding: str = "gb18030") -> int:
+    """Write (line, transfer) pairs as the bank's payment instruction file."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["序号", "户编码", "户主姓名", "银行卡号", "金额"])
+    for line, _transfer in sent:
+        household = households[line.household_code]
+        if not household.bank_card:
+            raise LedgerError(f"line {line.line_no} ({line.household_code}) has no bank card")
+        writer.writerow([line.line_no, line.household_code, _safe_cell(household.head_name),
+                         vault.decrypt(household.bank_card), format_yuan_plain(line.amount_fen)])
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(buffer.getvalue().encode(encoding))
+    return len(sent)
+
+
+def import_bank_results(session: Session, actor, roll_code: str, path) -> dict:
+    """Apply the bank's result file to a roll; every line or none."""
+    roll = get_roll(session, roll_code)
+    rows = read(path, RESULT_COLUMNS)
+    name = Path(path).name
+    counts = {"posted": 0, "returned": 0, "unchanged": 0}
+    problems = []
+    for row in rows:
+        v = row.values
+        try:
+            with session.begin_nested():
+                outcome = apply_bank_result(session, actor, roll.code, v["line"], v["amount"],
+                                            v["result"], v["reason"] or "", v["voucher"] or "")
+            counts[outcome] += 1
+        except LedgerError as exc:
+            problems.append(Problem(name, row.line, "", str(exc)))
+    if problems:
+        raise ImportProblems(problems)
+    return counts

@@ -1,0 +1,284 @@
+"""Household payment rolls (公示清册): publish, hold on objection, approve, send, reconcile.
+
+1. A clerk creates a roll: one item (e.g. 产业奖补) at a standard per unit, one line per
+   household (standard × quantity), from one lot's money at one county. Households that were
+   removed (清退) or cancelled (注销) cannot be on a roll.
+2. It is published (公示) on the village board. An objection holds its line until the county
+   dismisses it (the line may be paid) or upholds it (the line is withdrawn for good).
+3. After the publicity window (working days from configuration) an approver who did not create
+   it approves it (invariant 9 and maker–checker).
+4. Sending records one pending payment per line that is neither held nor withdrawn, under the
+   key `roll:<code>:<line>`, and produces the bank file.
+5. The bank's result file posts each paid line (approval, with the bank's voucher) and rejects
+   each failed one (退票), which releases its money back to the county's share of the lot; it can
+   be re-paid by a new roll.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import flows, posting
+from ledger.access import Action, require
+from ledger.audit.log import record_change
+from ledger.classification import check_spending
+from ledger.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
+from ledger.households import get_household
+from ledger.lots import get_lot
+from ledger.models import (
+    Decision, HouseholdEvent, HouseholdStatus, PaymentRoll, RegionLevel, RollEvent,
+    RollEventKind, RollLine, Transfer, User,
+)
+from ledger.posting import check_amount
+from ledger.regions import get_region
+
+INELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
+
+
+def get_roll(session: Session, code: str) -> PaymentRoll:
+    roll = session.execute(select(PaymentRoll).where(PaymentRoll.code == code)) \
+        .scalar_one_or_none()
+    if roll is None:
+        raise NotFound(f"payment roll {code!r} does not exist")
+    return roll
+
+
+def status_on(session: Session, household_code: str, day: dt.date) -> HouseholdStatus | None:
+    return session.execute(
+        select(HouseholdEvent.status).where(HouseholdEvent.household_code == household_code,
+                                            HouseholdEvent.effective_date <= day)
+        .order_by(HouseholdEvent.effective_date.desc(), HouseholdEvent.id.desc())
+        .limit(1)).scalar_one_or_none()
+
+
+def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county_code: str,
+                item: str, function_code: str, use_code: str, standard_fen: int,
+                lines: list[tuple[str, int]], as_of: dt.date) -> PaymentRoll:
+    """Create a roll (idempotent by code: the same roll again returns it)."""
+    digest = _content_digest(lot_id, county_code, item, function_code, use_code, standard_fen,
+                             lines)
+    existing = session.execute(select(PaymentRoll).where(PaymentRoll.code == code)) \
+        .scalar_one_or_none()
+    if existing is not None:
+        if _digest_of(session, existing) != digest:
+            raise IdempotencyConflict(f"payment roll {code!r} exists (log entry "
+                                      f"{existing.log_index}) with other content")
+        return existing
+    check_amount(standard_fen, "standard")
+    lot = get_lot(session, lot_id)
+    check_spending(lot, function_code, use_code)
+    if get_region(session, county_code).level is not RegionLevel.COUNTY:
+        raise LedgerError(f"rolls are paid by a county; {county_code} is not one")
+    require(session, actor, Action.RECORD, county_code)
+    if not lines:
+        raise LedgerError("a roll needs at least one household line")
+    seen = set()
+    for number, (household_code, quantity) in enumerate(lines, start=1):
+        _check_line(session, number, household_code, quantity, county_code, as_of, seen)
+    roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
+                       function_code=function_code, use_code=use_code,
+                       standard_fen=standard_fen, created_by=actor.id)
+    with record_change(session, actor.username, "roll.create") as change:
+        change.add(roll)
+        session.flush()
+        for number, (household_code, quantity) in enumerate(lines, start=1):
+            change.add(RollLine(roll_id=roll.id, line_no=number, household_code=household_code,
+                                quantity=quantity, amount_fen=standard_fen * quantity))
+    return roll
+
+
+def _check_line(session, number, household_code, quantity, county_code, as_of, seen) -> None:
+    from ledger.access import ancestors
+    where = f"line {number} ({household_code})"
+    if household_code in seen:
+        raise LedgerError(f"{where}: the household is on the roll twice")
+    seen.add(household_code)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise LedgerError(f"{where}: quantity must be a whole number ≥ 1, got {quantity!r}")
+    try:
+        household = get_household(session, household_code)
+    except NotFound as exc:
+        raise LedgerError(f"{where}: {exc}") from None
+    if county_code not in ancestors(session, household.village_code):
+        raise LedgerError(f"{where}: the household lives outside county {county_code}")
+    if not household.bank_card:
+        raise LedgerError(f"{where}: the household has no bank card (惠民惠农一卡通) to pay to")
+    status = status_on(session, household_code, as_of)
+    if status is None or status in INELIGIBLE:
+        state = status.value if status else "not yet registered"
+        raise LedgerError(f"{where}: the household is {state} on {as_of} and cannot be paid")
+
+
+def _content_digest(lot_id, county, item, fc, use, standard, lines) -> str:
+    text = json.dumps([lot_id, county, item, fc, use, standard, [list(x) for x in lines]],
+                      ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _digest_of(session, roll: PaymentRoll) -> str:
+    lines = [(l.household_code, l.quantity) for l in _lines(session, roll)]
+    return _content_digest(roll.lot_id, roll.county_code, roll.item, roll.function_code,
+                           roll.use_code, roll.standard_fen, lines)
+
+
+def _lines(session, roll) -> list[RollLine]:
+    return list(session.execute(select(RollLine).where(RollLine.roll_id == roll.id)
+                                .order_by(RollLine.line_no)).scalars())
+
+
+def _events(session, roll) -> list[RollEvent]:
+    return list(session.execute(select(RollEvent).where(RollEvent.roll_id == roll.id)
+                                .order_by(RollEvent.id)).scalars())
+
+
+def _add_event(session, actor, roll, kind, day, comment="", line=None) -> RollEvent:
+    event = RollEvent(roll_id=roll.id, kind=kind, line_id=line.id if line else None,
+                      effective_date=day, actor_id=actor.id, comment=comment)
+    with record_change(session, actor.username, f"roll.{kind.value}") as change:
+        change.add(event)
+    return event
+
+
+def published_on(session, roll) -> dt.date | None:
+    return next((e.effective_date for e in _events(session, roll)
+                 if e.kind is RollEventKind.PUBLISHED), None)
+
+
+def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent:
+    roll = get_roll(session, code)
+    require(session, actor, Action.RECORD, roll.county_code)
+    if published_on(session, roll) is not None:
+        raise LedgerError(f"roll {code} was already published on {published_on(session, roll)}")
+    return _add_event(session, actor, roll, RollEventKind.PUBLISHED, day, "公示")
+
+
+def publicity_ends(published: dt.date, working_days: int) -> dt.date:
+    """The first day the roll may be approved: after `working_days` full working days on the
+    board (Monday–Friday; public holidays are not modelled, so the window is never shorter)."""
+    day, counted = published, 0
+    while counted < working_days:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            counted += 1
+    return day + dt.timedelta(days=1)
+
+
+def _line(session, roll, household_code) -> RollLine:
+    line = session.execute(select(RollLine).where(RollLine.roll_id == roll.id,
+                                                  RollLine.household_code == household_code)) \
+        .scalar_one_or_none()
+    if line is None:
+        raise NotFound(f"household {household_code} is not on roll {roll.code}")
+    return line
+
+
+def line_states(session, roll) -> dict[int, str]:
+    """line id → open | held | withdrawn, from the events in order."""
+    states = {l.id: "open" for l in _lines(session, roll)}
+    for e in _events(session, roll):
+        if e.kind is RollEventKind.OBJECTION:
+            states[e.line_id] = "held"
+        elif e.kind is RollEventKind.OBJECTION_DISMISSED:
+            states[e.line_id] = "open"
+        elif e.kind is RollEventKind.LINE_WITHDRAWN:
+            states[e.line_id] = "withdrawn"
+    return states
+
+
+def object_to(session: Session, actor: User, code: str, household_code: str, day: dt.date,
+              comment: str) -> RollEvent:
+    """Record an objection to a line (from the board, a phone call, a letter): it is held."""
+    roll = get_roll(session, code)
+    require(session, actor, Action.RECORD, roll.county_code)
+    line = _line(session, roll, household_code)
+    if line_states(session, roll)[line.id] != "open":
+        raise LedgerError(f"line {line.line_no} of roll {code} is already held or withdrawn")
+    return _add_event(session, actor, roll, RollEventKind.OBJECTION, day, comment, line)
+
+
+def resolve(session: Session, actor: User, code: str, household_code: str, upheld: bool,
+            day: dt.date, comment: str) -> RollEvent:
+    """The county decides an objection: upheld withdraws the line, dismissed releases it."""
+    roll = get_roll(session, code)
+    require(session, actor, Action.APPROVE, roll.county_code)
+    line = _line(session, roll, household_code)
+    if line_states(session, roll)[line.id] != "held":
+        raise LedgerError(f"line {line.line_no} of roll {code} has no open objection")
+    kind = RollEventKind.LINE_WITHDRAWN if upheld else RollEventKind.OBJECTION_DISMISSED
+    return _add_event(session, actor, roll, kind, day, comment, line)
+
+
+def approve_roll(session: Session, actor: User, code: str, day: dt.date,
+                 working_days: int) -> RollEvent:
+    roll = get_roll(session, code)
+    require(session, actor, Action.APPROVE, roll.county_code)
+    if actor.id == roll.created_by:
+        raise MakerChecker(f"{actor.username} created roll {code} and cannot approve it")
+    published = published_on(session, roll)
+    if published is None:
+        raise LedgerError(f"roll {code} has not been published; it must be on the board first")
+    earliest = publicity_ends(published, working_days)
+    if day < earliest:
+        raise LedgerError(f"roll {code} was published on {published}; it must stay on the board "
+                          f"for {working_days} working days and can be approved from {earliest}")
+    if any(e.kind is RollEventKind.APPROVED for e in _events(session, roll)):
+        raise LedgerError(f"roll {code} is already approved")
+    return _add_event(session, actor, roll, RollEventKind.APPROVED, day, "审核通过")
+
+
+def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
+    """Record a pending payment for every open line not yet sent; return (line, transfer)."""
+    roll = get_roll(session, code)
+    if not any(e.kind is RollEventKind.APPROVED for e in _events(session, roll)):
+        raise LedgerError(f"roll {code} is not approved")
+    states = line_states(session, roll)
+    sent = []
+    for line in _lines(session, roll):
+        if states[line.id] != "open" or transfer_of(session, roll, line) is not None:
+            continue  # held, withdrawn, or already with the bank
+        key = f"roll:{code}:{line.line_no}"
+        transfer = flows.pay(session, actor, lot_id=roll.lot_id, payee_code=line.household_code,
+                             amount_fen=line.amount_fen, function_code=roll.function_code,
+                             use_code=roll.use_code, county_code=roll.county_code,
+                             effective_date=day, key=key, memo=f"{roll.item} {code}")
+        sent.append((line, transfer))
+    _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
+    return sent
+
+
+def transfer_of(session, roll, line) -> Transfer | None:
+    return session.execute(select(Transfer).where(
+        Transfer.idempotency_key == f"roll:{roll.code}:{line.line_no}")).scalar_one_or_none()
+
+
+def apply_bank_result(session: Session, actor: User, code: str, line_no: int, amount_fen: int,
+                      paid: bool, reason: str = "", voucher: str = "") -> str:
+    """Post a paid line or reject a failed one. Returns 'posted', 'returned' or 'unchanged'."""
+    roll = get_roll(session, code)
+    line = session.execute(select(RollLine).where(RollLine.roll_id == roll.id,
+                                                  RollLine.line_no == line_no)) \
+        .scalar_one_or_none()
+    if line is None:
+        raise LedgerError(f"roll {code} has no line {line_no}")
+    if amount_fen != line.amount_fen:
+        raise LedgerError(f"line {line_no}: the bank reports {amount_fen} fen but the roll "
+                          f"approved {line.amount_fen} fen (bank file differs from the roll)")
+    transfer = transfer_of(session, roll, line)
+    if transfer is None:
+        raise LedgerError(f"line {line_no} was never sent to the bank")
+    decided = posting.decision_of(session, transfer.id)
+    wanted = Decision.APPROVED if paid else Decision.REJECTED
+    if decided is wanted:
+        return "unchanged"
+    if decided is not None:
+        raise LedgerError(f"line {line_no} was already recorded as {decided.value}, the bank "
+                          f"now says {'paid' if paid else 'failed'}")
+    if paid:
+        posting.approve(session, actor, transfer.id, f"银行已支付 {voucher}".strip())
+        return "posted"
+    posting.reject(session, actor, transfer.id, f"退票: {reason or 'no reason given'}")
+    return "returned"

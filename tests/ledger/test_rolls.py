@@ -1,0 +1,131 @@
+"""A household payment roll from the clerk's side: create, publish, object, approve, send to the
+bank, read the bank's results — with every balance checked, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+
+from ledger import balances
+from ledger.cli import main
+from ledger.db import transaction
+from ledger.models import AccountKind
+from tests.ledger.test_import_households import HOUSEHOLDS, write
+from tests.ledger.test_invariants import down_to_county
+from tests.world import COUNTY, VILLAGE
+
+PUBLISHED = dt.date(2024, 3, 18)          # a Monday
+EARLIEST = dt.date(2024, 3, 28)           # after 7 working days on the board
+
+
+@pytest.fixture
+def ft(db_url, world, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+    down_to_county(world, 100_000_00)
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    run.lot = world.lot_id
+    extra = (f"H-103,{VILLAGE},李四,清退,2019-05-01,6222021234567890999,\n"
+             f"H-104,{VILLAGE},周五,监测对象,2021-06-01,6222021234567890777,\n")
+    assert run("--as", "k_clerk", "import", "households",
+               write(tmp_path, "h.csv", HOUSEHOLDS + extra))[0] == 0
+    return run
+
+
+def unit_and_payees(world):
+    with transaction(world.factory) as s:
+        rows = balances.account_balances(s, lot_id=world.lot_id)
+    return ({r.holder: r.balance for r in rows if r.kind == AccountKind.UNIT.value},
+            {r.holder: r.balance for r in rows if r.kind == AccountKind.PAYEE.value})
+
+
+def test_a_roll_from_board_to_bank(ft, world, tmp_path):
+    lines = write(tmp_path, "lines.csv", "户编码,数量\nH-100,2\nH-101,1\nH-104,3\n", "gb18030")
+    roll = ["--as", "k_clerk", "roll"]
+    create = [*roll, "create", "R-2024-01", "--lot", ft.lot, "--county", COUNTY, "--item",
+              "产业奖补", "--function-code", "2130505", "--use", "household_subsidy",
+              "--standard", "500.00", "--lines", lines, "--date", "2024-03-15"]
+    assert ft(*create)[0] == 0
+    assert ft(*create)[0] == 0  # the same roll again changes nothing
+
+    code, _, err = ft("--as", "k_approver", "roll", "approve", "R-2024-01", "--date",
+                      "2024-03-20")
+    assert code == 2 and "has not been published" in err
+    assert ft(*roll, "publish", "R-2024-01", "--date", PUBLISHED)[0] == 0
+    code, _, err = ft("--as", "k_approver", "roll", "approve", "R-2024-01", "--date",
+                      "2024-03-27")
+    assert code == 2 and f"can be approved from {EARLIEST}" in err
+    code, _, err = ft(*roll, "approve", "R-2024-01", "--date", EARLIEST)
+    assert code == 2 and "may not approve" in err
+    assert ft(*roll, "object", "R-2024-01", "--household", "H-104", "--comment",
+              "村民反映该户已外出务工多年", "--date", "2024-03-20")[0] == 0
+    assert ft("--as", "k_approver", "roll", "approve", "R-2024-01", "--date", EARLIEST)[0] == 0
+
+    code, out, err = ft(*roll, "send", "R-2024-01", "-o", "bank.csv", "--date", "2024-03-29")
+    assert code == 0 and "2 payments" in out, err     # the held line is not sent
+    bank = list(csv.reader(io.StringIO((tmp_path / "bank.csv").read_bytes().decode("gb18030"))))
+    assert bank[0] == ["序号", "户编码", "户主姓名", "银行卡号", "金额"]
+    assert bank[1] == ["1", "H-100", "赵大", "6222021234567890123", "1000.00"]
+    assert oct((tmp_path / "bank.csv").stat().st_mode)[-3:] == "600"
+    units, payees = unit_and_payees(world)
+    assert units[COUNTY] == 100_000_00  # pending: nothing posted until the bank answers
+
+    results = write(tmp_path, "result.csv", "序号,户编码,金额,结果,失败原因,银行流水号\n"
+                    "1,H-100,1000.00,成功,,B20240329001\n2,H-101,500.00,失败,卡号已注销,\n",
+                    "gb18030")
+    code, out, err = ft("--as", "k_approver", "import-bank-results", results, "--roll",
+                        "R-2024-01", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"posted": 1, "returned": 1, "unchanged": 0}
+    units, payees = unit_and_payees(world)
+    assert units[COUNTY] == 100_000_00 - 1_000_00 and payees == {"H-100": 1_000_00}
+    assert ft("--as", "k_approver", "import-bank-results", results, "--roll",
+              "R-2024-01")[0] == 0  # the same file again: unchanged
+
+    # the objection is dismissed: the held line can now be sent
+    assert ft("--as", "k_approver", "roll", "resolve", "R-2024-01", "--household", "H-104",
+              "--dismissed", "--comment", "核实仍在村居住")[0] == 0
+    code, out, _ = ft(*roll, "send", "R-2024-01", "-o", "bank2.csv", "--date", "2024-04-01")
+    assert code == 0 and "1 payments" in out  # only the released line; the others went before
+    bank2 = (tmp_path / "bank2.csv").read_bytes().decode("gb18030").splitlines()
+    assert len(bank2) == 2 and bank2[1].startswith("3,H-104,")
+
+
+def test_a_household_without_a_bank_card_cannot_be_on_a_roll(ft, tmp_path):
+    lines = write(tmp_path, "lines.csv", "户编码\nH-102\n")
+    code, _, err = ft("--as", "k_clerk", "roll", "create", "R-4", "--lot", ft.lot, "--county",
+                      COUNTY, "--item", "x", "--function-code", "2130505", "--use",
+                      "household_subsidy", "--standard", "1", "--lines", lines)
+    assert code == 2 and "no bank card" in err
+
+
+def test_bank_results_that_disagree_with_the_roll_import_nothing(ft, world, tmp_path):
+    lines = write(tmp_path, "lines.csv", "household_code\nH-100\nH-101\n")
+    roll = ["--as", "k_clerk", "roll"]
+    ft(*roll, "create", "R-2", "--lot", ft.lot, "--county", COUNTY, "--item", "教育补助",
+       "--function-code", "2130505", "--use", "household_subsidy", "--standard", "300",
+       "--lines", lines, "--date", "2024-03-15")
+    ft(*roll, "publish", "R-2", "--date", PUBLISHED)
+    ft("--as", "k_approver", "roll", "approve", "R-2", "--date", EARLIEST)
+    ft(*roll, "send", "R-2", "-o", "bank.csv", "--date", EARLIEST)
+    results = write(tmp_path, "r.csv", "line_no,household_code,amount,result\n"
+                    "1,H-100,300.00,paid\n2,H-101,3000.00,paid\n")
+    code, _, err = ft("--as", "k_approver", "import-bank-results", results, "--roll", "R-2")
+    assert code == 2 and "r.csv, line 3" in err and "bank file differs" in err
+    units, payees = unit_and_payees(world)
+    assert payees == {}  # line 1 was fine but nothing was imported
+
+
+def test_ineligible_households_cannot_be_put_on_a_roll(ft, tmp_path):
+    lines = write(tmp_path, "lines.csv", "户编码\nH-100\nH-103\n")
+    code, _, err = ft("--as", "k_clerk", "roll", "create", "R-3", "--lot", ft.lot, "--county",
+                      COUNTY, "--item", "x", "--function-code", "2130505", "--use",
+                      "household_subsidy", "--standard", "1", "--lines", lines)
+    assert code == 2 and "line 2 (H-103): the household is removed" in err
