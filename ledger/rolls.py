@@ -233,6 +233,7 @@ def approve_roll(session: Session, actor: User, code: str, day: dt.date,
 def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
     """Record a pending payment for every open line not yet sent; return (line, transfer)."""
     roll = get_roll(session, code)
+    require(session, actor, Action.RECORD, roll.county_code)
     if not any(e.kind is RollEventKind.APPROVED for e in _events(session, roll)):
         raise LedgerError(f"roll {code} is not approved")
     states = line_states(session, roll)
@@ -259,6 +260,7 @@ def apply_bank_result(session: Session, actor: User, code: str, line_no: int, am
                       paid: bool, reason: str = "", voucher: str = "") -> str:
     """Post a paid line or reject a failed one. Returns 'posted', 'returned' or 'unchanged'."""
     roll = get_roll(session, code)
+    require(session, actor, Action.APPROVE, roll.county_code)
     line = session.execute(select(RollLine).where(RollLine.roll_id == roll.id,
                                                   RollLine.line_no == line_no)) \
         .scalar_one_or_none()

@@ -129,3 +129,21 @@ def test_ineligible_households_cannot_be_put_on_a_roll(ft, tmp_path):
                       COUNTY, "--item", "x", "--function-code", "2130505", "--use",
                       "household_subsidy", "--standard", "1", "--lines", lines)
     assert code == 2 and "line 2 (H-103): the household is removed" in err
+
+
+def test_another_county_cannot_send_or_reconcile_a_roll(ft, tmp_path):
+    lines = write(tmp_path, "lines.csv", "户编码\nH-100\n")
+    roll = ["--as", "k_clerk", "roll"]
+    ft(*roll, "create", "R-5", "--lot", ft.lot, "--county", COUNTY, "--item", "x",
+       "--function-code", "2130505", "--use", "household_subsidy", "--standard", "1",
+       "--lines", lines, "--date", "2024-03-15")
+    ft(*roll, "publish", "R-5", "--date", PUBLISHED)
+    ft("--as", "k_approver", "roll", "approve", "R-5", "--date", EARLIEST)
+    for user, command in (("k2_clerk", ["roll", "send", "R-5", "-o", "b.csv"]),
+                          ("k2_clerk", ["roll", "publish", "R-5"]),
+                          ("k2_approver", ["roll", "approve", "R-5"])):
+        code, _, err = ft("--as", user, *command)
+        assert code == 2 and "may not" in err, (user, command, err)
+    results = write(tmp_path, "r.csv", "line_no,household_code,amount,result\n1,H-100,1,paid\n")
+    code, _, err = ft("--as", "k2_approver", "import-bank-results", results, "--roll", "R-5")
+    assert code == 2 and "may not approve in region 430121" in err
