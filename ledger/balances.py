@@ -109,14 +109,37 @@ def balance_of(session: Session, account_id: int, as_of: dt.date | None = None) 
 
 
 def cache_mismatches(session: Session) -> list[str]:
-    """Accounts whose cached balance columns disagree with their postings."""
-    rows = account_balances(session)
-    by_id = {r.account_id: r for r in rows}
+    """Accounts whose cached balance columns (posted and pending) disagree with their postings,
+    holder accounts below zero, and lots whose postings do not sum to zero."""
+    from ledger.models import SOURCE_KINDS
+    decided = select(Approval.transfer_id)
+    amount = Posting.amount_fen
+    sums = {row[0]: row[1:] for row in session.execute(
+        select(Posting.account_id,
+               func.coalesce(func.sum(case((and_(amount > 0, Approval.decision ==
+                                                 Decision.APPROVED), amount), else_=0)), 0),
+               func.coalesce(func.sum(case((and_(amount < 0, Approval.decision ==
+                                                 Decision.APPROVED), -amount), else_=0)), 0),
+               func.coalesce(func.sum(case((and_(amount > 0, Posting.transfer_id.not_in(
+                   decided)), amount), else_=0)), 0),
+               func.coalesce(func.sum(case((and_(amount < 0, Posting.transfer_id.not_in(
+                   decided)), -amount), else_=0)), 0))
+        .outerjoin(Approval, Approval.transfer_id == Posting.transfer_id)
+        .group_by(Posting.account_id))}
     problems = []
-    for account in session.execute(select(Account)).scalars():
-        r = by_id.get(account.id)
-        debits, credits = (r.debits, r.credits) if r else (0, 0)
-        if (account.debits_posted, account.credits_posted) != (debits, credits):
-            problems.append(f"{account.label}: cached {account.debits_posted}/"
-                            f"{account.credits_posted}, postings {debits}/{credits}")
+    for account in session.execute(select(Account).order_by(Account.id)).scalars():
+        want = tuple(int(v) for v in sums.get(account.id, (0, 0, 0, 0)))
+        have = (account.debits_posted, account.credits_posted, account.debits_pending,
+                account.credits_pending)
+        if have != want:
+            problems.append(f"{account.label}: cached posted {have[0]}/{have[1]} pending "
+                            f"{have[2]}/{have[3]}, postings say posted {want[0]}/{want[1]} "
+                            f"pending {want[2]}/{want[3]}")
+        if account.kind not in SOURCE_KINDS and want[0] - want[1] - want[3] < 0:
+            problems.append(f"{account.label}: holds {want[0] - want[1]} fen with {want[3]} "
+                            "pending out: overdrawn")
+    for lot_id, total in session.execute(select(Posting.lot_id, func.sum(Posting.amount_fen))
+                                         .group_by(Posting.lot_id)):
+        if total != 0:
+            problems.append(f"lot #{lot_id}: its postings sum to {total} fen, not zero")
     return problems

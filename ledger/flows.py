@@ -27,7 +27,7 @@ def allocate(session: Session, actor: User, *, lot_id: int, from_region: str, to
     """Pass part of a lot from a unit to a unit one level below it."""
     request = {"kind": "allocate", "lot": lot_id, "from": from_region, "to": to_region,
                "amount_fen": amount_fen, "date": _iso(effective_date), "memo": memo}
-    existing = replay(session, key, request)
+    existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
     check_amount(amount_fen)
@@ -53,7 +53,7 @@ def fund_project(session: Session, actor: User, *, lot_id: int, project_code: st
     """Put part of a county's share of a lot behind one of its projects."""
     request = {"kind": "fund_project", "lot": lot_id, "project": project_code,
                "amount_fen": amount_fen, "date": _iso(effective_date), "memo": memo}
-    existing = replay(session, key, request)
+    existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
     check_amount(amount_fen)
@@ -78,7 +78,7 @@ def fund_project(session: Session, actor: User, *, lot_id: int, project_code: st
 def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_fen: int,
         function_code: str, use_code: str, effective_date: dt.date, key: str,
         project_code: str | None = None, county_code: str | None = None,
-        memo: str = "") -> Transfer:
+        memo: str = "", _roll_line: bool = False) -> Transfer:
     """Pay a household or contractor out of a project's money or a county's own share.
 
     Refused outright when the lot may not be spent on this function code or use (purpose lock).
@@ -86,7 +86,9 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     request = {"kind": "pay", "lot": lot_id, "payee": payee_code, "amount_fen": amount_fen,
                "function_code": function_code, "use": use_code, "project": project_code,
                "county": county_code, "date": _iso(effective_date), "memo": memo}
-    existing = replay(session, key, request)
+    if isinstance(key, str) and key.startswith("roll:") and not _roll_line:
+        raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key")
+    existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
     check_amount(amount_fen)
@@ -97,6 +99,9 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     if project_code is not None:
         project = get_project(session, project_code)
         require_stage(session, project_code, PAYABLE, "pay out")
+        if function_code != project.function_code:
+            raise LedgerError(f"project {project_code} is for function code "
+                              f"{project.function_code}; it cannot pay under {function_code}")
         county, kind, holder = project.county_code, AccountKind.PROJECT, project_code
     else:
         if get_region(session, county_code).level is not RegionLevel.COUNTY:

@@ -38,16 +38,20 @@ def appropriate(session: Session, actor: User, *, doc_number: str, source_level:
     The lot's money starts in the receiving unit's account, pending until a colleague approves.
     Recording the same document twice is a no-op; the same document with other figures is refused.
     """
+    if not isinstance(source_level, SourceLevel):
+        raise LedgerError(f"source level must be one of "
+                          f"{', '.join(s.value for s in SourceLevel)}, got {source_level!r}")
     key = key or f"appropriation:{doc_number}:{source_level.value}:{year}"
     request = {"kind": "appropriate", "doc_number": doc_number,
                "source_level": source_level.value, "year": year, "title": title,
                "function_codes": sorted(function_codes), "allowed_uses": sorted(allowed_uses),
                "amount_fen": amount_fen, "region": region_code, "date": _iso(effective_date)}
-    existing = replay(session, key, request)
+    existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
-    if not doc_number or not doc_number.strip():
+    if not isinstance(doc_number, str) or not doc_number.strip():
         raise LedgerError("an appropriation needs its document number (文号)")
+
     check_amount(amount_fen)
     check_lot_purpose(function_codes, allowed_uses)
     if source_level is SourceLevel.INTEGRATED:
@@ -86,10 +90,15 @@ def integrate(session: Session, actor: User, *, county_code: str, doc_number: st
                "year": year, "title": title, "function_codes": sorted(function_codes),
                "allowed_uses": sorted(allowed_uses),
                "sources": [[lot, amt] for lot, amt in sources], "date": _iso(effective_date)}
-    existing = replay(session, key, request)
+    existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
     check_lot_purpose(function_codes, allowed_uses)
+    if not isinstance(doc_number, str) or not doc_number.strip():
+        raise LedgerError("an integration needs its document number (文号)")
+    if find_lot(session, doc_number, SourceLevel.INTEGRATED, year) is not None:
+        raise LedgerError(f"integrated lot {doc_number} ({year}) already exists under another "
+                          "key")
     if not sources:
         raise LedgerError("an integration needs at least one source lot")
     lot_ids = [lot_id for lot_id, _ in sources]

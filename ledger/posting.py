@@ -23,7 +23,7 @@ from ledger.accounts import lock_accounts
 from ledger.audit.log import Change, lock_head, record_change
 from ledger.errors import (
     ClosedPeriod, IdempotencyConflict, InvariantViolation, LedgerError, LotMismatch,
-    MakerChecker, NotFound, Overdraft,
+    MakerChecker, NotFound, Overdraft, PermissionDenied,
 )
 from ledger.models import (
     SOURCE_KINDS, Account, Approval, Decision, IntegrationLineage, PeriodClosure, Posting,
@@ -53,9 +53,15 @@ def check_amount(amount, what: str = "amount") -> int:
     return amount
 
 
-def check_period_open(session: Session, day: dt.date) -> None:
+def check_date(day, what: str = "effective date") -> dt.date:
+    """Dates reach the core as dates (not datetimes or text), so rows and log agree."""
     if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-        raise LedgerError(f"effective date must be a date, got {day!r}")
+        raise LedgerError(f"{what} must be a date like 2024-03-31, got {day!r}")
+    return day
+
+
+def check_period_open(session: Session, day: dt.date) -> None:
+    check_date(day)
     period = f"{day.year:04d}-{day.month:02d}"
     if session.get(PeriodClosure, period) is not None:
         raise ClosedPeriod(f"fiscal period {period} is closed; {day.isoformat()} cannot be used")
@@ -66,7 +72,7 @@ def canonical_request(request: dict) -> str:
                       default=str)
 
 
-def replay(session: Session, key: str, request: dict) -> Transfer | None:
+def replay(session: Session, key: str, request: dict, actor: User) -> Transfer | None:
     """Return the transfer already recorded under `key` with the same content, if any.
 
     The same key with different content is refused, naming the earlier transfer and every
@@ -82,6 +88,11 @@ def replay(session: Session, key: str, request: dict) -> Transfer | None:
         select(Transfer).where(Transfer.idempotency_key == key)).scalar_one_or_none()
     if existing is None:
         return None
+    try:
+        require(session, actor, Action.RECORD, existing.region_code)
+    except PermissionDenied:
+        raise IdempotencyConflict(f"idempotency key {key!r} is already used; choose "
+                                  "another") from None
     text = canonical_request(request)
     if existing.request == text:
         return existing
@@ -193,7 +204,7 @@ def approve(session: Session, actor: User, transfer_id: int, comment: str = "") 
 
 def reject(session: Session, actor: User, transfer_id: int, comment: str) -> Approval:
     """The checker refuses a transfer: its pending amounts are released."""
-    if not comment.strip():
+    if not isinstance(comment, str) or not comment.strip():
         raise LedgerError("a rejection needs a comment saying why")
     return _decide(session, actor, transfer_id, Decision.REJECTED, comment)
 
@@ -245,7 +256,7 @@ def reverse(session: Session, actor: User, transfer_id: int, *, reason: str,
     request = {"kind": "reverse", "reverses": transfer_id, "reason": reason,
                "date": effective_date.isoformat() if isinstance(effective_date, dt.date)
                else effective_date}
-    existing = replay(session, key, request)
+    existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
     require(session, actor, Action.RECORD, original.region_code)

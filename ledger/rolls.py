@@ -33,7 +33,7 @@ from ledger.models import (
     Decision, HouseholdEvent, HouseholdStatus, PaymentRoll, RegionLevel, RollEvent,
     RollEventKind, RollLine, Transfer, User,
 )
-from ledger.posting import check_amount
+from ledger.posting import check_amount, check_date
 from ledger.regions import get_region
 
 INELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
@@ -151,6 +151,9 @@ def published_on(session, roll) -> dt.date | None:
 def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent:
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
+    # Not in the future. A date in the past is allowed (boards are posted before the clerk
+    # records it); entries dated long before they were recorded are alert STA-05's business.
+    _not_future(day, "publication date")
     if published_on(session, roll) is not None:
         raise LedgerError(f"roll {code} was already published on {published_on(session, roll)}")
     return _add_event(session, actor, roll, RollEventKind.PUBLISHED, day, "公示")
@@ -197,6 +200,10 @@ def object_to(session: Session, actor: User, code: str, household_code: str, day
     line = _line(session, roll, household_code)
     if line_states(session, roll)[line.id] != "open":
         raise LedgerError(f"line {line.line_no} of roll {code} is already held or withdrawn")
+    if transfer_of(session, roll, line) is not None:
+        raise LedgerError(f"line {line.line_no} of roll {code} is already with the bank; an "
+                          "objection now is a complaint, and money paid wrongly is recovered "
+                          "(追回)")
     return _add_event(session, actor, roll, RollEventKind.OBJECTION, day, comment, line)
 
 
@@ -218,6 +225,7 @@ def approve_roll(session: Session, actor: User, code: str, day: dt.date,
     require(session, actor, Action.APPROVE, roll.county_code)
     if actor.id == roll.created_by:
         raise MakerChecker(f"{actor.username} created roll {code} and cannot approve it")
+    _not_future(day, "approval date")
     published = published_on(session, roll)
     if published is None:
         raise LedgerError(f"roll {code} has not been published; it must be on the board first")
@@ -234,8 +242,14 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
     """Record a pending payment for every open line not yet sent; return (line, transfer)."""
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
-    if not any(e.kind is RollEventKind.APPROVED for e in _events(session, roll)):
+    approved = [e.effective_date for e in _events(session, roll)
+                if e.kind is RollEventKind.APPROVED]
+    if not approved:
         raise LedgerError(f"roll {code} is not approved")
+    _not_future(day, "send date")
+    if day < approved[0]:
+        raise LedgerError(f"roll {code} was approved on {approved[0]}; it cannot be sent "
+                          f"on {day}, before that")
     states = line_states(session, roll)
     sent = []
     for line in _lines(session, roll):
@@ -245,10 +259,17 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
         transfer = flows.pay(session, actor, lot_id=roll.lot_id, payee_code=line.household_code,
                              amount_fen=line.amount_fen, function_code=roll.function_code,
                              use_code=roll.use_code, county_code=roll.county_code,
-                             effective_date=day, key=key, memo=f"{roll.item} {code}")
+                             effective_date=day, key=key, memo=f"{roll.item} {code}",
+                             _roll_line=True)
         sent.append((line, transfer))
     _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
     return sent
+
+
+def _not_future(day, what: str) -> None:
+    check_date(day, what)
+    if day > dt.date.today():
+        raise LedgerError(f"{what} {day} is in the future")
 
 
 def transfer_of(session, roll, line) -> Transfer | None:
@@ -257,7 +278,8 @@ def transfer_of(session, roll, line) -> Transfer | None:
 
 
 def apply_bank_result(session: Session, actor: User, code: str, line_no: int, amount_fen: int,
-                      paid: bool, reason: str = "", voucher: str = "") -> str:
+                      paid: bool, reason: str = "", voucher: str = "",
+                      household_code: str | None = None) -> str:
     """Post a paid line or reject a failed one. Returns 'posted', 'returned' or 'unchanged'."""
     roll = get_roll(session, code)
     require(session, actor, Action.APPROVE, roll.county_code)
@@ -266,12 +288,20 @@ def apply_bank_result(session: Session, actor: User, code: str, line_no: int, am
         .scalar_one_or_none()
     if line is None:
         raise LedgerError(f"roll {code} has no line {line_no}")
+    if household_code is not None and household_code != line.household_code:
+        raise LedgerError(f"line {line_no} is household {line.household_code} on the roll, "
+                          f"but the bank reports {household_code}")
     if amount_fen != line.amount_fen:
         raise LedgerError(f"line {line_no}: the bank reports {amount_fen} fen but the roll "
                           f"approved {line.amount_fen} fen (bank file differs from the roll)")
     transfer = transfer_of(session, roll, line)
     if transfer is None:
         raise LedgerError(f"line {line_no} was never sent to the bank")
+    legs = {(p.account.kind.value, p.account.holder_code, p.amount_fen) for p in transfer.postings}
+    if ("payee", line.household_code, line.amount_fen) not in legs \
+            or transfer.lot_id != roll.lot_id:
+        raise LedgerError(f"line {line_no}: the payment recorded under its key does not pay "
+                          f"{line.amount_fen} fen to {line.household_code} from this roll's lot")
     decided = posting.decision_of(session, transfer.id)
     wanted = Decision.APPROVED if paid else Decision.REJECTED
     if decided is wanted:

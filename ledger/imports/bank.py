@@ -63,9 +63,11 @@ def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
         writer.writerow([line.line_no, line.household_code, _safe_cell(household.head_name),
                          vault.decrypt(household.bank_card), format_yuan_plain(line.amount_fen)])
     path = Path(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner-only from birth
     with os.fdopen(fd, "wb") as f:
         f.write(buffer.getvalue().encode(encoding))
+    os.replace(tmp, path)  # replaces any older file, with its looser mode, atomically
     return len(sent)
 
 
@@ -81,7 +83,8 @@ def import_bank_results(session: Session, actor, roll_code: str, path) -> dict:
         try:
             with session.begin_nested():
                 outcome = apply_bank_result(session, actor, roll.code, v["line"], v["amount"],
-                                            v["result"], v["reason"] or "", v["voucher"] or "")
+                                            v["result"], v["reason"] or "", v["voucher"] or "",
+                                            v["household"])
             counts[outcome] += 1
         except LedgerError as exc:
             problems.append(Problem(name, row.line, "", str(exc)))

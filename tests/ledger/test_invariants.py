@@ -402,3 +402,27 @@ def test_every_row_carries_the_log_index_of_the_entry_that_wrote_it(world):
                 logged = entries[row.log_index]["rows"]
                 assert any(r[0] == model.__tablename__ and r[1] == [row.id] for r in logged)
         assert sorted(entries) == list(range(len(entries)))
+
+
+def test_another_county_learns_nothing_from_a_used_key(world):
+    down_to_county(world)
+    with transaction(world.factory) as s:
+        pay_household(s, world, 1_234_56, "voucher-secret")
+    with transaction(world.factory) as s:
+        with pytest.raises(IdempotencyConflict) as err:
+            flows.pay(s, u(s, "k2_clerk"), lot_id=world.lot_id, payee_code="H-201",
+                      amount_fen=1, function_code="2130505", use_code="household_subsidy",
+                      county_code=COUNTY2, effective_date=DAY, key="voucher-secret")
+    assert "already used" in str(err.value) and "123456" not in str(err.value)
+
+
+def test_a_project_pays_only_under_its_own_function_code(world):
+    down_to_county(world)
+    with transaction(world.factory) as s:
+        t = flows.fund_project(s, u(s, "k_clerk"), lot_id=world.lot_id, project_code="P-001",
+                               amount_fen=1_000_00, effective_date=DAY, key="fp")
+        posting.approve(s, u(s, "k_approver"), t.id)
+        with pytest.raises(LedgerError, match="P-001 is for function code 2130505"):
+            flows.pay(s, u(s, "k_clerk"), lot_id=world.lot_id, payee_code="C-001",
+                      amount_fen=100, function_code="2130504", use_code="infrastructure",
+                      project_code="P-001", effective_date=DAY, key="pp")

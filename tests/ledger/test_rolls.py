@@ -147,3 +147,32 @@ def test_another_county_cannot_send_or_reconcile_a_roll(ft, tmp_path):
     results = write(tmp_path, "r.csv", "line_no,household_code,amount,result\n1,H-100,1,paid\n")
     code, _, err = ft("--as", "k2_approver", "import-bank-results", results, "--roll", "R-5")
     assert code == 2 and "may not approve in region 430121" in err
+
+
+def test_review_findings_on_rolls_stay_fixed(ft, world, tmp_path):
+    """Roll keys are reserved; no objection once sent; no future dates; bank rows must match."""
+    from ledger import flows
+    from ledger.errors import LedgerError
+    from tests.ledger.test_invariants import u
+    lines = write(tmp_path, "lines.csv", "户编码\nH-100\nH-101\n")
+    roll = ["--as", "k_clerk", "roll"]
+    ft(*roll, "create", "R-6", "--lot", ft.lot, "--county", COUNTY, "--item", "x",
+       "--function-code", "2130505", "--use", "household_subsidy", "--standard", "500",
+       "--lines", lines, "--date", "2024-03-15")
+    with transaction(world.factory) as s:
+        with pytest.raises(LedgerError, match="belong to payment rolls"):
+            flows.pay(s, u(s, "k_clerk"), lot_id=world.lot_id, payee_code="C-001",
+                      amount_fen=900_00, function_code="2130505", use_code="industry",
+                      county_code=COUNTY, effective_date=dt.date(2024, 3, 15), key="roll:R-6:1")
+    ft(*roll, "publish", "R-6", "--date", PUBLISHED)
+    code, _, err = ft("--as", "k_approver", "roll", "approve", "R-6", "--date", "2099-01-01")
+    assert code == 2 and "in the future" in err
+    ft("--as", "k_approver", "roll", "approve", "R-6", "--date", EARLIEST)
+    code, _, err = ft(*roll, "send", "R-6", "-o", "b.csv", "--date", "2024-03-18")
+    assert code == 2 and "before that" in err
+    assert ft(*roll, "send", "R-6", "-o", "b.csv", "--date", EARLIEST)[0] == 0
+    code, _, err = ft(*roll, "object", "R-6", "--household", "H-101", "--comment", "x")
+    assert code == 2 and "already with the bank" in err
+    wrong = write(tmp_path, "r.csv", "line_no,household_code,amount,result\n1,H-101,500,paid\n")
+    code, _, err = ft("--as", "k_approver", "import-bank-results", wrong, "--roll", "R-6")
+    assert code == 2 and "the bank reports H-101" in err

@@ -203,3 +203,22 @@ def test_cosigner_refuses_a_log_inconsistent_with_what_it_signed(world, books, e
     with transaction(world.factory) as s:
         with pytest.raises(LedgerError, match="not consistent"):
             cps.cosign_latest(s, auditor, log_key.verifier(), state)
+
+
+def test_a_cleared_pending_hold_is_found(world, books, engine):
+    """An UPDATE that frees money already promised to a pending payment (review finding)."""
+    with transaction(world.factory) as s:
+        pending = pay_household(s, world, 500_00, "held")
+        assert pending.id
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE accounts SET credits_pending = 0 WHERE holder_code = '430121' "
+                          "AND kind = 'unit'"))
+    messages = [f.message for f in run(world).findings]
+    assert any("unit:430121" in m and "pending" in m for m in messages), messages
+
+
+def test_an_overdrawn_account_and_an_unbalanced_lot_are_found(world, books, engine):
+    tamper(engine, "UPDATE postings SET amount_fen = amount_fen * 1000 WHERE amount_fen > 0 "
+           "AND transfer_id = (SELECT MAX(id) FROM transfers)")
+    messages = " ".join(f.message for f in run(world).findings)
+    assert "postings sum to" in messages
