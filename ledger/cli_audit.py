@@ -91,7 +91,7 @@ def checkpoint_cosign(ctx, key_file, state_file, policy_file):
         log_keys = policy.logs_for_origin(ctx.settings.log_origin)
         if not log_keys:
             raise LedgerError(f"the policy names no key for log {ctx.settings.log_origin!r}")
-        row = cps.cosign_latest(s, cosigner, log_keys[0], state_file)
+        row = cps.cosign_latest(s, cosigner, log_keys, state_file)
         click.echo(f"cosigned checkpoint as {row.name}")
 
 
@@ -117,7 +117,10 @@ def checkpoint_show(ctx, as_json):
 def verify_command(ctx, policy_file, trusted, as_json):
     """Full audit verification, row binding included; exit 1 on any finding."""
     policy = _load_policy(policy_file or ctx.settings.policy_file)
-    notes = [Path(p).read_text(encoding="utf-8") for p in trusted]
+    try:
+        notes = [Path(p).read_text(encoding="utf-8") for p in trusted]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LedgerError(f"cannot read a trusted checkpoint file: {exc}") from None
     with ctx.session() as s:
         report = run_verify(s, policy=policy, trusted_notes=notes)
     quorum = {k: v for k, v in report.quorum.items() if k != "detail"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli import _emit, cli, pass_ctx
+from ledger.cli import _date, _emit, _yuan, cli, pass_ctx
 from ledger.imports.households import import_households, import_members
 from ledger.pii import PiiVault, new_key
 
@@ -43,24 +43,23 @@ def _parse_factor(text: str):
 @cli.command("allocate-factors")
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--province", required=True)
-@click.option("--amount", required=True, help="Yuan to split among the counties.")
+@click.option("--amount", required=True, callback=_yuan,
+              help="Yuan to split among the counties.")
 @click.option("--factor", "factor_texts", multiple=True, required=True,
               help="NAME=WEIGHT[:need|capacity], e.g. poor_population=50, "
                    "income_per_head=20:capacity")
 @click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False),
               required=True, help="CSV: 县代码/county_code, then one column per factor.")
 @click.option("--key", required=True, help="The allocation document number.")
-@click.option("--date", "effective_date", required=True)
+@click.option("--date", "effective_date", required=True, callback=_date)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def allocate_factors(ctx, lot_id, province, amount, factor_texts, inputs_file, key,
                      effective_date, as_json):
     """因素法: split a lot among counties by factors; the province passes each city its part."""
-    import datetime as dt
-
     from ledger.allocation import allocate_by_factors
     from ledger.imports.csvfile import Column, read
-    from ledger.money import format_yuan, parse_yuan
+    from ledger.money import format_yuan
     factors = [_parse_factor(t) for t in factor_texts]
     columns = [Column("county", ("县代码", "county_code"))] + [
         Column(f.name, (f.name,), _positive_int) for f in factors]
@@ -68,9 +67,8 @@ def allocate_factors(ctx, lot_id, province, amount, factor_texts, inputs_file, k
     inputs = {r.values["county"]: {f.name: r.values[f.name] for f in factors} for r in rows}
     with ctx.session() as s:
         plan = allocate_by_factors(s, ctx.actor(s), lot_id=lot_id, province_code=province,
-                                   amount_fen=parse_yuan(amount), factors=factors,
-                                   inputs=inputs, effective_date=dt.date.fromisoformat(
-                                       effective_date), key=key)
+                                   amount_fen=amount, factors=factors, inputs=inputs,
+                                   effective_date=effective_date, key=key)
     text = "\n".join(f"{county}: {format_yuan(fen)}"
                      for county, fen in sorted(plan["result_fen"].items()))
     _emit(plan, as_json, text + f"\ncity transfers recorded (pending): {plan['transfers']}")
@@ -86,15 +84,13 @@ def _positive_int(text: str) -> int:
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--plan", "key", required=True, help="The factor plan's document number.")
 @click.option("--city", required=True)
-@click.option("--date", "effective_date", required=True)
+@click.option("--date", "effective_date", required=True, callback=_date)
 @pass_ctx
 def pass_down(ctx, lot_id, key, city, effective_date):
     """A city passes its counties the shares a factor plan gave them."""
-    import datetime as dt
-
     from ledger.allocation import pass_down_by_plan
     with ctx.session() as s:
         transfers = pass_down_by_plan(s, ctx.actor(s), lot_id=lot_id, key=key, city_code=city,
-                                      effective_date=dt.date.fromisoformat(effective_date))
+                                      effective_date=effective_date)
     click.echo(f"{len(transfers)} county transfers recorded (pending): "
                f"{[t.id for t in transfers]}")

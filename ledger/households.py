@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from ledger.access import Action, require
 from ledger.audit.log import record_change
 from ledger.errors import LedgerError, NotFound
-from ledger.idcard import birth_date, normalise
+from ledger.idcard import IdNumberError, normalise
 from ledger.models import (
     Household, HouseholdEvent, HouseholdStatus, Member, Payee, PayeeKind, RegionLevel, User,
 )
 from ledger.pii import PiiVault
+from ledger.posting import check_date
 from ledger.regions import get_region
 
 RELATIONS = ("户主", "配偶", "子", "女", "儿媳", "女婿", "孙子", "孙女", "父亲", "母亲",
@@ -43,6 +44,7 @@ def register_household(session: Session, actor: User, vault: PiiVault, *, code: 
                        village_code: str, head_name: str, status: HouseholdStatus,
                        registered_on: dt.date, bank_card: str | None = None,
                        phone: str | None = None) -> Household:
+    check_date(registered_on, "registration date")
     village = get_region(session, village_code)
     if village.level is not RegionLevel.VILLAGE:
         raise LedgerError(f"{village_code} is a {village.level.value}, not a village")
@@ -72,15 +74,16 @@ def add_member(session: Session, actor: User, vault: PiiVault, *, household_code
     require(session, actor, Action.RECORD, household.village_code)
     if relation not in RELATIONS:
         raise LedgerError(f"relation {relation!r} is not one of {'、'.join(RELATIONS)}")
-    number = normalise(id_number)
+    try:
+        number = normalise(id_number)
+    except IdNumberError as exc:
+        raise LedgerError(str(exc)) from None
     digest = vault.digest(number)
     if session.execute(select(Member.id).where(Member.household_code == household_code,
                                                Member.id_digest == digest)).first():
         raise LedgerError(f"this person is already a member of household {household_code}")
     member = Member(household_code=household_code, name=name, relation=relation,
-                    id_number=vault.encrypt(number), id_digest=digest,
-                    birth_date=birth_date(number), sex="M" if int(number[16]) % 2 else "F",
-                    death_date=death_date)
+                    id_number=vault.encrypt(number), id_digest=digest, death_date=death_date)
     with record_change(session, actor.username, "member.add") as change:
         change.add(member)
     return member

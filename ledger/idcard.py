@@ -45,7 +45,7 @@ def birth_date(value: str) -> dt.date:
     try:
         return dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise IdNumberError(f"{mask(value)}: {value[6:14]} is not a date") from None
+        raise IdNumberError(f"{mask(value)}: the birth-date digits are not a date") from None
 
 
 def mask(value: str, keep_start: int = 4, keep_end: int = 4) -> str:

@@ -233,7 +233,9 @@ class HouseholdEvent(Base):
 
 class Member(Base):
     """A member of a household. The ID number is stored encrypted; `id_digest` (a keyed
-    HMAC) finds the same person twice without decrypting."""
+    HMAC) finds the same person twice without decrypting. Birth date and sex are not stored
+    apart from it: in clear they would reveal most of a masked ID number (ledger.idcard gives
+    them from the decrypted number where a rule needs them)."""
     __tablename__ = "members"
     __table_args__ = (UniqueConstraint("household_code", "id_digest", name="person"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -242,8 +244,6 @@ class Member(Base):
     relation: Mapped[str] = mapped_column(String(20))
     id_number: Mapped[str] = mapped_column(Text, info={"pii": True})
     id_digest: Mapped[str] = mapped_column(String(64), index=True, info={"pii": True})
-    birth_date: Mapped[dt.date] = mapped_column(Date)
-    sex: Mapped[str] = mapped_column(String(1))
     death_date: Mapped[dt.date | None] = mapped_column(Date)
     log_index: Mapped[int] = mapped_column(BigInteger)
 

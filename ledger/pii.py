@@ -2,8 +2,9 @@
 
 Keys come from the environment (FUNDTRAIL_PII_KEYS, comma-separated Fernet keys) or from the
 settings' [pii] keys; never from the database. The first key encrypts; all keys decrypt
-(cryptography's MultiFernet), so a key is rotated by putting a new one first and re-encrypting
-(`rotate`). A keyed digest (HMAC-SHA256 under FUNDTRAIL_PII_INDEX_KEY) lets the ledger find the
+(cryptography's MultiFernet). To rotate, put a new key first: new values use it, and old keys
+stay in the list for as long as values encrypted under them exist. Stored values are never
+re-encrypted in place: the rows are append-only and the audit log commits to their ciphertext. A keyed digest (HMAC-SHA256 under FUNDTRAIL_PII_INDEX_KEY) lets the ledger find the
 same ID number twice (duplicate-claim checks) without decrypting everything and without a hash
 that anyone could reverse by trying all ID numbers.
 """
@@ -50,10 +51,6 @@ class PiiVault:
         except InvalidToken:
             raise PiiKeyError("personal data cannot be decrypted with the configured keys "
                               "(wrong key, or the value was altered)") from None
-
-    def rotate(self, token: str) -> str:
-        """Re-encrypt under the first key (after a new key was put first)."""
-        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
 
     def digest(self, value: str) -> str:
         return hmac.new(self._index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -19,6 +19,7 @@ from ledger.errors import LedgerError, NotFound
 from ledger.models import (
     Payee, PayeeKind, Project, ProjectEvent, ProjectStatus, RegionLevel, User,
 )
+from ledger.posting import check_date
 from ledger.regions import get_region
 
 
@@ -78,6 +79,7 @@ def project_stage(session: Session, code: str) -> ProjectStatus:
 def advance_project(session: Session, actor: User, code: str, to: ProjectStatus,
                     effective_date: dt.date, comment: str = "") -> ProjectEvent:
     """Move a project one stage on; the county's clerk or approver, as the stage requires."""
+    check_date(effective_date)
     project = get_project(session, code)
     stage = project_stage(session, code)
     expected, action = NEXT_STAGE.get(stage, (None, None))
@@ -95,6 +97,7 @@ def advance_project(session: Session, actor: User, code: str, to: ProjectStatus,
 def file_project(session: Session, actor: User, code: str, effective_date: dt.date,
                  comment: str = "") -> ProjectEvent:
     """备案: a city or the province records that it has the county's approved project on file."""
+    check_date(effective_date)
     project = get_project(session, code)
     if project_stage(session, code) in (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY):
         raise LedgerError(f"project {code} is not approved yet; only approved projects are filed")

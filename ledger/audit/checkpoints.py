@@ -71,14 +71,16 @@ def with_cosignatures(session: Session, checkpoint: Checkpoint) -> str:
     return add_signatures(checkpoint.note, lines)
 
 
-def cosign_latest(session: Session, cosigner, log_verifier, state_path: str | os.PathLike,
+def cosign_latest(session: Session, cosigner, log_verifiers, state_path: str | os.PathLike,
                   now: int | None = None) -> Cosignature:
     """Cosign the newest checkpoint after checking it against this cosigner's own state."""
     checkpoint = latest(session)
     if checkpoint is None:
         raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)")
     try:
-        verified = open_checkpoint(checkpoint.note, [log_verifier])
+        if not isinstance(log_verifiers, (list, tuple)):
+            log_verifiers = [log_verifiers]  # one key, or every key during a rotation
+        verified = open_checkpoint(checkpoint.note, list(log_verifiers))
     except CheckpointError as exc:
         raise LedgerError(f"checkpoint {checkpoint.size} does not verify: {exc}") from None
     body = verified.checkpoint

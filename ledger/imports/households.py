@@ -15,7 +15,8 @@ from ledger.errors import LedgerError
 from ledger.households import add_member, get_household, normalise_card, register_household
 from ledger.idcard import normalise
 from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
-from ledger.models import Household, HouseholdStatus, Member, Payee, User
+from ledger.access import Action, in_scope, require
+from ledger.models import Household, HouseholdEvent, HouseholdStatus, Member, Payee, User
 from ledger.pii import PiiVault
 
 STATUS_WORDS = {
@@ -60,6 +61,7 @@ class ImportResult:
 
 
 def import_households(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
+    require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, HOUSEHOLD_COLUMNS)
     name = str(getattr(path, "name", path)).rsplit("/", 1)[-1]
     problems, new, same = [], [], 0
@@ -79,7 +81,10 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
             else:
                 new.append(row)
             continue
-        diffs = _household_diffs(existing, v, vault)
+        if not in_scope(session, actor, existing.village_code):
+            problems.append(Problem(name, row.line, "户编码", f"code {v['code']} is already used"))
+            continue
+        diffs = _household_diffs(session, existing, v, vault)
         if diffs:
             problems.append(Problem(name, row.line, "户编码", f"household {v['code']} was "
                                     f"imported before (log entry {existing.log_index}) with "
@@ -96,8 +101,15 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
     return ImportResult("households", len(new), same)
 
 
-def _household_diffs(existing: Household, v: dict, vault: PiiVault) -> list[str]:
+def _household_diffs(session, existing: Household, v: dict, vault: PiiVault) -> list[str]:
     diffs = []
+    first = session.execute(select(HouseholdEvent).where(
+        HouseholdEvent.household_code == existing.code).order_by(HouseholdEvent.id)
+        .limit(1)).scalar_one()
+    if (first.status, first.effective_date) != (v["status"], v["registered_on"]):
+        diffs.append(f"户状态/识别日期 {first.status.value} {first.effective_date} → "
+                     f"{v['status'].value} {v['registered_on']} (status changes are recorded "
+                     "as events, not by re-importing)")
     if existing.village_code != v["village"]:
         diffs.append(f"村代码 {existing.village_code} → {v['village']}")
     if existing.head_name != v["head_name"]:
@@ -112,6 +124,7 @@ def _household_diffs(existing: Household, v: dict, vault: PiiVault) -> list[str]
 
 
 def import_members(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
+    require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, MEMBER_COLUMNS)
     name = str(getattr(path, "name", path)).rsplit("/", 1)[-1]
     problems, new, same = [], [], 0
@@ -125,9 +138,13 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
             continue
         seen[key] = row.line
         try:
-            get_household(session, v["household"])
+            household = get_household(session, v["household"])
         except LedgerError as exc:
             problems.append(Problem(name, row.line, "户编码", str(exc)))
+            continue
+        if not in_scope(session, actor, household.village_code):
+            problems.append(Problem(name, row.line, "户编码", f"household {v['household']} is "
+                                    "outside your region"))
             continue
         existing = session.execute(select(Member).where(
             Member.household_code == key[0], Member.id_digest == key[1])).scalar_one_or_none()

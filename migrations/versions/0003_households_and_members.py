@@ -55,8 +55,6 @@ def upgrade() -> None:
     sa.Column('relation', sa.String(length=20), nullable=False),
     sa.Column('id_number', sa.Text(), nullable=False),
     sa.Column('id_digest', sa.String(length=64), nullable=False),
-    sa.Column('birth_date', sa.Date(), nullable=False),
-    sa.Column('sex', sa.String(length=1), nullable=False),
     sa.Column('death_date', sa.Date(), nullable=True),
     sa.Column('log_index', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['household_code'], ['households.code'], name=op.f('fk_members_household_code_households')),

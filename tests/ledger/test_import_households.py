@@ -143,3 +143,40 @@ def test_import_from_the_command_line(world, tmp_path, db_url, monkeypatch, caps
     bad = write(tmp_path, "bad.csv", HOUSEHOLDS.replace("2019/5/1", "someday"))
     assert main(["--as", "k_clerk", "import", "households", str(bad)]) == 2
     assert "bad.csv, line 3, column 识别日期" in capsys.readouterr().err
+
+
+def test_another_county_cannot_probe_households_or_members(world, tmp_path):
+    """Review finding: re-imports must not confirm card numbers or ID numbers across scope."""
+    run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS))
+    run(world, import_members, write(tmp_path, "m.csv", MEMBERS))
+    from ledger.regions import get_user
+    for func_, name, text in ((import_households, "h2.csv", HOUSEHOLDS),
+                              (import_members, "m2.csv", MEMBERS)):
+        with transaction(world.factory) as s:
+            with pytest.raises(ImportProblems) as err:
+                func_(s, get_user(s, "k2_clerk"), PiiVault.from_env(),
+                      write(tmp_path, name, text))
+        message = str(err.value)
+        assert "already used" in message or "outside your region" in message
+        assert "赵大" not in message and "differs" not in message and "unchanged" not in message
+
+
+def test_a_status_change_is_not_slipped_in_by_reimporting(world, tmp_path):
+    run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS))
+    changed = HOUSEHOLDS.replace("H-100,430121001001,赵大,建档立卡,2019-05-01",
+                                 "H-100,430121001001,赵大,清退,2023-01-01")
+    with pytest.raises(ImportProblems, match="status changes are recorded as events"):
+        run(world, import_households, write(tmp_path, "h2.csv", changed))
+
+
+def test_member_entries_reveal_neither_birth_date_nor_sex(world, tmp_path):
+    run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS))
+    run(world, import_members, write(tmp_path, "m.csv", MEMBERS))
+    from ledger.audit.entries import decode_entry
+    with transaction(world.factory) as s:
+        for data in s.execute(select(AuditEntry.entry)).scalars():
+            for table, _key, _v, _p, image in decode_entry(bytes(data))["rows"]:
+                if table == "members":
+                    assert set(image) == {"id", "household_code", "name", "relation",
+                                          "id_number", "id_digest", "death_date", "log_index"}
+                    assert isinstance(image["id_number"], dict)

@@ -148,3 +148,17 @@ def test_rotating_the_log_key_keeps_old_checkpoints_valid(ft, tmp_path):
     code, out, _ = ft("verify", "--json")
     report = json.loads(out)
     assert code == 0 and report["checkpoints_checked"] == 2 and not report["findings"]
+
+
+def test_cosigning_keeps_working_across_a_log_key_rotation(ft, tmp_path):
+    make_keys(ft, tmp_path)
+    ft("checkpoint", "sign")
+    assert ft("checkpoint", "cosign", "--key", "keys/village.key", "--state",
+              "keys/village.state")[0] == 0
+    ft("rotate-key", "--out", "keys/log-2.key")
+    ft("--as", "admin", "region-add", "430121002", "新镇", "--level", "township",
+       "--parent", "430121")
+    ft("checkpoint", "sign", "--key", "keys/log-2.key")
+    code, _, err = ft("checkpoint", "cosign", "--key", "keys/village.key", "--state",
+                      "keys/village.state")
+    assert code == 0, err
