@@ -186,7 +186,7 @@ def _households(factory, rng, by_county, count, lot_id, day, summary) -> list:
                 t = flows.pay(s, clerk, lot_id=lot_id, payee_code=code, amount_fen=yuan * 100,
                               function_code="2130505", use_code="household_subsidy",
                               county_code=county, effective_date=day + dt.timedelta(days=60),
-                              key=f"roll:{day.year}:产业奖补:{code}")
+                              key=f"subsidy:{day.year}:产业奖补:{code}")
                 _approve(s, t, f"{county}_approver", summary)
     return paid
 
@@ -194,7 +194,7 @@ def _households(factory, rng, by_county, count, lot_id, day, summary) -> list:
 def _corrections(s, paid, county, central, provincial, day, summary) -> None:
     """A mistaken payment reversed, and a county pooling part of two lots (统筹整合)."""
     first = next(p for p in paid if p[0] == county)
-    key = f"roll:{day.year}:产业奖补:{first[2]}"
+    key = f"subsidy:{day.year}:产业奖补:{first[2]}"
     from ledger.models import Transfer
     original = s.execute(select(Transfer).where(Transfer.idempotency_key == key)).scalar_one()
     r = posting.reverse(s, _user(s, f"{county}_clerk"), original.id,
