@@ -41,6 +41,15 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def fetch(session: Session, model, key, what: str):
+    """The row of `model` with primary key `key`, or NotFound naming `what`."""
+    from ledger.errors import NotFound
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(f"{what} does not exist")
+    return row
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

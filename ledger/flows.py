@@ -17,7 +17,7 @@ from ledger.classification import check_spending
 from ledger.errors import LedgerError
 from ledger.lots import get_lot
 from ledger.models import AccountKind, RegionLevel, Transfer, TransferKind, User
-from ledger.posting import Leg, check_amount, record, replay
+from ledger.posting import Leg, check_amount, iso_day, record, replay
 from ledger.projects import FUNDABLE, PAYABLE, get_payee, get_project, require_stage
 from ledger.regions import get_region
 
@@ -26,7 +26,7 @@ def allocate(session: Session, actor: User, *, lot_id: int, from_region: str, to
              amount_fen: int, effective_date: dt.date, key: str, memo: str = "") -> Transfer:
     """Pass part of a lot from a unit to a unit one level below it."""
     request = {"kind": "allocate", "lot": lot_id, "from": from_region, "to": to_region,
-               "amount_fen": amount_fen, "date": _iso(effective_date), "memo": memo}
+               "amount_fen": amount_fen, "date": iso_day(effective_date), "memo": memo}
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
@@ -52,7 +52,7 @@ def fund_project(session: Session, actor: User, *, lot_id: int, project_code: st
                  amount_fen: int, effective_date: dt.date, key: str, memo: str = "") -> Transfer:
     """Put part of a county's share of a lot behind one of its projects."""
     request = {"kind": "fund_project", "lot": lot_id, "project": project_code,
-               "amount_fen": amount_fen, "date": _iso(effective_date), "memo": memo}
+               "amount_fen": amount_fen, "date": iso_day(effective_date), "memo": memo}
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
@@ -85,7 +85,7 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     """
     request = {"kind": "pay", "lot": lot_id, "payee": payee_code, "amount_fen": amount_fen,
                "function_code": function_code, "use": use_code, "project": project_code,
-               "county": county_code, "date": _iso(effective_date), "memo": memo}
+               "county": county_code, "date": iso_day(effective_date), "memo": memo}
     if isinstance(key, str) and key.startswith("roll:") and not _roll_line:
         raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key")
     existing = replay(session, key, request, actor)
@@ -119,6 +119,3 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
                       request=request, effective_date=effective_date, region_code=county,
                       function_code=function_code, use_code=use_code, memo=memo)
 
-
-def _iso(day) -> str:
-    return day.isoformat() if isinstance(day, dt.date) else str(day)

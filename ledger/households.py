@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from ledger.access import Action, require
 from ledger.audit.log import record_change
-from ledger.errors import LedgerError, NotFound
+from ledger.db import fetch
+from ledger.errors import LedgerError
 from ledger.idcard import IdNumberError, normalise
 from ledger.models import (
     Household, HouseholdEvent, HouseholdStatus, Member, Payee, PayeeKind, RegionLevel, User,
@@ -27,10 +28,7 @@ RELATIONS = ("户主", "配偶", "子", "女", "儿媳", "女婿", "孙子", "�
 
 
 def get_household(session: Session, code: str) -> Household:
-    household = session.get(Household, code)
-    if household is None:
-        raise NotFound(f"household {code!r} does not exist")
-    return household
+    return fetch(session, Household, code, f"household {code!r}")
 
 
 def normalise_card(text: str) -> str:

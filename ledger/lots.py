@@ -10,17 +10,15 @@ from ledger.access import Action, require
 from ledger.accounts import account_for
 from ledger.audit.log import record_change
 from ledger.classification import check_lot_purpose
-from ledger.errors import LedgerError, LotMismatch, NotFound
+from ledger.db import fetch
+from ledger.errors import LedgerError, LotMismatch
 from ledger.models import AccountKind, FundLot, SourceLevel, Transfer, TransferKind, User
-from ledger.posting import Leg, check_amount, record, replay
+from ledger.posting import Leg, check_amount, iso_day, record, replay
 from ledger.regions import get_region
 
 
 def get_lot(session: Session, lot_id: int) -> FundLot:
-    lot = session.get(FundLot, lot_id)
-    if lot is None:
-        raise NotFound(f"fund lot #{lot_id} does not exist")
-    return lot
+    return fetch(session, FundLot, lot_id, f"fund lot #{lot_id}")
 
 
 def find_lot(session: Session, doc_number: str, source_level: SourceLevel, year: int):
@@ -45,7 +43,7 @@ def appropriate(session: Session, actor: User, *, doc_number: str, source_level:
     request = {"kind": "appropriate", "doc_number": doc_number,
                "source_level": source_level.value, "year": year, "title": title,
                "function_codes": sorted(function_codes), "allowed_uses": sorted(allowed_uses),
-               "amount_fen": amount_fen, "region": region_code, "date": _iso(effective_date)}
+               "amount_fen": amount_fen, "region": region_code, "date": iso_day(effective_date)}
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
@@ -89,7 +87,7 @@ def integrate(session: Session, actor: User, *, county_code: str, doc_number: st
     request = {"kind": "integrate", "county": county_code, "doc_number": doc_number,
                "year": year, "title": title, "function_codes": sorted(function_codes),
                "allowed_uses": sorted(allowed_uses),
-               "sources": [[lot, amt] for lot, amt in sources], "date": _iso(effective_date)}
+               "sources": [[lot, amt] for lot, amt in sources], "date": iso_day(effective_date)}
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
@@ -131,6 +129,3 @@ def integrate(session: Session, actor: User, *, county_code: str, doc_number: st
                       key=key, request=request, effective_date=effective_date,
                       region_code=county_code, memo=title, lineage=lineage)
 
-
-def _iso(day) -> str:
-    return day.isoformat() if isinstance(day, dt.date) else str(day)

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from ledger.access import Action, require
 from ledger.accounts import lock_accounts
 from ledger.audit.log import Change, lock_head, record_change
+from ledger.db import fetch
 from ledger.errors import (
     ClosedPeriod, IdempotencyConflict, InvariantViolation, LedgerError, LotMismatch,
-    MakerChecker, NotFound, Overdraft, PermissionDenied,
+    MakerChecker, Overdraft, PermissionDenied,
 )
 from ledger.models import (
     SOURCE_KINDS, Account, Approval, Decision, IntegrationLineage, PeriodClosure, Posting,
@@ -65,6 +66,12 @@ def check_period_open(session: Session, day: dt.date) -> None:
     period = f"{day.year:04d}-{day.month:02d}"
     if session.get(PeriodClosure, period) is not None:
         raise ClosedPeriod(f"fiscal period {period} is closed; {day.isoformat()} cannot be used")
+
+
+def iso_day(day) -> str:
+    """A date as it appears in a stored request (whatever was passed, so bad input is kept
+    verbatim for the error that follows)."""
+    return day.isoformat() if isinstance(day, dt.date) else str(day)
 
 
 def canonical_request(request: dict) -> str:
@@ -186,10 +193,7 @@ def _hold_pending(accounts: dict[int, Account], legs: list[Leg]) -> None:
 
 
 def get_transfer(session: Session, transfer_id: int) -> Transfer:
-    transfer = session.get(Transfer, transfer_id)
-    if transfer is None:
-        raise NotFound(f"transfer #{transfer_id} does not exist")
-    return transfer
+    return fetch(session, Transfer, transfer_id, f"transfer #{transfer_id}")
 
 
 def decision_of(session: Session, transfer_id: int) -> Decision | None:
@@ -254,8 +258,7 @@ def reverse(session: Session, actor: User, transfer_id: int, *, reason: str,
     """
     original = get_transfer(session, transfer_id)
     request = {"kind": "reverse", "reverses": transfer_id, "reason": reason,
-               "date": effective_date.isoformat() if isinstance(effective_date, dt.date)
-               else effective_date}
+               "date": iso_day(effective_date)}
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from ledger.access import Action, require
 from ledger.audit.log import record_change
 from ledger.classification import ADMINISTRATIVE_CODES, FUNCTION_CODES
-from ledger.errors import LedgerError, NotFound
+from ledger.db import fetch
+from ledger.errors import LedgerError
 from ledger.models import (
     Payee, PayeeKind, Project, ProjectEvent, ProjectStatus, RegionLevel, User,
 )
@@ -24,17 +25,11 @@ from ledger.regions import get_region
 
 
 def get_project(session: Session, code: str) -> Project:
-    project = session.get(Project, code)
-    if project is None:
-        raise NotFound(f"project {code!r} does not exist")
-    return project
+    return fetch(session, Project, code, f"project {code!r}")
 
 
 def get_payee(session: Session, code: str) -> Payee:
-    payee = session.get(Payee, code)
-    if payee is None:
-        raise NotFound(f"payee {code!r} does not exist")
-    return payee
+    return fetch(session, Payee, code, f"payee {code!r}")
 
 
 def register_project(session: Session, actor: User, *, code: str, name: str,

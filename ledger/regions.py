@@ -6,15 +6,13 @@ from sqlalchemy.orm import Session
 
 from ledger.access import Action, require
 from ledger.audit.log import record_change
+from ledger.db import fetch
 from ledger.errors import LedgerError, NotFound
 from ledger.models import LEVEL_ORDER, Region, RegionLevel, Role, User
 
 
 def get_region(session: Session, code: str) -> Region:
-    region = session.get(Region, code)
-    if region is None:
-        raise NotFound(f"region {code!r} does not exist")
-    return region
+    return fetch(session, Region, code, f"region {code!r}")
 
 
 def get_user(session: Session, username: str) -> User:

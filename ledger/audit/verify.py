@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit import merkle
-from ledger.audit.checkpoint import CheckpointError, open_checkpoint
+from ledger.audit.checkpoint import CheckpointError
 from ledger.audit.entries import EntryFormatError, decode_entry, image_hash, table_image
 from ledger.audit.log import log_origin
 from ledger.audit.policy import Policy, QuorumError
