@@ -5,9 +5,11 @@ import click
 
 from ledger.cli import _date, _emit, _yuan, cli, pass_ctx
 from ledger.imports.households import import_households, import_members
+from ledger.imports.reference import import_appropriations, import_regions
 from ledger.pii import PiiVault, new_key
 
-KINDS = {"households": import_households, "members": import_members}
+KINDS = {"regions": import_regions, "appropriations": import_appropriations,
+         "households": import_households, "members": import_members}
 
 
 @cli.command("import")
@@ -17,7 +19,7 @@ KINDS = {"households": import_households, "members": import_members}
 @pass_ctx
 def import_command(ctx, kind, file, as_json):
     """Import a CSV file (UTF-8 or GB18030). Either every line is imported or none is."""
-    vault = PiiVault.from_env()
+    vault = PiiVault.from_env() if kind in ("households", "members") else None
     with ctx.session() as s:
         result = KINDS[kind](s, ctx.actor(s), vault, file)
     _emit({"kind": kind, "added": result.added, "unchanged": result.unchanged}, as_json,

@@ -1,0 +1,109 @@
+"""Import kinds `regions` and `appropriations` (columns: docs/formats.md).
+
+Same rules as every import: all lines are checked first, any problem names file, line and column
+and nothing is written; a line already imported with the same content is unchanged.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from ledger import lots, regions
+from ledger.errors import LedgerError
+from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.households import ImportResult
+from ledger.models import Region, RegionLevel, SourceLevel, Transfer, User
+from ledger.money import parse_yuan
+
+LEVEL_WORDS = {"省": "province", "市": "city", "县": "county", "区": "county", "乡": "township",
+               "镇": "township", "乡镇": "township", "村": "village"}
+SOURCE_WORDS = {"中央": "central", "省级": "province", "省": "province", "市级": "city",
+                "市": "city", "县级": "county", "县": "county"}
+
+
+def _enum_parser(enum_cls, words):
+    def parse(text: str):
+        value = words.get(text, text.lower())
+        try:
+            return enum_cls(value)
+        except ValueError:
+            raise ValueError(f"{text!r} is not one of {'、'.join(words)}") from None
+    return parse
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in text.replace("，", ";").replace(",", ";").split(";") if c.strip()]
+
+
+def _year(text: str) -> int:
+    if not (text.isdigit() and 2000 <= int(text) <= 2100):
+        raise ValueError(f"{text!r} is not a year")
+    return int(text)
+
+
+REGION_COLUMNS = [
+    Column("code", ("区划代码", "code")),
+    Column("name", ("名称", "name")),
+    Column("level", ("级别", "level"), _enum_parser(RegionLevel, LEVEL_WORDS)),
+    Column("parent", ("上级代码", "parent_code")),
+]
+
+APPROPRIATION_COLUMNS = [
+    Column("doc", ("文号", "doc_number")),
+    Column("source", ("资金级次", "source_level"), _enum_parser(SourceLevel, SOURCE_WORDS)),
+    Column("year", ("年度", "year"), _year),
+    Column("title", ("资金名称", "title")),
+    Column("function_codes", ("功能科目", "function_codes"), _codes),
+    Column("uses", ("用途", "allowed_uses"), _codes),
+    Column("amount", ("金额", "amount"), parse_yuan),
+    Column("region", ("下达区划", "region_code")),
+    Column("date", ("下达日期", "date"), parse_date),
+]
+
+
+def import_regions(session: Session, actor: User, _vault, path) -> ImportResult:
+    rows = read(path, REGION_COLUMNS)
+    name = Path(path).name
+    added = same = 0
+    for row in rows:  # parents come before children in a well-formed file, as in the registry
+        v = row.values
+        existing = session.get(Region, v["code"])
+        if existing is not None:
+            if (existing.name, existing.level, existing.parent_code) == \
+                    (v["name"], v["level"], v["parent"]):
+                same += 1
+                continue
+            raise ImportProblems([Problem(name, row.line, "区划代码", f"region {v['code']} "
+                                          f"exists as {existing.name} ({existing.level.value}, "
+                                          f"under {existing.parent_code})")])
+        _at_line(name, row.line, lambda: regions.add_region(
+            session, actor, code=v["code"], name=v["name"], level=v["level"],
+            parent_code=v["parent"]))
+        added += 1
+    return ImportResult("regions", added, same)
+
+
+def import_appropriations(session: Session, actor: User, _vault, path) -> ImportResult:
+    rows = read(path, APPROPRIATION_COLUMNS)
+    name = Path(path).name
+    added = same = 0
+    for row in rows:
+        v = row.values
+        before = session.query(Transfer.id).count()
+        _at_line(name, row.line, lambda: lots.appropriate(
+            session, actor, doc_number=v["doc"], source_level=v["source"], year=v["year"],
+            title=v["title"], function_codes=v["function_codes"], allowed_uses=v["uses"],
+            amount_fen=v["amount"], region_code=v["region"], effective_date=v["date"]))
+        if session.query(Transfer.id).count() > before:
+            added += 1
+        else:
+            same += 1
+    return ImportResult("appropriations", added, same)
+
+
+def _at_line(name: str, line: int, action) -> None:
+    try:
+        action()
+    except LedgerError as exc:
+        raise ImportProblems([Problem(name, line, "", str(exc))]) from None

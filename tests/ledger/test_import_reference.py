@@ -1,0 +1,63 @@
+"""Importing regions and appropriation documents from real files."""
+from __future__ import annotations
+
+import pytest
+
+from ledger.cli import main
+from ledger.db import transaction
+from ledger.lots import find_lot
+from ledger.models import Region, SourceLevel
+from tests.ledger.test_import_households import write
+
+REGIONS = ("区划代码,名称,级别,上级代码\n"
+           "430200,株洲市,市,430000\n430221,株洲县,县,430200\n430221001,渌口镇,镇,430221\n"
+           "430221001001,朱亭村,村,430221001\n")
+DOCS = ("文号,资金级次,年度,资金名称,功能科目,用途,金额,下达区划,下达日期\n"
+        "财农〔2025〕3号,中央,2025,衔接资金,2130505;2130504,industry;infrastructure,"
+        "\"1,200,000.00\",430000,2025-02-01\n"
+        "湘财农〔2025〕9号,省级,2025,省级衔接资金,2130505,household_subsidy,300000,430000,"
+        "2025/2/10\n")
+
+
+@pytest.fixture
+def ft(db_url, world, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
+
+
+def test_regions_then_appropriations_import_idempotently(ft, world, tmp_path):
+    regions = write(tmp_path, "regions.csv", REGIONS, "gb18030")
+    assert ft("--as", "admin", "import", "regions", regions)[1].startswith("regions: 4 added")
+    assert "0 added, 4 already present" in ft("--as", "admin", "import", "regions", regions)[1]
+    docs = write(tmp_path, "docs.csv", DOCS)
+    code, out, err = ft("--as", "p_clerk", "import", "appropriations", docs)
+    assert code == 0 and "2 added" in out, err
+    assert "0 added, 2 already" in ft("--as", "p_clerk", "import", "appropriations", docs)[1]
+    with transaction(world.factory) as s:
+        assert s.get(Region, "430221001001").name == "朱亭村"
+        lot = find_lot(s, "财农〔2025〕3号", SourceLevel.CENTRAL, 2025)
+        assert lot.amount_fen == 1_200_000_00 and lot.function_codes == ["2130504", "2130505"]
+
+
+@pytest.mark.parametrize("text,where", [
+    (DOCS.replace("2130505;2130504", "2130501"), "docs.csv, line 2: function code 2130501"),
+    (DOCS.replace("300000", "300000.001"), "docs.csv, line 3, column 金额"),
+    (DOCS.replace("中央", "国际"), "docs.csv, line 2, column 资金级次"),
+])
+def test_a_bad_document_imports_nothing(ft, world, tmp_path, text, where):
+    code, _, err = ft("--as", "p_clerk", "import", "appropriations",
+                      write(tmp_path, "docs.csv", text))
+    assert code == 2 and where in err
+    with transaction(world.factory) as s:
+        assert find_lot(s, "湘财农〔2025〕9号", SourceLevel.PROVINCE, 2025) is None
+
+
+def test_a_region_under_a_missing_parent_names_the_line(ft, tmp_path):
+    text = REGIONS.replace("430221001,渌口镇,镇,430221", "430221001,渌口镇,镇,439999")
+    code, _, err = ft("--as", "admin", "import", "regions", write(tmp_path, "r.csv", text))
+    assert code == 2 and "r.csv, line 4" in err and "region '439999' does not exist" in err
