@@ -97,7 +97,7 @@ def _replay(session, report, expected, roots_at, wanted_sizes) -> merkle.Frontie
                        else f"entry {row.idx} appears twice", log_index=frontier.size)
             if row.idx < frontier.size:
                 continue
-        _check_entry(report, row, frontier)
+        entry = _check_entry(report, row, frontier)
         leaf = merkle.leaf_hash(bytes(row.entry))
         for node in frontier.append(leaf)[1:]:
             while pending_node is not None and (pending_node.leaf_end, pending_node.level) < \
@@ -116,11 +116,13 @@ def _replay(session, report, expected, roots_at, wanted_sizes) -> merkle.Frontie
             pending_node = next(nodes, None)
         if frontier.size in wanted_sizes:
             roots_at[frontier.size] = frontier.root()
-        _remember_rows(report, row, expected)
+        if entry is not None:
+            _remember_rows(report, row.idx, entry, expected)
     return frontier
 
 
-def _check_entry(report, row, frontier) -> None:
+def _check_entry(report, row, frontier) -> dict | None:
+    """Check one entry against the log before it; return it decoded (None if it is not)."""
     data = bytes(row.entry)
     if bytes(row.leaf_hash) != merkle.leaf_hash(data):
         report.add("entry", f"entry {row.idx}: stored leaf hash does not match its bytes",
@@ -129,7 +131,7 @@ def _check_entry(report, row, frontier) -> None:
         entry = decode_entry(data)
     except EntryFormatError as exc:
         report.add("entry", f"entry {row.idx}: {exc}", log_index=row.idx)
-        return
+        return None
     if entry["origin"] != report.origin:
         report.add("entry", f"entry {row.idx} names log {entry['origin']!r}", log_index=row.idx)
     if entry["index"] != row.idx:
@@ -138,20 +140,17 @@ def _check_entry(report, row, frontier) -> None:
     if entry["prev_root"] != frontier.root():
         report.add("entry", f"entry {row.idx}: prev_root does not match the log before it "
                    "(hash chain broken)", log_index=row.idx)
+    return entry
 
 
-def _remember_rows(report, row, expected) -> None:
-    try:
-        entry = decode_entry(bytes(row.entry))
-    except EntryFormatError:
-        return
+def _remember_rows(report, index: int, entry: dict, expected) -> None:
     for table, key, version, prev_hash, image in entry["rows"]:
         ident = (table, tuple(key))
         previous = expected.get(ident)
         if version > 1 and (previous is None or previous[1] != prev_hash):
-            report.add("entry", f"entry {row.idx}: {table} {key} version {version} does not "
-                       "follow the version before it", table=table, key=key, log_index=row.idx)
-        expected[ident] = (row.idx, image_hash(image))
+            report.add("entry", f"entry {index}: {table} {key} version {version} does not "
+                       "follow the version before it", table=table, key=key, log_index=index)
+        expected[ident] = (index, image_hash(image))
 
 
 def _check_head(session, report, frontier) -> None:

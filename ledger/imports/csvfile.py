@@ -152,6 +152,14 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
     return row
 
 
+def at_line(file: str, line: int, action):
+    """Run one line's service call; a refusal becomes an import problem naming the line."""
+    try:
+        return action()
+    except LedgerError as exc:
+        raise ImportProblems([Problem(file, line, "", str(exc))]) from None
+
+
 def _numberish(raw: str) -> bool:
     return raw[1:].replace(".", "", 1).replace(",", "").isdigit()
 

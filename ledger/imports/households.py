@@ -7,6 +7,7 @@ same content is skipped; the same key with other content is a problem naming wha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session
 from ledger.errors import LedgerError
 from ledger.households import add_member, get_household, normalise_card, register_household
 from ledger.idcard import normalise
-from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.csvfile import (
+    Column, ImportProblems, Problem, at_line, parse_date, read,
+)
 from ledger.access import Action, in_scope, require
 from ledger.models import Household, HouseholdEvent, HouseholdStatus, Member, Payee, User
 from ledger.pii import PiiVault
@@ -63,7 +66,7 @@ class ImportResult:
 def import_households(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
     require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, HOUSEHOLD_COLUMNS)
-    name = str(getattr(path, "name", path)).rsplit("/", 1)[-1]
+    name = Path(path).name
     problems, new, same = [], [], 0
     seen: dict[str, int] = {}
     for row in rows:
@@ -94,7 +97,7 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
     _raise_if(problems)
     for row in new:
         v = row.values
-        _at_line(name, row.line, lambda: register_household(
+        at_line(name, row.line, lambda: register_household(
             session, actor, vault, code=v["code"], village_code=v["village"],
             head_name=v["head_name"], status=v["status"], registered_on=v["registered_on"],
             bank_card=v["bank_card"], phone=v["phone"]))
@@ -126,7 +129,7 @@ def _household_diffs(session, existing: Household, v: dict, vault: PiiVault) -> 
 def import_members(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
     require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, MEMBER_COLUMNS)
-    name = str(getattr(path, "name", path)).rsplit("/", 1)[-1]
+    name = Path(path).name
     problems, new, same = [], [], 0
     seen: dict[tuple, int] = {}
     for row in rows:
@@ -160,7 +163,7 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
     _raise_if(problems)
     for row in new:
         v = row.values
-        _at_line(name, row.line, lambda: add_member(
+        at_line(name, row.line, lambda: add_member(
             session, actor, vault, household_code=v["household"], name=v["name"],
             relation=v["relation"], id_number=v["id_number"], death_date=v["death_date"]))
     return ImportResult("members", len(new), same)
@@ -169,11 +172,3 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
 def _raise_if(problems: list[Problem]) -> None:
     if problems:
         raise ImportProblems(problems)
-
-
-def _at_line(name: str, line: int, action) -> None:
-    """Run one line's service call; a refusal becomes a problem naming the line."""
-    try:
-        action()
-    except LedgerError as exc:
-        raise ImportProblems([Problem(name, line, "", str(exc))]) from None

@@ -10,10 +10,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ledger import lots, regions
-from ledger.errors import LedgerError
-from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.imports.households import ImportResult
-from ledger.models import Region, RegionLevel, SourceLevel, Transfer, User
+from ledger.models import Region, RegionLevel, SourceLevel, User
 from ledger.money import parse_yuan
 
 LEVEL_WORDS = {"省": "province", "市": "city", "县": "county", "区": "county", "乡": "township",
@@ -77,7 +76,7 @@ def import_regions(session: Session, actor: User, _vault, path) -> ImportResult:
             raise ImportProblems([Problem(name, row.line, "区划代码", f"region {v['code']} "
                                           f"exists as {existing.name} ({existing.level.value}, "
                                           f"under {existing.parent_code})")])
-        _at_line(name, row.line, lambda: regions.add_region(
+        at_line(name, row.line, lambda: regions.add_region(
             session, actor, code=v["code"], name=v["name"], level=v["level"],
             parent_code=v["parent"]))
         added += 1
@@ -90,20 +89,13 @@ def import_appropriations(session: Session, actor: User, _vault, path) -> Import
     added = same = 0
     for row in rows:
         v = row.values
-        before = session.query(Transfer.id).count()
-        _at_line(name, row.line, lambda: lots.appropriate(
+        known = lots.find_lot(session, v["doc"], v["source"], v["year"]) is not None
+        at_line(name, row.line, lambda: lots.appropriate(
             session, actor, doc_number=v["doc"], source_level=v["source"], year=v["year"],
             title=v["title"], function_codes=v["function_codes"], allowed_uses=v["uses"],
             amount_fen=v["amount"], region_code=v["region"], effective_date=v["date"]))
-        if session.query(Transfer.id).count() > before:
-            added += 1
-        else:
+        if known:  # appropriate() was a no-op: same document, same content
             same += 1
+        else:
+            added += 1
     return ImportResult("appropriations", added, same)
-
-
-def _at_line(name: str, line: int, action) -> None:
-    try:
-        action()
-    except LedgerError as exc:
-        raise ImportProblems([Problem(name, line, "", str(exc))]) from None
