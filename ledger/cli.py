@@ -496,5 +496,22 @@ def trace(ctx, lot_id, max_payees, as_json):
 # Further command groups register themselves on `cli` when imported.
 from ledger import cli_audit, cli_imports, cli_rolls  # noqa: E402,F401
 
+
+def _load_plugin_commands() -> None:
+    """Add the commands of the outer layers (`report` from reports/, `serve` from web/).
+
+    ledger must not import reports or web (DESIGN.md, layers), yet `fundtrail report` and
+    `fundtrail serve` belong to the one command line. The outer packages declare their click
+    commands as entry points in the group `fundtrail.commands` (pyproject.toml); the core looks
+    them up by name at start-up, so the dependency still points outwards only.
+    """
+    from importlib.metadata import entry_points
+    for ep in entry_points(group="fundtrail.commands"):
+        if ep.name not in cli.commands:
+            cli.add_command(ep.load(), ep.name)
+
+
+_load_plugin_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
