@@ -471,4 +471,7 @@ APPEND_ONLY_TABLES = (
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
     "cosignatures", "households", "household_events", "members", "project_events",
     "payment_rolls", "roll_lines", "roll_events",
+    "complaints", "complaint_events", "sample_commitments", "sample_draws", "sample_visits",
 )
+
+from ledger import oversight_models as _oversight_models  # noqa: E402,F401
