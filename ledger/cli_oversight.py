@@ -144,8 +144,8 @@ def complaint_show(ctx, complaint_id, as_json):
              f"summary: {data['summary']}",
              "complainant: " + (f"{who['name']} {who['phone'] or ''}".strip() if who and
                                 who["named"] else "anonymous" if who else "(withheld)")]
-    lines += [f"  {st['date']} {st['step']}" + (f": {st['reply']}" if st["reply"] else "")
-              for st in data["steps"]]
+    lines += [f"  {st['date']} {st['step']}" + (f"  reply: {st['reply']}" if st["reply"] else "")
+              + (f"  note: {st['note']}" if st["note"] else "") for st in data["steps"]]
     _emit(data, as_json, "\n".join(lines))
 
 
