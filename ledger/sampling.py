@@ -72,6 +72,7 @@ def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: s
             rows.append((f"{village_code}:risk", village_code, True, risk_weight, risky))
         if other:
             rows.append((f"{village_code}:other", village_code, False, 1, other))
+    rows.sort(key=lambda row: row[0])
     try:
         takes = allocate(size, [(name, len(codes), w) for name, _, _, w, codes in rows])
     except SampleError as exc:
