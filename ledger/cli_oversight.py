@@ -314,9 +314,12 @@ def sample_discrepancies(ctx, county, as_json):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
 @pass_ctx
 def sample_publish(ctx, commitment_id, out_dir):
-    """Write frame.json and checkpoint.txt: all anyone needs to recompute the sample."""
+    """Write frame.json and checkpoint.txt: all anyone needs to recompute the sample.
+
+    Publish them when the visits are done: they name the households to be visited.
+    """
     with ctx.session() as s:
-        frame, note = sampling.published(s, commitment_id)
+        frame, note = sampling.published(s, ctx.actor(s), commitment_id)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "frame.json").write_bytes(frame.encode("utf-8"))

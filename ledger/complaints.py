@@ -360,13 +360,20 @@ def _summary_row(complaint: Complaint, events: list[ComplaintEvent]) -> dict:
 
 def list_complaints(session: Session, actor: User, state: str | None = None) -> list[dict]:
     """Cases the actor's unit handles or oversees, without identity."""
-    rows = session.execute(select(Complaint).order_by(Complaint.id)).scalars().all()
+    handling = session.execute(select(Complaint.handling_region_code).distinct()).scalars()
+    visible = [code for code in handling if in_scope(session, actor, code)]
+    rows = session.execute(select(Complaint).where(
+        Complaint.handling_region_code.in_(visible)).order_by(Complaint.id)).scalars().all()
+    events: dict[int, list[ComplaintEvent]] = {}
+    for event in session.execute(select(ComplaintEvent).where(
+            ComplaintEvent.complaint_id.in_([c.id for c in rows]))
+            .order_by(ComplaintEvent.id)).scalars():
+        events.setdefault(event.complaint_id, []).append(event)
     out = []
     for complaint in rows:
-        if not in_scope(session, actor, complaint.handling_region_code) \
-                or in_subject_unit(session, actor, complaint):
+        if in_subject_unit(session, actor, complaint):
             continue
-        row = _summary_row(complaint, _events(session, complaint.id))
+        row = _summary_row(complaint, events.get(complaint.id, []))
         if state is None or row["state"] == state:
             out.append(row)
     return out

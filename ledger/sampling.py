@@ -194,9 +194,14 @@ def get_draw(session: Session, commitment_id: int) -> SampleDraw:
     return row
 
 
-def published(session: Session, commitment_id: int) -> tuple[str, str]:
-    """(frame file text, checkpoint note with cosignatures): what to publish for checking."""
+def published(session: Session, actor: User, commitment_id: int) -> tuple[str, str]:
+    """(frame file text, checkpoint note with cosignatures): what to publish for checking.
+
+    Inspectors publish them once the visits are done: together they name the households, and a
+    check announced in advance is no spot check (随机抽查).
+    """
     commitment = get_commitment(session, commitment_id)
+    require(session, actor, Action.AUDIT, commitment.county_code)
     drawn = get_draw(session, commitment_id)
     checkpoint = session.execute(select(Checkpoint).where(
         Checkpoint.origin == log_origin(session), Checkpoint.size == drawn.checkpoint_size)
@@ -207,7 +212,7 @@ def published(session: Session, commitment_id: int) -> tuple[str, str]:
 def visit_list(session: Session, actor: User, commitment_id: int) -> list[dict]:
     """The households to visit, with village name, head and the latest recorded result."""
     commitment = get_commitment(session, commitment_id)
-    require(session, actor, Action.READ, commitment.county_code)
+    require(session, actor, Action.AUDIT, commitment.county_code)  # not the county checked
     drawn = get_draw(session, commitment_id)
     results = _latest_visits(session, [drawn.id])
     out = []

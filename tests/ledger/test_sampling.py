@@ -168,7 +168,7 @@ def test_commit_then_draw_then_anyone_recomputes(county):
             sampling.draw_sample(s, world.user(s, "auditor"), cid)
 
     with transaction(world.factory) as s:
-        frame_text, note = sampling.published(s, cid)
+        frame_text, note = sampling.published(s, world.user(s, "auditor"), cid)
         _, visits = recompute(frame_text.encode(), note)
         assert [[v["stratum"], v["household"]] for v in visits] == drawn.households
         assert verify(s).intact
@@ -189,7 +189,7 @@ def test_the_draw_waits_for_the_policy_quorum(county, tmp_path):
         cps.cosign_latest(s, witness, [log.verifier()], tmp_path / "audit.state")
     with transaction(world.factory) as s:
         sampling.draw_sample(s, world.user(s, "auditor"), cid, policy=policy)
-        frame_text, note = sampling.published(s, cid)
+        frame_text, note = sampling.published(s, world.user(s, "auditor"), cid)
     policy_text = f"log {log.vkey}\nwitness audit {witness.vkey}\nquorum audit\n"
     assert recompute(frame_text.encode(), note, policy_text)[1]
 
@@ -240,7 +240,8 @@ def test_sample_commands_and_the_standalone_verifier(ft, tmp_path):
     code, out, _ = ft("sample", "discrepancies", "--json")
     assert code == 1 and [r["household"] for r in json.loads(out)] == [second]
 
-    assert ft("sample", "publish", cid, "--out", "pub")[0] == 0
+    assert ft("--as", "k_clerk", "sample", "visits", cid)[0] == 2   # the county checked
+    assert ft("--as", "auditor", "sample", "publish", cid, "--out", "pub")[0] == 0
     code, out, _ = ft("sample", "verify", "--frame", "pub/frame.json", "--checkpoint",
                       "pub/checkpoint.txt", "--id", cid, "--json")
     assert code == 0 and json.loads(out)["matches_ledger"] is True
