@@ -120,12 +120,33 @@ def get_commitment(session: Session, commitment_id: int) -> SampleCommitment:
     return fetch(session, SampleCommitment, commitment_id, f"sample {commitment_id}")
 
 
-def first_checkpoint_after(session: Session, commitment: SampleCommitment) -> Checkpoint | None:
-    """The checkpoint the draw must use: the first signed one that includes the commitment."""
-    return session.execute(
+def first_checkpoint_after(session: Session, commitment: SampleCommitment,
+                           policy: Policy | None = None) -> Checkpoint | None:
+    """The checkpoint the draw must use: the first signed one that includes the commitment.
+
+    With a policy, the first one that also has its cosignature quorum. (Cosigners sign the
+    newest checkpoint only, so a checkpoint passed over before its quorum came never gets it
+    later: the choice, once made, stays.)
+    """
+    candidates = session.execute(
         select(Checkpoint).where(Checkpoint.origin == log_origin(session),
                                  Checkpoint.size > commitment.log_index)
-        .order_by(Checkpoint.size, Checkpoint.id).limit(1)).scalar_one_or_none()
+        .order_by(Checkpoint.size, Checkpoint.id)).scalars()
+    for checkpoint in candidates:
+        if policy is None or _meets_quorum(session, policy, checkpoint):
+            return checkpoint
+    return None
+
+
+def _meets_quorum(session, policy: Policy, checkpoint: Checkpoint) -> bool:
+    try:
+        policy.verify_checkpoint(cps.with_cosignatures(session, checkpoint))
+    except QuorumError:
+        return False
+    except CheckpointError as exc:
+        raise LedgerError(f"checkpoint {checkpoint.size} does not verify under the policy: "
+                          f"{exc}") from None
+    return True
 
 
 def draw_sample(session: Session, actor: User, commitment_id: int, *,
@@ -133,24 +154,14 @@ def draw_sample(session: Session, actor: User, commitment_id: int, *,
     """Draw the households from the first checkpoint after the commitment.
 
     `checkpoint_note`, if given, is the checkpoint the caller expects to use: it is refused
-    unless it is that first checkpoint. With a policy, the checkpoint must have its quorum.
+    unless it is that first checkpoint. With a policy, only checkpoints with their quorum count.
     """
     commitment = get_commitment(session, commitment_id)
     require(session, actor, Action.AUDIT, commitment.county_code)
     if session.execute(select(SampleDraw.id).where(
             SampleDraw.commitment_id == commitment_id)).first():
         raise LedgerError(f"sample {commitment_id} has been drawn already; a sample is drawn once")
-    checkpoint = _checkpoint_for(session, commitment, checkpoint_note)
-    note = cps.with_cosignatures(session, checkpoint)
-    if policy is not None:
-        try:
-            policy.verify_checkpoint(note)
-        except QuorumError as exc:
-            raise LedgerError(f"checkpoint {checkpoint.size} lacks the cosignatures the policy "
-                              f"requires ({exc}); gather them with `fundtrail checkpoint "
-                              "cosign`, then draw") from None
-        except CheckpointError as exc:
-            raise LedgerError(f"checkpoint {checkpoint.size} does not verify: {exc}") from None
+    checkpoint = _checkpoint_for(session, commitment, checkpoint_note, policy)
     frame = json.loads(commitment.frame)
     seed = sample_seed(bytes(checkpoint.root), bytes.fromhex(commitment.frame_digest))
     visits = draw(frame, seed)
@@ -164,8 +175,8 @@ def draw_sample(session: Session, actor: User, commitment_id: int, *,
     return row
 
 
-def _checkpoint_for(session, commitment, checkpoint_note) -> Checkpoint:
-    first = first_checkpoint_after(session, commitment)
+def _checkpoint_for(session, commitment, checkpoint_note, policy) -> Checkpoint:
+    first = first_checkpoint_after(session, commitment, policy)
     if checkpoint_note is not None:
         try:
             _, size, root = read_checkpoint(checkpoint_note)
@@ -177,13 +188,17 @@ def _checkpoint_for(session, commitment, checkpoint_note) -> Checkpoint:
                               "frame and size were fixed, so it cannot choose the sample")
         if first is None or (size, root) != (first.size, bytes(first.root)):
             raise LedgerError(f"the draw must use the first checkpoint after the commitment "
-                              f"({'size ' + str(first.size) if first else 'none signed yet'}),"
+                              f"({'size ' + str(first.size) if first else 'none yet'}),"
                               f" not the one of size {size}")
-    if first is None:
-        raise LedgerError(f"no checkpoint includes the commitment (log entry "
-                          f"{commitment.log_index}) yet: run `fundtrail checkpoint sign`, "
-                          "then draw")
-    return first
+    if first is not None:
+        return first
+    if policy is not None and first_checkpoint_after(session, commitment) is not None:
+        raise LedgerError(f"no checkpoint after the commitment (log entry "
+                          f"{commitment.log_index}) has the cosignatures the policy requires "
+                          "yet: gather them with `fundtrail checkpoint cosign`, then draw")
+    raise LedgerError(f"no checkpoint includes the commitment (log entry "
+                      f"{commitment.log_index}) yet: run `fundtrail checkpoint sign`, "
+                      "then draw")
 
 
 def get_draw(session: Session, commitment_id: int) -> SampleDraw:

@@ -186,9 +186,14 @@ def test_the_draw_waits_for_the_policy_quorum(county, tmp_path):
     with transaction(world.factory) as s:
         with pytest.raises(LedgerError, match="fundtrail checkpoint cosign"):
             sampling.draw_sample(s, world.user(s, "auditor"), cid, policy=policy)
+        # the log grows before the witness comes: it cosigns the newest checkpoint, which is
+        # then the first after the commitment to count
+        sampling.commit_sample(s, world.user(s, "auditor"), county_code=COUNTY, size=1)
+        counted = cps.sign(s, log)
         cps.cosign_latest(s, witness, [log.verifier()], tmp_path / "audit.state")
     with transaction(world.factory) as s:
-        sampling.draw_sample(s, world.user(s, "auditor"), cid, policy=policy)
+        drawn = sampling.draw_sample(s, world.user(s, "auditor"), cid, policy=policy)
+        assert drawn.checkpoint_size == counted.size
         frame_text, note = sampling.published(s, world.user(s, "auditor"), cid)
     policy_text = f"log {log.vkey}\nwitness audit {witness.vkey}\nquorum audit\n"
     assert recompute(frame_text.encode(), note, policy_text)[1]
