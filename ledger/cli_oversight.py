@@ -220,14 +220,25 @@ def _risk_codes(path: str | None) -> set[str]:
               show_default=True)
 @click.option("--risk-file", type=click.Path(dir_okay=False), default=None,
               help="Household codes touched by alerts, one per line (weighted up).")
+@click.option("--beacon", "beacon_name", default=None,
+              help="A witness of the policy whose cosignature on the draw checkpoint is mixed "
+                   "into the seed, so that the log operator cannot predict the sample.")
+@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def sample_commit(ctx, county, size, strata, risk_file, as_json):
+def sample_commit(ctx, county, size, strata, risk_file, beacon_name, policy_file, as_json):
     """Fix the frame and the size in the audit log, before the randomness exists."""
+    beacon = None
+    if beacon_name:
+        policy = _policy(ctx, policy_file)
+        if policy is None or beacon_name not in policy.witnesses:
+            raise LedgerError(f"--beacon {beacon_name}: not a witness of the policy file")
+        beacon = {"witness": beacon_name,
+                  "vkey": policy.witnesses[beacon_name].verifier.vkey}
     with ctx.session() as s:
         row = sampling.commit_sample(s, ctx.actor(s), county_code=county, size=size,
                                      strata=SampleStrata(strata), risk_codes=_risk_codes(risk_file),
-                                     risk_weight=ctx.settings.sample_risk_weight)
+                                     risk_weight=ctx.settings.sample_risk_weight, beacon=beacon)
     data = {"id": row.id, "log_index": row.log_index, "frame_digest": row.frame_digest,
             "size": row.size}
     _emit(data, as_json, f"sample {row.id} committed at log entry {row.log_index} (frame "

@@ -30,8 +30,8 @@ from ledger.oversight_models import (
 )
 from ledger.regions import get_region
 from ledger.sampling_verify import (
-    FRAME_FORMAT, SampleError, allocate, canonical_json, draw, frame_digest, read_checkpoint,
-    sample_seed,
+    FRAME_FORMAT, SampleError, allocate, beacon_of, canonical_json, draw, frame_digest,
+    read_checkpoint, sample_seed,
 )
 
 NOT_ELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
@@ -57,7 +57,7 @@ def eligible_households(session: Session, county_code: str) -> dict[str, list[st
 
 def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: str, size: int,
                 strata: SampleStrata, risk_codes: set[str], risk_weight: int, log_index: int,
-                as_of: dt.date) -> dict:
+                as_of: dt.date, beacon: dict | None = None) -> dict:
     """The frame document (docs/oversight.md): strata sorted by name, codes sorted."""
     if risk_weight < 1:
         raise LedgerError("the risk weight must be a whole number of at least 1")
@@ -79,7 +79,7 @@ def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: s
         raise LedgerError(f"county {county_code}: {exc}") from None
     return {"format": FRAME_FORMAT, "origin": origin, "county": county_code, "size": size,
             "strata_mode": strata.value, "risk_weight": risk_weight,
-            "commitment_log_index": log_index, "as_of": as_of.isoformat(),
+            "commitment_log_index": log_index, "as_of": as_of.isoformat(), "beacon": beacon,
             "strata": [{"name": name, "village": vil, "risk": risk, "weight": w,
                         "households": codes, "take": takes[name]}
                        for name, vil, risk, w, codes in rows]}
@@ -87,8 +87,13 @@ def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: s
 
 def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
                   strata: SampleStrata = SampleStrata.VILLAGE, risk_codes=None,
-                  risk_weight: int = 3, as_of: dt.date | None = None) -> SampleCommitment:
-    """Fix the frame and the size in the log, before the randomness exists."""
+                  risk_weight: int = 3, as_of: dt.date | None = None,
+                  beacon: dict | None = None) -> SampleCommitment:
+    """Fix the frame and the size in the log, before the randomness exists.
+
+    `beacon` ({"witness": policy name, "vkey": its cosigner key}) names an independent witness
+    whose cosignature on the draw checkpoint is mixed into the seed (docs/oversight.md).
+    """
     county = get_region(session, county_code)
     if county.level is not RegionLevel.COUNTY:
         raise LedgerError(f"samples are drawn per county; {county_code} is a {county.level.value}")
@@ -98,6 +103,7 @@ def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
     risk = set(risk_codes or ())
     if risk and strata is not SampleStrata.VILLAGE_RISK:
         raise LedgerError("risk households are used only with strata 'village+risk'")
+    _check_beacon(beacon)
     by_village = eligible_households(session, county_code)
     if not by_village:
         raise LedgerError(f"county {county_code} has no registered households to sample")
@@ -105,7 +111,8 @@ def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
                        size=size, strata=strata.value) as change:
         frame = build_frame(by_village, origin=log_origin(session), county_code=county_code,
                             size=size, strata=strata, risk_codes=risk, risk_weight=risk_weight,
-                            log_index=change.index, as_of=as_of or change.time.date())
+                            log_index=change.index, as_of=as_of or change.time.date(),
+                            beacon=beacon)
         text = canonical_json(frame)
         commitment = SampleCommitment(county_code=county_code, size=size, strata=strata,
                                       frame=text.decode("utf-8"),
@@ -114,6 +121,19 @@ def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
         change.details["frame_digest"] = commitment.frame_digest
         change.add(commitment)
     return commitment
+
+
+def _check_beacon(beacon: dict | None) -> None:
+    if beacon is None:
+        return
+    from ledger.audit.checkpoint import CosignatureVerifier
+    from ledger.audit.note import NoteError
+    try:
+        CosignatureVerifier.from_vkey(beacon["vkey"])
+    except (NoteError, KeyError, TypeError) as exc:
+        raise LedgerError(f"beacon witness {beacon!r}: not a cosigner key ({exc})") from None
+    if set(beacon) != {"witness", "vkey"}:
+        raise LedgerError("a beacon names exactly a witness and its vkey")
 
 
 def get_commitment(session: Session, commitment_id: int) -> SampleCommitment:
@@ -132,10 +152,20 @@ def first_checkpoint_after(session: Session, commitment: SampleCommitment,
         select(Checkpoint).where(Checkpoint.origin == log_origin(session),
                                  Checkpoint.size > commitment.log_index)
         .order_by(Checkpoint.size, Checkpoint.id)).scalars()
+    beacon = json.loads(commitment.frame)["beacon"]
     for checkpoint in candidates:
-        if policy is None or _meets_quorum(session, policy, checkpoint):
+        if (policy is None or _meets_quorum(session, policy, checkpoint)) \
+                and _has_beacon(session, checkpoint, beacon):
             return checkpoint
     return None
+
+
+def _has_beacon(session, checkpoint: Checkpoint, beacon: dict | None) -> bool:
+    try:
+        beacon_of(cps.with_cosignatures(session, checkpoint), beacon)
+    except SampleError:
+        return False
+    return True
 
 
 def _meets_quorum(session, policy: Policy, checkpoint: Checkpoint) -> bool:
@@ -147,6 +177,12 @@ def _meets_quorum(session, policy: Policy, checkpoint: Checkpoint) -> bool:
         raise LedgerError(f"checkpoint {checkpoint.size} does not verify under the policy: "
                           f"{exc}") from None
     return True
+
+
+def _any_checkpoint_after(session, commitment) -> bool:
+    return session.execute(select(Checkpoint.id).where(
+        Checkpoint.origin == log_origin(session),
+        Checkpoint.size > commitment.log_index).limit(1)).first() is not None
 
 
 def draw_sample(session: Session, actor: User, commitment_id: int, *,
@@ -163,7 +199,8 @@ def draw_sample(session: Session, actor: User, commitment_id: int, *,
         raise LedgerError(f"sample {commitment_id} has been drawn already; a sample is drawn once")
     checkpoint = _checkpoint_for(session, commitment, checkpoint_note, policy)
     frame = json.loads(commitment.frame)
-    seed = sample_seed(bytes(checkpoint.root), bytes.fromhex(commitment.frame_digest))
+    beacon = beacon_of(cps.with_cosignatures(session, checkpoint), frame["beacon"])
+    seed = sample_seed(bytes(checkpoint.root), bytes.fromhex(commitment.frame_digest), beacon)
     visits = draw(frame, seed)
     row = SampleDraw(commitment_id=commitment_id, checkpoint_size=checkpoint.size,
                      checkpoint_root=bytes(checkpoint.root).hex(), seed=seed.hex(),
@@ -192,10 +229,12 @@ def _checkpoint_for(session, commitment, checkpoint_note, policy) -> Checkpoint:
                               f" not the one of size {size}")
     if first is not None:
         return first
-    if policy is not None and first_checkpoint_after(session, commitment) is not None:
+    if (policy is not None or json.loads(commitment.frame)["beacon"]) and \
+            _any_checkpoint_after(session, commitment):
         raise LedgerError(f"no checkpoint after the commitment (log entry "
-                          f"{commitment.log_index}) has the cosignatures the policy requires "
-                          "yet: gather them with `fundtrail checkpoint cosign`, then draw")
+                          f"{commitment.log_index}) has the cosignatures the policy and the "
+                          "beacon witness require yet: gather them with `fundtrail checkpoint "
+                          "cosign`, then draw")
     raise LedgerError(f"no checkpoint includes the commitment (log entry "
                       f"{commitment.log_index}) yet: run `fundtrail checkpoint sign`, "
                       "then draw")

@@ -8,7 +8,10 @@ the offline bundle verifier. The algorithm, precisely (docs/oversight.md):
 1. The frame is the committed file, byte for byte; its digest is SHA-256 of those bytes.
 2. The checkpoint must be of the frame's log (`origin`) and cover the commitment entry:
    size > commitment_log_index. (The service draws from the *first* such checkpoint.)
-3. seed = SHA-256(b"fundtrail/sample/v1" || 0x00 || root (32 bytes) || frame digest (32 bytes))
+3. seed = SHA-256(b"fundtrail/sample/v1" || 0x00 || root (32 bytes) || frame digest (32 bytes)
+                   || beacon), where beacon is empty, or — if the frame names a beacon witness —
+   the 72 bytes (timestamp || Ed25519 signature) of that witness's cosignature on the
+   checkpoint, a value the log operator cannot predict.
 4. In each stratum, every household code gets key = HMAC-SHA256(seed, code as UTF-8); the
    households are ordered by (key, code) and the first `take` are drawn.
 5. `take` per stratum is not trusted from the file: it is recomputed from the stratum sizes,
@@ -40,10 +43,29 @@ def frame_digest(frame_bytes: bytes) -> bytes:
     return hashlib.sha256(frame_bytes).digest()
 
 
-def sample_seed(root: bytes, digest: bytes) -> bytes:
-    if len(root) != 32 or len(digest) != 32:
-        raise SampleError("root and frame digest must be 32 bytes each")
-    return hashlib.sha256(LABEL + b"\x00" + root + digest).digest()
+def sample_seed(root: bytes, digest: bytes, beacon: bytes = b"") -> bytes:
+    if len(root) != 32 or len(digest) != 32 or len(beacon) not in (0, 72):
+        raise SampleError("root and frame digest must be 32 bytes each, a beacon 72 or none")
+    return hashlib.sha256(LABEL + b"\x00" + root + digest + beacon).digest()
+
+
+def beacon_of(note: str, beacon: dict | None) -> bytes:
+    """The beacon witness's verified cosignature bytes on a checkpoint note (b"" if none named)."""
+    if beacon is None:
+        return b""
+    from ledger.audit.checkpoint import CosignatureVerifier
+    from ledger.audit.note import NoteError, parse_note
+    try:
+        verifier = CosignatureVerifier.from_vkey(beacon["vkey"])
+        parsed = parse_note(note)
+    except (NoteError, KeyError, TypeError) as exc:
+        raise SampleError(f"beacon witness or checkpoint note unreadable: {exc}") from None
+    for sig in parsed.signatures:
+        if (sig.name, sig.key_id) == (verifier.name, verifier.key_id) \
+                and verifier.verify(parsed.text.encode("utf-8"), sig.signature):
+            return sig.signature
+    raise SampleError(f"the checkpoint has no valid cosignature from the beacon witness "
+                      f"{beacon.get('witness')!r} ({verifier.name})")
 
 
 def rank_key(seed: bytes, code: str) -> bytes:
@@ -154,7 +176,8 @@ def recompute(frame_bytes: bytes, checkpoint_text: str,
     if not isinstance(index, int) or size <= index:
         raise SampleError(f"checkpoint of size {size} does not cover the commitment (log entry "
                           f"{index}): it existed before the frame was fixed")
-    seed = sample_seed(root, frame_digest(frame_bytes.rstrip(b"\n")))
+    beacon = beacon_of(checkpoint_text, frame.get("beacon"))
+    seed = sample_seed(root, frame_digest(frame_bytes.rstrip(b"\n")), beacon)
     return seed, draw(frame, seed)
 
 

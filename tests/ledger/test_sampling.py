@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from ledger import households, regions, sampling
 from ledger.audit import checkpoints as cps
-from ledger.audit.checkpoint import Checkpoint, CosignatureSigner
+from ledger.audit.checkpoint import (
+    Checkpoint, CosignatureSigner, add_signatures, cosign, sign_checkpoint,
+)
 from ledger.audit.note import Ed25519Signer
 from ledger.audit.policy import parse_policy
 from ledger.audit.verify import verify
@@ -58,8 +60,9 @@ def test_allocation_refuses_more_than_the_frame():
     assert allocate(4, [("a", 10, 1), ("b", 10, 3)]) == {"a": 1, "b": 3}
 
 
-def _frame(codes: list[str], take: int, index: int = 5) -> bytes:
+def _frame(codes: list[str], take: int, index: int = 5, beacon=None) -> bytes:
     frame = {"format": "fundtrail-sample-frame/1", "origin": ORIGIN, "county": COUNTY,
+             "beacon": beacon,
              "size": take, "strata_mode": "village", "risk_weight": 1,
              "commitment_log_index": index, "as_of": "2024-03-15",
              "strata": [{"name": VILLAGE, "village": VILLAGE, "risk": False, "weight": 1,
@@ -99,6 +102,21 @@ def test_a_checkpoint_that_does_not_cover_the_commitment_is_refused():
     with pytest.raises(SampleError, match="canonical"):
         recompute(json.dumps(json.loads(frame), indent=1).encode(),
                   Checkpoint(ORIGIN, 10, bytes(32)).to_text())
+
+
+def test_a_beacon_witness_cosignature_enters_the_seed():
+    log = Ed25519Signer.generate(ORIGIN)
+    witness = CosignatureSigner.generate("audit-office.example")
+    frame = _frame(CODES, 5, beacon={"witness": "audit", "vkey": witness.vkey})
+    note = sign_checkpoint(Checkpoint(ORIGIN, 9, bytes(range(32))), log)
+    with pytest.raises(SampleError, match="no valid cosignature from the beacon witness"):
+        recompute(frame, note)
+    seed, visits = recompute(frame, add_signatures(note, [cosign(note, witness, 1_700_000_000)]))
+    assert len(visits) == 5
+    assert recompute(_frame(CODES, 5), note)[0] != seed      # the beacon changes the seed
+    impostor = CosignatureSigner.generate("audit-office.example")
+    with pytest.raises(SampleError, match="beacon witness"):
+        recompute(frame, add_signatures(note, [cosign(note, impostor, 1_700_000_000)]))
 
 
 # ----------------------------------------------------------------------------- in the ledger
@@ -269,3 +287,33 @@ def test_seed_is_domain_separated():
     assert sample_seed(root, digest) == hashlib.sha256(
         b"fundtrail/sample/v1\x00" + root + digest).digest()
     assert sample_seed(root, digest) != hashlib.sha256(root + digest).digest()
+
+
+def test_a_sample_with_a_beacon_witness_from_the_command_line(ft, tmp_path):
+    code, log_vkey, _ = ft("keygen", "--kind", "log", "--out", "keys/log.key")
+    assert code == 0
+    code, vkey, _ = ft("keygen", "--kind", "cosigner", "--name", "audit-office.example",
+                       "--out", "keys/audit.key")
+    assert code == 0
+    (tmp_path / "keys/policy.txt").write_text(
+        f"log {log_vkey.strip()}\nwitness audit {vkey.strip()}\nquorum none\n",
+        encoding="utf-8")
+    code, _, err = ft("--as", "auditor", "sample", "commit", "--county", COUNTY, "--size", 4,
+                      "--beacon", "nobody")
+    assert code == 2 and "not a witness" in err
+    code, out, err = ft("--as", "auditor", "sample", "commit", "--county", COUNTY, "--size", 4,
+                        "--beacon", "audit", "--json")
+    assert code == 0, err
+    cid = json.loads(out)["id"]
+    assert ft("checkpoint", "sign")[0] == 0
+    code, _, err = ft("--as", "auditor", "sample", "draw", cid)
+    assert code == 2 and "fundtrail checkpoint cosign" in err
+    code, _, err = ft("checkpoint", "cosign", "--key", "keys/audit.key", "--state",
+                      "keys/audit.state")
+    assert code == 0, err
+    code, out, err = ft("--as", "auditor", "sample", "draw", cid)
+    assert code == 0 and "4 households drawn" in out, err
+    assert ft("--as", "auditor", "sample", "publish", cid, "--out", "pub")[0] == 0
+    code, out, err = ft("sample", "verify", "--frame", "pub/frame.json", "--checkpoint",
+                        "pub/checkpoint.txt", "--policy", "keys/policy.txt", "--id", cid)
+    assert code == 0 and "matches" in out, err
