@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import heapq
 import hmac
 import json
 import sys
@@ -136,10 +137,16 @@ def check_frame(frame: dict) -> None:
 def draw(frame: dict, seed: bytes) -> list[dict]:
     """The drawn households: per stratum (by name), in rank order."""
     check_frame(frame)
+    keyed = hmac.new(seed, digestmod=hashlib.sha256)  # copied per code: same as rank_key
+
+    def key(code: str) -> tuple[bytes, str]:
+        mac = keyed.copy()
+        mac.update(code.encode("utf-8"))
+        return mac.digest(), code
     visits = []
     for s in frame["strata"]:
-        ranked = sorted(s["households"], key=lambda code: (rank_key(seed, code), code))
-        for rank, code in enumerate(ranked[:s["take"]], start=1):
+        ranked = heapq.nsmallest(s["take"], s["households"], key=key)
+        for rank, code in enumerate(ranked, start=1):
             visits.append({"stratum": s["name"], "village": s["village"], "household": code,
                            "rank": rank, "risk": s["risk"]})
     return visits
