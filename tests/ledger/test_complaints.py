@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -251,3 +251,61 @@ def test_complaint_commands(ft):
     assert ft("complaint", "overdue", "--as-of", "2024-03-30")[0] == 0
     code, _, err = ft("complaint", "status", "ABCD-EFGH-JKM")
     assert code == 2 and "receipt" in err
+
+
+# ----------------------------------------------------------------------------- deadlines, at random
+
+STEPS = ("assign", "investigate", "answer", "close")
+scenario = st.lists(st.tuples(st.integers(0, 40), st.booleans(),
+                              st.lists(st.integers(0, 12), max_size=4)), min_size=1, max_size=4)
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scenario, st.integers(0, 80))
+def test_overdue_query_agrees_with_a_plain_model(people, vault, cases, as_of_offset):
+    """The set-based query against a per-complaint reference, for random histories."""
+    world, as_of = people, day(as_of_offset)
+    model = {}
+    with transaction(world.factory) as s:
+        for received, named, gaps in cases:
+            when = day(received)
+            receipt = cp.file_complaint(s, Ch.LETTER, Subj.VILLAGE, VILLAGE, "信", vault=vault,
+                                        complainant={"name": NAME} if named else None,
+                                        actor=world.user(s, "k_clerk"), received_on=when)
+            cid = s.execute(select(Complaint.id).where(Complaint.receipt == receipt)).scalar_one()
+            done = {}
+            for step, gap in zip(STEPS, gaps):
+                when += dt.timedelta(days=gap)
+                if step == "assign":
+                    cp.assign(s, world.user(s, "k_approver"), cid, "k_clerk", when)
+                elif step == "answer":
+                    cp.answer(s, world.user(s, "k_clerk"), cid, when, "已答复")
+                elif step == "close":
+                    cp.close(s, world.user(s, "k_clerk"), cid, when, False)
+                else:
+                    cp.investigate(s, world.user(s, "k_clerk"), cid, when)
+                done[step] = when
+            model[cid] = (day(received), named, done)
+    with transaction(world.factory) as s:
+        for late in (False, True):
+            got = {(f["id"], f["deadline_kind"], f["days_overdue"], f["still_open"])
+                   for f in cp.overdue_complaints(s, as_of, include_late=late) if f["id"] in model}
+            assert got == _reference(model, as_of, late)
+
+
+def _reference(model, as_of, include_late):
+    expected = set()
+    for cid, (received, named, done) in model.items():
+        if received > as_of:
+            continue
+        deadlines = [("close", received + dt.timedelta(days=15), done.get("close"))]
+        if named:
+            deadlines.append(("answer", received + dt.timedelta(days=20), done.get("answer")))
+        for kind, due, on in deadlines:
+            on = on if on is not None and on <= as_of else None
+            if on is None and as_of > due:
+                expected.add((cid, kind, (as_of - due).days, True))
+            elif on is not None and on > due and include_late:
+                expected.add((cid, kind, (on - due).days, False))
+    return expected
