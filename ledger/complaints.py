@@ -25,7 +25,7 @@ from ledger.audit.log import record_change
 from ledger.db import fetch
 from ledger.errors import LedgerError, NotFound, PermissionDenied
 from ledger.models import (
-    Household, Payee, PayeeKind, PaymentRoll, Project, Region, RegionLevel, Role, RollLine, User,
+    Household, Payee, PayeeKind, PaymentRoll, Project, RegionLevel, Role, RollLine, User,
 )
 from ledger.oversight_models import (
     Complaint, ComplaintChannel, ComplaintEvent, ComplaintStep, ComplaintSubject,

@@ -23,7 +23,7 @@ from ledger.cli import main
 from ledger.db import transaction
 from ledger.errors import LedgerError, PermissionDenied
 from ledger.models import HouseholdStatus, RegionLevel
-from ledger.oversight_models import SampleStrata, VisitOutcome
+from ledger.oversight_models import SampleStrata
 from ledger.pii import PiiVault
 from ledger.sampling_verify import (
     SampleError, allocate, canonical_json, rank_key, recompute, sample_seed,
