@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from ledger import complaints as cp
-from ledger import regions
+from ledger import households, regions, rolls
 from ledger.audit.entries import decode_entry
 from ledger.audit.verify import verify
 from ledger.cli import main
 from ledger.db import transaction
 from ledger.errors import NotFound, PermissionDenied, LedgerError
-from ledger.models import AuditEntry, Role
+from ledger.models import AuditEntry, HouseholdStatus, Role
 from ledger.oversight_models import Complaint, ComplaintChannel as Ch, ComplaintSubject as Subj
 from ledger.pii import PiiVault
 from tests.world import CITY, COUNTY, TOWNSHIP, VILLAGE
@@ -204,6 +204,26 @@ def test_refusals_when_filing(people, vault):
         assert status["answer_due"] is None and status["state"] == "received"
         with pytest.raises(NotFound, match="no complaint"):
             cp.complaint_status_public(s, cp.new_receipt())
+
+
+def test_a_complaint_about_a_roll_line_goes_to_the_county(people, vault):
+    world = people
+    with transaction(world.factory) as s:
+        clerk = world.user(s, "k_clerk")
+        households.register_household(s, clerk, vault, code="H-300", village_code=VILLAGE,
+                                      head_name="周六", status=HouseholdStatus.REGISTERED,
+                                      registered_on=dt.date(2019, 5, 1),
+                                      bank_card="6222021234567890123")
+        rolls.create_roll(s, clerk, code="R-2024-07", lot_id=world.lot_id, county_code=COUNTY,
+                          item="产业奖补", function_code="2130505", use_code="household_subsidy",
+                          standard_fen=50000, lines=[("H-300", 1)], as_of=dt.date(2024, 3, 15))
+        receipt = cp.file_complaint(s, Ch.VILLAGE_PHONE, Subj.ROLL_LINE, "R-2024-07:1",
+                                    "公示金额与实际不符", vault=vault, actor=clerk)
+        complaint = s.execute(select(Complaint).where(Complaint.receipt == receipt)).scalar_one()
+        assert (complaint.subject_region_code, complaint.handling_region_code) == \
+            (VILLAGE, COUNTY)
+        with pytest.raises(NotFound):
+            cp.file_complaint(s, Ch.ONLINE, Subj.ROLL_LINE, "R-2024-07:2", "x", vault=vault)
 
 
 # ----------------------------------------------------------------------------- command line
