@@ -35,6 +35,7 @@ from ledger.models import (
 )
 from ledger.posting import check_amount, check_date
 from ledger.regions import get_region
+from ledger.workdays import add_working_days
 
 INELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
 
@@ -161,13 +162,9 @@ def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent
 
 def publicity_ends(published: dt.date, working_days: int) -> dt.date:
     """The first day the roll may be approved: after `working_days` full working days on the
-    board (Monday–Friday; public holidays are not modelled, so the window is never shorter)."""
-    day, counted = published, 0
-    while counted < working_days:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            counted += 1
-    return day + dt.timedelta(days=1)
+    board, counted on the mainland calendar with its public holidays and make-up workdays
+    (`ledger.workdays`)."""
+    return add_working_days(published, working_days) + dt.timedelta(days=1)
 
 
 def _line(session, roll, household_code) -> RollLine:
