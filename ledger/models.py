@@ -469,6 +469,45 @@ class Cosignature(Base):
     added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class MemberEventKind(str, enum.Enum):
+    DIED = "died"            # 死亡
+    MOVED_OUT = "moved_out"  # 迁出: married out, moved to another household, left the registry
+
+
+class MemberEvent(Base):
+    """Something that happened to a member after registration; the member row never changes.
+
+    A move to another registered household names it; the person then has a member row there
+    too (same `id_digest`), added in the same change."""
+    __tablename__ = "member_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    kind: Mapped[MemberEventKind] = mapped_column(_enum(MemberEventKind, "member_event_kind"))
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    to_household_code: Mapped[str | None] = mapped_column(ForeignKey("households.code"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class HouseholdLinkKind(str, enum.Enum):
+    SPLIT = "split"  # 分户: `to` was formed from members of `from`
+    MERGE = "merge"  # 合户: `from` joined `to` and was cancelled
+
+
+class HouseholdLink(Base):
+    """Where a household came from or went: splits and merges (alert BEN-08 reads these)."""
+    __tablename__ = "household_links"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[HouseholdLinkKind] = mapped_column(_enum(HouseholdLinkKind,
+                                                          "household_link_kind"))
+    from_household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    to_household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
 class Recovery(Base):
     """A recovery case (追回归位): money a payee received and must return to its lot.
 
@@ -543,5 +582,5 @@ APPEND_ONLY_TABLES = (
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
     "cosignatures", "households", "household_events", "members", "project_events",
     "payment_rolls", "roll_lines", "roll_events",
-    "recoveries", "loans", "loan_events", "loan_subsidies",
+    "recoveries", "loans", "loan_events", "loan_subsidies", "member_events", "household_links",
 )
