@@ -1,7 +1,7 @@
 """complaints and samples
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 13:32:04.185902
 """
 from alembic import op
@@ -14,7 +14,7 @@ APPEND_ONLY = ("complaints", "complaint_events", "sample_commitments", "sample_d
 
 
 revision = '0010'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
