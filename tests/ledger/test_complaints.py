@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ledger import complaints as cp
 from ledger import households, regions, rolls
@@ -224,6 +224,19 @@ def test_a_complaint_about_a_roll_line_goes_to_the_county(people, vault):
             (VILLAGE, COUNTY)
         with pytest.raises(NotFound):
             cp.file_complaint(s, Ch.ONLINE, Subj.ROLL_LINE, "R-2024-07:2", "x", vault=vault)
+
+
+@pytest.mark.parametrize("table", ["complaints", "complaint_events"])
+def test_complaint_history_cannot_be_edited_in_the_database(people, vault, table):
+    world = people
+    with transaction(world.factory) as s:
+        cid = s.execute(select(Complaint.id).where(Complaint.receipt == cp.file_complaint(
+            s, Ch.ONLINE, Subj.VILLAGE, VILLAGE, "x", vault=vault))).scalar_one()
+        cp.assign(s, world.user(s, "k_approver"), cid, "k_clerk", dt.date.today())
+    for statement in (f"UPDATE {table} SET log_index = 0", f"DELETE FROM {table}"):
+        with pytest.raises(Exception, match="append-only"):
+            with transaction(world.factory) as s:
+                s.execute(text(statement))
 
 
 # ----------------------------------------------------------------------------- command line
