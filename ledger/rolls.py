@@ -270,7 +270,8 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
                              effective_date=day, key=key, memo=f"{roll.item} {code}",
                              _roll_line=True)
         sent.append((line, transfer))
-    _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
+    if sent:  # a re-run after everything went (e.g. after a crash past the commit) records nothing
+        _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
     return sent
 
 
