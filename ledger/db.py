@@ -102,7 +102,7 @@ def _check_text_columns(session: Session, _context, _instances) -> None:
                 raise LedgerError(f"{where} is not valid Unicode text") from None
 
 
-def storage_error(exc: OperationalError, committing: bool) -> StorageError:
+def storage_error(exc: OperationalError, uncertain: bool) -> StorageError:
     """A one-line explanation of why the database refused, and what to do."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     low = reason.lower()
@@ -113,7 +113,7 @@ def storage_error(exc: OperationalError, committing: bool) -> StorageError:
     else:
         hint = "check that the database is reachable, then run the command again"
     outcome = ("the commit may not have completed; run the command again: a change already "
-               "made is recognised, not made twice") if committing else "nothing was written"
+               "made is recognised, not made twice") if uncertain else "nothing was written"
     return StorageError(f"the database refused the change ({reason}): {outcome}; {hint}")
 
 
@@ -132,7 +132,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
     except OperationalError as exc:
         _rollback_quietly(session)
-        raise storage_error(exc, committing) from None
+        # A failed SQLite commit is never half-done (the commit record is not in the WAL); a
+        # PostgreSQL connection lost during COMMIT leaves the outcome unknown to the client.
+        uncertain = committing and session.get_bind().dialect.name != "sqlite"
+        raise storage_error(exc, uncertain) from None
     except BaseException:
         _rollback_quietly(session)
         raise
