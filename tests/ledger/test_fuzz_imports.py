@@ -14,7 +14,7 @@ import io
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -169,6 +169,8 @@ def test_the_reader_returns_parsed_rows_or_names_every_problem(data, columns):
 @given(text=st.one_of(HOSTILE, _text("年月日/.0123456789"), st.dates().map(str),
                       st.from_regex(r"[0-9]{1,25}[-/.][0-9]{1,25}[-/.][0-9]{1,25}",
                                     fullmatch=True)))
+@example("99999999999999999999-1-1")  # found by this test: OverflowError, not ValueError
+@example("١٢٣٤-01-01")                # Arabic-Indic digits were read as the year 1234
 def test_dates_parse_or_say_why(text):
     try:
         day = parse_date(text)
