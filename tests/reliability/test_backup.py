@@ -30,6 +30,7 @@ def ledger(db_url, world, tmp_path, monkeypatch, capsys):
     """Books with payments and a signed checkpoint; the CLI configured for them."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    monkeypatch.setenv("FUNDTRAIL_SIGNING_PASSPHRASE", PASSPHRASE)
     signer = keyfiles.generate_key(tmp_path / "keys/log.key", name=ORIGIN, kind="log",
                                    passphrase=PASSPHRASE)
     (tmp_path / "keys/policy.txt").write_text(f"log {signer.vkey}\nquorum none\n")
@@ -99,9 +100,16 @@ def test_restoring_over_a_newer_ledger_needs_replace_and_is_then_detected(ledger
     code, _, err = ledger("restore", "old.db")
     assert code == 2 and "already holds a ledger" in err and "--replace" in err
     assert _state(db_url, tmp_path) == newer        # refused: nothing changed
+    cosigner = keyfiles.generate_key(tmp_path / "keys/county.key", name="county.example",
+                                     kind="cosigner", passphrase=PASSPHRASE)
+    with transaction(ledger.world.factory) as s:    # a county official cosigned the newer one
+        cps.cosign_latest(s, cosigner, [ledger.signer.verifier()], tmp_path / "county.state")
     assert ledger("restore", "old.db", "--replace")[0] == 0
     code, out, _ = ledger("verify", "--trusted", "kept.txt")
     assert code == 1 and "TAMPERING OR DAMAGE FOUND" in out
+    code, _, err = ledger("checkpoint", "cosign", "--key", "keys/county.key", "--state",
+                          "county.state")
+    assert code == 2 and "the log shrank" in err    # the official will not sign the rollback
 
 
 @pytest.mark.parametrize("damage", ["bytes", "row"])
