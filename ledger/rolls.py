@@ -290,6 +290,7 @@ def apply_bank_result(session: Session, actor: User, code: str, line_no: int, am
                       paid: bool, reason: str = "", voucher: str = "",
                       household_code: str | None = None) -> str:
     """Post a paid line or reject a failed one. Returns 'posted', 'returned' or 'unchanged'."""
+    lock_head(session)  # the same result file applied twice at once: the second is 'unchanged'
     roll = get_roll(session, code)
     require(session, actor, Action.APPROVE, roll.county_code)
     line = session.execute(select(RollLine).where(RollLine.roll_id == roll.id,

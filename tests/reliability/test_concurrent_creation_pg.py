@@ -9,6 +9,7 @@ row where the service is idempotent, and is refused with a clear LedgerError whe
 """
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import traceback
 
@@ -120,4 +121,78 @@ def test_identical_concurrent_creations_return_one_row_or_refuse_clearly(fresh_p
         for model in (User, PaymentRoll):
             _check_one_entry_per_row(s, decoded, model)
         assert len(s.execute(select(PaymentRoll)).scalars().all()) == ROUNDS
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- one roll, many hands
+
+ROLL_LINES = 20
+
+
+def _roll_worker(url, worker, result_file, barrier, out):
+    """Send the roll, then apply the bank's result file, at the same moment as the others."""
+    from ledger.imports.bank import import_bank_results
+    result = {"worker": worker, "sent": None, "counts": None, "errors": []}
+    engine = None
+    try:
+        engine, factory = _factory(url)
+        barrier.wait(WAIT)
+        with transaction(factory) as s:
+            result["sent"] = len(rolls.send(s, regions.get_user(s, "k_clerk"), "R-ONE", DAY))
+        barrier.wait(WAIT)
+        with transaction(factory) as s:
+            result["counts"] = import_bank_results(s, regions.get_user(s, "k_approver"),
+                                                   "R-ONE", result_file)
+    except Exception:
+        result["errors"].append(f"worker {worker}:\n{traceback.format_exc()}")
+    finally:
+        out.put(result)
+        if engine is not None:
+            engine.dispose()
+
+
+def test_one_roll_sent_and_reconciled_by_several_processes_at_once(fresh_pg_url, tmp_path):
+    from ledger.models import Approval, Transfer
+    from tests.ledger.test_invariants import down_to_county
+    engine, factory = _factory(fresh_pg_url)
+    world = build_world(factory)
+    down_to_county(world, 100_000_00)
+    codes = [f"H-R{n:02d}" for n in range(ROLL_LINES)]
+    with transaction(factory) as s:
+        clerk = regions.get_user(s, "k_clerk")
+        for n, code in enumerate(codes):
+            households.register_household(
+                s, clerk, PiiVault.from_env(), code=code, village_code=VILLAGE,
+                head_name=f"户{n}", status=HouseholdStatus.REGISTERED,
+                registered_on=DAY - dt.timedelta(days=30),
+                bank_card=f"62220212345678{n:05d}")
+        rolls.create_roll(s, clerk, code="R-ONE", lot_id=world.lot_id, county_code=COUNTY,
+                          item="产业奖补", function_code="2130505", use_code="household_subsidy",
+                          standard_fen=300_00, lines=[(c, 1) for c in codes],
+                          as_of=DAY - dt.timedelta(days=20))
+        rolls.publish(s, clerk, "R-ONE", DAY - dt.timedelta(days=20))
+        rolls.approve_roll(s, regions.get_user(s, "k_approver"), "R-ONE", DAY, 7)
+    results_csv = tmp_path / "result.csv"
+    results_csv.write_text("序号,户编码,金额,结果\n" + "".join(
+        f"{n + 1},{code},300.00,{'失败' if n % 5 == 0 else '成功'}\n"
+        for n, code in enumerate(codes)), encoding="utf-8")
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(WORKERS), ctx.Queue()
+    procs = [ctx.Process(target=_roll_worker, args=(fresh_pg_url, w, str(results_csv), barrier,
+                                                    out), daemon=True) for w in range(WORKERS)]
+    results = _run(procs, out, WORKERS)
+    errors = [e for r in results for e in r["errors"]]
+    assert not errors, "\n\n".join(errors)
+    assert sorted(r["sent"] for r in results) == [0] * (WORKERS - 1) + [ROLL_LINES]
+    posted = sum(r["counts"]["posted"] for r in results)
+    returned = sum(r["counts"]["returned"] for r in results)
+    assert (posted, returned) == (ROLL_LINES - ROLL_LINES // 5, ROLL_LINES // 5)
+    with transaction(factory) as s:
+        decoded = _check_audit_log(s)
+        _check_one_entry_per_row(s, decoded, Transfer)
+        _check_one_entry_per_row(s, decoded, Approval)
+        paid = select(Transfer.id).where(Transfer.idempotency_key.like("roll:R-ONE:%"))
+        assert len(s.execute(select(Approval).where(Approval.transfer_id.in_(paid)))
+                   .scalars().all()) == ROLL_LINES  # each line decided exactly once
     engine.dispose()
