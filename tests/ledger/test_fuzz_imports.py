@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import tempfile
 from pathlib import Path
 
@@ -40,8 +41,10 @@ from ledger.regions import get_user
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, DAY, PROVINCE, TOWNSHIP, VILLAGE, VILLAGE2
 
-FUZZ = settings(max_examples=300, deadline=None)
-FUZZ_DB = settings(max_examples=30, deadline=None,
+# FUNDTRAIL_FUZZ_SCALE=20 runs twenty times as many cases (the figures in docs/reliability.md)
+SCALE = int(os.environ.get("FUNDTRAIL_FUZZ_SCALE", "1"))
+FUZZ = settings(max_examples=300 * SCALE, deadline=None)
+FUZZ_DB = settings(max_examples=30 * SCALE, deadline=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 HOSTILE = st.sampled_from([

@@ -11,6 +11,7 @@ repeated or inserted. A mutated proof that still verifies must be the original p
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 
@@ -30,7 +31,9 @@ from ledger.audit.note import Ed25519Signer, NoteError, open_note, parse_note
 from ledger.audit.policy import PolicyError, QuorumError, parse_policy
 from ledger.errors import LedgerError
 
-FUZZ = settings(max_examples=400, deadline=None,
+# FUNDTRAIL_FUZZ_SCALE=20 runs twenty times as many cases (the figures in docs/reliability.md)
+FUZZ = settings(max_examples=400 * int(os.environ.get("FUNDTRAIL_FUZZ_SCALE", "1")),
+                deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 ORIGIN = "ledger.example.gov.cn/430121/2024"
