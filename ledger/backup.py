@@ -127,6 +127,8 @@ def _verified(path: Path, log_origin: str, policy) -> Snapshot:
 
 
 def _copy(source: Path, destination: Path) -> None:
+    if not destination.exists():  # owner-only from birth: names and encrypted personal data
+        os.close(os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     src = sqlite3.connect(source)
     dst = sqlite3.connect(destination)
     try:
@@ -136,7 +138,7 @@ def _copy(source: Path, destination: Path) -> None:
     finally:
         dst.close()
         src.close()
-    os.chmod(destination, 0o600)  # names and encrypted personal data: owner only
+    os.chmod(destination, 0o600)
 
 
 def _entries(path: Path) -> int:
