@@ -347,3 +347,37 @@ def test_the_bank_file_never_carries_a_live_formula(people, encoding):
         assert row[2] in (name, "'" + name)
         assert row[4] == format_yuan_plain(line.amount_fen)
     assert not list(path.parent.glob(".*.tmp"))
+
+
+# ----------------------------------------------------------------------------- the command line
+
+HOSTILE_FILES = {
+    "formula": f"户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},=cmd|' /C calc'!A0,建档立卡,"
+               "2019-05-01\n".encode(),
+    "huge": f"户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},{'名' * 10_001},建档立卡,"
+            "2019-05-01\n".encode(),
+    "too-long-name": f"户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},{'名' * 101},建档立卡,"
+                     "2019-05-01\n".encode(),
+    "nul": f"户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},赵\x00大,建档立卡,"
+           "2019-05-01\n".encode(),
+    "utf-16": f"户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},赵大,建档立卡,2019-05-01\n"
+              .encode("utf-16"),
+    "year": f"户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},赵大,建档立卡,"
+            "99999999999999999999-1-1\n".encode(),
+    "unterminated": f'户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},"赵大,建档立卡\n'.encode(),
+}
+
+
+def test_the_cli_refuses_hostile_files_with_one_message_and_exit_2(world, db_url, tmp_path,
+                                                                   monkeypatch, capsys):
+    from ledger.cli import main
+    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    before = _audit_size(world)
+    for name, data in HOSTILE_FILES.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(data)
+        code = main(["--as", "k_clerk", "import", "households", str(path)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("error: ") and "Traceback" not in err, (name, err)
+        assert f"{name}.csv, line" in err, (name, err)
+    assert _audit_size(world) == before
