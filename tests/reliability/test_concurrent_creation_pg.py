@@ -13,6 +13,8 @@ import datetime as dt
 import multiprocessing
 import traceback
 
+import pytest
+
 from sqlalchemy import select
 
 from ledger import households, projects, regions, rolls
@@ -196,3 +198,25 @@ def test_one_roll_sent_and_reconciled_by_several_processes_at_once(fresh_pg_url,
         assert len(s.execute(select(Approval).where(Approval.transfer_id.in_(paid)))
                    .scalars().all()) == ROLL_LINES  # each line decided exactly once
     engine.dispose()
+
+
+def test_the_same_region_or_user_again_is_returned_other_content_refused(world):
+    """The sequential contract the concurrent test relies on, on both databases."""
+    with transaction(world.factory) as s:
+        admin = regions.get_user(s, "admin")
+        first = regions.add_region(s, admin, code=f"{TOWNSHIP}900", name="新村",
+                                   level=RegionLevel.VILLAGE, parent_code=TOWNSHIP)
+        assert regions.add_region(s, admin, code=f"{TOWNSHIP}900", name="新村",
+                                  level=RegionLevel.VILLAGE, parent_code=TOWNSHIP) is first
+        user = regions.add_user(s, admin, username="new_clerk", display_name="新",
+                                role=Role.CLERK, region_code=COUNTY)
+        assert regions.add_user(s, admin, username="new_clerk", display_name="新",
+                                role=Role.CLERK, region_code=COUNTY) is user
+    with transaction(world.factory) as s:
+        admin = regions.get_user(s, "admin")
+        with pytest.raises(LedgerError, match="already exists as 新村"):
+            regions.add_region(s, admin, code=f"{TOWNSHIP}900", name="别的村",
+                               level=RegionLevel.VILLAGE, parent_code=TOWNSHIP)
+        with pytest.raises(LedgerError, match="already exists"):
+            regions.add_user(s, admin, username="new_clerk", display_name="新",
+                             role=Role.APPROVER, region_code=COUNTY)
