@@ -82,12 +82,13 @@ def _check_text_columns(session: Session, _context, _instances) -> None:
     a crash into an error the importer can pin to a file line.
     """
     for obj in list(session.new) + list(session.dirty):
-        mapper = inspect(obj).mapper
+        state = inspect(obj)
+        mapper = state.mapper
         for prop in mapper.column_attrs:
             column = prop.columns[0]
             if not isinstance(column.type, String) or isinstance(column.type, SqlEnum):
                 continue
-            value = getattr(obj, prop.key, None)
+            value = state.dict.get(prop.key)  # loaded values only: never a query mid-flush
             if not isinstance(value, str):
                 continue
             where = f"{mapper.local_table.name}.{column.name}"
