@@ -115,8 +115,12 @@ def _read_state(path) -> dict | None:
         return None
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        return {"origin": str(state["origin"]), "size": int(state["size"]),
-                "root": str(state["root"])}
+        origin, size, root = state["origin"], state["size"], state["root"]
+        # Exact types: a size of 1e310 or "5", a root that is not 32 bytes of hex, is damage.
+        if not (isinstance(origin, str) and type(size) is int and size >= 0
+                and isinstance(root, str) and len(bytes.fromhex(root)) == 32):
+            raise ValueError("origin, size or root has the wrong type or length")
+        return {"origin": origin, "size": size, "root": root}
     except (ValueError, KeyError, TypeError) as exc:
         raise LedgerError(f"{path}: cosigner state is damaged ({exc}); restore it from "
                           "your own backup rather than starting afresh") from None
