@@ -32,6 +32,10 @@ class Settings:
     passphrase_env: str = "FUNDTRAIL_SIGNING_PASSPHRASE"
     roll_publicity_working_days: int = 7
     project_notice_days: int = 10
+    # TrueType CJK font for printed notices ("" = search the standard places; reports.fonts).
+    font_file: str = ""
+    # How public boards print names: "full" (张三丰) or "mask_given" (张*丰), per local practice.
+    name_display: str = "full"
     source: str = "defaults"
     extra: dict = field(default_factory=dict)
 
@@ -44,6 +48,8 @@ _KNOWN = {
     ("audit", "passphrase_env"): "passphrase_env",
     ("publicity", "roll_working_days"): "roll_publicity_working_days",
     ("publicity", "project_notice_days"): "project_notice_days",
+    ("reports", "font_file"): "font_file",
+    ("reports", "name_display"): "name_display",
 }
 
 
