@@ -46,6 +46,7 @@ class HouseholdSupport(Base):
     cadre_name: Mapped[str] = mapped_column(String(100))
     cadre_phone: Mapped[str] = mapped_column(String(40))
     village_phone: Mapped[str] = mapped_column(String(40))
+    county_phone: Mapped[str] = mapped_column(String(40))
     credit_fen: Mapped[int | None] = mapped_column(BigInteger)
     credit_date: Mapped[dt.date | None] = mapped_column(Date)
     credit_months: Mapped[int | None] = mapped_column(Integer)

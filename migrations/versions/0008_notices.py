@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('cadre_name', sa.String(length=100), nullable=False),
     sa.Column('cadre_phone', sa.String(length=40), nullable=False),
     sa.Column('village_phone', sa.String(length=40), nullable=False),
+    sa.Column('county_phone', sa.String(length=40), nullable=False),
     sa.Column('credit_fen', sa.BigInteger(), nullable=True),
     sa.Column('credit_date', sa.Date(), nullable=True),
     sa.Column('credit_months', sa.Integer(), nullable=True),
