@@ -471,7 +471,7 @@ APPEND_ONLY_TABLES = (
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
     "cosignatures", "households", "household_events", "members", "project_events",
     "payment_rolls", "roll_lines", "roll_events",
-    "project_details", "household_support", "notices",
+    "project_details", "household_support", "supervision_contacts", "notices",
 )
 
 from ledger import notice_models as _notice_models  # noqa: E402,F401

@@ -34,7 +34,7 @@ from ledger.models import (
     TransferKind,
 )
 from ledger.money import format_yuan, to_daxie
-from ledger.notice_models import ProjectDetails
+from ledger.notice_models import ProjectDetails, SupervisionContact
 
 SUPERVISION_HOTLINE = "12317"
 
@@ -76,6 +76,28 @@ def region_name(session: Session, code: str) -> str:
 def _approved_before(before: int):
     return and_(Approval.transfer_id == Transfer.id, Approval.decision == Decision.APPROVED,
                 Approval.log_index < before)
+
+
+def supervision_phones(session: Session, region_code: str, before: int) -> str:
+    """Every level's supervision phone from the region up (as recorded before `before`), then
+    12317. Refuses when the county has none: every public notice must print it."""
+    parts, county_seen = [], False
+    for code in reversed(ancestors(session, region_code)):
+        region = session.get(Region, code)
+        contact = session.execute(
+            select(SupervisionContact).where(SupervisionContact.region_code == code,
+                                             SupervisionContact.log_index < before)
+            .order_by(SupervisionContact.id.desc()).limit(1)).scalar_one_or_none()
+        if contact is not None:
+            parts.append(f"{contact.office} {contact.phone}")
+            county_seen |= region.level is RegionLevel.COUNTY
+    if not county_seen:
+        county = next((c for c in ancestors(session, region_code)
+                       if session.get(Region, c).level is RegionLevel.COUNTY), region_code)
+        raise LedgerError(f"county {county} has no supervision phone on record: add it with "
+                          f"`fundtrail --as CLERK report contact --region {county} --office "
+                          "NAME --phone NUMBER`")
+    return "；".join(parts + [f"全国扶贫监督举报电话 {SUPERVISION_HOTLINE}"])
 
 
 # ----------------------------------------------------------------------------- project notice
@@ -232,8 +254,7 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
         ["补助标准", f"{format_yuan(roll.standard_fen)} 元（金额 = 标准 × 数量）"],
         ["本村户数", f"{len(rows)} 户"], ["本村合计", amount_text(total)],
         ["公示期", f"{date_text(display_from)} 至 {date_text(display_to)}"],
-        ["监督举报电话", f"{county}财政局及乡村振兴部门；全国扶贫监督举报电话："
-                       f"{SUPERVISION_HOTLINE}"],
+        ["监督举报电话", supervision_phones(session, village_code, before)],
         ["发布单位", f"{county}人民政府 {village}村民委员会"],
         ["发布日期", date_text(display_from)],
     ]
@@ -339,7 +360,7 @@ def county_annual(session: Session, county: str, year: int, display_from: dt.dat
         ["资金来源合计", amount_text(received)], ["资金使用合计", amount_text(spent)],
         ["结余", amount_text(received - spent)],
         ["公告期", f"{date_text(display_from)} 至 {date_text(display_to)}"],
-        ["监督举报电话", f"全国扶贫监督举报电话：{SUPERVISION_HOTLINE}"],
+        ["监督举报电话", supervision_phones(session, county, before)],
         ["发布单位", f"{region.name}财政局"], ["发布日期", date_text(display_from)],
     ]
     level_totals = {LEVEL_NAMES[level]: fen for level, fen in sources}

@@ -55,6 +55,18 @@ class HouseholdSupport(Base):
     log_index: Mapped[int] = mapped_column(BigInteger)
 
 
+class SupervisionContact(Base):
+    """A supervision phone (监督举报电话) of one level: the seeds ask every notice to print the
+    city's, county's and township's. The latest record per region counts."""
+    __tablename__ = "supervision_contacts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    office: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
 class NoticeKind(str, enum.Enum):
     PROJECT = "project"          # village project notice (公示 before work, 公告 after)
     ROLL = "roll"                # household payment roll on a village board (公示清册)
@@ -79,4 +91,4 @@ class Notice(Base):
     log_index: Mapped[int] = mapped_column(BigInteger)
 
 
-APPEND_ONLY = ("project_details", "household_support", "notices")
+APPEND_ONLY = ("project_details", "household_support", "supervision_contacts", "notices")

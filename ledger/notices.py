@@ -31,7 +31,9 @@ from ledger.audit.entries import EntryFormatError, decode_entry
 from ledger.audit.log import lock_head, record_change
 from ledger.errors import LedgerError
 from ledger.models import AuditEntry, Checkpoint, Household, PaymentRoll, Project, RegionLevel, User
-from ledger.notice_models import HouseholdSupport, Notice, NoticeKind, ProjectDetails
+from ledger.notice_models import (
+    HouseholdSupport, Notice, NoticeKind, ProjectDetails, SupervisionContact,
+)
 from ledger.posting import check_date
 from ledger.regions import get_region
 
@@ -125,6 +127,20 @@ def record_household_support(session: Session, actor: User, *, household_code: s
                            credit_months=credit_months, credit_bank=credit_bank,
                            recorded_by=actor.id)
     with record_change(session, actor.username, "household.support") as change:
+        change.add(row)
+    return row
+
+
+def record_contact(session: Session, actor: User, *, region_code: str, office: str,
+                   phone: str) -> SupervisionContact:
+    """Record (or replace, by a newer record) a region's supervision phone for notices."""
+    get_region(session, region_code)
+    require(session, actor, Action.RECORD, region_code)
+    if not office.strip() or not phone.strip():
+        raise LedgerError("a supervision contact needs the office and the phone")
+    row = SupervisionContact(region_code=region_code, office=office.strip(),
+                             phone=phone.strip(), recorded_by=actor.id)
+    with record_change(session, actor.username, "supervision.contact") as change:
         change.add(row)
     return row
 

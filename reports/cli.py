@@ -88,6 +88,19 @@ def household_support(ctx, household, cadre, cadre_phone, village_phone, county_
     click.echo(f"household {household}: card details recorded (log entry {row.log_index})")
 
 
+@report.command("contact")
+@click.option("--region", required=True, help="City, county, township or village code.")
+@click.option("--office", required=True, help="Who answers, e.g. 长沙县乡村振兴局.")
+@click.option("--phone", required=True)
+@pass_ctx
+def contact(ctx, region, office, phone):
+    """Record a region's supervision phone (监督举报电话), printed on its notices."""
+    from ledger.notices import record_contact
+    with ctx.session() as s:
+        row = record_contact(s, ctx.actor(s), region_code=region, office=office, phone=phone)
+    click.echo(f"supervision phone of {region} recorded (log entry {row.log_index})")
+
+
 @report.group("publish")
 def publish_group():
     """Record a notice in the audit log (step 1; then sign and cosign; then print)."""

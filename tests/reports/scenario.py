@@ -16,11 +16,11 @@ from ledger.idcard import check_character
 from ledger.models import HouseholdStatus
 from ledger.notice_models import NoticeKind
 from ledger.notices import (
-    project_window, publish, record_household_support, record_project_details, roll_window,
+    project_window, publish, record_contact, record_household_support, record_project_details, roll_window,
 )
 from ledger.pii import PiiVault
 from tests.ledger.test_invariants import down_to_county
-from tests.world import COUNTY, DAY, VILLAGE
+from tests.world import COUNTY, DAY, TOWNSHIP, VILLAGE
 
 PASSPHRASE = "correct horse battery staple"
 ORIGIN = "fundtrail.example/demo-province"
@@ -85,6 +85,10 @@ def _households(sc: Scenario, count: int) -> None:
             add_member(s, clerk, vault, household_code=code, name=name, relation="户主",
                        id_number=sc.ids[-1])
             sc.households.append(code)
+        record_contact(s, clerk, region_code=COUNTY, office="长沙县乡村振兴局",
+                       phone="0731-8400 0000")
+        record_contact(s, clerk, region_code=TOWNSHIP, office="星沙镇人民政府",
+                       phone="0731-8400 1111")
         record_household_support(s, clerk, household_code=sc.households[0], cadre_name="刘帮扶",
                                  cadre_phone="0731-8400 1234", village_phone="0731-8400 5678",
                                  county_phone="0731-8400 0000", credit_fen=30_000_00,
