@@ -273,6 +273,20 @@ def printable(session: Session, kind: NoticeKind, subject: dict, policy,
                            tuple(sorted(verified.witnesses)))
 
 
+def record_print(session: Session, actor: User, notice: Notice, pdf_sha256: str, paper: str,
+                 checkpoint_size: int) -> int:
+    """Log that a notice was printed, with the SHA-256 of the exact PDF. The PDF is
+    deterministic, so anyone can print it again from the ledger and compare. Returns the entry
+    index. (The hash cannot be inside the notice entry itself: the PDF carries that entry's
+    proof.)"""
+    subject = parse_subject(notice.subject)
+    require(session, actor, Action.RECORD, _county_of(session, notice.kind, subject))
+    with record_change(session, actor.username, "notice.printed", notice_id=notice.id,
+                       notice_entry=notice.log_index, pdf_sha256=pdf_sha256, paper=paper,
+                       checkpoint_size=checkpoint_size) as change:
+        return change.index
+
+
 def _cli_kind(kind: NoticeKind) -> str:
     return {NoticeKind.PROJECT: "village-notice", NoticeKind.ROLL: "payment-roll",
             NoticeKind.COUNTY_ANNUAL: "county-annual"}[kind]

@@ -226,14 +226,23 @@ def _written(path, pdf, info, as_json):
     data = {"file": str(path), "sha256": sha, **info}
     _emit(data, as_json, f"{path} written (sha256 {sha})"
           + (f"; notice #{info['notice_id']}, log entry {info['log_index']}, checkpoint size "
-             f"{info['checkpoint_size']}" if "notice_id" in info else ""))
+             f"{info['checkpoint_size']}" if "notice_id" in info else "")
+          + (f"; hash logged as entry {info['print_entry']}" if "print_entry" in info else ""))
 
 
 def _print_public(ctx, kind, subject, paper):
+    """Render; with --as, also log the PDF's SHA-256 as a `notice.printed` entry."""
     from ledger.cli_audit import _load_policy
+    from ledger.notice_models import Notice
+    from ledger.notices import record_print
     policy = _load_policy(ctx.settings.policy_file)
     with ctx.session() as s:
-        return render_public(s, kind, subject, policy, paper, ctx.settings.font_file)
+        pdf, info = render_public(s, kind, subject, policy, paper, ctx.settings.font_file)
+        if ctx.username:
+            info["print_entry"] = record_print(
+                s, ctx.actor(s), s.get(Notice, info["notice_id"]),
+                hashlib.sha256(pdf).hexdigest(), paper, info["checkpoint_size"])
+    return pdf, info
 
 
 @report.command("village-notice")

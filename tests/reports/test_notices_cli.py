@@ -103,9 +103,16 @@ def test_publish_sign_print_and_read_back_a_project_notice(ft, tmp_path):
                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr
 
-    # the same data prints the same bytes
-    assert ft("report", "village-notice", *NOTICE, "-o", "again.pdf")[0] == 0
-    assert (tmp_path / "again.pdf").read_bytes() == pdf.read_bytes()
+    # the same data prints the same bytes; with --as the hash goes into the log
+    code, out, _ = ft("--as", "k_clerk", "report", "village-notice", *NOTICE, "-o", "again.pdf",
+                      "--json")
+    assert code == 0 and (tmp_path / "again.pdf").read_bytes() == pdf.read_bytes()
+    with transaction(ft.sc.world.factory) as s:
+        from ledger.audit.entries import decode_entry
+        from ledger.models import AuditEntry
+        logged = decode_entry(bytes(s.get(AuditEntry, json.loads(out)["print_entry"]).entry))
+    assert logged["kind"] == "notice.printed"
+    assert logged["details"]["pdf_sha256"] == printed["sha256"]
     # and the ledger, new tables included, still verifies row by row
     assert ft("verify")[0] == 0
 
