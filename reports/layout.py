@@ -125,17 +125,25 @@ def qr_drawing(text: str, side: float) -> Drawing:
 
 
 QR_SIDE = 52 * mm
+QR_PLAIN_CHARS = 1400  # up to this many characters the modules stay ≥ 0.4 mm at 52 mm
 
 
-def qr_block_height(paper: Paper) -> float:
+def qr_side(text: str, paper: Paper) -> float:
+    """Grow the code with its payload (a big log, many cosigners) so that its modules stay
+    large enough for a phone camera at arm's length; at most 80 mm on A4."""
+    grow = max(1.0, (len(text) / QR_PLAIN_CHARS) ** 0.5)
+    return min(QR_SIDE * grow, 80 * mm) * paper.scale
+
+
+def qr_block_height(text: str, paper: Paper) -> float:
     """Height of `qr_block` on the page: the QR square, its spacer and cell padding (the text
     beside it is shorter than the square)."""
-    return (QR_SIDE + 2 * mm) * paper.scale + 12
+    return qr_side(text, paper) + 2 * mm * paper.scale + 12
 
 
 def qr_block(printable, styles: Styles, paper: Paper) -> KeepTogether:
     """The QR (inclusion proof + cosigned checkpoint) with how to check it, kept together."""
-    side = QR_SIDE * paper.scale
+    side = qr_side(printable.qr_text, paper)
     text_width = paper.frame_width - side - 4 * mm
     witnesses = "、".join(printable.witnesses) or "无"
     lines = [para("扫码核验", styles.heading),

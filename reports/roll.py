@@ -89,7 +89,7 @@ def roll_pdf(printable, paper: str = "a4", font_file: str = "") -> bytes:
     first_room = sheet.frame_height - sum(_height(f, width) + f.getSpaceBefore()
                                           + f.getSpaceAfter() for f in head) - SAFETY
     tail = _height(para("本村合计（大写）：" + to_daxie(0), styles.body), width) \
-        + qr_block_height(sheet)
+        + qr_block_height(printable.qr_text, sheet)
     pages = paginate(table["rows"], styles, widths, width, first_room,
                      sheet.frame_height - SAFETY, tail + 4 * mm)
     story, running = list(head), 0

@@ -198,3 +198,14 @@ def test_digest_is_over_canonical_content():
     a = {"title": "t", "fields": [["a", "1"]], "tables": []}
     b = {"tables": [], "fields": [["a", "1"]], "title": "t"}
     assert digest(a) == digest(b) and digest(a) != digest({**a, "title": "u"})
+
+
+def test_a_county_without_a_supervision_phone_cannot_post_a_roll(sc):
+    from ledger.errors import LedgerError
+    from ledger.notice_content import supervision_phones
+    from tests.world import VILLAGE, VILLAGE2
+    with transaction(sc.world.factory) as s:
+        with pytest.raises(LedgerError, match="report contact --region 430122"):
+            supervision_phones(s, VILLAGE2, 10**9)
+        phones = supervision_phones(s, VILLAGE, 10**9)
+    assert phones.index("长沙县乡村振兴局") < phones.index("星沙镇人民政府") < phones.index("12317")
