@@ -444,7 +444,7 @@ def household_card(session: Session, vault, household_code: str, year: int) -> d
         ["家庭人口", f"{len(living)} 人"], ["户类别", STATUS_NAMES.get(status, status)],
         ["惠民惠农一卡通", card],
         [f"{year}年享受补助合计", amount_text(total)],
-        ["小额信贷", _credit_text(support)],
+        ["小额信贷", _credit_text(session, household_code)],
         ["帮扶责任人", f"{support.cadre_name}  电话 {support.cadre_phone}" if support
          else "未登记"],
         ["监督电话", (f"村：{support.village_phone}；县：{support.county_phone}；" if support
@@ -466,8 +466,16 @@ def household_card(session: Session, vault, household_code: str, year: int) -> d
             ]}
 
 
-def _credit_text(support) -> str:
-    if support is None or support.credit_fen is None:
+def _credit_text(session: Session, household_code: str) -> str:
+    """Each loan with its bank, term and the interest subsidy received (ledger.credit)."""
+    from ledger.credit import loans_of
+    loans = loans_of(session, household_code)
+    if not loans:
         return "未登记小额信贷"
-    return (f"{format_yuan(support.credit_fen)} 元，{date_text(support.credit_date)}起 "
-            f"{support.credit_months} 个月，{support.credit_bank}（财政贴息）")
+    parts = []
+    for loan in loans:
+        subsidy = sum(s["amount_fen"] for s in loan["subsidies"])
+        parts.append(f"{loan['bank']} 贷款 {format_yuan(loan['principal_fen'])} 元，"
+                     f"{loan['start_date']} 至 {loan['term_end']}，"
+                     f"已获财政贴息 {format_yuan(subsidy)} 元")
+    return "；".join(parts)

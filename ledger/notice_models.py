@@ -37,9 +37,9 @@ class ProjectDetails(Base):
 
 
 class HouseholdSupport(Base):
-    """What the household card (明白卡) prints besides payments: the assistance cadre
-    (帮扶责任人), the village's phone, and a micro-credit loan (小额信贷) if there is one.
-    The cadre's phone is a work number printed for the household, so it is kept in clear."""
+    """What the household card (明白卡) prints besides payments and loans: the assistance
+    cadre (帮扶责任人) and the village's and county's phones. The cadre's phone is a work
+    number printed for the household, so it is kept in clear."""
     __tablename__ = "household_support"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
@@ -47,10 +47,6 @@ class HouseholdSupport(Base):
     cadre_phone: Mapped[str] = mapped_column(String(40))
     village_phone: Mapped[str] = mapped_column(String(40))
     county_phone: Mapped[str] = mapped_column(String(40))
-    credit_fen: Mapped[int | None] = mapped_column(BigInteger)
-    credit_date: Mapped[dt.date | None] = mapped_column(Date)
-    credit_months: Mapped[int | None] = mapped_column(Integer)
-    credit_bank: Mapped[str | None] = mapped_column(String(100))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
 

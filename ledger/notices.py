@@ -99,11 +99,9 @@ def record_project_details(session: Session, actor: User, *, project_code: str,
 
 def record_household_support(session: Session, actor: User, *, household_code: str,
                              cadre_name: str, cadre_phone: str, village_phone: str,
-                             county_phone: str,
-                             credit_fen: int | None = None, credit_date: dt.date | None = None,
-                             credit_months: int | None = None,
-                             credit_bank: str | None = None) -> HouseholdSupport:
-    """Record the assistance cadre and phones (and a micro-credit loan) for the household card."""
+                             county_phone: str) -> HouseholdSupport:
+    """Record the assistance cadre and the phones printed on the household card. (Its
+    micro-credit loans come from ledger.credit.)"""
     household = session.get(Household, household_code)
     if household is None:
         raise LedgerError(f"household {household_code!r} does not exist")
@@ -111,21 +109,9 @@ def record_household_support(session: Session, actor: User, *, household_code: s
     if not all(v.strip() for v in (cadre_name, cadre_phone, village_phone, county_phone)):
         raise LedgerError("the cadre's name and phone, the village and the county phone are "
                           "all needed")
-    credit = [credit_fen, credit_date, credit_months, credit_bank]
-    if any(v is not None for v in credit) and any(v is None for v in credit):
-        raise LedgerError("a micro-credit loan needs amount, date, term and bank together")
-    if credit_fen is not None:
-        if not 0 < credit_fen <= 50_000_00:
-            raise LedgerError("micro-credit (小额信贷) is more than 0 and at most 50,000 yuan")
-        if not 1 <= credit_months <= 36:
-            raise LedgerError("micro-credit (小额信贷) runs 1 to 36 months")
-        check_date(credit_date, "loan date")
     row = HouseholdSupport(household_code=household_code, cadre_name=cadre_name.strip(),
                            cadre_phone=cadre_phone.strip(), village_phone=village_phone.strip(),
-                           county_phone=county_phone.strip(),
-                           credit_fen=credit_fen, credit_date=credit_date,
-                           credit_months=credit_months, credit_bank=credit_bank,
-                           recorded_by=actor.id)
+                           county_phone=county_phone.strip(), recorded_by=actor.id)
     with record_change(session, actor.username, "household.support") as change:
         change.add(row)
     return row

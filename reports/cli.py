@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from ledger.cli import _date, _emit, _yuan, pass_ctx
+from ledger.cli import _date, _emit, pass_ctx
 from ledger.errors import LedgerError
 from ledger.notice_models import NoticeKind
 from reports.render import render_public
@@ -70,21 +70,14 @@ def project_details(ctx, project, villages, place, content, standard, start, end
 @click.option("--cadre-phone", required=True)
 @click.option("--village-phone", required=True)
 @click.option("--county-phone", required=True)
-@click.option("--credit", callback=_yuan, default=None, help="Micro-credit loan, yuan.")
-@click.option("--credit-date", callback=_date, default=None)
-@click.option("--credit-months", type=int, default=None)
-@click.option("--credit-bank", default=None)
 @pass_ctx
-def household_support(ctx, household, cadre, cadre_phone, village_phone, county_phone, credit,
-                      credit_date, credit_months, credit_bank):
-    """Record the cadre, phones and micro-credit printed on a household card."""
+def household_support(ctx, household, cadre, cadre_phone, village_phone, county_phone):
+    """Record the assistance cadre and phones printed on a household card."""
     from ledger.notices import record_household_support
     with ctx.session() as s:
         row = record_household_support(
             s, ctx.actor(s), household_code=household, cadre_name=cadre,
-            cadre_phone=cadre_phone, village_phone=village_phone, county_phone=county_phone,
-            credit_fen=credit, credit_date=credit_date, credit_months=credit_months,
-            credit_bank=credit_bank)
+            cadre_phone=cadre_phone, village_phone=village_phone, county_phone=county_phone)
     click.echo(f"household {household}: card details recorded (log entry {row.log_index})")
 
 

@@ -1,7 +1,7 @@
 """notices
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -14,7 +14,7 @@ APPEND_ONLY = ("project_details", "household_support", "supervision_contacts", "
 
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
@@ -68,10 +68,6 @@ def upgrade() -> None:
     sa.Column('cadre_phone', sa.String(length=40), nullable=False),
     sa.Column('village_phone', sa.String(length=40), nullable=False),
     sa.Column('county_phone', sa.String(length=40), nullable=False),
-    sa.Column('credit_fen', sa.BigInteger(), nullable=True),
-    sa.Column('credit_date', sa.Date(), nullable=True),
-    sa.Column('credit_months', sa.Integer(), nullable=True),
-    sa.Column('credit_bank', sa.String(length=100), nullable=True),
     sa.Column('recorded_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('log_index', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['household_code'], ['households.code'], name=op.f('fk_household_support_household_code_households')),

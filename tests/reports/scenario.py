@@ -11,6 +11,7 @@ from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit.policy import parse_policy
 from ledger.db import transaction
+from ledger.credit import register_loan
 from ledger.households import add_member, register_household
 from ledger.idcard import check_character
 from ledger.models import HouseholdStatus
@@ -91,9 +92,10 @@ def _households(sc: Scenario, count: int) -> None:
                        phone="0731-8400 1111")
         record_household_support(s, clerk, household_code=sc.households[0], cadre_name="刘帮扶",
                                  cadre_phone="0731-8400 1234", village_phone="0731-8400 5678",
-                                 county_phone="0731-8400 0000", credit_fen=30_000_00,
-                                 credit_date=dt.date(2024, 2, 1), credit_months=36,
-                                 credit_bank="长沙县农商银行")
+                                 county_phone="0731-8400 0000")
+        register_loan(s, clerk, code="XD-2024-001", household_code=sc.households[0],
+                      bank="长沙县农商银行", principal_fen=30_000_00, annual_rate_bp=435,
+                      start_date=dt.date(2024, 2, 1), term_months=36)
 
 
 def _roll(sc: Scenario) -> None:

@@ -186,7 +186,8 @@ def test_a_household_card_shows_the_households_own_details(ft, tmp_path):
     assert code == 0, err
     text = pdftools.text(tmp_path / "card.pdf")
     for needed in ["明白卡", "赵秀英", "建档立卡贫困户", "1 人", "产业奖补", "2024-03-29",
-                   "500.00", "尾号 0000", "小额信贷", "30,000.00", "36 个月", "刘帮扶",
+                   "500.00", "尾号 0000", "小额信贷", "长沙县农商银行", "30,000.00", "2027-01-31",
+                   "刘帮扶",
                    "0731-8400 1234", "0731-8400 5678", "12317", sc.ids[0]]:
         assert pdftools.flat(needed) in pdftools.flat(text), needed
     assert ft("report", "household-card", "--household", sc.households[1], "--year", "2024",
