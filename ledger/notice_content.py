@@ -427,9 +427,11 @@ def household_card(session: Session, vault, household_code: str, year: int) -> d
     household = session.get(Household, household_code)
     if household is None:
         raise LedgerError(f"household {household_code!r} does not exist")
+    from ledger.household_changes import member_gone
     members = session.execute(select(Member).where(Member.household_code == household_code)
                               .order_by(Member.id)).scalars().all()
-    living = [m for m in members if m.death_date is None]
+    # Members who died or moved out stay on record (append-only) but are not in the household.
+    living = [m for m in members if m.death_date is None and member_gone(session, m.id) is None]
     support = latest_support(session, household_code)
     status = current_status(session, household_code).value
     village = region_name(session, household.village_code)
@@ -453,16 +455,15 @@ def household_card(session: Session, vault, household_code: str, year: int) -> d
     rows = [[p["date"].isoformat(), p["item"],
              format_yuan(p["standard_fen"]) if p["standard_fen"] is not None else "—",
              format_yuan(p["amount_fen"]), card] for p in payments]
-    member_rows = [[m.name, m.relation, vault.decrypt(m.id_number),
-                    "已故" if m.death_date else ""] for m in members]
+    member_rows = [[m.name, m.relation, vault.decrypt(m.id_number)] for m in living]
     return {"title": f"{year}年度扶贫政策明白卡",
             "fields": fields,
             "tables": [
                 {"heading": f"{year}年享受的补助（按日期）",
                  "header": ["日期", "补助项目", "标准（元）", "金额（元）", "发放渠道"],
                  "rows": rows or [["—", "本年度尚无补助发放记录", "—", "—", "—"]]},
-                {"heading": "家庭成员",
-                 "header": ["姓名", "与户主关系", "身份证号", "备注"], "rows": member_rows},
+                {"heading": "家庭成员（现有）",
+                 "header": ["姓名", "与户主关系", "身份证号"], "rows": member_rows},
             ]}
 
 

@@ -18,7 +18,7 @@ def household_card_pdf(content: dict, paper: str = "a4", font_file: str = "") ->
                         [0.18 * w, 0.30 * w, 0.16 * w, 0.18 * w, 0.18 * w], right={2, 3}),
              para(members["heading"], styles.heading),
              data_table(members["header"], members["rows"], styles,
-                        [0.22 * w, 0.2 * w, 0.4 * w, 0.18 * w]),
+                        [0.25 * w, 0.25 * w, 0.5 * w]),
              Spacer(1, 4 * mm),
              para("本卡由帮扶责任人送达本户，请妥善保管，不张贴、不外借。"
                   "如发现补助少发、未发或被代领，请拨打上面的监督电话。", styles.body)]

@@ -209,3 +209,26 @@ def test_a_county_without_a_supervision_phone_cannot_post_a_roll(sc):
             supervision_phones(s, VILLAGE2, 10**9)
         phones = supervision_phones(s, VILLAGE, 10**9)
     assert phones.index("长沙县乡村振兴局") < phones.index("星沙镇人民政府") < phones.index("12317")
+
+
+def test_the_household_card_counts_only_present_members(sc, tmp_path):
+    from ledger.household_changes import record_death
+    from ledger.households import add_member
+    from ledger.notice_content import household_card
+    from ledger.pii import PiiVault
+    from reports.card import household_card_pdf
+    vault = PiiVault.from_env()
+    code = sc.households[0]
+    with transaction(sc.world.factory) as s:
+        clerk = sc.user(s, "k_clerk")
+        child = add_member(s, clerk, vault, household_code=code, name="赵小明", relation="子",
+                           id_number=scenario.id_number(90))
+        grandma = add_member(s, clerk, vault, household_code=code, name="钱桂兰",
+                             relation="母亲", id_number=scenario.id_number(91))
+        record_death(s, clerk, grandma.id, dt.date(2024, 6, 1))
+    with transaction(sc.world.factory) as s:
+        content = household_card(s, vault, code, 2024)
+    (tmp_path / "card.pdf").write_bytes(household_card_pdf(content))
+    text = pdftools.flat(pdftools.text(tmp_path / "card.pdf"))
+    assert "2人" in text and "赵小明" in text and scenario.id_number(90) in text
+    assert "钱桂兰" not in text and child.id
