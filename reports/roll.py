@@ -57,9 +57,10 @@ def paginate(rows, styles, widths, width, first_room, page_room, tail=0.0) -> li
     probe = data_table(HEADER, [["", "本页小计", "", "", "0", ""]] * 2, styles, widths,
                        caption=_caption(rows))
     fixed = _height(probe, width)
-    header_only = _height(data_table(HEADER, [], styles, widths), width)
-    heights = [_height(data_table(HEADER, [_paper_row(r)], styles, widths), width) - header_only
-               for r in rows]
+    # One table of every row, wrapped once, gives each row's height (reportlab keeps them).
+    whole = data_table(HEADER, [_paper_row(r) for r in rows], styles, widths)
+    whole.wrap(width, 10**6)
+    heights = list(whole._rowHeights[1:])
     pages, current, used, room = [], [], fixed, first_room
     for row, height in zip(rows, heights):
         if current and used + height > room:
