@@ -235,7 +235,10 @@ class PrintableNotice:
 
 
 def printable(session: Session, kind: NoticeKind, subject: dict, policy,
-              vault=None) -> PrintableNotice:
+              vault=None, checkpoint_size: int | None = None) -> PrintableNotice:
+    """The newest notice on `subject`, proved against the newest checkpoint that covers it and
+    meets the policy (or the checkpoint of `checkpoint_size`, to reprint an earlier paper
+    byte for byte)."""
     text = subject_text(**subject)
     notice = latest_notice(session, kind, text)
     if notice is None:
@@ -250,7 +253,7 @@ def printable(session: Session, kind: NoticeKind, subject: dict, policy,
     if policy is None:
         raise LedgerError("a policy file (the published keys and quorum) is needed to print a "
                           "verifiable notice: set [audit] policy_file")
-    note, row = covering_checkpoint(session, notice.log_index, policy)
+    note, row = covering_checkpoint(session, notice.log_index, policy, checkpoint_size)
     entry = bytes(session.get(AuditEntry, notice.log_index).entry)
     proof = proofs.build_proof(notice.log_index, note, cps.node_reader(session), extra=entry)
     verified = proofs.verify_entry_proof(proof, policy)  # never print a QR that fails
@@ -278,11 +281,17 @@ def _cli_kind(kind: NoticeKind) -> str:
             NoticeKind.COUNTY_ANNUAL: "county-annual"}[kind]
 
 
-def covering_checkpoint(session: Session, index: int, policy) -> tuple[str, Checkpoint]:
-    """The newest checkpoint that covers entry `index` and meets the policy's quorum."""
-    rows = session.execute(select(Checkpoint).where(Checkpoint.origin == policy_origin(session),
-                                                    Checkpoint.size > index)
-                           .order_by(Checkpoint.id.desc())).scalars().all()
+def covering_checkpoint(session: Session, index: int, policy,
+                        size: int | None = None) -> tuple[str, Checkpoint]:
+    """The newest checkpoint that covers entry `index` and meets the policy's quorum (of the
+    given size only, if `size` is given)."""
+    stmt = select(Checkpoint).where(Checkpoint.origin == policy_origin(session),
+                                    Checkpoint.size > index)
+    if size is not None:
+        stmt = stmt.where(Checkpoint.size == size)
+    rows = session.execute(stmt.order_by(Checkpoint.id.desc())).scalars().all()
+    if not rows and size is not None:
+        raise LedgerError(f"no checkpoint of size {size} covers the notice (log entry {index})")
     if not rows:
         raise LedgerError(f"no checkpoint covers the notice (log entry {index}) yet: run "
                           "`fundtrail checkpoint sign`, then each cosigner runs `fundtrail "

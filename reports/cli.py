@@ -25,6 +25,9 @@ TODAY = dt.date.today().isoformat()
 PAPER = click.option("--paper", type=click.Choice(["a4", "a3"]), default="a4",
                      show_default=True, help="A4 or A3, portrait.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+CHECKPOINT = click.option("--checkpoint", "checkpoint_size", type=int, default=None,
+                          help="Prove against the checkpoint of this size (to reprint an "
+                               "earlier paper byte for byte); default the newest that counts.")
 
 
 @click.group("report")
@@ -223,14 +226,15 @@ def _written(path, pdf, info, as_json):
           + (f"; hash logged as entry {info['print_entry']}" if "print_entry" in info else ""))
 
 
-def _print_public(ctx, kind, subject, paper):
+def _print_public(ctx, kind, subject, paper, checkpoint_size=None):
     """Render; with --as, also log the PDF's SHA-256 as a `notice.printed` entry."""
     from ledger.cli_audit import _load_policy
     from ledger.notice_models import Notice
     from ledger.notices import record_print
     policy = _load_policy(ctx.settings.policy_file)
     with ctx.session() as s:
-        pdf, info = render_public(s, kind, subject, policy, paper, ctx.settings.font_file)
+        pdf, info = render_public(s, kind, subject, policy, paper, ctx.settings.font_file,
+                                  checkpoint_size=checkpoint_size)
         if ctx.username:
             info["print_entry"] = record_print(
                 s, ctx.actor(s), s.get(Notice, info["notice_id"]),
@@ -243,12 +247,13 @@ def _print_public(ctx, kind, subject, paper):
 @click.option("--project", required=True)
 @OUT
 @PAPER
+@CHECKPOINT
 @JSON
 @pass_ctx
-def village_notice(ctx, village, project, out, paper, as_json):
+def village_notice(ctx, village, project, out, paper, checkpoint_size, as_json):
     """Print the project notice for a village board (公示 before work, 公告 after)."""
     pdf, info = _print_public(ctx, NoticeKind.PROJECT, {"project": project, "village": village},
-                              paper)
+                              paper, checkpoint_size)
     _written(out, pdf, info, as_json)
 
 
@@ -257,14 +262,16 @@ def village_notice(ctx, village, project, out, paper, as_json):
 @click.option("--roll", required=True, help="Roll code (or id).")
 @OUT
 @PAPER
+@CHECKPOINT
 @JSON
 @pass_ctx
-def payment_roll(ctx, village, roll, out, paper, as_json):
+def payment_roll(ctx, village, roll, out, paper, checkpoint_size, as_json):
     """Print a village's household payment roll for the board (numbers masked)."""
     with ctx.session() as s:
         code = _roll_code(s, roll)
     pdf, info = _print_public(ctx, NoticeKind.ROLL, {"roll": code, "village": village,
-                                                     "names": ctx.settings.name_display}, paper)
+                                                     "names": ctx.settings.name_display}, paper,
+                              checkpoint_size)
     _written(out, pdf, info, as_json)
 
 
@@ -273,12 +280,13 @@ def payment_roll(ctx, village, roll, out, paper, as_json):
 @click.option("--year", type=int, required=True)
 @OUT
 @PAPER
+@CHECKPOINT
 @JSON
 @pass_ctx
-def county_annual(ctx, county, year, out, paper, as_json):
+def county_annual(ctx, county, year, out, paper, checkpoint_size, as_json):
     """Print the county annual fund-use report with charts and the alert list."""
     pdf, info = _print_public(ctx, NoticeKind.COUNTY_ANNUAL,
-                              {"county": county, "year": str(year)}, paper)
+                              {"county": county, "year": str(year)}, paper, checkpoint_size)
     _written(out, pdf, info, as_json)
 
 

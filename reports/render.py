@@ -8,13 +8,14 @@ from ledger.notices import printable
 
 
 def render_public(session: Session, kind: NoticeKind, subject: dict, policy, paper: str = "a4",
-                  font_file: str = "", vault=None) -> tuple[bytes, dict]:
+                  font_file: str = "", vault=None,
+                  checkpoint_size: int | None = None) -> tuple[bytes, dict]:
     """(PDF bytes, facts about it) for the newest published notice on `subject`.
 
     Raises LedgerError saying what to run when the notice is not published yet or no
     checkpoint meeting the policy covers it.
     """
-    doc = printable(session, kind, subject, policy, vault)
+    doc = printable(session, kind, subject, policy, vault, checkpoint_size)
     if kind is NoticeKind.PROJECT:
         from reports.notice import project_notice_pdf
         pdf = project_notice_pdf(doc, paper, font_file)

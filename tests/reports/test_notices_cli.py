@@ -113,6 +113,14 @@ def test_publish_sign_print_and_read_back_a_project_notice(ft, tmp_path):
         logged = decode_entry(bytes(s.get(AuditEntry, json.loads(out)["print_entry"]).entry))
     assert logged["kind"] == "notice.printed"
     assert logged["details"]["pdf_sha256"] == printed["sha256"]
+    # a newer checkpoint gives a newer proof; the logged checkpoint size reprints the old paper
+    sign_and_cosign(ft)
+    assert ft("report", "village-notice", *NOTICE, "-o", "newer.pdf")[0] == 0
+    assert (tmp_path / "newer.pdf").read_bytes() != pdf.read_bytes()
+    code, _, err = ft("report", "village-notice", *NOTICE, "-o", "old.pdf", "--checkpoint",
+                      logged["details"]["checkpoint_size"])
+    assert code == 0, err
+    assert hashlib.sha256((tmp_path / "old.pdf").read_bytes()).hexdigest() == printed["sha256"]
     # and the ledger, new tables included, still verifies row by row
     assert ft("verify")[0] == 0
 
