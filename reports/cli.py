@@ -159,14 +159,18 @@ def publish_village_notice(ctx, village, project, start, days, as_json):
 @publish_group.command("payment-roll")
 @click.option("--village", required=True)
 @click.option("--roll", required=True, help="Roll code (or id).")
-@FROM
+@click.option("--from", "start", callback=_date, default=None,
+              show_default="the roll's publication date (roll publish), else today",
+              help="First display day.")
 @JSON
 @pass_ctx
 def publish_payment_roll(ctx, village, roll, start, as_json):
     """Record the board roll of one village ([publicity] roll_working_days on the board)."""
+    from ledger.rolls import get_roll, published_on
     with ctx.session() as s:
-        subject = {"roll": _roll_code(s, roll), "village": village,
-                   "names": ctx.settings.name_display}
+        code = _roll_code(s, roll)
+        start = start or published_on(s, get_roll(s, code)) or dt.date.fromisoformat(TODAY)
+        subject = {"roll": code, "village": village, "names": ctx.settings.name_display}
         notice = _publish(ctx, s, NoticeKind.ROLL, subject, start)
         _published(notice, as_json, f"payment roll {subject['roll']} for {village}")
 
