@@ -238,12 +238,13 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
     events = list(session.execute(select(RollEvent).where(RollEvent.roll_id == roll.id)
                                   .order_by(RollEvent.id)).scalars())
     rows, total = [], 0
-    for n, (line, household) in enumerate(lines, start=1):
+    for line, household in lines:
         status, counts = _line_status(session, roll, line, events, before)
         amount = line.amount_fen if counts else 0
         total += amount
         card = mask(vault.decrypt(household.bank_card), 6, 4) if household.bank_card else "—"
-        rows.append([str(n), display_name(household.head_name, name_style),
+        # The roll's own line number, so a complaint can name the line (R-2024-01:3).
+        rows.append([str(line.line_no), display_name(household.head_name, name_style),
                      _head_id(session, vault, household.code, before), card, roll.item,
                      format_yuan(roll.standard_fen), str(line.quantity), format_yuan(amount),
                      status])
@@ -255,6 +256,8 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
         ["本村户数", f"{len(rows)} 户"], ["本村合计", amount_text(total)],
         ["公示期", f"{date_text(display_from)} 至 {date_text(display_to)}"],
         ["监督举报电话", supervision_phones(session, village_code, before)],
+        ["异议和投诉", f"对某户有异议，请写明清册编号和序号（如 {roll.code}:"
+                      f"{lines[0][0].line_no}），向下列电话或村委会反映"],
         ["发布单位", f"{county}人民政府 {village}村民委员会"],
         ["发布日期", date_text(display_from)],
     ]

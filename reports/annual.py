@@ -99,7 +99,24 @@ def alerts_section(alerts, styles, sheet) -> list:
     return [heading, table, note]
 
 
-def county_annual_pdf(printable, alerts, paper: str = "a4", font_file: str = "") -> bytes:
+COMPLAINT_ROWS = [("received", "受理投诉"), ("answered_on_time", "按期答复"),
+                  ("closed", "办结"), ("closed_on_time", "按期办结"),
+                  ("substantiated", "查实"), ("open_overdue", "超期未结")]
+
+
+def complaints_section(stats, styles, sheet) -> list:
+    """Complaint handling in the year (ledger.complaints.complaint_stats), if there are any."""
+    heading = para("信访投诉处理情况", styles.heading)
+    if stats is None:
+        return [heading, para("暂无投诉数据", styles.body)]
+    w = sheet.frame_width
+    rows = [[label, f"{stats.get(key, 0)} 件"] for key, label in COMPLAINT_ROWS]
+    return [heading, data_table(["项目", "件数"], rows, styles, [0.65 * w, 0.35 * w],
+                                right={1})]
+
+
+def county_annual_pdf(printable, alerts, paper: str = "a4", font_file: str = "",
+                      complaints: dict | None = None) -> bytes:
     sheet = PAPERS[paper]
     styles = styles_for(sheet, font_file)
     content = printable.content
@@ -117,5 +134,6 @@ def county_annual_pdf(printable, alerts, paper: str = "a4", font_file: str = "")
             story.append(KeepTogether([Spacer(1, 2 * mm), para("各乡镇资金使用", styles.body),
                                        bar_chart(_totals(by_town), styles, w)]))
     story += alerts_section(alerts, styles, sheet)
+    story += complaints_section(complaints, styles, sheet)
     story += [Spacer(1, 3 * mm), qr_block(printable, styles, sheet)]
     return render(story, sheet, content["title"], printable.fingerprint, styles)

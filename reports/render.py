@@ -23,10 +23,12 @@ def render_public(session: Session, kind: NoticeKind, subject: dict, policy, pap
         from reports.roll import roll_pdf
         pdf = roll_pdf(doc, paper, font_file)
     else:
-        from reports.alerts_source import load_alerts
+        from reports.alerts_source import load_alerts, load_complaint_stats
         from reports.annual import county_annual_pdf
-        alerts = load_alerts(session, subject["county"], int(subject["year"]))
-        pdf = county_annual_pdf(doc, alerts, paper, font_file)
+        county, year = subject["county"], int(subject["year"])
+        alerts = load_alerts(session, county, year)
+        stats = load_complaint_stats(session, county, year, doc.notice.display_from)
+        pdf = county_annual_pdf(doc, alerts, paper, font_file, stats)
     info = {"notice_id": doc.notice.id, "log_index": doc.notice.log_index,
             "rows_digest": doc.notice.rows_digest, "checkpoint_size": doc.size,
             "fingerprint": doc.fingerprint, "qr_chars": len(doc.qr_text)}

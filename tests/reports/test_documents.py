@@ -145,7 +145,7 @@ def test_the_annual_report_lists_sources_uses_charts_and_alerts(sc, tmp_path):
     for needed in ["长沙县2024年度", "资金来源（按级次）", "中央", "500,000.00", "伍拾万元整",
                    "资金使用（按支出功能分类）", "2130505生产发展", "资金使用（按乡镇）", "星沙镇",
                    "资金使用（按项目类型）", "项目：生产发展", "直接补助（不经项目）",
-                   "资金来源构成", "各乡镇资金使用", "预警线索"]:
+                   "资金来源构成", "各乡镇资金使用", "预警线索", "信访投诉处理情况", "受理投诉0件"]:
         assert needed in text, needed
     # 8 households on the roll, one line returned by the bank, plus 80,000 to the contractor
     paid = sum((1 + n % 3) * 500 for n in range(8)) - 500 + 80_000
@@ -158,7 +158,7 @@ def test_the_annual_report_lists_sources_uses_charts_and_alerts(sc, tmp_path):
                "amount_fen": 1_500_00, "subject": "H-305"}]
     (tmp_path / "alerts.pdf").write_bytes(county_annual_pdf(doc, alerts))
     text = pdftools.flat(pdftools.text(tmp_path / "alerts.pdf"))
-    assert "BEN-01" in text and "已确认" in text and "1,500.00" in text and "暂无" not in text
+    assert "BEN-01" in text and "已确认" in text and "1,500.00" in text and "暂无预警数据" not in text
 
 
 def test_font_problems_are_clear(tmp_path):

@@ -144,6 +144,7 @@ def test_a_board_roll_masks_numbers_and_its_page_totals_add_up(ft, tmp_path):
     assert not re.search(r"\d{12,}", digits.replace("0731-8400", ""))
     assert mask(sc.ids[0], 4, 4) in whole and mask(sc.cards[0], 6, 4) in whole
     assert "赵秀英" in whole and "产业奖补" in whole and "500.00" in whole
+    assert f"{scenario.ROLL}:1" in whole  # how to name a line in a complaint
     assert "银行退票" in whole and "已发放2024-03-29" in pdftools.flat(whole)
 
     subtotals, running = [], []
