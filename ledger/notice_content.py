@@ -257,7 +257,7 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
         ["公示期", f"{date_text(display_from)} 至 {date_text(display_to)}"],
         ["监督举报电话", supervision_phones(session, village_code, before)],
         ["异议和投诉", f"对某户有异议，请写明清册编号和序号（如 {roll.code}:"
-                      f"{lines[0][0].line_no}），向下列电话或村委会反映"],
+                      f"{lines[0][0].line_no}），拨打监督举报电话或向村委会反映"],
         ["发布单位", f"{county}人民政府 {village}村民委员会"],
         ["发布日期", date_text(display_from)],
     ]
