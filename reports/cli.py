@@ -206,7 +206,8 @@ def publish_county_batch(ctx, county, year, start, as_json):
             for n in notices]
     _emit(data, as_json, f"{len(notices)} notices recorded for county {county}. Next: "
           "`fundtrail checkpoint sign`, the cosigners `fundtrail checkpoint cosign`, then "
-          f"`fundtrail report county-batch --county {county} -o DIR`.")
+          f"`fundtrail report county-batch --county {county}"
+          f"{f' --year {year}' if year else ''} -o DIR`.")
 
 
 def _progress(items):
