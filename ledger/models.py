@@ -471,4 +471,8 @@ APPEND_ONLY_TABLES = (
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
     "cosignatures", "households", "household_events", "members", "project_events",
     "payment_rolls", "roll_lines", "roll_events",
+    "alerts", "alert_events", "external_lists", "external_records",
 )
+
+from ledger.alerts import models as _alerts_models  # noqa: E402,F401
+from ledger import external as _external_models  # noqa: E402,F401
