@@ -18,8 +18,6 @@ from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, 
     UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.access import Action, require
-from ledger.audit.log import record_change
 from ledger.errors import IdempotencyConflict, LedgerError
 from ledger.models import Base, Id, User, _enum
 from ledger.pii import PiiVault
@@ -103,6 +101,9 @@ def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKin
                 source: str, snapshot_date: dt.date, records: list[ListRecord]) -> ListImport:
     """Store one snapshot of a list. The same snapshot again changes nothing; the same source
     and date with other content is refused (a new snapshot needs its own date)."""
+    # Imported here: ledger.models imports this module for its tables, and these import models.
+    from ledger.access import Action, require
+    from ledger.audit.log import record_change
     require(session, actor, Action.RECORD, actor.region_code)
     if not source or not source.strip():
         raise LedgerError("an external list needs its source (e.g. 县民政局)")
@@ -119,7 +120,7 @@ def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKin
                 f"(log entry {existing.log_index}) with other content; give the new snapshot "
                 "its own date")
         return ListImport(existing.id, 0, True)
-    with record_change(session, actor.username, "external_list.import", kind=kind.value,
+    with record_change(session, actor.username, "external_list.import", list_kind=kind.value,
                        source=source, snapshot=snapshot_date.isoformat()) as change:
         lst = ExternalList(kind=kind, source=source.strip(), snapshot_date=snapshot_date,
                            file_sha256=digest, imported_by=actor.id, imported_at=change.time)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
 from ledger.external import ExternalList, ExternalRecord, ListKind
@@ -31,15 +31,19 @@ def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
         .where(Account.kind == AccountKind.UNIT,
                Region.level.in_([RegionLevel.PROVINCE, RegionLevel.CITY])).subquery()
     post = _standing_postings().subquery()
+    inflow = func.sum(case((post.c.amount_fen > 0, post.c.amount_fen), else_=0))
+    outflow = func.sum(case((post.c.amount_fen < 0, post.c.amount_fen), else_=0))
     rows = s.execute(
         select(units.c.id, units.c.lot_id, units.c.holder_code, units.c.level,
-               post.c.effective_date, func.sum(post.c.amount_fen))
+               post.c.effective_date, inflow, outflow)
         .join(post, post.c.account_id == units.c.id)
         .group_by(units.c.id, units.c.lot_id, units.c.holder_code, units.c.level,
                   post.c.effective_date)).all()
     by_account = defaultdict(list)
-    for acc, lot, holder, level, day, amount in rows:
-        by_account[(acc, lot, holder, level)].append((day, int(amount)))
+    for acc, lot, holder, level, day, money_in, money_out in rows:
+        for amount in (int(money_in), int(money_out)):
+            if amount:
+                by_account[(acc, lot, holder, level)].append((day, amount))
     findings = []
     for (acc, lot, holder, level), moves in by_account.items():
         received = [d for d, a in moves if a > 0]

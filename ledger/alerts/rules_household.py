@@ -221,15 +221,17 @@ def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
     s, days = ctx.session, ctx.settings.whd04_days
     lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.REJECTED)
     p = payments()
-    repaid = defaultdict(list)
-    for r in s.execute(select(p.c.payee, p.c.lot_id, p.c.date)).all():
-        repaid[(r.payee, r.lot_id)].append(r.date)
+    repaid = defaultdict(list)  # a re-payment names its roll in the memo, as WHD-01 counts it
+    for r in s.execute(select(p.c.payee, PaymentRoll.code, p.c.date)
+                       .join(PaymentRoll, and_(PaymentRoll.lot_id == p.c.lot_id,
+                                               p.c.memo.contains(PaymentRoll.code)))).all():
+        repaid[(r.payee, r.code)].append(r.date)
     findings = []
     for l in lines:
         until = l.sent + dt.timedelta(days=days)
         if ctx.as_of <= until:
             continue
-        if any(l.sent <= d <= until for d in repaid[(l.household_code, l.lot_id)]):
+        if any(l.sent <= d <= until for d in repaid[(l.household_code, l.code)]):
             continue
         findings.append(Finding(
             "WHD-04", "roll_line", f"{l.code}:{l.line_no}", l.county_code,

@@ -13,12 +13,25 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ledger.external import ListImport, ListKind, ListRecord, record_list
-from ledger.idcard import normalise
+from ledger.idcard import IdNumberError, normalise
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.models import User
 from ledger.pii import PiiVault
 
-ID = Column("id_number", ("身份证号", "id_number"), normalise)
+def listed_id(text: str) -> str:
+    """ID numbers as another office typed them: valid ones normalised; an 18-character number
+    whose only fault is its check character is kept as written (a typing error that the
+    fuzzy comparator may still match), not refused."""
+    try:
+        return normalise(text)
+    except IdNumberError as exc:
+        value = text.strip().upper()
+        if "check character" in str(exc) and len(value) == 18 and value[:17].isdigit():
+            return value
+        raise ValueError(str(exc)) from None
+
+
+ID = Column("id_number", ("身份证号", "id_number"), listed_id)
 NAME = Column("name", ("姓名", "name"))
 
 
@@ -47,7 +60,7 @@ COLUMNS: dict[ListKind, list[Column]] = {
         Column("date_to", ("注销日期", "deregistered_on"), parse_date, required=False)],
     ListKind.OFFICIALS: [
         ID, NAME, Column("category", ("关系", "relation")),
-        Column("related_id_number", ("干部身份证号", "official_id_number"), normalise,
+        Column("related_id_number", ("干部身份证号", "official_id_number"), listed_id,
                required=False),
         Column("org", ("职务", "post"), required=False),
         Column("region_code", ("辖区代码", "jurisdiction_code"), required=False),
@@ -57,7 +70,7 @@ COLUMNS: dict[ListKind, list[Column]] = {
     ListKind.BLACKLIST: [
         Column("name", ("名称", "name")),
         Column("org_code", ("统一社会信用代码", "credit_code"), required=False),
-        Column("id_number", ("身份证号", "id_number"), normalise, required=False),
+        Column("id_number", ("身份证号", "id_number"), listed_id, required=False),
         Column("org", ("原因", "reason")),
         Column("date_from", ("起始日期", "start_date"), parse_date),
         Column("date_to", ("终止日期", "end_date"), parse_date, required=False)],
