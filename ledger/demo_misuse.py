@@ -141,6 +141,7 @@ class Misuse:
             county = county or p.counties[n % len(p.counties)]
             village = village or p.rng.choice(by_county[county])
             return new_household(p, county, village, n, **kw)
+        self._add, self._fresh = add, fresh
 
         for _ in range(k):  # BEN-01 from the registry: the head died in March
             h = add(fresh())
@@ -176,20 +177,20 @@ class Misuse:
         exited = next(h for h in regular if h.status is HouseholdStatus.EXITED)
         self.direct.append(("BEN-06-negative", exited, 1500_00))
         for i in range(k):  # BEN-03: a second household on someone else's card
-            a = self.pool.pop()
+            a = self.take()
             b = add(fresh(county=a.county, card=a.card))
             digest = p.vault.digest("card:" + a.card)[:16]
             self.case(["BEN-03"], f"card:{digest}", amount=self.paid_to(b.code))
         extra += self._duplicates(add, fresh, by_county)
         for i in range(k):  # D7: more children claimed than the household has members
-            h = self.pool.pop()
+            h = self.take()
             h.education_quantity = len(h.people) + 2
             self.case(["D7"], self._line_of(f"{h.county}-{p.year}-JYBZ", h),
                       amount=2 * 500_00)
         for plan, rule in (("whd01", "WHD-01"), ("whd02", "WHD-02"), ("whd04", "WHD-04"),
                            ("whd01_ok", "WHD-01"), ("whd04_ok", "WHD-04")):
             for i in range(k if not plan.endswith("_ok") else 1):
-                h = self.pool.pop()
+                h = self.take()
                 self.roll_plans[h.code] = plan
                 line = self._line_of(f"{h.county}-{p.year}-CYJB", h)
                 if plan.endswith("_ok"):
@@ -198,6 +199,12 @@ class Misuse:
                     self.case([rule], line, amount=200_00 if plan == "whd01" else 1000_00)
         self._list_people()
         return extra
+
+    def take(self) -> DemoHousehold:
+        """A regular household to plant on (a new one when a small province runs out)."""
+        if self.pool:
+            return self.pool.pop()
+        return self._add(self._fresh())
 
     def _line_of(self, roll_code, h):
         def resolve():
@@ -215,7 +222,7 @@ class Misuse:
         that must not fire (twins in one household, namesakes in another village)."""
         p, out = self.p, []
         for i in range(self.k):
-            a = self.pool.pop()
+            a = self.take()
             other = p.rng.choice([v for v in by_county[a.county] if v != a.village])
             b = add(fresh(county=a.county, village=other))
             b.people.append(Person(a.people[0].name, "其他", a.people[0].id_number,
@@ -242,7 +249,7 @@ class Misuse:
         self.case(["BEN-02"], self._pair(twins, len(twins.people) - 2, twins,
                                          len(twins.people) - 1),
                   expect="no_alert", note="twins in one household")
-        a = self.pool.pop()
+        a = self.take()
         far = p.rng.choice([c for c in p.counties if c != a.county])
         b = add(fresh(county=far))
         src = a.people[0]
@@ -257,6 +264,12 @@ class Misuse:
             if v:
                 self.pool.remove(h)
                 return h, v
+        for _ in range(50):
+            h = self._add(self._fresh())
+            v = name_variant(h.people[0].name, want)
+            if v:
+                return h, v
+            self.pool.append(h)
         return None, None
 
     @staticmethod
@@ -275,43 +288,43 @@ class Misuse:
             return lambda: f"member:{h.member_ids[i]}"
 
         for i in range(k):
-            h = self.pool.pop()
+            h = self.take()
             payroll.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
                                       org="县教育局", category="事业编制", date_from=start))
             self.case(["BEN-04"], member(h), amount=self.paid_to(h.code))
-            h = self.pool.pop()
+            h = self.take()
             payroll.append(ListRecord(0, h.people[0].name, swap_digits(h.people[0].id_number),
                                       org="镇卫生院", category="事业编制", date_from=start))
             self.case(["BEN-04"], member(h), amount=self.paid_to(h.code),
                       difficulty="transposed ID digits")
-        h = self.pool.pop()
+        h = self.take()
         payroll.append(ListRecord(0, h.people[0].name, h.people[0].id_number, org="村委会",
                                   category="公益性岗位", date_from=start))
         self.case(["BEN-04"], member(h), expect="no_alert", note="exempt public-welfare post")
-        h = self.pool.pop()
+        h = self.take()
         payroll.append(ListRecord(0, h.people[0].name, h.people[0].id_number, org="县林业局",
                                   category="事业编制", date_from=dt.date(2015, 1, 1),
                                   date_to=dt.date(p.year - 1, 12, 31)))
         self.case(["BEN-04"], member(h), expect="no_alert", note="left the payroll before")
-        h = self.pool.pop()
+        h = self.take()
         payroll.append(ListRecord(0, h.people[0].name,
                                   p.id_number(h.county, p.birth(1960, 1990), True),
                                   org="县财政局", category="公务员", date_from=start))
         self.case(["BEN-04"], member(h), expect="no_alert", note="namesake, another person")
         for i in range(k):
-            h = self.pool.pop()
+            h = self.take()
             vehicles.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
                                        category="小型轿车", org_code=f"贵A{i:05d}"))
             self.case(["BEN-05"], member(h), amount=self.paid_to(h.code), difficulty="vehicle")
-            h = self.pool.pop()
+            h = self.take()
             business.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
                                        org=f"{h.people[0].name[0]}氏商贸有限公司",
                                        category="法定代表人", date_from=dt.date(2018, 5, 1)))
             self.case(["BEN-05"], member(h), amount=self.paid_to(h.code), difficulty="company")
-        h = self.pool.pop()
+        h = self.take()
         vehicles.append(ListRecord(0, h.people[0].name, h.people[0].id_number, category="拖拉机"))
         self.case(["BEN-05"], member(h), expect="no_alert", note="farm vehicle")
-        h = self.pool.pop()
+        h = self.take()
         business.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
                                    org="已注销养殖合作社有限公司", category="法定代表人",
                                    date_from=dt.date(2015, 1, 1), date_to=dt.date(2022, 6, 30)))
@@ -328,7 +341,7 @@ class Misuse:
     def _officials(self, officials, member):
         p = self.p
         for i in range(self.k + 1):
-            h = self.pool.pop()
+            h = self.take()
             town = h.village[:9]
             o = self._official(officials, town, "镇党委书记")
             officials.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
@@ -338,13 +351,13 @@ class Misuse:
             else:
                 self.case(["FAV-01"], member(h), expect="dismiss",
                           note="eligible relative: disclosed, allowed")
-        h = self.pool.pop()
+        h = self.take()
         far = next(c for c in p.counties if c != h.county)
         o = self._official(officials, far, "县长")
         officials.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
                                     category="兄弟", related_id_number=o.id_number))
         self.case(["FAV-01"], member(h), expect="no_alert", note="official of another county")
-        h = self.pool.pop()
+        h = self.take()
         o = self._official(officials, h.village[:9], "镇长")
         officials.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
                                     category="堂兄弟", degree=3, related_id_number=o.id_number))
