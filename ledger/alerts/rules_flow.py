@@ -191,13 +191,18 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
         if early:
             findings.append(Finding(
                 "E2", "project", project, early[0].county,
-                f"paid on {early[0].date}, {(early[0].date - when).days} days after the notice "
-                f"went up on {when}", f"notice displayed ≥ {days} days before payment",
+                f"paid on {early[0].date}, {_days_after(early[0].date, when)} the notice went "
+                f"up on {when}", f"notice displayed ≥ {days} days before payment",
                 sum(r.amount for r in early),
                 {"transfers": [transfer_evidence(r) for r in early],
                  "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
                  "note": "notice start taken as the approval date until notices are recorded"}))
     return findings
+
+
+def _days_after(day, start) -> str:
+    gap = (day - start).days
+    return f"{gap} days after" if gap >= 0 else f"{-gap} days before"
 
 
 def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:

@@ -111,3 +111,19 @@ def test_dismissal_suppresses_until_a_date_then_reopens(ft):
         kinds = [e.kind.value for e in s.execute(select(AlertEvent).order_by(AlertEvent.id))
                  .scalars()]
     assert kinds == ["raised", "transition", "reopened"]
+
+
+def test_a_payment_to_a_deceased_head_is_flagged_as_it_is_recorded(world):
+    from ledger.alerts.models import Alert
+    town = Town(world)
+    town.household("HD", [("李故", "户主", idn(21), dt.date(2024, 3, 1))])
+    town.household("HM", [("李同", "户主", idn(22), dt.date(2024, 6, 1))])
+    town.pay("HD", 900_00, dt.date(2024, 6, 3), approve=False)   # still pending: flagged
+    town.pay("HD", 100_00, dt.date(2024, 6, 4), memo="二次")     # one alert per household
+    town.pay("HM", 900_00, dt.date(2024, 6, 3))                  # the month of death
+    with transaction(world.factory) as s:
+        alerts = s.execute(select(Alert)).scalars().all()
+        assert [(a.rule_id, a.entity_key) for a in alerts] == [("BEN-01", "HD")]
+        event = s.execute(select(AlertEvent)).scalar_one()
+        assert event.note == "at posting" and event.amount_at_risk_fen == 900_00
+        assert verify(s).intact
