@@ -41,7 +41,8 @@ def match_list(ctx: ScanContext, kind: ListKind) -> list[Match]:
     s = ctx.session
     cols = (ExternalRecord, ExternalList.kind, ExternalList.source, ExternalList.snapshot_date)
     base = select(*cols).join(ExternalList, ExternalList.id == ExternalRecord.list_id) \
-        .where(ExternalList.kind == kind, ExternalRecord.id_digest.is_not(None))
+        .where(ExternalList.kind == kind, ExternalRecord.id_digest.is_not(None)) \
+        .order_by(ExternalRecord.id)
     exact = s.execute(select(*cols, Member)
                       .join(ExternalList, ExternalList.id == ExternalRecord.list_id)
                       .join(Member, Member.id_digest == ExternalRecord.id_digest)
@@ -52,17 +53,20 @@ def match_list(ctx: ScanContext, kind: ListKind) -> list[Match]:
         return matches
     matched = {m.record.id for m in matches}
     threshold = ctx.settings.name_similarity_percent
+    wanted = {}  # digest of a one-swap variant → the records it came from
     for r in s.execute(base).all():
-        if r.ExternalRecord.id in matched:
-            continue
-        variants = {ctx.vault.digest(v): v for v in
-                    transpositions(ctx.vault.decrypt(r.ExternalRecord.id_number))}
-        for member in s.execute(select(Member).where(Member.id_digest.in_(list(variants))))\
-                .scalars():
-            score, how = name_similarity(member.name, r.ExternalRecord.name)
-            if score >= threshold:
-                matches.append(Match(_Rec(r), member, "ID with two adjacent digits swapped "
-                                     "+ similar name", score, how))
+        if r.ExternalRecord.id not in matched:
+            for v in transpositions(ctx.vault.decrypt(r.ExternalRecord.id_number)):
+                wanted.setdefault(ctx.vault.digest(v), []).append(r)
+    digests = list(wanted)
+    for start in range(0, len(digests), 900):  # one query per 900 variants, not per record
+        for member in s.execute(select(Member).where(
+                Member.id_digest.in_(digests[start:start + 900]))).scalars():
+            for r in wanted[member.id_digest]:
+                score, how = name_similarity(member.name, r.ExternalRecord.name)
+                if score >= threshold:
+                    matches.append(Match(_Rec(r), member, "ID with two adjacent digits "
+                                         "swapped + similar name", score, how))
     return matches
 
 
@@ -269,7 +273,7 @@ def ben02_same_person_twice(ctx: ScanContext) -> list[Finding]:
                     continue
                 score, how = name_similarity(a.name, b.name)
                 if score >= threshold:
-                    findings.append(_ben02([a, b], villages, paid,
+                    findings.append(_ben02(sorted([a, b], key=lambda m: m.id), villages, paid,
                                            "same birth date and village + similar name",
                                            score, how))
     return findings
