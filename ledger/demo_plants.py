@@ -63,9 +63,10 @@ def plant_ledger(m, people) -> None:
     p = m.p
     _flw01_lower(pl)
     _direct_household_payments(pl)
+    budget = 4_000_000_00 * (m.k // len(p.counties) + 1)  # each round of plants needs ~¥4M
     for county in p.counties:
         pl.at(pl.day(6, 28), lambda s, c=county: pl.project(
-            s, c, f"XMP{c}", pl.day(6, 28), 6_000_000_00, fund_on=pl.day(7, 1)))
+            s, c, f"XMP{c}", pl.day(6, 28), budget, fund_on=pl.day(7, 1)))
     for i in range(m.k):
         for j, plant in enumerate(PLANTS):
             plant(pl, p.counties[(i + j) % len(p.counties)], i)
