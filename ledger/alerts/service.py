@@ -101,7 +101,9 @@ def _sync(change, actor, finding: Finding, existing, states, seen, as_of) -> str
         change.add(alert)
         change.session.flush()
         existing[finding.fingerprint] = alert
-        _event(change, actor, alert, AlertEventKind.RAISED, AlertState.OPEN, finding, digest)
+        event = _event(change, actor, alert, AlertEventKind.RAISED, AlertState.OPEN, finding,
+                       digest)
+        states[alert.id] = seen[alert.id] = event  # a second finding on it updates, not fails
         return "raised"
     state = states[alert.id]
     same = seen.get(alert.id) is not None and seen[alert.id].finding_hash == digest
