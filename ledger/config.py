@@ -33,6 +33,8 @@ class Settings:
     roll_publicity_working_days: int = 7
     project_notice_days: int = 10
     source: str = "defaults"
+    # The whole file as read. Sections owned by a feature are read from here by that feature:
+    # [alerts] by ledger.alerts.settings.alert_settings (thresholds with their basis).
     extra: dict = field(default_factory=dict)
 
 
