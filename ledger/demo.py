@@ -147,7 +147,7 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
     misuse = Misuse(p)
     misuse.prior_year()  # FLW-01 (province) and FLW-02: recorded first, as time runs
     with transaction(factory) as s:
-        central_fen = 80_000_000_00 + households * 5000_00  # grows with the province
+        central_fen = 80_000_000_00 + households * 8000_00  # grows with the province
         central = _lot(s, p, "财农〔%d〕12号" % year, SourceLevel.CENTRAL, central_fen,
                        "中央财政衔接推进乡村振兴补助资金")
         provincial = _lot(s, p, "黔财农〔%d〕8号" % year, SourceLevel.PROVINCE, 6_000_000_00,

@@ -121,7 +121,7 @@ class Misuse:
     # -- households ------------------------------------------------------------------------
     def registry_cases(self, regular: list[DemoHousehold], by_county) -> list[DemoHousehold]:
         p = self.p
-        self.k = k = max(2, len(regular) // 150)
+        self.k = k = max(2, len(regular) // 400)  # planted cases per rule
         self.on_rolls.update(h.code for h in regular)
         pool = [h for h in regular if h.status is not HouseholdStatus.EXITED]
         p.rng.shuffle(pool)
