@@ -18,9 +18,8 @@ from ledger.db import transaction
 from ledger.demo import (
     GIVEN, SURNAMES, DemoHousehold, Person, _lot, new_household, workday,
 )
-from ledger.external import ListKind, ListRecord, record_list
-from ledger.idcard import check_character
-from ledger.models import HouseholdStatus, PayeeKind, ProjectStatus, SourceLevel
+from ledger.external import ListKind, ListRecord
+from ledger.models import HouseholdStatus, ProjectStatus, SourceLevel
 
 NAME_POOL = SURNAMES + GIVEN + "汪扬涂鸣桦健帼墙瑛岚玫雯君虹琳艳今奉得富广容诚芸智咏绣钰贵" \
     "南宁牛娜拉兰蓝铭敏名民洪宏鸿"

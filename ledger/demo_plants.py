@@ -9,7 +9,7 @@ from ledger import flows, projects
 from ledger.db import transaction
 from ledger.demo import SURNAMES, workday
 from ledger.external import ListKind, ListRecord, record_list
-from ledger.models import PayeeKind, ProjectStatus
+from ledger.models import PayeeKind
 
 SOURCES = {ListKind.DEATHS: "省民政厅殡葬信息系统", ListKind.PAYROLL: "省财政厅财政供养人员信息库",
            ListKind.VEHICLES: "省公安厅交通管理局", ListKind.BUSINESSES: "省市场监督管理局",
@@ -91,7 +91,7 @@ def _flw01_lower(pl):
 
 
 def _direct_household_payments(pl):
-    p, m = pl.p, pl.m
+    m = pl.m
     for kind, h, amount in m.direct:
         def pay(s, h=h, amount=amount):
             m._repay(s, h.county, h.code, amount, f"产业奖补 补录 {h.code}", pl.day(7, 8),

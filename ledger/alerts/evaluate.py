@@ -113,12 +113,15 @@ def render(report: dict) -> str:
             "per-1000  hard-neg(fired)  dismiss(fired)  target")
     lines = [head]
     for rid, r in report["rules"].items():
-        def f(x):
-            return "   -  " if x is None else f"{x:6.3f}"
+        target = "" if r["meets_target"] is None else ("ok" if r["meets_target"] else "MISS")
         lines.append(
             f"{rid:<7} {r['method']:<14} {r['planted']:>6} {r['true_positives']:>3} "
-            f"{r['false_positives']:>3}  {f(r['precision'])}   {f(r['recall'])} {f(r['amount_recall'])}"
-            f"      {f(r['alerts_per_1000_postings'])}  {r['hard_negatives']:>4}({r['hard_negatives_fired']})"
-            f"          {r['expected_dismissals']:>3}({r['expected_dismissals_fired']})"
-            f"       {'' if r['meets_target'] is None else ('ok' if r['meets_target'] else 'MISS')}")
+            f"{r['false_positives']:>3}  {_num(r['precision'])}   {_num(r['recall'])} "
+            f"{_num(r['amount_recall'])}      {_num(r['alerts_per_1000_postings'])}  "
+            f"{r['hard_negatives']:>4}({r['hard_negatives_fired']})          "
+            f"{r['expected_dismissals']:>3}({r['expected_dismissals_fired']})       {target}")
     return "\n".join(lines)
+
+
+def _num(x) -> str:
+    return "   -  " if x is None else f"{x:6.3f}"

@@ -11,7 +11,7 @@ from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence
 from ledger.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
     Account, AccountKind, Approval, Decision, FundLot, Payee, Posting, ProjectEvent,
-    ProjectStatus, Region, RegionLevel, Transfer, TransferKind,
+    ProjectStatus, Region, RegionLevel, Transfer,
 )
 
 

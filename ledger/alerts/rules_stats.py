@@ -9,7 +9,7 @@ from collections import defaultdict
 from sqlalchemy import case, func, select
 
 from ledger.alerts.base import Finding, ScanContext, payments
-from ledger.models import AccountKind, Payee, PayeeKind
+from ledger.models import Payee, PayeeKind
 
 BENFORD = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
 

@@ -10,7 +10,7 @@ from ledger import projects
 from ledger.alerts.settings import AlertSettings
 from ledger.db import transaction
 from ledger.external import ListKind, ListRecord
-from ledger.models import HouseholdStatus, PayeeKind, ProjectStatus
+from ledger.models import HouseholdStatus, ProjectStatus
 from ledger.regions import get_user
 from tests.ledger.alerts.helpers import Town, idn
 from tests.world import COUNTY
