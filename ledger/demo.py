@@ -164,6 +164,10 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
     misuse.plant_all(people)
     p.summary.households = len(people)
     p.summary.manifest = misuse.manifest(households)
+    with transaction(factory) as s:
+        from ledger.models import Approval, Decision
+        p.summary.transfers = s.execute(select(func.count()).select_from(Approval).where(
+            Approval.decision == Decision.APPROVED)).scalar_one()
     return p.summary
 
 
