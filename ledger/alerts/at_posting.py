@@ -9,7 +9,7 @@ from sqlalchemy import and_, select
 from ledger.alerts.base import Finding
 from ledger.alerts.models import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.external import ExternalList, ExternalRecord, ListKind
-from ledger.models import AccountKind, Member, TransferKind
+from ledger.models import AccountKind, Member, MemberEvent, MemberEventKind, TransferKind
 from ledger.money import format_yuan
 
 
@@ -53,6 +53,11 @@ def _head_death(session, household_code):
         head, Member.death_date.is_not(None))).first()
     if row is not None:
         return row[0], row[1], "household registry"
+    row = session.execute(select(Member.name, MemberEvent.effective_date).join(
+        MemberEvent, and_(MemberEvent.member_id == Member.id,
+                          MemberEvent.kind == MemberEventKind.DIED)).where(head)).first()
+    if row is not None:
+        return row[0], row[1], "household registry (death recorded later)"
     row = session.execute(
         select(Member.name, ExternalRecord.date_from, ExternalList.source,
                ExternalList.snapshot_date)

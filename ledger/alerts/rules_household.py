@@ -11,8 +11,8 @@ from sqlalchemy.orm import aliased
 from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
 from ledger.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
-    Approval, Decision, Household, HouseholdEvent, HouseholdStatus, Member, PaymentRoll,
-    RollEvent, RollEventKind, RollLine, Transfer,
+    Approval, Decision, Household, HouseholdEvent, HouseholdStatus, Member, MemberEvent,
+    MemberEventKind, PaymentRoll, RollEvent, RollEventKind, RollLine, Transfer,
 )
 
 INELIGIBLE = (HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED)
@@ -41,9 +41,16 @@ def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
         .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
                                  ExternalList.kind == ListKind.DEATHS))
         .where(p.c.date > ExternalRecord.date_from)).all()
+    events = s.execute(  # deaths recorded after registration (ledger.household_changes)
+        select(p, Member.id.label("member_id"), Member.name.label("person"),
+               MemberEvent.effective_date.label("died"))
+        .join(Member, head)
+        .join(MemberEvent, and_(MemberEvent.member_id == Member.id,
+                                MemberEvent.kind == MemberEventKind.DIED))
+        .where(p.c.date > MemberEvent.effective_date)).all()
     allow_month = ctx.settings.ben01_month_of_death_allowed
     groups = defaultdict(list)
-    for row in registry + listed:
+    for row in registry + events + listed:
         if allow_month and row.date < _next_month(row.died):
             continue  # the month of death may still be paid
         groups[row.payee].append(row)
@@ -221,17 +228,18 @@ def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
     s, days = ctx.session, ctx.settings.whd04_days
     lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.REJECTED)
     p = payments()
-    repaid = defaultdict(list)  # a re-payment names its roll in the memo, as WHD-01 counts it
-    for r in s.execute(select(p.c.payee, PaymentRoll.code, p.c.date)
-                       .join(PaymentRoll, and_(PaymentRoll.lot_id == p.c.lot_id,
-                                               p.c.memo.contains(PaymentRoll.code)))).all():
-        repaid[(r.payee, r.code)].append(r.date)
+    repaid = defaultdict(list)  # a re-payment of the item: a repay roll or a direct payment
+    returned = {l.household_code for l in lines}
+    for r in s.execute(select(p.c.payee, p.c.lot_id, p.c.memo, p.c.date)
+                       .where(p.c.payee.in_(list(returned)))).all():
+        repaid[(r.payee, r.lot_id)].append((r.date, r.memo or ""))
     findings = []
     for l in lines:
         until = l.sent + dt.timedelta(days=days)
         if ctx.as_of <= until:
             continue
-        if any(l.sent <= d <= until for d in repaid[(l.household_code, l.code)]):
+        if any(l.sent <= d <= until and l.item in memo
+               for d, memo in repaid[(l.household_code, l.lot_id)]):
             continue
         findings.append(Finding(
             "WHD-04", "roll_line", f"{l.code}:{l.line_no}", l.county_code,

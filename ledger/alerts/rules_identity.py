@@ -13,7 +13,7 @@ from ledger.alerts.base import Finding, ScanContext, payments, yuan
 from ledger.alerts.matching import name_similarity, transpositions
 from ledger.external import ExternalList, ExternalRecord, ListKind
 from ledger.idcard import birth_date
-from ledger.models import Household, Member, Payee, PayeeKind
+from ledger.models import Household, Member, MemberEvent, MemberEventKind, Payee, PayeeKind
 
 RELATION_DEGREE = {"本人": 0, "配偶": 1, "父亲": 1, "母亲": 1, "父母": 1, "子": 1, "女": 1,
                    "子女": 1, "儿子": 1, "女儿": 1, "兄弟": 2, "姐妹": 2, "兄": 2, "弟": 2,
@@ -251,18 +251,21 @@ def ben02_same_person_twice(ctx: ScanContext) -> list[Finding]:
     s = ctx.session
     villages = _villages(ctx)
     paid = _paid_by_household(ctx)
-    dup = select(Member.id_digest).group_by(Member.id_digest) \
-        .having(func.count(func.distinct(Member.household_code)) > 1).subquery()
+    # A member who moved out (迁出) keeps the old row; the move is an event, not a duplicate.
+    moved = select(MemberEvent.member_id).where(MemberEvent.kind == MemberEventKind.MOVED_OUT)
+    current = select(Member).where(Member.id.not_in(moved))
+    here = current.subquery()
+    dup = select(here.c.id_digest).group_by(here.c.id_digest) \
+        .having(func.count(func.distinct(here.c.household_code)) > 1).subquery()
     groups = defaultdict(list)
-    for m in s.execute(select(Member).join(dup, dup.c.id_digest == Member.id_digest))\
-            .scalars():
+    for m in s.execute(current.join(dup, dup.c.id_digest == Member.id_digest)).scalars():
         groups[m.id_digest].append(m)
     findings = [_ben02(sorted(ms, key=lambda m: m.id), villages, paid, "exact ID (keyed digest)",
                        100, "id") for ms in groups.values()]
     if ctx.vault is None:
         return findings
     blocks = defaultdict(list)
-    for m in s.execute(select(Member)).scalars():
+    for m in s.execute(current).scalars():
         blocks[(villages[m.household_code],
                 birth_date(ctx.vault.decrypt(m.id_number)))].append(m)
     threshold = ctx.settings.name_similarity_percent

@@ -1,7 +1,7 @@
 """alerts and external lists
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0010
 Create Date: 2026-12-02 13:36:40.001849
 """
 from alembic import op
@@ -13,7 +13,7 @@ APPEND_ONLY = ("alerts", "alert_events", "external_lists", "external_records")
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
