@@ -225,3 +225,21 @@ def test_sta03_non_working_days(town):
     town.pay("H-001", 100_00, D(2024, 10, 12), memo="b")  # a 调休 Saturday: working day
     town.pay("H-001", 100_00, D(2024, 10, 14), memo="c")
     assert set(town.fired("STA-03")) == {f"day:{COUNTY}:2024-10-02"}
+
+
+def test_deaths_and_moves_recorded_after_registration(town):
+    """ledger.household_changes records deaths and moves as member events: BEN-01 reads the
+    death, BEN-02 does not count a person who moved to another household twice."""
+    from ledger import household_changes as changes
+    head = town.household("HA", [("马一", "户主", idn(101), None)])[0]
+    mover = town.household("HB", [("马二", "户主", idn(102), None),
+                                  ("马三", "女", idn(103, "20000202"), None)])[1]
+    town.household("HC", [("牛四", "户主", idn(104), None)])
+    with transaction(town.world.factory) as s:
+        clerk = get_user(s, "k_clerk")
+        changes.record_death(s, clerk, head, D(2024, 3, 1))
+        changes.move_member(s, clerk, town.vault, mover, to_household="HC",
+                            effective_date=D(2024, 4, 1), reason="出嫁")
+    town.pay("HA", 1000_00, D(2024, 5, 20))
+    assert set(town.fired("BEN-01")) == {"household:HA"}
+    assert town.fired("BEN-02") == {}
