@@ -45,6 +45,8 @@ class Settings:
     # How public boards print names: "full" (张三丰) or "mask_given" (张*丰), per local practice.
     name_display: str = "full"
     source: str = "defaults"
+    # The whole file as read. Sections owned by a feature are read from here by that feature:
+    # [alerts] by ledger.alerts.settings.alert_settings (thresholds with their basis).
     extra: dict = field(default_factory=dict)
 
 

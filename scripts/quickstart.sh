@@ -24,6 +24,14 @@ if [ -z "${FUNDTRAIL_SIGNING_PASSPHRASE:-}" ]; then
     (umask 077; echo "$FUNDTRAIL_SIGNING_PASSPHRASE" > "$DEMO/keys/passphrase")
 fi
 export FUNDTRAIL_SIGNING_PASSPHRASE
+# Keys for personal data (ID numbers, bank cards) in the demo; real deployments keep their own.
+if [ ! -f "$DEMO/keys/pii.env" ]; then
+    (umask 077; {
+        echo "FUNDTRAIL_PII_KEYS=$(python -c 'from ledger.pii import new_key; print(new_key())')"
+        echo "FUNDTRAIL_PII_INDEX_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    } > "$DEMO/keys/pii.env")
+fi
+set -a; . "$DEMO/keys/pii.env"; set +a
 ft() { fundtrail --config "$DEMO/fundtrail.toml" "$@"; }
 
 echo "== keys: the bureau's log key and three cosigners (village, township, county)"
@@ -40,7 +48,7 @@ LOG_VKEY=$(ft keygen --kind log --out "$DEMO/keys/log.key")
 
 echo "== schema and demo province"
 ft db upgrade
-ft demo --seed 1 --households "${DEMO_HOUSEHOLDS:-500}"
+ft demo --seed 1 --households "${DEMO_HOUSEHOLDS:-500}" --manifest "$DEMO/manifest.json"
 
 echo "== checkpoint: signed by the bureau, cosigned by village and township"
 ft checkpoint sign >/dev/null
@@ -58,6 +66,9 @@ python -m ledger.audit.verify_bundle "$DEMO/bundle" --policy "$DEMO/keys/policy.
 
 echo "== where the central lot went (first lines)"
 ft trace --lot 1 --payees 2 | head -n 14
+
+echo "== misuse alerts raised on the planted cases (first lines; ground truth in $DEMO/manifest.json)"
+FUNDTRAIL_USER=auditor ft alerts scan --as-of 2024-12-31 | head -n 12 || true
 
 echo "== trial balance (last lines)"
 ft trial-balance | tail -n 4
