@@ -3,7 +3,7 @@
 Alerts are another module's business (ledger/alerts/). The report asks it through one plain
 function and needs nothing else from it, so either side can change freely:
 
-    ledger.alerts.alerts_for_report(session, county_code: str, year: int) -> list[dict]
+    ledger.alerts.service.alerts_for_report(session, county_code: str, year: int) -> list[dict]
 
 Each dict may hold: rule_id, title, status (open | investigating | confirmed | …),
 amount_fen (int), subject (text naming the payee, project or account), opened (date or text).
@@ -31,7 +31,7 @@ def load_complaint_stats(session, county_code: str, year: int, as_of) -> dict | 
 def load_alerts(session, county_code: str, year: int) -> list[dict] | None:
     """The alerts to list, or None when there is no alert module to ask."""
     try:
-        module = importlib.import_module("ledger.alerts")
+        module = importlib.import_module("ledger.alerts.service")
     except ImportError:
         return None
     supplier = getattr(module, "alerts_for_report", None)

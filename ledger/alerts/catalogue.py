@@ -14,7 +14,8 @@ class Rule:
     title_zh: str
     title_en: str
     severity: str          # critical | high | medium | low
-    method: str            # deterministic | fuzzy | statistical
+    method: str            # deterministic | fuzzy | statistical | recorded (a fact people
+                           # recorded — a deadline passed, a finding — not a detection to score)
     why: str
     basis: str
     next_action: str
@@ -91,6 +92,22 @@ RULES = {r.id: r for r in [
        "A returned payment (退票) was neither re-paid to the household nor returned in 30 days.",
        "一卡通 practice: returns re-paid or returned within 30 days",
        "Fix the household's card and re-pay, or return the money to the lot."),
+    _r("G6", "投诉超期未办结", "Complaint past its deadline", "high", "recorded",
+       "A complaint not closed in time, or a named complainant not answered, is how complaints "
+       "get lost; the public's channel only works if it is answered.",
+       "分级受理、分级负责、属地管理; 15 days to close (Inner Mongolia 2017), 20 days to answer "
+       "a named complainant (Shanxi 2015); DOMAIN.md §5",
+       "Ask the handling officer for the state of the investigation; escalate if needed."),
+    _r("CMP-01", "投诉查实", "Complaint found substantiated", "high", "recorded",
+       "The handling officer found the complaint true: the money or the beneficiary it names "
+       "needs a misuse case and, where money went wrong, a recovery.",
+       "Seeds: a substantiated complaint opens an investigation (DOMAIN.md §4, complaints)",
+       "Open the case: check the payments named, confirm, and start recovery (追回) if due."),
+    _r("CHK-01", "入户核查发现问题", "Field check found a discrepancy", "high", "recorded",
+       "An inspector's visit to a household drawn at random found that what it received or "
+       "its situation differs from the books.",
+       "随机抽查 / 第三方评估 (DOMAIN.md §5); docs/oversight.md",
+       "Compare the visit record with the household's payments; confirm or dismiss."),
     _r("SPL-01", "化整为零", "Payments split below the threshold", "high", "deterministic",
        "Several payments to one payee just under the approval limit, close together, add up "
        "to more than it.", "Procurement thresholds (限额标准); audit analytics split tests",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ledger.alerts import rules_flow as f, rules_household as h, rules_identity as i, \
-    rules_stats as st
+    rules_oversight as o, rules_stats as st
 
 CHECKS = {
     "FLW-01": f.flw01_late_pass_down, "FLW-02": f.flw02_idle_balance,
@@ -18,6 +18,8 @@ CHECKS = {
     "FAV-02": i.fav02_contractor_of_official,
     "STA-01": st.sta01_benford, "STA-02": st.sta02_round_amounts,
     "STA-03": st.sta03_non_working_day,
+    "G6": o.g6_overdue_complaint, "CMP-01": o.cmp01_substantiated_complaint,
+    "CHK-01": o.chk01_field_check_discrepancy,
 }
 
 

@@ -215,3 +215,28 @@ def rule_outcomes(session: Session) -> dict[str, dict]:
     for alert_id, event in current.items():
         out[rules[alert_id]][event.state.value] += 1
     return {rid: dict(c) for rid, c in out.items()}
+
+
+def alerts_for_report(session: Session, county_code: str, year: int) -> list[dict]:
+    """Alerts of a county first seen in `year`, for its annual fund-use report
+    (reports/alerts_source.py reads this). The report is public, so entities are named by
+    their codes only — the same codes the public notices print."""
+    from ledger.balances import descendants
+    start = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc)
+    alerts = {a.id: a for a in session.execute(select(Alert).where(
+        Alert.region_code.in_(descendants(session, county_code)),
+        Alert.first_seen >= start, Alert.first_seen < end)).scalars()}
+    if not alerts:
+        return []
+    current = latest_events(session, alerts)
+    found = latest_findings(session, alerts)
+    rows = []
+    for alert_id, alert in sorted(alerts.items()):
+        rule = RULES[alert.rule_id]
+        rows.append({"rule_id": alert.rule_id, "title": rule.title_zh,
+                     "status": current[alert_id].state.value,
+                     "amount_fen": found[alert_id].amount_at_risk_fen or 0,
+                     "subject": f"{alert.entity_kind}:{alert.entity_key}",
+                     "opened": alert.first_seen.date().isoformat()})
+    return rows
