@@ -55,16 +55,38 @@ class Change:
 
 
 def lock_head(session: Session) -> AuditHead:
+    """The head of this session's log, locked for the rest of the transaction.
+
+    The lock lasts until commit or rollback, so a second call in the same transaction (the
+    idempotency look-up, then the change itself) returns the head it already holds instead
+    of asking the database again.
+    """
     origin = log_origin(session)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(AuditHead).values(origin=origin, size=0, root=merkle.EMPTY_ROOT, frontier=b"")
-        .on_conflict_do_nothing(index_elements=["origin"]))
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is not None and transaction is not None and held[0] is transaction \
+            and held[1] == origin:
+        return held[2]
+    head = _select_head(session, origin)
+    if head is None:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(AuditHead).values(origin=origin, size=0, root=merkle.EMPTY_ROOT, frontier=b"")
+            .on_conflict_do_nothing(index_elements=["origin"]))
+        head = _select_head(session, origin)
+    session.info[_HELD] = (session.get_transaction(), origin, head)
+    return head
+
+
+_HELD = "audit_head_held"
+
+
+def _select_head(session: Session, origin: str) -> AuditHead | None:
     stmt = select(AuditHead).where(AuditHead.origin == origin)
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    return session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+    return session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 @contextmanager
