@@ -321,9 +321,11 @@ def _decompose(n: int) -> list[int]:
 
 def _fold_right(hashes: Sequence[bytes]) -> bytes:
     """Combine subtree roots (left to right) the way the RFC tree joins its right edge."""
+    # node_hash inlined: verification folds the frontier once per entry.
+    sha256 = hashlib.sha256
     acc = hashes[-1]
-    for h in reversed(hashes[:-1]):
-        acc = node_hash(h, acc)
+    for i in range(len(hashes) - 2, -1, -1):
+        acc = sha256(b"\x01" + hashes[i] + acc).digest()
     return acc
 
 
