@@ -26,6 +26,8 @@ class Context:
         self.runs = args.runs or (3 if args.quick else 5)
         self.workdir = workdir
         self.pg_url = args.pg
+        self.entries = args.entries
+        self.lines = args.lines
 
 
 def main(argv=None) -> int:
@@ -35,6 +37,10 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, help="runs per figure (median); default 3 or 5")
     parser.add_argument("--pg", help="also measure figure 1 on PostgreSQL (admin URL, e.g. "
                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    parser.add_argument("--entries", type=int, help="log size for figures 3 and 8 (default "
+                        "100,000 quick, 1,000,000 full)")
+    parser.add_argument("--lines", type=int, help="roll size for figure 2 (default 2,000 "
+                        "quick, 100,000 full)")
     parser.add_argument("--workdir", help="where the databases go (default: a temp dir)")
     parser.add_argument("--out", help="JSON file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)

@@ -82,7 +82,7 @@ def core_executemany_rate(url: str, count: int) -> float:
 
 
 def run(ctx) -> list[Figure]:
-    lines = 2_000 if ctx.quick else 100_000
+    lines = ctx.lines or (2_000 if ctx.quick else 100_000)
     sample = 200 if ctx.quick else 1_000
     url = prov.new_database(ctx.workdir, "roll", None)
     p = prov.build(url)

@@ -59,13 +59,13 @@ def raw_hash_rate(path) -> float:
 
 
 def run(ctx) -> list[Figure]:
-    entries = 100_000 if ctx.quick else 1_000_000
+    entries = ctx.entries or (100_000 if ctx.quick else 1_000_000)
     url = prov.new_database(ctx.workdir, "verify", None)
     p = prov.build(url)
     grow_s, size = timed(lambda: synthlog.grow(p, entries))
     path = url[len("sqlite:///"):]
     rates, raws, peaks = [], [], []
-    for _ in range(ctx.runs if ctx.quick else min(ctx.runs, 3)):
+    for _ in range(min(ctx.runs, 3)):
         out = in_child(VERIFY_CHILD.format(url=url))
         if out["findings"]:
             raise RuntimeError(f"the bench log does not verify: {out['findings']}")
