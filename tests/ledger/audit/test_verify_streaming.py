@@ -50,3 +50,52 @@ def test_tampered_books_give_the_exact_findings(world, books, engine, monkeypatc
     tamper(engine, *statements)
     report = same_reports(world, monkeypatch)
     assert not report.intact
+
+
+# Incremental verification from a checkpoint verified before ---------------------------------
+
+def more_payments(world, count: int, prefix: str) -> None:
+    from ledger import posting
+    from ledger.db import transaction
+    from tests.ledger.test_invariants import pay_household, u
+    with transaction(world.factory) as s:
+        for n in range(count):
+            t = pay_household(s, world, 100 + n, f"{prefix}-{n}", payee="H-002")
+            posting.approve(s, u(s, "k_approver"), t.id)
+
+
+def since(world, size, root):
+    from ledger.db import transaction
+    with transaction(world.factory) as s:
+        return verify_module.verify_since(s, size, root)
+
+
+def test_resuming_checks_only_what_came_after(world, books):
+    before = run(world)
+    more_payments(world, 3, "later")
+    after, full = since(world, before.size, before.root), run(world)
+    assert after.intact and full.intact, after.findings
+    assert (after.size, after.root) == (full.size, full.root)
+    # 3 × (transfer, two postings, a payee account the first time) and 3 approvals
+    assert 0 < after.rows_checked < full.rows_checked
+    assert after.rows_checked == full.rows_checked - before.rows_checked
+
+
+def test_resuming_finds_a_changed_new_row(world, books, engine):
+    before = run(world)
+    more_payments(world, 2, "later")
+    tamper(engine, f"UPDATE postings SET amount_fen = amount_fen + 1 WHERE log_index >= "
+                   f"{before.size} AND amount_fen > 0")
+    found = [f for f in since(world, before.size, before.root).findings if f.kind == "row"]
+    assert found and {f.table for f in found} == {"postings"}
+    assert all(f.fields == ["amount_fen"] for f in found)
+
+
+def test_resuming_refuses_a_log_rewritten_before_the_checkpoint(world, books, engine):
+    from tests.ledger.audit.test_verify_db import rewrite_history
+    before = run(world)
+    more_payments(world, 1, "later")
+    rewrite_history(engine, 3)
+    report = since(world, before.size, before.root)
+    assert [f.kind for f in report.findings] == ["checkpoint"]
+    assert "rewritten" in report.findings[0].message
