@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import JSON, and_, case, func, select
+from sqlalchemy import JSON, Boolean, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit import merkle
@@ -265,9 +265,9 @@ class _TableCursor:
         self.rows = rows
         self.image_of = row_imager(table)
         self.log_index_at = list(table.columns).index(table.c.log_index)
-        # JSON columns could hold true where the entry holds 1 (equal in Python, not in CBOR):
-        # compare their images by canonical hash; plain columns cannot, so == suffices.
-        self.strict = any(isinstance(c.type, JSON) for c in table.columns)
+        # JSON and boolean columns could hold true where the entry holds 1 (equal in Python,
+        # not in CBOR): compare such images by canonical hash; for the others == suffices.
+        self.strict = any(isinstance(c.type, (JSON, Boolean)) for c in table.columns)
         self.ahead = next(self.rows, None)
 
     def written_by(self, index: int) -> dict | None:
