@@ -7,14 +7,10 @@ money allocated down to the county, and as many household payees as a figure nee
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert
-
-from ledger import flows, lots, migrate, posting, projects, regions
+from ledger import flows, lots, migrate, posting, regions
 from ledger.audit.log import record_change
 from ledger.db import make_engine, make_sessionmaker, transaction
 from ledger.models import Payee, PayeeKind, RegionLevel, Role, SourceLevel

@@ -9,7 +9,6 @@ two-row transfer per transaction with the same durability (WAL, synchronous=FULL
 from __future__ import annotations
 
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from ledger import flows, regions
