@@ -288,6 +288,8 @@ class RollEventKind(str, enum.Enum):
     LINE_WITHDRAWN = "line_withdrawn"  # the objection was upheld: never paid
     APPROVED = "approved"              # checker approved the roll
     SENT = "sent"                      # payments recorded and bank file written
+    RETURNED = "returned"              # the bank returned the line (退票)
+    REPAID = "repaid"                  # a returned line was put on a new roll (comment: its code)
 
 
 class RollEvent(Base):
@@ -583,4 +585,7 @@ APPEND_ONLY_TABLES = (
     "cosignatures", "households", "household_events", "members", "project_events",
     "payment_rolls", "roll_lines", "roll_events",
     "recoveries", "loans", "loan_events", "loan_subsidies", "member_events", "household_links",
+    "complaints", "complaint_events", "sample_commitments", "sample_draws", "sample_visits",
 )
+
+from ledger import oversight_models as _oversight_models  # noqa: E402,F401
