@@ -130,9 +130,15 @@ def db():
 @pass_ctx
 def db_upgrade(ctx, revision):
     """Create or migrate the schema with Alembic."""
+    from sqlalchemy.exc import OperationalError
+
     from ledger import migrate
+    from ledger.db import storage_error
     engine = make_engine(ctx.settings.database_url)
-    migrate.upgrade(engine, revision)
+    try:
+        migrate.upgrade(engine, revision)
+    except OperationalError as exc:  # locked, disk full, server gone: one clear line, exit 2
+        raise storage_error(exc, uncertain=False) from None
     click.echo(f"schema at {migrate.current_revision(engine)} ({_safe_url(engine)})")
 
 

@@ -149,3 +149,17 @@ def test_a_locked_database_is_a_clear_error_and_the_command_can_be_rerun(db_url,
 def test_a_bad_busy_timeout_in_the_url_is_a_clear_error(tmp_path):
     with pytest.raises(LedgerError, match="timeout='soon' is not a number"):
         make_engine(f"sqlite:///{tmp_path / 'x.db'}?timeout=soon")
+
+
+def test_db_upgrade_on_a_locked_database_is_a_clear_error(tmp_path):
+    """A migration waiting on another writer says so in one line (exit 2), no traceback."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine, holder = _hold_write_lock(url)
+    try:
+        result = _cli(url + "?timeout=1", tmp_path, "db", "upgrade")
+    finally:
+        holder.exec_driver_sql("ROLLBACK")
+        holder.close()
+        engine.dispose()
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "locked" in result.stderr
