@@ -314,6 +314,46 @@ def household_card(ctx, household, year, out, paper, as_json):
     _written(out, pdf, {"household": household, "year": year}, as_json)
 
 
+@report.command("visit-cards")
+@click.option("--sample", "sample_id", type=int, required=True)
+@click.option("--year", type=int, default=dt.date.today().year, show_default="this year")
+@click.option("-o", "out_dir", type=click.Path(file_okay=False), required=True)
+@PAPER
+@JSON
+@pass_ctx
+def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
+    """The inspector's visit pack for a drawn field-check sample (入户核查): the visit list and
+    each drawn household's card, to compare what the household says with the books."""
+    import csv
+    from ledger import sampling
+    from ledger.imports.bank import safe_cell
+    from ledger.notice_content import household_card as card_content
+    from ledger.pii import PiiVault
+    from reports.card import household_card_pdf
+    vault = PiiVault.from_env()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with ctx.session() as s:
+        visits = sampling.visit_list(s, ctx.actor(s), sample_id)  # auditors only
+        files = []
+        for n, visit in enumerate(_progress(visits), start=1):
+            pdf = household_card_pdf(card_content(s, vault, visit["household"], year), paper,
+                                     ctx.settings.font_file)
+            name = f"visit-{n:03d}-{visit['household']}.pdf"
+            (out / name).write_bytes(pdf)
+            files.append({**visit, "card": name})
+    with open(out / "visits.csv", "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["序号", "户编码", "村", "户主", "明白卡", "核查结果"])
+        for n, v in enumerate(files, start=1):
+            # names come from imports: a cell starting with = + - @ must not run as a formula
+            writer.writerow([n, safe_cell(v["household"]), safe_cell(v["village_name"]),
+                             safe_cell(v["head"]), v["card"],
+                             "" if v["result"] == "not visited" else v["result"]])
+    _emit({"sample": sample_id, "dir": str(out), "visits": files}, as_json,
+          f"{len(files)} household cards and visits.csv written to {out}")
+
+
 @report.command("county-batch")
 @click.option("--county", required=True)
 @click.option("--year", type=int, default=None, help="Also the annual report of this year.")

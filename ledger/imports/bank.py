@@ -49,7 +49,8 @@ RESULT_COLUMNS = [
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run (OWASP CSV injection)
 
 
-def _safe_cell(value: str) -> str:
+def safe_cell(value: str) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
     return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
@@ -63,8 +64,8 @@ def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
         household = households[line.household_code]
         if not household.bank_card:
             raise LedgerError(f"line {line.line_no} ({line.household_code}) has no bank card")
-        writer.writerow([line.line_no, _safe_cell(line.household_code),
-                         _safe_cell(household.head_name),
+        writer.writerow([line.line_no, safe_cell(line.household_code),
+                         safe_cell(household.head_name),
                          vault.decrypt(household.bank_card), format_yuan_plain(line.amount_fen)])
     try:
         data = buffer.getvalue().encode(encoding)

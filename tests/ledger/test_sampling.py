@@ -289,6 +289,19 @@ def test_sample_commands_and_the_standalone_verifier(ft, tmp_path):
     assert [v["household"] for v in json.loads(result.stdout)["visits"]] == \
         [v["household"] for v in visits]
 
+    # the inspector's pack: the visit list and each drawn household's card (明白卡)
+    code, out, err = ft("--as", "auditor", "report", "visit-cards", "--sample", cid, "--year",
+                        "2024", "-o", "pack", "--json")
+    assert code == 0, err
+    pack = json.loads(out)["visits"]
+    assert [v["household"] for v in pack] == [v["household"] for v in visits]
+    text = subprocess.run(["pdftotext", f"pack/{pack[0]['card']}", "-"], capture_output=True,
+                          text=True, cwd=tmp_path, check=True).stdout
+    assert "明白卡" in text and pack[0]["household"] in text
+    rows = (tmp_path / "pack/visits.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 6 and rows[1].startswith(f"1,{pack[0]['household']},")
+    assert ft("--as", "k_clerk", "report", "visit-cards", "--sample", cid, "-o", "x")[0] == 2
+
 
 def test_seed_is_domain_separated():
     root, digest = bytes(range(32)), bytes(range(32, 64))
