@@ -65,15 +65,16 @@ def _more_business(run):
         return cps.sign(s, run.signer).note
 
 
-def _sqlite(db_url):
-    if not db_url.startswith("sqlite"):
-        pytest.skip("fundtrail backup copies SQLite files; PostgreSQL: "
-                    "test_pg_dump_and_pg_restore_as_documented")
+# `fundtrail backup` copies SQLite files; PostgreSQL is backed up with pg_dump
+# (test_pg_dump_and_pg_restore_as_documented). Each test runs on the database it is about,
+# rather than being skipped on the other.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+POSTGRESQL_ONLY = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
+@SQLITE_ONLY
 def test_a_restored_database_verifies_and_matches_the_checkpoint(ledger, db_url, tmp_path,
                                                                  monkeypatch):
-    _sqlite(db_url)
     original = _state(db_url, tmp_path)
     code, out, err = ledger("backup", "backup.db")
     assert code == 0 and "verified intact" in out, err
@@ -89,10 +90,10 @@ def test_a_restored_database_verifies_and_matches_the_checkpoint(ledger, db_url,
     assert ledger("verify")[0] == 0 and ledger("trial-balance")[0] == 0
 
 
+@SQLITE_ONLY
 def test_restoring_over_a_newer_ledger_needs_replace_and_is_then_detected(ledger, db_url,
                                                                          tmp_path):
     """An operator 'restoring' yesterday's backup to make today's entries disappear."""
-    _sqlite(db_url)
     assert ledger("backup", "old.db")[0] == 0
     kept = _more_business(ledger)                   # an auditor keeps this checkpoint
     (tmp_path / "kept.txt").write_text(kept)
@@ -112,10 +113,10 @@ def test_restoring_over_a_newer_ledger_needs_replace_and_is_then_detected(ledger
     assert code == 2 and "the log shrank" in err    # the official will not sign the rollback
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("damage", ["bytes", "row"])
 def test_a_damaged_backup_is_refused_and_nothing_is_restored(ledger, db_url, tmp_path,
                                                              monkeypatch, damage):
-    _sqlite(db_url)
     assert ledger("backup", "backup.db")[0] == 0
     path = tmp_path / "backup.db"
     if damage == "bytes":
@@ -138,16 +139,14 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(ledger, db_url, tmp
     assert not target.exists()
 
 
+@POSTGRESQL_ONLY
 def test_backup_of_a_postgresql_ledger_points_to_pg_dump(ledger, db_url):
-    if db_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL only")
     code, _, err = ledger("backup", "b.db")
     assert code == 2 and "pg_dump" in err
 
 
+@POSTGRESQL_ONLY
 def test_pg_dump_and_pg_restore_as_documented(ledger, db_url, tmp_path):
-    if db_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL only")
     if not shutil.which("pg_dump"):
         pytest.fail("pg_dump is missing: install postgresql-client (scripts/setup-env.sh)")
     original = _state(db_url, tmp_path)
