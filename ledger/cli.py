@@ -494,7 +494,7 @@ def trace(ctx, lot_id, max_payees, as_json):
 
 
 # Further command groups register themselves on `cli` when imported.
-from ledger import cli_audit, cli_imports, cli_rolls  # noqa: E402,F401
+from ledger import cli_audit, cli_imports, cli_rolls, cli_users  # noqa: E402,F401
 
 
 def _load_plugin_commands() -> None:

@@ -470,5 +470,7 @@ APPEND_ONLY_TABLES = (
     "regions", "fund_lots", "projects", "payees", "transfers", "postings", "approvals",
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
     "cosignatures", "households", "household_events", "members", "project_events",
-    "payment_rolls", "roll_lines", "roll_events",
+    "payment_rolls", "roll_lines", "roll_events", "user_credentials",
 )
+
+from ledger import auth_models as _auth_models  # noqa: E402,F401
