@@ -1,0 +1,118 @@
+"""Checking a notice's proof on the server, against the published keys, in plain words.
+
+Accepts what a villager or auditor has: the verification URL from the QR code (its `p`
+parameter), the QR text itself (Base45 of the compact proof, RFC 9285), base64 of the compact
+proof, or the C2SP tlog-proof text file. The entry bytes travel in the proof; the leaf hash
+binds them, so what we show from them is what the log holds.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from ledger.audit import merkle, proofs
+from ledger.audit.checkpoint import CheckpointError
+from ledger.audit.entries import EntryFormatError, decode_entry
+from ledger.audit.policy import Policy, PolicyError, QuorumError, parse_policy
+from ledger.money import format_yuan
+
+TABLE_NAMES = {
+    "roll_lines": "清册行", "payment_rolls": "发放清册", "roll_events": "清册事件",
+    "transfers": "转账", "postings": "记账分录", "approvals": "审核", "projects": "项目",
+    "project_events": "项目事件", "households": "农户", "payees": "收款人",
+    "fund_lots": "资金批次", "accounts": "账户", "regions": "行政区划", "users": "用户",
+}
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    message: str
+    index: int | None = None
+    size: int | None = None
+    log_name: str = ""
+    witnesses: list[str] = field(default_factory=list)
+    cosigned: list[tuple[str, str]] = field(default_factory=list)
+    entry: dict | None = None
+    rows: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+
+
+def load_policy(path: str) -> Policy | None:
+    p = Path(path)
+    if not p.exists():
+        return None
+    try:
+        return parse_policy(p.read_bytes())
+    except PolicyError:
+        return None
+
+
+def parse_input(text: str) -> proofs.TlogProof:
+    text = (text or "").strip()
+    if text.startswith(proofs.HEADER):
+        return proofs.decode_text(text.replace("\r\n", "\n"))
+    if "://" in text or text.startswith("/") or "?p=" in text:
+        values = parse_qs(urlsplit(text).query).get("p")
+        if not values:
+            raise proofs.ProofFormatError("the link carries no proof (parameter p)")
+        text = values[0].strip()
+    try:
+        return proofs.decode_compact(proofs.base45_decode(text))
+    except (ValueError, proofs.ProofFormatError):
+        pass
+    try:
+        return proofs.decode_compact(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        raise proofs.ProofFormatError("this is neither a QR payload nor a proof file") from None
+
+
+def check(text: str, policy: Policy | None) -> Outcome:
+    if policy is None:
+        return Outcome(False, "服务器尚未公布公钥和策略，无法核验。")
+    try:
+        proof = parse_input(text)
+        verified = proofs.verify_entry_proof(proof, policy)
+    except proofs.ProofFormatError as exc:
+        return Outcome(False, f"无法识别这段内容：{exc}")
+    except QuorumError as exc:
+        return Outcome(False, f"签名人数不够（未达到法定签名数）：{exc}")
+    except CheckpointError as exc:
+        return Outcome(False, f"签名不对，与公布的公钥不符：{exc}")
+    except merkle.ProofError as exc:
+        return Outcome(False, f"这条记录不在日志中（包含证明不成立）：{exc}")
+    outcome = Outcome(True, "核验通过：这条记录在审计日志中，且检查点的签名与公布的公钥一致。",
+                      index=verified.index, size=verified.checkpoint.size,
+                      log_name=verified.checkpoint.origin,
+                      witnesses=sorted(verified.witnesses),
+                      cosigned=[(c.name, _when(c.timestamp)) for c in verified.cosignatures])
+    try:
+        entry = decode_entry(proof.extra)
+    except EntryFormatError as exc:
+        outcome.message += f"（条目内容无法解读：{exc}）"
+        return outcome
+    outcome.entry = {"kind": entry["kind"], "actor": entry["actor"],
+                     "time": _when(entry["time_us"] // 1_000_000)}
+    outcome.rows = [(TABLE_NAMES.get(table, table), _fields(image))
+                    for table, _key, _version, _prev, image in entry["rows"]]
+    return outcome
+
+
+def _when(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _fields(image: dict) -> list[tuple[str, str]]:
+    out = []
+    for name, value in image.items():
+        if name == "log_index":
+            continue
+        if isinstance(value, dict) and "sha256" in value:
+            value = "（个人信息：日志只存其加密承诺值）"
+        elif name.endswith("_fen") and isinstance(value, int):
+            value = f"{format_yuan(value)} 元"
+        out.append((name, str(value)))
+    return out
