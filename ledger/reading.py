@@ -208,3 +208,11 @@ def village_projects(session: Session, code: str) -> list[tuple[Project, Project
 def masked_card(last4: str | None) -> str:
     """A card number as the board shows it: only the last four digits."""
     return f"****{last4}" if last4 else "—"
+
+
+def require_whole_log(session: Session, actor: User, action: Action = Action.AUDIT) -> None:
+    """The audit log covers the whole ledger, so its pages (verification, the bundle, proofs
+    of any entry) are for auditors whose scope is the root region."""
+    roots = session.execute(select(Region.code).where(Region.parent_code.is_(None))).scalars()
+    for code in roots:
+        require(session, actor, action, code)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, flash, redirect, render_template, send_file, url_for
 
+from ledger import reading
 from ledger.access import Action
 from ledger.audit import checkpoints as cps
 from ledger.audit import proofs
@@ -18,7 +19,7 @@ from ledger.audit.verify import verify
 from ledger.errors import LedgerError
 from ledger.models import AuditEntry
 from web import current_settings, db
-from web.auth_views import requires
+from web.auth_views import actor, requires
 from web.forms import DecisionForm
 from web.proofcheck import load_policy
 
@@ -27,6 +28,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 def _state():
     s = db.session()
+    reading.require_whole_log(s, actor())
     head = cps.head(s)
     latest = cps.latest(s)
     note = cps.with_cosignatures(s, latest) if latest else None
@@ -68,6 +70,7 @@ def bundle():
     form = DecisionForm()
     if not form.validate_on_submit():
         return redirect(url_for("audit.index"))
+    reading.require_whole_log(db.session(), actor())
     settings = current_settings().ledger
     policy = load_policy(settings.policy_file)
     if policy is None:
@@ -96,6 +99,7 @@ def bundle():
 def entry_proof(index: int) -> proofs.TlogProof | None:
     """Inclusion proof of entry `index` in the newest checkpoint, with the entry as extra."""
     s = db.session()
+    reading.require_whole_log(s, actor())
     latest = cps.latest(s)
     if latest is None or not 0 <= index < latest.size:
         return None
@@ -117,4 +121,4 @@ def proof(index: int):
 @bp.route("/alerts")
 @requires(Action.READ)
 def alerts():
-    return render_template("audit/alerts_missing.html"), 501
+    return render_template("audit/alerts_missing.html")
