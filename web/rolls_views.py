@@ -87,22 +87,24 @@ def roll_new():
             "use": form.use.data, "standard": form.standard.fen,
             "filename": form.lines.data.filename or "lines.csv"}
     token, path = uploads.keep(form.lines.data, meta)
-    preview, problems = None, []
+    problems = []
     try:
-        args = _roll_args(meta, path)
-        roll = rolls.create_roll(s, me, **args)
-        preview = reading.roll(s, me, roll.code)
+        roll = rolls.create_roll(s, me, **_roll_args(meta, path))
+        # Rendered before the rollback below: the preview shows the rows the service wrote.
+        html = render_template("staff/roll_preview.html", meta=meta,
+                               preview=reading.roll(s, me, roll.code), problems=[],
+                               form=TokenForm(token=token))
     except PermissionDenied:
         raise
     except LedgerError as exc:
         problems = _problems_of(exc, meta["filename"])
     finally:
         db.rollback()
-    if problems:
-        uploads.drop(token)
-    return render_template("staff/roll_preview.html", meta=meta, preview=preview,
-                           problems=problems, form=TokenForm(token=token)), \
-        (422 if problems else 200)
+    if not problems:
+        return html
+    uploads.drop(token)
+    return render_template("staff/roll_preview.html", meta=meta, preview=None,
+                           problems=problems, form=TokenForm(token=token)), 422
 
 
 @bp.route("/rolls/confirm", methods=["POST"])
