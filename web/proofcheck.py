@@ -52,9 +52,10 @@ def load_policy(path: str) -> Policy | None:
 
 
 def parse_input(text: str) -> proofs.TlogProof:
-    text = (text or "").strip()
+    text = (text or "").replace("\r\n", "\n").strip()
     if text.startswith(proofs.HEADER):
-        return proofs.decode_text(text.replace("\r\n", "\n"))
+        # Pasting loses the note's final newline; the signed text itself is unchanged by it.
+        return proofs.decode_text(text + "\n")
     if "://" in text or text.startswith("/") or "?p=" in text:
         values = parse_qs(urlsplit(text).query).get("p")
         if not values:
