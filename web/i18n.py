@@ -60,6 +60,10 @@ EN = {
     "退回原因（必填）": "Reason for rejecting (required)", "户": "households",
     "所属县": "County", "全部村": "All villages", "在范围内的用户": "Users in scope",
     "最近转账": "Recent transfers", "待我审核": "Waiting for approval",
+    "申报": "proposed", "入库": "in library", "批复": "approved", "实施": "implementing",
+    "验收": "accepted", "结项": "closed", "备案": "filed", "待发放": "to be paid",
+    "有异议，暂缓": "held (objection)", "已撤销": "withdrawn", "异议": "objection",
+    "异议不成立": "objection dismissed", "撤销该户": "line withdrawn", "已送银行": "sent to bank",
 }
 
 

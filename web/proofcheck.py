@@ -28,6 +28,16 @@ TABLE_NAMES = {
 }
 
 
+FIELD_NAMES = {
+    "code": "编号", "item": "发放项目", "lot_id": "资金批次", "use_code": "用途",
+    "function_code": "功能分类", "county_code": "县代码", "standard_fen": "标准",
+    "line_no": "行号", "quantity": "数量", "amount_fen": "金额", "household_code": "户编码",
+    "name": "名称", "head_name": "户主", "village_code": "村代码", "status": "状态",
+    "effective_date": "日期", "kind": "类型", "comment": "说明", "created_by": "创建人（内部编号）",
+    "actor_id": "经办人（内部编号）", "roll_id": "清册（内部编号）", "id": "内部编号",
+}
+
+
 @dataclass
 class Outcome:
     ok: bool
@@ -115,5 +125,5 @@ def _fields(image: dict) -> list[tuple[str, str]]:
             value = "（个人信息：日志只存其加密承诺值）"
         elif name.endswith("_fen") and isinstance(value, int):
             value = f"{format_yuan(value)} 元"
-        out.append((name, str(value)))
+        out.append((FIELD_NAMES.get(name, name), str(value)))
     return out

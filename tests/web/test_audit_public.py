@@ -72,7 +72,7 @@ def test_public_verification_of_a_qr_payload_and_a_pasted_proof(app, scene, brow
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "核验通过" in html
     assert "village" in html and "township" in html and "k_clerk" in html
-    assert "清册行" in html and "KH-1" in html and "500.00 元" in html
+    assert "清册行" in html and "KH-1" in html and "500.00 元" in html and "户编码" in html
     r = visitor.post("/verify", {"proof": proofs.encode_text(proof)}, token_from="/verify")
     assert r.status_code == 200 and "核验通过" in r.get_data(as_text=True)
     r = visitor.post("/verify", {"proof": f"https://example.org/verify?p={quote(payload)}"},

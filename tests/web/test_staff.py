@@ -106,12 +106,12 @@ def test_roll_publish_approve_send(app, scene, browser):
     page = f"/staff/rolls/{code}"
     r = approver.post(f"{page}/approve", {"day": TODAY}, token_from=page)
     assert r.status_code == 302
-    assert "approved" in approver.get(page).get_data(as_text=True)
+    assert "审核通过" in approver.get(page).get_data(as_text=True)
     r = clerk.post(f"{page}/send", {"day": TODAY}, token_from=page)
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
     assert len(r.data.decode("gb18030").strip().splitlines()) == 3  # header + two lines
-    assert "sent" in clerk.get(page).get_data(as_text=True)
+    assert "已送银行" in clerk.get(page).get_data(as_text=True)
 
 
 def test_import_households_preview_then_confirm(app, scene, browser):
