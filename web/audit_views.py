@@ -17,11 +17,10 @@ from ledger.audit import checkpoints as cps
 from ledger.audit import proofs
 from ledger.audit.verify import verify
 from ledger.errors import LedgerError
-from ledger.models import AuditEntry
 from web import current_settings, db
 from web.auth_views import actor, requires
 from web.forms import DecisionForm
-from web.proofcheck import load_policy
+from web.proofcheck import entry_proof, load_policy
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -96,22 +95,12 @@ def bundle():
                      mimetype="application/zip")
 
 
-def entry_proof(index: int) -> proofs.TlogProof | None:
-    """Inclusion proof of entry `index` in the newest checkpoint, with the entry as extra."""
-    s = db.session()
-    reading.require_whole_log(s, actor())
-    latest = cps.latest(s)
-    if latest is None or not 0 <= index < latest.size:
-        return None
-    entry = bytes(s.get(AuditEntry, index).entry)
-    return proofs.build_proof(index, cps.with_cosignatures(s, latest), cps.node_reader(s),
-                              extra=entry)
-
-
 @bp.route("/proof/<int:index>.txt")
 @requires(Action.AUDIT)
 def proof(index: int):
-    built = entry_proof(index)
+    s = db.session()
+    reading.require_whole_log(s, actor())
+    built = entry_proof(s, index)
     if built is None:
         flash(f"entry {index} is not covered by a signed checkpoint yet", "error")
         return redirect(url_for("audit.index"))

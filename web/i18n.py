@@ -60,6 +60,9 @@ EN = {
     "退回原因（必填）": "Reason for rejecting (required)", "户": "households",
     "所属县": "County", "全部村": "All villages", "在范围内的用户": "Users in scope",
     "最近转账": "Recent transfers", "待我审核": "Waiting for approval",
+    "日志 {size} 条，数据行 {rows} 行，检查点 {cps} 个":
+        "{size} entries, {rows} rows, {cps} checkpoints",
+    "核验此清册": "Verify this roll", "尚未签入检查点": "not yet in a signed checkpoint",
     "申报": "proposed", "入库": "in library", "批复": "approved", "实施": "implementing",
     "验收": "accepted", "结项": "closed", "备案": "filed", "待发放": "to be paid",
     "有异议，暂缓": "held (objection)", "已撤销": "withdrawn", "异议": "objection",

@@ -51,6 +51,24 @@ class Outcome:
     rows: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
 
+def entry_proof(session, index: int) -> proofs.TlogProof | None:
+    """Inclusion proof of entry `index` in the newest checkpoint, with the entry as extra;
+    None while no signed checkpoint covers it yet."""
+    from ledger.audit import checkpoints as cps
+    from ledger.models import AuditEntry
+    latest = cps.latest(session)
+    if latest is None or not 0 <= index < latest.size:
+        return None
+    entry = bytes(session.get(AuditEntry, index).entry)
+    return proofs.build_proof(index, cps.with_cosignatures(session, latest),
+                              cps.node_reader(session), extra=entry)
+
+
+def qr_payload(proof: proofs.TlogProof) -> str:
+    """What a notice's QR code carries: Base45 of the compact proof (RFC 9285)."""
+    return proofs.base45_encode(proofs.encode_compact(proof))
+
+
 def load_policy(path: str) -> Policy | None:
     p = Path(path)
     if not p.exists():

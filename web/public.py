@@ -10,7 +10,7 @@ from ledger import reading
 from ledger.audit import checkpoints as cps
 from web import current_settings, db
 from web.forms import ProofForm
-from web.proofcheck import check, load_policy
+from web.proofcheck import check, entry_proof, load_policy, qr_payload
 
 bp = Blueprint("public", __name__)
 
@@ -24,9 +24,14 @@ def index():
 def village(code: str):
     s = db.session()
     region = reading.village(s, code)
-    return render_template("public/village.html", village=region,
-                           rolls=reading.village_rolls(s, code),
-                           projects=reading.village_projects(s, code))
+    rolls = reading.village_rolls(s, code)
+    proofs_of = {}
+    for view, _lines in rolls:
+        proof = entry_proof(s, view.roll.log_index)
+        if proof is not None:  # the roll as created is covered by a signed checkpoint
+            proofs_of[view.roll.code] = qr_payload(proof)
+    return render_template("public/village.html", village=region, rolls=rolls,
+                           proofs_of=proofs_of, projects=reading.village_projects(s, code))
 
 
 @bp.route("/verify", methods=["GET", "POST"])

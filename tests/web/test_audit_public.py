@@ -45,9 +45,10 @@ def test_auditor_verifies_and_downloads_the_bundle(app, scene, browser, tmp_path
 
 def test_verification_names_a_row_changed_behind_the_ledgers_back(app, scene, browser, world):
     with world.factory() as s:
-        s.execute(text("DROP TRIGGER IF EXISTS roll_lines_no_update"))  # SQLite
+        # Someone with database access removes the guard and edits a roll line.
         s.execute(text("DROP TRIGGER IF EXISTS roll_lines_append_only ON roll_lines")
-                  if s.get_bind().dialect.name == "postgresql" else text("SELECT 1"))
+                  if s.get_bind().dialect.name == "postgresql"
+                  else text("DROP TRIGGER IF EXISTS roll_lines_no_update"))
         s.execute(text("UPDATE roll_lines SET amount_fen = 99900 WHERE line_no = 1"))
         s.commit()
     r = browser("auditor").post("/audit/verify", token_from="/audit/")
@@ -107,3 +108,12 @@ def test_keys_policy_checkpoint_as_plain_text(app, scene, browser):
     assert policy == scene.policy_file.read_text(encoding="utf-8")
     checkpoint = visitor.get("/checkpoint.txt").get_data(as_text=True)
     assert checkpoint.startswith(ORIGIN + "\n") and re.search(r"— village\.example ", checkpoint)
+
+
+def test_the_village_page_links_each_signed_roll_to_its_verification(app, scene, browser):
+    visitor = browser()
+    html = visitor.get(f"/village/{scene.own['village']}").get_data(as_text=True)
+    link = re.search(r'href="(/verify\?p=[^"]+)"', html).group(1).replace("&amp;", "&")
+    r = visitor.get(link)
+    assert r.status_code == 200 and "核验通过" in r.get_data(as_text=True)
+    assert scene.own["roll"] in r.get_data(as_text=True)

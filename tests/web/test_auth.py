@@ -158,3 +158,28 @@ def test_user_password_command(db_url, world, monkeypatch, fast_hashing):
     assert main(["--as", "k2_clerk", "user-password", "k_clerk"]) == 2  # not an administrator
     with transaction(world.factory) as s:
         assert auth.authenticate(s, "k_clerk", "demo-password-for-k", "cli")
+
+
+def test_serve_refuses_to_start_without_a_secret(db_url, monkeypatch, capsys):
+    from ledger.cli import main
+    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    monkeypatch.delenv("FUNDTRAIL_SECRET_KEY", raising=False)
+    assert main(["serve", "--port", "0"]) == 2
+    assert "secret key" in capsys.readouterr().err
+
+
+def test_administrator_adds_a_user_who_can_sign_in(app, scene, browser):
+    admin = browser("k_admin")
+    r = admin.post("/admin/users", {"username": "k_clerk2", "display_name": "新经办",
+                                    "role": "clerk", "region": "430121001",
+                                    "password": "short"}, token_from="/admin/users")
+    assert r.status_code == 422 and "12" in r.get_data(as_text=True)
+    r = admin.post("/admin/users", {"username": "k_clerk2", "display_name": "新经办",
+                                    "role": "clerk", "region": "430121001",
+                                    "password": "a-good-new-password"}, token_from="/admin/users")
+    assert r.status_code == 302
+    assert browser().login("k_clerk2", "a-good-new-password").status_code == 302
+    r = admin.post("/admin/users", {"username": "x2", "display_name": "x", "role": "clerk",
+                                    "region": "430122", "password": "a-good-new-password"},
+                   token_from="/admin/users")
+    assert r.status_code == 422  # another county is not a region this administrator is offered

@@ -32,8 +32,11 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium n
 
 @pytest.fixture
 def server(db_url, scene):
+    import dataclasses
+
     import waitress
-    app = create_app(make_settings(db_url, scene))
+    # Secure cookies as in production: Chromium accepts them from http://127.0.0.1.
+    app = create_app(dataclasses.replace(make_settings(db_url, scene), secure_cookies=True))
     srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
