@@ -158,6 +158,13 @@ def test_user_password_command(db_url, world, monkeypatch, fast_hashing):
     assert main(["--as", "k2_clerk", "user-password", "k_clerk"]) == 2  # not an administrator
     with transaction(world.factory) as s:
         assert auth.authenticate(s, "k_clerk", "demo-password-for-k", "cli")
+    monkeypatch.setenv("FUNDTRAIL_USER_PASSWORD", "demo-password-for-all")
+    assert main(["user-password", "--all-without-password"]) == 0
+    with transaction(world.factory) as s:
+        assert auth.authenticate(s, "p_clerk", "demo-password-for-all", "cli")
+        with pytest.raises(auth.LoginRefused):  # already had one: unchanged
+            auth.authenticate(s, "k_clerk", "demo-password-for-all", "cli")
+    assert main(["user-password"]) == 2
 
 
 def test_serve_refuses_to_start_without_a_secret(db_url, monkeypatch, capsys):

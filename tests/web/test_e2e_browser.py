@@ -85,6 +85,13 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
 
     clerk = _login(chromium, server, "k_clerk")
     _shot(clerk, "1-clerk-home", db)
+    clerk.goto(f"{server}/staff/record/pay")
+    clerk.fill("#payee", "KH-1")
+    clerk.fill("#amount", "12.345")
+    clerk.fill("#key", "凭证-E2E")
+    clerk.click("main button[type=submit]")
+    assert "fen" in clerk.inner_text(".has-error")  # the error stands beside the amount
+    _shot(clerk, "1b-pay-form-error", db)
     clerk.goto(f"{server}/staff/rolls/new")
     clerk.fill("#code", "R-E2E")
     clerk.select_option("#county", "430121")
