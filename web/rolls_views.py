@@ -84,9 +84,9 @@ def roll_new():
         return render_template("staff/roll_new.html", form=form), (422 if form.errors else 200)
     meta = {"code": form.code.data.strip(), "lot": form.lot.data, "county": form.county.data,
             "item": form.item.data.strip(), "function_code": form.function_code.data,
-            "use": form.use.data, "standard": form.standard.fen,
-            "filename": form.lines.data.filename or "lines.csv"}
+            "use": form.use.data, "standard": form.standard.fen}
     token, path = uploads.keep(form.lines.data, meta)
+    meta["filename"] = path.name
     problems = []
     try:
         roll = rolls.create_roll(s, me, **_roll_args(meta, path))
@@ -203,8 +203,8 @@ def import_upload():
     form.kind.choices = sorted(KINDS)
     if not form.validate_on_submit():
         return render_template("staff/import.html", form=form), (422 if form.errors else 200)
-    meta = {"kind": form.kind.data, "filename": form.file.data.filename or "upload.csv"}
-    token, path = uploads.keep(form.file.data, meta)
+    token, path = uploads.keep(form.file.data, {"kind": form.kind.data})
+    meta = {"kind": form.kind.data, "filename": path.name}
     result, problems = _dry_run(meta, path)
     if problems:
         uploads.drop(token)
@@ -215,12 +215,7 @@ def import_upload():
 
 def _import(meta: dict, path):
     vault = PiiVault.from_env() if meta["kind"] in NEEDS_VAULT else None
-    renamed = path.with_name(meta["filename"].replace("/", "_")[:80] or "upload.csv")
-    os.replace(path, renamed)  # so that errors name the file the clerk uploaded
-    try:
-        return KINDS[meta["kind"]](db.session(), actor(), vault, renamed)
-    finally:
-        os.replace(renamed, path)
+    return KINDS[meta["kind"]](db.session(), actor(), vault, path)
 
 
 def _dry_run(meta: dict, path):
