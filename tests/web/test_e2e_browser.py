@@ -128,6 +128,9 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
     auditor.wait_for_selector("#verify-result")
     assert "完整" in auditor.inner_text("#verify-result")
     _shot(auditor, "5-audit-verified", db)
+    auditor.goto(f"{server}/staff/flow?lot=1")
+    assert auditor.locator("svg.sankey rect").count() >= 5
+    _shot(auditor, "5b-fund-flow", db)
 
     phone = chromium.new_context(viewport={"width": 390, "height": 844},
                                  device_scale_factor=2, is_mobile=True).new_page()
