@@ -105,9 +105,3 @@ def proof(index: int):
         flash(f"entry {index} is not covered by a signed checkpoint yet", "error")
         return redirect(url_for("audit.index"))
     return Response(proofs.encode_text(built), mimetype="text/plain; charset=utf-8")
-
-
-@bp.route("/alerts")
-@requires(Action.READ)
-def alerts():
-    return render_template("audit/alerts_missing.html")

@@ -63,6 +63,10 @@ EN = {
     "日志 {size} 条，数据行 {rows} 行，检查点 {cps} 个":
         "{size} entries, {rows} rows, {cps} checkpoints",
     "核验此清册": "Verify this roll", "尚未签入检查点": "not yet in a signed checkpoint",
+    "规则": "Rule", "严重程度": "Severity", "对象": "Entity", "涉及金额": "Amount at risk",
+    "发现": "Observed", "阈值": "Threshold", "为什么": "Why", "依据": "Basis", "方法": "Method",
+    "下一步": "Next action", "证据": "Evidence", "运行全部规则": "Run all rules",
+    "暂不提示至": "Suppress until", "追回转账编号": "Recovery transfer no.", "说明": "Note",
     "申报": "proposed", "入库": "in library", "批复": "approved", "实施": "implementing",
     "验收": "accepted", "结项": "closed", "备案": "filed", "待发放": "to be paid",
     "有异议，暂缓": "held (objection)", "已撤销": "withdrawn", "异议": "objection",

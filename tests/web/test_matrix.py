@@ -39,7 +39,7 @@ ROUTES = [
     Route("GET", "/village/{village}", None, targeted=True),
     Route("GET", "/staff/", Action.READ), Route("GET", "/staff/balances", Action.READ),
     Route("GET", "/staff/idle", Action.READ), Route("GET", "/staff/transfers", Action.READ),
-    Route("GET", "/staff/rolls", Action.READ), Route("GET", "/audit/alerts", Action.READ),
+    Route("GET", "/staff/rolls", Action.READ), Route("GET", "/audit/alerts/", Action.READ),
     Route("GET", "/staff/flow?lot=1", Action.READ, whole_log=True),
     Route("GET", "/staff/transfers/{transfer}", Action.READ, targeted=True),
     Route("GET", "/staff/rolls/{roll}", Action.READ, targeted=True),
