@@ -494,7 +494,9 @@ def trace(ctx, lot_id, max_payees, as_json):
 
 
 # Further command groups register themselves on `cli` when imported.
-from ledger import cli_audit, cli_imports, cli_rolls, cli_users  # noqa: E402,F401
+from ledger import (  # noqa: E402,F401
+    cli_audit, cli_households, cli_imports, cli_recoveries, cli_rolls, cli_users, cli_yearend,
+)
 
 
 def _load_plugin_commands() -> None:

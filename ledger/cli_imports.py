@@ -5,10 +5,11 @@ import click
 
 from ledger.cli import _date, _emit, _yuan, cli, pass_ctx
 from ledger.imports.households import import_households, import_members
-from ledger.imports.reference import import_appropriations, import_regions
+from ledger.imports.reference import import_appropriations, import_projects, import_regions
 from ledger.pii import PiiVault, new_key
 
 KINDS = {"regions": import_regions, "appropriations": import_appropriations,
+         "projects": import_projects,
          "households": import_households, "members": import_members}
 
 

@@ -124,6 +124,20 @@ def roll_send(ctx, code, out, encoding, day):
     click.echo(f"roll {code}: {count} payments recorded (pending the bank) and written to {out}")
 
 
+@roll_group.command("repay")
+@click.argument("code")
+@click.option("--new", "new_code", required=True, help="Code of the new roll.")
+@click.option("--date", "day", callback=_date, default=TODAY)
+@pass_ctx
+def roll_repay(ctx, code, new_code, day):
+    """A new roll for the lines the bank returned (退票); publish and approve it as usual."""
+    with ctx.session() as s:
+        roll = rolls.repay_roll(s, ctx.actor(s), code, new_code, day)
+        count = len(rolls.roll_lines(s, roll))
+    click.echo(f"roll {new_code}: {count} returned lines of {code} to pay again "
+               f"(publish and approve it as any roll)")
+
+
 @cli.command("import-bank-results")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--roll", "roll_code", required=True)

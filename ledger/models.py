@@ -77,6 +77,7 @@ class AccountKind(str, enum.Enum):
     PAYEE = "payee"                    # money that reached a household or contractor
     INTEGRATION_OUT = "integration_out"  # left this lot into an integrated lot
     INTEGRATION_IN = "integration_in"    # arrived in an integrated lot from other lots
+    RECEIVABLE = "receivable"          # money a payee must return to the lot (追回应收)
 
 
 # Accounts allowed to hold a negative balance: they stand for where a lot's money came from.
@@ -90,6 +91,9 @@ class TransferKind(str, enum.Enum):
     PAY = "pay"                  # to a household or contractor (支出)
     REVERSE = "reverse"          # correction of an earlier transfer (冲销)
     INTEGRATE = "integrate"      # pooling across lots into an integrated lot (统筹整合)
+    RECOVERY_CLAIM = "recovery_claim"      # misused money becomes a receivable (责令追回)
+    RECOVERY_COLLECT = "recovery_collect"  # recovered money returns to its lot (追回归位)
+    RECLAIM = "reclaim"          # idle money taken back up the chain for pooled use (收回统筹)
 
 
 class Decision(str, enum.Enum):
@@ -465,12 +469,121 @@ class Cosignature(Base):
     added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class MemberEventKind(str, enum.Enum):
+    DIED = "died"            # 死亡
+    MOVED_OUT = "moved_out"  # 迁出: married out, moved to another household, left the registry
+
+
+class MemberEvent(Base):
+    """Something that happened to a member after registration; the member row never changes.
+
+    A move to another registered household names it; the person then has a member row there
+    too (same `id_digest`), added in the same change."""
+    __tablename__ = "member_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    kind: Mapped[MemberEventKind] = mapped_column(_enum(MemberEventKind, "member_event_kind"))
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    to_household_code: Mapped[str | None] = mapped_column(ForeignKey("households.code"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class HouseholdLinkKind(str, enum.Enum):
+    SPLIT = "split"  # 分户: `to` was formed from members of `from`
+    MERGE = "merge"  # 合户: `from` joined `to` and was cancelled
+
+
+class HouseholdLink(Base):
+    """Where a household came from or went: splits and merges (alert BEN-08 reads these)."""
+    __tablename__ = "household_links"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[HouseholdLinkKind] = mapped_column(_enum(HouseholdLinkKind,
+                                                          "household_link_kind"))
+    from_household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    to_household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Recovery(Base):
+    """A recovery case (追回归位): money a payee received and must return to its lot.
+
+    Opening the case records a `recovery_claim` transfer (payee → receivable); each sum that
+    comes back is a `recovery_collect` transfer (receivable → the county's share of the same
+    lot). What is outstanding is derived from those transfers, never stored.
+    """
+    __tablename__ = "recoveries"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"), index=True)
+    payee_code: Mapped[str] = mapped_column(ForeignKey("payees.code"), index=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    claim_transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    source_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Loan(Base):
+    """A micro-credit loan (扶贫小额信贷) a bank made to a household; the fund subsidises its
+    interest (贴息). The bank's money never enters the ledger: only the subsidy does."""
+    __tablename__ = "loans"
+    __table_args__ = (CheckConstraint("principal_fen > 0", name="principal_positive"),
+                      CheckConstraint("term_months > 0", name="term_positive"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)  # the bank's contract number
+    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    bank: Mapped[str] = mapped_column(String(100))
+    principal_fen: Mapped[int] = mapped_column(BigInteger)
+    annual_rate_bp: Mapped[int] = mapped_column(Integer)  # basis points: 435 = 4.35% a year
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    term_months: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoanEventKind(str, enum.Enum):
+    REPAID = "repaid"        # 还清: no subsidy for days after repayment
+    DEFAULTED = "defaulted"  # 逾期: subsidy stops from this date
+    MISUSED = "misused"      # 挪用: the loan loses its subsidy from this date
+
+
+class LoanEvent(Base):
+    __tablename__ = "loan_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[LoanEventKind] = mapped_column(_enum(LoanEventKind, "loan_event_kind"))
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoanSubsidy(Base):
+    """One interest-subsidy payment for one period of a loan; periods never overlap."""
+    __tablename__ = "loan_subsidies"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)  # inclusive
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
 # Tables whose rows are never updated or deleted once written (invariant 6).
 APPEND_ONLY_TABLES = (
     "regions", "fund_lots", "projects", "payees", "transfers", "postings", "approvals",
     "integration_lineage", "period_closures", "audit_entries", "audit_nodes", "checkpoints",
     "cosignatures", "households", "household_events", "members", "project_events",
-    "payment_rolls", "roll_lines", "roll_events", "user_credentials",
+    "payment_rolls", "roll_lines", "roll_events",
+    "recoveries", "loans", "loan_events", "loan_subsidies", "member_events", "household_links",
+    "user_credentials",
 )
 
 from ledger import auth_models as _auth_models  # noqa: E402,F401

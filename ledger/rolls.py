@@ -11,7 +11,7 @@
    key `roll:<code>:<line>`, and produces the bank file.
 5. The bank's result file posts each paid line (approval, with the bank's voucher) and rejects
    each failed one (退票), which releases its money back to the county's share of the lot; it can
-   be re-paid by a new roll.
+   be re-paid by a new roll made from the returned lines (`repay_roll`).
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from ledger.models import (
 )
 from ledger.posting import check_amount, check_date
 from ledger.regions import get_region
+from ledger.workdays import add_working_days
 
 INELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
 
@@ -161,13 +162,9 @@ def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent
 
 def publicity_ends(published: dt.date, working_days: int) -> dt.date:
     """The first day the roll may be approved: after `working_days` full working days on the
-    board (Monday–Friday; public holidays are not modelled, so the window is never shorter)."""
-    day, counted = published, 0
-    while counted < working_days:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            counted += 1
-    return day + dt.timedelta(days=1)
+    board, counted on the mainland calendar with its public holidays and make-up workdays
+    (`ledger.workdays`)."""
+    return add_working_days(published, working_days) + dt.timedelta(days=1)
 
 
 def _line(session, roll, household_code) -> RollLine:
@@ -314,3 +311,35 @@ def apply_bank_result(session: Session, actor: User, code: str, line_no: int, am
         return "posted"
     posting.reject(session, actor, transfer.id, f"退票: {reason or 'no reason given'}")
     return "returned"
+
+
+def failed_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:
+    """Lines the bank returned (退票): sent, then rejected on the bank's result."""
+    failed = []
+    for line in _lines(session, roll):
+        transfer = transfer_of(session, roll, line)
+        if transfer is not None \
+                and posting.decision_of(session, transfer.id) is Decision.REJECTED:
+            failed.append(line)
+    return failed
+
+
+def repay_roll(session: Session, actor: User, code: str, new_code: str,
+               as_of: dt.date) -> PaymentRoll:
+    """A new roll for the lines of `code` the bank returned (退票 re-paid, e.g. after the
+    household's card was corrected): same lot, item and standard, same quantities. It goes
+    through publicity and approval again like any roll, since it is a new payment."""
+    roll = get_roll(session, code)
+    require(session, actor, Action.RECORD, roll.county_code)
+    lines = [(line.household_code, line.quantity) for line in failed_lines(session, roll)]
+    if not lines:
+        raise LedgerError(f"roll {code} has no lines returned by the bank")
+    return create_roll(session, actor, code=new_code, lot_id=roll.lot_id,
+                       county_code=roll.county_code, item=roll.item,
+                       function_code=roll.function_code, use_code=roll.use_code,
+                       standard_fen=roll.standard_fen, lines=lines, as_of=as_of)
+
+
+def roll_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:
+    """A roll's lines in order (public name for reports and the web)."""
+    return _lines(session, roll)

@@ -1,4 +1,4 @@
-"""Import kinds `regions` and `appropriations` (columns: docs/formats.md).
+"""Import kinds `regions`, `appropriations` and `projects` (columns: docs/formats.md).
 
 Same rules as every import: all lines are checked first, any problem names file, line and column
 and nothing is written; a line already imported with the same content is unchanged.
@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ledger import lots, regions
+from ledger import lots, projects, regions
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.imports.households import ImportResult
-from ledger.models import Region, RegionLevel, SourceLevel, User
+from ledger.models import Project, ProjectStatus, Region, RegionLevel, SourceLevel, User
 from ledger.money import parse_yuan
 
 LEVEL_WORDS = {"省": "province", "市": "city", "县": "county", "区": "county", "乡": "township",
@@ -99,3 +99,56 @@ def import_appropriations(session: Session, actor: User, _vault, path) -> Import
         else:
             added += 1
     return ImportResult("appropriations", added, same)
+
+
+STAGE_WORDS = {"申报": "proposed", "入库": "in_library"}
+
+PROJECT_COLUMNS = [
+    Column("code", ("项目编码", "code")),
+    Column("name", ("项目名称", "name")),
+    Column("county", ("县代码", "county_code")),
+    Column("function_code", ("功能科目", "function_code")),
+    Column("stage", ("状态", "stage"), _enum_parser(ProjectStatus, STAGE_WORDS),
+           required=False),
+    Column("date", ("入库日期", "date"), parse_date, required=False),
+]
+
+
+def import_projects(session: Session, actor: User, _vault, path) -> ImportResult:
+    """Project library entries (项目库), as proposed (申报) or taken into the library (入库).
+
+    Approval and later stages are a county approver's decision, recorded one by one with
+    `fundtrail project-advance`, never imported: an import file cannot approve a project.
+    """
+    rows = read(path, PROJECT_COLUMNS)
+    name = Path(path).name
+    added = same = 0
+    for row in rows:
+        v = row.values
+        stage = v.get("stage") or ProjectStatus.PROPOSED
+        if stage not in (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY):
+            raise ImportProblems([Problem(name, row.line, "状态", "only 申报 or 入库 can be "
+                                          "imported; approval is recorded by an approver")])
+        if stage is ProjectStatus.IN_LIBRARY and v.get("date") is None:
+            raise ImportProblems([Problem(name, row.line, "入库日期",
+                                          "a project taken into the library needs its date")])
+        existing = session.get(Project, v["code"])
+        if existing is not None:
+            recorded = (existing.name, existing.county_code, existing.function_code)
+            if recorded != (v["name"], v["county"], v["function_code"]):
+                raise ImportProblems([Problem(
+                    name, row.line, "项目编码", f"project {v['code']} exists as "
+                    f"{existing.name} ({existing.county_code}, {existing.function_code})")])
+        else:
+            at_line(name, row.line, lambda: projects.register_project(
+                session, actor, code=v["code"], name=v["name"], county_code=v["county"],
+                function_code=v["function_code"]))
+        current = projects.project_stage(session, v["code"])
+        if stage is ProjectStatus.IN_LIBRARY and current is ProjectStatus.PROPOSED:
+            at_line(name, row.line, lambda: projects.advance_project(
+                session, actor, v["code"], ProjectStatus.IN_LIBRARY, v["date"], "导入入库"))
+        elif existing is not None:
+            same += 1
+            continue
+        added += 1
+    return ImportResult("projects", added, same)

@@ -61,3 +61,49 @@ def test_a_region_under_a_missing_parent_names_the_line(ft, tmp_path):
     text = REGIONS.replace("430221001,渌口镇,镇,430221", "430221001,渌口镇,镇,439999")
     code, _, err = ft("--as", "admin", "import", "regions", write(tmp_path, "r.csv", text))
     assert code == 2 and "r.csv, line 4" in err and "region '439999' does not exist" in err
+
+
+PROJECTS = ("项目编码,项目名称,县代码,功能科目,状态,入库日期\n"
+            "XM-2025-01,蔬菜大棚,430121,2130505,入库,2025-01-10\n"
+            "XM-2025-02,通组公路,430121,2130504,申报,\n")
+
+
+def test_project_library_entries_import_idempotently_and_never_approved(ft, world, tmp_path):
+    from ledger.models import ProjectStatus
+    from ledger.projects import project_stage
+    path = write(tmp_path, "projects.csv", PROJECTS, "gb18030")
+    code, out, err = ft("--as", "k_clerk", "import", "projects", path)
+    assert code == 0 and out.startswith("projects: 2 added"), err
+    assert "0 added, 2 already present" in ft("--as", "k_clerk", "import", "projects", path)[1]
+    with transaction(world.factory) as s:
+        assert project_stage(s, "XM-2025-01") is ProjectStatus.IN_LIBRARY
+        assert project_stage(s, "XM-2025-02") is ProjectStatus.PROPOSED
+    # the second file moves XM-2025-02 into the library; nothing else changes
+    again = write(tmp_path, "p2.csv", PROJECTS.replace("申报,", "入库,2025-02-01"))
+    assert ft("--as", "k_clerk", "import", "projects", again)[1].startswith("projects: 1 added")
+    with transaction(world.factory) as s:
+        assert project_stage(s, "XM-2025-02") is ProjectStatus.IN_LIBRARY
+
+
+@pytest.mark.parametrize("text,where", [
+    (PROJECTS.replace(",入库,", ",已批复,"), "projects.csv, line 2, column 状态"),
+    (PROJECTS.replace("2025-01-10", ""), "projects.csv, line 2, column 入库日期"),
+    (PROJECTS.replace("2130504", "2130501"), "projects.csv, line 3: project XM-2025-02: "
+                                             "function code '2130501' is not allowed"),
+    (PROJECTS.replace(",430121,2130504", ",430122,2130504"), "projects.csv, line 3: "
+                                                             "k_clerk works for region"),
+])
+def test_a_bad_project_file_imports_nothing(ft, world, tmp_path, text, where):
+    from ledger.models import Project
+    code, _, err = ft("--as", "k_clerk", "import", "projects", write(tmp_path, "projects.csv",
+                                                                      text))
+    assert code == 2 and where in err, err
+    with transaction(world.factory) as s:
+        assert s.get(Project, "XM-2025-01") is None
+
+
+def test_a_project_code_with_other_content_is_refused(ft, world, tmp_path):
+    ft("--as", "k_clerk", "import", "projects", write(tmp_path, "a.csv", PROJECTS))
+    code, _, err = ft("--as", "k_clerk", "import", "projects",
+                      write(tmp_path, "b.csv", PROJECTS.replace("蔬菜大棚", "食用菌")))
+    assert code == 2 and "line 2, column 项目编码: project XM-2025-01 exists as 蔬菜大棚" in err

@@ -97,6 +97,18 @@ def test_a_roll_from_board_to_bank(ft, world, tmp_path):
     bank2 = (tmp_path / "bank2.csv").read_bytes().decode("gb18030").splitlines()
     assert len(bank2) == 2 and bank2[1].startswith("3,H-104,")
 
+    # the returned line (退票) is paid again through a new roll with the same item and standard
+    code, out, err = ft(*roll, "repay", "R-2024-01", "--new", "R-2024-01-补发", "--date",
+                        "2024-04-01")
+    assert code == 0 and "1 returned lines" in out, err
+    with transaction(world.factory) as s:
+        from ledger import rolls
+        again = rolls.get_roll(s, "R-2024-01-补发")
+        assert [(l.household_code, l.amount_fen) for l in rolls.roll_lines(s, again)] == \
+            [("H-101", 500_00)]
+    code, _, err = ft(*roll, "repay", "R-2024-01-补发", "--new", "R-x", "--date", "2024-04-01")
+    assert code == 2 and "no lines returned by the bank" in err
+
 
 def test_a_household_without_a_bank_card_cannot_be_on_a_roll(ft, tmp_path):
     lines = write(tmp_path, "lines.csv", "户编码\nH-102\n")
