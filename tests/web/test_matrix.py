@@ -52,6 +52,7 @@ ROUTES = [
     Route("POST", "/audit/verify", Action.AUDIT, whole_log=True),
     Route("POST", "/audit/bundle", Action.AUDIT, whole_log=True),
     Route("GET", "/admin/users", Action.ADMINISTER),
+    Route("POST", "/audit/alerts/scan", Action.AUDIT),
     Route("POST", "/staff/transfers/{transfer}/decide", Action.APPROVE, targeted=True,
           data=(("decision", "reject"), ("comment", "金额有误"))),
     Route("POST", "/staff/transfers/{transfer}/reverse", Action.RECORD, targeted=True,
