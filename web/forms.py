@@ -108,3 +108,7 @@ class PasswordForm(FlaskForm):
 
 class ProofForm(FlaskForm):
     proof = TextAreaField("粘贴证明", validators=[DataRequired(), Length(max=300_000)])
+
+
+class BankResultsForm(FlaskForm):
+    file = FileField("银行回盘文件", validators=[FileRequired()])

@@ -9,7 +9,7 @@ import datetime as dt
 import os
 import tempfile
 
-from flask import Blueprint, after_this_request, flash, redirect, render_template, request, \
+from flask import Blueprint, abort, after_this_request, flash, redirect, render_template, \
     send_file, url_for
 
 from ledger import reading, rolls
@@ -22,7 +22,7 @@ from ledger.models import RegionLevel
 from ledger.pii import PiiVault
 from web import current_settings, db, uploads
 from web.auth_views import actor, requires
-from web.forms import ImportForm, RollDateForm, RollForm, TokenForm
+from web.forms import BankResultsForm, ImportForm, RollDateForm, RollForm, TokenForm
 from web.i18n import gettext
 from web.staff import _held_in_scope, _lot_choices
 
@@ -41,7 +41,8 @@ def roll_list():
 @requires(Action.READ)
 def roll_detail(code: str):
     view = reading.roll(db.session(), actor(), code)
-    return render_template("staff/roll.html", v=view, form=RollDateForm())
+    return render_template("staff/roll.html", v=view, form=RollDateForm(),
+                           bank_form=BankResultsForm())
 
 
 def _roll_form(s, me) -> RollForm:
@@ -208,12 +209,25 @@ def import_upload():
     result, problems = _dry_run(meta, path)
     if problems:
         uploads.drop(token)
-    return render_template("staff/import_preview.html", meta=meta, result=result,
-                           problems=problems, form=TokenForm(token=token)), \
+    return render_template("staff/import_preview.html", meta=meta, summary=_summary(result),
+                           problems=problems, form=TokenForm(token=token),
+                           confirm=url_for("rolls.import_confirm")), \
         (422 if problems else 200)
 
 
+def _summary(result) -> str:
+    if result is None:
+        return ""
+    if isinstance(result, dict):  # bank results
+        return (f"{result['posted']} {gettext('已支付')}, {result['returned']} "
+                f"{gettext('退票')}, {result['unchanged']} {gettext('已存在且一致')}")
+    return f"{result.added} {gettext('新增')}, {result.unchanged} {gettext('已存在且一致')}"
+
+
 def _import(meta: dict, path):
+    if meta["kind"] == "bank-results":
+        from ledger.imports.bank import import_bank_results
+        return import_bank_results(db.session(), actor(), meta["roll"], path)
     vault = PiiVault.from_env() if meta["kind"] in NEEDS_VAULT else None
     return KINDS[meta["kind"]](db.session(), actor(), vault, path)
 
@@ -246,6 +260,48 @@ def import_confirm():
         return redirect(url_for("rolls.import_upload"))
     db.commit()
     uploads.drop(form.token.data)
-    flash(f"{gettext('已导入')}: {meta['kind']} {result.added} {gettext('新增')}, "
-          f"{result.unchanged} {gettext('已存在且一致')}", "ok")
+    flash(f"{gettext('已导入')}: {meta['kind']} {_summary(result)}", "ok")
     return redirect(url_for("rolls.import_upload"))
+
+
+@bp.route("/rolls/<code>/bank-results", methods=["POST"])
+@requires(Action.APPROVE)
+def bank_results_upload(code: str):
+    """The bank's result file (回盘): paid lines post, failed lines return to the lot."""
+    reading.roll(db.session(), actor(), code)  # scope first: no preview of others' rolls
+    form = BankResultsForm()
+    if not form.validate_on_submit():
+        flash("; ".join(e for errs in form.errors.values() for e in errs), "error")
+        return redirect(url_for("rolls.roll_detail", code=code))
+    token, path = uploads.keep(form.file.data, {"kind": "bank-results", "roll": code})
+    meta = {"kind": "bank-results", "roll": code, "filename": path.name}
+    result, problems = _dry_run(meta, path)
+    if problems:
+        uploads.drop(token)
+    return render_template("staff/import_preview.html", meta=meta, summary=_summary(result),
+                           problems=problems, form=TokenForm(token=token),
+                           confirm=url_for("rolls.bank_results_confirm", code=code)), \
+        (422 if problems else 200)
+
+
+@bp.route("/rolls/<code>/bank-results/confirm", methods=["POST"])
+@requires(Action.APPROVE)
+def bank_results_confirm(code: str):
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("rolls.roll_detail", code=code))
+    meta, path = uploads.get(form.token.data)
+    if meta.get("kind") != "bank-results" or meta.get("roll") != code:
+        abort(400)
+    try:
+        result = _import(meta, path)
+    except PermissionDenied:
+        raise
+    except LedgerError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("rolls.roll_detail", code=code))
+    db.commit()
+    uploads.drop(form.token.data)
+    flash(_summary(result), "ok")
+    return redirect(url_for("rolls.roll_detail", code=code))

@@ -112,6 +112,20 @@ def test_roll_publish_approve_send(app, scene, browser):
     assert "attachment" in r.headers["Content-Disposition"]
     assert len(r.data.decode("gb18030").strip().splitlines()) == 3  # header + two lines
     assert "已送银行" in clerk.get(page).get_data(as_text=True)
+    from io import BytesIO
+    result = "序号,户编码,金额,结果,失败原因\n1,KH-1,500.00,成功,\n2,KH-2,1000.00,失败,卡号错误\n"
+    r = approver.post(f"{page}/bank-results", {"file": (BytesIO(result.encode()), "回盘.csv")},
+                      token_from=page, content_type="multipart/form-data")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "1 已支付, 1 退票" in html, html[-3000:]
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    r = approver.post(f"{page}/bank-results/confirm", {"token": token}, token_from=page)
+    assert r.status_code == 302
+    assert "1 已支付, 1 退票" in approver.get(page).get_data(as_text=True)
+    other = browser("k2_approver")
+    r = other.post(f"{page}/bank-results", {"file": (BytesIO(result.encode()), "x.csv")},
+                   token_from="/staff/", content_type="multipart/form-data")
+    assert r.status_code == 403
 
 
 def test_import_households_preview_then_confirm(app, scene, browser):
