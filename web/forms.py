@@ -112,3 +112,13 @@ class ProofForm(FlaskForm):
 
 class BankResultsForm(FlaskForm):
     file = FileField("银行回盘文件", validators=[FileRequired()])
+
+
+class ObjectionForm(FlaskForm):
+    household = SelectField("户编码", validators=[DataRequired()])
+    day = DateField("日期", default=_today, validators=[DataRequired()])
+    comment = StringField("意见", validators=[DataRequired(), Length(max=500)])
+
+
+class ResolveForm(ObjectionForm):
+    upheld = SelectField("处理结果")  # choices set by the view (translated)

@@ -68,6 +68,8 @@ EN = {
     "下一步": "Next action", "证据": "Evidence", "运行全部规则": "Run all rules",
     "暂不提示至": "Suppress until", "追回转账编号": "Recovery transfer no.", "说明": "Note",
     "已支付": "paid", "退票": "returned", "银行回盘文件": "Bank result file",
+    "登记异议": "Record objection", "处理异议": "Decide objection", "处理结果": "Decision",
+    "异议成立，撤销该户": "upheld: withdraw the line",
     "申报": "proposed", "入库": "in library", "批复": "approved", "实施": "implementing",
     "验收": "accepted", "结项": "closed", "备案": "filed", "待发放": "to be paid",
     "有异议，暂缓": "held (objection)", "已撤销": "withdrawn", "异议": "objection",

@@ -22,7 +22,9 @@ from ledger.models import RegionLevel
 from ledger.pii import PiiVault
 from web import current_settings, db, uploads
 from web.auth_views import actor, requires
-from web.forms import BankResultsForm, ImportForm, RollDateForm, RollForm, TokenForm
+from web.forms import (
+    BankResultsForm, ImportForm, ObjectionForm, ResolveForm, RollDateForm, RollForm, TokenForm,
+)
 from web.i18n import gettext
 from web.staff import _held_in_scope, _lot_choices
 
@@ -41,8 +43,57 @@ def roll_list():
 @requires(Action.READ)
 def roll_detail(code: str):
     view = reading.roll(db.session(), actor(), code)
+    object_form, resolve_form = _objection_forms(view)
     return render_template("staff/roll.html", v=view, form=RollDateForm(),
-                           bank_form=BankResultsForm())
+                           bank_form=BankResultsForm(), object_form=object_form,
+                           resolve_form=resolve_form)
+
+
+def _objection_forms(view):
+    object_form, resolve_form = ObjectionForm(prefix="obj"), ResolveForm(prefix="res")
+    object_form.household.choices = [(hh.code, f"{line.line_no} {hh.code} {hh.head_name}")
+                                     for line, hh, state in view.lines if state == "open"]
+    resolve_form.household.choices = [(hh.code, f"{line.line_no} {hh.code} {hh.head_name}")
+                                      for line, hh, state in view.lines if state == "held"]
+    resolve_form.upheld.choices = [("dismissed", gettext("异议不成立")),
+                                   ("upheld", gettext("异议成立，撤销该户"))]
+    return object_form, resolve_form
+
+
+@bp.route("/rolls/<code>/object", methods=["POST"])
+@requires(Action.RECORD)
+def roll_object(code: str):
+    """Record an objection from the board, a phone call or a letter: the line is held."""
+    form, _ = _objection_forms(reading.roll(db.session(), actor(), code))
+    _line_step(form, lambda: rolls.object_to(db.session(), actor(), code, form.household.data,
+                                             form.day.data, form.comment.data.strip()))
+    return redirect(url_for("rolls.roll_detail", code=code))
+
+
+@bp.route("/rolls/<code>/resolve", methods=["POST"])
+@requires(Action.APPROVE)
+def roll_resolve(code: str):
+    _, form = _objection_forms(reading.roll(db.session(), actor(), code))
+    _line_step(form, lambda: rolls.resolve(db.session(), actor(), code, form.household.data,
+                                           form.upheld.data == "upheld", form.day.data,
+                                           form.comment.data.strip()))
+    return redirect(url_for("rolls.roll_detail", code=code))
+
+
+def _line_step(form, call) -> None:
+    if not form.validate_on_submit():
+        flash("; ".join(e for errs in form.errors.values() for e in errs), "error")
+        return
+    try:
+        call()
+    except PermissionDenied:
+        raise
+    except LedgerError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash(gettext("操作成功"), "ok")
 
 
 def _roll_form(s, me) -> RollForm:

@@ -179,3 +179,21 @@ def test_english_is_available(app, scene, browser):
     assert r.status_code == 302
     html = b.get("/staff/").get_data(as_text=True)
     assert "Balances" in html and 'lang="en"' in html
+
+
+def test_objection_holds_a_line_until_the_county_decides(app, scene, browser):
+    clerk, approver = browser("k_clerk"), browser("k_approver")
+    page = f"/staff/rolls/{scene.own['roll']}"
+    r = clerk.post(f"{page}/object", {"obj-household": "KH-2", "obj-day": TODAY,
+                                      "obj-comment": "户主已外出务工，数量不符"}, token_from=page)
+    assert r.status_code == 302
+    assert "有异议，暂缓" in clerk.get(page).get_data(as_text=True)
+    r = approver.post(f"{page}/resolve", {"res-household": "KH-2", "res-upheld": "upheld",
+                                          "res-day": TODAY, "res-comment": "核实属实"},
+                      token_from=page)
+    assert r.status_code == 302
+    html = approver.get(page).get_data(as_text=True)
+    assert "已撤销" in html and "500.00</td><td></td>" in html.replace("\n", "")  # total: KH-1
+    r = browser("k2_clerk").post(f"{page}/object", {"obj-household": "KH-1", "obj-day": TODAY,
+                                                    "obj-comment": "x"}, token_from="/staff/")
+    assert r.status_code == 403
