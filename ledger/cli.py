@@ -495,7 +495,8 @@ def trace(ctx, lot_id, max_payees, as_json):
 
 # Further command groups register themselves on `cli` when imported.
 from ledger import (  # noqa: E402,F401
-    cli_audit, cli_households, cli_imports, cli_recoveries, cli_rolls, cli_users, cli_yearend,
+    cli_audit, cli_households, cli_imports, cli_oversight, cli_recoveries, cli_rolls, cli_users,
+    cli_yearend,
 )
 
 

@@ -32,6 +32,14 @@ class Settings:
     passphrase_env: str = "FUNDTRAIL_SIGNING_PASSPHRASE"
     roll_publicity_working_days: int = 7
     project_notice_days: int = 10
+    # Complaint deadlines in calendar days from receipt (DOMAIN.md §5; research/china-fund-rules.md
+    # §G6 and "12317 hotline": close in 15 days, Inner Mongolia 2017 [S22]; answer a named
+    # complainant in 20 days, Shanxi 2015 [S21]).
+    complaint_close_days: int = 15
+    complaint_answer_days: int = 20
+    # Field-check samples: how much more likely a household touched by an alert is to be drawn
+    # (weight of a risk stratum against 1 for the others; docs/oversight.md).
+    sample_risk_weight: int = 3
     source: str = "defaults"
     extra: dict = field(default_factory=dict)
 
@@ -44,6 +52,9 @@ _KNOWN = {
     ("audit", "passphrase_env"): "passphrase_env",
     ("publicity", "roll_working_days"): "roll_publicity_working_days",
     ("publicity", "project_notice_days"): "project_notice_days",
+    ("oversight", "complaint_close_days"): "complaint_close_days",
+    ("oversight", "complaint_answer_days"): "complaint_answer_days",
+    ("oversight", "sample_risk_weight"): "sample_risk_weight",
 }
 
 

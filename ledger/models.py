@@ -583,7 +583,9 @@ APPEND_ONLY_TABLES = (
     "cosignatures", "households", "household_events", "members", "project_events",
     "payment_rolls", "roll_lines", "roll_events",
     "recoveries", "loans", "loan_events", "loan_subsidies", "member_events", "household_links",
+    "complaints", "complaint_events", "sample_commitments", "sample_draws", "sample_visits",
     "user_credentials",
 )
 
+from ledger import oversight_models as _oversight_models  # noqa: E402,F401
 from ledger import auth_models as _auth_models  # noqa: E402,F401
