@@ -175,3 +175,19 @@ def _attempt(session: Session, username: str, client: str, now: dt.datetime,
 def record_logout(session: Session, user: User) -> None:
     with record_change(session, user.username, "auth.logout"):
         pass
+
+
+def throttled(session: Session, bucket: str, client: str, limit: int,
+              *, now: dt.datetime | None = None) -> bool:
+    """True when `client` has used `bucket` (e.g. public receipt look-ups) `limit` times in the
+    window; each call that is not throttled counts as one use. Kept beside the login attempts
+    under the name "#bucket", which no username can take (usernames are checked by regions)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    name, client = f"#{bucket}"[:64], (client or "unknown")[:64]
+    used = session.execute(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.username == name, LoginAttempt.client == client,
+        LoginAttempt.at > now - WINDOW)).scalar_one()
+    if used >= limit:
+        return True
+    _attempt(session, name, client, now, False)
+    return False

@@ -45,10 +45,13 @@ def create_app(settings: WebSettings) -> Flask:
     _security_headers(app)
     _error_pages(app)
     app.jinja_env.globals.update(_=gettext, lang=current_language)
-    from web import admin, alerts_views, audit_views, auth_views, public, rolls_views, staff
+    from web import (
+        admin, alerts_views, audit_views, auth_views, complaints_views, public, rolls_views, staff,
+    )
     from web.format import register_filters
     register_filters(app)
-    for module in (auth_views, staff, rolls_views, audit_views, alerts_views, public, admin):
+    for module in (auth_views, staff, rolls_views, audit_views, alerts_views, public,
+                   complaints_views, admin):
         app.register_blueprint(module.bp)
     return app
 

@@ -36,6 +36,7 @@ class Route:
 ROUTES = [
     Route("GET", "/", None), Route("GET", "/verify", None), Route("GET", "/keys.txt", None),
     Route("GET", "/policy.txt", None), Route("GET", "/checkpoint.txt", None),
+    Route("GET", "/complaint/", None), Route("GET", "/complaint/status", None),
     Route("GET", "/village/{village}", None, targeted=True),
     Route("GET", "/staff/", Action.READ), Route("GET", "/staff/balances", Action.READ),
     Route("GET", "/staff/idle", Action.READ), Route("GET", "/staff/transfers", Action.READ),
