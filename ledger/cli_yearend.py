@@ -13,7 +13,7 @@ STATUS_TEXT = {"carry_over": "结转", "idle_flag": "闲置一年以上", "recla
 
 
 @cli.command("year-end")
-@click.option("--year", type=int, required=True)
+@click.option("--year", type=click.IntRange(2000, 2100), required=True)
 @click.option("--record", "record_it", is_flag=True,
               help="Fix the statement in the audit log (needs --as).")
 @click.option("--json", "as_json", is_flag=True)
@@ -30,7 +30,8 @@ def year_end(ctx, year, record_it, as_json):
     data = {"year": year, "digest": digest, "accounts": [asdict(r) for r in rows]}
     text = "\n".join(
         f"{r.lot[:30]:<30} {r.kind + ':' + r.holder:<24} {format_yuan(r.balance_fen):>16} "
-        f"idle {r.idle_days:>4} days since {r.idle_since}  {STATUS_TEXT[r.status]}"
+        f"of which >1y {format_yuan(r.idle_1y_fen):>14} >2y {format_yuan(r.idle_2y_fen):>14}"
+        f"  {STATUS_TEXT[r.status]}"
         for r in rows) or f"nothing carried over at the end of {year}"
     if digest:
         text += f"\nstatement recorded in the audit log (sha256 {digest[:16]}…)"

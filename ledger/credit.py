@@ -28,6 +28,7 @@ from ledger.models import (
 )
 from ledger.posting import check_amount, check_date
 from ledger.recoveries import county_of
+from ledger.rolls import status_on
 
 # Defaults with their basis (国开办发〔2014〕78号; 2017 and 2021 micro-credit notices).
 MAX_PRINCIPAL_FEN = 50_000_00
@@ -98,6 +99,16 @@ def register_loan(session: Session, actor: User, *, code: str, household_code: s
     if current_status(session, household_code) in INELIGIBLE:
         raise LedgerError(f"loan {code}: household {household_code} is "
                           f"{current_status(session, household_code).value} and not eligible")
+    end = add_months(start_date, term_months) - dt.timedelta(days=1)
+    running = [loan for loan in session.execute(select(Loan).where(
+        Loan.household_code == household_code)).scalars()
+        if loan.start_date <= end and start_date < subsidy_stops(session, loan)[0]]
+    if sum(loan.principal_fen for loan in running) + principal_fen > max_principal_fen:
+        raise LedgerError(
+            f"loan {code}: household {household_code} already has "
+            f"{', '.join(loan.code for loan in running)} running over the same time; together "
+            f"they would exceed the micro-credit limit of {max_principal_fen / 100:.2f} yuan "
+            "per household")
     loan = Loan(code=code, county_code=county, recorded_by=actor.id, **figures)
     with record_change(session, actor.username, "loan.register") as change:
         change.add(loan)
@@ -177,6 +188,10 @@ def _check_period(session: Session, loan: Loan, start: dt.date, end: dt.date) ->
     if start < loan.start_date:
         raise LedgerError(f"loan {loan.code} started on {loan.start_date}; no subsidy for "
                           f"{start}")
+    status = status_on(session, loan.household_code, end)
+    if status in INELIGIBLE:
+        raise LedgerError(f"loan {loan.code}: household {loan.household_code} is "
+                          f"{status.value} by {end} and no longer eligible for the subsidy")
     stops, why = subsidy_stops(session, loan)
     if end >= stops:
         raise LedgerError(f"loan {loan.code}: no subsidy from {stops} ({why}); the period "

@@ -81,6 +81,19 @@ def change_status(session: Session, actor: User, code: str, status: HouseholdSta
     return event
 
 
+def _check_can_receive(session: Session, code: str, day: dt.date) -> None:
+    """Members may join only a household that exists on that day and is still registered."""
+    first = session.execute(select(HouseholdEvent.effective_date).where(
+        HouseholdEvent.household_code == code).order_by(HouseholdEvent.effective_date)
+        .limit(1)).scalar_one()
+    if day < first:
+        raise LedgerError(f"household {code} was registered on {first}; nobody can join it "
+                          f"on {day}")
+    status = current_status(session, code)
+    if status in (HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED):
+        raise LedgerError(f"household {code} is {status.value}; members cannot join it")
+
+
 def get_member(session: Session, member_id: int) -> Member:
     return fetch(session, Member, member_id, f"member #{member_id}")
 
@@ -145,6 +158,7 @@ def move_member(session: Session, actor: User, vault: PiiVault, member_id: int, 
         require(session, actor, Action.RECORD, target.village_code)
         if to_household == source.code:
             raise LedgerError(f"member #{member_id} is already in household {to_household}")
+        _check_can_receive(session, to_household, effective_date)
     with record_change(session, actor.username, "member.moved") as change:
         _move(session, change, actor, vault, member, to_household, effective_date, reason,
               relation)
@@ -194,6 +208,7 @@ def merge_households(session: Session, actor: User, vault: PiiVault, *, from_cod
     check_date(effective_date)
     if from_code == into_code:
         raise LedgerError("a household cannot merge into itself")
+    _check_can_receive(session, into_code, effective_date)
     with record_change(session, actor.username, "household.merge") as change:
         for m in _present_members(session, from_code):
             _move(session, change, actor, vault, m, into_code, effective_date,

@@ -288,6 +288,8 @@ class RollEventKind(str, enum.Enum):
     LINE_WITHDRAWN = "line_withdrawn"  # the objection was upheld: never paid
     APPROVED = "approved"              # checker approved the roll
     SENT = "sent"                      # payments recorded and bank file written
+    RETURNED = "returned"              # the bank returned the line (退票)
+    REPAID = "repaid"                  # a returned line was put on a new roll (comment: its code)
 
 
 class RollEvent(Base):

@@ -25,7 +25,7 @@ from ledger.access import Action, ancestors, require
 from ledger.accounts import account_for
 from ledger.audit.log import record_change
 from ledger.db import fetch
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, Overdraft
 from ledger.lots import get_lot
 from ledger.models import (
     Account, AccountKind, Approval, Decision, Posting, Recovery, Region, RegionLevel, Transfer,
@@ -127,6 +127,10 @@ def collect(session: Session, actor: User, *, code: str, amount_fen: int,
         raise LedgerError(f"recovery {code}: its claim (transfer #{case.claim_transfer_id}) is "
                           f"{decision.value if decision else 'not approved yet'}; "
                           "approve the claim before recording money that came back")
+    still_owed = case.amount_fen - _collections_standing(session, code)
+    if amount_fen > still_owed:
+        raise Overdraft(f"recovery {code}: {still_owed} fen is still owed on this case "
+                        f"(collections pending approval count); cannot collect {amount_fen}")
     lot = get_lot(session, case.lot_id)
     payee = get_payee(session, case.payee_code)
     with record_change(session, actor.username, "transfer.record", case=code) as change:
@@ -137,6 +141,26 @@ def collect(session: Session, actor: User, *, code: str, amount_fen: int,
                       legs=[Leg(owed, -amount_fen), Leg(back, amount_fen)], key=key,
                       request=request, effective_date=effective_date,
                       region_code=case.county_code, memo=memo or f"追回 {code}")
+
+
+def _collections_standing(session: Session, code: str) -> int:
+    """What was collected on one case, approved or still pending (not rejected, not reversed).
+
+    The receivable account is shared by every case against the same payee in the lot, so its
+    overdraft check alone would let one case absorb another's collections; this is the
+    per-case limit. It runs under the log-head lock `replay` took, so it cannot race."""
+    rejected = select(Approval.transfer_id).where(Approval.decision == Decision.REJECTED)
+    reversed_ = select(Transfer.reverses_id).join(Approval, and_(
+        Approval.transfer_id == Transfer.id, Approval.decision != Decision.REJECTED)) \
+        .where(Transfer.reverses_id.is_not(None))
+    total = 0
+    for amount, request in session.execute(
+            select(Transfer.amount_fen, Transfer.request)
+            .where(Transfer.kind == TransferKind.RECOVERY_COLLECT,
+                   Transfer.id.not_in(rejected), Transfer.id.not_in(reversed_))):
+        if json.loads(request).get("case") == code:
+            total += amount
+    return total
 
 
 @dataclass(frozen=True)

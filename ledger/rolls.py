@@ -310,34 +310,52 @@ def apply_bank_result(session: Session, actor: User, code: str, line_no: int, am
         posting.approve(session, actor, transfer.id, f"银行已支付 {voucher}".strip())
         return "posted"
     posting.reject(session, actor, transfer.id, f"退票: {reason or 'no reason given'}")
+    _add_event(session, actor, roll, RollEventKind.RETURNED, dt.date.today(),
+               f"退票: {reason or 'no reason given'}", line)
     return "returned"
 
 
 def failed_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:
-    """Lines the bank returned (退票): sent, then rejected on the bank's result."""
-    failed = []
-    for line in _lines(session, roll):
-        transfer = transfer_of(session, roll, line)
-        if transfer is not None \
-                and posting.decision_of(session, transfer.id) is Decision.REJECTED:
-            failed.append(line)
-    return failed
+    """Lines the bank returned (退票) that have not been put on a new roll yet.
+
+    Only a bank return counts (a `returned` event written with the bank's result), not an
+    approver's ordinary rejection, which may mean the payment was found to be false."""
+    returned, repaid = set(), set()
+    for event in _events(session, roll):
+        if event.kind is RollEventKind.RETURNED:
+            returned.add(event.line_id)
+        elif event.kind is RollEventKind.REPAID:
+            repaid.add(event.line_id)
+    return [line for line in _lines(session, roll)
+            if line.id in returned and line.id not in repaid]
 
 
 def repay_roll(session: Session, actor: User, code: str, new_code: str,
                as_of: dt.date) -> PaymentRoll:
     """A new roll for the lines of `code` the bank returned (退票 re-paid, e.g. after the
     household's card was corrected): same lot, item and standard, same quantities. It goes
-    through publicity and approval again like any roll, since it is a new payment."""
+    through publicity and approval again like any roll, since it is a new payment. Each line
+    can be repaid once: the original roll records which roll took it over."""
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
-    lines = [(line.household_code, line.quantity) for line in failed_lines(session, roll)]
+    existing = session.execute(select(PaymentRoll).where(PaymentRoll.code == new_code)) \
+        .scalar_one_or_none()
+    if existing is not None and any(e.kind is RollEventKind.REPAID and e.comment == new_code
+                                    for e in _events(session, roll)):
+        return existing  # the same repayment again
+    lines = failed_lines(session, roll)
     if not lines:
-        raise LedgerError(f"roll {code} has no lines returned by the bank")
-    return create_roll(session, actor, code=new_code, lot_id=roll.lot_id,
-                       county_code=roll.county_code, item=roll.item,
-                       function_code=roll.function_code, use_code=roll.use_code,
-                       standard_fen=roll.standard_fen, lines=lines, as_of=as_of)
+        raise LedgerError(f"roll {code} has no lines returned by the bank that are not "
+                          "already repaid")
+    new = create_roll(session, actor, code=new_code, lot_id=roll.lot_id,
+                      county_code=roll.county_code, item=roll.item,
+                      function_code=roll.function_code, use_code=roll.use_code,
+                      standard_fen=roll.standard_fen,
+                      lines=[(line.household_code, line.quantity) for line in lines],
+                      as_of=as_of)
+    for line in lines:
+        _add_event(session, actor, roll, RollEventKind.REPAID, as_of, new_code, line)
+    return new
 
 
 def roll_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:

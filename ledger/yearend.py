@@ -5,9 +5,10 @@ Balances need no closing entry to carry over: every account belongs to a lot, an
 stays in it from year to year. What year end adds is judgement: the State Council's rule on
 idle funds (国办发〔2014〕70号 and the fund measures in research/china-fund-rules.md) is that
 money unspent for a year is flagged and re-planned, and money carried over for two years is
-taken back by the finance department for pooled use. `statement` says which is which;
-`reclaim` moves money back up the chain, in the same lot, and only once it has been idle for
-the configured time.
+taken back by the finance department for pooled use. Money is aged first in, first out: what a
+unit still holds is its most recent inflows. `statement` says how much of each balance is a year
+or two years old; `reclaim` moves money back up the chain, in the same lot, and only the part
+that is old enough.
 """
 from __future__ import annotations
 
@@ -47,13 +48,40 @@ class CarryOver:
     balance_fen: int
     idle_since: str      # the last approved outflow, else the first inflow
     idle_days: int
+    idle_1y_fen: int     # of the balance, what arrived more than a year ago (oldest spent first)
+    idle_2y_fen: int     # … and more than two years ago: the part to be taken back
     status: str          # carry_over | idle_flag | reclaim
 
 
-def _status(idle_days: int, flag_days: int, reclaim_days: int) -> str:
-    if idle_days >= reclaim_days:
+def _status(idle_1y: int, idle_2y: int) -> str:
+    if idle_2y > 0:
         return "reclaim"
-    return "idle_flag" if idle_days >= flag_days else "carry_over"
+    return "idle_flag" if idle_1y > 0 else "carry_over"
+
+
+def aged(balance: int, inflows: list[tuple[dt.date, int]], as_of: dt.date, days: int) -> int:
+    """How much of `balance` arrived more than `days` before `as_of`.
+
+    Money is spent oldest first (first in, first out), so what remains of old money is the
+    balance less everything that arrived within the window — never less than nothing. A fresh
+    inflow therefore never makes old money look new, nor new money look old."""
+    since = as_of - dt.timedelta(days=days)
+    recent = sum(amount for day, amount in inflows if day > since)
+    return max(0, balance - recent)
+
+
+def _inflows(session: Session, account_ids, as_of: dt.date) -> dict[int, list]:
+    rows = session.execute(
+        select(Posting.account_id, Transfer.effective_date, Posting.amount_fen)
+        .join(Transfer, Transfer.id == Posting.transfer_id)
+        .join(Approval, and_(Approval.transfer_id == Posting.transfer_id,
+                             Approval.decision == Decision.APPROVED))
+        .where(Posting.account_id.in_(list(account_ids)), Posting.amount_fen > 0,
+               Transfer.effective_date <= as_of)).all()
+    result: dict[int, list] = {}
+    for account_id, day, amount in rows:
+        result.setdefault(account_id, []).append((_as_date(day), amount))
+    return result
 
 
 def idle_accounts(session: Session, as_of: dt.date, region_code: str | None = None):
@@ -86,21 +114,25 @@ def _as_date(value) -> dt.date:
 def statement(session: Session, actor: User | None, year: int, *, flag_days: int = FLAG_DAYS,
               reclaim_days: int = RECLAIM_DAYS) -> list[CarryOver]:
     """What every unit and project in scope carries into year+1, judged at 31 December."""
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise LedgerError(f"year must be between 2000 and 2100, got {year!r}")
     end = dt.date(year, 12, 31)
     region = None
     if actor is not None:
         require(session, actor, Action.READ, actor.region_code)
         region = actor.region_code
+    accounts = [row for row in idle_accounts(session, end, region) if row[7]]
+    inflows = _inflows(session, [row[0] for row in accounts], end)
     rows = []
-    for (_aid, lot_id, doc, lot_year, kind, holder, reg, balance, last_out,
-         first_in) in idle_accounts(session, end, region):
-        if not balance:
-            continue
+    for (aid, lot_id, doc, lot_year, kind, holder, reg, balance, last_out,
+         first_in) in accounts:
+        balance = int(balance)  # PostgreSQL sums BIGINT as NUMERIC
         since = _as_date(last_out or first_in)
-        idle = (end - since).days
-        rows.append(CarryOver(lot_id, f"{doc} ({lot_year})", kind.value, holder, reg,
-                              int(balance),  # PostgreSQL sums BIGINT as NUMERIC
-                              since.isoformat(), idle, _status(idle, flag_days, reclaim_days)))
+        one = aged(balance, inflows.get(aid, []), end, flag_days)
+        two = aged(balance, inflows.get(aid, []), end, reclaim_days)
+        rows.append(CarryOver(lot_id, f"{doc} ({lot_year})", kind.value, holder, reg, balance,
+                              since.isoformat(), (end - since).days, one, two,
+                              _status(one, two)))
     return rows
 
 
@@ -126,8 +158,8 @@ def reclaim(session: Session, actor: User, *, lot_id: int, from_region: str, to_
             min_idle_days: int = RECLAIM_DAYS) -> Transfer:
     """A higher finance unit takes idle money of a lot back from a unit below it (收回统筹).
 
-    Only unit accounts, only upwards, only within the lot, and only when the lower unit's
-    share has had no outflow for `min_idle_days` by the effective date.
+    Only unit accounts, only upwards, only within the lot, and only as much as arrived more
+    than `min_idle_days` before the effective date and is still unspent (oldest spent first).
     """
     request = {"kind": "reclaim", "lot": lot_id, "from": from_region, "to": to_region,
                "amount_fen": amount_fen, "date": iso_day(effective_date), "reason": reason}
@@ -149,11 +181,12 @@ def reclaim(session: Session, actor: User, *, lot_id: int, from_region: str, to_
     held = find_account(session, lot_id, AccountKind.UNIT, from_region)
     if held is None:
         raise LedgerError(f"{from_region} holds nothing of lot {lot.label}")
-    idle = _idle_days(session, held.id, effective_date)
-    if idle < min_idle_days:
+    idle = idle_amount(session, held.id, effective_date, min_idle_days)
+    if amount_fen > idle:
         raise LedgerError(
-            f"{from_region}'s share of lot {lot.label} has been idle {idle} days by "
-            f"{effective_date}; it may be taken back after {min_idle_days} days")
+            f"{from_region}'s share of lot {lot.label} holds {idle} fen that arrived more than "
+            f"{min_idle_days} days before {effective_date} and is unspent; only that may be "
+            f"taken back, not {amount_fen}")
     with record_change(session, actor.username, "transfer.record", reason=reason) as change:
         src = account_for(change, lot, AccountKind.UNIT, from_region, from_region)
         dst = account_for(change, lot, AccountKind.UNIT, to_region, to_region)
@@ -163,15 +196,13 @@ def reclaim(session: Session, actor: User, *, lot_id: int, from_region: str, to_
                       memo=reason)
 
 
-def _idle_days(session: Session, account_id: int, as_of: dt.date) -> int:
-    amount = Posting.amount_fen
-    last_out, first_in = session.execute(
-        select(func.max(case((amount < 0, Transfer.effective_date))),
-               func.min(case((amount > 0, Transfer.effective_date))))
-        .select_from(Posting)
+def idle_amount(session: Session, account_id: int, as_of: dt.date, days: int) -> int:
+    """Of an account's balance on `as_of`, what arrived more than `days` before (FIFO)."""
+    balance = session.execute(
+        select(func.coalesce(func.sum(Posting.amount_fen), 0))
         .join(Transfer, Transfer.id == Posting.transfer_id)
         .join(Approval, and_(Approval.transfer_id == Posting.transfer_id,
                              Approval.decision == Decision.APPROVED))
-        .where(Posting.account_id == account_id, Transfer.effective_date <= as_of)).one()
-    since = last_out or first_in
-    return (as_of - _as_date(since)).days if since else 0
+        .where(Posting.account_id == account_id, Transfer.effective_date <= as_of)).scalar_one()
+    return aged(int(balance), _inflows(session, [account_id], as_of).get(account_id, []),
+                as_of, days)

@@ -18,6 +18,9 @@ ACCOUNT_KINDS_0005 = ("appropriation", "unit", "project", "payee", "integration_
 ACCOUNT_KINDS = ACCOUNT_KINDS_0005 + ("receivable",)
 TRANSFER_KINDS_0005 = ("appropriate", "allocate", "fund_project", "pay", "reverse", "integrate")
 TRANSFER_KINDS = TRANSFER_KINDS_0005 + ("recovery_claim", "recovery_collect", "reclaim")
+ROLL_EVENT_KINDS_0005 = ("published", "objection", "objection_dismissed", "line_withdrawn",
+                         "approved", "sent")
+ROLL_EVENT_KINDS = ROLL_EVENT_KINDS_0005 + ("returned", "repaid")
 
 
 revision = '0006'
@@ -146,10 +149,12 @@ def upgrade() -> None:
     guards.install_tables(bind, APPEND_ONLY)
     set_enum_check(bind, "accounts", "account_kind", "kind", ACCOUNT_KINDS)
     set_enum_check(bind, "transfers", "transfer_kind", "kind", TRANSFER_KINDS)
+    set_enum_check(bind, "roll_events", "roll_event_kind", "kind", ROLL_EVENT_KINDS)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
+    set_enum_check(bind, "roll_events", "roll_event_kind", "kind", ROLL_EVENT_KINDS_0005)
     set_enum_check(bind, "transfers", "transfer_kind", "kind", TRANSFER_KINDS_0005)
     set_enum_check(bind, "accounts", "account_kind", "kind", ACCOUNT_KINDS_0005)
     guards.uninstall_tables(bind, APPEND_ONLY)

@@ -121,3 +121,32 @@ def test_add_months_clamps_to_the_end_of_the_month():
     assert credit.add_months(dt.date(2023, 1, 31), 1) == dt.date(2023, 2, 28)
     assert credit.add_months(dt.date(2024, 11, 15), 3) == dt.date(2025, 2, 15)
     assert credit.add_months(dt.date(2024, 3, 31), 36) == dt.date(2027, 3, 31)
+
+
+def test_the_ceiling_is_per_household_and_a_removed_household_gets_no_more_subsidy(ft, world):
+    from ledger import household_changes
+    from ledger.models import HouseholdStatus
+    with transaction(world.factory) as s:
+        clerk = u(s, "k_clerk")
+        credit.register_loan(s, clerk, code="L-A", household_code="H-100", bank="b",
+                             principal_fen=30_000_00, annual_rate_bp=435,
+                             start_date=dt.date(2024, 1, 1), term_months=36)
+        with pytest.raises(Exception, match="already has L-A running"):
+            credit.register_loan(s, clerk, code="L-B", household_code="H-100", bank="b",
+                                 principal_fen=20_000_01, annual_rate_bp=435,
+                                 start_date=dt.date(2025, 1, 1), term_months=12)
+        credit.register_loan(s, clerk, code="L-C", household_code="H-100", bank="b",
+                             principal_fen=20_000_00, annual_rate_bp=435,
+                             start_date=dt.date(2025, 1, 1), term_months=12)
+        # after L-A is repaid, a new loan fits again
+        credit.record_loan_event(s, clerk, "L-A", credit.LoanEventKind.REPAID,
+                                 dt.date(2025, 6, 30))
+        credit.register_loan(s, clerk, code="L-D", household_code="H-100", bank="b",
+                             principal_fen=30_000_00, annual_rate_bp=435,
+                             start_date=dt.date(2026, 1, 1), term_months=12)
+        household_changes.change_status(s, clerk, "H-100", HouseholdStatus.REMOVED,
+                                        dt.date(2025, 3, 1), "识别不精准")
+        with pytest.raises(Exception, match="removed by 2025-03-31 and no longer eligible"):
+            credit.pay_interest_subsidy(s, clerk, code="L-C", lot_id=ft.lot,
+                                        period_start=dt.date(2025, 1, 1),
+                                        period_end=dt.date(2025, 3, 31), effective_date=DAY)

@@ -86,3 +86,15 @@ def test_removed_households_are_final(ft):
     assert ft(*k, "清退", "--date", "2024-05-01", "--reason", "识别不精准")[0] == 0
     code, _, err = ft(*k, "返贫", "--date", "2024-06-01", "--reason", "x")
     assert code == 2 and "it can become: none" in err
+
+
+def test_nobody_joins_a_removed_household(ft):
+    assert ft("--as", "k_clerk", "household", "status", "H-100", "清退", "--date", "2024-05-01",
+              "--reason", "识别不精准")[0] == 0
+    code, _, err = ft("--as", "k_clerk", "household", "merge", "H-101", "--into", "H-100",
+                      "--date", "2024-06-01", "--reason", "x")
+    assert code == 2 and "household H-100 is removed; members cannot join it" in err
+    ids = {name: m["id"] for name, m in members_of(ft, "H-101").items()}
+    code, _, err = ft("--as", "k_clerk", "household", "move", ids["钱二"], "--to", "H-102",
+                      "--date", "2019-01-01", "--reason", "x")
+    assert code == 2 and "was registered on 2021-06-01; nobody can join it on 2019-01-01" in err

@@ -144,3 +144,20 @@ def test_a_reversed_claim_leaves_nothing_owed(world):
         (state,) = recoveries.recovery_states(s)
         assert state.outstanding_fen == 0
         assert recoveries.outstanding_total(s, world.lot_id) == 0
+
+
+def test_two_cases_against_one_payee_keep_their_own_limits(world):
+    _paid(world)
+    with transaction(world.factory) as s:
+        a = _open(s, world, code="A", amount=500_00)
+        b = _open(s, world, code="B", amount=500_00)
+        for case in (a, b):
+            posting.approve(s, u(s, "k_approver"), case.claim_transfer_id)
+        with pytest.raises(Overdraft, match="recovery A: 50000 fen is still owed"):
+            recoveries.collect(s, u(s, "k_clerk"), code="A", amount_fen=1_000_00,
+                               effective_date=DAY, key="k-a")
+        t = recoveries.collect(s, u(s, "k_clerk"), code="A", amount_fen=500_00,
+                               effective_date=DAY, key="k-a2")
+        posting.approve(s, u(s, "k_approver"), t.id)
+        states = {st.code: st.outstanding_fen for st in recoveries.recovery_states(s)}
+        assert states == {"A": 0, "B": 500_00}

@@ -108,6 +108,23 @@ def test_a_roll_from_board_to_bank(ft, world, tmp_path):
             [("H-101", 500_00)]
     code, _, err = ft(*roll, "repay", "R-2024-01-补发", "--new", "R-x", "--date", "2024-04-01")
     assert code == 2 and "no lines returned by the bank" in err
+    # a returned line is repaid once: the same repayment again is the same roll, another is refused
+    assert ft(*roll, "repay", "R-2024-01", "--new", "R-2024-01-补发", "--date", "2024-04-01")[0] == 0
+    code, _, err = ft(*roll, "repay", "R-2024-01", "--new", "R-2024-01-再补", "--date",
+                      "2024-04-02")
+    assert code == 2 and "not already repaid" in err
+    # an approver's rejection of a sent line (not a bank return) is not offered for repayment
+    with transaction(world.factory) as s:
+        from ledger import rolls
+        from ledger.rolls import transfer_of
+        again = rolls.get_roll(s, "R-2024-01-补发")
+        assert rolls.failed_lines(s, again) == []
+        h104 = next(l for l in rolls.roll_lines(s, rolls.get_roll(s, "R-2024-01"))
+                    if l.household_code == "H-104")
+        pending = transfer_of(s, rolls.get_roll(s, "R-2024-01"), h104)
+    assert ft("--as", "k_approver", "reject", pending.id, "--comment", "查实虚报冒领，拒付")[0] == 0
+    code, _, err = ft(*roll, "repay", "R-2024-01", "--new", "R-2024-01-x", "--date", "2024-04-02")
+    assert code == 2 and "no lines returned by the bank" in err
 
 
 def test_a_household_without_a_bank_card_cannot_be_on_a_roll(ft, tmp_path):
