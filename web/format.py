@@ -9,7 +9,8 @@ STAGES = {"proposed": "申报", "in_library": "入库", "approved": "批复", "i
           "accepted": "验收", "closed": "结项", "filed": "备案"}
 LINE_STATES = {"open": "待发放", "held": "有异议，暂缓", "withdrawn": "已撤销"}
 ROLL_EVENTS = {"published": "公示", "objection": "异议", "objection_dismissed": "异议不成立",
-               "line_withdrawn": "撤销该户", "approved": "审核通过", "sent": "已送银行"}
+               "line_withdrawn": "撤销该户", "approved": "审核通过", "sent": "已送银行",
+               "returned": "退票", "repaid": "已重新发放"}
 ROLE_NAMES = {"clerk": "经办", "approver": "审核员", "auditor": "审计员", "admin": "管理员"}
 
 

@@ -80,6 +80,7 @@ EN = {
     "办结期限": "Close by", "答复期限": "Answer by", "答复": "Answer", "办结": "Closed", "查询": "Look up",
     "村（村代码）": "village (code)", "项目（项目编号）": "project (code)",
     "清册中的一户（清册编号:行号）": "a roll line (ROLL:LINE)", "农户（户编码）": "household (code)",
+    "已重新发放": "repaid on a new roll",
     "申报": "proposed", "入库": "in library", "批复": "approved", "实施": "implementing",
     "验收": "accepted", "结项": "closed", "备案": "filed", "待发放": "to be paid",
     "有异议，暂缓": "held (objection)", "已撤销": "withdrawn", "异议": "objection",
