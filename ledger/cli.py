@@ -130,9 +130,15 @@ def db():
 @pass_ctx
 def db_upgrade(ctx, revision):
     """Create or migrate the schema with Alembic."""
+    from sqlalchemy.exc import OperationalError
+
     from ledger import migrate
+    from ledger.db import storage_error
     engine = make_engine(ctx.settings.database_url)
-    migrate.upgrade(engine, revision)
+    try:
+        migrate.upgrade(engine, revision)
+    except OperationalError as exc:  # locked, disk full, server gone: one clear line, exit 2
+        raise storage_error(exc, uncertain=False) from None
     click.echo(f"schema at {migrate.current_revision(engine)} ({_safe_url(engine)})")
 
 
@@ -420,15 +426,22 @@ def close_period(ctx, period):
 @click.option("--households", type=click.IntRange(1, 10_000_000), default=200,
               show_default=True)
 @click.option("--year", type=int, default=2024, show_default=True)
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the ground truth of the planted misuse (JSON) here.")
 @pass_ctx
-def demo(ctx, seed, households, year):
+def demo(ctx, seed, households, year, manifest_path):
     """Build a synthetic province on the configured (empty) database."""
     from ledger import migrate
     from ledger.demo import build_demo
     migrate.upgrade(make_engine(ctx.settings.database_url))
-    summary = build_demo(ctx.factory, seed=seed, households=households, year=year)
+    summary = build_demo(ctx.factory, seed=seed, households=households, year=year,
+                         progress=households >= 2000 and sys.stderr.isatty())
+    if manifest_path:
+        with open(manifest_path, "w", encoding="utf-8") as fh:
+            json.dump(summary.manifest, fh, ensure_ascii=False, indent=1)
     click.echo(f"demo province built: {summary.regions} regions, {summary.households} "
-               f"households, {summary.transfers} approved transfers, lots {summary.lots}")
+               f"households, {summary.transfers} approved transfers, lots {summary.lots}, "
+               f"{len(summary.manifest.get('cases', []))} planted cases")
 
 
 # ----------------------------------------------------------------------------- reports
@@ -493,9 +506,18 @@ def trace(ctx, lot_id, max_payees, as_json):
     _emit(data, as_json, render(result, format_yuan, max_payees))
 
 
-# Further command groups register themselves on `cli` when imported.
+# Further command groups register themselves on `cli` when imported (one per line, so that
+# branches adding a group merge without conflict).
 from ledger import (  # noqa: E402,F401
-    cli_audit, cli_households, cli_imports, cli_oversight, cli_recoveries, cli_rolls, cli_users,
+    cli_alerts,
+    cli_audit,
+    cli_backup,
+    cli_households,
+    cli_imports,
+    cli_oversight,
+    cli_recoveries,
+    cli_rolls,
+    cli_users,
     cli_yearend,
 )
 

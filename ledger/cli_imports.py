@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ledger.cli import _date, _emit, _yuan, cli, pass_ctx
+from ledger.imports.external import KINDS as EXTERNAL_KINDS
 from ledger.imports.households import import_households, import_members
 from ledger.imports.reference import import_appropriations, import_projects, import_regions
 from ledger.pii import PiiVault, new_key
@@ -11,20 +12,38 @@ from ledger.pii import PiiVault, new_key
 KINDS = {"regions": import_regions, "appropriations": import_appropriations,
          "projects": import_projects,
          "households": import_households, "members": import_members}
+KINDS.update(EXTERNAL_KINDS)  # external lists for the alerts; they need --source and --snapshot
 
 
 @cli.command("import")
 @click.argument("kind", type=click.Choice(sorted(KINDS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", default=None, help="External lists: who issued the list.")
+@click.option("--snapshot", default=None, callback=_date,
+              help="External lists: the date the list was drawn (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def import_command(ctx, kind, file, as_json):
+def import_command(ctx, kind, file, source, snapshot, as_json):
     """Import a CSV file (UTF-8 or GB18030). Either every line is imported or none is."""
+    if kind in EXTERNAL_KINDS:
+        return _import_external(ctx, kind, file, source, snapshot, as_json)
     vault = PiiVault.from_env() if kind in ("households", "members") else None
     with ctx.session() as s:
         result = KINDS[kind](s, ctx.actor(s), vault, file)
     _emit({"kind": kind, "added": result.added, "unchanged": result.unchanged}, as_json,
           f"{kind}: {result.added} added, {result.unchanged} already present and unchanged")
+
+
+def _import_external(ctx, kind, file, source, snapshot, as_json):
+    if not source or snapshot is None:
+        raise click.UsageError(f"an external list ({kind}) needs --source and --snapshot")
+    with ctx.session() as s:
+        result = EXTERNAL_KINDS[kind](s, ctx.actor(s), PiiVault.from_env(), file,
+                                      source=source, snapshot=snapshot)
+    _emit({"kind": kind, "list_id": result.list_id, "added": result.added,
+           "unchanged": result.unchanged}, as_json,
+          f"{kind}: list #{result.list_id} from {source} ({snapshot}): "
+          + ("already imported, unchanged" if result.unchanged else f"{result.added} records"))
 
 
 @cli.command("pii-keygen")

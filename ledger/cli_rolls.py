@@ -118,8 +118,16 @@ def roll_send(ctx, code, out, encoding, day):
     vault = PiiVault.from_env()
     with ctx.session() as s:
         sent = rolls.send(s, ctx.actor(s), code, day)
+        if not sent:
+            # Never replace a bank file with an empty one: after a run that committed but was
+            # cut off before it reported, the file it wrote is the one the bank needs.
+            click.echo(f"roll {code}: nothing new to send (every open line is already with "
+                       f"the bank); {out} was not written")
+            return
         households = {line.household_code: get_household(s, line.household_code)
                       for line, _ in sent}
+        # Written before the commit: a crash after the commit leaves a complete file; a crash
+        # before it leaves a file for payments not recorded, which the re-run writes again.
         count = write_bank_file(out, sent, vault, households, encoding)
     click.echo(f"roll {code}: {count} payments recorded (pending the bank) and written to {out}")
 

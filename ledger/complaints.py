@@ -144,9 +144,9 @@ def file_complaint(session: Session, channel: ComplaintChannel, subject_kind: Co
         require(session, actor, Action.RECORD, subject_region)
     name, phone = _identity(complainant)
     county, handling = route(session, subject_region)
-    receipt = _unused_receipt(session)
+    receipt = _unused_receipt(session, vault)
     complaint = Complaint(
-        receipt=receipt, channel=channel, subject_kind=subject_kind, subject_code=subject_code,
+        receipt_digest=vault.digest(receipt), channel=channel, subject_kind=subject_kind, subject_code=subject_code,
         subject_region_code=subject_region, county_code=county, handling_region_code=handling,
         summary=vault.encrypt(summary.strip()), named=name is not None,
         complainant_name=vault.encrypt(name) if name else None,
@@ -174,11 +174,23 @@ def _identity(complainant: dict | None) -> tuple[str | None, str | None]:
     return name, phone or None
 
 
-def _unused_receipt(session: Session) -> str:
+def _unused_receipt(session: Session, vault: PiiVault) -> str:
     while True:
         receipt = new_receipt()
-        if not session.execute(select(Complaint.id).where(Complaint.receipt == receipt)).first():
+        if not session.execute(select(Complaint.id).where(
+                Complaint.receipt_digest == vault.digest(receipt))).first():
             return receipt
+
+
+def find_by_receipt(session: Session, receipt: str, vault: PiiVault | None = None) -> Complaint:
+    """The complaint a receipt number (as typed or read out) belongs to."""
+    vault = vault or PiiVault.from_env()
+    code = normalise_receipt(receipt)
+    complaint = session.execute(select(Complaint).where(
+        Complaint.receipt_digest == vault.digest(code))).scalar_one_or_none()
+    if complaint is None:
+        raise NotFound(f"no complaint has receipt {format_receipt(code)}")
+    return complaint
 
 
 # ----------------------------------------------------------------------------- steps
@@ -280,13 +292,11 @@ def _step(session, actor, complaint, step, day, allowed_from, note, vault, **fie
 # ----------------------------------------------------------------------------- reading
 
 def complaint_status_public(session: Session, receipt: str,
-                            as_of: dt.date | None = None) -> dict:
+                            as_of: dt.date | None = None,
+                            vault: PiiVault | None = None) -> dict:
     """What anyone holding the receipt may see: progress and reply, never who complained."""
     code = normalise_receipt(receipt)
-    complaint = session.execute(select(Complaint).where(Complaint.receipt == code)) \
-        .scalar_one_or_none()
-    if complaint is None:
-        raise NotFound(f"no complaint has receipt {format_receipt(code)}")
+    complaint = find_by_receipt(session, code, vault)
     events = _events(session, complaint.id)
     done = {e.step: e for e in events}
     answered, closed = done.get(ComplaintStep.ANSWERED), done.get(ComplaintStep.CLOSED)
@@ -445,6 +455,8 @@ def substantiated_complaints(session: Session, county_code: str | None = None) -
 def complaint_stats(session: Session, county_code: str, year: int | None = None,
                     as_of: dt.date | None = None) -> dict:
     """Public numbers for a county: received, answered on time, closed, substantiated."""
+    if year is not None and (not isinstance(year, int) or not 2000 <= year <= 2100):
+        raise LedgerError(f"year must be between 2000 and 2100, got {year!r}")
     county = get_region(session, county_code)
     if county.level is not RegionLevel.COUNTY:
         raise LedgerError(f"statistics are per county; {county_code} is a {county.level.value}")

@@ -40,7 +40,13 @@ class Settings:
     # Field-check samples: how much more likely a household touched by an alert is to be drawn
     # (weight of a risk stratum against 1 for the others; docs/oversight.md).
     sample_risk_weight: int = 3
+    # TrueType CJK font for printed notices ("" = search the standard places; reports.fonts).
+    font_file: str = ""
+    # How public boards print names: "full" (张三丰) or "mask_given" (张*丰), per local practice.
+    name_display: str = "full"
     source: str = "defaults"
+    # The whole file as read. Sections owned by a feature are read from here by that feature:
+    # [alerts] by ledger.alerts.settings.alert_settings (thresholds with their basis).
     extra: dict = field(default_factory=dict)
 
 
@@ -55,6 +61,8 @@ _KNOWN = {
     ("oversight", "complaint_close_days"): "complaint_close_days",
     ("oversight", "complaint_answer_days"): "complaint_answer_days",
     ("oversight", "sample_risk_weight"): "sample_risk_weight",
+    ("reports", "font_file"): "font_file",
+    ("reports", "name_display"): "name_display",
 }
 
 

@@ -4,22 +4,41 @@ SQLite: WAL, foreign keys on, and every transaction opened with BEGIN IMMEDIATE 
 writers never both read a balance and then both pay out of it (invariant 5). pysqlite's own
 transaction handling is switched off so that SQLAlchemy's begin is the real BEGIN.
 PostgreSQL: READ COMMITTED with explicit row locks (SELECT … FOR UPDATE) in a fixed order.
+
+When the database cannot take a change (disk full, locked beyond the busy timeout, server
+gone), `transaction` rolls back and raises `StorageError`, which the CLI prints as a one-line
+error with exit status 2 (docs/reliability.md). Text that a column cannot hold (too long for
+its VARCHAR, a NUL character PostgreSQL refuses) is refused before it reaches the database, so
+SQLite and PostgreSQL accept exactly the same input.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import String, create_engine, event, inspect
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.errors import LedgerError, StorageError
+
+DEFAULT_SQLITE_TIMEOUT = 30.0  # seconds a writer waits for another's lock (busy timeout)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # `?timeout=SECONDS` in the URL sets the busy timeout (pysqlite's own parameter).
+        timeout = make_url(url).query.get("timeout", DEFAULT_SQLITE_TIMEOUT)
+        try:
+            connect_args = {"timeout": float(timeout)} | kwargs.pop("connect_args", {})
+        except ValueError:
+            raise LedgerError(f"database URL: timeout={timeout!r} is not a number of "
+                              "seconds") from None
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -32,8 +51,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=FULL")  # a committed change survives power loss
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -51,18 +69,84 @@ def fetch(session: Session, model, key, what: str):
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "before_flush", _check_text_columns)
+    return factory
+
+
+def _check_text_columns(session: Session, _context, _instances) -> None:
+    """Refuse text a column cannot hold, naming table and column, before the database sees it.
+
+    SQLite would store a 300-character name in VARCHAR(100) and PostgreSQL would refuse it with
+    a driver error; NUL characters likewise. Checking here keeps both databases alike and turns
+    a crash into an error the importer can pin to a file line.
+    """
+    for obj in list(session.new) + list(session.dirty):
+        state = inspect(obj)
+        mapper = state.mapper
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            if not isinstance(column.type, String) or isinstance(column.type, SqlEnum):
+                continue
+            value = state.dict.get(prop.key)  # loaded values only: never a query mid-flush
+            if not isinstance(value, str):
+                continue
+            where = f"{mapper.local_table.name}.{column.name}"
+            if column.type.length and len(value) > column.type.length:
+                raise LedgerError(f"{where} holds at most {column.type.length} characters; "
+                                  f"got {len(value)}")
+            if "\x00" in value:
+                raise LedgerError(f"{where} contains a NUL character")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise LedgerError(f"{where} is not valid Unicode text") from None
+
+
+def storage_error(exc: OperationalError, uncertain: bool) -> StorageError:
+    """A one-line explanation of why the database refused, and what to do."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    low = reason.lower()
+    if "locked" in low or "lock timeout" in low or "lock_timeout" in low:
+        hint = "another process is writing; run the command again when it has finished"
+    elif "full" in low or "disk i/o" in low or "no space" in low:
+        hint = "the disk is full or failing; free space, then run the command again"
+    else:
+        hint = "check that the database is reachable, then run the command again"
+    outcome = ("the commit may not have completed; run the command again: a change already "
+               "made is recognised, not made twice") if uncertain else "nothing was written"
+    return StorageError(f"the database refused the change ({reason}): {outcome}; {hint}")
 
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error.
+
+    A database that cannot take the change (OperationalError: disk full, lock timeout,
+    connection lost) becomes a `StorageError` after the rollback.
+    """
     session = factory()
+    committing = False
     try:
         yield session
+        committing = True
         session.commit()
+    except OperationalError as exc:
+        _rollback_quietly(session)
+        # A failed SQLite commit is never half-done (the commit record is not in the WAL); a
+        # PostgreSQL connection lost during COMMIT leaves the outcome unknown to the client.
+        uncertain = committing and session.get_bind().dialect.name != "sqlite"
+        raise storage_error(exc, uncertain) from None
     except BaseException:
-        session.rollback()
+        _rollback_quietly(session)
         raise
     finally:
         session.close()
+
+
+def _rollback_quietly(session: Session) -> None:
+    # After a lost connection the rollback itself can fail; the first error is the one to show.
+    try:
+        session.rollback()
+    except OperationalError:
+        pass

@@ -43,3 +43,8 @@ class IdempotencyConflict(LedgerError):
 
 class MakerChecker(InvariantViolation):
     """The recorder of an entry tried to approve it."""
+
+
+class StorageError(LedgerError):
+    """The database could not take the change (disk full, locked by another writer, server
+    gone). The transaction was rolled back; every command may simply be run again."""

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.access import Action, require
-from ledger.audit.log import record_change
+from ledger.audit.log import lock_head, record_change
 from ledger.db import fetch
 from ledger.errors import LedgerError
 from ledger.idcard import IdNumberError, normalise
@@ -43,6 +43,7 @@ def register_household(session: Session, actor: User, vault: PiiVault, *, code: 
                        registered_on: dt.date, bank_card: str | None = None,
                        phone: str | None = None) -> Household:
     check_date(registered_on, "registration date")
+    lock_head(session)  # decide under the log lock, as posting.replay does
     village = get_region(session, village_code)
     if village.level is not RegionLevel.VILLAGE:
         raise LedgerError(f"{village_code} is a {village.level.value}, not a village")
@@ -68,6 +69,7 @@ def register_household(session: Session, actor: User, vault: PiiVault, *, code: 
 def add_member(session: Session, actor: User, vault: PiiVault, *, household_code: str,
                name: str, relation: str, id_number: str,
                death_date: dt.date | None = None) -> Member:
+    lock_head(session)  # decide under the log lock, as posting.replay does
     household = get_household(session, household_code)
     require(session, actor, Action.RECORD, household.village_code)
     if relation not in RELATIONS:

@@ -45,7 +45,9 @@ class Complaint(Base):
     """A complaint as received. It never changes; its progress is in `complaint_events`."""
     __tablename__ = "complaints"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    receipt: Mapped[str] = mapped_column(String(16), unique=True)
+    # A keyed digest (PiiVault.digest) of the receipt, never the receipt itself: the receipt is
+    # the complainant's key to the case, and audit entries travel in auditors' bundles.
+    receipt_digest: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[ComplaintChannel] = mapped_column(_enum(ComplaintChannel, "complaint_channel"))
     subject_kind: Mapped[ComplaintSubject] = mapped_column(
         _enum(ComplaintSubject, "complaint_subject"))

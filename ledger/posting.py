@@ -141,6 +141,10 @@ def record(change: Change, actor: User, *, kind: TransferKind, lot_id: int, legs
     for from_lot, to_lot, amount in lineage:
         change.add(IntegrationLineage(transfer_id=transfer.id, from_lot_id=from_lot,
                                       to_lot_id=to_lot, amount_fen=amount))
+    # Alerts that are cheap to check as money moves (BEN-01: paid after death), raised in this
+    # same audit entry; see ledger/alerts/at_posting.py. Imported here: alerts import posting.
+    from ledger.alerts.at_posting import check_transfer
+    check_transfer(change, actor, transfer, legs)
     return transfer
 
 

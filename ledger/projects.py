@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.access import Action, require
-from ledger.audit.log import record_change
+from ledger.audit.log import lock_head, record_change
 from ledger.classification import ADMINISTRATIVE_CODES, FUNCTION_CODES
 from ledger.db import fetch
 from ledger.errors import LedgerError
@@ -34,6 +34,7 @@ def get_payee(session: Session, code: str) -> Payee:
 
 def register_project(session: Session, actor: User, *, code: str, name: str,
                      county_code: str, function_code: str) -> Project:
+    lock_head(session)  # decide under the log lock, as posting.replay does
     county = get_region(session, county_code)
     if county.level is not RegionLevel.COUNTY:
         raise LedgerError(f"projects belong to a county; {county_code} is a {county.level.value}")
@@ -75,6 +76,7 @@ def advance_project(session: Session, actor: User, code: str, to: ProjectStatus,
                     effective_date: dt.date, comment: str = "") -> ProjectEvent:
     """Move a project one stage on; the county's clerk or approver, as the stage requires."""
     check_date(effective_date)
+    lock_head(session)  # decide under the log lock, as posting.replay does
     project = get_project(session, code)
     stage = project_stage(session, code)
     expected, action = NEXT_STAGE.get(stage, (None, None))
@@ -116,6 +118,7 @@ def require_stage(session: Session, code: str, allowed: frozenset, doing: str) -
 
 def register_payee(session: Session, actor: User, *, code: str, kind: PayeeKind, name: str,
                    region_code: str) -> Payee:
+    lock_head(session)  # decide under the log lock, as posting.replay does
     get_region(session, region_code)
     require(session, actor, Action.RECORD, region_code)
     if session.get(Payee, code) is not None:

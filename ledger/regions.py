@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.access import Action, require
-from ledger.audit.log import record_change
+from ledger.audit.log import lock_head, record_change
 from ledger.db import fetch
 from ledger.errors import LedgerError, NotFound
 from ledger.models import LEVEL_ORDER, Region, RegionLevel, Role, User
@@ -25,6 +25,7 @@ def get_user(session: Session, username: str) -> User:
 def bootstrap(session: Session, *, province_code: str, province_name: str,
               admin_username: str, admin_name: str) -> User:
     """Create the root region and the first administrator of an empty database."""
+    lock_head(session)  # decide under the log lock, as posting.replay does
     if session.execute(select(func.count()).select_from(User)).scalar_one():
         raise LedgerError("this database already has users; bootstrap runs only once")
     _check_code(province_code)
@@ -40,11 +41,17 @@ def bootstrap(session: Session, *, province_code: str, province_name: str,
 
 def add_region(session: Session, actor: User, *, code: str, name: str, level: RegionLevel,
                parent_code: str) -> Region:
+    """Add a region; the same region again (same name, level, parent) returns it unchanged."""
+    lock_head(session)  # decide under the log lock, as posting.replay does
     parent = get_region(session, parent_code)
     require(session, actor, Action.ADMINISTER, parent_code)
     _check_code(code)
-    if session.get(Region, code) is not None:
-        raise LedgerError(f"region {code} already exists")
+    existing = session.get(Region, code)
+    if existing is not None:
+        if (existing.name, existing.level, existing.parent_code) == (name, level, parent_code):
+            return existing
+        raise LedgerError(f"region {code} already exists as {existing.name} "
+                          f"({existing.level.value}, under {existing.parent_code})")
     expected = LEVEL_ORDER[LEVEL_ORDER.index(parent.level) + 1] \
         if parent.level != RegionLevel.VILLAGE else None
     if level != expected:
@@ -59,9 +66,16 @@ def add_region(session: Session, actor: User, *, code: str, name: str, level: Re
 
 def add_user(session: Session, actor: User, *, username: str, display_name: str, role: Role,
              region_code: str, password_hash: str | None = None) -> User:
+    """Add a user; the same user again (same name, role, region) returns it unchanged."""
+    lock_head(session)  # decide under the log lock, as posting.replay does
     get_region(session, region_code)
     require(session, actor, Action.ADMINISTER, region_code)
-    if session.execute(select(User.id).where(User.username == username)).first():
+    existing = session.execute(select(User).where(User.username == username)) \
+        .scalar_one_or_none()
+    if existing is not None:
+        if (existing.display_name, existing.role, existing.region_code) == \
+                (display_name, role, region_code) and password_hash is None:
+            return existing
         raise LedgerError(f"user {username!r} already exists")
     user = User(username=username, display_name=display_name, role=role,
                 region_code=region_code, password_hash=password_hash)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ledger import flows, posting
 from ledger.access import Action, require
-from ledger.audit.log import record_change
+from ledger.audit.log import lock_head, record_change
 from ledger.classification import check_spending
 from ledger.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
 from ledger.households import get_household
@@ -62,6 +62,9 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     """Create a roll (idempotent by code: the same roll again returns it)."""
     digest = _content_digest(lot_id, county_code, item, function_code, use_code, standard_fen,
                              lines)
+    # Under the log lock, as posting.replay: two identical concurrent calls then both return
+    # the one roll instead of the second failing on the unique code.
+    lock_head(session)
     existing = session.execute(select(PaymentRoll).where(PaymentRoll.code == code)) \
         .scalar_one_or_none()
     if existing is not None:
@@ -150,6 +153,7 @@ def published_on(session, roll) -> dt.date | None:
 
 
 def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent:
+    lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
     # Not in the future. A date in the past is allowed (boards are posted before the clerk
@@ -192,6 +196,7 @@ def line_states(session, roll) -> dict[int, str]:
 def object_to(session: Session, actor: User, code: str, household_code: str, day: dt.date,
               comment: str) -> RollEvent:
     """Record an objection to a line (from the board, a phone call, a letter): it is held."""
+    lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
     line = _line(session, roll, household_code)
@@ -207,6 +212,7 @@ def object_to(session: Session, actor: User, code: str, household_code: str, day
 def resolve(session: Session, actor: User, code: str, household_code: str, upheld: bool,
             day: dt.date, comment: str) -> RollEvent:
     """The county decides an objection: upheld withdraws the line, dismissed releases it."""
+    lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.APPROVE, roll.county_code)
     line = _line(session, roll, household_code)
@@ -218,6 +224,7 @@ def resolve(session: Session, actor: User, code: str, household_code: str, uphel
 
 def approve_roll(session: Session, actor: User, code: str, day: dt.date,
                  working_days: int) -> RollEvent:
+    lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.APPROVE, roll.county_code)
     if actor.id == roll.created_by:
@@ -237,6 +244,7 @@ def approve_roll(session: Session, actor: User, code: str, day: dt.date,
 
 def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
     """Record a pending payment for every open line not yet sent; return (line, transfer)."""
+    lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
     approved = [e.effective_date for e in _events(session, roll)
@@ -259,7 +267,8 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
                              effective_date=day, key=key, memo=f"{roll.item} {code}",
                              _roll_line=True)
         sent.append((line, transfer))
-    _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
+    if sent:  # a re-run after everything went (e.g. after a crash past the commit) records nothing
+        _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
     return sent
 
 
@@ -278,6 +287,7 @@ def apply_bank_result(session: Session, actor: User, code: str, line_no: int, am
                       paid: bool, reason: str = "", voucher: str = "",
                       household_code: str | None = None) -> str:
     """Post a paid line or reject a failed one. Returns 'posted', 'returned' or 'unchanged'."""
+    lock_head(session)  # the same result file applied twice at once: the second is 'unchanged'
     roll = get_roll(session, code)
     require(session, actor, Action.APPROVE, roll.county_code)
     line = session.execute(select(RollLine).where(RollLine.roll_id == roll.id,

@@ -10,6 +10,7 @@ Visit results are appended, never edited; discrepancies are listed for the alert
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 from sqlalchemy import select
@@ -57,7 +58,8 @@ def eligible_households(session: Session, county_code: str) -> dict[str, list[st
 
 def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: str, size: int,
                 strata: SampleStrata, risk_codes: set[str], risk_weight: int, log_index: int,
-                as_of: dt.date, beacon: dict | None = None) -> dict:
+                as_of: dt.date, beacon: dict | None = None,
+                policy_sha256: str | None = None) -> dict:
     """The frame document (docs/oversight.md): strata sorted by name, codes sorted."""
     if risk_weight < 1:
         raise LedgerError("the risk weight must be a whole number of at least 1")
@@ -80,6 +82,7 @@ def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: s
     return {"format": FRAME_FORMAT, "origin": origin, "county": county_code, "size": size,
             "strata_mode": strata.value, "risk_weight": risk_weight,
             "commitment_log_index": log_index, "as_of": as_of.isoformat(), "beacon": beacon,
+            "policy_sha256": policy_sha256,
             "strata": [{"name": name, "village": vil, "risk": risk, "weight": w,
                         "households": codes, "take": takes[name]}
                        for name, vil, risk, w, codes in rows]}
@@ -88,8 +91,14 @@ def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: s
 def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
                   strata: SampleStrata = SampleStrata.VILLAGE, risk_codes=None,
                   risk_weight: int = 3, as_of: dt.date | None = None,
-                  beacon: dict | None = None) -> SampleCommitment:
+                  beacon: dict | None = None,
+                  policy_text: str | bytes | None = None) -> SampleCommitment:
     """Fix the frame and the size in the log, before the randomness exists.
+
+    `policy_text` (the published tlog-policy file) is fixed in the frame by its SHA-256: the
+    draw then uses the first checkpoint after the commitment that meets that policy's quorum,
+    and the public check verifies the checkpoint's signatures under it. Fixing it here, not at
+    the draw, leaves the inspector no choice between checkpoints.
 
     `beacon` ({"witness": policy name, "vkey": its cosigner key}) names an independent witness
     whose cosignature on the draw checkpoint is mixed into the seed (docs/oversight.md).
@@ -104,6 +113,10 @@ def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
     if risk and strata is not SampleStrata.VILLAGE_RISK:
         raise LedgerError("risk households are used only with strata 'village+risk'")
     _check_beacon(beacon)
+    policy_digest = None
+    if policy_text is not None:
+        _parse_policy_text(policy_text)
+        policy_digest = policy_sha256(policy_text)
     by_village = eligible_households(session, county_code)
     if not by_village:
         raise LedgerError(f"county {county_code} has no registered households to sample")
@@ -112,7 +125,7 @@ def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
         frame = build_frame(by_village, origin=log_origin(session), county_code=county_code,
                             size=size, strata=strata, risk_codes=risk, risk_weight=risk_weight,
                             log_index=change.index, as_of=as_of or change.time.date(),
-                            beacon=beacon)
+                            beacon=beacon, policy_sha256=policy_digest)
         text = canonical_json(frame)
         commitment = SampleCommitment(county_code=county_code, size=size, strata=strata,
                                       frame=text.decode("utf-8"),
@@ -185,15 +198,38 @@ def _any_checkpoint_after(session, commitment) -> bool:
         Checkpoint.size > commitment.log_index).limit(1)).first() is not None
 
 
+def policy_sha256(policy_text: str | bytes) -> str:
+    data = policy_text.encode("utf-8") if isinstance(policy_text, str) else policy_text
+    return hashlib.sha256(data).hexdigest()
+
+
+def _parse_policy_text(policy_text: str | bytes) -> Policy:
+    from ledger.audit.policy import PolicyError, parse_policy
+    try:
+        return parse_policy(policy_text)
+    except PolicyError as exc:
+        raise LedgerError(f"policy: {exc}") from None
+
+
 def draw_sample(session: Session, actor: User, commitment_id: int, *,
-                policy: Policy | None = None, checkpoint_note: str | None = None) -> SampleDraw:
+                policy_text: str | bytes | None = None,
+                checkpoint_note: str | None = None) -> SampleDraw:
     """Draw the households from the first checkpoint after the commitment.
 
     `checkpoint_note`, if given, is the checkpoint the caller expects to use: it is refused
-    unless it is that first checkpoint. With a policy, only checkpoints with their quorum count.
+    unless it is that first checkpoint. If the commitment fixed a policy, the same policy file
+    must be given and only checkpoints with its quorum count; if it fixed none, none is used.
     """
     commitment = get_commitment(session, commitment_id)
     require(session, actor, Action.AUDIT, commitment.county_code)
+    fixed = json.loads(commitment.frame).get("policy_sha256")
+    if fixed is None and policy_text is not None:
+        raise LedgerError(f"sample {commitment_id} was committed without a policy; it is drawn "
+                          "from the first checkpoint after it, without one")
+    if fixed is not None and (policy_text is None or policy_sha256(policy_text) != fixed):
+        raise LedgerError(f"sample {commitment_id} was committed under the policy file with "
+                          f"SHA-256 {fixed[:16]}…; give that same file")
+    policy = _parse_policy_text(policy_text) if fixed is not None else None
     if session.execute(select(SampleDraw.id).where(
             SampleDraw.commitment_id == commitment_id)).first():
         raise LedgerError(f"sample {commitment_id} has been drawn already; a sample is drawn once")

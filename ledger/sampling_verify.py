@@ -176,6 +176,14 @@ def recompute(frame_bytes: bytes, checkpoint_text: str,
         raise SampleError(f"frame is not JSON: {exc}") from None
     if canonical_json(frame) != frame_bytes.rstrip(b"\n"):
         raise SampleError("frame is not in canonical form (was it re-saved by an editor?)")
+    fixed = frame.get("policy_sha256")
+    if fixed is not None:
+        given = None if policy_text is None else hashlib.sha256(
+            policy_text.encode("utf-8") if isinstance(policy_text, str) else policy_text
+        ).hexdigest()
+        if given != fixed:
+            raise SampleError(f"the frame fixes the policy file with SHA-256 {fixed[:16]}…; "
+                              "give that file with --policy to check the signatures")
     origin, size, root = read_checkpoint(checkpoint_text, policy_text)
     if origin != frame.get("origin"):
         raise SampleError(f"checkpoint is of log {origin!r}, the frame of {frame.get('origin')!r}")
@@ -203,13 +211,18 @@ def main(argv=None) -> int:
     except (OSError, SampleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if policy is None:
+        # Without a policy nobody checked who signed the checkpoint: the list may come from a
+        # root someone made up. Show it, but do not call it verified.
+        print("NOT VERIFIED: no policy given, so the checkpoint's signatures were not checked; "
+              "run again with --policy", file=sys.stderr)
     if args.json:
         print(json.dumps({"seed": seed.hex(), "visits": visits}, ensure_ascii=False, indent=2))
     else:
         print(f"seed {seed.hex()}")
         for v in visits:
             print(f"{v['stratum']}\t{v['rank']}\t{v['household']}")
-    return 0
+    return 0 if policy is not None else 1
 
 
 if __name__ == "__main__":

@@ -24,6 +24,14 @@ if [ -z "${FUNDTRAIL_SIGNING_PASSPHRASE:-}" ]; then
     (umask 077; echo "$FUNDTRAIL_SIGNING_PASSPHRASE" > "$DEMO/keys/passphrase")
 fi
 export FUNDTRAIL_SIGNING_PASSPHRASE
+# Keys for personal data (ID numbers, bank cards) in the demo; real deployments keep their own.
+if [ ! -f "$DEMO/keys/pii.env" ]; then
+    (umask 077; {
+        echo "FUNDTRAIL_PII_KEYS=$(python -c 'from ledger.pii import new_key; print(new_key())')"
+        echo "FUNDTRAIL_PII_INDEX_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    } > "$DEMO/keys/pii.env")
+fi
+set -a; . "$DEMO/keys/pii.env"; set +a
 ft() { fundtrail --config "$DEMO/fundtrail.toml" "$@"; }
 
 echo "== keys: the bureau's log key and three cosigners (village, township, county)"
@@ -40,7 +48,19 @@ LOG_VKEY=$(ft keygen --kind log --out "$DEMO/keys/log.key")
 
 echo "== schema and demo province"
 ft db upgrade
-ft demo --seed 1 --households "${DEMO_HOUSEHOLDS:-500}"
+ft demo --seed 1 --households "${DEMO_HOUSEHOLDS:-500}" --manifest "$DEMO/manifest.json"
+
+echo "== public notices recorded in the audit log (docs/reports.md); printed after cosigning"
+ft --as 520121_clerk report contact --region 520121 --office 开阳县乡村振兴局 \
+    --phone "0851-8722 0000"
+ft --as 520121_clerk report project-details XM52012101 --village 520121001001 \
+    --place "冲口村一组至三组" --content "硬化村组道路 3.2 公里，路面宽 4.5 米" \
+    --standard "每公里补助 40 万元" --start 2024-04-01 --end 2024-09-30 \
+    --implementer "冲口村村民委员会" --responsible "王建国" \
+    --targets "解决 126 户 512 人出行难，其中脱贫户 38 户" \
+    --benefit "优先聘用本村脱贫劳动力参与建设，按日结算劳务报酬" \
+    --phone "0851-8722 0000" --issuer "冲口村村民委员会"
+ft --as 520121_clerk report publish county-batch --county 520121 --year 2024 --from 2025-01-10
 
 echo "== checkpoint: signed by the bureau, cosigned by village and township"
 ft checkpoint sign >/dev/null
@@ -58,6 +78,16 @@ python -m ledger.audit.verify_bundle "$DEMO/bundle" --policy "$DEMO/keys/policy.
 
 echo "== where the central lot went (first lines)"
 ft trace --lot 1 --payees 2 | head -n 14
+
+echo "== misuse alerts raised on the planted cases (first lines; ground truth in $DEMO/manifest.json)"
+FUNDTRAIL_USER=auditor ft alerts scan --as-of 2024-12-31 | head -n 12 || true
+
+echo "== notices printed as PDFs; a phone's view: read the QR back from the page and check it"
+ft report county-batch --county 520121 --year 2024 -o "$DEMO/notices"
+pdftoppm -r 150 -png -singlefile "$DEMO/notices/notice-XM52012101-520121001001.pdf" \
+    "$DEMO/notices/notice"
+zbarimg --raw -q "$DEMO/notices/notice.png" 2>/dev/null > "$DEMO/notices/notice.qr"
+ft report check-qr --file "$DEMO/notices/notice.qr"
 
 echo "== trial balance (last lines)"
 ft trial-balance | tail -n 4

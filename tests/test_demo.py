@@ -17,12 +17,15 @@ def _build(url, seed):
         report = verify(s)
         tb = balances.trial_balance(s)
         held = {(r.lot_id, r.kind, r.holder): r.balance for r in balances.account_balances(s)}
-    return factory, summary, report, tb, held
+    return factory, summary, report, tb, (held, summary.manifest)
 
 
 def test_demo_builds_verifies_and_balances(db_url):
     factory, summary, report, tb, _ = _build(db_url, seed=7)
-    assert summary.households == 40 and len(summary.lots) == 3
+    # 40 households plus the planted cases; a prior-year, two current and one integrated lot.
+    assert summary.households > 40 and len(summary.lots) == 4
+    cases = summary.manifest["cases"]
+    assert {r for c in cases for r in c["rules"]} >= {"BEN-01", "FLW-01", "WHD-01", "FAV-01"}
     assert report.intact, report.findings
     assert tb.balanced and tb.total_debits > 0
     with pytest.raises(LedgerError, match="needs an empty one"):
@@ -36,4 +39,4 @@ def test_the_same_seed_gives_the_same_province(tmp_path, sqlite_template):
         shutil.copy(sqlite_template, tmp_path / name)
         urls.append(f"sqlite:///{tmp_path / name}")
     first, second = (_build(url, seed=3)[4] for url in urls)
-    assert first == second
+    assert first == second  # the same balances and the same ground truth

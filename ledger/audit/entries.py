@@ -21,9 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import operator
 from typing import Any
 
 import cbor2
+from sqlalchemy.sql import sqltypes
 
 FORMAT_VERSION = 1
 
@@ -84,6 +86,57 @@ def table_image(table, get) -> tuple[str, list, dict]:
     return table.name, key, image
 
 
+def row_imager(table):
+    """A faster `table_image` for many Core rows of `select(table)` (columns in table order).
+
+    Verification builds the image of every live row. Deciding once per column, not per value,
+    which columns need converting (enums, dates, date-times, JSON, personal data) is most of the
+    saving: integer and text columns are taken as the driver returns them. A value of another
+    type in such a column (only a hand-edited SQLite file could hold one) then differs from the
+    entry's image, and verification compares that row the exact way.
+    """
+    skip = UNBOUND_COLUMNS.get(table.name, frozenset())
+    columns = [c for c in table.columns if c.key not in skip]
+    positions = {c.key: i for i, c in enumerate(table.columns)}
+    names = [c.key for c in columns]
+    take = operator.itemgetter(*[positions[n] for n in names])
+    special = [(c.key, _converter(c)) for c in columns if not _is_plain(c)]
+    key_at = [positions[c.key] for c in table.primary_key.columns]
+    take_key = operator.itemgetter(*key_at)
+    single_key = len(key_at) == 1
+    name = table.name
+
+    def image_of(row) -> tuple[str, list, dict]:
+        image = dict(zip(names, take(row)))
+        for column, convert in special:
+            image[column] = convert(image[column])
+        key = take_key(row)
+        if single_key:
+            key = [key if type(key) in _PLAIN else canonical_value(key)]
+        else:
+            key = [k if type(k) in _PLAIN else canonical_value(k) for k in key]
+        return name, key, image
+    return image_of
+
+
+_PLAIN_TYPES = (sqltypes.Integer, sqltypes.String)
+_PLAIN = frozenset({int, str, bytes, bool, type(None)})  # canonical_value returns these as they are
+
+
+def _is_plain(column) -> bool:
+    # Enum is a String subtype but returns enum members; personal data is committed, not kept.
+    return (isinstance(column.type, _PLAIN_TYPES) and not isinstance(column.type, sqltypes.Enum)
+            and not column.info.get("pii"))
+
+
+def _converter(column):
+    if column.info.get("pii"):
+        return lambda value: _bound_value(column, value)
+    if isinstance(column.type, sqltypes.Enum):
+        return lambda value: value.value if isinstance(value, enum.Enum) else canonical_value(value)
+    return canonical_value
+
+
 def _bound_value(column, value):
     """A column's value as the entry holds it; personal data only as a commitment.
 
@@ -118,8 +171,48 @@ def decode_entry(data: bytes) -> dict:
         raise EntryFormatError(f"not CBOR: {exc}") from None
     if not isinstance(body, list) or len(body) != 9 or body[0] != FORMAT_VERSION:
         raise EntryFormatError("not a version-1 entry array of 9 fields")
-    if cbor2.dumps(body, canonical=True) != data:
+    if not _plainly_canonical(body, data) and cbor2.dumps(body, canonical=True) != data:
         raise EntryFormatError("entry is not in canonical CBOR form")
     names = ("version", "origin", "index", "prev_root", "time_us", "actor", "kind", "rows",
              "details")
     return dict(zip(names, body))
+
+
+# A cheaper proof of canonical form for the entries fundtrail writes (verification decodes
+# millions). cbor2's canonical encoder differs from its plain one only in the order of map keys
+# and in how floats are shortened. So if the entry holds no floats or other exotic values, every
+# map's text keys are already in canonical order (length first, then bytewise), and the plain
+# encoder gives back the bytes, the canonical encoder would too. When any of that cannot be
+# shown, decode_entry falls back to the canonical re-encoding.
+_LEAVES = frozenset({int, str, bytes, bool, type(None)})
+_KEY_ORDER: dict[tuple, bool] = {}
+
+
+def _plainly_canonical(body: list, data: bytes) -> bool:
+    return _simple(body) and cbor2.dumps(body) == data
+
+
+def _simple(value) -> bool:
+    kind = type(value)
+    if kind in _LEAVES:
+        return True
+    if kind is list:
+        for item in value:
+            if type(item) not in _LEAVES and not _simple(item):
+                return False
+        return True
+    if kind is dict:
+        keys = tuple(value)
+        ordered = _KEY_ORDER.get(keys)
+        if ordered is None:
+            ordered = all(type(k) is str for k in keys) and list(keys) == sorted(
+                keys, key=lambda k: (len(k.encode("utf-8")), k.encode("utf-8")))
+            if len(_KEY_ORDER) < 4096:  # a few dozen shapes of row image and details
+                _KEY_ORDER[keys] = ordered
+        if not ordered:
+            return False
+        for item in value.values():
+            if type(item) not in _LEAVES and not _simple(item):
+                return False
+        return True
+    return False

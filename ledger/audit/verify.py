@@ -14,16 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Boolean, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit import merkle
 from ledger.audit.checkpoint import CheckpointError
-from ledger.audit.entries import EntryFormatError, decode_entry, image_hash, table_image
+from ledger.audit.entries import (
+    EntryFormatError, decode_entry, image_hash, row_imager, table_image,
+)
 from ledger.audit.log import log_origin
 from ledger.audit.policy import Policy, QuorumError
-from ledger.balances import cache_mismatches
-from ledger.models import AuditEntry, AuditHead, AuditNode, Base, Checkpoint, Cosignature
+from ledger.models import (
+    SOURCE_KINDS, Account, Approval, AuditEntry, AuditHead, AuditNode, Base, Checkpoint,
+    Cosignature, Decision, Posting,
+)
 
 BATCH = 5_000
 
@@ -64,32 +68,83 @@ def bound_models():
 def verify(session: Session, *, policy: Policy | None = None,
            trusted_notes: list[str] = ()) -> Report:
     report = Report(origin=log_origin(session))
-    expected: dict[tuple, tuple[int, bytes]] = {}
     checkpoints = session.execute(select(Checkpoint).where(
         Checkpoint.origin == report.origin).order_by(Checkpoint.id)).scalars().all()
     roots_at = {}
     wanted_sizes = {c.size for c in checkpoints} | {_note_size(n) for n in trusted_notes}
-    frontier = _replay(session, report, expected, roots_at, wanted_sizes)
+    binder = _StreamingBinder(session)
+    frontier = _replay(session, report, binder, roots_at, wanted_sizes)
+    binder.finish()
+    entry_findings_end = len(report.findings)
     report.size, report.root = frontier.size, frontier.root()
     _check_head(session, report, frontier)
     _check_checkpoints(session, report, checkpoints, roots_at, policy)
     _check_trusted(report, trusted_notes, roots_at)
-    _check_rows(session, report, expected)
-    for problem in cache_mismatches(session):
-        report.add("balance", f"balance cache differs from postings: {problem}")
+    if binder.irregular:
+        _bind_rows_exactly(session, report, entry_findings_end)
+    else:
+        report.rows_checked = binder.rows_checked
+    _check_balances(session, report)
     return report
 
 
-def _replay(session, report, expected, roots_at, wanted_sizes) -> merkle.Frontier:
-    frontier = merkle.Frontier()
-    if 0 in wanted_sizes:
-        roots_at[0] = merkle.EMPTY_ROOT
+def verify_since(session: Session, size: int, root: bytes, *,
+                 policy: Policy | None = None) -> Report:
+    """Incremental verification: only what was appended after a checkpoint verified before.
+
+    `size` and `root` are those of a checkpoint that a full `verify` found intact (keep them
+    with the checkpoint note). The stored tree must still give that root at that size; from the
+    frontier there, the new entries, their chain and tree nodes, the checkpoints signed since,
+    and the rows the new entries wrote are checked as `verify` checks them. Time and memory
+    follow the new entries, not the log. Not re-read: rows written before `size` (a raw UPDATE
+    of an old row is found by the next full run) and the balance caches (a sum over all
+    postings); run the full `verify` on a schedule as well.
+    """
+    report = Report(origin=log_origin(session))
+    from ledger.audit.checkpoints import node_reader
+    from ledger.errors import LedgerError
+    try:
+        start = merkle.Frontier.from_reader(size, node_reader(session))
+    except (LedgerError, ValueError) as exc:
+        report.add("checkpoint", f"the log no longer holds the tree of size {size} verified "
+                   f"before: {exc}", log_index=size)
+        return report
+    if start.root() != root:
+        report.add("checkpoint", f"the log's tree of size {size} no longer has the root "
+                   "verified before: history before it was rewritten", log_index=size)
+        return report
+    checkpoints = session.execute(select(Checkpoint).where(
+        Checkpoint.origin == report.origin, Checkpoint.size >= size)
+        .order_by(Checkpoint.id)).scalars().all()
+    roots_at = {}
+    binder = _StreamingBinder(session, since=size)
+    frontier = _replay(session, report, binder, roots_at, {c.size for c in checkpoints},
+                       merkle.Frontier.from_bytes(start.to_bytes()))  # _replay appends to it
+    binder.finish()
+    entry_findings_end = len(report.findings)
+    report.size, report.root = frontier.size, frontier.root()
+    _check_head(session, report, frontier)
+    _check_checkpoints(session, report, checkpoints, roots_at, policy)
+    if binder.irregular:
+        _bind_rows_exactly(session, report, entry_findings_end, start)
+    else:
+        report.rows_checked = binder.rows_checked
+    return report
+
+
+def _replay(session, report, binder, roots_at, wanted_sizes,
+            frontier: merkle.Frontier | None = None) -> merkle.Frontier:
+    """Check entries and tree from `frontier` (the empty tree unless resuming) onwards."""
+    frontier = frontier or merkle.Frontier()
+    since = frontier.size
+    if since in wanted_sizes:
+        roots_at[since] = frontier.root()
     nodes = _stream(session, select(AuditNode.level, AuditNode.idx, AuditNode.hash,
-                                    AuditNode.leaf_end)
+                                    AuditNode.leaf_end).where(AuditNode.leaf_end >= since)
                     .order_by(AuditNode.leaf_end, AuditNode.level))
     pending_node = next(nodes, None)
     entries = _stream(session, select(AuditEntry.idx, AuditEntry.entry, AuditEntry.leaf_hash)
-                      .order_by(AuditEntry.idx))
+                      .where(AuditEntry.idx >= since).order_by(AuditEntry.idx))
     for row in entries:
         if row.idx != frontier.size:
             report.add("entry", f"entries {frontier.size}..{row.idx - 1} are missing "
@@ -97,8 +152,9 @@ def _replay(session, report, expected, roots_at, wanted_sizes) -> merkle.Frontie
                        else f"entry {row.idx} appears twice", log_index=frontier.size)
             if row.idx < frontier.size:
                 continue
-        entry = _check_entry(report, row, frontier)
-        leaf = merkle.leaf_hash(bytes(row.entry))
+        data = bytes(row.entry)
+        leaf = merkle.leaf_hash(data)
+        entry = _check_entry(report, row, data, leaf, frontier)
         for node in frontier.append(leaf)[1:]:
             while pending_node is not None and (pending_node.leaf_end, pending_node.level) < \
                     (frontier.size - 1, node.level):
@@ -117,14 +173,13 @@ def _replay(session, report, expected, roots_at, wanted_sizes) -> merkle.Frontie
         if frontier.size in wanted_sizes:
             roots_at[frontier.size] = frontier.root()
         if entry is not None:
-            _remember_rows(report, row.idx, entry, expected)
+            binder.entry(row.idx, entry)
     return frontier
 
 
-def _check_entry(report, row, frontier) -> dict | None:
+def _check_entry(report, row, data: bytes, leaf: bytes, frontier) -> dict | None:
     """Check one entry against the log before it; return it decoded (None if it is not)."""
-    data = bytes(row.entry)
-    if bytes(row.leaf_hash) != merkle.leaf_hash(data):
+    if bytes(row.leaf_hash) != leaf:
         report.add("entry", f"entry {row.idx}: stored leaf hash does not match its bytes",
                    log_index=row.idx)
     try:
@@ -151,6 +206,127 @@ def _remember_rows(report, index: int, entry: dict, expected) -> None:
             report.add("entry", f"entry {index}: {table} {key} version {version} does not "
                        "follow the version before it", table=table, key=key, log_index=index)
         expected[ident] = (index, image_hash(image))
+
+
+class _StreamingBinder:
+    """Row binding in one pass beside the entries, in memory that does not grow with the log.
+
+    Each bound table is read ordered by `log_index`, so the live rows an entry wrote arrive
+    while that entry is being checked, and are compared there and forgotten. This settles the
+    intact case, which is what a large ledger almost always is: every row written once
+    (version 1) by the entry its `log_index` names, with the image that entry recorded, and no
+    row the log does not know. Anything else — a changed, missing or extra row, a rewritten
+    version — only marks the binding irregular; `verify` then binds rows again with the exact
+    map of every row (`_bind_rows_exactly`), so findings are worded and ordered the same
+    whichever path found them.
+    """
+
+    def __init__(self, session, since: int = 0):
+        self.irregular = False
+        self.rows_checked = 0
+        self.tables = {}
+        for mapper in bound_models():
+            table = mapper.class_.__table__
+            stmt = select(table).order_by(table.c.log_index, *table.primary_key.columns)
+            if since:
+                stmt = stmt.where(table.c.log_index >= since)
+            self.tables[table.name] = _TableCursor(table, _stream(session, stmt))
+
+    def entry(self, index: int, entry: dict) -> None:
+        if self.irregular:
+            return
+        written: dict[str, dict] = {}
+        for table, key, version, _prev, image in entry["rows"]:
+            live = written.get(table)
+            if live is None:
+                cursor = self.tables.get(table)
+                live = cursor.written_by(index) if cursor is not None and version == 1 else None
+                if live is None:
+                    self.irregular = True
+                    return
+                written[table] = live
+            have = live.pop(tuple(key), None)
+            if have is None or version != 1 or not self.tables[table].same(have, image):
+                self.irregular = True
+                return
+            self.rows_checked += 1
+        if any(written.values()):
+            self.irregular = True  # rows claiming this entry that it did not write
+
+    def finish(self) -> None:
+        if not self.irregular and any(not c.exhausted() for c in self.tables.values()):
+            self.irregular = True  # live rows that no entry (or a later index) wrote
+
+
+class _TableCursor:
+    """One bound table's live rows in log order, handed out an entry at a time."""
+
+    def __init__(self, table, rows):
+        self.rows = rows
+        self.image_of = row_imager(table)
+        self.log_index_at = list(table.columns).index(table.c.log_index)
+        # JSON and boolean columns could hold true where the entry holds 1 (equal in Python,
+        # not in CBOR): compare such images by canonical hash; for the others == suffices.
+        self.strict = any(isinstance(c.type, (JSON, Boolean)) for c in table.columns)
+        self.ahead = next(self.rows, None)
+
+    def written_by(self, index: int) -> dict | None:
+        """{key: image} of the rows whose log_index is `index`; None if rows were skipped."""
+        found = {}
+        while self.ahead is not None:
+            at = self.ahead[self.log_index_at]
+            if at is None or at < index:
+                return None
+            if at > index:
+                break
+            _t, key, image = self.image_of(self.ahead)
+            found[tuple(key)] = image
+            self.ahead = next(self.rows, None)
+        return found
+
+    def same(self, live: dict, logged: dict) -> bool:
+        if live != logged:
+            return False
+        return not self.strict or image_hash(live) == image_hash(logged)
+
+    def exhausted(self) -> bool:
+        return self.ahead is None
+
+
+class _MapBinder:
+    """The exact binding: remembers every (table, key) the log wrote, with its image hash.
+
+    Resuming after a checkpoint (`partial`), a row's earlier version may be before the
+    checkpoint, out of sight: its version is then taken on trust.
+    """
+
+    def __init__(self, report, partial: bool = False):
+        self.report = report
+        self.partial = partial
+        self.expected: dict[tuple, tuple[int, bytes]] = {}
+
+    def entry(self, index: int, entry: dict) -> None:
+        if self.partial:
+            for table, key, version, prev_hash, _image in entry["rows"]:
+                if version > 1 and (table, tuple(key)) not in self.expected:
+                    self.expected[(table, tuple(key))] = (index, prev_hash)
+        _remember_rows(self.report, index, entry, self.expected)
+
+
+def _bind_rows_exactly(session, report, entry_findings_end: int,
+                       start: merkle.Frontier | None = None) -> None:
+    """Replay the log once more into the exact map, then compare every live row with it.
+
+    Version findings belong with the entry findings, so they are put where those end.
+    """
+    versions = Report(origin=report.origin)
+    since = start.size if start is not None else 0
+    binder = _MapBinder(versions, partial=since > 0)
+    resume = merkle.Frontier.from_bytes(start.to_bytes()) if start is not None else None
+    _replay(session, Report(origin=report.origin), binder, {}, set(), resume)
+    report.findings[entry_findings_end:entry_findings_end] = versions.findings
+    report.rows_checked = 0
+    _check_rows(session, report, binder.expected, since)
 
 
 def _check_head(session, report, frontier) -> None:
@@ -220,11 +396,14 @@ def _check_trusted(report, notes, roots_at) -> None:
                        f"{body.size} you hold: history before it was rewritten")
 
 
-def _check_rows(session, report, expected) -> None:
+def _check_rows(session, report, expected, since: int = 0) -> None:
     for mapper in bound_models():
         model = mapper.class_
         table = model.__tablename__
-        for row in _stream(session, select(model.__table__)):
+        stmt = select(model.__table__)
+        if since:
+            stmt = stmt.where(model.__table__.c.log_index >= since)
+        for row in _stream(session, stmt):
             report.rows_checked += 1
             t, key, image = table_image(model.__table__, row._mapping.__getitem__)
             ident = (t, tuple(key))
@@ -258,3 +437,43 @@ def _changed_fields(session, index, table, key, image) -> list[str]:
 def _stream(session, stmt):
     """Yield Core rows in batches (no ORM identity map), so memory stays flat."""
     return iter(session.execute(stmt.execution_options(yield_per=BATCH)))
+
+
+def _check_balances(session, report) -> None:
+    """Balance caches against postings, with the findings of `balances.cache_mismatches`.
+
+    The same checks, streamed: one grouped query joined to the accounts in id order, Core
+    rows rather than ORM objects, so a province's million payee accounts cost seconds and
+    flat memory.
+    """
+    amount = Posting.amount_fen
+    undecided = Posting.transfer_id.not_in(select(Approval.transfer_id))
+    approved = Approval.decision == Decision.APPROVED
+    sums = (select(Posting.account_id.label("account_id"),
+                   func.sum(case((and_(amount > 0, approved), amount), else_=0)).label("dp"),
+                   func.sum(case((and_(amount < 0, approved), -amount), else_=0)).label("cp"),
+                   func.sum(case((and_(amount > 0, undecided), amount), else_=0)).label("dq"),
+                   func.sum(case((and_(amount < 0, undecided), -amount), else_=0)).label("cq"))
+            .outerjoin(Approval, Approval.transfer_id == Posting.transfer_id)
+            .group_by(Posting.account_id).subquery())
+    stmt = (select(Account.id, Account.kind, Account.holder_code, Account.lot_id,
+                   Account.debits_posted, Account.credits_posted, Account.debits_pending,
+                   Account.credits_pending, sums.c.dp, sums.c.cp, sums.c.dq, sums.c.cq)
+            .outerjoin(sums, sums.c.account_id == Account.id).order_by(Account.id))
+    for row in _stream(session, stmt):
+        label = f"{row.kind.value}:{row.holder_code}@lot{row.lot_id}"
+        want = tuple(int(v or 0) for v in (row.dp, row.cp, row.dq, row.cq))
+        have = (row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending)
+        if have != want:
+            report.add("balance", "balance cache differs from postings: "
+                       f"{label}: cached posted {have[0]}/{have[1]} pending "
+                       f"{have[2]}/{have[3]}, postings say posted {want[0]}/{want[1]} "
+                       f"pending {want[2]}/{want[3]}")
+        if row.kind not in SOURCE_KINDS and want[0] - want[1] - want[3] < 0:
+            report.add("balance", f"balance cache differs from postings: {label}: holds "
+                       f"{want[0] - want[1]} fen with {want[3]} pending out: overdrawn")
+    for lot_id, total in session.execute(select(Posting.lot_id, func.sum(Posting.amount_fen))
+                                         .group_by(Posting.lot_id)):
+        if total != 0:
+            report.add("balance", "balance cache differs from postings: "
+                       f"lot #{lot_id}: its postings sum to {total} fen, not zero")

@@ -46,8 +46,12 @@ RESULT_COLUMNS = [
 ]
 
 
-def _safe_cell(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run (OWASP CSV injection)
+
+
+def safe_cell(value: str) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
 def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
@@ -60,15 +64,46 @@ def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
         household = households[line.household_code]
         if not household.bank_card:
             raise LedgerError(f"line {line.line_no} ({line.household_code}) has no bank card")
-        writer.writerow([line.line_no, line.household_code, _safe_cell(household.head_name),
+        writer.writerow([line.line_no, safe_cell(line.household_code),
+                         safe_cell(household.head_name),
                          vault.decrypt(household.bank_card), format_yuan_plain(line.amount_fen)])
+    try:
+        data = buffer.getvalue().encode(encoding)
+    except LookupError:
+        raise LedgerError(f"{encoding!r} is not a text encoding (try gb18030 or utf-8)") from None
+    except UnicodeEncodeError as exc:
+        raise LedgerError(f"the bank file cannot be written in {encoding}: "
+                          f"{exc.object[exc.start:exc.end]!r} has no code there (gb18030 "
+                          "and utf-8 can write every name)") from None
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner-only from birth
     with os.fdopen(fd, "wb") as f:
-        f.write(buffer.getvalue().encode(encoding))
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)  # replaces any older file, with its looser mode, atomically
+    _remove_stale_copies(path)
     return len(sent)
+
+
+def _remove_stale_copies(path: Path) -> None:
+    """Delete temporary files of earlier runs that were killed before their rename: they hold
+    full card numbers and nobody will ever use them."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = stale.name[len(path.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not _running(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def import_bank_results(session: Session, actor, roll_code: str, path) -> dict:

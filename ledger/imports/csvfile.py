@@ -19,6 +19,7 @@ from ledger.errors import LedgerError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 10_000
+MIN_YEAR, MAX_YEAR = 1900, 2100  # dates in imports: births, registrations, documents
 csv.field_size_limit(MAX_FIELD + 1)
 
 
@@ -172,9 +173,14 @@ def parse_date(text: str) -> dt.date:
     if t.isdigit() and len(t) == 8:
         t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
     parts = t.split("-")
+    # ASCII digits only (int() would take ١٢٣٤ or overflow on 20 digits); years a fund
+    # record can have, so a typo like 20024 or 1024 is an error, not a date.
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
+        raise ValueError(f"{text!r} is not a date like 2024-03-01")
+    year, month, day = (int(p) for p in parts)
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"{text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     try:
-        if len(parts) != 3:
-            raise ValueError
-        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+        return dt.date(year, month, day)
     except ValueError:
         raise ValueError(f"{text!r} is not a date like 2024-03-01") from None

@@ -1,7 +1,7 @@
 """web sign-in: user credentials (append-only, logged) and login attempts
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0007
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -12,7 +12,7 @@ from ledger import guards
 APPEND_ONLY = ("user_credentials",)
 
 revision = '0009'
-down_revision = '0010'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

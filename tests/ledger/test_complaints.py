@@ -75,7 +75,7 @@ def test_a_named_complaint_from_phone_to_substantiated(people, vault):
             s, Ch.COUNTY_PHONE, Subj.HOUSEHOLD, "H-001", "产业奖补只领到一半", vault=vault,
             complainant={"name": NAME, "phone": PHONE}, actor=world.user(s, "k_clerk"),
             received_on=RECEIVED)
-        cid = s.execute(select(Complaint.id).where(Complaint.receipt == receipt)).scalar_one()
+        cid = cp.find_by_receipt(s, receipt).id
         complaint = s.get(Complaint, cid)
         assert (complaint.county_code, complaint.handling_region_code) == (COUNTY, COUNTY)
         assert (complaint.close_due, complaint.answer_due) == (day(15), day(20))
@@ -170,7 +170,7 @@ def test_a_complaint_about_a_county_project_goes_to_the_city(people, vault):
     with transaction(world.factory) as s:
         receipt = cp.file_complaint(s, Ch.ONLINE, Subj.PROJECT, "P-001", "项目没有公示",
                                     vault=vault, complainant={"name": NAME})
-        complaint = s.execute(select(Complaint).where(Complaint.receipt == receipt)).scalar_one()
+        complaint = cp.find_by_receipt(s, receipt)
         assert complaint.handling_region_code == CITY and complaint.answer_due is not None
         assert cp.list_complaints(s, world.user(s, "k_approver")) == []
         assert [r["id"] for r in cp.list_complaints(s, world.user(s, "c_approver"))] == \
@@ -219,7 +219,7 @@ def test_a_complaint_about_a_roll_line_goes_to_the_county(people, vault):
                           standard_fen=50000, lines=[("H-300", 1)], as_of=dt.date(2024, 3, 15))
         receipt = cp.file_complaint(s, Ch.VILLAGE_PHONE, Subj.ROLL_LINE, "R-2024-07:1",
                                     "公示金额与实际不符", vault=vault, actor=clerk)
-        complaint = s.execute(select(Complaint).where(Complaint.receipt == receipt)).scalar_one()
+        complaint = cp.find_by_receipt(s, receipt)
         assert (complaint.subject_region_code, complaint.handling_region_code) == \
             (VILLAGE, COUNTY)
         with pytest.raises(NotFound):
@@ -230,8 +230,8 @@ def test_a_complaint_about_a_roll_line_goes_to_the_county(people, vault):
 def test_complaint_history_cannot_be_edited_in_the_database(people, vault, table):
     world = people
     with transaction(world.factory) as s:
-        cid = s.execute(select(Complaint.id).where(Complaint.receipt == cp.file_complaint(
-            s, Ch.ONLINE, Subj.VILLAGE, VILLAGE, "x", vault=vault))).scalar_one()
+        receipt = cp.file_complaint(s, Ch.ONLINE, Subj.VILLAGE, VILLAGE, "x", vault=vault)
+        cid = cp.find_by_receipt(s, receipt, vault).id
         cp.assign(s, world.user(s, "k_approver"), cid, "k_clerk", dt.date.today())
     for statement in (f"UPDATE {table} SET log_index = 0", f"DELETE FROM {table}"):
         with pytest.raises(Exception, match="append-only"):
@@ -306,7 +306,7 @@ def test_overdue_query_agrees_with_a_plain_model(people, vault, cases, as_of_off
             receipt = cp.file_complaint(s, Ch.LETTER, Subj.VILLAGE, VILLAGE, "信", vault=vault,
                                         complainant={"name": NAME} if named else None,
                                         actor=world.user(s, "k_clerk"), received_on=when)
-            cid = s.execute(select(Complaint.id).where(Complaint.receipt == receipt)).scalar_one()
+            cid = cp.find_by_receipt(s, receipt).id
             done = {}
             for step, gap in zip(STEPS, gaps):
                 when += dt.timedelta(days=gap)
@@ -342,3 +342,14 @@ def _reference(model, as_of, include_late):
             elif on is not None and on > due and include_late:
                 expected.add((cid, kind, (on - due).days, False))
     return expected
+
+
+def test_the_audit_log_holds_no_receipt_only_its_keyed_digest(world):
+    vault = PiiVault.from_env()
+    with transaction(world.factory) as s:
+        receipt = cp.file_complaint(s, Ch.ONLINE, Subj.VILLAGE, VILLAGE, "补贴未到账",
+                                    vault=vault)
+        entries = [bytes(e) for e in s.execute(select(AuditEntry.entry)).scalars()]
+        assert cp.complaint_status_public(s, receipt)["state"] == "received"
+    assert not any(receipt.encode() in e for e in entries)
+    assert any(vault.digest(receipt).encode() in e for e in entries)

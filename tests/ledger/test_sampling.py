@@ -196,25 +196,32 @@ def test_the_draw_waits_for_the_policy_quorum(county, tmp_path):
     world = county
     log = Ed25519Signer.generate(ORIGIN)
     witness = CosignatureSigner.generate("audit-office.example")
-    policy = parse_policy(f"log {log.vkey}\nwitness audit {witness.vkey}\nquorum audit\n")
+    policy = f"log {log.vkey}\nwitness audit {witness.vkey}\nquorum audit\n"
     with transaction(world.factory) as s:
         cid = sampling.commit_sample(s, world.user(s, "auditor"), county_code=COUNTY,
-                                     size=3).id
+                                     size=3, policy_text=policy).id
         cps.sign(s, log)
     with transaction(world.factory) as s:
         with pytest.raises(LedgerError, match="fundtrail checkpoint cosign"):
-            sampling.draw_sample(s, world.user(s, "auditor"), cid, policy=policy)
+            sampling.draw_sample(s, world.user(s, "auditor"), cid, policy_text=policy)
         # the log grows before the witness comes: it cosigns the newest checkpoint, which is
         # then the first after the commitment to count
         sampling.commit_sample(s, world.user(s, "auditor"), county_code=COUNTY, size=1)
         counted = cps.sign(s, log)
         cps.cosign_latest(s, witness, [log.verifier()], tmp_path / "audit.state")
     with transaction(world.factory) as s:
-        drawn = sampling.draw_sample(s, world.user(s, "auditor"), cid, policy=policy)
+        # the policy is the committed one: neither none nor another may be used to choose
+        with pytest.raises(LedgerError, match="give that same file"):
+            sampling.draw_sample(s, world.user(s, "auditor"), cid)
+        with pytest.raises(LedgerError, match="give that same file"):
+            sampling.draw_sample(s, world.user(s, "auditor"), cid,
+                                 policy_text=policy.replace("quorum audit", "quorum none"))
+        drawn = sampling.draw_sample(s, world.user(s, "auditor"), cid, policy_text=policy)
         assert drawn.checkpoint_size == counted.size
         frame_text, note = sampling.published(s, world.user(s, "auditor"), cid)
-    policy_text = f"log {log.vkey}\nwitness audit {witness.vkey}\nquorum audit\n"
-    assert recompute(frame_text.encode(), note, policy_text)[1]
+    assert recompute(frame_text.encode(), note, policy)[1]
+    with pytest.raises(SampleError, match="give that file with --policy"):
+        recompute(frame_text.encode(), note)  # the frame names a policy: signatures must be checked
 
 
 # ----------------------------------------------------------------------------- command line
@@ -267,7 +274,9 @@ def test_sample_commands_and_the_standalone_verifier(ft, tmp_path):
     assert ft("--as", "auditor", "sample", "publish", cid, "--out", "pub")[0] == 0
     code, out, _ = ft("sample", "verify", "--frame", "pub/frame.json", "--checkpoint",
                       "pub/checkpoint.txt", "--id", cid, "--json")
-    assert code == 0 and json.loads(out)["matches_ledger"] is True
+    # the list is recomputed, but without a policy nobody checked who signed the checkpoint
+    assert code == 1 and json.loads(out)["matches_ledger"] is True
+    assert json.loads(out)["signatures_checked"] is False
 
     # the standalone verifier needs neither the database nor SQLAlchemy
     script = ("import sys, ledger.sampling_verify as v; code = v.main(sys.argv[1:]); "
@@ -276,9 +285,22 @@ def test_sample_commands_and_the_standalone_verifier(ft, tmp_path):
     result = subprocess.run([sys.executable, "-c", script, "pub/frame.json",
                              "pub/checkpoint.txt", "--json"], capture_output=True, text=True,
                             cwd=tmp_path, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1 and "NOT VERIFIED" in result.stderr, result.stderr
     assert [v["household"] for v in json.loads(result.stdout)["visits"]] == \
         [v["household"] for v in visits]
+
+    # the inspector's pack: the visit list and each drawn household's card (明白卡)
+    code, out, err = ft("--as", "auditor", "report", "visit-cards", "--sample", cid, "--year",
+                        "2024", "-o", "pack", "--json")
+    assert code == 0, err
+    pack = json.loads(out)["visits"]
+    assert [v["household"] for v in pack] == [v["household"] for v in visits]
+    text = subprocess.run(["pdftotext", f"pack/{pack[0]['card']}", "-"], capture_output=True,
+                          text=True, cwd=tmp_path, check=True).stdout
+    assert "明白卡" in text and pack[0]["household"] in text
+    rows = (tmp_path / "pack/visits.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 6 and rows[1].startswith(f"1,{pack[0]['household']},")
+    assert ft("--as", "k_clerk", "report", "visit-cards", "--sample", cid, "-o", "x")[0] == 2
 
 
 def test_seed_is_domain_separated():

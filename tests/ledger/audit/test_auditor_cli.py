@@ -162,3 +162,25 @@ def test_cosigning_keeps_working_across_a_log_key_rotation(ft, tmp_path):
     code, _, err = ft("checkpoint", "cosign", "--key", "keys/village.key", "--state",
                       "keys/village.state")
     assert code == 0, err
+
+
+def test_incremental_verification_from_a_kept_checkpoint(ft, tmp_path, world):
+    from ledger import posting
+    from ledger.db import transaction
+    from tests.ledger.test_invariants import down_to_county, pay_household, u
+    make_keys(ft, tmp_path)
+    assert ft("checkpoint", "sign")[0] == 0
+    for who in ("village", "county"):
+        assert ft("checkpoint", "cosign", "--key", f"keys/{who}.key",
+                  "--state", f"keys/{who}.state")[0] == 0
+    (tmp_path / "kept.txt").write_text(ft("checkpoint", "show")[1], encoding="utf-8")
+    down_to_county(world, 10_000_00)
+    with transaction(world.factory) as s:
+        posting.approve(s, u(s, "k_approver"), pay_household(s, world, 100_00, "v1").id)
+    assert ft("checkpoint", "sign")[0] == 0
+    code, out, err = ft("verify", "--since", "kept.txt", "--json")
+    assert code == 0 and json.loads(out)["intact"], err
+    (tmp_path / "forged.txt").write_text(
+        ft("checkpoint", "show")[1].replace("\n", "\n", 1)[:-30] + "x" * 30, encoding="utf-8")
+    code, _, err = ft("verify", "--since", "forged.txt")
+    assert code == 2 and "--since: not a checkpoint note this log signed" in err

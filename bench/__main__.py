@@ -1,0 +1,85 @@
+"""`python -m bench [--quick] [--only NAME ...] [--runs N] [--pg URL]`: the performance figures.
+
+Prints a table and writes bench/results/<time>.json (git-ignored). Every figure is the median of
+several runs beside a raw baseline measured in the same run, so that the ratio holds on a noisy,
+shared machine. Full size (no --quick) is the record for docs/performance.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import demo, harness, notice, pending, roll, transfers, verify_log
+
+SUITES = {"transfers": transfers, "roll": roll, "verify": verify_log, "notice": notice,
+          "demo": demo, "pending": pending}
+
+
+class Context:
+    def __init__(self, args, workdir: Path):
+        self.quick = args.quick
+        self.runs = args.runs or (3 if args.quick else 5)
+        self.workdir = workdir
+        self.pg_url = args.pg
+        self.entries = args.entries
+        self.lines = args.lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes")
+    parser.add_argument("--only", nargs="*", choices=sorted(SUITES), help="run these only")
+    parser.add_argument("--runs", type=int, help="runs per figure (median); default 3 or 5")
+    parser.add_argument("--pg", help="also measure figure 1 on PostgreSQL (admin URL, e.g. "
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    parser.add_argument("--entries", type=int, help="log size for figures 3 and 8 (default "
+                        "100,000 quick, 1,000,000 full)")
+    parser.add_argument("--lines", type=int, help="roll size for figure 2 (default 2,000 "
+                        "quick, 100,000 full)")
+    parser.add_argument("--workdir", help="where the databases go (default: a temp dir)")
+    parser.add_argument("--out", help="JSON file (default bench/results/<time>.json)")
+    args = parser.parse_args(argv)
+    _test_keys()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="ftbench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    meta = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "mode": "quick" if args.quick else "full", "machine": harness.machine(),
+            "load_start": harness.load()}
+    print(f"fundtrail bench ({meta['mode']}) on {meta['machine']['cpu']}, "
+          f"{meta['machine']['cores']} cores; load {meta['load_start']}", flush=True)
+    figures = []
+    try:
+        for name in args.only or list(SUITES):
+            print(f"… {name}", flush=True)
+            figures += SUITES[name].run(Context(args, workdir))
+    finally:
+        if args.pg:
+            from bench.pg import drop_created
+            drop_created()
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    meta["load_end"] = harness.load()
+    meta["uptime_end"] = harness.machine()["uptime"]
+    print(harness.table(figures))
+    print(f"load average at start {meta['load_start']}, at end {meta['load_end']}")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(args.out) if args.out else Path(__file__).parent / "results" / f"{stamp}.json"
+    harness.write_json(out, meta, figures)
+    print(f"written {out}")
+    return 0
+
+
+def _test_keys() -> None:
+    """Personal-data keys for the bench's throwaway databases (never real ones)."""
+    from ledger.pii import new_key
+    os.environ.setdefault("FUNDTRAIL_PII_KEYS", new_key())
+    os.environ.setdefault("FUNDTRAIL_PII_INDEX_KEY", "bench-index-key-" + "x" * 32)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

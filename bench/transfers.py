@@ -1,0 +1,105 @@
+"""Figure 1: one durable disbursement per transaction through the public service API.
+
+Project: `ledger.flows.pay` from a county's own share to a household (actor loaded, scope and
+purpose checks, balance check counting pending, transfer and two postings, audit entry, tree
+update), committed one transaction per payment: what a clerk's click or a bank callback costs.
+Baseline: plain sqlite3 (or psycopg) on the same kind of database file or server, committing one
+two-row transfer per transaction with the same durability (WAL, synchronous=FULL).
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ledger import flows, regions
+from ledger.db import transaction
+
+from bench import province as prov
+from bench.harness import CpuClock, Figure, median, timed
+
+
+def service_rate(p: prov.Province, codes: list[str], start: int, count: int,
+                 cpu: list | None = None) -> float:
+    def run():
+        for i in range(start, start + count):
+            with transaction(p.factory) as s:
+                s.info["log_origin"] = "fundtrail.example/demo-province"
+                flows.pay(s, regions.get_user(s, "k_clerk"), lot_id=p.lot_id,
+                          payee_code=codes[i], amount_fen=100_00, function_code="2130505",
+                          use_code="household_subsidy", county_code=prov.COUNTY,
+                          effective_date=prov.DAY, key=f"bench:{codes[i]}")
+    with CpuClock() as clock:
+        elapsed, _ = timed(run)
+    if cpu is not None:
+        cpu.append(clock.seconds / count * 1000)
+    return count / elapsed
+
+
+def raw_sqlite_rate(path: Path, count: int) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS postings (id INTEGER PRIMARY KEY, "
+                 "transfer_id INTEGER, account_id INTEGER, amount_fen INTEGER)")
+
+    def run():
+        for i in range(count):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO postings (transfer_id, account_id, amount_fen) "
+                         "VALUES (?, ?, ?)", (i, 1, -100_00))
+            conn.execute("INSERT INTO postings (transfer_id, account_id, amount_fen) "
+                         "VALUES (?, ?, ?)", (i, 2, 100_00))
+            conn.execute("COMMIT")
+    elapsed, _ = timed(run)
+    conn.close()
+    return count / elapsed
+
+
+def raw_pg_rate(url: str, count: int) -> float:
+    import psycopg
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS raw_postings (id bigserial PRIMARY KEY, "
+                     "transfer_id bigint, account_id bigint, amount_fen bigint)")
+        conn.commit()
+
+        def run():
+            for i in range(count):
+                with conn.transaction():
+                    conn.execute("INSERT INTO raw_postings (transfer_id, account_id, "
+                                 "amount_fen) VALUES (%s, %s, %s)", (i, 1, -100_00))
+                    conn.execute("INSERT INTO raw_postings (transfer_id, account_id, "
+                                 "amount_fen) VALUES (%s, %s, %s)", (i, 2, 100_00))
+        elapsed, _ = timed(run)
+    return count / elapsed
+
+
+def run(ctx) -> list[Figure]:
+    count = 200 if ctx.quick else 1_000
+    figures = [_measure(ctx, count, None)]
+    if ctx.pg_url:
+        figures.append(_measure(ctx, count, ctx.pg_url))
+    return figures
+
+
+def _measure(ctx, count: int, pg_url: str | None) -> Figure:
+    name = "pg" if pg_url else "sqlite"
+    url = prov.new_database(ctx.workdir, f"transfers_{name}", pg_url)
+    p = prov.build(url)
+    codes = prov.add_payees(p, count * ctx.runs)
+    service, raw, cpu = [], [], []
+    for r in range(ctx.runs):  # interleaved, so both see the same moments of a noisy machine
+        service.append(service_rate(p, codes, r * count, count, cpu))
+        if pg_url:
+            raw.append(raw_pg_rate(url, count))
+        else:
+            raw.append(raw_sqlite_rate(ctx.workdir / "raw_transfers.db", count))
+    p.dispose()
+    fig = Figure(f"1 transfer ({name})", "one durable disbursement per transaction",
+                 "transfers/s", median(service), service,
+                 f"raw {'psycopg' if pg_url else 'sqlite3'} 2-row txn", median(raw), raw,
+                 target="≥2,000/s and ≥25% of raw")
+    fig.target_met = fig.value >= 2000 and fig.ratio >= 0.25
+    fig.extra = {"transfers_per_run": count, "cpu_ms_per_transfer": cpu}
+    fig.note = (f"{median(cpu):.1f} ms CPU per transfer (CPU-bound rate "
+                f"{1000 / median(cpu):,.0f}/s); {count} transfers per run")
+    return fig

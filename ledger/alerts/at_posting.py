@@ -1,0 +1,70 @@
+"""Alerts checked at the moment money moves, where that is cheap: a payment to a household
+whose head is recorded as deceased (BEN-01) is flagged as it is recorded, in the same audit
+entry as the payment. The payment itself is not refused: the death record may be wrong, and
+the alert says what to verify. The next scan adds the full evidence to the same alert."""
+from __future__ import annotations
+
+from sqlalchemy import and_, select
+
+from ledger.alerts.base import Finding
+from ledger.alerts.models import Alert, AlertEvent, AlertEventKind, AlertState
+from ledger.external import ExternalList, ExternalRecord, ListKind
+from ledger.models import AccountKind, Member, MemberEvent, MemberEventKind, TransferKind
+from ledger.money import format_yuan
+
+
+def check_transfer(change, actor, transfer, legs) -> None:
+    if transfer.kind is not TransferKind.PAY:
+        return
+    payee = next((leg.account for leg in legs if leg.amount > 0
+                  and leg.account.kind is AccountKind.PAYEE), None)
+    if payee is None:
+        return
+    died = _head_death(change.session, payee.holder_code)
+    if died is None or transfer.effective_date <= died[1]:
+        return
+    if transfer.effective_date.replace(day=1) <= died[1]:
+        return  # the month of death may be paid (the scan applies the configured rule)
+    finding = Finding(
+        "BEN-01", "household", payee.holder_code, payee.region_code,
+        f"head of household {died[0]} died {died[1]}; paid ¥{format_yuan(transfer.amount_fen)} "
+        f"on {transfer.effective_date} (flagged as it was recorded)",
+        "no household payment after the head's death", transfer.amount_fen,
+        {"transfers": [{"transfer_id": transfer.id, "date": transfer.effective_date.isoformat(),
+                        "amount_fen": transfer.amount_fen, "key": transfer.idempotency_key}],
+         "death_source": died[2]})
+    session = change.session
+    if session.execute(select(Alert.id).where(Alert.fingerprint == finding.fingerprint)).first():
+        return
+    alert = Alert(fingerprint=finding.fingerprint, rule_id="BEN-01", entity_kind="household",
+                  entity_key=payee.holder_code, region_code=payee.region_code,
+                  first_seen=change.time)
+    change.add(alert)
+    session.flush()
+    change.add(AlertEvent(alert_id=alert.id, kind=AlertEventKind.RAISED, state=AlertState.OPEN,
+                          finding=finding.as_dict(), finding_hash=finding.content_hash(),
+                          amount_at_risk_fen=finding.amount_at_risk_fen, actor_id=actor.id,
+                          at=change.time, note="at posting"))
+
+
+def _head_death(session, household_code):
+    head = and_(Member.household_code == household_code, Member.relation == "户主")
+    row = session.execute(select(Member.name, Member.death_date).where(
+        head, Member.death_date.is_not(None))).first()
+    if row is not None:
+        return row[0], row[1], "household registry"
+    row = session.execute(select(Member.name, MemberEvent.effective_date).join(
+        MemberEvent, and_(MemberEvent.member_id == Member.id,
+                          MemberEvent.kind == MemberEventKind.DIED)).where(head)).first()
+    if row is not None:
+        return row[0], row[1], "household registry (death recorded later)"
+    row = session.execute(
+        select(Member.name, ExternalRecord.date_from, ExternalList.source,
+               ExternalList.snapshot_date)
+        .join(ExternalRecord, ExternalRecord.id_digest == Member.id_digest)
+        .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                                 ExternalList.kind == ListKind.DEATHS))
+        .where(head)).first()
+    if row is not None:
+        return row[0], row[1], f"deaths list {row[2]} ({row[3]})"
+    return None

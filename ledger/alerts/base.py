@@ -1,0 +1,105 @@
+"""What a rule returns (a Finding) and the set-based queries rules share."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session, aliased
+
+from ledger.alerts.settings import AlertSettings
+from ledger.models import Account, AccountKind, Approval, Decision, Posting, Transfer, \
+    TransferKind
+from ledger.money import format_yuan
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    entity_kind: str
+    entity_key: str
+    region_code: str
+    observed: str
+    threshold: str
+    amount_at_risk_fen: int = 0
+    evidence: dict = field(default_factory=dict)
+    severity: str | None = None  # overrides the rule's (e.g. FLW-02 critical at 2 years)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.rule_id, self.entity_kind, self.entity_key)
+
+    def as_dict(self) -> dict:
+        return {"rule_id": self.rule_id, "entity": f"{self.entity_kind}:{self.entity_key}",
+                "region_code": self.region_code, "observed": self.observed,
+                "threshold": self.threshold, "amount_at_risk_fen": self.amount_at_risk_fen,
+                "severity": self.severity, "evidence": self.evidence}
+
+    def content_hash(self) -> str:
+        text = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint(rule_id: str, entity_kind: str, entity_key: str) -> str:
+    return hashlib.sha256(f"{rule_id}|{entity_kind}|{entity_key}".encode()).hexdigest()
+
+
+@dataclass
+class ScanContext:
+    session: Session
+    settings: AlertSettings
+    as_of: dt.date
+    vault: object = None  # PiiVault, for rules that must read personal data
+    cache: dict = field(default_factory=dict)
+
+
+def payments(*, include_pending: bool = True):
+    """PAY transfers that stand: approved (or still pending), not rejected, not reversed.
+
+    Columns: id, date, amount, lot_id, county (paying region), memo, function_code, use_code,
+    key, recorded_at, payee (holder code), src_kind, src_holder.
+    """
+    payee_post, src_post = aliased(Posting), aliased(Posting)
+    payee_acc, src_acc = aliased(Account), aliased(Account)
+    reversal = aliased(Transfer)
+    rev_ok = aliased(Approval)
+    rejected = select(Approval.id).where(Approval.transfer_id == Transfer.id,
+                                         Approval.decision == Decision.REJECTED)
+    reversed_ = select(reversal.id).join(rev_ok, and_(rev_ok.transfer_id == reversal.id,
+                                                      rev_ok.decision == Decision.APPROVED)) \
+        .where(reversal.reverses_id == Transfer.id)
+    conditions = [Transfer.kind == TransferKind.PAY, ~exists(rejected), ~exists(reversed_)]
+    if not include_pending:
+        approved = select(Approval.id).where(Approval.transfer_id == Transfer.id,
+                                             Approval.decision == Decision.APPROVED)
+        conditions.append(exists(approved))
+    return (select(Transfer.id.label("id"), Transfer.effective_date.label("date"),
+                   Transfer.amount_fen.label("amount"), Transfer.lot_id.label("lot_id"),
+                   Transfer.region_code.label("county"), Transfer.memo.label("memo"),
+                   Transfer.function_code.label("function_code"),
+                   Transfer.use_code.label("use_code"),
+                   Transfer.idempotency_key.label("key"),
+                   Transfer.recorded_at.label("recorded_at"),
+                   payee_acc.holder_code.label("payee"),
+                   payee_acc.region_code.label("payee_region"),
+                   src_acc.kind.label("src_kind"), src_acc.holder_code.label("src_holder"))
+            .join(payee_post, and_(payee_post.transfer_id == Transfer.id,
+                                   payee_post.amount_fen > 0))
+            .join(payee_acc, and_(payee_acc.id == payee_post.account_id,
+                                  payee_acc.kind == AccountKind.PAYEE))
+            .join(src_post, and_(src_post.transfer_id == Transfer.id, src_post.amount_fen < 0))
+            .join(src_acc, src_acc.id == src_post.account_id)
+            .where(*conditions)).subquery("payments")
+
+
+def transfer_evidence(row) -> dict:
+    """One payment as evidence: what a finance officer looks up (voucher key, date, amount)."""
+    return {"transfer_id": row.id, "date": row.date.isoformat(), "amount_fen": row.amount,
+            "amount": format_yuan(row.amount), "key": row.key, "memo": row.memo or "",
+            "payee": row.payee, "lot_id": row.lot_id}
+
+
+def yuan(fen: int) -> str:
+    return "¥" + format_yuan(fen)

@@ -1,0 +1,316 @@
+"""Rules on the flow of money: late and idle funds, diversion, project process, duplicates,
+splitting, backdating, blacklist. Each is one or two set-based queries."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import and_, case, func, or_, select
+
+from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
+from ledger.external import ExternalList, ExternalRecord, ListKind
+from ledger.models import (
+    Account, AccountKind, Approval, Decision, FundLot, Payee, Posting, ProjectEvent,
+    ProjectStatus, Region, RegionLevel, Transfer,
+)
+
+
+def _standing_postings():
+    """Postings of transfers that were not rejected, with their date."""
+    rejected = select(Approval.transfer_id).where(Approval.decision == Decision.REJECTED)
+    return (select(Posting.account_id, Posting.amount_fen, Transfer.effective_date,
+                   Transfer.kind, Transfer.id.label("transfer_id"))
+            .join(Transfer, Transfer.id == Posting.transfer_id)
+            .where(Transfer.id.not_in(rejected)))
+
+
+def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
+    s, cfg = ctx.session, ctx.settings
+    units = select(Account.id, Account.lot_id, Account.holder_code, Region.level) \
+        .join(Region, Region.code == Account.holder_code) \
+        .where(Account.kind == AccountKind.UNIT,
+               Region.level.in_([RegionLevel.PROVINCE, RegionLevel.CITY])).subquery()
+    post = _standing_postings().subquery()
+    inflow = func.sum(case((post.c.amount_fen > 0, post.c.amount_fen), else_=0))
+    outflow = func.sum(case((post.c.amount_fen < 0, post.c.amount_fen), else_=0))
+    rows = s.execute(
+        select(units.c.id, units.c.lot_id, units.c.holder_code, units.c.level,
+               post.c.effective_date, inflow, outflow)
+        .join(post, post.c.account_id == units.c.id)
+        .group_by(units.c.id, units.c.lot_id, units.c.holder_code, units.c.level,
+                  post.c.effective_date)).all()
+    by_account = defaultdict(list)
+    for acc, lot, holder, level, day, money_in, money_out in rows:
+        for amount in (int(money_in), int(money_out)):
+            if amount:
+                by_account[(acc, lot, holder, level)].append((day, amount))
+    findings = []
+    for (acc, lot, holder, level), moves in by_account.items():
+        received = [d for d, a in moves if a > 0]
+        if not received:
+            continue
+        first = min(received)
+        days = cfg.flw01_province_days if level is RegionLevel.PROVINCE else cfg.flw01_lower_days
+        deadline = first + dt.timedelta(days=days)
+        if ctx.as_of <= deadline:
+            continue
+        inflow = sum(a for d, a in moves if a > 0 and d <= deadline)
+        passed = -sum(a for d, a in moves if a < 0 and d <= deadline)
+        if passed * 100 >= inflow * cfg.flw01_min_share_percent:
+            continue
+        later = sorted(d for d, a in moves if a < 0 and d > deadline)
+        observed = (f"received {yuan(inflow)} on {first}; passed down {yuan(passed)} "
+                    f"({passed * 100 // max(inflow, 1)}%) within {days} days")
+        if later:
+            observed += f"; next pass-down on {later[0]} ({(later[0] - first).days} days)"
+        findings.append(Finding(
+            "FLW-01", "lot_unit", f"{lot}:{holder}", holder, observed,
+            f"≥ {cfg.flw01_min_share_percent}% within {days} days of receipt "
+            f"({level.value} level)", inflow - passed,
+            {"lot_id": lot, "unit": holder, "received_on": first.isoformat(),
+             "deadline": deadline.isoformat()}))
+    return findings
+
+
+def flw02_idle_balance(ctx: ScanContext) -> list[Finding]:
+    s, cfg = ctx.session, ctx.settings
+    post = _standing_postings().subquery()
+    last_out = select(post.c.account_id, func.max(post.c.effective_date).label("last_out")) \
+        .where(post.c.amount_fen < 0).group_by(post.c.account_id).subquery()
+    first_in = select(post.c.account_id, func.min(post.c.effective_date).label("first_in")) \
+        .where(post.c.amount_fen > 0).group_by(post.c.account_id).subquery()
+    rows = s.execute(
+        select(Account.id, Account.lot_id, Account.kind, Account.holder_code,
+               Account.region_code, Account.debits_posted - Account.credits_posted,
+               last_out.c.last_out, first_in.c.first_in)
+        .outerjoin(last_out, last_out.c.account_id == Account.id)
+        .join(first_in, first_in.c.account_id == Account.id)
+        .where(Account.kind.in_([AccountKind.UNIT, AccountKind.PROJECT]),
+               Account.debits_posted - Account.credits_posted > 0)).all()
+    findings = []
+    for acc, lot, kind, holder, region, balance, out, inn in rows:
+        since = max(d for d in (out, inn) if d is not None)
+        idle = (ctx.as_of - since).days
+        if idle < cfg.flw02_high_days:
+            continue
+        critical = idle >= cfg.flw02_critical_days
+        findings.append(Finding(
+            "FLW-02", "account", f"{lot}:{kind.value}:{holder}", region,
+            f"balance {yuan(int(balance))} with no outflow for {idle} days (since {since})",
+            f"≥ {cfg.flw02_high_days} days high, ≥ {cfg.flw02_critical_days} days critical",
+            int(balance), {"account_id": acc, "lot_id": lot, "holder": holder,
+                           "last_movement": since.isoformat()},
+            severity="critical" if critical else "high"))
+    return findings
+
+
+def div01_prohibited_use(ctx: ScanContext) -> list[Finding]:
+    s, cfg = ctx.session, ctx.settings
+    p = payments()
+    words = list(cfg.prohibited_keywords)
+    econ = [f"{prefix}{code}" for code in cfg.prohibited_economic_codes
+            for prefix in ("经济分类", "经济科目")]
+    text_hit = or_(*[p.c.memo.contains(w) for w in words + econ],
+                   *[Payee.name.contains(w) for w in words])
+    lots = {lot.id: lot for lot in s.execute(select(FundLot)).scalars()}
+    rows = s.execute(select(p, Payee.name.label("payee_name"))
+                     .join(Payee, Payee.code == p.c.payee)
+                     .where(or_(text_hit,
+                                p.c.function_code.in_(cfg.prohibited_function_codes)))).all()
+    outside = []
+    for lot in lots.values():
+        outside += s.execute(select(p, Payee.name.label("payee_name"))
+                             .join(Payee, Payee.code == p.c.payee)
+                             .where(p.c.lot_id == lot.id,
+                                    p.c.function_code.not_in(lot.function_codes))).all()
+    findings, seen = [], set()
+    for row in rows + outside:
+        if row.id in seen:
+            continue
+        seen.add(row.id)
+        hits = [w for w in words + econ if w in (row.memo or "")] + \
+               [w for w in words if w in row.payee_name]
+        reasons = []
+        if hits:
+            reasons.append("words " + "、".join(sorted(set(hits))))
+        if row.function_code in cfg.prohibited_function_codes:
+            reasons.append(f"administrative function code {row.function_code}")
+        if row.function_code not in lots[row.lot_id].function_codes:
+            reasons.append(f"function code {row.function_code} outside the lot")
+        findings.append(Finding(
+            "DIV-01", "transfer", str(row.id), row.county, "; ".join(reasons),
+            "no negative-list words, codes outside 21305xx administrative codes, within the "
+            "lot's function codes", row.amount,
+            {"transfers": [transfer_evidence(row)], "payee_name": row.payee_name}))
+    return findings
+
+
+def _approval_dates(s) -> dict[str, dt.date]:
+    return dict(s.execute(select(ProjectEvent.project_code, func.min(ProjectEvent.effective_date))
+                          .where(ProjectEvent.status == ProjectStatus.APPROVED)
+                          .group_by(ProjectEvent.project_code)).all())
+
+
+def _project_payments(ctx):
+    p = payments()
+    rows = ctx.session.execute(select(p).where(p.c.src_kind == AccountKind.PROJECT)
+                               .order_by(p.c.date, p.c.id)).all()
+    by_project = defaultdict(list)
+    for row in rows:
+        by_project[row.src_holder].append(row)
+    return by_project
+
+
+def e1_before_approval(ctx: ScanContext) -> list[Finding]:
+    approved = _approval_dates(ctx.session)
+    findings = []
+    for project, rows in _project_payments(ctx).items():
+        when = approved.get(project)
+        early = [r for r in rows if when is None or r.date < when]
+        if early:
+            findings.append(Finding(
+                "E1", "project", project, early[0].county,
+                f"first payment {early[0].date}; approved "
+                f"{when.isoformat() if when else 'never'}",
+                "no payment before the approval (批复) date", sum(r.amount for r in early),
+                {"transfers": [transfer_evidence(r) for r in early],
+                 "approved_on": when.isoformat() if when else None}))
+    return findings
+
+
+def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
+    approved = _approval_dates(ctx.session)
+    days = ctx.settings.e2_notice_days
+    findings = []
+    for project, rows in _project_payments(ctx).items():
+        when = approved.get(project)
+        if when is None:
+            continue  # E1's case
+        ends = when + dt.timedelta(days=days)
+        early = [r for r in rows if r.date < ends]
+        if early:
+            findings.append(Finding(
+                "E2", "project", project, early[0].county,
+                f"paid on {early[0].date}, {_days_after(early[0].date, when)} the notice went "
+                f"up on {when}", f"notice displayed ≥ {days} days before payment",
+                sum(r.amount for r in early),
+                {"transfers": [transfer_evidence(r) for r in early],
+                 "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
+                 "note": "notice start taken as the approval date until notices are recorded"}))
+    return findings
+
+
+def _days_after(day, start) -> str:
+    gap = (day - start).days
+    return f"{gap} days after" if gap >= 0 else f"{-gap} days before"
+
+
+def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
+    p = payments()
+    a, b = p.alias("a"), p.alias("b")
+    rows = ctx.session.execute(
+        select(a, b.c.id.label("b_id"), b.c.date.label("b_date"), b.c.key.label("b_key"))
+        .join(b, and_(a.c.payee == b.c.payee, a.c.amount == b.c.amount, a.c.memo == b.c.memo,
+                      a.c.id < b.c.id))).all()
+    window = ctx.settings.duplicate_window_days
+    findings = {}
+    for row in rows:
+        gap = abs((row.b_date - row.date).days)
+        if gap > window or row.b_id in findings:
+            continue
+        findings[row.b_id] = Finding(
+            "DUP-01", "transfer", str(row.b_id), row.county,
+            f"transfer #{row.b_id} ({row.b_key}) repeats #{row.id} ({row.key}) {gap} days later",
+            f"same payee, amount and item within {window} days", row.amount,
+            {"transfers": [transfer_evidence(row)], "duplicate_transfer_id": row.b_id})
+    return list(findings.values())
+
+
+def spl01_split_payments(ctx: ScanContext) -> list[Finding]:
+    cfg = ctx.settings
+    limit = cfg.split_threshold_fen
+    low = limit * cfg.split_band_permille // 1000
+    p = payments()
+    rows = ctx.session.execute(select(p).where(p.c.amount >= low, p.c.amount < limit)
+                               .order_by(p.c.county, p.c.payee, p.c.date)).all()
+    groups = defaultdict(list)
+    for row in rows:
+        groups[(row.county, row.payee)].append(row)
+    findings = []
+    for (county, payee), items in groups.items():
+        best = _densest_window(items, cfg.split_window_days)
+        if len(best) >= cfg.split_min_count and sum(r.amount for r in best) >= limit:
+            findings.append(Finding(
+                "SPL-01", "payee", f"{county}:{payee}", county,
+                f"{len(best)} payments of {yuan(low)}–{yuan(limit)} in "
+                f"{(best[-1].date - best[0].date).days} days, together "
+                f"{yuan(sum(r.amount for r in best))}",
+                f"< {cfg.split_min_count} items in [{yuan(low)}, {yuan(limit)}) within "
+                f"{cfg.split_window_days} days summing to ≥ {yuan(limit)}",
+                sum(r.amount for r in best), {"transfers": [transfer_evidence(r) for r in best]}))
+    return findings
+
+
+def _densest_window(items, days):
+    best, start = [], 0
+    for end in range(len(items)):
+        while (items[end].date - items[start].date).days > days:
+            start += 1
+        if end - start + 1 > len(best):
+            best = items[start:end + 1]
+    return best
+
+
+def sta05_backdated(ctx: ScanContext) -> list[Finding]:
+    prev = func.max(Transfer.effective_date).over(
+        partition_by=Transfer.region_code, order_by=Transfer.id, rows=(None, -1))
+    ordered = select(Transfer.id, Transfer.region_code, Transfer.effective_date,
+                     Transfer.idempotency_key, Transfer.amount_fen, Transfer.kind,
+                     prev.label("prev_max")).subquery()
+    rows = ctx.session.execute(select(ordered).where(
+        ordered.c.prev_max > ordered.c.effective_date)).all()
+    limit = ctx.settings.sta05_backdate_days
+    findings = []
+    for row in rows:
+        prev_max = row.prev_max if isinstance(row.prev_max, dt.date) \
+            else dt.date.fromisoformat(str(row.prev_max))
+        gap = (prev_max - row.effective_date).days
+        if gap > limit:
+            findings.append(Finding(
+                "STA-05", "transfer", str(row.id), row.region_code,
+                f"dated {row.effective_date}, {gap} days before {prev_max}, the latest date "
+                "already on the unit's books when it was entered",
+                f"≤ {limit} days earlier than entries already recorded", row.amount_fen,
+                {"transfer_id": row.id, "key": row.idempotency_key, "kind": row.kind.value}))
+    return findings
+
+
+def blk01_blacklisted_payee(ctx: ScanContext) -> list[Finding]:
+    s = ctx.session
+    p = payments()
+    rows = s.execute(
+        select(p, ExternalRecord.org.label("reason"), ExternalRecord.date_from,
+               ExternalRecord.date_to, ExternalList.source, ExternalList.snapshot_date,
+               ExternalList.id.label("list_id"), ExternalRecord.line_no, Payee.name)
+        .join(Payee, Payee.code == p.c.payee)
+        .join(ExternalRecord, ExternalRecord.name == Payee.name)
+        .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                                 ExternalList.kind == ListKind.BLACKLIST))
+        .where(p.c.date >= ExternalRecord.date_from,
+               or_(ExternalRecord.date_to.is_(None), p.c.date <= ExternalRecord.date_to))).all()
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row.payee].append(row)
+    findings = []
+    for payee, items in groups.items():
+        r = items[0]
+        findings.append(Finding(
+            "BLK-01", "payee", payee, r.county,
+            f"{r.name} paid {len(items)} time(s) while blacklisted ({r.reason})",
+            "no payment during a blacklist period", sum(i.amount for i in items),
+            {"transfers": [transfer_evidence(i) for i in items],
+             "list": {"kind": "blacklist", "list_id": r.list_id, "source": r.source,
+                      "snapshot_date": r.snapshot_date.isoformat(), "line": r.line_no,
+                      "period": f"{r.date_from}–{r.date_to or ''}"},
+             "match": {"fields": ["name"], "method": "exact name"}}))
+    return findings

@@ -1,0 +1,250 @@
+"""Rules on payments to households: deaths, eligibility, shared cards, over-standard amounts,
+and withholding on payment rolls."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
+from ledger.external import ExternalList, ExternalRecord, ListKind
+from ledger.models import (
+    Approval, Decision, Household, HouseholdEvent, HouseholdStatus, Member, MemberEvent,
+    MemberEventKind, PaymentRoll, RollEvent, RollEventKind, RollLine, Transfer,
+)
+
+INELIGIBLE = (HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
+    s = ctx.session
+    p = payments()
+    head = and_(Member.household_code == p.c.payee, Member.relation == "户主")
+    registry = s.execute(
+        select(p, Member.id.label("member_id"), Member.name.label("person"),
+               Member.death_date.label("died"))
+        .join(Member, head).where(Member.death_date.is_not(None),
+                                  p.c.date > Member.death_date)).all()
+    listed = s.execute(
+        select(p, Member.id.label("member_id"), Member.name.label("person"),
+               ExternalRecord.date_from.label("died"), ExternalList.source,
+               ExternalList.snapshot_date, ExternalList.id.label("list_id"),
+               ExternalRecord.line_no, ExternalRecord.name.label("listed_name"))
+        .join(Member, head)
+        .join(ExternalRecord, ExternalRecord.id_digest == Member.id_digest)
+        .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                                 ExternalList.kind == ListKind.DEATHS))
+        .where(p.c.date > ExternalRecord.date_from)).all()
+    events = s.execute(  # deaths recorded after registration (ledger.household_changes)
+        select(p, Member.id.label("member_id"), Member.name.label("person"),
+               MemberEvent.effective_date.label("died"))
+        .join(Member, head)
+        .join(MemberEvent, and_(MemberEvent.member_id == Member.id,
+                                MemberEvent.kind == MemberEventKind.DIED))
+        .where(p.c.date > MemberEvent.effective_date)).all()
+    allow_month = ctx.settings.ben01_month_of_death_allowed
+    groups = defaultdict(list)
+    for row in registry + events + listed:
+        if allow_month and row.date < _next_month(row.died):
+            continue  # the month of death may still be paid
+        groups[row.payee].append(row)
+    findings = []
+    for household, rows in groups.items():
+        seen, items = set(), []
+        for r in rows:
+            if r.id not in seen:
+                seen.add(r.id)
+                items.append(r)
+        r = rows[0]
+        source = {"registry": "household registry (members.death_date)"}
+        if hasattr(r, "source"):
+            source = {"list": {"kind": "deaths", "list_id": r.list_id, "source": r.source,
+                               "snapshot_date": r.snapshot_date.isoformat(),
+                               "line": r.line_no},
+                      "match": {"fields": ["id_number"], "method": "exact ID (keyed digest)",
+                                "listed_name": r.listed_name, "registry_name": r.person}}
+        findings.append(Finding(
+            "BEN-01", "household", household, r.payee_region,
+            f"head of household {r.person} died {r.died}; paid {len(items)} time(s) after, "
+            f"first on {min(i.date for i in items)}",
+            "no household payment after the head's death"
+            + (" (the month of death may be paid)" if allow_month else ""),
+            sum(i.amount for i in items),
+            {"transfers": [transfer_evidence(i) for i in items], "member_id": r.member_id,
+             "death_date": r.died.isoformat(), **source}))
+    return findings
+
+
+def ben06_not_registered(ctx: ScanContext) -> list[Finding]:
+    s = ctx.session
+    p = payments()
+    status = (select(HouseholdEvent.status)
+              .where(HouseholdEvent.household_code == p.c.payee,
+                     HouseholdEvent.effective_date <= p.c.date)
+              .order_by(HouseholdEvent.effective_date.desc(), HouseholdEvent.id.desc())
+              .limit(1).correlate(p).scalar_subquery())
+    rows = s.execute(
+        select(p, status.label("status")).join(Household, Household.code == p.c.payee)
+        .where(or_(status.is_(None), status.in_([st.value for st in INELIGIBLE])))).all()
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row.payee].append(row)
+    findings = []
+    for household, items in groups.items():
+        states = sorted({str(i.status.value if hasattr(i.status, "value") else i.status)
+                         if i.status else "not yet registered" for i in items})
+        findings.append(Finding(
+            "BEN-06", "household", household, items[0].payee_region,
+            f"paid {len(items)} time(s) while {', '.join(states)}",
+            "registered, exited, returned or monitored on the payment date",
+            sum(i.amount for i in items), {"transfers": [transfer_evidence(i) for i in items]}))
+    return findings
+
+
+def ben03_shared_card(ctx: ScanContext) -> list[Finding]:
+    if ctx.vault is None:
+        return []
+    s = ctx.session
+    p = payments()
+    paid = select(p.c.payee, func.sum(p.c.amount).label("total"), func.count().label("n")) \
+        .group_by(p.c.payee).subquery()
+    rows = s.execute(select(Household.code, Household.village_code, Household.bank_card,
+                            Household.bank_card_last4, paid.c.total)
+                     .join(paid, paid.c.payee == Household.code)
+                     .where(Household.bank_card.is_not(None))).all()
+    by_card = defaultdict(list)
+    for row in rows:
+        by_card[ctx.vault.digest("card:" + ctx.vault.decrypt(row.bank_card))].append(row)
+    findings = []
+    for digest, items in by_card.items():
+        if len(items) < ctx.settings.ben03_min_households:
+            continue
+        items.sort(key=lambda r: r.code)
+        findings.append(Finding(
+            "BEN-03", "card", digest[:16], items[0].village_code,
+            f"card ****{items[0].bank_card_last4} receives for {len(items)} households: "
+            + ", ".join(i.code for i in items),
+            f"< {ctx.settings.ben03_min_households} households per card",
+            sum(int(i.total) for i in items[1:]),
+            {"households": [{"code": i.code, "village": i.village_code,
+                             "paid_fen": int(i.total)} for i in items],
+             "card_last4": items[0].bank_card_last4}))
+    return findings
+
+
+def _roll_transfer_join(alias=Transfer):
+    key = literal("roll:") + PaymentRoll.code + literal(":") + \
+        func.cast(RollLine.line_no, Transfer.idempotency_key.type)
+    return alias.idempotency_key == key
+
+
+def d7_over_standard(ctx: ScanContext) -> list[Finding]:
+    s = ctx.session
+    published = select(RollEvent.roll_id, func.min(RollEvent.effective_date).label("day")) \
+        .where(RollEvent.kind == RollEventKind.PUBLISHED).group_by(RollEvent.roll_id).subquery()
+    alive = (select(func.count(Member.id)).where(
+        Member.household_code == RollLine.household_code,
+        or_(Member.death_date.is_(None), Member.death_date >= published.c.day))
+        .correlate(RollLine, published).scalar_subquery())
+    rows = s.execute(
+        select(PaymentRoll.code, PaymentRoll.item, PaymentRoll.standard_fen,
+               PaymentRoll.county_code, RollLine.line_no, RollLine.household_code,
+               RollLine.quantity, RollLine.amount_fen, alive.label("persons"))
+        .join(RollLine, RollLine.roll_id == PaymentRoll.id)
+        .join(published, published.c.roll_id == PaymentRoll.id)
+        .where(PaymentRoll.item.in_(ctx.settings.per_person_items),
+               RollLine.quantity > alive)).all()
+    return [Finding(
+        "D7", "roll_line", f"{r.code}:{r.line_no}", r.county_code,
+        f"{r.item}: {r.quantity} persons × {yuan(r.standard_fen)} for household "
+        f"{r.household_code}, which has {r.persons} living members",
+        "quantity ≤ living members for a per-person item",
+        (r.quantity - r.persons) * r.standard_fen,
+        {"roll": r.code, "line": r.line_no, "household": r.household_code,
+         "approved_fen": r.amount_fen}) for r in rows]
+
+
+def _roll_lines_with_transfer(s, decision_filter):
+    approval = aliased(Approval)
+    return s.execute(
+        select(PaymentRoll.code, PaymentRoll.lot_id, PaymentRoll.county_code, PaymentRoll.item,
+               RollLine.line_no, RollLine.household_code, RollLine.amount_fen,
+               Transfer.id.label("transfer_id"), Transfer.effective_date.label("sent"),
+               approval.decision)
+        .join(RollLine, RollLine.roll_id == PaymentRoll.id)
+        .join(Transfer, _roll_transfer_join())
+        .outerjoin(approval, approval.transfer_id == Transfer.id)
+        .where(decision_filter(approval))).all()
+
+
+def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
+    s, cfg = ctx.session, ctx.settings
+    lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.APPROVED)
+    p = payments()
+    received = dict(((r.payee, r.code), int(r.total)) for r in s.execute(
+        select(p.c.payee, PaymentRoll.code, func.sum(p.c.amount).label("total"))
+        .join(PaymentRoll, and_(PaymentRoll.lot_id == p.c.lot_id,
+                                p.c.memo.contains(PaymentRoll.code)))
+        .group_by(p.c.payee, PaymentRoll.code)).all())
+    findings = []
+    for line in lines:
+        if ctx.as_of <= line.sent + dt.timedelta(days=cfg.whd01_grace_days):
+            continue
+        got = received.get((line.household_code, line.code), 0)
+        tolerance = max(cfg.whd01_tolerance_fen,
+                        line.amount_fen * cfg.whd01_tolerance_permille // 1000)
+        if line.amount_fen - got > tolerance:
+            findings.append(Finding(
+                "WHD-01", "roll_line", f"{line.code}:{line.line_no}", line.county_code,
+                f"approved {yuan(line.amount_fen)}, received {yuan(got)}, shortfall "
+                f"{yuan(line.amount_fen - got)}",
+                f"shortfall ≤ max({yuan(cfg.whd01_tolerance_fen)}, "
+                f"{cfg.whd01_tolerance_permille}‰) {cfg.whd01_grace_days} days after sending",
+                line.amount_fen - got,
+                {"roll": line.code, "line": line.line_no, "household": line.household_code,
+                 "transfer_id": line.transfer_id}))
+    return findings
+
+
+def whd02_never_paid(ctx: ScanContext) -> list[Finding]:
+    days = ctx.settings.whd02_days
+    lines = _roll_lines_with_transfer(ctx.session, lambda a: a.decision.is_(None))
+    return [Finding(
+        "WHD-02", "roll_line", f"{l.code}:{l.line_no}", l.county_code,
+        f"sent on {l.sent}; no bank result after {(ctx.as_of - l.sent).days} days",
+        f"a bank result within {days} days", l.amount_fen,
+        {"roll": l.code, "line": l.line_no, "household": l.household_code,
+         "transfer_id": l.transfer_id})
+        for l in lines if (ctx.as_of - l.sent).days > days]
+
+
+def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
+    s, days = ctx.session, ctx.settings.whd04_days
+    lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.REJECTED)
+    p = payments()
+    repaid = defaultdict(list)  # a re-payment of the item: a repay roll or a direct payment
+    returned = {l.household_code for l in lines}
+    for r in s.execute(select(p.c.payee, p.c.lot_id, p.c.memo, p.c.date)
+                       .where(p.c.payee.in_(list(returned)))).all():
+        repaid[(r.payee, r.lot_id)].append((r.date, r.memo or ""))
+    findings = []
+    for l in lines:
+        until = l.sent + dt.timedelta(days=days)
+        if ctx.as_of <= until:
+            continue
+        if any(l.sent <= d <= until and l.item in memo
+               for d, memo in repaid[(l.household_code, l.lot_id)]):
+            continue
+        findings.append(Finding(
+            "WHD-04", "roll_line", f"{l.code}:{l.line_no}", l.county_code,
+            f"returned by the bank (sent {l.sent}); not re-paid by {until}",
+            f"re-paid or returned within {days} days", l.amount_fen,
+            {"roll": l.code, "line": l.line_no, "household": l.household_code,
+             "transfer_id": l.transfer_id}))
+    return findings

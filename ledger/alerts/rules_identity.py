@@ -1,0 +1,297 @@
+"""Identity rules: the same person twice, people on external lists (payroll, vehicles,
+businesses, officials), and contractors linked to officials. Exact matches join keyed
+digests in SQL; fuzzy matches decrypt only what blocking leaves (ledger.alerts.matching)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+
+from ledger.access import ancestors
+from ledger.alerts.base import Finding, ScanContext, payments, yuan
+from ledger.alerts.matching import name_similarity, transpositions
+from ledger.external import ExternalList, ExternalRecord, ListKind
+from ledger.idcard import birth_date
+from ledger.models import Household, Member, MemberEvent, MemberEventKind, Payee, PayeeKind
+
+RELATION_DEGREE = {"本人": 0, "配偶": 1, "父亲": 1, "母亲": 1, "父母": 1, "子": 1, "女": 1,
+                   "子女": 1, "儿子": 1, "女儿": 1, "兄弟": 2, "姐妹": 2, "兄": 2, "弟": 2,
+                   "姐": 2, "妹": 2, "祖父母": 2, "外祖父母": 2, "孙子": 2, "孙女": 2,
+                   "外孙子女": 2}
+
+
+@dataclass
+class Match:
+    record: object
+    member: object
+    method: str
+    score: int
+    how: str
+
+
+def _list_meta(r) -> dict:
+    return {"kind": r.kind.value, "list_id": r.list_id, "source": r.source,
+            "snapshot_date": r.snapshot_date.isoformat(), "line": r.line_no}
+
+
+def match_list(ctx: ScanContext, kind: ListKind) -> list[Match]:
+    """Members matching records of `kind`: exact digest, else one adjacent transposition of
+    the listed ID with a similar name (needs the vault)."""
+    s = ctx.session
+    cols = (ExternalRecord, ExternalList.kind, ExternalList.source, ExternalList.snapshot_date)
+    base = select(*cols).join(ExternalList, ExternalList.id == ExternalRecord.list_id) \
+        .where(ExternalList.kind == kind, ExternalRecord.id_digest.is_not(None)) \
+        .order_by(ExternalRecord.id)
+    exact = s.execute(select(*cols, Member)
+                      .join(ExternalList, ExternalList.id == ExternalRecord.list_id)
+                      .join(Member, Member.id_digest == ExternalRecord.id_digest)
+                      .where(ExternalList.kind == kind)).all()
+    matches = [Match(_Rec(r), r.Member, "exact ID (keyed digest)", 100, "id")
+               for r in exact]
+    if ctx.vault is None:
+        return matches
+    matched = {m.record.id for m in matches}
+    threshold = ctx.settings.name_similarity_percent
+    wanted = {}  # digest of a one-swap variant → the records it came from
+    for r in s.execute(base).all():
+        if r.ExternalRecord.id not in matched:
+            for v in transpositions(ctx.vault.decrypt(r.ExternalRecord.id_number)):
+                wanted.setdefault(ctx.vault.digest(v), []).append(r)
+    digests = list(wanted)
+    for start in range(0, len(digests), 900):  # one query per 900 variants, not per record
+        for member in s.execute(select(Member).where(
+                Member.id_digest.in_(digests[start:start + 900]))).scalars():
+            for r in wanted[member.id_digest]:
+                score, how = name_similarity(member.name, r.ExternalRecord.name)
+                if score >= threshold:
+                    matches.append(Match(_Rec(r), member, "ID with two adjacent digits "
+                                         "swapped + similar name", score, how))
+    return matches
+
+
+class _Rec:
+    """An external record with its list's kind, source and snapshot date."""
+
+    def __init__(self, row):
+        rec = row.ExternalRecord
+        self.__dict__.update({c: getattr(rec, c) for c in
+                              ("id", "list_id", "line_no", "name", "region_code", "date_from",
+                               "date_to", "category", "org", "org_code", "related_digest",
+                               "degree", "id_digest")})
+        self.kind, self.source, self.snapshot_date = row.kind, row.source, row.snapshot_date
+
+
+def _paid_by_household(ctx):
+    p = payments()
+    out = defaultdict(list)
+    for r in ctx.session.execute(select(p.c.payee, p.c.date, p.c.amount, p.c.id)).all():
+        out[r.payee].append(r)
+    return out
+
+
+def _villages(ctx) -> dict:
+    return dict(ctx.session.execute(select(Household.code, Household.village_code)).all())
+
+
+def _match_evidence(m: Match) -> dict:
+    return {"list": _list_meta(m.record),
+            "match": {"method": m.method, "name_similarity_percent": m.score,
+                      "name_match": m.how, "listed_name": m.record.name,
+                      "registry_name": m.member.name,
+                      "fields": ["id_number"] + (["name"] if m.how != "id" else [])}}
+
+
+def ben04_public_payroll(ctx: ScanContext) -> list[Finding]:
+    paid, villages = _paid_by_household(ctx), _villages(ctx)
+    exempt = set(ctx.settings.payroll_exempt_categories)
+    findings = {}
+    for m in match_list(ctx, ListKind.PAYROLL):
+        if m.record.category in exempt:
+            continue
+        start, end = m.record.date_from, m.record.date_to
+        during = [p for p in paid[m.member.household_code]
+                  if (start is None or p.date >= start) and (end is None or p.date <= end)]
+        if not during or m.member.id in findings:
+            continue
+        findings[m.member.id] = Finding(
+            "BEN-04", "member", str(m.member.id), villages[m.member.household_code],
+            f"{m.member.name} of household {m.member.household_code} is employed by "
+            f"{m.record.org} ({start}–{end or 'now'}); household paid {len(during)} time(s) "
+            "meanwhile", "no household member on the public payroll while paid",
+            sum(p.amount for p in during),
+            {"household": m.member.household_code, "employer": m.record.org,
+             "transfer_ids": [p.id for p in during], **_match_evidence(m)})
+    return list(findings.values())
+
+
+def ben05_assets(ctx: ScanContext) -> list[Finding]:
+    cfg = ctx.settings
+    paid, villages = _paid_by_household(ctx), _villages(ctx)
+    assets = defaultdict(list)
+    for m in match_list(ctx, ListKind.VEHICLES):
+        if m.record.category not in cfg.agricultural_vehicle_types:
+            assets[m.member.id].append((m, f"vehicle {m.record.category}"))
+    for m in match_list(ctx, ListKind.BUSINESSES):
+        active = m.record.date_to is None or m.record.date_to > ctx.as_of
+        if active and m.record.category in cfg.business_roles:
+            assets[m.member.id].append((m, f"{m.record.category} of {m.record.org}"))
+    findings = []
+    for member_id, items in assets.items():
+        member = items[0][0].member
+        got = paid[member.household_code]
+        if not got:
+            continue
+        findings.append(Finding(
+            "BEN-05", "member", str(member_id), villages[member.household_code],
+            f"{member.name} of household {member.household_code}: "
+            + "; ".join(what for _, what in items),
+            "no non-farm vehicle or active company in a paid household",
+            sum(p.amount for p in got),
+            {"household": member.household_code, "assets": [
+                {"what": what, **_match_evidence(m)} for m, what in items]},
+            severity="high" if len(items) > 1 else None))
+    return findings
+
+
+def _officials(ctx) -> tuple[dict, list[Match]]:
+    """Officials by digest (jurisdiction, term) and members matched to officials or their
+    relatives within the configured degree."""
+    matches = match_list(ctx, ListKind.OFFICIALS)
+    s = ctx.session
+    officials = {}
+    for r in s.execute(select(ExternalRecord, ExternalList.kind, ExternalList.source,
+                              ExternalList.snapshot_date)
+                       .join(ExternalList, ExternalList.id == ExternalRecord.list_id)
+                       .where(ExternalList.kind == ListKind.OFFICIALS,
+                              ExternalRecord.category == "本人")).all():
+        officials[r.ExternalRecord.id_digest] = _Rec(r)
+    return officials, matches
+
+
+def _degree(rec) -> int:
+    if rec.degree is not None:
+        return rec.degree
+    return RELATION_DEGREE.get(rec.category, 3)
+
+
+def _official_of(rec, officials):
+    return officials.get(rec.id_digest if rec.category == "本人" else rec.related_digest)
+
+
+def fav01_relative_of_official(ctx: ScanContext) -> list[Finding]:
+    officials, matches = _officials(ctx)
+    paid, villages = _paid_by_household(ctx), _villages(ctx)
+    findings = {}
+    for m in matches:
+        official = _official_of(m.record, officials)
+        if official is None or _degree(m.record) > ctx.settings.official_max_degree:
+            continue
+        village = villages[m.member.household_code]
+        if official.region_code not in ancestors(ctx.session, village):
+            continue
+        got = paid[m.member.household_code]
+        if not got or m.member.id in findings:
+            continue
+        relation = "the official" if m.record.category == "本人" else m.record.category
+        findings[m.member.id] = Finding(
+            "FAV-01", "member", str(m.member.id), village,
+            f"{m.member.name} ({relation}) of {official.name}, {official.org} with authority "
+            f"over {official.region_code}; household {m.member.household_code} paid "
+            f"{yuan(sum(p.amount for p in got))}",
+            f"relatives of degree ≤ {ctx.settings.official_max_degree} of officials with "
+            "authority over the village are reviewed (eligible relatives are allowed but "
+            "disclosed)", sum(p.amount for p in got),
+            {"household": m.member.household_code, "official": official.name,
+             "post": official.org, "jurisdiction": official.region_code,
+             "relation": m.record.category, **_match_evidence(m)})
+    return list(findings.values())
+
+
+def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
+    s, cfg = ctx.session, ctx.settings
+    officials, _ = _officials(ctx)
+    related = {}
+    for r in s.execute(select(ExternalRecord).join(ExternalList).where(
+            ExternalList.kind == ListKind.OFFICIALS)).scalars():
+        if r.category == "本人" or (r.degree or RELATION_DEGREE.get(r.category, 3)) \
+                <= cfg.official_max_degree:
+            related[r.id_digest] = r
+    p = payments()
+    paid = dict(s.execute(select(p.c.payee, func.sum(p.c.amount)).group_by(p.c.payee)).all())
+    rows = s.execute(select(Payee, ExternalRecord, ExternalList)
+                     .join(ExternalRecord, ExternalRecord.org == Payee.name)
+                     .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                                              ExternalList.kind == ListKind.BUSINESSES))
+                     .where(Payee.kind == PayeeKind.CONTRACTOR)).all()
+    findings = {}
+    for payee, rec, lst in rows:
+        person = related.get(rec.id_digest)
+        if person is None or rec.category not in cfg.business_roles \
+                or payee.code in findings or not paid.get(payee.code):
+            continue
+        official = officials.get(rec.id_digest if person.category == "本人"
+                                 else person.related_digest)
+        findings[payee.code] = Finding(
+            "FAV-02", "payee", payee.code, payee.region_code,
+            f"{rec.category} {rec.name} of {payee.name} is "
+            + ("an official" if person.category == "本人" else
+               f"{person.category} of {official.name if official else 'an official'}"),
+            "no contractor whose legal representative or shareholder is an official or a "
+            "close relative", int(paid[payee.code]),
+            {"company": payee.name, "person": rec.name, "role": rec.category,
+             "list": {"kind": "businesses", "list_id": lst.id, "source": lst.source,
+                      "snapshot_date": lst.snapshot_date.isoformat(), "line": rec.line_no},
+             "match": {"fields": ["company name", "id_number"],
+                       "method": "exact company name, exact ID (keyed digest)"}})
+    return list(findings.values())
+
+
+def ben02_same_person_twice(ctx: ScanContext) -> list[Finding]:
+    s = ctx.session
+    villages = _villages(ctx)
+    paid = _paid_by_household(ctx)
+    # A member who moved out (迁出) keeps the old row; the move is an event, not a duplicate.
+    moved = select(MemberEvent.member_id).where(MemberEvent.kind == MemberEventKind.MOVED_OUT)
+    current = select(Member).where(Member.id.not_in(moved))
+    here = current.subquery()
+    dup = select(here.c.id_digest).group_by(here.c.id_digest) \
+        .having(func.count(func.distinct(here.c.household_code)) > 1).subquery()
+    groups = defaultdict(list)
+    for m in s.execute(current.join(dup, dup.c.id_digest == Member.id_digest)).scalars():
+        groups[m.id_digest].append(m)
+    findings = [_ben02(sorted(ms, key=lambda m: m.id), villages, paid, "exact ID (keyed digest)",
+                       100, "id") for ms in groups.values()]
+    if ctx.vault is None:
+        return findings
+    blocks = defaultdict(list)
+    for m in s.execute(current).scalars():
+        blocks[(villages[m.household_code],
+                birth_date(ctx.vault.decrypt(m.id_number)))].append(m)
+    threshold = ctx.settings.name_similarity_percent
+    for members in blocks.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                if a.household_code == b.household_code or a.id_digest == b.id_digest:
+                    continue
+                score, how = name_similarity(a.name, b.name)
+                if score >= threshold:
+                    findings.append(_ben02(sorted([a, b], key=lambda m: m.id), villages, paid,
+                                           "same birth date and village + similar name",
+                                           score, how))
+    return findings
+
+
+def _ben02(members, villages, paid, method, score, how) -> Finding:
+    later = members[1:]
+    at_risk = sum(p.amount for m in later for p in paid[m.household_code])
+    return Finding(
+        "BEN-02", "members", "-".join(str(m.id) for m in members),
+        villages[members[0].household_code],
+        " / ".join(f"{m.name} in {m.household_code}" for m in members),
+        "one person, one household (fuzzy: same birth date and village with name similarity "
+        "≥ threshold)", at_risk,
+        {"members": [{"id": m.id, "name": m.name, "household": m.household_code}
+                     for m in members],
+         "match": {"method": method, "name_similarity_percent": score, "name_match": how}},
+        severity=None if method.startswith("exact") else "medium")

@@ -1,0 +1,91 @@
+"""Statistical signals (low severity, reported without a quality gate): Benford first digits,
+round amounts, entries on non-working days. Counts come from GROUP BY queries."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+
+from sqlalchemy import case, func, select
+
+from ledger.alerts.base import Finding, ScanContext, payments
+from ledger.models import Payee, PayeeKind
+
+BENFORD = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
+
+
+def _non_benefit():
+    p = payments()
+    return p, select().select_from(p).join(Payee, Payee.code == p.c.payee) \
+        .where(Payee.kind == PayeeKind.CONTRACTOR)
+
+
+def sta01_benford(ctx: ScanContext) -> list[Finding]:
+    p, q = _non_benefit()
+    digit = func.substr(func.cast(p.c.amount, Payee.code.type), 1, 1)
+    counts = defaultdict(dict)
+    for county, d, n in ctx.session.execute(
+            q.add_columns(p.c.county, digit, func.count()).group_by(p.c.county, digit)).all():
+        counts[county][int(d)] = n
+    findings = []
+    limit = ctx.settings.sta01_mad_limit_millionths
+    for county, by_digit in counts.items():
+        total = sum(by_digit.values())
+        if total < ctx.settings.sta01_min_payments:
+            continue
+        mad = sum(abs(by_digit.get(d, 0) / total - BENFORD[d]) for d in BENFORD) / 9
+        mad_m = int(mad * 1_000_000)
+        if mad_m > limit:
+            findings.append(Finding(
+                "STA-01", "unit", county, county,
+                f"first-digit MAD {mad_m / 1e6:.4f} over {total} payments",
+                f"MAD ≤ {limit / 1e6:.3f} (Nigrini)", 0,
+                {"first_digits": {str(d): by_digit.get(d, 0) for d in BENFORD},
+                 "payments": total}))
+    return findings
+
+
+def sta02_round_amounts(ctx: ScanContext) -> list[Finding]:
+    p, q = _non_benefit()
+    unit = ctx.settings.sta02_round_fen
+    rows = ctx.session.execute(q.add_columns(
+        p.c.county, func.count(),
+        func.sum(case((p.c.amount % unit == 0, 1), else_=0))).group_by(p.c.county)).all()
+    shares = {c: (int(r or 0), n) for c, n, r in rows if n >= ctx.settings.sta02_min_payments}
+    if len(shares) < 4:
+        return []
+    ratios = sorted(r * 1000 // n for r, n in shares.values())
+    q1, q3 = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+    fence = q3 + 3 * (q3 - q1) // 2
+    return [Finding("STA-02", "unit", c, c,
+                    f"{r} of {n} payments are multiples of ¥{unit // 100} "
+                    f"({r * 1000 // n}‰)", f"≤ peer fence {fence}‰ (Q3 + 1.5·IQR)", 0,
+                    {"round": r, "payments": n, "q1_permille": q1, "q3_permille": q3})
+            for c, (r, n) in shares.items() if r * 1000 // n > fence]
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Mainland calendar with 调休 make-up days; weekdays only outside its years."""
+    import chinese_calendar
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+def sta03_non_working_day(ctx: ScanContext) -> list[Finding]:
+    p = payments()
+    rows = ctx.session.execute(
+        select(p.c.county, p.c.date, func.count(), func.sum(p.c.amount),
+               func.min(p.c.id)).group_by(p.c.county, p.c.date)).all()
+    findings = []
+    for county, day, n, total, first in rows:
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        if not is_working_day(day):
+            findings.append(Finding(
+                "STA-03", "day", f"{county}:{day.isoformat()}", county,
+                f"{n} payment(s) dated {day} ({day.strftime('%A')}, not a working day)",
+                "payments dated on working days (mainland calendar, 调休 included)",
+                int(total), {"first_transfer_id": first, "payments": n}))
+    return findings

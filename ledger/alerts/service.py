@@ -1,0 +1,242 @@
+"""Alert services: scan (raise or update alerts from findings), the lifecycle, read-outs.
+
+State lives in append-only `alert_events`; an alert's state is its latest event's. A scan
+writes one audit entry for everything it raised or re-observed; every transition writes its
+own. Services check role and region and leave commit to the caller.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.access import Action, in_scope, require
+from ledger.alerts.base import Finding, ScanContext
+from ledger.alerts.catalogue import DISCLAIMER, RULES, SEVERITY_ORDER
+from ledger.alerts.models import Alert, AlertEvent, AlertEventKind, AlertState
+from ledger.alerts.rules import run_rules
+from ledger.alerts.settings import AlertSettings
+from ledger.audit.log import record_change
+from ledger.db import fetch
+from ledger.errors import LedgerError
+from ledger.models import Transfer, User
+
+REASON_CODES = {
+    "data_error": "数据错误 the data were wrong (fix at the source and re-scan)",
+    "legitimate_exception": "合规例外 a legitimate exception (may suppress until a date)",
+    "duplicate": "重复 duplicate of another alert",
+    "threshold_too_sensitive": "阈值过敏 the threshold is too sensitive here",
+}
+
+# state → states it may move to by a person's decision
+TRANSITIONS = {
+    AlertState.OPEN: {AlertState.INVESTIGATING, AlertState.DISMISSED},
+    AlertState.INVESTIGATING: {AlertState.CONFIRMED, AlertState.DISMISSED},
+    AlertState.CONFIRMED: {AlertState.RECOVERING, AlertState.RECOVERED},
+    AlertState.RECOVERING: {AlertState.RECOVERED},
+    AlertState.DISMISSED: {AlertState.OPEN},
+    AlertState.RECOVERED: set(),
+}
+ACTIVE = (AlertState.OPEN, AlertState.INVESTIGATING)
+
+
+@dataclass
+class ScanResult:
+    raised: int
+    updated: int
+    reopened: int
+    unchanged: int
+    suppressed: int
+    findings: list
+
+
+def latest_events(session: Session, alert_ids=None) -> dict[int, AlertEvent]:
+    last = select(func.max(AlertEvent.id)).group_by(AlertEvent.alert_id)
+    q = select(AlertEvent).where(AlertEvent.id.in_(last))
+    if alert_ids is not None:
+        q = q.where(AlertEvent.alert_id.in_(list(alert_ids)))
+    return {e.alert_id: e for e in session.execute(q).scalars()}
+
+
+def latest_findings(session: Session, alert_ids=None) -> dict[int, AlertEvent]:
+    last = select(func.max(AlertEvent.id)).where(AlertEvent.finding_hash.is_not(None)) \
+        .group_by(AlertEvent.alert_id)
+    q = select(AlertEvent).where(AlertEvent.id.in_(last))
+    if alert_ids is not None:
+        q = q.where(AlertEvent.alert_id.in_(list(alert_ids)))
+    return {e.alert_id: e for e in session.execute(q).scalars()}
+
+
+def scan(session: Session, actor: User, *, settings: AlertSettings, as_of: dt.date,
+         vault=None, only=None) -> ScanResult:
+    """Run the rules and record what they found: new alerts are raised, open ones get the new
+    evidence, dismissed ones stay dismissed unless their suppression expired or the evidence
+    changed, closed ones are left alone."""
+    require(session, actor, Action.AUDIT, actor.region_code)
+    ctx = ScanContext(session, settings, as_of, vault)
+    findings = [f for f in run_rules(ctx, only) if in_scope(session, actor, f.region_code)]
+    existing = {a.fingerprint: a for a in session.execute(select(Alert)).scalars()}
+    states = latest_events(session)
+    seen = latest_findings(session)
+    counts = Counter()
+    with record_change(session, actor.username, "alerts.scan", as_of=as_of.isoformat()) \
+            as change:
+        for finding in findings:
+            kind = _sync(change, actor, finding, existing, states, seen, as_of)
+            counts[kind] += 1
+    return ScanResult(counts["raised"], counts["updated"], counts["reopened"],
+                      counts["unchanged"], counts["suppressed"], findings)
+
+
+def _sync(change, actor, finding: Finding, existing, states, seen, as_of) -> str:
+    digest = finding.content_hash()
+    alert = existing.get(finding.fingerprint)
+    if alert is None:
+        alert = Alert(fingerprint=finding.fingerprint, rule_id=finding.rule_id,
+                      entity_kind=finding.entity_kind, entity_key=finding.entity_key,
+                      region_code=finding.region_code, first_seen=change.time)
+        change.add(alert)
+        change.session.flush()
+        existing[finding.fingerprint] = alert
+        event = _event(change, actor, alert, AlertEventKind.RAISED, AlertState.OPEN, finding,
+                       digest)
+        states[alert.id] = seen[alert.id] = event  # a second finding on it updates, not fails
+        return "raised"
+    state = states[alert.id]
+    same = seen.get(alert.id) is not None and seen[alert.id].finding_hash == digest
+    if state.state in ACTIVE:
+        if same:
+            return "unchanged"
+        _event(change, actor, alert, AlertEventKind.OBSERVED, state.state, finding, digest)
+        return "updated"
+    if state.state is AlertState.DISMISSED:
+        expired = state.suppress_until is not None and state.suppress_until < as_of
+        if expired or (state.suppress_until is None and not same):
+            _event(change, actor, alert, AlertEventKind.REOPENED, AlertState.OPEN, finding,
+                   digest, note="suppression expired" if expired else "new evidence")
+            return "reopened"
+        return "suppressed"
+    return "unchanged"  # confirmed, recovering, recovered: people own it now
+
+
+def _event(change, actor, alert, kind, state, finding=None, digest=None, **extra) -> AlertEvent:
+    event = AlertEvent(alert_id=alert.id, kind=kind, state=state,
+                       finding=finding.as_dict() if finding else None, finding_hash=digest,
+                       amount_at_risk_fen=finding.amount_at_risk_fen if finding else None,
+                       actor_id=actor.id, at=change.time, note=extra.pop("note", ""), **extra)
+    change.add(event)
+    return event
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    return fetch(session, Alert, alert_id, f"alert #{alert_id}")
+
+
+def transition(session: Session, actor: User, alert_id: int, to: AlertState, *,
+               reason: str | None = None, until: dt.date | None = None,
+               recovery_transfer_id: int | None = None, note: str = "") -> AlertEvent:
+    """Move an alert through its lifecycle; refused unless the move is allowed and complete."""
+    alert = get_alert(session, alert_id)
+    require(session, actor, Action.AUDIT, alert.region_code)
+    current = latest_events(session, [alert.id])[alert.id].state
+    if to not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none"
+        raise LedgerError(f"alert #{alert_id} is {current.value}; it can move to {allowed}, "
+                          f"not {to.value}")
+    if to is AlertState.DISMISSED and reason not in REASON_CODES:
+        raise LedgerError("a dismissal needs --reason, one of: " + ", ".join(REASON_CODES))
+    if until is not None and (to is not AlertState.DISMISSED
+                              or reason != "legitimate_exception"):
+        raise LedgerError("--until suppresses a rule for an entity: only with a dismissal "
+                          "for reason legitimate_exception")
+    if to in (AlertState.RECOVERING, AlertState.RECOVERED):
+        if recovery_transfer_id is None:
+            raise LedgerError(f"{to.value} needs --recovery TRANSFER (the recovery entry)")
+        fetch(session, Transfer, recovery_transfer_id, f"transfer #{recovery_transfer_id}")
+    elif recovery_transfer_id is not None:
+        raise LedgerError("--recovery links a recovery transfer: only when recovering")
+    with record_change(session, actor.username, "alert.transition", alert_id=alert_id,
+                       to=to.value) as change:
+        return _event(change, actor, alert, AlertEventKind.TRANSITION, to,
+                      reason_code=reason, suppress_until=until,
+                      recovery_transfer_id=recovery_transfer_id, note=note)
+
+
+def list_alerts(session: Session, actor: User, states=ACTIVE) -> list[dict]:
+    require(session, actor, Action.READ, actor.region_code)
+    alerts = {a.id: a for a in session.execute(select(Alert)).scalars()
+              if in_scope(session, actor, a.region_code)}
+    current = latest_events(session, alerts)
+    found = latest_findings(session, alerts)
+    rows = [_summary(alerts[i], current[i], found[i]) for i in alerts
+            if current[i].state in states]
+    rows.sort(key=lambda r: (SEVERITY_ORDER[r["severity"]], -r["amount_at_risk_fen"], r["id"]))
+    return rows
+
+
+def _summary(alert, event, found) -> dict:
+    rule = RULES[alert.rule_id]
+    f = found.finding
+    return {"id": alert.id, "rule_id": alert.rule_id, "title_zh": rule.title_zh,
+            "title_en": rule.title_en, "severity": f.get("severity") or rule.severity,
+            "state": event.state.value, "entity": f"{alert.entity_kind}:{alert.entity_key}",
+            "region_code": alert.region_code, "observed": f["observed"],
+            "amount_at_risk_fen": found.amount_at_risk_fen or 0}
+
+
+def show_alert(session: Session, actor: User, alert_id: int) -> dict:
+    alert = get_alert(session, alert_id)
+    require(session, actor, Action.READ, alert.region_code)
+    events = list(session.execute(select(AlertEvent).where(AlertEvent.alert_id == alert_id)
+                                  .order_by(AlertEvent.id)).scalars())
+    found = [e for e in events if e.finding_hash][-1]
+    rule = RULES[alert.rule_id]
+    out = _summary(alert, events[-1], found)
+    out.update({
+        "why": rule.why, "basis": rule.basis, "method": rule.method,
+        "threshold": found.finding["threshold"], "evidence": found.finding["evidence"],
+        "next_action": rule.next_action, "disclaimer": DISCLAIMER,
+        "history": [{"at": e.at.isoformat(), "kind": e.kind.value, "state": e.state.value,
+                     "reason": e.reason_code, "until": e.suppress_until.isoformat()
+                     if e.suppress_until else None, "recovery_transfer_id":
+                     e.recovery_transfer_id, "note": e.note, "log_index": e.log_index}
+                    for e in events]})
+    return out
+
+
+def rule_outcomes(session: Session) -> dict[str, dict]:
+    """Per rule: alerts by current state (confirmed vs dismissed is real-world precision)."""
+    current = latest_events(session)
+    rules = dict(session.execute(select(Alert.id, Alert.rule_id)).all())
+    out = {rid: Counter() for rid in RULES}
+    for alert_id, event in current.items():
+        out[rules[alert_id]][event.state.value] += 1
+    return {rid: dict(c) for rid, c in out.items()}
+
+
+def alerts_for_report(session: Session, county_code: str, year: int) -> list[dict]:
+    """Alerts of a county first seen in `year`, for its annual fund-use report
+    (reports/alerts_source.py reads this). The report is public, so entities are named by
+    their codes only — the same codes the public notices print."""
+    from ledger.balances import descendants
+    start = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc)
+    alerts = {a.id: a for a in session.execute(select(Alert).where(
+        Alert.region_code.in_(descendants(session, county_code)),
+        Alert.first_seen >= start, Alert.first_seen < end)).scalars()}
+    if not alerts:
+        return []
+    current = latest_events(session, alerts)
+    found = latest_findings(session, alerts)
+    rows = []
+    for alert_id, alert in sorted(alerts.items()):
+        rule = RULES[alert.rule_id]
+        rows.append({"rule_id": alert.rule_id, "title": rule.title_zh,
+                     "status": current[alert_id].state.value,
+                     "amount_fen": found[alert_id].amount_at_risk_fen or 0,
+                     "subject": f"{alert.entity_kind}:{alert.entity_key}",
+                     "opened": alert.first_seen.date().isoformat()})
+    return rows

@@ -1,0 +1,138 @@
+"""External lists the alerts match against (DOMAIN.md §4): deaths, public payroll, vehicles,
+businesses, officials and their relatives, and the violations blacklist.
+
+Each import is one `ExternalList` with its source and snapshot date — an alert built on it
+names both, because a match is only as good as the list's date and coverage. Records share one
+table with generic columns (what each column means per kind: docs/formats.md). ID numbers are
+personal data: stored encrypted, with the same keyed digest as household members
+(`ledger.pii`), so matching joins digests and never decrypts a whole list.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, \
+    UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.errors import IdempotencyConflict, LedgerError
+from ledger.models import Base, Id, User, _enum
+from ledger.pii import PiiVault
+
+
+class ListKind(str, enum.Enum):
+    DEATHS = "deaths"          # 死亡人口 (civil affairs / public security)
+    PAYROLL = "payroll"        # 财政供养人员
+    VEHICLES = "vehicles"      # 机动车登记
+    BUSINESSES = "businesses"  # 市场主体登记: legal representatives, shareholders
+    OFFICIALS = "officials"    # 干部 and their relatives (近亲属)
+    BLACKLIST = "blacklist"    # 违规违纪黑名单
+
+
+class ExternalList(Base):
+    __tablename__ = "external_lists"
+    __table_args__ = (UniqueConstraint("kind", "source", "snapshot_date", name="snapshot"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[ListKind] = mapped_column(_enum(ListKind, "list_kind"))
+    source: Mapped[str] = mapped_column(String(200))
+    snapshot_date: Mapped[dt.date] = mapped_column(Date)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    imported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExternalRecord(Base):
+    """One line of a list. Columns are generic; their meaning per kind is in docs/formats.md:
+    date_from/date_to are death date, employment, registration, company deregistration, term
+    or blacklist period; `category` the post, vehicle type, business role or relation;
+    `org` the employer, company or reason; `related_digest` the official a relative belongs to."""
+    __tablename__ = "external_records"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("external_lists.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    id_number: Mapped[str | None] = mapped_column(Text, info={"pii": True})
+    id_digest: Mapped[str | None] = mapped_column(String(64), index=True, info={"pii": True})
+    region_code: Mapped[str | None] = mapped_column(String(12))
+    date_from: Mapped[dt.date | None] = mapped_column(Date)
+    date_to: Mapped[dt.date | None] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(60), default="")
+    org: Mapped[str] = mapped_column(String(200), default="")
+    org_code: Mapped[str] = mapped_column(String(40), default="")
+    related_digest: Mapped[str | None] = mapped_column(String(64), index=True,
+                                                       info={"pii": True})
+    degree: Mapped[int | None] = mapped_column(Integer)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+@dataclass(frozen=True)
+class ListRecord:
+    """A parsed line, ID numbers still in clear (normalised 18-character form)."""
+    line_no: int
+    name: str
+    id_number: str | None = None
+    region_code: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    category: str = ""
+    org: str = ""
+    org_code: str = ""
+    related_id_number: str | None = None
+    degree: int | None = None
+
+
+@dataclass
+class ListImport:
+    list_id: int
+    added: int
+    unchanged: bool
+
+
+def content_digest(records: list[ListRecord]) -> str:
+    text = "\n".join(repr(r) for r in records)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKind,
+                source: str, snapshot_date: dt.date, records: list[ListRecord]) -> ListImport:
+    """Store one snapshot of a list. The same snapshot again changes nothing; the same source
+    and date with other content is refused (a new snapshot needs its own date)."""
+    # Imported here: ledger.models imports this module for its tables, and these import models.
+    from ledger.access import Action, require
+    from ledger.audit.log import record_change
+    require(session, actor, Action.RECORD, actor.region_code)
+    if not source or not source.strip():
+        raise LedgerError("an external list needs its source (e.g. 县民政局)")
+    if not records:
+        raise LedgerError("the list is empty")
+    digest = content_digest(records)
+    existing = session.execute(select(ExternalList).where(
+        ExternalList.kind == kind, ExternalList.source == source,
+        ExternalList.snapshot_date == snapshot_date)).scalar_one_or_none()
+    if existing is not None:
+        if existing.file_sha256 != digest:
+            raise IdempotencyConflict(
+                f"{kind.value} list from {source!r} dated {snapshot_date} was imported before "
+                f"(log entry {existing.log_index}) with other content; give the new snapshot "
+                "its own date")
+        return ListImport(existing.id, 0, True)
+    with record_change(session, actor.username, "external_list.import", list_kind=kind.value,
+                       source=source, snapshot=snapshot_date.isoformat()) as change:
+        lst = ExternalList(kind=kind, source=source.strip(), snapshot_date=snapshot_date,
+                           file_sha256=digest, imported_by=actor.id, imported_at=change.time)
+        change.add(lst)
+        session.flush()
+        for r in records:
+            change.add(ExternalRecord(
+                list_id=lst.id, line_no=r.line_no, name=r.name,
+                id_number=vault.encrypt(r.id_number) if r.id_number else None,
+                id_digest=vault.digest(r.id_number) if r.id_number else None,
+                region_code=r.region_code, date_from=r.date_from, date_to=r.date_to,
+                category=r.category or "", org=r.org or "", org_code=r.org_code or "",
+                related_digest=vault.digest(r.related_id_number) if r.related_id_number
+                else None, degree=r.degree))
+    return ListImport(lst.id, len(records), False)

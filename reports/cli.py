@@ -1,0 +1,433 @@
+"""`fundtrail report …`: public notices and reports as printable PDFs (docs/reports.md).
+
+Workflow for a public document (the QR proves an entry, so a checkpoint must cover it first):
+
+    fundtrail --as CLERK report publish village-notice --village V --project P
+    fundtrail checkpoint sign ; fundtrail checkpoint cosign --key K --state S   (each cosigner)
+    fundtrail report village-notice --village V --project P -o notice.pdf
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from ledger.cli import _date, _emit, pass_ctx
+from ledger.errors import LedgerError
+from ledger.notice_models import NoticeKind
+from reports.render import render_public
+
+TODAY = dt.date.today().isoformat()
+PAPER = click.option("--paper", type=click.Choice(["a4", "a3"]), default="a4",
+                     show_default=True, help="A4 or A3, portrait.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+CHECKPOINT = click.option("--checkpoint", "checkpoint_size", type=int, default=None,
+                          help="Prove against the checkpoint of this size (to reprint an "
+                               "earlier paper byte for byte); default the newest that counts.")
+
+
+@click.group("report")
+def report():
+    """Public notices (公告公示) and reports as printable PDFs."""
+
+
+# ----------------------------------------------------------------------------- recording
+
+@report.command("project-details")
+@click.argument("project")
+@click.option("--village", "villages", multiple=True, required=True,
+              help="Village code whose board posts the notice (repeatable).")
+@click.option("--place", required=True, help="项目地点")
+@click.option("--content", required=True, help="建设内容及规模")
+@click.option("--standard", required=True, help="补助标准")
+@click.option("--start", callback=_date, required=True, help="Period start, YYYY-MM-DD.")
+@click.option("--end", callback=_date, required=True, help="Period end, YYYY-MM-DD.")
+@click.option("--implementer", required=True, help="实施单位")
+@click.option("--responsible", required=True, help="项目责任人")
+@click.option("--targets", required=True, help="绩效目标")
+@click.option("--benefit", required=True, help="带贫减贫机制: how poor households benefit.")
+@click.option("--phone", required=True, help="The county's supervision phone (监督电话).")
+@click.option("--issuer", required=True, help="Issuing unit (发布单位).")
+@pass_ctx
+def project_details(ctx, project, villages, place, content, standard, start, end, implementer,
+                    responsible, targets, benefit, phone, issuer):
+    """Record what a project notice prints besides the ledger (a newer record corrects it)."""
+    from ledger.notices import record_project_details
+    with ctx.session() as s:
+        row = record_project_details(
+            s, ctx.actor(s), project_code=project, village_codes=list(villages), place=place,
+            content=content, subsidy_standard=standard, start_date=start, end_date=end,
+            implementer=implementer, responsible_person=responsible,
+            performance_targets=targets, benefit_mechanism=benefit, supervision_phone=phone,
+            issuing_unit=issuer)
+    click.echo(f"project {project}: notice details recorded (log entry {row.log_index})")
+
+
+@report.command("household-support")
+@click.argument("household")
+@click.option("--cadre", required=True, help="Assistance cadre (帮扶责任人).")
+@click.option("--cadre-phone", required=True)
+@click.option("--village-phone", required=True)
+@click.option("--county-phone", required=True)
+@pass_ctx
+def household_support(ctx, household, cadre, cadre_phone, village_phone, county_phone):
+    """Record the assistance cadre and phones printed on a household card."""
+    from ledger.notices import record_household_support
+    with ctx.session() as s:
+        row = record_household_support(
+            s, ctx.actor(s), household_code=household, cadre_name=cadre,
+            cadre_phone=cadre_phone, village_phone=village_phone, county_phone=county_phone)
+    click.echo(f"household {household}: card details recorded (log entry {row.log_index})")
+
+
+@report.command("contact")
+@click.option("--region", required=True, help="City, county, township or village code.")
+@click.option("--office", required=True, help="Who answers, e.g. 长沙县乡村振兴局.")
+@click.option("--phone", required=True)
+@pass_ctx
+def contact(ctx, region, office, phone):
+    """Record a region's supervision phone (监督举报电话), printed on its notices."""
+    from ledger.notices import record_contact
+    with ctx.session() as s:
+        row = record_contact(s, ctx.actor(s), region_code=region, office=office, phone=phone)
+    click.echo(f"supervision phone of {region} recorded (log entry {row.log_index})")
+
+
+@report.group("publish")
+def publish_group():
+    """Record a notice in the audit log (step 1; then sign and cosign; then print)."""
+
+
+def _published(notice, as_json, what):
+    _emit({"notice_id": notice.id, "log_index": notice.log_index, "kind": notice.kind.value,
+           "subject": notice.subject, "rows_digest": notice.rows_digest,
+           "display_from": notice.display_from, "display_to": notice.display_to}, as_json,
+          f"{what} recorded as notice #{notice.id}, log entry {notice.log_index}, displayed "
+          f"{notice.display_from} to {notice.display_to}. Next: `fundtrail checkpoint sign`, "
+          "the cosigners `fundtrail checkpoint cosign`, then print it.")
+
+
+def _publish(ctx, s, kind, subject, start, days=None):
+    from ledger import notices
+    from ledger.pii import PiiVault
+    if kind is NoticeKind.ROLL:
+        end = notices.roll_window(start, ctx.settings.roll_publicity_working_days)
+    else:
+        minimum = ctx.settings.project_notice_days
+        end = notices.project_window(start, days or minimum, minimum)
+    vault = PiiVault.from_env() if kind is NoticeKind.ROLL else None
+    return notices.publish(s, ctx.actor(s), kind, subject, start, end, vault)
+
+
+def _roll_code(s, roll: str) -> str:
+    from sqlalchemy import select
+
+    from ledger.models import PaymentRoll
+    found = s.execute(select(PaymentRoll.code).where(PaymentRoll.code == roll)).scalar()
+    if found is None and roll.isdigit():
+        found = s.execute(select(PaymentRoll.code).where(PaymentRoll.id == int(roll))).scalar()
+    if found is None:
+        raise LedgerError(f"payment roll {roll!r} does not exist (give its code or id)")
+    return found
+
+
+FROM = click.option("--from", "start", callback=_date, default=TODAY, show_default="today",
+                    help="First display day.")
+DAYS = click.option("--days", type=int, default=None,
+                    help="Display days (default and minimum: [publicity] project_notice_days).")
+
+
+@publish_group.command("village-notice")
+@click.option("--village", required=True)
+@click.option("--project", required=True)
+@FROM
+@DAYS
+@JSON
+@pass_ctx
+def publish_village_notice(ctx, village, project, start, days, as_json):
+    """Record the project notice for one village's board."""
+    with ctx.session() as s:
+        notice = _publish(ctx, s, NoticeKind.PROJECT, {"project": project, "village": village},
+                          start, days)
+        _published(notice, as_json, f"project notice {project} for {village}")
+
+
+@publish_group.command("payment-roll")
+@click.option("--village", required=True)
+@click.option("--roll", required=True, help="Roll code (or id).")
+@click.option("--from", "start", callback=_date, default=None,
+              show_default="the roll's publication date (roll publish), else today",
+              help="First display day.")
+@JSON
+@pass_ctx
+def publish_payment_roll(ctx, village, roll, start, as_json):
+    """Record the board roll of one village ([publicity] roll_working_days on the board)."""
+    from ledger.rolls import get_roll, published_on
+    with ctx.session() as s:
+        code = _roll_code(s, roll)
+        start = start or published_on(s, get_roll(s, code)) or dt.date.fromisoformat(TODAY)
+        subject = {"roll": code, "village": village, "names": ctx.settings.name_display}
+        notice = _publish(ctx, s, NoticeKind.ROLL, subject, start)
+        _published(notice, as_json, f"payment roll {subject['roll']} for {village}")
+
+
+@publish_group.command("county-annual")
+@click.option("--county", required=True)
+@click.option("--year", type=int, required=True)
+@FROM
+@DAYS
+@JSON
+@pass_ctx
+def publish_county_annual(ctx, county, year, start, days, as_json):
+    """Record the county annual fund-use report."""
+    with ctx.session() as s:
+        notice = _publish(ctx, s, NoticeKind.COUNTY_ANNUAL,
+                          {"county": county, "year": str(year)}, start, days)
+        _published(notice, as_json, f"annual report {county} {year}")
+
+
+@publish_group.command("county-batch")
+@click.option("--county", required=True)
+@click.option("--year", type=int, default=None, help="Also the annual report of this year.")
+@FROM
+@JSON
+@pass_ctx
+def publish_county_batch(ctx, county, year, start, as_json):
+    """Record every project notice and board roll of a county (and its annual report)."""
+    from reports.batch import county_targets
+    with ctx.session() as s:
+        targets = county_targets(s, county, year, ctx.settings.name_display)
+        notices = [_publish(ctx, s, t.kind, t.subject, start) for t in _progress(targets)]
+    data = [{"notice_id": n.id, "log_index": n.log_index, "subject": n.subject}
+            for n in notices]
+    _emit(data, as_json, f"{len(notices)} notices recorded for county {county}. Next: "
+          "`fundtrail checkpoint sign`, the cosigners `fundtrail checkpoint cosign`, then "
+          f"`fundtrail report county-batch --county {county}"
+          f"{f' --year {year}' if year else ''} -o DIR`.")
+
+
+def _progress(items):
+    from tqdm import tqdm
+    return tqdm(items, unit="份", file=sys.stderr, disable=not items)
+
+
+# ----------------------------------------------------------------------------- printing
+
+OUT = click.option("-o", "out", type=click.Path(dir_okay=False), required=True,
+                   help="The PDF to write.")
+
+
+def _written(path, pdf, info, as_json):
+    Path(path).write_bytes(pdf)
+    sha = hashlib.sha256(pdf).hexdigest()
+    data = {"file": str(path), "sha256": sha, **info}
+    _emit(data, as_json, f"{path} written (sha256 {sha})"
+          + (f"; notice #{info['notice_id']}, log entry {info['log_index']}, checkpoint size "
+             f"{info['checkpoint_size']}" if "notice_id" in info else "")
+          + (f"; hash logged as entry {info['print_entry']}" if "print_entry" in info else ""))
+
+
+def _print_public(ctx, kind, subject, paper, checkpoint_size=None):
+    """Render; with --as, also log the PDF's SHA-256 as a `notice.printed` entry."""
+    from ledger.cli_audit import _load_policy
+    from ledger.notice_models import Notice
+    from ledger.notices import record_print
+    policy = _load_policy(ctx.settings.policy_file)
+    with ctx.session() as s:
+        pdf, info = render_public(s, kind, subject, policy, paper, ctx.settings.font_file,
+                                  checkpoint_size=checkpoint_size)
+        if ctx.username:
+            info["print_entry"] = record_print(
+                s, ctx.actor(s), s.get(Notice, info["notice_id"]),
+                hashlib.sha256(pdf).hexdigest(), paper, info["checkpoint_size"])
+    return pdf, info
+
+
+@report.command("village-notice")
+@click.option("--village", required=True)
+@click.option("--project", required=True)
+@OUT
+@PAPER
+@CHECKPOINT
+@JSON
+@pass_ctx
+def village_notice(ctx, village, project, out, paper, checkpoint_size, as_json):
+    """Print the project notice for a village board (公示 before work, 公告 after)."""
+    pdf, info = _print_public(ctx, NoticeKind.PROJECT, {"project": project, "village": village},
+                              paper, checkpoint_size)
+    _written(out, pdf, info, as_json)
+
+
+@report.command("payment-roll")
+@click.option("--village", required=True)
+@click.option("--roll", required=True, help="Roll code (or id).")
+@OUT
+@PAPER
+@CHECKPOINT
+@JSON
+@pass_ctx
+def payment_roll(ctx, village, roll, out, paper, checkpoint_size, as_json):
+    """Print a village's household payment roll for the board (numbers masked)."""
+    with ctx.session() as s:
+        code = _roll_code(s, roll)
+    pdf, info = _print_public(ctx, NoticeKind.ROLL, {"roll": code, "village": village,
+                                                     "names": ctx.settings.name_display}, paper,
+                              checkpoint_size)
+    _written(out, pdf, info, as_json)
+
+
+@report.command("county-annual")
+@click.option("--county", required=True)
+@click.option("--year", type=int, required=True)
+@OUT
+@PAPER
+@CHECKPOINT
+@JSON
+@pass_ctx
+def county_annual(ctx, county, year, out, paper, checkpoint_size, as_json):
+    """Print the county annual fund-use report with charts and the alert list."""
+    pdf, info = _print_public(ctx, NoticeKind.COUNTY_ANNUAL,
+                              {"county": county, "year": str(year)}, paper, checkpoint_size)
+    _written(out, pdf, info, as_json)
+
+
+@report.command("household-card")
+@click.option("--household", required=True)
+@click.option("--year", type=int, default=dt.date.today().year, show_default="this year")
+@OUT
+@PAPER
+@JSON
+@pass_ctx
+def household_card(ctx, household, year, out, paper, as_json):
+    """Print a household's card (明白卡): for the household, not for the board."""
+    from ledger.notice_content import household_card as card_content
+    from ledger.pii import PiiVault
+    from reports.card import household_card_pdf
+    vault = PiiVault.from_env()
+    with ctx.session() as s:
+        content = card_content(s, vault, household, year)
+    pdf = household_card_pdf(content, paper, ctx.settings.font_file)
+    _written(out, pdf, {"household": household, "year": year}, as_json)
+
+
+@report.command("visit-cards")
+@click.option("--sample", "sample_id", type=int, required=True)
+@click.option("--year", type=int, default=dt.date.today().year, show_default="this year")
+@click.option("-o", "out_dir", type=click.Path(file_okay=False), required=True)
+@PAPER
+@JSON
+@pass_ctx
+def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
+    """The inspector's visit pack for a drawn field-check sample (入户核查): the visit list and
+    each drawn household's card, to compare what the household says with the books."""
+    import csv
+    from ledger import sampling
+    from ledger.imports.bank import safe_cell
+    from ledger.notice_content import household_card as card_content
+    from ledger.pii import PiiVault
+    from reports.card import household_card_pdf
+    vault = PiiVault.from_env()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with ctx.session() as s:
+        visits = sampling.visit_list(s, ctx.actor(s), sample_id)  # auditors only
+        files = []
+        for n, visit in enumerate(_progress(visits), start=1):
+            pdf = household_card_pdf(card_content(s, vault, visit["household"], year), paper,
+                                     ctx.settings.font_file)
+            name = f"visit-{n:03d}-{visit['household']}.pdf"
+            (out / name).write_bytes(pdf)
+            files.append({**visit, "card": name})
+    with open(out / "visits.csv", "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["序号", "户编码", "村", "户主", "明白卡", "核查结果"])
+        for n, v in enumerate(files, start=1):
+            # names come from imports: a cell starting with = + - @ must not run as a formula
+            writer.writerow([n, safe_cell(v["household"]), safe_cell(v["village_name"]),
+                             safe_cell(v["head"]), v["card"],
+                             "" if v["result"] == "not visited" else v["result"]])
+    _emit({"sample": sample_id, "dir": str(out), "visits": files}, as_json,
+          f"{len(files)} household cards and visits.csv written to {out}")
+
+
+@report.command("county-batch")
+@click.option("--county", required=True)
+@click.option("--year", type=int, default=None, help="Also the annual report of this year.")
+@click.option("-o", "out_dir", type=click.Path(file_okay=False), required=True)
+@PAPER
+@JSON
+@pass_ctx
+def county_batch(ctx, county, year, out_dir, paper, as_json):
+    """Print every published notice of a county into DIR, with SHA256SUMS; exit 1 if any
+    could not be printed (not published, or no cosigned checkpoint covers it yet)."""
+    from ledger.cli_audit import _load_policy
+    from reports.batch import county_targets
+    policy = _load_policy(ctx.settings.policy_file)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written, problems = [], []
+    with ctx.session() as s:
+        targets = county_targets(s, county, year, ctx.settings.name_display)
+        for target in _progress(targets):
+            name = re.sub(r"[^\w.-]", "_", target.filename)
+            try:
+                pdf, info = render_public(s, target.kind, target.subject, policy, paper,
+                                          ctx.settings.font_file)
+            except LedgerError as exc:
+                problems.append({"file": name, "problem": str(exc)})
+                continue
+            (out / name).write_bytes(pdf)
+            written.append({"file": name, "sha256": hashlib.sha256(pdf).hexdigest(), **info})
+    (out / "SHA256SUMS").write_text("".join(f"{w['sha256']}  {w['file']}\n" for w in written),
+                                    encoding="utf-8")
+    lines = [f"{len(written)} documents written to {out}"]
+    lines += [f"NOT PRINTED {p['file']}: {p['problem']}" for p in problems]
+    _emit({"written": written, "problems": problems}, as_json, "\n".join(lines))
+    if problems:
+        raise click.exceptions.Exit(1)
+
+
+# ----------------------------------------------------------------------------- checking
+
+@report.command("check-qr")
+@click.argument("payload", required=False)
+@click.option("--file", "payload_file", type=click.Path(exists=True, dir_okay=False),
+              help="A file holding the QR text (e.g. the output of zbarimg --raw).")
+@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+@click.option("--offline", is_flag=True, help="Check the proof only, not the rows.")
+@JSON
+@pass_ctx
+def check_qr(ctx, payload, payload_file, policy_file, offline, as_json):
+    """Check a notice's QR text: the proof under the policy, and the rows against the ledger.
+    Exit 0 if both hold, 1 if not."""
+    from ledger.cli_audit import _load_policy
+    from ledger.notices import check_qr_payload
+    if bool(payload) == bool(payload_file):
+        raise click.UsageError("give the QR text or --file, one of them")
+    text = Path(payload_file).read_text(encoding="utf-8") if payload_file else payload
+    path = policy_file or ctx.settings.policy_file
+    policy = _load_policy(path)
+    if policy is None:
+        raise LedgerError(f"no policy file at {path}: the published keys are needed")
+    if offline:
+        result = check_qr_payload(text, policy)
+    else:
+        with ctx.session() as s:
+            result = check_qr_payload(text, policy, session=s)
+    data = {k: v for k, v in result.__dict__.items() if k != "content"} | {"ok": result.ok}
+    if result.ok:
+        message = (f"verified: notice {result.subject} is log entry {result.index} of "
+                   f"{result.origin} (checkpoint size {result.size}, cosigned by "
+                   f"{', '.join(result.witnesses) or 'nobody'}), and its rows match the ledger")
+    elif result.proof_verified and result.rows_match is None and not result.problems:
+        message = (f"proof verified: log entry {result.index} of {result.origin}, notice "
+                   f"{result.subject}, rows digest {result.rows_digest} (rows not checked)")
+    else:
+        message = "NOT VERIFIED: " + "; ".join(result.problems)
+    _emit(data, as_json, message)
+    if not result.ok and not (offline and result.proof_verified and not result.problems):
+        raise click.exceptions.Exit(1)

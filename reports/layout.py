@@ -1,0 +1,203 @@
+"""Page layout shared by every document: paper, type sizes, tables, the QR block, the footer.
+
+Written for boards read outdoors by older people: large plain type (body 14 pt on A4, scaled
+up on A3), black on white, ruled tables, nothing in colour that carries meaning. Output is
+deterministic (reportlab invariant mode): the same data gives the same bytes, so a printed
+notice can be reproduced and its SHA-256 compared.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from reportlab.graphics.barcode.qr import QrCode
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A3, A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from xml.sax.saxutils import escape
+
+from reports.fonts import register_font
+
+MARGIN = 15 * mm
+GRID = colors.black
+HEADER_FILL = colors.HexColor("#DDDDDD")
+
+
+@dataclass(frozen=True)
+class Paper:
+    name: str
+    size: tuple[float, float]
+
+    @property
+    def scale(self) -> float:
+        """Type grows with the sheet: an A3 board is read from further away."""
+        return self.size[0] / A4[0]
+
+    @property
+    def frame_width(self) -> float:
+        return self.size[0] - 2 * MARGIN
+
+    @property
+    def frame_height(self) -> float:
+        return self.size[1] - 2 * MARGIN - self.footer_height
+
+    @property
+    def footer_height(self) -> float:
+        return 14 * mm * self.scale
+
+
+PAPERS = {"a4": Paper("a4", A4), "a3": Paper("a3", A3)}
+
+
+class Styles:
+    """Type sizes in points on A4 (title 24, body 14, table 12.5, footer 10), scaled by paper."""
+
+    def __init__(self, font: str, paper: Paper):
+        s = paper.scale
+        self.font = font
+
+        def style(name, size, **kw):
+            return ParagraphStyle(name, fontName=font, fontSize=size * s,
+                                  leading=size * s * 1.35, wordWrap="CJK", **kw)
+        self.title = style("title", 24, alignment=TA_CENTER, spaceAfter=4 * mm * s)
+        self.heading = style("heading", 16, spaceBefore=3 * mm * s, spaceAfter=2 * mm * s,
+                             keepWithNext=1)
+        self.body = style("body", 14)
+        self.cell = style("cell", 12.5)
+        self.cell_right = style("cell_right", 12.5, alignment=TA_RIGHT)
+        self.small = style("small", 10)
+        self.footer_size = 10 * s
+        self.page_number_size = 12 * s
+
+
+def para(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
+
+
+def _ruled(extra=()) -> TableStyle:
+    return TableStyle([("GRID", (0, 0), (-1, -1), 0.8, GRID),
+                       ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                       ("TOPPADDING", (0, 0), (-1, -1), 3),
+                       ("BOTTOMPADDING", (0, 0), (-1, -1), 4), *extra])
+
+
+def field_table(fields: list[list[str]], styles: Styles, paper: Paper) -> Table:
+    """Label | value rows, the body of a notice."""
+    label_width = 46 * mm * paper.scale
+    data = [[para(label, styles.body), para(value, styles.body)] for label, value in fields]
+    return Table(data, colWidths=[label_width, paper.frame_width - label_width],
+                 style=_ruled([("BACKGROUND", (0, 0), (0, -1), HEADER_FILL)]))
+
+
+def data_table(header: list[str], rows: list[list], styles: Styles, widths: list[float],
+               right: set[int] = frozenset(), bold_last: bool = False,
+               caption: str | None = None) -> Table:
+    """A ruled table whose header (and caption row, if any) repeats on every page; `right`
+    columns are figures."""
+    def cell(value, col):
+        if not isinstance(value, str):
+            return value
+        return para(value, styles.cell_right if col in right else styles.cell)
+    data = [[para(h, styles.cell) for h in header]]
+    extra = [("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL)]
+    if caption is not None:
+        data.insert(0, [para(caption, styles.cell)] + [""] * (len(header) - 1))
+        extra = [("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 1), (-1, 1), HEADER_FILL)]
+    data += [[cell(v, c) for c, v in enumerate(row)] for row in rows]
+    if bold_last:
+        extra.append(("BACKGROUND", (0, -1), (-1, -1), HEADER_FILL))
+    return Table(data, colWidths=widths, repeatRows=2 if caption is not None else 1,
+                 style=_ruled(extra))
+
+
+def qr_drawing(text: str, side: float) -> QrCode:
+    """Error correction level M (15%): boards get dirty and wet. reportlab's flowable draws
+    runs of dark modules straight onto the canvas, far faster than the graphics widget."""
+    return QrCode(text, width=side, height=side, qrLevel="M", qrBorder=4)
+
+
+QR_SIDE = 52 * mm
+QR_PLAIN_CHARS = 1400  # up to this many characters the modules stay ≥ 0.4 mm at 52 mm
+
+
+def qr_side(text: str, paper: Paper) -> float:
+    """Grow the code with its payload (a big log, many cosigners) so that its modules stay
+    large enough for a phone camera at arm's length; at most 80 mm on A4."""
+    grow = max(1.0, (len(text) / QR_PLAIN_CHARS) ** 0.5)
+    return min(QR_SIDE * grow, 80 * mm) * paper.scale
+
+
+def qr_block_height(text: str, paper: Paper) -> float:
+    """Height of `qr_block` on the page: the QR square, its spacer and cell padding (the text
+    beside it is shorter than the square)."""
+    return qr_side(text, paper) + 2 * mm * paper.scale + 12
+
+
+def qr_block(printable, styles: Styles, paper: Paper) -> KeepTogether:
+    """The QR (inclusion proof + cosigned checkpoint) with how to check it, kept together."""
+    side = qr_side(printable.qr_text, paper)
+    text_width = paper.frame_width - side - 4 * mm
+    witnesses = "、".join(printable.witnesses) or "无"
+    lines = [para("扫码核验", styles.heading),
+             para("用手机扫描左侧二维码，可核对本公示的内容是否与资金账本的记录完全一致、"
+                  "是否经过各级联合签名。", styles.body),
+             Spacer(1, 2 * mm),
+             para(f"账本指纹：{printable.fingerprint}", styles.small),
+             para(f"联合签名：{witnesses}", styles.small),
+             para(f"内容摘要：{printable.notice.rows_digest[:16]}", styles.small)]
+    table = Table([[qr_drawing(printable.qr_text, side), lines]],
+                  colWidths=[side + 4 * mm, text_width],
+                  style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                    ("LEFTPADDING", (0, 0), (0, 0), 0)]))
+    return KeepTogether([Spacer(1, 2 * mm), table])
+
+
+def _numbered_canvas(footer_text: str, styles: Styles, paper: Paper):
+    """A canvas that knows the page count when it draws each footer (第 N 页 共 M 页)."""
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages = []
+
+        def showPage(self):
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self._footer(total)
+                super().showPage()
+            super().save()
+
+        def _footer(self, total):
+            width = paper.size[0]
+            y = MARGIN
+            self.setFillColor(colors.black)
+            self.setFont(styles.font, styles.page_number_size)
+            self.drawCentredString(width / 2, y + styles.footer_size * 1.6,
+                                   f"第 {self._pageNumber} 页  共 {total} 页")
+            if footer_text:
+                self.setFont(styles.font, styles.footer_size)
+                self.drawCentredString(width / 2, y, footer_text)
+    return NumberedCanvas
+
+
+def render(story: list, paper: Paper, title: str, footer_text: str, styles: Styles) -> bytes:
+    """Lay out the story and return the PDF bytes (identical for identical input)."""
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=paper.size, leftMargin=MARGIN, rightMargin=MARGIN,
+                            topMargin=MARGIN, bottomMargin=MARGIN + paper.footer_height,
+                            title=title, author="fundtrail", creator="fundtrail",
+                            subject=title, invariant=1)
+    doc.build(story, canvasmaker=_numbered_canvas(footer_text, styles, paper))
+    return buffer.getvalue()
+
+
+def styles_for(paper: Paper, font_file: str = "") -> Styles:
+    return Styles(register_font(font_file), paper)
