@@ -99,7 +99,7 @@ def parse_input(text: str) -> proofs.TlogProof:
         raise proofs.ProofFormatError("this is neither a QR payload nor a proof file") from None
 
 
-def check(text: str, policy: Policy | None) -> Outcome:
+def check(text: str, policy: Policy | None, session=None) -> Outcome:
     if policy is None:
         return Outcome(False, "服务器尚未公布公钥和策略，无法核验。")
     try:
@@ -125,9 +125,24 @@ def check(text: str, policy: Policy | None) -> Outcome:
         return outcome
     outcome.entry = {"kind": entry["kind"], "actor": entry["actor"],
                      "time": _when(entry["time_us"] // 1_000_000)}
+    if entry["kind"] == "notice.publish" and session is not None:
+        _check_printed_rows(outcome, proof, policy, session)
     outcome.rows = [(TABLE_NAMES.get(table, table), _fields(image))
                     for table, _key, _version, _prev, image in entry["rows"]]
     return outcome
+
+
+def _check_printed_rows(outcome: Outcome, proof, policy, session) -> None:
+    """A notice's entry commits to a digest of its printed rows: recompute them from the
+    ledger (ledger.notices.check_qr_payload) and say whether they match."""
+    from ledger.notices import check_qr_payload
+    result = check_qr_payload(qr_payload(proof), policy, session=session)
+    if result.ok:
+        outcome.message += " 通知上打印的各行与日志承诺的一致。"
+    else:
+        outcome.ok = False
+        outcome.message = ("签名有效，但通知上的各行与日志承诺的不一致或无法核对："
+                           + "；".join(result.problems))
 
 
 def _when(seconds: int) -> str:
