@@ -517,6 +517,7 @@ from ledger import (  # noqa: E402,F401
     cli_oversight,
     cli_recoveries,
     cli_rolls,
+    cli_users,
     cli_yearend,
 )
 

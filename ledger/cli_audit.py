@@ -207,46 +207,15 @@ def export_bundle(ctx, out_dir, policy_file):
     The bundle covers the log up to the newest signed checkpoint; check it anywhere with
     `python -m ledger.audit.verify_bundle OUT_DIR`.
     """
-    from sqlalchemy import select
-
-    from ledger.audit.bundle import BundleError, write_bundle
-    from ledger.models import AuditEntry, Checkpoint
+    from ledger.audit.export import export_bundle as export
     path = policy_file or ctx.settings.policy_file
     policy = _load_policy(path)
     if policy is None:
         raise LedgerError(f"no policy file at {path}: the bundle must carry the public keys")
-    keys = {v.name: v.vkey for v in policy.logs}
-    keys.update({name: w.verifier.vkey for name, w in policy.witnesses.items()})
     with ctx.session() as s:
-        rows = s.execute(select(Checkpoint).where(Checkpoint.origin == ctx.settings.log_origin)
-                         .order_by(Checkpoint.id)).scalars().all()
-        if not rows:
-            raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)")
-        # Only checkpoints that count under the policy go into the bundle: one still waiting
-        # for its cosignatures would make the auditor's copy report a missing quorum.
-        notes, sizes = [], []
-        for row in rows:
-            note = cps.with_cosignatures(s, row)
-            try:
-                policy.verify_checkpoint(note)
-            except ValueError:
-                continue
-            notes.append(note)
-            sizes.append(row.size)
-        if not notes:
-            raise LedgerError("no checkpoint has met the policy's quorum yet; gather "
-                              "cosignatures first (fundtrail checkpoint cosign)")
-        size = sizes[-1]
-        entries = (bytes(e) for e in s.execute(
-            select(AuditEntry.entry).where(AuditEntry.idx < size).order_by(AuditEntry.idx)
-            .execution_options(yield_per=5000)).scalars())
-        try:
-            out = write_bundle(out_dir, origin=ctx.settings.log_origin, entries=entries,
-                               size=size, node_reader=cps.node_reader(s), checkpoints=notes,
-                               policy_text=Path(path).read_text(encoding="utf-8"), keys=keys)
-        except BundleError as exc:
-            raise LedgerError(str(exc)) from None
-    click.echo(f"bundle of {size} entries and {len(notes)} checkpoints written to {out}")
+        out, size, count = export(s, out_dir, origin=ctx.settings.log_origin, policy=policy,
+                                  policy_path=path)
+    click.echo(f"bundle of {size} entries and {count} checkpoints written to {out}")
 
 
 @cli.command("rotate-key")

@@ -588,9 +588,11 @@ APPEND_ONLY_TABLES = (
     "complaints", "complaint_events", "sample_commitments", "sample_draws", "sample_visits",
     "project_details", "household_support", "supervision_contacts", "notices", "alerts",
     "alert_events", "external_lists", "external_records",
+    "user_credentials",
 )
 
 from ledger import oversight_models as _oversight_models  # noqa: E402,F401
 from ledger import notice_models as _notice_models  # noqa: E402,F401
 from ledger.alerts import models as _alerts_models  # noqa: E402,F401
 from ledger import external as _external_models  # noqa: E402,F401
+from ledger import auth_models as _auth_models  # noqa: E402,F401

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(python3-venv postgresql-client fonts-wqy-microhei poppler-utils zbar-tools)
+DEBIAN_PACKAGES=(python3-venv postgresql-client fonts-wqy-microhei poppler-utils zbar-tools chromium)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()
     for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -1,0 +1,154 @@
+"""End to end in a real headless browser (Debian's chromium driven by Playwright).
+
+The app runs under waitress on 127.0.0.1 on a free port. A county clerk uploads and publishes
+a payment roll, an approver approves it, the province auditor verifies the log, and a member
+of the public opens the village page and checks the notice's QR payload and a pasted proof.
+Screenshots go to test-artifacts/e2e/.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+
+from ledger.audit import checkpoints as cps
+from ledger.audit import proofs
+from ledger.models import AuditEntry, PaymentRoll
+from tests.web.conftest import make_settings
+from tests.web.scene import ORIGIN, PASSWORD, sign_checkpoint
+from web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed "
+                                "(scripts/setup-env.sh installs it)")
+
+
+@pytest.fixture
+def server(db_url, scene):
+    import dataclasses
+
+    import waitress
+    # Secure cookies as in production: Chromium accepts them from http://127.0.0.1.
+    app = create_app(dataclasses.replace(make_settings(db_url, scene), secure_cookies=True))
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def chromium():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
+
+
+def _shot(page, name: str, db: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{db}-{name}.png"), full_page=True)
+
+
+def _login(browser, base: str, username: str, **context):
+    page = browser.new_context(**context).new_page()
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/staff/")
+    return page
+
+
+def _roll_proof(world, code: str) -> proofs.TlogProof:
+    with world.factory() as s:
+        s.info["log_origin"] = ORIGIN
+        index = s.execute(select(PaymentRoll.log_index).where(PaymentRoll.code == code)
+                          ).scalar_one()
+        note = cps.with_cosignatures(s, cps.latest(s))
+        return proofs.build_proof(index, note, cps.node_reader(s),
+                                  extra=bytes(s.get(AuditEntry, index).entry))
+
+
+def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp_path):
+    db = "pg" if db_url.startswith("postgresql") else "sqlite"
+    published = (dt.date.today() - dt.timedelta(days=20)).isoformat()
+
+    clerk = _login(chromium, server, "k_clerk")
+    _shot(clerk, "1-clerk-home", db)
+    clerk.goto(f"{server}/staff/record/pay")
+    clerk.fill("#payee", "KH-1")
+    clerk.fill("#amount", "12.345")
+    clerk.fill("#key", "凭证-E2E")
+    clerk.click("main button[type=submit]")
+    assert "fen" in clerk.inner_text(".has-error")  # the error stands beside the amount
+    _shot(clerk, "1b-pay-form-error", db)
+    clerk.goto(f"{server}/staff/rolls/new")
+    clerk.fill("#code", "R-E2E")
+    clerk.select_option("#county", "430121")
+    clerk.fill("#item", "产业奖补")
+    clerk.select_option("#function_code", "2130505")
+    clerk.select_option("#use", "household_subsidy")
+    clerk.fill("#standard", "800.00")
+    lines = tmp_path / "lines.csv"
+    lines.write_text("户编码,数量\nKH-1,1\nKH-2,2\n", encoding="utf-8")
+    clerk.set_input_files("#lines", str(lines))
+    clerk.click("main button[type=submit]")
+    clerk.wait_for_selector("h1:has-text('预览')")
+    _shot(clerk, "2-roll-preview", db)
+    assert "2,400.00" in clerk.content()
+    _shot(clerk, "2-roll-preview", db)
+    clerk.click("main button:has-text('确认创建')")
+    clerk.wait_for_url(f"{server}/staff/rolls/R-E2E")
+    clerk.fill("#day", published)
+    clerk.click("main button:has-text('公示')")
+    clerk.wait_for_selector("text=操作成功")
+    _shot(clerk, "3-roll-published", db)
+
+    approver = _login(chromium, server, "k_approver")
+    approver.goto(f"{server}/staff/rolls/R-E2E")
+    approver.click("main button:has-text('审核')")
+    approver.wait_for_selector("text=操作成功")
+    assert "审核通过" in approver.content()
+    _shot(approver, "4-roll-approved", db)
+
+    sign_checkpoint(world, scene)  # the bureau signs, village and township cosign
+    auditor = _login(chromium, server, "auditor")
+    auditor.goto(f"{server}/audit/")
+    auditor.click("main button:has-text('验证审计日志')")
+    auditor.wait_for_selector("#verify-result")
+    assert "完整" in auditor.inner_text("#verify-result")
+    _shot(auditor, "5-audit-verified", db)
+    auditor.goto(f"{server}/staff/flow?lot=1")
+    assert auditor.locator("svg.sankey rect").count() >= 5
+    _shot(auditor, "5b-fund-flow", db)
+
+    phone = chromium.new_context(viewport={"width": 390, "height": 844},
+                                 device_scale_factor=2, is_mobile=True).new_page()
+    phone.goto(f"{server}/village/{scene.own['village']}")
+    board = phone.content()
+    assert "R-E2E" in board and "张k1" in board and "6222021" not in board
+    _shot(phone, "6-village-phone", db)
+    proof = _roll_proof(world, "R-E2E")
+    payload = proofs.base45_encode(proofs.encode_compact(proof))
+    phone.goto(f"{server}/verify?p={quote(payload, safe='')}")
+    assert "核验通过" in phone.inner_text("#verify-outcome")
+    _shot(phone, "7-verify-qr-phone", db)
+
+    desk = chromium.new_context().new_page()
+    desk.goto(f"{server}/verify")
+    desk.fill("#proof", proofs.encode_text(proof))
+    desk.click("main button:has-text('核验')")
+    desk.wait_for_selector("#verify-outcome")
+    assert "核验通过" in desk.inner_text("#verify-outcome")
+    assert "1,600.00 元" in desk.content()  # the printed row: KH-2, 2 × 800.00
+    _shot(desk, "8-verify-pasted", db)

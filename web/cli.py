@@ -1,0 +1,31 @@
+"""`fundtrail serve`: the web app under waitress, on 127.0.0.1 unless told otherwise."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Put a TLS-terminating proxy in front for anything "
+                   "but loopback.")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@click.pass_context
+def serve(click_ctx, host, port, threads):
+    """Serve the web app (staff, auditors, public pages) with waitress."""
+    import waitress
+
+    from ledger.config import ConfigError
+    from ledger.errors import LedgerError
+    from web import create_app
+    from web.settings import web_settings_from
+    try:
+        settings = web_settings_from(click_ctx.obj.settings)
+    except ConfigError as exc:
+        raise LedgerError(str(exc)) from None
+    if not settings.secure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
+        raise click.UsageError("secure_cookies = false is only allowed on loopback: cookies "
+                               "would travel in clear text")
+    app = create_app(settings)
+    click.echo(f"fundtrail web app on http://{host}:{port}/ (Ctrl-C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="fundtrail")

@@ -1,0 +1,32 @@
+"""One database session per request (SecureDrop/Indico style): open lazily, commit through
+`commit()` after a service succeeded, roll back whatever is left at the end of the request."""
+from __future__ import annotations
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+
+def session() -> Session:
+    if "db" not in g:
+        factory = current_app.extensions["fundtrail_factory"]
+        g.db = factory()
+        g.db.info["log_origin"] = current_app.extensions["fundtrail"].ledger.log_origin
+    return g.db
+
+
+def commit() -> None:
+    session().commit()
+
+
+def rollback() -> None:
+    if "db" in g:
+        g.db.rollback()
+
+
+def init_app(app) -> None:
+    @app.teardown_request
+    def close(_exc):
+        db = g.pop("db", None)
+        if db is not None:
+            db.rollback()
+            db.close()

@@ -1,0 +1,124 @@
+"""Forms (Flask-WTF: every form carries a CSRF token). Money is typed in yuan and becomes
+integer fen through ledger.money.parse_yuan; its errors appear beside the field."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ledger.money import MoneyError, parse_yuan
+
+
+def _today():
+    return dt.date.today()
+
+
+class Yuan(StringField):
+    """An amount in yuan with at most two decimals; `.fen` holds it as integer fen."""
+    fen: int | None = None
+
+    def pre_validate(self, form):
+        self.fen = None
+        try:
+            self.fen = parse_yuan(self.data or "")
+        except MoneyError as exc:
+            raise ValidationError(str(exc)) from None
+        if self.fen <= 0:
+            raise ValidationError("金额必须大于零 (the amount must be positive)")
+
+
+class AllocateForm(FlaskForm):
+    lot = SelectField("批次", coerce=int, validators=[DataRequired()])
+    to_region = SelectField("下级单位", validators=[DataRequired()])
+    amount = Yuan("金额（元）")
+    effective_date = DateField("日期", default=_today, validators=[DataRequired()])
+    key = StringField("凭证号", validators=[DataRequired(), Length(max=150)])
+    memo = StringField("摘要", validators=[Optional(), Length(max=500)])
+
+
+class FundProjectForm(FlaskForm):
+    lot = SelectField("批次", coerce=int, validators=[DataRequired()])
+    project = SelectField("项目", validators=[DataRequired()])
+    amount = Yuan("金额（元）")
+    effective_date = DateField("日期", default=_today, validators=[DataRequired()])
+    key = StringField("凭证号", validators=[DataRequired(), Length(max=150)])
+    memo = StringField("摘要", validators=[Optional(), Length(max=500)])
+
+
+class PayForm(FlaskForm):
+    lot = SelectField("批次", coerce=int, validators=[DataRequired()])
+    source = SelectField("资金来源", validators=[DataRequired()])
+    payee = StringField("收款人编码", validators=[DataRequired(), Length(max=40)])
+    amount = Yuan("金额（元）")
+    function_code = SelectField("功能分类", validators=[DataRequired()])
+    use = SelectField("用途", validators=[DataRequired()])
+    effective_date = DateField("日期", default=_today, validators=[DataRequired()])
+    key = StringField("凭证号", validators=[DataRequired(), Length(max=150)])
+    memo = StringField("摘要", validators=[Optional(), Length(max=500)])
+
+
+class DecisionForm(FlaskForm):
+    comment = TextAreaField("意见", validators=[Optional(), Length(max=1000)])
+
+
+class ReverseForm(FlaskForm):
+    reason = StringField("冲销原因", validators=[DataRequired(), Length(max=500)])
+    effective_date = DateField("日期", default=_today, validators=[DataRequired()])
+    key = HiddenField(validators=[DataRequired(), Length(max=150)])
+
+
+class RollForm(FlaskForm):
+    code = StringField("清册编号", validators=[DataRequired(), Length(max=100)])
+    lot = SelectField("批次", coerce=int, validators=[DataRequired()])
+    county = SelectField("县", validators=[DataRequired()])
+    item = StringField("发放项目", validators=[DataRequired(), Length(max=100)])
+    function_code = SelectField("功能分类", validators=[DataRequired()])
+    use = SelectField("用途", validators=[DataRequired()])
+    standard = Yuan("标准（元）")
+    lines = FileField("户清单 CSV", validators=[FileRequired()])
+
+
+class TokenForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=100)])
+
+
+class RollDateForm(FlaskForm):
+    day = DateField("日期", default=_today, validators=[DataRequired()])
+
+
+class ImportForm(FlaskForm):
+    kind = SelectField("文件类型", validators=[DataRequired()])
+    file = FileField("文件", validators=[FileRequired()])
+
+
+class UserForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(), Length(min=2, max=64)])
+    display_name = StringField("姓名", validators=[DataRequired(), Length(max=100)])
+    role = SelectField("角色", validators=[DataRequired()])
+    region = SelectField("区域", validators=[DataRequired()])
+    password = PasswordField("新密码", validators=[DataRequired(), Length(max=1024)])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("新密码", validators=[DataRequired(), Length(max=1024)])
+
+
+class ProofForm(FlaskForm):
+    proof = TextAreaField("粘贴证明", validators=[DataRequired(), Length(max=300_000)])
+
+
+class BankResultsForm(FlaskForm):
+    file = FileField("银行回盘文件", validators=[FileRequired()])
+
+
+class ObjectionForm(FlaskForm):
+    household = SelectField("户编码", validators=[DataRequired()])
+    day = DateField("日期", default=_today, validators=[DataRequired()])
+    comment = StringField("意见", validators=[DataRequired(), Length(max=500)])
+
+
+class ResolveForm(ObjectionForm):
+    upheld = SelectField("处理结果")  # choices set by the view (translated)

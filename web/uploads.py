@@ -1,0 +1,49 @@
+"""Uploaded files waiting between preview and confirmation.
+
+The file is kept on the server under a random token that is also stored in the signed-in
+user's session, so one person cannot confirm another's upload by guessing or replaying a token.
+Each upload has its own directory and keeps the clerk's file name, so that errors name it.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import abort, session
+
+_DIR = Path(tempfile.mkdtemp(prefix="fundtrail-uploads-"))
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def _safe_name(name: str | None) -> str:
+    name = Path(name or "upload.csv").name
+    return re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[:80] or "upload.csv"
+
+
+def keep(storage, meta: dict) -> tuple[str, Path]:
+    token = secrets.token_urlsafe(24)
+    folder = _DIR / token
+    folder.mkdir()
+    path = folder / _safe_name(storage.filename)
+    storage.save(path)
+    meta = dict(meta, stored=path.name)
+    session.setdefault("uploads", {})[token] = meta
+    session.modified = True
+    return token, path
+
+
+def get(token: str) -> tuple[dict, Path]:
+    meta = session.get("uploads", {}).get(token) if _TOKEN.fullmatch(token or "") else None
+    if meta is None or not (_DIR / token / meta["stored"]).exists():
+        abort(400)
+    return meta, _DIR / token / meta["stored"]
+
+
+def drop(token: str) -> None:
+    session.get("uploads", {}).pop(token, None)
+    session.modified = True
+    if _TOKEN.fullmatch(token or ""):
+        shutil.rmtree(_DIR / token, ignore_errors=True)
