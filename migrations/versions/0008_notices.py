@@ -1,7 +1,7 @@
 """notices
 
 Revision ID: 0008
-Revises: 0010
+Revises: 0007
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -14,7 +14,7 @@ APPEND_ONLY = ("project_details", "household_support", "supervision_contacts", "
 
 
 revision = '0008'
-down_revision = '0010'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

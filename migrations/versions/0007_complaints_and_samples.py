@@ -1,6 +1,6 @@
 """complaints and samples
 
-Revision ID: 0010
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 13:32:04.185902
 """
@@ -13,7 +13,7 @@ APPEND_ONLY = ("complaints", "complaint_events", "sample_commitments", "sample_d
                "sample_visits")
 
 
-revision = '0010'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

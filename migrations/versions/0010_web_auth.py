@@ -1,7 +1,7 @@
 """web sign-in: user credentials (append-only, logged) and login attempts
 
-Revision ID: 0009
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -11,8 +11,8 @@ from ledger import guards
 
 APPEND_ONLY = ("user_credentials",)
 
-revision = '0009'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """alerts and external lists
 
-Revision ID: 0007
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02 13:36:40.001849
 """
@@ -12,7 +12,7 @@ from ledger import guards
 APPEND_ONLY = ("alerts", "alert_events", "external_lists", "external_records")
 
 
-revision = '0007'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
