@@ -91,5 +91,18 @@ ft report check-qr --file "$DEMO/notices/notice.qr"
 
 echo "== trial balance (last lines)"
 ft trial-balance | tail -n 4
+
+echo "== web app: passwords for the demo's users, then serve on 127.0.0.1 (Ctrl-C stops it)"
+WEBPW="$(python -c 'import secrets; print(secrets.token_urlsafe(12))')"
+(umask 077; echo "$WEBPW" > "$DEMO/keys/web-password")
+FUNDTRAIL_USER_PASSWORD="$WEBPW" ft user-password --all-without-password
+# The session key signs cookies and CSRF tokens; the demo makes one, a deployment sets its own.
+export FUNDTRAIL_SECRET_KEY="${FUNDTRAIL_SECRET_KEY:-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')}"
 echo
-echo "Done. Try:  .venv/bin/fundtrail --config $DEMO/fundtrail.toml balances --kind unit"
+echo "Done. CLI:  .venv/bin/fundtrail --config $DEMO/fundtrail.toml balances --kind unit"
+echo "Web:  http://127.0.0.1:8080/  — public village pages need no login; staff sign in as"
+echo "      p_clerk, 520121_clerk, 520121_approver, auditor or admin, password in $DEMO/keys/web-password"
+if [ -n "${CI:-}" ] || [ "${FUNDTRAIL_NO_SERVE:-}" = 1 ]; then
+    exit 0
+fi
+exec fundtrail --config "$DEMO/fundtrail.toml" serve
