@@ -58,14 +58,6 @@ def password(username: str):
     s, me = db.session(), actor()
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            auth.set_password(s, me, regions.get_user(s, username), form.password.data)
-        except PermissionDenied:
-            raise
-        except LedgerError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
-            flash(gettext("已保存"), "ok")
+        db.apply(lambda: auth.set_password(s, me, regions.get_user(s, username),
+                                           form.password.data), gettext("已保存"))
     return redirect(url_for("admin.users"))

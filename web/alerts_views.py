@@ -17,7 +17,6 @@ from ledger.access import Action
 from ledger.errors import LedgerError, PermissionDenied
 from web import current_settings, db
 from web.auth_views import actor, requires
-from web.i18n import gettext
 
 bp = Blueprint("alerts", __name__, url_prefix="/audit/alerts")
 
@@ -100,19 +99,10 @@ def transition(alert_id: int):
     if recovery and not recovery.isdigit():
         flash("追回转账编号是数字 (a transfer number)", "error")
         return redirect(url_for("alerts.detail", alert_id=alert_id))
-    try:
-        service.transition(s, actor(), alert_id, AlertState(form.to.data),
-                           reason=form.reason.data or None, until=form.until.data,
-                           recovery_transfer_id=int(recovery) if recovery else None,
-                           note=form.note.data or "")
-    except PermissionDenied:
-        raise
-    except LedgerError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-    else:
-        db.commit()
-        flash(gettext("操作成功"), "ok")
+    db.apply(lambda: service.transition(
+        s, actor(), alert_id, AlertState(form.to.data), reason=form.reason.data or None,
+        until=form.until.data, recovery_transfer_id=int(recovery) if recovery else None,
+        note=form.note.data or ""))
     return redirect(url_for("alerts.detail", alert_id=alert_id))
 
 

@@ -23,6 +23,27 @@ def rollback() -> None:
         g.db.rollback()
 
 
+def apply(call, done: str | None = None, passthrough=()) -> bool:
+    """Run one service call for a form: commit and say `done` if it succeeds; if the ledger
+    refuses, roll back and show its reason. PermissionDenied (and `passthrough`) propagate to
+    the 403/404 handlers, so a refusal of scope is never mistaken for a form error."""
+    from flask import flash
+
+    from ledger.errors import LedgerError, PermissionDenied
+    from web.i18n import gettext
+    try:
+        call()
+    except (PermissionDenied, *passthrough):
+        raise
+    except LedgerError as exc:
+        rollback()
+        flash(str(exc), "error")
+        return False
+    commit()
+    flash(done or gettext("操作成功"), "ok")
+    return True
+
+
 def init_app(app) -> None:
     @app.teardown_request
     def close(_exc):

@@ -84,16 +84,7 @@ def _line_step(form, call) -> None:
     if not form.validate_on_submit():
         flash("; ".join(e for errs in form.errors.values() for e in errs), "error")
         return
-    try:
-        call()
-    except PermissionDenied:
-        raise
-    except LedgerError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-    else:
-        db.commit()
-        flash(gettext("操作成功"), "ok")
+    db.apply(call)
 
 
 def _roll_form(s, me) -> RollForm:

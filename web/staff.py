@@ -106,21 +106,11 @@ def decide(transfer_id: int):
         abort(400)
     s = db.session()
     comment = (form.comment.data or "").strip()
-    try:
-        if request.form.get("decision") == "approve":
-            posting.approve(s, actor(), transfer_id, comment)
-        elif request.form.get("decision") == "reject":
-            posting.reject(s, actor(), transfer_id, comment)
-        else:
-            abort(400)
-    except (PermissionDenied, NotFound):
-        raise
-    except LedgerError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-    else:
-        db.commit()
-        flash(gettext("操作成功"), "ok")
+    decide_with = {"approve": posting.approve, "reject": posting.reject}.get(
+        request.form.get("decision"))
+    if decide_with is None:
+        abort(400)
+    db.apply(lambda: decide_with(s, actor(), transfer_id, comment), passthrough=(NotFound,))
     return redirect(url_for("staff.transfer", transfer_id=transfer_id))
 
 
