@@ -92,6 +92,12 @@ RULES = {r.id: r for r in [
        "A returned payment (退票) was neither re-paid to the household nor returned in 30 days.",
        "一卡通 practice: returns re-paid or returned within 30 days",
        "Fix the household's card and re-pay, or return the money to the lot."),
+    _r("BEN-08", "突击分户", "Household split just before enrolment", "medium", "fuzzy",
+       "A family split into a new household shortly before it was enrolled, and it is related "
+       "to an official over the village: splitting multiplies per-household benefits.",
+       "Audit findings on 突击分户 to obtain subsidies; DOMAIN.md §4 favouritism",
+       "Check the split's reason and date against the household register (户籍) and the "
+       "enrolment decision."),
     _r("G6", "投诉超期未办结", "Complaint past its deadline", "high", "recorded",
        "A complaint not closed in time, or a named complainant not answered, is how complaints "
        "get lost; the public's channel only works if it is answered.",

@@ -15,7 +15,7 @@ CHECKS = {
     "WHD-02": h.whd02_never_paid, "WHD-04": h.whd04_return_not_repaid,
     "BEN-02": i.ben02_same_person_twice, "BEN-04": i.ben04_public_payroll,
     "BEN-05": i.ben05_assets, "FAV-01": i.fav01_relative_of_official,
-    "FAV-02": i.fav02_contractor_of_official,
+    "FAV-02": i.fav02_contractor_of_official, "BEN-08": i.ben08_split_before_enrolment,
     "STA-01": st.sta01_benford, "STA-02": st.sta02_round_amounts,
     "STA-03": st.sta03_non_working_day,
     "G6": o.g6_overdue_complaint, "CMP-01": o.cmp01_substantiated_complaint,

@@ -295,3 +295,40 @@ def _ben02(members, villages, paid, method, score, how) -> Finding:
                      for m in members],
          "match": {"method": method, "name_similarity_percent": score, "name_match": how}},
         severity=None if method.startswith("exact") else "medium")
+
+
+def ben08_split_before_enrolment(ctx: ScanContext) -> list[Finding]:
+    """BEN-08: a household formed by a split (分户) within a year before it was enrolled, whose
+    members include an official's relative with authority over the village — the pattern of
+    splitting a family to multiply per-household benefits. Reuses FAV-01's matching."""
+    from sqlalchemy import select
+
+    from ledger.models import HouseholdEvent, HouseholdLink, HouseholdLinkKind
+    related = {}
+    for f in fav01_relative_of_official(ctx):
+        related.setdefault(f.evidence["household"], f)
+    if not related:
+        return []
+    enrolled = dict(ctx.session.execute(
+        select(HouseholdEvent.household_code, HouseholdEvent.effective_date)
+        .where(HouseholdEvent.household_code.in_(list(related)),
+               HouseholdEvent.reason == "registration")).all())
+    findings = []
+    for link in ctx.session.execute(select(HouseholdLink).where(
+            HouseholdLink.kind == HouseholdLinkKind.SPLIT,
+            HouseholdLink.to_household_code.in_(list(related)))).scalars():
+        code = link.to_household_code
+        gap = (enrolled[code] - link.effective_date).days if code in enrolled else None
+        if gap is None or not 0 <= gap <= 365:
+            continue
+        fav = related[code]
+        findings.append(Finding(
+            "BEN-08", "household", code, fav.region_code,
+            f"split from {link.from_household_code} on {link.effective_date}, enrolled "
+            f"{gap} days later; {fav.evidence['relation']} of {fav.evidence['official']}",
+            "a split within 12 months before enrolment, linked to an official, is reviewed",
+            fav.amount_at_risk_fen,
+            {"household": code, "split_from": link.from_household_code,
+             "split_on": link.effective_date.isoformat(), "official": fav.evidence["official"],
+             "relation": fav.evidence["relation"], "fav01_member": fav.entity_key}))
+    return findings

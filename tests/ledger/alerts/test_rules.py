@@ -208,6 +208,32 @@ def test_fav01_and_fav02_officials_and_relatives(town):
     assert set(town.fired("FAV-02")) == {"payee:C-001"}
 
 
+def test_ben08_a_split_just_before_enrolment_linked_to_an_official(town):
+    from ledger import household_changes
+    heads = [town.household(f"S{n}", [(f"罗{n}", "户主", idn(80 + n), None),
+                                       (f"罗{n}子", "子", idn(70 + n, "19950101"), None)])
+             for n in range(3)]
+    with transaction(town.world.factory) as s:
+        clerk = get_user(s, "k_clerk")
+        for n in (0, 1):  # S0 and S1 split off a son's household; S2 does not
+            household_changes.split_household(
+                s, clerk, town.vault, from_code=f"S{n}", new_code=f"S{n}-1",
+                member_ids=[heads[n][1]], head_member_id=heads[n][1],
+                effective_date=D(2024, 5, 1), reason="成婚分户", bank_card=f"62220288{n}0001234")
+    for code in ("S0-1", "S1-1", "S2"):
+        town.pay(code, 500_00, D(2024, 6, 3))
+    official = idn(99, "19700707")
+    town.listing(ListKind.OFFICIALS, [
+        ListRecord(2, "罗书记", official, category="本人", region_code="430121001",
+                   org="镇党委书记"),
+        ListRecord(3, "罗0子", idn(70, "19950101"), category="子女", related_id_number=official),
+        ListRecord(4, "罗2子", idn(72, "19950101"), category="子女",
+                   related_id_number=official)])
+    # S0-1: split, then enrolled at once, the official's son → BEN-08. S1-1: split, no link.
+    # S2: the official's son, but no split.
+    assert set(town.fired("BEN-08")) == {"household:S0-1"}
+
+
 def test_blk01_blacklisted_during_its_period(town):
     town.pay("C-001", 20_000_00, D(2024, 6, 3), memo="工程款")
     town.listing(ListKind.BLACKLIST, [ListRecord(2, "星沙建筑公司", org="围标",
