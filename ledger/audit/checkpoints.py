@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.audit import merkle
@@ -49,9 +49,15 @@ def node_reader(session: Session):
             found.update(((0, i), bytes(h)) for i, h in session.execute(
                 select(AuditEntry.idx, AuditEntry.leaf_hash).where(AuditEntry.idx.in_(leaves))))
         if inner:
+            # One IN-list per level rather than a row-value IN: SQLite answers the former from
+            # the (level, idx) primary key, the latter with a scan of the table.
+            by_level: dict[int, list[int]] = {}
+            for lv, i in inner:
+                by_level.setdefault(lv, []).append(i)
             found.update(((lv, i), bytes(h)) for lv, i, h in session.execute(
-                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
-                    tuple_(AuditNode.level, AuditNode.idx).in_(inner))))
+                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(or_(*(
+                    and_(AuditNode.level == lv, AuditNode.idx.in_(idxs))
+                    for lv, idxs in by_level.items())))))
         missing = [n for n in nodes if n not in found]
         if missing:
             raise LedgerError(f"audit tree node {missing[0]} is missing")
