@@ -191,8 +191,9 @@ class RecoveryState:
 
 def recovery_states(session: Session, actor: User | None = None,
                     as_of: dt.date | None = None) -> list[RecoveryState]:
-    """Every case with what was claimed and collected (approved transfers dated ≤ as_of),
-    in one grouped query; limited to the actor's scope when an actor is given."""
+    """Every case with what was claimed and collected (approved transfers dated ≤ as_of,
+    reversals netted), read in three queries for all cases together; limited to the actor's
+    scope when an actor is given."""
     as_of = as_of or dt.date.max
     approved = select(Transfer.id, Transfer.amount_fen, Transfer.kind, Transfer.request) \
         .join(Approval, and_(Approval.transfer_id == Transfer.id,
