@@ -122,6 +122,22 @@ def factory(engine):
 
 
 @pytest.fixture
+def cli(db_url, monkeypatch, capsys, tmp_path):
+    """The command line on this test's database, run in tmp_path: cli(*args) → (code, out, err).
+
+    Fixtures that prepare books for a command-line test build on this one."""
+    from ledger.cli import main
+    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
+
+
+@pytest.fixture
 def world(factory):
     """A small province with users at each level (see tests/world.py)."""
     from tests.world import build_world

@@ -14,7 +14,6 @@ from ledger import complaints as cp
 from ledger import households, regions, rolls
 from ledger.audit.entries import decode_entry
 from ledger.audit.verify import verify
-from ledger.cli import main
 from ledger.db import transaction
 from ledger.errors import NotFound, PermissionDenied, LedgerError
 from ledger.models import AuditEntry, HouseholdStatus, Role
@@ -242,14 +241,9 @@ def test_complaint_history_cannot_be_edited_in_the_database(people, vault, table
 # ----------------------------------------------------------------------------- command line
 
 @pytest.fixture
-def ft(db_url, people, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
+def ft(cli, db_url, people, monkeypatch, tmp_path):
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     return run
 
 

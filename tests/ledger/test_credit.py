@@ -15,11 +15,8 @@ from tests.world import CITY, COUNTY, DAY, PROVINCE, VILLAGE
 
 
 @pytest.fixture
-def ft(db_url, world, monkeypatch, capsys, tmp_path):
+def ft(cli, db_url, world, monkeypatch, tmp_path):
     """The CLI on a world with a credit-subsidy lot at the county and registered households."""
-    from ledger.cli import main
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
     with transaction(world.factory) as s:
         t = lots.appropriate(s, u(s, "p_clerk"), doc_number="财农〔2024〕30号",
                              source_level=SourceLevel.CENTRAL, year=2024, title="小额信贷贴息资金",
@@ -32,10 +29,7 @@ def ft(db_url, world, monkeypatch, capsys, tmp_path):
                                key=f"credit-{n}")
             posting.approve(s, u(s, f"{who}_approver"), a.id)
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     run.lot = t.lot_id
     assert run("--as", "k_clerk", "import", "households",
                write(tmp_path, "h.csv", HOUSEHOLDS + f"H-103,{VILLAGE},李四,清退,2019-05-01,,\n"))[0] == 0

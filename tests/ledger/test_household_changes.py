@@ -15,14 +15,9 @@ from tests.ledger.test_import_households import HOUSEHOLDS, MEMBERS, idn, write
 
 
 @pytest.fixture
-def ft(db_url, world, monkeypatch, capsys, tmp_path):
-    from ledger.cli import main
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+def ft(cli, db_url, world, monkeypatch, tmp_path):
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     assert run("--as", "k_clerk", "import", "households",
                write(tmp_path, "h.csv", HOUSEHOLDS))[0] == 0
     members = MEMBERS + f"H-100,赵二,子,{idn(14, '20000505')},\n"

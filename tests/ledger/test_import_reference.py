@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.cli import main
 from ledger.db import transaction
 from ledger.lots import find_lot
 from ledger.models import Region, SourceLevel
@@ -20,13 +19,9 @@ DOCS = ("文号,资金级次,年度,资金名称,功能科目,用途,金额,下�
 
 
 @pytest.fixture
-def ft(db_url, world, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+def ft(cli, db_url, world, monkeypatch, tmp_path):
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     return run
 
 

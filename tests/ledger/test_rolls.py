@@ -10,7 +10,6 @@ import json
 import pytest
 
 from ledger import balances
-from ledger.cli import main
 from ledger.db import transaction
 from ledger.models import AccountKind
 from tests.ledger.test_import_households import HOUSEHOLDS, write
@@ -22,15 +21,10 @@ EARLIEST = dt.date(2024, 3, 28)           # after 7 working days on the board
 
 
 @pytest.fixture
-def ft(db_url, world, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
+def ft(cli, db_url, world, monkeypatch, tmp_path):
     down_to_county(world, 100_000_00)
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     run.lot = world.lot_id
     extra = (f"H-103,{VILLAGE},李四,清退,2019-05-01,6222021234567890999,\n"
              f"H-104,{VILLAGE},周五,监测对象,2021-06-01,6222021234567890777,\n")

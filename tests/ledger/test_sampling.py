@@ -17,9 +17,7 @@ from ledger.audit.checkpoint import (
     Checkpoint, CosignatureSigner, add_signatures, cosign, sign_checkpoint,
 )
 from ledger.audit.note import Ed25519Signer
-from ledger.audit.policy import parse_policy
 from ledger.audit.verify import verify
-from ledger.cli import main
 from ledger.db import transaction
 from ledger.errors import LedgerError, PermissionDenied
 from ledger.models import HouseholdStatus, RegionLevel
@@ -227,15 +225,10 @@ def test_the_draw_waits_for_the_policy_quorum(county, tmp_path):
 # ----------------------------------------------------------------------------- command line
 
 @pytest.fixture
-def ft(db_url, county, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+def ft(cli, db_url, county, monkeypatch, tmp_path):
     monkeypatch.setenv("FUNDTRAIL_SIGNING_PASSPHRASE", "correct horse battery staple")
-    monkeypatch.chdir(tmp_path)
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     return run
 
 

@@ -16,9 +16,7 @@ from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit.policy import parse_policy
 from ledger.audit.verify import verify
-from ledger.cli import main
 from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.regions import get_user
 from tests.ledger.test_invariants import down_to_county, pay_household
 from tests.reliability.crash import ORIGIN, PASSPHRASE
 
@@ -26,10 +24,8 @@ pytestmark = pytest.mark.usefixtures("pii_keys")
 
 
 @pytest.fixture
-def ledger(db_url, world, tmp_path, monkeypatch, capsys):
+def ledger(cli, db_url, world, tmp_path, monkeypatch):
     """Books with payments and a signed checkpoint; the CLI configured for them."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     monkeypatch.setenv("FUNDTRAIL_SIGNING_PASSPHRASE", PASSPHRASE)
     signer = keyfiles.generate_key(tmp_path / "keys/log.key", name=ORIGIN, kind="log",
                                    passphrase=PASSPHRASE)
@@ -39,10 +35,7 @@ def ledger(db_url, world, tmp_path, monkeypatch, capsys):
         pay_household(s, world, 1_000_00, "voucher-1")
         cps.sign(s, signer)
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     run.signer, run.world = signer, world
     return run
 

@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from ledger.audit import proofs
-from ledger.cli import main
 from ledger.db import transaction
 from ledger.idcard import mask
 from ledger.notices import check_qr_payload
@@ -20,16 +19,11 @@ from tests.world import COUNTY, VILLAGE
 
 
 @pytest.fixture
-def ft(db_url, world, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+def ft(cli, db_url, world, monkeypatch, tmp_path):
     monkeypatch.setenv("FUNDTRAIL_SIGNING_PASSPHRASE", scenario.PASSPHRASE)
-    monkeypatch.chdir(tmp_path)
     sc = scenario.build(world, tmp_path, households=30)
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     run.sc = sc
     return run
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ledger.cli import main
 from ledger.db import transaction
 from ledger.external import ExternalList, ExternalRecord
 from ledger.pii import PiiVault
@@ -32,14 +31,9 @@ FILES = {
 
 
 @pytest.fixture
-def ft(db_url, world, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
+def ft(cli, db_url, world, monkeypatch, tmp_path):
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     return run
 
 

@@ -11,24 +11,18 @@ from sqlalchemy import func, select
 
 from ledger.alerts.models import AlertEvent
 from ledger.audit.verify import verify
-from ledger.cli import main
 from ledger.db import transaction
 from ledger.models import AuditEntry, HouseholdStatus
 from tests.ledger.alerts.helpers import Town, idn
 
 
 @pytest.fixture
-def ft(db_url, world, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
+def ft(cli, db_url, world, monkeypatch, tmp_path):
     town = Town(world)
     town.household("HR", [("钱一", "户主", idn(11), None)], status=HouseholdStatus.REMOVED)
     town.first = town.pay("HR", 500_00, dt.date(2024, 6, 3))
 
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = cli
     run.town = town
     return run
 
