@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from ledger import flows, households as hh, lots, posting, projects, regions, rolls
+from ledger import flows, households as hh, lots, posting, projects, regions, roll_payments, rolls
 from ledger.db import transaction
 from ledger.errors import LedgerError
 from ledger.idcard import check_character
@@ -362,14 +362,18 @@ def _pay_roll(p, county, item, lines, standard, publish, misuse) -> None:
     with transaction(p.factory) as s:
         rolls.approve_roll(s, p.user(s, approver), code, approve_day, ROLL_WORKING_DAYS)
         sent = rolls.send(s, p.user(s, clerk), code, approve_day)
-        for line, transfer in sent:
-            outcome = misuse.bank_outcome(code, line)
+        outcomes = [misuse.bank_outcome(code, line) for line, _ in sent]
+        # The bank's whole result file at once, as `import bank-results` applies it.
+        _, problems = roll_payments.settle(s, p.user(s, approver), rolls.get_roll(s, code), [
+            roll_payments.BankResult(line.line_no, line.amount_fen, outcome != "failed",
+                                     "账户冻结" if outcome == "failed" else "",
+                                     f"YH{transfer.id:08d}")
+            for (line, transfer), outcome in zip(sent, outcomes) if outcome != "pending"])
+        if problems:
+            raise LedgerError(f"demo roll {code}: {problems[0][1]}")
+        for (line, transfer), outcome in zip(sent, outcomes):
             if outcome == "pending":
                 continue
-            rolls.apply_bank_result(s, p.user(s, approver), code, line.line_no,
-                                    line.amount_fen, paid=outcome != "failed",
-                                    reason="账户冻结" if outcome == "failed" else "",
-                                    voucher=f"YH{transfer.id:08d}")
             if outcome == "paid":
                 p.paid.setdefault(line.household_code, []).append(
                     (approve_day, line.amount_fen))

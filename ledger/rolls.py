@@ -22,7 +22,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import flows, posting
+from ledger import posting, roll_payments
 from ledger.access import Action, require
 from ledger.audit.log import lock_head, record_change
 from ledger.classification import check_spending
@@ -243,7 +243,11 @@ def approve_roll(session: Session, actor: User, code: str, day: dt.date,
 
 
 def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
-    """Record a pending payment for every open line not yet sent; return (line, transfer)."""
+    """Record a pending payment for every open line not yet sent; return (line, payment), the
+    payment a `Transfer` or a `roll_payments.SentPayment` (id, key, amount, lot).
+
+    The lines are paid together (`ledger.roll_payments`): a county's roll of tens of thousands
+    of households is one set of statements, not tens of thousands of one-line services."""
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
@@ -256,17 +260,12 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
         raise LedgerError(f"roll {code} was approved on {approved[0]}; it cannot be sent "
                           f"on {day}, before that")
     states = line_states(session, roll)
-    sent = []
-    for line in _lines(session, roll):
-        if states[line.id] != "open" or transfer_of(session, roll, line) is not None:
-            continue  # held, withdrawn, or already with the bank
-        key = f"roll:{code}:{line.line_no}"
-        transfer = flows.pay(session, actor, lot_id=roll.lot_id, payee_code=line.household_code,
-                             amount_fen=line.amount_fen, function_code=roll.function_code,
-                             use_code=roll.use_code, county_code=roll.county_code,
-                             effective_date=day, key=key, memo=f"{roll.item} {code}",
-                             _roll_line=True)
-        sent.append((line, transfer))
+    open_lines = [line for line in _lines(session, roll) if states[line.id] == "open"]
+    with_bank = roll_payments.recorded_payments(
+        session, [roll_payments.line_key(roll, line.line_no) for line in open_lines])
+    todo = [line for line in open_lines   # held, withdrawn, or already with the bank: skipped
+            if roll_payments.line_key(roll, line.line_no) not in with_bank]
+    sent = roll_payments.send_lines(session, actor, roll, todo, day)
     if sent:  # a re-run after everything went (e.g. after a crash past the commit) records nothing
         _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
     return sent

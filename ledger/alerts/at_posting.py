@@ -68,3 +68,25 @@ def _head_death(session, household_code):
     if row is not None:
         return row[0], row[1], f"deaths list {row[2]} ({row[3]})"
     return None
+
+
+def households_with_dead_head(session, household_codes) -> set[str]:
+    """Which of these households have a head recorded as dead anywhere `_head_death` looks: the
+    bulk roll path (`ledger.roll_payments`) sends only these through the one-line path, which
+    raises BEN-01 as the payment is recorded."""
+    codes = list(household_codes)
+    if not codes:
+        return set()
+    head = and_(Member.household_code.in_(codes), Member.relation == "户主")
+    found = set(session.execute(select(Member.household_code).where(
+        head, Member.death_date.is_not(None))).scalars())
+    found |= set(session.execute(select(Member.household_code).join(
+        MemberEvent, and_(MemberEvent.member_id == Member.id,
+                          MemberEvent.kind == MemberEventKind.DIED)).where(head)).scalars())
+    found |= set(session.execute(
+        select(Member.household_code)
+        .join(ExternalRecord, ExternalRecord.id_digest == Member.id_digest)
+        .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                                 ExternalList.kind == ListKind.DEATHS))
+        .where(head)).scalars())
+    return found

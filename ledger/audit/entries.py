@@ -66,6 +66,13 @@ def row_record(row, version: int = 1, prev_image: dict | None = None) -> tuple:
     return table, key, version, prev_hash, image
 
 
+def table_record(table, values: dict) -> tuple:
+    """(table, key, 1, None, image) of a new row written with Core from `values`, which must
+    hold every column of the table (as the row was inserted, primary key included)."""
+    name, key, image = table_image(table, values.__getitem__)
+    return name, key, 1, None, image
+
+
 def image_hash(image: dict) -> bytes:
     return hashlib.sha256(cbor2.dumps(image, canonical=True)).digest()
 

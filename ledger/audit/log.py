@@ -99,32 +99,59 @@ def record_change(session: Session, actor: str, kind: str, **details) -> Iterato
 
 
 def _append(change: Change) -> None:
-    head = change.head
-    entry = encode_entry(
-        origin=head.origin, index=head.size, prev_root=head.root,
-        time_us=_micros(change.time), actor=change.actor, kind=change.kind,
-        rows=[row_record(r) for r in change.rows], details=change.details)
-    leaf = merkle.leaf_hash(entry)
+    append_entries(change.session, change.head,
+                   [PendingEntry(change.actor, change.kind, change.time,
+                                 [row_record(r) for r in change.rows], change.details)])
+    change.session.flush()
+
+
+@dataclass
+class PendingEntry:
+    """An entry to append whose rows are already written (see `append_entries`)."""
+    actor: str
+    kind: str
+    time: dt.datetime
+    rows: list          # row records, as `entries.row_record` / `table_record` make them
+    details: dict = field(default_factory=dict)
+
+
+def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry]) -> None:
+    """Append entries `head.size`, `head.size + 1`, … in order, and move the head past them.
+
+    The caller holds the head lock and has written each entry's rows with `log_index` set to
+    the index the entry gets here. Bulk services (a payment roll sent or settled) hand over
+    thousands at once; one statement then inserts all entries and one all finished nodes.
+    """
     frontier = merkle.Frontier.from_bytes(head.frontier) if head.frontier else merkle.Frontier()
     if frontier.size != head.size:
         raise RuntimeError(f"audit head of {head.origin} is corrupt: size {head.size}, "
                            f"frontier {frontier.size}")
-    finished = frontier.append(leaf)
+    entries, nodes = [], []
+    root = head.root
+    for item in pending:
+        index = frontier.size
+        entry = encode_entry(
+            origin=head.origin, index=index, prev_root=root, time_us=_micros(item.time),
+            actor=item.actor, kind=item.kind, rows=item.rows, details=item.details)
+        leaf = merkle.leaf_hash(entry)
+        finished = frontier.append(leaf)
+        root = frontier.root()
+        entries.append({"idx": index, "entry": entry, "leaf_hash": leaf})
+        # level 0 is the leaf hash, already in audit_entries
+        nodes.extend({"level": n.level, "idx": n.index, "hash": n.hash, "leaf_end": index}
+                     for n in finished[1:])
+    if not entries:
+        return
     # Entry and nodes go in with Core: they are written once and never read back through the
     # ORM in this transaction, so the unit of work would only add its bookkeeping (≈ a third
     # of a disbursement's flush time). The head stays an ORM object, so that a rolled-back
     # savepoint expires it and the next change reads the size the database really has.
-    session = change.session
-    session.execute(insert(AuditEntry.__table__),
-                    [{"idx": head.size, "entry": entry, "leaf_hash": leaf}])
-    if len(finished) > 1:  # level 0 is the leaf hash, already in audit_entries
-        session.execute(insert(AuditNode.__table__),
-                        [{"level": n.level, "idx": n.index, "hash": n.hash, "leaf_end": head.size}
-                         for n in finished[1:]])
+    session.execute(insert(AuditEntry.__table__), entries)
+    if nodes:
+        session.execute(insert(AuditNode.__table__), nodes)
     head.size = frontier.size
-    head.root = frontier.root()
+    head.root = root
     head.frontier = frontier.to_bytes()
-    session.flush()
 
 
 def _micros(t: dt.datetime) -> int:

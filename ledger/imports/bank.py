@@ -18,7 +18,8 @@ from ledger.errors import LedgerError
 from ledger.imports.csvfile import Column, ImportProblems, Problem, read
 from ledger.money import format_yuan_plain, parse_yuan
 from ledger.pii import PiiVault
-from ledger.rolls import apply_bank_result, get_roll
+from ledger.roll_payments import BankResult, settle
+from ledger.rolls import get_roll
 
 RESULT_WORDS = {"成功": True, "已支付": True, "paid": True, "success": True,
                 "失败": False, "退票": False, "failed": False, "failure": False}
@@ -111,18 +112,16 @@ def import_bank_results(session: Session, actor, roll_code: str, path) -> dict:
     roll = get_roll(session, roll_code)
     rows = read(path, RESULT_COLUMNS)
     name = Path(path).name
-    counts = {"posted": 0, "returned": 0, "unchanged": 0}
-    problems = []
-    for row in rows:
-        v = row.values
-        try:
-            with session.begin_nested():
-                outcome = apply_bank_result(session, actor, roll.code, v["line"], v["amount"],
-                                            v["result"], v["reason"] or "", v["voucher"] or "",
-                                            v["household"])
-            counts[outcome] += 1
-        except LedgerError as exc:
-            problems.append(Problem(name, row.line, "", str(exc)))
+    results = [BankResult(row.values["line"], row.values["amount"], row.values["result"],
+                          row.values["reason"] or "", row.values["voucher"] or "",
+                          row.values["household"]) for row in rows]
+    # Checked all together, then written all together (ledger.roll_payments): a problem on
+    # any line names its file line and nothing is applied.
+    outcomes, problems = settle(session, actor, roll, results)
     if problems:
-        raise ImportProblems(problems)
+        raise ImportProblems([Problem(name, rows[i].line, "", message)
+                              for i, message in problems])
+    counts = {"posted": 0, "returned": 0, "unchanged": 0}
+    for outcome in outcomes:
+        counts[outcome] += 1
     return counts
