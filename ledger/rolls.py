@@ -19,18 +19,18 @@ import datetime as dt
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger import posting, roll_payments
 from ledger.access import Action, require
+from ledger.audit.entries import table_record
 from ledger.audit.log import lock_head, record_change
 from ledger.classification import check_spending
 from ledger.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
-from ledger.households import get_household
 from ledger.lots import get_lot
 from ledger.models import (
-    Decision, HouseholdEvent, HouseholdStatus, PaymentRoll, RegionLevel, RollEvent,
+    Decision, Household, HouseholdEvent, HouseholdStatus, PaymentRoll, RegionLevel, RollEvent,
     RollEventKind, RollLine, Transfer, User,
 )
 from ledger.posting import check_amount, check_date
@@ -80,41 +80,71 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     require(session, actor, Action.RECORD, county_code)
     if not lines:
         raise LedgerError("a roll needs at least one household line")
-    seen = set()
-    for number, (household_code, quantity) in enumerate(lines, start=1):
-        _check_line(session, number, household_code, quantity, county_code, as_of, seen)
+    _check_lines(session, lines, county_code, as_of)
     roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
                        function_code=function_code, use_code=use_code,
                        standard_fen=standard_fen, created_by=actor.id)
     with record_change(session, actor.username, "roll.create") as change:
         change.add(roll)
         session.flush()
-        for number, (household_code, quantity) in enumerate(lines, start=1):
-            change.add(RollLine(roll_id=roll.id, line_no=number, household_code=household_code,
-                                quantity=quantity, amount_fen=standard_fen * quantity))
+        # Lines in with Core: a county's roll has tens of thousands (see ledger.roll_payments).
+        rows = [{"roll_id": roll.id, "line_no": number, "household_code": household_code,
+                 "quantity": quantity, "amount_fen": standard_fen * quantity,
+                 "log_index": change.index}
+                for number, (household_code, quantity) in enumerate(lines, start=1)]
+        table = RollLine.__table__
+        for start in range(0, len(rows), roll_payments.CHUNK):
+            chunk = rows[start:start + roll_payments.CHUNK]
+            ids = session.execute(insert(table).returning(table.c.id,
+                                                          sort_by_parameter_order=True), chunk)
+            for row, line_id in zip(chunk, ids.scalars()):
+                row["id"] = line_id
+                change.add_written(table_record(table, row))
     return roll
 
 
-def _check_line(session, number, household_code, quantity, county_code, as_of, seen) -> None:
+def _check_lines(session, lines, county_code, as_of) -> None:
+    """Each line names a household of this county, once, with a card, eligible on `as_of`,
+    and a whole quantity; the first line that does not is refused. Read a chunk at a time."""
     from ledger.access import ancestors
-    where = f"line {number} ({household_code})"
-    if household_code in seen:
-        raise LedgerError(f"{where}: the household is on the roll twice")
-    seen.add(household_code)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise LedgerError(f"{where}: quantity must be a whole number ≥ 1, got {quantity!r}")
-    try:
-        household = get_household(session, household_code)
-    except NotFound as exc:
-        raise LedgerError(f"{where}: {exc}") from None
-    if county_code not in ancestors(session, household.village_code):
-        raise LedgerError(f"{where}: the household lives outside county {county_code}")
-    if not household.bank_card:
-        raise LedgerError(f"{where}: the household has no bank card (惠民惠农一卡通) to pay to")
-    status = status_on(session, household_code, as_of)
-    if status is None or status in INELIGIBLE:
-        state = status.value if status else "not yet registered"
-        raise LedgerError(f"{where}: the household is {state} on {as_of} and cannot be paid")
+    seen = set()
+    for number, (household_code, quantity) in enumerate(lines, start=1):
+        where = f"line {number} ({household_code})"
+        if household_code in seen:
+            raise LedgerError(f"{where}: the household is on the roll twice")
+        seen.add(household_code)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise LedgerError(f"{where}: quantity must be a whole number ≥ 1, got {quantity!r}")
+    for start in range(0, len(lines), roll_payments.CHUNK):
+        chunk = lines[start:start + roll_payments.CHUNK]
+        codes = [code for code, _ in chunk]
+        households = {row.code: row for row in session.execute(
+            select(Household.code, Household.village_code,
+                   Household.bank_card.is_not(None).label("has_card"))
+            .where(Household.code.in_(codes)))}
+        statuses = {}
+        for code, status in session.execute(
+                select(HouseholdEvent.household_code, HouseholdEvent.status)
+                .where(HouseholdEvent.household_code.in_(codes),
+                       HouseholdEvent.effective_date <= as_of)
+                .order_by(HouseholdEvent.household_code, HouseholdEvent.effective_date,
+                          HouseholdEvent.id)):
+            statuses[code] = status   # the last one on or before as_of stands
+        for number, (code, _) in enumerate(chunk, start=start + 1):
+            where = f"line {number} ({code})"
+            household = households.get(code)
+            if household is None:
+                raise LedgerError(f"{where}: household {code!r} does not exist")
+            if county_code not in ancestors(session, household.village_code):
+                raise LedgerError(f"{where}: the household lives outside county {county_code}")
+            if not household.has_card:
+                raise LedgerError(f"{where}: the household has no bank card (惠民惠农一卡通) "
+                                  "to pay to")
+            status = statuses.get(code)
+            if status is None or status in INELIGIBLE:
+                state = status.value if status else "not yet registered"
+                raise LedgerError(f"{where}: the household is {state} on {as_of} and cannot "
+                                  "be paid")
 
 
 def _content_digest(lot_id, county, item, fc, use, standard, lines) -> str:

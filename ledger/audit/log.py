@@ -53,6 +53,11 @@ class Change:
         self.session.add(row)
         self.rows.append(row)
 
+    def add_written(self, record: tuple) -> None:
+        """Log a row the caller inserted with Core (`entries.table_record` of it), for bulk
+        writes where the ORM's unit of work would cost more than the row."""
+        self.rows.append(record)
+
 
 def lock_head(session: Session) -> AuditHead:
     """The head of this session's log, locked for the rest of the transaction.
@@ -101,7 +106,8 @@ def record_change(session: Session, actor: str, kind: str, **details) -> Iterato
 def _append(change: Change) -> None:
     append_entries(change.session, change.head,
                    [PendingEntry(change.actor, change.kind, change.time,
-                                 [row_record(r) for r in change.rows], change.details)])
+                                 [r if isinstance(r, tuple) else row_record(r)
+                                  for r in change.rows], change.details)])
     change.session.flush()
 
 
