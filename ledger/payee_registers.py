@@ -205,7 +205,7 @@ def record_register(session: Session, actor: User, vault: PiiVault, *, kind: Reg
                 f"before (log entry {existing.log_index}) with other content; give the new "
                 "snapshot its own date")
         return RegisterImport(existing.id, 0, True)
-    with record_change(session, actor.username, "payee_register.import", kind=kind.value,
+    with record_change(session, actor.username, "payee_register.import", register_kind=kind.value,
                        source=source, snapshot=snapshot_date.isoformat()) as change:
         reg = PayeeRegister(kind=kind, source=source.strip(), snapshot_date=snapshot_date,
                             file_sha256=digest, imported_by=actor.id, imported_at=change.time)
