@@ -67,8 +67,8 @@ def div02_payee_not_approved(ctx: ScanContext) -> list[Finding]:
             why = "the project has no approved-payee register"
         findings.append(Finding(
             "DIV-02", "project_payee", f"{project}:{payee}", items[0].county,
-            f"project {project} paid {name} {len(items)} time(s), {yuan(sum(i.amount for i in items))}"
-            f": {why}",
+            f"project {project} paid {name} {len(items)} time(s), "
+            f"{yuan(sum(i.amount for i in items))}: {why}",
             "every project payment to a contractor names an approved payee (award or contract "
             "dated on or before the payment)", sum(i.amount for i in items),
             {"transfers": [transfer_evidence(i) for i in items], "project": project,
