@@ -197,7 +197,28 @@ class Misuse:
                 else:
                     self.case([rule], line, amount=200_00 if plan == "whd01" else 1000_00)
         self._list_people()
+        self._split_households()
         return extra
+
+    def _split_households(self):
+        """BEN-08: a family whose grown son is an official's brother splits him off into a
+        household of his own just before it is paid (the split is recorded in the plant
+        phase, ledger.demo_plants); and a split with no official behind it (a marriage), which
+        must not fire. The families are kept off the rolls, so only the new households are
+        paid."""
+        p = self.p
+        self.splits = []
+        for i in range(self.k + 1):
+            h = self._add(self._fresh(), on_rolls=False)
+            son = p.person(h.county, "子", h.people[0].name[0], born=p.birth(1994, 2000),
+                           male=True)
+            h.people.append(son)
+            linked = i < self.k
+            if linked:
+                o = self._official(self.lists[ListKind.OFFICIALS], h.village[:9], "村党支部书记")
+                self.lists[ListKind.OFFICIALS].append(ListRecord(
+                    0, son.name, son.id_number, category="兄弟", related_id_number=o.id_number))
+            self.splits.append((h, f"{h.code}-1", linked))
 
     def take(self) -> DemoHousehold:
         """A regular household to plant on (a new one when a small province runs out)."""
@@ -347,6 +368,8 @@ class Misuse:
                                         category="兄弟", related_id_number=o.id_number))
             if i < self.k:
                 self.case(["FAV-01"], member(h), amount=self.paid_to(h.code))
+                self.case(["BEN-08"], f"household:{h.code}", expect="no_alert",
+                          note="an official's relative, no split")
             else:
                 self.case(["FAV-01"], member(h), expect="dismiss",
                           note="eligible relative: disclosed, allowed")

@@ -4,16 +4,23 @@ planted backdated entry looks backdated (rule STA-05)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from ledger import flows, projects
 from ledger.db import transaction
 from ledger.demo import SURNAMES, workday
 from ledger.external import ListKind, ListRecord, record_list
-from ledger.models import PayeeKind
+from ledger.models import HouseholdStatus, PayeeKind
+from ledger.payee_registers import (
+    ApprovedPayeeLine, PayeeAccountLine, ReceiptLine, RegisterKind, record_register,
+)
 
 SOURCES = {ListKind.DEATHS: "省民政厅殡葬信息系统", ListKind.PAYROLL: "省财政厅财政供养人员信息库",
            ListKind.VEHICLES: "省公安厅交通管理局", ListKind.BUSINESSES: "省市场监督管理局",
            ListKind.OFFICIALS: "省纪委监委干部及亲属信息库", ListKind.BLACKLIST: "省财政厅违规失信名单"}
+REGISTER_SOURCES = {RegisterKind.APPROVED_PAYEES: "省公共资源交易中心中标结果及项目合同",
+                    RegisterKind.PAYEE_ACCOUNTS: "省财政厅国库集中支付收款人信息",
+                    RegisterKind.UNIT_RECEIPTS: "县农村商业银行单位账户对账单"}
 
 
 class Planter:
@@ -22,6 +29,7 @@ class Planter:
         self.schedule: list = []
         self.ids: dict = {}
         self.n = 0
+        self.registers: dict = defaultdict(list)  # RegisterKind → lines (DIV-02/03/05)
 
     def at(self, when, action):
         self.schedule.append((when, len(self.schedule), action))
@@ -60,18 +68,21 @@ class Planter:
 
 def plant_ledger(m, people) -> None:
     pl = Planter(m)
+    pl.people = people
     p = m.p
     _flw01_lower(pl)
     _direct_household_payments(pl)
-    budget = 4_000_000_00 * (m.k // len(p.counties) + 1)  # each round of plants needs ~¥4M
+    budget = 6_000_000_00 * (m.k // len(p.counties) + 1)  # each round of plants needs ~¥5M
     for county in p.counties:
         pl.at(pl.day(6, 28), lambda s, c=county: pl.project(
             s, c, f"XMP{c}", pl.day(6, 28), budget, fund_on=pl.day(7, 1)))
     for i in range(m.k):
         for j, plant in enumerate(PLANTS):
             plant(pl, p.counties[(i + j) % len(p.counties)], i)
+    _split_households(pl)
     pl.run()
     _external_lists(pl)
+    _payee_registers(pl)
 
 
 def _flw01_lower(pl):
@@ -178,6 +189,37 @@ def plant_dup01(pl, county, i):
     pl.m.case(["DUP-01"], lambda: f"transfer:{pl.ids[key]}", amount=120_000_00)
     pl.m.case(["DUP-01"], lambda: f"transfer:{pl.ids[key + ':n2']}", expect="no_alert",
               note="monthly fee, 35 days apart")
+    pl.m.case(["DUP-02"], lambda: f"transfer:{pl.ids[key]}", expect="no_alert",
+              note="an exact duplicate is DUP-01's, not counted twice")
+
+
+def plant_dup02(pl, county, i):
+    """The same payment again under another voucher and item text; look-alikes: the same
+    amount under another item 26 days later, another amount a week later."""
+    key = f"DUP2:{county}:{i}"
+    firms = {}
+
+    def payee(s, tag):
+        if tag not in firms:
+            firms[tag] = pl.contractor(s, county, _firm(pl, "建材有限公司") + f"D{i}{tag}")
+        return firms[tag]
+
+    plan = [("a", pl.day(7, 17), 66_000_00, "钢材款", "1"),
+            ("a", pl.day(7, 24), 66_000_00, "钢筋材料款", "2"),
+            ("b", pl.day(7, 17), 54_000_00, "运输费", "n1"),
+            ("b", pl.day(8, 12), 54_000_00, "装卸费", "n2"),
+            ("c", pl.day(7, 17), 43_000_00, "砂石款", "m1"),
+            ("c", pl.day(7, 24), 43_500_00, "砂石运费", "m2")]
+    for tag, day, amount, memo, n in plan:
+        def act(s, tag=tag, day=day, amount=amount, memo=memo, n=n):
+            pl.ids[f"{key}:{n}"] = pl.pay(s, county, f"XMP{county}", payee(s, tag), amount,
+                                          day, memo, f"plant:{key}:{n}")
+        pl.at(day, act)
+    pl.m.case(["DUP-02"], lambda: f"transfer:{pl.ids[key + ':2']}", amount=66_000_00)
+    pl.m.case(["DUP-02"], lambda: f"transfer:{pl.ids[key + ':n2']}", expect="no_alert",
+              note="same amount, another item, 26 days apart")
+    pl.m.case(["DUP-02"], lambda: f"transfer:{pl.ids[key + ':m2']}", expect="no_alert",
+              note="another amount a week later")
 
 
 def plant_spl01(pl, county, i):
@@ -268,8 +310,162 @@ def plant_statistical(pl, county, i):
               note="entered in October, dated July")
 
 
+def plant_div02(pl, county, i):
+    """A project pays a contractor it never awarded, and one before its award; look-alikes:
+    the awarded contractor, and one approved later but before it is paid."""
+    m = pl.m
+    code = f"XMD{county}{i}"
+    names = {t: _firm(pl) + f"A{i}{t}" for t in ("won", "stranger", "late", "new")}
+    awards = {"won": pl.day(7, 1), "late": pl.day(8, 20), "new": pl.day(7, 20)}
+    for tag, day in awards.items():
+        pl.registers[RegisterKind.APPROVED_PAYEES].append(ApprovedPayeeLine(
+            0, code, names[tag], day, basis=f"中标通知书 {code}-{tag}"))
+    paid = [("won", pl.day(7, 26), 80_000_00), ("stranger", pl.day(7, 26), 60_000_00),
+            ("late", pl.day(7, 29), 50_000_00), ("new", pl.day(7, 29), 45_000_00)]
+
+    def act(s):
+        pl.project(s, county, code, pl.day(7, 1), 300_000_00)
+        for tag, day, amount in paid:
+            pl.ids[f"DIV02:{code}:{tag}"] = pl.contractor(s, county, names[tag])
+
+    def pay(s, tag, day, amount):
+        pl.pay(s, county, code, pl.ids[f"DIV02:{code}:{tag}"], amount, day, "工程进度款",
+               f"plant:DIV02:{code}:{tag}")
+    pl.at(pl.day(7, 1), act)
+    for tag, day, amount in paid:
+        pl.at(day, lambda s, t=tag, d=day, a=amount: pay(s, t, d, a))
+
+    def entity(tag):
+        return lambda: f"project_payee:{code}:{pl.ids[f'DIV02:{code}:{tag}']}"
+    m.case(["DIV-02"], entity("stranger"), amount=60_000_00, note="not an approved payee")
+    m.case(["DIV-02"], entity("late"), amount=50_000_00, note="paid before its award")
+    m.case(["DIV-02"], entity("won"), expect="no_alert", note="the awarded contractor")
+    m.case(["DIV-02"], entity("new"), expect="no_alert",
+           note="a newly approved payee, approved before it was paid")
+
+
+def plant_div03(pl, county, i):
+    """A contractor paid into a private person's account; look-alikes: a personal account of
+    a registered household's member (以工代赈), a corporate account."""
+    p, m = pl.p, pl.m
+    member = next(h for h in pl.people if h.county == county and h.code in m.on_rolls
+                  and h.status is HouseholdStatus.REGISTERED and h.people[0].death_date is None)
+    holder = p.person(county, "本人")
+    lines = {"private": (True, holder.name, holder.id_number),
+             "member": (True, member.people[0].name, member.people[0].id_number),
+             "corporate": (False, None, None)}
+    for n, (tag, (personal, who, id_number)) in enumerate(lines.items()):
+        key = f"DIV03:{county}:{i}:{tag}"
+        name = _firm(pl, "劳务队") + f"P{i}{tag[0]}"
+        pl.registers[RegisterKind.PAYEE_ACCOUNTS].append(PayeeAccountLine(
+            0, name, personal, f"{p.rng.randrange(10000):04d}", who or name,
+            id_number, bank="县农村商业银行"))
+
+        def act(s, key=key, name=name, amount=40_000_00 - n * 2_000_00):
+            pl.ids[key] = pl.contractor(s, county, name)
+            pl.pay(s, county, f"XMP{county}", pl.ids[key], amount, pl.day(7, 30), "劳务费",
+                   f"plant:{key}")
+        pl.at(pl.day(7, 30), act)
+        m.case(["DIV-03"], lambda key=key: f"payee:{pl.ids[key]}",
+               amount=40_000_00 if tag == "private" else 0,
+               expect="alert" if tag == "private" else "no_alert",
+               note={"private": "a private person's account",
+                     "member": "a registered household member's own account",
+                     "corporate": "a corporate account"}[tag])
+
+
+def plant_div05(pl, county, i):
+    """Money paid to a contractor comes back to the county, or to an official's wife, within
+    weeks; look-alikes: a recovery (追回), a return after 46 days, money to another county."""
+    p, m = pl.p, pl.m
+    official = m.fav02_officials[p.counties.index(county)]
+    wife = p.person(county, "配偶", born=p.birth(1965, 1985), male=False)
+    m.lists[ListKind.OFFICIALS].append(ListRecord(0, wife.name, wife.id_number, category="配偶",
+                                                  related_id_number=official.id_number))
+    other = p.counties[(p.counties.index(county) + 1) % len(p.counties)]
+    paid_on = pl.day(8, 5)
+    cases = [  # tag, payment, returned, when (days), receiver, memo, expect
+        ("unit", 90_000_00, 9_000_00, 15, dict(receiver_region=county), "往来款", "alert"),
+        ("wife", 85_000_00, 8_000_00, 21, dict(receiver_id_number=wife.id_number), "转账",
+         "alert"),
+        ("recovery", 80_000_00, 8_000_00, 15, dict(receiver_region=county), "追回多付工程款",
+         "no_alert"),
+        ("late", 75_000_00, 7_500_00, 46, dict(receiver_region=county), "往来款", "no_alert"),
+        ("elsewhere", 70_000_00, 7_000_00, 15, dict(receiver_region=other), "往来款",
+         "no_alert")]
+    for tag, amount, back, days, receiver, memo, expect in cases:
+        key = f"DIV05:{county}:{i}:{tag}"
+        name = _firm(pl, "工程有限公司") + f"R{i}{tag[0]}"
+        who = wife.name if tag == "wife" else f"{receiver.get('receiver_region')}财政局"
+        pl.registers[RegisterKind.UNIT_RECEIPTS].append(ReceiptLine(
+            0, paid_on + dt.timedelta(days=days), back, name, who, memo=memo,
+            voucher=f"LS{county}{i}{tag}", **receiver))
+
+        def act(s, key=key, name=name, amount=amount):
+            pl.ids[key] = pl.pay(s, county, f"XMP{county}", pl.contractor(s, county, name),
+                                 amount, paid_on, "工程款", f"plant:{key}")
+        pl.at(paid_on, act)
+        m.case(["DIV-05"], lambda key=key: f"transfer:{pl.ids[key]}",
+               amount=back if expect == "alert" else 0, expect=expect,
+               note=f"{tag}: {memo}, {days} days")
+
+
+def _split_households(pl):
+    """BEN-08: the splits prepared by ledger.demo_misuse, recorded in July, then the new
+    household paid directly."""
+    from sqlalchemy import select
+
+    from ledger import household_changes
+    from ledger.models import Member
+    p, m = pl.p, pl.m
+    for h, new_code, linked in m.splits:
+        def act(s, h=h, new_code=new_code):
+            son = h.member_ids[-1]
+            household_changes.split_household(
+                s, p.user(s, f"{h.county}_clerk"), p.vault, from_code=h.code,
+                new_code=new_code, member_ids=[son], head_member_id=son,
+                effective_date=pl.day(7, 2), reason="成婚分户", bank_card=p.card())
+            m._repay(s, h.county, new_code, 1500_00, "产业奖补 分户后补录", pl.day(7, 3),
+                     f"direct:{new_code}")
+        pl.at(pl.day(7, 2), act)
+
+        def member(new_code=new_code):
+            with transaction(p.factory) as s:
+                return "member:" + str(s.execute(select(Member.id).where(
+                    Member.household_code == new_code)).scalar_one())
+        if linked:
+            m.case(["BEN-08"], f"household:{new_code}", amount=1500_00,
+                   note="split off 0 days before enrolment, an official's brother")
+            m.case(["FAV-01"], member, amount=1500_00, note="the split-off official's brother")
+        else:
+            m.case(["BEN-08"], f"household:{new_code}", expect="no_alert",
+                   note="a marriage split, no official")
+
+
 PLANTS = [plant_div01, plant_e1_e2, plant_dup01, plant_spl01, plant_blk01, plant_fav02,
-          plant_statistical]
+          plant_statistical, plant_dup02, plant_div02, plant_div03, plant_div05]
+
+
+def _payee_registers(pl):
+    """The registers DIV-02/03/05 read: the planted lines, plus every regular project's
+    contractor as its approved payee (so DIV-02 covers the province, not only the plants)."""
+    from sqlalchemy import select
+
+    from ledger.models import Payee
+    p = pl.p
+    with transaction(p.factory) as s:
+        regular = s.execute(select(Payee.code, Payee.name).where(
+            Payee.code.like("QY%"), Payee.code.not_like("QYP%"))).all()
+    for code, name in sorted(regular):  # QY<county><n> works on project XM<county><n>
+        pl.registers[RegisterKind.APPROVED_PAYEES].append(ApprovedPayeeLine(
+            0, "XM" + code[2:], name, p.day(3, 11), basis="合同"))
+    snapshot = dt.date(p.year, 12, 1)
+    for kind, lines in pl.registers.items():
+        numbered = [type(x)(**{**x.__dict__, "line_no": n + 2}) for n, x in enumerate(lines)]
+        with transaction(p.factory) as s:
+            record_register(s, p.user(s, "p_clerk"), p.vault, kind=kind,
+                            source=REGISTER_SOURCES[kind], snapshot_date=snapshot,
+                            lines=numbered)
 
 
 def _external_lists(pl):

@@ -589,6 +589,7 @@ APPEND_ONLY_TABLES = (
     "project_details", "household_support", "supervision_contacts", "notices", "alerts",
     "alert_events", "external_lists", "external_records",
     "user_credentials",
+    "payee_registers", "approved_payees", "payee_accounts", "unit_receipts",
 )
 
 from ledger import oversight_models as _oversight_models  # noqa: E402,F401
@@ -596,3 +597,4 @@ from ledger import notice_models as _notice_models  # noqa: E402,F401
 from ledger.alerts import models as _alerts_models  # noqa: E402,F401
 from ledger import external as _external_models  # noqa: E402,F401
 from ledger import auth_models as _auth_models  # noqa: E402,F401
+from ledger import payee_registers as _payee_registers  # noqa: E402,F401

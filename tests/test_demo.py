@@ -25,7 +25,9 @@ def test_demo_builds_verifies_and_balances(db_url):
     # 40 households plus the planted cases; a prior-year, two current and one integrated lot.
     assert summary.households > 40 and len(summary.lots) == 4
     cases = summary.manifest["cases"]
-    assert {r for c in cases for r in c["rules"]} >= {"BEN-01", "FLW-01", "WHD-01", "FAV-01"}
+    assert {r for c in cases for r in c["rules"]} >= {"BEN-01", "FLW-01", "WHD-01", "FAV-01",
+                                                      "BEN-08", "DIV-02", "DIV-03", "DIV-05",
+                                                      "DUP-02"}
     assert report.intact, report.findings
     assert tb.balanced and tb.total_debits > 0
     with pytest.raises(LedgerError, match="needs an empty one"):

@@ -40,6 +40,29 @@ RULES = {r.id: r for r in [
        "projects (负面清单); the wording or code of this payment points there.",
        "财农〔2017〕8号 negative list; DOMAIN.md §3 administrative codes 2130501–03, 2130550",
        "Request the invoice and contract; hold further payments to the payee until cleared."),
+    _r("DIV-02", "向项目外单位支付", "Payee not among the project's approved payees", "high",
+       "deterministic", "Project money went to a contractor the project never awarded the work "
+       "to (or before the award): the way project funds are steered to other people's "
+       "businesses (挤占挪用).",
+       "Project library and tender rules (中标/合同单位); anchors §7 DIV-02; approved payees "
+       "from the register `approved_payees` (source and snapshot named)",
+       "Ask for the contract and award notice; hold further payments to the payee until the "
+       "award is shown."),
+    _r("DIV-03", "资金转入非受益人个人账户", "Payment into a personal account not a "
+       "beneficiary's", "critical", "deterministic",
+       "Fund money was paid into a private person's account whose holder is not a registered "
+       "poor-household member: how funds are kept off the books or pocketed.",
+       "CNAO 2017: 使用个人账户管理扶贫资金、虚列支出 (china-fund-rules §D11); payee accounts "
+       "from the register `payee_accounts`",
+       "Freeze further payments; obtain the bank statement of the account and identify its "
+       "holder; recover (追回) if the money did not reach the work."),
+    _r("DIV-05", "资金回流", "Money flowing back to the payer", "high", "deterministic",
+       "Money paid out came back from the payee to the paying unit, a unit below it, or an "
+       "official over it within days: a kickback, a fake expense or a cash pool (小金库).",
+       "Anchors §7 DIV-05 (回流, 30 days); bank statements from the register `unit_receipts`; "
+       "recoveries (追回) excepted",
+       "Obtain both vouchers and the bank statement; ask the payee why it paid back; trace "
+       "where the money went next."),
     _r("E1", "项目未批复即支付", "Paid before the project was approved", "high",
        "deterministic", "Money reached a project before it was approved in the project library "
        "(未入库即支付).", "Project-library rules (项目库管理); china-fund-rules §E1",
@@ -81,6 +104,11 @@ RULES = {r.id: r for r in [
        "The same payee received the same amount for the same item twice within days.",
        "Audit analytics duplicate tests (same payee, amount, item)",
        "Compare the vouchers; reverse or recover the duplicate."),
+    _r("DUP-02", "换单重复支付", "Same payment twice under another voucher", "medium",
+       "deterministic", "The same payee received the same amount twice within days under "
+       "another voucher and item text — the way a duplicate slips past DUP-01.",
+       "Audit analytics same-same-different test (anchors §7 DUP-02, 14 days)",
+       "Compare the two vouchers and invoices; reverse or recover the duplicate."),
     _r("WHD-01", "少发克扣", "Household received less than approved", "high",
        "deterministic", "What reached the household is less than the publicly approved roll "
        "amount (截留/克扣).", "Roll publicity (公示清册) vs paid list",

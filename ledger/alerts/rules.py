@@ -1,13 +1,16 @@
 """Which function checks which rule (ids and meanings: ledger.alerts.catalogue)."""
 from __future__ import annotations
 
-from ledger.alerts import rules_flow as f, rules_household as h, rules_identity as i, \
-    rules_oversight as o, rules_stats as st
+from ledger.alerts import rules_diversion as dv, rules_flow as f, rules_household as h, \
+    rules_identity as i, rules_oversight as o, rules_stats as st
 
 CHECKS = {
     "FLW-01": f.flw01_late_pass_down, "FLW-02": f.flw02_idle_balance,
-    "DIV-01": f.div01_prohibited_use, "E1": f.e1_before_approval,
+    "DIV-01": f.div01_prohibited_use, "DIV-02": dv.div02_payee_not_approved,
+    "DIV-03": dv.div03_personal_account, "DIV-05": dv.div05_money_back,
+    "E1": f.e1_before_approval,
     "E2": f.e2_before_notice_period, "DUP-01": f.dup01_duplicate_payment,
+    "DUP-02": f.dup02_duplicate_other_voucher,
     "SPL-01": f.spl01_split_payments, "STA-05": f.sta05_backdated,
     "BLK-01": f.blk01_blacklisted_payee,
     "BEN-01": h.ben01_paid_after_death, "BEN-06": h.ben06_not_registered,

@@ -205,24 +205,59 @@ def _days_after(day, start) -> str:
     return f"{gap} days after" if gap >= 0 else f"{-gap} days before"
 
 
-def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
+def _same_payee_and_amount(ctx: ScanContext, same_item: bool):
+    """Pairs of standing payments to one payee of one amount, earlier first, within the
+    window; with the same item (memo) for DUP-01, another item for DUP-02."""
     p = payments()
     a, b = p.alias("a"), p.alias("b")
+    item = a.c.memo == b.c.memo if same_item else a.c.memo != b.c.memo
     rows = ctx.session.execute(
-        select(a, b.c.id.label("b_id"), b.c.date.label("b_date"), b.c.key.label("b_key"))
-        .join(b, and_(a.c.payee == b.c.payee, a.c.amount == b.c.amount, a.c.memo == b.c.memo,
-                      a.c.id < b.c.id))).all()
+        select(a, b.c.id.label("b_id"), b.c.date.label("b_date"), b.c.key.label("b_key"),
+               b.c.memo.label("b_memo"))
+        .join(b, and_(a.c.payee == b.c.payee, a.c.amount == b.c.amount, item,
+                      a.c.id < b.c.id))
+        .order_by(b.c.id, a.c.id)).all()
+    window = ctx.settings.duplicate_window_days
+    return [r for r in rows if abs((r.b_date - r.date).days) <= window]
+
+
+def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     window = ctx.settings.duplicate_window_days
     findings = {}
-    for row in rows:
-        gap = abs((row.b_date - row.date).days)
-        if gap > window or row.b_id in findings:
+    for row in _same_payee_and_amount(ctx, same_item=True):
+        if row.b_id in findings:
             continue
+        gap = abs((row.b_date - row.date).days)
         findings[row.b_id] = Finding(
             "DUP-01", "transfer", str(row.b_id), row.county,
             f"transfer #{row.b_id} ({row.b_key}) repeats #{row.id} ({row.key}) {gap} days later",
             f"same payee, amount and item within {window} days", row.amount,
             {"transfers": [transfer_evidence(row)], "duplicate_transfer_id": row.b_id})
+    return list(findings.values())
+
+
+def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
+    """DUP-02: the same payment again under another voucher and item text — the way a
+    duplicate gets past DUP-01. A payment DUP-01 already names is not named again, so the two
+    rules never count one duplicate twice. Two lines of different payment rolls are left
+    out: each item was published and approved on its own roll, and per-household items often
+    share a standard (¥1,000 for two items is not a duplicate)."""
+    window = ctx.settings.duplicate_window_days
+    exact = {int(f.entity_key) for f in dup01_duplicate_payment(ctx)}
+    findings = {}
+    for row in _same_payee_and_amount(ctx, same_item=False):
+        if row.b_id in findings or row.b_id in exact:
+            continue
+        if row.key.startswith("roll:") and row.b_key.startswith("roll:"):
+            continue
+        gap = abs((row.b_date - row.date).days)
+        findings[row.b_id] = Finding(
+            "DUP-02", "transfer", str(row.b_id), row.county,
+            f"transfer #{row.b_id} ({row.b_key}, {row.b_memo!r}) pays the same payee the same "
+            f"amount as #{row.id} ({row.key}, {row.memo!r}) {gap} days apart",
+            f"same payee and amount under another voucher within {window} days",
+            row.amount, {"transfers": [transfer_evidence(row)], "duplicate_transfer_id":
+                         row.b_id, "items": [row.memo or "", row.b_memo or ""]})
     return list(findings.values())
 
 

@@ -28,8 +28,18 @@ class AlertSettings:
         "工资", "奖金", "津贴", "福利", "慰问金", "办公楼", "会堂", "宾馆", "培训中心", "办公用房",
         "公务用车", "购车", "手机", "通讯设备", "偿还", "还款", "垫资", "平衡预算", "弥补亏损",
         "担保金", "景观", "外墙粉饰", "牌楼", "接待", "宴请")
-    # DUP-01: same payee and amount within 14 days (audit-analytics "same-same-different").
+    # DUP-01 and DUP-02: same payee and amount within 14 days (audit-analytics
+    # "same-same-same" and "same-same-different", anchors §7 DUP-01/02).
     duplicate_window_days: int = 14
+    # DIV-02: judge only projects with an approved-payee register (a project without one is
+    # not covered until its contract list is imported); true: every project payment to a
+    # contractor must be on a register.
+    div02_require_register: bool = False
+    # DIV-05: money from a payee back to the paying county, a unit below it, or an official
+    # over it (or a close relative) within 30 days of the payment (回流, anchors §7 DIV-05).
+    div05_window_days: int = 30
+    # Words of the bank's memo (摘要) that mark a legitimate return: a recovery (追回/归位).
+    div05_return_words: tuple = ("追回", "归位")
     # WHD-01: shortfall above max(¥1, 0.5%) once 30 days have passed after sending.
     whd01_tolerance_fen: int = 100
     whd01_tolerance_permille: int = 5

@@ -112,3 +112,13 @@ def import_list(kind: ListKind, session: Session, actor: User, vault: PiiVault, 
 
 
 KINDS = {kind.value: partial(import_list, kind) for kind in ListKind}
+
+
+def _with_payee_registers() -> None:
+    """The payee registers (DIV-02/03/05) are imported like external lists (--source,
+    --snapshot), so `fundtrail import` offers them through this table."""
+    from ledger.imports.payee_registers import KINDS as REGISTER_KINDS
+    KINDS.update(REGISTER_KINDS)
+
+
+_with_payee_registers()

@@ -269,3 +269,134 @@ def test_deaths_and_moves_recorded_after_registration(town):
     town.pay("HA", 1000_00, D(2024, 5, 20))
     assert set(town.fired("BEN-01")) == {"household:HA"}
     assert town.fired("BEN-02") == {}
+
+
+def test_dup02_same_payment_under_another_voucher(town):
+    town.household("H1", [("吴一", "户主", idn(31), None)])
+    town.household("H2", [("吴二", "户主", idn(32), None)])
+    town.household("H3", [("吴三", "户主", idn(33), None)])
+    town.pay("H1", 800_00, D(2024, 6, 3), memo="补助 A")
+    other = town.pay("H1", 800_00, D(2024, 6, 10), memo="补助 B")      # another item text
+    town.pay("H2", 800_00, D(2024, 6, 3), memo="补助 A")
+    exact = town.pay("H2", 800_00, D(2024, 6, 10), memo="补助 A")      # DUP-01's, not again
+    town.pay("H2", 800_00, D(2024, 7, 30), memo="补助 C")              # weeks later
+    town.pay("H3", 800_00, D(2024, 6, 3), memo="补助 A")
+    town.pay("H3", 900_00, D(2024, 6, 5), memo="补助 B")               # another amount
+    fired = town.fired("DUP-02")
+    assert set(fired) == {f"transfer:{other}"}
+    assert set(town.fired("DUP-01")) == {f"transfer:{exact}"}
+    assert fired[f"transfer:{other}"].evidence["items"] == ["补助 A", "补助 B"]
+    assert town.fired("DUP-02", AlertSettings(duplicate_window_days=5)) == {}
+
+
+def _contractors(town, *names):
+    from ledger.models import PayeeKind
+    codes = []
+    with transaction(town.world.factory) as s:
+        clerk = get_user(s, "k_clerk")
+        for n, name in enumerate(names, start=2):
+            projects.register_payee(s, clerk, code=f"C-{n:03d}", kind=PayeeKind.CONTRACTOR,
+                                    name=name, region_code=COUNTY)
+            codes.append(f"C-{n:03d}")
+    return codes
+
+
+def _register(town, kind, lines, snapshot=D(2024, 12, 1), source="县公共资源交易中心"):
+    from ledger.payee_registers import record_register
+    with transaction(town.world.factory) as s:
+        return record_register(s, get_user(s, "k_clerk"), town.vault, kind=kind,
+                               source=source, snapshot_date=snapshot, lines=lines)
+
+
+def test_div02_payee_not_among_the_projects_approved_payees(town):
+    from ledger.payee_registers import ApprovedPayeeLine as A, RegisterKind
+    _project(town, "PA", D(2024, 7, 1))
+    _project(town, "PB", D(2024, 7, 1))
+    late, stranger, ended = _contractors(town, "乙公司", "丙公司", "丁公司")
+    _register(town, RegisterKind.APPROVED_PAYEES, [
+        A(2, "PA", "星沙建筑公司", D(2024, 7, 1), basis="中标通知书 2024-07"),
+        A(3, "PA", "乙公司", D(2024, 8, 1)),
+        A(4, "PA", "丁公司", D(2024, 6, 1), until=D(2024, 7, 5))])
+    kw = dict(project="PA", use="infrastructure", fc="2130504")
+    town.pay("C-001", 10_000_00, D(2024, 7, 10), memo="工程款", **kw)     # approved
+    town.pay(stranger, 8_000_00, D(2024, 7, 10), memo="工程款", **kw)     # not listed
+    town.pay(late, 7_000_00, D(2024, 7, 15), memo="工程款", **kw)         # before the award
+    town.pay(late, 6_000_00, D(2024, 8, 5), memo="工程款", **kw)          # after: fine
+    town.pay(ended, 5_000_00, D(2024, 7, 10), memo="工程款", **kw)        # contract ended
+    town.pay("H-001", 1_000_00, D(2024, 7, 10), memo="务工补助", **kw)    # a household
+    town.pay(stranger, 9_000_00, D(2024, 7, 10), memo="工程款", project="PB",
+             use="infrastructure", fc="2130504")                        # PB has no register
+    fired = town.fired("DIV-02")
+    assert set(fired) == {f"project_payee:PA:{stranger}", f"project_payee:PA:{late}",
+                          f"project_payee:PA:{ended}"}
+    assert fired[f"project_payee:PA:{late}"].amount_at_risk_fen == 7_000_00
+    evidence = fired[f"project_payee:PA:{stranger}"].evidence
+    assert evidence["approved_payees"][0]["register"]["source"] == "县公共资源交易中心"
+    strict = town.fired("DIV-02", AlertSettings(div02_require_register=True))
+    assert f"project_payee:PB:{stranger}" in strict and len(strict) == 4
+
+
+def test_div03_personal_account_not_a_beneficiarys(town):
+    from ledger.payee_registers import PayeeAccountLine as A, RegisterKind
+    town.household("HA", [("何一", "户主", idn(201), None)])
+    town.household("HR", [("何二", "户主", idn(202), None)], status=HouseholdStatus.REMOVED)
+    private, labourer, removed, moved, unpaid = _contractors(
+        town, "何记工程队", "何一", "何二", "某劳务公司", "未付款工程队")
+    _register(town, RegisterKind.PAYEE_ACCOUNTS, [
+        A(2, "星沙建筑公司", False, "1234", "星沙建筑公司"),              # corporate
+        A(3, "何记工程队", True, "5678", "何老板", idn(203)),            # not a beneficiary
+        A(4, "何一", True, "1111", "何一", idn(201)),                    # poor household member
+        A(5, "何二", True, "2222", "何二", idn(202)),                    # household removed
+        A(6, "某劳务公司", True, "3333", "某人", idn(204)),              # later corporate
+        A(7, "未付款工程队", True, "4444", "某人", idn(205))],            # never paid
+        snapshot=D(2024, 6, 1))
+    _register(town, RegisterKind.PAYEE_ACCOUNTS,
+              [A(2, "某劳务公司", False, "9999", "某劳务公司")], snapshot=D(2024, 9, 1))
+    for code in ("C-001", private, labourer, removed, moved):
+        town.pay(code, 3_000_00, D(2024, 7, 1), memo="劳务费")
+    fired = town.fired("DIV-03")
+    assert set(fired) == {f"payee:{private}", f"payee:{removed}"}
+    finding = fired[f"payee:{private}"]
+    assert finding.amount_at_risk_fen == 3_000_00 and finding.severity is None
+    assert finding.evidence["account"]["last4"] == "5678"
+
+
+def test_div05_money_back_to_the_payer_within_30_days(town):
+    from ledger import posting, recoveries
+    from ledger.payee_registers import ReceiptLine as R, RegisterKind
+    names = ["甲公司", "乙公司", "丙公司", "丁公司", "戊公司", "己公司", "庚公司"]
+    codes = _contractors(town, *names)
+    paid = {c: town.pay(c, 50_000_00, D(2024, 6, 3), memo="工程款") for c in codes}
+    back, late, recovered, elsewhere, relative, collected, before = codes
+    official, kin = idn(99, "19700707"), idn(97, "19720101")
+    town.listing(ListKind.OFFICIALS, [
+        ListRecord(2, "罗书记", official, category="本人", region_code="430121001",
+                   org="镇党委书记"),
+        ListRecord(3, "罗妻", kin, category="配偶", related_id_number=official)])
+    with transaction(town.world.factory) as s:
+        clerk, approver = get_user(s, "k_clerk"), get_user(s, "k_approver")
+        case = recoveries.open_recovery(
+            s, clerk, code="SJ-1", lot_id=town.world.lot_id, payee_code=collected,
+            amount_fen=5_000_00, due_date=D(2024, 9, 1), reason="多付",
+            effective_date=D(2024, 6, 10))
+        posting.approve(s, approver, case.claim_transfer_id)
+        t = recoveries.collect(s, clerk, code="SJ-1", amount_fen=5_000_00,
+                               effective_date=D(2024, 6, 20), key="YH-1")
+        posting.approve(s, approver, t.id)
+    _register(town, RegisterKind.UNIT_RECEIPTS, [
+        R(2, D(2024, 6, 20), 5_000_00, "甲公司", "长沙县财政局", receiver_region=COUNTY),
+        R(3, D(2024, 7, 20), 5_000_00, "乙公司", "长沙县财政局", receiver_region=COUNTY),
+        R(4, D(2024, 6, 20), 5_000_00, "丙公司", "长沙县财政局", receiver_region=COUNTY,
+          memo="追回多付工程款"),
+        R(5, D(2024, 6, 20), 5_000_00, "丁公司", "望城县财政局", receiver_region="430122"),
+        R(6, D(2024, 6, 25), 8_000_00, "戊公司", "罗妻", receiver_id_number=kin),
+        R(7, D(2024, 6, 20), 5_000_00, "己公司", "长沙县财政局", receiver_region=COUNTY,
+          memo="退款"),
+        R(8, D(2024, 5, 20), 5_000_00, "庚公司", "长沙县财政局", receiver_region=COUNTY)],
+        source="县农商行对账单")
+    fired = town.fired("DIV-05")
+    assert set(fired) == {f"transfer:{paid[back]}", f"transfer:{paid[relative]}"}
+    assert fired[f"transfer:{paid[relative]}"].amount_at_risk_fen == 8_000_00
+    assert "配偶 of 罗书记" in fired[f"transfer:{paid[relative]}"].observed
+    assert set(town.fired("DIV-05", AlertSettings(div05_window_days=60))) == {
+        f"transfer:{paid[back]}", f"transfer:{paid[relative]}", f"transfer:{paid[late]}"}

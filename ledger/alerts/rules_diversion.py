@@ -1,0 +1,232 @@
+"""Diversion rules that need the payee registers (ledger.payee_registers): a payee outside the
+project's approved payees (DIV-02), a personal account that is not a beneficiary's (DIV-03),
+and money flowing back to the payer (DIV-05). Each is one set-based query over the standing
+payments joined to a register; Python only groups what the query returned."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import and_, exists, or_, select
+
+from ledger.access import ancestors
+from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
+from ledger.external import ExternalList, ExternalRecord, ListKind
+from ledger.models import (
+    Account, AccountKind, Household, HouseholdEvent, HouseholdStatus, Member, Payee,
+    PayeeKind, Posting, Transfer, TransferKind,
+)
+from ledger.payee_registers import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
+
+
+def _register_meta(reg: PayeeRegister, line_no: int) -> dict:
+    return {"kind": reg.kind.value, "register_id": reg.id, "source": reg.source,
+            "snapshot_date": reg.snapshot_date.isoformat(), "line": line_no}
+
+
+def div02_payee_not_approved(ctx: ScanContext) -> list[Finding]:
+    """A project paid a contractor that its approved-payee register does not name for the
+    payment date (not awarded the work, or paid before the award). Households are left out:
+    whether they may be paid is BEN-06's question."""
+    s = ctx.session
+    p = payments()
+    listed = exists(select(ApprovedPayee.id).where(ApprovedPayee.project_code == p.c.src_holder))
+    approved = exists(select(ApprovedPayee.id).where(
+        ApprovedPayee.project_code == p.c.src_holder, ApprovedPayee.payee_name == Payee.name,
+        ApprovedPayee.approved_on <= p.c.date,
+        or_(ApprovedPayee.until.is_(None), ApprovedPayee.until >= p.c.date)))
+    conditions = [p.c.src_kind == AccountKind.PROJECT, Payee.kind == PayeeKind.CONTRACTOR,
+                  ~approved]
+    if not ctx.settings.div02_require_register:
+        conditions.append(listed)
+    rows = s.execute(select(p, Payee.name.label("payee_name"))
+                     .join(Payee, Payee.code == p.c.payee).where(*conditions)
+                     .order_by(p.c.src_holder, p.c.payee, p.c.date, p.c.id)).all()
+    groups = defaultdict(list)
+    for row in rows:
+        groups[(row.src_holder, row.payee)].append(row)
+    if not groups:
+        return []
+    entries = defaultdict(list)  # what the register does say about these payees
+    for entry, reg in s.execute(
+            select(ApprovedPayee, PayeeRegister)
+            .join(PayeeRegister, PayeeRegister.id == ApprovedPayee.register_id)
+            .where(ApprovedPayee.project_code.in_({k[0] for k in groups}))).all():
+        entries[entry.project_code].append((entry, reg))
+    findings = []
+    for (project, payee), items in groups.items():
+        name = items[0].payee_name
+        own = [(e, r) for e, r in entries[project] if e.payee_name == name]
+        if own:
+            why = "approved only " + ", ".join(
+                f"{e.approved_on}–{e.until or ''}" for e, _ in own)
+        elif entries[project]:
+            why = "not among the " + str(len({e.payee_name for e, _ in entries[project]})) + \
+                " approved payees"
+        else:
+            why = "the project has no approved-payee register"
+        findings.append(Finding(
+            "DIV-02", "project_payee", f"{project}:{payee}", items[0].county,
+            f"project {project} paid {name} {len(items)} time(s), "
+            f"{yuan(sum(i.amount for i in items))}: {why}",
+            "every project payment to a contractor names an approved payee (award or contract "
+            "dated on or before the payment)", sum(i.amount for i in items),
+            {"transfers": [transfer_evidence(i) for i in items], "project": project,
+             "payee_name": name,
+             "approved_payees": [{"name": e.payee_name, "approved_on": e.approved_on.isoformat(),
+                                  "until": e.until.isoformat() if e.until else None,
+                                  "basis": e.basis, "register": _register_meta(r, e.line_no)}
+                                 for e, r in entries[project]][:20]}))
+    return findings
+
+
+def _latest_accounts(s) -> dict[str, list]:
+    """Per payee name, its accounts in the latest register snapshot that names it: a payee that
+    moved to a corporate account is judged by where it is paid now (a snapshot is dated)."""
+    rows = s.execute(select(PayeeAccount, PayeeRegister)
+                     .join(PayeeRegister, PayeeRegister.id == PayeeAccount.register_id)
+                     .order_by(PayeeRegister.snapshot_date, PayeeRegister.id)).all()
+    latest: dict[str, list] = {}
+    for acc, reg in rows:
+        current = latest.get(acc.payee_name)
+        if current and current[0][1].id != reg.id:
+            if current[0][1].snapshot_date <= reg.snapshot_date:
+                current = None
+        latest[acc.payee_name] = (current or []) + [(acc, reg)]
+    return latest
+
+
+def div03_personal_account(ctx: ScanContext) -> list[Finding]:
+    """A contractor paid into a personal account (个人账户) whose holder is no member of a
+    registered household (使用个人账户管理扶贫资金). Households are paid to their own card
+    (一卡通) and are BEN-03's; a labourer of a poor household paid to their own card (以工代赈)
+    is a beneficiary and does not count. A household removed (清退) or cancelled (注销) does
+    not make its members beneficiaries."""
+    s = ctx.session
+    p = payments()
+    ineligible = select(HouseholdEvent.household_code).where(
+        HouseholdEvent.status.in_([HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED]))
+    beneficiary = exists(select(Member.id).join(Household,
+                                                Household.code == Member.household_code)
+                         .where(Member.id_digest == PayeeAccount.holder_digest,
+                                Household.code.not_in(ineligible)))
+    rows = s.execute(
+        select(p, Payee.name.label("payee_name"), PayeeAccount.id.label("account_id"))
+        .join(Payee, Payee.code == p.c.payee)
+        .join(PayeeAccount, PayeeAccount.payee_name == Payee.name)
+        .where(Payee.kind == PayeeKind.CONTRACTOR, PayeeAccount.personal.is_(True),
+               ~beneficiary)
+        .order_by(p.c.payee, p.c.date, p.c.id)).all()
+    latest = _latest_accounts(s) if rows else {}
+    groups = defaultdict(dict)
+    for row in rows:
+        current = {a.id: (a, r) for a, r in latest.get(row.payee_name, [])}
+        if row.account_id in current:
+            groups[row.payee][row.id] = (row, current[row.account_id])
+    findings = []
+    for payee, by_transfer in groups.items():
+        items = [row for row, _ in by_transfer.values()]
+        acc, reg = next(iter(by_transfer.values()))[1]
+        findings.append(Finding(
+            "DIV-03", "payee", payee, items[0].county,
+            f"{items[0].payee_name} paid {yuan(sum(i.amount for i in items))} into the personal "
+            f"account ****{acc.account_last4} of {acc.holder_name}, who is no registered "
+            "beneficiary", "no fund money into a personal account other than a registered "
+            "beneficiary's", sum(i.amount for i in items),
+            {"transfers": [transfer_evidence(i) for i in items],
+             "account": {"last4": acc.account_last4, "bank": acc.bank,
+                         "holder": acc.holder_name, "type": "personal"},
+             "register": _register_meta(reg, acc.line_no),
+             "match": {"fields": ["holder_id_number"], "method": "keyed digest: not a member "
+                       "of a registered household"}}))
+    return findings
+
+
+def _officials_over(s, cfg) -> dict[str, tuple]:
+    """ID digest → (name, relation, the official's jurisdiction) for officials and their
+    relatives within the configured degree (FAV-01's list)."""
+    from ledger.alerts.rules_identity import RELATION_DEGREE
+    rows = s.execute(select(ExternalRecord).join(ExternalList).where(
+        ExternalList.kind == ListKind.OFFICIALS)).scalars().all()
+    chiefs = {r.id_digest: r for r in rows if r.category == "本人"}
+    out = {}
+    for r in rows:
+        if r.category == "本人":
+            out[r.id_digest] = (r.name, "the official", r.region_code)
+            continue
+        degree = r.degree if r.degree is not None else RELATION_DEGREE.get(r.category, 3)
+        chief = chiefs.get(r.related_digest)
+        if chief is not None and degree <= cfg.official_max_degree:
+            out.setdefault(r.id_digest, (r.name, f"{r.category} of {chief.name}",
+                                         chief.region_code))
+    return out
+
+
+def div05_money_back(ctx: ScanContext) -> list[Finding]:
+    """Money from a payee back into the paying county (or a unit below it), or into the
+    account of an official over it or a close relative, within the window after a payment
+    (回流). A recovery (追回) is a legitimate return: left out when the bank's memo says so or
+    a recovery collection from that payee of that amount is recorded that day."""
+    s, cfg = ctx.session, ctx.settings
+    p = payments()
+    rows = s.execute(
+        select(p, Payee.name.label("payee_name"), UnitReceipt, PayeeRegister)
+        .join(Payee, Payee.code == p.c.payee)
+        .join(UnitReceipt, and_(UnitReceipt.payer_name == Payee.name,
+                                UnitReceipt.received_on >= p.c.date))
+        .join(PayeeRegister, PayeeRegister.id == UnitReceipt.register_id)
+        .order_by(UnitReceipt.id, p.c.date.desc(), p.c.id.desc())).all()
+    if not rows:
+        return []
+    officials = _officials_over(s, cfg)
+    # Recovered money leaves the payee's receivable account (ledger.recoveries.collect).
+    collected = {(payee, int(amount), day) for payee, amount, day in s.execute(
+        select(Account.holder_code, Transfer.amount_fen, Transfer.effective_date)
+        .join(Posting, Posting.transfer_id == Transfer.id)
+        .join(Account, and_(Account.id == Posting.account_id,
+                            Account.kind == AccountKind.RECEIVABLE))
+        .where(Transfer.kind == TransferKind.RECOVERY_COLLECT, Posting.amount_fen < 0)).all()}
+    window = dt.timedelta(days=cfg.div05_window_days)
+    by_payment, seen = defaultdict(list), set()
+    for row in rows:
+        receipt = row.UnitReceipt
+        if receipt.id in seen or receipt.received_on > row.date + window:
+            continue
+        if any(w in (receipt.memo or "") for w in cfg.div05_return_words) or \
+                (row.payee, receipt.amount_fen, receipt.received_on) in collected:
+            continue
+        related = _related(s, receipt, row.county, officials)
+        if related is None:
+            continue
+        seen.add(receipt.id)  # a receipt answers the latest payment before it, once
+        by_payment[row.id].append((row, receipt, related, row.PayeeRegister))
+    findings = []
+    for payment_id, items in by_payment.items():
+        pay = items[0][0]
+        back = sum(r.amount_fen for _, r, _, _ in items)
+        first = min(r.received_on for _, r, _, _ in items)
+        findings.append(Finding(
+            "DIV-05", "transfer", str(payment_id), pay.county,
+            f"{pay.payee_name} was paid {yuan(pay.amount)} on {pay.date}; {yuan(back)} came "
+            f"back from it within {(first - pay.date).days} days to "
+            + "; ".join(sorted({rel for _, _, rel, _ in items})),
+            f"no money from a payee back to the paying unit or a related account within "
+            f"{cfg.div05_window_days} days (recoveries excepted)", min(back, pay.amount),
+            {"transfers": [transfer_evidence(pay)],
+             "receipts": [{"date": r.received_on.isoformat(), "amount_fen": r.amount_fen,
+                           "payer": r.payer_name, "receiver": r.receiver_name, "to": rel,
+                           "memo": r.memo, "voucher": r.voucher,
+                           "register": _register_meta(reg, r.line_no)}
+                          for _, r, rel, reg in items]}))
+    return findings
+
+
+def _related(s, receipt, county, officials) -> str | None:
+    """Who the receiver is to the paying county, or None when unrelated."""
+    if receipt.receiver_region and county in ancestors(s, receipt.receiver_region):
+        return f"unit {receipt.receiver_region} ({receipt.receiver_name})"
+    person = officials.get(receipt.receiver_digest) if receipt.receiver_digest else None
+    if person is not None and person[2] and (
+            person[2] in ancestors(s, county) or county in ancestors(s, person[2])):
+        return f"{person[0]}, {person[1]} (jurisdiction {person[2]})"
+    return None

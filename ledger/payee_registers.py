@@ -1,0 +1,239 @@
+"""Registers about where fund money went that the ledger's postings do not carry, for the
+diversion alerts DIV-02, DIV-03 and DIV-05 (docs/alerts.md):
+
+- `approved_payees`: who may be paid from a project — the winning bidders and contract
+  parties of the county's project library and tender results (中标/合同单位). DIV-02.
+- `payee_accounts`: the bank account a payee is paid into, as the treasury's payment system
+  (国库集中支付 收款人信息) records it: personal (个人) or corporate (对公), and for a personal
+  account the holder's ID number. DIV-03.
+- `unit_receipts`: money received by a unit's accounts (or a related person's), from bank
+  statements (银行流水): who paid it, when, how much, and why. DIV-05.
+
+Like the external lists (ledger.external), each import is one snapshot with its source and
+date, all append-only, one audit-log entry per snapshot; alerts built on a register name its
+source and snapshot date. A correction is a new snapshot, never an edit.
+
+*Decision:* an account number itself is not kept, only its last four digits. DIV-03 needs the
+account's type and its holder (the ID number, stored encrypted with the same keyed digest as
+household members, so the rule joins digests without decrypting); keeping full account numbers
+of contractors and officials would add personal data no rule reads.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, \
+    UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.errors import IdempotencyConflict, LedgerError
+from ledger.models import Base, Id, User, _enum
+from ledger.pii import PiiVault
+
+
+class RegisterKind(str, enum.Enum):
+    APPROVED_PAYEES = "approved_payees"  # 项目中标/合同单位
+    PAYEE_ACCOUNTS = "payee_accounts"    # 收款账户 (个人/对公)
+    UNIT_RECEIPTS = "unit_receipts"      # 单位账户来款流水
+
+
+class PayeeRegister(Base):
+    """One imported snapshot of a register (kind, source, snapshot date)."""
+    __tablename__ = "payee_registers"
+    __table_args__ = (UniqueConstraint("kind", "source", "snapshot_date",
+                                       name="register_snapshot"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[RegisterKind] = mapped_column(_enum(RegisterKind, "register_kind"))
+    source: Mapped[str] = mapped_column(String(200))
+    snapshot_date: Mapped[dt.date] = mapped_column(Date)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    imported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApprovedPayee(Base):
+    """A payee approved for a project from `approved_on` (the award or contract date) until
+    `until` (the contract's end; open-ended when empty). Matched to payees by exact name, as
+    the blacklist and the business registry are."""
+    __tablename__ = "approved_payees"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("payee_registers.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    project_code: Mapped[str] = mapped_column(String(40), index=True)
+    payee_name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str] = mapped_column(String(40), default="")
+    approved_on: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    basis: Mapped[str] = mapped_column(String(200), default="")  # 中标通知书/合同编号
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class PayeeAccount(Base):
+    """The account a payee (by exact name) is paid into."""
+    __tablename__ = "payee_accounts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("payee_registers.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    payee_name: Mapped[str] = mapped_column(String(200), index=True)
+    personal: Mapped[bool] = mapped_column(Boolean)   # 个人账户 (True) or 对公账户
+    account_last4: Mapped[str] = mapped_column(String(4))
+    bank: Mapped[str] = mapped_column(String(100), default="")
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_id_number: Mapped[str | None] = mapped_column(Text, info={"pii": True})
+    holder_digest: Mapped[str | None] = mapped_column(String(64), index=True,
+                                                      info={"pii": True})
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class UnitReceipt(Base):
+    """Money received: by a unit's account (`receiver_region`, the unit's region code) or by a
+    person's account (`receiver_digest`, e.g. an official's card), from `payer_name`."""
+    __tablename__ = "unit_receipts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("payee_registers.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    payer_name: Mapped[str] = mapped_column(String(200), index=True)
+    receiver_region: Mapped[str | None] = mapped_column(String(12))
+    receiver_name: Mapped[str] = mapped_column(String(200))
+    receiver_id_number: Mapped[str | None] = mapped_column(Text, info={"pii": True})
+    receiver_digest: Mapped[str | None] = mapped_column(String(64), index=True,
+                                                        info={"pii": True})
+    memo: Mapped[str] = mapped_column(Text, default="")       # 摘要: why the money came
+    voucher: Mapped[str] = mapped_column(String(100), default="")  # bank serial number
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+APPEND_ONLY = ("payee_registers", "approved_payees", "payee_accounts", "unit_receipts")
+
+
+@dataclass(frozen=True)
+class ApprovedPayeeLine:
+    line_no: int
+    project_code: str
+    payee_name: str
+    approved_on: dt.date
+    until: dt.date | None = None
+    credit_code: str = ""
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class PayeeAccountLine:
+    line_no: int
+    payee_name: str
+    personal: bool
+    account_last4: str
+    holder_name: str
+    holder_id_number: str | None = None
+    bank: str = ""
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    line_no: int
+    received_on: dt.date
+    amount_fen: int
+    payer_name: str
+    receiver_name: str
+    receiver_region: str | None = None
+    receiver_id_number: str | None = None
+    memo: str = ""
+    voucher: str = ""
+
+
+LINE_TYPES = {RegisterKind.APPROVED_PAYEES: ApprovedPayeeLine,
+              RegisterKind.PAYEE_ACCOUNTS: PayeeAccountLine,
+              RegisterKind.UNIT_RECEIPTS: ReceiptLine}
+
+
+@dataclass
+class RegisterImport:
+    list_id: int   # named like ledger.external.ListImport, so `fundtrail import` reports both
+    added: int
+    unchanged: bool
+
+
+def _check(kind: RegisterKind, line) -> None:
+    if kind is RegisterKind.UNIT_RECEIPTS:
+        if isinstance(line.amount_fen, bool) or not isinstance(line.amount_fen, int) \
+                or line.amount_fen <= 0:
+            raise LedgerError(f"line {line.line_no}: an amount received is a positive whole "
+                              "number of fen")
+        if not line.receiver_region and not line.receiver_id_number:
+            raise LedgerError(f"line {line.line_no}: say who received the money (a unit's "
+                              "region code or a person's ID number)")
+    if kind is RegisterKind.PAYEE_ACCOUNTS:
+        if not (len(line.account_last4) == 4 and line.account_last4.isdigit()):
+            raise LedgerError(f"line {line.line_no}: keep the account's last four digits")
+        if line.personal and not line.holder_id_number:
+            raise LedgerError(f"line {line.line_no}: a personal account needs its holder's ID "
+                              "number (DIV-03 checks whether the holder is a beneficiary)")
+    if kind is RegisterKind.APPROVED_PAYEES and line.until is not None \
+            and line.until < line.approved_on:
+        raise LedgerError(f"line {line.line_no}: the approval ends before it starts")
+
+
+def record_register(session: Session, actor: User, vault: PiiVault, *, kind: RegisterKind,
+                    source: str, snapshot_date: dt.date, lines: list) -> RegisterImport:
+    """Store one snapshot of a register. The same snapshot again changes nothing; the same
+    kind, source and date with other content is refused (a new snapshot needs its own date)."""
+    from ledger.access import Action, require
+    from ledger.audit.log import record_change
+    require(session, actor, Action.RECORD, actor.region_code)
+    if not source or not source.strip():
+        raise LedgerError("a register needs its source (e.g. 县公共资源交易中心)")
+    if not lines:
+        raise LedgerError("the register is empty")
+    for line in lines:
+        if not isinstance(line, LINE_TYPES[kind]):
+            raise LedgerError(f"a {kind.value} register takes {LINE_TYPES[kind].__name__} lines")
+        _check(kind, line)
+    digest = hashlib.sha256("\n".join(repr(x) for x in lines).encode("utf-8")).hexdigest()
+    existing = session.execute(select(PayeeRegister).where(
+        PayeeRegister.kind == kind, PayeeRegister.source == source.strip(),
+        PayeeRegister.snapshot_date == snapshot_date)).scalar_one_or_none()
+    if existing is not None:
+        if existing.file_sha256 != digest:
+            raise IdempotencyConflict(
+                f"{kind.value} register from {source!r} dated {snapshot_date} was imported "
+                f"before (log entry {existing.log_index}) with other content; give the new "
+                "snapshot its own date")
+        return RegisterImport(existing.id, 0, True)
+    with record_change(session, actor.username, "payee_register.import", register_kind=kind.value,
+                       source=source, snapshot=snapshot_date.isoformat()) as change:
+        reg = PayeeRegister(kind=kind, source=source.strip(), snapshot_date=snapshot_date,
+                            file_sha256=digest, imported_by=actor.id, imported_at=change.time)
+        change.add(reg)
+        session.flush()
+        for line in lines:
+            change.add(_row(kind, reg.id, line, vault))
+    return RegisterImport(reg.id, len(lines), False)
+
+
+def _row(kind, register_id, x, vault):
+    if kind is RegisterKind.APPROVED_PAYEES:
+        return ApprovedPayee(register_id=register_id, line_no=x.line_no,
+                             project_code=x.project_code, payee_name=x.payee_name,
+                             credit_code=x.credit_code or "", approved_on=x.approved_on,
+                             until=x.until, basis=x.basis or "")
+    if kind is RegisterKind.PAYEE_ACCOUNTS:
+        holder = x.holder_id_number
+        return PayeeAccount(register_id=register_id, line_no=x.line_no,
+                            payee_name=x.payee_name, personal=x.personal,
+                            account_last4=x.account_last4, bank=x.bank or "",
+                            holder_name=x.holder_name,
+                            holder_id_number=vault.encrypt(holder) if holder else None,
+                            holder_digest=vault.digest(holder) if holder else None)
+    receiver = x.receiver_id_number
+    return UnitReceipt(register_id=register_id, line_no=x.line_no, received_on=x.received_on,
+                       amount_fen=x.amount_fen, payer_name=x.payer_name,
+                       receiver_region=x.receiver_region, receiver_name=x.receiver_name,
+                       receiver_id_number=vault.encrypt(receiver) if receiver else None,
+                       receiver_digest=vault.digest(receiver) if receiver else None,
+                       memo=x.memo or "", voucher=x.voucher or "")
