@@ -1,14 +1,13 @@
 """Figure 2: a county pays a roll of household lines in one go.
 
-Project, in two timed stages through the code a clerk runs (`fundtrail roll create` and
-`fundtrail roll send`): parse the CSV with the import framework and create the roll
-(`ledger.rolls.create_roll`: every line validated, the roll and its lines logged in one entry,
-committed); then send it (`ledger.rolls.send`: one pending payment per line, each with its own
-entry, committed). Baseline: SQLAlchemy Core executemany of the same number of rows into a table
-of the same shape, in one transaction.
-
-Sending is measured on a sample of lines and extrapolated to the roll (stated in the note): at
-the rates found here a full-size send would run for many minutes on a shared machine.
+Project, in three timed stages through the code a clerk and an approver run: parse the CSV with
+the import framework and create the roll (`fundtrail roll create` → `ledger.rolls.create_roll`:
+every line validated, the roll and its lines logged in one entry, committed); send it
+(`fundtrail roll send` → `ledger.rolls.send`: one pending payment per line, each with its own
+audit entry, committed); and read the bank's result file back (`fundtrail import bank-results`
+→ `ledger.imports.bank.import_bank_results`: every line paid, one approval and one entry per
+line, committed). The whole roll is the sum of the three. Baseline: SQLAlchemy Core executemany
+of the same number of rows into a table of the same shape as a roll line, in one transaction.
 """
 from __future__ import annotations
 
@@ -19,7 +18,9 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, ins
 from ledger import regions, rolls
 from ledger.cli_rolls import LINE_COLUMNS
 from ledger.db import make_engine, transaction
+from ledger.imports.bank import import_bank_results
 from ledger.imports.csvfile import read
+from ledger.money import format_yuan_plain
 
 from bench import province as prov
 from bench import synthlog
@@ -61,6 +62,22 @@ def send(p, code: str) -> int:
         return len(rolls.send(s, regions.get_user(s, "k_clerk"), code, dt.date.today()))
 
 
+def write_results(p, path, code: str) -> None:
+    """The bank's result file for roll `code`: every line paid."""
+    with transaction(p.factory) as s:
+        lines = rolls.roll_lines(s, rolls.get_roll(s, code))
+        path.write_text("序号,户编码,金额,结果,银行流水号\n" + "".join(
+            f"{ln.line_no},{ln.household_code},{format_yuan_plain(ln.amount_fen)},成功,"
+            f"YH{ln.line_no:08d}\n" for ln in lines), encoding="utf-8")
+
+
+def settle(p, path, code: str) -> int:
+    with transaction(p.factory) as s:
+        s.info["log_origin"] = ORIGIN
+        counts = import_bank_results(s, regions.get_user(s, "k_approver"), code, str(path))
+    return counts["posted"]
+
+
 def core_executemany_rate(url: str, count: int) -> float:
     engine = make_engine(url)
     meta = MetaData()
@@ -83,45 +100,51 @@ def core_executemany_rate(url: str, count: int) -> float:
 
 def run(ctx) -> list[Figure]:
     lines = ctx.lines or (2_000 if ctx.quick else 100_000)
-    sample = 200 if ctx.quick else 1_000
     url = prov.new_database(ctx.workdir, "roll", None)
     p = prov.build(url)
-    creates, raws, sends, create_cpu, send_cpu = [], [], [], [], []
-    codes = synthlog.households(p, lines)
+    stages = {"create": [], "send": [], "settle": []}
+    cpu = {"create": [], "send": [], "settle": []}
+    raws, wholes = [], []
     for r in range(ctx.runs):
-        path = ctx.workdir / f"roll{r}.csv"
+        # New households each run: a roll pays each household once (a second roll to the same
+        # households would be a second payment, which the alerts flag, not a benchmark).
+        codes = synthlog.households(p, lines, prefix=f"R{r}")
+        path, results = ctx.workdir / f"roll{r}.csv", ctx.workdir / f"bank{r}.csv"
         _write_csv(path, codes)
+        code = f"R-{r}"
+        took = {}
         with CpuClock() as clock:
-            elapsed, n = timed(lambda: create(p, path, f"R-{r}"))
-        creates.append(n / elapsed)
-        create_cpu.append(clock.seconds / n * 1000)
-        raws.append(core_executemany_rate(prov.sqlite_url(ctx.workdir, "raw_roll.db"), lines))
-    small = synthlog.households(p, sample, prefix="Q")
-    for r in range(min(ctx.runs, 3)):
-        code = f"S-{r}"
-        _write_csv(ctx.workdir / "sample.csv", small)
-        create(p, ctx.workdir / "sample.csv", code)
+            took["create"], n = timed(lambda: create(p, path, code))
+        cpu["create"].append(clock.seconds / n * 1000)
         approve(p, code)
         with CpuClock() as clock:
-            elapsed, n = timed(lambda: send(p, code))
-        sends.append(n / elapsed)
-        send_cpu.append(clock.seconds / n * 1000)
-        # Only the first send pays; later rolls pay the same households again from new keys.
+            took["send"], n = timed(lambda: send(p, code))
+        cpu["send"].append(clock.seconds / n * 1000)
+        write_results(p, results, code)
+        with CpuClock() as clock:
+            took["settle"], n = timed(lambda: settle(p, results, code))
+        cpu["settle"].append(clock.seconds / n * 1000)
+        for stage, seconds in took.items():
+            stages[stage].append(lines / seconds)
+        wholes.append(lines / sum(took.values()))
+        raws.append(core_executemany_rate(prov.sqlite_url(ctx.workdir, "raw_roll.db"), lines))
     p.dispose()
-    create_fig = Figure("2a roll create", f"{lines:,} lines parsed, validated, logged, committed",
-                        "lines/s", median(creates), creates, "Core executemany",
-                        median(raws), raws, target="≥10,000 lines/s, ≥30% of raw")
-    create_fig.target_met = create_fig.value >= 10_000 and create_fig.ratio >= 0.30
-    create_fig.note = f"{median(create_cpu):.2f} ms CPU per line"
-    create_fig.extra = {"cpu_ms_per_line": create_cpu}
-    send_rate = median(sends)
-    send_fig = Figure("2b roll send", f"posting: one pending payment per line ({sample:,}-line "
-                      "sample)", "lines/s", send_rate, sends, "Core executemany", median(raws),
-                      raws, target="≥10,000 lines/s, ≥30% of raw")
-    send_fig.target_met = send_rate >= 10_000 and send_fig.ratio >= 0.30
-    whole = lines / create_fig.value + lines / send_rate
-    send_fig.note = (f"{median(send_cpu):.2f} ms CPU per line; extrapolated: a {lines:,}-line roll takes {lines / create_fig.value:,.1f} s "
-                     f"to create and {lines / send_rate:,.0f} s to send ({whole:,.0f} s in all; "
-                     "target 10 s)")
-    send_fig.extra = {"whole_roll_seconds_extrapolated": whole, "cpu_ms_per_line": send_cpu}
-    return [create_fig, send_fig]
+    target = "≥10,000 lines/s, ≥30% of raw"
+    figures = []
+    for key, stage, what in (("2a roll create", "create", "parsed, validated, logged, committed"),
+                             ("2b roll send", "send", "one pending payment and entry per line"),
+                             ("2c bank results", "settle", "bank file read, each line posted "
+                                                           "with its own entry")):
+        fig = Figure(key, f"{lines:,} lines: {what}", "lines/s", median(stages[stage]),
+                     stages[stage], "Core executemany", median(raws), raws, target=target)
+        fig.target_met = fig.value >= 10_000 and fig.ratio >= 0.30
+        fig.note = f"{median(cpu[stage]):.3f} ms CPU per line"
+        fig.extra = {"cpu_ms_per_line": cpu[stage]}
+        figures.append(fig)
+    whole = Figure("2 whole roll", f"{lines:,} lines created, sent and settled", "lines/s",
+                   median(wholes), wholes, "Core executemany", median(raws), raws,
+                   target="100,000 lines ≤10 s (≥10,000 lines/s), ≥30% of raw")
+    whole.target_met = whole.value >= 10_000 and whole.ratio >= 0.30
+    whole.note = (f"{lines / whole.value:,.1f} s for {lines:,} lines; CPU per line "
+                  f"{sum(median(c) for c in cpu.values()):.3f} ms")
+    return [whole, *figures]

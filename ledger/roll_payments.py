@@ -28,7 +28,7 @@ import hashlib
 from collections import defaultdict
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger import flows, posting
@@ -191,7 +191,7 @@ def _send_chunk(session, actor, head, roll, lot, source_id, lines, day, now):
                 "log_index": base + k}
     if opened:
         rows = list(opened.values())
-        for row, new_id in zip(rows, _insert_returning_ids(session, ACCOUNTS, rows)):
+        for row, new_id in zip(rows, insert_with_ids(session, ACCOUNTS, rows)):
             row["id"] = new_id
             accounts[row["holder_code"]] = new_id
     memo = pay_memo(roll)
@@ -210,7 +210,7 @@ def _send_chunk(session, actor, head, roll, lot, source_id, lines, day, now):
             "use_code": roll.use_code, "memo": memo, "region_code": county,
             "recorded_by": actor.id, "recorded_at": now, "reverses_id": None,
             "log_index": base + k})
-    for row, new_id in zip(transfers, _insert_returning_ids(session, TRANSFERS, transfers)):
+    for row, new_id in zip(transfers, insert_with_ids(session, TRANSFERS, transfers)):
         row["id"] = new_id
     postings = []
     for row, line in zip(transfers, lines):
@@ -219,7 +219,7 @@ def _send_chunk(session, actor, head, roll, lot, source_id, lines, day, now):
         postings.append({"transfer_id": row["id"], "account_id": accounts[line.household_code],
                          "lot_id": lot.id, "amount_fen": line.amount_fen,
                          "log_index": row["log_index"]})
-    for row, new_id in zip(postings, _insert_returning_ids(session, POSTINGS, postings)):
+    for row, new_id in zip(postings, insert_with_ids(session, POSTINGS, postings)):
         row["id"] = new_id
     entries = []
     for k, (line, transfer) in enumerate(zip(lines, transfers)):
@@ -237,9 +237,20 @@ def _send_chunk(session, actor, head, roll, lot, source_id, lines, day, now):
             for line, t in zip(lines, transfers)]
 
 
-def _insert_returning_ids(session, table, rows) -> list[int]:
-    # One INSERT … RETURNING per statement batch (SQLAlchemy's insertmanyvalues), ids in the
-    # order of `rows`: the rows' audit images need their primary keys.
+def insert_with_ids(session, table, rows) -> list[int]:
+    """Insert `rows` and return their ids in order: the rows' audit images need them."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite gives RETURNING rows in no promised order, so SQLAlchemy would fall back to
+        # one INSERT per row. Every transaction holds SQLite's write lock (BEGIN IMMEDIATE,
+        # ledger.db) and rows are never deleted, so the ids are simply the next ones.
+        last = session.execute(select(func.max(table.c.id))).scalar() or 0
+        ids = list(range(last + 1, last + 1 + len(rows)))
+        for row, new_id in zip(rows, ids):
+            row["id"] = new_id
+        session.execute(insert(table), rows)
+        return ids
+    # PostgreSQL: one INSERT … RETURNING per page of rows, in parameter order (SQLAlchemy's
+    # insertmanyvalues with a sentinel); ids come from the table's sequence as usual.
     result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                              rows)
     return list(result.scalars())
@@ -378,7 +389,7 @@ def _post_chunk(session, actor, head, chunk, legs, now) -> None:
                   "decided_by": actor.id, "decided_at": now,
                   "comment": f"银行已支付 {result.voucher}".strip(), "log_index": base + k}
                  for k, (_, result, payment) in enumerate(chunk)]
-    for row, new_id in zip(approvals, _insert_returning_ids(session, APPROVALS, approvals)):
+    for row, new_id in zip(approvals, insert_with_ids(session, APPROVALS, approvals)):
         row["id"] = new_id
     append_entries(session, head, [
         PendingEntry(actor.username, "transfer.approved", now, [table_record(APPROVALS, row)],

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import posting, roll_payments
@@ -95,9 +95,7 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
         table = RollLine.__table__
         for start in range(0, len(rows), roll_payments.CHUNK):
             chunk = rows[start:start + roll_payments.CHUNK]
-            ids = session.execute(insert(table).returning(table.c.id,
-                                                          sort_by_parameter_order=True), chunk)
-            for row, line_id in zip(chunk, ids.scalars()):
+            for row, line_id in zip(chunk, roll_payments.insert_with_ids(session, table, chunk)):
                 row["id"] = line_id
                 change.add_written(table_record(table, row))
     return roll
@@ -212,7 +210,8 @@ def _line(session, roll, household_code) -> RollLine:
 
 def line_states(session, roll) -> dict[int, str]:
     """line id → open | held | withdrawn, from the events in order."""
-    states = {l.id: "open" for l in _lines(session, roll)}
+    states = {line_id: "open" for line_id in session.execute(
+        select(RollLine.id).where(RollLine.roll_id == roll.id)).scalars()}
     for e in _events(session, roll):
         if e.kind is RollEventKind.OBJECTION:
             states[e.line_id] = "held"
@@ -290,7 +289,11 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
         raise LedgerError(f"roll {code} was approved on {approved[0]}; it cannot be sent "
                           f"on {day}, before that")
     states = line_states(session, roll)
-    open_lines = [line for line in _lines(session, roll) if states[line.id] == "open"]
+    # Plain rows, not ORM objects: a county's roll has tens of thousands of lines, and only
+    # their fields are needed (id, line_no, household_code, quantity, amount_fen).
+    open_lines = [line for line in session.execute(
+        select(RollLine.__table__).where(RollLine.roll_id == roll.id)
+        .order_by(RollLine.line_no)) if states[line.id] == "open"]
     with_bank = roll_payments.recorded_payments(
         session, [roll_payments.line_key(roll, line.line_no) for line in open_lines])
     todo = [line for line in open_lines   # held, withdrawn, or already with the bank: skipped

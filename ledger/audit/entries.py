@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 import operator
 from typing import Any
@@ -68,9 +69,37 @@ def row_record(row, version: int = 1, prev_image: dict | None = None) -> tuple:
 
 def table_record(table, values: dict) -> tuple:
     """(table, key, 1, None, image) of a new row written with Core from `values`, which must
-    hold every column of the table (as the row was inserted, primary key included)."""
-    name, key, image = table_image(table, values.__getitem__)
-    return name, key, 1, None, image
+    hold every column of the table (as the row was inserted, primary key included).
+
+    The same image as `table_image`, with the per-column decisions made once per table: bulk
+    services log tens of thousands of rows at a time."""
+    recorder = _RECORDERS.get(table)
+    if recorder is None:
+        recorder = _RECORDERS[table] = _dict_recorder(table)
+    return recorder(values)
+
+
+_RECORDERS: dict = {}
+
+
+def _dict_recorder(table):
+    skip = UNBOUND_COLUMNS.get(table.name, frozenset())
+    columns = [(c.key, None if _is_plain(c) else functools.partial(_bound_value, c))
+               for c in table.columns if c.key not in skip]
+    key_columns = [c.key for c in table.primary_key.columns]
+    name = table.name
+
+    def record(values: dict) -> tuple:
+        image = {}
+        for column, convert in columns:
+            value = values[column]
+            if convert is not None:
+                value = convert(value)
+            elif type(value) not in _PLAIN:
+                value = canonical_value(value)
+            image[column] = value
+        return name, [canonical_value(values[k]) for k in key_columns], 1, None, image
+    return record
 
 
 def image_hash(image: dict) -> bytes:
