@@ -16,7 +16,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import String, create_engine, event, inspect
+from sqlalchemy import String, create_engine, event, func, insert, inspect, select
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -150,3 +150,26 @@ def _rollback_quietly(session: Session) -> None:
         session.rollback()
     except OperationalError:
         pass
+
+
+def insert_with_ids(session: Session, table, rows: list[dict]) -> list[int]:
+    """Insert `rows` (dicts, changed in place to carry their "id") with one executemany and
+    return their ids in order: bulk services log each row's image, primary key included."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite gives RETURNING rows in no promised order, so SQLAlchemy would fall back to
+        # one INSERT per row. Every transaction holds SQLite's write lock (BEGIN IMMEDIATE,
+        # above) and rows are never deleted, so the ids are simply the next ones.
+        last = session.execute(select(func.max(table.c.id))).scalar() or 0
+        ids = list(range(last + 1, last + 1 + len(rows)))
+        for row, new_id in zip(rows, ids):
+            row["id"] = new_id
+        session.execute(insert(table), rows)
+        return ids
+    # PostgreSQL: one INSERT … RETURNING per page of rows, in parameter order (SQLAlchemy's
+    # insertmanyvalues with a sentinel); ids come from the table's sequence as usual.
+    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                             rows)
+    ids = list(result.scalars())
+    for row, new_id in zip(rows, ids):
+        row["id"] = new_id
+    return ids

@@ -28,7 +28,7 @@ import hashlib
 from collections import defaultdict
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ledger import flows, posting
@@ -38,6 +38,7 @@ from ledger.alerts.at_posting import households_with_dead_head
 from ledger.audit.entries import table_record
 from ledger.audit.log import PendingEntry, append_entries, lock_head
 from ledger.classification import check_spending
+from ledger.db import insert_with_ids
 from ledger.errors import LedgerError, MakerChecker, NotFound, Overdraft
 from ledger.lots import get_lot
 from ledger.models import (
@@ -235,25 +236,6 @@ def _send_chunk(session, actor, head, roll, lot, source_id, lines, day, now):
                              for line in lines})
     return [(line, SentPayment(t["id"], t["idempotency_key"], t["amount_fen"], lot.id))
             for line, t in zip(lines, transfers)]
-
-
-def insert_with_ids(session, table, rows) -> list[int]:
-    """Insert `rows` and return their ids in order: the rows' audit images need them."""
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite gives RETURNING rows in no promised order, so SQLAlchemy would fall back to
-        # one INSERT per row. Every transaction holds SQLite's write lock (BEGIN IMMEDIATE,
-        # ledger.db) and rows are never deleted, so the ids are simply the next ones.
-        last = session.execute(select(func.max(table.c.id))).scalar() or 0
-        ids = list(range(last + 1, last + 1 + len(rows)))
-        for row, new_id in zip(rows, ids):
-            row["id"] = new_id
-        session.execute(insert(table), rows)
-        return ids
-    # PostgreSQL: one INSERT … RETURNING per page of rows, in parameter order (SQLAlchemy's
-    # insertmanyvalues with a sentinel); ids come from the table's sequence as usual.
-    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                             rows)
-    return list(result.scalars())
 
 
 _MOVE = (update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("b_id"))

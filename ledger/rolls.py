@@ -27,6 +27,7 @@ from ledger.access import Action, require
 from ledger.audit.entries import table_record
 from ledger.audit.log import lock_head, record_change
 from ledger.classification import check_spending
+from ledger.db import insert_with_ids
 from ledger.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
 from ledger.lots import get_lot
 from ledger.models import (
@@ -95,7 +96,7 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
         table = RollLine.__table__
         for start in range(0, len(rows), roll_payments.CHUNK):
             chunk = rows[start:start + roll_payments.CHUNK]
-            for row, line_id in zip(chunk, roll_payments.insert_with_ids(session, table, chunk)):
+            for row, line_id in zip(chunk, insert_with_ids(session, table, chunk)):
                 row["id"] = line_id
                 change.add_written(table_record(table, row))
     return roll

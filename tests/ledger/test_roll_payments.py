@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import cbor2
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger import flows, posting, roll_payments, rolls
 from ledger.alerts.models import Alert, AlertEvent
@@ -18,10 +17,11 @@ from ledger.errors import Overdraft, PermissionDenied
 from ledger.imports.bank import import_bank_results
 from ledger.imports.csvfile import ImportProblems
 from ledger.models import (
-    Account, Approval, AuditEntry, Base, PaymentRoll, Posting, RollEvent, RollEventKind, RollLine,
+    Account, Approval, AuditEntry, PaymentRoll, Posting, RollEvent, RollEventKind, RollLine,
     Transfer,
 )
 from ledger.regions import get_user
+from tests.ledger import same_rows
 from tests.ledger.alerts.helpers import Town, idn
 from tests.world import COUNTY
 
@@ -73,49 +73,11 @@ TABLES = (Transfer, Posting, Account, Approval, RollEvent, Alert, AlertEvent)
 
 
 def marks(s) -> dict:
-    return {m.__tablename__: s.execute(select(func.coalesce(func.max(m.id), 0))).scalar_one()
-            for m in TABLES}
+    return same_rows.marks(s, TABLES)
 
 
 def state(s, since: int, before: dict) -> dict:
-    """Every row the payment path touches, and the log entries from `since`, clock removed.
-
-    New rows are numbered by their order, not their id: PostgreSQL does not give back the ids
-    a rolled-back transaction took from a sequence, so the second path's ids start later."""
-    renumber = {}
-    for m in TABLES:
-        new = s.execute(select(m.id).where(m.id > before[m.__tablename__]).order_by(m.id))
-        renumber[m.__tablename__] = {i: f"new-{rank}" for rank, (i,) in enumerate(new)}
-
-    def value(table, column, v):
-        if type(v) is not int:
-            return repr(v) if isinstance(v, (dict, list)) else v
-        target = table if column == "id" else next(
-            (fk.column.table.name for fk in Base.metadata.tables[table].c[column].foreign_keys),
-            None)
-        if target is None:
-            return v
-        return renumber.get(target, {}).get(v, f"old-{v}")
-
-    def rows(model):
-        name = model.__tablename__
-        return sorted(tuple((c.key, value(name, c.key, getattr(r, c.key)))
-                            for c in model.__table__.columns if c.key not in CLOCK)
-                      for r in s.execute(select(model)).scalars())
-    entries = []
-    for e in s.execute(select(AuditEntry).where(AuditEntry.idx >= since)
-                       .order_by(AuditEntry.idx)).scalars():
-        body = cbor2.loads(e.entry)
-        body[3] = None   # the previous root: depends on earlier entries' times
-        body[4] = None   # time_us
-        for row in body[7]:
-            row[1] = [value(row[0], "id", k) for k in row[1]]
-            row[4] = {c: value(row[0], c, v) for c, v in row[4].items() if c not in CLOCK}
-        body[8] = {k: value("approvals", "transfer_id", v) for k, v in body[8].items()}
-        entries.append(body)
-    return {"transfers": rows(Transfer), "postings": rows(Posting), "accounts": rows(Account),
-            "approvals": rows(Approval), "events": rows(RollEvent), "alerts": rows(Alert),
-            "alert_events": rows(AlertEvent), "entries": entries}
+    return same_rows.state(s, since, before, TABLES, CLOCK)
 
 
 def size(s) -> int:
