@@ -136,7 +136,7 @@ def workday(day: dt.date) -> dt.date:
 
 def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 2024,
                vault=None, progress: bool = False) -> DemoSummary:
-    from ledger.demo_misuse import Misuse
+    from ledger.demo_misuse import Misuse, plant_rounds
     from ledger.pii import PiiVault
     p = Province(factory, vault or PiiVault.from_env(), seed, year)
     with transaction(factory) as s:
@@ -147,7 +147,11 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
     misuse = Misuse(p)
     misuse.prior_year()  # FLW-01 (province) and FLW-02: recorded first, as time runs
     with transaction(factory) as s:
-        central_fen = 80_000_000_00 + households * 8000_00  # grows with the province
+        # Grows with the province, and with the plants: each county funds a plant project of
+        # ¥6M per round of planted cases (demo_plants), and the smallest factor share is
+        # about a tenth of the lot.
+        rounds = plant_rounds(households) // len(p.counties) + 1
+        central_fen = 80_000_000_00 + households * 8000_00 + 12 * rounds * 6_000_000_00
         central = _lot(s, p, "财农〔%d〕12号" % year, SourceLevel.CENTRAL, central_fen,
                        "中央财政衔接推进乡村振兴补助资金")
         provincial = _lot(s, p, "黔财农〔%d〕8号" % year, SourceLevel.PROVINCE, 6_000_000_00,

@@ -10,6 +10,7 @@ of an official is an expected alert with an expected dismissal, scored apart.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 
 from ledger import flows, posting, projects
@@ -29,22 +30,36 @@ def name_variant(name: str, want: str):
     """A different name that the comparator should still match: same pinyin with other
     characters ('homophone'), look-alike characters ('lookalike'), or l/n and
     z/zh-type sounds ('confusable')."""
+    from pypinyin import lazy_pinyin
+    wanted = _WANTED[want]
     for i, ch in enumerate(name):
         for other in NAME_POOL:
-            if other == ch:
+            # A cheap test on the one character changed first: the demo looks for variants of
+            # thousands of names, and the whole-name keys cost a millisecond per candidate.
+            if other == ch or not wanted(*_kinship(ch, other)):
                 continue
             cand = name[:i] + other + name[i + 1:]
             same_glyph = glyph_key(cand) == glyph_key(name)
-            from pypinyin import lazy_pinyin
             exact_sound = lazy_pinyin(cand) == lazy_pinyin(name)
             folded = pinyin_key(cand) == pinyin_key(name)
-            if want == "lookalike" and same_glyph and not exact_sound:
-                return cand
-            if want == "homophone" and exact_sound and not same_glyph:
-                return cand
-            if want == "confusable" and folded and not exact_sound and not same_glyph:
+            if wanted(same_glyph, exact_sound, folded):
                 return cand
     return None
+
+
+_WANTED = {
+    "lookalike": lambda glyph, sound, folded: glyph and not sound,
+    "homophone": lambda glyph, sound, folded: sound and not glyph,
+    "confusable": lambda glyph, sound, folded: folded and not sound and not glyph,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _kinship(ch: str, other: str) -> tuple[bool, bool, bool]:
+    """(same glyph key, same pinyin, same folded pinyin) of two single characters."""
+    from pypinyin import lazy_pinyin
+    return (glyph_key(other) == glyph_key(ch), lazy_pinyin(other) == lazy_pinyin(ch),
+            pinyin_key(other) == pinyin_key(ch))
 
 
 def swap_digits(id_number: str) -> str:
@@ -53,6 +68,16 @@ def swap_digits(id_number: str) -> str:
         if id_number[i] != id_number[i + 1]:
             return id_number[:i] + id_number[i + 1] + id_number[i] + id_number[i + 2:]
     return id_number[:16] + str((int(id_number[16]) + 2) % 10) + id_number[17]
+
+
+MAX_PLANT_ROUNDS = 25
+
+
+def plant_rounds(households: int) -> int:
+    """Planted cases per rule: two, and one more round per 400 households, up to 25 — enough
+    to measure each rule; a province of a million households gets 25, not 2,500 (the plants
+    go through the one-by-one services and would take most of its build time)."""
+    return min(MAX_PLANT_ROUNDS, max(2, households // 400))
 
 
 class Misuse:
@@ -120,7 +145,7 @@ class Misuse:
     # -- households ------------------------------------------------------------------------
     def registry_cases(self, regular: list[DemoHousehold], by_county) -> list[DemoHousehold]:
         p = self.p
-        self.k = k = max(2, len(regular) // 400)  # planted cases per rule
+        self.k = k = plant_rounds(len(regular))
         self.on_rolls.update(h.code for h in regular)
         pool = [h for h in regular if h.status is not HouseholdStatus.EXITED]
         p.rng.shuffle(pool)
@@ -394,6 +419,8 @@ class Misuse:
     def after_bank(self, s, code, line, transfer, day, outcome):
         p = self.p
         plan = self.roll_plans.get(line.household_code) if code.endswith("CYJB") else None
+        if plan is None:
+            return  # most lines: nothing planted (and no user to look up)
         county = code.split("-")[0]
         clerk, approver = p.user(s, f"{county}_clerk"), f"{county}_approver"
         later = workday(day + dt.timedelta(days=7))
