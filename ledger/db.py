@@ -89,18 +89,33 @@ def _check_text_columns(session: Session, _context, _instances) -> None:
             if not isinstance(column.type, String) or isinstance(column.type, SqlEnum):
                 continue
             value = state.dict.get(prop.key)  # loaded values only: never a query mid-flush
-            if not isinstance(value, str):
-                continue
-            where = f"{mapper.local_table.name}.{column.name}"
-            if column.type.length and len(value) > column.type.length:
-                raise LedgerError(f"{where} holds at most {column.type.length} characters; "
-                                  f"got {len(value)}")
-            if "\x00" in value:
-                raise LedgerError(f"{where} contains a NUL character")
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise LedgerError(f"{where} is not valid Unicode text") from None
+            _check_text(mapper.local_table.name, column, value)
+
+
+def check_text(table, values: dict) -> None:
+    """The same refusal for a row about to be inserted with Core (bulk services)."""
+    for column in _text_columns(table):
+        _check_text(table.name, column, values.get(column.key))
+
+
+def _text_columns(table) -> list:
+    return [c for c in table.columns
+            if isinstance(c.type, String) and not isinstance(c.type, SqlEnum)]
+
+
+def _check_text(table_name: str, column, value) -> None:
+    if not isinstance(value, str):
+        return
+    where = f"{table_name}.{column.name}"
+    if column.type.length and len(value) > column.type.length:
+        raise LedgerError(f"{where} holds at most {column.type.length} characters; "
+                          f"got {len(value)}")
+    if "\x00" in value:
+        raise LedgerError(f"{where} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LedgerError(f"{where} is not valid Unicode text") from None
 
 
 def storage_error(exc: OperationalError, uncertain: bool) -> StorageError:
@@ -155,6 +170,9 @@ def _rollback_quietly(session: Session) -> None:
 def insert_with_ids(session: Session, table, rows: list[dict]) -> list[int]:
     """Insert `rows` (dicts, changed in place to carry their "id") with one executemany and
     return their ids in order: bulk services log each row's image, primary key included."""
+    if not rows:
+        return []  # an empty executemany would insert one row of defaults
+    _check_rows(table, rows)
     if session.get_bind().dialect.name == "sqlite":
         # SQLite gives RETURNING rows in no promised order, so SQLAlchemy would fall back to
         # one INSERT per row. Every transaction holds SQLite's write lock (BEGIN IMMEDIATE,
@@ -173,3 +191,21 @@ def insert_with_ids(session: Session, table, rows: list[dict]) -> list[int]:
     for row, new_id in zip(rows, ids):
         row["id"] = new_id
     return ids
+
+
+def insert_rows(session: Session, table, rows: list[dict]) -> None:
+    """Insert rows with one executemany, after the text checks the ORM path makes."""
+    if rows:
+        _check_rows(table, rows)
+        session.execute(insert(table), rows)
+
+
+def _check_rows(table, rows: list[dict]) -> None:
+    columns = _text_columns(table)
+    for row in rows:
+        for column in columns:
+            value = row.get(column.key)
+            if value.__class__ is str and (
+                    (column.type.length and len(value) > column.type.length)
+                    or "\x00" in value or not value.isprintable()):
+                _check_text(table.name, column, value)  # the exact reason, or none

@@ -10,13 +10,13 @@ import datetime as dt
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.access import Action, require
 from ledger.audit.entries import table_record
 from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
-from ledger.db import fetch, insert_with_ids
+from ledger.db import fetch, insert_rows, insert_with_ids
 from ledger.errors import LedgerError
 from ledger.idcard import IdNumberError, normalise
 from ledger.models import (
@@ -130,35 +130,22 @@ def register_households(session: Session, actor: User, vault: PiiVault,
     for start in range(0, len(codes), 2000):
         taken |= set(session.execute(select(Payee.code).where(
             Payee.code.in_(codes[start:start + 2000]))).scalars())
-    villages: dict[str, None] = {}
+    villages: set[str] = set()
     seen = set()
     prepared = []
     for h in batch:
-        check_date(h.registered_on, "registration date")
-        if h.village_code not in villages:
-            village = get_region(session, h.village_code)
-            if village.level is not RegionLevel.VILLAGE:
-                raise LedgerError(f"{h.village_code} is a {village.level.value}, not a village")
-            require(session, actor, Action.RECORD, h.village_code)
-            villages[h.village_code] = None
+        card = check_new_household(session, actor, h.village_code, h.registered_on,
+                                   h.bank_card, villages)
         if h.code in taken or h.code in seen:
             raise LedgerError(f"payee or household {h.code!r} already exists")
         seen.add(h.code)
-        card = normalise_card(h.bank_card) if h.bank_card else None
         digests, members = set(), []
         for m in h.members:
-            if m.relation not in RELATIONS:
-                raise LedgerError(f"household {h.code}: relation {m.relation!r} is not one of "
-                                  f"{'、'.join(RELATIONS)}")
-            try:
-                number = normalise(m.id_number)
-            except IdNumberError as exc:
-                raise LedgerError(f"household {h.code}, member {m.name}: {exc}") from None
-            digest = vault.digest(number)
-            if digest in digests:
+            member = prepare_member(vault, h.code, m)
+            if member[2] in digests:
                 raise LedgerError(f"this person is already a member of household {h.code}")
-            digests.add(digest)
-            members.append((m, vault.encrypt(number), digest))
+            digests.add(member[2])
+            members.append(member)
         prepared.append((h, card, members))
     now = dt.datetime.now(dt.timezone.utc)
     index = head.size
@@ -183,8 +170,8 @@ def register_households(session: Session, actor: User, vault: PiiVault,
         shapes.append(len(members))
         index += 1 + len(members)
     session.flush()
-    session.execute(insert(Payee.__table__), payees)
-    session.execute(insert(Household.__table__), households)
+    insert_rows(session, Payee.__table__, payees)
+    insert_rows(session, Household.__table__, households)
     insert_with_ids(session, HouseholdEvent.__table__, events)
     insert_with_ids(session, Member.__table__, member_rows)
     pending, member_ids, next_member = [], [], 0
@@ -199,6 +186,74 @@ def register_households(session: Session, actor: User, vault: PiiVault,
         member_ids.append([row["id"] for row in mine])
     append_entries(session, head, pending)
     return member_ids
+
+
+def check_new_household(session: Session, actor: User, village_code: str,
+                        registered_on: dt.date, bank_card: str | None,
+                        villages_checked: set | None = None) -> str | None:
+    """The checks of a new household that do not depend on the others (date, village, the
+    actor's scope, the card); returns the card normalised. Importers call it line by line so
+    that a refusal names its line, then register the lot at once."""
+    check_date(registered_on, "registration date")
+    if villages_checked is None or village_code not in villages_checked:
+        village = get_region(session, village_code)
+        if village.level is not RegionLevel.VILLAGE:
+            raise LedgerError(f"{village_code} is a {village.level.value}, not a village")
+        require(session, actor, Action.RECORD, village_code)
+        if villages_checked is not None:
+            villages_checked.add(village_code)
+    return normalise_card(bank_card) if bank_card else None
+
+
+def prepare_member(vault: PiiVault, household_code: str, m: NewMember) -> tuple:
+    """(member, encrypted ID number, ID digest), or the refusal naming household and member."""
+    if m.relation not in RELATIONS:
+        raise LedgerError(f"household {household_code}: relation {m.relation!r} is not one of "
+                          f"{'、'.join(RELATIONS)}")
+    try:
+        number = normalise(m.id_number)
+    except IdNumberError as exc:
+        raise LedgerError(f"household {household_code}, member {m.name}: {exc}") from None
+    return m, vault.encrypt(number), vault.digest(number)
+
+
+def add_members(session: Session, actor: User, vault: PiiVault,
+                items: list[tuple[str, NewMember]]) -> list[int]:
+    """Add members to existing households at once: the checks, rows and entries of
+    `add_member` for each (one "member.add" entry per member), all or nothing."""
+    if not items:
+        return []
+    head = lock_head(session)
+    codes = sorted({code for code, _ in items})
+    villages, known = {}, set()
+    for start in range(0, len(codes), 2000):
+        chunk = codes[start:start + 2000]
+        villages.update(session.execute(select(Household.code, Household.village_code)
+                                        .where(Household.code.in_(chunk))).all())
+        known.update(session.execute(select(Member.household_code, Member.id_digest)
+                                     .where(Member.household_code.in_(chunk))).all())
+    checked: set[str] = set()
+    rows = []
+    for code, m in items:
+        if code not in villages:
+            raise LedgerError(f"household {code!r} does not exist")
+        if villages[code] not in checked:
+            require(session, actor, Action.RECORD, villages[code])
+            checked.add(villages[code])
+        member, encrypted, digest = prepare_member(vault, code, m)
+        if (code, digest) in known:
+            raise LedgerError(f"this person is already a member of household {code}")
+        known.add((code, digest))
+        rows.append({"household_code": code, "name": m.name, "relation": m.relation,
+                     "id_number": encrypted, "id_digest": digest, "death_date": m.death_date,
+                     "log_index": head.size + len(rows)})
+    session.flush()
+    insert_with_ids(session, Member.__table__, rows)
+    now = dt.datetime.now(dt.timezone.utc)
+    append_entries(session, head, [PendingEntry(actor.username, "member.add", now,
+                                                [table_record(Member.__table__, row)])
+                                   for row in rows])
+    return [row["id"] for row in rows]
 
 
 def current_status(session: Session, household_code: str) -> HouseholdStatus:

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ledger import flows, posting
+from ledger import flows
 from ledger.access import Action, ancestors, require
 from ledger.accounts import find_account, lock_accounts
 from ledger.alerts.at_posting import households_with_dead_head

@@ -12,8 +12,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.db import check_text
 from ledger.errors import LedgerError
-from ledger.households import add_member, get_household, normalise_card, register_household
+from ledger.households import (
+    NewHousehold, NewMember, add_members, check_new_household, get_household, normalise_card,
+    prepare_member, register_households,
+)
 from ledger.idcard import normalise
 from ledger.imports.csvfile import (
     Column, ImportProblems, Problem, at_line, parse_date, read,
@@ -95,12 +99,18 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
         else:
             same += 1
     _raise_if(problems)
+    # Each line's own checks first, so that a refusal names its line; then every new
+    # household at once (households.register_households: the same rows and entries).
+    villages: set[str] = set()
     for row in new:
         v = row.values
-        at_line(name, row.line, lambda: register_household(
-            session, actor, vault, code=v["code"], village_code=v["village"],
-            head_name=v["head_name"], status=v["status"], registered_on=v["registered_on"],
-            bank_card=v["bank_card"], phone=v["phone"]))
+        at_line(name, row.line, lambda: (check_new_household(
+            session, actor, v["village"], v["registered_on"], v["bank_card"], villages),
+            check_text(Household.__table__, {"code": v["code"], "village_code": v["village"],
+                                             "head_name": v["head_name"]})))
+    register_households(session, actor, vault, [
+        NewHousehold(v["code"], v["village"], v["head_name"], v["status"], v["registered_on"],
+                     v["bank_card"], v["phone"]) for v in (row.values for row in new)])
     return ImportResult("households", len(new), same)
 
 
@@ -161,11 +171,14 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
         else:
             same += 1
     _raise_if(problems)
+    members = []
     for row in new:
         v = row.values
-        at_line(name, row.line, lambda: add_member(
-            session, actor, vault, household_code=v["household"], name=v["name"],
-            relation=v["relation"], id_number=v["id_number"], death_date=v["death_date"]))
+        member = NewMember(v["name"], v["relation"], v["id_number"], v["death_date"])
+        at_line(name, row.line, lambda: (prepare_member(vault, v["household"], member),
+                                         check_text(Member.__table__, {"name": v["name"]})))
+        members.append((v["household"], member))
+    add_members(session, actor, vault, members)   # all at once, as add_member would one by one
     return ImportResult("members", len(new), same)
 
 

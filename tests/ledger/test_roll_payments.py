@@ -196,7 +196,7 @@ def test_sending_again_sends_only_what_is_new(world):
         t = flows.pay(s, get_user(s, "k_clerk"), lot_id=roll.lot_id,
                       payee_code=line.household_code, amount_fen=line.amount_fen,
                       function_code=roll.function_code, use_code=roll.use_code,
-                      county_code=COUNTY, effective_date=APPROVED, key=f"roll:R-1:1",
+                      county_code=COUNTY, effective_date=APPROVED, key="roll:R-1:1",
                       memo=f"{roll.item} R-1", _roll_line=True)
         assert t.id == first[0][1].id and len(s.execute(select(Transfer)).all()) == count
         assert posting.decision_of(s, t.id) is None
