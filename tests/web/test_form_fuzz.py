@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import os
+import random
 import re
 from dataclasses import dataclass, field
 from io import BytesIO
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -196,7 +197,7 @@ def _methods(rule) -> set[str]:
 
 
 def _routes(app):
-    return [r for r in app.url_map.iter_rules()]
+    return list(app.url_map.iter_rules())
 
 
 class Fuzzer:
@@ -467,7 +468,6 @@ def test_csrf_json_and_content_types(fuzz):
                   csrf=Browser(fuzz.app).token(), expect={400})
         header = {"X-CSRFToken": token}
         as_json = {k: v for k, v in valid.items() if not isinstance(v, Upload)}
-        import json
         for label, body in [("malformed JSON", '{"amount": '), ("JSON list", "[1, 2, 3]"),
                             ("JSON string", '"x"'), ("JSON null", "null"),
                             ("JSON numbers and objects",
@@ -573,7 +573,7 @@ def test_random_submissions(fuzz, data):
 def test_random_submissions_leave_the_ledger_whole(fuzz):
     """The end-of-run checks for the random cases (Hypothesis reuses one fixture, so the
     verification runs here on a fresh scene after a shorter random run)."""
-    rng = __import__("random").Random(7)
+    rng = random.Random(7)
     posts = [(e, s) for e, s in _posts(fuzz) if not s.heavy and not s.fresh]
     for _ in range(40 * SCALE):
         endpoint, spec = rng.choice(posts)
