@@ -17,6 +17,7 @@ from ledger.access import Action
 from ledger.errors import LedgerError, PermissionDenied
 from web import current_settings, db
 from web.auth_views import actor, requires
+from web.forms import db_id
 
 bp = Blueprint("alerts", __name__, url_prefix="/audit/alerts")
 
@@ -96,12 +97,13 @@ def transition(alert_id: int):
         flash("; ".join(e for errs in form.errors.values() for e in errs), "error")
         return redirect(url_for("alerts.detail", alert_id=alert_id))
     recovery = form.recovery.data.strip() if form.recovery.data else ""
-    if recovery and not recovery.isdigit():
+    recovery_id = db_id(recovery)
+    if recovery and recovery_id is None:
         flash("追回转账编号是数字 (a transfer number)", "error")
         return redirect(url_for("alerts.detail", alert_id=alert_id))
     db.apply(lambda: service.transition(
         s, actor(), alert_id, AlertState(form.to.data), reason=form.reason.data or None,
-        until=form.until.data, recovery_transfer_id=int(recovery) if recovery else None,
+        until=form.until.data, recovery_transfer_id=recovery_id,
         note=form.note.data or ""))
     return redirect(url_for("alerts.detail", alert_id=alert_id))
 

@@ -16,6 +16,19 @@ def _today():
     return dt.date.today()
 
 
+MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds (SQLite INTEGER, PostgreSQL bigint)
+
+
+def db_id(text) -> int | None:
+    """A row id typed by a person or taken from a URL: ASCII digits, 1 to MAX_ID; else None.
+    (str.isdigit() accepts "²" and "١٢٣", and a larger number overflows the database driver.)"""
+    text = str(text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 class Yuan(StringField):
     """An amount in yuan with at most two decimals; `.fen` holds it as integer fen."""
     fen: int | None = None

@@ -21,7 +21,9 @@ from ledger.models import AccountKind, ProjectStatus, RegionLevel
 from ledger.trace import trace_lot
 from web import db
 from web.auth_views import actor, requires
-from web.forms import AllocateForm, DecisionForm, FundProjectForm, PayForm, ReverseForm
+from web.forms import (
+    AllocateForm, DecisionForm, FundProjectForm, PayForm, ReverseForm, db_id,
+)
 from web.i18n import gettext
 from web.sankey import sankey_svg
 
@@ -57,7 +59,11 @@ def balance_page():
 def flow():
     s = db.session()
     lots = sorted({r.lot_id: r.lot for r in balances.account_balances(s, actor())}.items())
-    lot_id = request.args.get("lot", type=int) or (lots[0][0] if lots else None)
+    lot_id = lots[0][0] if lots else None
+    if request.args.get("lot"):
+        lot_id = db_id(request.args["lot"])
+        if lot_id is None:
+            abort(404)
     svg = trace = None
     if lot_id is not None:
         trace = trace_lot(s, lot_id, actor())

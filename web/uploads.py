@@ -19,8 +19,11 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
 def _safe_name(name: str | None) -> str:
-    name = Path(name or "upload.csv").name
-    return re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[:80] or "upload.csv"
+    """The clerk's file name without any directory part (POSIX or Windows) and without leading
+    dots, so that neither "../x" nor ".." nor ".hidden" names anything but a plain file."""
+    name = Path((name or "").replace("\\", "/")).name
+    name = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[:80].lstrip(".")
+    return name or "upload.csv"
 
 
 def keep(storage, meta: dict) -> tuple[str, Path]:
