@@ -23,6 +23,7 @@ from bench.demodb import AS_OF, households_for, pg_demo, sqlite_demo
 from bench.harness import CpuClock, Figure, median, timed
 
 TARGET_POSTINGS = 10_000_000
+LONG = 60.0  # seconds: a scan this long is measured once (its warm-up run), not repeated
 TARGETS = {"sqlite": 120.0, "postgresql": 60.0}
 
 RAW_SQL = ("SELECT a.holder_code, p.lot_id, sum(p.amount_fen) FROM postings p "
@@ -96,12 +97,20 @@ def measure(backend: str, url: str, runs: int) -> Figure:
     vault = PiiVault.from_env()
     size = counts(factory)
     raw_aggregate(url)
-    scan_once(factory, vault)  # warm: imports, statement caches, the OS page cache
-    scans, raws, cpus, per_rule, groups, findings = [], [], [], defaultdict(list), 0, 0
-    for _ in range(runs):
-        raw, groups = raw_aggregate(url)
+    first_raw, groups = raw_aggregate(url)
+    first = scan_once(factory, vault)  # warm: imports, statement caches, the OS page cache
+    if first["seconds"] > LONG:  # too long to repeat here: the warm-up run is the figure
+        runs, done = 1, [(first_raw, first)]
+    else:
+        done = []
+    scans, raws, cpus, per_rule, findings = [], [], [], defaultdict(list), 0
+    for n in range(runs):
+        if done:
+            raw, out = done[n]
+        else:
+            raw, groups = raw_aggregate(url)
+            out = scan_once(factory, vault)
         raws.append(raw)
-        out = scan_once(factory, vault)
         scans.append(out["seconds"])
         cpus.append(out["cpu"])
         findings = out["findings"]
@@ -114,6 +123,9 @@ def measure(backend: str, url: str, runs: int) -> Figure:
     cpu_projected = median(cpus) / size["postings"] * TARGET_POSTINGS
     rule_medians = sorted(((median(v), k) for k, v in per_rule.items()), reverse=True)
     top = ", ".join(f"{k} {sec:.2f} s ({sec / value:.0%})" for sec, k in rule_medians[:4])
+    slowest_sec, slowest = rule_medians[0]
+    rest = value - slowest_sec
+    rest_projected = rest / size["postings"] * TARGET_POSTINGS
     fig = Figure(f"4 alert scan ({backend})",
                  f"alerts scan, full catalogue, {size['households']:,} households",
                  "s", value, scans, "raw GROUP BY over postings", median(raws), raws,
@@ -123,10 +135,14 @@ def measure(backend: str, url: str, runs: int) -> Figure:
                 f"{findings} findings; {per_k * 1000:.1f} ms per 1,000 postings, "
                 f"{value / size['households'] * 1000:.1f} ms per household; EXTRAPOLATED "
                 f"linearly to 10⁷ postings: {projected:,.0f} s (client CPU {median(cpus):.2f} s "
-                f"→ {cpu_projected:,.0f} s); slowest rules: {top}")
+                f"→ {cpu_projected:,.0f} s); slowest rules: {top}; without {slowest}: "
+                f"{rest:.2f} s → {rest_projected:,.0f} s at 10⁷ postings"
+                + ("" if runs > 1 else f"; ONE run (a scan takes over {LONG:.0f} s here)"))
     fig.extra = {"postings": size["postings"], "households": size["households"],
                  "raw_groups": groups, "cpu_runs": cpus, "per_1000_postings_s": per_k,
-                 "extrapolated_10M_postings_s": projected,
+                 "extrapolated_10M_postings_s": projected, "runs_measured": runs,
+                 "without_slowest_rule_s": rest,
+                 "without_slowest_rule_extrapolated_s": rest_projected,
                  "per_rule_median_s": {k: sec for sec, k in rule_medians}}
     return fig
 
