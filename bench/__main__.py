@@ -14,10 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import demo, harness, notice, pending, roll, transfers, verify_log
+from bench import alerts, demo, harness, notice, roll, transfers, verify_log, web
 
 SUITES = {"transfers": transfers, "roll": roll, "verify": verify_log, "notice": notice,
-          "demo": demo, "pending": pending}
+          "demo": demo, "alerts": alerts, "web": web}
 
 
 class Context:
@@ -28,6 +28,9 @@ class Context:
         self.pg_url = args.pg
         self.entries = args.entries
         self.lines = args.lines
+        self.households = args.households
+        self.demo_sqlite = args.demo_sqlite
+        self.demo_pg = args.demo_pg
 
 
 def main(argv=None) -> int:
@@ -41,6 +44,11 @@ def main(argv=None) -> int:
                         "100,000 quick, 1,000,000 full)")
     parser.add_argument("--lines", type=int, help="roll size for figure 2 (default 2,000 "
                         "quick, 100,000 full)")
+    parser.add_argument("--households", type=int, help="demo province size for figures 4-6 "
+                        "(default 150 quick, 2,000 full)")
+    parser.add_argument("--demo-sqlite", help="reuse this SQLite demo province for figures "
+                        "4-6 (sqlite:///PATH; built with the FUNDTRAIL_PII_* keys now set)")
+    parser.add_argument("--demo-pg", help="reuse this PostgreSQL demo province for figure 4")
     parser.add_argument("--workdir", help="where the databases go (default: a temp dir)")
     parser.add_argument("--out", help="JSON file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)

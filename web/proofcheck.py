@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -67,6 +69,39 @@ def entry_proof(session, index: int) -> proofs.TlogProof | None:
 def qr_payload(proof: proofs.TlogProof) -> str:
     """What a notice's QR code carries: Base45 of the compact proof (RFC 9285)."""
     return proofs.base45_encode(proofs.encode_compact(proof))
+
+
+_PAYLOADS: OrderedDict[tuple[int, str], str] = OrderedDict()
+_PAYLOADS_LOCK = threading.Lock()
+PAYLOAD_CACHE_SIZE = 256
+
+
+def entry_qr_payload(session, index: int) -> str | None:
+    """`qr_payload(entry_proof(session, index))`, remembered per process.
+
+    A proof of entry `index` against a checkpoint never changes (the log is append-only), so
+    the payload is kept under the entry index and the checkpoint's text with its cosignatures
+    (origin, size, root, signatures: a new checkpoint or a new cosignature is a new key). The
+    public village page shows one per roll on every request; building the proof and
+    Base45-encoding a roll's entry (tens of kB) was most of its time.
+    """
+    from ledger.audit import checkpoints as cps
+    latest = cps.latest(session)
+    if latest is None or not 0 <= index < latest.size:
+        return None
+    key = (index, cps.with_cosignatures(session, latest))
+    with _PAYLOADS_LOCK:
+        if key in _PAYLOADS:
+            _PAYLOADS.move_to_end(key)
+            return _PAYLOADS[key]
+    proof = entry_proof(session, index)
+    payload = None if proof is None else qr_payload(proof)
+    if payload is not None:
+        with _PAYLOADS_LOCK:
+            _PAYLOADS[key] = payload
+            while len(_PAYLOADS) > PAYLOAD_CACHE_SIZE:
+                _PAYLOADS.popitem(last=False)
+    return payload
 
 
 def load_policy(path: str) -> Policy | None:

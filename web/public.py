@@ -10,7 +10,7 @@ from ledger import reading
 from ledger.audit import checkpoints as cps
 from web import current_settings, db
 from web.forms import ProofForm
-from web.proofcheck import check, entry_proof, load_policy, qr_payload
+from web.proofcheck import check, entry_qr_payload, load_policy
 
 bp = Blueprint("public", __name__)
 
@@ -27,9 +27,9 @@ def village(code: str):
     rolls = reading.village_rolls(s, code)
     proofs_of = {}
     for view, _lines in rolls:
-        proof = entry_proof(s, view.roll.log_index)
-        if proof is not None:  # the roll as created is covered by a signed checkpoint
-            proofs_of[view.roll.code] = qr_payload(proof)
+        payload = entry_qr_payload(s, view.roll.log_index)
+        if payload is not None:  # the roll as created is covered by a signed checkpoint
+            proofs_of[view.roll.code] = payload
     return render_template("public/village.html", village=region, rolls=rolls,
                            notices=_published_rolls(s, code, rolls),
                            proofs_of=proofs_of, projects=reading.village_projects(s, code))

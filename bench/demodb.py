@@ -1,0 +1,193 @@
+"""Demo provinces for figures 4, 5 and 6: built once per size with `fundtrail demo`, reused.
+
+Building a demo is slow (figure 7: tens of households a second), so the figures that read one
+share it: `--demo-sqlite URL` / `--demo-pg URL` name one already built (with the same
+FUNDTRAIL_PII_KEYS / FUNDTRAIL_PII_INDEX_KEY in the environment as when it was built, or the
+identity rules cannot decrypt); otherwise one is built under the work directory (and, with
+`--pg`, in a new PostgreSQL database) in a fresh interpreter, not timed.
+
+Figures 5 and 6 also need what the public documents need: project details, every notice of one
+county published, a log key, three cosigner keys, a policy, and a checkpoint signed and
+cosigned. `prepared` does that on a copy of the SQLite demo (the demo itself stays as built,
+for figure 4).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.harness import in_child
+
+DEMO_YEAR = 2024
+AS_OF = dt.date(DEMO_YEAR, 12, 31)   # the day the demo's planted misuse is judged on
+COUNTY = "520121"                    # 开阳县: 6 villages, its projects and rolls
+PASSPHRASE = "bench passphrase, never a real key"
+ORIGIN = "fundtrail.example/demo-province"
+
+BUILD = """
+import os, time
+from ledger import migrate
+from ledger.db import make_engine, make_sessionmaker
+from ledger.demo import build_demo
+engine = make_engine({url!r})
+migrate.upgrade(engine)
+start = time.perf_counter()
+summary = build_demo(make_sessionmaker(engine), seed=7, households={n})
+result = {{"seconds": time.perf_counter() - start}}
+"""
+
+
+def households_for(ctx) -> int:
+    return ctx.households or (150 if ctx.quick else 2000)
+
+
+def _cache(ctx) -> dict:
+    if not hasattr(ctx, "_demo_cache"):
+        ctx._demo_cache = {}
+    return ctx._demo_cache
+
+
+def sqlite_demo(ctx) -> str:
+    """URL of a SQLite demo province (`--demo-sqlite`, or built under the work directory)."""
+    if ctx.demo_sqlite:
+        return ctx.demo_sqlite
+    n = households_for(ctx)
+    path = Path(ctx.workdir) / f"demo_{n}.db"
+    cache = _cache(ctx)
+    if ("sqlite", n) not in cache:
+        if not (path.exists() and Path(str(path) + ".built").exists()):
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            print(f"  building a {n:,}-household SQLite demo (not timed)…", flush=True)
+            out = in_child(BUILD.format(url=f"sqlite:///{path}", n=n))
+            Path(str(path) + ".built").write_text(f"{out['seconds']:.1f} s\n")
+        cache[("sqlite", n)] = f"sqlite:///{path}"
+    return cache[("sqlite", n)]
+
+
+def pg_demo(ctx) -> str | None:
+    """URL of a PostgreSQL demo province (`--demo-pg`, or built with `--pg`), else None."""
+    if ctx.demo_pg:
+        return ctx.demo_pg
+    if not ctx.pg_url:
+        return None
+    n = households_for(ctx)
+    cache = _cache(ctx)
+    if ("pg", n) not in cache:
+        from bench.pg import create_database
+        url = create_database(ctx.pg_url, f"demo{n}")
+        print(f"  building a {n:,}-household PostgreSQL demo (not timed)…", flush=True)
+        in_child(BUILD.format(url=url, n=n))
+        cache[("pg", n)] = url
+    return cache[("pg", n)]
+
+
+@dataclass
+class Prepared:
+    url: str
+    keys: Path
+    county: str
+    villages: list[str]
+
+    @property
+    def policy_file(self) -> Path:
+        return self.keys / "policy.txt"
+
+
+def prepared(ctx) -> Prepared:
+    """A copy of the SQLite demo with every notice of COUNTY published and a cosigned
+    checkpoint covering them (the state in which a board prints its notices)."""
+    cache = _cache(ctx)
+    if "prepared" in cache:
+        return cache["prepared"]
+    source = sqlite_demo(ctx)
+    src = Path(source.removeprefix("sqlite:///"))
+    import sqlite3
+    with sqlite3.connect(src) as conn:   # fold the WAL in, so one file is the whole database
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    dest = Path(ctx.workdir) / f"notices_{src.stem}.db"
+    keys = Path(ctx.workdir) / f"keys_{src.stem}"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(dest) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(keys, ignore_errors=True)
+    shutil.copyfile(src, dest)
+    url = f"sqlite:///{dest}"
+    villages = publish_county(url, keys, COUNTY)
+    cache["prepared"] = Prepared(url, keys, COUNTY, villages)
+    return cache["prepared"]
+
+
+def publish_county(url: str, keys: Path, county: str) -> list[str]:
+    """Record project details for the county's projects (posted in all its villages), publish
+    every notice `fundtrail report publish county-batch` would, then sign and cosign."""
+    from sqlalchemy import select
+
+    from ledger import notices, regions
+    from ledger.audit import checkpoints as cps
+    from ledger.audit import keys as keyfiles
+    from ledger.audit.policy import parse_policy
+    from ledger.balances import descendants
+    from ledger.config import Settings
+    from ledger.db import make_engine, make_sessionmaker, transaction
+    from ledger.models import Project, Region, RegionLevel
+    from ledger.notice_models import NoticeKind
+    from ledger.pii import PiiVault
+    from ledger.rolls import get_roll, published_on
+    from reports.batch import county_targets
+
+    settings = Settings()
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    vault = PiiVault.from_env()
+    start = dt.date(DEMO_YEAR, 3, 20)
+    with transaction(factory) as s:
+        clerk = regions.get_user(s, f"{county}_clerk")
+        below = descendants(s, county)
+        villages = s.execute(select(Region.code).where(
+            Region.code.in_(below), Region.level == RegionLevel.VILLAGE)
+            .order_by(Region.code)).scalars().all()
+        notices.record_contact(s, clerk, region_code=county, office="开阳县乡村振兴局",
+                               phone="0851-8722 0000")
+        for code in s.execute(select(Project.code).where(Project.county_code == county)
+                              .order_by(Project.code)).scalars():
+            notices.record_project_details(
+                s, clerk, project_code=code, village_codes=list(villages),
+                place="开阳县各村", content="新建标准化养殖圈舍 1200 平方米，配套粪污处理设施一套",
+                subsidy_standard="每平方米补助 150 元，设施按实结算",
+                start_date=dt.date(DEMO_YEAR, 4, 1), end_date=dt.date(DEMO_YEAR, 10, 31),
+                implementer="开阳县养殖专业合作社", responsible_person="周建国",
+                performance_targets="带动脱贫户 35 户年均增收 1500 元以上",
+                benefit_mechanism="脱贫户以到户产业资金入股，按入股金额的 8% 保底分红",
+                supervision_phone="0851-8722 0000", issuing_unit="开阳县乡村振兴局")
+    with transaction(factory) as s:
+        clerk = regions.get_user(s, f"{county}_clerk")
+        for t in county_targets(s, county, None, settings.name_display):
+            if t.kind is NoticeKind.ROLL:
+                day = published_on(s, get_roll(s, t.subject["roll"])) or start
+                end = notices.roll_window(day, settings.roll_publicity_working_days)
+            else:
+                day = start
+                end = notices.project_window(day, settings.project_notice_days,
+                                             settings.project_notice_days)
+            notices.publish(s, clerk, t.kind, t.subject, day, end, vault)
+    keys.mkdir(parents=True, exist_ok=True)
+    log = keyfiles.generate_key(keys / "log.key", name=ORIGIN, kind="log",
+                                passphrase=PASSPHRASE)
+    lines = [f"log {log.vkey}"]
+    for who in ("village", "township", "county"):
+        signer = keyfiles.generate_key(keys / f"{who}.key", name=f"{who}.example",
+                                       kind="cosigner", passphrase=PASSPHRASE)
+        lines.append(f"witness {who} {signer.vkey}")
+    lines += ["group sign-off 2 village township county", "quorum sign-off"]
+    (keys / "policy.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    policy = parse_policy((keys / "policy.txt").read_bytes())
+    with transaction(factory) as s:
+        cps.sign(s, keyfiles.load_key(keys / "log.key", PASSPHRASE))
+    for who in ("village", "county"):
+        with transaction(factory) as s:
+            cps.cosign_latest(s, keyfiles.load_key(keys / f"{who}.key", PASSPHRASE),
+                              policy.logs_for_origin(ORIGIN), keys / f"{who}.state")
+    engine.dispose()
+    return list(villages)
