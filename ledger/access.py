@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger.errors import PermissionDenied
@@ -33,6 +33,10 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 def ancestors(session: Session, region_code: str) -> list[str]:
     """The region and every region above it, nearest first."""
     cache: dict = session.info.setdefault("region_parents", {})
+    if region_code not in cache:
+        # The whole chain in one statement (a payment checks a village five levels deep).
+        cache.setdefault(region_code, None)
+        cache.update(session.execute(_CHAIN, {"code": region_code}).all())
     chain, code = [], region_code
     while code is not None:
         chain.append(code)
@@ -43,6 +47,16 @@ def ancestors(session: Session, region_code: str) -> list[str]:
         if len(chain) > 10:  # regions are at most five levels deep; a cycle is corrupt data
             raise PermissionDenied(f"region {region_code}: parent chain is corrupt")
     return chain
+
+
+# (code, parent) of a region and the regions above it; the depth bound stops a corrupt cycle.
+_CHAIN = text("""
+    WITH RECURSIVE chain(code, parent_code, depth) AS (
+        SELECT code, parent_code, 0 FROM regions WHERE code = :code
+        UNION ALL
+        SELECT r.code, r.parent_code, c.depth + 1 FROM regions r
+        JOIN chain c ON r.code = c.parent_code WHERE c.depth < 12)
+    SELECT code, parent_code FROM chain""")
 
 
 def in_scope(session: Session, user: User, region_code: str) -> bool:

@@ -84,12 +84,22 @@ def _check_text_columns(session: Session, _context, _instances) -> None:
     for obj in list(session.new) + list(session.dirty):
         state = inspect(obj)
         mapper = state.mapper
-        for prop in mapper.column_attrs:
-            column = prop.columns[0]
-            if not isinstance(column.type, String) or isinstance(column.type, SqlEnum):
-                continue
-            value = state.dict.get(prop.key)  # loaded values only: never a query mid-flush
-            _check_text(mapper.local_table.name, column, value)
+        columns = _MAPPER_TEXT.get(mapper)
+        if columns is None:
+            columns = _MAPPER_TEXT[mapper] = [
+                (prop.key, prop.columns[0]) for prop in mapper.column_attrs
+                if isinstance(prop.columns[0].type, String)
+                and not isinstance(prop.columns[0].type, SqlEnum)]
+        values = state.dict  # loaded values only: never a query mid-flush
+        for key, column in columns:
+            value = values.get(key)
+            if value.__class__ is str and (
+                    (column.type.length and len(value) > column.type.length)
+                    or not value.isprintable()):
+                _check_text(mapper.local_table.name, column, value)  # the reason, or none
+
+
+_MAPPER_TEXT: dict = {}  # mapper → its text columns (checked on every flush)
 
 
 def check_text(table, values: dict) -> None:

@@ -4,7 +4,7 @@ entry as the payment. The payment itself is not refused: the death record may be
 the alert says what to verify. The next scan adds the full evidence to the same alert."""
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import Date, and_, cast, literal, null, select, union_all
 
 from ledger.alerts.base import Finding
 from ledger.alerts.models import Alert, AlertEvent, AlertEventKind, AlertState
@@ -48,26 +48,32 @@ def check_transfer(change, actor, transfer, legs) -> None:
 
 
 def _head_death(session, household_code):
+    """(name, date, source) of the head's death, from the registry first, then a death
+    recorded later, then an imported deaths list; None if none says so. One statement: this
+    runs for every payment."""
     head = and_(Member.household_code == household_code, Member.relation == "户主")
-    row = session.execute(select(Member.name, Member.death_date).where(
-        head, Member.death_date.is_not(None))).first()
-    if row is not None:
-        return row[0], row[1], "household registry"
-    row = session.execute(select(Member.name, MemberEvent.effective_date).join(
+    registry = select(literal(0).label("rank"), Member.name, Member.death_date.label("day"),
+                      literal("household registry").label("source"),
+                      cast(null(), Date).label("snapshot")).where(
+        head, Member.death_date.is_not(None))
+    later = select(literal(1), Member.name, MemberEvent.effective_date,
+                   literal("household registry (death recorded later)"),
+                   cast(null(), Date)).join(
         MemberEvent, and_(MemberEvent.member_id == Member.id,
-                          MemberEvent.kind == MemberEventKind.DIED)).where(head)).first()
-    if row is not None:
-        return row[0], row[1], "household registry (death recorded later)"
-    row = session.execute(
-        select(Member.name, ExternalRecord.date_from, ExternalList.source,
-               ExternalList.snapshot_date)
-        .join(ExternalRecord, ExternalRecord.id_digest == Member.id_digest)
-        .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
-                                 ExternalList.kind == ListKind.DEATHS))
-        .where(head)).first()
-    if row is not None:
-        return row[0], row[1], f"deaths list {row[2]} ({row[3]})"
-    return None
+                          MemberEvent.kind == MemberEventKind.DIED)).where(head)
+    listed = (select(literal(2), Member.name, ExternalRecord.date_from, ExternalList.source,
+                     ExternalList.snapshot_date)
+              .join(ExternalRecord, ExternalRecord.id_digest == Member.id_digest)
+              .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                                       ExternalList.kind == ListKind.DEATHS))
+              .where(head))
+    union = union_all(registry, later, listed).subquery()
+    row = session.execute(select(union).order_by(union.c.rank).limit(1)).first()
+    if row is None:
+        return None
+    if row.rank == 2:
+        return row.name, row.day, f"deaths list {row.source} ({row.snapshot})"
+    return row.name, row.day, row.source
 
 
 def households_with_dead_head(session, household_codes) -> set[str]:

@@ -14,6 +14,7 @@ from ledger.audit.verify import verify
 from ledger.db import transaction
 from ledger.models import AuditEntry, HouseholdStatus
 from tests.ledger.alerts.helpers import Town, idn
+from ledger.regions import get_user
 
 
 @pytest.fixture
@@ -121,3 +122,24 @@ def test_a_payment_to_a_deceased_head_is_flagged_as_it_is_recorded(world):
         event = s.execute(select(AlertEvent)).scalar_one()
         assert event.note == "at posting" and event.amount_at_risk_fen == 900_00
         assert verify(s).intact
+
+
+def test_a_death_recorded_later_or_listed_is_also_flagged_at_posting(world):
+    """All three sources of a head's death raise BEN-01 as the payment is recorded, each
+    naming its source: the registry's date, a death recorded later, a deaths list."""
+    from ledger.alerts.models import Alert
+    from ledger.external import ListKind, ListRecord
+    from ledger.household_changes import record_death
+    town = Town(world)
+    later = town.household("HL", [("王后", "户主", idn(31), None)])
+    town.household("HX", [("王列", "户主", idn(32), None)])
+    with transaction(world.factory) as s:
+        record_death(s, get_user(s, "k_clerk"), later[0], dt.date(2024, 2, 1))
+    town.listing(ListKind.DEATHS, [ListRecord(2, "王列", idn(32), date_from=dt.date(2024, 3, 1))])
+    town.pay("HL", 500_00, dt.date(2024, 6, 3))
+    town.pay("HX", 500_00, dt.date(2024, 6, 3))
+    with transaction(world.factory) as s:
+        raised = {a.entity_key: e.finding["evidence"]["death_source"] for a, e in s.execute(
+            select(Alert, AlertEvent).join(AlertEvent, AlertEvent.alert_id == Alert.id))}
+    assert raised == {"HL": "household registry (death recorded later)",
+                      "HX": "deaths list 测试来源 (2024-12-01)"}
