@@ -54,6 +54,7 @@ class _SessionScope:
         self.cm = transaction(self.ctx.factory)
         session = self.cm.__enter__()
         session.info["log_origin"] = self.ctx.settings.log_origin
+        session.info["refuse_blacklisted"] = self.ctx.settings.refuse_blacklisted_payees
         return session
 
     def __exit__(self, *exc):

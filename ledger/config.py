@@ -44,6 +44,11 @@ class Settings:
     font_file: str = ""
     # How public boards print names: "full" (张三丰) or "mask_given" (张*丰), per local practice.
     name_display: str = "full"
+    # BLK-01: refuse a payment to a payee on the violations blacklist as it is recorded, instead
+    # of only raising the alert at the next scan (DOMAIN.md §4: "refused at posting where
+    # configured"). Off by default: a blacklist entry can be wrong, and a refusal stops money
+    # a household may be owed; a bureau that trusts its list turns it on.
+    refuse_blacklisted_payees: bool = False
     source: str = "defaults"
     # The whole file as read. Sections owned by a feature are read from here by that feature:
     # [alerts] by ledger.alerts.settings.alert_settings (thresholds with their basis).
@@ -63,6 +68,7 @@ _KNOWN = {
     ("oversight", "sample_risk_weight"): "sample_risk_weight",
     ("reports", "font_file"): "font_file",
     ("reports", "name_display"): "name_display",
+    ("ledger", "refuse_blacklisted_payees"): "refuse_blacklisted_payees",
 }
 
 
@@ -92,7 +98,7 @@ def _apply_file(settings: Settings, path: Path) -> Settings:
         if value is None:
             continue
         expected = type(getattr(settings, attr))
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(
                 f"{path}: [{section}] {key} must be {expected.__name__}, got {value!r}")
         changes[attr] = value

@@ -48,3 +48,7 @@ class MakerChecker(InvariantViolation):
 class StorageError(LedgerError):
     """The database could not take the change (disk full, locked by another writer, server
     gone). The transaction was rolled back; every command may simply be run again."""
+
+
+class PaymentRefused(LedgerError):
+    """A payment the deployment's rules refuse outright (a blacklisted payee, BLK-01)."""

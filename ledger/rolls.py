@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ledger import posting, roll_payments
 from ledger.access import Action, require
+from ledger.alerts.at_posting import refuse_blacklisted
 from ledger.audit.entries import table_record
 from ledger.audit.log import lock_head, record_change
 from ledger.classification import check_spending
@@ -299,6 +300,9 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
         session, [roll_payments.line_key(roll, line.line_no) for line in open_lines])
     todo = [line for line in open_lines   # held, withdrawn, or already with the bank: skipped
             if roll_payments.line_key(roll, line.line_no) not in with_bank]
+    # A roll goes to the bank whole or not at all: a blacklisted household refuses it here,
+    # before any line is recorded (where the deployment refuses such payments).
+    refuse_blacklisted(session, [line.household_code for line in todo], day)
     sent = roll_payments.send_lines(session, actor, roll, todo, day)
     if sent:  # a re-run after everything went (e.g. after a crash past the commit) records nothing
         _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")

@@ -10,7 +10,9 @@ def session() -> Session:
     if "db" not in g:
         factory = current_app.extensions["fundtrail_factory"]
         g.db = factory()
-        g.db.info["log_origin"] = current_app.extensions["fundtrail"].ledger.log_origin
+        settings = current_app.extensions["fundtrail"].ledger
+        g.db.info["log_origin"] = settings.log_origin
+        g.db.info["refuse_blacklisted"] = settings.refuse_blacklisted_payees
     return g.db
 
 

@@ -4,12 +4,15 @@ entry as the payment. The payment itself is not refused: the death record may be
 the alert says what to verify. The next scan adds the full evidence to the same alert."""
 from __future__ import annotations
 
-from sqlalchemy import Date, and_, cast, literal, null, select, union_all
+from sqlalchemy import Date, and_, cast, literal, null, or_, select, union_all
 
 from ledger.alerts.base import Finding
 from ledger.alerts.models import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.external import ExternalList, ExternalRecord, ListKind
-from ledger.models import AccountKind, Member, MemberEvent, MemberEventKind, TransferKind
+from ledger.errors import PaymentRefused
+from ledger.models import (
+    AccountKind, Member, MemberEvent, MemberEventKind, Payee, TransferKind,
+)
 from ledger.money import format_yuan
 
 
@@ -20,6 +23,7 @@ def check_transfer(change, actor, transfer, legs) -> None:
                   and leg.account.kind is AccountKind.PAYEE), None)
     if payee is None:
         return
+    refuse_blacklisted(change.session, [payee.holder_code], transfer.effective_date)
     died = _head_death(change.session, payee.holder_code)
     if died is None or transfer.effective_date <= died[1]:
         return
@@ -96,3 +100,31 @@ def households_with_dead_head(session, household_codes) -> set[str]:
                                  ExternalList.kind == ListKind.DEATHS))
         .where(head)).scalars())
     return found
+
+
+def refuse_blacklisted(session, payee_codes, day) -> None:
+    """Refuse payments on `day` to payees on the violations blacklist (BLK-01 matched as the
+    scan matches it: the payee's name within the listing's period), where the deployment says
+    so (`[ledger] refuse_blacklisted_payees`, put in `session.info` by the command line and
+    the web app). Otherwise nothing is refused and the scan raises BLK-01."""
+    if not session.info.get("refuse_blacklisted") or not payee_codes:
+        return
+    # From the list's side (a blacklist is short; a roll may name 100,000 households).
+    listed = session.execute(
+        select(Payee.code, Payee.name, ExternalRecord.org, ExternalRecord.date_from,
+               ExternalRecord.date_to, ExternalList.source)
+        .join(ExternalRecord, ExternalRecord.name == Payee.name)
+        .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                                 ExternalList.kind == ListKind.BLACKLIST))
+        .where(ExternalRecord.date_from <= day,
+               or_(ExternalRecord.date_to.is_(None), ExternalRecord.date_to >= day))
+        .order_by(Payee.code)).all()
+    wanted = set(payee_codes)
+    row = next((r for r in listed if r.code in wanted), None)
+    if row is not None:
+        until = f" to {row.date_to}" if row.date_to else ""
+        raise PaymentRefused(
+            f"payee {row.code} ({row.name}) is on the violations blacklist (违规违纪黑名单, "
+            f"{row.source}: {row.org or 'no reason given'}, from {row.date_from}{until}); "
+            "this deployment refuses such payments (BLK-01, [ledger] "
+            "refuse_blacklisted_payees)")

@@ -200,3 +200,24 @@ def test_sending_again_sends_only_what_is_new(world):
                       memo=f"{roll.item} R-1", _roll_line=True)
         assert t.id == first[0][1].id and len(s.execute(select(Transfer)).all()) == count
         assert posting.decision_of(s, t.id) is None
+
+
+def test_a_roll_with_a_blacklisted_household_is_refused_whole_where_configured(world):
+    from ledger.errors import PaymentRefused
+    from ledger.external import ListKind, ListRecord
+    town = Town(world)
+    codes = people(town, 4)
+    approved_roll(world, codes)
+    town.listing(ListKind.BLACKLIST, [ListRecord(2, "户主2", org="冒领",
+                                                 date_from=dt.date(2024, 1, 1))])
+    world.factory.configure(info={"refuse_blacklisted": True})
+    try:
+        with pytest.raises(PaymentRefused, match="HH-002"):
+            with transaction(world.factory) as s:
+                rolls.send(s, get_user(s, "k_clerk"), "R-1", APPROVED)
+    finally:
+        world.factory.configure(info=None)
+    with transaction(world.factory) as s:
+        assert s.execute(select(Transfer).where(
+            Transfer.idempotency_key.like("roll:%"))).all() == []
+        assert len(rolls.send(s, get_user(s, "k_clerk"), "R-1", APPROVED)) == 4

@@ -400,3 +400,31 @@ def test_div05_money_back_to_the_payer_within_30_days(town):
     assert "配偶 of 罗书记" in fired[f"transfer:{paid[relative]}"].observed
     assert set(town.fired("DIV-05", AlertSettings(div05_window_days=60))) == {
         f"transfer:{paid[back]}", f"transfer:{paid[relative]}", f"transfer:{paid[late]}"}
+
+
+def test_blk01_refused_at_posting_where_configured(town):
+    """[ledger] refuse_blacklisted_payees: the payment is refused as it is recorded and
+    nothing is written; off (the default), it is recorded and the scan raises BLK-01."""
+    from sqlalchemy import func, select
+
+    from ledger.errors import PaymentRefused
+    from ledger.models import Transfer
+    town.listing(ListKind.BLACKLIST, [ListRecord(2, "星沙建筑公司", org="围标",
+                                                 date_from=D(2024, 1, 1))])
+    factory = town.world.factory
+
+    def transfers():
+        with factory() as s:
+            return s.execute(select(func.count()).select_from(Transfer)).scalar_one()
+    before = transfers()
+    original = factory.kw.get("info")
+    factory.configure(info={"refuse_blacklisted": True})
+    try:
+        with pytest.raises(PaymentRefused, match="C-001 .*blacklist.*围标"):
+            town.pay("C-001", 20_000_00, D(2024, 6, 3), memo="工程款")
+        assert transfers() == before
+        town.pay("H-001", 100_00, D(2024, 6, 3))          # not listed: paid
+    finally:
+        factory.configure(info=original)
+    town.pay("C-001", 20_000_00, D(2024, 6, 4), memo="工程款")   # not configured: recorded
+    assert set(town.fired("BLK-01")) == {"payee:C-001"}
