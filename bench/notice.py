@@ -11,8 +11,9 @@ Hei) drawing the text of a typical notice (title, 30 household lines, totals) on
 
 The county: every document `report county-batch` prints for the county (each project's notice
 for each village it is posted in, each roll's board roll for each village on it), one process
-as the command does; then the same list split over two processes by hand (the command has no
-option for it), to show what both cores give. Per village and extrapolated to 300 villages.
+as the command does by default; then the same list split over two forked processes by hand
+(what `report county-batch --jobs 2` does, less the start of its two spawned interpreters), to
+show what both cores give. Per village and extrapolated to 300 villages.
 """
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ def run(ctx) -> list[Figure]:
     fig.target_met = per_village_two * 300 <= 60
     fig.note = (f"{len(targets)} documents for {villages} villages ({len(targets) / villages:.0f} "
                 f"a village); one process {per_village:.2f} s a village, CPU "
-                f"{median(cpus):.1f} s; two processes (split by hand, not a command option) "
+                f"{median(cpus):.1f} s; two processes (split by hand, as --jobs 2) "
                 f"{median(two):.1f} s = {per_village_two:.2f} s a village; EXTRAPOLATED to "
                 f"300 villages: {per_village * 300:,.0f} s in one process, "
                 f"{per_village_two * 300:,.0f} s in two")

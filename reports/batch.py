@@ -46,3 +46,48 @@ def county_targets(session: Session, county: str, year: int | None,
         targets.append(Target(NoticeKind.COUNTY_ANNUAL, {"county": county, "year": str(year)},
                               f"annual-{county}-{year}.pdf"))
     return targets
+
+
+# ----------------------------------------------------------------------------- printing
+
+_worker: dict = {}
+
+
+def _start_worker(database_url: str, policy: bytes | None, log_origin: str) -> None:
+    """In each process of `print_targets`: its own engine and sessions (never a connection
+    inherited from the parent) and the policy parsed from the bytes the parent read."""
+    from ledger.audit.policy import parse_policy
+    from ledger.db import make_engine, make_sessionmaker
+    _worker.update(factory=make_sessionmaker(make_engine(database_url)),
+                   policy=parse_policy(policy) if policy is not None else None,
+                   log_origin=log_origin)
+
+
+def _print_one(target: Target, paper: str, font_file: str):
+    """(pdf, info), or (None, problem) when the notice cannot be printed yet."""
+    from ledger.db import transaction
+    from ledger.errors import LedgerError
+    from reports.render import render_public
+    with transaction(_worker["factory"]) as s:
+        s.info["log_origin"] = _worker["log_origin"]
+        try:
+            return render_public(s, target.kind, target.subject, _worker["policy"], paper,
+                                 font_file)
+        except LedgerError as exc:
+            return None, str(exc)
+
+
+def print_targets(targets: list[Target], jobs: int, database_url: str, policy: bytes | None,
+                  log_origin: str, paper: str, font_file: str):
+    """(target, pdf or None, info or problem) for every target, in order, rendered by `jobs`
+    worker processes (spawned: a fresh interpreter, so no database connection or lock is
+    shared with this one). The PDFs are the same bytes as printed one at a time."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker,
+                             initargs=(database_url, policy, log_origin)) as pool:
+        results = pool.map(_print_one, targets, [paper] * len(targets),
+                           [font_file] * len(targets))
+        for target, (pdf, info) in zip(targets, results):
+            yield target, pdf, info

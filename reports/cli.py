@@ -210,9 +210,10 @@ def publish_county_batch(ctx, county, year, start, as_json):
           f"{f' --year {year}' if year else ''} -o DIR`.")
 
 
-def _progress(items):
+def _progress(items, total=None):
     from tqdm import tqdm
-    return tqdm(items, unit="份", file=sys.stderr, disable=not items)
+    total = len(items) if total is None else total
+    return tqdm(items, unit="份", file=sys.stderr, total=total, disable=not total)
 
 
 # ----------------------------------------------------------------------------- printing
@@ -358,30 +359,32 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
 @click.option("--county", required=True)
 @click.option("--year", type=int, default=None, help="Also the annual report of this year.")
 @click.option("-o", "out_dir", type=click.Path(file_okay=False), required=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Render in this many processes (each with its own database connection); "
+                   "the same files either way.")
 @PAPER
 @JSON
 @pass_ctx
-def county_batch(ctx, county, year, out_dir, paper, as_json):
+def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
     """Print every published notice of a county into DIR, with SHA256SUMS; exit 1 if any
     could not be printed (not published, or no cosigned checkpoint covers it yet)."""
     from ledger.cli_audit import _load_policy
-    from reports.batch import county_targets
-    policy = _load_policy(ctx.settings.policy_file)
+    from reports.batch import county_targets, print_targets
+    settings = ctx.settings
+    policy = _load_policy(settings.policy_file)  # a bad file stops here, not in a worker
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written, problems = [], []
     with ctx.session() as s:
-        targets = county_targets(s, county, year, ctx.settings.name_display)
-        for target in _progress(targets):
-            name = re.sub(r"[^\w.-]", "_", target.filename)
-            try:
-                pdf, info = render_public(s, target.kind, target.subject, policy, paper,
-                                          ctx.settings.font_file)
-            except LedgerError as exc:
-                problems.append({"file": name, "problem": str(exc)})
-                continue
-            (out / name).write_bytes(pdf)
-            written.append({"file": name, "sha256": hashlib.sha256(pdf).hexdigest(), **info})
+        targets = county_targets(s, county, year, settings.name_display)
+        if jobs == 1:
+            results = _print_each(s, targets, policy, paper, settings.font_file)
+            _save(out, _progress(results, len(targets)), written, problems)
+    if jobs > 1:  # after the session above has ended: the workers open their own
+        policy_bytes = Path(settings.policy_file).read_bytes() if policy is not None else None
+        results = print_targets(targets, min(jobs, max(len(targets), 1)), settings.database_url,
+                                policy_bytes, settings.log_origin, paper, settings.font_file)
+        _save(out, _progress(results, len(targets)), written, problems)
     (out / "SHA256SUMS").write_text("".join(f"{w['sha256']}  {w['file']}\n" for w in written),
                                     encoding="utf-8")
     lines = [f"{len(written)} documents written to {out}"]
@@ -389,6 +392,27 @@ def county_batch(ctx, county, year, out_dir, paper, as_json):
     _emit({"written": written, "problems": problems}, as_json, "\n".join(lines))
     if problems:
         raise click.exceptions.Exit(1)
+
+
+def _print_each(session, targets, policy, paper, font_file):
+    for target in targets:
+        try:
+            pdf, info = render_public(session, target.kind, target.subject, policy, paper,
+                                      font_file)
+        except LedgerError as exc:
+            yield target, None, str(exc)
+            continue
+        yield target, pdf, info
+
+
+def _save(out, results, written, problems):
+    for target, pdf, info in results:
+        name = re.sub(r"[^\w.-]", "_", target.filename)
+        if pdf is None:
+            problems.append({"file": name, "problem": info})
+            continue
+        (out / name).write_bytes(pdf)
+        written.append({"file": name, "sha256": hashlib.sha256(pdf).hexdigest(), **info})
 
 
 # ----------------------------------------------------------------------------- checking

@@ -167,6 +167,9 @@ def test_county_batch_publishes_and_prints_everything_with_a_manifest(ft, tmp_pa
     code, _, err = ft("report", "county-batch", "--county", COUNTY, "--year", "2024", "-o",
                       "out")
     assert code == 1 and "NOT PRINTED" in _  # published but no checkpoint yet
+    code, out, err = ft("report", "county-batch", "--county", COUNTY, "--year", "2024", "-o",
+                        "out", "--jobs", "2", "--json")
+    assert code == 1 and len(json.loads(out)["problems"]) == 3  # so in worker processes too
     sign_and_cosign(ft)
     code, out, err = ft("report", "county-batch", "--county", COUNTY, "--year", "2024", "-o",
                         "out", "--json")
@@ -180,6 +183,14 @@ def test_county_batch_publishes_and_prints_everything_with_a_manifest(ft, tmp_pa
         digest, name = line.split("  ")
         assert hashlib.sha256((tmp_path / "out" / name).read_bytes()).hexdigest() == digest
     assert "份" in err  # the progress bar went to stderr
+    # in two processes, each with its own connection: the same files, the same bytes
+    code, out, err = ft("report", "county-batch", "--county", COUNTY, "--year", "2024", "-o",
+                        "out2", "--jobs", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["written"] == written
+    assert (tmp_path / "out2" / "SHA256SUMS").read_bytes() == \
+        (tmp_path / "out" / "SHA256SUMS").read_bytes()
+    assert "份" in err
 
 
 def test_a_household_card_shows_the_households_own_details(ft, tmp_path):

@@ -1,0 +1,74 @@
+"""The QR symbol: segno's modules against reportlab's encoder (the reference, kept here only),
+and the drawn code read back from a rendered page."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.units import mm
+from reportlab.platypus import SimpleDocTemplate
+
+from ledger.audit.proofs import base45_encode
+from reports.layout import QR_BORDER, QrFlowable, qr_matrix
+from tests.reports import pdftools
+
+
+def _alphanumeric_bits(chars: int) -> int:
+    """Mode, count (versions 10-26) and data bits of one alphanumeric segment."""
+    return 4 + 11 + 11 * (chars // 2) + 6 * (chars % 2)
+
+
+def _payload(size: int) -> str:
+    rng = random.Random(size)
+    return base45_encode(bytes(rng.randrange(256) for _ in range(size)))
+
+
+def _reference(text: str):
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.make()
+    return code
+
+
+# Proof sizes around a real notice's (Base45 of 500-860 bytes); 777 bytes give 1,166 characters,
+# whose segment and terminator end exactly on a codeword boundary (segno's padding bug).
+SIZES = [12, 301, 502, 640, 777, 860]
+
+
+def test_the_sizes_include_a_codeword_boundary():
+    assert any((_alphanumeric_bits(len(_payload(n))) + 4) % 8 == 0 for n in SIZES)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_modules_are_reportlabs(size):
+    """Same version, level, mode, codewords (padding included) and, under the same mask, the
+    same matrix. segno's penalty scoring picks another mask for some texts (any mask is valid:
+    a reader takes it from the format information), so the mask is the reference's here."""
+    text = _payload(size)
+    reference = _reference(text)
+    expected = [[1 if dark else 0 for dark in row] for row in reference.modules]
+    got = [list(row) for row in qr_matrix(text, mask=reference.getBestMaskPattern())]
+    assert got == expected
+
+
+def test_a_sample_payload_gives_reportlabs_matrix_with_its_own_mask():
+    text = _payload(640)
+    reference = _reference(text)
+    assert [list(row) for row in qr_matrix(text)] == \
+        [[1 if dark else 0 for dark in row] for row in reference.modules]
+
+
+@pytest.mark.parametrize("size", [777, 860])
+def test_the_drawn_code_reads_back_at_its_printed_size(tmp_path, size):
+    text = _payload(size)
+    side = 52 * mm
+    flowable = QrFlowable(text, side)
+    assert flowable.wrap(500, 500) == (side, side)
+    pdf = tmp_path / "qr.pdf"
+    SimpleDocTemplate(str(pdf), invariant=1, pageCompression=0).build([flowable])
+    assert pdftools.qr_text(pdftools.png(pdf, 1)) == text
+    # one filled path of rectangles in module units, not a fill per rectangle
+    stream = pdf.read_bytes()
+    assert stream.count(b" re") > len(qr_matrix(text)) and stream.count(b"\nf") <= 2
+    assert QR_BORDER == 4
