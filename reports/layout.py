@@ -133,8 +133,11 @@ def _pad_to_codeword(buff, version, length):
 
 
 def _segno_pads_a_whole_codeword() -> bool:
-    buff = segno.encoder.Buffer()
-    segno.encoder.write_padding_bits(buff, 1, 8)
+    try:
+        buff = segno.encoder.Buffer()
+        segno.encoder.write_padding_bits(buff, 1, 8)
+    except (AttributeError, TypeError):
+        return False  # segno's internals changed: tests/reports/test_qr.py says if it is right
     return len(buff) != 0
 
 
