@@ -295,10 +295,9 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
     open_lines = [line for line in session.execute(
         select(RollLine.__table__).where(RollLine.roll_id == roll.id)
         .order_by(RollLine.line_no)) if states[line.id] == "open"]
-    with_bank = roll_payments.recorded_payments(
-        session, [roll_payments.line_key(roll, line.line_no) for line in open_lines])
+    with_bank = roll_payments.recorded_payments(session, roll)
     todo = [line for line in open_lines   # held, withdrawn, or already with the bank: skipped
-            if roll_payments.line_key(roll, line.line_no) not in with_bank]
+            if line.line_no not in with_bank]
     sent = roll_payments.send_lines(session, actor, roll, todo, day)
     if sent:  # a re-run after everything went (e.g. after a crash past the commit) records nothing
         _add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
