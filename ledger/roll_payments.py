@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from json.encoder import encode_basestring
 
-from sqlalchemy import String, cast, literal, select
+from sqlalchemy import String, cast, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ledger import flows, posting
@@ -94,11 +94,19 @@ def _keyed_transfers(roll: PaymentRoll):
             .where(RollLine.roll_id == roll.id))
 
 
+# What callers use of a recorded payment: not its request text nor its clock, which would
+# only cost reading and converting them for every line.
+_PAYMENT_COLUMNS = [TRANSFERS.c[name] for name in (
+    "id", "idempotency_key", "amount_fen", "lot_id", "region_code", "recorded_by",
+    "effective_date")]
+
+
 def recorded_payments(session: Session, roll: PaymentRoll) -> dict[int, Transfer]:
     """line number → the transfer recorded under that line's key, for the lines that have one
-    (Core rows with the columns of `transfers`)."""
+    (Core rows with the transfer's id, idempotency_key, amount_fen, lot_id, region_code,
+    recorded_by and effective_date)."""
     return {row.line_no: row for row in session.execute(
-        _keyed_transfers(roll).add_columns(*TRANSFERS.c))}
+        _keyed_transfers(roll).add_columns(*_PAYMENT_COLUMNS))}
 
 
 # --------------------------------------------------------------------------- sending
@@ -210,7 +218,6 @@ class _SendBatch:
             "memo": self.memo, "region_code": roll.county_code, "recorded_by": actor.id,
             "recorded_at": now, "reverses_id": None}
         self.transfer_image = image_template(TRANSFERS, self.transfer)
-        self.posting_image = image_template(POSTINGS, {"lot_id": lot.id})
         self.account_image = image_template(ACCOUNTS, {"lot_id": lot.id,
                                                        "kind": AccountKind.PAYEE})
 
@@ -260,22 +267,29 @@ class _SendBatch:
             posting_rows.append((out_id, tid, source_id, lot.id, -line.amount_fen, index))
             posting_rows.append((in_id, tid, payee_account, lot.id, line.amount_fen, index))
 
+            # Images: copies of the templates with the differing columns set in place.
             records = []
             if k in opened:
                 image = self.account_image.copy()
-                image.update(id=payee_account, holder_code=line.household_code,
-                             region_code=regions[k], log_index=index)
+                image["id"] = payee_account
+                image["holder_code"] = line.household_code
+                image["region_code"] = regions[k]
+                image["log_index"] = index
                 records.append(("accounts", [payee_account], 1, None, image))
             image = self.transfer_image.copy()
-            image.update(id=tid, idempotency_key=key, content_hash=digest, request=request,
-                         amount_fen=line.amount_fen, log_index=index)
+            image["id"] = tid
+            image["idempotency_key"] = key
+            image["content_hash"] = digest
+            image["request"] = request
+            image["amount_fen"] = line.amount_fen
+            image["log_index"] = index
             records.append(("transfers", [tid], 1, None, image))
-            for posting_id, account_id, amount in ((out_id, source_id, -line.amount_fen),
-                                                   (in_id, payee_account, line.amount_fen)):
-                image = self.posting_image.copy()
-                image.update(id=posting_id, transfer_id=tid, account_id=account_id,
-                             amount_fen=amount, log_index=index)
-                records.append(("postings", [posting_id], 1, None, image))
+            records.append(("postings", [out_id], 1, None,
+                            _posting_image(out_id, lot.id, index, source_id, -line.amount_fen,
+                                           tid)))
+            records.append(("postings", [in_id], 1, None,
+                            _posting_image(in_id, lot.id, index, payee_account,
+                                           line.amount_fen, tid)))
             entries.append(PendingEntry(self.actor.username, "transfer.record", self.now,
                                         records, ordered=True))
             sent.append((line, SentPayment(tid, key, line.amount_fen, lot.id)))
@@ -285,6 +299,15 @@ class _SendBatch:
         _move_balances(session, {accounts[line.household_code]: (0, 0, line.amount_fen, 0)
                                  for k, line in enumerate(lines) if k not in opened})
         return sent
+
+
+def _posting_image(id, lot_id, log_index, account_id, amount_fen, transfer_id) -> dict:
+    """A posting's image, written out with its keys in canonical order (checked below)."""
+    return {"id": id, "lot_id": lot_id, "log_index": log_index, "account_id": account_id,
+            "amount_fen": amount_fen, "transfer_id": transfer_id}
+
+
+assert list(_posting_image(*[0] * 6)) == list(image_template(POSTINGS, {}))
 
 
 def _request_maker(fields: dict):
@@ -345,8 +368,9 @@ def settle(session: Session, actor: User, roll: PaymentRoll,
     legs, decided = defaultdict(list), {}
     for tid, account_id, kind, holder, amount in session.execute(
             _keyed_transfers(roll).with_only_columns(
-                Posting.transfer_id, Posting.account_id, Account.kind, Account.holder_code,
-                Posting.amount_fen)
+                Posting.transfer_id, Posting.account_id,
+                type_coerce(Account.kind, String),  # the stored text: no enum per row
+                Account.holder_code, Posting.amount_fen)
             .join(Posting, Posting.transfer_id == TRANSFERS.c.id)
             .join(Account, Account.id == Posting.account_id)
             .order_by(Posting.id)):
@@ -402,7 +426,7 @@ def _check_result(session, actor, roll, lines, payments, legs, decided, open_day
     payment = payments.get(n)
     if payment is None:
         raise LedgerError(f"line {n} was never sent to the bank")
-    if not any(kind is AccountKind.PAYEE and holder == line.household_code
+    if not any(kind == _PAYEE and holder == line.household_code
                and amount == line.amount_fen for _, kind, holder, amount in legs[payment.id]) \
             or payment.lot_id != roll.lot_id:
         raise LedgerError(f"line {n}: the payment recorded under its key does not pay "
@@ -434,6 +458,8 @@ def _check_result(session, actor, roll, lines, payments, legs, decided, open_day
     return "returned", payment
 
 
+_PAYEE = AccountKind.PAYEE.value   # an account's kind as `settle` reads it
+
 _APPROVAL_COLUMNS = ["id", "transfer_id", "decision", "decided_by", "decided_at", "comment",
                      "log_index"]
 
@@ -449,8 +475,10 @@ def _post_chunk(session, actor, head, chunk, legs, now) -> None:
         rows.append((approval_id, payment.id, Decision.APPROVED, actor.id, now, comment,
                      base + k))
         image = template.copy()
-        image.update(id=approval_id, transfer_id=payment.id, comment=comment,
-                     log_index=base + k)
+        image["id"] = approval_id
+        image["comment"] = comment
+        image["log_index"] = base + k
+        image["transfer_id"] = payment.id
         entries.append(PendingEntry(actor.username, "transfer.approved", now,
                                     [("approvals", [approval_id], 1, None, image)],
                                     {"transfer_id": payment.id}, ordered=True))
