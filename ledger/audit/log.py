@@ -140,11 +140,14 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
                            f"frontier {frontier.size}")
     entries, nodes = [], []
     root = head.root
+    time, time_us = None, None
     for item in pending:
         index = frontier.size
+        if item.time is not time:  # a bulk service gives all its entries one time
+            time, time_us = item.time, _micros(item.time)
         encode = encode_ordered_entry if item.ordered else encode_entry
         entry = encode(
-            origin=head.origin, index=index, prev_root=root, time_us=_micros(item.time),
+            origin=head.origin, index=index, prev_root=root, time_us=time_us,
             actor=item.actor, kind=item.kind, rows=item.rows, details=item.details)
         leaf = merkle.leaf_hash(entry)
         finished = frontier.append(leaf)
