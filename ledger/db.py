@@ -52,6 +52,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")  # a committed change survives power loss
+        # A 64 MB page cache (default 2 MB), memory only: a payment roll's transaction touches
+        # tens of MB of table and index pages, and with the default cache SQLite spills hot
+        # pages to the WAL and writes them again and again before the commit (≈ 10 % of a
+        # 50,000-line roll's send and settle time here). Durability is unchanged.
+        cur.execute("PRAGMA cache_size=-65536")
         cur.close()
 
     @event.listens_for(engine, "begin")
