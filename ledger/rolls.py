@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from ledger import posting, roll_payments
 from ledger.access import Action, require
-from ledger.audit.entries import table_record
+from ledger.audit.entries import image_template
 from ledger.audit.log import lock_head, record_change
 from ledger.classification import check_spending
-from ledger.db import insert_with_ids
+from ledger.db import insert_rows, new_ids
 from ledger.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
 from ledger.lots import get_lot
 from ledger.models import (
@@ -88,18 +88,29 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     with record_change(session, actor.username, "roll.create") as change:
         change.add(roll)
         session.flush()
-        # Lines in with Core: a county's roll has tens of thousands (see ledger.roll_payments).
-        rows = [{"roll_id": roll.id, "line_no": number, "household_code": household_code,
-                 "quantity": quantity, "amount_fen": standard_fen * quantity,
-                 "log_index": change.index}
-                for number, (household_code, quantity) in enumerate(lines, start=1)]
+        # Lines in with one DBAPI executemany, their images from a template in canonical key
+        # order: a county's roll has tens of thousands (see ledger.roll_payments).
         table = RollLine.__table__
-        for start in range(0, len(rows), roll_payments.CHUNK):
-            chunk = rows[start:start + roll_payments.CHUNK]
-            for row, line_id in zip(chunk, insert_with_ids(session, table, chunk)):
-                row["id"] = line_id
-                change.add_written(table_record(table, row))
+        template = image_template(table, {"roll_id": roll.id, "log_index": change.index})
+        rows = []
+        for line_id, (number, (household_code, quantity)) in zip(
+                new_ids(session, table, len(lines)), enumerate(lines, start=1)):
+            amount = standard_fen * quantity
+            rows.append((line_id, roll.id, number, household_code, quantity, amount,
+                         change.index))
+            image = template.copy()
+            image["id"] = line_id
+            image["line_no"] = number
+            image["household_code"] = household_code
+            image["quantity"] = quantity
+            image["amount_fen"] = amount
+            change.add_written((table.name, [line_id], 1, None, image))
+        insert_rows(session, table, _LINE_COLUMNS, rows)
     return roll
+
+
+_LINE_COLUMNS = ["id", "roll_id", "line_no", "household_code", "quantity", "amount_fen",
+                 "log_index"]
 
 
 def _check_lines(session, lines, county_code, as_of) -> None:
