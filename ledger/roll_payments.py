@@ -48,6 +48,7 @@ from ledger.accounts import find_account, lock_accounts
 from ledger.alerts.at_posting import households_with_dead_head
 from ledger.audit.entries import image_template
 from ledger.audit.log import PendingEntry, append_entries, lock_head
+from ledger.bulk import collector_paused
 from ledger.classification import check_spending
 from ledger.db import insert_rows, marker, new_ids
 from ledger.errors import LedgerError, MakerChecker, NotFound, Overdraft
@@ -126,6 +127,11 @@ def send_lines(session: Session, actor: User, roll: PaymentRoll, lines: list[Rol
                day: dt.date) -> list[tuple[RollLine, SentPayment | Transfer]]:
     """Record a pending payment for each of `lines` (open lines of `roll`, an approved roll,
     not yet sent), in line order. Refuses all of them if any one is refused."""
+    with collector_paused():
+        return _send_lines(session, actor, roll, lines, day)
+
+
+def _send_lines(session, actor, roll, lines, day):
     county = roll.county_code
     lot = get_lot(session, roll.lot_id)
     check_spending(lot, roll.function_code, roll.use_code)
@@ -370,6 +376,11 @@ def settle(session: Session, actor: User, roll: PaymentRoll,
     again) and the problems as (position in `results`, message). Everything is checked before
     anything is written: with any problem, nothing is.
     """
+    with collector_paused():
+        return _settle(session, actor, roll, results)
+
+
+def _settle(session, actor, roll, results):
     require(session, actor, Action.APPROVE, roll.county_code)
     head = lock_head(session)
     lines = {row.line_no: row for row in session.execute(

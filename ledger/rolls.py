@@ -26,6 +26,7 @@ from ledger import posting, roll_payments
 from ledger.access import Action, require
 from ledger.audit.entries import image_template
 from ledger.audit.log import lock_head, record_change
+from ledger.bulk import collector_paused
 from ledger.classification import check_spending
 from ledger.db import insert_rows, new_ids
 from ledger.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
@@ -81,7 +82,14 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     require(session, actor, Action.RECORD, county_code)
     if not lines:
         raise LedgerError("a roll needs at least one household line")
-    _check_lines(session, lines, county_code, as_of)
+    with collector_paused():  # tens of thousands of lines (ledger.bulk)
+        _check_lines(session, lines, county_code, as_of)
+        return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
+                       use_code, standard_fen, lines)
+
+
+def _insert_roll(session, actor, code, lot_id, county_code, item, function_code, use_code,
+            standard_fen, lines) -> PaymentRoll:
     roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
                        function_code=function_code, use_code=use_code,
                        standard_fen=standard_fen, created_by=actor.id)
