@@ -197,6 +197,12 @@ def new_ids(session: Session, table, count: int) -> list[int]:
     return sorted(ids)
 
 
+def bind_value(session: Session, column, value):
+    """`value` as `column`'s type sends it to this database's driver (for plain SQL)."""
+    processor = column.type._cached_bind_processor(session.get_bind().dialect)
+    return processor(value) if processor is not None else value
+
+
 def marker(session: Session) -> str:
     """The driver's positional parameter marker: `?` (sqlite3) or `%s` (psycopg)."""
     return "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
