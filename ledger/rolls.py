@@ -303,6 +303,11 @@ def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
 
     The lines are paid together (`ledger.roll_payments`): a county's roll of tens of thousands
     of households is one set of statements, not tens of thousands of one-line services."""
+    with collector_paused():  # tens of thousands of lines (ledger.bulk)
+        return _send(session, actor, code, day)
+
+
+def _send(session, actor, code, day) -> list[tuple]:
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
