@@ -208,7 +208,7 @@ def marker(session: Session) -> str:
     return "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
 
 
-def insert_rows(session: Session, table, columns: list[str], rows) -> None:
+def insert_tuples(session: Session, table, columns: list[str], rows) -> None:
     """Insert `rows` (tuples of values for `columns`, in that order) with one DBAPI
     executemany.
 

@@ -7,7 +7,7 @@ roll took minutes to send. Here what is the same for every line — the actor's 
 purpose lock, the paying county, the open period, the county's account and its balance — is
 checked once; what differs per line (the payee, its account, the payment's approval) is read with
 one query per roll, joined through `roll_lines` (no lists of tens of thousands of keys sent from
-Python); rows go in with one DBAPI `executemany` per table and chunk (`db.insert_rows`: as
+Python); rows go in with one DBAPI `executemany` per table and chunk (`db.insert_tuples`: as
 tuples, with ids assigned as autoincrement would assign them); and each account's balance moves
 once per chunk (a payee account opened by the roll is inserted with its pending debit).
 
@@ -50,7 +50,7 @@ from ledger.audit.entries import image_template
 from ledger.audit.log import PendingEntry, append_entries, lock_head
 from ledger.bulk import collector_paused
 from ledger.classification import check_spending
-from ledger.db import insert_rows, marker, new_ids
+from ledger.db import insert_tuples, marker, new_ids
 from ledger.errors import LedgerError, MakerChecker, NotFound, Overdraft
 from ledger.lots import get_lot
 from ledger.models import (
@@ -263,7 +263,7 @@ class _SendBatch:
             accounts[line.household_code] = opened[k] = account_id
             account_rows.append((account_id, lot.id, AccountKind.PAYEE, line.household_code,
                                  regions[k], 0, 0, line.amount_fen, 0, base + k))
-        insert_rows(session, ACCOUNTS, _ACCOUNT_COLUMNS, account_rows)
+        insert_tuples(session, ACCOUNTS, _ACCOUNT_COLUMNS, account_rows)
 
         transfer_ids = new_ids(session, TRANSFERS, len(lines))
         posting_ids = new_ids(session, POSTINGS, 2 * len(lines))
@@ -311,8 +311,8 @@ class _SendBatch:
                                            line.amount_fen, tid)))
             entries.append(PendingEntry(actor, "transfer.record", now, records, ordered=True))
             sent.append((line, SentPayment(tid, key, line.amount_fen, lot_id)))
-        insert_rows(session, TRANSFERS, _TRANSFER_COLUMNS, transfer_rows)
-        insert_rows(session, POSTINGS, _POSTING_COLUMNS, posting_rows)
+        insert_tuples(session, TRANSFERS, _TRANSFER_COLUMNS, transfer_rows)
+        insert_tuples(session, POSTINGS, _POSTING_COLUMNS, posting_rows)
         append_entries(session, head, entries)
         _move_balances(session, {accounts[line.household_code]: (0, 0, line.amount_fen, 0)
                                  for k, line in enumerate(lines) if k not in opened})
@@ -505,7 +505,7 @@ def _post_chunk(session, actor, head, chunk, legs, now) -> None:
         entries.append(PendingEntry(actor.username, "transfer.approved", now,
                                     [("approvals", [approval_id], 1, None, image)],
                                     {"transfer_id": payment.id}, ordered=True))
-    insert_rows(session, APPROVALS, _APPROVAL_COLUMNS, rows)
+    insert_tuples(session, APPROVALS, _APPROVAL_COLUMNS, rows)
     append_entries(session, head, entries)
     deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for _, _result, payment in chunk:

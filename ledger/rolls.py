@@ -28,7 +28,7 @@ from ledger.audit.entries import image_template
 from ledger.audit.log import lock_head, record_change
 from ledger.bulk import collector_paused
 from ledger.classification import check_spending
-from ledger.db import bind_value, insert_rows, marker, new_ids
+from ledger.db import bind_value, insert_tuples, marker, new_ids
 from ledger.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
 from ledger.lots import get_lot
 from ledger.models import (
@@ -113,7 +113,7 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
             image["quantity"] = quantity
             image["amount_fen"] = amount
             change.add_written((table.name, [line_id], 1, None, image))
-        insert_rows(session, table, _LINE_COLUMNS, rows)
+        insert_tuples(session, table, _LINE_COLUMNS, rows)
     return roll
 
 

@@ -21,7 +21,7 @@ from ledger.audit import merkle
 from ledger.audit.entries import (
     canonical_value, encode_entry, encode_ordered_entry, row_record,
 )
-from ledger.db import insert_rows
+from ledger.db import insert_tuples
 from ledger.models import AuditEntry, AuditHead, AuditNode
 
 DEFAULT_ORIGIN = "fundtrail.example/demo-province"
@@ -162,8 +162,8 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
     # bookkeeping (≈ a third of a disbursement's flush time), and Core its per-row parameter
     # building (a roll appends tens of thousands). The head stays an ORM object, so that a
     # rolled-back savepoint expires it and the next change reads the size the database has.
-    insert_rows(session, AuditEntry.__table__, ["idx", "entry", "leaf_hash"], entries)
-    insert_rows(session, AuditNode.__table__, ["level", "idx", "hash", "leaf_end"], nodes)
+    insert_tuples(session, AuditEntry.__table__, ["idx", "entry", "leaf_hash"], entries)
+    insert_tuples(session, AuditNode.__table__, ["level", "idx", "hash", "leaf_end"], nodes)
     head.size = frontier.size
     head.root = root
     head.frontier = frontier.to_bytes()

@@ -1,4 +1,4 @@
-"""`db.insert_rows` (the driver's executemany, used by bulk services) stores what an ORM insert
+"""`db.insert_tuples` (the driver's executemany, used by bulk services) stores what an ORM insert
 stores: enums, dates and date-times go through the column types' own conversions, so the rows
 read back identically through the ORM and are the same in the database, on SQLite and
 PostgreSQL."""
@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from ledger.db import insert_rows, new_ids, transaction
+from ledger.db import insert_tuples, new_ids, transaction
 from ledger.models import Transfer, TransferKind
 from ledger.regions import get_user
 from tests.world import COUNTY
@@ -34,7 +34,7 @@ def test_rows_inserted_by_the_driver_read_back_as_orm_inserted_ones(world):
         bulk = [values(world, clerk, f"bulk-{n}") for n in range(3)]
         for row, new_id in zip(bulk, new_ids(s, Transfer.__table__, len(bulk))):
             row["id"] = new_id
-        insert_rows(s, Transfer.__table__, COLUMNS,
+        insert_tuples(s, Transfer.__table__, COLUMNS,
                     [tuple(row[c] for c in COLUMNS) for row in bulk])
     with transaction(world.factory) as s:
         read = {t.idempotency_key: t for t in s.execute(
