@@ -16,7 +16,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import String, create_engine, event, func, insert, inspect, select
+from sqlalchemy import LargeBinary, String, create_engine, event, func, insert, inspect, select
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -52,6 +52,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")  # a committed change survives power loss
+        # A 64 MB page cache (default 2 MB), memory only: a payment roll's transaction touches
+        # tens of MB of table and index pages, and with the default cache SQLite spills hot
+        # pages to the WAL and writes them again and again before the commit (≈ 10 % of a
+        # 50,000-line roll's send and settle time here). Durability is unchanged.
+        cur.execute("PRAGMA cache_size=-65536")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -219,3 +224,86 @@ def _check_rows(table, rows: list[dict]) -> None:
                     (column.type.length and len(value) > column.type.length)
                     or "\x00" in value or not value.isprintable()):
                 _check_text(table.name, column, value)  # the exact reason, or none
+
+
+def new_ids(session: Session, table, count: int) -> list[int]:
+    """`count` fresh primary keys for `table`, ascending, for rows the caller inserts itself.
+
+    SQLite: the next ones after the largest (as `insert_with_ids`: the transaction holds the
+    write lock and rows are never deleted, so they are what autoincrement would give).
+    PostgreSQL: drawn from the column's sequence, as a plain INSERT would draw them."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        last = session.execute(select(func.max(table.c.id))).scalar() or 0
+        return list(range(last + 1, last + 1 + count))
+    ids = session.connection().exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        (table.name, count)).scalars().all()
+    return sorted(ids)
+
+
+def bind_value(session: Session, column, value):
+    """`value` as `column`'s type sends it to this database's driver (for plain SQL)."""
+    processor = column.type._cached_bind_processor(session.get_bind().dialect)
+    return processor(value) if processor is not None else value
+
+
+def marker(session: Session) -> str:
+    """The driver's positional parameter marker: `?` (sqlite3) or `%s` (psycopg)."""
+    return "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+
+
+def insert_tuples(session: Session, table, columns: list[str], rows) -> None:
+    """Insert `rows` (tuples of values for `columns`, in that order) with one DBAPI
+    executemany.
+
+    For bulk services writing tens of thousands of rows: SQLAlchemy's Core executemany spends
+    more CPU building each row's parameters than the driver spends inserting it. Values go to
+    the driver as the column types would send them: a column whose type converts values for
+    this dialect (enums to their text, and on SQLite dates and date-times to text) has each
+    distinct value converted once through that type's own bind processor, so what is stored,
+    and read back through the ORM, is exactly what an ORM or Core insert stores. Bytes go to
+    both drivers as they are (BLOB, bytea)."""
+    dialect = session.get_bind().dialect
+    if not isinstance(rows, list):
+        rows = list(rows)
+    # The text checks the ORM path makes before a flush (_check_text_columns): this path
+    # skips the ORM, not the rules.
+    text_at = [(position, table.c[name]) for position, name in enumerate(columns)
+               if table.c[name] in _text_columns(table)]
+    for row in rows:
+        for position, column in text_at:
+            value = row[position]
+            if value.__class__ is str and (
+                    (column.type.length and len(value) > column.type.length)
+                    or not value.isprintable()):
+                _check_text(table.name, column, value)
+    convert = []
+    for position, name in enumerate(columns):
+        column = table.c[name]
+        if isinstance(column.type, LargeBinary):
+            continue
+        processor = column.type._cached_bind_processor(dialect)
+        if processor is not None:
+            convert.append((position, processor, {}))
+    if convert:
+        converted = []
+        for row in rows:
+            row = list(row)
+            for position, processor, seen in convert:
+                value = row[position]
+                try:
+                    row[position] = seen[value]
+                except KeyError:
+                    row[position] = seen[value] = processor(value)
+            converted.append(tuple(row))
+        rows = converted
+    elif not isinstance(rows, list):
+        rows = list(rows)
+    if not rows:
+        return
+    mark = marker(session)
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    session.connection().exec_driver_sql(sql, rows)

@@ -161,8 +161,15 @@ def _body_to_fen(text: str, body: str) -> int:
     return int(digits or "0") * 100 + fen
 
 
+_PLAIN_YUAN = re.compile(r"[0-9]{1,13}\.[0-9]{2}")  # 500.00: how bank files write amounts
+
+
 def parse_yuan(text: str, *, allow_negative: bool = False) -> int:
     """Parse a yuan amount as written in spreadsheets and bank files; return fen."""
+    if type(text) is str and _PLAIN_YUAN.fullmatch(text):
+        # The common form, digits and two decimals, read directly (a bank's result file has
+        # one per line); the general path below gives the same value for it.
+        return int(text.replace(".", ""))
     normalised = _normalise(text)
     match = _AFFIXES.fullmatch(normalised)
     assert match is not None  # the pattern matches every string

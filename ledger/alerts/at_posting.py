@@ -4,7 +4,7 @@ entry as the payment. The payment itself is not refused: the death record may be
 the alert says what to verify. The next scan adds the full evidence to the same alert."""
 from __future__ import annotations
 
-from sqlalchemy import Date, and_, cast, literal, null, or_, select, union_all
+from sqlalchemy import Date, Select, and_, cast, literal, null, or_, select, union_all
 
 from ledger.alerts.base import Finding
 from ledger.alerts.models import Alert, AlertEvent, AlertEventKind, AlertState
@@ -83,10 +83,16 @@ def _head_death(session, household_code):
 def households_with_dead_head(session, household_codes) -> set[str]:
     """Which of these households have a head recorded as dead anywhere `_head_death` looks: the
     bulk roll path (`ledger.roll_payments`) sends only these through the one-line path, which
-    raises BEN-01 as the payment is recorded."""
-    codes = list(household_codes)
-    if not codes:
-        return set()
+    raises BEN-01 as the payment is recorded.
+
+    `household_codes` is a list of codes or a SELECT of them (a roll's lines: then the
+    database joins, with no list of tens of thousands of codes sent to it)."""
+    if isinstance(household_codes, Select):
+        codes = household_codes
+    else:
+        codes = list(household_codes)
+        if not codes:
+            return set()
     head = and_(Member.household_code.in_(codes), Member.relation == "户主")
     found = set(session.execute(select(Member.household_code).where(
         head, Member.death_date.is_not(None))).scalars())

@@ -102,6 +102,24 @@ def _dict_recorder(table):
     return record
 
 
+def canonical_key_order(keys) -> list[str]:
+    """Map keys in the order canonical CBOR puts them: shorter encoding first, then bytewise."""
+    return sorted(keys, key=lambda k: (len(k.encode("utf-8")), k.encode("utf-8")))
+
+
+def image_template(table, values: dict) -> dict:
+    """The image of a new row of `table` with its columns already in canonical key order,
+    filled from `values` (canonical form, as `table_record` would give) and None elsewhere.
+
+    Bulk services copy it for each row and set the columns that differ: assigning an existing
+    key keeps its place, so every copy stays in canonical order and `encode_ordered_entry`
+    can use the plain encoder. Every column not in `values` must be set on each copy."""
+    skip = UNBOUND_COLUMNS.get(table.name, frozenset())
+    columns = {c.key: c for c in table.columns if c.key not in skip}
+    return {key: _bound_value(columns[key], values[key]) if key in values else None
+            for key in canonical_key_order(columns)}
+
+
 def image_hash(image: dict) -> bytes:
     return hashlib.sha256(cbor2.dumps(image, canonical=True)).digest()
 
@@ -193,6 +211,18 @@ def encode_entry(*, origin: str, index: int, prev_root: bytes, time_us: int, act
     body = [FORMAT_VERSION, origin, index, prev_root, time_us, actor, kind,
             [list(r) for r in rows], canonical_value(details)]
     return cbor2.dumps(body, canonical=True)
+
+
+def encode_ordered_entry(*, origin: str, index: int, prev_root: bytes, time_us: int,
+                         actor: str, kind: str, rows: list, details: dict) -> bytes:
+    """`encode_entry` for a body built in canonical form already: row records as tuples or
+    lists, every map (images, details) with its keys in canonical order (`image_template`),
+    values only integers, text, bytes, null, booleans and lists. cbor2's canonical encoder
+    differs from its plain one only in sorting map keys (and shortening floats, which entries
+    never hold), so for such a body the plain encoder writes the same bytes at a third of the
+    cost: bulk services encode tens of thousands of entries at a time."""
+    return cbor2.dumps([FORMAT_VERSION, origin, index, prev_root, time_us, actor, kind, rows,
+                        details])
 
 
 class EntryFormatError(ValueError):

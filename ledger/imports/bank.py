@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ledger.bulk import collector_paused
 from ledger.errors import LedgerError
 from ledger.imports.csvfile import Column, ImportProblems, Problem, read
 from ledger.money import format_yuan_plain, parse_yuan
@@ -109,6 +110,11 @@ def _running(pid: int) -> bool:
 
 def import_bank_results(session: Session, actor, roll_code: str, path) -> dict:
     """Apply the bank's result file to a roll; every line or none."""
+    with collector_paused():  # a result per line, up to hundreds of thousands (ledger.bulk)
+        return _import_bank_results(session, actor, roll_code, path)
+
+
+def _import_bank_results(session, actor, roll_code, path) -> dict:
     roll = get_roll(session, roll_code)
     rows = read(path, RESULT_COLUMNS)
     name = Path(path).name

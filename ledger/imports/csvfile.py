@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ledger.bulk import collector_paused
 from ledger.errors import LedgerError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -80,6 +81,11 @@ def decode(path: Path) -> str:
 
 def read(path: str | Path, columns: list[Column]) -> list[Row]:
     """Parse the whole file; raise ImportProblems listing every bad line, or return rows."""
+    with collector_paused():  # a row object per line, up to hundreds of thousands (ledger.bulk)
+        return _read(path, columns)
+
+
+def _read(path, columns) -> list[Row]:
     path = Path(path)
     name = path.name
     try:
