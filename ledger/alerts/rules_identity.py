@@ -264,10 +264,12 @@ def ben02_same_person_twice(ctx: ScanContext) -> list[Finding]:
                        100, "id") for ms in groups.values()]
     if ctx.vault is None:
         return findings
-    blocks = defaultdict(list)
-    for m in s.execute(current).scalars():
-        blocks[(villages[m.household_code],
-                birth_date(ctx.vault.decrypt(m.id_number)))].append(m)
+    blocks = defaultdict(list)  # columns, not ORM objects: one row per member of the province
+    people = select(Member.id, Member.household_code, Member.id_digest, Member.name,
+                    Member.id_number).where(Member.id.not_in(moved))
+    decrypt = ctx.vault.decrypt
+    for m in s.execute(people):
+        blocks[(villages[m.household_code], birth_date(decrypt(m.id_number)))].append(m)
     threshold = ctx.settings.name_similarity_percent
     for members in blocks.values():
         for i, a in enumerate(members):
