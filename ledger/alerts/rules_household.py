@@ -187,9 +187,14 @@ def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
     s, cfg = ctx.session, ctx.settings
     lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.APPROVED)
     p = payments()
+    # What reached a line's household for its roll: payments to it from the roll's lot whose
+    # memo names the roll. Joined through the roll's own lines (payee = a household on the
+    # roll), so each payment is tested against its household's rolls, not every roll of the lot.
     received = dict(((r.payee, r.code), int(r.total)) for r in s.execute(
         select(p.c.payee, PaymentRoll.code, func.sum(p.c.amount).label("total"))
-        .join(PaymentRoll, and_(PaymentRoll.lot_id == p.c.lot_id,
+        .join(RollLine, RollLine.household_code == p.c.payee)
+        .join(PaymentRoll, and_(PaymentRoll.id == RollLine.roll_id,
+                                PaymentRoll.lot_id == p.c.lot_id,
                                 p.c.memo.contains(PaymentRoll.code)))
         .group_by(p.c.payee, PaymentRoll.code)).all())
     findings = []
