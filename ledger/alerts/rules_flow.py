@@ -205,35 +205,89 @@ def _days_after(day, start) -> str:
     return f"{gap} days after" if gap >= 0 else f"{-gap} days before"
 
 
-def _same_payee_and_amount(ctx: ScanContext, same_item: bool):
-    """Pairs of standing payments to one payee of one amount, earlier first, within the
-    window; with the same item (memo) for DUP-01, another item for DUP-02."""
-    p = payments()
-    a, b = p.alias("a"), p.alias("b")
-    item = a.c.memo == b.c.memo if same_item else a.c.memo != b.c.memo
-    rows = ctx.session.execute(
-        select(a, b.c.id.label("b_id"), b.c.date.label("b_date"), b.c.key.label("b_key"),
-               b.c.memo.label("b_memo"))
-        .join(b, and_(a.c.payee == b.c.payee, a.c.amount == b.c.amount, item,
-                      a.c.id < b.c.id))
-        .order_by(b.c.id, a.c.id)).all()
+def _duplicate_pairs(ctx: ScanContext) -> tuple[dict, dict]:
+    """DUP-01's and DUP-02's pairs, found in one ordered read of the standing payments.
+
+    A pair is two payments to one payee of one amount at most `duplicate_window_days` apart
+    (either way), the earlier-entered one (lower id) first: with the same item text (memo) for
+    DUP-01, another item text for DUP-02 (a payment without a memo pairs with neither, as in
+    SQL). Each later payment is named once, with the earliest-entered payment it repeats;
+    DUP-02 skips two lines of different payment rolls and a payment DUP-01 names.
+
+    The payments come sorted by payee, amount and date, so each payment's candidates are the
+    neighbours within the window in its (payee, amount) run: n log n for the sort plus the
+    window's size per payment, not the self-join's n² pairs.
+    Returns ({later id: (earlier row, later row)} for DUP-01, the same for DUP-02)."""
     window = ctx.settings.duplicate_window_days
-    return [r for r in rows if abs((r.b_date - r.date).days) <= window]
+    cached = ctx.cache.get(("duplicate_pairs", window))
+    if cached is not None:
+        return cached
+    p = payments()
+    rows = ctx.session.execute(
+        select(p.c.id, p.c.date, p.c.amount, p.c.lot_id, p.c.county, p.c.memo, p.c.key,
+               p.c.payee)
+        .order_by(p.c.payee, p.c.amount, p.c.date, p.c.id)).all()
+    found = duplicate_pairs(rows, window)
+    ctx.cache[("duplicate_pairs", window)] = found
+    return found
+
+
+def duplicate_pairs(rows, window_days: int) -> tuple[dict, dict]:
+    """The pairs of `_duplicate_pairs` among `rows` (id, date, amount, memo, key, payee)
+    sorted by payee, amount and date."""
+    exact, other = {}, {}
+    span = dt.timedelta(days=window_days)
+    start = 0
+    for end in range(len(rows) + 1):
+        if end < len(rows) and (rows[end].payee, rows[end].amount) \
+                == (rows[start].payee, rows[start].amount):
+            continue
+        _pairs_in_run(rows[start:end], span, exact, other)  # one payee, one amount
+        start = end
+    return exact, {b: pair for b, pair in other.items() if b not in exact}
+
+
+def _pairs_in_run(run, span, exact, other):
+    """Pairs within one (payee, amount) run sorted by date: for each payment, the lowest-id
+    earlier-entered payment within the window with the same memo (exact) and with another
+    memo, not two roll lines (other)."""
+    lo = hi = 0
+    for b in run:
+        while run[lo].date < b.date - span:
+            lo += 1
+        while hi < len(run) and run[hi].date <= b.date + span:
+            hi += 1
+        if b.memo is None:
+            continue
+        same = diff = None
+        for a in run[lo:hi]:
+            if a.id >= b.id or a.memo is None:
+                continue
+            if a.memo == b.memo:
+                if same is None or a.id < same.id:
+                    same = a
+            elif not (a.key.startswith("roll:") and b.key.startswith("roll:")):
+                if diff is None or a.id < diff.id:
+                    diff = a
+        if same is not None:
+            exact[b.id] = (same, b)
+        if diff is not None:
+            other[b.id] = (diff, b)
 
 
 def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     window = ctx.settings.duplicate_window_days
-    findings = {}
-    for row in _same_payee_and_amount(ctx, same_item=True):
-        if row.b_id in findings:
-            continue
-        gap = abs((row.b_date - row.date).days)
-        findings[row.b_id] = Finding(
-            "DUP-01", "transfer", str(row.b_id), row.county,
-            f"transfer #{row.b_id} ({row.b_key}) repeats #{row.id} ({row.key}) {gap} days later",
-            f"same payee, amount and item within {window} days", row.amount,
-            {"transfers": [transfer_evidence(row)], "duplicate_transfer_id": row.b_id})
-    return list(findings.values())
+    exact, _ = _duplicate_pairs(ctx)
+    findings = []
+    for b_id in sorted(exact):
+        a, b = exact[b_id]
+        gap = abs((b.date - a.date).days)
+        findings.append(Finding(
+            "DUP-01", "transfer", str(b.id), a.county,
+            f"transfer #{b.id} ({b.key}) repeats #{a.id} ({a.key}) {gap} days later",
+            f"same payee, amount and item within {window} days", a.amount,
+            {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id}))
+    return findings
 
 
 def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
@@ -243,22 +297,19 @@ def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
     out: each item was published and approved on its own roll, and per-household items often
     share a standard (¥1,000 for two items is not a duplicate)."""
     window = ctx.settings.duplicate_window_days
-    exact = {int(f.entity_key) for f in dup01_duplicate_payment(ctx)}
-    findings = {}
-    for row in _same_payee_and_amount(ctx, same_item=False):
-        if row.b_id in findings or row.b_id in exact:
-            continue
-        if row.key.startswith("roll:") and row.b_key.startswith("roll:"):
-            continue
-        gap = abs((row.b_date - row.date).days)
-        findings[row.b_id] = Finding(
-            "DUP-02", "transfer", str(row.b_id), row.county,
-            f"transfer #{row.b_id} ({row.b_key}, {row.b_memo!r}) pays the same payee the same "
-            f"amount as #{row.id} ({row.key}, {row.memo!r}) {gap} days apart",
+    _, other = _duplicate_pairs(ctx)
+    findings = []
+    for b_id in sorted(other):
+        a, b = other[b_id]
+        gap = abs((b.date - a.date).days)
+        findings.append(Finding(
+            "DUP-02", "transfer", str(b.id), a.county,
+            f"transfer #{b.id} ({b.key}, {b.memo!r}) pays the same payee the same "
+            f"amount as #{a.id} ({a.key}, {a.memo!r}) {gap} days apart",
             f"same payee and amount under another voucher within {window} days",
-            row.amount, {"transfers": [transfer_evidence(row)], "duplicate_transfer_id":
-                         row.b_id, "items": [row.memo or "", row.b_memo or ""]})
-    return list(findings.values())
+            a.amount, {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id,
+                       "items": [a.memo or "", b.memo or ""]}))
+    return findings
 
 
 def spl01_split_payments(ctx: ScanContext) -> list[Finding]:

@@ -83,15 +83,21 @@ class _Rec:
 
 
 def _paid_by_household(ctx):
-    p = payments()
-    out = defaultdict(list)
-    for r in ctx.session.execute(select(p.c.payee, p.c.date, p.c.amount, p.c.id)).all():
-        out[r.payee].append(r)
-    return out
+    """Standing payments by payee; read once per scan (BEN-02, BEN-04, BEN-05, FAV-01 share it)."""
+    if "paid_by_household" not in ctx.cache:
+        p = payments()
+        out = defaultdict(list)
+        for r in ctx.session.execute(select(p.c.payee, p.c.date, p.c.amount, p.c.id)).all():
+            out[r.payee].append(r)
+        ctx.cache["paid_by_household"] = out
+    return ctx.cache["paid_by_household"]
 
 
 def _villages(ctx) -> dict:
-    return dict(ctx.session.execute(select(Household.code, Household.village_code)).all())
+    if "villages" not in ctx.cache:
+        ctx.cache["villages"] = dict(ctx.session.execute(
+            select(Household.code, Household.village_code)).all())
+    return ctx.cache["villages"]
 
 
 def _match_evidence(m: Match) -> dict:
@@ -180,6 +186,12 @@ def _official_of(rec, officials):
 
 
 def fav01_relative_of_official(ctx: ScanContext) -> list[Finding]:
+    if "fav01" not in ctx.cache:  # BEN-08 reuses FAV-01's findings in the same scan
+        ctx.cache["fav01"] = _fav01(ctx)
+    return list(ctx.cache["fav01"])
+
+
+def _fav01(ctx: ScanContext) -> list[Finding]:
     officials, matches = _officials(ctx)
     paid, villages = _paid_by_household(ctx), _villages(ctx)
     findings = {}
@@ -264,10 +276,12 @@ def ben02_same_person_twice(ctx: ScanContext) -> list[Finding]:
                        100, "id") for ms in groups.values()]
     if ctx.vault is None:
         return findings
-    blocks = defaultdict(list)
-    for m in s.execute(current).scalars():
-        blocks[(villages[m.household_code],
-                birth_date(ctx.vault.decrypt(m.id_number)))].append(m)
+    blocks = defaultdict(list)  # columns, not ORM objects: one row per member of the province
+    people = select(Member.id, Member.household_code, Member.id_digest, Member.name,
+                    Member.id_number).where(Member.id.not_in(moved))
+    decrypt = ctx.vault.decrypt
+    for m in s.execute(people):
+        blocks[(villages[m.household_code], birth_date(decrypt(m.id_number)))].append(m)
     threshold = ctx.settings.name_similarity_percent
     for members in blocks.values():
         for i, a in enumerate(members):
