@@ -275,7 +275,8 @@ class RollLine(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     roll_id: Mapped[int] = mapped_column(ForeignKey("payment_rolls.id"), index=True)
     line_no: Mapped[int] = mapped_column(Integer)
-    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"))
+    # indexed for the public village page: a village's lines through its households
+    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     log_index: Mapped[int] = mapped_column(BigInteger)

@@ -174,19 +174,47 @@ def villages(session: Session) -> list[tuple[Region, Region]]:
 
 
 def village_rolls(session: Session, code: str) -> list[tuple[RollView, list]]:
-    """Published rolls with the lines of this village's households, as on the board."""
+    """Published rolls with the lines of this village's households, as on the board.
+
+    Reads only this village's lines (roll_lines joined to households on village_code), never
+    the rest of a county's roll: each view's `lines` are this village's lines in every state,
+    and the list beside it the ones the board shows (not withdrawn). A line's state comes from
+    the roll's events in order, as `ledger.rolls.line_states` computes it for the whole roll.
+    """
+    rows = session.execute(
+        select(RollLine, Household).join(Household, Household.code == RollLine.household_code)
+        .where(Household.village_code == code)
+        .order_by(RollLine.roll_id, RollLine.line_no)).all()
+    lines_of: dict[int, list[tuple[RollLine, Household]]] = {}
+    for line, hh in rows:
+        lines_of.setdefault(line.roll_id, []).append((line, hh))
+    if not lines_of:
+        return []
+    events_of: dict[int, list[RollEvent]] = {roll_id: [] for roll_id in lines_of}
+    for event in session.execute(select(RollEvent).where(RollEvent.roll_id.in_(list(lines_of)))
+                                 .order_by(RollEvent.id)).scalars():
+        events_of[event.roll_id].append(event)
     result = []
-    roll_ids = session.execute(
-        select(RollLine.roll_id).join(Household, Household.code == RollLine.household_code)
-        .where(Household.village_code == code).distinct()).scalars().all()
-    for roll_row in session.execute(select(PaymentRoll).where(PaymentRoll.id.in_(roll_ids))
+    for roll_row in session.execute(select(PaymentRoll).where(PaymentRoll.id.in_(list(lines_of)))
                                     .order_by(PaymentRoll.id.desc())).scalars():
-        view = roll(session, None, roll_row.code)
-        if view.published_on is None:
+        events = events_of[roll_row.id]
+        if not any(e.kind is RollEventKind.PUBLISHED for e in events):
             continue
-        mine = [(line, hh, state) for line, hh, state in view.lines
-                if hh.village_code == code and state != "withdrawn"]
-        result.append((view, mine))
+        states = {line.id: "open" for line, _ in lines_of[roll_row.id]}
+        for e in events:
+            if e.line_id not in states:
+                continue
+            if e.kind is RollEventKind.OBJECTION:
+                states[e.line_id] = "held"
+            elif e.kind is RollEventKind.OBJECTION_DISMISSED:
+                states[e.line_id] = "open"
+            elif e.kind is RollEventKind.LINE_WITHDRAWN:
+                states[e.line_id] = "withdrawn"
+        view = RollView(roll_row, session.get(FundLot, roll_row.lot_id),
+                        [(line, hh, states[line.id]) for line, hh in lines_of[roll_row.id]],
+                        events)
+        result.append((view, [(line, hh, state) for line, hh, state in view.lines
+                              if state != "withdrawn"]))
     return result
 
 

@@ -62,7 +62,8 @@ EN = {
     "最近转账": "Recent transfers", "待我审核": "Waiting for approval",
     "日志 {size} 条，数据行 {rows} 行，检查点 {cps} 个":
         "{size} entries, {rows} rows, {cps} checkpoints",
-    "核验此清册": "Verify this roll", "尚未签入检查点": "not yet in a signed checkpoint",
+    "核验此清册": "Verify this roll", "下载证明文件（可离线核验）": "Download the proof file (checks offline)",
+    "尚未签入检查点": "not yet in a signed checkpoint",
     "规则": "Rule", "严重程度": "Severity", "对象": "Entity", "涉及金额": "Amount at risk",
     "发现": "Observed", "阈值": "Threshold", "为什么": "Why", "依据": "Basis", "方法": "Method",
     "下一步": "Next action", "证据": "Evidence", "运行全部规则": "Run all rules",

@@ -51,6 +51,7 @@ class Outcome:
     cosigned: list[tuple[str, str]] = field(default_factory=list)
     entry: dict | None = None
     rows: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    note: str = ""
 
 
 def entry_proof(session, index: int) -> proofs.TlogProof | None:
@@ -71,37 +72,71 @@ def qr_payload(proof: proofs.TlogProof) -> str:
     return proofs.base45_encode(proofs.encode_compact(proof))
 
 
-_PAYLOADS: OrderedDict[tuple[int, str], str] = OrderedDict()
-_PAYLOADS_LOCK = threading.Lock()
-PAYLOAD_CACHE_SIZE = 256
+_PROOFS: OrderedDict[tuple[int, str], proofs.TlogProof] = OrderedDict()
+_PROOFS_LOCK = threading.Lock()
+PROOF_CACHE_SIZE = 256
 
 
-def entry_qr_payload(session, index: int) -> str | None:
-    """`qr_payload(entry_proof(session, index))`, remembered per process.
+def checkpoint_note(session, size: int | None = None) -> tuple[str, int] | None:
+    """The newest signed checkpoint of this log (of tree size `size` if given), with every
+    cosignature it has gathered, and its size; None if there is none."""
+    from sqlalchemy import select
 
-    A proof of entry `index` against a checkpoint never changes (the log is append-only), so
-    the payload is kept under the entry index and the checkpoint's text with its cosignatures
-    (origin, size, root, signatures: a new checkpoint or a new cosignature is a new key). The
-    public village page shows one per roll on every request; building the proof and
-    Base45-encoding a roll's entry (tens of kB) was most of its time.
+    from ledger.audit import checkpoints as cps
+    from ledger.models import Checkpoint
+    if size is None:
+        row = cps.latest(session)
+    else:
+        row = session.execute(select(Checkpoint).where(
+            Checkpoint.origin == cps.log_origin(session), Checkpoint.size == size)
+            .order_by(Checkpoint.id.desc()).limit(1)).scalar_one_or_none()
+    return None if row is None else (cps.with_cosignatures(session, row), row.size)
+
+
+def entry_proof_at(session, index: int, size: int | None = None) -> proofs.TlogProof | None:
+    """Inclusion proof of entry `index` (with the entry as extra) against the checkpoint of
+    tree size `size` (the newest if None), remembered per process; None if no such signed
+    checkpoint covers the entry.
+
+    A proof of an entry against a checkpoint never changes (the log is append-only), so it is
+    kept under the entry index and the checkpoint's text with its cosignatures (origin, size,
+    root, signatures: a new checkpoint or a new cosignature is a new key).
     """
     from ledger.audit import checkpoints as cps
-    latest = cps.latest(session)
-    if latest is None or not 0 <= index < latest.size:
+    from ledger.models import AuditEntry
+    found = checkpoint_note(session, size)
+    if found is None or not 0 <= index < found[1]:
         return None
-    key = (index, cps.with_cosignatures(session, latest))
-    with _PAYLOADS_LOCK:
-        if key in _PAYLOADS:
-            _PAYLOADS.move_to_end(key)
-            return _PAYLOADS[key]
-    proof = entry_proof(session, index)
-    payload = None if proof is None else qr_payload(proof)
-    if payload is not None:
-        with _PAYLOADS_LOCK:
-            _PAYLOADS[key] = payload
-            while len(_PAYLOADS) > PAYLOAD_CACHE_SIZE:
-                _PAYLOADS.popitem(last=False)
-    return payload
+    note = found[0]
+    key = (index, note)
+    with _PROOFS_LOCK:
+        if key in _PROOFS:
+            _PROOFS.move_to_end(key)
+            return _PROOFS[key]
+    entry = bytes(session.get(AuditEntry, index).entry)
+    proof = proofs.build_proof(index, note, cps.node_reader(session), extra=entry)
+    with _PROOFS_LOCK:
+        _PROOFS[key] = proof
+        while len(_PROOFS) > PROOF_CACHE_SIZE:
+            _PROOFS.popitem(last=False)
+    return proof
+
+
+def public_roll(session, index: int):
+    """The published payment roll whose creation is log entry `index`, else None.
+
+    Only these entries can be named by number on the public pages (`/verify?entry=N`): they
+    are the rolls the village board shows. Any other entry (users, complaints, transfers) is
+    for auditors (`/audit/proof/N.txt`), so a guessed number must not open it.
+    """
+    from sqlalchemy import select
+
+    from ledger.models import PaymentRoll, RollEvent, RollEventKind
+    return session.execute(select(PaymentRoll).where(
+        PaymentRoll.log_index == index,
+        select(RollEvent.id).where(RollEvent.roll_id == PaymentRoll.id,
+                                   RollEvent.kind == RollEventKind.PUBLISHED).exists())
+    ).scalar_one_or_none()
 
 
 def load_policy(path: str) -> Policy | None:
@@ -135,10 +170,75 @@ def parse_input(text: str) -> proofs.TlogProof:
 
 
 def check(text: str, policy: Policy | None, session=None) -> Outcome:
+    """Check a proof as a villager brings it (QR text, link, pasted proof)."""
     if policy is None:
         return Outcome(False, "服务器尚未公布公钥和策略，无法核验。")
     try:
         proof = parse_input(text)
+    except proofs.ProofFormatError as exc:
+        return Outcome(False, f"无法识别这段内容：{exc}")
+    return check_proof(proof, policy, session)
+
+
+def check_roll_entry(session, roll, proof: proofs.TlogProof, policy: Policy | None,
+                     village: str | None = None) -> Outcome:
+    """Check the village page's link to a roll (`/verify?entry=N&size=M`): the proof the
+    server built of the roll's creation entry, verified exactly as a pasted one, and then the
+    roll's lines as the ledger holds them (and the village page prints them) against the
+    lines that entry carries. With `village`, only that village's lines are compared and
+    listed (the proof file still carries the whole county's roll)."""
+    if policy is None:
+        return Outcome(False, "服务器尚未公布公钥和策略，无法核验。")
+    outcome = check_proof(proof, policy, session)
+    if not outcome.ok or outcome.entry is None:
+        return outcome
+    from sqlalchemy import select
+
+    from ledger.models import Household, RollLine
+    stmt = select(RollLine).where(RollLine.roll_id == roll.id).order_by(RollLine.line_no)
+    if village:
+        stmt = stmt.join(Household, Household.code == RollLine.household_code) \
+            .where(Household.village_code == village)
+    lines = session.execute(stmt).scalars().all()
+    entry = decode_entry(proof.extra)
+    logged = {image.get("id"): image for table, _key, _version, _prev, image in entry["rows"]
+              if table == "roll_lines"}
+    header = next((image for table, _k, _v, _p, image in entry["rows"]
+                   if table == "payment_rolls"), {})
+    problems = []
+    if header.get("code") != roll.code or header.get("standard_fen") != roll.standard_fen \
+            or header.get("item") != roll.item:
+        problems.append(f"清册 {roll.code} 的抬头与日志记录不同")
+    for line in lines:
+        image = logged.get(line.id)
+        if image is None or (image.get("roll_id"), image.get("line_no"),
+                             image.get("household_code"), image.get("quantity"),
+                             image.get("amount_fen")) != (roll.id, line.line_no,
+                                                          line.household_code, line.quantity,
+                                                          line.amount_fen):
+            problems.append(f"第 {line.line_no} 行（户编码 {line.household_code}）与日志记录不同")
+    if problems:
+        outcome.ok = False
+        outcome.message = ("签名有效，但数据库中的清册各行与日志记录不一致："
+                           + "；".join(problems[:20])
+                           + (f"……共 {len(problems)} 处" if len(problems) > 20 else ""))
+        return outcome
+    where = "本村" if village else "本清册"
+    outcome.message += (f" 清册 {roll.code} {where}的 {len(lines)} 行（户编码、数量、金额）"
+                        "与这条日志记录逐行一致。")
+    if village:
+        mine = {line.id for line in lines}
+        total = len(logged)
+        outcome.rows = [row for row, (table, _k, _v, _p, image) in
+                        zip(outcome.rows, entry["rows"])
+                        if table != "roll_lines" or image.get("id") in mine]
+        outcome.note = (f"全县清册共 {total} 行，这里只列本村的 {len(lines)} 行；"
+                        "证明文件含全部各行，可离线核验。")
+    return outcome
+
+
+def check_proof(proof: proofs.TlogProof, policy: Policy, session=None) -> Outcome:
+    try:
         verified = proofs.verify_entry_proof(proof, policy)
     except proofs.ProofFormatError as exc:
         return Outcome(False, f"无法识别这段内容：{exc}")

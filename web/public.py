@@ -2,15 +2,17 @@
 verification page the notice's QR code opens, and the published keys, policy and checkpoint."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from ledger import reading
 from ledger.audit import checkpoints as cps
+from ledger.audit.proofs import encode_text
 from web import current_settings, db
 from web.forms import ProofForm
-from web.proofcheck import check, entry_qr_payload, load_policy
+from web.proofcheck import check, check_roll_entry, entry_proof_at, load_policy, public_roll
 
 bp = Blueprint("public", __name__)
 
@@ -25,29 +27,76 @@ def village(code: str):
     s = db.session()
     region = reading.village(s, code)
     rolls = reading.village_rolls(s, code)
-    proofs_of = {}
-    for view, _lines in rolls:
-        payload = entry_qr_payload(s, view.roll.log_index)
-        if payload is not None:  # the roll as created is covered by a signed checkpoint
-            proofs_of[view.roll.code] = payload
+    latest = cps.latest(s)
+    # A roll whose creation a signed checkpoint covers links to its check by entry number and
+    # checkpoint size: the server builds the proof when the link is opened (docs/web.md).
+    checked_at = {view.roll.code: latest.size for view, _lines in rolls
+                  if latest is not None and view.roll.log_index < latest.size}
     return render_template("public/village.html", village=region, rolls=rolls,
                            notices=_published_rolls(s, code, rolls),
-                           proofs_of=proofs_of, projects=reading.village_projects(s, code))
+                           checked_at=checked_at, projects=reading.village_projects(s, code))
+
+
+MAX_PAYLOAD = 20_000   # characters of `p`: a printed QR carries about 1,250
 
 
 @bp.route("/verify", methods=["GET", "POST"])
 def verify_page():
     form = ProofForm()
     outcome = None
+    proof_link = None
     policy = load_policy(current_settings().ledger.policy_file)
-    if request.method == "GET" and request.args.get("p"):
-        if len(request.args["p"]) > 20_000:
+    if request.method == "GET" and request.args.get("entry"):
+        s = db.session()
+        index, size = _entry_args()
+        roll = public_roll(s, index)
+        proof = entry_proof_at(s, index, size) if roll is not None else None
+        if proof is None:
+            abort(404)
+        village_code = request.args.get("village") or None
+        if village_code is not None:
+            reading.village(s, village_code)
+        outcome = check_roll_entry(s, roll, proof, policy, village_code)
+        proof_link = url_for("public.verify_proof_file", entry=index, size=proof.checkpoint.size)
+    elif request.method == "GET" and request.args.get("p"):
+        if len(request.args["p"]) > MAX_PAYLOAD:
             abort(400)
         outcome = check(request.args["p"], policy, db.session())
     elif form.validate_on_submit():
         outcome = check(form.proof.data, policy, db.session())
     status = 200 if outcome is None or outcome.ok else 422
-    return render_template("public/verify.html", form=form, outcome=outcome), status
+    return render_template("public/verify.html", form=form, outcome=outcome,
+                           proof_link=proof_link), status
+
+
+@bp.route("/verify/proof.txt")
+def verify_proof_file():
+    """The proof the village page's link is checked with, as a C2SP tlog-proof file with the
+    entry bytes: what `python -m ledger.audit.verify_proof` checks offline."""
+    s = db.session()
+    index, size = _entry_args()
+    proof = entry_proof_at(s, index, size) if public_roll(s, index) is not None else None
+    if proof is None:
+        abort(404)
+    return Response(encode_text(proof), mimetype="text/plain; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=entry-{index}-size-{proof.checkpoint.size}"
+                             ".proof.txt"})
+
+
+def _entry_args() -> tuple[int, int | None]:
+    """`entry` and `size` as ASCII digits (int() would also take "١", " 1" or "1_0")."""
+    entry, size = request.args.get("entry", ""), request.args.get("size", "")
+    if not _NUMBER.fullmatch(entry) or (size and not _NUMBER.fullmatch(size)):
+        abort(404)
+    index, size_ = int(entry), int(size) if size else None
+    if index > MAX_INDEX or (size_ is not None and not 0 < size_ <= MAX_INDEX):
+        abort(404)
+    return index, size_
+
+
+_NUMBER = re.compile(r"[0-9]{1,19}")
+MAX_INDEX = 2**63 - 1
 
 
 def _published_rolls(s, code: str, rolls) -> set[str]:

@@ -113,7 +113,8 @@ def test_keys_policy_checkpoint_as_plain_text(app, scene, browser):
 def test_the_village_page_links_each_signed_roll_to_its_verification(app, scene, browser):
     visitor = browser()
     html = visitor.get(f"/village/{scene.own['village']}").get_data(as_text=True)
-    link = re.search(r'href="(/verify\?p=[^"]+)"', html).group(1).replace("&amp;", "&")
+    link = re.search(r'href="(/verify\?entry=[^"]+)"', html).group(1).replace("&amp;", "&")
     r = visitor.get(link)
     assert r.status_code == 200 and "核验通过" in r.get_data(as_text=True)
+    assert "逐行一致" in r.get_data(as_text=True)
     assert scene.own["roll"] in r.get_data(as_text=True)

@@ -119,6 +119,7 @@ SPECS: dict[str, Spec] = {
     "public.roll_pdf": Spec(args={"code": "{village}", "roll": "{roll}"}, heavy=True),
     "public.verify_page": Spec(query={"p": "NOT-A-PROOF"}, form={"proof": "not a proof"},
                                public=True),
+    "public.verify_proof_file": Spec(query={"entry": "0", "size": "1"}, public=True),
     "public.keys_text": Spec(), "public.policy_text": Spec(), "public.checkpoint_text": Spec(),
     "static": Spec(args={"filename": "style.css"}),
     "complaints.file": Spec(form={"subject_kind": "village", "subject_code": VILLAGE,
