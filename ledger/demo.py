@@ -16,7 +16,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ledger import flows, households as hh, lots, posting, projects, regions, roll_payments, rolls
 from ledger.db import transaction
@@ -172,6 +172,10 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
         from ledger.models import Approval, Decision
         p.summary.transfers = s.execute(select(func.count()).select_from(Approval).where(
             Approval.decision == Decision.APPROVED)).scalar_one()
+        # Planner statistics for the tables just filled: without them PostgreSQL (where
+        # autovacuum has not run yet, or is off) picks nested loops, and an alert scan that
+        # takes seconds takes many minutes (docs/operations.md, "After a bulk load").
+        s.execute(text("ANALYZE"))
     return p.summary
 
 
