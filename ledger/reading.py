@@ -181,6 +181,7 @@ def village_rolls(session: Session, code: str) -> list[tuple[RollView, list]]:
     and the list beside it the ones the board shows (not withdrawn). A line's state comes from
     the roll's events in order, as `ledger.rolls.line_states` computes it for the whole roll.
     """
+    from ledger.rolls import fold_line_events
     rows = session.execute(
         select(RollLine, Household).join(Household, Household.code == RollLine.household_code)
         .where(Household.village_code == code)
@@ -200,16 +201,7 @@ def village_rolls(session: Session, code: str) -> list[tuple[RollView, list]]:
         events = events_of[roll_row.id]
         if not any(e.kind is RollEventKind.PUBLISHED for e in events):
             continue
-        states = {line.id: "open" for line, _ in lines_of[roll_row.id]}
-        for e in events:
-            if e.line_id not in states:
-                continue
-            if e.kind is RollEventKind.OBJECTION:
-                states[e.line_id] = "held"
-            elif e.kind is RollEventKind.OBJECTION_DISMISSED:
-                states[e.line_id] = "open"
-            elif e.kind is RollEventKind.LINE_WITHDRAWN:
-                states[e.line_id] = "withdrawn"
+        states = fold_line_events({line.id: "open" for line, _ in lines_of[roll_row.id]}, events)
         view = RollView(roll_row, session.get(FundLot, roll_row.lot_id),
                         [(line, hh, states[line.id]) for line, hh in lines_of[roll_row.id]],
                         events)

@@ -239,7 +239,15 @@ def line_states(session, roll) -> dict[int, str]:
     """line id → open | held | withdrawn, from the events in order."""
     states = {line_id: "open" for line_id in session.execute(
         select(RollLine.id).where(RollLine.roll_id == roll.id)).scalars()}
-    for e in _events(session, roll):
+    return fold_line_events(states, _events(session, roll))
+
+
+def fold_line_events(states: dict[int, str], events) -> dict[int, str]:
+    """Move each line of `states` (line id → state) through the roll's events, in order; events
+    of lines not in `states` are passed over (a reader that holds one village's lines)."""
+    for e in events:
+        if e.line_id not in states:
+            continue
         if e.kind is RollEventKind.OBJECTION:
             states[e.line_id] = "held"
         elif e.kind is RollEventKind.OBJECTION_DISMISSED:
