@@ -51,28 +51,37 @@ def check_transfer(change, actor, transfer, legs) -> None:
                           at=change.time, note="at posting"))
 
 
-def _head_death(session, household_code):
-    """(name, date, source) of the head's death, from the registry first, then a death
-    recorded later, then an imported deaths list; None if none says so. One statement: this
-    runs for every payment."""
-    head = and_(Member.household_code == household_code, Member.relation == "户主")
-    registry = select(literal(0).label("rank"), Member.name, Member.death_date.label("day"),
+def _head_deaths(head_of):
+    """Every record of a household head's death, as a subquery of (household_code, rank, name,
+    day, source, snapshot): rank 0 the registry's date, 1 a death recorded later, 2 an
+    imported deaths list. `head_of` picks the households (a condition on Member). Both the
+    one-payment check and the bulk roll path read it, so they agree on who is dead."""
+    head = and_(head_of, Member.relation == "户主")
+    registry = select(Member.household_code, literal(0).label("rank"), Member.name,
+                      Member.death_date.label("day"),
                       literal("household registry").label("source"),
                       cast(null(), Date).label("snapshot")).where(
         head, Member.death_date.is_not(None))
-    later = select(literal(1), Member.name, MemberEvent.effective_date,
+    later = select(Member.household_code, literal(1), Member.name, MemberEvent.effective_date,
                    literal("household registry (death recorded later)"),
                    cast(null(), Date)).join(
         MemberEvent, and_(MemberEvent.member_id == Member.id,
                           MemberEvent.kind == MemberEventKind.DIED)).where(head)
-    listed = (select(literal(2), Member.name, ExternalRecord.date_from, ExternalList.source,
-                     ExternalList.snapshot_date)
+    listed = (select(Member.household_code, literal(2), Member.name, ExternalRecord.date_from,
+                     ExternalList.source, ExternalList.snapshot_date)
               .join(ExternalRecord, ExternalRecord.id_digest == Member.id_digest)
               .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
                                        ExternalList.kind == ListKind.DEATHS))
               .where(head))
-    union = union_all(registry, later, listed).subquery()
-    row = session.execute(select(union).order_by(union.c.rank).limit(1)).first()
+    return union_all(registry, later, listed).subquery()
+
+
+def _head_death(session, household_code):
+    """(name, date, source) of the head's death, from the registry first, then a death
+    recorded later, then an imported deaths list; None if none says so. One statement: this
+    runs for every payment."""
+    deaths = _head_deaths(Member.household_code == household_code)
+    row = session.execute(select(deaths).order_by(deaths.c.rank).limit(1)).first()
     if row is None:
         return None
     if row.rank == 2:
@@ -93,19 +102,8 @@ def households_with_dead_head(session, household_codes) -> set[str]:
         codes = list(household_codes)
         if not codes:
             return set()
-    head = and_(Member.household_code.in_(codes), Member.relation == "户主")
-    found = set(session.execute(select(Member.household_code).where(
-        head, Member.death_date.is_not(None))).scalars())
-    found |= set(session.execute(select(Member.household_code).join(
-        MemberEvent, and_(MemberEvent.member_id == Member.id,
-                          MemberEvent.kind == MemberEventKind.DIED)).where(head)).scalars())
-    found |= set(session.execute(
-        select(Member.household_code)
-        .join(ExternalRecord, ExternalRecord.id_digest == Member.id_digest)
-        .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
-                                 ExternalList.kind == ListKind.DEATHS))
-        .where(head)).scalars())
-    return found
+    deaths = _head_deaths(Member.household_code.in_(codes))
+    return set(session.execute(select(deaths.c.household_code).distinct()).scalars())
 
 
 def refuse_blacklisted(session, payee_codes, day) -> None:
