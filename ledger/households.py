@@ -45,15 +45,10 @@ def register_household(session: Session, actor: User, vault: PiiVault, *, code: 
                        village_code: str, head_name: str, status: HouseholdStatus,
                        registered_on: dt.date, bank_card: str | None = None,
                        phone: str | None = None) -> Household:
-    check_date(registered_on, "registration date")
     lock_head(session)  # decide under the log lock, as posting.replay does
-    village = get_region(session, village_code)
-    if village.level is not RegionLevel.VILLAGE:
-        raise LedgerError(f"{village_code} is a {village.level.value}, not a village")
-    require(session, actor, Action.RECORD, village_code)
+    card = check_new_household(session, actor, village_code, registered_on, bank_card)
     if session.get(Payee, code) is not None:
         raise LedgerError(f"payee or household {code!r} already exists")
-    card = normalise_card(bank_card) if bank_card else None
     with record_change(session, actor.username, "household.register") as change:
         change.add(Payee(code=code, kind=PayeeKind.HOUSEHOLD, name=head_name,
                          region_code=village_code))
