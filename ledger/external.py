@@ -97,6 +97,23 @@ def content_digest(records: list[ListRecord]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def earlier_snapshot(session: Session, model, what: str, kind, source: str,
+                     snapshot_date: dt.date, digest: str):
+    """The snapshot of `kind` from `source` on `snapshot_date` already stored (the same file
+    again: nothing to do), or None; the same source and date with other content is refused.
+    Shared by the external lists and the payee registers (ledger.payee_registers), whose
+    snapshots are dated and sourced alike."""
+    existing = session.execute(select(model).where(
+        model.kind == kind, model.source == source.strip(),
+        model.snapshot_date == snapshot_date)).scalar_one_or_none()
+    if existing is not None and existing.file_sha256 != digest:
+        raise IdempotencyConflict(
+            f"{kind.value} {what} from {source!r} dated {snapshot_date} was imported before "
+            f"(log entry {existing.log_index}) with other content; give the new snapshot its "
+            "own date")
+    return existing
+
+
 def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKind,
                 source: str, snapshot_date: dt.date, records: list[ListRecord]) -> ListImport:
     """Store one snapshot of a list. The same snapshot again changes nothing; the same source
@@ -110,15 +127,9 @@ def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKin
     if not records:
         raise LedgerError("the list is empty")
     digest = content_digest(records)
-    existing = session.execute(select(ExternalList).where(
-        ExternalList.kind == kind, ExternalList.source == source,
-        ExternalList.snapshot_date == snapshot_date)).scalar_one_or_none()
+    existing = earlier_snapshot(session, ExternalList, "list", kind, source, snapshot_date,
+                                digest)
     if existing is not None:
-        if existing.file_sha256 != digest:
-            raise IdempotencyConflict(
-                f"{kind.value} list from {source!r} dated {snapshot_date} was imported before "
-                f"(log entry {existing.log_index}) with other content; give the new snapshot "
-                "its own date")
         return ListImport(existing.id, 0, True)
     with record_change(session, actor.username, "external_list.import", list_kind=kind.value,
                        source=source, snapshot=snapshot_date.isoformat()) as change:

@@ -26,10 +26,10 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, \
-    UniqueConstraint, select
+    UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.errors import IdempotencyConflict, LedgerError
+from ledger.errors import LedgerError
 from ledger.models import Base, Id, User, _enum
 from ledger.pii import PiiVault
 
@@ -195,15 +195,10 @@ def record_register(session: Session, actor: User, vault: PiiVault, *, kind: Reg
             raise LedgerError(f"a {kind.value} register takes {LINE_TYPES[kind].__name__} lines")
         _check(kind, line)
     digest = hashlib.sha256("\n".join(repr(x) for x in lines).encode("utf-8")).hexdigest()
-    existing = session.execute(select(PayeeRegister).where(
-        PayeeRegister.kind == kind, PayeeRegister.source == source.strip(),
-        PayeeRegister.snapshot_date == snapshot_date)).scalar_one_or_none()
+    from ledger.external import earlier_snapshot
+    existing = earlier_snapshot(session, PayeeRegister, "register", kind, source,
+                                snapshot_date, digest)
     if existing is not None:
-        if existing.file_sha256 != digest:
-            raise IdempotencyConflict(
-                f"{kind.value} register from {source!r} dated {snapshot_date} was imported "
-                f"before (log entry {existing.log_index}) with other content; give the new "
-                "snapshot its own date")
         return RegisterImport(existing.id, 0, True)
     with record_change(session, actor.username, "payee_register.import", register_kind=kind.value,
                        source=source, snapshot=snapshot_date.isoformat()) as change:
