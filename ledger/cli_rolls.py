@@ -113,8 +113,7 @@ def roll_approve(ctx, code, day):
 @pass_ctx
 def roll_send(ctx, code, out, encoding, day):
     """Record the payments of every open line and write the bank file."""
-    from ledger.households import get_household
-    from ledger.imports.bank import write_bank_file
+    from ledger.imports.bank import households_of, write_bank_file
     vault = PiiVault.from_env()
     with ctx.session() as s:
         sent = rolls.send(s, ctx.actor(s), code, day)
@@ -124,8 +123,7 @@ def roll_send(ctx, code, out, encoding, day):
             click.echo(f"roll {code}: nothing new to send (every open line is already with "
                        f"the bank); {out} was not written")
             return
-        households = {line.household_code: get_household(s, line.household_code)
-                      for line, _ in sent}
+        households = households_of(s, sent)
         # Written before the commit: a crash after the commit leaves a complete file; a crash
         # before it leaves a file for payments not recorded, which the re-run writes again.
         count = write_bank_file(out, sent, vault, households, encoding)

@@ -207,8 +207,7 @@ def roll_approve(code: str):
 @requires(Action.RECORD)
 def roll_send(code: str):
     """Record the payments and hand the clerk the bank file (full card numbers: private)."""
-    from ledger.households import get_household
-    from ledger.imports.bank import write_bank_file
+    from ledger.imports.bank import households_of, write_bank_file
     form = RollDateForm()
     if not form.validate_on_submit():
         return redirect(url_for("rolls.roll_detail", code=code))
@@ -216,8 +215,7 @@ def roll_send(code: str):
     try:
         vault = PiiVault.from_env()
         sent = rolls.send(s, actor(), code, form.day.data)
-        households = {line.household_code: get_household(s, line.household_code)
-                      for line, _ in sent}
+        households = households_of(s, sent)
         fd, out = tempfile.mkstemp(suffix=".csv")
         os.close(fd)
         write_bank_file(out, sent, vault, households, "gb18030")

@@ -12,11 +12,13 @@ import io
 import os
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import collector_paused
 from ledger.errors import LedgerError
 from ledger.imports.csvfile import Column, ImportProblems, Problem, read
+from ledger.models import Household
 from ledger.money import format_yuan_plain, parse_yuan
 from ledger.pii import PiiVault
 from ledger.roll_payments import BankResult, settle
@@ -54,6 +56,18 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run (OWAS
 def safe_cell(value: str) -> str:
     """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
     return "'" + value if value[:1] in FORMULA_STARTS else value
+
+
+def households_of(session: Session, sent) -> dict:
+    """household code → Household for the lines of `sent` ((line, payment) pairs), read a chunk
+    at a time: a county's roll has tens of thousands of lines, one look-up each would be most
+    of writing its bank file."""
+    codes = [line.household_code for line, _ in sent]
+    found = {}
+    for start in range(0, len(codes), 2000):
+        found.update((h.code, h) for h in session.execute(
+            select(Household).where(Household.code.in_(codes[start:start + 2000]))).scalars())
+    return found
 
 
 def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
