@@ -64,7 +64,7 @@ def raw_hash_rate(path) -> float:
 
     def run():
         n = 0
-        for (entry,) in conn.execute("SELECT entry FROM audit_entries ORDER BY idx"):
+        for (entry,) in conn.execute("SELECT entry FROM audit_entries WHERE log_id = 1 ORDER BY idx"):
             hashlib.sha256(b"\x00" + entry).digest()
             n += 1
         return n
@@ -151,7 +151,7 @@ def _proofs(ctx, p, path, size) -> Figure:
     with p.factory() as s:  # the proofs are right, not only fast
         proof = proofs.build_proof(indices[0], note, cps.node_reader(s))
         leaf = s.execute(select(AuditEntry.leaf_hash).where(
-            AuditEntry.idx == indices[0])).scalar_one()
+            AuditEntry.log_id == 1, AuditEntry.idx == indices[0])).scalar_one()
         merkle.verify_inclusion(bytes(leaf), indices[0], size, proof.path,
                                 proofs._parse_checkpoint(note).root_hash)
     fig = Figure("8 proof", f"inclusion proof at {size:,} entries", "ms/proof", median(times),
@@ -176,11 +176,11 @@ def _raw_lookups_ms(path, indices, size) -> float:
     for nodes in wanted:
         for level, idx in nodes:
             if level == 0:
-                conn.execute("SELECT leaf_hash FROM audit_entries WHERE idx = ?",
+                conn.execute("SELECT leaf_hash FROM audit_entries WHERE log_id = 1 AND idx = ?",
                              (idx,)).fetchone()
             else:
-                conn.execute("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?",
-                             (level, idx)).fetchone()
+                conn.execute("SELECT hash FROM audit_nodes WHERE log_id = 1 AND level = ? "
+                             "AND idx = ?", (level, idx)).fetchone()
     elapsed = time.perf_counter() - start
     conn.close()
     return elapsed / len(indices) * 1000

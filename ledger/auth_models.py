@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, BigInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.models import Base, Id
+from ledger.models import Base, Id, log_id_column
 
 
 class UserCredential(Base):
@@ -25,6 +25,7 @@ class UserCredential(Base):
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class LoginAttempt(Base):

@@ -11,6 +11,8 @@ from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit import merkle, proofs
 from ledger.audit.policy import PolicyError, parse_policy
+from ledger.audit.log import log_origin
+from ledger.audit.verify import log_origins
 from ledger.audit.verify import verify as run_verify
 from ledger.cli import _emit, cli, pass_ctx
 from ledger.errors import LedgerError
@@ -114,9 +116,11 @@ def checkpoint_show(ctx, as_json):
 @click.option("--since", "since_file", type=click.Path(exists=True, dir_okay=False),
               default=None, help="A checkpoint note that an earlier full verify found intact: "
               "check only what was appended after it (time follows the new entries).")
+@click.option("--origin", default=None, help="Verify this log of the database instead of the "
+              "configured one (a database can hold one log per county and year).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def verify_command(ctx, policy_file, trusted, since_file, as_json):
+def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
     """Full audit verification, row binding included; exit 1 on any finding."""
     policy = _load_policy(policy_file or ctx.settings.policy_file)
     try:
@@ -125,6 +129,13 @@ def verify_command(ctx, policy_file, trusted, since_file, as_json):
     except (OSError, UnicodeDecodeError) as exc:
         raise LedgerError(f"cannot read a checkpoint file: {exc}") from None
     with ctx.session() as s:
+        if origin is not None:
+            s.info["log_origin"] = origin
+        logs = log_origins(s)
+        others = [o for o in logs if o != log_origin(s)]
+        if origin is not None and origin not in logs:
+            raise LedgerError(f"this database holds no log {origin!r}; its logs: "
+                              f"{', '.join(logs) or 'none yet'}")
         if since is not None:
             from ledger.audit.verify import verify_since
             size, root = _checkpoint_size_root(since, policy)
@@ -135,7 +146,10 @@ def verify_command(ctx, policy_file, trusted, since_file, as_json):
     data = {"intact": report.intact, "origin": report.origin, "size": report.size,
             "root": report.root.hex(), "rows_checked": report.rows_checked,
             "checkpoints_checked": report.checkpoints_checked, "quorum": quorum,
-            "findings": [f.__dict__ for f in report.findings]}
+            "findings": [f.__dict__ for f in report.findings], "other_logs": others}
+    # Each log is verified on its own (its own policy and keys): say which were not.
+    also = ([f"this database also holds the logs {', '.join(others)}: verify each with "
+             "--origin"] if others else [])
     if report.intact:
         met = [str(k) for k, v in quorum.items() if v]
         missing = [str(k) for k, v in quorum.items() if v is False]
@@ -147,11 +161,11 @@ def verify_command(ctx, policy_file, trusted, since_file, as_json):
         else:
             lines.append(f"quorum met for checkpoints: {', '.join(met) or 'none'}"
                          + (f"; NOT met for: {', '.join(missing)}" if missing else ""))
-        _emit(data, as_json, "\n".join(lines))
+        _emit(data, as_json, "\n".join(lines + also))
         return
     lines = [f"TAMPERING OR DAMAGE FOUND: {len(report.findings)} finding(s) in {report.origin}"]
     lines += [f"- [{f.kind}] {f.message}" for f in report.findings]
-    _emit(data, as_json, "\n".join(lines))
+    _emit(data, as_json, "\n".join(lines + also))
     raise click.exceptions.Exit(1)
 
 
@@ -183,8 +197,8 @@ def proof_command(ctx, index, fmt, out):
         if not 0 <= index < row.size:
             raise LedgerError(f"entry {index} is not in the newest checkpoint "
                               f"(size {row.size}); sign a new checkpoint first")
-        from ledger.models import AuditEntry
-        entry = bytes(s.get(AuditEntry, index).entry)
+        from ledger.audit.log import entry_bytes
+        entry = entry_bytes(s, index)
         proof = proofs.build_proof(index, cps.with_cosignatures(s, row), cps.node_reader(s),
                                    extra=entry)
         merkle.verify_inclusion(merkle.leaf_hash(entry), index, row.size, proof.path,

@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.errors import IdempotencyConflict, LedgerError
-from ledger.models import Base, Id, User, _enum
+from ledger.models import Base, Id, log_id_column, User, _enum
 from ledger.pii import PiiVault
 
 
@@ -43,6 +43,7 @@ class ExternalList(Base):
     imported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class ExternalRecord(Base):
@@ -67,6 +68,7 @@ class ExternalRecord(Base):
                                                        info={"pii": True})
     degree: Mapped[int | None] = mapped_column(Integer)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 @dataclass(frozen=True)

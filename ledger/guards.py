@@ -114,3 +114,32 @@ def uninstall(connection, tables=APPEND_ONLY_TABLES) -> None:
     else:
         _run(connection, ["DROP TRIGGER IF EXISTS accounts_identity_fixed",
                           "DROP TRIGGER IF EXISTS accounts_no_delete"])
+
+
+# Which log binds an account (migration 0014) may not change either. A trigger of its own, so
+# that the earlier migrations' account guard stays what it was when they ran.
+_SQLITE_ACCOUNT_LOG = [
+    "CREATE TRIGGER accounts_log_fixed BEFORE UPDATE OF log_id ON accounts "
+    "BEGIN SELECT RAISE(ABORT, 'append-only: account identity cannot change'); END"]
+_PG_ACCOUNT_LOG = [
+    """CREATE OR REPLACE FUNCTION fundtrail_account_log() RETURNS trigger AS $$
+BEGIN
+  IF NEW.log_id IS DISTINCT FROM OLD.log_id THEN
+    RAISE EXCEPTION 'append-only: account identity cannot change'
+      USING ERRCODE = 'restrict_violation';
+  END IF;
+  RETURN NEW;
+END
+$$ LANGUAGE plpgsql""",
+    "CREATE TRIGGER accounts_log_fixed BEFORE UPDATE OF log_id ON accounts "
+    "FOR EACH ROW EXECUTE FUNCTION fundtrail_account_log()"]
+
+
+def install_account_log_guard(connection) -> None:
+    _run(connection, _PG_ACCOUNT_LOG if _is_pg(connection) else _SQLITE_ACCOUNT_LOG)
+
+
+def uninstall_account_log_guard(connection) -> None:
+    _run(connection, ["DROP TRIGGER IF EXISTS accounts_log_fixed ON accounts",
+                      "DROP FUNCTION IF EXISTS fundtrail_account_log()"]
+         if _is_pg(connection) else ["DROP TRIGGER IF EXISTS accounts_log_fixed"])

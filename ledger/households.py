@@ -143,25 +143,25 @@ def register_households(session: Session, actor: User, vault: PiiVault,
             members.append(member)
         prepared.append((h, card, members))
     now = dt.datetime.now(dt.timezone.utc)
-    index = head.size
+    index, log_id = head.size, head.log_id
     payees, households, events, member_rows, shapes = [], [], [], [], []
     for h, card, members in prepared:
         payees.append({"code": h.code, "kind": PayeeKind.HOUSEHOLD, "name": h.head_name,
-                       "region_code": h.village_code, "log_index": index})
+                       "region_code": h.village_code, "log_index": index, "log_id": log_id})
         households.append({"code": h.code, "village_code": h.village_code,
                            "head_name": h.head_name,
                            "bank_card": vault.encrypt(card) if card else None,
                            "bank_card_last4": card[-4:] if card else None,
                            "phone": vault.encrypt(h.phone) if h.phone else None,
-                           "log_index": index})
+                           "log_index": index, "log_id": log_id})
         events.append({"household_code": h.code, "status": h.status,
                        "effective_date": h.registered_on, "reason": "registration",
-                       "log_index": index})
+                       "log_index": index, "log_id": log_id})
         for k, (m, encrypted, digest) in enumerate(members, start=1):
             member_rows.append({"household_code": h.code, "name": m.name,
                                 "relation": m.relation, "id_number": encrypted,
                                 "id_digest": digest, "death_date": m.death_date,
-                                "log_index": index + k})
+                                "log_index": index + k, "log_id": log_id})
         shapes.append(len(members))
         index += 1 + len(members)
     session.flush()
@@ -241,7 +241,8 @@ def add_members(session: Session, actor: User, vault: PiiVault,
         known.add((code, digest))
         rows.append({"household_code": code, "name": m.name, "relation": m.relation,
                      "id_number": encrypted, "id_digest": digest, "death_date": m.death_date,
-                     "log_index": head.size + len(rows)})
+                     "log_index": head.size + len(rows),
+                     "log_id": head.log_id})
     session.flush()
     insert_with_ids(session, Member.__table__, rows)
     now = dt.datetime.now(dt.timezone.utc)

@@ -15,7 +15,7 @@ import enum
 
 from sqlalchemy import (
     JSON, BigInteger, CheckConstraint, Date, DateTime, Enum, ForeignKey, Index, Integer,
-    LargeBinary, MetaData, String, Text, UniqueConstraint,
+    LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -33,6 +33,21 @@ Id = BigInteger().with_variant(Integer, "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+# The database's first log has id 1, so rows written before there were several logs (and a
+# deployment that never has more than one) say 1 without being told.
+FIRST_LOG_ID = 1
+# PostgreSQL hands out the ids of new logs from this sequence (migration 0014).
+LOG_ID_SEQUENCE = "audit_head_log_ids"
+
+
+def log_id_column():
+    """Which audit log binds the row (`audit_head.log_id`): with one log per county and year
+    (docs/scaling.md), `log_index` alone names an entry only within its log. Set by
+    `audit.log.Change.add`; not part of the row's image, since the entry that holds the image
+    is found through it (a row moved to another log no longer matches any entry)."""
+    return mapped_column(SmallInteger, server_default=text(str(FIRST_LOG_ID)))
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -114,6 +129,7 @@ class Region(Base):
     level: Mapped[RegionLevel] = mapped_column(_enum(RegionLevel, "region_level"))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class User(Base):
@@ -126,6 +142,7 @@ class User(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class FundLot(Base):
@@ -149,6 +166,7 @@ class FundLot(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
     @property
     def label(self) -> str:
@@ -163,6 +181,7 @@ class Project(Base):
     county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     function_code: Mapped[str] = mapped_column(String(10))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class ProjectStatus(str, enum.Enum):
@@ -187,6 +206,7 @@ class ProjectEvent(Base):
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class Payee(Base):
@@ -197,6 +217,7 @@ class Payee(Base):
     name: Mapped[str] = mapped_column(String(200))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class HouseholdStatus(str, enum.Enum):
@@ -222,6 +243,7 @@ class Household(Base):
     bank_card_last4: Mapped[str | None] = mapped_column(String(4))
     phone: Mapped[str | None] = mapped_column(Text, info={"pii": True})
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class HouseholdEvent(Base):
@@ -233,6 +255,7 @@ class HouseholdEvent(Base):
     effective_date: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class Member(Base):
@@ -250,6 +273,7 @@ class Member(Base):
     id_digest: Mapped[str] = mapped_column(String(64), index=True, info={"pii": True})
     death_date: Mapped[dt.date | None] = mapped_column(Date)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class PaymentRoll(Base):
@@ -265,6 +289,7 @@ class PaymentRoll(Base):
     standard_fen: Mapped[int] = mapped_column(BigInteger)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class RollLine(Base):
@@ -280,6 +305,7 @@ class RollLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class RollEventKind(str, enum.Enum):
@@ -303,6 +329,7 @@ class RollEvent(Base):
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class Account(Base):
@@ -326,6 +353,7 @@ class Account(Base):
     debits_pending: Mapped[int] = mapped_column(BigInteger, default=0)
     credits_pending: Mapped[int] = mapped_column(BigInteger, default=0)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
     lot: Mapped[FundLot] = relationship(lazy="joined", innerjoin=True)
 
@@ -363,6 +391,7 @@ class Transfer(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), index=True)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
     postings: Mapped[list["Posting"]] = relationship(order_by="Posting.id", viewonly=True)
     approval: Mapped["Approval | None"] = relationship(viewonly=True, uselist=False)
@@ -381,6 +410,7 @@ class Posting(Base):
     lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
     account: Mapped[Account] = relationship(viewonly=True)
 
@@ -395,6 +425,7 @@ class Approval(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     comment: Mapped[str] = mapped_column(Text, default="")
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class IntegrationLineage(Base):
@@ -406,6 +437,7 @@ class IntegrationLineage(Base):
     to_lot_id: Mapped[int] = mapped_column(ForeignKey("fund_lots.id"))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class PeriodClosure(Base):
@@ -415,11 +447,14 @@ class PeriodClosure(Base):
     closed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class AuditEntry(Base):
     """One entry of the audit log: canonical CBOR bytes, stored exactly as hashed."""
     __tablename__ = "audit_entries"
+    log_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False,
+                                        server_default=text(str(FIRST_LOG_ID)))
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -428,10 +463,13 @@ class AuditEntry(Base):
 class AuditHead(Base):
     """The log's head (one row per log origin): size, root and the Merkle frontier.
 
-    Locked FOR UPDATE by every writer, which serialises appends (DESIGN.md, the audit log).
+    Locked FOR UPDATE by every writer to this log, which serialises its appends (DESIGN.md,
+    the audit log); appends to other logs do not wait on it (docs/scaling.md).
     """
     __tablename__ = "audit_head"
     origin: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # The short name rows and entries use for this log (`log_id_column`).
+    log_id: Mapped[int] = mapped_column(SmallInteger, unique=True)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     frontier: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
@@ -445,10 +483,13 @@ class AuditNode(Base):
     which lets verification stream them beside the entries.
     """
     __tablename__ = "audit_nodes"
+    __table_args__ = (Index("ix_audit_nodes_log_leaf_end", "log_id", "leaf_end"),)
+    log_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False,
+                                        server_default=text(str(FIRST_LOG_ID)))
     level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    leaf_end: Mapped[int] = mapped_column(BigInteger, index=True)
+    leaf_end: Mapped[int] = mapped_column(BigInteger)
 
 
 class Checkpoint(Base):
@@ -492,6 +533,7 @@ class MemberEvent(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class HouseholdLinkKind(str, enum.Enum):
@@ -510,6 +552,7 @@ class HouseholdLink(Base):
     effective_date: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class Recovery(Base):
@@ -531,6 +574,7 @@ class Recovery(Base):
     claim_transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), unique=True)
     source_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class Loan(Base):
@@ -550,6 +594,7 @@ class Loan(Base):
     term_months: Mapped[int] = mapped_column(Integer)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class LoanEventKind(str, enum.Enum):
@@ -567,6 +612,7 @@ class LoanEvent(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class LoanSubsidy(Base):
@@ -578,6 +624,7 @@ class LoanSubsidy(Base):
     period_end: Mapped[dt.date] = mapped_column(Date)  # inclusive
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), unique=True)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 # Tables whose rows are never updated or deleted once written (invariant 6).

@@ -9,7 +9,7 @@ import enum
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.models import Base, Id, _enum
+from ledger.models import Base, Id, log_id_column, _enum
 
 
 class ProjectDetails(Base):
@@ -34,6 +34,7 @@ class ProjectDetails(Base):
     issuing_unit: Mapped[str] = mapped_column(String(200))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class HouseholdSupport(Base):
@@ -49,6 +50,7 @@ class HouseholdSupport(Base):
     county_phone: Mapped[str] = mapped_column(String(40))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class SupervisionContact(Base):
@@ -61,6 +63,7 @@ class SupervisionContact(Base):
     phone: Mapped[str] = mapped_column(String(40))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class NoticeKind(str, enum.Enum):
@@ -85,6 +88,7 @@ class Notice(Base):
     display_to: Mapped[dt.date] = mapped_column(Date)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 APPEND_ONLY = ("project_details", "household_support", "supervision_contacts", "notices")

@@ -28,9 +28,9 @@ from ledger.access import Action, ancestors, require
 from ledger.audit import checkpoints as cps
 from ledger.audit import merkle, proofs
 from ledger.audit.entries import EntryFormatError, decode_entry
-from ledger.audit.log import lock_head, record_change
+from ledger.audit.log import entry_bytes, lock_head, record_change
 from ledger.errors import LedgerError
-from ledger.models import AuditEntry, Checkpoint, Household, PaymentRoll, Project, RegionLevel, User
+from ledger.models import Checkpoint, Household, PaymentRoll, Project, RegionLevel, User
 from ledger.notice_models import (
     HouseholdSupport, Notice, NoticeKind, ProjectDetails, SupervisionContact,
 )
@@ -254,7 +254,7 @@ def printable(session: Session, kind: NoticeKind, subject: dict, policy,
         raise LedgerError("a policy file (the published keys and quorum) is needed to print a "
                           "verifiable notice: set [audit] policy_file")
     note, row = covering_checkpoint(session, notice.log_index, policy, checkpoint_size)
-    entry = bytes(session.get(AuditEntry, notice.log_index).entry)
+    entry = entry_bytes(session, notice.log_index)
     proof = proofs.build_proof(notice.log_index, note, cps.node_reader(session), extra=entry)
     verified = proofs.verify_entry_proof(proof, policy)  # never print a QR that fails
     qr = proofs.base45_encode(proofs.encode_compact(proof))

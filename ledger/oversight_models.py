@@ -13,7 +13,7 @@ import enum
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.models import Base, Id, _enum
+from ledger.models import Base, Id, log_id_column, _enum
 
 
 class ComplaintChannel(str, enum.Enum):
@@ -67,6 +67,7 @@ class Complaint(Base):
     answer_due: Mapped[dt.date | None] = mapped_column(Date)  # named complainants only
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: self-filed
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class ComplaintEvent(Base):
@@ -83,6 +84,7 @@ class ComplaintEvent(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     substantiated: Mapped[bool | None] = mapped_column(Boolean)
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class SampleStrata(str, enum.Enum):
@@ -105,6 +107,7 @@ class SampleCommitment(Base):
     frame_digest: Mapped[str] = mapped_column(String(64))
     committed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class SampleDraw(Base):
@@ -118,6 +121,7 @@ class SampleDraw(Base):
     households: Mapped[list] = mapped_column(JSON)
     drawn_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class VisitOutcome(str, enum.Enum):
@@ -136,6 +140,7 @@ class SampleVisit(Base):
     visited_on: Mapped[dt.date] = mapped_column(Date)
     inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 OVERSIGHT_TABLES = ("complaints", "complaint_events", "sample_commitments", "sample_draws",

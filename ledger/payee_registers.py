@@ -30,7 +30,7 @@ from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.errors import LedgerError
-from ledger.models import Base, Id, User, _enum
+from ledger.models import Base, Id, log_id_column, User, _enum
 from ledger.pii import PiiVault
 
 
@@ -53,6 +53,7 @@ class PayeeRegister(Base):
     imported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class ApprovedPayee(Base):
@@ -70,6 +71,7 @@ class ApprovedPayee(Base):
     until: Mapped[dt.date | None] = mapped_column(Date)
     basis: Mapped[str] = mapped_column(String(200), default="")  # 中标通知书/合同编号
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class PayeeAccount(Base):
@@ -87,6 +89,7 @@ class PayeeAccount(Base):
     holder_digest: Mapped[str | None] = mapped_column(String(64), index=True,
                                                       info={"pii": True})
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class UnitReceipt(Base):
@@ -107,6 +110,7 @@ class UnitReceipt(Base):
     memo: Mapped[str] = mapped_column(Text, default="")       # 摘要: why the money came
     voucher: Mapped[str] = mapped_column(String(100), default="")  # bank serial number
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 APPEND_ONLY = ("payee_registers", "approved_payees", "payee_accounts", "unit_receipts")

@@ -206,11 +206,14 @@ def pay_memo(roll: PaymentRoll) -> str:
 
 
 _ACCOUNT_COLUMNS = ["id", "lot_id", "kind", "holder_code", "region_code", "debits_posted",
-                    "credits_posted", "debits_pending", "credits_pending", "log_index"]
+                    "credits_posted", "debits_pending", "credits_pending", "log_index",
+                    "log_id"]
 _TRANSFER_COLUMNS = ["id", "idempotency_key", "content_hash", "request", "kind", "lot_id",
                      "amount_fen", "effective_date", "function_code", "use_code", "memo",
-                     "region_code", "recorded_by", "recorded_at", "reverses_id", "log_index"]
-_POSTING_COLUMNS = ["id", "transfer_id", "account_id", "lot_id", "amount_fen", "log_index"]
+                     "region_code", "recorded_by", "recorded_at", "reverses_id", "log_index",
+                     "log_id"]
+_POSTING_COLUMNS = ["id", "transfer_id", "account_id", "lot_id", "amount_fen", "log_index",
+                    "log_id"]
 
 
 class _SendBatch:
@@ -251,7 +254,7 @@ class _SendBatch:
     def send_chunk(self, head, source_id, lines):
         session, lot, roll = self.session, self.lot, self.roll
         regions = [self._check_payee(line) for line in lines]
-        base = head.size
+        base, log_id = head.size, head.log_id
         accounts = self.accounts
         # Payee accounts opened here go in with their pending debit already: the row ends as
         # the one-line path leaves it, without a second statement per account.
@@ -262,7 +265,7 @@ class _SendBatch:
             line = lines[k]
             accounts[line.household_code] = opened[k] = account_id
             account_rows.append((account_id, lot.id, AccountKind.PAYEE, line.household_code,
-                                 regions[k], 0, 0, line.amount_fen, 0, base + k))
+                                 regions[k], 0, 0, line.amount_fen, 0, base + k, log_id))
         insert_tuples(session, ACCOUNTS, _ACCOUNT_COLUMNS, account_rows)
 
         transfer_ids = new_ids(session, TRANSFERS, len(lines))
@@ -271,7 +274,7 @@ class _SendBatch:
         # those between request and amount_fen, and those between amount_fen and log_index.
         t = self.transfer
         before_amount = (t["kind"], t["lot_id"])
-        after_amount = tuple(t[c] for c in _TRANSFER_COLUMNS[7:-1])
+        after_amount = tuple(t[c] for c in _TRANSFER_COLUMNS[7:-2])
         lot_id, request_of, actor, now = lot.id, self.request, self.actor.username, self.now
         transfer_rows, posting_rows, entries, sent = [], [], [], []
         for k, line in enumerate(lines):
@@ -280,11 +283,12 @@ class _SendBatch:
             request = request_of(line.household_code, line.amount_fen)
             digest = hashlib.sha256(request.encode()).hexdigest()
             transfer_rows.append((tid, key, digest, request, *before_amount, line.amount_fen,
-                                  *after_amount, index))
+                                  *after_amount, index, log_id))
             payee_account = accounts[line.household_code]
             out_id, in_id = posting_ids[2 * k], posting_ids[2 * k + 1]
-            posting_rows.append((out_id, tid, source_id, lot_id, -line.amount_fen, index))
-            posting_rows.append((in_id, tid, payee_account, lot_id, line.amount_fen, index))
+            posting_rows.append((out_id, tid, source_id, lot_id, -line.amount_fen, index, log_id))
+            posting_rows.append((in_id, tid, payee_account, lot_id, line.amount_fen, index,
+                                 log_id))
 
             # Images: copies of the templates with the differing columns set in place.
             records = []
@@ -484,7 +488,7 @@ def _check_result(session, actor, roll, lines, payments, legs, decided, open_day
 _PAYEE = AccountKind.PAYEE.value   # an account's kind as `settle` reads it
 
 _APPROVAL_COLUMNS = ["id", "transfer_id", "decision", "decided_by", "decided_at", "comment",
-                     "log_index"]
+                     "log_index", "log_id"]
 
 
 def _post_chunk(session, actor, head, chunk, legs, now) -> None:
@@ -496,7 +500,7 @@ def _post_chunk(session, actor, head, chunk, legs, now) -> None:
             zip(chunk, new_ids(session, APPROVALS, len(chunk)))):
         comment = f"银行已支付 {result.voucher}".strip()
         rows.append((approval_id, payment.id, Decision.APPROVED, actor.id, now, comment,
-                     base + k))
+                     base + k, head.log_id))
         image = template.copy()
         image["id"] = approval_id
         image["comment"] = comment

@@ -106,7 +106,7 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
                 new_ids(session, table, len(lines)), enumerate(lines, start=1)):
             amount = standard_fen * quantity
             rows.append((line_id, roll.id, number, household_code, quantity, amount,
-                         change.index))
+                         change.index, change.log_id))
             image = template.copy()
             image["id"] = line_id
             image["line_no"] = number
@@ -119,7 +119,7 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
 
 
 _LINE_COLUMNS = ["id", "roll_id", "line_no", "household_code", "quantity", "amount_fen",
-                 "log_index"]
+                 "log_index", "log_id"]
 
 
 def _check_lines(session, lines, county_code, as_of) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from ledger import migrate
 from ledger.db import make_engine
@@ -65,4 +65,29 @@ def test_enum_checks_allow_exactly_the_model_values(empty_url):
             assert name in checks, f"{table.name}.{column.name}: no CHECK constraint {name}"
             allowed = set(re.findall(r"'([^']*)'", checks[name]))
             assert allowed == set(column.type.enums), f"{name} allows {sorted(allowed)}"
+    engine.dispose()
+
+
+def test_log_ids_come_to_a_ledger_with_history(empty_url):
+    """0014 on a database with books: every row, entry and node joins the first log (id 1),
+    and the log still verifies (downgrade to 0013 and upgrade again, with the books in it)."""
+    from ledger.audit.verify import verify
+    from ledger.db import make_sessionmaker, transaction
+    from ledger.models import AuditHead
+    from tests.world import build_world
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    build_world(factory)
+    with transaction(factory) as s:
+        size = s.execute(select(AuditHead.size)).scalar_one()
+    migrate.downgrade(engine, "0013")
+    assert "log_id" not in {c["name"] for c in inspect(engine).get_columns("transfers")}
+    migrate.upgrade(engine)
+    assert _diff(engine) == []
+    with transaction(factory) as s:
+        assert s.execute(select(AuditHead.log_id, AuditHead.size)).one() == (1, size)
+        report = verify(s)
+        assert report.intact, [f.message for f in report.findings]
+        assert report.size == size and report.rows_checked > 0
     engine.dispose()

@@ -58,11 +58,11 @@ def entry_proof(session, index: int) -> proofs.TlogProof | None:
     """Inclusion proof of entry `index` in the newest checkpoint, with the entry as extra;
     None while no signed checkpoint covers it yet."""
     from ledger.audit import checkpoints as cps
-    from ledger.models import AuditEntry
+    from ledger.audit.log import entry_bytes
     latest = cps.latest(session)
     if latest is None or not 0 <= index < latest.size:
         return None
-    entry = bytes(session.get(AuditEntry, index).entry)
+    entry = entry_bytes(session, index)
     return proofs.build_proof(index, cps.with_cosignatures(session, latest),
                               cps.node_reader(session), extra=entry)
 
@@ -103,7 +103,7 @@ def entry_proof_at(session, index: int, size: int | None = None) -> proofs.TlogP
     root, signatures: a new checkpoint or a new cosignature is a new key).
     """
     from ledger.audit import checkpoints as cps
-    from ledger.models import AuditEntry
+    from ledger.audit.log import entry_bytes
     found = checkpoint_note(session, size)
     if found is None or not 0 <= index < found[1]:
         return None
@@ -113,7 +113,7 @@ def entry_proof_at(session, index: int, size: int | None = None) -> proofs.TlogP
         if key in _PROOFS:
             _PROOFS.move_to_end(key)
             return _PROOFS[key]
-    entry = bytes(session.get(AuditEntry, index).entry)
+    entry = entry_bytes(session, index)
     proof = proofs.build_proof(index, note, cps.node_reader(session), extra=entry)
     with _PROOFS_LOCK:
         _PROOFS[key] = proof

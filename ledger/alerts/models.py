@@ -10,7 +10,7 @@ import enum
 from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.models import Base, Id, _enum
+from ledger.models import Base, Id, log_id_column, _enum
 
 
 class AlertState(str, enum.Enum):
@@ -41,6 +41,7 @@ class Alert(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
 
 
 class AlertEvent(Base):
@@ -60,3 +61,4 @@ class AlertEvent(Base):
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()

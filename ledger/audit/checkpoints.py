@@ -21,20 +21,24 @@ from ledger.audit.checkpoint import Checkpoint as CheckpointBody
 from ledger.audit.checkpoint import (
     CheckpointError, add_signatures, cosign, open_checkpoint, sign_checkpoint,
 )
-from ledger.audit.log import lock_head, log_origin
+from ledger.audit.log import lock_head, log_origin, reading_log_id
 from ledger.errors import LedgerError
 from ledger.models import AuditEntry, AuditHead, AuditNode, Checkpoint, Cosignature
 
 
 def node_reader(session: Session):
-    """merkle's NodeReader over the database: leaves from entries, the rest from audit_nodes."""
+    """merkle's NodeReader over the database's copy of the session's log: leaves from entries,
+    the rest from audit_nodes."""
+    log_id = reading_log_id(session)
+
     def read(level: int, index: int) -> bytes:
         if level == 0:
-            value = session.execute(select(AuditEntry.leaf_hash)
-                                    .where(AuditEntry.idx == index)).scalar_one_or_none()
+            value = session.execute(select(AuditEntry.leaf_hash).where(
+                AuditEntry.log_id == log_id, AuditEntry.idx == index)).scalar_one_or_none()
         else:
             value = session.execute(select(AuditNode.hash).where(
-                AuditNode.level == level, AuditNode.idx == index)).scalar_one_or_none()
+                AuditNode.log_id == log_id, AuditNode.level == level,
+                AuditNode.idx == index)).scalar_one_or_none()
         if value is None:
             raise LedgerError(f"audit tree node ({level}, {index}) is missing")
         return bytes(value)
@@ -47,17 +51,19 @@ def node_reader(session: Session):
         found = {}
         if leaves:
             found.update(((0, i), bytes(h)) for i, h in session.execute(
-                select(AuditEntry.idx, AuditEntry.leaf_hash).where(AuditEntry.idx.in_(leaves))))
+                select(AuditEntry.idx, AuditEntry.leaf_hash).where(
+                    AuditEntry.log_id == log_id, AuditEntry.idx.in_(leaves))))
         if inner:
             # One IN-list per level rather than a row-value IN: SQLite answers the former from
-            # the (level, idx) primary key, the latter with a scan of the table.
+            # the (log_id, level, idx) primary key, the latter with a scan of the table.
             by_level: dict[int, list[int]] = {}
             for lv, i in inner:
                 by_level.setdefault(lv, []).append(i)
             found.update(((lv, i), bytes(h)) for lv, i, h in session.execute(
-                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(or_(*(
-                    and_(AuditNode.level == lv, AuditNode.idx.in_(idxs))
-                    for lv, idxs in by_level.items())))))
+                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
+                    AuditNode.log_id == log_id, or_(*(
+                        and_(AuditNode.level == lv, AuditNode.idx.in_(idxs))
+                        for lv, idxs in by_level.items())))))
         missing = [n for n in nodes if n not in found]
         if missing:
             raise LedgerError(f"audit tree node {missing[0]} is missing")

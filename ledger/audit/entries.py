@@ -34,6 +34,14 @@ FORMAT_VERSION = 1
 UNBOUND_COLUMNS = {
     "accounts": frozenset({"debits_posted", "credits_posted", "debits_pending", "credits_pending"}),
 }
+# Which log binds a row: the entry holding the image is looked up through it, so it is not part
+# of the image (models.log_id_column). Images are the same whichever log a row is in.
+LOG_COLUMNS = frozenset({"log_id"})
+
+
+def unimaged_columns(table) -> frozenset:
+    """Columns of `table` that row images leave out."""
+    return UNBOUND_COLUMNS.get(table.name, frozenset()) | LOG_COLUMNS
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -83,7 +91,7 @@ _RECORDERS: dict = {}
 
 
 def _dict_recorder(table):
-    skip = UNBOUND_COLUMNS.get(table.name, frozenset())
+    skip = unimaged_columns(table)
     columns = [(c.key, None if _is_plain(c) else functools.partial(_bound_value, c))
                for c in table.columns if c.key not in skip]
     key_columns = [c.key for c in table.primary_key.columns]
@@ -114,7 +122,7 @@ def image_template(table, values: dict) -> dict:
     Bulk services copy it for each row and set the columns that differ: assigning an existing
     key keeps its place, so every copy stays in canonical order and `encode_ordered_entry`
     can use the plain encoder. Every column not in `values` must be set on each copy."""
-    skip = UNBOUND_COLUMNS.get(table.name, frozenset())
+    skip = unimaged_columns(table)
     columns = {c.key: c for c in table.columns if c.key not in skip}
     return {key: _bound_value(columns[key], values[key]) if key in values else None
             for key in canonical_key_order(columns)}
@@ -134,7 +142,7 @@ def table_image(table, get) -> tuple[str, list, dict]:
 
     Mapped attribute names equal column names throughout ledger.models.
     """
-    skip = UNBOUND_COLUMNS.get(table.name, frozenset())
+    skip = unimaged_columns(table)
     image = {c.key: _bound_value(c, get(c.key)) for c in table.columns if c.key not in skip}
     key = [canonical_value(get(c.key)) for c in table.primary_key.columns]
     return table.name, key, image
@@ -149,7 +157,7 @@ def row_imager(table):
     type in such a column (only a hand-edited SQLite file could hold one) then differs from the
     entry's image, and verification compares that row the exact way.
     """
-    skip = UNBOUND_COLUMNS.get(table.name, frozenset())
+    skip = unimaged_columns(table)
     columns = [c for c in table.columns if c.key not in skip]
     positions = {c.key: i for i, c in enumerate(table.columns)}
     names = [c.key for c in columns]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ledger.audit import checkpoints as cps
 from ledger.audit.bundle import BundleError, write_bundle
+from ledger.audit.log import reading_log_id
 from ledger.audit.policy import Policy
 from ledger.errors import LedgerError
 from ledger.models import AuditEntry, Checkpoint
@@ -40,7 +41,8 @@ def export_bundle(session: Session, out_dir, *, origin: str, policy: Policy,
                           "cosignatures first (fundtrail checkpoint cosign)")
     size = sizes[-1]
     entries = (bytes(e) for e in session.execute(
-        select(AuditEntry.entry).where(AuditEntry.idx < size).order_by(AuditEntry.idx)
+        select(AuditEntry.entry).where(AuditEntry.log_id == reading_log_id(session, origin),
+                                       AuditEntry.idx < size).order_by(AuditEntry.idx)
         .execution_options(yield_per=5000)).scalars())
     try:
         out = write_bundle(out_dir, origin=origin, entries=entries, size=size,

@@ -1,9 +1,10 @@
 """Appending to the audit log, in the caller's database transaction (invariant 10).
 
-Every service wraps its writes in `record_change`: it locks the log head (serialising appends:
-BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE on PostgreSQL), hands out the index the entry
-will have so that rows can carry it as `log_index`, and on exit writes the entry and moves the
-head. If anything fails the whole transaction rolls back, rows and entry together, so a change
+Every service wraps its writes in `record_change`: it locks the head of the session's log
+(serialising appends to that log: BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE of the one
+head row on PostgreSQL, so other logs in the database do not wait), hands out the index the
+entry will have so that rows can carry it as `log_index` with the log's `log_id`, and on exit
+writes the entry and moves the head. If anything fails the whole transaction rolls back, rows and entry together, so a change
 without its entry, or an entry without its change, cannot be committed.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,7 @@ from ledger.audit.entries import (
     canonical_value, encode_entry, encode_ordered_entry, row_record,
 )
 from ledger.db import insert_tuples
-from ledger.models import AuditEntry, AuditHead, AuditNode
+from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
 
 DEFAULT_ORIGIN = "fundtrail.example/demo-province"
 
@@ -50,9 +51,14 @@ class Change:
     def index(self) -> int:
         return self.head.size
 
+    @property
+    def log_id(self) -> int:
+        return self.head.log_id
+
     def add(self, row) -> None:
-        """Insert a row created by this change; it carries this change's log index."""
+        """Insert a row created by this change; it carries this change's log and index."""
         row.log_index = self.index
+        row.log_id = self.head.log_id
         self.session.add(row)
         self.rows.append(row)
 
@@ -77,14 +83,45 @@ def lock_head(session: Session) -> AuditHead:
         return held[2]
     head = _select_head(session, origin)
     if head is None:
-        dialect = session.get_bind().dialect.name
-        upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(
-            upsert(AuditHead).values(origin=origin, size=0, root=merkle.EMPTY_ROOT, frontier=b"")
-            .on_conflict_do_nothing(index_elements=["origin"]))
-        head = _select_head(session, origin)
+        head = _open_log(session, origin)
     session.info[_HELD] = (session.get_transaction(), origin, head)
     return head
+
+
+def _open_log(session: Session, origin: str) -> AuditHead:
+    """Create the head of a new log, with a log id of its own.
+
+    On PostgreSQL the id comes from a sequence, which never waits: two counties opening their
+    logs at the same moment do not queue behind each other (as `max + 1` would make them, on
+    the unique id). A writer opening the same origin at the same moment is waited for, and its
+    head then found. SQLite holds the whole database for each writer, so `max + 1` is safe.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        log_id = func.nextval(LOG_ID_SEQUENCE)
+        upsert = postgresql.insert
+    else:
+        log_id = select(func.coalesce(func.max(AuditHead.log_id), FIRST_LOG_ID - 1) + 1) \
+            .scalar_subquery()
+        upsert = sqlite.insert
+    session.execute(upsert(AuditHead).values(origin=origin, log_id=log_id, size=0,
+                                             root=merkle.EMPTY_ROOT, frontier=b"")
+                    .on_conflict_do_nothing(index_elements=["origin"]))
+    return _select_head(session, origin)
+
+
+def reading_log_id(session: Session, origin: str | None = None) -> int:
+    """The log id under which log `origin` (this session's by default) has its entries, nodes
+    and rows, for reading them.
+
+    A log without a head has written nothing, except in a database whose only log lost its
+    head row (verification then still reads the entries, as the first log's, and reports the
+    head missing). In a database with other logs it is an id no row has.
+    """
+    origin = origin or log_origin(session)
+    heads = dict(session.execute(select(AuditHead.origin, AuditHead.log_id)).all())
+    if origin in heads:
+        return heads[origin]
+    return FIRST_LOG_ID if not heads else -1
 
 
 _HELD = "audit_head_held"
@@ -139,6 +176,7 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
         raise RuntimeError(f"audit head of {head.origin} is corrupt: size {head.size}, "
                            f"frontier {frontier.size}")
     entries, nodes = [], []
+    log_id = head.log_id
     root = head.root
     time, time_us = None, None
     for item in pending:
@@ -152,9 +190,9 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
         leaf = merkle.leaf_hash(entry)
         finished = frontier.append(leaf)
         root = frontier.root()
-        entries.append((index, entry, leaf))
+        entries.append((log_id, index, entry, leaf))
         # level 0 is the leaf hash, already in audit_entries
-        nodes.extend((n.level, n.index, n.hash, index) for n in finished[1:])
+        nodes.extend((log_id, n.level, n.index, n.hash, index) for n in finished[1:])
     if not entries:
         return
     # Entry and nodes go in with the driver's executemany: they are written once and never read
@@ -162,8 +200,10 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
     # bookkeeping (≈ a third of a disbursement's flush time), and Core its per-row parameter
     # building (a roll appends tens of thousands). The head stays an ORM object, so that a
     # rolled-back savepoint expires it and the next change reads the size the database has.
-    insert_tuples(session, AuditEntry.__table__, ["idx", "entry", "leaf_hash"], entries)
-    insert_tuples(session, AuditNode.__table__, ["level", "idx", "hash", "leaf_end"], nodes)
+    insert_tuples(session, AuditEntry.__table__, ["log_id", "idx", "entry", "leaf_hash"],
+                  entries)
+    insert_tuples(session, AuditNode.__table__, ["log_id", "level", "idx", "hash", "leaf_end"],
+                  nodes)
     head.size = frontier.size
     head.root = root
     head.frontier = frontier.to_bytes()
@@ -171,3 +211,11 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
 
 def _micros(t: dt.datetime) -> int:
     return canonical_value(t)
+
+
+def entry_bytes(session: Session, index: int, origin: str | None = None) -> bytes | None:
+    """The stored bytes of entry `index` of log `origin` (this session's by default)."""
+    value = session.execute(select(AuditEntry.entry).where(
+        AuditEntry.log_id == reading_log_id(session, origin),
+        AuditEntry.idx == index)).scalar_one_or_none()
+    return None if value is None else bytes(value)

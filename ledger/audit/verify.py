@@ -22,11 +22,11 @@ from ledger.audit.checkpoint import CheckpointError
 from ledger.audit.entries import (
     EntryFormatError, decode_entry, image_hash, row_imager, table_image,
 )
-from ledger.audit.log import log_origin
+from ledger.audit.log import log_origin, reading_log_id
 from ledger.audit.policy import Policy, QuorumError
 from ledger.models import (
-    SOURCE_KINDS, Account, Approval, AuditEntry, AuditHead, AuditNode, Base, Checkpoint,
-    Cosignature, Decision, Posting,
+    FIRST_LOG_ID, SOURCE_KINDS, Account, Approval, AuditEntry, AuditHead, AuditNode, Base,
+    Checkpoint, Cosignature, Decision, Posting,
 )
 
 BATCH = 5_000
@@ -45,6 +45,7 @@ class Finding:
 @dataclass
 class Report:
     origin: str
+    log_id: int = FIRST_LOG_ID  # which rows, entries and nodes of the database are this log's
     size: int = 0
     root: bytes = merkle.EMPTY_ROOT
     rows_checked: int = 0
@@ -67,12 +68,12 @@ def bound_models():
 
 def verify(session: Session, *, policy: Policy | None = None,
            trusted_notes: list[str] = ()) -> Report:
-    report = Report(origin=log_origin(session))
+    report = _new_report(session)
     checkpoints = session.execute(select(Checkpoint).where(
         Checkpoint.origin == report.origin).order_by(Checkpoint.id)).scalars().all()
     roots_at = {}
     wanted_sizes = {c.size for c in checkpoints} | {_note_size(n) for n in trusted_notes}
-    binder = _StreamingBinder(session)
+    binder = _StreamingBinder(session, report)
     frontier = _replay(session, report, binder, roots_at, wanted_sizes)
     binder.finish()
     entry_findings_end = len(report.findings)
@@ -84,8 +85,38 @@ def verify(session: Session, *, policy: Policy | None = None,
         _bind_rows_exactly(session, report, entry_findings_end)
     else:
         report.rows_checked = binder.rows_checked
+    if _several_logs(session):
+        _check_stray_log_ids(session, report)
     _check_balances(session, report)
     return report
+
+
+def log_origins(session: Session) -> list[str]:
+    """The origins of every log in the database, in the order they were opened."""
+    return list(session.execute(select(AuditHead.origin).order_by(AuditHead.log_id)).scalars())
+
+
+def _new_report(session) -> Report:
+    origin = log_origin(session)
+    return Report(origin=origin, log_id=reading_log_id(session, origin))
+
+
+def _several_logs(session) -> bool:
+    return session.execute(select(func.count()).select_from(AuditHead)).scalar_one() > 1
+
+
+def _check_stray_log_ids(session, report) -> None:
+    """Rows, entries and nodes under a log id that no log of this database has: each log's
+    verification reads only its own, so these would otherwise be read by none."""
+    known = select(AuditHead.log_id)
+    for table in [AuditEntry.__table__, AuditNode.__table__] + \
+            [m.class_.__table__ for m in bound_models()]:
+        for log_id, count in session.execute(
+                select(table.c.log_id, func.count()).where(table.c.log_id.not_in(known))
+                .group_by(table.c.log_id)):
+            report.add("row", f"{table.name}: {count} row(s) under log id {log_id}, which is "
+                       "no log of this database (inserted behind the ledger's back, or their "
+                       "log's head was removed)", table=table.name)
 
 
 def verify_since(session: Session, size: int, root: bytes, *,
@@ -100,7 +131,7 @@ def verify_since(session: Session, size: int, root: bytes, *,
     of an old row is found by the next full run) and the balance caches (a sum over all
     postings); run the full `verify` on a schedule as well.
     """
-    report = Report(origin=log_origin(session))
+    report = _new_report(session)
     from ledger.audit.checkpoints import node_reader
     from ledger.errors import LedgerError
     try:
@@ -117,7 +148,7 @@ def verify_since(session: Session, size: int, root: bytes, *,
         Checkpoint.origin == report.origin, Checkpoint.size >= size)
         .order_by(Checkpoint.id)).scalars().all()
     roots_at = {}
-    binder = _StreamingBinder(session, since=size)
+    binder = _StreamingBinder(session, report, since=size)
     frontier = _replay(session, report, binder, roots_at, {c.size for c in checkpoints},
                        merkle.Frontier.from_bytes(start.to_bytes()))  # _replay appends to it
     binder.finish()
@@ -139,12 +170,15 @@ def _replay(session, report, binder, roots_at, wanted_sizes,
     since = frontier.size
     if since in wanted_sizes:
         roots_at[since] = frontier.root()
+    log_id = report.log_id
     nodes = _stream(session, select(AuditNode.level, AuditNode.idx, AuditNode.hash,
-                                    AuditNode.leaf_end).where(AuditNode.leaf_end >= since)
+                                    AuditNode.leaf_end)
+                    .where(AuditNode.log_id == log_id, AuditNode.leaf_end >= since)
                     .order_by(AuditNode.leaf_end, AuditNode.level))
     pending_node = next(nodes, None)
     entries = _stream(session, select(AuditEntry.idx, AuditEntry.entry, AuditEntry.leaf_hash)
-                      .where(AuditEntry.idx >= since).order_by(AuditEntry.idx))
+                      .where(AuditEntry.log_id == log_id, AuditEntry.idx >= since)
+                      .order_by(AuditEntry.idx))
     for row in entries:
         if row.idx != frontier.size:
             report.add("entry", f"entries {frontier.size}..{row.idx - 1} are missing "
@@ -221,16 +255,21 @@ class _StreamingBinder:
     whichever path found them.
     """
 
-    def __init__(self, session, since: int = 0):
+    def __init__(self, session, report, since: int = 0):
         self.irregular = False
         self.rows_checked = 0
         self.tables = {}
+        # With one log every row is read, so a row under another log id is seen (and makes
+        # the binding irregular); with several, each log reads its own.
+        several = _several_logs(session)
         for mapper in bound_models():
             table = mapper.class_.__table__
             stmt = select(table).order_by(table.c.log_index, *table.primary_key.columns)
+            if several:
+                stmt = stmt.where(table.c.log_id == report.log_id)
             if since:
                 stmt = stmt.where(table.c.log_index >= since)
-            self.tables[table.name] = _TableCursor(table, _stream(session, stmt))
+            self.tables[table.name] = _TableCursor(table, _stream(session, stmt), report.log_id)
 
     def entry(self, index: int, entry: dict) -> None:
         if self.irregular:
@@ -261,10 +300,12 @@ class _StreamingBinder:
 class _TableCursor:
     """One bound table's live rows in log order, handed out an entry at a time."""
 
-    def __init__(self, table, rows):
+    def __init__(self, table, rows, log_id: int):
         self.rows = rows
         self.image_of = row_imager(table)
         self.log_index_at = list(table.columns).index(table.c.log_index)
+        self.log_id_at = list(table.columns).index(table.c.log_id)
+        self.log_id = log_id
         # JSON and boolean columns could hold true where the entry holds 1 (equal in Python,
         # not in CBOR): compare such images by canonical hash; for the others == suffices.
         self.strict = any(isinstance(c.type, (JSON, Boolean)) for c in table.columns)
@@ -279,6 +320,8 @@ class _TableCursor:
                 return None
             if at > index:
                 break
+            if self.ahead[self.log_id_at] != self.log_id:
+                return None
             _t, key, image = self.image_of(self.ahead)
             found[tuple(key)] = image
             self.ahead = next(self.rows, None)
@@ -319,11 +362,12 @@ def _bind_rows_exactly(session, report, entry_findings_end: int,
 
     Version findings belong with the entry findings, so they are put where those end.
     """
-    versions = Report(origin=report.origin)
+    versions = Report(origin=report.origin, log_id=report.log_id)
     since = start.size if start is not None else 0
     binder = _MapBinder(versions, partial=since > 0)
     resume = merkle.Frontier.from_bytes(start.to_bytes()) if start is not None else None
-    _replay(session, Report(origin=report.origin), binder, {}, set(), resume)
+    _replay(session, Report(origin=report.origin, log_id=report.log_id), binder, {}, set(),
+            resume)
     report.findings[entry_findings_end:entry_findings_end] = versions.findings
     report.rows_checked = 0
     _check_rows(session, report, binder.expected, since)
@@ -397,14 +441,22 @@ def _check_trusted(report, notes, roots_at) -> None:
 
 
 def _check_rows(session, report, expected, since: int = 0) -> None:
+    several = _several_logs(session)
     for mapper in bound_models():
         model = mapper.class_
         table = model.__tablename__
         stmt = select(model.__table__)
+        if several:
+            stmt = stmt.where(model.__table__.c.log_id == report.log_id)
         if since:
             stmt = stmt.where(model.__table__.c.log_index >= since)
         for row in _stream(session, stmt):
             report.rows_checked += 1
+            if row.log_id != report.log_id:  # one log: every row must be its
+                key = [row._mapping[c.key] for c in model.__table__.primary_key.columns]
+                report.add("row", f"{table} {key} names log id {row.log_id}, but this "
+                           f"database has one log, id {report.log_id}", table=table, key=key,
+                           log_index=row.log_index)
             t, key, image = table_image(model.__table__, row._mapping.__getitem__)
             ident = (t, tuple(key))
             want = expected.pop(ident, None)
@@ -417,7 +469,7 @@ def _check_rows(session, report, expected, since: int = 0) -> None:
                 report.add("row", f"{table} {key} claims log index {row.log_index}, but entry "
                            f"{index} wrote it", table=table, key=key, log_index=index)
             if image_hash(image) != digest:
-                fields = _changed_fields(session, index, t, key, image)
+                fields = _changed_fields(session, report, index, t, key, image)
                 report.add("row", f"{table} {key} differs from what entry {index} recorded: "
                            f"{', '.join(fields)}", table=table, key=key, log_index=index,
                            fields=fields)
@@ -426,8 +478,9 @@ def _check_rows(session, report, expected, since: int = 0) -> None:
                    table=table, key=list(key), log_index=index)
 
 
-def _changed_fields(session, index, table, key, image) -> list[str]:
-    entry = decode_entry(bytes(session.get(AuditEntry, index).entry))
+def _changed_fields(session, report, index, table, key, image) -> list[str]:
+    entry = decode_entry(bytes(session.execute(select(AuditEntry.entry).where(
+        AuditEntry.log_id == report.log_id, AuditEntry.idx == index)).scalar_one()))
     for t, k, _v, _p, logged in entry["rows"]:
         if t == table and k == list(key):
             return sorted(f for f in set(logged) | set(image) if logged.get(f) != image.get(f))

@@ -10,9 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ledger.audit.entries import decode_entry
+from ledger.audit.log import entry_bytes
 from ledger.audit.verify import verify
 from ledger.db import transaction
-from ledger.models import AuditEntry, Household
+from ledger.models import Household
 from tests.ledger.audit.test_verify_db import tamper
 from tests.ledger.test_import_households import HOUSEHOLDS, run, write
 from ledger.imports.households import import_households
@@ -29,7 +30,7 @@ def test_an_invented_household_stays_attributed_to_the_clerk_who_entered_it(regi
                                                                              engine):
     with transaction(registered.factory) as s:
         household = s.get(Household, "H-100")
-        entry = decode_entry(bytes(s.get(AuditEntry, household.log_index).entry))
+        entry = decode_entry(entry_bytes(s, household.log_index))
     assert (entry["actor"], entry["kind"]) == ("k_clerk", "household.register")
     for sql in ("DELETE FROM households WHERE code = 'H-100'",
                 "DELETE FROM payees WHERE code = 'H-100'",

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.audit.log import entry_bytes
 from ledger import flows, posting, projects
 from ledger.audit import checkpoints as cps
 from ledger.audit import proofs
@@ -73,8 +74,7 @@ def test_a_qr_check_refuses_other_rows_other_keys_and_garbage(sc, tmp_path):
     # a genuine proof of an entry that is not a notice proves nothing about a notice
     with transaction(sc.world.factory) as s:
         note = cps.with_cosignatures(s, cps.latest(s))
-        from ledger.models import AuditEntry
-        entry = bytes(s.get(AuditEntry, 0).entry)
+        entry = entry_bytes(s, 0)
         proof = proofs.build_proof(0, note, cps.node_reader(s), extra=entry)
     text = proofs.base45_encode(proofs.encode_compact(proof))
     result = check_qr_payload(text, sc.policy)

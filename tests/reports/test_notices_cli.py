@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from ledger.audit import proofs
+from ledger.audit.log import entry_bytes
 from ledger.db import transaction
 from ledger.idcard import mask
 from ledger.notices import check_qr_payload
@@ -103,8 +104,7 @@ def test_publish_sign_print_and_read_back_a_project_notice(ft, tmp_path):
     assert code == 0 and (tmp_path / "again.pdf").read_bytes() == pdf.read_bytes()
     with transaction(ft.sc.world.factory) as s:
         from ledger.audit.entries import decode_entry
-        from ledger.models import AuditEntry
-        logged = decode_entry(bytes(s.get(AuditEntry, json.loads(out)["print_entry"]).entry))
+        logged = decode_entry(entry_bytes(s, json.loads(out)["print_entry"]))
     assert logged["kind"] == "notice.printed"
     assert logged["details"]["pdf_sha256"] == printed["sha256"]
     # a newer checkpoint gives a newer proof; the logged checkpoint size reprints the old paper

@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from ledger.audit import checkpoints as cps
 from ledger.audit import proofs
+from ledger.audit.log import entry_bytes
 from ledger.audit.verify_bundle import main as verify_bundle_main
-from ledger.models import AuditEntry
 from tests.web.scene import ORIGIN
 
 
@@ -24,7 +24,7 @@ def _proof_of_roll(world, scene) -> proofs.TlogProof:
         index = s.execute(select(PaymentRoll.log_index).where(
             PaymentRoll.code == scene.own["roll"])).scalar_one()
         note = cps.with_cosignatures(s, cps.latest(s))
-        entry = bytes(s.get(AuditEntry, index).entry)
+        entry = entry_bytes(s, index)
         return proofs.build_proof(index, note, cps.node_reader(s), extra=entry)
 
 

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from ledger.audit import checkpoints as cps
 from ledger.audit import proofs
-from ledger.models import AuditEntry, PaymentRoll
+from ledger.audit.log import entry_bytes
+from ledger.models import PaymentRoll
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, PASSWORD, sign_checkpoint
 from web import create_app
@@ -76,7 +77,7 @@ def _roll_proof(world, code: str) -> proofs.TlogProof:
                           ).scalar_one()
         note = cps.with_cosignatures(s, cps.latest(s))
         return proofs.build_proof(index, note, cps.node_reader(s),
-                                  extra=bytes(s.get(AuditEntry, index).entry))
+                                  extra=entry_bytes(s, index))
 
 
 def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp_path):
