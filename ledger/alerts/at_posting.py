@@ -4,7 +4,9 @@ entry as the payment. The payment itself is not refused: the death record may be
 the alert says what to verify. The next scan adds the full evidence to the same alert."""
 from __future__ import annotations
 
-from sqlalchemy import Date, Select, and_, cast, literal, null, or_, select, union_all
+import functools
+
+from sqlalchemy import Date, Select, and_, bindparam, cast, literal, null, or_, select, union_all
 
 from ledger.alerts.base import Finding
 from ledger.alerts.models import Alert, AlertEvent, AlertEventKind, AlertState
@@ -80,13 +82,21 @@ def _head_death(session, household_code):
     """(name, date, source) of the head's death, from the registry first, then a death
     recorded later, then an imported deaths list; None if none says so. One statement: this
     runs for every payment."""
-    deaths = _head_deaths(Member.household_code == household_code)
-    row = session.execute(select(deaths).order_by(deaths.c.rank).limit(1)).first()
+    row = session.execute(_head_death_statement(),
+                          {"household_code": household_code}).first()
     if row is None:
         return None
     if row.rank == 2:
         return row.name, row.day, f"deaths list {row.source} ({row.snapshot})"
     return row.name, row.day, row.source
+
+
+@functools.cache
+def _head_death_statement():
+    """Built once: constructing this union costs ≈ 0.5 ms, twenty times the database's answer,
+    and it is the same statement for every payment but for the household."""
+    deaths = _head_deaths(Member.household_code == bindparam("household_code"))
+    return select(deaths).order_by(deaths.c.rank).limit(1)
 
 
 def households_with_dead_head(session, household_codes) -> set[str]:
