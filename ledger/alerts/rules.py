@@ -1,6 +1,7 @@
 """Which function checks which rule (ids and meanings: ledger.alerts.catalogue)."""
 from __future__ import annotations
 
+from ledger.alerts.base import shared_payments
 from ledger.alerts import rules_diversion as dv, rules_flow as f, rules_household as h, \
     rules_identity as i, rules_oversight as o, rules_stats as st
 
@@ -28,8 +29,9 @@ CHECKS = {
 
 def run_rules(ctx, only=None) -> list:
     findings = []
-    for rule_id, check in CHECKS.items():
-        if only and rule_id not in only:
-            continue
-        findings.extend(check(ctx))
+    with shared_payments(ctx.session):
+        for rule_id, check in CHECKS.items():
+            if only and rule_id not in only:
+                continue
+            findings.extend(check(ctx))
     return findings
