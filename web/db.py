@@ -16,6 +16,12 @@ def session() -> Session:
     return g.db
 
 
+def engine():
+    """The app's engine, for a read that must not open the request's session (see
+    web.pagecache.ledger_state)."""
+    return current_app.extensions["fundtrail_factory"].kw["bind"]
+
+
 def commit() -> None:
     session().commit()
 

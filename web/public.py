@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import (
+    Blueprint, Response, abort, current_app, render_template, request, session, url_for,
+)
+from flask_login import current_user
 
 from ledger import reading
 from ledger.audit import checkpoints as cps
 from ledger.audit.proofs import encode_text
 from web import current_settings, db
 from web.forms import ProofForm
+from web.i18n import current_language
+from web.pagecache import RenderedPage, RenderedPages, ledger_state
 from web.proofcheck import check, check_roll_entry, entry_proof_at, load_policy, public_roll
 
 bp = Blueprint("public", __name__)
@@ -22,8 +27,41 @@ def index():
     return render_template("public/index.html", villages=reading.villages(db.session()))
 
 
+# A province's villages in both languages fit (a demo county has six; a real province a few
+# thousand, of which the few hundred being looked at stay); a page is ≈ 15–20 kB.
+VILLAGE_PAGES_KEPT = 512
+# Seconds a browser or proxy may show the page without asking again. The server itself never
+# serves a page older than the ledger (see web.pagecache); this is the only lag a visitor sees.
+PUBLIC_MAX_AGE = 10
+
+
 @bp.route("/village/<code>")
 def village(code: str):
+    if current_user.is_authenticated or "_flashes" in session:
+        # The header names the signed-in user and holds their sign-out form's CSRF token, and
+        # flashed messages are one visitor's: such a page is drawn for this request only.
+        return _village_html(code)
+    # Read before the page is drawn (whose session starts after): whatever is drawn is then
+    # at least as new as the state it is filed under, never older than a state it is served
+    # for.
+    state = ledger_state(db.engine(), current_settings().ledger.log_origin)
+    pages = village_pages(current_app)
+    key = (code, current_language(), request.script_root)
+    page = pages.get(key, state)
+    if page is None:
+        page = pages.put(key, state, _village_html(code).encode())
+    return _anonymous_page(page)
+
+
+def village_pages(app) -> RenderedPages:
+    """This app's rendered village pages: one store per app, so per database (the state they
+    are filed under names a log, not which database holds it)."""
+    # dict.setdefault is atomic: threads racing on the first request share one store
+    return app.extensions.setdefault("fundtrail_village_pages",
+                                     RenderedPages(VILLAGE_PAGES_KEPT))
+
+
+def _village_html(code: str) -> str:
     s = db.session()
     region = reading.village(s, code)
     rolls = reading.village_rolls(s, code)
@@ -35,6 +73,24 @@ def village(code: str):
     return render_template("public/village.html", village=region, rolls=rolls,
                            notices=_published_rolls(s, code, rolls),
                            checked_at=checked_at, projects=reading.village_projects(s, code))
+
+
+def _anonymous_page(page: RenderedPage) -> Response:
+    """The page every anonymous visitor gets, with its ETag; 304 when the visitor has it."""
+    if request.if_none_match.contains_weak(page.etag):
+        response = Response(status=304)
+    else:
+        response = Response(page.body, mimetype="text/html")
+    response.set_etag(page.etag)
+    # Shared caches may keep it only when this response sets no cookie: a visitor whose
+    # session is being rewritten (Flask-Login clearing a stale one) gets the same bytes, but
+    # their Set-Cookie must not be stored and handed to others.
+    if current_app.session_interface.should_set_cookie(current_app, session):
+        response.headers["Cache-Control"] = "private, no-cache"
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+    response.vary.add("Cookie")   # the language is a cookie
+    return response
 
 
 MAX_PAYLOAD = 20_000   # characters of `p`: a printed QR carries about 1,250
