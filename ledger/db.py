@@ -61,7 +61,29 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads (a page view: `reading_engine`) takes no lock; every
+        # other takes the write lock at once, so that two writers never both read a balance
+        # and then fail to upgrade (invariant 8).
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "fundtrail_read_only"
+
+
+def reading_engine(engine: Engine) -> Engine:
+    """The same database, for transactions that only read: on SQLite they begin DEFERRED and
+    wait for no writer (WAL gives each its snapshot); with BEGIN IMMEDIATE every page view
+    queued on the write lock behind the others and behind every writer (the staff dashboard's
+    p99, docs/performance.md figure 6). Writing through it is refused (`audit.log.lock_head`:
+    every change goes through the log). PostgreSQL is unchanged."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def is_read_only(session: Session) -> bool:
+    return bool(session.get_bind().get_execution_options().get(READ_ONLY))
 
 
 def fetch(session: Session, model, key, what: str):

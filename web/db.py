@@ -2,14 +2,16 @@
 `commit()` after a service succeeded, roll back whatever is left at the end of the request."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 
 def session() -> Session:
     if "db" not in g:
         factory = current_app.extensions["fundtrail_factory"]
-        g.db = factory()
+        # GET and HEAD only read (a form posts): their transactions take no write lock.
+        g.db = factory(bind=current_app.extensions["fundtrail_reading_engine"]) \
+            if request.method in ("GET", "HEAD") else factory()
         settings = current_app.extensions["fundtrail"].ledger
         g.db.info["log_origin"] = settings.log_origin
         g.db.info["refuse_blacklisted"] = settings.refuse_blacklisted_payees

@@ -22,7 +22,7 @@ from ledger.audit import merkle
 from ledger.audit.entries import (
     canonical_value, encode_entry, encode_ordered_entry, row_record,
 )
-from ledger.db import insert_tuples
+from ledger.db import insert_tuples, is_read_only
 from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
 
 DEFAULT_ORIGIN = "fundtrail.example/demo-province"
@@ -75,6 +75,8 @@ def lock_head(session: Session) -> AuditHead:
     idempotency look-up, then the change itself) returns the head it already holds instead
     of asking the database again.
     """
+    if is_read_only(session):
+        raise RuntimeError("a read-only session (a page view) cannot change the books")
     origin = log_origin(session)
     transaction = session.get_transaction()
     held = session.info.get(_HELD)

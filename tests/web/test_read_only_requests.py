@@ -1,0 +1,48 @@
+"""Page views (GET, HEAD) run in transactions that only read: on SQLite they begin DEFERRED, so
+a view does not queue on the write lock behind a writer (the staff dashboard's p99, figure 6 of
+docs/performance.md), and no change can be made through them."""
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from ledger import projects
+from ledger.db import make_sessionmaker, reading_engine
+from ledger.models import PayeeKind
+from ledger.regions import get_user
+from tests.web.conftest import Browser, make_settings
+from tests.world import VILLAGE
+from web import create_app
+
+
+def test_a_page_view_does_not_wait_for_a_writer(db_url, scene):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL readers never wait for writers; the lock is SQLite's")
+    # a busy timeout of 3 s: were the view to wait for the lock, it would take that long
+    app = create_app(make_settings(db_url + "?timeout=3", scene))
+    browser = Browser(app)
+    assert browser.login("p_clerk").status_code == 302     # signing in writes: before the lock
+    writer = sqlite3.connect(make_url(db_url).database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")                       # a writer holds the write lock
+    try:
+        for url in ("/staff/", f"/village/{VILLAGE}"):
+            start = time.monotonic()
+            page = browser.get(url)
+            took = time.monotonic() - start
+            assert page.status_code == 200, url
+            assert took < 2, f"{url} waited {took:.1f} s for the writer"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        app.extensions["fundtrail_factory"].kw["bind"].dispose()
+
+
+def test_nothing_is_written_through_a_reading_session(engine, world):
+    factory = make_sessionmaker(reading_engine(engine))
+    with factory() as s:
+        with pytest.raises(RuntimeError, match="read-only"):
+            projects.register_payee(s, get_user(s, "k_clerk"), code="H-900",
+                                    kind=PayeeKind.HOUSEHOLD, name="赵六", region_code=VILLAGE)
