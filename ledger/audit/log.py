@@ -4,8 +4,9 @@ Every service wraps its writes in `record_change`: it locks the head of the sess
 (serialising appends to that log: BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE of the one
 head row on PostgreSQL, so other logs in the database do not wait), hands out the index the
 entry will have so that rows can carry it as `log_index` with the log's `log_id`, and on exit
-writes the entry and moves the head. If anything fails the whole transaction rolls back, rows and entry together, so a change
-without its entry, or an entry without its change, cannot be committed.
+writes the entry and moves the head. If anything fails the whole transaction rolls back, rows
+and entry together, so a change without its entry, or an entry without its change, cannot be
+committed.
 """
 from __future__ import annotations
 

@@ -85,8 +85,7 @@ def verify(session: Session, *, policy: Policy | None = None,
         _bind_rows_exactly(session, report, entry_findings_end)
     else:
         report.rows_checked = binder.rows_checked
-    if _several_logs(session):
-        _check_stray_log_ids(session, report)
+    _check_stray_log_ids(session, report)
     _check_balances(session, report)
     return report
 
@@ -107,10 +106,14 @@ def _several_logs(session) -> bool:
 
 def _check_stray_log_ids(session, report) -> None:
     """Rows, entries and nodes under a log id that no log of this database has: each log's
-    verification reads only its own, so these would otherwise be read by none."""
+    verification reads only its own, so these would otherwise be read by none. (With one log,
+    the row binding reads every bound row whatever its log id: only the log's own two tables
+    are left to look at, through their primary keys.)"""
     known = select(AuditHead.log_id)
-    for table in [AuditEntry.__table__, AuditNode.__table__] + \
-            [m.class_.__table__ for m in bound_models()]:
+    tables = [AuditEntry.__table__, AuditNode.__table__]
+    if _several_logs(session):
+        tables += [m.class_.__table__ for m in bound_models()]
+    for table in tables:
         for log_id, count in session.execute(
                 select(table.c.log_id, func.count()).where(table.c.log_id.not_in(known))
                 .group_by(table.c.log_id)):

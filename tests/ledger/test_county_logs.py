@@ -242,3 +242,18 @@ def test_appends_to_the_same_log_still_wait(pg_url):
     a.rollback()
     a.close()
     engine.dispose()
+
+
+def test_with_one_log_a_row_or_entry_under_another_log_id_is_found(world, engine):
+    """A database with one log reads every bound row whatever its log id, so a row moved to
+    an id no log has is reported; entries and nodes under such an id are reported too."""
+    _drop_guards(engine, "transfers")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE transfers SET log_id = 7 WHERE id = "
+                          "(SELECT min(id) FROM transfers)"))
+        conn.execute(text("INSERT INTO audit_entries (log_id, idx, entry, leaf_hash) "
+                          "SELECT 9, idx, entry, leaf_hash FROM audit_entries WHERE idx = 0"))
+    report = _verify(world.factory, DEFAULT_ORIGIN)
+    messages = [f.message for f in report.findings]
+    assert any("transfers" in m and "names log id 7" in m for m in messages), messages
+    assert any("audit_entries: 1 row(s) under log id 9" in m for m in messages), messages
