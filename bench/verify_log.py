@@ -64,7 +64,8 @@ def raw_hash_rate(path) -> float:
 
     def run():
         n = 0
-        for (entry,) in conn.execute("SELECT entry FROM audit_entries WHERE log_id = 1 ORDER BY idx"):
+        for (entry,) in conn.execute(
+                "SELECT entry FROM audit_entries WHERE log_id = 1 ORDER BY idx"):
             hashlib.sha256(b"\x00" + entry).digest()
             n += 1
         return n

@@ -109,6 +109,21 @@ def checkpoint_show(ctx, as_json):
     _emit({"size": row.size, "root": row.root.hex(), "note": note}, as_json, note.rstrip("\n"))
 
 
+@checkpoint_group.command("county-heads")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def checkpoint_county_heads(ctx, as_json):
+    """Record in this log (the province's) the newest signed checkpoint of every other log of
+    the database: the next signed checkpoint of this log then covers them all."""
+    from ledger.audit.county_heads import record_county_heads
+    with ctx.session() as s:
+        index, heads = record_county_heads(s, ctx.actor(s))
+    _emit({"entry": index, "heads": heads}, as_json,
+          f"entry {index} records {len(heads)} log head(s):\n"
+          + "\n".join(f"  {h['origin']} size {h['size']} root {h['root'][:16]}…"
+                      for h in heads))
+
+
 @cli.command("verify")
 @click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
 @click.option("--trusted", "trusted", multiple=True, type=click.Path(exists=True),

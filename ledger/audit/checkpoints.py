@@ -26,10 +26,10 @@ from ledger.errors import LedgerError
 from ledger.models import AuditEntry, AuditHead, AuditNode, Checkpoint, Cosignature
 
 
-def node_reader(session: Session):
-    """merkle's NodeReader over the database's copy of the session's log: leaves from entries,
-    the rest from audit_nodes."""
-    log_id = reading_log_id(session)
+def node_reader(session: Session, origin: str | None = None):
+    """merkle's NodeReader over the database's copy of log `origin` (the session's by default):
+    leaves from entries, the rest from audit_nodes."""
+    log_id = reading_log_id(session, origin)
 
     def read(level: int, index: int) -> bytes:
         if level == 0:

@@ -9,6 +9,8 @@
 3. Row binding: every live row equals the image its log index says it has; rows missing from
    the log, rows the log wrote that are gone, and changed fields are named.
 4. Balance caches equal the postings.
+5. Other logs' heads that this log recorded (`county.heads`, the province's log over the
+   counties') are still in those logs with the recorded roots.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from ledger.audit import merkle
 from ledger.audit.checkpoint import CheckpointError
+from ledger.audit.county_heads import KIND as COUNTY_HEADS
+from ledger.audit.county_heads import check_recorded_heads
 from ledger.audit.entries import (
     EntryFormatError, decode_entry, image_hash, row_imager, table_image,
 )
@@ -52,6 +56,8 @@ class Report:
     checkpoints_checked: int = 0
     quorum: dict = field(default_factory=dict)   # checkpoint size -> True/False/None
     findings: list[Finding] = field(default_factory=list)
+    # (entry index, details) of this log's `county.heads` entries (ledger.audit.county_heads)
+    county_heads: list = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
@@ -86,6 +92,7 @@ def verify(session: Session, *, policy: Policy | None = None,
     else:
         report.rows_checked = binder.rows_checked
     _check_stray_log_ids(session, report)
+    check_recorded_heads(session, report.county_heads, report)
     _check_balances(session, report)
     return report
 
@@ -159,6 +166,7 @@ def verify_since(session: Session, size: int, root: bytes, *,
     report.size, report.root = frontier.size, frontier.root()
     _check_head(session, report, frontier)
     _check_checkpoints(session, report, checkpoints, roots_at, policy)
+    check_recorded_heads(session, report.county_heads, report)
     if binder.irregular:
         _bind_rows_exactly(session, report, entry_findings_end, start)
     else:
@@ -211,6 +219,8 @@ def _replay(session, report, binder, roots_at, wanted_sizes,
             roots_at[frontier.size] = frontier.root()
         if entry is not None:
             binder.entry(row.idx, entry)
+            if entry["kind"] == COUNTY_HEADS:
+                report.county_heads.append((row.idx, entry["details"]))
     return frontier
 
 

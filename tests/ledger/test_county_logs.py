@@ -257,3 +257,64 @@ def test_with_one_log_a_row_or_entry_under_another_log_id_is_found(world, engine
     messages = [f.message for f in report.findings]
     assert any("transfers" in m and "names log id 7" in m for m in messages), messages
     assert any("audit_entries: 1 row(s) under log id 9" in m for m in messages), messages
+
+
+# --------------------------------------------------------------------- the province over counties
+
+def _sign(factory, origin):
+    with transaction(factory) as s:
+        s.info["log_origin"] = origin
+        return cps.sign(s, Ed25519Signer(origin, bytes(range(32))))
+
+
+def test_the_province_log_records_the_county_heads_and_verifies_them(world, engine):
+    from ledger.audit.county_heads import record_county_heads
+    from ledger.errors import PermissionDenied
+    _allocate_to_counties(world)
+    _pay_in_county_logs(world, count=2)
+    a_head, b_head = _sign(world.factory, ORIGIN_A), _sign(world.factory, ORIGIN_B)
+    with transaction(world.factory) as s:   # a county clerk may not speak for the province
+        with pytest.raises(PermissionDenied):
+            record_county_heads(s, get_user(s, "k_clerk"))
+    with transaction(world.factory) as s:
+        index, heads = record_county_heads(s, get_user(s, "p_clerk"))
+    assert heads == [{"origin": o, "size": 2, "root": bytes(h.root).hex()}
+                     for o, h in ((ORIGIN_A, a_head), (ORIGIN_B, b_head))]
+    with transaction(world.factory) as s:
+        from ledger.audit.entries import decode_entry
+        entry = decode_entry(entry_bytes(s, index))
+        assert entry["kind"] == "county.heads" and entry["details"]["heads"] == heads
+    assert _verify(world.factory, DEFAULT_ORIGIN).intact
+
+    # County B's log rewritten wholesale after the province recorded it: a payment taken out
+    # of its history and the tree rebuilt, so B's own log is consistent again by itself...
+    with transaction(world.factory) as s:
+        b_id = s.execute(select(AuditHead.log_id).where(AuditHead.origin == ORIGIN_B)) \
+            .scalar_one()
+    with engine.begin() as conn:
+        for table in ("audit_entries", "audit_nodes"):
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            else:
+                conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+        conn.execute(text("UPDATE audit_entries SET leaf_hash = :h WHERE log_id = :b AND idx = 1"),
+                     {"h": b"\x01" * 32, "b": b_id})
+        conn.execute(text("UPDATE audit_nodes SET hash = :h WHERE log_id = :b AND level = 1 "
+                          "AND idx = 0"), {"h": b"\x02" * 32, "b": b_id})
+    # ...the province's log, which never changed, says so
+    report = _verify(world.factory, DEFAULT_ORIGIN)
+    messages = [f.message for f in report.findings]
+    assert any(ORIGIN_B in m and "rewritten after the province recorded it" in m
+               for m in messages), messages
+    assert not any(ORIGIN_A in m for m in messages)
+
+
+def test_the_command_line_records_the_county_heads(world, cli):
+    _allocate_to_counties(world)
+    _pay_in_county_logs(world, count=1)
+    _sign(world.factory, ORIGIN_A)
+    code, out, err = cli("--as", "p_clerk", "checkpoint", "county-heads")
+    assert code == 0, err
+    assert f"records 1 log head(s):\n  {ORIGIN_A} size 1" in out
+    code, out, err = cli("verify")
+    assert code == 0, err
