@@ -65,8 +65,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # other takes the write lock at once, so that two writers never both read a balance
         # and then fail to upgrade (invariant 8).
         if conn.get_execution_options().get(READ_ONLY):
+            # query_only: SQLite itself refuses any write, to a logged table or not.
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+            conn.info["query_only"] = True   # the DBAPI connection's: it outlives checkout
             conn.exec_driver_sql("BEGIN")
         else:
+            if conn.info.pop("query_only", False):
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -77,9 +82,13 @@ def reading_engine(engine: Engine) -> Engine:
     """The same database, for transactions that only read: on SQLite they begin DEFERRED and
     wait for no writer (WAL gives each its snapshot); with BEGIN IMMEDIATE every page view
     queued on the write lock behind the others and behind every writer (the staff dashboard's
-    p99, docs/performance.md figure 6). Writing through it is refused (`audit.log.lock_head`:
-    every change goes through the log). PostgreSQL is unchanged."""
-    return engine.execution_options(**{READ_ONLY: True})
+    p99, docs/performance.md figure 6). Writing through it is refused: by `audit.log.lock_head`
+    (every change goes through the log) and by the database (SQLite `query_only`; PostgreSQL
+    READ ONLY transactions, where readers never waited anyway)."""
+    options = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return engine.execution_options(**options)
 
 
 def is_read_only(session: Session) -> bool:

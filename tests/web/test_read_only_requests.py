@@ -46,3 +46,22 @@ def test_nothing_is_written_through_a_reading_session(engine, world):
         with pytest.raises(RuntimeError, match="read-only"):
             projects.register_payee(s, get_user(s, "k_clerk"), code="H-900",
                                     kind=PayeeKind.HOUSEHOLD, name="赵六", region_code=VILLAGE)
+
+
+def test_the_database_refuses_a_write_in_a_reading_session_too(engine, world):
+    """Also what does not go through the log (a login attempt, a throttle count): SQLite's
+    query_only, PostgreSQL's READ ONLY transaction. And the connection, back in the pool,
+    writes again for the next writer."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    from ledger.db import transaction
+    reading = make_sessionmaker(reading_engine(engine))
+    for _ in range(2):   # the same pooled connection, read-only then writing, twice
+        with reading() as s:
+            with pytest.raises(DBAPIError):
+                s.execute(text("INSERT INTO login_attempts (username, client, at, succeeded) "
+                               "VALUES ('x', 'y', CURRENT_TIMESTAMP, false)"))
+            s.rollback()
+        with transaction(make_sessionmaker(engine)) as s:
+            projects.register_payee(s, get_user(s, "k_clerk"), code=f"H-90{_}",
+                                    kind=PayeeKind.HOUSEHOLD, name="赵六", region_code=VILLAGE)
