@@ -22,7 +22,9 @@ from ledger.access import Action, require
 from ledger.audit.log import record_change
 from ledger.db import fetch
 from ledger.errors import LedgerError
-from ledger.households import current_status, get_household, register_household
+from ledger.households import (
+    birth_key, current_status, get_household, register_household, salted,
+)
 from ledger.idcard import mask
 from ledger.models import (
     HouseholdEvent, HouseholdLink, HouseholdLinkKind, HouseholdStatus, Member, MemberEvent,
@@ -140,9 +142,10 @@ def _move(session: Session, change, actor: User, vault: PiiVault, member: Member
                 Member.household_code == to_code,
                 Member.id_digest == member.id_digest)).first():
             raise LedgerError(f"member #{member.id} is already in household {to_code}")
+        number = vault.decrypt(member.id_number)
         change.add(Member(household_code=to_code, name=member.name, relation=relation,
-                          id_number=vault.encrypt(vault.decrypt(member.id_number)),
-                          id_digest=member.id_digest, death_date=None))
+                          id_number=vault.encrypt(number), id_digest=member.id_digest,
+                          birth_digest=salted(birth_key(vault, number)), death_date=None))
 
 
 def move_member(session: Session, actor: User, vault: PiiVault, member_id: int, *,

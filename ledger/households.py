@@ -7,6 +7,7 @@ as a commitment. Names are kept in clear: public payment rolls print them (DOMAI
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from ledger.audit.entries import table_record
 from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
 from ledger.db import fetch, insert_rows, insert_with_ids
 from ledger.errors import LedgerError
-from ledger.idcard import IdNumberError, normalise
+from ledger.idcard import IdNumberError, birth_date, normalise
 from ledger.models import (
     Household, HouseholdEvent, HouseholdStatus, Member, Payee, PayeeKind, RegionLevel, User,
 )
@@ -32,6 +33,31 @@ RELATIONS = ("户主", "配偶", "子", "女", "儿媳", "女婿", "孙子", "�
 
 def get_household(session: Session, code: str) -> Household:
     return fetch(session, Household, code, f"household {code!r}")
+
+
+def card_key(vault: PiiVault, card: str) -> str:
+    """The keyed digest that groups households by bank card (BEN-03) without decrypting."""
+    return vault.digest("card:" + card)
+
+
+def birth_key(vault: PiiVault, id_number: str) -> str:
+    """The keyed digest of a person's birth date, from their (normalised) ID number: BEN-02
+    compares the names of people born the same day in the same village."""
+    return vault.digest("birth:" + birth_date(id_number).isoformat())
+
+
+def salted(key: str) -> str:
+    """A blocking key as stored: the digest, a dot, and a random salt.
+
+    Row images hold personal-data columns as SHA-256 of the stored value (entries.
+    _bound_value). Unsalted, two people born the same day, or two households sharing a card,
+    would show the same commitment in the public log; salted, every commitment differs and the
+    rule reads the digest before the dot (`unsalted`)."""
+    return f"{key}.{secrets.token_hex(8)}"
+
+
+def unsalted(stored: str | None) -> str | None:
+    return stored.partition(".")[0] if stored else None
 
 
 def normalise_card(text: str) -> str:
@@ -56,6 +82,7 @@ def register_household(session: Session, actor: User, vault: PiiVault, *, code: 
         household = Household(code=code, village_code=village_code, head_name=head_name,
                               bank_card=vault.encrypt(card) if card else None,
                               bank_card_last4=card[-4:] if card else None,
+                              card_digest=salted(card_key(vault, card)) if card else None,
                               phone=vault.encrypt(phone) if phone else None)
         change.add(household)
         session.flush()
@@ -81,7 +108,8 @@ def add_member(session: Session, actor: User, vault: PiiVault, *, household_code
                                                Member.id_digest == digest)).first():
         raise LedgerError(f"this person is already a member of household {household_code}")
     member = Member(household_code=household_code, name=name, relation=relation,
-                    id_number=vault.encrypt(number), id_digest=digest, death_date=death_date)
+                    id_number=vault.encrypt(number), id_digest=digest,
+                    birth_digest=salted(birth_key(vault, number)), death_date=death_date)
     with record_change(session, actor.username, "member.add") as change:
         change.add(member)
     return member
@@ -152,15 +180,17 @@ def register_households(session: Session, actor: User, vault: PiiVault,
                            "head_name": h.head_name,
                            "bank_card": vault.encrypt(card) if card else None,
                            "bank_card_last4": card[-4:] if card else None,
+                           "card_digest": salted(card_key(vault, card)) if card else None,
                            "phone": vault.encrypt(h.phone) if h.phone else None,
                            "log_index": index, "log_id": log_id})
         events.append({"household_code": h.code, "status": h.status,
                        "effective_date": h.registered_on, "reason": "registration",
                        "log_index": index, "log_id": log_id})
-        for k, (m, encrypted, digest) in enumerate(members, start=1):
+        for k, (m, encrypted, digest, born) in enumerate(members, start=1):
             member_rows.append({"household_code": h.code, "name": m.name,
                                 "relation": m.relation, "id_number": encrypted,
-                                "id_digest": digest, "death_date": m.death_date,
+                                "id_digest": digest, "birth_digest": born,
+                                "death_date": m.death_date,
                                 "log_index": index + k, "log_id": log_id})
         shapes.append(len(members))
         index += 1 + len(members)
@@ -201,7 +231,8 @@ def check_new_household(session: Session, actor: User, village_code: str,
 
 
 def prepare_member(vault: PiiVault, household_code: str, m: NewMember) -> tuple:
-    """(member, encrypted ID number, ID digest), or the refusal naming household and member."""
+    """(member, encrypted ID number, ID digest, birth-date digest), or the refusal naming
+    household and member."""
     if m.relation not in RELATIONS:
         raise LedgerError(f"household {household_code}: relation {m.relation!r} is not one of "
                           f"{'、'.join(RELATIONS)}")
@@ -209,7 +240,7 @@ def prepare_member(vault: PiiVault, household_code: str, m: NewMember) -> tuple:
         number = normalise(m.id_number)
     except IdNumberError as exc:
         raise LedgerError(f"household {household_code}, member {m.name}: {exc}") from None
-    return m, vault.encrypt(number), vault.digest(number)
+    return m, vault.encrypt(number), vault.digest(number), salted(birth_key(vault, number))
 
 
 def add_members(session: Session, actor: User, vault: PiiVault,
@@ -235,12 +266,13 @@ def add_members(session: Session, actor: User, vault: PiiVault,
         if villages[code] not in checked:
             require(session, actor, Action.RECORD, villages[code])
             checked.add(villages[code])
-        member, encrypted, digest = prepare_member(vault, code, m)
+        member, encrypted, digest, born = prepare_member(vault, code, m)
         if (code, digest) in known:
             raise LedgerError(f"this person is already a member of household {code}")
         known.add((code, digest))
         rows.append({"household_code": code, "name": m.name, "relation": m.relation,
-                     "id_number": encrypted, "id_digest": digest, "death_date": m.death_date,
+                     "id_number": encrypted, "id_digest": digest, "birth_digest": born,
+                     "death_date": m.death_date,
                      "log_index": head.size + len(rows),
                      "log_id": head.log_id})
     session.flush()

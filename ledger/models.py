@@ -244,6 +244,10 @@ class Household(Base):
     phone: Mapped[str | None] = mapped_column(Text, info={"pii": True})
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # Keyed digest of the card (`households.card_key`, stored salted: `households.salted`), so
+    # BEN-03 groups households by card without decrypting every card. Null on rows written
+    # before migration 0015: the rule decrypts those (entries.LATE_COLUMNS).
+    card_digest: Mapped[str | None] = mapped_column(String(100), info={"pii": True})
 
 
 class HouseholdEvent(Base):
@@ -274,6 +278,10 @@ class Member(Base):
     death_date: Mapped[dt.date | None] = mapped_column(Date)
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # Keyed digest of the birth date (`households.birth_key`, stored salted): BEN-02's blocking
+    # key, without decrypting every ID number. Keyed like `id_digest`, so it shows no birth
+    # date; null on rows written before migration 0015 (entries.LATE_COLUMNS).
+    birth_digest: Mapped[str | None] = mapped_column(String(100), info={"pii": True})
 
 
 class PaymentRoll(Base):

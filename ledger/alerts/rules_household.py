@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
+from ledger.households import card_key, unsalted
 from ledger.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
     Approval, Decision, Household, HouseholdEvent, HouseholdStatus, Member, MemberEvent,
@@ -139,13 +140,17 @@ def ben03_shared_card(ctx: ScanContext) -> list[Finding]:
     p = payments()
     paid = select(p.c.payee, func.sum(p.c.amount).label("total"), func.count().label("n")) \
         .group_by(p.c.payee).subquery()
+    # The stored keyed digest of each card; rows from before it was stored are decrypted and
+    # digested the same way (households.card_key). Only paid households with a card count.
     rows = s.execute(select(Household.code, Household.village_code, Household.bank_card,
-                            Household.bank_card_last4, paid.c.total)
+                            Household.bank_card_last4, Household.card_digest, paid.c.total)
                      .join(paid, paid.c.payee == Household.code)
                      .where(Household.bank_card.is_not(None))).all()
     by_card = defaultdict(list)
+    vault = ctx.vault
     for row in rows:
-        by_card[ctx.vault.digest("card:" + ctx.vault.decrypt(row.bank_card))].append(row)
+        by_card[unsalted(row.card_digest) or card_key(vault, vault.decrypt(row.bank_card))] \
+            .append(row)
     findings = []
     for digest, items in by_card.items():
         if len(items) < ctx.settings.ben03_min_households:

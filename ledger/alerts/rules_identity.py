@@ -12,7 +12,7 @@ from ledger.access import ancestors
 from ledger.alerts.base import Finding, ScanContext, payments, yuan
 from ledger.alerts.matching import name_similarity, transpositions
 from ledger.external import ExternalList, ExternalRecord, ListKind
-from ledger.idcard import birth_date
+from ledger.households import birth_key, unsalted
 from ledger.models import Household, Member, MemberEvent, MemberEventKind, Payee, PayeeKind
 
 RELATION_DEGREE = {"本人": 0, "配偶": 1, "父亲": 1, "母亲": 1, "父母": 1, "子": 1, "女": 1,
@@ -278,10 +278,13 @@ def ben02_same_person_twice(ctx: ScanContext) -> list[Finding]:
         return findings
     blocks = defaultdict(list)  # columns, not ORM objects: one row per member of the province
     people = select(Member.id, Member.household_code, Member.id_digest, Member.name,
-                    Member.id_number).where(Member.id.not_in(moved))
-    decrypt = ctx.vault.decrypt
+                    Member.birth_digest, Member.id_number).where(Member.id.not_in(moved))
+    vault = ctx.vault
     for m in s.execute(people):
-        blocks[(villages[m.household_code], birth_date(decrypt(m.id_number)))].append(m)
+        # The stored keyed digest of the birth date; a row from before it was stored (null)
+        # is decrypted and digested the same way, so both kinds share blocks.
+        born = unsalted(m.birth_digest) or birth_key(vault, vault.decrypt(m.id_number))
+        blocks[(villages[m.household_code], born)].append(m)
     threshold = ctx.settings.name_similarity_percent
     for members in blocks.values():
         for i, a in enumerate(members):

@@ -43,6 +43,29 @@ def unimaged_columns(table) -> frozenset:
     """Columns of `table` that row images leave out."""
     return UNBOUND_COLUMNS.get(table.name, frozenset()) | LOG_COLUMNS
 
+
+# Columns added to a bound table after rows were logged: a row's image holds such a column only
+# when it has a value, so the rows logged before the column existed (null in it) still equal
+# their images, and a value set or cleared later still shows as a change.
+LATE_COLUMNS = {
+    "households": ("card_digest",),   # migration 0015
+    "members": ("birth_digest",),     # migration 0015
+}
+
+
+def _drop_late(table):
+    """A function removing `table`'s late columns that are null from an image, or None."""
+    late = LATE_COLUMNS.get(table.name)
+    if not late:
+        return None
+
+    def drop(image: dict) -> dict:
+        for column in late:
+            if image.get(column) is None:
+                image.pop(column, None)
+        return image
+    return drop
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -96,16 +119,20 @@ def _dict_recorder(table):
                for c in table.columns if c.key not in skip]
     key_columns = [c.key for c in table.primary_key.columns]
     name = table.name
+    drop_late = _drop_late(table)
+    late = set(LATE_COLUMNS.get(table.name, ()))
 
     def record(values: dict) -> tuple:
         image = {}
         for column, convert in columns:
-            value = values[column]
+            value = values[column] if column not in late else values.get(column)
             if convert is not None:
                 value = convert(value)
             elif type(value) not in _PLAIN:
                 value = canonical_value(value)
             image[column] = value
+        if drop_late is not None:
+            drop_late(image)
         return name, [canonical_value(values[k]) for k in key_columns], 1, None, image
     return record
 
@@ -123,7 +150,10 @@ def image_template(table, values: dict) -> dict:
     key keeps its place, so every copy stays in canonical order and `encode_ordered_entry`
     can use the plain encoder. Every column not in `values` must be set on each copy."""
     skip = unimaged_columns(table)
-    columns = {c.key: c for c in table.columns if c.key not in skip}
+    late = LATE_COLUMNS.get(table.name, ())
+    # a late column is in the template only if given (see LATE_COLUMNS)
+    columns = {c.key: c for c in table.columns
+               if c.key not in skip and (c.key not in late or c.key in values)}
     return {key: _bound_value(columns[key], values[key]) if key in values else None
             for key in canonical_key_order(columns)}
 
@@ -144,6 +174,9 @@ def table_image(table, get) -> tuple[str, list, dict]:
     """
     skip = unimaged_columns(table)
     image = {c.key: _bound_value(c, get(c.key)) for c in table.columns if c.key not in skip}
+    drop_late = _drop_late(table)
+    if drop_late is not None:
+        drop_late(image)
     key = [canonical_value(get(c.key)) for c in table.primary_key.columns]
     return table.name, key, image
 
@@ -167,11 +200,14 @@ def row_imager(table):
     take_key = operator.itemgetter(*key_at)
     single_key = len(key_at) == 1
     name = table.name
+    drop_late = _drop_late(table)
 
     def image_of(row) -> tuple[str, list, dict]:
         image = dict(zip(names, take(row)))
         for column, convert in special:
             image[column] = convert(image[column])
+        if drop_late is not None:
+            drop_late(image)
         key = take_key(row)
         if single_key:
             key = [key if type(key) in _PLAIN else canonical_value(key)]

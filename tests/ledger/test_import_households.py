@@ -173,10 +173,21 @@ def test_member_entries_reveal_neither_birth_date_nor_sex(world, tmp_path):
     run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS))
     run(world, import_members, write(tmp_path, "m.csv", MEMBERS))
     from ledger.audit.entries import decode_entry
+    births = []
     with transaction(world.factory) as s:
         for data in s.execute(select(AuditEntry.entry)).scalars():
             for table, _key, _v, _p, image in decode_entry(bytes(data))["rows"]:
                 if table == "members":
                     assert set(image) == {"id", "household_code", "name", "relation",
-                                          "id_number", "id_digest", "death_date", "log_index"}
+                                          "id_number", "id_digest", "birth_digest",
+                                          "death_date", "log_index"}
                     assert isinstance(image["id_number"], dict)
+                    births.append(image["birth_digest"]["sha256"])
+        # 赵大 and 钱二 were both born on 1980-01-01: the stored blocking keys agree, so BEN-02
+        # compares them, but what the log shows of them (commitments of salted values) does not
+        from ledger.households import unsalted
+        from ledger.models import Member
+        keys = dict(s.execute(select(Member.name, Member.birth_digest)).all())
+        assert unsalted(keys["赵大"]) == unsalted(keys["钱二"]) != unsalted(keys["赵小"])
+        assert keys["赵大"] != keys["钱二"]
+    assert len(births) == 3 and len(set(births)) == 3
