@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select, text
 
+from ledger import guards
 from ledger import households as hh
 from ledger.alerts.base import ScanContext
 from ledger.alerts.rules import CHECKS
@@ -33,11 +34,7 @@ def _found(factory, vault, rule):
 def _forget_digests(engine):
     """The rows as migration 0015 finds them: no digest stored."""
     with engine.begin() as conn:
-        for table in ("households", "members"):
-            if conn.dialect.name == "postgresql":
-                conn.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
-            else:
-                conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+        guards.uninstall_tables(conn, ("households", "members"))
         conn.execute(text("UPDATE households SET card_digest = NULL"))
         conn.execute(text("UPDATE members SET birth_digest = NULL"))
 
