@@ -94,8 +94,7 @@ def shared_payments(session: Session) -> Iterator[None]:
         yield
         return
     source = _payments_query(include_pending=True)
-    approved = exists(select(Approval.id).where(Approval.transfer_id == source.c.id,
-                                                Approval.decision == Decision.APPROVED))
+    approved = _approved(source.c.id)
     table = Table("scan_payments", MetaData(),
                   *(Column(c.key, c.type) for c in source.c),
                   Column("approved", Boolean), prefixes=["TEMPORARY"])
@@ -119,6 +118,12 @@ def shared_payments(session: Session) -> Iterator[None]:
         table.drop(connection)
 
 
+def _approved(transfer_id):
+    """The transfer was approved: what `payments(include_pending=False)` asks of each row."""
+    return exists(select(Approval.id).where(Approval.transfer_id == transfer_id,
+                                            Approval.decision == Decision.APPROVED))
+
+
 def _payments_query(include_pending: bool):
     payee_post, src_post = aliased(Posting), aliased(Posting)
     payee_acc, src_acc = aliased(Account), aliased(Account)
@@ -131,9 +136,7 @@ def _payments_query(include_pending: bool):
         .where(reversal.reverses_id == Transfer.id)
     conditions = [Transfer.kind == TransferKind.PAY, ~exists(rejected), ~exists(reversed_)]
     if not include_pending:
-        approved = select(Approval.id).where(Approval.transfer_id == Transfer.id,
-                                             Approval.decision == Decision.APPROVED)
-        conditions.append(exists(approved))
+        conditions.append(_approved(Transfer.id))
     return (select(Transfer.id.label("id"), Transfer.effective_date.label("date"),
                    Transfer.amount_fen.label("amount"), Transfer.lot_id.label("lot_id"),
                    Transfer.region_code.label("county"), Transfer.memo.label("memo"),
