@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.access import Action, require
 from ledger.audit.log import record_change
 from ledger.errors import LedgerError
-from ledger.models import PeriodClosure, Region, User
+from ledger.models import PeriodClosure, User
+from ledger.regions import root_code
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -18,9 +18,7 @@ def close_period(session: Session, actor: User, period: str) -> PeriodClosure:
     """Close a month for the whole ledger; only an administrator of the root region may."""
     if not _PERIOD.match(period or ""):
         raise LedgerError(f"period {period!r} must be written YYYY-MM, e.g. 2024-03")
-    root = session.execute(
-        select(Region.code).where(Region.parent_code.is_(None))).scalar_one()
-    require(session, actor, Action.ADMINISTER, root)
+    require(session, actor, Action.ADMINISTER, root_code(session))
     if session.get(PeriodClosure, period) is not None:
         raise LedgerError(f"period {period} is already closed")
     closure = PeriodClosure(period=period, closed_by=actor.id)

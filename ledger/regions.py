@@ -15,6 +15,15 @@ def get_region(session: Session, code: str) -> Region:
     return fetch(session, Region, code, f"region {code!r}")
 
 
+def root_code(session: Session) -> str:
+    """The code of the region at the top of the ledger (the province `bootstrap` made)."""
+    code = session.execute(select(Region.code).where(Region.parent_code.is_(None))) \
+        .scalar_one_or_none()
+    if code is None:
+        raise LedgerError("no province region is recorded yet (fundtrail init)")
+    return code
+
+
 def get_user(session: Session, username: str) -> User:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:

@@ -20,7 +20,8 @@ from ledger.access import Action, require
 from ledger.audit import merkle
 from ledger.audit.log import log_origin, record_change
 from ledger.errors import LedgerError
-from ledger.models import AuditHead, Checkpoint, Region, User
+from ledger.models import AuditHead, Checkpoint, User
+from ledger.regions import root_code
 
 KIND = "county.heads"
 
@@ -32,11 +33,7 @@ def record_county_heads(session: Session, actor: User) -> tuple[int, list[dict]]
     Only signed checkpoints are named: an unsigned size is one nobody has vouched for. Logs
     with none yet are listed apart, so the entry says which counties it does not cover.
     """
-    province = session.execute(select(Region.code).where(Region.parent_code.is_(None))
-                               .order_by(Region.code).limit(1)).scalar_one_or_none()
-    if province is None:
-        raise LedgerError("no province region is recorded yet")
-    require(session, actor, Action.RECORD, province)
+    require(session, actor, Action.RECORD, root_code(session))
     own = log_origin(session)
     heads, unsigned = [], []
     for origin in session.execute(select(AuditHead.origin).where(AuditHead.origin != own)
