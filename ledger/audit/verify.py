@@ -50,6 +50,7 @@ class Finding:
 class Report:
     origin: str
     log_id: int = FIRST_LOG_ID  # which rows, entries and nodes of the database are this log's
+    several_logs: bool = False  # the database holds other logs too (their rows are not ours)
     size: int = 0
     root: bytes = merkle.EMPTY_ROOT
     rows_checked: int = 0
@@ -104,11 +105,8 @@ def log_origins(session: Session) -> list[str]:
 
 def _new_report(session) -> Report:
     origin = log_origin(session)
-    return Report(origin=origin, log_id=reading_log_id(session, origin))
-
-
-def _several_logs(session) -> bool:
-    return session.execute(select(func.count()).select_from(AuditHead)).scalar_one() > 1
+    several = session.execute(select(func.count()).select_from(AuditHead)).scalar_one() > 1
+    return Report(origin=origin, log_id=reading_log_id(session, origin), several_logs=several)
 
 
 def _check_stray_log_ids(session, report) -> None:
@@ -118,7 +116,7 @@ def _check_stray_log_ids(session, report) -> None:
     are left to look at, through their primary keys.)"""
     known = select(AuditHead.log_id)
     tables = [AuditEntry.__table__, AuditNode.__table__]
-    if _several_logs(session):
+    if report.several_logs:
         tables += [m.class_.__table__ for m in bound_models()]
     for table in tables:
         for log_id, count in session.execute(
@@ -274,11 +272,10 @@ class _StreamingBinder:
         self.tables = {}
         # With one log every row is read, so a row under another log id is seen (and makes
         # the binding irregular); with several, each log reads its own.
-        several = _several_logs(session)
         for mapper in bound_models():
             table = mapper.class_.__table__
             stmt = select(table).order_by(table.c.log_index, *table.primary_key.columns)
-            if several:
+            if report.several_logs:
                 stmt = stmt.where(table.c.log_id == report.log_id)
             if since:
                 stmt = stmt.where(table.c.log_index >= since)
@@ -375,7 +372,8 @@ def _bind_rows_exactly(session, report, entry_findings_end: int,
 
     Version findings belong with the entry findings, so they are put where those end.
     """
-    versions = Report(origin=report.origin, log_id=report.log_id)
+    versions = Report(origin=report.origin, log_id=report.log_id,
+                      several_logs=report.several_logs)
     since = start.size if start is not None else 0
     binder = _MapBinder(versions, partial=since > 0)
     resume = merkle.Frontier.from_bytes(start.to_bytes()) if start is not None else None
@@ -454,12 +452,11 @@ def _check_trusted(report, notes, roots_at) -> None:
 
 
 def _check_rows(session, report, expected, since: int = 0) -> None:
-    several = _several_logs(session)
     for mapper in bound_models():
         model = mapper.class_
         table = model.__tablename__
         stmt = select(model.__table__)
-        if several:
+        if report.several_logs:
             stmt = stmt.where(model.__table__.c.log_id == report.log_id)
         if since:
             stmt = stmt.where(model.__table__.c.log_index >= since)
