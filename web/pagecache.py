@@ -63,12 +63,14 @@ def _compiled(dialect) -> tuple[str, tuple[str, ...] | None]:
 def ledger_state(engine: Engine, origin: str) -> LedgerState:
     """The state of log `origin` now, read on a connection of its own, outside any session.
 
-    Not through an ORM session: on SQLite every session transaction begins IMMEDIATE
-    (ledger.db), which takes the database's write lock even to read, so page views at
-    hundreds a second would queue on that lock behind each other and behind every writer
-    (measured: ≈ 1.5× the rate and half the p99 of the village page this way; docs/
-    performance.md, figure 6). A single SELECT in autocommit (SQLite) or in a transaction
-    that the pool rolls back (PostgreSQL) waits for no writer.
+    Not through the request's session: when the page is kept, that session would be opened
+    only for this one SELECT, and a session transaction costs more than the query (on SQLite
+    a `query_only` PRAGMA, BEGIN and ROLLBACK around it, ledger.db.reading_engine). Measured
+    in-process on the 2,000-household demo: ≈ 1,100 req/s through the session against
+    ≈ 1,700–2,000 this way. (Written when every session began IMMEDIATE and took the write
+    lock even to read: then this way also gave half the p99; docs/performance.md, figure 6.)
+    A single SELECT in autocommit (SQLite) or in a transaction that the pool rolls back
+    (PostgreSQL) waits for no writer.
     """
     sql, positions = _compiled(engine.dialect)
     params = {"origin": origin} if positions is None else tuple(origin for _ in positions)
