@@ -84,7 +84,7 @@ def main(argv=None) -> int:
 
 def _test_keys() -> None:
     """Personal-data keys for the bench's throwaway databases (never real ones)."""
-    from ledger.pii import new_key
+    from ledger.core.pii import new_key
     os.environ.setdefault("FUNDTRAIL_PII_KEYS", new_key())
     os.environ.setdefault("FUNDTRAIL_PII_INDEX_KEY", "bench-index-key-" + "x" * 32)
 

@@ -57,7 +57,7 @@ def counts(factory) -> dict:
 
 def scan_once(factory, vault) -> dict:
     """One full scan, timed, each rule timed inside it; rolled back."""
-    from ledger import regions
+    from ledger.org import regions
     from ledger.alerts import rules
     from ledger.alerts.service import scan
     from ledger.alerts.settings import AlertSettings
@@ -90,8 +90,8 @@ def scan_once(factory, vault) -> dict:
 
 
 def measure(backend: str, url: str, runs: int) -> Figure:
-    from ledger.db import make_engine, make_sessionmaker
-    from ledger.pii import PiiVault
+    from ledger.store.db import make_engine, make_sessionmaker
+    from ledger.core.pii import PiiVault
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     vault = PiiVault.from_env()

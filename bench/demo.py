@@ -12,12 +12,12 @@ from bench.harness import Figure, in_child, median, timed
 
 CHILD = """
 import os, time
-from ledger.pii import new_key
+from ledger.core.pii import new_key
 os.environ.setdefault("FUNDTRAIL_PII_KEYS", new_key())
 os.environ.setdefault("FUNDTRAIL_PII_INDEX_KEY", "bench-index-key-" + "x" * 32)
 from ledger import migrate
-from ledger.db import make_engine, make_sessionmaker
-from ledger.demo import build_demo
+from ledger.store.db import make_engine, make_sessionmaker
+from ledger.demo.province import build_demo
 engine = make_engine({url!r})
 migrate.upgrade(engine)
 start = time.perf_counter()

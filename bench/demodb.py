@@ -29,8 +29,8 @@ ORIGIN = "fundtrail.example/demo-province"
 BUILD = """
 import os, time
 from ledger import migrate
-from ledger.db import make_engine, make_sessionmaker
-from ledger.demo import build_demo
+from ledger.store.db import make_engine, make_sessionmaker
+from ledger.demo.province import build_demo
 engine = make_engine({url!r})
 migrate.upgrade(engine)
 start = time.perf_counter()
@@ -124,17 +124,18 @@ def publish_county(url: str, keys: Path, county: str) -> list[str]:
     every notice `fundtrail report publish county-batch` would, then sign and cosign."""
     from sqlalchemy import select
 
-    from ledger import notices, regions
+    from ledger.disclosure import notices
+    from ledger.org import regions
     from ledger.audit import checkpoints as cps
     from ledger.audit import keys as keyfiles
-    from ledger.audit.policy import parse_policy
-    from ledger.balances import descendants
-    from ledger.config import Settings
-    from ledger.db import make_engine, make_sessionmaker, transaction
+    from ledger.audit.tlog.policy import parse_policy
+    from ledger.funds.balances import descendants
+    from ledger.core.config import Settings
+    from ledger.store.db import make_engine, make_sessionmaker, transaction
     from ledger.models import Project, Region, RegionLevel
-    from ledger.notice_models import NoticeKind
-    from ledger.pii import PiiVault
-    from ledger.rolls import get_roll, published_on
+    from ledger.models.disclosure import NoticeKind
+    from ledger.core.pii import PiiVault
+    from ledger.rolls.lifecycle import get_roll, published_on
     from reports.batch import county_targets
 
     settings = Settings()

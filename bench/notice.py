@@ -54,8 +54,8 @@ def raw_notice() -> bytes:
 
 
 def _setup(prep):
-    from ledger.audit.policy import parse_policy
-    from ledger.db import make_engine, make_sessionmaker
+    from ledger.audit.tlog.policy import parse_policy
+    from ledger.store.db import make_engine, make_sessionmaker
     from reports.batch import county_targets
     engine = make_engine(prep.url)
     factory = make_sessionmaker(engine)

@@ -10,9 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger import flows, lots, migrate, posting, regions
+from ledger.funds import flows, lots, posting
+from ledger.store import migrate
+from ledger.org import regions
 from ledger.audit.log import record_change
-from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from ledger.models import Payee, PayeeKind, RegionLevel, Role, SourceLevel
 
 DAY = dt.date(2024, 3, 15)

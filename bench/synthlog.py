@@ -4,7 +4,7 @@ Going through the services would take hours at a million entries, and what is me
 verification and proofs, not recording. So this writes what the services would write — a
 household payee registered, a payment recorded (new payee account, transfer, two postings), the
 payment approved — with SQLAlchemy Core executemany, and appends the entries with the project's
-own encoder (`ledger.audit.entries`) and tree (`ledger.audit.merkle`). `fundtrail verify` must
+own encoder (`ledger.audit.entries`) and tree (`ledger.audit.tlog.merkle`). `fundtrail verify` must
 find the result intact; the benchmark checks that it does.
 
 Shape per payment: one `transfer.record` entry (4 rows) and one `transfer.approved` entry (1 row);
@@ -18,7 +18,7 @@ import hashlib
 
 from sqlalchemy import func, insert, select, update
 
-from ledger.audit import merkle
+from ledger.audit.tlog import merkle
 from ledger.audit.entries import canonical_value, encode_entry, table_image
 from ledger.audit.log import DEFAULT_ORIGIN
 from ledger.models import (
@@ -157,7 +157,7 @@ def _batch(s, log, lot_id, unit_id, clerk_id, approver_id, ids, prefix, start, n
 def households(province: Province, count: int, prefix: str = "R") -> list[str]:
     """Registered households with a bank card, logged 1,000 to an entry, for payment rolls."""
     from ledger.models import Household, HouseholdEvent, HouseholdStatus
-    from ledger.pii import PiiVault
+    from ledger.core.pii import PiiVault
     card = PiiVault.from_env().encrypt("6222020200112233445")  # one ciphertext: a roll only
     codes = [f"{prefix}{n:08d}" for n in range(count)]    # checks that a card is on file
     for first in range(0, count, BATCH_PAYMENTS):

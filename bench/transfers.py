@@ -1,6 +1,6 @@
 """Figure 1: one durable disbursement per transaction through the public service API.
 
-Project: `ledger.flows.pay` from a county's own share to a household (actor loaded, scope and
+Project: `ledger.funds.flows.pay` from a county's own share to a household (actor loaded, scope and
 purpose checks, balance check counting pending, transfer and two postings, audit entry, tree
 update), committed one transaction per payment: what a clerk's click or a bank callback costs.
 Baseline: plain sqlite3 (or psycopg) on the same kind of database file or server, committing one
@@ -11,8 +11,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ledger import flows, regions
-from ledger.db import transaction
+from ledger.funds import flows
+from ledger.org import regions
+from ledger.store.db import transaction
 
 from bench import province as prov
 from bench.harness import CpuClock, Figure, median, timed

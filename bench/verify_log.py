@@ -6,7 +6,7 @@ balance caches included — in a fresh interpreter so that its peak memory is it
 Baseline: plain sqlite3 reading the same entry bytes and hashing each with hashlib (SHA-256 of
 0x00 || entry): the floor for any verifier of this log.
 
-Proofs: `ledger.audit.proofs.build_proof` over the stored nodes (`node_reader`) for random
+Proofs: `ledger.audit.tlog.proofs.build_proof` over the stored nodes (`node_reader`) for random
 entries of the signed checkpoint. Baseline: plain sqlite3 point look-ups of the same nodes.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ import time
 from sqlalchemy import select
 
 from ledger.audit import checkpoints as cps
-from ledger.audit import merkle, proofs
-from ledger.audit.note import generate_signer
+from ledger.audit.tlog import merkle, proofs
+from ledger.audit.tlog.note import generate_signer
 from ledger.models import AuditEntry
 
 from bench import province as prov
@@ -32,7 +32,7 @@ ORIGIN = "fundtrail.example/demo-province"
 
 VERIFY_CHILD = """
 import time
-from ledger.db import make_engine, make_sessionmaker
+from ledger.store.db import make_engine, make_sessionmaker
 from ledger.audit.verify import verify
 engine = make_engine({url!r})
 with make_sessionmaker(engine)() as s:
@@ -47,7 +47,7 @@ result = {{"seconds": elapsed, "cpu_seconds": cpu, "size": report.size,
 
 SINCE_CHILD = """
 import time
-from ledger.db import make_engine, make_sessionmaker
+from ledger.store.db import make_engine, make_sessionmaker
 from ledger.audit.verify import verify_since
 engine = make_engine({url!r})
 with make_sessionmaker(engine)() as s:

@@ -134,8 +134,8 @@ def run(ctx) -> list[Figure]:
                       'secure_cookies = false\n', encoding="utf-8")
     env = _env({"FUNDTRAIL_DATABASE_URL": prep.url, "FUNDTRAIL_SECRET_KEY": SECRET,
                 "FUNDTRAIL_USER_PASSWORD": PASSWORD})
-    # `fundtrail` itself (ledger.cli.main: its plugin and sub-module commands registered)
-    cli = [sys.executable, "-c", "import sys; from ledger.cli import main; sys.exit(main())",
+    # `fundtrail` itself (ledger.cli.root.main: its plugin and sub-module commands registered)
+    cli = [sys.executable, "-c", "import sys; from ledger.cli.root import main; sys.exit(main())",
            "--config", str(config)]
     done = subprocess.run(cli + ["user-password", STAFF_USER], env=env, capture_output=True,
                           text=True)

@@ -1,6 +1,6 @@
 """Alembic environment. Imports only ledger's metadata (DESIGN.md layers).
 
-The caller passes a live connection in `config.attributes["connection"]` (see ledger.migrate);
+The caller passes a live connection in `config.attributes["connection"]` (see ledger.store.migrate);
 when run from the `alembic` command line, the URL comes from the fundtrail settings.
 """
 from alembic import context
@@ -26,8 +26,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from ledger.config import load_settings
-    from ledger.db import make_engine
+    from ledger.core.config import load_settings
+    from ledger.store.db import make_engine
     engine = make_engine(load_settings().database_url)
     with engine.connect() as conn:
         _run(conn)

@@ -19,10 +19,10 @@ LISTED = {"open": "待核查", "investigating": "核查中", "confirmed": "已�
 
 def load_complaint_stats(session, county_code: str, year: int, as_of) -> dict | None:
     """Complaint numbers of the year as of the publication date (so a reprint gives the same
-    figures), from ledger.complaints if it is there. Like alerts, they are outside the rows
+    figures), from ledger.oversight.complaints if it is there. Like alerts, they are outside the rows
     digest: complaints are worked on after the notice is recorded."""
     try:
-        from ledger.complaints import complaint_stats
+        from ledger.oversight.complaints import complaint_stats
     except ImportError:
         return None
     return complaint_stats(session, county_code, year, as_of=as_of)

@@ -9,7 +9,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer
 
-from ledger.money import format_yuan, parse_yuan
+from ledger.core.money import format_yuan, parse_yuan
 from reports.alerts_source import LISTED
 from reports.layout import PAPERS, data_table, field_table, para, qr_block, render, styles_for
 
@@ -105,7 +105,7 @@ COMPLAINT_ROWS = [("received", "受理投诉"), ("answered_on_time", "按期答�
 
 
 def complaints_section(stats, styles, sheet) -> list:
-    """Complaint handling in the year (ledger.complaints.complaint_stats), if there are any."""
+    """Complaint handling in the year (ledger.oversight.complaints.complaint_stats), if there are any."""
     heading = para("信访投诉处理情况", styles.heading)
     if stats is None:
         return [heading, para("暂无投诉数据", styles.body)]

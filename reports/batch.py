@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.models import Household, PaymentRoll, Project, RollLine
-from ledger.notice_content import latest_details
-from ledger.notice_models import NoticeKind
+from ledger.disclosure.content import latest_details
+from ledger.models.disclosure import NoticeKind
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ _worker: dict = {}
 def _start_worker(database_url: str, policy: bytes | None, log_origin: str) -> None:
     """In each process of `print_targets`: its own engine and sessions (never a connection
     inherited from the parent) and the policy parsed from the bytes the parent read."""
-    from ledger.audit.policy import parse_policy
-    from ledger.db import make_engine, make_sessionmaker
+    from ledger.audit.tlog.policy import parse_policy
+    from ledger.store.db import make_engine, make_sessionmaker
     _worker.update(factory=make_sessionmaker(make_engine(database_url)),
                    policy=parse_policy(policy) if policy is not None else None,
                    log_origin=log_origin)
@@ -65,8 +65,8 @@ def _start_worker(database_url: str, policy: bytes | None, log_origin: str) -> N
 
 def _print_one(target: Target, paper: str, font_file: str):
     """(pdf, info), or (None, problem) when the notice cannot be printed yet."""
-    from ledger.db import transaction
-    from ledger.errors import LedgerError
+    from ledger.store.db import transaction
+    from ledger.core.errors import LedgerError
     from reports.render import render_public
     with transaction(_worker["factory"]) as s:
         s.info["log_origin"] = _worker["log_origin"]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 
-from ledger.cli import _date, _emit, pass_ctx
-from ledger.errors import LedgerError
-from ledger.notice_models import NoticeKind
+from ledger.cli.root import _date, _emit, pass_ctx
+from ledger.core.errors import LedgerError
+from ledger.models.disclosure import NoticeKind
 from reports.render import render_public
 
 TODAY = dt.date.today().isoformat()
@@ -56,7 +56,7 @@ def report():
 def project_details(ctx, project, villages, place, content, standard, start, end, implementer,
                     responsible, targets, benefit, phone, issuer):
     """Record what a project notice prints besides the ledger (a newer record corrects it)."""
-    from ledger.notices import record_project_details
+    from ledger.disclosure.notices import record_project_details
     with ctx.session() as s:
         row = record_project_details(
             s, ctx.actor(s), project_code=project, village_codes=list(villages), place=place,
@@ -76,7 +76,7 @@ def project_details(ctx, project, villages, place, content, standard, start, end
 @pass_ctx
 def household_support(ctx, household, cadre, cadre_phone, village_phone, county_phone):
     """Record the assistance cadre and phones printed on a household card."""
-    from ledger.notices import record_household_support
+    from ledger.disclosure.notices import record_household_support
     with ctx.session() as s:
         row = record_household_support(
             s, ctx.actor(s), household_code=household, cadre_name=cadre,
@@ -91,7 +91,7 @@ def household_support(ctx, household, cadre, cadre_phone, village_phone, county_
 @pass_ctx
 def contact(ctx, region, office, phone):
     """Record a region's supervision phone (监督举报电话), printed on its notices."""
-    from ledger.notices import record_contact
+    from ledger.disclosure.notices import record_contact
     with ctx.session() as s:
         row = record_contact(s, ctx.actor(s), region_code=region, office=office, phone=phone)
     click.echo(f"supervision phone of {region} recorded (log entry {row.log_index})")
@@ -112,8 +112,8 @@ def _published(notice, as_json, what):
 
 
 def _publish(ctx, s, kind, subject, start, days=None):
-    from ledger import notices
-    from ledger.pii import PiiVault
+    from ledger.disclosure import notices
+    from ledger.core.pii import PiiVault
     if kind is NoticeKind.ROLL:
         end = notices.roll_window(start, ctx.settings.roll_publicity_working_days)
     else:
@@ -166,7 +166,7 @@ def publish_village_notice(ctx, village, project, start, days, as_json):
 @pass_ctx
 def publish_payment_roll(ctx, village, roll, start, as_json):
     """Record the board roll of one village ([publicity] roll_working_days on the board)."""
-    from ledger.rolls import get_roll, published_on
+    from ledger.rolls.lifecycle import get_roll, published_on
     with ctx.session() as s:
         code = _roll_code(s, roll)
         start = start or published_on(s, get_roll(s, code)) or dt.date.fromisoformat(TODAY)
@@ -234,9 +234,9 @@ def _written(path, pdf, info, as_json):
 
 def _print_public(ctx, kind, subject, paper, checkpoint_size=None):
     """Render; with --as, also log the PDF's SHA-256 as a `notice.printed` entry."""
-    from ledger.cli_audit import _load_policy
-    from ledger.notice_models import Notice
-    from ledger.notices import record_print
+    from ledger.cli.audit import _load_policy
+    from ledger.models.disclosure import Notice
+    from ledger.disclosure.notices import record_print
     policy = _load_policy(ctx.settings.policy_file)
     with ctx.session() as s:
         pdf, info = render_public(s, kind, subject, policy, paper, ctx.settings.font_file,
@@ -305,8 +305,8 @@ def county_annual(ctx, county, year, out, paper, checkpoint_size, as_json):
 @pass_ctx
 def household_card(ctx, household, year, out, paper, as_json):
     """Print a household's card (明白卡): for the household, not for the board."""
-    from ledger.notice_content import household_card as card_content
-    from ledger.pii import PiiVault
+    from ledger.disclosure.content import household_card as card_content
+    from ledger.core.pii import PiiVault
     from reports.card import household_card_pdf
     vault = PiiVault.from_env()
     with ctx.session() as s:
@@ -326,10 +326,10 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
     """The inspector's visit pack for a drawn field-check sample (入户核查): the visit list and
     each drawn household's card, to compare what the household says with the books."""
     import csv
-    from ledger import sampling
+    from ledger.oversight import sampling
     from ledger.imports.bank import safe_cell
-    from ledger.notice_content import household_card as card_content
-    from ledger.pii import PiiVault
+    from ledger.disclosure.content import household_card as card_content
+    from ledger.core.pii import PiiVault
     from reports.card import household_card_pdf
     vault = PiiVault.from_env()
     out = Path(out_dir)
@@ -368,7 +368,7 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
 def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
     """Print every published notice of a county into DIR, with SHA256SUMS; exit 1 if any
     could not be printed (not published, or no cosigned checkpoint covers it yet)."""
-    from ledger.cli_audit import _load_policy
+    from ledger.cli.audit import _load_policy
     from reports.batch import county_targets, print_targets
     settings = ctx.settings
     policy = _load_policy(settings.policy_file)  # a bad file stops here, not in a worker
@@ -428,8 +428,8 @@ def _save(out, results, written, problems):
 def check_qr(ctx, payload, payload_file, policy_file, offline, as_json):
     """Check a notice's QR text: the proof under the policy, and the rows against the ledger.
     Exit 0 if both hold, 1 if not."""
-    from ledger.cli_audit import _load_policy
-    from ledger.notices import check_qr_payload
+    from ledger.cli.audit import _load_policy
+    from ledger.disclosure.notices import check_qr_payload
     if bool(payload) == bool(payload_file):
         raise click.UsageError("give the QR text or --file, one of them")
     text = Path(payload_file).read_text(encoding="utf-8") if payload_file else payload

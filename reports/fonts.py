@@ -12,7 +12,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 
 FONT_NAME = "FundtrailCJK"
 STANDARD_PLACES = (

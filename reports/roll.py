@@ -11,7 +11,7 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Spacer
 
-from ledger.money import format_yuan, parse_yuan, to_daxie
+from ledger.core.money import format_yuan, parse_yuan, to_daxie
 from reports.layout import (
     PAPERS, data_table, field_table, para, qr_block, qr_block_height, render, styles_for,
 )

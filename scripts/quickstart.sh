@@ -27,7 +27,7 @@ export FUNDTRAIL_SIGNING_PASSPHRASE
 # Keys for personal data (ID numbers, bank cards) in the demo; real deployments keep their own.
 if [ ! -f "$DEMO/keys/pii.env" ]; then
     (umask 077; {
-        echo "FUNDTRAIL_PII_KEYS=$(python -c 'from ledger.pii import new_key; print(new_key())')"
+        echo "FUNDTRAIL_PII_KEYS=$(python -c 'from ledger.core.pii import new_key; print(new_key())')"
         echo "FUNDTRAIL_PII_INDEX_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
     } > "$DEMO/keys/pii.env")
 fi
@@ -74,7 +74,7 @@ ft verify
 
 echo "== offline bundle for auditors, checked without the database"
 ft export-bundle "$DEMO/bundle"
-python -m ledger.audit.verify_bundle "$DEMO/bundle" --policy "$DEMO/keys/policy.txt"
+python -m ledger.audit.tlog.verify_bundle "$DEMO/bundle" --policy "$DEMO/keys/policy.txt"
 
 echo "== where the central lot went (first lines)"
 ft trace --lot 1 --payees 2 | head -n 14

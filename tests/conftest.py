@@ -13,8 +13,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from ledger import migrate
-from ledger.db import make_engine, make_sessionmaker
+from ledger.store import migrate
+from ledger.store.db import make_engine, make_sessionmaker
 
 PG_ADMIN_URL = os.environ.get(
     "FUNDTRAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -40,7 +40,7 @@ def _pg_url(dbname: str) -> str:
 @pytest.fixture(autouse=True)
 def pii_keys(monkeypatch):
     """Test keys for personal data (real deployments set their own in the environment)."""
-    from ledger.pii import new_key
+    from ledger.core.pii import new_key
     monkeypatch.setenv("FUNDTRAIL_PII_KEYS", new_key())
     monkeypatch.setenv("FUNDTRAIL_PII_INDEX_KEY", "test-index-key-" + "x" * 32)
 
@@ -103,7 +103,7 @@ def empty_pg_url(pg_template):
 def db_url(request, tmp_path):
     """A fresh migrated database URL, once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        path = tmp_path / "ledger.db"
+        path = tmp_path / "ledger.store.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     return request.getfixturevalue("fresh_pg_url")
@@ -126,7 +126,7 @@ def cli(db_url, monkeypatch, capsys, tmp_path):
     """The command line on this test's database, run in tmp_path: cli(*args) → (code, out, err).
 
     Fixtures that prepare books for a command-line test build on this one."""
-    from ledger.cli import main
+    from ledger.cli.root import main
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     monkeypatch.chdir(tmp_path)
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from ledger.cli import main
+from ledger.cli.root import main
 from tests.world import COUNTY, PROVINCE
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import balances
+from ledger.funds import balances
 from ledger.audit.verify import verify
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.demo import build_demo
-from ledger.errors import LedgerError
+from ledger.store.db import make_engine, make_sessionmaker, transaction
+from ledger.demo.province import build_demo
+from ledger.core.errors import LedgerError
 
 
 def _build(url, seed):

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from ledger import migrate
-from ledger.db import make_engine
+from ledger.store import migrate
+from ledger.store.db import make_engine
 from ledger.models import Base
 
 
@@ -72,7 +72,7 @@ def test_log_ids_come_to_a_ledger_with_history(empty_url):
     """0014 on a database with books: every row, entry and node joins the first log (id 1),
     and the log still verifies (downgrade to 0013 and upgrade again, with the books in it)."""
     from ledger.audit.verify import verify
-    from ledger.db import make_sessionmaker, transaction
+    from ledger.store.db import make_sessionmaker, transaction
     from ledger.models import AuditHead
     from tests.world import build_world
     engine = make_engine(empty_url)

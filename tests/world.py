@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ledger import lots, posting, projects, regions
-from ledger.db import transaction
+from ledger.funds import lots, posting, projects
+from ledger.org import regions
+from ledger.store.db import transaction
 from ledger.models import PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel
 
 DAY = dt.date(2024, 3, 15)

@@ -15,9 +15,9 @@ def serve(click_ctx, host, port, threads):
     """Serve the web app (staff, auditors, public pages) with waitress."""
     import waitress
 
-    from ledger.config import ConfigError
-    from ledger.errors import LedgerError
-    from web import create_app
+    from ledger.core.config import ConfigError
+    from ledger.core.errors import LedgerError
+    from web.app import create_app
     from web.settings import web_settings_from
     try:
         settings = web_settings_from(click_ctx.obj.settings)

@@ -39,7 +39,7 @@ def apply(call, done: str | None = None, passthrough=()) -> bool:
     the 403/404 handlers, so a refusal of scope is never mistaken for a form error."""
     from flask import flash
 
-    from ledger.errors import LedgerError, PermissionDenied
+    from ledger.core.errors import LedgerError, PermissionDenied
     from web.i18n import gettext
     try:
         call()

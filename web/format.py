@@ -1,8 +1,8 @@
 """Template filters: money in yuan, dates, masked numbers, role names."""
 from __future__ import annotations
 
-from ledger.money import format_yuan
-from ledger.reading import masked_card
+from ledger.core.money import format_yuan
+from ledger.reading.scoped import masked_card
 from web.i18n import gettext
 
 STAGES = {"proposed": "申报", "in_library": "入库", "approved": "批复", "implementing": "实施",

@@ -1,5 +1,5 @@
 """Forms (Flask-WTF: every form carries a CSRF token). Money is typed in yuan and becomes
-integer fen through ledger.money.parse_yuan; its errors appear beside the field."""
+integer fen through ledger.core.money.parse_yuan; its errors appear beside the field."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ledger.money import MoneyError, parse_yuan
+from ledger.core.money import MoneyError, parse_yuan
 
 
 def _today():

@@ -65,7 +65,7 @@ def ledger_state(engine: Engine, origin: str) -> LedgerState:
 
     Not through the request's session: when the page is kept, that session would be opened
     only for this one SELECT, and a session transaction costs more than the query (on SQLite
-    a `query_only` PRAGMA, BEGIN and ROLLBACK around it, ledger.db.reading_engine). Measured
+    a `query_only` PRAGMA, BEGIN and ROLLBACK around it, ledger.store.db.reading_engine). Measured
     in-process on the 2,000-household demo: ≈ 1,100 req/s through the session against
     ≈ 1,700–2,000 this way. (Written when every session began IMMEDIATE and took the write
     lock even to read: then this way also gave half the p99; docs/performance.md, figure 6.)

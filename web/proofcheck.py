@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from ledger.audit import merkle, proofs
-from ledger.audit.checkpoint import CheckpointError
+from ledger.audit.tlog import merkle, proofs
+from ledger.audit.tlog.checkpoint import CheckpointError
 from ledger.audit.entries import EntryFormatError, decode_entry
-from ledger.audit.policy import Policy, PolicyError, QuorumError, parse_policy
-from ledger.money import format_yuan
+from ledger.audit.tlog.policy import Policy, PolicyError, QuorumError, parse_policy
+from ledger.core.money import format_yuan
 
 TABLE_NAMES = {
     "roll_lines": "清册行", "payment_rolls": "发放清册", "roll_events": "清册事件",
@@ -269,8 +269,8 @@ def check_proof(proof: proofs.TlogProof, policy: Policy, session=None) -> Outcom
 
 def _check_printed_rows(outcome: Outcome, proof, policy, session) -> None:
     """A notice's entry commits to a digest of its printed rows: recompute them from the
-    ledger (ledger.notices.check_qr_payload) and say whether they match."""
-    from ledger.notices import check_qr_payload
+    ledger (ledger.disclosure.notices.check_qr_payload) and say whether they match."""
+    from ledger.disclosure.notices import check_qr_payload
     result = check_qr_payload(qr_payload(proof), policy, session=session)
     if result.ok:
         outcome.message += " 通知上打印的各行与日志承诺的一致。"

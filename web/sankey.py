@@ -13,8 +13,8 @@ from html import escape
 
 from markupsafe import Markup
 
-from ledger.money import format_yuan
-from ledger.trace import Holder, Trace
+from ledger.core.money import format_yuan
+from ledger.funds.trace import Holder, Trace
 
 WIDTH, COLUMN_GAP, BAR, GAP, HEIGHT = 980, 190, 14, 8, 520
 COLOURS = {"appropriation": "#8c564b", "integration_in": "#8c564b", "unit": "#1f77b4",

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ledger.config import ConfigError, Settings, load_settings
+from flask import current_app
+
+from ledger.core.config import ConfigError, Settings, load_settings
 
 SECRET_ENV = "FUNDTRAIL_SECRET_KEY"
 MIN_SECRET_LENGTH = 32
@@ -48,3 +50,8 @@ def web_settings_from(ledger: Settings, *, environ=os.environ) -> WebSettings:
     if not isinstance(secure, bool):
         raise ConfigError("[web] secure_cookies must be true or false")
     return WebSettings(ledger=ledger, secret_key=check_secret(secret), secure_cookies=secure)
+
+
+def current_settings() -> WebSettings:
+    """The settings of the app handling the current request."""
+    return current_app.extensions["fundtrail"]

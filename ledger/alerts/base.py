@@ -15,38 +15,8 @@ from sqlalchemy.orm import Session, aliased
 from ledger.alerts.settings import AlertSettings
 from ledger.models import Account, AccountKind, Approval, Decision, Posting, Transfer, \
     TransferKind
-from ledger.money import format_yuan
-
-
-@dataclass
-class Finding:
-    rule_id: str
-    entity_kind: str
-    entity_key: str
-    region_code: str
-    observed: str
-    threshold: str
-    amount_at_risk_fen: int = 0
-    evidence: dict = field(default_factory=dict)
-    severity: str | None = None  # overrides the rule's (e.g. FLW-02 critical at 2 years)
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.rule_id, self.entity_kind, self.entity_key)
-
-    def as_dict(self) -> dict:
-        return {"rule_id": self.rule_id, "entity": f"{self.entity_kind}:{self.entity_key}",
-                "region_code": self.region_code, "observed": self.observed,
-                "threshold": self.threshold, "amount_at_risk_fen": self.amount_at_risk_fen,
-                "severity": self.severity, "evidence": self.evidence}
-
-    def content_hash(self) -> str:
-        text = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()
-
-
-def fingerprint(rule_id: str, entity_kind: str, entity_key: str) -> str:
-    return hashlib.sha256(f"{rule_id}|{entity_kind}|{entity_key}".encode()).hexdigest()
+from ledger.core.money import format_yuan
+from ledger.screening.finding import Finding, fingerprint  # noqa: F401  (rules import them from here)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Diversion rules that need the payee registers (ledger.payee_registers): a payee outside the
+"""Diversion rules that need the payee registers (ledger.registers.payees): a payee outside the
 project's approved payees (DIV-02), a personal account that is not a beneficiary's (DIV-03),
 and money flowing back to the payer (DIV-05). Each is one set-based query over the standing
 payments joined to a register; Python only groups what the query returned."""
@@ -9,14 +9,15 @@ from collections import defaultdict
 
 from sqlalchemy import and_, exists, or_, select
 
-from ledger.access import ancestors
-from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
-from ledger.external import ExternalList, ExternalRecord, ListKind
+from ledger.store.access import ancestors
+from ledger.screening.finding import Finding
+from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
+from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
     Account, AccountKind, Household, HouseholdEvent, HouseholdStatus, Member, Payee,
     PayeeKind, Posting, Transfer, TransferKind,
 )
-from ledger.payee_registers import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
+from ledger.registers.payees import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
 
 
 def _register_meta(reg: PayeeRegister, line_no: int) -> dict:
@@ -179,7 +180,7 @@ def div05_money_back(ctx: ScanContext) -> list[Finding]:
     if not rows:
         return []
     officials = _officials_over(s, cfg)
-    # Recovered money leaves the payee's receivable account (ledger.recoveries.collect).
+    # Recovered money leaves the payee's receivable account (ledger.funds.recoveries.collect).
     collected = {(payee, int(amount), day) for payee, amount, day in s.execute(
         select(Account.holder_code, Transfer.amount_fen, Transfer.effective_date)
         .join(Posting, Posting.transfer_id == Transfer.id)

@@ -7,8 +7,9 @@ from collections import defaultdict
 
 from sqlalchemy import and_, case, func, or_, select
 
-from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
-from ledger.external import ExternalList, ExternalRecord, ListKind
+from ledger.screening.finding import Finding
+from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
+from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
     Account, AccountKind, Approval, Decision, FundLot, Payee, Posting, ProjectEvent,
     ProjectStatus, Region, RegionLevel, Transfer,

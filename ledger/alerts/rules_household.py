@@ -8,9 +8,10 @@ from collections import defaultdict
 from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from ledger.alerts.base import Finding, ScanContext, payments, transfer_evidence, yuan
-from ledger.households import card_key, unsalted
-from ledger.external import ExternalList, ExternalRecord, ListKind
+from ledger.screening.finding import Finding
+from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
+from ledger.households.registry import card_key, unsalted
+from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
     Approval, Decision, Household, HouseholdEvent, HouseholdStatus, Member, MemberEvent,
     MemberEventKind, PaymentRoll, RollEvent, RollEventKind, RollLine, Transfer,
@@ -33,7 +34,7 @@ def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
         .join(Member, head).where(Member.death_date.is_not(None),
                                   p.c.date > Member.death_date)).all()
     listed = _paid_after_listed_death(s, p)
-    events = s.execute(  # deaths recorded after registration (ledger.household_changes)
+    events = s.execute(  # deaths recorded after registration (ledger.households.changes)
         select(p, Member.id.label("member_id"), Member.name.label("person"),
                MemberEvent.effective_date.label("died"))
         .join(Member, head)

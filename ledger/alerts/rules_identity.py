@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 
-from ledger.access import ancestors
-from ledger.alerts.base import Finding, ScanContext, payments, yuan
+from ledger.store.access import ancestors
+from ledger.screening.finding import Finding
+from ledger.alerts.base import ScanContext, payments, yuan
 from ledger.alerts.matching import name_similarity, transpositions
-from ledger.external import ExternalList, ExternalRecord, ListKind
-from ledger.households import birth_key, unsalted
+from ledger.registers.external import ExternalList, ExternalRecord, ListKind
+from ledger.households.registry import birth_key, unsalted
 from ledger.models import Household, Member, MemberEvent, MemberEventKind, Payee, PayeeKind
 
 RELATION_DEGREE = {"本人": 0, "配偶": 1, "父亲": 1, "母亲": 1, "父母": 1, "子": 1, "女": 1,

@@ -3,14 +3,15 @@
 G6: a complaint past its deadline (to close, or to answer a named complainant). CMP-01: a
 complaint the handling officer closed as substantiated — the seeds' rule is that it opens a
 misuse case. CHK-01: a field check (入户核查) found that what the household says differs from
-the books. The facts come from ledger.complaints and ledger.sampling, which already run one
+the books. The facts come from ledger.oversight.complaints and ledger.oversight.sampling, which already run one
 set-based query each; the complainant's identity never reaches an alert.
 """
 from __future__ import annotations
 
-from ledger.alerts.base import Finding, ScanContext
-from ledger.complaints import overdue_complaints, substantiated_complaints
-from ledger.sampling import discrepancies
+from ledger.screening.finding import Finding
+from ledger.alerts.base import ScanContext
+from ledger.oversight.complaints import overdue_complaints, substantiated_complaints
+from ledger.oversight.sampling import discrepancies
 
 
 def g6_overdue_complaint(ctx: ScanContext) -> list[Finding]:

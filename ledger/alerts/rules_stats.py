@@ -8,7 +8,9 @@ from collections import defaultdict
 
 from sqlalchemy import case, func, select
 
-from ledger.alerts.base import Finding, ScanContext, payments
+from ledger.screening.finding import Finding
+from ledger.core.workdays import is_working_day
+from ledger.alerts.base import ScanContext, payments
 from ledger.models import Payee, PayeeKind
 
 BENFORD = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
@@ -62,15 +64,6 @@ def sta02_round_amounts(ctx: ScanContext) -> list[Finding]:
                     f"({r * 1000 // n}‰)", f"≤ peer fence {fence}‰ (Q3 + 1.5·IQR)", 0,
                     {"round": r, "payments": n, "q1_permille": q1, "q3_permille": q3})
             for c, (r, n) in shares.items() if r * 1000 // n > fence]
-
-
-def is_working_day(day: dt.date) -> bool:
-    """Mainland calendar with 调休 make-up days; weekdays only outside its years."""
-    import chinese_calendar
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
 
 
 def sta03_non_working_day(ctx: ScanContext) -> list[Finding]:

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.access import Action, in_scope, require
-from ledger.alerts.base import Finding, ScanContext
+from ledger.store.access import Action, in_scope, require
+from ledger.screening.finding import Finding
+from ledger.alerts.base import ScanContext
 from ledger.alerts.catalogue import DISCLAIMER, RULES, SEVERITY_ORDER
-from ledger.alerts.models import Alert, AlertEvent, AlertEventKind, AlertState
+from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.alerts.rules import run_rules
 from ledger.alerts.settings import AlertSettings
 from ledger.audit.log import record_change
-from ledger.db import fetch
-from ledger.errors import LedgerError
+from ledger.store.db import fetch
+from ledger.core.errors import LedgerError
 from ledger.models import Transfer, User
 
 REASON_CODES = {
@@ -221,7 +222,7 @@ def alerts_for_report(session: Session, county_code: str, year: int) -> list[dic
     """Alerts of a county first seen in `year`, for its annual fund-use report
     (reports/alerts_source.py reads this). The report is public, so entities are named by
     their codes only — the same codes the public notices print."""
-    from ledger.balances import descendants
+    from ledger.funds.balances import descendants
     start = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
     end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc)
     alerts = {a.id: a for a in session.execute(select(Alert).where(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from ledger.config import ConfigError
+from ledger.core.config import ConfigError
 
 
 @dataclass(frozen=True)

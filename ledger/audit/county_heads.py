@@ -16,12 +16,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.access import Action, require
-from ledger.audit import merkle
+from ledger.store.access import Action, require
+from ledger.audit.tlog import merkle
 from ledger.audit.log import log_origin, record_change
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 from ledger.models import AuditHead, Checkpoint, User
-from ledger.regions import root_code
+from ledger.store.access import root_code
 
 KIND = "county.heads"
 

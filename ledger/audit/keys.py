@@ -19,8 +19,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.audit.checkpoint import CosignatureSigner
-from ledger.audit.note import Ed25519Signer
+from ledger.audit.tlog.checkpoint import CosignatureSigner
+from ledger.audit.tlog.note import Ed25519Signer
 
 KINDS = {"log": Ed25519Signer, "cosigner": CosignatureSigner}
 MIN_PASSPHRASE = 12

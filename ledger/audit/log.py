@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ledger.audit import merkle
+from ledger.audit.tlog import merkle
 from ledger.audit.entries import (
     canonical_value, encode_entry, encode_ordered_entry, row_record,
 )
-from ledger.db import insert_tuples, is_read_only
+from ledger.store.db import insert_tuples, is_read_only
 from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
 
 DEFAULT_ORIGIN = "fundtrail.example/demo-province"

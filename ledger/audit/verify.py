@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import JSON, Boolean, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from ledger.audit import merkle
-from ledger.audit.checkpoint import CheckpointError
+from ledger.audit.tlog import merkle
+from ledger.audit.tlog.checkpoint import CheckpointError
 from ledger.audit.county_heads import KIND as COUNTY_HEADS
 from ledger.audit.county_heads import check_recorded_heads
 from ledger.audit.entries import (
     EntryFormatError, decode_entry, image_hash, row_imager, table_image,
 )
 from ledger.audit.log import log_origin, reading_log_id
-from ledger.audit.policy import Policy, QuorumError
+from ledger.audit.tlog.policy import Policy, QuorumError
 from ledger.models import (
     FIRST_LOG_ID, SOURCE_KINDS, Account, Approval, AuditEntry, AuditHead, AuditNode, Base,
     Checkpoint, Cosignature, Decision, Posting,
@@ -141,7 +141,7 @@ def verify_since(session: Session, size: int, root: bytes, *,
     """
     report = _new_report(session)
     from ledger.audit.checkpoints import node_reader
-    from ledger.errors import LedgerError
+    from ledger.core.errors import LedgerError
     try:
         start = merkle.Frontier.from_reader(size, node_reader(session))
     except (LedgerError, ValueError) as exc:
@@ -410,7 +410,7 @@ def _check_checkpoints(session, report, checkpoints, roots_at, policy) -> None:
             continue
         lines = session.execute(select(Cosignature.line).where(
             Cosignature.checkpoint_id == cp.id)).scalars().all()
-        from ledger.audit.checkpoint import add_signatures
+        from ledger.audit.tlog.checkpoint import add_signatures
         try:
             note = add_signatures(cp.note, lines)
             result = policy.verify_checkpoint(note)
@@ -435,7 +435,7 @@ def _note_size(note: str) -> int:
 
 
 def _check_trusted(report, notes, roots_at) -> None:
-    from ledger.audit.checkpoint import Checkpoint as Body
+    from ledger.audit.tlog.checkpoint import Checkpoint as Body
     for note in notes:
         try:
             body = Body.from_text(note.split("\n\n", 1)[0] + "\n")

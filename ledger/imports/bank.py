@@ -15,14 +15,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.bulk import collector_paused
-from ledger.errors import LedgerError
+from ledger.store.bulk import collector_paused
+from ledger.core.errors import LedgerError
 from ledger.imports.csvfile import Column, ImportProblems, Problem, read
 from ledger.models import Household
-from ledger.money import format_yuan_plain, parse_yuan
-from ledger.pii import PiiVault
-from ledger.roll_payments import BankResult, settle
-from ledger.rolls import get_roll
+from ledger.core.money import format_yuan_plain, parse_yuan
+from ledger.core.pii import PiiVault
+from ledger.rolls.payments import BankResult, settle
+from ledger.rolls.lifecycle import get_roll
 
 RESULT_WORDS = {"成功": True, "已支付": True, "paid": True, "success": True,
                 "失败": False, "退票": False, "failed": False, "failure": False}
@@ -124,7 +124,7 @@ def _running(pid: int) -> bool:
 
 def import_bank_results(session: Session, actor, roll_code: str, path) -> dict:
     """Apply the bank's result file to a roll; every line or none."""
-    with collector_paused():  # a result per line, up to hundreds of thousands (ledger.bulk)
+    with collector_paused():  # a result per line, up to hundreds of thousands (ledger.store.bulk)
         return _import_bank_results(session, actor, roll_code, path)
 
 
@@ -135,7 +135,7 @@ def _import_bank_results(session, actor, roll_code, path) -> dict:
     results = [BankResult(row.values["line"], row.values["amount"], row.values["result"],
                           row.values["reason"] or "", row.values["voucher"] or "",
                           row.values["household"]) for row in rows]
-    # Checked all together, then written all together (ledger.roll_payments): a problem on
+    # Checked all together, then written all together (ledger.rolls.payments): a problem on
     # any line names its file line and nothing is applied.
     outcomes, problems = settle(session, actor, roll, results)
     if problems:

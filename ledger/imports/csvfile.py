@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ledger.bulk import collector_paused
-from ledger.errors import LedgerError
+from ledger.store.bulk import collector_paused
+from ledger.core.errors import LedgerError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 10_000
@@ -81,7 +81,7 @@ def decode(path: Path) -> str:
 
 def read(path: str | Path, columns: list[Column]) -> list[Row]:
     """Parse the whole file; raise ImportProblems listing every bad line, or return rows."""
-    with collector_paused():  # a row object per line, up to hundreds of thousands (ledger.bulk)
+    with collector_paused():  # a row object per line, up to hundreds of thousands (ledger.store.bulk)
         return _read(path, columns)
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ledger.external import ListImport, ListKind, ListRecord, record_list
-from ledger.idcard import IdNumberError, normalise
+from ledger.registers.external import ListImport, ListKind, ListRecord, record_list
+from ledger.core.idcard import IdNumberError, normalise
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.models import User
-from ledger.pii import PiiVault
+from ledger.core.pii import PiiVault
 
 def listed_id(text: str) -> str:
     """ID numbers as another office typed them: valid ones normalised; an 18-character number
@@ -112,13 +112,3 @@ def import_list(kind: ListKind, session: Session, actor: User, vault: PiiVault, 
 
 
 KINDS = {kind.value: partial(import_list, kind) for kind in ListKind}
-
-
-def _with_payee_registers() -> None:
-    """The payee registers (DIV-02/03/05) are imported like external lists (--source,
-    --snapshot), so `fundtrail import` offers them through this table."""
-    from ledger.imports.payee_registers import KINDS as REGISTER_KINDS
-    KINDS.update(REGISTER_KINDS)
-
-
-_with_payee_registers()

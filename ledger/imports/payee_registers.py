@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.imports.external import listed_id
 from ledger.models import User
-from ledger.money import parse_yuan
-from ledger.payee_registers import (
+from ledger.core.money import parse_yuan
+from ledger.registers.payees import (
     LINE_TYPES, RegisterImport, RegisterKind, record_register,
 )
-from ledger.pii import PiiVault
+from ledger.core.pii import PiiVault
 
 PERSONAL = {"个人": True, "个人账户": True, "personal": True,
             "对公": False, "单位": False, "对公账户": False, "corporate": False}
@@ -35,7 +35,7 @@ def _last4(text: str) -> str:
     digits = "".join(ch for ch in text if ch not in " -")
     if not digits.isascii() or not digits.isdigit() or len(digits) < 4:
         raise ValueError("an account number needs at least its last four digits")
-    return digits[-4:]  # only the last four are kept (ledger.payee_registers)
+    return digits[-4:]  # only the last four are kept (ledger.registers.payees)
 
 
 def _amount(text: str) -> int:

@@ -7,7 +7,7 @@ Create Date: 2026-11-22
 from alembic import op
 import sqlalchemy as sa
 
-from ledger import guards
+from ledger.store import guards
 
 APPEND_ONLY = ("audit_nodes", "checkpoints", "cosignatures")
 

@@ -7,8 +7,8 @@ Create Date: 2026-12-02
 from alembic import op
 import sqlalchemy as sa
 
-from ledger import guards
-from ledger.schema_ops import set_enum_check
+from ledger.store import guards
+from ledger.store.schema_ops import set_enum_check
 
 APPEND_ONLY = ("recoveries", "loans", "loan_events", "loan_subsidies", "member_events",
                "household_links")

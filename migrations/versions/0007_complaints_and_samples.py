@@ -7,7 +7,7 @@ Create Date: 2026-12-02 13:32:04.185902
 from alembic import op
 import sqlalchemy as sa
 
-from ledger import guards
+from ledger.store import guards
 
 APPEND_ONLY = ("complaints", "complaint_events", "sample_commitments", "sample_draws",
                "sample_visits")

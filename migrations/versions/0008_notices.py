@@ -7,9 +7,9 @@ Create Date: 2026-12-02
 from alembic import op
 import sqlalchemy as sa
 
-from ledger import guards
+from ledger.store import guards
 
-# Frozen here: the migration must not change when later tables join ledger.notice_models.
+# Frozen here: the migration must not change when later tables join ledger.models.disclosure.
 APPEND_ONLY = ("project_details", "household_support", "supervision_contacts", "notices")
 
 

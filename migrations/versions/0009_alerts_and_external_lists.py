@@ -7,7 +7,7 @@ Create Date: 2026-12-02 13:36:40.001849
 from alembic import op
 import sqlalchemy as sa
 
-from ledger import guards
+from ledger.store import guards
 
 APPEND_ONLY = ("alerts", "alert_events", "external_lists", "external_records")
 

@@ -7,7 +7,7 @@ Create Date: 2026-12-02
 from alembic import op
 import sqlalchemy as sa
 
-from ledger import guards
+from ledger.store import guards
 
 APPEND_ONLY = ("user_credentials",)
 

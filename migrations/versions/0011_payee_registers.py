@@ -1,5 +1,5 @@
 """payee registers for the diversion alerts (DIV-02 approved payees, DIV-03 payee accounts,
-DIV-05 money received): append-only snapshots, see ledger/payee_registers.py
+DIV-05 money received): append-only snapshots, see ledger/registers/payees.py
 
 Revision ID: 0011
 Revises: 0010
@@ -8,7 +8,7 @@ Create Date: 2026-12-02
 from alembic import op
 import sqlalchemy as sa
 
-from ledger import guards
+from ledger.store import guards
 
 APPEND_ONLY = ("payee_registers", "approved_payees", "payee_accounts", "unit_receipts")
 

@@ -1,5 +1,5 @@
 """index roll_lines.household_code: the public village page reads a village's lines through
-its households (ledger.reading.village_rolls) instead of scanning every roll line
+its households (ledger.reading.scoped.village_rolls) instead of scanning every roll line
 
 Revision ID: 0013
 Revises: 0012

@@ -12,7 +12,7 @@ Create Date: 2026-12-02
 from alembic import op
 import sqlalchemy as sa
 
-from ledger import guards
+from ledger.store import guards
 
 # Frozen copy: every table with a log_index column at this revision.
 BOUND_TABLES = (

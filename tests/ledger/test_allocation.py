@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import balances, posting
-from ledger.allocation import Factor, allocate_by_factors, pass_down_by_plan, split
-from ledger.db import transaction
-from ledger.errors import LedgerError
+from ledger.funds import balances, posting
+from ledger.funds.allocation import Factor, allocate_by_factors, pass_down_by_plan, split
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError
 from tests.ledger.test_invariants import u
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE
 
@@ -80,7 +80,7 @@ def test_allocation_is_recorded_with_its_evidence(world):
 
 
 def test_factor_allocation_from_the_command_line(world, db_url, tmp_path, monkeypatch, capsys):
-    from ledger.cli import main
+    from ledger.cli.root import main
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     inputs = tmp_path / "factors.csv"
     inputs.write_text("县代码,poor_population,income_per_head\n"

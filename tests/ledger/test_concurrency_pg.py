@@ -19,16 +19,16 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from ledger import balances, flows, posting
-from ledger.audit import merkle
+from ledger.funds import balances, flows, posting
+from ledger.audit.tlog import merkle
 from ledger.audit.entries import decode_entry
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.errors import LedgerError, Overdraft
+from ledger.store.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import LedgerError, Overdraft
 from ledger.models import (
     Account, AccountKind, Approval, AuditEntry, AuditHead, Decision, Posting, Transfer,
     TransferKind,
 )
-from ledger.regions import get_user
+from ledger.org.regions import get_user
 from tests.world import CITY, COUNTY, DAY, PROVINCE, build_world
 
 HELD = 100_000_00          # what the county holds: 100,000 yuan

@@ -12,15 +12,16 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from ledger import flows, guards
+from ledger.funds import flows
+from ledger.store import guards
 from ledger.audit import checkpoints as cps
-from ledger.audit import merkle, proofs
-from ledger.audit.note import Ed25519Signer
+from ledger.audit.tlog import merkle, proofs
+from ledger.audit.tlog.note import Ed25519Signer
 from ledger.audit.log import DEFAULT_ORIGIN, entry_bytes
 from ledger.audit.verify import bound_models, log_origins, verify
-from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from ledger.models import AuditHead, Transfer
-from ledger.regions import get_user
+from ledger.org.regions import get_user
 from tests.world import COUNTY, COUNTY2, DAY, PROVINCE
 
 ORIGIN_A = f"fundtrail.example/{COUNTY}/2024"
@@ -29,7 +30,7 @@ ORIGIN_B = f"fundtrail.example/{COUNTY2}/2024"
 
 def _allocate_to_counties(world) -> None:
     """Province → city → both counties, in the province's log."""
-    from ledger import posting
+    from ledger.funds import posting
     from tests.world import CITY
     with transaction(world.factory) as s:
         for frm, to, who, approver, key in [
@@ -231,7 +232,7 @@ def test_appends_to_the_same_log_still_wait(pg_url):
     a.begin()
     _pay(a, world, "k_clerk", "H-001", COUNTY, "held-a")
     a.flush()
-    from ledger.errors import StorageError
+    from ledger.core.errors import StorageError
     with pytest.raises(StorageError, match="lock timeout"):
         with transaction(factory) as b:
             b.info["log_origin"] = ORIGIN_A
@@ -266,7 +267,7 @@ def _sign(factory, origin):
 
 def test_the_province_log_records_the_county_heads_and_verifies_them(world, engine):
     from ledger.audit.county_heads import record_county_heads
-    from ledger.errors import PermissionDenied
+    from ledger.core.errors import PermissionDenied
     _allocate_to_counties(world)
     _pay_in_county_logs(world, count=2)
     a_head, b_head = _sign(world.factory, ORIGIN_A), _sign(world.factory, ORIGIN_B)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from ledger import credit, flows, lots, posting
-from ledger.db import transaction
+from ledger.households import credit
+from ledger.funds import flows, lots, posting
+from ledger.store.db import transaction
 from ledger.models import SourceLevel
 from tests.ledger.test_import_households import HOUSEHOLDS, write
 from tests.ledger.test_invariants import u
@@ -118,7 +119,7 @@ def test_add_months_clamps_to_the_end_of_the_month():
 
 
 def test_the_ceiling_is_per_household_and_a_removed_household_gets_no_more_subsidy(ft, world):
-    from ledger import household_changes
+    from ledger.households import changes as household_changes
     from ledger.models import HouseholdStatus
     with transaction(world.factory) as s:
         clerk = u(s, "k_clerk")

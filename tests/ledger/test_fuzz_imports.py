@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from ledger import households as household_service
-from ledger import rolls
-from ledger.cli_imports import _positive_int
-from ledger.cli_rolls import LINE_COLUMNS
-from ledger.db import transaction
-from ledger.errors import LedgerError
-from ledger.idcard import check_character
+from ledger.households import registry as household_service
+from ledger.rolls import lifecycle as rolls
+from ledger.cli.imports import _positive_int
+from ledger.imports.roll_lines import LINE_COLUMNS
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError
+from ledger.core.idcard import check_character
 from ledger.imports import bank
 from ledger.imports.csvfile import Column, ImportProblems, parse_date, read
 from ledger.imports.households import (
@@ -35,9 +35,9 @@ from ledger.imports.reference import (
     APPROPRIATION_COLUMNS, REGION_COLUMNS, import_appropriations, import_regions,
 )
 from ledger.models import AuditEntry, HouseholdStatus
-from ledger.money import format_yuan_plain
-from ledger.pii import PiiVault
-from ledger.regions import get_user
+from ledger.core.money import format_yuan_plain
+from ledger.core.pii import PiiVault
+from ledger.org.regions import get_user
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, DAY, PROVINCE, TOWNSHIP, VILLAGE, VILLAGE2
 
@@ -370,7 +370,7 @@ HOSTILE_FILES = {
 
 def test_the_cli_refuses_hostile_files_with_one_message_and_exit_2(world, db_url, tmp_path,
                                                                    monkeypatch, capsys):
-    from ledger.cli import main
+    from ledger.cli.root import main
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     before = _audit_size(world)
     for name, data in HOSTILE_FILES.items():

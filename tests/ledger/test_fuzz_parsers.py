@@ -19,17 +19,18 @@ import cbor2
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ledger.audit import entries, merkle, proofs
-from ledger.audit.checkpoint import (
+from ledger.audit import entries
+from ledger.audit.tlog import merkle, proofs
+from ledger.audit.tlog.checkpoint import (
     Checkpoint, CheckpointError, CosignatureSigner, add_signatures, cosign, open_checkpoint,
     sign_checkpoint,
 )
 from ledger.audit.checkpoints import _read_state
 from ledger.audit.keys import KeyError_, load_key
-from ledger.audit.merkle import ProofError
-from ledger.audit.note import Ed25519Signer, NoteError, open_note, parse_note
-from ledger.audit.policy import PolicyError, QuorumError, parse_policy
-from ledger.errors import LedgerError
+from ledger.audit.tlog.merkle import ProofError
+from ledger.audit.tlog.note import Ed25519Signer, NoteError, open_note, parse_note
+from ledger.audit.tlog.policy import PolicyError, QuorumError, parse_policy
+from ledger.core.errors import LedgerError
 
 # FUNDTRAIL_FUZZ_SCALE=20 runs twenty times as many cases (the figures in docs/reliability.md)
 FUZZ = settings(max_examples=400 * int(os.environ.get("FUNDTRAIL_FUZZ_SCALE", "1")),

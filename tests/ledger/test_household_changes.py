@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from ledger.audit.verify import verify
-from ledger.db import transaction
-from ledger.households import current_status
+from ledger.store.db import transaction
+from ledger.households.registry import current_status
 from ledger.models import HouseholdStatus, Member
 from tests.ledger.test_import_households import HOUSEHOLDS, MEMBERS, idn, write
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.idcard import IdNumberError, check_character, mask, normalise
+from ledger.core.idcard import IdNumberError, check_character, mask, normalise
 
 
 def make(region="430121", birth=dt.date(1990, 1, 1), seq="123"):

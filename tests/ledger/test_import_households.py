@@ -5,13 +5,13 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.audit.verify import verify
-from ledger.db import transaction
-from ledger.households import current_status
-from ledger.idcard import check_character
+from ledger.store.db import transaction
+from ledger.households.registry import current_status
+from ledger.core.idcard import check_character
 from ledger.imports.csvfile import ImportProblems
 from ledger.imports.households import import_households, import_members
 from ledger.models import AuditEntry, Household, HouseholdStatus, Member
-from ledger.pii import PiiVault
+from ledger.core.pii import PiiVault
 from tests.world import VILLAGE
 
 
@@ -42,7 +42,7 @@ def write(tmp_path, name, text, encoding="utf-8"):
 
 def run(world, func_, path):
     with transaction(world.factory) as s:
-        from ledger.regions import get_user
+        from ledger.org.regions import get_user
         return func_(s, get_user(s, "k_clerk"), PiiVault.from_env(), path)
 
 
@@ -135,7 +135,7 @@ def test_a_file_in_no_known_encoding_is_refused(world, tmp_path):
 
 
 def test_import_from_the_command_line(world, tmp_path, db_url, monkeypatch, capsys):
-    from ledger.cli import main
+    from ledger.cli.root import main
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     path = write(tmp_path, "h.csv", HOUSEHOLDS, "gb18030")
     assert main(["--as", "k_clerk", "import", "households", str(path)]) == 0
@@ -149,7 +149,7 @@ def test_another_county_cannot_probe_households_or_members(world, tmp_path):
     """Review finding: re-imports must not confirm card numbers or ID numbers across scope."""
     run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS))
     run(world, import_members, write(tmp_path, "m.csv", MEMBERS))
-    from ledger.regions import get_user
+    from ledger.org.regions import get_user
     for func_, name, text in ((import_households, "h2.csv", HOUSEHOLDS),
                               (import_members, "m2.csv", MEMBERS)):
         with transaction(world.factory) as s:
@@ -185,7 +185,7 @@ def test_member_entries_reveal_neither_birth_date_nor_sex(world, tmp_path):
                     births.append(image["birth_digest"]["sha256"])
         # 赵大 and 钱二 were both born on 1980-01-01: the stored blocking keys agree, so BEN-02
         # compares them, but what the log shows of them (commitments of salted values) does not
-        from ledger.households import unsalted
+        from ledger.households.registry import unsalted
         from ledger.models import Member
         keys = dict(s.execute(select(Member.name, Member.birth_digest)).all())
         assert unsalted(keys["赵大"]) == unsalted(keys["钱二"]) != unsalted(keys["赵小"])

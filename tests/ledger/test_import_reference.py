@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.db import transaction
-from ledger.lots import find_lot
+from ledger.store.db import transaction
+from ledger.funds.lots import find_lot
 from ledger.models import Region, SourceLevel
 from tests.ledger.test_import_households import write
 
@@ -65,7 +65,7 @@ PROJECTS = ("项目编码,项目名称,县代码,功能科目,状态,入库日�
 
 def test_project_library_entries_import_idempotently_and_never_approved(ft, world, tmp_path):
     from ledger.models import ProjectStatus
-    from ledger.projects import project_stage
+    from ledger.funds.projects import project_stage
     path = write(tmp_path, "projects.csv", PROJECTS, "gb18030")
     code, out, err = ft("--as", "k_clerk", "import", "projects", path)
     assert code == 0 and out.startswith("projects: 2 added"), err

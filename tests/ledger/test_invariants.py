@@ -7,23 +7,23 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from ledger import balances, flows, lots, periods, posting
-from ledger.db import transaction
-from ledger.errors import (
+from ledger.funds import balances, flows, lots, periods, posting
+from ledger.store.db import transaction
+from ledger.core.errors import (
     ClosedPeriod, IdempotencyConflict, InvariantViolation, LedgerError, LotMismatch,
     MakerChecker, NotFound, Overdraft, PermissionDenied, PurposeViolation,
 )
 from ledger.models import (
     AccountKind, Approval, AuditEntry, Posting, SourceLevel, Transfer, TransferKind,
 )
-from ledger.money import MoneyError, parse_yuan
+from ledger.core.money import MoneyError, parse_yuan
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, VILLAGE
 
 pytestmark = pytest.mark.usefixtures("world")
 
 
 def u(s, name):
-    from ledger.regions import get_user
+    from ledger.org.regions import get_user
     return get_user(s, name)
 
 
@@ -89,7 +89,7 @@ def test_every_transfer_sums_to_zero_and_trial_balance_balances(world):
 
 
 def test_an_unbalanced_set_of_legs_is_refused(world):
-    from ledger.accounts import find_account
+    from ledger.funds.accounts import find_account
     from ledger.audit.log import record_change
     with pytest.raises(InvariantViolation, match="does not balance"):
         with transaction(world.factory) as s:
@@ -114,7 +114,7 @@ def second_lot(world):
 
 def test_a_transfer_cannot_mix_lots(world):
     other = second_lot(world)
-    from ledger.accounts import find_account
+    from ledger.funds.accounts import find_account
     from ledger.audit.log import record_change
     with transaction(world.factory) as s:
         a = find_account(s, world.lot_id, AccountKind.UNIT, PROVINCE)
@@ -276,9 +276,9 @@ def test_recorder_cannot_approve_and_every_approval_is_logged(world):
 
 def test_an_approver_who_recorded_cannot_approve_their_own(world):
     # an administrator could give one person both hats; the rule is about the person
-    from ledger import regions
+    from ledger.org import regions
     from ledger.models import Role
-    from ledger.accounts import find_account
+    from ledger.funds.accounts import find_account
     from ledger.audit.log import record_change
     down_to_county(world)
     with transaction(world.factory) as s:

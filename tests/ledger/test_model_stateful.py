@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import create_engine, func, select, text
 
-from ledger import balances, flows, lots, posting, regions
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.errors import LedgerError, Overdraft
+from ledger.funds import balances, flows, lots, posting
+from ledger.org import regions
+from ledger.store.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import LedgerError, Overdraft
 from ledger.models import Account, AuditHead, SourceLevel
 from tests.conftest import PG_ADMIN_URL, _pg_url
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, build_world

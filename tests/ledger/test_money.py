@@ -1,4 +1,4 @@
-"""Tests for ledger.money: parsing, formatting, 大写 and largest-remainder splits."""
+"""Tests for ledger.core.money: parsing, formatting, 大写 and largest-remainder splits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ledger.money import (
+from ledger.core.money import (
     MAX_FEN,
     MoneyError,
     format_yuan,

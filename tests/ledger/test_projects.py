@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import flows, posting, projects
-from ledger.db import transaction
-from ledger.errors import LedgerError, PermissionDenied
+from ledger.funds import flows, posting, projects
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.models import ProjectStatus as S
 from tests.ledger.test_invariants import down_to_county, u
 from tests.world import COUNTY, DAY

@@ -9,13 +9,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ledger import households as hh
+from ledger.households import registry as hh
 from ledger.audit.verify import verify
-from ledger.db import transaction
-from ledger.errors import LedgerError, PermissionDenied
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.models import AuditEntry, Household, HouseholdEvent, HouseholdStatus, Member, Payee
-from ledger.pii import PiiVault
-from ledger.regions import get_user
+from ledger.core.pii import PiiVault
+from ledger.org.regions import get_user
 from tests.ledger import same_rows
 from tests.ledger.alerts.helpers import idn
 from tests.world import VILLAGE, VILLAGE2

@@ -1,4 +1,4 @@
-"""A roll paid all at once (ledger.roll_payments) writes exactly what paying it line by line
+"""A roll paid all at once (ledger.rolls.payments) writes exactly what paying it line by line
 through flows.pay and posting.approve writes: the same rows, balances and audit entries, entry
 for entry, apart from the clock. Both paths run from the same state (the one-line path in a
 transaction that is rolled back), on SQLite and PostgreSQL."""
@@ -9,18 +9,19 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ledger import flows, posting, roll_payments, rolls
-from ledger.alerts.models import Alert, AlertEvent
+from ledger.funds import flows, posting
+from ledger.rolls import payments as roll_payments, lifecycle as rolls
+from ledger.models.alerts import Alert, AlertEvent
 from ledger.audit.verify import verify
-from ledger.db import transaction
-from ledger.errors import Overdraft, PermissionDenied
+from ledger.store.db import transaction
+from ledger.core.errors import Overdraft, PermissionDenied
 from ledger.imports.bank import import_bank_results
 from ledger.imports.csvfile import ImportProblems
 from ledger.models import (
     Account, Approval, AuditEntry, PaymentRoll, Posting, RollEvent, RollEventKind, RollLine,
     Transfer,
 )
-from ledger.regions import get_user
+from ledger.org.regions import get_user
 from tests.ledger import same_rows
 from tests.ledger.alerts.helpers import Town, idn
 from tests.world import COUNTY
@@ -61,7 +62,7 @@ def one_line_send(s, clerk, code):
                   amount_fen=line.amount_fen, function_code=roll.function_code,
                   use_code=roll.use_code, county_code=roll.county_code, effective_date=APPROVED,
                   key=f"roll:{code}:{line.line_no}", memo=f"{roll.item} {code}", _roll_line=True)
-    rolls._add_event(s, clerk, roll, RollEventKind.SENT, APPROVED, f"{len(roll_lines(s))} "
+    roll_payments.add_event(s, clerk, roll, RollEventKind.SENT, APPROVED, f"{len(roll_lines(s))} "
                      "lines to the bank")
 
 
@@ -203,8 +204,8 @@ def test_sending_again_sends_only_what_is_new(world):
 
 
 def test_a_roll_with_a_blacklisted_household_is_refused_whole_where_configured(world):
-    from ledger.errors import PaymentRefused
-    from ledger.external import ListKind, ListRecord
+    from ledger.core.errors import PaymentRefused
+    from ledger.registers.external import ListKind, ListRecord
     town = Town(world)
     codes = people(town, 4)
     approved_roll(world, codes)

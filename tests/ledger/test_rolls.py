@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from ledger import balances
-from ledger.db import transaction
+from ledger.funds import balances
+from ledger.store.db import transaction
 from ledger.models import AccountKind
 from tests.ledger.test_import_households import HOUSEHOLDS, write
 from tests.ledger.test_invariants import down_to_county
@@ -96,7 +96,7 @@ def test_a_roll_from_board_to_bank(ft, world, tmp_path):
                         "2024-04-01")
     assert code == 0 and "1 returned lines" in out, err
     with transaction(world.factory) as s:
-        from ledger import rolls
+        from ledger.rolls import lifecycle as rolls
         again = rolls.get_roll(s, "R-2024-01-补发")
         assert [(l.household_code, l.amount_fen) for l in rolls.roll_lines(s, again)] == \
             [("H-101", 500_00)]
@@ -109,8 +109,8 @@ def test_a_roll_from_board_to_bank(ft, world, tmp_path):
     assert code == 2 and "not already repaid" in err
     # an approver's rejection of a sent line (not a bank return) is not offered for repayment
     with transaction(world.factory) as s:
-        from ledger import rolls
-        from ledger.rolls import transfer_of
+        from ledger.rolls import lifecycle as rolls
+        from ledger.rolls.lifecycle import transfer_of
         again = rolls.get_roll(s, "R-2024-01-补发")
         assert rolls.failed_lines(s, again) == []
         h104 = next(l for l in rolls.roll_lines(s, rolls.get_roll(s, "R-2024-01"))
@@ -174,8 +174,8 @@ def test_another_county_cannot_send_or_reconcile_a_roll(ft, tmp_path):
 
 def test_review_findings_on_rolls_stay_fixed(ft, world, tmp_path):
     """Roll keys are reserved; no objection once sent; no future dates; bank rows must match."""
-    from ledger import flows
-    from ledger.errors import LedgerError
+    from ledger.funds import flows
+    from ledger.core.errors import LedgerError
     from tests.ledger.test_invariants import u
     lines = write(tmp_path, "lines.csv", "户编码\nH-100\nH-101\n")
     roll = ["--as", "k_clerk", "roll"]

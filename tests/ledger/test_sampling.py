@@ -11,19 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import households, regions, sampling
+from ledger.households import registry as households
+from ledger.org import regions
+from ledger.oversight import sampling
 from ledger.audit import checkpoints as cps
-from ledger.audit.checkpoint import (
+from ledger.audit.tlog.checkpoint import (
     Checkpoint, CosignatureSigner, add_signatures, cosign, sign_checkpoint,
 )
-from ledger.audit.note import Ed25519Signer
+from ledger.audit.tlog.note import Ed25519Signer
 from ledger.audit.verify import verify
-from ledger.db import transaction
-from ledger.errors import LedgerError, PermissionDenied
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.models import HouseholdStatus, RegionLevel
-from ledger.oversight_models import SampleStrata
-from ledger.pii import PiiVault
-from ledger.sampling_verify import (
+from ledger.models.oversight import SampleStrata
+from ledger.core.pii import PiiVault
+from ledger.oversight.sampling_verify import (
     SampleError, allocate, canonical_json, rank_key, recompute, sample_seed,
 )
 from tests.world import COUNTY, TOWNSHIP, VILLAGE
@@ -272,7 +274,7 @@ def test_sample_commands_and_the_standalone_verifier(ft, tmp_path):
     assert json.loads(out)["signatures_checked"] is False
 
     # the standalone verifier needs neither the database nor SQLAlchemy
-    script = ("import sys, ledger.sampling_verify as v; code = v.main(sys.argv[1:]); "
+    script = ("import sys, ledger.oversight.sampling_verify as v; code = v.main(sys.argv[1:]); "
               "assert 'sqlalchemy' not in sys.modules and 'cbor2' not in sys.modules; "
               "sys.exit(code)")
     result = subprocess.run([sys.executable, "-c", script, "pub/frame.json",

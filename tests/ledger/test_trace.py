@@ -1,9 +1,9 @@
 """The per-lot trace accounts for every fen, level by level, reversals and integration included."""
 from __future__ import annotations
 
-from ledger import lots, posting
-from ledger.db import transaction
-from ledger.trace import trace_lot
+from ledger.funds import lots, posting
+from ledger.store.db import transaction
+from ledger.funds.trace import trace_lot
 from tests.ledger.test_invariants import down_to_county, pay_household, second_lot, u
 from tests.world import COUNTY, DAY
 

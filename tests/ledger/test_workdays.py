@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ledger import workdays
-from ledger.rolls import publicity_ends
+from ledger.core import workdays
+from ledger.rolls.lifecycle import publicity_ends
 
 
 def test_national_day_week_is_not_counted_and_a_make_up_saturday_is():

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ledger import flows, posting, yearend
-from ledger.db import transaction
-from ledger.errors import LedgerError, PermissionDenied
+from ledger.funds import flows, posting, yearend
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError, PermissionDenied
 from tests.ledger.test_invariants import down_to_county, pay_household, u, unit_balance
 from tests.world import CITY, COUNTY, PROVINCE
 
@@ -52,7 +52,7 @@ def test_idle_money_is_flagged_after_a_year_and_taken_back_after_two(world):
 
 def test_the_statement_is_fixed_in_the_audit_log(world, db_url, monkeypatch, capsys):
     from ledger.audit.entries import decode_entry
-    from ledger.cli import main
+    from ledger.cli.root import main
     from ledger.models import AuditEntry
     from sqlalchemy import select
     down_to_county(world, 300_000_00)
@@ -95,7 +95,7 @@ def test_money_that_just_arrived_is_not_idle_however_long_the_unit_sat_still(wor
 
 
 def test_a_year_out_of_range_is_a_clear_error(world, db_url, monkeypatch, capsys):
-    from ledger.cli import main
+    from ledger.cli.root import main
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     assert main(["year-end", "--year", "10000"]) == 2
     assert "10000 is not in the range 2000<=x<=2100" in capsys.readouterr().err

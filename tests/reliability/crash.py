@@ -34,14 +34,16 @@ from typing import Callable
 
 from sqlalchemy import func, select, text
 
-from ledger import households, regions, rolls
+from ledger.households import registry as households
+from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
 from ledger.audit import keys as keyfiles
-from ledger.audit.policy import parse_policy
+from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import verify
-from ledger.balances import trial_balance
-from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.funds.balances import trial_balance
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from ledger.models import Approval, Checkpoint, Household, HouseholdStatus, Transfer
-from ledger.pii import PiiVault
+from ledger.core.pii import PiiVault
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, VILLAGE, build_world
 

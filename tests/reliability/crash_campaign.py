@@ -18,9 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from ledger import migrate
-from ledger.db import make_engine
-from ledger.pii import new_key
+from ledger.store import migrate
+from ledger.store.db import make_engine
+from ledger.core.pii import new_key
 from tests.reliability.crash import Tally, campaign, prepare
 
 PG_ADMIN = os.environ.get("FUNDTRAIL_TEST_PG_URL",
@@ -29,7 +29,7 @@ PG_ADMIN = os.environ.get("FUNDTRAIL_TEST_PG_URL",
 
 def _fresh_url(kind: str, workdir: Path) -> tuple[str, callable]:
     if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'ledger.db'}"
+        url = f"sqlite:///{workdir / 'ledger.store.db'}"
         cleanup = lambda: None  # noqa: E731
     else:
         name = f"ft_crash_{os.getpid()}_{uuid.uuid4().hex[:8]}"

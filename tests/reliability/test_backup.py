@@ -14,9 +14,9 @@ from sqlalchemy import create_engine, text
 
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
-from ledger.audit.policy import parse_policy
+from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import verify
-from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.ledger.test_invariants import down_to_county, pay_household
 from tests.reliability.crash import ORIGIN, PASSPHRASE
 
@@ -75,7 +75,7 @@ def test_a_restored_database_verifies_and_matches_the_checkpoint(ledger, db_url,
     assert not list(tmp_path.glob(".backup.db*"))  # no temporary copy left behind
     _more_business(ledger)                          # the live ledger moves on
 
-    restored_url = f"sqlite:///{tmp_path / 'restored' / 'ledger.db'}"
+    restored_url = f"sqlite:///{tmp_path / 'restored' / 'ledger.store.db'}"
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", restored_url)
     code, out, err = ledger("restore", "backup.db", "--json")
     assert code == 0, err

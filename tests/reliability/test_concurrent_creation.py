@@ -17,14 +17,17 @@ import pytest
 
 from sqlalchemy import select
 
-from ledger import households, projects, regions, rolls
-from ledger.db import transaction
-from ledger.errors import LedgerError
+from ledger.households import registry as households
+from ledger.funds import projects
+from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError
 from ledger.models import (
     Household, HouseholdStatus, Payee, PayeeKind, PaymentRoll, Project, Region, RegionLevel,
     Role, User,
 )
-from ledger.pii import PiiVault
+from ledger.core.pii import PiiVault
 from tests.ledger.test_concurrency_pg import (
     WAIT, _check_audit_log, _check_one_entry_per_row, _factory, _run,
 )

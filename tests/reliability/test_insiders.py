@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.audit.entries import decode_entry
 from ledger.audit.log import entry_bytes
 from ledger.audit.verify import verify
-from ledger.db import transaction
+from ledger.store.db import transaction
 from ledger.models import Household
 from tests.ledger.audit.test_verify_db import tamper
 from tests.ledger.test_import_households import HOUSEHOLDS, run, write

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import create_engine, event, func, select, text
 
 from ledger.audit.verify import verify
-from ledger.balances import trial_balance
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.errors import LedgerError, StorageError
+from ledger.funds.balances import trial_balance
+from ledger.store.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import LedgerError, StorageError
 from ledger.imports.households import import_households
 from ledger.models import AuditEntry, Household
-from ledger.pii import PiiVault
-from ledger.regions import get_user
+from ledger.core.pii import PiiVault
+from ledger.org.regions import get_user
 from tests.reliability.crash import fundtrail_exe, households_csv
 
 LINES = 200
@@ -157,7 +157,7 @@ def test_a_bad_busy_timeout_in_the_url_is_a_clear_error(tmp_path):
 
 def test_db_upgrade_on_a_locked_database_is_a_clear_error(tmp_path):
     """A migration waiting on another writer says so in one line (exit 2), no traceback."""
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    url = f"sqlite:///{tmp_path / 'ledger.store.db'}"
     engine, holder = _hold_write_lock(url)
     try:
         result = _cli(url + "?timeout=1", tmp_path, "db", "upgrade")

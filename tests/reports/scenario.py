@@ -6,20 +6,21 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger import flows, posting, rolls
+from ledger.funds import flows, posting
+from ledger.rolls import lifecycle as rolls
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
-from ledger.audit.policy import parse_policy
-from ledger.db import transaction
-from ledger.credit import register_loan
-from ledger.households import add_member, register_household
-from ledger.idcard import check_character
+from ledger.audit.tlog.policy import parse_policy
+from ledger.store.db import transaction
+from ledger.households.credit import register_loan
+from ledger.households.registry import add_member, register_household
+from ledger.core.idcard import check_character
 from ledger.models import HouseholdStatus
-from ledger.notice_models import NoticeKind
-from ledger.notices import (
+from ledger.models.disclosure import NoticeKind
+from ledger.disclosure.notices import (
     project_window, publish, record_contact, record_household_support, record_project_details, roll_window,
 )
-from ledger.pii import PiiVault
+from ledger.core.pii import PiiVault
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, DAY, TOWNSHIP, VILLAGE
 

@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.audit.log import entry_bytes
-from ledger import flows, posting, projects
+from ledger.funds import flows, posting, projects
 from ledger.audit import checkpoints as cps
-from ledger.audit import proofs
-from ledger.audit.policy import parse_policy
-from ledger.db import transaction
+from ledger.audit.tlog import proofs
+from ledger.audit.tlog.policy import parse_policy
+from ledger.store.db import transaction
 from ledger.models import ProjectStatus
-from ledger.notice_content import digest, display_name
-from ledger.notice_models import NoticeKind
-from ledger.notices import (
+from ledger.disclosure.content import digest, display_name
+from ledger.models.disclosure import NoticeKind
+from ledger.disclosure.notices import (
     check_qr_payload, parse_subject, printable, project_window, publish, subject_text,
 )
 from reports.annual import county_annual_pdf
@@ -201,8 +201,8 @@ def test_digest_is_over_canonical_content():
 
 
 def test_a_county_without_a_supervision_phone_cannot_post_a_roll(sc):
-    from ledger.errors import LedgerError
-    from ledger.notice_content import supervision_phones
+    from ledger.core.errors import LedgerError
+    from ledger.disclosure.content import supervision_phones
     from tests.world import VILLAGE, VILLAGE2
     with transaction(sc.world.factory) as s:
         with pytest.raises(LedgerError, match="report contact --region 430122"):
@@ -212,10 +212,10 @@ def test_a_county_without_a_supervision_phone_cannot_post_a_roll(sc):
 
 
 def test_the_household_card_counts_only_present_members(sc, tmp_path):
-    from ledger.household_changes import record_death
-    from ledger.households import add_member
-    from ledger.notice_content import household_card
-    from ledger.pii import PiiVault
+    from ledger.households.changes import record_death
+    from ledger.households.registry import add_member
+    from ledger.disclosure.content import household_card
+    from ledger.core.pii import PiiVault
     from reports.card import household_card_pdf
     vault = PiiVault.from_env()
     code = sc.households[0]

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from ledger.audit import proofs
+from ledger.audit.tlog import proofs
 from ledger.audit.log import entry_bytes
-from ledger.db import transaction
-from ledger.idcard import mask
-from ledger.notices import check_qr_payload
+from ledger.store.db import transaction
+from ledger.core.idcard import mask
+from ledger.disclosure.notices import check_qr_payload
 from tests.reports import pdftools, scenario
 from tests.world import COUNTY, VILLAGE
 
@@ -93,7 +93,7 @@ def test_publish_sign_print_and_read_back_a_project_notice(ft, tmp_path):
 
     # the standalone verifier accepts the proof carried by the QR, knowing nothing else
     (tmp_path / "qr.proof").write_bytes(proofs.base45_decode(qr))
-    check = subprocess.run([sys.executable, "-m", "ledger.audit.verify_proof",
+    check = subprocess.run([sys.executable, "-m", "ledger.audit.tlog.verify_proof",
                             str(tmp_path / "qr.proof"), "--policy", "keys/policy.txt"],
                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr

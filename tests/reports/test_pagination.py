@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.money import format_yuan
+from ledger.core.money import format_yuan
 from reports.layout import PAPERS, styles_for
 from reports.roll import WIDTHS, _height, _table, paginate
 

@@ -9,7 +9,7 @@ from reportlab.graphics.barcode import qrencoder
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate
 
-from ledger.audit.proofs import base45_encode
+from ledger.audit.tlog.proofs import base45_encode
 from reports.layout import QR_BORDER, QrFlowable, qr_matrix
 from tests.reports import pdftools
 

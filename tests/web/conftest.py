@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from ledger import auth
-from ledger.config import Settings
+from ledger.org import signin as auth
+from ledger.core.config import Settings
 from tests.web.scene import ORIGIN, PASSWORD, build_scene
-from web import create_app
+from web.app import create_app
 from web.settings import WebSettings
 
 SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

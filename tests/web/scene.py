@@ -9,13 +9,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger import auth, flows, households, posting, regions, rolls
+from ledger.org import signin as auth, regions
+from ledger.funds import flows, posting
+from ledger.households import registry as households
+from ledger.rolls import lifecycle as rolls
 from ledger.audit import checkpoints as cps
-from ledger.audit.checkpoint import generate_cosigner, verifier_from_vkey
+from ledger.audit.tlog.checkpoint import generate_cosigner, verifier_from_vkey
 from ledger.audit.keys import KINDS
-from ledger.db import transaction
+from ledger.store.db import transaction
 from ledger.models import HouseholdStatus, Role
-from ledger.pii import PiiVault
+from ledger.core.pii import PiiVault
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, VILLAGE, VILLAGE2
 
 ORIGIN = "fundtrail.example/demo-province"

@@ -9,9 +9,9 @@ from urllib.parse import quote
 from sqlalchemy import text
 
 from ledger.audit import checkpoints as cps
-from ledger.audit import proofs
+from ledger.audit.tlog import proofs
 from ledger.audit.log import entry_bytes
-from ledger.audit.verify_bundle import main as verify_bundle_main
+from ledger.audit.tlog.verify_bundle import main as verify_bundle_main
 from tests.web.scene import ORIGIN
 
 

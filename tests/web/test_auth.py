@@ -6,15 +6,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ledger import auth, regions
+from ledger.org import signin as auth, regions
 from ledger.audit.entries import decode_entry
 from ledger.audit.verify import verify
-from ledger.config import ConfigError, Settings
-from ledger.db import transaction
+from ledger.core.config import ConfigError, Settings
+from ledger.store.db import transaction
 from ledger.models import AuditEntry
 from tests.web.conftest import SECRET, make_settings
 from tests.web.scene import PASSWORD
-from web import create_app
+from web.app import create_app
 from web.settings import WebSettings, check_secret
 
 
@@ -149,7 +149,7 @@ def test_login_does_not_redirect_off_site(app, scene, browser):
 
 
 def test_user_password_command(db_url, world, monkeypatch, fast_hashing):
-    from ledger.cli import main
+    from ledger.cli.root import main
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     monkeypatch.setenv("FUNDTRAIL_USER_PASSWORD", "demo-password-for-k")
     assert main(["user-password", "k_clerk"]) == 0
@@ -168,7 +168,7 @@ def test_user_password_command(db_url, world, monkeypatch, fast_hashing):
 
 
 def test_serve_refuses_to_start_without_a_secret(db_url, monkeypatch, capsys):
-    from ledger.cli import main
+    from ledger.cli.root import main
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     monkeypatch.delenv("FUNDTRAIL_SECRET_KEY", raising=False)
     assert main(["serve", "--port", "0"]) == 2

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from web import complaints_views
+from web.views import complaints as complaints_views
 
 
 def test_file_a_complaint_and_look_it_up(app, scene, browser):

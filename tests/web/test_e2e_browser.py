@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from ledger.audit import checkpoints as cps
-from ledger.audit import proofs
+from ledger.audit.tlog import proofs
 from ledger.audit.log import entry_bytes
 from ledger.models import PaymentRoll
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, PASSWORD, sign_checkpoint
-from web import create_app
+from web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"

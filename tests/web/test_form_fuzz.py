@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from sqlalchemy import case, func, select
 
 from ledger.audit.verify import verify
-from ledger.balances import cache_mismatches, trial_balance
+from ledger.funds.balances import cache_mismatches, trial_balance
 from ledger.models import Account, AuditHead, Posting
 from tests.web.conftest import Browser
 from tests.web.scene import PASSWORD
@@ -349,7 +349,7 @@ class Fuzzer:
                 rel = path.relative_to(uploads).parts
                 assert len(rel) == 2 and ".." not in rel, path
             elif path.is_file():
-                assert path.name in {"ledger.db", "ledger.db-wal", "ledger.db-shm",
+                assert path.name in {"ledger.store.db", "ledger.store.db-wal", "ledger.store.db-shm",
                                      "policy.txt", "village.state", "township.state"}, path
         assert self.failures == [], f"{len(self.failures)} of {self.cases} cases failed:\n" + \
             "\n".join(self.failures[:40])
@@ -395,9 +395,9 @@ def _valid(fz, spec) -> dict:
 # ----------------------------------------------------------------------------- the tests
 
 def test_every_route_has_a_fuzz_spec():
-    from ledger.config import Settings
+    from ledger.core.config import Settings
     from tests.web.conftest import SECRET
-    from web import create_app
+    from web.app import create_app
     from web.settings import WebSettings
     app = create_app(WebSettings(ledger=Settings(database_url="sqlite://"), secret_key=SECRET,
                                  secure_cookies=False))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from ledger.access import ROLE_ACTIONS, Action
+from ledger.store.access import ROLE_ACTIONS, Action
 from ledger.models import AuditHead, Role
 
 ROLES = {"k_clerk": Role.CLERK, "k_approver": Role.APPROVER, "k_auditor": Role.AUDITOR,

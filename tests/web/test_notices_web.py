@@ -1,14 +1,15 @@
 """Published notices on the public pages: the PDF from reports/, and the QR check of the
-printed rows (ledger.notices.check_qr_payload)."""
+printed rows (ledger.disclosure.notices.check_qr_payload)."""
 from __future__ import annotations
 
 import re
 from urllib.parse import quote
 
-from ledger import notices, regions
-from ledger.audit.policy import parse_policy
-from ledger.db import transaction
-from ledger.notice_models import NoticeKind
+from ledger.disclosure import notices
+from ledger.org import regions
+from ledger.audit.tlog.policy import parse_policy
+from ledger.store.db import transaction
+from ledger.models.disclosure import NoticeKind
 from tests.web.scene import ORIGIN, PUBLISHED, sign_checkpoint
 
 

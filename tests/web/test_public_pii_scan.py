@@ -9,11 +9,13 @@ import re
 import subprocess
 from urllib.parse import urljoin, urlparse
 
-from ledger import complaints, households, regions
-from ledger.db import transaction
-from ledger.idcard import check_character
-from ledger.oversight_models import ComplaintChannel, ComplaintSubject
-from ledger.pii import PiiVault
+from ledger.oversight import complaints
+from ledger.households import registry as households
+from ledger.org import regions
+from ledger.store.db import transaction
+from ledger.core.idcard import check_character
+from ledger.models.oversight import ComplaintChannel, ComplaintSubject
+from ledger.core.pii import PiiVault
 from tests.web.test_notices_web import _publish_roll_notice
 from tests.world import VILLAGE
 

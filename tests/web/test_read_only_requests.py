@@ -9,13 +9,13 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
-from ledger import projects
-from ledger.db import make_sessionmaker, reading_engine
+from ledger.funds import projects
+from ledger.store.db import make_sessionmaker, reading_engine
 from ledger.models import PayeeKind
-from ledger.regions import get_user
+from ledger.org.regions import get_user
 from tests.web.conftest import Browser, make_settings
 from tests.world import VILLAGE
-from web import create_app
+from web.app import create_app
 
 
 # PostgreSQL readers never wait for writers: the lock this is about is SQLite's.
@@ -54,7 +54,7 @@ def test_the_database_refuses_a_write_in_a_reading_session_too(engine, world):
     writes again for the next writer."""
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
-    from ledger.db import transaction
+    from ledger.store.db import transaction
     reading = make_sessionmaker(reading_engine(engine))
     for _ in range(2):   # the same pooled connection, read-only then writing, twice
         with reading() as s:

@@ -10,16 +10,18 @@ import datetime as dt
 
 import pytest
 
-from ledger import notices, regions, rolls
+from ledger.disclosure import notices
+from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
 from ledger.audit import checkpoints as cps
-from ledger.audit.checkpoint import verifier_from_vkey
-from ledger.db import transaction
-from ledger.notice_models import NoticeKind
+from ledger.audit.tlog.checkpoint import verifier_from_vkey
+from ledger.store.db import transaction
+from ledger.models.disclosure import NoticeKind
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, PUBLISHED
-from web import create_app
+from web.app import create_app
 from web.pagecache import LedgerState, RenderedPages
-from web.public import PUBLIC_MAX_AGE, village_pages
+from web.views.public import PUBLIC_MAX_AGE, village_pages
 
 
 @pytest.fixture

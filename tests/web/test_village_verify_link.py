@@ -12,12 +12,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import select, text
 
-from ledger import households, regions, rolls
+from ledger.households import registry as households
+from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
 from ledger.audit import checkpoints as cps
-from ledger.audit.checkpoint import verifier_from_vkey
-from ledger.db import transaction
+from ledger.audit.tlog.checkpoint import verifier_from_vkey
+from ledger.store.db import transaction
 from ledger.models import HouseholdStatus, PaymentRoll
-from ledger.pii import PiiVault
+from ledger.core.pii import PiiVault
 from tests.web.scene import ORIGIN, PUBLISHED, sign_checkpoint
 from tests.world import DAY
 from web import proofcheck

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ledger import flows, households, posting
+from ledger.funds import flows, posting
+from ledger.households import registry as households
 from ledger.alerts.base import ScanContext
 from ledger.alerts.rules import CHECKS
 from ledger.alerts.settings import AlertSettings
-from ledger.db import transaction
-from ledger.external import ListKind, ListRecord, record_list
-from ledger.idcard import check_character
+from ledger.store.db import transaction
+from ledger.registers.external import ListKind, ListRecord, record_list
+from ledger.core.idcard import check_character
 from ledger.models import HouseholdStatus
-from ledger.pii import PiiVault
-from ledger.regions import get_user
+from ledger.core.pii import PiiVault
+from ledger.org.regions import get_user
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, VILLAGE
 

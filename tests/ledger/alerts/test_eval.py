@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.alerts.evaluate import evaluate, render
+from ledger.demo.evaluate import evaluate, render
 from ledger.alerts.catalogue import RULES
 
 

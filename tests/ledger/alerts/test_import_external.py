@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ledger.db import transaction
-from ledger.external import ExternalList, ExternalRecord
-from ledger.pii import PiiVault
+from ledger.store.db import transaction
+from ledger.registers.external import ExternalList, ExternalRecord
+from ledger.core.pii import PiiVault
 from tests.ledger.alerts.helpers import idn
 from tests.ledger.test_import_households import write
 

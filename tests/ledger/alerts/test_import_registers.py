@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ledger.db import transaction
-from ledger.payee_registers import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
-from ledger.pii import PiiVault
+from ledger.store.db import transaction
+from ledger.registers.payees import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
+from ledger.core.pii import PiiVault
 from tests.ledger.alerts.helpers import idn
 from tests.ledger.test_import_households import write
 

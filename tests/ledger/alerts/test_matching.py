@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from ledger.alerts.matching import name_similarity, transpositions
-from ledger.demo_misuse import name_variant, swap_digits
+from ledger.demo.misuse import name_variant, swap_digits
 from tests.ledger.alerts.helpers import idn
 
 

@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from ledger import projects
+from ledger.funds import projects
 from ledger.alerts.settings import AlertSettings
-from ledger.db import transaction
-from ledger.external import ListKind, ListRecord
+from ledger.store.db import transaction
+from ledger.registers.external import ListKind, ListRecord
 from ledger.models import HouseholdStatus, ProjectStatus
-from ledger.regions import get_user
+from ledger.org.regions import get_user
 from tests.ledger.alerts.helpers import Town, idn
 from tests.world import COUNTY
 
@@ -91,7 +91,7 @@ def _project(town, code, approved_on):
         projects.advance_project(s, clerk, code, ProjectStatus.IN_LIBRARY, approved_on)
         projects.advance_project(s, get_user(s, "k_approver"), code, ProjectStatus.APPROVED,
                                  approved_on)
-        from ledger import flows, posting
+        from ledger.funds import flows, posting
         t = flows.fund_project(s, clerk, lot_id=town.world.lot_id, project_code=code,
                                amount_fen=100_000_00, effective_date=approved_on,
                                key=f"fund:{code}")
@@ -209,7 +209,7 @@ def test_fav01_and_fav02_officials_and_relatives(town):
 
 
 def test_ben08_a_split_just_before_enrolment_linked_to_an_official(town):
-    from ledger import household_changes
+    from ledger.households import changes as household_changes
     heads = [town.household(f"S{n}", [(f"罗{n}", "户主", idn(80 + n), None),
                                        (f"罗{n}子", "子", idn(70 + n, "19950101"), None)])
              for n in range(3)]
@@ -254,9 +254,9 @@ def test_sta03_non_working_days(town):
 
 
 def test_deaths_and_moves_recorded_after_registration(town):
-    """ledger.household_changes records deaths and moves as member events: BEN-01 reads the
+    """ledger.households.changes records deaths and moves as member events: BEN-01 reads the
     death, BEN-02 does not count a person who moved to another household twice."""
-    from ledger import household_changes as changes
+    from ledger.households import changes
     head = town.household("HA", [("马一", "户主", idn(101), None)])[0]
     mover = town.household("HB", [("马二", "户主", idn(102), None),
                                   ("马三", "女", idn(103, "20000202"), None)])[1]
@@ -302,14 +302,14 @@ def _contractors(town, *names):
 
 
 def _register(town, kind, lines, snapshot=D(2024, 12, 1), source="县公共资源交易中心"):
-    from ledger.payee_registers import record_register
+    from ledger.registers.payees import record_register
     with transaction(town.world.factory) as s:
         return record_register(s, get_user(s, "k_clerk"), town.vault, kind=kind,
                                source=source, snapshot_date=snapshot, lines=lines)
 
 
 def test_div02_payee_not_among_the_projects_approved_payees(town):
-    from ledger.payee_registers import ApprovedPayeeLine as A, RegisterKind
+    from ledger.registers.payees import ApprovedPayeeLine as A, RegisterKind
     _project(town, "PA", D(2024, 7, 1))
     _project(town, "PB", D(2024, 7, 1))
     late, stranger, ended = _contractors(town, "乙公司", "丙公司", "丁公司")
@@ -337,7 +337,7 @@ def test_div02_payee_not_among_the_projects_approved_payees(town):
 
 
 def test_div03_personal_account_not_a_beneficiarys(town):
-    from ledger.payee_registers import PayeeAccountLine as A, RegisterKind
+    from ledger.registers.payees import PayeeAccountLine as A, RegisterKind
     town.household("HA", [("何一", "户主", idn(201), None)])
     town.household("HR", [("何二", "户主", idn(202), None)], status=HouseholdStatus.REMOVED)
     private, labourer, removed, moved, unpaid = _contractors(
@@ -362,8 +362,8 @@ def test_div03_personal_account_not_a_beneficiarys(town):
 
 
 def test_div05_money_back_to_the_payer_within_30_days(town):
-    from ledger import posting, recoveries
-    from ledger.payee_registers import ReceiptLine as R, RegisterKind
+    from ledger.funds import posting, recoveries
+    from ledger.registers.payees import ReceiptLine as R, RegisterKind
     names = ["甲公司", "乙公司", "丙公司", "丁公司", "戊公司", "己公司", "庚公司"]
     codes = _contractors(town, *names)
     paid = {c: town.pay(c, 50_000_00, D(2024, 6, 3), memo="工程款") for c in codes}
@@ -407,7 +407,7 @@ def test_blk01_refused_at_posting_where_configured(town):
     nothing is written; off (the default), it is recorded and the scan raises BLK-01."""
     from sqlalchemy import func, select
 
-    from ledger.errors import PaymentRefused
+    from ledger.core.errors import PaymentRefused
     from ledger.models import Transfer
     town.listing(ListKind.BLACKLIST, [ListRecord(2, "星沙建筑公司", org="围标",
                                                  date_from=D(2024, 1, 1))])

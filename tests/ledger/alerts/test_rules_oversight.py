@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from ledger import complaints as cp
+from ledger.oversight import complaints as cp
 from ledger.alerts.base import ScanContext
 from ledger.alerts.rules import CHECKS
 from ledger.alerts.settings import AlertSettings
-from ledger.db import transaction
-from ledger.oversight_models import ComplaintChannel as Ch, ComplaintSubject as Subj
-from ledger.pii import PiiVault
+from ledger.store.db import transaction
+from ledger.models.oversight import ComplaintChannel as Ch, ComplaintSubject as Subj
+from ledger.core.pii import PiiVault
 from tests.ledger.test_complaints import NAME, PHONE, RECEIVED, day
 from tests.world import COUNTY
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.alerts.settings import AlertSettings, alert_settings
-from ledger.config import ConfigError, load_settings
+from ledger.core.config import ConfigError, load_settings
 
 
 def test_defaults_and_overrides_from_the_file(tmp_path, monkeypatch):

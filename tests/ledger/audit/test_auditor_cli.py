@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.cli import main
+from ledger.cli.root import main
 
 ORIGIN = "fundtrail.example/demo-province"
 
@@ -58,7 +58,7 @@ def test_sign_cosign_verify_export_and_check_offline(ft, tmp_path):
 
     code, out, err = ft("export-bundle", "bundle")
     assert code == 0, err
-    check = [sys.executable, "-m", "ledger.audit.verify_bundle", str(tmp_path / "bundle"),
+    check = [sys.executable, "-m", "ledger.audit.tlog.verify_bundle", str(tmp_path / "bundle"),
              "--policy", str(tmp_path / "keys/policy.txt")]
     result = subprocess.run(check, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.startswith("intact"), result.stdout
@@ -80,8 +80,8 @@ def test_wrong_passphrase_is_a_clear_error(ft, tmp_path, monkeypatch):
 
 
 def test_proof_of_an_entry_verifies_against_the_cosigned_checkpoint(ft, tmp_path):
-    from ledger.audit import proofs
-    from ledger.audit.policy import parse_policy
+    from ledger.audit.tlog import proofs
+    from ledger.audit.tlog.policy import parse_policy
     make_keys(ft, tmp_path)
     ft("checkpoint", "sign")
     for who in ("village", "township"):
@@ -102,12 +102,12 @@ def test_standalone_proof_checker(ft, tmp_path, fmt):
     for who in ("township", "county"):
         ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state")
     assert ft("proof", "3", "--format", fmt, "-o", "p")[0] == 0
-    check = [sys.executable, "-m", "ledger.audit.verify_proof", str(tmp_path / "p"),
+    check = [sys.executable, "-m", "ledger.audit.tlog.verify_proof", str(tmp_path / "p"),
              "--policy", str(tmp_path / "keys/policy.txt")]
     ok = subprocess.run(check, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and "cosigned by: county, township" in ok.stdout, ok.stdout
     # a proof for a different entry than the one it carries must fail
-    from ledger.audit import proofs
+    from ledger.audit.tlog import proofs
     raw = (tmp_path / "p").read_bytes()
     proof = proofs.decode_compact(raw) if fmt == "compact" else proofs.decode_text(raw.decode())
     forged = dataclasses.replace(proof, extra=proof.extra.replace(b"4301", b"4302", 1))
@@ -129,7 +129,7 @@ def test_export_leaves_out_checkpoints_without_quorum(ft, tmp_path):
     ft("checkpoint", "sign")  # newer, not yet cosigned
     code, out, err = ft("export-bundle", "b1")
     assert code == 0 and "1 checkpoints" in out, err
-    result = subprocess.run([sys.executable, "-m", "ledger.audit.verify_bundle",
+    result = subprocess.run([sys.executable, "-m", "ledger.audit.tlog.verify_bundle",
                              str(tmp_path / "b1")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
 
@@ -165,8 +165,8 @@ def test_cosigning_keeps_working_across_a_log_key_rotation(ft, tmp_path):
 
 
 def test_incremental_verification_from_a_kept_checkpoint(ft, tmp_path, world):
-    from ledger import posting
-    from ledger.db import transaction
+    from ledger.funds import posting
+    from ledger.store.db import transaction
     from tests.ledger.test_invariants import down_to_county, pay_household, u
     make_keys(ft, tmp_path)
     assert ft("checkpoint", "sign")[0] == 0

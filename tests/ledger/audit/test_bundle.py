@@ -14,9 +14,9 @@ from pathlib import Path
 import cbor2
 import pytest
 
-from ledger.audit import merkle, tiles
-from ledger.audit.bundle import BundleError, write_bundle
-from ledger.audit.checkpoint import (
+from ledger.audit.tlog import merkle, tiles
+from ledger.audit.tlog.bundle import BundleError, write_bundle
+from ledger.audit.tlog.checkpoint import (
     Checkpoint,
     add_signatures,
     cosign,
@@ -24,8 +24,8 @@ from ledger.audit.checkpoint import (
     sign_checkpoint,
 )
 from ledger.audit.entries import decode_entry, encode_entry
-from ledger.audit.note import NoteSignature, format_note, generate_signer, parse_note
-from ledger.audit.verify_bundle import STANDALONE_MODULES, main, verify
+from ledger.audit.tlog.note import NoteSignature, format_note, generate_signer, parse_note
+from ledger.audit.tlog.verify_bundle import STANDALONE_MODULES, main, verify
 
 ORIGIN = "fundtrail.example/test-county"
 REPO = Path(__file__).resolve().parents[3]
@@ -154,7 +154,7 @@ def test_intact_bundle_layout_and_exit_0(bundle, keys):
         assert (bundle / rel).is_file(), rel
     assert (bundle / "checkpoint").read_bytes() == (bundle / "checkpoints/20").read_bytes()
     assert len((bundle / "keys").read_text().splitlines()) == 4
-    assert "python -m ledger.audit.verify_bundle" in (bundle / "README.txt").read_text()
+    assert "python -m ledger.audit.tlog.verify_bundle" in (bundle / "README.txt").read_text()
 
     code, out = run(bundle)
     root = build_log(20).root(20).hex()
@@ -457,23 +457,23 @@ def test_entry_too_large_for_a_bundle(tmp_path, keys):
 
 def test_runs_as_a_module_in_a_subprocess(bundle):
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.audit.verify_bundle", str(bundle), "--json"],
+        [sys.executable, "-m", "ledger.audit.tlog.verify_bundle", str(bundle), "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["root"] == build_log(20).root(20).hex()
     rewrite_entries(bundle, BUNDLE20, lambda entries: entries[:-1])
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.audit.verify_bundle", str(bundle)],
+        [sys.executable, "-m", "ledger.audit.tlog.verify_bundle", str(bundle)],
         cwd=REPO, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
 
 
 def test_verifier_imports_neither_sqlalchemy_nor_cbor2():
-    code = ("import sys, ledger.audit.verify_bundle; "
+    code = ("import sys, ledger.audit.tlog.verify_bundle; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'sqlalchemy', 'cbor2', 'ledger.models', 'ledger.db'} "
+            "{'sqlalchemy', 'cbor2', 'ledger.models', 'ledger.store.db'} "
             "or m in {'ledger.audit.entries', 'ledger.audit.log', 'ledger.models'}); "
             "print(','.join(bad))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
@@ -485,17 +485,17 @@ def test_verifier_imports_neither_sqlalchemy_nor_cbor2():
 def test_verifier_runs_from_a_copy_of_just_its_modules(bundle, tmp_path):
     """What README.txt promises an auditor: these files, Python and `cryptography` suffice."""
     copy = tmp_path / "verifier"
-    (copy / "ledger" / "audit").mkdir(parents=True)
-    (copy / "ledger" / "__init__.py").write_text("")
-    (copy / "ledger" / "audit" / "__init__.py").write_text("")
+    (copy / "ledger" / "audit" / "tlog").mkdir(parents=True)
+    for package in ("ledger", "ledger/audit", "ledger/audit/tlog"):
+        (copy / package / "__init__.py").write_text("")
     for name in STANDALONE_MODULES:
-        source = REPO / "ledger" / "audit" / f"{name}.py"
-        (copy / "ledger" / "audit" / f"{name}.py").write_text(source.read_text())
+        source = REPO / "ledger" / "audit" / "tlog" / f"{name}.py"
+        (copy / "ledger" / "audit" / "tlog" / f"{name}.py").write_text(source.read_text())
     code = ("import runpy, sys\n"
             "for blocked in ('cbor2', 'sqlalchemy', 'click', 'flask'):\n"
             "    sys.modules[blocked] = None  # importing them now fails\n"
             f"sys.argv = ['verify_bundle', {str(bundle)!r}]\n"
-            "runpy.run_module('ledger.audit.verify_bundle', run_name='__main__')\n")
+            "runpy.run_module('ledger.audit.tlog.verify_bundle', run_name='__main__')\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, "-c", code], cwd=copy, capture_output=True,
                           text=True, timeout=120, env={**env, "PYTHONPATH": str(copy)})
@@ -505,7 +505,7 @@ def test_verifier_runs_from_a_copy_of_just_its_modules(bundle, tmp_path):
 
 
 def test_bundle_writer_imports_no_database_layer():
-    code = ("import sys, ledger.audit.bundle; "
+    code = ("import sys, ledger.audit.tlog.bundle; "
             "print(','.join(sorted(m for m in sys.modules "
             "if m.split('.')[0] in {'sqlalchemy', 'cbor2'})))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.audit import cbormin
-from ledger.audit.cbormin import CborError
+from ledger.audit.tlog import cbormin
+from ledger.audit.tlog.cbormin import CborError
 
 ints = st.one_of(
     st.integers(min_value=-(2**64), max_value=2**64 - 1),

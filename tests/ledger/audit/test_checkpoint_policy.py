@@ -8,9 +8,9 @@ import itertools
 
 import pytest
 
-from ledger.audit import checkpoint as cpmod
-from ledger.audit import merkle
-from ledger.audit.checkpoint import (
+from ledger.audit.tlog import checkpoint as cpmod
+from ledger.audit.tlog import merkle
+from ledger.audit.tlog.checkpoint import (
     Checkpoint,
     CheckpointError,
     CosignatureSigner,
@@ -19,8 +19,8 @@ from ledger.audit.checkpoint import (
     open_checkpoint,
     sign_checkpoint,
 )
-from ledger.audit.note import Ed25519Signer, NoteError, parse_note
-from ledger.audit.policy import PolicyError, QuorumError, parse_policy
+from ledger.audit.tlog.note import Ed25519Signer, NoteError, parse_note
+from ledger.audit.tlog.policy import PolicyError, QuorumError, parse_policy
 
 # sigsum-go pkg/checkpoint/checkpoint_test.go (BSD-2-Clause): private key {17, 0, ...},
 # log "example.org/log" at size 10 with root 1c0e47 00.., cosigned at time 1234.
@@ -174,7 +174,7 @@ def test_open_checkpoint_requires_a_log_signature_for_the_origin() -> None:
     witness = cpmod.generate_cosigner("w.example")
     with pytest.raises(CheckpointError, match="differs from origin"):
         sign_checkpoint(Checkpoint.from_text(SIGSUM_BODY), other_log)
-    from ledger.audit.note import sign_note
+    from ledger.audit.tlog.note import sign_note
 
     note = sign_note(SIGSUM_BODY, [other_log])
     with pytest.raises(CheckpointError, match="no valid signature from a known log key"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.audit import merkle
+from ledger.audit.tlog import merkle
 
 
 def stored_tree(size: int) -> dict:

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.audit import merkle
-from ledger.audit.merkle import ProofError
+from ledger.audit.tlog import merkle
+from ledger.audit.tlog.merkle import ProofError
 
 
 # --------------------------------------------------------------------------- references

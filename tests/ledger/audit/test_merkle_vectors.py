@@ -1,4 +1,4 @@
-"""ledger.audit.merkle against the transparency-dev/merkle JSON corpus (Apache-2.0, data only).
+"""ledger.audit.tlog.merkle against the transparency-dev/merkle JSON corpus (Apache-2.0, data only).
 
 Every inclusion and consistency case must give the outcome the corpus expects, except the cases
 listed in DEVIATIONS, where the corpus encodes that library's own choice and ours differs.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.audit import merkle
+from ledger.audit.tlog import merkle
 
 VECTORS = Path(__file__).resolve().parents[3].parent / "shared" / "vectors"
 TESTDATA = VECTORS / "merkle" / "testdata"

@@ -1,4 +1,4 @@
-"""ledger.audit.note against signed-note vectors (golang/mod, transparency-dev/formats, C2SP)."""
+"""ledger.audit.tlog.note against signed-note vectors (golang/mod, transparency-dev/formats, C2SP)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.audit import note
-from ledger.audit.note import NoteError, open_note, parse_verifier_key, sign_note
+from ledger.audit.tlog import note
+from ledger.audit.tlog.note import NoteError, open_note, parse_verifier_key, sign_note
 
 VECTORS = Path(__file__).resolve().parents[3].parent / "shared" / "vectors"
 NOTE_VECTORS = VECTORS / "signed-note" / "vectors.json"

@@ -9,17 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.audit import merkle, proofs
-from ledger.audit.checkpoint import (
+from ledger.audit.tlog import merkle, proofs
+from ledger.audit.tlog.checkpoint import (
     Checkpoint,
     CosignatureSigner,
     add_signatures,
     cosign,
     sign_checkpoint,
 )
-from ledger.audit.note import Ed25519Signer
-from ledger.audit.policy import QuorumError, parse_policy
-from ledger.audit.proofs import ProofFormatError, TlogProof
+from ledger.audit.tlog.note import Ed25519Signer
+from ledger.audit.tlog.policy import QuorumError, parse_policy
+from ledger.audit.tlog.proofs import ProofFormatError, TlogProof
 
 ORIGIN = "ledger.example.gov.cn/610921/2026"  # 33 characters, as in the design
 COSIGNER_NAMES = [
@@ -278,8 +278,8 @@ class Block:
         return None
 
 sys.meta_path.insert(0, Block())
-import ledger.audit.merkle, ledger.audit.note, ledger.audit.checkpoint
-import ledger.audit.policy, ledger.audit.proofs
+import ledger.audit.tlog.merkle, ledger.audit.tlog.note, ledger.audit.tlog.checkpoint
+import ledger.audit.tlog.policy, ledger.audit.tlog.proofs
 """
 
 

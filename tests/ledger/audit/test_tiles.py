@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.audit import merkle, tiles
+from ledger.audit.tlog import merkle, tiles
 
 
 def tree(size: int) -> dict[tuple[int, int], bytes]:

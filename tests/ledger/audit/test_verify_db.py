@@ -5,12 +5,12 @@ import pytest
 from sqlalchemy import select, text
 
 from ledger.audit import checkpoints as cps
-from ledger.audit.checkpoint import generate_cosigner
-from ledger.audit.note import generate_signer
-from ledger.audit.policy import parse_policy
+from ledger.audit.tlog.checkpoint import generate_cosigner
+from ledger.audit.tlog.note import generate_signer
+from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import verify
-from ledger.db import transaction
-from ledger.errors import LedgerError
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError
 from ledger.models import AuditHead, Posting, Transfer
 from tests.ledger.test_invariants import down_to_county, pay_household, u
 
@@ -41,7 +41,7 @@ def books(world):
     down_to_county(world)
     with transaction(world.factory) as s:
         t = pay_household(s, world, 1_234_56, "voucher-1")
-        from ledger import posting
+        from ledger.funds import posting
         posting.approve(s, u(s, "k_approver"), t.id)
         return t.id
 
@@ -49,7 +49,7 @@ def books(world):
 def rewrite_history(engine, entry: int) -> None:
     """What a malicious operator would do: forge one early entry and rebuild every stored
     hash and the head so that the database is consistent with itself again."""
-    from ledger.audit import merkle
+    from ledger.audit.tlog import merkle
     with engine.begin() as conn:
         leaves = [bytes(h) for h in conn.execute(
             text("SELECT leaf_hash FROM audit_entries ORDER BY idx")).scalars()]

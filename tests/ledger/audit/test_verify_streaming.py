@@ -55,8 +55,8 @@ def test_tampered_books_give_the_exact_findings(world, books, engine, monkeypatc
 # Incremental verification from a checkpoint verified before ---------------------------------
 
 def more_payments(world, count: int, prefix: str) -> None:
-    from ledger import posting
-    from ledger.db import transaction
+    from ledger.funds import posting
+    from ledger.store.db import transaction
     from tests.ledger.test_invariants import pay_household, u
     with transaction(world.factory) as s:
         for n in range(count):
@@ -65,7 +65,7 @@ def more_payments(world, count: int, prefix: str) -> None:
 
 
 def since(world, size, root):
-    from ledger.db import transaction
+    from ledger.store.db import transaction
     with transaction(world.factory) as s:
         return verify_module.verify_since(s, size, root)
 

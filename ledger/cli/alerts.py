@@ -1,0 +1,161 @@
+"""`fundtrail alerts scan|list|show|transition|rules|eval` (docs/alerts.md)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import click
+
+from ledger.cli.root import _date, _emit, cli, pass_ctx
+from ledger.core.money import format_yuan
+
+
+def _vault():
+    """The PII vault when keys are configured; identity rules that must decrypt are skipped
+    (and say so) without it."""
+    from ledger.core.pii import PiiVault
+    if not os.environ.get("FUNDTRAIL_PII_KEYS"):
+        return None
+    return PiiVault.from_env()
+
+
+@cli.group()
+def alerts():
+    """Misuse alerts: scan, work through the lifecycle, measure detection quality."""
+
+
+def _line(a: dict) -> str:
+    return (f"#{a['id']:<5} {a['severity']:<8} {a['rule_id']:<7} {a['state']:<13} "
+            f"¥{format_yuan(a['amount_at_risk_fen']):>14}  {a['title_zh']} "
+            f"{a['entity']}: {a['observed']}")
+
+
+@alerts.command("scan")
+@click.option("--as-of", callback=_date, default=None,
+              help="Judge deadlines and idle periods on this date (default today).")
+@click.option("--rule", "only", multiple=True, help="Run only these rules.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def scan_command(ctx, as_of, only, as_json):
+    """Run every rule; raise new alerts, update open ones; list open alerts by severity.
+    Exit 1 when open alerts remain."""
+    from ledger.alerts.service import list_alerts, scan, show_alert
+    from ledger.alerts.settings import alert_settings
+    vault = _vault()
+    with ctx.session() as s:
+        actor = ctx.actor(s)
+        result = scan(s, actor, settings=alert_settings(ctx.settings),
+                      as_of=as_of or dt.date.today(), vault=vault, only=set(only) or None)
+        rows = list_alerts(s, actor)
+        full = [show_alert(s, actor, r["id"]) for r in rows] if as_json else rows
+    head = (f"scan: {result.raised} raised, {result.updated} updated, {result.reopened} "
+            f"reopened, {result.unchanged} unchanged, {result.suppressed} suppressed")
+    if vault is None:
+        head += " (no FUNDTRAIL_PII_KEYS: fuzzy identity and shared-card checks skipped)"
+    _emit({"scan": result.__dict__ | {"findings": len(result.findings)}, "open": full},
+          as_json, "\n".join([head, *(_line(r) for r in rows)]))
+    if rows:
+        raise click.exceptions.Exit(1)
+
+
+@alerts.command("list")
+@click.option("--state", "states", multiple=True,
+              type=click.Choice(["open", "investigating", "confirmed", "dismissed",
+                                 "recovering", "recovered"]))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def list_command(ctx, states, as_json):
+    """List alerts (default: open and investigating), most severe first."""
+    from ledger.models.alerts import AlertState
+    from ledger.alerts.service import ACTIVE, list_alerts
+    wanted = tuple(AlertState(s) for s in states) or ACTIVE
+    with ctx.session() as s:
+        rows = list_alerts(s, ctx.actor(s), wanted)
+    _emit(rows, as_json, "\n".join(_line(r) for r in rows) or "no alerts")
+
+
+@alerts.command("show")
+@click.argument("alert_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show_command(ctx, alert_id, as_json):
+    """Everything about one alert: why, basis, threshold, observed value, evidence, history."""
+    from ledger.alerts.service import show_alert
+    with ctx.session() as s:
+        a = show_alert(s, ctx.actor(s), alert_id)
+    _emit(a, as_json, _render(a))
+
+
+def _render(a: dict) -> str:
+    import json
+    lines = [f"Alert #{a['id']}  {a['rule_id']}  {a['title_zh']} / {a['title_en']}",
+             f"severity {a['severity']} · state {a['state']} · {a['entity']} · "
+             f"region {a['region_code']}",
+             f"Why it is a red flag: {a['why']}", f"Basis: {a['basis']}",
+             f"Threshold: {a['threshold']}", f"Observed: {a['observed']}",
+             f"Amount at risk: ¥{format_yuan(a['amount_at_risk_fen'])}",
+             "Evidence:", json.dumps(a["evidence"], ensure_ascii=False, indent=2),
+             f"Next action: {a['next_action']}", a["disclaimer"], "History:"]
+    lines += [f"  {h['at']} {h['kind']} → {h['state']}"
+              + (f" reason={h['reason']}" if h["reason"] else "")
+              + (f" until={h['until']}" if h["until"] else "")
+              + (f" recovery=#{h['recovery_transfer_id']}" if h["recovery_transfer_id"] else "")
+              + (f" ({h['note']})" if h["note"] else "") for h in a["history"]]
+    return "\n".join(lines)
+
+
+@alerts.command("transition")
+@click.argument("alert_id", type=int)
+@click.option("--to", "to", required=True,
+              type=click.Choice(["open", "investigating", "confirmed", "dismissed",
+                                 "recovering", "recovered"]))
+@click.option("--reason", default=None, help="Dismissal reason code.")
+@click.option("--until", callback=_date, default=None,
+              help="With reason legitimate_exception: suppress until this date.")
+@click.option("--recovery", "recovery", type=int, default=None,
+              help="The recovery transfer's id (recovering / recovered).")
+@click.option("--note", default="")
+@pass_ctx
+def transition_command(ctx, alert_id, to, reason, until, recovery, note):
+    """Move an alert through open → investigating → confirmed | dismissed → recovering →
+    recovered. Every move is an audit-log entry."""
+    from ledger.models.alerts import AlertState
+    from ledger.alerts.service import transition
+    with ctx.session() as s:
+        event = transition(s, ctx.actor(s), alert_id, AlertState(to), reason=reason,
+                           until=until, recovery_transfer_id=recovery, note=note)
+    click.echo(f"alert #{alert_id} is now {to} (log entry {event.log_index})")
+
+
+@alerts.command("rules")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def rules_command(ctx, as_json):
+    """The rule catalogue with the confirmed and dismissed counts of each rule."""
+    from dataclasses import asdict
+    from ledger.alerts.catalogue import RULES
+    from ledger.alerts.service import rule_outcomes
+    with ctx.session() as s:
+        outcomes = rule_outcomes(s)
+    rows = []
+    for rid, rule in RULES.items():
+        o = outcomes.get(rid, {})
+        confirmed = sum(o.get(k, 0) for k in ("confirmed", "recovering", "recovered"))
+        rows.append(asdict(rule) | {"confirmed": confirmed, "dismissed": o.get("dismissed", 0),
+                                    "open": o.get("open", 0) + o.get("investigating", 0)})
+    _emit(rows, as_json, "\n".join(
+        f"{r['id']:<7} {r['severity']:<8} {r['method']:<13} confirmed {r['confirmed']:>4} "
+        f"dismissed {r['dismissed']:>4} open {r['open']:>4}  {r['title_zh']} / {r['title_en']}"
+        for r in rows))
+
+
+@alerts.command("eval")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--households", type=int, default=300, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def eval_command(seed, households, as_json):
+    """Plant misuse in a fresh synthetic province (a temporary SQLite file), scan it, and print
+    precision and recall per rule against the ground-truth manifest."""
+    from ledger.demo.evaluate import evaluate, render
+    report = evaluate(seed=seed, households=households)
+    _emit(report, as_json, render(report))

@@ -1,0 +1,107 @@
+"""`fundtrail import KIND FILE`: all-or-nothing, idempotent imports (docs/formats.md)."""
+from __future__ import annotations
+
+import click
+
+from ledger.cli.root import _date, _emit, _yuan, cli, pass_ctx
+from ledger.core.pii import PiiVault, new_key
+from ledger.imports.kinds import KINDS, MissingImportDetail, run_import
+
+
+@cli.command("import")
+@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", default=None, help="External lists: who issued the list.")
+@click.option("--snapshot", default=None, callback=_date,
+              help="External lists: the date the list was drawn (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def import_command(ctx, kind, file, source, snapshot, as_json):
+    """Import a CSV file (UTF-8 or GB18030). Either every line is imported or none is."""
+    spec = KINDS[kind]
+    if spec.needs_source and (not source or snapshot is None):
+        raise click.UsageError(str(MissingImportDetail(kind)))
+    vault = PiiVault.from_env() if spec.needs_vault else None
+    with ctx.session() as s:
+        result = run_import(s, ctx.actor(s), kind, file, vault=vault, source=source,
+                            snapshot=snapshot)
+    if spec.needs_source:
+        _emit({"kind": kind, "list_id": result.list_id, "added": result.added,
+               "unchanged": result.unchanged}, as_json,
+              f"{kind}: list #{result.list_id} from {source} ({snapshot}): "
+              + ("already imported, unchanged" if result.unchanged else f"{result.added} records"))
+        return
+    _emit({"kind": kind, "added": result.added, "unchanged": result.unchanged}, as_json,
+          f"{kind}: {result.added} added, {result.unchanged} already present and unchanged")
+
+
+@cli.command("pii-keygen")
+def pii_keygen():
+    """Print a new key for FUNDTRAIL_PII_KEYS (put the new key first to rotate)."""
+    click.echo(new_key())
+
+
+def _parse_factor(text: str):
+    from ledger.funds.allocation import Factor
+    name, sep, rest = text.partition("=")
+    weight_text, _, direction = rest.partition(":")
+    if not sep or not weight_text.isdigit() or direction not in ("", "need", "capacity"):
+        raise click.BadParameter(f"{text!r} is not NAME=WEIGHT[:need|capacity]",
+                                 param_hint="--factor")
+    return Factor(name.strip(), int(weight_text), direction != "capacity")
+
+
+@cli.command("allocate-factors")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--province", required=True)
+@click.option("--amount", required=True, callback=_yuan,
+              help="Yuan to split among the counties.")
+@click.option("--factor", "factor_texts", multiple=True, required=True,
+              help="NAME=WEIGHT[:need|capacity], e.g. poor_population=50, "
+                   "income_per_head=20:capacity")
+@click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False),
+              required=True, help="CSV: 县代码/county_code, then one column per factor.")
+@click.option("--key", required=True, help="The allocation document number.")
+@click.option("--date", "effective_date", required=True, callback=_date)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def allocate_factors(ctx, lot_id, province, amount, factor_texts, inputs_file, key,
+                     effective_date, as_json):
+    """因素法: split a lot among counties by factors; the province passes each city its part."""
+    from ledger.funds.allocation import allocate_by_factors
+    from ledger.imports.csvfile import Column, read
+    from ledger.core.money import format_yuan
+    factors = [_parse_factor(t) for t in factor_texts]
+    columns = [Column("county", ("县代码", "county_code"))] + [
+        Column(f.name, (f.name,), _positive_int) for f in factors]
+    rows = read(inputs_file, columns)
+    inputs = {r.values["county"]: {f.name: r.values[f.name] for f in factors} for r in rows}
+    with ctx.session() as s:
+        plan = allocate_by_factors(s, ctx.actor(s), lot_id=lot_id, province_code=province,
+                                   amount_fen=amount, factors=factors, inputs=inputs,
+                                   effective_date=effective_date, key=key)
+    text = "\n".join(f"{county}: {format_yuan(fen)}"
+                     for county, fen in sorted(plan["result_fen"].items()))
+    _emit(plan, as_json, text + f"\ncity transfers recorded (pending): {plan['transfers']}")
+
+
+def _positive_int(text: str) -> int:
+    if not text.replace(",", "").isdigit() or int(text.replace(",", "")) <= 0:
+        raise ValueError(f"{text!r} is not a positive whole number")
+    return int(text.replace(",", ""))
+
+
+@cli.command("pass-down")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--plan", "key", required=True, help="The factor plan's document number.")
+@click.option("--city", required=True)
+@click.option("--date", "effective_date", required=True, callback=_date)
+@pass_ctx
+def pass_down(ctx, lot_id, key, city, effective_date):
+    """A city passes its counties the shares a factor plan gave them."""
+    from ledger.funds.allocation import pass_down_by_plan
+    with ctx.session() as s:
+        transfers = pass_down_by_plan(s, ctx.actor(s), lot_id=lot_id, key=key, city_code=city,
+                                      effective_date=effective_date)
+    click.echo(f"{len(transfers)} county transfers recorded (pending): "
+               f"{[t.id for t in transfers]}")

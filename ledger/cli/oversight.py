@@ -1,0 +1,386 @@
+"""`fundtrail complaint …` and `fundtrail sample …`: oversight by the public and by inspectors."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from ledger.oversight import complaints, sampling
+from ledger.cli.root import _date, _emit, cli, pass_ctx
+from ledger.core.errors import LedgerError
+from ledger.models.oversight import ComplaintChannel, ComplaintSubject, SampleStrata, VisitOutcome
+from ledger.core.pii import PiiVault
+
+TODAY = dt.date.today().isoformat()
+
+
+def _found(found: bool) -> None:
+    if found:
+        raise click.exceptions.Exit(1)
+
+
+# ----------------------------------------------------------------------------- complaints
+
+@cli.group("complaint")
+def complaint_group():
+    """Complaints (信访投诉): file, follow by receipt, handle, count."""
+
+
+cli.add_command(complaint_group, "complaints")
+
+
+@complaint_group.command("file")
+@click.option("--channel", type=click.Choice([c.value for c in ComplaintChannel]),
+              required=True)
+@click.option("--about", "kind", type=click.Choice([k.value for k in ComplaintSubject]),
+              required=True, help="What the complaint is about.")
+@click.option("--code", required=True,
+              help="Its code as printed on the notice (roll lines: ROLL-CODE:LINE-NUMBER).")
+@click.option("--summary", required=True, help="What is wrong, in the complainant's words.")
+@click.option("--name", default=None, help="Complainant's name (omit: anonymous).")
+@click.option("--phone", default=None, help="Complainant's phone, to be answered.")
+@click.option("--date", "received_on", callback=_date, default=None,
+              help="Date received (calls and letters; default today).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def complaint_file(ctx, channel, kind, code, summary, name, phone, received_on, as_json):
+    """Record a complaint and print its receipt number. Without --as: filed by the public."""
+    if phone and not name:
+        raise click.UsageError("--phone needs --name: an anonymous complaint has no phone")
+    vault = PiiVault.from_env()
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        receipt = complaints.file_complaint(
+            s, ComplaintChannel(channel), ComplaintSubject(kind), code, summary, vault=vault,
+            complainant={"name": name, "phone": phone} if name else None, actor=actor,
+            received_on=received_on, close_days=ctx.settings.complaint_close_days,
+            answer_days=ctx.settings.complaint_answer_days)
+        status = complaints.complaint_status_public(s, receipt)
+    _emit(status, as_json, f"receipt {status['receipt']} (keep it to follow the complaint; "
+          f"to be closed by {status['close_due']})")
+
+
+@complaint_group.command("status")
+@click.argument("receipt")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def complaint_status(ctx, receipt, as_json):
+    """Progress of a complaint by its receipt number (no login; no names)."""
+    with ctx.session() as s:
+        status = complaints.complaint_status_public(s, receipt)
+    lines = [f"receipt {status['receipt']}: {status['state']}",
+             f"received {status['received_on']}, handled by {status['handled_by']}, "
+             f"to be closed by {status['close_due']}"
+             + (" (OVERDUE)" if status["overdue"] else "")]
+    if status["reply"]:
+        lines.append(f"answer of {status['answered_on']}: {status['reply']}")
+    if status["closed_on"]:
+        lines.append(f"closed {status['closed_on']}: "
+                     + ("substantiated" if status["substantiated"] else "not substantiated"))
+    _emit(status, as_json, "\n".join(lines))
+
+
+def _step_command(name, help_text, run, extra_params=()):
+    params = [click.argument("complaint_id", type=int),
+              click.option("--date", "day", callback=_date, default=TODAY),
+              click.option("--note", default=None, help="Internal note (stored encrypted)."),
+              *extra_params]
+
+    @pass_ctx
+    def command(ctx, complaint_id, day, note, **extra):
+        vault = PiiVault.from_env() if note else None
+        with ctx.session() as s:
+            run(s, ctx.actor(s), complaint_id, day, note=note, vault=vault, **extra)
+        click.echo(f"complaint {complaint_id}: {name} recorded")
+    command.__doc__ = help_text
+    for p in reversed(params):
+        command = p(command)
+    complaint_group.command(name)(command)
+
+
+_step_command("assign", "Name the officer who handles the case (the unit's approver).",
+              lambda s, a, cid, day, to, **kw: complaints.assign(s, a, cid, to, day, **kw),
+              [click.option("--to", required=True, help="Username of the handling officer.")])
+_step_command("investigate", "The handling officer starts investigating.",
+              lambda s, a, cid, day, **kw: complaints.investigate(s, a, cid, day, **kw))
+_step_command("answer", "Answer the complainant (the reply is shown with the receipt).",
+              lambda s, a, cid, day, reply, **kw: complaints.answer(s, a, cid, day, reply, **kw),
+              [click.option("--reply", required=True, help="Reply; no names in it.")])
+_step_command("close", "Close the case with its finding (办结).",
+              lambda s, a, cid, day, substantiated, **kw:
+              complaints.close(s, a, cid, day, substantiated, **kw),
+              [click.option("--substantiated/--unsubstantiated", required=True)])
+
+
+@complaint_group.command("list")
+@click.option("--state", type=click.Choice(["received", "assigned", "investigating",
+                                            "answered", "closed"]), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def complaint_list(ctx, state, as_json):
+    """Cases your unit handles or oversees (no identities)."""
+    with ctx.session() as s:
+        rows = complaints.list_complaints(s, ctx.actor(s), state)
+    text = "\n".join(f"{r['id']:>5}  {r['state']:<13} {r['subject_kind']}:{r['subject_code']}"
+                     f"  due {r['close_due']}  handled at {r['handling_region']}"
+                     for r in rows) or "no complaints"
+    _emit(rows, as_json, text)
+
+
+@complaint_group.command("show")
+@click.argument("complaint_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def complaint_show(ctx, complaint_id, as_json):
+    """The case file; who complained is shown only to its officer and to auditors."""
+    vault = PiiVault.from_env()
+    with ctx.session() as s:
+        data = complaints.complaint_detail(s, ctx.actor(s), complaint_id, vault)
+    who = data.get("complainant")
+    lines = [f"complaint {data['id']} ({data['state']}), {data['subject_kind']} "
+             f"{data['subject_code']}, received {data['received_on']} by {data['channel']}",
+             f"summary: {data['summary']}",
+             "complainant: " + (f"{who['name']} {who['phone'] or ''}".strip() if who and
+                                who["named"] else "anonymous" if who else "(withheld)")]
+    lines += [f"  {st['date']} {st['step']}" + (f"  reply: {st['reply']}" if st["reply"] else "")
+              + (f"  note: {st['note']}" if st["note"] else "") for st in data["steps"]]
+    _emit(data, as_json, "\n".join(lines))
+
+
+@complaint_group.command("overdue")
+@click.option("--as-of", callback=_date, default=TODAY)
+@click.option("--include-late", is_flag=True, help="Also deadlines met, but late.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def complaint_overdue(ctx, as_of, include_late, as_json):
+    """Complaints past their deadline (rule G6); exit 1 if any."""
+    with ctx.session() as s:
+        rows = complaints.overdue_complaints(s, as_of, include_late)
+    _emit(rows, as_json, "\n".join(
+        f"complaint {r['id']} at {r['region']}: {r['deadline_kind']} was due {r['due']}, "
+        f"{r['days_overdue']} days over" for r in rows) or "no deadline missed")
+    _found(bool(rows))
+
+
+@complaint_group.command("substantiated")
+@click.option("--county", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def complaint_substantiated(ctx, county, as_json):
+    """Closed complaints found substantiated (to open misuse alerts)."""
+    with ctx.session() as s:
+        rows = complaints.substantiated_complaints(s, county)
+    _emit(rows, as_json, "\n".join(
+        f"complaint {r['id']}: {r['subject_kind']} {r['subject_code']}, closed {r['closed_on']}"
+        for r in rows) or "none")
+
+
+@complaint_group.command("stats")
+@click.option("--county", required=True)
+@click.option("--year", type=click.IntRange(2000, 2100), default=None)
+@click.option("--as-of", callback=_date, default=TODAY)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def complaint_stats(ctx, county, year, as_of, as_json):
+    """Public numbers for a county: received, answered on time, substantiated."""
+    with ctx.session() as s:
+        data = complaints.complaint_stats(s, county, year, as_of)
+    _emit(data, as_json, (
+        f"{data['county_name']} ({county}){' ' + str(year) if year else ''}: "
+        f"{data['received']} received, {data['answered']} answered "
+        f"({data['answered_on_time']} on time), {data['closed']} closed "
+        f"({data['closed_on_time']} on time), {data['substantiated']} substantiated, "
+        f"{data['open_overdue']} open past their deadline"))
+
+
+# ----------------------------------------------------------------------------- samples
+
+@cli.group("sample")
+def sample_group():
+    """Field-check samples (入户核查) nobody can choose: commit, draw, visit, verify."""
+
+
+def _risk_codes(path: str | None) -> set[str]:
+    if not path:
+        return set()
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LedgerError(f"{path}: cannot read the risk file: {exc}") from None
+    codes = {line.split(",")[0].strip() for line in lines}
+    return {c for c in codes if c and not c.startswith("#")} - {"household_code", "户编码"}
+
+
+@sample_group.command("commit")
+@click.option("--county", required=True)
+@click.option("--size", type=int, required=True)
+@click.option("--strata", type=click.Choice([s.value for s in SampleStrata]), default="village",
+              show_default=True)
+@click.option("--risk-file", type=click.Path(dir_okay=False), default=None,
+              help="Household codes touched by alerts, one per line (weighted up).")
+@click.option("--beacon", "beacon_name", default=None,
+              help="A witness of the policy whose cosignature on the draw checkpoint is mixed "
+                   "into the seed, so that the log operator cannot predict the sample.")
+@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def sample_commit(ctx, county, size, strata, risk_file, beacon_name, policy_file, as_json):
+    """Fix the frame and the size in the audit log, before the randomness exists."""
+    beacon = None
+    if beacon_name:
+        policy = _policy(ctx, policy_file)
+        if policy is None or beacon_name not in policy.witnesses:
+            raise LedgerError(f"--beacon {beacon_name}: not a witness of the policy file")
+        beacon = {"witness": beacon_name,
+                  "vkey": policy.witnesses[beacon_name].verifier.vkey}
+    with ctx.session() as s:
+        row = sampling.commit_sample(s, ctx.actor(s), county_code=county, size=size,
+                                     strata=SampleStrata(strata), risk_codes=_risk_codes(risk_file),
+                                     risk_weight=ctx.settings.sample_risk_weight, beacon=beacon,
+                                     policy_text=_policy_text(ctx, policy_file))
+    data = {"id": row.id, "log_index": row.log_index, "frame_digest": row.frame_digest,
+            "size": row.size}
+    _emit(data, as_json, f"sample {row.id} committed at log entry {row.log_index} (frame "
+          f"{row.frame_digest[:16]}…); now `fundtrail checkpoint sign`, then "
+          f"`fundtrail sample draw {row.id}`")
+
+
+def _policy(ctx, path):
+    from ledger.cli.audit import _load_policy
+    return _load_policy(path or ctx.settings.policy_file)
+
+
+def _policy_text(ctx, path) -> bytes | None:
+    """The policy file's bytes (default: the configured one, if it exists)."""
+    path = Path(path or ctx.settings.policy_file)
+    return path.read_bytes() if path.exists() else None
+
+
+@sample_group.command("draw")
+@click.argument("commitment_id", type=int)
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="The checkpoint you expect the draw to use (checked).")
+@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+@pass_ctx
+def sample_draw(ctx, commitment_id, checkpoint_file, policy_file):
+    """Draw the households from the first checkpoint after the commitment."""
+    note = Path(checkpoint_file).read_text(encoding="utf-8") if checkpoint_file else None
+    with ctx.session() as s:
+        row = sampling.draw_sample(s, ctx.actor(s), commitment_id,
+                                   policy_text=_policy_text(ctx, policy_file),
+                                   checkpoint_note=note)
+    click.echo(f"sample {commitment_id}: {len(row.households)} households drawn from "
+               f"checkpoint {row.checkpoint_size} (`fundtrail sample visits {commitment_id}`)")
+
+
+@sample_group.command("visits")
+@click.argument("commitment_id", type=int)
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), default=None,
+              help="Also write the visit list as CSV (UTF-8 with BOM, opens in Excel/WPS).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def sample_visits(ctx, commitment_id, csv_file, as_json):
+    """The visit list: household, village, head, result so far."""
+    with ctx.session() as s:
+        rows = sampling.visit_list(s, ctx.actor(s), commitment_id)
+    if csv_file:
+        with open(csv_file, "w", encoding="utf-8-sig", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["household"])
+            writer.writeheader()
+            writer.writerows(rows)
+    text = "\n".join(f"{r['stratum']:<22} {r['household']:<14} {r['village_name']} "
+                     f"{r['head']}  [{r['result']}]" for r in rows)
+    _emit(rows, as_json, text + "\nHousehold cards (明白卡) for the visits come from the "
+          "reports module's household-card report.")
+
+
+@sample_group.command("visit")
+@click.argument("commitment_id", type=int)
+@click.option("--household", required=True)
+@click.option("--confirmed", "outcome", flag_value="confirmed")
+@click.option("--discrepancy", "outcome", flag_value="discrepancy")
+@click.option("--details", default="", help="What differs (required for a discrepancy).")
+@click.option("--date", "day", callback=_date, default=TODAY)
+@pass_ctx
+def sample_visit(ctx, commitment_id, household, outcome, details, day):
+    """Record the result of visiting a drawn household."""
+    if outcome is None:
+        raise click.UsageError("say --confirmed or --discrepancy")
+    with ctx.session() as s:
+        sampling.record_visit(s, ctx.actor(s), commitment_id, household,
+                              outcome=VisitOutcome(outcome), details=details, visited_on=day)
+    click.echo(f"sample {commitment_id}: {household} {outcome}")
+
+
+@sample_group.command("discrepancies")
+@click.option("--county", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def sample_discrepancies(ctx, county, as_json):
+    """Households where the visit found a discrepancy; exit 1 if any."""
+    with ctx.session() as s:
+        rows = sampling.discrepancies(s, county)
+    _emit(rows, as_json, "\n".join(
+        f"sample {r['sample']} {r['household']} ({r['visited_on']}): {r['details']}"
+        for r in rows) or "no discrepancies")
+    _found(bool(rows))
+
+
+@sample_group.command("publish")
+@click.argument("commitment_id", type=int)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+@pass_ctx
+def sample_publish(ctx, commitment_id, out_dir):
+    """Write frame.json and checkpoint.txt: all anyone needs to recompute the sample.
+
+    Publish them when the visits are done: they name the households to be visited.
+    """
+    with ctx.session() as s:
+        frame, note = sampling.published(s, ctx.actor(s), commitment_id)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "frame.json").write_bytes(frame.encode("utf-8"))
+    (out / "checkpoint.txt").write_text(note, encoding="utf-8")
+    click.echo(f"written {out / 'frame.json'} and {out / 'checkpoint.txt'}; check with "
+               f"`python -m ledger.oversight.sampling_verify {out / 'frame.json'} {out / 'checkpoint.txt'}`")
+
+
+@sample_group.command("verify")
+@click.option("--frame", "frame_file", type=click.Path(exists=True, dir_okay=False),
+              required=True)
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
+              required=True)
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Check the checkpoint's signatures against this policy.")
+@click.option("--id", "commitment_id", type=int, default=None,
+              help="Also compare with the draw recorded in the ledger (exit 1 if it differs).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def sample_verify(ctx, frame_file, checkpoint_file, policy_file, commitment_id, as_json):
+    """Recompute a sample from the published frame and checkpoint."""
+    from ledger.oversight.sampling_verify import SampleError, recompute
+    try:
+        seed, visits = recompute(
+            Path(frame_file).read_bytes(), Path(checkpoint_file).read_text(encoding="utf-8"),
+            Path(policy_file).read_text(encoding="utf-8") if policy_file else None)
+    except SampleError as exc:
+        raise LedgerError(str(exc)) from None
+    same = None
+    if commitment_id is not None:
+        with ctx.session() as s:
+            drawn = sampling.get_draw(s, commitment_id)
+            same = drawn.households == [[v["stratum"], v["household"]] for v in visits]
+    signed = policy_file is not None
+    data = {"seed": seed.hex(), "visits": visits, "matches_ledger": same,
+            "signatures_checked": signed}
+    text = "\n".join([f"seed {seed.hex()}"] + [f"{v['stratum']}\t{v['rank']}\t{v['household']}"
+                                              for v in visits])
+    if same is not None:
+        text += "\nthe ledger's draw " + ("matches" if same else "DIFFERS")
+    if not signed:
+        text += ("\nNOT VERIFIED: no --policy, so the checkpoint's signatures were not "
+                 "checked")
+    _emit(data, as_json, text)
+    _found(same is False or not signed)

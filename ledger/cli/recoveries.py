@@ -1,0 +1,164 @@
+"""`fundtrail recovery …` (追回归位) and `fundtrail loan …` (扶贫小额信贷 and its 贴息)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from ledger.households import credit
+from ledger.funds import recoveries
+from ledger.cli.root import _date, _emit, _report_transfer, _yuan, cli, pass_ctx, transfer_options
+from ledger.models import LoanEventKind
+from ledger.core.money import format_yuan
+
+
+@cli.group("recovery")
+def recovery_group():
+    """Recover misused money back to its lot (追回归位), and follow what is still owed."""
+
+
+@recovery_group.command("open")
+@click.argument("code")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--payee", required=True, help="Who must return the money.")
+@click.option("--amount", callback=_yuan, required=True, help="Yuan to recover.")
+@click.option("--due", callback=_date, required=True, help="Date by which it must be back.")
+@click.option("--reason", required=True, help="The finding, e.g. 审计发现虚报冒领.")
+@click.option("--source-transfer", type=int, default=None,
+              help="The payment found to be misused, if known.")
+@transfer_options
+@pass_ctx
+def recovery_open(ctx, code, lot_id, payee, amount, due, reason, source_transfer,
+                  effective_date, as_json):
+    """Open recovery case CODE: the amount becomes a receivable of the lot (needs approval)."""
+    with ctx.session() as s:
+        case = recoveries.open_recovery(
+            s, ctx.actor(s), code=code, lot_id=lot_id, payee_code=payee, amount_fen=amount,
+            due_date=due, reason=reason, effective_date=effective_date,
+            source_transfer_id=source_transfer)
+        _emit({"case": case.code, "claim_transfer": case.claim_transfer_id,
+               "amount_fen": case.amount_fen, "due_date": case.due_date.isoformat()}, as_json,
+              f"recovery {case.code}: claim transfer #{case.claim_transfer_id} for "
+              f"{format_yuan(case.amount_fen)} yuan recorded (pending approval), "
+              f"due {case.due_date}")
+
+
+@recovery_group.command("collect")
+@click.argument("code")
+@click.option("--amount", callback=_yuan, required=True, help="Yuan that came back.")
+@click.option("--key", required=True, help="The payment voucher (缴款书) number.")
+@click.option("--memo", default="")
+@transfer_options
+@pass_ctx
+def recovery_collect(ctx, code, amount, key, memo, effective_date, as_json):
+    """Record money that came back for case CODE; it returns to the county's share of the lot."""
+    with ctx.session() as s:
+        t = recoveries.collect(s, ctx.actor(s), code=code, amount_fen=amount,
+                               effective_date=effective_date, key=key, memo=memo)
+        _report_transfer(t, as_json)
+
+
+@recovery_group.command("list")
+@click.option("--as-of", callback=_date, default=None, help="Date to judge overdue by.")
+@click.option("--overdue", is_flag=True, help="Only cases past their due date.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def recovery_list(ctx, as_of, overdue, as_json):
+    """Every recovery case: claimed, collected, outstanding, overdue. Exit 1 if any is overdue."""
+    as_of = as_of or dt.date.today()
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        states = recoveries.recovery_states(s, actor, as_of)
+    if overdue:
+        states = [st for st in states if st.overdue(as_of)]
+    data = [st.to_dict(as_of) for st in states]
+    text = "\n".join(
+        f"{st.code:<20} lot {st.lot_id:<4} {st.payee_code:<14} owed "
+        f"{format_yuan(st.outstanding_fen):>14} of {format_yuan(st.claimed_fen):>14}  "
+        f"due {st.due_date}{'  OVERDUE' if st.overdue(as_of) else ''}"
+        for st in states) or "no recovery cases"
+    _emit(data, as_json, text)
+    if any(st.overdue(as_of) for st in states):
+        raise click.exceptions.Exit(1)
+
+
+@cli.group("loan")
+def loan_group():
+    """Micro-credit loans (扶贫小额信贷) and their interest subsidy (贴息)."""
+
+
+@loan_group.command("add")
+@click.argument("code")
+@click.option("--household", required=True)
+@click.option("--bank", required=True)
+@click.option("--principal", callback=_yuan, required=True, help="Yuan lent (≤ 50,000).")
+@click.option("--rate", "rate_text", required=True, help="Annual rate in percent, e.g. 4.35.")
+@click.option("--start", callback=_date, required=True)
+@click.option("--months", type=int, required=True, help="Term in months (≤ 36).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def loan_add(ctx, code, household, bank, principal, rate_text, start, months, as_json):
+    """Record loan CODE (the bank's contract number) made to a household."""
+    rate_bp = _basis_points(rate_text)
+    with ctx.session() as s:
+        loan = credit.register_loan(s, ctx.actor(s), code=code, household_code=household,
+                                    bank=bank, principal_fen=principal, annual_rate_bp=rate_bp,
+                                    start_date=start, term_months=months)
+        _emit({"loan": loan.code, "household": loan.household_code,
+               "term_end": credit.term_end(loan).isoformat()}, as_json,
+              f"loan {loan.code} recorded for {loan.household_code}: "
+              f"{format_yuan(loan.principal_fen)} yuan at {rate_text}% until "
+              f"{credit.term_end(loan)}")
+
+
+def _basis_points(text: str) -> int:
+    whole, _, frac = text.strip().rstrip("%").partition(".")
+    if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 2:
+        raise click.BadParameter(f"{text!r} is not a rate like 4.35 (at most two decimals)",
+                                 param_hint="--rate")
+    return int(whole) * 100 + int((frac + "00")[:2])
+
+
+@loan_group.command("event")
+@click.argument("code")
+@click.argument("kind", type=click.Choice([k.value for k in LoanEventKind]))
+@click.option("--date", "day", callback=_date, required=True)
+@click.option("--comment", default="")
+@pass_ctx
+def loan_event(ctx, code, kind, day, comment):
+    """Record that loan CODE was repaid, defaulted or misused (its subsidy stops that day)."""
+    with ctx.session() as s:
+        credit.record_loan_event(s, ctx.actor(s), code, LoanEventKind(kind), day, comment)
+    click.echo(f"loan {code}: {kind} on {day}")
+
+
+@loan_group.command("subsidy")
+@click.argument("code")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--from", "period_start", callback=_date, required=True)
+@click.option("--to", "period_end", callback=_date, required=True)
+@transfer_options
+@pass_ctx
+def loan_subsidy(ctx, code, lot_id, period_start, period_end, effective_date, as_json):
+    """Pay the interest subsidy of loan CODE for the days FROM–TO (inclusive)."""
+    with ctx.session() as s:
+        t = credit.pay_interest_subsidy(s, ctx.actor(s), code=code, lot_id=lot_id,
+                                        period_start=period_start, period_end=period_end,
+                                        effective_date=effective_date)
+        _report_transfer(t, as_json)
+
+
+@loan_group.command("list")
+@click.option("--household", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def loan_list(ctx, household, as_json):
+    """A household's loans and the subsidies paid on them."""
+    with ctx.session() as s:
+        loans = credit.loans_of(s, household, ctx.actor(s) if ctx.username else None)
+    text = "\n".join(
+        f"{l['code']:<20} {l['bank']:<12} {format_yuan(l['principal_fen']):>12} "
+        f"{l['start_date']}–{l['term_end']}  subsidised "
+        f"{format_yuan(sum(x['amount_fen'] for x in l['subsidies']))}"
+        for l in loans) or "no loans"
+    _emit(loans, as_json, text)

@@ -1,0 +1,146 @@
+"""`fundtrail roll …`: household payment rolls from creation to the bank's results."""
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from ledger.rolls import lifecycle as rolls
+from ledger.cli.root import _date, _emit, _yuan, cli, pass_ctx
+from ledger.imports.roll_lines import read_roll_lines
+from ledger.core.pii import PiiVault
+
+TODAY = dt.date.today().isoformat()
+
+
+@cli.group("roll")
+def roll_group():
+    """Household payment rolls (公示清册): create, publish, approve, send, reconcile."""
+
+
+@roll_group.command("create")
+@click.argument("code")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--county", required=True)
+@click.option("--item", required=True, help="What is paid, e.g. 产业奖补.")
+@click.option("--function-code", required=True)
+@click.option("--use", "use_code", required=True)
+@click.option("--standard", callback=_yuan, required=True, help="Yuan per unit.")
+@click.option("--lines", "lines_file", type=click.Path(exists=True, dir_okay=False),
+              required=True, help="CSV: 户编码/household_code[, 数量/quantity].")
+@click.option("--date", "as_of", callback=_date, default=TODAY)
+@pass_ctx
+def roll_create(ctx, code, lot_id, county, item, function_code, use_code, standard,
+                lines_file, as_of):
+    """Create a roll from a CSV of households."""
+    lines = read_roll_lines(lines_file)
+    with ctx.session() as s:
+        roll = rolls.create_roll(s, ctx.actor(s), code=code, lot_id=lot_id, county_code=county,
+                                 item=item, function_code=function_code, use_code=use_code,
+                                 standard_fen=standard, lines=lines, as_of=as_of)
+    click.echo(f"roll {roll.code}: {len(lines)} lines created")
+
+
+def _simple(name, func, help_text, needs_household=False, with_comment=False):
+    params = [click.argument("code"),
+              click.option("--date", "day", callback=_date, default=TODAY)]
+    if needs_household:
+        params.append(click.option("--household", required=True))
+    if with_comment:
+        params.append(click.option("--comment", required=True))
+
+    @pass_ctx
+    def command(ctx, code, day, household=None, comment=None):
+        with ctx.session() as s:
+            args = [household] if needs_household else []
+            extra = [comment] if with_comment else []
+            func(s, ctx.actor(s), code, *args, day, *extra)
+        click.echo(f"roll {code}: {name} recorded")
+    command.__doc__ = help_text
+    for p in reversed(params):
+        command = p(command)
+    roll_group.command(name)(command)
+
+
+_simple("publish", rolls.publish, "Record that the roll is posted on the village board.")
+_simple("object", rolls.object_to, "Record an objection to a household's line (holds it).",
+        needs_household=True, with_comment=True)
+
+
+@roll_group.command("resolve")
+@click.argument("code")
+@click.option("--household", required=True)
+@click.option("--upheld/--dismissed", required=True)
+@click.option("--comment", required=True)
+@click.option("--date", "day", callback=_date, default=TODAY)
+@pass_ctx
+def roll_resolve(ctx, code, household, upheld, comment, day):
+    """Decide an objection: upheld withdraws the line, dismissed releases it."""
+    with ctx.session() as s:
+        rolls.resolve(s, ctx.actor(s), code, household, upheld, day, comment)
+    click.echo(f"objection {'upheld' if upheld else 'dismissed'}")
+
+
+@roll_group.command("approve")
+@click.argument("code")
+@click.option("--date", "day", callback=_date, default=TODAY)
+@pass_ctx
+def roll_approve(ctx, code, day):
+    """Approve a roll after its publicity window (not by its creator)."""
+    with ctx.session() as s:
+        rolls.approve_roll(s, ctx.actor(s), code, day, ctx.settings.roll_publicity_working_days)
+    click.echo(f"roll {code} approved")
+
+
+@roll_group.command("send")
+@click.argument("code")
+@click.option("-o", "out", type=click.Path(dir_okay=False), required=True,
+              help="The bank file to write (contains full card numbers: keep it private).")
+@click.option("--encoding", default="gb18030", show_default=True)
+@click.option("--date", "day", callback=_date, default=TODAY)
+@pass_ctx
+def roll_send(ctx, code, out, encoding, day):
+    """Record the payments of every open line and write the bank file."""
+    from ledger.imports.bank import households_of, write_bank_file
+    vault = PiiVault.from_env()
+    with ctx.session() as s:
+        sent = rolls.send(s, ctx.actor(s), code, day)
+        if not sent:
+            # Never replace a bank file with an empty one: after a run that committed but was
+            # cut off before it reported, the file it wrote is the one the bank needs.
+            click.echo(f"roll {code}: nothing new to send (every open line is already with "
+                       f"the bank); {out} was not written")
+            return
+        households = households_of(s, sent)
+        # Written before the commit: a crash after the commit leaves a complete file; a crash
+        # before it leaves a file for payments not recorded, which the re-run writes again.
+        count = write_bank_file(out, sent, vault, households, encoding)
+    click.echo(f"roll {code}: {count} payments recorded (pending the bank) and written to {out}")
+
+
+@roll_group.command("repay")
+@click.argument("code")
+@click.option("--new", "new_code", required=True, help="Code of the new roll.")
+@click.option("--date", "day", callback=_date, default=TODAY)
+@pass_ctx
+def roll_repay(ctx, code, new_code, day):
+    """A new roll for the lines the bank returned (退票); publish and approve it as usual."""
+    with ctx.session() as s:
+        roll = rolls.repay_roll(s, ctx.actor(s), code, new_code, day)
+        count = len(rolls.roll_lines(s, roll))
+    click.echo(f"roll {new_code}: {count} returned lines of {code} to pay again "
+               f"(publish and approve it as any roll)")
+
+
+@cli.command("import-bank-results")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--roll", "roll_code", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def import_bank_results_command(ctx, file, roll_code, as_json):
+    """Apply the bank's result file to a roll: paid lines post, failed lines return (退票)."""
+    from ledger.imports.bank import import_bank_results
+    with ctx.session() as s:
+        counts = import_bank_results(s, ctx.actor(s), roll_code, file)
+    _emit(counts, as_json, f"{counts['posted']} paid, {counts['returned']} returned to the "
+          f"lot, {counts['unchanged']} already recorded")

@@ -1,0 +1,58 @@
+"""`fundtrail year-end` (年终结转) and `fundtrail reclaim` (收回统筹)."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+
+from ledger.funds import yearend
+from ledger.cli.root import _emit, _report_transfer, _yuan, cli, pass_ctx, transfer_options
+from ledger.core.money import format_yuan
+
+STATUS_TEXT = {"carry_over": "结转", "idle_flag": "闲置一年以上", "reclaim": "两年以上，应收回"}
+
+
+@cli.command("year-end")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True)
+@click.option("--record", "record_it", is_flag=True,
+              help="Fix the statement in the audit log (needs --as).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def year_end(ctx, year, record_it, as_json):
+    """What every unit and project carries into the next year, and how long it sat idle.
+
+    Exit 1 when money has been idle long enough to be taken back.
+    """
+    with ctx.session() as s:
+        actor = ctx.actor(s) if (ctx.username or record_it) else None
+        rows = yearend.statement(s, actor, year)
+        digest = yearend.record_statement(s, actor, year, rows) if record_it else None
+    data = {"year": year, "digest": digest, "accounts": [asdict(r) for r in rows]}
+    text = "\n".join(
+        f"{r.lot[:30]:<30} {r.kind + ':' + r.holder:<24} {format_yuan(r.balance_fen):>16} "
+        f"of which >1y {format_yuan(r.idle_1y_fen):>14} >2y {format_yuan(r.idle_2y_fen):>14}"
+        f"  {STATUS_TEXT[r.status]}"
+        for r in rows) or f"nothing carried over at the end of {year}"
+    if digest:
+        text += f"\nstatement recorded in the audit log (sha256 {digest[:16]}…)"
+    _emit(data, as_json, text)
+    if any(r.status == "reclaim" for r in rows):
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("reclaim")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--from", "from_region", required=True, help="The unit holding idle money.")
+@click.option("--to", "to_region", required=True, help="The finance unit above that takes it.")
+@click.option("--amount", callback=_yuan, required=True)
+@click.option("--key", required=True, help="Idempotency key, e.g. the 收回 document number.")
+@click.option("--reason", required=True)
+@transfer_options
+@pass_ctx
+def reclaim(ctx, lot_id, from_region, to_region, amount, key, reason, effective_date, as_json):
+    """Take money idle for two years back up the chain for pooled use (same lot)."""
+    with ctx.session() as s:
+        t = yearend.reclaim(s, ctx.actor(s), lot_id=lot_id, from_region=from_region,
+                            to_region=to_region, amount_fen=amount,
+                            effective_date=effective_date, key=key, reason=reason)
+        _report_transfer(t, as_json)

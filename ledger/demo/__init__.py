@@ -1,0 +1,1 @@
+"""A deterministic synthetic province with planted misuse, for trying fundtrail and measuring the alerts."""

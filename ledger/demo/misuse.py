@@ -1,0 +1,451 @@
+"""Planted misuse for the demo province, with its ground-truth manifest (`--manifest FILE`).
+
+Every kind of misuse in the alert catalogue is planted through the real services, a few cases
+per rule (more for larger provinces), at several difficulties for the identity rules (exact ID,
+transposed ID digits, same pinyin, look-alike characters, confusable sounds). Hard negatives —
+look-alikes that must not fire (twins, namesakes in other villages, exempt posts, farm
+vehicles, deregistered companies, on-time returns) — are listed too, and an eligible relative
+of an official is an expected alert with an expected dismissal, scored apart.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import defaultdict
+
+from ledger.funds import flows, posting, projects
+from ledger.alerts.matching import glyph_key, pinyin_key
+from ledger.store.db import transaction
+from ledger.demo.world import (
+    GIVEN, SURNAMES, DemoHousehold, Person, open_lot, new_household, workday,
+)
+from ledger.registers.external import ListKind, ListRecord
+from ledger.models import HouseholdStatus, ProjectStatus, SourceLevel
+
+NAME_POOL = SURNAMES + GIVEN + "汪扬涂鸣桦健帼墙瑛岚玫雯君虹琳艳今奉得富广容诚芸智咏绣钰贵" \
+    "南宁牛娜拉兰蓝铭敏名民洪宏鸿"
+
+
+def name_variant(name: str, want: str):
+    """A different name that the comparator should still match: same pinyin with other
+    characters ('homophone'), look-alike characters ('lookalike'), or l/n and
+    z/zh-type sounds ('confusable')."""
+    from pypinyin import lazy_pinyin
+    wanted = _WANTED[want]
+    for i, ch in enumerate(name):
+        for other in NAME_POOL:
+            # A cheap test on the one character changed first: the demo looks for variants of
+            # thousands of names, and the whole-name keys cost a millisecond per candidate.
+            if other == ch or not wanted(*_kinship(ch, other)):
+                continue
+            cand = name[:i] + other + name[i + 1:]
+            same_glyph = glyph_key(cand) == glyph_key(name)
+            exact_sound = lazy_pinyin(cand) == lazy_pinyin(name)
+            folded = pinyin_key(cand) == pinyin_key(name)
+            if wanted(same_glyph, exact_sound, folded):
+                return cand
+    return None
+
+
+_WANTED = {
+    "lookalike": lambda glyph, sound, folded: glyph and not sound,
+    "homophone": lambda glyph, sound, folded: sound and not glyph,
+    "confusable": lambda glyph, sound, folded: folded and not sound and not glyph,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _kinship(ch: str, other: str) -> tuple[bool, bool, bool]:
+    """(same glyph key, same pinyin, same folded pinyin) of two single characters."""
+    from pypinyin import lazy_pinyin
+    return (glyph_key(other) == glyph_key(ch), lazy_pinyin(other) == lazy_pinyin(ch),
+            pinyin_key(other) == pinyin_key(ch))
+
+
+def swap_digits(id_number: str) -> str:
+    """The ID with two adjacent, different sequence digits swapped (a typing error)."""
+    for i in (14, 15, 13, 12):
+        if id_number[i] != id_number[i + 1]:
+            return id_number[:i] + id_number[i + 1] + id_number[i] + id_number[i + 2:]
+    return id_number[:16] + str((int(id_number[16]) + 2) % 10) + id_number[17]
+
+
+MAX_PLANT_ROUNDS = 25
+
+
+def plant_rounds(households: int) -> int:
+    """Planted cases per rule: two, and one more round per 400 households, up to 25 — enough
+    to measure each rule; a province of a million households gets 25, not 2,500 (the plants
+    go through the one-by-one services and would take most of its build time)."""
+    return min(MAX_PLANT_ROUNDS, max(2, households // 400))
+
+
+class Misuse:
+    def __init__(self, p):
+        self.p = p
+        self.cases: list[dict] = []
+        self.on_rolls: set[str] = set()
+        self.roll_plans: dict[str, str] = {}
+        self.late_county = "520324"
+        self.lists = defaultdict(list)
+        self.direct: list = []      # (kind, household, amount)
+        self.k = 2
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def case(self, rules, entity, *, amount=0, difficulty="exact", expect="alert", note=""):
+        self.cases.append({"rules": list(rules), "entity": entity, "amount_fen": amount,
+                           "difficulty": difficulty, "expect": expect, "note": note})
+
+    def manifest(self, households: int) -> dict:
+        resolved = []
+        for n, c in enumerate(self.cases, start=1):
+            entity = c["entity"]() if callable(entity := c["entity"]) else entity
+            amount = c["amount_fen"]() if callable(c["amount_fen"]) else c["amount_fen"]
+            resolved.append({"case_id": f"C{n:04d}", **c, "entity": entity,
+                             "amount_fen": amount})
+        return {"seed_households": households, "year": self.p.year,
+                "as_of": dt.date(self.p.year, 12, 31).isoformat(), "cases": resolved}
+
+    def paid_to(self, code):
+        return lambda: sum(a for _, a in self.p.paid.get(code, []))
+
+    # -- prior year: FLW-01 at the province, FLW-02 on a project ---------------------------
+    def prior_year(self):
+        p, y = self.p, self.p.year - 1
+        amount = 8_000_000_00
+        with transaction(p.factory) as s:
+            lot = open_lot(s, p, f"财农〔{y}〕9号", SourceLevel.CENTRAL, amount,
+                       "中央财政专项扶贫资金（上年）", day=workday(dt.date(y, 2, 1)), year=y)
+            day = workday(dt.date(y, 3, 20))
+            for frm, to, who in (("520000", "520100", "p"), ("520100", "520121", "520100")):
+                t = flows.allocate(s, p.user(s, f"{who}_clerk"), lot_id=lot, from_region=frm,
+                                   to_region=to, amount_fen=amount, effective_date=day,
+                                   key=f"alloc:{lot}:{to}", memo="下达")
+                p.approve(s, t, f"{who}_approver")
+            code = f"XM520121{y}"
+            self._project(s, code, "520121", "易地搬迁后续产业", workday(dt.date(y, 4, 10)))
+            t = flows.fund_project(s, p.user(s, "520121_clerk"), lot_id=lot, project_code=code,
+                                   amount_fen=amount, effective_date=workday(dt.date(y, 4, 12)),
+                                   key=f"fund:{code}")
+            p.approve(s, t, "520121_approver")
+        self.case(["FLW-01"], f"lot_unit:{lot}:520000", amount=amount,
+                  note="province passed a central lot down after 47 days")
+        self.case(["FLW-02"], f"account:{lot}:project:{code}", amount=amount,
+                  note="project money idle since the previous spring")
+
+    def _project(self, s, code, county, name, approved_on, fc="2130504"):
+        p = self.p
+        clerk = p.user(s, f"{county}_clerk")
+        projects.register_project(s, clerk, code=code, name=name, county_code=county,
+                                  function_code=fc)
+        projects.advance_project(s, clerk, code, ProjectStatus.IN_LIBRARY, approved_on)
+        projects.advance_project(s, p.user(s, f"{county}_approver"), code,
+                                 ProjectStatus.APPROVED, approved_on)
+
+    # -- households ------------------------------------------------------------------------
+    def registry_cases(self, regular: list[DemoHousehold], by_county) -> list[DemoHousehold]:
+        p = self.p
+        self.k = k = plant_rounds(len(regular))
+        self.on_rolls.update(h.code for h in regular)
+        pool = [h for h in regular if h.status is not HouseholdStatus.EXITED]
+        p.rng.shuffle(pool)
+        self.pool = pool
+        extra: list[DemoHousehold] = []
+        n = len(regular)
+
+        def add(h, on_rolls=True):
+            nonlocal n
+            n += 1
+            extra.append(h)
+            if on_rolls:
+                self.on_rolls.add(h.code)
+            return h
+
+        def fresh(county=None, village=None, **kw):
+            county = county or p.counties[n % len(p.counties)]
+            village = village or p.rng.choice(by_county[county])
+            return new_household(p, county, village, n, **kw)
+        self._add, self._fresh = add, fresh
+
+        for _ in range(k):  # BEN-01 from the registry: the head died in March
+            h = add(fresh())
+            h.people[0].death_date = p.day(3, 14)
+            self.case(["BEN-01"], f"household:{h.code}", amount=self.paid_to(h.code),
+                      difficulty="registry")
+        h = add(fresh())  # hard negative: died in the month of the payment, no children
+        h.people = [x for x in h.people if x.relation not in ("子", "女")]
+        h.people[0].death_date = dt.date(p.year, 5, 2)
+        self.case(["BEN-01"], f"household:{h.code}", expect="no_alert",
+                  note="month of death may be paid")
+        h = add(fresh())  # hard negative: a member other than the head died
+        h.people[-1].death_date = p.day(2, 1) if len(h.people) > 1 else None
+        self.case(["BEN-01"], f"household:{h.code}", expect="no_alert",
+                  note="a non-head member died")
+        for i in range(k):  # BEN-01 from the deaths list only
+            h = add(fresh())
+            self.lists[ListKind.DEATHS].append(ListRecord(0, h.people[0].name,
+                                                          h.people[0].id_number,
+                                                          date_from=p.day(4, 1)))
+            self.case(["BEN-01"], f"household:{h.code}", amount=self.paid_to(h.code),
+                      difficulty="deaths list")
+        h = add(fresh())
+        self.lists[ListKind.DEATHS].append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                                      date_from=dt.date(p.year, 11, 20)))
+        self.case(["BEN-01"], f"household:{h.code}", expect="no_alert",
+                  note="died after the last payment")
+        for i in range(k):  # BEN-06: removed (清退) and not yet registered, paid directly
+            h = add(fresh(status=HouseholdStatus.REMOVED), on_rolls=False)
+            self.direct.append(("BEN-06", h, 1500_00))
+            h = add(fresh(registered_on=dt.date(p.year, 9, 1)), on_rolls=False)
+            self.direct.append(("BEN-06", h, 1500_00))
+        exited = next(h for h in regular if h.status is HouseholdStatus.EXITED)
+        self.direct.append(("BEN-06-negative", exited, 1500_00))
+        for i in range(k):  # BEN-03: a second household on someone else's card
+            a = self.take()
+            b = add(fresh(county=a.county, card=a.card))
+            digest = p.vault.digest("card:" + a.card)[:16]
+            self.case(["BEN-03"], f"card:{digest}", amount=self.paid_to(b.code))
+        extra += self._duplicates(add, fresh, by_county)
+        for i in range(k):  # D7: more children claimed than the household has members
+            h = self.take()
+            h.education_quantity = len(h.people) + 2
+            self.case(["D7"], self._line_of(f"{h.county}-{p.year}-JYBZ", h),
+                      amount=2 * 500_00)
+        for plan, rule in (("whd01", "WHD-01"), ("whd02", "WHD-02"), ("whd04", "WHD-04"),
+                           ("whd01_ok", "WHD-01"), ("whd04_ok", "WHD-04")):
+            for i in range(k if not plan.endswith("_ok") else 1):
+                h = self.take()
+                self.roll_plans[h.code] = plan
+                line = self._line_of(f"{h.county}-{p.year}-CYJB", h)
+                if plan.endswith("_ok"):
+                    self.case([rule], line, expect="no_alert", note=plan)
+                else:
+                    self.case([rule], line, amount=200_00 if plan == "whd01" else 1000_00)
+        self._list_people()
+        self._split_households()
+        return extra
+
+    def _split_households(self):
+        """BEN-08: a family whose grown son is an official's brother splits him off into a
+        household of his own just before it is paid (the split is recorded in the plant
+        phase, ledger.demo.plants); and a split with no official behind it (a marriage), which
+        must not fire. The families are kept off the rolls, so only the new households are
+        paid."""
+        p = self.p
+        self.splits = []
+        for i in range(self.k + 1):
+            h = self._add(self._fresh(), on_rolls=False)
+            son = p.person(h.county, "子", h.people[0].name[0], born=p.birth(1994, 2000),
+                           male=True)
+            h.people.append(son)
+            linked = i < self.k
+            if linked:
+                o = self._official(self.lists[ListKind.OFFICIALS], h.village[:9], "村党支部书记")
+                self.lists[ListKind.OFFICIALS].append(ListRecord(
+                    0, son.name, son.id_number, category="兄弟", related_id_number=o.id_number))
+            self.splits.append((h, f"{h.code}-1", linked))
+
+    def take(self) -> DemoHousehold:
+        """A regular household to plant on (a new one when a small province runs out)."""
+        if self.pool:
+            return self.pool.pop()
+        return self._add(self._fresh())
+
+    def _line_of(self, roll_code, h):
+        def resolve():
+            from sqlalchemy import select
+            from ledger.models import PaymentRoll, RollLine
+            with transaction(self.p.factory) as s:
+                line = s.execute(select(RollLine.line_no).join(PaymentRoll).where(
+                    PaymentRoll.code == roll_code,
+                    RollLine.household_code == h.code)).scalar_one()
+            return f"roll_line:{roll_code}:{line}"
+        return resolve
+
+    def _duplicates(self, add, fresh, by_county):
+        """BEN-02: the same ID in two households; clones with similar names; and look-alikes
+        that must not fire (twins in one household, namesakes in another village)."""
+        p, out = self.p, []
+        for i in range(self.k):
+            a = self.take()
+            other = p.rng.choice([v for v in by_county[a.county] if v != a.village])
+            b = add(fresh(county=a.county, village=other))
+            b.people.append(Person(a.people[0].name, "其他", a.people[0].id_number,
+                                   a.people[0].born))
+            self.case(["BEN-02"], self._pair(a, 0, b, len(b.people) - 1),
+                      amount=self.paid_to(b.code), difficulty="exact ID")
+        for want in ("homophone", "lookalike", "confusable") * self.k:
+            a, variant = self._with_variant(want)
+            if a is None:
+                continue
+            b = add(fresh(county=a.county, village=a.village))
+            src = a.people[0]
+            b.people.append(Person(variant, "其他", p.id_number(a.county, src.born, True),
+                                   src.born))
+            self.case(["BEN-02"], self._pair(a, 0, b, len(b.people) - 1),
+                      amount=self.paid_to(b.code), difficulty=want)
+        twins = add(fresh())
+        born = p.birth(2005, 2015)
+        surname = twins.people[0].name[0]
+        twins.people += [Person(surname + "建国", "子", p.id_number(twins.county, born, True),
+                                born),
+                         Person(surname + "建华", "子", p.id_number(twins.county, born, True),
+                                born)]
+        self.case(["BEN-02"], self._pair(twins, len(twins.people) - 2, twins,
+                                         len(twins.people) - 1),
+                  expect="no_alert", note="twins in one household")
+        a = self.take()
+        far = p.rng.choice([c for c in p.counties if c != a.county])
+        b = add(fresh(county=far))
+        src = a.people[0]
+        b.people.append(Person(src.name, "其他", p.id_number(far, src.born, True), src.born))
+        self.case(["BEN-02"], self._pair(a, 0, b, len(b.people) - 1), expect="no_alert",
+                  note="same name and birth date in another county")
+        return out
+
+    def _with_variant(self, want):
+        for h in self.pool[::-1]:
+            v = name_variant(h.people[0].name, want)
+            if v:
+                self.pool.remove(h)
+                return h, v
+        for _ in range(50):
+            h = self._add(self._fresh())
+            v = name_variant(h.people[0].name, want)
+            if v:
+                return h, v
+            self.pool.append(h)
+        return None, None
+
+    @staticmethod
+    def _pair(a, ia, b, ib):
+        return lambda: "members:" + "-".join(str(x) for x in sorted(
+            (a.member_ids[ia], b.member_ids[ib])))
+
+    def _list_people(self):
+        """Payroll, vehicles, businesses and officials records for planted people."""
+        p, k = self.p, self.k
+        payroll, vehicles = self.lists[ListKind.PAYROLL], self.lists[ListKind.VEHICLES]
+        business, officials = self.lists[ListKind.BUSINESSES], self.lists[ListKind.OFFICIALS]
+        start = dt.date(2019, 9, 1)
+
+        def member(h, i=0):
+            return lambda: f"member:{h.member_ids[i]}"
+
+        for i in range(k):
+            h = self.take()
+            payroll.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                      org="县教育局", category="事业编制", date_from=start))
+            self.case(["BEN-04"], member(h), amount=self.paid_to(h.code))
+            h = self.take()
+            payroll.append(ListRecord(0, h.people[0].name, swap_digits(h.people[0].id_number),
+                                      org="镇卫生院", category="事业编制", date_from=start))
+            self.case(["BEN-04"], member(h), amount=self.paid_to(h.code),
+                      difficulty="transposed ID digits")
+        h = self.take()
+        payroll.append(ListRecord(0, h.people[0].name, h.people[0].id_number, org="村委会",
+                                  category="公益性岗位", date_from=start))
+        self.case(["BEN-04"], member(h), expect="no_alert", note="exempt public-welfare post")
+        h = self.take()
+        payroll.append(ListRecord(0, h.people[0].name, h.people[0].id_number, org="县林业局",
+                                  category="事业编制", date_from=dt.date(2015, 1, 1),
+                                  date_to=dt.date(p.year - 1, 12, 31)))
+        self.case(["BEN-04"], member(h), expect="no_alert", note="left the payroll before")
+        h = self.take()
+        payroll.append(ListRecord(0, h.people[0].name,
+                                  p.id_number(h.county, p.birth(1960, 1990), True),
+                                  org="县财政局", category="公务员", date_from=start))
+        self.case(["BEN-04"], member(h), expect="no_alert", note="namesake, another person")
+        for i in range(k):
+            h = self.take()
+            vehicles.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                       category="小型轿车", org_code=f"贵A{i:05d}"))
+            self.case(["BEN-05"], member(h), amount=self.paid_to(h.code), difficulty="vehicle")
+            h = self.take()
+            business.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                       org=f"{h.people[0].name[0]}氏商贸有限公司",
+                                       category="法定代表人", date_from=dt.date(2018, 5, 1)))
+            self.case(["BEN-05"], member(h), amount=self.paid_to(h.code), difficulty="company")
+        h = self.take()
+        vehicles.append(ListRecord(0, h.people[0].name, h.people[0].id_number, category="拖拉机"))
+        self.case(["BEN-05"], member(h), expect="no_alert", note="farm vehicle")
+        h = self.take()
+        business.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                   org="已注销养殖合作社有限公司", category="法定代表人",
+                                   date_from=dt.date(2015, 1, 1), date_to=dt.date(2022, 6, 30)))
+        self.case(["BEN-05"], member(h), expect="no_alert", note="deregistered company")
+        self._officials(officials, member)
+
+    def _official(self, officials, region, post):
+        p = self.p
+        o = p.person(region[:6], "本人", born=p.birth(1965, 1985), male=True)
+        officials.append(ListRecord(0, o.name, o.id_number, region_code=region, org=post,
+                                    category="本人", date_from=dt.date(2021, 1, 1)))
+        return o
+
+    def _officials(self, officials, member):
+        p = self.p
+        for i in range(self.k + 1):
+            h = self.take()
+            town = h.village[:9]
+            o = self._official(officials, town, "镇党委书记")
+            officials.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                        category="兄弟", related_id_number=o.id_number))
+            if i < self.k:
+                self.case(["FAV-01"], member(h), amount=self.paid_to(h.code))
+                self.case(["BEN-08"], f"household:{h.code}", expect="no_alert",
+                          note="an official's relative, no split")
+            else:
+                self.case(["FAV-01"], member(h), expect="dismiss",
+                          note="eligible relative: disclosed, allowed")
+        h = self.take()
+        far = next(c for c in p.counties if c != h.county)
+        o = self._official(officials, far, "县长")
+        officials.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                    category="兄弟", related_id_number=o.id_number))
+        self.case(["FAV-01"], member(h), expect="no_alert", note="official of another county")
+        h = self.take()
+        o = self._official(officials, h.village[:9], "镇长")
+        officials.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                    category="堂兄弟", degree=3, related_id_number=o.id_number))
+        self.case(["FAV-01"], member(h), expect="no_alert", note="third-degree relative")
+        self.fav02_officials = [self._official(officials, c, "县委常委") for c in p.counties]
+
+    # -- bank results on the rolls ---------------------------------------------------------
+    def bank_outcome(self, code, line) -> str:
+        plan = self.roll_plans.get(line.household_code) if code.endswith("CYJB") else None
+        return {"whd02": "pending", "whd04": "failed", "whd04_ok": "failed"}.get(plan, "paid")
+
+    def after_bank(self, s, code, line, transfer, day, outcome):
+        p = self.p
+        plan = self.roll_plans.get(line.household_code) if code.endswith("CYJB") else None
+        if plan is None:
+            return  # most lines: nothing planted (and no user to look up)
+        county = code.split("-")[0]
+        clerk, approver = p.user(s, f"{county}_clerk"), f"{county}_approver"
+        later = workday(day + dt.timedelta(days=7))
+        if plan in ("whd01", "whd01_ok"):
+            r = posting.reverse(s, clerk, transfer.id, reason="银行退回，改为补发",
+                                effective_date=later, key=f"reverse:{transfer.id}")
+            p.approve(s, r, approver)
+            p.paid[line.household_code].pop()
+            amount = line.amount_fen * 8 // 10 if plan == "whd01" else line.amount_fen
+            self._repay(s, county, line.household_code, amount, f"产业奖补 {code} 补发", later,
+                        f"repay:{code}:{line.line_no}")
+        elif plan == "whd04_ok":
+            self._repay(s, county, line.household_code, line.amount_fen,
+                        f"产业奖补 {code} 退票重发", later, f"repay:{code}:{line.line_no}")
+
+    def _repay(self, s, county, household, amount, memo, day, key):
+        p = self.p
+        t = flows.pay(s, p.user(s, f"{county}_clerk"), lot_id=p.central, payee_code=household,
+                      amount_fen=amount, function_code="2130505", use_code="household_subsidy",
+                      county_code=county, effective_date=day, key=key, memo=memo)
+        p.approve(s, t, f"{county}_approver")
+        p.paid.setdefault(household, []).append((day, amount))
+        return t
+
+    # -- the plant phase (July onwards, recorded in date order per unit) -------------------
+    def plant_all(self, people):
+        from ledger.demo.plants import plant_ledger
+        plant_ledger(self, people)

@@ -1,0 +1,281 @@
+"""A deterministic synthetic province for trying fundtrail out and for measuring the alerts
+(`fundtrail demo --seed N --households N [--manifest FILE]`).
+
+The same seed gives the same province. Everything goes through the real services, recorded by
+a clerk and approved by a colleague: regions with Chinese names; a prior-year and two current
+lots with real function codes, passed down by factors (因素法); projects of each type with
+contractors; households with members (valid synthetic ID numbers, encrypted) registered through
+`ledger.households.registry`; payment rolls (公示清册) published, approved, sent and answered by the bank
+(a few returns re-paid); external lists (deaths, payroll, vehicles, businesses, officials,
+blacklist) with noise; then planted misuse of every kind in the alert catalogue, each written
+to a ground-truth manifest with hard negatives (ledger.demo.misuse).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text
+
+from ledger.funds import flows, lots, posting, projects
+from ledger.households import registry as hh
+from ledger.org import regions
+from ledger.rolls import payments as roll_payments, lifecycle as rolls
+from ledger.store.db import transaction
+from ledger.core.errors import LedgerError
+from ledger.core.idcard import check_character
+from ledger.models import (
+    HouseholdStatus, PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel, User,
+)
+from ledger.core.money import split_largest_remainder
+from ledger.demo.misuse import Misuse, plant_rounds
+from ledger.demo.world import (
+    CITIES, EDUCATION_ITEM, INDUSTRY_ITEM, PROVINCE, ROLL_WORKING_DAYS, SURNAMES, TOWN_NAMES,
+    VILLAGE_NAMES, DemoHousehold, DemoSummary, Province, new_household, open_lot, workday,
+)
+
+def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 2024,
+               vault=None, progress: bool = False) -> DemoSummary:
+    from ledger.core.pii import PiiVault
+    p = Province(factory, vault or PiiVault.from_env(), seed, year)
+    with transaction(factory) as s:
+        if s.execute(select(func.count()).select_from(User)).scalar_one():
+            raise LedgerError("the database already holds data; the demo needs an empty one "
+                              "(use a new --config or FUNDTRAIL_DATABASE_URL)")
+        _regions_and_users(s, p)
+    misuse = Misuse(p)
+    misuse.prior_year()  # FLW-01 (province) and FLW-02: recorded first, as time runs
+    with transaction(factory) as s:
+        # Grows with the province, and with the plants: each county funds a plant project of
+        # ¥6M per round of planted cases (demo_plants), and the smallest factor share is
+        # about a tenth of the lot.
+        rounds = plant_rounds(households) // len(p.counties) + 1
+        central_fen = 80_000_000_00 + households * 8000_00 + 12 * rounds * 6_000_000_00
+        central = open_lot(s, p, "财农〔%d〕12号" % year, SourceLevel.CENTRAL, central_fen,
+                       "中央财政衔接推进乡村振兴补助资金")
+        provincial = open_lot(s, p, "黔财农〔%d〕8号" % year, SourceLevel.PROVINCE, 6_000_000_00,
+                          "省级财政衔接推进乡村振兴补助资金")
+        _allocate_by_factors(s, p, central, central_fen)
+        _allocate_by_factors(s, p, provincial, 6_000_000_00, late=misuse.late_county)
+    p.central, p.provincial = central, provincial
+    with transaction(factory) as s:
+        _projects_and_contractors(s, p)
+    people = _households(p, households, misuse, progress)
+    _rolls(p, people, misuse, progress)
+    with transaction(factory) as s:
+        _corrections(s, p)
+    misuse.plant_all(people)
+    p.summary.households = len(people)
+    p.summary.manifest = misuse.manifest(households)
+    with transaction(factory) as s:
+        from ledger.models import Approval, Decision
+        p.summary.transfers = s.execute(select(func.count()).select_from(Approval).where(
+            Approval.decision == Decision.APPROVED)).scalar_one()
+        # Planner statistics for the tables just filled: without them PostgreSQL (where
+        # autovacuum has not run yet, or is off) picks nested loops, and an alert scan that
+        # takes seconds takes many minutes (docs/operations.md, "After a bulk load").
+        s.execute(text("ANALYZE"))
+    return p.summary
+
+
+def _regions_and_users(s, p: Province) -> None:
+    admin = regions.bootstrap(s, province_code=PROVINCE[0], province_name=PROVINCE[1],
+                              admin_username="admin", admin_name="省财政厅管理员")
+    _staff(s, admin, PROVINCE[0], "p")
+    regions.add_user(s, admin, username="auditor", display_name="省审计厅审计员",
+                     role=Role.AUDITOR, region_code=PROVINCE[0])
+    count = 1
+    for city, (city_name, counties) in CITIES.items():
+        regions.add_region(s, admin, code=city, name=city_name, level=RegionLevel.CITY,
+                           parent_code=PROVINCE[0])
+        _staff(s, admin, city, city)
+        count += 1
+        for n, (county, county_name) in enumerate(counties.items()):
+            regions.add_region(s, admin, code=county, name=county_name,
+                               level=RegionLevel.COUNTY, parent_code=city)
+            _staff(s, admin, county, county)
+            count += 1
+            for t in range(2):
+                town = f"{county}{t + 1:03d}"
+                regions.add_region(s, admin, code=town,
+                                   name=TOWN_NAMES[(2 * n + t + int(city[2:4])) % 12] + "镇",
+                                   level=RegionLevel.TOWNSHIP, parent_code=county)
+                count += 1
+                for v in range(3):
+                    code = f"{town}{v + 1:03d}"
+                    name = VILLAGE_NAMES[(int(county) + 3 * t + v) % len(VILLAGE_NAMES)] + "村"
+                    regions.add_region(s, admin, code=code, name=name,
+                                       level=RegionLevel.VILLAGE, parent_code=town)
+                    p.villages.append(code)
+                    count += 1
+    p.summary.regions = count
+
+
+def _staff(s, admin, region, prefix) -> None:
+    regions.add_user(s, admin, username=f"{prefix}_clerk", display_name=f"{region} 经办",
+                     role=Role.CLERK, region_code=region)
+    regions.add_user(s, admin, username=f"{prefix}_approver", display_name=f"{region} 审核",
+                     role=Role.APPROVER, region_code=region)
+
+
+def _allocate_by_factors(s, p, lot_id, total, late=None) -> None:
+    """因素法: weights stand in for poor population, income and fiscal capacity factors."""
+    day = p.day(3, 11)
+    weights = [p.rng.randint(60, 140) for _ in p.counties]
+    # The province keeps 5% in reserve: 95% passed down is what FLW-01 expects.
+    shares = split_largest_remainder(total * 95 // 100, weights)
+    for city in CITIES:
+        city_total = sum(sh for c, sh in zip(p.counties, shares) if p.city_of[c] == city)
+        t = flows.allocate(s, p.user(s, "p_clerk"), lot_id=lot_id, from_region=PROVINCE[0],
+                           to_region=city, amount_fen=city_total, effective_date=day,
+                           key=f"alloc:{lot_id}:{city}", memo="按因素法分配")
+        p.approve(s, t, "p_approver")
+    for county, share in zip(p.counties, shares):
+        if county == late:
+            p.late_share = share  # passed down late by the planted FLW-01 case
+            continue
+        city = p.city_of[county]
+        t = flows.allocate(s, p.user(s, f"{city}_clerk"), lot_id=lot_id, from_region=city,
+                           to_region=county, amount_fen=share, effective_date=day,
+                           key=f"alloc:{lot_id}:{county}", memo="切块到县")
+        p.approve(s, t, f"{city}_approver")
+
+
+PROJECT_TYPES = [("2130504", "村组道路硬化", "infrastructure", "道路工程有限公司"),
+                 ("2130505", "特色种养产业", "industry", "农业开发有限公司"),
+                 ("2130506", "技能培训", "training", "职业培训学校")]
+
+
+def _projects_and_contractors(s, p) -> None:
+    day = p.day(3, 11)
+    later = []
+    for county in p.counties:
+        clerk = p.user(s, f"{county}_clerk")
+        for n, (fc, name, use, firm) in enumerate(PROJECT_TYPES):
+            code = f"XM{county}{n + 1:02d}"
+            projects.register_project(s, clerk, code=code, name=name, county_code=county,
+                                      function_code=fc)
+            projects.advance_project(s, clerk, code, ProjectStatus.IN_LIBRARY, day)
+            projects.advance_project(s, p.user(s, f"{county}_approver"), code,
+                                     ProjectStatus.APPROVED, day)
+            projects.file_project(s, p.user(s, "p_clerk"), code, day, "省级备案")
+            contractor = f"QY{county}{n + 1:02d}"
+            projects.register_payee(s, clerk, code=contractor, kind=PayeeKind.CONTRACTOR,
+                                    name=p.rng.choice(SURNAMES) + "氏" + firm,
+                                    region_code=county)
+            amount = p.rng.randint(300_000, 900_000) * 100 + p.rng.randint(0, 99)
+            t = flows.fund_project(s, clerk, lot_id=p.central, project_code=code,
+                                   amount_fen=amount, effective_date=day, key=f"fund:{code}")
+            p.approve(s, t, f"{county}_approver")
+            later.append((county, code, contractor, amount * 7 // 10, fc, use, name))
+    for county, code, contractor, amount, fc, use, name in later:  # in date order (STA-05)
+        t = flows.pay(s, p.user(s, f"{county}_clerk"), lot_id=p.central, payee_code=contractor,
+                      amount_fen=amount, function_code=fc, use_code=use, project_code=code,
+                      effective_date=p.day(4, 22), key=f"pay:{code}:1", memo=f"{name}工程进度款")
+        p.approve(s, t, f"{county}_approver")
+
+
+def _progress(items, progress, desc):
+    if not progress:
+        return items
+    from tqdm import tqdm
+    return tqdm(items, desc=desc, unit="", leave=False)
+
+
+def register_many(s, p, batch: list[DemoHousehold]) -> None:
+    """Register households with their members, each county's by its own clerk, at once
+    (`households.register_households`: the rows and entries of the one-by-one services)."""
+    for county in dict.fromkeys(h.county for h in batch):
+        mine = [h for h in batch if h.county == county]
+        ids = hh.register_households(s, p.user(s, f"{county}_clerk"), p.vault, [
+            hh.NewHousehold(h.code, h.village, h.people[0].name, h.status, h.registered_on,
+                            h.card, members=tuple(
+                                hh.NewMember(x.name, x.relation, x.id_number, x.death_date)
+                                for x in h.people)) for h in mine])
+        for h, member_ids in zip(mine, ids):
+            h.member_ids.extend(member_ids)
+
+
+def _households(p, count, misuse, progress) -> list[DemoHousehold]:
+    people = []
+    by_county = {c: [v for v in p.villages if v.startswith(c)] for c in p.counties}
+    for n in range(count):
+        county = p.counties[n % len(p.counties)]
+        village = by_county[county][p.rng.randrange(len(by_county[county]))]
+        status = HouseholdStatus.EXITED if p.rng.random() < 0.25 else (
+            HouseholdStatus.MONITORED if p.rng.random() < 0.05 else HouseholdStatus.REGISTERED)
+        people.append(new_household(p, county, village, n, status))
+    people += misuse.registry_cases(people, by_county)
+    for start in _progress(range(0, len(people), 500), progress, "households"):
+        with transaction(p.factory) as s:
+            register_many(s, p, people[start:start + 500])
+    return people
+
+
+def _rolls(p, people, misuse, progress) -> None:
+    """One 产业奖补 roll (per household) and one 教育补助 roll (per child) per county."""
+    for county in _progress(p.counties, progress, "payment rolls"):
+        mine = [h for h in people if h.county == county and h.code in misuse.on_rolls]
+        industry = [(h.code, 1) for h in mine]
+        education = [(h.code, h.education_quantity or kids) for h in mine
+                     if (kids := sum(1 for x in h.people if x.relation in ("子", "女")))
+                     or h.education_quantity]
+        for item, lines, std, publish in ((INDUSTRY_ITEM, industry, 1000_00, p.day(5, 6)),
+                                          (EDUCATION_ITEM, education, 500_00, p.day(6, 3))):
+            if lines:
+                _pay_roll(p, county, item, lines, std, publish, misuse)
+
+
+def _pay_roll(p, county, item, lines, standard, publish, misuse) -> None:
+    code = f"{county}-{p.year}-{'CYJB' if item == INDUSTRY_ITEM else 'JYBZ'}"
+    clerk, approver = f"{county}_clerk", f"{county}_approver"
+    with transaction(p.factory) as s:
+        rolls.create_roll(s, p.user(s, clerk), code=code, lot_id=p.central, county_code=county,
+                          item=item, function_code="2130505",
+                          use_code="household_subsidy" if item == INDUSTRY_ITEM else "education",
+                          standard_fen=standard, lines=lines, as_of=publish)
+        rolls.publish(s, p.user(s, clerk), code, publish)
+    approve_day = workday(rolls.publicity_ends(publish, ROLL_WORKING_DAYS))
+    with transaction(p.factory) as s:
+        rolls.approve_roll(s, p.user(s, approver), code, approve_day, ROLL_WORKING_DAYS)
+        sent = rolls.send(s, p.user(s, clerk), code, approve_day)
+        outcomes = [misuse.bank_outcome(code, line) for line, _ in sent]
+        # The bank's whole result file at once, as `import bank-results` applies it.
+        _, problems = roll_payments.settle(s, p.user(s, approver), rolls.get_roll(s, code), [
+            roll_payments.BankResult(line.line_no, line.amount_fen, outcome != "failed",
+                                     "账户冻结" if outcome == "failed" else "",
+                                     f"YH{transfer.id:08d}")
+            for (line, transfer), outcome in zip(sent, outcomes) if outcome != "pending"])
+        if problems:
+            raise LedgerError(f"demo roll {code}: {problems[0][1]}")
+        for (line, transfer), outcome in zip(sent, outcomes):
+            if outcome == "pending":
+                continue
+            if outcome == "paid":
+                p.paid.setdefault(line.household_code, []).append(
+                    (approve_day, line.amount_fen))
+            misuse.after_bank(s, code, line, transfer, approve_day, outcome)
+
+
+def _corrections(s, p) -> None:
+    """A mistaken contractor payment reversed, and a county pooling two lots (统筹整合)."""
+    county = p.counties[0]
+    code, contractor = f"XM{county}01", f"QY{county}01"
+    day = p.day(6, 24)
+    t = flows.pay(s, p.user(s, f"{county}_clerk"), lot_id=p.central, payee_code=contractor,
+                  amount_fen=12_345_00, function_code="2130504", use_code="infrastructure",
+                  project_code=code, effective_date=day, key=f"pay:{code}:mistake",
+                  memo="误付")
+    p.approve(s, t, f"{county}_approver")
+    r = posting.reverse(s, p.user(s, f"{county}_clerk"), t.id, reason="误付，冲销",
+                        effective_date=day, key=f"reverse:{t.id}")
+    p.approve(s, r, f"{county}_approver")
+    t = lots.integrate(s, p.user(s, f"{county}_clerk"), county_code=county,
+                       doc_number=f"开府发〔{p.year}〕3号", year=p.year,
+                       title="涉农资金统筹整合方案", function_codes=["2130505"],
+                       allowed_uses=["industry"],
+                       sources=[(p.central, 500_000_00), (p.provincial, 200_000_00)],
+                       effective_date=day)
+    p.approve(s, t, f"{county}_approver")
+    p.summary.lots.append(t.lot_id)

@@ -1,0 +1,394 @@
+"""Public disclosure (公告公示): publish a notice into the audit log, prepare it for printing
+with a QR that proves it, and check such a QR.
+
+The workflow has three steps because a proof needs a checkpoint that covers its entry:
+
+1. `publish_*` records the notice (a `notices` row: kind, subject, display dates and the
+   SHA-256 of the rows it prints) as one audit-log entry, through `record_change`.
+2. The bureau signs a checkpoint and the cosigners cosign it (`fundtrail checkpoint sign`,
+   `fundtrail checkpoint cosign`), as for any other entry.
+3. `printable` finds the newest checkpoint that covers the entry and meets the policy's
+   quorum, builds the inclusion proof (C2SP tlog-proof, compact form, with the entry bytes as
+   its extra data), and Base45-encodes it for the QR code.
+
+`check_qr_payload` reverses step 3: it verifies the proof against the policy and checks that
+the rows digest in the notice entry matches the rows (recomputed from the ledger as it stood
+at that entry, see ledger.disclosure.content, or supplied by the caller).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.disclosure import content as nc
+from ledger.store.access import Action, ancestors, require
+from ledger.audit import checkpoints as cps
+from ledger.audit.tlog import merkle, proofs
+from ledger.audit.entries import EntryFormatError, decode_entry
+from ledger.audit.log import entry_bytes, lock_head, record_change
+from ledger.core.errors import LedgerError
+from ledger.models import Checkpoint, Household, PaymentRoll, Project, RegionLevel, User
+from ledger.models.disclosure import (
+    HouseholdSupport, Notice, NoticeKind, ProjectDetails, SupervisionContact,
+)
+from ledger.funds.posting import check_date
+from ledger.org.regions import get_region
+
+# ----------------------------------------------------------------------------- subjects
+
+
+def subject_text(**parts: str) -> str:
+    """Canonical subject: sorted key=value pairs joined by ';' (values never hold ';' or '=')."""
+    for key, value in parts.items():
+        if ";" in str(value) or "=" in str(value):
+            raise LedgerError(f"{key} {value!r} may not contain ';' or '='")
+    return ";".join(f"{k}={parts[k]}" for k in sorted(parts))
+
+
+def parse_subject(text: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in text.split(";") if part)
+
+
+# ----------------------------------------------------------------------------- details
+
+
+def record_project_details(session: Session, actor: User, *, project_code: str,
+                           village_codes: list[str], place: str, content: str,
+                           subsidy_standard: str, start_date: dt.date, end_date: dt.date,
+                           implementer: str, responsible_person: str,
+                           performance_targets: str, benefit_mechanism: str,
+                           supervision_phone: str, issuing_unit: str) -> ProjectDetails:
+    """Record (or correct, by a newer record) what the project notice prints."""
+    project = session.get(Project, project_code)
+    if project is None:
+        raise LedgerError(f"project {project_code!r} does not exist")
+    require(session, actor, Action.RECORD, project.county_code)
+    if not village_codes:
+        raise LedgerError("name at least one village whose board posts the notice")
+    for code in village_codes:
+        village = get_region(session, code)
+        if village.level is not RegionLevel.VILLAGE or \
+                project.county_code not in ancestors(session, code):
+            raise LedgerError(f"{code} is not a village of county {project.county_code}")
+    check_date(start_date, "start date")
+    check_date(end_date, "end date")
+    if end_date < start_date:
+        raise LedgerError(f"the period ends ({end_date}) before it starts ({start_date})")
+    texts = {"place": place, "content": content, "subsidy standard": subsidy_standard,
+             "implementer": implementer, "responsible person": responsible_person,
+             "performance targets": performance_targets, "benefit mechanism": benefit_mechanism,
+             "supervision phone": supervision_phone, "issuing unit": issuing_unit}
+    empty = [name for name, value in texts.items() if not (value or "").strip()]
+    if empty:
+        raise LedgerError(f"project details need every field; empty: {', '.join(empty)}")
+    row = ProjectDetails(
+        project_code=project_code, village_codes=list(village_codes), place=place.strip(),
+        content=content.strip(), subsidy_standard=subsidy_standard.strip(),
+        start_date=start_date, end_date=end_date, implementer=implementer.strip(),
+        responsible_person=responsible_person.strip(),
+        performance_targets=performance_targets.strip(),
+        benefit_mechanism=benefit_mechanism.strip(), supervision_phone=supervision_phone.strip(),
+        issuing_unit=issuing_unit.strip(), recorded_by=actor.id)
+    with record_change(session, actor.username, "project.details") as change:
+        change.add(row)
+    return row
+
+
+def record_household_support(session: Session, actor: User, *, household_code: str,
+                             cadre_name: str, cadre_phone: str, village_phone: str,
+                             county_phone: str) -> HouseholdSupport:
+    """Record the assistance cadre and the phones printed on the household card. (Its
+    micro-credit loans come from ledger.households.credit.)"""
+    household = session.get(Household, household_code)
+    if household is None:
+        raise LedgerError(f"household {household_code!r} does not exist")
+    require(session, actor, Action.RECORD, household.village_code)
+    if not all(v.strip() for v in (cadre_name, cadre_phone, village_phone, county_phone)):
+        raise LedgerError("the cadre's name and phone, the village and the county phone are "
+                          "all needed")
+    row = HouseholdSupport(household_code=household_code, cadre_name=cadre_name.strip(),
+                           cadre_phone=cadre_phone.strip(), village_phone=village_phone.strip(),
+                           county_phone=county_phone.strip(), recorded_by=actor.id)
+    with record_change(session, actor.username, "household.support") as change:
+        change.add(row)
+    return row
+
+
+def record_contact(session: Session, actor: User, *, region_code: str, office: str,
+                   phone: str) -> SupervisionContact:
+    """Record (or replace, by a newer record) a region's supervision phone for notices."""
+    get_region(session, region_code)
+    require(session, actor, Action.RECORD, region_code)
+    if not office.strip() or not phone.strip():
+        raise LedgerError("a supervision contact needs the office and the phone")
+    row = SupervisionContact(region_code=region_code, office=office.strip(),
+                             phone=phone.strip(), recorded_by=actor.id)
+    with record_change(session, actor.username, "supervision.contact") as change:
+        change.add(row)
+    return row
+
+
+# ----------------------------------------------------------------------------- content
+
+
+def content_for(session: Session, kind: NoticeKind, subject: dict, display_from: dt.date,
+                display_to: dt.date, before: int, vault=None) -> dict:
+    """The rows of a notice of `kind` about `subject`, as the ledger stood before entry
+    `before`."""
+    if kind is NoticeKind.PROJECT:
+        return nc.project_notice(session, subject["project"], subject["village"],
+                                 display_from, display_to, before)
+    if kind is NoticeKind.ROLL:
+        if vault is None:
+            from ledger.core.pii import PiiVault
+            vault = PiiVault.from_env()
+        return nc.roll_notice(session, vault, subject["roll"], subject["village"],
+                              display_from, display_to, before, subject.get("names", "full"))
+    return nc.county_annual(session, subject["county"], int(subject["year"]), display_from,
+                            display_to, before)
+
+
+def _county_of(session: Session, kind: NoticeKind, subject: dict) -> str:
+    if kind is NoticeKind.PROJECT:
+        project = session.get(Project, subject["project"])
+        if project is None:
+            raise LedgerError(f"project {subject['project']!r} does not exist")
+        return project.county_code
+    if kind is NoticeKind.ROLL:
+        roll = session.execute(select(PaymentRoll).where(PaymentRoll.code == subject["roll"])) \
+            .scalar_one_or_none()
+        if roll is None:
+            raise LedgerError(f"payment roll {subject['roll']!r} does not exist")
+        return roll.county_code
+    return subject["county"]
+
+
+def publish(session: Session, actor: User, kind: NoticeKind, subject: dict,
+            display_from: dt.date, display_to: dt.date, vault=None) -> Notice:
+    """Record a notice as it stands now. Publishing the same rows and dates again returns the
+    notice already recorded (no new entry); changed rows make a new notice."""
+    check_date(display_from, "display start")
+    if display_to < display_from:
+        raise LedgerError(f"the display ends ({display_to}) before it starts ({display_from})")
+    require(session, actor, Action.RECORD, _county_of(session, kind, subject))
+    text = subject_text(**subject)
+    head = lock_head(session)  # the notice will be entry head.size: its rows are all before it
+    content = content_for(session, kind, subject, display_from, display_to, head.size, vault)
+    rows_digest = nc.digest(content)
+    existing = latest_notice(session, kind, text)
+    if existing is not None and existing.rows_digest == rows_digest:
+        return existing
+    notice = Notice(kind=kind, subject=text, rows_digest=rows_digest,
+                    row_count=nc.row_count(content), display_from=display_from,
+                    display_to=display_to, recorded_by=actor.id)
+    with record_change(session, actor.username, "notice.publish") as change:
+        change.add(notice)
+    return notice
+
+
+def project_window(display_from: dt.date, days: int, minimum: int) -> dt.date:
+    """Last display day of a project notice posted for `days` calendar days (≥ minimum)."""
+    if days < minimum:
+        raise LedgerError(f"a project notice is displayed for at least {minimum} days "
+                          f"([publicity] project_notice_days), not {days}")
+    return display_from + dt.timedelta(days=days - 1)
+
+
+def roll_window(display_from: dt.date, working_days: int) -> dt.date:
+    """Last display day of a payment roll: the day before it may be approved."""
+    from ledger.rolls.lifecycle import publicity_ends
+    return publicity_ends(display_from, working_days) - dt.timedelta(days=1)
+
+
+def latest_notice(session: Session, kind: NoticeKind, subject: str) -> Notice | None:
+    return session.execute(select(Notice).where(Notice.kind == kind, Notice.subject == subject)
+                           .order_by(Notice.id.desc()).limit(1)).scalar_one_or_none()
+
+
+# ----------------------------------------------------------------------------- printing
+
+
+@dataclass(frozen=True)
+class PrintableNotice:
+    """Everything a renderer needs: the notice, its rows, the QR text and the fingerprint."""
+    notice: Notice
+    content: dict
+    qr_text: str
+    origin: str
+    size: int
+    root_hex: str
+    witnesses: tuple[str, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        root = "-".join(self.root_hex[i:i + 4] for i in range(0, 16, 4))
+        return f"日志 {self.origin} · 第 {self.notice.log_index} 条 / 共 {self.size} 条 · 根 {root}"
+
+
+def printable(session: Session, kind: NoticeKind, subject: dict, policy,
+              vault=None, checkpoint_size: int | None = None) -> PrintableNotice:
+    """The newest notice on `subject`, proved against the newest checkpoint that covers it and
+    meets the policy (or the checkpoint of `checkpoint_size`, to reprint an earlier paper
+    byte for byte)."""
+    text = subject_text(**subject)
+    notice = latest_notice(session, kind, text)
+    if notice is None:
+        raise LedgerError(f"no {kind.value} notice for {text} has been published: record it "
+                          f"first with `fundtrail --as CLERK report publish {_cli_kind(kind)} "
+                          f"...`, then sign and cosign a checkpoint")
+    content = content_for(session, kind, subject, notice.display_from, notice.display_to,
+                          notice.log_index, vault)
+    if nc.digest(content) != notice.rows_digest:
+        raise LedgerError(f"notice #{notice.id} (log entry {notice.log_index}) no longer "
+                          "recomputes to the rows it published: run `fundtrail verify`")
+    if policy is None:
+        raise LedgerError("a policy file (the published keys and quorum) is needed to print a "
+                          "verifiable notice: set [audit] policy_file")
+    note, row = covering_checkpoint(session, notice.log_index, policy, checkpoint_size)
+    entry = entry_bytes(session, notice.log_index)
+    proof = proofs.build_proof(notice.log_index, note, cps.node_reader(session), extra=entry)
+    verified = proofs.verify_entry_proof(proof, policy)  # never print a QR that fails
+    qr = proofs.base45_encode(proofs.encode_compact(proof))
+    return PrintableNotice(notice, content, qr, row.origin, row.size, bytes(row.root).hex(),
+                           tuple(sorted(verified.witnesses)))
+
+
+def record_print(session: Session, actor: User, notice: Notice, pdf_sha256: str, paper: str,
+                 checkpoint_size: int) -> int:
+    """Log that a notice was printed, with the SHA-256 of the exact PDF. The PDF is
+    deterministic, so anyone can print it again from the ledger and compare. Returns the entry
+    index. (The hash cannot be inside the notice entry itself: the PDF carries that entry's
+    proof.)"""
+    subject = parse_subject(notice.subject)
+    require(session, actor, Action.RECORD, _county_of(session, notice.kind, subject))
+    with record_change(session, actor.username, "notice.printed", notice_id=notice.id,
+                       notice_entry=notice.log_index, pdf_sha256=pdf_sha256, paper=paper,
+                       checkpoint_size=checkpoint_size) as change:
+        return change.index
+
+
+def _cli_kind(kind: NoticeKind) -> str:
+    return {NoticeKind.PROJECT: "village-notice", NoticeKind.ROLL: "payment-roll",
+            NoticeKind.COUNTY_ANNUAL: "county-annual"}[kind]
+
+
+def covering_checkpoint(session: Session, index: int, policy,
+                        size: int | None = None) -> tuple[str, Checkpoint]:
+    """The newest checkpoint that covers entry `index` and meets the policy's quorum (of the
+    given size only, if `size` is given)."""
+    stmt = select(Checkpoint).where(Checkpoint.origin == policy_origin(session),
+                                    Checkpoint.size > index)
+    if size is not None:
+        stmt = stmt.where(Checkpoint.size == size)
+    rows = session.execute(stmt.order_by(Checkpoint.id.desc())).scalars().all()
+    if not rows and size is not None:
+        raise LedgerError(f"no checkpoint of size {size} covers the notice (log entry {index})")
+    if not rows:
+        raise LedgerError(f"no checkpoint covers the notice (log entry {index}) yet: run "
+                          "`fundtrail checkpoint sign`, then each cosigner runs `fundtrail "
+                          "checkpoint cosign --key KEY --state STATE`, then print again")
+    problems = []
+    for row in rows:
+        note = cps.with_cosignatures(session, row)
+        try:
+            policy.verify_checkpoint(note)
+            return note, row
+        except ValueError as exc:
+            problems.append(f"size {row.size}: {exc}")
+    raise LedgerError(f"checkpoints cover the notice (log entry {index}) but none meets the "
+                      f"policy's quorum ({problems[0]}): the cosigners must run `fundtrail "
+                      "checkpoint cosign --key KEY --state STATE`, then print again")
+
+
+def policy_origin(session: Session) -> str:
+    from ledger.audit.log import log_origin
+    return log_origin(session)
+
+
+# ----------------------------------------------------------------------------- checking a QR
+
+
+@dataclass
+class QrCheck:
+    """What a QR on a printed notice proves. `ok` only if the proof verifies under the policy
+    AND the rows digest in the entry equals the digest of the rows checked."""
+    proof_verified: bool = False
+    rows_match: bool | None = None
+    problems: list[str] = field(default_factory=list)
+    index: int | None = None
+    origin: str = ""
+    size: int | None = None
+    root_hex: str = ""
+    witnesses: tuple[str, ...] = ()
+    kind: str = ""
+    subject: str = ""
+    rows_digest: str = ""
+    display_from: str = ""
+    display_to: str = ""
+    content: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.proof_verified and self.rows_match is True and not self.problems
+
+
+def check_qr_payload(text: str, policy, *, session: Session | None = None,
+                     content: dict | None = None, vault=None) -> QrCheck:
+    """Decode a notice's QR text, verify its proof under `policy`, and check its rows.
+
+    The rows are `content` if given (e.g. what the caller read off the paper), else they are
+    recomputed from the ledger in `session` as it stood just before the notice's entry. With
+    neither, only the proof is checked and `rows_match` stays None (so `ok` is False).
+    """
+    result = QrCheck()
+    try:
+        proof = proofs.decode_compact(proofs.base45_decode(text.strip()))
+        verified = proofs.verify_entry_proof(proof, policy)
+    except (ValueError, merkle.ProofError) as exc:
+        result.problems.append(f"the proof does not verify: {exc}")
+        return result
+    cp = verified.checkpoint
+    result.proof_verified = True
+    result.index, result.origin, result.size = proof.index, cp.origin, cp.size
+    result.root_hex, result.witnesses = cp.root_hash.hex(), tuple(sorted(verified.witnesses))
+    image = _notice_image(proof.extra, result)
+    if image is None:
+        return result
+    result.kind, result.subject = image["kind"], image["subject"]
+    result.rows_digest = image["rows_digest"]
+    result.display_from, result.display_to = image["display_from"], image["display_to"]
+    if content is None and session is not None:
+        try:
+            content = content_for(session, NoticeKind(result.kind),
+                                  parse_subject(result.subject),
+                                  dt.date.fromisoformat(result.display_from),
+                                  dt.date.fromisoformat(result.display_to), proof.index, vault)
+        except (LedgerError, KeyError, ValueError) as exc:
+            result.problems.append(f"the rows cannot be recomputed from the ledger: {exc}")
+            return result
+    if content is not None:
+        result.content = content
+        result.rows_match = nc.digest(content) == result.rows_digest
+        if not result.rows_match:
+            result.problems.append("the rows differ from those the notice entry commits to")
+    return result
+
+
+def _notice_image(entry: bytes, result: QrCheck) -> dict | None:
+    try:
+        decoded = decode_entry(entry)
+    except EntryFormatError as exc:
+        result.problems.append(f"the entry in the proof is malformed: {exc}")
+        return None
+    if decoded["kind"] != "notice.publish":
+        result.problems.append(f"entry {decoded['index']} is a {decoded['kind']!r}, not a "
+                               "notice")
+        return None
+    images = [r[4] for r in decoded["rows"] if r[0] == "notices"]
+    if len(images) != 1:
+        result.problems.append("the entry does not hold exactly one notice")
+        return None
+    return images[0]

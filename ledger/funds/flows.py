@@ -1,0 +1,121 @@
+"""Money moving down the chain: allocate (切块下达), fund a project, pay a payee (支出).
+
+Each function validates the request against the chain (a unit passes money only to the level
+directly below it; a county funds only its own projects; payments reach payees inside the
+paying county), then records a transfer through `ledger.funds.posting`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from ledger.store.access import Action, ancestors, require
+from ledger.funds.accounts import account_for
+from ledger.audit.log import record_change
+from ledger.core.classification import check_spending
+from ledger.core.errors import LedgerError
+from ledger.funds.lots import get_lot
+from ledger.models import AccountKind, RegionLevel, Transfer, TransferKind, User
+from ledger.funds.posting import Leg, check_amount, iso_day, record, replay
+from ledger.funds.projects import FUNDABLE, PAYABLE, get_payee, get_project, require_stage
+from ledger.org.regions import get_region
+
+
+def allocate(session: Session, actor: User, *, lot_id: int, from_region: str, to_region: str,
+             amount_fen: int, effective_date: dt.date, key: str, memo: str = "") -> Transfer:
+    """Pass part of a lot from a unit to a unit one level below it."""
+    request = {"kind": "allocate", "lot": lot_id, "from": from_region, "to": to_region,
+               "amount_fen": amount_fen, "date": iso_day(effective_date), "memo": memo}
+    existing = replay(session, key, request, actor)
+    if existing is not None:
+        return existing
+    check_amount(amount_fen)
+    lot = get_lot(session, lot_id)
+    source, target = get_region(session, from_region), get_region(session, to_region)
+    if target.parent_code != source.code or target.level is RegionLevel.TOWNSHIP \
+            or target.level is RegionLevel.VILLAGE:
+        raise LedgerError(
+            f"allocation goes one level down to a city or county: {to_region} "
+            f"({target.level.value}) is not directly below {from_region}")
+    require(session, actor, Action.RECORD, from_region)
+    with record_change(session, actor.username, "transfer.record") as change:
+        src = account_for(change, lot, AccountKind.UNIT, from_region, from_region)
+        dst = account_for(change, lot, AccountKind.UNIT, to_region, to_region)
+        return record(change, actor, kind=TransferKind.ALLOCATE, lot_id=lot_id,
+                      legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
+                      request=request, effective_date=effective_date,
+                      region_code=from_region, memo=memo)
+
+
+def fund_project(session: Session, actor: User, *, lot_id: int, project_code: str,
+                 amount_fen: int, effective_date: dt.date, key: str, memo: str = "") -> Transfer:
+    """Put part of a county's share of a lot behind one of its projects."""
+    request = {"kind": "fund_project", "lot": lot_id, "project": project_code,
+               "amount_fen": amount_fen, "date": iso_day(effective_date), "memo": memo}
+    existing = replay(session, key, request, actor)
+    if existing is not None:
+        return existing
+    check_amount(amount_fen)
+    lot = get_lot(session, lot_id)
+    project = get_project(session, project_code)
+    require_stage(session, project_code, FUNDABLE, "receive money")
+    if project.function_code not in lot.function_codes:
+        raise LedgerError(
+            f"project {project_code} is for function code {project.function_code}, "
+            f"outside lot {lot.label} ({', '.join(lot.function_codes)})")
+    county = project.county_code
+    require(session, actor, Action.RECORD, county)
+    with record_change(session, actor.username, "transfer.record") as change:
+        src = account_for(change, lot, AccountKind.UNIT, county, county)
+        dst = account_for(change, lot, AccountKind.PROJECT, project_code, county)
+        return record(change, actor, kind=TransferKind.FUND_PROJECT, lot_id=lot_id,
+                      legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
+                      request=request, effective_date=effective_date, region_code=county,
+                      function_code=project.function_code, memo=memo)
+
+
+def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_fen: int,
+        function_code: str, use_code: str, effective_date: dt.date, key: str,
+        project_code: str | None = None, county_code: str | None = None,
+        memo: str = "", _roll_line: bool = False) -> Transfer:
+    """Pay a household or contractor out of a project's money or a county's own share.
+
+    Refused outright when the lot may not be spent on this function code or use (purpose lock).
+    """
+    request = {"kind": "pay", "lot": lot_id, "payee": payee_code, "amount_fen": amount_fen,
+               "function_code": function_code, "use": use_code, "project": project_code,
+               "county": county_code, "date": iso_day(effective_date), "memo": memo}
+    if isinstance(key, str) and key.startswith("roll:") and not _roll_line:
+        raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key")
+    existing = replay(session, key, request, actor)
+    if existing is not None:
+        return existing
+    check_amount(amount_fen)
+    lot = get_lot(session, lot_id)
+    check_spending(lot, function_code, use_code)
+    if (project_code is None) == (county_code is None):
+        raise LedgerError("a payment comes from exactly one of a project or a county's own share")
+    if project_code is not None:
+        project = get_project(session, project_code)
+        require_stage(session, project_code, PAYABLE, "pay out")
+        if function_code != project.function_code:
+            raise LedgerError(f"project {project_code} is for function code "
+                              f"{project.function_code}; it cannot pay under {function_code}")
+        county, kind, holder = project.county_code, AccountKind.PROJECT, project_code
+    else:
+        if get_region(session, county_code).level is not RegionLevel.COUNTY:
+            raise LedgerError(f"direct payments come from a county; {county_code} is not one")
+        county, kind, holder = county_code, AccountKind.UNIT, county_code
+    payee = get_payee(session, payee_code)
+    if county not in ancestors(session, payee.region_code):
+        raise LedgerError(f"payee {payee_code} lives outside county {county}, which is paying")
+    require(session, actor, Action.RECORD, county)
+    with record_change(session, actor.username, "transfer.record") as change:
+        src = account_for(change, lot, kind, holder, county)
+        dst = account_for(change, lot, AccountKind.PAYEE, payee_code, payee.region_code)
+        return record(change, actor, kind=TransferKind.PAY, lot_id=lot_id,
+                      legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
+                      request=request, effective_date=effective_date, region_code=county,
+                      function_code=function_code, use_code=use_code, memo=memo)
+

@@ -1,0 +1,1 @@
+"""Registered households and members, their life after registration, and their micro-credit."""

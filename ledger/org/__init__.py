@@ -1,0 +1,1 @@
+"""The organisation: administrative regions, staff and their sign-in."""

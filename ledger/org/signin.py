@@ -1,0 +1,193 @@
+"""Staff sign-in: password hashing, setting passwords, login with rate limiting and lockout.
+
+- Passwords are hashed with scrypt (hashlib, RFC 7914), memory-hard, with a random salt; the
+  parameters travel inside the stored text so they can be raised later without breaking old
+  hashes. At least 12 characters: a length rule, not composition rules (NIST SP 800-63B).
+- Setting a password appends a `UserCredential` row through the audit log (who set it, when),
+  so a password hash typed into the database behind the ledger's back is found by `verify`.
+- Login: after `MAX_FAILURES` failed attempts within `WINDOW` a username is locked for
+  `WINDOW`; a client address with `MAX_CLIENT_FAILURES` failures in `WINDOW` is refused too.
+  Every successful login, every failure against a real account while it is not locked, and
+  every lockout is an audit-log entry (bounded per account by the lockout itself).
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.store.access import Action, require
+from ledger.audit.log import record_change
+from ledger.models.auth import LoginAttempt, UserCredential
+from ledger.core.errors import LedgerError
+from ledger.models import User
+
+MIN_LENGTH = 12
+MAX_LENGTH = 1024  # scrypt of a megabyte password is a denial of service, not a password
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+MAX_FAILURES = 5
+MAX_CLIENT_FAILURES = 20
+WINDOW = dt.timedelta(minutes=15)
+
+
+class WeakPassword(LedgerError):
+    """The password is too short or too easy to guess."""
+
+
+class LoginRefused(LedgerError):
+    """Sign-in failed. `reason` is bad_credentials, locked or rate_limited; the message never
+    says whether the username exists."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def hash_password(password: str, *, n: int | None = None) -> str:
+    n = n or SCRYPT_N
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, n, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        _scrypt(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)  # same time either way
+        return False
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        want = base64.b64decode(digest)
+        got = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(want, got)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8")[:MAX_LENGTH * 4], salt=salt, n=n, r=r, p=p,
+                          maxmem=256 * 1024 * 1024, dklen=32)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def check_strength(password: str, username: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_LENGTH:
+        raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise WeakPassword(f"a password has at most {MAX_LENGTH} characters")
+    if len(set(password)) < 4 or username.lower() in password.lower():
+        raise WeakPassword("this password is too easy to guess (repeated characters or the "
+                           "username)")
+
+
+def current_hash(session: Session, user: User) -> str | None:
+    stored = session.execute(
+        select(UserCredential.password_hash).where(UserCredential.user_id == user.id)
+        .order_by(UserCredential.id.desc()).limit(1)).scalar_one_or_none()
+    return stored or user.password_hash
+
+
+def set_password(session: Session, actor: User | None, user: User, password: str,
+                 *, now: dt.datetime | None = None) -> UserCredential:
+    """Set `user`'s password. `actor` is an administrator over the user's region, the user
+    themselves, or None: the operator at the server's command line (who holds the database)."""
+    if actor is not None and actor.id != user.id:
+        require(session, actor, Action.ADMINISTER, user.region_code)
+    check_strength(password, user.username)
+    by = actor.username if actor is not None else "command line"
+    with record_change(session, actor.username if actor else user.username, "auth.password",
+                       user=user.username, by=by) as change:
+        credential = UserCredential(user_id=user.id, password_hash=hash_password(password),
+                                    set_by=by, set_at=now or change.time)
+        change.add(credential)
+    return credential
+
+
+def authenticate(session: Session, username: str, password: str, client: str,
+                 *, now: dt.datetime | None = None) -> User:
+    """Return the user if the password is right and neither the user nor the client is
+    locked out; otherwise raise LoginRefused. Leaves commit to the caller, and the caller
+    must commit on refusal too, so that the attempt counts."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    username = (username or "").strip()[:64]
+    client = (client or "unknown")[:64]
+    if _failures(session, LoginAttempt.client == client, now) >= MAX_CLIENT_FAILURES:
+        _attempt(session, username, client, now, False)
+        raise LoginRefused("rate_limited", "too many failed sign-ins from this address; "
+                           "try again later")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is not None and locked(session, username, now):
+        _attempt(session, username, client, now, False)
+        raise LoginRefused("locked", "this account is locked after repeated failed sign-ins; "
+                           f"try again in {int(WINDOW.total_seconds() // 60)} minutes")
+    ok = verify_password(password or "", current_hash(session, user) if user else None)
+    _attempt(session, username, client, now, ok)
+    if user is None:
+        raise LoginRefused("bad_credentials", "wrong username or password")
+    if not ok:
+        with record_change(session, username, "auth.login_failed"):
+            pass
+        if locked(session, username, now):
+            with record_change(session, username, "auth.locked",
+                               minutes=int(WINDOW.total_seconds() // 60)):
+                pass
+        raise LoginRefused("bad_credentials", "wrong username or password")
+    with record_change(session, username, "auth.login"):
+        pass
+    return user
+
+
+def locked(session: Session, username: str, now: dt.datetime) -> bool:
+    return _failures(session, LoginAttempt.username == username, now) >= MAX_FAILURES
+
+
+def _failures(session: Session, who, now: dt.datetime) -> int:
+    """Failures in the window since the last success (a success clears the count)."""
+    since = now - WINDOW
+    last_ok = session.execute(select(func.max(LoginAttempt.at)).where(
+        who, LoginAttempt.succeeded.is_(True), LoginAttempt.at >= since)).scalar_one()
+    if last_ok is not None:
+        since = _aware(last_ok)
+    return session.execute(select(func.count()).select_from(LoginAttempt).where(
+        who, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)).scalar_one()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite returns naive datetimes for DateTime(timezone=True); they were stored as UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _attempt(session: Session, username: str, client: str, now: dt.datetime,
+             ok: bool) -> None:
+    session.add(LoginAttempt(username=username, client=client, at=now, succeeded=ok))
+    session.flush()
+
+
+def record_logout(session: Session, user: User) -> None:
+    with record_change(session, user.username, "auth.logout"):
+        pass
+
+
+def throttled(session: Session, bucket: str, client: str, limit: int,
+              *, now: dt.datetime | None = None) -> bool:
+    """True when `client` has used `bucket` (e.g. public receipt look-ups) `limit` times in the
+    window; each call that is not throttled counts as one use. Kept beside the login attempts
+    under the name "#bucket", which no username can take (usernames are checked by regions)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    name, client = f"#{bucket}"[:64], (client or "unknown")[:64]
+    used = session.execute(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.username == name, LoginAttempt.client == client,
+        LoginAttempt.at > now - WINDOW)).scalar_one()
+    if used >= limit:
+        return True
+    _attempt(session, name, client, now, False)
+    return False

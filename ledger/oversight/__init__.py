@@ -1,0 +1,1 @@
+"""Oversight by the public and by inspectors: complaints and field-check samples."""

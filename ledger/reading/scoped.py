@@ -1,0 +1,253 @@
+"""Scoped reads for screens (the web app, reports): what an actor may see, and nothing more.
+
+Every function that takes an actor checks `Action.READ` in the region it reads and limits
+queries to the actor's region and below, so a county clerk cannot see another county's rows
+whatever URL the screen offers. The public functions at the end take no actor: they return
+only what the village board shows anyway (names as posted, amounts, masked card numbers).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Bundle, Session
+
+from ledger.store.access import Action, require
+from ledger.funds.balances import descendants
+from ledger.core.errors import NotFound
+from ledger.models import (
+    Account, AccountKind, Approval, Decision, FundLot, Household, PaymentRoll, Posting, Project,
+    ProjectEvent, ProjectStatus, Region, RegionLevel, RollEvent, RollEventKind, RollLine,
+    Transfer, User,
+)
+
+
+def _scope(session: Session, actor: User, region_code: str | None = None):
+    require(session, actor, Action.READ, region_code or actor.region_code)
+    return descendants(session, actor.region_code)
+
+
+# ----------------------------------------------------------------------------- transfers
+
+def transfers(session: Session, actor: User, *, state: str | None = None,
+              limit: int = 200) -> list[tuple[Transfer, Decision | None]]:
+    """Transfers recorded in the actor's region and below, newest first, with their decision.
+    state: None (all), "pending", "approved" or "rejected"."""
+    scope = _scope(session, actor)
+    stmt = (select(Transfer, Approval.decision)
+            .outerjoin(Approval, Approval.transfer_id == Transfer.id)
+            .where(Transfer.region_code.in_(scope)).order_by(Transfer.id.desc()).limit(limit))
+    if state == "pending":
+        stmt = stmt.where(Approval.id.is_(None))
+    elif state in ("approved", "rejected"):
+        stmt = stmt.where(Approval.decision == Decision(state))
+    return [(t, d) for t, d in session.execute(stmt)]
+
+
+def transfer(session: Session, actor: User, transfer_id: int) -> Transfer:
+    row = session.get(Transfer, transfer_id)
+    if row is None:
+        raise NotFound(f"transfer #{transfer_id} does not exist")
+    require(session, actor, Action.READ, row.region_code)
+    return row
+
+
+# ----------------------------------------------------------------------------- choices
+
+def regions_below(session: Session, actor: User, levels=None) -> list[Region]:
+    stmt = select(Region).where(Region.code.in_(_scope(session, actor))).order_by(Region.code)
+    if levels:
+        stmt = stmt.where(Region.level.in_(list(levels)))
+    return list(session.execute(stmt).scalars())
+
+
+def lots_held(session: Session, actor: User, holder_code: str,
+              kind: AccountKind = AccountKind.UNIT) -> list[tuple[FundLot, int]]:
+    """Lots in which `holder_code` (a unit's region or a project) has money available."""
+    rows = session.execute(
+        select(Account).where(Account.kind == kind, Account.holder_code == holder_code,
+                              Account.region_code.in_(_scope(session, actor)))
+        .order_by(Account.lot_id)).scalars().all()
+    return [(a.lot, a.available) for a in rows if a.available > 0]
+
+
+def projects(session: Session, actor: User) -> list[tuple[Project, ProjectStatus]]:
+    scope = _scope(session, actor)
+    stage = (select(ProjectEvent.status).where(ProjectEvent.project_code == Project.code,
+                                               ProjectEvent.status != ProjectStatus.FILED)
+             .order_by(ProjectEvent.id.desc()).limit(1).scalar_subquery())
+    return [(p, s) for p, s in session.execute(
+        select(Project, stage).where(Project.county_code.in_(scope)).order_by(Project.code))]
+
+
+# ----------------------------------------------------------------------------- rolls
+
+@dataclass
+class RollView:
+    roll: PaymentRoll
+    lot: FundLot
+    lines: list[tuple[RollLine, Household, str]]   # line, household, open/held/withdrawn
+    events: list[RollEvent]
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.amount_fen for line, _, state in self.lines if state != "withdrawn")
+
+    def has(self, kind: RollEventKind) -> bool:
+        return any(e.kind is kind for e in self.events)
+
+    @property
+    def published_on(self) -> dt.date | None:
+        return next((e.effective_date for e in self.events
+                     if e.kind is RollEventKind.PUBLISHED), None)
+
+
+def rolls(session: Session, actor: User) -> list[PaymentRoll]:
+    return list(session.execute(select(PaymentRoll).where(
+        PaymentRoll.county_code.in_(_scope(session, actor))).order_by(PaymentRoll.id.desc()))
+        .scalars())
+
+
+def roll(session: Session, actor: User | None, code: str) -> RollView:
+    from ledger.rolls.lifecycle import get_roll, line_states
+    row = get_roll(session, code)
+    if actor is not None:
+        require(session, actor, Action.READ, row.county_code)
+    states = line_states(session, row)
+    lines = session.execute(select(RollLine, Household).join(
+        Household, Household.code == RollLine.household_code)
+        .where(RollLine.roll_id == row.id).order_by(RollLine.line_no)).all()
+    events = list(session.execute(select(RollEvent).where(RollEvent.roll_id == row.id)
+                                  .order_by(RollEvent.id)).scalars())
+    return RollView(row, session.get(FundLot, row.lot_id),
+                    [(line, hh, states[line.id]) for line, hh in lines], events)
+
+
+# ----------------------------------------------------------------------------- idle money
+
+AGE_BUCKETS = ((90, "0–90"), (180, "91–180"), (365, "181–365"), (None, ">365"))
+
+
+def idle_money(session: Session, actor: User, today: dt.date) -> list[dict]:
+    """Money still held by units and projects, bucketed by days since it last moved."""
+    scope = _scope(session, actor)
+    approved = and_(Approval.transfer_id == Posting.transfer_id,
+                    Approval.decision == Decision.APPROVED)
+    rows = session.execute(
+        select(Account.id, Account.kind, Account.holder_code, Account.lot_id,
+               func.sum(Posting.amount_fen), func.max(Transfer.effective_date))
+        .join(Posting, Posting.account_id == Account.id).join(Approval, approved)
+        .join(Transfer, Transfer.id == Posting.transfer_id)
+        .where(Account.kind.in_([AccountKind.UNIT, AccountKind.PROJECT]),
+               Account.region_code.in_(scope))
+        .group_by(Account.id, Account.kind, Account.holder_code, Account.lot_id)).all()
+    result = []
+    for _id, kind, holder, lot_id, held, last in rows:
+        if not held or held <= 0:
+            continue
+        age = (today - last).days
+        bucket = next(label for limit, label in AGE_BUCKETS if limit is None or age <= limit)
+        result.append({"kind": kind.value, "holder": holder, "lot_id": lot_id,
+                       "held_fen": int(held), "days": age, "bucket": bucket})
+    return sorted(result, key=lambda r: -r["days"])
+
+
+# ----------------------------------------------------------------------------- public
+
+def village(session: Session, code: str) -> Region:
+    region = session.get(Region, code)
+    if region is None or region.level is not RegionLevel.VILLAGE:
+        raise NotFound(f"village {code} does not exist")
+    return region
+
+
+def villages(session: Session) -> list[tuple[Region, Region]]:
+    """Every village with its county, for the public index."""
+    town = Region.__table__.alias("town")
+    county = Region.__table__.alias("county")
+    rows = session.execute(
+        select(Region, county.c.name).join(town, town.c.code == Region.parent_code)
+        .join(county, county.c.code == town.c.parent_code)
+        .where(Region.level == RegionLevel.VILLAGE).order_by(Region.code)).all()
+    return [(r, name) for r, name in rows]
+
+
+# What the board prints of a line and of its household: village_rolls reads these columns
+# as plain rows. As ORM objects, a village's ≈ 140 lines took 2.9 ms to load, as rows 1.2 ms
+# (docs/performance.md, figure 6) — the page is drawn again each time the log grows.
+_BOARD_LINE = Bundle("line", RollLine.id, RollLine.roll_id, RollLine.line_no,
+                     RollLine.quantity, RollLine.amount_fen)
+_BOARD_HOUSEHOLD = Bundle("household", Household.head_name, Household.bank_card_last4)
+_BOARD_EVENT = (RollEvent.roll_id, RollEvent.kind, RollEvent.line_id, RollEvent.effective_date)
+
+
+def village_rolls(session: Session, code: str) -> list[tuple[RollView, list]]:
+    """Published rolls with the lines of this village's households, as on the board.
+
+    Reads only this village's lines (roll_lines joined to households on village_code), never
+    the rest of a county's roll: each view's `lines` are this village's lines in every state,
+    and the list beside it the ones the board shows (not withdrawn). A line's state comes from
+    the roll's events in order, as `ledger.rolls.lifecycle.line_states` computes it for the whole roll.
+
+    Read-only rows, not ORM objects: a line and its household carry the columns the board
+    prints (`_BOARD_LINE`, `_BOARD_HOUSEHOLD`), an event its roll, kind, line and date; the
+    roll and its lot are the ORM rows.
+    """
+    from ledger.rolls.lifecycle import fold_line_events
+    rows = session.execute(
+        select(_BOARD_LINE, _BOARD_HOUSEHOLD)
+        .join(Household, Household.code == RollLine.household_code)
+        .where(Household.village_code == code)
+        .order_by(RollLine.roll_id, RollLine.line_no)).all()
+    lines_of: dict[int, list] = {}
+    for line, hh in rows:
+        lines_of.setdefault(line.roll_id, []).append((line, hh))
+    if not lines_of:
+        return []
+    events_of: dict[int, list] = {roll_id: [] for roll_id in lines_of}
+    for event in session.execute(select(*_BOARD_EVENT)
+                                 .where(RollEvent.roll_id.in_(list(lines_of)))
+                                 .order_by(RollEvent.id)):
+        events_of[event.roll_id].append(event)
+    result = []
+    for roll_row in session.execute(select(PaymentRoll).where(PaymentRoll.id.in_(list(lines_of)))
+                                    .order_by(PaymentRoll.id.desc())).scalars():
+        events = events_of[roll_row.id]
+        if not any(e.kind is RollEventKind.PUBLISHED for e in events):
+            continue
+        states = fold_line_events({line.id: "open" for line, _ in lines_of[roll_row.id]}, events)
+        view = RollView(roll_row, session.get(FundLot, roll_row.lot_id),
+                        [(line, hh, states[line.id]) for line, hh in lines_of[roll_row.id]],
+                        events)
+        result.append((view, [(line, hh, state) for line, hh, state in view.lines
+                              if state != "withdrawn"]))
+    return result
+
+
+def village_projects(session: Session, code: str) -> list[tuple[Project, ProjectStatus]]:
+    """The county's approved projects (project notices name the county's library)."""
+    county = session.execute(
+        select(Region.parent_code).where(Region.code == village(session, code).parent_code)
+    ).scalar_one()
+    stage = (select(ProjectEvent.status).where(ProjectEvent.project_code == Project.code,
+                                               ProjectEvent.status != ProjectStatus.FILED)
+             .order_by(ProjectEvent.id.desc()).limit(1).scalar_subquery())
+    shown = {ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING, ProjectStatus.ACCEPTED,
+             ProjectStatus.CLOSED}
+    return [(p, s) for p, s in session.execute(
+        select(Project, stage).where(Project.county_code == county).order_by(Project.code))
+        if s in shown]
+
+
+def masked_card(last4: str | None) -> str:
+    """A card number as the board shows it: only the last four digits."""
+    return f"****{last4}" if last4 else "—"
+
+
+def require_whole_log(session: Session, actor: User, action: Action = Action.AUDIT) -> None:
+    """The audit log covers the whole ledger, so its pages (verification, the bundle, proofs
+    of any entry) are for auditors whose scope is the root region."""
+    roots = session.execute(select(Region.code).where(Region.parent_code.is_(None))).scalars()
+    for code in roots:
+        require(session, actor, action, code)

@@ -1,0 +1,104 @@
+"""External lists the alerts match against (DOMAIN.md §4): deaths, public payroll, vehicles,
+businesses, officials and their relatives, and the violations blacklist.
+
+Each import is one `ExternalList` with its source and snapshot date — an alert built on it
+names both, because a match is only as good as the list's date and coverage. Records share one
+table with generic columns (what each column means per kind: docs/formats.md). ID numbers are
+personal data: stored encrypted, with the same keyed digest as household members
+(`ledger.core.pii`), so matching joins digests and never decrypts a whole list.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, \
+    UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.core.errors import IdempotencyConflict, LedgerError
+from ledger.models import User
+from ledger.models.registers import ExternalList, ExternalRecord, ListKind
+from ledger.core.pii import PiiVault
+
+
+@dataclass(frozen=True)
+class ListRecord:
+    """A parsed line, ID numbers still in clear (normalised 18-character form)."""
+    line_no: int
+    name: str
+    id_number: str | None = None
+    region_code: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    category: str = ""
+    org: str = ""
+    org_code: str = ""
+    related_id_number: str | None = None
+    degree: int | None = None
+
+
+@dataclass
+class ListImport:
+    list_id: int
+    added: int
+    unchanged: bool
+
+
+def content_digest(records: list[ListRecord]) -> str:
+    text = "\n".join(repr(r) for r in records)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def earlier_snapshot(session: Session, model, what: str, kind, source: str,
+                     snapshot_date: dt.date, digest: str):
+    """The snapshot of `kind` from `source` on `snapshot_date` already stored (the same file
+    again: nothing to do), or None; the same source and date with other content is refused.
+    Shared by the external lists and the payee registers (ledger.registers.payees), whose
+    snapshots are dated and sourced alike."""
+    existing = session.execute(select(model).where(
+        model.kind == kind, model.source == source.strip(),
+        model.snapshot_date == snapshot_date)).scalar_one_or_none()
+    if existing is not None and existing.file_sha256 != digest:
+        raise IdempotencyConflict(
+            f"{kind.value} {what} from {source!r} dated {snapshot_date} was imported before "
+            f"(log entry {existing.log_index}) with other content; give the new snapshot its "
+            "own date")
+    return existing
+
+
+def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKind,
+                source: str, snapshot_date: dt.date, records: list[ListRecord]) -> ListImport:
+    """Store one snapshot of a list. The same snapshot again changes nothing; the same source
+    and date with other content is refused (a new snapshot needs its own date)."""
+    # Imported here: ledger.models imports this module for its tables, and these import models.
+    from ledger.store.access import Action, require
+    from ledger.audit.log import record_change
+    require(session, actor, Action.RECORD, actor.region_code)
+    if not source or not source.strip():
+        raise LedgerError("an external list needs its source (e.g. 县民政局)")
+    if not records:
+        raise LedgerError("the list is empty")
+    digest = content_digest(records)
+    existing = earlier_snapshot(session, ExternalList, "list", kind, source, snapshot_date,
+                                digest)
+    if existing is not None:
+        return ListImport(existing.id, 0, True)
+    with record_change(session, actor.username, "external_list.import", list_kind=kind.value,
+                       source=source, snapshot=snapshot_date.isoformat()) as change:
+        lst = ExternalList(kind=kind, source=source.strip(), snapshot_date=snapshot_date,
+                           file_sha256=digest, imported_by=actor.id, imported_at=change.time)
+        change.add(lst)
+        session.flush()
+        for r in records:
+            change.add(ExternalRecord(
+                list_id=lst.id, line_no=r.line_no, name=r.name,
+                id_number=vault.encrypt(r.id_number) if r.id_number else None,
+                id_digest=vault.digest(r.id_number) if r.id_number else None,
+                region_code=r.region_code, date_from=r.date_from, date_to=r.date_to,
+                category=r.category or "", org=r.org or "", org_code=r.org_code or "",
+                related_digest=vault.digest(r.related_id_number) if r.related_id_number
+                else None, degree=r.degree))
+    return ListImport(lst.id, len(records), False)

@@ -1,0 +1,85 @@
+"""Who may do what, where. Checked in the services, not only in the views (deny by default).
+
+A user acts within the region they work for and every region below it. Each role has a fixed
+set of actions; anything not listed is refused.
+"""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ledger.core.errors import LedgerError, PermissionDenied
+from ledger.models import Region, Role, User
+
+
+class Action(str, enum.Enum):
+    READ = "read"          # see balances, transfers, reports in scope
+    RECORD = "record"      # record allocations, payments, lots, projects, payees
+    APPROVE = "approve"    # approve or reject a colleague's entry
+    AUDIT = "audit"        # verify, cosign, work alerts
+    ADMINISTER = "administer"  # regions, users, periods, keys
+
+
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.CLERK: frozenset({Action.READ, Action.RECORD}),
+    Role.APPROVER: frozenset({Action.READ, Action.APPROVE}),
+    Role.AUDITOR: frozenset({Action.READ, Action.AUDIT}),
+    Role.ADMIN: frozenset({Action.READ, Action.ADMINISTER}),
+}
+
+
+def ancestors(session: Session, region_code: str) -> list[str]:
+    """The region and every region above it, nearest first."""
+    cache: dict = session.info.setdefault("region_parents", {})
+    if region_code not in cache:
+        # The whole chain in one statement (a payment checks a village five levels deep).
+        cache.setdefault(region_code, None)
+        cache.update(session.execute(_CHAIN, {"code": region_code}).all())
+    chain, code = [], region_code
+    while code is not None:
+        chain.append(code)
+        if code not in cache:
+            cache[code] = session.execute(
+                select(Region.parent_code).where(Region.code == code)).scalar_one_or_none()
+        code = cache[code]
+        if len(chain) > 10:  # regions are at most five levels deep; a cycle is corrupt data
+            raise PermissionDenied(f"region {region_code}: parent chain is corrupt")
+    return chain
+
+
+# (code, parent) of a region and the regions above it; the depth bound stops a corrupt cycle.
+_CHAIN = text("""
+    WITH RECURSIVE chain(code, parent_code, depth) AS (
+        SELECT code, parent_code, 0 FROM regions WHERE code = :code
+        UNION ALL
+        SELECT r.code, r.parent_code, c.depth + 1 FROM regions r
+        JOIN chain c ON r.code = c.parent_code WHERE c.depth < 12)
+    SELECT code, parent_code FROM chain""")
+
+
+def in_scope(session: Session, user: User, region_code: str) -> bool:
+    return user.region_code in ancestors(session, region_code)
+
+
+def require(session: Session, user: User | None, action: Action, region_code: str) -> None:
+    """Refuse unless `user` has `action` and `region_code` lies within their scope."""
+    if user is None:
+        raise PermissionDenied(f"{action.value}: no user given; every change needs an actor")
+    if action not in ROLE_ACTIONS.get(user.role, frozenset()):
+        raise PermissionDenied(
+            f"{user.username} ({user.role.value}) may not {action.value}")
+    if not in_scope(session, user, region_code):
+        raise PermissionDenied(
+            f"{user.username} works for region {user.region_code} and may not "
+            f"{action.value} in region {region_code}")
+
+
+def root_code(session: Session) -> str:
+    """The code of the region at the top of the ledger (the province `bootstrap` made)."""
+    code = session.execute(select(Region.code).where(Region.parent_code.is_(None))) \
+        .scalar_one_or_none()
+    if code is None:
+        raise LedgerError("no province region is recorded yet (fundtrail init)")
+    return code

@@ -1,0 +1,48 @@
+"""What every unit of work must know about its deployment, passed explicitly.
+
+A session is opened from a factory made with a `LedgerContext` (`make_sessionmaker(engine,
+context)`); services read it with `context_of(session)`. There is no default: a session made
+without one cannot write to the audit log, so a command that forgot its settings fails instead
+of silently writing under another log's origin (the `fundtrail demo` bug, docs/architecture.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+_KEY = "fundtrail_context"
+
+
+@dataclass(frozen=True)
+class LedgerContext:
+    log_origin: str                          # the audit log this unit of work writes to
+    refuse_blacklisted_payees: bool = False  # [ledger] refuse_blacklisted_payees (BLK-01)
+
+    @classmethod
+    def from_settings(cls, settings) -> LedgerContext:
+        """From `ledger.core.config.Settings` (or anything with the same two fields)."""
+        return cls(log_origin=settings.log_origin,
+                   refuse_blacklisted_payees=settings.refuse_blacklisted_payees)
+
+    def as_info(self) -> dict:
+        """For `sessionmaker(info=…)`: every session of the factory carries this context."""
+        return {_KEY: self}
+
+
+class MissingContext(RuntimeError):
+    """A session was opened without a LedgerContext: a programming error, not bad input."""
+
+
+def context_of(session: Session) -> LedgerContext:
+    context = session.info.get(_KEY)
+    if context is None:
+        raise MissingContext("this session was made without a LedgerContext; open it from "
+                             "make_sessionmaker(engine, context)")
+    return context
+
+
+def bind_context(session: Session, context: LedgerContext) -> Session:
+    """Give one session another context (verifying or backing up another log)."""
+    session.info[_KEY] = context
+    return session

@@ -1,0 +1,166 @@
+"""The fundtrail web app: staff record and approve, auditors verify, the public reads and checks.
+
+`create_app(settings)` builds the app from a frozen `WebSettings`; nothing is read from the
+environment after that. One database session per request: views commit through `web.db.commit`
+after a service succeeded; anything else is rolled back at the end of the request.
+"""
+from __future__ import annotations
+
+from flask import Flask, abort, g, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
+
+from ledger.store.db import make_engine, make_sessionmaker, reading_engine
+from ledger.core.errors import NotFound, PermissionDenied
+from web import db as webdb
+from web.i18n import current_language, gettext
+from web.settings import WebSettings, check_secret
+
+csrf = CSRFProtect()
+
+
+class RowId(IntegerConverter):
+    """`<int:…>` in routes: a row id, so at most 2**63 - 1. A larger number matches no route
+    (404) instead of overflowing the database driver (SQLite: OverflowError) in the view."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def create_app(settings: WebSettings) -> Flask:
+    check_secret(settings.secret_key)
+    app = Flask(__name__)
+    app.url_map.converters["int"] = RowId  # before any route is added
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="fundtrail_session",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        WTF_CSRF_SSL_STRICT=settings.secure_cookies,
+    )
+    app.extensions["fundtrail"] = settings
+    engine = make_engine(settings.ledger.database_url)
+    app.extensions["fundtrail_factory"] = make_sessionmaker(engine)
+    app.extensions["fundtrail_reading_engine"] = reading_engine(engine)
+    _refuse_unreadable_input(app)  # before the CSRF check, which reads the body
+    csrf.init_app(app)
+    _login_manager(app)
+    webdb.init_app(app)
+    _security_headers(app)
+    _error_pages(app)
+    app.jinja_env.globals.update(_=gettext, lang=current_language)
+    from web.views import (
+        admin,
+        alerts as alerts_views,
+        audit as audit_views,
+        auth as auth_views,
+        complaints as complaints_views,
+        public,
+        rolls as rolls_views,
+        staff,
+    )
+    from web.format import register_filters
+    register_filters(app)
+    for module in (auth_views, staff, rolls_views, audit_views, alerts_views, public,
+                   complaints_views, admin):
+        app.register_blueprint(module.bp)
+    return app
+
+
+def _login_manager(app: Flask) -> None:
+    manager = LoginManager()
+    manager.login_view = "auth.login"
+    manager.login_message = None
+    manager.session_protection = "strong"
+    manager.init_app(app)
+
+    @manager.user_loader
+    def load(token: str):
+        from web.views.auth import load_user
+        return load_user(token)
+
+
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def _refuse_unreadable_input(app: Flask) -> None:
+    """The app takes HTML form posts only. Anything else is refused before a view sees it:
+    another content type (JSON, XML, text) with 415 — Flask-WTF would otherwise read a JSON
+    body as form data, and a list or a number where a form expects text crashed the views —
+    and a NUL character in any parameter, field or file name with 400 (no field of the ledger
+    can hold one; the ledger would refuse it only at flush time, mid-request)."""
+
+    @app.before_request
+    def refuse():
+        posted = request.method not in ("GET", "HEAD", "OPTIONS")
+        if posted and request.mimetype not in FORM_TYPES \
+                and (request.content_length or request.mimetype):
+            abort(415, description=f"只接受表单提交 (a form post is expected, not "
+                                   f"{request.mimetype[:60]})")
+        for name, value in _inputs():
+            if "\x00" in value:
+                shown = name[:60].replace("\x00", "?")
+                abort(400, description=f"{shown}: 含有空字符 (contains a NUL character)")
+
+
+def _inputs():
+    """(field, text) for the path's arguments, every name and value of the query and the
+    form, and the names of uploaded files."""
+    posted = request.method not in ("GET", "HEAD", "OPTIONS")
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            yield name, value
+    for source in (request.args, request.form) if posted else (request.args,):
+        for name, value in source.items(multi=True):
+            yield name, name
+            yield name, value
+    if posted:
+        for name, storage in request.files.items(multi=True):
+            yield name, name
+            yield name, storage.filename or ""
+
+
+def _security_headers(app: Flask) -> None:
+    policy = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+              "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+    secure = app.config["SESSION_COOKIE_SECURE"]
+
+    @app.after_request
+    def headers(response):
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if "text/html" in response.content_type:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _error_pages(app: Flask) -> None:
+    def page(status, title, message=""):
+        return render_template("error.html", title=gettext(title), message=message), status
+
+    app.register_error_handler(PermissionDenied, lambda e: page(403, "无权限", str(e)))
+    app.register_error_handler(NotFound, lambda e: page(404, "未找到", str(e)))
+    app.register_error_handler(403, lambda e: page(403, "无权限"))
+    app.register_error_handler(404, lambda e: page(404, "未找到"))
+    app.register_error_handler(405, lambda e: page(405, "请求有误"))
+    app.register_error_handler(413, lambda e: page(413, "请求有误", "file too large"))
+    app.register_error_handler(415, lambda e: page(415, "请求有误", e.description))
+    app.register_error_handler(CSRFError, lambda e: page(400, "请求有误", e.description))
+    app.register_error_handler(400, lambda e: page(400, "请求有误", e.description))
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,137 @@
+"""The alert inbox (ledger.alerts): filters, evidence, and the lifecycle buttons.
+
+ledger.alerts is built in parallel; when it is not installed the inbox says so instead of
+failing (`installed()`), and every other page works as before.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ledger.store.access import Action
+from ledger.core.errors import LedgerError, PermissionDenied
+from web.settings import current_settings
+from web import db
+from web.views.auth import actor, requires
+from web.forms import db_id
+
+bp = Blueprint("alerts", __name__, url_prefix="/audit/alerts")
+
+
+def installed():
+    """The alerts service module, or None while ledger.alerts is not part of the ledger."""
+    try:
+        return importlib.import_module("ledger.alerts.service")
+    except ImportError:
+        return None
+
+
+class TransitionForm(FlaskForm):
+    to = SelectField("状态", validators=[DataRequired()])
+    reason = SelectField("原因", validators=[Optional()])
+    until = DateField("暂不提示至", validators=[Optional()])
+    recovery = StringField("追回转账编号", validators=[Optional(), Length(max=20)])
+    note = StringField("说明", validators=[Optional(), Length(max=1000)])
+
+
+class ScanForm(FlaskForm):
+    pass
+
+
+@bp.route("/")
+@requires(Action.READ)
+def inbox():
+    service = installed()
+    if service is None:
+        return render_template("audit/alerts_missing.html")
+    from ledger.models.alerts import AlertState
+    state = request.args.get("state", "active")
+    states = service.ACTIVE if state == "active" else tuple(AlertState) if state == "all" \
+        else tuple(s for s in AlertState if s.value == state)
+    if not states:
+        abort(400)
+    rows = service.list_alerts(db.session(), actor(), states)
+    rule, severity = request.args.get("rule"), request.args.get("severity")
+    rules = sorted({r["rule_id"] for r in rows})
+    rows = [r for r in rows if (not rule or r["rule_id"] == rule)
+            and (not severity or r["severity"] == severity)]
+    return render_template("audit/alerts.html", rows=rows, state=state, rule=rule,
+                           severity=severity, rules=rules,
+                           states=["active", "all"] + [s.value for s in AlertState],
+                           scan_form=ScanForm())
+
+
+@bp.route("/<int:alert_id>")
+@requires(Action.READ)
+def detail(alert_id: int):
+    service = installed()
+    if service is None:
+        return render_template("audit/alerts_missing.html")
+    alert = service.show_alert(db.session(), actor(), alert_id)
+    return render_template("audit/alert.html", a=alert, form=_transition_form(service, alert))
+
+
+def _transition_form(service, alert) -> TransitionForm:
+    from ledger.models.alerts import AlertState
+    form = TransitionForm()
+    current = AlertState(alert["state"])
+    form.to.choices = sorted(s.value for s in service.TRANSITIONS[current])
+    form.reason.choices = [("", "—")] + [(k, v) for k, v in service.REASON_CODES.items()]
+    return form
+
+
+@bp.route("/<int:alert_id>/transition", methods=["POST"])
+@requires(Action.AUDIT)
+def transition(alert_id: int):
+    service = installed()
+    if service is None:
+        abort(404)
+    from ledger.models.alerts import AlertState
+    s = db.session()
+    form = _transition_form(service, service.show_alert(s, actor(), alert_id))
+    if not form.validate_on_submit():
+        flash("; ".join(e for errs in form.errors.values() for e in errs), "error")
+        return redirect(url_for("alerts.detail", alert_id=alert_id))
+    recovery = form.recovery.data.strip() if form.recovery.data else ""
+    recovery_id = db_id(recovery)
+    if recovery and recovery_id is None:
+        flash("追回转账编号是数字 (a transfer number)", "error")
+        return redirect(url_for("alerts.detail", alert_id=alert_id))
+    db.apply(lambda: service.transition(
+        s, actor(), alert_id, AlertState(form.to.data), reason=form.reason.data or None,
+        until=form.until.data, recovery_transfer_id=recovery_id,
+        note=form.note.data or ""))
+    return redirect(url_for("alerts.detail", alert_id=alert_id))
+
+
+@bp.route("/scan", methods=["POST"])
+@requires(Action.AUDIT)
+def scan():
+    service = installed()
+    if service is None or not ScanForm().validate_on_submit():
+        abort(400)
+    from ledger.alerts.settings import alert_settings
+    from ledger.core.pii import PiiKeyError, PiiVault
+    try:
+        vault = PiiVault.from_env()
+    except PiiKeyError:
+        vault = None  # identity rules that must decrypt are skipped, as on the command line
+    s = db.session()
+    try:
+        result = service.scan(s, actor(), settings=alert_settings(current_settings().ledger),
+                              as_of=dt.date.today(), vault=vault)
+    except PermissionDenied:
+        raise
+    except LedgerError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash(f"{result.raised} raised, {result.updated} updated, {result.reopened} reopened",
+              "ok")
+    return redirect(url_for("alerts.inbox"))

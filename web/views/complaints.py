@@ -1,0 +1,86 @@
+"""Public complaint pages (ledger.oversight.complaints): file a complaint about a code printed on a
+notice, get a receipt, and look its progress up later. No sign-in; both pages are rate-limited
+per client address (a receipt has 50 random bits, but nobody should get to try them fast)."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ledger.org import signin as auth
+from ledger.core.errors import LedgerError, NotFound
+from web import db
+from web.i18n import gettext
+
+bp = Blueprint("complaints", __name__, url_prefix="/complaint")
+
+FILINGS_PER_WINDOW = 10
+LOOKUPS_PER_WINDOW = 30
+SUBJECTS = {"village": "村（村代码）", "project": "项目（项目编号）",
+            "roll_line": "清册中的一户（清册编号:行号）", "household": "农户（户编码）"}
+
+
+class ComplaintForm(FlaskForm):
+    subject_kind = SelectField("投诉对象", validators=[DataRequired()])
+    subject_code = StringField("编号", validators=[DataRequired(), Length(max=120)])
+    summary = TextAreaField("反映的问题", validators=[DataRequired(), Length(max=5000)])
+    name = StringField("姓名（可不填）", validators=[Optional(), Length(max=50)])
+    phone = StringField("电话（可不填）", validators=[Optional(), Length(max=30)])
+
+
+class StatusForm(FlaskForm):
+    receipt = StringField("回执号", validators=[DataRequired(), Length(max=40)])
+
+
+def _slow_down():
+    return render_template("error.html", title=gettext("请求有误"),
+                           message="请求太频繁，请稍后再试 (too many requests)"), 429
+
+
+@bp.route("/", methods=["GET", "POST"])
+def file():
+    from ledger.oversight.complaints import file_complaint, format_receipt
+    from ledger.models.oversight import ComplaintChannel, ComplaintSubject
+    from ledger.core.pii import PiiVault
+    form = ComplaintForm()
+    form.subject_kind.choices = [(k, gettext(v)) for k, v in SUBJECTS.items()]
+    if not form.validate_on_submit():
+        return render_template("public/complaint.html", form=form, receipt=None), \
+            (422 if form.errors else 200)
+    s = db.session()
+    if auth.throttled(s, "complaint-file", request.remote_addr, FILINGS_PER_WINDOW):
+        db.commit()
+        return _slow_down()
+    who = {"name": form.name.data.strip(), "phone": (form.phone.data or "").strip()} \
+        if form.name.data and form.name.data.strip() else None
+    try:
+        receipt = file_complaint(s, ComplaintChannel.ONLINE,
+                                 ComplaintSubject(form.subject_kind.data),
+                                 form.subject_code.data.strip(), form.summary.data,
+                                 vault=PiiVault.from_env(), complainant=who)
+    except LedgerError as exc:
+        db.rollback()
+        form.subject_code.errors = list(form.subject_code.errors) + [str(exc)]
+        return render_template("public/complaint.html", form=form, receipt=None), 422
+    db.commit()
+    return render_template("public/complaint.html", form=None, receipt=format_receipt(receipt))
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status():
+    from ledger.oversight.complaints import complaint_status_public
+    form = StatusForm()
+    result = error = None
+    if form.validate_on_submit():
+        s = db.session()
+        if auth.throttled(s, "complaint-status", request.remote_addr, LOOKUPS_PER_WINDOW):
+            db.commit()
+            return _slow_down()
+        db.commit()
+        try:
+            result = complaint_status_public(db.session(), form.receipt.data)
+        except (NotFound, LedgerError) as exc:
+            error = str(exc)
+    return render_template("public/complaint_status.html", form=form, result=result,
+                           error=error), (404 if error else 200)
