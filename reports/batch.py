@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.store.context import LedgerContext
 from ledger.models import Household, PaymentRoll, Project, RollLine
 from ledger.disclosure.content import latest_details
 from ledger.models.disclosure import NoticeKind
@@ -58,7 +59,7 @@ def _start_worker(database_url: str, policy: bytes | None, log_origin: str) -> N
     inherited from the parent) and the policy parsed from the bytes the parent read."""
     from ledger.audit.tlog.policy import parse_policy
     from ledger.store.db import make_engine, make_sessionmaker
-    _worker.update(factory=make_sessionmaker(make_engine(database_url)),
+    _worker.update(factory=make_sessionmaker(make_engine(database_url), LedgerContext(log_origin)),
                    policy=parse_policy(policy) if policy is not None else None,
                    log_origin=log_origin)
 
@@ -69,7 +70,6 @@ def _print_one(target: Target, paper: str, font_file: str):
     from ledger.core.errors import LedgerError
     from reports.render import render_public
     with transaction(_worker["factory"]) as s:
-        s.info["log_origin"] = _worker["log_origin"]
         try:
             return render_public(s, target.kind, target.subject, _worker["policy"], paper,
                                  font_file)

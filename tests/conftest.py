@@ -13,8 +13,13 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.store import migrate
 from ledger.store.db import make_engine, make_sessionmaker
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 PG_ADMIN_URL = os.environ.get(
     "FUNDTRAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -118,7 +123,7 @@ def engine(db_url):
 
 @pytest.fixture
 def factory(engine):
-    return make_sessionmaker(engine)
+    return make_sessionmaker(engine, TEST_CONTEXT)
 
 
 @pytest.fixture

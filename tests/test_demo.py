@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.funds import balances
 from ledger.audit.verify import verify
 from ledger.store.db import make_engine, make_sessionmaker, transaction
 from ledger.demo.province import build_demo
 from ledger.core.errors import LedgerError
 
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
+
 
 def _build(url, seed):
-    factory = make_sessionmaker(make_engine(url))
+    factory = make_sessionmaker(make_engine(url), TEST_CONTEXT)
     summary = build_demo(factory, seed=seed, households=40)
     with transaction(factory) as s:
         report = verify(s)

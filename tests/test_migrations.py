@@ -6,9 +6,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.store import migrate
 from ledger.store.db import make_engine
 from ledger.models import Base
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -77,7 +82,7 @@ def test_log_ids_come_to_a_ledger_with_history(empty_url):
     from tests.world import build_world
     engine = make_engine(empty_url)
     migrate.upgrade(engine)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, TEST_CONTEXT)
     build_world(factory)
     with transaction(factory) as s:
         size = s.execute(select(AuditHead.size)).scalar_one()

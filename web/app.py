@@ -11,6 +11,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, reading_engine
 from ledger.core.errors import NotFound, PermissionDenied
 from web import db as webdb
@@ -48,7 +49,7 @@ def create_app(settings: WebSettings) -> Flask:
     )
     app.extensions["fundtrail"] = settings
     engine = make_engine(settings.ledger.database_url)
-    app.extensions["fundtrail_factory"] = make_sessionmaker(engine)
+    app.extensions["fundtrail_factory"] = make_sessionmaker(engine, LedgerContext.from_settings(settings.ledger))
     app.extensions["fundtrail_reading_engine"] = reading_engine(engine)
     _refuse_unreadable_input(app)  # before the CSRF check, which reads the body
     csrf.init_app(app)

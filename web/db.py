@@ -12,9 +12,6 @@ def session() -> Session:
         # GET and HEAD only read (a form posts): their transactions take no write lock.
         g.db = factory(bind=current_app.extensions["fundtrail_reading_engine"]) \
             if request.method in ("GET", "HEAD") else factory()
-        settings = current_app.extensions["fundtrail"].ledger
-        g.db.info["log_origin"] = settings.log_origin
-        g.db.info["refuse_blacklisted"] = settings.refuse_blacklisted_payees
     return g.db
 
 

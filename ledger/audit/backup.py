@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from ledger.store.context import LedgerContext
 from ledger.core.errors import LedgerError
 
 
@@ -109,8 +110,7 @@ def _verified(path: Path, log_origin: str, policy) -> Snapshot:
     from ledger.store.db import make_engine, make_sessionmaker, transaction
     engine = make_engine(f"sqlite:///{path}")
     try:
-        with transaction(make_sessionmaker(engine)) as s:
-            s.info["log_origin"] = log_origin
+        with transaction(make_sessionmaker(engine, LedgerContext(log_origin))) as s:
             try:
                 report = verify(s, policy=policy)
             except Exception as exc:  # a file that is SQLite but not a fundtrail ledger

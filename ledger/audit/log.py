@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ledger.store.context import context_of
 from ledger.audit.tlog import merkle
 from ledger.audit.entries import (
     canonical_value, encode_entry, encode_ordered_entry, row_record,
@@ -26,11 +27,9 @@ from ledger.audit.entries import (
 from ledger.store.db import insert_tuples, is_read_only
 from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
 
-DEFAULT_ORIGIN = "fundtrail.example/demo-province"
-
-
 def log_origin(session: Session) -> str:
-    return session.info.get("log_origin", DEFAULT_ORIGIN)
+    """The origin of the log this session writes to: its LedgerContext's, never a default."""
+    return context_of(session).log_origin
 
 
 def _now() -> dt.datetime:

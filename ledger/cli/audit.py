@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ledger.store.context import use_log
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit.tlog import merkle, proofs
@@ -145,7 +146,7 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
         raise LedgerError(f"cannot read a checkpoint file: {exc}") from None
     with ctx.session() as s:
         if origin is not None:
-            s.info["log_origin"] = origin
+            use_log(s, origin)
         logs = log_origins(s)
         others = [o for o in logs if o != log_origin(s)]
         if origin is not None and origin not in logs:

@@ -15,6 +15,7 @@ from dataclasses import asdict
 
 import click
 
+from ledger.store.context import LedgerContext
 from ledger.funds import balances, flows, lots, periods, posting, projects
 from ledger.org import regions
 from ledger.core.config import ConfigError, load_settings
@@ -34,7 +35,7 @@ class Context:
     def factory(self):
         if self._factory is None:
             engine = make_engine(self.settings.database_url)
-            self._factory = make_sessionmaker(engine)
+            self._factory = make_sessionmaker(engine, LedgerContext.from_settings(self.settings))
         return self._factory
 
     def session(self):
@@ -53,10 +54,7 @@ class _SessionScope:
 
     def __enter__(self):
         self.cm = transaction(self.ctx.factory)
-        session = self.cm.__enter__()
-        session.info["log_origin"] = self.ctx.settings.log_origin
-        session.info["refuse_blacklisted"] = self.ctx.settings.refuse_blacklisted_payees
-        return session
+        return self.cm.__enter__()
 
     def __exit__(self, *exc):
         return self.cm.__exit__(*exc)

@@ -18,11 +18,15 @@ class ConfigError(Exception):
     """The configuration file is missing, unreadable or has a bad value."""
 
 
+# The log origin of the demo province and of a configuration that names none ([audit] log_origin).
+DEMO_LOG_ORIGIN = "fundtrail.example/demo-province"
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     # Name of this log in checkpoints (C2SP origin line); one per deployment.
-    log_origin: str = "fundtrail.example/demo-province"
+    log_origin: str = DEMO_LOG_ORIGIN
     # Publicity windows (DOMAIN.md §2 / DESIGN.md invariant 9), in days.
     # The bureau's checkpoint signing key (encrypted file, never in the database) and the
     # C2SP tlog-policy file naming the log key, the cosigners and the quorum.

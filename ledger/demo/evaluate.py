@@ -32,9 +32,11 @@ def evaluate(*, seed: int, households: int, factory=None, settings=None) -> dict
         if factory is None:
             from ledger.store import migrate
             from ledger.store.db import make_engine, make_sessionmaker
+            from ledger.core.config import DEMO_LOG_ORIGIN
+            from ledger.store.context import LedgerContext
             engine = make_engine(f"sqlite:///{Path(tmp) / 'eval.db'}")
             migrate.upgrade(engine)
-            factory = make_sessionmaker(engine)
+            factory = make_sessionmaker(engine, LedgerContext(DEMO_LOG_ORIGIN))
         summary = build_demo(factory, seed=seed, households=households, vault=vault)
         manifest = summary.manifest
         as_of = dt.date.fromisoformat(manifest["as_of"])

@@ -8,6 +8,7 @@ import functools
 
 from sqlalchemy import Date, Select, and_, bindparam, cast, literal, null, or_, select, union_all
 
+from ledger.store.context import context_of
 from ledger.screening.finding import Finding
 from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
@@ -121,7 +122,7 @@ def refuse_blacklisted(session, payee_codes, day) -> None:
     scan matches it: the payee's name within the listing's period), where the deployment says
     so (`[ledger] refuse_blacklisted_payees`, put in `session.info` by the command line and
     the web app). Otherwise nothing is refused and the scan raises BLK-01."""
-    if not session.info.get("refuse_blacklisted") or not payee_codes:
+    if not context_of(session).refuse_blacklisted_payees or not payee_codes:
         return
     # From the list's side (a blacklist is short; a roll may name 100,000 households).
     listed = session.execute(

@@ -7,7 +7,7 @@ of silently writing under another log's origin (the `fundtrail demo` bug, docs/a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
@@ -46,3 +46,11 @@ def bind_context(session: Session, context: LedgerContext) -> Session:
     """Give one session another context (verifying or backing up another log)."""
     session.info[_KEY] = context
     return session
+
+
+def use_log(session: Session, origin: str) -> Session:
+    """This session writes to (and verifies) the log `origin`, keeping the rest of its context.
+    Verifying another county's log, or backing up a database, names the log outright."""
+    current = session.info.get(_KEY)
+    return bind_context(session, replace(current, log_origin=origin) if current is not None
+                        else LedgerContext(origin))

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger.store.context import LedgerContext
 from ledger.core.errors import LedgerError, StorageError
 
 DEFAULT_SQLITE_TIMEOUT = 30.0  # seconds a writer waits for another's lock (busy timeout)
@@ -104,8 +105,10 @@ def fetch(session: Session, model, key, what: str):
     return row
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    factory = sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, context: LedgerContext) -> sessionmaker[Session]:
+    """Sessions on `engine`, each carrying `context` (which log it writes to, which refusals
+    the deployment turns on): there is no session without one (ledger.store.context)."""
+    factory = sessionmaker(engine, expire_on_commit=False, info=context.as_info())
     event.listen(factory, "before_flush", _check_text_columns)
     return factory
 

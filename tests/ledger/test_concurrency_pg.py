@@ -19,6 +19,8 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.funds import balances, flows, posting
 from ledger.audit.tlog import merkle
 from ledger.audit.entries import decode_entry
@@ -30,6 +32,9 @@ from ledger.models import (
 )
 from ledger.org.regions import get_user
 from tests.world import CITY, COUNTY, DAY, PROVINCE, build_world
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 HELD = 100_000_00          # what the county holds: 100,000 yuan
 PAYERS, ATTEMPTS = 6, 25   # 150 attempts of 1,000–3,000 yuan: about three times what it holds
@@ -43,7 +48,7 @@ PG_LIMITS = {"options": "-c lock_timeout=20000 -c statement_timeout=30000"}
 
 def _factory(url):
     engine = make_engine(url, connect_args=PG_LIMITS)
-    return engine, make_sessionmaker(engine)
+    return engine, make_sessionmaker(engine, TEST_CONTEXT)
 
 
 def _amount(worker: int, attempt: int) -> int:
@@ -278,7 +283,7 @@ def _check_one_entry_per_row(s, decoded, model) -> None:
 
 def _world(url):
     engine = make_engine(url)
-    world = build_world(make_sessionmaker(engine))
+    world = build_world(make_sessionmaker(engine, TEST_CONTEXT))
     _down_to_county(world, HELD)
     return engine, world
 

@@ -12,17 +12,23 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
+from ledger.store.context import use_log
 from ledger.funds import flows
 from ledger.store import guards
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.note import Ed25519Signer
-from ledger.audit.log import DEFAULT_ORIGIN, entry_bytes
+from ledger.audit.log import entry_bytes
 from ledger.audit.verify import bound_models, log_origins, verify
 from ledger.store.db import make_engine, make_sessionmaker, transaction
 from ledger.models import AuditHead, Transfer
 from ledger.org.regions import get_user
 from tests.world import COUNTY, COUNTY2, DAY, PROVINCE
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 ORIGIN_A = f"fundtrail.example/{COUNTY}/2024"
 ORIGIN_B = f"fundtrail.example/{COUNTY2}/2024"
@@ -51,23 +57,23 @@ def _pay(s, world, clerk, payee, county, key, amount=1_000_00) -> Transfer:
 
 def _in_log(factory, origin):
     s = factory()
-    s.info["log_origin"] = origin
+    use_log(s, origin)
     return s
 
 
 def _pay_in_county_logs(world, count=3) -> None:
     for i in range(count):
         with transaction(world.factory) as s:
-            s.info["log_origin"] = ORIGIN_A
+            use_log(s, ORIGIN_A)
             _pay(s, world, "k_clerk", "H-001", COUNTY, f"a-{i}")
         with transaction(world.factory) as s:
-            s.info["log_origin"] = ORIGIN_B
+            use_log(s, ORIGIN_B)
             _pay(s, world, "k2_clerk", "H-201", COUNTY2, f"b-{i}")
 
 
 def _verify(factory, origin):
     with transaction(factory) as s:
-        s.info["log_origin"] = origin
+        use_log(s, origin)
         return verify(s)
 
 
@@ -78,15 +84,15 @@ def test_each_county_log_verifies_on_its_own(world):
     _pay_in_county_logs(world)
 
     with transaction(world.factory) as s:
-        assert log_origins(s) == [DEFAULT_ORIGIN, ORIGIN_A, ORIGIN_B]
+        assert log_origins(s) == [DEMO_LOG_ORIGIN, ORIGIN_A, ORIGIN_B]
         heads = {h.origin: h for h in s.execute(select(AuditHead)).scalars()}
         # each log counts its own entries, from 0
-        assert heads[DEFAULT_ORIGIN].size == province_size
+        assert heads[DEMO_LOG_ORIGIN].size == province_size
         assert heads[ORIGIN_A].size == heads[ORIGIN_B].size == 3
         assert len({h.log_id for h in heads.values()}) == 3
         # a county's first entry is entry 0 of its own log, naming its own origin
         from ledger.audit.entries import decode_entry
-        s.info["log_origin"] = ORIGIN_B
+        use_log(s, ORIGIN_B)
         first = decode_entry(entry_bytes(s, 0))
         assert (first["origin"], first["index"], first["kind"]) == (ORIGIN_B, 0,
                                                                     "transfer.record")
@@ -94,12 +100,12 @@ def test_each_county_log_verifies_on_its_own(world):
             .scalar_one()
         assert (payment.log_id, payment.log_index) == (heads[ORIGIN_B].log_id, 0)
 
-    for origin, size in [(DEFAULT_ORIGIN, province_size), (ORIGIN_A, 3), (ORIGIN_B, 3)]:
+    for origin, size in [(DEMO_LOG_ORIGIN, province_size), (ORIGIN_A, 3), (ORIGIN_B, 3)]:
         report = _verify(world.factory, origin)
         assert report.intact, (origin, [f.message for f in report.findings])
         assert report.size == size
     # the rows each log binds are its own: together they are every bound row once
-    reports = [_verify(world.factory, o) for o in (DEFAULT_ORIGIN, ORIGIN_A, ORIGIN_B)]
+    reports = [_verify(world.factory, o) for o in (DEMO_LOG_ORIGIN, ORIGIN_A, ORIGIN_B)]
     with transaction(world.factory) as s:
         bound = sum(s.execute(select(func.count()).select_from(m.class_.__table__)).scalar_one()
                     for m in bound_models())
@@ -113,11 +119,11 @@ def test_a_county_log_signs_and_proves_its_own_checkpoints(world):
     _pay_in_county_logs(world, count=2)
     signer = Ed25519Signer(ORIGIN_A, bytes(range(32)))
     with transaction(world.factory) as s:
-        s.info["log_origin"] = ORIGIN_A
+        use_log(s, ORIGIN_A)
         row = cps.sign(s, signer)
         assert (row.origin, row.size) == (ORIGIN_A, 2)
     with transaction(world.factory) as s:
-        s.info["log_origin"] = ORIGIN_A
+        use_log(s, ORIGIN_A)
         row = cps.latest(s)
         entry = entry_bytes(s, 1)
         proof = proofs.build_proof(1, cps.with_cosignatures(s, row), cps.node_reader(s),
@@ -153,7 +159,7 @@ def test_rows_under_a_log_id_no_log_has_are_found(world, engine):
     _drop_guards(engine, "transfers")
     with engine.begin() as conn:
         conn.execute(text("UPDATE transfers SET log_id = 99 WHERE idempotency_key = 'b-0'"))
-    report = _verify(world.factory, DEFAULT_ORIGIN)
+    report = _verify(world.factory, DEMO_LOG_ORIGIN)
     assert any("log id 99" in f.message for f in report.findings), \
         [f.message for f in report.findings]
 
@@ -181,7 +187,7 @@ def test_appends_to_one_county_log_do_not_wait_on_another(pg_url):
     opening a log does not make another wait either."""
     from tests.world import build_world
     engine = make_engine(pg_url, connect_args={"options": "-c lock_timeout=1000"})
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, TEST_CONTEXT)
     world = build_world(factory)
     _allocate_to_counties(world)
 
@@ -195,7 +201,7 @@ def test_appends_to_one_county_log_do_not_wait_on_another(pg_url):
     def county_b():
         try:
             with transaction(factory) as b:
-                b.info["log_origin"] = ORIGIN_B
+                use_log(b, ORIGIN_B)
                 outcome["id"] = _pay(b, world, "k2_clerk", "H-201", COUNTY2, "free-b").id
         except Exception as exc:  # a lock timeout would land here
             outcome["error"] = repr(exc)
@@ -211,7 +217,7 @@ def test_appends_to_one_county_log_do_not_wait_on_another(pg_url):
         heads = {h.origin: h.size for h in s.execute(select(AuditHead)).scalars()}
         assert heads[ORIGIN_A] == heads[ORIGIN_B] == 1
         assert s.get(Transfer, paid_a.id) is not None and s.get(Transfer, outcome["id"])
-    for origin in (DEFAULT_ORIGIN, ORIGIN_A, ORIGIN_B):
+    for origin in (DEMO_LOG_ORIGIN, ORIGIN_A, ORIGIN_B):
         report = _verify(factory, origin)
         assert report.intact, (origin, [f.message for f in report.findings])
     engine.dispose()
@@ -222,11 +228,11 @@ def test_appends_to_the_same_log_still_wait(pg_url):
     log A holds (so the test above shows independence, not a timeout too long to matter)."""
     from tests.world import build_world
     engine = make_engine(pg_url, connect_args={"options": "-c lock_timeout=1000"})
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, TEST_CONTEXT)
     world = build_world(factory)
     _allocate_to_counties(world)
     with transaction(factory) as s:   # open the log first: the head row exists
-        s.info["log_origin"] = ORIGIN_A
+        use_log(s, ORIGIN_A)
         _pay(s, world, "k_clerk", "H-001", COUNTY, "open-a")
     a = _in_log(factory, ORIGIN_A)
     a.begin()
@@ -235,7 +241,7 @@ def test_appends_to_the_same_log_still_wait(pg_url):
     from ledger.core.errors import StorageError
     with pytest.raises(StorageError, match="lock timeout"):
         with transaction(factory) as b:
-            b.info["log_origin"] = ORIGIN_A
+            use_log(b, ORIGIN_A)
             _pay(b, world, "k_clerk", "H-002", COUNTY, "waits-a")
     a.rollback()
     a.close()
@@ -251,7 +257,7 @@ def test_with_one_log_a_row_or_entry_under_another_log_id_is_found(world, engine
                           "(SELECT min(id) FROM transfers)"))
         conn.execute(text("INSERT INTO audit_entries (log_id, idx, entry, leaf_hash) "
                           "SELECT 9, idx, entry, leaf_hash FROM audit_entries WHERE idx = 0"))
-    report = _verify(world.factory, DEFAULT_ORIGIN)
+    report = _verify(world.factory, DEMO_LOG_ORIGIN)
     messages = [f.message for f in report.findings]
     assert any("transfers" in m and "names log id 7" in m for m in messages), messages
     assert any("audit_entries: 1 row(s) under log id 9" in m for m in messages), messages
@@ -261,7 +267,7 @@ def test_with_one_log_a_row_or_entry_under_another_log_id_is_found(world, engine
 
 def _sign(factory, origin):
     with transaction(factory) as s:
-        s.info["log_origin"] = origin
+        use_log(s, origin)
         return cps.sign(s, Ed25519Signer(origin, bytes(range(32))))
 
 
@@ -282,7 +288,7 @@ def test_the_province_log_records_the_county_heads_and_verifies_them(world, engi
         from ledger.audit.entries import decode_entry
         entry = decode_entry(entry_bytes(s, index))
         assert entry["kind"] == "county.heads" and entry["details"]["heads"] == heads
-    assert _verify(world.factory, DEFAULT_ORIGIN).intact
+    assert _verify(world.factory, DEMO_LOG_ORIGIN).intact
 
     # County B's log rewritten wholesale after the province recorded it: a payment taken out
     # of its history and the tree rebuilt, so B's own log is consistent again by itself...
@@ -296,7 +302,7 @@ def test_the_province_log_records_the_county_heads_and_verifies_them(world, engi
         conn.execute(text("UPDATE audit_nodes SET hash = :h WHERE log_id = :b AND level = 1 "
                           "AND idx = 0"), {"h": b"\x02" * 32, "b": b_id})
     # ...the province's log, which never changed, says so
-    report = _verify(world.factory, DEFAULT_ORIGIN)
+    report = _verify(world.factory, DEMO_LOG_ORIGIN)
     messages = [f.message for f in report.findings]
     assert any(ORIGIN_B in m and "rewritten after the province recorded it" in m
                for m in messages), messages

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import create_engine, func, select, text
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.funds import balances, flows, lots, posting
 from ledger.org import regions
 from ledger.store.db import make_engine, make_sessionmaker, transaction
@@ -26,6 +28,9 @@ from ledger.core.errors import LedgerError, Overdraft
 from ledger.models import Account, AuditHead, SourceLevel
 from tests.conftest import PG_ADMIN_URL, _pg_url
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, build_world
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 CHAIN = [(PROVINCE, CITY, "p_clerk"), (CITY, COUNTY, "c_clerk"), (CITY, COUNTY2, "c_clerk")]
 APPROVER = {PROVINCE: "p_approver", CITY: "c_approver", COUNTY: "k_approver",
@@ -75,7 +80,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.url, self.cleanup = self.new_database()
         self.engine = make_engine(self.url)
-        self.factory = make_sessionmaker(self.engine)
+        self.factory = make_sessionmaker(self.engine, TEST_CONTEXT)
         self.model = Model()
         self.lots = []
         self.counter = 0
@@ -301,7 +306,7 @@ def _with_second_lot(factory):
 
 def test_ledger_matches_reference_model(db_url, tmp_path):
     engine = make_engine(db_url)
-    _with_second_lot(make_sessionmaker(engine))
+    _with_second_lot(make_sessionmaker(engine, TEST_CONTEXT))
     engine.dispose()
     if db_url.startswith("sqlite"):
         template = tmp_path / "world.db"

@@ -9,6 +9,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.funds import flows, posting
 from ledger.rolls import payments as roll_payments, lifecycle as rolls
 from ledger.models.alerts import Alert, AlertEvent
@@ -211,13 +213,13 @@ def test_a_roll_with_a_blacklisted_household_is_refused_whole_where_configured(w
     approved_roll(world, codes)
     town.listing(ListKind.BLACKLIST, [ListRecord(2, "户主2", org="冒领",
                                                  date_from=dt.date(2024, 1, 1))])
-    world.factory.configure(info={"refuse_blacklisted": True})
+    world.factory.configure(info=LedgerContext(DEMO_LOG_ORIGIN, refuse_blacklisted_payees=True).as_info())
     try:
         with pytest.raises(PaymentRefused, match="HH-002"):
             with transaction(world.factory) as s:
                 rolls.send(s, get_user(s, "k_clerk"), "R-1", APPROVED)
     finally:
-        world.factory.configure(info=None)
+        world.factory.configure(info=LedgerContext(DEMO_LOG_ORIGIN).as_info())
     with transaction(world.factory) as s:
         assert s.execute(select(Transfer).where(
             Transfer.idempotency_key.like("roll:%"))).all() == []

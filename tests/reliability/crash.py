@@ -34,6 +34,8 @@ from typing import Callable
 
 from sqlalchemy import func, select, text
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.households import registry as households
 from ledger.org import regions
 from ledger.rolls import lifecycle as rolls
@@ -46,6 +48,9 @@ from ledger.models import Approval, Checkpoint, Household, HouseholdStatus, Tran
 from ledger.core.pii import PiiVault
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, VILLAGE, build_world
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 ORIGIN = "fundtrail.example/demo-province"
 PASSPHRASE = "crash-test passphrase"
@@ -78,7 +83,7 @@ class Ledger:
     def factory(self):
         if not hasattr(self, "_factory"):
             self._engine = make_engine(self.url)
-            self._factory = make_sessionmaker(self._engine)
+            self._factory = make_sessionmaker(self._engine, TEST_CONTEXT)
         return self._factory
 
     def dispose(self):

@@ -12,6 +12,8 @@ import subprocess
 import pytest
 from sqlalchemy import create_engine, text
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit.tlog.policy import parse_policy
@@ -19,6 +21,9 @@ from ledger.audit.verify import verify
 from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.ledger.test_invariants import down_to_county, pay_household
 from tests.reliability.crash import ORIGIN, PASSPHRASE
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 pytestmark = pytest.mark.usefixtures("pii_keys")
 
@@ -44,7 +49,7 @@ def _state(url, tmp_path):
     """(log size, root, newest checkpoint note) of the ledger at `url`, verified with the policy."""
     engine = make_engine(url)
     try:
-        with transaction(make_sessionmaker(engine)) as s:
+        with transaction(make_sessionmaker(engine, TEST_CONTEXT)) as s:
             report = verify(s, policy=parse_policy((tmp_path / "keys/policy.txt").read_bytes()))
             assert report.intact, [f.message for f in report.findings]
             return report.size, report.root, cps.latest(s).note

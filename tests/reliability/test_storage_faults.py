@@ -14,6 +14,8 @@ import subprocess
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.audit.verify import verify
 from ledger.funds.balances import trial_balance
 from ledger.store.db import make_engine, make_sessionmaker, transaction
@@ -23,6 +25,9 @@ from ledger.models import AuditEntry, Household
 from ledger.core.pii import PiiVault
 from ledger.org.regions import get_user
 from tests.reliability.crash import fundtrail_exe, households_csv
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 LINES = 200
 
@@ -84,7 +89,7 @@ def test_a_full_database_refuses_the_whole_import_and_says_so(sqlite_only, world
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 8}")
     engine.dispose()
 
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, TEST_CONTEXT)
     with pytest.raises(StorageError, match="database or disk is full.*nothing was written"):
         with transaction(factory) as s:
             import_households(s, get_user(s, "k_clerk"), PiiVault.from_env(),

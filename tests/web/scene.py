@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledger.store.context import use_log
 from ledger.org import signin as auth, regions
 from ledger.funds import flows, posting
 from ledger.households import registry as households
@@ -96,7 +97,7 @@ def sign_checkpoint(world, scene: Scene) -> None:
         lines += ["group sign-off 2 village township county", "quorum sign-off"]
         scene.policy_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with transaction(world.factory) as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         cps.sign(s, scene.log_signer)
         for who in ("village", "township"):
             cps.cosign_latest(s, scene.cosigners[who], [verifier_from_vkey(scene.log_signer.vkey)],

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from sqlalchemy import text
 
+from ledger.store.context import use_log
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import proofs
 from ledger.audit.log import entry_bytes
@@ -20,7 +21,7 @@ def _proof_of_roll(world, scene) -> proofs.TlogProof:
     from ledger.models import PaymentRoll
     from sqlalchemy import select
     with world.factory() as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         index = s.execute(select(PaymentRoll.log_index).where(
             PaymentRoll.code == scene.own["roll"])).scalar_one()
         note = cps.with_cosignatures(s, cps.latest(s))

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
+from ledger.store.context import use_log
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import proofs
 from ledger.audit.log import entry_bytes
@@ -72,7 +73,7 @@ def _login(browser, base: str, username: str, **context):
 
 def _roll_proof(world, code: str) -> proofs.TlogProof:
     with world.factory() as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         index = s.execute(select(PaymentRoll.log_index).where(PaymentRoll.code == code)
                           ).scalar_one()
         note = cps.with_cosignatures(s, cps.latest(s))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from ledger.store.context import use_log
 from ledger.disclosure import notices
 from ledger.org import regions
 from ledger.audit.tlog.policy import parse_policy
@@ -16,7 +17,7 @@ from tests.web.scene import ORIGIN, PUBLISHED, sign_checkpoint
 def _publish_roll_notice(world, scene) -> dict:
     subject = {"roll": scene.own["roll"], "village": scene.own["village"], "names": "full"}
     with transaction(world.factory) as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         clerk = regions.get_user(s, "k_clerk")
         notices.record_contact(s, clerk, region_code=scene.own["county"], office="长沙县乡村振兴局",
                                phone="0731-12345678")
@@ -35,7 +36,7 @@ def test_village_page_links_the_printed_roll_and_its_qr_checks_the_rows(app, sce
     r = visitor.get(pdf_link)
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data[:4] == b"%PDF"
     with world.factory() as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         printable = notices.printable(s, NoticeKind.ROLL, subject,
                                       parse_policy(scene.policy_file.read_bytes()))
     r = visitor.get("/verify?p=" + quote(printable.qr_text, safe=""))

@@ -9,6 +9,8 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.funds import projects
 from ledger.store.db import make_sessionmaker, reading_engine
 from ledger.models import PayeeKind
@@ -16,6 +18,9 @@ from ledger.org.regions import get_user
 from tests.web.conftest import Browser, make_settings
 from tests.world import VILLAGE
 from web.app import create_app
+
+# Sessions of this file write to the demo log unless they say otherwise.
+TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
 
 
 # PostgreSQL readers never wait for writers: the lock this is about is SQLite's.
@@ -41,7 +46,7 @@ def test_a_page_view_does_not_wait_for_a_writer(db_url, scene):
 
 
 def test_nothing_is_written_through_a_reading_session(engine, world):
-    factory = make_sessionmaker(reading_engine(engine))
+    factory = make_sessionmaker(reading_engine(engine), TEST_CONTEXT)
     with factory() as s:
         with pytest.raises(RuntimeError, match="read-only"):
             projects.register_payee(s, get_user(s, "k_clerk"), code="H-900",
@@ -55,13 +60,13 @@ def test_the_database_refuses_a_write_in_a_reading_session_too(engine, world):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
     from ledger.store.db import transaction
-    reading = make_sessionmaker(reading_engine(engine))
+    reading = make_sessionmaker(reading_engine(engine), TEST_CONTEXT)
     for _ in range(2):   # the same pooled connection, read-only then writing, twice
         with reading() as s:
             with pytest.raises(DBAPIError):
                 s.execute(text("INSERT INTO login_attempts (username, client, at, succeeded) "
                                "VALUES ('x', 'y', CURRENT_TIMESTAMP, false)"))
             s.rollback()
-        with transaction(make_sessionmaker(engine)) as s:
+        with transaction(make_sessionmaker(engine, TEST_CONTEXT)) as s:
             projects.register_payee(s, get_user(s, "k_clerk"), code=f"H-90{_}",
                                     kind=PayeeKind.HOUSEHOLD, name="赵六", region_code=VILLAGE)

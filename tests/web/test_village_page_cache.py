@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from ledger.store.context import use_log
 from ledger.disclosure import notices
 from ledger.org import regions
 from ledger.rolls import lifecycle as rolls
@@ -49,7 +50,7 @@ def _kept(app, village):
 
 def _in_the_ledger(world, do) -> None:
     with transaction(world.factory) as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         do(s)
 
 
@@ -110,7 +111,7 @@ def test_a_roll_event_a_notice_a_checkpoint_and_a_cosignature_each_redraw_it(
     assert f"/roll/{scene.own['roll']}.pdf" in html
     # a new checkpoint, of the log grown by the notice: the verification link names its size
     with world.factory() as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         size = cps.latest(s).size
     assert f"size={size}&" in html.replace("&amp;", "&")
     html = changed(lambda s: cps.sign(s, scene.log_signer))

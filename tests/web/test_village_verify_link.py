@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import select, text
 
+from ledger.store.context import use_log
 from ledger.households import registry as households
 from ledger.org import regions
 from ledger.rolls import lifecycle as rolls
@@ -45,7 +46,7 @@ def test_the_link_names_the_entry_and_the_newest_checkpoint(app, scene, browser,
     [link] = _links(browser, village)
     q = _query(link)
     with world.factory() as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         size = cps.latest(s).size
     assert q == {"entry": str(_index_of(world, roll)), "size": str(size), "village": village}
     r = browser().get(link)
@@ -67,17 +68,17 @@ def test_a_new_cosignature_is_a_new_proof_not_the_remembered_one(app, scene, bro
     proofcheck._PROOFS.clear()
     index = _index_of(world, scene.own["roll"])
     with world.factory() as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         before = proofcheck.entry_proof_at(s, index)
         assert proofcheck.entry_proof_at(s, index) is before   # remembered
     time.sleep(1.1)
     with transaction(world.factory) as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         cps.cosign_latest(s, scene.cosigners["county"],
                           [verifier_from_vkey(scene.log_signer.vkey)],
                           scene.policy_file.with_name("county.state"))
     with world.factory() as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         after = proofcheck.entry_proof_at(s, index)
     assert "county.example" in after.checkpoint_note
     assert "county.example" not in before.checkpoint_note
@@ -98,7 +99,7 @@ def _big_roll(world, scene, n: int) -> str:
     checkpoint: one batch registration and one roll entry, as an import would make them."""
     vault = PiiVault.from_env()
     with transaction(world.factory) as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         clerk = regions.get_user(s, "k_clerk")
         households.register_households(s, clerk, vault, [
             households.NewHousehold(code=f"BIG-{i:04d}", village_code=scene.own["village"],
@@ -120,7 +121,7 @@ def test_a_roll_too_big_for_a_self_contained_link_verifies_from_the_village_page
     code = _big_roll(world, scene, 400)
     index = _index_of(world, code)
     with world.factory() as s:
-        s.info["log_origin"] = ORIGIN
+        use_log(s, ORIGIN)
         old_payload = proofcheck.qr_payload(proofcheck.entry_proof_at(s, index))
     assert len(old_payload) > 20_000   # the old link would have been refused (400)
     link = next(link for link in _links(browser, scene.own["village"])

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.funds import projects
 from ledger.alerts.settings import AlertSettings
 from ledger.store.db import transaction
@@ -418,7 +420,7 @@ def test_blk01_refused_at_posting_where_configured(town):
             return s.execute(select(func.count()).select_from(Transfer)).scalar_one()
     before = transfers()
     original = factory.kw.get("info")
-    factory.configure(info={"refuse_blacklisted": True})
+    factory.configure(info=LedgerContext(DEMO_LOG_ORIGIN, refuse_blacklisted_payees=True).as_info())
     try:
         with pytest.raises(PaymentRefused, match="C-001 .*blacklist.*围标"):
             town.pay("C-001", 20_000_00, D(2024, 6, 3), memo="工程款")
