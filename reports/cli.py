@@ -5,6 +5,9 @@ Workflow for a public document (the QR proves an entry, so a checkpoint must cov
     fundtrail --as CLERK report publish village-notice --village V --project P
     fundtrail checkpoint sign ; fundtrail checkpoint cosign --key K --state S   (each cosigner)
     fundtrail report village-notice --village V --project P -o notice.pdf
+
+`fundtrail --help` imports this module to show the one line of `report`: what opens the database
+or renders a PDF is imported by the commands that need it, not here.
 """
 from __future__ import annotations
 
@@ -16,10 +19,8 @@ from pathlib import Path
 
 import click
 
-from ledger.cli.root import _date, _emit, pass_ctx
+from ledger.cli.params import emit, load_policy, pass_ctx, to_date
 from ledger.core.errors import LedgerError
-from ledger.models.disclosure import NoticeKind
-from reports.render import render_public
 
 TODAY = dt.date.today().isoformat()
 PAPER = click.option("--paper", type=click.Choice(["a4", "a3"]), default="a4",
@@ -44,8 +45,8 @@ def report():
 @click.option("--place", required=True, help="项目地点")
 @click.option("--content", required=True, help="建设内容及规模")
 @click.option("--standard", required=True, help="补助标准")
-@click.option("--start", callback=_date, required=True, help="Period start, YYYY-MM-DD.")
-@click.option("--end", callback=_date, required=True, help="Period end, YYYY-MM-DD.")
+@click.option("--start", callback=to_date, required=True, help="Period start, YYYY-MM-DD.")
+@click.option("--end", callback=to_date, required=True, help="Period end, YYYY-MM-DD.")
 @click.option("--implementer", required=True, help="实施单位")
 @click.option("--responsible", required=True, help="项目责任人")
 @click.option("--targets", required=True, help="绩效目标")
@@ -103,17 +104,18 @@ def publish_group():
 
 
 def _published(notice, as_json, what):
-    _emit({"notice_id": notice.id, "log_index": notice.log_index, "kind": notice.kind.value,
-           "subject": notice.subject, "rows_digest": notice.rows_digest,
-           "display_from": notice.display_from, "display_to": notice.display_to}, as_json,
-          f"{what} recorded as notice #{notice.id}, log entry {notice.log_index}, displayed "
-          f"{notice.display_from} to {notice.display_to}. Next: `fundtrail checkpoint sign`, "
-          "the cosigners `fundtrail checkpoint cosign`, then print it.")
+    emit({"notice_id": notice.id, "log_index": notice.log_index, "kind": notice.kind.value,
+          "subject": notice.subject, "rows_digest": notice.rows_digest,
+          "display_from": notice.display_from, "display_to": notice.display_to}, as_json,
+         f"{what} recorded as notice #{notice.id}, log entry {notice.log_index}, displayed "
+         f"{notice.display_from} to {notice.display_to}. Next: `fundtrail checkpoint sign`, "
+         "the cosigners `fundtrail checkpoint cosign`, then print it.")
 
 
 def _publish(ctx, s, kind, subject, start, days=None):
-    from ledger.disclosure import notices
     from ledger.core.pii import PiiVault
+    from ledger.disclosure import notices
+    from ledger.models.disclosure import NoticeKind
     if kind is NoticeKind.ROLL:
         end = notices.roll_window(start, ctx.settings.roll_publicity_working_days)
     else:
@@ -135,7 +137,7 @@ def _roll_code(s, roll: str) -> str:
     return found
 
 
-FROM = click.option("--from", "start", callback=_date, default=TODAY, show_default="today",
+FROM = click.option("--from", "start", callback=to_date, default=TODAY, show_default="today",
                     help="First display day.")
 DAYS = click.option("--days", type=int, default=None,
                     help="Display days (default and minimum: [publicity] project_notice_days).")
@@ -150,6 +152,7 @@ DAYS = click.option("--days", type=int, default=None,
 @pass_ctx
 def publish_village_notice(ctx, village, project, start, days, as_json):
     """Record the project notice for one village's board."""
+    from ledger.models.disclosure import NoticeKind
     with ctx.session() as s:
         notice = _publish(ctx, s, NoticeKind.PROJECT, {"project": project, "village": village},
                           start, days)
@@ -159,13 +162,14 @@ def publish_village_notice(ctx, village, project, start, days, as_json):
 @publish_group.command("payment-roll")
 @click.option("--village", required=True)
 @click.option("--roll", required=True, help="Roll code (or id).")
-@click.option("--from", "start", callback=_date, default=None,
+@click.option("--from", "start", callback=to_date, default=None,
               show_default="the roll's publication date (roll publish), else today",
               help="First display day.")
 @JSON
 @pass_ctx
 def publish_payment_roll(ctx, village, roll, start, as_json):
     """Record the board roll of one village ([publicity] roll_working_days on the board)."""
+    from ledger.models.disclosure import NoticeKind
     from ledger.rolls.lifecycle import get_roll, published_on
     with ctx.session() as s:
         code = _roll_code(s, roll)
@@ -184,6 +188,7 @@ def publish_payment_roll(ctx, village, roll, start, as_json):
 @pass_ctx
 def publish_county_annual(ctx, county, year, start, days, as_json):
     """Record the county annual fund-use report."""
+    from ledger.models.disclosure import NoticeKind
     with ctx.session() as s:
         notice = _publish(ctx, s, NoticeKind.COUNTY_ANNUAL,
                           {"county": county, "year": str(year)}, start, days)
@@ -204,10 +209,10 @@ def publish_county_batch(ctx, county, year, start, as_json):
         notices = [_publish(ctx, s, t.kind, t.subject, start) for t in _progress(targets)]
     data = [{"notice_id": n.id, "log_index": n.log_index, "subject": n.subject}
             for n in notices]
-    _emit(data, as_json, f"{len(notices)} notices recorded for county {county}. Next: "
-          "`fundtrail checkpoint sign`, the cosigners `fundtrail checkpoint cosign`, then "
-          f"`fundtrail report county-batch --county {county}"
-          f"{f' --year {year}' if year else ''} -o DIR`.")
+    emit(data, as_json, f"{len(notices)} notices recorded for county {county}. Next: "
+         "`fundtrail checkpoint sign`, the cosigners `fundtrail checkpoint cosign`, then "
+         f"`fundtrail report county-batch --county {county}"
+         f"{f' --year {year}' if year else ''} -o DIR`.")
 
 
 def _progress(items, total=None):
@@ -226,18 +231,18 @@ def _written(path, pdf, info, as_json):
     Path(path).write_bytes(pdf)
     sha = hashlib.sha256(pdf).hexdigest()
     data = {"file": str(path), "sha256": sha, **info}
-    _emit(data, as_json, f"{path} written (sha256 {sha})"
-          + (f"; notice #{info['notice_id']}, log entry {info['log_index']}, checkpoint size "
-             f"{info['checkpoint_size']}" if "notice_id" in info else "")
-          + (f"; hash logged as entry {info['print_entry']}" if "print_entry" in info else ""))
+    emit(data, as_json, f"{path} written (sha256 {sha})"
+         + (f"; notice #{info['notice_id']}, log entry {info['log_index']}, checkpoint size "
+            f"{info['checkpoint_size']}" if "notice_id" in info else "")
+         + (f"; hash logged as entry {info['print_entry']}" if "print_entry" in info else ""))
 
 
 def _print_public(ctx, kind, subject, paper, checkpoint_size=None):
     """Render; with --as, also log the PDF's SHA-256 as a `notice.printed` entry."""
-    from ledger.cli.audit import _load_policy
-    from ledger.models.disclosure import Notice
     from ledger.disclosure.notices import record_print
-    policy = _load_policy(ctx.settings.policy_file)
+    from ledger.models.disclosure import Notice
+    from reports.render import render_public
+    policy = load_policy(ctx.settings.policy_file)
     with ctx.session() as s:
         pdf, info = render_public(s, kind, subject, policy, paper, ctx.settings.font_file,
                                   checkpoint_size=checkpoint_size)
@@ -258,6 +263,7 @@ def _print_public(ctx, kind, subject, paper, checkpoint_size=None):
 @pass_ctx
 def village_notice(ctx, village, project, out, paper, checkpoint_size, as_json):
     """Print the project notice for a village board (公示 before work, 公告 after)."""
+    from ledger.models.disclosure import NoticeKind
     pdf, info = _print_public(ctx, NoticeKind.PROJECT, {"project": project, "village": village},
                               paper, checkpoint_size)
     _written(out, pdf, info, as_json)
@@ -273,6 +279,7 @@ def village_notice(ctx, village, project, out, paper, checkpoint_size, as_json):
 @pass_ctx
 def payment_roll(ctx, village, roll, out, paper, checkpoint_size, as_json):
     """Print a village's household payment roll for the board (numbers masked)."""
+    from ledger.models.disclosure import NoticeKind
     with ctx.session() as s:
         code = _roll_code(s, roll)
     pdf, info = _print_public(ctx, NoticeKind.ROLL, {"roll": code, "village": village,
@@ -291,6 +298,7 @@ def payment_roll(ctx, village, roll, out, paper, checkpoint_size, as_json):
 @pass_ctx
 def county_annual(ctx, county, year, out, paper, checkpoint_size, as_json):
     """Print the county annual fund-use report with charts and the alert list."""
+    from ledger.models.disclosure import NoticeKind
     pdf, info = _print_public(ctx, NoticeKind.COUNTY_ANNUAL,
                               {"county": county, "year": str(year)}, paper, checkpoint_size)
     _written(out, pdf, info, as_json)
@@ -305,8 +313,8 @@ def county_annual(ctx, county, year, out, paper, checkpoint_size, as_json):
 @pass_ctx
 def household_card(ctx, household, year, out, paper, as_json):
     """Print a household's card (明白卡): for the household, not for the board."""
-    from ledger.disclosure.content import household_card as card_content
     from ledger.core.pii import PiiVault
+    from ledger.disclosure.content import household_card as card_content
     from reports.card import household_card_pdf
     vault = PiiVault.from_env()
     with ctx.session() as s:
@@ -326,10 +334,11 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
     """The inspector's visit pack for a drawn field-check sample (入户核查): the visit list and
     each drawn household's card, to compare what the household says with the books."""
     import csv
-    from ledger.oversight import sampling
-    from ledger.imports.bank import safe_cell
-    from ledger.disclosure.content import household_card as card_content
+
     from ledger.core.pii import PiiVault
+    from ledger.disclosure.content import household_card as card_content
+    from ledger.imports.bank import safe_cell
+    from ledger.oversight import sampling
     from reports.card import household_card_pdf
     vault = PiiVault.from_env()
     out = Path(out_dir)
@@ -351,8 +360,8 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
             writer.writerow([n, safe_cell(v["household"]), safe_cell(v["village_name"]),
                              safe_cell(v["head"]), v["card"],
                              "" if v["result"] == "not visited" else v["result"]])
-    _emit({"sample": sample_id, "dir": str(out), "visits": files}, as_json,
-          f"{len(files)} household cards and visits.csv written to {out}")
+    emit({"sample": sample_id, "dir": str(out), "visits": files}, as_json,
+         f"{len(files)} household cards and visits.csv written to {out}")
 
 
 @report.command("county-batch")
@@ -368,10 +377,9 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
 def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
     """Print every published notice of a county into DIR, with SHA256SUMS; exit 1 if any
     could not be printed (not published, or no cosigned checkpoint covers it yet)."""
-    from ledger.cli.audit import _load_policy
     from reports.batch import county_targets, print_targets
     settings = ctx.settings
-    policy = _load_policy(settings.policy_file)  # a bad file stops here, not in a worker
+    policy = load_policy(settings.policy_file)  # a bad file stops here, not in a worker
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written, problems = [], []
@@ -389,12 +397,13 @@ def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
                                     encoding="utf-8")
     lines = [f"{len(written)} documents written to {out}"]
     lines += [f"NOT PRINTED {p['file']}: {p['problem']}" for p in problems]
-    _emit({"written": written, "problems": problems}, as_json, "\n".join(lines))
+    emit({"written": written, "problems": problems}, as_json, "\n".join(lines))
     if problems:
         raise click.exceptions.Exit(1)
 
 
 def _print_each(session, targets, policy, paper, font_file):
+    from reports.render import render_public
     for target in targets:
         try:
             pdf, info = render_public(session, target.kind, target.subject, policy, paper,
@@ -428,13 +437,12 @@ def _save(out, results, written, problems):
 def check_qr(ctx, payload, payload_file, policy_file, offline, as_json):
     """Check a notice's QR text: the proof under the policy, and the rows against the ledger.
     Exit 0 if both hold, 1 if not."""
-    from ledger.cli.audit import _load_policy
     from ledger.disclosure.notices import check_qr_payload
     if bool(payload) == bool(payload_file):
         raise click.UsageError("give the QR text or --file, one of them")
     text = Path(payload_file).read_text(encoding="utf-8") if payload_file else payload
     path = policy_file or ctx.settings.policy_file
-    policy = _load_policy(path)
+    policy = load_policy(path)
     if policy is None:
         raise LedgerError(f"no policy file at {path}: the published keys are needed")
     if offline:
@@ -452,6 +460,6 @@ def check_qr(ctx, payload, payload_file, policy_file, offline, as_json):
                    f"{result.subject}, rows digest {result.rows_digest} (rows not checked)")
     else:
         message = "NOT VERIFIED: " + "; ".join(result.problems)
-    _emit(data, as_json, message)
+    emit(data, as_json, message)
     if not result.ok and not (offline and result.proof_verified and not result.problems):
         raise click.exceptions.Exit(1)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger.cli.root import main
-from tests.world import COUNTY, PROVINCE
+from tests.world import COUNTY, PROVINCE, VILLAGE
 
 
 @pytest.fixture
@@ -102,6 +102,40 @@ def test_usage_errors_exit_2(ft):
     assert ft("allocate", "--lot", "x")[0] == 2
 
 
+def test_old_spellings_still_work_beside_the_noun_verb_groups(ft, monkeypatch):
+    """`project add` is the spelling now; scripts that say `project-add` keep working."""
+    def both(actor, new, old, args, said):
+        for n, spelling in enumerate((new, old)):
+            code, out, err = ft("--as", actor, *spelling, *args(n))
+            assert code == 0, (spelling, err)
+            assert out == said(n) + "\n"
+
+    both("admin", ["region", "add"], ["region-add"],
+         lambda n: [f"43012100{n + 2}", f"新镇{n}", "--level", "township", "--parent", COUNTY],
+         lambda n: f"region 43012100{n + 2} 新镇{n} added")
+    both("admin", ["user", "add"], ["user-add"],
+         lambda n: [f"new{n}", "--name", "新人", "--role", "clerk", "--region", COUNTY],
+         lambda n: f"user new{n} (clerk, region {COUNTY}) added")
+    both("k_clerk", ["project", "add"], ["project-add"],
+         lambda n: [f"P-10{n}", "蔬菜大棚", "--county", COUNTY, "--function-code", "2130505"],
+         lambda n: f"project P-10{n} registered")
+    both("k_clerk", ["payee", "add"], ["payee-add"],
+         lambda n: [f"H-10{n}", "赵六", "--kind", "household", "--region", VILLAGE],
+         lambda n: f"payee H-10{n} registered")
+
+    from ledger.org import signin
+    monkeypatch.setattr(signin, "SCRYPT_N", 2**10)  # the cost of hashing is not tested here
+    monkeypatch.setenv("FUNDTRAIL_USER_PASSWORD", "a-password-long-enough")
+    both("admin", ["user", "password"], ["user-password"], lambda n: [f"new{n}"],
+         lambda n: f"password set for new{n}")
+
+    assert ft("complaints", "stats", "--county", COUNTY, "--json")[1] \
+        == ft("complaint", "stats", "--county", COUNTY, "--json")[1]
+    # Usage errors too are the same under both spellings.
+    assert ft("--as", "k_clerk", "project-add")[0] == 2
+    assert ft("--as", "k_clerk", "project", "add")[0] == 2
+
+
 def test_console_script_end_to_end(tmp_path):
     """The installed `fundtrail` script on a new SQLite file: init, record, approve, report."""
     exe = shutil.which("fundtrail") or os.path.join(os.path.dirname(sys.executable), "fundtrail")
@@ -114,7 +148,7 @@ def test_console_script_end_to_end(tmp_path):
     assert run("init", "--province-code", "430000", "--province-name", "湖南省",
                "--admin", "admin").returncode == 0
     for user, role in (("clerk", "clerk"), ("checker", "approver")):
-        assert run("--as", "admin", "user-add", user, "--name", user, "--role", role,
+        assert run("--as", "admin", "user", "add", user, "--name", user, "--role", role,
                    "--region", "430000").returncode == 0
     r = run("--as", "clerk", "appropriate", "--doc", "财农〔2024〕1号", "--source-level",
             "central", "--year", "2024", "--title", "衔接资金", "--function-code", "2130505",

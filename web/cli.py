@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ledger.cli.params import pass_ctx
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -10,8 +12,8 @@ import click
                    "but loopback.")
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int)
-@click.pass_context
-def serve(click_ctx, host, port, threads):
+@pass_ctx
+def serve(ctx, host, port, threads):
     """Serve the web app (staff, auditors, public pages) with waitress."""
     import waitress
 
@@ -20,7 +22,7 @@ def serve(click_ctx, host, port, threads):
     from web.app import create_app
     from web.settings import web_settings_from
     try:
-        settings = web_settings_from(click_ctx.obj.settings)
+        settings = web_settings_from(ctx.settings)
     except ConfigError as exc:
         raise LedgerError(str(exc)) from None
     if not settings.secure_cookies and host not in ("127.0.0.1", "localhost", "::1"):

@@ -1,1 +1,2 @@
-"""The `fundtrail` command line (click only): a root with lazily loaded groups, one module per area."""
+"""The `fundtrail` command line (click only): a root with lazily loaded groups, one module per
+area, and the public params module the outer layers use."""

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from ledger.cli.root import _date, _emit, cli, pass_ctx
+from ledger.cli.params import emit, pass_ctx, to_date
 from ledger.core.money import format_yuan
 
 
@@ -19,7 +19,7 @@ def _vault():
     return PiiVault.from_env()
 
 
-@cli.group()
+@click.group("alerts")
 def alerts():
     """Misuse alerts: scan, work through the lifecycle, measure detection quality."""
 
@@ -31,7 +31,7 @@ def _line(a: dict) -> str:
 
 
 @alerts.command("scan")
-@click.option("--as-of", callback=_date, default=None,
+@click.option("--as-of", callback=to_date, default=None,
               help="Judge deadlines and idle periods on this date (default today).")
 @click.option("--rule", "only", multiple=True, help="Run only these rules.")
 @click.option("--json", "as_json", is_flag=True)
@@ -52,8 +52,8 @@ def scan_command(ctx, as_of, only, as_json):
             f"reopened, {result.unchanged} unchanged, {result.suppressed} suppressed")
     if vault is None:
         head += " (no FUNDTRAIL_PII_KEYS: fuzzy identity and shared-card checks skipped)"
-    _emit({"scan": result.__dict__ | {"findings": len(result.findings)}, "open": full},
-          as_json, "\n".join([head, *(_line(r) for r in rows)]))
+    emit({"scan": result.__dict__ | {"findings": len(result.findings)}, "open": full},
+         as_json, "\n".join([head, *(_line(r) for r in rows)]))
     if rows:
         raise click.exceptions.Exit(1)
 
@@ -66,12 +66,12 @@ def scan_command(ctx, as_of, only, as_json):
 @pass_ctx
 def list_command(ctx, states, as_json):
     """List alerts (default: open and investigating), most severe first."""
-    from ledger.models.alerts import AlertState
     from ledger.alerts.service import ACTIVE, list_alerts
+    from ledger.models.alerts import AlertState
     wanted = tuple(AlertState(s) for s in states) or ACTIVE
     with ctx.session() as s:
         rows = list_alerts(s, ctx.actor(s), wanted)
-    _emit(rows, as_json, "\n".join(_line(r) for r in rows) or "no alerts")
+    emit(rows, as_json, "\n".join(_line(r) for r in rows) or "no alerts")
 
 
 @alerts.command("show")
@@ -83,7 +83,7 @@ def show_command(ctx, alert_id, as_json):
     from ledger.alerts.service import show_alert
     with ctx.session() as s:
         a = show_alert(s, ctx.actor(s), alert_id)
-    _emit(a, as_json, _render(a))
+    emit(a, as_json, _render(a))
 
 
 def _render(a: dict) -> str:
@@ -110,7 +110,7 @@ def _render(a: dict) -> str:
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
 @click.option("--reason", default=None, help="Dismissal reason code.")
-@click.option("--until", callback=_date, default=None,
+@click.option("--until", callback=to_date, default=None,
               help="With reason legitimate_exception: suppress until this date.")
 @click.option("--recovery", "recovery", type=int, default=None,
               help="The recovery transfer's id (recovering / recovered).")
@@ -119,8 +119,8 @@ def _render(a: dict) -> str:
 def transition_command(ctx, alert_id, to, reason, until, recovery, note):
     """Move an alert through open → investigating → confirmed | dismissed → recovering →
     recovered. Every move is an audit-log entry."""
-    from ledger.models.alerts import AlertState
     from ledger.alerts.service import transition
+    from ledger.models.alerts import AlertState
     with ctx.session() as s:
         event = transition(s, ctx.actor(s), alert_id, AlertState(to), reason=reason,
                            until=until, recovery_transfer_id=recovery, note=note)
@@ -133,6 +133,7 @@ def transition_command(ctx, alert_id, to, reason, until, recovery, note):
 def rules_command(ctx, as_json):
     """The rule catalogue with the confirmed and dismissed counts of each rule."""
     from dataclasses import asdict
+
     from ledger.alerts.catalogue import RULES
     from ledger.alerts.service import rule_outcomes
     with ctx.session() as s:
@@ -143,7 +144,7 @@ def rules_command(ctx, as_json):
         confirmed = sum(o.get(k, 0) for k in ("confirmed", "recovering", "recovered"))
         rows.append(asdict(rule) | {"confirmed": confirmed, "dismissed": o.get("dismissed", 0),
                                     "open": o.get("open", 0) + o.get("investigating", 0)})
-    _emit(rows, as_json, "\n".join(
+    emit(rows, as_json, "\n".join(
         f"{r['id']:<7} {r['severity']:<8} {r['method']:<13} confirmed {r['confirmed']:>4} "
         f"dismissed {r['dismissed']:>4} open {r['open']:>4}  {r['title_zh']} / {r['title_en']}"
         for r in rows))
@@ -158,4 +159,4 @@ def eval_command(seed, households, as_json):
     precision and recall per rule against the ground-truth manifest."""
     from ledger.demo.evaluate import evaluate, render
     report = evaluate(seed=seed, households=households)
-    _emit(report, as_json, render(report))
+    emit(report, as_json, render(report))

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import click
 
-from ledger.store.context import use_log
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
-from ledger.audit.tlog import merkle, proofs
-from ledger.audit.tlog.policy import PolicyError, parse_policy
 from ledger.audit.log import log_origin
+from ledger.audit.tlog import merkle, proofs
+from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import log_origins
 from ledger.audit.verify import verify as run_verify
-from ledger.cli.root import _emit, cli, pass_ctx
+from ledger.cli.params import emit, load_policy, pass_ctx
 from ledger.core.errors import LedgerError
+from ledger.store.context import use_log
 
 
 def _passphrase(ctx, confirm: bool = False) -> str:
@@ -26,16 +26,7 @@ def _passphrase(ctx, confirm: bool = False) -> str:
     return click.prompt("key passphrase", hide_input=True, confirmation_prompt=confirm)
 
 
-def _load_policy(path: str | None):
-    if not path or not Path(path).exists():
-        return None
-    try:
-        return parse_policy(Path(path).read_bytes())
-    except PolicyError as exc:
-        raise LedgerError(f"{path}: {exc}") from None
-
-
-@cli.command("keygen")
+@click.command("keygen")
 @click.option("--kind", type=click.Choice(sorted(keyfiles.KINDS)), required=True)
 @click.option("--name", default=None,
               help="Key name; for kind=log it must be the log origin (the default).")
@@ -54,7 +45,7 @@ def keygen(ctx, kind, name, out):
     click.echo(signer.vkey)
 
 
-@cli.group("checkpoint")
+@click.group("checkpoint")
 def checkpoint_group():
     """Sign, cosign and show checkpoints of the audit log."""
 
@@ -82,7 +73,7 @@ def checkpoint_sign(ctx, key_file):
 @pass_ctx
 def checkpoint_cosign(ctx, key_file, state_file, policy_file):
     """Check the newest checkpoint against your last one, then cosign it."""
-    policy = _load_policy(policy_file or ctx.settings.policy_file)
+    policy = load_policy(policy_file or ctx.settings.policy_file)
     if policy is None:
         raise LedgerError("a policy file naming the log key is needed to cosign")
     try:
@@ -107,7 +98,7 @@ def checkpoint_show(ctx, as_json):
         if row is None:
             raise LedgerError("no checkpoint has been signed yet")
         note = cps.with_cosignatures(s, row)
-    _emit({"size": row.size, "root": row.root.hex(), "note": note}, as_json, note.rstrip("\n"))
+    emit({"size": row.size, "root": row.root.hex(), "note": note}, as_json, note.rstrip("\n"))
 
 
 @checkpoint_group.command("county-heads")
@@ -119,13 +110,13 @@ def checkpoint_county_heads(ctx, as_json):
     from ledger.audit.county_heads import record_county_heads
     with ctx.session() as s:
         index, heads = record_county_heads(s, ctx.actor(s))
-    _emit({"entry": index, "heads": heads}, as_json,
-          f"entry {index} records {len(heads)} log head(s):\n"
-          + "\n".join(f"  {h['origin']} size {h['size']} root {h['root'][:16]}…"
-                      for h in heads))
+    emit({"entry": index, "heads": heads}, as_json,
+         f"entry {index} records {len(heads)} log head(s):\n"
+         + "\n".join(f"  {h['origin']} size {h['size']} root {h['root'][:16]}…"
+                     for h in heads))
 
 
-@cli.command("verify")
+@click.command("verify")
 @click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
 @click.option("--trusted", "trusted", multiple=True, type=click.Path(exists=True),
               help="A checkpoint note you kept earlier; the log must be consistent with it.")
@@ -138,7 +129,7 @@ def checkpoint_county_heads(ctx, as_json):
 @pass_ctx
 def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
     """Full audit verification, row binding included; exit 1 on any finding."""
-    policy = _load_policy(policy_file or ctx.settings.policy_file)
+    policy = load_policy(policy_file or ctx.settings.policy_file)
     try:
         notes = [Path(p).read_text(encoding="utf-8") for p in trusted]
         since = Path(since_file).read_text(encoding="utf-8") if since_file else None
@@ -177,11 +168,11 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
         else:
             lines.append(f"quorum met for checkpoints: {', '.join(met) or 'none'}"
                          + (f"; NOT met for: {', '.join(missing)}" if missing else ""))
-        _emit(data, as_json, "\n".join(lines + also))
+        emit(data, as_json, "\n".join(lines + also))
         return
     lines = [f"TAMPERING OR DAMAGE FOUND: {len(report.findings)} finding(s) in {report.origin}"]
     lines += [f"- [{f.kind}] {f.message}" for f in report.findings]
-    _emit(data, as_json, "\n".join(lines + also))
+    emit(data, as_json, "\n".join(lines + also))
     raise click.exceptions.Exit(1)
 
 
@@ -199,7 +190,7 @@ def _checkpoint_size_root(note: str, policy) -> tuple[int, bytes]:
     return body.size, body.root_hash
 
 
-@cli.command("proof")
+@click.command("proof")
 @click.argument("index", type=int)
 @click.option("--format", "fmt", type=click.Choice(["text", "compact"]), default="text")
 @click.option("-o", "out", type=click.Path(dir_okay=False), default=None)
@@ -227,7 +218,7 @@ def proof_command(ctx, index, fmt, out):
         click.echo(data if isinstance(data, str) else base64.b64encode(data).decode())
 
 
-@cli.command("export-bundle")
+@click.command("export-bundle")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
 @pass_ctx
@@ -239,7 +230,7 @@ def export_bundle(ctx, out_dir, policy_file):
     """
     from ledger.audit.export import export_bundle as export
     path = policy_file or ctx.settings.policy_file
-    policy = _load_policy(path)
+    policy = load_policy(path)
     if policy is None:
         raise LedgerError(f"no policy file at {path}: the bundle must carry the public keys")
     with ctx.session() as s:
@@ -248,7 +239,7 @@ def export_bundle(ctx, out_dir, policy_file):
     click.echo(f"bundle of {size} entries and {count} checkpoints written to {out}")
 
 
-@cli.command("rotate-key")
+@click.command("rotate-key")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
               help="File for the new log key.")
 @click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
@@ -260,7 +251,7 @@ def rotate_key(ctx, out, policy_file):
     [audit] signing_key_file at the new file to sign with it.
     """
     path = Path(policy_file or ctx.settings.policy_file)
-    policy = _load_policy(str(path))
+    policy = load_policy(str(path))
     if policy is None:
         raise LedgerError(f"no policy file at {path}: nothing to rotate")
     try:

@@ -1,4 +1,5 @@
-"""`fundtrail backup FILE` and `fundtrail restore FILE` (SQLite; PostgreSQL: docs/reliability.md)."""
+"""`fundtrail backup FILE` and `fundtrail restore FILE` (SQLite; PostgreSQL:
+docs/reliability.md)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -6,30 +7,29 @@ from dataclasses import asdict
 import click
 
 from ledger.audit.backup import Snapshot, backup, restore
-from ledger.cli.root import _emit, cli, pass_ctx
-from ledger.cli.audit import _load_policy
+from ledger.cli.params import emit, load_policy, pass_ctx
 
 
 def _report(verb: str, snap: Snapshot, as_json: bool) -> None:
     checkpoint = (f"newest checkpoint of size {snap.checkpoint_size}"
                   if snap.checkpoint_size is not None else "no checkpoint signed yet")
-    _emit(asdict(snap), as_json,
-          f"{verb} {snap.path}: log {snap.origin}, {snap.size} entries, root {snap.root}, "
-          f"{checkpoint}; verified intact")
+    emit(asdict(snap), as_json,
+         f"{verb} {snap.path}: log {snap.origin}, {snap.size} entries, root {snap.root}, "
+         f"{checkpoint}; verified intact")
 
 
-@cli.command("backup")
+@click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def backup_command(ctx, file, as_json):
     """Copy the live SQLite ledger to FILE (consistent, checked, owner-only)."""
     snap = backup(ctx.settings.database_url, file, ctx.settings.log_origin,
-                  _load_policy(ctx.settings.policy_file))
+                  load_policy(ctx.settings.policy_file))
     _report("backup written to", snap, as_json)
 
 
-@cli.command("restore")
+@click.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--replace", is_flag=True,
               help="Replace a database that already holds a ledger (keep a backup of it first).")
@@ -38,5 +38,5 @@ def backup_command(ctx, file, as_json):
 def restore_command(ctx, file, replace, as_json):
     """Check the backup FILE, then copy it into the configured SQLite database."""
     snap = restore(file, ctx.settings.database_url, ctx.settings.log_origin,
-                   _load_policy(ctx.settings.policy_file), replace=replace)
+                   load_policy(ctx.settings.policy_file), replace=replace)
     _report("restored into", snap, as_json)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import click
 
-from ledger.households import changes as hc
-from ledger.cli.root import _date, _emit, cli, pass_ctx
-from ledger.imports.households import parse_status
+from ledger.cli.params import emit, pass_ctx, to_date
 from ledger.core.pii import PiiVault
+from ledger.households import changes as hc
+from ledger.imports.households import parse_status
 
 
 def _status(_ctx, _param, value):
@@ -16,7 +16,7 @@ def _status(_ctx, _param, value):
         raise click.BadParameter(str(exc)) from None
 
 
-@cli.group("household")
+@click.group("household")
 def household_group():
     """Status changes, deaths, moves, splits (分户) and merges (合户) of households."""
 
@@ -36,13 +36,13 @@ def show(ctx, code, as_json):
               f"{m['id_number_masked']}  {m['left']}" for m in view["members"]]
     lines += [f"  {link['kind']} {link['from']} → {link['to']} on {link['date']}"
               for link in view["links"]]
-    _emit(view, as_json, "\n".join(lines))
+    emit(view, as_json, "\n".join(lines))
 
 
 @household_group.command("status")
 @click.argument("code")
 @click.argument("status", callback=_status, metavar="STATUS")
-@click.option("--date", "day", callback=_date, required=True)
+@click.option("--date", "day", callback=to_date, required=True)
 @click.option("--reason", required=True, help="Why, or the document that decided it.")
 @pass_ctx
 def status(ctx, code, status, day, reason):
@@ -55,7 +55,7 @@ def status(ctx, code, status, day, reason):
 
 @household_group.command("died")
 @click.argument("member_id", type=int)
-@click.option("--date", "day", callback=_date, required=True)
+@click.option("--date", "day", callback=to_date, required=True)
 @click.option("--reason", default="")
 @pass_ctx
 def died(ctx, member_id, day, reason):
@@ -70,7 +70,7 @@ def died(ctx, member_id, day, reason):
 @click.option("--to", "to_household", default=None,
               help="The registered household they join (omit if they leave the registry).")
 @click.option("--relation", default="其他", help="Relation to the new head.")
-@click.option("--date", "day", callback=_date, required=True)
+@click.option("--date", "day", callback=to_date, required=True)
 @click.option("--reason", required=True)
 @pass_ctx
 def move(ctx, member_id, to_household, relation, day, reason):
@@ -89,7 +89,7 @@ def move(ctx, member_id, to_household, relation, day, reason):
 @click.option("--member", "member_ids", type=int, multiple=True, required=True)
 @click.option("--head", "head_id", type=int, required=True, help="Member id of the new head.")
 @click.option("--bank-card", default=None)
-@click.option("--date", "day", callback=_date, required=True)
+@click.option("--date", "day", callback=to_date, required=True)
 @click.option("--reason", required=True)
 @pass_ctx
 def split(ctx, from_code, new_code, member_ids, head_id, bank_card, day, reason):
@@ -106,7 +106,7 @@ def split(ctx, from_code, new_code, member_ids, head_id, bank_card, day, reason)
 @household_group.command("merge")
 @click.argument("from_code")
 @click.option("--into", "into_code", required=True)
-@click.option("--date", "day", callback=_date, required=True)
+@click.option("--date", "day", callback=to_date, required=True)
 @click.option("--reason", required=True)
 @pass_ctx
 def merge(ctx, from_code, into_code, day, reason):

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli.root import _date, _emit, _yuan, cli, pass_ctx
+from ledger.cli.params import emit, pass_ctx, to_date, yuan_to_fen
 from ledger.core.pii import PiiVault, new_key
 from ledger.imports.kinds import KINDS, MissingImportDetail, run_import
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("kind", type=click.Choice(sorted(KINDS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", default=None, help="External lists: who issued the list.")
-@click.option("--snapshot", default=None, callback=_date,
+@click.option("--snapshot", default=None, callback=to_date,
               help="External lists: the date the list was drawn (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -26,16 +26,16 @@ def import_command(ctx, kind, file, source, snapshot, as_json):
         result = run_import(s, ctx.actor(s), kind, file, vault=vault, source=source,
                             snapshot=snapshot)
     if spec.needs_source:
-        _emit({"kind": kind, "list_id": result.list_id, "added": result.added,
-               "unchanged": result.unchanged}, as_json,
-              f"{kind}: list #{result.list_id} from {source} ({snapshot}): "
-              + ("already imported, unchanged" if result.unchanged else f"{result.added} records"))
+        emit({"kind": kind, "list_id": result.list_id, "added": result.added,
+              "unchanged": result.unchanged}, as_json,
+             f"{kind}: list #{result.list_id} from {source} ({snapshot}): "
+             + ("already imported, unchanged" if result.unchanged else f"{result.added} records"))
         return
-    _emit({"kind": kind, "added": result.added, "unchanged": result.unchanged}, as_json,
-          f"{kind}: {result.added} added, {result.unchanged} already present and unchanged")
+    emit({"kind": kind, "added": result.added, "unchanged": result.unchanged}, as_json,
+         f"{kind}: {result.added} added, {result.unchanged} already present and unchanged")
 
 
-@cli.command("pii-keygen")
+@click.command("pii-keygen")
 def pii_keygen():
     """Print a new key for FUNDTRAIL_PII_KEYS (put the new key first to rotate)."""
     click.echo(new_key())
@@ -51,10 +51,10 @@ def _parse_factor(text: str):
     return Factor(name.strip(), int(weight_text), direction != "capacity")
 
 
-@cli.command("allocate-factors")
+@click.command("allocate-factors")
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--province", required=True)
-@click.option("--amount", required=True, callback=_yuan,
+@click.option("--amount", required=True, callback=yuan_to_fen,
               help="Yuan to split among the counties.")
 @click.option("--factor", "factor_texts", multiple=True, required=True,
               help="NAME=WEIGHT[:need|capacity], e.g. poor_population=50, "
@@ -62,15 +62,15 @@ def _parse_factor(text: str):
 @click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False),
               required=True, help="CSV: 县代码/county_code, then one column per factor.")
 @click.option("--key", required=True, help="The allocation document number.")
-@click.option("--date", "effective_date", required=True, callback=_date)
+@click.option("--date", "effective_date", required=True, callback=to_date)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def allocate_factors(ctx, lot_id, province, amount, factor_texts, inputs_file, key,
                      effective_date, as_json):
     """因素法: split a lot among counties by factors; the province passes each city its part."""
+    from ledger.core.money import format_yuan
     from ledger.funds.allocation import allocate_by_factors
     from ledger.imports.csvfile import Column, read
-    from ledger.core.money import format_yuan
     factors = [_parse_factor(t) for t in factor_texts]
     columns = [Column("county", ("县代码", "county_code"))] + [
         Column(f.name, (f.name,), _positive_int) for f in factors]
@@ -82,7 +82,7 @@ def allocate_factors(ctx, lot_id, province, amount, factor_texts, inputs_file, k
                                    effective_date=effective_date, key=key)
     text = "\n".join(f"{county}: {format_yuan(fen)}"
                      for county, fen in sorted(plan["result_fen"].items()))
-    _emit(plan, as_json, text + f"\ncity transfers recorded (pending): {plan['transfers']}")
+    emit(plan, as_json, text + f"\ncity transfers recorded (pending): {plan['transfers']}")
 
 
 def _positive_int(text: str) -> int:
@@ -91,11 +91,11 @@ def _positive_int(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-@cli.command("pass-down")
+@click.command("pass-down")
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--plan", "key", required=True, help="The factor plan's document number.")
 @click.option("--city", required=True)
-@click.option("--date", "effective_date", required=True, callback=_date)
+@click.option("--date", "effective_date", required=True, callback=to_date)
 @pass_ctx
 def pass_down(ctx, lot_id, key, city, effective_date):
     """A city passes its counties the shares a factor plan gave them."""

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from ledger.oversight import complaints, sampling
-from ledger.cli.root import _date, _emit, cli, pass_ctx
+from ledger.cli.params import emit, load_policy, pass_ctx, to_date
 from ledger.core.errors import LedgerError
-from ledger.models.oversight import ComplaintChannel, ComplaintSubject, SampleStrata, VisitOutcome
 from ledger.core.pii import PiiVault
+from ledger.models.oversight import ComplaintChannel, ComplaintSubject, SampleStrata, VisitOutcome
+from ledger.oversight import complaints, sampling
 
 TODAY = dt.date.today().isoformat()
 
@@ -23,12 +23,9 @@ def _found(found: bool) -> None:
 
 # ----------------------------------------------------------------------------- complaints
 
-@cli.group("complaint")
+@click.group("complaint")
 def complaint_group():
     """Complaints (信访投诉): file, follow by receipt, handle, count."""
-
-
-cli.add_command(complaint_group, "complaints")
 
 
 @complaint_group.command("file")
@@ -41,7 +38,7 @@ cli.add_command(complaint_group, "complaints")
 @click.option("--summary", required=True, help="What is wrong, in the complainant's words.")
 @click.option("--name", default=None, help="Complainant's name (omit: anonymous).")
 @click.option("--phone", default=None, help="Complainant's phone, to be answered.")
-@click.option("--date", "received_on", callback=_date, default=None,
+@click.option("--date", "received_on", callback=to_date, default=None,
               help="Date received (calls and letters; default today).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -58,8 +55,8 @@ def complaint_file(ctx, channel, kind, code, summary, name, phone, received_on, 
             received_on=received_on, close_days=ctx.settings.complaint_close_days,
             answer_days=ctx.settings.complaint_answer_days)
         status = complaints.complaint_status_public(s, receipt)
-    _emit(status, as_json, f"receipt {status['receipt']} (keep it to follow the complaint; "
-          f"to be closed by {status['close_due']})")
+    emit(status, as_json, f"receipt {status['receipt']} (keep it to follow the complaint; "
+         f"to be closed by {status['close_due']})")
 
 
 @complaint_group.command("status")
@@ -79,12 +76,12 @@ def complaint_status(ctx, receipt, as_json):
     if status["closed_on"]:
         lines.append(f"closed {status['closed_on']}: "
                      + ("substantiated" if status["substantiated"] else "not substantiated"))
-    _emit(status, as_json, "\n".join(lines))
+    emit(status, as_json, "\n".join(lines))
 
 
 def _step_command(name, help_text, run, extra_params=()):
     params = [click.argument("complaint_id", type=int),
-              click.option("--date", "day", callback=_date, default=TODAY),
+              click.option("--date", "day", callback=to_date, default=TODAY),
               click.option("--note", default=None, help="Internal note (stored encrypted)."),
               *extra_params]
 
@@ -126,7 +123,7 @@ def complaint_list(ctx, state, as_json):
     text = "\n".join(f"{r['id']:>5}  {r['state']:<13} {r['subject_kind']}:{r['subject_code']}"
                      f"  due {r['close_due']}  handled at {r['handling_region']}"
                      for r in rows) or "no complaints"
-    _emit(rows, as_json, text)
+    emit(rows, as_json, text)
 
 
 @complaint_group.command("show")
@@ -146,11 +143,11 @@ def complaint_show(ctx, complaint_id, as_json):
                                 who["named"] else "anonymous" if who else "(withheld)")]
     lines += [f"  {st['date']} {st['step']}" + (f"  reply: {st['reply']}" if st["reply"] else "")
               + (f"  note: {st['note']}" if st["note"] else "") for st in data["steps"]]
-    _emit(data, as_json, "\n".join(lines))
+    emit(data, as_json, "\n".join(lines))
 
 
 @complaint_group.command("overdue")
-@click.option("--as-of", callback=_date, default=TODAY)
+@click.option("--as-of", callback=to_date, default=TODAY)
 @click.option("--include-late", is_flag=True, help="Also deadlines met, but late.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -158,7 +155,7 @@ def complaint_overdue(ctx, as_of, include_late, as_json):
     """Complaints past their deadline (rule G6); exit 1 if any."""
     with ctx.session() as s:
         rows = complaints.overdue_complaints(s, as_of, include_late)
-    _emit(rows, as_json, "\n".join(
+    emit(rows, as_json, "\n".join(
         f"complaint {r['id']} at {r['region']}: {r['deadline_kind']} was due {r['due']}, "
         f"{r['days_overdue']} days over" for r in rows) or "no deadline missed")
     _found(bool(rows))
@@ -172,7 +169,7 @@ def complaint_substantiated(ctx, county, as_json):
     """Closed complaints found substantiated (to open misuse alerts)."""
     with ctx.session() as s:
         rows = complaints.substantiated_complaints(s, county)
-    _emit(rows, as_json, "\n".join(
+    emit(rows, as_json, "\n".join(
         f"complaint {r['id']}: {r['subject_kind']} {r['subject_code']}, closed {r['closed_on']}"
         for r in rows) or "none")
 
@@ -180,14 +177,14 @@ def complaint_substantiated(ctx, county, as_json):
 @complaint_group.command("stats")
 @click.option("--county", required=True)
 @click.option("--year", type=click.IntRange(2000, 2100), default=None)
-@click.option("--as-of", callback=_date, default=TODAY)
+@click.option("--as-of", callback=to_date, default=TODAY)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def complaint_stats(ctx, county, year, as_of, as_json):
     """Public numbers for a county: received, answered on time, substantiated."""
     with ctx.session() as s:
         data = complaints.complaint_stats(s, county, year, as_of)
-    _emit(data, as_json, (
+    emit(data, as_json, (
         f"{data['county_name']} ({county}){' ' + str(year) if year else ''}: "
         f"{data['received']} received, {data['answered']} answered "
         f"({data['answered_on_time']} on time), {data['closed']} closed "
@@ -197,7 +194,7 @@ def complaint_stats(ctx, county, year, as_of, as_json):
 
 # ----------------------------------------------------------------------------- samples
 
-@cli.group("sample")
+@click.group("sample")
 def sample_group():
     """Field-check samples (入户核查) nobody can choose: commit, draw, visit, verify."""
 
@@ -242,14 +239,13 @@ def sample_commit(ctx, county, size, strata, risk_file, beacon_name, policy_file
                                      policy_text=_policy_text(ctx, policy_file))
     data = {"id": row.id, "log_index": row.log_index, "frame_digest": row.frame_digest,
             "size": row.size}
-    _emit(data, as_json, f"sample {row.id} committed at log entry {row.log_index} (frame "
-          f"{row.frame_digest[:16]}…); now `fundtrail checkpoint sign`, then "
-          f"`fundtrail sample draw {row.id}`")
+    emit(data, as_json, f"sample {row.id} committed at log entry {row.log_index} (frame "
+         f"{row.frame_digest[:16]}…); now `fundtrail checkpoint sign`, then "
+         f"`fundtrail sample draw {row.id}`")
 
 
 def _policy(ctx, path):
-    from ledger.cli.audit import _load_policy
-    return _load_policy(path or ctx.settings.policy_file)
+        return load_policy(path or ctx.settings.policy_file)
 
 
 def _policy_text(ctx, path) -> bytes | None:
@@ -292,8 +288,8 @@ def sample_visits(ctx, commitment_id, csv_file, as_json):
             writer.writerows(rows)
     text = "\n".join(f"{r['stratum']:<22} {r['household']:<14} {r['village_name']} "
                      f"{r['head']}  [{r['result']}]" for r in rows)
-    _emit(rows, as_json, text + "\nHousehold cards (明白卡) for the visits come from the "
-          "reports module's household-card report.")
+    emit(rows, as_json, text + "\nHousehold cards (明白卡) for the visits come from the "
+         "reports module's household-card report.")
 
 
 @sample_group.command("visit")
@@ -302,7 +298,7 @@ def sample_visits(ctx, commitment_id, csv_file, as_json):
 @click.option("--confirmed", "outcome", flag_value="confirmed")
 @click.option("--discrepancy", "outcome", flag_value="discrepancy")
 @click.option("--details", default="", help="What differs (required for a discrepancy).")
-@click.option("--date", "day", callback=_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY)
 @pass_ctx
 def sample_visit(ctx, commitment_id, household, outcome, details, day):
     """Record the result of visiting a drawn household."""
@@ -322,7 +318,7 @@ def sample_discrepancies(ctx, county, as_json):
     """Households where the visit found a discrepancy; exit 1 if any."""
     with ctx.session() as s:
         rows = sampling.discrepancies(s, county)
-    _emit(rows, as_json, "\n".join(
+    emit(rows, as_json, "\n".join(
         f"sample {r['sample']} {r['household']} ({r['visited_on']}): {r['details']}"
         for r in rows) or "no discrepancies")
     _found(bool(rows))
@@ -344,7 +340,8 @@ def sample_publish(ctx, commitment_id, out_dir):
     (out / "frame.json").write_bytes(frame.encode("utf-8"))
     (out / "checkpoint.txt").write_text(note, encoding="utf-8")
     click.echo(f"written {out / 'frame.json'} and {out / 'checkpoint.txt'}; check with "
-               f"`python -m ledger.oversight.sampling_verify {out / 'frame.json'} {out / 'checkpoint.txt'}`")
+               f"`python -m ledger.oversight.sampling_verify {out / 'frame.json'} "
+               f"{out / 'checkpoint.txt'}`")
 
 
 @sample_group.command("verify")
@@ -382,5 +379,5 @@ def sample_verify(ctx, frame_file, checkpoint_file, policy_file, commitment_id, 
     if not signed:
         text += ("\nNOT VERIFIED: no --policy, so the checkpoint's signatures were not "
                  "checked")
-    _emit(data, as_json, text)
+    emit(data, as_json, text)
     _found(same is False or not signed)

@@ -5,14 +5,21 @@ import datetime as dt
 
 import click
 
-from ledger.households import credit
-from ledger.funds import recoveries
-from ledger.cli.root import _date, _emit, _report_transfer, _yuan, cli, pass_ctx, transfer_options
-from ledger.models import LoanEventKind
+from ledger.cli.params import (
+    emit,
+    pass_ctx,
+    report_transfer,
+    to_date,
+    transfer_options,
+    yuan_to_fen,
+)
 from ledger.core.money import format_yuan
+from ledger.funds import recoveries
+from ledger.households import credit
+from ledger.models import LoanEventKind
 
 
-@cli.group("recovery")
+@click.group("recovery")
 def recovery_group():
     """Recover misused money back to its lot (追回归位), and follow what is still owed."""
 
@@ -21,8 +28,8 @@ def recovery_group():
 @click.argument("code")
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--payee", required=True, help="Who must return the money.")
-@click.option("--amount", callback=_yuan, required=True, help="Yuan to recover.")
-@click.option("--due", callback=_date, required=True, help="Date by which it must be back.")
+@click.option("--amount", callback=yuan_to_fen, required=True, help="Yuan to recover.")
+@click.option("--due", callback=to_date, required=True, help="Date by which it must be back.")
 @click.option("--reason", required=True, help="The finding, e.g. 审计发现虚报冒领.")
 @click.option("--source-transfer", type=int, default=None,
               help="The payment found to be misused, if known.")
@@ -36,16 +43,16 @@ def recovery_open(ctx, code, lot_id, payee, amount, due, reason, source_transfer
             s, ctx.actor(s), code=code, lot_id=lot_id, payee_code=payee, amount_fen=amount,
             due_date=due, reason=reason, effective_date=effective_date,
             source_transfer_id=source_transfer)
-        _emit({"case": case.code, "claim_transfer": case.claim_transfer_id,
-               "amount_fen": case.amount_fen, "due_date": case.due_date.isoformat()}, as_json,
-              f"recovery {case.code}: claim transfer #{case.claim_transfer_id} for "
-              f"{format_yuan(case.amount_fen)} yuan recorded (pending approval), "
-              f"due {case.due_date}")
+        emit({"case": case.code, "claim_transfer": case.claim_transfer_id,
+              "amount_fen": case.amount_fen, "due_date": case.due_date.isoformat()}, as_json,
+             f"recovery {case.code}: claim transfer #{case.claim_transfer_id} for "
+             f"{format_yuan(case.amount_fen)} yuan recorded (pending approval), "
+             f"due {case.due_date}")
 
 
 @recovery_group.command("collect")
 @click.argument("code")
-@click.option("--amount", callback=_yuan, required=True, help="Yuan that came back.")
+@click.option("--amount", callback=yuan_to_fen, required=True, help="Yuan that came back.")
 @click.option("--key", required=True, help="The payment voucher (缴款书) number.")
 @click.option("--memo", default="")
 @transfer_options
@@ -55,11 +62,11 @@ def recovery_collect(ctx, code, amount, key, memo, effective_date, as_json):
     with ctx.session() as s:
         t = recoveries.collect(s, ctx.actor(s), code=code, amount_fen=amount,
                                effective_date=effective_date, key=key, memo=memo)
-        _report_transfer(t, as_json)
+        report_transfer(t, as_json)
 
 
 @recovery_group.command("list")
-@click.option("--as-of", callback=_date, default=None, help="Date to judge overdue by.")
+@click.option("--as-of", callback=to_date, default=None, help="Date to judge overdue by.")
 @click.option("--overdue", is_flag=True, help="Only cases past their due date.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -77,12 +84,12 @@ def recovery_list(ctx, as_of, overdue, as_json):
         f"{format_yuan(st.outstanding_fen):>14} of {format_yuan(st.claimed_fen):>14}  "
         f"due {st.due_date}{'  OVERDUE' if st.overdue(as_of) else ''}"
         for st in states) or "no recovery cases"
-    _emit(data, as_json, text)
+    emit(data, as_json, text)
     if any(st.overdue(as_of) for st in states):
         raise click.exceptions.Exit(1)
 
 
-@cli.group("loan")
+@click.group("loan")
 def loan_group():
     """Micro-credit loans (扶贫小额信贷) and their interest subsidy (贴息)."""
 
@@ -91,9 +98,9 @@ def loan_group():
 @click.argument("code")
 @click.option("--household", required=True)
 @click.option("--bank", required=True)
-@click.option("--principal", callback=_yuan, required=True, help="Yuan lent (≤ 50,000).")
+@click.option("--principal", callback=yuan_to_fen, required=True, help="Yuan lent (≤ 50,000).")
 @click.option("--rate", "rate_text", required=True, help="Annual rate in percent, e.g. 4.35.")
-@click.option("--start", callback=_date, required=True)
+@click.option("--start", callback=to_date, required=True)
 @click.option("--months", type=int, required=True, help="Term in months (≤ 36).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -104,11 +111,11 @@ def loan_add(ctx, code, household, bank, principal, rate_text, start, months, as
         loan = credit.register_loan(s, ctx.actor(s), code=code, household_code=household,
                                     bank=bank, principal_fen=principal, annual_rate_bp=rate_bp,
                                     start_date=start, term_months=months)
-        _emit({"loan": loan.code, "household": loan.household_code,
-               "term_end": credit.term_end(loan).isoformat()}, as_json,
-              f"loan {loan.code} recorded for {loan.household_code}: "
-              f"{format_yuan(loan.principal_fen)} yuan at {rate_text}% until "
-              f"{credit.term_end(loan)}")
+        emit({"loan": loan.code, "household": loan.household_code,
+              "term_end": credit.term_end(loan).isoformat()}, as_json,
+             f"loan {loan.code} recorded for {loan.household_code}: "
+             f"{format_yuan(loan.principal_fen)} yuan at {rate_text}% until "
+             f"{credit.term_end(loan)}")
 
 
 def _basis_points(text: str) -> int:
@@ -122,7 +129,7 @@ def _basis_points(text: str) -> int:
 @loan_group.command("event")
 @click.argument("code")
 @click.argument("kind", type=click.Choice([k.value for k in LoanEventKind]))
-@click.option("--date", "day", callback=_date, required=True)
+@click.option("--date", "day", callback=to_date, required=True)
 @click.option("--comment", default="")
 @pass_ctx
 def loan_event(ctx, code, kind, day, comment):
@@ -135,8 +142,8 @@ def loan_event(ctx, code, kind, day, comment):
 @loan_group.command("subsidy")
 @click.argument("code")
 @click.option("--lot", "lot_id", type=int, required=True)
-@click.option("--from", "period_start", callback=_date, required=True)
-@click.option("--to", "period_end", callback=_date, required=True)
+@click.option("--from", "period_start", callback=to_date, required=True)
+@click.option("--to", "period_end", callback=to_date, required=True)
 @transfer_options
 @pass_ctx
 def loan_subsidy(ctx, code, lot_id, period_start, period_end, effective_date, as_json):
@@ -145,7 +152,7 @@ def loan_subsidy(ctx, code, lot_id, period_start, period_end, effective_date, as
         t = credit.pay_interest_subsidy(s, ctx.actor(s), code=code, lot_id=lot_id,
                                         period_start=period_start, period_end=period_end,
                                         effective_date=effective_date)
-        _report_transfer(t, as_json)
+        report_transfer(t, as_json)
 
 
 @loan_group.command("list")
@@ -161,4 +168,4 @@ def loan_list(ctx, household, as_json):
         f"{l['start_date']}–{l['term_end']}  subsidised "
         f"{format_yuan(sum(x['amount_fen'] for x in l['subsidies']))}"
         for l in loans) or "no loans"
-    _emit(loans, as_json, text)
+    emit(loans, as_json, text)

@@ -5,15 +5,15 @@ import datetime as dt
 
 import click
 
-from ledger.rolls import lifecycle as rolls
-from ledger.cli.root import _date, _emit, _yuan, cli, pass_ctx
-from ledger.imports.roll_lines import read_roll_lines
+from ledger.cli.params import emit, pass_ctx, to_date, yuan_to_fen
 from ledger.core.pii import PiiVault
+from ledger.imports.roll_lines import read_roll_lines
+from ledger.rolls import lifecycle as rolls
 
 TODAY = dt.date.today().isoformat()
 
 
-@cli.group("roll")
+@click.group("roll")
 def roll_group():
     """Household payment rolls (公示清册): create, publish, approve, send, reconcile."""
 
@@ -25,10 +25,10 @@ def roll_group():
 @click.option("--item", required=True, help="What is paid, e.g. 产业奖补.")
 @click.option("--function-code", required=True)
 @click.option("--use", "use_code", required=True)
-@click.option("--standard", callback=_yuan, required=True, help="Yuan per unit.")
+@click.option("--standard", callback=yuan_to_fen, required=True, help="Yuan per unit.")
 @click.option("--lines", "lines_file", type=click.Path(exists=True, dir_okay=False),
               required=True, help="CSV: 户编码/household_code[, 数量/quantity].")
-@click.option("--date", "as_of", callback=_date, default=TODAY)
+@click.option("--date", "as_of", callback=to_date, default=TODAY)
 @pass_ctx
 def roll_create(ctx, code, lot_id, county, item, function_code, use_code, standard,
                 lines_file, as_of):
@@ -43,7 +43,7 @@ def roll_create(ctx, code, lot_id, county, item, function_code, use_code, standa
 
 def _simple(name, func, help_text, needs_household=False, with_comment=False):
     params = [click.argument("code"),
-              click.option("--date", "day", callback=_date, default=TODAY)]
+              click.option("--date", "day", callback=to_date, default=TODAY)]
     if needs_household:
         params.append(click.option("--household", required=True))
     if with_comment:
@@ -72,7 +72,7 @@ _simple("object", rolls.object_to, "Record an objection to a household's line (h
 @click.option("--household", required=True)
 @click.option("--upheld/--dismissed", required=True)
 @click.option("--comment", required=True)
-@click.option("--date", "day", callback=_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY)
 @pass_ctx
 def roll_resolve(ctx, code, household, upheld, comment, day):
     """Decide an objection: upheld withdraws the line, dismissed releases it."""
@@ -83,7 +83,7 @@ def roll_resolve(ctx, code, household, upheld, comment, day):
 
 @roll_group.command("approve")
 @click.argument("code")
-@click.option("--date", "day", callback=_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY)
 @pass_ctx
 def roll_approve(ctx, code, day):
     """Approve a roll after its publicity window (not by its creator)."""
@@ -97,7 +97,7 @@ def roll_approve(ctx, code, day):
 @click.option("-o", "out", type=click.Path(dir_okay=False), required=True,
               help="The bank file to write (contains full card numbers: keep it private).")
 @click.option("--encoding", default="gb18030", show_default=True)
-@click.option("--date", "day", callback=_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY)
 @pass_ctx
 def roll_send(ctx, code, out, encoding, day):
     """Record the payments of every open line and write the bank file."""
@@ -121,7 +121,7 @@ def roll_send(ctx, code, out, encoding, day):
 @roll_group.command("repay")
 @click.argument("code")
 @click.option("--new", "new_code", required=True, help="Code of the new roll.")
-@click.option("--date", "day", callback=_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY)
 @pass_ctx
 def roll_repay(ctx, code, new_code, day):
     """A new roll for the lines the bank returned (退票); publish and approve it as usual."""
@@ -132,7 +132,7 @@ def roll_repay(ctx, code, new_code, day):
                f"(publish and approve it as any roll)")
 
 
-@cli.command("import-bank-results")
+@click.command("import-bank-results")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--roll", "roll_code", required=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -142,5 +142,5 @@ def import_bank_results_command(ctx, file, roll_code, as_json):
     from ledger.imports.bank import import_bank_results
     with ctx.session() as s:
         counts = import_bank_results(s, ctx.actor(s), roll_code, file)
-    _emit(counts, as_json, f"{counts['posted']} paid, {counts['returned']} returned to the "
-          f"lot, {counts['unchanged']} already recorded")
+    emit(counts, as_json, f"{counts['posted']} paid, {counts['returned']} returned to the "
+         f"lot, {counts['unchanged']} already recorded")

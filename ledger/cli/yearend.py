@@ -5,14 +5,14 @@ from dataclasses import asdict
 
 import click
 
-from ledger.funds import yearend
-from ledger.cli.root import _emit, _report_transfer, _yuan, cli, pass_ctx, transfer_options
+from ledger.cli.params import emit, pass_ctx, report_transfer, transfer_options, yuan_to_fen
 from ledger.core.money import format_yuan
+from ledger.funds import yearend
 
 STATUS_TEXT = {"carry_over": "结转", "idle_flag": "闲置一年以上", "reclaim": "两年以上，应收回"}
 
 
-@cli.command("year-end")
+@click.command("year-end")
 @click.option("--year", type=click.IntRange(2000, 2100), required=True)
 @click.option("--record", "record_it", is_flag=True,
               help="Fix the statement in the audit log (needs --as).")
@@ -35,16 +35,16 @@ def year_end(ctx, year, record_it, as_json):
         for r in rows) or f"nothing carried over at the end of {year}"
     if digest:
         text += f"\nstatement recorded in the audit log (sha256 {digest[:16]}…)"
-    _emit(data, as_json, text)
+    emit(data, as_json, text)
     if any(r.status == "reclaim" for r in rows):
         raise click.exceptions.Exit(1)
 
 
-@cli.command("reclaim")
+@click.command("reclaim")
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--from", "from_region", required=True, help="The unit holding idle money.")
 @click.option("--to", "to_region", required=True, help="The finance unit above that takes it.")
-@click.option("--amount", callback=_yuan, required=True)
+@click.option("--amount", callback=yuan_to_fen, required=True)
 @click.option("--key", required=True, help="Idempotency key, e.g. the 收回 document number.")
 @click.option("--reason", required=True)
 @transfer_options
@@ -55,4 +55,4 @@ def reclaim(ctx, lot_id, from_region, to_region, amount, key, reason, effective_
         t = yearend.reclaim(s, ctx.actor(s), lot_id=lot_id, from_region=from_region,
                             to_region=to_region, amount_fen=amount,
                             effective_date=effective_date, key=key, reason=reason)
-        _report_transfer(t, as_json)
+        report_transfer(t, as_json)

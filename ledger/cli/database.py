@@ -1,0 +1,31 @@
+"""`fundtrail db upgrade`: create or migrate the schema."""
+from __future__ import annotations
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from ledger.cli.params import pass_ctx
+from ledger.store import migrate
+from ledger.store.db import make_engine, storage_error
+
+
+@click.group("db")
+def db():
+    """Create or migrate the schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_ctx
+def db_upgrade(ctx, revision):
+    """Create or migrate the schema with Alembic."""
+    engine = make_engine(ctx.settings.database_url)
+    try:
+        migrate.upgrade(engine, revision)
+    except OperationalError as exc:  # locked, disk full, server gone: one clear line, exit 2
+        raise storage_error(exc, uncertain=False) from None
+    click.echo(f"schema at {migrate.current_revision(engine)} ({_safe_url(engine)})")
+
+
+def _safe_url(engine) -> str:
+    return engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,240 @@
+"""Recording and reading the money: appropriate, allocate, fund a project, pay, integrate;
+approve, reject, reverse; close a period; trial balance, balances and the trace of a lot."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+
+from ledger.cli.params import (
+    emit,
+    pass_ctx,
+    report_transfer,
+    to_date,
+    transfer_options,
+    yuan_to_fen,
+)
+from ledger.core.money import format_yuan
+from ledger.funds import balances, flows, lots, periods, posting
+from ledger.funds.trace import render as render_trace
+from ledger.funds.trace import trace_lot
+from ledger.models import SourceLevel
+
+# ----------------------------------------------------------------------------- recording
+
+@click.command("appropriate")
+@click.option("--doc", "doc_number", required=True, help="Document number (文号).")
+@click.option("--source-level", type=click.Choice(
+    [s.value for s in SourceLevel if s is not SourceLevel.INTEGRATED]), required=True)
+@click.option("--year", type=int, required=True)
+@click.option("--title", required=True)
+@click.option("--function-code", "function_codes", multiple=True, required=True)
+@click.option("--use", "uses", multiple=True, required=True)
+@click.option("--amount", callback=yuan_to_fen, required=True, help="Yuan, e.g. 1,234.56")
+@click.option("--region", required=True, help="Receiving region code.")
+@click.option("--key", default=None, help="Idempotency key (default: from the document).")
+@transfer_options
+@pass_ctx
+def appropriate(ctx, doc_number, source_level, year, title, function_codes, uses, amount,
+                region, key, effective_date, as_json):
+    """Open a fund lot from an appropriation document."""
+    with ctx.session() as s:
+        t = lots.appropriate(s, ctx.actor(s), doc_number=doc_number,
+                             source_level=SourceLevel(source_level), year=year, title=title,
+                             function_codes=list(function_codes), allowed_uses=list(uses),
+                             amount_fen=amount, region_code=region,
+                             effective_date=effective_date, key=key)
+        report_transfer(t, as_json)
+
+
+@click.command("allocate")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--from", "from_region", required=True)
+@click.option("--to", "to_region", required=True)
+@click.option("--amount", callback=yuan_to_fen, required=True)
+@click.option("--key", required=True, help="Idempotency key, e.g. the allocation document.")
+@click.option("--memo", default="")
+@transfer_options
+@pass_ctx
+def allocate(ctx, lot_id, from_region, to_region, amount, key, memo, effective_date, as_json):
+    """Pass money of a lot one level down."""
+    with ctx.session() as s:
+        t = flows.allocate(s, ctx.actor(s), lot_id=lot_id, from_region=from_region,
+                           to_region=to_region, amount_fen=amount,
+                           effective_date=effective_date, key=key, memo=memo)
+        report_transfer(t, as_json)
+
+
+@click.command("fund-project")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--project", required=True)
+@click.option("--amount", callback=yuan_to_fen, required=True)
+@click.option("--key", required=True)
+@click.option("--memo", default="")
+@transfer_options
+@pass_ctx
+def fund_project(ctx, lot_id, project, amount, key, memo, effective_date, as_json):
+    """Put a county's money of a lot behind one of its projects."""
+    with ctx.session() as s:
+        t = flows.fund_project(s, ctx.actor(s), lot_id=lot_id, project_code=project,
+                               amount_fen=amount, effective_date=effective_date, key=key,
+                               memo=memo)
+        report_transfer(t, as_json)
+
+
+@click.command("pay")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--payee", required=True)
+@click.option("--amount", callback=yuan_to_fen, required=True)
+@click.option("--function-code", required=True)
+@click.option("--use", "use_code", required=True)
+@click.option("--project", default=None, help="Pay from this project's money …")
+@click.option("--county", default=None, help="… or from this county's own share.")
+@click.option("--key", required=True, help="Idempotency key, e.g. the bank voucher number.")
+@click.option("--memo", default="")
+@transfer_options
+@pass_ctx
+def pay(ctx, lot_id, payee, amount, function_code, use_code, project, county, key, memo,
+        effective_date, as_json):
+    """Pay a household or contractor."""
+    with ctx.session() as s:
+        t = flows.pay(s, ctx.actor(s), lot_id=lot_id, payee_code=payee, amount_fen=amount,
+                      function_code=function_code, use_code=use_code, project_code=project,
+                      county_code=county, effective_date=effective_date, key=key, memo=memo)
+        report_transfer(t, as_json)
+
+
+@click.command("integrate")
+@click.option("--county", required=True)
+@click.option("--doc", "doc_number", required=True)
+@click.option("--year", type=int, required=True)
+@click.option("--title", required=True)
+@click.option("--function-code", "function_codes", multiple=True, required=True)
+@click.option("--use", "uses", multiple=True, required=True)
+@click.option("--source", "sources", multiple=True, required=True,
+              help="LOT_ID=AMOUNT_YUAN, repeatable.")
+@click.option("--key", default=None)
+@transfer_options
+@pass_ctx
+def integrate(ctx, county, doc_number, year, title, function_codes, uses, sources, key,
+              effective_date, as_json):
+    """Pool several lots into an integrated lot, keeping lineage (统筹整合)."""
+    parsed = []
+    for item in sources:
+        lot_text, sep, amount_text = item.partition("=")
+        if not sep or not lot_text.strip().isdigit():
+            raise click.BadParameter(f"{item!r} is not LOT_ID=AMOUNT", param_hint="--source")
+        parsed.append((int(lot_text), yuan_to_fen(None, None, amount_text)))
+    with ctx.session() as s:
+        t = lots.integrate(s, ctx.actor(s), county_code=county, doc_number=doc_number,
+                           year=year, title=title, function_codes=list(function_codes),
+                           allowed_uses=list(uses), sources=parsed,
+                           effective_date=effective_date, key=key)
+        report_transfer(t, as_json)
+
+
+@click.command("approve")
+@click.argument("transfer_id", type=int)
+@click.option("--comment", default="")
+@pass_ctx
+def approve(ctx, transfer_id, comment):
+    """Approve a transfer a colleague recorded (maker–checker)."""
+    with ctx.session() as s:
+        posting.approve(s, ctx.actor(s), transfer_id, comment)
+    click.echo(f"transfer #{transfer_id} approved")
+
+
+@click.command("reject")
+@click.argument("transfer_id", type=int)
+@click.option("--comment", required=True)
+@pass_ctx
+def reject(ctx, transfer_id, comment):
+    """Reject a pending transfer, releasing what it held."""
+    with ctx.session() as s:
+        posting.reject(s, ctx.actor(s), transfer_id, comment)
+    click.echo(f"transfer #{transfer_id} rejected")
+
+
+@click.command("reverse")
+@click.argument("transfer_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--key", default=None, help="Idempotency key (default reverse:ID).")
+@transfer_options
+@pass_ctx
+def reverse(ctx, transfer_id, reason, key, effective_date, as_json):
+    """Correct an approved transfer by recording its reversal."""
+    with ctx.session() as s:
+        t = posting.reverse(s, ctx.actor(s), transfer_id, reason=reason,
+                            effective_date=effective_date, key=key or f"reverse:{transfer_id}")
+        report_transfer(t, as_json)
+
+
+@click.command("close-period")
+@click.argument("period")
+@pass_ctx
+def close_period(ctx, period):
+    """Close a fiscal month (YYYY-MM) for the whole ledger."""
+    with ctx.session() as s:
+        periods.close_period(s, ctx.actor(s), period)
+    click.echo(f"period {period} closed")
+
+
+# ----------------------------------------------------------------------------- reading
+
+@click.command("trial-balance")
+@click.option("--as-of", callback=to_date, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def trial_balance(ctx, as_of, as_json):
+    """Every account's debits and credits; the totals must balance (exit 1 if not)."""
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        tb = balances.trial_balance(s, actor, as_of)
+    data = {"as_of": as_of, "balanced": tb.balanced, "total_debits_fen": tb.total_debits,
+            "total_credits_fen": tb.total_credits, "unbalanced_lots": tb.unbalanced_lots,
+            "accounts": [asdict(r) | {"balance": r.balance} for r in tb.rows]}
+    lines = [f"{'lot':<34} {'account':<32} {'debits':>18} {'credits':>18}"]
+    for r in tb.rows:
+        lines.append(f"{r.lot[:34]:<34} {(r.kind + ':' + r.holder)[:32]:<32} "
+                     f"{format_yuan(r.debits):>18} {format_yuan(r.credits):>18}")
+    lines.append(f"{'total':<67} {format_yuan(tb.total_debits):>18} "
+                 f"{format_yuan(tb.total_credits):>18}")
+    lines.append("balanced" if tb.balanced else f"NOT BALANCED: lots {tb.unbalanced_lots}")
+    emit(data, as_json, "\n".join(lines))
+    if not tb.balanced:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("balances")
+@click.option("--as-of", callback=to_date, default=None)
+@click.option("--lot", "lot_id", type=int, default=None)
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(["unit", "project", "payee", "appropriation",
+                                 "integration_in", "integration_out"]))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show_balances(ctx, as_of, lot_id, kinds, as_json):
+    """Balances per unit, lot, project or payee, as of a date."""
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        rows = balances.account_balances(s, actor, as_of, lot_id, kinds or None)
+    data = [asdict(r) | {"balance": r.balance} for r in rows]
+    text = "\n".join(f"{r.lot[:34]:<34} {r.kind + ':' + r.holder:<32} "
+                     f"{format_yuan(r.balance):>18}" for r in rows) or "no postings"
+    emit(data, as_json, text)
+
+
+@click.command("trace")
+@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--payees", "max_payees", type=int, default=10, show_default=True,
+              help="How many payees to list under each holder in the text view.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def trace(ctx, lot_id, max_payees, as_json):
+    """Where every fen of a lot went, level by level, and what is still held where."""
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        result = trace_lot(s, lot_id, actor)
+    data = {"lot": result.lot_label, "amount_fen": result.amount_fen,
+            "tree": [r.to_dict() for r in result.roots]}
+    emit(data, as_json, render_trace(result, format_yuan, max_payees))

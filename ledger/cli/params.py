@@ -1,0 +1,135 @@
+"""What every command of `fundtrail` shares: the context object (settings, sessions, who acts),
+the option callbacks for dates and yuan, --json output, the options and report of a transfer,
+and the policy file.
+
+The public surface of ledger.cli: the area modules here and the commands of the outer layers
+(reports.cli, web.cli) import this module and nothing else of the command line, so that none
+of them imports the root and the root can load them lazily (tests/test_architecture.py).
+
+It is imported by `fundtrail --help` too, so it imports only what a command needs before it
+runs; what opens the database is imported when a command first asks for it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from ledger.core.config import load_settings
+from ledger.core.errors import LedgerError
+from ledger.core.money import MoneyError, format_yuan, parse_yuan
+
+
+class Context:
+    """The `click` context object: the settings of --config, and who acts (--as)."""
+
+    def __init__(self, config_path, username):
+        self.settings = load_settings(config_path)
+        self.username = username
+        self._factory = None
+
+    @property
+    def factory(self):
+        """Sessions of the configured database, each carrying the deployment's LedgerContext
+        (log origin and ledger rules) from these settings."""
+        if self._factory is None:
+            # Imported here: the database side loads SQLAlchemy, which `--help` does not need.
+            from ledger.store.context import LedgerContext
+            from ledger.store.db import make_engine, make_sessionmaker
+            engine = make_engine(self.settings.database_url)
+            self._factory = make_sessionmaker(engine, LedgerContext.from_settings(self.settings))
+        return self._factory
+
+    def session(self):
+        """A unit of work: `with ctx.session() as s:` commits on success, rolls back on error."""
+        return _SessionScope(self)
+
+    def actor(self, session):
+        """The user of --as; a command that changes the books cannot run without one."""
+        if not self.username:
+            raise click.UsageError("this command changes the books: say who you are with "
+                                   "--as USERNAME (or FUNDTRAIL_USER)")
+        from ledger.org import regions
+        return regions.get_user(session, self.username)
+
+
+class _SessionScope:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def __enter__(self):
+        from ledger.store.db import transaction
+        self.cm = transaction(self.ctx.factory)
+        return self.cm.__enter__()
+
+    def __exit__(self, *exc):
+        return self.cm.__exit__(*exc)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def to_date(_ctx, _param, value):
+    """Option callback: YYYY-MM-DD text to a date (a date default passes through)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2024-03-31") from None
+
+
+def yuan_to_fen(_ctx, _param, value):
+    """Option callback: an amount in yuan ("1,234.56", "¥12") to whole fen."""
+    if value is None:
+        return None
+    try:
+        return parse_yuan(value)
+    except MoneyError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def emit(data, as_json: bool, text: str) -> None:
+    """Print `data` as JSON with --json, else the human-readable `text`."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if as_json else text)
+
+
+_TRANSFER_OPTIONS = [
+    click.option("--date", "effective_date", callback=to_date, default=dt.date.today().isoformat(),
+                 show_default="today", help="Effective (value) date, YYYY-MM-DD."),
+    click.option("--json", "as_json", is_flag=True, help="Print the transfer as JSON."),
+]
+
+
+def transfer_options(func):
+    """--date and --json of every command that records a transfer (see report_transfer)."""
+    for option in reversed(_TRANSFER_OPTIONS):
+        func = option(func)
+    return func
+
+
+def report_transfer(t, as_json) -> None:
+    """What every command that records a transfer prints."""
+    emit({"id": t.id, "kind": t.kind.value, "lot_id": t.lot_id, "amount_fen": t.amount_fen,
+          "amount": format_yuan(t.amount_fen), "effective_date": t.effective_date.isoformat(),
+          "key": t.idempotency_key, "log_index": t.log_index}, as_json,
+         f"transfer #{t.id} {t.kind.value} {format_yuan(t.amount_fen)} yuan recorded "
+         f"(pending approval; key {t.idempotency_key})")
+
+
+def load_policy(path: str | None):
+    """The log's policy file (keys, witnesses, quorum), or None when there is no such file.
+
+    A file that exists but does not parse is an error (exit 2), never "no policy": without a
+    policy, verification would skip every signature and quorum check.
+    """
+    if not path or not Path(path).exists():
+        return None
+    # Imported here: parsing a policy loads the signature code, which `--help` does not need.
+    from ledger.audit.tlog.policy import PolicyError, parse_policy
+    try:
+        return parse_policy(Path(path).read_bytes())
+    except PolicyError as exc:
+        raise LedgerError(f"{path}: {exc}") from None

@@ -1,0 +1,76 @@
+"""`fundtrail project add|advance|file` and `fundtrail payee add`: what money can be spent on,
+and who can be paid."""
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from ledger.cli.params import pass_ctx, to_date
+from ledger.funds import projects
+from ledger.models import PayeeKind, ProjectStatus
+
+
+@click.group("project")
+def project_group():
+    """Projects of a county: register, move through their stages, file (备案)."""
+
+
+@project_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--county", required=True)
+@click.option("--function-code", required=True)
+@pass_ctx
+def project_add(ctx, code, name, county, function_code):
+    """Register a project in a county."""
+    with ctx.session() as s:
+        projects.register_project(s, ctx.actor(s), code=code, name=name, county_code=county,
+                                  function_code=function_code)
+    click.echo(f"project {code} registered")
+
+
+@project_group.command("advance")
+@click.argument("code")
+@click.option("--to", "to", type=click.Choice([s.value for s in ProjectStatus
+                                               if s is not ProjectStatus.FILED]), required=True)
+@click.option("--date", "effective_date", callback=to_date, default=dt.date.today().isoformat())
+@click.option("--comment", default="")
+@pass_ctx
+def project_advance(ctx, code, to, effective_date, comment):
+    """Move a project to its next stage (in_library, approved, implementing, accepted, closed)."""
+    with ctx.session() as s:
+        projects.advance_project(s, ctx.actor(s), code, ProjectStatus(to), effective_date,
+                                 comment)
+    click.echo(f"project {code} is now {to}")
+
+
+@project_group.command("file")
+@click.argument("code")
+@click.option("--date", "effective_date", callback=to_date, default=dt.date.today().isoformat())
+@click.option("--comment", default="")
+@pass_ctx
+def project_file(ctx, code, effective_date, comment):
+    """File (备案) a county's approved project at the city or province."""
+    with ctx.session() as s:
+        projects.file_project(s, ctx.actor(s), code, effective_date, comment)
+    click.echo(f"project {code} filed")
+
+
+@click.group("payee")
+def payee_group():
+    """Payees: the households and contractors that can be paid."""
+
+
+@payee_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--kind", type=click.Choice([k.value for k in PayeeKind]), required=True)
+@click.option("--region", required=True)
+@pass_ctx
+def payee_add(ctx, code, name, kind, region):
+    """Register a household or contractor that can be paid."""
+    with ctx.session() as s:
+        projects.register_payee(s, ctx.actor(s), code=code, kind=PayeeKind(kind), name=name,
+                                region_code=region)
+    click.echo(f"payee {code} registered")
