@@ -38,8 +38,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes")
     parser.add_argument("--only", nargs="*", choices=sorted(SUITES), help="run these only")
     parser.add_argument("--runs", type=int, help="runs per figure (median); default 3 or 5")
-    parser.add_argument("--pg", help="also measure figure 1 on PostgreSQL (admin URL, e.g. "
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    parser.add_argument("--pg", help="also measure figures 1 and 4 on PostgreSQL (admin URL, "
+                        "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
     parser.add_argument("--entries", type=int, help="log size for figures 3 and 8 (default "
                         "100,000 quick, 1,000,000 full)")
     parser.add_argument("--lines", type=int, help="roll size for figure 2 (default 2,000 "

@@ -15,13 +15,15 @@ import os, time
 from ledger.core.pii import new_key
 os.environ.setdefault("FUNDTRAIL_PII_KEYS", new_key())
 os.environ.setdefault("FUNDTRAIL_PII_INDEX_KEY", "bench-index-key-" + "x" * 32)
-from ledger import migrate
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store import migrate
+from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker
 from ledger.demo.province import build_demo
 engine = make_engine({url!r})
 migrate.upgrade(engine)
 start = time.perf_counter()
-summary = build_demo(make_sessionmaker(engine), households={n})
+summary = build_demo(make_sessionmaker(engine, LedgerContext(DEMO_LOG_ORIGIN)), households={n})
 result = {{"seconds": time.perf_counter() - start, "transfers": summary.transfers}}
 """
 

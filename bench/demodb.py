@@ -14,9 +14,13 @@ for figure 4).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from ledger.core.config import DEMO_LOG_ORIGIN
 
 from bench.harness import in_child
 
@@ -24,17 +28,21 @@ DEMO_YEAR = 2024
 AS_OF = dt.date(DEMO_YEAR, 12, 31)   # the day the demo's planted misuse is judged on
 COUNTY = "520121"                    # 开阳县: 6 villages, its projects and rolls
 PASSPHRASE = "bench passphrase, never a real key"
-ORIGIN = "fundtrail.example/demo-province"
+# The demo's log: what `fundtrail demo` writes with no [audit] log_origin, and what the web
+# server reads (bench.web runs it with no log_origin in its configuration).
+ORIGIN = DEMO_LOG_ORIGIN
 
 BUILD = """
 import os, time
-from ledger import migrate
+from ledger.store import migrate
+from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker
 from ledger.demo.province import build_demo
 engine = make_engine({url!r})
 migrate.upgrade(engine)
 start = time.perf_counter()
-summary = build_demo(make_sessionmaker(engine), seed=7, households={n})
+summary = build_demo(make_sessionmaker(engine, LedgerContext({origin!r})), seed=7,
+                     households={n})
 result = {{"seconds": time.perf_counter() - start}}
 """
 
@@ -57,14 +65,26 @@ def sqlite_demo(ctx) -> str:
     path = Path(ctx.workdir) / f"demo_{n}.db"
     cache = _cache(ctx)
     if ("sqlite", n) not in cache:
-        if not (path.exists() and Path(str(path) + ".built").exists()):
+        marker = Path(str(path) + ".built")
+        # A demo left in --workdir by an earlier run is reused only if it was built with the
+        # personal-data keys now set (each run makes new ones unless FUNDTRAIL_PII_* are set):
+        # with others, the identity rules and the notices cannot decrypt it.
+        if not (path.exists() and marker.exists()
+                and _keys_line() in marker.read_text().splitlines()):
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
             print(f"  building a {n:,}-household SQLite demo (not timed)…", flush=True)
-            out = in_child(BUILD.format(url=f"sqlite:///{path}", n=n))
-            Path(str(path) + ".built").write_text(f"{out['seconds']:.1f} s\n")
+            out = in_child(BUILD.format(url=f"sqlite:///{path}", origin=ORIGIN, n=n))
+            marker.write_text(f"{out['seconds']:.1f} s\n{_keys_line()}\n")
         cache[("sqlite", n)] = f"sqlite:///{path}"
     return cache[("sqlite", n)]
+
+
+def _keys_line() -> str:
+    """A fingerprint of the personal-data keys in the environment (not the keys)."""
+    keys = (os.environ.get("FUNDTRAIL_PII_KEYS", "") + "\n"
+            + os.environ.get("FUNDTRAIL_PII_INDEX_KEY", ""))
+    return "keys " + hashlib.sha256(keys.encode()).hexdigest()[:16]
 
 
 def pg_demo(ctx) -> str | None:
@@ -79,7 +99,7 @@ def pg_demo(ctx) -> str | None:
         from bench.pg import create_database
         url = create_database(ctx.pg_url, f"demo{n}")
         print(f"  building a {n:,}-household PostgreSQL demo (not timed)…", flush=True)
-        in_child(BUILD.format(url=url, n=n))
+        in_child(BUILD.format(url=url, origin=ORIGIN, n=n))
         cache[("pg", n)] = url
     return cache[("pg", n)]
 
@@ -136,11 +156,12 @@ def publish_county(url: str, keys: Path, county: str) -> list[str]:
     from ledger.models.disclosure import NoticeKind
     from ledger.core.pii import PiiVault
     from ledger.rolls.lifecycle import get_roll, published_on
+    from ledger.store.context import LedgerContext
     from reports.batch import county_targets
 
-    settings = Settings()
+    settings = Settings(log_origin=ORIGIN)
     engine = make_engine(url)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, LedgerContext.from_settings(settings))
     vault = PiiVault.from_env()
     start = dt.date(DEMO_YEAR, 3, 20)
     with transaction(factory) as s:

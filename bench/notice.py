@@ -23,7 +23,7 @@ import re
 import time
 from pathlib import Path
 
-from bench.demodb import prepared
+from bench.demodb import ORIGIN, prepared
 from bench.harness import CpuClock, Figure, median, timed
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -55,10 +55,11 @@ def raw_notice() -> bytes:
 
 def _setup(prep):
     from ledger.audit.tlog.policy import parse_policy
+    from ledger.store.context import LedgerContext
     from ledger.store.db import make_engine, make_sessionmaker
     from reports.batch import county_targets
     engine = make_engine(prep.url)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, LedgerContext(ORIGIN))   # the demo's log
     policy = parse_policy(prep.policy_file.read_bytes())
     with factory() as s:
         targets = county_targets(s, prep.county, None, "full")

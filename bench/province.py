@@ -14,6 +14,8 @@ from ledger.funds import flows, lots, posting
 from ledger.store import migrate
 from ledger.org import regions
 from ledger.audit.log import record_change
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, transaction
 from ledger.models import Payee, PayeeKind, RegionLevel, Role, SourceLevel
 
@@ -21,6 +23,10 @@ DAY = dt.date(2024, 3, 15)
 PROVINCE, CITY, COUNTY = "520000", "520100", "520121"
 TOWNSHIP, VILLAGE = "520121001", "520121001001"
 LOT_FEN = 10**14  # a trillion yuan: never the limit of a benchmark
+# Every bench province writes the demo province's log: sessions carry it explicitly
+# (ledger.store.context), and the synthetic writer (bench.synthlog) appends to the same log.
+ORIGIN = DEMO_LOG_ORIGIN
+CONTEXT = LedgerContext(ORIGIN)
 
 
 @dataclass
@@ -52,7 +58,7 @@ def new_database(workdir: Path, name: str, pg_url: str | None = None) -> str:
 def build(url: str) -> Province:
     engine = make_engine(url)
     migrate.upgrade(engine)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, CONTEXT)
     with transaction(factory) as s:
         admin = regions.bootstrap(s, province_code=PROVINCE, province_name="贵州省",
                                   admin_username="admin", admin_name="管理员")

@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert
+from sqlalchemy import BigInteger, Column, Integer, MetaData, SmallInteger, String, Table, insert
 
 from ledger.org import regions
 from ledger.rolls import lifecycle as rolls
-from ledger.cli.rolls import LINE_COLUMNS
 from ledger.store.db import make_engine, transaction
 from ledger.imports.bank import import_bank_results
-from ledger.imports.csvfile import read
+from ledger.imports.roll_lines import read_roll_lines
 from ledger.core.money import format_yuan_plain
 
 from bench import province as prov
 from bench import synthlog
 from bench.harness import CpuClock, Figure, median, timed
-
-ORIGIN = "fundtrail.example/demo-province"
 
 
 def _write_csv(path, codes) -> None:
@@ -35,10 +32,8 @@ def _write_csv(path, codes) -> None:
 
 
 def create(p, path, code: str) -> int:
-    rows = read(str(path), LINE_COLUMNS)
-    lines = [(r.values["household"], r.values["quantity"] or 1) for r in rows]
+    lines = read_roll_lines(path)   # what `fundtrail roll create --lines` reads
     with transaction(p.factory) as s:
-        s.info["log_origin"] = ORIGIN
         rolls.create_roll(s, regions.get_user(s, "k_clerk"), code=code, lot_id=p.lot_id,
                           county_code=prov.COUNTY, item="产业奖补", function_code="2130505",
                           use_code="household_subsidy", standard_fen=500_00, lines=lines,
@@ -49,17 +44,14 @@ def create(p, path, code: str) -> int:
 def approve(p, code: str) -> None:
     day = dt.date.today() - dt.timedelta(days=30)
     with transaction(p.factory) as s:
-        s.info["log_origin"] = ORIGIN
         rolls.publish(s, regions.get_user(s, "k_clerk"), code, day)
     with transaction(p.factory) as s:
-        s.info["log_origin"] = ORIGIN
         rolls.approve_roll(s, regions.get_user(s, "k_approver"), code,
                            day + dt.timedelta(days=20), 7)
 
 
 def send(p, code: str) -> int:
     with transaction(p.factory) as s:
-        s.info["log_origin"] = ORIGIN
         return len(rolls.send(s, regions.get_user(s, "k_clerk"), code, dt.date.today()))
 
 
@@ -74,7 +66,6 @@ def write_results(p, path, code: str) -> None:
 
 def settle(p, path, code: str) -> int:
     with transaction(p.factory) as s:
-        s.info["log_origin"] = ORIGIN
         counts = import_bank_results(s, regions.get_user(s, "k_approver"), code, str(path))
     return counts["posted"]
 
@@ -85,11 +76,12 @@ def core_executemany_rate(url: str, count: int) -> float:
     table = Table("raw_roll_lines", meta, Column("id", Integer, primary_key=True),
                   Column("roll_id", Integer), Column("line_no", Integer),
                   Column("household_code", String(40)), Column("quantity", Integer),
-                  Column("amount_fen", BigInteger), Column("log_index", BigInteger))
+                  Column("amount_fen", BigInteger), Column("log_index", BigInteger),
+                  Column("log_id", SmallInteger))
     meta.drop_all(engine)
     meta.create_all(engine)
     rows = [{"roll_id": 1, "line_no": i, "household_code": f"R{i:08d}", "quantity": 1,
-             "amount_fen": 500_00, "log_index": 0} for i in range(count)]
+             "amount_fen": 500_00, "log_index": 0, "log_id": 1} for i in range(count)]
 
     def run():
         with engine.begin() as conn:

@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, update
 
 from ledger.audit.tlog import merkle
 from ledger.audit.entries import canonical_value, encode_entry, table_image
-from ledger.audit.log import DEFAULT_ORIGIN
+from ledger.audit.log import log_origin
 from ledger.models import (
     Account, AccountKind, Approval, AuditEntry, AuditHead, AuditNode, Decision, Payee,
     PayeeKind, Posting, Transfer, TransferKind, User,
@@ -39,10 +39,16 @@ def _image_record(table, values: dict) -> tuple:
 
 
 class _Appender:
-    """Entries and completed tree nodes, kept in step with the head's frontier."""
+    """Entries and completed tree nodes, kept in step with the head's frontier, in the log the
+    session's context names (`ledger.store.context`: the bench province's, bench.province)."""
 
     def __init__(self, session):
-        head = session.get(AuditHead, DEFAULT_ORIGIN)
+        self.origin = log_origin(session)
+        head = session.get(AuditHead, self.origin)
+        if head is None:
+            raise RuntimeError(f"no audit log {self.origin!r} in this database: build the "
+                               "province (bench.province.build) before growing its log")
+        self.log_id = head.log_id   # rows name their log as the services write them
         self.frontier = merkle.Frontier.from_bytes(bytes(head.frontier))
         self.entries: list[dict] = []
         self.nodes: list[dict] = []
@@ -55,21 +61,22 @@ class _Appender:
     def append(self, actor: str, kind: str, rows: list, details: dict) -> None:
         index = self.frontier.size
         self.time_us += 1000
-        entry = encode_entry(origin=DEFAULT_ORIGIN, index=index, prev_root=self.frontier.root(),
+        entry = encode_entry(origin=self.origin, index=index, prev_root=self.frontier.root(),
                              time_us=self.time_us, actor=actor, kind=kind, rows=rows,
                              details=details)
         leaf = merkle.leaf_hash(entry)
-        self.entries.append({"idx": index, "entry": entry, "leaf_hash": leaf})
+        self.entries.append({"log_id": self.log_id, "idx": index, "entry": entry,
+                             "leaf_hash": leaf})
         for node in self.frontier.append(leaf)[1:]:
-            self.nodes.append({"level": node.level, "idx": node.index, "hash": node.hash,
-                               "leaf_end": index})
+            self.nodes.append({"log_id": self.log_id, "level": node.level, "idx": node.index,
+                               "hash": node.hash, "leaf_end": index})
 
     def flush(self, session) -> None:
         if self.entries:
             session.execute(insert(AuditEntry.__table__), self.entries)
         if self.nodes:
             session.execute(insert(AuditNode.__table__), self.nodes)
-        session.execute(update(AuditHead.__table__).where(AuditHead.origin == DEFAULT_ORIGIN)
+        session.execute(update(AuditHead.__table__).where(AuditHead.origin == self.origin)
                         .values(size=self.frontier.size, root=self.frontier.root(),
                                 frontier=self.frontier.to_bytes()))
         self.entries, self.nodes = [], []
@@ -108,7 +115,8 @@ def _batch(s, log, lot_id, unit_id, clerk_id, approver_id, ids, prefix, start, n
     for first in range(0, n, PAYEES_PER_ENTRY):
         chunk = codes[first:first + PAYEES_PER_ENTRY]
         payees = [{"code": c, "kind": PayeeKind.HOUSEHOLD, "name": "张三",
-                   "region_code": VILLAGE, "log_index": log.index} for c in chunk]
+                   "region_code": VILLAGE, "log_index": log.index, "log_id": log.log_id}
+                  for c in chunk]
         log.append("k_clerk", "payee.register",
                    [_image_record(Payee.__table__, p) for p in payees], {})
         rows["payees"] += payees
@@ -117,7 +125,7 @@ def _batch(s, log, lot_id, unit_id, clerk_id, approver_id, ids, prefix, start, n
         account = {"id": ids[Account], "lot_id": lot_id, "kind": AccountKind.PAYEE,
                    "holder_code": code, "region_code": VILLAGE, "debits_posted": AMOUNT,
                    "credits_posted": 0, "debits_pending": 0, "credits_pending": 0,
-                   "log_index": log.index}
+                   "log_index": log.index, "log_id": log.log_id}
         key = f"synthetic:{code}"
         request = json.dumps({"kind": "pay", "payee": code, "amount_fen": AMOUNT},
                              sort_keys=True, separators=(",", ":"))
@@ -127,9 +135,10 @@ def _batch(s, log, lot_id, unit_id, clerk_id, approver_id, ids, prefix, start, n
                     "amount_fen": AMOUNT, "effective_date": DAY, "function_code": "2130505",
                     "use_code": "household_subsidy", "memo": "", "region_code": COUNTY,
                     "recorded_by": clerk_id, "recorded_at": recorded_at, "reverses_id": None,
-                    "log_index": log.index}
+                    "log_index": log.index, "log_id": log.log_id}
         postings = [{"id": ids[Posting] + j, "transfer_id": transfer["id"], "account_id": acc,
-                     "lot_id": lot_id, "amount_fen": amount, "log_index": log.index}
+                     "lot_id": lot_id, "amount_fen": amount, "log_index": log.index,
+                     "log_id": log.log_id}
                     for j, (acc, amount) in enumerate([(unit_id, -AMOUNT),
                                                        (account["id"], AMOUNT)])]
         log.append("k_clerk", "transfer.record",
@@ -138,7 +147,8 @@ def _batch(s, log, lot_id, unit_id, clerk_id, approver_id, ids, prefix, start, n
                    + [_image_record(Posting.__table__, p) for p in postings], {})
         approval = {"id": ids[Approval], "transfer_id": transfer["id"],
                     "decision": Decision.APPROVED, "decided_by": approver_id,
-                    "decided_at": recorded_at, "comment": "", "log_index": log.index}
+                    "decided_at": recorded_at, "comment": "", "log_index": log.index,
+                    "log_id": log.log_id}
         log.append("k_approver", "transfer.approved",
                    [_image_record(Approval.__table__, approval)],
                    {"transfer_id": transfer["id"]})
@@ -155,11 +165,19 @@ def _batch(s, log, lot_id, unit_id, clerk_id, approver_id, ids, prefix, start, n
 
 
 def households(province: Province, count: int, prefix: str = "R") -> list[str]:
-    """Registered households with a bank card, logged 1,000 to an entry, for payment rolls."""
-    from ledger.models import Household, HouseholdEvent, HouseholdStatus
+    """Registered households with a bank card, logged 1,000 to an entry, for payment rolls.
+
+    The rows `ledger.households.registry.register_households` writes for a household without
+    members (payee, household, registration event), card digest included; one entry per 1,000
+    households instead of one each (what is measured is the roll, not the registration)."""
     from ledger.core.pii import PiiVault
-    card = PiiVault.from_env().encrypt("6222020200112233445")  # one ciphertext: a roll only
-    codes = [f"{prefix}{n:08d}" for n in range(count)]    # checks that a card is on file
+    from ledger.households.registry import card_key, salted
+    from ledger.models import Household, HouseholdEvent, HouseholdStatus
+    vault = PiiVault.from_env()
+    number = "6222020200112233445"
+    card = vault.encrypt(number)      # one ciphertext: a roll only checks that a card is on file
+    digest = card_key(vault, number)  # the keyed digest, salted per household as registered
+    codes = [f"{prefix}{n:08d}" for n in range(count)]
     for first in range(0, count, BATCH_PAYMENTS):
         with province.factory() as s, s.begin():
             log = _Appender(s)
@@ -168,17 +186,19 @@ def households(province: Province, count: int, prefix: str = "R") -> list[str]:
             chunk = codes[first:first + BATCH_PAYMENTS]
             for start in range(0, len(chunk), PAYEES_PER_ENTRY):
                 records = []
+                logged = {"log_index": log.index, "log_id": log.log_id}
                 for code in chunk[start:start + PAYEES_PER_ENTRY]:
                     rows = [(Payee, {"code": code, "kind": PayeeKind.HOUSEHOLD, "name": "李四",
-                                     "region_code": VILLAGE, "log_index": log.index}),
+                                     "region_code": VILLAGE, **logged}),
                             (Household, {"code": code, "village_code": VILLAGE,
                                          "head_name": "李四", "bank_card": card,
-                                         "bank_card_last4": "3445", "phone": None,
-                                         "log_index": log.index}),
+                                         "bank_card_last4": number[-4:],
+                                         "card_digest": salted(digest), "phone": None,
+                                         **logged}),
                             (HouseholdEvent, {"id": next_event, "household_code": code,
                                               "status": HouseholdStatus.REGISTERED,
                                               "effective_date": DAY, "reason": "registration",
-                                              "log_index": log.index})]
+                                              **logged})]
                     next_event += 1
                     for model, values in rows:
                         tables[model.__tablename__].append(values)

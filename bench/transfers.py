@@ -23,8 +23,7 @@ def service_rate(p: prov.Province, codes: list[str], start: int, count: int,
                  cpu: list | None = None) -> float:
     def run():
         for i in range(start, start + count):
-            with transaction(p.factory) as s:
-                s.info["log_origin"] = "fundtrail.example/demo-province"
+            with transaction(p.factory) as s:   # the province's log (its LedgerContext)
                 flows.pay(s, regions.get_user(s, "k_clerk"), lot_id=p.lot_id,
                           payee_code=codes[i], amount_fen=100_00, function_code="2130505",
                           use_code="household_subsidy", county_code=prov.COUNTY,

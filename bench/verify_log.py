@@ -22,20 +22,21 @@ from sqlalchemy import select
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.note import generate_signer
-from ledger.models import AuditEntry
+from ledger.models import AuditEntry, AuditHead
 
 from bench import province as prov
 from bench import synthlog
 from bench.harness import Figure, in_child, median, timed
 
-ORIGIN = "fundtrail.example/demo-province"
+ORIGIN = prov.ORIGIN   # the log the bench province writes and the children verify
 
 VERIFY_CHILD = """
 import time
+from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker
 from ledger.audit.verify import verify
 engine = make_engine({url!r})
-with make_sessionmaker(engine)() as s:
+with make_sessionmaker(engine, LedgerContext({origin!r}))() as s:
     start, cpu = time.perf_counter(), time.process_time()
     report = verify(s)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -47,10 +48,11 @@ result = {{"seconds": elapsed, "cpu_seconds": cpu, "size": report.size,
 
 SINCE_CHILD = """
 import time
+from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker
 from ledger.audit.verify import verify_since
 engine = make_engine({url!r})
-with make_sessionmaker(engine)() as s:
+with make_sessionmaker(engine, LedgerContext({origin!r}))() as s:
     start = time.perf_counter()
     report = verify_since(s, {size}, bytes.fromhex({root!r}))
     elapsed = time.perf_counter() - start
@@ -59,13 +61,13 @@ result = {{"seconds": elapsed, "size": report.size, "rows": report.rows_checked,
 """
 
 
-def raw_hash_rate(path) -> float:
+def raw_hash_rate(path, log_id: int) -> float:
     conn = sqlite3.connect(path)
 
     def run():
         n = 0
         for (entry,) in conn.execute(
-                "SELECT entry FROM audit_entries WHERE log_id = 1 ORDER BY idx"):
+                "SELECT entry FROM audit_entries WHERE log_id = ? ORDER BY idx", (log_id,)):
             hashlib.sha256(b"\x00" + entry).digest()
             n += 1
         return n
@@ -80,15 +82,17 @@ def run(ctx) -> list[Figure]:
     p = prov.build(url)
     grow_s, size = timed(lambda: synthlog.grow(p, entries))
     path = url[len("sqlite:///"):]
+    with p.factory() as s:   # the short name of the province's log in rows and entries
+        log_id = s.get(AuditHead, ORIGIN).log_id
     rates, raws, peaks, cpus = [], [], [], []
     for _ in range(min(ctx.runs, 3)):
-        out = in_child(VERIFY_CHILD.format(url=url))
+        out = in_child(VERIFY_CHILD.format(url=url, origin=ORIGIN))
         if out["findings"]:
             raise RuntimeError(f"the bench log does not verify: {out['findings']}")
         rates.append(out["size"] / out["seconds"])
         peaks.append(out["peak_mb"])
         cpus.append(out["cpu_seconds"])
-        raws.append(raw_hash_rate(path))
+        raws.append(raw_hash_rate(path, log_id))
     rate = median(rates)
     fig = Figure("3 verify", f"full verification of {size:,} entries, {out['rows']:,} rows",
                  "entries/s", rate, rates, "sqlite3 read + hashlib", median(raws), raws,
@@ -103,7 +107,7 @@ def run(ctx) -> list[Figure]:
                 f"{median(cpus) / size * 1e6:,.0f} s of CPU at 10⁶)")
     fig.extra = {"cpu_seconds": cpus, "seconds": size / rate, "peak_mb": peaks, "grow_seconds": grow_s,
                  "log_size": size}
-    figures = [fig, _proofs(ctx, p, path, size),
+    figures = [fig, _proofs(ctx, p, path, size, log_id),
                _incremental(ctx, p, url, path, size, out["root"], rate)]
     p.dispose()
     return figures
@@ -115,7 +119,7 @@ def _incremental(ctx, p, url, path, size, root, full_rate) -> Figure:
     grown = synthlog.grow(p, new, prefix="T")
     times = []
     for _ in range(min(ctx.runs, 3)):
-        out = in_child(SINCE_CHILD.format(url=url, size=size, root=root))
+        out = in_child(SINCE_CHILD.format(url=url, origin=ORIGIN, size=size, root=root))
         if out["findings"] or out["size"] != grown:
             raise RuntimeError(f"incremental verification failed: {out}")
         times.append(out["seconds"])
@@ -131,10 +135,9 @@ def _incremental(ctx, p, url, path, size, root, full_rate) -> Figure:
     return fig
 
 
-def _proofs(ctx, p, path, size) -> Figure:
+def _proofs(ctx, p, path, size, log_id) -> Figure:
     signer = generate_signer(ORIGIN)
-    with p.factory() as s, s.begin():
-        s.info["log_origin"] = ORIGIN
+    with p.factory() as s, s.begin():   # signs the province's log (its context)
         note = cps.sign(s, signer).note
     rng = random.Random(7)
     indices = [rng.randrange(size) for _ in range(200 if ctx.quick else 1_000)]
@@ -148,11 +151,11 @@ def _proofs(ctx, p, path, size) -> Figure:
                 proof = proofs.build_proof(i, note, reader)
                 longest = max(longest, len(proof.path))
             times.append((time.perf_counter() - start) / len(indices) * 1000)
-        raws.append(_raw_lookups_ms(path, indices, size))
+        raws.append(_raw_lookups_ms(path, indices, size, log_id))
     with p.factory() as s:  # the proofs are right, not only fast
         proof = proofs.build_proof(indices[0], note, cps.node_reader(s))
         leaf = s.execute(select(AuditEntry.leaf_hash).where(
-            AuditEntry.log_id == 1, AuditEntry.idx == indices[0])).scalar_one()
+            AuditEntry.log_id == log_id, AuditEntry.idx == indices[0])).scalar_one()
         merkle.verify_inclusion(bytes(leaf), indices[0], size, proof.path,
                                 proofs._parse_checkpoint(note).root_hash)
     fig = Figure("8 proof", f"inclusion proof at {size:,} entries", "ms/proof", median(times),
@@ -164,7 +167,7 @@ def _proofs(ctx, p, path, size) -> Figure:
     return fig
 
 
-def _raw_lookups_ms(path, indices, size) -> float:
+def _raw_lookups_ms(path, indices, size, log_id) -> float:
     """The same nodes a proof reads, fetched with plain sqlite3 (no hashing of ranges)."""
     conn = sqlite3.connect(path)
     wanted = []
@@ -177,11 +180,11 @@ def _raw_lookups_ms(path, indices, size) -> float:
     for nodes in wanted:
         for level, idx in nodes:
             if level == 0:
-                conn.execute("SELECT leaf_hash FROM audit_entries WHERE log_id = 1 AND idx = ?",
-                             (idx,)).fetchone()
+                conn.execute("SELECT leaf_hash FROM audit_entries WHERE log_id = ? AND idx = ?",
+                             (log_id, idx)).fetchone()
             else:
-                conn.execute("SELECT hash FROM audit_nodes WHERE log_id = 1 AND level = ? "
-                             "AND idx = ?", (level, idx)).fetchone()
+                conn.execute("SELECT hash FROM audit_nodes WHERE log_id = ? AND level = ? "
+                             "AND idx = ?", (log_id, level, idx)).fetchone()
     elapsed = time.perf_counter() - start
     conn.close()
     return elapsed / len(indices) * 1000
