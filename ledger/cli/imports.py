@@ -5,6 +5,7 @@ import click
 
 from ledger.cli.params import emit, pass_ctx, to_date, yuan_to_fen
 from ledger.core.pii import PiiVault, new_key
+from ledger.imports.factors import parse_factor, read_factor_inputs
 from ledger.imports.kinds import KINDS, MissingImportDetail, run_import
 
 
@@ -41,14 +42,11 @@ def pii_keygen():
     click.echo(new_key())
 
 
-def _parse_factor(text: str):
-    from ledger.funds.allocation import Factor
-    name, sep, rest = text.partition("=")
-    weight_text, _, direction = rest.partition(":")
-    if not sep or not weight_text.isdigit() or direction not in ("", "need", "capacity"):
-        raise click.BadParameter(f"{text!r} is not NAME=WEIGHT[:need|capacity]",
-                                 param_hint="--factor")
-    return Factor(name.strip(), int(weight_text), direction != "capacity")
+def _factor(_ctx, _param, texts):
+    try:
+        return [parse_factor(t) for t in texts]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--factor") from None
 
 
 @click.command("allocate-factors")
@@ -56,7 +54,7 @@ def _parse_factor(text: str):
 @click.option("--province", required=True)
 @click.option("--amount", required=True, callback=yuan_to_fen,
               help="Yuan to split among the counties.")
-@click.option("--factor", "factor_texts", multiple=True, required=True,
+@click.option("--factor", "factors", multiple=True, required=True, callback=_factor,
               help="NAME=WEIGHT[:need|capacity], e.g. poor_population=50, "
                    "income_per_head=20:capacity")
 @click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False),
@@ -65,17 +63,12 @@ def _parse_factor(text: str):
 @click.option("--date", "effective_date", required=True, callback=to_date)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def allocate_factors(ctx, lot_id, province, amount, factor_texts, inputs_file, key,
+def allocate_factors(ctx, lot_id, province, amount, factors, inputs_file, key,
                      effective_date, as_json):
     """因素法: split a lot among counties by factors; the province passes each city its part."""
     from ledger.core.money import format_yuan
     from ledger.funds.allocation import allocate_by_factors
-    from ledger.imports.csvfile import Column, read
-    factors = [_parse_factor(t) for t in factor_texts]
-    columns = [Column("county", ("县代码", "county_code"))] + [
-        Column(f.name, (f.name,), _positive_int) for f in factors]
-    rows = read(inputs_file, columns)
-    inputs = {r.values["county"]: {f.name: r.values[f.name] for f in factors} for r in rows}
+    inputs = read_factor_inputs(inputs_file, factors)
     with ctx.session() as s:
         plan = allocate_by_factors(s, ctx.actor(s), lot_id=lot_id, province_code=province,
                                    amount_fen=amount, factors=factors, inputs=inputs,
@@ -83,12 +76,6 @@ def allocate_factors(ctx, lot_id, province, amount, factor_texts, inputs_file, k
     text = "\n".join(f"{county}: {format_yuan(fen)}"
                      for county, fen in sorted(plan["result_fen"].items()))
     emit(plan, as_json, text + f"\ncity transfers recorded (pending): {plan['transfers']}")
-
-
-def _positive_int(text: str) -> int:
-    if not text.replace(",", "").isdigit() or int(text.replace(",", "")) <= 0:
-        raise ValueError(f"{text!r} is not a positive whole number")
-    return int(text.replace(",", ""))
 
 
 @click.command("pass-down")

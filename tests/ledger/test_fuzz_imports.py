@@ -19,25 +19,31 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from ledger.households import registry as household_service
-from ledger.rolls import lifecycle as rolls
-from ledger.cli.imports import _positive_int
-from ledger.imports.roll_lines import LINE_COLUMNS
-from ledger.store.db import transaction
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import check_character
-from ledger.imports import bank
-from ledger.imports.csvfile import Column, ImportProblems, parse_date, read
-from ledger.imports.households import (
-    HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, import_households, import_members,
-)
-from ledger.imports.reference import (
-    APPROPRIATION_COLUMNS, REGION_COLUMNS, import_appropriations, import_regions,
-)
-from ledger.models import AuditEntry, HouseholdStatus
 from ledger.core.money import format_yuan_plain
 from ledger.core.pii import PiiVault
+from ledger.households import registry as household_service
+from ledger.imports import bank
+from ledger.imports.csvfile import Column, ImportProblems, parse_date, read
+from ledger.imports.factors import positive_whole
+from ledger.imports.households import (
+    HOUSEHOLD_COLUMNS,
+    MEMBER_COLUMNS,
+    import_households,
+    import_members,
+)
+from ledger.imports.reference import (
+    APPROPRIATION_COLUMNS,
+    REGION_COLUMNS,
+    import_appropriations,
+    import_regions,
+)
+from ledger.imports.roll_lines import LINE_COLUMNS
+from ledger.models import AuditEntry, HouseholdStatus
 from ledger.org.regions import get_user
+from ledger.rolls import lifecycle as rolls
+from ledger.store.db import transaction
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, DAY, PROVINCE, TOWNSHIP, VILLAGE, VILLAGE2
 
@@ -151,7 +157,7 @@ VALID = [f"H-{n}" for n in range(5)] + [VILLAGE, VILLAGE2, COUNTY, TOWNSHIP, "�
     csv_bytes(HOUSEHOLD_HEADERS, cells(VALID)), st.binary(max_size=300)),
     columns=st.sampled_from([HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, REGION_COLUMNS,
                              APPROPRIATION_COLUMNS, bank.RESULT_COLUMNS, LINE_COLUMNS,
-                             [Column("county", ("县代码",)), Column("f", ("f",), _positive_int)]]))
+                             [Column("county", ("县代码",)), Column("f", ("f",), positive_whole)]]))
 def test_the_reader_returns_parsed_rows_or_names_every_problem(data, columns):
     path = _file(data)
     try:
