@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -12,7 +10,6 @@ from typing import Iterator
 from sqlalchemy import Boolean, Column, Index, MetaData, Table, and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger.alerts.settings import AlertSettings
 from ledger.models import Account, AccountKind, Approval, Decision, Posting, Transfer, \
     TransferKind
 from ledger.core.money import format_yuan
@@ -22,7 +19,9 @@ from ledger.screening.finding import Finding, fingerprint  # noqa: F401  (rules 
 @dataclass
 class ScanContext:
     session: Session
-    settings: AlertSettings
+    # An AlertSettings (ledger.alerts.settings). Not imported for the annotation: it is made
+    # from the settings the rule modules declare, and the rule modules import this module.
+    settings: object
     as_of: dt.date
     vault: object = None  # PiiVault, for rules that must read personal data
     cache: dict = field(default_factory=dict)

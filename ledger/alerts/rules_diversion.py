@@ -12,6 +12,8 @@ from sqlalchemy import and_, exists, or_, select
 from ledger.store.access import ancestors
 from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
+from ledger.alerts.entry import Setting, rule
+from ledger.alerts.rules_identity import OFFICIAL_MAX_DEGREE, RELATION_DEGREE
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
     Account, AccountKind, Household, HouseholdEvent, HouseholdStatus, Member, Payee,
@@ -25,6 +27,22 @@ def _register_meta(reg: PayeeRegister, line_no: int) -> dict:
             "snapshot_date": reg.snapshot_date.isoformat(), "line": line_no}
 
 
+DIV02_REQUIRE_REGISTER = Setting(
+    "div02_require_register", False, "false: judge only projects with an approved-payee "
+    "register (a project without one is not covered until its contract list is imported); "
+    "true: every project payment to a contractor must be on a register")
+
+
+@rule("DIV-02", "向项目外单位支付", "Payee not among the project's approved payees",
+      severity="high", method="deterministic",
+      why="Project money went to a contractor the project never awarded the work to (or before "
+          "the award): the way project funds are steered to other people's businesses "
+          "(挤占挪用).",
+      basis="Project library and tender rules (中标/合同单位); anchors §7 DIV-02; approved "
+            "payees from the register `approved_payees` (source and snapshot named)",
+      next_action="Ask for the contract and award notice; hold further payments to the payee "
+                  "until the award is shown.",
+      settings=(DIV02_REQUIRE_REGISTER,))
 def div02_payee_not_approved(ctx: ScanContext) -> list[Finding]:
     """A project paid a contractor that its approved-payee register does not name for the
     payment date (not awarded the work, or paid before the award). Households are left out:
@@ -97,6 +115,15 @@ def _latest_accounts(s) -> dict[str, list]:
     return latest
 
 
+@rule("DIV-03", "资金转入非受益人个人账户", "Payment into a personal account not a beneficiary's",
+      severity="critical", method="deterministic",
+      why="Fund money was paid into a private person's account whose holder is not a registered "
+          "poor-household member: how funds are kept off the books or pocketed.",
+      basis="CNAO 2017: 使用个人账户管理扶贫资金、虚列支出 (china-fund-rules §D11); payee "
+            "accounts from the register `payee_accounts`",
+      next_action="Freeze further payments; obtain the bank statement of the account and "
+                  "identify its holder; recover (追回) if the money did not reach the work.",
+      settings=())
 def div03_personal_account(ctx: ScanContext) -> list[Finding]:
     """A contractor paid into a personal account (个人账户) whose holder is no member of a
     registered household (使用个人账户管理扶贫资金). Households are paid to their own card
@@ -146,7 +173,6 @@ def div03_personal_account(ctx: ScanContext) -> list[Finding]:
 def _officials_over(s, cfg) -> dict[str, tuple]:
     """ID digest → (name, relation, the official's jurisdiction) for officials and their
     relatives within the configured degree (FAV-01's list)."""
-    from ledger.alerts.rules_identity import RELATION_DEGREE
     rows = s.execute(select(ExternalRecord).join(ExternalList).where(
         ExternalList.kind == ListKind.OFFICIALS)).scalars().all()
     chiefs = {r.id_digest: r for r in rows if r.category == "本人"}
@@ -163,6 +189,23 @@ def _officials_over(s, cfg) -> dict[str, tuple]:
     return out
 
 
+DIV05_WINDOW_DAYS = Setting(
+    "div05_window_days", 30, "money from a payee back to the paying county, a unit below it, "
+    "or an official over it (or a close relative) within 30 days of the payment")
+DIV05_RETURN_WORDS = Setting(
+    "div05_return_words", ("追回", "归位"),
+    "words of the bank's memo (摘要) that mark a legitimate return: a recovery")
+
+
+@rule("DIV-05", "资金回流", "Money flowing back to the payer",
+      severity="high", method="deterministic",
+      why="Money paid out came back from the payee to the paying unit, a unit below it, or an "
+          "official over it within days: a kickback, a fake expense or a cash pool (小金库).",
+      basis="Anchors §7 DIV-05 (回流, 30 days); bank statements from the register `unit_receipts`; "
+            "recoveries (追回) excepted",
+      next_action="Obtain both vouchers and the bank statement; ask the payee why it paid back; "
+                  "trace where the money went next.",
+      settings=(DIV05_WINDOW_DAYS, DIV05_RETURN_WORDS, OFFICIAL_MAX_DEGREE))
 def div05_money_back(ctx: ScanContext) -> list[Finding]:
     """Money from a payee back into the paying county (or a unit below it), or into the
     account of an official over it or a close relative, within the window after a payment

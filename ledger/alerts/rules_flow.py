@@ -7,8 +7,10 @@ from collections import defaultdict
 
 from sqlalchemy import and_, case, func, or_, select
 
+from ledger.screening.at_posting import refuse_blacklisted
 from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
+from ledger.alerts.entry import Setting, rule
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
     Account, AccountKind, Approval, Decision, FundLot, Payee, Posting, ProjectEvent,
@@ -25,6 +27,22 @@ def _standing_postings():
             .where(Transfer.id.not_in(rejected)))
 
 
+FLW01_PROVINCE_DAYS = Setting("flw01_province_days", 30, "Budget Law art. 52(3): a province "
+                              "passes central transfers down within 30 days")
+FLW01_LOWER_DAYS = Setting("flw01_lower_days", 60, "Budget Law art. 52(4): lower levels pass "
+                           "special transfers down within 60 days")
+FLW01_MIN_SHARE_PERCENT = Setting("flw01_min_share_percent", 95,
+                                  "share that counts as passed down (CNAO practice)")
+
+
+@rule("FLW-01", "资金未及时下达", "Funds not passed down in time",
+      severity="medium", method="deterministic",
+      why="Money held at a level instead of reaching counties delays projects and invites "
+          "diversion (滞留).",
+      basis="预算法 art. 52(3)(4): province 30 days, lower levels 30/60 days",
+      next_action="Ask the unit for the pass-down document; check whether the lot is an exempt "
+                  "instalment.",
+      settings=(FLW01_PROVINCE_DAYS, FLW01_LOWER_DAYS, FLW01_MIN_SHARE_PERCENT))
 def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
     s, cfg = ctx.session, ctx.settings
     units = select(Account.id, Account.lot_id, Account.holder_code, Region.level) \
@@ -73,6 +91,19 @@ def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+# CNAO reports idle funds ">1 year" and ">2 years" separately.
+FLW02_HIGH_DAYS = Setting("flw02_high_days", 365, "idle more than a year: high (CNAO 闲置1年以上)")
+FLW02_CRITICAL_DAYS = Setting("flw02_critical_days", 730,
+                              "idle more than two years: critical (CNAO 闲置2年以上)")
+
+
+@rule("FLW-02", "资金闲置", "Idle earmarked balance", severity="high", method="deterministic",
+      why="A balance with no outflow for a year is what audits report as idle (闲置); two years "
+          "means it should be taken back for pooled use.",
+      basis="CNAO audit categories 闲置1年以上/2年以上; 国发〔2015〕35号 on carry-over",
+      next_action="Ask why the money is idle; propose recovery to the pooled account if ≥ 2 "
+                  "years.",
+      settings=(FLW02_HIGH_DAYS, FLW02_CRITICAL_DAYS))
 def flw02_idle_balance(ctx: ScanContext) -> list[Finding]:
     s, cfg = ctx.session, ctx.settings
     post = _standing_postings().subquery()
@@ -105,6 +136,28 @@ def flw02_idle_balance(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+PROHIBITED_FUNCTION_CODES = Setting(
+    "prohibited_function_codes", ("2130501", "2130502", "2130503", "2130550"),
+    "administrative function codes (DOMAIN.md §3)")
+PROHIBITED_ECONOMIC_CODES = Setting(
+    "prohibited_economic_codes", ("301", "302", "501", "502"),
+    "economic classes 301/302 and 501/502: wages, goods and services of government bodies")
+PROHIBITED_KEYWORDS = Setting(
+    "prohibited_keywords",
+    ("工资", "奖金", "津贴", "福利", "慰问金", "办公楼", "会堂", "宾馆", "培训中心", "办公用房",
+     "公务用车", "购车", "手机", "通讯设备", "偿还", "还款", "垫资", "平衡预算", "弥补亏损",
+     "担保金", "景观", "外墙粉饰", "牌楼", "接待", "宴请"),
+    "words of the negative list (财农〔2017〕8号)")
+
+
+@rule("DIV-01", "超范围/负面清单支出", "Spending on a prohibited use",
+      severity="high", method="deterministic",
+      why="Special funds may not pay wages, bonuses, buildings, vehicles, debts or image "
+          "projects (负面清单); the wording or code of this payment points there.",
+      basis="财农〔2017〕8号 negative list; DOMAIN.md §3 administrative codes 2130501–03, 2130550",
+      next_action="Request the invoice and contract; hold further payments to the payee until "
+                  "cleared.",
+      settings=(PROHIBITED_FUNCTION_CODES, PROHIBITED_ECONOMIC_CODES, PROHIBITED_KEYWORDS))
 def div01_prohibited_use(ctx: ScanContext) -> list[Finding]:
     s, cfg = ctx.session, ctx.settings
     p = payments()
@@ -162,6 +215,12 @@ def _project_payments(ctx):
     return by_project
 
 
+@rule("E1", "项目未批复即支付", "Paid before the project was approved",
+      severity="high", method="deterministic",
+      why="Money reached a project before it was approved in the project library (未入库即支付).",
+      basis="Project-library rules (项目库管理); china-fund-rules §E1",
+      next_action="Check the library record and approval document; stop payments until approved.",
+      settings=())
 def e1_before_approval(ctx: ScanContext) -> list[Finding]:
     approved = _approval_dates(ctx.session)
     findings = []
@@ -179,6 +238,17 @@ def e1_before_approval(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+E2_NOTICE_DAYS = Setting("e2_notice_days", 10,
+                         "village project notice, at least 10 days (S6)")
+
+
+@rule("E2", "公示期未满即支付", "Paid before the notice period ended",
+      severity="high", method="deterministic",
+      why="A project must be on the village board for the full period before work and payment "
+          "start, so villagers can object.",
+      basis="指导意见 art. 4(2): notices at least 10 days",
+      next_action="Ask for the notice record and photos of the board; check for objections.",
+      settings=(E2_NOTICE_DAYS,))
 def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
     approved = _approval_dates(ctx.session)
     days = ctx.settings.e2_notice_days
@@ -204,6 +274,12 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
 def _days_after(day, start) -> str:
     gap = (day - start).days
     return f"{gap} days after" if gap >= 0 else f"{-gap} days before"
+
+
+# DUP-01 and DUP-02 share their window.
+DUPLICATE_WINDOW_DAYS = Setting(
+    "duplicate_window_days", 14, 'same payee and amount within 14 days (audit-analytics '
+    '"same-same-same" and "same-same-different", anchors §7 DUP-01/02)')
 
 
 def _duplicate_pairs(ctx: ScanContext) -> tuple[dict, dict]:
@@ -276,6 +352,11 @@ def _pairs_in_run(run, span, exact, other):
             other[b.id] = (diff, b)
 
 
+@rule("DUP-01", "重复支付", "Same payment twice", severity="high", method="deterministic",
+      why="The same payee received the same amount for the same item twice within days.",
+      basis="Audit analytics duplicate tests (same payee, amount, item)",
+      next_action="Compare the vouchers; reverse or recover the duplicate.",
+      settings=(DUPLICATE_WINDOW_DAYS,))
 def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     window = ctx.settings.duplicate_window_days
     exact, _ = _duplicate_pairs(ctx)
@@ -291,6 +372,13 @@ def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+@rule("DUP-02", "换单重复支付", "Same payment twice under another voucher",
+      severity="medium", method="deterministic",
+      why="The same payee received the same amount twice within days under another voucher and "
+          "item text — the way a duplicate slips past DUP-01.",
+      basis="Audit analytics same-same-different test (anchors §7 DUP-02, 14 days)",
+      next_action="Compare the two vouchers and invoices; reverse or recover the duplicate.",
+      settings=(DUPLICATE_WINDOW_DAYS,))
 def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
     """DUP-02: the same payment again under another voucher and item text — the way a
     duplicate gets past DUP-01. A payment DUP-01 already names is not named again, so the two
@@ -313,6 +401,22 @@ def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+SPLIT_THRESHOLD_FEN = Setting("split_threshold_fen", 500_000_00, "T, the approval/tender "
+                              "limit of the paying unit (set the local 限额标准)")
+SPLIT_BAND_PERMILLE = Setting("split_band_permille", 900, "each item in [0.9T, T)")
+SPLIT_MIN_COUNT = Setting("split_min_count", 3,
+                          "payments that make a split (audit analytics split tests)")
+SPLIT_WINDOW_DAYS = Setting("split_window_days", 30,
+                            "days a split's payments fall within (audit analytics split tests)")
+
+
+@rule("SPL-01", "化整为零", "Payments split below the threshold",
+      severity="high", method="deterministic",
+      why="Several payments to one payee just under the approval limit, close together, add up "
+          "to more than it.",
+      basis="Procurement thresholds (限额标准); audit analytics split tests",
+      next_action="Review the contracts as one purchase; check the procurement procedure.",
+      settings=(SPLIT_THRESHOLD_FEN, SPLIT_BAND_PERMILLE, SPLIT_MIN_COUNT, SPLIT_WINDOW_DAYS))
 def spl01_split_payments(ctx: ScanContext) -> list[Finding]:
     cfg = ctx.settings
     limit = cfg.split_threshold_fen
@@ -348,6 +452,15 @@ def _densest_window(items, days):
     return best
 
 
+STA05_BACKDATE_DAYS = Setting("sta05_backdate_days", 30,
+                              "dated this much before the unit's latest entry")
+
+
+@rule("STA-05", "倒签记账", "Backdated entry", severity="medium", method="deterministic",
+      why="An entry dated well before entries already on the unit's books was slipped in later.",
+      basis="Accounting rules on timely entry; anchors §7 STA-05",
+      next_action="Ask for the source voucher.",
+      settings=(STA05_BACKDATE_DAYS,))
 def sta05_backdated(ctx: ScanContext) -> list[Finding]:
     prev = func.max(Transfer.effective_date).over(
         partition_by=Transfer.region_code, order_by=Transfer.id, rows=(None, -1))
@@ -372,6 +485,12 @@ def sta05_backdated(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+@rule("BLK-01", "黑名单对象", "Payee on the violations blacklist",
+      severity="high", method="deterministic",
+      why="The payee is on the blacklist for earlier violations during its period.",
+      basis="违规违纪黑名单 (imported list)",
+      next_action="Hold payments; check the contract award.",
+      settings=(), at_posting=(refuse_blacklisted,))
 def blk01_blacklisted_payee(ctx: ScanContext) -> list[Finding]:
     s = ctx.session
     p = payments()

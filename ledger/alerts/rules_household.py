@@ -8,8 +8,10 @@ from collections import defaultdict
 from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from ledger.screening.at_posting import check_transfer
 from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
+from ledger.alerts.entry import Setting, rule
 from ledger.households.registry import card_key, unsalted
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
@@ -24,6 +26,17 @@ def _next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
+BEN01_MONTH_OF_DEATH_ALLOWED = Setting("ben01_month_of_death_allowed", True,
+                                       "a payment for the month of death is allowed")
+
+
+@rule("BEN-01", "向已死亡人员发放", "Paid after the payee's death",
+      severity="critical", method="deterministic",
+      why="A household item was paid to a head of household recorded as deceased (冒领).",
+      basis="Audit pattern 直达资金: deceased beneficiaries paid; china-fund-rules §D3",
+      next_action="Stop further payments; field-verify (入户核查) and recover (追回) what was "
+                  "paid.",
+      settings=(BEN01_MONTH_OF_DEATH_ALLOWED,), at_posting=(check_transfer,))
 def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
     s = ctx.session
     p = payments()
@@ -108,6 +121,12 @@ class _Joined:
         self.__dict__.update(values)
 
 
+@rule("BEN-06", "不符合条件对象", "Payee not registered and active",
+      severity="high", method="deterministic",
+      why="The household was not registered, or was removed (清退/注销), on the payment date.",
+      basis="CNAO 2016: half of subsidised loans went to non-registered households",
+      next_action="Check the registry on that date; recover the payment if ineligible.",
+      settings=())
 def ben06_not_registered(ctx: ScanContext) -> list[Finding]:
     s = ctx.session
     p = payments()
@@ -134,6 +153,17 @@ def ben06_not_registered(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+BEN03_MIN_HOUSEHOLDS = Setting("ben03_min_households", 2, "one card per household head or "
+                               "person (一卡通, 财办〔2020〕37号): a card paid for two is shared")
+
+
+@rule("BEN-03", "一卡多户", "One bank account for several households",
+      severity="high", method="deterministic",
+      why="Payments for different households landing on one card is how cadres hold cards and "
+          "draw subsidies (一卡多人/代领).",
+      basis="一卡通 rules (财办〔2020〕37号): one card per household head or person",
+      next_action="Identify the card holder with the bank; hand cards back to households.",
+      settings=(BEN03_MIN_HOUSEHOLDS,))
 def ben03_shared_card(ctx: ScanContext) -> list[Finding]:
     if ctx.vault is None:
         return []
@@ -175,6 +205,15 @@ def _roll_transfer_join(alias=Transfer):
     return alias.idempotency_key == key
 
 
+PER_PERSON_ITEMS = Setting("per_person_items", ("教育补助", "雨露计划", "健康扶贫补助"),
+                           "items whose roll quantity counts persons")
+
+
+@rule("D7", "超标准发放", "Paid above the standard", severity="high", method="deterministic",
+      why="A per-person item paid for more people than the household has.",
+      basis="Audit category 未按规定标准及金额发放",
+      next_action="Check the roll and the household's members.",
+      settings=(PER_PERSON_ITEMS,))
 def d7_over_standard(ctx: ScanContext) -> list[Finding]:
     s = ctx.session
     published = select(RollEvent.roll_id, func.min(RollEvent.effective_date).label("day")) \
@@ -214,6 +253,19 @@ def _roll_lines_with_transfer(s, decision_filter):
         .where(decision_filter(approval))).all()
 
 
+# A shortfall above max(¥1, 0.5%) once 30 days have passed after sending.
+WHD01_TOLERANCE_FEN = Setting("whd01_tolerance_fen", 100, "a shortfall up to ¥1 is tolerated")
+WHD01_TOLERANCE_PERMILLE = Setting("whd01_tolerance_permille", 5,
+                                   "a shortfall up to 0.5% is tolerated")
+WHD01_GRACE_DAYS = Setting("whd01_grace_days", 30, "judged 30 days after the roll was sent")
+
+
+@rule("WHD-01", "少发克扣", "Household received less than approved",
+      severity="high", method="deterministic",
+      why="What reached the household is less than the publicly approved roll amount (截留/克扣).",
+      basis="Roll publicity (公示清册) vs paid list",
+      next_action="Ask the bank for the credit record; pay the shortfall or find who kept it.",
+      settings=(WHD01_TOLERANCE_FEN, WHD01_TOLERANCE_PERMILLE, WHD01_GRACE_DAYS))
 def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
     s, cfg = ctx.session, ctx.settings
     lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.APPROVED)
@@ -248,6 +300,15 @@ def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+WHD02_DAYS = Setting("whd02_days", 60, "sent to the bank, no result after 60 days")
+
+
+@rule("WHD-02", "批准未发放", "Sent to the bank but never paid",
+      severity="high", method="deterministic",
+      why="The roll was sent and the money held, but no bank result arrived in 60 days.",
+      basis="Withholding pattern 截留 (anchors §7 WHD-02)",
+      next_action="Obtain the bank's result file.",
+      settings=(WHD02_DAYS,))
 def whd02_never_paid(ctx: ScanContext) -> list[Finding]:
     days = ctx.settings.whd02_days
     lines = _roll_lines_with_transfer(ctx.session, lambda a: a.decision.is_(None))
@@ -260,6 +321,14 @@ def whd02_never_paid(ctx: ScanContext) -> list[Finding]:
         for l in lines if (ctx.as_of - l.sent).days > days]
 
 
+WHD04_DAYS = Setting("whd04_days", 30, "a bank return (退票) re-paid within 30 days")
+
+
+@rule("WHD-04", "退票未重发", "Bank return not re-paid", severity="medium", method="deterministic",
+      why="A returned payment (退票) was neither re-paid to the household nor returned in 30 days.",
+      basis="一卡通 practice: returns re-paid or returned within 30 days",
+      next_action="Fix the household's card and re-pay, or return the money to the lot.",
+      settings=(WHD04_DAYS,))
 def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
     s, days = ctx.session, ctx.settings.whd04_days
     lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.REJECTED)

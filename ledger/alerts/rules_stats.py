@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from ledger.screening.finding import Finding
 from ledger.core.workdays import is_working_day
 from ledger.alerts.base import ScanContext, payments
+from ledger.alerts.entry import Setting, rule
 from ledger.models import Payee, PayeeKind
 
 BENFORD = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
@@ -22,6 +23,19 @@ def _non_benefit():
         .where(Payee.kind == PayeeKind.CONTRACTOR)
 
 
+STA01_MIN_PAYMENTS = Setting("sta01_min_payments", 300, "Benford needs volume (Nigrini)")
+STA01_MAD_LIMIT_MILLIONTHS = Setting("sta01_mad_limit_millionths", 15_000,
+                                     "first-digit MAD > 0.015: nonconformity (Nigrini)")
+
+
+@rule("STA-01", "本福特偏离", "Benford nonconformity", severity="low", method="statistical",
+      why="First digits of a unit's payments deviate from Benford's law.",
+      basis="Nigrini MAD cut-off 0.015 (first digit)",
+      next_action="Sample the unit's vouchers.",
+      settings=(STA01_MIN_PAYMENTS, STA01_MAD_LIMIT_MILLIONTHS),
+      not_planted="a signal about a unit's whole distribution of contractor payments (at "
+                  "least 300), not about one payment: a plant would have to reshape a "
+                  "county's payments; statistical rules are reported without a quality gate")
 def sta01_benford(ctx: ScanContext) -> list[Finding]:
     p, q = _non_benefit()
     digit = func.substr(func.cast(p.c.amount, Payee.code.type), 1, 1)
@@ -47,6 +61,19 @@ def sta01_benford(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
+STA02_ROUND_FEN = Setting("sta02_round_fen", 1000_00, "amounts divisible by ¥1,000")
+STA02_MIN_PAYMENTS = Setting("sta02_min_payments", 20,
+                             "contractor payments a unit needs before its share is compared")
+
+
+@rule("STA-02", "整数金额偏多", "Excess of round amounts", severity="low", method="statistical",
+      why="A unit pays round amounts far more often than its peers.",
+      basis="Peer fence Q3 + 1.5·IQR",
+      next_action="Sample the unit's vouchers.",
+      settings=(STA02_ROUND_FEN, STA02_MIN_PAYMENTS),
+      not_planted="a unit's share of round amounts against its peers' fence (at least four "
+                  "units of 20 contractor payments): a plant would have to reshape a county's "
+                  "payments; statistical rules are reported without a quality gate")
 def sta02_round_amounts(ctx: ScanContext) -> list[Finding]:
     p, q = _non_benefit()
     unit = ctx.settings.sta02_round_fen
@@ -66,6 +93,12 @@ def sta02_round_amounts(ctx: ScanContext) -> list[Finding]:
             for c, (r, n) in shares.items() if r * 1000 // n > fence]
 
 
+@rule("STA-03", "非工作日记账", "Entries on a non-working day",
+      severity="low", method="statistical",
+      why="Payments dated on public holidays or weekends (mainland calendar with 调休).",
+      basis="国务院办公厅 holiday notices (chinese_calendar)",
+      next_action="Check who entered them and why.",
+      settings=())
 def sta03_non_working_day(ctx: ScanContext) -> list[Finding]:
     p = payments()
     rows = ctx.session.execute(

@@ -1,11 +1,12 @@
 """Planted misuse for the demo province, with its ground-truth manifest (`--manifest FILE`).
 
-Every kind of misuse in the alert catalogue is planted through the real services, a few cases
-per rule (more for larger provinces), at several difficulties for the identity rules (exact ID,
-transposed ID digits, same pinyin, look-alike characters, confusable sounds). Hard negatives —
-look-alikes that must not fire (twins, namesakes in other villages, exempt posts, farm
-vehicles, deregistered companies, on-time returns) — are listed too, and an eligible relative
-of an official is an expected alert with an expected dismissal, scored apart.
+Every rule of the alert catalogue is planted through the real services, but for those whose
+entry says why not (`not_planted`; tests/ledger/alerts/test_catalogue.py holds the two to each
+other): a few cases per rule (more for larger provinces), at several difficulties for the
+identity rules (exact ID, transposed ID digits, same pinyin, look-alike characters, confusable
+sounds). Hard negatives — look-alikes that must not fire (twins, namesakes in other villages,
+exempt posts, farm vehicles, deregistered companies, on-time returns) — are listed too, and an
+eligible relative of an official is an expected alert with an expected dismissal, scored apart.
 """
 from __future__ import annotations
 

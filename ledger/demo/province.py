@@ -7,8 +7,8 @@ lots with real function codes, passed down by factors (因素法); projects of e
 contractors; households with members (valid synthetic ID numbers, encrypted) registered through
 `ledger.households.registry`; payment rolls (公示清册) published, approved, sent and answered by the bank
 (a few returns re-paid); external lists (deaths, payroll, vehicles, businesses, officials,
-blacklist) with noise; then planted misuse of every kind in the alert catalogue, each written
-to a ground-truth manifest with hard negatives (ledger.demo.misuse).
+blacklist) with noise; then planted misuse for every rule of the alert catalogue not marked
+`not_planted`, each written to a ground-truth manifest with hard negatives (ledger.demo.misuse).
 """
 from __future__ import annotations
 

@@ -8,14 +8,15 @@ import pytest
 
 from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.store.context import LedgerContext
-from ledger.funds import projects
+from ledger.funds import flows, posting, projects
 from ledger.alerts.settings import AlertSettings
 from ledger.store.db import transaction
 from ledger.registers.external import ListKind, ListRecord
-from ledger.models import HouseholdStatus, ProjectStatus
+from ledger.models import HouseholdStatus, PayeeKind, ProjectStatus, RegionLevel, Role
+from ledger.org import regions
 from ledger.org.regions import get_user
 from tests.ledger.alerts.helpers import Town, idn
-from tests.world import COUNTY
+from tests.world import CITY, COUNTY, DAY, PROVINCE
 
 D = dt.date
 
@@ -93,7 +94,6 @@ def _project(town, code, approved_on):
         projects.advance_project(s, clerk, code, ProjectStatus.IN_LIBRARY, approved_on)
         projects.advance_project(s, get_user(s, "k_approver"), code, ProjectStatus.APPROVED,
                                  approved_on)
-        from ledger.funds import flows, posting
         t = flows.fund_project(s, clerk, lot_id=town.world.lot_id, project_code=code,
                                amount_fen=100_000_00, effective_date=approved_on,
                                key=f"fund:{code}")
@@ -255,6 +255,70 @@ def test_sta03_non_working_days(town):
     assert set(town.fired("STA-03")) == {f"day:{COUNTY}:2024-10-02"}
 
 
+def test_sta01_first_digits_far_from_benford(town):
+    cfg = AlertSettings(sta01_min_payments=10)
+    for i in range(10):   # a household's subsidies are not the unit's spending
+        town.pay("H-001", 9_100_00 + i * 100, D(2024, 6, 3), memo=f"补助{i}")
+    assert town.fired("STA-01", cfg) == {}
+    for i in range(10):   # every contractor payment starts with a 9
+        town.pay("C-001", 9_100_00 + i * 100, D(2024, 6, 4), memo=f"工程款{i}")
+    assert set(town.fired("STA-01", cfg)) == {f"unit:{COUNTY}"}
+    assert town.fired("STA-01") == {}   # ten payments: too few to judge by default (300)
+
+
+def _more_counties(town, codes: list[str]) -> None:
+    """Counties beside COUNTY under the city, each with ¥100,000 of its own, a clerk and an
+    approver named after it (`<code>_clerk`, `<code>_approver`) and a contractor `C-<code>`."""
+    with transaction(town.world.factory) as s:
+        admin = get_user(s, "admin")
+        for code in codes:
+            regions.add_region(s, admin, code=code, name=f"{code}县", level=RegionLevel.COUNTY,
+                               parent_code=CITY)
+            for role in (Role.CLERK, Role.APPROVER):
+                regions.add_user(s, admin, username=f"{code}_{role.value}",
+                                 display_name=code, role=role, region_code=code)
+    for code in codes:
+        _contractor(town, code, f"{code}_clerk")
+    for code in codes:
+        with transaction(town.world.factory) as s:
+            for frm, to, level in ((PROVINCE, CITY, "p"), (CITY, code, "c")):
+                t = flows.allocate(s, get_user(s, f"{level}_clerk"), lot_id=town.world.lot_id,
+                                   from_region=frm, to_region=to, amount_fen=100_000_00,
+                                   effective_date=DAY, key=f"alloc:{code}:{level}")
+                posting.approve(s, get_user(s, f"{level}_approver"), t.id)
+
+
+def _contractor(town, county, clerk):
+    with transaction(town.world.factory) as s:
+        projects.register_payee(s, get_user(s, clerk), code=f"C-{county}",
+                                kind=PayeeKind.CONTRACTOR, name=f"{county}建筑公司",
+                                region_code=county)
+
+
+def _pay_from(town, county, clerk, approver, amount, day, memo):
+    with transaction(town.world.factory) as s:
+        t = flows.pay(s, get_user(s, clerk), lot_id=town.world.lot_id, payee_code=f"C-{county}",
+                      amount_fen=amount, function_code="2130505", use_code="industry",
+                      county_code=county, effective_date=day, key=f"{county}:{memo}", memo=memo)
+        posting.approve(s, get_user(s, approver), t.id)
+
+
+def test_sta02_round_amounts_far_more_often_than_the_peers(town):
+    # Four peers: among fewer than five units the highest share is Q3 itself, never above
+    # the fence.
+    others = ["430123", "430124", "430125", "430126"]
+    _more_counties(town, others)
+    payers = [(c, f"{c}_clerk", f"{c}_approver") for c in others]
+    for n in range(3):
+        town.pay("C-001", (n + 1) * 10_000_00, D(2024, 6, 3 + n), memo=f"工程款{n}")  # ¥1,000s
+        for county, clerk, approver in payers:
+            _pay_from(town, county, clerk, approver, 12_345_67 + n, D(2024, 6, 3 + n),
+                      f"材料款{n}")
+    cfg = AlertSettings(sta02_min_payments=3)
+    assert set(town.fired("STA-02", cfg)) == {f"unit:{COUNTY}"}
+    assert town.fired("STA-02") == {}   # three payments a unit: too few to compare (20)
+
+
 def test_deaths_and_moves_recorded_after_registration(town):
     """ledger.households.changes records deaths and moves as member events: BEN-01 reads the
     death, BEN-02 does not count a person who moved to another household twice."""
@@ -292,7 +356,6 @@ def test_dup02_same_payment_under_another_voucher(town):
 
 
 def _contractors(town, *names):
-    from ledger.models import PayeeKind
     codes = []
     with transaction(town.world.factory) as s:
         clerk = get_user(s, "k_clerk")

@@ -1,17 +1,21 @@
 """Alerts from the oversight channels: a complaint past its deadline (G6), a complaint found
-substantiated (CMP-01) — raised by a scan, worked like any alert, never naming who complained."""
+substantiated (CMP-01) — raised by a scan, worked like any alert, never naming who complained —
+and a field check that found a discrepancy (CHK-01)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from ledger.oversight import complaints as cp
+from ledger.oversight import complaints as cp, sampling
 from ledger.alerts.base import ScanContext
 from ledger.alerts.rules import CHECKS
 from ledger.alerts.settings import AlertSettings
 from ledger.store.db import transaction
-from ledger.models.oversight import ComplaintChannel as Ch, ComplaintSubject as Subj
+from ledger.models.oversight import ComplaintChannel as Ch, ComplaintSubject as Subj, \
+    VisitOutcome
 from ledger.core.pii import PiiVault
 from tests.ledger.test_complaints import NAME, PHONE, RECEIVED, day
+from tests.ledger.test_sampling import county, sign  # noqa: F401  (county: a fixture)
 from tests.world import COUNTY
 
 
@@ -50,3 +54,27 @@ def test_a_late_complaint_and_a_substantiated_one_raise_alerts(world):
     for f in g6 + cmp:  # the complainant is never part of an alert
         text = json.dumps(f.as_dict(), ensure_ascii=False)
         assert NAME not in text and PHONE not in text
+
+
+def test_a_field_check_that_found_a_discrepancy_raises_an_alert(county):  # noqa: F811
+    world, visited = county, dt.date(2024, 4, 1)
+    with transaction(world.factory) as s:
+        cid = sampling.commit_sample(s, world.user(s, "auditor"), county_code=COUNTY,
+                                     size=3).id
+    with transaction(world.factory) as s:
+        sign(s)
+    with transaction(world.factory) as s:
+        drawn = sampling.draw_sample(s, world.user(s, "auditor"), cid)
+    (_, first), (_, second) = drawn.households[:2]
+
+    def visit(household, outcome, details=""):
+        with transaction(world.factory) as s:
+            sampling.record_visit(s, world.user(s, "auditor"), cid, household, outcome=outcome,
+                                  details=details, visited_on=visited)
+    visit(first, VisitOutcome.DISCREPANCY, "户主称未收到2024年产业奖补")
+    visit(second, VisitOutcome.CONFIRMED)
+    found = _findings(world, "CHK-01", day(30))
+    assert [(f.entity_key, f.region_code) for f in found] == [(f"{cid}:{first}", COUNTY)]
+    assert found[0].evidence["details"] == "户主称未收到2024年产业奖补"
+    visit(first, VisitOutcome.CONFIRMED)   # a revisit found the books right: the latest counts
+    assert _findings(world, "CHK-01", day(30)) == []
