@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store import migrate
 from ledger.store.context import LedgerContext
 from ledger.funds import balances
 from ledger.audit.verify import verify
@@ -47,3 +48,15 @@ def test_the_same_seed_gives_the_same_province(tmp_path, sqlite_template):
         urls.append(f"sqlite:///{tmp_path / name}")
     first, second = (_build(url, seed=3)[4] for url in urls)
     assert first == second  # the same balances and the same ground truth
+
+
+def test_the_smallest_demo_the_command_accepts_builds(tmp_path):
+    """`fundtrail demo --households 1` is allowed; with a seed that draws no exited household
+    it once crashed (StopIteration) looking for one to pay as a hard negative."""
+    factory = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'demo.db'}"), TEST_CONTEXT)
+    migrate.upgrade(factory.kw["bind"])
+    summary = build_demo(factory, seed=1, households=1)
+    with transaction(factory) as s:
+        assert verify(s).intact
+        assert balances.trial_balance(s).balanced
+    assert summary.transfers > 0 and summary.manifest["cases"]

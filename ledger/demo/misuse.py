@@ -199,7 +199,10 @@ class Misuse:
             self.direct.append(("BEN-06", h, 1500_00))
             h = add(fresh(registered_on=dt.date(p.year, 9, 1)), on_rolls=False)
             self.direct.append(("BEN-06", h, 1500_00))
-        exited = next(h for h in regular if h.status is HouseholdStatus.EXITED)
+        # The hard negative: an exited (脱贫) household may still be paid. A tiny demo may have
+        # drawn no exited household, so one is added for it then.
+        exited = next((h for h in regular if h.status is HouseholdStatus.EXITED), None) \
+            or add(fresh(status=HouseholdStatus.EXITED), on_rolls=False)
         self.direct.append(("BEN-06-negative", exited, 1500_00))
         for i in range(k):  # BEN-03: a second household on someone else's card
             a = self.take()
