@@ -95,7 +95,7 @@ ft trial-balance | tail -n 4
 echo "== web app: passwords for the demo's users, then serve on 127.0.0.1 (Ctrl-C stops it)"
 WEBPW="$(python -c 'import secrets; print(secrets.token_urlsafe(12))')"
 (umask 077; echo "$WEBPW" > "$DEMO/keys/web-password")
-FUNDTRAIL_USER_PASSWORD="$WEBPW" ft user-password --all-without-password
+FUNDTRAIL_USER_PASSWORD="$WEBPW" ft user password --all-without-password
 # The session key signs cookies and CSRF tokens; the demo makes one, a deployment sets its own.
 export FUNDTRAIL_SECRET_KEY="${FUNDTRAIL_SECRET_KEY:-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')}"
 echo
