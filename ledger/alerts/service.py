@@ -146,19 +146,24 @@ def transition(session: Session, actor: User, alert_id: int, to: AlertState, *,
     if to not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none"
         raise LedgerError(f"alert #{alert_id} is {current.value}; it can move to {allowed}, "
-                          f"not {to.value}")
+                          f"not {to.value}", code="alert_transition", alert=alert_id,
+                          state=current.value, requested=to.value, allowed=allowed)
     if to is AlertState.DISMISSED and reason not in REASON_CODES:
-        raise LedgerError("a dismissal needs --reason, one of: " + ", ".join(REASON_CODES))
+        raise LedgerError("a dismissal needs --reason, one of: " + ", ".join(REASON_CODES),
+                          code="invalid_choice", field="reason", value=reason,
+                          allowed=", ".join(REASON_CODES))
     if until is not None and (to is not AlertState.DISMISSED
                               or reason != "legitimate_exception"):
         raise LedgerError("--until suppresses a rule for an entity: only with a dismissal "
-                          "for reason legitimate_exception")
+                          "for reason legitimate_exception", code="alert_until_not_allowed")
     if to in (AlertState.RECOVERING, AlertState.RECOVERED):
         if recovery_transfer_id is None:
-            raise LedgerError(f"{to.value} needs --recovery TRANSFER (the recovery entry)")
+            raise LedgerError(f"{to.value} needs --recovery TRANSFER (the recovery entry)",
+                              code="alert_recovery_missing", state=to.value)
         fetch(session, Transfer, recovery_transfer_id, f"transfer #{recovery_transfer_id}")
     elif recovery_transfer_id is not None:
-        raise LedgerError("--recovery links a recovery transfer: only when recovering")
+        raise LedgerError("--recovery links a recovery transfer: only when recovering",
+                          code="alert_recovery_not_allowed")
     with record_change(session, actor.username, "alert.transition", alert_id=alert_id,
                        to=to.value) as change:
         return _event(change, actor, alert, AlertEventKind.TRANSITION, to,

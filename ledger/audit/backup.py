@@ -44,9 +44,11 @@ def sqlite_path(url: str) -> Path:
     if parsed.get_backend_name() != "sqlite":
         raise BackupError(
             "fundtrail backup/restore copy SQLite files; for PostgreSQL use pg_dump and "
-            "pg_restore (docs/reliability.md, 'Backup and restore')")
+            "pg_restore (docs/reliability.md, 'Backup and restore')",
+            code="backup_not_sqlite", backend=parsed.get_backend_name())
     if not parsed.database or parsed.database == ":memory:":
-        raise BackupError("the database is not a file; there is nothing to back up")
+        raise BackupError("the database is not a file; there is nothing to back up",
+                          code="backup_not_a_file")
     return Path(parsed.database)
 
 
@@ -54,10 +56,12 @@ def backup(url: str, destination: str | os.PathLike, log_origin: str, policy=Non
     """Copy the live database at `url` to `destination` (never a half-written file)."""
     source = sqlite_path(url)
     if not source.exists():
-        raise BackupError(f"{source}: no such database")
+        raise BackupError(f"{source}: no such database", code="not_found", what="database",
+                          key=str(source))
     destination = Path(destination)
     if destination.resolve() == source.resolve():
-        raise BackupError("the backup must go to another file than the database itself")
+        raise BackupError("the backup must go to another file than the database itself",
+                          code="backup_onto_itself", path=str(destination))
     tmp = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
     try:
         _copy(source, tmp)
@@ -74,7 +78,8 @@ def restore(backup_file: str | os.PathLike, url: str, log_origin: str, policy=No
     """Copy a checked backup into the database at `url`."""
     backup_file = Path(backup_file)
     if not backup_file.is_file():
-        raise BackupError(f"{backup_file}: no such backup file")
+        raise BackupError(f"{backup_file}: no such backup file", code="not_found",
+                          what="backup", key=str(backup_file))
     snapshot = inspect_file(backup_file, log_origin, policy)
     target = sqlite_path(url)
     if target.exists() and target.stat().st_size and not replace:
@@ -83,7 +88,9 @@ def restore(backup_file: str | os.PathLike, url: str, log_origin: str, policy=No
             raise BackupError(
                 f"{target} already holds a ledger with {held} log entries (the backup has "
                 f"{snapshot.size}); restoring would replace it. Say --replace if that is "
-                "what you mean, and keep a backup of the current one first")
+                "what you mean, and keep a backup of the current one first",
+                code="restore_would_replace", path=str(target), entries=held,
+                backup_entries=snapshot.size)
     target.parent.mkdir(parents=True, exist_ok=True)
     _copy(backup_file, target)
     return dataclasses.replace(snapshot, path=str(target))
@@ -96,11 +103,13 @@ def inspect_file(path: Path, log_origin: str, policy=None) -> Snapshot:
     try:
         problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{path}: not a SQLite database ({exc})") from None
+        raise BackupError(f"{path}: not a SQLite database ({exc})", code="backup_unreadable",
+                          path=str(path), detail=str(exc)) from None
     finally:
         conn.close()
     if problem != "ok":
-        raise BackupError(f"{path}: SQLite integrity check failed: {problem}")
+        raise BackupError(f"{path}: SQLite integrity check failed: {problem}",
+                          code="backup_unreadable", path=str(path), detail=problem)
     return _verified(path, log_origin, policy)
 
 
@@ -114,11 +123,14 @@ def _verified(path: Path, log_origin: str, policy) -> Snapshot:
             try:
                 report = verify(s, policy=policy)
             except Exception as exc:  # a file that is SQLite but not a fundtrail ledger
-                raise BackupError(f"{path}: not a fundtrail ledger ({exc.__class__.__name__})") \
-                    from None
+                raise BackupError(f"{path}: not a fundtrail ledger ({exc.__class__.__name__})",
+                                  code="backup_not_a_ledger", path=str(path),
+                                  detail=exc.__class__.__name__) from None
             if not report.intact:
                 raise BackupError(f"{path}: the copy does not verify: "
-                                  + "; ".join(f.message for f in report.findings[:5]))
+                                  + "; ".join(f.message for f in report.findings[:5]),
+                                  code="backup_not_intact", path=str(path),
+                                  findings=[f.message for f in report.findings[:5]])
             cp = latest(s)
             return Snapshot(str(path), report.origin, report.size, report.root.hex(),
                             cp.size if cp else None, cp.note if cp else None)
@@ -134,7 +146,9 @@ def _copy(source: Path, destination: Path) -> None:
     try:
         src.backup(dst)  # one consistent snapshot, page by page, while others keep working
     except sqlite3.Error as exc:
-        raise BackupError(f"copying {source} to {destination} failed: {exc}") from None
+        raise BackupError(f"copying {source} to {destination} failed: {exc}",
+                          code="backup_copy_failed", source=str(source),
+                          destination=str(destination), detail=str(exc)) from None
     finally:
         dst.close()
         src.close()

@@ -40,7 +40,8 @@ def node_reader(session: Session, origin: str | None = None):
                 AuditNode.log_id == log_id, AuditNode.level == level,
                 AuditNode.idx == index)).scalar_one_or_none()
         if value is None:
-            raise LedgerError(f"audit tree node ({level}, {index}) is missing")
+            raise LedgerError(f"audit tree node ({level}, {index}) is missing",
+                              code="tree_node_missing", level=level, index=index)
         return bytes(value)
 
     def read_many(nodes):
@@ -70,7 +71,9 @@ def node_reader(session: Session, origin: str | None = None):
                     for lv, idxs in by_level.items())))
         missing = [n for n in nodes if n not in found]
         if missing:
-            raise LedgerError(f"audit tree node {missing[0]} is missing")
+            raise LedgerError(f"audit tree node {missing[0]} is missing",
+                              code="tree_node_missing", level=missing[0][0],
+                              index=missing[0][1])
         return [found[n] for n in nodes]
     read.read_many = read_many
     return read
@@ -85,7 +88,8 @@ def sign(session: Session, signer) -> Checkpoint:
     current = lock_head(session)
     if signer.name != current.origin:
         raise LedgerError(f"the log key is named {signer.name!r} but this log's origin is "
-                          f"{current.origin!r}")
+                          f"{current.origin!r}", code="log_key_other_origin", key=signer.name,
+                          origin=current.origin)
     body = CheckpointBody(current.origin, current.size, bytes(current.root))
     row = Checkpoint(origin=current.origin, size=current.size, root=bytes(current.root),
                      note=sign_checkpoint(body, signer),
@@ -111,29 +115,37 @@ def cosign_latest(session: Session, cosigner, log_verifiers, state_path: str | o
     """Cosign the newest checkpoint after checking it against this cosigner's own state."""
     checkpoint = latest(session)
     if checkpoint is None:
-        raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)")
+        raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)",
+                          code="no_checkpoint")
     try:
         if not isinstance(log_verifiers, (list, tuple)):
             log_verifiers = [log_verifiers]  # one key, or every key during a rotation
         verified = open_checkpoint(checkpoint.note, list(log_verifiers))
     except CheckpointError as exc:
-        raise LedgerError(f"checkpoint {checkpoint.size} does not verify: {exc}") from None
+        raise LedgerError(f"checkpoint {checkpoint.size} does not verify: {exc}",
+                          code="checkpoint_invalid", size=checkpoint.size,
+                          detail=str(exc)) from None
     body = verified.checkpoint
     state = _read_state(state_path)
     if state and state["origin"] != body.origin:
-        raise LedgerError(f"{state_path} belongs to log {state['origin']!r}, not {body.origin!r}")
+        raise LedgerError(f"{state_path} belongs to log {state['origin']!r}, not {body.origin!r}",
+                          code="cosigner_state_other_log", path=str(state_path),
+                          state_origin=state["origin"], origin=body.origin)
     if state:
         old_size, old_root = state["size"], bytes.fromhex(state["root"])
         if body.size < old_size:
             raise LedgerError(f"the log shrank from {old_size} to {body.size} entries since "
-                              "you last cosigned: refusing")
+                              "you last cosigned: refusing", code="log_shrank",
+                              cosigned_size=old_size, size=body.size)
         proof = merkle.consistency_proof(old_size, body.size, node_reader(session)) \
             if 0 < old_size < body.size else []
         try:
             merkle.verify_consistency(old_size, body.size, old_root, body.root_hash, proof)
         except merkle.ProofError as exc:
             raise LedgerError(f"the log is not consistent with the checkpoint of size "
-                              f"{old_size} you cosigned before: {exc}") from None
+                              f"{old_size} you cosigned before: {exc}", code="log_inconsistent",
+                              cosigned_size=old_size, size=body.size,
+                              detail=str(exc)) from None
     line = cosign(checkpoint.note, cosigner, int(now if now is not None else time.time()))
     row = Cosignature(checkpoint_id=checkpoint.id, name=cosigner.name, line=line,
                       added_at=dt.datetime.now(dt.timezone.utc))
@@ -158,7 +170,9 @@ def _read_state(path) -> dict | None:
         return {"origin": origin, "size": size, "root": root}
     except (ValueError, KeyError, TypeError) as exc:
         raise LedgerError(f"{path}: cosigner state is damaged ({exc}); restore it from "
-                          "your own backup rather than starting afresh") from None
+                          "your own backup rather than starting afresh",
+                          code="cosigner_state_damaged", path=str(path),
+                          detail=str(exc)) from None
 
 
 def _write_state(path, state: dict) -> None:

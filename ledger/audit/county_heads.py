@@ -47,7 +47,8 @@ def record_county_heads(session: Session, actor: User) -> tuple[int, list[dict]]
                           "root": bytes(newest.root).hex()})
     if not heads:
         raise LedgerError("no other log of this database has a signed checkpoint to record "
-                          f"(logs without one: {', '.join(unsigned) or 'none'})")
+                          f"(logs without one: {', '.join(unsigned) or 'none'})",
+                          code="no_other_log_checkpoint", unsigned=unsigned)
     with record_change(session, actor.username, KIND, heads=heads,
                        not_yet_signed=unsigned) as change:
         index = change.index

@@ -24,7 +24,8 @@ def export_bundle(session: Session, out_dir, *, origin: str, policy: Policy,
     rows = session.execute(select(Checkpoint).where(Checkpoint.origin == origin)
                            .order_by(Checkpoint.id)).scalars().all()
     if not rows:
-        raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)")
+        raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)",
+                          code="no_checkpoint")
     # Only checkpoints that count under the policy go into the bundle: one still waiting
     # for its cosignatures would make the auditor's copy report a missing quorum.
     notes, sizes = [], []
@@ -38,7 +39,8 @@ def export_bundle(session: Session, out_dir, *, origin: str, policy: Policy,
         sizes.append(row.size)
     if not notes:
         raise LedgerError("no checkpoint has met the policy's quorum yet; gather "
-                          "cosignatures first (fundtrail checkpoint cosign)")
+                          "cosignatures first (fundtrail checkpoint cosign)",
+                          code="no_quorum_checkpoint")
     size = sizes[-1]
     entries = (bytes(e) for e in session.execute(
         select(AuditEntry.entry).where(AuditEntry.log_id == reading_log_id(session, origin),
@@ -49,5 +51,5 @@ def export_bundle(session: Session, out_dir, *, origin: str, policy: Policy,
                            node_reader=cps.node_reader(session), checkpoints=notes,
                            policy_text=Path(policy_path).read_text(encoding="utf-8"), keys=keys)
     except BundleError as exc:
-        raise LedgerError(str(exc)) from None
+        raise LedgerError(str(exc), code="bundle_not_written", detail=str(exc)) from None
     return out, size, len(notes)

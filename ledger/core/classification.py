@@ -55,16 +55,20 @@ PROHIBITED_USES = {
 def check_lot_purpose(function_codes: list[str], allowed_uses: list[str]) -> None:
     """Refuse a lot whose declared purpose is unknown, administrative or prohibited."""
     if not function_codes:
-        raise PurposeViolation("a fund lot needs at least one function code (支出功能分类)")
+        raise PurposeViolation("a fund lot needs at least one function code (支出功能分类)",
+                               code="lot_without_function_code")
     if not allowed_uses:
-        raise PurposeViolation("a fund lot needs at least one allowed use")
+        raise PurposeViolation("a fund lot needs at least one allowed use",
+                               code="lot_without_use")
     for code in function_codes:
         if code not in FUNCTION_CODES:
-            raise PurposeViolation(f"function code {code!r} is not a 21305xx poverty code")
+            raise PurposeViolation(f"function code {code!r} is not a 21305xx poverty code",
+                                   code="function_code_unknown", function_code=code)
         if code in ADMINISTRATIVE_CODES:
             raise PurposeViolation(
                 f"function code {code} ({FUNCTION_CODES[code]}) is administrative; "
-                "special funds may not be spent on it")
+                "special funds may not be spent on it", code="function_code_administrative",
+                function_code=code)
     for use in allowed_uses:
         _check_use_known(use)
 
@@ -72,23 +76,31 @@ def check_lot_purpose(function_codes: list[str], allowed_uses: list[str]) -> Non
 def check_spending(lot, function_code: str | None, use_code: str | None) -> None:
     """Refuse an expenditure outside its lot's function codes and uses (invariant 4)."""
     if not function_code or not use_code:
-        raise PurposeViolation("a payment must name its function code and its use")
+        raise PurposeViolation("a payment must name its function code and its use",
+                               code="purpose_unnamed", function_code=function_code,
+                               use=use_code)
     if use_code in PROHIBITED_USES:
         raise PurposeViolation(
-            f"use {use_code!r} is on the prohibited list: {PROHIBITED_USES[use_code]}")
+            f"use {use_code!r} is on the prohibited list: {PROHIBITED_USES[use_code]}",
+            code="use_prohibited", use=use_code)
     _check_use_known(use_code)
     if function_code not in lot.function_codes:
         raise PurposeViolation(
             f"function code {function_code} is outside lot {lot.label}, "
-            f"which may be spent on {', '.join(lot.function_codes)} only")
+            f"which may be spent on {', '.join(lot.function_codes)} only",
+            code="function_outside_lot", function_code=function_code, lot=lot.id,
+            allowed=lot.function_codes)
     if use_code not in lot.allowed_uses:
         raise PurposeViolation(
             f"use {use_code!r} is outside lot {lot.label}, "
-            f"which allows {', '.join(lot.allowed_uses)} only")
+            f"which allows {', '.join(lot.allowed_uses)} only",
+            code="use_outside_lot", use=use_code, lot=lot.id, allowed=lot.allowed_uses)
 
 
 def _check_use_known(use: str) -> None:
     if use in PROHIBITED_USES:
-        raise PurposeViolation(f"use {use!r} is on the prohibited list: {PROHIBITED_USES[use]}")
+        raise PurposeViolation(f"use {use!r} is on the prohibited list: {PROHIBITED_USES[use]}",
+                               code="use_prohibited", use=use)
     if use not in USES:
-        raise PurposeViolation(f"use {use!r} is unknown; known uses: {', '.join(sorted(USES))}")
+        raise PurposeViolation(f"use {use!r} is unknown; known uses: {', '.join(sorted(USES))}",
+                               code="use_unknown", use=use)

@@ -2,17 +2,23 @@
 fill it in, and a message a finance officer can act on.
 
 Callers (the web, the CLI, tests) switch on `code` and read `params`, never the message text:
-the message is one rendering of the code, and a translated one (docs/ledger.md, "Refusals")
-may replace it. The CLI maps `LedgerError` to exit status 2; anything else is a bug and
-propagates.
+the message is one rendering of the code, and a translated one may replace it. Every code,
+with its parameters and meaning, is listed once in `ledger.core.refusals` (and in
+docs/ledger.md, "Refusals"). The CLI maps `LedgerError` to exit status 2; anything else is a
+bug and propagates.
 """
 from __future__ import annotations
+
+import datetime as dt
+import enum
 
 
 class LedgerError(Exception):
     """A request the ledger refuses: bad input or a rule it would break.
 
-    `code` is the class's unless one is given; `params` are the values the message names."""
+    `code` is the class's unless one is given; `params` are the values the message names, as
+    plain JSON values (dates become ISO text, enums their value) so that the web can send
+    them and a translation can fill them in without knowing the ledger's types."""
 
     code: str = "refused"
 
@@ -20,11 +26,28 @@ class LedgerError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
-        self.params = params
+        self.params = {name: plain(value) for name, value in params.items()}
 
     @property
     def message(self) -> str:
         return str(self)
+
+
+def plain(value):
+    """`value` as JSON holds it: text, integers, booleans, None, lists and maps of those."""
+    if isinstance(value, enum.Enum):  # first: str-valued enums are also str
+        return plain(value.value)
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((plain(v) for v in value), key=str)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return str(value)
 
 
 class NotFound(LedgerError):

@@ -14,7 +14,12 @@ CHECK = "10X98765432"
 
 
 class IdNumberError(ValueError):
-    """An ID number that cannot be right; the message says why."""
+    """An ID number that cannot be right; the message says why and `problem` names it
+    (length, characters, birth_date, check_character), for refusals that carry it."""
+
+    def __init__(self, message: str, problem: str):
+        super().__init__(message)
+        self.problem = problem
 
 
 def check_character(first17: str) -> str:
@@ -26,18 +31,21 @@ def normalise(text: str) -> str:
     value = (text or "").strip().upper().replace(" ", "")
     if len(value) == 15:
         if not value.isdigit():
-            raise IdNumberError(f"{mask(value)}: a 15-digit ID number has digits only")
+            raise IdNumberError(f"{mask(value)}: a 15-digit ID number has digits only",
+                                "characters")
         value = value[:6] + "19" + value[6:]
         value += check_character(value)
     if len(value) != 18:
-        raise IdNumberError(f"ID number has {len(value)} characters; it must have 18 (or 15)")
+        raise IdNumberError(f"ID number has {len(value)} characters; it must have 18 (or 15)",
+                            "length")
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise IdNumberError(f"{mask(value)}: only digits, with X allowed last")
+        raise IdNumberError(f"{mask(value)}: only digits, with X allowed last", "characters")
     birth = birth_date(value)
     if birth > dt.date.today() or birth.year < 1880:
-        raise IdNumberError(f"{mask(value)}: birth date {birth} is impossible")
+        raise IdNumberError(f"{mask(value)}: birth date {birth} is impossible", "birth_date")
     if check_character(value[:17]) != value[17]:
-        raise IdNumberError(f"{mask(value)}: check character is wrong (typing error?)")
+        raise IdNumberError(f"{mask(value)}: check character is wrong (typing error?)",
+                            "check_character")
     return value
 
 
@@ -45,7 +53,8 @@ def birth_date(value: str) -> dt.date:
     try:
         return dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise IdNumberError(f"{mask(value)}: the birth-date digits are not a date") from None
+        raise IdNumberError(f"{mask(value)}: the birth-date digits are not a date",
+                            "birth_date") from None
 
 
 def mask(value: str, keep_start: int = 4, keep_end: int = 4) -> str:

@@ -28,14 +28,15 @@ class PiiVault:
     def __init__(self, keys: list[str], index_key: str):
         if not keys:
             raise PiiKeyError("no PII encryption key: set FUNDTRAIL_PII_KEYS (generate one "
-                              "with `fundtrail pii-keygen`)")
+                              "with `fundtrail pii-keygen`)", code="pii_key_missing")
         if not index_key or len(index_key) < 32:
-            raise PiiKeyError("FUNDTRAIL_PII_INDEX_KEY must be set (at least 32 characters)")
+            raise PiiKeyError("FUNDTRAIL_PII_INDEX_KEY must be set (at least 32 characters)",
+                              code="pii_index_key_missing")
         try:
             self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys])
         except ValueError:
             raise PiiKeyError("a PII key is not a valid Fernet key (32 url-safe base64 "
-                              "bytes)") from None
+                              "bytes)", code="pii_key_invalid") from None
         self._index_key = index_key.encode()
 
     @classmethod
@@ -51,7 +52,8 @@ class PiiVault:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken:
             raise PiiKeyError("personal data cannot be decrypted with the configured keys "
-                              "(wrong key, or the value was altered)") from None
+                              "(wrong key, or the value was altered)",
+                              code="pii_undecryptable") from None
 
     def digest(self, value: str) -> str:
         return hmac.new(self._index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()

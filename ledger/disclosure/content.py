@@ -96,7 +96,8 @@ def supervision_phones(session: Session, region_code: str, before: int) -> str:
                        if session.get(Region, c).level is RegionLevel.COUNTY), region_code)
         raise LedgerError(f"county {county} has no supervision phone on record: add it with "
                           f"`fundtrail --as CLERK report contact --region {county} --office "
-                          "NAME --phone NUMBER`")
+                          "NAME --phone NUMBER`", code="supervision_phone_missing",
+                          county=county)
     return "；".join(parts + [f"全国扶贫监督举报电话 {SUPERVISION_HOTLINE}"])
 
 
@@ -141,14 +142,18 @@ def project_notice(session: Session, project_code: str, village_code: str,
     from ledger.models import ProjectStatus
     project = session.get(Project, project_code)
     if project is None or project.log_index >= before:
-        raise LedgerError(f"project {project_code!r} does not exist")
+        raise LedgerError(f"project {project_code!r} does not exist", code="not_found",
+                          what="project", key=project_code)
     details = latest_details(session, project_code, before)
     if details is None:
         raise LedgerError(f"project {project_code} has no notice details yet: record them with "
-                          f"`fundtrail --as CLERK report project-details {project_code} ...`")
+                          f"`fundtrail --as CLERK report project-details {project_code} ...`",
+                          code="notice_details_missing", project=project_code)
     if village_code not in details.village_codes:
         raise LedgerError(f"project {project_code} is not posted in village {village_code} "
-                          f"(its details name {', '.join(details.village_codes)})")
+                          f"(its details name {', '.join(details.village_codes)})",
+                          code="notice_village_not_named", project=project_code,
+                          village=village_code, villages=details.village_codes)
     stage = project_stage_before(session, project_code, before)
     after = stage in (ProjectStatus.ACCEPTED, ProjectStatus.CLOSED)
     word = "公告" if after else "公示"
@@ -186,7 +191,9 @@ def display_name(name: str, style: str) -> str:
         return name
     if style == "mask_given":
         return name[0] + "*" * max(1, len(name) - 2) + (name[-1] if len(name) > 2 else "")
-    raise LedgerError(f"[reports] name_display must be 'full' or 'mask_given', not {style!r}")
+    raise LedgerError(f"[reports] name_display must be 'full' or 'mask_given', not {style!r}",
+                      code="invalid_choice", field="name_display", value=repr(style),
+                      allowed=["full", "mask_given"])
 
 
 def _line_status(session, roll, line, events, before) -> tuple[str, bool]:
@@ -228,13 +235,15 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
                                                      PaymentRoll.log_index < before)) \
         .scalar_one_or_none()
     if roll is None:
-        raise LedgerError(f"payment roll {roll_code!r} does not exist")
+        raise LedgerError(f"payment roll {roll_code!r} does not exist", code="not_found",
+                          what="roll", key=roll_code)
     lines = session.execute(
         select(RollLine, Household).join(Household, Household.code == RollLine.household_code)
         .where(RollLine.roll_id == roll.id, Household.village_code == village_code)
         .order_by(RollLine.line_no)).all()
     if not lines:
-        raise LedgerError(f"roll {roll_code} has no household in village {village_code}")
+        raise LedgerError(f"roll {roll_code} has no household in village {village_code}",
+                          code="roll_not_in_village", roll=roll_code, village=village_code)
     events = list(session.execute(select(RollEvent).where(RollEvent.roll_id == roll.id)
                                   .order_by(RollEvent.id)).scalars())
     rows, total = [], 0
@@ -341,7 +350,8 @@ def county_annual(session: Session, county: str, year: int, display_from: dt.dat
                   display_to: dt.date, before: int) -> dict:
     region = session.get(Region, county)
     if region is None or region.level is not RegionLevel.COUNTY:
-        raise LedgerError(f"{county} is not a county")
+        raise LedgerError(f"{county} is not a county", code="not_a_county", region=county,
+                          level=region.level if region is not None else None)
     sources = county_sources(session, county, year, before)
     uses = county_uses(session, county, year, before)
     by_code, by_town, by_type = defaultdict(int), defaultdict(int), defaultdict(int)
@@ -428,7 +438,8 @@ def household_card(session: Session, vault, household_code: str, year: int) -> d
     from ledger.households.registry import current_status
     household = session.get(Household, household_code)
     if household is None:
-        raise LedgerError(f"household {household_code!r} does not exist")
+        raise LedgerError(f"household {household_code!r} does not exist", code="not_found",
+                          what="household", key=household_code)
     from ledger.households.changes import member_gone
     members = session.execute(select(Member).where(Member.household_code == household_code)
                               .order_by(Member.id)).scalars().all()

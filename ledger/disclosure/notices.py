@@ -44,7 +44,8 @@ def subject_text(**parts: str) -> str:
     """Canonical subject: sorted key=value pairs joined by ';' (values never hold ';' or '=')."""
     for key, value in parts.items():
         if ";" in str(value) or "=" in str(value):
-            raise LedgerError(f"{key} {value!r} may not contain ';' or '='")
+            raise LedgerError(f"{key} {value!r} may not contain ';' or '='",
+                              code="subject_separator", field=key, value=repr(value))
     return ";".join(f"{k}={parts[k]}" for k in sorted(parts))
 
 
@@ -64,26 +65,33 @@ def record_project_details(session: Session, actor: User, *, project_code: str,
     """Record (or correct, by a newer record) what the project notice prints."""
     project = session.get(Project, project_code)
     if project is None:
-        raise LedgerError(f"project {project_code!r} does not exist")
+        raise LedgerError(f"project {project_code!r} does not exist", code="not_found",
+                          what="project", key=project_code)
     require(session, actor, Action.RECORD, project.county_code)
     if not village_codes:
-        raise LedgerError("name at least one village whose board posts the notice")
+        raise LedgerError("name at least one village whose board posts the notice",
+                          code="notice_without_village")
     for code in village_codes:
         village = get_region(session, code)
         if village.level is not RegionLevel.VILLAGE or \
                 project.county_code not in ancestors(session, code):
-            raise LedgerError(f"{code} is not a village of county {project.county_code}")
+            raise LedgerError(f"{code} is not a village of county {project.county_code}",
+                              code="not_a_village_of_county", region=code,
+                              county=project.county_code)
     check_date(start_date, "start date")
     check_date(end_date, "end date")
     if end_date < start_date:
-        raise LedgerError(f"the period ends ({end_date}) before it starts ({start_date})")
+        raise LedgerError(f"the period ends ({end_date}) before it starts ({start_date})",
+                          code="dates_reversed", field="project_period", start=start_date,
+                          end=end_date)
     texts = {"place": place, "content": content, "subsidy standard": subsidy_standard,
              "implementer": implementer, "responsible person": responsible_person,
              "performance targets": performance_targets, "benefit mechanism": benefit_mechanism,
              "supervision phone": supervision_phone, "issuing unit": issuing_unit}
     empty = [name for name, value in texts.items() if not (value or "").strip()]
     if empty:
-        raise LedgerError(f"project details need every field; empty: {', '.join(empty)}")
+        raise LedgerError(f"project details need every field; empty: {', '.join(empty)}",
+                          code="required_fields", fields=empty)
     row = ProjectDetails(
         project_code=project_code, village_codes=list(village_codes), place=place.strip(),
         content=content.strip(), subsidy_standard=subsidy_standard.strip(),
@@ -104,11 +112,16 @@ def record_household_support(session: Session, actor: User, *, household_code: s
     micro-credit loans come from ledger.households.credit.)"""
     household = session.get(Household, household_code)
     if household is None:
-        raise LedgerError(f"household {household_code!r} does not exist")
+        raise LedgerError(f"household {household_code!r} does not exist", code="not_found",
+                          what="household", key=household_code)
     require(session, actor, Action.RECORD, household.village_code)
     if not all(v.strip() for v in (cadre_name, cadre_phone, village_phone, county_phone)):
         raise LedgerError("the cadre's name and phone, the village and the county phone are "
-                          "all needed")
+                          "all needed", code="required_fields",
+                          fields=[name for name, v in (
+                              ("cadre name", cadre_name), ("cadre phone", cadre_phone),
+                              ("village phone", village_phone),
+                              ("county phone", county_phone)) if not v.strip()])
     row = HouseholdSupport(household_code=household_code, cadre_name=cadre_name.strip(),
                            cadre_phone=cadre_phone.strip(), village_phone=village_phone.strip(),
                            county_phone=county_phone.strip(), recorded_by=actor.id)
@@ -123,7 +136,10 @@ def record_contact(session: Session, actor: User, *, region_code: str, office: s
     get_region(session, region_code)
     require(session, actor, Action.RECORD, region_code)
     if not office.strip() or not phone.strip():
-        raise LedgerError("a supervision contact needs the office and the phone")
+        raise LedgerError("a supervision contact needs the office and the phone",
+                          code="required_fields",
+                          fields=[name for name, v in (("office", office), ("phone", phone))
+                                  if not v.strip()])
     row = SupervisionContact(region_code=region_code, office=office.strip(),
                              phone=phone.strip(), recorded_by=actor.id)
     with record_change(session, actor.username, "supervision.contact") as change:
@@ -155,13 +171,15 @@ def _county_of(session: Session, kind: NoticeKind, subject: dict) -> str:
     if kind is NoticeKind.PROJECT:
         project = session.get(Project, subject["project"])
         if project is None:
-            raise LedgerError(f"project {subject['project']!r} does not exist")
+            raise LedgerError(f"project {subject['project']!r} does not exist",
+                              code="not_found", what="project", key=subject["project"])
         return project.county_code
     if kind is NoticeKind.ROLL:
         roll = session.execute(select(PaymentRoll).where(PaymentRoll.code == subject["roll"])) \
             .scalar_one_or_none()
         if roll is None:
-            raise LedgerError(f"payment roll {subject['roll']!r} does not exist")
+            raise LedgerError(f"payment roll {subject['roll']!r} does not exist",
+                              code="not_found", what="roll", key=subject["roll"])
         return roll.county_code
     return subject["county"]
 
@@ -172,7 +190,9 @@ def publish(session: Session, actor: User, kind: NoticeKind, subject: dict,
     notice already recorded (no new entry); changed rows make a new notice."""
     check_date(display_from, "display start")
     if display_to < display_from:
-        raise LedgerError(f"the display ends ({display_to}) before it starts ({display_from})")
+        raise LedgerError(f"the display ends ({display_to}) before it starts ({display_from})",
+                          code="dates_reversed", field="display", start=display_from,
+                          end=display_to)
     require(session, actor, Action.RECORD, _county_of(session, kind, subject))
     text = subject_text(**subject)
     head = lock_head(session)  # the notice will be entry head.size: its rows are all before it
@@ -193,7 +213,8 @@ def project_window(display_from: dt.date, days: int, minimum: int) -> dt.date:
     """Last display day of a project notice posted for `days` calendar days (≥ minimum)."""
     if days < minimum:
         raise LedgerError(f"a project notice is displayed for at least {minimum} days "
-                          f"([publicity] project_notice_days), not {days}")
+                          f"([publicity] project_notice_days), not {days}",
+                          code="notice_too_short", days=days, minimum=minimum)
     return display_from + dt.timedelta(days=days - 1)
 
 
@@ -238,15 +259,17 @@ def printable(session: Session, kind: NoticeKind, subject: dict, policy,
     if notice is None:
         raise LedgerError(f"no {kind.value} notice for {text} has been published: record it "
                           f"first with `fundtrail --as CLERK report publish {_cli_kind(kind)} "
-                          f"...`, then sign and cosign a checkpoint")
+                          f"...`, then sign and cosign a checkpoint",
+                          code="notice_unpublished", kind=kind, subject=text)
     content = content_for(session, kind, subject, notice.display_from, notice.display_to,
                           notice.log_index, vault)
     if nc.digest(content) != notice.rows_digest:
         raise LedgerError(f"notice #{notice.id} (log entry {notice.log_index}) no longer "
-                          "recomputes to the rows it published: run `fundtrail verify`")
+                          "recomputes to the rows it published: run `fundtrail verify`",
+                          code="notice_altered", notice=notice.id, log_index=notice.log_index)
     if policy is None:
         raise LedgerError("a policy file (the published keys and quorum) is needed to print a "
-                          "verifiable notice: set [audit] policy_file")
+                          "verifiable notice: set [audit] policy_file", code="policy_missing")
     note, row = covering_checkpoint(session, notice.log_index, policy, checkpoint_size)
     entry = entry_bytes(session, notice.log_index)
     proof = proofs.build_proof(notice.log_index, note, cps.node_reader(session), extra=entry)
@@ -285,11 +308,13 @@ def covering_checkpoint(session: Session, index: int, policy,
         stmt = stmt.where(Checkpoint.size == size)
     rows = session.execute(stmt.order_by(Checkpoint.id.desc())).scalars().all()
     if not rows and size is not None:
-        raise LedgerError(f"no checkpoint of size {size} covers the notice (log entry {index})")
+        raise LedgerError(f"no checkpoint of size {size} covers the notice (log entry {index})",
+                          code="notice_checkpoint_size", size=size, log_index=index)
     if not rows:
         raise LedgerError(f"no checkpoint covers the notice (log entry {index}) yet: run "
                           "`fundtrail checkpoint sign`, then each cosigner runs `fundtrail "
-                          "checkpoint cosign --key KEY --state STATE`, then print again")
+                          "checkpoint cosign --key KEY --state STATE`, then print again",
+                          code="notice_not_checkpointed", log_index=index)
     problems = []
     for row in rows:
         note = cps.with_cosignatures(session, row)
@@ -300,7 +325,8 @@ def covering_checkpoint(session: Session, index: int, policy,
             problems.append(f"size {row.size}: {exc}")
     raise LedgerError(f"checkpoints cover the notice (log entry {index}) but none meets the "
                       f"policy's quorum ({problems[0]}): the cosigners must run `fundtrail "
-                      "checkpoint cosign --key KEY --state STATE`, then print again")
+                      "checkpoint cosign --key KEY --state STATE`, then print again",
+                      code="notice_quorum_missing", log_index=index, detail=problems[0])
 
 
 def policy_origin(session: Session) -> str:

@@ -37,20 +37,25 @@ class Factor:
 def scores(factors: list[Factor], inputs: dict[str, dict[str, int]]) -> dict[str, Fraction]:
     """Each county's weighted score (exact). `inputs[county][factor]` are positive integers."""
     if not factors or sum(f.weight for f in factors) <= 0:
-        raise LedgerError("factor allocation needs at least one factor with a positive weight")
+        raise LedgerError("factor allocation needs at least one factor with a positive weight",
+                          code="factors_missing")
     if not inputs:
-        raise LedgerError("factor allocation needs at least one county")
+        raise LedgerError("factor allocation needs at least one county",
+                          code="factor_counties_missing")
     total_weight = sum(f.weight for f in factors)
     result = {county: Fraction(0) for county in inputs}
     for factor in factors:
         if factor.weight < 0:
-            raise LedgerError(f"factor {factor.name}: weight must not be negative")
+            raise LedgerError(f"factor {factor.name}: weight must not be negative",
+                              code="factor_weight_negative", factor=factor.name,
+                              weight=factor.weight)
         values = {}
         for county, row in inputs.items():
             value = row.get(factor.name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise LedgerError(f"county {county}: factor {factor.name} must be a positive "
-                                  f"whole number, got {value!r}")
+                                  f"whole number, got {value!r}", code="factor_value_invalid",
+                                  county=county, factor=factor.name, value=repr(value))
             values[county] = Fraction(value) if factor.need else Fraction(1, value)
         denominator = sum(values.values())
         for county, v in values.items():
@@ -82,7 +87,9 @@ def allocate_by_factors(session: Session, actor: User, *, lot_id: int, province_
     for county, fen in result.items():
         city = get_region(session, county).parent_code
         if city is None or get_region(session, city).parent_code != province_code:
-            raise LedgerError(f"county {county} is not in province {province_code}")
+            raise LedgerError(f"county {county} is not in province {province_code}",
+                              code="county_outside_province", county=county,
+                              province=province_code)
         by_city.setdefault(city, {})[county] = fen
     plan = {"key": key, "amount_fen": amount_fen,
             "factors": [f.__dict__ for f in factors], "inputs": inputs,
@@ -104,7 +111,8 @@ def stored_plan(session: Session, key: str, city_code: str) -> dict:
     transfer = session.execute(select(Transfer).where(
         Transfer.idempotency_key == f"{key}:{city_code}")).scalar_one_or_none()
     if transfer is None or not transfer.memo.startswith(PLAN_PREFIX):
-        raise LedgerError(f"no factor plan {key!r} passes money to city {city_code}")
+        raise LedgerError(f"no factor plan {key!r} passes money to city {city_code}",
+                          code="factor_plan_missing", plan=key, city=city_code)
     return json.loads(transfer.memo[len(PLAN_PREFIX):])
 
 

@@ -37,7 +37,9 @@ def allocate(session: Session, actor: User, *, lot_id: int, from_region: str, to
             or target.level is RegionLevel.VILLAGE:
         raise LedgerError(
             f"allocation goes one level down to a city or county: {to_region} "
-            f"({target.level.value}) is not directly below {from_region}")
+            f"({target.level.value}) is not directly below {from_region}",
+            code="allocation_not_one_level_down", from_region=from_region,
+            to_region=to_region, to_level=target.level)
     require(session, actor, Action.RECORD, from_region)
     with record_change(session, actor.username, "transfer.record") as change:
         src = account_for(change, lot, AccountKind.UNIT, from_region, from_region)
@@ -63,7 +65,9 @@ def fund_project(session: Session, actor: User, *, lot_id: int, project_code: st
     if project.function_code not in lot.function_codes:
         raise LedgerError(
             f"project {project_code} is for function code {project.function_code}, "
-            f"outside lot {lot.label} ({', '.join(lot.function_codes)})")
+            f"outside lot {lot.label} ({', '.join(lot.function_codes)})",
+            code="project_outside_lot", project=project_code,
+            function_code=project.function_code, lot=lot.id, allowed=lot.function_codes)
     county = project.county_code
     require(session, actor, Action.RECORD, county)
     with record_change(session, actor.username, "transfer.record") as change:
@@ -87,7 +91,8 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
                "function_code": function_code, "use": use_code, "project": project_code,
                "county": county_code, "date": iso_day(effective_date), "memo": memo}
     if isinstance(key, str) and key.startswith("roll:") and not _roll_line:
-        raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key")
+        raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key",
+                          code="roll_key_reserved", key=key)
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
@@ -95,21 +100,29 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     lot = get_lot(session, lot_id)
     check_spending(lot, function_code, use_code)
     if (project_code is None) == (county_code is None):
-        raise LedgerError("a payment comes from exactly one of a project or a county's own share")
+        raise LedgerError("a payment comes from exactly one of a project or a county's own share",
+                          code="payment_source_ambiguous", project=project_code,
+                          county=county_code)
     if project_code is not None:
         project = get_project(session, project_code)
         require_stage(session, project_code, PAYABLE, "pay out")
         if function_code != project.function_code:
             raise LedgerError(f"project {project_code} is for function code "
-                              f"{project.function_code}; it cannot pay under {function_code}")
+                              f"{project.function_code}; it cannot pay under {function_code}",
+                              code="project_function_mismatch", project=project_code,
+                              project_function_code=project.function_code,
+                              function_code=function_code)
         county, kind, holder = project.county_code, AccountKind.PROJECT, project_code
     else:
-        if get_region(session, county_code).level is not RegionLevel.COUNTY:
-            raise LedgerError(f"direct payments come from a county; {county_code} is not one")
+        region = get_region(session, county_code)
+        if region.level is not RegionLevel.COUNTY:
+            raise LedgerError(f"direct payments come from a county; {county_code} is not one",
+                              code="not_a_county", region=county_code, level=region.level)
         county, kind, holder = county_code, AccountKind.UNIT, county_code
     payee = get_payee(session, payee_code)
     if county not in ancestors(session, payee.region_code):
-        raise LedgerError(f"payee {payee_code} lives outside county {county}, which is paying")
+        raise LedgerError(f"payee {payee_code} lives outside county {county}, which is paying",
+                          code="payee_outside_county", payee=payee_code, county=county)
     require(session, actor, Action.RECORD, county)
     with record_change(session, actor.username, "transfer.record") as change:
         src = account_for(change, lot, kind, holder, county)

@@ -38,7 +38,9 @@ def appropriate(session: Session, actor: User, *, doc_number: str, source_level:
     """
     if not isinstance(source_level, SourceLevel):
         raise LedgerError(f"source level must be one of "
-                          f"{', '.join(s.value for s in SourceLevel)}, got {source_level!r}")
+                          f"{', '.join(s.value for s in SourceLevel)}, got {source_level!r}",
+                          code="invalid_choice", field="source_level",
+                          value=repr(source_level), allowed=list(SourceLevel))
     key = key or f"appropriation:{doc_number}:{source_level.value}:{year}"
     request = {"kind": "appropriate", "doc_number": doc_number,
                "source_level": source_level.value, "year": year, "title": title,
@@ -48,17 +50,20 @@ def appropriate(session: Session, actor: User, *, doc_number: str, source_level:
     if existing is not None:
         return existing
     if not isinstance(doc_number, str) or not doc_number.strip():
-        raise LedgerError("an appropriation needs its document number (文号)")
+        raise LedgerError("an appropriation needs its document number (文号)",
+                          code="required", field="doc_number")
 
     check_amount(amount_fen)
     check_lot_purpose(function_codes, allowed_uses)
     if source_level is SourceLevel.INTEGRATED:
-        raise LedgerError("integrated lots are opened by an integration entry, not appropriated")
+        raise LedgerError("integrated lots are opened by an integration entry, not appropriated",
+                          code="integrated_appropriated")
     get_region(session, region_code)
     require(session, actor, Action.RECORD, region_code)
     if find_lot(session, doc_number, source_level, year) is not None:
         raise LedgerError(
-            f"lot {doc_number} ({source_level.value} {year}) already exists under another key")
+            f"lot {doc_number} ({source_level.value} {year}) already exists under another key",
+            code="already_exists", what="lot", key=f"{doc_number} ({source_level.value} {year})")
     with record_change(session, actor.username, "transfer.record") as change:
         lot = FundLot(doc_number=doc_number, source_level=source_level, year=year, title=title,
                       function_codes=sorted(function_codes),
@@ -93,15 +98,20 @@ def integrate(session: Session, actor: User, *, county_code: str, doc_number: st
         return existing
     check_lot_purpose(function_codes, allowed_uses)
     if not isinstance(doc_number, str) or not doc_number.strip():
-        raise LedgerError("an integration needs its document number (文号)")
+        raise LedgerError("an integration needs its document number (文号)",
+                          code="required", field="doc_number")
     if find_lot(session, doc_number, SourceLevel.INTEGRATED, year) is not None:
         raise LedgerError(f"integrated lot {doc_number} ({year}) already exists under another "
-                          "key")
+                          "key", code="already_exists", what="lot",
+                          key=f"{doc_number} ({SourceLevel.INTEGRATED.value} {year})")
     if not sources:
-        raise LedgerError("an integration needs at least one source lot")
+        raise LedgerError("an integration needs at least one source lot",
+                          code="integration_without_sources")
     lot_ids = [lot_id for lot_id, _ in sources]
     if len(set(lot_ids)) != len(lot_ids):
-        raise LotMismatch("each source lot may appear once in an integration")
+        raise LotMismatch("each source lot may appear once in an integration",
+                          code="integration_lot_repeated",
+                          lots=sorted({i for i in lot_ids if lot_ids.count(i) > 1}))
     for _, amount in sources:
         check_amount(amount, "integration amount")
     get_region(session, county_code)

@@ -46,18 +46,23 @@ def check_amount(amount, what: str = "amount") -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise LedgerError(
             f"{what} must be a whole number of fen, got {amount!r} "
-            "(parse yuan text with ledger.core.money.parse_yuan first)")
+            "(parse yuan text with ledger.core.money.parse_yuan first)",
+            code="amount_not_fen", field=what, value=repr(amount))
     if amount <= 0:
-        raise LedgerError(f"{what} must be positive, got {amount} fen")
+        raise LedgerError(f"{what} must be positive, got {amount} fen",
+                          code="amount_not_positive", field=what, amount_fen=amount)
     if amount > MAX_AMOUNT_FEN:
-        raise LedgerError(f"{what} of {amount} fen is larger than any budget; check the figure")
+        raise LedgerError(f"{what} of {amount} fen is larger than any budget; check the figure",
+                          code="amount_too_large", field=what, amount_fen=amount,
+                          max_fen=MAX_AMOUNT_FEN)
     return amount
 
 
 def check_date(day, what: str = "effective date") -> dt.date:
     """Dates reach the core as dates (not datetimes or text), so rows and log agree."""
     if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-        raise LedgerError(f"{what} must be a date like 2024-03-31, got {day!r}")
+        raise LedgerError(f"{what} must be a date like 2024-03-31, got {day!r}",
+                          code="date_invalid", field=what, value=repr(day))
     return day
 
 
@@ -65,7 +70,8 @@ def check_period_open(session: Session, day: dt.date) -> None:
     check_date(day)
     period = f"{day.year:04d}-{day.month:02d}"
     if session.get(PeriodClosure, period) is not None:
-        raise ClosedPeriod(f"fiscal period {period} is closed; {day.isoformat()} cannot be used")
+        raise ClosedPeriod(f"fiscal period {period} is closed; {day.isoformat()} cannot be used",
+                           period=period, date=day)
 
 
 def iso_day(day) -> str:
@@ -86,7 +92,8 @@ def replay(session: Session, key: str, request: dict, actor: User) -> Transfer |
     field that differs (invariant 8).
     """
     if not key or not isinstance(key, str):
-        raise LedgerError("every transfer needs an idempotency key (e.g. the voucher number)")
+        raise LedgerError("every transfer needs an idempotency key (e.g. the voucher number)",
+                          code="key_missing")
     # Look the key up under the log-head lock that recording takes anyway: a concurrent writer
     # with the same key has then either committed (and is seen here) or not started, so a
     # retried voucher gets its transfer back rather than a unique-key error.
@@ -98,19 +105,23 @@ def replay(session: Session, key: str, request: dict, actor: User) -> Transfer |
     try:
         require(session, actor, Action.RECORD, existing.region_code)
     except PermissionDenied:
+        # Another region's transfer: say only that the key is taken, not whose it is.
         raise IdempotencyConflict(f"idempotency key {key!r} is already used; choose "
-                                  "another") from None
+                                  "another", code="key_taken", key=key) from None
     text = canonical_request(request)
     if existing.request == text:
         return existing
     old = json.loads(existing.request)
     new = json.loads(text)
-    diffs = [f"{f}: recorded {old.get(f)!r}, now {new.get(f)!r}"
-             for f in sorted(set(old) | set(new)) if old.get(f) != new.get(f)]
+    fields = [f for f in sorted(set(old) | set(new)) if old.get(f) != new.get(f)]
+    diffs = [f"{f}: recorded {old.get(f)!r}, now {new.get(f)!r}" for f in fields]
     raise IdempotencyConflict(
         f"idempotency key {key!r} already belongs to transfer #{existing.id} "
         f"({existing.kind.value}, {existing.amount_fen} fen, {existing.effective_date}); "
-        f"this request differs: {'; '.join(diffs)}")
+        f"this request differs: {'; '.join(diffs)}",
+        key=key, transfer_id=existing.id, kind=existing.kind, amount_fen=existing.amount_fen,
+        date=existing.effective_date, fields=fields,
+        recorded={f: old.get(f) for f in fields}, requested={f: new.get(f) for f in fields})
 
 
 def record(change: Change, actor: User, *, kind: TransferKind, lot_id: int, legs: list[Leg],
@@ -159,11 +170,13 @@ def _check_balanced(legs: list[Leg]) -> None:
     per_lot: dict[int, int] = defaultdict(int)
     for leg in legs:
         if isinstance(leg.amount, bool) or not isinstance(leg.amount, int) or leg.amount == 0:
-            raise InvariantViolation(f"posting amount must be a non-zero integer of fen: {leg}")
+            raise InvariantViolation(f"posting amount must be a non-zero integer of fen: {leg}",
+                                     code="posting_not_fen", value=repr(leg.amount))
         per_lot[leg.account.lot_id] += leg.amount
     unbalanced = {lot: s for lot, s in per_lot.items() if s != 0}
     if unbalanced or len(legs) < 2:
-        raise InvariantViolation(f"transfer does not balance within each lot: {unbalanced}")
+        raise InvariantViolation(f"transfer does not balance within each lot: {unbalanced}",
+                                 code="unbalanced", imbalance_fen=unbalanced, legs=len(legs))
 
 
 def _check_lot_identity(kind: TransferKind, lot_id: int, legs: list[Leg]) -> None:
@@ -173,7 +186,8 @@ def _check_lot_identity(kind: TransferKind, lot_id: int, legs: list[Leg]) -> Non
     if lots != {lot_id}:
         raise LotMismatch(
             f"a {kind.value} must stay within lot {lot_id}, but touches lots "
-            f"{sorted(lots)}; money crosses lots only through an approved integration (统筹整合)")
+            f"{sorted(lots)}; money crosses lots only through an approved integration (统筹整合)",
+            kind=kind, lot=lot_id, lots=sorted(lots))
 
 
 def _hold_pending(accounts: dict[int, Account], legs: list[Leg]) -> None:
@@ -187,7 +201,9 @@ def _hold_pending(accounts: dict[int, Account], legs: list[Leg]) -> None:
             raise Overdraft(
                 f"{account.label} has {account.available} fen available "
                 f"(posted balance {account.balance}, pending out {account.credits_pending}); "
-                f"cannot pay out {amount} fen")
+                f"cannot pay out {amount} fen",
+                account_kind=account.kind, holder=account.holder_code, lot=account.lot_id,
+                available_fen=account.available, requested_fen=amount)
     for leg in legs:
         account = accounts[leg.account.id]
         if leg.amount < 0:
@@ -213,7 +229,8 @@ def approve(session: Session, actor: User, transfer_id: int, comment: str = "") 
 def reject(session: Session, actor: User, transfer_id: int, comment: str) -> Approval:
     """The checker refuses a transfer: its pending amounts are released."""
     if not isinstance(comment, str) or not comment.strip():
-        raise LedgerError("a rejection needs a comment saying why")
+        raise LedgerError("a rejection needs a comment saying why", code="required",
+                          field="comment")
     return _decide(session, actor, transfer_id, Decision.REJECTED, comment)
 
 
@@ -223,12 +240,15 @@ def _decide(session: Session, actor: User, transfer_id: int, decision: Decision,
     require(session, actor, Action.APPROVE, transfer.region_code)
     if actor.id == transfer.recorded_by:
         raise MakerChecker(
-            f"{actor.username} recorded transfer #{transfer_id} and cannot also approve it")
+            f"{actor.username} recorded transfer #{transfer_id} and cannot also approve it",
+            user=actor.username, what="transfer", key=transfer_id)
     with record_change(session, actor.username, f"transfer.{decision.value}",
                        transfer_id=transfer_id) as change:
         previous = decision_of(session, transfer_id)
         if previous is not None:
-            raise LedgerError(f"transfer #{transfer_id} was already {previous.value}")
+            raise LedgerError(f"transfer #{transfer_id} was already {previous.value}",
+                              code="already_decided", transfer_id=transfer_id,
+                              decision=previous)
         if decision is Decision.APPROVED:
             check_period_open(session, transfer.effective_date)
         postings = session.execute(
@@ -268,11 +288,13 @@ def reverse(session: Session, actor: User, transfer_id: int, *, reason: str,
         return existing
     require(session, actor, Action.RECORD, original.region_code)
     if not reason or not reason.strip():
-        raise LedgerError("a reversal needs a reason")
+        raise LedgerError("a reversal needs a reason", code="required", field="reason")
     if original.kind is TransferKind.REVERSE:
-        raise LedgerError(f"transfer #{transfer_id} is itself a reversal; record a new transfer")
+        raise LedgerError(f"transfer #{transfer_id} is itself a reversal; record a new transfer",
+                          code="reversal_of_reversal", transfer_id=transfer_id)
     if decision_of(session, transfer_id) is not Decision.APPROVED:
-        raise LedgerError(f"transfer #{transfer_id} is not approved; reject it instead")
+        raise LedgerError(f"transfer #{transfer_id} is not approved; reject it instead",
+                          code="reverse_unapproved", transfer_id=transfer_id)
     with record_change(session, actor.username, "transfer.record", reason=reason) as change:
         _check_not_reversed(session, transfer_id)
         postings = session.execute(
@@ -293,4 +315,6 @@ def _check_not_reversed(session: Session, transfer_id: int) -> None:
     for rev_id in session.execute(
             select(Transfer.id).where(Transfer.reverses_id == transfer_id)).scalars():
         if decision_of(session, rev_id) is not Decision.REJECTED:
-            raise LedgerError(f"transfer #{transfer_id} already has reversal #{rev_id}")
+            raise LedgerError(f"transfer #{transfer_id} already has reversal #{rev_id}",
+                              code="already_reversed", transfer_id=transfer_id,
+                              reversal_id=rev_id)

@@ -37,12 +37,16 @@ def register_project(session: Session, actor: User, *, code: str, name: str,
     lock_head(session)  # decide under the log lock, as posting.replay does
     county = get_region(session, county_code)
     if county.level is not RegionLevel.COUNTY:
-        raise LedgerError(f"projects belong to a county; {county_code} is a {county.level.value}")
+        raise LedgerError(f"projects belong to a county; {county_code} is a {county.level.value}",
+                          code="not_a_county", region=county_code, level=county.level)
     require(session, actor, Action.RECORD, county_code)
     if function_code not in FUNCTION_CODES or function_code in ADMINISTRATIVE_CODES:
-        raise LedgerError(f"project {code}: function code {function_code!r} is not allowed")
+        raise LedgerError(f"project {code}: function code {function_code!r} is not allowed",
+                          code="project_function_code", project=code,
+                          function_code=function_code)
     if session.get(Project, code) is not None:
-        raise LedgerError(f"project {code!r} already exists")
+        raise LedgerError(f"project {code!r} already exists", code="already_exists",
+                          what="project", key=code)
     project = Project(code=code, name=name, county_code=county_code, function_code=function_code)
     with record_change(session, actor.username, "project.register") as change:
         change.add(project)
@@ -82,7 +86,9 @@ def advance_project(session: Session, actor: User, code: str, to: ProjectStatus,
     expected, action = NEXT_STAGE.get(stage, (None, None))
     if to is not expected:
         raise LedgerError(f"project {code} is {stage.value}; its next stage is "
-                          f"{expected.value if expected else 'none (closed)'}, not {to.value}")
+                          f"{expected.value if expected else 'none (closed)'}, not {to.value}",
+                          code="project_stage_skipped", project=code, stage=stage,
+                          next_stage=expected, requested=to)
     require(session, actor, action, project.county_code)
     event = ProjectEvent(project_code=code, status=to, region_code=project.county_code,
                          effective_date=effective_date, recorded_by=actor.id, comment=comment)
@@ -97,9 +103,11 @@ def file_project(session: Session, actor: User, code: str, effective_date: dt.da
     check_date(effective_date)
     project = get_project(session, code)
     if project_stage(session, code) in (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY):
-        raise LedgerError(f"project {code} is not approved yet; only approved projects are filed")
+        raise LedgerError(f"project {code} is not approved yet; only approved projects are filed",
+                          code="project_not_approved", project=code)
     if actor.region_code == project.county_code:
-        raise LedgerError("filing (备案) is done by the city or the province, not the county")
+        raise LedgerError("filing (备案) is done by the city or the province, not the county",
+                          code="filing_by_county", project=code, region=actor.region_code)
     require(session, actor, Action.RECORD, project.county_code)
     event = ProjectEvent(project_code=code, status=ProjectStatus.FILED,
                          region_code=actor.region_code, effective_date=effective_date,
@@ -113,7 +121,9 @@ def require_stage(session: Session, code: str, allowed: frozenset, doing: str) -
     stage = project_stage(session, code)
     if stage not in allowed:
         raise LedgerError(f"project {code} is {stage.value}: cannot {doing} "
-                          f"(allowed while {', '.join(sorted(s.value for s in allowed))})")
+                          f"(allowed while {', '.join(sorted(s.value for s in allowed))})",
+                          code="project_stage", project=code, stage=stage, doing=doing,
+                          allowed=allowed)
 
 
 def register_payee(session: Session, actor: User, *, code: str, kind: PayeeKind, name: str,
@@ -122,7 +132,8 @@ def register_payee(session: Session, actor: User, *, code: str, kind: PayeeKind,
     get_region(session, region_code)
     require(session, actor, Action.RECORD, region_code)
     if session.get(Payee, code) is not None:
-        raise LedgerError(f"payee {code!r} already exists")
+        raise LedgerError(f"payee {code!r} already exists", code="already_exists",
+                          what="payee", key=code)
     payee = Payee(code=code, kind=kind, name=name, region_code=region_code)
     with record_change(session, actor.username, "payee.register") as change:
         change.add(payee)

@@ -38,7 +38,8 @@ from ledger.funds.projects import get_payee
 def get_recovery(session: Session, code: str) -> Recovery:
     row = session.execute(select(Recovery).where(Recovery.code == code)).scalar_one_or_none()
     if row is None:
-        raise LedgerError(f"recovery case {code!r} does not exist")
+        raise LedgerError(f"recovery case {code!r} does not exist", code="not_found",
+                          what="recovery", key=code)
     return row
 
 
@@ -47,7 +48,8 @@ def county_of(session: Session, region_code: str) -> str:
     for code in ancestors(session, region_code):
         if fetch(session, Region, code, f"region {code}").level is RegionLevel.COUNTY:
             return code
-    raise LedgerError(f"region {region_code} does not lie in a county")
+    raise LedgerError(f"region {region_code} does not lie in a county", code="no_county",
+                      region=region_code)
 
 
 def open_recovery(session: Session, actor: User, *, code: str, lot_id: int, payee_code: str,
@@ -67,15 +69,18 @@ def open_recovery(session: Session, actor: User, *, code: str, lot_id: int, paye
         return session.execute(select(Recovery).where(
             Recovery.claim_transfer_id == existing.id)).scalar_one()
     if not isinstance(code, str) or not code.strip():
-        raise LedgerError("a recovery case needs a code (e.g. the audit finding number)")
+        raise LedgerError("a recovery case needs a code (e.g. the audit finding number)",
+                          code="required", field="code")
     if not isinstance(reason, str) or not reason.strip():
-        raise LedgerError(f"recovery {code}: say why the money must come back (reason)")
+        raise LedgerError(f"recovery {code}: say why the money must come back (reason)",
+                          code="required", field="reason")
     check_amount(amount_fen, "recovery amount")
     check_date(due_date, "due date")
     check_date(effective_date)
     if due_date < effective_date:
         raise LedgerError(f"recovery {code}: due date {due_date} is before the case is opened "
-                          f"({effective_date})")
+                          f"({effective_date})", code="recovery_due_before_opened", case=code,
+                          due_date=due_date, date=effective_date)
     lot = get_lot(session, lot_id)
     payee = get_payee(session, payee_code)
     county = county_of(session, payee.region_code)
@@ -83,14 +88,17 @@ def open_recovery(session: Session, actor: User, *, code: str, lot_id: int, paye
         source = get_transfer(session, source_transfer_id)
         if source.kind is not TransferKind.PAY or source.lot_id != lot_id:
             raise LedgerError(f"recovery {code}: transfer #{source_transfer_id} is not a payment "
-                              f"from lot {lot_id}")
+                              f"from lot {lot_id}", code="recovery_source_not_payment",
+                              case=code, transfer_id=source_transfer_id, lot=lot_id)
         payee_legs = session.execute(select(Posting).join(Posting.account).where(
             Posting.transfer_id == source_transfer_id, Posting.amount_fen > 0)).scalars().all()
         if not any(p.account.holder_code == payee_code for p in payee_legs):
             raise LedgerError(f"recovery {code}: transfer #{source_transfer_id} did not pay "
-                              f"{payee_code}")
+                              f"{payee_code}", code="recovery_source_other_payee", case=code,
+                              transfer_id=source_transfer_id, payee=payee_code)
     if session.execute(select(Recovery.id).where(Recovery.code == code)).first():
-        raise LedgerError(f"recovery case {code!r} already exists with other figures")
+        raise LedgerError(f"recovery case {code!r} already exists with other figures",
+                          code="already_exists", what="recovery", key=code)
     require(session, actor, Action.RECORD, county)
     with record_change(session, actor.username, "transfer.record", case=code) as change:
         paid = account_for(change, lot, AccountKind.PAYEE, payee_code, payee.region_code)
@@ -126,11 +134,15 @@ def collect(session: Session, actor: User, *, code: str, amount_fen: int,
     if decision is not Decision.APPROVED:
         raise LedgerError(f"recovery {code}: its claim (transfer #{case.claim_transfer_id}) is "
                           f"{decision.value if decision else 'not approved yet'}; "
-                          "approve the claim before recording money that came back")
+                          "approve the claim before recording money that came back",
+                          code="recovery_claim_unapproved", case=code,
+                          transfer_id=case.claim_transfer_id, decision=decision)
     still_owed = case.amount_fen - _collections_standing(session, code)
     if amount_fen > still_owed:
         raise Overdraft(f"recovery {code}: {still_owed} fen is still owed on this case "
-                        f"(collections pending approval count); cannot collect {amount_fen}")
+                        f"(collections pending approval count); cannot collect {amount_fen}",
+                        code="recovery_overcollected", case=code, owed_fen=still_owed,
+                        requested_fen=amount_fen)
     lot = get_lot(session, case.lot_id)
     payee = get_payee(session, case.payee_code)
     with record_change(session, actor.username, "transfer.record", case=code) as change:

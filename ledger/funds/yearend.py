@@ -115,7 +115,8 @@ def statement(session: Session, actor: User | None, year: int, *, flag_days: int
               reclaim_days: int = RECLAIM_DAYS) -> list[CarryOver]:
     """What every unit and project in scope carries into year+1, judged at 31 December."""
     if not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise LedgerError(f"year must be between 2000 and 2100, got {year!r}")
+        raise LedgerError(f"year must be between 2000 and 2100, got {year!r}",
+                          code="year_out_of_range", value=repr(year))
     end = dt.date(year, 12, 31)
     region = None
     if actor is not None:
@@ -169,24 +170,29 @@ def reclaim(session: Session, actor: User, *, lot_id: int, from_region: str, to_
     check_amount(amount_fen)
     check_date(effective_date)
     if not isinstance(reason, str) or not reason.strip():
-        raise LedgerError("taking money back needs a reason (e.g. the 收回 document number)")
+        raise LedgerError("taking money back needs a reason (e.g. the 收回 document number)",
+                          code="required", field="reason")
     lot = get_lot(session, lot_id)
     source, target = get_region(session, from_region), get_region(session, to_region)
     if to_region == from_region or to_region not in ancestors(session, from_region) \
             or target.level in (RegionLevel.TOWNSHIP, RegionLevel.VILLAGE) \
             or source.level in (RegionLevel.TOWNSHIP, RegionLevel.VILLAGE):
         raise LedgerError(f"money is taken back by a finance unit above the one holding it: "
-                          f"{to_region} is not above {from_region}")
+                          f"{to_region} is not above {from_region}", code="reclaim_not_upward",
+                          from_region=from_region, to_region=to_region)
     require(session, actor, Action.RECORD, to_region)
     held = find_account(session, lot_id, AccountKind.UNIT, from_region)
     if held is None:
-        raise LedgerError(f"{from_region} holds nothing of lot {lot.label}")
+        raise LedgerError(f"{from_region} holds nothing of lot {lot.label}",
+                          code="reclaim_nothing_held", region=from_region, lot=lot_id)
     idle = idle_amount(session, held.id, effective_date, min_idle_days)
     if amount_fen > idle:
         raise LedgerError(
             f"{from_region}'s share of lot {lot.label} holds {idle} fen that arrived more than "
             f"{min_idle_days} days before {effective_date} and is unspent; only that may be "
-            f"taken back, not {amount_fen}")
+            f"taken back, not {amount_fen}", code="reclaim_exceeds_idle", region=from_region,
+            lot=lot_id, idle_fen=idle, requested_fen=amount_fen, min_idle_days=min_idle_days,
+            date=effective_date)
     with record_change(session, actor.username, "transfer.record", reason=reason) as change:
         src = account_for(change, lot, AccountKind.UNIT, from_region, from_region)
         dst = account_for(change, lot, AccountKind.UNIT, to_region, to_region)

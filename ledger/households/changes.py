@@ -64,18 +64,26 @@ def change_status(session: Session, actor: User, code: str, status: HouseholdSta
     check_date(effective_date)
     if not isinstance(status, HouseholdStatus):
         raise LedgerError(f"status must be one of "
-                          f"{', '.join(s.value for s in HouseholdStatus)}, got {status!r}")
+                          f"{', '.join(s.value for s in HouseholdStatus)}, got {status!r}",
+                          code="invalid_choice", field="status", value=repr(status),
+                          allowed=list(HouseholdStatus))
     if not isinstance(reason, str) or not reason.strip():
-        raise LedgerError(f"household {code}: a status change needs its reason or document")
+        raise LedgerError(f"household {code}: a status change needs its reason or document",
+                          code="required", field="reason")
     latest = _latest_event(session, code)
     if status not in NEXT_STATUS[latest.status]:
         allowed = ", ".join(sorted(s.value for s in NEXT_STATUS[latest.status])) or "none"
         raise LedgerError(f"household {code} is {latest.status.value} since "
-                          f"{latest.effective_date}; it can become: {allowed}")
+                          f"{latest.effective_date}; it can become: {allowed}",
+                          code="status_not_allowed", household=code, status=latest.status,
+                          since=latest.effective_date, requested=status,
+                          allowed=NEXT_STATUS[latest.status])
     if effective_date < latest.effective_date:
         raise LedgerError(f"household {code} became {latest.status.value} on "
                           f"{latest.effective_date}; a later change cannot be dated "
-                          f"{effective_date}")
+                          f"{effective_date}", code="status_backdated", household=code,
+                          status=latest.status, since=latest.effective_date,
+                          date=effective_date)
     event = HouseholdEvent(household_code=code, status=status, effective_date=effective_date,
                            reason=reason)
     with record_change(session, actor.username, f"household.{status.value}") as change:
@@ -90,10 +98,12 @@ def _check_can_receive(session: Session, code: str, day: dt.date) -> None:
         .limit(1)).scalar_one()
     if day < first:
         raise LedgerError(f"household {code} was registered on {first}; nobody can join it "
-                          f"on {day}")
+                          f"on {day}", code="household_not_yet_registered", household=code,
+                          registered=first, date=day)
     status = current_status(session, code)
     if status in (HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED):
-        raise LedgerError(f"household {code} is {status.value}; members cannot join it")
+        raise LedgerError(f"household {code} is {status.value}; members cannot join it",
+                          code="household_closed", household=code, status=status)
 
 
 def get_member(session: Session, member_id: int) -> Member:
@@ -110,9 +120,13 @@ def _check_present(session: Session, member: Member) -> None:
     gone = member_gone(session, member.id)
     if gone is not None:
         raise LedgerError(f"member #{member.id} of household {member.household_code} already "
-                          f"{gone.kind.value.replace('_', ' ')} on {gone.effective_date}")
+                          f"{gone.kind.value.replace('_', ' ')} on {gone.effective_date}",
+                          code="member_gone", member=member.id,
+                          household=member.household_code, event=gone.kind,
+                          date=gone.effective_date)
     if member.death_date is not None:
-        raise LedgerError(f"member #{member.id} died on {member.death_date} (as registered)")
+        raise LedgerError(f"member #{member.id} died on {member.death_date} (as registered)",
+                          code="member_dead", member=member.id, date=member.death_date)
 
 
 def record_death(session: Session, actor: User, member_id: int, died_on: dt.date,
@@ -141,7 +155,8 @@ def _move(session: Session, change, actor: User, vault: PiiVault, member: Member
         if session.execute(select(Member.id).where(
                 Member.household_code == to_code,
                 Member.id_digest == member.id_digest)).first():
-            raise LedgerError(f"member #{member.id} is already in household {to_code}")
+            raise LedgerError(f"member #{member.id} is already in household {to_code}",
+                              code="member_already_in", member=member.id, household=to_code)
         number = vault.decrypt(member.id_number)
         change.add(Member(household_code=to_code, name=member.name, relation=relation,
                           id_number=vault.encrypt(number), id_digest=member.id_digest,
@@ -160,7 +175,9 @@ def move_member(session: Session, actor: User, vault: PiiVault, member_id: int, 
         target = get_household(session, to_household)
         require(session, actor, Action.RECORD, target.village_code)
         if to_household == source.code:
-            raise LedgerError(f"member #{member_id} is already in household {to_household}")
+            raise LedgerError(f"member #{member_id} is already in household {to_household}",
+                              code="member_already_in", member=member_id,
+                              household=to_household)
         _check_can_receive(session, to_household, effective_date)
     with record_change(session, actor.username, "member.moved") as change:
         _move(session, change, actor, vault, member, to_household, effective_date, reason,
@@ -177,15 +194,18 @@ def split_household(session: Session, actor: User, vault: PiiVault, *, from_code
     require(session, actor, Action.RECORD, source.village_code)
     check_date(effective_date)
     if head_member_id not in member_ids:
-        raise LedgerError("the new household's head must be one of the members who move")
+        raise LedgerError("the new household's head must be one of the members who move",
+                          code="split_head_stays", member=head_member_id)
     members = [get_member(session, m) for m in member_ids]
     strangers = [m.id for m in members if m.household_code != from_code]
     if strangers:
-        raise LedgerError(f"members {strangers} are not in household {from_code}")
+        raise LedgerError(f"members {strangers} are not in household {from_code}",
+                          code="members_elsewhere", members=strangers, household=from_code)
     remaining = [m for m in _present_members(session, from_code) if m.id not in member_ids]
     if not remaining:
         raise LedgerError(f"a split leaves members in {from_code}; to move everyone, merge or "
-                          "cancel the household instead")
+                          "cancel the household instead", code="split_moves_everyone",
+                          household=from_code)
     head = next(m for m in members if m.id == head_member_id)
     status = current_status(session, from_code)
     register_household(session, actor, vault, code=new_code, village_code=source.village_code,
@@ -210,7 +230,8 @@ def merge_households(session: Session, actor: User, vault: PiiVault, *, from_cod
     require(session, actor, Action.RECORD, target.village_code)
     check_date(effective_date)
     if from_code == into_code:
-        raise LedgerError("a household cannot merge into itself")
+        raise LedgerError("a household cannot merge into itself", code="merge_into_itself",
+                          household=from_code)
     _check_can_receive(session, into_code, effective_date)
     with record_change(session, actor.username, "household.merge") as change:
         for m in _present_members(session, from_code):

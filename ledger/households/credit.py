@@ -42,7 +42,8 @@ INELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
 def get_loan(session: Session, code: str) -> Loan:
     loan = session.execute(select(Loan).where(Loan.code == code)).scalar_one_or_none()
     if loan is None:
-        raise LedgerError(f"loan {code!r} does not exist")
+        raise LedgerError(f"loan {code!r} does not exist", code="not_found", what="loan",
+                          key=code)
     return loan
 
 
@@ -70,7 +71,8 @@ def register_loan(session: Session, actor: User, *, code: str, household_code: s
     """Record a loan the bank made to a registered household. The same contract twice with
     the same figures returns the first record; with other figures it is refused."""
     if not isinstance(code, str) or not code.strip():
-        raise LedgerError("a loan needs the bank's contract number")
+        raise LedgerError("a loan needs the bank's contract number", code="required",
+                          field="contract_number")
     household = get_household(session, household_code)
     county = county_of(session, household.village_code)
     require(session, actor, Action.RECORD, county)
@@ -81,24 +83,34 @@ def register_loan(session: Session, actor: User, *, code: str, household_code: s
                    term_months=term_months)
     existing = session.execute(select(Loan).where(Loan.code == code)).scalar_one_or_none()
     if existing is not None:
-        diffs = [f"{k}: recorded {getattr(existing, k)!r}, now {v!r}"
-                 for k, v in figures.items() if getattr(existing, k) != v]
+        fields = [k for k, v in figures.items() if getattr(existing, k) != v]
+        diffs = [f"{k}: recorded {getattr(existing, k)!r}, now {figures[k]!r}" for k in fields]
         if diffs:
             raise LedgerError(f"loan {code} is already recorded with other figures: "
-                              + "; ".join(diffs))
+                              + "; ".join(diffs), code="loan_reused", loan=code, fields=fields,
+                              recorded={k: getattr(existing, k) for k in fields},
+                              requested={k: figures[k] for k in fields})
         return existing
     if principal_fen > max_principal_fen:
         raise LedgerError(f"loan {code}: principal {principal_fen / 100:.2f} yuan is above the "
-                          f"micro-credit limit of {max_principal_fen / 100:.2f} yuan")
+                          f"micro-credit limit of {max_principal_fen / 100:.2f} yuan",
+                          code="loan_above_limit", loan=code, principal_fen=principal_fen,
+                          max_fen=max_principal_fen)
     if not isinstance(term_months, int) or not 0 < term_months <= max_term_months:
         raise LedgerError(f"loan {code}: term must be 1–{max_term_months} months, "
-                          f"got {term_months!r}")
+                          f"got {term_months!r}", code="loan_term", loan=code,
+                          value=repr(term_months), max_months=max_term_months)
     if not isinstance(annual_rate_bp, int) or not 0 < annual_rate_bp <= MAX_RATE_BP:
         raise LedgerError(f"loan {code}: annual rate must be a whole number of basis points "
-                          f"between 1 and {MAX_RATE_BP} (435 = 4.35%), got {annual_rate_bp!r}")
+                          f"between 1 and {MAX_RATE_BP} (435 = 4.35%), got {annual_rate_bp!r}",
+                          code="loan_rate", loan=code, value=repr(annual_rate_bp),
+                          max_bp=MAX_RATE_BP)
     if current_status(session, household_code) in INELIGIBLE:
         raise LedgerError(f"loan {code}: household {household_code} is "
-                          f"{current_status(session, household_code).value} and not eligible")
+                          f"{current_status(session, household_code).value} and not eligible",
+                          code="loan_household_ineligible", loan=code,
+                          household=household_code,
+                          status=current_status(session, household_code))
     end = add_months(start_date, term_months) - dt.timedelta(days=1)
     running = [loan for loan in session.execute(select(Loan).where(
         Loan.household_code == household_code)).scalars()
@@ -108,7 +120,10 @@ def register_loan(session: Session, actor: User, *, code: str, household_code: s
             f"loan {code}: household {household_code} already has "
             f"{', '.join(loan.code for loan in running)} running over the same time; together "
             f"they would exceed the micro-credit limit of {max_principal_fen / 100:.2f} yuan "
-            "per household")
+            "per household", code="loan_household_limit", loan=code, household=household_code,
+            running=[loan.code for loan in running],
+            running_fen=sum(loan.principal_fen for loan in running),
+            principal_fen=principal_fen, max_fen=max_principal_fen)
     loan = Loan(code=code, county_code=county, recorded_by=actor.id, **figures)
     with record_change(session, actor.username, "loan.register") as change:
         change.add(loan)
@@ -123,10 +138,13 @@ def record_loan_event(session: Session, actor: User, code: str, kind: LoanEventK
     check_date(effective_date)
     if not isinstance(kind, LoanEventKind):
         raise LedgerError(f"loan event must be one of "
-                          f"{', '.join(k.value for k in LoanEventKind)}, got {kind!r}")
+                          f"{', '.join(k.value for k in LoanEventKind)}, got {kind!r}",
+                          code="invalid_choice", field="loan_event", value=repr(kind),
+                          allowed=list(LoanEventKind))
     if effective_date < loan.start_date:
         raise LedgerError(f"loan {code} started on {loan.start_date}; an event cannot come "
-                          f"before it ({effective_date})")
+                          f"before it ({effective_date})", code="loan_event_before_start",
+                          loan=code, start_date=loan.start_date, date=effective_date)
     event = LoanEvent(loan_id=loan.id, kind=kind, effective_date=effective_date,
                       comment=comment, actor_id=actor.id)
     with record_change(session, actor.username, f"loan.{kind.value}") as change:
@@ -169,7 +187,8 @@ def pay_interest_subsidy(session: Session, actor: User, *, code: str, lot_id: in
     amount = subsidy_due(loan, period_start, period_end)
     if amount <= 0:
         raise LedgerError(f"loan {code}: the subsidy for {period_start}–{period_end} rounds to "
-                          "nothing")
+                          "nothing", code="subsidy_zero", loan=code, start=period_start,
+                          end=period_end)
     transfer = pay(session, actor, lot_id=lot_id, payee_code=loan.household_code,
                    amount_fen=amount, function_code=SUBSIDY_FUNCTION_CODE,
                    use_code=SUBSIDY_USE, county_code=loan.county_code,
@@ -184,25 +203,33 @@ def pay_interest_subsidy(session: Session, actor: User, *, code: str, lot_id: in
 
 def _check_period(session: Session, loan: Loan, start: dt.date, end: dt.date) -> None:
     if end < start:
-        raise LedgerError(f"loan {loan.code}: period ends ({end}) before it starts ({start})")
+        raise LedgerError(f"loan {loan.code}: period ends ({end}) before it starts ({start})",
+                          code="dates_reversed", field="subsidy_period", start=start, end=end,
+                          loan=loan.code)
     if start < loan.start_date:
         raise LedgerError(f"loan {loan.code} started on {loan.start_date}; no subsidy for "
-                          f"{start}")
+                          f"{start}", code="subsidy_before_loan", loan=loan.code,
+                          start_date=loan.start_date, start=start)
     status = status_on(session, loan.household_code, end)
     if status in INELIGIBLE:
         raise LedgerError(f"loan {loan.code}: household {loan.household_code} is "
-                          f"{status.value} by {end} and no longer eligible for the subsidy")
+                          f"{status.value} by {end} and no longer eligible for the subsidy",
+                          code="subsidy_household_ineligible", loan=loan.code,
+                          household=loan.household_code, status=status, date=end)
     stops, why = subsidy_stops(session, loan)
     if end >= stops:
         raise LedgerError(f"loan {loan.code}: no subsidy from {stops} ({why}); the period "
-                          f"{start}–{end} runs past it")
+                          f"{start}–{end} runs past it", code="subsidy_after_stop",
+                          loan=loan.code, stops=stops, start=start, end=end)
     for earlier in session.execute(select(LoanSubsidy).where(
             LoanSubsidy.loan_id == loan.id)).scalars():
         if earlier.period_start <= end and start <= earlier.period_end:
             raise LedgerError(
                 f"loan {loan.code}: {start}–{end} overlaps the period "
                 f"{earlier.period_start}–{earlier.period_end} already subsidised "
-                f"(transfer #{earlier.transfer_id})")
+                f"(transfer #{earlier.transfer_id})", code="subsidy_overlap", loan=loan.code,
+                start=start, end=end, earlier_start=earlier.period_start,
+                earlier_end=earlier.period_end, transfer_id=earlier.transfer_id)
 
 
 def loans_of(session: Session, household_code: str, actor: User | None = None) -> list[dict]:

@@ -63,7 +63,7 @@ def unsalted(stored: str | None) -> str | None:
 def normalise_card(text: str) -> str:
     digits = text.replace(" ", "").replace("-", "")
     if not digits.isdigit() or not 12 <= len(digits) <= 19:
-        raise LedgerError("a bank card number has 12 to 19 digits")
+        raise LedgerError("a bank card number has 12 to 19 digits", code="bank_card_invalid")
     return digits
 
 
@@ -74,7 +74,8 @@ def register_household(session: Session, actor: User, vault: PiiVault, *, code: 
     lock_head(session)  # decide under the log lock, as posting.replay does
     card = check_new_household(session, actor, village_code, registered_on, bank_card)
     if session.get(Payee, code) is not None:
-        raise LedgerError(f"payee or household {code!r} already exists")
+        raise LedgerError(f"payee or household {code!r} already exists", code="already_exists",
+                          what="payee", key=code)
     with record_change(session, actor.username, "household.register") as change:
         change.add(Payee(code=code, kind=PayeeKind.HOUSEHOLD, name=head_name,
                          region_code=village_code))
@@ -98,15 +99,18 @@ def add_member(session: Session, actor: User, vault: PiiVault, *, household_code
     household = get_household(session, household_code)
     require(session, actor, Action.RECORD, household.village_code)
     if relation not in RELATIONS:
-        raise LedgerError(f"relation {relation!r} is not one of {'、'.join(RELATIONS)}")
+        raise LedgerError(f"relation {relation!r} is not one of {'、'.join(RELATIONS)}",
+                          code="invalid_choice", field="relation", value=repr(relation),
+                          allowed=RELATIONS)
     try:
         number = normalise(id_number)
     except IdNumberError as exc:
-        raise LedgerError(str(exc)) from None
+        raise LedgerError(str(exc), code="id_number_invalid", problem=exc.problem) from None
     digest = vault.digest(number)
     if session.execute(select(Member.id).where(Member.household_code == household_code,
                                                Member.id_digest == digest)).first():
-        raise LedgerError(f"this person is already a member of household {household_code}")
+        raise LedgerError(f"this person is already a member of household {household_code}",
+                          code="member_duplicate", household=household_code)
     member = Member(household_code=household_code, name=name, relation=relation,
                     id_number=vault.encrypt(number), id_digest=digest,
                     birth_digest=salted(birth_key(vault, number)), death_date=death_date)
@@ -160,13 +164,15 @@ def register_households(session: Session, actor: User, vault: PiiVault,
         card = check_new_household(session, actor, h.village_code, h.registered_on,
                                    h.bank_card, villages)
         if h.code in taken or h.code in seen:
-            raise LedgerError(f"payee or household {h.code!r} already exists")
+            raise LedgerError(f"payee or household {h.code!r} already exists",
+                              code="already_exists", what="payee", key=h.code)
         seen.add(h.code)
         digests, members = set(), []
         for m in h.members:
             member = prepare_member(vault, h.code, m)
             if member[2] in digests:
-                raise LedgerError(f"this person is already a member of household {h.code}")
+                raise LedgerError(f"this person is already a member of household {h.code}",
+                                  code="member_duplicate", household=h.code)
             digests.add(member[2])
             members.append(member)
         prepared.append((h, card, members))
@@ -223,7 +229,8 @@ def check_new_household(session: Session, actor: User, village_code: str,
     if villages_checked is None or village_code not in villages_checked:
         village = get_region(session, village_code)
         if village.level is not RegionLevel.VILLAGE:
-            raise LedgerError(f"{village_code} is a {village.level.value}, not a village")
+            raise LedgerError(f"{village_code} is a {village.level.value}, not a village",
+                              code="not_a_village", region=village_code, level=village.level)
         require(session, actor, Action.RECORD, village_code)
         if villages_checked is not None:
             villages_checked.add(village_code)
@@ -235,11 +242,14 @@ def prepare_member(vault: PiiVault, household_code: str, m: NewMember) -> tuple:
     household and member."""
     if m.relation not in RELATIONS:
         raise LedgerError(f"household {household_code}: relation {m.relation!r} is not one of "
-                          f"{'、'.join(RELATIONS)}")
+                          f"{'、'.join(RELATIONS)}", code="invalid_choice", field="relation",
+                          value=repr(m.relation), allowed=RELATIONS)
     try:
         number = normalise(m.id_number)
     except IdNumberError as exc:
-        raise LedgerError(f"household {household_code}, member {m.name}: {exc}") from None
+        raise LedgerError(f"household {household_code}, member {m.name}: {exc}",
+                          code="id_number_invalid", problem=exc.problem,
+                          household=household_code, member=m.name) from None
     return m, vault.encrypt(number), vault.digest(number), salted(birth_key(vault, number))
 
 
@@ -262,13 +272,15 @@ def add_members(session: Session, actor: User, vault: PiiVault,
     rows = []
     for code, m in items:
         if code not in villages:
-            raise LedgerError(f"household {code!r} does not exist")
+            raise LedgerError(f"household {code!r} does not exist", code="not_found",
+                              what="household", key=code)
         if villages[code] not in checked:
             require(session, actor, Action.RECORD, villages[code])
             checked.add(villages[code])
         member, encrypted, digest, born = prepare_member(vault, code, m)
         if (code, digest) in known:
-            raise LedgerError(f"this person is already a member of household {code}")
+            raise LedgerError(f"this person is already a member of household {code}",
+                              code="member_duplicate", household=code)
         known.add((code, digest))
         rows.append({"household_code": code, "name": m.name, "relation": m.relation,
                      "id_number": encrypted, "id_digest": digest, "birth_digest": born,

@@ -79,18 +79,22 @@ def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
     for line, _transfer in sent:
         household = households[line.household_code]
         if not household.bank_card:
-            raise LedgerError(f"line {line.line_no} ({line.household_code}) has no bank card")
+            raise LedgerError(f"line {line.line_no} ({line.household_code}) has no bank card",
+                              code="roll_line_no_card", line=line.line_no,
+                              household=line.household_code)
         writer.writerow([line.line_no, safe_cell(line.household_code),
                          safe_cell(household.head_name),
                          vault.decrypt(household.bank_card), format_yuan_plain(line.amount_fen)])
     try:
         data = buffer.getvalue().encode(encoding)
     except LookupError:
-        raise LedgerError(f"{encoding!r} is not a text encoding (try gb18030 or utf-8)") from None
+        raise LedgerError(f"{encoding!r} is not a text encoding (try gb18030 or utf-8)",
+                          code="encoding_unknown", encoding=encoding) from None
     except UnicodeEncodeError as exc:
         raise LedgerError(f"the bank file cannot be written in {encoding}: "
                           f"{exc.object[exc.start:exc.end]!r} has no code there (gb18030 "
-                          "and utf-8 can write every name)") from None
+                          "and utf-8 can write every name)", code="encoding_cannot_write",
+                          encoding=encoding, text=exc.object[exc.start:exc.end]) from None
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner-only from birth
@@ -139,8 +143,9 @@ def _import_bank_results(session, actor, roll_code, path) -> dict:
     # any line names its file line and nothing is applied.
     outcomes, problems = settle(session, actor, roll, results)
     if problems:
-        raise ImportProblems([Problem(name, rows[i].line, "", message)
-                              for i, message in problems])
+        raise ImportProblems([Problem(name, rows[i].line, "", str(refusal), refusal.code,
+                                      refusal.params)
+                              for i, refusal in problems])
     counts = {"posted": 0, "returned": 0, "unchanged": 0}
     for outcome in outcomes:
         counts[outcome] += 1

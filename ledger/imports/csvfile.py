@@ -4,7 +4,8 @@
   trying strict UTF-8 first: GB18030 bytes are almost never valid UTF-8.
 - Header row: each column may be named in Chinese or English (see the kind's column list).
 - Every problem is collected as (file, line, column, reason) before anything is written, so a
-  file with one bad line imports nothing and the clerk sees every bad line at once.
+  file with one bad line imports nothing and the clerk sees every bad line at once. Each also
+  carries a code and its parameters (ledger.core.refusals), like the refusal it is part of.
 """
 from __future__ import annotations
 
@@ -38,6 +39,13 @@ class Problem:
     line: int
     column: str
     reason: str
+    code: str = "cell_invalid"   # ledger.core.refusals; a service's refusal keeps its own
+    params: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def as_value(self) -> dict:
+        """The problem as plain values, as the refusal `import_problems` carries it."""
+        return {"file": self.file, "line": self.line, "column": self.column,
+                "code": self.code, "params": self.params, "reason": self.reason}
 
     def __str__(self) -> str:
         where = f"{self.file}, line {self.line}" + (f", column {self.column}" if self.column
@@ -48,11 +56,14 @@ class Problem:
 class ImportProblems(LedgerError):
     """The file cannot be imported; nothing was written."""
 
+    code = "import_problems"
+
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{len(problems)} problem(s); nothing was imported:\n{shown}{more}")
+        super().__init__(f"{len(problems)} problem(s); nothing was imported:\n{shown}{more}",
+                         count=len(problems), problems=[p.as_value() for p in problems])
 
 
 @dataclass
@@ -64,7 +75,8 @@ class Row:
 def decode(path: Path) -> str:
     data = path.read_bytes()
     if len(data) > MAX_FILE_BYTES:
-        raise ImportProblems([Problem(path.name, 0, "", "file is larger than 200 MB")])
+        raise ImportProblems([Problem(path.name, 0, "", "file is larger than 200 MB",
+                                      "file_too_large", {"max_bytes": MAX_FILE_BYTES})])
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -76,7 +88,7 @@ def decode(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise ImportProblems([Problem(path.name, line, "", "the file is neither UTF-8 nor "
-                                      "GB18030 text")]) from None
+                                      "GB18030 text", "file_encoding")]) from None
 
 
 def read(path: str | Path, columns: list[Column]) -> list[Row]:
@@ -91,15 +103,18 @@ def _read(path, columns) -> list[Row]:
     try:
         text = decode(path)
     except OSError as exc:
-        raise ImportProblems([Problem(name, 0, "", f"cannot read: {exc.strerror}")]) from None
+        raise ImportProblems([Problem(name, 0, "", f"cannot read: {exc.strerror}",
+                                      "file_unreadable", {"detail": exc.strerror})]) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     problems: list[Problem] = []
     try:
         header = next(reader)
     except StopIteration:
-        raise ImportProblems([Problem(name, 1, "", "the file is empty")]) from None
+        raise ImportProblems([Problem(name, 1, "", "the file is empty", "file_empty")]) \
+            from None
     except csv.Error as exc:
-        raise ImportProblems([Problem(name, 1, "", f"not CSV: {exc}")]) from None
+        raise ImportProblems([Problem(name, 1, "", f"not CSV: {exc}", "file_not_csv",
+                                      {"detail": str(exc)})]) from None
     positions = _match_header(name, header, columns, problems)
     rows: list[Row] = []
     try:
@@ -109,9 +124,11 @@ def _read(path, columns) -> list[Row]:
                 continue
             rows.append(_parse_record(name, line, record, columns, positions, problems))
     except csv.Error as exc:
-        problems.append(Problem(name, reader.line_num, "", f"not valid CSV: {exc}"))
+        problems.append(Problem(name, reader.line_num, "", f"not valid CSV: {exc}",
+                                "file_not_csv", {"detail": str(exc)}))
     if not rows and not problems:
-        problems.append(Problem(name, 2, "", "the file has a header but no rows"))
+        problems.append(Problem(name, 2, "", "the file has a header but no rows",
+                                "file_no_rows"))
     if problems:
         raise ImportProblems(problems)
     return rows
@@ -127,7 +144,8 @@ def _match_header(name, header, columns, problems) -> dict[str, int]:
             positions[column.key] = found[0]
         elif column.required:
             problems.append(Problem(name, 1, column.headers[0],
-                                    f"missing column (write it as {' or '.join(column.headers)})"))
+                                    f"missing column (write it as {' or '.join(column.headers)})",
+                                    "column_missing", {"headers": list(column.headers)}))
     if problems:
         raise ImportProblems(problems)
     return positions
@@ -140,22 +158,26 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
         raw = record[index].strip() if index is not None and index < len(record) else ""
         header = column.headers[0]
         if len(raw) > MAX_FIELD:
-            problems.append(Problem(name, line, header, "value is too long"))
+            problems.append(Problem(name, line, header, "value is too long", "cell_too_long",
+                                    {"max_length": MAX_FIELD}))
             continue
         if raw[:1] in ("=", "+", "@") or raw[:1] == "-" and not _numberish(raw):
             # A spreadsheet would run this as a formula (CSV injection); no real value starts so.
             problems.append(Problem(name, line, header, f"{raw[:20]!r} looks like a "
-                                    "spreadsheet formula"))
+                                    "spreadsheet formula", "cell_formula", {"value": raw[:20]}))
             continue
         if not raw:
             if column.required:
-                problems.append(Problem(name, line, header, "is empty"))
+                problems.append(Problem(name, line, header, "is empty", "cell_empty"))
             row.values[column.key] = None
             continue
         try:
             row.values[column.key] = column.parse(raw)
-        except (ValueError, LedgerError) as exc:
-            problems.append(Problem(name, line, header, str(exc)))
+        except LedgerError as exc:
+            problems.append(Problem(name, line, header, str(exc), exc.code, exc.params))
+        except ValueError as exc:
+            problems.append(Problem(name, line, header, str(exc), "cell_invalid",
+                                    {"detail": str(exc)}))
     return row
 
 
@@ -164,7 +186,8 @@ def at_line(file: str, line: int, action):
     try:
         return action()
     except LedgerError as exc:
-        raise ImportProblems([Problem(file, line, "", str(exc))]) from None
+        raise ImportProblems([Problem(file, line, "", str(exc), exc.code, exc.params)]) \
+            from None
 
 
 def _numberish(raw: str) -> bool:

@@ -86,10 +86,12 @@ def _check_officials(name: str, rows) -> list[Problem]:
         if v["category"] in OFFICIAL_SELF:
             if not v.get("region_code"):
                 problems.append(Problem(name, row.line, "辖区代码",
-                                        "an official needs the region they have authority over"))
+                                        "an official needs the region they have authority over",
+                                        "required", {"field": "region_code"}))
         elif not v.get("related_id_number"):
             problems.append(Problem(name, row.line, "干部身份证号",
-                                    "a relative needs the ID number of their official"))
+                                    "a relative needs the ID number of their official",
+                                    "required", {"field": "related_id_number"}))
     return problems
 
 

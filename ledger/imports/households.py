@@ -77,25 +77,31 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
         v = row.values
         if v["code"] in seen:
             problems.append(Problem(name, row.line, "户编码", f"{v['code']} also on line "
-                                    f"{seen[v['code']]}"))
+                                    f"{seen[v['code']]}", "line_repeated",
+                                    {"first_line": seen[v["code"]]}))
             continue
         seen[v["code"]] = row.line
         existing = session.get(Household, v["code"])
         if existing is None:
             if session.get(Payee, v["code"]) is not None:
                 problems.append(Problem(name, row.line, "户编码",
-                                        f"{v['code']} is already a contractor's code"))
+                                        f"{v['code']} is already a contractor's code",
+                                        "already_exists", {"what": "payee", "key": v["code"]}))
             else:
                 new.append(row)
             continue
         if not in_scope(session, actor, existing.village_code):
-            problems.append(Problem(name, row.line, "户编码", f"code {v['code']} is already used"))
+            # Another region's household: say only that the code is taken (as key_taken).
+            problems.append(Problem(name, row.line, "户编码", f"code {v['code']} is already used",
+                                    "code_taken", {"key": v["code"]}))
             continue
         diffs = _household_diffs(session, existing, v, vault)
         if diffs:
             problems.append(Problem(name, row.line, "户编码", f"household {v['code']} was "
                                     f"imported before (log entry {existing.log_index}) with "
-                                    f"other values: {'; '.join(diffs)}"))
+                                    f"other values: {'; '.join(diffs)}", "import_reused",
+                                    {"what": "household", "key": v["code"],
+                                     "log_index": existing.log_index}))
         else:
             same += 1
     _raise_if(problems)
@@ -147,17 +153,18 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
         key = (v["household"], vault.digest(v["id_number"]))
         if key in seen:
             problems.append(Problem(name, row.line, "身份证号", f"the same person is on line "
-                                    f"{seen[key]}"))
+                                    f"{seen[key]}", "line_repeated", {"first_line": seen[key]}))
             continue
         seen[key] = row.line
         try:
             household = get_household(session, v["household"])
         except LedgerError as exc:
-            problems.append(Problem(name, row.line, "户编码", str(exc)))
+            problems.append(Problem(name, row.line, "户编码", str(exc), exc.code, exc.params))
             continue
         if not in_scope(session, actor, household.village_code):
             problems.append(Problem(name, row.line, "户编码", f"household {v['household']} is "
-                                    "outside your region"))
+                                    "outside your region", "household_out_of_scope",
+                                    {"household": v["household"]}))
             continue
         existing = session.execute(select(Member).where(
             Member.household_code == key[0], Member.id_digest == key[1])).scalar_one_or_none()
@@ -167,7 +174,9 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
                 (v["name"], v["relation"], v["death_date"]):
             problems.append(Problem(name, row.line, "身份证号", f"this person was imported "
                                     f"before (log entry {existing.log_index}) with other "
-                                    "name, relation or death date"))
+                                    "name, relation or death date", "import_reused",
+                                    {"what": "member", "key": v["household"],
+                                     "log_index": existing.log_index}))
         else:
             same += 1
     _raise_if(problems)

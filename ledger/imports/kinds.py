@@ -1,6 +1,6 @@
 """Every kind of file `fundtrail import` and the web's import page take, in one table.
 
-The command line (ledger.cli.imports) and the web (web.views.rolls) both offer exactly these
+The command line (ledger.cli.imports) and the web (web.views.imports) both offer exactly these
 kinds and call `run_import`; neither keeps a list of its own, so a new kind is added here once.
 A kind says what it needs beyond the file: the personal-data vault (ID numbers, cards) and, for
 lists and registers drawn from another office's system, the issuing source and the snapshot date
@@ -63,8 +63,10 @@ KINDS: dict[str, ImportKind] = dict([
 class MissingImportDetail(LedgerError):
     """A list or register was imported without its source or snapshot date."""
 
+    code = "import_detail_missing"
+
     def __init__(self, kind: str):
-        super().__init__(f"an external list ({kind}) needs --source and --snapshot")
+        super().__init__(f"an external list ({kind}) needs --source and --snapshot", kind=kind)
         self.kind = kind
 
 
@@ -73,7 +75,8 @@ def run_import(session: Session, actor: User, kind: str, path, *, vault: PiiVaul
     """Import `path` as `kind`, all or nothing. The caller commits."""
     spec = KINDS[kind]
     if spec.needs_vault and vault is None:
-        raise LedgerError(f"importing {kind} needs the personal-data keys (FUNDTRAIL_PII_KEYS)")
+        raise LedgerError(f"importing {kind} needs the personal-data keys (FUNDTRAIL_PII_KEYS)",
+                          code="import_needs_pii_keys", kind=kind)
     if spec.needs_source:
         if not source or snapshot is None:
             raise MissingImportDetail(kind)

@@ -81,12 +81,14 @@ def import_register(kind: RegisterKind, session: Session, actor: User, vault: Pi
     problems = []
     if kind is RegisterKind.UNIT_RECEIPTS:
         problems = [Problem(name, r.line, "收款单位区划", "say who received the money: the "
-                            "unit's region code or the person's ID number")
+                            "unit's region code or the person's ID number",
+                            "register_receiver_missing", {"line": r.line})
                     for r in rows if not r.values.get("receiver_region")
                     and not r.values.get("receiver_id_number")]
     if kind is RegisterKind.PAYEE_ACCOUNTS:
         problems = [Problem(name, r.line, "户主身份证号", "a personal account needs its "
-                            "holder's ID number")
+                            "holder's ID number", "register_holder_id_missing",
+                            {"line": r.line})
                     for r in rows if r.values["personal"] and not r.values.get(
                         "holder_id_number")]
     if problems:

@@ -76,7 +76,8 @@ def import_regions(session: Session, actor: User, _vault, path) -> ImportResult:
                 continue
             raise ImportProblems([Problem(name, row.line, "区划代码", f"region {v['code']} "
                                           f"exists as {existing.name} ({existing.level.value}, "
-                                          f"under {existing.parent_code})")])
+                                          f"under {existing.parent_code})", "already_exists",
+                                          {"what": "region", "key": v["code"]})])
         at_line(name, row.line, lambda: regions.add_region(
             session, actor, code=v["code"], name=v["name"], level=v["level"],
             parent_code=v["parent"]))
@@ -129,17 +130,21 @@ def import_projects(session: Session, actor: User, _vault, path) -> ImportResult
         stage = v.get("stage") or ProjectStatus.PROPOSED
         if stage not in (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY):
             raise ImportProblems([Problem(name, row.line, "状态", "only 申报 or 入库 can be "
-                                          "imported; approval is recorded by an approver")])
+                                          "imported; approval is recorded by an approver",
+                                          "project_stage_not_importable",
+                                          {"stage": stage.value})])
         if stage is ProjectStatus.IN_LIBRARY and v.get("date") is None:
             raise ImportProblems([Problem(name, row.line, "入库日期",
-                                          "a project taken into the library needs its date")])
+                                          "a project taken into the library needs its date",
+                                          "required", {"field": "date"})])
         existing = session.get(Project, v["code"])
         if existing is not None:
             recorded = (existing.name, existing.county_code, existing.function_code)
             if recorded != (v["name"], v["county"], v["function_code"]):
                 raise ImportProblems([Problem(
                     name, row.line, "项目编码", f"project {v['code']} exists as "
-                    f"{existing.name} ({existing.county_code}, {existing.function_code})")])
+                    f"{existing.name} ({existing.county_code}, {existing.function_code})",
+                    "already_exists", {"what": "project", "key": v["code"]})])
         else:
             at_line(name, row.line, lambda: projects.register_project(
                 session, actor, code=v["code"], name=v["name"], county_code=v["county"],

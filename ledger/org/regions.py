@@ -18,7 +18,7 @@ def get_region(session: Session, code: str) -> Region:
 def get_user(session: Session, username: str) -> User:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"user {username!r} does not exist")
+        raise NotFound(f"user {username!r} does not exist", what="user", key=username)
     return user
 
 
@@ -27,7 +27,8 @@ def bootstrap(session: Session, *, province_code: str, province_name: str,
     """Create the root region and the first administrator of an empty database."""
     lock_head(session)  # decide under the log lock, as posting.replay does
     if session.execute(select(func.count()).select_from(User)).scalar_one():
-        raise LedgerError("this database already has users; bootstrap runs only once")
+        raise LedgerError("this database already has users; bootstrap runs only once",
+                          code="already_bootstrapped")
     _check_code(province_code)
     with record_change(session, admin_username, "bootstrap") as change:
         change.add(Region(code=province_code, name=province_name,
@@ -51,13 +52,16 @@ def add_region(session: Session, actor: User, *, code: str, name: str, level: Re
         if (existing.name, existing.level, existing.parent_code) == (name, level, parent_code):
             return existing
         raise LedgerError(f"region {code} already exists as {existing.name} "
-                          f"({existing.level.value}, under {existing.parent_code})")
+                          f"({existing.level.value}, under {existing.parent_code})",
+                          code="already_exists", what="region", key=code)
     expected = LEVEL_ORDER[LEVEL_ORDER.index(parent.level) + 1] \
         if parent.level != RegionLevel.VILLAGE else None
     if level != expected:
         raise LedgerError(
             f"region {code}: a {parent.level.value}'s child must be a "
-            f"{expected.value if expected else 'nothing'}, not a {level.value}")
+            f"{expected.value if expected else 'nothing'}, not a {level.value}",
+            code="region_level", region=code, parent_level=parent.level, expected=expected,
+            level=level)
     region = Region(code=code, name=name, level=level, parent_code=parent_code)
     with record_change(session, actor.username, "region.add") as change:
         change.add(region)
@@ -76,7 +80,8 @@ def add_user(session: Session, actor: User, *, username: str, display_name: str,
         if (existing.display_name, existing.role, existing.region_code) == \
                 (display_name, role, region_code) and password_hash is None:
             return existing
-        raise LedgerError(f"user {username!r} already exists")
+        raise LedgerError(f"user {username!r} already exists", code="already_exists",
+                          what="user", key=username)
     user = User(username=username, display_name=display_name, role=role,
                 region_code=region_code, password_hash=password_hash)
     with record_change(session, actor.username, "user.add") as change:
@@ -86,4 +91,5 @@ def add_user(session: Session, actor: User, *, username: str, display_name: str,
 
 def _check_code(code: str) -> None:
     if not (code.isascii() and code.isdigit() and 2 <= len(code) <= 12):
-        raise LedgerError(f"region code {code!r} must be 2–12 digits (行政区划代码)")
+        raise LedgerError(f"region code {code!r} must be 2–12 digits (行政区划代码)",
+                          code="region_code_format", value=repr(code))

@@ -36,15 +36,21 @@ WINDOW = dt.timedelta(minutes=15)
 
 
 class WeakPassword(LedgerError):
-    """The password is too short or too easy to guess."""
+    """The password is too short or too easy to guess. Each raise names which (its code);
+    the class's code names the family, for callers that treat them alike."""
+
+    code = "weak_password"
 
 
 class LoginRefused(LedgerError):
     """Sign-in failed. `reason` is bad_credentials, locked or rate_limited; the message never
-    says whether the username exists."""
+    says whether the username exists. The refusal's code is the reason's entry in `codes`."""
 
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
+    codes = {"bad_credentials": "sign_in_failed", "locked": "sign_in_locked",
+             "rate_limited": "sign_in_rate_limited"}
+
+    def __init__(self, reason: str, message: str, **params):
+        super().__init__(message, code=self.codes[reason], **params)
         self.reason = reason
 
 
@@ -81,12 +87,14 @@ def _b64(data: bytes) -> str:
 
 def check_strength(password: str, username: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
+        raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters",
+                           code="password_too_short", min_length=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(f"a password has at most {MAX_LENGTH} characters")
+        raise WeakPassword(f"a password has at most {MAX_LENGTH} characters",
+                           code="password_too_long", max_length=MAX_LENGTH)
     if len(set(password)) < 4 or username.lower() in password.lower():
         raise WeakPassword("this password is too easy to guess (repeated characters or the "
-                           "username)")
+                           "username)", code="password_guessable")
 
 
 def current_hash(session: Session, user: User) -> str | None:
@@ -128,7 +136,8 @@ def authenticate(session: Session, username: str, password: str, client: str,
     if user is not None and locked(session, username, now):
         _attempt(session, username, client, now, False)
         raise LoginRefused("locked", "this account is locked after repeated failed sign-ins; "
-                           f"try again in {int(WINDOW.total_seconds() // 60)} minutes")
+                           f"try again in {int(WINDOW.total_seconds() // 60)} minutes",
+                           minutes=int(WINDOW.total_seconds() // 60))
     ok = verify_password(password or "", current_hash(session, user) if user else None)
     _attempt(session, username, client, now, ok)
     if user is None:

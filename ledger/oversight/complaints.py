@@ -64,9 +64,11 @@ def normalise_receipt(text: str) -> str:
     """The stored form of a receipt as typed or read out: case, spaces, dashes, O/0, I/L/1."""
     cleaned = "".join(_READ_AS.get(ch, ch) for ch in text.upper() if ch not in " -")
     if len(cleaned) != RANDOM_SYMBOLS + 1 or any(ch not in ALPHABET for ch in cleaned):
-        raise NotFound(f"{text!r} is not a receipt number (11 letters and digits)")
+        raise NotFound(f"{text!r} is not a receipt number (11 letters and digits)",
+                       code="receipt_malformed", what="receipt", key=text)
     if _luhn_sum([ALPHABET.index(ch) for ch in cleaned], double_first=False) % 32:
-        raise NotFound(f"receipt {text!r} has a typing error (its check symbol does not match)")
+        raise NotFound(f"receipt {text!r} has a typing error (its check symbol does not match)",
+                       code="receipt_mistyped", what="receipt", key=text)
     return cleaned
 
 
@@ -80,14 +82,15 @@ def _subject_region(session: Session, kind: ComplaintSubject, code: str) -> str:
     if kind is ComplaintSubject.VILLAGE:
         region = get_region(session, code)
         if region.level is not RegionLevel.VILLAGE:
-            raise LedgerError(f"{code} is a {region.level.value}, not a village")
+            raise LedgerError(f"{code} is a {region.level.value}, not a village",
+                              code="not_a_village", region=code, level=region.level)
         return code
     if kind is ComplaintSubject.PROJECT:
         return fetch(session, Project, code, f"project {code!r}").county_code
     if kind is ComplaintSubject.HOUSEHOLD:
         payee = session.get(Payee, code)
         if payee is None or payee.kind is not PayeeKind.HOUSEHOLD:
-            raise NotFound(f"household {code!r} does not exist")
+            raise NotFound(f"household {code!r} does not exist", what="household", key=code)
         household = session.get(Household, code)
         return household.village_code if household else payee.region_code
     roll_code, _, line_no = code.rpartition(":")
@@ -97,7 +100,8 @@ def _subject_region(session: Session, kind: ComplaintSubject, code: str) -> str:
         RollLine.roll_id == roll.id, RollLine.line_no == int(line_no))).scalar_one_or_none() \
         if roll is not None and line_no.isdigit() else None
     if line is None:
-        raise NotFound(f"roll line {code!r} does not exist (write ROLL-CODE:LINE-NUMBER)")
+        raise NotFound(f"roll line {code!r} does not exist (write ROLL-CODE:LINE-NUMBER)",
+                       what="roll_line", key=code)
     return get_household_village(session, line.household_code)
 
 
@@ -112,7 +116,8 @@ def route(session: Session, subject_region: str) -> tuple[str, str]:
     handling = next((r.code for r in chain[1:] if r.level in FINANCE_LEVELS), None)
     if county is None or handling is None:
         raise LedgerError(f"region {subject_region} has no county and finance unit above it; "
-                          "complaints are about villages, households, roll lines or projects")
+                          "complaints are about villages, households, roll lines or projects",
+                          code="complaint_unroutable", region=subject_region)
     return county, handling
 
 
@@ -129,17 +134,21 @@ def file_complaint(session: Session, channel: ComplaintChannel, subject_kind: Co
     the public page (channel `online`). `complainant` is None (anonymous) or {name, phone}.
     """
     if not summary.strip():
-        raise LedgerError("a complaint needs a description of what is wrong")
+        raise LedgerError("a complaint needs a description of what is wrong",
+                          code="required", field="summary")
     today = dt.date.today()
     received_on = received_on or today
     check_date(received_on, "date received")
     if received_on > today:
-        raise LedgerError(f"date received {received_on} is in the future")
+        raise LedgerError(f"date received {received_on} is in the future",
+                          code="date_in_future", field="date received", date=received_on)
     subject_region = _subject_region(session, subject_kind, subject_code)
     if actor is None:
         if channel is not ComplaintChannel.ONLINE or received_on != today:
             raise PermissionDenied("only complaints filed online today need no officer; "
-                                   "an officer records calls, letters and visits")
+                                   "an officer records calls, letters and visits",
+                                   code="officer_required", action=Action.RECORD,
+                                   region=subject_region, channel=channel)
     else:
         require(session, actor, Action.RECORD, subject_region)
     name, phone = _identity(complainant)
@@ -167,10 +176,11 @@ def _identity(complainant: dict | None) -> tuple[str | None, str | None]:
     phone = (complainant.get("phone") or "").strip()
     if not name:
         raise LedgerError("a named complaint needs the complainant's name (or file it "
-                          "anonymously)")
+                          "anonymously)", code="required", field="complainant name")
     if phone and not (phone.replace("-", "").replace(" ", "").isdigit()
                       and 7 <= len(phone) <= 20):
-        raise LedgerError(f"phone {phone!r} is not a telephone number")
+        raise LedgerError(f"phone {phone!r} is not a telephone number", code="phone_invalid",
+                          value=repr(phone))
     return name, phone or None
 
 
@@ -189,7 +199,8 @@ def find_by_receipt(session: Session, receipt: str, vault: PiiVault | None = Non
     complaint = session.execute(select(Complaint).where(
         Complaint.receipt_digest == vault.digest(code))).scalar_one_or_none()
     if complaint is None:
-        raise NotFound(f"no complaint has receipt {format_receipt(code)}")
+        raise NotFound(f"no complaint has receipt {format_receipt(code)}",
+                       what="complaint", key=format_receipt(code))
     return complaint
 
 
@@ -227,9 +238,14 @@ def assign(session: Session, actor: User, complaint_id: int, handler_username: s
     if handler.role is Role.ADMIN or not in_scope(session, handler,
                                                    complaint.handling_region_code):
         raise LedgerError(f"{handler_username} does not work for the handling unit "
-                          f"({complaint.handling_region_code}) or above it")
+                          f"({complaint.handling_region_code}) or above it",
+                          code="handler_outside_unit", user=handler_username,
+                          region=complaint.handling_region_code)
     if in_subject_unit(session, handler, complaint):
-        raise PermissionDenied(f"{handler_username} works in the region complained about")
+        raise PermissionDenied(f"{handler_username} works in the region complained about",
+                               code="handler_in_subject_region", user=handler_username,
+                               action=Action.APPROVE, region=complaint.subject_region_code,
+                               complaint=complaint_id)
     return _step(session, actor, complaint, ComplaintStep.ASSIGNED, day,
                  ("received", "assigned", "investigating"), note, vault, handler_id=handler.id)
 
@@ -245,7 +261,8 @@ def answer(session: Session, actor: User, complaint_id: int, day: dt.date, reply
            note: str | None = None, vault: PiiVault | None = None):
     """Answer the complainant. `reply` is readable by anyone with the receipt: no names."""
     if not reply.strip():
-        raise LedgerError("an answer needs the reply given to the complainant")
+        raise LedgerError("an answer needs the reply given to the complainant",
+                          code="required", field="reply")
     complaint = _as_handler(session, actor, complaint_id)
     return _step(session, actor, complaint, ComplaintStep.ANSWERED, day, ("investigating",),
                  note, vault, reply=reply.strip())
@@ -264,7 +281,9 @@ def _as_handler(session: Session, actor: User, complaint_id: int) -> Complaint:
     require(session, actor, Action.READ, complaint.handling_region_code)
     if handler_id(_events(session, complaint_id)) != actor.id:
         raise PermissionDenied(f"{actor.username} is not the officer handling complaint "
-                               f"{complaint_id}")
+                               f"{complaint_id}", code="not_handler", user=actor.username,
+                               action=Action.RECORD, region=complaint.handling_region_code,
+                               complaint=complaint_id)
     return complaint
 
 
@@ -272,14 +291,18 @@ def _step(session, actor, complaint, step, day, allowed_from, note, vault, **fie
     events = _events(session, complaint.id)
     state = state_of(events)
     if state not in allowed_from:
-        raise LedgerError(f"complaint {complaint.id} is {state}; it cannot be {step.value} now")
+        raise LedgerError(f"complaint {complaint.id} is {state}; it cannot be {step.value} now",
+                          code="complaint_step_not_allowed", complaint=complaint.id,
+                          state=state, step=step)
     check_date(day, f"{step.value} date")
     earliest = events[-1].effective_date if events else complaint.received_on
     if not earliest <= day <= dt.date.today():
         raise LedgerError(f"{step.value} date {day} must lie between {earliest} (the previous "
-                          "step) and today")
+                          "step) and today", code="complaint_step_date", complaint=complaint.id,
+                          step=step, date=day, earliest=earliest)
     if note and vault is None:
-        raise LedgerError("notes are personal data: a PII key is needed to store them")
+        raise LedgerError("notes are personal data: a PII key is needed to store them",
+                          code="pii_key_missing")
     event = ComplaintEvent(complaint_id=complaint.id, step=step, effective_date=day,
                            actor_id=actor.id, note=vault.encrypt(note) if note else None,
                            **fields)
@@ -330,7 +353,10 @@ def complainant_identity(session: Session, actor: User, vault: PiiVault,
     complaint = get_complaint(session, complaint_id)
     if not can_see_identity(session, actor, complaint):
         raise PermissionDenied(f"{actor.username} may not see who filed complaint "
-                               f"{complaint_id}: only its handling officer and auditors may")
+                               f"{complaint_id}: only its handling officer and auditors may",
+                               code="identity_hidden", user=actor.username,
+                               action=Action.READ, region=complaint.handling_region_code,
+                               complaint=complaint_id)
     return {"named": complaint.named,
             "name": vault.decrypt(complaint.complainant_name)
             if complaint.complainant_name else None,
@@ -344,7 +370,10 @@ def complaint_detail(session: Session, actor: User, complaint_id: int,
     complaint = get_complaint(session, complaint_id)
     require(session, actor, Action.READ, complaint.handling_region_code)
     if in_subject_unit(session, actor, complaint):
-        raise PermissionDenied(f"{actor.username} works in the region complained about")
+        raise PermissionDenied(f"{actor.username} works in the region complained about",
+                               code="reader_in_subject_region", user=actor.username,
+                               action=Action.READ, region=complaint.subject_region_code,
+                               complaint=complaint_id)
     events = _events(session, complaint_id)
     data = _summary_row(complaint, events)
     if vault is not None:
@@ -456,10 +485,12 @@ def complaint_stats(session: Session, county_code: str, year: int | None = None,
                     as_of: dt.date | None = None) -> dict:
     """Public numbers for a county: received, answered on time, closed, substantiated."""
     if year is not None and (not isinstance(year, int) or not 2000 <= year <= 2100):
-        raise LedgerError(f"year must be between 2000 and 2100, got {year!r}")
+        raise LedgerError(f"year must be between 2000 and 2100, got {year!r}",
+                          code="year_out_of_range", value=repr(year))
     county = get_region(session, county_code)
     if county.level is not RegionLevel.COUNTY:
-        raise LedgerError(f"statistics are per county; {county_code} is a {county.level.value}")
+        raise LedgerError(f"statistics are per county; {county_code} is a {county.level.value}",
+                          code="not_a_county", region=county_code, level=county.level)
     as_of = as_of or dt.date.today()
 
     def in_county(_closed, _answered):

@@ -62,7 +62,8 @@ def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: s
                 policy_sha256: str | None = None) -> dict:
     """The frame document (docs/oversight.md): strata sorted by name, codes sorted."""
     if risk_weight < 1:
-        raise LedgerError("the risk weight must be a whole number of at least 1")
+        raise LedgerError("the risk weight must be a whole number of at least 1",
+                          code="sample_risk_weight", value=repr(risk_weight))
     rows = []
     for village_code, codes in sorted(by_village.items()):
         if strata is SampleStrata.VILLAGE:
@@ -78,7 +79,8 @@ def build_frame(by_village: dict[str, list[str]], *, origin: str, county_code: s
     try:
         takes = allocate(size, [(name, len(codes), w) for name, _, _, w, codes in rows])
     except SampleError as exc:
-        raise LedgerError(f"county {county_code}: {exc}") from None
+        raise LedgerError(f"county {county_code}: {exc}", code="sample_too_large",
+                          county=county_code, size=size, detail=str(exc)) from None
     return {"format": FRAME_FORMAT, "origin": origin, "county": county_code, "size": size,
             "strata_mode": strata.value, "risk_weight": risk_weight,
             "commitment_log_index": log_index, "as_of": as_of.isoformat(), "beacon": beacon,
@@ -105,13 +107,16 @@ def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
     """
     county = get_region(session, county_code)
     if county.level is not RegionLevel.COUNTY:
-        raise LedgerError(f"samples are drawn per county; {county_code} is a {county.level.value}")
+        raise LedgerError(f"samples are drawn per county; {county_code} is a {county.level.value}",
+                          code="not_a_county", region=county_code, level=county.level)
     require(session, actor, Action.AUDIT, county_code)
     if size < 1:
-        raise LedgerError("the sample size must be at least 1")
+        raise LedgerError("the sample size must be at least 1", code="sample_size",
+                          value=repr(size))
     risk = set(risk_codes or ())
     if risk and strata is not SampleStrata.VILLAGE_RISK:
-        raise LedgerError("risk households are used only with strata 'village+risk'")
+        raise LedgerError("risk households are used only with strata 'village+risk'",
+                          code="sample_risk_without_strata", strata=strata)
     _check_beacon(beacon)
     policy_digest = None
     if policy_text is not None:
@@ -119,7 +124,8 @@ def commit_sample(session: Session, actor: User, *, county_code: str, size: int,
         policy_digest = policy_sha256(policy_text)
     by_village = eligible_households(session, county_code)
     if not by_village:
-        raise LedgerError(f"county {county_code} has no registered households to sample")
+        raise LedgerError(f"county {county_code} has no registered households to sample",
+                          code="sample_frame_empty", county=county_code)
     with record_change(session, actor.username, "sample.commit", county=county_code,
                        size=size, strata=strata.value) as change:
         frame = build_frame(by_village, origin=log_origin(session), county_code=county_code,
@@ -144,9 +150,11 @@ def _check_beacon(beacon: dict | None) -> None:
     try:
         CosignatureVerifier.from_vkey(beacon["vkey"])
     except (NoteError, KeyError, TypeError) as exc:
-        raise LedgerError(f"beacon witness {beacon!r}: not a cosigner key ({exc})") from None
+        raise LedgerError(f"beacon witness {beacon!r}: not a cosigner key ({exc})",
+                          code="beacon_invalid", detail=str(exc)) from None
     if set(beacon) != {"witness", "vkey"}:
-        raise LedgerError("a beacon names exactly a witness and its vkey")
+        raise LedgerError("a beacon names exactly a witness and its vkey",
+                          code="beacon_invalid", detail="fields")
 
 
 def get_commitment(session: Session, commitment_id: int) -> SampleCommitment:
@@ -188,7 +196,8 @@ def _meets_quorum(session, policy: Policy, checkpoint: Checkpoint) -> bool:
         return False
     except CheckpointError as exc:
         raise LedgerError(f"checkpoint {checkpoint.size} does not verify under the policy: "
-                          f"{exc}") from None
+                          f"{exc}", code="checkpoint_invalid", size=checkpoint.size,
+                          detail=str(exc)) from None
     return True
 
 
@@ -208,7 +217,7 @@ def _parse_policy_text(policy_text: str | bytes) -> Policy:
     try:
         return parse_policy(policy_text)
     except PolicyError as exc:
-        raise LedgerError(f"policy: {exc}") from None
+        raise LedgerError(f"policy: {exc}", code="policy_invalid", detail=str(exc)) from None
 
 
 def draw_sample(session: Session, actor: User, commitment_id: int, *,
@@ -225,14 +234,18 @@ def draw_sample(session: Session, actor: User, commitment_id: int, *,
     fixed = json.loads(commitment.frame).get("policy_sha256")
     if fixed is None and policy_text is not None:
         raise LedgerError(f"sample {commitment_id} was committed without a policy; it is drawn "
-                          "from the first checkpoint after it, without one")
+                          "from the first checkpoint after it, without one",
+                          code="sample_policy_unexpected", sample=commitment_id)
     if fixed is not None and (policy_text is None or policy_sha256(policy_text) != fixed):
         raise LedgerError(f"sample {commitment_id} was committed under the policy file with "
-                          f"SHA-256 {fixed[:16]}…; give that same file")
+                          f"SHA-256 {fixed[:16]}…; give that same file",
+                          code="sample_policy_differs", sample=commitment_id,
+                          policy_sha256=fixed)
     policy = _parse_policy_text(policy_text) if fixed is not None else None
     if session.execute(select(SampleDraw.id).where(
             SampleDraw.commitment_id == commitment_id)).first():
-        raise LedgerError(f"sample {commitment_id} has been drawn already; a sample is drawn once")
+        raise LedgerError(f"sample {commitment_id} has been drawn already; a sample is drawn once",
+                          code="sample_already_drawn", sample=commitment_id)
     checkpoint = _checkpoint_for(session, commitment, checkpoint_note, policy)
     frame = json.loads(commitment.frame)
     beacon = beacon_of(cps.with_cosignatures(session, checkpoint), frame["beacon"])
@@ -254,15 +267,20 @@ def _checkpoint_for(session, commitment, checkpoint_note, policy) -> Checkpoint:
         try:
             _, size, root = read_checkpoint(checkpoint_note)
         except SampleError as exc:
-            raise LedgerError(str(exc)) from None
+            raise LedgerError(str(exc), code="checkpoint_invalid", size=None,
+                              detail=str(exc)) from None
         if size <= commitment.log_index:
             raise LedgerError(f"checkpoint of size {size} is older than the commitment (log "
                               f"entry {commitment.log_index}): its root existed before the "
-                              "frame and size were fixed, so it cannot choose the sample")
+                              "frame and size were fixed, so it cannot choose the sample",
+                              code="sample_checkpoint_too_old", size=size,
+                              log_index=commitment.log_index)
         if first is None or (size, root) != (first.size, bytes(first.root)):
             raise LedgerError(f"the draw must use the first checkpoint after the commitment "
                               f"({'size ' + str(first.size) if first else 'none yet'}),"
-                              f" not the one of size {size}")
+                              f" not the one of size {size}",
+                              code="sample_checkpoint_not_first", size=size,
+                              first_size=first.size if first else None)
     if first is not None:
         return first
     if (policy is not None or json.loads(commitment.frame)["beacon"]) and \
@@ -270,17 +288,20 @@ def _checkpoint_for(session, commitment, checkpoint_note, policy) -> Checkpoint:
         raise LedgerError(f"no checkpoint after the commitment (log entry "
                           f"{commitment.log_index}) has the cosignatures the policy and the "
                           "beacon witness require yet: gather them with `fundtrail checkpoint "
-                          "cosign`, then draw")
+                          "cosign`, then draw", code="sample_quorum_missing",
+                          log_index=commitment.log_index)
     raise LedgerError(f"no checkpoint includes the commitment (log entry "
                       f"{commitment.log_index}) yet: run `fundtrail checkpoint sign`, "
-                      "then draw")
+                      "then draw", code="sample_not_checkpointed",
+                      log_index=commitment.log_index)
 
 
 def get_draw(session: Session, commitment_id: int) -> SampleDraw:
     row = session.execute(select(SampleDraw).where(
         SampleDraw.commitment_id == commitment_id)).scalar_one_or_none()
     if row is None:
-        raise LedgerError(f"sample {commitment_id} has not been drawn yet (fundtrail sample draw)")
+        raise LedgerError(f"sample {commitment_id} has not been drawn yet (fundtrail sample draw)",
+                          code="sample_not_drawn", sample=commitment_id)
     return row
 
 
@@ -327,11 +348,14 @@ def record_visit(session: Session, actor: User, commitment_id: int, household_co
     drawn = get_draw(session, commitment_id)
     if household_code not in {code for _, code in drawn.households}:
         raise LedgerError(f"household {household_code} was not drawn in sample {commitment_id}; "
-                          "only drawn households are visited")
+                          "only drawn households are visited", code="sample_household_not_drawn",
+                          sample=commitment_id, household=household_code)
     if visited_on > dt.date.today():
-        raise LedgerError(f"visit date {visited_on} is in the future")
+        raise LedgerError(f"visit date {visited_on} is in the future", code="date_in_future",
+                          field="visit date", date=visited_on)
     if outcome is VisitOutcome.DISCREPANCY and not details.strip():
-        raise LedgerError("a discrepancy needs details: what differs from the ledger")
+        raise LedgerError("a discrepancy needs details: what differs from the ledger",
+                          code="required", field="details")
     visit = SampleVisit(draw_id=drawn.id, household_code=household_code, outcome=outcome,
                         details=details.strip(), visited_on=visited_on, inspector_id=actor.id)
     with record_change(session, actor.username, "sample.visit", sample=commitment_id,

@@ -48,7 +48,8 @@ def transfers(session: Session, actor: User, *, state: str | None = None,
 def transfer(session: Session, actor: User, transfer_id: int) -> Transfer:
     row = session.get(Transfer, transfer_id)
     if row is None:
-        raise NotFound(f"transfer #{transfer_id} does not exist")
+        raise NotFound(f"transfer #{transfer_id} does not exist", what="transfer",
+                       key=transfer_id)
     require(session, actor, Action.READ, row.region_code)
     return row
 
@@ -158,7 +159,7 @@ def idle_money(session: Session, actor: User, today: dt.date) -> list[dict]:
 def village(session: Session, code: str) -> Region:
     region = session.get(Region, code)
     if region is None or region.level is not RegionLevel.VILLAGE:
-        raise NotFound(f"village {code} does not exist")
+        raise NotFound(f"village {code} does not exist", what="village", key=code)
     return region
 
 

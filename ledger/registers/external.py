@@ -65,7 +65,8 @@ def earlier_snapshot(session: Session, model, what: str, kind, source: str,
         raise IdempotencyConflict(
             f"{kind.value} {what} from {source!r} dated {snapshot_date} was imported before "
             f"(log entry {existing.log_index}) with other content; give the new snapshot its "
-            "own date")
+            "own date", code="snapshot_reused", kind=kind, source=source,
+            date=snapshot_date, log_index=existing.log_index)
     return existing
 
 
@@ -78,9 +79,10 @@ def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKin
     from ledger.audit.log import record_change
     require(session, actor, Action.RECORD, actor.region_code)
     if not source or not source.strip():
-        raise LedgerError("an external list needs its source (e.g. 县民政局)")
+        raise LedgerError("an external list needs its source (e.g. 县民政局)",
+                          code="required", field="source")
     if not records:
-        raise LedgerError("the list is empty")
+        raise LedgerError("the list is empty", code="list_empty", kind=kind)
     digest = content_digest(records)
     existing = earlier_snapshot(session, ExternalList, "list", kind, source, snapshot_date,
                                 digest)

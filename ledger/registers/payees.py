@@ -90,19 +90,25 @@ def _check(kind: RegisterKind, line) -> None:
         if isinstance(line.amount_fen, bool) or not isinstance(line.amount_fen, int) \
                 or line.amount_fen <= 0:
             raise LedgerError(f"line {line.line_no}: an amount received is a positive whole "
-                              "number of fen")
+                              "number of fen", code="register_amount_invalid",
+                              line=line.line_no, value=repr(line.amount_fen))
         if not line.receiver_region and not line.receiver_id_number:
             raise LedgerError(f"line {line.line_no}: say who received the money (a unit's "
-                              "region code or a person's ID number)")
+                              "region code or a person's ID number)",
+                              code="register_receiver_missing", line=line.line_no)
     if kind is RegisterKind.PAYEE_ACCOUNTS:
         if not (len(line.account_last4) == 4 and line.account_last4.isdigit()):
-            raise LedgerError(f"line {line.line_no}: keep the account's last four digits")
+            raise LedgerError(f"line {line.line_no}: keep the account's last four digits",
+                              code="register_last4_invalid", line=line.line_no)
         if line.personal and not line.holder_id_number:
             raise LedgerError(f"line {line.line_no}: a personal account needs its holder's ID "
-                              "number (DIV-03 checks whether the holder is a beneficiary)")
+                              "number (DIV-03 checks whether the holder is a beneficiary)",
+                              code="register_holder_id_missing", line=line.line_no)
     if kind is RegisterKind.APPROVED_PAYEES and line.until is not None \
             and line.until < line.approved_on:
-        raise LedgerError(f"line {line.line_no}: the approval ends before it starts")
+        raise LedgerError(f"line {line.line_no}: the approval ends before it starts",
+                          code="dates_reversed", field="approval", start=line.approved_on,
+                          end=line.until, line=line.line_no)
 
 
 def record_register(session: Session, actor: User, vault: PiiVault, *, kind: RegisterKind,
@@ -113,12 +119,15 @@ def record_register(session: Session, actor: User, vault: PiiVault, *, kind: Reg
     from ledger.audit.log import record_change
     require(session, actor, Action.RECORD, actor.region_code)
     if not source or not source.strip():
-        raise LedgerError("a register needs its source (e.g. 县公共资源交易中心)")
+        raise LedgerError("a register needs its source (e.g. 县公共资源交易中心)",
+                          code="required", field="source")
     if not lines:
-        raise LedgerError("the register is empty")
+        raise LedgerError("the register is empty", code="list_empty", kind=kind)
     for line in lines:
         if not isinstance(line, LINE_TYPES[kind]):
-            raise LedgerError(f"a {kind.value} register takes {LINE_TYPES[kind].__name__} lines")
+            raise LedgerError(f"a {kind.value} register takes {LINE_TYPES[kind].__name__} lines",
+                              code="register_line_type", kind=kind,
+                              expected=LINE_TYPES[kind].__name__)
         _check(kind, line)
     digest = hashlib.sha256("\n".join(repr(x) for x in lines).encode("utf-8")).hexdigest()
     from ledger.registers.external import earlier_snapshot

@@ -59,16 +59,20 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     if existing is not None:
         if _digest_of(session, existing) != digest:
             raise IdempotencyConflict(f"payment roll {code!r} exists (log entry "
-                                      f"{existing.log_index}) with other content")
+                                      f"{existing.log_index}) with other content",
+                                      code="roll_code_reused", roll=code,
+                                      log_index=existing.log_index)
         return existing
     check_amount(standard_fen, "standard")
     lot = get_lot(session, lot_id)
     check_spending(lot, function_code, use_code)
-    if get_region(session, county_code).level is not RegionLevel.COUNTY:
-        raise LedgerError(f"rolls are paid by a county; {county_code} is not one")
+    region = get_region(session, county_code)
+    if region.level is not RegionLevel.COUNTY:
+        raise LedgerError(f"rolls are paid by a county; {county_code} is not one",
+                          code="not_a_county", region=county_code, level=region.level)
     require(session, actor, Action.RECORD, county_code)
     if not lines:
-        raise LedgerError("a roll needs at least one household line")
+        raise LedgerError("a roll needs at least one household line", code="roll_empty")
     with collector_paused():  # tens of thousands of lines (ledger.store.bulk)
         _check_lines(session, lines, county_code, as_of)
         return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
@@ -116,10 +120,14 @@ def _check_lines(session, lines, county_code, as_of) -> None:
     for number, (household_code, quantity) in enumerate(lines, start=1):
         where = f"line {number} ({household_code})"
         if household_code in seen:
-            raise LedgerError(f"{where}: the household is on the roll twice")
+            raise LedgerError(f"{where}: the household is on the roll twice",
+                              code="roll_line_duplicate", line=number,
+                              household=household_code)
         seen.add(household_code)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise LedgerError(f"{where}: quantity must be a whole number ≥ 1, got {quantity!r}")
+            raise LedgerError(f"{where}: quantity must be a whole number ≥ 1, got {quantity!r}",
+                              code="roll_line_quantity", line=number,
+                              household=household_code, value=repr(quantity))
     # Plain SQL with the driver's markers: SQLAlchemy's expansion of a 2,000-item IN list costs
     # more CPU than the query (a third of creating a roll, measured at 10,000 lines).
     session.flush()  # what the session holds is in the database for these reads
@@ -143,19 +151,25 @@ def _check_lines(session, lines, county_code, as_of) -> None:
             where = f"line {number} ({code})"
             household = households.get(code)
             if household is None:
-                raise LedgerError(f"{where}: household {code!r} does not exist")
+                raise LedgerError(f"{where}: household {code!r} does not exist",
+                                  code="roll_line_unknown_household", line=number,
+                                  household=code)
             village, has_card = household
             if county_code not in ancestors(session, village):
-                raise LedgerError(f"{where}: the household lives outside county {county_code}")
+                raise LedgerError(f"{where}: the household lives outside county {county_code}",
+                                  code="roll_line_outside_county", line=number, household=code,
+                                  county=county_code)
             if not has_card:
                 raise LedgerError(f"{where}: the household has no bank card (惠民惠农一卡通) "
-                                  "to pay to")
+                                  "to pay to", code="roll_line_no_card", line=number,
+                                  household=code)
             status = statuses.get(code)
             status = HouseholdStatus(status) if status is not None else None  # stored text
             if status is None or status in INELIGIBLE:
                 state = status.value if status else "not yet registered"
                 raise LedgerError(f"{where}: the household is {state} on {as_of} and cannot "
-                                  "be paid")
+                                  "be paid", code="roll_line_ineligible", line=number,
+                                  household=code, status=status, date=as_of)
 
 
 def _content_digest(lot_id, county, item, fc, use, standard, lines) -> str:
@@ -193,7 +207,9 @@ def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent
     # records it); entries dated long before they were recorded are alert STA-05's business.
     _not_future(day, "publication date")
     if published_on(session, roll) is not None:
-        raise LedgerError(f"roll {code} was already published on {published_on(session, roll)}")
+        raise LedgerError(f"roll {code} was already published on {published_on(session, roll)}",
+                          code="roll_already_published", roll=code,
+                          published=published_on(session, roll))
     return add_event(session, actor, roll, RollEventKind.PUBLISHED, day, "公示")
 
 
@@ -209,7 +225,8 @@ def _line(session, roll, household_code) -> RollLine:
                                                   RollLine.household_code == household_code)) \
         .scalar_one_or_none()
     if line is None:
-        raise NotFound(f"household {household_code} is not on roll {roll.code}")
+        raise NotFound(f"household {household_code} is not on roll {roll.code}",
+                       what="roll_household", key=f"{roll.code}:{household_code}")
     return line
 
 
@@ -243,11 +260,12 @@ def object_to(session: Session, actor: User, code: str, household_code: str, day
     require(session, actor, Action.RECORD, roll.county_code)
     line = _line(session, roll, household_code)
     if line_states(session, roll)[line.id] != "open":
-        raise LedgerError(f"line {line.line_no} of roll {code} is already held or withdrawn")
+        raise LedgerError(f"line {line.line_no} of roll {code} is already held or withdrawn",
+                          code="roll_line_not_open", roll=code, line=line.line_no)
     if transfer_of(session, roll, line) is not None:
         raise LedgerError(f"line {line.line_no} of roll {code} is already with the bank; an "
                           "objection now is a complaint, and money paid wrongly is recovered "
-                          "(追回)")
+                          "(追回)", code="roll_line_sent", roll=code, line=line.line_no)
     return add_event(session, actor, roll, RollEventKind.OBJECTION, day, comment, line)
 
 
@@ -259,7 +277,8 @@ def resolve(session: Session, actor: User, code: str, household_code: str, uphel
     require(session, actor, Action.APPROVE, roll.county_code)
     line = _line(session, roll, household_code)
     if line_states(session, roll)[line.id] != "held":
-        raise LedgerError(f"line {line.line_no} of roll {code} has no open objection")
+        raise LedgerError(f"line {line.line_no} of roll {code} has no open objection",
+                          code="roll_line_no_objection", roll=code, line=line.line_no)
     kind = RollEventKind.LINE_WITHDRAWN if upheld else RollEventKind.OBJECTION_DISMISSED
     return add_event(session, actor, roll, kind, day, comment, line)
 
@@ -270,17 +289,22 @@ def approve_roll(session: Session, actor: User, code: str, day: dt.date,
     roll = get_roll(session, code)
     require(session, actor, Action.APPROVE, roll.county_code)
     if actor.id == roll.created_by:
-        raise MakerChecker(f"{actor.username} created roll {code} and cannot approve it")
+        raise MakerChecker(f"{actor.username} created roll {code} and cannot approve it",
+                           user=actor.username, what="roll", key=code)
     _not_future(day, "approval date")
     published = published_on(session, roll)
     if published is None:
-        raise LedgerError(f"roll {code} has not been published; it must be on the board first")
+        raise LedgerError(f"roll {code} has not been published; it must be on the board first",
+                          code="roll_not_published", roll=code)
     earliest = publicity_ends(published, working_days)
     if day < earliest:
         raise LedgerError(f"roll {code} was published on {published}; it must stay on the board "
-                          f"for {working_days} working days and can be approved from {earliest}")
+                          f"for {working_days} working days and can be approved from {earliest}",
+                          code="roll_publicity_running", roll=code, published=published,
+                          working_days=working_days, earliest=earliest)
     if any(e.kind is RollEventKind.APPROVED for e in _events(session, roll)):
-        raise LedgerError(f"roll {code} is already approved")
+        raise LedgerError(f"roll {code} is already approved", code="roll_already_approved",
+                          roll=code)
     return add_event(session, actor, roll, RollEventKind.APPROVED, day, "审核通过")
 
 
@@ -301,11 +325,12 @@ def _send(session, actor, code, day) -> list[tuple]:
     approved = [e.effective_date for e in _events(session, roll)
                 if e.kind is RollEventKind.APPROVED]
     if not approved:
-        raise LedgerError(f"roll {code} is not approved")
+        raise LedgerError(f"roll {code} is not approved", code="roll_not_approved", roll=code)
     _not_future(day, "send date")
     if day < approved[0]:
         raise LedgerError(f"roll {code} was approved on {approved[0]}; it cannot be sent "
-                          f"on {day}, before that")
+                          f"on {day}, before that", code="roll_sent_before_approval", roll=code,
+                          approved=approved[0], date=day)
     states = line_states(session, roll)
     # Plain rows, not ORM objects: a county's roll has tens of thousands of lines, and only
     # their fields are needed (id, line_no, household_code, quantity, amount_fen).
@@ -327,7 +352,8 @@ def _send(session, actor, code, day) -> list[tuple]:
 def _not_future(day, what: str) -> None:
     check_date(day, what)
     if day > dt.date.today():
-        raise LedgerError(f"{what} {day} is in the future")
+        raise LedgerError(f"{what} {day} is in the future", code="date_in_future",
+                          field=what, date=day)
 
 
 def failed_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:
@@ -361,7 +387,7 @@ def repay_roll(session: Session, actor: User, code: str, new_code: str,
     lines = failed_lines(session, roll)
     if not lines:
         raise LedgerError(f"roll {code} has no lines returned by the bank that are not "
-                          "already repaid")
+                          "already repaid", code="roll_nothing_returned", roll=code)
     new = create_roll(session, actor, code=new_code, lot_id=roll.lot_id,
                       county_code=roll.county_code, item=roll.item,
                       function_code=roll.function_code, use_code=roll.use_code,

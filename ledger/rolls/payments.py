@@ -136,8 +136,10 @@ def _send_lines(session, actor, roll, lines, day):
     county = roll.county_code
     lot = get_lot(session, roll.lot_id)
     check_spending(lot, roll.function_code, roll.use_code)
-    if get_region(session, county).level is not RegionLevel.COUNTY:
-        raise LedgerError(f"direct payments come from a county; {county} is not one")
+    region = get_region(session, county)
+    if region.level is not RegionLevel.COUNTY:
+        raise LedgerError(f"direct payments come from a county; {county} is not one",
+                          code="not_a_county", region=county, level=region.level)
     require(session, actor, Action.RECORD, county)
     check_period_open(session, day)
     for line in lines:
@@ -193,7 +195,9 @@ def _send_run(session, head, batch, lines):
     if available < total:
         raise Overdraft(
             f"county {county} has {available} fen of lot {lot.label} available; roll "
-            f"{roll.code} needs {total} fen for lines {lines[0].line_no}–{lines[-1].line_no}")
+            f"{roll.code} needs {total} fen for lines {lines[0].line_no}–{lines[-1].line_no}",
+            account_kind=AccountKind.UNIT, holder=county, lot=lot.id, available_fen=available,
+            requested_fen=total)
     sent = []
     for start in range(0, len(lines), CHUNK):
         sent += batch.send_chunk(head, source.id, lines[start:start + CHUNK])
@@ -244,11 +248,14 @@ class _SendBatch:
     def _check_payee(self, line) -> str:
         region = self.payees.get(line.household_code)
         if region is None:
-            raise NotFound(f"line {line.line_no}: payee {line.household_code!r} does not exist")
+            raise NotFound(f"line {line.line_no}: payee {line.household_code!r} does not exist",
+                           what="payee", key=line.household_code)
         if region not in self.inside:
             if self.roll.county_code not in ancestors(self.session, region):
                 raise LedgerError(f"line {line.line_no}: payee {line.household_code} lives "
-                                  f"outside county {self.roll.county_code}, which is paying")
+                                  f"outside county {self.roll.county_code}, which is paying",
+                                  code="payee_outside_county", payee=line.household_code,
+                                  county=self.roll.county_code)
             self.inside.add(region)
         return region
 
@@ -378,8 +385,9 @@ def settle(session: Session, actor: User, roll: PaymentRoll,
     bank's voucher), failed ones rejected (退票), which releases their money to the county.
 
     Returns the outcome of each result ('posted', 'returned' or 'unchanged': the same result
-    again) and the problems as (position in `results`, message). Everything is checked before
-    anything is written: with any problem, nothing is.
+    again) and the problems as (position in `results`, refusal: a `LedgerError`, whose text is
+    the message). Everything is checked before anything is written: with any problem, nothing
+    is.
     """
     with collector_paused():
         return _settle(session, actor, roll, results)
@@ -414,7 +422,9 @@ def _settle(session, actor, roll, results):
             outcome, payment = _check_result(session, actor, roll, lines, payments, legs,
                                              decided, open_days, approvable, result)
         except LedgerError as exc:
-            problems.append((position, str(exc)))
+            # Kept as the refusal (code, params), without its traceback: a file of 100,000
+            # bad lines would otherwise hold every checking frame alive.
+            problems.append((position, exc.with_traceback(None)))
             outcomes.append("")
             continue
         outcomes.append(outcome)
@@ -443,34 +453,44 @@ def _check_result(session, actor, roll, lines, payments, legs, decided, open_day
     n = result.line_no
     line = lines.get(n)
     if line is None:
-        raise LedgerError(f"roll {roll.code} has no line {n}")
+        raise LedgerError(f"roll {roll.code} has no line {n}", code="not_found",
+                          what="roll_line", key=f"{roll.code}:{n}")
     if result.household_code is not None and result.household_code != line.household_code:
         raise LedgerError(f"line {n} is household {line.household_code} on the roll, "
-                          f"but the bank reports {result.household_code}")
+                          f"but the bank reports {result.household_code}",
+                          code="bank_household_mismatch", line=n,
+                          household=line.household_code, reported=result.household_code)
     if result.amount_fen != line.amount_fen:
         raise LedgerError(f"line {n}: the bank reports {result.amount_fen} fen but the roll "
-                          f"approved {line.amount_fen} fen (bank file differs from the roll)")
+                          f"approved {line.amount_fen} fen (bank file differs from the roll)",
+                          code="bank_amount_mismatch", line=n, reported_fen=result.amount_fen,
+                          roll_fen=line.amount_fen)
     payment = payments.get(n)
     if payment is None:
-        raise LedgerError(f"line {n} was never sent to the bank")
+        raise LedgerError(f"line {n} was never sent to the bank", code="bank_line_not_sent",
+                          line=n)
     if not any(kind == _PAYEE and holder == line.household_code
                and amount == line.amount_fen for _, kind, holder, amount in legs[payment.id]) \
             or payment.lot_id != roll.lot_id:
         raise LedgerError(f"line {n}: the payment recorded under its key does not pay "
-                          f"{line.amount_fen} fen to {line.household_code} from this roll's lot")
+                          f"{line.amount_fen} fen to {line.household_code} from this roll's lot",
+                          code="bank_payment_mismatch", line=n, household=line.household_code,
+                          amount_fen=line.amount_fen)
     wanted = Decision.APPROVED if result.paid else Decision.REJECTED
     earlier = decided.get(payment.id)
     if earlier is wanted:
         return "unchanged", payment
     if earlier is not None:
         raise LedgerError(f"line {n} was already recorded as {earlier.value}, the bank now "
-                          f"says {'paid' if result.paid else 'failed'}")
+                          f"says {'paid' if result.paid else 'failed'}",
+                          code="bank_result_conflict", line=n, decision=earlier,
+                          reported="paid" if result.paid else "failed")
     if payment.region_code not in approvable:
         require(session, actor, Action.APPROVE, payment.region_code)
         approvable.add(payment.region_code)
     if actor.id == payment.recorded_by:
         raise MakerChecker(f"{actor.username} recorded transfer #{payment.id} and cannot also "
-                           "approve it")
+                           "approve it", user=actor.username, what="transfer", key=payment.id)
     if result.paid:
         day = payment.effective_date
         if day not in open_days:
@@ -478,9 +498,10 @@ def _check_result(session, actor, roll, lines, payments, legs, decided, open_day
                 check_period_open(session, day)
                 open_days[day] = None
             except LedgerError as exc:
-                open_days[day] = str(exc)
-        if open_days[day]:
-            raise LedgerError(open_days[day])
+                open_days[day] = exc
+        refusal = open_days[day]
+        if refusal is not None:  # the same refusal for every line of that day, each its own
+            raise LedgerError(str(refusal), code=refusal.code, **refusal.params)
         return "posted", payment
     return "returned", payment
 
@@ -528,7 +549,7 @@ def get_roll(session: Session, code: str) -> PaymentRoll:
     roll = session.execute(select(PaymentRoll).where(PaymentRoll.code == code)) \
         .scalar_one_or_none()
     if roll is None:
-        raise NotFound(f"payment roll {code!r} does not exist")
+        raise NotFound(f"payment roll {code!r} does not exist", what="roll", key=code)
     return roll
 
 
@@ -557,28 +578,38 @@ def apply_bank_result(session: Session, actor: User, code: str, line_no: int, am
                                                   RollLine.line_no == line_no)) \
         .scalar_one_or_none()
     if line is None:
-        raise LedgerError(f"roll {code} has no line {line_no}")
+        raise LedgerError(f"roll {code} has no line {line_no}", code="not_found",
+                          what="roll_line", key=f"{code}:{line_no}")
     if household_code is not None and household_code != line.household_code:
         raise LedgerError(f"line {line_no} is household {line.household_code} on the roll, "
-                          f"but the bank reports {household_code}")
+                          f"but the bank reports {household_code}",
+                          code="bank_household_mismatch", line=line_no,
+                          household=line.household_code, reported=household_code)
     if amount_fen != line.amount_fen:
         raise LedgerError(f"line {line_no}: the bank reports {amount_fen} fen but the roll "
-                          f"approved {line.amount_fen} fen (bank file differs from the roll)")
+                          f"approved {line.amount_fen} fen (bank file differs from the roll)",
+                          code="bank_amount_mismatch", line=line_no, reported_fen=amount_fen,
+                          roll_fen=line.amount_fen)
     transfer = transfer_of(session, roll, line)
     if transfer is None:
-        raise LedgerError(f"line {line_no} was never sent to the bank")
+        raise LedgerError(f"line {line_no} was never sent to the bank",
+                          code="bank_line_not_sent", line=line_no)
     legs = {(p.account.kind.value, p.account.holder_code, p.amount_fen) for p in transfer.postings}
     if ("payee", line.household_code, line.amount_fen) not in legs \
             or transfer.lot_id != roll.lot_id:
         raise LedgerError(f"line {line_no}: the payment recorded under its key does not pay "
-                          f"{line.amount_fen} fen to {line.household_code} from this roll's lot")
+                          f"{line.amount_fen} fen to {line.household_code} from this roll's lot",
+                          code="bank_payment_mismatch", line=line_no,
+                          household=line.household_code, amount_fen=line.amount_fen)
     decided = posting.decision_of(session, transfer.id)
     wanted = Decision.APPROVED if paid else Decision.REJECTED
     if decided is wanted:
         return "unchanged"
     if decided is not None:
         raise LedgerError(f"line {line_no} was already recorded as {decided.value}, the bank "
-                          f"now says {'paid' if paid else 'failed'}")
+                          f"now says {'paid' if paid else 'failed'}",
+                          code="bank_result_conflict", line=line_no, decision=decided,
+                          reported="paid" if paid else "failed")
     if paid:
         posting.approve(session, actor, transfer.id, f"银行已支付 {voucher}".strip())
         return "posted"

@@ -142,4 +142,5 @@ def refuse_blacklisted(session, payee_codes, day) -> None:
             f"payee {row.code} ({row.name}) is on the violations blacklist (违规违纪黑名单, "
             f"{row.source}: {row.org or 'no reason given'}, from {row.date_from}{until}); "
             "this deployment refuses such payments (BLK-01, [ledger] "
-            "refuse_blacklisted_payees)")
+            "refuse_blacklisted_payees)", payee=row.code, name=row.name, source=row.source,
+            org=row.org, date_from=row.date_from, date_to=row.date_to)

@@ -45,7 +45,8 @@ def ancestors(session: Session, region_code: str) -> list[str]:
                 select(Region.parent_code).where(Region.code == code)).scalar_one_or_none()
         code = cache[code]
         if len(chain) > 10:  # regions are at most five levels deep; a cycle is corrupt data
-            raise PermissionDenied(f"region {region_code}: parent chain is corrupt")
+            raise PermissionDenied(f"region {region_code}: parent chain is corrupt",
+                                   code="region_chain_corrupt", action=None, region=region_code)
     return chain
 
 
@@ -66,14 +67,19 @@ def in_scope(session: Session, user: User, region_code: str) -> bool:
 def require(session: Session, user: User | None, action: Action, region_code: str) -> None:
     """Refuse unless `user` has `action` and `region_code` lies within their scope."""
     if user is None:
-        raise PermissionDenied(f"{action.value}: no user given; every change needs an actor")
+        raise PermissionDenied(f"{action.value}: no user given; every change needs an actor",
+                               code="no_actor", action=action, region=region_code)
     if action not in ROLE_ACTIONS.get(user.role, frozenset()):
         raise PermissionDenied(
-            f"{user.username} ({user.role.value}) may not {action.value}")
+            f"{user.username} ({user.role.value}) may not {action.value}",
+            code="role_forbidden", user=user.username, role=user.role, action=action,
+            region=region_code)
     if not in_scope(session, user, region_code):
         raise PermissionDenied(
             f"{user.username} works for region {user.region_code} and may not "
-            f"{action.value} in region {region_code}")
+            f"{action.value} in region {region_code}",
+            user=user.username, user_region=user.region_code, action=action,
+            region=region_code)
 
 
 def root_code(session: Session) -> str:
@@ -81,5 +87,6 @@ def root_code(session: Session) -> str:
     code = session.execute(select(Region.code).where(Region.parent_code.is_(None))) \
         .scalar_one_or_none()
     if code is None:
-        raise LedgerError("no province region is recorded yet (fundtrail init)")
+        raise LedgerError("no province region is recorded yet (fundtrail init)",
+                          code="no_province")
     return code

@@ -38,7 +38,8 @@ def make_engine(url: str, **kwargs) -> Engine:
             connect_args = {"timeout": float(timeout)} | kwargs.pop("connect_args", {})
         except ValueError:
             raise LedgerError(f"database URL: timeout={timeout!r} is not a number of "
-                              "seconds") from None
+                              "seconds", code="database_timeout_invalid",
+                              value=str(timeout)) from None
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -96,12 +97,18 @@ def is_read_only(session: Session) -> bool:
     return bool(session.get_bind().get_execution_options().get(READ_ONLY))
 
 
+# What a refusal calls a row of each model when the class name is not the word (NotFound's
+# `what` parameter); every other model is its class name in lower case.
+THING_NAMES = {"FundLot": "lot", "SampleCommitment": "sample"}
+
+
 def fetch(session: Session, model, key, what: str):
     """The row of `model` with primary key `key`, or NotFound naming `what`."""
     from ledger.core.errors import NotFound
     row = session.get(model, key)
     if row is None:
-        raise NotFound(f"{what} does not exist")
+        raise NotFound(f"{what} does not exist",
+                       what=THING_NAMES.get(model.__name__, model.__name__.lower()), key=key)
     return row
 
 
@@ -158,13 +165,16 @@ def _check_text(table_name: str, column, value) -> None:
     where = f"{table_name}.{column.name}"
     if column.type.length and len(value) > column.type.length:
         raise LedgerError(f"{where} holds at most {column.type.length} characters; "
-                          f"got {len(value)}")
+                          f"got {len(value)}", code="text_too_long", table=table_name,
+                          column=column.name, limit=column.type.length, length=len(value))
     if "\x00" in value:
-        raise LedgerError(f"{where} contains a NUL character")
+        raise LedgerError(f"{where} contains a NUL character", code="text_nul",
+                          table=table_name, column=column.name)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise LedgerError(f"{where} is not valid Unicode text") from None
+        raise LedgerError(f"{where} is not valid Unicode text", code="text_not_unicode",
+                          table=table_name, column=column.name) from None
 
 
 def storage_error(exc: OperationalError, uncertain: bool) -> StorageError:
@@ -172,14 +182,17 @@ def storage_error(exc: OperationalError, uncertain: bool) -> StorageError:
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     low = reason.lower()
     if "locked" in low or "lock timeout" in low or "lock_timeout" in low:
-        hint = "another process is writing; run the command again when it has finished"
+        cause, hint = "locked", ("another process is writing; run the command again when it "
+                                 "has finished")
     elif "full" in low or "disk i/o" in low or "no space" in low:
-        hint = "the disk is full or failing; free space, then run the command again"
+        cause, hint = "disk", "the disk is full or failing; free space, then run the command again"
     else:
-        hint = "check that the database is reachable, then run the command again"
+        cause, hint = "unreachable", ("check that the database is reachable, then run the "
+                                      "command again")
     outcome = ("the commit may not have completed; run the command again: a change already "
                "made is recognised, not made twice") if uncertain else "nothing was written"
-    return StorageError(f"the database refused the change ({reason}): {outcome}; {hint}")
+    return StorageError(f"the database refused the change ({reason}): {outcome}; {hint}",
+                        cause=cause, uncertain=uncertain, reason=reason)
 
 
 @contextmanager
