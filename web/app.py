@@ -1,21 +1,24 @@
 """The fundtrail web app: staff record and approve, auditors verify, the public reads and checks.
 
 `create_app(settings)` builds the app from a frozen `WebSettings`; nothing is read from the
-environment after that. One database session per request: views commit through `web.db.commit`
-after a service succeeded; anything else is rolled back at the end of the request.
+environment after that. One database session per request (web.db): a view's change commits
+through `web.unit.run` when the service succeeded; anything else is rolled back at the end of
+the request. Every route is public (listed) or guarded (web.access): deny by default.
 """
 from __future__ import annotations
 
-from flask import Flask, abort, g, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+from ledger.core.errors import NotFound, PermissionDenied
 from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, reading_engine
-from ledger.core.errors import NotFound, PermissionDenied
+from web import access
 from web import db as webdb
 from web.i18n import current_language, gettext
+from web.proofcheck import PolicyUnreadable
 from web.settings import WebSettings, check_secret
 
 csrf = CSRFProtect()
@@ -53,26 +56,18 @@ def create_app(settings: WebSettings) -> Flask:
     app.extensions["fundtrail_reading_engine"] = reading_engine(engine)
     _refuse_unreadable_input(app)  # before the CSRF check, which reads the body
     csrf.init_app(app)
+    access.install(app)  # deny by default: a route neither public nor guarded is a 403
     _login_manager(app)
     webdb.init_app(app)
     _security_headers(app)
     _error_pages(app)
     app.jinja_env.globals.update(_=gettext, lang=current_language)
-    from web.views import (
-        admin,
-        alerts as alerts_views,
-        audit as audit_views,
-        auth as auth_views,
-        complaints as complaints_views,
-        public,
-        rolls as rolls_views,
-        staff,
-    )
     from web.format import register_filters
+    from web.views import admin, alerts, audit, auth, complaints, imports, public, rolls, staff
     register_filters(app)
-    for module in (auth_views, staff, rolls_views, audit_views, alerts_views, public,
-                   complaints_views, admin):
-        app.register_blueprint(module.bp)
+    # One blueprint per area, each under a URL prefix of its own.
+    for area in (auth, staff, rolls, imports, audit, alerts, public, complaints, admin):
+        app.register_blueprint(area.bp)
     return app
 
 
@@ -83,10 +78,7 @@ def _login_manager(app: Flask) -> None:
     manager.session_protection = "strong"
     manager.init_app(app)
 
-    @manager.user_loader
-    def load(token: str):
-        from web.views.auth import load_user
-        return load_user(token)
+    manager.user_loader(access.load_user)
 
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -153,6 +145,13 @@ def _error_pages(app: Flask) -> None:
     def page(status, title, message=""):
         return render_template("error.html", title=gettext(title), message=message), status
 
+    def policy_unreadable(exc: PolicyUnreadable):
+        # The reason (path, parse error) is for the operator's log; the public is told only
+        # that nothing can be checked now.
+        current_app.logger.error("policy file unusable: %s", exc)
+        return page(503, "暂时无法核验", gettext("服务器公布的公钥和策略文件无法读取"))
+
+    app.register_error_handler(PolicyUnreadable, policy_unreadable)
     app.register_error_handler(PermissionDenied, lambda e: page(403, "无权限", str(e)))
     app.register_error_handler(NotFound, lambda e: page(404, "未找到", str(e)))
     app.register_error_handler(403, lambda e: page(403, "无权限"))

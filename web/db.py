@@ -1,5 +1,6 @@
-"""One database session per request (SecureDrop/Indico style): open lazily, commit through
-`commit()` after a service succeeded, roll back whatever is left at the end of the request."""
+"""One database session per request (SecureDrop/Indico style): open lazily, commit after a
+service succeeded (web.unit.run, the views' unit of work), roll back whatever is left at the
+end of the request."""
 from __future__ import annotations
 
 from flask import current_app, g, request
@@ -28,27 +29,6 @@ def commit() -> None:
 def rollback() -> None:
     if "db" in g:
         g.db.rollback()
-
-
-def apply(call, done: str | None = None, passthrough=()) -> bool:
-    """Run one service call for a form: commit and say `done` if it succeeds; if the ledger
-    refuses, roll back and show its reason. PermissionDenied (and `passthrough`) propagate to
-    the 403/404 handlers, so a refusal of scope is never mistaken for a form error."""
-    from flask import flash
-
-    from ledger.core.errors import LedgerError, PermissionDenied
-    from web.i18n import gettext
-    try:
-        call()
-    except (PermissionDenied, *passthrough):
-        raise
-    except LedgerError as exc:
-        rollback()
-        flash(str(exc), "error")
-        return False
-    commit()
-    flash(done or gettext("操作成功"), "ok")
-    return True
 
 
 def init_app(app) -> None:

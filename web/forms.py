@@ -10,6 +10,7 @@ from wtforms import DateField, HiddenField, PasswordField, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ledger.core.money import MoneyError, parse_yuan
+from ledger.imports.kinds import KINDS
 
 
 def _today():
@@ -103,8 +104,28 @@ class RollDateForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
+    """A file of one of ledger.imports.kinds.KINDS (the view sets the choices). A list or
+    register from another office (`needs_source`) also needs who issued it and the date it
+    was drawn: the form always shows both fields (it works without JavaScript) and requires
+    them for those kinds only."""
     kind = SelectField("文件类型", validators=[DataRequired()])
+    source = StringField("来源", validators=[Optional(), Length(max=200)])
+    snapshot = DateField("名单日期", validators=[Optional()])
     file = FileField("文件", validators=[FileRequired()])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        spec = KINDS.get(self.kind.data)
+        if spec is not None and spec.needs_source:
+            if not (self.source.data or "").strip() and not self.source.errors:
+                self.source.errors.append("外部名单须写明来源，如“县民政局” "
+                                          "(the office that issued the list)")
+                ok = False
+            if self.snapshot.data is None and not self.snapshot.errors:
+                self.snapshot.errors.append("外部名单须写明名单日期 "
+                                            "(the date the list was drawn)")
+                ok = False
+        return ok
 
 
 class UserForm(FlaskForm):

@@ -86,6 +86,25 @@ EN = {
     "验收": "accepted", "结项": "closed", "备案": "filed", "待发放": "to be paid",
     "有异议，暂缓": "held (objection)", "已撤销": "withdrawn", "异议": "objection",
     "异议不成立": "objection dismissed", "撤销该户": "line withdrawn", "已送银行": "sent to bank",
+    # imports: the kinds' labels come from ledger.imports.kinds.KINDS
+    "来源": "Source", "名单日期": "Snapshot date", "重新上传": "Upload again",
+    "外部名单和收款人名册须填写来源和名单日期：":
+        "Lists and registers from other offices need their source and snapshot date: ",
+    "行政区划": "Administrative regions", "资金文件（指标）": "Appropriations",
+    "项目库": "Project library", "建档立卡户": "Registered households",
+    "家庭成员": "Household members", "死亡人口名单": "Death registry",
+    "财政供养人员名单": "Public payroll", "机动车登记": "Vehicle registrations",
+    "市场主体登记": "Business registrations", "干部及近亲属": "Officials and close relatives",
+    "违规违纪黑名单": "Blacklist", "项目中标/合同单位": "Approved contractors",
+    "收款账户": "Payee accounts", "单位账户来款流水": "Unit account receipts",
+    # the policy file (web.proofcheck.PolicyUnreadable)
+    "策略文件无法使用": "The policy file cannot be used",
+    "策略文件无法使用，签名和法定签名数都无法核对":
+        "The policy file cannot be used: no signature or quorum can be checked",
+    "没有策略文件，签名和法定签名数不会核对":
+        "No policy file: signatures and the quorum are not checked",
+    "未能验证": "Not verified", "暂时无法核验": "Verification is unavailable",
+    "服务器公布的公钥和策略文件无法读取": "The server's published keys and policy cannot be read",
 }
 
 

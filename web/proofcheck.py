@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.checkpoint import CheckpointError
 from ledger.audit.entries import EntryFormatError, decode_entry
-from ledger.audit.tlog.policy import Policy, PolicyError, QuorumError, parse_policy
+from ledger.audit.tlog.policy import Policy, QuorumError, parse_policy
 from ledger.core.money import format_yuan
 
 TABLE_NAMES = {
@@ -139,14 +139,33 @@ def public_roll(session, index: int):
     ).scalar_one_or_none()
 
 
+class PolicyUnreadable(Exception):
+    """The configured policy file is there but cannot be read or parsed.
+
+    Nothing signed can be checked against it, so whatever needs it fails closed, as
+    `fundtrail verify` exits 2 on the same file: the audit page says the log is not verified
+    and why, public checks and the published keys answer 503. It is never read as "no
+    policy", which would skip every signature and quorum check."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
 def load_policy(path: str) -> Policy | None:
-    p = Path(path)
-    if not p.exists():
-        return None
+    """The policy at `path`, or None when no file is there (nothing published yet, as on the
+    command line). A file that is there but unreadable or malformed raises PolicyUnreadable."""
     try:
-        return parse_policy(p.read_bytes())
-    except PolicyError:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
         return None
+    except OSError as exc:  # a directory, no permission, an I/O error
+        raise PolicyUnreadable(path, exc.strerror or type(exc).__name__) from None
+    try:
+        return parse_policy(data)
+    except ValueError as exc:  # PolicyError, and bytes that are not UTF-8
+        raise PolicyUnreadable(path, str(exc)) from None
 
 
 def parse_input(text: str) -> proofs.TlogProof:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from flask import abort, session
 
+from ledger.core.errors import LedgerError
+from ledger.imports.csvfile import ImportProblems, Problem
+
 _DIR = Path(tempfile.mkdtemp(prefix="fundtrail-uploads-"))
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
@@ -50,3 +53,15 @@ def drop(token: str) -> None:
     session.modified = True
     if _TOKEN.fullmatch(token or ""):
         shutil.rmtree(_DIR / token, ignore_errors=True)
+
+
+def problems_of(refusal: LedgerError, filename: str) -> list[Problem]:
+    """What a preview lists for a refused upload: every problem with its line and column, or
+    the one refusal at the line its params name. The uploads that refuse line by line outside
+    an ImportProblems (a roll's households, the bank's result file) name the roll's line
+    number, which is the file's line below the header; without a line the row says 0."""
+    if isinstance(refusal, ImportProblems):
+        return refusal.problems
+    line = refusal.params.get("line")
+    return [Problem(filename, line + 1 if isinstance(line, int) else 0, "", str(refusal),
+                    code=refusal.code, params=refusal.params)]

@@ -40,6 +40,15 @@ def app(db_url, scene):
     app.extensions["fundtrail_factory"].kw["bind"].dispose()
 
 
+@pytest.fixture
+def bare_app():
+    """An app on an empty in-memory database: for tests that read only its url_map."""
+    app = create_app(WebSettings(ledger=Settings(database_url="sqlite://"), secret_key=SECRET,
+                                 secure_cookies=False))
+    yield app
+    app.extensions["fundtrail_factory"].kw["bind"].dispose()
+
+
 def csrf_of(html: str) -> str:
     match = CSRF.search(html)
     assert match, "page has no CSRF token"

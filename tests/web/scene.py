@@ -102,3 +102,19 @@ def sign_checkpoint(world, scene: Scene) -> None:
         for who in ("village", "township"):
             cps.cosign_latest(s, scene.cosigners[who], [verifier_from_vkey(scene.log_signer.vkey)],
                               scene.policy_file.with_name(f"{who}.state"))
+
+
+def roll_proof(world, scene: Scene):
+    """The proof a printed notice of the own county's roll carries: the entry that created
+    the roll, against the newest checkpoint with its cosignatures."""
+    from sqlalchemy import select
+
+    from ledger.audit.log import entry_bytes
+    from ledger.audit.tlog import proofs
+    from ledger.models import PaymentRoll
+    with world.factory() as s:
+        use_log(s, ORIGIN)
+        index = s.execute(select(PaymentRoll.log_index).where(
+            PaymentRoll.code == scene.own["roll"])).scalar_one()
+        note = cps.with_cosignatures(s, cps.latest(s))
+        return proofs.build_proof(index, note, cps.node_reader(s), extra=entry_bytes(s, index))

@@ -8,25 +8,9 @@ from urllib.parse import quote
 
 from sqlalchemy import text
 
-from ledger.store.context import use_log
-from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import proofs
-from ledger.audit.log import entry_bytes
 from ledger.audit.tlog.verify_bundle import main as verify_bundle_main
-from tests.web.scene import ORIGIN
-
-
-def _proof_of_roll(world, scene) -> proofs.TlogProof:
-    """The proof a printed roll notice carries: the entry that created the roll."""
-    from ledger.models import PaymentRoll
-    from sqlalchemy import select
-    with world.factory() as s:
-        use_log(s, ORIGIN)
-        index = s.execute(select(PaymentRoll.log_index).where(
-            PaymentRoll.code == scene.own["roll"])).scalar_one()
-        note = cps.with_cosignatures(s, cps.latest(s))
-        entry = entry_bytes(s, index)
-        return proofs.build_proof(index, note, cps.node_reader(s), extra=entry)
+from tests.web.scene import ORIGIN, roll_proof
 
 
 def test_auditor_verifies_and_downloads_the_bundle(app, scene, browser, tmp_path):
@@ -67,7 +51,7 @@ def test_village_page_shows_the_board_with_masking(app, scene, browser):
 
 
 def test_public_verification_of_a_qr_payload_and_a_pasted_proof(app, scene, browser, world):
-    proof = _proof_of_roll(world, scene)
+    proof = roll_proof(world, scene)
     payload = proofs.base45_encode(proofs.encode_compact(proof))
     visitor = browser()
     r = visitor.get("/verify?p=" + quote(payload, safe=""))
@@ -83,7 +67,7 @@ def test_public_verification_of_a_qr_payload_and_a_pasted_proof(app, scene, brow
 
 
 def test_a_forged_proof_is_refused_in_plain_words(app, scene, browser, world):
-    proof = _proof_of_roll(world, scene)
+    proof = roll_proof(world, scene)
     forged_entry = proof.extra.replace("产业奖补".encode(), "产业奖金".encode())
     forged = proofs.TlogProof(proof.index, proof.path, proof.checkpoint_note, forged_entry)
     visitor = browser()

@@ -110,13 +110,16 @@ ROLL = {"code": "R-FZ", "lot": "{lot}", "county": COUNTY, "item": "产业奖补"
         "lines": Upload("户编码,数量\nKH-1,1\nKH-2,2\n".encode(), "lines.csv")}
 BANK = "序号,户编码,金额,结果,失败原因\n1,KH-1,500.00,成功,\n2,KH-2,1000.00,失败,卡号错误\n"
 HOUSEHOLDS = f"户编码,村代码,户主姓名,户状态,识别日期\nKH-9,{VILLAGE},赵六,建档立卡,2024-03-01\n"
+# A list from another office: the import kind that needs its source and snapshot date.
+DEATHS = "身份证号,姓名,死亡日期\n110101195001011234,王某,2024-01-05\n"
 MONEY = {"lot": "{lot}", "amount": "1.00", "effective_date": "2024-03-15", "memo": "模糊测试"}
 
 SPECS: dict[str, Spec] = {
     # public
     "public.index": Spec(),
-    "public.village": Spec(args={"code": "{village}"}),
-    "public.roll_pdf": Spec(args={"code": "{village}", "roll": "{roll}"}, heavy=True),
+    "public.village": Spec(args={"village_code": "{village}"}),
+    "public.roll_pdf": Spec(args={"village_code": "{village}", "roll_code": "{roll}"},
+                            heavy=True),
     "public.verify_page": Spec(query={"p": "NOT-A-PROOF"}, form={"proof": "not a proof"},
                                public=True),
     "public.verify_proof_file": Spec(query={"entry": "0", "size": "1"}, public=True),
@@ -129,7 +132,7 @@ SPECS: dict[str, Spec] = {
     "auth.login": Spec(form={"username": "k2_approver", "password": PASSWORD},
                        query={"next": "/staff/"}, public=True),
     "auth.logout": Spec("k_clerk", form={}, fresh=True),
-    "auth.language": Spec(args={"code": "en"}, query={"next": "/staff/"}),
+    "auth.language": Spec(args={"lang": "en"}, query={"next": "/staff/"}),
     # staff
     "staff.home": Spec("k_clerk"), "staff.balance_page": Spec("k_clerk"),
     "staff.idle": Spec("k_clerk"),
@@ -149,24 +152,25 @@ SPECS: dict[str, Spec] = {
         use="household_subsidy", key="fz-p")),
     # rolls and imports
     "rolls.roll_list": Spec("k_clerk"),
-    "rolls.roll_detail": Spec("k_clerk", args={"code": "{roll}"}),
+    "rolls.roll_detail": Spec("k_clerk", args={"roll_code": "{roll}"}),
     "rolls.roll_new": Spec("k_clerk", form=ROLL),
     "rolls.roll_confirm": Spec("k_clerk", form={"token": "{token}"}),
-    "rolls.roll_publish": Spec("k_clerk", args={"code": "{roll}"}, form={"day": TODAY}),
-    "rolls.roll_approve": Spec("k_approver", args={"code": "{roll}"}, form={"day": TODAY}),
-    "rolls.roll_send": Spec("k_clerk", args={"code": "{roll}"}, form={"day": TODAY}),
-    "rolls.roll_object": Spec("k_clerk", args={"code": "{roll}"}, form={
+    "rolls.roll_publish": Spec("k_clerk", args={"roll_code": "{roll}"}, form={"day": TODAY}),
+    "rolls.roll_approve": Spec("k_approver", args={"roll_code": "{roll}"}, form={"day": TODAY}),
+    "rolls.roll_send": Spec("k_clerk", args={"roll_code": "{roll}"}, form={"day": TODAY}),
+    "rolls.roll_object": Spec("k_clerk", args={"roll_code": "{roll}"}, form={
         "obj-household": "KH-2", "obj-day": TODAY, "obj-comment": "数量不符"}),
-    "rolls.roll_resolve": Spec("k_approver", args={"code": "{roll}"}, form={
+    "rolls.roll_resolve": Spec("k_approver", args={"roll_code": "{roll}"}, form={
         "res-household": "KH-2", "res-upheld": "dismissed", "res-day": TODAY,
         "res-comment": "核实不属实"}),
-    "rolls.bank_results_upload": Spec("k_approver", args={"code": "{roll}"},
+    "rolls.bank_results_upload": Spec("k_approver", args={"roll_code": "{roll}"},
                                       form={"file": Upload(BANK.encode(), "回盘.csv")}),
-    "rolls.bank_results_confirm": Spec("k_approver", args={"code": "{roll}"},
+    "rolls.bank_results_confirm": Spec("k_approver", args={"roll_code": "{roll}"},
                                        form={"token": "{token}"}),
-    "rolls.import_upload": Spec("k_clerk", form={
-        "kind": "households", "file": Upload(HOUSEHOLDS.encode(), "hh.csv")}),
-    "rolls.import_confirm": Spec("k_clerk", form={"token": "{token}"}),
+    "imports.upload": Spec("k_clerk", form={
+        "kind": "deaths", "source": "县民政局", "snapshot": "2024-03-01",
+        "file": Upload(DEATHS.encode(), "deaths.csv")}),
+    "imports.confirm": Spec("k_clerk", form={"token": "{token}"}),
     # auditors
     "audit.index": Spec("auditor"),
     "audit.run_verify": Spec("auditor", form={"comment": ""}, heavy=True),
@@ -500,7 +504,7 @@ def test_uploads_refuse_hostile_files(fuzz):
                 fuzz.send(f"{name} = {body[:30]!r}", endpoint,
                           form=dict(valid, **{name: Upload(body, "x.csv")}))
             fuzz.send(f"{name} as text", endpoint, form=dict(valid, **{name: "not a file"}))
-    for endpoint in ("rolls.roll_confirm", "rolls.import_confirm", "rolls.bank_results_confirm"):
+    for endpoint in ("rolls.roll_confirm", "imports.confirm", "rolls.bank_results_confirm"):
         for token in ["../../etc", "A" * 20 + "/../x", "A" * 64, "<script>alert(1)</script>"]:
             fuzz.send(f"token {token}", endpoint, form={"token": token})
     fuzz.finish()
@@ -599,7 +603,7 @@ def _regression_nul_character_is_a_400_naming_the_field(fuzz):
     r = fuzz.send("NUL username", "auth.login", form={"username": "k\x00", "password": "x" * 12},
                   expect={400})
     assert "username" in r.get_data(as_text=True)
-    fuzz.send("NUL in the path", "rolls.roll_detail", "GET", args={"code": "a\x00b"},
+    fuzz.send("NUL in the path", "rolls.roll_detail", "GET", args={"roll_code": "a\x00b"},
               expect={400})
 
 
@@ -620,7 +624,7 @@ def _regression_upload_named_dot_dot_stays_a_file_in_its_folder(fuzz):
     assert _safe_name("../../etc/passwd") == "passwd"
     assert _safe_name("..\\..\\windows\\win.ini") == "win.ini"
     assert _safe_name(".hidden.csv") == "hidden.csv"
-    r = fuzz.send("named ..", "rolls.import_upload", form={
+    r = fuzz.send("named ..", "imports.upload", form={
         "kind": "households", "file": Upload(HOUSEHOLDS.encode(), "..")}, expect={200})
     assert "upload.csv" in r.get_data(as_text=True)  # the preview names the file as kept
 

@@ -78,6 +78,8 @@ def test_roll_upload_preview_errors_line_by_line(app, scene, browser, world):
                token_from="/staff/rolls/new", content_type="multipart/form-data")
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "twice" in html and "lines.csv" in html
+    # roll line 2 is file line 3 (below the header): placed by the refusal's params["line"]
+    assert re.search(r"<td>lines\.csv</td><td>3</td><td></td><td>line 2 \(KH-1\)", html)
     bad_columns = "户编码,数量\nKH-1,abc\nKH-2,0\n".encode()
     r = b.post("/staff/rolls/new", dict(form, lines=(BytesIO(bad_columns), "lines.csv")),
                token_from="/staff/rolls/new", content_type="multipart/form-data")

@@ -14,11 +14,11 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.store.access import Action
-from ledger.core.errors import LedgerError, PermissionDenied
-from web.settings import current_settings
-from web import db
-from web.views.auth import actor, requires
+from web import db, unit
+from web.access import actor, requires
 from web.forms import db_id
+from web.i18n import gettext
+from web.settings import current_settings
 
 bp = Blueprint("alerts", __name__, url_prefix="/audit/alerts")
 
@@ -95,17 +95,17 @@ def transition(alert_id: int):
     s = db.session()
     form = _transition_form(service, service.show_alert(s, actor(), alert_id))
     if not form.validate_on_submit():
-        flash("; ".join(e for errs in form.errors.values() for e in errs), "error")
+        unit.flash_form_errors(form)
         return redirect(url_for("alerts.detail", alert_id=alert_id))
     recovery = form.recovery.data.strip() if form.recovery.data else ""
     recovery_id = db_id(recovery)
     if recovery and recovery_id is None:
         flash("追回转账编号是数字 (a transfer number)", "error")
         return redirect(url_for("alerts.detail", alert_id=alert_id))
-    db.apply(lambda: service.transition(
+    unit.run(lambda: service.transition(
         s, actor(), alert_id, AlertState(form.to.data), reason=form.reason.data or None,
         until=form.until.data, recovery_transfer_id=recovery_id,
-        note=form.note.data or ""))
+        note=form.note.data or ""), done=gettext("操作成功"))
     return redirect(url_for("alerts.detail", alert_id=alert_id))
 
 
@@ -121,17 +121,11 @@ def scan():
         vault = PiiVault.from_env()
     except PiiKeyError:
         vault = None  # identity rules that must decrypt are skipped, as on the command line
-    s = db.session()
-    try:
-        result = service.scan(s, actor(), settings=alert_settings(current_settings().ledger),
-                              as_of=dt.date.today(), vault=vault)
-    except PermissionDenied:
-        raise
-    except LedgerError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-    else:
-        db.commit()
+    done = unit.run(lambda: service.scan(
+        db.session(), actor(), settings=alert_settings(current_settings().ledger),
+        as_of=dt.date.today(), vault=vault))
+    if done:
+        result = done.value
         flash(f"{result.raised} raised, {result.updated} updated, {result.reopened} reopened",
               "ok")
     return redirect(url_for("alerts.inbox"))

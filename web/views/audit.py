@@ -11,43 +11,49 @@ from pathlib import Path
 
 from flask import Blueprint, Response, flash, redirect, render_template, send_file, url_for
 
-from ledger.reading import scoped as reading
-from ledger.store.access import Action
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import proofs
 from ledger.audit.verify import verify
 from ledger.core.errors import LedgerError
-from web.settings import current_settings
-from web import db
-from web.views.auth import actor, requires
+from ledger.reading import scoped as reading
+from ledger.store.access import Action
+from web import db, unit
+from web.access import actor, requires
 from web.forms import DecisionForm
-from web.proofcheck import entry_proof, load_policy
+from web.i18n import gettext
+from web.proofcheck import PolicyUnreadable, entry_proof, load_policy
+from web.settings import current_settings
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-def _state():
+def _state() -> dict:
+    """What the audit page shows: the log's head, the newest checkpoint with its
+    cosignatures, the policy (None if no file is configured; `policy_problem` if the file is
+    there but unusable) and whether the checkpoint meets the policy's quorum."""
     s = db.session()
     reading.require_whole_log(s, actor())
-    head = cps.head(s)
     latest = cps.latest(s)
     note = cps.with_cosignatures(s, latest) if latest else None
-    policy = load_policy(current_settings().ledger.policy_file)
-    quorum = None
+    policy = problem = quorum = None
+    try:
+        policy = load_policy(current_settings().ledger.policy_file)
+    except PolicyUnreadable as exc:
+        problem = exc
     if note and policy:
         try:
             quorum = sorted(policy.verify_checkpoint(note).witnesses)
         except ValueError as exc:
             quorum = str(exc)
-    return head, latest, note, policy, quorum
+    return {"head": cps.head(s), "latest": latest, "note": note, "policy": policy,
+            "policy_problem": problem, "quorum": quorum,
+            "policy_file": current_settings().ledger.policy_file}
 
 
 @bp.route("/")
 @requires(Action.AUDIT)
 def index():
-    head, latest, note, policy, quorum = _state()
-    return render_template("audit/index.html", head=head, latest=latest, note=note,
-                           policy=policy, quorum=quorum, report=None, form=DecisionForm())
+    return render_template("audit/index.html", report=None, form=DecisionForm(), **_state())
 
 
 @bp.route("/verify", methods=["POST"])
@@ -56,10 +62,14 @@ def run_verify():
     form = DecisionForm()
     if not form.validate_on_submit():
         return redirect(url_for("audit.index"))
-    head, latest, note, policy, quorum = _state()
-    report = verify(db.session(), policy=policy)
-    return render_template("audit/index.html", head=head, latest=latest, note=note,
-                           policy=policy, quorum=quorum, report=report, form=form), \
+    state = _state()
+    if state["policy_problem"] is not None:
+        # Fail closed, as `fundtrail verify` exits 2: without the policy no signature or
+        # quorum can be checked, so the log is not reported intact (nor verified at all).
+        return render_template("audit/index.html", report=None, form=form, not_verified=True,
+                               **state), 409
+    report = verify(db.session(), policy=state["policy"])
+    return render_template("audit/index.html", report=report, form=form, **state), \
         (200 if report.intact else 409)
 
 
@@ -72,7 +82,11 @@ def bundle():
         return redirect(url_for("audit.index"))
     reading.require_whole_log(db.session(), actor())
     settings = current_settings().ledger
-    policy = load_policy(settings.policy_file)
+    try:
+        policy = load_policy(settings.policy_file)
+    except PolicyUnreadable as exc:
+        flash(f"{gettext('策略文件无法使用')}: {exc}", "error")
+        return redirect(url_for("audit.index"))
     if policy is None:
         flash(f"no policy file at {settings.policy_file}", "error")
         return redirect(url_for("audit.index"))
@@ -87,7 +101,7 @@ def bundle():
                 if path.is_file():
                     archive.write(path, Path("bundle") / path.relative_to(out))
     except LedgerError as exc:
-        flash(str(exc), "error")
+        unit.show(exc)
         return redirect(url_for("audit.index"))
     finally:
         shutil.rmtree(work, ignore_errors=True)

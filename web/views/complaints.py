@@ -8,9 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ledger.core.errors import LedgerError
 from ledger.org import signin as auth
-from ledger.core.errors import LedgerError, NotFound
-from web import db
+from web import db, unit
 from web.i18n import gettext
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaint")
@@ -50,21 +50,20 @@ def file():
             (422 if form.errors else 200)
     s = db.session()
     if auth.throttled(s, "complaint-file", request.remote_addr, FILINGS_PER_WINDOW):
-        db.commit()
+        db.commit()  # the refused attempt still counts towards the limit
         return _slow_down()
     who = {"name": form.name.data.strip(), "phone": (form.phone.data or "").strip()} \
         if form.name.data and form.name.data.strip() else None
-    try:
-        receipt = file_complaint(s, ComplaintChannel.ONLINE,
-                                 ComplaintSubject(form.subject_kind.data),
-                                 form.subject_code.data.strip(), form.summary.data,
-                                 vault=PiiVault.from_env(), complainant=who)
-    except LedgerError as exc:
-        db.rollback()
-        form.subject_code.errors = list(form.subject_code.errors) + [str(exc)]
+    # Whatever the ledger refuses is about the code the visitor typed (an unknown village,
+    # project, household or roll line), so it is shown there.
+    filed = unit.run(lambda: file_complaint(
+        s, ComplaintChannel.ONLINE, ComplaintSubject(form.subject_kind.data),
+        form.subject_code.data.strip(), form.summary.data, vault=PiiVault.from_env(),
+        complainant=who), form=form, default_field="subject_code")
+    if not filed:
         return render_template("public/complaint.html", form=form, receipt=None), 422
-    db.commit()
-    return render_template("public/complaint.html", form=None, receipt=format_receipt(receipt))
+    return render_template("public/complaint.html", form=None,
+                           receipt=format_receipt(filed.value))
 
 
 @bp.route("/status", methods=["GET", "POST"])
@@ -75,12 +74,12 @@ def status():
     if form.validate_on_submit():
         s = db.session()
         if auth.throttled(s, "complaint-status", request.remote_addr, LOOKUPS_PER_WINDOW):
-            db.commit()
+            db.commit()  # the refused attempt still counts towards the limit
             return _slow_down()
-        db.commit()
+        db.commit()  # a look-up counts whatever it finds (receipts are guessed by looking up)
         try:
             result = complaint_status_public(db.session(), form.receipt.data)
-        except (NotFound, LedgerError) as exc:
-            error = str(exc)
+        except LedgerError as exc:  # not a receipt, a typing error, or no such complaint
+            error = unit.refusal_text(exc)
     return render_template("public/complaint_status.html", form=form, result=result,
                            error=error), (404 if error else 200)

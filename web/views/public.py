@@ -36,21 +36,21 @@ VILLAGE_PAGES_KEPT = 512
 PUBLIC_MAX_AGE = 10
 
 
-@bp.route("/village/<code>")
-def village(code: str):
+@bp.route("/village/<village_code>")
+def village(village_code: str):
     if current_user.is_authenticated or "_flashes" in session:
         # The header names the signed-in user and holds their sign-out form's CSRF token, and
         # flashed messages are one visitor's: such a page is drawn for this request only.
-        return _village_html(code)
+        return _village_html(village_code)
     # Read before the page is drawn (whose session starts after): whatever is drawn is then
     # at least as new as the state it is filed under, never older than a state it is served
     # for.
     state = ledger_state(db.engine(), current_settings().ledger.log_origin)
     pages = village_pages(current_app)
-    key = (code, current_language(), request.script_root)
+    key = (village_code, current_language(), request.script_root)
     page = pages.get(key, state)
     if page is None:
-        page = pages.put(key, state, _village_html(code).encode())
+        page = pages.put(key, state, _village_html(village_code).encode())
     return _anonymous_page(page)
 
 
@@ -102,6 +102,8 @@ def verify_page():
     form = ProofForm()
     outcome = None
     proof_link = None
+    # A policy file that is there but unusable raises PolicyUnreadable (503, app's handler):
+    # nothing is checked, and nothing is said to be valid.
     policy = load_policy(current_settings().ledger.policy_file)
     if request.method == "GET" and request.args.get("entry"):
         s = db.session()
@@ -179,7 +181,7 @@ def policy_text():
 
 @bp.route("/keys.txt")
 def keys_text():
-    policy = load_policy(current_settings().ledger.policy_file)
+    policy = load_policy(current_settings().ledger.policy_file)  # unusable: 503, never a guess
     if policy is None:
         abort(404)
     lines = [f"log {v.vkey}" for v in policy.logs]
@@ -194,8 +196,8 @@ def checkpoint_text():
     return _text(cps.with_cosignatures(s, latest) if latest else None)
 
 
-@bp.route("/village/<code>/roll/<roll>.pdf")
-def roll_pdf(code: str, roll: str):
+@bp.route("/village/<village_code>/roll/<roll_code>.pdf")
+def roll_pdf(village_code: str, roll_code: str):
     """The printed payment roll of this village (reports/), with its QR, when it has been
     published as a notice and a cosigned checkpoint covers it."""
     from ledger.core.errors import LedgerError
@@ -203,12 +205,15 @@ def roll_pdf(code: str, roll: str):
     from reports.render import render_public
     settings = current_settings().ledger
     s = db.session()
-    reading.village(s, code)
-    subject = {"roll": roll, "village": code, "names": settings.name_display}
+    reading.village(s, village_code)
+    subject = {"roll": roll_code, "village": village_code, "names": settings.name_display}
+    # The notice's QR is checked against the policy before it is printed: an unusable policy
+    # file is a 503 (PolicyUnreadable), no policy file a 404 (LedgerError: nothing to print).
+    policy = load_policy(settings.policy_file)
     try:
-        pdf, _info = render_public(s, NoticeKind.ROLL, subject,
-                                   load_policy(settings.policy_file), "a4", settings.font_file)
+        pdf, _info = render_public(s, NoticeKind.ROLL, subject, policy, "a4", settings.font_file)
     except LedgerError:
         abort(404)
     return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f"inline; filename=roll-{roll}-{code}.pdf"})
+                    headers={"Content-Disposition":
+                             f"inline; filename=roll-{roll_code}-{village_code}.pdf"})

@@ -1,0 +1,99 @@
+"""The import page (`/staff/import`): every kind of ledger.imports.kinds.KINDS, with its label;
+lists and registers from other offices with their source and snapshot date.
+
+Regression: the page offered all 14 kinds, but the 9 that need a source and a snapshot date
+(the external lists and the payee registers) answered 500 (`import_list() missing 2 required
+keyword-only arguments: 'source' and 'snapshot'`): the form had no such fields.
+"""
+from __future__ import annotations
+
+import re
+from html import unescape
+from io import BytesIO
+
+import pytest
+from sqlalchemy import select
+
+from ledger.imports.kinds import KINDS
+from ledger.models.registers import ExternalList, PayeeRegister
+
+DEATHS = "身份证号,姓名,死亡日期\n430121197001010011,张三,2024-03-01\n"
+APPROVED = "项目编码,单位名称,批准日期\nP-001,星沙建筑有限公司,2024-03-01\n"
+NEEDS_SOURCE = sorted(name for name, spec in KINDS.items() if spec.needs_source)
+
+
+def _upload(b, kind, text, **fields):
+    data = {"kind": kind, "file": (BytesIO(text.encode()), f"{kind}.csv")}
+    data.update(fields)
+    return b.post("/staff/import", data, token_from="/staff/import",
+                  content_type="multipart/form-data")
+
+
+def _error_beside(html: str, field: str) -> str | None:
+    block = re.search(rf'<div class="field has-error">\s*<label for="{field}">.*?</div>', html,
+                      re.S)
+    return block.group(0) if block else None
+
+
+def test_the_form_offers_every_kind_with_its_label(app, scene, browser):
+    html = unescape(browser("k_clerk").get("/staff/import").get_data(as_text=True))
+    offered = re.findall(r'<option[^>]*value="([^"]+)"', html)
+    assert offered == list(KINDS)  # the core's table, in its order, nothing else
+    for name, spec in KINDS.items():
+        assert f"{spec.label}（{name}）" in html
+    assert 'name="source"' in html and 'name="snapshot"' in html  # no JavaScript needed
+
+
+@pytest.mark.parametrize("kind", NEEDS_SOURCE)
+def test_a_list_without_source_or_date_is_refused_beside_the_fields(app, scene, browser,
+                                                                      kind):
+    r = _upload(browser("k_clerk"), kind, DEATHS)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422, html[-2000:]
+    assert "来源" in _error_beside(html, "source")
+    assert "名单日期" in _error_beside(html, "snapshot")
+    assert 'name="token"' not in html  # nothing kept, nothing to confirm
+
+
+def test_a_kind_without_source_needs_neither_field(app, scene, browser):
+    good = "户编码,村代码,户主姓名,户状态,识别日期\nKH-9,430121001001,赵六,建档立卡,2024-03-01\n"
+    r = _upload(browser("k_clerk"), "households", good)
+    assert r.status_code == 200 and "1 新增" in r.get_data(as_text=True)
+
+
+def test_an_external_list_previews_then_imports_with_its_source(app, scene, browser, world):
+    b = browser("k_clerk")
+    r = _upload(b, "deaths", DEATHS, source="县民政局", snapshot="2024-03-05")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html[-3000:]
+    assert "死亡人口名单" in html and "县民政局" in html and "2024-03-05" in html
+    assert "1 新增" in html
+    with world.factory() as s:  # a preview writes nothing
+        assert s.execute(select(ExternalList)).first() is None
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    r = b.post("/staff/import/confirm", {"token": token}, token_from="/staff/import")
+    assert r.status_code == 302
+    assert "1 新增" in b.get("/staff/import").get_data(as_text=True)
+    with world.factory() as s:
+        kept = s.execute(select(ExternalList)).scalar_one()
+        assert (kept.kind.value, kept.source, kept.snapshot_date.isoformat()) == \
+            ("deaths", "县民政局", "2024-03-05")
+    # The same snapshot again changes nothing, and says so.
+    r = _upload(b, "deaths", DEATHS, source="县民政局", snapshot="2024-03-05")
+    assert r.status_code == 200 and "已存在且一致" in r.get_data(as_text=True)
+
+
+def test_a_payee_register_imports_with_its_source(app, scene, browser, world):
+    b = browser("k_clerk")
+    r = _upload(b, "approved_payees", APPROVED, source="县公共资源交易中心",
+                snapshot="2024-03-05")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html[-3000:]
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    assert b.post("/staff/import/confirm", {"token": token},
+                  token_from="/staff/import").status_code == 302
+    with world.factory() as s:
+        kept = s.execute(select(PayeeRegister)).scalar_one()
+        assert (kept.source, kept.snapshot_date.isoformat()) == ("县公共资源交易中心",
+                                                                  "2024-03-05")
+
