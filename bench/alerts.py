@@ -57,10 +57,10 @@ def counts(factory) -> dict:
 
 def scan_once(factory, vault) -> dict:
     """One full scan, timed, each rule timed inside it; rolled back."""
-    from ledger.org import regions
     from ledger.alerts import rules
     from ledger.alerts.service import scan
     from ledger.alerts.settings import AlertSettings
+    from ledger.org import regions
     per_rule = defaultdict(float)
     original = dict(rules.CHECKS)
 
@@ -90,9 +90,9 @@ def scan_once(factory, vault) -> dict:
 
 
 def measure(backend: str, url: str, runs: int) -> Figure:
-    from ledger.store.db import make_engine, make_sessionmaker
-    from ledger.store.context import LedgerContext
     from ledger.core.pii import PiiVault
+    from ledger.store.context import LedgerContext
+    from ledger.store.db import make_engine, make_sessionmaker
     engine = make_engine(url)
     factory = make_sessionmaker(engine, LedgerContext(ORIGIN))   # the demo's log
     vault = PiiVault.from_env()

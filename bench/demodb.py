@@ -20,9 +20,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.core.config import DEMO_LOG_ORIGIN
-
 from bench.harness import in_child
+from ledger.core.config import DEMO_LOG_ORIGIN
 
 DEMO_YEAR = 2024
 AS_OF = dt.date(DEMO_YEAR, 12, 31)   # the day the demo's planted misuse is judged on
@@ -144,19 +143,19 @@ def publish_county(url: str, keys: Path, county: str) -> list[str]:
     every notice `fundtrail report publish county-batch` would, then sign and cosign."""
     from sqlalchemy import select
 
-    from ledger.disclosure import notices
-    from ledger.org import regions
     from ledger.audit import checkpoints as cps
     from ledger.audit import keys as keyfiles
     from ledger.audit.tlog.policy import parse_policy
-    from ledger.funds.balances import descendants
     from ledger.core.config import Settings
-    from ledger.store.db import make_engine, make_sessionmaker, transaction
+    from ledger.core.pii import PiiVault
+    from ledger.disclosure import notices
+    from ledger.funds.balances import descendants
     from ledger.models import Project, Region, RegionLevel
     from ledger.models.disclosure import NoticeKind
-    from ledger.core.pii import PiiVault
+    from ledger.org import regions
     from ledger.rolls.lifecycle import get_roll, published_on
     from ledger.store.context import LedgerContext
+    from ledger.store.db import make_engine, make_sessionmaker, transaction
     from reports.batch import county_targets
 
     settings = Settings(log_origin=ORIGIN)

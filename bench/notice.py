@@ -47,7 +47,8 @@ def raw_notice() -> bytes:
     for line in LINES:
         c.drawString(60, y, line)
         y -= 18
-    c.drawString(60, y - 10, "合计：30 户  人民币 壹万玖仟陆佰伍拾元整  公示期 2024-03-15 至 2024-03-25")
+    c.drawString(60, y - 10, "合计：30 户  人民币 壹万玖仟陆佰伍拾元整  "
+                             "公示期 2024-03-15 至 2024-03-25")
     c.showPage()
     c.save()
     return out.getvalue()
@@ -108,8 +109,8 @@ def _single(kind_name, label, factory, policy, targets, runs) -> Figure:
                  target="≤0.2 s", lower_is_better=True)
     fig.target_met = fig.value <= 0.2
     pages = len(re.findall(rb"/Type /Page[^s]", pdf))
-    fig.note = (f"{target.filename}: {pages} pages, {len(pdf) / 1024:.0f} kB, CPU {median(cpus):.3f} s "
-                f"(the baseline is one page of 30 lines)")
+    fig.note = (f"{target.filename}: {pages} pages, {len(pdf) / 1024:.0f} kB, "
+                f"CPU {median(cpus):.3f} s (the baseline is one page of 30 lines)")
     fig.extra = {"cpu_runs": cpus, "bytes": len(pdf), "pages": pages}
     return fig
 

@@ -10,14 +10,14 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.funds import flows, lots, posting
-from ledger.store import migrate
-from ledger.org import regions
 from ledger.audit.log import record_change
 from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.funds import flows, lots, posting
+from ledger.models import Payee, PayeeKind, RegionLevel, Role, SourceLevel
+from ledger.org import regions
+from ledger.store import migrate
 from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, transaction
-from ledger.models import Payee, PayeeKind, RegionLevel, Role, SourceLevel
 
 DAY = dt.date(2024, 3, 15)
 PROVINCE, CITY, COUNTY = "520000", "520100", "520121"

@@ -1,13 +1,14 @@
 """Figure 2: a county pays a roll of household lines in one go.
 
 Project, in three timed stages through the code a clerk and an approver run: parse the CSV with
-the import framework and create the roll (`fundtrail roll create` → `ledger.rolls.lifecycle.create_roll`:
-every line validated, the roll and its lines logged in one entry, committed); send it
-(`fundtrail roll send` → `ledger.rolls.lifecycle.send`: one pending payment per line, each with its own
-audit entry, committed); and read the bank's result file back (`fundtrail import bank-results`
-→ `ledger.imports.bank.import_bank_results`: every line paid, one approval and one entry per
-line, committed). The whole roll is the sum of the three. Baseline: SQLAlchemy Core executemany
-of the same number of rows into a table of the same shape as a roll line, in one transaction.
+the import framework and create the roll (`fundtrail roll create` →
+`ledger.rolls.lifecycle.create_roll`: every line validated, the roll and its lines logged in one
+entry, committed); send it (`fundtrail roll send` → `ledger.rolls.lifecycle.send`: one pending
+payment per line, each with its own audit entry, committed); and read the bank's result file
+back (`fundtrail import bank-results` → `ledger.imports.bank.import_bank_results`: every line
+paid, one approval and one entry per line, committed). The whole roll is the sum of the three.
+Baseline: SQLAlchemy Core executemany of the same number of rows into a table of the same shape
+as a roll line, in one transaction.
 """
 from __future__ import annotations
 
@@ -15,16 +16,15 @@ import datetime as dt
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, SmallInteger, String, Table, insert
 
-from ledger.org import regions
-from ledger.rolls import lifecycle as rolls
-from ledger.store.db import make_engine, transaction
-from ledger.imports.bank import import_bank_results
-from ledger.imports.roll_lines import read_roll_lines
-from ledger.core.money import format_yuan_plain
-
 from bench import province as prov
 from bench import synthlog
 from bench.harness import CpuClock, Figure, median, timed
+from ledger.core.money import format_yuan_plain
+from ledger.imports.bank import import_bank_results
+from ledger.imports.roll_lines import read_roll_lines
+from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
+from ledger.store.db import make_engine, transaction
 
 
 def _write_csv(path, codes) -> None:

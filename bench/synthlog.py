@@ -13,20 +13,30 @@ households are registered 1,000 per `payee.register` entry. So N entries hold ab
 from __future__ import annotations
 
 import datetime as dt
-import json
 import hashlib
+import json
 
 from sqlalchemy import func, insert, select, update
 
-from ledger.audit.tlog import merkle
+from bench.province import COUNTY, DAY, VILLAGE, Province
 from ledger.audit.entries import canonical_value, encode_entry, table_image
 from ledger.audit.log import log_origin
+from ledger.audit.tlog import merkle
 from ledger.models import (
-    Account, AccountKind, Approval, AuditEntry, AuditHead, AuditNode, Decision, Payee,
-    PayeeKind, Posting, Transfer, TransferKind, User,
+    Account,
+    AccountKind,
+    Approval,
+    AuditEntry,
+    AuditHead,
+    AuditNode,
+    Decision,
+    Payee,
+    PayeeKind,
+    Posting,
+    Transfer,
+    TransferKind,
+    User,
 )
-
-from bench.province import COUNTY, DAY, VILLAGE, Province
 
 PAYEES_PER_ENTRY = 1_000
 BATCH_PAYMENTS = 5_000

@@ -11,12 +11,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from bench import province as prov
+from bench.harness import CpuClock, Figure, median, timed
 from ledger.funds import flows
 from ledger.org import regions
 from ledger.store.db import transaction
-
-from bench import province as prov
-from bench.harness import CpuClock, Figure, median, timed
 
 
 def service_rate(p: prov.Province, codes: list[str], start: int, count: int,

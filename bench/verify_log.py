@@ -19,14 +19,13 @@ import time
 
 from sqlalchemy import select
 
+from bench import province as prov
+from bench import synthlog
+from bench.harness import Figure, in_child, median, timed
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.note import generate_signer
 from ledger.models import AuditEntry, AuditHead
-
-from bench import province as prov
-from bench import synthlog
-from bench.harness import Figure, in_child, median, timed
 
 ORIGIN = prov.ORIGIN   # the log the bench province writes and the children verify
 
@@ -105,8 +104,8 @@ def run(ctx) -> list[Figure]:
                 f"{seconds_at_million:,.0f} s; peak memory {peak:,.0f} MB; CPU "
                 f"{median(cpus):,.1f} s ({median(cpus) / size * 1e6:,.0f} µs/entry → "
                 f"{median(cpus) / size * 1e6:,.0f} s of CPU at 10⁶)")
-    fig.extra = {"cpu_seconds": cpus, "seconds": size / rate, "peak_mb": peaks, "grow_seconds": grow_s,
-                 "log_size": size}
+    fig.extra = {"cpu_seconds": cpus, "seconds": size / rate, "peak_mb": peaks,
+                 "grow_seconds": grow_s, "log_size": size}
     figures = [fig, _proofs(ctx, p, path, size, log_id),
                _incremental(ctx, p, url, path, size, out["root"], rate)]
     p.dispose()

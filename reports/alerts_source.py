@@ -19,8 +19,8 @@ LISTED = {"open": "待核查", "investigating": "核查中", "confirmed": "已�
 
 def load_complaint_stats(session, county_code: str, year: int, as_of) -> dict | None:
     """Complaint numbers of the year as of the publication date (so a reprint gives the same
-    figures), from ledger.oversight.complaints if it is there. Like alerts, they are outside the rows
-    digest: complaints are worked on after the notice is recorded."""
+    figures), from ledger.oversight.complaints if it is there. Like alerts, they are outside the
+    rows digest: complaints are worked on after the notice is recorded."""
     try:
         from ledger.oversight.complaints import complaint_stats
     except ImportError:

@@ -105,7 +105,8 @@ COMPLAINT_ROWS = [("received", "受理投诉"), ("answered_on_time", "按期答�
 
 
 def complaints_section(stats, styles, sheet) -> list:
-    """Complaint handling in the year (ledger.oversight.complaints.complaint_stats), if there are any."""
+    """Complaint handling in the year (ledger.oversight.complaints.complaint_stats), if there
+    are any."""
     heading = para("信访投诉处理情况", styles.heading)
     if stats is None:
         return [heading, para("暂无投诉数据", styles.body)]

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.context import LedgerContext
-from ledger.models import Household, PaymentRoll, Project, RollLine
 from ledger.disclosure.content import latest_details
+from ledger.models import Household, PaymentRoll, Project, RollLine
 from ledger.models.disclosure import NoticeKind
+from ledger.store.context import LedgerContext
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ def _start_worker(database_url: str, policy: bytes | None, log_origin: str) -> N
 
 def _print_one(target: Target, paper: str, font_file: str):
     """(pdf, info), or (None, problem) when the notice cannot be printed yet."""
-    from ledger.store.db import transaction
     from ledger.core.errors import LedgerError
+    from ledger.store.db import transaction
     from reports.render import render_public
     with transaction(_worker["factory"]) as s:
         try:

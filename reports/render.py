@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ledger.models.disclosure import NoticeKind
 from ledger.disclosure.notices import printable
+from ledger.models.disclosure import NoticeKind
 
 
 def render_public(session: Session, kind: NoticeKind, subject: dict, policy, paper: str = "a4",

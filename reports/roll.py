@@ -13,7 +13,14 @@ from reportlab.platypus import PageBreak, Spacer
 
 from ledger.core.money import format_yuan, parse_yuan, to_daxie
 from reports.layout import (
-    PAPERS, data_table, field_table, para, qr_block, qr_block_height, render, styles_for,
+    PAPERS,
+    data_table,
+    field_table,
+    para,
+    qr_block,
+    qr_block_height,
+    render,
+    styles_for,
 )
 
 # Content columns: 序号 户主姓名 身份证号 银行卡号 补助项目 标准 数量 金额 状态. On paper the

@@ -9,4 +9,6 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; the
         pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
     fi
 fi
+# Lint first (pyproject.toml, [tool.ruff]): a few seconds, and a red lint stops the run.
+.venv/bin/ruff check --no-cache .
 exec .venv/bin/python -m pytest -n 2 "$@"

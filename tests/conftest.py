@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
 from ledger.store import migrate
+from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker
 
 # Sessions of this file write to the demo log unless they say otherwise.

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.audit.verify import verify
 from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.core.errors import LedgerError
+from ledger.demo.province import build_demo
+from ledger.funds import balances
 from ledger.store import migrate
 from ledger.store.context import LedgerContext
-from ledger.funds import balances
-from ledger.audit.verify import verify
 from ledger.store.db import make_engine, make_sessionmaker, transaction
-from ledger.demo.province import build_demo
-from ledger.core.errors import LedgerError
 
 # Sessions of this file write to the demo log unless they say otherwise.
 TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)

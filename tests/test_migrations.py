@@ -7,10 +7,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
-from ledger.store import migrate
-from ledger.store.db import make_engine
 from ledger.models import Base
+from ledger.store import migrate
+from ledger.store.context import LedgerContext
+from ledger.store.db import make_engine
 
 # Sessions of this file write to the demo log unless they say otherwise.
 TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
@@ -57,6 +57,7 @@ def test_enum_checks_allow_exactly_the_model_values(empty_url):
     """Adding an enum member needs a migration that widens its CHECK constraint; the schema
     comparison above does not look at CHECK constraints, so this test does."""
     import re
+
     from sqlalchemy import Enum
     engine = make_engine(empty_url)
     migrate.upgrade(engine)
@@ -77,8 +78,8 @@ def test_log_ids_come_to_a_ledger_with_history(empty_url):
     """0014 on a database with books: every row, entry and node joins the first log (id 1),
     and the log still verifies (downgrade to 0013 and upgrade again, with the books in it)."""
     from ledger.audit.verify import verify
-    from ledger.store.db import make_sessionmaker, transaction
     from ledger.models import AuditHead
+    from ledger.store.db import make_sessionmaker, transaction
     from tests.world import build_world
     engine = make_engine(empty_url)
     migrate.upgrade(engine)

@@ -5,9 +5,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ledger.funds import lots, posting, projects
+from ledger.models import PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel
 from ledger.org import regions
 from ledger.store.db import transaction
-from ledger.models import PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel
 
 DAY = dt.date(2024, 3, 15)
 PROVINCE, CITY, COUNTY, COUNTY2 = "430000", "430100", "430121", "430122"

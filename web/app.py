@@ -52,7 +52,8 @@ def create_app(settings: WebSettings) -> Flask:
     )
     app.extensions["fundtrail"] = settings
     engine = make_engine(settings.ledger.database_url)
-    app.extensions["fundtrail_factory"] = make_sessionmaker(engine, LedgerContext.from_settings(settings.ledger))
+    app.extensions["fundtrail_factory"] = make_sessionmaker(
+        engine, LedgerContext.from_settings(settings.ledger))
     app.extensions["fundtrail_reading_engine"] = reading_engine(engine)
     _refuse_unreadable_input(app)  # before the CSRF check, which reads the body
     csrf.init_app(app)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from ledger.audit.entries import EntryFormatError, decode_entry
 from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.checkpoint import CheckpointError
-from ledger.audit.entries import EntryFormatError, decode_entry
 from ledger.audit.tlog.policy import Policy, QuorumError, parse_policy
 from ledger.core.money import format_yuan
 

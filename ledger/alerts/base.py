@@ -10,9 +10,8 @@ from typing import Iterator
 from sqlalchemy import Boolean, Column, Index, MetaData, Table, and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger.models import Account, AccountKind, Approval, Decision, Posting, Transfer, \
-    TransferKind
 from ledger.core.money import format_yuan
+from ledger.models import Account, AccountKind, Approval, Decision, Posting, Transfer, TransferKind
 from ledger.screening.finding import Finding, fingerprint  # noqa: F401  (rules import them from here)
 
 

@@ -12,7 +12,12 @@ from __future__ import annotations
 from types import ModuleType
 
 from ledger.alerts import (
-    rules_diversion, rules_flow, rules_household, rules_identity, rules_oversight, rules_stats,
+    rules_diversion,
+    rules_flow,
+    rules_household,
+    rules_identity,
+    rules_oversight,
+    rules_stats,
 )
 from ledger.alerts.entry import Rule, RuleEntry, Setting
 

@@ -9,17 +9,26 @@ from collections import defaultdict
 
 from sqlalchemy import and_, exists, or_, select
 
-from ledger.store.access import ancestors
-from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
 from ledger.alerts.rules_identity import OFFICIAL_MAX_DEGREE, RELATION_DEGREE
-from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
-    Account, AccountKind, Household, HouseholdEvent, HouseholdStatus, Member, Payee,
-    PayeeKind, Posting, Transfer, TransferKind,
+    Account,
+    AccountKind,
+    Household,
+    HouseholdEvent,
+    HouseholdStatus,
+    Member,
+    Payee,
+    PayeeKind,
+    Posting,
+    Transfer,
+    TransferKind,
 )
+from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.registers.payees import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
+from ledger.screening.finding import Finding
+from ledger.store.access import ancestors
 
 
 def _register_meta(reg: PayeeRegister, line_no: int) -> dict:

@@ -7,15 +7,25 @@ from collections import defaultdict
 
 from sqlalchemy import and_, case, func, or_, select
 
-from ledger.screening.at_posting import refuse_blacklisted
-from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
-from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
-    Account, AccountKind, Approval, Decision, FundLot, Payee, Posting, ProjectEvent,
-    ProjectStatus, Region, RegionLevel, Transfer,
+    Account,
+    AccountKind,
+    Approval,
+    Decision,
+    FundLot,
+    Payee,
+    Posting,
+    ProjectEvent,
+    ProjectStatus,
+    Region,
+    RegionLevel,
+    Transfer,
 )
+from ledger.registers.external import ExternalList, ExternalRecord, ListKind
+from ledger.screening.at_posting import refuse_blacklisted
+from ledger.screening.finding import Finding
 
 
 def _standing_postings():
@@ -64,7 +74,7 @@ def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
             if amount:
                 by_account[(acc, lot, holder, level)].append((day, amount))
     findings = []
-    for (acc, lot, holder, level), moves in by_account.items():
+    for (_acc, lot, holder, level), moves in by_account.items():
         received = [d for d, a in moves if a > 0]
         if not received:
             continue

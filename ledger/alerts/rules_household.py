@@ -8,16 +8,27 @@ from collections import defaultdict
 from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from ledger.screening.at_posting import check_transfer
-from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
 from ledger.households.registry import card_key, unsalted
-from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.models import (
-    Approval, Decision, Household, HouseholdEvent, HouseholdStatus, Member, MemberEvent,
-    MemberEventKind, PaymentRoll, RollEvent, RollEventKind, RollLine, Transfer,
+    Approval,
+    Decision,
+    Household,
+    HouseholdEvent,
+    HouseholdStatus,
+    Member,
+    MemberEvent,
+    MemberEventKind,
+    PaymentRoll,
+    RollEvent,
+    RollEventKind,
+    RollLine,
+    Transfer,
 )
+from ledger.registers.external import ExternalList, ExternalRecord, ListKind
+from ledger.screening.at_posting import check_transfer
+from ledger.screening.finding import Finding
 
 INELIGIBLE = (HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED)
 
@@ -313,12 +324,12 @@ def whd02_never_paid(ctx: ScanContext) -> list[Finding]:
     days = ctx.settings.whd02_days
     lines = _roll_lines_with_transfer(ctx.session, lambda a: a.decision.is_(None))
     return [Finding(
-        "WHD-02", "roll_line", f"{l.code}:{l.line_no}", l.county_code,
-        f"sent on {l.sent}; no bank result after {(ctx.as_of - l.sent).days} days",
-        f"a bank result within {days} days", l.amount_fen,
-        {"roll": l.code, "line": l.line_no, "household": l.household_code,
-         "transfer_id": l.transfer_id})
-        for l in lines if (ctx.as_of - l.sent).days > days]
+        "WHD-02", "roll_line", f"{line.code}:{line.line_no}", line.county_code,
+        f"sent on {line.sent}; no bank result after {(ctx.as_of - line.sent).days} days",
+        f"a bank result within {days} days", line.amount_fen,
+        {"roll": line.code, "line": line.line_no, "household": line.household_code,
+         "transfer_id": line.transfer_id})
+        for line in lines if (ctx.as_of - line.sent).days > days]
 
 
 WHD04_DAYS = Setting("whd04_days", 30, "a bank return (退票) re-paid within 30 days")
@@ -334,22 +345,22 @@ def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
     lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.REJECTED)
     p = payments()
     repaid = defaultdict(list)  # a re-payment of the item: a repay roll or a direct payment
-    returned = {l.household_code for l in lines}
+    returned = {line.household_code for line in lines}
     for r in s.execute(select(p.c.payee, p.c.lot_id, p.c.memo, p.c.date)
                        .where(p.c.payee.in_(list(returned)))).all():
         repaid[(r.payee, r.lot_id)].append((r.date, r.memo or ""))
     findings = []
-    for l in lines:
-        until = l.sent + dt.timedelta(days=days)
+    for line in lines:
+        until = line.sent + dt.timedelta(days=days)
         if ctx.as_of <= until:
             continue
-        if any(l.sent <= d <= until and l.item in memo
-               for d, memo in repaid[(l.household_code, l.lot_id)]):
+        if any(line.sent <= d <= until and line.item in memo
+               for d, memo in repaid[(line.household_code, line.lot_id)]):
             continue
         findings.append(Finding(
-            "WHD-04", "roll_line", f"{l.code}:{l.line_no}", l.county_code,
-            f"returned by the bank (sent {l.sent}); not re-paid by {until}",
-            f"re-paid or returned within {days} days", l.amount_fen,
-            {"roll": l.code, "line": l.line_no, "household": l.household_code,
-             "transfer_id": l.transfer_id}))
+            "WHD-04", "roll_line", f"{line.code}:{line.line_no}", line.county_code,
+            f"returned by the bank (sent {line.sent}); not re-paid by {until}",
+            f"re-paid or returned within {days} days", line.amount_fen,
+            {"roll": line.code, "line": line.line_no, "household": line.household_code,
+             "transfer_id": line.transfer_id}))
     return findings

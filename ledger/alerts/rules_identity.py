@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 
-from ledger.store.access import ancestors
-from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext, payments, yuan
 from ledger.alerts.entry import Setting, rule
 from ledger.alerts.matching import name_similarity, transpositions
-from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.households.registry import birth_key, unsalted
 from ledger.models import Household, Member, MemberEvent, MemberEventKind, Payee, PayeeKind
+from ledger.registers.external import ExternalList, ExternalRecord, ListKind
+from ledger.screening.finding import Finding
+from ledger.store.access import ancestors
 
 RELATION_DEGREE = {"本人": 0, "配偶": 1, "父亲": 1, "母亲": 1, "父母": 1, "子": 1, "女": 1,
                    "子女": 1, "儿子": 1, "女儿": 1, "兄弟": 2, "姐妹": 2, "兄": 2, "弟": 2,

@@ -8,11 +8,11 @@ which already run one set-based query each; the complainant's identity never rea
 """
 from __future__ import annotations
 
-from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext
 from ledger.alerts.entry import rule
 from ledger.oversight.complaints import overdue_complaints, substantiated_complaints
 from ledger.oversight.sampling import discrepancies
+from ledger.screening.finding import Finding
 
 RECORDED_NOT_PLANTED = (
     "a fact people recorded (a deadline passed, an officer's finding), not a detection to score "

@@ -8,11 +8,11 @@ from collections import defaultdict
 
 from sqlalchemy import case, func, select
 
-from ledger.screening.finding import Finding
-from ledger.core.workdays import is_working_day
 from ledger.alerts.base import ScanContext, payments
 from ledger.alerts.entry import Setting, rule
+from ledger.core.workdays import is_working_day
 from ledger.models import Payee, PayeeKind
+from ledger.screening.finding import Finding
 
 BENFORD = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
 

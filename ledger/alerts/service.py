@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, in_scope, require
-from ledger.screening.finding import Finding
 from ledger.alerts.base import ScanContext
 from ledger.alerts.catalogue import DISCLAIMER, RULES, SEVERITY_ORDER
-from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.alerts.rules import run_rules
 from ledger.alerts.settings import AlertSettings
 from ledger.audit.log import record_change
-from ledger.store.db import fetch
 from ledger.core.errors import LedgerError
 from ledger.models import Transfer, User
+from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
+from ledger.screening.finding import Finding
+from ledger.store.access import Action, in_scope, require
+from ledger.store.db import fetch
 
 REASON_CODES = {
     "data_error": "数据错误 the data were wrong (fix at the source and re-scan)",

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from ledger.store.context import LedgerContext
 from ledger.core.errors import LedgerError
+from ledger.store.context import LedgerContext
 
 
 class BackupError(LedgerError):

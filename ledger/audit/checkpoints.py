@@ -16,12 +16,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.audit.log import lock_head, log_origin, reading_log_id
 from ledger.audit.tlog import merkle
 from ledger.audit.tlog.checkpoint import Checkpoint as CheckpointBody
 from ledger.audit.tlog.checkpoint import (
-    CheckpointError, add_signatures, cosign, open_checkpoint, sign_checkpoint,
+    CheckpointError,
+    add_signatures,
+    cosign,
+    open_checkpoint,
+    sign_checkpoint,
 )
-from ledger.audit.log import lock_head, log_origin, reading_log_id
 from ledger.core.errors import LedgerError
 from ledger.models import AuditEntry, AuditHead, AuditNode, Checkpoint, Cosignature
 

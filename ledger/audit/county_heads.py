@@ -16,12 +16,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
-from ledger.audit.tlog import merkle
 from ledger.audit.log import log_origin, record_change
+from ledger.audit.tlog import merkle
 from ledger.core.errors import LedgerError
 from ledger.models import AuditHead, Checkpoint, User
-from ledger.store.access import root_code
+from ledger.store.access import Action, require, root_code
 
 KIND = "county.heads"
 

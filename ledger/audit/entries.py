@@ -14,7 +14,8 @@ An entry is a CBOR array (RFC 8949 §4.2.1 deterministic encoding, integers only
 
 `key` is an array of the row's primary-key values; `version` counts the row's versions from 1;
 `prev_hash` is SHA-256 of the canonical CBOR of the previous version's image (null for
-version 1); `image` maps every bound column to its value. Dates are "YYYY-MM-DD" text, datetimes microseconds since the epoch, enums their value.
+version 1); `image` maps every bound column to its value. Dates are "YYYY-MM-DD" text,
+datetimes microseconds since the epoch, enums their value.
 """
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit import checkpoints as cps
-from ledger.audit.tlog.bundle import BundleError, write_bundle
 from ledger.audit.log import reading_log_id
+from ledger.audit.tlog.bundle import BundleError, write_bundle
 from ledger.audit.tlog.policy import Policy
 from ledger.core.errors import LedgerError
 from ledger.models import AuditEntry, Checkpoint

@@ -19,13 +19,17 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ledger.store.context import context_of
-from ledger.audit.tlog import merkle
 from ledger.audit.entries import (
-    canonical_value, encode_entry, encode_ordered_entry, row_record,
+    canonical_value,
+    encode_entry,
+    encode_ordered_entry,
+    row_record,
 )
-from ledger.store.db import insert_tuples, is_read_only
+from ledger.audit.tlog import merkle
 from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
+from ledger.store.context import context_of
+from ledger.store.db import insert_tuples, is_read_only
+
 
 def log_origin(session: Session) -> str:
     """The origin of the log this session writes to: its LedgerContext's, never a default."""

@@ -19,18 +19,32 @@ from dataclasses import dataclass, field
 from sqlalchemy import JSON, Boolean, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from ledger.audit.tlog import merkle
-from ledger.audit.tlog.checkpoint import CheckpointError
 from ledger.audit.county_heads import KIND as COUNTY_HEADS
 from ledger.audit.county_heads import check_recorded_heads
 from ledger.audit.entries import (
-    EntryFormatError, decode_entry, image_hash, row_imager, table_image,
+    EntryFormatError,
+    decode_entry,
+    image_hash,
+    row_imager,
+    table_image,
 )
 from ledger.audit.log import log_origin, reading_log_id
+from ledger.audit.tlog import merkle
+from ledger.audit.tlog.checkpoint import CheckpointError
 from ledger.audit.tlog.policy import Policy, QuorumError
 from ledger.models import (
-    FIRST_LOG_ID, SOURCE_KINDS, Account, Approval, AuditEntry, AuditHead, AuditNode, Base,
-    Checkpoint, Cosignature, Decision, Posting,
+    FIRST_LOG_ID,
+    SOURCE_KINDS,
+    Account,
+    Approval,
+    AuditEntry,
+    AuditHead,
+    AuditNode,
+    Base,
+    Checkpoint,
+    Cosignature,
+    Decision,
+    Posting,
 )
 
 BATCH = 5_000

@@ -164,8 +164,8 @@ def loan_list(ctx, household, as_json):
     with ctx.session() as s:
         loans = credit.loans_of(s, household, ctx.actor(s) if ctx.username else None)
     text = "\n".join(
-        f"{l['code']:<20} {l['bank']:<12} {format_yuan(l['principal_fen']):>12} "
-        f"{l['start_date']}–{l['term_end']}  subsidised "
-        f"{format_yuan(sum(x['amount_fen'] for x in l['subsidies']))}"
-        for l in loans) or "no loans"
+        f"{loan['code']:<20} {loan['bank']:<12} {format_yuan(loan['principal_fen']):>12} "
+        f"{loan['start_date']}–{loan['term_end']}  subsidised "
+        f"{format_yuan(sum(x['amount_fen'] for x in loan['subsidies']))}"
+        for loan in loans) or "no loans"
     emit(loans, as_json, text)

@@ -39,7 +39,8 @@ USES = {
 
 # 负面清单: uses that special funds may never pay for (DOMAIN.md §3, research §(a)C).
 PROHIBITED_USES = {
-    "admin_expenses": "行政事业单位基本支出和人员经费 (basic spending and wages of government units)",
+    "admin_expenses":
+        "行政事业单位基本支出和人员经费 (basic spending and wages of government units)",
     "bonuses": "奖金、津贴和福利补助 (bonuses, allowances, welfare)",
     "office_buildings": "楼堂馆所 (office buildings and halls)",
     "vehicles_telecom": "交通工具及通讯设备 (vehicles and telecom equipment)",

@@ -1,10 +1,11 @@
 """Personal data at rest: ID numbers, bank cards and phones are stored encrypted.
 
 Keys come from the environment only (FUNDTRAIL_PII_KEYS, comma-separated Fernet keys; set it
-from the service's secret store), never from the database or a file in the repository. The first key encrypts; all keys decrypt
-(cryptography's MultiFernet). To rotate, put a new key first: new values use it, and old keys
-stay in the list for as long as values encrypted under them exist. Stored values are never
-re-encrypted in place: the rows are append-only and the audit log commits to their ciphertext (tests/reliability/test_secrets.py).
+from the service's secret store), never from the database or a file in the repository. The
+first key encrypts; all keys decrypt (cryptography's MultiFernet). To rotate, put a new key
+first: new values use it, and old keys stay in the list for as long as values encrypted under
+them exist. Stored values are never re-encrypted in place: the rows are append-only and the
+audit log commits to their ciphertext (tests/reliability/test_secrets.py).
 A keyed digest (HMAC-SHA256 under FUNDTRAIL_PII_INDEX_KEY) lets the ledger find the
 same ID number twice (duplicate-claim checks) without decrypting everything and without a hash
 that anyone could reverse by trying all ID numbers.

@@ -24,17 +24,32 @@ from collections import defaultdict
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger.store.access import ancestors
 from ledger.core.classification import FUNCTION_CODES
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import mask
+from ledger.core.money import format_yuan, to_daxie
 from ledger.models import (
-    Account, AccountKind, Approval, Decision, FundLot, Household, Member, PaymentRoll, Posting,
-    Project, Region, RegionLevel, RollEvent, RollEventKind, RollLine, SourceLevel, Transfer,
+    Account,
+    AccountKind,
+    Approval,
+    Decision,
+    FundLot,
+    Household,
+    Member,
+    PaymentRoll,
+    Posting,
+    Project,
+    Region,
+    RegionLevel,
+    RollEvent,
+    RollEventKind,
+    RollLine,
+    SourceLevel,
+    Transfer,
     TransferKind,
 )
-from ledger.core.money import format_yuan, to_daxie
 from ledger.models.disclosure import HouseholdSupport, ProjectDetails, SupervisionContact
+from ledger.store.access import ancestors
 
 SUPERVISION_HOTLINE = "12317"
 
@@ -481,7 +496,8 @@ def household_card(session: Session, vault, household_code: str, year: int) -> d
 
 
 def _credit_text(session: Session, household_code: str) -> str:
-    """Each loan with its bank, term and the interest subsidy received (ledger.households.credit)."""
+    """Each loan with its bank, term and the interest subsidy received
+    (ledger.households.credit)."""
     from ledger.households.credit import loans_of
     loans = loans_of(session, household_code)
     if not loans:

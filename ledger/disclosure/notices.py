@@ -23,19 +23,23 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.disclosure import content as nc
-from ledger.store.access import Action, ancestors, require
 from ledger.audit import checkpoints as cps
-from ledger.audit.tlog import merkle, proofs
 from ledger.audit.entries import EntryFormatError, decode_entry
 from ledger.audit.log import entry_bytes, lock_head, record_change
+from ledger.audit.tlog import merkle, proofs
 from ledger.core.errors import LedgerError
+from ledger.disclosure import content as nc
+from ledger.funds.posting import check_date
 from ledger.models import Checkpoint, Household, PaymentRoll, Project, RegionLevel, User
 from ledger.models.disclosure import (
-    HouseholdSupport, Notice, NoticeKind, ProjectDetails, SupervisionContact,
+    HouseholdSupport,
+    Notice,
+    NoticeKind,
+    ProjectDetails,
+    SupervisionContact,
 )
-from ledger.funds.posting import check_date
 from ledger.org.regions import get_region
+from ledger.store.access import Action, ancestors, require
 
 # ----------------------------------------------------------------------------- subjects
 

@@ -1,1 +1,2 @@
-"""Money moving: fund lots, accounts, the posting engine, allocations, projects, payments, balances, tracing, year end, recoveries, fiscal periods."""
+"""Money moving: fund lots, accounts, the posting engine, allocations, projects, payments, balances,
+tracing, year end, recoveries, fiscal periods."""

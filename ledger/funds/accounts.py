@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session, lazyload
 from ledger.audit.log import Change
 from ledger.models import Account, AccountKind, FundLot
 
-
 # Built once: statement construction is a good part of a small query's cost in SQLAlchemy.
 # `lazyload(Account.lot)` drops the joined load of the lot that the model asks for by default:
 # the lot is nearly always in the session already (the service fetched it), and a many-to-one

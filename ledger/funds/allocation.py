@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError
+from ledger.core.money import split_largest_remainder
 from ledger.funds.flows import allocate
 from ledger.models import Transfer, User
-from ledger.core.money import split_largest_remainder
 from ledger.org.regions import get_region
 
 

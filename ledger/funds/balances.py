@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
 from ledger.models import Account, Approval, Decision, FundLot, Posting, Region, Transfer, User
+from ledger.store.access import Action, require
 
 
 @dataclass(frozen=True)

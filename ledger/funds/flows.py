@@ -10,16 +10,16 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, ancestors, require
-from ledger.funds.accounts import account_for
 from ledger.audit.log import record_change
 from ledger.core.classification import check_spending
 from ledger.core.errors import LedgerError
+from ledger.funds.accounts import account_for
 from ledger.funds.lots import get_lot
-from ledger.models import AccountKind, RegionLevel, Transfer, TransferKind, User
 from ledger.funds.posting import Leg, check_amount, iso_day, record, replay
 from ledger.funds.projects import FUNDABLE, PAYABLE, get_payee, get_project, require_stage
+from ledger.models import AccountKind, RegionLevel, Transfer, TransferKind, User
 from ledger.org.regions import get_region
+from ledger.store.access import Action, ancestors, require
 
 
 def allocate(session: Session, actor: User, *, lot_id: int, from_region: str, to_region: str,

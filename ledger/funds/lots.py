@@ -6,15 +6,15 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
-from ledger.funds.accounts import account_for
 from ledger.audit.log import record_change
 from ledger.core.classification import check_lot_purpose
-from ledger.store.db import fetch
 from ledger.core.errors import LedgerError, LotMismatch
-from ledger.models import AccountKind, FundLot, SourceLevel, Transfer, TransferKind, User
+from ledger.funds.accounts import account_for
 from ledger.funds.posting import Leg, check_amount, iso_day, record, replay
+from ledger.models import AccountKind, FundLot, SourceLevel, Transfer, TransferKind, User
 from ledger.org.regions import get_region
+from ledger.store.access import Action, require
+from ledger.store.db import fetch
 
 
 def get_lot(session: Session, lot_id: int) -> FundLot:

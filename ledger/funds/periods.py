@@ -5,11 +5,10 @@ import re
 
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
 from ledger.audit.log import record_change
 from ledger.core.errors import LedgerError
 from ledger.models import PeriodClosure, User
-from ledger.store.access import root_code
+from ledger.store.access import Action, require, root_code
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

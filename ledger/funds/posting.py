@@ -18,18 +18,32 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
-from ledger.funds.accounts import lock_accounts
 from ledger.audit.log import Change, lock_head, record_change
-from ledger.store.db import fetch
 from ledger.core.errors import (
-    ClosedPeriod, IdempotencyConflict, InvariantViolation, LedgerError, LotMismatch,
-    MakerChecker, Overdraft, PermissionDenied,
+    ClosedPeriod,
+    IdempotencyConflict,
+    InvariantViolation,
+    LedgerError,
+    LotMismatch,
+    MakerChecker,
+    Overdraft,
+    PermissionDenied,
 )
+from ledger.funds.accounts import lock_accounts
 from ledger.models import (
-    SOURCE_KINDS, Account, Approval, Decision, IntegrationLineage, PeriodClosure, Posting,
-    Transfer, TransferKind, User,
+    SOURCE_KINDS,
+    Account,
+    Approval,
+    Decision,
+    IntegrationLineage,
+    PeriodClosure,
+    Posting,
+    Transfer,
+    TransferKind,
+    User,
 )
+from ledger.store.access import Action, require
+from ledger.store.db import fetch
 
 MAX_AMOUNT_FEN = 10**15  # ten trillion yuan: larger is a typing error, not a budget
 

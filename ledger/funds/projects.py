@@ -12,16 +12,22 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
 from ledger.audit.log import lock_head, record_change
 from ledger.core.classification import ADMINISTRATIVE_CODES, FUNCTION_CODES
-from ledger.store.db import fetch
 from ledger.core.errors import LedgerError
-from ledger.models import (
-    Payee, PayeeKind, Project, ProjectEvent, ProjectStatus, RegionLevel, User,
-)
 from ledger.funds.posting import check_date
+from ledger.models import (
+    Payee,
+    PayeeKind,
+    Project,
+    ProjectEvent,
+    ProjectStatus,
+    RegionLevel,
+    User,
+)
 from ledger.org.regions import get_region
+from ledger.store.access import Action, require
+from ledger.store.db import fetch
 
 
 def get_project(session: Session, code: str) -> Project:

@@ -21,18 +21,35 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, ancestors, require
-from ledger.funds.accounts import account_for
 from ledger.audit.log import record_change
-from ledger.store.db import fetch
 from ledger.core.errors import LedgerError, Overdraft
+from ledger.funds.accounts import account_for
 from ledger.funds.lots import get_lot
-from ledger.models import (
-    Account, AccountKind, Approval, Decision, Posting, Recovery, Region, RegionLevel, Transfer,
-    TransferKind, User,
+from ledger.funds.posting import (
+    Leg,
+    check_amount,
+    check_date,
+    get_transfer,
+    iso_day,
+    record,
+    replay,
 )
-from ledger.funds.posting import Leg, check_amount, check_date, get_transfer, iso_day, record, replay
 from ledger.funds.projects import get_payee
+from ledger.models import (
+    Account,
+    AccountKind,
+    Approval,
+    Decision,
+    Posting,
+    Recovery,
+    Region,
+    RegionLevel,
+    Transfer,
+    TransferKind,
+    User,
+)
+from ledger.store.access import Action, ancestors, require
+from ledger.store.db import fetch
 
 
 def get_recovery(session: Session, code: str) -> Recovery:

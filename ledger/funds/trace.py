@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger.store.access import Action, require
 from ledger.funds.lots import get_lot
 from ledger.models import Account, Approval, Decision, Posting, Region, User
+from ledger.store.access import Action, require
 
 
 @dataclass

@@ -20,18 +20,26 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, ancestors, require
-from ledger.funds.accounts import account_for, find_account
 from ledger.audit.log import record_change
-from ledger.funds.balances import descendants
 from ledger.core.errors import LedgerError
+from ledger.funds.accounts import account_for, find_account
+from ledger.funds.balances import descendants
 from ledger.funds.lots import get_lot
-from ledger.models import (
-    Account, AccountKind, Approval, Decision, FundLot, Posting, RegionLevel, Transfer,
-    TransferKind, User,
-)
 from ledger.funds.posting import Leg, check_amount, check_date, iso_day, record, replay
+from ledger.models import (
+    Account,
+    AccountKind,
+    Approval,
+    Decision,
+    FundLot,
+    Posting,
+    RegionLevel,
+    Transfer,
+    TransferKind,
+    User,
+)
 from ledger.org.regions import get_region
+from ledger.store.access import Action, ancestors, require
 
 FLAG_DAYS = 365      # idle a year: flagged for re-planning (FLW-02 high)
 RECLAIM_DAYS = 730   # idle two years: taken back for pooled use (FLW-02 critical)

@@ -18,20 +18,30 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
 from ledger.audit.log import record_change
-from ledger.store.db import fetch
 from ledger.core.errors import LedgerError
-from ledger.households.registry import (
-    birth_key, current_status, get_household, register_household, salted,
-)
 from ledger.core.idcard import mask
-from ledger.models import (
-    HouseholdEvent, HouseholdLink, HouseholdLinkKind, HouseholdStatus, Member, MemberEvent,
-    MemberEventKind, User,
-)
 from ledger.core.pii import PiiVault
 from ledger.funds.posting import check_date
+from ledger.households.registry import (
+    birth_key,
+    current_status,
+    get_household,
+    register_household,
+    salted,
+)
+from ledger.models import (
+    HouseholdEvent,
+    HouseholdLink,
+    HouseholdLinkKind,
+    HouseholdStatus,
+    Member,
+    MemberEvent,
+    MemberEventKind,
+    User,
+)
+from ledger.store.access import Action, require
+from ledger.store.db import fetch
 
 # Which status may follow which. Removal (清退: wrongly registered) and cancellation (注销)
 # are final: such a household is no longer eligible for anything.

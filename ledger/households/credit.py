@@ -18,17 +18,22 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
 from ledger.audit.log import record_change
 from ledger.core.errors import LedgerError
 from ledger.funds.flows import pay
-from ledger.households.registry import current_status, get_household
-from ledger.models import (
-    HouseholdStatus, Loan, LoanEvent, LoanEventKind, LoanSubsidy, Transfer, User,
-)
 from ledger.funds.posting import check_amount, check_date
 from ledger.funds.recoveries import county_of
-from ledger.households.registry import status_on
+from ledger.households.registry import current_status, get_household, status_on
+from ledger.models import (
+    HouseholdStatus,
+    Loan,
+    LoanEvent,
+    LoanEventKind,
+    LoanSubsidy,
+    Transfer,
+    User,
+)
+from ledger.store.access import Action, require
 
 # Defaults with their basis (国开办发〔2014〕78号; 2017 and 2021 micro-credit notices).
 MAX_PRINCIPAL_FEN = 50_000_00

@@ -8,24 +8,30 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
 from ledger.audit.entries import table_record
 from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
-from ledger.store.db import fetch, insert_rows, insert_with_ids
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import IdNumberError, birth_date, normalise
-from ledger.models import (
-    Household, HouseholdEvent, HouseholdStatus, Member, Payee, PayeeKind, RegionLevel, User,
-)
 from ledger.core.pii import PiiVault
 from ledger.funds.posting import check_date
+from ledger.models import (
+    Household,
+    HouseholdEvent,
+    HouseholdStatus,
+    Member,
+    Payee,
+    PayeeKind,
+    RegionLevel,
+    User,
+)
 from ledger.org.regions import get_region
+from ledger.store.access import Action, require
+from ledger.store.db import fetch, insert_rows, insert_with_ids
 
 RELATIONS = ("户主", "配偶", "子", "女", "儿媳", "女婿", "孙子", "孙女", "父亲", "母亲",
              "兄弟", "姐妹", "其他")

@@ -15,14 +15,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.bulk import collector_paused
 from ledger.core.errors import LedgerError
-from ledger.imports.csvfile import Column, ImportProblems, Problem, read
-from ledger.models import Household
 from ledger.core.money import format_yuan_plain, parse_yuan
 from ledger.core.pii import PiiVault
-from ledger.rolls.payments import BankResult, settle
+from ledger.imports.csvfile import Column, ImportProblems, Problem, read
+from ledger.models import Household
 from ledger.rolls.lifecycle import get_roll
+from ledger.rolls.payments import BankResult, settle
+from ledger.store.bulk import collector_paused
 
 RESULT_WORDS = {"成功": True, "已支付": True, "paid": True, "success": True,
                 "失败": False, "退票": False, "failed": False, "failure": False}

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ledger.store.bulk import collector_paused
 from ledger.core.errors import LedgerError
+from ledger.store.bulk import collector_paused
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 10_000
@@ -93,7 +93,8 @@ def decode(path: Path) -> str:
 
 def read(path: str | Path, columns: list[Column]) -> list[Row]:
     """Parse the whole file; raise ImportProblems listing every bad line, or return rows."""
-    with collector_paused():  # a row object per line, up to hundreds of thousands (ledger.store.bulk)
+    # a row object per line, up to hundreds of thousands (ledger.store.bulk)
+    with collector_paused():
         return _read(path, columns)
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ledger.registers.external import ListImport, ListKind, ListRecord, record_list
 from ledger.core.idcard import IdNumberError, normalise
+from ledger.core.pii import PiiVault
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.models import User
-from ledger.core.pii import PiiVault
+from ledger.registers.external import ListImport, ListKind, ListRecord, record_list
+
 
 def listed_id(text: str) -> str:
     """ID numbers as another office typed them: valid ones normalised; an 18-character number

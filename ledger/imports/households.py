@@ -12,19 +12,30 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.store.db import check_text
 from ledger.core.errors import LedgerError
-from ledger.households.registry import (
-    NewHousehold, NewMember, add_members, check_new_household, get_household, normalise_card,
-    prepare_member, register_households,
-)
 from ledger.core.idcard import normalise
-from ledger.imports.csvfile import (
-    Column, ImportProblems, Problem, at_line, parse_date, read,
-)
-from ledger.store.access import Action, in_scope, require
-from ledger.models import Household, HouseholdEvent, HouseholdStatus, Member, Payee, User
 from ledger.core.pii import PiiVault
+from ledger.households.registry import (
+    NewHousehold,
+    NewMember,
+    add_members,
+    check_new_household,
+    get_household,
+    normalise_card,
+    prepare_member,
+    register_households,
+)
+from ledger.imports.csvfile import (
+    Column,
+    ImportProblems,
+    Problem,
+    at_line,
+    parse_date,
+    read,
+)
+from ledger.models import Household, HouseholdEvent, HouseholdStatus, Member, Payee, User
+from ledger.store.access import Action, in_scope, require
+from ledger.store.db import check_text
 
 STATUS_WORDS = {
     "建档立卡": "registered", "贫困户": "registered", "已脱贫": "exited", "脱贫": "exited",

@@ -12,14 +12,17 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ledger.core.money import parse_yuan
+from ledger.core.pii import PiiVault
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.imports.external import listed_id
 from ledger.models import User
-from ledger.core.money import parse_yuan
 from ledger.registers.payees import (
-    LINE_TYPES, RegisterImport, RegisterKind, record_register,
+    LINE_TYPES,
+    RegisterImport,
+    RegisterKind,
+    record_register,
 )
-from ledger.core.pii import PiiVault
 
 PERSONAL = {"个人": True, "个人账户": True, "personal": True,
             "对公": False, "单位": False, "对公账户": False, "corporate": False}

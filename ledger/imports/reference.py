@@ -9,12 +9,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ledger.core.money import parse_yuan
 from ledger.funds import lots, projects
-from ledger.org import regions
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.imports.households import ImportResult
 from ledger.models import Project, ProjectStatus, Region, RegionLevel, SourceLevel, User
-from ledger.core.money import parse_yuan
+from ledger.org import regions
 
 LEVEL_WORDS = {"省": "province", "市": "city", "县": "county", "区": "county", "乡": "township",
                "镇": "township", "乡镇": "township", "村": "village"}

@@ -10,7 +10,7 @@ import enum
 from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.models.ledger import Base, Id, log_id_column, enum_type
+from ledger.models.ledger import Base, Id, enum_type, log_id_column
 
 
 class AlertState(str, enum.Enum):

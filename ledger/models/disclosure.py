@@ -9,7 +9,7 @@ import enum
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.models.ledger import Base, Id, log_id_column, enum_type
+from ledger.models.ledger import Base, Id, enum_type, log_id_column
 
 
 class ProjectDetails(Base):

@@ -14,8 +14,22 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, Date, DateTime, Enum, ForeignKey, Index, Integer,
-    LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint, text,
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

@@ -1,4 +1,5 @@
-"""Tables of public and inspector oversight: complaints (信访投诉) and field-check samples (入户核查).
+"""Tables of public and inspector oversight: complaints (信访投诉) and field-check samples
+(入户核查).
 
 Both follow the ledger's rule that history is appended, never edited: a complaint's progress
 and a sample's visits are event rows, and the current state is derived from them.
@@ -13,7 +14,7 @@ import enum
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.models.ledger import Base, Id, log_id_column, enum_type
+from ledger.models.ledger import Base, Id, enum_type, log_id_column
 
 
 class ComplaintChannel(str, enum.Enum):
@@ -48,7 +49,8 @@ class Complaint(Base):
     # A keyed digest (PiiVault.digest) of the receipt, never the receipt itself: the receipt is
     # the complainant's key to the case, and audit entries travel in auditors' bundles.
     receipt_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    channel: Mapped[ComplaintChannel] = mapped_column(enum_type(ComplaintChannel, "complaint_channel"))
+    channel: Mapped[ComplaintChannel] = mapped_column(
+        enum_type(ComplaintChannel, "complaint_channel"))
     subject_kind: Mapped[ComplaintSubject] = mapped_column(
         enum_type(ComplaintSubject, "complaint_subject"))
     subject_code: Mapped[str] = mapped_column(String(120))

@@ -4,11 +4,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
 from ledger.audit.log import lock_head, record_change
-from ledger.store.db import fetch
 from ledger.core.errors import LedgerError, NotFound
 from ledger.models import LEVEL_ORDER, Region, RegionLevel, Role, User
+from ledger.store.access import Action, require
+from ledger.store.db import fetch
 
 
 def get_region(session: Session, code: str) -> Region:

@@ -21,11 +21,11 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, require
 from ledger.audit.log import record_change
-from ledger.models.auth import LoginAttempt, UserCredential
 from ledger.core.errors import LedgerError
 from ledger.models import User
+from ledger.models.auth import LoginAttempt, UserCredential
+from ledger.store.access import Action, require
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # scrypt of a megabyte password is a denial of service, not a password

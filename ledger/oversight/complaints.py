@@ -20,19 +20,31 @@ import secrets
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ledger.store.access import Action, ancestors, in_scope, require
 from ledger.audit.log import record_change
-from ledger.store.db import fetch
 from ledger.core.errors import LedgerError, NotFound, PermissionDenied
-from ledger.models import (
-    Household, Payee, PayeeKind, PaymentRoll, Project, RegionLevel, Role, RollLine, User,
-)
-from ledger.models.oversight import (
-    Complaint, ComplaintChannel, ComplaintEvent, ComplaintStep, ComplaintSubject,
-)
 from ledger.core.pii import PiiVault
 from ledger.funds.posting import check_date
+from ledger.models import (
+    Household,
+    Payee,
+    PayeeKind,
+    PaymentRoll,
+    Project,
+    RegionLevel,
+    Role,
+    RollLine,
+    User,
+)
+from ledger.models.oversight import (
+    Complaint,
+    ComplaintChannel,
+    ComplaintEvent,
+    ComplaintStep,
+    ComplaintSubject,
+)
 from ledger.org.regions import get_region, get_user
+from ledger.store.access import Action, ancestors, in_scope, require
+from ledger.store.db import fetch
 
 PUBLIC_ACTOR = "public"  # audit-log actor of a complaint filed on the public page
 FINANCE_LEVELS = (RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE)
@@ -155,8 +167,9 @@ def file_complaint(session: Session, channel: ComplaintChannel, subject_kind: Co
     county, handling = route(session, subject_region)
     receipt = _unused_receipt(session, vault)
     complaint = Complaint(
-        receipt_digest=vault.digest(receipt), channel=channel, subject_kind=subject_kind, subject_code=subject_code,
-        subject_region_code=subject_region, county_code=county, handling_region_code=handling,
+        receipt_digest=vault.digest(receipt), channel=channel,
+        subject_kind=subject_kind, subject_code=subject_code, subject_region_code=subject_region,
+        county_code=county, handling_region_code=handling,
         summary=vault.encrypt(summary.strip()), named=name is not None,
         complainant_name=vault.encrypt(name) if name else None,
         complainant_phone=vault.encrypt(phone) if phone else None, received_on=received_on,

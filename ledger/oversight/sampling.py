@@ -4,7 +4,8 @@ An inspector first commits to the frame (every eligible household of a county, b
 and the sample size: an audit entry at some log index i. Only then does the randomness come
 into being: the root of the first signed checkpoint whose size is greater than i, a tree that
 includes the commitment itself. The draw is a pure function of that root and the frame
-(ledger.oversight.sampling_verify), so anyone holding the published frame and checkpoint recomputes it.
+(ledger.oversight.sampling_verify), so anyone holding the published frame and checkpoint
+recomputes it.
 Visit results are appended, never edited; discrepancies are listed for the alert desk.
 """
 from __future__ import annotations
@@ -16,24 +17,41 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from ledger.store.access import Action, require
 from ledger.audit import checkpoints as cps
 from ledger.audit.log import log_origin, record_change
-from ledger.audit.tlog.policy import Policy, QuorumError
 from ledger.audit.tlog.checkpoint import CheckpointError
-from ledger.store.db import fetch
+from ledger.audit.tlog.policy import Policy, QuorumError
 from ledger.core.errors import LedgerError
 from ledger.models import (
-    Checkpoint, Household, HouseholdEvent, HouseholdStatus, Region, RegionLevel, User,
+    Checkpoint,
+    Household,
+    HouseholdEvent,
+    HouseholdStatus,
+    Region,
+    RegionLevel,
+    User,
 )
 from ledger.models.oversight import (
-    SampleCommitment, SampleDraw, SampleStrata, SampleVisit, VisitOutcome,
+    SampleCommitment,
+    SampleDraw,
+    SampleStrata,
+    SampleVisit,
+    VisitOutcome,
 )
 from ledger.org.regions import get_region
 from ledger.oversight.sampling_verify import (
-    FRAME_FORMAT, SampleError, allocate, beacon_of, canonical_json, draw, frame_digest,
-    read_checkpoint, sample_seed,
+    FRAME_FORMAT,
+    SampleError,
+    allocate,
+    beacon_of,
+    canonical_json,
+    draw,
+    frame_digest,
+    read_checkpoint,
+    sample_seed,
 )
+from ledger.store.access import Action, require
+from ledger.store.db import fetch
 
 NOT_ELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
 

@@ -1,6 +1,7 @@
 """Recompute a field-check sample (入户核查抽样) from public data alone.
 
-    python -m ledger.oversight.sampling_verify FRAME.json CHECKPOINT.txt [--policy POLICY.txt] [--json]
+    python -m ledger.oversight.sampling_verify FRAME.json CHECKPOINT.txt
+        [--policy POLICY.txt] [--json]
 
 Needs only the Python standard library and `cryptography` (for checkpoint signatures), like
 the offline bundle verifier. The algorithm, precisely (docs/oversight.md):

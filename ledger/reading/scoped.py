@@ -13,14 +13,29 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Bundle, Session
 
-from ledger.store.access import Action, require
-from ledger.funds.balances import descendants
 from ledger.core.errors import NotFound
+from ledger.funds.balances import descendants
 from ledger.models import (
-    Account, AccountKind, Approval, Decision, FundLot, Household, PaymentRoll, Posting, Project,
-    ProjectEvent, ProjectStatus, Region, RegionLevel, RollEvent, RollEventKind, RollLine,
-    Transfer, User,
+    Account,
+    AccountKind,
+    Approval,
+    Decision,
+    FundLot,
+    Household,
+    PaymentRoll,
+    Posting,
+    Project,
+    ProjectEvent,
+    ProjectStatus,
+    Region,
+    RegionLevel,
+    RollEvent,
+    RollEventKind,
+    RollLine,
+    Transfer,
+    User,
 )
+from ledger.store.access import Action, require
 
 
 def _scope(session: Session, actor: User, region_code: str | None = None):
@@ -189,7 +204,8 @@ def village_rolls(session: Session, code: str) -> list[tuple[RollView, list]]:
     Reads only this village's lines (roll_lines joined to households on village_code), never
     the rest of a county's roll: each view's `lines` are this village's lines in every state,
     and the list beside it the ones the board shows (not withdrawn). A line's state comes from
-    the roll's events in order, as `ledger.rolls.lifecycle.line_states` computes it for the whole roll.
+    the roll's events in order, as `ledger.rolls.lifecycle.line_states` computes it for the
+    whole roll.
 
     Read-only rows, not ORM objects: a line and its household carry the columns the board
     prints (`_BOARD_LINE`, `_BOARD_HOUSEHOLD`), an event its roll, kind, line and date; the

@@ -10,18 +10,18 @@ personal data: stored encrypted, with the same keyed digest as household members
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, \
-    UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import (
+    select,
+)
+from sqlalchemy.orm import Session
 
 from ledger.core.errors import IdempotencyConflict, LedgerError
+from ledger.core.pii import PiiVault
 from ledger.models import User
 from ledger.models.registers import ExternalList, ExternalRecord, ListKind
-from ledger.core.pii import PiiVault
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,8 @@ def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKin
     """Store one snapshot of a list. The same snapshot again changes nothing; the same source
     and date with other content is refused (a new snapshot needs its own date)."""
     # Imported here: ledger.models imports this module for its tables, and these import models.
-    from ledger.store.access import Action, require
     from ledger.audit.log import record_change
+    from ledger.store.access import Action, require
     require(session, actor, Action.RECORD, actor.region_code)
     if not source or not source.strip():
         raise LedgerError("an external list needs its source (e.g. 县民政局)",

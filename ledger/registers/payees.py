@@ -21,21 +21,21 @@ of contractors and officials would add personal data no rule reads.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, \
-    UniqueConstraint
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError
+from ledger.core.pii import PiiVault
 from ledger.models import User
 from ledger.models.registers import (
-    ApprovedPayee, PayeeAccount, PayeeRegister, RegisterKind, UnitReceipt)
-from ledger.core.pii import PiiVault
-
-
+    ApprovedPayee,
+    PayeeAccount,
+    PayeeRegister,
+    RegisterKind,
+    UnitReceipt,
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ LINE_TYPES = {RegisterKind.APPROVED_PAYEES: ApprovedPayeeLine,
 
 @dataclass
 class RegisterImport:
-    list_id: int   # named like ledger.registers.external.ListImport, so `fundtrail import` reports both
+    # named like ledger.registers.external.ListImport, so `fundtrail import` reports both
+    list_id: int
     added: int
     unchanged: bool
 
@@ -115,8 +116,8 @@ def record_register(session: Session, actor: User, vault: PiiVault, *, kind: Reg
                     source: str, snapshot_date: dt.date, lines: list) -> RegisterImport:
     """Store one snapshot of a register. The same snapshot again changes nothing; the same
     kind, source and date with other content is refused (a new snapshot needs its own date)."""
-    from ledger.store.access import Action, require
     from ledger.audit.log import record_change
+    from ledger.store.access import Action, require
     require(session, actor, Action.RECORD, actor.region_code)
     if not source or not source.strip():
         raise LedgerError("a register needs its source (e.g. 县公共资源交易中心)",

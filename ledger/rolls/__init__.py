@@ -1,1 +1,2 @@
-"""Household payment rolls: create, publish, hold, approve, send to the bank, settle the bank's results."""
+"""Household payment rolls: create, publish, hold, approve, send to the bank, settle the
+bank's results."""

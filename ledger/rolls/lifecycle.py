@@ -22,25 +22,30 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.funds import posting
-from ledger.rolls import payments as roll_payments
-from ledger.rolls.payments import add_event, apply_bank_result, get_roll, transfer_of  # noqa: F401
-from ledger.store.access import Action, require
-from ledger.screening.at_posting import refuse_blacklisted
 from ledger.audit.entries import image_template
 from ledger.audit.log import lock_head, record_change
-from ledger.store.bulk import collector_paused
 from ledger.core.classification import check_spending
-from ledger.store.db import bind_value, insert_tuples, marker, new_ids
 from ledger.core.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
-from ledger.funds.lots import get_lot
-from ledger.models import (
-    Decision, HouseholdEvent, HouseholdStatus, PaymentRoll, RegionLevel, RollEvent,
-    RollEventKind, RollLine, Transfer, User,
-)
-from ledger.funds.posting import check_amount, check_date
-from ledger.org.regions import get_region
 from ledger.core.workdays import add_working_days
+from ledger.funds.lots import get_lot
+from ledger.funds.posting import check_amount, check_date
+from ledger.models import (
+    HouseholdEvent,
+    HouseholdStatus,
+    PaymentRoll,
+    RegionLevel,
+    RollEvent,
+    RollEventKind,
+    RollLine,
+    User,
+)
+from ledger.org.regions import get_region
+from ledger.rolls import payments as roll_payments
+from ledger.rolls.payments import add_event, apply_bank_result, get_roll, transfer_of  # noqa: F401
+from ledger.screening.at_posting import refuse_blacklisted
+from ledger.store.access import Action, require
+from ledger.store.bulk import collector_paused
+from ledger.store.db import bind_value, insert_tuples, marker, new_ids
 
 INELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
 
@@ -179,7 +184,7 @@ def _content_digest(lot_id, county, item, fc, use, standard, lines) -> str:
 
 
 def _digest_of(session, roll: PaymentRoll) -> str:
-    lines = [(l.household_code, l.quantity) for l in _lines(session, roll)]
+    lines = [(line.household_code, line.quantity) for line in _lines(session, roll)]
     return _content_digest(roll.lot_id, roll.county_code, roll.item, roll.function_code,
                            roll.use_code, roll.standard_fen, lines)
 

@@ -35,31 +35,41 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from typing import NamedTuple
-
 from json.encoder import encode_basestring
+from typing import NamedTuple
 
 from sqlalchemy import String, cast, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
-from ledger.funds import flows, posting
-from ledger.store.access import Action, ancestors, require
-from ledger.funds.accounts import find_account, lock_accounts
-from ledger.screening.at_posting import households_with_dead_head
 from ledger.audit.entries import image_template
 from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
-from ledger.store.bulk import collector_paused
 from ledger.core.classification import check_spending
-from ledger.store.db import insert_tuples, marker, new_ids
 from ledger.core.errors import LedgerError, MakerChecker, NotFound, Overdraft
+from ledger.funds import flows, posting
+from ledger.funds.accounts import find_account, lock_accounts
 from ledger.funds.lots import get_lot
-from ledger.models import (
-    Account, AccountKind, Approval, Decision, PaymentRoll, Payee, Posting, RegionLevel, RollEvent,
-    RollEventKind, RollLine,
-    Transfer, TransferKind, User,
-)
 from ledger.funds.posting import canonical_request, check_amount, check_period_open, iso_day
+from ledger.models import (
+    Account,
+    AccountKind,
+    Approval,
+    Decision,
+    Payee,
+    PaymentRoll,
+    Posting,
+    RegionLevel,
+    RollEvent,
+    RollEventKind,
+    RollLine,
+    Transfer,
+    TransferKind,
+    User,
+)
 from ledger.org.regions import get_region
+from ledger.screening.at_posting import households_with_dead_head
+from ledger.store.access import Action, ancestors, require
+from ledger.store.bulk import collector_paused
+from ledger.store.db import insert_tuples, marker, new_ids
 
 # Lines per batch of statements: large enough that per-statement costs vanish, small enough
 # that a 100,000-line roll never holds more than a few MB of rows and entries at once, and

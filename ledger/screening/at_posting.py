@@ -8,15 +8,20 @@ import functools
 
 from sqlalchemy import Date, Select, and_, bindparam, cast, literal, null, or_, select, union_all
 
-from ledger.store.context import context_of
-from ledger.screening.finding import Finding
+from ledger.core.errors import PaymentRefused
+from ledger.core.money import format_yuan
+from ledger.models import (
+    AccountKind,
+    Member,
+    MemberEvent,
+    MemberEventKind,
+    Payee,
+    TransferKind,
+)
 from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
-from ledger.core.errors import PaymentRefused
-from ledger.models import (
-    AccountKind, Member, MemberEvent, MemberEventKind, Payee, TransferKind,
-)
-from ledger.core.money import format_yuan
+from ledger.screening.finding import Finding
+from ledger.store.context import context_of
 
 
 def check_transfer(change, actor, transfer, legs) -> None:

@@ -1,1 +1,2 @@
-"""Engines, sessions and bulk writes, database guards (append-only triggers), the migrations runner, and who may do what where."""
+"""Engines, sessions and bulk writes, database guards (append-only triggers), the migrations runner,
+and who may do what where."""

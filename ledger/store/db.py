@@ -16,14 +16,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import LargeBinary, String, create_engine, event, func, insert, inspect, select
 from sqlalchemy import Enum as SqlEnum
+from sqlalchemy import LargeBinary, String, create_engine, event, func, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.store.context import LedgerContext
 from ledger.core.errors import LedgerError, StorageError
+from ledger.store.context import LedgerContext
 
 DEFAULT_SQLITE_TIMEOUT = 30.0  # seconds a writer waits for another's lock (busy timeout)
 

@@ -4,8 +4,8 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 13:32:04.185902
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from ledger.store import guards
 

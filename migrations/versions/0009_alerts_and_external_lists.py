@@ -4,8 +4,8 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02 13:36:40.001849
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from ledger.store import guards
 

@@ -5,8 +5,8 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from ledger.store import guards
 

@@ -7,7 +7,6 @@ Create Date: 2026-12-10
 """
 from alembic import op
 
-
 revision = '0013'
 down_revision = '0012'
 branch_labels = None

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.core.errors import LedgerError
 from ledger.funds import balances, posting
 from ledger.funds.allocation import Factor, allocate_by_factors, pass_down_by_plan, split
 from ledger.store.db import transaction
-from ledger.core.errors import LedgerError
 from tests.ledger.test_invariants import u
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE
 

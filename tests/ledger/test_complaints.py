@@ -10,17 +10,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from ledger.oversight import complaints as cp
-from ledger.households import registry as households
-from ledger.org import regions
-from ledger.rolls import lifecycle as rolls
 from ledger.audit.entries import decode_entry
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
-from ledger.core.errors import NotFound, PermissionDenied, LedgerError
-from ledger.models import AuditEntry, HouseholdStatus, Role
-from ledger.models.oversight import Complaint, ComplaintChannel as Ch, ComplaintSubject as Subj
+from ledger.core.errors import LedgerError, NotFound, PermissionDenied
 from ledger.core.pii import PiiVault
+from ledger.households import registry as households
+from ledger.models import AuditEntry, HouseholdStatus, Role
+from ledger.models.oversight import Complaint
+from ledger.models.oversight import ComplaintChannel as Ch
+from ledger.models.oversight import ComplaintSubject as Subj
+from ledger.org import regions
+from ledger.oversight import complaints as cp
+from ledger.rolls import lifecycle as rolls
+from ledger.store.db import transaction
 from tests.world import CITY, COUNTY, TOWNSHIP, VILLAGE
 
 NAME, PHONE = "刘秀英", "13907311234"

@@ -19,18 +19,25 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
-from ledger.funds import balances, flows, posting
-from ledger.audit.tlog import merkle
 from ledger.audit.entries import decode_entry
-from ledger.store.db import make_engine, make_sessionmaker, transaction
+from ledger.audit.tlog import merkle
+from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.core.errors import LedgerError, Overdraft
+from ledger.funds import balances, flows, posting
 from ledger.models import (
-    Account, AccountKind, Approval, AuditEntry, AuditHead, Decision, Posting, Transfer,
+    Account,
+    AccountKind,
+    Approval,
+    AuditEntry,
+    AuditHead,
+    Decision,
+    Posting,
+    Transfer,
     TransferKind,
 )
 from ledger.org.regions import get_user
+from ledger.store.context import LedgerContext
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.world import CITY, COUNTY, DAY, PROVINCE, build_world
 
 # Sessions of this file write to the demo log unless they say otherwise.

@@ -12,19 +12,18 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
-from ledger.store.context import use_log
-from ledger.funds import flows
-from ledger.store import guards
 from ledger.audit import checkpoints as cps
+from ledger.audit.log import entry_bytes
 from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.note import Ed25519Signer
-from ledger.audit.log import entry_bytes
 from ledger.audit.verify import bound_models, log_origins, verify
-from ledger.store.db import make_engine, make_sessionmaker, transaction
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.funds import flows
 from ledger.models import AuditHead, Transfer
 from ledger.org.regions import get_user
+from ledger.store import guards
+from ledger.store.context import LedgerContext, use_log
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.world import COUNTY, COUNTY2, DAY, PROVINCE
 
 # Sessions of this file write to the demo log unless they say otherwise.

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from ledger.households import credit
 from ledger.funds import flows, lots, posting
-from ledger.store.db import transaction
+from ledger.households import credit
 from ledger.models import SourceLevel
+from ledger.store.db import transaction
 from tests.ledger.test_import_households import HOUSEHOLDS, write
 from tests.ledger.test_invariants import u
 from tests.world import CITY, COUNTY, DAY, PROVINCE, VILLAGE
@@ -33,7 +33,8 @@ def ft(cli, db_url, world, monkeypatch, tmp_path):
     run = cli
     run.lot = t.lot_id
     assert run("--as", "k_clerk", "import", "households",
-               write(tmp_path, "h.csv", HOUSEHOLDS + f"H-103,{VILLAGE},李四,清退,2019-05-01,,\n"))[0] == 0
+               write(tmp_path, "h.csv",
+                     HOUSEHOLDS + f"H-103,{VILLAGE},李四,清退,2019-05-01,,\n"))[0] == 0
     return run
 
 

@@ -370,7 +370,8 @@ HOSTILE_FILES = {
               .encode("utf-16"),
     "year": f"户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},赵大,建档立卡,"
             "99999999999999999999-1-1\n".encode(),
-    "unterminated": f'户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},"赵大,建档立卡\n'.encode(),
+    "unterminated": f'户编码,村代码,户主姓名,户状态,识别日期\nH-9,{VILLAGE},"赵大,建档立卡\n'
+                    .encode(),
 }
 
 

@@ -20,13 +20,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.audit import entries
-from ledger.audit.tlog import merkle, proofs
-from ledger.audit.tlog.checkpoint import (
-    Checkpoint, CheckpointError, CosignatureSigner, add_signatures, cosign, open_checkpoint,
-    sign_checkpoint,
-)
 from ledger.audit.checkpoints import _read_state
 from ledger.audit.keys import KeyError_, load_key
+from ledger.audit.tlog import merkle, proofs
+from ledger.audit.tlog.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CosignatureSigner,
+    add_signatures,
+    cosign,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from ledger.audit.tlog.merkle import ProofError
 from ledger.audit.tlog.note import Ed25519Signer, NoteError, open_note, parse_note
 from ledger.audit.tlog.policy import PolicyError, QuorumError, parse_policy

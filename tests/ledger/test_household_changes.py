@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
 from ledger.households.registry import current_status
 from ledger.models import HouseholdStatus, Member
+from ledger.store.db import transaction
 from tests.ledger.test_import_households import HOUSEHOLDS, MEMBERS, idn, write
 
 

@@ -5,13 +5,13 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
-from ledger.households.registry import current_status
 from ledger.core.idcard import check_character
+from ledger.core.pii import PiiVault
+from ledger.households.registry import current_status
 from ledger.imports.csvfile import ImportProblems
 from ledger.imports.households import import_households, import_members
 from ledger.models import AuditEntry, Household, HouseholdStatus, Member
-from ledger.core.pii import PiiVault
+from ledger.store.db import transaction
 from tests.world import VILLAGE
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.store.db import transaction
 from ledger.funds.lots import find_lot
 from ledger.models import Region, SourceLevel
+from ledger.store.db import transaction
 from tests.ledger.test_import_households import write
 
 REGIONS = ("区划代码,名称,级别,上级代码\n"
@@ -64,8 +64,8 @@ PROJECTS = ("项目编码,项目名称,县代码,功能科目,状态,入库日�
 
 
 def test_project_library_entries_import_idempotently_and_never_approved(ft, world, tmp_path):
-    from ledger.models import ProjectStatus
     from ledger.funds.projects import project_stage
+    from ledger.models import ProjectStatus
     path = write(tmp_path, "projects.csv", PROJECTS, "gb18030")
     code, out, err = ft("--as", "k_clerk", "import", "projects", path)
     assert code == 0 and out.startswith("projects: 2 added"), err

@@ -8,9 +8,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from ledger.store.db import insert_tuples, new_ids, transaction
 from ledger.models import Transfer, TransferKind
 from ledger.org.regions import get_user
+from ledger.store.db import insert_tuples, new_ids, transaction
 from tests.world import COUNTY
 
 COLUMNS = [c.key for c in Transfer.__table__.columns]

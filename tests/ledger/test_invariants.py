@@ -7,17 +7,30 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from ledger.funds import balances, flows, lots, periods, posting
-from ledger.store.db import transaction
 from ledger.core.errors import (
-    ClosedPeriod, IdempotencyConflict, InvariantViolation, LedgerError, LotMismatch,
-    MakerChecker, NotFound, Overdraft, PermissionDenied, PurposeViolation,
-)
-from ledger.models import (
-    AccountKind, Approval, AuditEntry, Posting, SourceLevel, Transfer, TransferKind,
+    ClosedPeriod,
+    IdempotencyConflict,
+    InvariantViolation,
+    LedgerError,
+    MakerChecker,
+    NotFound,
+    Overdraft,
+    PermissionDenied,
+    PurposeViolation,
 )
 from ledger.core.money import MoneyError, parse_yuan
-from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, VILLAGE
+from ledger.funds import balances, flows, lots, periods, posting
+from ledger.models import (
+    AccountKind,
+    Approval,
+    AuditEntry,
+    Posting,
+    SourceLevel,
+    Transfer,
+    TransferKind,
+)
+from ledger.store.db import transaction
+from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -89,8 +102,8 @@ def test_every_transfer_sums_to_zero_and_trial_balance_balances(world):
 
 
 def test_an_unbalanced_set_of_legs_is_refused(world):
-    from ledger.funds.accounts import find_account
     from ledger.audit.log import record_change
+    from ledger.funds.accounts import find_account
     with pytest.raises(InvariantViolation, match="does not balance"):
         with transaction(world.factory) as s:
             acct = find_account(s, world.lot_id, AccountKind.UNIT, PROVINCE)
@@ -114,8 +127,8 @@ def second_lot(world):
 
 def test_a_transfer_cannot_mix_lots(world):
     other = second_lot(world)
-    from ledger.funds.accounts import find_account
     from ledger.audit.log import record_change
+    from ledger.funds.accounts import find_account
     with transaction(world.factory) as s:
         a = find_account(s, world.lot_id, AccountKind.UNIT, PROVINCE)
         b = find_account(s, other, AccountKind.UNIT, PROVINCE)
@@ -276,10 +289,10 @@ def test_recorder_cannot_approve_and_every_approval_is_logged(world):
 
 def test_an_approver_who_recorded_cannot_approve_their_own(world):
     # an administrator could give one person both hats; the rule is about the person
-    from ledger.org import regions
-    from ledger.models import Role
-    from ledger.funds.accounts import find_account
     from ledger.audit.log import record_change
+    from ledger.funds.accounts import find_account
+    from ledger.models import Role
+    from ledger.org import regions
     down_to_county(world)
     with transaction(world.factory) as s:
         regions.add_user(s, u(s, "admin"), username="both", display_name="both",

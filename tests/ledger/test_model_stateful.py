@@ -7,7 +7,6 @@ holds money is overdrawn counting pending, and the cached balance columns equal 
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import uuid
@@ -17,15 +16,15 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 
 from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
+from ledger.core.errors import Overdraft
 from ledger.funds import balances, flows, lots, posting
-from ledger.org import regions
-from ledger.store.db import make_engine, make_sessionmaker, transaction
-from ledger.core.errors import LedgerError, Overdraft
 from ledger.models import Account, AuditHead, SourceLevel
+from ledger.org import regions
+from ledger.store.context import LedgerContext
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.conftest import PG_ADMIN_URL, _pg_url
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, build_world
 

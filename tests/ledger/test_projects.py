@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.funds import flows, posting, projects
-from ledger.store.db import transaction
 from ledger.core.errors import LedgerError, PermissionDenied
+from ledger.funds import flows, posting, projects
 from ledger.models import ProjectStatus as S
+from ledger.store.db import transaction
 from tests.ledger.test_invariants import down_to_county, u
 from tests.world import COUNTY, DAY
 

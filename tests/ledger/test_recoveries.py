@@ -5,11 +5,11 @@ import datetime as dt
 
 import pytest
 
-from ledger.funds import balances, posting, recoveries
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
 from ledger.core.errors import LedgerError, Overdraft, PermissionDenied
+from ledger.funds import balances, posting, recoveries
 from ledger.funds.trace import trace_lot
+from ledger.store.db import transaction
 from tests.ledger.test_invariants import down_to_county, pay_household, u, unit_balance
 from tests.ledger.test_trace import walk
 from tests.world import COUNTY, DAY

@@ -3,9 +3,9 @@
 The scan reads the source of every module of `ledger/` (the command line and the demo aside:
 they report refusals, they do not decide them) and resolves each call `X(...)` to what it
 names, function-local imports included; for a `LedgerError` made there (raised, or returned to
-be raised, as `store.db.storage_error` does) it finds the code (the `code=` keyword, a class's `codes` table keyed by
-the first argument, or the class's own code) and checks that the code is in
-`ledger.core.refusals.CATALOGUE` and that the keywords are exactly that entry's parameters
+be raised, as `store.db.storage_error` does) it finds the code (the `code=` keyword, a class's
+`codes` table keyed by the first argument, or the class's own code) and checks that the code is
+in `ledger.core.refusals.CATALOGUE` and that the keywords are exactly that entry's parameters
 (optional ones aside). A refusal passed on from one caught (`code=exc.code, **exc.params`)
 keeps its own. Import problems (`Problem(...)`) are held to the same rule.
 

@@ -9,13 +9,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ledger.households import registry as hh
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
 from ledger.core.errors import LedgerError, PermissionDenied
-from ledger.models import AuditEntry, Household, HouseholdEvent, HouseholdStatus, Member, Payee
 from ledger.core.pii import PiiVault
+from ledger.households import registry as hh
+from ledger.models import AuditEntry, Household, HouseholdEvent, HouseholdStatus, Member, Payee
 from ledger.org.regions import get_user
+from ledger.store.db import transaction
 from tests.ledger import same_rows
 from tests.ledger.alerts.helpers import idn
 from tests.world import VILLAGE, VILLAGE2

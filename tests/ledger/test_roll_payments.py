@@ -9,21 +9,29 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
-from ledger.funds import flows, posting
-from ledger.rolls import payments as roll_payments, lifecycle as rolls
-from ledger.models.alerts import Alert, AlertEvent
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
+from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.core.errors import Overdraft, PermissionDenied
+from ledger.funds import flows, posting
 from ledger.imports.bank import import_bank_results
 from ledger.imports.csvfile import ImportProblems
 from ledger.models import (
-    Account, Approval, AuditEntry, PaymentRoll, Posting, RollEvent, RollEventKind, RollLine,
+    Account,
+    Approval,
+    AuditEntry,
+    PaymentRoll,
+    Posting,
+    RollEvent,
+    RollEventKind,
+    RollLine,
     Transfer,
 )
+from ledger.models.alerts import Alert, AlertEvent
 from ledger.org.regions import get_user
+from ledger.rolls import lifecycle as rolls
+from ledger.rolls import payments as roll_payments
+from ledger.store.context import LedgerContext
+from ledger.store.db import transaction
 from tests.ledger import same_rows
 from tests.ledger.alerts.helpers import Town, idn
 from tests.world import COUNTY
@@ -213,7 +221,8 @@ def test_a_roll_with_a_blacklisted_household_is_refused_whole_where_configured(w
     approved_roll(world, codes)
     town.listing(ListKind.BLACKLIST, [ListRecord(2, "户主2", org="冒领",
                                                  date_from=dt.date(2024, 1, 1))])
-    world.factory.configure(info=LedgerContext(DEMO_LOG_ORIGIN, refuse_blacklisted_payees=True).as_info())
+    world.factory.configure(
+        info=LedgerContext(DEMO_LOG_ORIGIN, refuse_blacklisted_payees=True).as_info())
     try:
         with pytest.raises(PaymentRefused, match="HH-002"):
             with transaction(world.factory) as s:

@@ -10,8 +10,8 @@ import json
 import pytest
 
 from ledger.funds import balances
-from ledger.store.db import transaction
 from ledger.models import AccountKind
+from ledger.store.db import transaction
 from tests.ledger.test_import_households import HOUSEHOLDS, write
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, VILLAGE
@@ -98,12 +98,13 @@ def test_a_roll_from_board_to_bank(ft, world, tmp_path):
     with transaction(world.factory) as s:
         from ledger.rolls import lifecycle as rolls
         again = rolls.get_roll(s, "R-2024-01-补发")
-        assert [(l.household_code, l.amount_fen) for l in rolls.roll_lines(s, again)] == \
-            [("H-101", 500_00)]
+        assert [(line.household_code, line.amount_fen)
+                for line in rolls.roll_lines(s, again)] == [("H-101", 500_00)]
     code, _, err = ft(*roll, "repay", "R-2024-01-补发", "--new", "R-x", "--date", "2024-04-01")
     assert code == 2 and "no lines returned by the bank" in err
     # a returned line is repaid once: the same repayment again is the same roll, another is refused
-    assert ft(*roll, "repay", "R-2024-01", "--new", "R-2024-01-补发", "--date", "2024-04-01")[0] == 0
+    assert ft(*roll, "repay", "R-2024-01", "--new", "R-2024-01-补发", "--date",
+              "2024-04-01")[0] == 0
     code, _, err = ft(*roll, "repay", "R-2024-01", "--new", "R-2024-01-再补", "--date",
                       "2024-04-02")
     assert code == 2 and "not already repaid" in err
@@ -113,8 +114,8 @@ def test_a_roll_from_board_to_bank(ft, world, tmp_path):
         from ledger.rolls.lifecycle import transfer_of
         again = rolls.get_roll(s, "R-2024-01-补发")
         assert rolls.failed_lines(s, again) == []
-        h104 = next(l for l in rolls.roll_lines(s, rolls.get_roll(s, "R-2024-01"))
-                    if l.household_code == "H-104")
+        h104 = next(line for line in rolls.roll_lines(s, rolls.get_roll(s, "R-2024-01"))
+                    if line.household_code == "H-104")
         pending = transfer_of(s, rolls.get_roll(s, "R-2024-01"), h104)
     assert ft("--as", "k_approver", "reject", pending.id, "--comment", "查实虚报冒领，拒付")[0] == 0
     code, _, err = ft(*roll, "repay", "R-2024-01", "--new", "R-2024-01-x", "--date", "2024-04-02")
@@ -174,8 +175,8 @@ def test_another_county_cannot_send_or_reconcile_a_roll(ft, tmp_path):
 
 def test_review_findings_on_rolls_stay_fixed(ft, world, tmp_path):
     """Roll keys are reserved; no objection once sent; no future dates; bank rows must match."""
-    from ledger.funds import flows
     from ledger.core.errors import LedgerError
+    from ledger.funds import flows
     from tests.ledger.test_invariants import u
     lines = write(tmp_path, "lines.csv", "户编码\nH-100\nH-101\n")
     roll = ["--as", "k_clerk", "roll"]

@@ -11,23 +11,32 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.households import registry as households
-from ledger.org import regions
-from ledger.oversight import sampling
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog.checkpoint import (
-    Checkpoint, CosignatureSigner, add_signatures, cosign, sign_checkpoint,
+    Checkpoint,
+    CosignatureSigner,
+    add_signatures,
+    cosign,
+    sign_checkpoint,
 )
 from ledger.audit.tlog.note import Ed25519Signer
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
 from ledger.core.errors import LedgerError, PermissionDenied
+from ledger.core.pii import PiiVault
+from ledger.households import registry as households
 from ledger.models import HouseholdStatus, RegionLevel
 from ledger.models.oversight import SampleStrata
-from ledger.core.pii import PiiVault
+from ledger.org import regions
+from ledger.oversight import sampling
 from ledger.oversight.sampling_verify import (
-    SampleError, allocate, canonical_json, rank_key, recompute, sample_seed,
+    SampleError,
+    allocate,
+    canonical_json,
+    rank_key,
+    recompute,
+    sample_seed,
 )
+from ledger.store.db import transaction
 from tests.world import COUNTY, TOWNSHIP, VILLAGE
 
 ORIGIN = "fundtrail.example/demo-province"

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ledger.funds import lots, posting
-from ledger.store.db import transaction
 from ledger.funds.trace import trace_lot
+from ledger.store.db import transaction
 from tests.ledger.test_invariants import down_to_county, pay_household, second_lot, u
 from tests.world import COUNTY, DAY
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.funds import flows, posting, yearend
 from ledger.store.db import transaction
-from ledger.core.errors import LedgerError, PermissionDenied
 from tests.ledger.test_invariants import down_to_county, pay_household, u, unit_balance
 from tests.world import CITY, COUNTY, PROVINCE
 
@@ -51,10 +51,11 @@ def test_idle_money_is_flagged_after_a_year_and_taken_back_after_two(world):
 
 
 def test_the_statement_is_fixed_in_the_audit_log(world, db_url, monkeypatch, capsys):
+    from sqlalchemy import select
+
     from ledger.audit.entries import decode_entry
     from ledger.cli.root import main
     from ledger.models import AuditEntry
-    from sqlalchemy import select
     down_to_county(world, 300_000_00)
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
     assert main(["--as", "p_clerk", "year-end", "--year", "2024", "--record", "--json"]) == 0

@@ -34,18 +34,18 @@ from typing import Callable
 
 from sqlalchemy import func, select, text
 
-from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
-from ledger.households import registry as households
-from ledger.org import regions
-from ledger.rolls import lifecycle as rolls
 from ledger.audit import keys as keyfiles
 from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import verify
-from ledger.funds.balances import trial_balance
-from ledger.store.db import make_engine, make_sessionmaker, transaction
-from ledger.models import Approval, Checkpoint, Household, HouseholdStatus, Transfer
+from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.core.pii import PiiVault
+from ledger.funds.balances import trial_balance
+from ledger.households import registry as households
+from ledger.models import Approval, Checkpoint, Household, HouseholdStatus, Transfer
+from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
+from ledger.store.context import LedgerContext
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, VILLAGE, build_world
 

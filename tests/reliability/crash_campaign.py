@@ -18,9 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from ledger.core.pii import new_key
 from ledger.store import migrate
 from ledger.store.db import make_engine
-from ledger.core.pii import new_key
 from tests.reliability.crash import Tally, campaign, prepare
 
 PG_ADMIN = os.environ.get("FUNDTRAIL_TEST_PG_URL",

@@ -12,12 +12,12 @@ import subprocess
 import pytest
 from sqlalchemy import create_engine, text
 
-from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import verify
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.ledger.test_invariants import down_to_county, pay_household
 from tests.reliability.crash import ORIGIN, PASSPHRASE

@@ -14,22 +14,33 @@ import multiprocessing
 import traceback
 
 import pytest
-
 from sqlalchemy import select
 
-from ledger.households import registry as households
+from ledger.core.errors import LedgerError
+from ledger.core.pii import PiiVault
 from ledger.funds import projects
+from ledger.households import registry as households
+from ledger.models import (
+    Household,
+    HouseholdStatus,
+    Payee,
+    PayeeKind,
+    PaymentRoll,
+    Project,
+    Region,
+    RegionLevel,
+    Role,
+    User,
+)
 from ledger.org import regions
 from ledger.rolls import lifecycle as rolls
 from ledger.store.db import transaction
-from ledger.core.errors import LedgerError
-from ledger.models import (
-    Household, HouseholdStatus, Payee, PayeeKind, PaymentRoll, Project, Region, RegionLevel,
-    Role, User,
-)
-from ledger.core.pii import PiiVault
 from tests.ledger.test_concurrency_pg import (
-    WAIT, _check_audit_log, _check_one_entry_per_row, _factory, _run,
+    WAIT,
+    _check_audit_log,
+    _check_one_entry_per_row,
+    _factory,
+    _run,
 )
 from tests.world import COUNTY, DAY, TOWNSHIP, VILLAGE, build_world
 

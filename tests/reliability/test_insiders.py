@@ -12,11 +12,11 @@ from sqlalchemy.exc import DBAPIError
 from ledger.audit.entries import decode_entry
 from ledger.audit.log import entry_bytes
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
+from ledger.imports.households import import_households
 from ledger.models import Household
+from ledger.store.db import transaction
 from tests.ledger.audit.test_verify_db import tamper
 from tests.ledger.test_import_households import HOUSEHOLDS, run, write
-from ledger.imports.households import import_households
 
 
 @pytest.fixture

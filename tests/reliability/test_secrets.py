@@ -14,14 +14,14 @@ import os
 import pytest
 from sqlalchemy import select, text
 
-from ledger.households import registry as household_service
 from ledger.audit import keys as keyfiles
-from ledger.store.db import transaction
 from ledger.core.errors import LedgerError
+from ledger.core.pii import PiiKeyError, PiiVault, new_key
+from ledger.households import registry as household_service
 from ledger.imports.households import import_households, import_members
 from ledger.models import Base, Household, HouseholdStatus, Member
-from ledger.core.pii import PiiKeyError, PiiVault, new_key
 from ledger.org.regions import get_user
+from ledger.store.db import transaction
 from tests.ledger.test_import_households import HOUSEHOLDS, MEMBERS, idn, write
 from tests.world import VILLAGE
 

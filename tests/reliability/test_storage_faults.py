@@ -14,16 +14,16 @@ import subprocess
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
 
-from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
 from ledger.audit.verify import verify
-from ledger.funds.balances import trial_balance
-from ledger.store.db import make_engine, make_sessionmaker, transaction
+from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.core.errors import LedgerError, StorageError
+from ledger.core.pii import PiiVault
+from ledger.funds.balances import trial_balance
 from ledger.imports.households import import_households
 from ledger.models import AuditEntry, Household
-from ledger.core.pii import PiiVault
 from ledger.org.regions import get_user
+from ledger.store.context import LedgerContext
+from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.reliability.crash import fundtrail_exe, households_csv
 
 # Sessions of this file write to the demo log unless they say otherwise.

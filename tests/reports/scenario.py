@@ -6,21 +6,26 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger.funds import flows, posting
-from ledger.rolls import lifecycle as rolls
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit.tlog.policy import parse_policy
-from ledger.store.db import transaction
+from ledger.core.idcard import check_character
+from ledger.core.pii import PiiVault
+from ledger.disclosure.notices import (
+    project_window,
+    publish,
+    record_contact,
+    record_household_support,
+    record_project_details,
+    roll_window,
+)
+from ledger.funds import flows, posting
 from ledger.households.credit import register_loan
 from ledger.households.registry import add_member, register_household
-from ledger.core.idcard import check_character
 from ledger.models import HouseholdStatus
 from ledger.models.disclosure import NoticeKind
-from ledger.disclosure.notices import (
-    project_window, publish, record_contact, record_household_support, record_project_details, roll_window,
-)
-from ledger.core.pii import PiiVault
+from ledger.rolls import lifecycle as rolls
+from ledger.store.db import transaction
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, DAY, TOWNSHIP, VILLAGE
 
@@ -112,7 +117,7 @@ def _roll(sc: Scenario) -> None:
         rolls.send(s, sc.user(s, "k_clerk"), ROLL, SENT)
     with transaction(sc.world.factory) as s:
         approver = sc.user(s, "k_approver")
-        for n, (code, quantity) in enumerate(lines):
+        for n, (_code, quantity) in enumerate(lines):
             failed = n == 3  # one 退票: its line shows as returned, money back in the lot
             rolls.apply_bank_result(s, approver, ROLL, n + 1, 500_00 * quantity, not failed,
                                     reason="账户冻结" if failed else "",
@@ -137,7 +142,8 @@ def _project(sc: Scenario) -> None:
             start_date=dt.date(2024, 4, 1), end_date=dt.date(2024, 10, 31),
             implementer="长沙县松雅生猪养殖专业合作社", responsible_person="周建国",
             performance_targets="年出栏生猪 2000 头；带动脱贫户 35 户年均增收 1500 元以上",
-            benefit_mechanism="脱贫户以到户产业资金入股，按入股金额的 8% 保底分红；优先吸纳脱贫劳动力务工",
+            benefit_mechanism="脱贫户以到户产业资金入股，按入股金额的 8% 保底分红；"
+                              "优先吸纳脱贫劳动力务工",
             supervision_phone="0731-8400 0000", issuing_unit="长沙县星沙镇松雅村村民委员会")
 
 

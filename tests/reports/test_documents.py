@@ -9,18 +9,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.audit.log import entry_bytes
-from ledger.funds import flows, posting, projects
 from ledger.audit import checkpoints as cps
+from ledger.audit.log import entry_bytes
 from ledger.audit.tlog import proofs
 from ledger.audit.tlog.policy import parse_policy
-from ledger.store.db import transaction
-from ledger.models import ProjectStatus
 from ledger.disclosure.content import digest, display_name
-from ledger.models.disclosure import NoticeKind
 from ledger.disclosure.notices import (
-    check_qr_payload, parse_subject, printable, project_window, publish, subject_text,
+    check_qr_payload,
+    parse_subject,
+    printable,
+    project_window,
+    publish,
+    subject_text,
 )
+from ledger.funds import flows, posting, projects
+from ledger.models import ProjectStatus
+from ledger.models.disclosure import NoticeKind
+from ledger.store.db import transaction
 from reports.annual import county_annual_pdf
 from reports.fonts import FontError, find_font, register_font
 from reports.render import render_public
@@ -158,7 +163,8 @@ def test_the_annual_report_lists_sources_uses_charts_and_alerts(sc, tmp_path):
                "amount_fen": 1_500_00, "subject": "H-305"}]
     (tmp_path / "alerts.pdf").write_bytes(county_annual_pdf(doc, alerts))
     text = pdftools.flat(pdftools.text(tmp_path / "alerts.pdf"))
-    assert "BEN-01" in text and "已确认" in text and "1,500.00" in text and "暂无预警数据" not in text
+    assert ("BEN-01" in text and "已确认" in text and "1,500.00" in text
+            and "暂无预警数据" not in text)
 
 
 def test_font_problems_are_clear(tmp_path):
@@ -212,10 +218,10 @@ def test_a_county_without_a_supervision_phone_cannot_post_a_roll(sc):
 
 
 def test_the_household_card_counts_only_present_members(sc, tmp_path):
+    from ledger.core.pii import PiiVault
+    from ledger.disclosure.content import household_card
     from ledger.households.changes import record_death
     from ledger.households.registry import add_member
-    from ledger.disclosure.content import household_card
-    from ledger.core.pii import PiiVault
     from reports.card import household_card_pdf
     vault = PiiVault.from_env()
     code = sc.households[0]

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from ledger.audit.tlog import proofs
 from ledger.audit.log import entry_bytes
-from ledger.store.db import transaction
+from ledger.audit.tlog import proofs
 from ledger.core.idcard import mask
 from ledger.disclosure.notices import check_qr_payload
+from ledger.store.db import transaction
 from tests.reports import pdftools, scenario
 from tests.world import COUNTY, VILLAGE
 

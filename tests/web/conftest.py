@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from ledger.org import signin as auth
 from ledger.core.config import Settings
+from ledger.org import signin as auth
 from tests.web.scene import ORIGIN, PASSWORD, build_scene
 from web.app import create_app
 from web.settings import WebSettings

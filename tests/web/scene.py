@@ -9,17 +9,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger.store.context import use_log
-from ledger.org import signin as auth, regions
+from ledger.audit import checkpoints as cps
+from ledger.audit.keys import KINDS
+from ledger.audit.tlog.checkpoint import generate_cosigner, verifier_from_vkey
+from ledger.core.pii import PiiVault
 from ledger.funds import flows, posting
 from ledger.households import registry as households
-from ledger.rolls import lifecycle as rolls
-from ledger.audit import checkpoints as cps
-from ledger.audit.tlog.checkpoint import generate_cosigner, verifier_from_vkey
-from ledger.audit.keys import KINDS
-from ledger.store.db import transaction
 from ledger.models import HouseholdStatus, Role
-from ledger.core.pii import PiiVault
+from ledger.org import regions
+from ledger.org import signin as auth
+from ledger.rolls import lifecycle as rolls
+from ledger.store.context import use_log
+from ledger.store.db import transaction
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, VILLAGE, VILLAGE2
 
 ORIGIN = "fundtrail.example/demo-province"
@@ -71,7 +72,8 @@ def build_scene(world, tmp_path: Path) -> Scene:
             roll = rolls.create_roll(
                 s, clerk, code=f"R-{prefix}", lot_id=world.lot_id, county_code=county,
                 item="产业奖补", function_code="2130505", use_code="household_subsidy",
-                standard_fen=500_00, lines=[(f"{prefix.upper()}H-1", 1), (f"{prefix.upper()}H-2", 2)],
+                standard_fen=500_00,
+                lines=[(f"{prefix.upper()}H-1", 1), (f"{prefix.upper()}H-2", 2)],
                 as_of=dt.date.today())
             rolls.publish(s, clerk, roll.code, PUBLISHED)
             pending = flows.pay(s, clerk, lot_id=world.lot_id, payee_code=f"{prefix.upper()}H-1",

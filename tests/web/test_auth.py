@@ -6,12 +6,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ledger.org import signin as auth, regions
 from ledger.audit.entries import decode_entry
 from ledger.audit.verify import verify
 from ledger.core.config import ConfigError, Settings
-from ledger.store.db import transaction
 from ledger.models import AuditEntry
+from ledger.org import regions
+from ledger.org import signin as auth
+from ledger.store.db import transaction
 from tests.web.conftest import SECRET, make_settings
 from tests.web.scene import PASSWORD
 from web.app import create_app

@@ -15,11 +15,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from ledger.store.context import use_log
 from ledger.audit import checkpoints as cps
-from ledger.audit.tlog import proofs
 from ledger.audit.log import entry_bytes
+from ledger.audit.tlog import proofs
 from ledger.models import PaymentRoll
+from ledger.store.context import use_log
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, PASSWORD, sign_checkpoint
 from web.app import create_app

@@ -353,8 +353,9 @@ class Fuzzer:
                 rel = path.relative_to(uploads).parts
                 assert len(rel) == 2 and ".." not in rel, path
             elif path.is_file():
-                assert path.name in {"ledger.store.db", "ledger.store.db-wal", "ledger.store.db-shm",
-                                     "policy.txt", "village.state", "township.state"}, path
+                assert path.name in {"ledger.store.db", "ledger.store.db-wal",
+                                     "ledger.store.db-shm", "policy.txt", "village.state",
+                                     "township.state"}, path
         assert self.failures == [], f"{len(self.failures)} of {self.cases} cases failed:\n" + \
             "\n".join(self.failures[:40])
 

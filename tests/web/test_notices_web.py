@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from ledger.store.context import use_log
-from ledger.disclosure import notices
-from ledger.org import regions
 from ledger.audit.tlog.policy import parse_policy
-from ledger.store.db import transaction
+from ledger.disclosure import notices
 from ledger.models.disclosure import NoticeKind
+from ledger.org import regions
+from ledger.store.context import use_log
+from ledger.store.db import transaction
 from tests.web.scene import ORIGIN, PUBLISHED, sign_checkpoint
 
 

@@ -9,13 +9,13 @@ import re
 import subprocess
 from urllib.parse import urljoin, urlparse
 
-from ledger.oversight import complaints
-from ledger.households import registry as households
-from ledger.org import regions
-from ledger.store.db import transaction
 from ledger.core.idcard import check_character
-from ledger.models.oversight import ComplaintChannel, ComplaintSubject
 from ledger.core.pii import PiiVault
+from ledger.households import registry as households
+from ledger.models.oversight import ComplaintChannel, ComplaintSubject
+from ledger.org import regions
+from ledger.oversight import complaints
+from ledger.store.db import transaction
 from tests.web.test_notices_web import _publish_roll_notice
 from tests.world import VILLAGE
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
 from ledger.funds import projects
-from ledger.store.db import make_sessionmaker, reading_engine
 from ledger.models import PayeeKind
 from ledger.org.regions import get_user
+from ledger.store.context import LedgerContext
+from ledger.store.db import make_sessionmaker, reading_engine
 from tests.web.conftest import Browser, make_settings
 from tests.world import VILLAGE
 from web.app import create_app
@@ -59,6 +59,7 @@ def test_the_database_refuses_a_write_in_a_reading_session_too(engine, world):
     writes again for the next writer."""
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
+
     from ledger.store.db import transaction
     reading = make_sessionmaker(reading_engine(engine), TEST_CONTEXT)
     for _ in range(2):   # the same pooled connection, read-only then writing, twice

@@ -134,7 +134,8 @@ def test_import_households_preview_then_confirm(app, scene, browser):
     from io import BytesIO
     b = browser("k_clerk")
     header = "户编码,村代码,户主姓名,户状态,识别日期,银行卡号\n"
-    bad = header + f"KH-9,{VILLAGE},赵六,建档立卡,2024-03-01,123\nKH-10,{VILLAGE},钱七,火星,2024-03-01,\n"
+    bad = header + (f"KH-9,{VILLAGE},赵六,建档立卡,2024-03-01,123\n"
+                    f"KH-10,{VILLAGE},钱七,火星,2024-03-01,\n")
     r = b.post("/staff/import", {"kind": "households", "file": (BytesIO(bad.encode()), "hh.csv")},
                token_from="/staff/import", content_type="multipart/form-data")
     html = r.get_data(as_text=True)

@@ -10,14 +10,14 @@ import datetime as dt
 
 import pytest
 
-from ledger.store.context import use_log
-from ledger.disclosure import notices
-from ledger.org import regions
-from ledger.rolls import lifecycle as rolls
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog.checkpoint import verifier_from_vkey
-from ledger.store.db import transaction
+from ledger.disclosure import notices
 from ledger.models.disclosure import NoticeKind
+from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
+from ledger.store.context import use_log
+from ledger.store.db import transaction
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, PUBLISHED
 from web.app import create_app

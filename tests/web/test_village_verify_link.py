@@ -12,15 +12,15 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import select, text
 
-from ledger.store.context import use_log
-from ledger.households import registry as households
-from ledger.org import regions
-from ledger.rolls import lifecycle as rolls
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog.checkpoint import verifier_from_vkey
-from ledger.store.db import transaction
-from ledger.models import HouseholdStatus, PaymentRoll
 from ledger.core.pii import PiiVault
+from ledger.households import registry as households
+from ledger.models import HouseholdStatus, PaymentRoll
+from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
+from ledger.store.context import use_log
+from ledger.store.db import transaction
 from tests.web.scene import ORIGIN, PUBLISHED, sign_checkpoint
 from tests.world import DAY
 from web import proofcheck

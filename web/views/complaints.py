@@ -40,9 +40,9 @@ def _slow_down():
 
 @bp.route("/", methods=["GET", "POST"])
 def file():
-    from ledger.oversight.complaints import file_complaint, format_receipt
-    from ledger.models.oversight import ComplaintChannel, ComplaintSubject
     from ledger.core.pii import PiiVault
+    from ledger.models.oversight import ComplaintChannel, ComplaintSubject
+    from ledger.oversight.complaints import file_complaint, format_receipt
     form = ComplaintForm()
     form.subject_kind.choices = [(k, gettext(v)) for k, v in SUBJECTS.items()]
     if not form.validate_on_submit():

@@ -6,19 +6,26 @@ import re
 from pathlib import Path
 
 from flask import (
-    Blueprint, Response, abort, current_app, render_template, request, session, url_for,
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from flask_login import current_user
 
-from ledger.reading import scoped as reading
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog.proofs import encode_text
-from web.settings import current_settings
+from ledger.reading import scoped as reading
 from web import db
 from web.forms import ProofForm
 from web.i18n import current_language
 from web.pagecache import RenderedPage, RenderedPages, ledger_state
 from web.proofcheck import check, check_roll_entry, entry_proof_at, load_policy, public_roll
+from web.settings import current_settings
 
 bp = Blueprint("public", __name__)
 
@@ -160,8 +167,8 @@ MAX_INDEX = 2**63 - 1
 
 def _published_rolls(s, code: str, rolls) -> set[str]:
     """Codes of the rolls that have a published notice for this village (so a PDF exists)."""
-    from ledger.models.disclosure import NoticeKind
     from ledger.disclosure.notices import latest_notice, subject_text
+    from ledger.models.disclosure import NoticeKind
     names = current_settings().ledger.name_display
     return {view.roll.code for view, _ in rolls if latest_notice(
         s, NoticeKind.ROLL, subject_text(roll=view.roll.code, village=code, names=names))}

@@ -11,8 +11,16 @@ import datetime as dt
 import os
 import tempfile
 
-from flask import Blueprint, abort, after_this_request, flash, redirect, render_template, \
-    send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    after_this_request,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
 
 from ledger.core.pii import PiiVault
 from ledger.imports.bank import households_of, import_bank_results, write_bank_file
@@ -25,7 +33,12 @@ from web import db, unit, uploads
 from web.access import actor, requires
 from web.choices import held_in_scope, lot_choices, purpose_choices
 from web.forms import (
-    BankResultsForm, ObjectionForm, ResolveForm, RollDateForm, RollForm, TokenForm,
+    BankResultsForm,
+    ObjectionForm,
+    ResolveForm,
+    RollDateForm,
+    RollForm,
+    TokenForm,
 )
 from web.i18n import gettext
 from web.settings import current_settings

@@ -29,11 +29,11 @@ from typing import ClassVar, Iterable, NamedTuple, Sequence
 
 from . import merkle
 from .note import (
+    SIG_ED25519,
     Ed25519Signer,
     Ed25519Verifier,
     NoteError,
     NoteSignature,
-    SIG_ED25519,
     b64decode_strict,
     ed25519_verify,
     format_note,

@@ -248,9 +248,10 @@ class _Verifier:
         try:
             return path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MalformedBundle(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+            raise MalformedBundle(
+                f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except OSError as exc:
-            raise MalformedBundle(f"{name}: cannot be read ({exc.strerror})")
+            raise MalformedBundle(f"{name}: cannot be read ({exc.strerror})") from None
 
     def _load_latest(self) -> tuple[str, Checkpoint]:
         path = self.root / CHECKPOINT_FILE
@@ -262,7 +263,7 @@ class _Verifier:
         try:
             return note, Checkpoint.from_text(parse_note(note).text)
         except (NoteError, CheckpointError) as exc:
-            raise MalformedBundle(f"{CHECKPOINT_FILE}: not a checkpoint note ({exc})")
+            raise MalformedBundle(f"{CHECKPOINT_FILE}: not a checkpoint note ({exc})") from None
 
     def _load_policy(self) -> tuple[Policy, str]:
         if self.policy_path is not None:
@@ -279,9 +280,9 @@ class _Verifier:
         try:
             policy = parse_policy(path.read_bytes())
         except PolicyError as exc:
-            raise MalformedBundle(f"{name}: {exc}")
+            raise MalformedBundle(f"{name}: {exc}") from None
         except OSError as exc:
-            raise MalformedBundle(f"{name}: cannot be read ({exc.strerror})")
+            raise MalformedBundle(f"{name}: cannot be read ({exc.strerror})") from None
         if not policy.logs_for_origin(self.origin):
             self.findings.add(name, f"lists no log key named {self.origin!r}, the bundle's origin")
         return policy, source

@@ -1,4 +1,5 @@
-"""Check one inclusion proof offline: `python -m ledger.audit.tlog.verify_proof PROOF --policy FILE`.
+"""Check one inclusion proof offline:
+`python -m ledger.audit.tlog.verify_proof PROOF --policy FILE`.
 
 PROOF is a C2SP tlog-proof text file or the compact binary form (as `fundtrail proof` writes,
 or as decoded from a notice's QR code). The checkpoint inside must carry the log's signature

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ledger.funds import flows, posting
-from ledger.households import registry as households
 from ledger.alerts.base import ScanContext
 from ledger.alerts.rules import CHECKS
 from ledger.alerts.settings import AlertSettings
-from ledger.store.db import transaction
-from ledger.registers.external import ListKind, ListRecord, record_list
 from ledger.core.idcard import check_character
-from ledger.models import HouseholdStatus
 from ledger.core.pii import PiiVault
+from ledger.funds import flows, posting
+from ledger.households import registry as households
+from ledger.models import HouseholdStatus
 from ledger.org.regions import get_user
+from ledger.registers.external import ListKind, ListRecord, record_list
+from ledger.store.db import transaction
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, VILLAGE
 

@@ -7,19 +7,19 @@ import datetime as dt
 
 from sqlalchemy import select, text
 
-from ledger.store import guards
-from ledger.households import registry as hh
 from ledger.alerts.base import ScanContext
 from ledger.alerts.rules import CHECKS
 from ledger.alerts.settings import AlertSettings
 from ledger.audit.entries import decode_entry
 from ledger.audit.log import entry_bytes
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
-from ledger.demo.province import build_demo
-from ledger.models import Household, HouseholdStatus, Member
 from ledger.core.pii import PiiVault
+from ledger.demo.province import build_demo
+from ledger.households import registry as hh
+from ledger.models import Household, HouseholdStatus, Member
 from ledger.org.regions import get_user
+from ledger.store import guards
+from ledger.store.db import transaction
 from tests.world import DAY, VILLAGE
 
 AS_OF = dt.date(2024, 12, 31)

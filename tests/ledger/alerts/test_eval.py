@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.demo.evaluate import evaluate, render
 from ledger.alerts.catalogue import ENTRIES
+from ledger.demo.evaluate import evaluate, render
 
 
 @pytest.mark.slow

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ledger.store.db import transaction
-from ledger.registers.external import ExternalList, ExternalRecord
 from ledger.core.pii import PiiVault
+from ledger.registers.external import ExternalList, ExternalRecord
+from ledger.store.db import transaction
 from tests.ledger.alerts.helpers import idn
 from tests.ledger.test_import_households import write
 
@@ -17,9 +17,11 @@ TYPO = idn(5)[:14] + idn(5)[15] + idn(5)[14] + idn(5)[16:]  # two digits swapped
 FILES = {
     "deaths": f"身份证号,姓名,死亡日期\n{idn(1)},张三,2024-03-01\n{idn(2)[:6] + idn(2)[8:17]},李四,"
               "2024年4月2日\n",
-    "payroll": f"身份证号,姓名,工作单位,岗位类别,起始日期,终止日期\n{idn(3)},王五,县教育局,事业编制,"
-               f"2019-09-01,\n{TYPO},赵六,镇卫生院,,2019-09-01,2023-12-31\n",
-    "vehicles": f"身份证号,姓名,车辆类型,号牌号码,登记日期\n{idn(4)},孙七,小型轿车,湘A12345,2022-01-05\n",
+    "payroll": f"身份证号,姓名,工作单位,岗位类别,起始日期,终止日期\n"
+               f"{idn(3)},王五,县教育局,事业编制,2019-09-01,\n"
+               f"{TYPO},赵六,镇卫生院,,2019-09-01,2023-12-31\n",
+    "vehicles": f"身份证号,姓名,车辆类型,号牌号码,登记日期\n"
+                f"{idn(4)},孙七,小型轿车,湘A12345,2022-01-05\n",
     "businesses": f"企业名称,统一社会信用代码,身份证号,姓名,角色,成立日期,注销日期\n"
                   f"星沙建筑公司,91430121MA4L000000,{idn(6)},周八,法定代表人,2018-05-01,\n",
     "officials": f"身份证号,姓名,关系,干部身份证号,职务,辖区代码,任职起,任职止,亲等\n"
@@ -50,8 +52,9 @@ def test_every_kind_imports_once_with_source_and_snapshot(ft, world, tmp_path):
     vault = PiiVault.from_env()
     with transaction(world.factory) as s:
         lists = s.execute(select(ExternalList)).scalars().all()
-        assert {l.kind.value for l in lists} == set(FILES)
-        assert all(l.source == "省民政厅" and str(l.snapshot_date) == "2024-12-01" for l in lists)
+        assert {external.kind.value for external in lists} == set(FILES)
+        assert all(external.source == "省民政厅" and str(external.snapshot_date) == "2024-12-01"
+                   for external in lists)
         records = s.execute(select(ExternalRecord)).scalars().all()
         people = [r for r in records if r.id_number]
         assert all(idn(1) not in r.id_number for r in people)  # encrypted at rest

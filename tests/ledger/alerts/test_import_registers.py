@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ledger.store.db import transaction
-from ledger.registers.payees import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
 from ledger.core.pii import PiiVault
+from ledger.registers.payees import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
+from ledger.store.db import transaction
 from tests.ledger.alerts.helpers import idn
 from tests.ledger.test_import_households import write
 
@@ -66,7 +66,8 @@ def test_bad_register_lines_import_nothing(cli, world, tmp_path):
     code, _, err = cli("--as", "k_clerk", "import", "unit_receipts", missing, "--source", "x",
                        "--snapshot", "2024-12-01")
     assert code == 2 and "line 2, column 收款单位区划" in err
-    holderless = write(tmp_path, "acc2.csv", "收款人名称,账户类型,账号,户名\n甲,个人,62220212,张某\n")
+    holderless = write(tmp_path, "acc2.csv",
+                       "收款人名称,账户类型,账号,户名\n甲,个人,62220212,张某\n")
     code, _, err = cli("--as", "k_clerk", "import", "payee_accounts", holderless, "--source",
                        "x", "--snapshot", "2024-12-01")
     assert code == 2 and "line 2, column 户主身份证号" in err

@@ -9,12 +9,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from ledger.models.alerts import AlertEvent
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
 from ledger.models import AuditEntry, HouseholdStatus
-from tests.ledger.alerts.helpers import Town, idn
+from ledger.models.alerts import AlertEvent
 from ledger.org.regions import get_user
+from ledger.store.db import transaction
+from tests.ledger.alerts.helpers import Town, idn
 
 
 @pytest.fixture
@@ -127,9 +127,9 @@ def test_a_payment_to_a_deceased_head_is_flagged_as_it_is_recorded(world):
 def test_a_death_recorded_later_or_listed_is_also_flagged_at_posting(world):
     """All three sources of a head's death raise BEN-01 as the payment is recorded, each
     naming its source: the registry's date, a death recorded later, a deaths list."""
+    from ledger.households.changes import record_death
     from ledger.models.alerts import Alert
     from ledger.registers.external import ListKind, ListRecord
-    from ledger.households.changes import record_death
     town = Town(world)
     later = town.household("HL", [("王后", "户主", idn(31), None)])
     town.household("HX", [("王列", "户主", idn(32), None)])

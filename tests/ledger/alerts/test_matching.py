@@ -2,7 +2,8 @@
 ID digits — and look-alikes that must stay apart."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.alerts.matching import name_similarity, transpositions
 from ledger.demo.misuse import name_variant, swap_digits

@@ -6,15 +6,15 @@ import datetime as dt
 
 import pytest
 
-from ledger.core.config import DEMO_LOG_ORIGIN
-from ledger.store.context import LedgerContext
-from ledger.funds import flows, posting, projects
 from ledger.alerts.settings import AlertSettings
-from ledger.store.db import transaction
-from ledger.registers.external import ListKind, ListRecord
+from ledger.core.config import DEMO_LOG_ORIGIN
+from ledger.funds import flows, posting, projects
 from ledger.models import HouseholdStatus, PayeeKind, ProjectStatus, RegionLevel, Role
 from ledger.org import regions
 from ledger.org.regions import get_user
+from ledger.registers.external import ListKind, ListRecord
+from ledger.store.context import LedgerContext
+from ledger.store.db import transaction
 from tests.ledger.alerts.helpers import Town, idn
 from tests.world import CITY, COUNTY, DAY, PROVINCE
 
@@ -366,7 +366,10 @@ def _contractors(town, *names):
     return codes
 
 
-def _register(town, kind, lines, snapshot=D(2024, 12, 1), source="县公共资源交易中心"):
+REGISTER_SNAPSHOT = D(2024, 12, 1)
+
+
+def _register(town, kind, lines, snapshot=REGISTER_SNAPSHOT, source="县公共资源交易中心"):
     from ledger.registers.payees import record_register
     with transaction(town.world.factory) as s:
         return record_register(s, get_user(s, "k_clerk"), town.vault, kind=kind,
@@ -374,7 +377,8 @@ def _register(town, kind, lines, snapshot=D(2024, 12, 1), source="县公共资�
 
 
 def test_div02_payee_not_among_the_projects_approved_payees(town):
-    from ledger.registers.payees import ApprovedPayeeLine as A, RegisterKind
+    from ledger.registers.payees import ApprovedPayeeLine as A
+    from ledger.registers.payees import RegisterKind
     _project(town, "PA", D(2024, 7, 1))
     _project(town, "PB", D(2024, 7, 1))
     late, stranger, ended = _contractors(town, "乙公司", "丙公司", "丁公司")
@@ -402,7 +406,8 @@ def test_div02_payee_not_among_the_projects_approved_payees(town):
 
 
 def test_div03_personal_account_not_a_beneficiarys(town):
-    from ledger.registers.payees import PayeeAccountLine as A, RegisterKind
+    from ledger.registers.payees import PayeeAccountLine as A
+    from ledger.registers.payees import RegisterKind
     town.household("HA", [("何一", "户主", idn(201), None)])
     town.household("HR", [("何二", "户主", idn(202), None)], status=HouseholdStatus.REMOVED)
     private, labourer, removed, moved, unpaid = _contractors(
@@ -428,7 +433,8 @@ def test_div03_personal_account_not_a_beneficiarys(town):
 
 def test_div05_money_back_to_the_payer_within_30_days(town):
     from ledger.funds import posting, recoveries
-    from ledger.registers.payees import ReceiptLine as R, RegisterKind
+    from ledger.registers.payees import ReceiptLine as R
+    from ledger.registers.payees import RegisterKind
     names = ["甲公司", "乙公司", "丙公司", "丁公司", "戊公司", "己公司", "庚公司"]
     codes = _contractors(town, *names)
     paid = {c: town.pay(c, 50_000_00, D(2024, 6, 3), memo="工程款") for c in codes}

@@ -6,14 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from ledger.oversight import complaints as cp, sampling
 from ledger.alerts.base import ScanContext
 from ledger.alerts.rules import CHECKS
 from ledger.alerts.settings import AlertSettings
-from ledger.store.db import transaction
-from ledger.models.oversight import ComplaintChannel as Ch, ComplaintSubject as Subj, \
-    VisitOutcome
 from ledger.core.pii import PiiVault
+from ledger.models.oversight import ComplaintChannel as Ch
+from ledger.models.oversight import ComplaintSubject as Subj
+from ledger.models.oversight import VisitOutcome
+from ledger.oversight import complaints as cp
+from ledger.oversight import sampling
+from ledger.store.db import transaction
 from tests.ledger.test_complaints import NAME, PHONE, RECEIVED, day
 from tests.ledger.test_sampling import county, sign  # noqa: F401  (county: a fixture)
 from tests.world import COUNTY

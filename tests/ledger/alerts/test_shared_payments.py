@@ -8,9 +8,9 @@ from ledger.alerts import base
 from ledger.alerts.base import ScanContext
 from ledger.alerts.rules import CHECKS
 from ledger.alerts.settings import AlertSettings
-from ledger.store.db import transaction
-from ledger.demo.province import build_demo
 from ledger.core.pii import PiiVault
+from ledger.demo.province import build_demo
+from ledger.store.db import transaction
 
 AS_OF = dt.date(2024, 12, 31)
 

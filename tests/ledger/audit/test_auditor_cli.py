@@ -1,11 +1,11 @@
-"""An auditor's day from the command line: keys, checkpoint, cosign, verify, export, offline check."""
+"""An auditor's day from the command line: keys, checkpoint, cosign, verify, export, offline
+check."""
 from __future__ import annotations
 
 import dataclasses
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

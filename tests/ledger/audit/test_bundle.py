@@ -14,6 +14,7 @@ from pathlib import Path
 import cbor2
 import pytest
 
+from ledger.audit.entries import decode_entry, encode_entry
 from ledger.audit.tlog import merkle, tiles
 from ledger.audit.tlog.bundle import BundleError, write_bundle
 from ledger.audit.tlog.checkpoint import (
@@ -23,7 +24,6 @@ from ledger.audit.tlog.checkpoint import (
     generate_cosigner,
     sign_checkpoint,
 )
-from ledger.audit.entries import decode_entry, encode_entry
 from ledger.audit.tlog.note import NoteSignature, format_note, generate_signer, parse_note
 from ledger.audit.tlog.verify_bundle import STANDALONE_MODULES, main, verify
 

@@ -10,7 +10,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from ledger.audit.entries import (
-    EntryFormatError, canonical_value, decode_entry, encode_entry, table_image,
+    EntryFormatError,
+    canonical_value,
+    decode_entry,
+    encode_entry,
+    table_image,
 )
 
 ROOT = bytes(32)

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from ledger.audit.tlog import merkle
 from ledger.audit.tlog.merkle import ProofError
 
-
 # --------------------------------------------------------------------------- references
 
 

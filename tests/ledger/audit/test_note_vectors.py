@@ -1,4 +1,5 @@
-"""ledger.audit.tlog.note against signed-note vectors (golang/mod, transparency-dev/formats, C2SP)."""
+"""ledger.audit.tlog.note against signed-note vectors (golang/mod, transparency-dev/formats,
+C2SP)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from ledger.audit.tlog.checkpoint import generate_cosigner
 from ledger.audit.tlog.note import generate_signer
 from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import verify
-from ledger.store.db import transaction
 from ledger.core.errors import LedgerError
-from ledger.models import AuditHead, Posting, Transfer
-from tests.ledger.test_invariants import down_to_county, pay_household, u
+from ledger.models import Posting
+from ledger.store.db import transaction
+from tests.ledger.test_invariants import pay_household
 
 ORIGIN = "fundtrail.example/demo-province"
 
@@ -32,18 +32,8 @@ def tamper(engine, *statements):
                 conn.execute(text(f"DROP TRIGGER {n}"))
             for stmt in statements:
                 conn.execute(text(stmt))
-            for n, create in sql.items():
+            for _name, create in sql.items():
                 conn.execute(text(create))
-
-
-@pytest.fixture
-def books(world):
-    down_to_county(world)
-    with transaction(world.factory) as s:
-        t = pay_household(s, world, 1_234_56, "voucher-1")
-        from ledger.funds import posting
-        posting.approve(s, u(s, "k_approver"), t.id)
-        return t.id
 
 
 def rewrite_history(engine, entry: int) -> None:

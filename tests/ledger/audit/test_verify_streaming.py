@@ -3,8 +3,9 @@ path runs, `verify` must report the same findings, in the same order, on both da
 from __future__ import annotations
 
 import pytest
+
 from ledger.audit import verify as verify_module
-from tests.ledger.audit.test_verify_db import books, run, tamper  # noqa: F401  (fixture)
+from tests.ledger.audit.test_verify_db import run, tamper
 
 
 def exact_run(world, monkeypatch):
