@@ -92,7 +92,7 @@ class RollForm(FlaskForm):
     function_code = SelectField("功能分类", validators=[DataRequired()])
     use = SelectField("用途", validators=[DataRequired()])
     standard = Yuan("标准（元）")
-    lines = FileField("户清单 CSV", validators=[FileRequired()])
+    lines = FileField("户清单（CSV 或 Excel）", validators=[FileRequired()])
 
 
 class TokenForm(FlaskForm):

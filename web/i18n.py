@@ -29,7 +29,7 @@ EN = {
     "收款人编码": "Payee code", "功能分类": "Function code", "用途": "Use",
     "资金来源": "Paid from", "县级统筹": "County's own share", "新建清册": "New roll",
     "清册编号": "Roll code", "发放项目": "Item", "标准（元）": "Standard (yuan)",
-    "县": "County", "户清单 CSV": "Household list (CSV)", "预览": "Preview",
+    "县": "County", "户清单（CSV 或 Excel）": "Household list (CSV or Excel)", "预览": "Preview",
     "确认导入": "Import now", "确认创建": "Create roll", "错误": "Errors", "行": "Line",
     "列": "Column", "问题": "Problem", "公示": "Publish", "公示日期": "Publication date",
     "审核": "Approve", "发送银行": "Send to bank", "户编码": "Household", "户主": "Head",

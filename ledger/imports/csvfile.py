@@ -1,7 +1,10 @@
-"""Reading CSV files as Chinese offices export them, with errors that say where.
+"""Reading CSV files and Excel workbooks as Chinese offices keep them, with errors that say where.
 
 - Encoding: UTF-8 (with or without BOM) or GB18030 (which covers GBK and GB2312), detected by
   trying strict UTF-8 first: GB18030 bytes are almost never valid UTF-8.
+- An Excel workbook (.xlsx) is read from its first sheet (ledger/imports/spreadsheet.py) into
+  the same records, so every kind takes either, with the same columns and the same errors; a
+  line number is the workbook's row number.
 - Header row: each column may be named in Chinese or English (see the kind's column list).
 - Every problem is collected as (file, line, column, reason) before anything is written, so a
   file with one bad line imports nothing and the clerk sees every bad line at once. Each also
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from ledger.core.errors import LedgerError
+from ledger.imports import spreadsheet
 from ledger.store.bulk import collector_paused
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -102,12 +106,43 @@ def _read(path, columns) -> list[Row]:
     path = Path(path)
     name = path.name
     try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise ImportProblems([Problem(name, 0, "", f"cannot read: {exc.strerror}",
+                                      "file_unreadable", {"detail": exc.strerror})]) from None
+    if spreadsheet.is_old_excel(path, head):
+        raise ImportProblems([Problem(name, 0, "", "an old Excel .xls file: save it as .xlsx "
+                                      "or CSV", "file_old_excel")])
+    problems: list[Problem] = []
+    if spreadsheet.is_workbook(path, head):
+        header, records = _workbook_records(path)
+    else:
+        header, records = _csv_records(path, problems)
+    positions = _match_header(name, header, columns, problems)
+    rows: list[Row] = []
+    for line, record in records:
+        if not any((cell.strip() if isinstance(cell, str) else cell) for cell in record):
+            continue
+        rows.append(_parse_record(name, line, record, columns, positions, problems))
+    if not rows and not problems:
+        problems.append(Problem(name, 2, "", "the file has a header but no rows",
+                                "file_no_rows"))
+    if problems:
+        raise ImportProblems(problems)
+    return rows
+
+
+def _csv_records(path: Path, problems: list[Problem]):
+    """The header and (line, cells) of a CSV file; a line the csv module cannot parse ends the
+    records with a problem naming it."""
+    name = path.name
+    try:
         text = decode(path)
     except OSError as exc:
         raise ImportProblems([Problem(name, 0, "", f"cannot read: {exc.strerror}",
                                       "file_unreadable", {"detail": exc.strerror})]) from None
     reader = csv.reader(io.StringIO(text, newline=""))
-    problems: list[Problem] = []
     try:
         header = next(reader)
     except StopIteration:
@@ -116,23 +151,50 @@ def _read(path, columns) -> list[Row]:
     except csv.Error as exc:
         raise ImportProblems([Problem(name, 1, "", f"not CSV: {exc}", "file_not_csv",
                                       {"detail": str(exc)})]) from None
-    positions = _match_header(name, header, columns, problems)
-    rows: list[Row] = []
+
+    def records():
+        try:
+            for record in reader:
+                yield reader.line_num, record
+        except csv.Error as exc:
+            problems.append(Problem(name, reader.line_num, "", f"not valid CSV: {exc}",
+                                    "file_not_csv", {"detail": str(exc)}))
+
+    return header, records()
+
+
+class _LostDigits:
+    """A workbook cell whose number Excel has already cut to 15 digits (spreadsheet.cell_text)."""
+
+
+def _workbook_records(path: Path):
+    """The header and (row number, cells) of a workbook's first sheet, cells as text."""
+    name = path.name
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ImportProblems([Problem(name, 0, "", "file is larger than 200 MB",
+                                      "file_too_large", {"max_bytes": MAX_FILE_BYTES})])
     try:
-        for record in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            rows.append(_parse_record(name, line, record, columns, positions, problems))
-    except csv.Error as exc:
-        problems.append(Problem(name, reader.line_num, "", f"not valid CSV: {exc}",
-                                "file_not_csv", {"detail": str(exc)}))
-    if not rows and not problems:
-        problems.append(Problem(name, 2, "", "the file has a header but no rows",
-                                "file_no_rows"))
-    if problems:
-        raise ImportProblems(problems)
-    return rows
+        header, raw_rows = spreadsheet.records(path)
+    except spreadsheet.SpreadsheetError as exc:
+        if exc.line == 1:
+            raise ImportProblems([Problem(name, 1, "", "the file is empty", "file_empty")]) \
+                from None
+        raise ImportProblems([Problem(name, 0, "", f"not a readable Excel .xlsx workbook: "
+                                      f"{exc}", "file_not_workbook", {"detail": str(exc)})]) \
+            from None
+
+    def records():
+        for number, values in raw_rows:
+            yield number, [_text_or_lost(value) for value in values]
+
+    return header, records()
+
+
+def _text_or_lost(value):
+    try:
+        return spreadsheet.cell_text(value)
+    except ValueError:
+        return _LostDigits()
 
 
 def _match_header(name, header, columns, problems) -> dict[str, int]:
@@ -156,8 +218,13 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
     row = Row(line)
     for column in columns:
         index = positions.get(column.key)
-        raw = record[index].strip() if index is not None and index < len(record) else ""
+        cell = record[index] if index is not None and index < len(record) else ""
         header = column.headers[0]
+        if isinstance(cell, _LostDigits):
+            problems.append(Problem(name, line, header, spreadsheet.LOST_DIGITS,
+                                    "cell_lost_digits"))
+            continue
+        raw = cell.strip()
         if len(raw) > MAX_FIELD:
             problems.append(Problem(name, line, header, "value is too long", "cell_too_long",
                                     {"max_length": MAX_FIELD}))

@@ -97,3 +97,25 @@ def test_a_payee_register_imports_with_its_source(app, scene, browser, world):
         assert (kept.source, kept.snapshot_date.isoformat()) == ("县公共资源交易中心",
                                                                   "2024-03-05")
 
+
+
+def test_a_workbook_imports_through_the_page_like_a_csv(app, scene, browser, world, tmp_path):
+    """Offices keep their lists in Excel: an .xlsx upload previews and imports as CSV does."""
+    from openpyxl import Workbook
+    book = Workbook()
+    book.active.append(["户编码", "村代码", "户主姓名", "户状态", "识别日期"])
+    book.active.append(["KH-10", "430121001001", "钱七", "建档立卡", "2024-03-01"])
+    data = BytesIO()
+    book.save(data)
+    b = browser("k_clerk")
+    r = b.post("/staff/import", {"kind": "households",
+                                 "file": (BytesIO(data.getvalue()), "户清单.xlsx")},
+               token_from="/staff/import", content_type="multipart/form-data")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "1 新增" in html, html[-2000:]
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    assert b.post("/staff/import/confirm", {"token": token},
+                  token_from="/staff/import").status_code == 302
+    with world.factory() as s:
+        from ledger.models import Household
+        assert s.get(Household, "KH-10").head_name == "钱七"
