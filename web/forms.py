@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ledger.core.money import MoneyError, parse_yuan
 from ledger.imports.kinds import KINDS
+from web.i18n import gettext
 
 
 def _today():
@@ -84,14 +85,26 @@ class ReverseForm(FlaskForm):
     key = HiddenField(validators=[DataRequired(), Length(max=150)])
 
 
+class OptionalYuan(Yuan):
+    """A `Yuan` that may be left empty (`.fen` is then None)."""
+
+    def pre_validate(self, form):
+        if not (self.data or "").strip():
+            self.fen = None
+            return
+        super().pre_validate(form)
+
+
 class RollForm(FlaskForm):
+    """A roll of one item at one standard (both given), or of the items its lines name, priced
+    from the standards table (both left empty)."""
     code = StringField("清册编号", validators=[DataRequired(), Length(max=100)])
     lot = SelectField("批次", coerce=int, validators=[DataRequired()])
     county = SelectField("县", validators=[DataRequired()])
-    item = StringField("发放项目", validators=[DataRequired(), Length(max=100)])
+    item = StringField("发放项目", validators=[Optional(), Length(max=100)])
     function_code = SelectField("功能分类", validators=[DataRequired()])
     use = SelectField("用途", validators=[DataRequired()])
-    standard = Yuan("标准（元）")
+    standard = OptionalYuan("标准（元）")
     lines = FileField("户清单（CSV 或 Excel）", validators=[FileRequired()])
 
 
@@ -118,12 +131,10 @@ class ImportForm(FlaskForm):
         spec = KINDS.get(self.kind.data)
         if spec is not None and spec.needs_source:
             if not (self.source.data or "").strip() and not self.source.errors:
-                self.source.errors.append("外部名单须写明来源，如“县民政局” "
-                                          "(the office that issued the list)")
+                self.source.errors.append(gettext("外部名单须写明来源，如“县民政局”"))
                 ok = False
             if self.snapshot.data is None and not self.snapshot.errors:
-                self.snapshot.errors.append("外部名单须写明名单日期 "
-                                            "(the date the list was drawn)")
+                self.snapshot.errors.append(gettext("外部名单须写明名单日期"))
                 ok = False
         return ok
 

@@ -12,6 +12,9 @@ from flask import g, request
 LANGUAGES = ("zh", "en")
 
 EN = {
+    "外部名单须写明来源，如“县民政局”":
+        "A list from another office needs its source, e.g. the county civil affairs bureau",
+    "外部名单须写明名单日期": "A list from another office needs the date it was drawn",
     "资金追踪": "fundtrail", "登录": "Sign in", "退出": "Sign out", "用户名": "Username",
     "密码": "Password", "用户名或密码错误": "Wrong username or password",
     "首页": "Home", "余额": "Balances", "转账": "Transfers", "待审核": "Pending approval",
@@ -90,6 +93,7 @@ EN = {
     "已重新发放": "repaid on a new roll",
     "申报": "proposed", "入库": "in library", "批复": "approved", "实施": "implementing",
     "验收": "accepted", "结项": "closed", "备案": "filed", "待发放": "to be paid",
+    "不予立项": "rejected", "项目调整": "adjusted",
     "有异议，暂缓": "held (objection)", "已撤销": "withdrawn", "异议": "objection",
     "异议不成立": "objection dismissed", "撤销该户": "line withdrawn", "已送银行": "sent to bank",
     # imports: the kinds' labels come from ledger.imports.kinds.KINDS
