@@ -1,4 +1,5 @@
-"""What a rule returns (a Finding) and the set-based queries rules share."""
+"""The set-based queries the alert rules share. What a rule returns, a Finding, is
+ledger.screening.finding."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,6 @@ from sqlalchemy.orm import Session, aliased
 
 from ledger.core.money import format_yuan
 from ledger.models import Account, AccountKind, Approval, Decision, Posting, Transfer, TransferKind
-from ledger.screening.finding import Finding, fingerprint  # noqa: F401  (rules import them from here)
 
 
 @dataclass
