@@ -24,27 +24,39 @@ from reports.layout import (
 )
 
 # Content columns: 序号 户主姓名 身份证号 银行卡号 补助项目 标准 数量 金额 状态. On paper the
-# two masked numbers share one cell (two lines), and item and standard, the same on every line
-# of a roll, go into a caption row repeated above the headers of every page, so that the
-# numbers are never broken across lines on A4 portrait.
-WIDTHS = (0.06, 0.14, 0.30, 0.08, 0.155, 0.265)
+# two masked numbers share one cell (two lines), and item and standard, when the same on every
+# line of the page, go into a caption row repeated above the headers of every page, so that the
+# numbers are never broken across lines on A4 portrait. A roll of several items prints each
+# line's item above its quantity (with the quantity's unit: 2.5 亩), and the standards in the
+# caption.
+WIDTHS = (0.06, 0.14, 0.30, 0.12, 0.155, 0.225)
 HEADER = ["序号", "户主姓名", "身份证号\n银行卡号", "数量", "金额（元）", "状态"]
 AMOUNT = 7  # index of 金额 in the content rows
 SAFETY = 8  # points kept free on each page against rounding in measurement
 
 
-def _paper_row(row: list[str]) -> list[str]:
-    number, name, id_masked, card_masked, _item, _standard, quantity, amount, status = row
+def _paper_row(row: list[str], several: bool) -> list[str]:
+    number, name, id_masked, card_masked, item, _standard, quantity, amount, status = row
+    if several:
+        quantity = f"{item}\n{quantity}"
     return [number, name, f"{id_masked}\n{card_masked}", quantity, amount, status]
 
 
+def _several(rows) -> bool:
+    return len({(r[4], r[5]) for r in rows}) > 1
+
+
 def _caption(rows) -> str:
+    if _several(rows):
+        items = "、".join(dict.fromkeys(r[4] for r in rows))
+        return f"补助项目：{items}（见各行）　　金额 = 标准 × 数量"
     item, standard = (rows[0][4], rows[0][5]) if rows else ("", "")
     return f"补助项目：{item}　　补助标准：{standard} 元（金额 = 标准 × 数量）"
 
 
 def _table(rows, styles, widths, subtotal, running, last):
-    body = [_paper_row(r) for r in rows]
+    several = _several(rows)
+    body = [_paper_row(r, several) for r in rows]
     body.append(["", "本页小计", "", "", format_yuan(subtotal), ""])
     body.append(["", "本村合计" if last else "累计至本页", "", "", format_yuan(running), ""])
     table = data_table(HEADER, body, styles, widths, right={0, 3, 4},
@@ -65,7 +77,8 @@ def paginate(rows, styles, widths, width, first_room, page_room, tail=0.0) -> li
                        caption=_caption(rows))
     fixed = _height(probe, width)
     # One table of every row, wrapped once, gives each row's height (reportlab keeps them).
-    whole = data_table(HEADER, [_paper_row(r) for r in rows], styles, widths)
+    several = _several(rows)   # a page of one item is no taller than this measures
+    whole = data_table(HEADER, [_paper_row(r, several) for r in rows], styles, widths)
     whole.wrap(width, 10**6)
     heights = list(whole._rowHeights[1:])
     pages, current, used, room = [], [], fixed, first_room

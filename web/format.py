@@ -6,7 +6,8 @@ from ledger.reading.scoped import masked_card
 from web.i18n import gettext
 
 STAGES = {"proposed": "申报", "in_library": "入库", "approved": "批复", "implementing": "实施",
-          "accepted": "验收", "closed": "结项", "filed": "备案"}
+          "accepted": "验收", "closed": "结项", "filed": "备案", "rejected": "不予立项",
+          "adjusted": "项目调整"}
 LINE_STATES = {"open": "待发放", "held": "有异议，暂缓", "withdrawn": "已撤销"}
 ROLL_EVENTS = {"published": "公示", "objection": "异议", "objection_dismissed": "异议不成立",
                "line_withdrawn": "撤销该户", "approved": "审核通过", "sent": "已送银行",

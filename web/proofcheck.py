@@ -230,11 +230,13 @@ def check_roll_entry(session, roll, proof: proofs.TlogProof, policy: Policy | No
         problems.append(f"清册 {roll.code} 的抬头与日志记录不同")
     for line in lines:
         image = logged.get(line.id)
+        # item and quantity_centi: lines of the standards table (a null one is not imaged)
         if image is None or (image.get("roll_id"), image.get("line_no"),
                              image.get("household_code"), image.get("quantity"),
-                             image.get("amount_fen")) != (roll.id, line.line_no,
-                                                          line.household_code, line.quantity,
-                                                          line.amount_fen):
+                             image.get("amount_fen"), image.get("item"),
+                             image.get("quantity_centi")) != (
+                                 roll.id, line.line_no, line.household_code, line.quantity,
+                                 line.amount_fen, line.item, line.quantity_centi):
             problems.append(f"第 {line.line_no} 行（户编码 {line.household_code}）与日志记录不同")
     if problems:
         outcome.ok = False

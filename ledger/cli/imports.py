@@ -26,14 +26,22 @@ def import_command(ctx, kind, file, source, snapshot, as_json):
     with ctx.session() as s:
         result = run_import(s, ctx.actor(s), kind, file, vault=vault, source=source,
                             snapshot=snapshot)
+    # The import's report: what went in with a remark, or was in the file and not read
+    # (ledger.imports.csvfile.Rows; codes in ledger.core.refusals), one line each.
+    report = list(getattr(result, "report", None) or [])
+    shown = "".join(f"\n  {line}" for line in report)
+    noted = f"\nreport ({len(report)}):{shown}" if report else ""
     if spec.needs_source:
         emit({"kind": kind, "list_id": result.list_id, "added": result.added,
-              "unchanged": result.unchanged}, as_json,
-             f"{kind}: list #{result.list_id} from {source} ({snapshot}): "
-             + ("already imported, unchanged" if result.unchanged else f"{result.added} records"))
+              "unchanged": result.unchanged, "report": [p.as_value() for p in report]},
+             as_json, f"{kind}: list #{result.list_id} from {source} ({snapshot}): "
+             + ("already imported, unchanged" if result.unchanged else f"{result.added} records")
+             + noted)
         return
-    emit({"kind": kind, "added": result.added, "unchanged": result.unchanged}, as_json,
-         f"{kind}: {result.added} added, {result.unchanged} already present and unchanged")
+    emit({"kind": kind, "added": result.added, "unchanged": result.unchanged,
+          "report": [p.as_value() for p in report]}, as_json,
+         f"{kind}: {result.added} added, {result.unchanged} already present and unchanged"
+         + noted)
 
 
 @click.command("pii-keygen")

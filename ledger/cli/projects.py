@@ -21,13 +21,21 @@ def project_group():
 @click.argument("name")
 @click.option("--county", required=True)
 @click.option("--function-code", required=True)
+@click.option("--proposed-on", callback=to_date, default=None,
+              help="Date of the proposal (申报日期); default today.")
+@click.option("--doc-number", default=None, help="The proposal's document number (申报文号).")
 @pass_ctx
-def project_add(ctx, code, name, county, function_code):
-    """Register a project in a county."""
+def project_add(ctx, code, name, county, function_code, proposed_on, doc_number):
+    """Register a project in a county, as proposed (申报)."""
     with ctx.session() as s:
         projects.register_project(s, ctx.actor(s), code=code, name=name, county_code=county,
-                                  function_code=function_code)
+                                  function_code=function_code, proposed_on=proposed_on,
+                                  doc_number=doc_number)
     click.echo(f"project {code} registered")
+
+
+DOC_NUMBER = click.option("--doc-number", default=None,
+                          help="The decision's document number (批复文号), if there is one.")
 
 
 @project_group.command("advance")
@@ -35,13 +43,16 @@ def project_add(ctx, code, name, county, function_code):
 @click.option("--to", "to", type=click.Choice([s.value for s in ProjectStatus
                                                if s is not ProjectStatus.FILED]), required=True)
 @click.option("--date", "effective_date", callback=to_date, default=dt.date.today().isoformat())
-@click.option("--comment", default="")
+@click.option("--comment", default="", help="For adjusted (项目调整): what changed; required.")
+@DOC_NUMBER
 @pass_ctx
-def project_advance(ctx, code, to, effective_date, comment):
-    """Move a project to its next stage (in_library, approved, implementing, accepted, closed)."""
+def project_advance(ctx, code, to, effective_date, comment, doc_number):
+    """Move a project to its next stage (in_library, approved, implementing, accepted, closed),
+    or to rejected (不予立项, from proposed or in_library) or adjusted (项目调整, from approved or
+    implementing; the project then continues)."""
     with ctx.session() as s:
         projects.advance_project(s, ctx.actor(s), code, ProjectStatus(to), effective_date,
-                                 comment)
+                                 comment, doc_number=doc_number)
     click.echo(f"project {code} is now {to}")
 
 
@@ -49,11 +60,13 @@ def project_advance(ctx, code, to, effective_date, comment):
 @click.argument("code")
 @click.option("--date", "effective_date", callback=to_date, default=dt.date.today().isoformat())
 @click.option("--comment", default="")
+@DOC_NUMBER
 @pass_ctx
-def project_file(ctx, code, effective_date, comment):
+def project_file(ctx, code, effective_date, comment, doc_number):
     """File (备案) a county's approved project at the city or province."""
     with ctx.session() as s:
-        projects.file_project(s, ctx.actor(s), code, effective_date, comment)
+        projects.file_project(s, ctx.actor(s), code, effective_date, comment,
+                              doc_number=doc_number)
     click.echo(f"project {code} filed")
 
 

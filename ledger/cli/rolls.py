@@ -22,23 +22,42 @@ def roll_group():
 @click.argument("code")
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--county", required=True)
-@click.option("--item", required=True, help="What is paid, e.g. 产业奖补.")
+@click.option("--item", help="What is paid, e.g. 产业奖补 (without it: the lines' items).")
 @click.option("--function-code", required=True)
 @click.option("--use", "use_code", required=True)
-@click.option("--standard", callback=yuan_to_fen, required=True, help="Yuan per unit.")
+@click.option("--standard", callback=yuan_to_fen,
+              help="Yuan per unit of --item (without it: the standards table).")
 @click.option("--lines", "lines_file", type=click.Path(exists=True, dir_okay=False),
-              required=True, help="CSV: 户编码/household_code[, 数量/quantity].")
+              required=True, help="CSV or XLSX: 户编码/household_code[, 数量/quantity, "
+              "补助项目/item, 户类别/tier, 年度/year, 成员身份证号/member_id_number, "
+              "成员编号/member_id, 金额/amount] (docs/formats.md).")
 @click.option("--date", "as_of", callback=to_date, default=TODAY)
 @pass_ctx
 def roll_create(ctx, code, lot_id, county, item, function_code, use_code, standard,
                 lines_file, as_of):
-    """Create a roll from a CSV of households."""
+    """Create a roll from a file of lines (one item at --standard, or several items priced
+    from the standards table)."""
     lines = read_roll_lines(lines_file)
+    # The keys are needed only to find members named by ID number.
+    vault = PiiVault.from_env() if any(x.member_id_number for x in lines) else None
     with ctx.session() as s:
         roll = rolls.create_roll(s, ctx.actor(s), code=code, lot_id=lot_id, county_code=county,
                                  item=item, function_code=function_code, use_code=use_code,
-                                 standard_fen=standard, lines=lines, as_of=as_of)
+                                 standard_fen=standard, lines=lines, as_of=as_of, vault=vault)
     click.echo(f"roll {roll.code}: {len(lines)} lines created")
+
+
+@roll_group.command("withdraw")
+@click.argument("code")
+@click.option("--line", "line_no", type=int, required=True, help="The line's number (序号).")
+@click.option("--reason", required=True, help="Why the line is withdrawn (撤销).")
+@click.option("--date", "day", callback=to_date, default=TODAY)
+@pass_ctx
+def roll_withdraw(ctx, code, line_no, reason, day):
+    """Withdraw a line before the roll is sent (撤销): it is never paid."""
+    with ctx.session() as s:
+        rolls.withdraw_line(s, ctx.actor(s), code, line_no, day, reason)
+    click.echo(f"roll {code}: line {line_no} withdrawn")
 
 
 def _simple(name, func, help_text, needs_household=False, with_comment=False):

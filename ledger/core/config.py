@@ -53,6 +53,13 @@ class Settings:
     # configured"). Off by default: a blacklist entry can be wrong, and a refusal stops money
     # a household may be owed; a bureau that trusts its list turns it on.
     refuse_blacklisted_payees: bool = False
+    # Members import: an ID number whose only fault is its check character (校验码错误) is
+    # imported as registered and listed in the import's report, instead of refusing the file.
+    # Off by default: a wrong check character is most often a typing error, and a number typed
+    # wrong matches nobody on the deaths or payroll lists. A county moving its existing
+    # registry in turns it on for that load (docs/formats.md, "members"). New entries made one
+    # by one (`fundtrail household add-member`) are refused whatever this says.
+    accept_wrong_check_character: bool = False
     source: str = "defaults"
     # The whole file as read. Sections owned by a feature are read from here by that feature:
     # [alerts] by ledger.alerts.settings.alert_settings (thresholds with their basis).
@@ -73,6 +80,7 @@ _KNOWN = {
     ("reports", "font_file"): "font_file",
     ("reports", "name_display"): "name_display",
     ("ledger", "refuse_blacklisted_payees"): "refuse_blacklisted_payees",
+    ("imports", "accept_wrong_check_character"): "accept_wrong_check_character",
 }
 
 

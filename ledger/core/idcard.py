@@ -4,10 +4,16 @@ An 18-character number is 6 digits of region, 8 of birth date (YYYYMMDD), 3 of s
 men) and a check character computed by ISO 7064 MOD 11-2 ('X' stands for 10). Older registries
 still hold 15-digit numbers (YYMMDD birth date, no check character); they are valid and are
 converted by inserting "19" before the year and computing the check character (DOMAIN.md §1).
+
+A registry keeps a number as it was registered (`read_number`: `IdNumber.registered`, 15 or 18
+characters) and matches people through its 18-character form (`IdNumber.matching`, what keyed
+digests are computed from), so a legacy number finds the same person on a list that has the
+new one. `normalise` is the strict reading: the 18-character form of a number with no fault.
 """
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
@@ -26,9 +32,22 @@ def check_character(first17: str) -> str:
     return CHECK[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
 
 
-def normalise(text: str) -> str:
-    """Return the 18-character form of a valid ID number, or raise IdNumberError."""
-    value = (text or "").strip().upper().replace(" ", "")
+@dataclass(frozen=True)
+class IdNumber:
+    """An ID number as read: `registered` as written (spaces dropped, `x` upper-cased),
+    `matching` its 18-character form (legacy numbers converted), and whether its only fault is
+    a wrong check character (then `matching` is the number as written)."""
+    registered: str
+    matching: str
+    wrong_check_character: bool = False
+
+
+def read_number(text: str) -> IdNumber:
+    """Read an ID number whose length, characters and birth date are right; raise
+    IdNumberError otherwise. A wrong check character is not raised but marked: whether it may
+    stand is the caller's rule (a historical registry record may; a new entry may not)."""
+    registered = (text or "").strip().upper().replace(" ", "")
+    value = registered
     if len(value) == 15:
         if not value.isdigit():
             raise IdNumberError(f"{mask(value)}: a 15-digit ID number has digits only",
@@ -43,9 +62,30 @@ def normalise(text: str) -> str:
     birth = birth_date(value)
     if birth > dt.date.today() or birth.year < 1880:
         raise IdNumberError(f"{mask(value)}: birth date {birth} is impossible", "birth_date")
-    if check_character(value[:17]) != value[17]:
-        raise IdNumberError(f"{mask(value)}: check character is wrong (typing error?)",
-                            "check_character")
+    return IdNumber(registered, value, check_character(value[:17]) != value[17])
+
+
+def check_character_error(number: IdNumber) -> IdNumberError:
+    return IdNumberError(f"{mask(number.matching)}: check character is wrong (typing error?)",
+                         "check_character")
+
+
+def normalise(text: str) -> str:
+    """Return the 18-character form of a valid ID number, or raise IdNumberError."""
+    number = read_number(text)
+    if number.wrong_check_character:
+        raise check_character_error(number)
+    return number.matching
+
+
+def matching_form(value: str) -> str:
+    """The 18-character form of a number as registered (spaces dropped, `x` upper-cased, a
+    legacy 15-digit number converted; anything else returned so cleaned, never refused). For
+    digests of stored numbers; a number from input is read with `read_number`."""
+    value = (value or "").strip().upper().replace(" ", "")
+    if len(value) == 15 and value.isdigit():
+        value = value[:6] + "19" + value[6:]
+        return value + check_character(value)
     return value
 
 

@@ -220,9 +220,15 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("project_function_code", "project function_code",
          "project {project}: function code {function_code} is not allowed",
          "A project's function code is unknown or administrative."),
-        ("project_stage_skipped", "project stage next_stage requested",
-         "project {project} is {stage}; its next stage is {next_stage}, not {requested}",
-         "Projects move one stage at a time (`next_stage` is None once closed)."),
+        ("project_stage_skipped", "project stage next_stage requested allowed",
+         "project {project} is {stage}; its next stage is {next_stage} (moves open: "
+         "{allowed}), not {requested}",
+         "Projects move one stage at a time, or to rejected or adjusted where the stage allows "
+         "it (`next_stage` is the forward move, None once closed or rejected; `allowed` lists "
+         "every open move)."),
+        ("project_adjustment_unexplained", "project",
+         "project {project}: an adjustment says what changed (the comment)",
+         "A project adjustment (项目调整) without the comment saying what changed."),
         ("project_not_approved", "project",
          "project {project} is not approved yet; only approved projects are filed",
          "Filing (备案) comes after approval."),
@@ -427,10 +433,26 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "A roll without lines."),
         ("roll_line_duplicate", "line household",
          "line {line} ({household}): the household is on the roll twice",
-         "A household appears twice on a roll."),
+         "A household appears twice on a roll for the same item (and, for a per-person item, "
+         "the same member)."),
         ("roll_line_quantity", "line household value",
          "line {line} ({household}): quantity must be a whole number ≥ 1, got {value}",
-         "A line's quantity is not a positive integer."),
+         "A line's quantity is not a positive integer (of units, or of hundredths on a line of "
+         "the standards table)."),
+        ("roll_line_no_item", "line household",
+         "line {line} ({household}): the line names no item and the roll has none",
+         "A line of a roll without an item of its own (no --item) names no item."),
+        ("roll_line_member_unknown", "line household",
+         "line {line} ({household}): the member named is not a member of the household",
+         "A line names a member (by ID number or member id) who is not in the household."),
+        ("roll_line_member_needed", "line household item",
+         "line {line} ({household}): {item} is paid per person; the line must name the member",
+         "A line of a per-person item names no member."),
+        ("roll_line_no_standard", "line household item tier year county",
+         "line {line} ({household}): no standard for {item} ({tier}, {year}) in county "
+         "{county}, and the line gives no amount",
+         "A line to be priced from the standards table has no standard there (and no amount "
+         "as the county kept it)."),
         ("roll_line_unknown_household", "line household",
          "line {line}: household {household} does not exist",
          "A line names an unregistered household."),
@@ -447,12 +469,19 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("roll_already_published", "roll published",
          "roll {roll} was already published on {published}",
          "A roll is published once."),
+        ("roll_household_several_lines", "roll household lines",
+         "household {household} has several lines on roll {roll} (lines {lines}); name the line",
+         "An objection or decision named a household that has several lines; it must name the "
+         "line number."),
         ("roll_line_not_open", "roll line",
          "line {line} of roll {roll} is already held or withdrawn",
-         "An objection to a line that is not open."),
+         "An objection to a line that is not open, or a withdrawal of one already withdrawn."),
         ("roll_line_sent", "roll line",
          "line {line} of roll {roll} is already with the bank",
-         "An objection after the line was sent: it is a complaint now."),
+         "An objection or a withdrawal after the line was sent: it is a complaint now."),
+        ("roll_withdraw_reason", "roll line",
+         "withdrawing line {line} of roll {roll} needs its reason",
+         "A line was withdrawn (撤销) without a reason."),
         ("roll_line_no_objection", "roll line",
          "line {line} of roll {roll} has no open objection",
          "A decision on an objection that is not there."),
@@ -527,6 +556,9 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("subject_separator", "field value",
          "{field} {value} may not contain ';' or '='",
          "A notice subject's part holds a separator."),
+        ("project_notice_region", "project region county",
+         "{region} is not in county {county} of project {project}",
+         "A project notice displayed outside the project's county."),
         ("notice_without_village", "",
          "name at least one village whose board posts the notice",
          "Project details name no village."),
@@ -786,8 +818,33 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "household {household} is outside your region",
          "A member line for a household outside the importer's region."),
         ("project_stage_not_importable", "stage",
-         "only 申报 or 入库 can be imported; approval is recorded by an approver",
+         "only 申报, 入库 or 不予立项 can be imported; approval and later steps are recorded "
+         "by an approver",
          "An imported project in a later stage."),
+        ("project_stage_conflict", "project stage field recorded given",
+         "project {project}: its {stage} step is recorded with {field} {recorded}, the file "
+         "says {given}",
+         "A re-imported project whose proposal or stage date or document number differs."),
+    ]),
+    ("Imports: the report's lines (the file goes in; each line says what it holds that was "
+     "not read, or was read with a remark)", [
+        ("column_ignored", "header position cells",
+         "column {position} ({header}) is not read by this kind: {cells} cell(s) with a "
+         "value ignored",
+         "A column no column of the kind reads (an extra column, a second column of the same "
+         "name, cells past the header's width); `header` is empty where it has none."),
+        ("lines_blank", "count lines",
+         "{count} blank line(s) skipped",
+         "Lines with no value in any cell, skipped; `lines` lists them."),
+        ("id_check_character_accepted", "household",
+         "the ID number's check character is wrong; imported as registered",
+         "A member's ID number whose only fault is its check character, imported as registered "
+         "under [imports] accept_wrong_check_character."),
+        ("id_number_form_kept", "household log_index",
+         "imported before (log entry {log_index}) with the ID number in its other form; the "
+         "number as first registered is kept",
+         "A member already imported, written in the file in the other form (15 or 18 "
+         "characters) of the same number."),
     ]),
     ("Alerts", [
         ("alert_transition", "alert state requested allowed",

@@ -28,6 +28,7 @@ from ledger.core.classification import FUNCTION_CODES
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import mask
 from ledger.core.money import format_yuan, to_daxie
+from ledger.core.quantity import format_quantity
 from ledger.models import (
     Account,
     AccountKind,
@@ -49,6 +50,7 @@ from ledger.models import (
     TransferKind,
 )
 from ledger.models.disclosure import HouseholdSupport, ProjectDetails, SupervisionContact
+from ledger.rolls.standards import standards_by_id
 from ledger.store.access import ancestors
 
 SUPERVISION_HOTLINE = "12317"
@@ -213,13 +215,15 @@ def display_name(name: str, style: str) -> str:
 
 def _line_status(session, roll, line, events, before) -> tuple[str, bool]:
     """(status text, counts toward the amount) for one line as of `before`."""
-    state = "open"
+    state = previous = "open"
     for e in events:
         if e.line_id == line.id and e.log_index < before:
-            state = {RollEventKind.OBJECTION: "held", RollEventKind.OBJECTION_DISMISSED: "open",
-                     RollEventKind.LINE_WITHDRAWN: "withdrawn"}.get(e.kind, state)
+            previous, state = state, {
+                RollEventKind.OBJECTION: "held", RollEventKind.OBJECTION_DISMISSED: "open",
+                RollEventKind.LINE_WITHDRAWN: "withdrawn"}.get(e.kind, state)
     if state == "withdrawn":
-        return "异议成立，已撤销", False
+        # upheld objection, or a clerk's withdrawal (撤销) of a line never objected to
+        return ("异议成立，已撤销" if previous == "held" else "已撤销"), False
     transfer = session.execute(select(Transfer).where(
         Transfer.idempotency_key == f"roll:{roll.code}:{line.line_no}",
         Transfer.log_index < before)).scalar_one_or_none()
@@ -234,6 +238,24 @@ def _line_status(session, roll, line, events, before) -> tuple[str, bool]:
     if state == "held":
         return "有异议，暂缓发放", True
     return ("已送银行" if transfer is not None else "待发放"), True
+
+
+def _line_terms(roll, line, standards) -> tuple[str, int | None, str, str]:
+    """(item, standard in fen, quantity with its unit, the standard as the notice states it)
+    of one line: the roll's item and standard for a line of the first form, the line's own
+    (and the basis of its standards-table row) otherwise."""
+    if line.quantity_centi is None:
+        return (roll.item, roll.standard_fen, str(line.quantity),
+                f"{format_yuan(roll.standard_fen)} 元")
+    row = standards.get(line.standard_id)
+    basis = row.basis if row is not None else ""
+    quantity = format_quantity(line.quantity_centi) + (f" {basis}" if basis else "")
+    if line.standard_fen is None:
+        return line.item, None, quantity, f"{line.item} 按县核定金额"
+    tier = "监测户" if line.tier == "monitored" else "一般户"
+    per_unit = f"/{basis}" if basis else ""
+    return (line.item, line.standard_fen, quantity,
+            f"{line.item}（{tier}）{format_yuan(line.standard_fen)} 元{per_unit}")
 
 
 def _head_id(session, vault, household_code, before) -> str:
@@ -261,23 +283,27 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
                           code="roll_not_in_village", roll=roll_code, village=village_code)
     events = list(session.execute(select(RollEvent).where(RollEvent.roll_id == roll.id)
                                   .order_by(RollEvent.id)).scalars())
-    rows, total = [], 0
+    standards = standards_by_id(session, (line.standard_id for line, _ in lines))
+    rows, total, kinds = [], 0, {}
     for line, household in lines:
         status, counts = _line_status(session, roll, line, events, before)
         amount = line.amount_fen if counts else 0
         total += amount
         card = mask(vault.decrypt(household.bank_card), 6, 4) if household.bank_card else "—"
+        item, standard, quantity, label = _line_terms(roll, line, standards)
+        kinds.setdefault(label, None)
         # The roll's own line number, so a complaint can name the line (R-2024-01:3).
         rows.append([str(line.line_no), display_name(household.head_name, name_style),
-                     _head_id(session, vault, household.code, before), card, roll.item,
-                     format_yuan(roll.standard_fen), str(line.quantity), format_yuan(amount),
+                     _head_id(session, vault, household.code, before), card, item,
+                     format_yuan(standard) if standard else "—", quantity, format_yuan(amount),
                      status])
     county = region_name(session, roll.county_code)
     village = region_name(session, village_code)
+    households = len({household.code for _line, household in lines})
     fields = [
         ["补助项目", roll.item], ["清册编号", roll.code],
-        ["补助标准", f"{format_yuan(roll.standard_fen)} 元（金额 = 标准 × 数量）"],
-        ["本村户数", f"{len(rows)} 户"], ["本村合计", amount_text(total)],
+        ["补助标准", "；".join(kinds) + "（金额 = 标准 × 数量）"],
+        ["本村户数", f"{households} 户"], ["本村合计", amount_text(total)],
         ["公示期", f"{date_text(display_from)} 至 {date_text(display_to)}"],
         ["监督举报电话", supervision_phones(session, village_code, before)],
         ["异议和投诉", f"对某户有异议，请写明清册编号和序号（如 {roll.code}:"
@@ -441,6 +467,11 @@ def _item_of(session: Session, transfer: Transfer) -> tuple[str, int | None]:
         roll = session.execute(select(PaymentRoll).where(PaymentRoll.code == code)) \
             .scalar_one_or_none()
         if roll is not None:
+            line = session.execute(select(RollLine).where(
+                RollLine.roll_id == roll.id,
+                RollLine.line_no == int(key.rsplit(":", 1)[1]))).scalar_one_or_none()
+            if line is not None and line.quantity_centi is not None:
+                return line.item, line.standard_fen
             return roll.item, roll.standard_fen
     if transfer.memo.strip():
         return transfer.memo.split()[0], None

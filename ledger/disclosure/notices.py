@@ -30,12 +30,22 @@ from ledger.audit.tlog import merkle, proofs
 from ledger.core.errors import LedgerError
 from ledger.disclosure import content as nc
 from ledger.funds.posting import check_date
-from ledger.models import Checkpoint, Household, PaymentRoll, Project, RegionLevel, User
+from ledger.models import (
+    Checkpoint,
+    Household,
+    PaymentRoll,
+    Project,
+    ProjectStatus,
+    RegionLevel,
+    User,
+)
 from ledger.models.disclosure import (
     HouseholdSupport,
     Notice,
     NoticeKind,
     ProjectDetails,
+    ProjectNotice,
+    ProjectNoticeKind,
     SupervisionContact,
 )
 from ledger.org.regions import get_region
@@ -204,13 +214,157 @@ def publish(session: Session, actor: User, kind: NoticeKind, subject: dict,
     rows_digest = nc.digest(content)
     existing = latest_notice(session, kind, text)
     if existing is not None and existing.rows_digest == rows_digest:
+        if kind is NoticeKind.PROJECT:  # published before project notices were kept as data
+            _record_published_window(session, actor, existing, subject, content)
         return existing
     notice = Notice(kind=kind, subject=text, rows_digest=rows_digest,
                     row_count=nc.row_count(content), display_from=display_from,
                     display_to=display_to, recorded_by=actor.id)
     with record_change(session, actor.username, "notice.publish") as change:
         change.add(notice)
+    if kind is NoticeKind.PROJECT:
+        _record_published_window(session, actor, notice, subject, content)
     return notice
+
+
+# ----------------------------------------------------------------------------- project notices
+#
+# Every display window of a project notice, in one table (`project_notices`): imported for the
+# past (ledger.imports.project_notices) and added when a village project notice is published.
+# The published row is its own entry after the notice's: the notice entry travels in the QR and
+# must stay small, and its rows digest must not change.
+
+BOARD = "村务公开栏"
+
+
+def _record_published_window(session: Session, actor: User, notice: Notice, subject: dict,
+                             content: dict) -> ProjectNotice | None:
+    if session.execute(select(ProjectNotice.id).where(ProjectNotice.notice_id == notice.id)
+                       .limit(1)).first() is not None:
+        return None
+    stage = nc.project_stage_before(session, subject["project"], notice.log_index)
+    after = stage in (ProjectStatus.ACCEPTED, ProjectStatus.CLOSED)
+    details = nc.latest_details(session, subject["project"], notice.log_index)
+    row = ProjectNotice(
+        project_code=subject["project"], region_code=subject["village"],
+        kind=ProjectNoticeKind.ANNOUNCEMENT if after else ProjectNoticeKind.PUBLICITY,
+        display_from=notice.display_from, display_to=notice.display_to,
+        place=nc.region_name(session, subject["village"]) + BOARD,
+        issuer=details.issuing_unit, doc_number=None, title=content["title"],
+        notice_id=notice.id, recorded_by=actor.id)
+    with record_change(session, actor.username, "project_notice.publish",
+                       notice_id=notice.id) as change:
+        change.add(row)
+    return row
+
+
+@dataclass(frozen=True)
+class ProjectNoticeLine:
+    """A project notice as a county kept it (one line of a `project_notices` file)."""
+    project_code: str
+    region_code: str
+    kind: ProjectNoticeKind
+    display_from: dt.date
+    display_to: dt.date
+    place: str
+    issuer: str
+    doc_number: str | None = None
+    title: str | None = None
+
+    def key(self) -> tuple:
+        return (self.project_code, self.region_code, self.kind, self.display_from)
+
+
+def notice_differences(row: ProjectNotice, recorded: ProjectNotice) -> list[str]:
+    """The fields of the same notice (project, board, kind, first day) that differ."""
+    return [name for name in ("display_to", "place", "issuer", "doc_number", "title")
+            if getattr(row, name) != getattr(recorded, name)]
+
+
+def check_project_notice(session: Session, actor: User, line: ProjectNoticeLine) -> ProjectNotice:
+    """The row `line` would add, checked (project, board region inside its county, dates,
+    place and issuer); nothing is written."""
+    project = session.get(Project, line.project_code)
+    if project is None:
+        raise LedgerError(f"project {line.project_code!r} does not exist", code="not_found",
+                          what="project", key=line.project_code)
+    require(session, actor, Action.RECORD, project.county_code)
+    get_region(session, line.region_code)
+    if project.county_code not in ancestors(session, line.region_code):
+        raise LedgerError(f"{line.region_code} is not in county {project.county_code} of "
+                          f"project {line.project_code}", code="project_notice_region",
+                          project=line.project_code, region=line.region_code,
+                          county=project.county_code)
+    check_date(line.display_from, "display start")
+    check_date(line.display_to, "display end")
+    if line.display_to < line.display_from:
+        raise LedgerError(f"the display ends ({line.display_to}) before it starts "
+                          f"({line.display_from})", code="dates_reversed", field="display",
+                          start=line.display_from, end=line.display_to)
+    empty = [name for name, value in (("place", line.place), ("issuer", line.issuer))
+             if not (value or "").strip()]
+    if empty:
+        raise LedgerError(f"a project notice needs its {' and '.join(empty)}",
+                          code="required_fields", fields=empty)
+    return ProjectNotice(project_code=line.project_code, region_code=line.region_code,
+                         kind=line.kind, display_from=line.display_from,
+                         display_to=line.display_to, place=line.place.strip(),
+                         issuer=line.issuer.strip(),
+                         doc_number=(line.doc_number or "").strip() or None,
+                         title=(line.title or "").strip() or None, recorded_by=actor.id)
+
+
+def find_project_notice(session: Session, project_code: str, region_code: str,
+                        kind: ProjectNoticeKind, display_from: dt.date) -> ProjectNotice | None:
+    """The latest row for one board's notice of a project first displayed on `display_from`."""
+    return session.execute(
+        select(ProjectNotice).where(ProjectNotice.project_code == project_code,
+                                    ProjectNotice.region_code == region_code,
+                                    ProjectNotice.kind == kind,
+                                    ProjectNotice.display_from == display_from)
+        .order_by(ProjectNotice.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def record_project_notices(session: Session, actor: User, lines: list[ProjectNoticeLine],
+                           kind: str = "project_notice.record") -> list[ProjectNotice]:
+    """Record project notices as displayed in the past, all in one audit entry. Each line is
+    checked as `check_project_notice` does; a line whose notice is already recorded with the
+    same content is left out, with other content it is refused (`import_reused`)."""
+    rows = []
+    for line in lines:
+        row = check_project_notice(session, actor, line)
+        existing = find_project_notice(session, *line.key())
+        if existing is not None:
+            if notice_differences(row, existing):
+                raise LedgerError(f"project notice {_notice_key(line)} was recorded before "
+                                  f"(log entry {existing.log_index}) with other values: "
+                                  f"{', '.join(notice_differences(row, existing))}",
+                                  code="import_reused", what="project notice",
+                                  key=_notice_key(line), log_index=existing.log_index)
+            continue
+        rows.append(row)
+    if rows:
+        with record_change(session, actor.username, kind, count=len(rows)) as change:
+            for row in rows:
+                change.add(row)
+    return rows
+
+
+def _notice_key(line: ProjectNoticeLine) -> str:
+    return (f"{line.project_code}/{line.region_code}/{line.kind.value}/"
+            f"{line.display_from.isoformat()}")
+
+
+def project_notices(session: Session, project_code: str | None = None,
+                    region_code: str | None = None) -> list[ProjectNotice]:
+    """Every display window recorded (imported or published), oldest first: what a rule on
+    display windows reads."""
+    stmt = select(ProjectNotice).order_by(ProjectNotice.id)
+    if project_code is not None:
+        stmt = stmt.where(ProjectNotice.project_code == project_code)
+    if region_code is not None:
+        stmt = stmt.where(ProjectNotice.region_code == region_code)
+    return list(session.execute(stmt).scalars())
 
 
 def project_window(display_from: dt.date, days: int, minimum: int) -> dt.date:

@@ -2,8 +2,21 @@
 
 A project moves proposed → in library → approved → implementing → accepted → closed. The county
 decides (clerks record the steps, an approver approves and accepts); province and city only
-file it (备案). Money may be put behind a project only while it is approved or implementing,
-and paid out of it until it is accepted; a closed project takes and pays nothing.
+file it (备案). Money may be put behind a project only while it is approved, implementing or
+adjusted, and paid out of it until it is accepted; a closed project takes and pays nothing.
+
+Two stages leave the straight line (docs/formats.md, "Project stages"):
+- rejected (不予立项 / 未通过), from proposed or in library: the end of that proposal. It moves
+  no money, so a clerk records it (with the decision's document number); a new proposal is a
+  new project.
+- adjusted (项目调整), from approved or implementing (or adjusted again): the approved plan
+  changed, what changed in the comment. It changes what the money was approved for, so an
+  approver records it. The project continues: from adjusted it takes the moves of the stage it
+  was adjusted in (an adjusted approved project goes on to implementing, an adjusted
+  implementing one to accepted), and it may take and pay money as that stage did.
+
+Every stage event may carry its document number (批复文号, 调整批复文号 …); the proposal
+(申报) keeps its own date, not the day it was typed in.
 """
 from __future__ import annotations
 
@@ -39,7 +52,14 @@ def get_payee(session: Session, code: str) -> Payee:
 
 
 def register_project(session: Session, actor: User, *, code: str, name: str,
-                     county_code: str, function_code: str) -> Project:
+                     county_code: str, function_code: str,
+                     proposed_on: dt.date | None = None,
+                     doc_number: str | None = None) -> Project:
+    """Register a project as proposed (申报) on `proposed_on` (default: the day it is
+    recorded), with the proposal's document number if it has one."""
+    if proposed_on is not None:
+        check_date(proposed_on, "proposal date")
+    doc_number = _doc(doc_number)
     lock_head(session)  # decide under the log lock, as posting.replay does
     county = get_region(session, county_code)
     if county.level is not RegionLevel.COUNTY:
@@ -58,57 +78,108 @@ def register_project(session: Session, actor: User, *, code: str, name: str,
         change.add(project)
         session.flush()
         change.add(ProjectEvent(project_code=code, status=ProjectStatus.PROPOSED,
-                                region_code=county_code, effective_date=change.time.date(),
-                                recorded_by=actor.id, comment="申报"))
+                                region_code=county_code,
+                                effective_date=proposed_on or change.time.date(),
+                                recorded_by=actor.id, comment="申报", doc_number=doc_number))
     return project
 
 
-# stage → (next stage, who may move it there)
-NEXT_STAGE = {
-    ProjectStatus.PROPOSED: (ProjectStatus.IN_LIBRARY, Action.RECORD),
-    ProjectStatus.IN_LIBRARY: (ProjectStatus.APPROVED, Action.APPROVE),
-    ProjectStatus.APPROVED: (ProjectStatus.IMPLEMENTING, Action.RECORD),
-    ProjectStatus.IMPLEMENTING: (ProjectStatus.ACCEPTED, Action.APPROVE),
-    ProjectStatus.ACCEPTED: (ProjectStatus.CLOSED, Action.RECORD),
+def _doc(doc_number: str | None) -> str | None:
+    """A document number as kept: trimmed, and None where the county has none (its length is
+    checked with every text column, `text_too_long`)."""
+    return (doc_number or "").strip() or None
+
+
+# stage → the stages it may move to, each with who may move it there. The forward move comes
+# first (it is the `next_stage` a refusal names). ADJUSTED takes the moves of the stage it was
+# adjusted in (`_moves`); REJECTED and CLOSED are ends.
+NEXT_STAGES: dict[ProjectStatus, tuple[tuple[ProjectStatus, Action], ...]] = {
+    ProjectStatus.PROPOSED: ((ProjectStatus.IN_LIBRARY, Action.RECORD),
+                             (ProjectStatus.REJECTED, Action.RECORD)),
+    ProjectStatus.IN_LIBRARY: ((ProjectStatus.APPROVED, Action.APPROVE),
+                               (ProjectStatus.REJECTED, Action.RECORD)),
+    ProjectStatus.APPROVED: ((ProjectStatus.IMPLEMENTING, Action.RECORD),
+                             (ProjectStatus.ADJUSTED, Action.APPROVE)),
+    ProjectStatus.IMPLEMENTING: ((ProjectStatus.ACCEPTED, Action.APPROVE),
+                                 (ProjectStatus.ADJUSTED, Action.APPROVE)),
+    ProjectStatus.ACCEPTED: ((ProjectStatus.CLOSED, Action.RECORD),),
 }
-FUNDABLE = frozenset({ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING})
-PAYABLE = frozenset({ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING, ProjectStatus.ACCEPTED})
+# the old one-way table, kept for readers of the forward path
+NEXT_STAGE = {stage: moves[0] for stage, moves in NEXT_STAGES.items()}
+FUNDABLE = frozenset({ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING,
+                      ProjectStatus.ADJUSTED})
+PAYABLE = frozenset({ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING, ProjectStatus.ACCEPTED,
+                     ProjectStatus.ADJUSTED})
+# records that are not stages: filing at city or province
+NOT_STAGES = (ProjectStatus.FILED,)
 
 
 def project_stage(session: Session, code: str) -> ProjectStatus:
     return session.execute(
         select(ProjectEvent.status).where(ProjectEvent.project_code == code,
-                                          ProjectEvent.status != ProjectStatus.FILED)
+                                          ProjectEvent.status.not_in(NOT_STAGES))
         .order_by(ProjectEvent.id.desc()).limit(1)).scalar_one()
 
 
+def stage_events(session: Session, code: str) -> list[ProjectEvent]:
+    """The project's steps in the order they were recorded (filings included)."""
+    return list(session.execute(select(ProjectEvent).where(ProjectEvent.project_code == code)
+                                .order_by(ProjectEvent.id)).scalars())
+
+
+def _moves(session: Session, code: str, stage: ProjectStatus):
+    """The moves open to a project at `stage`; an adjusted project's are those of the stage it
+    was adjusted in, the latest one before its adjustments."""
+    if stage is ProjectStatus.ADJUSTED:
+        stage = session.execute(
+            select(ProjectEvent.status).where(
+                ProjectEvent.project_code == code,
+                ProjectEvent.status.not_in(NOT_STAGES + (ProjectStatus.ADJUSTED,)))
+            .order_by(ProjectEvent.id.desc()).limit(1)).scalar_one()
+    return NEXT_STAGES.get(stage, ())
+
+
 def advance_project(session: Session, actor: User, code: str, to: ProjectStatus,
-                    effective_date: dt.date, comment: str = "") -> ProjectEvent:
-    """Move a project one stage on; the county's clerk or approver, as the stage requires."""
+                    effective_date: dt.date, comment: str = "",
+                    doc_number: str | None = None) -> ProjectEvent:
+    """Move a project one stage on (or to rejected or adjusted, where its stage allows it);
+    the county's clerk or approver, as the move requires. `doc_number` is the decision's
+    document number (批复文号), where there is one."""
     check_date(effective_date)
+    doc_number = _doc(doc_number)
     lock_head(session)  # decide under the log lock, as posting.replay does
     project = get_project(session, code)
     stage = project_stage(session, code)
-    expected, action = NEXT_STAGE.get(stage, (None, None))
-    if to is not expected:
+    moves = dict(_moves(session, code, stage))
+    if to not in moves:
+        expected = next(iter(moves), None)
+        allowed = list(moves)
+        others = f" (or {', '.join(s.value for s in allowed[1:])})" if allowed[1:] else ""
         raise LedgerError(f"project {code} is {stage.value}; its next stage is "
-                          f"{expected.value if expected else 'none (closed)'}, not {to.value}",
+                          f"{expected.value if expected else 'none (' + stage.value + ')'}"
+                          f"{others}, not {to.value}",
                           code="project_stage_skipped", project=code, stage=stage,
-                          next_stage=expected, requested=to)
-    require(session, actor, action, project.county_code)
+                          next_stage=expected, requested=to, allowed=allowed)
+    if to is ProjectStatus.ADJUSTED and not comment.strip():
+        raise LedgerError(f"project {code}: an adjustment says what changed (the comment)",
+                          code="project_adjustment_unexplained", project=code)
+    require(session, actor, moves[to], project.county_code)
     event = ProjectEvent(project_code=code, status=to, region_code=project.county_code,
-                         effective_date=effective_date, recorded_by=actor.id, comment=comment)
+                         effective_date=effective_date, recorded_by=actor.id, comment=comment,
+                         doc_number=doc_number)
     with record_change(session, actor.username, f"project.{to.value}") as change:
         change.add(event)
     return event
 
 
 def file_project(session: Session, actor: User, code: str, effective_date: dt.date,
-                 comment: str = "") -> ProjectEvent:
+                 comment: str = "", doc_number: str | None = None) -> ProjectEvent:
     """备案: a city or the province records that it has the county's approved project on file."""
     check_date(effective_date)
+    doc_number = _doc(doc_number)
     project = get_project(session, code)
-    if project_stage(session, code) in (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY):
+    if project_stage(session, code) in (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY,
+                                        ProjectStatus.REJECTED):
         raise LedgerError(f"project {code} is not approved yet; only approved projects are filed",
                           code="project_not_approved", project=code)
     if actor.region_code == project.county_code:
@@ -117,7 +188,7 @@ def file_project(session: Session, actor: User, code: str, effective_date: dt.da
     require(session, actor, Action.RECORD, project.county_code)
     event = ProjectEvent(project_code=code, status=ProjectStatus.FILED,
                          region_code=actor.region_code, effective_date=effective_date,
-                         recorded_by=actor.id, comment=comment)
+                         recorded_by=actor.id, comment=comment, doc_number=doc_number)
     with record_change(session, actor.username, "project.filed") as change:
         change.add(event)
     return event

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from ledger.audit.entries import table_record
 from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
 from ledger.core.errors import LedgerError
-from ledger.core.idcard import IdNumberError, birth_date, normalise
+from ledger.core.idcard import (
+    IdNumber,
+    IdNumberError,
+    birth_date,
+    check_character_error,
+    matching_form,
+    read_number,
+)
 from ledger.core.pii import PiiVault
 from ledger.funds.posting import check_date
 from ledger.models import (
@@ -47,9 +54,19 @@ def card_key(vault: PiiVault, card: str) -> str:
 
 
 def birth_key(vault: PiiVault, id_number: str) -> str:
-    """The keyed digest of a person's birth date, from their (normalised) ID number: BEN-02
-    compares the names of people born the same day in the same village."""
-    return vault.digest("birth:" + birth_date(id_number).isoformat())
+    """The keyed digest of a person's birth date, from their ID number (as registered, 15 or 18
+    characters): BEN-02 compares the names of people born the same day in the same village."""
+    return vault.digest("birth:" + birth_date(matching_form(id_number)).isoformat())
+
+
+def read_member_id(text: str, *, accept_wrong_check_character: bool = False) -> IdNumber:
+    """A member's ID number as registered, or IdNumberError. A wrong check character stands
+    only where the caller accepts it: a historical registry record imported with
+    `[imports] accept_wrong_check_character` (ledger.imports.households); never a new entry."""
+    number = read_number(text)
+    if number.wrong_check_character and not accept_wrong_check_character:
+        raise check_character_error(number)
+    return number
 
 
 def salted(key: str) -> str:
@@ -109,17 +126,20 @@ def add_member(session: Session, actor: User, vault: PiiVault, *, household_code
                           code="invalid_choice", field="relation", value=repr(relation),
                           allowed=RELATIONS)
     try:
-        number = normalise(id_number)
+        number = read_member_id(id_number)
     except IdNumberError as exc:
         raise LedgerError(str(exc), code="id_number_invalid", problem=exc.problem) from None
-    digest = vault.digest(number)
+    # Kept as registered (a legacy 15-digit number stays so); matched through its
+    # 18-character form, so lists that carry the new number find this person.
+    digest = vault.digest(number.matching)
     if session.execute(select(Member.id).where(Member.household_code == household_code,
                                                Member.id_digest == digest)).first():
         raise LedgerError(f"this person is already a member of household {household_code}",
                           code="member_duplicate", household=household_code)
     member = Member(household_code=household_code, name=name, relation=relation,
-                    id_number=vault.encrypt(number), id_digest=digest,
-                    birth_digest=salted(birth_key(vault, number)), death_date=death_date)
+                    id_number=vault.encrypt(number.registered), id_digest=digest,
+                    birth_digest=salted(birth_key(vault, number.matching)),
+                    death_date=death_date)
     with record_change(session, actor.username, "member.add") as change:
         change.add(member)
     return member
@@ -131,6 +151,9 @@ class NewMember:
     relation: str
     id_number: str
     death_date: dt.date | None = None
+    # A historical registry record whose ID number's only fault is its check character, let
+    # in by `[imports] accept_wrong_check_character` (read_member_id); False for new entries.
+    accept_wrong_check_character: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,12 +274,15 @@ def prepare_member(vault: PiiVault, household_code: str, m: NewMember) -> tuple:
                           f"{'、'.join(RELATIONS)}", code="invalid_choice", field="relation",
                           value=repr(m.relation), allowed=RELATIONS)
     try:
-        number = normalise(m.id_number)
+        number = read_member_id(
+            m.id_number, accept_wrong_check_character=m.accept_wrong_check_character)
     except IdNumberError as exc:
         raise LedgerError(f"household {household_code}, member {m.name}: {exc}",
                           code="id_number_invalid", problem=exc.problem,
                           household=household_code, member=m.name) from None
-    return m, vault.encrypt(number), vault.digest(number), salted(birth_key(vault, number))
+    # As registered, matched through the 18-character form (add_member).
+    return (m, vault.encrypt(number.registered), vault.digest(number.matching),
+            salted(birth_key(vault, number.matching)))
 
 
 def add_members(session: Session, actor: User, vault: PiiVault,

@@ -9,6 +9,9 @@
 - Every problem is collected as (file, line, column, reason) before anything is written, so a
   file with one bad line imports nothing and the clerk sees every bad line at once. Each also
   carries a code and its parameters (ledger.core.refusals), like the refusal it is part of.
+- Nothing a file holds is dropped without a line in the import's report (`Rows.report`, lines
+  of the same shape as problems, codes in ledger.core.refusals): columns not read (extra
+  columns, a second column of the same name, cells past the header's width) and blank lines.
 """
 from __future__ import annotations
 
@@ -76,6 +79,15 @@ class Row:
     values: dict = field(default_factory=dict)
 
 
+class Rows(list):
+    """The rows of a file, and `report`: what the file holds that no row carries (Problem
+    values that do not stop the import), for the importer to pass on in its result."""
+
+    def __init__(self, rows=(), report=()):
+        super().__init__(rows)
+        self.report: list[Problem] = list(report)
+
+
 def decode(path: Path) -> str:
     data = path.read_bytes()
     if len(data) > MAX_FILE_BYTES:
@@ -95,14 +107,14 @@ def decode(path: Path) -> str:
                                       "GB18030 text", "file_encoding")]) from None
 
 
-def read(path: str | Path, columns: list[Column]) -> list[Row]:
+def read(path: str | Path, columns: list[Column]) -> Rows:
     """Parse the whole file; raise ImportProblems listing every bad line, or return rows."""
     # a row object per line, up to hundreds of thousands (ledger.store.bulk)
     with collector_paused():
         return _read(path, columns)
 
 
-def _read(path, columns) -> list[Row]:
+def _read(path, columns) -> Rows:
     path = Path(path)
     name = path.name
     try:
@@ -120,17 +132,43 @@ def _read(path, columns) -> list[Row]:
     else:
         header, records = _csv_records(path, problems)
     positions = _match_header(name, header, columns, problems)
+    read_at = set(positions.values())
     rows: list[Row] = []
+    blank: list[int] = []
+    unread: dict[int, int] = {}   # position of a column not read → its cells that hold a value
     for line, record in records:
         if not any((cell.strip() if isinstance(cell, str) else cell) for cell in record):
+            blank.append(line)
             continue
+        for i, cell in enumerate(record):
+            if i not in read_at and (not isinstance(cell, str) or cell.strip()):
+                unread[i] = unread.get(i, 0) + 1
         rows.append(_parse_record(name, line, record, columns, positions, problems))
     if not rows and not problems:
         problems.append(Problem(name, 2, "", "the file has a header but no rows",
                                 "file_no_rows"))
     if problems:
         raise ImportProblems(problems)
-    return rows
+    return Rows(rows, _unread_report(name, header, read_at, unread, blank))
+
+
+def _unread_report(name, header, read_at, unread, blank) -> list[Problem]:
+    """Report lines for what no row carries: each column not read that has a header or holds
+    a value (extra columns are ignored, as documented, but named), and the blank lines."""
+    report = []
+    titles = [h.strip().lstrip("\ufeff") if isinstance(h, str) else str(h) for h in header]
+    for i in sorted(set(range(len(titles))) - read_at | set(unread)):
+        title = titles[i] if i < len(titles) else ""
+        cells = unread.get(i, 0)
+        if title or cells:
+            report.append(Problem(name, 1, title, f"column {i + 1} ({title or 'no header'}) "
+                                  f"is not read by this kind: {cells} cell(s) with a value "
+                                  "ignored", "column_ignored",
+                                  {"header": title, "position": i + 1, "cells": cells}))
+    if blank:
+        report.append(Problem(name, blank[0], "", f"{len(blank)} blank line(s) skipped",
+                              "lines_blank", {"count": len(blank), "lines": blank}))
+    return report
 
 
 def _csv_records(path: Path, problems: list[Problem]):

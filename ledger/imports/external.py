@@ -7,12 +7,13 @@ and column; the same file (same source and snapshot) again changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ledger.core.idcard import IdNumberError, normalise
+from ledger.core.idcard import IdNumberError, read_number
 from ledger.core.pii import PiiVault
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
 from ledger.models import User
@@ -24,12 +25,10 @@ def listed_id(text: str) -> str:
     whose only fault is its check character is kept as written (a typing error that the
     fuzzy comparator may still match), not refused."""
     try:
-        return normalise(text)
+        number = read_number(text)
     except IdNumberError as exc:
-        value = text.strip().upper()
-        if "check character" in str(exc) and len(value) == 18 and value[:17].isdigit():
-            return value
         raise ValueError(str(exc)) from None
+    return number.matching   # as written when only the check character is wrong
 
 
 ID = Column("id_number", ("身份证号", "id_number"), listed_id)
@@ -80,6 +79,13 @@ COLUMNS: dict[ListKind, list[Column]] = {
 OFFICIAL_SELF = ("本人", "self")
 
 
+@dataclass
+class ListImported(ListImport):
+    """The stored snapshot, and the file reader's report (columns not read, blank lines:
+    ledger.imports.csvfile.Rows), which `fundtrail import` prints."""
+    report: list = field(default_factory=list)
+
+
 def _check_officials(name: str, rows) -> list[Problem]:
     problems = []
     for row in rows:
@@ -109,9 +115,10 @@ def import_list(kind: ListKind, session: Session, actor: User, vault: PiiVault, 
     if kind is ListKind.OFFICIALS:
         records = [r if r.category not in OFFICIAL_SELF else
                    ListRecord(**{**r.__dict__, "category": "本人"}) for r in records]
-    return at_line(name, 0, lambda: record_list(session, actor, vault, kind=kind,
+    done = at_line(name, 0, lambda: record_list(session, actor, vault, kind=kind,
                                                 source=source, snapshot_date=snapshot,
                                                 records=records))
+    return ListImported(done.list_id, done.added, done.unchanged, rows.report)
 
 
 KINDS = {kind.value: partial(import_list, kind) for kind in ListKind}

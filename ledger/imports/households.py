@@ -3,17 +3,23 @@
 All-or-nothing and idempotent: every line is parsed and checked against the ledger first; any
 problem lists file, line and column and nothing is written. A line already imported with the
 same content is skipped; the same key with other content is a problem naming what differs.
+
+What goes in with a remark is listed in the result's `report` (values of the same shape as
+problems, codes in ledger.core.refusals): the columns and blank lines the file reader did not
+read (ledger.imports.csvfile), an ID number with a wrong check character let in by `[imports]
+accept_wrong_check_character` (a historical registry record), and a member already imported
+whose number the file writes in its other form (15 or 18 characters; the first is kept).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError
-from ledger.core.idcard import normalise
+from ledger.core.idcard import IdNumber, IdNumberError, read_number
 from ledger.core.pii import PiiVault
 from ledger.households.registry import (
     NewHousehold,
@@ -35,6 +41,7 @@ from ledger.imports.csvfile import (
 )
 from ledger.models import Household, HouseholdEvent, HouseholdStatus, Member, Payee, User
 from ledger.store.access import Action, in_scope, require
+from ledger.store.context import context_of
 from ledger.store.db import check_text
 
 STATUS_WORDS = {
@@ -62,11 +69,20 @@ HOUSEHOLD_COLUMNS = [
     Column("phone", ("联系电话", "phone"), required=False),
 ]
 
+def registered_id(text: str) -> IdNumber:
+    """A member's ID number as the registry has it: length, characters and birth date must be
+    right; a wrong check character is marked, and judged by `import_members`."""
+    try:
+        return read_number(text)
+    except IdNumberError as exc:
+        raise LedgerError(str(exc), code="id_number_invalid", problem=exc.problem) from None
+
+
 MEMBER_COLUMNS = [
     Column("household", ("户编码", "household_code")),
     Column("name", ("姓名", "name")),
     Column("relation", ("与户主关系", "relation")),
-    Column("id_number", ("身份证号", "id_number"), normalise),
+    Column("id_number", ("身份证号", "id_number"), registered_id),
     Column("death_date", ("死亡日期", "death_date"), parse_date, required=False),
 ]
 
@@ -76,6 +92,9 @@ class ImportResult:
     kind: str
     added: int
     unchanged: int
+    # What went in with a remark, or was in the file and not read: csvfile.Problem values
+    # (file, line, column, code, params, reason) that did not stop the import.
+    report: list = field(default_factory=list)
 
 
 def import_households(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
@@ -128,7 +147,7 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
     register_households(session, actor, vault, [
         NewHousehold(v["code"], v["village"], v["head_name"], v["status"], v["registered_on"],
                      v["bank_card"], v["phone"]) for v in (row.values for row in new)])
-    return ImportResult("households", len(new), same)
+    return ImportResult("households", len(new), same, rows.report)
 
 
 def _household_diffs(session, existing: Household, v: dict, vault: PiiVault) -> list[str]:
@@ -155,13 +174,28 @@ def _household_diffs(session, existing: Household, v: dict, vault: PiiVault) -> 
 
 def import_members(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
     require(session, actor, Action.RECORD, actor.region_code)
+    accept_wrong_check = context_of(session).accept_wrong_check_character
     rows = read(path, MEMBER_COLUMNS)
     name = Path(path).name
-    problems, new, same = [], [], 0
+    problems, new, same, report = [], [], 0, list(rows.report)
     seen: dict[tuple, int] = {}
     for row in rows:
         v = row.values
-        key = (v["household"], vault.digest(v["id_number"]))
+        number: IdNumber = v["id_number"]
+        if number.wrong_check_character:
+            if not accept_wrong_check:
+                problems.append(Problem(name, row.line, "身份证号", "check character is wrong "
+                                        "(typing error?); a historical registry record is "
+                                        "imported with [imports] accept_wrong_check_character",
+                                        "id_number_invalid", {"problem": "check_character"}))
+                continue
+            report.append(Problem(name, row.line, "身份证号", f"household {v['household']}, "
+                                  f"{v['name']}: the ID number's check character is wrong; "
+                                  "imported as registered", "id_check_character_accepted",
+                                  {"household": v["household"]}))
+        # Matched through the 18-character form: a legacy number is the same person as its
+        # new form (ledger.households.registry.add_member).
+        key = (v["household"], vault.digest(number.matching))
         if key in seen:
             problems.append(Problem(name, row.line, "身份证号", f"the same person is on line "
                                     f"{seen[key]}", "line_repeated", {"first_line": seen[key]}))
@@ -190,16 +224,29 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
                                      "log_index": existing.log_index}))
         else:
             same += 1
+            if vault.decrypt(existing.id_number) != number.registered:
+                report.append(Problem(name, row.line, "身份证号", f"household "
+                                      f"{v['household']}, {v['name']}: imported before (log "
+                                      f"entry {existing.log_index}) with the ID number in its "
+                                      "other form (15 or 18 characters); the number as first "
+                                      "registered is kept", "id_number_form_kept",
+                                      {"household": v["household"],
+                                       "log_index": existing.log_index}))
     _raise_if(problems)
     members = []
     for row in new:
         v = row.values
-        member = NewMember(v["name"], v["relation"], v["id_number"], v["death_date"])
+        member = NewMember(v["name"], v["relation"], v["id_number"].registered, v["death_date"],
+                           accept_wrong_check_character=accept_wrong_check)
         at_line(name, row.line, lambda: (prepare_member(vault, v["household"], member),
                                          check_text(Member.__table__, {"name": v["name"]})))
         members.append((v["household"], member))
     add_members(session, actor, vault, members)   # all at once, as add_member would one by one
-    return ImportResult("members", len(new), same)
+    return ImportResult("members", len(new), same, sorted(report, key=_report_order))
+
+
+def _report_order(line: Problem) -> int:
+    return line.line   # by line; within a line, in the order found (sorted is stable)
 
 
 def _raise_if(problems: list[Problem]) -> None:

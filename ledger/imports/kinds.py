@@ -19,7 +19,9 @@ from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.imports import external, payee_registers
 from ledger.imports.households import import_households, import_members
+from ledger.imports.project_notices import import_project_notices
 from ledger.imports.reference import import_appropriations, import_projects, import_regions
+from ledger.imports.standards import import_standards
 from ledger.models import User
 from ledger.models.registers import ListKind, RegisterKind
 
@@ -51,8 +53,10 @@ KINDS: dict[str, ImportKind] = dict([
     _kind("regions", "行政区划", import_regions),
     _kind("appropriations", "资金文件（指标）", import_appropriations),
     _kind("projects", "项目库", import_projects),
+    _kind("project_notices", "项目公示公告", import_project_notices),
     _kind("households", "建档立卡户", import_households, needs_vault=True),
     _kind("members", "家庭成员", import_members, needs_vault=True),
+    _kind("standards", "补助标准", import_standards),
     *(_kind(k.value, _LIST_LABELS[k], partial(external.import_list, k), needs_vault=True,
             needs_source=True) for k in ListKind),
     *(_kind(k.value, _REGISTER_LABELS[k], partial(payee_registers.import_register, k),

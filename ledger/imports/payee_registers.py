@@ -7,6 +7,7 @@ is one snapshot, all lines or none, the same snapshot again changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -77,6 +78,13 @@ COLUMNS: dict[RegisterKind, list[Column]] = {
 }
 
 
+@dataclass
+class RegisterImported(RegisterImport):
+    """The stored snapshot, and the file reader's report (columns not read, blank lines:
+    ledger.imports.csvfile.Rows), which `fundtrail import` prints."""
+    report: list = field(default_factory=list)
+
+
 def import_register(kind: RegisterKind, session: Session, actor: User, vault: PiiVault, path,
                     *, source: str, snapshot: dt.date) -> RegisterImport:
     rows = read(path, COLUMNS[kind])
@@ -98,9 +106,10 @@ def import_register(kind: RegisterKind, session: Session, actor: User, vault: Pi
         raise ImportProblems(problems)
     lines = [LINE_TYPES[kind](line_no=r.line, **{k: v for k, v in r.values.items()
                                                  if v is not None}) for r in rows]
-    return at_line(name, 0, lambda: record_register(session, actor, vault, kind=kind,
+    done = at_line(name, 0, lambda: record_register(session, actor, vault, kind=kind,
                                                     source=source, snapshot_date=snapshot,
                                                     lines=lines))
+    return RegisterImported(done.list_id, done.added, done.unchanged, rows.report)
 
 
 KINDS = {kind.value: partial(import_register, kind) for kind in RegisterKind}

@@ -82,7 +82,7 @@ def import_regions(session: Session, actor: User, _vault, path) -> ImportResult:
             session, actor, code=v["code"], name=v["name"], level=v["level"],
             parent_code=v["parent"]))
         added += 1
-    return ImportResult("regions", added, same)
+    return ImportResult("regions", added, same, rows.report)
 
 
 def import_appropriations(session: Session, actor: User, _vault, path) -> ImportResult:
@@ -100,10 +100,12 @@ def import_appropriations(session: Session, actor: User, _vault, path) -> Import
             same += 1
         else:
             added += 1
-    return ImportResult("appropriations", added, same)
+    return ImportResult("appropriations", added, same, rows.report)
 
 
-STAGE_WORDS = {"申报": "proposed", "入库": "in_library"}
+STAGE_WORDS = {"申报": "proposed", "入库": "in_library", "不予立项": "rejected",
+               "未通过": "rejected"}
+IMPORTABLE_STAGES = (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY, ProjectStatus.REJECTED)
 
 PROJECT_COLUMNS = [
     Column("code", ("项目编码", "code")),
@@ -112,31 +114,73 @@ PROJECT_COLUMNS = [
     Column("function_code", ("功能科目", "function_code")),
     Column("stage", ("状态", "stage"), _enum_parser(ProjectStatus, STAGE_WORDS),
            required=False),
-    Column("date", ("入库日期", "date"), parse_date, required=False),
+    Column("date", ("入库日期", "日期", "stage_date", "date"), parse_date, required=False),
+    Column("doc", ("文号", "doc_number"), required=False),
+    Column("proposed_on", ("申报日期", "proposed_on"), parse_date, required=False),
+    Column("proposal_doc", ("申报文号", "proposal_doc_number"), required=False),
+    Column("comment", ("备注", "comment"), required=False),
 ]
 
 
+def _line_stage(name, row) -> tuple:
+    """(stage, stage date, stage document, proposal date, proposal document) of one line."""
+    v = row.values
+    stage = v.get("stage") or ProjectStatus.PROPOSED
+    if stage not in IMPORTABLE_STAGES:
+        raise ImportProblems([Problem(name, row.line, "状态", "only 申报, 入库 or 不予立项 can "
+                                      "be imported; approval and later steps are recorded by "
+                                      "an approver", "project_stage_not_importable",
+                                      {"stage": stage.value})])
+    date, doc = v.get("date"), v.get("doc")
+    proposed_on, proposal_doc = v.get("proposed_on"), v.get("proposal_doc")
+    if stage is ProjectStatus.PROPOSED:  # the line's date and number are the proposal's
+        for column, given, other in (("申报日期", proposed_on, date),
+                                     ("申报文号", proposal_doc, doc)):
+            if given is not None and other is not None and given != other:
+                raise ImportProblems([Problem(name, row.line, column, f"{given} differs from "
+                                              f"{other} given for the same proposal",
+                                              "cell_invalid", {"detail": f"{given} ≠ {other}"})])
+        return stage, None, None, proposed_on or date, proposal_doc or doc
+    if date is None:
+        raise ImportProblems([Problem(name, row.line, "入库日期", f"a project "
+                                      f"{v['stage'].value} needs the date of that step",
+                                      "required", {"field": "date"})])
+    if proposed_on is not None and date < proposed_on:
+        raise ImportProblems([Problem(name, row.line, "入库日期", f"{date} is before the "
+                                      f"proposal ({proposed_on})", "dates_reversed",
+                                      {"field": "project_stage",
+                                       "start": proposed_on.isoformat(),
+                                       "end": date.isoformat()})])
+    return stage, date, doc, proposed_on, proposal_doc
+
+
+def _compare_step(name, line, code, event, column_date, column_doc, date, doc) -> bool:
+    """True when the recorded step has the line's date and number (those the line gives)."""
+    for column, field, recorded, given in ((column_date, "date", event.effective_date, date),
+                                           (column_doc, "doc_number", event.doc_number, doc)):
+        if given is not None and recorded != given:
+            raise ImportProblems([Problem(
+                name, line, column, f"project {code}: its {event.status.value} step is "
+                f"recorded with {field} {recorded}, the file says {given}",
+                "project_stage_conflict", {"project": code, "stage": event.status.value,
+                                           "field": field, "recorded": str(recorded),
+                                           "given": str(given)})])
+    return True
+
+
 def import_projects(session: Session, actor: User, _vault, path) -> ImportResult:
-    """Project library entries (项目库), as proposed (申报) or taken into the library (入库).
+    """Project library entries (项目库): proposed (申报, with its date and document number),
+    taken into the library (入库) or not taken (不予立项 / 未通过).
 
     Approval and later stages are a county approver's decision, recorded one by one with
-    `fundtrail project-advance`, never imported: an import file cannot approve a project.
+    `fundtrail project advance`, never imported: an import file cannot approve a project.
     """
     rows = read(path, PROJECT_COLUMNS)
     name = Path(path).name
     added = same = 0
     for row in rows:
         v = row.values
-        stage = v.get("stage") or ProjectStatus.PROPOSED
-        if stage not in (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY):
-            raise ImportProblems([Problem(name, row.line, "状态", "only 申报 or 入库 can be "
-                                          "imported; approval is recorded by an approver",
-                                          "project_stage_not_importable",
-                                          {"stage": stage.value})])
-        if stage is ProjectStatus.IN_LIBRARY and v.get("date") is None:
-            raise ImportProblems([Problem(name, row.line, "入库日期",
-                                          "a project taken into the library needs its date",
-                                          "required", {"field": "date"})])
+        stage, date, doc, proposed_on, proposal_doc = _line_stage(name, row)
         existing = session.get(Project, v["code"])
         if existing is not None:
             recorded = (existing.name, existing.county_code, existing.function_code)
@@ -145,16 +189,29 @@ def import_projects(session: Session, actor: User, _vault, path) -> ImportResult
                     name, row.line, "项目编码", f"project {v['code']} exists as "
                     f"{existing.name} ({existing.county_code}, {existing.function_code})",
                     "already_exists", {"what": "project", "key": v["code"]})])
+            events = projects.stage_events(session, v["code"])
+            _compare_step(name, row.line, v["code"], events[0], "申报日期", "申报文号",
+                          proposed_on, proposal_doc)
         else:
+            events = []
             at_line(name, row.line, lambda: projects.register_project(
                 session, actor, code=v["code"], name=v["name"], county_code=v["county"],
-                function_code=v["function_code"]))
+                function_code=v["function_code"], proposed_on=proposed_on,
+                doc_number=proposal_doc))
         current = projects.project_stage(session, v["code"])
-        if stage is ProjectStatus.IN_LIBRARY and current is ProjectStatus.PROPOSED:
+        if stage is not ProjectStatus.PROPOSED and current is stage:
+            step = next(e for e in reversed(events) if e.status is stage)
+            _compare_step(name, row.line, v["code"], step, "入库日期", "文号", date, doc)
+        elif stage is ProjectStatus.IN_LIBRARY and current is ProjectStatus.PROPOSED or \
+                stage is ProjectStatus.REJECTED:
+            comment = v.get("comment") or ("导入入库" if stage is ProjectStatus.IN_LIBRARY
+                                           else "导入不予立项")
             at_line(name, row.line, lambda: projects.advance_project(
-                session, actor, v["code"], ProjectStatus.IN_LIBRARY, v["date"], "导入入库"))
-        elif existing is not None:
-            same += 1
+                session, actor, v["code"], stage, date, comment, doc_number=doc))
+            added += 1
             continue
-        added += 1
-    return ImportResult("projects", added, same)
+        if existing is not None:
+            same += 1
+        else:
+            added += 1
+    return ImportResult("projects", added, same, rows.report)

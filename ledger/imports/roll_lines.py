@@ -1,24 +1,60 @@
 """The lines file of a payment roll (`fundtrail roll create --lines`, the web's new-roll form):
-one household a line, with an optional whole quantity (columns: docs/formats.md)."""
+one line a row, CSV (UTF-8 or GB18030) or XLSX (columns: docs/formats.md, "Payment rolls").
+
+Only the household is required. With the household and a whole quantity alone, a line is the
+roll's item at the roll's standard, as before. The optional columns make a line of the
+standards table: its item, tier (一般户 / 监测户) and year, the member it pays (by ID number or
+member id, for a per-person item), a decimal quantity (2.5 亩: hundredths, never floats) and
+the amount as the county kept it."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from ledger.core.money import parse_yuan
+from ledger.core.quantity import parse_quantity
 from ledger.imports.csvfile import Column, read
+from ledger.rolls.lifecycle import LineSpec
+from ledger.rolls.standards import tier_of
 
 
-def _quantity(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{text!r} is not a whole number of at least 1")
+def _year(text: str) -> int:
+    if not (text.isdigit() and 2000 <= int(text) <= 2100):
+        raise ValueError(f"{text!r} is not a year")
     return int(text)
+
+
+def _member_id(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{text!r} is not a member id")
+    return int(text)
+
+
+def _positive_yuan(text: str) -> int:
+    fen = parse_yuan(text)
+    if fen <= 0:
+        raise ValueError(f"{text!r} is not more than zero")
+    return fen
 
 
 LINE_COLUMNS = [
     Column("household", ("户编码", "household_code")),
-    Column("quantity", ("数量", "quantity"), _quantity, required=False),
+    Column("quantity", ("数量", "quantity"), parse_quantity, required=False),
+    Column("item", ("补助项目", "item"), required=False),
+    Column("tier", ("户类别", "tier"), tier_of, required=False),
+    Column("year", ("年度", "year"), _year, required=False),
+    Column("member_id_number", ("成员身份证号", "member_id_number"), required=False),
+    Column("member_id", ("成员编号", "member_id"), _member_id, required=False),
+    Column("amount", ("金额", "amount"), _positive_yuan, required=False),
 ]
 
 
-def read_roll_lines(path: str | Path) -> list[tuple[str, int]]:
-    """(household code, quantity) per line, in file order; a missing quantity is 1."""
-    return [(r.values["household"], r.values["quantity"] or 1) for r in read(path, LINE_COLUMNS)]
+def read_roll_lines(path: str | Path) -> list[LineSpec]:
+    """The lines in file order; a missing quantity is 1. Cells left empty are not given."""
+    out = []
+    for r in read(path, LINE_COLUMNS):
+        v = r.values
+        out.append(LineSpec(
+            v["household"], v["quantity"] or 100, v["item"] or None,
+            v["tier"] or None, v["year"] or None, v["member_id"] or None,
+            v["member_id_number"] or None, v["amount"] or None))
+    return out

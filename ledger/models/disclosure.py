@@ -91,4 +91,38 @@ class Notice(Base):
     log_id: Mapped[int] = log_id_column()
 
 
-APPEND_ONLY = ("project_details", "household_support", "supervision_contacts", "notices")
+class ProjectNoticeKind(str, enum.Enum):
+    """The two notices of a project on a board (DOMAIN.md §2)."""
+    PUBLICITY = "publicity"        # 公示: before implementation (plan, money, period)
+    ANNOUNCEMENT = "announcement"  # 公告: after acceptance (验收结果)
+
+
+class ProjectNotice(Base):
+    """A project notice as it was displayed: which project, on whose board (a village, or a
+    township or county for a notice posted there), 公示 or 公告, the first and last display day,
+    the place, the issuer, and its document number or title. One table for every window, so a
+    rule on display windows reads one place: rows imported for the past (`project_notices`,
+    `notice_id` null) and rows that publishing a village project notice adds (`notice_id` names
+    the published notice)."""
+    __tablename__ = "project_notices"
+    __table_args__ = (Index("ix_project_notices_project_region", "project_code", "region_code",
+                            "kind", "display_from"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    project_code: Mapped[str] = mapped_column(ForeignKey("projects.code"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    kind: Mapped[ProjectNoticeKind] = mapped_column(enum_type(ProjectNoticeKind,
+                                                              "project_notice_kind"))
+    display_from: Mapped[dt.date] = mapped_column(Date)
+    display_to: Mapped[dt.date] = mapped_column(Date)  # inclusive
+    place: Mapped[str] = mapped_column(Text)
+    issuer: Mapped[str] = mapped_column(String(200))
+    doc_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), nullable=True)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
+
+
+APPEND_ONLY = ("project_details", "household_support", "supervision_contacts", "notices",
+               "project_notices")

@@ -207,6 +207,8 @@ class ProjectStatus(str, enum.Enum):
     ACCEPTED = "accepted"          # 验收
     CLOSED = "closed"              # 结项
     FILED = "filed"                # 备案 at city or province: a record, not a stage
+    REJECTED = "rejected"          # 不予立项 / 未通过: the end of a proposal (migration 0017)
+    ADJUSTED = "adjusted"          # 项目调整 after approval; the project continues (0017)
 
 
 class ProjectEvent(Base):
@@ -221,6 +223,9 @@ class ProjectEvent(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # 批复文号 and the like: the document that decided the step, where the county has one
+    # (migration 0017; a late column, left out of the image while null: audit.entries).
+    doc_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class Payee(Base):
@@ -315,19 +320,41 @@ class PaymentRoll(Base):
 
 
 class RollLine(Base):
-    """One household on a roll: standard × quantity."""
+    """One line of a roll: a household (and, for a per-person item, one of its members), an
+    item, a quantity and the amount.
+
+    Two forms (migration 0016, docs/ledger.md "Payment rolls"): a line of the roll's own item
+    and standard has a whole `quantity` and nothing in the later columns, exactly as before;
+    a line of the standards table has its `item`, `tier`, `year`, the quantity in hundredths
+    (`quantity_centi`, `quantity` null), the standard applied (`standard_id`, `standard_fen`)
+    and the amount that standard gives (`computed_fen`), which may differ from `amount_fen`
+    when the county's file gave the amount as it kept it. The later columns are null on older
+    rows and left out of their images (entries.LATE_COLUMNS)."""
     __tablename__ = "roll_lines"
     __table_args__ = (UniqueConstraint("roll_id", "line_no", name="line"),
-                      UniqueConstraint("roll_id", "household_code", name="household_once"))
+                      Index("ix_roll_lines_roll_household", "roll_id", "household_code"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     roll_id: Mapped[int] = mapped_column(ForeignKey("payment_rolls.id"), index=True)
     line_no: Mapped[int] = mapped_column(Integer)
     # indexed for the public village page: a village's lines through its households
     household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int | None] = mapped_column(Integer)   # whole units (the first form)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    item: Mapped[str | None] = mapped_column(String(100))
+    tier: Mapped[str | None] = mapped_column(String(24))    # models.rolls.StandardTier value
+    year: Mapped[int | None] = mapped_column(Integer)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    quantity_centi: Mapped[int | None] = mapped_column(BigInteger)
+    standard_id: Mapped[int | None] = mapped_column(ForeignKey("policy_standards.id"))
+    standard_fen: Mapped[int | None] = mapped_column(BigInteger)
+    computed_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def hundredths(self) -> int:
+        """The quantity in hundredths, whichever form the line has."""
+        return self.quantity_centi if self.quantity_centi is not None else self.quantity * 100
 
 
 class RollEventKind(str, enum.Enum):

@@ -193,7 +193,8 @@ def villages(session: Session) -> list[tuple[Region, Region]]:
 # as plain rows. As ORM objects, a village's ≈ 140 lines took 2.9 ms to load, as rows 1.2 ms
 # (docs/performance.md, figure 6) — the page is drawn again each time the log grows.
 _BOARD_LINE = Bundle("line", RollLine.id, RollLine.roll_id, RollLine.line_no,
-                     RollLine.quantity, RollLine.amount_fen)
+                     RollLine.quantity, RollLine.amount_fen, RollLine.item,
+                     RollLine.quantity_centi)
 _BOARD_HOUSEHOLD = Bundle("household", Household.head_name, Household.bank_card_last4)
 _BOARD_EVENT = (RollEvent.roll_id, RollEvent.kind, RollEvent.line_id, RollEvent.effective_date)
 
@@ -250,8 +251,8 @@ def village_projects(session: Session, code: str) -> list[tuple[Project, Project
     stage = (select(ProjectEvent.status).where(ProjectEvent.project_code == Project.code,
                                                ProjectEvent.status != ProjectStatus.FILED)
              .order_by(ProjectEvent.id.desc()).limit(1).scalar_subquery())
-    shown = {ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING, ProjectStatus.ACCEPTED,
-             ProjectStatus.CLOSED}
+    shown = {ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING, ProjectStatus.ADJUSTED,
+             ProjectStatus.ACCEPTED, ProjectStatus.CLOSED}
     return [(p, s) for p, s in session.execute(
         select(Project, stage).where(Project.county_code == county).order_by(Project.code))
         if s in shown]

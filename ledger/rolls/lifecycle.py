@@ -18,20 +18,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.audit.entries import image_template
+from ledger.audit.entries import image_template, table_record
 from ledger.audit.log import lock_head, record_change
 from ledger.core.classification import check_spending
 from ledger.core.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
+from ledger.core.idcard import matching_form
+from ledger.core.quantity import amount_fen as quantity_amount
 from ledger.core.workdays import add_working_days
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import check_amount, check_date
 from ledger.models import (
     HouseholdEvent,
     HouseholdStatus,
+    Member,
     PaymentRoll,
     RegionLevel,
     RollEvent,
@@ -39,6 +43,7 @@ from ledger.models import (
     RollLine,
     User,
 )
+from ledger.models.rolls import StandardPer, StandardTier
 from ledger.org.regions import get_region
 from ledger.rolls import payments as roll_payments
 from ledger.rolls.payments import add_event, apply_bank_result, get_roll, transfer_of  # noqa: F401
@@ -50,25 +55,78 @@ from ledger.store.db import bind_value, insert_tuples, marker, new_ids
 INELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
 
 
+@dataclass(frozen=True)
+class LineSpec:
+    """One line as a lines file or a caller gives it (docs/formats.md, "Payment rolls").
+
+    `quantity` is in hundredths (2.5 亩 is 250). Without item, tier, year, member and amount,
+    and with a whole quantity, it is a line of the first form: the roll's item at the roll's
+    standard, exactly as a (household, whole quantity) pair."""
+    household: str
+    quantity: int = 100
+    item: str | None = None
+    tier: StandardTier | str | None = None
+    year: int | None = None
+    member_id: int | None = None
+    member_id_number: str | None = None
+    amount_fen: int | None = None
+
+    @property
+    def first_form(self) -> bool:
+        return (self.item is None and self.tier is None and self.year is None
+                and self.member_id is None and self.member_id_number is None
+                and self.amount_fen is None and self.quantity % 100 == 0)
+
+
+@dataclass
+class _Line:
+    """A line resolved against the roll and the standards table, as it is stored."""
+    household: str
+    quantity: int | None          # whole units (first form)
+    amount: int
+    item: str | None = None
+    tier: str | None = None
+    year: int | None = None
+    member_id: int | None = None
+    centi: int | None = None
+    standard_id: int | None = None
+    standard_fen: int | None = None
+    computed: int | None = None
+    per: StandardPer | None = None   # of the standard applied (not stored on the line)
+
+    def key(self) -> list:
+        if self.centi is None:
+            return [self.household, self.quantity]
+        return [self.household, self.item, self.tier, self.year, self.member_id, self.centi,
+                self.standard_id, self.amount]
+
+
 def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county_code: str,
-                item: str, function_code: str, use_code: str, standard_fen: int,
-                lines: list[tuple[str, int]], as_of: dt.date) -> PaymentRoll:
-    """Create a roll (idempotent by code: the same roll again returns it)."""
-    digest = _content_digest(lot_id, county_code, item, function_code, use_code, standard_fen,
-                             lines)
+                item: str | None, function_code: str, use_code: str, standard_fen: int | None,
+                lines: list, as_of: dt.date, vault=None) -> PaymentRoll:
+    """Create a roll (idempotent by code: the same roll again returns it).
+
+    `lines` are (household code, whole quantity) pairs or `LineSpec`s. A line of the first
+    form is the roll's `item` at `standard_fen` × quantity. Any other line is priced from the
+    standards table (county, item, tier, year; tier 一般户 and the year of `as_of` when not
+    given), its amount standard × quantity rounded half-up unless the line gives the amount
+    as the county kept it (then recorded as given, with the standard and the computed amount
+    beside it). `vault` is needed only when lines name members by ID number."""
+    first_form = standard_fen is not None and bool(item) and all(
+        isinstance(x, tuple) or x.first_form for x in lines)
+    if first_form:
+        pairs = [x if isinstance(x, tuple) else (x.household, x.quantity // 100) for x in lines]
     # Under the log lock, as posting.replay: two identical concurrent calls then both return
     # the one roll instead of the second failing on the unique code.
     lock_head(session)
-    existing = session.execute(select(PaymentRoll).where(PaymentRoll.code == code)) \
-        .scalar_one_or_none()
-    if existing is not None:
-        if _digest_of(session, existing) != digest:
-            raise IdempotencyConflict(f"payment roll {code!r} exists (log entry "
-                                      f"{existing.log_index}) with other content",
-                                      code="roll_code_reused", roll=code,
-                                      log_index=existing.log_index)
-        return existing
-    check_amount(standard_fen, "standard")
+    if first_form:
+        digest = _content_digest(lot_id, county_code, item, function_code, use_code,
+                                 standard_fen, pairs)
+        existing = _existing(session, code)
+        if existing is not None:
+            return _same_or_conflict(session, existing, digest)
+    if standard_fen is not None:
+        check_amount(standard_fen, "standard")
     lot = get_lot(session, lot_id)
     check_spending(lot, function_code, use_code)
     region = get_region(session, county_code)
@@ -79,9 +137,157 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     if not lines:
         raise LedgerError("a roll needs at least one household line", code="roll_empty")
     with collector_paused():  # tens of thousands of lines (ledger.store.bulk)
-        _check_lines(session, lines, county_code, as_of)
-        return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
-                       use_code, standard_fen, lines)
+        if first_form:
+            _check_lines(session, pairs, county_code, as_of)
+            return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
+                                use_code, standard_fen, pairs)
+        resolved = _resolve(session, lines, county_code, item, standard_fen, as_of, vault)
+        roll_item = item or _roll_item(resolved)
+        digest = _content_digest(lot_id, county_code, roll_item, function_code, use_code,
+                                 standard_fen or 0, [x.key() for x in resolved])
+        existing = _existing(session, code)
+        if existing is not None:
+            return _same_or_conflict(session, existing, digest)
+        _check_lines(session, [(x.household, x.quantity) for x in resolved], county_code,
+                     as_of, duplicates=False)
+        return _insert_resolved(session, actor, code, lot_id, county_code, roll_item,
+                                function_code, use_code, standard_fen or 0, resolved)
+
+
+def _existing(session, code) -> PaymentRoll | None:
+    return session.execute(select(PaymentRoll).where(PaymentRoll.code == code)) \
+        .scalar_one_or_none()
+
+
+def _same_or_conflict(session, existing, digest) -> PaymentRoll:
+    if _digest_of(session, existing) != digest:
+        raise IdempotencyConflict(f"payment roll {existing.code!r} exists (log entry "
+                                  f"{existing.log_index}) with other content",
+                                  code="roll_code_reused", roll=existing.code,
+                                  log_index=existing.log_index)
+    return existing
+
+
+def _roll_item(resolved) -> str:
+    """A roll of several items is titled by them, in order of first appearance."""
+    items = list(dict.fromkeys(x.item for x in resolved))
+    title = "、".join(items)
+    return title if len(title) <= 100 else f"{items[0][:90]}等{len(items)}项"
+
+
+def _resolve(session, specs, county_code, item, standard_fen, as_of, vault) -> list[_Line]:
+    """Price each line (see `create_roll`); the first line that cannot be is refused."""
+    from ledger.rolls.standards import standards_in_force
+    in_force = standards_in_force(session, county_code)
+    members = _members_named(session, specs, vault)
+    out, seen = [], {}
+    for number, spec in enumerate(specs, start=1):
+        if isinstance(spec, tuple):
+            household, quantity = spec
+            _whole_quantity(number, household, quantity)
+            spec = LineSpec(household, quantity * 100)
+        where = f"line {number} ({spec.household})"
+        if isinstance(spec.quantity, bool) or not isinstance(spec.quantity, int) \
+                or spec.quantity < 1:
+            raise LedgerError(f"{where}: quantity must be a positive number of hundredths, "
+                              f"got {spec.quantity!r}", code="roll_line_quantity", line=number,
+                              household=spec.household, value=repr(spec.quantity))
+        if spec.first_form and standard_fen is not None and item:
+            line = _Line(spec.household, spec.quantity // 100,
+                         standard_fen * (spec.quantity // 100))
+            key = (spec.household, item, None)
+        else:
+            line = _price(number, spec, in_force, members, county_code, item, standard_fen,
+                          as_of)
+            # per-household items once per household and item; per-person ones per member
+            key = (spec.household, line.item,
+                   None if line.per is StandardPer.HOUSEHOLD else line.member_id)
+        if key in seen:
+            raise LedgerError(f"{where}: the household is on the roll twice for this item "
+                              f"(line {seen[key]})", code="roll_line_duplicate", line=number,
+                              household=spec.household)
+        seen[key] = number
+        out.append(line)
+    return out
+
+
+def _price(number, spec, in_force, members, county_code, roll_item, roll_standard,
+           as_of) -> _Line:
+    where = f"line {number} ({spec.household})"
+    item = spec.item or roll_item
+    if not item:
+        raise LedgerError(f"{where}: the line names no item and the roll has none",
+                          code="roll_line_no_item", line=number, household=spec.household)
+    tier = StandardTier(spec.tier) if spec.tier is not None else StandardTier.BASIC
+    year = spec.year if spec.year is not None else as_of.year
+    member_id = None
+    if spec.member_id is not None or spec.member_id_number is not None:
+        member_id = members.get((spec.household, spec.member_id, spec.member_id_number))
+        if member_id is None:
+            raise LedgerError(f"{where}: the member named is not a member of the household",
+                              code="roll_line_member_unknown", line=number,
+                              household=spec.household)
+    row = in_force.get((item, tier, year))
+    standard_id = standard = None
+    if row is not None:
+        standard_id, standard = row.id, row.standard_fen
+        if row.per is StandardPer.PERSON and member_id is None:
+            raise LedgerError(f"{where}: {item} is paid per person; the line must name the "
+                              "member", code="roll_line_member_needed", line=number,
+                              household=spec.household, item=item)
+    elif item == roll_item and roll_standard:
+        standard = roll_standard     # the roll's own standard, given with --standard
+    elif spec.amount_fen is None:
+        raise LedgerError(f"{where}: no standard for {item} ({tier.value}, {year}) in county "
+                          f"{county_code}, and the line gives no amount",
+                          code="roll_line_no_standard", line=number, household=spec.household,
+                          item=item, tier=tier.value, year=year, county=county_code)
+    computed = quantity_amount(standard, spec.quantity) if standard is not None else None
+    amount = spec.amount_fen if spec.amount_fen is not None else computed
+    check_amount(amount, f"line {number} amount")
+    return _Line(spec.household, None, amount, item, tier.value, year, member_id,
+                 spec.quantity, standard_id, standard, computed,
+                 row.per if row is not None else None)
+
+
+def _members_named(session, specs, vault) -> dict:
+    """(household, member id, ID number) → member id, for the members the lines name."""
+    ids = {s.member_id for s in specs if isinstance(s, LineSpec) and s.member_id is not None}
+    numbers = {s.member_id_number for s in specs
+               if isinstance(s, LineSpec) and s.member_id_number is not None}
+    out = {}
+    if ids:
+        for start in range(0, len(ids), roll_payments.CHUNK):
+            chunk = sorted(ids)[start:start + roll_payments.CHUNK]
+            for member_id, household in session.execute(
+                    select(Member.id, Member.household_code).where(Member.id.in_(chunk))):
+                out[(household, member_id, None)] = member_id
+    if numbers:
+        if vault is None:
+            raise LedgerError("lines that name members by ID number need the personal-data keys "
+                              "(FUNDTRAIL_PII_KEYS)", code="import_needs_pii_keys",
+                              kind="roll_lines")
+        digests = {}
+        for number in numbers:
+            try:
+                digests[vault.digest(matching_form(number))] = number
+            except ValueError:
+                continue   # not an ID number: matches nobody
+        keys = sorted(digests)
+        for start in range(0, len(keys), roll_payments.CHUNK):
+            chunk = keys[start:start + roll_payments.CHUNK]
+            for member_id, household, digest in session.execute(
+                    select(Member.id, Member.household_code, Member.id_digest)
+                    .where(Member.id_digest.in_(chunk))):
+                out[(household, None, digests[digest])] = member_id
+    return out
+
+
+def _whole_quantity(number, household_code, quantity) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise LedgerError(f"line {number} ({household_code}): quantity must be a whole number "
+                          f"≥ 1, got {quantity!r}", code="roll_line_quantity", line=number,
+                          household=household_code, value=repr(quantity))
 
 
 def _insert_roll(session, actor, code, lot_id, county_code, item, function_code, use_code,
@@ -115,32 +321,60 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
 
 _LINE_COLUMNS = ["id", "roll_id", "line_no", "household_code", "quantity", "amount_fen",
                  "log_index", "log_id"]
+_ALL_LINE_COLUMNS = _LINE_COLUMNS + ["item", "tier", "year", "member_id", "quantity_centi",
+                                     "standard_id", "standard_fen", "computed_fen"]
 
 
-def _check_lines(session, lines, county_code, as_of) -> None:
-    """Each line names a household of this county, once, with a card, eligible on `as_of`,
+def _insert_resolved(session, actor, code, lot_id, county_code, item, function_code, use_code,
+                     standard_fen, lines: list[_Line]) -> PaymentRoll:
+    """As `_insert_roll`, for a roll with lines of the second form: every column written, each
+    image made by `table_record` (a null later column left out, as verification does)."""
+    roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
+                       function_code=function_code, use_code=use_code,
+                       standard_fen=standard_fen, created_by=actor.id)
+    with record_change(session, actor.username, "roll.create") as change:
+        change.add(roll)
+        session.flush()
+        table = RollLine.__table__
+        rows = []
+        for line_id, (number, x) in zip(new_ids(session, table, len(lines)),
+                                        enumerate(lines, start=1)):
+            row = (line_id, roll.id, number, x.household, x.quantity, x.amount, change.index,
+                   change.log_id, x.item, x.tier, x.year, x.member_id, x.centi, x.standard_id,
+                   x.standard_fen, x.computed)
+            rows.append(row)
+            change.add_written(table_record(table, dict(zip(_ALL_LINE_COLUMNS, row))))
+        insert_tuples(session, table, _ALL_LINE_COLUMNS, rows)
+    return roll
+
+
+def _check_lines(session, lines, county_code, as_of, duplicates=True) -> None:
+    """Each line names a household of this county, once (unless `duplicates` is False: lines
+    of the second form were checked per item and member), with a card, eligible on `as_of`,
     and a whole quantity; the first line that does not is refused. Read a chunk at a time."""
     from ledger.store.access import ancestors
     seen = set()
     for number, (household_code, quantity) in enumerate(lines, start=1):
+        if not duplicates:
+            break
         where = f"line {number} ({household_code})"
         if household_code in seen:
             raise LedgerError(f"{where}: the household is on the roll twice",
                               code="roll_line_duplicate", line=number,
                               household=household_code)
         seen.add(household_code)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise LedgerError(f"{where}: quantity must be a whole number ≥ 1, got {quantity!r}",
-                              code="roll_line_quantity", line=number,
-                              household=household_code, value=repr(quantity))
+        _whole_quantity(number, household_code, quantity)
+    line_of: dict[str, int] = {}
+    for number, (code, _) in enumerate(lines, start=1):
+        line_of.setdefault(code, number)   # a refusal names the household's first line
+    codes_in_order = list(line_of)
     # Plain SQL with the driver's markers: SQLAlchemy's expansion of a 2,000-item IN list costs
     # more CPU than the query (a third of creating a roll, measured at 10,000 lines).
     session.flush()  # what the session holds is in the database for these reads
     connection, mark = session.connection(), marker(session)
     day = bind_value(session, HouseholdEvent.__table__.c.effective_date, as_of)
-    for start in range(0, len(lines), roll_payments.CHUNK):
-        chunk = lines[start:start + roll_payments.CHUNK]
-        codes = tuple(code for code, _ in chunk)
+    for start in range(0, len(codes_in_order), roll_payments.CHUNK):
+        codes = tuple(codes_in_order[start:start + roll_payments.CHUNK])
         in_codes = f"({', '.join([mark] * len(codes))})"
         households = {code: (village, has_card) for code, village, has_card in
                       connection.exec_driver_sql(
@@ -152,7 +386,8 @@ def _check_lines(session, lines, county_code, as_of) -> None:
                 f"WHERE household_code IN {in_codes} AND effective_date <= {mark} "
                 "ORDER BY household_code, effective_date, id", (*codes, day)).all():
             statuses[code] = status   # the last one on or before as_of stands
-        for number, (code, _) in enumerate(chunk, start=start + 1):
+        for code in codes:
+            number = line_of[code]
             where = f"line {number} ({code})"
             household = households.get(code)
             if household is None:
@@ -184,7 +419,10 @@ def _content_digest(lot_id, county, item, fc, use, standard, lines) -> str:
 
 
 def _digest_of(session, roll: PaymentRoll) -> str:
-    lines = [(line.household_code, line.quantity) for line in _lines(session, roll)]
+    lines = [(line.household_code, line.quantity) if line.quantity_centi is None else
+             [line.household_code, line.item, line.tier, line.year, line.member_id,
+              line.quantity_centi, line.standard_id, line.amount_fen]
+             for line in _lines(session, roll)]
     return _content_digest(roll.lot_id, roll.county_code, roll.item, roll.function_code,
                            roll.use_code, roll.standard_fen, lines)
 
@@ -225,14 +463,31 @@ def publicity_ends(published: dt.date, working_days: int) -> dt.date:
     return add_working_days(published, working_days) + dt.timedelta(days=1)
 
 
-def _line(session, roll, household_code) -> RollLine:
-    line = session.execute(select(RollLine).where(RollLine.roll_id == roll.id,
-                                                  RollLine.household_code == household_code)) \
-        .scalar_one_or_none()
-    if line is None:
+def _line(session, roll, household_code: str | None, line_no: int | None = None) -> RollLine:
+    """The line of `household_code` (when it has one on the roll), or line `line_no`."""
+    if line_no is not None:
+        line = session.execute(select(RollLine).where(RollLine.roll_id == roll.id,
+                                                      RollLine.line_no == line_no)) \
+            .scalar_one_or_none()
+        if line is None or (household_code is not None
+                            and line.household_code != household_code):
+            raise NotFound(f"roll {roll.code} has no line {line_no}"
+                           + (f" of household {household_code}" if household_code else ""),
+                           what="roll_line", key=f"{roll.code}:{line_no}")
+        return line
+    lines = list(session.execute(select(RollLine).where(
+        RollLine.roll_id == roll.id, RollLine.household_code == household_code)
+        .order_by(RollLine.line_no)).scalars())
+    if not lines:
         raise NotFound(f"household {household_code} is not on roll {roll.code}",
                        what="roll_household", key=f"{roll.code}:{household_code}")
-    return line
+    if len(lines) > 1:
+        raise LedgerError(f"household {household_code} has {len(lines)} lines on roll "
+                          f"{roll.code} (lines {', '.join(str(x.line_no) for x in lines)}); "
+                          "name the line", code="roll_household_several_lines",
+                          roll=roll.code, household=household_code,
+                          lines=[x.line_no for x in lines])
+    return lines[0]
 
 
 def line_states(session, roll) -> dict[int, str]:
@@ -257,13 +512,13 @@ def fold_line_events(states: dict[int, str], events) -> dict[int, str]:
     return states
 
 
-def object_to(session: Session, actor: User, code: str, household_code: str, day: dt.date,
-              comment: str) -> RollEvent:
+def object_to(session: Session, actor: User, code: str, household_code: str | None,
+              day: dt.date, comment: str, *, line_no: int | None = None) -> RollEvent:
     """Record an objection to a line (from the board, a phone call, a letter): it is held."""
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
-    line = _line(session, roll, household_code)
+    line = _line(session, roll, household_code, line_no)
     if line_states(session, roll)[line.id] != "open":
         raise LedgerError(f"line {line.line_no} of roll {code} is already held or withdrawn",
                           code="roll_line_not_open", roll=code, line=line.line_no)
@@ -274,18 +529,43 @@ def object_to(session: Session, actor: User, code: str, household_code: str, day
     return add_event(session, actor, roll, RollEventKind.OBJECTION, day, comment, line)
 
 
-def resolve(session: Session, actor: User, code: str, household_code: str, upheld: bool,
-            day: dt.date, comment: str) -> RollEvent:
+def resolve(session: Session, actor: User, code: str, household_code: str | None,
+            upheld: bool, day: dt.date, comment: str, *,
+            line_no: int | None = None) -> RollEvent:
     """The county decides an objection: upheld withdraws the line, dismissed releases it."""
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.APPROVE, roll.county_code)
-    line = _line(session, roll, household_code)
+    line = _line(session, roll, household_code, line_no)
     if line_states(session, roll)[line.id] != "held":
         raise LedgerError(f"line {line.line_no} of roll {code} has no open objection",
                           code="roll_line_no_objection", roll=code, line=line.line_no)
     kind = RollEventKind.LINE_WITHDRAWN if upheld else RollEventKind.OBJECTION_DISMISSED
     return add_event(session, actor, roll, kind, day, comment, line)
+
+
+def withdraw_line(session: Session, actor: User, code: str, line_no: int, day: dt.date,
+                  reason: str) -> RollEvent:
+    """A clerk withdraws a line before it is sent (撤销: entered twice, the household moved
+    away, the wrong item): a `line_withdrawn` event with the reason, in the audit log. The
+    line is never sent to the bank and prints as withdrawn; an objection is not needed."""
+    lock_head(session)  # the checks below read events a concurrent call may add
+    roll = get_roll(session, code)
+    require(session, actor, Action.RECORD, roll.county_code)
+    if not reason or not reason.strip():
+        raise LedgerError("a withdrawal needs its reason", code="roll_withdraw_reason",
+                          roll=code, line=line_no)
+    _not_future(day, "withdrawal date")
+    line = _line(session, roll, None, line_no)
+    if transfer_of(session, roll, line) is not None:
+        raise LedgerError(f"line {line.line_no} of roll {code} is already with the bank; an "
+                          "objection now is a complaint, and money paid wrongly is recovered "
+                          "(追回)", code="roll_line_sent", roll=code, line=line.line_no)
+    if line_states(session, roll)[line.id] == "withdrawn":
+        raise LedgerError(f"line {line.line_no} of roll {code} is already held or withdrawn",
+                          code="roll_line_not_open", roll=code, line=line.line_no)
+    return add_event(session, actor, roll, RollEventKind.LINE_WITHDRAWN, day,
+                     reason.strip(), line)
 
 
 def approve_roll(session: Session, actor: User, code: str, day: dt.date,
@@ -396,12 +676,19 @@ def repay_roll(session: Session, actor: User, code: str, new_code: str,
     new = create_roll(session, actor, code=new_code, lot_id=roll.lot_id,
                       county_code=roll.county_code, item=roll.item,
                       function_code=roll.function_code, use_code=roll.use_code,
-                      standard_fen=roll.standard_fen,
-                      lines=[(line.household_code, line.quantity) for line in lines],
-                      as_of=as_of)
+                      standard_fen=roll.standard_fen or None,
+                      lines=[_again(line) for line in lines], as_of=as_of)
     for line in lines:
         add_event(session, actor, roll, RollEventKind.REPAID, as_of, new_code, line)
     return new
+
+
+def _again(line: RollLine):
+    """A returned line as a line of a new roll: the same item, quantity and amount."""
+    if line.quantity_centi is None:
+        return (line.household_code, line.quantity)
+    return LineSpec(line.household_code, line.quantity_centi, line.item, line.tier, line.year,
+                    line.member_id, None, line.amount_fen)
 
 
 def roll_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:

@@ -276,7 +276,13 @@ class _SendBatch:
         accounts = self.accounts
         # Payee accounts opened here go in with their pending debit already: the row ends as
         # the one-line path leaves it, without a second statement per account.
-        opening = [k for k, line in enumerate(lines) if line.household_code not in accounts]
+        # A household with several lines (several members or items) opens its account once,
+        # at its first line; the amounts of its other lines move the balance below.
+        opening, first_of = [], set()
+        for k, line in enumerate(lines):
+            if line.household_code not in accounts and line.household_code not in first_of:
+                first_of.add(line.household_code)
+                opening.append(k)
         opened = {}
         account_rows = []
         for k, account_id in zip(opening, new_ids(session, ACCOUNTS, len(opening))):
@@ -336,8 +342,12 @@ class _SendBatch:
         insert_tuples(session, TRANSFERS, _TRANSFER_COLUMNS, transfer_rows)
         insert_tuples(session, POSTINGS, _POSTING_COLUMNS, posting_rows)
         append_entries(session, head, entries)
-        _move_balances(session, {accounts[line.household_code]: (0, 0, line.amount_fen, 0)
-                                 for k, line in enumerate(lines) if k not in opened})
+        moves: dict[int, int] = {}
+        for k, line in enumerate(lines):
+            if k not in opened:
+                account = accounts[line.household_code]
+                moves[account] = moves.get(account, 0) + line.amount_fen
+        _move_balances(session, {account: (0, 0, amount, 0) for account, amount in moves.items()})
         return sent
 
 

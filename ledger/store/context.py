@@ -18,12 +18,17 @@ _KEY = "fundtrail_context"
 class LedgerContext:
     log_origin: str                          # the audit log this unit of work writes to
     refuse_blacklisted_payees: bool = False  # [ledger] refuse_blacklisted_payees (BLK-01)
+    # [imports] accept_wrong_check_character (ledger.imports.households, members)
+    accept_wrong_check_character: bool = False
 
     @classmethod
     def from_settings(cls, settings) -> LedgerContext:
-        """From `ledger.core.config.Settings` (or anything with the same two fields)."""
+        """From `ledger.core.config.Settings` (or anything with the same fields; the import
+        setting may be absent)."""
         return cls(log_origin=settings.log_origin,
-                   refuse_blacklisted_payees=settings.refuse_blacklisted_payees)
+                   refuse_blacklisted_payees=settings.refuse_blacklisted_payees,
+                   accept_wrong_check_character=getattr(
+                       settings, "accept_wrong_check_character", False))
 
     def as_info(self) -> dict:
         """For `sessionmaker(info=…)`: every session of the factory carries this context."""

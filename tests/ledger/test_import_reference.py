@@ -1,6 +1,8 @@
 """Importing regions and appropriation documents from real files."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ledger.funds.lots import find_lot
@@ -102,3 +104,14 @@ def test_a_project_code_with_other_content_is_refused(ft, world, tmp_path):
     code, _, err = ft("--as", "k_clerk", "import", "projects",
                       write(tmp_path, "b.csv", PROJECTS.replace("蔬菜大棚", "食用菌")))
     assert code == 2 and "line 2, column 项目编码: project XM-2025-01 exists as 蔬菜大棚" in err
+
+
+def test_a_column_the_kind_does_not_read_is_named_in_the_report(ft, world, tmp_path):
+    """Nothing a county's file holds is dropped without a line in the report (regions,
+    appropriations and projects pass on what the reader noted, as households do)."""
+    text = REGIONS.replace("上级代码\n", "上级代码,备注\n", 1)
+    code, out, err = ft("--as", "admin", "import", "regions",
+                        write(tmp_path, "regions.csv", text), "--json")
+    assert code == 0, err
+    report = json.loads(out)["report"]
+    assert [(r["column"], r["code"]) for r in report] == [("备注", "column_ignored")]

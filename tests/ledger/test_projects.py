@@ -56,7 +56,8 @@ def test_stages_cannot_be_skipped_and_the_county_cannot_file_itself(world):
         clerk = u(s, "k_clerk")
         projects.register_project(s, clerk, code="P-003", name="道路", county_code=COUNTY,
                                   function_code="2130504")
-        with pytest.raises(LedgerError, match="next stage is in_library, not implementing"):
+        with pytest.raises(LedgerError,
+                           match=r"next stage is in_library \(or rejected\), not implementing"):
             projects.advance_project(s, clerk, "P-003", S.IMPLEMENTING, DAY)
         with pytest.raises(LedgerError, match="not the county"):
             projects.file_project(s, clerk, "P-001", DAY)

@@ -119,3 +119,12 @@ def test_a_workbook_imports_through_the_page_like_a_csv(app, scene, browser, wor
     with world.factory() as s:
         from ledger.models import Household
         assert s.get(Household, "KH-10").head_name == "钱七"
+
+
+def test_the_preview_shows_what_the_import_noted_without_refusing(app, scene, browser):
+    """Nothing a county's file holds is dropped without a line in the report: a column the kind
+    does not read is named on the preview, before anything is written."""
+    text = ("户编码,村代码,户主姓名,户状态,识别日期,备注\n"
+            "KH-11,430121001001,孙八,建档立卡,2024-03-01,老户\n")
+    html = _upload(browser("k_clerk"), "households", text).get_data(as_text=True)
+    assert "导入报告 (1)" in html and "备注" in html

@@ -52,6 +52,7 @@ def upload():
         uploads.drop(token)
     return render_template("staff/import_preview.html", meta=meta,
                            summary=_summary(spec, tried.value) if tried else "",
+                           report=_report(tried.value) if tried else [],
                            problems=problems, form=TokenForm(token=token),
                            confirm=url_for("imports.confirm"),
                            again=url_for("imports.upload")), (422 if problems else 200)
@@ -64,6 +65,13 @@ def _import(meta: dict, path):
     snapshot = dt.date.fromisoformat(meta["snapshot"]) if meta.get("snapshot") else None
     return run_import(db.session(), actor(), spec.name, path, vault=vault,
                       source=meta.get("source"), snapshot=snapshot)
+
+
+def _report(result) -> list:
+    """What the import kept a note of without refusing: columns it ignored, blank lines, ID
+    numbers taken as registered (ledger/imports/csvfile.py, `report`). Nothing a county's file
+    holds is dropped without a line here."""
+    return list(getattr(result, "report", None) or [])
 
 
 def _summary(spec: ImportKind, result) -> str:
@@ -86,5 +94,7 @@ def confirm():
     done = unit.run(lambda: _import(meta, path))
     if done:
         uploads.drop(form.token.data)
-        flash(f"{gettext('已导入')}: {_label(spec)} {_summary(spec, done.value)}", "ok")
+        noted = _report(done.value)
+        flash(f"{gettext('已导入')}: {_label(spec)} {_summary(spec, done.value)}"
+              + (f"; {gettext('导入报告')} {len(noted)}" if noted else ""), "ok")
     return redirect(url_for("imports.upload"))

@@ -115,9 +115,12 @@ def _roll_form(s, me) -> RollForm:
 
 def _roll_args(meta: dict, path) -> dict:
     lines = read_roll_lines(path)
+    # The keys are needed only to find members named by ID number.
+    vault = PiiVault.from_env() if any(x.member_id_number for x in lines) else None
     return dict(code=meta["code"], lot_id=meta["lot"], county_code=meta["county"],
-                item=meta["item"], function_code=meta["function_code"], use_code=meta["use"],
-                standard_fen=meta["standard"], lines=lines, as_of=dt.date.today())
+                item=meta["item"] or None, function_code=meta["function_code"],
+                use_code=meta["use"], standard_fen=meta["standard"], lines=lines,
+                as_of=dt.date.today(), vault=vault)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -128,7 +131,7 @@ def roll_new():
     if not form.validate_on_submit():
         return render_template("staff/roll_new.html", form=form), (422 if form.errors else 200)
     meta = {"code": form.code.data.strip(), "lot": form.lot.data, "county": form.county.data,
-            "item": form.item.data.strip(), "function_code": form.function_code.data,
+            "item": (form.item.data or "").strip(), "function_code": form.function_code.data,
             "use": form.use.data, "standard": form.standard.fen}
     token, path = uploads.keep(form.lines.data, meta)
     meta["filename"] = path.name

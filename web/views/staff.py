@@ -163,7 +163,8 @@ def record_fund_project():
     form = FundProjectForm()
     form.lot.choices = lot_choices(held_in_scope(s, me))
     form.project.choices = [(p.code, f"{p.code} {p.name}") for p, stage in reading.projects(s, me)
-                            if stage in (ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING)]
+                            if stage in (ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING,
+                                         ProjectStatus.ADJUSTED)]
     if form.validate_on_submit():
         done = unit.run(lambda: flows.fund_project(
             s, me, lot_id=form.lot.data, project_code=form.project.data,
