@@ -1,6 +1,8 @@
 """Migrations: the migrated schema equals the models, and upgrade → downgrade → upgrade works."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -97,3 +99,51 @@ def test_log_ids_come_to_a_ledger_with_history(empty_url):
         assert report.intact, [f.message for f in report.findings]
         assert report.size == size and report.rows_checked > 0
     engine.dispose()
+
+
+def test_0016_relaxes_roll_lines_of_a_sqlite_database_that_holds_lines(tmp_path):
+    """A SQLite database made at 0015 keeps `CONSTRAINT household_once UNIQUE` in roll_lines'
+    CREATE statement (migration 0005); 0016 rewrites that statement instead of copying the
+    table (docs in the migration). Run on a table holding lines: the lines stay, the index
+    that was the constraint's is a plain index, (roll_id, line_no) stays unique, the
+    append-only triggers still fire, and the database's integrity holds."""
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine, "0015")
+    engine.dispose()
+    raw = sqlite3.connect(path)   # foreign keys off: the lines need no parents for this test
+    assert "CONSTRAINT household_once UNIQUE" in raw.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'roll_lines'").fetchone()[0]
+    raw.executemany("INSERT INTO roll_lines (roll_id, line_no, household_code, quantity, "
+                    "amount_fen, log_index) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(1, n, f"H-{n}", 1, 500_00, n) for n in range(1, 201)])
+    raw.commit()
+    raw.close()
+
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+        assert conn.exec_driver_sql("SELECT count(*), sum(amount_fen) FROM roll_lines") \
+            .one() == (200, 200 * 500_00)
+        indexes = {name: unique for _seq, name, unique, _origin, _partial
+                   in conn.exec_driver_sql("PRAGMA index_list(roll_lines)")}
+        assert indexes["ix_roll_lines_roll_household"] == 0
+        # the index that was the constraint's finds the lines it held
+        assert conn.exec_driver_sql(
+            "SELECT count(*) FROM roll_lines INDEXED BY ix_roll_lines_roll_household "
+            "WHERE roll_id = 1 AND household_code = 'H-7'").scalar_one() == 1
+    engine.dispose()
+    raw = sqlite3.connect(path)   # foreign keys off again: no parents here
+    with raw:   # a household twice on a roll is allowed now
+        raw.execute("INSERT INTO roll_lines (roll_id, line_no, household_code, quantity, "
+                    "amount_fen, log_index) VALUES (1, 201, 'H-7', 1, 1, 1)")
+    for statement in ("INSERT INTO roll_lines (roll_id, line_no, household_code, quantity, "
+                      "amount_fen, log_index) VALUES (1, 5, 'H-9', 1, 1, 1)",   # line 5 again
+                      "UPDATE roll_lines SET amount_fen = 1 WHERE line_no = 1",
+                      "DELETE FROM roll_lines WHERE line_no = 2"):
+        with pytest.raises(sqlite3.DatabaseError):
+            with raw:
+                raw.execute(statement)
+    assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    raw.close()

@@ -12,6 +12,7 @@ from flask import g, request
 LANGUAGES = ("zh", "en")
 
 EN = {
+    "按标准": "By the standard", "与标准不符": "differs from the standard",
     "导入报告": "Import report",
     "外部名单须写明来源，如“县民政局”":
         "A list from another office needs its source, e.g. the county civil affairs bureau",

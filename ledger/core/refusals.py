@@ -453,6 +453,14 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "{county}, and the line gives no amount",
          "A line to be priced from the standards table has no standard there (and no amount "
          "as the county kept it)."),
+        ("roll_standard_differs", "line household item tier year standard_fen roll_standard_fen",
+         "line {line} ({household}): --standard gives {roll_standard_fen} fen for {item}, but "
+         "the county's standard for {tier}, {year} is {standard_fen} fen",
+         "A roll's own --standard that disagrees with the standards table for the same item: "
+         "one roll would pay the same item at two standards."),
+        ("roll_line_withdraw_after_approval", "roll line",
+         "line {line} of roll {roll}: the roll is approved; only an approver withdraws a line now",
+         "A clerk withdrawing a line the approver has already approved."),
         ("roll_line_unknown_household", "line household",
          "line {line}: household {household} does not exist",
          "A line names an unregistered household."),

@@ -149,6 +149,9 @@ def advance_project(session: Session, actor: User, code: str, to: ProjectStatus,
     doc_number = _doc(doc_number)
     lock_head(session)  # decide under the log lock, as posting.replay does
     project = get_project(session, code)
+    # Scope before anything about the project is told: another county learns nothing of its
+    # stage from a refusal (the role the move needs is checked below, once the move is known).
+    require(session, actor, Action.READ, project.county_code)
     stage = project_stage(session, code)
     moves = dict(_moves(session, code, stage))
     if to not in moves:

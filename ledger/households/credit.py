@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.log import record_change
 from ledger.core.errors import LedgerError
+from ledger.core.money import format_yuan
 from ledger.funds.flows import pay
 from ledger.funds.posting import check_amount, check_date
 from ledger.funds.recoveries import county_of
@@ -97,8 +98,8 @@ def register_loan(session: Session, actor: User, *, code: str, household_code: s
                               requested={k: figures[k] for k in fields})
         return existing
     if principal_fen > max_principal_fen:
-        raise LedgerError(f"loan {code}: principal {principal_fen / 100:.2f} yuan is above the "
-                          f"micro-credit limit of {max_principal_fen / 100:.2f} yuan",
+        raise LedgerError(f"loan {code}: principal {format_yuan(principal_fen)} yuan is above the "
+                          f"micro-credit limit of {format_yuan(max_principal_fen)} yuan",
                           code="loan_above_limit", loan=code, principal_fen=principal_fen,
                           max_fen=max_principal_fen)
     if not isinstance(term_months, int) or not 0 < term_months <= max_term_months:
@@ -124,7 +125,7 @@ def register_loan(session: Session, actor: User, *, code: str, household_code: s
         raise LedgerError(
             f"loan {code}: household {household_code} already has "
             f"{', '.join(loan.code for loan in running)} running over the same time; together "
-            f"they would exceed the micro-credit limit of {max_principal_fen / 100:.2f} yuan "
+            f"they would exceed the micro-credit limit of {format_yuan(max_principal_fen)} yuan "
             "per household", code="loan_household_limit", loan=code, household=household_code,
             running=[loan.code for loan in running],
             running_fen=sum(loan.principal_fen for loan in running),

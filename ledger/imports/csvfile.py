@@ -269,8 +269,11 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
             continue
         if raw[:1] in ("=", "+", "@") or raw[:1] == "-" and not _numberish(raw):
             # A spreadsheet would run this as a formula (CSV injection); no real value starts so.
-            problems.append(Problem(name, line, header, f"{raw[:20]!r} looks like a "
-                                    "spreadsheet formula", "cell_formula", {"value": raw[:20]}))
+            # Only its first two characters are shown: offices export ID and card numbers as
+            # ="4301…", and a problem list is no place for the number (line and column find it).
+            start = raw[:2] + "…"
+            problems.append(Problem(name, line, header, f"{start!r} looks like a "
+                                    "spreadsheet formula", "cell_formula", {"value": start}))
             continue
         if not raw:
             if column.required:

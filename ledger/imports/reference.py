@@ -15,6 +15,7 @@ from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, par
 from ledger.imports.households import ImportResult
 from ledger.models import Project, ProjectStatus, Region, RegionLevel, SourceLevel, User
 from ledger.org import regions
+from ledger.store.access import Action, require
 
 LEVEL_WORDS = {"省": "province", "市": "city", "县": "county", "区": "county", "乡": "township",
                "镇": "township", "乡镇": "township", "村": "village"}
@@ -183,6 +184,9 @@ def import_projects(session: Session, actor: User, _vault, path) -> ImportResult
         stage, date, doc, proposed_on, proposal_doc = _line_stage(name, row)
         existing = session.get(Project, v["code"])
         if existing is not None:
+            # Scope first: a clerk of another county learns nothing of this project.
+            at_line(name, row.line, lambda: require(session, actor, Action.RECORD,
+                                                    existing.county_code))
             recorded = (existing.name, existing.county_code, existing.function_code)
             if recorded != (v["name"], v["county"], v["function_code"]):
                 raise ImportProblems([Problem(

@@ -47,8 +47,9 @@ from ledger.models.rolls import StandardPer, StandardTier
 from ledger.org.regions import get_region
 from ledger.rolls import payments as roll_payments
 from ledger.rolls.payments import add_event, apply_bank_result, get_roll, transfer_of  # noqa: F401
+from ledger.rolls.standards import standards_in_force
 from ledger.screening.at_posting import refuse_blacklisted
-from ledger.store.access import Action, require
+from ledger.store.access import ROLE_ACTIONS, Action, require
 from ledger.store.bulk import collector_paused
 from ledger.store.db import bind_value, insert_tuples, marker, new_ids
 
@@ -138,6 +139,8 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
         raise LedgerError("a roll needs at least one household line", code="roll_empty")
     with collector_paused():  # tens of thousands of lines (ledger.store.bulk)
         if first_form:
+            _same_standard(1, pairs[0][0], standards_in_force(session, county_code), item,
+                           StandardTier.BASIC, as_of.year, standard_fen)
             _check_lines(session, pairs, county_code, as_of)
             return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
                                 use_code, standard_fen, pairs)
@@ -177,7 +180,6 @@ def _roll_item(resolved) -> str:
 
 def _resolve(session, specs, county_code, item, standard_fen, as_of, vault) -> list[_Line]:
     """Price each line (see `create_roll`); the first line that cannot be is refused."""
-    from ledger.rolls.standards import standards_in_force
     in_force = standards_in_force(session, county_code)
     members = _members_named(session, specs, vault)
     out, seen = [], {}
@@ -193,6 +195,8 @@ def _resolve(session, specs, county_code, item, standard_fen, as_of, vault) -> l
                               f"got {spec.quantity!r}", code="roll_line_quantity", line=number,
                               household=spec.household, value=repr(spec.quantity))
         if spec.first_form and standard_fen is not None and item:
+            _same_standard(number, spec.household, in_force, item, StandardTier.BASIC,
+                           as_of.year, standard_fen)
             line = _Line(spec.household, spec.quantity // 100,
                          standard_fen * (spec.quantity // 100))
             key = (spec.household, item, None)
@@ -209,6 +213,19 @@ def _resolve(session, specs, county_code, item, standard_fen, as_of, vault) -> l
         seen[key] = number
         out.append(line)
     return out
+
+
+def _same_standard(number, household, in_force, item, tier, year, roll_standard) -> None:
+    """A roll's own --standard must agree with the standards table where the table has the
+    item: otherwise one roll would pay a whole-unit line at --standard and a decimal line of
+    the same item at the table's standard, and nobody would see that it pays two rates."""
+    row = in_force.get((item, tier, year))
+    if row is not None and row.standard_fen != roll_standard:
+        raise LedgerError(f"line {number} ({household}): --standard gives {roll_standard} fen "
+                          f"for {item}, but the county's standard for {tier.value}, {year} is "
+                          f"{row.standard_fen} fen", code="roll_standard_differs", line=number,
+                          household=household, item=item, tier=tier.value, year=year,
+                          standard_fen=row.standard_fen, roll_standard_fen=roll_standard)
 
 
 def _price(number, spec, in_force, members, county_code, roll_item, roll_standard,
@@ -230,6 +247,8 @@ def _price(number, spec, in_force, members, county_code, roll_item, roll_standar
     row = in_force.get((item, tier, year))
     standard_id = standard = None
     if row is not None:
+        if item == roll_item and roll_standard:
+            _same_standard(number, spec.household, in_force, item, tier, year, roll_standard)
         standard_id, standard = row.id, row.standard_fen
         if row.per is StandardPer.PERSON and member_id is None:
             raise LedgerError(f"{where}: {item} is paid per person; the line must name the "
@@ -546,12 +565,22 @@ def resolve(session: Session, actor: User, code: str, household_code: str | None
 
 def withdraw_line(session: Session, actor: User, code: str, line_no: int, day: dt.date,
                   reason: str) -> RollEvent:
-    """A clerk withdraws a line before it is sent (撤销: entered twice, the household moved
-    away, the wrong item): a `line_withdrawn` event with the reason, in the audit log. The
-    line is never sent to the bank and prints as withdrawn; an objection is not needed."""
+    """A clerk withdraws a line before the roll is approved (撤销: entered twice, the household
+    moved away, the wrong item): a `line_withdrawn` event with the reason, in the audit log.
+    The line is never sent to the bank and prints as withdrawn; an objection is not needed.
+
+    Once the roll is approved, the approver approved its lines: only an approver withdraws one
+    then, so a clerk alone cannot take a household off what was approved. A line held by an
+    open objection is not withdrawn: the objection is resolved (upheld, it is withdrawn)."""
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
-    require(session, actor, Action.RECORD, roll.county_code)
+    require(session, actor, Action.READ, roll.county_code)  # scope first: reveal nothing
+    approved = any(e.kind is RollEventKind.APPROVED for e in _events(session, roll))
+    if approved and Action.APPROVE not in ROLE_ACTIONS[actor.role]:
+        raise LedgerError(f"line {line_no} of roll {code}: the roll is approved; only an "
+                          "approver withdraws a line now",
+                          code="roll_line_withdraw_after_approval", roll=code, line=line_no)
+    require(session, actor, Action.APPROVE if approved else Action.RECORD, roll.county_code)
     if not reason or not reason.strip():
         raise LedgerError("a withdrawal needs its reason", code="roll_withdraw_reason",
                           roll=code, line=line_no)
@@ -561,7 +590,7 @@ def withdraw_line(session: Session, actor: User, code: str, line_no: int, day: d
         raise LedgerError(f"line {line.line_no} of roll {code} is already with the bank; an "
                           "objection now is a complaint, and money paid wrongly is recovered "
                           "(追回)", code="roll_line_sent", roll=code, line=line.line_no)
-    if line_states(session, roll)[line.id] == "withdrawn":
+    if line_states(session, roll)[line.id] != "open":
         raise LedgerError(f"line {line.line_no} of roll {code} is already held or withdrawn",
                           code="roll_line_not_open", roll=code, line=line.line_no)
     return add_event(session, actor, roll, RollEventKind.LINE_WITHDRAWN, day,

@@ -125,8 +125,8 @@ def households_with_dead_head(session, household_codes) -> set[str]:
 def refuse_blacklisted(session, payee_codes, day) -> None:
     """Refuse payments on `day` to payees on the violations blacklist (BLK-01 matched as the
     scan matches it: the payee's name within the listing's period), where the deployment says
-    so (`[ledger] refuse_blacklisted_payees`, put in `session.info` by the command line and
-    the web app). Otherwise nothing is refused and the scan raises BLK-01."""
+    so (`[ledger] refuse_blacklisted_payees`, carried by the session's LedgerContext).
+    Otherwise nothing is refused and the scan raises BLK-01."""
     if not context_of(session).refuse_blacklisted_payees or not payee_codes:
         return
     # From the list's side (a blacklist is short; a roll may name 100,000 households).

@@ -71,7 +71,7 @@ def test_a_loan_and_its_interest_subsidy_from_the_command_line(ft):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--principal", "50,000.01"], "above the micro-credit limit of 50000.00 yuan"),
+    (["--principal", "50,000.01"], "above the micro-credit limit of 50,000.00 yuan"),
     (["--months", "37"], "term must be 1–36 months"),
     (["--rate", "4.355"], "is not a rate like 4.35"),
     (["--household", "H-999"], "household 'H-999' does not exist"),

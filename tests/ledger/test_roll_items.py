@@ -257,3 +257,56 @@ def test_several_lines_of_a_household_are_named_by_number(county, world, tmp_pat
         with pytest.raises(LedgerError) as caught:
             rolls.withdraw_line(s, u(s, "k_clerk"), "R-2024-07", 1, dt.date(2024, 3, 20), " ")
         assert caught.value.code == "roll_withdraw_reason"
+
+
+def test_a_rolls_own_standard_must_agree_with_the_standards_table(county, world, tmp_path):
+    """One roll never pays the same item at two rates: --standard 500 for 产业奖补 while the
+    county's table says 300 for 一般户 2024 is refused, naming both."""
+    assert county("--as", "k_clerk", "import", "standards",
+                  write(tmp_path, "s.csv", STANDARDS))[0] == 0
+    lines = write(tmp_path, "l.csv", "户编码,数量\nH-100,3\nH-101,2.5\n")
+    code, _, err = county(*CREATE, "--lot", county.lot, "--item", "产业奖补", "--standard",
+                          "500", "--lines", lines)
+    assert code == 2 and "line 1 (H-100)" in err, err
+    with transaction(world.factory) as s:
+        with pytest.raises(LedgerError) as caught:
+            rolls.create_roll(s, u(s, "k_clerk"), code="R-X", lot_id=county.lot,
+                              county_code=COUNTY, item="产业奖补",
+                              function_code="2130505", use_code="household_subsidy",
+                              standard_fen=500_00, lines=[("H-100", 3)],
+                              as_of=dt.date(2024, 3, 15))
+        assert caught.value.code == "roll_standard_differs"
+        assert caught.value.params["standard_fen"] == 300_00
+        assert caught.value.params["roll_standard_fen"] == 500_00
+    # The same --standard as the table is fine, whole and decimal lines alike.
+    code, out, err = county(*CREATE, "--lot", county.lot, "--item", "产业奖补", "--standard",
+                            "300", "--lines", lines)
+    assert code == 0 and "2 lines" in out, err
+
+
+def test_after_approval_only_an_approver_withdraws_and_never_a_held_line(county, world,
+                                                                         tmp_path):
+    assert county("--as", "k_clerk", "import", "standards",
+                  write(tmp_path, "s.csv", STANDARDS))[0] == 0
+    assert county(*CREATE, "--lot", county.lot, "--lines", lines_file(tmp_path, "utf-8"))[0] == 0
+    with transaction(world.factory) as s:
+        rolls.object_to(s, u(s, "k_clerk"), "R-2024-07", None, dt.date(2024, 3, 16), "不是本户",
+                        line_no=4)
+        with pytest.raises(LedgerError) as caught:   # held: resolve the objection instead
+            rolls.withdraw_line(s, u(s, "k_clerk"), "R-2024-07", 4, dt.date(2024, 3, 16), "x")
+        assert caught.value.code == "roll_line_not_open"
+        rolls.resolve(s, u(s, "k_approver"), "R-2024-07", None, False, dt.date(2024, 3, 16),
+                      "核实",
+                      line_no=4)
+    assert county("--as", "k_clerk", "roll", "publish", "R-2024-07", "--date", PUBLISHED)[0] == 0
+    assert county("--as", "k_approver", "roll", "approve", "R-2024-07", "--date",
+                  EARLIEST)[0] == 0
+    with transaction(world.factory) as s:
+        with pytest.raises(LedgerError) as caught:
+            rolls.withdraw_line(s, u(s, "k_clerk"), "R-2024-07", 5, EARLIEST, "重复申报")
+        assert (caught.value.code, caught.value.params) == \
+            ("roll_line_withdraw_after_approval", {"roll": "R-2024-07", "line": 5})
+        rolls.withdraw_line(s, u(s, "k_approver"), "R-2024-07", 5, EARLIEST, "重复申报")
+        assert rolls.line_states(s, rolls.get_roll(s, "R-2024-07"))[
+            rolls.roll_lines(s, rolls.get_roll(s, "R-2024-07"))[4].id] == "withdrawn"
+        assert verify(s).intact

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, send_fi
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import proofs
 from ledger.audit.verify import verify
-from ledger.core.errors import LedgerError
+from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.reading import scoped as reading
 from ledger.store.access import Action
 from web import db, unit
@@ -100,6 +100,8 @@ def bundle():
             for path in sorted(Path(out).rglob("*")):
                 if path.is_file():
                     archive.write(path, Path("bundle") / path.relative_to(out))
+    except PermissionDenied:
+        raise  # the app's 403 page, never a flash that looks like a form error
     except LedgerError as exc:
         unit.show(exc)
         return redirect(url_for("audit.index"))

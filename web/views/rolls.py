@@ -158,6 +158,8 @@ def roll_confirm():
     if not form.validate_on_submit():
         return redirect(url_for("rolls.roll_new"))
     meta, path = uploads.get(form.token.data)
+    if "kind" in meta or "code" not in meta:  # a token kept by another page (an import)
+        abort(400)
     done = unit.run(lambda: rolls.create_roll(db.session(), actor(), **_roll_args(meta, path)))
     if not done:
         return redirect(url_for("rolls.roll_new"))
