@@ -29,6 +29,9 @@ from openpyxl.utils.exceptions import InvalidFileException
 XLSX_MAGIC = b"PK\x03\x04"       # an .xlsx file is a zip archive
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary format (OLE compound file)
 EXCEL_DIGITS = 15                # Excel keeps 15 significant digits of a number
+# What a workbook may unpack to. A workbook is a zip archive: a small upload can claim to
+# hold gigabytes (a zip bomb). A county's largest roll, 100,000 lines, unpacks to about 30 MB.
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
 
 
 class SpreadsheetError(ValueError):
@@ -80,6 +83,14 @@ def records(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     Raises SpreadsheetError for a file that is not a readable workbook. Cells come raw so that
     the caller converts each with `cell_text` and can name the column of a cell that cannot be
     read faithfully."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SpreadsheetError(0, f"not a readable Excel .xlsx workbook ({exc})") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise SpreadsheetError(0, f"the workbook unpacks to {unpacked} bytes, more than "
+                                  f"{MAX_UNPACKED_BYTES}")
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:

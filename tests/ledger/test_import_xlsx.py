@@ -108,3 +108,16 @@ def test_an_empty_workbook_is_empty(world, tmp_path):
     with pytest.raises(ImportProblems) as refused:
         run(world, import_households, path)
     assert [p.code for p in refused.value.problems] == ["file_empty"]
+
+
+def test_a_workbook_that_claims_to_unpack_to_too_much_is_refused(world, tmp_path, monkeypatch):
+    """A zip bomb: the limit is checked on what the archive declares, before anything is
+    unpacked (the limit is lowered here so the test needs no gigabyte)."""
+    from ledger.imports import spreadsheet
+    path = households_book(tmp_path)
+    monkeypatch.setattr(spreadsheet, "MAX_UNPACKED_BYTES", 1000)
+    with pytest.raises(ImportProblems) as refused:
+        run(world, import_households, path)
+    (problem,) = refused.value.problems
+    assert (problem.line, problem.code) == (0, "file_not_workbook")
+    assert "unpacks to" in problem.params["detail"]
