@@ -292,9 +292,18 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
         card = mask(vault.decrypt(household.bank_card), 6, 4) if household.bank_card else "—"
         item, standard, quantity, label = _line_terms(roll, line, standards)
         kinds.setdefault(label, None)
+        # A per-person line (雨露计划 for a student) names the person it pays, with the head
+        # beside it, so two members of one household do not read as the head paid twice.
+        if line.member_id is not None:
+            member = session.get(Member, line.member_id)
+            name = (f"{display_name(member.name, name_style)}"
+                    f"（户主 {display_name(household.head_name, name_style)}）")
+            id_text = mask(vault.decrypt(member.id_number), 4, 4)
+        else:
+            name = display_name(household.head_name, name_style)
+            id_text = _head_id(session, vault, household.code, before)
         # The roll's own line number, so a complaint can name the line (R-2024-01:3).
-        rows.append([str(line.line_no), display_name(household.head_name, name_style),
-                     _head_id(session, vault, household.code, before), card, item,
+        rows.append([str(line.line_no), name, id_text, card, item,
                      format_yuan(standard) if standard else "—", quantity, format_yuan(amount),
                      status])
     county = region_name(session, roll.county_code)
