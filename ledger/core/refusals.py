@@ -467,6 +467,11 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("roll_line_outside_county", "line household county",
          "line {line} ({household}): the household lives outside county {county}",
          "A line names a household of another county."),
+        ("roll_line_outside_township", "line household township",
+         "line {line} ({household}): the household lives outside township {township}, which "
+         "prepares this roll",
+         "A township's clerk preparing a county roll named a household outside the township's "
+         "villages."),
         ("roll_line_no_card", "line household",
          "line {line} ({household}): the household has no bank card to pay to",
          "A household on a roll has no bank card (惠民惠农一卡通)."),

@@ -2,8 +2,12 @@
 
 1. A clerk creates a roll: one item (e.g. 产业奖补) at a standard per unit, one line per
    household (standard × quantity), from one lot's money at one county. Households that were
-   removed (清退) or cancelled (注销) cannot be on a roll.
-2. It is published (公示) on the village board. An objection holds its line until the county
+   removed (清退) or cancelled (注销) cannot be on a roll. A clerk of the county (or above)
+   may put any household of the county on it; a clerk of one of its townships (乡镇经办)
+   prepares a roll of the county whose every line is a household of the township's villages
+   (`township_preparing`).
+2. It is published (公示) on the village board, by the county or by the township whose
+   villages hold every line of it. An objection holds its line until the county
    dismisses it (the line may be paid) or upholds it (the line is withdrawn for good).
 3. After the publicity window (working days from configuration) an approver who did not create
    it approves it (invariant 9 and maker–checker).
@@ -33,10 +37,15 @@ from ledger.core.workdays import add_working_days
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import check_amount, check_date
 from ledger.models import (
+    Account,
+    AccountKind,
+    FundLot,
+    Household,
     HouseholdEvent,
     HouseholdStatus,
     Member,
     PaymentRoll,
+    Region,
     RegionLevel,
     RollEvent,
     RollEventKind,
@@ -49,7 +58,7 @@ from ledger.rolls import payments as roll_payments
 from ledger.rolls.payments import add_event, apply_bank_result, get_roll, transfer_of  # noqa: F401
 from ledger.rolls.standards import standards_in_force
 from ledger.screening.at_posting import refuse_blacklisted
-from ledger.store.access import ROLE_ACTIONS, Action, require
+from ledger.store.access import ROLE_ACTIONS, Action, ancestors, in_scope, require
 from ledger.store.bulk import collector_paused
 from ledger.store.db import bind_value, insert_tuples, marker, new_ids
 
@@ -125,6 +134,10 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
                                  standard_fen, pairs)
         existing = _existing(session, code)
         if existing is not None:
+            # Scope before the answer: another county learns nothing of this roll.
+            require(session, actor, Action.RECORD,
+                    township_preparing(session, actor, existing.county_code)
+                    or existing.county_code)
             return _same_or_conflict(session, existing, digest)
     if standard_fen is not None:
         check_amount(standard_fen, "standard")
@@ -134,14 +147,17 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     if region.level is not RegionLevel.COUNTY:
         raise LedgerError(f"rolls are paid by a county; {county_code} is not one",
                           code="not_a_county", region=county_code, level=region.level)
-    require(session, actor, Action.RECORD, county_code)
+    # A township's clerk prepares the county's roll of its own villages: scope is the
+    # township, and every line is checked against it below (roll_line_outside_township).
+    township = township_preparing(session, actor, county_code)
+    require(session, actor, Action.RECORD, township or county_code)
     if not lines:
         raise LedgerError("a roll needs at least one household line", code="roll_empty")
     with collector_paused():  # tens of thousands of lines (ledger.store.bulk)
         if first_form:
             _same_standard(1, pairs[0][0], standards_in_force(session, county_code), item,
                            StandardTier.BASIC, as_of.year, standard_fen)
-            _check_lines(session, pairs, county_code, as_of)
+            _check_lines(session, pairs, county_code, as_of, township=township)
             return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
                                 use_code, standard_fen, pairs)
         resolved = _resolve(session, lines, county_code, item, standard_fen, as_of, vault)
@@ -152,9 +168,60 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
         if existing is not None:
             return _same_or_conflict(session, existing, digest)
         _check_lines(session, [(x.household, x.quantity) for x in resolved], county_code,
-                     as_of, duplicates=False)
+                     as_of, duplicates=False, township=township)
         return _insert_resolved(session, actor, code, lot_id, county_code, roll_item,
                                 function_code, use_code, standard_fen or 0, resolved)
+
+
+def township_preparing(session: Session, actor: User | None, county_code: str) -> str | None:
+    """The township whose villages' lines `actor` prepares for a roll of `county_code`: the
+    actor's own region when it is a township of that county (乡镇经办). None when the actor's
+    scope covers the county (the county's rules apply as they are) or the actor works anywhere
+    else (then the county's scope check refuses them). The role is checked by `require`."""
+    if actor is None or in_scope(session, actor, county_code):
+        return None
+    region = session.get(Region, actor.region_code)
+    if region is None or region.level is not RegionLevel.TOWNSHIP:
+        return None
+    return actor.region_code if county_code in ancestors(session, actor.region_code) else None
+
+
+def township_of_roll(session: Session, actor: User | None, roll: PaymentRoll) -> str | None:
+    """The actor's township when the actor works for a township of the roll's county and every
+    line of the roll is a household of its villages (the roll it may prepare and publish, and
+    read whole); None otherwise."""
+    township = township_preparing(session, actor, roll.county_code)
+    if township is None:
+        return None
+    villages = session.execute(
+        select(Household.village_code).distinct()
+        .join(RollLine, RollLine.household_code == Household.code)
+        .where(RollLine.roll_id == roll.id)).scalars().all()
+    return township if all(township in ancestors(session, v) for v in villages) else None
+
+
+def township_county(session: Session, actor: User) -> Region | None:
+    """The county a township clerk prepares rolls for (its township's county), or None when the
+    actor does not work for a township."""
+    region = session.get(Region, actor.region_code)
+    if region is None or region.level is not RegionLevel.TOWNSHIP:
+        return None
+    for code in ancestors(session, region.code)[1:]:
+        above = session.get(Region, code)
+        if above is not None and above.level is RegionLevel.COUNTY:
+            return above
+    return None
+
+
+def county_lots(session: Session, actor: User, county_code: str) -> list[tuple[FundLot, int]]:
+    """(lot, fen available) of the county's own share of each lot: what a roll of
+    `county_code` may pay from, for a clerk who may prepare it (the county's or a township's)."""
+    require(session, actor, Action.RECORD,
+            township_preparing(session, actor, county_code) or county_code)
+    rows = session.execute(select(Account).where(
+        Account.kind == AccountKind.UNIT, Account.holder_code == county_code)
+        .order_by(Account.lot_id)).scalars().all()
+    return [(a.lot, a.available) for a in rows if a.available > 0]
 
 
 def _existing(session, code) -> PaymentRoll | None:
@@ -367,11 +434,12 @@ def _insert_resolved(session, actor, code, lot_id, county_code, item, function_c
     return roll
 
 
-def _check_lines(session, lines, county_code, as_of, duplicates=True) -> None:
-    """Each line names a household of this county, once (unless `duplicates` is False: lines
-    of the second form were checked per item and member), with a card, eligible on `as_of`,
-    and a whole quantity; the first line that does not is refused. Read a chunk at a time."""
-    from ledger.store.access import ancestors
+def _check_lines(session, lines, county_code, as_of, duplicates=True,
+                 township: str | None = None) -> None:
+    """Each line names a household of this county (of `township`'s villages, when a township
+    prepares the roll), once (unless `duplicates` is False: lines of the second form were
+    checked per item and member), with a card, eligible on `as_of`, and a whole quantity; the
+    first line that does not is refused. Read a chunk at a time."""
     seen = set()
     for number, (household_code, quantity) in enumerate(lines, start=1):
         if not duplicates:
@@ -414,7 +482,13 @@ def _check_lines(session, lines, county_code, as_of, duplicates=True) -> None:
                                   code="roll_line_unknown_household", line=number,
                                   household=code)
             village, has_card = household
-            if county_code not in ancestors(session, village):
+            if township is not None:
+                if township not in ancestors(session, village):
+                    raise LedgerError(f"{where}: the household lives outside township "
+                                      f"{township}, which prepares this roll",
+                                      code="roll_line_outside_township", line=number,
+                                      household=code, township=township)
+            elif county_code not in ancestors(session, village):
                 raise LedgerError(f"{where}: the household lives outside county {county_code}",
                                   code="roll_line_outside_county", line=number, household=code,
                                   county=county_code)
@@ -464,7 +538,9 @@ def published_on(session, roll) -> dt.date | None:
 def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent:
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
-    require(session, actor, Action.RECORD, roll.county_code)
+    # 公示 is done in the villages: the township whose villages hold every line publishes too.
+    require(session, actor, Action.RECORD,
+            township_of_roll(session, actor, roll) or roll.county_code)
     # Not in the future. A date in the past is allowed (boards are posted before the clerk
     # records it); entries dated long before they were recorded are alert STA-05's business.
     _not_future(day, "publication date")
@@ -575,6 +651,11 @@ def withdraw_line(session: Session, actor: User, code: str, line_no: int, day: d
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     require(session, actor, Action.READ, roll.county_code)  # scope first: reveal nothing
+    line = _line(session, roll, None, line_no)
+    if transfer_of(session, roll, line) is not None:
+        raise LedgerError(f"line {line.line_no} of roll {code} is already with the bank; an "
+                          "objection now is a complaint, and money paid wrongly is recovered "
+                          "(追回)", code="roll_line_sent", roll=code, line=line.line_no)
     approved = any(e.kind is RollEventKind.APPROVED for e in _events(session, roll))
     if approved and Action.APPROVE not in ROLE_ACTIONS[actor.role]:
         raise LedgerError(f"line {line_no} of roll {code}: the roll is approved; only an "
@@ -585,11 +666,6 @@ def withdraw_line(session: Session, actor: User, code: str, line_no: int, day: d
         raise LedgerError("a withdrawal needs its reason", code="roll_withdraw_reason",
                           roll=code, line=line_no)
     _not_future(day, "withdrawal date")
-    line = _line(session, roll, None, line_no)
-    if transfer_of(session, roll, line) is not None:
-        raise LedgerError(f"line {line.line_no} of roll {code} is already with the bank; an "
-                          "objection now is a complaint, and money paid wrongly is recovered "
-                          "(追回)", code="roll_line_sent", roll=code, line=line.line_no)
     if line_states(session, roll)[line.id] != "open":
         raise LedgerError(f"line {line.line_no} of roll {code} is already held or withdrawn",
                           code="roll_line_not_open", roll=code, line=line.line_no)

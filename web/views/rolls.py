@@ -52,14 +52,25 @@ def roll_list():
     return render_template("staff/rolls.html", rows=reading.rolls(db.session(), actor()))
 
 
+def _roll_view(s, me, roll_code: str):
+    """The roll as the actor may read it: in the county's scope, or whole for the township
+    whose villages hold every line of it (the township prepares and publishes it)."""
+    if rolls.township_of_roll(s, me, rolls.get_roll(s, roll_code)) is not None:
+        return reading.roll(s, None, roll_code)
+    return reading.roll(s, me, roll_code)
+
+
 @bp.route("/<roll_code>")
 @requires(Action.READ)
 def roll_detail(roll_code: str):
-    view = reading.roll(db.session(), actor(), roll_code)
+    s, me = db.session(), actor()
+    view = _roll_view(s, me, roll_code)
     object_form, resolve_form = _objection_forms(view)
+    # A township that prepared the roll publishes it; the county does the rest.
+    county_steps = rolls.township_of_roll(s, me, view.roll) is None
     return render_template("staff/roll.html", v=view, form=RollDateForm(),
                            bank_form=BankResultsForm(), object_form=object_form,
-                           resolve_form=resolve_form)
+                           resolve_form=resolve_form, county_steps=county_steps)
 
 
 def _objection_forms(view):
@@ -105,11 +116,16 @@ def _line_step(form, call) -> None:
 
 def _roll_form(s, me) -> RollForm:
     form = RollForm()
+    counties = reading.regions_below(s, me, [RegionLevel.COUNTY])
     held = held_in_scope(s, me)
+    county = rolls.township_county(s, me) if not counties else None
+    if county is not None:
+        # A township's clerk prepares its villages' lines on a roll of its county, paid from
+        # the county's share of a lot (ledger.rolls.lifecycle.township_preparing).
+        counties, held = [county], rolls.county_lots(s, me, county.code)
     form.lot.choices = lot_choices(held)
     form.function_code.choices, form.use.choices = purpose_choices(held)
-    form.county.choices = [(c.code, f"{c.code} {c.name}")
-                           for c in reading.regions_below(s, me, [RegionLevel.COUNTY])]
+    form.county.choices = [(c.code, f"{c.code} {c.name}") for c in counties]
     return form
 
 
@@ -140,7 +156,7 @@ def roll_new():
         roll = rolls.create_roll(s, me, **_roll_args(meta, path))
         # Drawn inside the preview's transaction: the page shows the rows the service wrote.
         return render_template("staff/roll_preview.html", meta=meta,
-                               preview=reading.roll(s, me, roll.code), problems=[],
+                               preview=_roll_view(s, me, roll.code), problems=[],
                                form=TokenForm(token=token))
     drawn = unit.preview(draw)
     if drawn:
