@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# 沅溪县 moves in: two years (2023, 2024) of a county's records loaded into a fresh ledger with
+# the documented commands only — one command per file, in the order a new county runs them
+# (registers first, then money year by year in date order) — then the audit log is signed,
+# cosigned and verified, and the misuse alerts are scanned. The files and what is planted in
+# them: README.md beside this script; they are written by make.py.
+#
+#     examples/yuanxi-county/load.sh [WORK_DIR]
+#
+# WORK_DIR (default: a new temporary folder) receives the configuration file, the SQLite
+# database, the keys and the bank files `roll send` writes. The county's files are read from
+# the folder of this script and never written. Re-running on the same WORK_DIR is refused
+# (a county moves in once; `rm -rf WORK_DIR` to start again).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+# The project's virtual environment, unless a `fundtrail` is already on the PATH.
+if ! command -v fundtrail >/dev/null 2>&1; then export PATH="$ROOT/.venv/bin:$PATH"; fi
+
+WORK="${1:-$(mktemp -d "${TMPDIR:-/tmp}/yuanxi-county.XXXXXX")}"
+if [ -e "$WORK/fundtrail.db" ]; then
+    echo "$WORK already holds a ledger; give a new folder" >&2
+    exit 2
+fi
+mkdir -p "$WORK/keys" "$WORK/bank"
+WORK="$(cd "$WORK" && pwd)"
+COUNTY=431299
+
+# A fresh SQLite ledger of its own. A county moving its existing registry in keeps records with
+# a wrong ID check character as registered, and has them listed (docs/formats.md, `members`).
+cat > "$WORK/fundtrail.toml" <<TOML
+[database]
+url = "sqlite:///$WORK/fundtrail.db"
+
+[audit]
+log_origin = "fundtrail.example/yuanxi-county"
+signing_key_file = "$WORK/keys/log.key"
+policy_file = "$WORK/keys/policy.txt"
+
+[imports]
+accept_wrong_check_character = true
+TOML
+# Keys of this example only (as scripts/quickstart.sh makes them); a county sets its own.
+if [ -z "${FUNDTRAIL_SIGNING_PASSPHRASE:-}" ]; then
+    FUNDTRAIL_SIGNING_PASSPHRASE="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+    (umask 077; echo "$FUNDTRAIL_SIGNING_PASSPHRASE" > "$WORK/keys/passphrase")
+fi
+export FUNDTRAIL_SIGNING_PASSPHRASE
+if [ -z "${FUNDTRAIL_PII_KEYS:-}" ]; then
+    (umask 077; {
+        echo "FUNDTRAIL_PII_KEYS=$(fundtrail pii-keygen)"
+        echo "FUNDTRAIL_PII_INDEX_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    } > "$WORK/keys/pii.env")
+    set -a; . "$WORK/keys/pii.env"; set +a
+fi
+unset FUNDTRAIL_DATABASE_URL FUNDTRAIL_USER
+ft() { fundtrail --config "$WORK/fundtrail.toml" "$@"; }
+step() { echo; echo "== $*"; }
+# The id of the transfer a --json command printed (approve needs it).
+transfer_id() { python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'; }
+
+step "keys: the bureau's log key and the county's cosigner; schema"
+LOG_VKEY=$(ft keygen --kind log --out "$WORK/keys/log.key")
+{
+    echo "log $LOG_VKEY"
+    echo "witness county $(ft keygen --kind cosigner --name county.yuanxi --out "$WORK/keys/county.key")"
+    echo "quorum county"
+} > "$WORK/keys/policy.txt"
+ft db upgrade
+
+step "the province, the administrator, the county's regions and staff"
+ft init --province-code 430000 --province-name 湖南省 --admin admin --admin-name 系统管理员
+ft --as admin import regions "$HERE/regions.csv"
+ft --as admin user add ${COUNTY}_clerk --name 沅溪县乡村振兴局经办 --role clerk --region $COUNTY
+ft --as admin user add ${COUNTY}_approver --name 沅溪县财政局审核 --role approver --region $COUNTY
+ft --as admin user add ${COUNTY}_auditor --name 沅溪县审计局 --role auditor --region $COUNTY
+
+clerk() { ft --as ${COUNTY}_clerk "$@"; }
+approver() { ft --as ${COUNTY}_approver "$@"; }
+# Money recorded by the clerk (--json prints the transfer) and approved by the approver; the
+# transfer's number is kept in LAST.
+LAST=0
+approved() { LAST="$(clerk "$@" --json | transfer_id)"; approver approve "$LAST"; }
+# A roll: created by the clerk, on the village boards 7 working days, approved by the
+# approver, sent to the bank (the bank file goes to $WORK/bank), the bank's results imported
+# by the approver. WITHDRAW=N withdraws line N before approval.
+roll() {  # CODE LOT LINES CREATED PUBLISHED APPROVED SENT RESULTS
+    clerk roll create "$1" --lot "$2" --county $COUNTY --function-code 2130505 \
+        --use household_subsidy --lines "$3" --date "$4"
+    clerk roll publish "$1" --date "$5"
+    if [ -n "${WITHDRAW:-}" ]; then
+        clerk roll withdraw "$1" --line "$WITHDRAW" --reason "重复申报" --date "$5"
+    fi
+    approver roll approve "$1" --date "$6"
+    clerk roll send "$1" -o "$WORK/bank/$1.csv" --date "$7"
+    approver import-bank-results "$8" --roll "$1"
+}
+# Money is entered in date order, year by year: an entry dated weeks before entries already on
+# the county's books is what the alert STA-05 (倒签记账) looks for.
+
+step "registers: households (建档立卡户, GB18030), members (Excel), policy standards, projects"
+clerk import households "$HERE/households.csv"
+clerk import members "$HERE/members.xlsx"
+clerk import standards "$HERE/standards.csv"
+clerk import projects "$HERE/projects.csv"
+
+step "2023: appropriations (指标文件), each lot approved by a colleague of the clerk"
+clerk import appropriations "$HERE/appropriations-2023.csv"
+# The import does not print the transfers it records (pending approval), and no command lists
+# them: they are numbered on from the ledger's last transfer in file order — here 1 and 2, as
+# the lots are (1 central 2023, 2 province 2023).
+approver approve 1 --comment 指标到账
+approver approve 2 --comment 指标到账
+
+step "2023: projects approved, funded, implemented (one adjusted), a contractor paid, accepted"
+approver project advance XM-2023-01 --to approved --date 2023-02-27 --doc-number 沅政函〔2023〕12号
+approver project advance XM-2023-02 --to approved --date 2023-02-27 --doc-number 沅政函〔2023〕12号
+approver project advance XM-2023-04 --to approved --date 2023-02-27 --doc-number 沅政函〔2023〕12号
+approved fund-project --lot 1 --project XM-2023-01 --amount 600,000.00 --key 沅财农〔2023〕11号 \
+    --date 2023-03-16
+approved fund-project --lot 2 --project XM-2023-02 --amount 850,000.00 --key 沅财农〔2023〕12号 \
+    --date 2023-03-16
+clerk project advance XM-2023-01 --to implementing --date 2023-03-20
+clerk project advance XM-2023-02 --to implementing --date 2023-03-25
+approver project advance XM-2023-02 --to adjusted --date 2023-06-12 \
+    --doc-number 沅乡振〔2023〕19号 --comment "路线调整：硬化里程由3.2公里调整为2.8公里，投资相应调减"
+clerk payee add QY43129901 沅溪县鸿达建筑工程有限公司 --kind contractor --region $COUNTY
+clerk payee add QY43129902 沅溪县绿源农业开发有限公司 --kind contractor --region $COUNTY
+
+step "2023 rolls: spring 雨露计划 (GB18030); autumn 产业奖补 by 亩 and 雨露计划 (UTF-8)"
+roll 沅溪-2023-01 1 "$HERE/roll-2023-1.csv" 2023-04-10 2023-04-11 2023-04-24 2023-04-28 \
+    "$HERE/bank-result-2023-1.csv"
+roll 沅溪-2023-02 1 "$HERE/roll-2023-2.csv" 2023-10-09 2023-10-10 2023-10-23 2023-10-27 \
+    "$HERE/bank-result-2023-2.csv"
+approved pay --lot 2 --project XM-2023-02 --payee QY43129901 --amount 780,000.00 \
+    --function-code 2130504 --use infrastructure --key 沅财付〔2023〕0412号 \
+    --memo 茶园村组道路硬化工程款 --date 2023-11-30
+approved pay --lot 1 --project XM-2023-01 --payee QY43129902 --amount 585,000.00 \
+    --function-code 2130505 --use industry --key 沅财付〔2023〕0418号 \
+    --memo 溪口村蔬菜大棚建设工程款 --date 2023-11-24
+approver project advance XM-2023-01 --to accepted --date 2023-11-28 --doc-number 沅乡振验〔2023〕7号
+approver project advance XM-2023-02 --to accepted --date 2023-12-06 --doc-number 沅乡振验〔2023〕9号
+
+step "2024: appropriations, projects approved and funded"
+clerk import appropriations "$HERE/appropriations-2024.csv"
+# Lots 3 (central 2024) and 4 (province 2024); their transfers follow the last contractor's
+# payment, the last transfer recorded (a roll's payments come before it, and a line the bank returned
+# records no transfer of its own).
+approver approve $((LAST + 1)) --comment 指标到账
+approver approve $((LAST + 2)) --comment 指标到账
+approver project advance XM-2024-01 --to approved --date 2024-02-26 --doc-number 沅政函〔2024〕8号
+approver project advance XM-2024-02 --to approved --date 2024-02-26 --doc-number 沅政函〔2024〕8号
+clerk project advance XM-2024-01 --to implementing --date 2024-03-18
+approved fund-project --lot 4 --project XM-2024-01 --amount 720,000.00 --key 沅财农〔2024〕9号 \
+    --date 2024-04-08
+
+step "2024 roll (Excel): 产业奖补 and two semesters of 雨露计划; line 5 withdrawn before approval"
+WITHDRAW=5 roll 沅溪-2024-01 3 "$HERE/roll-2024-1.xlsx" 2024-08-26 2024-08-27 2024-09-09 \
+    2024-09-13 "$HERE/bank-result-2024-1.csv"
+
+step "project notices as they were displayed (公示 before implementation, 公告 after acceptance)"
+clerk import project_notices "$HERE/project_notices.csv"
+
+step "the civil-affairs deaths list (民政), drawn 2024-12-01"
+ft --as ${COUNTY}_clerk import deaths "$HERE/deaths-2024-12-01.csv" --source 沅溪县民政局 \
+    --snapshot 2024-12-01
+
+step "checkpoint signed by the bureau and cosigned by the county; full verification"
+ft checkpoint sign >/dev/null
+ft checkpoint cosign --key "$WORK/keys/county.key" --state "$WORK/keys/county.state"
+ft verify
+ft trial-balance | tail -n 2
+
+step "misuse alerts (exit 1 while alerts are open: that is what this step is for)"
+set +e
+ft --as ${COUNTY}_auditor alerts scan --as-of 2024-12-31
+status=$?
+set -e
+if [ "$status" -ne 1 ]; then
+    echo "alerts scan: expected open alerts (exit 1), got exit $status" >&2
+    exit 1
+fi
+echo
+echo "Loaded into $WORK (config $WORK/fundtrail.toml; keys in $WORK/keys)."

@@ -1,0 +1,220 @@
+"""The example county (examples/yuanxi-county) loads through its documented commands alone.
+
+`load.sh` is run as it is, by bash, on a fresh SQLite ledger. Each `fundtrail` it calls is
+answered by `ledger.cli.root.main` inside this test process (a shim on the PATH hands it the
+command line, environment and working folder over a socket), because a new process spends about
+a second importing the ledger and the script runs some sixty commands. Set
+FUNDTRAIL_EXAMPLE_SUBPROCESS=1 to run the installed `fundtrail` for every command instead.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from ledger.cli.root import main
+from ledger.models import FundLot, Household, Member, PaymentRoll, RollLine
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNTY = ROOT / "examples" / "yuanxi-county"
+EXPECTED = tomllib.loads((COUNTY / "expected.toml").read_text(encoding="utf-8"))
+
+SHIM = """#!{python} -I
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect({path!r})
+s.sendall(json.dumps({{"argv": sys.argv[1:], "env": dict(os.environ),
+                       "cwd": os.getcwd()}}).encode())
+s.shutdown(socket.SHUT_WR)
+data = b"".join(iter(lambda: s.recv(65536), b""))
+reply = json.loads(data)
+sys.stdout.write(reply["out"]); sys.stderr.write(reply["err"])
+sys.exit(reply["code"])
+"""
+
+
+def _run_in_process(argv: list[str], env: dict, cwd: str) -> tuple[int, str, str]:
+    """`fundtrail ARGV` in this process, with exactly the caller's environment and folder."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # pragma: no cover - main() returns its code
+                code = exc.code if isinstance(exc.code, int) else 1
+            except Exception as exc:  # an unexpected crash is a failed step, not a hung shim
+                print(f"crash: {exc!r}", file=sys.stderr)
+                code = 99
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return code, out.getvalue(), err.getvalue()
+
+
+class _Server:
+    """Answers the shim's requests one at a time and keeps what every command returned."""
+
+    def __init__(self, path: Path):
+        self.calls: list[tuple[list[str], int]] = []
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(str(path))
+        self.sock.listen(1)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b"".join(iter(lambda: conn.recv(65536), b""))
+                request = json.loads(data)
+                code, out, err = _run_in_process(request["argv"], request["env"],
+                                                 request["cwd"])
+                self.calls.append((request["argv"], code))
+                conn.sendall(json.dumps({"code": code, "out": out, "err": err}).encode())
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def loaded(tmp_path_factory):
+    """Run load.sh; yield (work folder, its output, the commands and their exit codes)."""
+    base = tmp_path_factory.mktemp("county")
+    work = base / "work"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDTRAIL_")}
+    venv_bin = str(Path(sys.executable).parent)
+    server = None
+    if os.environ.get("FUNDTRAIL_EXAMPLE_SUBPROCESS") == "1":
+        env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    else:
+        shim_dir = base / "bin"
+        shim_dir.mkdir()
+        # AF_UNIX paths are short (108 bytes): the socket lives in a short folder of its own.
+        sock_dir = Path(tempfile_dir())
+        server = _Server(sock_dir / "ft.sock")
+        shim = shim_dir / "fundtrail"
+        shim.write_text(SHIM.format(python=sys.executable, path=str(sock_dir / "ft.sock")))
+        shim.chmod(0o755)
+        env["PATH"] = os.pathsep.join([str(shim_dir), venv_bin, env.get("PATH", "")])
+    started = time.monotonic()
+    try:
+        run = subprocess.run(["bash", str(COUNTY / "load.sh"), str(work)], env=env,
+                             capture_output=True, text=True, timeout=600)
+    finally:
+        if server is not None:
+            server.close()
+            shutil.rmtree(sock_dir, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    print(f"load.sh: {elapsed:.1f} s")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    calls = server.calls if server is not None else None
+    yield work, run.stdout, calls
+
+
+def tempfile_dir() -> str:
+    import tempfile
+    return tempfile.mkdtemp(prefix="ft", dir="/tmp")
+
+
+def _session_env(work: Path) -> dict:
+    env = {}
+    for line in (work / "keys" / "pii.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        env[key] = value
+    env["FUNDTRAIL_SIGNING_PASSPHRASE"] = (work / "keys" / "passphrase").read_text().strip()
+    return env
+
+
+def _ft(work: Path, *args: str) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDTRAIL_")}
+    env.update(_session_env(work))
+    return _run_in_process(["--config", str(work / "fundtrail.toml"), *args], env, str(work))
+
+
+def test_the_example_county_loads_verifies_and_raises_its_planted_alerts(loaded):
+    """One test, so that a parallel run (pytest -n 2) loads the county once."""
+    work, out, calls = loaded
+    _every_step_exits_0_and_the_log_verifies(work, out, calls)
+    _what_the_county_holds(work, out)
+    _alerts_scan_finds_the_planted_deaths(work, out)
+
+
+def _every_step_exits_0_and_the_log_verifies(work, out, calls):
+    if calls is not None:
+        failed = [(argv, code) for argv, code in calls
+                  if code != 0 and not (code == 1 and "scan" in argv)]
+        assert failed == []
+        assert len(calls) > 50
+        assert [argv for argv, code in calls if "scan" in argv and code == 1]  # alerts open
+    assert "\nintact: fundtrail.example/yuanxi-county," in out
+    assert "quorum met for checkpoints" in out and "\nbalanced\n" in out
+    code, text, _ = _ft(work, "verify", "--json")
+    assert code == 0, text
+
+
+def _what_the_county_holds(work, out):
+    engine = create_engine(f"sqlite:///{work / 'fundtrail.db'}")
+    with engine.connect() as c:
+        def count(what, *where):
+            return c.execute(select(func.count()).select_from(what).where(*where)).scalar_one()
+        assert count(Household) == EXPECTED["households"]
+        assert count(Member) == EXPECTED["members"]
+        assert count(FundLot) == 4
+        assert count(PaymentRoll) == 3
+        assert count(RollLine) == (EXPECTED["roll-2023-1"] + EXPECTED["roll-2023-2"]
+                                   + EXPECTED["roll-2024-1"])
+        # 2.5 亩 and the like: quantities kept in hundredths, not rounded to whole units.
+        assert count(RollLine, RollLine.quantity_centi % 100 != 0) > 100
+        # several members of one household on one roll for the per-person item
+        assert count(RollLine, RollLine.member_id.is_not(None)) > 50
+    engine.dispose()
+    # The bank received what the county's roll says, line by line (the result files agree).
+    sent = (work / "bank" / "沅溪-2024-01.csv").read_bytes().decode("gb18030").splitlines()
+    result = (COUNTY / "bank-result-2024-1.csv").read_bytes().decode("gb18030").splitlines()
+    amounts = {r.split(",")[0]: r.split(",")[-1] for r in sent[1:]}
+    assert {r.split(",")[0]: r.split(",")[2] for r in result[1:]} == amounts
+    assert "5" not in amounts  # the withdrawn line was never sent
+    # Importing a file again changes nothing (idempotent).
+    code, text, _ = _ft(work, "--as", "431299_clerk", "import", "households",
+                        str(COUNTY / "households.csv"), "--json")
+    assert code == 0 and json.loads(text)["added"] == 0
+    # The historical record with a wrong check character went in, and was reported.
+    assert "check character is wrong; imported as registered" in out
+
+
+def _alerts_scan_finds_the_planted_deaths(work, out):
+    code, text, _ = _ft(work, "--as", "431299_auditor", "alerts", "scan", "--as-of",
+                        "2024-12-31", "--json")
+    assert code == 1  # open alerts
+    alerts = json.loads(text)["open"]
+    ben01 = {a["entity"].removeprefix("household:") for a in alerts if a["rule_id"] == "BEN-01"}
+    assert ben01 == set(EXPECTED["ben01"])
+    assert not ben01 & set(EXPECTED["ben01_not"])  # died in the month paid, or after it
+    # The head registered with a 15-digit number is found through its 18-digit form.
+    legacy = next(a for a in alerts if a["rule_id"] == "BEN-01"
+                  and a["entity"] == "household:" + EXPECTED["legacy_head"])
+    assert legacy["evidence"]["list"]["kind"] == "deaths"
+    # Money entered in date order: nothing looks backdated.
+    assert not [a for a in alerts if a["rule_id"] == "STA-05"]
+    assert "BEN-01" in out  # load.sh's own scan listed them
