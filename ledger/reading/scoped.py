@@ -35,6 +35,7 @@ from ledger.models import (
     Transfer,
     User,
 )
+from ledger.rolls.lifecycle import township_county, township_of_roll
 from ledger.store.access import Action, require
 
 
@@ -120,9 +121,16 @@ class RollView:
 
 
 def rolls(session: Session, actor: User) -> list[PaymentRoll]:
-    return list(session.execute(select(PaymentRoll).where(
-        PaymentRoll.county_code.in_(_scope(session, actor))).order_by(PaymentRoll.id.desc()))
-        .scalars())
+    """The rolls an actor may read: of the counties in their scope, and for a township's
+    clerk (乡镇经办) the county rolls of its own villages, which it prepares and publishes."""
+    found = list(session.execute(select(PaymentRoll).where(
+        PaymentRoll.county_code.in_(_scope(session, actor)))).scalars())
+    county = township_county(session, actor)
+    if county is not None:
+        found += [r for r in session.execute(select(PaymentRoll).where(
+            PaymentRoll.county_code == county.code)).scalars()
+            if township_of_roll(session, actor, r)]
+    return sorted(found, key=lambda r: r.id, reverse=True)
 
 
 def roll(session: Session, actor: User | None, code: str) -> RollView:

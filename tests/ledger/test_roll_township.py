@@ -13,6 +13,7 @@ import pytest
 from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.models import RegionLevel, Role
 from ledger.org import regions
+from ledger.reading import scoped as reading
 from ledger.rolls import lifecycle as rolls
 from ledger.rolls.lifecycle import LineSpec
 from ledger.store.db import transaction
@@ -133,6 +134,10 @@ def test_the_township_publishes_only_a_roll_all_of_whose_lines_are_its_villages(
         assert isinstance(exc, PermissionDenied) and exc.code == "out_of_scope"
         exc = refusal(lambda: rolls.publish(s, u(s, "t2_clerk"), "R-K-01", PUBLISHED))
         assert isinstance(exc, PermissionDenied) and exc.code == "out_of_scope"
+    with transaction(world.factory) as s:   # the township's list: its own villages' rolls
+        assert [r.code for r in reading.rolls(s, u(s, "t_clerk"))] == ["R-K-01"]
+        assert [r.code for r in reading.rolls(s, u(s, "k_clerk"))] == ["R-K-02", "R-K-01"]
+        assert reading.rolls(s, u(s, "t2_clerk")) == []
 
 
 def test_the_new_roll_page_works_for_a_township_clerk(db_url, world, tmp_path, monkeypatch):
