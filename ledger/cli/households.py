@@ -43,8 +43,10 @@ def show(ctx, code, as_json):
 @click.argument("code")
 @click.option("--name", required=True)
 @click.option("--relation", required=True, help="与户主关系: 户主, 配偶, 子, 女, … 其他.")
-@click.option("--id-number", required=True,
-              help="18 characters, or a legacy 15-digit number (kept as registered).")
+@click.option("--id-number", prompt="身份证号 (ID number)", hide_input=True,
+              help="18 characters, or a legacy 15-digit number (kept as registered). Leave it "
+                   "out to be asked for it: typed on the command line, a number stays in the "
+                   "shell's history and in the process list.")
 @click.option("--death-date", callback=to_date, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx

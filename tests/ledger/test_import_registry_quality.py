@@ -256,3 +256,19 @@ def test_reading_a_number_marks_a_wrong_check_character_and_keeps_the_registered
         with pytest.raises(IdNumberError) as err:
             read_number(bad)
         assert err.value.problem == problem
+
+
+def test_a_clerk_is_asked_for_the_id_number_when_the_command_line_leaves_it_out(ft, world,
+                                                                                db_url):
+    """Typed on the command line, an ID number stays in the shell's history and the process
+    list; left out, it is asked for without echo."""
+    from click.testing import CliRunner
+
+    from ledger.cli.root import cli as root
+    result = CliRunner().invoke(
+        root, ["--as", "k_clerk", "household", "add-member", "H-102", "--name", "孙小",
+               "--relation", "子"], input=idn(23) + "\n",
+        env={"FUNDTRAIL_DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    assert idn(23) not in result.output   # not echoed
+    assert stored(world) == {"孙小": idn(23)}
