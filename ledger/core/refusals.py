@@ -366,6 +366,14 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("member_dead", "member date",
          "member #{member} died on {date} (as registered)",
          "The member was registered as dead."),
+        ("member_dates_reversed", "member household joined left",
+         "member #{member} of household {household} joined on {joined} and left on {left}: "
+         "leaving cannot come first",
+         "A member leaves before the recorded day they joined, or joins after they left."),
+        ("member_event_conflict", "member household event recorded given log_index",
+         "member #{member} of household {household}: {event} is recorded on {recorded} (log "
+         "entry {log_index}), not on {given}",
+         "The member's joining, death or leaving is already recorded with another date."),
         ("member_already_in", "member household",
          "member #{member} is already in household {household}",
          "A move into the household the member is in."),
@@ -830,6 +838,9 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("household_out_of_scope", "household",
          "household {household} is outside your region",
          "A member line for a household outside the importer's region."),
+        ("member_not_in_household", "household",
+         "no member of household {household} has this ID number",
+         "A member history line for a person not imported as a member of that household."),
         ("project_stage_not_importable", "stage",
          "only 申报, 入库 or 不予立项 can be imported; approval and later steps are recorded "
          "by an approver",

@@ -5,7 +5,9 @@ to poverty 返贫, monitoring 监测, removal 清退, cancellation 注销) is a 
 a move is a `MemberEvent`; a split (分户) registers a new household and moves members into it; a
 merge (合户) moves members into another household and cancels the old one. Splits and merges are
 also kept as `HouseholdLink`s, because a split shortly before enrolment, with a link to an
-official, is a misuse pattern (alert BEN-08). Births and marriages in are `add_member`.
+official, is a misuse pattern (alert BEN-08). Births and marriages in are `add_member`; the date
+a member joined, as a county's registry keeps it, is a `joined` event (`record_joined`, import
+kind `member_history`), which does not take the member out.
 
 Each function checks the clerk's scope over every household it touches and writes its audit
 entry in the same transaction; the caller commits.
@@ -120,10 +122,33 @@ def get_member(session: Session, member_id: int) -> Member:
     return fetch(session, Member, member_id, f"member #{member_id}")
 
 
+# The events that take a member out of the household (a `joined` event does not).
+LEAVING = (MemberEventKind.DIED, MemberEventKind.MOVED_OUT)
+
+
 def member_gone(session: Session, member_id: int) -> MemberEvent | None:
     """The event that took the member out of the household (death or move), if any."""
-    return session.execute(select(MemberEvent).where(MemberEvent.member_id == member_id)
-                           .order_by(MemberEvent.id).limit(1)).scalar_one_or_none()
+    return session.execute(select(MemberEvent).where(
+        MemberEvent.member_id == member_id, MemberEvent.kind.in_(LEAVING))
+        .order_by(MemberEvent.id).limit(1)).scalar_one_or_none()
+
+
+def member_joined(session: Session, member_id: int) -> MemberEvent | None:
+    """The member's `joined` event (the date they joined the household), if recorded."""
+    return session.execute(select(MemberEvent).where(
+        MemberEvent.member_id == member_id, MemberEvent.kind == MemberEventKind.JOINED)
+        .order_by(MemberEvent.id).limit(1)).scalar_one_or_none()
+
+
+def _check_after_joining(session: Session, member: Member, day: dt.date) -> None:
+    """A member cannot leave before the day they joined (when that day is recorded)."""
+    joined = member_joined(session, member.id)
+    if joined is not None and day < joined.effective_date:
+        raise LedgerError(f"member #{member.id} of household {member.household_code} joined "
+                          f"on {joined.effective_date} and cannot leave on {day}",
+                          code="member_dates_reversed", member=member.id,
+                          household=member.household_code, joined=joined.effective_date,
+                          left=day)
 
 
 def _check_present(session: Session, member: Member) -> None:
@@ -147,9 +172,40 @@ def record_death(session: Session, actor: User, member_id: int, died_on: dt.date
     require(session, actor, Action.RECORD, household.village_code)
     check_date(died_on, "date of death")
     _check_present(session, member)
+    _check_after_joining(session, member, died_on)
     event = MemberEvent(member_id=member.id, kind=MemberEventKind.DIED, effective_date=died_on,
                         reason=reason or "死亡", actor_id=actor.id)
     with record_change(session, actor.username, "member.died") as change:
+        change.add(event)
+    return event
+
+
+def record_joined(session: Session, actor: User, member_id: int, joined_on: dt.date,
+                  reason: str = "") -> MemberEvent:
+    """The day a member joined the household (加入: born, married in), as the registry keeps
+    it. Once per member; not after the member left."""
+    member = get_member(session, member_id)
+    household = get_household(session, member.household_code)
+    require(session, actor, Action.RECORD, household.village_code)
+    check_date(joined_on, "date joined")
+    joined = member_joined(session, member.id)
+    if joined is not None:
+        raise LedgerError(f"member #{member.id} of household {member.household_code} joined on "
+                          f"{joined.effective_date} (log entry {joined.log_index}), not on "
+                          f"{joined_on}", code="member_event_conflict", member=member.id,
+                          household=member.household_code, event=MemberEventKind.JOINED,
+                          recorded=joined.effective_date, given=joined_on,
+                          log_index=joined.log_index)
+    gone = member_gone(session, member.id)
+    left = gone.effective_date if gone is not None else member.death_date
+    if left is not None and left < joined_on:
+        raise LedgerError(f"member #{member.id} of household {member.household_code} left on "
+                          f"{left} and cannot have joined on {joined_on}",
+                          code="member_dates_reversed", member=member.id,
+                          household=member.household_code, joined=joined_on, left=left)
+    event = MemberEvent(member_id=member.id, kind=MemberEventKind.JOINED,
+                        effective_date=joined_on, reason=reason or "加入", actor_id=actor.id)
+    with record_change(session, actor.username, "member.joined") as change:
         change.add(event)
     return event
 
@@ -158,6 +214,7 @@ def _move(session: Session, change, actor: User, vault: PiiVault, member: Member
           to_code: str | None, day: dt.date, reason: str, relation: str = "其他") -> None:
     """Record a member leaving; when they join a registered household, add them there."""
     _check_present(session, member)
+    _check_after_joining(session, member, day)
     change.add(MemberEvent(member_id=member.id, kind=MemberEventKind.MOVED_OUT,
                            effective_date=day, to_household_code=to_code, reason=reason,
                            actor_id=actor.id))
@@ -257,7 +314,7 @@ def merge_households(session: Session, actor: User, vault: PiiVault, *, from_cod
 
 
 def _present_members(session: Session, code: str) -> list[Member]:
-    gone = select(MemberEvent.member_id)
+    gone = select(MemberEvent.member_id).where(MemberEvent.kind.in_(LEAVING))
     return list(session.execute(select(Member).where(
         Member.household_code == code, Member.death_date.is_(None),
         Member.id.not_in(gone)).order_by(Member.id)).scalars())

@@ -19,6 +19,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.imports import external, payee_registers
 from ledger.imports.households import import_households, import_members
+from ledger.imports.member_history import import_member_history
 from ledger.imports.project_notices import import_project_notices
 from ledger.imports.reference import import_appropriations, import_projects, import_regions
 from ledger.imports.standards import import_standards
@@ -56,6 +57,7 @@ KINDS: dict[str, ImportKind] = dict([
     _kind("project_notices", "项目公示公告", import_project_notices),
     _kind("households", "建档立卡户", import_households, needs_vault=True),
     _kind("members", "家庭成员", import_members, needs_vault=True),
+    _kind("member_history", "家庭成员变动", import_member_history, needs_vault=True),
     _kind("standards", "补助标准", import_standards),
     *(_kind(k.value, _LIST_LABELS[k], partial(external.import_list, k), needs_vault=True,
             needs_source=True) for k in ListKind),

@@ -566,6 +566,7 @@ class Cosignature(Base):
 class MemberEventKind(str, enum.Enum):
     DIED = "died"            # 死亡
     MOVED_OUT = "moved_out"  # 迁出: married out, moved to another household, left the registry
+    JOINED = "joined"        # 加入: the date the member joined (born, married in); not a leaving
 
 
 class MemberEvent(Base):
