@@ -201,15 +201,9 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
                                     f"{seen[key]}", "line_repeated", {"first_line": seen[key]}))
             continue
         seen[key] = row.line
-        try:
-            household = get_household(session, v["household"])
-        except LedgerError as exc:
-            problems.append(Problem(name, row.line, "户编码", str(exc), exc.code, exc.params))
-            continue
-        if not in_scope(session, actor, household.village_code):
-            problems.append(Problem(name, row.line, "户编码", f"household {v['household']} is "
-                                    "outside your region", "household_out_of_scope",
-                                    {"household": v["household"]}))
+        household = household_of_line(session, actor, name, row.line, v["household"],
+                                      problems)
+        if household is None:
             continue
         existing = session.execute(select(Member).where(
             Member.household_code == key[0], Member.id_digest == key[1])).scalar_one_or_none()
@@ -243,6 +237,23 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
         members.append((v["household"], member))
     add_members(session, actor, vault, members)   # all at once, as add_member would one by one
     return ImportResult("members", len(new), same, sorted(report, key=_report_order))
+
+
+def household_of_line(session: Session, actor: User, name: str, line: int, code: str,
+                      problems: list[Problem]) -> Household | None:
+    """The registered household a line names, if it exists and lies in the actor's region;
+    otherwise None, with the problem added (the importers of members and of their history
+    look up a line's household the same way)."""
+    try:
+        household = get_household(session, code)
+    except LedgerError as exc:
+        problems.append(Problem(name, line, "户编码", str(exc), exc.code, exc.params))
+        return None
+    if not in_scope(session, actor, household.village_code):
+        problems.append(Problem(name, line, "户编码", f"household {code} is outside your region",
+                                "household_out_of_scope", {"household": code}))
+        return None
+    return household
 
 
 def _report_order(line: Problem) -> int:

@@ -33,11 +33,10 @@ from ledger.households.changes import (
     record_death,
     record_joined,
 )
-from ledger.households.registry import get_household
 from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
-from ledger.imports.households import ImportResult, registered_id
+from ledger.imports.households import ImportResult, household_of_line, registered_id
 from ledger.models import Member, MemberEvent, MemberEventKind, User
-from ledger.store.access import Action, in_scope, require
+from ledger.store.access import Action, require
 
 EVENT_WORDS = {"加入": "joined", "迁出": "moved_out", "死亡": "died", "分户": "split"}
 SPLIT_PREFIX = "分户"
@@ -89,15 +88,9 @@ def import_member_history(session: Session, actor: User, vault: PiiVault, path) 
                                     f"{seen[key]}", "line_repeated", {"first_line": seen[key]}))
             continue
         seen[key] = row.line
-        try:
-            household = get_household(session, v["household"])
-        except LedgerError as exc:
-            problems.append(Problem(name, row.line, "户编码", str(exc), exc.code, exc.params))
-            continue
-        if not in_scope(session, actor, household.village_code):
-            problems.append(Problem(name, row.line, "户编码", f"household {v['household']} is "
-                                    "outside your region", "household_out_of_scope",
-                                    {"household": v["household"]}))
+        household = household_of_line(session, actor, name, row.line, v["household"],
+                                      problems)
+        if household is None:
             continue
         member = session.execute(select(Member).where(
             Member.household_code == household.code, Member.id_digest == digest)
