@@ -123,6 +123,10 @@ class TransferKind(str, enum.Enum):
     RECOVERY_CLAIM = "recovery_claim"      # misused money becomes a receivable (责令追回)
     RECOVERY_COLLECT = "recovery_collect"  # recovered money returns to its lot (追回归位)
     RECLAIM = "reclaim"          # idle money taken back up the chain for pooled use (收回统筹)
+    # What the bank did that the posted roll did not say (银行差异, migration 0019): money it
+    # credited short, to another account, or for a line never posted, moved to a receivable;
+    # money it returned after reporting a line paid, back to the county (ledger.rolls.bank_results)
+    BANK_DIFFERENCE = "bank_difference"
 
 
 class Decision(str, enum.Enum):
