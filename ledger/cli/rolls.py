@@ -140,15 +140,79 @@ def roll_send(ctx, code, out, encoding, day):
 @roll_group.command("repay")
 @click.argument("code")
 @click.option("--new", "new_code", required=True, help="Code of the new roll.")
+@click.option("--line", "line_numbers", type=int, multiple=True,
+              help="Only this returned line (repeatable); the others can be repaid later.")
 @click.option("--date", "day", callback=to_date, default=TODAY)
 @pass_ctx
-def roll_repay(ctx, code, new_code, day):
+def roll_repay(ctx, code, new_code, line_numbers, day):
     """A new roll for the lines the bank returned (退票); publish and approve it as usual."""
     with ctx.session() as s:
-        roll = rolls.repay_roll(s, ctx.actor(s), code, new_code, day)
+        roll = rolls.repay_roll(s, ctx.actor(s), code, new_code, day, list(line_numbers))
         count = len(rolls.roll_lines(s, roll))
     click.echo(f"roll {new_code}: {count} returned lines of {code} to pay again "
                f"(publish and approve it as any roll)")
+
+
+@roll_group.command("differences")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def roll_differences(ctx, code, as_json):
+    """The bank's lines that differ from the roll (银行差异), with the money at stake and the
+    transfer that accounts for it."""
+    from ledger.core.money import format_yuan
+    from ledger.funds.posting import decision_of
+    from ledger.models.rolls import BankDifference
+    from ledger.rolls.settlement import DIFFERENCE_LABELS, differences
+    with ctx.session() as s:
+        found = []
+        for b in differences(s, rolls.get_roll(s, code)):
+            decision = (decision_of(s, b.difference_transfer_id)
+                        if b.difference_transfer_id else None)
+            found.append({
+                "line": b.line_no, "file": b.file_name, "file_line": b.file_line,
+                "value_date": b.value_date.isoformat() if b.value_date else None,
+                "sent_fen": b.sent_fen, "credited_fen": b.credited_fen, "paid": b.paid,
+                "differences": [d.value for d in b.difference_kinds],
+                "difference_fen": b.difference_fen,
+                "transfer": b.difference_transfer_id,
+                "transfer_state": decision.value if decision else (
+                    "pending" if b.difference_transfer_id else None)})
+    if as_json:
+        emit(found, True, "")
+        return
+    if not found:
+        click.echo(f"roll {code}: every bank line agrees with the roll")
+        return
+    states = {"approved": "已审核", "rejected": "已驳回", "pending": "待审核", None: "—"}
+    click.echo(f"{'序号':<5} {'入账日期':<10} {'发送金额':>12}  {'入账金额':>12}  {'差异':<14} "
+               f"{'差额':>12}  差异转账")
+    for f in found:
+        labels = "、".join(DIFFERENCE_LABELS[BankDifference(d)] for d in f["differences"])
+        transfer = (f"#{f['transfer']} {states[f['transfer_state']]}" if f["transfer"]
+                    else "—")
+        click.echo(f"{f['line']:<5} {f['value_date'] or '—':<12} "
+                   f"{format_yuan(f['sent_fen']):>14}  {format_yuan(f['credited_fen']):>14}  "
+                   f"{labels:<16} {format_yuan(f['difference_fen']):>14}  {transfer}")
+
+
+@roll_group.command("top-up")
+@click.argument("code")
+@click.option("--line", "line_no", type=int, required=True)
+@click.option("--voucher", required=True, help="The voucher number of the top-up (凭证号).")
+@click.option("--amount", callback=yuan_to_fen, default=None,
+              help="Yuan; by default all that was credited short and not yet topped up.")
+@click.option("--date", "day", callback=to_date, default=TODAY)
+@pass_ctx
+def roll_top_up(ctx, code, line_no, voucher, amount, day):
+    """Pay a household what the bank credited short on a roll line (补足); a colleague
+    approves it like any payment."""
+    from ledger.rolls.settlement import top_up
+    with ctx.session() as s:
+        transfer = top_up(s, ctx.actor(s), code, line_no, day, voucher=voucher,
+                          amount_fen=amount)
+        click.echo(f"transfer #{transfer.id}: top-up of {transfer.amount_fen} fen on roll "
+                   f"{code} line {line_no}, pending approval")
 
 
 @click.command("import-bank-results")
@@ -157,9 +221,13 @@ def roll_repay(ctx, code, new_code, day):
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def import_bank_results_command(ctx, file, roll_code, as_json):
-    """Apply the bank's result file to a roll: paid lines post, failed lines return (退票)."""
+    """Record the bank's result file against a roll, as the bank sent it: paid lines post,
+    failed lines return (退票), and any difference from the roll (short credit, another
+    account or name, a line never posted) is recorded and accounted for, not refused."""
     from ledger.imports.bank import import_bank_results
     with ctx.session() as s:
-        counts = import_bank_results(s, ctx.actor(s), roll_code, file)
+        counts = import_bank_results(s, ctx.actor(s), roll_code, file, PiiVault.from_env())
     emit(counts, as_json, f"{counts['posted']} paid, {counts['returned']} returned to the "
-         f"lot, {counts['unchanged']} already recorded")
+         f"lot, {counts['recorded']} recorded without a payment, {counts['unchanged']} "
+         f"already recorded; {counts['differences']} differ from the roll "
+         f"(fundtrail roll differences {roll_code})")

@@ -59,7 +59,8 @@ COMMANDS = {
     "import": LazyCommand("ledger.cli.imports:import_command",
         "Import a CSV file (UTF-8 or GB18030)."),
     "import-bank-results": LazyCommand("ledger.cli.rolls:import_bank_results_command",
-        "Apply the bank's result file to a roll: paid lines post, failed lines return (退票)."),
+        "Record the bank's result file against a roll as the bank sent it (differences are "
+        "recorded and flagged, not refused)."),
     "init": LazyCommand("ledger.cli.org:init",
         "Create the root region and the first administrator of an empty ledger."),
     "integrate": LazyCommand("ledger.cli.funds:integrate",

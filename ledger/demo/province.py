@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 from ledger.funds import flows, lots, posting, projects
 from ledger.households import registry as hh
 from ledger.org import regions
-from ledger.rolls import payments as roll_payments, lifecycle as rolls
+from ledger.rolls import lifecycle as rolls, settlement as roll_settlement
 from ledger.store.db import transaction
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import check_character
@@ -242,8 +242,8 @@ def _pay_roll(p, county, item, lines, standard, publish, misuse) -> None:
         sent = rolls.send(s, p.user(s, clerk), code, approve_day)
         outcomes = [misuse.bank_outcome(code, line) for line, _ in sent]
         # The bank's whole result file at once, as `import bank-results` applies it.
-        _, problems = roll_payments.settle(s, p.user(s, approver), rolls.get_roll(s, code), [
-            roll_payments.BankResult(line.line_no, line.amount_fen, outcome != "failed",
+        _, problems = roll_settlement.settle(s, p.user(s, approver), rolls.get_roll(s, code), [
+            roll_settlement.BankLine(line.line_no, line.amount_fen, outcome != "failed",
                                      "账户冻结" if outcome == "failed" else "",
                                      f"YH{transfer.id:08d}")
             for (line, transfer), outcome in zip(sent, outcomes) if outcome != "pending"])

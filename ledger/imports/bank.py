@@ -3,7 +3,10 @@
 The file to the bank is private (it carries full card numbers): written with owner-only
 permissions, GB18030 by default as Chinese banks expect, and with any cell that a spreadsheet
 would run as a formula prefixed by an apostrophe. The result file is read with the common
-import rules (docs/formats.md) and applied all-or-nothing.
+import rules (docs/formats.md), as the bank sends it — value date, amount sent and credited,
+the payee's name and account as the bank received them — and recorded whole or not at all
+(`ledger.rolls.settlement`: a difference from the roll is recorded and accounted for, not
+refused).
 """
 from __future__ import annotations
 
@@ -12,16 +15,17 @@ import io
 import os
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError
 from ledger.core.money import format_yuan_plain, parse_yuan
 from ledger.core.pii import PiiVault
-from ledger.imports.csvfile import Column, ImportProblems, Problem, read
+from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
 from ledger.models import Household
+from ledger.models.rolls import BankResult
 from ledger.rolls.lifecycle import get_roll
-from ledger.rolls.payments import BankResult, settle
+from ledger.rolls.settlement import BankLine, file_digest, settle
 from ledger.store.bulk import collector_paused
 
 RESULT_WORDS = {"成功": True, "已支付": True, "paid": True, "success": True,
@@ -40,13 +44,31 @@ def _line_no(text: str) -> int:
     return int(text)
 
 
+def _account(text: str) -> str:
+    """An account number as the bank printed it: digits (and letters, for some corporate
+    accounts), spaces and dashes dropped."""
+    account = "".join(text.replace("-", " ").split())
+    if not account.isascii() or not account.isalnum():
+        raise ValueError(f"{text!r} is not an account number")
+    return account
+
+
+def _credited(text: str) -> int:
+    return parse_yuan(text) if text.strip() not in ("0", "0.00", "0.0") else 0
+
+
 RESULT_COLUMNS = [
     Column("line", ("序号", "line_no"), _line_no),
-    Column("household", ("户编码", "household_code")),
-    Column("amount", ("金额", "amount"), parse_yuan),
+    Column("household", ("户编码", "household_code"), required=False),
+    Column("amount", ("金额", "发送金额", "amount", "sent_amount"), parse_yuan),
+    Column("credited", ("入账金额", "实际入账金额", "credited_amount"), _credited,
+           required=False),
     Column("result", ("结果", "result"), _result),
     Column("reason", ("失败原因", "reason"), required=False),
     Column("voucher", ("银行流水号", "voucher"), required=False),
+    Column("value_date", ("入账日期", "交易日期", "value_date"), parse_date, required=False),
+    Column("payee_name", ("收款人户名", "户名", "payee_name"), required=False),
+    Column("account", ("收款账号", "账号", "account"), _account, required=False),
 ]
 
 
@@ -126,27 +148,37 @@ def _running(pid: int) -> bool:
     return True
 
 
-def import_bank_results(session: Session, actor, roll_code: str, path) -> dict:
-    """Apply the bank's result file to a roll; every line or none."""
+def import_bank_results(session: Session, actor, roll_code: str, path,
+                        vault: PiiVault | None = None) -> dict:
+    """Record the bank's result file against a roll and settle its payments; every line or
+    none. `vault` reads the payee accounts, where the file gives them."""
     with collector_paused():  # a result per line, up to hundreds of thousands (ledger.store.bulk)
-        return _import_bank_results(session, actor, roll_code, path)
+        return _import_bank_results(session, actor, roll_code, path, vault)
 
 
-def _import_bank_results(session, actor, roll_code, path) -> dict:
+def _import_bank_results(session, actor, roll_code, path, vault) -> dict:
     roll = get_roll(session, roll_code)
     rows = read(path, RESULT_COLUMNS)
     name = Path(path).name
-    results = [BankResult(row.values["line"], row.values["amount"], row.values["result"],
-                          row.values["reason"] or "", row.values["voucher"] or "",
-                          row.values["household"]) for row in rows]
-    # Checked all together, then written all together (ledger.rolls.payments): a problem on
+    digest = file_digest(Path(path).read_bytes())
+    results = [BankLine(row.values["line"], row.values["amount"], row.values["result"],
+                        row.values["reason"] or "", row.values["voucher"] or "",
+                        row.values["household"], row.values["value_date"],
+                        row.values["credited"], row.values["payee_name"],
+                        row.values["account"], row.line) for row in rows]
+    # Checked all together, then written all together (ledger.rolls.settlement): a problem on
     # any line names its file line and nothing is applied.
-    outcomes, problems = settle(session, actor, roll, results)
+    outcomes, problems = settle(session, actor, roll, results, file_name=name,
+                                digest=digest, vault=vault)
     if problems:
         raise ImportProblems([Problem(name, rows[i].line, "", str(refusal), refusal.code,
                                       refusal.params)
                               for i, refusal in problems])
-    counts = {"posted": 0, "returned": 0, "unchanged": 0}
+    counts = {"posted": 0, "returned": 0, "recorded": 0, "unchanged": 0}
     for outcome in outcomes:
         counts[outcome] += 1
+    counts["differences"] = session.execute(
+        select(func.count()).select_from(BankResult).where(
+            BankResult.roll_id == roll.id, BankResult.differences != "",
+            BankResult.file_digest == digest)).scalar_one()
     return counts

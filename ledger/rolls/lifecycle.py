@@ -55,7 +55,8 @@ from ledger.models import (
 from ledger.models.rolls import StandardPer, StandardTier
 from ledger.org.regions import get_region
 from ledger.rolls import payments as roll_payments
-from ledger.rolls.payments import add_event, apply_bank_result, get_roll, transfer_of  # noqa: F401
+from ledger.rolls.payments import add_event, get_roll, transfer_of  # noqa: F401
+from ledger.rolls.settlement import apply_bank_result  # noqa: F401
 from ledger.rolls.standards import standards_in_force
 from ledger.screening.at_posting import refuse_blacklisted
 from ledger.store.access import ROLE_ACTIONS, Action, ancestors, in_scope, require
@@ -762,11 +763,12 @@ def failed_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:
 
 
 def repay_roll(session: Session, actor: User, code: str, new_code: str,
-               as_of: dt.date) -> PaymentRoll:
+               as_of: dt.date, line_numbers: list[int] | None = None) -> PaymentRoll:
     """A new roll for the lines of `code` the bank returned (退票 re-paid, e.g. after the
     household's card was corrected): same lot, item and standard, same quantities. It goes
     through publicity and approval again like any roll, since it is a new payment. Each line
-    can be repaid once: the original roll records which roll took it over."""
+    can be repaid once: the original roll records which roll took it over. `line_numbers`
+    takes some of the returned lines only, so that each can be re-paid on its own date."""
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
     existing = session.execute(select(PaymentRoll).where(PaymentRoll.code == new_code)) \
@@ -775,6 +777,14 @@ def repay_roll(session: Session, actor: User, code: str, new_code: str,
                                     for e in _events(session, roll)):
         return existing  # the same repayment again
     lines = failed_lines(session, roll)
+    if line_numbers:
+        returned = {line.line_no: line for line in lines}
+        for number in line_numbers:
+            if number not in returned:
+                raise LedgerError(f"roll {code} line {number} is not a line the bank returned "
+                                  "that is still to be repaid", code="roll_line_not_returned",
+                                  roll=code, line=number)
+        lines = [returned[number] for number in sorted(set(line_numbers))]
     if not lines:
         raise LedgerError(f"roll {code} has no lines returned by the bank that are not "
                           "already repaid", code="roll_nothing_returned", roll=code)

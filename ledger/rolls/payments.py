@@ -1,4 +1,5 @@
-"""Paying a roll a roll at a time: its lines sent to the bank, the bank's results settled.
+"""Paying a roll a roll at a time: its lines sent to the bank (the bank's result file is
+settled by `ledger.rolls.settlement`, with the bulk helpers here).
 
 A county pays tens of thousands of households in one roll. Through `flows.pay` and
 `posting.approve`, line by line, each line cost about 25 statements (idempotency look-up, scope
@@ -27,25 +28,23 @@ compare the two paths row for row.
 
 Lines that need more than the common path go through the one-line services, after the batch, in
 the same transaction: a payment to a household whose head is recorded as dead (it raises BEN-01 in
-the payment's own entry, `ledger.screening.at_posting`) and a failed bank result (it also writes the
-roll's `returned` event).
+the payment's own entry, `ledger.screening.at_posting`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
 from json.encoder import encode_basestring
 from typing import NamedTuple
 
-from sqlalchemy import String, cast, literal, select, type_coerce
+from sqlalchemy import String, cast, literal, select
 from sqlalchemy.orm import Session
 
 from ledger.audit.entries import image_template
 from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
 from ledger.core.classification import check_spending
-from ledger.core.errors import LedgerError, MakerChecker, NotFound, Overdraft
-from ledger.funds import flows, posting
+from ledger.core.errors import LedgerError, NotFound, Overdraft
+from ledger.funds import flows
 from ledger.funds.accounts import find_account, lock_accounts
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import canonical_request, check_amount, check_period_open, iso_day
@@ -53,13 +52,11 @@ from ledger.models import (
     Account,
     AccountKind,
     Approval,
-    Decision,
     Payee,
     PaymentRoll,
     Posting,
     RegionLevel,
     RollEvent,
-    RollEventKind,
     RollLine,
     Transfer,
     TransferKind,
@@ -91,22 +88,12 @@ class SentPayment(NamedTuple):
     lot_id: int
 
 
-class BankResult(NamedTuple):
-    """One line of the bank's result file."""
-    line_no: int
-    amount_fen: int
-    paid: bool
-    reason: str = ""
-    voucher: str = ""
-    household_code: str | None = None
-
-
 def line_key(roll: PaymentRoll, line_no: int) -> str:
     """The idempotency key of a roll line's payment (`flows.pay` reserves the prefix)."""
     return f"roll:{roll.code}:{line_no}"
 
 
-def _keyed_transfers(roll: PaymentRoll):
+def keyed_transfers(roll: PaymentRoll):
     """roll_lines joined to the transfer recorded under each line's key, for one roll: the
     key is computed in SQL, so each line finds its payment through the unique index on the
     key, with no list of keys sent from Python."""
@@ -128,7 +115,7 @@ def recorded_payments(session: Session, roll: PaymentRoll) -> dict[int, Transfer
     (Core rows with the transfer's id, idempotency_key, amount_fen, lot_id, region_code,
     recorded_by and effective_date)."""
     return {row.line_no: row for row in session.execute(
-        _keyed_transfers(roll).add_columns(*_PAYMENT_COLUMNS))}
+        keyed_transfers(roll).add_columns(*_PAYMENT_COLUMNS))}
 
 
 # --------------------------------------------------------------------------- sending
@@ -169,7 +156,7 @@ def _send_lines(session, actor, roll, lines, day):
     now = dt.datetime.now(dt.timezone.utc)
     batch = _SendBatch(session, actor, roll, lot, day, now, payees, accounts)
     # In line order, so that ids and log indexes come out as line by line would give them.
-    for together, run in _runs(lines, lambda line: line.household_code not in dead):
+    for together, run in runs(lines, lambda line: line.household_code not in dead):
         if together:
             sent += _send_run(session, head, batch, run)
             continue
@@ -182,7 +169,7 @@ def _send_lines(session, actor, roll, lines, day):
     return sent
 
 
-def _runs(items, together):
+def runs(items, together):
     """Consecutive items split into runs by `together(item)`: [(True, [...]), (False, [...])]."""
     runs = []
     for item in items:
@@ -347,7 +334,7 @@ class _SendBatch:
             if k not in opened:
                 account = accounts[line.household_code]
                 moves[account] = moves.get(account, 0) + line.amount_fen
-        _move_balances(session, {account: (0, 0, amount, 0) for account, amount in moves.items()})
+        move_balances(session, {account: (0, 0, amount, 0) for account, amount in moves.items()})
         return sent
 
 
@@ -381,7 +368,7 @@ _MOVE = ("UPDATE accounts SET debits_posted = debits_posted + {m}, "
          "credits_pending = credits_pending + {m} WHERE id = {m}")
 
 
-def _move_balances(session, deltas: dict[int, tuple[int, int, int, int]]) -> None:
+def move_balances(session, deltas: dict[int, tuple[int, int, int, int]]) -> None:
     """Add (debits posted, credits posted, debits pending, credits pending) to each account.
 
     Relative updates in the database with the driver's executemany (the rows are not read
@@ -394,175 +381,6 @@ def _move_balances(session, deltas: dict[int, tuple[int, int, int, int]]) -> Non
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Account) and obj.id in deltas:
             session.expire(obj)
-
-
-# --------------------------------------------------------------------------- settling
-
-
-def settle(session: Session, actor: User, roll: PaymentRoll,
-           results: list[BankResult]) -> tuple[list[str], list[tuple[int, str]]]:
-    """Apply the bank's results to a roll's payments: paid lines are posted (approved with the
-    bank's voucher), failed ones rejected (退票), which releases their money to the county.
-
-    Returns the outcome of each result ('posted', 'returned' or 'unchanged': the same result
-    again) and the problems as (position in `results`, refusal: a `LedgerError`, whose text is
-    the message). Everything is checked before anything is written: with any problem, nothing
-    is.
-    """
-    with collector_paused():
-        return _settle(session, actor, roll, results)
-
-
-def _settle(session, actor, roll, results):
-    require(session, actor, Action.APPROVE, roll.county_code)
-    head = lock_head(session)
-    lines = {row.line_no: row for row in session.execute(
-        select(RollLine.__table__).where(RollLine.roll_id == roll.id))}
-    # The roll's payments, their legs and any decision on them, each with one query joined
-    # through roll_lines (a line without a payment simply has none).
-    payments = recorded_payments(session, roll)
-    legs, decided = defaultdict(list), {}
-    for tid, account_id, kind, holder, amount in session.execute(
-            _keyed_transfers(roll).with_only_columns(
-                Posting.transfer_id, Posting.account_id,
-                type_coerce(Account.kind, String),  # the stored text: no enum per row
-                Account.holder_code, Posting.amount_fen)
-            .join(Posting, Posting.transfer_id == TRANSFERS.c.id)
-            .join(Account, Account.id == Posting.account_id)
-            .order_by(Posting.id)):
-        legs[tid].append((account_id, kind, holder, amount))
-    decided.update(session.execute(
-        _keyed_transfers(roll).with_only_columns(Approval.transfer_id, Approval.decision)
-        .join(Approval, Approval.transfer_id == TRANSFERS.c.id)).all())
-    approvable: set[str] = set()   # payment regions the actor was found to approve in
-    outcomes, problems, to_apply = [], [], []
-    open_days: dict[dt.date, str | None] = {}
-    for position, result in enumerate(results):
-        try:
-            outcome, payment = _check_result(session, actor, roll, lines, payments, legs,
-                                             decided, open_days, approvable, result)
-        except LedgerError as exc:
-            # Kept as the refusal (code, params), without its traceback: a file of 100,000
-            # bad lines would otherwise hold every checking frame alive.
-            problems.append((position, exc.with_traceback(None)))
-            outcomes.append("")
-            continue
-        outcomes.append(outcome)
-        if outcome != "unchanged":
-            decided[payment.id] = Decision.APPROVED if result.paid else Decision.REJECTED
-            to_apply.append((outcome, result, payment))
-    if problems:
-        return outcomes, problems
-    now = dt.datetime.now(dt.timezone.utc)
-    # In file order, so that log indexes come out as result by result would give them.
-    for together, run in _runs(to_apply, lambda item: item[0] == "posted"):
-        if together:
-            for start in range(0, len(run), CHUNK):
-                _post_chunk(session, actor, head, run[start:start + CHUNK], legs, now)
-            session.flush()
-            continue
-        for _, result, _payment in run:
-            apply_bank_result(session, actor, roll.code, result.line_no, result.amount_fen,
-                              False, result.reason, result.voucher, result.household_code)
-    return outcomes, []
-
-
-def _check_result(session, actor, roll, lines, payments, legs, decided, open_days, approvable,
-                  result):
-    """The checks of `rolls.apply_bank_result`, on data read for the whole file."""
-    n = result.line_no
-    line = lines.get(n)
-    if line is None:
-        raise LedgerError(f"roll {roll.code} has no line {n}", code="not_found",
-                          what="roll_line", key=f"{roll.code}:{n}")
-    if result.household_code is not None and result.household_code != line.household_code:
-        raise LedgerError(f"line {n} is household {line.household_code} on the roll, "
-                          f"but the bank reports {result.household_code}",
-                          code="bank_household_mismatch", line=n,
-                          household=line.household_code, reported=result.household_code)
-    if result.amount_fen != line.amount_fen:
-        raise LedgerError(f"line {n}: the bank reports {result.amount_fen} fen but the roll "
-                          f"approved {line.amount_fen} fen (bank file differs from the roll)",
-                          code="bank_amount_mismatch", line=n, reported_fen=result.amount_fen,
-                          roll_fen=line.amount_fen)
-    payment = payments.get(n)
-    if payment is None:
-        raise LedgerError(f"line {n} was never sent to the bank", code="bank_line_not_sent",
-                          line=n)
-    if not any(kind == _PAYEE and holder == line.household_code
-               and amount == line.amount_fen for _, kind, holder, amount in legs[payment.id]) \
-            or payment.lot_id != roll.lot_id:
-        raise LedgerError(f"line {n}: the payment recorded under its key does not pay "
-                          f"{line.amount_fen} fen to {line.household_code} from this roll's lot",
-                          code="bank_payment_mismatch", line=n, household=line.household_code,
-                          amount_fen=line.amount_fen)
-    wanted = Decision.APPROVED if result.paid else Decision.REJECTED
-    earlier = decided.get(payment.id)
-    if earlier is wanted:
-        return "unchanged", payment
-    if earlier is not None:
-        raise LedgerError(f"line {n} was already recorded as {earlier.value}, the bank now "
-                          f"says {'paid' if result.paid else 'failed'}",
-                          code="bank_result_conflict", line=n, decision=earlier,
-                          reported="paid" if result.paid else "failed")
-    if payment.region_code not in approvable:
-        require(session, actor, Action.APPROVE, payment.region_code)
-        approvable.add(payment.region_code)
-    if actor.id == payment.recorded_by:
-        raise MakerChecker(f"{actor.username} recorded transfer #{payment.id} and cannot also "
-                           "approve it", user=actor.username, what="transfer", key=payment.id)
-    if result.paid:
-        day = payment.effective_date
-        if day not in open_days:
-            try:
-                check_period_open(session, day)
-                open_days[day] = None
-            except LedgerError as exc:
-                open_days[day] = exc
-        refusal = open_days[day]
-        if refusal is not None:  # the same refusal for every line of that day, each its own
-            raise LedgerError(str(refusal), code=refusal.code, **refusal.params)
-        return "posted", payment
-    return "returned", payment
-
-
-_PAYEE = AccountKind.PAYEE.value   # an account's kind as `settle` reads it
-
-_APPROVAL_COLUMNS = ["id", "transfer_id", "decision", "decided_by", "decided_at", "comment",
-                     "log_index", "log_id"]
-
-
-def _post_chunk(session, actor, head, chunk, legs, now) -> None:
-    base = head.size
-    template = image_template(APPROVALS, {"decision": Decision.APPROVED,
-                                          "decided_by": actor.id, "decided_at": now})
-    rows, entries = [], []
-    for k, ((_, result, payment), approval_id) in enumerate(
-            zip(chunk, new_ids(session, APPROVALS, len(chunk)))):
-        comment = f"银行已支付 {result.voucher}".strip()
-        rows.append((approval_id, payment.id, Decision.APPROVED, actor.id, now, comment,
-                     base + k, head.log_id))
-        image = template.copy()
-        image["id"] = approval_id
-        image["comment"] = comment
-        image["log_index"] = base + k
-        image["transfer_id"] = payment.id
-        entries.append(PendingEntry(actor.username, "transfer.approved", now,
-                                    [("approvals", [approval_id], 1, None, image)],
-                                    {"transfer_id": payment.id}, ordered=True))
-    insert_tuples(session, APPROVALS, _APPROVAL_COLUMNS, rows)
-    append_entries(session, head, entries)
-    deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for _, _result, payment in chunk:
-        for account_id, _kind, _holder, amount in legs[payment.id]:
-            d = deltas[account_id]
-            if amount < 0:   # money out: pending credit becomes posted (posting._settle)
-                d[1] += -amount
-                d[3] -= -amount
-            else:
-                d[0] += amount
-                d[2] -= amount
-    _move_balances(session, {i: tuple(d) for i, d in deltas.items()})
 
 
 def get_roll(session: Session, code: str) -> PaymentRoll:
@@ -585,55 +403,3 @@ def add_event(session, actor, roll, kind, day, comment="", line=None) -> RollEve
 def transfer_of(session, roll, line) -> Transfer | None:
     return session.execute(select(Transfer).where(
         Transfer.idempotency_key == f"roll:{roll.code}:{line.line_no}")).scalar_one_or_none()
-
-
-def apply_bank_result(session: Session, actor: User, code: str, line_no: int, amount_fen: int,
-                      paid: bool, reason: str = "", voucher: str = "",
-                      household_code: str | None = None) -> str:
-    """Post a paid line or reject a failed one. Returns 'posted', 'returned' or 'unchanged'."""
-    lock_head(session)  # the same result file applied twice at once: the second is 'unchanged'
-    roll = get_roll(session, code)
-    require(session, actor, Action.APPROVE, roll.county_code)
-    line = session.execute(select(RollLine).where(RollLine.roll_id == roll.id,
-                                                  RollLine.line_no == line_no)) \
-        .scalar_one_or_none()
-    if line is None:
-        raise LedgerError(f"roll {code} has no line {line_no}", code="not_found",
-                          what="roll_line", key=f"{code}:{line_no}")
-    if household_code is not None and household_code != line.household_code:
-        raise LedgerError(f"line {line_no} is household {line.household_code} on the roll, "
-                          f"but the bank reports {household_code}",
-                          code="bank_household_mismatch", line=line_no,
-                          household=line.household_code, reported=household_code)
-    if amount_fen != line.amount_fen:
-        raise LedgerError(f"line {line_no}: the bank reports {amount_fen} fen but the roll "
-                          f"approved {line.amount_fen} fen (bank file differs from the roll)",
-                          code="bank_amount_mismatch", line=line_no, reported_fen=amount_fen,
-                          roll_fen=line.amount_fen)
-    transfer = transfer_of(session, roll, line)
-    if transfer is None:
-        raise LedgerError(f"line {line_no} was never sent to the bank",
-                          code="bank_line_not_sent", line=line_no)
-    legs = {(p.account.kind.value, p.account.holder_code, p.amount_fen) for p in transfer.postings}
-    if ("payee", line.household_code, line.amount_fen) not in legs \
-            or transfer.lot_id != roll.lot_id:
-        raise LedgerError(f"line {line_no}: the payment recorded under its key does not pay "
-                          f"{line.amount_fen} fen to {line.household_code} from this roll's lot",
-                          code="bank_payment_mismatch", line=line_no,
-                          household=line.household_code, amount_fen=line.amount_fen)
-    decided = posting.decision_of(session, transfer.id)
-    wanted = Decision.APPROVED if paid else Decision.REJECTED
-    if decided is wanted:
-        return "unchanged"
-    if decided is not None:
-        raise LedgerError(f"line {line_no} was already recorded as {decided.value}, the bank "
-                          f"now says {'paid' if paid else 'failed'}",
-                          code="bank_result_conflict", line=line_no, decision=decided,
-                          reported="paid" if paid else "failed")
-    if paid:
-        posting.approve(session, actor, transfer.id, f"银行已支付 {voucher}".strip())
-        return "posted"
-    posting.reject(session, actor, transfer.id, f"退票: {reason or 'no reason given'}")
-    add_event(session, actor, roll, RollEventKind.RETURNED, dt.date.today(),
-               f"退票: {reason or 'no reason given'}", line)
-    return "returned"

@@ -30,6 +30,8 @@ from ledger.models.alerts import Alert, AlertEvent
 from ledger.org.regions import get_user
 from ledger.rolls import lifecycle as rolls
 from ledger.rolls import payments as roll_payments
+from ledger.rolls import settlement
+from ledger.rolls.settlement import BankLine
 from ledger.store.context import LedgerContext
 from ledger.store.db import transaction
 from tests.ledger import same_rows
@@ -99,17 +101,22 @@ def test_a_roll_sent_and_settled_at_once_writes_what_line_by_line_writes(world):
     town = Town(world)
     codes = people(town, 12)
     approved_roll(world, codes)
-    results = [roll_payments.BankResult(n + 1, 300_00 * (1 + n % 3), n != 5,
-                                        "户名不符" if n == 5 else "", f"YH{n:04d}", code)
-               for n, code in enumerate(codes)]
+    results = [BankLine(n + 1, 300_00 * (1 + n % 3), n != 5, "户名不符" if n == 5 else "",
+                        f"YH{n:04d}", code) for n, code in enumerate(codes)]
     # Line by line, then rolled back …
     s = world.factory()
     since, before = size(s), marks(s)
     one_line_send(s, get_user(s, "k_clerk"), "R-1")
     approver = get_user(s, "k_approver")
-    for r in results:
-        rolls.apply_bank_result(s, approver, "R-1", r.line_no, r.amount_fen, r.paid,
-                                r.reason, r.voucher, r.household_code)
+    roll = rolls.get_roll(s, "R-1")
+    for r, line in zip(results, rolls.roll_lines(s, roll)):
+        transfer = rolls.transfer_of(s, roll, line)
+        if r.paid:
+            posting.approve(s, approver, transfer.id, f"银行已支付 {r.voucher}")
+        else:
+            posting.reject(s, approver, transfer.id, f"退票: {r.reason}")
+            rolls.add_event(s, approver, roll, RollEventKind.RETURNED, dt.date.today(),
+                            f"退票: {r.reason}", line)
     s.flush()
     expected = state(s, since, before)
     s.rollback()
@@ -119,18 +126,28 @@ def test_a_roll_sent_and_settled_at_once_writes_what_line_by_line_writes(world):
         sent = rolls.send(s, get_user(s, "k_clerk"), "R-1", APPROVED)
         assert [line.line_no for line, _ in sent] == list(range(1, 13))
     with transaction(world.factory) as s:
-        outcomes, problems = roll_payments.settle(
+        outcomes, problems = settlement.settle(
             s, get_user(s, "k_approver"), rolls.get_roll(s, "R-1"), results)
         assert problems == [] and outcomes.count("posted") == 11 and "returned" in outcomes
     with transaction(world.factory) as s:
         got = state(s, since, before)
         assert verify(s).intact
+        # … and the bank's lines themselves, recorded after the payments, in entries of their
+        # own (ledger.rolls.settlement), agreeing with the roll.
+        recorded = settlement.bank_lines(s, rolls.get_roll(s, "R-1"))
+        assert [(b.line_no, b.paid, b.differences) for b in recorded] == [
+            (n + 1, n != 5, "") for n in range(12)]
+    kinds = [body[6] for body in got["entries"]]
+    assert kinds[-1] == "roll.bank_results" and "roll.bank_results" not in expected
+    got["entries"] = [body for body in got["entries"] if body[6] != "roll.bank_results"]
     for part in expected:
         assert got[part] == expected[part], part
     assert len(got["alerts"]) == 1   # BEN-01 for H-003, raised in its payment's own entry
 
 
-def test_a_bank_file_with_one_bad_line_settles_nothing_and_names_the_line(world, tmp_path):
+def test_a_malformed_bank_file_settles_nothing_and_names_the_line(world, tmp_path):
+    """What the bank did is recorded whatever it was (tests/ledger/test_bank_results.py); a
+    file that contradicts itself is refused whole, naming the line."""
     town = Town(world)
     codes = people(town, 5)
     approved_roll(world, codes)
@@ -148,9 +165,8 @@ def test_a_bank_file_with_one_bad_line_settles_nothing_and_names_the_line(world,
         with pytest.raises(ImportProblems) as caught:
             import_bank_results(s, get_user(s, "k_approver"), "R-1", path)
     text = str(caught.value)
-    assert "bank.csv, line 4: line 3: the bank reports 90001 fen" in text
-    assert "bank.csv, line 5: line 2 was already recorded as approved" in text
-    assert "bank.csv, line 6: roll R-1 has no line 9" in text
+    assert "bank.csv, line 5: line 2 is in the bank file twice (also at file line 3)" in text
+    assert len(caught.value.problems) == 1
     with transaction(world.factory) as s:
         assert size(s) == before and len(s.execute(select(Approval)).all()) == approvals
 
@@ -163,8 +179,8 @@ def test_the_sender_cannot_settle_and_an_overdraft_sends_nothing(world):
         rolls.send(s, get_user(s, "k_clerk"), "R-1", APPROVED)
     with pytest.raises(PermissionDenied, match="may not approve"):
         with transaction(world.factory) as s:
-            roll_payments.settle(s, get_user(s, "k_clerk"), rolls.get_roll(s, "R-1"),
-                                 [roll_payments.BankResult(1, 300_00, True)])
+            settlement.settle(s, get_user(s, "k_clerk"), rolls.get_roll(s, "R-1"),
+                              [BankLine(1, 300_00, True)])
     # A second roll asking for more than the county has left: nothing of it is recorded.
     with transaction(world.factory) as s:
         available = s.execute(select(Account).where(Account.holder_code == COUNTY)) \
