@@ -15,7 +15,7 @@ screening/    checks made as money moves (blacklisted payee, dead head) and the 
 funds/        lots, accounts, the posting engine, allocation, projects, payments, balances,
               trace, fiscal periods, year end, recoveries
 households/   registered households and members, their changes, micro-credit
-rolls/        household payment rolls: lifecycle, payments sent, the bank's results
+rolls/        household payment rolls: lifecycle, payments sent, the bank's results settled
 reading/      scoped reads for screens and reports
 disclosure/   public notices (公告公示): published into the log, their printed content
 oversight/    complaints and field-check samples, with the sample's offline verifier

@@ -240,8 +240,12 @@ def roll_send(roll_code: str):
 # ----------------------------------------------------------------------------- bank results
 
 def _bank_summary(result: dict) -> str:
-    return (f"{result['posted']} {gettext('已支付')}, {result['returned']} "
-            f"{gettext('退票')}, {result['unchanged']} {gettext('已存在且一致')}")
+    summary = (f"{result['posted']} {gettext('已支付')}, {result['returned']} "
+               f"{gettext('退票')}, {result['recorded']} {gettext('名册外已记录')}, "
+               f"{result['unchanged']} {gettext('已存在且一致')}")
+    if result.get("differences"):
+        summary += f"; {result['differences']} {gettext('行与名册不符，已记录待复核')}"
+    return summary
 
 
 @bp.route("/<roll_code>/bank-results", methods=["POST"])
@@ -257,7 +261,8 @@ def bank_results_upload(roll_code: str):
     token, path = uploads.keep(form.file.data, {"kind": "bank-results", "roll": roll_code})
     meta = {"kind": "bank-results", "label": gettext("银行回盘文件"), "roll": roll_code,
             "filename": path.name}
-    tried = unit.preview(lambda: import_bank_results(s, me, roll_code, path))
+    tried = unit.preview(lambda: import_bank_results(s, me, roll_code, path,
+                                                     PiiVault.from_env()))
     problems = [] if tried else uploads.problems_of(tried.refusal, meta["filename"])
     if problems:
         uploads.drop(token)
@@ -280,7 +285,8 @@ def bank_results_confirm(roll_code: str):
     meta, path = uploads.get(form.token.data)
     if meta.get("kind") != "bank-results" or meta.get("roll") != roll_code:
         abort(400)
-    done = unit.run(lambda: import_bank_results(s, me, roll_code, path))
+    done = unit.run(lambda: import_bank_results(s, me, roll_code, path,
+                                               PiiVault.from_env()))
     if done:
         uploads.drop(form.token.data)
         flash(_bank_summary(done.value), "ok")
