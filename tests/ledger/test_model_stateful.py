@@ -1,12 +1,16 @@
 """Randomised model test (TigerBeetle's VOPR idea, with Hypothesis stateful testing).
 
-Random sequences of allocate, fund, pay, approve, reject, reverse, integrate and replay-with-
-the-same-key run against the real ledger and against a small in-memory reference model. After
+Random sequences of allocate, fund, pay, approve, reject, reverse, integrate, replay-with-
+the-same-key, and one-line household rolls sent to the bank and settled with whatever the bank
+reports (paid or failed, credited short, another account, another amount, a line never posted:
+`ledger.rolls.settlement`, with its `bank_difference` transfers) run against the real ledger
+and against a small in-memory reference model. After
 every step: balances match the model, every lot sums to zero over its accounts, no account that
 holds money is overdrawn counting pending, and the cached balance columns equal the postings.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -20,13 +24,17 @@ from sqlalchemy import create_engine, select, text
 
 from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.core.errors import Overdraft
+from ledger.core.pii import PiiVault
 from ledger.funds import balances, flows, lots, posting
-from ledger.models import Account, AuditHead, SourceLevel
+from ledger.households import registry as households
+from ledger.models import Account, AuditHead, HouseholdStatus, Role, SourceLevel, Transfer
 from ledger.org import regions
+from ledger.rolls import lifecycle as rolls
+from ledger.rolls import settlement
 from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, transaction
 from tests.conftest import PG_ADMIN_URL, _pg_url
-from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, build_world
+from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, VILLAGE, build_world
 
 # Sessions of this file write to the demo log unless they say otherwise.
 TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
@@ -35,6 +43,11 @@ CHAIN = [(PROVINCE, CITY, "p_clerk"), (CITY, COUNTY, "c_clerk"), (CITY, COUNTY2,
 APPROVER = {PROVINCE: "p_approver", CITY: "c_approver", COUNTY: "k_approver",
             COUNTY2: "k2_approver"}
 LOT_AMOUNT = 10_000
+# One-line rolls made in the template, approved and waiting to be sent: each pays one of the
+# households below ROLL_FEN from lot 1.
+ROLLS, ROLL_FEN = 8, 700
+CARDS = {f"HH-{n}": f"62220212000000{n:05d}" for n in range(3)}
+PUBLISHED, APPROVED = dt.date(2024, 3, 18), dt.date(2024, 3, 28)
 
 
 class Model:
@@ -55,12 +68,12 @@ class Model:
                 out[key] += -amount
         return all(self.available(k) >= a for k, a in out.items())
 
-    def record(self, tid, legs, region, kind):
+    def record(self, tid, legs, region, kind, checker=None):
         for key, amount in legs:
             if amount < 0:
                 self.pending_out[key] += -amount
         self.transfers[tid] = {"legs": legs, "status": "pending", "region": region,
-                               "kind": kind, "reversed": False}
+                               "kind": kind, "reversed": False, "checker": checker}
 
     def decide(self, tid, approved):
         t = self.transfers[tid]
@@ -84,6 +97,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.lots = []
         self.counter = 0
         self.last_request = None
+        self.unsent = [f"R-{n}" for n in range(ROLLS)]
         with transaction(self.factory) as s:
             self.lots = list(s.execute(text("select id from fund_lots order by id")).scalars())
             for r in balances.account_balances(s):
@@ -171,7 +185,8 @@ class LedgerMachine(RuleBasedStateMachine):
         tid = data.draw(st.sampled_from(pending))
         region = self.model.transfers[tid]["region"]
         with transaction(self.factory) as s:
-            checker = regions.get_user(s, APPROVER[region])
+            checker = regions.get_user(s, self.model.transfers[tid]["checker"]
+                                       or APPROVER[region])
             if approve:
                 posting.approve(s, checker, tid)
             else:
@@ -181,7 +196,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def reverse(self, data):
         done = [t for t, v in self.model.transfers.items()
-                if v["status"] == "approved" and not v["reversed"] and v["kind"] != "reverse"]
+                if v["status"] == "approved" and not v["reversed"]
+                and v["kind"] not in ("reverse", "bank_difference")]
         if not done:
             return
         tid = data.draw(st.sampled_from(done))
@@ -227,6 +243,59 @@ class LedgerMachine(RuleBasedStateMachine):
                               doc_number=doc, year=2024, title="整合", function_codes=["2130505"],
                               allowed_uses=["industry"], sources=[(first, a), (second, b)],
                               effective_date=DAY, key=key)
+
+    @rule(data=st.data())
+    def bank_answers_a_roll(self, data):
+        """Send a one-line roll, then settle it with a random bank line — or, as a line the
+        roll never had, a bank line numbered 2."""
+        if not self.unsent:
+            return
+        code = self.unsent.pop(0)
+        lot, county = self.lots[0], (self.lots[0], "unit", COUNTY)
+        household = CARDS_OF_ROLL[code]
+        payee = (lot, "payee", household)
+        send = [(county, -ROLL_FEN), (payee, ROLL_FEN)]
+        if not self.model.can_record(send):
+            with transaction(self.factory) as s:
+                with pytest.raises(Overdraft):
+                    rolls.send(s, regions.get_user(s, "k_clerk"), code, APPROVED)
+            return
+        with transaction(self.factory) as s:
+            [(_, payment)] = rolls.send(s, regions.get_user(s, "k_clerk"), code, APPROVED)
+        self.model.record(payment.id, send, COUNTY, "pay")
+        paid = data.draw(st.booleans())
+        line_no = data.draw(st.sampled_from([1, 1, 1, 2]))
+        sent = data.draw(st.sampled_from([ROLL_FEN, ROLL_FEN, ROLL_FEN - 50, ROLL_FEN + 90]))
+        credited = data.draw(st.integers(0, sent)) if paid else 0
+        other_account = data.draw(st.booleans())
+        account = "6222999900000000001" if other_account else CARDS[household]
+        bank = settlement.BankLine(line_no, sent, paid, "", "", None, None, credited, None,
+                                   account, 1)
+        with transaction(self.factory) as s:
+            before = set(s.execute(select(Transfer.id)).scalars())
+            outcomes, problems = settlement.settle(
+                s, regions.get_user(s, "k_approver"), rolls.get_roll(s, code), [bank],
+                vault=PiiVault.from_env())
+            assert problems == []
+            new = [t for t in s.execute(select(Transfer).where(
+                Transfer.kind == "bank_difference")).scalars() if t.id not in before]
+        # What the model expects (docs/ledger.md, "Bank results as banks send them").
+        receivable = (lot, "receivable", household)
+        if line_no == 2:   # never posted: the payment is still waiting for its answer, and
+            # the bank named no household, so the receivable is the county's
+            legs = {county: -sent, (lot, "receivable", COUNTY): sent} if paid else {}
+        else:
+            self.model.decide(payment.id, paid)
+            kept = 0 if other_account else credited
+            legs = ({payee: kept - ROLL_FEN, receivable: sent - kept, county: ROLL_FEN - sent}
+                    if paid else {})
+        legs = [(k, v) for k, v in legs.items() if v]
+        if legs and -dict(legs).get(county, 0) > self.model.available(county):
+            legs = []   # unfunded: recorded without a transfer
+        assert len(new) == (1 if legs else 0), (outcomes, legs)
+        if legs:
+            self.model.record(new[0].id, legs, COUNTY, "bank_difference",
+                              checker="k_approver2")
 
     @rule()
     def replay_same_key(self):
@@ -285,8 +354,38 @@ def _pg_factory(template_name):
     return new_database
 
 
+# roll code → the household it pays
+CARDS_OF_ROLL = {f"R-{n}": f"HH-{n % len(CARDS)}" for n in range(ROLLS)}
+
+
+def _households_and_rolls(factory):
+    """Households with known cards, a second county approver, and one-line rolls approved and
+    waiting to be sent."""
+    vault = PiiVault.from_env()
+    with transaction(factory) as s:
+        admin = regions.get_user(s, "admin")
+        regions.add_user(s, admin, username="k_approver2", display_name="k_approver2",
+                         role=Role.APPROVER, region_code=COUNTY)
+        clerk = regions.get_user(s, "k_clerk")
+        for code, card in CARDS.items():
+            households.register_household(
+                s, clerk, vault, code=code, village_code=VILLAGE, head_name=f"户主{code}",
+                status=HouseholdStatus.REGISTERED, registered_on=dt.date(2019, 1, 1),
+                bank_card=card)
+        for code, household in CARDS_OF_ROLL.items():
+            rolls.create_roll(s, clerk, code=code, lot_id=1, county_code=COUNTY,
+                              item="产业奖补", function_code="2130505",
+                              use_code="industry", standard_fen=ROLL_FEN,
+                              lines=[(household, 1)], as_of=PUBLISHED)
+            rolls.publish(s, clerk, code, PUBLISHED)
+    with transaction(factory) as s:
+        for code in CARDS_OF_ROLL:
+            rolls.approve_roll(s, regions.get_user(s, "k_approver"), code, APPROVED, 7)
+
+
 def _with_second_lot(factory):
     build_world(factory, amount_fen=LOT_AMOUNT)
+    _households_and_rolls(factory)
     with transaction(factory) as s:
         t = lots.appropriate(s, regions.get_user(s, "p_clerk"), doc_number="湘财农〔2024〕5号",
                              source_level=SourceLevel.PROVINCE, year=2024, title="省级",
