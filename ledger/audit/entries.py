@@ -54,6 +54,8 @@ LATE_COLUMNS = {
     "roll_lines": ("item", "tier", "year", "member_id", "quantity_centi", "standard_id",
                    "standard_fen", "computed_fen"),   # migration 0016
     "project_events": ("doc_number",),  # migration 0017
+    "payees": ("credit_code", "id_number", "id_digest", "home_county"),   # migration 0020
+    "external_records": ("birth_date", "status", "industry_code"),        # migration 0020
 }
 
 

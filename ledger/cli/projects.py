@@ -80,10 +80,28 @@ def payee_group():
 @click.argument("name")
 @click.option("--kind", type=click.Choice([k.value for k in PayeeKind]), required=True)
 @click.option("--region", required=True)
+@click.option("--credit-code", default=None,
+              help="A business's or unit's unified social credit code (统一社会信用代码).")
+@click.option("--id-number", default=None,
+              help="A person's ID number; leave it out to be asked for it without echo.")
+@click.option("--home-county", default=None,
+              help="Where the payee is registered (six digits); default: the division in its "
+                   "credit code or ID number.")
 @pass_ctx
-def payee_add(ctx, code, name, kind, region):
-    """Register a household or contractor that can be paid."""
+def payee_add(ctx, code, name, kind, region, credit_code, id_number, home_county):
+    """Register a household, business, person or government unit that can be paid."""
+    vault = None
+    if kind == PayeeKind.PERSON.value:
+        from ledger.core.pii import PiiVault
+        if not id_number:
+            id_number = click.prompt("身份证号 (ID number)", hide_input=True)
+        vault = PiiVault.from_env()
     with ctx.session() as s:
-        projects.register_payee(s, ctx.actor(s), code=code, kind=PayeeKind(kind), name=name,
-                                region_code=region)
-    click.echo(f"payee {code} registered")
+        payee = projects.register_payee(s, ctx.actor(s), code=code, kind=PayeeKind(kind),
+                                         name=name, region_code=region,
+                                         credit_code=credit_code, id_number=id_number,
+                                         home_county=home_county, vault=vault)
+        outside = [o for o in projects.payees_from_other_counties(s) if o.payee == code]
+        home = payee.home_county
+    note = f" (home county {home}, not this county)" if outside else ""
+    click.echo(f"payee {code} registered{note}")

@@ -571,6 +571,29 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "other content; give the new snapshot its own date",
          "The same source and date with other content."),
     ]),
+    ("Payees: businesses, persons, units", [
+        ("payee_identity_mismatch", "kind field",
+         "a {kind} payee is not identified by {field}",
+         "A payee given an identity its kind does not carry (a credit code for a person, an "
+         "ID number for a business; households and contractors carry none)."),
+        ("credit_code_invalid", "problem",
+         "the unified social credit code is not valid ({problem})",
+         "A unified social credit code cannot be right (GB 32100: `problem` is length, "
+         "characters, department, division or check_character)."),
+        ("credit_code_department", "kind department",
+         "a {kind} payee's code is not issued by registration department {department}",
+         "A business with a government unit's code (department 1) or a unit with a "
+         "business's (department 9): the kind is wrong."),
+        ("home_county_format", "value",
+         "home county {value} is not a six-digit division code",
+         "A payee's home county is not a six-digit division code."),
+        ("payee_identity_taken", "payee",
+         "payee {payee} of the same county has this credit code or ID number",
+         "The same business, unit or person under a second payee code in one county."),
+        ("relative_unidentified", "",
+         "a relative is declared by ID number, or by name and birth date",
+         "An official's relative declared with neither an ID number nor a birth date."),
+    ]),
     ("Public notices", [
         ("subject_separator", "field value",
          "{field} {value} may not contain ';' or '='",

@@ -471,7 +471,9 @@ def _payee_registers(pl):
 def _external_lists(pl):
     p, m = pl.p, pl.m
     snapshot = dt.date(p.year, 12, 1)
-    for kind in ListKind:
+    # The lists the demo's offices send (SOURCES); the property register has no plant yet
+    # (BEN-05 does not read it), so the demo province stays as it was.
+    for kind in SOURCES:
         records = list(m.lists[kind])
         for _ in range(3 * m.k if kind is not ListKind.BLACKLIST else 0):  # noise
             x = p.person(p.rng.choice(p.counties), "其他")

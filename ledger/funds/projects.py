@@ -21,13 +21,16 @@ Every stage event may carry its document number (批复文号, 调整批复文�
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit.log import lock_head, record_change
+from ledger.core import creditcode, idcard
 from ledger.core.classification import ADMINISTRATIVE_CODES, FUNCTION_CODES
 from ledger.core.errors import LedgerError
+from ledger.core.pii import PiiVault
 from ledger.funds.posting import check_date
 from ledger.models import (
     Payee,
@@ -35,11 +38,12 @@ from ledger.models import (
     Project,
     ProjectEvent,
     ProjectStatus,
+    Region,
     RegionLevel,
     User,
 )
 from ledger.org.regions import get_region
-from ledger.store.access import Action, require
+from ledger.store.access import Action, ancestors, require
 from ledger.store.db import fetch
 
 
@@ -206,15 +210,137 @@ def require_stage(session: Session, code: str, allowed: frozenset, doing: str) -
                           allowed=allowed)
 
 
+# What identifies a payee of each kind (docs/ledger.md, "Payees"): households are known by
+# their pseudonymous code and their members; contractors were registered before kinds carried
+# an identity and take none.
+IDENTITY = {PayeeKind.BUSINESS: "credit_code", PayeeKind.UNIT: "credit_code",
+            PayeeKind.PERSON: "id_number"}
+# A registration department that cannot issue the code of a payee of that kind (GB 32100):
+# a business is not registered by the staffing office (机构编制, 1), nor a government unit by
+# market regulation (工商, 9) — such a line has its kind wrong, not its code.
+FOREIGN_DEPARTMENT = {PayeeKind.BUSINESS: creditcode.GOVERNMENT,
+                      PayeeKind.UNIT: creditcode.COMMERCIAL}
+
+
+def _payee_identity(kind: PayeeKind, credit_code, id_number):
+    """(credit code, ID number's 18-character form, division it names) of a new payee."""
+    for field, given in (("credit_code", credit_code), ("id_number", id_number)):
+        if given and IDENTITY.get(kind) != field:
+            raise LedgerError(f"a {kind.value} payee is not identified by {field}",
+                              code="payee_identity_mismatch", kind=kind, field=field)
+    wanted = IDENTITY.get(kind)
+    if wanted and not (credit_code if wanted == "credit_code" else id_number):
+        raise LedgerError(f"a {kind.value} payee needs its {wanted}", code="required",
+                          field=wanted)
+    if wanted == "credit_code":
+        try:
+            code = creditcode.read_credit_code(credit_code)
+        except creditcode.CreditCodeError as exc:
+            raise LedgerError(str(exc), code="credit_code_invalid",
+                              problem=exc.problem) from None
+        if code[0] == FOREIGN_DEPARTMENT[kind]:
+            raise LedgerError(f"{code} is issued by registration department {code[0]}; a "
+                              f"{kind.value} payee's is not", code="credit_code_department",
+                              kind=kind, department=code[0])
+        return code, None, creditcode.registration_division(code)
+    if wanted == "id_number":
+        try:
+            number = idcard.normalise(id_number)
+        except idcard.IdNumberError as exc:
+            raise LedgerError(str(exc), code="id_number_invalid", problem=exc.problem) from None
+        return None, number, number[:6]
+    return None, None, None
+
+
+def _home_county(given: str | None, derived: str | None) -> str | None:
+    if not given:
+        return derived
+    value = given.strip()
+    if not (len(value) == 6 and value.isascii() and value.isdigit()):
+        raise LedgerError(f"home county {given!r} is not a six-digit division code",
+                          code="home_county_format", value=repr(given))
+    return value
+
+
+def county_of(session: Session, region_code: str) -> str | None:
+    """The county a region lies in (itself when it is one); None above county level."""
+    levels = dict(session.execute(select(Region.code, Region.level).where(
+        Region.code.in_(ancestors(session, region_code)))).all())
+    return next((code for code in ancestors(session, region_code)
+                 if levels.get(code) is RegionLevel.COUNTY), None)
+
+
 def register_payee(session: Session, actor: User, *, code: str, kind: PayeeKind, name: str,
-                   region_code: str) -> Payee:
+                   region_code: str, credit_code: str | None = None,
+                   id_number: str | None = None, home_county: str | None = None,
+                   vault: PiiVault | None = None) -> Payee:
+    """Register a payee in `region_code` (the county that pays it, or a place below).
+
+    A business or unit gives its unified social credit code (GB 32100, check character
+    verified), a person their ID number (stored encrypted: `vault`). `home_county` is where the
+    payee is registered; left out, it is the division of the code's registering office or of
+    the ID number. A payee from another county is recorded as such, not refused: a contractor
+    of the next county may win a tender here, and the alerts read
+    `payees_from_other_counties`."""
     lock_head(session)  # decide under the log lock, as posting.replay does
     get_region(session, region_code)
     require(session, actor, Action.RECORD, region_code)
     if session.get(Payee, code) is not None:
         raise LedgerError(f"payee {code!r} already exists", code="already_exists",
                           what="payee", key=code)
-    payee = Payee(code=code, kind=kind, name=name, region_code=region_code)
+    credit, number, derived = _payee_identity(kind, credit_code, id_number)
+    home = _home_county(home_county, derived)
+    if number is not None and vault is None:
+        raise LedgerError("no PII encryption key: set FUNDTRAIL_PII_KEYS",
+                          code="pii_key_missing")
+    digest = vault.digest(number) if number is not None else None
+    same = same_identity(session, kind, credit, digest, county_of(session, region_code))
+    if same is not None:
+        raise LedgerError(f"payee {same} of the same county has this identity",
+                          code="payee_identity_taken", payee=same)
+    payee = Payee(code=code, kind=kind, name=name, region_code=region_code, credit_code=credit,
+                  id_number=vault.encrypt(number) if number is not None else None,
+                  id_digest=digest, home_county=home)
     with record_change(session, actor.username, "payee.register") as change:
         change.add(payee)
     return payee
+
+
+def same_identity(session: Session, kind: PayeeKind, credit_code: str | None,
+                  id_digest: str | None, county: str | None) -> str | None:
+    """The code of a payee paid in `county` with this credit code or ID number, or None: one
+    business or person under two codes would escape the duplicate-payment checks."""
+    if credit_code is None and id_digest is None:
+        return None
+    column, value = ((Payee.credit_code, credit_code) if credit_code is not None
+                     else (Payee.id_digest, id_digest))
+    for other, region in session.execute(select(Payee.code, Payee.region_code)
+                                         .where(column == value).order_by(Payee.code)):
+        if county_of(session, region) == county:
+            return other
+    return None
+
+
+@dataclass(frozen=True)
+class OutsidePayee:
+    """A payee paid in `county` whose home county (`home_county`) is another."""
+    payee: str
+    name: str
+    kind: PayeeKind
+    county: str | None
+    home_county: str
+
+
+def payees_from_other_counties(session: Session,
+                               county: str | None = None) -> list[OutsidePayee]:
+    """Payees registered in another county than the one that pays them (DOMAIN.md: recorded
+    and flagged, not refused), of `county` or of all; households and payees without a home
+    county are not among them. What the flag is worth is an alert's decision, not this one's."""
+    query = select(Payee).where(Payee.home_county.is_not(None)).order_by(Payee.code)
+    found = []
+    for payee in session.execute(query).scalars():
+        paying = county_of(session, payee.region_code)
+        if paying != payee.home_county and (county is None or paying == county):
+            found.append(OutsidePayee(payee.code, payee.name, payee.kind, paying,
+                                      payee.home_county))
+    return found

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ledger.core.creditcode import read_industry_code
 from ledger.core.idcard import IdNumberError, read_number
 from ledger.core.pii import PiiVault
 from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
@@ -35,6 +36,35 @@ ID = Column("id_number", ("身份证号", "id_number"), listed_id)
 NAME = Column("name", ("姓名", "name"))
 
 
+# Vehicle registration statuses (机动车状态) as vehicle offices write them, by word or by the
+# letter of the traffic-management system (GA/T 16): what BEN-05 can tell apart — a vehicle a
+# household still owns, or one gone (transferred, scrapped, deregistered). Kept in English.
+VEHICLE_STATUS = {
+    "正常": "active", "A": "active", "active": "active",
+    "转出": "transferred", "B": "transferred", "transferred": "transferred",
+    "被盗抢": "stolen", "C": "stolen", "stolen": "stolen",
+    "停驶": "laid_up", "D": "laid_up", "laid_up": "laid_up",
+    "注销": "deregistered", "E": "deregistered", "deregistered": "deregistered",
+    "强制注销": "scrapped", "M": "scrapped", "报废": "scrapped", "达到报废标准": "scrapped",
+    "P": "scrapped", "scrapped": "scrapped",
+    "抵押": "mortgaged", "G": "mortgaged", "mortgaged": "mortgaged",
+    "查封": "seized", "K": "seized", "seized": "seized",
+}
+
+
+def _vehicle_status(text: str) -> str:
+    status = VEHICLE_STATUS.get(text) or VEHICLE_STATUS.get(text.upper()) \
+        or VEHICLE_STATUS.get(text.lower())
+    if status is None:
+        raise ValueError(f"{text!r} is not a vehicle status (正常, 转出, 被盗抢, 停驶, 注销, "
+                         "报废, 抵押, 查封, or the letter A–P)")
+    return status
+
+
+def _industry(text: str) -> str:
+    return str(read_industry_code(text))
+
+
 def _degree(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 4:
         raise ValueError(f"{text!r} is not a degree of kinship (1–4)")
@@ -51,15 +81,21 @@ COLUMNS: dict[ListKind, list[Column]] = {
     ListKind.VEHICLES: [
         ID, NAME, Column("category", ("车辆类型", "vehicle_type")),
         Column("org_code", ("号牌号码", "plate"), required=False),
-        Column("date_from", ("登记日期", "registered_on"), parse_date, required=False)],
+        Column("date_from", ("登记日期", "registered_on"), parse_date, required=False),
+        Column("status", ("车辆状态", "status"), _vehicle_status, required=False)],
     ListKind.BUSINESSES: [
         Column("org", ("企业名称", "company")),
         Column("org_code", ("统一社会信用代码", "credit_code"), required=False),
         ID, NAME, Column("category", ("角色", "role")),
         Column("date_from", ("成立日期", "established_on"), parse_date, required=False),
-        Column("date_to", ("注销日期", "deregistered_on"), parse_date, required=False)],
+        Column("date_to", ("注销日期", "deregistered_on"), parse_date, required=False),
+        Column("industry_code", ("行业代码", "industry_code"), _industry, required=False)],
     ListKind.OFFICIALS: [
-        ID, NAME, Column("category", ("关系", "relation")),
+        # A relative may be declared by name and birth date without an ID number (干部近亲属
+        # 申报 often has none for a parent-in-law or a grandchild); an official may not.
+        Column("id_number", ("身份证号", "id_number"), listed_id, required=False),
+        NAME, Column("category", ("关系", "relation")),
+        Column("birth_date", ("出生日期", "birth_date"), parse_date, required=False),
         Column("related_id_number", ("干部身份证号", "official_id_number"), listed_id,
                required=False),
         Column("org", ("职务", "post"), required=False),
@@ -74,6 +110,13 @@ COLUMNS: dict[ListKind, list[Column]] = {
         Column("org", ("原因", "reason")),
         Column("date_from", ("起始日期", "start_date"), parse_date),
         Column("date_to", ("终止日期", "end_date"), parse_date, required=False)],
+    ListKind.PROPERTIES: [
+        ID, NAME, Column("category", ("房屋类型", "property_type")),
+        Column("org", ("坐落", "address")),
+        Column("org_code", ("不动产权证号", "certificate"), required=False),
+        Column("region_code", ("所在区划", "region_code"), required=False),
+        Column("date_from", ("登记日期", "registered_on"), parse_date, required=False),
+        Column("date_to", ("注销日期", "deregistered_on"), parse_date, required=False)],
 }
 
 OFFICIAL_SELF = ("本人", "self")
@@ -91,14 +134,23 @@ def _check_officials(name: str, rows) -> list[Problem]:
     for row in rows:
         v = row.values
         if v["category"] in OFFICIAL_SELF:
+            if not v.get("id_number"):
+                problems.append(Problem(name, row.line, "身份证号",
+                                        "an official is declared with their ID number",
+                                        "required", {"field": "id_number"}))
             if not v.get("region_code"):
                 problems.append(Problem(name, row.line, "辖区代码",
                                         "an official needs the region they have authority over",
                                         "required", {"field": "region_code"}))
-        elif not v.get("related_id_number"):
-            problems.append(Problem(name, row.line, "干部身份证号",
-                                    "a relative needs the ID number of their official",
-                                    "required", {"field": "related_id_number"}))
+        else:
+            if not v.get("related_id_number"):
+                problems.append(Problem(name, row.line, "干部身份证号",
+                                        "a relative needs the ID number of their official",
+                                        "required", {"field": "related_id_number"}))
+            if not v.get("id_number") and not v.get("birth_date"):
+                problems.append(Problem(name, row.line, "出生日期",
+                                        "a relative without an ID number needs a birth date",
+                                        "relative_unidentified", {}))
     return problems
 
 

@@ -20,6 +20,7 @@ from ledger.core.pii import PiiVault
 from ledger.imports import external, payee_registers
 from ledger.imports.households import import_households, import_members
 from ledger.imports.member_history import import_member_history
+from ledger.imports.payees import import_payees
 from ledger.imports.project_notices import import_project_notices
 from ledger.imports.reference import import_appropriations, import_projects, import_regions
 from ledger.imports.standards import import_standards
@@ -44,6 +45,7 @@ _LIST_LABELS = {
     ListKind.DEATHS: "死亡人口名单", ListKind.PAYROLL: "财政供养人员名单",
     ListKind.VEHICLES: "机动车登记", ListKind.BUSINESSES: "市场主体登记",
     ListKind.OFFICIALS: "干部及近亲属", ListKind.BLACKLIST: "违规违纪黑名单",
+    ListKind.PROPERTIES: "不动产登记",
 }
 _REGISTER_LABELS = {
     RegisterKind.APPROVED_PAYEES: "项目中标/合同单位", RegisterKind.PAYEE_ACCOUNTS: "收款账户",
@@ -59,6 +61,7 @@ KINDS: dict[str, ImportKind] = dict([
     _kind("members", "家庭成员", import_members, needs_vault=True),
     _kind("member_history", "家庭成员变动", import_member_history, needs_vault=True),
     _kind("standards", "补助标准", import_standards),
+    _kind("payees", "收款人名录（企业、个人、单位）", import_payees, needs_vault=True),
     *(_kind(k.value, _LIST_LABELS[k], partial(external.import_list, k), needs_vault=True,
             needs_source=True) for k in ListKind),
     *(_kind(k.value, _REGISTER_LABELS[k], partial(payee_registers.import_register, k),

@@ -136,7 +136,10 @@ class Decision(str, enum.Enum):
 
 class PayeeKind(str, enum.Enum):
     HOUSEHOLD = "household"
-    CONTRACTOR = "contractor"
+    CONTRACTOR = "contractor"   # registered before kinds carried an identity (migration 0020)
+    BUSINESS = "business"       # 企业, 个体工商户, 合作社: by unified social credit code
+    PERSON = "person"           # a private person (劳务, 个人承包): by ID number
+    UNIT = "unit"               # 机关, 事业单位, 村集体: by its unified social credit code
 
 
 class Region(Base):
@@ -241,6 +244,17 @@ class Payee(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # Who the payee is, by kind (migration 0020; null on rows written before it, which
+    # entries.LATE_COLUMNS leaves out of their images): a business's or unit's unified social
+    # credit code (GB 32100), a person's ID number (encrypted, with the keyed digest the
+    # registers are matched by). `home_county` is where the payee is registered (工商登记地,
+    # 户籍地), a division code that may lie outside this ledger's regions; a payee whose home
+    # county is not the county it is paid in is recorded, and found by
+    # ledger.funds.projects.payees_from_other_counties.
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    id_number: Mapped[str | None] = mapped_column(Text, info={"pii": True})
+    id_digest: Mapped[str | None] = mapped_column(String(64), index=True, info={"pii": True})
+    home_county: Mapped[str | None] = mapped_column(String(12))
 
 
 class HouseholdStatus(str, enum.Enum):

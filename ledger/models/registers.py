@@ -29,6 +29,7 @@ class ListKind(str, enum.Enum):
     BUSINESSES = "businesses"  # 市场主体登记: legal representatives, shareholders
     OFFICIALS = "officials"    # 干部 and their relatives (近亲属)
     BLACKLIST = "blacklist"    # 违规违纪黑名单
+    PROPERTIES = "properties"  # 不动产登记: urban flats and other real estate (BEN-05)
 
 
 class ExternalList(Base):
@@ -68,6 +69,12 @@ class ExternalRecord(Base):
     degree: Mapped[int | None] = mapped_column(Integer)
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # Migration 0020, null on rows written before (entries.LATE_COLUMNS): a relative declared
+    # by name and birth date without an ID number (干部近亲属申报), a vehicle's registration
+    # status (scrapped, deregistered …), a business's industry code (GB/T 4754).
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(20))
+    industry_code: Mapped[str | None] = mapped_column(String(5))
 
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import (
     select,
@@ -38,6 +38,22 @@ class ListRecord:
     org_code: str = ""
     related_id_number: str | None = None
     degree: int | None = None
+    # Late fields (migration 0020): a relative's birth date when no ID number was declared, a
+    # vehicle's status, a business's industry code.
+    birth_date: dt.date | None = None
+    status: str | None = None
+    industry_code: str | None = None
+
+    def __repr__(self) -> str:
+        # The snapshot's digest is made of these reprs: a late field is written only when it
+        # has a value, so a file imported before migration 0020 still has the digest it was
+        # stored under and imports again as unchanged (not as a reused snapshot).
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                          if f.name not in LATE_FIELDS or getattr(self, f.name) is not None)
+        return f"ListRecord({shown})"
+
+
+LATE_FIELDS = ("birth_date", "status", "industry_code")
 
 
 @dataclass
@@ -102,5 +118,6 @@ def record_list(session: Session, actor: User, vault: PiiVault, *, kind: ListKin
                 region_code=r.region_code, date_from=r.date_from, date_to=r.date_to,
                 category=r.category or "", org=r.org or "", org_code=r.org_code or "",
                 related_digest=vault.digest(r.related_id_number) if r.related_id_number
-                else None, degree=r.degree))
+                else None, degree=r.degree, birth_date=r.birth_date, status=r.status,
+                industry_code=r.industry_code))
     return ListImport(lst.id, len(records), False)

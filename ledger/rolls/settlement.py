@@ -577,7 +577,7 @@ def shortfall(session: Session, roll: PaymentRoll, line_no: int) -> tuple[RollLi
     topped = session.execute(select(func.coalesce(func.sum(Transfer.amount_fen), 0)).where(
         Transfer.idempotency_key.like(f"{_topup_prefix(roll, line_no)}%"),
         Transfer.id.not_in(rejected))).scalar_one()
-    return line, short - topped
+    return line, short - int(topped)   # PostgreSQL sums bigint to numeric
 
 
 def _topup_prefix(roll, line_no) -> str:

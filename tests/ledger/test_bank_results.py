@@ -15,14 +15,19 @@ from sqlalchemy import select
 
 from ledger.audit.verify import verify
 from ledger.funds import balances
-from ledger.models import AccountKind, RollEvent, RollEventKind, Transfer, TransferKind
+from ledger.models import RollEvent, RollEventKind, Transfer, TransferKind
 from ledger.models.rolls import BankResult
 from ledger.store.db import transaction
 from tests.ledger.test_import_households import write
-from tests.ledger.test_rolls import EARLIEST, PUBLISHED, ft  # noqa: F401  (the fixture)
+from tests.ledger.test_rolls import EARLIEST, PUBLISHED, county_with_households
 from tests.world import COUNTY
 
 CLERK = ("--as", "k_clerk")
+
+
+@pytest.fixture
+def ft(cli, db_url, world, tmp_path):
+    return county_with_households(cli, world, tmp_path)
 HEADER = "序号,户编码,发送金额,入账金额,结果,失败原因,银行流水号,入账日期,收款人户名,收款账号\n"
 
 

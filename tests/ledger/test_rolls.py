@@ -20,10 +20,10 @@ PUBLISHED = dt.date(2024, 3, 18)          # a Monday
 EARLIEST = dt.date(2024, 3, 28)           # after 7 working days on the board
 
 
-@pytest.fixture
-def ft(cli, db_url, world, monkeypatch, tmp_path):
+def county_with_households(cli, world, tmp_path):
+    """The command line on a world whose county holds 1,000,000 yuan of the lot, with the
+    households of tests/ledger/test_import_households.py and two more imported."""
     down_to_county(world, 100_000_00)
-
     run = cli
     run.lot = world.lot_id
     extra = (f"H-103,{VILLAGE},李四,清退,2019-05-01,6222021234567890999,\n"
@@ -31,6 +31,11 @@ def ft(cli, db_url, world, monkeypatch, tmp_path):
     assert run("--as", "k_clerk", "import", "households",
                write(tmp_path, "h.csv", HOUSEHOLDS + extra))[0] == 0
     return run
+
+
+@pytest.fixture
+def ft(cli, db_url, world, tmp_path):
+    return county_with_households(cli, world, tmp_path)
 
 
 def unit_and_payees(world):
