@@ -120,7 +120,7 @@ def roll_approve(ctx, code, day):
 @pass_ctx
 def roll_send(ctx, code, out, encoding, day):
     """Record the payments of every open line and write the bank file."""
-    from ledger.imports.bank import households_of, write_bank_file
+    from ledger.imports.bank import cards_of, households_of, write_bank_file
     vault = PiiVault.from_env()
     with ctx.session() as s:
         sent = rolls.send(s, ctx.actor(s), code, day)
@@ -133,7 +133,7 @@ def roll_send(ctx, code, out, encoding, day):
         households = households_of(s, sent)
         # Written before the commit: a crash after the commit leaves a complete file; a crash
         # before it leaves a file for payments not recorded, which the re-run writes again.
-        count = write_bank_file(out, sent, vault, households, encoding)
+        count = write_bank_file(out, sent, vault, households, encoding, cards_of(s, sent))
     click.echo(f"roll {code}: {count} payments recorded (pending the bank) and written to {out}")
 
 
