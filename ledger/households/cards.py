@@ -154,9 +154,9 @@ def _date(value) -> dt.date | None:
 def household_cards(session: Session,
                     household_code: str) -> list[tuple[Card, CardClosing | None]]:
     """The household's register cards in the order recorded, each with its closing."""
-    return list(session.execute(
+    return [(card, closing) for card, closing in session.execute(
         select(Card, CardClosing).outerjoin(CardClosing, CardClosing.card_id == Card.id)
-        .where(Card.household_code == household_code).order_by(Card.id)).tuples())
+        .where(Card.household_code == household_code).order_by(Card.id))]
 
 
 def same_number(vault: PiiVault, card: Card, number: str) -> bool:
