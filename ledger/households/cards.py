@@ -51,6 +51,10 @@ class CardPaid:
     last4: str | None = None
 
 
+# The household's card of registration, paid by most lines of most rolls.
+_REGISTRATION_CARD = CardPaid(None, CardKind.HOUSEHOLD)
+
+
 @dataclass(frozen=True)
 class HeldCard:
     """A register card as the choice reads it."""
@@ -81,7 +85,7 @@ def choose_card(held: Sequence[HeldCard], has_registration_card: bool, member_id
     household_cards = [c for c in held if c.kind is CardKind.HOUSEHOLD and c.opened_on <= day]
     if not household_cards:
         # The register holds no household card yet: the card of registration stands.
-        return CardPaid(None, CardKind.HOUSEHOLD) if has_registration_card else None
+        return _REGISTRATION_CARD if has_registration_card else None
     return _latest(c for c in household_cards if c.open_on(day))
 
 
@@ -96,9 +100,14 @@ def card_for_line(session: Session, household_code: str, member_id: int | None, 
                   day: dt.date) -> CardPaid:
     """The card a roll line of `household_code` (for `member_id`, on a per-person item: `per`
     is `StandardPer.PERSON` or "person") pays on `day`; `card_none_open` when none is open."""
-    get_household(session, household_code)
-    return cards_for_lines(session, [(household_code, member_id, _per_person(per, member_id))],
-                           day)[0]
+    household = get_household(session, household_code)
+    per_person = _per_person(per, member_id)
+    held, _registration = _register_cards(session, [household_code])
+    paid = choose_card(held.get(household_code, ()), household.bank_card is not None,
+                       member_id, per_person, day)
+    if paid is None:
+        raise _none_open(household_code, member_id, per_person, day, 1)
+    return paid
 
 
 def _per_person(per, member_id) -> bool:
@@ -108,42 +117,57 @@ def _per_person(per, member_id) -> bool:
 
 def cards_for_lines(session: Session, lines: Sequence[tuple[str, int | None, bool]],
                     day: dt.date) -> list[CardPaid]:
-    """The card each line (household code, member id, per-person?) pays on `day`, read one
-    query per chunk of households; the first line with no open card is refused, naming it."""
+    """The card each roll line (household code, member id, per-person?) pays on `day`, read one
+    query per chunk of households; the first line with no open card is refused, naming it.
+
+    For lines the roll's checks passed (`rolls.lifecycle._check_lines`: every household has a
+    card of registration or of the register), so a household the register holds no card for
+    pays its card of registration."""
+    held, registration = _register_cards(session, list(dict.fromkeys(
+        code for code, _m, _p in lines)))
+    out = []
+    for number, (code, member_id, per_person) in enumerate(lines, start=1):
+        cards = held.get(code)
+        if cards is None:
+            out.append(_REGISTRATION_CARD)   # most lines: nothing to choose (100,000 a roll)
+            continue
+        paid = choose_card(cards, registration[code], member_id, per_person, day)
+        if paid is None:
+            raise _none_open(code, member_id, per_person, day, number)
+        out.append(paid)
+    return out
+
+
+def _register_cards(session: Session, codes: list[str]):
+    """(household → its register cards, household → has a card of registration) for the
+    households of `codes` that have register cards, one query per chunk."""
     held: dict[str, list[HeldCard]] = {}
     registration: dict[str, bool] = {}
-    codes = list(dict.fromkeys(code for code, _m, _p in lines))
     session.flush()   # what the session holds is in the database for these reads
     connection, mark = session.connection(), marker(session)
     for start in range(0, len(codes), CHUNK):
         chunk = tuple(codes[start:start + CHUNK])
         # Plain SQL with the driver's markers, as the roll's own checks read households
         # (rolls.lifecycle._check_lines): a 2,000-item IN list expanded by SQLAlchemy costs
-        # more than the query.
+        # more than the query. Only households with register cards come back.
         for (code, has_card, card_id, kind, member_id, opened, closed, holder,
              last4) in connection.exec_driver_sql(
-                "SELECT h.code, h.bank_card IS NOT NULL, c.id, c.kind, c.member_id, "
-                "c.opened_on, k.closed_on, c.holder_name, c.account_last4 FROM households h "
-                "LEFT JOIN cards c ON c.household_code = h.code "
+                "SELECT c.household_code, h.bank_card IS NOT NULL, c.id, c.kind, c.member_id, "
+                "c.opened_on, k.closed_on, c.holder_name, c.account_last4 FROM cards c "
+                "JOIN households h ON h.code = c.household_code "
                 "LEFT JOIN card_closings k ON k.card_id = c.id "
-                f"WHERE h.code IN ({', '.join([mark] * len(chunk))})", chunk):
+                f"WHERE c.household_code IN ({', '.join([mark] * len(chunk))})", chunk):
             registration[code] = bool(has_card)
-            mine = held.setdefault(code, [])
-            if card_id is not None:
-                mine.append(HeldCard(card_id, CardKind(kind), member_id, _date(opened),
-                                     _date(closed), holder, last4))
-    out = []
-    for number, (code, member_id, per_person) in enumerate(lines, start=1):
-        paid = choose_card(held.get(code, ()), registration.get(code, False), member_id,
-                           per_person, day)
-        if paid is None:
-            raise LedgerError(f"line {number} ({code}): no card of the household is open on "
-                              f"{day} to pay this line"
-                              + (f" (member #{member_id})" if per_person else ""),
-                              code="card_none_open", household=code,
-                              member=member_id if per_person else None, date=day, line=number)
-        out.append(paid)
-    return out
+            held.setdefault(code, []).append(HeldCard(
+                card_id, CardKind(kind), member_id, _date(opened), _date(closed), holder, last4))
+    return held, registration
+
+
+def _none_open(code, member_id, per_person, day, number) -> LedgerError:
+    return LedgerError(f"line {number} ({code}): no card of the household is open on {day} to "
+                       "pay this line" + (f" (member #{member_id})" if per_person else ""),
+                       code="card_none_open", household=code,
+                       member=member_id if per_person else None, date=day, line=number)
 
 
 def _date(value) -> dt.date | None:
