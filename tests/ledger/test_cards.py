@@ -292,3 +292,44 @@ def test_cards_by_the_command_line(county, world):
         assert card_for_line(s, "H-100", student, "person", dt.date(2024, 2, 1)).last4 == "0034"
         assert s.execute(select(func.count()).select_from(RollLine)).scalar_one() == 0
         assert verify(s).intact
+
+
+def test_a_returned_line_is_repaid_to_the_card_that_replaced_it(county, world, tmp_path):
+    """The bank returns a line paid to a card closed at the bank (卡号已注销); the county records
+    the new card (换卡), and the repayment roll pays it. The notice shows each line's card."""
+    assert county("--as", "k_clerk", "import", "cards",
+                  cards_file(tmp_path, "utf-8", CARDS[:3]))[0] == 0
+    old = _cards(world)["H-101", "0101"].id
+    lines = write(tmp_path, "lines.csv", f"户编码,补助项目,数量,成员身份证号\nH-101,产业奖补,1,\n"
+                  f"H-100,雨露计划,1,{STUDENT}\n")
+    roll = ["--as", "k_clerk", "roll"]
+    assert county(*roll, "create", "R-1", "--lot", county.lot, "--function-code", "2130505",
+                  "--use", "household_subsidy", "--county", COUNTY, "--date", "2024-03-15",
+                  "--lines", lines)[0] == 0
+    assert county(*roll, "publish", "R-1", "--date", PUBLISHED)[0] == 0
+    assert county("--as", "k_clerk", "report", "contact", "--region", COUNTY, "--office",
+                  "县纪委监委", "--phone", "0731-12345678")[0] == 0
+    with transaction(world.factory) as s:
+        from ledger.disclosure.content import roll_notice
+        notice = roll_notice(s, PiiVault.from_env(), "R-1", VILLAGE, PUBLISHED,
+                             PUBLISHED + dt.timedelta(days=10), 2**62)
+        cards = [row[3] for row in notice["tables"][0]["rows"]]
+        assert cards[0].startswith("622100") and cards[0].endswith("0101")
+        assert cards[1].startswith("623000") and cards[1].endswith("0012")
+    assert county("--as", "k_approver", "roll", "approve", "R-1", "--date", EARLIEST)[0] == 0
+    assert county(*roll, "send", "R-1", "-o", "bank.csv", "--date", EARLIEST)[0] == 0
+    results = write(tmp_path, "result.csv", "序号,户编码,金额,结果,失败原因,银行流水号\n"
+                    "1,H-101,300.00,失败,卡号已注销,\n2,H-100,1500.00,成功,,B2\n", "gb18030")
+    code, _, err = county("--as", "k_approver", "import-bank-results", results, "--roll", "R-1")
+    assert code == 0, err
+    code, _, err = county("--as", "k_clerk", "card", "replace", old, "--bank", "邮储银行",
+                          "--account", "6221000000000303", "--date", "2024-03-29",
+                          "--reason", "原卡注销")
+    assert code == 0, err
+    code, _, err = county(*roll, "repay", "R-1", "--new", "R-1-2", "--date", "2024-03-30")
+    assert code == 0, err
+    new = _cards(world)["H-101", "0303"].id
+    with transaction(world.factory) as s:
+        repaid = rolls.roll_lines(s, rolls.get_roll(s, "R-1-2"))
+        assert [x.card_id for x in repaid] == [new]
+        assert verify(s).intact
