@@ -52,7 +52,8 @@ LATE_COLUMNS = {
     "households": ("card_digest",),   # migration 0015
     "members": ("birth_digest",),     # migration 0015
     "roll_lines": ("item", "tier", "year", "member_id", "quantity_centi", "standard_id",
-                   "standard_fen", "computed_fen"),   # migration 0016
+                   "standard_fen", "computed_fen",    # migration 0016
+                   "card_id"),                        # migration 0021
     "project_events": ("doc_number",),  # migration 0017
     "payees": ("credit_code", "id_number", "id_digest", "home_county"),   # migration 0020
     "external_records": ("birth_date", "status", "industry_code"),        # migration 0020

@@ -139,3 +139,113 @@ def merge(ctx, from_code, into_code, day, reason):
         hc.merge_households(s, ctx.actor(s), PiiVault.from_env(), from_code=from_code,
                             into_code=into_code, effective_date=day, reason=reason)
     click.echo(f"household {from_code} merged into {into_code} on {day} (cancelled)")
+
+
+@click.group("card")
+def card_group():
+    """The card register: household, personal and guardian cards, opened, closed, replaced."""
+
+
+_ACCOUNT = click.option(
+    "--account", prompt="银行卡号 (card number)", hide_input=True,
+    help="12 to 19 digits. Leave it out to be asked for it: typed on the command line, a "
+         "number stays in the shell's history and in the process list.")
+
+
+def _kind(_ctx, _param, value):
+    from ledger.imports.cards import parse_kind
+    try:
+        return parse_kind(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@card_group.command("add")
+@click.argument("household")
+@click.option("--kind", callback=_kind, required=True,
+              help="户卡 (household), 个人卡 (personal) or 监护人卡 (guardian).")
+@click.option("--member", "member_id", type=int, default=None,
+              help="Member id: whose personal card it is, or whose items a guardian card takes.")
+@click.option("--holder-name", default=None, help="The name the account is held in.")
+@click.option("--guardian-member", "guardian_id", type=int, default=None,
+              help="Member id of a guardian who is a registered member.")
+@click.option("--bank", required=True, help="开户银行.")
+@_ACCOUNT
+@click.option("--opened", "opened_on", callback=to_date, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def card_add(ctx, household, kind, member_id, holder_name, guardian_id, bank, account,
+             opened_on, as_json):
+    """Record a card of a household opened on a date."""
+    from ledger.households.cards import add_card
+    with ctx.session() as s:
+        card = add_card(s, ctx.actor(s), PiiVault.from_env(), household_code=household,
+                        kind=kind, account=account, bank=bank, opened_on=opened_on,
+                        member_id=member_id, holder_name=holder_name,
+                        holder_member_id=guardian_id)
+        card_id, last4 = card.id, card.account_last4
+    emit({"household": household, "card": card_id}, as_json,
+         f"household {household}: card #{card_id} ({kind.value}, …{last4}) opened {opened_on}")
+
+
+@card_group.command("close")
+@click.argument("card_id", type=int)
+@click.option("--date", "day", callback=to_date, required=True,
+              help="From this day the card is not paid to.")
+@click.option("--reason", default="")
+@pass_ctx
+def card_close(ctx, card_id, day, reason):
+    """Close a card (销户) from a date."""
+    from ledger.households.cards import close_card
+    with ctx.session() as s:
+        close_card(s, ctx.actor(s), card_id, day, reason)
+    click.echo(f"card #{card_id} closed from {day}")
+
+
+@card_group.command("replace")
+@click.argument("card_id", type=int)
+@click.option("--bank", required=True, help="开户银行 of the new card.")
+@_ACCOUNT
+@click.option("--date", "day", callback=to_date, required=True,
+              help="The new card's opening date; the old card closes on it.")
+@click.option("--reason", default="")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def card_replace(ctx, card_id, bank, account, day, reason, as_json):
+    """Replace a card (换卡): a new card for the same holder; the old one closes that day."""
+    from ledger.households.cards import add_card
+    from ledger.models import Card
+    from ledger.store.db import fetch
+    with ctx.session() as s:
+        old = fetch(s, Card, card_id, f"card #{card_id}")
+        card = add_card(s, ctx.actor(s), PiiVault.from_env(), household_code=old.household_code,
+                        kind=old.kind, account=account, bank=bank, opened_on=day,
+                        member_id=old.member_id, holder_name=old.holder_name,
+                        holder_member_id=old.holder_member_id, replaces_card_id=old.id,
+                        reason=reason)
+        new_id = card.id
+    emit({"replaced": card_id, "card": new_id}, as_json,
+         f"card #{card_id} replaced by card #{new_id} from {day}")
+
+
+@card_group.command("list")
+@click.argument("household")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def card_list(ctx, household, as_json):
+    """A household's cards in the register (last four digits only)."""
+    from ledger.households.cards import household_cards
+    from ledger.households.registry import get_household
+    from ledger.store.access import Action, require
+    with ctx.session() as s:
+        require(s, ctx.actor(s), Action.READ, get_household(s, household).village_code)
+        rows = [{"card": c.id, "kind": c.kind.value, "member": c.member_id,
+                 "holder": c.holder_name, "bank": c.bank, "last4": c.account_last4,
+                 "opened": c.opened_on.isoformat(), "replaces": c.replaces_card_id,
+                 "closed": k.closed_on.isoformat() if k else None}
+                for c, k in household_cards(s, household)]
+    emit(rows, as_json, "\n".join(
+        f"#{r['card']:<5} {r['kind']:<9} member {r['member'] or '-':<5} {r['holder']} "
+        f"{r['bank']} …{r['last4']} opened {r['opened']}"
+        + (f" closed {r['closed']}" if r["closed"] else "") for r in rows)
+        or f"household {household}: no cards in the register")

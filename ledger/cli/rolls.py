@@ -120,7 +120,7 @@ def roll_approve(ctx, code, day):
 @pass_ctx
 def roll_send(ctx, code, out, encoding, day):
     """Record the payments of every open line and write the bank file."""
-    from ledger.imports.bank import households_of, write_bank_file
+    from ledger.imports.bank import cards_of, households_of, write_bank_file
     vault = PiiVault.from_env()
     with ctx.session() as s:
         sent = rolls.send(s, ctx.actor(s), code, day)
@@ -133,7 +133,7 @@ def roll_send(ctx, code, out, encoding, day):
         households = households_of(s, sent)
         # Written before the commit: a crash after the commit leaves a complete file; a crash
         # before it leaves a file for payments not recorded, which the re-run writes again.
-        count = write_bank_file(out, sent, vault, households, encoding)
+        count = write_bank_file(out, sent, vault, households, encoding, cards_of(s, sent))
     click.echo(f"roll {code}: {count} payments recorded (pending the bank) and written to {out}")
 
 
@@ -221,9 +221,10 @@ def roll_top_up(ctx, code, line_no, voucher, amount, day):
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def import_bank_results_command(ctx, file, roll_code, as_json):
-    """Record the bank's result file against a roll, as the bank sent it: paid lines post,
-    failed lines return (退票), and any difference from the roll (short credit, another
-    account or name, a line never posted) is recorded and accounted for, not refused."""
+    """Record the bank's result file against a roll as the bank sent it (differences are
+    recorded and flagged, not refused). Paid lines post, failed lines return (退票); a
+    difference from the roll (short credit, another account or name, a line never posted) is
+    kept with the line and its money moved by a transfer a colleague approves."""
     from ledger.imports.bank import import_bank_results
     with ctx.session() as s:
         counts = import_bank_results(s, ctx.actor(s), roll_code, file, PiiVault.from_env())

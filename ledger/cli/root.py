@@ -40,6 +40,8 @@ COMMANDS = {
         "Copy the live SQLite ledger to FILE (consistent, checked, owner-only)."),
     "balances": LazyCommand("ledger.cli.funds:show_balances",
         "Balances per unit, lot, project or payee, as of a date."),
+    "card": LazyCommand("ledger.cli.households:card_group",
+        "The card register: household, personal and guardian cards, opened, closed, replaced."),
     "checkpoint": LazyCommand("ledger.cli.audit:checkpoint_group",
         "Sign, cosign and show checkpoints of the audit log."),
     "close-period": LazyCommand("ledger.cli.funds:close_period",

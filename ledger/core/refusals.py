@@ -432,6 +432,46 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "already subsidised (transfer #{transfer_id})",
          "Each day of a loan is subsidised once."),
     ]),
+    ("Cards over time: the card register and the card a line pays", [
+        ("card_member_by_kind", "kind",
+         "a household card names no member; a personal or guardian card names the member it "
+         "pays (a {kind} card)",
+         "A household card naming a member, or a personal or guardian card naming none."),
+        ("card_member_unknown", "household member",
+         "member #{member} is not a member of household {household}",
+         "A card names a member (the holder of a personal card, the ward of a guardian card) "
+         "who is not in the household (`member` None when named by an ID number)."),
+        ("card_holder_needed", "",
+         "a guardian card names its guardian: a registered member or a name",
+         "A guardian card without its guardian."),
+        ("card_guardian_unknown", "",
+         "the guardian's ID number is no registered member's (give only the name for a "
+         "guardian outside the registry)",
+         "A card import line names its guardian by an ID number no member has."),
+        ("card_replaces_other", "replaces household",
+         "card #{replaces} is not a card of the same household, kind and member ({household})",
+         "A replacement (换卡) of another household's card, or of a card of another kind or "
+         "member."),
+        ("card_dates_reversed", "card opened closed",
+         "card #{card} was opened on {opened}; it cannot close on {closed}",
+         "A closing, or a replacement's opening, before the card was opened."),
+        ("card_already_registered", "card household",
+         "card #{card} of household {household} is this number, open, for the same holder",
+         "The same card recorded twice while it is open."),
+        ("card_already_closed", "card closed",
+         "card #{card} was closed on {closed}",
+         "A card closes once (a re-imported closing on another date, or a replacement after "
+         "the old card closed)."),
+        ("card_replaced_unknown", "household",
+         "原卡号 names no card of household {household} of the same kind and member",
+         "A card import line replaces a card not in the register (import the old card first, "
+         "on an earlier line or file)."),
+        ("card_none_open", "household member date", "no card of household {household} is "
+         "open on {date} to pay this line (member {member})",
+         "No card is open on the roll's date for a line: the member's personal or guardian card "
+         "(per-person items) or the household card (`member` None on a per-household line).",
+         "line"),
+    ]),
     ("Payment rolls and the bank's results", [
         ("roll_code_reused", "roll log_index",
          "payment roll {roll} exists (log entry {log_index}) with other content",

@@ -33,6 +33,7 @@ from ledger.models import (
     Account,
     AccountKind,
     Approval,
+    Card,
     Decision,
     FundLot,
     Household,
@@ -289,7 +290,10 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
         status, counts = _line_status(session, roll, line, events, before)
         amount = line.amount_fen if counts else 0
         total += amount
-        card = mask(vault.decrypt(household.bank_card), 6, 4) if household.bank_card else "—"
+        if line.card_id is not None:   # the card of the register the line pays (a student's)
+            card = mask(vault.decrypt(session.get(Card, line.card_id).account), 6, 4)
+        else:
+            card = mask(vault.decrypt(household.bank_card), 6, 4) if household.bank_card else "—"
         item, standard, quantity, label = _line_terms(roll, line, standards)
         kinds.setdefault(label, None)
         # A per-person line (雨露计划 for a student) names the person it pays, with the head

@@ -22,7 +22,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.money import format_yuan_plain, parse_yuan
 from ledger.core.pii import PiiVault
 from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
-from ledger.models import Household
+from ledger.models import Card, Household
 from ledger.models.rolls import BankResult
 from ledger.rolls.lifecycle import get_roll
 from ledger.rolls.settlement import BankLine, file_digest, settle
@@ -92,21 +92,49 @@ def households_of(session: Session, sent) -> dict:
     return found
 
 
+def cards_of(session: Session, sent) -> dict:
+    """card id → Card for the lines of `sent` that pay a card of the register, a chunk at a
+    time (as `households_of`)."""
+    ids = sorted({line.card_id for line, _ in sent if getattr(line, "card_id", None)})
+    found = {}
+    for start in range(0, len(ids), 2000):
+        found.update((c.id, c) for c in session.execute(
+            select(Card).where(Card.id.in_(ids[start:start + 2000]))).scalars())
+    return found
+
+
 def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
-                    encoding: str = "gb18030") -> int:
-    """Write (line, transfer) pairs as the bank's payment instruction file."""
+                    encoding: str = "gb18030", cards: dict | None = None) -> int:
+    """Write (line, transfer) pairs as the bank's payment instruction file.
+
+    A line that names a card of the register (`card_id`, from `cards_of`) is paid to that card;
+    a file with such lines has a sixth column, 持卡人, the name the account is held in (the
+    student's, the guardian's), which the bank checks against the account. A file whose every
+    line pays the household's card of registration is written as before the register."""
+    cards = cards or {}
+    carded = any(getattr(line, "card_id", None) for line, _ in sent)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["序号", "户编码", "户主姓名", "银行卡号", "金额"])
+    writer.writerow(["序号", "户编码", "户主姓名", "银行卡号", "金额"]
+                    + (["持卡人"] if carded else []))
     for line, _transfer in sent:
         household = households[line.household_code]
-        if not household.bank_card:
+        card_id = getattr(line, "card_id", None)
+        if card_id is not None:
+            if card_id not in cards:   # a caller that did not read the cards: never guess
+                raise ValueError(f"line {line.line_no} pays card #{card_id}: pass cards_of()")
+            card = cards[card_id]
+            account, holder = vault.decrypt(card.account), card.holder_name
+        elif not household.bank_card:
             raise LedgerError(f"line {line.line_no} ({line.household_code}) has no bank card",
                               code="roll_line_no_card", line=line.line_no,
                               household=line.household_code)
+        else:
+            account, holder = vault.decrypt(household.bank_card), household.head_name
         writer.writerow([line.line_no, safe_cell(line.household_code),
-                         safe_cell(household.head_name),
-                         vault.decrypt(household.bank_card), format_yuan_plain(line.amount_fen)])
+                         safe_cell(household.head_name), account,
+                         format_yuan_plain(line.amount_fen)]
+                        + ([safe_cell(holder)] if carded else []))
     try:
         data = buffer.getvalue().encode(encoding)
     except LookupError:

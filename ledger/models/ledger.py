@@ -321,6 +321,61 @@ class Member(Base):
     birth_digest: Mapped[str | None] = mapped_column(String(100), info={"pii": True})
 
 
+class CardKind(str, enum.Enum):
+    """Whose card a register row is (惠民惠农一卡通: per-household items to the household's card,
+    per-person items to the person's own card or a registered guardian's)."""
+    HOUSEHOLD = "household"  # 户卡: held by the head, for the household's items
+    PERSONAL = "personal"    # 个人卡: a member's own card (雨露计划 student, 公益岗位 worker)
+    GUARDIAN = "guardian"    # 监护人卡: a guardian's card receiving a member's per-person items
+
+
+class Card(Base):
+    """A bank card of the card register (migration 0021): opened on a date, never changed.
+
+    Closing it is a `card_closings` row; replacing it (换卡) is a new card naming the old one in
+    `replaces_card_id`, written with the old card's closing in one entry. The household's
+    `bank_card` is the card recorded at registration: without a household card in this register
+    it stays the household card (docs/ledger.md, "Cards over time")."""
+    __tablename__ = "cards"
+    __table_args__ = (
+        CheckConstraint("(kind = 'household' AND member_id IS NULL) OR "
+                        "(kind <> 'household' AND member_id IS NOT NULL)", name="member_by_kind"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    kind: Mapped[CardKind] = mapped_column(enum_type(CardKind, "card_kind"))
+    # personal: the member whose card it is; guardian: the member whose per-person items it
+    # receives (the ward); household: none
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # The name the account is held in, as the bank checks it against the account
+    holder_name: Mapped[str] = mapped_column(String(100))
+    # A guardian who is a registered member (of any household); null for a named person
+    holder_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    bank: Mapped[str] = mapped_column(String(100))
+    account: Mapped[str] = mapped_column(Text, info={"pii": True})
+    # Keyed digest of the number (`households.card_key`, stored salted: `households.salted`)
+    account_digest: Mapped[str] = mapped_column(String(100), info={"pii": True})
+    account_last4: Mapped[str] = mapped_column(String(4))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    replaces_card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
+
+
+class CardClosing(Base):
+    """A card closed (销户, or replaced: 换卡) from `closed_on`: not paid to on that day or after.
+    A card closes once."""
+    __tablename__ = "card_closings"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), unique=True)
+    closed_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
+
+
 class PaymentRoll(Base):
     """A household payment roll (公示清册) for one item, paid from one lot by one county."""
     __tablename__ = "payment_rolls"
@@ -368,6 +423,9 @@ class RollLine(Base):
     standard_id: Mapped[int | None] = mapped_column(ForeignKey("policy_standards.id"))
     standard_fen: Mapped[int | None] = mapped_column(BigInteger)
     computed_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # The card register row the line pays (migration 0021); null where it pays the household's
+    # card of registration (`households.bank_card`), as every line did before
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
 
     @property
     def hundredths(self) -> int:
@@ -703,4 +761,5 @@ APPEND_ONLY = (
     "cosignatures", "households", "household_events", "members", "project_events",
     "payment_rolls", "roll_lines", "roll_events",
     "recoveries", "loans", "loan_events", "loan_subsidies", "member_events", "household_links",
+    "cards", "card_closings",
 )

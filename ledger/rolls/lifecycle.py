@@ -36,6 +36,7 @@ from ledger.core.quantity import amount_fen as quantity_amount
 from ledger.core.workdays import add_working_days
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import check_amount, check_date
+from ledger.households.cards import cards_for_lines
 from ledger.models import (
     Account,
     AccountKind,
@@ -104,6 +105,7 @@ class _Line:
     standard_fen: int | None = None
     computed: int | None = None
     per: StandardPer | None = None   # of the standard applied (not stored on the line)
+    card_id: int | None = None       # the register card paid (None: the card of registration)
 
     def key(self) -> list:
         if self.centi is None:
@@ -159,8 +161,10 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
             _same_standard(1, pairs[0][0], standards_in_force(session, county_code), item,
                            StandardTier.BASIC, as_of.year, standard_fen)
             _check_lines(session, pairs, county_code, as_of, township=township)
+            # the roll's own item is paid per household: to the household card open on as_of
+            cards = cards_for_lines(session, [(h, None, False) for h, _ in pairs], as_of)
             return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
-                                use_code, standard_fen, pairs)
+                                use_code, standard_fen, pairs, [c.card_id for c in cards])
         resolved = _resolve(session, lines, county_code, item, standard_fen, as_of, vault)
         roll_item = item or _roll_item(resolved)
         digest = _content_digest(lot_id, county_code, roll_item, function_code, use_code,
@@ -170,6 +174,10 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
             return _same_or_conflict(session, existing, digest)
         _check_lines(session, [(x.household, x.quantity) for x in resolved], county_code,
                      as_of, duplicates=False, township=township)
+        for x, paid in zip(resolved, cards_for_lines(session, [
+                (x.household, x.member_id, x.per is StandardPer.PERSON
+                 or (x.per is None and x.member_id is not None)) for x in resolved], as_of)):
+            x.card_id = paid.card_id
         return _insert_resolved(session, actor, code, lot_id, county_code, roll_item,
                                 function_code, use_code, standard_fen or 0, resolved)
 
@@ -378,7 +386,7 @@ def _whole_quantity(number, household_code, quantity) -> None:
 
 
 def _insert_roll(session, actor, code, lot_id, county_code, item, function_code, use_code,
-            standard_fen, lines) -> PaymentRoll:
+            standard_fen, lines, card_ids=None) -> PaymentRoll:
     roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
                        function_code=function_code, use_code=use_code,
                        standard_fen=standard_fen, created_by=actor.id)
@@ -388,28 +396,41 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
         # Lines in with one DBAPI executemany, their images from a template in canonical key
         # order: a county's roll has tens of thousands (see ledger.rolls.payments).
         table = RollLine.__table__
-        template = image_template(table, {"roll_id": roll.id, "log_index": change.index})
+        # A line paying a register card holds card_id in its row and image; the others are
+        # written exactly as before the register (a late column: left out of the image).
+        carded = any(card_ids or ())
+        template = image_template(table, {"roll_id": roll.id, "log_index": change.index,
+                                          **({"card_id": None} if carded else {})})
         rows = []
         for line_id, (number, (household_code, quantity)) in zip(
                 new_ids(session, table, len(lines)), enumerate(lines, start=1)):
             amount = standard_fen * quantity
-            rows.append((line_id, roll.id, number, household_code, quantity, amount,
-                         change.index, change.log_id))
+            row = (line_id, roll.id, number, household_code, quantity, amount,
+                   change.index, change.log_id)
             image = template.copy()
             image["id"] = line_id
             image["line_no"] = number
             image["household_code"] = household_code
             image["quantity"] = quantity
             image["amount_fen"] = amount
+            if carded:
+                card_id = card_ids[number - 1]
+                row += (card_id,)
+                if card_id is None:
+                    del image["card_id"]
+                else:
+                    image["card_id"] = card_id
+            rows.append(row)
             change.add_written((table.name, [line_id], 1, None, image))
-        insert_tuples(session, table, _LINE_COLUMNS, rows)
+        insert_tuples(session, table, _LINE_COLUMNS + ["card_id"] if carded else _LINE_COLUMNS,
+                      rows)
     return roll
 
 
 _LINE_COLUMNS = ["id", "roll_id", "line_no", "household_code", "quantity", "amount_fen",
                  "log_index", "log_id"]
 _ALL_LINE_COLUMNS = _LINE_COLUMNS + ["item", "tier", "year", "member_id", "quantity_centi",
-                                     "standard_id", "standard_fen", "computed_fen"]
+                                     "standard_id", "standard_fen", "computed_fen", "card_id"]
 
 
 def _insert_resolved(session, actor, code, lot_id, county_code, item, function_code, use_code,
@@ -428,7 +449,7 @@ def _insert_resolved(session, actor, code, lot_id, county_code, item, function_c
                                         enumerate(lines, start=1)):
             row = (line_id, roll.id, number, x.household, x.quantity, x.amount, change.index,
                    change.log_id, x.item, x.tier, x.year, x.member_id, x.centi, x.standard_id,
-                   x.standard_fen, x.computed)
+                   x.standard_fen, x.computed, x.card_id)
             rows.append(row)
             change.add_written(table_record(table, dict(zip(_ALL_LINE_COLUMNS, row))))
         insert_tuples(session, table, _ALL_LINE_COLUMNS, rows)
@@ -466,8 +487,11 @@ def _check_lines(session, lines, county_code, as_of, duplicates=True,
         in_codes = f"({', '.join([mark] * len(codes))})"
         households = {code: (village, has_card) for code, village, has_card in
                       connection.exec_driver_sql(
-                          "SELECT code, village_code, bank_card IS NOT NULL FROM households "
-                          f"WHERE code IN {in_codes}", codes).all()}
+                          # a card of registration, or any of the card register (which
+                          # card is open on the day is chosen after: cards_for_lines)
+                          "SELECT code, village_code, bank_card IS NOT NULL OR EXISTS (SELECT "
+                          "1 FROM cards WHERE cards.household_code = households.code) FROM "
+                          f"households WHERE code IN {in_codes}", codes).all()}
         statuses = {}
         for code, status in connection.exec_driver_sql(
                 "SELECT household_code, status FROM household_events "

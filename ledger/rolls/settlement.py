@@ -42,14 +42,15 @@ from ledger.funds import flows, posting
 from ledger.funds.accounts import account_for, find_account, lock_accounts
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import Leg, check_period_open
+from ledger.households.cards import same_number
 from ledger.households.registry import card_key, unsalted
 from ledger.models import (
     Account,
     AccountKind,
     Approval,
+    Card,
     Decision,
     Household,
-    Member,
     Payee,
     PaymentRoll,
     Posting,
@@ -206,8 +207,8 @@ class _RollReader:
         self._session = session
         self._roll = roll
         self._households: dict[str, Household] | None = None
-        self._members: dict[int, str] | None = None
         self._credited: dict[int, int] | None = None
+        self._cards: dict | None = None
         self.open_days: dict[dt.date, LedgerError | None] = {}
 
     def household(self, code):
@@ -216,13 +217,6 @@ class _RollReader:
             self._households = {h.code: h for h in self._session.execute(
                 select(Household).where(Household.code.in_(codes))).scalars()}
         return self._households.get(code)
-
-    def member_name(self, member_id):
-        if self._members is None:
-            ids = select(RollLine.member_id).where(RollLine.roll_id == self._roll.id)
-            self._members = dict(self._session.execute(
-                select(Member.id, Member.name).where(Member.id.in_(ids))).all())
-        return self._members.get(member_id)
 
     def last_credited(self, line_id) -> int | None:
         """What the latest earlier file said was credited for a line reported paid."""
@@ -236,7 +230,22 @@ class _RollReader:
                 self._credited[lid] = 0 if other else credited
         return self._credited.get(line_id)
 
+    def card(self, card_id):
+        """The register card a line pays (`roll_lines.card_id`), read once per roll."""
+        if self._cards is None:
+            ids = select(RollLine.card_id).where(RollLine.roll_id == self._roll.id)
+            self._cards = {c.id: c for c in self._session.execute(
+                select(Card).where(Card.id.in_(ids))).scalars()}
+        return self._cards.get(card_id)
+
     def card_matches(self, line, account: str) -> bool:
+        """Whether `account` is the card the line pays: its register card, or else the
+        household card recorded at registration."""
+        if getattr(line, "card_id", None) is not None:
+            if self.vault is None:
+                raise LedgerError("the bank file gives payee accounts; reading them needs the "
+                                  "personal-data key", code="pii_key_missing")
+            return same_number(self.vault, self.card(line.card_id), account)
         household = self.household(line.household_code)
         if household is None or (household.bank_card is None and household.card_digest is None):
             return False
@@ -286,7 +295,10 @@ def _plan(session, actor, roll, reader, approvable, bank: BankLine) -> _Settled:
         if bank.account and not reader.card_matches(line, bank.account):
             diffs.append(BankDifference.OTHER_ACCOUNT)
         if bank.payee_name:
-            expected = (reader.member_name(line.member_id) if line.member_id is not None
+            card = reader.card(line.card_id) if line.card_id is not None else None
+            # The holder of the card the line pays: its register card's, else the head's (the
+            # registration card is the household's, also for a per-person line).
+            expected = (card.holder_name if card is not None
                         else getattr(reader.household(line.household_code), "head_name", None))
             if expected is not None and not _same_name(bank.payee_name, expected):
                 diffs.append(BankDifference.OTHER_NAME)

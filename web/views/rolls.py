@@ -23,7 +23,12 @@ from flask import (
 )
 
 from ledger.core.pii import PiiVault
-from ledger.imports.bank import households_of, import_bank_results, write_bank_file
+from ledger.imports.bank import (
+    cards_of,
+    households_of,
+    import_bank_results,
+    write_bank_file,
+)
 from ledger.imports.roll_lines import read_roll_lines
 from ledger.models import RegionLevel
 from ledger.reading import scoped as reading
@@ -223,7 +228,7 @@ def roll_send(roll_code: str):
         sent = rolls.send(s, actor(), roll_code, form.day.data)
         fd, out = tempfile.mkstemp(suffix=".csv")
         os.close(fd)
-        write_bank_file(out, sent, vault, households_of(s, sent), "gb18030")
+        write_bank_file(out, sent, vault, households_of(s, sent), "gb18030", cards_of(s, sent))
         return out
     done = unit.run(send)
     if not done:
