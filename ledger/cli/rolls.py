@@ -31,10 +31,13 @@ def roll_group():
               required=True, help="CSV or XLSX: 户编码/household_code[, 数量/quantity, "
               "补助项目/item, 户类别/tier, 年度/year, 成员身份证号/member_id_number, "
               "成员编号/member_id, 金额/amount] (docs/formats.md).")
+@click.option("--project", "project_code",
+              help="Pay from this household-programme project of the county (its share of the "
+                   "lot, put there by fund-project) instead of the county's own share.")
 @click.option("--date", "as_of", callback=to_date, default=TODAY)
 @pass_ctx
 def roll_create(ctx, code, lot_id, county, item, function_code, use_code, standard,
-                lines_file, as_of):
+                lines_file, project_code, as_of):
     """Create a roll from a file of lines (one item at --standard, or several items priced
     from the standards table)."""
     lines = read_roll_lines(lines_file)
@@ -43,7 +46,8 @@ def roll_create(ctx, code, lot_id, county, item, function_code, use_code, standa
     with ctx.session() as s:
         roll = rolls.create_roll(s, ctx.actor(s), code=code, lot_id=lot_id, county_code=county,
                                  item=item, function_code=function_code, use_code=use_code,
-                                 standard_fen=standard, lines=lines, as_of=as_of, vault=vault)
+                                 standard_fen=standard, lines=lines, as_of=as_of, vault=vault,
+                                 project_code=project_code)
     click.echo(f"roll {roll.code}: {len(lines)} lines created")
 
 

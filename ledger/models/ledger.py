@@ -390,6 +390,9 @@ class PaymentRoll(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # The county's household-programme project the roll pays from (migration 0024; a late
+    # column: null, the county's own share, as every roll before it).
+    project_code: Mapped[str | None] = mapped_column(ForeignKey("projects.code"))
 
 
 class RollLine(Base):

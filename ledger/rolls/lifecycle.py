@@ -36,6 +36,7 @@ from ledger.core.quantity import amount_fen as quantity_amount
 from ledger.core.workdays import add_working_days
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import check_amount, check_date
+from ledger.funds.projects import get_project
 from ledger.households.cards import cards_for_lines
 from ledger.models import (
     Account,
@@ -116,7 +117,8 @@ class _Line:
 
 def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county_code: str,
                 item: str | None, function_code: str, use_code: str, standard_fen: int | None,
-                lines: list, as_of: dt.date, vault=None) -> PaymentRoll:
+                lines: list, as_of: dt.date, vault=None,
+                project_code: str | None = None) -> PaymentRoll:
     """Create a roll (idempotent by code: the same roll again returns it).
 
     `lines` are (household code, whole quantity) pairs or `LineSpec`s. A line of the first
@@ -124,7 +126,9 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     standards table (county, item, tier, year; tier 一般户 and the year of `as_of` when not
     given), its amount standard × quantity rounded half-up unless the line gives the amount
     as the county kept it (then recorded as given, with the standard and the computed amount
-    beside it). `vault` is needed only when lines name members by ID number."""
+    beside it). `vault` is needed only when lines name members by ID number. `project_code`
+    names the county's household-programme project the roll pays from (its share of the lot,
+    put there by `fund-project`), instead of the county's own share."""
     first_form = standard_fen is not None and bool(item) and all(
         isinstance(x, tuple) or x.first_form for x in lines)
     if first_form:
@@ -134,7 +138,7 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     lock_head(session)
     if first_form:
         digest = _content_digest(lot_id, county_code, item, function_code, use_code,
-                                 standard_fen, pairs)
+                                 standard_fen, pairs, project_code)
         existing = _existing(session, code)
         if existing is not None:
             # Scope before the answer: another county learns nothing of this roll.
@@ -156,6 +160,8 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
     require(session, actor, Action.RECORD, township or county_code)
     if not lines:
         raise LedgerError("a roll needs at least one household line", code="roll_empty")
+    if project_code is not None:
+        _check_project(session, project_code, county_code, function_code)
     with collector_paused():  # tens of thousands of lines (ledger.store.bulk)
         if first_form:
             _same_standard(1, pairs[0][0], standards_in_force(session, county_code), item,
@@ -164,11 +170,12 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
             # the roll's own item is paid per household: to the household card open on as_of
             cards = cards_for_lines(session, [(h, None, False) for h, _ in pairs], as_of)
             return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
-                                use_code, standard_fen, pairs, [c.card_id for c in cards])
+                                use_code, standard_fen, pairs, [c.card_id for c in cards],
+                                project_code=project_code)
         resolved = _resolve(session, lines, county_code, item, standard_fen, as_of, vault)
         roll_item = item or _roll_item(resolved)
         digest = _content_digest(lot_id, county_code, roll_item, function_code, use_code,
-                                 standard_fen or 0, [x.key() for x in resolved])
+                                 standard_fen or 0, [x.key() for x in resolved], project_code)
         existing = _existing(session, code)
         if existing is not None:
             return _same_or_conflict(session, existing, digest)
@@ -179,7 +186,8 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
                  or (x.per is None and x.member_id is not None)) for x in resolved], as_of)):
             x.card_id = paid.card_id
         return _insert_resolved(session, actor, code, lot_id, county_code, roll_item,
-                                function_code, use_code, standard_fen or 0, resolved)
+                                function_code, use_code, standard_fen or 0, resolved,
+                                project_code=project_code)
 
 
 def township_preparing(session: Session, actor: User | None, county_code: str) -> str | None:
@@ -386,10 +394,11 @@ def _whole_quantity(number, household_code, quantity) -> None:
 
 
 def _insert_roll(session, actor, code, lot_id, county_code, item, function_code, use_code,
-            standard_fen, lines, card_ids=None) -> PaymentRoll:
+                 standard_fen, lines, card_ids=None, project_code=None) -> PaymentRoll:
     roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
                        function_code=function_code, use_code=use_code,
-                       standard_fen=standard_fen, created_by=actor.id)
+                       standard_fen=standard_fen, created_by=actor.id,
+                       project_code=project_code)
     with record_change(session, actor.username, "roll.create") as change:
         change.add(roll)
         session.flush()
@@ -434,12 +443,13 @@ _ALL_LINE_COLUMNS = _LINE_COLUMNS + ["item", "tier", "year", "member_id", "quant
 
 
 def _insert_resolved(session, actor, code, lot_id, county_code, item, function_code, use_code,
-                     standard_fen, lines: list[_Line]) -> PaymentRoll:
+                     standard_fen, lines: list[_Line], project_code=None) -> PaymentRoll:
     """As `_insert_roll`, for a roll with lines of the second form: every column written, each
     image made by `table_record` (a null later column left out, as verification does)."""
     roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
                        function_code=function_code, use_code=use_code,
-                       standard_fen=standard_fen, created_by=actor.id)
+                       standard_fen=standard_fen, created_by=actor.id,
+                       project_code=project_code)
     with record_change(session, actor.username, "roll.create") as change:
         change.add(roll)
         session.flush()
@@ -530,10 +540,29 @@ def _check_lines(session, lines, county_code, as_of, duplicates=True,
                                   household=code, status=status, date=as_of)
 
 
-def _content_digest(lot_id, county, item, fc, use, standard, lines) -> str:
-    text = json.dumps([lot_id, county, item, fc, use, standard, [list(x) for x in lines]],
-                      ensure_ascii=False)
+def _content_digest(lot_id, county, item, fc, use, standard, lines, project=None) -> str:
+    content = [lot_id, county, item, fc, use, standard, [list(x) for x in lines]]
+    if project is not None:   # rolls from the county's share keep the digest they had
+        content.append(project)
+    text = json.dumps(content, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_project(session, project_code, county_code, function_code) -> None:
+    """A roll pays from a project of its own county, under the project's function code (the
+    project's stage is checked when the roll is sent, as for any payment from it)."""
+    project = get_project(session, project_code)
+    if project.county_code != county_code:
+        raise LedgerError(f"project {project_code} belongs to county {project.county_code}, "
+                          f"not {county_code}", code="roll_project_other_county",
+                          project=project_code, project_county=project.county_code,
+                          county=county_code)
+    if project.function_code != function_code:
+        raise LedgerError(f"project {project_code} is for function code "
+                          f"{project.function_code}; it cannot pay under {function_code}",
+                          code="project_function_mismatch", project=project_code,
+                          project_function_code=project.function_code,
+                          function_code=function_code)
 
 
 def _digest_of(session, roll: PaymentRoll) -> str:
@@ -542,7 +571,7 @@ def _digest_of(session, roll: PaymentRoll) -> str:
               line.quantity_centi, line.standard_id, line.amount_fen]
              for line in _lines(session, roll)]
     return _content_digest(roll.lot_id, roll.county_code, roll.item, roll.function_code,
-                           roll.use_code, roll.standard_fen, lines)
+                           roll.use_code, roll.standard_fen, lines, roll.project_code)
 
 
 def _lines(session, roll) -> list[RollLine]:

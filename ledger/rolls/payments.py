@@ -48,6 +48,7 @@ from ledger.funds import flows
 from ledger.funds.accounts import find_account, lock_accounts
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import canonical_request, check_amount, check_period_open, iso_day
+from ledger.funds.projects import PAYABLE, require_stage
 from ledger.models import (
     Account,
     AccountKind,
@@ -129,6 +130,14 @@ def send_lines(session: Session, actor: User, roll: PaymentRoll, lines: list[Rol
         return _send_lines(session, actor, roll, lines, day)
 
 
+def roll_source(roll: PaymentRoll) -> tuple[AccountKind, str]:
+    """The account a roll pays from: its household-programme project's share of the lot, or
+    the county's own share."""
+    if roll.project_code is not None:
+        return AccountKind.PROJECT, roll.project_code
+    return AccountKind.UNIT, roll.county_code
+
+
 def _send_lines(session, actor, roll, lines, day):
     county = roll.county_code
     lot = get_lot(session, roll.lot_id)
@@ -137,6 +146,8 @@ def _send_lines(session, actor, roll, lines, day):
     if region.level is not RegionLevel.COUNTY:
         raise LedgerError(f"direct payments come from a county; {county} is not one",
                           code="not_a_county", region=county, level=region.level)
+    if roll.project_code is not None:   # what flows.pay checks of a project it pays from
+        require_stage(session, roll.project_code, PAYABLE, "pay out")
     require(session, actor, Action.RECORD, county)
     check_period_open(session, day)
     for line in lines:
@@ -164,7 +175,8 @@ def _send_lines(session, actor, roll, lines, day):
             sent.append((line, flows.pay(
                 session, actor, lot_id=roll.lot_id, payee_code=line.household_code,
                 amount_fen=line.amount_fen, function_code=roll.function_code,
-                use_code=roll.use_code, county_code=county, effective_date=day,
+                use_code=roll.use_code, project_code=roll.project_code,
+                county_code=None if roll.project_code else county, effective_date=day,
                 key=line_key(roll, line.line_no), memo=pay_memo(roll), _roll_line=True)))
     return sent
 
@@ -185,15 +197,17 @@ def _send_run(session, head, batch, lines):
     roll, lot = batch.roll, batch.lot
     county = roll.county_code
     total = sum(line.amount_fen for line in lines)
-    source = find_account(session, lot.id, AccountKind.UNIT, county)
+    kind, holder = roll_source(roll)
+    source = find_account(session, lot.id, kind, holder)
     if source is not None:
         source = lock_accounts(session, [source.id])[source.id]
     available = source.available if source is not None else 0
     if available < total:
+        whose = f"project {holder}" if kind is AccountKind.PROJECT else f"county {county}"
         raise Overdraft(
-            f"county {county} has {available} fen of lot {lot.label} available; roll "
+            f"{whose} has {available} fen of lot {lot.label} available; roll "
             f"{roll.code} needs {total} fen for lines {lines[0].line_no}–{lines[-1].line_no}",
-            account_kind=AccountKind.UNIT, holder=county, lot=lot.id, available_fen=available,
+            account_kind=kind, holder=holder, lot=lot.id, available_fen=available,
             requested_fen=total)
     sent = []
     for start in range(0, len(lines), CHUNK):
@@ -231,8 +245,10 @@ class _SendBatch:
         self.memo = pay_memo(roll)
         self.request = _request_maker({
             "kind": "pay", "lot": lot.id, "payee": None, "amount_fen": None,
-            "function_code": roll.function_code, "use": roll.use_code, "project": None,
-            "county": roll.county_code, "date": iso_day(day), "memo": self.memo})
+            "function_code": roll.function_code, "use": roll.use_code,
+            "project": roll.project_code,
+            "county": None if roll.project_code else roll.county_code,
+            "date": iso_day(day), "memo": self.memo})
         self.transfer = {  # the columns of a transfer that are the same on every line
             "kind": TransferKind.PAY, "lot_id": lot.id, "effective_date": day,
             "function_code": roll.function_code, "use_code": roll.use_code,

@@ -69,6 +69,7 @@ from ledger.rolls.payments import (
     keyed_transfers,
     move_balances,
     recorded_payments,
+    roll_source,
     runs,
 )
 from ledger.store.access import Action, require
@@ -309,7 +310,7 @@ def _plan(session, actor, roll, reader, approvable, bank: BankLine) -> _Settled:
         diffs.append(BankDifference.OTHER_AMOUNT)
     if BankDifference.NOT_POSTED in diffs:
         if bank.paid:   # money the ledger never authorised: all of it is to come back
-            plan.legs = {(AccountKind.UNIT, roll.county_code): -bank.sent_fen,
+            plan.legs = {roll_source(roll): -bank.sent_fen,
                          (AccountKind.RECEIVABLE, _receivable_holder(session, roll, line,
                                                                      bank)): bank.sent_fen}
         return _with_amount(plan)
@@ -334,13 +335,13 @@ def _plan(session, actor, roll, reader, approvable, bank: BankLine) -> _Settled:
         back = line.amount_fen if back is None else back
         if back:
             plan.legs = {(AccountKind.PAYEE, line.household_code): -back,
-                         (AccountKind.UNIT, roll.county_code): back}
+                         roll_source(roll): back}
         return _with_amount(plan)
     if bank.paid:
         kept = 0 if BankDifference.OTHER_ACCOUNT in diffs else bank.credited
         legs = {(AccountKind.PAYEE, line.household_code): kept - put_on_household,
                 (AccountKind.RECEIVABLE, line.household_code): bank.sent_fen - kept,
-                (AccountKind.UNIT, roll.county_code): put_on_household - bank.sent_fen}
+                roll_source(roll): put_on_household - bank.sent_fen}
         plan.legs = {k: v for k, v in legs.items() if v}
     return _with_amount(plan)
 
@@ -453,9 +454,9 @@ def _account_for_difference(session, actor, roll, plan, digest, today) -> None:
     `unfunded` instead (the bank line and its amount stay on record)."""
     bank = plan.bank
     lot = get_lot(session, roll.lot_id)
-    county_out = -plan.legs.get((AccountKind.UNIT, roll.county_code), 0)
+    county_out = -plan.legs.get(roll_source(roll), 0)
     if county_out > 0:
-        unit = find_account(session, lot.id, AccountKind.UNIT, roll.county_code)
+        unit = find_account(session, lot.id, *roll_source(roll))
         available = lock_accounts(session, [unit.id])[unit.id].available if unit else 0
         if available < county_out:
             plan.differences.append(BankDifference.UNFUNDED)
@@ -474,7 +475,7 @@ def _account_for_difference(session, actor, roll, plan, digest, today) -> None:
                        line=bank.line_no) as change:
         legs = []
         for (kind, holder), amount in sorted(plan.legs.items(), key=lambda kv: kv[1]):
-            region = (roll.county_code if kind is AccountKind.UNIT
+            region = (roll.county_code if kind in (AccountKind.UNIT, AccountKind.PROJECT)
                       else _holder_region(session, holder, roll))
             legs.append(Leg(account_for(change, lot, kind, holder, region), amount))
         transfer = posting.record(
@@ -616,6 +617,7 @@ def top_up(session: Session, actor: User, code: str, line_no: int, day: dt.date,
                           roll=code, line=line_no, owed_fen=owed, amount_fen=amount)
     return flows.pay(session, actor, lot_id=roll.lot_id, payee_code=line.household_code,
                      amount_fen=amount, function_code=roll.function_code,
-                     use_code=roll.use_code, county_code=roll.county_code,
+                     use_code=roll.use_code, project_code=roll.project_code,
+                     county_code=None if roll.project_code else roll.county_code,
                      effective_date=day, key=key,
                      memo=f"补足 {roll.code} 第{line_no}行 银行少入账")

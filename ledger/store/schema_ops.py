@@ -45,3 +45,27 @@ def set_enum_check(connection, table: str, enum_name: str, column: str, values) 
     problems = connection.exec_driver_sql("PRAGMA integrity_check").scalar_one()
     if problems != "ok":
         raise RuntimeError(f"schema rewrite of {table} failed the integrity check: {problems}")
+
+
+def drop_sqlite_reference(connection, table: str, clause: str) -> None:
+    """Take one column's REFERENCES clause (`clause`, exactly as in the CREATE statement) out
+    of a SQLite table's CREATE statement, so that the column can be dropped (SQLite refuses to
+    drop a column in a foreign key). Removing a foreign key needs no rewrite of the rows
+    (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema
+    Changes"); the database's integrity is checked after."""
+    sql = connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar_one()
+    if sql.count(clause) != 1:
+        raise RuntimeError(f"cannot find {clause!r} in {table}'s CREATE statement")
+    version = connection.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    connection.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        connection.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+            (sql.replace(clause, ""), table))
+        connection.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        connection.exec_driver_sql("PRAGMA writable_schema = OFF")
+    problems = connection.exec_driver_sql("PRAGMA integrity_check").scalars().all()
+    if problems != ["ok"]:
+        raise RuntimeError(f"schema rewrite of {table} failed the integrity check: {problems}")

@@ -209,3 +209,46 @@ def test_a_file_that_contradicts_itself_is_refused_whole(ft, world, tmp_path):
     with transaction(world.factory) as s:
         assert s.execute(select(BankResult)).first() is None
     assert "payee" not in by_kind(world)
+
+
+def test_a_roll_pays_from_the_household_programme_project(ft, world, tmp_path, colleague):
+    """The county pays its households from its household-programme project in the project
+    library (P-001, approved in tests/world.py): the project's share of the lot goes down, the
+    county's own share does not; the bank's differences come back to the project."""
+    code, out, err = ft(*CLERK, "fund-project", "--lot", ft.lot, "--project", "P-001",
+                        "--amount", "3000.00", "--key", "记-P001", "--date", "2024-03-15",
+                        "--json")
+    assert code == 0, err
+    assert ft("--as", "k_approver", "approve", json.loads(out)["id"])[0] == 0
+    county = by_kind(world)["unit"][COUNTY]
+    lines = write(tmp_path, "p.csv", "户编码,数量\nH-100,2\nH-101,1\n", "gb18030")
+    base = [*CLERK, "roll", "create", "R-P", "--lot", ft.lot, "--county", COUNTY, "--item",
+            "产业奖补", "--use", "household_subsidy", "--standard", "500.00", "--lines", lines,
+            "--project", "P-001", "--date", "2024-03-15"]
+    code, _, err = ft(*base[:-6], "--function-code", "2130504", *base[-6:])
+    assert code == 2 and "project P-001 is for function code 2130505" in err
+    assert ft(*base, "--function-code", "2130505")[0] == 0
+    assert ft(*base, "--function-code", "2130505")[0] == 0   # the same roll again
+    assert ft(*CLERK, "roll", "publish", "R-P", "--date", PUBLISHED)[0] == 0
+    assert ft("--as", "k_approver", "roll", "approve", "R-P", "--date", EARLIEST)[0] == 0
+    assert ft(*CLERK, "roll", "send", "R-P", "-o", str(tmp_path / "p.bank"), "--date",
+              EARLIEST)[0] == 0
+    results = write(tmp_path, "r.csv", HEADER +
+                    "1,H-100,1000.00,1000.00,成功,,B1,2024-04-02,赵大,\n"
+                    "2,H-101,500.00,480.00,成功,代扣,B2,2024-04-02,钱二,\n", "gb18030")
+    assert import_results(ft, results, "R-P")["differences"] == 1
+    [difference] = json.loads(ft(*CLERK, "roll", "differences", "R-P", "--json")[1])
+    assert ft(*colleague, "approve", difference["transfer"])[0] == 0
+    after = by_kind(world)
+    assert after["project"] == {"P-001": 3000_00 - 1500_00}
+    assert after["unit"][COUNTY] == county          # the county's own share is untouched
+    assert after["payee"] == {"H-100": 1000_00, "H-101": 480_00}
+    assert after["receivable"] == {"H-101": 20_00}
+    # The top-up comes from the project too.
+    code, out, err = ft(*CLERK, "roll", "top-up", "R-P", "--line", "2", "--voucher", "记-9",
+                        "--date", "2024-04-09")
+    assert code == 0, err
+    assert ft("--as", "k_approver", "approve", int(out.split("#")[1].split(":")[0]))[0] == 0
+    assert by_kind(world)["project"] == {"P-001": 3000_00 - 1520_00}
+    with transaction(world.factory) as s:
+        assert verify(s).intact
