@@ -111,7 +111,9 @@ class RollView:
     def total_fen(self) -> int:
         return sum(line.amount_fen for line, _, state in self.lines if state != "withdrawn")
 
-    def has(self, kind: RollEventKind) -> bool:
+    def has(self, kind: RollEventKind | str) -> bool:
+        """Whether the roll has an event of `kind` (templates pass the value, 'approved')."""
+        kind = RollEventKind(kind)
         return any(e.kind is kind for e in self.events)
 
     @property

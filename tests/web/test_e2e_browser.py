@@ -123,6 +123,25 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
     assert "审核通过" in approver.content()
     _shot(approver, "4-roll-approved", db)
 
+    # The clerk sends the roll to the bank; the bank's file comes back with line 1 credited
+    # 2.00 short (手续费) and line 2 paid: the approver records it, and the roll's page shows
+    # the difference waiting for a colleague's review.
+    clerk.goto(f"{server}/staff/rolls/R-E2E")
+    with clerk.expect_download():
+        clerk.click("main button:has-text('发送银行')")
+    result = tmp_path / "回盘.csv"
+    result.write_text("序号,户编码,金额,入账金额,结果,失败原因\n"
+                      "1,KH-1,800.00,798.00,成功,手续费\n2,KH-2,1600.00,1600.00,成功,\n",
+                      encoding="gb18030")
+    approver.goto(f"{server}/staff/rolls/R-E2E")
+    approver.set_input_files("#file", str(result))
+    approver.click("main button:has-text('预览')")
+    approver.wait_for_selector("text=行与名册不符")
+    approver.click("main button:has-text('确认导入')")
+    approver.wait_for_selector("h2:has-text('银行差异')")
+    assert "少入账" in approver.content() and "待复核" in approver.content()
+    _shot(approver, "4b-roll-bank-differences", db)
+
     sign_checkpoint(world, scene)  # the bureau signs, village and township cosign
     auditor = _login(chromium, server, "auditor")
     auditor.goto(f"{server}/audit/")

@@ -115,7 +115,9 @@ def test_roll_publish_approve_send(app, scene, browser):
     assert len(r.data.decode("gb18030").strip().splitlines()) == 3  # header + two lines
     assert "已送银行" in clerk.get(page).get_data(as_text=True)
     from io import BytesIO
-    result = "序号,户编码,金额,结果,失败原因\n1,KH-1,500.00,成功,\n2,KH-2,1000.00,失败,卡号错误\n"
+    # The bank kept 5.00 of line 1 (手续费): recorded as it happened, shown on the roll's page.
+    result = ("序号,户编码,金额,入账金额,结果,失败原因,入账日期\n"
+              f"1,KH-1,500.00,495.00,成功,手续费,{TODAY}\n2,KH-2,1000.00,0,失败,卡号错误,{TODAY}\n")
     r = approver.post(f"{page}/bank-results", {"file": (BytesIO(result.encode()), "回盘.csv")},
                       token_from=page, content_type="multipart/form-data")
     html = r.get_data(as_text=True)
@@ -123,7 +125,9 @@ def test_roll_publish_approve_send(app, scene, browser):
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
     r = approver.post(f"{page}/bank-results/confirm", {"token": token}, token_from=page)
     assert r.status_code == 302
-    assert "1 已支付, 1 退票" in approver.get(page).get_data(as_text=True)
+    html = approver.get(page).get_data(as_text=True)
+    assert "1 已支付, 1 退票" in html and "1 行与名册不符" in html
+    assert "银行差异" in html and "少入账" in html and "待复核" in html and "5.00" in html
     other = browser("k2_approver")
     r = other.post(f"{page}/bank-results", {"file": (BytesIO(result.encode()), "x.csv")},
                    token_from="/staff/", content_type="multipart/form-data")

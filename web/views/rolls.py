@@ -23,6 +23,7 @@ from flask import (
 )
 
 from ledger.core.pii import PiiVault
+from ledger.funds import posting
 from ledger.imports.bank import (
     cards_of,
     households_of,
@@ -30,9 +31,10 @@ from ledger.imports.bank import (
     write_bank_file,
 )
 from ledger.imports.roll_lines import read_roll_lines
-from ledger.models import RegionLevel
+from ledger.models import Decision, RegionLevel
 from ledger.reading import scoped as reading
 from ledger.rolls import lifecycle as rolls
+from ledger.rolls import settlement
 from ledger.store.access import Action
 from web import db, unit, uploads
 from web.access import actor, requires
@@ -75,7 +77,27 @@ def roll_detail(roll_code: str):
     county_steps = rolls.township_of_roll(s, me, view.roll) is None
     return render_template("staff/roll.html", v=view, form=RollDateForm(),
                            bank_form=BankResultsForm(), object_form=object_form,
-                           resolve_form=resolve_form, county_steps=county_steps)
+                           resolve_form=resolve_form, county_steps=county_steps,
+                           differences=_bank_differences(s, view.roll))
+
+
+def _bank_differences(s, roll) -> list[dict]:
+    """The bank's lines that differ from the roll, as the page shows them: what the bank did,
+    how it differs, and the transfer that accounts for the money with its state."""
+    shown = []
+    for b in settlement.differences(s, roll):
+        decision = (posting.decision_of(s, b.difference_transfer_id)
+                    if b.difference_transfer_id else None)
+        shown.append({
+            "line": b.line_no, "value_date": b.value_date, "sent_fen": b.sent_fen,
+            "credited_fen": b.credited_fen, "paid": b.paid, "reason": b.reason,
+            "labels": "、".join(gettext(settlement.DIFFERENCE_LABELS[d])
+                               for d in b.difference_kinds),
+            "difference_fen": b.difference_fen, "transfer": b.difference_transfer_id,
+            "state": (gettext("已审核") if decision is Decision.APPROVED
+                      else gettext("已驳回") if decision is Decision.REJECTED
+                      else gettext("待复核") if b.difference_transfer_id else "—")})
+    return shown
 
 
 def _objection_forms(view):
