@@ -104,6 +104,14 @@ def import_appropriations(session: Session, actor: User, _vault, path) -> Import
     return ImportResult("appropriations", added, same, rows.report)
 
 
+def appropriation_keys(path) -> list[tuple[int, str]]:
+    """The (line, idempotency key) of the transfer each line of an appropriations file records
+    (the lot's opening transfer: one key per document, source level and year)."""
+    return [(row.line, lots.appropriation_key(row.values["doc"], row.values["source"],
+                                              row.values["year"]))
+            for row in read(path, APPROPRIATION_COLUMNS)]
+
+
 STAGE_WORDS = {"申报": "proposed", "入库": "in_library", "不予立项": "rejected",
                "未通过": "rejected"}
 IMPORTABLE_STAGES = (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY, ProjectStatus.REJECTED)
