@@ -912,6 +912,10 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("import_records_no_transfers", "kind kinds",
          "a file of kind {kind} records no transfers to approve (kinds that do: {kinds})",
          "Approving a file's transfers, for a kind whose lines record none."),
+        ("file_differs_from_transfer", "transfer_id key field recorded given",
+         "transfer #{transfer_id} ({key}) was recorded with {field} {recorded}; the file now "
+         "says {given}",
+         "Approving a file's transfers, from a file changed since it was imported."),
         ("project_stage_conflict", "project stage field recorded given",
          "project {project}: its {stage} step is recorded with {field} {recorded}, the file "
          "says {given}",

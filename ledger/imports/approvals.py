@@ -5,9 +5,11 @@ colleague's approval (maker–checker). The approver names the file the clerk im
 give the idempotency keys of the transfers it recorded (`ImportKind.transfer_keys`), and each
 is approved in file order through `ledger.funds.posting.approve`, so each approval is its own
 approval row and audit entry, refused if the approver recorded the transfer, outside their
-region, or in a closed period. All or nothing, like an import: the first refusal names the
-file's line and nothing is approved. Transfers approved before are counted, not approved again,
-so the same command run twice changes nothing.
+region, or in a closed period. The file must still say what was recorded: a line whose amount
+or date differs from its transfer's (the file was changed after the import) is refused. All or
+nothing, like an import: the first refusal names the file's line and nothing is approved.
+Transfers approved before are counted, not approved again, so the same command run twice
+changes nothing.
 """
 from __future__ import annotations
 
@@ -45,22 +47,37 @@ def approve_file(session: Session, actor: User, kind: str, path, comment: str = 
                           kind=kind, kinds=transfer_kinds())
     name = Path(path).name
     lines = spec.transfer_keys(path)
-    keys = [key for _, key in lines]
-    found: dict[str, tuple[int, Decision | None]] = {}
+    keys = [key for _, key, _, _ in lines]
+    found: dict[str, tuple] = {}
     for start in range(0, len(keys), 500):
-        found.update((key, (tid, decision)) for key, tid, decision in session.execute(
-            select(Transfer.idempotency_key, Transfer.id, Approval.decision)
+        found.update((row[0], row[1:]) for row in session.execute(
+            select(Transfer.idempotency_key, Transfer.id, Approval.decision,
+                   Transfer.amount_fen, Transfer.effective_date)
             .outerjoin(Approval, Approval.transfer_id == Transfer.id)
             .where(Transfer.idempotency_key.in_(keys[start:start + 500]))))
-    missing = [Problem(name, line, "", f"no transfer is recorded under {key}: import the "
-                       "file first", "not_found", {"what": "transfer", "key": key})
-               for line, key in lines if key not in found]
-    if missing:
-        raise ImportProblems(missing)
+    problems = []
+    for line, key, amount_fen, day in lines:
+        if key not in found:
+            problems.append(Problem(name, line, "", f"no transfer is recorded under {key}: "
+                                    "import the file first", "not_found",
+                                    {"what": "transfer", "key": key}))
+            continue
+        transfer_id, _, recorded_fen, recorded_day = found[key]
+        for field_name, recorded, given in (("amount_fen", recorded_fen, amount_fen),
+                                            ("date", recorded_day, day)):
+            if recorded != given:
+                problems.append(Problem(
+                    name, line, "", f"transfer #{transfer_id} ({key}) was recorded with "
+                    f"{field_name} {recorded}; the file now says {given}",
+                    "file_differs_from_transfer",
+                    {"transfer_id": transfer_id, "key": key, "field": field_name,
+                     "recorded": str(recorded), "given": str(given)}))
+    if problems:
+        raise ImportProblems(problems)
     result = ApprovedFile(kind)
     done: set[int] = set()
-    for line, key in lines:
-        transfer_id, decision = found[key]
+    for line, key, _, _ in lines:
+        transfer_id, decision, _, _ = found[key]
         if transfer_id in done:
             continue
         done.add(transfer_id)

@@ -49,8 +49,9 @@ class ImportKind:
     run: Callable              # (session, actor, vault, path, **extra) -> result
     needs_vault: bool = False  # the file carries personal data (encrypted at rest)
     needs_source: bool = False  # --source and --snapshot: another office's list or register
-    # Kinds whose lines record transfers (pending approval): path -> [(line, idempotency key)],
-    # so that an approver can approve what a file recorded (ledger.imports.approvals).
+    # Kinds whose lines record transfers (pending approval): path -> [(line, idempotency key,
+    # amount in fen, date)], so that an approver can approve what a file recorded
+    # (ledger.imports.approvals).
     transfer_keys: Callable | None = None
 
 

@@ -221,9 +221,11 @@ def import_payments(session: Session, actor: User, _vault, path) -> ImportResult
 
 
 def voucher_keys(columns: list[Column]):
-    """The (line, idempotency key) of each line of a file of this kind: its voucher number."""
-    def keys(path) -> list[tuple[int, str]]:
-        return [(row.line, row.values["voucher"]) for row in read(path, columns)]
+    """What each line of a file of this kind recorded: (line, idempotency key — its voucher
+    number —, amount in fen, date), for approving what the file says."""
+    def keys(path) -> list[tuple[int, str, int, object]]:
+        return [(row.line, row.values["voucher"], row.values["amount"], row.values["date"])
+                for row in read(path, columns)]
     return keys
 
 

@@ -104,11 +104,12 @@ def import_appropriations(session: Session, actor: User, _vault, path) -> Import
     return ImportResult("appropriations", added, same, rows.report)
 
 
-def appropriation_keys(path) -> list[tuple[int, str]]:
-    """The (line, idempotency key) of the transfer each line of an appropriations file records
-    (the lot's opening transfer: one key per document, source level and year)."""
+def appropriation_keys(path) -> list[tuple]:
+    """What each line of an appropriations file recorded: (line, idempotency key of the lot's
+    opening transfer — one per document, source level and year —, amount in fen, date)."""
     return [(row.line, lots.appropriation_key(row.values["doc"], row.values["source"],
-                                              row.values["year"]))
+                                              row.values["year"]),
+             row.values["amount"], row.values["date"])
             for row in read(path, APPROPRIATION_COLUMNS)]
 
 

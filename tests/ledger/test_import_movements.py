@@ -203,3 +203,12 @@ def test_the_progress_bar_is_shown_when_asked(ft, world, tmp_path):
     assert code == 0 and "allocations" in err and "1/1" in err
     code, _, err = ft("--as", "p_clerk", "import", "allocations", prov)
     assert code == 0 and err == ""  # stderr is not a terminal here
+
+
+def test_a_file_changed_since_its_import_is_not_approved(ft, world, tmp_path):
+    prov = write(tmp_path, "prov.csv", PROVINCE_FILE)
+    assert ft("--as", "p_clerk", "import", "allocations", prov)[0] == 0
+    prov.write_text(PROVINCE_FILE.replace("600,000.00", "650,000.00"), encoding="utf-8")
+    code, _, err = ft("--as", "p_approver", "approve", "--file", prov, "--kind", "allocations")
+    assert code == 2 and "prov.csv, line 2" in err and "the file now says 65000000" in err
+    assert _count(world, Approval) == 1  # the world's own lot only
