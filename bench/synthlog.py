@@ -198,8 +198,11 @@ def households(province: Province, count: int, prefix: str = "R") -> list[str]:
                 records = []
                 logged = {"log_index": log.index, "log_id": log.log_id}
                 for code in chunk[start:start + PAYEES_PER_ENTRY]:
+                    # a household payee carries no identity of its own (its members do)
                     rows = [(Payee, {"code": code, "kind": PayeeKind.HOUSEHOLD, "name": "李四",
-                                     "region_code": VILLAGE, **logged}),
+                                     "region_code": VILLAGE, "credit_code": None,
+                                     "id_number": None, "id_digest": None,
+                                     "home_county": None, **logged}),
                             (Household, {"code": code, "village_code": VILLAGE,
                                          "head_name": "李四", "bank_card": card,
                                          "bank_card_last4": number[-4:],
