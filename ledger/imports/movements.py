@@ -36,7 +36,12 @@ USE_WORDS = {text.split(" (")[0]: code for code, text in USES.items()}
 
 
 def _text(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
+    value = unicodedata.normalize("NFKC", text).strip()
+    # A control character (NUL, a stray tab) is no part of a code, a number or a memo, and
+    # PostgreSQL refuses NUL in any query that would look the value up.
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError(f"{text!r} holds a control character")
+    return value
 
 
 def _code(text: str) -> str:

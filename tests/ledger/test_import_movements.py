@@ -212,3 +212,11 @@ def test_a_file_changed_since_its_import_is_not_approved(ft, world, tmp_path):
     code, _, err = ft("--as", "p_approver", "approve", "--file", prov, "--kind", "allocations")
     assert code == 2 and "prov.csv, line 2" in err and "the file now says 65000000" in err
     assert _count(world, Approval) == 1  # the world's own lot only
+
+
+@pytest.mark.parametrize("cell", ["长县财农\x00〔2024〕3号", "P-\x00001"])
+def test_a_control_character_is_a_cell_problem(ft, world, tmp_path, cell):
+    text = FUNDING_FILE.replace("长县财农〔2024〕3号" if "财" in cell else "P-001", cell)
+    code, _, err = ft("--as", "k_clerk", "import", "project_funding",
+                      write(tmp_path, "f.csv", text))
+    assert code == 2 and "f.csv, line 2, column" in err and "control character" in err
