@@ -14,10 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import alerts, demo, harness, notice, roll, transfers, verify_log, web
+from bench import alerts, demo, harness, imports, notice, roll, transfers, verify_log, web
 
 SUITES = {"transfers": transfers, "roll": roll, "verify": verify_log, "notice": notice,
-          "demo": demo, "alerts": alerts, "web": web}
+          "demo": demo, "alerts": alerts, "web": web, "imports": imports}
 
 
 class Context:

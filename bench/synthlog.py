@@ -119,14 +119,19 @@ def grow(province: Province, entries: int, prefix: str = "S") -> int:
     return size
 
 
+# A household payee carries no identity of its own (its members do): the payee columns of
+# migration 0020, null, as the services write them.
+NO_IDENTITY = {"credit_code": None, "id_number": None, "id_digest": None, "home_county": None}
+
+
 def _batch(s, log, lot_id, unit_id, clerk_id, approver_id, ids, prefix, start, n) -> None:
     rows = {t: [] for t in ("payees", "accounts", "transfers", "postings", "approvals")}
     codes = [f"{prefix}{start + i:08d}" for i in range(n)]
     for first in range(0, n, PAYEES_PER_ENTRY):
         chunk = codes[first:first + PAYEES_PER_ENTRY]
         payees = [{"code": c, "kind": PayeeKind.HOUSEHOLD, "name": "张三",
-                   "region_code": VILLAGE, "log_index": log.index, "log_id": log.log_id}
-                  for c in chunk]
+                   "region_code": VILLAGE, **NO_IDENTITY, "log_index": log.index,
+                   "log_id": log.log_id} for c in chunk]
         log.append("k_clerk", "payee.register",
                    [_image_record(Payee.__table__, p) for p in payees], {})
         rows["payees"] += payees
@@ -199,7 +204,7 @@ def households(province: Province, count: int, prefix: str = "R") -> list[str]:
                 logged = {"log_index": log.index, "log_id": log.log_id}
                 for code in chunk[start:start + PAYEES_PER_ENTRY]:
                     rows = [(Payee, {"code": code, "kind": PayeeKind.HOUSEHOLD, "name": "李四",
-                                     "region_code": VILLAGE, **logged}),
+                                     "region_code": VILLAGE, **NO_IDENTITY, **logged}),
                             (Household, {"code": code, "village_code": VILLAGE,
                                          "head_name": "李四", "bank_card": card,
                                          "bank_card_last4": number[-4:],

@@ -6,7 +6,7 @@ runs code in child interpreters from source text that refactorings do not rewrit
 silently before. Two checks, cheap enough for CI:
 
 - every import in the child-process templates resolves (module and name), without running them;
-- the quickest subset (figures 1, 2, 3, 3b, 8 at tiny sizes, one run each: a few seconds on a
+- the quickest subset (figures 1, 2, 3, 3b, 8, 9 at tiny sizes, one run each: a few seconds on a
   quiet machine) runs to the end, and its JSON holds each figure with its raw baseline.
 """
 from __future__ import annotations
@@ -50,14 +50,16 @@ def test_child_template_imports_resolve(name):
 
 
 EXPECTED = {"1 transfer (sqlite)", "2 whole roll", "2a roll create", "2b roll send",
-            "2c bank results", "3 verify", "3b verify since", "8 proof"}
+            "2c bank results", "3 verify", "3b verify since", "8 proof",
+            "9a import households", "9b import members", "9c import allocations",
+            "9d import payments"}
 
 
 @pytest.mark.slow
 def test_quickest_bench_subset_writes_figures_with_baselines(tmp_path):
     out = tmp_path / "bench.json"
     cmd = [sys.executable, "-m", "bench", "--quick", "--only", "transfers", "roll", "verify",
-           "--runs", "1", "--lines", "200", "--entries", "2000",
+           "imports", "--runs", "1", "--lines", "200", "--entries", "2000",
            "--workdir", str(tmp_path / "work"), "--out", str(out)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]

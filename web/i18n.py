@@ -103,6 +103,8 @@ EN = {
     "外部名单和收款人名册须填写来源和名单日期：":
         "Lists and registers from other offices need their source and snapshot date: ",
     "行政区划": "Administrative regions", "资金文件（指标）": "Appropriations",
+    "资金下达拨付": "Allocations", "项目资金安排": "Project funding",
+    "资金支付（项目支出、直接支付）": "Payments (projects and one-off)",
     "项目库": "Project library", "建档立卡户": "Registered households",
     "家庭成员": "Household members", "死亡人口名单": "Death registry",
     "财政供养人员名单": "Public payroll", "机动车登记": "Vehicle registrations",

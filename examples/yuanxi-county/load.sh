@@ -56,8 +56,6 @@ fi
 unset FUNDTRAIL_DATABASE_URL FUNDTRAIL_USER
 ft() { fundtrail --config "$WORK/fundtrail.toml" "$@"; }
 step() { echo; echo "== $*"; }
-# The id of the transfer a --json command printed (approve needs it).
-transfer_id() { python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'; }
 
 step "keys: the bureau's log key and the county's cosigner; schema"
 LOG_VKEY=$(ft keygen --kind log --out "$WORK/keys/log.key")
@@ -77,10 +75,14 @@ ft --as admin user add ${COUNTY}_auditor --name 沅溪县审计局 --role audito
 
 clerk() { ft --as ${COUNTY}_clerk "$@"; }
 approver() { ft --as ${COUNTY}_approver "$@"; }
-# Money recorded by the clerk (--json prints the transfer) and approved by the approver; the
-# transfer's number is kept in LAST.
-LAST=0
-approved() { LAST="$(clerk "$@" --json | transfer_id)"; approver approve "$LAST"; }
+# Money comes in files, one voucher a line: imported by the clerk (each line a transfer pending
+# approval); the approver lists what waits, then approves what the file recorded, one approval
+# each (maker–checker). FILE KIND COMMENT
+money() {
+    clerk import "$2" "$1"
+    approver transfer list --pending
+    approver approve --file "$1" --kind "$2" --comment "$3"
+}
 # A roll: created by the clerk, on the village boards 7 working days, approved by the
 # approver, sent to the bank (the bank file goes to $WORK/bank), the bank's results imported
 # by the approver. WITHDRAW=N withdraws line N before approval.
@@ -105,21 +107,13 @@ clerk import standards "$HERE/standards.csv"
 clerk import projects "$HERE/projects.csv"
 
 step "2023: appropriations (指标文件), each lot approved by a colleague of the clerk"
-clerk import appropriations "$HERE/appropriations-2023.csv"
-# The import does not print the transfers it records (pending approval), and no command lists
-# them: they are numbered on from the ledger's last transfer in file order — here 1 and 2, as
-# the lots are (1 central 2023, 2 province 2023).
-approver approve 1 --comment 指标到账
-approver approve 2 --comment 指标到账
+money "$HERE/appropriations-2023.csv" appropriations 指标到账
 
 step "2023: projects approved, funded, implemented (one adjusted), a contractor paid, accepted"
 approver project advance XM-2023-01 --to approved --date 2023-02-27 --doc-number 沅政函〔2023〕12号
 approver project advance XM-2023-02 --to approved --date 2023-02-27 --doc-number 沅政函〔2023〕12号
 approver project advance XM-2023-04 --to approved --date 2023-02-27 --doc-number 沅政函〔2023〕12号
-approved fund-project --lot 1 --project XM-2023-01 --amount 600,000.00 --key 沅财农〔2023〕11号 \
-    --date 2023-03-16
-approved fund-project --lot 2 --project XM-2023-02 --amount 850,000.00 --key 沅财农〔2023〕12号 \
-    --date 2023-03-16
+money "$HERE/project-funding-2023.csv" project_funding 资金安排已核
 clerk project advance XM-2023-01 --to implementing --date 2023-03-20
 clerk project advance XM-2023-02 --to implementing --date 2023-03-25
 approver project advance XM-2023-02 --to adjusted --date 2023-06-12 \
@@ -132,27 +126,16 @@ roll 沅溪-2023-01 1 "$HERE/roll-2023-1.csv" 2023-04-10 2023-04-11 2023-04-24 2
     "$HERE/bank-result-2023-1.csv"
 roll 沅溪-2023-02 1 "$HERE/roll-2023-2.csv" 2023-10-09 2023-10-10 2023-10-23 2023-10-27 \
     "$HERE/bank-result-2023-2.csv"
-approved pay --lot 2 --project XM-2023-02 --payee QY43129901 --amount 780,000.00 \
-    --function-code 2130504 --use infrastructure --key 沅财付〔2023〕0412号 \
-    --memo 茶园村组道路硬化工程款 --date 2023-11-30
-approved pay --lot 1 --project XM-2023-01 --payee QY43129902 --amount 585,000.00 \
-    --function-code 2130505 --use industry --key 沅财付〔2023〕0418号 \
-    --memo 溪口村蔬菜大棚建设工程款 --date 2023-11-24
+money "$HERE/payments-2023.xlsx" payments 支付凭证已核
 approver project advance XM-2023-01 --to accepted --date 2023-11-28 --doc-number 沅乡振验〔2023〕7号
 approver project advance XM-2023-02 --to accepted --date 2023-12-06 --doc-number 沅乡振验〔2023〕9号
 
 step "2024: appropriations, projects approved and funded"
-clerk import appropriations "$HERE/appropriations-2024.csv"
-# Lots 3 (central 2024) and 4 (province 2024); their transfers follow the last contractor's
-# payment, the last transfer recorded (a roll's payments come before it, and a line the bank returned
-# records no transfer of its own).
-approver approve $((LAST + 1)) --comment 指标到账
-approver approve $((LAST + 2)) --comment 指标到账
+money "$HERE/appropriations-2024.csv" appropriations 指标到账
 approver project advance XM-2024-01 --to approved --date 2024-02-26 --doc-number 沅政函〔2024〕8号
 approver project advance XM-2024-02 --to approved --date 2024-02-26 --doc-number 沅政函〔2024〕8号
 clerk project advance XM-2024-01 --to implementing --date 2024-03-18
-approved fund-project --lot 4 --project XM-2024-01 --amount 720,000.00 --key 沅财农〔2024〕9号 \
-    --date 2024-04-08
+money "$HERE/project-funding-2024.csv" project_funding 资金安排已核
 
 step "2024 roll (Excel): 产业奖补 and two semesters of 雨露计划; line 5 withdrawn before approval"
 WITHDRAW=5 roll 沅溪-2024-01 3 "$HERE/roll-2024-1.xlsx" 2024-08-26 2024-08-27 2024-09-09 \

@@ -276,6 +276,26 @@ def main() -> None:
                     "2130504", "infrastructure", province[1], COUNTY, province[2]]],
                   "gb18030")
 
+    # Money put behind projects (项目资金安排) and contractors paid (项目支出), as the county's
+    # vouchers list them: lots named by the documents that opened them (no randomness here).
+    funding_header = ["资金批次", "项目编码", "金额", "安排日期", "凭证号", "摘要"]
+    write_csv("project-funding-2023.csv", funding_header, [
+        ["湘财农指〔2023〕5号", "XM-2023-01", "600,000.00", "2023-03-16", "沅财农〔2023〕11号",
+         "溪口村蔬菜大棚产业基地"],
+        ["湘财农指〔2023〕18号", "XM-2023-02", "850,000.00", "2023-03-16", "沅财农〔2023〕12号",
+         "龙潭乡茶园村组道路硬化"]], "gb18030")
+    write_csv("project-funding-2024.csv", funding_header, [
+        ["湘财农指〔2024〕21号", "XM-2024-01", "720,000.00", "2024-04-08", "沅财农〔2024〕9号",
+         "高坪村安全饮水巩固提升"]], "gb18030")
+    write_xlsx("payments-2023.xlsx", "支出凭证",
+               ["资金批次", "项目编码", "收款人编码", "金额", "功能科目", "用途", "支付日期",
+                "凭证号", "摘要"],
+               [["湘财农指〔2023〕5号", "XM-2023-01", "QY43129902", "585,000.00", "2130505",
+                 "industry", "2023-11-24", "沅财付〔2023〕0418号", "溪口村蔬菜大棚建设工程款"],
+                ["湘财农指〔2023〕18号", "XM-2023-02", "QY43129901", "780,000.00", "2130504",
+                 "infrastructure", "2023-11-30", "沅财付〔2023〕0412号", "茶园村组道路硬化工程款"]],
+               {"凭证号", "功能科目"})
+
     projects = [
         # code, name, function code, stage in the file, stage date, stage doc, proposed, doc, note
         ["XM-2023-01", "溪口村蔬菜大棚产业基地", "2130505", "入库", "2022-12-20",

@@ -134,14 +134,35 @@ def integrate(ctx, county, doc_number, year, title, function_codes, uses, source
 
 
 @click.command("approve")
-@click.argument("transfer_id", type=int)
+@click.argument("transfer_id", type=int, required=False)
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False),
+              help="Approve every transfer this imported file recorded (with --kind).")
+@click.option("--kind", default=None,
+              help="The file's import kind: appropriations, allocations, project_funding, "
+                   "payments.")
 @click.option("--comment", default="")
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def approve(ctx, transfer_id, comment):
-    """Approve a transfer a colleague recorded (maker–checker)."""
+def approve(ctx, transfer_id, file, kind, comment, as_json):
+    """Approve a transfer a colleague recorded (maker–checker), or every transfer a file
+    recorded (--file FILE --kind KIND), each approved on its own."""
+    if (transfer_id is None) == (file is None):
+        raise click.UsageError("give a TRANSFER_ID, or --file FILE --kind KIND")
+    if file is None:
+        with ctx.session() as s:
+            posting.approve(s, ctx.actor(s), transfer_id, comment)
+        emit({"approved": [transfer_id], "unchanged": []}, as_json,
+             f"transfer #{transfer_id} approved")
+        return
+    if kind is None:
+        raise click.UsageError("--file needs --kind (the kind the file was imported as)")
+    from ledger.imports.approvals import approve_file
     with ctx.session() as s:
-        posting.approve(s, ctx.actor(s), transfer_id, comment)
-    click.echo(f"transfer #{transfer_id} approved")
+        result = approve_file(s, ctx.actor(s), kind, file, comment)
+    emit({"kind": kind, "approved": result.approved, "unchanged": result.unchanged}, as_json,
+         f"{kind}: {len(result.approved)} transfers approved, {len(result.unchanged)} "
+         "approved before"
+         + (f" (#{result.approved[0]}–#{result.approved[-1]})" if result.approved else ""))
 
 
 @click.command("reject")
@@ -238,3 +259,30 @@ def trace(ctx, lot_id, max_payees, as_json):
     data = {"lot": result.lot_label, "amount_fen": result.amount_fen,
             "tree": [r.to_dict() for r in result.roots]}
     emit(data, as_json, render_trace(result, format_yuan, max_payees))
+
+
+@click.group("transfer")
+def transfer_group():
+    """Transfers: list them with their state (pending approval, approved, rejected)."""
+
+
+@transfer_group.command("list")
+@click.option("--pending", is_flag=True, help="Only transfers waiting for approval.")
+@click.option("--region", default=None, help="Recorded in this region and below (default: "
+              "the region of --as; without --as, the whole ledger).")
+@click.option("--key-prefix", default=None, help="Only keys (voucher numbers) starting so.")
+@click.option("--limit", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def transfer_list(ctx, pending, region, key_prefix, limit, as_json):
+    """Transfers in scope, oldest first: who recorded each, kind, amount, date, memo."""
+    from ledger.funds.pending import list_transfers
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        rows = list_transfers(s, actor, region=region, pending_only=pending,
+                              key_prefix=key_prefix, limit=limit)
+    data = [asdict(r) | {"amount": format_yuan(r.amount_fen)} for r in rows]
+    lines = [f"#{r.id:<6} {r.state:<8} {r.kind:<13} {format_yuan(r.amount_fen):>16} 元 "
+             f"{r.effective_date}  lot {r.lot_id}  {r.region_code}  by {r.recorded_by}  "
+             f"key {r.key}" + (f"  {r.memo}" if r.memo else "") for r in rows]
+    emit(data, as_json, "\n".join(lines) or ("nothing pending" if pending else "no transfers"))

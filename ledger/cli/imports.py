@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli.params import emit, pass_ctx, to_date, yuan_to_fen
+from ledger.cli.params import (
+    emit,
+    pass_ctx,
+    progress_bar,
+    progress_option,
+    to_date,
+    yuan_to_fen,
+)
 from ledger.core.pii import PiiVault, new_key
 from ledger.imports.factors import parse_factor, read_factor_inputs
 from ledger.imports.kinds import KINDS, MissingImportDetail, run_import
@@ -16,14 +23,16 @@ from ledger.imports.kinds import KINDS, MissingImportDetail, run_import
 @click.option("--snapshot", default=None, callback=to_date,
               help="External lists: the date the list was drawn (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True)
+@progress_option
 @pass_ctx
-def import_command(ctx, kind, file, source, snapshot, as_json):
-    """Import a CSV file (UTF-8 or GB18030). Either every line is imported or none is."""
+def import_command(ctx, kind, file, source, snapshot, as_json, progress):
+    """Import a CSV file (UTF-8 or GB18030) or an Excel workbook (.xlsx). Either every line is
+    imported or none is."""
     spec = KINDS[kind]
     if spec.needs_source and (not source or snapshot is None):
         raise click.UsageError(str(MissingImportDetail(kind)))
     vault = PiiVault.from_env() if spec.needs_vault else None
-    with ctx.session() as s:
+    with ctx.session() as s, progress_bar(progress, kind):
         result = run_import(s, ctx.actor(s), kind, file, vault=vault, source=source,
                             snapshot=snapshot)
     # The import's report: what went in with a remark, or was in the file and not read

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -117,6 +119,37 @@ def report_transfer(t, as_json) -> None:
           "key": t.idempotency_key, "log_index": t.log_index}, as_json,
          f"transfer #{t.id} {t.kind.value} {format_yuan(t.amount_fen)} yuan recorded "
          f"(pending approval; key {t.idempotency_key})")
+
+
+def progress_option(func):
+    """--progress/--no-progress of the commands that read a file line by line."""
+    return click.option("--progress/--no-progress", "progress", default=None,
+                        help="A progress bar on stderr (default: when stderr is a terminal).")(func)
+
+
+@contextmanager
+def progress_bar(enabled: bool | None, what: str):
+    """Within the block, an import's lines are counted on a progress bar (tqdm) on stderr:
+    when `enabled`, or when it is None and stderr is a terminal. A kind that checks its lines
+    before writing them shows each pass (the count starts again)."""
+    stream = sys.stderr
+    if enabled is None:
+        enabled = stream.isatty()
+    if not enabled:
+        yield
+        return
+    # Imported here: --help and the commands without a bar need neither.
+    from tqdm import tqdm
+
+    from ledger.imports.progress import reporting
+    with tqdm(total=0, desc=what, unit=" lines", file=stream,
+              dynamic_ncols=True, mininterval=0.2) as bar:
+        def advance(done: int, total: int) -> None:
+            if done < bar.n or total != bar.total:
+                bar.reset(total=total)
+            bar.update(done - bar.n)
+        with reporting(advance):
+            yield
 
 
 def load_policy(path: str | None):

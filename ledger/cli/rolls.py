@@ -5,7 +5,14 @@ import datetime as dt
 
 import click
 
-from ledger.cli.params import emit, pass_ctx, to_date, yuan_to_fen
+from ledger.cli.params import (
+    emit,
+    pass_ctx,
+    progress_bar,
+    progress_option,
+    to_date,
+    yuan_to_fen,
+)
 from ledger.core.pii import PiiVault
 from ledger.imports.roll_lines import read_roll_lines
 from ledger.rolls import lifecycle as rolls
@@ -223,14 +230,15 @@ def roll_top_up(ctx, code, line_no, voucher, amount, day):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--roll", "roll_code", required=True)
 @click.option("--json", "as_json", is_flag=True)
+@progress_option
 @pass_ctx
-def import_bank_results_command(ctx, file, roll_code, as_json):
+def import_bank_results_command(ctx, file, roll_code, as_json, progress):
     """Record the bank's result file against a roll as the bank sent it (differences are
     recorded and flagged, not refused). Paid lines post, failed lines return (退票); a
     difference from the roll (short credit, another account or name, a line never posted) is
     kept with the line and its money moved by a transfer a colleague approves."""
     from ledger.imports.bank import import_bank_results
-    with ctx.session() as s:
+    with ctx.session() as s, progress_bar(progress, "bank results"):
         counts = import_bank_results(s, ctx.actor(s), roll_code, file, PiiVault.from_env())
     emit(counts, as_json, f"{counts['posted']} paid, {counts['returned']} returned to the "
          f"lot, {counts['recorded']} recorded without a payment, {counts['unchanged']} "

@@ -35,7 +35,8 @@ COMMANDS = {
     "appropriate": LazyCommand("ledger.cli.funds:appropriate",
         "Open a fund lot from an appropriation document."),
     "approve": LazyCommand("ledger.cli.funds:approve",
-        "Approve a transfer a colleague recorded (maker–checker)."),
+        "Approve a transfer a colleague recorded (maker–checker), or every transfer a file "
+        "recorded (--file FILE --kind KIND), each approved on its own."),
     "backup": LazyCommand("ledger.cli.backup:backup_command",
         "Copy the live SQLite ledger to FILE (consistent, checked, owner-only)."),
     "balances": LazyCommand("ledger.cli.funds:show_balances",
@@ -59,7 +60,7 @@ COMMANDS = {
     "household": LazyCommand("ledger.cli.households:household_group",
         "Status changes, deaths, moves, splits (分户) and merges (合户) of households."),
     "import": LazyCommand("ledger.cli.imports:import_command",
-        "Import a CSV file (UTF-8 or GB18030)."),
+        "Import a CSV file (UTF-8 or GB18030) or an Excel workbook (.xlsx)."),
     "import-bank-results": LazyCommand("ledger.cli.rolls:import_bank_results_command",
         "Record the bank's result file against a roll as the bank sent it (differences are "
         "recorded and flagged, not refused)."),
@@ -103,6 +104,8 @@ COMMANDS = {
         "Field-check samples (入户核查) nobody can choose: commit, draw, visit, verify."),
     "trace": LazyCommand("ledger.cli.funds:trace",
         "Where every fen of a lot went, level by level, and what is still held where."),
+    "transfer": LazyCommand("ledger.cli.funds:transfer_group",
+        "Transfers: list them with their state (pending approval, approved, rejected)."),
     "trial-balance": LazyCommand("ledger.cli.funds:trial_balance",
         "Every account's debits and credits; the totals must balance (exit 1 if not)."),
     "user": LazyCommand("ledger.cli.org:user_group",

@@ -909,6 +909,16 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "only 申报, 入库 or 不予立项 can be imported; approval and later steps are recorded "
          "by an approver",
          "An imported project in a later stage."),
+        ("lot_ambiguous", "doc_number lots",
+         "document {doc_number} opened lots {lots}: write the lot's id",
+         "A movement line names its lot by a document number that opened several lots."),
+        ("import_records_no_transfers", "kind kinds",
+         "a file of kind {kind} records no transfers to approve (kinds that do: {kinds})",
+         "Approving a file's transfers, for a kind whose lines record none."),
+        ("file_differs_from_transfer", "transfer_id key field recorded given",
+         "transfer #{transfer_id} ({key}) was recorded with {field} {recorded}; the file now "
+         "says {given}",
+         "Approving a file's transfers, from a file changed since it was imported."),
         ("project_stage_conflict", "project stage field recorded given",
          "project {project}: its {stage} step is recorded with {field} {recorded}, the file "
          "says {given}",

@@ -27,6 +27,11 @@ def find_lot(session: Session, doc_number: str, source_level: SourceLevel, year:
         FundLot.year == year)).scalar_one_or_none()
 
 
+def appropriation_key(doc_number: str, source_level: SourceLevel, year: int) -> str:
+    """The idempotency key of a lot's opening transfer when none is given (one per document)."""
+    return f"appropriation:{doc_number}:{source_level.value}:{year}"
+
+
 def appropriate(session: Session, actor: User, *, doc_number: str, source_level: SourceLevel,
                 year: int, title: str, function_codes: list[str], allowed_uses: list[str],
                 amount_fen: int, region_code: str, effective_date: dt.date,
@@ -41,7 +46,7 @@ def appropriate(session: Session, actor: User, *, doc_number: str, source_level:
                           f"{', '.join(s.value for s in SourceLevel)}, got {source_level!r}",
                           code="invalid_choice", field="source_level",
                           value=repr(source_level), allowed=list(SourceLevel))
-    key = key or f"appropriation:{doc_number}:{source_level.value}:{year}"
+    key = key or appropriation_key(doc_number, source_level, year)
     request = {"kind": "appropriate", "doc_number": doc_number,
                "source_level": source_level.value, "year": year, "title": title,
                "function_codes": sorted(function_codes), "allowed_uses": sorted(allowed_uses),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from ledger.core.errors import LedgerError
-from ledger.imports import spreadsheet
+from ledger.imports import progress, spreadsheet
 from ledger.store.bulk import collector_paused
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -86,6 +86,11 @@ class Rows(list):
     def __init__(self, rows=(), report=()):
         super().__init__(rows)
         self.report: list[Problem] = list(report)
+
+    def __iter__(self):
+        # Going through the rows is the import's work: a watcher (ledger.imports.progress,
+        # the command line's progress bar) is told how far it has got.
+        return progress.watched(self)
 
 
 def decode(path: Path) -> str:

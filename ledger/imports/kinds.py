@@ -21,9 +21,22 @@ from ledger.imports import external, payee_registers
 from ledger.imports.cards import import_cards
 from ledger.imports.households import import_households, import_members
 from ledger.imports.member_history import import_member_history
+from ledger.imports.movements import (
+    allocation_keys,
+    import_allocations,
+    import_payments,
+    import_project_funding,
+    payment_keys,
+    project_funding_keys,
+)
 from ledger.imports.payees import import_payees
 from ledger.imports.project_notices import import_project_notices
-from ledger.imports.reference import import_appropriations, import_projects, import_regions
+from ledger.imports.reference import (
+    appropriation_keys,
+    import_appropriations,
+    import_projects,
+    import_regions,
+)
 from ledger.imports.standards import import_standards
 from ledger.models import User
 from ledger.models.registers import ListKind, RegisterKind
@@ -36,6 +49,10 @@ class ImportKind:
     run: Callable              # (session, actor, vault, path, **extra) -> result
     needs_vault: bool = False  # the file carries personal data (encrypted at rest)
     needs_source: bool = False  # --source and --snapshot: another office's list or register
+    # Kinds whose lines record transfers (pending approval): path -> [(line, idempotency key,
+    # amount in fen, date)], so that an approver can approve what a file recorded
+    # (ledger.imports.approvals).
+    transfer_keys: Callable | None = None
 
 
 def _kind(name, label, run, **flags) -> tuple[str, ImportKind]:
@@ -55,7 +72,13 @@ _REGISTER_LABELS = {
 
 KINDS: dict[str, ImportKind] = dict([
     _kind("regions", "行政区划", import_regions),
-    _kind("appropriations", "资金文件（指标）", import_appropriations),
+    _kind("appropriations", "资金文件（指标）", import_appropriations,
+          transfer_keys=appropriation_keys),
+    _kind("allocations", "资金下达拨付", import_allocations, transfer_keys=allocation_keys),
+    _kind("project_funding", "项目资金安排", import_project_funding,
+          transfer_keys=project_funding_keys),
+    _kind("payments", "资金支付（项目支出、直接支付）", import_payments,
+          transfer_keys=payment_keys),
     _kind("projects", "项目库", import_projects),
     _kind("project_notices", "项目公示公告", import_project_notices),
     _kind("households", "建档立卡户", import_households, needs_vault=True),

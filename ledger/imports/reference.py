@@ -104,6 +104,15 @@ def import_appropriations(session: Session, actor: User, _vault, path) -> Import
     return ImportResult("appropriations", added, same, rows.report)
 
 
+def appropriation_keys(path) -> list[tuple]:
+    """What each line of an appropriations file recorded: (line, idempotency key of the lot's
+    opening transfer — one per document, source level and year —, amount in fen, date)."""
+    return [(row.line, lots.appropriation_key(row.values["doc"], row.values["source"],
+                                              row.values["year"]),
+             row.values["amount"], row.values["date"])
+            for row in read(path, APPROPRIATION_COLUMNS)]
+
+
 STAGE_WORDS = {"申报": "proposed", "入库": "in_library", "不予立项": "rejected",
                "未通过": "rejected"}
 IMPORTABLE_STAGES = (ProjectStatus.PROPOSED, ProjectStatus.IN_LIBRARY, ProjectStatus.REJECTED)
