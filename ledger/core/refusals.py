@@ -881,6 +881,10 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("cell_too_long", "max_length",
          "value is too long",
          "A cell longer than any field."),
+        ("cell_control_character", "",
+         "holds a control character",
+         "A cell with NUL or another control character (a tab or line break inside a quoted "
+         "cell is kept)."),
         ("cell_formula", "value",
          "{value} looks like a spreadsheet formula",
          "A cell a spreadsheet would run (CSV injection)."),

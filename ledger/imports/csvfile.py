@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -257,6 +258,9 @@ def _match_header(name, header, columns, problems) -> dict[str, int]:
     return positions
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _parse_record(name, line, record, columns, positions, problems) -> Row:
     row = Row(line)
     for column in columns:
@@ -271,6 +275,13 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
         if len(raw) > MAX_FIELD:
             problems.append(Problem(name, line, header, "value is too long", "cell_too_long",
                                     {"max_length": MAX_FIELD}))
+            continue
+        if _CONTROL.search(raw):
+            # NUL and the other control characters are no part of any value a county keeps
+            # (a tab or a line break inside a quoted cell is: an address over two lines), and
+            # PostgreSQL refuses NUL in any statement that would look the value up.
+            problems.append(Problem(name, line, header, "holds a control character",
+                                    "cell_control_character"))
             continue
         if raw[:1] in ("=", "+", "@") or raw[:1] == "-" and not _numberish(raw):
             # A spreadsheet would run this as a formula (CSV injection); no real value starts so.

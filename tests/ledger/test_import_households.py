@@ -194,3 +194,15 @@ def test_member_entries_reveal_neither_birth_date_nor_sex(world, tmp_path):
         assert unsalted(keys["赵大"]) == unsalted(keys["钱二"]) != unsalted(keys["赵小"])
         assert keys["赵大"] != keys["钱二"]
     assert len(births) == 3 and len(set(births)) == 3
+
+
+def test_a_cell_with_a_control_character_is_refused_where_it_is(world, tmp_path):
+    """A NUL in a cell (found by test_fuzz_imports on PostgreSQL, which refuses NUL in the
+    statement that looks the household up) is refused on its line and column, for every
+    import kind, before any lookup."""
+    run(world, import_households, write(tmp_path, "h.csv", HOUSEHOLDS))
+    text = MEMBERS.replace("H-100,赵大,户主", "H-1\x0000,赵大,户主", 1)
+    with pytest.raises(ImportProblems) as caught:
+        run(world, import_members, write(tmp_path, "m.csv", text))
+    [problem] = caught.value.problems
+    assert (problem.line, problem.column, problem.code) == (2, "户编码", "cell_control_character")
