@@ -230,3 +230,23 @@ def test_the_receiving_level_records_when_an_allocation_arrived(world, cli):
 
     code, out, err = cli("verify")
     assert code == 0 and "intact" in out, err
+
+
+def test_money_taken_back_up_keeps_its_document_date_and_receipt(world, cli):
+    """收回统筹 is a transfer between levels too: the 收回 document's date, the posting in the
+    open month, and the day the province's account was credited."""
+    down_to_county(world, 300_000_00)
+    with transaction(world.factory) as s:
+        periods.close_period(s, u(s, "admin"), "2026-03")
+    code, out, err = cli("--as", "p_clerk", "reclaim", "--lot", world.lot_id, "--from", COUNTY,
+                         "--to", PROVINCE, "--amount", "1000.00", "--key", "收回-2026-1",
+                         "--reason", "结转两年以上收回统筹", "--voucher-date", "2026-03-20",
+                         "--date", "2026-04-01", "--json")
+    assert code == 0, err
+    back = json.loads(out)
+    assert (back["voucher_date"], back["effective_date"]) == ("2026-03-20", "2026-04-01")
+    with transaction(world.factory) as s:
+        receipt = receipts.record_receipt(s, u(s, "p_clerk"), back["id"],
+                                          received_date=dt.date(2026, 3, 25))
+        assert receipt.region_code == PROVINCE
+        assert receipts.dates_of(s, posting.get_transfer(s, back["id"])).receipt_days == 5
