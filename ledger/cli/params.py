@@ -138,11 +138,11 @@ def _day(value):
 
 def report_transfer(t, as_json) -> None:
     """What every command that records a transfer prints."""
-    voucher = getattr(t, "voucher_date", None)
+    voucher = t.voucher_date
     late = voucher is not None and voucher != t.effective_date
     emit({"id": t.id, "kind": t.kind.value, "lot_id": t.lot_id, "amount_fen": t.amount_fen,
           "amount": format_yuan(t.amount_fen), "effective_date": t.effective_date.isoformat(),
-          "voucher_date": _day(voucher), "value_date": _day(getattr(t, "value_date", None)),
+          "voucher_date": _day(voucher), "value_date": _day(t.value_date),
           "key": t.idempotency_key, "log_index": t.log_index}, as_json,
          f"transfer #{t.id} {t.kind.value} {format_yuan(t.amount_fen)} yuan recorded "
          f"(pending approval; key {t.idempotency_key})"
