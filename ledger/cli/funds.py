@@ -1,5 +1,6 @@
 """Recording and reading the money: appropriate, allocate, fund a project, pay, integrate;
-approve, reject, reverse; close a period; trial balance, balances and the trace of a lot."""
+approve, reject, reverse; close a period (ledger-wide or per county); a transfer's dates and
+its receipt by the level below; trial balance, balances and the trace of a lot."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -12,10 +13,11 @@ from ledger.cli.params import (
     report_transfer,
     to_date,
     transfer_options,
+    voucher_options,
     yuan_to_fen,
 )
 from ledger.core.money import format_yuan
-from ledger.funds import balances, flows, lots, periods, posting
+from ledger.funds import balances, flows, lots, periods, posting, receipts
 from ledger.funds.trace import render as render_trace
 from ledger.funds.trace import trace_lot
 from ledger.models import SourceLevel
@@ -54,14 +56,16 @@ def appropriate(ctx, doc_number, source_level, year, title, function_codes, uses
 @click.option("--amount", callback=yuan_to_fen, required=True)
 @click.option("--key", required=True, help="Idempotency key, e.g. the allocation document.")
 @click.option("--memo", default="")
-@transfer_options
+@voucher_options
 @pass_ctx
-def allocate(ctx, lot_id, from_region, to_region, amount, key, memo, effective_date, as_json):
+def allocate(ctx, lot_id, from_region, to_region, amount, key, memo, effective_date,
+             voucher_date, value_date, as_json):
     """Pass money of a lot one level down."""
     with ctx.session() as s:
         t = flows.allocate(s, ctx.actor(s), lot_id=lot_id, from_region=from_region,
                            to_region=to_region, amount_fen=amount,
-                           effective_date=effective_date, key=key, memo=memo)
+                           effective_date=effective_date, key=key, memo=memo,
+                           voucher_date=voucher_date, value_date=value_date)
         report_transfer(t, as_json)
 
 
@@ -71,14 +75,15 @@ def allocate(ctx, lot_id, from_region, to_region, amount, key, memo, effective_d
 @click.option("--amount", callback=yuan_to_fen, required=True)
 @click.option("--key", required=True)
 @click.option("--memo", default="")
-@transfer_options
+@voucher_options
 @pass_ctx
-def fund_project(ctx, lot_id, project, amount, key, memo, effective_date, as_json):
+def fund_project(ctx, lot_id, project, amount, key, memo, effective_date, voucher_date,
+                 value_date, as_json):
     """Put a county's money of a lot behind one of its projects."""
     with ctx.session() as s:
         t = flows.fund_project(s, ctx.actor(s), lot_id=lot_id, project_code=project,
                                amount_fen=amount, effective_date=effective_date, key=key,
-                               memo=memo)
+                               memo=memo, voucher_date=voucher_date, value_date=value_date)
         report_transfer(t, as_json)
 
 
@@ -92,15 +97,16 @@ def fund_project(ctx, lot_id, project, amount, key, memo, effective_date, as_jso
 @click.option("--county", default=None, help="… or from this county's own share.")
 @click.option("--key", required=True, help="Idempotency key, e.g. the bank voucher number.")
 @click.option("--memo", default="")
-@transfer_options
+@voucher_options
 @pass_ctx
 def pay(ctx, lot_id, payee, amount, function_code, use_code, project, county, key, memo,
-        effective_date, as_json):
+        effective_date, voucher_date, value_date, as_json):
     """Pay a household or contractor."""
     with ctx.session() as s:
         t = flows.pay(s, ctx.actor(s), lot_id=lot_id, payee_code=payee, amount_fen=amount,
                       function_code=function_code, use_code=use_code, project_code=project,
-                      county_code=county, effective_date=effective_date, key=key, memo=memo)
+                      county_code=county, effective_date=effective_date, key=key, memo=memo,
+                      voucher_date=voucher_date, value_date=value_date)
         report_transfer(t, as_json)
 
 
@@ -190,14 +196,77 @@ def reverse(ctx, transfer_id, reason, key, effective_date, as_json):
         report_transfer(t, as_json)
 
 
-@click.command("close-period")
+@click.group("period")
+def period_group():
+    """Fiscal months: close one for the whole ledger or for one county's books."""
+
+
+@period_group.command("close")
 @click.argument("period")
+@click.option("--county", "county_code", default=None,
+              help="Close the month for this county only (its administrator, or one above).")
 @pass_ctx
-def close_period(ctx, period):
-    """Close a fiscal month (YYYY-MM) for the whole ledger."""
+def close_period(ctx, period, county_code):
+    """Close a fiscal month (YYYY-MM) for the whole ledger, or for one county."""
     with ctx.session() as s:
-        periods.close_period(s, ctx.actor(s), period)
-    click.echo(f"period {period} closed")
+        periods.close_period(s, ctx.actor(s), period, county_code)
+    click.echo(f"period {period} closed" + (f" for county {county_code}" if county_code else ""))
+
+
+# ----------------------------------------------------------------------------- transfers
+
+@click.group("transfer")
+def transfer_group():
+    """Transfers: list them with their state, show one with its dates, record a receipt."""
+
+
+@transfer_group.command("receive")
+@click.argument("transfer_id", type=int)
+@click.option("--date", "received_date", callback=to_date, required=True,
+              help="The day the allocation reached the receiving unit, YYYY-MM-DD.")
+@click.option("--memo", default="")
+@pass_ctx
+def receive(ctx, transfer_id, received_date, memo):
+    """Record, as the receiving unit, the day a transfer between levels arrived."""
+    with ctx.session() as s:
+        r = receipts.record_receipt(s, ctx.actor(s), transfer_id, received_date=received_date,
+                                    memo=memo)
+        click.echo(f"transfer #{transfer_id} received by {r.region_code} on {received_date}")
+
+
+@transfer_group.command("show")
+@click.argument("transfer_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show_transfer(ctx, transfer_id, as_json):
+    """A transfer with its dates: posted, voucher, value, entered, received, and the delays."""
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        t = receipts.readable_transfer(s, actor, transfer_id)
+        dates = receipts.dates_of(s, t)
+        decision = posting.decision_of(s, transfer_id)
+        data = {"id": t.id, "kind": t.kind.value, "lot_id": t.lot_id, "region": t.region_code,
+                "amount_fen": t.amount_fen, "amount": format_yuan(t.amount_fen),
+                "key": t.idempotency_key, "decision": decision.value if decision else None,
+                **dates.to_dict()}
+    emit(data, as_json, "\n".join(_date_lines(data)))
+
+
+def _date_lines(data) -> list[str]:
+    lines = [f"transfer #{data['id']} {data['kind']} {data['amount']} yuan, region "
+             f"{data['region']}, {data['decision'] or 'pending'}",
+             f"posted      {data['effective_date']}"]
+    if data["voucher_date"]:
+        late = data["posting_delay_days"]
+        lines.append(f"voucher     {data['voucher_date']}"
+                     + (f"  (posted {late} days after its voucher)" if late else ""))
+    if data["value_date"]:
+        lines.append(f"value date  {data['value_date']}")
+    lines.append(f"entered     {data['entry_date']}")
+    if data["received_date"]:
+        lines.append(f"received    {data['received_date']}  ({data['receipt_days']} days "
+                     "after issue)")
+    return lines
 
 
 # ----------------------------------------------------------------------------- reading
@@ -259,11 +328,6 @@ def trace(ctx, lot_id, max_payees, as_json):
     data = {"lot": result.lot_label, "amount_fen": result.amount_fen,
             "tree": [r.to_dict() for r in result.roots]}
     emit(data, as_json, render_trace(result, format_yuan, max_payees))
-
-
-@click.group("transfer")
-def transfer_group():
-    """Transfers: list them with their state (pending approval, approved, rejected)."""
 
 
 @transfer_group.command("list")

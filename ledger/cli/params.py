@@ -105,6 +105,21 @@ _TRANSFER_OPTIONS = [
 ]
 
 
+# The commands that record a voucher (allocate, fund-project, pay) take its dates too (issue 17):
+# with --voucher-date and no --date, the engine posts on the voucher's date, or today when that
+# month is closed, and keeps the voucher's date beside it.
+_VOUCHER_OPTIONS = [
+    click.option("--date", "effective_date", callback=to_date, default=None,
+                 show_default="the voucher date, or today if its month is closed",
+                 help="Posting (accounting) date, YYYY-MM-DD."),
+    click.option("--voucher-date", callback=to_date, default=None,
+                 help="The date on the voucher (凭证日期; an allocation's issue date)."),
+    click.option("--value-date", callback=to_date, default=None,
+                 help="The bank's value date (起息/到账日期)."),
+    click.option("--json", "as_json", is_flag=True, help="Print the transfer as JSON."),
+]
+
+
 def transfer_options(func):
     """--date and --json of every command that records a transfer (see report_transfer)."""
     for option in reversed(_TRANSFER_OPTIONS):
@@ -112,13 +127,29 @@ def transfer_options(func):
     return func
 
 
+def voucher_options(func):
+    """--date, --voucher-date, --value-date and --json of the commands that record a voucher."""
+    for option in reversed(_VOUCHER_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _day(value):
+    return value.isoformat() if value is not None else None
+
+
 def report_transfer(t, as_json) -> None:
     """What every command that records a transfer prints."""
+    voucher = t.voucher_date
+    late = voucher is not None and voucher != t.effective_date
     emit({"id": t.id, "kind": t.kind.value, "lot_id": t.lot_id, "amount_fen": t.amount_fen,
           "amount": format_yuan(t.amount_fen), "effective_date": t.effective_date.isoformat(),
+          "voucher_date": _day(voucher), "value_date": _day(t.value_date),
           "key": t.idempotency_key, "log_index": t.log_index}, as_json,
          f"transfer #{t.id} {t.kind.value} {format_yuan(t.amount_fen)} yuan recorded "
-         f"(pending approval; key {t.idempotency_key})")
+         f"(pending approval; key {t.idempotency_key})"
+         + (f"; posted {t.effective_date}, voucher dated {voucher} "
+            f"({(t.effective_date - voucher).days} days late)" if late else ""))
 
 
 def progress_option(func):

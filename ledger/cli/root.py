@@ -45,8 +45,6 @@ COMMANDS = {
         "The card register: household, personal and guardian cards, opened, closed, replaced."),
     "checkpoint": LazyCommand("ledger.cli.audit:checkpoint_group",
         "Sign, cosign and show checkpoints of the audit log."),
-    "close-period": LazyCommand("ledger.cli.funds:close_period",
-        "Close a fiscal month (YYYY-MM) for the whole ledger."),
     "complaint": LazyCommand("ledger.cli.oversight:complaint_group",
         "Complaints (信访投诉): file, follow by receipt, handle, count."),
     "db": LazyCommand("ledger.cli.database:db",
@@ -78,6 +76,8 @@ COMMANDS = {
         "Pay a household or contractor."),
     "payee": LazyCommand("ledger.cli.projects:payee_group",
         "Payees: the households and contractors that can be paid."),
+    "period": LazyCommand("ledger.cli.funds:period_group",
+        "Fiscal months: close one for the whole ledger or for one county's books."),
     "pii-keygen": LazyCommand("ledger.cli.imports:pii_keygen",
         "Print a new key for FUNDTRAIL_PII_KEYS (put the new key first to rotate)."),
     "project": LazyCommand("ledger.cli.projects:project_group",
@@ -105,7 +105,7 @@ COMMANDS = {
     "trace": LazyCommand("ledger.cli.funds:trace",
         "Where every fen of a lot went, level by level, and what is still held where."),
     "transfer": LazyCommand("ledger.cli.funds:transfer_group",
-        "Transfers: list them with their state (pending approval, approved, rejected)."),
+        "Transfers: list them with their state, show one with its dates, record a receipt."),
     "trial-balance": LazyCommand("ledger.cli.funds:trial_balance",
         "Every account's debits and credits; the totals must balance (exit 1 if not)."),
     "user": LazyCommand("ledger.cli.org:user_group",
@@ -117,7 +117,8 @@ COMMANDS = {
 }
 
 # Old spellings, kept working for the scripts that use them, hidden from --help: the flat
-# "noun-verb" commands became groups ("project add"), and "complaints" is the plural of a group.
+# "noun-verb" commands became groups ("project add", "period close"), and "complaints" is the plural
+# of a group.
 ALIASES = {
     "project-add": "project add",
     "project-advance": "project advance",
@@ -127,6 +128,7 @@ ALIASES = {
     "user-add": "user add",
     "user-password": "user password",
     "complaints": "complaint",
+    "close-period": "period close",
 }
 
 

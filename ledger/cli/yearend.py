@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 import click
 
-from ledger.cli.params import emit, pass_ctx, report_transfer, transfer_options, yuan_to_fen
+from ledger.cli.params import emit, pass_ctx, report_transfer, voucher_options, yuan_to_fen
 from ledger.core.money import format_yuan
 from ledger.funds import yearend
 
@@ -47,12 +47,14 @@ def year_end(ctx, year, record_it, as_json):
 @click.option("--amount", callback=yuan_to_fen, required=True)
 @click.option("--key", required=True, help="Idempotency key, e.g. the 收回 document number.")
 @click.option("--reason", required=True)
-@transfer_options
+@voucher_options
 @pass_ctx
-def reclaim(ctx, lot_id, from_region, to_region, amount, key, reason, effective_date, as_json):
+def reclaim(ctx, lot_id, from_region, to_region, amount, key, reason, effective_date,
+            voucher_date, value_date, as_json):
     """Take money idle for two years back up the chain for pooled use (same lot)."""
     with ctx.session() as s:
         t = yearend.reclaim(s, ctx.actor(s), lot_id=lot_id, from_region=from_region,
                             to_region=to_region, amount_fen=amount,
-                            effective_date=effective_date, key=key, reason=reason)
+                            effective_date=effective_date, key=key, reason=reason,
+                            voucher_date=voucher_date, value_date=value_date)
         report_transfer(t, as_json)

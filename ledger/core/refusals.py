@@ -121,9 +121,14 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "{field} must be a date like 2024-03-31, got {value}",
          "A date is not a calendar date (text, a date-time). The engine checks the entry's "
          "date as it records; other services check their dates first."),
+        ("voucher_after_posting", "voucher_date date",
+         "a transfer is not posted before its voucher: voucher dated {voucher_date}, "
+         "posting date {date}",
+         "The posting date given is earlier than the voucher's own date (a backdated entry)."),
         ("closed_period", "period date",
          "fiscal period {period} is closed; {date} cannot be used",
-         "The entry's date falls in a closed month (also checked again at approval)."),
+         "The entry's date falls in a month closed for the whole ledger, or (`county`) by the "
+         "county the entry's region lies in (also checked again at approval).", "county"),
         ("posting_not_fen", "value",
          "posting amount must be a non-zero integer of fen, got {value}",
          "A leg of a transfer is zero or not an integer (invariant 1)."),
@@ -240,7 +245,28 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "A fiscal period is a month written YYYY-MM."),
         ("period_already_closed", "period",
          "period {period} is already closed",
-         "A period is closed once."),
+         "A period is closed once: for the whole ledger, or (`county`) by that county; a "
+         "county's month already closed for the whole ledger is not closed again.", "county"),
+        ("not_between_levels", "transfer_id kind",
+         "transfer #{transfer_id} is a {kind}, not a transfer between levels; only those "
+         "are received",
+         "A receipt was recorded for a transfer that does not pass money between levels "
+         "(an allocation or a reclaim)."),
+        ("not_the_receiver", "transfer_id region user",
+         "{user} cannot record the receipt of transfer #{transfer_id}; {region}, which "
+         "received it, records it",
+         "A receipt is recorded by a clerk of the receiving unit itself, not by the level "
+         "above that sent the money."),
+        ("received_before_issue", "transfer_id issued received_date",
+         "transfer #{transfer_id} was issued on {issued}; it cannot have been received on "
+         "{received_date}",
+         "The receipt date is before the transfer's issue (voucher, else posting) date."),
+        ("receipt_of_rejected", "transfer_id",
+         "transfer #{transfer_id} was rejected by its issuer; nothing was sent",
+         "A receipt was recorded for a transfer its issuing level rejected."),
+        ("already_received", "transfer_id",
+         "transfer #{transfer_id} is already recorded as received",
+         "A transfer is received once."),
         ("reversal_of_reversal", "transfer_id",
          "transfer #{transfer_id} is itself a reversal; record a new transfer",
          "A reversal is not reversed again."),

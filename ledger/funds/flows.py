@@ -15,7 +15,7 @@ from ledger.core.classification import check_spending
 from ledger.core.errors import LedgerError
 from ledger.funds.accounts import account_for
 from ledger.funds.lots import get_lot
-from ledger.funds.posting import Leg, check_amount, iso_day, record, replay
+from ledger.funds.posting import Leg, check_amount, iso_day, record, replay, voucher_fields
 from ledger.funds.projects import FUNDABLE, PAYABLE, get_payee, get_project, require_stage
 from ledger.models import AccountKind, RegionLevel, Transfer, TransferKind, User
 from ledger.org.regions import get_region
@@ -23,10 +23,16 @@ from ledger.store.access import Action, ancestors, require
 
 
 def allocate(session: Session, actor: User, *, lot_id: int, from_region: str, to_region: str,
-             amount_fen: int, effective_date: dt.date, key: str, memo: str = "") -> Transfer:
-    """Pass part of a lot from a unit to a unit one level below it."""
+             amount_fen: int, key: str, effective_date: dt.date | None = None,
+             memo: str = "", voucher_date: dt.date | None = None,
+             value_date: dt.date | None = None) -> Transfer:
+    """Pass part of a lot from a unit to a unit one level below it.
+
+    `voucher_date` is the issue date (下达日期) the allocation's document carries; the level
+    below records its own receipt date (`ledger.funds.receipts`)."""
     request = {"kind": "allocate", "lot": lot_id, "from": from_region, "to": to_region,
-               "amount_fen": amount_fen, "date": iso_day(effective_date), "memo": memo}
+               "amount_fen": amount_fen, "date": iso_day(effective_date), "memo": memo,
+               **voucher_fields(voucher_date, value_date)}
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
@@ -47,14 +53,18 @@ def allocate(session: Session, actor: User, *, lot_id: int, from_region: str, to
         return record(change, actor, kind=TransferKind.ALLOCATE, lot_id=lot_id,
                       legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
                       request=request, effective_date=effective_date,
-                      region_code=from_region, memo=memo)
+                      region_code=from_region, memo=memo, voucher_date=voucher_date,
+                      value_date=value_date)
 
 
 def fund_project(session: Session, actor: User, *, lot_id: int, project_code: str,
-                 amount_fen: int, effective_date: dt.date, key: str, memo: str = "") -> Transfer:
+                 amount_fen: int, key: str, effective_date: dt.date | None = None,
+                 memo: str = "", voucher_date: dt.date | None = None,
+                 value_date: dt.date | None = None) -> Transfer:
     """Put part of a county's share of a lot behind one of its projects."""
     request = {"kind": "fund_project", "lot": lot_id, "project": project_code,
-               "amount_fen": amount_fen, "date": iso_day(effective_date), "memo": memo}
+               "amount_fen": amount_fen, "date": iso_day(effective_date), "memo": memo,
+               **voucher_fields(voucher_date, value_date)}
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
@@ -76,20 +86,26 @@ def fund_project(session: Session, actor: User, *, lot_id: int, project_code: st
         return record(change, actor, kind=TransferKind.FUND_PROJECT, lot_id=lot_id,
                       legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
                       request=request, effective_date=effective_date, region_code=county,
-                      function_code=project.function_code, memo=memo)
+                      function_code=project.function_code, memo=memo,
+                      voucher_date=voucher_date, value_date=value_date)
 
 
 def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_fen: int,
-        function_code: str, use_code: str, effective_date: dt.date, key: str,
+        function_code: str, use_code: str, key: str, effective_date: dt.date | None = None,
         project_code: str | None = None, county_code: str | None = None,
-        memo: str = "", _roll_line: bool = False) -> Transfer:
+        memo: str = "", voucher_date: dt.date | None = None, value_date: dt.date | None = None,
+        _roll_line: bool = False) -> Transfer:
     """Pay a household or contractor out of a project's money or a county's own share.
 
     Refused outright when the lot may not be spent on this function code or use (purpose lock).
+    Three dates: the voucher's (`voucher_date`), the bank's value date (`value_date`) and the
+    posting date (`effective_date`, the voucher's unless its month is closed; see
+    `posting.posting_date`); the entry date is the transfer's `recorded_at`.
     """
     request = {"kind": "pay", "lot": lot_id, "payee": payee_code, "amount_fen": amount_fen,
                "function_code": function_code, "use": use_code, "project": project_code,
-               "county": county_code, "date": iso_day(effective_date), "memo": memo}
+               "county": county_code, "date": iso_day(effective_date), "memo": memo,
+               **voucher_fields(voucher_date, value_date)}
     if isinstance(key, str) and key.startswith("roll:") and not _roll_line:
         raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key",
                           code="roll_key_reserved", key=key)
@@ -130,5 +146,6 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
         return record(change, actor, kind=TransferKind.PAY, lot_id=lot_id,
                       legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
                       request=request, effective_date=effective_date, region_code=county,
-                      function_code=function_code, use_code=use_code, memo=memo)
+                      function_code=function_code, use_code=use_code, memo=memo,
+                      voucher_date=voucher_date, value_date=value_date)
 

@@ -34,6 +34,7 @@ from ledger.models import (
     SOURCE_KINDS,
     Account,
     Approval,
+    CountyPeriodClosure,
     Decision,
     IntegrationLineage,
     PeriodClosure,
@@ -42,7 +43,7 @@ from ledger.models import (
     TransferKind,
     User,
 )
-from ledger.store.access import Action, require
+from ledger.store.access import Action, ancestors, require
 from ledger.store.db import fetch
 
 MAX_AMOUNT_FEN = 10**15  # ten trillion yuan: larger is a typing error, not a budget
@@ -80,17 +81,83 @@ def check_date(day, what: str = "effective date") -> dt.date:
     return day
 
 
-def check_period_open(session: Session, day: dt.date) -> None:
-    check_date(day)
-    period = f"{day.year:04d}-{day.month:02d}"
+def period_of(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def closure_of(session: Session, day: dt.date, region_code: str | None = None):
+    """Who closed `day`'s month for an entry of `region_code`: "" for the whole ledger, a
+    county's code for that county's closure, or None when the month is open there.
+
+    A county's closure covers the county and every region inside it; without a region (the
+    roll paths that do not name one yet) only the ledger-wide closure counts."""
+    period = period_of(day)
     if session.get(PeriodClosure, period) is not None:
+        return ""
+    if region_code is None:
+        return None
+    return session.execute(
+        select(CountyPeriodClosure.county_code)
+        .where(CountyPeriodClosure.period == period,
+               CountyPeriodClosure.county_code.in_(ancestors(session, region_code)))
+        .limit(1)).scalar_one_or_none()
+
+
+def check_period_open(session: Session, day: dt.date, region_code: str | None = None) -> None:
+    """Refuse an entry dated in a month closed for the whole ledger, or (given the entry's
+    region) closed by the county it lies in."""
+    check_date(day)
+    closed_by = closure_of(session, day, region_code)
+    if closed_by is None:
+        return
+    period = period_of(day)
+    if closed_by == "":
         raise ClosedPeriod(f"fiscal period {period} is closed; {day.isoformat()} cannot be used",
                            period=period, date=day)
+    raise ClosedPeriod(f"fiscal period {period} is closed for county {closed_by}; "
+                       f"{day.isoformat()} cannot be used", period=period, date=day,
+                       county=closed_by)
+
+
+def posting_date(session: Session, effective_date: dt.date | None,
+                 voucher_date: dt.date | None, region_code: str) -> dt.date:
+    """The date a transfer is posted on (its accounting date, `effective_date`).
+
+    The caller's date when given; else the voucher's date while its month is open; else today.
+    A voucher keyed after its month was closed is never refused for that and never re-dated:
+    it is posted in the open period and keeps its own date in `voucher_date`, so the delay
+    stays on the record (issue 17). A posting dated before its voucher would be backdated,
+    and is refused."""
+    if voucher_date is not None:
+        check_date(voucher_date, "voucher date")
+    if effective_date is None:
+        late = voucher_date is None or closure_of(session, voucher_date, region_code) is not None
+        effective_date = dt.date.today() if late else voucher_date
+    check_date(effective_date)
+    if voucher_date is not None and voucher_date > effective_date:
+        raise LedgerError(f"a transfer is not posted before its voucher: voucher dated "
+                          f"{voucher_date}, posting date {effective_date}",
+                          code="voucher_after_posting", voucher_date=voucher_date,
+                          date=effective_date)
+    return effective_date
+
+
+def voucher_fields(voucher_date: dt.date | None, value_date: dt.date | None) -> dict:
+    """The voucher's dates as a stored request holds them: only those given, so a request
+    without them reads as it did before they existed (its replay still matches)."""
+    fields = {}
+    if voucher_date is not None:
+        fields["voucher_date"] = iso_day(voucher_date)
+    if value_date is not None:
+        fields["value_date"] = iso_day(value_date)
+    return fields
 
 
 def iso_day(day) -> str:
     """A date as it appears in a stored request (whatever was passed, so bad input is kept
-    verbatim for the error that follows)."""
+    verbatim for the error that follows; None, a date left to the engine, stays null)."""
+    if day is None:
+        return None
     return day.isoformat() if isinstance(day, dt.date) else str(day)
 
 
@@ -139,13 +206,20 @@ def replay(session: Session, key: str, request: dict, actor: User) -> Transfer |
 
 
 def record(change: Change, actor: User, *, kind: TransferKind, lot_id: int, legs: list[Leg],
-           key: str, request: dict, effective_date: dt.date, region_code: str,
+           key: str, request: dict, effective_date: dt.date | None, region_code: str,
            function_code: str | None = None, use_code: str | None = None, memo: str = "",
            reverses: Transfer | None = None,
-           lineage: list[tuple[int, int, int]] = ()) -> Transfer:
-    """Write a transfer with its postings, holding its outflows as pending (invariants 2, 3, 5)."""
+           lineage: list[tuple[int, int, int]] = (), voucher_date: dt.date | None = None,
+           value_date: dt.date | None = None) -> Transfer:
+    """Write a transfer with its postings, holding its outflows as pending (invariants 2, 3, 5).
+
+    `effective_date` None: posted on the voucher's date, or today if that month is closed
+    (`posting_date`)."""
     session = change.session
-    check_period_open(session, effective_date)
+    effective_date = posting_date(session, effective_date, voucher_date, region_code)
+    if value_date is not None:
+        check_date(value_date, "value date")
+    check_period_open(session, effective_date, region_code)
     _check_balanced(legs)
     _check_lot_identity(kind, lot_id, legs)
     accounts = lock_accounts(session, [leg.account.id for leg in legs])
@@ -157,7 +231,8 @@ def record(change: Change, actor: User, *, kind: TransferKind, lot_id: int, legs
         amount_fen=sum(leg.amount for leg in legs if leg.amount > 0) // _lot_count(legs),
         effective_date=effective_date, function_code=function_code, use_code=use_code,
         memo=memo, region_code=region_code, recorded_by=actor.id,
-        recorded_at=change.time, reverses_id=reverses.id if reverses else None)
+        recorded_at=change.time, reverses_id=reverses.id if reverses else None,
+        voucher_date=voucher_date, value_date=value_date)
     change.add(transfer)
     session.flush()
     for leg in legs:
@@ -264,7 +339,7 @@ def _decide(session: Session, actor: User, transfer_id: int, decision: Decision,
                               code="already_decided", transfer_id=transfer_id,
                               decision=previous)
         if decision is Decision.APPROVED:
-            check_period_open(session, transfer.effective_date)
+            check_period_open(session, transfer.effective_date, transfer.region_code)
         postings = session.execute(
             select(Posting).where(Posting.transfer_id == transfer_id)).scalars().all()
         accounts = lock_accounts(session, [p.account_id for p in postings])

@@ -25,7 +25,15 @@ from ledger.core.errors import LedgerError
 from ledger.funds.accounts import account_for, find_account
 from ledger.funds.balances import descendants
 from ledger.funds.lots import get_lot
-from ledger.funds.posting import Leg, check_amount, check_date, iso_day, record, replay
+from ledger.funds.posting import (
+    Leg,
+    check_amount,
+    iso_day,
+    posting_date,
+    record,
+    replay,
+    voucher_fields,
+)
 from ledger.models import (
     Account,
     AccountKind,
@@ -163,20 +171,25 @@ def record_statement(session: Session, actor: User, year: int,
 
 
 def reclaim(session: Session, actor: User, *, lot_id: int, from_region: str, to_region: str,
-            amount_fen: int, effective_date: dt.date, key: str, reason: str,
-            min_idle_days: int = RECLAIM_DAYS) -> Transfer:
+            amount_fen: int, key: str, reason: str, effective_date: dt.date | None = None,
+            min_idle_days: int = RECLAIM_DAYS, voucher_date: dt.date | None = None,
+            value_date: dt.date | None = None) -> Transfer:
     """A higher finance unit takes idle money of a lot back from a unit below it (收回统筹).
 
     Only unit accounts, only upwards, only within the lot, and only as much as arrived more
     than `min_idle_days` before the effective date and is still unspent (oldest spent first).
+    The dates are a voucher's, as for an allocation (`posting.posting_date`): the document's
+    date kept in `voucher_date`, posted today when its month is closed.
     """
     request = {"kind": "reclaim", "lot": lot_id, "from": from_region, "to": to_region,
-               "amount_fen": amount_fen, "date": iso_day(effective_date), "reason": reason}
+               "amount_fen": amount_fen, "date": iso_day(effective_date), "reason": reason,
+               **voucher_fields(voucher_date, value_date)}
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
     check_amount(amount_fen)
-    check_date(effective_date)
+    # Resolved here, not only in `record`: how much is idle depends on the posting date.
+    effective_date = posting_date(session, effective_date, voucher_date, to_region)
     if not isinstance(reason, str) or not reason.strip():
         raise LedgerError("taking money back needs a reason (e.g. the 收回 document number)",
                           code="required", field="reason")
@@ -207,7 +220,7 @@ def reclaim(session: Session, actor: User, *, lot_id: int, from_region: str, to_
         return record(change, actor, kind=TransferKind.RECLAIM, lot_id=lot_id,
                       legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
                       request=request, effective_date=effective_date, region_code=to_region,
-                      memo=reason)
+                      memo=reason, voucher_date=voucher_date, value_date=value_date)
 
 
 def idle_amount(session: Session, account_id: int, as_of: dt.date, days: int) -> int:

@@ -520,9 +520,17 @@ class Transfer(Base):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), index=True)
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # Migration 0022 (issue 17), late columns (entries.LATE_COLUMNS), null where the voucher did
+    # not say or the row was written before. `effective_date` stays the posting date (the period
+    # the entry belongs to) and `recorded_at` the entry date; the voucher's own date (凭证日期,
+    # for an allocation its issue date) stays here when a closed period moved the posting later.
+    voucher_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The bank's value date (起息/到账日期) as the voucher or bank slip gives it.
+    value_date: Mapped[dt.date | None] = mapped_column(Date)
 
     postings: Mapped[list["Posting"]] = relationship(order_by="Posting.id", viewonly=True)
     approval: Mapped["Approval | None"] = relationship(viewonly=True, uselist=False)
+    receipt: Mapped["TransferReceipt | None"] = relationship(viewonly=True, uselist=False)
 
 
 class Posting(Base):
@@ -574,6 +582,37 @@ class PeriodClosure(Base):
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
     closed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
+
+
+class CountyPeriodClosure(Base):
+    """A county's closed month (YYYY-MM): no entry of that county, or of a region inside it,
+    may be dated inside it afterwards; other counties keep posting (issue 17).
+
+    Its own table, not a region column on `period_closures`: a logged row is named by its
+    primary key, and `period_closures` is keyed by the period alone, so a region there would
+    rename every closure already in the log."""
+    __tablename__ = "county_period_closures"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+    closed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
+
+
+class TransferReceipt(Base):
+    """The receiving level's record that a transfer between levels arrived (到账/收到), on its
+    date. A row of its own, written by the receiving unit's clerk: the transfer is the issuing
+    level's row and is never updated, and the receipt is a different unit's statement."""
+    __tablename__ = "transfer_receipts"
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), primary_key=True)
+    received_date: Mapped[dt.date] = mapped_column(Date)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
 
@@ -764,5 +803,5 @@ APPEND_ONLY = (
     "cosignatures", "households", "household_events", "members", "project_events",
     "payment_rolls", "roll_lines", "roll_events",
     "recoveries", "loans", "loan_events", "loan_subsidies", "member_events", "household_links",
-    "cards", "card_closings",
+    "cards", "card_closings", "county_period_closures", "transfer_receipts",
 )

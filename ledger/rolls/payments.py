@@ -149,7 +149,7 @@ def _send_lines(session, actor, roll, lines, day):
     if roll.project_code is not None:   # what flows.pay checks of a project it pays from
         require_stage(session, roll.project_code, PAYABLE, "pay out")
     require(session, actor, Action.RECORD, county)
-    check_period_open(session, day)
+    check_period_open(session, day, county)
     for line in lines:
         check_amount(line.amount_fen, f"line {line.line_no} amount")
     head = lock_head(session)

@@ -376,7 +376,7 @@ def _check_decider(session, actor, payment, approvable, reader, bank) -> None:
         day = payment.effective_date
         if day not in reader.open_days:
             try:
-                check_period_open(session, day)
+                check_period_open(session, day, payment.region_code)
                 reader.open_days[day] = None
             except LedgerError as exc:
                 reader.open_days[day] = exc
@@ -437,12 +437,12 @@ def _decide_one(session, actor, roll, plan, today) -> None:
               line)
 
 
-def _difference_day(session, bank, today) -> dt.date:
+def _difference_day(session, bank, today, county) -> dt.date:
     """The bank's value date, or today where the value date's period is closed (the bank line
     keeps its own date, so the delay stays visible) or the bank gave none."""
     day = bank.value_date or today
     try:
-        check_period_open(session, day)
+        check_period_open(session, day, county)
     except LedgerError:
         return today
     return day
@@ -480,7 +480,8 @@ def _account_for_difference(session, actor, roll, plan, digest, today) -> None:
             legs.append(Leg(account_for(change, lot, kind, holder, region), amount))
         transfer = posting.record(
             change, actor, kind=TransferKind.BANK_DIFFERENCE, lot_id=lot.id, legs=legs,
-            key=key, request=request, effective_date=_difference_day(session, bank, today),
+            key=key, request=request,
+            effective_date=_difference_day(session, bank, today, roll.county_code),
             region_code=roll.county_code, function_code=roll.function_code,
             use_code=roll.use_code, memo=memo)
     plan.difference_transfer_id = transfer.id

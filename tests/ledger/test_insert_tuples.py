@@ -23,7 +23,8 @@ def values(world, clerk, key):
             "use_code": "household_subsidy", "memo": "产业奖补", "region_code": COUNTY,
             "recorded_by": clerk.id,
             "recorded_at": dt.datetime(2024, 3, 28, 9, 30, 1, 123456, tzinfo=dt.timezone.utc),
-            "reverses_id": None, "log_index": 0, "log_id": 1}
+            "reverses_id": None, "log_index": 0, "log_id": 1,
+            "voucher_date": dt.date(2024, 3, 20), "value_date": None}
 
 
 def test_rows_inserted_by_the_driver_read_back_as_orm_inserted_ones(world):
