@@ -189,12 +189,28 @@ def _what_the_county_holds(work, out):
         # several members of one household on one roll for the per-person item
         assert count(RollLine, RollLine.member_id.is_not(None)) > 50
     engine.dispose()
-    # The bank received what the county's roll says, line by line (the result files agree).
+    # The bank received what the county's roll says, line by line; it also paid the withdrawn
+    # line 5, which the county never sent (the result file holds it, the bank file does not).
     sent = (work / "bank" / "沅溪-2024-01.csv").read_bytes().decode("gb18030").splitlines()
     result = (COUNTY / "bank-result-2024-1.csv").read_bytes().decode("gb18030").splitlines()
-    amounts = {r.split(",")[0]: r.split(",")[-1] for r in sent[1:]}
-    assert {r.split(",")[0]: r.split(",")[2] for r in result[1:]} == amounts
-    assert "5" not in amounts  # the withdrawn line was never sent
+    amounts = {r.split(",")[0]: r.split(",")[4] for r in sent[1:]}
+    reported = {r.split(",")[0]: r.split(",")[2] for r in result[1:]}
+    assert "5" not in amounts and reported.pop("5") and reported == amounts
+    # What the bank did differently is recorded, each difference reviewed by a second approver.
+    code, text, _ = _ft(work, "--as", "431299_clerk", "roll", "differences", "沅溪-2024-01",
+                        "--json")
+    assert code == 0, text
+    differences = json.loads(text)
+    assert [[d["line"], *d["differences"]] for d in differences] == \
+        EXPECTED["bank_differences"]
+    assert {d["transfer_state"] for d in differences} == {"approved"}
+    # The 2023 rolls paid from the household programme XM-2023-04, not the county's share.
+    engine = create_engine(f"sqlite:///{work / 'fundtrail.db'}")
+    with engine.connect() as c:
+        assert c.execute(select(PaymentRoll.code).where(
+            PaymentRoll.project_code == "XM-2023-04").order_by(PaymentRoll.code)).scalars() \
+            .all() == ["沅溪-2023-01", "沅溪-2023-02"]
+    engine.dispose()
     # Importing a file again changes nothing (idempotent).
     code, text, _ = _ft(work, "--as", "431299_clerk", "import", "households",
                         str(COUNTY / "households.csv"), "--json")

@@ -71,6 +71,7 @@ ft init --province-code 430000 --province-name 湖南省 --admin admin --admin-n
 ft --as admin import regions "$HERE/regions.csv"
 ft --as admin user add ${COUNTY}_clerk --name 沅溪县乡村振兴局经办 --role clerk --region $COUNTY
 ft --as admin user add ${COUNTY}_approver --name 沅溪县财政局审核 --role approver --region $COUNTY
+ft --as admin user add ${COUNTY}_reviewer --name 沅溪县财政局复核 --role approver --region $COUNTY
 ft --as admin user add ${COUNTY}_auditor --name 沅溪县审计局 --role auditor --region $COUNTY
 
 clerk() { ft --as ${COUNTY}_clerk "$@"; }
@@ -85,10 +86,11 @@ money() {
 }
 # A roll: created by the clerk, on the village boards 7 working days, approved by the
 # approver, sent to the bank (the bank file goes to $WORK/bank), the bank's results imported
-# by the approver. WITHDRAW=N withdraws line N before approval.
+# by the approver. WITHDRAW=N withdraws line N before approval; PROJECT=CODE pays the roll from
+# that household-programme project (到户项目) instead of the county's own share.
 roll() {  # CODE LOT LINES CREATED PUBLISHED APPROVED SENT RESULTS
     clerk roll create "$1" --lot "$2" --county $COUNTY --function-code 2130505 \
-        --use household_subsidy --lines "$3" --date "$4"
+        --use household_subsidy --lines "$3" --date "$4" ${PROJECT:+--project "$PROJECT"}
     clerk roll publish "$1" --date "$5"
     if [ -n "${WITHDRAW:-}" ]; then
         clerk roll withdraw "$1" --line "$WITHDRAW" --reason "重复申报" --date "$5"
@@ -122,10 +124,11 @@ clerk payee add QY43129901 沅溪县鸿达建筑工程有限公司 --kind contra
 clerk payee add QY43129902 沅溪县绿源农业开发有限公司 --kind contractor --region $COUNTY
 
 step "2023 rolls: spring 雨露计划 (GB18030); autumn 产业奖补 by 亩 and 雨露计划 (UTF-8)"
-roll 沅溪-2023-01 1 "$HERE/roll-2023-1.csv" 2023-04-10 2023-04-11 2023-04-24 2023-04-28 \
-    "$HERE/bank-result-2023-1.csv"
-roll 沅溪-2023-02 1 "$HERE/roll-2023-2.csv" 2023-10-09 2023-10-10 2023-10-23 2023-10-27 \
-    "$HERE/bank-result-2023-2.csv"
+# both paid from the household programme XM-2023-04, funded above
+PROJECT=XM-2023-04 roll 沅溪-2023-01 1 "$HERE/roll-2023-1.csv" 2023-04-10 2023-04-11 \
+    2023-04-24 2023-04-28 "$HERE/bank-result-2023-1.csv"
+PROJECT=XM-2023-04 roll 沅溪-2023-02 1 "$HERE/roll-2023-2.csv" 2023-10-09 2023-10-10 \
+    2023-10-23 2023-10-27 "$HERE/bank-result-2023-2.csv"
 money "$HERE/payments-2023.xlsx" payments 支付凭证已核
 approver project advance XM-2023-01 --to accepted --date 2023-11-28 --doc-number 沅乡振验〔2023〕7号
 approver project advance XM-2023-02 --to accepted --date 2023-12-06 --doc-number 沅乡振验〔2023〕9号
@@ -140,6 +143,18 @@ money "$HERE/project-funding-2024.csv" project_funding 资金安排已核
 step "2024 roll (Excel): 产业奖补 and two semesters of 雨露计划; line 5 withdrawn before approval"
 WITHDRAW=5 roll 沅溪-2024-01 3 "$HERE/roll-2024-1.xlsx" 2024-08-26 2024-08-27 2024-09-09 \
     2024-09-13 "$HERE/bank-result-2024-1.csv"
+
+step "the bank's differences on the 2024 roll: a fee deducted, another account, the withdrawn line paid"
+# Recorded as the bank sent them, each with a transfer moving its money to a receivable of the
+# lot; a second approver (复核) reviews them. The household short of its fee is topped up (补足).
+clerk roll differences 沅溪-2024-01
+for id in $(clerk roll differences 沅溪-2024-01 --json | python3 -c \
+        'import json, sys; print(" ".join(str(d["transfer"]) for d in json.load(sys.stdin) if d["transfer"]))'); do
+    ft --as ${COUNTY}_reviewer approve "$id" --comment "银行回盘差异已复核"
+done
+TOPUP=$(clerk roll top-up 沅溪-2024-01 --line 12 --voucher 沅财付〔2024〕0933号 --date 2024-09-20)
+echo "$TOPUP"
+approver approve "$(echo "$TOPUP" | sed -E 's/^transfer #([0-9]+):.*/\1/')" --comment 补足手续费
 
 step "project notices as they were displayed (公示 before implementation, 公告 after acceptance)"
 clerk import project_notices "$HERE/project_notices.csv"

@@ -40,6 +40,8 @@ HOUSEHOLDS_PER_VILLAGE = 50
 # Heads of household on the deaths list, by household number (0-based, in file order):
 # (death date, raises BEN-01?). The 2024 roll is sent on ROLL_2024_SENT.
 ROLL_2024_SENT = dt.date(2024, 9, 13)
+# Lines of the 2024 bank result credited 2.00 short (手续费) and paid into another account.
+BANK_SHORT, BANK_OTHER_ACCOUNT = (12,), (33,)
 PLANTED = {
     7: (dt.date(2023, 12, 3), True),     # registered with a 15-digit number (LEGACY_HEAD)
     61: (dt.date(2024, 3, 12), True),
@@ -283,7 +285,10 @@ def main() -> None:
         ["湘财农指〔2023〕5号", "XM-2023-01", "600,000.00", "2023-03-16", "沅财农〔2023〕11号",
          "溪口村蔬菜大棚产业基地"],
         ["湘财农指〔2023〕18号", "XM-2023-02", "850,000.00", "2023-03-16", "沅财农〔2023〕12号",
-         "龙潭乡茶园村组道路硬化"]], "gb18030")
+         "龙潭乡茶园村组道路硬化"],
+        # the household programme (到户项目): the 2023 rolls pay from it
+        ["湘财农指〔2023〕5号", "XM-2023-04", "500,000.00", "2023-03-16", "沅财农〔2023〕13号",
+         "2023年到户产业奖补和雨露计划"]], "gb18030")
     write_csv("project-funding-2024.csv", funding_header, [
         ["湘财农指〔2024〕21号", "XM-2024-01", "720,000.00", "2024-04-08", "沅财农〔2024〕9号",
          "高坪村安全饮水巩固提升"]], "gb18030")
@@ -402,25 +407,40 @@ def main() -> None:
     write_xlsx("roll-2024-1.xlsx", "2024年到户补助清册", header, rows_of(roll_2024_1),
                {"户编码", "成员身份证号"})
 
-    # The bank's result files, as the county's 农商银行 returns them.
-    def results(name, lines, day, failed=(), withdrawn=()):
+    # The bank's result files, as the county's 农商银行 returns them. The 2024 file is the
+    # bank's newer format (value date, amount credited, the name and account it paid) and
+    # holds what a real file holds: a fee deducted (手续费), a line paid into another account,
+    # and the withdrawn line paid all the same. Each is recorded and shown, never refused.
+    def results(name, lines, day, failed=(), withdrawn=(), full=False, short=(), other=()):
         rows = []
         for i, x in enumerate(lines, start=1):
-            if i in withdrawn:
+            if i in withdrawn and not full:
                 continue
             ok = i not in failed
-            rows.append([i, x["h"]["code"], yuan(x["amount"]), "成功" if ok else "失败",
-                         "" if ok else "卡号已注销", f"NSH{day:%Y%m%d}{i:05d}"])
-        write_csv(name, ["序号", "户编码", "金额", "结果", "失败原因", "银行流水号"], rows,
-                  "gb18030")
+            row = [i, x["h"]["code"], yuan(x["amount"]), "成功" if ok else "失败",
+                   "" if ok else "卡号已注销", f"NSH{day:%Y%m%d}{i:05d}"]
+            if full:
+                credited = (x["amount"] - Decimal("2.00") if i in short
+                            else x["amount"] if ok else Decimal(0))
+                row[4] = "手续费" if i in short else row[4]
+                card = "6217000000000000" + f"{i:03d}" if i in other else x["h"]["card"]
+                row = row[:3] + [yuan(credited)] + row[3:] + [
+                    day.isoformat(), x["h"]["members"][0]["name"], card]
+            rows.append(row)
+        header = ["序号", "户编码", "金额", "结果", "失败原因", "银行流水号"]
+        if full:
+            header = ["序号", "户编码", "发送金额", "入账金额", "结果", "失败原因", "银行流水号",
+                      "入账日期", "收款人户名", "收款账号"]
+        write_csv(name, header, rows, "gb18030")
 
     results("bank-result-2023-1.csv", roll_2023_1, dt.date(2023, 4, 28))
     results("bank-result-2023-2.csv", roll_2023_2, dt.date(2023, 10, 27), failed={17})
     withdrawn = ROLL_2024_WITHDRAWN
     results("bank-result-2024-1.csv", roll_2024_1, ROLL_2024_SENT, failed={40, 41},
-            withdrawn={withdrawn})
-    for line in (40, 41, withdrawn):
+            withdrawn={withdrawn}, full=True, short=BANK_SHORT, other=BANK_OTHER_ACCOUNT)
+    for line in (40, 41, withdrawn, *BANK_SHORT, *BANK_OTHER_ACCOUNT):
         assert roll_2024_1[line - 1]["h"]["n"] not in PLANTED, line
+        assert roll_2024_1[line - 1]["h"]["card"], line
 
     # The civil-affairs deaths list (民政死亡人口), drawn 2024-12-01: the planted heads, the
     # registry's own deaths, and people of the county who were never on the registry.
@@ -451,6 +471,10 @@ def main() -> None:
         "legacy_head": hs[LEGACY_HEAD]["code"],
         "ben01_not": sorted(hs[i]["code"] for i, (_d, raises) in PLANTED.items()
                             if not raises),
+        # the 2024 bank result's lines that differ from the roll, by line: what is recorded
+        "bank_differences": [[ROLL_2024_WITHDRAWN, "not_posted"],
+                             *([n, "short_credit"] for n in BANK_SHORT),
+                             *([n, "other_account"] for n in BANK_OTHER_ACCOUNT)],
     }
     lines = [f"{k} = {v!r}".replace("'", '"') for k, v in summary.items()]
     (HERE / "expected.toml").write_text(
