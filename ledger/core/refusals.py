@@ -611,6 +611,11 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "line {line} is in the bank file twice (also at file line {other})",
          "A result file that gives one line twice: the file contradicts itself (a difference "
          "from the roll is recorded, never refused)."),
+        ("bank_difference_pending", "line transfer_id",
+         "line {line}: the difference an earlier bank file recorded (transfer #{transfer_id}) "
+         "is waiting for review; review it, then import this file",
+         "A return after payment whose money sits where an earlier difference, not yet "
+         "reviewed, put it."),
         ("bank_payment_mismatch", "line household amount_fen",
          "line {line}: the payment recorded under its key does not pay {amount_fen} fen to "
          "{household} from this roll's lot",

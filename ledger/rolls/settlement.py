@@ -43,7 +43,7 @@ from ledger.funds.accounts import account_for, find_account, lock_accounts
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import Leg, check_period_open
 from ledger.households.cards import same_number
-from ledger.households.registry import card_key, unsalted
+from ledger.households.registry import card_key, salted, unsalted
 from ledger.models import (
     Account,
     AccountKind,
@@ -219,8 +219,9 @@ class _RollReader:
                 select(Household).where(Household.code.in_(codes))).scalars()}
         return self._households.get(code)
 
-    def last_credited(self, line_id) -> int | None:
-        """What the latest earlier file said was credited for a line reported paid."""
+    def last_paid(self, line_id) -> tuple[int, bool] | None:
+        """What the latest earlier file said was credited for a line it reported paid, and
+        whether into another account than the line's (None: no earlier file said paid)."""
         if self._credited is None:
             self._credited = {}
             for lid, credited, differences in self._session.execute(
@@ -228,8 +229,17 @@ class _RollReader:
                     .where(RESULTS.c.roll_id == self._roll.id, RESULTS.c.paid.is_(True))
                     .order_by(RESULTS.c.id)):
                 other = BankDifference.OTHER_ACCOUNT.value in differences.split(",")
-                self._credited[lid] = 0 if other else credited
+                self._credited[lid] = (credited, other)
         return self._credited.get(line_id)
+
+    def pending_difference(self, line_id) -> int | None:
+        """The difference transfer of an earlier bank line of `line_id` still waiting for
+        review, if any."""
+        decided = select(Approval.transfer_id)
+        return self._session.execute(
+            select(RESULTS.c.difference_transfer_id).where(
+                RESULTS.c.line_id == line_id, RESULTS.c.difference_transfer_id.is_not(None),
+                RESULTS.c.difference_transfer_id.not_in(decided)).limit(1)).scalar()
 
     def card(self, card_id):
         """The register card a line pays (`roll_lines.card_id`), read once per roll."""
@@ -329,13 +339,24 @@ def _plan(session, actor, roll, reader, approvable, bank: BankLine) -> _Settled:
         plan.outcome = "posted"
         put_on_household = 0
     else:                            # paid before, now returned (退汇)
+        waiting = reader.pending_difference(line.id)
+        if waiting is not None:
+            # Its money is moved from where the earlier difference put it, which that
+            # transfer's review decides; nothing is lost by importing the file after it.
+            raise LedgerError(
+                f"line {bank.line_no}: the difference an earlier bank file recorded "
+                f"(transfer #{waiting}) is waiting for review; review it, then import this "
+                "file", code="bank_difference_pending", line=bank.line_no, transfer_id=waiting)
         diffs.append(BankDifference.RETURNED_AFTER_PAID)
         plan.outcome = "returned"
-        back = reader.last_credited(line.id)
-        back = line.amount_fen if back is None else back
-        if back:
-            plan.legs = {(AccountKind.PAYEE, line.household_code): -back,
-                         roll_source(roll): back}
+        # What the bank credited comes back from where the ledger put it: the household's
+        # account, or the receivable where it went into another account (a fee it kept stays
+        # a receivable). Paid before bank results were recorded: the line's amount.
+        credited, other = reader.last_paid(line.id) or (line.amount_fen, False)
+        if credited:
+            held = AccountKind.RECEIVABLE if other else AccountKind.PAYEE
+            plan.legs = {(held, line.household_code): -credited,
+                         roll_source(roll): credited}
         return _with_amount(plan)
     if bank.paid:
         kept = 0 if BankDifference.OTHER_ACCOUNT in diffs else bank.credited
@@ -449,16 +470,19 @@ def _difference_day(session, bank, today, county) -> dt.date:
 
 
 def _account_for_difference(session, actor, roll, plan, digest, today) -> None:
-    """Record the `bank_difference` transfer that moves the money of `plan.legs`; where the
-    county's share cannot cover what the bank paid beyond the roll, the line is marked
-    `unfunded` instead (the bank line and its amount stay on record)."""
+    """Record the `bank_difference` transfer that moves the money of `plan.legs`; where an
+    account it takes from cannot cover it (the county's share, for what the bank paid beyond
+    the roll; a receivable whose earlier difference was rejected) the line is marked
+    `unfunded` instead: the bank line and its amount stay on record, and no invariant bends."""
     bank = plan.bank
     lot = get_lot(session, roll.lot_id)
-    county_out = -plan.legs.get(roll_source(roll), 0)
-    if county_out > 0:
-        unit = find_account(session, lot.id, *roll_source(roll))
-        available = lock_accounts(session, [unit.id])[unit.id].available if unit else 0
-        if available < county_out:
+    for (kind, holder), amount in plan.legs.items():
+        if amount >= 0:
+            continue
+        account = find_account(session, lot.id, kind, holder)
+        available = (lock_accounts(session, [account.id])[account.id].available
+                     if account is not None else 0)
+        if available < -amount:
             plan.differences.append(BankDifference.UNFUNDED)
             return
     key = f"bank:{roll.code}:{digest[:16]}:{bank.line_no}"
@@ -521,7 +545,9 @@ def _record_lines(session, actor, roll, plans, file_name, digest, vault, now) ->
                     "paid": bank.paid, "reason": bank.reason, "voucher": bank.voucher,
                     "household_code": bank.household_code, "payee_name": bank.payee_name,
                     "account": vault.encrypt(account) if account else None,
-                    "account_digest": card_key(vault, account) if account else None,
+                    # salted, as a household's card digest: equal accounts must not show equal
+                    # commitments in the public log (households.registry.salted)
+                    "account_digest": salted(card_key(vault, account)) if account else None,
                     "account_last4": account[-4:] if account else None,
                     "differences": ",".join(d.value for d in plan.differences),
                     "difference_fen": plan.difference_fen,

@@ -252,3 +252,30 @@ def test_a_roll_pays_from_the_household_programme_project(ft, world, tmp_path, c
     assert by_kind(world)["project"] == {"P-001": 3000_00 - 1520_00}
     with transaction(world.factory) as s:
         assert verify(s).intact
+
+
+def test_money_paid_into_another_account_and_sent_back_returns_to_the_county(ft, world, tmp_path,
+                                                                             colleague):
+    sent_roll(ft, tmp_path, "R-O", "户编码,数量\nH-100,1\n")
+    county = by_kind(world)["unit"][COUNTY]
+    first = write(tmp_path, "o1.csv", HEADER +
+                  "1,H-100,500.00,500.00,成功,,B1,2024-04-02,赵大,6222000000000000999\n")
+    assert import_results(ft, first, "R-O")["differences"] == 1
+    second = write(tmp_path, "o2.csv", HEADER + "1,H-100,500.00,0,失败,退汇: 户名账号不符,,"
+                   "2024-04-08,赵大,6222000000000000999\n")
+    # The money comes back from the receivable the first difference put it in: that is
+    # reviewed first, and the file waits (refused whole, nothing lost).
+    code, _, err = ft("--as", "k_approver", "import-bank-results", second, "--roll", "R-O")
+    assert code == 2 and "o2.csv, line 2" in err and "waiting for review" in err
+    [first_difference] = json.loads(ft(*CLERK, "roll", "differences", "R-O", "--json")[1])
+    assert ft(*colleague, "approve", first_difference["transfer"])[0] == 0
+    assert import_results(ft, second, "R-O")["returned"] == 1
+    listed = json.loads(ft(*CLERK, "roll", "differences", "R-O", "--json")[1])
+    assert [(d["differences"], d["difference_fen"]) for d in listed] == [
+        (["other_account"], 500_00), (["other_account", "returned_after_paid"], 500_00)]
+    assert ft(*colleague, "approve", listed[1]["transfer"])[0] == 0
+    after = by_kind(world)
+    assert "receivable" not in after and "payee" not in after   # nothing left anywhere
+    assert after["unit"][COUNTY] == county
+    with transaction(world.factory) as s:
+        assert verify(s).intact
