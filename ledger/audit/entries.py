@@ -57,6 +57,7 @@ LATE_COLUMNS = {
     "project_events": ("doc_number",),  # migration 0017
     "payees": ("credit_code", "id_number", "id_digest", "home_county"),   # migration 0020
     "external_records": ("birth_date", "status", "industry_code"),        # migration 0020
+    "household_events": ("doc_number",),   # migration 0023
 }
 
 
