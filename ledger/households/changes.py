@@ -2,8 +2,10 @@
 
 Nothing about a household or member is edited. A status change (exit from poverty 脱贫, return
 to poverty 返贫, monitoring 监测, removal 清退, cancellation 注销) is a `HouseholdEvent`; a death or
-a move is a `MemberEvent`; a split (分户) registers a new household and moves members into it; a
-merge (合户) moves members into another household and cancels the old one. Splits and merges are
+a move is a `MemberEvent`; a split (分户) creates a new household on its date, moves members into
+it and enrols it then, later (`enrol_household`) or not yet; a merge (合户) moves members into
+another household and cancels the old one. A county's past status history goes in as the
+registry keeps it (`record_past_statuses`, import kind `household_status`). Splits and merges are
 also kept as `HouseholdLink`s, because a split shortly before enrolment, with a link to an
 official, is a misuse pattern (alert BEN-08). Births and marriages in are `add_member`; the date
 a member joined, as a county's registry keeps it, is a `joined` event (`record_joined`, import

@@ -9,8 +9,10 @@ Each line goes in through the service that records the same event one by one
 (ledger.households.changes), so an imported death is exactly what `household died` records and a
 move-out what `household move` (without --to) records; a line those services refuse is refused
 with their code. `joined` (加入) is `record_joined`; `split` (分户) is a move-out whose reason
-starts with 分户, as `household split` writes it (the new household is not named by this file:
-its members are imported with it, and no household link is made).
+starts with 分户, as `household split` writes it. Without 新户编码 the line names no new household
+and no household link is made; with it, the line names a household already imported (none is
+created here) and goes through `record_split_into`: the move into it, the split link dated on
+the line's date (the new household's creation), and its enrolment from 纳入日期 if it has none.
 
 All-or-nothing and idempotent: every line is checked; if any is refused the error lists file,
 line and column of each and nothing is written. A member's event already recorded on the same
