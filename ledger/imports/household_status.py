@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger.core.errors import LedgerError, plain
+from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.households.changes import (
     NEXT_STATUS,
@@ -136,7 +136,8 @@ def _remarks(name: str, line_number: int, line: PastStatus, enrolled, timeline) 
             name, line_number, "变更日期", f"household {code}: {line.status.value} on "
             f"{line.effective_date}, before its enrolment on {enrolled}; recorded as the "
             "registry has it", "status_before_registration",
-            plain({"household": code, "date": line.effective_date, "registered": enrolled})))
+            {"household": code, "date": line.effective_date.isoformat(),
+             "registered": enrolled.isoformat()}))
     before = [s for d, s in timeline if d < line.effective_date]
     if not before:
         return remarks
@@ -146,14 +147,15 @@ def _remarks(name: str, line_number: int, line: PastStatus, enrolled, timeline) 
             name, line_number, "户状态", f"household {code}: {line.status.value} on "
             f"{line.effective_date} repeats the status in force; recorded as the registry has "
             "it", "status_repeated",
-            plain({"household": code, "status": line.status, "date": line.effective_date})))
+            {"household": code, "status": line.status.value,
+             "date": line.effective_date.isoformat()}))
     elif line.status not in NEXT_STATUS[previous]:
         remarks.append(Problem(
             name, line_number, "户状态", f"household {code}: {line.status.value} on "
             f"{line.effective_date} follows {previous.value}, which it does not follow in a "
             "change made now; recorded as the registry has it", "status_not_in_sequence",
-            plain({"household": code, "previous": previous, "status": line.status,
-                   "date": line.effective_date})))
+            {"household": code, "previous": previous.value, "status": line.status.value,
+             "date": line.effective_date.isoformat()}))
     return remarks
 
 

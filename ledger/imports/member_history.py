@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.core.errors import LedgerError, plain
+from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.households.changes import (
     member_gone,
@@ -172,8 +172,8 @@ def _split_columns_fit(session: Session, actor: User, name: str, row, problems: 
         report.append(Problem(name, row.line, "日期", f"household {target.code} was enrolled "
                               f"on {enrolled.effective_date}, before its split on {v['date']}; "
                               "recorded as the registry has it", "split_after_enrolment",
-                              plain({"household": target.code, "split_on": v["date"],
-                                     "enrolled": enrolled.effective_date})))
+                              {"household": target.code, "split_on": v["date"].isoformat(),
+                               "enrolled": enrolled.effective_date.isoformat()}))
     return True
 
 
@@ -205,9 +205,9 @@ def _same_split(session: Session, name: str, row, member: Member,
                                     f"{v['new_household']} was enrolled on "
                                     f"{enrolled.effective_date} (log entry "
                                     f"{enrolled.log_index})", "household_already_enrolled",
-                                    plain({"household": v["new_household"],
-                                           "enrolled": enrolled.effective_date,
-                                           "log_index": enrolled.log_index})))
+                                    {"household": v["new_household"],
+                                     "enrolled": enrolled.effective_date.isoformat(),
+                                     "log_index": enrolled.log_index}))
         return False
     return True
 
