@@ -496,8 +496,16 @@ def merge_households(session: Session, actor: User, vault: PiiVault, *, from_cod
                              to_household_code=into_code, effective_date=effective_date,
                              reason=reason)
         change.add(link)
-    change_status(session, actor, from_code, HouseholdStatus.CANCELLED, effective_date,
-                  f"合户并入 {into_code}: {reason}")
+    why = f"合户并入 {into_code}: {reason}"
+    if _has_status(session, from_code):
+        change_status(session, actor, from_code, HouseholdStatus.CANCELLED, effective_date, why)
+    else:
+        # Split off and merged before anyone enrolled it: cancelled, never enrolled (no
+        # enrolment event, so nothing reads it as one).
+        with record_change(session, actor.username, "household.cancelled") as change:
+            change.add(HouseholdEvent(household_code=from_code,
+                                      status=HouseholdStatus.CANCELLED,
+                                      effective_date=effective_date, reason=why))
     return link
 
 

@@ -195,6 +195,16 @@ def check_enrolment(session: Session, code: str, enrolled_on: dt.date) -> None:
                           f"entry {enrolled.log_index})", code="household_already_enrolled",
                           household=code, enrolled=enrolled.effective_date,
                           log_index=enrolled.log_index)
+    latest = session.execute(select(HouseholdEvent).where(
+        HouseholdEvent.household_code == code).order_by(
+        HouseholdEvent.effective_date.desc(), HouseholdEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if latest is not None:   # merged away (cancelled) before anyone enrolled it: final
+        raise LedgerError(f"household {code} is {latest.status.value} since "
+                          f"{latest.effective_date}; it can become: none",
+                          code="status_not_allowed", household=code, status=latest.status,
+                          since=latest.effective_date, requested=HouseholdStatus.REGISTERED,
+                          allowed=[])
     link = split_on(session, code)
     if link is not None and enrolled_on < link.effective_date:
         raise LedgerError(f"household {code} was formed by a split on {link.effective_date}; it "

@@ -330,3 +330,20 @@ def test_a_split_into_a_household_not_enrolled_yet_enrols_it(ft, world, tmp_path
         assert current_status(s, "H-100-1") is HouseholdStatus.REGISTERED
         assert s.execute(select(func.count()).select_from(HouseholdLink)).scalar_one() == 1
     assert_intact(world)
+
+
+def test_a_split_merged_back_before_enrolment_is_cancelled_never_enrolled(ft, world):
+    k = ["--as", "k_clerk", "household"]
+    ids = members_of(ft, "H-100")
+    assert ft(*k, "split", "H-100", "--new", "H-100-1", "--member", ids["赵二"], "--head",
+              ids["赵二"], "--date", "2024-09-01", "--not-enrolled", "--reason", "分家")[0] == 0
+    assert ft(*k, "merge", "H-100-1", "--into", "H-101", "--date", "2024-10-01", "--reason",
+              "投亲")[0] == 0
+    view = json.loads(ft(*k, "show", "H-100-1", "--json")[1])
+    assert (view["status"], view["enrolled"], [h["date"] for h in view["history"]]) == (
+        "cancelled", None, ["2024-10-01"])
+    code, _, err = ft(*k, "enrol", "H-100-1", "--date", "2024-10-02")
+    assert code == 2 and "cancelled since 2024-10-01" in err   # final, as for any household
+    with transaction(world.factory) as s:
+        assert current_status(s, "H-100-1") is HouseholdStatus.CANCELLED
+    assert_intact(world)
