@@ -59,6 +59,7 @@ LATE_COLUMNS = {
     "external_records": ("birth_date", "status", "industry_code"),        # migration 0020
     "transfers": ("voucher_date", "value_date"),                          # migration 0022
     "payment_rolls": ("project_code",),                                   # migration 0024
+    "household_events": ("doc_number",),   # migration 0023
 }
 
 

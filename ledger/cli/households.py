@@ -30,8 +30,11 @@ def show(ctx, code, as_json):
     with ctx.session() as s:
         view = hc.household_view(s, ctx.actor(s) if ctx.username else None,
                                  PiiVault.from_env(), code)
-    lines = [f"{view['code']} {view['head']} (village {view['village']}): {view['status']}"]
-    lines += [f"  {h['date']} {h['status']:<10} {h['reason']}" for h in view["history"]]
+    lines = [f"{view['code']} {view['head']} (village {view['village']}): "
+             f"{view['status'] or 'not enrolled'}",
+             f"  created {view['created']}, enrolled {view['enrolled'] or '(not yet)'}"]
+    lines += [f"  {h['date']} {h['status']:<10} {h['reason']}"
+              + (f" ({h['doc_number']})" if h["doc_number"] else "") for h in view["history"]]
     lines += [f"  member #{m['id']:<5} {m['name']:<6} {m['relation']:<4} "
               f"{m['id_number_masked']}  {m['left']}" for m in view["members"]]
     lines += [f"  {link['kind']} {link['from']} → {link['to']} on {link['date']}"
@@ -68,12 +71,13 @@ def add_member(ctx, code, name, relation, id_number, death_date, as_json):
 @click.argument("status", callback=_status, metavar="STATUS")
 @click.option("--date", "day", callback=to_date, required=True)
 @click.option("--reason", required=True, help="Why, or the document that decided it.")
+@click.option("--doc-number", default=None, help="文号 of the document that decided it.")
 @pass_ctx
-def status(ctx, code, status, day, reason):
+def status(ctx, code, status, day, reason, doc_number):
     """Record a new status: 已脱贫/exited, 返贫/returned, 监测对象/monitored, 清退/removed,
-    注销/cancelled."""
+    注销/cancelled. A county's past status history is imported (`import household_status`)."""
     with ctx.session() as s:
-        hc.change_status(s, ctx.actor(s), code, status, day, reason)
+        hc.change_status(s, ctx.actor(s), code, status, day, reason, doc_number)
     click.echo(f"household {code}: {status.value} from {day}")
 
 
@@ -113,18 +117,44 @@ def move(ctx, member_id, to_household, relation, day, reason):
 @click.option("--member", "member_ids", type=int, multiple=True, required=True)
 @click.option("--head", "head_id", type=int, required=True, help="Member id of the new head.")
 @click.option("--bank-card", default=None)
-@click.option("--date", "day", callback=to_date, required=True)
+@click.option("--date", "day", callback=to_date, required=True,
+              help="分户日期: the day the new household is formed.")
+@click.option("--enrolled-on", callback=to_date, default=None,
+              help="纳入日期: the day the new household is enrolled (that day or later).")
+@click.option("--not-enrolled", is_flag=True,
+              help="The new household is not enrolled yet (`household enrol` later).")
 @click.option("--reason", required=True)
 @pass_ctx
-def split(ctx, from_code, new_code, member_ids, head_id, bank_card, day, reason):
-    """分户: some members of FROM_CODE form a new household."""
+def split(ctx, from_code, new_code, member_ids, head_id, bank_card, day, enrolled_on,
+          not_enrolled, reason):
+    """分户: some members of FROM_CODE form a new household on --date; it is enrolled on
+    --enrolled-on, or not yet (--not-enrolled): say which."""
+    if (enrolled_on is None) == (not not_enrolled):
+        raise click.UsageError("give the enrolment date (--enrolled-on, the split's date or "
+                               "later) or --not-enrolled")
     with ctx.session() as s:
         hc.split_household(s, ctx.actor(s), PiiVault.from_env(), from_code=from_code,
                            new_code=new_code, member_ids=list(member_ids),
-                           head_member_id=head_id, effective_date=day, reason=reason,
-                           bank_card=bank_card)
+                           head_member_id=head_id, effective_date=day,
+                           enrolled_on=enrolled_on, reason=reason, bank_card=bank_card)
+    enrolled = f"enrolled on {enrolled_on}" if enrolled_on else "not enrolled yet"
     click.echo(f"household {new_code} split from {from_code} on {day} "
-               f"({len(member_ids)} members)")
+               f"({len(member_ids)} members), {enrolled}")
+
+
+@household_group.command("enrol")
+@click.argument("code")
+@click.option("--date", "day", callback=to_date, required=True,
+              help="纳入日期: on or after the split that formed the household.")
+@click.option("--status", callback=_status, default="建档立卡", metavar="STATUS",
+              help="户状态 it is enrolled with: 建档立卡 (default), 监测对象, …")
+@pass_ctx
+def enrol(ctx, code, day, status):
+    """纳入: enrol a household formed by a split (分户) and not enrolled yet."""
+    from ledger.households.registry import enrol_household
+    with ctx.session() as s:
+        enrol_household(s, ctx.actor(s), code, status, day)
+    click.echo(f"household {code} enrolled on {day} ({status.value})")
 
 
 @household_group.command("merge")

@@ -386,6 +386,26 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("household_closed", "household status",
          "household {household} is {status}; members cannot join it",
          "A removed or cancelled household takes no members."),
+        ("household_not_enrolled", "household",
+         "household {household} is not enrolled (formed by a split, enrolled later)",
+         "A status is asked of, or a status history line given for, a household a split "
+         "formed and nobody has enrolled yet (`household enrol`)."),
+        ("household_already_enrolled", "household enrolled log_index",
+         "household {household} was enrolled on {enrolled} (log entry {log_index})",
+         "A household is enrolled once; a second enrolment, or another enrolment date."),
+        ("enrolment_before_split", "household split_on enrolled",
+         "household {household} was formed by a split on {split_on}; it cannot be enrolled on "
+         "{enrolled}",
+         "A split-off household enrolled before the day it was formed."),
+        ("split_date_conflict", "household from_household recorded given log_index",
+         "household {household} split from {from_household} on {recorded} (log entry "
+         "{log_index}), not on {given}",
+         "A split into a household already linked to the same household on another date."),
+        ("household_status_conflict", "household date recorded given log_index",
+         "household {household} is recorded {recorded} on {date} (log entry {log_index}), not "
+         "{given}",
+         "A status history line with another status on a day the household's status is "
+         "recorded."),
         ("member_gone", "member household event date",
          "member #{member} of household {household} already {event} on {date}",
          "The member already died or moved out."),
@@ -973,6 +993,25 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "the ID number's check character is wrong; imported as registered",
          "A member's ID number whose only fault is its check character, imported as registered "
          "under [imports] accept_wrong_check_character."),
+        ("status_before_registration", "household date registered",
+         "{date}: before the household's enrolment on {registered}; recorded as the registry "
+         "has it",
+         "A status history line dated before the household's enrolment (识别日期)."),
+        ("status_repeated", "household status date",
+         "{status} on {date} repeats the status in force; recorded as the registry has it",
+         "A status history line giving the status the household already had."),
+        ("status_not_in_sequence", "household previous status date",
+         "{status} on {date} follows {previous}, which it does not follow in a change made "
+         "now; recorded as the registry has it",
+         "A status history line after 清退 or 注销, or in an order `household status` refuses."),
+        ("status_kept_as_recorded", "household log_index",
+         "recorded before (log entry {log_index}) with another reason or document number; the "
+         "first is kept",
+         "A status history line already recorded whose 原因 or 文号 the file writes otherwise."),
+        ("split_after_enrolment", "household split_on enrolled",
+         "household {household} was enrolled on {enrolled}, before its split on {split_on}; "
+         "recorded as the registry has it",
+         "A 分户 line into a household whose enrolment the registry dates before the split."),
         ("id_number_form_kept", "household log_index",
          "imported before (log entry {log_index}) with the ID number in its other form; the "
          "number as first registered is kept",

@@ -424,7 +424,8 @@ def _split_households(pl):
             household_changes.split_household(
                 s, p.user(s, f"{h.county}_clerk"), p.vault, from_code=h.code,
                 new_code=new_code, member_ids=[son], head_member_id=son,
-                effective_date=pl.day(7, 2), reason="成婚分户", bank_card=p.card())
+                effective_date=pl.day(7, 2), enrolled_on=pl.day(7, 2), reason="成婚分户",
+                bank_card=p.card())
             m._repay(s, h.county, new_code, 1500_00, "产业奖补 分户后补录", pl.day(7, 3),
                      f"direct:{new_code}")
         pl.at(pl.day(7, 2), act)

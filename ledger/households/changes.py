@@ -2,8 +2,10 @@
 
 Nothing about a household or member is edited. A status change (exit from poverty 脱贫, return
 to poverty 返贫, monitoring 监测, removal 清退, cancellation 注销) is a `HouseholdEvent`; a death or
-a move is a `MemberEvent`; a split (分户) registers a new household and moves members into it; a
-merge (合户) moves members into another household and cancels the old one. Splits and merges are
+a move is a `MemberEvent`; a split (分户) creates a new household on its date, moves members into
+it and enrols it then, later (`enrol_household`) or not yet; a merge (合户) moves members into
+another household and cancels the old one. A county's past status history goes in as the
+registry keeps it (`record_past_statuses`, import kind `household_status`). Splits and merges are
 also kept as `HouseholdLink`s, because a split shortly before enrolment, with a link to an
 official, is a misuse pattern (alert BEN-08). Births and marriages in are `add_member`; the date
 a member joined, as a county's registry keeps it, is a `joined` event (`record_joined`, import
@@ -20,19 +22,27 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.audit.log import record_change
+from ledger.audit.entries import table_record
+from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import mask
 from ledger.core.pii import PiiVault
 from ledger.funds.posting import check_date
 from ledger.households.registry import (
     birth_key,
+    check_enrolment,
+    create_household,
     current_status,
+    enrol_household,
+    enrolment,
     get_household,
-    register_household,
+    household_since,
     salted,
+    split_on,
+    status_on,
 )
 from ledger.models import (
+    Household,
     HouseholdEvent,
     HouseholdLink,
     HouseholdLinkKind,
@@ -43,7 +53,7 @@ from ledger.models import (
     User,
 )
 from ledger.store.access import Action, require
-from ledger.store.db import fetch
+from ledger.store.db import check_text, fetch, insert_with_ids
 
 # Which status may follow which. Removal (清退: wrongly registered) and cancellation (注销)
 # are final: such a household is no longer eligible for anything.
@@ -62,14 +72,18 @@ NEXT_STATUS = {
 
 
 def _latest_event(session: Session, code: str) -> HouseholdEvent:
-    return session.execute(
+    latest = session.execute(
         select(HouseholdEvent).where(HouseholdEvent.household_code == code)
         .order_by(HouseholdEvent.effective_date.desc(), HouseholdEvent.id.desc())
-        .limit(1)).scalar_one()
+        .limit(1)).scalar_one_or_none()
+    if latest is None:
+        current_status(session, code)   # refused: a split-off household not enrolled yet
+    return latest
 
 
 def change_status(session: Session, actor: User, code: str, status: HouseholdStatus,
-                  effective_date: dt.date, reason: str) -> HouseholdEvent:
+                  effective_date: dt.date, reason: str,
+                  doc_number: str | None = None) -> HouseholdEvent:
     """Record a household's new status from a date (脱贫, 返贫, 监测, 清退, 注销)."""
     household = get_household(session, code)
     require(session, actor, Action.RECORD, household.village_code)
@@ -97,21 +111,112 @@ def change_status(session: Session, actor: User, code: str, status: HouseholdSta
                           status=latest.status, since=latest.effective_date,
                           date=effective_date)
     event = HouseholdEvent(household_code=code, status=status, effective_date=effective_date,
-                           reason=reason)
+                           reason=reason, doc_number=doc_number or None)
     with record_change(session, actor.username, f"household.{status.value}") as change:
         change.add(event)
     return event
 
 
+@dataclass(frozen=True)
+class PastStatus:
+    """A line of a household's status history as the county's registry keeps it."""
+    household: str
+    status: HouseholdStatus
+    effective_date: dt.date
+    reason: str = ""
+    doc_number: str | None = None
+
+
+def recorded_statuses(session: Session, codes: list[str]) -> dict[str, list[HouseholdEvent]]:
+    """Each household's status events, by date then as recorded."""
+    found: dict[str, list[HouseholdEvent]] = {code: [] for code in codes}
+    for start in range(0, len(codes), 2000):
+        for event in session.execute(select(HouseholdEvent).where(
+                HouseholdEvent.household_code.in_(codes[start:start + 2000]))
+                .order_by(HouseholdEvent.effective_date, HouseholdEvent.id)).scalars():
+            found[event.household_code].append(event)
+    return found
+
+
+def check_past_status(recorded: list[HouseholdEvent], line: PastStatus) -> HouseholdEvent | None:
+    """The recorded event this history line is (same date and status), or None when it is new;
+    refused when it cannot be true: the household not enrolled yet (a split-off household's
+    history starts with its enrolment), or another status recorded on the same day."""
+    if not recorded:
+        raise LedgerError(f"household {line.household} is not enrolled (formed by a split, "
+                          "enrolled later)", code="household_not_enrolled",
+                          household=line.household)
+    for event in recorded:
+        if event.effective_date != line.effective_date:
+            continue
+        if event.status is line.status:
+            return event
+        raise LedgerError(f"household {line.household} is recorded {event.status.value} on "
+                          f"{event.effective_date} (log entry {event.log_index}), not "
+                          f"{line.status.value}", code="household_status_conflict",
+                          household=line.household, date=event.effective_date,
+                          recorded=event.status, given=line.status, log_index=event.log_index)
+    return None
+
+
+def record_past_statuses(session: Session, actor: User, lines: list[PastStatus]) -> int:
+    """Record a county's status history as its registry keeps it (import kind
+    `household_status`): past dates, before or after the events recorded, in any sequence of
+    statuses (change_status's rules are for the changes a clerk decides now). Refused only
+    what cannot be true (check_past_status); a line already recorded is skipped. One entry per
+    line written, "household.status_history"; all or nothing. Returns how many were written."""
+    if not lines:
+        return 0
+    head = lock_head(session)
+    codes = sorted({line.household for line in lines})
+    villages = dict(session.execute(select(Household.code, Household.village_code)
+                                    .where(Household.code.in_(codes))).all())
+    recorded = recorded_statuses(session, codes)
+    checked: set[str] = set()
+    rows = []
+    for line in lines:
+        if line.household not in villages:
+            raise LedgerError(f"household {line.household!r} does not exist", code="not_found",
+                              what="household", key=line.household)
+        if villages[line.household] not in checked:
+            require(session, actor, Action.RECORD, villages[line.household])
+            checked.add(villages[line.household])
+        check_date(line.effective_date, "status date")
+        if not isinstance(line.status, HouseholdStatus):
+            raise LedgerError(f"status must be one of "
+                              f"{', '.join(s.value for s in HouseholdStatus)}, got "
+                              f"{line.status!r}", code="invalid_choice", field="status",
+                              value=repr(line.status), allowed=list(HouseholdStatus))
+        if check_past_status(recorded[line.household], line) is not None:
+            continue
+        row = {"household_code": line.household, "status": line.status,
+               "effective_date": line.effective_date, "reason": line.reason or "",
+               "doc_number": line.doc_number or None,
+               "log_index": head.size + len(rows), "log_id": head.log_id}
+        check_text(HouseholdEvent.__table__, row)
+        rows.append(row)
+        recorded[line.household].append(HouseholdEvent(**{k: v for k, v in row.items()
+                                                           if k != "log_id"}))
+    session.flush()
+    insert_with_ids(session, HouseholdEvent.__table__, rows)
+    now = dt.datetime.now(dt.timezone.utc)
+    append_entries(session, head, [PendingEntry(actor.username, "household.status_history",
+                                                now, [table_record(HouseholdEvent.__table__,
+                                                                   row)]) for row in rows])
+    return len(rows)
+
+
 def _check_can_receive(session: Session, code: str, day: dt.date) -> None:
-    """Members may join only a household that exists on that day and is still registered."""
-    first = session.execute(select(HouseholdEvent.effective_date).where(
-        HouseholdEvent.household_code == code).order_by(HouseholdEvent.effective_date)
-        .limit(1)).scalar_one()
+    """Members may join only a household that exists on that day (formed by its split, or
+    registered) and is not removed or cancelled; a split-off household not enrolled yet
+    exists."""
+    first = household_since(session, code)
     if day < first:
         raise LedgerError(f"household {code} was registered on {first}; nobody can join it "
                           f"on {day}", code="household_not_yet_registered", household=code,
                           registered=first, date=day)
+    if not _has_status(session, code):
+        return   # split off, not enrolled yet
     status = current_status(session, code)
     if status in (HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED):
         raise LedgerError(f"household {code} is {status.value}; members cannot join it",
@@ -254,12 +359,23 @@ def move_member(session: Session, actor: User, vault: PiiVault, member_id: int, 
 
 def split_household(session: Session, actor: User, vault: PiiVault, *, from_code: str,
                     new_code: str, member_ids: list[int], head_member_id: int,
-                    effective_date: dt.date, reason: str, bank_card: str | None = None,
-                    phone: str | None = None) -> HouseholdLink:
-    """分户: members of one household form a new one, which keeps the old one's status."""
+                    effective_date: dt.date, enrolled_on: dt.date | None, reason: str,
+                    bank_card: str | None = None, phone: str | None = None,
+                    status: HouseholdStatus | None = None) -> HouseholdLink:
+    """分户: members of one household form a new one on `effective_date` (its creation date,
+    the split link's date). The new household is enrolled (纳入) on `enrolled_on`, which may be
+    that day, later, or None: not enrolled yet (`enrol_household` later). Enrolled, it takes
+    `status`, by default the old household's status on the enrolment date."""
     source = get_household(session, from_code)
     require(session, actor, Action.RECORD, source.village_code)
-    check_date(effective_date)
+    check_date(effective_date, "split date")
+    if enrolled_on is not None:
+        check_date(enrolled_on, "enrolment date")
+        if enrolled_on < effective_date:
+            raise LedgerError(f"household {new_code} is formed by a split on {effective_date}; "
+                              f"it cannot be enrolled on {enrolled_on}",
+                              code="enrolment_before_split", household=new_code,
+                              split_on=effective_date, enrolled=enrolled_on)
     if head_member_id not in member_ids:
         raise LedgerError("the new household's head must be one of the members who move",
                           code="split_head_stays", member=head_member_id)
@@ -273,11 +389,12 @@ def split_household(session: Session, actor: User, vault: PiiVault, *, from_code
         raise LedgerError(f"a split leaves members in {from_code}; to move everyone, merge or "
                           "cancel the household instead", code="split_moves_everyone",
                           household=from_code)
+    if enrolled_on is not None and status is None:
+        status = status_on(session, from_code, enrolled_on) or current_status(session, from_code)
     head = next(m for m in members if m.id == head_member_id)
-    status = current_status(session, from_code)
-    register_household(session, actor, vault, code=new_code, village_code=source.village_code,
-                       head_name=head.name, status=status, registered_on=effective_date,
-                       bank_card=bank_card, phone=phone)
+    create_household(session, actor, vault, code=new_code, village_code=source.village_code,
+                     head_name=head.name, created_on=effective_date, bank_card=bank_card,
+                     phone=phone)
     with record_change(session, actor.username, "household.split") as change:
         for m in members:
             _move(session, change, actor, vault, m, new_code, effective_date, f"分户 {reason}",
@@ -286,7 +403,78 @@ def split_household(session: Session, actor: User, vault: PiiVault, *, from_code
                              to_household_code=new_code, effective_date=effective_date,
                              reason=reason)
         change.add(link)
+    if enrolled_on is not None:
+        enrol_household(session, actor, new_code, status, enrolled_on)
     return link
+
+
+def record_split_into(session: Session, actor: User, vault: PiiVault, member_id: int, *,
+                      to_code: str, effective_date: dt.date, reason: str,
+                      enrolled_on: dt.date | None = None) -> MemberEvent:
+    """A member split off (分户) into a household that already exists, as a county's registry
+    records it (import kind `member_history`, 新户编码): no household is created. The member
+    moves out to `to_code` (and becomes its member unless already imported as one); the split
+    link from the member's household is written once, dated `effective_date` (the new
+    household's creation); `enrolled_on`, if given, enrols `to_code` when it is not enrolled
+    yet and must be its enrolment date when it is."""
+    member = get_member(session, member_id)
+    source = get_household(session, member.household_code)
+    target = get_household(session, to_code)
+    require(session, actor, Action.RECORD, source.village_code)
+    require(session, actor, Action.RECORD, target.village_code)
+    check_date(effective_date, "split date")
+    if to_code == source.code:
+        raise LedgerError(f"member #{member_id} is already in household {to_code}",
+                          code="member_already_in", member=member_id, household=to_code)
+    link = session.execute(select(HouseholdLink).where(
+        HouseholdLink.kind == HouseholdLinkKind.SPLIT,
+        HouseholdLink.from_household_code == source.code,
+        HouseholdLink.to_household_code == to_code)).scalars().first()
+    if link is not None and link.effective_date != effective_date:
+        raise LedgerError(f"household {to_code} split from {source.code} on "
+                          f"{link.effective_date} (log entry {link.log_index}), not on "
+                          f"{effective_date}", code="split_date_conflict", household=to_code,
+                          from_household=source.code, recorded=link.effective_date,
+                          given=effective_date, log_index=link.log_index)
+    enrolled = enrolment(session, to_code)
+    if enrolled_on is not None and enrolled is not None \
+            and enrolled.effective_date != enrolled_on:
+        raise LedgerError(f"household {to_code} was enrolled on {enrolled.effective_date} (log "
+                          f"entry {enrolled.log_index}), not on {enrolled_on}",
+                          code="household_already_enrolled", household=to_code,
+                          enrolled=enrolled.effective_date, log_index=enrolled.log_index)
+    if enrolled_on is not None and enrolled is None:
+        check_date(enrolled_on, "enrolment date")
+        if enrolled_on < effective_date:
+            raise LedgerError(f"household {to_code} is formed by a split on {effective_date}; "
+                              f"it cannot be enrolled on {enrolled_on}",
+                              code="enrolment_before_split", household=to_code,
+                              split_on=effective_date, enrolled=enrolled_on)
+    _check_present(session, member)
+    _check_after_joining(session, member, effective_date)
+    there = session.execute(select(Member.id).where(
+        Member.household_code == to_code, Member.id_digest == member.id_digest)).first()
+    with record_change(session, actor.username, "household.split") as change:
+        event = MemberEvent(member_id=member.id, kind=MemberEventKind.MOVED_OUT,
+                            effective_date=effective_date, to_household_code=to_code,
+                            reason=reason, actor_id=actor.id)
+        change.add(event)
+        if there is None:
+            number = vault.decrypt(member.id_number)
+            change.add(Member(household_code=to_code, name=member.name, relation="其他",
+                              id_number=vault.encrypt(number), id_digest=member.id_digest,
+                              birth_digest=salted(birth_key(vault, number)), death_date=None))
+        if link is None:
+            change.add(HouseholdLink(kind=HouseholdLinkKind.SPLIT,
+                                     from_household_code=source.code, to_household_code=to_code,
+                                     effective_date=effective_date,
+                                     reason=reason.removeprefix("分户").strip()))
+    if enrolled_on is not None and enrolled is None:
+        check_enrolment(session, to_code, enrolled_on)
+        status = status_on(session, source.code, enrolled_on) or current_status(session,
+                                                                                source.code)
+        enrol_household(session, actor, to_code, status, enrolled_on)
+    return event
 
 
 def merge_households(session: Session, actor: User, vault: PiiVault, *, from_code: str,
@@ -308,9 +496,22 @@ def merge_households(session: Session, actor: User, vault: PiiVault, *, from_cod
                              to_household_code=into_code, effective_date=effective_date,
                              reason=reason)
         change.add(link)
-    change_status(session, actor, from_code, HouseholdStatus.CANCELLED, effective_date,
-                  f"合户并入 {into_code}: {reason}")
+    why = f"合户并入 {into_code}: {reason}"
+    if _has_status(session, from_code):
+        change_status(session, actor, from_code, HouseholdStatus.CANCELLED, effective_date, why)
+    else:
+        # Split off and merged before anyone enrolled it: cancelled, never enrolled (no
+        # enrolment event, so nothing reads it as one).
+        with record_change(session, actor.username, "household.cancelled") as change:
+            change.add(HouseholdEvent(household_code=from_code,
+                                      status=HouseholdStatus.CANCELLED,
+                                      effective_date=effective_date, reason=why))
     return link
+
+
+def _has_status(session: Session, code: str) -> bool:
+    return session.execute(select(HouseholdEvent.id).where(
+        HouseholdEvent.household_code == code).limit(1)).first() is not None
 
 
 def _present_members(session: Session, code: str) -> list[Member]:
@@ -353,11 +554,16 @@ def household_view(session: Session, actor: User | None, vault: PiiVault, code: 
     links = session.execute(select(HouseholdLink).where(
         (HouseholdLink.from_household_code == code) |
         (HouseholdLink.to_household_code == code)).order_by(HouseholdLink.id)).scalars().all()
+    enrolled, split = enrolment(session, code), split_on(session, code)
+    latest = max(history, key=lambda e: (e.effective_date, e.id)) if history else None
     return {
         "code": code, "village": household.village_code, "head": household.head_name,
-        "status": history[-1].status.value,
+        "status": latest.status.value if latest else None,   # None: split off, not enrolled
+        "created": (split.effective_date if split else household_since(session, code))
+        .isoformat(),
+        "enrolled": enrolled.effective_date.isoformat() if enrolled else None,
         "history": [{"status": e.status.value, "date": e.effective_date.isoformat(),
-                     "reason": e.reason} for e in history],
+                     "reason": e.reason, "doc_number": e.doc_number} for e in history],
         "members": [m.__dict__ for m in members],
         "links": [{"kind": link.kind.value, "from": link.from_household_code,
                    "to": link.to_household_code, "date": link.effective_date.isoformat(),

@@ -29,6 +29,8 @@ from ledger.funds.posting import check_date
 from ledger.models import (
     Household,
     HouseholdEvent,
+    HouseholdLink,
+    HouseholdLinkKind,
     HouseholdStatus,
     Member,
     Payee,
@@ -94,25 +96,120 @@ def register_household(session: Session, actor: User, vault: PiiVault, *, code: 
                        village_code: str, head_name: str, status: HouseholdStatus,
                        registered_on: dt.date, bank_card: str | None = None,
                        phone: str | None = None) -> Household:
-    lock_head(session)  # decide under the log lock, as posting.replay does
-    card = check_new_household(session, actor, village_code, registered_on, bank_card)
+    """A household created and enrolled (纳入) on the same day, in one entry."""
+    with record_change(session, actor.username, "household.register") as change:
+        household = _create(session, change, actor, vault, code, village_code, head_name,
+                            registered_on, bank_card, phone)
+        change.add(HouseholdEvent(household_code=code, status=status,
+                                  effective_date=registered_on, reason=ENROLMENT))
+    return household
+
+
+def create_household(session: Session, actor: User, vault: PiiVault, *, code: str,
+                     village_code: str, head_name: str, created_on: dt.date,
+                     bank_card: str | None = None, phone: str | None = None) -> Household:
+    """A household that exists and is not enrolled yet: no status event. Only a split (分户)
+    makes one (ledger.households.changes.split_household), and its link's date says when;
+    `enrol_household` enrols it later."""
+    with record_change(session, actor.username, "household.create") as change:
+        household = _create(session, change, actor, vault, code, village_code, head_name,
+                            created_on, bank_card, phone)
+    return household
+
+
+def _create(session, change, actor, vault, code, village_code, head_name, day, bank_card,
+            phone) -> Household:
+    # record_change holds the log lock: decided under it, as posting.replay does
+    card = check_new_household(session, actor, village_code, day, bank_card)
     if session.get(Payee, code) is not None:
         raise LedgerError(f"payee or household {code!r} already exists", code="already_exists",
                           what="payee", key=code)
-    with record_change(session, actor.username, "household.register") as change:
-        change.add(Payee(code=code, kind=PayeeKind.HOUSEHOLD, name=head_name,
-                         region_code=village_code))
-        session.flush()
-        household = Household(code=code, village_code=village_code, head_name=head_name,
-                              bank_card=vault.encrypt(card) if card else None,
-                              bank_card_last4=card[-4:] if card else None,
-                              card_digest=salted(card_key(vault, card)) if card else None,
-                              phone=vault.encrypt(phone) if phone else None)
-        change.add(household)
-        session.flush()
-        change.add(HouseholdEvent(household_code=code, status=status,
-                                  effective_date=registered_on, reason="registration"))
+    change.add(Payee(code=code, kind=PayeeKind.HOUSEHOLD, name=head_name,
+                     region_code=village_code))
+    session.flush()
+    household = Household(code=code, village_code=village_code, head_name=head_name,
+                          bank_card=vault.encrypt(card) if card else None,
+                          bank_card_last4=card[-4:] if card else None,
+                          card_digest=salted(card_key(vault, card)) if card else None,
+                          phone=vault.encrypt(phone) if phone else None)
+    change.add(household)
+    session.flush()
     return household
+
+
+# The reason of a household's enrolment event (纳入, 识别: the first day it is registered as
+# poor). Alert BEN-08 reads it to tell an enrolment from a later status change.
+ENROLMENT = "registration"
+
+
+def enrolment(session: Session, household_code: str) -> HouseholdEvent | None:
+    """The household's enrolment event, or None while it is not enrolled (split off)."""
+    return session.execute(select(HouseholdEvent).where(
+        HouseholdEvent.household_code == household_code, HouseholdEvent.reason == ENROLMENT)
+        .order_by(HouseholdEvent.id).limit(1)).scalar_one_or_none()
+
+
+def split_on(session: Session, household_code: str) -> HouseholdLink | None:
+    """The split (分户) that formed the household, if it was formed by one."""
+    return session.execute(select(HouseholdLink).where(
+        HouseholdLink.kind == HouseholdLinkKind.SPLIT,
+        HouseholdLink.to_household_code == household_code)
+        .order_by(HouseholdLink.id).limit(1)).scalar_one_or_none()
+
+
+def household_since(session: Session, household_code: str) -> dt.date:
+    """The first day the household exists: its split's date (分户日期) if a split formed it,
+    or its first status event (the enrolment, or an earlier line of its imported history)."""
+    link = split_on(session, household_code)
+    first = session.execute(select(HouseholdEvent.effective_date).where(
+        HouseholdEvent.household_code == household_code)
+        .order_by(HouseholdEvent.effective_date).limit(1)).scalar_one_or_none()
+    return min(d for d in (first, link.effective_date if link else None) if d is not None)
+
+
+def enrol_household(session: Session, actor: User, code: str, status: HouseholdStatus,
+                    enrolled_on: dt.date) -> HouseholdEvent:
+    """Enrol (纳入) a household that a split formed and that is not enrolled yet: its first
+    status event, dated on or after the split."""
+    household = get_household(session, code)
+    require(session, actor, Action.RECORD, household.village_code)
+    check_date(enrolled_on, "enrolment date")
+    check_enrolment(session, code, enrolled_on)
+    if not isinstance(status, HouseholdStatus):
+        raise LedgerError(f"status must be one of "
+                          f"{', '.join(s.value for s in HouseholdStatus)}, got {status!r}",
+                          code="invalid_choice", field="status", value=repr(status),
+                          allowed=list(HouseholdStatus))
+    event = HouseholdEvent(household_code=code, status=status, effective_date=enrolled_on,
+                           reason=ENROLMENT)
+    with record_change(session, actor.username, "household.enrol") as change:
+        change.add(event)
+    return event
+
+
+def check_enrolment(session: Session, code: str, enrolled_on: dt.date) -> None:
+    """A household is enrolled once, and not before a split formed it."""
+    enrolled = enrolment(session, code)
+    if enrolled is not None:
+        raise LedgerError(f"household {code} was enrolled on {enrolled.effective_date} (log "
+                          f"entry {enrolled.log_index})", code="household_already_enrolled",
+                          household=code, enrolled=enrolled.effective_date,
+                          log_index=enrolled.log_index)
+    latest = session.execute(select(HouseholdEvent).where(
+        HouseholdEvent.household_code == code).order_by(
+        HouseholdEvent.effective_date.desc(), HouseholdEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if latest is not None:   # merged away (cancelled) before anyone enrolled it: final
+        raise LedgerError(f"household {code} is {latest.status.value} since "
+                          f"{latest.effective_date}; it can become: none",
+                          code="status_not_allowed", household=code, status=latest.status,
+                          since=latest.effective_date, requested=HouseholdStatus.REGISTERED,
+                          allowed=[])
+    link = split_on(session, code)
+    if link is not None and enrolled_on < link.effective_date:
+        raise LedgerError(f"household {code} was formed by a split on {link.effective_date}; it "
+                          f"cannot be enrolled on {enrolled_on}", code="enrolment_before_split",
+                          household=code, split_on=link.effective_date, enrolled=enrolled_on)
 
 
 def add_member(session: Session, actor: User, vault: PiiVault, *, household_code: str,
@@ -219,7 +316,7 @@ def register_households(session: Session, actor: User, vault: PiiVault,
                            "phone": vault.encrypt(h.phone) if h.phone else None,
                            "log_index": index, "log_id": log_id})
         events.append({"household_code": h.code, "status": h.status,
-                       "effective_date": h.registered_on, "reason": "registration",
+                       "effective_date": h.registered_on, "reason": ENROLMENT,
                        "log_index": index, "log_id": log_id})
         for k, (m, encrypted, digest, born) in enumerate(members, start=1):
             member_rows.append({"household_code": h.code, "name": m.name,
@@ -329,10 +426,16 @@ def add_members(session: Session, actor: User, vault: PiiVault,
 
 
 def current_status(session: Session, household_code: str) -> HouseholdStatus:
-    return session.execute(
+    """The latest status, by date; refused while a split-off household is not enrolled."""
+    status = session.execute(
         select(HouseholdEvent.status).where(HouseholdEvent.household_code == household_code)
         .order_by(HouseholdEvent.effective_date.desc(), HouseholdEvent.id.desc())
-        .limit(1)).scalar_one()
+        .limit(1)).scalar_one_or_none()
+    if status is None:
+        raise LedgerError(f"household {household_code} is not enrolled (formed by a split, "
+                          "enrolled later)", code="household_not_enrolled",
+                          household=household_code)
+    return status
 
 
 def status_on(session: Session, household_code: str, day: dt.date) -> HouseholdStatus | None:

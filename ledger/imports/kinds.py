@@ -19,6 +19,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.imports import external, payee_registers
 from ledger.imports.cards import import_cards
+from ledger.imports.household_status import import_household_status
 from ledger.imports.households import import_households, import_members
 from ledger.imports.member_history import import_member_history
 from ledger.imports.movements import (
@@ -84,6 +85,7 @@ KINDS: dict[str, ImportKind] = dict([
     _kind("households", "建档立卡户", import_households, needs_vault=True),
     _kind("members", "家庭成员", import_members, needs_vault=True),
     _kind("member_history", "家庭成员变动", import_member_history, needs_vault=True),
+    _kind("household_status", "户状态变更", import_household_status),
     _kind("cards", "银行卡（户卡、个人卡、监护人卡）", import_cards, needs_vault=True),
     _kind("standards", "补助标准", import_standards),
     _kind("payees", "收款人名录（企业、个人、单位）", import_payees, needs_vault=True),

@@ -9,8 +9,10 @@ Each line goes in through the service that records the same event one by one
 (ledger.households.changes), so an imported death is exactly what `household died` records and a
 move-out what `household move` (without --to) records; a line those services refuse is refused
 with their code. `joined` (加入) is `record_joined`; `split` (分户) is a move-out whose reason
-starts with 分户, as `household split` writes it (the new household is not named by this file:
-its members are imported with it, and no household link is made).
+starts with 分户, as `household split` writes it. Without 新户编码 the line names no new household
+and no household link is made; with it, the line names a household already imported (none is
+created here) and goes through `record_split_into`: the move into it, the split link dated on
+the line's date (the new household's creation), and its enrolment from 纳入日期 if it has none.
 
 All-or-nothing and idempotent: every line is checked; if any is refused the error lists file,
 line and column of each and nothing is written. A member's event already recorded on the same
@@ -32,7 +34,9 @@ from ledger.households.changes import (
     move_member,
     record_death,
     record_joined,
+    record_split_into,
 )
+from ledger.households.registry import enrolment
 from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
 from ledger.imports.households import ImportResult, household_of_line, registered_id
 from ledger.models import Member, MemberEvent, MemberEventKind, User
@@ -56,11 +60,17 @@ COLUMNS = [
     Column("event", ("事件", "event"), parse_event),
     Column("date", ("日期", "date"), parse_date),
     Column("reason", ("原因", "reason"), required=False),
+    # 分户 only: the household the member split off into, already imported (no household is
+    # created here), and the day it was enrolled (纳入), if the registry gives it.
+    Column("new_household", ("新户编码", "new_household_code"), required=False),
+    Column("enrolled_on", ("纳入日期", "enrolled_on"), parse_date, required=False),
 ]
 
 # Which column a service's refusal points at.
 _COLUMN_OF = {"member_gone": "事件", "member_dead": "事件", "member_dates_reversed": "日期",
-              "member_event_conflict": "日期", "date_invalid": "日期"}
+              "member_event_conflict": "日期", "date_invalid": "日期",
+              "split_date_conflict": "日期", "member_already_in": "新户编码",
+              "household_already_enrolled": "纳入日期", "enrolment_before_split": "纳入日期"}
 
 
 def _event_word(event: MemberEvent) -> str:
@@ -74,6 +84,7 @@ def import_member_history(session: Session, actor: User, vault: PiiVault, path) 
     rows = read(path, COLUMNS)
     name = Path(path).name
     problems: list[Problem] = []
+    report: list[Problem] = list(rows.report)
     todo: list[tuple] = []
     same = 0
     seen: dict[tuple, int] = {}
@@ -92,6 +103,8 @@ def import_member_history(session: Session, actor: User, vault: PiiVault, path) 
                                       problems)
         if household is None:
             continue
+        if not _split_columns_fit(session, actor, name, row, problems, report):
+            continue
         member = session.execute(select(Member).where(
             Member.household_code == household.code, Member.id_digest == digest)
         ).scalar_one_or_none()
@@ -105,7 +118,8 @@ def import_member_history(session: Session, actor: User, vault: PiiVault, path) 
         if recorded is None:
             todo.append((row, member))
         elif recorded[0] == v["date"]:
-            same += 1
+            if _same_split(session, name, row, member, problems):
+                same += 1
         else:
             day, log_index = recorded
             problems.append(Problem(
@@ -125,7 +139,77 @@ def import_member_history(session: Session, actor: User, vault: PiiVault, path) 
                                     exc.code, exc.params))
     if problems:
         raise ImportProblems(sorted(problems, key=lambda p: p.line))
-    return ImportResult("member_history", len(todo), same, rows.report)
+    return ImportResult("member_history", len(todo), same,
+                        sorted(report, key=lambda p: p.line))
+
+
+def _split_columns_fit(session: Session, actor: User, name: str, row, problems: list[Problem],
+                       report: list[Problem]) -> bool:
+    """新户编码 and 纳入日期 belong to a 分户 line, 纳入日期 with its 新户编码; the new household
+    exists (this file creates none) in the importer's region. A new household enrolled before
+    the split's date is reported (the registry's dates, recorded as they are)."""
+    v = row.values
+    if v["new_household"] is None:
+        if v["enrolled_on"] is not None:
+            problems.append(Problem(name, row.line, "新户编码", "纳入日期 is the enrolment of "
+                                    "the new household: name it in 新户编码", "required",
+                                    {"field": "新户编码"}))
+            return False
+        return True
+    if v["event"] != "split":
+        problems.append(Problem(name, row.line, "新户编码", "新户编码 is read on 分户 lines "
+                                "only", "cell_invalid",
+                                {"detail": "新户编码 is read on 分户 lines only"}))
+        return False
+    found: list[Problem] = []
+    target = household_of_line(session, actor, name, row.line, v["new_household"], found)
+    if target is None:
+        problems.extend(Problem(name, p.line, "新户编码", p.reason, p.code, p.params)
+                        for p in found)
+        return False
+    enrolled = enrolment(session, target.code)
+    if enrolled is not None and enrolled.effective_date < v["date"]:
+        report.append(Problem(name, row.line, "日期", f"household {target.code} was enrolled "
+                              f"on {enrolled.effective_date}, before its split on {v['date']}; "
+                              "recorded as the registry has it", "split_after_enrolment",
+                              {"household": target.code, "split_on": v["date"].isoformat(),
+                               "enrolled": enrolled.effective_date.isoformat()}))
+    return True
+
+
+def _same_split(session: Session, name: str, row, member: Member,
+                problems: list[Problem]) -> bool:
+    """A split already recorded on the line's date: unchanged if it went to the household the
+    line names (or the line names none) and the line's enrolment date is the recorded one."""
+    v = row.values
+    if v["event"] != "split" or v["new_household"] is None:
+        return True
+    gone = member_gone(session, member.id)
+    if gone.to_household_code != v["new_household"]:
+        problems.append(Problem(name, row.line, "新户编码", f"member #{member.id}'s split was "
+                                f"recorded (log entry {gone.log_index}) into "
+                                f"{gone.to_household_code or 'no registered household'}",
+                                "import_reused", {"what": "member", "key": v["household"],
+                                                  "log_index": gone.log_index}))
+        return False
+    enrolled = enrolment(session, v["new_household"])
+    if v["enrolled_on"] is not None and (enrolled is None
+                                         or enrolled.effective_date != v["enrolled_on"]):
+        if enrolled is None:
+            problems.append(Problem(name, row.line, "纳入日期", f"household "
+                                    f"{v['new_household']} is not enrolled; enrol it with "
+                                    "`household enrol`", "household_not_enrolled",
+                                    {"household": v["new_household"]}))
+        else:
+            problems.append(Problem(name, row.line, "纳入日期", f"household "
+                                    f"{v['new_household']} was enrolled on "
+                                    f"{enrolled.effective_date} (log entry "
+                                    f"{enrolled.log_index})", "household_already_enrolled",
+                                    {"household": v["new_household"],
+                                     "enrolled": enrolled.effective_date.isoformat(),
+                                     "log_index": enrolled.log_index}))
+        return False
+    return True
 
 
 def _recorded(session: Session, member: Member, event: str):
@@ -151,6 +235,10 @@ def _record(session: Session, actor: User, vault: PiiVault, member: Member, v: d
     elif v["event"] == "moved_out":
         move_member(session, actor, vault, member.id, to_household=None,
                     effective_date=v["date"], reason=reason or "迁出")
-    else:   # split: as household split writes its move-out reason
+    elif v["new_household"] is None:   # split: as household split writes its move-out reason
         move_member(session, actor, vault, member.id, to_household=None,
                     effective_date=v["date"], reason=f"{SPLIT_PREFIX} {reason}".rstrip())
+    else:   # split into a household already imported: the link, and its enrolment if given
+        record_split_into(session, actor, vault, member.id, to_code=v["new_household"],
+                          effective_date=v["date"], reason=f"{SPLIT_PREFIX} {reason}".rstrip(),
+                          enrolled_on=v["enrolled_on"])

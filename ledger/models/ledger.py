@@ -288,7 +288,12 @@ class Household(Base):
 
 
 class HouseholdEvent(Base):
-    """Status history of a household: registered, exited, returned, monitored, removed…"""
+    """Status history of a household: registered, exited, returned, monitored, removed…
+
+    The event whose reason is "registration" is the household's enrolment (纳入, 识别): written
+    by `register_household`, `enrol_household` or a split that enrols the new household; a
+    household formed by a split (分户) and not enrolled yet has no event at all, and its
+    creation date is its split link's date (alert BEN-08 compares the two)."""
     __tablename__ = "household_events"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
@@ -297,6 +302,10 @@ class HouseholdEvent(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # The document (文号) of a status change, as the county's status history gives it (import
+    # kind `household_status`); null on rows written before migration 0023 (LATE_COLUMNS) and
+    # where none is given.
+    doc_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class Member(Base):

@@ -5,7 +5,7 @@ null, the county's own share, and their images leave it out). On SQLite a plain 
 a REFERENCES clause (no table copy, so the append-only triggers stay).
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 from ledger.store.schema_ops import drop_sqlite_reference
 
 revision = '0024'
-down_revision = '0022'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

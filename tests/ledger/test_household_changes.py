@@ -46,7 +46,8 @@ def test_exit_death_split_and_merge(ft, world):
     assert code == 2 and "already died on 2024-08-01" in err
 
     assert ft(*k, "split", "H-100", "--new", "H-100-1", "--member", ids["赵二"],
-              "--head", ids["赵二"], "--date", "2024-09-01", "--reason", "成婚分户")[0] == 0
+              "--head", ids["赵二"], "--date", "2024-09-01", "--enrolled-on", "2024-09-01",
+              "--reason", "成婚分户")[0] == 0
     new = json.loads(ft(*k, "show", "H-100-1", "--json")[1])
     assert new["status"] == "exited"  # the new household keeps the old one's status
     assert [(m["name"], m["relation"]) for m in new["members"]] == [("赵二", "户主")]
@@ -54,7 +55,8 @@ def test_exit_death_split_and_merge(ft, world):
     assert members_of(ft, "H-100")["赵二"]["left"] == "moved_out 2024-09-01 → H-100-1"
 
     code, _, err = ft(*k, "split", "H-100", "--new", "H-100-2", "--member", ids["赵小"],
-                      "--head", ids["赵小"], "--date", "2024-09-02", "--reason", "x")
+                      "--head", ids["赵小"], "--date", "2024-09-02", "--not-enrolled",
+                      "--reason", "x")
     assert code == 2 and "a split leaves members in H-100" in err  # 赵大 died, 赵二 left
 
     assert ft(*k, "merge", "H-100-1", "--into", "H-101", "--date", "2024-10-01",

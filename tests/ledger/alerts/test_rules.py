@@ -221,7 +221,8 @@ def test_ben08_a_split_just_before_enrolment_linked_to_an_official(town):
             household_changes.split_household(
                 s, clerk, town.vault, from_code=f"S{n}", new_code=f"S{n}-1",
                 member_ids=[heads[n][1]], head_member_id=heads[n][1],
-                effective_date=D(2024, 5, 1), reason="成婚分户", bank_card=f"62220288{n}0001234")
+                effective_date=D(2024, 5, 1), enrolled_on=D(2024, 5, 1), reason="成婚分户",
+                bank_card=f"62220288{n}0001234")
     for code in ("S0-1", "S1-1", "S2"):
         town.pay(code, 500_00, D(2024, 6, 3))
     official = idn(99, "19700707")
