@@ -7,18 +7,22 @@ the posted roll — credited short (代扣, 手续费), paid into another accoun
 a line never posted, a different amount, a line returned after an earlier file said it was paid
 (退汇) or paid after one said it failed — the departure is recorded with the line, the money is
 accounted for, and nothing is refused. Only a malformed file is refused, whole: a line number
-twice in one file, a payment recorded under a line's key that is not that line's payment, or an
-importer who may not settle it (the sender, or someone without approval rights in the county).
+twice in one file, a payment recorded under a line's key that is not that line's payment, an
+importer who may not settle it (the sender, or someone without approval rights in the county),
+a paid line whose payment lies in a closed month, or a return whose money sits where an
+earlier difference, still waiting for review, put it (import it again after the review).
 
 The money, for a line the bank reports paid: with A the amount the posted line put on the
 household (the line's amount if its payment is approved now, nothing if the payment was
 rejected earlier or there is none), S what the bank sent and C what it credited, the household
 keeps R (C, or nothing if the money went to another account or the line was never posted), the
 rest of what was sent, S − R, is a receivable of the lot (money that left the county and must
-come back or be explained), and the county gets back A − S (or pays S − A more). One
+come back or be explained), and the roll's source (the county's share, or the household-
+programme project the roll pays from) gets back A − S (or pays S − A more). One
 `bank_difference` transfer carries those legs; it is recorded by the importer and, like every
 transfer, waits for a colleague's approval (maker–checker). A line returned after it was
-reported paid moves what it credited back from the household to the county.
+reported paid moves what it credited back to the roll's source, from the household (or from
+the receivable, where it went into another account).
 
 A line that agrees with the roll is settled on the bulk path of `ledger.rolls.payments`: its
 payment is approved in an entry of its own ("transfer.approved"), as line by line would.
