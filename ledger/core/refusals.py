@@ -617,6 +617,10 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("roll_line_not_returned", "roll line",
          "roll {roll} line {line} is not a line the bank returned that is still to be repaid",
          "A repayment roll asked for a line that was paid, or already repaid."),
+        ("topup_waits_for_review", "roll line transfer_id",
+         "roll {roll} line {line}: the bank's difference (transfer #{transfer_id}) is waiting "
+         "for review; top up after it",
+         "A top-up (补足) of a line whose short credit is not reviewed yet."),
         ("topup_exceeds_shortfall", "roll line owed_fen amount_fen",
          "roll {roll} line {line}: {owed_fen} fen credited short is left to top up; "
          "{amount_fen} fen cannot be",

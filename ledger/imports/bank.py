@@ -38,8 +38,11 @@ def _result(text: str) -> bool:
     raise ValueError(f"{text!r} is not a result (成功/失败 or paid/failed)")
 
 
+MAX_LINE_NO = 2**31 - 1   # a roll line's number is an INTEGER column
+
+
 def _line_no(text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > MAX_LINE_NO:
         raise ValueError(f"{text!r} is not a line number")
     return int(text)
 

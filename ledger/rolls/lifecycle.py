@@ -57,7 +57,7 @@ from ledger.models import (
 from ledger.models.rolls import StandardPer, StandardTier
 from ledger.org.regions import get_region
 from ledger.rolls import payments as roll_payments
-from ledger.rolls.payments import add_event, get_roll, transfer_of  # noqa: F401
+from ledger.rolls.payments import add_event, failed_lines, get_roll, transfer_of  # noqa: F401
 from ledger.rolls.settlement import apply_bank_result  # noqa: F401
 from ledger.rolls.standards import standards_in_force
 from ledger.screening.at_posting import refuse_blacklisted
@@ -800,21 +800,6 @@ def _not_future(day, what: str) -> None:
                           field=what, date=day)
 
 
-def failed_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:
-    """Lines the bank returned (退票) that have not been put on a new roll yet.
-
-    Only a bank return counts (a `returned` event written with the bank's result), not an
-    approver's ordinary rejection, which may mean the payment was found to be false."""
-    returned, repaid = set(), set()
-    for event in _events(session, roll):
-        if event.kind is RollEventKind.RETURNED:
-            returned.add(event.line_id)
-        elif event.kind is RollEventKind.REPAID:
-            repaid.add(event.line_id)
-    return [line for line in _lines(session, roll)
-            if line.id in returned and line.id not in repaid]
-
-
 def repay_roll(session: Session, actor: User, code: str, new_code: str,
                as_of: dt.date, line_numbers: list[int] | None = None) -> PaymentRoll:
     """A new roll for the lines of `code` the bank returned (退票 re-paid, e.g. after the
@@ -845,7 +830,8 @@ def repay_roll(session: Session, actor: User, code: str, new_code: str,
                       county_code=roll.county_code, item=roll.item,
                       function_code=roll.function_code, use_code=roll.use_code,
                       standard_fen=roll.standard_fen or None,
-                      lines=[_again(line) for line in lines], as_of=as_of)
+                      lines=[_again(line) for line in lines], as_of=as_of,
+                      project_code=roll.project_code)
     for line in lines:
         add_event(session, actor, roll, RollEventKind.REPAID, as_of, new_code, line)
     return new

@@ -58,6 +58,7 @@ from ledger.models import (
     Posting,
     RegionLevel,
     RollEvent,
+    RollEventKind,
     RollLine,
     Transfer,
     TransferKind,
@@ -419,3 +420,23 @@ def add_event(session, actor, roll, kind, day, comment="", line=None) -> RollEve
 def transfer_of(session, roll, line) -> Transfer | None:
     return session.execute(select(Transfer).where(
         Transfer.idempotency_key == f"roll:{roll.code}:{line.line_no}")).scalar_one_or_none()
+
+
+def failed_lines(session: Session, roll: PaymentRoll) -> list[RollLine]:
+    """Lines the bank returned (退票) that have not been put on a new roll yet, nor paid by
+    the bank after all.
+
+    Only a bank return counts (a `returned` event written with the bank's result), not an
+    approver's ordinary rejection, which may mean the payment was found to be false. Events
+    are read in order: a line returned, paid by the bank, and returned again (退汇) is
+    returned."""
+    waiting: set[int] = set()
+    for event in session.execute(select(RollEvent).where(RollEvent.roll_id == roll.id)
+                                 .order_by(RollEvent.id)).scalars():
+        if event.kind is RollEventKind.RETURNED:
+            waiting.add(event.line_id)
+        elif event.kind is RollEventKind.REPAID:
+            waiting.discard(event.line_id)
+    return list(session.execute(select(RollLine).where(
+        RollLine.roll_id == roll.id, RollLine.id.in_(waiting or {-1}))
+        .order_by(RollLine.line_no)).scalars()) if waiting else []

@@ -29,8 +29,10 @@ payment is approved in an entry of its own ("transfer.approved"), as line by lin
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -69,6 +71,7 @@ from ledger.rolls.payments import (
     CHUNK,
     TRANSFERS,
     add_event,
+    failed_lines,
     get_roll,
     keyed_transfers,
     move_balances,
@@ -81,6 +84,9 @@ from ledger.store.bulk import collector_paused
 from ledger.store.db import insert_tuples, new_ids
 
 APPROVALS = Approval.__table__
+# The comment of a `repaid` roll event when the bank itself paid a line it had returned (a
+# re-payment roll's code otherwise)
+BANK_REPAID = "银行退票后又支付"
 RESULTS = BankResult.__table__
 # Bank result rows per audit entry: an entry stays a few tens of kilobytes.
 RESULTS_PER_ENTRY = 200
@@ -127,6 +133,17 @@ class _Settled:
         return self.decision is Decision.APPROVED and not self.differences
 
 
+_LONG_NUMBER = re.compile(r"[0-9]{8,}")
+
+
+def masked(text: str | None) -> str | None:
+    """Free text from the bank with any long number (an account or ID number the bank quoted:
+    账号6222…户名不符) cut to its last four digits, before it is stored or logged."""
+    if not text:
+        return text
+    return _LONG_NUMBER.sub(lambda m: "*" * (len(m[0]) - 4) + m[0][-4:], text)
+
+
 def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -153,6 +170,9 @@ def _settle(session, actor, roll, results, file_name, digest, vault, today):
     if session.execute(select(RESULTS.c.id).where(
             RESULTS.c.roll_id == roll.id, RESULTS.c.file_digest == digest).limit(1)).first():
         return ["unchanged"] * len(results), []   # this very file was recorded before
+    if vault is None and any(bank.account for bank in results):
+        raise LedgerError("the bank file gives payee accounts; reading them needs the "
+                          "personal-data key", code="pii_key_missing")
     reader = _RollReader(session, roll, vault)
     problems, plans = [], []
     seen: dict[int, int] = {}
@@ -185,6 +205,7 @@ def _settle(session, actor, roll, results, file_name, digest, vault, today):
     for plan in plans:
         if plan.legs:
             _account_for_difference(session, actor, roll, plan, digest, today)
+        _mark_line(session, actor, roll, plan, today)
     _record_lines(session, actor, roll, plans, file_name, digest, vault, now)
     return [p.outcome for p in plans], []
 
@@ -212,7 +233,8 @@ class _RollReader:
         self._session = session
         self._roll = roll
         self._households: dict[str, Household] | None = None
-        self._credited: dict[int, int] | None = None
+        self._history: dict | None = None
+        self._reviews: dict = {}
         self._cards: dict | None = None
         self.open_days: dict[dt.date, LedgerError | None] = {}
 
@@ -223,27 +245,47 @@ class _RollReader:
                 select(Household).where(Household.code.in_(codes))).scalars()}
         return self._households.get(code)
 
-    def last_paid(self, line_id) -> tuple[int, bool] | None:
-        """What the latest earlier file said was credited for a line it reported paid, and
-        whether into another account than the line's (None: no earlier file said paid)."""
-        if self._credited is None:
-            self._credited = {}
-            for lid, credited, differences in self._session.execute(
-                    select(RESULTS.c.line_id, RESULTS.c.credited_fen, RESULTS.c.differences)
-                    .where(RESULTS.c.roll_id == self._roll.id, RESULTS.c.paid.is_(True))
-                    .order_by(RESULTS.c.id)):
-                other = BankDifference.OTHER_ACCOUNT.value in differences.split(",")
-                self._credited[lid] = (credited, other)
-        return self._credited.get(line_id)
-
-    def pending_difference(self, line_id) -> int | None:
-        """The difference transfer of an earlier bank line of `line_id` still waiting for
-        review, if any."""
-        decided = select(Approval.transfer_id)
-        return self._session.execute(
-            select(RESULTS.c.difference_transfer_id).where(
-                RESULTS.c.line_id == line_id, RESULTS.c.difference_transfer_id.is_not(None),
-                RESULTS.c.difference_transfer_id.not_in(decided)).limit(1)).scalar()
+    def state(self, line, line_no, payment, decision, source) -> _Position:
+        """Where the line's money sits after the bank lines recorded before this file: from
+        the payment's decision, each earlier answer in order applied as its difference
+        transfer left it (approved or waiting: applied; rejected, or unfunded: not)."""
+        if self._history is None:
+            self._history = defaultdict(list)
+            rows = self._session.execute(
+                select(RESULTS.c.line_id, RESULTS.c.line_no, RESULTS.c.transfer_id,
+                       RESULTS.c.paid, RESULTS.c.sent_fen, RESULTS.c.credited_fen,
+                       RESULTS.c.differences, RESULTS.c.difference_transfer_id,
+                       RESULTS.c.household_code)
+                .where(RESULTS.c.roll_id == self._roll.id).order_by(RESULTS.c.id)).all()
+            moved = [r.difference_transfer_id for r in rows if r.difference_transfer_id]
+            self._reviews = dict(self._session.execute(
+                select(Approval.transfer_id, Approval.decision)
+                .where(Approval.transfer_id.in_(moved))).all()) if moved else {}
+            for r in rows:
+                self._history[_history_key(r.line_id, r.line_no, r.transfer_id)].append(r)
+        line_id = line.id if line is not None else None
+        key = _history_key(line_id, line_no, payment.id if payment is not None else None)
+        state = (_decided(line, source, decision) if payment is not None
+                 else _Position({}))
+        for r in self._history.get(key, ()):
+            kinds = r.differences.split(",") if r.differences else []
+            if BankDifference.UNFUNDED.value in kinds:
+                continue
+            review = self._reviews.get(r.difference_transfer_id)
+            if review is Decision.REJECTED:
+                continue
+            holder = (line.household_code if line is not None
+                      else _receivable_holder(self._session, self._roll, None, r))
+            answer = BankLine(r.line_no, r.sent_fen, r.paid, credited_fen=r.credited_fen)
+            elsewhere = (BankDifference.OTHER_ACCOUNT.value in kinds
+                         or BankDifference.NOT_POSTED.value in kinds)
+            state = _position(state, answer, holder, source, elsewhere)
+        # A difference transfer of this line still waiting for review, whichever answer
+        # recorded it: until it is decided, nothing else of the line's money may move.
+        waiting = [r.difference_transfer_id for r in self._history.get(key, ())
+                   if r.difference_transfer_id
+                   and self._reviews.get(r.difference_transfer_id) is None]
+        return dataclasses.replace(state, pending=waiting[-1]) if waiting else state
 
     def card(self, card_id):
         """The register card a line pays (`roll_lines.card_id`), read once per roll."""
@@ -270,6 +312,12 @@ class _RollReader:
         if household.card_digest:
             return unsalted(household.card_digest) == card_key(self.vault, account)
         return self.vault.decrypt(household.bank_card) == account
+
+
+def _history_key(line_id, line_no, transfer_id):
+    """Whose answers follow each other: a roll line's for its payment (or, not sent, for the
+    line itself), or a line number the roll does not have."""
+    return ("line", line_id, transfer_id) if line_id is not None else ("number", line_no)
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -322,53 +370,87 @@ def _plan(session, actor, roll, reader, approvable, bank: BankLine) -> _Settled:
     elif bank.paid and bank.credited > bank.sent_fen \
             and BankDifference.OTHER_AMOUNT not in diffs:
         diffs.append(BankDifference.OTHER_AMOUNT)
-    if BankDifference.NOT_POSTED in diffs:
-        if bank.paid:   # money the ledger never authorised: all of it is to come back
-            plan.legs = {roll_source(roll): -bank.sent_fen,
-                         (AccountKind.RECEIVABLE, _receivable_holder(session, roll, line,
-                                                                     bank)): bank.sent_fen}
-        return _with_amount(plan)
-    earlier = reader.decided.get(payment.id)
-    wanted = Decision.APPROVED if bank.paid else Decision.REJECTED
-    if earlier is None:
+    not_posted = BankDifference.NOT_POSTED in diffs
+    holder = (line.household_code if line is not None
+              else _receivable_holder(session, roll, line, bank))
+    source = roll_source(roll)
+    earlier = reader.decided.get(payment.id) if payment is not None else None
+    if payment is not None and earlier is None:
+        # The first answer for this payment decides it: approved puts the line's amount on
+        # the household, rejected leaves it with the roll's source (退票).
         _check_decider(session, actor, payment, approvable, reader, bank)
-        plan.decision = wanted
+        plan.decision = Decision.APPROVED if bank.paid else Decision.REJECTED
         plan.outcome = "posted" if bank.paid else "returned"
-        put_on_household = line.amount_fen if bank.paid else 0
-    elif earlier is wanted:
-        plan.outcome = "unchanged"   # reported again in another file: kept, nothing moves
-        return plan
-    elif bank.paid:                  # failed before, now paid
-        diffs.append(BankDifference.PAID_AFTER_RETURN)
-        plan.outcome = "posted"
-        put_on_household = 0
-    else:                            # paid before, now returned (退汇)
-        waiting = reader.pending_difference(line.id)
-        if waiting is not None:
-            # Its money is moved from where the earlier difference put it, which that
-            # transfer's review decides; nothing is lost by importing the file after it.
-            raise LedgerError(
-                f"line {bank.line_no}: the difference an earlier bank file recorded "
-                f"(transfer #{waiting}) is waiting for review; review it, then import this "
-                "file", code="bank_difference_pending", line=bank.line_no, transfer_id=waiting)
-        diffs.append(BankDifference.RETURNED_AFTER_PAID)
-        plan.outcome = "returned"
-        # What the bank credited comes back from where the ledger put it: the household's
-        # account, or the receivable where it went into another account (a fee it kept stays
-        # a receivable). Paid before bank results were recorded: the line's amount.
-        credited, other = reader.last_paid(line.id) or (line.amount_fen, False)
-        if credited:
-            held = AccountKind.RECEIVABLE if other else AccountKind.PAYEE
-            plan.legs = {(held, line.household_code): -credited,
-                         roll_source(roll): credited}
-        return _with_amount(plan)
-    if bank.paid:
-        kept = 0 if BankDifference.OTHER_ACCOUNT in diffs else bank.credited
-        legs = {(AccountKind.PAYEE, line.household_code): kept - put_on_household,
-                (AccountKind.RECEIVABLE, line.household_code): bank.sent_fen - kept,
-                roll_source(roll): put_on_household - bank.sent_fen}
-        plan.legs = {k: v for k, v in legs.items() if v}
+        before = _decided(line, source, plan.decision)
+    else:
+        before = reader.state(line, bank.line_no, payment, earlier, source)
+        if before.known and before.paid and not bank.paid:
+            diffs.append(BankDifference.RETURNED_AFTER_PAID)
+            plan.outcome = "returned"
+        elif before.known and not before.paid and bank.paid:
+            diffs.append(BankDifference.PAID_AFTER_RETURN)
+            plan.outcome = "posted"
+    after = _position(before, bank, holder, source,
+                      BankDifference.OTHER_ACCOUNT in diffs or not_posted)
+    legs = {k: after.legs.get(k, 0) - before.legs.get(k, 0)
+            for k in set(after.legs) | set(before.legs)}
+    plan.legs = {k: v for k, v in legs.items() if v}
+    if plan.decision is None and not plan.legs and before.known \
+            and before.paid == bank.paid:
+        plan.outcome = "unchanged"   # the bank said it before: kept as evidence, nothing moves
+    if plan.legs and before.pending is not None:
+        # The money moves from where an earlier difference put it, which that transfer's
+        # review decides; nothing is lost by importing the file after the review.
+        raise LedgerError(
+            f"line {bank.line_no}: the difference an earlier bank file recorded "
+            f"(transfer #{before.pending}) is waiting for review; review it, then import this "
+            "file", code="bank_difference_pending", line=bank.line_no,
+            transfer_id=before.pending)
     return _with_amount(plan)
+
+
+@dataclass(frozen=True)
+class _Position:
+    """Where a line's money sits in the ledger after the bank's answers so far: the amounts
+    of the household's, its receivable's and the roll source's accounts that the line
+    accounts for (relative to before it was paid), whether the last answer was paid, what
+    the bank sent and credited then, and a difference transfer still waiting for review."""
+    legs: dict
+    paid: bool = False
+    sent: int = 0
+    credited: int = 0
+    known: bool = False      # the bank (or a decision before migration 0019) answered before
+    pending: int | None = None
+
+
+def _decided(line, source, decision) -> _Position:
+    """The position a payment's decision alone gives: approved, the line's amount moved from
+    the source to the household, as if credited in full; rejected, nothing."""
+    if decision is Decision.APPROVED:
+        return _Position({(AccountKind.PAYEE, line.household_code): line.amount_fen,
+                          source: -line.amount_fen}, True, line.amount_fen, line.amount_fen,
+                         True)
+    return _Position({}, False, known=decision is not None)
+
+
+def _position(before: _Position, bank, holder, source, elsewhere: bool) -> _Position:
+    """Where the money sits once the bank's answer `bank` holds.
+
+    Paid: S sent, C credited; the household keeps R (C, or nothing where the money went
+    elsewhere: another account, or a line the roll never posted), the receivable S − R, the
+    source paid S. Failed after a paid answer: the bank sent back what it had credited, so
+    only what it kept then (S − C of that answer) is still out, as a receivable. Failed
+    otherwise: nothing moved."""
+    if bank.paid:
+        kept = 0 if elsewhere else bank.credited
+        return _Position({(AccountKind.PAYEE, holder): kept,
+                          (AccountKind.RECEIVABLE, holder): bank.sent_fen - kept,
+                          source: -bank.sent_fen}, True, bank.sent_fen, bank.credited, True)
+    if before.paid:
+        out = before.sent - before.credited
+        return _Position({(AccountKind.RECEIVABLE, holder): out, source: -out}, False,
+                         known=True)
+    return _Position({}, False, known=True)
 
 
 def _with_amount(plan: _Settled) -> _Settled:
@@ -455,11 +537,29 @@ def _decide_one(session, actor, roll, plan, today) -> None:
     if plan.decision is Decision.APPROVED:
         posting.approve(session, actor, plan.payment.id, f"银行已支付 {bank.voucher}".strip())
         return
-    reason = f"退票: {bank.reason or '银行未说明原因'}"
+    reason = f"退票: {masked(bank.reason) or '银行未说明原因'}"
     posting.reject(session, actor, plan.payment.id, reason)
     line = session.get(RollLine, plan.line.id)
     add_event(session, actor, roll, RollEventKind.RETURNED, bank.value_date or today, reason,
               line)
+
+
+def _mark_line(session, actor, roll, plan, today) -> None:
+    """A line the bank sent back after paying it is a returned line (退票) like any, to be
+    re-paid or left with the roll's source; one the bank paid after returning it is no longer
+    waiting for a re-payment (marked as re-paid by the bank)."""
+    kinds = plan.differences
+    if plan.line is None or plan.payment is None:
+        return
+    line = session.get(RollLine, plan.line.id)
+    bank = plan.bank
+    if BankDifference.RETURNED_AFTER_PAID in kinds:
+        add_event(session, actor, roll, RollEventKind.RETURNED, bank.value_date or today,
+                  f"退汇: {masked(bank.reason) or '银行未说明原因'}", line)
+    elif BankDifference.PAID_AFTER_RETURN in kinds and line.id in {
+            x.id for x in failed_lines(session, roll)}:
+        add_event(session, actor, roll, RollEventKind.REPAID, bank.value_date or today,
+                  BANK_REPAID, line)
 
 
 def _difference_day(session, bank, today, county) -> dt.date:
@@ -546,8 +646,9 @@ def _record_lines(session, actor, roll, plans, file_name, digest, vault, now) ->
                     "file_name": file_name[:255], "file_digest": digest,
                     "file_line": bank.file_line, "value_date": bank.value_date,
                     "sent_fen": bank.sent_fen, "credited_fen": bank.credited,
-                    "paid": bank.paid, "reason": bank.reason, "voucher": bank.voucher,
-                    "household_code": bank.household_code, "payee_name": bank.payee_name,
+                    "paid": bank.paid, "reason": masked(bank.reason) or "",
+                    "voucher": bank.voucher, "household_code": bank.household_code,
+                    "payee_name": masked(bank.payee_name),
                     "account": vault.encrypt(account) if account else None,
                     # salted, as a household's card digest: equal accounts must not show equal
                     # commitments in the public log (households.registry.salted)
@@ -597,7 +698,7 @@ DIFFERENCE_LABELS = {
     BankDifference.NOT_POSTED: "名册外支付",
     BankDifference.RETURNED_AFTER_PAID: "成功后退汇",
     BankDifference.PAID_AFTER_RETURN: "退票后又支付",
-    BankDifference.UNFUNDED: "县级余额不足未入账",
+    BankDifference.UNFUNDED: "账户余额不足未入账",
 }
 
 
@@ -607,16 +708,31 @@ def differences(session: Session, roll: PaymentRoll) -> list[BankResult]:
 
 
 def shortfall(session: Session, roll: PaymentRoll, line_no: int) -> tuple[RollLine, int]:
-    """A line and what the bank credited short on it, less the top-ups recorded since (pending
-    or approved, not rejected)."""
+    """A line and what its household is still owed of it: the line's amount less what the
+    bank's last answer put on the household's card (as the ledger holds it: a difference
+    still waiting for review counts as it will stand), less the top-ups recorded since (pending
+    or approved, not rejected). Nothing where the last answer was a return or the money went
+    to another account: those are re-paid (`roll repay`) or recovered, not topped up."""
     line = session.execute(select(RollLine).where(
         RollLine.roll_id == roll.id, RollLine.line_no == line_no)).scalar_one_or_none()
     if line is None:
         raise LedgerError(f"roll {roll.code} has no line {line_no}", code="not_found",
                           what="roll_line", key=f"{roll.code}:{line_no}")
-    short = sum(b.sent_fen - b.credited_fen for b in session.execute(
-        select(BankResult).where(BankResult.line_id == line.id)).scalars()
-        if BankDifference.SHORT_CREDIT.value in b.differences.split(","))
+    payment = recorded_payments(session, roll).get(line_no)
+    if payment is None:
+        return line, 0
+    reader = _RollReader(session, roll, None)
+    source = roll_source(roll)
+    state = reader.state(line, line_no, payment, reader.decided.get(payment.id), source)
+    if state.pending is not None:
+        # What the household got is what that review decides: a top-up before it could pay
+        # a shortfall the reviewer finds was never there.
+        raise LedgerError(f"roll {roll.code} line {line_no}: the bank's difference (transfer "
+                          f"#{state.pending}) is waiting for review; top up after it",
+                          code="topup_waits_for_review", roll=roll.code, line=line_no,
+                          transfer_id=state.pending)
+    got = state.legs.get((AccountKind.PAYEE, line.household_code), 0)
+    short = line.amount_fen - got if state.paid and got > 0 else 0
     rejected = select(Approval.transfer_id).where(Approval.decision == Decision.REJECTED)
     topped = session.execute(select(func.coalesce(func.sum(Transfer.amount_fen), 0)).where(
         Transfer.idempotency_key.like(f"{_topup_prefix(roll, line_no)}%"),
@@ -635,6 +751,7 @@ def top_up(session: Session, actor: User, code: str, line_no: int, day: dt.date,
     withheld money itself stays a receivable until it comes back (`roll differences`)."""
     roll = get_roll(session, code)
     require(session, actor, Action.RECORD, roll.county_code)
+    lock_head(session)   # two top-ups of one line at once: the second sees the first
     key = f"{_topup_prefix(roll, line_no)}{voucher}"
     existing = session.execute(select(Transfer).where(Transfer.idempotency_key == key)) \
         .scalar_one_or_none()
