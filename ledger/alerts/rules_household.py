@@ -364,3 +364,53 @@ def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
             {"roll": line.code, "line": line.line_no, "household": line.household_code,
              "transfer_id": line.transfer_id}))
     return findings
+
+
+# How a bank line differs from its posted roll line in a way that is WHD-05's: the money went
+# to another account, name or household, in another amount, or for a line never posted. A short
+# credit is WHD-01's (what reached the household); a return or a payment after a return is the
+# bank changing its answer, not a difference from the roll.
+WHD05_DIFFERENCES = ("other_account", "other_name", "other_household", "other_amount",
+                     "not_posted")
+
+
+@rule("WHD-05", "回盘与公示清册不符", "Bank file differs from the posted roll",
+      severity="high", method="deterministic",
+      why="The bank paid another account, name, household or amount than the roll publicly "
+          "posted for the line, or paid a line the roll never posted (冒名顶替, 截留).",
+      basis="Roll publicity (公示清册) vs the bank's result file (回盘)",
+      next_action="Ask the bank for the credit record of the line; recover money paid to "
+                  "someone else and correct the card or the roll.",
+      settings=(),
+      not_planted="the demo province's bank answers every line as it was sent; the rule is "
+                  "tested on real result files (tests/ledger/alerts/test_whd05.py)")
+def whd05_bank_differs_from_roll(ctx: ScanContext) -> list[Finding]:
+    from ledger.models.rolls import BankResult
+    findings, seen = [], set()
+    rows = ctx.session.execute(
+        select(BankResult, PaymentRoll.code, PaymentRoll.county_code)
+        .join(PaymentRoll, PaymentRoll.id == BankResult.roll_id)
+        .where(BankResult.differences != "").order_by(BankResult.id)).all()
+    for bank, code, county in rows:
+        kinds = [d for d in bank.differences.split(",") if d in WHD05_DIFFERENCES]
+        if not kinds or (kinds == ["not_posted"] and not bank.paid):
+            continue
+        day = bank.value_date or bank.recorded_at.date()
+        key = f"{code}:{bank.line_no}"
+        if day > ctx.as_of or key in seen:
+            continue
+        seen.add(key)
+        findings.append(Finding(
+            "WHD-05", "roll_line", key, county,
+            f"the bank's file {bank.file_name or '(no name)'} line {bank.file_line}: "
+            f"{', '.join(kinds)}; sent {yuan(bank.sent_fen)}, credited "
+            f"{yuan(bank.credited_fen)}",
+            "the bank pays the account, name and amount the roll posted, and no other line",
+            bank.difference_fen or bank.sent_fen,
+            {"roll": code, "line": bank.line_no, "household": bank.household_code,
+             "file": bank.file_name, "file_line": bank.file_line,
+             "value_date": day.isoformat(), "differences": kinds,
+             "sent_fen": bank.sent_fen, "credited_fen": bank.credited_fen,
+             "account_last4": bank.account_last4, "voucher": bank.voucher,
+             "difference_transfer_id": bank.difference_transfer_id}))
+    return findings
