@@ -172,23 +172,18 @@ def roll_differences(ctx, code, as_json):
     """The bank's lines that differ from the roll (银行差异), with the money at stake and the
     transfer that accounts for it."""
     from ledger.core.money import format_yuan
-    from ledger.funds.posting import decision_of
     from ledger.models.rolls import BankDifference
     from ledger.rolls.settlement import DIFFERENCE_LABELS, differences
     with ctx.session() as s:
         found = []
-        for b in differences(s, rolls.get_roll(s, code)):
-            decision = (decision_of(s, b.difference_transfer_id)
-                        if b.difference_transfer_id else None)
+        for b, state in differences(s, rolls.get_roll(s, code)):
             found.append({
                 "line": b.line_no, "file": b.file_name, "file_line": b.file_line,
                 "value_date": b.value_date.isoformat() if b.value_date else None,
                 "sent_fen": b.sent_fen, "credited_fen": b.credited_fen, "paid": b.paid,
                 "differences": [d.value for d in b.difference_kinds],
                 "difference_fen": b.difference_fen,
-                "transfer": b.difference_transfer_id,
-                "transfer_state": decision.value if decision else (
-                    "pending" if b.difference_transfer_id else None)})
+                "transfer": b.difference_transfer_id, "transfer_state": state})
     if as_json:
         emit(found, True, "")
         return

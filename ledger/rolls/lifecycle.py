@@ -393,12 +393,19 @@ def _whole_quantity(number, household_code, quantity) -> None:
                           household=household_code, value=repr(quantity))
 
 
-def _insert_roll(session, actor, code, lot_id, county_code, item, function_code, use_code,
-                 standard_fen, lines, card_ids=None, project_code=None) -> PaymentRoll:
-    roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
+def _roll_row(actor, code, lot_id, county_code, item, function_code, use_code, standard_fen,
+              project_code) -> PaymentRoll:
+    """The roll's own row, as both forms of roll write it."""
+    return PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
                        function_code=function_code, use_code=use_code,
                        standard_fen=standard_fen, created_by=actor.id,
                        project_code=project_code)
+
+
+def _insert_roll(session, actor, code, lot_id, county_code, item, function_code, use_code,
+                 standard_fen, lines, card_ids=None, project_code=None) -> PaymentRoll:
+    roll = _roll_row(actor, code, lot_id, county_code, item, function_code, use_code,
+                     standard_fen, project_code)
     with record_change(session, actor.username, "roll.create") as change:
         change.add(roll)
         session.flush()
@@ -446,10 +453,8 @@ def _insert_resolved(session, actor, code, lot_id, county_code, item, function_c
                      standard_fen, lines: list[_Line], project_code=None) -> PaymentRoll:
     """As `_insert_roll`, for a roll with lines of the second form: every column written, each
     image made by `table_record` (a null later column left out, as verification does)."""
-    roll = PaymentRoll(code=code, lot_id=lot_id, county_code=county_code, item=item,
-                       function_code=function_code, use_code=use_code,
-                       standard_fen=standard_fen, created_by=actor.id,
-                       project_code=project_code)
+    roll = _roll_row(actor, code, lot_id, county_code, item, function_code, use_code,
+                     standard_fen, project_code)
     with record_change(session, actor.username, "roll.create") as change:
         change.add(roll)
         session.flush()

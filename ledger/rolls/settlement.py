@@ -297,18 +297,13 @@ class _RollReader:
 
     def card_matches(self, line, account: str) -> bool:
         """Whether `account` is the card the line pays: its register card, or else the
-        household card recorded at registration."""
-        if getattr(line, "card_id", None) is not None:
-            if self.vault is None:
-                raise LedgerError("the bank file gives payee accounts; reading them needs the "
-                                  "personal-data key", code="pii_key_missing")
+        household card recorded at registration. (`settle` has refused a file with accounts
+        and no personal-data key before any line is read.)"""
+        if line.card_id is not None:
             return same_number(self.vault, self.card(line.card_id), account)
         household = self.household(line.household_code)
         if household is None or (household.bank_card is None and household.card_digest is None):
             return False
-        if self.vault is None:
-            raise LedgerError("the bank file gives payee accounts; reading them needs the "
-                              "personal-data key", code="pii_key_missing")
         if household.card_digest:
             return unsalted(household.card_digest) == card_key(self.vault, account)
         return self.vault.decrypt(household.bank_card) == account
@@ -454,11 +449,9 @@ def _position(before: _Position, bank, holder, source, elsewhere: bool) -> _Posi
 
 
 def _with_amount(plan: _Settled) -> _Settled:
+    """The money at stake: what the difference moves (nothing for one that moves no money:
+    another name, the same account)."""
     plan.difference_fen = sum(v for v in plan.legs.values() if v > 0)
-    if plan.bank.paid and not plan.legs and plan.differences:
-        # A difference that moves no money (another name, the same account): the amount at
-        # stake is what was sent on the strength of it.
-        plan.difference_fen = 0
     return plan
 
 
@@ -702,9 +695,17 @@ DIFFERENCE_LABELS = {
 }
 
 
-def differences(session: Session, roll: PaymentRoll) -> list[BankResult]:
-    """The bank lines of a roll that differ from it, in the order recorded."""
-    return [b for b in bank_lines(session, roll) if b.differences]
+def differences(session: Session, roll: PaymentRoll) -> list[tuple[BankResult, str | None]]:
+    """The bank lines of a roll that differ from it, in the order recorded, each with the
+    state of the transfer that accounts for its money: 'approved', 'rejected', 'pending', or
+    None where it moved no money."""
+    found = [b for b in bank_lines(session, roll) if b.differences]
+    moved = [b.difference_transfer_id for b in found if b.difference_transfer_id]
+    reviews = dict(session.execute(select(Approval.transfer_id, Approval.decision).where(
+        Approval.transfer_id.in_(moved))).all()) if moved else {}
+    return [(b, reviews[b.difference_transfer_id].value
+             if b.difference_transfer_id in reviews
+             else "pending" if b.difference_transfer_id else None) for b in found]
 
 
 def shortfall(session: Session, roll: PaymentRoll, line_no: int) -> tuple[RollLine, int]:
@@ -718,10 +719,10 @@ def shortfall(session: Session, roll: PaymentRoll, line_no: int) -> tuple[RollLi
     if line is None:
         raise LedgerError(f"roll {roll.code} has no line {line_no}", code="not_found",
                           what="roll_line", key=f"{roll.code}:{line_no}")
-    payment = recorded_payments(session, roll).get(line_no)
+    reader = _RollReader(session, roll, None)
+    payment = reader.payments.get(line_no)
     if payment is None:
         return line, 0
-    reader = _RollReader(session, roll, None)
     source = roll_source(roll)
     state = reader.state(line, line_no, payment, reader.decided.get(payment.id), source)
     if state.pending is not None:

@@ -13,12 +13,11 @@ Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-07
 """
-import re
-
 import sqlalchemy as sa
 from alembic import op
 
 from ledger.store import guards
+from ledger.store.schema_ops import drop_sqlite_reference
 
 revision = '0021'
 down_revision = '0020'
@@ -96,7 +95,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        _drop_sqlite_reference(bind)
+        drop_sqlite_reference(bind, "roll_lines", f" CONSTRAINT {_CARD_FK} REFERENCES cards (id)")
         op.execute("ALTER TABLE roll_lines DROP COLUMN card_id")
     else:
         op.drop_constraint(_CARD_FK, 'roll_lines', type_='foreignkey')
@@ -105,24 +104,3 @@ def downgrade() -> None:
     op.drop_table('card_closings')
     op.drop_index(op.f('ix_cards_household_code'), table_name='cards')
     op.drop_table('cards')
-
-
-def _drop_sqlite_reference(bind) -> None:
-    """Take card_id's REFERENCES clause out of roll_lines' CREATE statement (a foreign key
-    removed needs no rewrite of the rows), then check the database's integrity."""
-    sql = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'roll_lines'").scalar_one()
-    new_sql, count = re.subn(rf" CONSTRAINT {_CARD_FK} REFERENCES cards \(id\)", "", sql)
-    if count != 1:
-        raise RuntimeError("cannot find card_id's foreign key in roll_lines")
-    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    try:
-        bind.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' "
-                             "AND name = 'roll_lines'", (new_sql,))
-        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
-    finally:
-        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
-    problems = bind.exec_driver_sql("PRAGMA integrity_check").scalars().all()
-    if problems != ["ok"]:
-        raise RuntimeError(f"schema rewrite of roll_lines failed the integrity check: {problems}")

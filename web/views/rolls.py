@@ -23,7 +23,6 @@ from flask import (
 )
 
 from ledger.core.pii import PiiVault
-from ledger.funds import posting
 from ledger.imports.bank import (
     cards_of,
     households_of,
@@ -31,7 +30,7 @@ from ledger.imports.bank import (
     write_bank_file,
 )
 from ledger.imports.roll_lines import read_roll_lines
-from ledger.models import Decision, RegionLevel
+from ledger.models import RegionLevel
 from ledger.reading import scoped as reading
 from ledger.rolls import lifecycle as rolls
 from ledger.rolls import settlement
@@ -84,19 +83,17 @@ def roll_detail(roll_code: str):
 def _bank_differences(s, roll) -> list[dict]:
     """The bank's lines that differ from the roll, as the page shows them: what the bank did,
     how it differs, and the transfer that accounts for the money with its state."""
+    states = {"approved": gettext("已审核"), "rejected": gettext("已驳回"),
+              "pending": gettext("待复核"), None: "—"}
     shown = []
-    for b in settlement.differences(s, roll):
-        decision = (posting.decision_of(s, b.difference_transfer_id)
-                    if b.difference_transfer_id else None)
+    for b, state in settlement.differences(s, roll):
         shown.append({
             "line": b.line_no, "value_date": b.value_date, "sent_fen": b.sent_fen,
             "credited_fen": b.credited_fen, "paid": b.paid, "reason": b.reason,
             "labels": "、".join(gettext(settlement.DIFFERENCE_LABELS[d])
                                for d in b.difference_kinds),
             "difference_fen": b.difference_fen, "transfer": b.difference_transfer_id,
-            "state": (gettext("已审核") if decision is Decision.APPROVED
-                      else gettext("已驳回") if decision is Decision.REJECTED
-                      else gettext("待复核") if b.difference_transfer_id else "—")})
+            "state": states[state]})
     return shown
 
 
