@@ -171,15 +171,45 @@ def transition(session: Session, actor: User, alert_id: int, to: AlertState, *,
                       recovery_transfer_id=recovery_transfer_id, note=note)
 
 
-def list_alerts(session: Session, actor: User, states=ACTIVE) -> list[dict]:
+def is_lead(rule_id: str) -> bool:
+    """A statistical screen's finding is a lead, not an alert: it is listed apart
+    (`list_leads`), ranked by its test, and left out of the alert list, the scan's exit code
+    and the annual report (docs/alerts.md, "Statistical leads")."""
+    return RULES[rule_id].method == "statistical"
+
+
+def _visible(session: Session, actor: User, leads: bool):
     require(session, actor, Action.READ, actor.region_code)
     alerts = {a.id: a for a in session.execute(select(Alert)).scalars()
-              if in_scope(session, actor, a.region_code)}
-    current = latest_events(session, alerts)
-    found = latest_findings(session, alerts)
+              if is_lead(a.rule_id) == leads and in_scope(session, actor, a.region_code)}
+    return alerts, latest_events(session, alerts), latest_findings(session, alerts)
+
+
+def list_alerts(session: Session, actor: User, states=ACTIVE) -> list[dict]:
+    """Alerts in the actor's scope in `states`, most severe first; leads are not alerts."""
+    alerts, current, found = _visible(session, actor, leads=False)
     rows = [_summary(alerts[i], current[i], found[i]) for i in alerts
             if current[i].state in states]
     rows.sort(key=lambda r: (SEVERITY_ORDER[r["severity"]], -r["amount_at_risk_fen"], r["id"]))
+    return rows
+
+
+def list_leads(session: Session, actor: User, states=ACTIVE) -> list[dict]:
+    """The statistical screens' leads in the actor's scope in `states`: by county, year and
+    rank (the smallest q-value first), each with its test (ledger/alerts/rules_stats.py)."""
+    alerts, current, found = _visible(session, actor, leads=True)
+    rows = []
+    for i in alerts:
+        if current[i].state not in states:
+            continue
+        lead = found[i].finding["evidence"].get("lead", {})
+        rows.append(_summary(alerts[i], current[i], found[i]) | {
+            key: lead.get(key) for key in (
+                "county", "year", "rank", "unit", "test", "reference", "statistic", "p_value",
+                "q_value", "sample_size", "effect", "effect_floor")} | {
+            "observed_values": lead.get("observed"), "expected_values": lead.get("expected")})
+    rows.sort(key=lambda r: (r["county"] or "", r["year"] or 0, r["rank"] or 0,
+                             r["rule_id"], r["id"]))
     return rows
 
 
@@ -232,7 +262,8 @@ def alerts_for_report(session: Session, county_code: str, year: int) -> list[dic
     end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc)
     alerts = {a.id: a for a in session.execute(select(Alert).where(
         Alert.region_code.in_(descendants(session, county_code)),
-        Alert.first_seen >= start, Alert.first_seen < end)).scalars()}
+        Alert.first_seen >= start, Alert.first_seen < end)).scalars()
+        if not is_lead(a.rule_id)}   # a lead is a hint to sample, not a finding to publish
     if not alerts:
         return []
     current = latest_events(session, alerts)

@@ -1,4 +1,4 @@
-"""`fundtrail alerts scan|list|show|transition|rules|eval` (docs/alerts.md)."""
+"""`fundtrail alerts scan|list|leads|show|transition|rules|eval` (docs/alerts.md)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +39,7 @@ def _line(a: dict) -> str:
 def scan_command(ctx, as_of, only, as_json):
     """Run every rule; raise new alerts, update open ones; list open alerts by severity.
     Exit 1 when open alerts remain."""
-    from ledger.alerts.service import list_alerts, scan, show_alert
+    from ledger.alerts.service import list_alerts, list_leads, scan, show_alert
     from ledger.alerts.settings import alert_settings
     vault = _vault()
     with ctx.session() as s:
@@ -47,13 +47,16 @@ def scan_command(ctx, as_of, only, as_json):
         result = scan(s, actor, settings=alert_settings(ctx.settings),
                       as_of=as_of or dt.date.today(), vault=vault, only=set(only) or None)
         rows = list_alerts(s, actor)
+        leads = list_leads(s, actor)
         full = [show_alert(s, actor, r["id"]) for r in rows] if as_json else rows
     head = (f"scan: {result.raised} raised, {result.updated} updated, {result.reopened} "
             f"reopened, {result.unchanged} unchanged, {result.suppressed} suppressed")
     if vault is None:
         head += " (no FUNDTRAIL_PII_KEYS: fuzzy identity and shared-card checks skipped)"
-    emit({"scan": result.__dict__ | {"findings": len(result.findings)}, "open": full},
-         as_json, "\n".join([head, *(_line(r) for r in rows)]))
+    tail = [f"统计线索 {len(leads)} 条，不计入预警 (statistical leads, not alerts): "
+            "fundtrail alerts leads"] if leads else []
+    emit({"scan": result.__dict__ | {"findings": len(result.findings)}, "open": full,
+          "leads": leads}, as_json, "\n".join([head, *(_line(r) for r in rows), *tail]))
     if rows:
         raise click.exceptions.Exit(1)
 
@@ -72,6 +75,31 @@ def list_command(ctx, states, as_json):
     with ctx.session() as s:
         rows = list_alerts(s, ctx.actor(s), wanted)
     emit(rows, as_json, "\n".join(_line(r) for r in rows) or "no alerts")
+
+
+@alerts.command("leads")
+@click.option("--state", "states", multiple=True,
+              type=click.Choice(["open", "investigating", "confirmed", "dismissed",
+                                 "recovering", "recovered"]))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def leads_command(ctx, states, as_json):
+    """Statistical leads (STA-01/02/03), not alerts: per county and year at most a handful,
+    ranked by their false-discovery-controlled q-value; each with its test."""
+    from ledger.alerts.service import ACTIVE, list_leads
+    from ledger.models.alerts import AlertState
+    wanted = tuple(AlertState(s) for s in states) or ACTIVE
+    with ctx.session() as s:
+        rows = list_leads(s, ctx.actor(s), wanted)
+    emit(rows, as_json, "\n".join(_lead_line(r) for r in rows) or "没有统计线索 (no leads)")
+
+
+def _lead_line(r: dict) -> str:
+    return (f"#{r['id']:<5} {r['county']} {r['year']} 第{r['rank']}名 (rank {r['rank']}) "
+            f"{r['rule_id']:<7} {r['state']:<13} {r['title_zh']} / {r['title_en']} "
+            f"单位 unit {r['unit']}: {r['observed']}\n"
+            f"       {r['test']} · 统计量 statistic {r['statistic']} · p {r['p_value']} · "
+            f"q {r['q_value']} · n {r['sample_size']} · 参照 reference: {r['reference']}")
 
 
 @alerts.command("show")

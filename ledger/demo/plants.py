@@ -294,8 +294,11 @@ def plant_fav02(pl, county, i):
 def plant_statistical(pl, county, i):
     p = pl.p
     holiday = dt.date(p.year, 10, 2)
-    _payment_case(pl, county, i, "STA-03", "国庆期间工程款", 33_000_00, holiday)
-    pl.m.cases[-1]["entity"] = f"day:{county}:{holiday.isoformat()}"
+    # One payment on a holiday is no lead (STA-03 tests a unit-year's share of such entries,
+    # rules_stats.py): a look-alike the screen must leave quiet.
+    _payment_case(pl, county, i, "STA-03", "国庆期间工程款", 33_000_00, holiday, "no_alert",
+                  "one holiday entry in an honest year")
+    pl.m.cases[-1]["entity"] = f"unit:{county}:{p.year}"
     other = p.counties[(p.counties.index(county) + 1) % len(p.counties)]
     key = f"STA05:{other}:{i}"
 

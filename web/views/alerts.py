@@ -56,12 +56,17 @@ def inbox():
     if not states:
         abort(400)
     rows = service.list_alerts(db.session(), actor(), states)
+    # Leads of the statistical screens are not alerts: their own section, by county, year
+    # and rank (docs/alerts.md, "Statistical leads"); the filters apply to both.
+    leads = service.list_leads(db.session(), actor(), states)
     rule, severity = request.args.get("rule"), request.args.get("severity")
-    rules = sorted({r["rule_id"] for r in rows})
-    rows = [r for r in rows if (not rule or r["rule_id"] == rule)
-            and (not severity or r["severity"] == severity)]
+    rules = sorted({r["rule_id"] for r in rows + leads})
+
+    def wanted(r):
+        return (not rule or r["rule_id"] == rule) and (not severity or r["severity"] == severity)
+    rows, leads = [r for r in rows if wanted(r)], [r for r in leads if wanted(r)]
     return render_template("audit/alerts.html", rows=rows, state=state, rule=rule,
-                           severity=severity, rules=rules,
+                           severity=severity, rules=rules, leads=leads,
                            states=["active", "all"] + [s.value for s in AlertState],
                            scan_form=ScanForm())
 

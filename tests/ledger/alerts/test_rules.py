@@ -9,14 +9,13 @@ import pytest
 from ledger.alerts.settings import AlertSettings
 from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.funds import flows, posting, projects
-from ledger.models import HouseholdStatus, PayeeKind, ProjectStatus, RegionLevel, Role
-from ledger.org import regions
+from ledger.models import HouseholdStatus, PayeeKind, ProjectStatus
 from ledger.org.regions import get_user
 from ledger.registers.external import ListKind, ListRecord
 from ledger.store.context import LedgerContext
 from ledger.store.db import transaction
 from tests.ledger.alerts.helpers import Town, idn
-from tests.world import CITY, COUNTY, DAY, PROVINCE
+from tests.world import COUNTY
 
 D = dt.date
 
@@ -247,77 +246,6 @@ def test_blk01_blacklisted_during_its_period(town):
                                                  date_from=D(2024, 1, 1))],
                  snapshot=D(2024, 12, 2))
     assert set(town.fired("BLK-01")) == {"payee:C-001"}
-
-
-def test_sta03_non_working_days(town):
-    town.pay("H-001", 100_00, D(2024, 10, 2), memo="a")   # National Day holiday
-    town.pay("H-001", 100_00, D(2024, 10, 12), memo="b")  # a 调休 Saturday: working day
-    town.pay("H-001", 100_00, D(2024, 10, 14), memo="c")
-    assert set(town.fired("STA-03")) == {f"day:{COUNTY}:2024-10-02"}
-
-
-def test_sta01_first_digits_far_from_benford(town):
-    cfg = AlertSettings(sta01_min_payments=10)
-    for i in range(10):   # a household's subsidies are not the unit's spending
-        town.pay("H-001", 9_100_00 + i * 100, D(2024, 6, 3), memo=f"补助{i}")
-    assert town.fired("STA-01", cfg) == {}
-    for i in range(10):   # every contractor payment starts with a 9
-        town.pay("C-001", 9_100_00 + i * 100, D(2024, 6, 4), memo=f"工程款{i}")
-    assert set(town.fired("STA-01", cfg)) == {f"unit:{COUNTY}"}
-    assert town.fired("STA-01") == {}   # ten payments: too few to judge by default (300)
-
-
-def _more_counties(town, codes: list[str]) -> None:
-    """Counties beside COUNTY under the city, each with ¥100,000 of its own, a clerk and an
-    approver named after it (`<code>_clerk`, `<code>_approver`) and a contractor `C-<code>`."""
-    with transaction(town.world.factory) as s:
-        admin = get_user(s, "admin")
-        for code in codes:
-            regions.add_region(s, admin, code=code, name=f"{code}县", level=RegionLevel.COUNTY,
-                               parent_code=CITY)
-            for role in (Role.CLERK, Role.APPROVER):
-                regions.add_user(s, admin, username=f"{code}_{role.value}",
-                                 display_name=code, role=role, region_code=code)
-    for code in codes:
-        _contractor(town, code, f"{code}_clerk")
-    for code in codes:
-        with transaction(town.world.factory) as s:
-            for frm, to, level in ((PROVINCE, CITY, "p"), (CITY, code, "c")):
-                t = flows.allocate(s, get_user(s, f"{level}_clerk"), lot_id=town.world.lot_id,
-                                   from_region=frm, to_region=to, amount_fen=100_000_00,
-                                   effective_date=DAY, key=f"alloc:{code}:{level}")
-                posting.approve(s, get_user(s, f"{level}_approver"), t.id)
-
-
-def _contractor(town, county, clerk):
-    with transaction(town.world.factory) as s:
-        projects.register_payee(s, get_user(s, clerk), code=f"C-{county}",
-                                kind=PayeeKind.CONTRACTOR, name=f"{county}建筑公司",
-                                region_code=county)
-
-
-def _pay_from(town, county, clerk, approver, amount, day, memo):
-    with transaction(town.world.factory) as s:
-        t = flows.pay(s, get_user(s, clerk), lot_id=town.world.lot_id, payee_code=f"C-{county}",
-                      amount_fen=amount, function_code="2130505", use_code="industry",
-                      county_code=county, effective_date=day, key=f"{county}:{memo}", memo=memo)
-        posting.approve(s, get_user(s, approver), t.id)
-
-
-def test_sta02_round_amounts_far_more_often_than_the_peers(town):
-    # Four peers: among fewer than five units the highest share is Q3 itself, never above
-    # the fence.
-    others = ["430123", "430124", "430125", "430126"]
-    _more_counties(town, others)
-    payers = [(c, f"{c}_clerk", f"{c}_approver") for c in others]
-    for n in range(3):
-        town.pay("C-001", (n + 1) * 10_000_00, D(2024, 6, 3 + n), memo=f"工程款{n}")  # ¥1,000s
-        for county, clerk, approver in payers:
-            _pay_from(town, county, clerk, approver, 12_345_67 + n, D(2024, 6, 3 + n),
-                      f"材料款{n}")
-    cfg = AlertSettings(sta02_min_payments=3)
-    assert set(town.fired("STA-02", cfg)) == {f"unit:{COUNTY}"}
-    assert town.fired("STA-02") == {}   # three payments a unit: too few to compare (20)
 
 
 def test_deaths_and_moves_recorded_after_registration(town):
