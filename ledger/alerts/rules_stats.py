@@ -373,7 +373,7 @@ def sta03_non_working_day(ctx: ScanContext) -> list[Finding]:
 # ----------------------------------------------------------------------------- shared
 
 def share_tests(rule_id: str, counts: dict, min_n: int, floor: float, what: str,
-                 calendar) -> list[ScreenTest]:
+                calendar) -> list[ScreenTest]:
     """counts: (unit, year) → (hits, n). Tests each unit-year of at least `min_n` against the
     pooled share of the other units of that year with at least `min_n` between them; without
     such peers, against `calendar(year)` if given, else not at all."""
