@@ -11,11 +11,10 @@ eligible relative of an official is an expected alert with an expected dismissal
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 
 from ledger.funds import flows, posting, projects
-from ledger.alerts.matching import glyph_key, pinyin_key
+from ledger.alerts.matching import char_kinship
 from ledger.store.db import transaction
 from ledger.demo.world import (
     GIVEN, SURNAMES, DemoHousehold, Person, open_lot, new_household, workday,
@@ -28,39 +27,19 @@ NAME_POOL = SURNAMES + GIVEN + "汪扬涂鸣桦健帼墙瑛岚玫雯君虹琳艳
 
 
 def name_variant(name: str, want: str):
-    """A different name that the comparator should still match: same pinyin with other
-    characters ('homophone'), look-alike characters ('lookalike'), or l/n and
-    z/zh-type sounds ('confusable')."""
-    from pypinyin import lazy_pinyin
+    """A different name that the comparator should still match: one character changed for
+    one with the same pinyin ('homophone'), a look-alike ('lookalike'), or a sound dialect
+    speakers merge, l/n, z/zh and the like ('confusable') — by ledger.alerts.matching."""
     wanted = _WANTED[want]
     for i, ch in enumerate(name):
         for other in NAME_POOL:
-            # A cheap test on the one character changed first: the demo looks for variants of
-            # thousands of names, and the whole-name keys cost a millisecond per candidate.
-            if other == ch or not wanted(*_kinship(ch, other)):
-                continue
-            cand = name[:i] + other + name[i + 1:]
-            same_glyph = glyph_key(cand) == glyph_key(name)
-            exact_sound = lazy_pinyin(cand) == lazy_pinyin(name)
-            folded = pinyin_key(cand) == pinyin_key(name)
-            if wanted(same_glyph, exact_sound, folded):
-                return cand
+            if other != ch and char_kinship(ch, other) == wanted:
+                return name[:i] + other + name[i + 1:]
     return None
 
 
-_WANTED = {
-    "lookalike": lambda glyph, sound, folded: glyph and not sound,
-    "homophone": lambda glyph, sound, folded: sound and not glyph,
-    "confusable": lambda glyph, sound, folded: folded and not sound and not glyph,
-}
-
-
-@functools.lru_cache(maxsize=None)
-def _kinship(ch: str, other: str) -> tuple[bool, bool, bool]:
-    """(same glyph key, same pinyin, same folded pinyin) of two single characters."""
-    from pypinyin import lazy_pinyin
-    return (glyph_key(other) == glyph_key(ch), lazy_pinyin(other) == lazy_pinyin(ch),
-            pinyin_key(other) == pinyin_key(ch))
+_WANTED = {"lookalike": "look-alike characters", "homophone": "same pinyin",
+           "confusable": "confusable sound"}
 
 
 def swap_digits(id_number: str) -> str:
