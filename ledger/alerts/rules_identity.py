@@ -565,8 +565,11 @@ def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
             {"record": where, "id_number": mask(normalise_id(number)),
              "problems": problems}))
 
+    # A member who moved (迁出, 分户) has a row in each household; the current one is judged.
+    moved = select(MemberEvent.member_id).where(MemberEvent.kind == MemberEventKind.MOVED_OUT)
     for m in s.execute(select(Member.id, Member.name, Member.household_code,
-                              Member.id_number).order_by(Member.id)):
+                              Member.id_number).where(Member.id.not_in(moved))
+                       .order_by(Member.id)):
         problems = id_problems(vault.decrypt(m.id_number), as_of)
         if problems:
             found("member", str(m.id), villages[m.household_code], m.name,
