@@ -35,16 +35,18 @@ larger normalised Levenshtein similarity of the characters and of the folded pin
 """
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import mul
 from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin, pinyin
 from rapidfuzz.distance import Levenshtein
 
-from ledger.core.idcard import check_character
+from ledger.core.idcard import CHECK, WEIGHTS
 
 SHAPES = Path(__file__).with_name("glyphs") / "shapes.tsv.gz"
 _DROP = str.maketrans("", "", " \t\u3000·・•‧∙")
@@ -65,6 +67,12 @@ def normalise_id(text: str) -> str:
 
 
 # -- ID numbers ---------------------------------------------------------------------------------
+def check_character(first17: str) -> str:
+    """ledger.core.idcard.check_character, without its generator: LED-02 computes it for every
+    stored number and the variants for every listed one."""
+    return CHECK[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
+
+
 def to_18(id15: str) -> str:
     """GB 11643: the 18-character number of a legacy 15-digit one (century '19' inserted
     before the year, check character computed)."""
@@ -136,7 +144,6 @@ def id_problems(text: str, as_of) -> dict[str, str]:
     for 'length', 'characters', 'region' (no such province), 'birth_date' (not a date, before
     1880 or after `as_of`) and 'check_character' (written one, computed one). Empty when it
     could be a real number."""
-    import datetime as dt
     value = normalise_id(text)
     if len(value) != 18:
         return {"length": f"{len(value)} characters"}
