@@ -10,9 +10,28 @@ from sqlalchemy import and_, func, select
 
 from ledger.alerts.base import ScanContext, payments, yuan
 from ledger.alerts.entry import Setting, rule
-from ledger.alerts.matching import name_similarity, transpositions
-from ledger.households.registry import birth_key, unsalted
-from ledger.models import Household, Member, MemberEvent, MemberEventKind, Payee, PayeeKind
+from ledger.alerts.matching import (
+    NameMatch,
+    compare_names,
+    id_problems,
+    id_variants,
+    normalise_id,
+)
+from ledger.core.idcard import IdNumberError, birth_date, mask
+from ledger.households.registry import ENROLMENT, birth_key, unsalted
+from ledger.models import (
+    Household,
+    HouseholdEvent,
+    HouseholdLink,
+    HouseholdLinkKind,
+    Member,
+    MemberEvent,
+    MemberEventKind,
+    Payee,
+    PayeeKind,
+    Region,
+)
+from ledger.models.registers import PayeeAccount
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.screening.finding import Finding
 from ledger.store.access import ancestors
@@ -37,6 +56,7 @@ class Match:
     method: str
     score: int
     how: str
+    name: NameMatch | None = None
 
 
 def _list_meta(r) -> dict:
@@ -45,13 +65,13 @@ def _list_meta(r) -> dict:
 
 
 def match_list(ctx: ScanContext, kind: ListKind) -> list[Match]:
-    """Members matching records of `kind`: exact digest, else one adjacent transposition of
-    the listed ID with a similar name (needs the vault)."""
+    """Members matching records of `kind`: the exact ID digest; else, with the vault, an ID
+    one typing error away (one digit wrong, two adjacent digits swapped, the check character
+    wrong: `matching.id_variants`, digested and joined) with a matching name; else, for a
+    record declared without an ID number (an official's relative by name and birth date), a
+    member born that day (keyed digest) with a matching name."""
     s = ctx.session
     cols = (ExternalRecord, ExternalList.kind, ExternalList.source, ExternalList.snapshot_date)
-    base = select(*cols).join(ExternalList, ExternalList.id == ExternalRecord.list_id) \
-        .where(ExternalList.kind == kind, ExternalRecord.id_digest.is_not(None)) \
-        .order_by(ExternalRecord.id)
     exact = s.execute(select(*cols, Member)
                       .join(ExternalList, ExternalList.id == ExternalRecord.list_id)
                       .join(Member, Member.id_digest == ExternalRecord.id_digest)
@@ -62,21 +82,66 @@ def match_list(ctx: ScanContext, kind: ListKind) -> list[Match]:
         return matches
     matched = {m.record.id for m in matches}
     threshold = ctx.settings.name_similarity_percent
-    wanted = {}  # digest of a one-swap variant → the records it came from
-    for r in s.execute(base).all():
-        if r.ExternalRecord.id not in matched:
-            for v in transpositions(ctx.vault.decrypt(r.ExternalRecord.id_number)):
-                wanted.setdefault(ctx.vault.digest(v), []).append(r)
+    rest = [r for r in s.execute(select(*cols).join(
+        ExternalList, ExternalList.id == ExternalRecord.list_id)
+        .where(ExternalList.kind == kind).order_by(ExternalRecord.id)).all()
+        if r.ExternalRecord.id not in matched]
+    wanted = defaultdict(list)  # digest of a variant → (record, how it differs)
+    for r in rest:
+        if r.ExternalRecord.id_number is not None:
+            listed = ctx.vault.decrypt(r.ExternalRecord.id_number)
+            for variant, how in id_variants(listed).items():
+                wanted[ctx.vault.digest(variant)].append((r, how))
     digests = list(wanted)
     for start in range(0, len(digests), 900):  # one query per 900 variants, not per record
         for member in s.execute(select(Member).where(
                 Member.id_digest.in_(digests[start:start + 900]))).scalars():
-            for r in wanted[member.id_digest]:
-                score, how = name_similarity(member.name, r.ExternalRecord.name)
-                if score >= threshold:
-                    matches.append(Match(_Rec(r), member, "ID with two adjacent digits "
-                                         "swapped + similar name", score, how))
+            for r, how in wanted[member.id_digest]:
+                name = compare_names(member.name, r.ExternalRecord.name)
+                if name.score >= threshold:
+                    matches.append(Match(_Rec(r), member, f"ID with {how} + matching name",
+                                         name.score, name.how, name))
+    undeclared = [r for r in rest if r.ExternalRecord.id_number is None
+                  and r.ExternalRecord.birth_date is not None]
+    if undeclared:
+        born = members_by_birth(ctx)
+        ids = defaultdict(list)
+        for r in undeclared:
+            for m in born.get(birth_day_key(ctx.vault, r.ExternalRecord.birth_date), []):
+                name = compare_names(m.name, r.ExternalRecord.name)
+                if name.score >= threshold:
+                    ids[m.id].append((r, name))
+        if ids:
+            for member in s.execute(select(Member).where(Member.id.in_(list(ids)))).scalars():
+                for r, name in ids[member.id]:
+                    matches.append(Match(_Rec(r), member, "declared without an ID number: "
+                                         "same birth date + matching name", name.score,
+                                         name.how, name))
     return matches
+
+
+def birth_day_key(vault, day) -> str:
+    """The keyed digest of a birth date, as members carry it (registry.birth_key)."""
+    return vault.digest("birth:" + day.isoformat())
+
+
+def members_by_birth(ctx) -> dict:
+    """Current members (not moved out) by the keyed digest of their birth date: one pass over
+    the members, shared by BEN-02 and the declared-by-birth-date matching (ctx.cache)."""
+    if "members_by_birth" not in ctx.cache:
+        moved = select(MemberEvent.member_id).where(
+            MemberEvent.kind == MemberEventKind.MOVED_OUT)
+        people = select(Member.id, Member.household_code, Member.id_digest, Member.name,
+                        Member.birth_digest, Member.id_number).where(Member.id.not_in(moved))
+        vault = ctx.vault
+        out = defaultdict(list)
+        for m in ctx.session.execute(people):
+            # The stored keyed digest of the birth date; a row from before it was stored
+            # (null) is decrypted and digested the same way, so both kinds share blocks.
+            out[unsalted(m.birth_digest) or birth_key(vault, vault.decrypt(m.id_number))] \
+                .append(m)
+        ctx.cache["members_by_birth"] = out
+    return ctx.cache["members_by_birth"]
 
 
 class _Rec:
@@ -87,7 +152,7 @@ class _Rec:
         self.__dict__.update({c: getattr(rec, c) for c in
                               ("id", "list_id", "line_no", "name", "region_code", "date_from",
                                "date_to", "category", "org", "org_code", "related_digest",
-                               "degree", "id_digest")})
+                               "degree", "id_digest", "birth_date", "status")})
         self.kind, self.source, self.snapshot_date = row.kind, row.source, row.snapshot_date
 
 
@@ -110,11 +175,13 @@ def _villages(ctx) -> dict:
 
 
 def _match_evidence(m: Match) -> dict:
-    return {"list": _list_meta(m.record),
-            "match": {"method": m.method, "name_similarity_percent": m.score,
-                      "name_match": m.how, "listed_name": m.record.name,
-                      "registry_name": m.member.name,
-                      "fields": ["id_number"] + (["name"] if m.how != "id" else [])}}
+    fields = ["id_number"] if m.record.id_digest else ["birth_date"]
+    match = {"method": m.method, "name_similarity_percent": m.score, "name_match": m.how,
+             "listed_name": m.record.name, "registry_name": m.member.name,
+             "fields": fields + (["name"] if m.how != "id" else [])}
+    if m.name is not None and m.name.pairs:
+        match["differing_characters"] = m.name.evidence()["differing_characters"]
+    return {"list": _list_meta(m.record), "match": match}
 
 
 @rule("BEN-02", "重复享受", "Same person registered twice", severity="high", method="fuzzy",
@@ -141,29 +208,24 @@ def ben02_same_person_twice(ctx: ScanContext) -> list[Finding]:
     if ctx.vault is None:
         return findings
     blocks = defaultdict(list)  # columns, not ORM objects: one row per member of the province
-    people = select(Member.id, Member.household_code, Member.id_digest, Member.name,
-                    Member.birth_digest, Member.id_number).where(Member.id.not_in(moved))
-    vault = ctx.vault
-    for m in s.execute(people):
-        # The stored keyed digest of the birth date; a row from before it was stored (null)
-        # is decrypted and digested the same way, so both kinds share blocks.
-        born = unsalted(m.birth_digest) or birth_key(vault, vault.decrypt(m.id_number))
-        blocks[(villages[m.household_code], born)].append(m)
+    for born, people in members_by_birth(ctx).items():
+        for m in people:
+            blocks[(villages[m.household_code], born)].append(m)
     threshold = ctx.settings.name_similarity_percent
     for members in blocks.values():
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 if a.household_code == b.household_code or a.id_digest == b.id_digest:
                     continue
-                score, how = name_similarity(a.name, b.name)
-                if score >= threshold:
+                name = compare_names(a.name, b.name)
+                if name.score >= threshold:
                     findings.append(_ben02(sorted([a, b], key=lambda m: m.id), villages, paid,
-                                           "same birth date and village + similar name",
-                                           score, how))
+                                           "same birth date and village + matching name",
+                                           name.score, name.how, name))
     return findings
 
 
-def _ben02(members, villages, paid, method, score, how) -> Finding:
+def _ben02(members, villages, paid, method, score, how, name=None) -> Finding:
     later = members[1:]
     at_risk = sum(p.amount for m in later for p in paid[m.household_code])
     return Finding(
@@ -174,7 +236,9 @@ def _ben02(members, villages, paid, method, score, how) -> Finding:
         "≥ threshold)", at_risk,
         {"members": [{"id": m.id, "name": m.name, "household": m.household_code}
                      for m in members],
-         "match": {"method": method, "name_similarity_percent": score, "name_match": how}},
+         "match": {"method": method, "name_similarity_percent": score, "name_match": how,
+                   **({"differing_characters": name.evidence()["differing_characters"]}
+                      if name is not None and name.pairs else {})}},
         severity=None if method.startswith("exact") else "medium")
 
 
@@ -222,19 +286,39 @@ BUSINESS_ROLES = Setting("business_roles", ("法定代表人", "股东", "高管
                          "officer")
 
 
-@rule("BEN-05", "有车有房有企业", "Household owns a car or a company",
+VEHICLE_GONE_STATUSES = Setting(
+    "vehicle_gone_statuses", ("scrapped", "transferred", "deregistered", "stolen"),
+    "vehicle statuses (车辆状态, as imported: docs/formats.md) of a vehicle the household no "
+    "longer has: scrapped (报废), transferred (转出), deregistered (注销), stolen (被盗抢)")
+URBAN_PROPERTY_TYPES = Setting(
+    "urban_property_types", ("城镇住宅", "商品房", "商品住宅", "住宅", "公寓", "别墅", "商铺",
+                             "商业", "商业用房", "办公"),
+    "property types of the property register (房屋类型) that count: urban housing and commercial "
+    "property (CNAO 2017: 商品房); a rural homestead (宅基地, 农村住房) does not")
+
+
+@rule("BEN-05", "有车有房有企业", "Household owns a car, urban housing or a company",
       severity="medium", method="fuzzy",
-      why="Owning a non-farm vehicle or running a company contradicts registration as poor.",
+      why="Owning a non-farm vehicle, urban housing or running a company contradicts "
+          "registration as poor.",
       basis="CNAO 2017: 高档轿车、商品房 not removed; 马山县: 2454 people owned cars",
       next_action="Field-verify the assets; review the household's registration.",
-      settings=(AGRICULTURAL_VEHICLE_TYPES, BUSINESS_ROLES, NAME_SIMILARITY_PERCENT))
+      settings=(AGRICULTURAL_VEHICLE_TYPES, VEHICLE_GONE_STATUSES, URBAN_PROPERTY_TYPES,
+                BUSINESS_ROLES, NAME_SIMILARITY_PERCENT))
 def ben05_assets(ctx: ScanContext) -> list[Finding]:
     cfg = ctx.settings
     paid, villages = _paid_by_household(ctx), _villages(ctx)
     assets = defaultdict(list)
     for m in match_list(ctx, ListKind.VEHICLES):
-        if m.record.category not in cfg.agricultural_vehicle_types:
-            assets[m.member.id].append((m, f"vehicle {m.record.category}"))
+        # a scrapped or transferred vehicle is no asset; a status not given counts
+        if m.record.category not in cfg.agricultural_vehicle_types \
+                and m.record.status not in cfg.vehicle_gone_statuses:
+            status = f", {m.record.status}" if m.record.status else ""
+            assets[m.member.id].append((m, f"vehicle {m.record.category}{status}"))
+    for m in match_list(ctx, ListKind.PROPERTIES):
+        owned = m.record.date_to is None or m.record.date_to > ctx.as_of
+        if owned and m.record.category in cfg.urban_property_types:
+            assets[m.member.id].append((m, f"property {m.record.category} at {m.record.org}"))
     for m in match_list(ctx, ListKind.BUSINESSES):
         active = m.record.date_to is None or m.record.date_to > ctx.as_of
         if active and m.record.category in cfg.business_roles:
@@ -322,11 +406,35 @@ def _fav01(ctx: ScanContext) -> list[Finding]:
     return list(findings.values())
 
 
+def _declared_person(ctx, rec, related: dict):
+    """The officials-list person a business record names when the ID digests differ: the
+    record's ID one typing error away from a declared ID with a matching name, or a relative
+    declared without an ID number born on the day the record's ID says, with a matching name.
+    (None, '') without the vault or a match."""
+    if ctx.vault is None or rec.id_number is None:
+        return None, ""
+    threshold = ctx.settings.name_similarity_percent
+    listed = ctx.vault.decrypt(rec.id_number)
+    for variant, how in id_variants(listed).items():
+        person = related.get(ctx.vault.digest(variant))
+        if person is not None and compare_names(rec.name, person.name).score >= threshold:
+            return person, f"ID with {how} + matching name"
+    try:
+        born = birth_date(normalise_id(listed))
+    except IdNumberError:
+        return None, ""
+    for person in related.values():
+        if person.id_digest is None and person.birth_date == born \
+                and compare_names(rec.name, person.name).score >= threshold:
+            return person, "declared without an ID number: same birth date + matching name"
+    return None, ""
+
+
 @rule("FAV-02", "关联企业", "Contractor linked to an official", severity="high", method="fuzzy",
       why="The contractor's legal representative or shareholder is an official or relative.",
       basis="ARACHNE related persons; 八项规定 conflict-of-interest rules",
       next_action="Review the award procedure and the official's recusal.",
-      settings=(OFFICIAL_MAX_DEGREE, BUSINESS_ROLES))
+      settings=(OFFICIAL_MAX_DEGREE, BUSINESS_ROLES, NAME_SIMILARITY_PERCENT))
 def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
     s, cfg = ctx.session, ctx.settings
     officials = _officials(ctx)
@@ -335,7 +443,9 @@ def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
             ExternalList.kind == ListKind.OFFICIALS)).scalars():
         if r.category == "本人" or (r.degree or RELATION_DEGREE.get(r.category, 3)) \
                 <= cfg.official_max_degree:
-            related[r.id_digest] = r
+            # a relative declared without an ID number is keyed by its record (matched by
+            # name and birth date in _declared_person)
+            related[r.id_digest or f"record:{r.id}"] = r
     p = payments()
     paid = dict(s.execute(select(p.c.payee, func.sum(p.c.amount)).group_by(p.c.payee)).all())
     rows = s.execute(select(Payee, ExternalRecord, ExternalList)
@@ -345,11 +455,15 @@ def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
                      .where(Payee.kind == PayeeKind.CONTRACTOR)).all()
     findings = {}
     for payee, rec, lst in rows:
-        person = related.get(rec.id_digest)
-        if person is None or rec.category not in cfg.business_roles \
-                or payee.code in findings or not paid.get(payee.code):
+        if rec.category not in cfg.business_roles or payee.code in findings \
+                or not paid.get(payee.code):
             continue
-        official = officials.get(rec.id_digest if person.category == "本人"
+        person, how = related.get(rec.id_digest), "exact ID (keyed digest)"
+        if person is None:
+            person, how = _declared_person(ctx, rec, related)
+        if person is None:
+            continue
+        official = officials.get(person.id_digest if person.category == "本人"
                                  else person.related_digest)
         findings[payee.code] = Finding(
             "FAV-02", "payee", payee.code, payee.region_code,
@@ -361,8 +475,10 @@ def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
             {"company": payee.name, "person": rec.name, "role": rec.category,
              "list": {"kind": "businesses", "list_id": lst.id, "source": lst.source,
                       "snapshot_date": lst.snapshot_date.isoformat(), "line": rec.line_no},
-             "match": {"fields": ["company name", "id_number"],
-                       "method": "exact company name, exact ID (keyed digest)"}})
+             "match": {"fields": ["company name", "id_number" if person.id_digest
+                                  else "birth_date", *([] if how.startswith("exact") else
+                                                       ["name"])],
+                       "method": f"exact company name, {how}"}})
     return list(findings.values())
 
 
@@ -378,18 +494,20 @@ def ben08_split_before_enrolment(ctx: ScanContext) -> list[Finding]:
     """BEN-08: a household formed by a split (分户) within a year before it was enrolled, whose
     members include an official's relative with authority over the village — the pattern of
     splitting a family to multiply per-household benefits. Reuses FAV-01's matching."""
-    from sqlalchemy import select
-
-    from ledger.models import HouseholdEvent, HouseholdLink, HouseholdLinkKind
     related = {}
     for f in fav01_relative_of_official(ctx):
         related.setdefault(f.evidence["household"], f)
     if not related:
         return []
+    # The enrolment (纳入) is its own status event, dated when the household was enrolled: a
+    # split may be enrolled that day, later (`household split --enrolled-on`, `household
+    # enrol`) or never; the households and household_status imports write it from the
+    # registry's 识别日期. Never the split's date itself.
     enrolled = dict(ctx.session.execute(
-        select(HouseholdEvent.household_code, HouseholdEvent.effective_date)
+        select(HouseholdEvent.household_code, func.min(HouseholdEvent.effective_date))
         .where(HouseholdEvent.household_code.in_(list(related)),
-               HouseholdEvent.reason == "registration")).all())
+               HouseholdEvent.reason == ENROLMENT)
+        .group_by(HouseholdEvent.household_code)).all())
     findings = []
     for link in ctx.session.execute(select(HouseholdLink).where(
             HouseholdLink.kind == HouseholdLinkKind.SPLIT,
@@ -406,6 +524,93 @@ def ben08_split_before_enrolment(ctx: ScanContext) -> list[Finding]:
             "a split within 12 months before enrolment, linked to an official, is reviewed",
             fav.amount_at_risk_fen,
             {"household": code, "split_from": link.from_household_code,
-             "split_on": link.effective_date.isoformat(), "official": fav.evidence["official"],
+             "split_on": link.effective_date.isoformat(),
+             "enrolled_on": enrolled[code].isoformat(), "official": fav.evidence["official"],
              "relation": fav.evidence["relation"], "fav01_member": fav.entity_key}))
+    return findings
+
+
+@rule("LED-02", "身份证号错误", "Impossible ID number in the ledger",
+      severity="medium", method="deterministic",
+      why="An ID number whose check character is wrong, whose birth date cannot be, or whose "
+          "region is no province was mistyped or made up: the person it names cannot be "
+          "matched to the death, payroll, vehicle or officials lists, which hides the other "
+          "identity checks, and a made-up number is how a fictitious beneficiary (虚报冒领) is "
+          "registered.",
+      basis="GB 11643-1999 (check character ISO 7064 MOD 11-2, birth date); GB/T 2260 "
+            "province codes",
+      next_action="Check the number against the ID card or the household register (户籍) and "
+                  "correct the record.",
+      settings=())
+def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
+    """Every stored ID number of a person: members, payees that are persons, holders of
+    personal payee accounts, and the officials and relatives declared on the officials list.
+    The numbers are stored encrypted, so this decrypts each once per scan (≈ 8 µs a number:
+    docs/alerts.md, LED-02)."""
+    if ctx.vault is None:
+        return []
+    s, vault, as_of = ctx.session, ctx.vault, ctx.as_of
+    villages, paid = _villages(ctx), _paid_by_household(ctx)
+    root = s.execute(select(Region.code).where(Region.parent_code.is_(None))
+                     .order_by(Region.code).limit(1)).scalar_one_or_none() or ""
+    findings = []
+
+    def found(kind, key, region, who, where, number, amount, problems):
+        findings.append(Finding(
+            "LED-02", kind, key, region,
+            f"{who}: ID number {mask(normalise_id(number))} — "
+            + "; ".join(f"{k}: {v}" for k, v in problems.items()),
+            "an ID number with a right check character, a real birth date and province "
+            "(GB 11643-1999)", amount,
+            {"record": where, "id_number": mask(normalise_id(number)),
+             "problems": problems}))
+
+    # A member who moved (迁出, 分户) has a row in each household; the current one is judged.
+    moved = select(MemberEvent.member_id).where(MemberEvent.kind == MemberEventKind.MOVED_OUT)
+    for m in s.execute(select(Member.id, Member.name, Member.household_code,
+                              Member.id_number).where(Member.id.not_in(moved))
+                       .order_by(Member.id)):
+        problems = id_problems(vault.decrypt(m.id_number), as_of)
+        if problems:
+            found("member", str(m.id), villages[m.household_code], m.name,
+                  {"table": "members", "member": m.id, "household": m.household_code},
+                  vault.decrypt(m.id_number), sum(p.amount for p in paid[m.household_code]),
+                  problems)
+    for p in s.execute(select(Payee.code, Payee.name, Payee.region_code, Payee.id_number)
+                       .where(Payee.kind == PayeeKind.PERSON, Payee.id_number.is_not(None))
+                       .order_by(Payee.code)):
+        number = vault.decrypt(p.id_number)
+        problems = id_problems(number, as_of)
+        if problems:
+            found("payee", p.code, p.region_code, p.name,
+                  {"table": "payees", "payee": p.code}, number,
+                  sum(x.amount for x in paid[p.code]), problems)
+    regions = dict(s.execute(select(Payee.name, Payee.region_code)).all())
+    for a in s.execute(select(PayeeAccount).where(PayeeAccount.holder_id_number.is_not(None))
+                       .order_by(PayeeAccount.id)).scalars():
+        number = vault.decrypt(a.holder_id_number)
+        problems = id_problems(number, as_of)
+        if problems:
+            found("payee_account", str(a.id), regions.get(a.payee_name, root), a.holder_name,
+                  {"table": "payee_accounts", "register": a.register_id, "line": a.line_no,
+                   "payee": a.payee_name}, number, 0, problems)
+    officials = {}
+    rows = s.execute(select(ExternalRecord, ExternalList.kind, ExternalList.source,
+                            ExternalList.snapshot_date)
+                     .join(ExternalList, ExternalList.id == ExternalRecord.list_id)
+                     .where(ExternalList.kind == ListKind.OFFICIALS)
+                     .order_by(ExternalRecord.id)).all()
+    for r in rows:
+        if r.ExternalRecord.category == "本人":
+            officials[r.ExternalRecord.id_digest] = r.ExternalRecord.region_code
+    for r in rows:
+        rec = r.ExternalRecord
+        if rec.id_number is None:
+            continue
+        number = vault.decrypt(rec.id_number)
+        problems = id_problems(number, as_of)
+        if problems:
+            region = rec.region_code or officials.get(rec.related_digest) or root
+            found("list_record", str(rec.id), region, f"{rec.name} ({rec.category})",
+                  {"table": "external_records", **_list_meta(_Rec(r))}, number, 0, problems)
     return findings

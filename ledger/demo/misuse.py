@@ -11,11 +11,10 @@ eligible relative of an official is an expected alert with an expected dismissal
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 
 from ledger.funds import flows, posting, projects
-from ledger.alerts.matching import glyph_key, pinyin_key
+from ledger.alerts.matching import char_kinship
 from ledger.store.db import transaction
 from ledger.demo.world import (
     GIVEN, SURNAMES, DemoHousehold, Person, open_lot, new_household, workday,
@@ -28,39 +27,19 @@ NAME_POOL = SURNAMES + GIVEN + "汪扬涂鸣桦健帼墙瑛岚玫雯君虹琳艳
 
 
 def name_variant(name: str, want: str):
-    """A different name that the comparator should still match: same pinyin with other
-    characters ('homophone'), look-alike characters ('lookalike'), or l/n and
-    z/zh-type sounds ('confusable')."""
-    from pypinyin import lazy_pinyin
+    """A different name that the comparator should still match: one character changed for
+    one with the same pinyin ('homophone'), a look-alike ('lookalike'), or a sound dialect
+    speakers merge, l/n, z/zh and the like ('confusable') — by ledger.alerts.matching."""
     wanted = _WANTED[want]
     for i, ch in enumerate(name):
         for other in NAME_POOL:
-            # A cheap test on the one character changed first: the demo looks for variants of
-            # thousands of names, and the whole-name keys cost a millisecond per candidate.
-            if other == ch or not wanted(*_kinship(ch, other)):
-                continue
-            cand = name[:i] + other + name[i + 1:]
-            same_glyph = glyph_key(cand) == glyph_key(name)
-            exact_sound = lazy_pinyin(cand) == lazy_pinyin(name)
-            folded = pinyin_key(cand) == pinyin_key(name)
-            if wanted(same_glyph, exact_sound, folded):
-                return cand
+            if other != ch and char_kinship(ch, other) == wanted:
+                return name[:i] + other + name[i + 1:]
     return None
 
 
-_WANTED = {
-    "lookalike": lambda glyph, sound, folded: glyph and not sound,
-    "homophone": lambda glyph, sound, folded: sound and not glyph,
-    "confusable": lambda glyph, sound, folded: folded and not sound and not glyph,
-}
-
-
-@functools.lru_cache(maxsize=None)
-def _kinship(ch: str, other: str) -> tuple[bool, bool, bool]:
-    """(same glyph key, same pinyin, same folded pinyin) of two single characters."""
-    from pypinyin import lazy_pinyin
-    return (glyph_key(other) == glyph_key(ch), lazy_pinyin(other) == lazy_pinyin(ch),
-            pinyin_key(other) == pinyin_key(ch))
+_WANTED = {"lookalike": "look-alike characters", "homophone": "same pinyin",
+           "confusable": "confusable sound"}
 
 
 def swap_digits(id_number: str) -> str:
@@ -69,6 +48,23 @@ def swap_digits(id_number: str) -> str:
         if id_number[i] != id_number[i + 1]:
             return id_number[:i] + id_number[i + 1] + id_number[i] + id_number[i + 2:]
     return id_number[:16] + str((int(id_number[16]) + 2) % 10) + id_number[17]
+
+
+def one_digit_wrong(id_number: str) -> str:
+    """The ID with one sequence digit mistyped, the check character copied as it was (so it
+    no longer fits: LED-02 names the number too)."""
+    from ledger.core.idcard import check_character
+    for off in range(1, 10):
+        typo = id_number[:15] + str((int(id_number[15]) + off) % 10) + id_number[16:]
+        if check_character(typo[:17]) != typo[17]:
+            return typo
+    raise AssertionError("a digit change always changes the check sum")
+
+
+def wrong_check(id_number: str) -> str:
+    """The ID with a check character that does not fit its digits."""
+    right = id_number[17]
+    return id_number[:17] + ("1" if right != "1" else "2")
 
 
 MAX_PLANT_ROUNDS = 25
@@ -237,17 +233,24 @@ class Misuse:
         paid."""
         p = self.p
         self.splits = []
-        for i in range(self.k + 1):
+        # (linked to an official, split date, enrolment date): enrolled the day of the split,
+        # enrolled months later (a split is not an enrolment), and the look-alikes: a marriage
+        # split with no official, and an official's brother split off two years before the
+        # enrolment.
+        plans = [(True, p.day(7, 2), p.day(7, 2)), (True, p.day(3, 2), p.day(7, 2))]
+        plans = plans * ((self.k + 1) // 2)
+        plans += [(False, p.day(7, 2), p.day(7, 2)),
+                  (True, p.day(3, 2, p.year - 2), p.day(7, 2))]
+        for linked, split_on, enrolled_on in plans:
             h = self._add(self._fresh(), on_rolls=False)
             son = p.person(h.county, "子", h.people[0].name[0], born=p.birth(1994, 2000),
                            male=True)
             h.people.append(son)
-            linked = i < self.k
             if linked:
                 o = self._official(self.lists[ListKind.OFFICIALS], h.village[:9], "村党支部书记")
                 self.lists[ListKind.OFFICIALS].append(ListRecord(
                     0, son.name, son.id_number, category="兄弟", related_id_number=o.id_number))
-            self.splits.append((h, f"{h.code}-1", linked))
+            self.splits.append((h, f"{h.code}-1", linked, split_on, enrolled_on))
 
     def take(self) -> DemoHousehold:
         """A regular household to plant on (a new one when a small province runs out)."""
@@ -373,6 +376,28 @@ class Misuse:
         h = self.take()
         vehicles.append(ListRecord(0, h.people[0].name, h.people[0].id_number, category="拖拉机"))
         self.case(["BEN-05"], member(h), expect="no_alert", note="farm vehicle")
+        properties = self.lists[ListKind.PROPERTIES]
+        for i in range(k):  # urban housing (不动产登记), the owner's name typed full-width-free
+            h = self.take()
+            properties.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                         category="城镇住宅", org=f"贵阳市云岩区中华北路{i + 1}号",
+                                         date_from=dt.date(2021, 6, 1)))
+            self.case(["BEN-05"], member(h), amount=self.paid_to(h.code), difficulty="property")
+        for status, note in (("scrapped", "scrapped car (报废)"),
+                             ("transferred", "car transferred to another owner (转出)")):
+            h = self.take()
+            vehicles.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                       category="小型轿车", status=status))
+            self.case(["BEN-05"], member(h), expect="no_alert", note=note)
+        h = self.take()
+        properties.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                     category="宅基地", org="本村宅基地"))
+        self.case(["BEN-05"], member(h), expect="no_alert", note="rural homestead (宅基地)")
+        h = self.take()
+        properties.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
+                                     category="城镇住宅", org="县城小区", date_from=dt.date(2015, 1, 1),
+                                     date_to=dt.date(p.year - 1, 3, 1)))
+        self.case(["BEN-05"], member(h), expect="no_alert", note="urban flat sold before")
         h = self.take()
         business.append(ListRecord(0, h.people[0].name, h.people[0].id_number,
                                    org="已注销养殖合作社有限公司", category="法定代表人",
@@ -402,6 +427,29 @@ class Misuse:
             else:
                 self.case(["FAV-01"], member(h), expect="dismiss",
                           note="eligible relative: disclosed, allowed")
+        for i in range(self.k):
+            h = self.take()
+            o = self._official(officials, h.village[:9], "镇党委书记")
+            head = h.people[0]
+            if i % 2 == 0:  # the declaration's ID number has one digit wrong
+                officials.append(ListRecord(0, head.name, one_digit_wrong(head.id_number),
+                                            category="兄弟", related_id_number=o.id_number))
+                hardness = "ID with one digit wrong"
+                self.case(["LED-02"], self._list_record(head.name, "兄弟"),
+                          note="declared brother's ID with one digit wrong")
+            else:  # declared by name and birth date, no ID number (干部近亲属申报)
+                officials.append(ListRecord(0, head.name, None, category="兄弟",
+                                            birth_date=head.born,
+                                            related_id_number=o.id_number))
+                hardness = "declared by name and birth date"
+            self.case(["FAV-01"], member(h), amount=self.paid_to(h.code), difficulty=hardness)
+        h = self.take()  # namesake: same name, declared with another birth date
+        o = self._official(officials, h.village[:9], "镇党委书记")
+        officials.append(ListRecord(0, h.people[0].name, None, category="兄弟",
+                                    birth_date=h.people[0].born - dt.timedelta(days=400),
+                                    related_id_number=o.id_number))
+        self.case(["FAV-01"], member(h), expect="no_alert",
+                  note="relative declared by name and another birth date: a namesake")
         h = self.take()
         far = next(c for c in p.counties if c != h.county)
         o = self._official(officials, far, "县长")
@@ -414,6 +462,33 @@ class Misuse:
                                     category="堂兄弟", degree=3, related_id_number=o.id_number))
         self.case(["FAV-01"], member(h), expect="no_alert", note="third-degree relative")
         self.fav02_officials = [self._official(officials, c, "县委常委") for c in p.counties]
+        for i in range(self.k):  # LED-02: declared ID numbers that cannot be right
+            o = self._official(officials, p.counties[i % len(p.counties)], "副县长")
+            rel = p.person(o.id_number[:6], "配偶", born=p.birth(1970, 1985), male=False)
+            bad = wrong_check(rel.id_number) if i % 2 == 0 else \
+                rel.id_number[:10] + "13" + rel.id_number[12:]   # month 13
+            officials.append(ListRecord(0, rel.name, bad, category="配偶",
+                                        related_id_number=o.id_number))
+            self.case(["LED-02"], self._list_record(rel.name, "配偶"),
+                      note="declared spouse's ID: "
+                      + ("check character wrong" if i % 2 == 0 else "birth month 13"))
+        o = self._official(officials, p.counties[0], "副县长")
+        rel = p.person(o.id_number[:6], "配偶", born=p.birth(1970, 1985), male=False)
+        officials.append(ListRecord(0, rel.name, rel.id_number, category="配偶",
+                                    related_id_number=o.id_number))
+        self.case(["LED-02"], self._list_record(rel.name, "配偶"), expect="no_alert",
+                  note="a right ID number of a declared spouse")
+
+    def _list_record(self, name, relation):
+        def resolve():
+            from sqlalchemy import select
+
+            from ledger.models.registers import ExternalRecord
+            with transaction(self.p.factory) as s:
+                return "list_record:" + str(s.execute(select(ExternalRecord.id).where(
+                    ExternalRecord.name == name, ExternalRecord.category == relation)
+                    .order_by(ExternalRecord.id)).scalars().first())
+        return resolve
 
     # -- bank results on the rolls ---------------------------------------------------------
     def bank_outcome(self, code, line) -> str:

@@ -17,7 +17,8 @@ from ledger.registers.payees import (
 
 SOURCES = {ListKind.DEATHS: "省民政厅殡葬信息系统", ListKind.PAYROLL: "省财政厅财政供养人员信息库",
            ListKind.VEHICLES: "省公安厅交通管理局", ListKind.BUSINESSES: "省市场监督管理局",
-           ListKind.OFFICIALS: "省纪委监委干部及亲属信息库", ListKind.BLACKLIST: "省财政厅违规失信名单"}
+           ListKind.OFFICIALS: "省纪委监委干部及亲属信息库", ListKind.BLACKLIST: "省财政厅违规失信名单",
+           ListKind.PROPERTIES: "省自然资源厅不动产登记信息平台"}
 REGISTER_SOURCES = {RegisterKind.APPROVED_PAYEES: "省公共资源交易中心中标结果及项目合同",
                     RegisterKind.PAYEE_ACCOUNTS: "省财政厅国库集中支付收款人信息",
                     RegisterKind.UNIT_RECEIPTS: "县农村商业银行单位账户对账单"}
@@ -421,29 +422,34 @@ def _split_households(pl):
     from ledger.households import changes as household_changes
     from ledger.models import Member
     p, m = pl.p, pl.m
-    for h, new_code, linked in m.splits:
-        def act(s, h=h, new_code=new_code):
+    for h, new_code, linked, split_on, enrolled_on in m.splits:
+        def act(s, h=h, new_code=new_code, split_on=split_on, enrolled_on=enrolled_on):
             son = h.member_ids[-1]
             household_changes.split_household(
                 s, p.user(s, f"{h.county}_clerk"), p.vault, from_code=h.code,
                 new_code=new_code, member_ids=[son], head_member_id=son,
-                effective_date=pl.day(7, 2), enrolled_on=pl.day(7, 2), reason="成婚分户",
+                effective_date=split_on, enrolled_on=enrolled_on, reason="成婚分户",
                 bank_card=p.card())
             m._repay(s, h.county, new_code, 1500_00, "产业奖补 分户后补录", pl.day(7, 3),
                      f"direct:{new_code}")
-        pl.at(pl.day(7, 2), act)
+        pl.at(enrolled_on, act)
 
         def member(new_code=new_code):
             with transaction(p.factory) as s:
                 return "member:" + str(s.execute(select(Member.id).where(
                     Member.household_code == new_code)).scalar_one())
-        if linked:
+        gap = (enrolled_on - split_on).days
+        if linked and gap <= 365:
             m.case(["BEN-08"], f"household:{new_code}", amount=1500_00,
-                   note="split off 0 days before enrolment, an official's brother")
-            m.case(["FAV-01"], member, amount=1500_00, note="the split-off official's brother")
+                   note=f"split off {gap} days before enrolment, an official's brother")
+        elif linked:
+            m.case(["BEN-08"], f"household:{new_code}", expect="no_alert",
+                   note=f"an official's brother split off {gap} days before enrolment")
         else:
             m.case(["BEN-08"], f"household:{new_code}", expect="no_alert",
                    note="a marriage split, no official")
+        if linked:
+            m.case(["FAV-01"], member, amount=1500_00, note="the split-off official's brother")
 
 
 PLANTS = [plant_div01, plant_e1_e2, plant_dup01, plant_spl01, plant_blk01, plant_fav02,
@@ -475,8 +481,7 @@ def _payee_registers(pl):
 def _external_lists(pl):
     p, m = pl.p, pl.m
     snapshot = dt.date(p.year, 12, 1)
-    # The lists the demo's offices send (SOURCES); the property register has no plant yet
-    # (BEN-05 does not read it), so the demo province stays as it was.
+    # The lists the demo's offices send (SOURCES).
     for kind in SOURCES:
         records = list(m.lists[kind])
         for _ in range(3 * m.k if kind is not ListKind.BLACKLIST else 0):  # noise
@@ -502,5 +507,7 @@ def _noise(kind, x, p):
     if kind is ListKind.BUSINESSES:
         return ListRecord(0, x.name, x.id_number, org=x.name[0] + "氏餐饮有限公司",
                           category="股东")
+    if kind is ListKind.PROPERTIES:
+        return ListRecord(0, x.name, x.id_number, category="城镇住宅", org="县城滨江小区")
     return ListRecord(0, x.name, x.id_number, region_code=p.counties[0], org="副县长",
                       category="本人", date_from=dt.date(2020, 1, 1))
