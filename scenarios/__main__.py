@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--seed", type=int, required=True)
     w.add_argument("--households", type=int, default=2000)
     w.add_argument("--out", type=Path, required=True)
+    w.add_argument("--plants", type=int, default=5, help="planted cases per rule (default 5)")
     lo = sub.add_parser("load", help="load the files through the documented commands")
     lo.add_argument("folder", type=Path)
     lo.add_argument("--db", help="database URL (default: DIR/work/fundtrail.db, SQLite)")
@@ -37,11 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--households", type=int, default=2000)
     ev.add_argument("--db", help="a PostgreSQL URL to use instead of fresh SQLite files (emptied per seed)")
     ev.add_argument("--out", type=Path, help="keep the provinces here (default: a temporary folder)")
+    ev.add_argument("--plants", type=int, default=5)
     ev.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     log = (lambda s: print(s, file=sys.stderr, flush=True))
     if a.cmd == "write":
-        print(json.dumps(write_province(a.seed, a.households, a.out)))
+        print(json.dumps(write_province(a.seed, a.households, a.out, a.plants)))
     elif a.cmd == "load":
         (a.folder / "work").mkdir(exist_ok=True)
         print(json.dumps(load_province(a.folder, _db(a.folder, a.db), log=log)))
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             if folder.exists():
                 shutil.rmtree(folder)
             t = time.perf_counter()
-            write_province(seed, a.households, folder)
+            write_province(seed, a.households, folder, a.plants)
             (folder / "work").mkdir()
             if a.db:
                 _reset_postgres(a.db)

@@ -120,24 +120,31 @@ class Loader:
         and try again with the rest. Returns the file that went in, or None."""
         header, rows = read_rows(path)
         current = path
-        for round_ in range(6):
+        for round_ in range(40):
             code, out, err = attempt(current)
             if code == 0:
                 return current
             probs = self.problems(out + "\n" + err)
             bad = {p["line"] for p in probs if p["line"] >= 2}
+            # A roll names its first refused line only: every line of that household goes.
+            codes = {p["code"] for p in probs if p.get("code")}
+            bad |= {k + 2 for k, r in enumerate(rows) if codes & set(r)}
             if not bad:
                 self.failed.append({"step": step, "file": path.name, "exit": code, "output": (out + err)[-2000:]})
                 self.log(f"  ! {step} {path.name}: exit {code}: {(out + err).strip()[-400:]}")
                 return None
-            for p in probs:
-                if p["line"] >= 2 and p["line"] - 2 < len(rows):
-                    self.refused.append({"step": step, "file": path.name, "row": rows[p["line"] - 2],
+            reasons = {p["line"]: p for p in probs}
+            some = probs[0]
+            for line in sorted(bad):
+                if line - 2 < len(rows):
+                    p = reasons.get(line, some)
+                    self.refused.append({"step": step, "file": path.name, "row": rows[line - 2],
                                          "header": header, "column": p["column"], "reason": p["reason"]})
             rows = [r for k, r in enumerate(rows) if k + 2 not in bad]
             if not rows:
                 return None
-            current = write_table(self.work / f"{path.stem}.retry{round_}", header, rows, "utf8")
+            current = write_table(self.work / f"{path.stem}-retry{round_}", header, rows, "utf8")
+        self.failed.append({"step": step, "file": path.name, "output": "still refused after 40 rounds"})
         return None
 
     def user(self, who: str, role: str) -> str:
@@ -255,21 +262,7 @@ class Loader:
                 self.ft.run("approve", str(d["transfer"]), "--comment", "银行回盘差异已复核",
                             who=f"{county}_reviewer", check=False)
 
-    def publish_approve_send(self, code: str, c: str, s: dict) -> Path | None:
-        ft = self.ft
-        ft.run("roll", "publish", code, "--date", s["published"], who=f"{c}_clerk", check=False)
-        r = ft.run("roll", "approve", code, "--date", s["approved"], who=f"{c}_approver", check=False)
-        if r[0] != 0:
-            self.failed.append({"step": f"roll approve {code}", "output": (r[1] + r[2])[-800:]})
-            return None
-        sent = self.work / f"bank-{code}.csv"
-        r = ft.run("roll", "send", code, "-o", sent, "--date", s["sent"], who=f"{c}_clerk", check=False)
-        if r[0] != 0 or not sent.exists():
-            self.failed.append({"step": f"roll send {code}", "output": (r[1] + r[2])[-800:]})
-            return None
-        return sent
-
-    def do_roll(self, s: dict) -> None:
+    def do_roll_create(self, s: dict) -> None:
         c, code = s["county"], s["code"]
         lot = self.lot_id(s["lot"])
         went = self.with_retries(
@@ -277,17 +270,41 @@ class Loader:
             lambda f: self.ft.run("roll", "create", code, "--lot", str(lot), "--county", c, "--function-code",
                                   "2130505", "--use", "household_subsidy", "--lines", f, "--project",
                                   s["project"], "--date", s["created"], who=f"{c}_clerk", check=False))
-        if went is None:
-            return
-        sent = self.publish_approve_send(code, c, s)
-        if sent is None:
+        if went is not None:
+            self.publish(code, c, s["published"])
+
+    def publish(self, code: str, c: str, day: str) -> None:
+        r = self.ft.run("roll", "publish", code, "--date", day, who=f"{c}_clerk", check=False)
+        if r[0] != 0:
+            self.failed.append({"step": f"roll publish {code}", "output": (r[1] + r[2])[-800:]})
+
+    def do_roll_approve(self, s: dict) -> None:
+        r = self.ft.run("roll", "approve", s["code"], "--date", s["date"], who=f"{s['county']}_approver",
+                        check=False)
+        if r[0] != 0:
+            self.failed.append({"step": f"roll approve {s['code']}", "output": (r[1] + r[2])[-800:]})
+
+    def do_roll_send(self, s: dict) -> None:
+        code = s["code"]
+        sent = self.work / f"bank-{code}.csv"
+        r = self.ft.run("roll", "send", code, "-o", sent, "--date", s["date"], who=f"{s['county']}_clerk",
+                        check=False)
+        if r[0] != 0 or not sent.exists():
+            self.failed.append({"step": f"roll send {code}", "output": (r[1] + r[2])[-800:]})
             return
         self.bank_files[code] = sent
-        answers = json.loads((self.folder / s["answers"]).read_text(encoding="utf-8"))
+
+    def do_roll_bank(self, s: dict) -> None:
+        code = s["code"]
+        sent = self.bank_files.get(code)
+        if sent is None:
+            return
+        answers = ({"households": {}} if not s.get("answers")
+                   else json.loads((self.folder / s["answers"]).read_text(encoding="utf-8")))
         result = self.bank_answer(code, sent, answers, s["value_date"], self.work / f"result-{code}",
                                   s.get("result_format", "gb18030"))
         if result:
-            self.import_bank(code, result, c)
+            self.import_bank(code, result, s["county"])
 
     def do_repay(self, s: dict) -> None:
         c, code, new = s["county"], s["roll"], s["new"]
@@ -305,13 +322,7 @@ class Loader:
             self.failed.append({"step": f"roll repay {code}", "output": (r[1] + r[2])[-800:]})
             self.log(f"  ! repay {code}: {(r[1] + r[2]).strip()[-300:]}")
             return
-        sent2 = self.publish_approve_send(new, c, s)
-        if sent2 is None:
-            return
-        result = self.bank_answer(new, sent2, {"households": {}}, s["value_date"], self.work / f"result-{new}",
-                                  "gb18030")
-        if result:
-            self.import_bank(new, result, c)
+        self.publish(new, c, s["published"])
 
     def do_bank_later(self, s: dict) -> None:
         code = s["roll"]

@@ -90,8 +90,9 @@ class Payee:
 class Province:
     """Everything drawn from one seed; `write(out)` writes the files."""
 
-    def __init__(self, seed: int, households: int):
+    def __init__(self, seed: int, households: int, plants: int = 5):
         self.seed = seed
+        self.plants = plants
         self.rng = random.Random(seed * 7919 + households)
         self.n = households
         self.counties = list(COUNTY_NAMES)[: 2 if households <= 3000 else 3]
@@ -270,12 +271,13 @@ class Province:
         Rolls are paid in April (R1, sent 2024-04-26) and September (R2, sent 2024-09-20)."""
         rng = self.rng
         R1_PAID, R2_PAID = D(2024, 4, 29), D(2024, 9, 24)
-        for i in range(5):
+        for i in range(self.plants):
             c = self.county_of(i)
             # BEN-01: the head died months before the payment; on the deaths list (民政) or in
             # the registry's member history. Look-alikes: died in the month of payment; a
             # non-head member died before it.
-            a, neg1, neg2 = self.fresh_households(c, 3, lambda h: len(h.members) >= 2)
+            a, neg2 = self.fresh_households(c, 2, lambda h: len(h.members) >= 2)
+            neg1 = self.fresh_households(c, 1, lambda h: len(h.members) >= 2 and not self.students(h))[0]
             died = D(2024, rng.randrange(1, 3), rng.randrange(1, 28))
             if i % 2 == 0:
                 self.deaths.append([a.head.written, a.head.name, date_text(died, i)])
@@ -285,6 +287,10 @@ class Province:
             self.deaths.append([neg1.head.id18, neg1.head.name, date_text(D(2024, 4, 3), i + 1)])
             self.case("BEN-01", "no_alert", {"household": neg1.code}, "head died in the month of payment")
             neg2.events.append((neg2.members[1], "死亡", D(2024, 2, 11), "病故", None, None))
+            neg3 = self.fresh_households(c, 1, lambda h: bool(self.students(h)))[0]
+            self.deaths.append([neg3.head.id18, neg3.head.name, date_text(D(2024, 5, 20), i)])
+            self.case("BEN-01", "no_alert", {"household": neg3.code},
+                      "head died in May; the student's own item (按人) paid in September")
             self.case("BEN-01", "no_alert", {"household": neg2.code}, "a non-head member died")
 
             # BEN-06: paid while cleared (清退) on the payment date; the registry's status
@@ -330,14 +336,27 @@ class Province:
             self.case("BEN-02", "alert", {"household": b.code, "household2": a.code}, "same ID in two households")
             vill = [h for h in self.households if h.village == a.village and not h.planted and h.on_rolls
                     and len(h.members) >= 2]
+            homo = {"华": "花", "明": "名", "英": "鹰", "平": "萍", "兰": "岚", "梅": "媚", "林": "琳", "生": "升",
+                    "军": "君", "国": "果", "强": "墙", "福": "富", "辉": "徽", "荣": "蓉", "山": "珊", "霞": "侠",
+                    "莲": "连", "燕": "艳", "芳": "方", "云": "芸", "珍": "真", "玲": "铃", "东": "冬", "进": "近",
+                    "兴": "星", "旺": "望", "海": "凯", "庆": "青", "杰": "洁", "然": "燃", "涵": "寒",
+                    "航": "杭", "怡": "宜", "萱": "宣", "轩": "宣", "琪": "琦", "鸣": "铭", "雨": "宇", "博": "搏",
+                    "文": "雯", "佑": "右", "曦": "希", "阳": "杨", "瑶": "遥", "豪": "毫", "婷": "亭", "娥": "鹅",
+                    "仙": "先", "芬": "分", "彩": "采", "巧": "乔", "爱": "艾", "素": "速", "秀": "绣", "桂": "贵",
+                    "玉": "育", "春": "椿", "金": "今", "翠": "萃", "小": "晓", "红": "虹", "丽": "力", "冬": "东",
+                    "月": "悦", "凤": "奉", "银": "寅", "淑": "书", "美": "每", "水": "谁", "远": "源", "少": "绍",
+                    "家": "佳", "再": "在", "先": "仙", "祖": "组", "秋": "丘", "长": "常", "贵": "桂", "海": "亥",
+                    "世": "市", "昌": "常", "正": "政", "永": "勇", "光": "广", "德": "得", "志": "智", "建": "健",
+                    "子": "紫", "宇": "雨", "欣": "新", "俊": "骏", "诗": "师", "梓": "子", "一": "依", "佳": "家",
+                    "思": "斯", "紫": "子", "天": "添", "若": "弱", "晨": "辰", "梦": "孟", "嘉": "佳", "雅": "亚"}
             if vill:
                 h2 = vill[0]
                 h2.planted = True
                 m = a.members[1]
-                homo = {"华": "花", "明": "名", "英": "鹰", "平": "萍", "兰": "岚", "梅": "媚"}
-                nm = m.name[0] + "".join(homo.get(ch, ch) for ch in m.name[1:])
+                # one character of the given name swapped for a homophone (same pinyin)
+                nm = m.name[:-1] + homo.get(m.name[-1], m.name[-1])
                 if nm == m.name:
-                    nm = m.name[:-1] + "华"
+                    nm = m.name[0] + homo.get(m.name[1], m.name[1]) + m.name[2:]
                 sex = "m" if int(m.id18[16]) % 2 else "f"
                 fake = Person(nm, self.new_id(c, m.birth, sex), m.birth, "其他", hid=h2.code)
                 h2.members.append(fake)
@@ -543,14 +562,22 @@ class Province:
                                                   D(year, 12, 5)), "工程尾款")
         return p, payee
 
+    def one_payment_project(self, c: str, fen: int, day: dt.date) -> tuple[dict, Payee]:
+        """A small project paid once (DIV-05 judges money back against the latest payment)."""
+        p = self.project(c, 2024, "2130504", D(2024, 4, 1))
+        payee = self.new_payee(c, "E4813")
+        self.award(p, payee, D(2024, 4, 15))
+        self.pay(p, payee, fen, day, "工程款")
+        return p, payee
+
     def plant_payments(self) -> None:
         rng = self.rng
         for c in self.counties:
             for _ in range(2):
                 self.honest_project(c, 2023)
-            for _ in range(5):
+            for _ in range(max(2, self.n // 400)):
                 self.honest_project(c, 2024)
-        for i in range(5):
+        for i in range(self.plants):
             c = self.county_of(i)
             # DIV-01: memos a county clerk writes for prohibited uses; look-alikes.
             p, payee = self.honest_project(c, 2024)
@@ -613,16 +640,18 @@ class Province:
             p = self.project(c, 2024, "2130504", approved)
             payee = self.new_payee(c, "E4813")
             self.award(p, payee, approved - dt.timedelta(days=40))
-            p["fund_date"] = approved - dt.timedelta(days=30)
+            p["fund_date"] = approved - dt.timedelta(days=25)
             p["fund_entered"] = approved
             self.pay(p, payee, 3_000_000 + i * 10_000, approved - dt.timedelta(days=20), "先行施工进度款",
                      entered=approved)
             self.pay(p, payee, 2_000_000, approved + dt.timedelta(days=60), "工程进度款")
             self.case("E1", "alert", {"project": p["code"]}, "paid 20 days before approval")
+            self.case("E2", "alert", {"project": p["code"]}, "paid before approval, so before its notice")
             p = self.project(c, 2024, "2130504", D(2024, 5, 6 + i))
             payee = self.new_payee(c, "E4813")
             self.award(p, payee, D(2024, 5, 6 + i))
             self.pay(p, payee, 4_000_000, D(2024, 5, 10 + i), "预付工程款")
+            p["fund_date"] = D(2024, 5, 7 + i)
             self.case("E2", "alert", {"project": p["code"]}, "paid 4 days after approval, notice 10 days")
             p = self.project(c, 2024, "2130504", D(2024, 5, 6 + i))
             payee = self.new_payee(c, "E4813")
@@ -664,18 +693,15 @@ class Province:
             self.case("DIV-03", "no_alert", {"payee": payee.code}, "personal account of a registered member (以工代赈)")
 
             # DIV-05: money back from the contractor to the county's account within 30 days.
-            p, payee = self.honest_project(c, 2024)
-            v = self.pay(p, payee, 9_000_000, D(2024, 7, 1 + i), "工程进度款")
+            p, payee = self.one_payment_project(c, 9_000_000, D(2024, 7, 1 + i))
             self.receipts.append([date_text(D(2024, 7, 11 + i), 0), "27000.00", payee.name,
                                   f"{COUNTY_NAMES[c]}财政局", c, "", "往来款", f"B{self.seed}{i:03d}01"])
             self.case("DIV-05", "alert", {"payee": payee.code}, "30% back to the county 10 days later")
-            p, payee = self.honest_project(c, 2024)
-            self.pay(p, payee, 9_000_000, D(2024, 7, 1 + i), "工程进度款")
+            p, payee = self.one_payment_project(c, 9_000_000, D(2024, 7, 1 + i))
             self.receipts.append([date_text(D(2024, 7, 15 + i), 0), "9000.00", payee.name,
                                   f"{COUNTY_NAMES[c]}财政局", c, "", "追回多付工程款", f"B{self.seed}{i:03d}02"])
             self.case("DIV-05", "no_alert", {"payee": payee.code}, "a recovery (追回)")
-            p, payee = self.honest_project(c, 2024)
-            self.pay(p, payee, 9_000_000, D(2024, 7, 1 + i), "工程进度款")
+            p, payee = self.one_payment_project(c, 9_000_000, D(2024, 7, 1 + i))
             self.receipts.append([date_text(D(2024, 8, 16 + i), 0), "20000.00", payee.name,
                                   f"{COUNTY_NAMES[c]}财政局", c, "", "往来款", f"B{self.seed}{i:03d}03"])
             self.case("DIV-05", "no_alert", {"payee": payee.code}, "back after 46 days")
@@ -752,7 +778,7 @@ class Province:
             for h in rng.sample([h for h in pool if not h.planted], max(1, len(pool) // 150)):
                 h.planted = True
                 self.answers[f"{c}-2024-01"]["households"][h.code] = {"short": 50, "reason": "手续费"}
-        for i in range(5):
+        for i in range(self.plants):
             c = self.county_of(i)
             r1, r2 = f"{c}-2024-01", f"{c}-2024-02"
             # WHD-01: credited ¥60 short (代扣); look-alikes ¥1.00 and ¥0.50 short.
@@ -855,14 +881,14 @@ class Province:
         # FLW-01: provincial lots passed down late by the province (46 days) or the city
         # (70 days); look-alikes on day 27 and day 52.
         self.flw_lots = []
-        for k in range(7):
+        for k in range(self.plants + 2):
             c = self.county_of(k)
             doc = f"省财农〔2024〕{self.seed}{k + 10:02d}号"
             received = D(2024, 2, 1)
-            if k < 3:
+            if k < (self.plants + 1) // 2:
                 to_city, to_county = D(2024, 3, 18), D(2024, 3, 25)
                 self.case("FLW-01", "alert", {"lot": doc}, "province passed it down after 46 days")
-            elif k < 5:
+            elif k < self.plants:
                 to_city, to_county = D(2024, 2, 20), D(2024, 4, 30)
                 self.case("FLW-01", "alert", {"lot": doc}, "city passed it down 70 days after receipt")
             else:
@@ -1003,11 +1029,14 @@ class Province:
             groups: dict[tuple, list] = {}
             for it in items:
                 e = it["entered"]
-                groups.setdefault((it["county"], e.year, e.month, e.day > 15), []).append(it)
+                # funding files by day (money must be behind a project before it pays), payment
+                # files by half-month
+                part = e.day if kind == "project_funding" else e.day > 15
+                groups.setdefault((it["county"], e.year, e.month, part), []).append(it)
             for (c, y, m, half), its in sorted(groups.items()):
                 its.sort(key=lambda x: (x["date"], x["voucher"]))
-                name = f"{kind}-{c}-{y}{m:02d}{'b' if half else 'a'}"
-                f = ["gb18030", "xlsx", "utf8"][(m + half) % 3]
+                name = f"{kind}-{c}-{y}{m:02d}" + (f"{half:02d}" if kind == "project_funding" else "ab"[half])
+                f = ["gb18030", "xlsx", "utf8"][(m + int(half)) % 3]
                 last = max(x["entered"] for x in its)
                 step(last, do="money", who=c, kind=kind, file=table(name, header, [row(x, k) for k, x in enumerate(its)], f))
         batches(self.fundings, "project_funding", ["资金批次", "项目编码", "金额", "安排日期", "凭证号", "摘要"],
@@ -1034,15 +1063,23 @@ class Province:
                 ans = self.answers.get(code, {"households": {}, "extra": [], "later": {}})
                 (out / f"bank-answers-{code}.json").write_text(json.dumps(ans, ensure_ascii=False, indent=1),
                                                                 encoding="utf-8")
-                step(s[0], do="roll", code=code, county=c, lot=lots[2024], project=self.programme[c], file=fname,
-                     created=s[0].isoformat(), published=s[1].isoformat(), approved=s[2].isoformat(),
-                     sent=s[3].isoformat(), value_date=s[4].isoformat(), answers=f"bank-answers-{code}.json",
-                     result_format=["gb18030", "xlsx"][k % 2])
+                # Each decision on its own day: entries dated ahead of the books would make
+                # everything entered after them look backdated (STA-05).
+                step(s[0], do="roll_create", code=code, county=c, lot=lots[2024], project=self.programme[c],
+                     file=fname, created=s[0].isoformat(), published=s[1].isoformat())
+                step(s[2], do="roll_approve", code=code, county=c, date=s[2].isoformat())
+                step(s[3], do="roll_send", code=code, county=c, date=s[3].isoformat())
+                step(s[4], do="roll_bank", code=code, county=c, value_date=s[4].isoformat(),
+                     answers=f"bank-answers-{code}.json", result_format=["gb18030", "xlsx"][k % 2])
                 repay = [h for h, a in ans["households"].items() if a.get("repay")]
                 if repay:
-                    step(s[5], do="repay", roll=code, new=f"{code}-B", county=c, households=repay,
-                         created=s[5].isoformat(), published=s[6].isoformat(), approved=s[7].isoformat(),
-                         sent=s[8].isoformat(), value_date=s[9].isoformat())
+                    new = f"{code}-B"
+                    step(s[5], do="repay", roll=code, new=new, county=c, households=repay,
+                         created=s[5].isoformat(), published=s[6].isoformat())
+                    step(s[7], do="roll_approve", code=new, county=c, date=s[7].isoformat())
+                    step(s[8], do="roll_send", code=new, county=c, date=s[8].isoformat())
+                    step(s[9], do="roll_bank", code=new, county=c, value_date=s[9].isoformat(), answers=None,
+                         result_format="gb18030")
                 if ans["later"]:
                     step(s[4] + dt.timedelta(days=20), do="bank_later", roll=code, answers=f"bank-answers-{code}.json",
                          value_date=(s[4] + dt.timedelta(days=20)).isoformat())
@@ -1080,7 +1117,7 @@ class Province:
         steps.sort(key=lambda s: (s[0], s[1]))
         plan = {"province": {"code": PROVINCE, "name": PROVINCE_NAME}, "city": {"code": CITY, "name": CITY_NAME},
                 "counties": {c: COUNTY_NAMES[c] for c in self.counties}, "seed": self.seed,
-                "households": len(self.households),
+                "households": len(self.households), "plants": self.plants,
                 "steps": [dict(s[2], entered=s[0].isoformat()) for s in steps]}
         (out / "steps.json").write_text(json.dumps(plan, ensure_ascii=False, indent=1), encoding="utf-8")
         manifest = {"seed": self.seed, "households": len(self.households), "scan_as_of": SCAN_AS_OF.isoformat(),
@@ -1088,8 +1125,8 @@ class Province:
         (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def write_province(seed: int, households: int, out: Path) -> dict:
-    pr = Province(seed, households)
+def write_province(seed: int, households: int, out: Path, plants: int = 5) -> dict:
+    pr = Province(seed, households, plants)
     pr.build_regions()
     pr.build_households()
     pr.plant_households()

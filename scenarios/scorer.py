@@ -155,6 +155,8 @@ def _refused_applies(case: dict, refused: dict) -> bool:
     """A refused line prevents a planted case when it is the line that carried it: a roll line
     for roll rules and household rules, a payment line for payment rules."""
     step = refused["step"]
+    if "available" in refused["reason"] or "overdraft" in refused["reason"]:
+        return False   # money missing is the file's error, not a misuse refused
     if "roll" in case["keys"]:
         return step.startswith(f"roll create {case['keys']['roll']}")
     return step.startswith(("roll create", "import payments", "import project_funding"))
