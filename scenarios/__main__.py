@@ -1,4 +1,5 @@
 """python -m scenarios write|load|score|eval (docs/evaluation.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -36,12 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="write, load and score each seed on a fresh database")
     ev.add_argument("--seeds", default="1,2,3")
     ev.add_argument("--households", type=int, default=2000)
-    ev.add_argument("--db", help="a PostgreSQL URL to use instead of fresh SQLite files (emptied per seed)")
-    ev.add_argument("--out", type=Path, help="keep the provinces here (default: a temporary folder)")
+    ev.add_argument(
+        "--db", help="a PostgreSQL URL to use instead of fresh SQLite files (emptied per seed)"
+    )
+    ev.add_argument(
+        "--out", type=Path, help="keep the provinces here (default: a temporary folder)"
+    )
     ev.add_argument("--plants", type=int, default=5)
     ev.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    log = (lambda s: print(s, file=sys.stderr, flush=True))
+
+    def log(s: str) -> None:
+        print(s, file=sys.stderr, flush=True)
+
     if a.cmd == "write":
         print(json.dumps(write_province(a.seed, a.households, a.out, a.plants)))
     elif a.cmd == "load":
@@ -49,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(load_province(a.folder, _db(a.folder, a.db), log=log)))
     elif a.cmd == "score":
         res = score(a.folder, _db(a.folder, a.db))
-        print(json.dumps(res, ensure_ascii=False, indent=1, default=str) if a.json else table_text([res]))
+        print(
+            json.dumps(res, ensure_ascii=False, indent=1, default=str)
+            if a.json
+            else table_text([res])
+        )
     else:
         base = a.out or Path(tempfile.mkdtemp(prefix="scenarios-"))
         results = []
@@ -68,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             res["seconds"] = round(time.perf_counter() - t, 1)
             results.append(res)
             log(f"seed {seed}: {summary} in {res['seconds']} s")
-        (base / "eval.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str),
-                                        encoding="utf-8")
+        (base / "eval.json").write_text(
+            json.dumps(results, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        )
         if a.json:
             print(json.dumps(results, ensure_ascii=False, indent=1, default=str))
         else:
@@ -82,8 +95,11 @@ def _reset_postgres(url: str) -> None:
     """An empty schema for the next seed (the evaluation owns the database it is given)."""
     from sqlalchemy import create_engine, text
 
-    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1)
-                        if url.startswith("postgresql://") else url)
+    eng = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if url.startswith("postgresql://")
+        else url
+    )
     with eng.begin() as c:
         c.execute(text("DROP SCHEMA public CASCADE"))
         c.execute(text("CREATE SCHEMA public"))

@@ -1,6 +1,7 @@
 """Writing tables as a county's offices save them: CSV in UTF-8 (with or without BOM) or GB18030
 (Excel on a Chinese Windows), and workbooks (.xlsx). Dates and amounts in the forms
 docs/formats.md accepts, chosen per file as different offices write them."""
+
 from __future__ import annotations
 
 import csv
@@ -45,8 +46,13 @@ def write_table(path: Path, header: list[str], rows: list[list], fmt: str) -> Pa
 
 def date_text(d: dt.date, style: int) -> str:
     """One of the date forms docs/formats.md lists."""
-    return [d.isoformat(), f"{d.year}/{d.month}/{d.day}", d.strftime("%Y.%m.%d"),
-            d.strftime("%Y%m%d"), f"{d.year}年{d.month}月{d.day}日"][style % 5]
+    return [
+        d.isoformat(),
+        f"{d.year}/{d.month}/{d.day}",
+        d.strftime("%Y.%m.%d"),
+        d.strftime("%Y%m%d"),
+        f"{d.year}年{d.month}月{d.day}日",
+    ][style % 5]
 
 
 def fen_to_yuan(fen: int, separators: bool = False) -> str:

@@ -1,5 +1,6 @@
 """Identity numbers as the national standards define them, computed here from the standards'
 text (not from the ledger), so that a wrong check character is the generator's choice."""
+
 from __future__ import annotations
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

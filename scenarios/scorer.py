@@ -8,6 +8,7 @@ the id up in `fundtrail transfer list --json` (a documented command) and adds th
 document it names; the report counts how often it had to (`evidence_by_internal_id`), since a
 county reading the alert would have to do the same.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,11 @@ def score(folder: Path, db_url: str | None = None) -> dict:
     auditor = f"{plan['province']['code']}_auditor"
     _, out, _ = ft.run("transfer", "list", "--json", who=auditor)
     transfers = {t["id"]: t for t in json.loads(out)}
-    lot_doc = {t["lot_id"]: t["key"].split(":")[1] for t in transfers.values()
-               if t["kind"] == "appropriate" and str(t.get("key", "")).startswith("appropriation:")}
+    lot_doc = {
+        t["lot_id"]: t["key"].split(":")[1]
+        for t in transfers.values()
+        if t["kind"] == "appropriate" and str(t.get("key", "")).startswith("appropriation:")
+    }
     _, out, _ = ft.run("alerts", "rules", "--json")
     catalogue = {r["id"]: r for r in json.loads(out)}
 
@@ -90,8 +94,17 @@ def score(folder: Path, db_url: str | None = None) -> dict:
                 strings.add(lot_doc[lid])
                 added = True
         by_internal += added
-        alerts.append({"id": a["id"], "rule": a["rule_id"], "entity": a.get("entity"), "strings": strings,
-                       "observed": a.get("observed"), "evidence": a.get("evidence"), "internal": added})
+        alerts.append(
+            {
+                "id": a["id"],
+                "rule": a["rule_id"],
+                "entity": a.get("entity"),
+                "strings": strings,
+                "observed": a.get("observed"),
+                "evidence": a.get("evidence"),
+                "internal": added,
+            }
+        )
 
     refused_strings = []
     for r in refused:
@@ -110,8 +123,15 @@ def score(folder: Path, db_url: str | None = None) -> dict:
         for c in planted:
             if any(matches(c, a["strings"]) for a in rule_alerts):
                 tp_cases.append(c)
-            elif any(all(key_found(str(v), s) for v in c["keys"].values() if not str(v).startswith(("XM-",)))
-                     and _refused_applies(c, r) for r, s in refused_strings):
+            elif any(
+                all(
+                    key_found(str(v), s)
+                    for v in c["keys"].values()
+                    if not str(v).startswith(("XM-",))
+                )
+                and _refused_applies(c, r)
+                for r, s in refused_strings
+            ):
                 prevented.append(c)
             else:
                 missed.append(c)
@@ -120,8 +140,12 @@ def score(folder: Path, db_url: str | None = None) -> dict:
             if any(matches(c, a["strings"]) for c in planted):
                 continue
             neg = [c for c in negatives if matches(c, a["strings"])]
-            item = {"alert": a["id"], "entity": a["entity"], "observed": a["observed"],
-                    "evidence": _short(a["evidence"])}
+            item = {
+                "alert": a["id"],
+                "entity": a["entity"],
+                "observed": a["observed"],
+                "evidence": _short(a["evidence"]),
+            }
             if neg:
                 item["negative"] = neg[0]["note"]
                 fp_negative.append(item)
@@ -132,22 +156,37 @@ def score(folder: Path, db_url: str | None = None) -> dict:
         tp = len(tp_cases)
         fp = len(fp_negative) + len(unplanted)
         table[rule] = {
-            "in_catalogue": entry is not None, "method": method,
+            "in_catalogue": entry is not None,
+            "method": method,
             "scored": entry is not None and method not in NOT_SCORED_METHODS and bool(planted),
-            "planted": len(planted), "negatives": len(negatives), "alerts": len(rule_alerts),
-            "tp": tp, "prevented": len(prevented), "missed": len(missed),
-            "fp_negative": len(fp_negative), "fp_unplanted": len(unplanted),
+            "planted": len(planted),
+            "negatives": len(negatives),
+            "alerts": len(rule_alerts),
+            "tp": tp,
+            "prevented": len(prevented),
+            "missed": len(missed),
+            "fp_negative": len(fp_negative),
+            "fp_unplanted": len(unplanted),
             "precision": round(tp / (tp + fp), 3) if tp + fp else None,
             "recall": round((tp + len(prevented)) / len(planted), 3) if planted else None,
-            "missed_cases": missed, "prevented_cases": prevented,
-            "fp_negative_alerts": fp_negative, "fp_unplanted_alerts": unplanted[:25],
+            "missed_cases": missed,
+            "prevented_cases": prevented,
+            "fp_negative_alerts": fp_negative,
+            "fp_unplanted_alerts": unplanted[:25],
             "fp_unplanted_total": len(unplanted),
         }
-    result = {"seed": manifest["seed"], "households": manifest["households"], "rules": table,
-              "alerts": len(alerts), "evidence_by_internal_id": by_internal,
-              "refused_lines": len(refused), "failed_steps": failed}
-    (work / "score.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str),
-                                     encoding="utf-8")
+    result = {
+        "seed": manifest["seed"],
+        "households": manifest["households"],
+        "rules": table,
+        "alerts": len(alerts),
+        "evidence_by_internal_id": by_internal,
+        "refused_lines": len(refused),
+        "failed_steps": failed,
+    }
+    (work / "score.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
     return result
 
 
@@ -156,7 +195,7 @@ def _refused_applies(case: dict, refused: dict) -> bool:
     for roll rules and household rules, a payment line for payment rules."""
     step = refused["step"]
     if "available" in refused["reason"] or "overdraft" in refused["reason"]:
-        return False   # money missing is the file's error, not a misuse refused
+        return False  # money missing is the file's error, not a misuse refused
     if "roll" in case["keys"]:
         return step.startswith(f"roll create {case['keys']['roll']}")
     return step.startswith(("roll create", "import payments", "import project_funding"))
@@ -172,21 +211,48 @@ def table_text(results: list[dict]) -> str:
     rules: dict[str, dict] = {}
     for res in results:
         for rule, r in res["rules"].items():
-            acc = rules.setdefault(rule, {"planted": 0, "tp": 0, "prevented": 0, "missed": 0, "fp_negative": 0,
-                                          "fp_unplanted": 0, "alerts": 0, "negatives": 0,
-                                          "in_catalogue": r["in_catalogue"], "method": r["method"],
-                                          "scored": r["scored"]})
-            for k in ("planted", "tp", "prevented", "missed", "fp_negative", "fp_unplanted", "alerts", "negatives"):
+            acc = rules.setdefault(
+                rule,
+                {
+                    "planted": 0,
+                    "tp": 0,
+                    "prevented": 0,
+                    "missed": 0,
+                    "fp_negative": 0,
+                    "fp_unplanted": 0,
+                    "alerts": 0,
+                    "negatives": 0,
+                    "in_catalogue": r["in_catalogue"],
+                    "method": r["method"],
+                    "scored": r["scored"],
+                },
+            )
+            for k in (
+                "planted",
+                "tp",
+                "prevented",
+                "missed",
+                "fp_negative",
+                "fp_unplanted",
+                "alerts",
+                "negatives",
+            ):
                 acc[k] += r[k]
             acc["scored"] = acc["scored"] or r["scored"]
-    lines = ["| rule | method | planted | found (TP) | prevented | missed | hard neg. | FP on neg. | "
-             "FP unplanted | precision | recall |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| rule | method | planted | found (TP) | prevented | missed | hard neg. | FP on neg. | "
+        "FP unplanted | precision | recall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for rule in sorted(rules):
         r = rules[rule]
         fp = r["fp_negative"] + r["fp_unplanted"]
         prec = f"{r['tp'] / (r['tp'] + fp):.3f}" if r["tp"] + fp else "–"
         rec = f"{(r['tp'] + r['prevented']) / r['planted']:.3f}" if r["planted"] else "–"
         method = r["method"] or "not in catalogue"
-        lines.append(f"| {rule} | {method} | {r['planted']} | {r['tp']} | {r['prevented']} | {r['missed']} | "
-                     f"{r['negatives']} | {r['fp_negative']} | {r['fp_unplanted']} | {prec} | {rec} |")
+        lines.append(
+            f"| {rule} | {method} | {r['planted']} | {r['tp']} | {r['prevented']} | "
+            f"{r['missed']} | "
+            f"{r['negatives']} | {r['fp_negative']} | {r['fp_unplanted']} | {prec} | {rec} |"
+        )
     return "\n".join(lines)
