@@ -1234,6 +1234,24 @@ class Province:
             )
             self.case("E1", "no_alert", {"project": p["code"]}, "paid after approval")
 
+            # E2 against the notices as displayed: the notice went up three weeks after the
+            # approval and the contractor was paid two weeks after it, before any display.
+            if i % 2 == 0:
+                approved = D(2024, 6, 3 + i)
+                p = self.project(c, 2024, "2130504", approved, notice_days=0)
+                start = approved + dt.timedelta(days=21)
+                vname = self.rng.choice(VILLAGE_WORDS)
+                self.notices.append(
+                    [p["code"], self.rng.choice(self.villages[c]), "公示", date_text(start, i),
+                     date_text(start + dt.timedelta(days=9), i), f"{vname}村村务公开栏",
+                     f"{vname}村村民委员会", "", f"{p['name']}公示"])
+                payee = self.new_payee(c, "E4813")
+                self.award(p, payee, approved)
+                p["fund_date"] = approved + dt.timedelta(days=1)
+                self.pay(p, payee, 2_500_000, approved + dt.timedelta(days=14), "预付工程款")
+                self.case("E2", "alert", {"project": p["code"]},
+                          "paid 14 days after approval, before its notice went up (day 21)")
+
             # FLW-02: a 2023 project funded in March 2023 and never paid; look-alike: a 2024
             # project funded in January and not yet paid.
             p = self.project(c, 2023, "2130505", D(2023, 3, 6))

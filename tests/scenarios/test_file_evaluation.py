@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,7 +44,18 @@ def test_the_writer_knows_nothing_of_the_ledger():
 
 @pytest.mark.slow
 def test_a_small_province_goes_through_files_commands_and_score(tmp_path):
-    folder = tmp_path / "province"
+    # SQLite commits every command (~350 here): on a RAM disk where there is one, the test
+    # waits on the CPU rather than on fsync.
+    shm = Path("/dev/shm")
+    base = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path
+    try:
+        _run_small_province(base / "province")
+    finally:
+        if base != tmp_path:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _run_small_province(folder: Path) -> None:
     summary = write_province(7, 220, folder, plants=1)
     assert summary["households"] >= 220
 
@@ -77,7 +90,7 @@ def test_a_small_province_goes_through_files_commands_and_score(tmp_path):
     scored = {r["id"] for r in json.loads(out) if r["method"] not in NOT_SCORED_METHODS}
     assert scored <= planted, scored - planted
     assert {"BEN-07", "DIV-04", "LED-02", "D7", "WHD-05"} <= planted
-    assert planted <= looks | {"BEN-07"} or planted - looks == set(), planted - looks
+    assert planted <= looks, planted - looks
 
     result = score(folder, db)
     rules = result["rules"]
