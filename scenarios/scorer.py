@@ -124,12 +124,8 @@ def score(folder: Path, db_url: str | None = None) -> dict:
             if any(matches(c, a["strings"]) for a in rule_alerts):
                 tp_cases.append(c)
             elif any(
-                all(
-                    key_found(str(v), s)
-                    for v in c["keys"].values()
-                    if not str(v).startswith(("XM-",))
-                )
-                and _refused_applies(c, r)
+                _refused_applies(c, r)
+                and all(key_found(str(v), s) for k, v in c["keys"].items() if k != "roll")
                 for r, s in refused_strings
             ):
                 prevented.append(c)
