@@ -769,8 +769,10 @@ def _bank_differences_on_households(s) -> dict[int, int]:
     or off (−) the line's household's account, counting transfers not rejected and not
     reversed (a difference waiting for review counts as the bank's word)."""
     rejected = select(Approval.transfer_id).where(Approval.decision == Decision.REJECTED)
-    reversal = aliased(Transfer)
-    reversed_ = select(reversal.reverses_id).where(reversal.reverses_id.is_not(None))
+    reversal, approved = aliased(Transfer), aliased(Approval)
+    reversed_ = select(reversal.reverses_id).join(approved, and_(
+        approved.transfer_id == reversal.id, approved.decision == Decision.APPROVED)) \
+        .where(reversal.reverses_id.is_not(None))
     out: dict[int, int] = defaultdict(int)
     seen = set()
     for r in s.execute(
