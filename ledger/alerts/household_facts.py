@@ -37,7 +37,7 @@ class Span:
     household: str
     name: str
     relation: str
-    id_number: str        # encrypted, as stored
+    birth_digest: str | None   # the keyed digest of the birth date (unsalted); None before 0015
     start: dt.date | None
     end: dt.date | None
 
@@ -46,47 +46,54 @@ class Span:
 
 
 def member_spans(session, households=None) -> dict[str, list[Span]]:
-    """household → its members' spans. `households`: a collection of codes to read (all when
-    None), queried 900 at a time."""
-    codes = None if households is None else sorted(households)
+    """household → its members' spans, for the households of `households` (all when None).
+    Three whole-table reads on the session's connection (members, member events, moves into
+    a registered household), filtered here: a list of tens of thousands of codes in an IN
+    clause costs more than reading the rows it would leave out. The encrypted ID numbers are
+    not read (`id_numbers` reads those a rule must decrypt)."""
+    wanted = None if households is None else set(households)
+    connection = session.connection()
+    members = [m for m in connection.execute(
+        select(Member.id, Member.household_code, Member.name, Member.relation,
+               Member.death_date, Member.birth_digest))
+        if wanted is None or m.household_code in wanted]
+    events = defaultdict(list)
+    for e in connection.execute(select(MemberEvent.member_id, MemberEvent.kind,
+                                       MemberEvent.effective_date)):
+        events[e.member_id].append(e)
+    # A member who moved in from another registered household has a row here and a
+    # moved-out event there naming this household: present from that day.
+    source = aliased(Member)
+    moved_in: dict[int, dt.date] = {}
+    for member_id, day in connection.execute(
+            select(Member.id, MemberEvent.effective_date)
+            .join(source, source.id_digest == Member.id_digest)
+            .join(MemberEvent, and_(MemberEvent.member_id == source.id,
+                                    MemberEvent.kind == MemberEventKind.MOVED_OUT,
+                                    MemberEvent.to_household_code == Member.household_code))
+            .where(source.id != Member.id)):
+        moved_in[member_id] = max(day, moved_in.get(member_id, day))
     out: dict[str, list[Span]] = defaultdict(list)
-    chunks = [None] if codes is None else [codes[i:i + 900] for i in range(0, len(codes), 900)]
-    for chunk in chunks:
-        where = [] if chunk is None else [Member.household_code.in_(chunk)]
-        members = session.execute(
-            select(Member.id, Member.household_code, Member.name, Member.relation,
-                   Member.id_number, Member.id_digest, Member.death_date).where(*where)).all()
-        if not members:
-            continue
-        ids = [m.id for m in members]
-        events = defaultdict(list)
-        for start in range(0, len(ids), 900):
-            for e in session.execute(select(MemberEvent.member_id, MemberEvent.kind,
-                                            MemberEvent.effective_date)
-                                     .where(MemberEvent.member_id.in_(ids[start:start + 900]))):
-                events[e.member_id].append(e)
-        # A member who moved in from another registered household has a row here and a
-        # moved-out event there naming this household: present from that day.
-        source = aliased(Member)
-        moved_in = {}
-        q = (select(Member.id, MemberEvent.effective_date)
-             .join(source, source.id_digest == Member.id_digest)
-             .join(MemberEvent, and_(MemberEvent.member_id == source.id,
-                                     MemberEvent.kind == MemberEventKind.MOVED_OUT,
-                                     MemberEvent.to_household_code == Member.household_code))
-             .where(source.id != Member.id, *where))
-        for member_id, day in session.execute(q):
-            moved_in[member_id] = max(day, moved_in.get(member_id, day))
-        for m in members:
-            start = moved_in.get(m.id)
-            ends = [m.death_date] if m.death_date else []
-            for e in events[m.id]:
-                if e.kind is MemberEventKind.JOINED:
-                    start = e.effective_date if start is None else max(start, e.effective_date)
-                else:
-                    ends.append(e.effective_date)
-            out[m.household_code].append(Span(m.id, m.household_code, m.name, m.relation,
-                                              m.id_number, start, min(ends) if ends else None))
+    for m in members:
+        start = moved_in.get(m.id)
+        ends = [m.death_date] if m.death_date else []
+        for e in events.get(m.id, ()):
+            if e.kind is MemberEventKind.JOINED:
+                start = e.effective_date if start is None else max(start, e.effective_date)
+            else:
+                ends.append(e.effective_date)
+        out[m.household_code].append(Span(m.id, m.household_code, m.name, m.relation,
+                                          unsalted(m.birth_digest), start,
+                                          min(ends) if ends else None))
+    return out
+
+
+def id_numbers(session, member_ids) -> dict[int, str]:
+    """member id → the encrypted ID number, for the few members a rule must decrypt."""
+    ids, out = sorted(set(member_ids)), {}
+    for start in range(0, len(ids), 900):
+        out.update(session.execute(select(Member.id, Member.id_number)
+                                   .where(Member.id.in_(ids[start:start + 900]))).all())
     return out
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
-from ledger.alerts.household_facts import card_holdings, member_spans
+from ledger.alerts.household_facts import card_holdings, id_numbers, member_spans
 from ledger.core.idcard import birth_date, mask, matching_form
 from ledger.core.quantity import amount_fen, format_quantity
 from ledger.models import (
@@ -306,25 +306,50 @@ def ben07_implausible_members(ctx: ScanContext) -> list[Finding]:
                        .where(p.c.payee.in_(select(Household.code)), p.c.date <= ctx.as_of)):
         paid[r.payee].append(r)
     spans = member_spans(s, set(paid))
-    findings = []
+    # Birth dates that make a person over the age limit on the latest payment date (60 years
+    # of them), as the keyed digests members carry (members.birth_digest): only members born
+    # on one of them, or without a digest, are decrypted for the age check (one HMAC a day
+    # instead of one decryption a member).
+    old = set()
+    if ctx.vault is not None and paid:
+        last = _birthday(max(x.date for pays in paid.values() for x in pays),
+                         -ctx.settings.ben07_max_age)
+        day = _birthday(last, -60)
+        while day <= last:
+            old.add(ctx.vault.digest("birth:" + day.isoformat()))
+            day += dt.timedelta(days=1)
+    cases = []
     for household in sorted(paid):
         pays = sorted(paid[household], key=lambda x: (x.date, x.id))
         members = spans.get(household, [])
+        alone = {present[0].member_id for x in pays
+                 if len(present := [m for m in members if m.present(x.date)]) == 1}
+        cases.append((household, pays, members, [
+            m for m in members if m.birth_digest in old or m.birth_digest is None
+            or m.member_id in alone] if ctx.vault is not None else []))
+    numbers = id_numbers(s, [m.member_id for *_, candidates in cases for m in candidates])
+    findings = []
+    for household, pays, members, candidates in cases:
         region = pays[0].payee_region
         if ctx.vault is not None:
-            findings += _ben07_ages(ctx, household, region, pays, members)
+            findings += _ben07_ages(ctx, household, region, pays, members, candidates, numbers)
         findings += _ben07_size(ctx, household, region, pays, members)
     return findings
 
 
-def _ben07_ages(ctx, household, region, pays, members) -> list[Finding]:
+def _ben07_ages(ctx, household, region, pays, members, candidates, numbers) -> list[Finding]:
+    """The two age checks, on the members whose age can matter (`candidates`: born on a day
+    that makes them over the limit, without a birth digest, or alone on a payment date);
+    only those are decrypted."""
     cfg, vault = ctx.settings, ctx.vault
-    born = {}
-    for m in members:
+    born, shown = {}, {}
+    for m in candidates:
+        number = vault.decrypt(numbers[m.member_id])
         try:
-            born[m.member_id] = birth_date(matching_form(vault.decrypt(m.id_number)))
+            born[m.member_id] = birth_date(matching_form(number))
         except ValueError:
             continue   # a number whose birth digits are no date: LED-02's, not an age
+        shown[m.member_id] = mask(number)
     out = []
     for m in members:
         if m.member_id not in born:
@@ -340,7 +365,7 @@ def _ben07_ages(ctx, household, region, pays, members) -> list[Finding]:
                 f"members ≤ {cfg.ben07_max_age} years old on the payment date",
                 sum(x.amount for x in over),
                 {"household": household, "member_id": m.member_id, "member": m.name,
-                 "id_number": mask(vault.decrypt(m.id_number)),
+                 "id_number": shown[m.member_id],
                  "transfers": [transfer_evidence(x) for x in over]}))
     alone = []
     for x in pays:
@@ -358,7 +383,7 @@ def _ben07_ages(ctx, household, region, pays, members) -> list[Finding]:
             f"an adult member (≥ {cfg.ben07_minor_age}) on the payment date",
             sum(x.amount for x, _ in alone),
             {"household": household, "member_id": minor.member_id, "member": minor.name,
-             "id_number": mask(vault.decrypt(minor.id_number)),
+             "id_number": shown[minor.member_id],
              "transfers": [transfer_evidence(x) for x, _ in alone]}))
     return out
 
