@@ -848,11 +848,11 @@ WHD04_DAYS = Setting("whd04_days", 30, "a bank return (退票) re-paid within 30
 def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
     """A line the bank returned (its latest `returned` roll event, dated with the bank's
     failure date: the result file's value date) is judged `whd04_days` after that date, not
-    after sending. Only a re-payment of that line counts: its re-payment roll's line
-    (`roll repay --line`) paid by the deadline, the bank paying the line after all, a top-up
-    or a payment whose memo names the roll and the line (第N行; the roll alone where the
-    household has one line on it). Another roll's ordinary line of the same item is not a
-    re-payment."""
+    after sending (from sending where the bank gave no date). Only a re-payment of that line
+    counts: its re-payment roll's line (`roll repay --line`) paid by the deadline, the bank
+    paying the line after all, a top-up or a payment whose memo names the roll and the line
+    (第N行; the roll alone where the household has one line on it). Another roll's ordinary
+    line of the same item is not a re-payment."""
     s, days = ctx.session, ctx.settings.whd04_days
     events = _returns_and_repayments(s)
     lines = [line for line in _roll_lines_with_transfer(s, lambda a: a.decision.is_not(None))
@@ -868,11 +868,21 @@ def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
         for r in s.execute(select(p.c.payee, p.c.key, p.c.memo, p.c.date)
                            .where(p.c.payee.in_(households[start:start + 900]))):
             direct[r.payee].append(r)
+    # Where the bank's latest failed answer for a line gave no date, the return was recorded
+    # on the day the file was imported, which can be long after the fact (a county loading
+    # its past): the line is then judged from its sending, as before issue 18.
+    undated = {}
+    for r in s.execute(select(BankResult.line_id, BankResult.value_date)
+                       .where(BankResult.paid.is_(False), BankResult.line_id.is_not(None))
+                       .order_by(BankResult.id)):
+        undated[r.line_id] = r.value_date is None
     findings = []
     for line in lines:
         failed, repaid = _last_return(events[line.line_id])
         if failed is None:
             continue
+        if undated.get(line.line_id):
+            failed = line.sent
         until = failed + dt.timedelta(days=days)
         if ctx.as_of <= until:
             continue

@@ -172,10 +172,16 @@ def test_whd04_counts_from_the_failure_and_only_the_lines_own_repayment(ft, tmp_
     pay_directly(ft, tmp_path, "p.csv", [("H-104", "500.00", "2024-04-20", "P-1",
                                           "产业奖补 R-G 第1行 退票重发")])
 
+    # a return the bank gave no date for is judged from sending (the event holds the import
+    # day, which for a county loading its past is long after)
+    sent_roll(ft, tmp_path, "R-U", "户编码,数量\nH-100,1\n")
+    import_results(ft, write(tmp_path, "u.csv", HEADER + "1,H-100,500.00,0,失败,,,,,\n"), "R-U")
+
     found = scan(ft, "WHD-04", "2024-06-10")
-    assert set(found) == {"roll_line:R-F:2"}
+    assert set(found) == {"roll_line:R-F:2", "roll_line:R-U:1"}
     evidence = found["roll_line:R-F:2"]["evidence"]
     assert evidence["returned_on"] == "2024-04-02" and evidence["deadline"] == "2024-05-02"
     assert found["roll_line:R-F:2"]["amount_at_risk_fen"] == 500_00
     # once 30 days from line 3's failure are over, it is raised too
-    assert set(scan(ft, "WHD-04", "2024-06-20")) == {"roll_line:R-F:2", "roll_line:R-F:3"}
+    assert set(scan(ft, "WHD-04", "2024-06-20")) == {"roll_line:R-F:2", "roll_line:R-F:3",
+                                                      "roll_line:R-U:1"}
