@@ -3,6 +3,7 @@ and withholding on payment rolls."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 
 from sqlalchemy import and_, func, literal, or_, select
@@ -10,9 +11,14 @@ from sqlalchemy.orm import aliased
 
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
-from ledger.households.registry import card_key, unsalted
+from ledger.alerts.household_facts import card_holdings, id_numbers, member_spans
+from ledger.core.idcard import birth_date, mask, matching_form
+from ledger.core.quantity import amount_fen, format_quantity
 from ledger.models import (
+    Account,
+    AccountKind,
     Approval,
+    CardKind,
     Decision,
     Household,
     HouseholdEvent,
@@ -21,12 +27,16 @@ from ledger.models import (
     MemberEvent,
     MemberEventKind,
     PaymentRoll,
+    Posting,
     RollEvent,
     RollEventKind,
     RollLine,
     Transfer,
 )
+from ledger.models.rolls import BankResult, PolicyStandard, StandardPer, StandardTier
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
+from ledger.rolls.settlement import BANK_REPAID
+from ledger.rolls.standards import standards_by_id, standards_in_force
 from ledger.screening.at_posting import check_transfer
 from ledger.screening.finding import Finding
 
@@ -43,7 +53,8 @@ BEN01_MONTH_OF_DEATH_ALLOWED = Setting("ben01_month_of_death_allowed", True,
 
 @rule("BEN-01", "向已死亡人员发放", "Paid after the payee's death",
       severity="critical", method="deterministic",
-      why="A household item was paid to a head of household recorded as deceased (冒领).",
+      why="A household item was paid to a head of household recorded as deceased, or a "
+          "per-person item for a member recorded as deceased (冒领).",
       basis="Audit pattern 直达资金: deceased beneficiaries paid; china-fund-rules §D3",
       next_action="Stop further payments; field-verify (入户核查) and recover (追回) what was "
                   "paid.",
@@ -60,7 +71,7 @@ def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
     listed = _paid_after_listed_death(s, p)
     events = s.execute(  # deaths recorded after registration (ledger.households.changes)
         select(p, Member.id.label("member_id"), Member.name.label("person"),
-               MemberEvent.effective_date.label("died"))
+               MemberEvent.effective_date.label("died"), literal(True).label("event"))
         .join(Member, head)
         .join(MemberEvent, and_(MemberEvent.member_id == Member.id,
                                 MemberEvent.kind == MemberEventKind.DIED))
@@ -78,14 +89,7 @@ def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
             if r.id not in seen:
                 seen.add(r.id)
                 items.append(r)
-        r = rows[0]
-        source = {"registry": "household registry (members.death_date)"}
-        if hasattr(r, "source"):
-            source = {"list": {"kind": "deaths", "list_id": r.list_id, "source": r.source,
-                               "snapshot_date": r.snapshot_date.isoformat(),
-                               "line": r.line_no},
-                      "match": {"fields": ["id_number"], "method": "exact ID (keyed digest)",
-                                "listed_name": r.listed_name, "registry_name": r.person}}
+        r = min(rows, key=lambda x: x.died)
         findings.append(Finding(
             "BEN-01", "household", household, r.payee_region,
             f"head of household {r.person} died {r.died}; paid {len(items)} time(s) after, "
@@ -94,7 +98,85 @@ def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
             + (" (the month of death may be paid)" if allow_month else ""),
             sum(i.amount for i in items),
             {"transfers": [transfer_evidence(i) for i in items], "member_id": r.member_id,
-             "death_date": r.died.isoformat(), **source}))
+             "death_date": r.died.isoformat(), **_death_source(r)}))
+    return findings + _members_paid_after_death(ctx, p, set(groups))
+
+
+def _death_source(r) -> dict:
+    """Where the death date comes from: the registry (members.death_date, or a death recorded
+    with member_history / `household died`), or the deaths list with its snapshot and line."""
+    if hasattr(r, "source"):
+        return {"list": {"kind": "deaths", "list_id": r.list_id, "source": r.source,
+                         "snapshot_date": r.snapshot_date.isoformat(), "line": r.line_no},
+                "match": {"fields": ["id_number"], "method": "exact ID (keyed digest)",
+                          "listed_name": r.listed_name, "registry_name": r.person}}
+    if getattr(r, "event", False):
+        return {"registry": "member_history / household died (member_events)"}
+    return {"registry": "household registry (members.death_date)"}
+
+
+def _members_paid_after_death(ctx: ScanContext, p, heads_found: set) -> list[Finding]:
+    """A per-person roll line (a line naming its member: 雨露计划, 教育补助 by the standards
+    table) paid after that member's death: the registry's date, a death recorded later, or
+    the deaths list by ID digest. The head's own lines are in the household's finding; a
+    household whose head BEN-01 already names is not named again for its members."""
+    s = ctx.session
+    key = literal("roll:") + PaymentRoll.code + literal(":") + \
+        func.cast(RollLine.line_no, Transfer.idempotency_key.type)
+    per_person = or_(RollLine.standard_id.is_(None), PolicyStandard.per == StandardPer.PERSON)
+    lines = (select(p, RollLine.member_id, PaymentRoll.code.label("roll"),
+                    RollLine.line_no, Member.name.label("person"), Member.relation,
+                    Member.id_number)
+             .select_from(RollLine)
+             .join(PaymentRoll, PaymentRoll.id == RollLine.roll_id)
+             .join(p, p.c.key == key)
+             .join(Member, Member.id == RollLine.member_id)
+             .outerjoin(PolicyStandard, PolicyStandard.id == RollLine.standard_id)
+             .where(RollLine.member_id.is_not(None), per_person,
+                    Member.relation != "户主")).subquery()
+    registry = s.execute(select(lines, Member.death_date.label("died"))
+                         .join(Member, Member.id == lines.c.member_id)
+                         .where(Member.death_date.is_not(None),
+                                lines.c.date > Member.death_date)).all()
+    events = s.execute(select(lines, MemberEvent.effective_date.label("died"),
+                              literal(True).label("event"))
+                       .join(MemberEvent, and_(MemberEvent.member_id == lines.c.member_id,
+                                               MemberEvent.kind == MemberEventKind.DIED))
+                       .where(lines.c.date > MemberEvent.effective_date)).all()
+    listed = s.execute(select(lines, ExternalRecord.date_from.label("died"),
+                              ExternalList.source, ExternalList.snapshot_date,
+                              ExternalList.id.label("list_id"), ExternalRecord.line_no
+                              .label("list_line"), ExternalRecord.name.label("listed_name"))
+                       .join(Member, Member.id == lines.c.member_id)
+                       .join(ExternalRecord, ExternalRecord.id_digest == Member.id_digest)
+                       .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                                                ExternalList.kind == ListKind.DEATHS))
+                       .where(ExternalRecord.date_from.is_not(None),
+                              lines.c.date > ExternalRecord.date_from)).all()
+    allow_month = ctx.settings.ben01_month_of_death_allowed
+    groups = defaultdict(dict)
+    for row in registry + events + listed:
+        if row.payee in heads_found or (allow_month and row.date < _next_month(row.died)):
+            continue
+        groups[row.member_id].setdefault(row.id, row)
+    findings = []
+    for member_id, by_payment in sorted(groups.items()):
+        items = sorted(by_payment.values(), key=lambda x: (x.date, x.id))
+        r = min(items, key=lambda x: x.died)
+        masked = mask(ctx.vault.decrypt(r.id_number)) if ctx.vault is not None else None
+        source = _death_source(_Joined({**r._asdict(), "line_no": getattr(r, "list_line", None)})
+                               if hasattr(r, "source") else r)
+        findings.append(Finding(
+            "BEN-01", "member", str(member_id), r.payee_region,
+            f"member {r.person} ({r.relation}) of household {r.payee} died {r.died}; "
+            f"{len(items)} per-person line(s) for them paid after, first on {items[0].date}",
+            "no per-person item for a member after their death"
+            + (" (the month of death may be paid)" if allow_month else ""),
+            sum(i.amount for i in items),
+            {"household": r.payee, "member_id": member_id, "member": r.person,
+             "id_number": masked, "death_date": r.died.isoformat(),
+             "lines": [{"roll": i.roll, "line": i.line_no, **transfer_evidence(i)}
+                       for i in items], **source}))
     return findings
 
 
@@ -139,33 +221,219 @@ class _Joined:
       next_action="Check the registry on that date; recover the payment if ineligible.",
       settings=())
 def ben06_not_registered(ctx: ScanContext) -> list[Finding]:
+    """The status on the payment date is the latest status event on or before it
+    (`household_events`: the enrolment the households import writes, the history the
+    `household_status` import writes, `household status` changes), as ledger.households.
+    registry.status_on reads it: none (not enrolled yet, a split-off household never
+    enrolled), removed (清退) or cancelled (注销) is ineligible; exited (脱贫), returned and
+    monitored households stay eligible (脱贫不脱政策)."""
     s = ctx.session
     p = payments()
-    status = (select(HouseholdEvent.status)
+    latest = (select(HouseholdEvent.id)
               .where(HouseholdEvent.household_code == p.c.payee,
                      HouseholdEvent.effective_date <= p.c.date)
               .order_by(HouseholdEvent.effective_date.desc(), HouseholdEvent.id.desc())
               .limit(1).correlate(p).scalar_subquery())
     rows = s.execute(
-        select(p, status.label("status")).join(Household, Household.code == p.c.payee)
-        .where(or_(status.is_(None), status.in_([st.value for st in INELIGIBLE])))).all()
+        select(p, HouseholdEvent.status, HouseholdEvent.effective_date.label("since"),
+               HouseholdEvent.doc_number, HouseholdEvent.reason)
+        .join(Household, Household.code == p.c.payee)
+        .outerjoin(HouseholdEvent, HouseholdEvent.id == latest)
+        .where(or_(HouseholdEvent.id.is_(None),
+                   HouseholdEvent.status.in_(INELIGIBLE)))).all()
     groups = defaultdict(list)
     for row in rows:
         groups[row.payee].append(row)
     findings = []
     for household, items in groups.items():
-        states = sorted({str(i.status.value if hasattr(i.status, "value") else i.status)
-                         if i.status else "not yet registered" for i in items})
+        states = sorted({_status_text(i.status) for i in items})
         findings.append(Finding(
             "BEN-06", "household", household, items[0].payee_region,
             f"paid {len(items)} time(s) while {', '.join(states)}",
             "registered, exited, returned or monitored on the payment date",
-            sum(i.amount for i in items), {"transfers": [transfer_evidence(i) for i in items]}))
+            sum(i.amount for i in items),
+            {"transfers": [{**transfer_evidence(i), "status": _status_text(i.status),
+                            "status_since": i.since.isoformat() if i.since else None,
+                            "status_doc_number": i.doc_number or None} for i in items]}))
     return findings
+
+
+def _status_text(status) -> str:
+    if status is None:
+        return "not yet registered"
+    return str(status.value if hasattr(status, "value") else status)
+
+
+BEN07_MAX_AGE = Setting("ben07_max_age", 100, "a member over 100 on the payment date: "
+                        "centenarians are rare (七普: about 1 in 12,000), and a death not "
+                        "reported is the usual reason a household keeps drawing for one")
+BEN07_MINOR_AGE = Setting("ben07_minor_age", 18, "a minor (未成年人, 民法典 第十七条: under 18) "
+                          "alone in a paid household cannot hold the household's account")
+BEN07_SIZE_CHANGE_PERCENT = Setting("ben07_size_change_percent", 50,
+                                    "members added or removed beyond half the household within "
+                                    "one calendar year: how per-person items are inflated "
+                                    "(虚增人口)")
+
+
+@rule("BEN-07", "家庭成员异常", "Implausible household members",
+      severity="medium", method="deterministic",
+      why="A paid household whose members do not add up: a member over 100 (a death not "
+          "reported), a minor as its only member (someone else draws the money), or a size "
+          "that changed by more than half within a year (members added for a roll).",
+      basis="Audit pattern 虚报冒领 (china-fund-rules §D3, anchors §7 BEN-07); 民法典 第十七条",
+      next_action="Field-verify the household's members (入户核查) against the civil registry; "
+                  "check who holds the household's card.",
+      settings=(BEN07_MAX_AGE, BEN07_MINOR_AGE, BEN07_SIZE_CHANGE_PERCENT))
+def ben07_implausible_members(ctx: ScanContext) -> list[Finding]:
+    """Read from the members import, `member_history` (joined, moved out, died, split) and
+    the payments. A member is present on a day from joining (or moving in) until death or
+    leaving. Ages come from the ID number (decrypted: without the PII keys the two age checks
+    are skipped). Three findings:
+
+    - `member:ID`: a member present in a paid household on a payment date after their
+      `ben07_max_age`-th birthday (amount at risk: the household's payments then);
+    - `household:CODE`: on a payment date the only member present is under
+      `ben07_minor_age`;
+    - `household_year:CODE:YEAR`: in a calendar year the household was paid, its size moved
+      from its size on 1 January by more than `ben07_size_change_percent` of it (at any
+      point of the year); a household that was empty on 1 January (new) or dissolved to
+      zero that year is left out."""
+    s = ctx.session
+    p = payments()
+    paid = defaultdict(list)
+    for r in s.execute(select(p.c.payee, p.c.date, p.c.amount, p.c.id, p.c.key, p.c.memo,
+                              p.c.lot_id, p.c.payee_region)
+                       .where(p.c.payee.in_(select(Household.code)), p.c.date <= ctx.as_of)):
+        paid[r.payee].append(r)
+    spans = member_spans(s, set(paid))
+    # Birth dates that make a person over the age limit on the latest payment date (60 years
+    # of them), as the keyed digests members carry (members.birth_digest): only members born
+    # on one of them, or without a digest, are decrypted for the age check (one HMAC a day
+    # instead of one decryption a member).
+    old = set()
+    if ctx.vault is not None and paid:
+        last = _birthday(max(x.date for pays in paid.values() for x in pays),
+                         -ctx.settings.ben07_max_age)
+        day = _birthday(last, -60)
+        while day <= last:
+            old.add(ctx.vault.digest("birth:" + day.isoformat()))
+            day += dt.timedelta(days=1)
+    cases = []
+    for household in sorted(paid):
+        pays = sorted(paid[household], key=lambda x: (x.date, x.id))
+        members = spans.get(household, [])
+        alone = {present[0].member_id for x in pays
+                 if len(present := [m for m in members if m.present(x.date)]) == 1}
+        cases.append((household, pays, members, [
+            m for m in members if m.birth_digest in old or m.birth_digest is None
+            or m.member_id in alone] if ctx.vault is not None else []))
+    numbers = id_numbers(s, [m.member_id for *_, candidates in cases for m in candidates])
+    findings = []
+    for household, pays, members, candidates in cases:
+        region = pays[0].payee_region
+        if ctx.vault is not None:
+            findings += _ben07_ages(ctx, household, region, pays, members, candidates, numbers)
+        findings += _ben07_size(ctx, household, region, pays, members)
+    return findings
+
+
+def _ben07_ages(ctx, household, region, pays, members, candidates, numbers) -> list[Finding]:
+    """The two age checks, on the members whose age can matter (`candidates`: born on a day
+    that makes them over the limit, without a birth digest, or alone on a payment date);
+    only those are decrypted."""
+    cfg, vault = ctx.settings, ctx.vault
+    born, shown = {}, {}
+    for m in candidates:
+        number = vault.decrypt(numbers[m.member_id])
+        try:
+            born[m.member_id] = birth_date(matching_form(number))
+        except ValueError:
+            continue   # a number whose birth digits are no date: LED-02's, not an age
+        shown[m.member_id] = mask(number)
+    out = []
+    for m in members:
+        if m.member_id not in born:
+            continue
+        limit = _birthday(born[m.member_id], cfg.ben07_max_age)
+        over = [x for x in pays if x.date > limit and m.present(x.date)]
+        if over:
+            out.append(Finding(
+                "BEN-07", "member", str(m.member_id), region,
+                f"{m.name} ({m.relation}) of household {household}, born "
+                f"{born[m.member_id].year}, was over {cfg.ben07_max_age} when the household "
+                f"was paid {len(over)} time(s), first on {over[0].date}",
+                f"members ≤ {cfg.ben07_max_age} years old on the payment date",
+                sum(x.amount for x in over),
+                {"household": household, "member_id": m.member_id, "member": m.name,
+                 "id_number": shown[m.member_id],
+                 "transfers": [transfer_evidence(x) for x in over]}))
+    alone = []
+    for x in pays:
+        present = [m for m in members if m.present(x.date)]
+        if len(present) == 1 and present[0].member_id in born and \
+                x.date < _birthday(born[present[0].member_id], cfg.ben07_minor_age):
+            alone.append((x, present[0]))
+    if alone:
+        minor = alone[0][1]
+        out.append(Finding(
+            "BEN-07", "household", household, region,
+            f"{minor.name} ({minor.relation}), born {born[minor.member_id]:%Y-%m}, was the only "
+            f"member of household {household} when it was paid {len(alone)} time(s), first on "
+            f"{alone[0][0].date}",
+            f"an adult member (≥ {cfg.ben07_minor_age}) on the payment date",
+            sum(x.amount for x, _ in alone),
+            {"household": household, "member_id": minor.member_id, "member": minor.name,
+             "id_number": shown[minor.member_id],
+             "transfers": [transfer_evidence(x) for x, _ in alone]}))
+    return out
+
+
+def _ben07_size(ctx, household, region, pays, members) -> list[Finding]:
+    cfg = ctx.settings
+    out = []
+    for year in sorted({x.date.year for x in pays}):
+        first, last = dt.date(year, 1, 1), min(dt.date(year, 12, 31), ctx.as_of)
+        days = sorted({d for m in members for d in (m.start, m.end)
+                       if d is not None and first < d <= last})
+        start = sum(1 for m in members if m.present(first))
+        sizes = [(d, sum(1 for m in members if m.present(d))) for d in days]
+        if start == 0 or not sizes or any(n == 0 for _, n in sizes):
+            continue   # a new household, no change, or dissolved to zero
+        day, size = max(sizes, key=lambda ds: abs(ds[1] - start))
+        if abs(size - start) * 100 <= cfg.ben07_size_change_percent * start:
+            continue
+        that_year = [x for x in pays if x.date.year == year]
+        out.append(Finding(
+            "BEN-07", "household_year", f"{household}:{year}", region,
+            f"household {household} had {start} member(s) on {first} and {size} on {day}",
+            f"size change ≤ {cfg.ben07_size_change_percent}% within a calendar year",
+            sum(x.amount for x in that_year),
+            {"household": household, "year": year, "size_on_1_january": start,
+             "size": size, "on": day.isoformat(),
+             "changes": [{"member_id": m.member_id, "member": m.name, "relation": m.relation,
+                          "joined": m.start.isoformat() if m.start else None,
+                          "left": m.end.isoformat() if m.end else None}
+                         for m in members if any(d and first < d <= last
+                                                 for d in (m.start, m.end))],
+             "transfers": [transfer_evidence(x) for x in that_year]}))
+    return out
+
+
+def _birthday(born: dt.date, years: int) -> dt.date:
+    """The day a person born on `born` turns `years` (29 February: 1 March in other years)."""
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:
+        return dt.date(born.year + years, 3, 1)
 
 
 BEN03_MIN_HOUSEHOLDS = Setting("ben03_min_households", 2, "one card per household head or "
                                "person (一卡通, 财办〔2020〕37号): a card paid for two is shared")
+BEN03_COUNT_GUARDIAN_CARDS = Setting(
+    "ben03_count_guardian_cards", False,
+    "a guardian card (监护人卡) the card register records for a ward, held by a registered "
+    "member, is the guardian's account disclosed to the county: it counts with the "
+    "guardian's household, not as another household (docs/alerts.md, Decisions)")
 
 
 @rule("BEN-03", "一卡多户", "One bank account for several households",
@@ -174,40 +442,80 @@ BEN03_MIN_HOUSEHOLDS = Setting("ben03_min_households", 2, "one card per househol
           "draw subsidies (一卡多人/代领).",
       basis="一卡通 rules (财办〔2020〕37号): one card per household head or person",
       next_action="Identify the card holder with the bank; hand cards back to households.",
-      settings=(BEN03_MIN_HOUSEHOLDS,))
+      settings=(BEN03_MIN_HOUSEHOLDS, BEN03_COUNT_GUARDIAN_CARDS))
 def ben03_shared_card(ctx: ScanContext) -> list[Finding]:
-    if ctx.vault is None:
-        return []
-    s = ctx.session
+    """Each payment lands on a number: a roll line's register card (`roll_lines.card_id`),
+    else the card of registration for a roll line, else (a direct payment) the household card
+    open on the payment date. A number is shared when households whose holdings of it overlap
+    in time were paid on it; a number reissued to another household after the first closed it
+    is not. A registered guardian's card counts with the guardian's household (setting)."""
+    s, cfg = ctx.session, ctx.settings
+    holdings = card_holdings(s, ctx.vault)
+    by_card_id = {h.card_id: h for h in holdings if h.card_id is not None}
+    by_household = defaultdict(list)
+    for h in holdings:
+        if h.kind is CardKind.HOUSEHOLD:
+            by_household[h.household].append(h)
+    key = literal("roll:") + PaymentRoll.code + literal(":") + \
+        func.cast(RollLine.line_no, Transfer.idempotency_key.type)
+    line_card = dict(s.execute(select(key, RollLine.card_id).join(
+        PaymentRoll, PaymentRoll.id == RollLine.roll_id)).all())
     p = payments()
-    paid = select(p.c.payee, func.sum(p.c.amount).label("total"), func.count().label("n")) \
-        .group_by(p.c.payee).subquery()
-    # The stored keyed digest of each card; rows from before it was stored are decrypted and
-    # digested the same way (households.card_key). Only paid households with a card count.
-    rows = s.execute(select(Household.code, Household.village_code, Household.bank_card,
-                            Household.bank_card_last4, Household.card_digest, paid.c.total)
-                     .join(paid, paid.c.payee == Household.code)
-                     .where(Household.bank_card.is_not(None))).all()
-    by_card = defaultdict(list)
-    vault = ctx.vault
-    for row in rows:
-        by_card[unsalted(row.card_digest) or card_key(vault, vault.decrypt(row.bank_card))] \
-            .append(row)
-    findings = []
-    for digest, items in by_card.items():
-        if len(items) < ctx.settings.ben03_min_households:
+    landed = defaultdict(lambda: defaultdict(list))   # digest → holder → [(holding, payment)]
+    for pay in s.execute(select(p.c.payee, p.c.key, p.c.date, p.c.amount)
+                         .where(p.c.payee.in_(select(Household.code)))):
+        holding = _landed_on(pay, line_card, by_card_id, by_household[pay.payee])
+        if holding is None:
             continue
-        items.sort(key=lambda r: r.code)
+        holder = holding.household
+        if holding.guardian_household and not cfg.ben03_count_guardian_cards:
+            holder = holding.guardian_household
+        landed[holding.digest][holder].append((holding, pay))
+    villages = None
+    findings = []
+    for digest, holders in landed.items():
+        if len(holders) < cfg.ben03_min_households:
+            continue
+        shared = {a for a in holders for b in holders if a != b and any(
+            x.overlaps(y) for x, _ in holders[a] for y, _ in holders[b])}
+        if len(shared) < cfg.ben03_min_households:
+            continue
+        if villages is None:
+            villages = dict(s.execute(select(Household.code, Household.village_code)).all())
+        codes = sorted(shared)
+        paid = {c: sum(pay.amount for _, pay in holders[c]) for c in codes}
+        wards = sorted({(h.household, h.holder_name) for c in codes for h, _ in holders[c]
+                        if h.household != c})
+        last4 = next(h.last4 for c in codes for h, _ in holders[c])
         findings.append(Finding(
-            "BEN-03", "card", digest[:16], items[0].village_code,
-            f"card ****{items[0].bank_card_last4} receives for {len(items)} households: "
-            + ", ".join(i.code for i in items),
-            f"< {ctx.settings.ben03_min_households} households per card",
-            sum(int(i.total) for i in items[1:]),
-            {"households": [{"code": i.code, "village": i.village_code,
-                             "paid_fen": int(i.total)} for i in items],
-             "card_last4": items[0].bank_card_last4}))
+            "BEN-03", "card", digest[:16], villages.get(codes[0], ""),
+            f"card ****{last4} receives for {len(codes)} households: " + ", ".join(codes),
+            f"< {cfg.ben03_min_households} households per card at one time",
+            sum(paid[c] for c in codes[1:]),
+            {"households": [{"code": c, "village": villages.get(c), "paid_fen": paid[c],
+                             "cards": sorted({_holding_text(h) for h, _ in holders[c]})}
+                            for c in codes],
+             "card_last4": last4,
+             "guardian_cards": [{"ward_household": w, "holder": n} for w, n in wards]}))
     return findings
+
+
+def _landed_on(pay, line_card, by_card_id, household_cards):
+    """The holding a payment was paid to (None: the household holds no number)."""
+    if pay.key in line_card:
+        card_id = line_card[pay.key]
+        if card_id is not None:
+            return by_card_id.get(card_id)
+        return next((h for h in household_cards if h.card_id is None), None)
+    open_ = [h for h in household_cards if h.open_on(pay.date)]
+    if open_:
+        return max(open_, key=lambda h: (h.start or dt.date.min, h.card_id or 0))
+    return None
+
+
+def _holding_text(h) -> str:
+    kind = "registration" if h.card_id is None else f"{h.kind.value} card #{h.card_id}"
+    return f"{kind} from {h.start or '-'} to {h.end or '-'}"
 
 
 def _roll_transfer_join(alias=Transfer):
@@ -221,47 +529,183 @@ PER_PERSON_ITEMS = Setting("per_person_items", ("教育补助", "雨露计划", 
 
 
 @rule("D7", "超标准发放", "Paid above the standard", severity="high", method="deterministic",
-      why="A per-person item paid for more people than the household has.",
+      why="A roll line's amount is above the policy standard × quantity of its item, or a "
+          "per-person item is paid for more people than the household has.",
       basis="Audit category 未按规定标准及金额发放",
-      next_action="Check the roll and the household's members.",
+      next_action="Check the line against the standards table (文号) and the household's "
+                  "members; recover what was paid above the standard.",
       settings=(PER_PERSON_ITEMS,))
 def d7_over_standard(ctx: ScanContext) -> list[Finding]:
+    """Two checks on the lines of published rolls (lines withdrawn before sending left out):
+
+    - **Above the standard.** A line of the standards table (`quantity_centi`) is judged
+      against the standard it was priced from (`standard_id`, `standard_fen`) or, for a line
+      recorded with the county's amount and no standard, the standard in force now for its
+      county, item, tier and year (the highest id). Exact integers: the line fires only when
+      its amount exceeds standard × quantity rounded half-up to the fen
+      (`ledger.core.quantity.amount_fen`), so the rounding of half a fen never does.
+    - **More persons than members.** A line of a per-person item (`per_person_items`) whose
+      quantity counts persons, above the household's members living on the publication date.
+    A line that fails both is one finding."""
     s = ctx.session
     published = select(RollEvent.roll_id, func.min(RollEvent.effective_date).label("day")) \
         .where(RollEvent.kind == RollEventKind.PUBLISHED).group_by(RollEvent.roll_id).subquery()
+    withdrawn = select(RollEvent.line_id).where(RollEvent.kind == RollEventKind.LINE_WITHDRAWN,
+                                                RollEvent.line_id.is_not(None))
+    found: dict[str, Finding] = {}
     alive = (select(func.count(Member.id)).where(
         Member.household_code == RollLine.household_code,
         or_(Member.death_date.is_(None), Member.death_date >= published.c.day))
         .correlate(RollLine, published).scalar_subquery())
+    for r in s.execute(
+            select(PaymentRoll.code, PaymentRoll.item, PaymentRoll.standard_fen,
+                   PaymentRoll.county_code, RollLine.line_no, RollLine.household_code,
+                   RollLine.quantity, RollLine.amount_fen, alive.label("persons"))
+            .join(RollLine, RollLine.roll_id == PaymentRoll.id)
+            .join(published, published.c.roll_id == PaymentRoll.id)
+            .where(PaymentRoll.item.in_(ctx.settings.per_person_items),
+                   RollLine.quantity > alive, RollLine.id.not_in(withdrawn))).all():
+        found[f"{r.code}:{r.line_no}"] = Finding(
+            "D7", "roll_line", f"{r.code}:{r.line_no}", r.county_code,
+            f"{r.item}: {r.quantity} persons × {yuan(r.standard_fen)} for household "
+            f"{r.household_code}, which has {r.persons} living members",
+            "quantity ≤ living members for a per-person item",
+            (r.quantity - r.persons) * r.standard_fen,
+            {"roll": r.code, "line": r.line_no, "household": r.household_code,
+             "approved_fen": r.amount_fen, "persons": r.quantity, "living_members": r.persons})
     rows = s.execute(
-        select(PaymentRoll.code, PaymentRoll.item, PaymentRoll.standard_fen,
-               PaymentRoll.county_code, RollLine.line_no, RollLine.household_code,
-               RollLine.quantity, RollLine.amount_fen, alive.label("persons"))
+        select(PaymentRoll.code, PaymentRoll.county_code, RollLine.line_no,
+               RollLine.household_code, func.coalesce(RollLine.item, PaymentRoll.item)
+               .label("item"), RollLine.tier, RollLine.year, RollLine.quantity_centi,
+               RollLine.standard_id, RollLine.standard_fen, RollLine.amount_fen,
+               published.c.day)
         .join(RollLine, RollLine.roll_id == PaymentRoll.id)
         .join(published, published.c.roll_id == PaymentRoll.id)
-        .where(PaymentRoll.item.in_(ctx.settings.per_person_items),
-               RollLine.quantity > alive)).all()
-    return [Finding(
-        "D7", "roll_line", f"{r.code}:{r.line_no}", r.county_code,
-        f"{r.item}: {r.quantity} persons × {yuan(r.standard_fen)} for household "
-        f"{r.household_code}, which has {r.persons} living members",
-        "quantity ≤ living members for a per-person item",
-        (r.quantity - r.persons) * r.standard_fen,
-        {"roll": r.code, "line": r.line_no, "household": r.household_code,
-         "approved_fen": r.amount_fen}) for r in rows]
+        .where(RollLine.quantity_centi.is_not(None), RollLine.id.not_in(withdrawn))).all()
+    in_force: dict[str, dict] = {}
+    used = standards_by_id(s, [r.standard_id for r in rows])
+    for r in rows:
+        standard = used.get(r.standard_id)
+        if standard is None:
+            if r.county_code not in in_force:
+                in_force[r.county_code] = standards_in_force(s, r.county_code)
+            standard = in_force[r.county_code].get(
+                (r.item, StandardTier(r.tier or StandardTier.BASIC.value),
+                 r.year or r.day.year))
+        if standard is None:
+            continue   # no standard to judge by: the county's own amount stands
+        allowed = amount_fen(r.standard_fen or standard.standard_fen, r.quantity_centi)
+        if r.amount_fen <= allowed:
+            continue
+        key = f"{r.code}:{r.line_no}"
+        evidence = {"standard_id": standard.id, "standard_fen": standard.standard_fen,
+                    "basis": standard.basis, "per": standard.per.value,
+                    "tier": standard.tier.value, "year": standard.year,
+                    "doc_number": standard.doc_number or None,
+                    "quantity": format_quantity(r.quantity_centi), "allowed_fen": allowed,
+                    "approved_fen": r.amount_fen}
+        observed = (f"{r.item}: {yuan(r.amount_fen)} for {format_quantity(r.quantity_centi)} "
+                    f"{standard.basis} × {yuan(standard.standard_fen)} = {yuan(allowed)} "
+                    f"(household {r.household_code})")
+        if key in found:
+            f = found[key]
+            f.observed += f"; {observed}"
+            f.amount_at_risk_fen = max(f.amount_at_risk_fen, r.amount_fen - allowed)
+            f.evidence["standard"] = evidence
+            continue
+        found[key] = Finding(
+            "D7", "roll_line", key, r.county_code, observed,
+            "amount ≤ standard × quantity, rounded half-up to the fen",
+            r.amount_fen - allowed,
+            {"roll": r.code, "line": r.line_no, "household": r.household_code,
+             "standard": evidence})
+    return list(found.values())
 
 
 def _roll_lines_with_transfer(s, decision_filter):
     approval = aliased(Approval)
     return s.execute(
         select(PaymentRoll.code, PaymentRoll.lot_id, PaymentRoll.county_code, PaymentRoll.item,
-               RollLine.line_no, RollLine.household_code, RollLine.amount_fen,
-               Transfer.id.label("transfer_id"), Transfer.effective_date.label("sent"),
-               approval.decision)
+               RollLine.id.label("line_id"), RollLine.line_no, RollLine.household_code,
+               RollLine.member_id, RollLine.amount_fen, Transfer.id.label("transfer_id"),
+               Transfer.effective_date.label("sent"), approval.decision)
         .join(RollLine, RollLine.roll_id == PaymentRoll.id)
         .join(Transfer, _roll_transfer_join())
         .outerjoin(approval, approval.transfer_id == Transfer.id)
         .where(decision_filter(approval))).all()
+
+
+def _returns_and_repayments(s) -> dict[int, list]:
+    """roll line id → its `returned` and `repaid` roll events in the order recorded: a return
+    (退票, dated with the bank's date), and a re-payment (a re-payment roll's code, or the bank
+    paying the line after all: settlement.BANK_REPAID)."""
+    out = defaultdict(list)
+    for e in s.execute(select(RollEvent.line_id, RollEvent.kind, RollEvent.effective_date,
+                              RollEvent.comment)
+                       .where(RollEvent.kind.in_([RollEventKind.RETURNED, RollEventKind.REPAID]),
+                              RollEvent.line_id.is_not(None))
+                       .order_by(RollEvent.id)):
+        out[e.line_id].append(e)
+    return out
+
+
+def _last_return(events) -> tuple:
+    """(the latest return's date, the re-payment event after it or None); (None, None) for a
+    line never returned."""
+    returned, repaid = None, None
+    for e in events:
+        if e.kind is RollEventKind.RETURNED:
+            returned, repaid = e.effective_date, None
+        elif returned is not None and repaid is None:
+            repaid = e
+    return returned, repaid
+
+
+def _names_roll(memo: str, code: str) -> bool:
+    """The memo names the roll's code as a word of its own (R-1 is not named by R-10)."""
+    return re.search(rf"(?<![0-9A-Za-z_-]){re.escape(code)}(?![0-9A-Za-z_-])", memo or "") \
+        is not None
+
+
+def _line_named(key: str, memo: str, code: str) -> int | None:
+    """The line of roll `code` a payment names: its own key (roll:CODE:N), a top-up's
+    (topup:CODE:N:…), or 第N行 in a memo naming the roll."""
+    for prefix in (f"roll:{code}:", f"topup:{code}:"):
+        if key.startswith(prefix):
+            number = key[len(prefix):].split(":", 1)[0]
+            return int(number) if number.isdigit() else None
+    found = re.search(r"第\s*(\d+)\s*行", memo or "")
+    return int(found.group(1)) if found else None
+
+
+def _repayment_payments(s, p, events_by_line, lines) -> dict[int, list]:
+    """roll line id → the payments (date, amount, key) of the re-payment roll lines that re-pay
+    it (`roll repay --line`: the original line's `repaid` event names the new roll, whose line
+    for the same household, member and item re-pays it)."""
+    wanted = {}
+    for line in lines:
+        for e in events_by_line.get(line.line_id, []):
+            if e.kind is RollEventKind.REPAID and e.comment and e.comment != BANK_REPAID:
+                wanted.setdefault(e.comment, []).append(line)
+    if not wanted:
+        return {}
+    new_lines = s.execute(select(PaymentRoll.code, RollLine.line_no, RollLine.household_code,
+                                 RollLine.member_id, PaymentRoll.item, RollLine.item.label("own"))
+                          .join(RollLine, RollLine.roll_id == PaymentRoll.id)
+                          .where(PaymentRoll.code.in_(sorted(wanted)))).all()
+    keys = {}
+    for n in new_lines:
+        for line in wanted[n.code]:
+            if n.household_code == line.household_code and n.member_id == line.member_id:
+                keys.setdefault(f"roll:{n.code}:{n.line_no}", []).append(line.line_id)
+    out = defaultdict(list)
+    names = sorted(keys)
+    for start in range(0, len(names), 900):
+        for pay in s.execute(select(p.c.key, p.c.date, p.c.amount)
+                             .where(p.c.key.in_(names[start:start + 900]))):
+            for line_id in keys[pay.key]:
+                out[line_id].append(pay)
+    return out
 
 
 # A shortfall above max(¥1, 0.5%) once 30 days have passed after sending.
@@ -278,37 +722,98 @@ WHD01_GRACE_DAYS = Setting("whd01_grace_days", 30, "judged 30 days after the rol
       next_action="Ask the bank for the credit record; pay the shortfall or find who kept it.",
       settings=(WHD01_TOLERANCE_FEN, WHD01_TOLERANCE_PERMILLE, WHD01_GRACE_DAYS))
 def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
+    """What reached a line's household: the line's payment if it stands; plus what the bank's
+    answers moved on or off the household's account for the line (`bank_difference`
+    transfers not rejected nor reversed: a short credit takes off what the bank kept, so the
+    household has what the bank says it credited); plus re-payments of the line — a top-up
+    (`roll top-up`), a re-payment roll's line (`roll repay`), a payment whose memo names the
+    roll and the line (第N行) — and payments naming the roll but no line, shared over the
+    household's lines of the roll in line order. A line waiting to be re-paid after a return
+    is WHD-04's."""
     s, cfg = ctx.session, ctx.settings
     lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.APPROVED)
+    events = _returns_and_repayments(s)
     p = payments()
-    # What reached a line's household for its roll: payments to it from the roll's lot whose
-    # memo names the roll. Joined through the roll's own lines (payee = a household on the
-    # roll), so each payment is tested against its household's rolls, not every roll of the lot.
-    received = dict(((r.payee, r.code), int(r.total)) for r in s.execute(
-        select(p.c.payee, PaymentRoll.code, func.sum(p.c.amount).label("total"))
-        .join(RollLine, RollLine.household_code == p.c.payee)
-        .join(PaymentRoll, and_(PaymentRoll.id == RollLine.roll_id,
-                                PaymentRoll.lot_id == p.c.lot_id,
-                                p.c.memo.contains(PaymentRoll.code)))
-        .group_by(p.c.payee, PaymentRoll.code)).all())
+    got: dict[int, int] = defaultdict(int)
+    by_number = {(line.code, line.line_no): line for line in lines}
+    pooled: dict[tuple, int] = defaultdict(int)
+    seen = set()
+    for r in s.execute(
+            select(p.c.id, p.c.payee, p.c.key, p.c.memo, p.c.amount, PaymentRoll.code)
+            .join(RollLine, RollLine.household_code == p.c.payee)
+            .join(PaymentRoll, and_(PaymentRoll.id == RollLine.roll_id,
+                                    PaymentRoll.lot_id == p.c.lot_id,
+                                    or_(p.c.memo.contains(PaymentRoll.code),
+                                        p.c.key.startswith(literal("topup:") + PaymentRoll.code
+                                                           + literal(":")))))).all():
+        if (r.id, r.code) in seen:
+            continue
+        seen.add((r.id, r.code))
+        number = _line_named(r.key, r.memo, r.code)
+        if r.key.startswith(f"roll:{r.code}:") or r.key.startswith(f"topup:{r.code}:") or \
+                _names_roll(r.memo, r.code):
+            line = by_number.get((r.code, number)) if number is not None else None
+            if line is not None and line.household_code == r.payee:
+                got[line.line_id] += r.amount
+            elif number is None or not r.key.startswith("roll:"):
+                pooled[(r.code, r.payee)] += r.amount
+    for line_id, pays in _repayment_payments(s, p, events, lines).items():
+        got[line_id] += sum(x.amount for x in pays)
+    for line_id, amount in _bank_differences_on_households(s).items():
+        got[line_id] += amount
     findings = []
-    for line in lines:
+    for line in sorted(lines, key=lambda x: (x.code, x.line_no)):
+        returned, repaid = _last_return(events.get(line.line_id, []))
+        if returned is not None and repaid is None:
+            continue   # returned and waiting: WHD-04 judges it
+        received = got[line.line_id]
+        if received < line.amount_fen and pooled[(line.code, line.household_code)] > 0:
+            share = min(line.amount_fen - received, pooled[(line.code, line.household_code)])
+            pooled[(line.code, line.household_code)] -= share
+            received += share
         if ctx.as_of <= line.sent + dt.timedelta(days=cfg.whd01_grace_days):
             continue
-        got = received.get((line.household_code, line.code), 0)
         tolerance = max(cfg.whd01_tolerance_fen,
                         line.amount_fen * cfg.whd01_tolerance_permille // 1000)
-        if line.amount_fen - got > tolerance:
+        if line.amount_fen - received > tolerance:
             findings.append(Finding(
                 "WHD-01", "roll_line", f"{line.code}:{line.line_no}", line.county_code,
-                f"approved {yuan(line.amount_fen)}, received {yuan(got)}, shortfall "
-                f"{yuan(line.amount_fen - got)}",
+                f"approved {yuan(line.amount_fen)}, received {yuan(received)}, shortfall "
+                f"{yuan(line.amount_fen - received)}",
                 f"shortfall ≤ max({yuan(cfg.whd01_tolerance_fen)}, "
                 f"{cfg.whd01_tolerance_permille}‰) {cfg.whd01_grace_days} days after sending",
-                line.amount_fen - got,
+                line.amount_fen - received,
                 {"roll": line.code, "line": line.line_no, "household": line.household_code,
-                 "transfer_id": line.transfer_id}))
+                 "transfer_id": line.transfer_id, "approved_fen": line.amount_fen,
+                 "received_fen": received}))
     return findings
+
+
+def _bank_differences_on_households(s) -> dict[int, int]:
+    """roll line id → what the bank's `bank_difference` transfers for the line moved onto (+)
+    or off (−) the line's household's account, counting transfers not rejected and not
+    reversed (a difference waiting for review counts as the bank's word)."""
+    rejected = select(Approval.transfer_id).where(Approval.decision == Decision.REJECTED)
+    reversal, approved = aliased(Transfer), aliased(Approval)
+    reversed_ = select(reversal.reverses_id).join(approved, and_(
+        approved.transfer_id == reversal.id, approved.decision == Decision.APPROVED)) \
+        .where(reversal.reverses_id.is_not(None))
+    out: dict[int, int] = defaultdict(int)
+    seen = set()
+    for r in s.execute(
+            select(BankResult.line_id, Posting.id, Posting.amount_fen)
+            .join(RollLine, RollLine.id == BankResult.line_id)
+            .join(Posting, Posting.transfer_id == BankResult.difference_transfer_id)
+            .join(Account, and_(Account.id == Posting.account_id,
+                                Account.kind == AccountKind.PAYEE,
+                                Account.holder_code == RollLine.household_code))
+            .where(BankResult.difference_transfer_id.is_not(None),
+                   BankResult.difference_transfer_id.not_in(rejected),
+                   BankResult.difference_transfer_id.not_in(reversed_))):
+        if r.id not in seen:
+            seen.add(r.id)
+            out[r.line_id] += r.amount_fen
+    return out
 
 
 WHD02_DAYS = Setting("whd02_days", 60, "sent to the bank, no result after 60 days")
@@ -341,29 +846,83 @@ WHD04_DAYS = Setting("whd04_days", 30, "a bank return (退票) re-paid within 30
       next_action="Fix the household's card and re-pay, or return the money to the lot.",
       settings=(WHD04_DAYS,))
 def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
+    """A line the bank returned (its latest `returned` roll event, dated with the bank's
+    failure date: the result file's value date) is judged `whd04_days` after that date, not
+    after sending (from sending where the bank gave no date). Only a re-payment of that line
+    counts: its re-payment roll's line (`roll repay --line`) paid by the deadline, the bank
+    paying the line after all, a top-up or a payment whose memo names the roll and the line
+    (第N行; the roll alone where the household has one line on it). Another roll's ordinary
+    line of the same item is not a re-payment."""
     s, days = ctx.session, ctx.settings.whd04_days
-    lines = _roll_lines_with_transfer(s, lambda a: a.decision == Decision.REJECTED)
+    events = _returns_and_repayments(s)
+    lines = [line for line in _roll_lines_with_transfer(s, lambda a: a.decision.is_not(None))
+             if line.line_id in events]
     p = payments()
-    repaid = defaultdict(list)  # a re-payment of the item: a repay roll or a direct payment
-    returned = {line.household_code for line in lines}
-    for r in s.execute(select(p.c.payee, p.c.lot_id, p.c.memo, p.c.date)
-                       .where(p.c.payee.in_(list(returned)))).all():
-        repaid[(r.payee, r.lot_id)].append((r.date, r.memo or ""))
+    repaid_by_roll = _repayment_payments(s, p, events, lines)
+    per_household = defaultdict(int)
+    for line in _roll_lines_with_transfer(s, lambda a: literal(True)):
+        per_household[(line.code, line.household_code)] += 1
+    direct = defaultdict(list)
+    households = sorted({line.household_code for line in lines})
+    for start in range(0, len(households), 900):
+        for r in s.execute(select(p.c.payee, p.c.key, p.c.memo, p.c.date)
+                           .where(p.c.payee.in_(households[start:start + 900]))):
+            direct[r.payee].append(r)
+    # Where the bank's latest failed answer for a line gave no date, the return was recorded
+    # on the day the file was imported, which can be long after the fact (a county loading
+    # its past): the line is then judged from its sending, as before issue 18.
+    undated = {}
+    for r in s.execute(select(BankResult.line_id, BankResult.value_date)
+                       .where(BankResult.paid.is_(False), BankResult.line_id.is_not(None))
+                       .order_by(BankResult.id)):
+        undated[r.line_id] = r.value_date is None
     findings = []
     for line in lines:
-        until = line.sent + dt.timedelta(days=days)
+        failed, repaid = _last_return(events[line.line_id])
+        if failed is None:
+            continue
+        if undated.get(line.line_id):
+            failed = line.sent
+        until = failed + dt.timedelta(days=days)
         if ctx.as_of <= until:
             continue
-        if any(line.sent <= d <= until and line.item in memo
-               for d, memo in repaid[(line.household_code, line.lot_id)]):
+        if repaid is not None and (repaid.comment == BANK_REPAID
+                                   and repaid.effective_date <= until):
             continue
+        if any(x.date <= until for x in repaid_by_roll.get(line.line_id, [])):
+            continue
+        if any(_repays(x, line, per_household, until) for x in direct[line.household_code]):
+            continue
+        state = (f"put on re-payment roll {repaid.comment} on {repaid.effective_date}, "
+                 f"not paid by {until}" if repaid is not None and repaid.comment != BANK_REPAID
+                 else f"not re-paid by {until}")
         findings.append(Finding(
             "WHD-04", "roll_line", f"{line.code}:{line.line_no}", line.county_code,
-            f"returned by the bank (sent {line.sent}); not re-paid by {until}",
-            f"re-paid or returned within {days} days", line.amount_fen,
+            f"returned by the bank on {failed} (sent {line.sent}); {state}",
+            f"re-paid within {days} days of the return", line.amount_fen,
             {"roll": line.code, "line": line.line_no, "household": line.household_code,
-             "transfer_id": line.transfer_id}))
+             "transfer_id": line.transfer_id, "returned_on": failed.isoformat(),
+             "deadline": until.isoformat(),
+             "repayment_roll": repaid.comment if repaid is not None else None}))
     return findings
+
+
+def _repays(payment, line, per_household, until) -> bool:
+    """A payment re-pays a returned line when it names the roll and that line (key or 第N行),
+    or names the roll where the household has only that line on it, and is dated between
+    the line's sending and the deadline. The line's own payment is not its re-payment."""
+    if not line.sent <= payment.date <= until or payment.key == f"roll:{line.code}:{line.line_no}":
+        return False
+    if payment.key.startswith(f"roll:{line.code}:"):
+        return False   # another line of the same roll
+    number = _line_named(payment.key, payment.memo, line.code)
+    if payment.key.startswith(f"topup:{line.code}:"):
+        return number == line.line_no
+    if not _names_roll(payment.memo, line.code):
+        return False
+    if number is not None:
+        return number == line.line_no
+    return per_household[(line.code, line.household_code)] == 1
 
 
 # How a bank line differs from its posted roll line in a way that is WHD-05's: the money went
@@ -385,7 +944,6 @@ WHD05_DIFFERENCES = ("other_account", "other_name", "other_household", "other_am
       not_planted="the demo province's bank answers every line as it was sent; the rule is "
                   "tested on real result files (tests/ledger/alerts/test_whd05.py)")
 def whd05_bank_differs_from_roll(ctx: ScanContext) -> list[Finding]:
-    from ledger.models.rolls import BankResult
     findings, seen = [], set()
     rows = ctx.session.execute(
         select(BankResult, PaymentRoll.code, PaymentRoll.county_code)

@@ -167,6 +167,7 @@ class Misuse:
         for _ in range(k):  # BEN-01 from the registry: the head died in March
             h = add(fresh())
             h.people[0].death_date = p.day(3, 14)
+            self._adult_stays(h)   # no child left alone: that would be BEN-07's
             self.case(["BEN-01"], f"household:{h.code}", amount=self.paid_to(h.code),
                       difficulty="registry")
         h = add(fresh())  # hard negative: died in the month of the payment, no children
@@ -206,13 +207,16 @@ class Misuse:
             digest = p.vault.digest("card:" + a.card)[:16]
             self.case(["BEN-03"], f"card:{digest}", amount=self.paid_to(b.code))
         extra += self._duplicates(add, fresh, by_county)
+        self._implausible_members(add, fresh)
         for i in range(k):  # D7: more children claimed than the household has members
             h = self.take()
             h.education_quantity = len(h.people) + 2
             self.case(["D7"], self._line_of(f"{h.county}-{p.year}-JYBZ", h),
                       amount=2 * 500_00)
         for plan, rule in (("whd01", "WHD-01"), ("whd02", "WHD-02"), ("whd04", "WHD-04"),
-                           ("whd01_ok", "WHD-01"), ("whd04_ok", "WHD-04")):
+                           ("whd01_ok", "WHD-01"), ("whd04_ok", "WHD-04"),
+                           ("whd01_fee", "WHD-01"), ("whd01_fee_ok", "WHD-01"),
+                           ("whd04_other", "WHD-04")):
             for i in range(k if not plan.endswith("_ok") else 1):
                 h = self.take()
                 self.roll_plans[h.code] = plan
@@ -220,10 +224,80 @@ class Misuse:
                 if plan.endswith("_ok"):
                     self.case([rule], line, expect="no_alert", note=plan)
                 else:
-                    self.case([rule], line, amount=200_00 if plan == "whd01" else 1000_00)
+                    self.case([rule], line, amount={"whd01": 200_00, "whd01_fee": 30_00}
+                              .get(plan, 1000_00), note=plan)
         self._list_people()
         self._split_households()
         return extra
+
+    def _adult_stays(self, h):
+        """A spouse for a household whose head is planted dead, if it has none."""
+        if not any(x.relation == "配偶" for x in h.people):
+            h.people.insert(1, self.p.person(h.county, "配偶", born=self.p.birth(1950, 1990),
+                                             male=False))
+
+    def _implausible_members(self, add, fresh):
+        """BEN-07: a member over 100 (and a 98-year-old who is not), a minor as the only member
+        (and a minor whose parent died after the last payment), a household that doubled in
+        the year with two members joined in April (and one birth in a household of three; a
+        household whose members all left: dissolved, excepted). The joinings and departures
+        are recorded in the plant phase (ledger.demo.plants), as member_history writes them."""
+        p, y = self.p, self.p.year
+        self.member_changes = []   # (household, member index, joined | moved_out, date)
+
+        def member(h, i):
+            return lambda: f"member:{h.member_ids[i]}"
+        for i in range(self.k + 1):
+            h = add(fresh())
+            old = i < self.k
+            h.people.append(p.person(h.county, "母亲", born=p.birth(1917, 1922) if old
+                                     else p.birth(1926, 1926), male=False))
+            if old:
+                self.case(["BEN-07"], member(h, len(h.people) - 1), amount=self.paid_to(h.code),
+                          difficulty="over 100")
+            else:
+                self.case(["BEN-07"], member(h, len(h.people) - 1), expect="no_alert",
+                          note="98 years old")
+        for i in range(self.k + 1):
+            h = add(fresh())
+            alone = i < self.k
+            surname = h.people[0].name[0]
+            child = p.person(h.county, "户主" if alone else "子", surname,
+                             born=p.birth(2008, 2011))
+            if alone:
+                h.people = [child]
+                self.case(["BEN-07"], f"household:{h.code}", amount=self.paid_to(h.code),
+                          difficulty="minor alone")
+            else:
+                h.people = [h.people[0], child]
+                h.people[0].death_date = dt.date(y, 11, 20)
+                self.case(["BEN-07"], f"household:{h.code}", expect="no_alert",
+                          note="the parent died after the last payment")
+        for i in range(self.k + 2):
+            h = add(fresh())
+            head = h.people[0]
+            h.people = [head, p.person(h.county, "配偶", born=p.birth(1960, 1990), male=False)]
+            if i < self.k:   # two children joined in April: 2 → 4
+                for _ in range(2):
+                    h.people.append(p.person(h.county, "子", head.name[0],
+                                             born=p.birth(2012, 2016), male=True))
+                    self.member_changes.append((h, len(h.people) - 1, "joined",
+                                                p.day(4, 1)))
+                self.case(["BEN-07"], f"household_year:{h.code}:{y}",
+                          amount=self.paid_to(h.code), difficulty="size doubled")
+            elif i == self.k:   # a birth in a household of three: 3 → 4
+                h.people.append(p.person(h.county, "女", head.name[0], born=p.birth(2012, 2016),
+                                         male=False))
+                h.people.append(p.person(h.county, "子", head.name[0],
+                                         born=dt.date(y, 2, 10), male=True))
+                self.member_changes.append((h, 3, "joined", dt.date(y, 2, 10)))
+                self.case(["BEN-07"], f"household_year:{h.code}:{y}", expect="no_alert",
+                          note="one birth in a household of three")
+            else:   # everyone moved away in August, after the rolls: dissolved to zero
+                for n in range(len(h.people)):
+                    self.member_changes.append((h, n, "moved_out", p.day(8, 5)))
+                self.case(["BEN-07"], f"household_year:{h.code}:{y}", expect="no_alert",
+                          note="household dissolved to zero")
 
     def _split_households(self):
         """BEN-08: a family whose grown son is an official's brother splits him off into a
@@ -493,7 +567,14 @@ class Misuse:
     # -- bank results on the rolls ---------------------------------------------------------
     def bank_outcome(self, code, line) -> str:
         plan = self.roll_plans.get(line.household_code) if code.endswith("CYJB") else None
-        return {"whd02": "pending", "whd04": "failed", "whd04_ok": "failed"}.get(plan, "paid")
+        return {"whd02": "pending", "whd04": "failed", "whd04_ok": "failed",
+                "whd04_other": "failed"}.get(plan, "paid")
+
+    def credited(self, code, line) -> int | None:
+        """What the bank credited of a paid line: ¥30 short (代扣) on the WHD-01 fee plants,
+        all of it otherwise (None)."""
+        plan = self.roll_plans.get(line.household_code) if code.endswith("CYJB") else None
+        return line.amount_fen - 30_00 if plan in ("whd01_fee", "whd01_fee_ok") else None
 
     def after_bank(self, s, code, line, transfer, day, outcome):
         p = self.p
@@ -513,7 +594,22 @@ class Misuse:
                         f"repay:{code}:{line.line_no}")
         elif plan == "whd04_ok":
             self._repay(s, county, line.household_code, line.amount_fen,
-                        f"产业奖补 {code} 退票重发", later, f"repay:{code}:{line.line_no}")
+                        f"产业奖补 {code} 第{line.line_no}行 退票重发", later,
+                        f"repay:{code}:{line.line_no}")
+        elif plan == "whd04_other":   # the same item paid again, naming no roll: no re-payment
+            self._repay(s, county, line.household_code, line.amount_fen, "产业奖补 7月",
+                        later, f"other:{code}:{line.line_no}")
+        elif plan == "whd01_fee_ok":  # the difference reviewed, then the household topped up
+            from ledger.models.rolls import BankResult
+            from ledger.rolls import settlement
+            from sqlalchemy import select
+            moved = s.execute(select(BankResult.difference_transfer_id).where(
+                BankResult.line_id == line.id)).scalar_one()
+            posting.approve(s, p.user(s, f"{p.city_of[county]}_approver"), moved, "已复核")
+            t = settlement.top_up(s, clerk, code, line.line_no, later,
+                                  voucher=f"BZ{line.line_no}")
+            p.approve(s, t, approver)
+            p.paid[line.household_code].append((later, t.amount_fen))
 
     def _repay(self, s, county, household, amount, memo, day, key):
         p = self.p

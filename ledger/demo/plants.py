@@ -81,6 +81,7 @@ def plant_ledger(m, people) -> None:
         for j, plant in enumerate(PLANTS):
             plant(pl, p.counties[(i + j) % len(p.counties)], i)
     _split_households(pl)
+    _member_changes(pl)
     pl.run()
     _external_lists(pl)
     _payee_registers(pl)
@@ -450,6 +451,23 @@ def _split_households(pl):
                    note="a marriage split, no official")
         if linked:
             m.case(["FAV-01"], member, amount=1500_00, note="the split-off official's brother")
+
+
+def _member_changes(pl):
+    """BEN-07: the joinings and departures ledger.demo.misuse planned, recorded as
+    member_history records them (`household died`, `household move`, the 加入 line)."""
+    from ledger.households import changes as household_changes
+    p, m = pl.p, pl.m
+    for h, index, kind, day in m.member_changes:
+        def act(s, h=h, index=index, kind=kind, day=day):
+            clerk = p.user(s, f"{h.county}_clerk")
+            if kind == "joined":
+                household_changes.record_joined(s, clerk, h.member_ids[index], day, "出生")
+            else:
+                household_changes.move_member(s, clerk, p.vault, h.member_ids[index],
+                                              to_household=None, effective_date=day,
+                                              reason="迁出")
+        pl.at(max(day, pl.day(7, 9)), act)
 
 
 PLANTS = [plant_div01, plant_e1_e2, plant_dup01, plant_spl01, plant_blk01, plant_fav02,

@@ -245,7 +245,8 @@ def _pay_roll(p, county, item, lines, standard, publish, misuse) -> None:
         _, problems = roll_settlement.settle(s, p.user(s, approver), rolls.get_roll(s, code), [
             roll_settlement.BankLine(line.line_no, line.amount_fen, outcome != "failed",
                                      "账户冻结" if outcome == "failed" else "",
-                                     f"YH{transfer.id:08d}")
+                                     f"YH{transfer.id:08d}", value_date=approve_day,
+                                     credited_fen=misuse.credited(code, line))
             for (line, transfer), outcome in zip(sent, outcomes) if outcome != "pending"])
         if problems:
             raise LedgerError(f"demo roll {code}: {problems[0][1]}")
