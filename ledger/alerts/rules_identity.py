@@ -452,7 +452,9 @@ def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
                      .join(ExternalRecord, ExternalRecord.org == Payee.name)
                      .join(ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
                                               ExternalList.kind == ListKind.BUSINESSES))
-                     .where(Payee.kind == PayeeKind.CONTRACTOR)).all()
+                     # a company is a `business` when the county's payees file registered
+                     # it (issue 17), a `contractor` when it was registered before kinds
+                     .where(Payee.kind.in_([PayeeKind.CONTRACTOR, PayeeKind.BUSINESS]))).all()
     findings = {}
     for payee, rec, lst in rows:
         if rec.category not in cfg.business_roles or payee.code in findings \

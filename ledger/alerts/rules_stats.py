@@ -181,9 +181,11 @@ def _year(column):
 
 
 def _contractors():
+    """Payments to anyone but a household: contractors registered before payees had kinds,
+    and the businesses, persons and units of the county's payees file (issue 17)."""
     p = payments()
     return p, select().select_from(p).join(Payee, Payee.code == p.c.payee) \
-        .where(Payee.kind == PayeeKind.CONTRACTOR)
+        .where(Payee.kind != PayeeKind.HOUSEHOLD)
 
 
 # ----------------------------------------------------------------------------- STA-01
