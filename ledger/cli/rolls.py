@@ -27,7 +27,8 @@ def roll_group():
 
 @roll_group.command("create")
 @click.argument("code")
-@click.option("--lot", "lot_id", type=int, required=True)
+@click.option("--lot", "lot_ref", required=True,
+              help="The lot: its id, or the document number (文号) that opened it.")
 @click.option("--county", required=True)
 @click.option("--item", help="What is paid, e.g. 产业奖补 (without it: the lines' items).")
 @click.option("--function-code", required=True)
@@ -43,14 +44,16 @@ def roll_group():
                    "lot, put there by fund-project) instead of the county's own share.")
 @click.option("--date", "as_of", callback=to_date, default=TODAY)
 @pass_ctx
-def roll_create(ctx, code, lot_id, county, item, function_code, use_code, standard,
+def roll_create(ctx, code, lot_ref, county, item, function_code, use_code, standard,
                 lines_file, project_code, as_of):
     """Create a roll from a file of lines (one item at --standard, or several items priced
     from the standards table)."""
     lines = read_roll_lines(lines_file)
     # The keys are needed only to find members named by ID number.
     vault = PiiVault.from_env() if any(x.member_id_number for x in lines) else None
+    from ledger.funds.lots import lot_by_reference
     with ctx.session() as s:
+        lot_id = lot_by_reference(s, lot_ref).id
         roll = rolls.create_roll(s, ctx.actor(s), code=code, lot_id=lot_id, county_code=county,
                                  item=item, function_code=function_code, use_code=use_code,
                                  standard_fen=standard, lines=lines, as_of=as_of, vault=vault,

@@ -573,6 +573,10 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "line {line} ({household}): the household is {status} on {date} and cannot be paid",
          "A household removed, cancelled or not yet registered on the roll's date (`status` "
          "None when not yet registered)."),
+        ("roll_lines_refused", "count lines",
+         "{count} lines cannot be paid; nothing was created",
+         "Several household lines of a roll are refused at once (each with its line, code and "
+         "params), so that the file is fixed once; one such line keeps its own refusal."),
         ("roll_already_published", "roll published",
          "roll {roll} was already published on {published}",
          "A roll is published once."),

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.log import record_change
 from ledger.core.classification import check_lot_purpose
-from ledger.core.errors import LedgerError, LotMismatch
+from ledger.core.errors import LedgerError, LotMismatch, NotFound
 from ledger.funds.accounts import account_for
 from ledger.funds.posting import Leg, check_amount, iso_day, record, replay
 from ledger.models import AccountKind, FundLot, SourceLevel, Transfer, TransferKind, User
@@ -19,6 +19,23 @@ from ledger.store.db import fetch
 
 def get_lot(session: Session, lot_id: int) -> FundLot:
     return fetch(session, FundLot, lot_id, f"fund lot #{lot_id}")
+
+
+def lot_by_reference(session: Session, ref: str | int) -> FundLot:
+    """A lot as a finance officer names it: its id (digits), or the document number (文号) that
+    opened it, as the money files name it (docs/formats.md); a document that opened several
+    lots (the same number at two levels or years) must be named by the lot's id."""
+    text = str(ref).strip()
+    if text.isascii() and text.isdigit():
+        return get_lot(session, int(text))
+    ids = list(session.execute(select(FundLot.id).where(FundLot.doc_number == text)
+                               .order_by(FundLot.id)).scalars())
+    if not ids:
+        raise NotFound(f"lot {text} does not exist", what="lot", key=text)
+    if len(ids) > 1:
+        raise LedgerError(f"document {text} opened lots {', '.join(map(str, ids))}: write the "
+                          "lot's id", code="lot_ambiguous", doc_number=text, lots=ids)
+    return session.get(FundLot, ids[0])
 
 
 def find_lot(session: Session, doc_number: str, source_level: SourceLevel, year: int):

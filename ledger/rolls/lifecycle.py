@@ -475,9 +475,9 @@ def _check_lines(session, lines, county_code, as_of, duplicates=True,
                  township: str | None = None) -> None:
     """Each line names a household of this county (of `township`'s villages, when a township
     prepares the roll), once (unless `duplicates` is False: lines of the second form were
-    checked per item and member), with a card, eligible on `as_of`, and a whole quantity; the
-    first line that does not is refused. Read a chunk at a time."""
-    seen = set()
+    checked per item and member), with a card, eligible on `as_of`, and a whole quantity; every
+    household line that does not is named at once (`_refuse_lines`). Read a chunk at a time."""
+    seen, problems = set(), []
     for number, (household_code, quantity) in enumerate(lines, start=1):
         if not duplicates:
             break
@@ -514,35 +514,58 @@ def _check_lines(session, lines, county_code, as_of, duplicates=True,
                 "ORDER BY household_code, effective_date, id", (*codes, day)).all():
             statuses[code] = status   # the last one on or before as_of stands
         for code in codes:
-            number = line_of[code]
-            where = f"line {number} ({code})"
-            household = households.get(code)
-            if household is None:
-                raise LedgerError(f"{where}: household {code!r} does not exist",
-                                  code="roll_line_unknown_household", line=number,
-                                  household=code)
-            village, has_card = household
-            if township is not None:
-                if township not in ancestors(session, village):
-                    raise LedgerError(f"{where}: the household lives outside township "
-                                      f"{township}, which prepares this roll",
-                                      code="roll_line_outside_township", line=number,
-                                      household=code, township=township)
-            elif county_code not in ancestors(session, village):
-                raise LedgerError(f"{where}: the household lives outside county {county_code}",
-                                  code="roll_line_outside_county", line=number, household=code,
-                                  county=county_code)
-            if not has_card:
-                raise LedgerError(f"{where}: the household has no bank card (惠民惠农一卡通) "
-                                  "to pay to", code="roll_line_no_card", line=number,
-                                  household=code)
-            status = statuses.get(code)
-            status = HouseholdStatus(status) if status is not None else None  # stored text
-            if status is None or status in INELIGIBLE:
-                state = status.value if status else "not yet registered"
-                raise LedgerError(f"{where}: the household is {state} on {as_of} and cannot "
-                                  "be paid", code="roll_line_ineligible", line=number,
-                                  household=code, status=status, date=as_of)
+            try:
+                _check_household(session, line_of[code], code, households.get(code),
+                                 statuses.get(code), county_code, township, as_of)
+            except LedgerError as problem:
+                problems.append(problem)
+    _refuse_lines(problems)
+
+
+def _refuse_lines(problems: list[LedgerError]) -> None:
+    """Nothing, one line's own refusal, or every refused line at once (`roll_lines_refused`):
+    a county's clerk fixes the file once rather than once a line."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        raise LedgerError(f"{len(problems)} lines cannot be paid; nothing was created:\n"
+                          f"{shown}{more}", code="roll_lines_refused", count=len(problems),
+                          lines=[{"line": p.params.get("line"), "code": p.code,
+                                  "params": p.params} for p in problems])
+
+
+def _check_household(session, number, code, household, status, county_code, township,
+                     as_of) -> None:
+    """One household line: it exists, lives in the roll's county (township), has a card to pay
+    to and is eligible on `as_of` (`status`: its last status event on or before it)."""
+    where = f"line {number} ({code})"
+    if household is None:
+        raise LedgerError(f"{where}: household {code!r} does not exist",
+                          code="roll_line_unknown_household", line=number,
+                          household=code)
+    village, has_card = household
+    if township is not None:
+        if township not in ancestors(session, village):
+            raise LedgerError(f"{where}: the household lives outside township "
+                              f"{township}, which prepares this roll",
+                              code="roll_line_outside_township", line=number,
+                              household=code, township=township)
+    elif county_code not in ancestors(session, village):
+        raise LedgerError(f"{where}: the household lives outside county {county_code}",
+                          code="roll_line_outside_county", line=number, household=code,
+                          county=county_code)
+    if not has_card:
+        raise LedgerError(f"{where}: the household has no bank card (惠民惠农一卡通) "
+                          "to pay to", code="roll_line_no_card", line=number,
+                          household=code)
+    status = HouseholdStatus(status) if status is not None else None  # stored text
+    if status is None or status in INELIGIBLE:
+        state = status.value if status else "not yet registered"
+        raise LedgerError(f"{where}: the household is {state} on {as_of} and cannot "
+                          "be paid", code="roll_line_ineligible", line=number,
+                          household=code, status=status, date=as_of)
 
 
 def _content_digest(lot_id, county, item, fc, use, standard, lines, project=None) -> str:

@@ -8,9 +8,10 @@ import io
 import json
 
 import pytest
+from sqlalchemy import select
 
 from ledger.funds import balances
-from ledger.models import AccountKind
+from ledger.models import AccountKind, PaymentRoll
 from ledger.store.db import transaction
 from tests.ledger.test_import_households import HOUSEHOLDS, write
 from tests.ledger.test_invariants import down_to_county
@@ -164,6 +165,29 @@ def test_ineligible_households_cannot_be_put_on_a_roll(ft, tmp_path):
                       COUNTY, "--item", "x", "--function-code", "2130505", "--use",
                       "household_subsidy", "--standard", "1", "--lines", lines)
     assert code == 2 and "line 2 (H-103): the household is removed" in err
+
+
+def test_every_refused_line_is_named_at_once_and_the_lot_by_its_document(ft, world, tmp_path):
+    """A clerk fixes the file once: a roll with three bad lines names all three, creates
+    nothing, and the lot may be named by the document that opened it (as the money files
+    name it)."""
+    lines = write(tmp_path, "lines.csv", "户编码\nH-100\nH-102\nH-103\nH-999\n")
+    create = ["--as", "k_clerk", "roll", "create", "R-6", "--lot", "财农〔2024〕12号",
+              "--county", COUNTY, "--item", "x", "--function-code", "2130505", "--use",
+              "household_subsidy", "--standard", "1", "--lines", lines, "--date", "2024-03-15"]
+    code, _, err = ft(*create)
+    assert code == 2
+    for named in ("line 2 (H-102)", "line 3 (H-103)", "line 4 (H-999)"):
+        assert named in err
+    assert "line 1 (H-100)" not in err
+    with transaction(world.factory) as s:   # nothing was created
+        assert s.execute(select(PaymentRoll).where(PaymentRoll.code == "R-6")).first() is None
+    ok = write(tmp_path, "ok.csv", "户编码\nH-100\n")
+    create[create.index(lines)] = ok
+    assert ft(*create)[0] == 0
+    with transaction(world.factory) as s:
+        assert s.execute(select(PaymentRoll.lot_id).where(PaymentRoll.code == "R-6")
+                         ).scalar_one() == world.lot_id
 
 
 def test_another_county_cannot_send_or_reconcile_a_roll(ft, tmp_path):
