@@ -16,6 +16,7 @@ from ledger.models import (
     Decision,
     FundLot,
     Payee,
+    PaymentDocument,
     Posting,
     ProjectEvent,
     ProjectStatus,
@@ -24,6 +25,7 @@ from ledger.models import (
     Transfer,
 )
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
+from ledger.registers.payees import ApprovedPayee
 from ledger.screening.at_posting import refuse_blacklisted
 from ledger.screening.finding import Finding
 
@@ -286,42 +288,119 @@ def _days_after(day, start) -> str:
     return f"{gap} days after" if gap >= 0 else f"{-gap} days before"
 
 
-# DUP-01 and DUP-02 share their window.
+# DUP-01 and DUP-02 share their window and their exclusions.
 DUPLICATE_WINDOW_DAYS = Setting(
-    "duplicate_window_days", 14, 'same payee and amount within 14 days (audit-analytics '
-    '"same-same-same" and "same-same-different", anchors §7 DUP-01/02)')
+    "duplicate_window_days", 14, "same payee and amount within 14 days (DOMAIN.md §4 DUP-01/02, "
+    'audit-analytics "same-same-same" and "same-same-different", anchors §7). Kept at 14 for '
+    "payments without an invoice number: equal amounts a month apart are what monthly fees and "
+    "instalments look like, so a wider window without a document to tell them apart trades "
+    "precision for the month-apart repeat; a repeat of one invoice (发票号) is paired at any "
+    "distance instead")
+DUP_RECURRING_MIN_COUNT = Setting(
+    "dup_recurring_min_count", 3, "a recurring fee (rent, a post's monthly pay, a service "
+    "charge): at least 3 payments of one amount to one payee at a monthly cadence are a "
+    "schedule, not repeats (two alone cannot show a cadence)")
+DUP_RECURRING_MIN_GAP_DAYS = Setting(
+    "dup_recurring_min_gap_days", 20, "the monthly cadence: the median gap between the "
+    "payments is at least 20 days (a month less an early payment); within a recurring fee "
+    "only two payments of one calendar month are judged")
+DUP_RECURRING_MAX_GAP_DAYS = Setting(
+    "dup_recurring_max_gap_days", 40, "the monthly cadence: the median gap is at most 40 days "
+    "(a month and a late payment)")
 
 
 def _duplicate_pairs(ctx: ScanContext) -> tuple[dict, dict]:
     """DUP-01's and DUP-02's pairs, found in one ordered read of the standing payments.
 
-    A pair is two payments to one payee of one amount at most `duplicate_window_days` apart
-    (either way), the earlier-entered one (lower id) first: with the same item text (memo) for
-    DUP-01, another item text for DUP-02 (a payment without a memo pairs with neither, as in
-    SQL). Each later payment is named once, with the earliest-entered payment it repeats;
-    DUP-02 skips two lines of different payment rolls and a payment DUP-01 names.
+    A pair is two payments to one payee of one amount, the earlier-entered one (lower id)
+    first: citing the same invoice number (发票号), at any distance, for DUP-01; otherwise at
+    most `duplicate_window_days` apart (either way), with the same item text (memo) and no two
+    different invoice numbers for DUP-01, another item text or another invoice for DUP-02 (a
+    payment without a memo pairs by its invoice only, as NULL in SQL). Each later payment is
+    named once, with the earliest-entered payment it repeats; DUP-02 skips two lines of
+    different payment rolls and a payment DUP-01 names. Within the window, two instalments of
+    one contract (合同号) of the approved-payee register whose payments stay within its amount
+    (and its number of instalments) are no pair, nor are two payments of a recurring fee
+    (`_recurring`) in different calendar months.
 
     The payments come sorted by payee, amount and date, so each payment's candidates are the
     neighbours within the window in its (payee, amount) run: n log n for the sort plus the
     window's size per payment, not the self-join's n² pairs.
     Returns ({later id: (earlier row, later row)} for DUP-01, the same for DUP-02)."""
-    window = ctx.settings.duplicate_window_days
-    cached = ctx.cache.get(("duplicate_pairs", window))
+    cfg = ctx.settings
+    window = cfg.duplicate_window_days
+    low, high = cfg.dup_recurring_min_gap_days, cfg.dup_recurring_max_gap_days
+    cache_key = ("duplicate_pairs", window, cfg.dup_recurring_min_count, low, high)
+    cached = ctx.cache.get(cache_key)
     if cached is not None:
         return cached
     p = payments()
     rows = ctx.session.execute(
         select(p.c.id, p.c.date, p.c.amount, p.c.lot_id, p.c.county, p.c.memo, p.c.key,
-               p.c.payee)
+               p.c.payee, PaymentDocument.invoice_number.label("invoice"),
+               PaymentDocument.contract_number.label("contract"))
+        .outerjoin(PaymentDocument, PaymentDocument.transfer_id == p.c.id)
         .order_by(p.c.payee, p.c.amount, p.c.date, p.c.id)).all()
-    found = duplicate_pairs(rows, window)
-    ctx.cache[("duplicate_pairs", window)] = found
+    covered = _contract_instalments(ctx.session, rows)
+
+    def excused(a, b) -> bool:
+        return a.contract is not None and a.contract == b.contract \
+            and (b.payee, b.contract) in covered
+
+    found = duplicate_pairs(rows, window, excused=excused,
+                            recurring=lambda run: _recurring(run, cfg.dup_recurring_min_count,
+                                                             low, high))
+    ctx.cache[cache_key] = found
     return found
 
 
-def duplicate_pairs(rows, window_days: int) -> tuple[dict, dict]:
-    """The pairs of `_duplicate_pairs` among `rows` (id, date, amount, memo, key, payee)
-    sorted by payee, amount and date."""
+def _contract_instalments(session, rows) -> set[tuple[str, str]]:
+    """(payee, contract number) of the contracts whose standing payments stay within them: the
+    approved-payee register names the payee (by exact name) under that 合同号 with an amount
+    (合同金额), the payments citing it add up to at most that amount, and there are no more of
+    them than its instalments (付款期数) where it gives them."""
+    cited = defaultdict(lambda: [0, 0])
+    for row in rows:
+        if row.contract is not None:
+            cited[(row.payee, row.contract)][0] += row.amount
+            cited[(row.payee, row.contract)][1] += 1
+    if not cited:
+        return set()
+    names = dict(session.execute(select(Payee.code, Payee.name).where(
+        Payee.code.in_({payee for payee, _ in cited}))).all())
+    contracts = defaultdict(list)
+    for entry in session.execute(select(ApprovedPayee).where(
+            ApprovedPayee.contract_number.in_({c for _, c in cited}),
+            ApprovedPayee.contract_amount_fen.is_not(None))).scalars():
+        contracts[(entry.payee_name, entry.contract_number)].append(entry)
+    covered = set()
+    for (payee, contract), (total, count) in cited.items():
+        for entry in contracts.get((names.get(payee), contract), ()):
+            if total <= entry.contract_amount_fen and (entry.instalments is None
+                                                       or count <= entry.instalments):
+                covered.add((payee, contract))
+    return covered
+
+
+def _recurring(run, min_count: int, low: int, high: int) -> bool:
+    """A recurring fee: at least `min_count` payments of one amount to one payee, the median
+    gap between them within [low, high] days. Within it, two payments of one calendar month
+    are still judged: a fee paid twice in a month is a repeat."""
+    if len(run) < min_count:
+        return False
+    days = sorted(r.date for r in run)
+    gaps = sorted((b - a).days for a, b in zip(days, days[1:]))
+    middle = len(gaps) // 2
+    median = gaps[middle] if len(gaps) % 2 else (gaps[middle - 1] + gaps[middle]) / 2
+    return low <= median <= high
+
+
+def duplicate_pairs(rows, window_days: int, *, excused=None, recurring=None) -> tuple[dict, dict]:
+    """The pairs of `_duplicate_pairs` among `rows` (id, date, amount, memo, key, payee, and
+    where known invoice and contract) sorted by payee, amount and date. `excused(a, b)`: a
+    pair within the window that is none (a contract's instalments); `recurring(run)`: a
+    (payee, amount) run that is a recurring fee, whose pairs within the window count only
+    inside one calendar month. A repeated invoice is never excused."""
     exact, other = {}, {}
     span = dt.timedelta(days=window_days)
     start = 0
@@ -329,28 +408,57 @@ def duplicate_pairs(rows, window_days: int) -> tuple[dict, dict]:
         if end < len(rows) and (rows[end].payee, rows[end].amount) \
                 == (rows[start].payee, rows[start].amount):
             continue
-        _pairs_in_run(rows[start:end], span, exact, other)  # one payee, one amount
+        run = rows[start:end]  # one payee, one amount
+        _invoice_pairs(run, exact)
+        rule_out = excused
+        if recurring is not None and run and recurring(run):
+            # A monthly fee is paid once a month: only two payments in one calendar month
+            # can be a repeat (a late March fee and April's, days apart, are not).
+            def rule_out(a, b):
+                return (a.date.year, a.date.month) != (b.date.year, b.date.month) or \
+                    (excused is not None and excused(a, b))
+        _pairs_in_run(run, span, exact, other, rule_out)
         start = end
     return exact, {b: pair for b, pair in other.items() if b not in exact}
 
 
-def _pairs_in_run(run, span, exact, other):
+def _invoice_pairs(run, exact):
+    """Within one (payee, amount) run: each payment citing an invoice number an earlier-entered
+    payment already cited, at any distance, with the lowest-id such payment."""
+    first = {}
+    for row in sorted(run, key=lambda r: r.id):
+        invoice = getattr(row, "invoice", None)
+        if invoice is None:
+            continue
+        if invoice in first:
+            exact[row.id] = (first[invoice], row)
+        else:
+            first[invoice] = row
+
+
+def _pairs_in_run(run, span, exact, other, excused=None):
     """Pairs within one (payee, amount) run sorted by date: for each payment, the lowest-id
-    earlier-entered payment within the window with the same memo (exact) and with another
-    memo, not two roll lines (other)."""
+    earlier-entered payment within the window with the same memo and no two different invoice
+    numbers (exact) and with another memo or another invoice, not two roll lines (other)."""
     lo = hi = 0
     for b in run:
         while run[lo].date < b.date - span:
             lo += 1
         while hi < len(run) and run[hi].date <= b.date + span:
             hi += 1
-        if b.memo is None:
+        if b.memo is None or b.id in exact:
             continue
         same = diff = None
+        b_invoice = getattr(b, "invoice", None)
         for a in run[lo:hi]:
             if a.id >= b.id or a.memo is None:
                 continue
-            if a.memo == b.memo:
+            if excused is not None and excused(a, b):
+                continue
+            a_invoice = getattr(a, "invoice", None)
+            two_invoices = a_invoice is not None and b_invoice is not None \
+                and a_invoice != b_invoice
+            if a.memo == b.memo and not two_invoices:
                 if same is None or a.id < same.id:
                     same = a
             elif not (a.key.startswith("roll:") and b.key.startswith("roll:")):
@@ -362,11 +470,22 @@ def _pairs_in_run(run, span, exact, other):
             other[b.id] = (diff, b)
 
 
+def _documents(row) -> dict:
+    return {k: v for k, v in (("invoice", getattr(row, "invoice", None)),
+                              ("contract", getattr(row, "contract", None))) if v is not None}
+
+
+DUP_SETTINGS = (DUPLICATE_WINDOW_DAYS, DUP_RECURRING_MIN_COUNT, DUP_RECURRING_MIN_GAP_DAYS,
+                DUP_RECURRING_MAX_GAP_DAYS)
+
+
 @rule("DUP-01", "重复支付", "Same payment twice", severity="high", method="deterministic",
-      why="The same payee received the same amount for the same item twice within days.",
-      basis="Audit analytics duplicate tests (same payee, amount, item)",
+      why="The same payee received the same amount for the same invoice, or for the same item "
+          "within days, twice.",
+      basis="Audit analytics duplicate tests (same payee, amount, invoice or item); DOMAIN.md "
+            "§4 DUP-01 (≤ 14 days without an invoice number)",
       next_action="Compare the vouchers; reverse or recover the duplicate.",
-      settings=(DUPLICATE_WINDOW_DAYS,))
+      settings=DUP_SETTINGS)
 def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     window = ctx.settings.duplicate_window_days
     exact, _ = _duplicate_pairs(ctx)
@@ -374,11 +493,19 @@ def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     for b_id in sorted(exact):
         a, b = exact[b_id]
         gap = abs((b.date - a.date).days)
+        invoice = getattr(b, "invoice", None)
+        by_invoice = invoice is not None and invoice == getattr(a, "invoice", None)
+        what = f"invoice {invoice}" if by_invoice else "the same item"
         findings.append(Finding(
             "DUP-01", "transfer", str(b.id), a.county,
-            f"transfer #{b.id} ({b.key}) repeats #{a.id} ({a.key}) {gap} days later",
-            f"same payee, amount and item within {window} days", a.amount,
-            {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id}))
+            f"transfer #{b.id} ({b.key}) repeats #{a.id} ({a.key}) {gap} days later, "
+            f"{what}",
+            "same payee, amount and invoice number at any distance" if by_invoice else
+            f"same payee, amount and item within {window} days (no recurring fee, no "
+            "instalment of a contract within its amount)", a.amount,
+            {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id,
+             "paired_by": "invoice" if by_invoice else "item within the window",
+             "documents": [_documents(a), _documents(b)]}))
     return findings
 
 
@@ -388,13 +515,14 @@ def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
           "item text — the way a duplicate slips past DUP-01.",
       basis="Audit analytics same-same-different test (anchors §7 DUP-02, 14 days)",
       next_action="Compare the two vouchers and invoices; reverse or recover the duplicate.",
-      settings=(DUPLICATE_WINDOW_DAYS,))
+      settings=DUP_SETTINGS)
 def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
-    """DUP-02: the same payment again under another voucher and item text — the way a
-    duplicate gets past DUP-01. A payment DUP-01 already names is not named again, so the two
-    rules never count one duplicate twice. Two lines of different payment rolls are left
-    out: each item was published and approved on its own roll, and per-household items often
-    share a standard (¥1,000 for two items is not a duplicate)."""
+    """DUP-02: the same payment again under another voucher and item text (or another invoice)
+    — the way a duplicate gets past DUP-01. A payment DUP-01 already names is not named again,
+    so the two rules never count one duplicate twice. Two lines of different payment rolls are
+    left out: each item was published and approved on its own roll, and per-household items
+    often share a standard (¥1,000 for two items is not a duplicate). So are the instalments
+    of a documented contract within its amount and the payments of a recurring fee."""
     window = ctx.settings.duplicate_window_days
     _, other = _duplicate_pairs(ctx)
     findings = []
@@ -405,9 +533,11 @@ def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
             "DUP-02", "transfer", str(b.id), a.county,
             f"transfer #{b.id} ({b.key}, {b.memo!r}) pays the same payee the same "
             f"amount as #{a.id} ({a.key}, {a.memo!r}) {gap} days apart",
-            f"same payee and amount under another voucher within {window} days",
+            f"same payee and amount under another voucher within {window} days (no recurring "
+            "fee, no instalment of a contract within its amount)",
             a.amount, {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id,
-                       "items": [a.memo or "", b.memo or ""]}))
+                       "items": [a.memo or "", b.memo or ""],
+                       "documents": [_documents(a), _documents(b)]}))
     return findings
 
 
