@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
@@ -18,12 +18,15 @@ from ledger.models import (
     Payee,
     PaymentDocument,
     Posting,
+    Project,
     ProjectEvent,
     ProjectStatus,
     Region,
     RegionLevel,
     Transfer,
+    TransferReceipt,
 )
+from ledger.models.disclosure import ProjectNotice, ProjectNoticeKind
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.registers.payees import ApprovedPayee
 from ledger.screening.at_posting import refuse_blacklisted
@@ -56,40 +59,48 @@ FLW01_MIN_SHARE_PERCENT = Setting("flw01_min_share_percent", 95,
                   "instalment.",
       settings=(FLW01_PROVINCE_DAYS, FLW01_LOWER_DAYS, FLW01_MIN_SHARE_PERCENT))
 def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
+    """A province (city) unit that passed less than the share of a lot down within its days of
+    receiving it. The clock starts on the day the unit received the money: the receipt it
+    recorded (`transfer receive`, transfer_receipts) where there is one, else the posting date
+    of the transfer that paid it in; what it passed down counts on the voucher's date (下达日期)
+    where the voucher carries one, else on its posting date (a late voucher posted in a later
+    open month was issued on its own date)."""
     s, cfg = ctx.session, ctx.settings
     units = select(Account.id, Account.lot_id, Account.holder_code, Region.level) \
         .join(Region, Region.code == Account.holder_code) \
         .where(Account.kind == AccountKind.UNIT,
                Region.level.in_([RegionLevel.PROVINCE, RegionLevel.CITY])).subquery()
     post = _standing_postings().subquery()
-    inflow = func.sum(case((post.c.amount_fen > 0, post.c.amount_fen), else_=0))
-    outflow = func.sum(case((post.c.amount_fen < 0, post.c.amount_fen), else_=0))
     rows = s.execute(
         select(units.c.id, units.c.lot_id, units.c.holder_code, units.c.level,
-               post.c.effective_date, inflow, outflow)
+               post.c.transfer_id, post.c.amount_fen, post.c.effective_date,
+               Transfer.voucher_date, TransferReceipt.received_date)
         .join(post, post.c.account_id == units.c.id)
-        .group_by(units.c.id, units.c.lot_id, units.c.holder_code, units.c.level,
-                  post.c.effective_date)).all()
+        .join(Transfer, Transfer.id == post.c.transfer_id)
+        .outerjoin(TransferReceipt, TransferReceipt.transfer_id == post.c.transfer_id)
+        .order_by(units.c.id, post.c.transfer_id)).all()
     by_account = defaultdict(list)
-    for acc, lot, holder, level, day, money_in, money_out in rows:
-        for amount in (int(money_in), int(money_out)):
-            if amount:
-                by_account[(acc, lot, holder, level)].append((day, amount))
+    for acc, lot, holder, level, tid, amount, posted, voucher, received in rows:
+        if amount > 0:
+            day, source = (received, "receipt") if received is not None else (posted, "posted")
+        else:
+            day, source = (voucher, "voucher") if voucher is not None else (posted, "posted")
+        by_account[(acc, lot, holder, level)].append((day, int(amount), source, tid))
     findings = []
     for (_acc, lot, holder, level), moves in by_account.items():
-        received = [d for d, a in moves if a > 0]
+        received = [(d, src, tid) for d, a, src, tid in moves if a > 0]
         if not received:
             continue
-        first = min(received)
+        first, first_source, first_tid = min(received)
         days = cfg.flw01_province_days if level is RegionLevel.PROVINCE else cfg.flw01_lower_days
         deadline = first + dt.timedelta(days=days)
         if ctx.as_of <= deadline:
             continue
-        inflow = sum(a for d, a in moves if a > 0 and d <= deadline)
-        passed = -sum(a for d, a in moves if a < 0 and d <= deadline)
+        inflow = sum(a for d, a, _, _ in moves if a > 0 and d <= deadline)
+        passed = -sum(a for d, a, _, _ in moves if a < 0 and d <= deadline)
         if passed * 100 >= inflow * cfg.flw01_min_share_percent:
             continue
-        later = sorted(d for d, a in moves if a < 0 and d > deadline)
+        later = sorted(d for d, a, _, _ in moves if a < 0 and d > deadline)
         observed = (f"received {yuan(inflow)} on {first}; passed down {yuan(passed)} "
                     f"({passed * 100 // max(inflow, 1)}%) within {days} days")
         if later:
@@ -99,7 +110,11 @@ def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
             f"≥ {cfg.flw01_min_share_percent}% within {days} days of receipt "
             f"({level.value} level)", inflow - passed,
             {"lot_id": lot, "unit": holder, "received_on": first.isoformat(),
-             "deadline": deadline.isoformat()}))
+             "received_by": "the unit's recorded receipt (到账)" if first_source == "receipt"
+             else "the posting date (no receipt recorded)", "received_transfer_id": first_tid,
+             "deadline": deadline.isoformat(),
+             "passed_down": [{"transfer_id": tid, "date": d.isoformat(), "amount_fen": -a,
+                              "dated_by": src} for d, a, src, tid in sorted(moves) if a < 0]}))
     return findings
 
 
@@ -258,29 +273,90 @@ E2_NOTICE_DAYS = Setting("e2_notice_days", 10,
       severity="high", method="deterministic",
       why="A project must be on the village board for the full period before work and payment "
           "start, so villagers can object.",
-      basis="指导意见 art. 4(2): notices at least 10 days",
+      basis="指导意见 art. 4(2): notices at least 10 days; display dates from the project "
+            "notices (project_notices)",
       next_action="Ask for the notice record and photos of the board; check for objections.",
       settings=(E2_NOTICE_DAYS,))
 def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
+    """A project paid before a publicity notice (公示) of it had been displayed for the full
+    window. Where the project's county keeps notice records (`project_notices`, imported or
+    published), the window is the notice's own: from its first display day, and only a notice
+    displayed for the whole window (its last day at least `e2_notice_days` - 1 days after its
+    first) completes it; a project of such a county with no 公示 of its own was never noticed,
+    and every payment counts. A county with no notice recorded at all is judged by the
+    approximation that the notice went up on the approval day. The evidence says which."""
     approved = _approval_dates(ctx.session)
     days = ctx.settings.e2_notice_days
+    by_project = _project_payments(ctx)
+    notices, keeping = _publicity_notices(ctx.session, set(by_project))
     findings = []
-    for project, rows in _project_payments(ctx).items():
+    for project, rows in by_project.items():
         when = approved.get(project)
-        if when is None:
-            continue  # E1's case
-        ends = when + dt.timedelta(days=days)
-        early = [r for r in rows if r.date < ends]
-        if early:
+        county = rows[0].county
+        own = notices.get(project, [])
+        if own:
+            full = [n for n in own if (n.display_to - n.display_from).days + 1 >= days]
+            ends = min((n.display_from + dt.timedelta(days=days) for n in full), default=None)
+            early = [r for r in rows if ends is None or r.date < ends]
+            if not early:
+                continue
+            shown = [{"region": n.region_code, "from": n.display_from.isoformat(),
+                      "to": n.display_to.isoformat(), "place": n.place, "issuer": n.issuer,
+                      "doc_number": n.doc_number,
+                      "days": (n.display_to - n.display_from).days + 1} for n in own]
+            if ends is None:
+                longest = max((n.display_to - n.display_from).days + 1 for n in own)
+                observed = (f"paid on {early[0].date}; its notice was displayed {longest} "
+                            f"days at most")
+            else:
+                first = min(n.display_from for n in full)
+                observed = (f"paid on {early[0].date}, {_days_after(early[0].date, first)} "
+                            f"the notice went up on {first}")
             findings.append(Finding(
-                "E2", "project", project, early[0].county,
-                f"paid on {early[0].date}, {_days_after(early[0].date, when)} the notice went "
-                f"up on {when}", f"notice displayed ≥ {days} days before payment",
-                sum(r.amount for r in early),
-                {"transfers": [transfer_evidence(r) for r in early],
-                 "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
-                 "note": "notice start taken as the approval date until notices are recorded"}))
+                "E2", "project", project, county, observed,
+                f"notice displayed ≥ {days} days before payment", sum(r.amount for r in early),
+                {"transfers": [transfer_evidence(r) for r in early], "notices": shown,
+                 "window_ends": ends.isoformat() if ends else None,
+                 "basis": "project notices as recorded (display dates)"}))
+        elif county in keeping:
+            findings.append(Finding(
+                "E2", "project", project, county,
+                f"paid on {rows[0].date}; no publicity notice (公示) of the project is recorded, "
+                "while the county records its notices", f"notice displayed ≥ {days} days "
+                "before payment", sum(r.amount for r in rows),
+                {"transfers": [transfer_evidence(r) for r in rows], "notices": [],
+                 "approved_on": when.isoformat() if when else None,
+                 "basis": "never noticed: the county's notice records hold none for it"}))
+        elif when is not None:  # not approved at all is E1's case
+            ends = when + dt.timedelta(days=days)
+            early = [r for r in rows if r.date < ends]
+            if early:
+                findings.append(Finding(
+                    "E2", "project", project, county,
+                    f"paid on {early[0].date}, {_days_after(early[0].date, when)} the notice "
+                    f"went up on {when}", f"notice displayed ≥ {days} days before payment",
+                    sum(r.amount for r in early),
+                    {"transfers": [transfer_evidence(r) for r in early],
+                     "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
+                     "basis": "approximation: notice start taken as the approval date (no "
+                              "notice recorded in the county)"}))
     return findings
+
+
+def _publicity_notices(session, project_codes) -> tuple[dict, set]:
+    """({project: its publicity notices (公示)}, the counties that record notices at all)."""
+    keeping = set(session.execute(
+        select(Project.county_code).join(ProjectNotice,
+                                         ProjectNotice.project_code == Project.code)
+        .distinct()).scalars())
+    notices = defaultdict(list)
+    if keeping:
+        for n in session.execute(select(ProjectNotice).where(
+                ProjectNotice.kind == ProjectNoticeKind.PUBLICITY)
+                .order_by(ProjectNotice.display_from, ProjectNotice.id)).scalars():
+            if n.project_code in project_codes:
+                notices[n.project_code].append(n)
+    return notices, keeping
 
 
 def _days_after(day, start) -> str:
@@ -602,36 +678,58 @@ STA05_BACKDATE_DAYS = Setting("sta05_backdate_days", 30,
       next_action="Ask for the source voucher.",
       settings=(STA05_BACKDATE_DAYS,))
 def sta05_backdated(ctx: ScanContext) -> list[Finding]:
-    prev = func.max(Transfer.effective_date).over(
+    """An entry dated well before the latest date already on its unit's books when it was
+    entered (transfer id order). An entry's date is its voucher's (凭证日期) where the records
+    carry one, else its posting date: a voucher from a closed month is posted in the open
+    period and keeps its own date (issue 17), and that date is what the unit's books show it
+    for."""
+    day = func.coalesce(Transfer.voucher_date, Transfer.effective_date)
+    prev = func.max(day).over(
         partition_by=Transfer.region_code, order_by=Transfer.id, rows=(None, -1))
-    ordered = select(Transfer.id, Transfer.region_code, Transfer.effective_date,
+    ordered = select(Transfer.id, Transfer.region_code, day.label("day"),
+                     Transfer.effective_date, Transfer.voucher_date,
                      Transfer.idempotency_key, Transfer.amount_fen, Transfer.kind,
                      prev.label("prev_max")).subquery()
     rows = ctx.session.execute(select(ordered).where(
-        ordered.c.prev_max > ordered.c.effective_date)).all()
+        ordered.c.prev_max > ordered.c.day)).all()
     limit = ctx.settings.sta05_backdate_days
     findings = []
     for row in rows:
-        prev_max = row.prev_max if isinstance(row.prev_max, dt.date) \
-            else dt.date.fromisoformat(str(row.prev_max))
-        gap = (prev_max - row.effective_date).days
+        prev_max, entry_day = _as_date(row.prev_max), _as_date(row.day)
+        gap = (prev_max - entry_day).days
         if gap > limit:
+            by_voucher = row.voucher_date is not None
             findings.append(Finding(
                 "STA-05", "transfer", str(row.id), row.region_code,
-                f"dated {row.effective_date}, {gap} days before {prev_max}, the latest date "
-                "already on the unit's books when it was entered",
+                f"dated {entry_day} (its {'voucher' if by_voucher else 'posting'} date), "
+                f"{gap} days before {prev_max}, the latest date already on the unit's books "
+                "when it was entered",
                 f"≤ {limit} days earlier than entries already recorded", row.amount_fen,
-                {"transfer_id": row.id, "key": row.idempotency_key, "kind": row.kind.value}))
+                {"transfer_id": row.id, "key": row.idempotency_key, "kind": row.kind.value,
+                 "voucher_date": row.voucher_date.isoformat() if by_voucher else None,
+                 "posting_date": _as_date(row.effective_date).isoformat(),
+                 "dated_by": "voucher date" if by_voucher else "posting date"}))
     return findings
+
+
+def _as_date(value) -> dt.date:
+    # SQLite hands an expression over dates (coalesce, max) back as text.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 @rule("BLK-01", "黑名单对象", "Payee on the violations blacklist",
       severity="high", method="deterministic",
-      why="The payee is on the blacklist for earlier violations during its period.",
-      basis="违规违纪黑名单 (imported list)",
-      next_action="Hold payments; check the contract award.",
+      why="The payee is on the blacklist for earlier violations during its period: paid, "
+          "awarded a contract, or named to carry out a project approved then.",
+      basis="违规违纪黑名单 (imported list); DOMAIN.md §4 BLK-01: payment, contract or project "
+            "approval",
+      next_action="Hold payments; check the contract award and the project's approval.",
       settings=(), at_posting=(refuse_blacklisted,))
 def blk01_blacklisted_payee(ctx: ScanContext) -> list[Finding]:
+    """A payee paid during its blacklist period (one alert per payee); a contract awarded to a
+    listed name during its period (the approved-payee register's award date, one alert per
+    project and name); a project approved while its implementing unit (实施单位, the project
+    library) was listed (one alert per project). Names match exactly, as payments do."""
     s = ctx.session
     p = payments()
     rows = s.execute(
@@ -654,9 +752,113 @@ def blk01_blacklisted_payee(ctx: ScanContext) -> list[Finding]:
             "BLK-01", "payee", payee, r.county,
             f"{r.name} paid {len(items)} time(s) while blacklisted ({r.reason})",
             "no payment during a blacklist period", sum(i.amount for i in items),
-            {"transfers": [transfer_evidence(i) for i in items],
-             "list": {"kind": "blacklist", "list_id": r.list_id, "source": r.source,
-                      "snapshot_date": r.snapshot_date.isoformat(), "line": r.line_no,
-                      "period": f"{r.date_from}–{r.date_to or ''}"},
+            {"transfers": [transfer_evidence(i) for i in items], "list": _listing(r),
              "match": {"fields": ["name"], "method": "exact name"}}))
+    return findings + _blacklisted_awards(ctx) + _blacklisted_approvals(ctx)
+
+
+def _listing(r) -> dict:
+    return {"kind": "blacklist", "list_id": r.list_id, "source": r.source,
+            "snapshot_date": r.snapshot_date.isoformat(), "line": r.line_no,
+            "reason": r.reason, "period": f"{r.date_from}–{r.date_to or ''}"}
+
+
+def _blacklist_columns():
+    return (ExternalRecord.org.label("reason"), ExternalRecord.date_from,
+            ExternalRecord.date_to, ExternalList.source, ExternalList.snapshot_date,
+            ExternalList.id.label("list_id"), ExternalRecord.line_no)
+
+
+def _listed_on(day_column):
+    """The blacklist lines in force on `day_column` (a date column of the joined row)."""
+    return and_(ExternalList.id == ExternalRecord.list_id,
+                ExternalList.kind == ListKind.BLACKLIST,
+                ExternalRecord.date_from <= day_column,
+                or_(ExternalRecord.date_to.is_(None), ExternalRecord.date_to >= day_column))
+
+
+def _paid_from(ctx, project_codes) -> dict:
+    """(project, payee name) → the standing payments from those projects, with the payee's
+    name: the money an award or an approval put at risk."""
+    if not project_codes:
+        return {}
+    p = payments()
+    out = defaultdict(list)
+    for row in ctx.session.execute(
+            select(p, Payee.name.label("payee_name")).join(Payee, Payee.code == p.c.payee)
+            .where(p.c.src_kind == AccountKind.PROJECT, p.c.src_holder.in_(project_codes))
+            .order_by(p.c.date, p.c.id)).all():
+        out[(row.src_holder, row.payee_name)].append(row)
+        out[(row.src_holder, None)].append(row)
+    return out
+
+
+def _blacklisted_awards(ctx) -> list[Finding]:
+    """A contract awarded (approved-payee register: award or contract date) to a name while it
+    was on the blacklist. A later snapshot repeating the award is the same award."""
+    from ledger.registers.payees import PayeeRegister
+    rows = ctx.session.execute(
+        select(ApprovedPayee, PayeeRegister.source.label("register_source"),
+               PayeeRegister.snapshot_date.label("register_snapshot"), *_blacklist_columns())
+        .join(PayeeRegister, PayeeRegister.id == ApprovedPayee.register_id)
+        .join(ExternalRecord, ExternalRecord.name == ApprovedPayee.payee_name)
+        .join(ExternalList, _listed_on(ApprovedPayee.approved_on))
+        .order_by(ApprovedPayee.project_code, ApprovedPayee.payee_name,
+                  PayeeRegister.snapshot_date, ApprovedPayee.id)).all()
+    awards = {}
+    for row in rows:
+        awards.setdefault((row.ApprovedPayee.project_code, row.ApprovedPayee.payee_name), row)
+    paid = _paid_from(ctx, {project for project, _ in awards})
+    regions = dict(ctx.session.execute(select(Project.code, Project.county_code).where(
+        Project.code.in_({project for project, _ in awards}))).all()) if awards else {}
+    findings = []
+    for (project, name), row in awards.items():
+        award = row.ApprovedPayee
+        items = paid.get((project, name), [])
+        at_risk = award.contract_amount_fen or sum(i.amount for i in items)
+        findings.append(Finding(
+            "BLK-01", "award", f"{project}:{name}", regions.get(project, ""),
+            f"{name} awarded project {project} on {award.approved_on} while blacklisted "
+            f"({row.reason})", "no contract awarded during a blacklist period", at_risk,
+            {"project": project, "payee_name": name, "awarded_on": award.approved_on.isoformat(),
+             "contract_number": award.contract_number, "basis": award.basis,
+             "contract_amount_fen": award.contract_amount_fen,
+             "register": {"kind": "approved_payees", "source": row.register_source,
+                          "snapshot_date": row.register_snapshot.isoformat(),
+                          "line": award.line_no},
+             "transfers": [transfer_evidence(i) for i in items], "list": _listing(row),
+             "match": {"fields": ["name"], "method": "exact name"}}))
+    return findings
+
+
+def _blacklisted_approvals(ctx) -> list[Finding]:
+    """A project approved (批复) while the unit named to carry it out (实施单位) was listed."""
+    approved = select(ProjectEvent.project_code, func.min(ProjectEvent.effective_date)
+                      .label("approved_on")).where(
+        ProjectEvent.status == ProjectStatus.APPROVED).group_by(
+        ProjectEvent.project_code).subquery()
+    rows = ctx.session.execute(
+        select(Project.code, Project.county_code, Project.implementing_unit,
+               approved.c.approved_on, *_blacklist_columns())
+        .join(approved, approved.c.project_code == Project.code)
+        .join(ExternalRecord, ExternalRecord.name == Project.implementing_unit)
+        .join(ExternalList, _listed_on(approved.c.approved_on))
+        .order_by(Project.code, ExternalRecord.id)).all()
+    first = {}
+    for row in rows:
+        first.setdefault(row.code, row)
+    paid = _paid_from(ctx, set(first))
+    findings = []
+    for code, row in first.items():
+        items = paid.get((code, None), [])
+        findings.append(Finding(
+            "BLK-01", "project", code, row.county_code,
+            f"project {code} approved on {row.approved_on} with implementing unit "
+            f"{row.implementing_unit}, blacklisted then ({row.reason})",
+            "no project approved with a blacklisted implementing unit",
+            sum(i.amount for i in items),
+            {"project": code, "implementing_unit": row.implementing_unit,
+             "approved_on": str(row.approved_on),
+             "transfers": [transfer_evidence(i) for i in items], "list": _listing(row),
+             "match": {"fields": ["implementing_unit"], "method": "exact name"}}))
     return findings
