@@ -379,7 +379,7 @@ DUP_RECURRING_MIN_COUNT = Setting(
 DUP_RECURRING_MIN_GAP_DAYS = Setting(
     "dup_recurring_min_gap_days", 20, "the monthly cadence: the median gap between the "
     "payments is at least 20 days (a month less an early payment); within a recurring fee "
-    "only two payments of one calendar month are judged")
+    "with more payments than months, two payments of one calendar month are judged")
 DUP_RECURRING_MAX_GAP_DAYS = Setting(
     "dup_recurring_max_gap_days", 40, "the monthly cadence: the median gap is at most 40 days "
     "(a month and a late payment)")
@@ -460,8 +460,8 @@ def _contract_instalments(session, rows) -> set[tuple[str, str]]:
 
 def _recurring(run, min_count: int, low: int, high: int) -> bool:
     """A recurring fee: at least `min_count` payments of one amount to one payee, the median
-    gap between them within [low, high] days. Within it, two payments of one calendar month
-    are still judged: a fee paid twice in a month is a repeat."""
+    gap between them within [low, high] days. Within it, a payment more than the months allow
+    is still judged (`_fee_pairs`): a fee paid twice in a month is a repeat."""
     if len(run) < min_count:
         return False
     days = sorted(r.date for r in run)
@@ -488,14 +488,27 @@ def duplicate_pairs(rows, window_days: int, *, excused=None, recurring=None) -> 
         _invoice_pairs(run, exact)
         rule_out = excused
         if recurring is not None and run and recurring(run):
-            # A monthly fee is paid once a month: only two payments in one calendar month
-            # can be a repeat (a late March fee and April's, days apart, are not).
-            def rule_out(a, b):
-                return (a.date.year, a.date.month) != (b.date.year, b.date.month) or \
-                    (excused is not None and excused(a, b))
+            rule_out = _fee_pairs(run, excused)
         _pairs_in_run(run, span, exact, other, rule_out)
         start = end
     return exact, {b: pair for b, pair in other.items() if b not in exact}
+
+
+def _fee_pairs(run, excused):
+    """Which pairs of a recurring fee are no repeat. A monthly fee is paid once a month: while
+    the run holds no more payments than the calendar months it spans (plus one), none is (a
+    late August fee and September's may fall in one month, days apart); a run with more has
+    an extra payment, and two payments of one calendar month are judged."""
+    days = [r.date for r in run]
+    first, last = min(days), max(days)
+    months = (last.year - first.year) * 12 + last.month - first.month
+
+    def rule_out(a, b):
+        if excused is not None and excused(a, b):
+            return True
+        return len(run) <= months + 1 or (a.date.year, a.date.month) != (b.date.year,
+                                                                         b.date.month)
+    return rule_out
 
 
 def _invoice_pairs(run, exact):
