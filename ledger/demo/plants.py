@@ -7,11 +7,11 @@ import datetime as dt
 from collections import defaultdict
 
 from ledger.core import creditcode
-from ledger.funds import flows, projects
+from ledger.funds import flows, projects, receipts
 from ledger.store.db import transaction
-from ledger.demo.world import SURNAMES, workday
+from ledger.demo.world import SURNAMES, open_lot, workday
 from ledger.registers.external import ListKind, ListRecord, record_list
-from ledger.models import HouseholdStatus, PayeeKind
+from ledger.models import HouseholdStatus, PayeeKind, SourceLevel
 from ledger.registers.payees import (
     ApprovedPayeeLine, PayeeAccountLine, ReceiptLine, RegisterKind, record_register,
 )
@@ -117,6 +117,38 @@ def _flw01_lower(pl):
     pl.at(pl.day(5, 27), late)
     m.case(["FLW-01"], f"lot_unit:{p.provincial}:{city}", amount=p.late_share,
            note="city passed the provincial lot down after 77 days")
+    # Look-alike: a second provincial batch the other city recorded as received (到账) 40 days
+    # after the province posted it, and passed down 51 days after that receipt (91 after the
+    # posting): in time by the receipt, which is when the city's clock starts.
+    other = next(c for c in p.counties if p.city_of[c] != city)
+    other_city = p.city_of[other]
+
+    def issue(s):
+        lot = open_lot(s, p, f"黔财农〔{p.year}〕31号", SourceLevel.PROVINCE, 300_000_00,
+                       "省级财政衔接推进乡村振兴补助资金（第二批）", day=pl.day(3, 11))
+        t = flows.allocate(s, p.user(s, "p_clerk"), lot_id=lot, from_region="520000",
+                           to_region=other_city, amount_fen=300_000_00,
+                           effective_date=pl.day(3, 11), key=f"alloc:{lot}:{other_city}",
+                           memo="下达（第二批）")
+        p.approve(s, t, "p_approver")
+        pl.ids["FLW01:lot"], pl.ids["FLW01:issue"] = lot, t.id
+
+    def receive(s):
+        receipts.record_receipt(s, p.user(s, f"{other_city}_clerk"), pl.ids["FLW01:issue"],
+                                received_date=pl.day(4, 20))
+
+    def pass_down(s):
+        lot = pl.ids["FLW01:lot"]
+        t = flows.allocate(s, p.user(s, f"{other_city}_clerk"), lot_id=lot,
+                           from_region=other_city, to_region=other, amount_fen=300_000_00,
+                           effective_date=pl.day(6, 10), key=f"alloc:{lot}:{other}",
+                           memo="切块到县（第二批）")
+        p.approve(s, t, f"{other_city}_approver")
+    pl.at(pl.day(3, 11), issue)
+    pl.at(pl.day(4, 20), receive)
+    pl.at(pl.day(6, 10), pass_down)
+    m.case(["FLW-01"], lambda: f"lot_unit:{pl.ids['FLW01:lot']}:{other_city}",
+           expect="no_alert", note="passed down 51 days after the recorded receipt")
 
 
 def _direct_household_payments(pl):
@@ -326,6 +358,20 @@ def plant_statistical(pl, county, i):
     pl.at(pl.day(10, 16), late)
     pl.m.case(["STA-05"], lambda: f"transfer:{pl.ids[key]}", amount=52_000_00,
               note="entered in October, dated July")
+
+    def vouchers(s):  # posted in October, each keeping its voucher's own date
+        payee = pl.contractor(s, other, _firm(pl))
+        pl.ids[key + ":v"] = pl.pay(s, other, f"XMP{other}", payee, 53_000_00,
+                                    pl.day(10, 20), "工程款（7月凭证）", f"plant:{key}:v",
+                                    voucher_date=pl.day(7, 20))
+        pl.ids[key + ":w"] = pl.pay(s, other, f"XMP{other}", payee, 54_000_00,
+                                    pl.day(10, 20), "工程款（10月凭证）", f"plant:{key}:w",
+                                    voucher_date=pl.day(10, 12))
+    pl.at(pl.day(10, 20), vouchers)
+    pl.m.case(["STA-05"], lambda: f"transfer:{pl.ids[key + ':v']}", amount=53_000_00,
+              note="a July voucher entered in October")
+    pl.m.case(["STA-05"], lambda: f"transfer:{pl.ids[key + ':w']}", expect="no_alert",
+              note="an October voucher entered a week later")
 
 
 def plant_div02(pl, county, i):
