@@ -25,6 +25,7 @@ from ledger.models import (
     RegionLevel,
     Transfer,
     TransferReceipt,
+    User,
 )
 from ledger.models.disclosure import ProjectNotice, ProjectNoticeKind
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
@@ -812,8 +813,10 @@ def _blacklisted_awards(ctx) -> list[Finding]:
     from ledger.registers.payees import PayeeRegister
     rows = ctx.session.execute(
         select(ApprovedPayee, PayeeRegister.source.label("register_source"),
-               PayeeRegister.snapshot_date.label("register_snapshot"), *_blacklist_columns())
+               PayeeRegister.snapshot_date.label("register_snapshot"),
+               User.region_code.label("importer_region"), *_blacklist_columns())
         .join(PayeeRegister, PayeeRegister.id == ApprovedPayee.register_id)
+        .join(User, User.id == PayeeRegister.imported_by)
         .join(ExternalRecord, ExternalRecord.name == ApprovedPayee.payee_name)
         .join(ExternalList, _listed_on(ApprovedPayee.approved_on))
         .order_by(ApprovedPayee.project_code, ApprovedPayee.payee_name,
@@ -830,7 +833,8 @@ def _blacklisted_awards(ctx) -> list[Finding]:
         items = paid.get((project, name), [])
         at_risk = award.contract_amount_fen or sum(i.amount for i in items)
         findings.append(Finding(
-            "BLK-01", "award", f"{project}:{name}", regions.get(project, ""),
+            "BLK-01", "award", f"{project}:{name}",
+            regions.get(project) or row.importer_region,
             f"{name} awarded project {project} on {award.approved_on} while blacklisted "
             f"({row.reason})", "no contract awarded during a blacklist period", at_risk,
             {"project": project, "payee_name": name, "awarded_on": award.approved_on.isoformat(),
