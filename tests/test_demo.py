@@ -28,8 +28,9 @@ def _build(url, seed):
 
 def test_demo_builds_verifies_and_balances(db_url):
     factory, summary, report, tb, _ = _build(db_url, seed=7)
-    # 40 households plus the planted cases; a prior-year, two current and one integrated lot.
-    assert summary.households > 40 and len(summary.lots) == 4
+    # 40 households plus the planted cases; a prior-year, two current, one integrated lot and
+    # the second provincial batch of the FLW-01 look-alike (ledger.demo.plants._flw01_lower).
+    assert summary.households > 40 and len(summary.lots) == 5
     cases = summary.manifest["cases"]
     assert {r for c in cases for r in c["rules"]} >= {"BEN-01", "FLW-01", "WHD-01", "FAV-01",
                                                       "BEN-08", "DIV-02", "DIV-03", "DIV-05",

@@ -22,6 +22,7 @@ from ledger.models import (
     Payee,
     PayeeKind,
     Posting,
+    Project,
     Transfer,
     TransferKind,
 )
@@ -35,6 +36,9 @@ def _register_meta(reg: PayeeRegister, line_no: int) -> dict:
     return {"kind": reg.kind.value, "register_id": reg.id, "source": reg.source,
             "snapshot_date": reg.snapshot_date.isoformat(), "line": line_no}
 
+
+# The payee kinds a project pays under a contract or award (DIV-02).
+PARTIES = (PayeeKind.CONTRACTOR, PayeeKind.BUSINESS, PayeeKind.PERSON, PayeeKind.UNIT)
 
 DIV02_REQUIRE_REGISTER = Setting(
     "div02_require_register", False, "false: judge only projects with an approved-payee "
@@ -53,9 +57,11 @@ DIV02_REQUIRE_REGISTER = Setting(
                   "until the award is shown.",
       settings=(DIV02_REQUIRE_REGISTER,))
 def div02_payee_not_approved(ctx: ScanContext) -> list[Finding]:
-    """A project paid a contractor that its approved-payee register does not name for the
-    payment date (not awarded the work, or paid before the award). Households are left out:
-    whether they may be paid is BEN-06's question."""
+    """A project paid a contract party (a business, person or government unit) that its
+    approved-payee register does not name for the payment date (not awarded the work, or paid
+    before the award). Households are left out: whether they may be paid is BEN-06's question;
+    so are a person paid work-relief wages (use `employment`, or a member of a registered
+    household) and a unit named the project's implementing unit."""
     s = ctx.session
     p = payments()
     listed = exists(select(ApprovedPayee.id).where(ApprovedPayee.project_code == p.c.src_holder))
@@ -63,8 +69,22 @@ def div02_payee_not_approved(ctx: ScanContext) -> list[Finding]:
         ApprovedPayee.project_code == p.c.src_holder, ApprovedPayee.payee_name == Payee.name,
         ApprovedPayee.approved_on <= p.c.date,
         or_(ApprovedPayee.until.is_(None), ApprovedPayee.until >= p.c.date)))
-    conditions = [p.c.src_kind == AccountKind.PROJECT, Payee.kind == PayeeKind.CONTRACTOR,
-                  ~approved]
+    # Who may be a contract party (issue 17's kinds): a business, a person (个人承包) or a
+    # government unit, and contractors registered before kinds carried an identity. A person
+    # paid work-relief wages (以工代赈: use `employment`, or a member of a registered
+    # household, whom the project pays for their labour) is a labourer, not a contract party;
+    # a unit the project library names as its implementing unit (实施单位) carries the project
+    # out itself (乡镇、村集体自建) and needs no award.
+    implementing = exists(select(Project.code).where(
+        Project.code == p.c.src_holder, Project.implementing_unit == Payee.name))
+    labourer = or_(p.c.use_code == "employment", exists(
+        select(Member.id).join(Household, Household.code == Member.household_code)
+        .where(Member.id_digest == Payee.id_digest, Household.code.not_in(
+            select(HouseholdEvent.household_code).where(HouseholdEvent.status.in_(
+                [HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED]))))))
+    conditions = [p.c.src_kind == AccountKind.PROJECT, Payee.kind.in_(PARTIES), ~approved,
+                  ~and_(Payee.kind == PayeeKind.PERSON, labourer),
+                  ~and_(Payee.kind == PayeeKind.UNIT, implementing)]
     if not ctx.settings.div02_require_register:
         conditions.append(listed)
     rows = s.execute(select(p, Payee.name.label("payee_name"))
@@ -124,6 +144,12 @@ def _latest_accounts(s) -> dict[str, list]:
     return latest
 
 
+OPERATOR_ROLES = Setting(
+    "div03_operator_roles", ("法定代表人", "经营者", "负责人"),
+    "the business registry's roles of who runs an individual business (个体工商户): its "
+    "operator (经营者) may be paid to their own account")
+
+
 @rule("DIV-03", "资金转入非受益人个人账户", "Payment into a personal account not a beneficiary's",
       severity="critical", method="deterministic",
       why="Fund money was paid into a private person's account whose holder is not a registered "
@@ -132,13 +158,19 @@ def _latest_accounts(s) -> dict[str, list]:
             "accounts from the register `payee_accounts`",
       next_action="Freeze further payments; obtain the bank statement of the account and "
                   "identify its holder; recover (追回) if the money did not reach the work.",
-      settings=())
+      settings=(OPERATOR_ROLES,))
 def div03_personal_account(ctx: ScanContext) -> list[Finding]:
-    """A contractor paid into a personal account (个人账户) whose holder is no member of a
-    registered household (使用个人账户管理扶贫资金). Households are paid to their own card
-    (一卡通) and are BEN-03's; a labourer of a poor household paid to their own card (以工代赈)
-    is a beneficiary and does not count. A household removed (清退) or cancelled (注销) does
-    not make its members beneficiaries."""
+    """A payee other than a household paid into a personal account (个人账户) that is not its
+    own and not a registered beneficiary's (使用个人账户管理扶贫资金). By kind (issue 17):
+    a business or contractor — unless the holder is a member of a registered household (a
+    labourer of a poor household paid to their own card, 以工代赈), or the business is an
+    individual business (个体工商户, credit code 92…) and the holder its operator on the
+    business registry (an individual business is its owner's and may be paid to the owner's
+    account); a person — unless the account is their own (the holder's ID digest is the
+    payee's) or a beneficiary's; a government unit (机关, 事业单位, 村集体) — always: public
+    money of a unit belongs in its own corporate account, whoever holds the private one.
+    Households are paid to their own card (一卡通) and are BEN-03's. A household removed (清退)
+    or cancelled (注销) does not make its members beneficiaries."""
     s = ctx.session
     p = payments()
     ineligible = select(HouseholdEvent.household_code).where(
@@ -147,12 +179,25 @@ def div03_personal_account(ctx: ScanContext) -> list[Finding]:
                                                 Household.code == Member.household_code)
                          .where(Member.id_digest == PayeeAccount.holder_digest,
                                 Household.code.not_in(ineligible)))
+    operator = exists(select(ExternalRecord.id).join(
+        ExternalList, and_(ExternalList.id == ExternalRecord.list_id,
+                           ExternalList.kind == ListKind.BUSINESSES))
+        .where(ExternalRecord.id_digest == PayeeAccount.holder_digest,
+               ExternalRecord.category.in_(list(ctx.settings.div03_operator_roles)),
+               or_(ExternalRecord.org_code == Payee.credit_code,
+                   ExternalRecord.org == Payee.name)))
+    kinds = [PayeeKind.CONTRACTOR, PayeeKind.BUSINESS, PayeeKind.PERSON, PayeeKind.UNIT]
     rows = s.execute(
-        select(p, Payee.name.label("payee_name"), PayeeAccount.id.label("account_id"))
+        select(p, Payee.name.label("payee_name"), Payee.kind.label("payee_kind"),
+               PayeeAccount.id.label("account_id"))
         .join(Payee, Payee.code == p.c.payee)
         .join(PayeeAccount, PayeeAccount.payee_name == Payee.name)
-        .where(Payee.kind == PayeeKind.CONTRACTOR, PayeeAccount.personal.is_(True),
-               ~beneficiary)
+        .where(Payee.kind.in_(kinds), PayeeAccount.personal.is_(True),
+               ~and_(Payee.kind != PayeeKind.UNIT, beneficiary),
+               ~and_(Payee.kind == PayeeKind.PERSON,
+                     PayeeAccount.holder_digest == Payee.id_digest),
+               ~and_(Payee.kind == PayeeKind.BUSINESS, Payee.credit_code.like("92%"),
+                     operator))
         .order_by(p.c.payee, p.c.date, p.c.id)).all()
     latest = _latest_accounts(s) if rows else {}
     groups = defaultdict(dict)
@@ -166,16 +211,131 @@ def div03_personal_account(ctx: ScanContext) -> list[Finding]:
         acc, reg = next(iter(by_transfer.values()))[1]
         findings.append(Finding(
             "DIV-03", "payee", payee, items[0].county,
-            f"{items[0].payee_name} paid {yuan(sum(i.amount for i in items))} into the personal "
-            f"account ****{acc.account_last4} of {acc.holder_name}, who is no registered "
-            "beneficiary", "no fund money into a personal account other than a registered "
+            f"{items[0].payee_name} ({items[0].payee_kind.value}) paid "
+            f"{yuan(sum(i.amount for i in items))} into the personal account "
+            f"****{acc.account_last4} of {acc.holder_name}, "
+            + ("a government unit's money in a private account"
+               if items[0].payee_kind is PayeeKind.UNIT else
+               "who is no registered beneficiary and not the payee itself"),
+            "no fund money into a personal account other than the payee's own or a registered "
             "beneficiary's", sum(i.amount for i in items),
             {"transfers": [transfer_evidence(i) for i in items],
+             "payee_kind": items[0].payee_kind.value,
              "account": {"last4": acc.account_last4, "bank": acc.bank,
                          "holder": acc.holder_name, "type": "personal"},
              "register": _register_meta(reg, acc.line_no),
              "match": {"fields": ["holder_id_number"], "method": "keyed digest: not a member "
                        "of a registered household"}}))
+    return findings
+
+
+# GB/T 4754-2017 sections (a letter) and divisions (letter and two digits) that fit each use
+# of fund money (ledger.core.classification.USES). A code fits a use when it starts with one
+# of the use's prefixes; a use left out is not judged.
+DIV04_INDUSTRY_FIT = Setting(
+    "div04_industry_fit",
+    ("infrastructure=E B10 C30 C31 C32 C33 D44 D46 F51 F52 G54 L71 M74 N76 N77 N78",
+     "housing=E C30 C31 C32 C33 F51 F52 G54 L71 M74",
+     "relocation=E C30 C31 C32 C33 F51 F52 G54 L71 M74 N O P Q",
+     "industry=A B C E F G L71 M73 M74 M75",
+     "employment=E A05 L72 M N O",
+     "training=P83 L72 M",
+     "education=P F52 C23",
+     "credit_subsidy=J66 J67 J68 J69"),
+    "GB/T 4754-2017 sections per use: roads, water and housing are built (E 建筑业) with "
+    "building materials (B10 sand and stone, C30 cement, C31–C33 steel and metal goods, F51/F52 "
+    "their trade), carriage (G54), equipment leasing (L71), survey, design and supervision "
+    "(M74), water and public facilities (N76–N78) and power and water supply (D44, D46); "
+    "industry projects pay farming (A), processing (C), trade and logistics (F, G) and "
+    "technical services (M73–M75); catering and lodging (H), finance (J), real estate (K) and "
+    "entertainment (R) fit no building or industry use (the anchors' 'vendor unrelated to the "
+    "project' test)")
+
+
+def _fit_table(cfg) -> dict[str, tuple[str, ...]]:
+    table = {}
+    for line in cfg.div04_industry_fit:
+        use, _, prefixes = line.partition("=")
+        table[use.strip()] = tuple(p.strip().upper() for p in prefixes.split() if p.strip())
+    return table
+
+
+def _industries(s) -> dict[str, tuple]:
+    """Industry code (GB/T 4754) of each company on the business registry, by credit code and
+    by exact name: (code, list row, line) of the latest snapshot that gives one."""
+    rows = s.execute(
+        select(ExternalRecord.org, ExternalRecord.org_code, ExternalRecord.industry_code,
+               ExternalRecord.line_no, ExternalList.source, ExternalList.snapshot_date,
+               ExternalList.id.label("list_id"))
+        .join(ExternalList, ExternalList.id == ExternalRecord.list_id)
+        .where(ExternalList.kind == ListKind.BUSINESSES,
+               ExternalRecord.industry_code.is_not(None))
+        .order_by(ExternalList.snapshot_date, ExternalList.id, ExternalRecord.line_no)).all()
+    out = {}
+    for row in rows:  # later snapshots overwrite earlier ones
+        if row.org_code:
+            out["code:" + row.org_code.upper()] = row
+        out["name:" + row.org] = row
+    return out
+
+
+@rule("DIV-04", "收款单位行业与项目不符", "Vendor's industry does not fit the project",
+      severity="medium", method="deterministic",
+      why="Project money went to a business whose registered industry has nothing to do with "
+          "what the money was for (a road paid to a restaurant): the way spending is dressed "
+          "up as project costs (虚列项目支出, 挤占挪用).",
+      basis="GB/T 4754-2017 industry of the business registry (市场主体登记 行业代码) against the "
+            "payment's use; anchors §7 (vendor unrelated to the project); fit table "
+            "`div04_industry_fit`",
+      next_action="Ask for the contract, invoice and delivery records; check what the vendor "
+                  "actually supplied.",
+      settings=(DIV04_INDUSTRY_FIT,))
+def div04_industry_misfit(ctx: ScanContext) -> list[Finding]:
+    """A business payee (by its credit code, else its exact name, on the business registry)
+    whose industry code fits none of the sections and divisions the fit table gives the
+    payment's use. Households, persons and government units carry no industry code and are
+    not judged, nor is a business the registry gives no code, nor a use the table leaves
+    out. One alert per paying project (or county) × payee × use."""
+    s = ctx.session
+    table = _fit_table(ctx.settings)
+    p = payments()
+    rows = s.execute(select(p, Payee.name.label("payee_name"),
+                            Payee.credit_code.label("credit_code"),
+                            Payee.kind.label("payee_kind"))
+                     .join(Payee, Payee.code == p.c.payee)
+                     .where(Payee.kind.in_([PayeeKind.BUSINESS, PayeeKind.CONTRACTOR]),
+                            p.c.use_code.in_(list(table)))
+                     .order_by(p.c.src_holder, p.c.payee, p.c.date, p.c.id)).all()
+    industries = _industries(s) if rows else {}
+    groups = defaultdict(list)
+    for row in rows:
+        found = (industries.get("code:" + row.credit_code.upper()) if row.credit_code
+                 else None) or industries.get("name:" + row.payee_name)
+        if found is None:
+            continue
+        code = found.industry_code.upper()
+        if any(code.startswith(prefix) for prefix in table[row.use_code]):
+            continue
+        groups[(row.src_holder, row.payee, row.use_code)].append((row, found))
+    findings = []
+    for (source, payee, use), items in groups.items():
+        row, found = items[0]
+        payments_ = [r for r, _ in items]
+        findings.append(Finding(
+            "DIV-04", "payee_use", f"{source}:{payee}:{use}", row.county,
+            f"{row.payee_name} (industry {found.industry_code}) paid "
+            f"{yuan(sum(r.amount for r in payments_))} for {use} from {source}",
+            f"a vendor of {use} is in {' '.join(table[use])} (GB/T 4754)",
+            sum(r.amount for r in payments_),
+            {"transfers": [transfer_evidence(r) for r in payments_], "payee_name": row.payee_name,
+             "source": source, "use": use, "function_code": row.function_code,
+             "industry_code": found.industry_code, "industry_section": found.industry_code[:1],
+             "fitting": list(table[use]),
+             "list": {"kind": "businesses", "list_id": found.list_id, "source": found.source,
+                      "snapshot_date": found.snapshot_date.isoformat(), "line": found.line_no},
+             "match": {"fields": ["credit_code" if row.credit_code and industries.get(
+                 "code:" + row.credit_code.upper()) is found else "name"],
+                       "method": "exact"}}))
     return findings
 
 

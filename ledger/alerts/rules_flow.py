@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
@@ -16,14 +16,20 @@ from ledger.models import (
     Decision,
     FundLot,
     Payee,
+    PaymentDocument,
     Posting,
+    Project,
     ProjectEvent,
     ProjectStatus,
     Region,
     RegionLevel,
     Transfer,
+    TransferReceipt,
+    User,
 )
+from ledger.models.disclosure import ProjectNotice, ProjectNoticeKind
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
+from ledger.registers.payees import ApprovedPayee
 from ledger.screening.at_posting import refuse_blacklisted
 from ledger.screening.finding import Finding
 
@@ -54,40 +60,48 @@ FLW01_MIN_SHARE_PERCENT = Setting("flw01_min_share_percent", 95,
                   "instalment.",
       settings=(FLW01_PROVINCE_DAYS, FLW01_LOWER_DAYS, FLW01_MIN_SHARE_PERCENT))
 def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
+    """A province (city) unit that passed less than the share of a lot down within its days of
+    receiving it. The clock starts on the day the unit received the money: the receipt it
+    recorded (`transfer receive`, transfer_receipts) where there is one, else the posting date
+    of the transfer that paid it in; what it passed down counts on the voucher's date (下达日期)
+    where the voucher carries one, else on its posting date (a late voucher posted in a later
+    open month was issued on its own date)."""
     s, cfg = ctx.session, ctx.settings
     units = select(Account.id, Account.lot_id, Account.holder_code, Region.level) \
         .join(Region, Region.code == Account.holder_code) \
         .where(Account.kind == AccountKind.UNIT,
                Region.level.in_([RegionLevel.PROVINCE, RegionLevel.CITY])).subquery()
     post = _standing_postings().subquery()
-    inflow = func.sum(case((post.c.amount_fen > 0, post.c.amount_fen), else_=0))
-    outflow = func.sum(case((post.c.amount_fen < 0, post.c.amount_fen), else_=0))
     rows = s.execute(
         select(units.c.id, units.c.lot_id, units.c.holder_code, units.c.level,
-               post.c.effective_date, inflow, outflow)
+               post.c.transfer_id, post.c.amount_fen, post.c.effective_date,
+               Transfer.voucher_date, TransferReceipt.received_date)
         .join(post, post.c.account_id == units.c.id)
-        .group_by(units.c.id, units.c.lot_id, units.c.holder_code, units.c.level,
-                  post.c.effective_date)).all()
+        .join(Transfer, Transfer.id == post.c.transfer_id)
+        .outerjoin(TransferReceipt, TransferReceipt.transfer_id == post.c.transfer_id)
+        .order_by(units.c.id, post.c.transfer_id)).all()
     by_account = defaultdict(list)
-    for acc, lot, holder, level, day, money_in, money_out in rows:
-        for amount in (int(money_in), int(money_out)):
-            if amount:
-                by_account[(acc, lot, holder, level)].append((day, amount))
+    for acc, lot, holder, level, tid, amount, posted, voucher, received in rows:
+        if amount > 0:
+            day, source = (received, "receipt") if received is not None else (posted, "posted")
+        else:
+            day, source = (voucher, "voucher") if voucher is not None else (posted, "posted")
+        by_account[(acc, lot, holder, level)].append((day, int(amount), source, tid))
     findings = []
     for (_acc, lot, holder, level), moves in by_account.items():
-        received = [d for d, a in moves if a > 0]
+        received = [(d, src, tid) for d, a, src, tid in moves if a > 0]
         if not received:
             continue
-        first = min(received)
+        first, first_source, first_tid = min(received)
         days = cfg.flw01_province_days if level is RegionLevel.PROVINCE else cfg.flw01_lower_days
         deadline = first + dt.timedelta(days=days)
         if ctx.as_of <= deadline:
             continue
-        inflow = sum(a for d, a in moves if a > 0 and d <= deadline)
-        passed = -sum(a for d, a in moves if a < 0 and d <= deadline)
+        inflow = sum(a for d, a, _, _ in moves if a > 0 and d <= deadline)
+        passed = -sum(a for d, a, _, _ in moves if a < 0 and d <= deadline)
         if passed * 100 >= inflow * cfg.flw01_min_share_percent:
             continue
-        later = sorted(d for d, a in moves if a < 0 and d > deadline)
+        later = sorted(d for d, a, _, _ in moves if a < 0 and d > deadline)
         observed = (f"received {yuan(inflow)} on {first}; passed down {yuan(passed)} "
                     f"({passed * 100 // max(inflow, 1)}%) within {days} days")
         if later:
@@ -97,7 +111,11 @@ def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
             f"≥ {cfg.flw01_min_share_percent}% within {days} days of receipt "
             f"({level.value} level)", inflow - passed,
             {"lot_id": lot, "unit": holder, "received_on": first.isoformat(),
-             "deadline": deadline.isoformat()}))
+             "received_by": "the unit's recorded receipt (到账)" if first_source == "receipt"
+             else "the posting date (no receipt recorded)", "received_transfer_id": first_tid,
+             "deadline": deadline.isoformat(),
+             "passed_down": [{"transfer_id": tid, "date": d.isoformat(), "amount_fen": -a,
+                              "dated_by": src} for d, a, src, tid in sorted(moves) if a < 0]}))
     return findings
 
 
@@ -256,29 +274,90 @@ E2_NOTICE_DAYS = Setting("e2_notice_days", 10,
       severity="high", method="deterministic",
       why="A project must be on the village board for the full period before work and payment "
           "start, so villagers can object.",
-      basis="指导意见 art. 4(2): notices at least 10 days",
+      basis="指导意见 art. 4(2): notices at least 10 days; display dates from the project "
+            "notices (project_notices)",
       next_action="Ask for the notice record and photos of the board; check for objections.",
       settings=(E2_NOTICE_DAYS,))
 def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
+    """A project paid before a publicity notice (公示) of it had been displayed for the full
+    window. Where the project's county keeps notice records (`project_notices`, imported or
+    published), the window is the notice's own: from its first display day, and only a notice
+    displayed for the whole window (its last day at least `e2_notice_days` - 1 days after its
+    first) completes it; a project of such a county with no 公示 of its own was never noticed,
+    and every payment counts. A county with no notice recorded at all is judged by the
+    approximation that the notice went up on the approval day. The evidence says which."""
     approved = _approval_dates(ctx.session)
     days = ctx.settings.e2_notice_days
+    by_project = _project_payments(ctx)
+    notices, keeping = _publicity_notices(ctx.session, set(by_project))
     findings = []
-    for project, rows in _project_payments(ctx).items():
+    for project, rows in by_project.items():
         when = approved.get(project)
-        if when is None:
-            continue  # E1's case
-        ends = when + dt.timedelta(days=days)
-        early = [r for r in rows if r.date < ends]
-        if early:
+        county = rows[0].county
+        own = notices.get(project, [])
+        if own:
+            full = [n for n in own if (n.display_to - n.display_from).days + 1 >= days]
+            ends = min((n.display_from + dt.timedelta(days=days) for n in full), default=None)
+            early = [r for r in rows if ends is None or r.date < ends]
+            if not early:
+                continue
+            shown = [{"region": n.region_code, "from": n.display_from.isoformat(),
+                      "to": n.display_to.isoformat(), "place": n.place, "issuer": n.issuer,
+                      "doc_number": n.doc_number,
+                      "days": (n.display_to - n.display_from).days + 1} for n in own]
+            if ends is None:
+                longest = max((n.display_to - n.display_from).days + 1 for n in own)
+                observed = (f"paid on {early[0].date}; its notice was displayed {longest} "
+                            f"days at most")
+            else:
+                first = min(n.display_from for n in full)
+                observed = (f"paid on {early[0].date}, {_days_after(early[0].date, first)} "
+                            f"the notice went up on {first}")
             findings.append(Finding(
-                "E2", "project", project, early[0].county,
-                f"paid on {early[0].date}, {_days_after(early[0].date, when)} the notice went "
-                f"up on {when}", f"notice displayed ≥ {days} days before payment",
-                sum(r.amount for r in early),
-                {"transfers": [transfer_evidence(r) for r in early],
-                 "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
-                 "note": "notice start taken as the approval date until notices are recorded"}))
+                "E2", "project", project, county, observed,
+                f"notice displayed ≥ {days} days before payment", sum(r.amount for r in early),
+                {"transfers": [transfer_evidence(r) for r in early], "notices": shown,
+                 "window_ends": ends.isoformat() if ends else None,
+                 "basis": "project notices as recorded (display dates)"}))
+        elif county in keeping:
+            findings.append(Finding(
+                "E2", "project", project, county,
+                f"paid on {rows[0].date}; no publicity notice (公示) of the project is recorded, "
+                "while the county records its notices", f"notice displayed ≥ {days} days "
+                "before payment", sum(r.amount for r in rows),
+                {"transfers": [transfer_evidence(r) for r in rows], "notices": [],
+                 "approved_on": when.isoformat() if when else None,
+                 "basis": "never noticed: the county's notice records hold none for it"}))
+        elif when is not None:  # not approved at all is E1's case
+            ends = when + dt.timedelta(days=days)
+            early = [r for r in rows if r.date < ends]
+            if early:
+                findings.append(Finding(
+                    "E2", "project", project, county,
+                    f"paid on {early[0].date}, {_days_after(early[0].date, when)} the notice "
+                    f"went up on {when}", f"notice displayed ≥ {days} days before payment",
+                    sum(r.amount for r in early),
+                    {"transfers": [transfer_evidence(r) for r in early],
+                     "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
+                     "basis": "approximation: notice start taken as the approval date (no "
+                              "notice recorded in the county)"}))
     return findings
+
+
+def _publicity_notices(session, project_codes) -> tuple[dict, set]:
+    """({project: its publicity notices (公示)}, the counties that record notices at all)."""
+    keeping = set(session.execute(
+        select(Project.county_code).join(ProjectNotice,
+                                         ProjectNotice.project_code == Project.code)
+        .distinct()).scalars())
+    notices = defaultdict(list)
+    if keeping:
+        for n in session.execute(select(ProjectNotice).where(
+                ProjectNotice.kind == ProjectNoticeKind.PUBLICITY)
+                .order_by(ProjectNotice.display_from, ProjectNotice.id)).scalars():
+            if n.project_code in project_codes:
+                notices[n.project_code].append(n)
+    return notices, keeping
 
 
 def _days_after(day, start) -> str:
@@ -286,42 +365,119 @@ def _days_after(day, start) -> str:
     return f"{gap} days after" if gap >= 0 else f"{-gap} days before"
 
 
-# DUP-01 and DUP-02 share their window.
+# DUP-01 and DUP-02 share their window and their exclusions.
 DUPLICATE_WINDOW_DAYS = Setting(
-    "duplicate_window_days", 14, 'same payee and amount within 14 days (audit-analytics '
-    '"same-same-same" and "same-same-different", anchors §7 DUP-01/02)')
+    "duplicate_window_days", 14, "same payee and amount within 14 days (DOMAIN.md §4 DUP-01/02, "
+    'audit-analytics "same-same-same" and "same-same-different", anchors §7). Kept at 14 for '
+    "payments without an invoice number: equal amounts a month apart are what monthly fees and "
+    "instalments look like, so a wider window without a document to tell them apart trades "
+    "precision for the month-apart repeat; a repeat of one invoice (发票号) is paired at any "
+    "distance instead")
+DUP_RECURRING_MIN_COUNT = Setting(
+    "dup_recurring_min_count", 3, "a recurring fee (rent, a post's monthly pay, a service "
+    "charge): at least 3 payments of one amount to one payee at a monthly cadence are a "
+    "schedule, not repeats (two alone cannot show a cadence)")
+DUP_RECURRING_MIN_GAP_DAYS = Setting(
+    "dup_recurring_min_gap_days", 20, "the monthly cadence: the median gap between the "
+    "payments is at least 20 days (a month less an early payment); within a recurring fee "
+    "with more payments than months, two payments of one calendar month are judged")
+DUP_RECURRING_MAX_GAP_DAYS = Setting(
+    "dup_recurring_max_gap_days", 40, "the monthly cadence: the median gap is at most 40 days "
+    "(a month and a late payment)")
 
 
 def _duplicate_pairs(ctx: ScanContext) -> tuple[dict, dict]:
     """DUP-01's and DUP-02's pairs, found in one ordered read of the standing payments.
 
-    A pair is two payments to one payee of one amount at most `duplicate_window_days` apart
-    (either way), the earlier-entered one (lower id) first: with the same item text (memo) for
-    DUP-01, another item text for DUP-02 (a payment without a memo pairs with neither, as in
-    SQL). Each later payment is named once, with the earliest-entered payment it repeats;
-    DUP-02 skips two lines of different payment rolls and a payment DUP-01 names.
+    A pair is two payments to one payee of one amount, the earlier-entered one (lower id)
+    first: citing the same invoice number (发票号), at any distance, for DUP-01; otherwise at
+    most `duplicate_window_days` apart (either way), with the same item text (memo) and no two
+    different invoice numbers for DUP-01, another item text or another invoice for DUP-02 (a
+    payment without a memo pairs by its invoice only, as NULL in SQL). Each later payment is
+    named once, with the earliest-entered payment it repeats; DUP-02 skips two lines of
+    different payment rolls and a payment DUP-01 names. Within the window, two instalments of
+    one contract (合同号) of the approved-payee register whose payments stay within its amount
+    (and its number of instalments) are no pair, nor are two payments of a recurring fee
+    (`_recurring`) in different calendar months.
 
     The payments come sorted by payee, amount and date, so each payment's candidates are the
     neighbours within the window in its (payee, amount) run: n log n for the sort plus the
     window's size per payment, not the self-join's n² pairs.
     Returns ({later id: (earlier row, later row)} for DUP-01, the same for DUP-02)."""
-    window = ctx.settings.duplicate_window_days
-    cached = ctx.cache.get(("duplicate_pairs", window))
+    cfg = ctx.settings
+    window = cfg.duplicate_window_days
+    low, high = cfg.dup_recurring_min_gap_days, cfg.dup_recurring_max_gap_days
+    cache_key = ("duplicate_pairs", window, cfg.dup_recurring_min_count, low, high)
+    cached = ctx.cache.get(cache_key)
     if cached is not None:
         return cached
     p = payments()
     rows = ctx.session.execute(
         select(p.c.id, p.c.date, p.c.amount, p.c.lot_id, p.c.county, p.c.memo, p.c.key,
-               p.c.payee)
+               p.c.payee, PaymentDocument.invoice_number.label("invoice"),
+               PaymentDocument.contract_number.label("contract"))
+        .outerjoin(PaymentDocument, PaymentDocument.transfer_id == p.c.id)
         .order_by(p.c.payee, p.c.amount, p.c.date, p.c.id)).all()
-    found = duplicate_pairs(rows, window)
-    ctx.cache[("duplicate_pairs", window)] = found
+    covered = _contract_instalments(ctx.session, rows)
+
+    def excused(a, b) -> bool:
+        return a.contract is not None and a.contract == b.contract \
+            and (b.payee, b.contract) in covered
+
+    found = duplicate_pairs(rows, window, excused=excused,
+                            recurring=lambda run: _recurring(run, cfg.dup_recurring_min_count,
+                                                             low, high))
+    ctx.cache[cache_key] = found
     return found
 
 
-def duplicate_pairs(rows, window_days: int) -> tuple[dict, dict]:
-    """The pairs of `_duplicate_pairs` among `rows` (id, date, amount, memo, key, payee)
-    sorted by payee, amount and date."""
+def _contract_instalments(session, rows) -> set[tuple[str, str]]:
+    """(payee, contract number) of the contracts whose standing payments stay within them: the
+    approved-payee register names the payee (by exact name) under that 合同号 with an amount
+    (合同金额), the payments citing it add up to at most that amount, and there are no more of
+    them than its instalments (付款期数) where it gives them."""
+    cited = defaultdict(lambda: [0, 0])
+    for row in rows:
+        if row.contract is not None:
+            cited[(row.payee, row.contract)][0] += row.amount
+            cited[(row.payee, row.contract)][1] += 1
+    if not cited:
+        return set()
+    names = dict(session.execute(select(Payee.code, Payee.name).where(
+        Payee.code.in_({payee for payee, _ in cited}))).all())
+    contracts = defaultdict(list)
+    for entry in session.execute(select(ApprovedPayee).where(
+            ApprovedPayee.contract_number.in_({c for _, c in cited}),
+            ApprovedPayee.contract_amount_fen.is_not(None))).scalars():
+        contracts[(entry.payee_name, entry.contract_number)].append(entry)
+    covered = set()
+    for (payee, contract), (total, count) in cited.items():
+        for entry in contracts.get((names.get(payee), contract), ()):
+            if total <= entry.contract_amount_fen and (entry.instalments is None
+                                                       or count <= entry.instalments):
+                covered.add((payee, contract))
+    return covered
+
+
+def _recurring(run, min_count: int, low: int, high: int) -> bool:
+    """A recurring fee: at least `min_count` payments of one amount to one payee, the median
+    gap between them within [low, high] days. Within it, a payment more than the months allow
+    is still judged (`_fee_pairs`): a fee paid twice in a month is a repeat."""
+    if len(run) < min_count:
+        return False
+    days = sorted(r.date for r in run)
+    gaps = sorted((b - a).days for a, b in zip(days, days[1:]))
+    middle = len(gaps) // 2
+    median = gaps[middle] if len(gaps) % 2 else (gaps[middle - 1] + gaps[middle]) / 2
+    return low <= median <= high
+
+
+def duplicate_pairs(rows, window_days: int, *, excused=None, recurring=None) -> tuple[dict, dict]:
+    """The pairs of `_duplicate_pairs` among `rows` (id, date, amount, memo, key, payee, and
+    where known invoice and contract) sorted by payee, amount and date. `excused(a, b)`: a
+    pair within the window that is none (a contract's instalments); `recurring(run)`: a
+    (payee, amount) run that is a recurring fee, whose pairs within the window count only
+    inside one calendar month. A repeated invoice is never excused."""
     exact, other = {}, {}
     span = dt.timedelta(days=window_days)
     start = 0
@@ -329,28 +485,70 @@ def duplicate_pairs(rows, window_days: int) -> tuple[dict, dict]:
         if end < len(rows) and (rows[end].payee, rows[end].amount) \
                 == (rows[start].payee, rows[start].amount):
             continue
-        _pairs_in_run(rows[start:end], span, exact, other)  # one payee, one amount
+        run = rows[start:end]  # one payee, one amount
+        _invoice_pairs(run, exact)
+        rule_out = excused
+        if recurring is not None and run and recurring(run):
+            rule_out = _fee_pairs(run, excused)
+        _pairs_in_run(run, span, exact, other, rule_out)
         start = end
     return exact, {b: pair for b, pair in other.items() if b not in exact}
 
 
-def _pairs_in_run(run, span, exact, other):
+def _fee_pairs(run, excused):
+    """Which pairs of a recurring fee are no repeat. A monthly fee is paid once a month: while
+    the run holds no more payments than the calendar months it spans (plus one), none is (a
+    late August fee and September's may fall in one month, days apart); a run with more has
+    an extra payment, and two payments of one calendar month are judged."""
+    days = [r.date for r in run]
+    first, last = min(days), max(days)
+    months = (last.year - first.year) * 12 + last.month - first.month
+
+    def rule_out(a, b):
+        if excused is not None and excused(a, b):
+            return True
+        return len(run) <= months + 1 or (a.date.year, a.date.month) != (b.date.year,
+                                                                         b.date.month)
+    return rule_out
+
+
+def _invoice_pairs(run, exact):
+    """Within one (payee, amount) run: each payment citing an invoice number an earlier-entered
+    payment already cited, at any distance, with the lowest-id such payment."""
+    first = {}
+    for row in sorted(run, key=lambda r: r.id):
+        invoice = getattr(row, "invoice", None)
+        if invoice is None:
+            continue
+        if invoice in first:
+            exact[row.id] = (first[invoice], row)
+        else:
+            first[invoice] = row
+
+
+def _pairs_in_run(run, span, exact, other, excused=None):
     """Pairs within one (payee, amount) run sorted by date: for each payment, the lowest-id
-    earlier-entered payment within the window with the same memo (exact) and with another
-    memo, not two roll lines (other)."""
+    earlier-entered payment within the window with the same memo and no two different invoice
+    numbers (exact) and with another memo or another invoice, not two roll lines (other)."""
     lo = hi = 0
     for b in run:
         while run[lo].date < b.date - span:
             lo += 1
         while hi < len(run) and run[hi].date <= b.date + span:
             hi += 1
-        if b.memo is None:
+        if b.memo is None or b.id in exact:
             continue
         same = diff = None
+        b_invoice = getattr(b, "invoice", None)
         for a in run[lo:hi]:
             if a.id >= b.id or a.memo is None:
                 continue
-            if a.memo == b.memo:
+            if excused is not None and excused(a, b):
+                continue
+            a_invoice = getattr(a, "invoice", None)
+            two_invoices = a_invoice is not None and b_invoice is not None \
+                and a_invoice != b_invoice
+            if a.memo == b.memo and not two_invoices:
                 if same is None or a.id < same.id:
                     same = a
             elif not (a.key.startswith("roll:") and b.key.startswith("roll:")):
@@ -362,11 +560,22 @@ def _pairs_in_run(run, span, exact, other):
             other[b.id] = (diff, b)
 
 
+def _documents(row) -> dict:
+    return {k: v for k, v in (("invoice", getattr(row, "invoice", None)),
+                              ("contract", getattr(row, "contract", None))) if v is not None}
+
+
+DUP_SETTINGS = (DUPLICATE_WINDOW_DAYS, DUP_RECURRING_MIN_COUNT, DUP_RECURRING_MIN_GAP_DAYS,
+                DUP_RECURRING_MAX_GAP_DAYS)
+
+
 @rule("DUP-01", "重复支付", "Same payment twice", severity="high", method="deterministic",
-      why="The same payee received the same amount for the same item twice within days.",
-      basis="Audit analytics duplicate tests (same payee, amount, item)",
+      why="The same payee received the same amount for the same invoice, or for the same item "
+          "within days, twice.",
+      basis="Audit analytics duplicate tests (same payee, amount, invoice or item); DOMAIN.md "
+            "§4 DUP-01 (≤ 14 days without an invoice number)",
       next_action="Compare the vouchers; reverse or recover the duplicate.",
-      settings=(DUPLICATE_WINDOW_DAYS,))
+      settings=DUP_SETTINGS)
 def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     window = ctx.settings.duplicate_window_days
     exact, _ = _duplicate_pairs(ctx)
@@ -374,11 +583,19 @@ def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     for b_id in sorted(exact):
         a, b = exact[b_id]
         gap = abs((b.date - a.date).days)
+        invoice = getattr(b, "invoice", None)
+        by_invoice = invoice is not None and invoice == getattr(a, "invoice", None)
+        what = f"invoice {invoice}" if by_invoice else "the same item"
         findings.append(Finding(
             "DUP-01", "transfer", str(b.id), a.county,
-            f"transfer #{b.id} ({b.key}) repeats #{a.id} ({a.key}) {gap} days later",
-            f"same payee, amount and item within {window} days", a.amount,
-            {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id}))
+            f"transfer #{b.id} ({b.key}) repeats #{a.id} ({a.key}) {gap} days later, "
+            f"{what}",
+            "same payee, amount and invoice number at any distance" if by_invoice else
+            f"same payee, amount and item within {window} days (no recurring fee, no "
+            "instalment of a contract within its amount)", a.amount,
+            {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id,
+             "paired_by": "invoice" if by_invoice else "item within the window",
+             "documents": [_documents(a), _documents(b)]}))
     return findings
 
 
@@ -388,13 +605,14 @@ def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
           "item text — the way a duplicate slips past DUP-01.",
       basis="Audit analytics same-same-different test (anchors §7 DUP-02, 14 days)",
       next_action="Compare the two vouchers and invoices; reverse or recover the duplicate.",
-      settings=(DUPLICATE_WINDOW_DAYS,))
+      settings=DUP_SETTINGS)
 def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
-    """DUP-02: the same payment again under another voucher and item text — the way a
-    duplicate gets past DUP-01. A payment DUP-01 already names is not named again, so the two
-    rules never count one duplicate twice. Two lines of different payment rolls are left
-    out: each item was published and approved on its own roll, and per-household items often
-    share a standard (¥1,000 for two items is not a duplicate)."""
+    """DUP-02: the same payment again under another voucher and item text (or another invoice)
+    — the way a duplicate gets past DUP-01. A payment DUP-01 already names is not named again,
+    so the two rules never count one duplicate twice. Two lines of different payment rolls are
+    left out: each item was published and approved on its own roll, and per-household items
+    often share a standard (¥1,000 for two items is not a duplicate). So are the instalments
+    of a documented contract within its amount and the payments of a recurring fee."""
     window = ctx.settings.duplicate_window_days
     _, other = _duplicate_pairs(ctx)
     findings = []
@@ -405,9 +623,11 @@ def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
             "DUP-02", "transfer", str(b.id), a.county,
             f"transfer #{b.id} ({b.key}, {b.memo!r}) pays the same payee the same "
             f"amount as #{a.id} ({a.key}, {a.memo!r}) {gap} days apart",
-            f"same payee and amount under another voucher within {window} days",
+            f"same payee and amount under another voucher within {window} days (no recurring "
+            "fee, no instalment of a contract within its amount)",
             a.amount, {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id,
-                       "items": [a.memo or "", b.memo or ""]}))
+                       "items": [a.memo or "", b.memo or ""],
+                       "documents": [_documents(a), _documents(b)]}))
     return findings
 
 
@@ -472,36 +692,58 @@ STA05_BACKDATE_DAYS = Setting("sta05_backdate_days", 30,
       next_action="Ask for the source voucher.",
       settings=(STA05_BACKDATE_DAYS,))
 def sta05_backdated(ctx: ScanContext) -> list[Finding]:
-    prev = func.max(Transfer.effective_date).over(
+    """An entry dated well before the latest date already on its unit's books when it was
+    entered (transfer id order). An entry's date is its voucher's (凭证日期) where the records
+    carry one, else its posting date: a voucher from a closed month is posted in the open
+    period and keeps its own date (issue 17), and that date is what the unit's books show it
+    for."""
+    day = func.coalesce(Transfer.voucher_date, Transfer.effective_date)
+    prev = func.max(day).over(
         partition_by=Transfer.region_code, order_by=Transfer.id, rows=(None, -1))
-    ordered = select(Transfer.id, Transfer.region_code, Transfer.effective_date,
+    ordered = select(Transfer.id, Transfer.region_code, day.label("day"),
+                     Transfer.effective_date, Transfer.voucher_date,
                      Transfer.idempotency_key, Transfer.amount_fen, Transfer.kind,
                      prev.label("prev_max")).subquery()
     rows = ctx.session.execute(select(ordered).where(
-        ordered.c.prev_max > ordered.c.effective_date)).all()
+        ordered.c.prev_max > ordered.c.day)).all()
     limit = ctx.settings.sta05_backdate_days
     findings = []
     for row in rows:
-        prev_max = row.prev_max if isinstance(row.prev_max, dt.date) \
-            else dt.date.fromisoformat(str(row.prev_max))
-        gap = (prev_max - row.effective_date).days
+        prev_max, entry_day = _as_date(row.prev_max), _as_date(row.day)
+        gap = (prev_max - entry_day).days
         if gap > limit:
+            by_voucher = row.voucher_date is not None
             findings.append(Finding(
                 "STA-05", "transfer", str(row.id), row.region_code,
-                f"dated {row.effective_date}, {gap} days before {prev_max}, the latest date "
-                "already on the unit's books when it was entered",
+                f"dated {entry_day} (its {'voucher' if by_voucher else 'posting'} date), "
+                f"{gap} days before {prev_max}, the latest date already on the unit's books "
+                "when it was entered",
                 f"≤ {limit} days earlier than entries already recorded", row.amount_fen,
-                {"transfer_id": row.id, "key": row.idempotency_key, "kind": row.kind.value}))
+                {"transfer_id": row.id, "key": row.idempotency_key, "kind": row.kind.value,
+                 "voucher_date": row.voucher_date.isoformat() if by_voucher else None,
+                 "posting_date": _as_date(row.effective_date).isoformat(),
+                 "dated_by": "voucher date" if by_voucher else "posting date"}))
     return findings
+
+
+def _as_date(value) -> dt.date:
+    # SQLite hands an expression over dates (coalesce, max) back as text.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 @rule("BLK-01", "黑名单对象", "Payee on the violations blacklist",
       severity="high", method="deterministic",
-      why="The payee is on the blacklist for earlier violations during its period.",
-      basis="违规违纪黑名单 (imported list)",
-      next_action="Hold payments; check the contract award.",
+      why="The payee is on the blacklist for earlier violations during its period: paid, "
+          "awarded a contract, or named to carry out a project approved then.",
+      basis="违规违纪黑名单 (imported list); DOMAIN.md §4 BLK-01: payment, contract or project "
+            "approval",
+      next_action="Hold payments; check the contract award and the project's approval.",
       settings=(), at_posting=(refuse_blacklisted,))
 def blk01_blacklisted_payee(ctx: ScanContext) -> list[Finding]:
+    """A payee paid during its blacklist period (one alert per payee); a contract awarded to a
+    listed name during its period (the approved-payee register's award date, one alert per
+    project and name); a project approved while its implementing unit (实施单位, the project
+    library) was listed (one alert per project). Names match exactly, as payments do."""
     s = ctx.session
     p = payments()
     rows = s.execute(
@@ -524,9 +766,116 @@ def blk01_blacklisted_payee(ctx: ScanContext) -> list[Finding]:
             "BLK-01", "payee", payee, r.county,
             f"{r.name} paid {len(items)} time(s) while blacklisted ({r.reason})",
             "no payment during a blacklist period", sum(i.amount for i in items),
-            {"transfers": [transfer_evidence(i) for i in items],
-             "list": {"kind": "blacklist", "list_id": r.list_id, "source": r.source,
-                      "snapshot_date": r.snapshot_date.isoformat(), "line": r.line_no,
-                      "period": f"{r.date_from}–{r.date_to or ''}"},
+            {"transfers": [transfer_evidence(i) for i in items], "list": _listing(r),
              "match": {"fields": ["name"], "method": "exact name"}}))
+    return findings + _blacklisted_awards(ctx) + _blacklisted_approvals(ctx)
+
+
+def _listing(r) -> dict:
+    return {"kind": "blacklist", "list_id": r.list_id, "source": r.source,
+            "snapshot_date": r.snapshot_date.isoformat(), "line": r.line_no,
+            "reason": r.reason, "period": f"{r.date_from}–{r.date_to or ''}"}
+
+
+def _blacklist_columns():
+    return (ExternalRecord.org.label("reason"), ExternalRecord.date_from,
+            ExternalRecord.date_to, ExternalList.source, ExternalList.snapshot_date,
+            ExternalList.id.label("list_id"), ExternalRecord.line_no)
+
+
+def _listed_on(day_column):
+    """The blacklist lines in force on `day_column` (a date column of the joined row)."""
+    return and_(ExternalList.id == ExternalRecord.list_id,
+                ExternalList.kind == ListKind.BLACKLIST,
+                ExternalRecord.date_from <= day_column,
+                or_(ExternalRecord.date_to.is_(None), ExternalRecord.date_to >= day_column))
+
+
+def _paid_from(ctx, project_codes) -> dict:
+    """(project, payee name) → the standing payments from those projects, with the payee's
+    name: the money an award or an approval put at risk."""
+    if not project_codes:
+        return {}
+    p = payments()
+    out = defaultdict(list)
+    for row in ctx.session.execute(
+            select(p, Payee.name.label("payee_name")).join(Payee, Payee.code == p.c.payee)
+            .where(p.c.src_kind == AccountKind.PROJECT, p.c.src_holder.in_(project_codes))
+            .order_by(p.c.date, p.c.id)).all():
+        out[(row.src_holder, row.payee_name)].append(row)
+        out[(row.src_holder, None)].append(row)
+    return out
+
+
+def _blacklisted_awards(ctx) -> list[Finding]:
+    """A contract awarded (approved-payee register: award or contract date) to a name while it
+    was on the blacklist. A later snapshot repeating the award is the same award."""
+    from ledger.registers.payees import PayeeRegister
+    rows = ctx.session.execute(
+        select(ApprovedPayee, PayeeRegister.source.label("register_source"),
+               PayeeRegister.snapshot_date.label("register_snapshot"),
+               User.region_code.label("importer_region"), *_blacklist_columns())
+        .join(PayeeRegister, PayeeRegister.id == ApprovedPayee.register_id)
+        .join(User, User.id == PayeeRegister.imported_by)
+        .join(ExternalRecord, ExternalRecord.name == ApprovedPayee.payee_name)
+        .join(ExternalList, _listed_on(ApprovedPayee.approved_on))
+        .order_by(ApprovedPayee.project_code, ApprovedPayee.payee_name,
+                  PayeeRegister.snapshot_date, ApprovedPayee.id)).all()
+    awards = {}
+    for row in rows:
+        awards.setdefault((row.ApprovedPayee.project_code, row.ApprovedPayee.payee_name), row)
+    paid = _paid_from(ctx, {project for project, _ in awards})
+    regions = dict(ctx.session.execute(select(Project.code, Project.county_code).where(
+        Project.code.in_({project for project, _ in awards}))).all()) if awards else {}
+    findings = []
+    for (project, name), row in awards.items():
+        award = row.ApprovedPayee
+        items = paid.get((project, name), [])
+        at_risk = award.contract_amount_fen or sum(i.amount for i in items)
+        findings.append(Finding(
+            "BLK-01", "award", f"{project}:{name}",
+            regions.get(project) or row.importer_region,
+            f"{name} awarded project {project} on {award.approved_on} while blacklisted "
+            f"({row.reason})", "no contract awarded during a blacklist period", at_risk,
+            {"project": project, "payee_name": name, "awarded_on": award.approved_on.isoformat(),
+             "contract_number": award.contract_number, "basis": award.basis,
+             "contract_amount_fen": award.contract_amount_fen,
+             "register": {"kind": "approved_payees", "source": row.register_source,
+                          "snapshot_date": row.register_snapshot.isoformat(),
+                          "line": award.line_no},
+             "transfers": [transfer_evidence(i) for i in items], "list": _listing(row),
+             "match": {"fields": ["name"], "method": "exact name"}}))
+    return findings
+
+
+def _blacklisted_approvals(ctx) -> list[Finding]:
+    """A project approved (批复) while the unit named to carry it out (实施单位) was listed."""
+    approved = select(ProjectEvent.project_code, func.min(ProjectEvent.effective_date)
+                      .label("approved_on")).where(
+        ProjectEvent.status == ProjectStatus.APPROVED).group_by(
+        ProjectEvent.project_code).subquery()
+    rows = ctx.session.execute(
+        select(Project.code, Project.county_code, Project.implementing_unit,
+               approved.c.approved_on, *_blacklist_columns())
+        .join(approved, approved.c.project_code == Project.code)
+        .join(ExternalRecord, ExternalRecord.name == Project.implementing_unit)
+        .join(ExternalList, _listed_on(approved.c.approved_on))
+        .order_by(Project.code, ExternalRecord.id)).all()
+    first = {}
+    for row in rows:
+        first.setdefault(row.code, row)
+    paid = _paid_from(ctx, set(first))
+    findings = []
+    for code, row in first.items():
+        items = paid.get((code, None), [])
+        findings.append(Finding(
+            "BLK-01", "project", code, row.county_code,
+            f"project {code} approved on {row.approved_on} with implementing unit "
+            f"{row.implementing_unit}, blacklisted then ({row.reason})",
+            "no project approved with a blacklisted implementing unit",
+            sum(i.amount for i in items),
+            {"project": code, "implementing_unit": row.implementing_unit,
+             "approved_on": str(row.approved_on),
+             "transfers": [transfer_evidence(i) for i in items], "list": _listing(row),
+             "match": {"fields": ["implementing_unit"], "method": "exact name"}}))
     return findings

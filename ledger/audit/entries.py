@@ -60,6 +60,8 @@ LATE_COLUMNS = {
     "transfers": ("voucher_date", "value_date"),                          # migration 0022
     "payment_rolls": ("project_code",),                                   # migration 0024
     "household_events": ("doc_number",),   # migration 0023
+    "projects": ("implementing_unit",),    # migration 0026
+    "approved_payees": ("contract_number", "contract_amount_fen", "instalments"),  # 0026
 }
 
 

@@ -97,16 +97,21 @@ def fund_project(ctx, lot_id, project, amount, key, memo, effective_date, vouche
 @click.option("--county", default=None, help="… or from this county's own share.")
 @click.option("--key", required=True, help="Idempotency key, e.g. the bank voucher number.")
 @click.option("--memo", default="")
+@click.option("--invoice", "invoice_number", default=None,
+              help="The invoice number (发票号) the payment pays.")
+@click.option("--contract", "contract_number", default=None,
+              help="The contract number (合同号) the payment is made under.")
 @voucher_options
 @pass_ctx
 def pay(ctx, lot_id, payee, amount, function_code, use_code, project, county, key, memo,
-        effective_date, voucher_date, value_date, as_json):
+        invoice_number, contract_number, effective_date, voucher_date, value_date, as_json):
     """Pay a household or contractor."""
     with ctx.session() as s:
         t = flows.pay(s, ctx.actor(s), lot_id=lot_id, payee_code=payee, amount_fen=amount,
                       function_code=function_code, use_code=use_code, project_code=project,
                       county_code=county, effective_date=effective_date, key=key, memo=memo,
-                      voucher_date=voucher_date, value_date=value_date)
+                      voucher_date=voucher_date, value_date=value_date,
+                      invoice_number=invoice_number, contract_number=contract_number)
         report_transfer(t, as_json)
 
 

@@ -24,13 +24,16 @@ def project_group():
 @click.option("--proposed-on", callback=to_date, default=None,
               help="Date of the proposal (申报日期); default today.")
 @click.option("--doc-number", default=None, help="The proposal's document number (申报文号).")
+@click.option("--implementing-unit", default=None,
+              help="The unit or contractor named to carry it out (实施单位).")
 @pass_ctx
-def project_add(ctx, code, name, county, function_code, proposed_on, doc_number):
+def project_add(ctx, code, name, county, function_code, proposed_on, doc_number,
+                implementing_unit):
     """Register a project in a county, as proposed (申报)."""
     with ctx.session() as s:
         projects.register_project(s, ctx.actor(s), code=code, name=name, county_code=county,
                                   function_code=function_code, proposed_on=proposed_on,
-                                  doc_number=doc_number)
+                                  doc_number=doc_number, implementing_unit=implementing_unit)
     click.echo(f"project {code} registered")
 
 

@@ -659,6 +659,10 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("register_amount_invalid", "line value",
          "line {line}: an amount received is a positive whole number of fen",
          "A unit-receipts line without a positive amount in fen."),
+        ("register_contract_invalid", "line field value",
+         "line {line}: {field} is a positive whole number",
+         "An approved-payees line whose contract amount or number of instalments is not "
+         "positive."),
         ("register_receiver_missing", "line",
          "line {line}: say who received the money",
          "A unit-receipts line names neither a unit's region nor a person."),

@@ -130,11 +130,11 @@ class Misuse:
         self.case(["FLW-02"], f"account:{lot}:project:{code}", amount=amount,
                   note="project money idle since the previous spring")
 
-    def _project(self, s, code, county, name, approved_on, fc="2130504"):
+    def _project(self, s, code, county, name, approved_on, fc="2130504", unit=None):
         p = self.p
         clerk = p.user(s, f"{county}_clerk")
         projects.register_project(s, clerk, code=code, name=name, county_code=county,
-                                  function_code=fc)
+                                  function_code=fc, implementing_unit=unit)
         projects.advance_project(s, clerk, code, ProjectStatus.IN_LIBRARY, approved_on)
         projects.advance_project(s, p.user(s, f"{county}_approver"), code,
                                  ProjectStatus.APPROVED, approved_on)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from ledger.funds import flows, projects
+from ledger.core import creditcode
+from ledger.funds import flows, projects, receipts
 from ledger.store.db import transaction
-from ledger.demo.world import SURNAMES, workday
+from ledger.demo.world import SURNAMES, open_lot, workday
 from ledger.registers.external import ListKind, ListRecord, record_list
-from ledger.models import HouseholdStatus, PayeeKind
+from ledger.models import HouseholdStatus, PayeeKind, SourceLevel
 from ledger.registers.payees import (
     ApprovedPayeeLine, PayeeAccountLine, ReceiptLine, RegisterKind, record_register,
 )
@@ -31,6 +32,8 @@ class Planter:
         self.ids: dict = {}
         self.n = 0
         self.registers: dict = defaultdict(list)  # RegisterKind → lines (DIV-02/03/05)
+        self.noticed: set = set()    # counties that keep project notices (E2)
+        self.notices: dict = {}      # project → planted (from, to) window, None: never noticed
 
     def at(self, when, action):
         self.schedule.append((when, len(self.schedule), action))
@@ -50,19 +53,33 @@ class Planter:
                                 kind=PayeeKind.CONTRACTOR, name=name, region_code=county)
         return code
 
-    def project(self, s, county, code, approved_on, amount, fund_on=None):
+    def project(self, s, county, code, approved_on, amount, fund_on=None, unit=None):
         p = self.p
-        self.m._project(s, code, county, "村级基础设施", approved_on)
+        self.m._project(s, code, county, "村级基础设施", approved_on, unit=unit)
         t = flows.fund_project(s, p.user(s, f"{county}_clerk"), lot_id=p.central,
                                project_code=code, amount_fen=amount,
                                effective_date=fund_on or approved_on, key=f"fund:{code}")
         p.approve(s, t, f"{county}_approver")
 
-    def pay(self, s, county, project, payee, amount, day, memo, key) -> int:
+    def business(self, s, county, name, kind=PayeeKind.BUSINESS, department="91") -> str:
+        """A payee of issue 17's kinds with its unified social credit code (a business, or a
+        unit: department "11" government, "N2" a village collective)."""
+        self.n += 1
+        code = f"QYP{county}{self.n:03d}"
+        body = f"{department}{county}MA{self.n:07d}"[:17]
+        projects.register_payee(s, self.p.user(s, f"{county}_clerk"), code=code, kind=kind,
+                                name=name, region_code=county,
+                                credit_code=body + creditcode.check_character(body))
+        return code
+
+    def pay(self, s, county, project, payee, amount, day, memo, key, invoice=None,
+            contract=None, voucher_date=None) -> int:
         p = self.p
         t = flows.pay(s, p.user(s, f"{county}_clerk"), lot_id=p.central, payee_code=payee,
                       amount_fen=amount, function_code="2130504", use_code="infrastructure",
-                      project_code=project, effective_date=day, key=key, memo=memo)
+                      project_code=project, effective_date=day, key=key, memo=memo,
+                      invoice_number=invoice, contract_number=contract,
+                      voucher_date=voucher_date)
         p.approve(s, t, f"{county}_approver")
         return t.id
 
@@ -85,6 +102,7 @@ def plant_ledger(m, people) -> None:
     pl.run()
     _external_lists(pl)
     _payee_registers(pl)
+    _project_notices(pl)
 
 
 def _flw01_lower(pl):
@@ -101,6 +119,38 @@ def _flw01_lower(pl):
     pl.at(pl.day(5, 27), late)
     m.case(["FLW-01"], f"lot_unit:{p.provincial}:{city}", amount=p.late_share,
            note="city passed the provincial lot down after 77 days")
+    # Look-alike: a second provincial batch the other city recorded as received (到账) 40 days
+    # after the province posted it, and passed down 51 days after that receipt (91 after the
+    # posting): in time by the receipt, which is when the city's clock starts.
+    other = next(c for c in p.counties if p.city_of[c] != city)
+    other_city = p.city_of[other]
+
+    def issue(s):
+        lot = open_lot(s, p, f"黔财农〔{p.year}〕31号", SourceLevel.PROVINCE, 300_000_00,
+                       "省级财政衔接推进乡村振兴补助资金（第二批）", day=pl.day(3, 11))
+        t = flows.allocate(s, p.user(s, "p_clerk"), lot_id=lot, from_region="520000",
+                           to_region=other_city, amount_fen=300_000_00,
+                           effective_date=pl.day(3, 11), key=f"alloc:{lot}:{other_city}",
+                           memo="下达（第二批）")
+        p.approve(s, t, "p_approver")
+        pl.ids["FLW01:lot"], pl.ids["FLW01:issue"] = lot, t.id
+
+    def receive(s):
+        receipts.record_receipt(s, p.user(s, f"{other_city}_clerk"), pl.ids["FLW01:issue"],
+                                received_date=pl.day(4, 20))
+
+    def pass_down(s):
+        lot = pl.ids["FLW01:lot"]
+        t = flows.allocate(s, p.user(s, f"{other_city}_clerk"), lot_id=lot,
+                           from_region=other_city, to_region=other, amount_fen=300_000_00,
+                           effective_date=pl.day(6, 10), key=f"alloc:{lot}:{other}",
+                           memo="切块到县（第二批）")
+        p.approve(s, t, f"{other_city}_approver")
+    pl.at(pl.day(3, 11), issue)
+    pl.at(pl.day(4, 20), receive)
+    pl.at(pl.day(6, 10), pass_down)
+    m.case(["FLW-01"], lambda: f"lot_unit:{pl.ids['FLW01:lot']}:{other_city}",
+           expect="no_alert", note="passed down 51 days after the recorded receipt")
 
 
 def _direct_household_payments(pl):
@@ -314,6 +364,20 @@ def plant_statistical(pl, county, i):
     pl.m.case(["STA-05"], lambda: f"transfer:{pl.ids[key]}", amount=52_000_00,
               note="entered in October, dated July")
 
+    def vouchers(s):  # posted in October, each keeping its voucher's own date
+        payee = pl.contractor(s, other, _firm(pl))
+        pl.ids[key + ":v"] = pl.pay(s, other, f"XMP{other}", payee, 53_000_00,
+                                    pl.day(10, 20), "工程款（7月凭证）", f"plant:{key}:v",
+                                    voucher_date=pl.day(7, 20))
+        pl.ids[key + ":w"] = pl.pay(s, other, f"XMP{other}", payee, 54_000_00,
+                                    pl.day(10, 20), "工程款（10月凭证）", f"plant:{key}:w",
+                                    voucher_date=pl.day(10, 12))
+    pl.at(pl.day(10, 20), vouchers)
+    pl.m.case(["STA-05"], lambda: f"transfer:{pl.ids[key + ':v']}", amount=53_000_00,
+              note="a July voucher entered in October")
+    pl.m.case(["STA-05"], lambda: f"transfer:{pl.ids[key + ':w']}", expect="no_alert",
+              note="an October voucher entered a week later")
+
 
 def plant_div02(pl, county, i):
     """A project pays a contractor it never awarded, and one before its award; look-alikes:
@@ -415,6 +479,230 @@ def plant_div05(pl, county, i):
                note=f"{tag}: {memo}, {days} days")
 
 
+def plant_dup_documents(pl, county, i):
+    """Issue 18's duplicates by document: one invoice paid twice 6 weeks apart (DUP-01, no
+    window catches it); the contract paid beyond its amount (DUP-02). Look-alikes: a monthly
+    fee on its own invoices, one payment late (4 days before the next, another item text);
+    three equal instalments of a registered contract within its amount, ten days apart."""
+    m = pl.m
+    key = f"DUPD:{county}:{i}"
+    code = f"XMK{county}{i}"
+    names = {t: _firm(pl, "建材有限公司") + f"K{i}{t}" for t in ("inv", "fee", "sched", "over")}
+    pl.registers[RegisterKind.APPROVED_PAYEES] += [
+        ApprovedPayeeLine(0, code, names["sched"], pl.day(7, 1), basis=f"合同 HT-{code}-1",
+                          contract_number=f"HT-{code}-1", contract_amount_fen=150_000_00,
+                          instalments=3),
+        ApprovedPayeeLine(0, code, names["over"], pl.day(7, 1), basis=f"合同 HT-{code}-2",
+                          contract_number=f"HT-{code}-2", contract_amount_fen=100_000_00)]
+
+    def setup(s):
+        pl.project(s, county, code, pl.day(7, 1), 500_000_00)
+        for tag, name in names.items():
+            pl.ids[f"{key}:{tag}"] = pl.contractor(s, county, name)
+    pl.at(pl.day(7, 1), setup)
+    plan = [  # tag, project, day, amount, memo, invoice, contract, n
+        ("inv", f"XMP{county}", pl.day(7, 14), 37_000_00, "水泥材料款", f"0441{i}0001", None, "1"),
+        ("inv", f"XMP{county}", pl.day(8, 26), 37_000_00, "材料款（补付）", f"0441{i}0001",
+         None, "2"),
+        ("fee", f"XMP{county}", pl.day(7, 15), 9_600_00, "7月设备租金", f"0552{i}07", None, "f7"),
+        ("fee", f"XMP{county}", pl.day(9, 10), 9_600_00, "8月设备租金", f"0552{i}08", None, "f8"),
+        ("fee", f"XMP{county}", pl.day(9, 14), 9_600_00, "9月设备租金", f"0552{i}09", None, "f9"),
+        ("fee", f"XMP{county}", pl.day(10, 15), 9_600_00, "10月设备租金", f"0552{i}10", None,
+         "f10"),
+        ("sched", code, pl.day(8, 5), 50_000_00, "第1期进度款", None, f"HT-{code}-1", "s1"),
+        ("sched", code, pl.day(8, 15), 50_000_00, "第2期进度款", None, f"HT-{code}-1", "s2"),
+        ("sched", code, pl.day(8, 26), 50_000_00, "第3期进度款", None, f"HT-{code}-1", "s3"),
+        ("over", code, pl.day(8, 5), 60_000_00, "第1期进度款", None, f"HT-{code}-2", "o1"),
+        ("over", code, pl.day(8, 15), 60_000_00, "第2期进度款", None, f"HT-{code}-2", "o2")]
+    for tag, project, day, amount, memo, invoice, contract, n in plan:
+        def act(s, tag=tag, project=project, day=day, amount=amount, memo=memo,
+                invoice=invoice, contract=contract, n=n):
+            pl.ids[f"{key}:{n}"] = pl.pay(s, county, project, pl.ids[f"{key}:{tag}"], amount,
+                                          day, memo, f"plant:{key}:{n}", invoice=invoice,
+                                          contract=contract)
+        pl.at(day, act)
+
+    def transfer(n):
+        return lambda: f"transfer:{pl.ids[f'{key}:{n}']}"
+    m.case(["DUP-01"], transfer("2"), amount=37_000_00, note="one invoice paid twice, 43 days "
+           "apart")
+    m.case(["DUP-02"], transfer("o2"), amount=60_000_00,
+           note="instalments beyond the contract's amount")
+    m.case(["DUP-01", "DUP-02"], transfer("f9"), expect="no_alert",
+           note="a monthly fee, August's paid late, 4 days before September's")
+    for n in ("s2", "s3"):
+        m.case(["DUP-01", "DUP-02"], transfer(n), expect="no_alert",
+               note="an instalment of a registered contract within its amount")
+
+
+def plant_blk01_awards(pl, county, i):
+    """A contract awarded, and a project approved with its implementing unit (实施单位), while
+    the contractor was blacklisted; look-alikes: the same for a name whose listing expired."""
+    m = pl.m
+    for expect, period in (("alert", (dt.date(pl.p.year, 1, 1), dt.date(pl.p.year + 1, 12, 31))),
+                           ("no_alert", (dt.date(2020, 1, 1), dt.date(2021, 12, 31)))):
+        name = _firm(pl, "路桥工程有限公司") + f"{i}{expect[0]}"
+        award, approval = f"XMA{county}{i}{expect[0]}", f"XMI{county}{i}{expect[0]}"
+        m.lists[ListKind.BLACKLIST].append(ListRecord(0, name, org="串通投标",
+                                                      date_from=period[0], date_to=period[1]))
+        pl.registers[RegisterKind.APPROVED_PAYEES].append(ApprovedPayeeLine(
+            0, award, name, pl.day(7, 8), basis=f"中标通知书 {award}",
+            contract_number=f"HT-{award}", contract_amount_fen=260_000_00))
+
+        def act(s, award=award, approval=approval, name=name):
+            pl.project(s, county, award, pl.day(7, 2), 100_000_00)
+            pl.project(s, county, approval, pl.day(7, 9), 100_000_00, unit=name)
+        pl.at(pl.day(7, 9), act)
+        amount = 260_000_00 if expect == "alert" else 0
+        m.case(["BLK-01"], f"award:{award}:{name}", amount=amount, expect=expect,
+               note="awarded while blacklisted" if expect == "alert" else "listing expired")
+        m.case(["BLK-01"], f"project:{approval}", expect=expect,
+               note="approved with a blacklisted implementing unit" if expect == "alert"
+               else "implementing unit's listing expired")
+
+
+def plant_e2_notices(pl, county, i):
+    """E2 on recorded notices, in a county that keeps them (every other project of the county
+    gets an honest notice from its approval day: `_project_notices`): a notice displayed 5
+    days, a notice posted a week after approval and paid into it, a project never noticed;
+    look-alike: a notice displayed before approval, paid 3 days after approval."""
+    if i:
+        return  # one county keeps notices
+    m = pl.m
+    pl.noticed.add(county)
+    short, late, never, early = (f"XM{t}{county}{i}" for t in ("S", "L", "V", "W"))
+    pl.notices[short] = (pl.day(7, 1), pl.day(7, 5))
+    pl.notices[late] = (pl.day(7, 8), pl.day(7, 17))
+    pl.notices[never] = None
+    pl.notices[early] = (dt.date(pl.p.year, 6, 17), dt.date(pl.p.year, 6, 26))
+    plan = [(short, pl.day(7, 1), pl.day(7, 22), 41_000_00),
+            (late, pl.day(7, 1), pl.day(7, 15), 42_000_00),
+            (never, pl.day(7, 1), pl.day(7, 22), 43_000_00),
+            (early, pl.day(7, 10), pl.day(7, 15), 44_000_00)]
+    for code, approved, paid, amount in plan:
+        def act(s, code=code, approved=approved, paid=paid, amount=amount):
+            pl.project(s, county, code, approved, 100_000_00)
+            pl.pay(s, county, code, pl.contractor(s, county, _firm(pl)), amount, paid,
+                   "工程预付款", f"plant:E2N:{code}")
+        pl.at(paid, act)
+    m.case(["E2"], f"project:{short}", amount=41_000_00, note="notice displayed 5 days")
+    m.case(["E2"], f"project:{late}", amount=42_000_00,
+           note="notice posted a week after approval, paid 7 days into it")
+    m.case(["E2"], f"project:{never}", amount=43_000_00, note="never noticed")
+    m.case(["E2"], f"project:{early}", expect="no_alert",
+           note="noticed before approval, paid 3 days after approval")
+
+
+def _project_notices(pl):
+    """The notices of the counties that keep them: the planted ones, and for every other
+    project of the county an honest window from its approval day."""
+    if not pl.noticed:
+        return
+    from sqlalchemy import func, select
+
+    from ledger.disclosure.notices import ProjectNoticeLine, record_project_notices
+    from ledger.models import Project, ProjectEvent, ProjectStatus
+    from ledger.models.disclosure import ProjectNoticeKind
+    p = pl.p
+    for county in sorted(pl.noticed):
+        with transaction(p.factory) as s:
+            approved = s.execute(
+                select(Project.code, func.min(ProjectEvent.effective_date))
+                .join(ProjectEvent, ProjectEvent.project_code == Project.code)
+                .where(Project.county_code == county,
+                       ProjectEvent.status == ProjectStatus.APPROVED)
+                .group_by(Project.code).order_by(Project.code)).all()
+            lines = []
+            for code, day in approved:
+                window = pl.notices.get(code, (day, day + dt.timedelta(days=9)))
+                if window is None:
+                    continue  # never noticed
+                lines.append(ProjectNoticeLine(code, county, ProjectNoticeKind.PUBLICITY,
+                                               window[0], window[1], "县政府公示栏",
+                                               "县乡村振兴局", title=f"{code} 项目公示"))
+            record_project_notices(s, p.user(s, f"{county}_clerk"), lines)
+
+
+def plant_div04(pl, county, i):
+    """A road paid to a catering business (DIV-04); look-alikes: a builder, and a cement
+    works, both paid for the road, with their industry codes on the business registry."""
+    p, m = pl.p, pl.m
+    for tag, kind, industry, amount, expect in (
+            ("diner", "餐饮有限公司", "H6210", 28_000_00, "alert"),
+            ("builder", "建筑工程有限公司", "E4812", 29_000_00, "no_alert"),
+            ("cement", "水泥制品有限公司", "C3021", 27_000_00, "no_alert")):
+        key = f"DIV04:{county}:{i}:{tag}"
+        name = _firm(pl, kind) + f"G{i}"
+        owner = p.person(county, "其他")
+        m.lists[ListKind.BUSINESSES].append(ListRecord(
+            0, owner.name, owner.id_number, org=name, category="法定代表人",
+            date_from=dt.date(2015, 3, 1), industry_code=industry))
+
+        def act(s, key=key, name=name, amount=amount):
+            pl.ids[key] = pl.business(s, county, name)
+            pl.pay(s, county, f"XMP{county}", pl.ids[key], amount, pl.day(8, 6), "道路工程款",
+                   f"plant:{key}")
+        pl.at(pl.day(8, 6), act)
+        m.case(["DIV-04"], lambda key=key: f"payee_use:XMP{county}:{pl.ids[key]}:infrastructure",
+               amount=amount if expect == "alert" else 0, expect=expect,
+               note={"diner": "a road paid to a restaurant (H6210)",
+                     "builder": "a builder (E4812)", "cement": "a cement works (C3021)"}[tag])
+
+
+def plant_payee_kinds(pl, county, i):
+    """DIV-02/DIV-03 with issue 17's kinds: a business a registered project never awarded
+    (DIV-02) and a village committee paid into its accountant's personal account (DIV-03);
+    look-alikes: the township the project names as implementing unit (DIV-02), a person paid
+    into their own account (DIV-03)."""
+    p, m = pl.p, pl.m
+    code = f"XMU{county}{i}"
+    township = f"{county}镇人民政府{i}"
+    names = {"firm": _firm(pl) + f"U{i}", "awarded": _firm(pl) + f"W{i}"}
+    pl.registers[RegisterKind.APPROVED_PAYEES].append(ApprovedPayeeLine(
+        0, code, names["awarded"], pl.day(7, 1), basis=f"中标通知书 {code}"))
+    accountant, person = p.person(county, "其他"), p.person(county, "其他")
+    committee = f"{county}村民委员会{i}"
+    pl.registers[RegisterKind.PAYEE_ACCOUNTS] += [
+        PayeeAccountLine(0, committee, True, f"{p.rng.randrange(10000):04d}", accountant.name,
+                         accountant.id_number, bank="县农村商业银行"),
+        PayeeAccountLine(0, person.name, True, f"{p.rng.randrange(10000):04d}", person.name,
+                         person.id_number, bank="县农村商业银行")]
+
+    pl.at(pl.day(7, 1), lambda s: pl.project(s, county, code, pl.day(7, 1), 200_000_00,
+                                               unit=township))
+
+    def act(s):
+        ids = {"firm": pl.business(s, county, names["firm"]),
+               "awarded": pl.business(s, county, names["awarded"]),
+               "township": pl.business(s, county, township, PayeeKind.UNIT, "11"),
+               "committee": pl.business(s, county, committee, PayeeKind.UNIT, "N2")}
+        pl.n += 1
+        ids["person"] = f"GRP{county}{pl.n:03d}"
+        projects.register_payee(s, p.user(s, f"{county}_clerk"), code=ids["person"],
+                                kind=PayeeKind.PERSON, name=person.name, region_code=county,
+                                id_number=person.id_number, vault=p.vault)
+        for tag, amount in (("firm", 31_000_00), ("awarded", 32_000_00),
+                            ("township", 33_000_00)):
+            pl.pay(s, county, code, ids[tag], amount, pl.day(8, 7), "工程款",
+                   f"plant:KIND:{code}:{tag}")
+        for tag, amount in (("committee", 21_000_00), ("person", 22_000_00)):
+            pl.pay(s, county, f"XMP{county}", ids[tag], amount, pl.day(8, 7), "劳务费",
+                   f"plant:KIND:{code}:{tag}")
+        pl.ids.update({f"KIND:{code}:{t}": v for t, v in ids.items()})
+    pl.at(pl.day(8, 7), act)
+
+    def entity(fmt, tag):
+        return lambda: fmt.format(pl.ids[f"KIND:{code}:{tag}"])
+    m.case(["DIV-02"], entity(f"project_payee:{code}:{{}}", "firm"), amount=31_000_00,
+           note="a business (issue 17 kind) never awarded")
+    m.case(["DIV-02"], entity(f"project_payee:{code}:{{}}", "township"), expect="no_alert",
+           note="the township named as implementing unit")
+    m.case(["DIV-03"], entity("payee:{}", "committee"), amount=21_000_00,
+           note="a village committee's money in its accountant's account")
+    m.case(["DIV-03"], entity("payee:{}", "person"), expect="no_alert",
+           note="a person paid into their own account")
+
+
 def _split_households(pl):
     """BEN-08: the splits prepared by ledger.demo.misuse, recorded in July, then the new
     household paid directly."""
@@ -471,7 +759,9 @@ def _member_changes(pl):
 
 
 PLANTS = [plant_div01, plant_e1_e2, plant_dup01, plant_spl01, plant_blk01, plant_fav02,
-          plant_statistical, plant_dup02, plant_div02, plant_div03, plant_div05]
+          plant_statistical, plant_dup02, plant_div02, plant_div03, plant_div05,
+          plant_dup_documents, plant_blk01_awards, plant_e2_notices, plant_div04,
+          plant_payee_kinds]
 
 
 def _payee_registers(pl):

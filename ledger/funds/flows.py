@@ -17,7 +17,14 @@ from ledger.funds.accounts import account_for
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import Leg, check_amount, iso_day, record, replay, voucher_fields
 from ledger.funds.projects import FUNDABLE, PAYABLE, get_payee, get_project, require_stage
-from ledger.models import AccountKind, RegionLevel, Transfer, TransferKind, User
+from ledger.models import (
+    AccountKind,
+    PaymentDocument,
+    RegionLevel,
+    Transfer,
+    TransferKind,
+    User,
+)
 from ledger.org.regions import get_region
 from ledger.store.access import Action, ancestors, require
 
@@ -94,6 +101,7 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
         function_code: str, use_code: str, key: str, effective_date: dt.date | None = None,
         project_code: str | None = None, county_code: str | None = None,
         memo: str = "", voucher_date: dt.date | None = None, value_date: dt.date | None = None,
+        invoice_number: str | None = None, contract_number: str | None = None,
         _roll_line: bool = False) -> Transfer:
     """Pay a household or contractor out of a project's money or a county's own share.
 
@@ -101,11 +109,18 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     Three dates: the voucher's (`voucher_date`), the bank's value date (`value_date`) and the
     posting date (`effective_date`, the voucher's unless its month is closed; see
     `posting.posting_date`); the entry date is the transfer's `recorded_at`.
+    The invoice (发票号) and contract (合同号) the payment cites, where it cites one, are a
+    `payment_documents` row written in the same entry (the duplicate rules read them).
     """
+    invoice_number = _document(invoice_number, 60)
+    contract_number = _document(contract_number, 100)
     request = {"kind": "pay", "lot": lot_id, "payee": payee_code, "amount_fen": amount_fen,
                "function_code": function_code, "use": use_code, "project": project_code,
                "county": county_code, "date": iso_day(effective_date), "memo": memo,
                **voucher_fields(voucher_date, value_date)}
+    # Only those given, so a payment without them replays as it did before they existed.
+    request.update({k: v for k, v in (("invoice", invoice_number),
+                                      ("contract", contract_number)) if v is not None})
     if isinstance(key, str) and key.startswith("roll:") and not _roll_line:
         raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key",
                           code="roll_key_reserved", key=key)
@@ -143,9 +158,25 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     with record_change(session, actor.username, "transfer.record") as change:
         src = account_for(change, lot, kind, holder, county)
         dst = account_for(change, lot, AccountKind.PAYEE, payee_code, payee.region_code)
-        return record(change, actor, kind=TransferKind.PAY, lot_id=lot_id,
-                      legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
-                      request=request, effective_date=effective_date, region_code=county,
-                      function_code=function_code, use_code=use_code, memo=memo,
-                      voucher_date=voucher_date, value_date=value_date)
+        transfer = record(change, actor, kind=TransferKind.PAY, lot_id=lot_id,
+                          legs=[Leg(src, -amount_fen), Leg(dst, amount_fen)], key=key,
+                          request=request, effective_date=effective_date, region_code=county,
+                          function_code=function_code, use_code=use_code, memo=memo,
+                          voucher_date=voucher_date, value_date=value_date)
+        if invoice_number is not None or contract_number is not None:
+            change.add(PaymentDocument(transfer_id=transfer.id, invoice_number=invoice_number,
+                                       contract_number=contract_number))
+        return transfer
+
+
+def _document(number: str | None, limit: int) -> str | None:
+    """An invoice or contract number as kept: without the spaces inside it (as typed, 发票号
+    codes and numbers are often spaced); None where the payment cites none."""
+    if number is None:
+        return None
+    value = "".join(str(number).split())
+    if len(value) > limit:
+        raise LedgerError(f"document number {value[:20]}… is longer than {limit} characters",
+                          code="cell_too_long", max_length=limit)
+    return value or None
 

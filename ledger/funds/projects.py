@@ -58,9 +58,11 @@ def get_payee(session: Session, code: str) -> Payee:
 def register_project(session: Session, actor: User, *, code: str, name: str,
                      county_code: str, function_code: str,
                      proposed_on: dt.date | None = None,
-                     doc_number: str | None = None) -> Project:
+                     doc_number: str | None = None,
+                     implementing_unit: str | None = None) -> Project:
     """Register a project as proposed (申报) on `proposed_on` (default: the day it is
-    recorded), with the proposal's document number if it has one."""
+    recorded), with the proposal's document number if it has one, and the unit named to carry
+    it out (实施单位) if the library names one."""
     if proposed_on is not None:
         check_date(proposed_on, "proposal date")
     doc_number = _doc(doc_number)
@@ -77,7 +79,9 @@ def register_project(session: Session, actor: User, *, code: str, name: str,
     if session.get(Project, code) is not None:
         raise LedgerError(f"project {code!r} already exists", code="already_exists",
                           what="project", key=code)
-    project = Project(code=code, name=name, county_code=county_code, function_code=function_code)
+    unit = " ".join((implementing_unit or "").split())[:200] or None
+    project = Project(code=code, name=name, county_code=county_code, function_code=function_code,
+                      implementing_unit=unit)
     with record_change(session, actor.username, "project.register") as change:
         change.add(project)
         session.flush()

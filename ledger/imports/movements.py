@@ -52,6 +52,14 @@ def _code(text: str) -> str:
     return value
 
 
+def _document(text: str, limit: int) -> str:
+    """An invoice or contract number: a code, at most `limit` characters."""
+    value = _code(text)
+    if len(value) > limit:
+        raise ValueError(f"{value[:20]}… is longer than {limit} characters")
+    return value
+
+
 def _lot(text: str) -> int | str:
     """A lot by its id (digits) or the document number (文号) that opened it."""
     value = _text(text)
@@ -98,6 +106,12 @@ PAYMENT_COLUMNS = [
     Column("date", ("支付日期", "日期", "date"), parse_date),
     VOUCHER,
     MEMO,
+    # The documents the payment cites (issue 18: DUP-01 pairs repeats of one invoice at any
+    # distance; DUP-02 leaves a contract's instalments alone within its amount).
+    Column("invoice", ("发票号", "发票号码", "invoice"), lambda t: _document(t, 60),
+           required=False),
+    Column("contract", ("合同号", "合同编号", "contract"), lambda t: _document(t, 100),
+           required=False),
 ]
 
 # The column a service's refusal is about, by its code (ledger.core.refusals), so that the
@@ -206,7 +220,8 @@ def _pay(session, actor, v):
     flows.pay(session, actor, lot_id=v["lot"], payee_code=v["payee"], amount_fen=v["amount"],
               function_code=v["function_code"], use_code=v["use"],
               project_code=v.get("project"), county_code=v.get("county"),
-              effective_date=v["date"], key=v["voucher"], memo=v.get("memo") or "")
+              effective_date=v["date"], key=v["voucher"], memo=v.get("memo") or "",
+              invoice_number=v.get("invoice"), contract_number=v.get("contract"))
 
 
 def import_allocations(session: Session, actor: User, _vault, path) -> ImportResult:

@@ -49,6 +49,20 @@ def _amount(text: str) -> int:
     return fen
 
 
+def _document(text: str) -> str:
+    # As a payment's 合同号 is kept (ledger.funds.flows): without the spaces inside it.
+    value = "".join(text.split())
+    if len(value) > 100:
+        raise ValueError("a contract number is at most 100 characters")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"{text!r} is not a number of instalments")
+    return int(text)
+
+
 COLUMNS: dict[RegisterKind, list[Column]] = {
     RegisterKind.APPROVED_PAYEES: [
         Column("project_code", ("项目编码", "project_code")),
@@ -56,7 +70,14 @@ COLUMNS: dict[RegisterKind, list[Column]] = {
         Column("credit_code", ("统一社会信用代码", "credit_code"), required=False),
         Column("approved_on", ("批准日期", "approved_on"), parse_date),
         Column("until", ("截止日期", "until"), parse_date, required=False),
-        Column("basis", ("依据", "basis"), required=False)],
+        Column("basis", ("依据", "basis"), required=False),
+        # The contract (issue 18, DUP-02): its number as payments cite it, its amount, and
+        # how many instalments it provides.
+        Column("contract_number", ("合同号", "合同编号", "contract_number"), _document,
+               required=False),
+        Column("contract_amount_fen", ("合同金额", "contract_amount"), _amount,
+               required=False),
+        Column("instalments", ("付款期数", "instalments"), _count, required=False)],
     RegisterKind.PAYEE_ACCOUNTS: [
         Column("payee_name", ("收款人名称", "payee_name")),
         Column("personal", ("账户类型", "account_type"), _account_type),

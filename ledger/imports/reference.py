@@ -129,6 +129,9 @@ PROJECT_COLUMNS = [
     Column("proposed_on", ("申报日期", "proposed_on"), parse_date, required=False),
     Column("proposal_doc", ("申报文号", "proposal_doc_number"), required=False),
     Column("comment", ("备注", "comment"), required=False),
+    # The unit or contractor named to carry the project out (issue 18: BLK-01 asks whether it
+    # was blacklisted when the project was approved).
+    Column("implementing_unit", ("实施单位", "implementing_unit"), required=False),
 ]
 
 
@@ -197,7 +200,9 @@ def import_projects(session: Session, actor: User, _vault, path) -> ImportResult
             at_line(name, row.line, lambda: require(session, actor, Action.RECORD,
                                                     existing.county_code))
             recorded = (existing.name, existing.county_code, existing.function_code)
-            if recorded != (v["name"], v["county"], v["function_code"]):
+            if recorded != (v["name"], v["county"], v["function_code"]) or (
+                    v.get("implementing_unit") is not None
+                    and v["implementing_unit"] != existing.implementing_unit):
                 raise ImportProblems([Problem(
                     name, row.line, "项目编码", f"project {v['code']} exists as "
                     f"{existing.name} ({existing.county_code}, {existing.function_code})",
@@ -210,7 +215,7 @@ def import_projects(session: Session, actor: User, _vault, path) -> ImportResult
             at_line(name, row.line, lambda: projects.register_project(
                 session, actor, code=v["code"], name=v["name"], county_code=v["county"],
                 function_code=v["function_code"], proposed_on=proposed_on,
-                doc_number=proposal_doc))
+                doc_number=proposal_doc, implementing_unit=v.get("implementing_unit")))
         current = projects.project_stage(session, v["code"])
         if stage is not ProjectStatus.PROPOSED and current is stage:
             step = next(e for e in reversed(events) if e.status is stage)

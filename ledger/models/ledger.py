@@ -203,6 +203,10 @@ class Project(Base):
     function_code: Mapped[str] = mapped_column(String(10))
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # 实施单位: the unit or contractor named to carry the project out, as the library records
+    # it (migration 0026, a late column: null on projects registered before). BLK-01 asks
+    # whether it was blacklisted when the project was approved.
+    implementing_unit: Mapped[str | None] = mapped_column(String(200))
 
 
 class ProjectStatus(str, enum.Enum):
@@ -626,6 +630,20 @@ class TransferReceipt(Base):
     log_id: Mapped[int] = log_id_column()
 
 
+class PaymentDocument(Base):
+    """The documents a payment cites beside its voucher (issue 18): the invoice it pays (发票号)
+    and the contract it pays under (合同号). A row of its own, written in the payment's own
+    audit entry, only for payments that cite one: the duplicate rules (DUP-01/02) pair repeats
+    of one invoice at any distance and leave a contract's instalments alone within its
+    amount."""
+    __tablename__ = "payment_documents"
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), primary_key=True)
+    invoice_number: Mapped[str | None] = mapped_column(String(60), index=True)
+    contract_number: Mapped[str | None] = mapped_column(String(100))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[int] = log_id_column()
+
+
 class AuditEntry(Base):
     """One entry of the audit log: canonical CBOR bytes, stored exactly as hashed."""
     __tablename__ = "audit_entries"
@@ -813,4 +831,5 @@ APPEND_ONLY = (
     "payment_rolls", "roll_lines", "roll_events",
     "recoveries", "loans", "loan_events", "loan_subsidies", "member_events", "household_links",
     "cards", "card_closings", "county_period_closures", "transfer_receipts",
+    "payment_documents",
 )

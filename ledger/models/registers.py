@@ -116,6 +116,13 @@ class ApprovedPayee(Base):
     basis: Mapped[str] = mapped_column(String(200), default="")  # 中标通知书/合同编号
     log_index: Mapped[int] = mapped_column(BigInteger)
     log_id: Mapped[int] = log_id_column()
+    # The contract itself (migration 0026, late columns, null on lines imported before): its
+    # number as payments cite it (合同号), its amount (合同金额, fen) and the number of
+    # instalments it provides (付款期数). DUP-02 leaves a contract's equal instalments alone
+    # while their sum stays within the amount.
+    contract_number: Mapped[str | None] = mapped_column(String(100))
+    contract_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    instalments: Mapped[int | None] = mapped_column(Integer)
 
 
 class PayeeAccount(Base):

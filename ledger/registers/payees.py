@@ -47,6 +47,21 @@ class ApprovedPayeeLine:
     until: dt.date | None = None
     credit_code: str = ""
     basis: str = ""
+    # The contract (issue 18): 合同号 as payments cite it, 合同金额 in fen, 付款期数.
+    contract_number: str | None = None
+    contract_amount_fen: int | None = None
+    instalments: int | None = None
+
+    def __repr__(self) -> str:
+        # A snapshot is recognised by the digest of its lines' reprs: a line without a
+        # contract reads as it did before the contract's fields existed, so a file imported
+        # before them is still the same snapshot.
+        fields = {k: v for k, v in self.__dict__.items()
+                  if not (k in _CONTRACT_FIELDS and v is None)}
+        return f"ApprovedPayeeLine({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
+
+
+_CONTRACT_FIELDS = ("contract_number", "contract_amount_fen", "instalments")
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,14 @@ def _check(kind: RegisterKind, line) -> None:
             raise LedgerError(f"line {line.line_no}: a personal account needs its holder's ID "
                               "number (DIV-03 checks whether the holder is a beneficiary)",
                               code="register_holder_id_missing", line=line.line_no)
+    if kind is RegisterKind.APPROVED_PAYEES:
+        for field, value in (("contract_amount_fen", line.contract_amount_fen),
+                             ("instalments", line.instalments)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value <= 0):
+                raise LedgerError(f"line {line.line_no}: {field} is a positive whole number",
+                                  code="register_contract_invalid", line=line.line_no,
+                                  field=field, value=repr(value))
     if kind is RegisterKind.APPROVED_PAYEES and line.until is not None \
             and line.until < line.approved_on:
         raise LedgerError(f"line {line.line_no}: the approval ends before it starts",
@@ -152,7 +175,10 @@ def _row(kind, register_id, x, vault):
         return ApprovedPayee(register_id=register_id, line_no=x.line_no,
                              project_code=x.project_code, payee_name=x.payee_name,
                              credit_code=x.credit_code or "", approved_on=x.approved_on,
-                             until=x.until, basis=x.basis or "")
+                             until=x.until, basis=x.basis or "",
+                             contract_number=x.contract_number,
+                             contract_amount_fen=x.contract_amount_fen,
+                             instalments=x.instalments)
     if kind is RegisterKind.PAYEE_ACCOUNTS:
         holder = x.holder_id_number
         return PayeeAccount(register_id=register_id, line_no=x.line_no,
