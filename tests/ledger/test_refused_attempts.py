@@ -280,3 +280,32 @@ def test_a_refused_attempt_row_is_append_only(world):
             s.execute(RefusedAttempt.__table__.delete())
     assert _count(world, RefusedAttempt) == 1
 
+
+
+def test_a_roll_refused_whole_for_a_blacklisted_household_counts_for_blk01(world):
+    from ledger.core.errors import PaymentRefused
+    from ledger.registers.external import ListKind, ListRecord
+    from ledger.rolls import lifecycle as rolls
+    from ledger.store.context import LedgerContext
+    from tests.conftest import TEST_CONTEXT
+    from tests.ledger.alerts.helpers import Town
+    from tests.ledger.test_roll_payments import APPROVED, approved_roll, people
+    town = Town(world)
+    approved_roll(world, people(town, 3))
+    town.listing(ListKind.BLACKLIST, [ListRecord(2, "户主2", org="冒领",
+                                                 date_from=dt.date(2024, 1, 1))])
+    world.factory.configure(info=LedgerContext(TEST_CONTEXT.log_origin,
+                                               refuse_blacklisted_payees=True).as_info())
+    try:
+        with pytest.raises(PaymentRefused):
+            with recording(world.factory) as s:
+                rolls.send(s, u(s, "k_clerk"), "R-1", APPROVED)
+    finally:
+        world.factory.configure(info=TEST_CONTEXT.as_info())
+    [row] = _attempts(world)
+    assert (row.kind, row.code, row.roll_code, row.region_code, row.source_holder) == \
+        ("roll_send", "payment_refused", "R-1", COUNTY, COUNTY)
+    assert row.params["payee"] == "HH-002" and row.params["name"] == "户主2"
+    assert _count(world, Transfer, Transfer.idempotency_key.like("roll:%")) == 0
+    with transaction(world.factory) as s:
+        assert rule_outcomes(s)["BLK-01"]["prevented"] == 1
