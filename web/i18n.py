@@ -56,7 +56,7 @@ EN = {
     "已导入": "Imported", "没有记录": "Nothing here", "语言": "Language",
     "村": "Village", "项目公告": "Project notices", "发放清册": "Payment rolls",
     "阶段": "Stage",
-    "被拒绝的操作": "Refused attempts", "起始日期": "Since", "时间": "Time",
+    "被拒绝的操作": "Refused attempts", "起始日期": "Since",
     "拒绝原因": "Why refused", "付出账户": "Paid from", "去向": "To", "不变量": "invariant",
     "账务系统按防范规则拒绝的支付、下达与审核：谁、何时、做什么、为何被拒。被拒的操作不留任何转账，只留此记录。":
         "Payments, allocations and approvals the ledger refused as controls against misuse: "

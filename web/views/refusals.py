@@ -5,6 +5,7 @@ region below it named in `?region=`)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Blueprint, abort, render_template, request
 
@@ -15,12 +16,17 @@ from web.access import actor, requires
 
 bp = Blueprint("refusals", __name__, url_prefix="/audit/refusals")
 
+# A region code as regions are coded (digits, or letters and digits in a test province).
+_CODE = re.compile(r"[0-9A-Za-z_-]{1,40}")
+
 
 @bp.route("/")
 @requires(Action.AUDIT)
 def index():
     me = actor()
     region = (request.args.get("region") or "").strip() or None
+    if region is not None and not _CODE.fullmatch(region):
+        abort(400)   # not a region code (and never sent to the database as one)
     since_text = (request.args.get("since") or "").strip()
     try:
         since = dt.date.fromisoformat(since_text) if since_text else None
