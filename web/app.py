@@ -64,10 +64,22 @@ def create_app(settings: WebSettings) -> Flask:
     _error_pages(app)
     app.jinja_env.globals.update(_=gettext, lang=current_language)
     from web.format import register_filters
-    from web.views import admin, alerts, audit, auth, complaints, imports, public, rolls, staff
+    from web.views import (
+        admin,
+        alerts,
+        audit,
+        auth,
+        complaints,
+        imports,
+        public,
+        refusals,
+        rolls,
+        staff,
+    )
     register_filters(app)
     # One blueprint per area, each under a URL prefix of its own.
-    for area in (auth, staff, rolls, imports, audit, alerts, public, complaints, admin):
+    for area in (auth, staff, rolls, imports, audit, alerts, refusals, public, complaints,
+                 admin):
         app.register_blueprint(area.bp)
     return app
 

@@ -56,6 +56,11 @@ EN = {
     "已导入": "Imported", "没有记录": "Nothing here", "语言": "Language",
     "村": "Village", "项目公告": "Project notices", "发放清册": "Payment rolls",
     "阶段": "Stage",
+    "被拒绝的操作": "Refused attempts", "起始日期": "Since",
+    "拒绝原因": "Why refused", "付出账户": "Paid from", "去向": "To", "不变量": "invariant",
+    "账务系统按防范规则拒绝的支付、下达与审核：谁、何时、做什么、为何被拒。被拒的操作不留任何转账，只留此记录。":
+        "Payments, allocations and approvals the ledger refused as controls against misuse: "
+        "who, when, what, and why. A refused attempt leaves no transfer, only this record.",
     "身份证号与银行卡号已按公示要求遮蔽": "ID and card numbers are masked as on the board",
     "持有": "Held", "天": "days", "账龄": "Age", "收到": "Received", "拨出": "Passed on",
     "选择批次": "Choose a lot", "查看": "View", "明细": "Details", "事件": "Events",

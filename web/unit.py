@@ -1,10 +1,12 @@
 """The unit of work of a request that changes the ledger, and how a refusal is shown.
 
 `run(call)` is the one place a view's change is committed: the request's session commits when
-the service call succeeds; when the ledger refuses (a LedgerError), the session rolls back
-and the refusal is shown — beside the form field it concerns, else above the form, or as a
-flashed message when there is no form. `preview(call)` runs a call and always rolls back (an
-upload's preview shows what would be written, or why not, and writes nothing).
+the service call succeeds; when the ledger refuses (a LedgerError), the session rolls back,
+a refused attempt at misuse is recorded for auditors in a transaction of its own
+(ledger.funds.refusals_log), and the refusal is shown — beside the form field it concerns,
+else above the form, or as a flashed message when there is no form. `preview(call)` runs a
+call and always rolls back (an upload's preview shows what would be written, or why not, and
+writes nothing of it; a refused attempt at misuse is recorded as `run` records it).
 
 Which field a refusal belongs to is decided by its `code` and `params` (ledger/core/errors.py),
 never by its message text: the message is for people and may be translated.
@@ -21,6 +23,7 @@ from flask import flash
 from flask_wtf import FlaskForm
 
 from ledger.core.errors import LedgerError, PermissionDenied
+from ledger.funds.refusals_log import attempt_of, record_refused
 from web import db
 
 # The form field a refusal concerns, by its code, wherever a form has a field of that name.
@@ -113,6 +116,7 @@ def run(call: Callable[[], Any], *, form: FlaskForm | None = None,
         raise
     except LedgerError as refusal:
         db.rollback()
+        _record_attempt(refusal)
         show(refusal, form, fields=fields, default_field=default_field)
         return Outcome(refusal=refusal)
     db.commit()
@@ -130,6 +134,22 @@ def preview(call: Callable[[], Any]) -> Outcome:
     except PermissionDenied:
         raise
     except LedgerError as refusal:
+        db.rollback()
+        # An upload refused at its preview was still tried: its attempt is recorded.
+        _record_attempt(refusal)
         return Outcome(refusal=refusal)
     finally:
         db.rollback()
+
+
+def _record_attempt(refusal: LedgerError) -> None:
+    """After the rollback: a refusal that prevented a misuse leaves its attempt for auditors
+    (ledger.funds.refusals_log), in a transaction of its own on the request's session."""
+    if attempt_of(refusal) is None:
+        return
+    try:
+        record_refused(db.session(), refusal)
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise

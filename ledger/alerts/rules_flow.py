@@ -147,6 +147,12 @@ def flw02_idle_balance(ctx: ScanContext) -> list[Finding]:
         .join(first_in, first_in.c.account_id == Account.id)
         .where(Account.kind.in_([AccountKind.UNIT, AccountKind.PROJECT]),
                Account.debits_posted - Account.credits_posted > 0)).all()
+    # Money can sit idle because the ledger refused its spending (a payment to a blacklisted
+    # payee, outside the lot's purpose, beyond the balance…): the finding names those refused
+    # attempts, dated after the last movement, so the auditor sees why (issue 18). Imported
+    # here: only this rule reads them.
+    from ledger.funds.refusals_log import refused_spending
+    refused = refused_spending(s)
     findings = []
     for acc, lot, kind, holder, region, balance, out, inn in rows:
         since = max(d for d in (out, inn) if d is not None)
@@ -154,13 +160,22 @@ def flw02_idle_balance(ctx: ScanContext) -> list[Finding]:
         if idle < cfg.flw02_high_days:
             continue
         critical = idle >= cfg.flw02_critical_days
+        stranded = [a for a in refused.get((lot, kind.value, holder), ())
+                    if since.isoformat() <= a["date"] <= ctx.as_of.isoformat()]
+        observed = f"balance {yuan(int(balance))} with no outflow for {idle} days (since {since})"
+        if stranded:
+            observed += "; spending from it refused: " + ", ".join(
+                f"{a['date']} {a['code']}"
+                + (f" {yuan(a['amount_fen'])}" if a["amount_fen"] is not None else "")
+                for a in stranded)
+        evidence = {"account_id": acc, "lot_id": lot, "holder": holder,
+                    "last_movement": since.isoformat()}
+        if stranded:
+            evidence["refused_attempts"] = stranded
         findings.append(Finding(
-            "FLW-02", "account", f"{lot}:{kind.value}:{holder}", region,
-            f"balance {yuan(int(balance))} with no outflow for {idle} days (since {since})",
+            "FLW-02", "account", f"{lot}:{kind.value}:{holder}", region, observed,
             f"≥ {cfg.flw02_high_days} days high, ≥ {cfg.flw02_critical_days} days critical",
-            int(balance), {"account_id": acc, "lot_id": lot, "holder": holder,
-                           "last_movement": since.isoformat()},
-            severity="critical" if critical else "high"))
+            int(balance), evidence, severity="critical" if critical else "high"))
     return findings
 
 

@@ -19,6 +19,7 @@ from ledger.alerts.rules import run_rules
 from ledger.alerts.settings import AlertSettings
 from ledger.audit.log import record_change
 from ledger.core.errors import LedgerError
+from ledger.funds.refusals_log import prevented_counts
 from ledger.models import Transfer, User
 from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.screening.finding import Finding
@@ -244,12 +245,17 @@ def show_alert(session: Session, actor: User, alert_id: int) -> dict:
 
 
 def rule_outcomes(session: Session) -> dict[str, dict]:
-    """Per rule: alerts by current state (confirmed vs dismissed is real-world precision)."""
+    """Per rule: alerts by current state (confirmed vs dismissed is real-world precision), and
+    "prevented": attempts the ledger refused at posting that the rule would otherwise have
+    found (ledger.funds.refusals_log.PREVENTED maps refusal codes to rules)."""
     current = latest_events(session)
     rules = dict(session.execute(select(Alert.id, Alert.rule_id)).all())
     out = {rid: Counter() for rid in RULES}
     for alert_id, event in current.items():
         out[rules[alert_id]][event.state.value] += 1
+    for rid, n in prevented_counts(session).items():
+        if rid in out:
+            out[rid]["prevented"] += n
     return {rid: dict(c) for rid, c in out.items()}
 
 

@@ -159,23 +159,32 @@ def transition_command(ctx, alert_id, to, reason, until, recovery, note):
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def rules_command(ctx, as_json):
-    """The rule catalogue with the confirmed and dismissed counts of each rule."""
+    """The rule catalogue with the confirmed and dismissed counts of each rule, and the
+    attempts the ledger refused at posting that the rule would otherwise have found
+    (prevented; `fundtrail refusals list` shows them)."""
     from dataclasses import asdict
 
     from ledger.alerts.catalogue import RULES
     from ledger.alerts.service import rule_outcomes
+    from ledger.funds.refusals_log import prevented_counts
     with ctx.session() as s:
         outcomes = rule_outcomes(s)
+        invariants = prevented_counts(s).get(None, 0)
     rows = []
     for rid, rule in RULES.items():
         o = outcomes.get(rid, {})
         confirmed = sum(o.get(k, 0) for k in ("confirmed", "recovering", "recovered"))
         rows.append(asdict(rule) | {"confirmed": confirmed, "dismissed": o.get("dismissed", 0),
-                                    "open": o.get("open", 0) + o.get("investigating", 0)})
-    emit(rows, as_json, "\n".join(
+                                    "open": o.get("open", 0) + o.get("investigating", 0),
+                                    "prevented": o.get("prevented", 0)})
+    text = "\n".join(
         f"{r['id']:<7} {r['severity']:<8} {r['method']:<13} confirmed {r['confirmed']:>4} "
-        f"dismissed {r['dismissed']:>4} open {r['open']:>4}  {r['title_zh']} / {r['title_en']}"
-        for r in rows))
+        f"dismissed {r['dismissed']:>4} open {r['open']:>4} prevented {r['prevented']:>4}  "
+        f"{r['title_zh']} / {r['title_en']}" for r in rows)
+    if invariants:
+        text += (f"\n不变量 invariants (overdraft, maker–checker, lots, payee outside the "
+                 f"county; no rule scans for them): prevented {invariants}")
+    emit(rows, as_json, text)
 
 
 @alerts.command("eval")

@@ -45,7 +45,8 @@ class Context:
         return self._factory
 
     def session(self):
-        """A unit of work: `with ctx.session() as s:` commits on success, rolls back on error."""
+        """A unit of work: `with ctx.session() as s:` commits on success, rolls back on error
+        (and records a refused attempt, see `_SessionScope`)."""
         return _SessionScope(self)
 
     def actor(self, session):
@@ -62,8 +63,10 @@ class _SessionScope:
         self.ctx = ctx
 
     def __enter__(self):
-        from ledger.store.db import transaction
-        self.cm = transaction(self.ctx.factory)
+        # A change refused as a control against misuse is rolled back, then its attempt is
+        # written for auditors in a transaction of its own (ledger.funds.refusals_log).
+        from ledger.funds.refusals_log import recording
+        self.cm = recording(self.ctx.factory)
         return self.cm.__enter__()
 
     def __exit__(self, *exc):

@@ -88,6 +88,8 @@ COMMANDS = {
         "Take money idle for two years back up the chain for pooled use (same lot)."),
     "recovery": LazyCommand("ledger.cli.recoveries:recovery_group",
         "Recover misused money back to its lot (追回归位), and follow what is still owed."),
+    "refusals": LazyCommand("ledger.cli.refusals:refusals",
+        "Refused attempts: misuse the ledger prevented, for auditors."),
     "region": LazyCommand("ledger.cli.org:region_group",
         "Regions: the tree of cities, counties, townships and villages below the province."),
     "reject": LazyCommand("ledger.cli.funds:reject",

@@ -17,6 +17,7 @@ from ledger.funds.accounts import account_for
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import Leg, check_amount, iso_day, record, replay, voucher_fields
 from ledger.funds.projects import FUNDABLE, PAYABLE, get_payee, get_project, require_stage
+from ledger.funds.refusals_log import attempting
 from ledger.models import (
     AccountKind,
     PaymentDocument,
@@ -43,6 +44,16 @@ def allocate(session: Session, actor: User, *, lot_id: int, from_region: str, to
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
+    with attempting(actor, "allocate", region_code=from_region, lot_id=lot_id,
+                    source_kind=AccountKind.UNIT.value, source_holder=from_region,
+                    target=to_region, amount_fen=amount_fen, day=effective_date or voucher_date,
+                    key=key):
+        return _allocate(session, actor, lot_id, from_region, to_region, amount_fen, key,
+                         effective_date, memo, voucher_date, value_date, request)
+
+
+def _allocate(session, actor, lot_id, from_region, to_region, amount_fen, key, effective_date,
+              memo, voucher_date, value_date, request):
     check_amount(amount_fen)
     lot = get_lot(session, lot_id)
     source, target = get_region(session, from_region), get_region(session, to_region)
@@ -75,6 +86,15 @@ def fund_project(session: Session, actor: User, *, lot_id: int, project_code: st
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
+    with attempting(actor, "fund_project", project_code=project_code, lot_id=lot_id,
+                    target=project_code, amount_fen=amount_fen,
+                    day=effective_date or voucher_date, key=key) as attempt:
+        return _fund_project(session, actor, attempt, lot_id, project_code, amount_fen, key,
+                             effective_date, memo, voucher_date, value_date, request)
+
+
+def _fund_project(session, actor, attempt, lot_id, project_code, amount_fen, key,
+                  effective_date, memo, voucher_date, value_date, request):
     check_amount(amount_fen)
     lot = get_lot(session, lot_id)
     project = get_project(session, project_code)
@@ -86,6 +106,8 @@ def fund_project(session: Session, actor: User, *, lot_id: int, project_code: st
             code="project_outside_lot", project=project_code,
             function_code=project.function_code, lot=lot.id, allowed=lot.function_codes)
     county = project.county_code
+    attempt.region_code, attempt.source_kind, attempt.source_holder = \
+        county, AccountKind.UNIT.value, county
     require(session, actor, Action.RECORD, county)
     with record_change(session, actor.username, "transfer.record") as change:
         src = account_for(change, lot, AccountKind.UNIT, county, county)
@@ -127,6 +149,22 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
+    with attempting(actor, "pay", project_code=project_code, region_code=county_code,
+                    lot_id=lot_id, target=payee_code, amount_fen=amount_fen,
+                    day=effective_date or voucher_date, key=key) as attempt:
+        return _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code,
+                    use_code, key, effective_date, project_code, county_code, memo,
+                    voucher_date, value_date, request, invoice_number, contract_number)
+
+
+def _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code, use_code, key,
+         effective_date, project_code, county_code, memo, voucher_date, value_date, request,
+         invoice_number, contract_number):
+    if project_code is not None:
+        attempt.region_code = None   # the project's county (county_code is then refused)
+        attempt.source_kind, attempt.source_holder = AccountKind.PROJECT.value, project_code
+    elif county_code is not None:
+        attempt.source_kind, attempt.source_holder = AccountKind.UNIT.value, county_code
     check_amount(amount_fen)
     lot = get_lot(session, lot_id)
     check_spending(lot, function_code, use_code)
@@ -150,6 +188,7 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
             raise LedgerError(f"direct payments come from a county; {county_code} is not one",
                               code="not_a_county", region=county_code, level=region.level)
         county, kind, holder = county_code, AccountKind.UNIT, county_code
+    attempt.region_code = county
     payee = get_payee(session, payee_code)
     if county not in ancestors(session, payee.region_code):
         raise LedgerError(f"payee {payee_code} lives outside county {county}, which is paying",

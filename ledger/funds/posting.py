@@ -30,6 +30,7 @@ from ledger.core.errors import (
     PermissionDenied,
 )
 from ledger.funds.accounts import lock_accounts
+from ledger.funds.refusals_log import attempting
 from ledger.models import (
     SOURCE_KINDS,
     Account,
@@ -327,6 +328,18 @@ def _decide(session: Session, actor: User, transfer_id: int, decision: Decision,
             comment: str) -> Approval:
     transfer = get_transfer(session, transfer_id)
     require(session, actor, Action.APPROVE, transfer.region_code)
+    # A refused decision (the recorder deciding their own entry, a closed month) is recorded
+    # for auditors (ledger.funds.refusals_log).
+    with attempting(actor, "approve" if decision is Decision.APPROVED else "reject",
+                    region_code=transfer.region_code, lot_id=transfer.lot_id,
+                    amount_fen=transfer.amount_fen, day=transfer.effective_date,
+                    key=transfer.idempotency_key, transfer_id=transfer_id):
+        return _decided(session, actor, transfer, decision, comment)
+
+
+def _decided(session: Session, actor: User, transfer: Transfer, decision: Decision,
+             comment: str) -> Approval:
+    transfer_id = transfer.id
     if actor.id == transfer.recorded_by:
         raise MakerChecker(
             f"{actor.username} recorded transfer #{transfer_id} and cannot also approve it",
@@ -384,7 +397,10 @@ def reverse(session: Session, actor: User, transfer_id: int, *, reason: str,
     if decision_of(session, transfer_id) is not Decision.APPROVED:
         raise LedgerError(f"transfer #{transfer_id} is not approved; reject it instead",
                           code="reverse_unapproved", transfer_id=transfer_id)
-    with record_change(session, actor.username, "transfer.record", reason=reason) as change:
+    with attempting(actor, "reverse", region_code=original.region_code,
+                    lot_id=original.lot_id, amount_fen=original.amount_fen,
+                    day=effective_date, key=key, transfer_id=transfer_id), \
+            record_change(session, actor.username, "transfer.record", reason=reason) as change:
         _check_not_reversed(session, transfer_id)
         postings = session.execute(
             select(Posting).where(Posting.transfer_id == transfer_id)

@@ -27,6 +27,7 @@ from ledger.core.classification import USES
 from ledger.core.errors import LedgerError
 from ledger.core.money import parse_yuan
 from ledger.funds import flows
+from ledger.funds.refusals_log import attach_file
 from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
 from ledger.imports.households import ImportResult
 from ledger.models import FundLot, Transfer, User
@@ -195,8 +196,13 @@ def _import(kind: str, columns: list[Column], record, session: Session, actor: U
         try:
             record(session, actor, row.values)
         except LedgerError as exc:
-            raise ImportProblems([Problem(name, row.line, _refusal_column(exc, columns),
-                                          str(exc), exc.code, exc.params)]) from None
+            column = _refusal_column(exc, columns)
+            refused = ImportProblems([Problem(name, row.line, column, str(exc), exc.code,
+                                              exc.params)])
+            # A file refused for a misuse the ledger prevents is one refused attempt, naming
+            # the file, line and column (recorded after the rollback: refusals_log).
+            attach_file(refused, exc, name, row.line, column)
+            raise refused from None
         if row.values["voucher"] in before:
             same += 1
         else:

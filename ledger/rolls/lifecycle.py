@@ -37,6 +37,7 @@ from ledger.core.workdays import add_working_days
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import check_amount, check_date
 from ledger.funds.projects import get_project
+from ledger.funds.refusals_log import attempting
 from ledger.households.cards import cards_for_lines
 from ledger.models import (
     Account,
@@ -812,10 +813,17 @@ def _send(session, actor, code, day) -> list[tuple]:
     with_bank = roll_payments.recorded_payments(session, roll)
     todo = [line for line in open_lines   # held, withdrawn, or already with the bank: skipped
             if line.line_no not in with_bank]
-    # A roll goes to the bank whole or not at all: a blacklisted household refuses it here,
-    # before any line is recorded (where the deployment refuses such payments).
-    refuse_blacklisted(session, [line.household_code for line in todo], day)
-    sent = roll_payments.send_lines(session, actor, roll, todo, day)
+    kind, holder = roll_payments.roll_source(roll)
+    # A roll refused whole (a blacklisted household, its source overdrawn, its lot's purpose,
+    # a closed month) is recorded for auditors (ledger.funds.refusals_log); a line refused on
+    # the one-line path names its payee and key instead.
+    with attempting(actor, "roll_send", region_code=roll.county_code, lot_id=roll.lot_id,
+                    source_kind=kind.value, source_holder=holder, roll_code=roll.code,
+                    amount_fen=sum(line.amount_fen for line in todo), day=day):
+        # A roll goes to the bank whole or not at all: a blacklisted household refuses it
+        # here, before any line is recorded (where the deployment refuses such payments).
+        refuse_blacklisted(session, [line.household_code for line in todo], day)
+        sent = roll_payments.send_lines(session, actor, roll, todo, day)
     if sent:  # a re-run after everything went (e.g. after a crash past the commit) records nothing
         add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
     return sent

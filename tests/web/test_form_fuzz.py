@@ -176,6 +176,7 @@ SPECS: dict[str, Spec] = {
     "audit.run_verify": Spec("auditor", form={"comment": ""}, heavy=True),
     "audit.bundle": Spec("auditor", form={"comment": ""}, heavy=True),
     "audit.proof": Spec("auditor", args={"index": "3"}),
+    "refusals.index": Spec("auditor", query={"region": COUNTY, "since": "2024-01-01"}),
     "alerts.inbox": Spec("auditor", query={"state": "all", "rule": "BEN-08",
                                            "severity": "high"}),
     "alerts.detail": Spec("auditor", args={"alert_id": "{alert}"}),

@@ -1,0 +1,39 @@
+"""`fundtrail refusals list`: the movements of money the ledger refused as a control against
+misuse (who tried what, when, why refused), for auditors (ledger.funds.refusals_log)."""
+from __future__ import annotations
+
+import click
+
+from ledger.cli.params import emit, pass_ctx, to_date
+
+
+@click.group("refusals")
+def refusals():
+    """Refused attempts: misuse the ledger prevented, for auditors."""
+
+
+def _line(r: dict) -> str:
+    where = f" {r['file']} 第{r['line']}行" + (f" {r['column']}" if r["column"] else "") \
+        if r["file"] else ""
+    amount = f"¥{r['amount']}" if r["amount"] is not None else "—"
+    rule = r["rule_id"] or "不变量 invariant"
+    return (f"#{r['id']:<5} {r['attempted_at'][:19]} {r['user']:<12} {r['kind_label']:<14} "
+            f"{r['code_label']}（{r['code']}，{rule}） {r['region']} "
+            f"{r['source'] or ''}→{r['target'] or ''} {amount:>14} 日期 {r['date'] or '—'} "
+            f"凭证 {r['key'] or '—'}" + (f" 清册 {r['roll']}" if r["roll"] else "")
+            + (f" 转账 #{r['transfer_id']}" if r["transfer_id"] else "") + where)
+
+
+@refusals.command("list")
+@click.option("--region", default=None, help="Region code (default: your own); and below it.")
+@click.option("--since", callback=to_date, default=None,
+              help="Attempts on or after this day (YYYY-MM-DD, UTC).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def list_command(ctx, region, since, as_json):
+    """List refused attempts, newest first: 时间、用户、操作、拒绝原因（代码，规则）、金额（元）."""
+    from ledger.funds.refusals_log import list_refused
+    with ctx.session() as s:
+        rows = list_refused(s, ctx.actor(s), region=region, since=since)
+    emit(rows, as_json, "\n".join(_line(r) for r in rows) or "没有被拒绝的尝试 (no refused "
+                                                              "attempts)")
