@@ -85,6 +85,20 @@ def test_div01_negative_list_words_and_codes(town):
     assert set(town.fired("DIV-01", strict)) == {f"transfer:{fine}"}  # the list is config
 
 
+def test_div01_reads_what_vouchers_call_vehicles_and_cadre_allowances_not_allowed_uses(town):
+    """The negative list as vouchers word it: a car and a village cadre's allowance fire; an
+    interest subsidy of microcredit (还款贴息: 还款 inside an allowed use) and work-relief labour
+    pay (以工代赈务工工资) do not."""
+    town.household("H1", [("郑二", "户主", idn(42), None)])
+    car = town.pay("H1", 300_00, D(2024, 6, 3), memo="购置工作用越野车一辆")
+    cadre = town.pay("H1", 300_00, D(2024, 6, 4), memo="村干部误工补贴")
+    town.pay("H1", 300_00, D(2024, 6, 5), memo="小额信贷到期还款贴息")
+    town.pay("H1", 300_00, D(2024, 6, 6), memo="以工代赈务工工资")
+    both = town.pay("H1", 300_00, D(2024, 6, 7), memo="以工代赈项目管理人员工资")
+    assert set(town.fired("DIV-01")) == {f"transfer:{car}", f"transfer:{cadre}",
+                                         f"transfer:{both}"}
+
+
 def _project(town, code, approved_on):
     with transaction(town.world.factory) as s:
         clerk = get_user(s, "k_clerk")
