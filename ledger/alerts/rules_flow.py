@@ -110,7 +110,8 @@ def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
             "FLW-01", "lot_unit", f"{lot}:{holder}", holder, observed,
             f"≥ {cfg.flw01_min_share_percent}% within {days} days of receipt "
             f"({level.value} level)", inflow - passed,
-            {"lot_id": lot, "unit": holder, "received_on": first.isoformat(),
+            {"lot_id": lot, "lot_doc_number": ctx.session.get(FundLot, lot).doc_number,
+             "unit": holder, "received_on": first.isoformat(),
              "received_by": "the unit's recorded receipt (到账)" if first_source == "receipt"
              else "the posting date (no receipt recorded)", "received_transfer_id": first_tid,
              "deadline": deadline.isoformat(),
@@ -632,7 +633,8 @@ def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
             "same payee, amount and invoice number at any distance" if by_invoice else
             f"same payee, amount and item within {window} days (no recurring fee, no "
             "instalment of a contract within its amount)", a.amount,
-            {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id,
+            {"transfers": [transfer_evidence(a), transfer_evidence(b)],
+             "duplicate_transfer_id": b.id,
              "paired_by": "invoice" if by_invoice else "item within the window",
              "documents": [_documents(a), _documents(b)]}))
     return findings
@@ -664,7 +666,8 @@ def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
             f"amount as #{a.id} ({a.key}, {a.memo!r}) {gap} days apart",
             f"same payee and amount under another voucher within {window} days (no recurring "
             "fee, no instalment of a contract within its amount)",
-            a.amount, {"transfers": [transfer_evidence(a)], "duplicate_transfer_id": b.id,
+            a.amount, {"transfers": [transfer_evidence(a), transfer_evidence(b)],
+                       "duplicate_transfer_id": b.id,
                        "items": [a.memo or "", b.memo or ""],
                        "documents": [_documents(a), _documents(b)]}))
     return findings
