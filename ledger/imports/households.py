@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import IdNumber, IdNumberError, read_number
 from ledger.core.pii import PiiVault
+from ledger.households.changes import PastStatus, record_past_statuses
 from ledger.households.registry import (
     NewHousehold,
     NewMember,
@@ -67,6 +68,9 @@ HOUSEHOLD_COLUMNS = [
     Column("registered_on", ("识别日期", "registered_on"), parse_date),
     Column("bank_card", ("银行卡号", "bank_card"), normalise_card, required=False),
     Column("phone", ("联系电话", "phone"), required=False),
+    # The day 户状态 took effect when it is not the enrolment's (脱贫时间, 清退日期 of a registry
+    # export): the household is enrolled (建档立卡) on 识别日期 and changes to 户状态 then.
+    Column("status_date", ("状态日期", "status_date"), parse_date, required=False),
 ]
 
 def registered_id(text: str) -> IdNumber:
@@ -111,6 +115,11 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
                                     {"first_line": seen[v["code"]]}))
             continue
         seen[v["code"]] = row.line
+        if v.get("status_date") is not None and v["status_date"] < v["registered_on"]:
+            problems.append(Problem(name, row.line, "状态日期", f"{v['status_date']} is before "
+                                    f"识别日期 {v['registered_on']}", "cell_invalid",
+                                    {"column": "状态日期"}))
+            continue
         existing = session.get(Household, v["code"])
         if existing is None:
             if session.get(Payee, v["code"]) is not None:
@@ -145,9 +154,20 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
             check_text(Household.__table__, {"code": v["code"], "village_code": v["village"],
                                              "head_name": v["head_name"]})))
     register_households(session, actor, vault, [
-        NewHousehold(v["code"], v["village"], v["head_name"], v["status"], v["registered_on"],
-                     v["bank_card"], v["phone"]) for v in (row.values for row in new)])
+        NewHousehold(v["code"], v["village"], v["head_name"], _enrolled_as(v),
+                     v["registered_on"], v["bank_card"], v["phone"])
+        for v in (row.values for row in new)])
+    record_past_statuses(session, actor, [
+        PastStatus(v["code"], v["status"], v["status_date"], "户状态（建档立卡户导入）")
+        for v in (row.values for row in new) if _enrolled_as(v) is not v["status"]])
     return ImportResult("households", len(new), same, rows.report)
+
+
+def _enrolled_as(v: dict) -> HouseholdStatus:
+    """The status at enrolment (识别日期): 户状态 itself, unless 状态日期 says it took effect
+    later — then the household was enrolled as 建档立卡 and changed on 状态日期."""
+    later = v.get("status_date") is not None and v["status_date"] > v["registered_on"]
+    return HouseholdStatus.REGISTERED if later else v["status"]
 
 
 def _household_diffs(session, existing: Household, v: dict, vault: PiiVault) -> list[str]:
@@ -155,9 +175,9 @@ def _household_diffs(session, existing: Household, v: dict, vault: PiiVault) -> 
     first = session.execute(select(HouseholdEvent).where(
         HouseholdEvent.household_code == existing.code).order_by(HouseholdEvent.id)
         .limit(1)).scalar_one()
-    if (first.status, first.effective_date) != (v["status"], v["registered_on"]):
+    if (first.status, first.effective_date) != (_enrolled_as(v), v["registered_on"]):
         diffs.append(f"户状态/识别日期 {first.status.value} {first.effective_date} → "
-                     f"{v['status'].value} {v['registered_on']} (status changes are recorded "
+                     f"{_enrolled_as(v).value} {v['registered_on']} (status changes are recorded "
                      "as events, not by re-importing)")
     if existing.village_code != v["village"]:
         diffs.append(f"村代码 {existing.village_code} → {v['village']}")

@@ -206,3 +206,39 @@ def test_a_cell_with_a_control_character_is_refused_where_it_is(world, tmp_path)
         run(world, import_members, write(tmp_path, "m.csv", text))
     [problem] = caught.value.problems
     assert (problem.line, problem.column, problem.code) == (2, "户编码", "cell_control_character")
+
+
+def test_a_current_status_with_its_date_is_enrolment_then_the_change(world, tmp_path):
+    """A registry export gives today's 户状态 with the day it took effect (状态日期): the
+    household was enrolled (建档立卡) on 识别日期 and changed then, so the county's status
+    history imported after it agrees with it instead of conflicting (found by the outsider's
+    evaluation: 已脱贫 on the enrolment day refused the whole history)."""
+    from ledger.imports.household_status import import_household_status
+    from ledger.models import HouseholdEvent
+    rows = ("户编码,村代码,户主姓名,户状态,识别日期,状态日期\n"
+            f"H-110,{VILLAGE},周一,已脱贫,2019-05-01,2020-12-20\n"
+            f"H-111,{VILLAGE},周二,清退,2019-05-01,2022-03-01\n"
+            f"H-112,{VILLAGE},周三,建档立卡,2019-05-01,\n"
+            f"H-113,{VILLAGE},周四,监测对象,2021-06-01,2021-06-01\n")
+    path = write(tmp_path, "h.csv", rows, "gb18030")
+    assert run(world, import_households, path).added == 4
+    with transaction(world.factory) as s:
+        events = [(e.household_code, e.status, e.effective_date.isoformat()) for e in
+                  s.execute(select(HouseholdEvent).order_by(HouseholdEvent.household_code,
+                                                            HouseholdEvent.effective_date))
+                  .scalars()]
+    R, X, M, C = (HouseholdStatus.REGISTERED, HouseholdStatus.EXITED,
+                  HouseholdStatus.MONITORED, HouseholdStatus.REMOVED)
+    assert events == [("H-110", R, "2019-05-01"), ("H-110", X, "2020-12-20"),
+                      ("H-111", R, "2019-05-01"), ("H-111", C, "2022-03-01"),
+                      ("H-112", R, "2019-05-01"), ("H-113", M, "2021-06-01")]
+    again = run(world, import_households, path)
+    assert (again.added, again.unchanged) == (0, 4)
+    history = write(tmp_path, "s.csv", "户编码,户状态,变更日期\nH-110,建档立卡,2019-05-01\n"
+                    "H-110,已脱贫,2020-12-20\nH-111,建档立卡,2019-05-01\nH-111,清退,2022-03-01\n")
+    assert run(world, import_household_status, history).added == 0
+    bad = write(tmp_path, "bad.csv", "户编码,村代码,户主姓名,户状态,识别日期,状态日期\n"
+                f"H-120,{VILLAGE},周五,已脱贫,2019-05-01,2018-12-20\n")
+    with pytest.raises(ImportProblems) as refused:
+        run(world, import_households, bad)
+    assert [(p.line, p.column) for p in refused.value.problems] == [(2, "状态日期")]
