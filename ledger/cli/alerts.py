@@ -52,7 +52,8 @@ def scan_command(ctx, as_of, only, as_json):
     head = (f"scan: {result.raised} raised, {result.updated} updated, {result.reopened} "
             f"reopened, {result.unchanged} unchanged, {result.suppressed} suppressed")
     if vault is None:
-        head += " (no FUNDTRAIL_PII_KEYS: fuzzy identity and shared-card checks skipped)"
+        head += (" (no FUNDTRAIL_PII_KEYS: fuzzy identity matching, mistyped IDs, LED-02 and "
+                 "BEN-07's age checks skipped)")
     tail = [f"统计线索 {len(leads)} 条，不计入预警 (statistical leads, not alerts): "
             "fundtrail alerts leads"] if leads else []
     emit({"scan": result.__dict__ | {"findings": len(result.findings)}, "open": full,
