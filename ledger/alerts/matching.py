@@ -139,18 +139,18 @@ PROVINCES = frozenset({"11", "12", "13", "14", "15", "21", "22", "23", "31", "32
                        "53", "54", "61", "62", "63", "64", "65", "71", "81", "82", "83"})
 
 
-def id_problems(text: str, as_of) -> dict[str, str]:
+def id_problems(text: str, as_of, provinces=None) -> dict[str, str]:
     """What is impossible about an ID number as stored (GB 11643-1999): {'problem': detail}
-    for 'length', 'characters', 'region' (no such province), 'birth_date' (not a date, before
-    1880 or after `as_of`) and 'check_character' (written one, computed one). Empty when it
-    could be a real number."""
+    for 'length', 'characters', 'region' (no such province: GB/T 2260's, or `provinces` where
+    the caller adds the ledger's own), 'birth_date' (not a date, before 1880 or after `as_of`)
+    and 'check_character' (written one, computed one). Empty when it could be a real number."""
     value = normalise_id(text)
     if len(value) != 18:
         return {"length": f"{len(value)} characters"}
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
         return {"characters": "only digits, with X allowed last"}
     out = {}
-    if value[:2] not in PROVINCES:
+    if value[:2] not in (provinces or PROVINCES):
         out["region"] = f"no province {value[:2]} in GB/T 2260"
     try:
         born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

@@ -234,22 +234,24 @@ def div03_personal_account(ctx: ScanContext) -> list[Finding]:
 # of the use's prefixes; a use left out is not judged.
 DIV04_INDUSTRY_FIT = Setting(
     "div04_industry_fit",
-    ("infrastructure=E B10 C30 C31 C32 C33 D44 D46 F51 F52 G54 L71 M74 N76 N77 N78",
-     "housing=E C30 C31 C32 C33 F51 F52 G54 L71 M74",
-     "relocation=E C30 C31 C32 C33 F51 F52 G54 L71 M74 N O P Q",
+    ("infrastructure=E B10 C30 C31 C32 C33 D44 D46 F516 F517 F528 G54 L71 M74 N76 N77 N78",
+     "housing=E C30 C31 C32 C33 F516 F517 F528 G54 L71 M74",
+     "relocation=E C30 C31 C32 C33 F516 F517 F528 G54 L71 M74 N O P Q",
      "industry=A B C E F G L71 M73 M74 M75",
      "employment=E A05 L72 M N O",
      "training=P83 L72 M",
-     "education=P F52 C23",
+     "education=P F514 F524 C23",
      "credit_subsidy=J66 J67 J68 J69"),
     "GB/T 4754-2017 sections per use: roads, water and housing are built (E 建筑业) with "
-    "building materials (B10 sand and stone, C30 cement, C31–C33 steel and metal goods, F51/F52 "
-    "their trade), carriage (G54), equipment leasing (L71), survey, design and supervision "
-    "(M74), water and public facilities (N76–N78) and power and water supply (D44, D46); "
+    "building materials (B10 sand and stone, C30 cement, C31–C33 steel and metal goods, and "
+    "their trade: F516 building-materials wholesale, F517 machinery and hardware wholesale, "
+    "F528 hardware and decoration-materials retail — not a supermarket, F521), carriage "
+    "(G54), equipment leasing (L71), survey, design and supervision (M74), water and public "
+    "facilities (N76–N78) and power and water supply (D44, D46); "
     "industry projects pay farming (A), processing (C), trade and logistics (F, G) and "
     "technical services (M73–M75); catering and lodging (H), finance (J), real estate (K) and "
     "entertainment (R) fit no building or industry use (the anchors' 'vendor unrelated to the "
-    "project' test)")
+    "project' test); schools buy from culture and sports goods trade (F514, F524)")
 
 
 def _fit_table(cfg) -> dict[str, tuple[str, ...]]:

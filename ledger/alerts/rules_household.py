@@ -77,10 +77,13 @@ def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
                                 MemberEvent.kind == MemberEventKind.DIED))
         .where(p.c.date > MemberEvent.effective_date)).all()
     allow_month = ctx.settings.ben01_month_of_death_allowed
+    others_own = _other_members_own_lines(s, p)
     groups = defaultdict(list)
     for row in registry + events + listed:
         if allow_month and row.date < _next_month(row.died):
             continue  # the month of death may still be paid
+        if row.id in others_own:
+            continue  # another member's own per-person item (their own death is judged below)
         groups[row.payee].append(row)
     findings = []
     for household, rows in groups.items():
@@ -100,6 +103,24 @@ def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
             {"transfers": [transfer_evidence(i) for i in items], "member_id": r.member_id,
              "death_date": r.died.isoformat(), **_death_source(r)}))
     return findings + _members_paid_after_death(ctx, p, set(groups))
+
+
+def _other_members_own_lines(s, p) -> set[int]:
+    """Payments of per-person roll lines that name a member other than the head (a student's
+    雨露计划): the payee of such a line is that member, not the head, so the head's death does
+    not make it a payment after death; the member's own death does (`_members_paid_after_death`).
+    Found by the outsider's evaluation: the head died in May, the student's own item paid in
+    September."""
+    key = literal("roll:") + PaymentRoll.code + literal(":") + \
+        func.cast(RollLine.line_no, Transfer.idempotency_key.type)
+    per_person = or_(RollLine.standard_id.is_(None), PolicyStandard.per == StandardPer.PERSON)
+    return set(s.execute(
+        select(p.c.id).select_from(RollLine)
+        .join(PaymentRoll, PaymentRoll.id == RollLine.roll_id)
+        .join(p, p.c.key == key)
+        .join(Member, Member.id == RollLine.member_id)
+        .outerjoin(PolicyStandard, PolicyStandard.id == RollLine.standard_id)
+        .where(per_person, Member.relation != "户主")).scalars())
 
 
 def _death_source(r) -> dict:
@@ -761,11 +782,14 @@ def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
         got[line_id] += sum(x.amount for x in pays)
     for line_id, amount in _bank_differences_on_households(s).items():
         got[line_id] += amount
+    whd05 = _lines_differing_as_whd05(s)
     findings = []
     for line in sorted(lines, key=lambda x: (x.code, x.line_no)):
         returned, repaid = _last_return(events.get(line.line_id, []))
         if returned is not None and repaid is None:
             continue   # returned and waiting: WHD-04 judges it
+        if line.line_id in whd05:
+            continue   # paid to another account, name, household or amount: WHD-05's alert
         received = got[line.line_id]
         if received < line.amount_fen and pooled[(line.code, line.household_code)] > 0:
             share = min(line.amount_fen - received, pooled[(line.code, line.household_code)])
@@ -787,6 +811,16 @@ def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
                  "transfer_id": line.transfer_id, "approved_fen": line.amount_fen,
                  "received_fen": received}))
     return findings
+
+
+def _lines_differing_as_whd05(s) -> set[int]:
+    """Roll lines a bank answer paid to another account, name or household, or in another
+    amount: WHD-05 raises them with the bank line, so WHD-01 does not raise the same money a
+    second time (one event, one alert; the outsider's evaluation counted both)."""
+    return {line_id for line_id, kinds in s.execute(
+        select(BankResult.line_id, BankResult.differences)
+        .where(BankResult.line_id.is_not(None), BankResult.differences != "")).all()
+        if any(d in WHD05_DIFFERENCES for d in kinds.split(","))}
 
 
 def _bank_differences_on_households(s) -> dict[int, int]:

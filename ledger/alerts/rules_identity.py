@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select
 from ledger.alerts.base import ScanContext, payments, yuan
 from ledger.alerts.entry import Setting, rule
 from ledger.alerts.matching import (
+    PROVINCES,
     NameMatch,
     compare_names,
     id_problems,
@@ -567,12 +568,15 @@ def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
             {"record": where, "id_number": mask(normalise_id(number)),
              "problems": problems}))
 
+    # The ledger's own provinces count as real: a deployment (or a test province) may use a
+    # code GB/T 2260 does not list, and its people's numbers start with it.
+    provinces = PROVINCES | {code[:2] for code in s.execute(select(Region.code)).scalars()}
     # A member who moved (迁出, 分户) has a row in each household; the current one is judged.
     moved = select(MemberEvent.member_id).where(MemberEvent.kind == MemberEventKind.MOVED_OUT)
     for m in s.execute(select(Member.id, Member.name, Member.household_code,
                               Member.id_number).where(Member.id.not_in(moved))
                        .order_by(Member.id)):
-        problems = id_problems(vault.decrypt(m.id_number), as_of)
+        problems = id_problems(vault.decrypt(m.id_number), as_of, provinces)
         if problems:
             found("member", str(m.id), villages[m.household_code], m.name,
                   {"table": "members", "member": m.id, "household": m.household_code},
@@ -582,7 +586,7 @@ def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
                        .where(Payee.kind == PayeeKind.PERSON, Payee.id_number.is_not(None))
                        .order_by(Payee.code)):
         number = vault.decrypt(p.id_number)
-        problems = id_problems(number, as_of)
+        problems = id_problems(number, as_of, provinces)
         if problems:
             found("payee", p.code, p.region_code, p.name,
                   {"table": "payees", "payee": p.code}, number,
@@ -591,7 +595,7 @@ def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
     for a in s.execute(select(PayeeAccount).where(PayeeAccount.holder_id_number.is_not(None))
                        .order_by(PayeeAccount.id)).scalars():
         number = vault.decrypt(a.holder_id_number)
-        problems = id_problems(number, as_of)
+        problems = id_problems(number, as_of, provinces)
         if problems:
             found("payee_account", str(a.id), regions.get(a.payee_name, root), a.holder_name,
                   {"table": "payee_accounts", "register": a.register_id, "line": a.line_no,
@@ -610,7 +614,7 @@ def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
         if rec.id_number is None:
             continue
         number = vault.decrypt(rec.id_number)
-        problems = id_problems(number, as_of)
+        problems = id_problems(number, as_of, provinces)
         if problems:
             region = rec.region_code or officials.get(rec.related_digest) or root
             found("list_record", str(rec.id), region, f"{rec.name} ({rec.category})",

@@ -83,6 +83,8 @@ def test_div04_vendor_industry_does_not_fit_the_use(payer):
     farm = payer.payee("B-4", PayeeKind.BUSINESS, "绿野种植合作社", ucc("93430121MA4L00004"))
     unknown = payer.payee("B-5", PayeeKind.BUSINESS, "未登记贸易公司", ucc("91430121MA4L00005"))
     old = payer.payee("C-9", PayeeKind.CONTRACTOR, "老字号酒家")  # registered before kinds
+    market = payer.payee("B-6", PayeeKind.BUSINESS, "好又多超市", ucc("91430121MA4L00006"))
+    tiles = payer.payee("B-7", PayeeKind.BUSINESS, "华美陶瓷建材店", ucc("91430121MA4L00007"))
     payer.listing(ListKind.BUSINESSES, [
         ListRecord(2, "周一", idn(301), org="福满楼餐饮有限公司",
                    org_code=ucc("91430121MA4L00001"), category="法定代表人",
@@ -96,7 +98,13 @@ def test_div04_vendor_industry_does_not_fit_the_use(payer):
                    org_code=ucc("93430121MA4L00004"), category="法定代表人",
                    industry_code="A0141"),
         ListRecord(6, "周五", idn(305), org="老字号酒家", category="法定代表人",
-                   industry_code="H6110")])
+                   industry_code="H6110"),
+        # retail: a supermarket (F5212) is no builder's supplier; a ceramics and stone
+        # decoration-materials shop (F5287) is
+        ListRecord(7, "周六", idn(306), org="好又多超市", org_code=ucc("91430121MA4L00006"),
+                   category="法定代表人", industry_code="F5212"),
+        ListRecord(8, "周七", idn(307), org="华美陶瓷建材店", org_code=ucc("91430121MA4L00007"),
+                   category="法定代表人", industry_code="F5287")])
     payer.project("XM-R")
     road = payer.pay_for(diner, "infrastructure", project="XM-R")     # a road paid to a diner
     payer.pay_for(builder, "infrastructure", project="XM-R")          # builder: fits
@@ -106,9 +114,12 @@ def test_div04_vendor_industry_does_not_fit_the_use(payer):
     lodging = payer.pay_for(old, "infrastructure", project="XM-R")
     payer.pay_for(diner, "household_subsidy")                        # a use the table leaves out
     payer.pay_for("H-001", "infrastructure", project="XM-R")          # a household
+    payer.pay_for(market, "infrastructure", project="XM-R")
+    payer.pay_for(tiles, "infrastructure", project="XM-R")
     fired = payer.fired("DIV-04")
     assert set(fired) == {f"payee_use:XM-R:{diner}:infrastructure",
-                          f"payee_use:XM-R:{old}:infrastructure"}
+                          f"payee_use:XM-R:{old}:infrastructure",
+                          f"payee_use:XM-R:{market}:infrastructure"}
     evidence = fired[f"payee_use:XM-R:{diner}:infrastructure"].evidence
     assert evidence["industry_code"] == "H6210" and evidence["use"] == "infrastructure"
     assert evidence["function_code"] == "2130504"
@@ -117,7 +128,7 @@ def test_div04_vendor_industry_does_not_fit_the_use(payer):
     assert fired[f"payee_use:XM-R:{old}:infrastructure"].amount_at_risk_fen == 3_000_00
     assert lodging
     # The fit table is a setting: a county that lets roads buy meals for work crews says so.
-    lenient = AlertSettings(div04_industry_fit=("infrastructure=E C H",))
+    lenient = AlertSettings(div04_industry_fit=("infrastructure=E C F H",))
     assert payer.fired("DIV-04", lenient) == {}
 
 

@@ -185,3 +185,48 @@ def test_whd04_counts_from_the_failure_and_only_the_lines_own_repayment(ft, tmp_
     # once 30 days from line 3's failure are over, it is raised too
     assert set(scan(ft, "WHD-04", "2024-06-20")) == {"roll_line:R-F:2", "roll_line:R-F:3",
                                                       "roll_line:R-U:1"}
+
+
+def test_whd01_leaves_money_paid_to_another_account_to_whd05(ft, tmp_path):
+    """One event, one alert: the bank credited line 1 to another account (WHD-05's), so WHD-01
+    does not raise the same money as not received; line 2's short credit stays WHD-01's (the
+    outsider's evaluation counted a planted other-account line under both)."""
+    sent_roll(ft, tmp_path, "R-A")   # H-100 1000.00, H-101 500.00, H-104 500.00
+    import_results(ft, write(tmp_path, "a.csv", HEADER +
+                             "1,H-100,1000.00,1000.00,成功,,B1,2024-04-02,赵大,"
+                             "6222029999999999999\n"
+                             "2,H-101,500.00,480.00,成功,代扣,B2,2024-04-02,,\n"
+                             "3,H-104,500.00,500.00,成功,,B3,2024-04-02,,\n"), "R-A")
+    for d in json.loads(ft(*CLERK, "roll", "differences", "R-A", "--json")[1]):
+        assert ft("--as", "k_approver2", "approve", d["transfer"])[0] == 0
+    assert set(scan(ft, "WHD-01", "2024-06-10")) == {"roll_line:R-A:2"}
+    assert set(scan(ft, "WHD-05", "2024-06-10")) == {"roll_line:R-A:1"}
+
+
+def test_ben01_the_heads_death_leaves_another_members_own_item(ft, tmp_path):
+    """The head died in February: the household's own item paid in April is a payment after
+    death; the student's own 雨露计划 line (a per-person item naming a living member) is not —
+    its payee is the student (found by the outsider's evaluation)."""
+    standards = ("县级区划代码,补助项目,户类别,年度,补助标准,计量单位,发放对象,功能科目\n"
+                 f"{COUNTY},产业奖补,一般户,2024,500,亩,按户,2130505\n"
+                 f"{COUNTY},雨露计划,一般户,2024,1500,学期,按人,2130505\n")
+    assert ft(*CLERK, "import", "standards", write(tmp_path, "s.csv", standards))[0] == 0
+    lines = ("户编码,补助项目,户类别,年度,数量,成员身份证号\n"
+             "H-100,产业奖补,一般户,2024,2,\n"
+             f"H-100,雨露计划,一般户,2024,1,{idn(14, '20070707')}\n")
+    code, _, err = ft(*CLERK, "roll", "create", "R-H", "--lot", ft.lot, "--function-code",
+                      "2130505", "--use", "household_subsidy", "--county", COUNTY, "--date",
+                      "2024-03-15", "--lines", write(tmp_path, "l.csv", lines))
+    assert code == 0, err
+    assert ft(*CLERK, "roll", "publish", "R-H", "--date", PUBLISHED)[0] == 0
+    assert ft("--as", "k_approver", "roll", "approve", "R-H", "--date", EARLIEST)[0] == 0
+    assert ft(*CLERK, "roll", "send", "R-H", "-o", "bank.csv", "--date", EARLIEST)[0] == 0
+    import_results(ft, write(tmp_path, "r.csv", "序号,金额,结果,入账日期\n"
+                             "1,1000.00,成功,2024-04-02\n2,1500.00,成功,2024-04-02\n"), "R-H")
+    history = f"户编码,身份证号,事件,日期,原因\nH-100,{idn(11)},死亡,2024-02-10,病故\n"
+    assert ft(*CLERK, "import", "member_history", write(tmp_path, "mh.csv", history))[0] == 0
+    ben01 = scan(ft, "BEN-01", "2024-12-31")
+    assert set(ben01) == {"household:H-100"}
+    paid = ben01["household:H-100"]
+    assert [t["key"] for t in paid["evidence"]["transfers"]] == ["roll:R-H:1"]
+    assert paid["amount_at_risk_fen"] == 1000_00

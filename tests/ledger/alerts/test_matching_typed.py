@@ -139,3 +139,16 @@ def test_impossible_numbers_are_named():
     nowhere = "990105" + "19491231" + "002"
     assert set(id_problems(nowhere + check_character(nowhere), as_of)) == {"region"}
     assert "length" in id_problems("1101051949", as_of)
+
+
+def test_a_province_of_the_ledger_is_a_real_region_for_led02():
+    """A province whose code GB/T 2260 does not list (a test province, 38) is real for the
+    people registered in it: LED-02 adds the ledger's own provinces (found by the outsider's
+    evaluation: 7,000 alerts on the honest members of a province coded 380000)."""
+    from ledger.alerts.matching import PROVINCES, check_character, id_problems
+    first = "38012119800101001"
+    number = first + check_character(first)
+    assert set(id_problems(number, dt.date(2024, 12, 31))) == {"region"}
+    assert id_problems(number, dt.date(2024, 12, 31), PROVINCES | {"38"}) == {}
+    legacy = "380121800101001"          # the same person's 15-digit number
+    assert id_problems(legacy, dt.date(2024, 12, 31), PROVINCES | {"38"}) == {}
