@@ -422,7 +422,12 @@ class Province:
             # BEN-01: the head died months before the payment; on the deaths list (民政) or in
             # the registry's member history. Look-alikes: died in the month of payment; a
             # non-head member died before it.
-            a, neg2 = self.fresh_households(c, 2, lambda h: len(h.members) >= 2)
+            a = self.fresh_households(c, 1, lambda h: len(h.members) >= 2)[0]
+            # the member who dies is no student: a student's own per-person line paid after
+            # their death would be a real BEN-01 case, not a look-alike
+            neg2 = self.fresh_households(
+                c, 1, lambda h: len(h.members) >= 2 and h.members[1] not in self.students(h)
+            )[0]
             neg1 = self.fresh_households(
                 c, 1, lambda h: len(h.members) >= 2 and not self.students(h)
             )[0]
@@ -846,10 +851,12 @@ class Province:
             n1.members.append(y99)
             self.case("BEN-07", "no_alert", {"household": n1.code}, "member aged 98-99")
             big = self.fresh_households(c, 1, lambda h: len(h.members) >= 4)[0]
-            for k, m in enumerate(big.members[1:4]):
+            leaving = big.members[1:][: len(big.members) // 2 + 1]   # more than half
+            for k, m in enumerate(leaving):
                 big.events.append((m, "迁出", D(2024, 2 + k, 10), "外出务工迁出户口", None, None))
             self.case(
-                "BEN-07", "alert", {"household": big.code}, "3 of 4+ members moved out in 2024"
+                "BEN-07", "alert", {"household": big.code},
+                f"{len(leaving)} of {len(big.members)} members moved out in 2024",
             )
             gone = self.fresh_households(c, 1, lambda h: len(h.members) == 2)[0]
             for k, m in enumerate(gone.members):
@@ -858,7 +865,10 @@ class Province:
             self.case(
                 "BEN-07", "no_alert", {"household": gone.code}, "dissolved to zero (both died)"
             )
-            one = self.fresh_households(c, 1, lambda h: len(h.members) >= 4)[0]
+            one = self.fresh_households(
+                c, 1, lambda h: len(h.members) >= 4 and h.members[-1] not in self.students(h)
+            )[0]
+            # no student: their own per-person line paid after the death would be a BEN-01 case
             one.events.append((one.members[-1], "死亡", D(2024, 3, 5), "病故", None, None))
             self.case("BEN-07", "no_alert", {"household": one.code}, "one of four died")
 
