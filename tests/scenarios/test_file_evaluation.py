@@ -1,8 +1,8 @@
 """The outsider's evaluation end to end on one small province (issue 18): files written in the
 documented formats without the ledger, loaded through the documented commands, scanned and
-scored rule by rule. Thresholds per rule come later (docs/evaluation.md); this checks that the
-pipeline holds: the formats are the ones promised, every step went in, every rule of the
-catalogue that is scored has planted cases, and the score names them."""
+scored rule by rule: the formats are the ones promised, every step went in, every rule of the
+catalogue that is scored has planted cases, the score names them, and each rule is at the
+issue's bar (precision ≥ 0.9, recall ≥ 0.95; docs/evaluation.md has the full runs)."""
 
 from __future__ import annotations
 
@@ -105,6 +105,12 @@ def _run_small_province(folder: Path) -> None:
     assert sum(r["tp"] for r in rules.values()) >= len(scored) // 2
     text = table_text([result])
     assert all(f"| {rule} |" in text for rule in planted)
+    # The issue's bar, per rule the catalogue scores: precision ≥ 0.9, recall ≥ 0.95 (prevented
+    # at posting counts as found). docs/evaluation.md has the three seeds at 2,000 households.
+    short = {rule: (rules[rule]["precision"], rules[rule]["recall"]) for rule in scored
+             if (rules[rule]["precision"] is not None and rules[rule]["precision"] < 0.9)
+             or (rules[rule]["recall"] is not None and rules[rule]["recall"] < 0.95)}
+    assert short == {}, text
 
 
 def _utf8(data: bytes) -> bool:
