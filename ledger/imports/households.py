@@ -116,9 +116,10 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
             continue
         seen[v["code"]] = row.line
         if v.get("status_date") is not None and v["status_date"] < v["registered_on"]:
-            problems.append(Problem(name, row.line, "状态日期", f"{v['status_date']} is before "
-                                    f"识别日期 {v['registered_on']}", "cell_invalid",
-                                    {"column": "状态日期"}))
+            problems.append(Problem(name, row.line, "状态日期", f"状态日期 {v['status_date']} is "
+                                    f"before 识别日期 {v['registered_on']}", "dates_reversed",
+                                    {"field": "状态日期", "start": v["registered_on"],
+                                     "end": v["status_date"]}))
             continue
         existing = session.get(Household, v["code"])
         if existing is None:
