@@ -32,7 +32,7 @@ from ledger.core.money import format_yuan
 from ledger.funds.balances import descendants
 from ledger.models import Project, User
 from ledger.models.refusals import RefusedAttempt
-from ledger.store.access import Action, require
+from ledger.store.access import ROLE_ACTIONS, Action, in_scope, require
 from ledger.store.db import transaction
 
 # The refusals that are controls against misuse, and the alert rule each one prevents: the rule
@@ -179,9 +179,14 @@ def record_refused(session: Session, exc: BaseException) -> RefusedAttempt | Non
     if region is None and attempt.project_code is not None:
         region = session.execute(select(Project.county_code).where(
             Project.code == attempt.project_code)).scalar_one_or_none()
+    actor = session.get(User, attempt.actor_id)
     if region is None:   # refused before the paying region was known: the actor's own
-        region = session.execute(select(User.region_code).where(
-            User.id == attempt.actor_id)).scalar_one()
+        region = actor.region_code
+    if not _may_move_money(session, actor, region):
+        # Someone who may not move money there was refused by a control checked before their
+        # scope: not a misuse the control prevented in that county, and recording it would let
+        # anyone write attempts into another county's record (and its FLW-02 evidence).
+        return None
     with record_change(session, attempt.username, "refusal.record", code=attempt.code,
                        tried=attempt.kind) as change:
         row = RefusedAttempt(
@@ -198,6 +203,13 @@ def record_refused(session: Session, exc: BaseException) -> RefusedAttempt | Non
             file_column=attempt.file_column)
         change.add(row)
     return row
+
+
+def _may_move_money(session: Session, actor: User, region: str) -> bool:
+    """The actor records or approves movements (role) in `region` (scope)."""
+    if not ({Action.RECORD, Action.APPROVE} & ROLE_ACTIONS.get(actor.role, frozenset())):
+        return False
+    return in_scope(session, actor, region)
 
 
 def _whole(amount) -> bool:

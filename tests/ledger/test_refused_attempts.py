@@ -309,3 +309,14 @@ def test_a_roll_refused_whole_for_a_blacklisted_household_counts_for_blk01(world
     assert _count(world, Transfer, Transfer.idempotency_key.like("roll:%")) == 0
     with transaction(world.factory) as s:
         assert rule_outcomes(s)["BLK-01"]["prevented"] == 1
+
+
+def test_a_clerk_of_another_county_leaves_no_attempt_in_this_one(books, world):
+    """The purpose lock is checked before the payer's scope: a clerk of another county refused
+    by it has prevented nothing here, and must not be able to write attempts into this county's
+    record or its FLW-02 evidence (found by the review of issue 18)."""
+    code = books("--as", "k2_clerk", "pay", "--lot", world.lot_id, "--payee", "H-001",
+                 "--amount", "1", "--function-code", "2130505", "--use", "bonuses",
+                 "--county", COUNTY, "--key", "x")[0]
+    assert code == 2
+    assert _attempts(world) == []
