@@ -105,7 +105,7 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
     require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, HOUSEHOLD_COLUMNS)
     name = Path(path).name
-    problems, new, same = [], [], 0
+    problems, new, same, later = [], [], 0, []
     seen: dict[str, int] = {}
     for row in rows:
         v = row.values
@@ -144,6 +144,10 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
                                      "log_index": existing.log_index}))
         else:
             same += 1
+            if _enrolled_as(v) is not v["status"]:
+                # A later export's status with its date (清退 since June): recorded as the
+                # status history import records it; already recorded, nothing is written.
+                later.append(v)
     _raise_if(problems)
     # Each line's own checks first, so that a refusal names its line; then every new
     # household at once (households.register_households: the same rows and entries).
@@ -160,7 +164,7 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
         for v in (row.values for row in new)])
     record_past_statuses(session, actor, [
         PastStatus(v["code"], v["status"], v["status_date"], "户状态（建档立卡户导入）")
-        for v in (row.values for row in new) if _enrolled_as(v) is not v["status"]])
+        for v in [*(row.values for row in new), *later] if _enrolled_as(v) is not v["status"]])
     return ImportResult("households", len(new), same, rows.report)
 
 

@@ -1,6 +1,8 @@
 """Importing households and members from real CSV files, as offices export them."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -234,6 +236,14 @@ def test_a_current_status_with_its_date_is_enrolment_then_the_change(world, tmp_
                       ("H-112", R, "2019-05-01"), ("H-113", M, "2021-06-01")]
     again = run(world, import_households, path)
     assert (again.added, again.unchanged) == (0, 4)
+    # a later export: H-110 removed (清退) since June 2024 — recorded, not lost
+    later = write(tmp_path, "h2.csv", rows.replace("已脱贫,2019-05-01,2020-12-20",
+                                                   "清退,2019-05-01,2024-06-01"))
+    assert run(world, import_households, later).unchanged == 4
+    with transaction(world.factory) as s:
+        assert s.execute(select(HouseholdEvent.status).where(
+            HouseholdEvent.household_code == "H-110",
+            HouseholdEvent.effective_date == dt.date(2024, 6, 1))).scalar_one() == C
     history = write(tmp_path, "s.csv", "户编码,户状态,变更日期\nH-110,建档立卡,2019-05-01\n"
                     "H-110,已脱贫,2020-12-20\nH-111,建档立卡,2019-05-01\nH-111,清退,2022-03-01\n")
     assert run(world, import_household_status, history).added == 0
