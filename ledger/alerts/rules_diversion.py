@@ -234,9 +234,10 @@ def div03_personal_account(ctx: ScanContext) -> list[Finding]:
 # of the use's prefixes; a use left out is not judged.
 DIV04_INDUSTRY_FIT = Setting(
     "div04_industry_fit",
-    ("infrastructure=E B10 C30 C31 C32 C33 D44 D46 F516 F517 F528 G54 L71 M74 N76 N77 N78",
-     "housing=E C30 C31 C32 C33 F516 F517 F528 G54 L71 M74",
-     "relocation=E C30 C31 C32 C33 F516 F517 F528 G54 L71 M74 N O P Q",
+    ("infrastructure=E B10 C29 C30 C31 C32 C33 C34 C38 D44 D46 F516 F517 F518 F528 G54 L71 M74 "
+     "N76 N77 N78",
+     "housing=E C29 C30 C31 C32 C33 C34 C38 F516 F517 F518 F528 G54 L71 M74",
+     "relocation=E C29 C30 C31 C32 C33 C34 C38 F516 F517 F518 F528 G54 L71 M74 N O P Q",
      "industry=A B C E F G L71 M73 M74 M75",
      "employment=E A05 L72 M N O",
      "training=P83 L72 M",
@@ -246,8 +247,10 @@ DIV04_INDUSTRY_FIT = Setting(
     "building materials (B10 sand and stone, C30 cement, C31–C33 steel and metal goods, and "
     "their trade: F516 building-materials wholesale, F517 machinery and hardware wholesale, "
     "F528 hardware and decoration-materials retail — not a supermarket, F521), carriage "
-    "(G54), equipment leasing (L71), survey, design and supervision (M74), water and public "
-    "facilities (N76–N78) and power and water supply (D44, D46); "
+    "(G54), plastic pipes (C29), pumps and machinery (C34), solar panels, street lamps and "
+    "cables (C38), trade agents (F518), equipment leasing (L71), survey, design and "
+    "supervision (M74), water and public facilities (N76–N78) and power and water supply "
+    "(D44, D46); "
     "industry projects pay farming (A), processing (C), trade and logistics (F, G) and "
     "technical services (M73–M75); catering and lodging (H), finance (J), real estate (K) and "
     "entertainment (R) fit no building or industry use (the anchors' 'vendor unrelated to the "

@@ -197,11 +197,14 @@ PROHIBITED_KEYWORDS = Setting(
     "words of the negative list (财农〔2017〕8号; research/china-fund-rules.md §C, C2–C10)")
 DIV01_ALLOWED_PHRASES = Setting(
     "div01_allowed_phrases",
-    ("还款贴息", "贴息", "以工代赈", "务工人员工资", "务工工资", "劳务工资", "劳务报酬"),
+    ("还款贴息", "贴息", "以工代赈", "务工人员工资", "务工工资", "劳务工资", "劳务报酬",
+     "汽车驾驶", "汽车维修", "汽车运输", "培训误工补贴", "学员误工补贴"),
     "allowed uses whose wording holds a negative-list word: interest subsidies of poverty "
-    "microcredit (小额信贷贴息, a named use of the fund) and the labour pay of work-relief "
-    "(以工代赈) are paid to households, not staff or lenders; a phrase is taken out of the text "
-    "before the words are looked for")
+    "microcredit (小额信贷贴息, a named use of the fund), the labour pay of work-relief "
+    "(以工代赈), skills training in driving and car repair (雨露计划 courses) with the trainees' "
+    "lost-work allowance (误工补贴), and carriage by lorry in a project's costs are paid to "
+    "households and suppliers, not staff, lenders or an office's car; a phrase is taken out of "
+    "the text before the words are looked for")
 
 
 @rule("DIV-01", "超范围/负面清单支出", "Spending on a prohibited use",

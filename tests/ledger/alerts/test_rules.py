@@ -94,6 +94,7 @@ def test_div01_reads_what_vouchers_call_vehicles_and_cadre_allowances_not_allowe
     cadre = town.pay("H1", 300_00, D(2024, 6, 4), memo="村干部误工补贴")
     town.pay("H1", 300_00, D(2024, 6, 5), memo="小额信贷到期还款贴息")
     town.pay("H1", 300_00, D(2024, 6, 6), memo="以工代赈务工工资")
+    town.pay("H1", 300_00, D(2024, 6, 8), memo="雨露计划汽车驾驶培训及培训误工补贴")
     both = town.pay("H1", 300_00, D(2024, 6, 7), memo="以工代赈项目管理人员工资")
     assert set(town.fired("DIV-01")) == {f"transfer:{car}", f"transfer:{cadre}",
                                          f"transfer:{both}"}
