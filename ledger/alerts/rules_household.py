@@ -578,22 +578,36 @@ def d7_over_standard(ctx: ScanContext) -> list[Finding]:
         Member.household_code == RollLine.household_code,
         or_(Member.death_date.is_(None), Member.death_date >= published.c.day))
         .correlate(RollLine, published).scalar_subquery())
+    # Persons as the line counts them: the first form's whole quantity, or the second form's
+    # hundredths (a line of the standards table or with the county's amount, docs/formats.md).
+    # A line naming its member counts that one person (its quantity is semesters or months).
+    item = func.coalesce(RollLine.item, PaymentRoll.item)
+    persons_centi = func.coalesce(RollLine.quantity_centi, RollLine.quantity * 100)
+    per_person = or_(item.in_(ctx.settings.per_person_items),
+                     and_(PolicyStandard.per == StandardPer.PERSON, PolicyStandard.basis == "人"))
     for r in s.execute(
-            select(PaymentRoll.code, PaymentRoll.item, PaymentRoll.standard_fen,
-                   PaymentRoll.county_code, RollLine.line_no, RollLine.household_code,
-                   RollLine.quantity, RollLine.amount_fen, alive.label("persons"))
+            select(PaymentRoll.code, item.label("item"),
+                   func.coalesce(RollLine.standard_fen, PaymentRoll.standard_fen)
+                   .label("standard_fen"), PaymentRoll.county_code, RollLine.line_no,
+                   RollLine.household_code, persons_centi.label("persons_centi"),
+                   RollLine.amount_fen, alive.label("persons"))
             .join(RollLine, RollLine.roll_id == PaymentRoll.id)
             .join(published, published.c.roll_id == PaymentRoll.id)
-            .where(PaymentRoll.item.in_(ctx.settings.per_person_items),
-                   RollLine.quantity > alive, RollLine.id.not_in(withdrawn))).all():
+            .outerjoin(PolicyStandard, PolicyStandard.id == RollLine.standard_id)
+            .where(per_person, RollLine.member_id.is_(None), persons_centi > alive * 100,
+                   RollLine.id.not_in(withdrawn))).all():
+        counted = r.persons_centi / 100
+        counted = int(counted) if counted == int(counted) else counted
+        standard = r.standard_fen or 0
         found[f"{r.code}:{r.line_no}"] = Finding(
             "D7", "roll_line", f"{r.code}:{r.line_no}", r.county_code,
-            f"{r.item}: {r.quantity} persons × {yuan(r.standard_fen)} for household "
+            f"{r.item}: {counted} persons × {yuan(standard)} for household "
             f"{r.household_code}, which has {r.persons} living members",
             "quantity ≤ living members for a per-person item",
-            (r.quantity - r.persons) * r.standard_fen,
+            (r.persons_centi - r.persons * 100) * standard // 100,
             {"roll": r.code, "line": r.line_no, "household": r.household_code,
-             "approved_fen": r.amount_fen, "persons": r.quantity, "living_members": r.persons})
+             "approved_fen": r.amount_fen, "persons": str(counted),
+             "living_members": r.persons})
     rows = s.execute(
         select(PaymentRoll.code, PaymentRoll.county_code, RollLine.line_no,
                RollLine.household_code, func.coalesce(RollLine.item, PaymentRoll.item)

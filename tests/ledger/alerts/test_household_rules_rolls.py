@@ -230,3 +230,24 @@ def test_ben01_the_heads_death_leaves_another_members_own_item(ft, tmp_path):
     paid = ben01["household:H-100"]
     assert [t["key"] for t in paid["evidence"]["transfers"]] == ["roll:R-H:1"]
     assert paid["amount_at_risk_fen"] == 1000_00
+
+
+def test_d7_counts_persons_on_lines_of_the_standards_table(ft, tmp_path):
+    """教育补助 for 5 persons on H-101, whose one member is its head, in the form a county keeps
+    (standards table, the county's amount): D7 counts the line's persons, whatever form it is
+    stored in (found by the review: the check read the first form's quantity only)."""
+    standards = ("县级区划代码,补助项目,户类别,年度,补助标准,计量单位,发放对象,功能科目\n"
+                 f"{COUNTY},教育补助,一般户,2024,500,人,按户,2130505\n")
+    assert ft(*CLERK, "import", "standards", write(tmp_path, "s.csv", standards))[0] == 0
+    lines = ("户编码,补助项目,户类别,年度,数量,金额\n"
+             "H-101,教育补助,一般户,2024,5,2500.00\n"
+             "H-100,教育补助,一般户,2024,3,1500.00\n")      # three living members: no alert
+    code, _, err = ft(*CLERK, "roll", "create", "R-9", "--lot", ft.lot, "--function-code",
+                      "2130505", "--use", "household_subsidy", "--county", COUNTY, "--date",
+                      "2024-03-15", "--lines", write(tmp_path, "l.csv", lines))
+    assert code == 0, err
+    assert ft(*CLERK, "roll", "publish", "R-9", "--date", PUBLISHED)[0] == 0
+    d7 = scan(ft, "D7", "2024-12-31")
+    assert set(d7) == {"roll_line:R-9:1"}
+    assert d7["roll_line:R-9:1"]["amount_at_risk_fen"] == 2000_00   # 4 persons too many
+    assert d7["roll_line:R-9:1"]["evidence"]["living_members"] == 1
