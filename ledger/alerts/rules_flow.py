@@ -317,9 +317,12 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
     window. Where the project's county keeps notice records (`project_notices`, imported or
     published), the window is the notice's own: from its first display day, and only a notice
     displayed for the whole window (its last day at least `e2_notice_days` - 1 days after its
-    first) completes it; a project of such a county with no 公示 of its own was never noticed,
-    and every payment counts. A county with no notice recorded at all is judged by the
-    approximation that the notice went up on the approval day. The evidence says which."""
+    first) completes it; a project of such a county with no 公示 of its own, approved since the
+    county's first recorded 公示, was never noticed, and every payment counts. A project
+    approved before the county's notice book begins, or of a county with no 公示 recorded at
+    all, is judged by the approximation that the notice went up on the approval day (found by
+    the review: a book started in late 2024 turned every older project into an alert). The
+    evidence says which."""
     approved = _approval_dates(ctx.session)
     days = ctx.settings.e2_notice_days
     by_project = _project_payments(ctx)
@@ -353,7 +356,8 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                 {"transfers": [transfer_evidence(r) for r in early], "notices": shown,
                  "window_ends": ends.isoformat() if ends else None,
                  "basis": "project notices as recorded (display dates)"}))
-        elif county in keeping:
+        elif county in keeping and when is not None and when >= keeping[county]:
+            # approved since the county's notice book begins: its 公示 would be in it
             findings.append(Finding(
                 "E2", "project", project, county,
                 f"paid on {rows[0].date}; no publicity notice (公示) of the project is recorded, "
@@ -361,7 +365,9 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                 "before payment", sum(r.amount for r in rows),
                 {"transfers": [transfer_evidence(r) for r in rows], "notices": [],
                  "approved_on": when.isoformat() if when else None,
-                 "basis": "never noticed: the county's notice records hold none for it"}))
+                 "notice_book_from": keeping[county].isoformat(),
+                 "basis": "never noticed: the county's notice records, kept since "
+                          f"{keeping[county]}, hold none for it"}))
         elif when is not None:  # not approved at all is E1's case
             ends = when + dt.timedelta(days=days)
             early = [r for r in rows if r.date < ends]
@@ -374,16 +380,19 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                     {"transfers": [transfer_evidence(r) for r in early],
                      "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
                      "basis": "approximation: notice start taken as the approval date (no "
-                              "notice recorded in the county)"}))
+                              "notice of the county recorded for the project's time)"}))
     return findings
 
 
-def _publicity_notices(session, project_codes) -> tuple[dict, set]:
-    """({project: its publicity notices (公示)}, the counties that record notices at all)."""
-    keeping = set(session.execute(
-        select(Project.county_code).join(ProjectNotice,
-                                         ProjectNotice.project_code == Project.code)
-        .distinct()).scalars())
+def _publicity_notices(session, project_codes) -> tuple[dict, dict]:
+    """({project: its publicity notices (公示)}, {county: the first day a 公示 of the county's
+    is recorded as displayed}). Only 公示 count: a county recording only its 公告 (results)
+    does not keep a book of publicity notices."""
+    keeping = dict(session.execute(
+        select(Project.county_code, func.min(ProjectNotice.display_from))
+        .join(ProjectNotice, ProjectNotice.project_code == Project.code)
+        .where(ProjectNotice.kind == ProjectNoticeKind.PUBLICITY)
+        .group_by(Project.county_code)).all())
     notices = defaultdict(list)
     if keeping:
         for n in session.execute(select(ProjectNotice).where(

@@ -190,3 +190,21 @@ def test_sta05_reads_the_voucher_date(town):
     evidence = fired[f"transfer:{old.id}"].evidence
     assert evidence["dated_by"] == "voucher date" and evidence["voucher_date"] == "2024-07-01"
     assert recent.voucher_date == D(2024, 8, 20)
+
+
+def test_e2_judges_older_projects_by_approval_when_the_notice_book_begins_later(town):
+    """A county whose notice book begins in late 2024, or that records only its 公告, does not
+    turn every older project into "never noticed" (found by the review of issue 18); a project
+    approved after its book began, with no 公示 in it, still is."""
+    _project(town, "OLD", D(2024, 1, 2))
+    _pay(town, "OLD", D(2024, 3, 1))                      # two months after approval
+    _project(town, "NEW", D(2024, 9, 1))
+    _notice(town, "NEW", D(2024, 12, 1), D(2024, 12, 10), kind=ProjectNoticeKind.ANNOUNCEMENT)
+    assert "project:OLD" not in town.fired("E2")          # only a 公告: no book of 公示
+    _project(town, "BOOK", D(2024, 10, 1))
+    _notice(town, "BOOK", D(2024, 10, 2), D(2024, 10, 12))
+    _project(town, "LATE", D(2024, 10, 20))
+    _pay(town, "LATE", D(2024, 11, 25))
+    fired = town.fired("E2")
+    assert "project:OLD" not in fired                     # approved before the book began
+    assert fired["project:LATE"].evidence["notice_book_from"] == "2024-10-02"
