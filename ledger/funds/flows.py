@@ -7,6 +7,7 @@ paying county), then records a transfer through `ledger.funds.posting`.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from sqlalchemy.orm import Session
 
@@ -209,11 +210,13 @@ def _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code,
 
 
 def _document(number: str | None, limit: int) -> str | None:
-    """An invoice or contract number as kept: without the spaces inside it (as typed, 发票号
-    codes and numbers are often spaced); None where the payment cites none."""
+    """An invoice or contract number as kept: NFKC (full-width digits and letters as typed by
+    Chinese input methods), letters upper-cased, without the spaces inside it (发票号 codes and
+    numbers are often spaced), so that one invoice typed two ways is one invoice to DUP-01;
+    None where the payment cites none."""
     if number is None:
         return None
-    value = "".join(str(number).split())
+    value = "".join(unicodedata.normalize("NFKC", str(number)).upper().split())
     if len(value) > limit:
         raise LedgerError(f"document number {value[:20]}… is longer than {limit} characters",
                           code="cell_too_long", max_length=limit)

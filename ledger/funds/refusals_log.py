@@ -145,6 +145,9 @@ def attach_file(exc: LedgerError, cause: LedgerError, file_name: str, line: int,
 # masked; codes (household, project, region) and names stay as the registers keep them.
 _PERSONAL = re.compile(r"(^|_)(id_number|id_no|card|account|bank_account|phone)($|_)")
 _ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+# 15 to 19 digits in a row: a legacy ID number or a bank card (16–19), never an amount or a
+# code of the registers; masked wherever it stands (found by the review of issue 18).
+_LONG_NUMBER = re.compile(r"(?<![0-9])[0-9]{15,19}(?![0-9])")
 
 
 def _masked(value, name: str = ""):
@@ -157,7 +160,7 @@ def _masked(value, name: str = ""):
     if isinstance(value, str):
         if _PERSONAL.search(name):
             return mask(value)
-        return _ID_LIKE.sub(_mask_id, value)
+        return _LONG_NUMBER.sub(lambda m: mask(m[0]), _ID_LIKE.sub(_mask_id, value))
     return value
 
 
@@ -194,7 +197,7 @@ def record_refused(session: Session, exc: BaseException) -> RefusedAttempt | Non
             kind=attempt.kind, code=attempt.code, params=attempt.params, region_code=region,
             lot_id=attempt.lot_id, source_kind=attempt.source_kind,
             source_holder=attempt.source_holder,
-            target=attempt.target[:100] if attempt.target else attempt.target,
+            target=_masked(attempt.target[:100]) if attempt.target else attempt.target,
             amount_fen=attempt.amount_fen if _whole(attempt.amount_fen) else None,
             day=attempt.day if isinstance(attempt.day, dt.date) else None,
             idempotency_key=attempt.key[:200] if isinstance(attempt.key, str) else None,

@@ -264,6 +264,10 @@ def test_no_id_or_card_number_is_kept_in_clear():
     assert params["name"] == f"张三（{number[:4]}{'*' * 10}{number[-4:]}）"
     assert params["bank_account"] == "6222********7890"
     assert (params["payee"], params["lot"]) == ("H-001", 3)   # codes and numbers stay
+    # a legacy 15-digit number and a card in free text, under a name that says nothing
+    free = _masked({"reason": "卡号6222021234567890123，旧证430121800101013", "key": "B2024-01"})
+    assert "6222021234567890123" not in free["reason"] and "430121800101013" not in \
+        free["reason"] and free["key"] == "B2024-01"
 
 
 def test_a_refused_attempt_row_is_append_only(world):

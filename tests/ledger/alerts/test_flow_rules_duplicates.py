@@ -140,3 +140,11 @@ def test_recurring_monthly_fee_is_no_duplicate(payer):
     # and May fees.
     strict = AlertSettings(dup_recurring_min_count=10)
     assert len(payer.fired("DUP-02", strict)) == 4
+
+
+def test_one_invoice_typed_two_ways_is_one_invoice():
+    """Full-width digits, lower case and spaces, as invoices are typed: DUP-01 pairs on the
+    number as kept, so the two spellings must keep as one (found by the review)."""
+    from ledger.funds.flows import _document
+    assert _document("ｆｐ ００１２ 3456", 60) == _document("FP00123456", 60) == "FP00123456"
+    assert _document("  ", 60) is None and _document(None, 60) is None
