@@ -111,16 +111,30 @@ def _other_members_own_lines(s, p) -> set[int]:
     not make it a payment after death; the member's own death does (`_members_paid_after_death`).
     Found by the outsider's evaluation: the head died in May, the student's own item paid in
     September."""
-    key = literal("roll:") + PaymentRoll.code + literal(":") + \
+    lines = _member_lines(p).subquery()
+    return set(s.execute(select(lines.c.id)).scalars())
+
+
+def _roll_line_key():
+    """A roll line's payment key as the rolls write it, `roll:CODE:LINE`
+    (ledger.rolls.payments), for joining a line to its payment in SQL."""
+    return literal("roll:") + PaymentRoll.code + literal(":") + \
         func.cast(RollLine.line_no, Transfer.idempotency_key.type)
+
+
+def _member_lines(p):
+    """The payments of per-person roll lines that name a member other than the head, with the
+    member: a line of a per-person standard (or of no standard) naming its member."""
     per_person = or_(RollLine.standard_id.is_(None), PolicyStandard.per == StandardPer.PERSON)
-    return set(s.execute(
-        select(p.c.id).select_from(RollLine)
-        .join(PaymentRoll, PaymentRoll.id == RollLine.roll_id)
-        .join(p, p.c.key == key)
-        .join(Member, Member.id == RollLine.member_id)
-        .outerjoin(PolicyStandard, PolicyStandard.id == RollLine.standard_id)
-        .where(per_person, Member.relation != "户主")).scalars())
+    return (select(p, RollLine.member_id, PaymentRoll.code.label("roll"),
+                   RollLine.line_no, Member.name.label("person"), Member.relation,
+                   Member.id_number)
+            .select_from(RollLine)
+            .join(PaymentRoll, PaymentRoll.id == RollLine.roll_id)
+            .join(p, p.c.key == _roll_line_key())
+            .join(Member, Member.id == RollLine.member_id)
+            .outerjoin(PolicyStandard, PolicyStandard.id == RollLine.standard_id)
+            .where(RollLine.member_id.is_not(None), per_person, Member.relation != "户主"))
 
 
 def _death_source(r) -> dict:
@@ -142,19 +156,7 @@ def _members_paid_after_death(ctx: ScanContext, p, heads_found: set) -> list[Fin
     the deaths list by ID digest. The head's own lines are in the household's finding; a
     household whose head BEN-01 already names is not named again for its members."""
     s = ctx.session
-    key = literal("roll:") + PaymentRoll.code + literal(":") + \
-        func.cast(RollLine.line_no, Transfer.idempotency_key.type)
-    per_person = or_(RollLine.standard_id.is_(None), PolicyStandard.per == StandardPer.PERSON)
-    lines = (select(p, RollLine.member_id, PaymentRoll.code.label("roll"),
-                    RollLine.line_no, Member.name.label("person"), Member.relation,
-                    Member.id_number)
-             .select_from(RollLine)
-             .join(PaymentRoll, PaymentRoll.id == RollLine.roll_id)
-             .join(p, p.c.key == key)
-             .join(Member, Member.id == RollLine.member_id)
-             .outerjoin(PolicyStandard, PolicyStandard.id == RollLine.standard_id)
-             .where(RollLine.member_id.is_not(None), per_person,
-                    Member.relation != "户主")).subquery()
+    lines = _member_lines(p).subquery()
     registry = s.execute(select(lines, Member.death_date.label("died"))
                          .join(Member, Member.id == lines.c.member_id)
                          .where(Member.death_date.is_not(None),
@@ -477,9 +479,7 @@ def ben03_shared_card(ctx: ScanContext) -> list[Finding]:
     for h in holdings:
         if h.kind is CardKind.HOUSEHOLD:
             by_household[h.household].append(h)
-    key = literal("roll:") + PaymentRoll.code + literal(":") + \
-        func.cast(RollLine.line_no, Transfer.idempotency_key.type)
-    line_card = dict(s.execute(select(key, RollLine.card_id).join(
+    line_card = dict(s.execute(select(_roll_line_key(), RollLine.card_id).join(
         PaymentRoll, PaymentRoll.id == RollLine.roll_id)).all())
     p = payments()
     landed = defaultdict(lambda: defaultdict(list))   # digest → holder → [(holding, payment)]
@@ -540,9 +540,7 @@ def _holding_text(h) -> str:
 
 
 def _roll_transfer_join(alias=Transfer):
-    key = literal("roll:") + PaymentRoll.code + literal(":") + \
-        func.cast(RollLine.line_no, Transfer.idempotency_key.type)
-    return alias.idempotency_key == key
+    return alias.idempotency_key == _roll_line_key()
 
 
 PER_PERSON_ITEMS = Setting("per_person_items", ("教育补助", "雨露计划", "健康扶贫补助"),
