@@ -27,10 +27,11 @@ from ledger.core.classification import USES
 from ledger.core.errors import LedgerError
 from ledger.core.money import parse_yuan
 from ledger.funds import flows
+from ledger.funds.lots import lot_by_reference
 from ledger.funds.refusals_log import attach_file
 from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
 from ledger.imports.households import ImportResult
-from ledger.models import FundLot, Transfer, User
+from ledger.models import Transfer, User
 
 # A use may be written by its code (industry) or its Chinese name (产业发展).
 USE_WORDS = {text.split(" (")[0]: code for code, text in USES.items()}
@@ -141,27 +142,22 @@ def _refusal_column(exc: LedgerError, columns: list[Column]) -> str:
 
 def _resolve_lots(session: Session, name: str, rows) -> list[Problem]:
     """Replace each line's lot (an id or a document number) by the lot's id; the problems of
-    lots that do not exist, or documents that opened several lots (write the lot's id)."""
+    lots that do not exist, or documents that opened several lots (write the lot's id), as
+    `ledger.funds.lots.lot_by_reference` refuses them."""
     problems, found = [], {}
     for row in rows:
         ref = row.values["lot"]
         if ref not in found:
-            if isinstance(ref, int):
-                ids = [ref] if session.get(FundLot, ref) is not None else []
-            else:
-                ids = list(session.execute(select(FundLot.id).where(
-                    FundLot.doc_number == ref).order_by(FundLot.id)).scalars())
-            found[ref] = ids
-        ids = found[ref]
-        if not ids:
-            problems.append(Problem(name, row.line, LOT.headers[0], f"lot {ref} does not "
-                                    "exist", "not_found", {"what": "lot", "key": ref}))
-        elif len(ids) > 1:
-            problems.append(Problem(name, row.line, LOT.headers[0], f"document {ref} opened "
-                                    f"lots {', '.join(map(str, ids))}: write the lot's id",
-                                    "lot_ambiguous", {"doc_number": ref, "lots": ids}))
+            try:
+                found[ref] = lot_by_reference(session, ref).id
+            except LedgerError as exc:
+                found[ref] = exc
+        if isinstance(found[ref], LedgerError):
+            exc = found[ref]
+            problems.append(Problem(name, row.line, LOT.headers[0], str(exc), exc.code,
+                                    exc.params))
         else:
-            row.values["lot"] = ids[0]
+            row.values["lot"] = found[ref]
     return problems
 
 
