@@ -1,5 +1,9 @@
-"""Administrators: users in their region, new users (role and scope), passwords. Every change
-goes through ledger services that check the administrator's scope and write the audit log."""
+"""Administrators: users in their region, and changes to them under four eyes.
+
+A new user, a password reset and disabling or enabling a user are requests
+(ledger.org.admin_requests): the page files them, lists those waiting, and a second
+administrator approves or refuses them there. Nothing takes effect on one administrator's
+word. Ending a user's sessions is protective and one administrator may do it alone."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -7,14 +11,16 @@ from sqlalchemy import select
 
 from ledger.funds.balances import descendants
 from ledger.models import Role, User
+from ledger.org import admin_requests as requests
 from ledger.org import regions
 from ledger.org import signin as auth
 from ledger.reading import scoped as reading
-from ledger.store.access import Action
+from ledger.store.access import Action, is_disabled, require
 from web import db, unit
 from web.access import actor, requires
 from web.forms import PasswordForm, UserForm
 from web.i18n import gettext
+from web.views.auth import EmptyForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -25,6 +31,12 @@ def _users(s, me):
                           .order_by(User.region_code, User.username)).scalars())
 
 
+def _in_scope(s, me, username) -> User:
+    user = regions.get_user(s, username)
+    require(s, me, Action.ADMINISTER, user.region_code)
+    return user
+
+
 @bp.route("/users", methods=["GET", "POST"])
 @requires(Action.ADMINISTER)
 def users():
@@ -33,18 +45,24 @@ def users():
     form.role.choices = [(r.value, r.value) for r in Role]
     form.region.choices = [(r.code, f"{r.code} {r.name}") for r in reading.regions_below(s, me)]
     if form.validate_on_submit():
-        def add():
-            user = regions.add_user(s, me, username=form.username.data.strip(),
-                                    display_name=form.display_name.data.strip(),
-                                    role=Role(form.role.data), region_code=form.region.data)
-            s.flush()
-            auth.set_password(s, me, user, form.password.data)
+        def ask():
+            return requests.request(
+                s, me, requests.CREATE, form.username.data.strip(),
+                details={"display_name": form.display_name.data.strip(),
+                         "role": form.role.data, "region": form.region.data},
+                password=form.password.data)
         # A weak password is shown beside the password (web.unit.FIELD_OF_CODE), any other
         # refusal beside the username.
-        if unit.run(add, form=form, default_field="username", done=gettext("已保存")):
+        if unit.run(ask, form=form, default_field="username",
+                    done=gettext("已提交，待另一位管理员批准")):
             return redirect(url_for("admin.users"))
-    return render_template("admin/users.html", users=_users(s, me), form=form,
-                           password_form=PasswordForm()), (422 if form.errors else 200)
+    listed = _users(s, me)
+    return render_template("admin/users.html", users=listed, form=form,
+                           password_form=PasswordForm(), button=EmptyForm(),
+                           pending=requests.pending(s, me),
+                           disabled={u.username for u in listed if is_disabled(s, u.username)},
+                           sessions={u.username: len(auth.active_sessions(s, u))
+                                     for u in listed}), (422 if form.errors else 200)
 
 
 @bp.route("/users/<username>/password", methods=["POST"])
@@ -53,6 +71,41 @@ def password(username: str):
     s, me = db.session(), actor()
     form = PasswordForm()
     if form.validate_on_submit():
-        unit.run(lambda: auth.set_password(s, me, regions.get_user(s, username),
-                                           form.password.data), done=gettext("已保存"))
+        unit.run(lambda: requests.request(s, me, requests.PASSWORD_RESET, username,
+                                          password=form.password.data),
+                 done=gettext("已提交，待另一位管理员批准"))
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<username>/<any(disable, enable):change>", methods=["POST"])
+@requires(Action.ADMINISTER)
+def status(username: str, change: str):
+    s, me = db.session(), actor()
+    if EmptyForm().validate_on_submit():
+        unit.run(lambda: requests.request(s, me, f"user.{change}", username),
+                 done=gettext("已提交，待另一位管理员批准"))
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/requests/<int:request_id>/<any(approve, refuse):decision>", methods=["POST"])
+@requires(Action.ADMINISTER)
+def decide(request_id: int, decision: str):
+    s, me = db.session(), actor()
+    if EmptyForm().validate_on_submit():
+        unit.run(lambda: requests.decide(s, me, request_id, approve=decision == "approve"),
+                 done=gettext("已批准") if decision == "approve" else gettext("已拒绝"))
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<username>/sessions", methods=["GET", "POST"])
+@requires(Action.ADMINISTER)
+def sessions(username: str):
+    """A user's open sessions; the button ends them all (a lost laptop, a leaving clerk)."""
+    s, me = db.session(), actor()
+    user = _in_scope(s, me, username)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        if unit.run(lambda: auth.end_other_sessions(s, me, user), done=gettext("已结束")):
+            return redirect(url_for("admin.sessions", username=username))
+    return render_template("sessions.html", rows=auth.active_sessions(s, user), form=form,
+                           owner=user, current=[])
