@@ -237,3 +237,34 @@ def test_an_administrator_never_records_nor_approves_money(app, scene, browser, 
     with transaction(factory) as s:
         assert s.get(Transfer, scene.own["transfer"]) is not None
         assert posting.decision_of(s, scene.own["transfer"]) is None
+
+
+@SQLITE_ONLY
+def test_the_command_line_files_requests_and_a_second_administrator_decides(
+        db_url, world, monkeypatch, capsys, fast_hashing):
+    from ledger.cli.root import main
+    monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    def add(name, role):
+        return main(["--as", "admin", "user", "add", name, "--name", "x", "--region", COUNTY,
+                     "--role", role])
+    assert add("admin2", "admin") == 0  # setup: the first administrator adds the second alone
+    capsys.readouterr()
+    assert add("sock_clerk", "clerk") == 0
+    filed = capsys.readouterr().out
+    assert "request" in filed and "user approve" in filed
+    request_id = filed.split("request ", 1)[1].split(" ", 1)[0]
+    assert main(["--as", "admin2", "user", "requests"]) == 0
+    assert "sock_clerk" in capsys.readouterr().out
+    assert main(["--as", "admin", "user", "approve", request_id]) == 2  # the filer
+    with transaction(world.factory) as s:
+        assert s.execute(select(regions.User).where(
+            regions.User.username == "sock_clerk")).scalar_one_or_none() is None
+    assert main(["--as", "admin2", "user", "approve", request_id]) == 0
+    monkeypatch.setenv("FUNDTRAIL_USER_PASSWORD", "admin-chosen-passphrase")
+    assert main(["--as", "admin", "user", "password", "k_approver"]) == 0  # only a request
+    with transaction(world.factory) as s:
+        assert regions.get_user(s, "sock_clerk").role is Role.CLERK
+        assert s.execute(select(AdminRequest.kind).where(
+            AdminRequest.target == "k_approver")).scalar_one() == "user.password_reset"
+        with pytest.raises(auth.LoginRefused):
+            auth.authenticate(s, "k_approver", "admin-chosen-passphrase", "t")
