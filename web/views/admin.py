@@ -1,9 +1,11 @@
 """Administrators: users in their region, and changes to them under four eyes.
 
-A new user, a password reset and disabling or enabling a user are requests
-(ledger.org.admin_requests): the page files them, lists those waiting, and a second
-administrator approves or refuses them there. Nothing takes effect on one administrator's
-word. Ending a user's sessions is protective and one administrator may do it alone."""
+Once the ledger has two administrators, a new user, a password reset and disabling or
+enabling a user are requests (ledger.org.admin_requests): the page files them, lists those
+waiting, and a second administrator approves or refuses them there. Nothing takes effect on one
+administrator's word. Before that (setup), the only administrator adds users and sets
+passwords directly, as the command line does. Ending a user's sessions is protective and one
+administrator may do it alone."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -15,7 +17,7 @@ from ledger.org import admin_requests as requests
 from ledger.org import regions
 from ledger.org import signin as auth
 from ledger.reading import scoped as reading
-from ledger.store.access import Action, is_disabled, require
+from ledger.store.access import Action, four_eyes_apply, is_disabled, require
 from web import db, unit
 from web.access import actor, requires
 from web.forms import PasswordForm, UserForm
@@ -45,7 +47,15 @@ def users():
     form.role.choices = [(r.value, r.value) for r in Role]
     form.region.choices = [(r.code, f"{r.code} {r.name}") for r in reading.regions_below(s, me)]
     if form.validate_on_submit():
+        setup = not four_eyes_apply(s)
+
         def ask():
+            if setup:  # the only administrator sets the province up (docs/administration.md)
+                user = regions.add_user(s, me, username=form.username.data.strip(),
+                                        display_name=form.display_name.data.strip(),
+                                        role=Role(form.role.data), region_code=form.region.data)
+                s.flush()
+                return auth.set_password(s, me, user, form.password.data)
             return requests.request(
                 s, me, requests.CREATE, form.username.data.strip(),
                 details={"display_name": form.display_name.data.strip(),
@@ -54,7 +64,7 @@ def users():
         # A weak password is shown beside the password (web.unit.FIELD_OF_CODE), any other
         # refusal beside the username.
         if unit.run(ask, form=form, default_field="username",
-                    done=gettext("已提交，待另一位管理员批准")):
+                    done=gettext("已保存") if setup else gettext("已提交，待另一位管理员批准")):
             return redirect(url_for("admin.users"))
     listed = _users(s, me)
     return render_template("admin/users.html", users=listed, form=form,
@@ -71,9 +81,13 @@ def password(username: str):
     s, me = db.session(), actor()
     form = PasswordForm()
     if form.validate_on_submit():
-        unit.run(lambda: requests.request(s, me, requests.PASSWORD_RESET, username,
-                                          password=form.password.data),
-                 done=gettext("已提交，待另一位管理员批准"))
+        if not four_eyes_apply(s):  # setup, as for a new user
+            unit.run(lambda: auth.set_password(s, me, regions.get_user(s, username),
+                                               form.password.data), done=gettext("已保存"))
+        else:
+            unit.run(lambda: requests.request(s, me, requests.PASSWORD_RESET, username,
+                                              password=form.password.data),
+                     done=gettext("已提交，待另一位管理员批准"))
     return redirect(url_for("admin.users"))
 
 
