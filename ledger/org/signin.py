@@ -316,3 +316,16 @@ def end_other_sessions(session: Session, actor: User, user: User, *,
                        sessions=ended):
         pass
     return ended
+
+
+def open_session_counts(session: Session, users: list[User], *,
+                        now: dt.datetime | None = None) -> dict[str, int]:
+    """Username → number of live sessions, for a list of users (one query)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    by_id = {u.id: u.username for u in users}
+    counts = dict.fromkeys(by_id.values(), 0)
+    for user_id, in session.execute(select(StaffSession.user_id).where(
+            StaffSession.user_id.in_(by_id), StaffSession.ended_at.is_(None),
+            StaffSession.started_at >= now - SESSION_LIFETIME)):
+        counts[by_id[user_id]] += 1
+    return counts

@@ -115,6 +115,18 @@ def is_disabled(session: Session, username: str) -> bool:
     return cache[username]
 
 
+def disabled_among(session: Session, usernames: list[str]) -> set[str]:
+    """Those of `usernames` who are disabled now (one query; a page listing users)."""
+    newest: dict[str, str] = {}
+    for target, kind in session.execute(
+            select(AdminRequest.target, AdminRequest.kind)
+            .join(AdminDecision, AdminDecision.request_id == AdminRequest.id)
+            .where(AdminRequest.target.in_(usernames), AdminRequest.kind.in_((DISABLE, ENABLE)),
+                   AdminDecision.approved.is_(True)).order_by(AdminDecision.id)):
+        newest[target] = kind
+    return {name for name, kind in newest.items() if kind == DISABLE}
+
+
 def root_code(session: Session) -> str:
     """The code of the region at the top of the ledger (the province `bootstrap` made)."""
     code = session.execute(select(Region.code).where(Region.parent_code.is_(None))) \

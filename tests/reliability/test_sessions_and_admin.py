@@ -87,6 +87,7 @@ def test_a_copied_cookie_is_worthless_after_sign_out_new_password_or_disabling(a
     _request_and_approve(app, DISABLE, "k_clerk")
     assert thief.get("/staff/").status_code == 302
     assert browser().login("k_clerk").status_code == 401
+    assert "已停用" in browser("k_admin").get("/admin/users").get_data(as_text=True)
     with transaction(factory) as s, pytest.raises(PermissionDenied) as refused:
         flows.pay(s, regions.get_user(s, "k_clerk"), lot_id=world.lot_id, payee_code="KH-1",
                   amount_fen=1_00, function_code="2130505", use_code="household_subsidy",

@@ -17,7 +17,7 @@ from ledger.org import admin_requests as requests
 from ledger.org import regions
 from ledger.org import signin as auth
 from ledger.reading import scoped as reading
-from ledger.store.access import Action, four_eyes_apply, is_disabled, require
+from ledger.store.access import Action, disabled_among, four_eyes_apply, require
 from web import db, unit
 from web.access import actor, requires
 from web.forms import PasswordForm, UserForm
@@ -67,12 +67,12 @@ def users():
                     done=gettext("已保存") if setup else gettext("已提交，待另一位管理员批准")):
             return redirect(url_for("admin.users"))
     listed = _users(s, me)
-    return render_template("admin/users.html", users=listed, form=form,
+    page = render_template("admin/users.html", users=listed, form=form,
                            password_form=PasswordForm(), button=EmptyForm(),
                            pending=requests.pending(s, me),
-                           disabled={u.username for u in listed if is_disabled(s, u.username)},
-                           sessions={u.username: len(auth.active_sessions(s, u))
-                                     for u in listed}), (422 if form.errors else 200)
+                           disabled=disabled_among(s, [u.username for u in listed]),
+                           sessions=auth.open_session_counts(s, listed))
+    return page, (422 if form.errors else 200)
 
 
 @bp.route("/users/<username>/password", methods=["POST"])
