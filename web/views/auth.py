@@ -73,6 +73,8 @@ def login():
             db.commit()
             error = gettext("用户名或密码错误") if exc.reason == "bad_credentials" else str(exc)
         else:
+            if current_user.is_authenticated:  # signing in again: the old session ends
+                auth.end_session(session, current_user.token, "replaced")
             token = auth.start_session(session, user, credential_id(user.id),
                                        request.remote_addr or "unknown",
                                        request.user_agent.string or "")
