@@ -9,6 +9,7 @@ administrator may do it alone."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ledger.funds.balances import descendants
@@ -22,9 +23,12 @@ from web import db, unit
 from web.access import actor, requires
 from web.forms import PasswordForm, UserForm
 from web.i18n import gettext
-from web.views.auth import EmptyForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class EmptyForm(FlaskForm):
+    """A button: only the CSRF token."""
 
 
 def _users(s, me):
