@@ -49,6 +49,7 @@ MUTABLE_TABLES = {
     "users": "a person's current state; their passwords are append-only in user_credentials",
     "audit_head": "the log's head: size, root and frontier move forward under a row lock",
     "login_attempts": "sign-in rate limiting; not part of the books",
+    "staff_sessions": "web sessions end (sign-out, new password, disabling); not the books",
 }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ledger.models import User
 from ledger.models.auth import UserCredential
+from ledger.org import signin
 from ledger.store.access import ROLE_ACTIONS, Action
 from web import db
 
@@ -45,15 +46,17 @@ SIGNED_IN = "signed in"
 
 
 class StaffUser(UserMixin):
-    """The signed-in person: the ledger's User plus the credential the session was made with,
-    so that setting a new password ends every older session."""
+    """The signed-in person: the ledger's User and the server-side session (ledger.org.signin,
+    `StaffSession`) their cookie names. Flask-Login keeps `get_id()` in the cookie: here the
+    session's random token, never the user's id, so signing out, a new password or disabling
+    the user (which end the session row) make every copy of the cookie worthless."""
 
-    def __init__(self, user: User, credential_id: int):
+    def __init__(self, user: User, token: str):
         self.user = user
-        self.credential_id = credential_id
+        self.token = token
 
     def get_id(self) -> str:
-        return f"{self.user.id}:{self.credential_id}"
+        return self.token
 
     def may(self, action: Action) -> bool:
         return action in ROLE_ACTIONS.get(self.user.role, frozenset())
@@ -67,14 +70,11 @@ def credential_id(user_id: int) -> int:
 
 
 def load_user(token: str):
-    try:
-        user_id, credential = (int(x) for x in token.split(":"))
-    except ValueError:
+    s = db.session()
+    row = signin.open_session(s, token)
+    if row is None or credential_id(row.user_id) != row.credential_id:
         return None
-    user = db.session().get(User, user_id)
-    if user is None or credential_id(user_id) != credential:
-        return None
-    return StaffUser(user, credential)
+    return StaffUser(s.get(User, row.user_id), token)
 
 
 def actor() -> User:

@@ -102,7 +102,8 @@ def _refuse_unreadable_input(app: Flask) -> None:
     another content type (JSON, XML, text) with 415 — Flask-WTF would otherwise read a JSON
     body as form data, and a list or a number where a form expects text crashed the views —
     and a NUL character in any parameter, field or file name with 400 (no field of the ledger
-    can hold one; the ledger would refuse it only at flush time, mid-request)."""
+    can hold one; the ledger would refuse it only at flush time, mid-request), and a control
+    character in a path segment with 400."""
 
     @app.before_request
     def refuse():
@@ -115,6 +116,12 @@ def _refuse_unreadable_input(app: Flask) -> None:
             if "\x00" in value:
                 shown = name[:60].replace("\x00", "?")
                 abort(400, description=f"{shown}: 含有空字符 (contains a NUL character)")
+        # A path segment may end up in a header (a download's file name, a redirect): a line
+        # break or any other control character there is refused, never a 500 from the header.
+        for name, value in (request.view_args or {}).items():
+            if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+                abort(400, description=f"{name[:60]}: 含有控制字符 (contains a control "
+                                       "character)")
 
 
 def _inputs():

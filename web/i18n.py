@@ -126,6 +126,24 @@ EN = {
         "No policy file: signatures and the quorum are not checked",
     "未能验证": "Not verified", "暂时无法核验": "Verification is unavailable",
     "服务器公布的公钥和策略文件无法读取": "The server's published keys and policy cannot be read",
+    # sessions and four-eyes administration
+    "登录会话": "Sessions", "开始时间": "Started", "地址": "Address", "浏览器": "Browser",
+    "当前会话": "this session", "退出其他会话": "Sign out elsewhere",
+    "已退出其他会话": "Signed out elsewhere", "已结束": "Ended",
+    "每个会话最长8小时；退出、改密码或停用账号都会结束会话。":
+        "A session lasts at most 8 hours; signing out, a new password or disabling the account "
+        "ends it.",
+    "待批准的管理申请": "Requests waiting for a second administrator",
+    "新用户、重设密码、停用或启用账号须由另一位管理员批准后才生效；申请人不能批准自己的申请。":
+        "A new user, a password reset and disabling or enabling an account take effect only "
+        "when another administrator approves; nobody approves their own request.",
+    "申请": "Request", "内容": "Content", "申请人": "Requested by", "申请时间": "Requested",
+    "含新密码": "with a new password", "批准": "Approve", "拒绝": "Refuse",
+    "待另一位管理员": "waiting for another administrator", "申请重设密码": "Request a reset",
+    "已停用": "disabled", "申请启用": "Request enabling", "申请停用": "Request disabling",
+    "申请新用户": "Request a new user", "已提交，待另一位管理员批准":
+        "Filed; waiting for another administrator to approve", "已批准": "Approved",
+    "已拒绝": "Refused",
 }
 
 

@@ -1,5 +1,10 @@
-"""`fundtrail init`, `fundtrail region add`, `fundtrail user add|password`: the regions and the
-staff who act in them."""
+"""`fundtrail init`, `fundtrail region add`, `fundtrail user add|password|disable|enable|
+requests|approve|refuse`: the regions and the staff who act in them.
+
+Four eyes (ledger.org.admin_requests): once the ledger has two administrators, `user add`,
+`user password` for someone else, `user disable` and `user enable` file a request that a
+second administrator approves with `user approve ID` (`user requests` lists those waiting).
+While it has one, `user add` by that administrator takes effect at once (setting up)."""
 from __future__ import annotations
 
 import os
@@ -9,8 +14,9 @@ from sqlalchemy import select
 
 from ledger.cli.params import pass_ctx
 from ledger.models import RegionLevel, Role, User
-from ledger.org import regions
+from ledger.org import admin_requests, regions
 from ledger.org.signin import current_hash, set_password
+from ledger.store.access import DISABLE, ENABLE, four_eyes_apply
 
 PASSWORD_ENV = "FUNDTRAIL_USER_PASSWORD"
 
@@ -62,9 +68,21 @@ def user_group():
 def user_add(ctx, username, display_name, role, region):
     """Add a user with a role and a region scope."""
     with ctx.session() as s:
-        regions.add_user(s, ctx.actor(s), username=username, display_name=display_name,
-                         role=Role(role), region_code=region)
-    click.echo(f"user {username} ({role}, region {region}) added")
+        if four_eyes_apply(s):
+            asked = admin_requests.request(
+                s, ctx.actor(s), admin_requests.CREATE, username,
+                details={"display_name": display_name, "role": role, "region": region})
+            message = _waiting(asked)
+        else:
+            regions.add_user(s, ctx.actor(s), username=username, display_name=display_name,
+                             role=Role(role), region_code=region)
+            message = f"user {username} ({role}, region {region}) added"
+    click.echo(message)
+
+
+def _waiting(asked) -> str:
+    return (f"request {asked.id} ({asked.kind} {asked.target}) filed; it takes effect when "
+            f"another administrator runs: fundtrail --as <them> user approve {asked.id}")
 
 
 @user_group.command("password")
@@ -90,6 +108,74 @@ def user_password(ctx, username, everyone):
         else:
             users = [u for u in s.execute(select(User).order_by(User.id)).scalars()
                      if current_hash(s, u) is None]
-        for user in users:
-            set_password(s, actor, user, password)
-    click.echo(f"password set for {', '.join(u.username for u in users) or 'nobody'}")
+        if actor is not None and username and actor.username != username \
+                and four_eyes_apply(s):
+            asked = admin_requests.request(s, actor, admin_requests.PASSWORD_RESET, username,
+                                           password=password)
+            message = _waiting(asked)
+        else:
+            for user in users:
+                set_password(s, actor, user, password)
+            message = f"password set for {', '.join(u.username for u in users) or 'nobody'}"
+    click.echo(message)
+
+
+@user_group.command("disable")
+@click.argument("username")
+@click.option("--reason", default="", help="Why (kept in the request).")
+@pass_ctx
+def user_disable(ctx, username, reason):
+    """Ask to disable USERNAME: once approved, they cannot sign in or act, and their web
+    sessions end."""
+    with ctx.session() as s:
+        message = _waiting(admin_requests.request(s, ctx.actor(s), DISABLE, username,
+                                                  reason=reason))
+    click.echo(message)
+
+
+@user_group.command("enable")
+@click.argument("username")
+@click.option("--reason", default="", help="Why (kept in the request).")
+@pass_ctx
+def user_enable(ctx, username, reason):
+    """Ask to enable a disabled USERNAME again."""
+    with ctx.session() as s:
+        message = _waiting(admin_requests.request(s, ctx.actor(s), ENABLE, username,
+                                                  reason=reason))
+    click.echo(message)
+
+
+@user_group.command("requests")
+@pass_ctx
+def user_requests(ctx):
+    """Requests waiting for a second administrator, in the acting administrator's regions."""
+    with ctx.session() as s:
+        rows = [(r.id, r.kind, r.target, r.details, bool(r.password_hash), r.requested_by,
+                 r.requested_at) for r in admin_requests.pending(s, ctx.actor(s))]
+    for rid, kind, target, details, with_password, by, at in rows:
+        shown = " ".join(f"{k}={v}" for k, v in details.items())
+        click.echo(f"{rid}\t{kind}\t{target}\t{shown}{' +password' if with_password else ''}"
+                   f"\tby {by}\t{at:%Y-%m-%d %H:%M}")
+    if not rows:
+        click.echo("no requests waiting")
+
+
+@user_group.command("approve")
+@click.argument("request_id", type=int)
+@pass_ctx
+def user_approve(ctx, request_id):
+    """Approve request REQUEST_ID (not one you filed, nor one about yourself): it takes
+    effect now."""
+    with ctx.session() as s:
+        admin_requests.decide(s, ctx.actor(s), request_id, approve=True)
+    click.echo(f"request {request_id} approved")
+
+
+@user_group.command("refuse")
+@click.argument("request_id", type=int)
+@pass_ctx
+def user_refuse(ctx, request_id):
+    """Refuse request REQUEST_ID: it never takes effect."""
+    with ctx.session() as s:
+        admin_requests.decide(s, ctx.actor(s), request_id, approve=False)
+    click.echo(f"request {request_id} refused")

@@ -2,15 +2,17 @@
 
 Importing this package registers them all: ledger.models.ledger (regions, users, lots,
 accounts, transfers and postings, projects, payees, households, rolls, the audit log's own
-tables), .auth (sign-in), .alerts (the alert lifecycle), .disclosure (notices), .oversight
-(complaints and samples), .registers (external lists and payee registers), .rolls (the
-policy standards table) and .refusals (refused attempts). Services import
-the core tables from here and the others from their module. Which tables are append-only is
-declared once, in `APPEND_ONLY_TABLES`, collected from every module.
+tables), .auth (sign-in), .admin (four-eyes administration, web sessions), .alerts (the
+alert lifecycle), .disclosure (notices), .oversight (complaints and samples), .registers
+(external lists and payee registers), .rolls (the policy standards table) and .refusals
+(refused attempts). Services import the core tables from here and the others from their
+module. Which tables are append-only is declared once, in `APPEND_ONLY_TABLES`, collected
+from every module.
 """
 from __future__ import annotations
 
 from ledger.models import (
+    admin,
     alerts,
     auth,
     disclosure,
@@ -82,10 +84,12 @@ from ledger.models.ledger import (
 
 APPEND_ONLY_TABLES: tuple[str, ...] = (
     ledger.APPEND_ONLY + oversight.APPEND_ONLY + disclosure.APPEND_ONLY + alerts.APPEND_ONLY
-    + registers.APPEND_ONLY + auth.APPEND_ONLY + rolls.APPEND_ONLY + refusals.APPEND_ONLY)
+    + registers.APPEND_ONLY + auth.APPEND_ONLY + rolls.APPEND_ONLY + refusals.APPEND_ONLY
+    + admin.APPEND_ONLY)
 
 __all__ = [
-    "alerts", "auth", "disclosure", "ledger", "oversight", "refusals", "registers", "rolls",
+    "admin", "alerts", "auth", "disclosure", "ledger", "oversight", "refusals", "registers",
+    "rolls",
     "APPEND_ONLY_TABLES",
     "NAMING",
     "Id",

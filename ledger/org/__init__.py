@@ -1,1 +1,2 @@
-"""The organisation: administrative regions, staff and their sign-in."""
+"""The organisation: administrative regions, staff, their sign-in and web sessions, and four
+eyes on administration (admin_requests)."""

@@ -5,9 +5,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit.log import lock_head, record_change
-from ledger.core.errors import LedgerError, NotFound
+from ledger.core.errors import LedgerError, NotFound, PermissionDenied
 from ledger.models import LEVEL_ORDER, Region, RegionLevel, Role, User
-from ledger.store.access import Action, require
+from ledger.models.admin import AdminDecision, AdminRequest
+from ledger.store.access import Action, four_eyes_apply, require
 from ledger.store.db import fetch
 
 
@@ -69,8 +70,14 @@ def add_region(session: Session, actor: User, *, code: str, name: str, level: Re
 
 
 def add_user(session: Session, actor: User, *, username: str, display_name: str, role: Role,
-             region_code: str, password_hash: str | None = None) -> User:
-    """Add a user; the same user again (same name, role, region) returns it unchanged."""
+             region_code: str, password_hash: str | None = None,
+             approved_request: int | None = None) -> User:
+    """Add a user; the same user again (same name, role, region) returns it unchanged.
+
+    Once the ledger has two administrators (`four_eyes_apply`) a new user needs
+    `approved_request`: a user.create request for this username that a second administrator
+    approved (ledger.org.admin_requests calls this when approving). Before that, the first
+    administrator sets the province up alone, and the log entry says so."""
     lock_head(session)  # decide under the log lock, as posting.replay does
     get_region(session, region_code)
     require(session, actor, Action.ADMINISTER, region_code)
@@ -82,11 +89,35 @@ def add_user(session: Session, actor: User, *, username: str, display_name: str,
             return existing
         raise LedgerError(f"user {username!r} already exists", code="already_exists",
                           what="user", key=username)
+    if approved_request is None:
+        if four_eyes_apply(session):
+            raise PermissionDenied(
+                f"{actor.username} may not make the change user.create for {username} alone; "
+                "a second administrator approves a request for it",
+                code="four_eyes_required", user=actor.username, change="user.create",
+                target=username)
+        how = {"four_eyes": "setup: fewer than two administrators"}
+    else:
+        _check_approved(session, approved_request, username)
+        how = {"request": approved_request}
     user = User(username=username, display_name=display_name, role=role,
                 region_code=region_code, password_hash=password_hash)
-    with record_change(session, actor.username, "user.add") as change:
+    with record_change(session, actor.username, "user.add", **how) as change:
         change.add(user)
     return user
+
+
+def _check_approved(session: Session, request_id: int, username: str) -> None:
+    approved = session.execute(
+        select(AdminRequest.id).join(AdminDecision, AdminDecision.request_id == AdminRequest.id)
+        .where(AdminRequest.id == request_id, AdminRequest.kind == "user.create",
+               AdminRequest.target == username, AdminDecision.approved.is_(True))
+    ).scalar_one_or_none()
+    if approved is None:
+        raise PermissionDenied(
+            f"{username} may not make the change user.create for {username} alone; a second "
+            "administrator approves a request for it", code="four_eyes_required",
+            user=username, change="user.create", target=username)
 
 
 def _check_code(code: str) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.models import Region, Role, User
+from ledger.models.admin import AdminDecision, AdminRequest
 
 
 class Action(str, enum.Enum):
@@ -74,12 +75,56 @@ def require(session: Session, user: User | None, action: Action, region_code: st
             f"{user.username} ({user.role.value}) may not {action.value}",
             code="role_forbidden", user=user.username, role=user.role, action=action,
             region=region_code)
+    if is_disabled(session, user.username):
+        raise PermissionDenied(f"{user.username} is disabled", code="user_disabled",
+                               user=user.username)
     if not in_scope(session, user, region_code):
         raise PermissionDenied(
             f"{user.username} works for region {user.region_code} and may not "
             f"{action.value} in region {region_code}",
             user=user.username, user_region=user.region_code, action=action,
             region=region_code)
+
+
+DISABLE, ENABLE = "user.disable", "user.enable"
+
+
+def four_eyes_apply(session: Session) -> bool:
+    """True once the ledger has two administrators: from then on a new user or a password an
+    administrator sets for someone else takes effect only through a request a second one
+    approves (ledger.org.admin_requests). Before that, the first administrator sets the
+    province up alone (`fundtrail init`, the demo), each step in the log; the second
+    administrator is the last thing one administrator can add alone."""
+    return session.execute(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN)).scalar_one() >= 2
+
+
+def is_disabled(session: Session, username: str) -> bool:
+    """True when the newest approved disable/enable request about `username` disabled them.
+    Cached per database session (a service checks many rows for one actor); approving such a
+    request clears the cache (ledger.org.admin_requests)."""
+    cache: dict = session.info.setdefault("disabled_users", {})
+    if username not in cache:
+        newest = session.execute(
+            select(AdminRequest.kind).join(AdminDecision,
+                                           AdminDecision.request_id == AdminRequest.id)
+            .where(AdminRequest.target == username, AdminRequest.kind.in_((DISABLE, ENABLE)),
+                   AdminDecision.approved.is_(True))
+            .order_by(AdminDecision.id.desc()).limit(1)).scalar_one_or_none()
+        cache[username] = newest == DISABLE
+    return cache[username]
+
+
+def disabled_among(session: Session, usernames: list[str]) -> set[str]:
+    """Those of `usernames` who are disabled now (one query; a page listing users)."""
+    newest: dict[str, str] = {}
+    for target, kind in session.execute(
+            select(AdminRequest.target, AdminRequest.kind)
+            .join(AdminDecision, AdminDecision.request_id == AdminRequest.id)
+            .where(AdminRequest.target.in_(usernames), AdminRequest.kind.in_((DISABLE, ENABLE)),
+                   AdminDecision.approved.is_(True)).order_by(AdminDecision.id)):
+        newest[target] = kind
+    return {name for name, kind in newest.items() if kind == DISABLE}
 
 
 def root_code(session: Session) -> str:

@@ -12,7 +12,7 @@ import pytest
 from ledger.core.errors import ClosedPeriod, LedgerError, PermissionDenied
 from ledger.funds import flows, periods, posting, receipts
 from ledger.models import Role
-from ledger.org import regions
+from ledger.org import admin_requests, regions
 from ledger.store.db import transaction
 from tests.ledger.test_invariants import down_to_county, pay_household, u
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE
@@ -26,9 +26,14 @@ PAY = ["pay", "--payee", "H-001", "--amount", "100.00", "--function-code", "2130
 def county_admins(world):
     """An administrator of each county: a county finance bureau closes its own books."""
     with transaction(world.factory) as s:
+        # The first administrator adds the second alone (setup); from then on four eyes.
+        regions.add_user(s, u(s, "admin"), username="admin2", display_name="admin2",
+                         role=Role.ADMIN, region_code=PROVINCE)
         for name, county in (("k_admin", COUNTY), ("k2_admin", COUNTY2)):
-            regions.add_user(s, u(s, "admin"), username=name, display_name=name,
-                             role=Role.ADMIN, region_code=county)
+            asked = admin_requests.request(s, u(s, "admin"), admin_requests.CREATE, name,
+                                           details={"display_name": name, "role": "admin",
+                                                    "region": county})
+            admin_requests.decide(s, u(s, "admin2"), asked.id, approve=True)
 
 
 def both_counties(world, amount=100_000_00):

@@ -16,9 +16,10 @@ from ledger.core.pii import PiiVault
 from ledger.funds import flows, posting
 from ledger.households import registry as households
 from ledger.models import HouseholdStatus, Role
-from ledger.org import regions
+from ledger.org import admin_requests, regions
 from ledger.org import signin as auth
 from ledger.rolls import lifecycle as rolls
+from ledger.store.access import four_eyes_apply
 from ledger.store.context import use_log
 from ledger.store.db import transaction
 from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, VILLAGE, VILLAGE2
@@ -26,8 +27,8 @@ from tests.world import CITY, COUNTY, COUNTY2, DAY, PROVINCE, VILLAGE, VILLAGE2
 ORIGIN = "fundtrail.example/demo-province"
 PASSWORD = "correct-horse-battery"
 PUBLISHED = dt.date.today() - dt.timedelta(days=30)
-EXTRA_USERS = [("k_auditor", Role.AUDITOR, COUNTY), ("k_admin", Role.ADMIN, COUNTY),
-               ("p_admin", Role.ADMIN, PROVINCE)]
+EXTRA_USERS = [("k_auditor", Role.AUDITOR, COUNTY), ("p_admin", Role.ADMIN, PROVINCE),
+               ("k_admin", Role.ADMIN, COUNTY)]
 
 
 @dataclass
@@ -50,8 +51,13 @@ def build_scene(world, tmp_path: Path) -> Scene:
     with transaction(factory) as s:
         admin = _user(s, "admin")
         for name, role, region in EXTRA_USERS:
-            regions.add_user(s, admin, username=name, display_name=name, role=role,
-                             region_code=region)
+            if not four_eyes_apply(s):  # setup: the first administrator alone
+                regions.add_user(s, admin, username=name, display_name=name, role=role,
+                                 region_code=region)
+            else:  # from the second administrator on: asked by one, approved by another
+                asked = admin_requests.request(s, admin, admin_requests.CREATE, name, details={
+                    "display_name": name, "role": role.value, "region": region})
+                admin_requests.decide(s, _user(s, "p_admin"), asked.id, approve=True)
         t = flows.allocate(s, _user(s, "p_clerk"), lot_id=world.lot_id, from_region=PROVINCE,
                            to_region=CITY, amount_fen=600_000_00, effective_date=DAY, key="A-1")
         posting.approve(s, _user(s, "p_approver"), t.id)

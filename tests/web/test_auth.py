@@ -10,6 +10,7 @@ from ledger.audit.entries import decode_entry
 from ledger.audit.verify import verify
 from ledger.core.config import ConfigError, Settings
 from ledger.models import AuditEntry
+from ledger.models.admin import AdminRequest
 from ledger.org import regions
 from ledger.org import signin as auth
 from ledger.store.db import transaction
@@ -186,6 +187,14 @@ def test_administrator_adds_a_user_who_can_sign_in(app, scene, browser):
                                     "role": "clerk", "region": "430121001",
                                     "password": "a-good-new-password"}, token_from="/admin/users")
     assert r.status_code == 302
+    # Four eyes: nothing exists until a second administrator approves the request.
+    assert browser().login("k_clerk2", "a-good-new-password").status_code == 401
+    with transaction(app.extensions["fundtrail_factory"]) as s:
+        asked = s.execute(select(AdminRequest).where(AdminRequest.target == "k_clerk2")) \
+            .scalar_one()
+    second = browser("p_admin")
+    assert "k_clerk2" in second.get("/admin/users").get_data(as_text=True)
+    second.post(f"/admin/requests/{asked.id}/approve", token_from="/admin/users")
     assert browser().login("k_clerk2", "a-good-new-password").status_code == 302
     r = admin.post("/admin/users", {"username": "x2", "display_name": "x", "role": "clerk",
                                     "region": "430122", "password": "a-good-new-password"},

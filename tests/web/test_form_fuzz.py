@@ -193,6 +193,13 @@ SPECS: dict[str, Spec] = {
                                          "password": "a-long-enough-password"}),
     "admin.password": Spec("k_admin", args={"username": "k_auditor"},
                            form={"password": "another-good-password"}),
+    "admin.status": Spec("k_admin", args={"username": "k_auditor", "change": "disable"},
+                         form={}),
+    "admin.decide": Spec("k_admin", args={"request_id": "999999", "decision": "refuse"},
+                         form={}),
+    "admin.sessions": Spec("k_admin", args={"username": "k_auditor"}, form={}),
+    # ends the user's other sessions: a user no other spec signs in as
+    "auth.sessions": Spec("c_approver", form={}),
 }
 # Parameters no route reads, sent to every GET route anyway (pagination, search, region).
 STRAY_QUERY = ("page", "q", "region")
