@@ -867,6 +867,11 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("no_quorum_checkpoint", "",
          "no checkpoint has met the policy's quorum yet",
          "Exporting before a checkpoint has its cosignatures."),
+        ("entry_too_large", "kind size limit",
+         "the change {kind} would write an audit entry of {size} bytes; the log holds at "
+         "most {limit} per entry (nothing was recorded)",
+         "A service tried to log more in one entry than the tlog-tiles format holds, instead "
+         "of splitting its change into parts: a defect to report; nothing was written."),
         ("bundle_not_written", "detail",
          "the audit bundle cannot be written: {detail}",
          "Writing the export bundle failed."),
