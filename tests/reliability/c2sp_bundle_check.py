@@ -202,7 +202,12 @@ def check_bundle(bundle: Path, policy_text: str) -> Report:
     size, root = int(size_text), base64.b64decode(root_b64, validate=True)
     entries = read_entries(bundle, size)
     for position, entry in enumerate(entries):
-        body = cbor2.loads(entry)
+        try:
+            body = cbor2.loads(entry)
+        except (cbor2.CBORDecodeError, ValueError) as exc:
+            raise BundleProblem(f"entry {position} is not CBOR: {exc}") from None
+        if not isinstance(body, list) or len(body) != 9:
+            raise BundleProblem(f"entry {position} is not a 9-field entry")
         if body[1] != origin or body[2] != position:
             raise BundleProblem(f"entry {position} names origin {body[1]!r}, index {body[2]}")
     leaves = [leaf_hash(e) for e in entries]
