@@ -37,8 +37,14 @@ from ledger.org import regions
 from ledger.registers.external import ListRecord, record_list
 from ledger.store.db import transaction
 from tests.reliability import c2sp_bundle_check as c2sp
-from tests.reliability.crash import ROLL, SENT, _roll_transfers, check_consistent, \
-    fundtrail_exe, prepare
+from tests.reliability.crash import (
+    ROLL,
+    SENT,
+    _roll_transfers,
+    check_consistent,
+    fundtrail_exe,
+    prepare,
+)
 
 LIMIT = 0xFFFF
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "signed-note"
