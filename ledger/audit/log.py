@@ -56,8 +56,9 @@ class Change:
     """One state change under way: rows it wrote and context to log with them.
 
     A change whose rows would not fit in one entry is logged as several consecutive entries in
-    the same transaction (docs/audit-format.md, "Large changes"): each part's details are the
-    change's plus `part` (1, 2, …), and every part but the last says `continued: true`."""
+    the same transaction (docs/audit-format.md, "Size limit, and large changes in parts"):
+    each part's details are the change's plus `part` (1, 2, …), and every part but the last
+    says `continued: true`."""
     session: Session
     head: AuditHead
     actor: str
