@@ -1,8 +1,9 @@
 """Alert services: scan (raise or update alerts from findings), the lifecycle, read-outs.
 
 State lives in append-only `alert_events`; an alert's state is its latest event's. A scan
-writes one audit entry for everything it raised or re-observed; every transition writes its
-own. Services check role and region and leave commit to the caller.
+writes one audit entry for everything it raised or re-observed (a scan with hundreds of
+findings: consecutive parts, `ledger.audit.log.Change`); every transition writes its own.
+Services check role and region and leave commit to the caller.
 """
 from __future__ import annotations
 

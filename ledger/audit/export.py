@@ -11,6 +11,7 @@ from ledger.audit import checkpoints as cps
 from ledger.audit.log import reading_log_id
 from ledger.audit.tlog.bundle import BundleError, write_bundle
 from ledger.audit.tlog.policy import Policy
+from ledger.audit.tlog.tiles import EntryTooLargeError
 from ledger.core.errors import LedgerError
 from ledger.models import AuditEntry, Checkpoint
 
@@ -52,4 +53,11 @@ def export_bundle(session: Session, out_dir, *, origin: str, policy: Policy,
                            policy_text=Path(policy_path).read_text(encoding="utf-8"), keys=keys)
     except BundleError as exc:
         raise LedgerError(str(exc), code="bundle_not_written", detail=str(exc)) from None
+    except EntryTooLargeError as exc:
+        # Only a log written before entries were checked at write time (ledger.audit.log)
+        # can hold one: say so in one line rather than fail with a traceback (or a 500).
+        detail = (f"{exc}; it was written before fundtrail checked entry sizes, so this log "
+                  "cannot be bundled in the tlog-tiles format")
+        raise LedgerError(f"the audit bundle cannot be written: {detail}",
+                          code="bundle_not_written", detail=detail) from None
     return out, size, len(notes)

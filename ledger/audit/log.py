@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import cbor2
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -23,9 +24,12 @@ from ledger.audit.entries import (
     canonical_value,
     encode_entry,
     encode_ordered_entry,
+    row_image,
     row_record,
 )
 from ledger.audit.tlog import merkle
+from ledger.audit.tlog.tiles import MAX_ENTRY_SIZE
+from ledger.core.errors import LedgerError
 from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
 from ledger.store.context import context_of
 from ledger.store.db import insert_tuples, is_read_only
@@ -40,9 +44,21 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+# Row bytes one entry of a change may carry before the change goes on in a next entry. The
+# format's hard limit is MAX_ENTRY_SIZE (a tlog-tiles entry bundle prefixes each entry with a
+# uint16 length); the margin leaves room for the entry's own fields, its details, a signature,
+# and for row images estimated before their keys and defaults are assigned.
+PART_BUDGET = 48_000
+
+
 @dataclass
 class Change:
-    """One state change under way: rows it wrote and context to log with them."""
+    """One state change under way: rows it wrote and context to log with them.
+
+    A change whose rows would not fit in one entry is logged as several consecutive entries in
+    the same transaction (docs/audit-format.md, "Size limit, and large changes in parts"):
+    each part's details are the change's plus `part` (1, 2, …), and every part but the last
+    says `continued: true`."""
     session: Session
     head: AuditHead
     actor: str
@@ -50,6 +66,8 @@ class Change:
     time: dt.datetime
     rows: list = field(default_factory=list)
     details: dict = field(default_factory=dict)
+    part: int = 0            # 0 while the change fits one entry
+    row_bytes: int = 0       # estimated size of `rows` in the entry
 
     @property
     def index(self) -> int:
@@ -60,7 +78,14 @@ class Change:
         return self.head.log_id
 
     def add(self, row) -> None:
-        """Insert a row created by this change; it carries this change's log and index."""
+        """Insert a row created by this change; it carries this change's log and index.
+
+        When the entry would outgrow PART_BUDGET, the rows so far are logged as one part and
+        this row starts the next (its index is then the next part's)."""
+        size = _row_size(row_image(row))
+        if self.rows and self.row_bytes + size > PART_BUDGET:
+            self.next_part()
+        self.row_bytes += size
         row.log_index = self.index
         row.log_id = self.head.log_id
         self.session.add(row)
@@ -68,8 +93,23 @@ class Change:
 
     def add_written(self, record: tuple) -> None:
         """Log a row the caller inserted with Core (`entries.table_record` of it), for bulk
-        writes where the ORM's unit of work would cost more than the row."""
+        writes where the ORM's unit of work would cost more than the row. Such a caller sets
+        `log_index` itself, so it asks `full` before each row and calls `next_part` (after
+        inserting the rows it holds) when it is."""
+        self.row_bytes += _row_size(record)
         self.rows.append(record)
+
+    @property
+    def full(self) -> bool:
+        """True when this part's rows fill its entry: the next row belongs in the next part."""
+        return self.row_bytes >= PART_BUDGET - _LARGEST_ROW
+
+    def next_part(self) -> None:
+        """Log the rows so far as one entry and go on with the change in the next index."""
+        self.part += 1
+        self.session.flush()
+        _append(self, {"part": self.part, "continued": True})
+        self.rows, self.row_bytes = [], 0
 
 
 def lock_head(session: Session) -> AuditHead:
@@ -146,14 +186,28 @@ def record_change(session: Session, actor: str, kind: str, **details) -> Iterato
     change = Change(session, head, actor, kind, _now(), details=dict(details))
     yield change
     session.flush()  # assigns primary keys, so row images are complete
-    _append(change)
+    _append(change, {"part": change.part + 1} if change.part else {})
 
 
-def _append(change: Change) -> None:
+# What `full` keeps free for the next row of a bulk writer (a bank result's row is ≈ 450 bytes).
+_LARGEST_ROW = 2_000
+
+
+def _row_size(record) -> int:
+    """Bytes a row record takes in an entry, near enough to split changes by (an ORM row not
+    yet flushed lacks its key and defaults: a few bytes, inside PART_BUDGET's margin)."""
+    return len(cbor2.dumps(list(record), default=_as_text)) + 8
+
+
+def _as_text(encoder, value) -> None:
+    encoder.encode(str(value))
+
+
+def _append(change: Change, part: dict) -> None:
     append_entries(change.session, change.head,
                    [PendingEntry(change.actor, change.kind, change.time,
                                  [r if isinstance(r, tuple) else row_record(r)
-                                  for r in change.rows], change.details)])
+                                  for r in change.rows], change.details | part)])
     change.session.flush()
 
 
@@ -193,6 +247,7 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
         entry = encode(
             origin=head.origin, index=index, prev_root=root, time_us=time_us,
             actor=item.actor, kind=item.kind, rows=item.rows, details=item.details)
+        check_entry_size(entry, item.kind)
         leaf = merkle.leaf_hash(entry)
         finished = frontier.append(leaf)
         root = frontier.root()
@@ -213,6 +268,18 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
     head.size = frontier.size
     head.root = root
     head.frontier = frontier.to_bytes()
+
+
+def check_entry_size(entry: bytes, kind: str) -> None:
+    """Refuse an entry the log's format cannot hold (a tlog-tiles entry bundle prefixes each
+    entry with a uint16 length): the transaction rolls back and nothing is recorded, instead of
+    a log that can no longer be exported. A service that can write more splits its change
+    (`Change.next_part`)."""
+    if len(entry) > MAX_ENTRY_SIZE:
+        raise LedgerError(f"the change {kind} would write an audit entry of {len(entry):,} "
+                          f"bytes; the log holds at most {MAX_ENTRY_SIZE:,} per entry "
+                          "(nothing was recorded)", code="entry_too_large", kind=kind,
+                          size=len(entry), limit=MAX_ENTRY_SIZE)
 
 
 def _micros(t: dt.datetime) -> int:

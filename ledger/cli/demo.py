@@ -2,12 +2,21 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
 
 from ledger.cli.params import pass_ctx
-from ledger.demo.province import build_demo
+from ledger.core.errors import LedgerError
+from ledger.demo.province import (
+    COMPLETE,
+    EMPTY,
+    INTERRUPTED,
+    DemoInterrupted,
+    build_demo,
+    demo_state,
+)
 from ledger.store import migrate
 from ledger.store.db import make_engine
 
@@ -19,17 +28,75 @@ from ledger.store.db import make_engine
 @click.option("--year", type=int, default=2024, show_default=True)
 @click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False), default=None,
               help="Write the ground truth of the planted misuse (JSON) here.")
+@click.option("--restart", is_flag=True,
+              help="A demo build that was cut off (killed, power lost) cannot be resumed: "
+                   "delete that half-built SQLite file and build again. Only such a file is "
+                   "deleted; any other data is refused.")
 @pass_ctx
-def demo(ctx, seed, households, year, manifest_path):
+def demo(ctx, seed, households, year, manifest_path, restart):
     """Build a synthetic province on the configured (empty) database."""
-    migrate.upgrade(make_engine(ctx.settings.database_url))
+    url = ctx.settings.database_url
+    _upgrade(url)
+    if restart:
+        _remove_interrupted_demo(ctx, url)
     # ctx.factory carries the configured log origin: the demo's entries belong to the same log
     # as every later command's (tests/test_cli_demo.py).
-    summary = build_demo(ctx.factory, seed=seed, households=households, year=year,
-                         progress=households >= 2000 and sys.stderr.isatty())
+    try:
+        summary = build_demo(ctx.factory, seed=seed, households=households, year=year,
+                             progress=households >= 2000 and sys.stderr.isatty())
+    except DemoInterrupted as exc:
+        raise LedgerError(f"{exc}: {_what_to_do(url)}") from None
     if manifest_path:
         with open(manifest_path, "w", encoding="utf-8") as fh:
             json.dump(summary.manifest, fh, ensure_ascii=False, indent=1)
     click.echo(f"demo province built: {summary.regions} regions, {summary.households} "
                f"households, {summary.transfers} approved transfers, lots {summary.lots}, "
                f"{len(summary.manifest.get('cases', []))} planted cases")
+
+
+def _sqlite_file(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+def _what_to_do(url: str) -> str:
+    if _sqlite_file(url):
+        return ("run fundtrail demo --restart with the same options (it deletes this "
+                "half-built file and builds again)")
+    from sqlalchemy.engine import make_url
+    name = make_url(url).database
+    return (f"on PostgreSQL: dropdb {name} && createdb {name}, then fundtrail db upgrade and "
+            "fundtrail demo again")
+
+
+def _upgrade(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def _remove_interrupted_demo(ctx, url: str) -> None:
+    from ledger.store.db import transaction
+    with transaction(ctx.factory) as s:
+        state = demo_state(s)
+    if state == EMPTY:
+        return
+    path = _sqlite_file(url)
+    if state != INTERRUPTED:
+        held = "a complete demo province" if state == COMPLETE else "other data"
+        raise LedgerError(f"--restart deletes only a demo build that was cut off; the database "
+                          f"holds {held} and was left alone")
+    if path is None:
+        raise LedgerError(f"the demo build was cut off; {_what_to_do(url)}")
+    ctx.factory.kw["bind"].dispose()
+    ctx._factory = None
+    for name in (path, path + "-wal", path + "-shm"):
+        if os.path.exists(name):
+            os.remove(name)
+    click.echo(f"removed the half-built demo {path}; building again", err=True)
+    _upgrade(url)

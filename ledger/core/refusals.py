@@ -896,6 +896,16 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("no_quorum_checkpoint", "",
          "no checkpoint has met the policy's quorum yet",
          "Exporting before a checkpoint has its cosignatures."),
+        ("entry_too_large", "kind size limit",
+         "the change {kind} would write an audit entry of {size} bytes; the log holds at "
+         "most {limit} per entry (nothing was recorded)",
+         "A service tried to log more in one entry than the tlog-tiles format holds, instead "
+         "of splitting its change into parts: a defect to report; nothing was written."),
+        ("file_not_written", "path reason",
+         "{path} was not written ({reason}); no partial copy was left",
+         "A file with personal data (a bank file, a visit list) could not be written whole: "
+         "the disk is full, a size limit, a permission; the change it belonged to is not "
+         "recorded."),
         ("bundle_not_written", "detail",
          "the audit bundle cannot be written: {detail}",
          "Writing the export bundle failed."),

@@ -16,8 +16,10 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
+import cbor2
 from sqlalchemy import func, select, text
 
+from ledger.audit.log import record_change
 from ledger.funds import flows, lots, posting, projects
 from ledger.households import registry as hh
 from ledger.org import regions
@@ -26,7 +28,8 @@ from ledger.store.db import transaction
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import check_character
 from ledger.models import (
-    HouseholdStatus, PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel, User,
+    AuditEntry, HouseholdStatus, PayeeKind, ProjectStatus, Region, RegionLevel, Role,
+    SourceLevel, User,
 )
 from ledger.core.money import split_largest_remainder
 from ledger.demo.misuse import Misuse, plant_rounds
@@ -40,7 +43,12 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
     from ledger.core.pii import PiiVault
     p = Province(factory, vault or PiiVault.from_env(), seed, year)
     with transaction(factory) as s:
-        if s.execute(select(func.count()).select_from(User)).scalar_one():
+        state = demo_state(s)
+        if state == INTERRUPTED:
+            raise DemoInterrupted("演示省没有建完：上次 fundtrail demo 在中途被中断，无法接着建 "
+                                  "the demo province in this database was cut off mid-build "
+                                  "and cannot be resumed; build it again on an empty database")
+        if state != EMPTY:
             raise LedgerError("the database already holds data; the demo needs an empty one "
                               "(use a new --config or FUNDTRAIL_DATABASE_URL)")
         _regions_and_users(s, p)
@@ -76,7 +84,44 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
         # autovacuum has not run yet, or is off) picks nested loops, and an alert scan that
         # takes seconds takes many minutes (docs/operations.md, "After a bulk load").
         s.execute(text("ANALYZE"))
+        # The last thing the demo writes: a database with the demo's users but without this
+        # entry is a build that was cut off (`demo_state`).
+        with record_change(s, "admin", DEMO_BUILT, seed=seed, households=households,
+                           year=year):
+            pass
     return p.summary
+
+
+class DemoInterrupted(LedgerError):
+    """The database holds a demo build that was cut off (the command line says what to do)."""
+
+
+EMPTY, COMPLETE, INTERRUPTED, OTHER = "empty", "complete", "interrupted", "other"
+DEMO_BUILT = "demo.built"
+
+
+def demo_state(s) -> str:
+    """What the database holds, as `fundtrail demo` sees it: nothing yet, a complete demo
+    province, one whose build was killed part-way (the demo's own users and root region, but
+    not its closing `demo.built` entry), or other data (never the demo's to remove)."""
+    users = set(s.execute(select(User.username)).scalars())
+    if not users:
+        return EMPTY
+    if "admin" not in users or not users <= _demo_usernames() \
+            or s.get(Region, PROVINCE[0]) is None:
+        return OTHER
+    marker = cbor2.dumps(DEMO_BUILT)
+    rows = s.execute(select(AuditEntry.entry).order_by(AuditEntry.idx.desc())
+                     .execution_options(yield_per=2000)).scalars()
+    return COMPLETE if any(marker in bytes(e) for e in rows) else INTERRUPTED
+
+
+def _demo_usernames() -> set[str]:
+    names = {"admin", "auditor"} | {f"p_{r}" for r in ("clerk", "approver")}
+    for city, (_name, counties) in CITIES.items():
+        for code in [city, *counties]:
+            names |= {f"{code}_{r}" for r in ("clerk", "approver")}
+    return names
 
 
 def _regions_and_users(s, p: Province) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError
+from ledger.core.files import write_private_file
 from ledger.core.money import format_yuan_plain, parse_yuan
 from ledger.core.pii import PiiVault
 from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
@@ -149,13 +150,10 @@ def write_bank_file(path: str | os.PathLike, sent, vault: PiiVault, households,
                           "and utf-8 can write every name)", code="encoding_cannot_write",
                           encoding=encoding, text=exc.object[exc.start:exc.end]) from None
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner-only from birth
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)  # replaces any older file, with its looser mode, atomically
+    _remove_stale_copies(path)  # before, too: a full disk may be full of them
+    # Owner-only from birth, renamed only when complete, removed on any failure (a full disk:
+    # the caller's transaction then rolls back, so the send is not recorded either).
+    write_private_file(path, data)
     _remove_stale_copies(path)
     return len(sent)
 

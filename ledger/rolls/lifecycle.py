@@ -421,6 +421,11 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
         rows = []
         for line_id, (number, (household_code, quantity)) in zip(
                 new_ids(session, table, len(lines)), enumerate(lines, start=1)):
+            if change.full:  # a long roll is logged in parts (ledger.audit.log.Change)
+                _insert_lines(session, table, carded, rows)
+                rows = []
+                change.next_part()
+                template["log_index"] = change.index
             amount = standard_fen * quantity
             row = (line_id, roll.id, number, household_code, quantity, amount,
                    change.index, change.log_id)
@@ -439,9 +444,13 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
                     image["card_id"] = card_id
             rows.append(row)
             change.add_written((table.name, [line_id], 1, None, image))
-        insert_tuples(session, table, _LINE_COLUMNS + ["card_id"] if carded else _LINE_COLUMNS,
-                      rows)
+        _insert_lines(session, table, carded, rows)
     return roll
+
+
+def _insert_lines(session, table, carded, rows) -> None:
+    insert_tuples(session, table, _LINE_COLUMNS + ["card_id"] if carded else _LINE_COLUMNS,
+                  rows)
 
 
 _LINE_COLUMNS = ["id", "roll_id", "line_no", "household_code", "quantity", "amount_fen",
@@ -463,6 +472,10 @@ def _insert_resolved(session, actor, code, lot_id, county_code, item, function_c
         rows = []
         for line_id, (number, x) in zip(new_ids(session, table, len(lines)),
                                         enumerate(lines, start=1)):
+            if change.full:  # a long roll is logged in parts (ledger.audit.log.Change)
+                insert_tuples(session, table, _ALL_LINE_COLUMNS, rows)
+                rows = []
+                change.next_part()
             row = (line_id, roll.id, number, x.household, x.quantity, x.amount, change.index,
                    change.log_id, x.item, x.tier, x.year, x.member_id, x.centi, x.standard_id,
                    x.standard_fen, x.computed, x.card_id)

@@ -630,6 +630,10 @@ def _record_lines(session, actor, roll, plans, file_name, digest, vault, now) ->
             rows = []
             for plan, row_id in zip(plans[start:start + RESULTS_PER_ENTRY],
                                     ids[start:start + RESULTS_PER_ENTRY]):
+                if change.full:  # long names and reasons: the entry goes on in a next part
+                    insert_tuples(session, RESULTS, _RESULT_COLUMNS, rows)
+                    rows = []
+                    change.next_part()
                 bank = plan.bank
                 account = bank.account or None
                 values = {

@@ -13,13 +13,14 @@ SQLite and PostgreSQL accept exactly the same input.
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy import LargeBinary, String, create_engine, event, func, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.core.errors import LedgerError, StorageError
@@ -40,18 +41,48 @@ def make_engine(url: str, **kwargs) -> Engine:
             raise LedgerError(f"database URL: timeout={timeout!r} is not a number of "
                               "seconds", code="database_timeout_invalid",
                               value=str(timeout)) from None
-        engine = create_engine(url, connect_args=connect_args, **kwargs)
-        _configure_sqlite(engine)
+        read_only = read_only_sqlite_url(url)
+        engine = create_engine(read_only or url, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine, read_only=read_only is not None)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def read_only_sqlite_url(url: str) -> str | None:
+    """A read-only URL for a SQLite file this process cannot write (a copy kept for audit, a
+    read-only mount or directory), or None when it can.
+
+    Opened for writing, such a file fails on its first statement ("attempt to write a readonly
+    database": WAL mode needs its -shm file, and BEGIN IMMEDIATE a write lock), so that even
+    `verify` could not read it. Read-only, every reading command works and a change is refused
+    by SQLite. Without a -wal file holding changes there is nothing SQLite would need to write
+    to read it, and `immutable` lets it skip the -shm file it cannot create; a -wal with
+    changes is read through its -shm (SQLite refuses, with a clear line, if there is none)."""
+    parsed = make_url(url)
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:") or not os.path.exists(path):
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    wal, shm = path + "-wal", path + "-shm"
+    if os.access(path, os.W_OK) and (os.access(folder, os.W_OK)
+                                      or (os.path.exists(wal) and os.path.exists(shm))):
+        return None
+    pending = os.path.exists(wal) and os.path.getsize(wal) > 0
+    query = {k: v for k, v in parsed.query.items() if k != "timeout"}
+    query |= {"mode": "ro", "uri": "true"} | ({} if pending else {"immutable": "1"})
+    return str(parsed.set(database="file:" + os.path.abspath(path), query=query))
+
+
+def _configure_sqlite(engine: Engine, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
+        if read_only:  # both pragmas write the file; a reader needs neither
+            cur.execute("PRAGMA query_only = ON")
+            cur.close()
+            return
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")  # a committed change survives power loss
         # A 64 MB page cache (default 2 MB), memory only: a payment roll's transaction touches
@@ -66,7 +97,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # A transaction that only reads (a page view: `reading_engine`) takes no lock; every
         # other takes the write lock at once, so that two writers never both read a balance
         # and then fail to upgrade (invariant 8).
-        if conn.get_execution_options().get(READ_ONLY):
+        if read_only:   # a file this process cannot write: no write lock to take
+            conn.exec_driver_sql("BEGIN")
+        elif conn.get_execution_options().get(READ_ONLY):
             # query_only: SQLite itself refuses any write, to a logged table or not.
             conn.exec_driver_sql("PRAGMA query_only = ON")
             conn.info["query_only"] = True   # the DBAPI connection's: it outlives checkout
@@ -181,7 +214,12 @@ def storage_error(exc: OperationalError, uncertain: bool) -> StorageError:
     """A one-line explanation of why the database refused, and what to do."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     low = reason.lower()
-    if "locked" in low or "lock timeout" in low or "lock_timeout" in low:
+    if ("readonly database" in low or "read-only" in low or "query_only" in low
+            or "permission denied" in low):
+        cause, hint = "read_only", ("this database is read-only here (file or folder "
+                                    "permissions, or a read-only role): reading commands and "
+                                    "verify work; a change needs write access")
+    elif "locked" in low or "lock timeout" in low or "lock_timeout" in low:
         cause, hint = "locked", ("another process is writing; run the command again when it "
                                  "has finished")
     elif "full" in low or "disk i/o" in low or "no space" in low:
@@ -214,11 +252,22 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         # PostgreSQL connection lost during COMMIT leaves the outcome unknown to the client.
         uncertain = committing and session.get_bind().dialect.name != "sqlite"
         raise storage_error(exc, uncertain) from None
+    except DBAPIError as exc:
+        _rollback_quietly(session)
+        # A read-only PostgreSQL (default_transaction_read_only, a standby) or a role allowed
+        # to read only: one line saying so, not a traceback; any other error is a bug.
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) not in _READ_ONLY_STATES:
+            raise
+        raise storage_error(exc, False) from None
     except BaseException:
         _rollback_quietly(session)
         raise
     finally:
         session.close()
+
+
+# read_only_sql_transaction, insufficient_privilege
+_READ_ONLY_STATES = {"25006", "42501"}
 
 
 def _rollback_quietly(session: Session) -> None:
