@@ -102,6 +102,8 @@ COMMANDS = {
         "Household payment rolls (公示清册): create, publish, approve, send, reconcile."),
     "rotate-key": LazyCommand("ledger.cli.audit:rotate_key",
         "Make a new log key and add it to the policy beside the old one."),
+    "seal": LazyCommand("ledger.cli.audit:seal_command",
+        "Sign a checkpoint when the log has grown since the newest one (once, or --every N s)."),
     "sample": LazyCommand("ledger.cli.oversight:sample_group",
         "Field-check samples (入户核查) nobody can choose: commit, draw, visit, verify."),
     "trace": LazyCommand("ledger.cli.funds:trace",
@@ -114,6 +116,8 @@ COMMANDS = {
         "Staff: users with a role and a region scope, and their web sign-in passwords."),
     "verify": LazyCommand("ledger.cli.audit:verify_command",
         "Full audit verification, row binding included; exit 1 on any finding."),
+    "witness": LazyCommand("ledger.cli.audit:witness_group",
+        "A witness on another machine: fetch, check, cosign and publish the log's checkpoints."),
     "year-end": LazyCommand("ledger.cli.yearend:year_end",
         "What every unit and project carries into the next year, and how long it sat idle."),
 }
