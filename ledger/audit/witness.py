@@ -8,7 +8,7 @@ key (from the witness's own copy of the policy, never fetched from the server it
 2. GET `<log>/log/consistency?old=M&new=N`, an RFC 9162 consistency proof from the checkpoint
    it cosigned last (size M, kept in its state directory) to the new one, and verify it;
 3. cosign (C2SP tlog-cosignature `cosignature/v1`), write its state durably, then
-4. POST the cosigned note to `<log>/log/cosignature` (the server keeps the line only if it
+4. POST the cosigned note (form field `note`) to `<log>/log/cosignature` (the server keeps the line only if it
    verifies against the policy's key for this witness), and keep the note as
    `<state>/checkpoint`, which it publishes itself (`fundtrail witness serve`) so that anyone
    can compare the log with the witness's memory (`fundtrail verify --witness`).
@@ -223,9 +223,10 @@ def _consistency(config: WitnessConfig, old: int, new: int) -> list[bytes]:
 
 def _publish(config: WitnessConfig, note: str) -> bool:
     """POST the cosigned note back to the log; False (kept for the next round) on failure."""
-    request = urllib.request.Request(config.log_url + "/log/cosignature",
-                                     data=note.encode("utf-8"), method="POST",
-                                     headers={"Content-Type": "text/plain; charset=utf-8"})
+    request = urllib.request.Request(
+        config.log_url + "/log/cosignature", method="POST",
+        data=urllib.parse.urlencode({"note": note}).encode("ascii"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             return 200 <= response.status < 300

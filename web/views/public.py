@@ -231,20 +231,20 @@ def consistency_proof():
 
 @bp.route("/log/cosignature", methods=["POST"])
 def witness_cosignature():
-    """A witness publishes its cosignature: the checkpoint note with its cosignature/v1 line.
+    """A witness publishes its cosignature: the checkpoint note with its cosignature/v1 line,
+    as the form field `note`.
     Kept only when the line verifies against a witness key of the server's policy and the
     checkpoint is one this log signed; anything else is refused and nothing is written."""
     from ledger.core.errors import LedgerError
     policy = load_policy(current_settings().ledger.policy_file)
     if policy is None:
         abort(404)
-    data = request.get_data(cache=False)
-    if len(data) > MAX_COSIGNED_NOTE:
-        abort(413)
-    try:
-        note = data.decode("utf-8")
-    except UnicodeDecodeError:
+    # A form post (field `note`), as every POST this app takes (web.app refuses other types).
+    note = request.form.get("note", "")
+    if not note:
         abort(400)
+    if len(note) > MAX_COSIGNED_NOTE:
+        abort(413)
     s = db.session()
     try:
         added = cps.add_cosignatures(s, note, policy)
