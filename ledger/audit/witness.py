@@ -8,8 +8,8 @@ key (from the witness's own copy of the policy, never fetched from the server it
 2. GET `<log>/log/consistency?old=M&new=N`, an RFC 9162 consistency proof from the checkpoint
    it cosigned last (size M, kept in its state directory) to the new one, and verify it;
 3. cosign (C2SP tlog-cosignature `cosignature/v1`), write its state durably, then
-4. POST the cosigned note (form field `note`) to `<log>/log/cosignature` (the server keeps the line only if it
-   verifies against the policy's key for this witness), and keep the note as
+4. POST the cosigned note (form field `note`) to `<log>/log/cosignature` (the server keeps
+   the line only if it verifies against the policy's key for this witness), and keep it as
    `<state>/checkpoint`, which it publishes itself (`fundtrail witness serve`) so that anyone
    can compare the log with the witness's memory (`fundtrail verify --witness`).
 

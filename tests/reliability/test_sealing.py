@@ -141,8 +141,8 @@ def test_a_rewritten_sealed_tail_is_caught_by_a_witness_on_another_machine(
     assert refused.returncode == 2 and "no cosigner state" in refused.stderr
     assert not (state / "state.json").exists()
     ran = fundtrail("witness", "run", "--state", state, "--once", "--fresh", cwd=machine)
-    assert ran.returncode == 0 and "cosigned" in ran.stdout and "published to the log" in ran.stdout, \
-        ran.stderr
+    assert ran.returncode == 0 and "cosigned" in ran.stdout, ran.stderr
+    assert "published to the log" in ran.stdout
     # the server kept the witness's cosignature (checked against the policy): the seal holds
     with transaction(world.factory) as s:
         assert policy.verify_checkpoint(cps.with_cosignatures(s, cps.latest(s))).witnesses \
