@@ -234,6 +234,29 @@ def load_log_key(ctx, key_file=None):
         raise LedgerError(str(exc)) from None
 
 
+def seal_after_bulk(ctx) -> None:
+    """Seal after a bulk command, when it can be done unattended: the log key's passphrase is
+    in the environment and its key file is there ([audit] seal_after_bulk = false turns it
+    off). A failure here never undoes the command: it is said on stderr, and the schedule
+    seals at its next round."""
+    settings = ctx.settings
+    if settings.extra.get("audit", {}).get("seal_after_bulk", True) is False:
+        return
+    passphrase = os.environ.get(settings.passphrase_env)
+    if not passphrase or not Path(settings.signing_key_file).is_file():
+        return
+    try:
+        signer = keyfiles.load_key(settings.signing_key_file, passphrase)
+        with ctx.session() as s:
+            row = cps.seal(s, signer)
+            size = row.size if row is not None else None
+    except (keyfiles.KeyError_, LedgerError) as exc:
+        click.echo(f"未能封存 / not sealed after this command: {exc}", err=True)
+        return
+    if size is not None:
+        click.echo(f"已封存 / sealed: checkpoint of {size} entries signed", err=True)
+
+
 @click.command("seal")
 @click.option("--key", "key_file", default=None, help="Log key file (default from config).")
 @click.option("--every", "every", type=click.IntRange(min=1), default=None,

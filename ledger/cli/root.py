@@ -154,6 +154,21 @@ def cli(click_ctx, config_path, username):
     click_ctx.obj = Context(config_path, username)
 
 
+# Commands that change the books in bulk (a roll sent, a bank's results, an import, the demo,
+# a file of approvals): when one succeeds, the log is sealed at once (a checkpoint signed, for
+# the witnesses to cosign) if the log key can be opened unattended, rather than waiting for the
+# next round of `fundtrail seal --every` (docs/operations.md, "Sealing").
+SEAL_AFTER = frozenset({"roll", "import", "import-bank-results", "demo", "approve"})
+
+
+@cli.result_callback()
+@click.pass_context
+def _seal_after_bulk(click_ctx, _result, **_params):
+    if click_ctx.invoked_subcommand in SEAL_AFTER:
+        from ledger.cli.audit import seal_after_bulk
+        seal_after_bulk(click_ctx.obj)
+
+
 def main(argv=None) -> int:
     try:
         return cli.main(args=argv, prog_name="fundtrail", standalone_mode=False) or 0

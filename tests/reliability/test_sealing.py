@@ -21,6 +21,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,7 @@ from werkzeug.serving import make_server
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit.tlog import merkle
+from ledger.audit.tlog.checkpoint import add_signatures, cosign, generate_cosigner
 from ledger.audit.verify import bound_models, verify
 from ledger.core.config import DEMO_LOG_ORIGIN, Settings
 from ledger.models import RegionLevel
@@ -149,6 +153,20 @@ def test_a_rewritten_sealed_tail_is_caught_by_a_witness_on_another_machine(
             == {"village"}
         last = cps.with_cosignatures(s, cps.latest(s))   # what an auditor keeps: LAST
 
+    # a cosignature by anyone but a witness of the policy is refused, and nothing is stored
+    impostor = generate_cosigner("village.example")
+    line = cosign(first, impostor, int(time.time()))
+    with pytest.raises(urllib.error.HTTPError) as refused_post:
+        urllib.request.urlopen(urllib.request.Request(
+            served + "/log/cosignature", method="POST",
+            data=urllib.parse.urlencode({"note": add_signatures(first, [line])}).encode()))
+    assert refused_post.value.code == 403
+    with transaction(world.factory) as s:
+        assert cps.with_cosignatures(s, cps.latest(s)) == last
+    with pytest.raises(urllib.error.HTTPError) as beyond:   # no proof past what was signed
+        urllib.request.urlopen(f"{served}/log/consistency?old=1&new={first_size + 1}")
+    assert beyond.value.code == 404
+
     # the log grows; the schedule seals it and the witness cosigns again
     add_villages(world, ["一村", "二村", "三村", "四村"])
     sealed = sign(world, keys)
@@ -205,7 +223,16 @@ def test_verify_fails_closed_on_an_unsealed_log(world, keys, cli, tmp_path, engi
                       f'signing_key_file = "{keys["dir"] / "log.key"}"\n'
                       "seal_interval_seconds = 1\n", encoding="utf-8")
     ft = lambda *args: cli("--config", config, *args)  # noqa: E731
-    assert ft("seal")[0] == 0
+    # a bulk command (here an approval) is sealed as it finishes: no wait for the schedule
+    from tests.ledger.test_invariants import down_to_county, pay_household
+    down_to_county(world)
+    with transaction(world.factory) as s:
+        pending = pay_household(s, world, 100_00, "sealed-at-once").id
+    code, _, err = ft("--as", "k_approver", "approve", pending)
+    assert code == 0 and "已封存" in err, err
+    with transaction(world.factory) as s:
+        assert cps.latest(s).size == cps.head(s).size
+    assert ft("seal")[1].strip() == "nothing new to seal"
     code, out, _ = ft("verify", "--seal-interval", "600")
     assert code == 0 and "待联署" in out    # just signed: the witnesses have the interval
     time.sleep(1.2)
@@ -227,7 +254,6 @@ def test_verify_fails_closed_on_an_unsealed_log(world, keys, cli, tmp_path, engi
     code, _, err = ft("checkpoint", "cosign", "--key", keys["dir"] / "county.key", "--state",
                       "county.state", "--fresh")
     assert code == 2 and "state exists" in err
-    assert ft("seal")[1].strip() == "nothing new to seal"
 
     # `delete from checkpoints`: today's main answered "intact, 0 checkpoints checked"
     tamper(engine, "DELETE FROM cosignatures", "DELETE FROM checkpoints")
