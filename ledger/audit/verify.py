@@ -97,6 +97,16 @@ def bound_models():
 DEFAULT_SEAL_INTERVAL = 300
 
 
+def seal_interval_setting(settings) -> int:
+    """[audit] seal_interval_seconds of the settings file (a feature reads its own keys from the
+    file's sections), or the default; ValueError for anything but whole seconds ≥ 1."""
+    value = settings.extra.get("audit", {}).get("seal_interval_seconds", DEFAULT_SEAL_INTERVAL)
+    if type(value) is not int or value < 1:
+        raise ValueError(f"{settings.source}: [audit] seal_interval_seconds must be a whole "
+                         f"number of seconds ≥ 1, got {value!r}")
+    return value
+
+
 def verify(session: Session, *, policy: Policy | None = None,
            trusted_notes: list[str] = (), witness_notes: list[tuple[str, str]] = (),
            seal_interval: int | None = DEFAULT_SEAL_INTERVAL,

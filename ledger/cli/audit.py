@@ -216,14 +216,11 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
 
 
 def seal_interval_of(settings) -> int:
-    """[audit] seal_interval_seconds: how often the log is sealed, and the deadline verify
-    holds it to (read from the settings file's [audit] section, as features own their keys)."""
-    from ledger.audit.verify import DEFAULT_SEAL_INTERVAL
-    value = settings.extra.get("audit", {}).get("seal_interval_seconds", DEFAULT_SEAL_INTERVAL)
-    if type(value) is not int or value < 1:
-        raise LedgerError(f"{settings.source}: [audit] seal_interval_seconds must be a whole "
-                          f"number of seconds ≥ 1, got {value!r}")
-    return value
+    from ledger.audit.verify import seal_interval_setting
+    try:
+        return seal_interval_setting(settings)
+    except ValueError as exc:
+        raise LedgerError(str(exc)) from None
 
 
 def load_log_key(ctx, key_file=None):
