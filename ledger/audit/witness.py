@@ -167,7 +167,7 @@ def run_once(state_dir, signer: CosignatureSigner, *, fresh: bool = False,
                               f"{old_size} you cosigned before: {exc}", code="log_inconsistent",
                               cosigned_size=old_size, size=body.size,
                               detail=str(exc)) from None
-        if state and body.size == old_size:
+        if state and body.size == old_size and (state_dir / CHECKPOINT).exists():
             # Nothing new: publish again what the server may have lost (or never received).
             kept = (state_dir / CHECKPOINT).read_text(encoding="utf-8")
             mine = signer.verifier()

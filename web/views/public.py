@@ -245,14 +245,18 @@ def witness_cosignature():
         abort(400)
     if len(note) > MAX_COSIGNED_NOTE:
         abort(413)
+    from sqlalchemy.exc import IntegrityError
     s = db.session()
     try:
         added = cps.add_cosignatures(s, note, policy)
+        db.commit()
     except LedgerError as exc:
         db.rollback()
         status = {"checkpoint_unknown": 404, "cosignature_unverified": 403}.get(exc.code, 400)
         return Response(f"{exc.code}\n", status=status, mimetype="text/plain")
-    db.commit()
+    except IntegrityError:
+        db.rollback()  # the same witness's line, posted twice at once: the other one won
+        added = []
     return Response("".join(f"{name}\n" for name in added) or "already held\n",
                     mimetype="text/plain; charset=utf-8")
 
