@@ -114,12 +114,17 @@ def served(world, db_url, keys):
     thread.join(10)
 
 
+def witness_env() -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FUNDTRAIL_SIGNING_PASSPHRASE": PASSPHRASE,
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("FUNDTRAIL_DATABASE_URL", None)  # the witness has no database, only the URL
+    return env
+
+
 def fundtrail(*args, cwd) -> subprocess.CompletedProcess:
     """The `fundtrail` command in a process of its own (the witness's machine)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FUNDTRAIL_SIGNING_PASSPHRASE": PASSPHRASE}
-    env.pop("FUNDTRAIL_DATABASE_URL", None)  # the witness has no database, only the URL
     return subprocess.run([sys.executable, "-m", "ledger.cli.root", *map(str, args)], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=witness_env(), capture_output=True, text=True, timeout=120)
 
 
 def sign(world, keys) -> str:
@@ -215,6 +220,17 @@ def test_a_rewritten_sealed_tail_is_caught_by_a_witness_on_another_machine(
     assert code == 1   # an auditor who kept the witness's checkpoint sees it too
     code, out, _ = cli("verify", "--policy", keys["policy"], "--witness-state", state)
     assert code == 1 and "日志已被改写" in out and "history before it was rewritten" in out
+    # the witness publishes what it sealed from its own machine; verify reads it over HTTP
+    serve = subprocess.Popen([sys.executable, "-m", "ledger.cli.root", "witness", "serve",
+                              "--state", str(state), "--port", "0"], cwd=machine,
+                             env=witness_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        url = serve.stdout.readline().split()[-1]
+        code, out, _ = cli("verify", "--policy", keys["policy"], "--witness", url)
+        assert code == 1 and "日志已被改写" in out, out
+    finally:
+        serve.terminate()
+        serve.wait(10)
 
 
 def test_verify_fails_closed_on_an_unsealed_log(world, keys, cli, tmp_path, engine):
