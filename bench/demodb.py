@@ -209,6 +209,7 @@ def publish_county(url: str, keys: Path, county: str) -> list[str]:
     for who in ("village", "county"):
         with transaction(factory) as s:
             cps.cosign_latest(s, keyfiles.load_key(keys / f"{who}.key", PASSPHRASE),
-                              policy.logs_for_origin(ORIGIN), keys / f"{who}.state")
+                              policy.logs_for_origin(ORIGIN), keys / f"{who}.state",
+                              fresh=not (keys / f"{who}.state").exists())
     engine.dispose()
     return list(villages)

@@ -65,7 +65,8 @@ ft --as 520121_clerk report publish county-batch --county 520121 --year 2024 --f
 echo "== checkpoint: signed by the bureau, cosigned by village and township"
 ft checkpoint sign >/dev/null
 for who in village township; do
-    ft checkpoint cosign --key "$DEMO/keys/$who.key" --state "$DEMO/keys/$who.state"
+    # --fresh: the demo's cosigners have never seen this log (a real cosigner keeps its state)
+    ft checkpoint cosign --key "$DEMO/keys/$who.key" --state "$DEMO/keys/$who.state" --fresh
 done
 ft checkpoint show
 

@@ -35,6 +35,10 @@ PUBLIC: dict[str, frozenset[str]] = {
     "public.keys_text": frozenset({"GET"}),
     "public.policy_text": frozenset({"GET"}),
     "public.checkpoint_text": frozenset({"GET"}),
+    # What a witness on another machine reads and writes (ledger.audit.witness): a proof, and
+    # its cosignature, which the server keeps only if it verifies against the policy.
+    "public.consistency_proof": frozenset({"GET"}),
+    "public.witness_cosignature": frozenset({"POST"}),
     "complaints.file": frozenset({"GET", "POST"}),
     "complaints.status": frozenset({"GET", "POST"}),
     "auth.login": frozenset({"GET", "POST"}),

@@ -165,7 +165,7 @@ ft --as ${COUNTY}_clerk import deaths "$HERE/deaths-2024-12-01.csv" --source 沅
 
 step "checkpoint signed by the bureau and cosigned by the county; full verification"
 ft checkpoint sign >/dev/null
-ft checkpoint cosign --key "$WORK/keys/county.key" --state "$WORK/keys/county.state"
+ft checkpoint cosign --key "$WORK/keys/county.key" --state "$WORK/keys/county.state" --fresh
 ft verify
 ft trial-balance | tail -n 2
 

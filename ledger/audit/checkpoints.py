@@ -26,6 +26,7 @@ from ledger.audit.tlog.checkpoint import (
     open_checkpoint,
     sign_checkpoint,
 )
+from ledger.audit.tlog.note import parse_note
 from ledger.core.errors import LedgerError
 from ledger.models import AuditEntry, AuditHead, AuditNode, Checkpoint, Cosignature
 
@@ -115,8 +116,14 @@ def with_cosignatures(session: Session, checkpoint: Checkpoint) -> str:
 
 
 def cosign_latest(session: Session, cosigner, log_verifiers, state_path: str | os.PathLike,
-                  now: int | None = None) -> Cosignature:
-    """Cosign the newest checkpoint after checking it against this cosigner's own state."""
+                  now: int | None = None, *, fresh: bool = False) -> Cosignature:
+    """Cosign the newest checkpoint after checking it against this cosigner's own state.
+
+    Without a state file the cosigner has never seen this log, so it cannot tell a rewritten
+    log from the real one: it refuses unless told `fresh` (its first cosignature, trust on
+    first use, as C2SP tlog-witness allows a witness with no record of a log). `fresh` with a
+    state file present is refused too: it would throw the cosigner's memory away."""
+    require_state(state_path, fresh)
     checkpoint = latest(session)
     if checkpoint is None:
         raise LedgerError("no checkpoint has been signed yet (fundtrail checkpoint sign)",
@@ -130,7 +137,7 @@ def cosign_latest(session: Session, cosigner, log_verifiers, state_path: str | o
                           code="checkpoint_invalid", size=checkpoint.size,
                           detail=str(exc)) from None
     body = verified.checkpoint
-    state = _read_state(state_path)
+    state = read_state(state_path)
     if state and state["origin"] != body.origin:
         raise LedgerError(f"{state_path} belongs to log {state['origin']!r}, not {body.origin!r}",
                           code="cosigner_state_other_log", path=str(state_path),
@@ -155,12 +162,89 @@ def cosign_latest(session: Session, cosigner, log_verifiers, state_path: str | o
                       added_at=dt.datetime.now(dt.timezone.utc))
     session.add(row)
     session.flush()
-    _write_state(state_path, {"origin": body.origin, "size": body.size,
-                              "root": body.root_hash.hex()})
+    write_state(state_path, {"origin": body.origin, "size": body.size,
+                             "root": body.root_hash.hex()})
     return row
 
 
-def _read_state(path) -> dict | None:
+def require_state(state_path, fresh: bool) -> None:
+    """A cosigner's state must exist, unless this is explicitly its first cosignature."""
+    exists = Path(state_path).exists()
+    if not exists and not fresh:
+        raise LedgerError(f"{state_path}: no cosigner state: this cosigner has never seen the "
+                          "log and cannot tell a rewritten log from the real one. Restore the "
+                          "state from your backup; only for a cosigner's very first signature "
+                          "say --fresh", code="cosigner_no_state", path=str(state_path))
+    if exists and fresh:
+        raise LedgerError(f"{state_path}: a cosigner state exists; starting fresh would forget "
+                          "the checkpoint it holds", code="cosigner_state_exists",
+                          path=str(state_path))
+
+
+def latest_with_quorum(session: Session, policy) -> tuple[Checkpoint, str] | None:
+    """The newest checkpoint of the session's log that meets the policy's quorum, with its
+    note (cosignatures added), or None."""
+    rows = session.execute(select(Checkpoint).where(Checkpoint.origin == log_origin(session))
+                           .order_by(Checkpoint.id.desc())).scalars()
+    for row in rows:
+        note = with_cosignatures(session, row)
+        try:
+            policy.verify_checkpoint(note)
+        except ValueError:
+            continue
+        return row, note
+    return None
+
+
+def seal(session: Session, signer) -> Checkpoint | None:
+    """Sign a checkpoint if the log grew since the newest one (the sealing schedule and the
+    bulk commands call this); None when the newest checkpoint already covers the log."""
+    current = lock_head(session)
+    newest = latest(session)
+    if newest is not None and newest.size == current.size:
+        return None
+    return sign(session, signer)
+
+
+def add_cosignatures(session: Session, note: str, policy) -> list[str]:
+    """Store the cosignatures a witness publishes (C2SP tlog-cosignature lines on a checkpoint
+    note of this log), each only if it verifies against a witness key of `policy`.
+
+    The checkpoint must be one this database signed (same origin, size and body); returns the
+    names of the witnesses whose cosignature was new. Lines from unknown keys are ignored, as
+    C2SP tlog-witness asks of clients."""
+    try:
+        opened = open_checkpoint(note, list(policy.logs),
+                                 [w.verifier for w in policy.witnesses.values()])
+    except (CheckpointError, ValueError) as exc:
+        raise LedgerError(f"not a checkpoint note of this log: {exc}", code="checkpoint_invalid",
+                          size=None, detail=str(exc)) from None
+    body = opened.checkpoint
+    row = session.execute(select(Checkpoint).where(
+        Checkpoint.origin == body.origin, Checkpoint.origin == log_origin(session),
+        Checkpoint.size == body.size, Checkpoint.root == body.root_hash)
+        .order_by(Checkpoint.id.desc()).limit(1)).scalar_one_or_none()
+    if row is None:
+        raise LedgerError(f"this log signed no checkpoint of size {body.size} with that root",
+                          code="checkpoint_unknown", size=body.size)
+    verified = {(c.name, c.key_id) for c in opened.cosignatures}
+    if not verified:
+        raise LedgerError("no cosignature on the note verifies against a witness key of the "
+                          "policy", code="cosignature_unverified", size=body.size)
+    have = set(session.execute(select(Cosignature.name).where(
+        Cosignature.checkpoint_id == row.id)).scalars())
+    added = []
+    for sig in parse_note(note).signatures:
+        if (sig.name, sig.key_id) in verified and sig.name not in have:
+            session.add(Cosignature(checkpoint_id=row.id, name=sig.name, line=sig.line(),
+                                    added_at=dt.datetime.now(dt.timezone.utc)))
+            have.add(sig.name)
+            added.append(sig.name)
+    session.flush()
+    return added
+
+
+def read_state(path) -> dict | None:
     path = Path(path)
     if not path.exists():
         return None
@@ -179,8 +263,18 @@ def _read_state(path) -> dict | None:
                           detail=str(exc)) from None
 
 
-def _write_state(path, state: dict) -> None:
+def write_state(path, state: dict) -> None:
+    path = Path(path)
+    write_durably(path, json.dumps(state, indent=2) + "\n")
+
+
+def write_durably(path, text: str) -> None:
+    """Replace `path` with `text` atomically and on disk before returning: a cosigner's memory
+    must survive a crash right after it signed (C2SP tlog-witness: persist before answering)."""
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)

@@ -73,6 +73,11 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     # (entry index, details) of this log's `county.heads` entries (ledger.audit.county_heads)
     county_heads: list = field(default_factory=list)
+    # Sealing (with a policy): entries covered by the newest checkpoint meeting the quorum,
+    # and the newest checkpoint still waiting for its cosignatures within the interval.
+    sealed_size: int | None = None
+    awaiting_quorum: int | None = None
+    witnesses_checked: int = 0
 
     @property
     def intact(self) -> bool:
@@ -87,13 +92,34 @@ def bound_models():
     return [m for m in Base.registry.mappers if "log_index" in m.class_.__table__.c]
 
 
+# Seconds within which every entry must be sealed: covered by a checkpoint that meets the
+# policy's quorum ([audit] seal_interval_seconds; docs/operations.md, "Sealing").
+DEFAULT_SEAL_INTERVAL = 300
+
+
+def seal_interval_setting(settings) -> int:
+    """[audit] seal_interval_seconds of the settings file (a feature reads its own keys from the
+    file's sections), or the default; ValueError for anything but whole seconds ≥ 1."""
+    value = settings.extra.get("audit", {}).get("seal_interval_seconds", DEFAULT_SEAL_INTERVAL)
+    if type(value) is not int or value < 1:
+        raise ValueError(f"{settings.source}: [audit] seal_interval_seconds must be a whole "
+                         f"number of seconds ≥ 1, got {value!r}")
+    return value
+
+
 def verify(session: Session, *, policy: Policy | None = None,
-           trusted_notes: list[str] = ()) -> Report:
+           trusted_notes: list[str] = (), witness_notes: list[tuple[str, str]] = (),
+           seal_interval: int | None = DEFAULT_SEAL_INTERVAL,
+           now: float | None = None) -> Report:
+    """`witness_notes`: (where from, note) of the checkpoints witnesses cosigned last, read
+    from their own state (ledger.audit.witness); `seal_interval` None skips the sealing
+    deadline (the checks of a log as of some past time)."""
     report = _new_report(session)
     checkpoints = session.execute(select(Checkpoint).where(
         Checkpoint.origin == report.origin).order_by(Checkpoint.id)).scalars().all()
     roots_at = {}
-    wanted_sizes = {c.size for c in checkpoints} | {_note_size(n) for n in trusted_notes}
+    wanted_sizes = {c.size for c in checkpoints} | {_note_size(n) for n in trusted_notes} \
+        | {_note_size(n) for _w, n in witness_notes}
     binder = _StreamingBinder(session, report)
     frontier = _replay(session, report, binder, roots_at, wanted_sizes)
     binder.finish()
@@ -102,6 +128,8 @@ def verify(session: Session, *, policy: Policy | None = None,
     _check_head(session, report, frontier)
     _check_checkpoints(session, report, checkpoints, roots_at, policy)
     _check_trusted(report, trusted_notes, roots_at)
+    _check_witnesses(report, witness_notes, roots_at, checkpoints, policy)
+    _check_sealing(session, report, checkpoints, policy, seal_interval, now)
     if binder.irregular:
         _bind_rows_exactly(session, report, entry_findings_end)
     else:
@@ -463,6 +491,89 @@ def _check_trusted(report, notes, roots_at) -> None:
         elif root != body.root_hash:
             report.add("checkpoint", f"the log is not consistent with the checkpoint of size "
                        f"{body.size} you hold: history before it was rewritten")
+
+
+def _check_witnesses(report, notes, roots_at, checkpoints, policy) -> None:
+    """The log against what each witness cosigned last (its own state, outside this database):
+    a witness's checkpoint beyond the log is a truncated tail, a different root at its size a
+    rewrite, and a checkpoint the witness holds that the database no longer has was deleted."""
+    from ledger.audit.tlog.checkpoint import open_checkpoint
+    witnesses = [w.verifier for w in policy.witnesses.values()] if policy else []
+    stored = {(c.size, bytes(c.root)) for c in checkpoints}
+    for where, note in notes:
+        report.witnesses_checked += 1
+        try:
+            opened = open_checkpoint(note, list(policy.logs) if policy else [], witnesses)
+            if policy is not None and not opened.cosignatures:
+                raise CheckpointError("it carries no cosignature of a witness of the policy")
+        except (CheckpointError, ValueError) as exc:
+            report.add("witness", f"见证人检查点无法验证 / the witness checkpoint from {where} "
+                       f"does not verify: {exc}")
+            continue
+        body = opened.checkpoint
+        if body.origin != report.origin:
+            report.add("witness", f"见证人检查点属于另一日志 / the witness checkpoint from "
+                       f"{where} is of log {body.origin!r}, not {report.origin!r}")
+            continue
+        root = roots_at.get(body.size)
+        if root is None:
+            report.add("witness", f"日志尾部被截断 / the log has {report.size} entries, but the "
+                       f"witness at {where} cosigned a checkpoint of {body.size}: the tail "
+                       "was truncated", log_index=body.size)
+        elif root != body.root_hash:
+            report.add("witness", f"日志已被改写 / the log is not consistent with the "
+                       f"checkpoint of size {body.size} the witness at {where} cosigned: "
+                       "history before it was rewritten", log_index=body.size)
+        elif (body.size, body.root_hash) not in stored:
+            report.add("witness", f"检查点被删除 / the checkpoint of size {body.size} that the "
+                       f"witness at {where} cosigned is missing from the database",
+                       log_index=body.size)
+
+
+def _check_sealing(session, report, checkpoints, policy, interval, now) -> None:
+    """Fail closed on a log that is not sealed in time: every entry older than the interval
+    must be covered by a checkpoint that meets the quorum, and the newest checkpoint must have
+    gathered the quorum within the interval of being signed."""
+    if policy is None or interval is None:
+        return
+    import time as _time
+    now = _time.time() if now is None else now
+    met = [c for c in checkpoints if report.quorum.get(c.size) is True
+           and c.size <= report.size]
+    sealed = max((c.size for c in met), default=0)
+    report.sealed_size = sealed
+    newest = checkpoints[-1] if checkpoints else None
+    if newest is not None and report.quorum.get(newest.size) is not True:
+        age = now - _timestamp(newest.signed_at)
+        if age > interval:
+            detail = report.quorum.get("detail", {}).get(newest.size, "")
+            report.add("seal", f"最新检查点未达到联署法定数 / the newest checkpoint (size "
+                       f"{newest.size}) has not met the quorum {int(age)} s after it was "
+                       f"signed (sealing interval {interval} s){': ' + detail if detail else ''}",
+                       log_index=newest.size)
+        else:
+            report.awaiting_quorum = newest.size
+    if sealed >= report.size:
+        return
+    first = session.execute(select(AuditEntry.entry).where(
+        AuditEntry.log_id == report.log_id, AuditEntry.idx == sealed)).scalar_one_or_none()
+    try:
+        written = decode_entry(bytes(first))["time_us"] / 1e6 if first is not None else now
+    except EntryFormatError:
+        written = 0  # an unreadable entry is already a finding; it is not sealed either
+    if now - written > interval:
+        report.add("seal", f"日志未按时封存 / entries {sealed}..{report.size - 1} are not "
+                   f"covered by a checkpoint that meets the quorum, and entry {sealed} was "
+                   f"written {int(now - written)} s ago (sealing interval {interval} s)"
+                   + ("; the log has no checkpoint at all" if not checkpoints else ""),
+                   log_index=sealed)
+
+
+def _timestamp(value) -> float:
+    import datetime as _dt
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.timestamp()
 
 
 def _check_rows(session, report, expected, since: int = 0) -> None:

@@ -70,9 +70,12 @@ def checkpoint_sign(ctx, key_file):
               help="Your state file: the last checkpoint you cosigned.")
 @click.option("--policy", "policy_file", default=None,
               help="Policy file with the log's public key (default from config).")
+@click.option("--fresh", is_flag=True,
+              help="No state file yet: this is your very first cosignature of this log.")
 @pass_ctx
-def checkpoint_cosign(ctx, key_file, state_file, policy_file):
+def checkpoint_cosign(ctx, key_file, state_file, policy_file, fresh):
     """Check the newest checkpoint against your last one, then cosign it."""
+    cps.require_state(state_file, fresh)
     policy = load_policy(policy_file or ctx.settings.policy_file)
     if policy is None:
         raise LedgerError("a policy file naming the log key is needed to cosign")
@@ -84,7 +87,7 @@ def checkpoint_cosign(ctx, key_file, state_file, policy_file):
         log_keys = policy.logs_for_origin(ctx.settings.log_origin)
         if not log_keys:
             raise LedgerError(f"the policy names no key for log {ctx.settings.log_origin!r}")
-        row = cps.cosign_latest(s, cosigner, log_keys, state_file)
+        row = cps.cosign_latest(s, cosigner, log_keys, state_file, fresh=fresh)
         click.echo(f"cosigned checkpoint as {row.name}")
 
 
@@ -125,16 +128,38 @@ def checkpoint_county_heads(ctx, as_json):
               "check only what was appended after it (time follows the new entries).")
 @click.option("--origin", default=None, help="Verify this log of the database instead of the "
               "configured one (a database can hold one log per county and year).")
+@click.option("--witness-state", "witness_states", multiple=True,
+              type=click.Path(exists=True, file_okay=False),
+              help="A witness's state directory: the log must contain the checkpoint it "
+              "cosigned last, and the database must still hold that checkpoint.")
+@click.option("--witness", "witness_urls", multiple=True,
+              help="URL where a witness publishes the checkpoint it cosigned last "
+              "(fundtrail witness serve), checked as --witness-state is.")
+@click.option("--seal-interval", type=click.IntRange(min=0), default=None,
+              help="Seconds within which every entry must be covered by a checkpoint meeting "
+              "the quorum (default [audit] seal_interval_seconds, 300).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
+def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states,
+                   witness_urls, seal_interval, as_json):
     """Full audit verification, row binding included; exit 1 on any finding."""
+    from ledger.audit import witness as witnesses
     policy = load_policy(policy_file or ctx.settings.policy_file)
     try:
         notes = [Path(p).read_text(encoding="utf-8") for p in trusted]
         since = Path(since_file).read_text(encoding="utf-8") if since_file else None
     except (OSError, UnicodeDecodeError) as exc:
         raise LedgerError(f"cannot read a checkpoint file: {exc}") from None
+    held = []
+    for folder in witness_states:
+        note = witnesses.published_note(folder)
+        if note is None:
+            raise LedgerError(f"{folder}: this witness has cosigned nothing yet")
+        held.append((folder, note))
+    held += [(url, witnesses.fetch_note(url)) for url in witness_urls]
+    if held and policy is None:
+        raise LedgerError("checking against witnesses needs the policy with their keys")
+    interval = seal_interval if seal_interval is not None else seal_interval_of(ctx.settings)
     with ctx.session() as s:
         if origin is not None:
             use_log(s, origin)
@@ -148,11 +173,14 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
             size, root = _checkpoint_size_root(since, policy)
             report = verify_since(s, size, root, policy=policy)
         else:
-            report = run_verify(s, policy=policy, trusted_notes=notes)
+            report = run_verify(s, policy=policy, trusted_notes=notes, witness_notes=held,
+                                seal_interval=interval)
     quorum = {k: v for k, v in report.quorum.items() if k != "detail"}
     data = {"intact": report.intact, "origin": report.origin, "size": report.size,
             "root": report.root.hex(), "rows_checked": report.rows_checked,
             "checkpoints_checked": report.checkpoints_checked, "quorum": quorum,
+            "sealed_size": report.sealed_size, "awaiting_quorum": report.awaiting_quorum,
+            "witnesses_checked": report.witnesses_checked, "seal_interval": interval,
             "findings": [f.__dict__ for f in report.findings], "other_logs": others}
     # Each log is verified on its own (its own policy and keys): say which were not.
     also = ([f"this database also holds the logs {', '.join(others)}: verify each with "
@@ -168,12 +196,85 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
         else:
             lines.append(f"quorum met for checkpoints: {', '.join(met) or 'none'}"
                          + (f"; NOT met for: {', '.join(missing)}" if missing else ""))
+            if report.sealed_size is not None:
+                lines.append(f"已封存 sealed: entries 0..{report.sealed_size - 1} by a checkpoint "
+                             f"meeting the quorum; sealing interval {interval} s"
+                             if report.sealed_size else
+                             f"no entry sealed yet (none older than {interval} s)")
+            if report.awaiting_quorum is not None:
+                lines.append(f"待联署 awaiting cosignatures: checkpoint {report.awaiting_quorum}, "
+                             f"signed less than {interval} s ago")
+            if report.witnesses_checked:
+                lines.append(f"{report.witnesses_checked} witness checkpoint(s) agree with the log")
         emit(data, as_json, "\n".join(lines + also))
         return
-    lines = [f"TAMPERING OR DAMAGE FOUND: {len(report.findings)} finding(s) in {report.origin}"]
+    lines = [f"校验未通过 / TAMPERING OR DAMAGE FOUND: {len(report.findings)} finding(s) in "
+             f"{report.origin}"]
     lines += [f"- [{f.kind}] {f.message}" for f in report.findings]
     emit(data, as_json, "\n".join(lines + also))
     raise click.exceptions.Exit(1)
+
+
+def seal_interval_of(settings) -> int:
+    from ledger.audit.verify import seal_interval_setting
+    try:
+        return seal_interval_setting(settings)
+    except ValueError as exc:
+        raise LedgerError(str(exc)) from None
+
+
+def load_log_key(ctx, key_file=None):
+    """The bureau's log key, decrypted with the passphrase from the environment or a prompt."""
+    try:
+        return keyfiles.load_key(key_file or ctx.settings.signing_key_file, _passphrase(ctx))
+    except keyfiles.KeyError_ as exc:
+        raise LedgerError(str(exc)) from None
+
+
+def seal_after_bulk(ctx) -> None:
+    """Seal after a bulk command, when it can be done unattended: the log key's passphrase is
+    in the environment and its key file is there ([audit] seal_after_bulk = false turns it
+    off). A failure here never undoes the command: it is said on stderr, and the schedule
+    seals at its next round."""
+    settings = ctx.settings
+    if settings.extra.get("audit", {}).get("seal_after_bulk", True) is False:
+        return
+    passphrase = os.environ.get(settings.passphrase_env)
+    if not passphrase or not Path(settings.signing_key_file).is_file():
+        return
+    try:
+        signer = keyfiles.load_key(settings.signing_key_file, passphrase)
+        with ctx.session() as s:
+            row = cps.seal(s, signer)
+            size = row.size if row is not None else None
+    except (keyfiles.KeyError_, LedgerError) as exc:
+        click.echo(f"未能封存 / not sealed after this command: {exc}", err=True)
+        return
+    if size is not None:
+        click.echo(f"已封存 / sealed: checkpoint of {size} entries signed", err=True)
+
+
+@click.command("seal")
+@click.option("--key", "key_file", default=None, help="Log key file (default from config).")
+@click.option("--every", "every", type=click.IntRange(min=1), default=None,
+              help="Keep running: seal every SECONDS (default: once and exit).")
+@pass_ctx
+def seal_command(ctx, key_file, every):
+    """Sign a checkpoint when the log has grown since the newest one (once, or --every N s)."""
+    import time
+    if every is not None and not os.environ.get(ctx.settings.passphrase_env):
+        raise LedgerError(f"--every runs unattended: set {ctx.settings.passphrase_env} "
+                          "(e.g. from a systemd credential) instead of typing the passphrase")
+    signer = load_log_key(ctx, key_file)
+    while True:
+        with ctx.session() as s:
+            row = cps.seal(s, signer)
+            size = row.size if row is not None else None
+        click.echo(f"sealed: checkpoint of {size} entries signed" if size is not None
+                   else "nothing new to seal")
+        if every is None:
+            return
+        time.sleep(every)
 
 
 def _checkpoint_size_root(note: str, policy) -> tuple[int, bytes]:
@@ -270,3 +371,131 @@ def rotate_key(ctx, out, policy_file):
     os.replace(tmp, path)
     click.echo(f"new log key {signer.vkey}\nadded to {path}; publish the policy, then set "
                f"[audit] signing_key_file = \"{out}\"")
+
+
+@click.group("witness")
+def witness_group():
+    """A witness on another machine: fetch, check, cosign and publish the log's checkpoints."""
+
+
+@witness_group.command("init")
+@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False),
+              help="The witness's own state directory (keep it, and back it up).")
+@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False),
+              help="The witness's cosigner key file (fundtrail keygen --kind cosigner).")
+@click.option("--log-url", required=True, help="The log's public address, e.g. "
+              "https://fundtrail.example.gov.cn (its /checkpoint.txt and /log/…).")
+@click.option("--log-key", "log_keys", multiple=True,
+              help="The log's public (verifier) key, from your own copy of the policy.")
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Your own copy of the policy: its log keys are used.")
+@click.option("--origin", default=None, help="The log's origin (default: its key's name).")
+def witness_init(state_dir, key_file, log_url, log_keys, policy_file, origin):
+    """Set up a witness for one log; its first run needs --fresh."""
+    from ledger.audit import witness as witnesses
+    keys = list(log_keys)
+    if policy_file:
+        keys += [v.vkey for v in load_policy(policy_file).logs]
+    if not keys:
+        raise click.UsageError("give the log's key with --log-key or --policy")
+    names = {k.split("+", 1)[0] for k in keys}
+    origin = origin or (names.pop() if len(names) == 1 else None)
+    if origin is None:
+        raise click.UsageError("the keys name several logs: say which with --origin")
+    keys = [k for k in keys if k.split("+", 1)[0] == origin]
+    path = witnesses.init(state_dir, origin=origin, log_url=log_url, log_keys=keys,
+                          key_file=str(Path(key_file).resolve()))
+    click.echo(f"witness of {origin} set up in {path}; run `fundtrail witness run --state "
+               f"{state_dir} --once --fresh` for its first cosignature")
+
+
+@witness_group.command("run")
+@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--once", "once", is_flag=True, help="One round, then exit (the default).")
+@click.option("--every", "every", type=click.IntRange(min=1), default=None,
+              help="Keep running: one round every SECONDS.")
+@click.option("--fresh", is_flag=True, help="No state yet: cosign this log for the first time "
+              "(trust on first use). Refused when a state exists.")
+@pass_ctx
+def witness_run(ctx, state_dir, once, every, fresh):
+    """Fetch the newest checkpoint and a consistency proof, check them against the checkpoint
+    cosigned last, cosign, keep the state and publish the cosignature.
+
+    Exit 1, with an alarm on stderr, when the log shrank or forked: it is never cosigned."""
+    import time
+
+    from ledger.audit import witness as witnesses
+    if once and every is not None:
+        raise click.UsageError("--once or --every, not both")
+    if every is not None and not os.environ.get(ctx.settings.passphrase_env):
+        raise LedgerError(f"--every runs unattended: set {ctx.settings.passphrase_env}")
+    config = witnesses.load_config(state_dir)
+    try:
+        signer = keyfiles.load_key(config.key_file, _passphrase(ctx))
+    except keyfiles.KeyError_ as exc:
+        raise LedgerError(str(exc)) from None
+    while True:
+        try:
+            outcome = witnesses.run_once(state_dir, signer, fresh=fresh)
+        except LedgerError as exc:
+            if exc.code in ("log_shrank", "log_inconsistent", "checkpoint_invalid"):
+                click.echo(f"告警：日志被截断或改写，拒绝联署 / ALERT: {config.origin}: {exc} "
+                           f"(evidence kept in {Path(state_dir) / witnesses.EVIDENCE})",
+                           err=True)
+                raise click.exceptions.Exit(1) from None
+            if every is None or exc.code != "witness_fetch_failed":
+                raise
+            click.echo(f"无法获取 / could not fetch: {exc}", err=True)
+        else:
+            fresh = False
+            click.echo(f"{outcome.status}: {config.origin} size {outcome.size} root "
+                       f"{outcome.root.hex()[:16]}…; "
+                       + ("published to the log" if outcome.published
+                          else "NOT published (the log refused or is unreachable; kept here, "
+                          "sent again next round)"))
+        if every is None:
+            return
+        time.sleep(every)
+
+
+@witness_group.command("show")
+@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
+def witness_show(state_dir):
+    """Print the checkpoint this witness cosigned last (what it publishes)."""
+    from ledger.audit import witness as witnesses
+    note = witnesses.published_note(state_dir)
+    if note is None:
+        raise LedgerError(f"{state_dir}: this witness has cosigned nothing yet")
+    click.echo(note, nl=False)
+
+
+@witness_group.command("serve")
+@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=int)
+def witness_serve(state_dir, host, port):
+    """Publish the checkpoint this witness cosigned last at http://HOST:PORT/checkpoint, for
+    `fundtrail verify --witness URL` (read-only; put a TLS proxy in front of it)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ledger.audit import witness as witnesses
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            note = witnesses.published_note(state_dir) if self.path == "/checkpoint" else None
+            body = (note or "not found\n").encode("utf-8")
+            self.send_response(200 if note else 404)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    click.echo(f"witness checkpoint at http://{host}:{server.server_address[1]}/checkpoint")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

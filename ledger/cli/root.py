@@ -102,6 +102,8 @@ COMMANDS = {
         "Household payment rolls (公示清册): create, publish, approve, send, reconcile."),
     "rotate-key": LazyCommand("ledger.cli.audit:rotate_key",
         "Make a new log key and add it to the policy beside the old one."),
+    "seal": LazyCommand("ledger.cli.audit:seal_command",
+        "Sign a checkpoint when the log has grown since the newest one (once, or --every N s)."),
     "sample": LazyCommand("ledger.cli.oversight:sample_group",
         "Field-check samples (入户核查) nobody can choose: commit, draw, visit, verify."),
     "trace": LazyCommand("ledger.cli.funds:trace",
@@ -114,6 +116,8 @@ COMMANDS = {
         "Staff: users with a role and a region scope, and their web sign-in passwords."),
     "verify": LazyCommand("ledger.cli.audit:verify_command",
         "Full audit verification, row binding included; exit 1 on any finding."),
+    "witness": LazyCommand("ledger.cli.audit:witness_group",
+        "A witness on another machine: fetch, check, cosign and publish the log's checkpoints."),
     "year-end": LazyCommand("ledger.cli.yearend:year_end",
         "What every unit and project carries into the next year, and how long it sat idle."),
 }
@@ -148,6 +152,21 @@ ALIASES = {
 def cli(click_ctx, config_path, username):
     """fundtrail: poverty-alleviation special funds, traced from appropriation to household."""
     click_ctx.obj = Context(config_path, username)
+
+
+# Commands that change the books in bulk (a roll sent, a bank's results, an import, the demo,
+# a file of approvals): when one succeeds, the log is sealed at once (a checkpoint signed, for
+# the witnesses to cosign) if the log key can be opened unattended, rather than waiting for the
+# next round of `fundtrail seal --every` (docs/operations.md, "Sealing").
+SEAL_AFTER = frozenset({"roll", "import", "import-bank-results", "demo", "approve"})
+
+
+@cli.result_callback()
+@click.pass_context
+def _seal_after_bulk(click_ctx, _result, **_params):
+    if click_ctx.invoked_subcommand in SEAL_AFTER:
+        from ledger.cli.audit import seal_after_bulk
+        seal_after_bulk(click_ctx.obj)
 
 
 def main(argv=None) -> int:

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.audit import entries
-from ledger.audit.checkpoints import _read_state
+from ledger.audit.checkpoints import read_state as _read_state
 from ledger.audit.keys import KeyError_, load_key
 from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.checkpoint import (

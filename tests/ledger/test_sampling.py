@@ -217,7 +217,7 @@ def test_the_draw_waits_for_the_policy_quorum(county, tmp_path):
         # then the first after the commitment to count
         sampling.commit_sample(s, world.user(s, "auditor"), county_code=COUNTY, size=1)
         counted = cps.sign(s, log)
-        cps.cosign_latest(s, witness, [log.verifier()], tmp_path / "audit.state")
+        cps.cosign_latest(s, witness, [log.verifier()], tmp_path / "audit.state", fresh=True)
     with transaction(world.factory) as s:
         # the policy is the committed one: neither none nor another may be used to choose
         with pytest.raises(LedgerError, match="give that same file"):
@@ -335,7 +335,7 @@ def test_a_sample_with_a_beacon_witness_from_the_command_line(ft, tmp_path):
     code, _, err = ft("--as", "auditor", "sample", "draw", cid)
     assert code == 2 and "fundtrail checkpoint cosign" in err
     code, _, err = ft("checkpoint", "cosign", "--key", "keys/audit.key", "--state",
-                      "keys/audit.state")
+                      "keys/audit.state", "--fresh")
     assert code == 0, err
     code, out, err = ft("--as", "auditor", "sample", "draw", cid)
     assert code == 0 and "4 households drawn" in out, err

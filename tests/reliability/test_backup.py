@@ -102,7 +102,8 @@ def test_restoring_over_a_newer_ledger_needs_replace_and_is_then_detected(ledger
     cosigner = keyfiles.generate_key(tmp_path / "keys/county.key", name="county.example",
                                      kind="cosigner", passphrase=PASSPHRASE)
     with transaction(ledger.world.factory) as s:    # a county official cosigned the newer one
-        cps.cosign_latest(s, cosigner, [ledger.signer.verifier()], tmp_path / "county.state")
+        cps.cosign_latest(s, cosigner, [ledger.signer.verifier()], tmp_path / "county.state",
+                          fresh=True)
     assert ledger("restore", "old.db", "--replace")[0] == 0
     code, out, _ = ledger("verify", "--trusted", "kept.txt")
     assert code == 1 and "TAMPERING OR DAMAGE FOUND" in out

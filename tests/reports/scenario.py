@@ -167,7 +167,8 @@ def sign_and_cosign(sc: Scenario, cosigners=("village", "county")) -> None:
         with transaction(sc.world.factory) as s:
             log_keys = sc.policy.logs_for_origin(ORIGIN)
             cps.cosign_latest(s, keyfiles.load_key(sc.keys / f"{who}.key", PASSPHRASE),
-                              log_keys, sc.keys / f"{who}.state")
+                              log_keys, sc.keys / f"{who}.state",
+                              fresh=not (sc.keys / f"{who}.state").exists())
 
 
 PROJECT_SUBJECT = {"project": "P-001", "village": VILLAGE}

@@ -109,7 +109,8 @@ def sign_checkpoint(world, scene: Scene) -> None:
         cps.sign(s, scene.log_signer)
         for who in ("village", "township"):
             cps.cosign_latest(s, scene.cosigners[who], [verifier_from_vkey(scene.log_signer.vkey)],
-                              scene.policy_file.with_name(f"{who}.state"))
+                              scene.policy_file.with_name(f"{who}.state"),
+                              fresh=not scene.policy_file.with_name(f"{who}.state").exists())
 
 
 def roll_proof(world, scene: Scene):

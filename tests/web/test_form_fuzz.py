@@ -124,6 +124,10 @@ SPECS: dict[str, Spec] = {
                                public=True),
     "public.verify_proof_file": Spec(query={"entry": "0", "size": "1"}, public=True),
     "public.keys_text": Spec(), "public.policy_text": Spec(), "public.checkpoint_text": Spec(),
+    # a witness's endpoints (ledger.audit.witness): no session, so no CSRF token applies;
+    # a note that is not a cosigned checkpoint of this log is a 400, whatever else comes
+    "public.consistency_proof": Spec(query={"old": "1", "new": "2"}),
+    "public.witness_cosignature": Spec(form={"note": "not a checkpoint note"}),
     "static": Spec(args={"filename": "style.css"}),
     "complaints.file": Spec(form={"subject_kind": "village", "subject_code": VILLAGE,
                                  "summary": "补贴没有发到", "name": "", "phone": ""},

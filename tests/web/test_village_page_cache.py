@@ -119,7 +119,7 @@ def test_a_roll_event_a_notice_a_checkpoint_and_a_cosignature_each_redraw_it(
     # a cosignature: today's page prints nothing of it, but it is drawn again all the same
     changed(lambda s: cps.cosign_latest(
         s, scene.cosigners["county"], [verifier_from_vkey(scene.log_signer.vkey)],
-        scene.policy_file.with_name("county.state")))
+        scene.policy_file.with_name("county.state"), fresh=True))
     assert pages[-1] == pages[-2]
     assert len(set(pages)) == len(pages) - 1
 

@@ -76,7 +76,7 @@ def test_a_new_cosignature_is_a_new_proof_not_the_remembered_one(app, scene, bro
         use_log(s, ORIGIN)
         cps.cosign_latest(s, scene.cosigners["county"],
                           [verifier_from_vkey(scene.log_signer.vkey)],
-                          scene.policy_file.with_name("county.state"))
+                          scene.policy_file.with_name("county.state"), fresh=True)
     with world.factory() as s:
         use_log(s, ORIGIN)
         after = proofcheck.entry_proof_at(s, index)

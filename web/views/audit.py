@@ -13,7 +13,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, send_fi
 
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog import proofs
-from ledger.audit.verify import verify
+from ledger.audit.verify import seal_interval_setting, verify
 from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.reading import scoped as reading
 from ledger.store.access import Action
@@ -68,7 +68,9 @@ def run_verify():
         # quorum can be checked, so the log is not reported intact (nor verified at all).
         return render_template("audit/index.html", report=None, form=form, not_verified=True,
                                **state), 409
-    report = verify(db.session(), policy=state["policy"])
+    # The sealing deadline of the deployment: past it, an unsealed log fails as on the CLI.
+    report = verify(db.session(), policy=state["policy"],
+                    seal_interval=seal_interval_setting(current_settings().ledger))
     return render_template("audit/index.html", report=report, form=form, **state), \
         (200 if report.intact else 409)
 

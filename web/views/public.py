@@ -2,6 +2,7 @@
 verification page the notice's QR code opens, and the published keys, policy and checkpoint."""
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -201,6 +202,73 @@ def checkpoint_text():
     s = db.session()
     latest = cps.latest(s)
     return _text(cps.with_cosignatures(s, latest) if latest else None)
+
+
+MAX_PROOF_SIZE = 2**63 - 1
+MAX_COSIGNED_NOTE = 16_384   # bytes: a checkpoint with a few dozen signature lines
+
+
+@bp.route("/log/consistency")
+def consistency_proof():
+    """RFC 9162 consistency proof between two sizes of the log, one base64 hash a line (the
+    proof lines of C2SP tlog-witness add-checkpoint): what a witness on another machine checks
+    before it cosigns. Read-only; `new` may not exceed the newest signed checkpoint."""
+    from ledger.audit.tlog import merkle
+    old, new = request.args.get("old", ""), request.args.get("new", "")
+    if not (_NUMBER.fullmatch(old) and _NUMBER.fullmatch(new)):
+        abort(400)
+    old_size, new_size = int(old), int(new)
+    s = db.session()
+    latest = cps.latest(s)
+    if latest is None or not 0 <= old_size <= new_size <= latest.size:
+        abort(404)
+    proof = merkle.consistency_proof(old_size, new_size, cps.node_reader(s)) \
+        if 0 < old_size < new_size else []
+    response = _text("".join(base64.b64encode(h).decode("ascii") + "\n" for h in proof))
+    response.headers["Cache-Control"] = "public, max-age=3600"  # a proof never changes
+    return response
+
+
+@bp.route("/log/cosignature", methods=["POST"])
+def witness_cosignature():
+    """A witness publishes its cosignature: the checkpoint note with its cosignature/v1 line,
+    as the form field `note`.
+    Kept only when the line verifies against a witness key of the server's policy and the
+    checkpoint is one this log signed; anything else is refused and nothing is written."""
+    from ledger.core.errors import LedgerError
+    policy = load_policy(current_settings().ledger.policy_file)
+    if policy is None:
+        abort(404)
+    # A form post (field `note`), as every POST this app takes (web.app refuses other types).
+    note = request.form.get("note", "")
+    if not note:
+        abort(400)
+    if len(note) > MAX_COSIGNED_NOTE:
+        abort(413)
+    from sqlalchemy.exc import IntegrityError
+    s = db.session()
+    try:
+        added = cps.add_cosignatures(s, note, policy)
+        db.commit()
+    except LedgerError as exc:
+        db.rollback()
+        status = {"checkpoint_unknown": 404, "cosignature_unverified": 403}.get(exc.code, 400)
+        return Response(f"{exc.code}\n", status=status, mimetype="text/plain")
+    except IntegrityError:
+        db.rollback()  # the same witness's line, posted twice at once: the other one won
+        added = []
+    return Response("".join(f"{name}\n" for name in added) or "already held\n",
+                    mimetype="text/plain; charset=utf-8")
+
+
+@bp.record_once
+def _witness_posts_carry_no_session(state) -> None:
+    # A witness is a program on another machine with no session and no form: its POST is
+    # authenticated by its signature alone (checked against the policy), so the CSRF token,
+    # which protects a signed-in browser's session, does not apply to it.
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt("web.views.public.witness_cosignature")
 
 
 @bp.route("/village/<village_code>/roll/<roll_code>.pdf")

@@ -11,7 +11,12 @@ It trusts nothing in the bundle except what the policy's keys sign, and checks:
 3. the tree: leaf hashes recomputed from the entries, every hash tile equal to the recomputed
    tree, every checkpoint's root equal to the recomputed root at its size;
 4. consistency: a consistency proof between consecutive checkpoints, built from the hash tiles
-   and verified against the roots the checkpoints sign, the way a witness checks it.
+   and verified against the roots the checkpoints sign, the way a witness checks it;
+5. with ``--kept-checkpoint FILE`` (a checkpoint note the auditor kept from an earlier visit,
+   or a witness's): the bundle's log still contains it, i.e. its root is the root recomputed
+   from the bundle's entries at its size and a consistency proof from it to the bundle's
+   checkpoint, built from the tiles, verifies. A bundle shorter than a kept checkpoint, or
+   with another root at its size, is a log that was rolled back or rewritten.
 
 Exit status: 0 intact, 1 findings (each naming the file and the entry index or checkpoint
 size), 2 the bundle or policy cannot be read. Only the standard library and ``cryptography``
@@ -108,6 +113,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     entries_checked: int = 0
     consistency_proofs: int = 0
+    kept_checked: int = 0
 
     @property
     def intact(self) -> bool:
@@ -129,6 +135,7 @@ class Report:
             "quorum_met": self.quorum_met,
             "entries_checked": self.entries_checked,
             "consistency_proofs": self.consistency_proofs,
+            "kept_checkpoints_checked": self.kept_checked,
             "checkpoints": [r.to_json() for r in self.checkpoints],
             "findings": [f.to_json() for f in self.findings],
         }
@@ -150,6 +157,8 @@ class Report:
         else:
             failing = ", ".join(str(r.size) for r in self.checkpoints if not r.quorum_met)
             lines.append(f"quorum {self.quorum!r} NOT met on checkpoints of size {failing}")
+        if self.kept_checked:
+            lines.append(f"kept checkpoints checked: {self.kept_checked}")
         lines.append(f"policy: {self.policy_source}")
         lines.extend(f"  {f.where()}: {f.problem}" for f in self.findings)
         return "\n".join(lines)
@@ -158,9 +167,11 @@ class Report:
 # --------------------------------------------------------------------------- entry point
 
 
-def verify(bundle_dir: str | Path, policy_path: str | Path | None = None) -> Report:
-    """Check a bundle; raise MalformedBundle if it (or the policy) cannot be read."""
-    return _Verifier(Path(bundle_dir), policy_path).run()
+def verify(bundle_dir: str | Path, policy_path: str | Path | None = None,
+           kept: Sequence[str | Path] = ()) -> Report:
+    """Check a bundle; raise MalformedBundle if it (or the policy, or a kept checkpoint) cannot
+    be read. `kept`: files of checkpoint notes the auditor kept, which the log must contain."""
+    return _Verifier(Path(bundle_dir), policy_path, kept).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,10 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("bundle", help="the bundle directory")
     parser.add_argument("--policy", metavar="FILE",
                         help="your own copy of the log's tlog-policy (default: the bundle's)")
+    parser.add_argument("--kept-checkpoint", metavar="FILE", action="append", default=[],
+                        help="a checkpoint note you kept earlier (or a witness's): the bundle's "
+                             "log must contain it (repeatable)")
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     args = parser.parse_args(argv)
     try:
-        report = verify(args.bundle, args.policy)
+        report = verify(args.bundle, args.policy, args.kept_checkpoint)
     except MalformedBundle as exc:
         return _fail(args, f"malformed bundle: {exc}")
     except Exception as exc:  # an auditor must never be shown a traceback
@@ -218,9 +232,11 @@ class _Findings:
 
 
 class _Verifier:
-    def __init__(self, root: Path, policy_path: str | Path | None) -> None:
+    def __init__(self, root: Path, policy_path: str | Path | None,
+                 kept: Sequence[str | Path] = ()) -> None:
         self.root = root
         self.policy_path = policy_path
+        self.kept_paths = list(kept)
         self.findings = _Findings()
 
     def run(self) -> Report:
@@ -234,13 +250,19 @@ class _Verifier:
         records = self._load_checkpoints(latest_note, latest)
         for record in records:
             self._check_signatures(record)
-        roots, read = self._check_entries_and_tiles({r.size for r in records if r.body})
+        kept = [self._load_kept(path) for path in self.kept_paths]
+        roots, read = self._check_entries_and_tiles(
+            {r.size for r in records if r.body} | {body.size for _f, body in kept
+                                                   if body.size <= self.size})
         self._check_roots(records, roots, read)
         proofs = self._check_consistency([r for r in records if r.body and r.size <= self.size])
+        for name, body in kept:
+            self._check_kept(name, body, roots, read, latest)
         return Report(
             bundle=str(self.root), origin=self.origin, size=self.size, root=latest.root_hash,
             policy_source=source, quorum=policy.quorum, checkpoints=records,
-            findings=self.findings.result(), entries_checked=read, consistency_proofs=proofs)
+            findings=self.findings.result(), entries_checked=read, consistency_proofs=proofs,
+            kept_checked=len(kept))
 
     # ----------------------------------------------------------------- loading
 
@@ -350,6 +372,48 @@ class _Verifier:
                               checkpoint=size)
         record.body = body
         return record
+
+    def _load_kept(self, path: str | Path) -> tuple[str, Checkpoint]:
+        """A kept checkpoint note: it must carry a valid signature of the policy's log key for
+        this origin (cosignatures are not needed: the auditor vouches for keeping it)."""
+        name = str(path)
+        note = self._read_text(Path(path), name)
+        try:
+            opened = open_checkpoint(note, self.policy.logs)
+        except CheckpointError as exc:
+            raise MalformedBundle(f"{name}: not a checkpoint this log signed ({exc})") from None
+        if opened.checkpoint.origin != self.origin:
+            raise MalformedBundle(f"{name}: a checkpoint of log {opened.checkpoint.origin!r}, "
+                                  f"not the bundle's {self.origin!r}")
+        return name, opened.checkpoint
+
+    def _check_kept(self, name: str, kept: Checkpoint, roots: dict[int, bytes], read: int,
+                    latest: Checkpoint) -> None:
+        if kept.size > self.size:
+            self.findings.add(name, f"the bundle's log has {self.size} entries, fewer than the "
+                              f"{kept.size} of this checkpoint you kept: it was rolled back "
+                              "(truncated)", checkpoint=kept.size)
+            return
+        if kept.size > read:
+            self.findings.add(name, f"cannot be checked: only {read} entries could be read",
+                              checkpoint=kept.size)
+            return
+        if roots[kept.size] != kept.root_hash:
+            self.findings.add(name, f"the bundle's log has another root at size {kept.size} "
+                              "than this checkpoint you kept: history was rewritten",
+                              checkpoint=kept.size)
+            return
+        try:
+            proof = merkle.consistency_proof(kept.size, self.size,
+                                             tiles.tile_node_reader(self.root, self.size))
+            merkle.verify_consistency(kept.size, self.size, kept.root_hash, latest.root_hash,
+                                      proof)
+        except tiles.TileError as exc:
+            self.findings.add(exc.path, f"cannot build the consistency proof from the kept "
+                              f"size {kept.size}: {exc.problem}", checkpoint=kept.size)
+        except merkle.ProofError as exc:
+            self.findings.add(name, f"the bundle's checkpoint is not consistent with this "
+                              f"checkpoint you kept ({exc})", checkpoint=kept.size)
 
     # ----------------------------------------------------------------- signatures
 

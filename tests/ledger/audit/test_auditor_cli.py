@@ -49,7 +49,7 @@ def test_sign_cosign_verify_export_and_check_offline(ft, tmp_path):
     assert code == 0 and list(json.loads(out)["quorum"].values()) == [False]
     for who in ("village", "county"):
         code, _, err = ft("checkpoint", "cosign", "--key", f"keys/{who}.key",
-                          "--state", f"keys/{who}.state")
+                          "--state", f"keys/{who}.state", "--fresh")
         assert code == 0, err
     code, out, _ = ft("verify")
     assert code == 0 and "quorum met for checkpoints" in out and "NOT met" not in out
@@ -85,7 +85,8 @@ def test_proof_of_an_entry_verifies_against_the_cosigned_checkpoint(ft, tmp_path
     make_keys(ft, tmp_path)
     ft("checkpoint", "sign")
     for who in ("village", "township"):
-        ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state")
+        ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state",
+           "--fresh")
     code, out, err = ft("proof", "7", "--format", "compact", "-o", "p.bin")
     assert code == 0, err
     proof = proofs.decode_compact((tmp_path / "p.bin").read_bytes())
@@ -100,7 +101,8 @@ def test_standalone_proof_checker(ft, tmp_path, fmt):
     make_keys(ft, tmp_path)
     ft("checkpoint", "sign")
     for who in ("township", "county"):
-        ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state")
+        ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state",
+           "--fresh")
     assert ft("proof", "3", "--format", fmt, "-o", "p")[0] == 0
     check = [sys.executable, "-m", "ledger.audit.tlog.verify_proof", str(tmp_path / "p"),
              "--policy", str(tmp_path / "keys/policy.txt")]
@@ -123,7 +125,8 @@ def test_export_leaves_out_checkpoints_without_quorum(ft, tmp_path):
     code, _, err = ft("export-bundle", "b0")
     assert code == 2 and "quorum" in err
     for who in ("village", "township"):
-        ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state")
+        ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state", f"keys/{who}.state",
+           "--fresh")
     ft("--as", "admin", "region-add", "430121002", "新镇", "--level", "township",
        "--parent", "430121")
     ft("checkpoint", "sign")  # newer, not yet cosigned
@@ -154,7 +157,7 @@ def test_cosigning_keeps_working_across_a_log_key_rotation(ft, tmp_path):
     make_keys(ft, tmp_path)
     ft("checkpoint", "sign")
     assert ft("checkpoint", "cosign", "--key", "keys/village.key", "--state",
-              "keys/village.state")[0] == 0
+              "keys/village.state", "--fresh")[0] == 0
     ft("rotate-key", "--out", "keys/log-2.key")
     ft("--as", "admin", "region-add", "430121002", "新镇", "--level", "township",
        "--parent", "430121")
@@ -172,7 +175,7 @@ def test_incremental_verification_from_a_kept_checkpoint(ft, tmp_path, world):
     assert ft("checkpoint", "sign")[0] == 0
     for who in ("village", "county"):
         assert ft("checkpoint", "cosign", "--key", f"keys/{who}.key",
-                  "--state", f"keys/{who}.state")[0] == 0
+                  "--state", f"keys/{who}.state", "--fresh")[0] == 0
     (tmp_path / "kept.txt").write_text(ft("checkpoint", "show")[1], encoding="utf-8")
     down_to_county(world, 10_000_00)
     with transaction(world.factory) as s:

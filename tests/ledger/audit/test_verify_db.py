@@ -166,8 +166,8 @@ def test_checkpoint_signatures_and_quorum(world, books, tmp_path):
     report = run(world, policy=policy)
     assert report.intact and report.quorum[report.size] is False
     with transaction(world.factory) as s:
-        cps.cosign_latest(s, village, log_key.verifier(), tmp_path / "village.json")
-        cps.cosign_latest(s, township, log_key.verifier(), tmp_path / "township.json")
+        cps.cosign_latest(s, village, log_key.verifier(), tmp_path / "village.json", fresh=True)
+        cps.cosign_latest(s, township, log_key.verifier(), tmp_path / "township.json", fresh=True)
     assert run(world, policy=policy).quorum[report.size] is True
 
 
@@ -185,7 +185,7 @@ def test_cosigner_refuses_a_log_inconsistent_with_what_it_signed(world, books, e
     state = tmp_path / "auditor.json"
     with transaction(world.factory) as s:
         cps.sign(s, log_key)
-        cps.cosign_latest(s, auditor, log_key.verifier(), state)
+        cps.cosign_latest(s, auditor, log_key.verifier(), state, fresh=True)
     rewrite_history(engine, entry=5)
     with transaction(world.factory) as s:
         pay_household(s, world, 100, "later")
