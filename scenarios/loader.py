@@ -63,6 +63,21 @@ class Fundtrail:
         os.environ.update(json.loads(keys.read_text()))
         os.environ.pop("FUNDTRAIL_DATABASE_URL", None)
         os.environ.pop("FUNDTRAIL_USER", None)
+        os.environ.pop("FUNDTRAIL_KEY", None)
+        # Each person signs with their own key file (docs/signatures.md); the evaluation keeps
+        # them all in its work folder, under one passphrase of its own.
+        self.people = work / "people-keys"
+        self.people.mkdir(exist_ok=True)
+        os.environ["FUNDTRAIL_KEY_DIR"] = str(self.people)
+        os.environ.setdefault("FUNDTRAIL_KEY_PASSPHRASE", secrets.token_urlsafe(18))
+        self.key_requests = 0
+
+    def enrol(self, username: str, requester: str, approver: str) -> None:
+        """A key file for `username`, requested and approved by two people (four eyes)."""
+        self.run("key", "new", "--user", username, "--out", self.people / f"{username}.key")
+        self.run("key", "request", self.people / f"{username}.key.request", who=requester)
+        self.key_requests += 1
+        self.run("key", "approve", str(self.key_requests), who=approver)
 
     def run(self, *args: str, who: str | None = None, check: bool = True) -> tuple[int, str, str]:
         from ledger.cli.root import main  # the `fundtrail` console script's entry point
@@ -188,6 +203,7 @@ class Loader:
         ft = self.ft
         ft.run("db", "upgrade")
         pr = self.plan["province"]
+        ft.run("key", "new", "--user", "admin", "--out", ft.people / "admin.key")
         ft.run(
             "init",
             "--province-code",
@@ -199,6 +215,9 @@ class Loader:
             "--admin-name",
             "系统管理员",
         )
+        ft.run("user", "add", "admin2", "--name", "安全管理员", "--role", "admin", "--region",
+               pr["code"], who="admin")
+        ft.enrol("admin2", "admin2", "admin")   # the second administrator asks for their own
 
     def add_users(self) -> None:
         regions = [self.plan["province"]["code"], self.plan["city"]["code"], *self.plan["counties"]]
@@ -221,6 +240,7 @@ class Loader:
                     r,
                     who="admin",
                 )
+                self.ft.enrol(f"{r}_{role}", "admin", "admin2")
 
     def do_import(self, s: dict) -> None:
         extra = []

@@ -181,7 +181,8 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
             "checkpoints_checked": report.checkpoints_checked, "quorum": quorum,
             "sealed_size": report.sealed_size, "awaiting_quorum": report.awaiting_quorum,
             "witnesses_checked": report.witnesses_checked, "seal_interval": interval,
-            "findings": [f.__dict__ for f in report.findings], "other_logs": others}
+            "findings": [f.__dict__ for f in report.findings], "other_logs": others,
+            "signatures": report.signatures}
     # Each log is verified on its own (its own policy and keys): say which were not.
     also = ([f"this database also holds the logs {', '.join(others)}: verify each with "
              "--origin"] if others else [])
@@ -206,6 +207,7 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
                              f"signed less than {interval} s ago")
             if report.witnesses_checked:
                 lines.append(f"{report.witnesses_checked} witness checkpoint(s) agree with the log")
+        lines.append(_signature_line(report.signatures))
         emit(data, as_json, "\n".join(lines + also))
         return
     lines = [f"校验未通过 / TAMPERING OR DAMAGE FOUND: {len(report.findings)} finding(s) in "
@@ -275,6 +277,13 @@ def seal_command(ctx, key_file, every):
         if every is None:
             return
         time.sleep(every)
+def _signature_line(summary: dict) -> str:
+    """Personal signatures (docs/signatures.md): signed entries, and unsigned ones by people
+    who held no key then (a finding only where the policy requires signatures)."""
+    if not summary:
+        return "personal signatures not checked"
+    return (f"personal signatures: {summary['signed']} entries signed, {summary['unsigned']} "
+            f"unsigned by people holding no key, {summary['keys']} keys enrolled")
 
 
 def _checkpoint_size_root(note: str, policy) -> tuple[int, bytes]:

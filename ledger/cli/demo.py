@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ledger.cli.params import pass_ctx
+from ledger.cli.params import pass_ctx, passphrase
 from ledger.core.errors import LedgerError
 from ledger.demo.province import (
     COMPLETE,
@@ -32,10 +32,17 @@ from ledger.store.db import make_engine
               help="A demo build that was cut off (killed, power lost) cannot be resumed: "
                    "delete that half-built SQLite file and build again. Only such a file is "
                    "deleted; any other data is refused.")
+@click.option("--people-keys", "key_folder", envvar="FUNDTRAIL_KEY_DIR",
+              type=click.Path(file_okay=False),
+              help="Write a personal key file for every user here and enrol it (default "
+                   "FUNDTRAIL_KEY_DIR; passphrase FUNDTRAIL_KEY_PASSPHRASE). Without it the "
+                   "demo's users hold no keys and cannot act on the command line.")
 @pass_ctx
-def demo(ctx, seed, households, year, manifest_path, restart):
+def demo(ctx, seed, households, year, manifest_path, restart, key_folder):
     """Build a synthetic province on the configured (empty) database."""
     url = ctx.settings.database_url
+    key_passphrase = passphrase("passphrase for the demo's key files", confirm=True) \
+        if key_folder else None
     _upgrade(url)
     if restart:
         _remove_interrupted_demo(ctx, url)
@@ -43,7 +50,8 @@ def demo(ctx, seed, households, year, manifest_path, restart):
     # as every later command's (tests/test_cli_demo.py).
     try:
         summary = build_demo(ctx.factory, seed=seed, households=households, year=year,
-                             progress=households >= 2000 and sys.stderr.isatty())
+                             progress=households >= 2000 and sys.stderr.isatty(),
+                             key_folder=key_folder, key_passphrase=key_passphrase)
     except DemoInterrupted as exc:
         raise LedgerError(f"{exc}: {_what_to_do(url)}") from None
     if manifest_path:

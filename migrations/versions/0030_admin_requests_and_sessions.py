@@ -13,7 +13,7 @@ from alembic import op
 from ledger.store import guards
 
 revision = '0030'
-down_revision = '0026'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
