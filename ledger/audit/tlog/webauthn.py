@@ -354,9 +354,72 @@ def verify_entry_auth(auth: dict, *, cose_key: bytes, rp_id: str, actor: str, ki
     return problems
 
 
+# --------------------------------------------------------------------------- the log's hooks
+# ledger.audit.tlog.personal dispatches here for auth "t": "webauthn" and for the proof of
+# possession of a WebAuthn key being enrolled.
+
+def check_entry_auth(key, auth: dict, body: list, tbs: bytes, audit) -> str | None:
+    """The problem with a decoded entry's (`body`, 9+1 fields) WebAuthn `auth` under registry
+    key `key` (a `personal.KeyRecord`), or None. The passkey signed the intent, not `tbs`: the
+    intent binds the entry instead (`check_intent`). A nonce already used by an earlier entry
+    of the log (`audit.seen_nonces`) is a replay."""
+    del tbs  # the browser never sees the entry's bytes (docs/passkeys.md)
+    if key.kind != "webauthn" or not key.rp_id:
+        return f"auth type webauthn with a {key.kind} key"
+    problems = verify_entry_auth(auth, cose_key=key.public_key, rp_id=key.rp_id,
+                                 actor=body[5], kind=body[6], time_us=body[4],
+                                 details=body[8] if isinstance(body[8], dict) else {},
+                                 rows=body[7] if isinstance(body[7], list) else [],
+                                 require_user_verification=True)
+    intent = auth.get("intent")
+    nonce = intent.get("nonce") if isinstance(intent, dict) else None
+    if isinstance(nonce, str):
+        seen = getattr(audit, "seen_nonces", None)
+        if seen is not None:
+            if nonce in seen:
+                problems.append(f"the intent's nonce {nonce} was used by an earlier entry")
+            seen.add(nonce)
+    return "; ".join(problems) or None
+
+
+def proof_challenge(statement: bytes) -> bytes:
+    """The challenge of the assertion that proves possession of a new key: SHA-256 of the
+    enrolment statement (the log, the person, the key id)."""
+    return hashlib.sha256(statement).digest()
+
+
+def encode_proof(authenticator_data: bytes, client_data_json: bytes, signature: bytes) -> bytes:
+    """A proof of possession as the key request keeps it: one canonical CBOR map."""
+    return cbormin.encode({"authenticator_data": bytes(authenticator_data),
+                           "client_data_json": bytes(client_data_json),
+                           "signature": bytes(signature)})
+
+
+def check_proof(public_key: bytes, proof: bytes | None, statement: bytes, rp_id: str | None,
+                key_id: str) -> bool:
+    """Whether `proof` (`encode_proof`) is an assertion by the credential `key_id` with
+    COSE_Key `public_key`, for `rp_id`, over the enrolment `statement`, with the user
+    verified."""
+    if not isinstance(proof, bytes) or not isinstance(public_key, bytes) or not rp_id:
+        return False
+    try:
+        parts = cbormin.decode(proof)
+        if not isinstance(parts, dict) or not key_id.startswith("webauthn:"):
+            return False
+        b64url_decode(key_id.removeprefix("webauthn:"))
+        verify_assertion(public_key, parts.get("authenticator_data", b""),
+                         parts.get("client_data_json", b""), parts.get("signature", b""),
+                         challenge=proof_challenge(statement), rp_id=rp_id,
+                         require_user_verification=True)
+    except (AssertionInvalid, cbormin.CborError, TypeError):
+        return False
+    return True
+
+
 __all__ = [
     "ALG_EDDSA", "ALG_ES256", "AssertionInvalid", "CheckedAssertion", "CredentialKey",
-    "INTENT_PREFIX", "b64url_decode", "b64url_encode", "check_intent", "intent_challenge",
+    "INTENT_PREFIX", "b64url_decode", "b64url_encode", "check_entry_auth", "check_intent",
+    "check_proof", "encode_proof", "intent_challenge", "proof_challenge",
     "key_id_for_credential", "origin_fits_rp_id", "parse_cose_key", "verify_assertion",
     "verify_entry_auth",
 ]

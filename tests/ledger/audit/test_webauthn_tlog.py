@@ -181,3 +181,37 @@ def test_intent_binds_actor_kind_time_details_and_rows():
     replayed = {**record, "intent": {**intent, "nonce": "b" * 32}}
     assert any(p.startswith("assertion:") for p in
                wa.verify_entry_auth(replayed, cose_key=auth.cose, rp_id=RP_ID, **entry))
+
+
+def test_log_hooks_entry_auth_nonce_replay_and_proof_of_possession():
+    """What ledger.audit.tlog.personal calls: the entry check (with the log-wide nonce set)
+    and the enrolment's proof of possession."""
+    from types import SimpleNamespace
+    auth = SoftAuthenticator(wa.ALG_ES256, credential_id=b"\x07" * 16)
+    key_id = wa.key_id_for_credential(auth.credential_id)
+    key = SimpleNamespace(key_id=key_id, kind="webauthn", public_key=auth.cose, rp_id=RP_ID)
+    t = 1_800_000_000_000_000
+    intent = {"v": 1, "actor": "cz_approver", "kind": "transfer.approve", "time": t - 10**6,
+              "nonce": "n" * 32, "text": "批准 转账 #12", "bind": {"transfer_id": 12}}
+    record = {"t": "webauthn", "key": key_id, "intent": intent,
+              **auth.get(wa.intent_challenge(intent))}
+    body = [1, "origin", 5, b"\0" * 32, t, "cz_approver", "transfer.approve", [],
+            {"transfer_id": 12}, record]
+    audit = SimpleNamespace(seen_nonces=set())
+    assert wa.check_entry_auth(key, record, body, b"", audit) is None
+    # The same signed intent on a second entry: a replay.
+    assert "used by an earlier entry" in wa.check_entry_auth(key, record, body, b"", audit)
+    # An approval of another transfer under that assertion does not bind.
+    other = body[:8] + [{"transfer_id": 13}, record]
+    assert "details['transfer_id']" in wa.check_entry_auth(key, record, other, b"",
+                                                            SimpleNamespace(seen_nonces=set()))
+
+    statement = b"fundtrail key enrolment v1\nxian\ncz_clerk\n" + key_id.encode() + b"\n"
+    proof = wa.encode_proof(**auth.get(wa.proof_challenge(statement)))
+    assert wa.check_proof(auth.cose, proof, statement, RP_ID, key_id)
+    assert not wa.check_proof(auth.cose, proof, statement.replace(b"cz_clerk", b"cz_boss"),
+                              RP_ID, key_id)
+    assert not wa.check_proof(SoftAuthenticator(wa.ALG_ES256).cose, proof, statement, RP_ID,
+                              key_id)
+    no_uv = wa.encode_proof(**auth.get(wa.proof_challenge(statement), flags=wa.FLAG_UP))
+    assert not wa.check_proof(auth.cose, no_uv, statement, RP_ID, key_id)
