@@ -10,7 +10,9 @@ An entry is a CBOR array (RFC 8949 §4.2.1 deterministic encoding, integers only
       actor,        text: username of who made the change
       kind,         text: what happened, e.g. "transfer.record"
       rows,         array of [table, key, version, prev_hash, image], one per row written
-      details ]     map text → value: context that is not a row (reason, comment)
+      details,      map text → value: context that is not a row (reason, comment)
+      auth ]        optional map: the actor's personal signature (docs/signatures.md);
+                    an entry without it is "unsigned" and has 9 fields, as before
 
 `key` is an array of the row's primary-key values; `version` counts the row's versions from 1;
 `prev_hash` is SHA-256 of the canonical CBOR of the previous version's image (null for
@@ -281,6 +283,25 @@ def encode_ordered_entry(*, origin: str, index: int, prev_root: bytes, time_us: 
                         details])
 
 
+def with_auth(unsigned_entry: bytes, auth: dict) -> bytes:
+    """The entry `unsigned_entry` (9 fields, canonical) with `auth` as its 10th element.
+
+    The array's head is one byte (0x89 for nine items, 0x8a for ten), so the signed entry is
+    the unsigned one with its head changed and the canonical encoding of `auth` appended: the
+    bytes that were signed are the signed entry's own bytes, nothing re-encoded."""
+    if unsigned_entry[:1] != b"\x89":
+        raise ValueError("not an unsigned entry (an array of 9 fields)")
+    return b"\x8a" + unsigned_entry[1:] + cbor2.dumps(canonical_value(auth), canonical=True)
+
+
+def unsigned_part(entry: bytes) -> bytes:
+    """The entry as it was before its `auth` was added (what its TBS digest is taken of)."""
+    if entry[:1] == b"\x89":
+        return entry
+    body = cbor2.loads(entry)
+    return cbor2.dumps(body[:9], canonical=True)
+
+
 class EntryFormatError(ValueError):
     """Bytes that are not a well-formed canonical entry."""
 
@@ -291,13 +312,15 @@ def decode_entry(data: bytes) -> dict:
         body = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises several types for malformed input
         raise EntryFormatError(f"not CBOR: {exc}") from None
-    if not isinstance(body, list) or len(body) != 9 or body[0] != FORMAT_VERSION:
-        raise EntryFormatError("not a version-1 entry array of 9 fields")
+    if not isinstance(body, list) or len(body) not in (9, 10) or body[0] != FORMAT_VERSION:
+        raise EntryFormatError("not a version-1 entry array of 9 fields (10 when signed)")
+    if len(body) == 10 and not isinstance(body[9], dict):
+        raise EntryFormatError("the 10th field (auth) is not a map")
     if not _plainly_canonical(body, data) and cbor2.dumps(body, canonical=True) != data:
         raise EntryFormatError("entry is not in canonical CBOR form")
     names = ("version", "origin", "index", "prev_root", "time_us", "actor", "kind", "rows",
-             "details")
-    return dict(zip(names, body))
+             "details", "auth")
+    return dict(zip(names, body))   # "auth" only when signed
 
 
 # A cheaper proof of canonical form for the entries fundtrail writes (verification decodes

@@ -7,13 +7,19 @@ entry will have so that rows can carry it as `log_index` with the log's `log_id`
 writes the entry and moves the head. If anything fails the whole transaction rolls back, rows
 and entry together, so a change without its entry, or an entry without its change, cannot be
 committed.
+
+Personal signatures (docs/signatures.md): a session may carry a signer
+(`session.info[SIGNER]`, see `Signer`). Each entry whose actor the signer speaks for is
+encoded without `auth`, its digest (TBS) handed to the signer, and the `auth` map it returns
+appended as the entry's 10th element. A signer may refuse (raise a `LedgerError`): the
+transaction then rolls back, so nothing of the change is written.
 """
 from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,11 +30,41 @@ from ledger.audit.entries import (
     encode_entry,
     encode_ordered_entry,
     row_record,
+    with_auth,
 )
 from ledger.audit.tlog import merkle
+from ledger.audit.tlog.personal import tbs_of_encoded
 from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
 from ledger.store.context import context_of
 from ledger.store.db import insert_tuples, is_read_only
+
+# Where a session keeps its signer (`session.info[SIGNER]`).
+SIGNER = "personal_signer"
+
+
+class Signer(Protocol):
+    """Signs the entries of one person (the command line's key file, the web's passkey).
+
+    `speaks_for(actor)` says whether entries by `actor` are this signer's to sign; for those,
+    `authorise(actor, kind, details, tbs)` returns the entry's `auth` map (or None to leave it
+    unsigned), or raises a `LedgerError` to refuse the whole change. `tbs` is SHA-256 of the
+    entry encoded without `auth` (`tlog.personal.tbs_of_encoded`)."""
+
+    def speaks_for(self, actor: str) -> bool: ...
+
+    def authorise(self, actor: str, kind: str, details: dict, tbs: bytes) -> dict | None: ...
+
+
+def install_signer(session: Session, signer: Signer | None) -> None:
+    """Make `signer` sign this session's entries from now on (None removes it)."""
+    if signer is None:
+        session.info.pop(SIGNER, None)
+    else:
+        session.info[SIGNER] = signer
+
+
+def signer_of(session: Session) -> Signer | None:
+    return session.info.get(SIGNER)
 
 
 def log_origin(session: Session) -> str:
@@ -182,6 +218,7 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
         raise RuntimeError(f"audit head of {head.origin} is corrupt: size {head.size}, "
                            f"frontier {frontier.size}")
     entries, nodes = [], []
+    signer = signer_of(session)
     log_id = head.log_id
     root = head.root
     time, time_us = None, None
@@ -193,6 +230,10 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
         entry = encode(
             origin=head.origin, index=index, prev_root=root, time_us=time_us,
             actor=item.actor, kind=item.kind, rows=item.rows, details=item.details)
+        if signer is not None and signer.speaks_for(item.actor):
+            auth = signer.authorise(item.actor, item.kind, item.details, tbs_of_encoded(entry))
+            if auth is not None:
+                entry = with_auth(entry, auth)
         leaf = merkle.leaf_hash(entry)
         finished = frontier.append(leaf)
         root = frontier.root()

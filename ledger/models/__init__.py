@@ -16,6 +16,7 @@ from ledger.models import (
     disclosure,
     ledger,
     oversight,
+    personal_keys,
     refusals,
     registers,
     rolls,
@@ -82,10 +83,12 @@ from ledger.models.ledger import (
 
 APPEND_ONLY_TABLES: tuple[str, ...] = (
     ledger.APPEND_ONLY + oversight.APPEND_ONLY + disclosure.APPEND_ONLY + alerts.APPEND_ONLY
-    + registers.APPEND_ONLY + auth.APPEND_ONLY + rolls.APPEND_ONLY + refusals.APPEND_ONLY)
+    + registers.APPEND_ONLY + auth.APPEND_ONLY + rolls.APPEND_ONLY + refusals.APPEND_ONLY
+    + personal_keys.APPEND_ONLY)
 
 __all__ = [
-    "alerts", "auth", "disclosure", "ledger", "oversight", "refusals", "registers", "rolls",
+    "alerts", "auth", "disclosure", "ledger", "oversight", "personal_keys", "refusals",
+    "registers", "rolls",
     "APPEND_ONLY_TABLES",
     "NAMING",
     "Id",
