@@ -16,6 +16,7 @@ from ledger.models import (
     disclosure,
     ledger,
     oversight,
+    passkeys,
     personal_keys,
     refusals,
     registers,
@@ -84,10 +85,11 @@ from ledger.models.ledger import (
 APPEND_ONLY_TABLES: tuple[str, ...] = (
     ledger.APPEND_ONLY + oversight.APPEND_ONLY + disclosure.APPEND_ONLY + alerts.APPEND_ONLY
     + registers.APPEND_ONLY + auth.APPEND_ONLY + rolls.APPEND_ONLY + refusals.APPEND_ONLY
-    + personal_keys.APPEND_ONLY)
+    + personal_keys.APPEND_ONLY + passkeys.APPEND_ONLY)
 
 __all__ = [
-    "alerts", "auth", "disclosure", "ledger", "oversight", "personal_keys", "refusals",
+    "alerts", "auth", "disclosure", "ledger", "oversight", "passkeys", "personal_keys",
+    "refusals",
     "registers", "rolls",
     "APPEND_ONLY_TABLES",
     "NAMING",

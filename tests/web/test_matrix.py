@@ -34,7 +34,7 @@ SKIPPED_METHODS = {"HEAD", "OPTIONS"}  # HEAD is GET's; OPTIONS is Flask's, no v
 # What each path argument is filled with, from the side (own or other county) being called.
 ARGUMENTS = {"roll_code": "{roll}", "village_code": "{village}", "transfer_id": "{transfer}",
              "username": "{user}", "alert_id": "{alert}", "index": "3", "lang": "en",
-             "filename": "style.css"}
+             "filename": "style.css", "registration_id": "1", "request_id": "1"}
 # Arguments that name one county's object: a route with one is called on both counties'.
 OBJECTS = {"roll_code", "village_code", "transfer_id", "username", "alert_id"}
 

@@ -48,6 +48,7 @@ from web.forms import (
 )
 from web.i18n import gettext
 from web.settings import current_settings
+from web.views import passkeys
 
 bp = Blueprint("rolls", __name__, url_prefix="/staff/rolls")
 
@@ -209,27 +210,39 @@ def roll_confirm():
 
 # ----------------------------------------------------------------------------- roll steps
 
-def _roll_step(call) -> None:
+def _roll_step(call, roll_code: str, event: str, verb: str):
+    """One step of a roll, confirmed with the actor's passkey when they hold one
+    (web.views.passkeys.gate): the confirmation page to return, or None when done."""
     form = RollDateForm()
     if not form.validate_on_submit():
         unit.flash_form_errors(form)
-        return
-    unit.run(lambda: call(form.day.data), done=gettext("操作成功"))
+        return None
+    roll = _roll_view(db.session(), actor(), roll_code).roll  # scope first
+    day = form.day.data
+    page = passkeys.gate(f"roll.{event}", f"{verb} 清册 {roll_code}（日期 {day.isoformat()}）",
+                         rows={"roll_events": {"roll_id": roll.id, "kind": event,
+                                               "effective_date": day.isoformat()}})
+    if page is not None:
+        return page
+    unit.run(lambda: call(day), done=gettext("操作成功"))
+    return None
 
 
 @bp.route("/<roll_code>/publish", methods=["POST"])
 @requires(Action.RECORD)
 def roll_publish(roll_code: str):
-    _roll_step(lambda day: rolls.publish(db.session(), actor(), roll_code, day))
-    return redirect(url_for("rolls.roll_detail", roll_code=roll_code))
+    page = _roll_step(lambda day: rolls.publish(db.session(), actor(), roll_code, day),
+                      roll_code, "published", "公示")
+    return page or redirect(url_for("rolls.roll_detail", roll_code=roll_code))
 
 
 @bp.route("/<roll_code>/approve", methods=["POST"])
 @requires(Action.APPROVE)
 def roll_approve(roll_code: str):
     days = current_settings().ledger.roll_publicity_working_days
-    _roll_step(lambda day: rolls.approve_roll(db.session(), actor(), roll_code, day, days))
-    return redirect(url_for("rolls.roll_detail", roll_code=roll_code))
+    page = _roll_step(lambda day: rolls.approve_roll(db.session(), actor(), roll_code, day,
+                                                     days), roll_code, "approved", "审核通过")
+    return page or redirect(url_for("rolls.roll_detail", roll_code=roll_code))
 
 
 @bp.route("/<roll_code>/send", methods=["POST"])
