@@ -147,3 +147,123 @@ def world(factory):
     """A small province with users at each level (see tests/world.py)."""
     from tests.world import build_world
     return build_world(factory)
+
+
+# --------------------------------------------------------------------------- personal keys
+#
+# Changes made through the command line are signed with the acting person's key file
+# (docs/signatures.md). Tests act as many people, created in many ways (tests/world.py, `init`,
+# `user add`), so instead of each test enrolling keys, every in-process command enrols one for
+# its `--as` user first, the way an officer would: a key file in FUNDTRAIL_KEY_DIR, requested
+# by one administrator and approved by another (a second administrator, `test-key-officer`, is
+# added when the books have only one). Commands run in a subprocess get the same key folder
+# through the environment; `enrol_test_keys` enrols their users beforehand.
+
+TEST_KEY_PASSPHRASE = "test key passphrase"
+KEY_OFFICER = "test-key-officer"
+
+
+@pytest.fixture(autouse=True)
+def personal_key_dir(tmp_path_factory, monkeypatch):
+    """A key folder of this test's people (FUNDTRAIL_KEY_DIR, FUNDTRAIL_KEY_PASSPHRASE), and
+    the command line enrolling a key for whoever acts (see above)."""
+    from ledger.cli import params
+    folder = tmp_path_factory.mktemp("people-keys")
+    monkeypatch.setenv(params.KEY_DIR_ENV, str(folder))
+    monkeypatch.setenv(params.PASSPHRASE_ENV, TEST_KEY_PASSPHRASE)
+    monkeypatch.delenv(params.KEY_ENV, raising=False)
+    original_key_file, original_init = params.Context.key_file, params.Context.__init__
+
+    def key_file(self, username=None):
+        name = username or self.username
+        if not self.key_path and name:
+            ensure_key_file(folder, name)
+        return original_key_file(self, username)
+
+    def init(self, config_path, username, key_path=None):
+        original_init(self, config_path, username, key_path)
+        if username and not key_path:
+            try:
+                enrol_test_keys(self.factory, [username], folder)
+            except Exception:  # no schema yet, or no such user: the command itself says so
+                pass
+
+    monkeypatch.setattr(params.Context, "key_file", key_file)
+    monkeypatch.setattr(params.Context, "__init__", init)
+    return folder
+
+
+def ensure_key_file(folder, username: str):
+    """FOLDER/<username>.key, made if missing."""
+    from pathlib import Path
+
+    from ledger.org.personal_keys import new_private_key, write_key_file
+    path = Path(folder) / f"{username}.key"
+    if not path.exists():
+        write_key_file(path, new_private_key(), TEST_KEY_PASSPHRASE)
+    return path
+
+
+class _FolderSigner:
+    """Signs for every person whose key file in the folder is a valid key of theirs."""
+
+    def __init__(self, session, folder):
+        self.session, self.folder, self.signers = session, folder, {}
+
+    def _signer(self, actor):
+        from pathlib import Path
+
+        from ledger.org.personal_keys import KeyFileSigner, read_key_file, valid_key
+        if actor not in self.signers:
+            path = Path(self.folder) / f"{actor}.key"
+            signer = None
+            if path.exists():
+                signer = KeyFileSigner(actor, read_key_file(path, TEST_KEY_PASSPHRASE))
+                if valid_key(self.session, actor, signer.key_id) is None:
+                    signer = None
+            self.signers[actor] = signer
+        return self.signers[actor]
+
+    def speaks_for(self, actor):
+        return self._signer(actor) is not None
+
+    def authorise(self, actor, kind, details, tbs):
+        return self._signer(actor).authorise(actor, kind, details, tbs)
+
+
+def enrol_test_keys(factory, usernames, folder) -> None:
+    """Enrol FOLDER/<username>.key (made if missing) for each existing user without a valid
+    key of that file, four-eyes, in one committed transaction."""
+    from sqlalchemy import select
+
+    from ledger.audit.log import install_signer, record_change
+    from ledger.models import Role, User
+    from ledger.org import personal_keys
+    from ledger.store.db import transaction
+    with transaction(factory) as s:
+        for username in usernames:
+            user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+            if user is None:
+                continue
+            path = ensure_key_file(folder, username)
+            key = personal_keys.read_key_file(path, TEST_KEY_PASSPHRASE)
+            public, key_id, proof = personal_keys.proof_of_possession(s, key, username)
+            if personal_keys.valid_key(s, username, key_id) is not None:
+                continue
+            install_signer(s, _FolderSigner(s, folder))
+            admins = list(s.execute(select(User).where(User.role == Role.ADMIN)
+                                    .order_by(User.id)).scalars())
+            if not admins:
+                return
+            requester = admins[0]
+            approver = next((a for a in admins if a.id != requester.id), None)
+            if approver is None:
+                with record_change(s, requester.username, "user.add") as change:
+                    approver = User(username=KEY_OFFICER, display_name="测试密钥管理员",
+                                    role=Role.ADMIN, region_code=requester.region_code)
+                    change.add(approver)
+            request = personal_keys.request_enrolment(s, requester, username, "ed25519",
+                                                      public, proof)
+            personal_keys.approve_enrolment(s, approver, request)
+            install_signer(s, None)
+

@@ -137,19 +137,32 @@ def test_old_spellings_still_work_beside_the_noun_verb_groups(ft, monkeypatch):
 
 
 def test_console_script_end_to_end(tmp_path):
-    """The installed `fundtrail` script on a new SQLite file: init, record, approve, report."""
+    """The installed `fundtrail` script on a new SQLite file: keys, init, record, approve,
+    report — the enrolment procedure of docs/signatures.md as officers follow it."""
     exe = shutil.which("fundtrail") or os.path.join(os.path.dirname(sys.executable), "fundtrail")
-    env = dict(os.environ, FUNDTRAIL_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    env = dict(os.environ, FUNDTRAIL_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
+               FUNDTRAIL_KEY_DIR=str(tmp_path / "keys"))
+    (tmp_path / "keys").mkdir()
 
     def run(*args):
         return subprocess.run([exe, *args], env=env, cwd=tmp_path, capture_output=True,
                               text=True, timeout=120)
     assert run("db", "upgrade").returncode == 0
+    assert run("key", "new", "--user", "admin", "--out", "keys/admin.key").returncode == 0
     assert run("init", "--province-code", "430000", "--province-name", "湖南省",
                "--admin", "admin").returncode == 0
-    for user, role in (("clerk", "clerk"), ("checker", "approver")):
+    for user, role in (("admin2", "admin"), ("clerk", "clerk"), ("checker", "approver")):
         assert run("--as", "admin", "user", "add", user, "--name", user, "--role", role,
                    "--region", "430000").returncode == 0
+        assert run("key", "new", "--user", user, "--out", f"keys/{user}.key").returncode == 0
+    # the second administrator asks for their own first key; the first approves it
+    assert run("--as", "admin2", "key", "request", "keys/admin2.key.request").returncode == 0
+    assert run("--as", "admin", "key", "approve", "1").returncode == 0
+    for number, user in ((2, "clerk"), (3, "checker")):
+        assert run("--as", "admin", "key", "request", f"keys/{user}.key.request") \
+            .returncode == 0
+        assert run("--as", "admin", "key", "approve", str(number)).returncode == 2  # 4 eyes
+        assert run("--as", "admin2", "key", "approve", str(number)).returncode == 0
     r = run("--as", "clerk", "appropriate", "--doc", "财农〔2024〕1号", "--source-level",
             "central", "--year", "2024", "--title", "衔接资金", "--function-code", "2130505",
             "--use", "industry", "--amount", "1,000.00", "--region", "430000", "--json")
@@ -159,4 +172,5 @@ def test_console_script_end_to_end(tmp_path):
     assert run("--as", "checker", "approve", str(tid)).returncode == 0
     r = run("trial-balance", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["total_debits_fen"] == 100000
-    assert run("verify").returncode == 0
+    r = run("verify")
+    assert r.returncode == 0 and "personal signatures: 10 entries signed" in r.stdout, r.stdout

@@ -11,6 +11,8 @@
 4. Balance caches equal the postings.
 5. Other logs' heads that this log recorded (`county.heads`, the province's log over the
    counties') are still in those logs with the recorded roots.
+6. Personal signatures: every entry in the name of someone holding a key is signed by a key
+   of theirs valid at that entry (ledger.audit.signatures, docs/signatures.md).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from ledger.audit.entries import (
     table_image,
 )
 from ledger.audit.log import log_origin, reading_log_id
+from ledger.audit.signatures import check_signatures
 from ledger.audit.tlog import merkle
 from ledger.audit.tlog.checkpoint import CheckpointError
 from ledger.audit.tlog.policy import Policy, QuorumError
@@ -73,6 +76,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     # (entry index, details) of this log's `county.heads` entries (ledger.audit.county_heads)
     county_heads: list = field(default_factory=list)
+    # signed and unsigned entries, keys (ledger.audit.signatures)
+    signatures: dict = field(default_factory=dict)
 
     @property
     def intact(self) -> bool:
@@ -109,6 +114,7 @@ def verify(session: Session, *, policy: Policy | None = None,
     _check_stray_log_ids(session, report)
     check_recorded_heads(session, report.county_heads, report)
     _check_balances(session, report)
+    check_signatures(session, report, policy)
     return report
 
 
@@ -179,6 +185,7 @@ def verify_since(session: Session, size: int, root: bytes, *,
     _check_head(session, report, frontier)
     _check_checkpoints(session, report, checkpoints, roots_at, policy)
     check_recorded_heads(session, report.county_heads, report)
+    check_signatures(session, report, policy, since=size)
     if binder.irregular:
         _bind_rows_exactly(session, report, entry_findings_end, start)
     else:

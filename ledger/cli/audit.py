@@ -153,7 +153,8 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
     data = {"intact": report.intact, "origin": report.origin, "size": report.size,
             "root": report.root.hex(), "rows_checked": report.rows_checked,
             "checkpoints_checked": report.checkpoints_checked, "quorum": quorum,
-            "findings": [f.__dict__ for f in report.findings], "other_logs": others}
+            "findings": [f.__dict__ for f in report.findings], "other_logs": others,
+            "signatures": report.signatures}
     # Each log is verified on its own (its own policy and keys): say which were not.
     also = ([f"this database also holds the logs {', '.join(others)}: verify each with "
              "--origin"] if others else [])
@@ -168,12 +169,22 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, as_json):
         else:
             lines.append(f"quorum met for checkpoints: {', '.join(met) or 'none'}"
                          + (f"; NOT met for: {', '.join(missing)}" if missing else ""))
+        lines.append(_signature_line(report.signatures))
         emit(data, as_json, "\n".join(lines + also))
         return
     lines = [f"TAMPERING OR DAMAGE FOUND: {len(report.findings)} finding(s) in {report.origin}"]
     lines += [f"- [{f.kind}] {f.message}" for f in report.findings]
     emit(data, as_json, "\n".join(lines + also))
     raise click.exceptions.Exit(1)
+
+
+def _signature_line(summary: dict) -> str:
+    """Personal signatures (docs/signatures.md): signed entries, and unsigned ones by people
+    who held no key then (a finding only where the policy requires signatures)."""
+    if not summary:
+        return "personal signatures not checked"
+    return (f"personal signatures: {summary['signed']} entries signed, {summary['unsigned']} "
+            f"unsigned by people holding no key, {summary['keys']} keys enrolled")
 
 
 def _checkpoint_size_root(note: str, policy) -> tuple[int, bytes]:

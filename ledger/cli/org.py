@@ -22,11 +22,24 @@ PASSWORD_ENV = "FUNDTRAIL_USER_PASSWORD"
 @click.option("--admin-name", default="系统管理员")
 @pass_ctx
 def init(ctx, province_code, province_name, admin_username, admin_name):
-    """Create the root region and the first administrator of an empty ledger."""
+    """Create the root region and the first administrator of an empty ledger.
+
+    The administrator's key file (--key-file, FUNDTRAIL_KEY or FUNDTRAIL_KEY_DIR/ADMIN.key,
+    made with `fundtrail key new`) is enrolled in the entry after the first: the one key
+    that needs no second administrator (docs/signatures.md)."""
+    from ledger.org.personal_keys import enrol_genesis, proof_of_possession
+    key = ctx.private_key(admin_username)
+    if key is None:
+        raise click.UsageError(f"init needs {admin_username}'s key file: make it with "
+                               f"`fundtrail key new --user {admin_username} --out FILE`, "
+                               "then pass --key-file FILE")
     with ctx.session() as s:
         regions.bootstrap(s, province_code=province_code, province_name=province_name,
                           admin_username=admin_username, admin_name=admin_name)
-    click.echo(f"created province {province_code} {province_name} and admin {admin_username}")
+        public, _key_id, proof = proof_of_possession(s, key, admin_username)
+        key_id = enrol_genesis(s, admin_username, public, proof)
+    click.echo(f"created province {province_code} {province_name} and admin {admin_username} "
+               f"(key {key_id})")
 
 
 @click.group("region")

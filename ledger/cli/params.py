@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,14 +24,22 @@ from ledger.core.config import load_settings
 from ledger.core.errors import LedgerError
 from ledger.core.money import MoneyError, format_yuan, parse_yuan
 
+KEY_ENV = "FUNDTRAIL_KEY"                # the acting person's key file
+KEY_DIR_ENV = "FUNDTRAIL_KEY_DIR"        # a folder of key files named <username>.key
+PASSPHRASE_ENV = "FUNDTRAIL_KEY_PASSPHRASE"
+
 
 class Context:
-    """The `click` context object: the settings of --config, and who acts (--as)."""
+    """The `click` context object: the settings of --config, who acts (--as) and the key they
+    sign with (--key, docs/signatures.md)."""
 
-    def __init__(self, config_path, username):
+    def __init__(self, config_path, username, key_path=None):
         self.settings = load_settings(config_path)
         self.username = username
+        self.key_path = key_path
         self._factory = None
+        self._signer = None
+        self._private_key = None
 
     @property
     def factory(self):
@@ -44,18 +53,72 @@ class Context:
             self._factory = make_sessionmaker(engine, LedgerContext.from_settings(self.settings))
         return self._factory
 
+    def signed_session(self):
+        """A new session of `factory` that signs the acting person's entries (once `actor`
+        has found who that is): the refused-attempt record of a failed command, written in a
+        transaction of its own, is signed like the command's own entries."""
+        session = self.factory()
+        if self._signer is not None:
+            from ledger.audit.log import install_signer
+            install_signer(session, self._signer)
+        return session
+
     def session(self):
         """A unit of work: `with ctx.session() as s:` commits on success, rolls back on error
         (and records a refused attempt, see `_SessionScope`)."""
         return _SessionScope(self)
 
+    def key_file(self, username: str | None = None) -> Path | None:
+        """The key file of the acting person: --key-file or FUNDTRAIL_KEY, else
+        FUNDTRAIL_KEY_DIR/<username>.key when that file exists, else None."""
+        if self.key_path:
+            return Path(self.key_path)
+        folder = os.environ.get(KEY_DIR_ENV)
+        username = username or self.username
+        if folder and username:
+            path = Path(folder) / f"{username}.key"
+            if path.exists():
+                return path
+        return None
+
+    def private_key(self, username: str | None = None):
+        """The acting person's private key, decrypted once per command (never per entry)."""
+        if self._private_key is None:
+            path = self.key_file(username)
+            if path is None:
+                return None
+            from ledger.org.personal_keys import read_key_file
+            self._private_key = read_key_file(path, passphrase(f"passphrase of {path}"))
+        return self._private_key
+
     def actor(self, session):
-        """The user of --as; a command that changes the books cannot run without one."""
+        """The user of --as; a command that changes the books cannot run without one.
+
+        The person signs every entry written in their name with their key: the key file is
+        read (and its passphrase asked) before the database is touched, and a change in the
+        name of someone who has no valid key here is refused when its entry is written, so
+        the whole command rolls back. Reading needs no key."""
         if not self.username:
             raise click.UsageError("this command changes the books: say who you are with "
-                                   "--as USERNAME (or FUNDTRAIL_USER)")
+                                   "--as USERNAME (or FUNDTRAIL_USER) and sign with your key "
+                                   "(--key-file FILE)")
+        key = self.private_key()
+        from ledger.audit.log import install_signer
         from ledger.org import regions
-        return regions.get_user(session, self.username)
+        from ledger.org.personal_keys import signer_for
+        user = regions.get_user(session, self.username)
+        if self._signer is None:
+            self._signer = signer_for(session, self.username, key)
+        install_signer(session, self._signer)
+        return user
+
+
+def passphrase(prompt: str, confirm: bool = False) -> str:
+    """A key file's passphrase: FUNDTRAIL_KEY_PASSPHRASE, else asked without echo."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
 
 
 class _SessionScope:
@@ -66,7 +129,7 @@ class _SessionScope:
         # A change refused as a control against misuse is rolled back, then its attempt is
         # written for auditors in a transaction of its own (ledger.funds.refusals_log).
         from ledger.funds.refusals_log import recording
-        self.cm = recording(self.ctx.factory)
+        self.cm = recording(self.ctx.signed_session)
         return self.cm.__enter__()
 
     def __exit__(self, *exc):

@@ -3,8 +3,9 @@
 Exit status: 0 success, 1 the command ran and found a problem (unbalanced books, tampering),
 2 bad usage or bad input. Every reporting command takes --json.
 
-Who acts: recording and approving commands need `--as USERNAME` (or FUNDTRAIL_USER). The
-command line is an operator's tool on the server; the web app authenticates people.
+Who acts: recording and approving commands need `--as USERNAME` (or FUNDTRAIL_USER) and that
+person's key file (`--key-file FILE`, FUNDTRAIL_KEY, or FUNDTRAIL_KEY_DIR/<username>.key): every
+entry in their name is signed with it (docs/signatures.md). Reading needs no key.
 
 The root only knows where each command is: an area module (ledger/cli/*.py) is imported when
 one of its commands runs, so that starting `fundtrail` does not load the whole ledger. The
@@ -66,6 +67,8 @@ COMMANDS = {
         "Create the root region and the first administrator of an empty ledger."),
     "integrate": LazyCommand("ledger.cli.funds:integrate",
         "Pool several lots into an integrated lot, keeping lineage (统筹整合)."),
+    "key": LazyCommand("ledger.cli.keys:key_group",
+        "Personal signing keys: make one, have it enrolled (four eyes), list, revoke."),
     "keygen": LazyCommand("ledger.cli.audit:keygen",
         "Create an encrypted signing or cosigning key; print its public (verifier) key."),
     "loan": LazyCommand("ledger.cli.recoveries:loan_group",
@@ -143,11 +146,15 @@ ALIASES = {
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML settings file (default ./fundtrail.toml if present).")
 @click.option("--as", "username", envvar="FUNDTRAIL_USER", help="Who is acting (username).")
+@click.option("--key-file", "key_path", envvar="FUNDTRAIL_KEY",
+              type=click.Path(dir_okay=False),
+              help="Your personal key file (default FUNDTRAIL_KEY_DIR/<username>.key); "
+                   "every change is signed with it.")
 @click.version_option(package_name="fundtrail")
 @click.pass_context
-def cli(click_ctx, config_path, username):
+def cli(click_ctx, config_path, username, key_path):
     """fundtrail: poverty-alleviation special funds, traced from appropriation to household."""
-    click_ctx.obj = Context(config_path, username)
+    click_ctx.obj = Context(config_path, username, key_path)
 
 
 def main(argv=None) -> int:

@@ -1047,7 +1047,7 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
     ]),
     ("Personal signing keys", [
         ("personal_key_required", "username",
-         "{username} holds no valid signing key, or gave none (--key FILE, FUNDTRAIL_KEY or "
+         "{username} holds no valid signing key, or gave none (--key-file FILE, FUNDTRAIL_KEY or "
          "FUNDTRAIL_KEY_DIR): changes in their name must be signed",
          "A change in the name of a person who cannot sign it (docs/signatures.md)."),
         ("personal_key_not_theirs", "username key_id",
@@ -1076,7 +1076,7 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "The request does not exist or was already decided."),
         ("personal_key_four_eyes", "request user",
          "{user} may not approve key request #{request}: another administrator must",
-         "The requester, or the key's holder, approving a key request."),
+         "The requester approving their own key request."),
         ("personal_key_unknown", "key_id",
          "no key {key_id} is enrolled",
          "Revoking a key that was never enrolled."),

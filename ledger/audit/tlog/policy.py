@@ -15,6 +15,15 @@ a public key may appear only once in the whole file (also across log and witness
 a cosignature/v1 message does not name its signer); log keys must be type 0x01 and witness keys
 type 0x04; k must be written without leading zeros; a missing newline at the very end is accepted.
 
+fundtrail's one extension is carried in a comment, so that the file stays a valid C2SP policy
+that any C2SP parser reads (they reject unknown keywords, and skip comments)::
+
+    #fundtrail signatures required
+
+(exactly that line): every entry must carry its actor's personal signature; entries by people
+who hold no key are then findings, not only counted (docs/signatures.md). An auditor who keeps
+their own copy of the policy sees the line disappear if the operator removes it.
+
 Only the standard library and ``cryptography`` are used, so the offline verifier can import this.
 """
 
@@ -34,6 +43,7 @@ from .checkpoint import (
 from .note import Ed25519Verifier, NoteError, NoteSignature
 
 NONE = "none"
+SIGNATURES_REQUIRED = b"#fundtrail signatures required"
 _THRESHOLD = re.compile(r"[1-9][0-9]*")
 _SEPARATORS = re.compile(rb"[ \t]+")
 
@@ -72,6 +82,7 @@ class Policy:
     witnesses: dict[str, Witness]
     groups: dict[str, Group]
     quorum: str
+    signatures_required: bool = False   # the "#fundtrail signatures required" line
 
     def logs_for_origin(self, origin: str) -> list[Ed25519Verifier]:
         return [log for log in self.logs if log.name == origin]
@@ -137,10 +148,14 @@ class _Builder:
         self.groups: dict[str, Group] = {}
         self.quorum: str | None = None
         self.public_keys: set[bytes] = set()
+        self.signatures_required = False
 
     def add_line(self, line: bytes) -> None:
         _check_octets(line)
         fields = [f for f in _SEPARATORS.split(line) if f]
+        if line.rstrip(b" \t") == SIGNATURES_REQUIRED:
+            self.signatures_required = True
+            return
         if not fields or fields[0].startswith(b"#"):
             return
         keyword, args = fields[0], [_opaque(f) for f in fields[1:]]
@@ -208,8 +223,8 @@ class _Builder:
         if self.quorum is None:
             raise PolicyError("policy has no quorum line")
         return Policy(
-            tuple(self.logs), tuple(self.log_urls), self.witnesses, self.groups, self.quorum
-        )
+            tuple(self.logs), tuple(self.log_urls), self.witnesses, self.groups, self.quorum,
+            self.signatures_required)
 
 
 def _threshold(text: str, members: int) -> int:

@@ -8,6 +8,8 @@ It trusts nothing in the bundle except what the policy's keys sign, and checks:
    policy's log key for the origin, valid cosignatures from known keys and the policy's quorum;
 2. every entry (``tile/entries/...``): canonical CBOR of the 9-field entry, naming the bundle's
    origin and its own position, and carrying as ``prev_root`` the root of all entries before it;
+   with personal signatures (``personal``): every entry in the name of someone holding a key
+   signed by a key of theirs valid then, the keys read from the log's own enrolment entries;
 3. the tree: leaf hashes recomputed from the entries, every hash tile equal to the recomputed
    tree, every checkpoint's root equal to the recomputed root at its size;
 4. consistency: a consistency proof between consecutive checkpoints, built from the hash tiles
@@ -31,17 +33,18 @@ from typing import Iterator, Sequence
 from . import cbormin, merkle, tiles
 from .checkpoint import Checkpoint, CheckpointError, open_checkpoint, verifier_from_vkey
 from .note import NoteError, parse_note
+from .personal import SignatureAudit
 from .policy import Policy, PolicyError, QuorumError, parse_policy
 
 # The entry format of ledger/audit/entries.py (not imported: it needs cbor2).
 FORMAT_VERSION = 1
 ENTRY_FIELDS = ("version", "origin", "index", "prev_root", "time_us", "actor", "kind", "rows",
-                "details")
+                "details")   # and "auth" when signed (docs/signatures.md)
 
 # Everything the verifier needs from fundtrail: these modules of ledger/audit/tlog (with the
 # package __init__ files); the rest is the standard library and `cryptography`.
 STANDALONE_MODULES = ("merkle", "note", "checkpoint", "policy", "cbormin", "tiles",
-                      "verify_bundle")
+                      "personal", "verify_bundle")
 
 CHECKPOINT_FILE = "checkpoint"
 CHECKPOINTS_DIR = "checkpoints"
@@ -108,6 +111,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     entries_checked: int = 0
     consistency_proofs: int = 0
+    signatures: dict = field(default_factory=dict)   # SignatureAudit.summary()
 
     @property
     def intact(self) -> bool:
@@ -131,6 +135,7 @@ class Report:
             "consistency_proofs": self.consistency_proofs,
             "checkpoints": [r.to_json() for r in self.checkpoints],
             "findings": [f.to_json() for f in self.findings],
+            "signatures": self.signatures,
         }
 
     def to_text(self) -> str:
@@ -151,6 +156,11 @@ class Report:
             failing = ", ".join(str(r.size) for r in self.checkpoints if not r.quorum_met)
             lines.append(f"quorum {self.quorum!r} NOT met on checkpoints of size {failing}")
         lines.append(f"policy: {self.policy_source}")
+        if self.signatures:
+            lines.append(f"personal signatures: {self.signatures['signed']} entries signed, "
+                         f"{self.signatures['unsigned']} unsigned by people holding no key"
+                         + (" (the policy requires signatures)"
+                            if self.signatures["signatures_required"] else ""))
         lines.extend(f"  {f.where()}: {f.problem}" for f in self.findings)
         return "\n".join(lines)
 
@@ -231,6 +241,7 @@ class _Verifier:
         policy, source = self._load_policy()
         self.policy = policy
         self._check_keys()
+        self.signature_audit = SignatureAudit(self.origin, policy.signatures_required)
         records = self._load_checkpoints(latest_note, latest)
         for record in records:
             self._check_signatures(record)
@@ -240,7 +251,8 @@ class _Verifier:
         return Report(
             bundle=str(self.root), origin=self.origin, size=self.size, root=latest.root_hash,
             policy_source=source, quorum=policy.quorum, checkpoints=records,
-            findings=self.findings.result(), entries_checked=read, consistency_proofs=proofs)
+            findings=self.findings.result(), entries_checked=read, consistency_proofs=proofs,
+            signatures=self.signature_audit.summary())
 
     # ----------------------------------------------------------------- loading
 
@@ -467,11 +479,13 @@ class _Verifier:
             return
         if cbormin.encode(body) != entry:
             finding("not in canonical CBOR form (re-encoding gives different bytes)")
-        if not isinstance(body, list) or len(body) != len(ENTRY_FIELDS):
+        if not isinstance(body, list) or len(body) not in (len(ENTRY_FIELDS),
+                                                           len(ENTRY_FIELDS) + 1):
             shape = f"{len(body)} fields" if isinstance(body, list) else type(body).__name__
-            finding(f"not an entry: expected an array of {len(ENTRY_FIELDS)} fields, got {shape}")
+            finding(f"not an entry: expected an array of {len(ENTRY_FIELDS)} fields "
+                    f"(or {len(ENTRY_FIELDS) + 1} when signed), got {shape}")
             return
-        version, origin, index, prev, time_us, actor, kind, rows, details = body
+        version, origin, index, prev, time_us, actor, kind, rows, details = body[:9]
         if version != FORMAT_VERSION or isinstance(version, bool):
             finding(f"format version {version!r}, expected {FORMAT_VERSION}")
         if origin != self.origin:
@@ -492,6 +506,12 @@ class _Verifier:
                                  and all(isinstance(k, str) for k in details))):
             if not ok:
                 finding(f"field {name} has the wrong type ({type(value).__name__})")
+        if isinstance(actor, str) and isinstance(kind, str) and isinstance(rows, list):
+            audit = self.signature_audit
+            seen = len(audit.findings)
+            audit.feed(position, body)
+            for problem in audit.findings[seen:]:
+                finding(f"signature: {problem}")
 
     def _chain_break(self, position: int, rel: str, prev: bytes, prev_root: bytes) -> None:
         """Report where the chain breaks; the links after it that inherit the break, as one run.
