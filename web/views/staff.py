@@ -123,14 +123,26 @@ def decide(transfer_id: int):
     return redirect(url_for("staff.transfer", transfer_id=transfer_id))
 
 
+# How a confirmation page names a transfer's kind and the holders of its accounts.
+KIND_WORDS = {"allocate": "下达", "fund_project": "拨付项目资金", "pay": "支付",
+              "reverse": "冲销", "appropriate": "下达指标", "integrate": "统筹整合",
+              "recovery_claim": "责令追回", "recovery_collect": "追回归位"}
+HOLDER_WORDS = {"unit": "", "project": "项目 ", "payee": "收款人 "}
+
+
 def _confirm_decision(s, transfer_id: int, decision: str, comment: str):
-    """The passkey confirmation of an approval or a rejection (web.views.passkeys.gate)."""
+    """The passkey confirmation of an approval or a rejection (web.views.passkeys.gate):
+    "批准 转账 #12：从 430121 向 收款人 KH-2 支付 12,345.00 元，凭证号 …"."""
     t = reading.transfer(s, actor(), transfer_id)
-    legs = "，".join(f"{p.account.kind.value}:{p.account.holder_code} "
-                    f"{format_yuan(p.amount_fen)}" for p in t.postings)
+
+    def holders(sign):
+        return "、".join(f"{HOLDER_WORDS.get(p.account.kind.value, '')}"
+                        f"{p.account.holder_code}" for p in t.postings
+                        if (p.amount_fen < 0) == (sign < 0)) or "—"
     verb = "批准" if decision == "approve" else "退回"
-    text = (f"{verb} 转账 #{t.id}：{t.kind.value} {format_yuan(t.amount_fen)} 元，"
-            f"凭证号 {t.idempotency_key}（{legs}）")
+    text = (f"{verb} 转账 #{t.id}：从 {holders(-1)} 向 {holders(1)} "
+            f"{KIND_WORDS.get(t.kind.value, t.kind.value)} {format_yuan(t.amount_fen)} 元，"
+            f"凭证号 {t.idempotency_key}")
     if comment:
         text += f"；意见：{comment}"
     value = "approved" if decision == "approve" else "rejected"
