@@ -67,6 +67,7 @@ from ledger.org import personal_keys
 from ledger.store.access import Action
 from web import db, unit
 from web.access import actor, requires, signed_in
+from web.proofcheck import load_policy
 from web.settings import current_settings
 
 bp = Blueprint("passkeys", __name__, url_prefix="/passkeys")
@@ -103,6 +104,17 @@ def relying_party() -> RelyingParty | None:
     origins = conf["origins"]
     return RelyingParty(str(conf["rp_id"]), tuple([origins] if isinstance(origins, str)
                                                   else origins), bool(conf.get("required")))
+
+
+def _signatures_required(rp: RelyingParty | None) -> bool:
+    """Whether a person without a key may not write: the deployment says so, or the log's
+    policy carries "#fundtrail signatures required" (then `verify` reports every unsigned
+    entry, so the web refuses to write one)."""
+    if rp is not None and rp.required:
+        return True
+    path = current_settings().ledger.policy_file
+    policy = load_policy(path) if path else None
+    return bool(policy is not None and policy.signatures_required)
 
 
 def _allow_script() -> None:
@@ -311,7 +323,7 @@ def gate(kind: str, text: str, *, bind: dict | None = None, rows: dict | None = 
     keys = [k for k in personal_keys.keys_of(s, me.username) if k.valid]
     rp = relying_party()
     if not keys:
-        if rp is not None and rp.required:
+        if _signatures_required(rp):
             flash(REFUSE_WITHOUT_KEY + " (register a passkey first: signatures are required)",
                   "error")
             return redirect(url_for("passkeys.mine"))
