@@ -24,6 +24,9 @@ if [ -z "${FUNDTRAIL_SIGNING_PASSPHRASE:-}" ]; then
     (umask 077; echo "$FUNDTRAIL_SIGNING_PASSPHRASE" > "$DEMO/keys/passphrase")
 fi
 export FUNDTRAIL_SIGNING_PASSPHRASE
+# The demo's people sign with their own key files (docs/signatures.md), all kept here for the
+# demo under the same passphrase; `ft demo` makes and enrols them.
+export FUNDTRAIL_KEY_DIR="$PWD/$DEMO/keys/people" FUNDTRAIL_KEY_PASSPHRASE="$FUNDTRAIL_SIGNING_PASSPHRASE"
 # Keys for personal data (ID numbers, bank cards) in the demo; real deployments keep their own.
 if [ ! -f "$DEMO/keys/pii.env" ]; then
     (umask 077; {

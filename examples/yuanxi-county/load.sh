@@ -53,7 +53,11 @@ if [ -z "${FUNDTRAIL_PII_KEYS:-}" ]; then
     } > "$WORK/keys/pii.env")
     set -a; . "$WORK/keys/pii.env"; set +a
 fi
-unset FUNDTRAIL_DATABASE_URL FUNDTRAIL_USER
+unset FUNDTRAIL_DATABASE_URL FUNDTRAIL_USER FUNDTRAIL_KEY
+# Each person's own key file signs what they do (docs/signatures.md); here all in one folder,
+# under the example's passphrase. A county's officers each keep their own.
+export FUNDTRAIL_KEY_DIR="$WORK/keys/people" FUNDTRAIL_KEY_PASSPHRASE="$FUNDTRAIL_SIGNING_PASSPHRASE"
+mkdir -p "$FUNDTRAIL_KEY_DIR"
 ft() { fundtrail --config "$WORK/fundtrail.toml" "$@"; }
 step() { echo; echo "== $*"; }
 
@@ -67,12 +71,26 @@ LOG_VKEY=$(ft keygen --kind log --out "$WORK/keys/log.key")
 ft db upgrade
 
 step "the province, the administrator, the county's regions and staff"
+ft key new --user admin --out "$FUNDTRAIL_KEY_DIR/admin.key"
 ft init --province-code 430000 --province-name 湖南省 --admin admin --admin-name 系统管理员
 ft --as admin import regions "$HERE/regions.csv"
+ft --as admin user add admin2 --name 安全管理员 --role admin --region 430000
 ft --as admin user add ${COUNTY}_clerk --name 沅溪县乡村振兴局经办 --role clerk --region $COUNTY
 ft --as admin user add ${COUNTY}_approver --name 沅溪县财政局审核 --role approver --region $COUNTY
 ft --as admin user add ${COUNTY}_reviewer --name 沅溪县财政局复核 --role approver --region $COUNTY
 ft --as admin user add ${COUNTY}_auditor --name 沅溪县审计局 --role auditor --region $COUNTY
+
+step "personal keys: the second administrator's approved by the first, the staff's four-eyes"
+ft key new --user admin2 --out "$FUNDTRAIL_KEY_DIR/admin2.key"
+ft --as admin2 key request "$FUNDTRAIL_KEY_DIR/admin2.key.request"
+ft --as admin key approve 1
+n=2
+for who in clerk approver reviewer auditor; do
+    ft key new --user ${COUNTY}_$who --out "$FUNDTRAIL_KEY_DIR/${COUNTY}_$who.key"
+    ft --as admin key request "$FUNDTRAIL_KEY_DIR/${COUNTY}_$who.key.request"
+    ft --as admin2 key approve $n
+    n=$((n + 1))
+done
 
 clerk() { ft --as ${COUNTY}_clerk "$@"; }
 approver() { ft --as ${COUNTY}_approver "$@"; }

@@ -29,6 +29,7 @@ from ledger.models import (
     HouseholdStatus, PayeeKind, ProjectStatus, RegionLevel, Role, SourceLevel, User,
 )
 from ledger.core.money import split_largest_remainder
+from ledger.demo import people_keys
 from ledger.demo.misuse import Misuse, plant_rounds
 from ledger.demo.world import (
     CITIES, EDUCATION_ITEM, INDUSTRY_ITEM, PROVINCE, ROLL_WORKING_DAYS, SURNAMES, TOWN_NAMES,
@@ -36,9 +37,17 @@ from ledger.demo.world import (
 )
 
 def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 2024,
-               vault=None, progress: bool = False) -> DemoSummary:
+               vault=None, progress: bool = False, key_folder=None,
+               key_passphrase: str | None = None) -> DemoSummary:
+    """The synthetic province. With `key_folder`, every user gets a personal key file there
+    (encrypted with `key_passphrase`), enrolled four-eyes (ledger.demo.people_keys), so that
+    the command line can act as them afterwards."""
     from ledger.core.pii import PiiVault
+    people = people_keys.People()
+    if key_folder is not None:
+        factory = people_keys.signing(factory, people)
     p = Province(factory, vault or PiiVault.from_env(), seed, year)
+    p.key_folder, p.key_passphrase, p.people = key_folder, key_passphrase, people
     with transaction(factory) as s:
         if s.execute(select(func.count()).select_from(User)).scalar_one():
             raise LedgerError("the database already holds data; the demo needs an empty one "
@@ -68,6 +77,8 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
     misuse.plant_all(people)
     p.summary.households = len(people)
     p.summary.manifest = misuse.manifest(households)
+    if key_folder is not None:
+        people_keys.enrol_everyone(factory, key_folder, key_passphrase, "admin", p.people)
     with transaction(factory) as s:
         from ledger.models import Approval, Decision
         p.summary.transfers = s.execute(select(func.count()).select_from(Approval).where(
@@ -82,6 +93,8 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
 def _regions_and_users(s, p: Province) -> None:
     admin = regions.bootstrap(s, province_code=PROVINCE[0], province_name=PROVINCE[1],
                               admin_username="admin", admin_name="省财政厅管理员")
+    if p.key_folder is not None:
+        people_keys.genesis(s, p.key_folder, p.key_passphrase, "admin", p.people)
     _staff(s, admin, PROVINCE[0], "p")
     regions.add_user(s, admin, username="auditor", display_name="省审计厅审计员",
                      role=Role.AUDITOR, region_code=PROVINCE[0])

@@ -388,9 +388,9 @@ class RefusingSigner:
     change in their name is refused, and rolled back with everything else of its command.
     Reading needs no signature, so it is only asked when an entry is written."""
 
-    def __init__(self, person: str, code: str, message: str, **params):
+    def __init__(self, person: str, refusal: LedgerError):
         self.username = person
-        self.code, self.message, self.params = code, message, params
+        self.refusal = refusal
 
     def speaks_for(self, actor: str) -> bool:
         return actor == self.username
@@ -400,21 +400,20 @@ class RefusingSigner:
             # The one change a person without a valid key makes: asking for their own first
             # key (an administrator, for themselves). Another administrator approves it, signed.
             return None
-        raise LedgerError(self.message, code=self.code, **self.params)
+        raise self.refusal
 
 
 def signer_for(session: Session, username: str, private_key: Ed25519PrivateKey | None):
     """The signer of a person acting through the command line: their key if it is one of
     their valid keys, else a signer that refuses every change in their name."""
     if private_key is None:
-        return RefusingSigner(
-            username, "personal_key_required",
+        return RefusingSigner(username, LedgerError(
             f"{username} gave no signing key (--key-file FILE, FUNDTRAIL_KEY or "
-            "FUNDTRAIL_KEY_DIR): changes in their name must be signed", username=username)
+            "FUNDTRAIL_KEY_DIR): changes in their name must be signed",
+            code="personal_key_required", username=username))
     signer = KeyFileSigner(username, private_key)
     if valid_key(session, username, signer.key_id) is None:
-        return RefusingSigner(
-            username, "personal_key_not_theirs",
-            f"key {signer.key_id} is not a valid key of {username}", username=username,
-            key_id=signer.key_id)
+        return RefusingSigner(username, LedgerError(
+            f"key {signer.key_id} is not a valid key of {username}",
+            code="personal_key_not_theirs", username=username, key_id=signer.key_id))
     return signer
