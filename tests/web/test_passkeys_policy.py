@@ -30,3 +30,63 @@ def test_policy_requiring_signatures_stops_people_without_a_key(app, browser, sc
     with world.factory() as s:
         assert s.execute(select(Transfer).where(Transfer.idempotency_key == "POLICY-1")) \
             .first() is None
+
+
+def test_roll_approval_confirmed_with_a_passkey(db_url, scene, world):
+    """The confirmation page and the posted assertion, without a browser: a software
+    authenticator (tests/ledger/audit/test_webauthn_tlog.py) answers the page's challenge."""
+    import datetime as dt
+    import json
+    import re
+    import secrets
+
+    from ledger.audit.log import log_origin
+    from ledger.audit.tlog import cbormin, personal
+    from ledger.audit.tlog import webauthn as wa
+    from ledger.audit.verify import verify
+    from ledger.models import AuditEntry
+    from ledger.org import personal_keys, regions
+    from ledger.store.context import use_log
+    from ledger.store.db import transaction
+    from tests.ledger.audit.test_webauthn_tlog import SoftAuthenticator
+    from tests.web.conftest import Browser, make_settings
+    from tests.web.scene import ORIGIN
+    from web.app import create_app
+
+    origin = "http://localhost"
+    app = create_app(make_settings(db_url, scene, extra={
+        "passkeys": {"rp_id": "localhost", "origins": [origin]}}))
+    key = SoftAuthenticator(wa.ALG_EDDSA, credential_id=secrets.token_bytes(16))
+    key_id = wa.key_id_for_credential(key.credential_id)
+    with transaction(world.factory) as s:
+        use_log(s, ORIGIN)
+        statement = personal.enrolment_statement(log_origin(s), "k_approver", key_id)
+        proof = wa.encode_proof(**key.get(wa.proof_challenge(statement), rp_id="localhost",
+                                          origin=origin))
+        request_id = personal_keys.request_enrolment(
+            s, regions.get_user(s, "k_admin"), "k_approver", "webauthn", key.cose, proof,
+            rp_id="localhost", credential_id=key_id)
+        personal_keys.approve_enrolment(s, regions.get_user(s, "p_admin"), request_id)
+
+    approver = Browser(app)
+    assert approver.login("k_approver").status_code == 302
+    url = f"/staff/rolls/{scene.own['roll']}/approve"
+    form = {"day": dt.date.today().isoformat()}
+    page = approver.post(url, form, token_from=f"/staff/rolls/{scene.own['roll']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and f"审核通过 清册 {scene.own['roll']}" in html
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    nonce = re.search(r'name="passkey_nonce" value="([0-9a-f]+)"', html).group(1)
+    challenge = wa.b64url_decode(re.search(r'data-challenge="([^"]+)"', html).group(1))
+    signed = key.as_browser_json(key.get(challenge, rp_id="localhost", origin=origin))
+    done = approver.post(url, {**form, "passkey_nonce": nonce,
+                               "passkey_assertion": json.dumps(signed)},
+                         token_from=f"/staff/rolls/{scene.own['roll']}")
+    assert done.status_code == 302
+    with world.factory() as s:
+        use_log(s, ORIGIN)
+        entry = cbormin.decode(bytes(s.execute(select(AuditEntry.entry).order_by(
+            AuditEntry.idx.desc()).limit(1)).scalar_one()))
+        assert entry[6] == "roll.approved" and entry[9]["key"] == key_id
+        assert [f.message for f in verify(s).findings if f.kind == "signature"] == []
+    app.extensions["fundtrail_factory"].kw["bind"].dispose()
