@@ -7,8 +7,8 @@ P-256 keys: tests/ledger/audit/test_webauthn_tlog.py), enrolled four-eyes. One g
 carries their assertion over its intent. With only the database and the project's code an
 attacker then (1) approves another transfer in their name with no signature, (2) copies the
 genuine `auth` onto a forged approval of another transfer, (3) has the web's signer sign an
-entry other than the one confirmed. `verify` reports (1) and (2); the signer refuses (3), so
-nothing is written. Runs on SQLite and PostgreSQL.
+entry other than the one confirmed. `verify` and the offline bundle verifier report (1) and
+(2); the signer refuses (3), so nothing is written. Runs on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
@@ -30,6 +30,27 @@ from ledger.store.db import transaction
 from tests.ledger.audit.test_webauthn_tlog import RP_ID, SoftAuthenticator
 from tests.world import CITY, DAY, PROVINCE
 from web.views.passkeys import IntentSigner
+
+
+@pytest.fixture
+def ft(cli, world, monkeypatch, tmp_path):
+    """The command line on the small province, with a log key and a policy (quorum none),
+    for exporting the offline bundle."""
+    monkeypatch.setenv("FUNDTRAIL_SIGNING_PASSPHRASE", "correct horse battery staple")
+    code, vkey, err = cli("keygen", "--kind", "log", "--out", "keys/log.key")
+    assert code == 0, err
+    (tmp_path / "keys" / "policy.txt").write_text(f"log {vkey.strip()}\nquorum none\n",
+                                                  encoding="utf-8")
+    return cli
+
+
+def _offline(ft, tmp_path, name) -> str:
+    """What the offline bundle verifier says of the log as it is now."""
+    from ledger.audit.tlog.verify_bundle import verify as verify_bundle
+    assert ft("checkpoint", "sign")[0] == 0
+    code, _, err = ft("export-bundle", name)
+    assert code == 0, err
+    return verify_bundle(tmp_path / name, tmp_path / "keys" / "policy.txt").to_text()
 
 
 def _pay(s, world, key: str) -> int:
@@ -54,7 +75,7 @@ def _signature_findings(world) -> list[str]:
         return [f.message for f in verify(s).findings if f.kind == "signature"]
 
 
-def test_forged_approvals_in_a_passkey_holders_name_are_found(world):
+def test_forged_approvals_in_a_passkey_holders_name_are_found(world, ft, tmp_path):
     authenticator = SoftAuthenticator(wa.ALG_ES256, credential_id=secrets.token_bytes(16))
     key_id = wa.key_id_for_credential(authenticator.credential_id)
     with transaction(world.factory) as s:
@@ -77,6 +98,7 @@ def test_forged_approvals_in_a_passkey_holders_name_are_found(world):
         install_signer(s, IntentSigner("p_approver", intent, key_id, signed))
         posting.approve(s, world.user(s, "p_approver"), genuine)
     assert _signature_findings(world) == []
+    assert "NOT INTACT" not in _offline(ft, tmp_path, "clean")
 
     # (1) With database access: approve in their name, unsigned.
     with transaction(world.factory) as s:
@@ -91,6 +113,9 @@ def test_forged_approvals_in_a_passkey_holders_name_are_found(world):
     assert len(findings) == 2, findings
     assert "not signed, though p_approver holds key" in findings[0]
     assert key_id in findings[1] and "assertion" in findings[1]
+    offline = _offline(ft, tmp_path, "forged")
+    assert "NOT INTACT" in offline and "in the name of p_approver: not signed" in offline
+    assert f"{key_id}: assertion" in offline and "used by an earlier entry" in offline
 
     # (3) The web's signer signs only what was confirmed: a rejection under an approval's
     # confirmation is refused, and nothing of it is written.
