@@ -138,8 +138,8 @@ def _inputs():
 def _security_headers(app: Flask) -> None:
     policy = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-    # The passkey pages (web/views/passkeys.py) run one same-origin script, web/static/
-    # passkey.js; every other page runs none. Inline script stays refused everywhere.
+    # The passkey pages (web/views/passkeys.py, web/confirm.py) run one same-origin script,
+    # web/static/passkey.js; every other page runs none. Inline script stays refused.
     with_script = policy.replace("script-src 'none'", "script-src 'self'")
     secure = app.config["SESSION_COOKIE_SECURE"]
 

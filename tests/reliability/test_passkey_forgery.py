@@ -29,7 +29,7 @@ from ledger.org import personal_keys, regions
 from ledger.store.db import transaction
 from tests.ledger.audit.test_webauthn_tlog import RP_ID, SoftAuthenticator
 from tests.world import CITY, DAY, PROVINCE
-from web.views.passkeys import IntentSigner
+from web.confirm import IntentSigner
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 /* fundtrail passkeys (docs/passkeys.md). The only script of the site, loaded only by the two
- * passkey pages (web/views/passkeys.py; the CSP allows 'self' scripts on them alone).
+ * passkey pages (web/views/passkeys.py and web/confirm.py; the CSP allows 'self' scripts on them alone).
  *
  * Registration page (form#passkey-register): navigator.credentials.create with the server's
  * options (py_webauthn's JSON in script#passkey-options), then one navigator.credentials.get

@@ -35,7 +35,7 @@ from ledger.reading import scoped as reading
 from ledger.rolls import lifecycle as rolls
 from ledger.rolls import settlement
 from ledger.store.access import Action
-from web import db, unit, uploads
+from web import confirm, db, unit, uploads
 from web.access import actor, requires
 from web.choices import held_in_scope, lot_choices, purpose_choices
 from web.forms import (
@@ -48,7 +48,6 @@ from web.forms import (
 )
 from web.i18n import gettext
 from web.settings import current_settings
-from web.views import passkeys
 
 bp = Blueprint("rolls", __name__, url_prefix="/staff/rolls")
 
@@ -212,14 +211,14 @@ def roll_confirm():
 
 def _roll_step(call, roll_code: str, event: str, verb: str):
     """One step of a roll, confirmed with the actor's passkey when they hold one
-    (web.views.passkeys.gate): the confirmation page to return, or None when done."""
+    (web.confirm.gate): the confirmation page to return, or None when done."""
     form = RollDateForm()
     if not form.validate_on_submit():
         unit.flash_form_errors(form)
         return None
     roll = _roll_view(db.session(), actor(), roll_code).roll  # scope first
     day = form.day.data
-    page = passkeys.gate(f"roll.{event}", f"{verb} 清册 {roll_code}（日期 {day.isoformat()}）",
+    page = confirm.gate(f"roll.{event}", f"{verb} 清册 {roll_code}（日期 {day.isoformat()}）",
                          rows={"roll_events": {"roll_id": roll.id, "kind": event,
                                                "effective_date": day.isoformat()}})
     if page is not None:

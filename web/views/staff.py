@@ -18,13 +18,12 @@ from ledger.funds.trace import trace_lot
 from ledger.models import AccountKind, ProjectStatus, RegionLevel
 from ledger.reading import scoped as reading
 from ledger.store.access import Action
-from web import db, unit
+from web import confirm, db, unit
 from web.access import actor, requires
 from web.choices import held_in_scope, lot_choices, purpose_choices
 from web.forms import AllocateForm, DecisionForm, FundProjectForm, PayForm, ReverseForm, db_id
 from web.i18n import gettext
 from web.sankey import sankey_svg
-from web.views import passkeys
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -131,7 +130,7 @@ HOLDER_WORDS = {"unit": "", "project": "项目 ", "payee": "收款人 "}
 
 
 def _confirm_decision(s, transfer_id: int, decision: str, comment: str):
-    """The passkey confirmation of an approval or a rejection (web.views.passkeys.gate):
+    """The passkey confirmation of an approval or a rejection (web.confirm.gate):
     "批准 转账 #12：从 430121 向 收款人 KH-2 支付 12,345.00 元，凭证号 …"."""
     t = reading.transfer(s, actor(), transfer_id)
 
@@ -146,14 +145,14 @@ def _confirm_decision(s, transfer_id: int, decision: str, comment: str):
     if comment:
         text += f"；意见：{comment}"
     value = "approved" if decision == "approve" else "rejected"
-    return passkeys.gate(f"transfer.{value}", text, bind={"transfer_id": t.id},
+    return confirm.gate(f"transfer.{value}", text, bind={"transfer_id": t.id},
                          rows={"approvals": {"transfer_id": t.id, "decision": value,
                                              "comment": comment}})
 
 
 def _transfer_rows(kind: str, form, **request_fields) -> dict:
     """What a recording's entry must hold, as the person confirmed it: the transfer's kind,
-    lot, amount and voucher number, and the request's counterparty (web.views.passkeys)."""
+    lot, amount and voucher number, and the request's counterparty (web.confirm)."""
     return {"transfers": {"kind": kind, "lot_id": form.lot.data, "amount_fen": form.amount.fen,
                           "idempotency_key": form.key.data.strip(),
                           "request": {"amount_fen": form.amount.fen, **request_fields}}}
@@ -169,7 +168,7 @@ def reverse(transfer_id: int):
         return redirect(url_for("staff.transfer", transfer_id=transfer_id))
     t = reading.transfer(s, actor(), transfer_id)
     reason = form.reason.data.strip()
-    page = passkeys.gate("transfer.record", f"冲销 转账 #{t.id}（{format_yuan(t.amount_fen)} 元，"
+    page = confirm.gate("transfer.record", f"冲销 转账 #{t.id}（{format_yuan(t.amount_fen)} 元，"
                          f"凭证号 {t.idempotency_key}）；原因：{reason}", bind={"reason": reason},
                          rows={"transfers": {"kind": "reverse", "reverses_id": t.id,
                                              "idempotency_key": form.key.data}})
@@ -194,7 +193,7 @@ def record_allocate():
     form.to_region.choices = [(r.code, f"{r.code} {r.name}") for r in reading.regions_below(
         s, me, [RegionLevel.CITY, RegionLevel.COUNTY]) if r.parent_code == me.region_code]
     if form.validate_on_submit():
-        page = passkeys.gate("transfer.record", f"下达资金：批次 #{form.lot.data} 从 "
+        page = confirm.gate("transfer.record", f"下达资金：批次 #{form.lot.data} 从 "
                              f"{me.region_code} 向 {form.to_region.data} 下达 "
                              f"{format_yuan(form.amount.fen)} 元，凭证号 {form.key.data.strip()}",
                              rows=_transfer_rows("allocate", form, to=form.to_region.data))
@@ -221,7 +220,7 @@ def record_fund_project():
                             if stage in (ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING,
                                          ProjectStatus.ADJUSTED)]
     if form.validate_on_submit():
-        page = passkeys.gate("transfer.record", f"项目资金：批次 #{form.lot.data} 向项目 "
+        page = confirm.gate("transfer.record", f"项目资金：批次 #{form.lot.data} 向项目 "
                              f"{form.project.data} 拨付 {format_yuan(form.amount.fen)} 元，"
                              f"凭证号 {form.key.data.strip()}",
                              rows=_transfer_rows("fund_project", form,
@@ -255,7 +254,7 @@ def record_pay():
         kind, _, code = form.source.data.partition(":")
         payee = form.payee.data.strip()
         source = f"县级统筹 {code}" if kind == "county" else f"项目 {code}"
-        page = passkeys.gate("transfer.record", f"支付：从{source}（批次 #{form.lot.data}）向 "
+        page = confirm.gate("transfer.record", f"支付：从{source}（批次 #{form.lot.data}）向 "
                              f"收款人 {payee} 支付 {format_yuan(form.amount.fen)} 元，"
                              f"用途 {form.use.data}，凭证号 {form.key.data.strip()}",
                              rows=_transfer_rows("pay", form, payee=payee))
