@@ -122,8 +122,14 @@ def engine(db_url):
 
 
 @pytest.fixture
-def factory(engine):
-    return make_sessionmaker(engine, TEST_CONTEXT)
+def factory(engine, personal_key_dir):
+    """Sessions on this test's database. Services called through them in the name of someone
+    whose key a command of this test enrolled are signed with that key, as the command line
+    would sign them (see "personal keys" below)."""
+    from ledger.audit.log import SIGNER
+    factory = make_sessionmaker(engine, TEST_CONTEXT)
+    factory.kw["info"][SIGNER] = TestPeople(personal_key_dir)
+    return factory
 
 
 @pytest.fixture
@@ -204,6 +210,23 @@ def ensure_key_file(folder, username: str):
     return path
 
 
+# folder → {username: signer} of the keys `enrol_test_keys` enrolled or found valid
+_ENROLLED: dict[str, dict] = {}
+
+
+class TestPeople:
+    """Signs for the people whose keys this test enrolled (a test's own key folder)."""
+
+    def __init__(self, folder):
+        self.folder = str(folder)
+
+    def speaks_for(self, actor):
+        return actor in _ENROLLED.get(self.folder, {})
+
+    def authorise(self, actor, kind, details, tbs):
+        return _ENROLLED[self.folder][actor].authorise(actor, kind, details, tbs)
+
+
 class _FolderSigner:
     """Signs for every person whose key file in the folder is a valid key of theirs."""
 
@@ -248,7 +271,9 @@ def enrol_test_keys(factory, usernames, folder) -> None:
             path = ensure_key_file(folder, username)
             key = personal_keys.read_key_file(path, TEST_KEY_PASSPHRASE)
             public, key_id, proof = personal_keys.proof_of_possession(s, key, username)
+            signer = personal_keys.KeyFileSigner(username, key)
             if personal_keys.valid_key(s, username, key_id) is not None:
+                _ENROLLED.setdefault(str(folder), {})[username] = signer
                 continue
             install_signer(s, _FolderSigner(s, folder))
             admins = list(s.execute(select(User).where(User.role == Role.ADMIN)
@@ -266,4 +291,5 @@ def enrol_test_keys(factory, usernames, folder) -> None:
                                                       public, proof)
             personal_keys.approve_enrolment(s, approver, request)
             install_signer(s, None)
+            _ENROLLED.setdefault(str(folder), {})[username] = signer
 

@@ -24,6 +24,7 @@ from ledger.models import AccountKind, AuditEntry, AuditHead, Role, Transfer, Tr
 from ledger.models.refusals import RefusedAttempt
 from ledger.org.regions import add_user
 from ledger.store.db import transaction
+from tests.conftest import enrol_test_keys
 from tests.ledger.test_import_households import write
 from tests.ledger.test_invariants import down_to_county, u
 from tests.world import COUNTY, COUNTY2, DAY, PROVINCE
@@ -69,7 +70,9 @@ def books(ft, world):
     return ft
 
 
-def test_a_refused_payment_leaves_no_transfer_but_one_attempt_and_one_entry(books, world):
+def test_a_refused_payment_leaves_no_transfer_but_one_attempt_and_one_entry(books, world,
+                                                                           personal_key_dir):
+    enrol_test_keys(world.factory, ["k_clerk"], personal_key_dir)  # before counting entries
     before = _log_size(world)
     code, out, err = _pay(books)                 # ¥2,000 from a county holding ¥1,000
     assert code == 2 and "100000 fen available" in err, (out, err)

@@ -46,6 +46,7 @@ from ledger.org import regions
 from ledger.rolls import lifecycle as rolls
 from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, transaction
+from tests.conftest import TEST_KEY_PASSPHRASE, enrol_test_keys
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, VILLAGE, build_world
 
@@ -120,8 +121,13 @@ def prepare(url: str, workdir: Path, lines: int = 150) -> Ledger:
     (workdir / "fundtrail.toml").write_text(
         '[audit]\nsigning_key_file = "keys/log.key"\npolicy_file = "keys/policy.txt"\n',
         encoding="utf-8")
+    # the clerk and the approver sign what they do (docs/signatures.md)
+    people = workdir / "people-keys"
+    people.mkdir(exist_ok=True)
+    enrol_test_keys(ledger.factory(), ["k_clerk", "k_approver"], people)
     ledger.env = {**os.environ, "FUNDTRAIL_DATABASE_URL": url,
-                  "FUNDTRAIL_SIGNING_PASSPHRASE": PASSPHRASE}
+                  "FUNDTRAIL_SIGNING_PASSPHRASE": PASSPHRASE, "FUNDTRAIL_KEY_DIR": str(people),
+                  "FUNDTRAIL_KEY_PASSPHRASE": TEST_KEY_PASSPHRASE}
     return ledger
 
 

@@ -20,8 +20,8 @@ from ledger.funds import lots, posting
 from ledger.models import AuditEntry, SourceLevel
 from ledger.org import personal_keys
 from ledger.org.regions import get_user
-from ledger.store.db import transaction
-from tests.conftest import TEST_KEY_PASSPHRASE
+from ledger.store.db import make_sessionmaker, transaction
+from tests.conftest import TEST_CONTEXT, TEST_KEY_PASSPHRASE
 
 APPROPRIATION = ("--source-level", "central", "--year", "2025", "--title", "衔接资金",
                  "--function-code", "2130505", "--use", "industry")
@@ -59,7 +59,8 @@ def _bundle_findings(ft, tmp_path, name) -> str:
     return report.to_text()
 
 
-def test_forged_recording_and_approval_are_found(ft, factory, personal_key_dir, tmp_path):
+def test_forged_recording_and_approval_are_found(ft, engine, factory, personal_key_dir,
+                                                 tmp_path):
     # The honest path: each person signs with their own key file; verify is clean.
     code, honest, err = _appropriate(ft, "p_clerk", "财农〔2025〕1号")
     assert code == 0, err
@@ -76,7 +77,8 @@ def test_forged_recording_and_approval_are_found(ft, factory, personal_key_dir, 
     assert _entries(factory) == before
 
     # The attack: database access and the project's code, no key.
-    with transaction(factory) as s:
+    attacker = make_sessionmaker(engine, TEST_CONTEXT)
+    with transaction(attacker) as s:
         clerk, approver = get_user(s, "p_clerk"), get_user(s, "p_approver")
         forged = lots.appropriate(s, clerk, doc_number="财农〔2025〕99号",
                                   source_level=SourceLevel.CENTRAL, year=2025, title="伪造",

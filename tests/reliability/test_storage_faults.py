@@ -24,6 +24,7 @@ from ledger.models import AuditEntry, Household
 from ledger.org.regions import get_user
 from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, transaction
+from tests.conftest import enrol_test_keys
 from tests.reliability.crash import fundtrail_exe, households_csv
 
 # Sessions of this file write to the demo log unless they say otherwise.
@@ -100,7 +101,8 @@ def test_a_full_database_refuses_the_whole_import_and_says_so(sqlite_only, world
 
 @SQLITE_ONLY
 def test_the_cli_on_a_full_disk_exits_2_with_one_line_then_reruns(sqlite_only, world,
-                                                                   tmp_path):
+                                                                   tmp_path, personal_key_dir):
+    enrol_test_keys(world.factory, ["k_clerk"], personal_key_dir)  # the subprocess signs
     before = _state(world.factory)
     path = _households_file(tmp_path)
     full = _cli(sqlite_only, tmp_path, "--as", "k_clerk", "import", "households", path,
@@ -135,7 +137,9 @@ def _impatient(db_url):
 
 
 def test_a_locked_database_is_a_clear_error_and_the_command_can_be_rerun(db_url, world,
-                                                                        tmp_path):
+                                                                        tmp_path,
+                                                                        personal_key_dir):
+    enrol_test_keys(world.factory, ["k_clerk"], personal_key_dir)  # the subprocess signs
     before = _state(world.factory)
     path = _households_file(tmp_path)
     engine, holder = _hold_write_lock(db_url)
