@@ -143,6 +143,9 @@ def _session_env(work: Path) -> dict:
         key, _, value = line.partition("=")
         env[key] = value
     env["FUNDTRAIL_SIGNING_PASSPHRASE"] = (work / "keys" / "passphrase").read_text().strip()
+    # load.sh's people sign with their key files there, under the same passphrase
+    env["FUNDTRAIL_KEY_DIR"] = str(work / "keys" / "people")
+    env["FUNDTRAIL_KEY_PASSPHRASE"] = env["FUNDTRAIL_SIGNING_PASSPHRASE"]
     return env
 
 

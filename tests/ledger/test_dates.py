@@ -102,7 +102,7 @@ def test_a_late_voucher_is_posted_in_the_open_month_with_its_date_kept(world, cl
     assert "voucher     2024-03-28  (posted" in out and "value date  2024-03-29" in out
 
     code, out, err = cli("verify")
-    assert code == 0 and "intact" in out, err
+    assert code == 0 and "intact" in out, out
 
 
 def test_a_payment_without_a_voucher_date_reads_as_before(world):
