@@ -78,6 +78,8 @@ def create_app(settings: WebSettings) -> Flask:
         staff,
     )
     register_filters(app)
+    from web import confirm
+    confirm.install(app)  # a passkey holder's change is signed or refused (docs/passkeys.md)
     # One blueprint per area, each under a URL prefix of its own.
     for area in (auth, staff, rolls, imports, audit, alerts, refusals, public, complaints,
                  admin, passkeys):

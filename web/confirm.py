@@ -41,6 +41,43 @@ PASSKEY_FIELDS = ("passkey_nonce", "passkey_assertion", "csrf_token")
 # How long a confirmation page (and a registration form) stays valid.
 CHALLENGE_TTL = dt.timedelta(minutes=10)
 REFUSE_WITHOUT_KEY = "请先登记安全密钥"
+# Entries the web writes in a person's name that no confirmation covers: sign-in events, and the
+# record of a refused attempt (ledger.funds.refusals_log), written after the refused change
+# rolled back. They stay unsigned (docs/passkeys.md, "Limits").
+UNSIGNABLE_KINDS = personal.EVENT_KINDS | {"refusal.record"}
+
+
+@dataclass
+class UnconfirmedSigner:
+    """Installed for every form post of a person holding a valid key, until `gate` replaces
+    it with their confirmed signer: a change in their name that no confirmation covers (a page
+    without a confirmation step) is refused, never written unsigned."""
+    username: str
+
+    def speaks_for(self, actor_name: str) -> bool:
+        return actor_name == self.username
+
+    def authorise(self, actor_name: str, kind: str, details: dict, tbs: bytes) -> None:
+        if kind in UNSIGNABLE_KINDS:
+            return None
+        raise LedgerError(f"{actor_name} holds a signing key: this change ({kind}) must be "
+                          "signed, and this page cannot confirm it with a passkey yet; use the "
+                          "command line (fundtrail, with your key file)",
+                          code="personal_key_required", username=actor_name)
+
+
+def install(app) -> None:
+    """Before each form post by a signed-in person who holds a valid key: the refusing
+    signer above (web.app calls this once)."""
+    from flask_login import current_user
+
+    @app.before_request
+    def refuse_unconfirmed_changes():
+        if request.method in ("GET", "HEAD", "OPTIONS") or not current_user.is_authenticated:
+            return
+        username = current_user.user.username
+        if personal_keys.holds_key(db.session(), username):
+            install_signer(db.session(), UnconfirmedSigner(username))
 
 
 # ----------------------------------------------------------------------------- settings
@@ -110,7 +147,9 @@ class IntentSigner:
     def speaks_for(self, actor_name: str) -> bool:
         return actor_name == self.username
 
-    def authorise(self, actor_name: str, kind: str, details: dict, tbs: bytes) -> dict:
+    def authorise(self, actor_name: str, kind: str, details: dict, tbs: bytes) -> dict | None:
+        if kind in UNSIGNABLE_KINDS:
+            return None
         bind = self.intent.get("bind", {})
         if self.used or kind != self.intent["kind"] \
                 or any(details.get(k) != v for k, v in bind.items()):

@@ -68,6 +68,31 @@ def test_roll_approval_confirmed_with_a_passkey(db_url, scene, world):
             rp_id="localhost", credential_id=key_id)
         personal_keys.approve_enrolment(s, regions.get_user(s, "p_admin"), request_id)
 
+    # The clerk holds a passkey too. Recording an objection has no confirmation step on the
+    # web yet: the change is refused, not written unsigned (web.confirm.UnconfirmedSigner).
+    clerk_key = SoftAuthenticator(wa.ALG_ES256, credential_id=secrets.token_bytes(16))
+    clerk_key_id = wa.key_id_for_credential(clerk_key.credential_id)
+    with transaction(world.factory) as s:
+        use_log(s, ORIGIN)
+        statement = personal.enrolment_statement(log_origin(s), "k_clerk", clerk_key_id)
+        proof = wa.encode_proof(**clerk_key.get(wa.proof_challenge(statement),
+                                                rp_id="localhost", origin=origin))
+        request_id = personal_keys.request_enrolment(
+            s, regions.get_user(s, "k_admin"), "k_clerk", "webauthn", clerk_key.cose, proof,
+            rp_id="localhost", credential_id=clerk_key_id)
+        personal_keys.approve_enrolment(s, regions.get_user(s, "p_admin"), request_id)
+    clerk = Browser(app)
+    assert clerk.login("k_clerk").status_code == 302
+    roll_page = f"/staff/rolls/{scene.own['roll']}"
+    token = clerk.token(roll_page)
+    refused = clerk.post(f"{roll_page}/object", {
+        "obj-csrf_token": token, "csrf_token": token, "obj-household": "KH-1",
+        "obj-day": dt.date.today().isoformat(), "obj-comment": "收入超标"},
+        follow_redirects=True)
+    assert "must be signed" in refused.get_data(as_text=True)
+    # Signing out is recorded about the person, unsigned, and works as before.
+    assert clerk.post("/logout", token_from=roll_page).status_code == 302
+
     approver = Browser(app)
     assert approver.login("k_approver").status_code == 302
     url = f"/staff/rolls/{scene.own['roll']}/approve"
@@ -89,4 +114,7 @@ def test_roll_approval_confirmed_with_a_passkey(db_url, scene, world):
             AuditEntry.idx.desc()).limit(1)).scalar_one()))
         assert entry[6] == "roll.approved" and entry[9]["key"] == key_id
         assert [f.message for f in verify(s).findings if f.kind == "signature"] == []
+        objections = [e for e in s.execute(select(AuditEntry.entry)).scalars()
+                      if cbormin.decode(bytes(e))[6] == "roll.objection"]
+        assert objections == []
     app.extensions["fundtrail_factory"].kw["bind"].dispose()
