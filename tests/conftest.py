@@ -281,6 +281,9 @@ def enrol_test_keys(factory, usernames, folder) -> None:
             if personal_keys.valid_key(s, username, key_id) is not None:
                 _ENROLLED.setdefault(str(folder), {})[username] = signer
                 continue
+            if any(k.key_id == key_id for k in personal_keys.keys_of(s, username)):
+                _ENROLLED.get(str(folder), {}).pop(username, None)
+                continue    # revoked by the test: it stays revoked
             install_signer(s, _FolderSigner(s, folder))
             admins = list(s.execute(select(User).where(User.role == Role.ADMIN)
                                     .order_by(User.id)).scalars())

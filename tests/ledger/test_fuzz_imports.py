@@ -376,9 +376,12 @@ HOSTILE_FILES = {
 
 
 def test_the_cli_refuses_hostile_files_with_one_message_and_exit_2(world, db_url, tmp_path,
-                                                                   monkeypatch, capsys):
+                                                                   monkeypatch, capsys,
+                                                                   personal_key_dir):
     from ledger.cli.root import main
+    from tests.conftest import enrol_test_keys
     monkeypatch.setenv("FUNDTRAIL_DATABASE_URL", db_url)
+    enrol_test_keys(world.factory, ["k_clerk"], personal_key_dir)  # before counting entries
     before = _audit_size(world)
     for name, data in HOSTILE_FILES.items():
         path = tmp_path / f"{name}.csv"
