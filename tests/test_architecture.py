@@ -50,6 +50,10 @@ MUTABLE_TABLES = {
     "audit_head": "the log's head: size, root and frontier move forward under a row lock",
     "login_attempts": "sign-in rate limiting; not part of the books",
     "staff_sessions": "web sessions end (sign-out, new password, disabling); not the books",
+    "passkey_counters": "a passkey's signature counter moves forward at each use (WebAuthn "
+                        "§7.2 step 18); not part of the books",
+    "passkey_challenges": "single-use challenges of the passkey ceremonies, deleted when "
+                          "used; not part of the books",
 }
 
 

@@ -7,7 +7,7 @@ the request. Every route is public (listed) or guarded (web.access): deny by def
 """
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, abort, current_app, g, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
@@ -71,15 +71,18 @@ def create_app(settings: WebSettings) -> Flask:
         auth,
         complaints,
         imports,
+        passkeys,
         public,
         refusals,
         rolls,
         staff,
     )
     register_filters(app)
+    from web import confirm
+    confirm.install(app)  # a passkey holder's change is signed or refused (docs/passkeys.md)
     # One blueprint per area, each under a URL prefix of its own.
     for area in (auth, staff, rolls, imports, audit, alerts, refusals, public, complaints,
-                 admin):
+                 admin, passkeys):
         app.register_blueprint(area.bp)
     return app
 
@@ -144,11 +147,15 @@ def _inputs():
 def _security_headers(app: Flask) -> None:
     policy = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+    # The passkey pages (web/views/passkeys.py, web/confirm.py) run one same-origin script,
+    # web/static/passkey.js; every other page runs none. Inline script stays refused.
+    with_script = policy.replace("script-src 'none'", "script-src 'self'")
     secure = app.config["SESSION_COOKIE_SECURE"]
 
     @app.after_request
     def headers(response):
-        response.headers["Content-Security-Policy"] = policy
+        response.headers["Content-Security-Policy"] = \
+            with_script if g.get("csp_script_self") else policy
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"

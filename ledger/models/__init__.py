@@ -18,6 +18,7 @@ from ledger.models import (
     disclosure,
     ledger,
     oversight,
+    passkeys,
     personal_keys,
     refusals,
     registers,
@@ -86,10 +87,11 @@ from ledger.models.ledger import (
 APPEND_ONLY_TABLES: tuple[str, ...] = (
     ledger.APPEND_ONLY + oversight.APPEND_ONLY + disclosure.APPEND_ONLY + alerts.APPEND_ONLY
     + registers.APPEND_ONLY + auth.APPEND_ONLY + rolls.APPEND_ONLY + refusals.APPEND_ONLY
-    + admin.APPEND_ONLY + personal_keys.APPEND_ONLY)
+    + admin.APPEND_ONLY + personal_keys.APPEND_ONLY + passkeys.APPEND_ONLY)
 
 __all__ = [
-    "admin", "alerts", "auth", "disclosure", "ledger", "oversight", "personal_keys", "refusals",
+    "admin", "alerts", "auth", "disclosure", "ledger", "oversight", "passkeys", "personal_keys",
+    "refusals",
     "registers", "rolls",
     "APPEND_ONLY_TABLES",
     "NAMING",

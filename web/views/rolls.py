@@ -35,7 +35,7 @@ from ledger.reading import scoped as reading
 from ledger.rolls import lifecycle as rolls
 from ledger.rolls import settlement
 from ledger.store.access import Action
-from web import db, unit, uploads
+from web import confirm, db, unit, uploads
 from web.access import actor, requires
 from web.choices import held_in_scope, lot_choices, purpose_choices
 from web.forms import (
@@ -209,27 +209,39 @@ def roll_confirm():
 
 # ----------------------------------------------------------------------------- roll steps
 
-def _roll_step(call) -> None:
+def _roll_step(call, roll_code: str, event: str, verb: str):
+    """One step of a roll, confirmed with the actor's passkey when they hold one
+    (web.confirm.gate): the confirmation page to return, or None when done."""
     form = RollDateForm()
     if not form.validate_on_submit():
         unit.flash_form_errors(form)
-        return
-    unit.run(lambda: call(form.day.data), done=gettext("操作成功"))
+        return None
+    roll = _roll_view(db.session(), actor(), roll_code).roll  # scope first
+    day = form.day.data
+    page = confirm.gate(f"roll.{event}", f"{verb} 清册 {roll_code}（日期 {day.isoformat()}）",
+                         rows={"roll_events": {"roll_id": roll.id, "kind": event,
+                                               "effective_date": day.isoformat()}})
+    if page is not None:
+        return page
+    unit.run(lambda: call(day), done=gettext("操作成功"))
+    return None
 
 
 @bp.route("/<roll_code>/publish", methods=["POST"])
 @requires(Action.RECORD)
 def roll_publish(roll_code: str):
-    _roll_step(lambda day: rolls.publish(db.session(), actor(), roll_code, day))
-    return redirect(url_for("rolls.roll_detail", roll_code=roll_code))
+    page = _roll_step(lambda day: rolls.publish(db.session(), actor(), roll_code, day),
+                      roll_code, "published", "公示")
+    return page or redirect(url_for("rolls.roll_detail", roll_code=roll_code))
 
 
 @bp.route("/<roll_code>/approve", methods=["POST"])
 @requires(Action.APPROVE)
 def roll_approve(roll_code: str):
     days = current_settings().ledger.roll_publicity_working_days
-    _roll_step(lambda day: rolls.approve_roll(db.session(), actor(), roll_code, day, days))
-    return redirect(url_for("rolls.roll_detail", roll_code=roll_code))
+    page = _roll_step(lambda day: rolls.approve_roll(db.session(), actor(), roll_code, day,
+                                                     days), roll_code, "approved", "审核通过")
+    return page or redirect(url_for("rolls.roll_detail", roll_code=roll_code))
 
 
 @bp.route("/<roll_code>/send", methods=["POST"])

@@ -12,12 +12,13 @@ from collections import defaultdict
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from ledger.core.errors import NotFound
+from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, posting
 from ledger.funds.trace import trace_lot
 from ledger.models import AccountKind, ProjectStatus, RegionLevel
 from ledger.reading import scoped as reading
 from ledger.store.access import Action
-from web import db, unit
+from web import confirm, db, unit
 from web.access import actor, requires
 from web.choices import held_in_scope, lot_choices, purpose_choices
 from web.forms import AllocateForm, DecisionForm, FundProjectForm, PayForm, ReverseForm, db_id
@@ -113,9 +114,48 @@ def decide(transfer_id: int):
         request.form.get("decision"))
     if decide_with is None:
         abort(400)
+    page = _confirm_decision(s, transfer_id, request.form["decision"], comment)
+    if page is not None:
+        return page
     unit.run(lambda: decide_with(s, actor(), transfer_id, comment), done=gettext("操作成功"),
              propagate=(NotFound,))
     return redirect(url_for("staff.transfer", transfer_id=transfer_id))
+
+
+# How a confirmation page names a transfer's kind and the holders of its accounts.
+KIND_WORDS = {"allocate": "下达", "fund_project": "拨付项目资金", "pay": "支付",
+              "reverse": "冲销", "appropriate": "下达指标", "integrate": "统筹整合",
+              "recovery_claim": "责令追回", "recovery_collect": "追回归位"}
+HOLDER_WORDS = {"unit": "", "project": "项目 ", "payee": "收款人 "}
+
+
+def _confirm_decision(s, transfer_id: int, decision: str, comment: str):
+    """The passkey confirmation of an approval or a rejection (web.confirm.gate):
+    "批准 转账 #12：从 430121 向 收款人 KH-2 支付 12,345.00 元，凭证号 …"."""
+    t = reading.transfer(s, actor(), transfer_id)
+
+    def holders(sign):
+        return "、".join(f"{HOLDER_WORDS.get(p.account.kind.value, '')}"
+                        f"{p.account.holder_code}" for p in t.postings
+                        if (p.amount_fen < 0) == (sign < 0)) or "—"
+    verb = "批准" if decision == "approve" else "退回"
+    text = (f"{verb} 转账 #{t.id}：从 {holders(-1)} 向 {holders(1)} "
+            f"{KIND_WORDS.get(t.kind.value, t.kind.value)} {format_yuan(t.amount_fen)} 元，"
+            f"凭证号 {t.idempotency_key}")
+    if comment:
+        text += f"；意见：{comment}"
+    value = "approved" if decision == "approve" else "rejected"
+    return confirm.gate(f"transfer.{value}", text, bind={"transfer_id": t.id},
+                         rows={"approvals": {"transfer_id": t.id, "decision": value,
+                                             "comment": comment}})
+
+
+def _transfer_rows(kind: str, form, **request_fields) -> dict:
+    """What a recording's entry must hold, as the person confirmed it: the transfer's kind,
+    lot, amount and voucher number, and the request's counterparty (web.confirm)."""
+    return {"transfers": {"kind": kind, "lot_id": form.lot.data, "amount_fen": form.amount.fen,
+                          "idempotency_key": form.key.data.strip(),
+                          "request": {"amount_fen": form.amount.fen, **request_fields}}}
 
 
 @bp.route("/transfers/<int:transfer_id>/reverse", methods=["POST"])
@@ -126,6 +166,14 @@ def reverse(transfer_id: int):
     if not form.validate_on_submit():
         unit.flash_form_errors(form)
         return redirect(url_for("staff.transfer", transfer_id=transfer_id))
+    t = reading.transfer(s, actor(), transfer_id)
+    reason = form.reason.data.strip()
+    page = confirm.gate("transfer.record", f"冲销 转账 #{t.id}（{format_yuan(t.amount_fen)} 元，"
+                         f"凭证号 {t.idempotency_key}）；原因：{reason}", bind={"reason": reason},
+                         rows={"transfers": {"kind": "reverse", "reverses_id": t.id,
+                                             "idempotency_key": form.key.data}})
+    if page is not None:
+        return page
     done = unit.run(lambda: posting.reverse(
         s, actor(), transfer_id, reason=form.reason.data.strip(),
         effective_date=form.effective_date.data, key=form.key.data), propagate=(NotFound,))
@@ -145,6 +193,12 @@ def record_allocate():
     form.to_region.choices = [(r.code, f"{r.code} {r.name}") for r in reading.regions_below(
         s, me, [RegionLevel.CITY, RegionLevel.COUNTY]) if r.parent_code == me.region_code]
     if form.validate_on_submit():
+        page = confirm.gate("transfer.record", f"下达资金：批次 #{form.lot.data} 从 "
+                             f"{me.region_code} 向 {form.to_region.data} 下达 "
+                             f"{format_yuan(form.amount.fen)} 元，凭证号 {form.key.data.strip()}",
+                             rows=_transfer_rows("allocate", form, to=form.to_region.data))
+        if page is not None:
+            return page
         done = unit.run(lambda: flows.allocate(
             s, me, lot_id=form.lot.data, from_region=me.region_code,
             to_region=form.to_region.data, amount_fen=form.amount.fen,
@@ -166,6 +220,13 @@ def record_fund_project():
                             if stage in (ProjectStatus.APPROVED, ProjectStatus.IMPLEMENTING,
                                          ProjectStatus.ADJUSTED)]
     if form.validate_on_submit():
+        page = confirm.gate("transfer.record", f"项目资金：批次 #{form.lot.data} 向项目 "
+                             f"{form.project.data} 拨付 {format_yuan(form.amount.fen)} 元，"
+                             f"凭证号 {form.key.data.strip()}",
+                             rows=_transfer_rows("fund_project", form,
+                                                 project=form.project.data))
+        if page is not None:
+            return page
         done = unit.run(lambda: flows.fund_project(
             s, me, lot_id=form.lot.data, project_code=form.project.data,
             amount_fen=form.amount.fen, effective_date=form.effective_date.data,
@@ -191,6 +252,14 @@ def record_pay():
          for p, _ in reading.projects(s, me)]
     if form.validate_on_submit():
         kind, _, code = form.source.data.partition(":")
+        payee = form.payee.data.strip()
+        source = f"县级统筹 {code}" if kind == "county" else f"项目 {code}"
+        page = confirm.gate("transfer.record", f"支付：从{source}（批次 #{form.lot.data}）向 "
+                             f"收款人 {payee} 支付 {format_yuan(form.amount.fen)} 元，"
+                             f"用途 {form.use.data}，凭证号 {form.key.data.strip()}",
+                             rows=_transfer_rows("pay", form, payee=payee))
+        if page is not None:
+            return page
         done = unit.run(lambda: flows.pay(
             s, me, lot_id=form.lot.data, payee_code=form.payee.data.strip(),
             amount_fen=form.amount.fen, function_code=form.function_code.data,
