@@ -46,8 +46,12 @@ GENESIS_KIND = "key.genesis"
 # Entries recorded ABOUT a person rather than authorised BY them: sign-in events the server
 # records (a failed sign-in is written under the name that was tried, by whoever tried it), and
 # a password the operator set at the server's command line (details say by="command line").
+# A refused attempt ("refusal.record") is written after the refused change rolled back, in the
+# name of who tried it: on the web nothing the person confirmed covers it (their passkey signed
+# the change that was refused, not the record of its refusal), so it is recorded about them.
 # Unsigned, they are counted apart and are never findings; a signature on one is still checked.
-EVENT_KINDS = frozenset({"auth.login_failed", "auth.locked", "auth.login", "auth.logout"})
+EVENT_KINDS = frozenset({"auth.login_failed", "auth.locked", "auth.login", "auth.logout",
+                         "refusal.record"})
 OPERATOR_KINDS = frozenset({"auth.password"})
 BOOTSTRAP_KIND = "bootstrap"
 ADMIN_ROLE = "admin"
