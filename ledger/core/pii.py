@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import unicodedata
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -57,6 +58,11 @@ class PiiVault:
                               code="pii_undecryptable") from None
 
     def digest(self, value: str) -> str:
+        """The keyed digest of `value` under NFKC: the one place every ID, card, receipt and
+        birth-date key passes, so a value typed full-width anywhere (a service call that
+        skipped the readers, a list from another office) finds its ASCII form. NFKC leaves
+        ASCII as it is, so no digest already stored changes."""
+        value = unicodedata.normalize("NFKC", value)
         return hmac.new(self._index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

@@ -363,6 +363,12 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("not_a_village", "region level",
          "{region} is a {level}, not a village",
          "Households and complaints about places belong to villages."),
+        ("number_character", "field character codepoint name position looks_like",
+         "{field}: character {character} ({codepoint} {name}) at position {position} is not "
+         "a digit",
+         "A number (ID, card, amount) holding a character that is none of its digits after "
+         "NFKC: a letter typed for a digit (O, l), a digit of another script (٤), a Cyrillic "
+         "or Greek lookalike; `looks_like` is the digit it passes for, or None."),
         ("bank_card_invalid", "",
          "a bank card number has 12 to 19 digits",
          "A bank card number of the wrong shape."),
