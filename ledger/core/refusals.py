@@ -919,9 +919,11 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("file_too_large", "max_bytes",
          "file is larger than {max_bytes} bytes",
          "An import file beyond the size limit."),
-        ("file_encoding", "",
-         "the file is neither UTF-8 nor GB18030 text",
-         "An import file in another encoding."),
+        ("file_encoding", "line position encoding detail",
+         "the file is neither UTF-8 nor GB18030 text: line {line}, character {position}: "
+         "{detail} (read as {encoding})",
+         "An import file in another encoding (Latin-1, UTF-16, a binary file): where it stops "
+         "being text in the reading that got further, UTF-8 or GB18030, and why."),
         ("file_unreadable", "detail",
          "cannot read: {detail}",
          "The file cannot be opened."),
@@ -947,6 +949,10 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("column_missing", "headers",
          "missing column (write it as {headers})",
          "A required column is missing."),
+        ("column_duplicated", "header first second",
+         "columns {first} and {second} are both {header}: keep one",
+         "Two header cells name the same column of the kind (the same name twice, or its "
+         "Chinese and English names): neither is read in place of the other."),
         ("cell_too_long", "max_length",
          "value is too long",
          "A cell longer than any field."),
@@ -1002,8 +1008,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("column_ignored", "header position cells",
          "column {position} ({header}) is not read by this kind: {cells} cell(s) with a "
          "value ignored",
-         "A column no column of the kind reads (an extra column, a second column of the same "
-         "name, cells past the header's width); `header` is empty where it has none."),
+         "A column no column of the kind reads (an extra column, cells past the header's "
+         "width); `header` is empty where it has none."),
         ("lines_blank", "count lines",
          "{count} blank line(s) skipped",
          "Lines with no value in any cell, skipped; `lines` lists them."),

@@ -11,7 +11,10 @@
   carries a code and its parameters (ledger.core.refusals), like the refusal it is part of.
 - Nothing a file holds is dropped without a line in the import's report (`Rows.report`, lines
   of the same shape as problems, codes in ledger.core.refusals): columns not read (extra
-  columns, a second column of the same name, cells past the header's width) and blank lines.
+  columns, cells past the header's width) and blank lines. Two columns the kind would read as
+  one (户编码 twice, or 户编码 and household_code) are refused, naming both positions.
+- Every cell is read under NFKC (ledger.core.normalise): full-width digits and letters are
+  ASCII; a number holding a lookalike is refused by its column's reader, naming the character.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ledger.core.errors import LedgerError
+from ledger.core.normalise import nfkc
 from ledger.imports import progress, spreadsheet
 from ledger.store.bulk import collector_paused
 
@@ -94,23 +98,124 @@ class Rows(list):
         return progress.watched(self)
 
 
-def decode(path: Path) -> str:
-    data = path.read_bytes()
-    if len(data) > MAX_FILE_BYTES:
+CHUNK_BYTES = 1 << 20   # read in pieces of whole lines: memory bounded by a piece, not a file
+BOM = b"\xef\xbb\xbf"
+# What a GB18030 reading of a file that is not GB18030 gives away (docs/formats.md,
+# "Encoding"): private-use characters (GBK's user-defined areas: Latin-1 "üß" → U+E3EA), C1
+# controls, and a non-ASCII character touching an ASCII letter (a candidate, judged below).
+_SUSPECT = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff\x80-\x9f]|"
+                      "(?<=[A-Za-z])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z])")
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    offset: int        # of the first byte of the piece that failed
+    line: int
+    position: int      # character in the line, 1-based
+    detail: str
+
+
+def _pieces(path: Path):
+    """(byte offset, lines before, piece) of the file in pieces of whole lines, without a BOM.
+    A line break byte (0x0A) is never part of a UTF-8 or GB18030 multi-byte character, so a
+    piece ends where a character does."""
+    with path.open("rb") as f:
+        offset, lines = 0, 0
+        head = f.read(len(BOM))
+        if head != BOM:
+            f.seek(0)
+        else:
+            offset = len(BOM)
+        while True:
+            piece = f.read(CHUNK_BYTES)
+            if not piece:
+                return
+            piece += f.readline()
+            yield offset, lines, piece
+            offset += len(piece)
+            lines += piece.count(b"\n")
+
+
+def _where(piece: bytes, lines: int, offset: int, at: int, encoding: str, detail: str):
+    line_start = piece.rfind(b"\n", 0, at) + 1
+    column = len(piece[line_start:at].decode(encoding, "replace")) + 1
+    return _Undecodable(offset + at, lines + piece.count(b"\n", 0, at) + 1, column, detail)
+
+
+def _first_undecodable(path: Path, encoding: str) -> _Undecodable | None:
+    """Where `path` stops being text in `encoding` (strictly decoded, and for GB18030 also
+    plausible: see _SUSPECT and _implausible), or None. Streams the file."""
+    for offset, lines, piece in _pieces(path):
+        failed = None
+        try:
+            text = piece.decode(encoding)
+        except UnicodeDecodeError as exc:
+            bad = piece[exc.start:exc.start + 4]
+            failed = _where(piece, lines, offset, exc.start, encoding,
+                            f"bytes {bad.hex(' ')} do not decode")
+            text = piece[:exc.start].decode(encoding)   # what came before may say more
+        if encoding == "gb18030":
+            for match in _SUSPECT.finditer(text):
+                reason = _implausible(match.group())
+                if reason:
+                    at = len(text[:match.start()].encode(encoding))
+                    return _where(piece, lines, offset, at, encoding, reason)
+        if failed is not None:
+            return failed
+    return None
+
+
+def _implausible(character: str) -> str | None:
+    """Why a character read as GB18030 means the file is in another encoding, or None.
+    A two-byte character whose second byte is an ASCII letter, next to an ASCII letter, is a
+    Latin word with one accented byte inside ("Müller" read as "M黮ler"): real county files
+    hold rare characters (堃 88D2, 珺 AC42, 𠮷 in four bytes) between Chinese characters or at
+    a cell's edge, never inside a Latin word."""
+    codepoint = f"U+{ord(character):04X}"
+    if "\ue000" <= character <= "\uf8ff" or character >= "\U000f0000":
+        return f"{codepoint} is a private-use character (another encoding read as GB18030)"
+    if "\x80" <= character <= "\x9f":
+        return f"{codepoint} is a control character"
+    encoded = character.encode("gb18030")
+    if len(encoded) == 2 and encoded[1:].isalpha():
+        return (f"{character!r} ({encoded.hex(' ')}) inside a Latin word: an accented letter of "
+                "another encoding (Latin-1, Windows-1252) read as GB18030")
+    return None
+
+
+def detect_encoding(path: Path) -> str:
+    """The file's encoding: UTF-8 (with or without BOM) or GB18030, decided by reading the
+    whole file strictly in each (streamed); anything else is refused naming the line and the
+    character where it stops being text, never decoded as nonsense (docs/formats.md)."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
         raise ImportProblems([Problem(path.name, 0, "", "file is larger than 200 MB",
                                       "file_too_large", {"max_bytes": MAX_FILE_BYTES})])
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ImportProblems([Problem(path.name, line, "", "the file is neither UTF-8 nor "
-                                      "GB18030 text", "file_encoding")]) from None
+    as_utf8 = _first_undecodable(path, "utf-8")
+    if as_utf8 is None:
+        return "utf-8"
+    as_gb = _first_undecodable(path, "gb18030")
+    if as_gb is None:
+        return "gb18030"
+    # The reading that got further names the place worth looking at: a GB18030 file with one
+    # bad byte on line 5,000 fails as UTF-8 on its first Chinese character.
+    # At the same place, GB18030's reason says more ("inside a Latin word").
+    encoding, at = max((("UTF-8", as_utf8), ("GB18030", as_gb)),
+                       key=lambda e: (e[1].offset, e[0] == "GB18030"))
+    raise ImportProblems([Problem(
+        path.name, at.line, "", f"the file is neither UTF-8 nor GB18030 text: line {at.line}, "
+        f"character {at.position}: {at.detail} (read as {encoding}); save it as UTF-8",
+        "file_encoding", {"line": at.line, "position": at.position, "encoding": encoding,
+                          "detail": at.detail})])
+
+
+def text_lines(path: Path):
+    """The file's text, streamed (an open text file; the caller closes it)."""
+    encoding = detect_encoding(path)
+    stream = path.open("rb")
+    if stream.read(len(BOM)) != BOM:
+        stream.seek(0)
+    return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
 
 
 def read(path: str | Path, columns: list[Column]) -> Rows:
@@ -182,17 +287,19 @@ def _csv_records(path: Path, problems: list[Problem]):
     records with a problem naming it."""
     name = path.name
     try:
-        text = decode(path)
+        stream = text_lines(path)
     except OSError as exc:
         raise ImportProblems([Problem(name, 0, "", f"cannot read: {exc.strerror}",
                                       "file_unreadable", {"detail": exc.strerror})]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(stream)
     try:
         header = next(reader)
     except StopIteration:
+        stream.close()
         raise ImportProblems([Problem(name, 1, "", "the file is empty", "file_empty")]) \
             from None
     except csv.Error as exc:
+        stream.close()
         raise ImportProblems([Problem(name, 1, "", f"not CSV: {exc}", "file_not_csv",
                                       {"detail": str(exc)})]) from None
 
@@ -203,6 +310,8 @@ def _csv_records(path: Path, problems: list[Problem]):
         except csv.Error as exc:
             problems.append(Problem(name, reader.line_num, "", f"not valid CSV: {exc}",
                                     "file_not_csv", {"detail": str(exc)}))
+        finally:
+            stream.close()
 
     return header, records()
 
@@ -242,11 +351,21 @@ def _text_or_lost(value):
 
 
 def _match_header(name, header, columns, problems) -> dict[str, int]:
-    cleaned = [h.strip().lstrip("\ufeff") for h in header]
+    cleaned = [nfkc(h.lstrip("\ufeff")) for h in header]
     positions = {}
     for column in columns:
         found = [i for i, h in enumerate(cleaned)
                  if h in column.headers or h.lower() in column.headers]
+        if len(found) > 1:
+            # Two columns the kind would read as one: which holds the truth is the office's
+            # to say, not the first one's by position (red-team: the second was dropped).
+            first, second = found[0] + 1, found[1] + 1
+            problems.append(Problem(name, 1, column.headers[0], f"columns {first} "
+                                    f"({cleaned[found[0]]}) and {second} "
+                                    f"({cleaned[found[1]]}) are both {column.headers[0]}: keep "
+                                    "one", "column_duplicated",
+                                    {"header": column.headers[0], "first": first,
+                                     "second": second}))
         if found:
             positions[column.key] = found[0]
         elif column.required:
@@ -271,7 +390,10 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
             problems.append(Problem(name, line, header, spreadsheet.LOST_DIGITS,
                                     "cell_lost_digits"))
             continue
-        raw = cell.strip()
+        # NFKC at the boundary (ledger.core.normalise): full-width digits, letters and
+        # punctuation, as a Chinese input method types them, are read as ASCII in every column,
+        # so a code, date or number typed either way is one value.
+        raw = nfkc(cell) if len(cell) <= MAX_FIELD else cell
         if len(raw) > MAX_FIELD:
             problems.append(Problem(name, line, header, "value is too long", "cell_too_long",
                                     {"max_length": MAX_FIELD}))
