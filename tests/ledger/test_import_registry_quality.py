@@ -253,7 +253,7 @@ def test_reading_a_number_marks_a_wrong_check_character_and_keeps_the_registered
         normalise(WRONG)
     assert err.value.problem == "check_character"
     for bad, problem in ((WRONG[:17], "length"), (WRONG[:10] + "13" + WRONG[12:], "birth_date"),
-                         ("X" + WRONG[1:6] + WRONG[8:17], "characters")):
+                         (WRONG[:6] + WRONG[8:16] + "X", "characters")):
         with pytest.raises(IdNumberError) as err:
             read_number(bad)
         assert err.value.problem == problem
