@@ -22,7 +22,7 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -53,15 +53,21 @@ class Problem:
     reason: str
     code: str = "cell_invalid"   # ledger.core.refusals; a service's refusal keeps its own
     params: dict = field(default_factory=dict, compare=False, hash=False)
+    # The column's place in the file (1-based), where the problem is a cell's: a header can
+    # be written several ways (户编码, household_code), the place finds it in any of them.
+    position: int | None = field(default=None, compare=False)
 
     def as_value(self) -> dict:
         """The problem as plain values, as the refusal `import_problems` carries it."""
         return {"file": self.file, "line": self.line, "column": self.column,
-                "code": self.code, "params": self.params, "reason": self.reason}
+                "position": self.position, "code": self.code, "params": self.params,
+                "reason": self.reason}
 
     def __str__(self) -> str:
         where = f"{self.file}, line {self.line}" + (f", column {self.column}" if self.column
                                                     else "")
+        if self.column and self.position:
+            where += f" (no. {self.position})"
         return f"{where}: {self.reason}"
 
 
@@ -88,9 +94,11 @@ class Rows(list):
     """The rows of a file, and `report`: what the file holds that no row carries (Problem
     values that do not stop the import), for the importer to pass on in its result."""
 
-    def __init__(self, rows=(), report=()):
+    def __init__(self, rows=(), report=(), positions=None):
         super().__init__(rows)
         self.report: list[Problem] = list(report)
+        # header (its first name) → the column's place in the file, 1-based
+        self.positions: dict[str, int] = dict(positions or {})
 
     def __iter__(self):
         # Going through the rows is the import's work: a watcher (ledger.imports.progress,
@@ -260,7 +268,8 @@ def _read(path, columns) -> Rows:
                                 "file_no_rows"))
     if problems:
         raise ImportProblems(problems)
-    return Rows(rows, _unread_report(name, header, read_at, unread, blank))
+    return Rows(rows, _unread_report(name, header, read_at, unread, blank),
+                {c.headers[0]: positions[c.key] + 1 for c in columns if c.key in positions})
 
 
 def _unread_report(name, header, read_at, unread, blank) -> list[Problem]:
@@ -381,6 +390,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _parse_record(name, line, record, columns, positions, problems) -> Row:
+    found = len(problems)
+    row = _parse_cells(name, line, record, columns, positions, problems)
+    for i in range(found, len(problems)):   # each cell's problem with its column's place
+        key = next((c.key for c in columns if c.headers[0] == problems[i].column), None)
+        if key in positions:
+            problems[i] = replace(problems[i], position=positions[key] + 1)
+    return row
+
+
+def _parse_cells(name, line, record, columns, positions, problems) -> Row:
     row = Row(line)
     for column in columns:
         index = positions.get(column.key)
@@ -426,6 +445,51 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
             problems.append(Problem(name, line, header, str(exc), "cell_invalid",
                                     {"detail": str(exc)}))
     return row
+
+
+def every_line(file: str, rows, work, *, session=None, columns=(),
+               by_code: dict[str, str] | None = None, default: str = "") -> list[Problem]:
+    """Run `work(row)` for every row and return every problem found, each with its line and
+    column, instead of stopping at the first (red-team: a file with three bad lines said one,
+    without its column). With `session`, each line runs in a savepoint, so that a refused
+    line leaves nothing behind for the lines after it to be judged against; nothing is kept
+    anyway when a problem is returned (the caller raises, its transaction rolls back).
+
+    A refusal's column: the kind's column its parameters name (`field` or `column`, by key or
+    header), else `by_code[code]`, else `default`."""
+    problems: list[Problem] = []
+    places = getattr(rows, "positions", {})
+    for row in rows:
+        try:
+            if session is None:
+                work(row)
+            else:
+                with session.begin_nested():
+                    work(row)
+        except ImportProblems as exc:
+            problems.extend(_with_column(p, columns, by_code, default, places)
+                            for p in exc.problems)
+        except LedgerError as exc:
+            problems.append(_with_column(Problem(file, row.line, "", str(exc), exc.code,
+                                                 exc.params), columns, by_code, default, places))
+    return problems
+
+
+def _with_column(problem: Problem, columns, by_code, default, places) -> Problem:
+    if not problem.column:
+        problem = _named_column(problem, columns, by_code, default)
+    if problem.column and problem.position is None and problem.column in places:
+        problem = replace(problem, position=places[problem.column])
+    return problem
+
+
+def _named_column(problem: Problem, columns, by_code, default) -> Problem:
+    named = problem.params.get("field") or problem.params.get("column")
+    for column in columns:
+        if named is not None and (named == column.key or named in column.headers):
+            return replace(problem, column=column.headers[0])
+    column = (by_code or {}).get(problem.code, default)
+    return replace(problem, column=column) if column else problem
 
 
 def at_line(file: str, line: int, action):
