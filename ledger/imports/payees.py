@@ -124,7 +124,7 @@ def import_payees(session: Session, actor: User, vault: PiiVault, path) -> Impor
 
     # Every line's refusal with its column; a refused line rolls back alone (issue 19).
     problems = every_line(name, rows, line, session=session, columns=COLUMNS,
-                          by_code={"not_found": "所在区划", "permission_denied": "所在区划",
+                          by_code={"not_found": "所在区划", "out_of_scope": "所在区划",
                                    "id_number_invalid": "身份证号",
                                    "number_character": "身份证号"},
                           default="收款人编码")

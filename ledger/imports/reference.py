@@ -119,7 +119,8 @@ def import_appropriations(session: Session, actor: User, _vault, path) -> Import
 
 
 # Which column a refusal of an appropriation line points at (the rest: 文号).
-_APPROPRIATION_COLUMN_OF = {"not_found": "下达区划", "permission_denied": "下达区划",
+_APPROPRIATION_COLUMN_OF = {"not_found": "下达区划", "out_of_scope": "下达区划",
+                            "function_code_administrative": "功能科目",
                             "function_code_unknown": "功能科目", "use_unknown": "用途",
                             "use_prohibited": "用途", "amount_not_positive": "金额",
                             "amount_too_large": "金额", "date_invalid": "下达日期"}
@@ -220,8 +221,10 @@ def import_projects(session: Session, actor: User, _vault, path) -> ImportResult
     _raise_all(every_line(name, rows, lambda row: _import_project(session, actor, name, row,
                                                                   count),
                           session=session, columns=PROJECT_COLUMNS,
-                          by_code={"not_found": "县代码", "permission_denied": "县代码",
-                                   "function_code_unknown": "功能科目"}, default="项目编码"))
+                          by_code={"not_found": "县代码", "out_of_scope": "县代码",
+                                   "function_code_unknown": "功能科目",
+                                   "function_code_administrative": "功能科目",
+                                   "project_function_code": "功能科目"}, default="项目编码"))
     return ImportResult("projects", count["added"], count["same"], rows.report)
 
 
