@@ -20,8 +20,8 @@ from ledger.core.pii import PiiVault
 from ledger.households import registry as households
 from ledger.households.cards import add_card
 from ledger.imports.csvfile import ImportProblems
-from ledger.imports.households import import_members
-from ledger.models import Card, Member
+from ledger.imports.households import import_households, import_members
+from ledger.models import Card, Household, Member
 from ledger.models.alerts import Alert, AlertEvent
 from ledger.org.regions import get_user
 from ledger.registers.external import ListKind, ListRecord
@@ -115,3 +115,75 @@ def test_a_lookalike_in_a_number_is_refused_naming_the_character(world, tmp_path
     with transaction(world.factory) as s:
         digest = s.execute(select(Member.id_digest).where(Member.name == "李四")).scalar_one()
     assert digest == PiiVault.from_env().digest(idn(53))
+
+
+HOUSEHOLDS = "户编码,村代码,户主姓名,户状态,识别日期,银行卡号\n"
+
+
+def test_every_semantic_problem_of_a_file_is_reported_with_line_and_column(world, tmp_path):
+    """Red-team: a file with several bad lines reported the first service refusal only, and
+    without its column. Now every line is checked and each refusal names line and column
+    (name and place); nothing is written."""
+    from tests.world import VILLAGE
+    text = (HOUSEHOLDS
+            + f"H-200,{VILLAGE},赵一,建档立卡,2019-05-01,\n"
+            + "H-210,430121,钱二,建档立卡,2019-05-01,\n"             # a county, not a village
+            + "H-211,430122001001,孙三,建档立卡,2019-05-01,\n"       # another county's village
+            + f"H-201,{VILLAGE},李四,建档立卡,2019-05-01,\n")       # a contractor's code
+    with pytest.raises(ImportProblems) as err:
+        run(world, import_households, write(tmp_path, "h.csv", text, "gb18030"))
+    found = [(p.line, p.column, p.position, p.code) for p in err.value.problems]
+    assert found == [(3, "村代码", 2, "not_a_village"), (4, "村代码", 2, "out_of_scope"),
+                     (5, "户编码", 1, "already_exists")], found
+    assert "h.csv, line 4, column 村代码 (no. 2)" in str(err.value)
+    with transaction(world.factory) as s:
+        assert s.get(Household, "H-200") is None       # all or nothing
+
+
+def test_a_latin1_file_is_refused_naming_file_line_and_character(world, tmp_path):
+    """Red-team: "Müller" in Latin-1 was read as GB18030 ("M黮ler") without a word. Now a file
+    that is neither UTF-8 nor plausible GB18030 is refused where it stops being text."""
+    from tests.world import VILLAGE
+    text = HOUSEHOLDS + f"H-300,{VILLAGE},Müller Jörg,建档立卡,2019-05-01,\n"
+    path = tmp_path / "latin.csv"
+    path.write_bytes(text.replace("户编码,村代码,户主姓名,户状态,识别日期,银行卡号",
+                                  "household_code,village_code,head_name,status,registered_on,"
+                                  "bank_card").replace("建档立卡", "registered")
+                     .encode("latin-1"))
+    with pytest.raises(ImportProblems) as err:
+        run(world, import_households, path)
+    [problem] = err.value.problems
+    assert (problem.file, problem.line, problem.code) == ("latin.csv", 2, "file_encoding")
+    assert problem.params["position"] == len(f"H-300,{VILLAGE},M") + 1
+    assert "latin.csv, line 2" in str(err.value) and "Latin word" in str(err.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_rare_characters_of_real_county_files_still_import(world, tmp_path, encoding):
+    """The plausibility rule never refuses what county files hold: rare name characters in
+    GB18030's two-byte (堃 88D2, 喆 86B4, 珺 AC42) and four-byte (𠮷) ranges, full-width
+    digits and letters (read under NFKC)."""
+    from tests.world import VILLAGE
+    text = (HOUSEHOLDS
+            + f"H-400,{VILLAGE},吉𠮷,建档立卡,2019-05-01,６２２２０２１２３４５６７８９０４００\n"
+            + f"H-401,{VILLAGE},王堃,已脱贫,２０１９年５月１日,\n"
+            + f"H-402,{VILLAGE},陈喆珺,监测对象,2021/6/1,\n"
+            + f"Ｈ－４０３,{VILLAGE},A座赵珺,建档立卡,2019-05-01,\n")
+    result = run(world, import_households, write(tmp_path, "h.csv", text, encoding))
+    assert result.added == 4
+    with transaction(world.factory) as s:
+        assert s.get(Household, "H-400").head_name == "吉𠮷"
+        assert s.get(Household, "H-400").bank_card_last4 == "0400"
+        assert s.get(Household, "H-403").head_name == "A座赵珺"
+
+
+def test_a_duplicated_column_is_refused_naming_both_places(world, tmp_path):
+    """Red-team: a file with 户主姓名 twice was read from the first, the second dropped."""
+    from tests.world import VILLAGE
+    text = ("户编码,村代码,户主姓名,户状态,识别日期,head_name\n"
+            f"H-500,{VILLAGE},赵大,建档立卡,2019-05-01,钱二\n")
+    with pytest.raises(ImportProblems) as err:
+        run(world, import_households, write(tmp_path, "h.csv", text))
+    [problem] = err.value.problems
+    assert (problem.line, problem.column, problem.code, problem.params) == (
+        1, "户主姓名", "column_duplicated", {"header": "户主姓名", "first": 3, "second": 6})
