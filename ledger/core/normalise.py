@@ -34,6 +34,8 @@ class NumberCharacterError(LedgerError, ValueError):
 
 def nfkc(text: str) -> str:
     """`text` under NFKC, without surrounding white space (U+3000, the ideographic space, too)."""
+    if text.isascii():
+        return text.strip()
     return unicodedata.normalize("NFKC", text).strip()
 
 
@@ -104,7 +106,15 @@ def number_text(text: str, field: str, *, drop: str = " -", allowed: str = "",
     separators in `drop`; every character must be an ASCII digit, one of `allowed`, or (only
     as the last character) one of `last` — anything else raises `number_character` naming it.
     """
-    folded = first_disguised(text or "")
+    text = text or ""
+    if text.isascii():   # the common case, read without NFKC (ASCII is its own normal form)
+        value = text.strip()
+        for separator in drop:
+            value = value.replace(separator, "")
+        body = value[:-1] if value and value[-1].upper() in last else value
+        if body.isdigit() or not body:
+            return value.upper()
+    folded = first_disguised(text)
     if folded is not None:
         raise character_error(field, text.strip(), folded - (len(text) - len(text.lstrip())))
     typed = nfkc(text or "")

@@ -946,6 +946,13 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "a number longer than 15 digits was stored as a number, and Excel has already dropped "
          "its last digits: format the column as text and type it again",
          "An ID or card number a workbook kept as a number (Excel keeps 15 digits)."),
+        ("problems_more", "count",
+         "… and {count} more problem(s) after these",
+         "A file with more problems than are listed (10,000): the rest are counted."),
+        ("file_changed", "",
+         "the file changed while it was being imported; nothing was imported",
+         "The file's bytes differ between its check and its import (rows are read again "
+         "from the file, not held in memory)."),
         ("column_missing", "headers",
          "missing column (write it as {headers})",
          "A required column is missing."),

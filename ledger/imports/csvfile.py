@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 from dataclasses import dataclass, field, replace
@@ -84,26 +85,44 @@ class ImportProblems(LedgerError):
                          count=len(problems), problems=[p.as_value() for p in problems])
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     values: dict = field(default_factory=dict)
 
 
-class Rows(list):
-    """The rows of a file, and `report`: what the file holds that no row carries (Problem
-    values that do not stop the import), for the importer to pass on in its result."""
+class Rows:
+    """The rows of a checked file, read from it again each time they are gone through (the
+    file is not held in memory), and `report`: what the file holds that no row carries
+    (Problem values that do not stop the import), for the importer to pass on in its result.
+    `positions`: header (its first name) → the column's place in the file, 1-based."""
 
-    def __init__(self, rows=(), report=(), positions=None):
-        super().__init__(rows)
+    def __init__(self, reading, count: int, report=(), positions=None):
+        self._reading = reading
+        self._count = count
         self.report: list[Problem] = list(report)
-        # header (its first name) → the column's place in the file, 1-based
         self.positions: dict[str, int] = dict(positions or {})
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def each(self):
+        """The rows, without telling a watcher."""
+        return self._reading.rows()
 
     def __iter__(self):
         # Going through the rows is the import's work: a watcher (ledger.imports.progress,
         # the command line's progress bar) is told how far it has got.
         return progress.watched(self)
+
+    def __getitem__(self, index: int) -> Row:
+        for i, row in enumerate(self.each()):
+            if i == index:
+                return row
+        raise IndexError(index)
 
 
 CHUNK_BYTES = 1 << 20   # read in pieces of whole lines: memory bounded by a piece, not a file
@@ -217,23 +236,23 @@ def detect_encoding(path: Path) -> str:
                           "detail": at.detail})])
 
 
-def text_lines(path: Path):
-    """The file's text, streamed (an open text file; the caller closes it)."""
-    encoding = detect_encoding(path)
+def text_lines(path: Path, encoding: str | None = None):
+    """The file's text, streamed (an open text file; the caller closes it), in `encoding`
+    (detected when not given)."""
+    encoding = encoding or detect_encoding(path)
     stream = path.open("rb")
     if stream.read(len(BOM)) != BOM:
         stream.seek(0)
     return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
 
 
+MAX_PROBLEMS = 10_000   # problems kept and shown; past them a file's problems are counted
+
+
 def read(path: str | Path, columns: list[Column]) -> Rows:
-    """Parse the whole file; raise ImportProblems listing every bad line, or return rows."""
-    # a row object per line, up to hundreds of thousands (ledger.store.bulk)
-    with collector_paused():
-        return _read(path, columns)
-
-
-def _read(path, columns) -> Rows:
+    """Check every cell of the file; raise ImportProblems listing every bad line, or return
+    the rows — read again from the file as they are gone through, so that memory holds a line
+    at a time, not the file (red-team: a 50 MB file took 755 MB)."""
     path = Path(path)
     name = path.name
     try:
@@ -245,14 +264,14 @@ def _read(path, columns) -> Rows:
     if spreadsheet.is_old_excel(path, head):
         raise ImportProblems([Problem(name, 0, "", "an old Excel .xls file: save it as .xlsx "
                                       "or CSV", "file_old_excel")])
+    workbook = spreadsheet.is_workbook(path, head)
     problems: list[Problem] = []
-    if spreadsheet.is_workbook(path, head):
-        header, records = _workbook_records(path)
-    else:
-        header, records = _csv_records(path, problems)
+    encoding = None if workbook else _checked_encoding(path)
+    header, records = _records(path, workbook, problems, encoding)
     positions = _match_header(name, header, columns, problems)
     read_at = set(positions.values())
-    rows: list[Row] = []
+    count = 0
+    more = 0                      # problems past MAX_PROBLEMS, counted only
     blank: list[int] = []
     unread: dict[int, int] = {}   # position of a column not read → its cells that hold a value
     for line, record in records:
@@ -262,14 +281,76 @@ def _read(path, columns) -> Rows:
         for i, cell in enumerate(record):
             if i not in read_at and (not isinstance(cell, str) or cell.strip()):
                 unread[i] = unread.get(i, 0) + 1
-        rows.append(_parse_record(name, line, record, columns, positions, problems))
-    if not rows and not problems:
+        count += 1
+        _parse_record(name, line, record, columns, positions, problems)
+        if len(problems) > MAX_PROBLEMS:
+            more += len(problems) - MAX_PROBLEMS
+            del problems[MAX_PROBLEMS:]
+    if not count and not problems:
         problems.append(Problem(name, 2, "", "the file has a header but no rows",
                                 "file_no_rows"))
     if problems:
+        if more:
+            problems.append(Problem(name, problems[-1].line, "", f"… and {more} more "
+                                    "problem(s) after these", "problems_more",
+                                    {"count": more}))
         raise ImportProblems(problems)
-    return Rows(rows, _unread_report(name, header, read_at, unread, blank),
+    return Rows(_Reading(path, workbook, encoding, columns, positions, _file_digest(path)),
+                count,
+                _unread_report(name, header, read_at, unread, blank),
                 {c.headers[0]: positions[c.key] + 1 for c in columns if c.key in positions})
+
+
+def _records(path: Path, workbook: bool, problems: list[Problem], encoding=None):
+    if workbook:
+        return _workbook_records(path)
+    return _csv_records(path, problems, encoding)
+
+
+def _checked_encoding(path: Path) -> str:
+    try:
+        return detect_encoding(path)
+    except OSError as exc:
+        raise ImportProblems([Problem(path.name, 0, "", f"cannot read: {exc.strerror}",
+                                      "file_unreadable", {"detail": exc.strerror})]) from None
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while piece := f.read(CHUNK_BYTES):
+            digest.update(piece)
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How to read a checked file's rows again: each pass parses the file anew (the cells
+    were checked; a file changed since is refused rather than imported unchecked)."""
+    path: Path
+    workbook: bool
+    encoding: str | None
+    columns: list
+    positions: dict
+    digest: bytes
+
+    def rows(self):
+        problems: list[Problem] = []
+        name = self.path.name
+        with collector_paused():
+            _header, records = _records(self.path, self.workbook, problems, self.encoding)
+            for line, record in records:
+                if not any((cell.strip() if isinstance(cell, str) else cell)
+                           for cell in record):
+                    continue
+                row = _parse_record(name, line, record, self.columns, self.positions,
+                                    problems)
+                if problems:
+                    break
+                yield row
+        if problems or _file_digest(self.path) != self.digest:
+            raise ImportProblems([Problem(name, 0, "", "the file changed while it was being "
+                                          "imported; nothing was imported", "file_changed")])
 
 
 def _unread_report(name, header, read_at, unread, blank) -> list[Problem]:
@@ -291,12 +372,12 @@ def _unread_report(name, header, read_at, unread, blank) -> list[Problem]:
     return report
 
 
-def _csv_records(path: Path, problems: list[Problem]):
+def _csv_records(path: Path, problems: list[Problem], encoding: str | None = None):
     """The header and (line, cells) of a CSV file; a line the csv module cannot parse ends the
     records with a problem naming it."""
     name = path.name
     try:
-        stream = text_lines(path)
+        stream = text_lines(path, encoding)
     except OSError as exc:
         raise ImportProblems([Problem(name, 0, "", f"cannot read: {exc.strerror}",
                                       "file_unreadable", {"detail": exc.strerror})]) from None

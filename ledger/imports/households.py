@@ -306,7 +306,7 @@ def _raise_if(problems: list[Problem], rows=None) -> None:
 
 # Which column a refusal of the household checks points at (the rest: 户编码).
 _HOUSEHOLD_COLUMN_OF = {"not_found": "村代码", "not_a_village": "村代码",
-                        "out_of_scope": "村代码", "out_of_scope": "村代码",
+                        "out_of_scope": "村代码",
                         "date_invalid": "识别日期", "date_future": "识别日期",
                         "bank_card_invalid": "银行卡号", "number_character": "银行卡号",
                         "text_too_long": "户主姓名"}
