@@ -948,7 +948,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "An ID or card number a workbook kept as a number (Excel keeps 15 digits)."),
         ("problems_more", "count",
          "… and {count} more problem(s) after these",
-         "A file with more problems than are listed (10,000): the rest are counted."),
+         "A file with more problems than are listed (10,000): the rest are counted, not kept "
+         "(a 200 MB file of bad lines is refused in bounded memory)."),
         ("file_changed", "",
          "the file changed while it was being imported; nothing was imported",
          "The file's bytes differ between its check and its import (rows are read again "

@@ -72,12 +72,53 @@ class Problem:
         return f"{where}: {self.reason}"
 
 
+MAX_PROBLEMS = 10_000   # problems kept and shown; past them a file's problems are counted
+
+
+class Problems(list):
+    """A file's problems as an importer collects them: at most MAX_PROBLEMS are kept, the rest
+    counted in `more` (a 200 MB file of bad lines must not hold millions of them)."""
+
+    def __init__(self, problems=()):
+        super().__init__()
+        self.more = 0
+        self.extend(problems)
+
+    def append(self, problem: Problem) -> None:
+        if len(self) < MAX_PROBLEMS:
+            super().append(problem)
+        else:
+            self.more += 1
+
+    def extend(self, problems) -> None:
+        for problem in problems:
+            self.append(problem)
+        self.more += getattr(problems, "more", 0)
+
+    def __add__(self, other):
+        both = Problems(self)
+        both.more += self.more
+        both.extend(other)
+        return both
+
+    def sorted(self, key) -> "Problems":
+        ordered = Problems(sorted(self, key=key))
+        ordered.more = self.more
+        return ordered
+
+
 class ImportProblems(LedgerError):
     """The file cannot be imported; nothing was written."""
 
     code = "import_problems"
 
     def __init__(self, problems: list[Problem]):
+        more = getattr(problems, "more", 0)
+        problems = list(problems[:MAX_PROBLEMS])
+        if more:
+            problems.append(Problem(problems[-1].file, problems[-1].line, "", f"… and {more} "
+                                    "more problem(s) after these", "problems_more",
+                                    {"count": more}))
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
@@ -246,9 +287,6 @@ def text_lines(path: Path, encoding: str | None = None):
     return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
 
 
-MAX_PROBLEMS = 10_000   # problems kept and shown; past them a file's problems are counted
-
-
 def read(path: str | Path, columns: list[Column]) -> Rows:
     """Check every cell of the file; raise ImportProblems listing every bad line, or return
     the rows — read again from the file as they are gone through, so that memory holds a line
@@ -265,13 +303,12 @@ def read(path: str | Path, columns: list[Column]) -> Rows:
         raise ImportProblems([Problem(name, 0, "", "an old Excel .xls file: save it as .xlsx "
                                       "or CSV", "file_old_excel")])
     workbook = spreadsheet.is_workbook(path, head)
-    problems: list[Problem] = []
+    problems = Problems()
     encoding = None if workbook else _checked_encoding(path)
     header, records = _records(path, workbook, problems, encoding)
     positions = _match_header(name, header, columns, problems)
     read_at = set(positions.values())
     count = 0
-    more = 0                      # problems past MAX_PROBLEMS, counted only
     blank: list[int] = []
     unread: dict[int, int] = {}   # position of a column not read → its cells that hold a value
     for line, record in records:
@@ -283,17 +320,10 @@ def read(path: str | Path, columns: list[Column]) -> Rows:
                 unread[i] = unread.get(i, 0) + 1
         count += 1
         _parse_record(name, line, record, columns, positions, problems)
-        if len(problems) > MAX_PROBLEMS:
-            more += len(problems) - MAX_PROBLEMS
-            del problems[MAX_PROBLEMS:]
     if not count and not problems:
         problems.append(Problem(name, 2, "", "the file has a header but no rows",
                                 "file_no_rows"))
     if problems:
-        if more:
-            problems.append(Problem(name, problems[-1].line, "", f"… and {more} more "
-                                    "problem(s) after these", "problems_more",
-                                    {"count": more}))
         raise ImportProblems(problems)
     return Rows(_Reading(path, workbook, encoding, columns, positions, _file_digest(path)),
                 count,
@@ -538,7 +568,7 @@ def every_line(file: str, rows, work, *, session=None, columns=(),
 
     A refusal's column: the kind's column its parameters name (`field` or `column`, by key or
     header), else `by_code[code]`, else `default`."""
-    problems: list[Problem] = []
+    problems = Problems()
     places = getattr(rows, "positions", {})
     for row in rows:
         try:

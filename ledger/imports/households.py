@@ -36,6 +36,7 @@ from ledger.imports.csvfile import (
     Column,
     ImportProblems,
     Problem,
+    Problems,
     every_line,
     parse_date,
     read,
@@ -105,7 +106,7 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
     require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, HOUSEHOLD_COLUMNS)
     name = Path(path).name
-    problems, new, same, later = [], [], 0, []   # every problem of the file is reported
+    problems, new, same, later = Problems(), [], 0, []   # every problem of the file
     seen: dict[str, int] = {}
     for row in rows:
         v = row.values
@@ -162,7 +163,7 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
 
     checked = every_line(name, new, check, columns=HOUSEHOLD_COLUMNS,
                          by_code=_HOUSEHOLD_COLUMN_OF, default="户编码")
-    _raise_if(sorted(problems + checked, key=_report_order), rows)
+    _raise_if((problems + checked).sorted(key=_report_order), rows)
     register_households(session, actor, vault, [
         NewHousehold(v["code"], v["village"], v["head_name"], _enrolled_as(v),
                      v["registered_on"], v["bank_card"], v["phone"])
@@ -207,7 +208,7 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
     accept_wrong_check = context_of(session).accept_wrong_check_character
     rows = read(path, MEMBER_COLUMNS)
     name = Path(path).name
-    problems, new, same, report = [], [], 0, list(rows.report)
+    problems, new, same, report = Problems(), [], 0, list(rows.report)
     seen: dict[tuple, int] = {}
     for row in rows:
         v = row.values
@@ -270,7 +271,7 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
                          by_code={"invalid_choice": "与户主关系", "id_number_invalid": "身份证号",
                                   "number_character": "身份证号", "date_invalid": "死亡日期"},
                          default="身份证号")
-    _raise_if(sorted(problems + checked, key=_report_order), rows)
+    _raise_if((problems + checked).sorted(key=_report_order), rows)
     add_members(session, actor, vault, members)   # all at once, as add_member would one by one
     return ImportResult("members", len(new), same, sorted(report, key=_report_order))
 
@@ -300,8 +301,10 @@ def _raise_if(problems: list[Problem], rows=None) -> None:
     """Every problem, each cell's with its column's place in the file."""
     if problems:
         places = getattr(rows, "positions", {})
-        raise ImportProblems([p if p.position or p.column not in places
-                              else replace(p, position=places[p.column]) for p in problems])
+        placed = Problems(p if p.position or p.column not in places
+                          else replace(p, position=places[p.column]) for p in problems)
+        placed.more = getattr(problems, "more", 0)
+        raise ImportProblems(placed)
 
 
 # Which column a refusal of the household checks points at (the rest: 户编码).

@@ -187,3 +187,25 @@ def test_a_duplicated_column_is_refused_naming_both_places(world, tmp_path):
     [problem] = err.value.problems
     assert (problem.line, problem.column, problem.code, problem.params) == (
         1, "户主姓名", "column_duplicated", {"header": "户主姓名", "first": 3, "second": 6})
+
+
+def test_reading_a_file_takes_the_memory_of_a_line_not_of_the_file(tmp_path):
+    """Red-team: a 50 MB file took 755 MB. Every cell is checked in a streamed pass and the
+    rows are read again from the file as they are gone through, so reading six times more
+    lines takes no more memory (measured in a child process; bench/import_memory.py measures
+    200 MB, docs/formats.md). A file of bad lines keeps 10,000 problems and counts the rest."""
+    from bench.import_memory import measure, write_file
+    from tests.world import VILLAGE
+    peaks = {}
+    for megabytes in (1, 6):
+        path = tmp_path / f"h{megabytes}.csv"
+        lines = write_file(path, "households", megabytes, VILLAGE, "gb18030")
+        count, peaks[megabytes], _seconds = measure("read", "households", path, tmp_path / "x")
+        assert count == str(lines)
+    assert peaks[6] - peaks[1] < 15, peaks     # before: about 10 MB more per MB of file
+    bad = tmp_path / "bad.csv"
+    write_file(bad, "households", 6, VILLAGE, "gb18030")
+    bad.write_text(bad.read_text(encoding="gb18030").replace("建档立卡", "富裕"),
+                   encoding="gb18030")
+    count, peak, _seconds = measure("read", "households", bad, tmp_path / "x")
+    assert count == "refused: 10001 problem(s)" and peak - peaks[1] < 60, (count, peak, peaks)
