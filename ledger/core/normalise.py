@@ -32,11 +32,40 @@ class NumberCharacterError(LedgerError, ValueError):
     code = "number_character"
 
 
-def nfkc(text: str) -> str:
-    """`text` under NFKC, without surrounding white space (U+3000, the ideographic space, too)."""
+def fold(text: str) -> str:
+    """`text` under NFKC, except the characters NFKC would turn into ASCII letters or digits
+    that are no full-width form (a superscript ², a circled ②, a mathematical 𝟏): those stay
+    as typed, for a number's reader to refuse by name (`first_disguised`) — folded, 10² would
+    be the number 102. Full-width forms (what a Chinese keyboard types), compatibility
+    ideographs and spaces are folded as NFKC folds them."""
     if text.isascii():
-        return text.strip()
-    return unicodedata.normalize("NFKC", text).strip()
+        return text
+    folded = unicodedata.normalize("NFKC", text)
+    if folded == text:
+        return text
+    runs, start = [], 0
+    for i, character in enumerate(text):
+        if _disguises(character):
+            runs.append(unicodedata.normalize("NFKC", text[start:i]))
+            runs.append(character)
+            start = i + 1
+    if start == 0:
+        return folded
+    runs.append(unicodedata.normalize("NFKC", text[start:]))
+    return "".join(runs)
+
+
+def _disguises(character: str) -> bool:
+    if character.isascii() or character.isspace() or "\uff01" <= character <= "\uff5e":
+        return False
+    folded = unicodedata.normalize("NFKC", character)
+    return folded != character and any(c.isascii() and c.isalnum() for c in folded)
+
+
+def nfkc(text: str) -> str:
+    """`text` in its normal form (`fold`: NFKC, disguised digits kept), without surrounding
+    white space (U+3000, the ideographic space, too)."""
+    return fold(text).strip()
 
 
 def nfkc_upper(text: str) -> str:
@@ -131,14 +160,12 @@ def number_text(text: str, field: str, *, drop: str = " -", allowed: str = "",
 
 
 def first_disguised(text: str) -> int | None:
-    """The position of the first character NFKC would turn into another one that is neither a
-    full-width form (U+FF01–U+FF5E, what a Chinese keyboard types) nor white space: a
-    superscript ², a circled ②, a mathematical 𝟏. In a number these are no slip of the
-    keyboard; folded, 10² would be 102."""
+    """The position of the first character NFKC would turn into an ASCII letter or digit that
+    is no full-width form (U+FF01–U+FF5E, what a Chinese keyboard types): a superscript ², a
+    circled ②, a mathematical 𝟏. In a number these are no slip of the keyboard; folded, 10²
+    would be 102."""
     for i, character in enumerate(text):
-        if character.isascii() or character.isspace() or "\uff01" <= character <= "\uff5e":
-            continue
-        if unicodedata.normalize("NFKC", character) != character:
+        if _disguises(character):
             return i
     return None
 

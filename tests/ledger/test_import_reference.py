@@ -42,7 +42,8 @@ def test_regions_then_appropriations_import_idempotently(ft, world, tmp_path):
 
 
 @pytest.mark.parametrize("text,where", [
-    (DOCS.replace("2130505;2130504", "2130501"), "docs.csv, line 2, column 功能科目 (no. 5): function code 2130501"),
+    (DOCS.replace("2130505;2130504", "2130501"),
+     "docs.csv, line 2, column 功能科目 (no. 5): function code 2130501"),
     (DOCS.replace("300000", "300000.001"), "docs.csv, line 3, column 金额"),
     (DOCS.replace("中央", "国际"), "docs.csv, line 2, column 资金级次"),
 ])
@@ -103,7 +104,8 @@ def test_a_project_code_with_other_content_is_refused(ft, world, tmp_path):
     ft("--as", "k_clerk", "import", "projects", write(tmp_path, "a.csv", PROJECTS))
     code, _, err = ft("--as", "k_clerk", "import", "projects",
                       write(tmp_path, "b.csv", PROJECTS.replace("蔬菜大棚", "食用菌")))
-    assert code == 2 and "line 2, column 项目编码 (no. 1): project XM-2025-01 exists as 蔬菜大棚" in err
+    assert code == 2 and \
+        "line 2, column 项目编码 (no. 1): project XM-2025-01 exists as 蔬菜大棚" in err
 
 
 def test_a_column_the_kind_does_not_read_is_named_in_the_report(ft, world, tmp_path):

@@ -209,3 +209,20 @@ def test_reading_a_file_takes_the_memory_of_a_line_not_of_the_file(tmp_path):
                    encoding="gb18030")
     count, peak, _seconds = measure("read", "households", bad, tmp_path / "x")
     assert count == "refused: 10001 problem(s)" and peak - peaks[1] < 60, (count, peak, peaks)
+
+
+def test_a_superscript_or_circled_digit_is_not_folded_into_a_number(world, tmp_path):
+    """NFKC would read 10² as 102 and ② as 2: those stay as typed at the boundary, so the
+    number's reader refuses them by name, in a file as in a form."""
+    from ledger.core.normalise import nfkc
+    from ledger.imports.reference import import_appropriations
+    assert nfkc("Ｈ－１００") == "H-100" and nfkc("10²") == "10²"
+    path = write(tmp_path, "docs.csv", "文号,资金级次,年度,资金名称,功能科目,用途,金额,下达区划,"
+                 "下达日期\n财农〔2025〕3号,中央,2025,衔接资金,2130505,industry,10²,430000,"
+                 "2025-02-01\n")
+    with transaction(world.factory) as s:
+        with pytest.raises(ImportProblems) as err:
+            import_appropriations(s, get_user(s, "p_clerk"), None, path)
+    [problem] = err.value.problems
+    assert (problem.line, problem.column, problem.code, problem.params["codepoint"]) == (
+        2, "金额", "number_character", "U+00B2")
