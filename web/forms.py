@@ -6,16 +6,46 @@ import datetime as dt
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.datastructures import MultiDict
 from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ledger.core.money import MoneyError, parse_yuan
+from ledger.core.normalise import nfkc
 from ledger.imports.kinds import KINDS
 from web.i18n import gettext
 
 
 def _today():
     return dt.date.today()
+
+
+# Fields of prose (a memo, a reason, a comment, a name, an issuing office): kept as typed, with
+# their full-width Chinese punctuation (，（）), which NFKC would turn into ASCII.
+PROSE = frozenset({"memo", "reason", "comment", "display_name", "source", "note"})
+
+
+class Form(FlaskForm):
+    """Every form of the app: what a person types into a code, number, amount or date field is
+    read under NFKC (ledger.core.normalise) before any field sees it, the same normal form as
+    the imports and the command line give — a household code or an ID number typed with
+    full-width digits is the one typed in ASCII. Passwords, files, text areas and PROSE fields
+    are passed as typed."""
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            data = super().wrap_formdata(form, formdata)
+            if data is None or not hasattr(data, "lists"):
+                return data
+            normalised = MultiDict()
+            for key, values in data.lists():
+                field = form._fields.get(key)
+                as_typed = key in PROSE or isinstance(field, (PasswordField, TextAreaField,
+                                                              FileField))
+                for value in values:
+                    normalised.add(key, value if as_typed or not isinstance(value, str)
+                                   else nfkc(value))
+            return normalised
 
 
 MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds (SQLite INTEGER, PostgreSQL bigint)
@@ -45,7 +75,7 @@ class Yuan(StringField):
             raise ValidationError("金额必须大于零 (the amount must be positive)")
 
 
-class AllocateForm(FlaskForm):
+class AllocateForm(Form):
     lot = SelectField("批次", coerce=int, validators=[DataRequired()])
     to_region = SelectField("下级单位", validators=[DataRequired()])
     amount = Yuan("金额（元）")
@@ -54,7 +84,7 @@ class AllocateForm(FlaskForm):
     memo = StringField("摘要", validators=[Optional(), Length(max=500)])
 
 
-class FundProjectForm(FlaskForm):
+class FundProjectForm(Form):
     lot = SelectField("批次", coerce=int, validators=[DataRequired()])
     project = SelectField("项目", validators=[DataRequired()])
     amount = Yuan("金额（元）")
@@ -63,7 +93,7 @@ class FundProjectForm(FlaskForm):
     memo = StringField("摘要", validators=[Optional(), Length(max=500)])
 
 
-class PayForm(FlaskForm):
+class PayForm(Form):
     lot = SelectField("批次", coerce=int, validators=[DataRequired()])
     source = SelectField("资金来源", validators=[DataRequired()])
     payee = StringField("收款人编码", validators=[DataRequired(), Length(max=40)])
@@ -75,11 +105,11 @@ class PayForm(FlaskForm):
     memo = StringField("摘要", validators=[Optional(), Length(max=500)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     comment = TextAreaField("意见", validators=[Optional(), Length(max=1000)])
 
 
-class ReverseForm(FlaskForm):
+class ReverseForm(Form):
     reason = StringField("冲销原因", validators=[DataRequired(), Length(max=500)])
     effective_date = DateField("日期", default=_today, validators=[DataRequired()])
     key = HiddenField(validators=[DataRequired(), Length(max=150)])
@@ -95,7 +125,7 @@ class OptionalYuan(Yuan):
         super().pre_validate(form)
 
 
-class RollForm(FlaskForm):
+class RollForm(Form):
     """A roll of one item at one standard (both given), or of the items its lines name, priced
     from the standards table (both left empty)."""
     code = StringField("清册编号", validators=[DataRequired(), Length(max=100)])
@@ -108,15 +138,15 @@ class RollForm(FlaskForm):
     lines = FileField("户清单（CSV 或 Excel）", validators=[FileRequired()])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     token = HiddenField(validators=[DataRequired(), Length(max=100)])
 
 
-class RollDateForm(FlaskForm):
+class RollDateForm(Form):
     day = DateField("日期", default=_today, validators=[DataRequired()])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """A file of one of ledger.imports.kinds.KINDS (the view sets the choices). A list or
     register from another office (`needs_source`) also needs who issued it and the date it
     was drawn: the form always shows both fields (it works without JavaScript) and requires
@@ -139,7 +169,7 @@ class ImportForm(FlaskForm):
         return ok
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField("用户名", validators=[DataRequired(), Length(min=2, max=64)])
     display_name = StringField("姓名", validators=[DataRequired(), Length(max=100)])
     role = SelectField("角色", validators=[DataRequired()])
@@ -147,19 +177,19 @@ class UserForm(FlaskForm):
     password = PasswordField("新密码", validators=[DataRequired(), Length(max=1024)])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField("新密码", validators=[DataRequired(), Length(max=1024)])
 
 
-class ProofForm(FlaskForm):
+class ProofForm(Form):
     proof = TextAreaField("粘贴证明", validators=[DataRequired(), Length(max=300_000)])
 
 
-class BankResultsForm(FlaskForm):
+class BankResultsForm(Form):
     file = FileField("银行回盘文件", validators=[FileRequired()])
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(Form):
     household = SelectField("户编码", validators=[DataRequired()])
     day = DateField("日期", default=_today, validators=[DataRequired()])
     comment = StringField("意见", validators=[DataRequired(), Length(max=500)])

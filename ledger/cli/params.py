@@ -23,6 +23,7 @@ import click
 from ledger.core.config import load_settings
 from ledger.core.errors import LedgerError
 from ledger.core.money import MoneyError, format_yuan, parse_yuan
+from ledger.core.normalise import nfkc
 
 KEY_ENV = "FUNDTRAIL_KEY"                # the acting person's key file
 KEY_DIR_ENV = "FUNDTRAIL_KEY_DIR"        # a folder of key files named <username>.key
@@ -140,17 +141,19 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 def to_date(_ctx, _param, value):
-    """Option callback: YYYY-MM-DD text to a date (a date default passes through)."""
+    """Option callback: YYYY-MM-DD text to a date (a date default passes through), read under
+    NFKC (full-width digits typed by a Chinese input method are the same date)."""
     if value is None or isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(nfkc(value))
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2024-03-31") from None
 
 
 def yuan_to_fen(_ctx, _param, value):
-    """Option callback: an amount in yuan ("1,234.56", "¥12") to whole fen."""
+    """Option callback: an amount in yuan ("1,234.56", "¥12", full-width "１２") to whole fen; a
+    lookalike of a digit (12O) is named (a MoneyError too: ledger.core.money)."""
     if value is None:
         return None
     try:

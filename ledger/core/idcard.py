@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ledger.core.normalise import nfkc_upper, number_text
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
 
@@ -45,8 +47,13 @@ class IdNumber:
 def read_number(text: str) -> IdNumber:
     """Read an ID number whose length, characters and birth date are right; raise
     IdNumberError otherwise. A wrong check character is not raised but marked: whether it may
-    stand is the caller's rule (a historical registry record may; a new entry may not)."""
-    registered = (text or "").strip().upper().replace(" ", "")
+    stand is the caller's rule (a historical registry record may; a new entry may not).
+
+    The number is read under NFKC (ledger.core.normalise): typed full-width, it is the same
+    number as typed in ASCII, registered and digested as ASCII; a character that is no digit
+    (a letter O, an Arabic-Indic ٤, a Cyrillic Х for X) is refused as `number_character`,
+    named."""
+    registered = number_text(text, "id_number", drop=" ", last="X")
     value = registered
     if len(value) == 15:
         if not value.isdigit():
@@ -81,8 +88,9 @@ def normalise(text: str) -> str:
 def matching_form(value: str) -> str:
     """The 18-character form of a number as registered (spaces dropped, `x` upper-cased, a
     legacy 15-digit number converted; anything else returned so cleaned, never refused). For
-    digests of stored numbers; a number from input is read with `read_number`."""
-    value = (value or "").strip().upper().replace(" ", "")
+    digests of stored numbers; a number from input is read with `read_number`. Under NFKC,
+    as `read_number` reads: a number stored full-width before that finds its ASCII form."""
+    value = nfkc_upper(value or "").replace(" ", "")
     if len(value) == 15 and value.isdigit():
         value = value[:6] + "19" + value[6:]
         return value + check_character(value)

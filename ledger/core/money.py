@@ -51,6 +51,14 @@ import re
 from fractions import Fraction
 from typing import Callable, Sequence
 
+from ledger.core.normalise import (
+    NumberCharacterError,
+    fault_at,
+    first_disguised,
+    first_lookalike,
+    nfkc,
+)
+
 __all__ = [
     "MAX_FEN",
     "MoneyError",
@@ -90,6 +98,11 @@ class MoneyError(ValueError):
     """An amount of money that cannot be accepted, with the reason."""
 
 
+class AmountCharacterError(NumberCharacterError, MoneyError):
+    """An amount holding a lookalike of a digit (12O.00, ١٢٣): the catalogued refusal
+    `number_character`, caught where a MoneyError is."""
+
+
 def _quote(text: str) -> str:
     # repr shows invisible characters (\u3000, \xa0) that caused the problem;
     # truncation keeps a pasted megabyte out of log lines.
@@ -103,10 +116,27 @@ def _fail(text: str, problem: str) -> MoneyError:
 def _normalise(text: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"amount must be str, not {type(text).__name__}")
-    normalised = text.translate(_FULLWIDTH).strip()
+    # NFKC after the table: it folds what the table does not list (full-width letters, the
+    # circled and other compatibility digits) and leaves ASCII alone.
+    translated = text.translate(_FULLWIDTH)
+    disguised = first_disguised(translated)
+    if disguised is not None:
+        raise _character(text, translated, disguised)
+    normalised = nfkc(translated)
     if not normalised:
         raise _fail(text, "is empty")
+    lookalike = first_lookalike(normalised)
+    if lookalike is not None:
+        raise _character(text, normalised, lookalike)
     return normalised
+
+
+def _character(text: str, read: str, position: int) -> AmountCharacterError:
+    fault = fault_at(read, position)
+    return AmountCharacterError(f"{_quote(text)}: {fault.text}", field="amount",
+                                character=fault.character, codepoint=fault.codepoint,
+                                name=fault.name, position=fault.position,
+                                looks_like=fault.looks_like)
 
 
 def _check_range(text: str, fen: int, allow_negative: bool) -> int:

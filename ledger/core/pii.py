@@ -19,6 +19,7 @@ import os
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from ledger.core.errors import LedgerError
+from ledger.core.normalise import fold
 
 
 class PiiKeyError(LedgerError):
@@ -57,6 +58,11 @@ class PiiVault:
                               code="pii_undecryptable") from None
 
     def digest(self, value: str) -> str:
+        """The keyed digest of `value` under NFKC (`normalise.fold`): the one place every ID,
+        card, receipt and birth-date key passes, so a value typed full-width anywhere (a
+        service call that skipped the readers, a list from another office) finds its ASCII
+        form. NFKC leaves ASCII as it is, so no digest already stored changes."""
+        value = fold(value)
         return hmac.new(self._index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

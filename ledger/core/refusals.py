@@ -392,6 +392,12 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("not_a_village", "region level",
          "{region} is a {level}, not a village",
          "Households and complaints about places belong to villages."),
+        ("number_character", "field character codepoint name position looks_like",
+         "{field}: character {character} ({codepoint} {name}) at position {position} is not "
+         "a digit",
+         "A number (ID, card, amount) holding a character that is none of its digits after "
+         "NFKC: a letter typed for a digit (O, l), a digit of another script (٤), a Cyrillic "
+         "or Greek lookalike; `looks_like` is the digit it passes for, or None."),
         ("bank_card_invalid", "",
          "a bank card number has 12 to 19 digits",
          "A bank card number of the wrong shape."),
@@ -976,9 +982,11 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("file_too_large", "max_bytes",
          "file is larger than {max_bytes} bytes",
          "An import file beyond the size limit."),
-        ("file_encoding", "",
-         "the file is neither UTF-8 nor GB18030 text",
-         "An import file in another encoding."),
+        ("file_encoding", "line position encoding detail",
+         "the file is neither UTF-8 nor GB18030 text: line {line}, character {position}: "
+         "{detail} (read as {encoding})",
+         "An import file in another encoding (Latin-1, UTF-16, a binary file): where it stops "
+         "being text in the reading that got further, UTF-8 or GB18030, and why."),
         ("file_unreadable", "detail",
          "cannot read: {detail}",
          "The file cannot be opened."),
@@ -1001,9 +1009,21 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "a number longer than 15 digits was stored as a number, and Excel has already dropped "
          "its last digits: format the column as text and type it again",
          "An ID or card number a workbook kept as a number (Excel keeps 15 digits)."),
+        ("problems_more", "count",
+         "… and {count} more problem(s) after these",
+         "A file with more problems than are listed (10,000): the rest are counted, not kept "
+         "(a 200 MB file of bad lines is refused in bounded memory)."),
+        ("file_changed", "",
+         "the file changed while it was being imported; nothing was imported",
+         "The file's bytes differ between its check and its import (rows are read again "
+         "from the file, not held in memory)."),
         ("column_missing", "headers",
          "missing column (write it as {headers})",
          "A required column is missing."),
+        ("column_duplicated", "header first second",
+         "columns {first} and {second} are both {header}: keep one",
+         "Two header cells name the same column of the kind (the same name twice, or its "
+         "Chinese and English names): neither is read in place of the other."),
         ("cell_too_long", "max_length",
          "value is too long",
          "A cell longer than any field."),
@@ -1059,8 +1079,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("column_ignored", "header position cells",
          "column {position} ({header}) is not read by this kind: {cells} cell(s) with a "
          "value ignored",
-         "A column no column of the kind reads (an extra column, a second column of the same "
-         "name, cells past the header's width); `header` is empty where it has none."),
+         "A column no column of the kind reads (an extra column, cells past the header's "
+         "width); `header` is empty where it has none."),
         ("lines_blank", "count lines",
          "{count} blank line(s) skipped",
          "Lines with no value in any cell, skipped; `lines` lists them."),

@@ -24,6 +24,7 @@ from ledger.core.idcard import (
     matching_form,
     read_number,
 )
+from ledger.core.normalise import number_text
 from ledger.core.pii import PiiVault
 from ledger.funds.posting import check_date
 from ledger.models import (
@@ -86,8 +87,11 @@ def unsalted(stored: str | None) -> str | None:
 
 
 def normalise_card(text: str) -> str:
-    digits = text.replace(" ", "").replace("-", "")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+    """A card number as typed, in the one form it is stored and digested in: NFKC (full-width
+    digits are the same card), spaces and dashes dropped; a character that is no ASCII digit
+    is refused by name (`number_character`: a letter O, an Arabic-Indic digit)."""
+    digits = number_text(text, "bank_card")
+    if not 12 <= len(digits) <= 19:
         raise LedgerError("a bank card number has 12 to 19 digits", code="bank_card_invalid")
     return digits
 

@@ -29,7 +29,14 @@ from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.households.cards import add_card, close_card, household_cards, same_number
 from ledger.households.registry import normalise_card
-from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.csvfile import (
+    Column,
+    ImportProblems,
+    Problem,
+    Problems,
+    parse_date,
+    read,
+)
 from ledger.imports.households import ImportResult, household_of_line, registered_id
 from ledger.models import CardKind, Household, Member, User
 from ledger.store.access import Action, require
@@ -86,7 +93,7 @@ def import_cards(session: Session, actor: User, vault: PiiVault, path) -> Import
     require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, COLUMNS)
     name = Path(path).name
-    problems: list[Problem] = []
+    problems = Problems()
     added = same = 0
     seen: dict[tuple, int] = {}
     for row in rows:
@@ -116,7 +123,7 @@ def import_cards(session: Session, actor: User, vault: PiiVault, path) -> Import
                                     exc.code, exc.params))
     # Nothing is kept when a line was refused: the caller rolls the transaction back.
     if problems:
-        raise ImportProblems(sorted(problems, key=lambda p: p.line))
+        raise ImportProblems(problems.sorted(key=lambda p: p.line))
     return ImportResult("cards", added, same, rows.report)
 
 

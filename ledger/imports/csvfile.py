@@ -11,19 +11,24 @@
   carries a code and its parameters (ledger.core.refusals), like the refusal it is part of.
 - Nothing a file holds is dropped without a line in the import's report (`Rows.report`, lines
   of the same shape as problems, codes in ledger.core.refusals): columns not read (extra
-  columns, a second column of the same name, cells past the header's width) and blank lines.
+  columns, cells past the header's width) and blank lines. Two columns the kind would read as
+  one (户编码 twice, or 户编码 and household_code) are refused, naming both positions.
+- Every cell is read under NFKC (ledger.core.normalise): full-width digits and letters are
+  ASCII; a number holding a lookalike is refused by its column's reader, naming the character.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from ledger.core.errors import LedgerError
+from ledger.core.normalise import nfkc
 from ledger.imports import progress, spreadsheet
 from ledger.store.bulk import collector_paused
 
@@ -49,16 +54,57 @@ class Problem:
     reason: str
     code: str = "cell_invalid"   # ledger.core.refusals; a service's refusal keeps its own
     params: dict = field(default_factory=dict, compare=False, hash=False)
+    # The column's place in the file (1-based), where the problem is a cell's: a header can
+    # be written several ways (户编码, household_code), the place finds it in any of them.
+    position: int | None = field(default=None, compare=False)
 
     def as_value(self) -> dict:
         """The problem as plain values, as the refusal `import_problems` carries it."""
         return {"file": self.file, "line": self.line, "column": self.column,
-                "code": self.code, "params": self.params, "reason": self.reason}
+                "position": self.position, "code": self.code, "params": self.params,
+                "reason": self.reason}
 
     def __str__(self) -> str:
         where = f"{self.file}, line {self.line}" + (f", column {self.column}" if self.column
                                                     else "")
+        if self.column and self.position:
+            where += f" (no. {self.position})"
         return f"{where}: {self.reason}"
+
+
+MAX_PROBLEMS = 10_000   # problems kept and shown; past them a file's problems are counted
+
+
+class Problems(list):
+    """A file's problems as an importer collects them: at most MAX_PROBLEMS are kept, the rest
+    counted in `more` (a 200 MB file of bad lines must not hold millions of them)."""
+
+    def __init__(self, problems=()):
+        super().__init__()
+        self.more = 0
+        self.extend(problems)
+
+    def append(self, problem: Problem) -> None:
+        if len(self) < MAX_PROBLEMS:
+            super().append(problem)
+        else:
+            self.more += 1
+
+    def extend(self, problems) -> None:
+        for problem in problems:
+            self.append(problem)
+        self.more += getattr(problems, "more", 0)
+
+    def __add__(self, other):
+        both = Problems(self)
+        both.more += self.more
+        both.extend(other)
+        return both
+
+    def sorted(self, key) -> "Problems":
+        ordered = Problems(sorted(self, key=key))
+        ordered.more = self.more
+        return ordered
 
 
 class ImportProblems(LedgerError):
@@ -67,6 +113,12 @@ class ImportProblems(LedgerError):
     code = "import_problems"
 
     def __init__(self, problems: list[Problem]):
+        more = getattr(problems, "more", 0)
+        problems = list(problems[:MAX_PROBLEMS])
+        if more:
+            problems.append(Problem(problems[-1].file, problems[-1].line, "", f"… and {more} "
+                                    "more problem(s) after these", "problems_more",
+                                    {"count": more}))
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
@@ -74,53 +126,171 @@ class ImportProblems(LedgerError):
                          count=len(problems), problems=[p.as_value() for p in problems])
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     values: dict = field(default_factory=dict)
 
 
-class Rows(list):
-    """The rows of a file, and `report`: what the file holds that no row carries (Problem
-    values that do not stop the import), for the importer to pass on in its result."""
+class Rows:
+    """The rows of a checked file, read from it again each time they are gone through (the
+    file is not held in memory), and `report`: what the file holds that no row carries
+    (Problem values that do not stop the import), for the importer to pass on in its result.
+    `positions`: header (its first name) → the column's place in the file, 1-based."""
 
-    def __init__(self, rows=(), report=()):
-        super().__init__(rows)
+    def __init__(self, reading, count: int, report=(), positions=None):
+        self._reading = reading
+        self._count = count
         self.report: list[Problem] = list(report)
+        self.positions: dict[str, int] = dict(positions or {})
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def each(self):
+        """The rows, without telling a watcher."""
+        return self._reading.rows()
 
     def __iter__(self):
         # Going through the rows is the import's work: a watcher (ledger.imports.progress,
         # the command line's progress bar) is told how far it has got.
         return progress.watched(self)
 
+    def __getitem__(self, index: int) -> Row:
+        for i, row in enumerate(self.each()):
+            if i == index:
+                return row
+        raise IndexError(index)
 
-def decode(path: Path) -> str:
-    data = path.read_bytes()
-    if len(data) > MAX_FILE_BYTES:
+
+CHUNK_BYTES = 1 << 20   # read in pieces of whole lines: memory bounded by a piece, not a file
+BOM = b"\xef\xbb\xbf"
+# What a GB18030 reading of a file that is not GB18030 gives away (docs/formats.md,
+# "Encoding"): private-use characters (GBK's user-defined areas: Latin-1 "üß" → U+E3EA), C1
+# controls, and a non-ASCII character touching an ASCII letter (a candidate, judged below).
+_SUSPECT = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff\x80-\x9f]|"
+                      "(?<=[A-Za-z])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z])")
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    offset: int        # of the first byte of the piece that failed
+    line: int
+    position: int      # character in the line, 1-based
+    detail: str
+
+
+def _pieces(path: Path):
+    """(byte offset, lines before, piece) of the file in pieces of whole lines, without a BOM.
+    A line break byte (0x0A) is never part of a UTF-8 or GB18030 multi-byte character, so a
+    piece ends where a character does."""
+    with path.open("rb") as f:
+        offset, lines = 0, 0
+        head = f.read(len(BOM))
+        if head != BOM:
+            f.seek(0)
+        else:
+            offset = len(BOM)
+        while True:
+            piece = f.read(CHUNK_BYTES)
+            if not piece:
+                return
+            piece += f.readline()
+            yield offset, lines, piece
+            offset += len(piece)
+            lines += piece.count(b"\n")
+
+
+def _where(piece: bytes, lines: int, offset: int, at: int, encoding: str, detail: str):
+    line_start = piece.rfind(b"\n", 0, at) + 1
+    column = len(piece[line_start:at].decode(encoding, "replace")) + 1
+    return _Undecodable(offset + at, lines + piece.count(b"\n", 0, at) + 1, column, detail)
+
+
+def _first_undecodable(path: Path, encoding: str) -> _Undecodable | None:
+    """Where `path` stops being text in `encoding` (strictly decoded, and for GB18030 also
+    plausible: see _SUSPECT and _implausible), or None. Streams the file."""
+    for offset, lines, piece in _pieces(path):
+        failed = None
+        try:
+            text = piece.decode(encoding)
+        except UnicodeDecodeError as exc:
+            bad = piece[exc.start:exc.start + 4]
+            failed = _where(piece, lines, offset, exc.start, encoding,
+                            f"bytes {bad.hex(' ')} do not decode")
+            text = piece[:exc.start].decode(encoding)   # what came before may say more
+        if encoding == "gb18030":
+            for match in _SUSPECT.finditer(text):
+                reason = _implausible(match.group())
+                if reason:
+                    at = len(text[:match.start()].encode(encoding))
+                    return _where(piece, lines, offset, at, encoding, reason)
+        if failed is not None:
+            return failed
+    return None
+
+
+def _implausible(character: str) -> str | None:
+    """Why a character read as GB18030 means the file is in another encoding, or None.
+    A two-byte character whose second byte is an ASCII letter, next to an ASCII letter, is a
+    Latin word with one accented byte inside ("Müller" read as "M黮ler"): real county files
+    hold rare characters (堃 88D2, 珺 AC42, 𠮷 in four bytes) between Chinese characters or at
+    a cell's edge, never inside a Latin word."""
+    codepoint = f"U+{ord(character):04X}"
+    if "\ue000" <= character <= "\uf8ff" or character >= "\U000f0000":
+        return f"{codepoint} is a private-use character (another encoding read as GB18030)"
+    if "\x80" <= character <= "\x9f":
+        return f"{codepoint} is a control character"
+    encoded = character.encode("gb18030")
+    if len(encoded) == 2 and encoded[1:].isalpha():
+        return (f"{character!r} ({encoded.hex(' ')}) inside a Latin word: an accented letter of "
+                "another encoding (Latin-1, Windows-1252) read as GB18030")
+    return None
+
+
+def detect_encoding(path: Path) -> str:
+    """The file's encoding: UTF-8 (with or without BOM) or GB18030, decided by reading the
+    whole file strictly in each (streamed); anything else is refused naming the line and the
+    character where it stops being text, never decoded as nonsense (docs/formats.md)."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
         raise ImportProblems([Problem(path.name, 0, "", "file is larger than 200 MB",
                                       "file_too_large", {"max_bytes": MAX_FILE_BYTES})])
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ImportProblems([Problem(path.name, line, "", "the file is neither UTF-8 nor "
-                                      "GB18030 text", "file_encoding")]) from None
+    as_utf8 = _first_undecodable(path, "utf-8")
+    if as_utf8 is None:
+        return "utf-8"
+    as_gb = _first_undecodable(path, "gb18030")
+    if as_gb is None:
+        return "gb18030"
+    # The reading that got further names the place worth looking at: a GB18030 file with one
+    # bad byte on line 5,000 fails as UTF-8 on its first Chinese character.
+    # At the same place, GB18030's reason says more ("inside a Latin word").
+    encoding, at = max((("UTF-8", as_utf8), ("GB18030", as_gb)),
+                       key=lambda e: (e[1].offset, e[0] == "GB18030"))
+    raise ImportProblems([Problem(
+        path.name, at.line, "", f"the file is neither UTF-8 nor GB18030 text: line {at.line}, "
+        f"character {at.position}: {at.detail} (read as {encoding}); save it as UTF-8",
+        "file_encoding", {"line": at.line, "position": at.position, "encoding": encoding,
+                          "detail": at.detail})])
+
+
+def text_lines(path: Path, encoding: str | None = None):
+    """The file's text, streamed (an open text file; the caller closes it), in `encoding`
+    (detected when not given)."""
+    encoding = encoding or detect_encoding(path)
+    stream = path.open("rb")
+    if stream.read(len(BOM)) != BOM:
+        stream.seek(0)
+    return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
 
 
 def read(path: str | Path, columns: list[Column]) -> Rows:
-    """Parse the whole file; raise ImportProblems listing every bad line, or return rows."""
-    # a row object per line, up to hundreds of thousands (ledger.store.bulk)
-    with collector_paused():
-        return _read(path, columns)
-
-
-def _read(path, columns) -> Rows:
+    """Check every cell of the file; raise ImportProblems listing every bad line, or return
+    the rows — read again from the file as they are gone through, so that memory holds a line
+    at a time, not the file (red-team: a 50 MB file took 755 MB)."""
     path = Path(path)
     name = path.name
     try:
@@ -132,14 +302,13 @@ def _read(path, columns) -> Rows:
     if spreadsheet.is_old_excel(path, head):
         raise ImportProblems([Problem(name, 0, "", "an old Excel .xls file: save it as .xlsx "
                                       "or CSV", "file_old_excel")])
-    problems: list[Problem] = []
-    if spreadsheet.is_workbook(path, head):
-        header, records = _workbook_records(path)
-    else:
-        header, records = _csv_records(path, problems)
+    workbook = spreadsheet.is_workbook(path, head)
+    problems = Problems()
+    encoding = None if workbook else _checked_encoding(path)
+    header, records = _records(path, workbook, problems, encoding)
     positions = _match_header(name, header, columns, problems)
     read_at = set(positions.values())
-    rows: list[Row] = []
+    count = 0
     blank: list[int] = []
     unread: dict[int, int] = {}   # position of a column not read → its cells that hold a value
     for line, record in records:
@@ -149,13 +318,69 @@ def _read(path, columns) -> Rows:
         for i, cell in enumerate(record):
             if i not in read_at and (not isinstance(cell, str) or cell.strip()):
                 unread[i] = unread.get(i, 0) + 1
-        rows.append(_parse_record(name, line, record, columns, positions, problems))
-    if not rows and not problems:
+        count += 1
+        _parse_record(name, line, record, columns, positions, problems)
+    if not count and not problems:
         problems.append(Problem(name, 2, "", "the file has a header but no rows",
                                 "file_no_rows"))
     if problems:
         raise ImportProblems(problems)
-    return Rows(rows, _unread_report(name, header, read_at, unread, blank))
+    return Rows(_Reading(path, workbook, encoding, columns, positions, _file_digest(path)),
+                count,
+                _unread_report(name, header, read_at, unread, blank),
+                {c.headers[0]: positions[c.key] + 1 for c in columns if c.key in positions})
+
+
+def _records(path: Path, workbook: bool, problems: list[Problem], encoding=None):
+    if workbook:
+        return _workbook_records(path)
+    return _csv_records(path, problems, encoding)
+
+
+def _checked_encoding(path: Path) -> str:
+    try:
+        return detect_encoding(path)
+    except OSError as exc:
+        raise ImportProblems([Problem(path.name, 0, "", f"cannot read: {exc.strerror}",
+                                      "file_unreadable", {"detail": exc.strerror})]) from None
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while piece := f.read(CHUNK_BYTES):
+            digest.update(piece)
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How to read a checked file's rows again: each pass parses the file anew (the cells
+    were checked; a file changed since is refused rather than imported unchecked)."""
+    path: Path
+    workbook: bool
+    encoding: str | None
+    columns: list
+    positions: dict
+    digest: bytes
+
+    def rows(self):
+        problems: list[Problem] = []
+        name = self.path.name
+        with collector_paused():
+            _header, records = _records(self.path, self.workbook, problems, self.encoding)
+            for line, record in records:
+                if not any((cell.strip() if isinstance(cell, str) else cell)
+                           for cell in record):
+                    continue
+                row = _parse_record(name, line, record, self.columns, self.positions,
+                                    problems)
+                if problems:
+                    break
+                yield row
+        if problems or _file_digest(self.path) != self.digest:
+            raise ImportProblems([Problem(name, 0, "", "the file changed while it was being "
+                                          "imported; nothing was imported", "file_changed")])
 
 
 def _unread_report(name, header, read_at, unread, blank) -> list[Problem]:
@@ -177,22 +402,24 @@ def _unread_report(name, header, read_at, unread, blank) -> list[Problem]:
     return report
 
 
-def _csv_records(path: Path, problems: list[Problem]):
+def _csv_records(path: Path, problems: list[Problem], encoding: str | None = None):
     """The header and (line, cells) of a CSV file; a line the csv module cannot parse ends the
     records with a problem naming it."""
     name = path.name
     try:
-        text = decode(path)
+        stream = text_lines(path, encoding)
     except OSError as exc:
         raise ImportProblems([Problem(name, 0, "", f"cannot read: {exc.strerror}",
                                       "file_unreadable", {"detail": exc.strerror})]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(stream)
     try:
         header = next(reader)
     except StopIteration:
+        stream.close()
         raise ImportProblems([Problem(name, 1, "", "the file is empty", "file_empty")]) \
             from None
     except csv.Error as exc:
+        stream.close()
         raise ImportProblems([Problem(name, 1, "", f"not CSV: {exc}", "file_not_csv",
                                       {"detail": str(exc)})]) from None
 
@@ -203,6 +430,8 @@ def _csv_records(path: Path, problems: list[Problem]):
         except csv.Error as exc:
             problems.append(Problem(name, reader.line_num, "", f"not valid CSV: {exc}",
                                     "file_not_csv", {"detail": str(exc)}))
+        finally:
+            stream.close()
 
     return header, records()
 
@@ -242,11 +471,21 @@ def _text_or_lost(value):
 
 
 def _match_header(name, header, columns, problems) -> dict[str, int]:
-    cleaned = [h.strip().lstrip("\ufeff") for h in header]
+    cleaned = [nfkc(h.lstrip("\ufeff")) for h in header]
     positions = {}
     for column in columns:
         found = [i for i, h in enumerate(cleaned)
                  if h in column.headers or h.lower() in column.headers]
+        if len(found) > 1:
+            # Two columns the kind would read as one: which holds the truth is the office's
+            # to say, not the first one's by position (red-team: the second was dropped).
+            first, second = found[0] + 1, found[1] + 1
+            problems.append(Problem(name, 1, column.headers[0], f"columns {first} "
+                                    f"({cleaned[found[0]]}) and {second} "
+                                    f"({cleaned[found[1]]}) are both {column.headers[0]}: keep "
+                                    "one", "column_duplicated",
+                                    {"header": column.headers[0], "first": first,
+                                     "second": second}))
         if found:
             positions[column.key] = found[0]
         elif column.required:
@@ -262,6 +501,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _parse_record(name, line, record, columns, positions, problems) -> Row:
+    found = len(problems)
+    row = _parse_cells(name, line, record, columns, positions, problems)
+    for i in range(found, len(problems)):   # each cell's problem with its column's place
+        key = next((c.key for c in columns if c.headers[0] == problems[i].column), None)
+        if key in positions:
+            problems[i] = replace(problems[i], position=positions[key] + 1)
+    return row
+
+
+def _parse_cells(name, line, record, columns, positions, problems) -> Row:
     row = Row(line)
     for column in columns:
         index = positions.get(column.key)
@@ -271,7 +520,10 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
             problems.append(Problem(name, line, header, spreadsheet.LOST_DIGITS,
                                     "cell_lost_digits"))
             continue
-        raw = cell.strip()
+        # NFKC at the boundary (ledger.core.normalise): full-width digits, letters and
+        # punctuation, as a Chinese input method types them, are read as ASCII in every column,
+        # so a code, date or number typed either way is one value.
+        raw = nfkc(cell) if len(cell) <= MAX_FIELD else cell
         if len(raw) > MAX_FIELD:
             problems.append(Problem(name, line, header, "value is too long", "cell_too_long",
                                     {"max_length": MAX_FIELD}))
@@ -304,6 +556,51 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
             problems.append(Problem(name, line, header, str(exc), "cell_invalid",
                                     {"detail": str(exc)}))
     return row
+
+
+def every_line(file: str, rows, work, *, session=None, columns=(),
+               by_code: dict[str, str] | None = None, default: str = "") -> list[Problem]:
+    """Run `work(row)` for every row and return every problem found, each with its line and
+    column, instead of stopping at the first (red-team: a file with three bad lines said one,
+    without its column). With `session`, each line runs in a savepoint, so that a refused
+    line leaves nothing behind for the lines after it to be judged against; nothing is kept
+    anyway when a problem is returned (the caller raises, its transaction rolls back).
+
+    A refusal's column: the kind's column its parameters name (`field` or `column`, by key or
+    header), else `by_code[code]`, else `default`."""
+    problems = Problems()
+    places = getattr(rows, "positions", {})
+    for row in rows:
+        try:
+            if session is None:
+                work(row)
+            else:
+                with session.begin_nested():
+                    work(row)
+        except ImportProblems as exc:
+            problems.extend(_with_column(p, columns, by_code, default, places)
+                            for p in exc.problems)
+        except LedgerError as exc:
+            problems.append(_with_column(Problem(file, row.line, "", str(exc), exc.code,
+                                                 exc.params), columns, by_code, default, places))
+    return problems
+
+
+def _with_column(problem: Problem, columns, by_code, default, places) -> Problem:
+    if not problem.column:
+        problem = _named_column(problem, columns, by_code, default)
+    if problem.column and problem.position is None and problem.column in places:
+        problem = replace(problem, position=places[problem.column])
+    return problem
+
+
+def _named_column(problem: Problem, columns, by_code, default) -> Problem:
+    named = problem.params.get("field") or problem.params.get("column")
+    for column in columns:
+        if named is not None and (named == column.key or named in column.headers):
+            return replace(problem, column=column.headers[0])
+    column = (by_code or {}).get(problem.code, default)
+    return replace(problem, column=column) if column else problem
 
 
 def at_line(file: str, line: int, action):

@@ -12,7 +12,7 @@ whose number the file writes in its other form (15 or 18 characters; the first i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -36,7 +36,8 @@ from ledger.imports.csvfile import (
     Column,
     ImportProblems,
     Problem,
-    at_line,
+    Problems,
+    every_line,
     parse_date,
     read,
 )
@@ -101,11 +102,14 @@ class ImportResult:
     report: list = field(default_factory=list)
 
 
+REGISTER_BATCH = 5_000
+
+
 def import_households(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
     require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, HOUSEHOLD_COLUMNS)
     name = Path(path).name
-    problems, new, same, later = [], [], 0, []
+    problems, new, same, later = Problems(), [], 0, []   # every problem of the file
     seen: dict[str, int] = {}
     for row in rows:
         v = row.values
@@ -148,20 +152,28 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
                 # A later export's status with its date (清退 since June): recorded as the
                 # status history import records it; already recorded, nothing is written.
                 later.append(v)
-    _raise_if(problems)
-    # Each line's own checks first, so that a refusal names its line; then every new
-    # household at once (households.register_households: the same rows and entries).
+    # Each line's own checks, so that a refusal names its line and column (every line's,
+    # with the problems above); then every new household at once
+    # (households.register_households: the same rows and entries).
     villages: set[str] = set()
-    for row in new:
+
+    def check(row):
         v = row.values
-        at_line(name, row.line, lambda: (check_new_household(
-            session, actor, v["village"], v["registered_on"], v["bank_card"], villages),
-            check_text(Household.__table__, {"code": v["code"], "village_code": v["village"],
-                                             "head_name": v["head_name"]})))
-    register_households(session, actor, vault, [
-        NewHousehold(v["code"], v["village"], v["head_name"], _enrolled_as(v),
-                     v["registered_on"], v["bank_card"], v["phone"])
-        for v in (row.values for row in new)])
+        check_new_household(session, actor, v["village"], v["registered_on"], v["bank_card"],
+                            villages)
+        check_text(Household.__table__, {"code": v["code"], "village_code": v["village"],
+                                         "head_name": v["head_name"]})
+
+    checked = every_line(name, new, check, columns=HOUSEHOLD_COLUMNS,
+                         by_code=_HOUSEHOLD_COLUMN_OF, default="户编码")
+    _raise_if((problems + checked).sorted(key=_report_order), rows)
+    # In batches: register_households builds every row and entry of its batch in memory
+    # (the same rows and entries as one call; bench/import_memory.py measures it).
+    for start in range(0, len(new), REGISTER_BATCH):
+        register_households(session, actor, vault, [
+            NewHousehold(v["code"], v["village"], v["head_name"], _enrolled_as(v),
+                         v["registered_on"], v["bank_card"], v["phone"])
+            for v in (row.values for row in new[start:start + REGISTER_BATCH])])
     record_past_statuses(session, actor, [
         PastStatus(v["code"], v["status"], v["status_date"], "户状态（建档立卡户导入）")
         for v in [*(row.values for row in new), *later] if _enrolled_as(v) is not v["status"]])
@@ -202,7 +214,7 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
     accept_wrong_check = context_of(session).accept_wrong_check_character
     rows = read(path, MEMBER_COLUMNS)
     name = Path(path).name
-    problems, new, same, report = [], [], 0, list(rows.report)
+    problems, new, same, report = Problems(), [], 0, list(rows.report)
     seen: dict[tuple, int] = {}
     for row in rows:
         v = row.values
@@ -251,15 +263,21 @@ def import_members(session: Session, actor: User, vault: PiiVault, path) -> Impo
                                       "registered is kept", "id_number_form_kept",
                                       {"household": v["household"],
                                        "log_index": existing.log_index}))
-    _raise_if(problems)
     members = []
-    for row in new:
+
+    def check(row):
         v = row.values
         member = NewMember(v["name"], v["relation"], v["id_number"].registered, v["death_date"],
                            accept_wrong_check_character=accept_wrong_check)
-        at_line(name, row.line, lambda: (prepare_member(vault, v["household"], member),
-                                         check_text(Member.__table__, {"name": v["name"]})))
+        prepare_member(vault, v["household"], member)
+        check_text(Member.__table__, {"name": v["name"]})
         members.append((v["household"], member))
+
+    checked = every_line(name, new, check, columns=MEMBER_COLUMNS,
+                         by_code={"invalid_choice": "与户主关系", "id_number_invalid": "身份证号",
+                                  "number_character": "身份证号", "date_invalid": "死亡日期"},
+                         default="身份证号")
+    _raise_if((problems + checked).sorted(key=_report_order), rows)
     add_members(session, actor, vault, members)   # all at once, as add_member would one by one
     return ImportResult("members", len(new), same, sorted(report, key=_report_order))
 
@@ -285,6 +303,19 @@ def _report_order(line: Problem) -> int:
     return line.line   # by line; within a line, in the order found (sorted is stable)
 
 
-def _raise_if(problems: list[Problem]) -> None:
+def _raise_if(problems: list[Problem], rows=None) -> None:
+    """Every problem, each cell's with its column's place in the file."""
     if problems:
-        raise ImportProblems(problems)
+        places = getattr(rows, "positions", {})
+        placed = Problems(p if p.position or p.column not in places
+                          else replace(p, position=places[p.column]) for p in problems)
+        placed.more = getattr(problems, "more", 0)
+        raise ImportProblems(placed)
+
+
+# Which column a refusal of the household checks points at (the rest: 户编码).
+_HOUSEHOLD_COLUMN_OF = {"not_found": "村代码", "not_a_village": "村代码",
+                        "out_of_scope": "村代码",
+                        "date_invalid": "识别日期", "date_future": "识别日期",
+                        "bank_card_invalid": "银行卡号", "number_character": "银行卡号",
+                        "text_too_long": "户主姓名"}

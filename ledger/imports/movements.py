@@ -140,10 +140,11 @@ def _refusal_column(exc: LedgerError, columns: list[Column]) -> str:
     return column if column in known else ""
 
 
-def _resolve_lots(session: Session, name: str, rows) -> list[Problem]:
-    """Replace each line's lot (an id or a document number) by the lot's id; the problems of
-    lots that do not exist, or documents that opened several lots (write the lot's id), as
-    `ledger.funds.lots.lot_by_reference` refuses them."""
+def _resolve_lots(session: Session, name: str, rows) -> tuple[list[Problem], dict]:
+    """Each line's lot (an id or a document number) resolved: the problems of lots that do
+    not exist, or documents that opened several lots (write the lot's id), as
+    `ledger.funds.lots.lot_by_reference` refuses them, and reference → lot id. (Kept apart
+    from the rows: they are read again from the file as they are gone through.)"""
     problems, found = [], {}
     for row in rows:
         ref = row.values["lot"]
@@ -156,9 +157,7 @@ def _resolve_lots(session: Session, name: str, rows) -> list[Problem]:
             exc = found[ref]
             problems.append(Problem(name, row.line, LOT.headers[0], str(exc), exc.code,
                                     exc.params))
-        else:
-            row.values["lot"] = found[ref]
-    return problems
+    return problems, found
 
 
 def _repeated_vouchers(name: str, rows) -> list[Problem]:
@@ -183,14 +182,15 @@ def _import(kind: str, columns: list[Column], record, session: Session, actor: U
             path) -> ImportResult:
     rows = read(path, columns)
     name = Path(path).name
-    problems = _repeated_vouchers(name, rows) + _resolve_lots(session, name, rows)
+    lot_problems, lots_of = _resolve_lots(session, name, rows)
+    problems = _repeated_vouchers(name, rows) + lot_problems
     if problems:
         raise ImportProblems(sorted(problems, key=lambda p: p.line))
     before = _recorded(session, [row.values["voucher"] for row in rows])
     added = same = 0
     for row in rows:
         try:
-            record(session, actor, row.values)
+            record(session, actor, {**row.values, "lot": lots_of[row.values["lot"]]})
         except LedgerError as exc:
             column = _refusal_column(exc, columns)
             refused = ImportProblems([Problem(name, row.line, column, str(exc), exc.code,

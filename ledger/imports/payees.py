@@ -20,7 +20,7 @@ from ledger.core import creditcode, idcard
 from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.funds import projects
-from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, read
+from ledger.imports.csvfile import Column, ImportProblems, Problem, every_line, read
 from ledger.imports.households import ImportResult
 from ledger.models import Payee, PayeeKind, User
 from ledger.store.access import Action, require
@@ -101,24 +101,33 @@ def import_payees(session: Session, actor: User, vault: PiiVault, path) -> Impor
             seen.setdefault((key, value), row.line)
     if problems:
         raise ImportProblems(problems)
-    added = same = 0
-    for row in rows:
+    count = {"added": 0, "same": 0}
+
+    def line(row):
         v = row.values
         existing = session.get(Payee, v["code"])
         if existing is not None:
             # Scope first: a clerk of another county learns nothing of this payee.
-            at_line(name, row.line, lambda: require(session, actor, Action.RECORD,
-                                                    existing.region_code))
+            require(session, actor, Action.RECORD, existing.region_code)
             if not _same(existing, v, vault):
                 raise ImportProblems([Problem(name, row.line, "收款人编码",
                                               f"payee {v['code']} exists with other content",
                                               "already_exists",
                                               {"what": "payee", "key": v["code"]})])
-            same += 1
-            continue
-        at_line(name, row.line, lambda: projects.register_payee(
+            count["same"] += 1
+            return
+        projects.register_payee(
             session, actor, code=v["code"], kind=v["kind"], name=v["name"],
             region_code=v["region"], credit_code=v.get("credit_code"),
-            id_number=v.get("id_number"), home_county=v.get("home_county"), vault=vault))
-        added += 1
-    return ImportResult("payees", added, same, rows.report)
+            id_number=v.get("id_number"), home_county=v.get("home_county"), vault=vault)
+        count["added"] += 1
+
+    # Every line's refusal with its column; a refused line rolls back alone (issue 19).
+    problems = every_line(name, rows, line, session=session, columns=COLUMNS,
+                          by_code={"not_found": "所在区划", "out_of_scope": "所在区划",
+                                   "id_number_invalid": "身份证号",
+                                   "number_character": "身份证号"},
+                          default="收款人编码")
+    if problems:
+        raise ImportProblems(problems)
+    return ImportResult("payees", count["added"], count["same"], rows.report)

@@ -27,17 +27,18 @@ def reporting(callback: Callback):
         _watcher.reset(token)
 
 
-def watched(rows: list) -> Iterator:
-    """Iterate `rows` (a list), telling the watcher, if there is one, after each row."""
+def watched(rows) -> Iterator:
+    """Iterate `rows` (csvfile.Rows: its `each()` and its length), telling the watcher, if
+    there is one, after each row."""
     callback = _watcher.get()
     if callback is None:
-        return list.__iter__(rows)
+        return rows.each()
     return _counting(rows, callback)
 
 
-def _counting(rows: list, callback: Callback) -> Iterator:
+def _counting(rows, callback: Callback) -> Iterator:
     total = len(rows)
     callback(0, total)
-    for done, row in enumerate(list.__iter__(rows), start=1):
+    for done, row in enumerate(rows.each(), start=1):
         yield row
         callback(done, total)

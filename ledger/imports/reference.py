@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 
 from ledger.core.money import parse_yuan
 from ledger.funds import lots, projects
-from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
+from ledger.imports.csvfile import (
+    Column,
+    ImportProblems,
+    Problem,
+    every_line,
+    parse_date,
+    read,
+)
 from ledger.imports.households import ImportResult
 from ledger.models import Project, ProjectStatus, Region, RegionLevel, SourceLevel, User
 from ledger.org import regions
@@ -66,42 +73,62 @@ APPROPRIATION_COLUMNS = [
 def import_regions(session: Session, actor: User, _vault, path) -> ImportResult:
     rows = read(path, REGION_COLUMNS)
     name = Path(path).name
-    added = same = 0
-    for row in rows:  # parents come before children in a well-formed file, as in the registry
+    count = {"added": 0, "same": 0}
+
+    def line(row):  # parents come before children in a well-formed file, as in the registry
         v = row.values
         existing = session.get(Region, v["code"])
         if existing is not None:
             if (existing.name, existing.level, existing.parent_code) == \
                     (v["name"], v["level"], v["parent"]):
-                same += 1
-                continue
+                count["same"] += 1
+                return
             raise ImportProblems([Problem(name, row.line, "区划代码", f"region {v['code']} "
                                           f"exists as {existing.name} ({existing.level.value}, "
                                           f"under {existing.parent_code})", "already_exists",
                                           {"what": "region", "key": v["code"]})])
-        at_line(name, row.line, lambda: regions.add_region(
-            session, actor, code=v["code"], name=v["name"], level=v["level"],
-            parent_code=v["parent"]))
-        added += 1
-    return ImportResult("regions", added, same, rows.report)
+        regions.add_region(session, actor, code=v["code"], name=v["name"], level=v["level"],
+                           parent_code=v["parent"])
+        count["added"] += 1
+
+    # Every line's refusal, each with its column (a refused line rolls back alone, so the
+    # lines after it are judged as if it were not there; nothing is kept when any is).
+    _raise_all(every_line(name, rows, line, session=session, columns=REGION_COLUMNS,
+                          by_code={"not_found": "上级代码"}, default="区划代码"))
+    return ImportResult("regions", count["added"], count["same"], rows.report)
 
 
 def import_appropriations(session: Session, actor: User, _vault, path) -> ImportResult:
     rows = read(path, APPROPRIATION_COLUMNS)
     name = Path(path).name
-    added = same = 0
-    for row in rows:
+    count = {"added": 0, "same": 0}
+
+    def line(row):
         v = row.values
         known = lots.find_lot(session, v["doc"], v["source"], v["year"]) is not None
-        at_line(name, row.line, lambda: lots.appropriate(
-            session, actor, doc_number=v["doc"], source_level=v["source"], year=v["year"],
-            title=v["title"], function_codes=v["function_codes"], allowed_uses=v["uses"],
-            amount_fen=v["amount"], region_code=v["region"], effective_date=v["date"]))
-        if known:  # appropriate() was a no-op: same document, same content
-            same += 1
-        else:
-            added += 1
-    return ImportResult("appropriations", added, same, rows.report)
+        lots.appropriate(session, actor, doc_number=v["doc"], source_level=v["source"],
+                         year=v["year"], title=v["title"], function_codes=v["function_codes"],
+                         allowed_uses=v["uses"], amount_fen=v["amount"],
+                         region_code=v["region"], effective_date=v["date"])
+        # appropriate() was a no-op when known: same document, same content
+        count["same" if known else "added"] += 1
+
+    _raise_all(every_line(name, rows, line, session=session, columns=APPROPRIATION_COLUMNS,
+                          by_code=_APPROPRIATION_COLUMN_OF, default="文号"))
+    return ImportResult("appropriations", count["added"], count["same"], rows.report)
+
+
+# Which column a refusal of an appropriation line points at (the rest: 文号).
+_APPROPRIATION_COLUMN_OF = {"not_found": "下达区划", "out_of_scope": "下达区划",
+                            "function_code_administrative": "功能科目",
+                            "function_code_unknown": "功能科目", "use_unknown": "用途",
+                            "use_prohibited": "用途", "amount_not_positive": "金额",
+                            "amount_too_large": "金额", "date_invalid": "下达日期"}
+
+
+def _raise_all(problems: list[Problem]) -> None:
+    if problems:
+        raise ImportProblems(problems)
 
 
 def appropriation_keys(path) -> list[tuple]:
@@ -190,46 +217,52 @@ def import_projects(session: Session, actor: User, _vault, path) -> ImportResult
     """
     rows = read(path, PROJECT_COLUMNS)
     name = Path(path).name
-    added = same = 0
-    for row in rows:
-        v = row.values
-        stage, date, doc, proposed_on, proposal_doc = _line_stage(name, row)
-        existing = session.get(Project, v["code"])
-        if existing is not None:
-            # Scope first: a clerk of another county learns nothing of this project.
-            at_line(name, row.line, lambda: require(session, actor, Action.RECORD,
-                                                    existing.county_code))
-            recorded = (existing.name, existing.county_code, existing.function_code)
-            if recorded != (v["name"], v["county"], v["function_code"]) or (
-                    v.get("implementing_unit") is not None
-                    and v["implementing_unit"] != existing.implementing_unit):
-                raise ImportProblems([Problem(
-                    name, row.line, "项目编码", f"project {v['code']} exists as "
-                    f"{existing.name} ({existing.county_code}, {existing.function_code})",
-                    "already_exists", {"what": "project", "key": v["code"]})])
-            events = projects.stage_events(session, v["code"])
-            _compare_step(name, row.line, v["code"], events[0], "申报日期", "申报文号",
-                          proposed_on, proposal_doc)
-        else:
-            events = []
-            at_line(name, row.line, lambda: projects.register_project(
-                session, actor, code=v["code"], name=v["name"], county_code=v["county"],
-                function_code=v["function_code"], proposed_on=proposed_on,
-                doc_number=proposal_doc, implementing_unit=v.get("implementing_unit")))
-        current = projects.project_stage(session, v["code"])
-        if stage is not ProjectStatus.PROPOSED and current is stage:
-            step = next(e for e in reversed(events) if e.status is stage)
-            _compare_step(name, row.line, v["code"], step, "入库日期", "文号", date, doc)
-        elif stage is ProjectStatus.IN_LIBRARY and current is ProjectStatus.PROPOSED or \
-                stage is ProjectStatus.REJECTED:
-            comment = v.get("comment") or ("导入入库" if stage is ProjectStatus.IN_LIBRARY
-                                           else "导入不予立项")
-            at_line(name, row.line, lambda: projects.advance_project(
-                session, actor, v["code"], stage, date, comment, doc_number=doc))
-            added += 1
-            continue
-        if existing is not None:
-            same += 1
-        else:
-            added += 1
-    return ImportResult("projects", added, same, rows.report)
+    count = {"added": 0, "same": 0}
+    _raise_all(every_line(name, rows, lambda row: _import_project(session, actor, name, row,
+                                                                  count),
+                          session=session, columns=PROJECT_COLUMNS,
+                          by_code={"not_found": "县代码", "out_of_scope": "县代码",
+                                   "function_code_unknown": "功能科目",
+                                   "function_code_administrative": "功能科目",
+                                   "project_function_code": "功能科目"}, default="项目编码"))
+    return ImportResult("projects", count["added"], count["same"], rows.report)
+
+
+def _import_project(session, actor, name, row, count) -> None:
+    """One line of a projects file (see import_projects)."""
+    v = row.values
+    stage, date, doc, proposed_on, proposal_doc = _line_stage(name, row)
+    existing = session.get(Project, v["code"])
+    if existing is not None:
+        # Scope first: a clerk of another county learns nothing of this project.
+        require(session, actor, Action.RECORD, existing.county_code)
+        recorded = (existing.name, existing.county_code, existing.function_code)
+        if recorded != (v["name"], v["county"], v["function_code"]) or (
+                v.get("implementing_unit") is not None
+                and v["implementing_unit"] != existing.implementing_unit):
+            raise ImportProblems([Problem(
+                name, row.line, "项目编码", f"project {v['code']} exists as "
+                f"{existing.name} ({existing.county_code}, {existing.function_code})",
+                "already_exists", {"what": "project", "key": v["code"]})])
+        events = projects.stage_events(session, v["code"])
+        _compare_step(name, row.line, v["code"], events[0], "申报日期", "申报文号",
+                      proposed_on, proposal_doc)
+    else:
+        events = []
+        projects.register_project(
+            session, actor, code=v["code"], name=v["name"], county_code=v["county"],
+            function_code=v["function_code"], proposed_on=proposed_on,
+            doc_number=proposal_doc, implementing_unit=v.get("implementing_unit"))
+    current = projects.project_stage(session, v["code"])
+    if stage is not ProjectStatus.PROPOSED and current is stage:
+        step = next(e for e in reversed(events) if e.status is stage)
+        _compare_step(name, row.line, v["code"], step, "入库日期", "文号", date, doc)
+    elif stage is ProjectStatus.IN_LIBRARY and current is ProjectStatus.PROPOSED or \
+            stage is ProjectStatus.REJECTED:
+        comment = v.get("comment") or ("导入入库" if stage is ProjectStatus.IN_LIBRARY
+                                       else "导入不予立项")
+        projects.advance_project(session, actor, v["code"], stage, date, comment,
+                                 doc_number=doc)
+        count["added"] += 1
+        return
+    count["same" if existing is not None else "added"] += 1

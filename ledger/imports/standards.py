@@ -11,8 +11,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ledger.core.errors import LedgerError
 from ledger.core.money import parse_yuan
-from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
+from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
 from ledger.imports.households import ImportResult
 from ledger.models import User
 from ledger.rolls.standards import (
@@ -81,7 +82,19 @@ def import_standards(session: Session, actor: User, _vault, path) -> ImportResul
     firsts = {}
     for line, spec in specs:
         firsts.setdefault(spec.county_code, line)
-    for county, line in firsts.items():
-        at_line(name, line, lambda c=county: check_county(session, c))
+    problems = [Problem(name, line, "县级区划代码", str(exc), exc.code, exc.params)
+                for county, line in firsts.items() for exc in _refusal(check_county, session,
+                                                                       county)]
+    if problems:   # every county's, not the first one's
+        raise ImportProblems(problems)
     added, same = record_standards(session, actor, [spec for _line, spec in specs])
     return ImportResult("standards", added, same)
+
+
+def _refusal(check, *args) -> list[LedgerError]:
+    """The refusal `check(*args)` raises, as a list of none or one."""
+    try:
+        check(*args)
+    except LedgerError as exc:
+        return [exc]
+    return []

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.core.idcard import IdNumberError, check_character, mask, normalise
+from ledger.core.normalise import NumberCharacterError
 
 
 def make(region="430121", birth=dt.date(1990, 1, 1), seq="123"):
@@ -25,7 +27,6 @@ def test_legacy_15_digit_number_converts():
 
 
 @pytest.mark.parametrize("bad,reason", [
-    ("11010519491231002Y", "only digits"),
     ("110105194912310021", "check character"),
     ("11010519491331002X", "not a date"),
     ("1101051949123100", "16 characters"),
@@ -34,6 +35,18 @@ def test_legacy_15_digit_number_converts():
 def test_bad_numbers_are_refused_with_a_reason(bad, reason):
     with pytest.raises(IdNumberError, match=reason):
         normalise(bad)
+
+
+def test_a_character_that_is_no_digit_is_named():
+    """Full-width digits are the number (NFKC); a letter or another script's digit is named."""
+    assert normalise("１１０１０５１９４９１２３１００２ｘ") == "11010519491231002X"
+    for bad, named in (("11010519491231002Y", "'Y' (U+0059 latin capital letter y) at "
+                        "position 18"), ("11010519491231O02X", "'O' (U+004F latin capital "
+                        "letter o) at position 15 is not a digit (it looks like '0')"),
+                       ("١1010519491231002X", "U+0661 arabic-indic digit one")):
+        with pytest.raises(NumberCharacterError, match=re.escape(named)) as err:
+            normalise(bad)
+        assert err.value.code == "number_character" and bad not in str(err.value)
 
 
 def test_messages_never_show_the_whole_number():

@@ -42,7 +42,8 @@ def test_regions_then_appropriations_import_idempotently(ft, world, tmp_path):
 
 
 @pytest.mark.parametrize("text,where", [
-    (DOCS.replace("2130505;2130504", "2130501"), "docs.csv, line 2: function code 2130501"),
+    (DOCS.replace("2130505;2130504", "2130501"),
+     "docs.csv, line 2, column 功能科目 (no. 5): function code 2130501"),
     (DOCS.replace("300000", "300000.001"), "docs.csv, line 3, column 金额"),
     (DOCS.replace("中央", "国际"), "docs.csv, line 2, column 资金级次"),
 ])
@@ -85,10 +86,10 @@ def test_project_library_entries_import_idempotently_and_never_approved(ft, worl
 @pytest.mark.parametrize("text,where", [
     (PROJECTS.replace(",入库,", ",已批复,"), "projects.csv, line 2, column 状态"),
     (PROJECTS.replace("2025-01-10", ""), "projects.csv, line 2, column 入库日期"),
-    (PROJECTS.replace("2130504", "2130501"), "projects.csv, line 3: project XM-2025-02: "
-                                             "function code '2130501' is not allowed"),
-    (PROJECTS.replace(",430121,2130504", ",430122,2130504"), "projects.csv, line 3: "
-                                                             "k_clerk works for region"),
+    (PROJECTS.replace("2130504", "2130501"), "projects.csv, line 3, column 功能科目 (no. 4): "
+     "project XM-2025-02: function code '2130501' is not allowed"),
+    (PROJECTS.replace(",430121,2130504", ",430122,2130504"), "projects.csv, line 3, column "
+     "县代码 (no. 3): k_clerk works for region"),
 ])
 def test_a_bad_project_file_imports_nothing(ft, world, tmp_path, text, where):
     from ledger.models import Project
@@ -103,7 +104,8 @@ def test_a_project_code_with_other_content_is_refused(ft, world, tmp_path):
     ft("--as", "k_clerk", "import", "projects", write(tmp_path, "a.csv", PROJECTS))
     code, _, err = ft("--as", "k_clerk", "import", "projects",
                       write(tmp_path, "b.csv", PROJECTS.replace("蔬菜大棚", "食用菌")))
-    assert code == 2 and "line 2, column 项目编码: project XM-2025-01 exists as 蔬菜大棚" in err
+    assert code == 2 and \
+        "line 2, column 项目编码 (no. 1): project XM-2025-01 exists as 蔬菜大棚" in err
 
 
 def test_a_column_the_kind_does_not_read_is_named_in_the_report(ft, world, tmp_path):

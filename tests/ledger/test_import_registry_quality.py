@@ -191,7 +191,7 @@ def test_a_list_with_the_15_digit_number_finds_an_18_digit_member(ft, world, tmp
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_what_no_column_reads_is_named_in_the_report(ft, world, tmp_path, encoding):
-    text = ("户编码,姓名,与户主关系,身份证号,备注,死亡日期,身份证号\n"
+    text = ("户编码,姓名,与户主关系,身份证号,备注,死亡日期,户口本编号\n"
             f"H-100,赵大,户主,{idn(11)},低保户,,{idn(11)}\n"
             ",,,,,,\n"
             f"H-101,钱二,户主,{idn(13)},,,,多出的格\n"
@@ -202,7 +202,7 @@ def test_what_no_column_reads_is_named_in_the_report(ft, world, tmp_path, encodi
     report = json.loads(out)["report"]
     assert [(r["line"], r["column"], r["code"], r["params"]) for r in report] == [
         (1, "备注", "column_ignored", {"header": "备注", "position": 5, "cells": 1}),
-        (1, "身份证号", "column_ignored", {"header": "身份证号", "position": 7, "cells": 1}),
+        (1, "户口本编号", "column_ignored", {"header": "户口本编号", "position": 7, "cells": 1}),
         (1, "", "column_ignored", {"header": "", "position": 8, "cells": 1}),
         (3, "", "lines_blank", {"count": 2, "lines": [3, 5]}),
     ]
@@ -243,6 +243,7 @@ def test_the_setting_is_read_from_the_config_file_and_off_by_default(tmp_path):
 
 def test_reading_a_number_marks_a_wrong_check_character_and_keeps_the_registered_form():
     from ledger.core.idcard import IdNumberError, matching_form, normalise, read_number
+    from ledger.core.normalise import NumberCharacterError
     assert read_number(LEGACY) == read_number(f" {LEGACY} ")
     assert (read_number(LEGACY).registered, read_number(LEGACY).matching) == (LEGACY, idn(22))
     assert matching_form(LEGACY) == idn(22) and matching_form(idn(22)) == idn(22)
@@ -252,10 +253,13 @@ def test_reading_a_number_marks_a_wrong_check_character_and_keeps_the_registered
         normalise(WRONG)
     assert err.value.problem == "check_character"
     for bad, problem in ((WRONG[:17], "length"), (WRONG[:10] + "13" + WRONG[12:], "birth_date"),
-                         (WRONG[:5] + "A" + WRONG[6:], "characters")):
+                         (WRONG[:6] + WRONG[8:16] + "X", "characters")):
         with pytest.raises(IdNumberError) as err:
             read_number(bad)
         assert err.value.problem == problem
+    with pytest.raises(NumberCharacterError) as err:   # a letter is named (issue 19)
+        read_number(WRONG[:5] + "A" + WRONG[6:])
+    assert err.value.params["position"] == 6
 
 
 def test_a_clerk_is_asked_for_the_id_number_when_the_command_line_leaves_it_out(ft, world,

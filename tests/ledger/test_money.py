@@ -113,8 +113,12 @@ REJECTED_YUAN = [
     ("5-", "is not an amount"),
     ("¥", "is not an amount"),
     ("元", "is not an amount"),
-    ("1²3", "is not an amount"),
-    ("①", "is not an amount"),
+    ("1²3", "'²' (U+00B2 superscript two) at position 2 is not a digit"),
+    ("①", "(U+2460 circled digit one) at position 1 is not a digit"),
+    ("12O.00", "'O' (U+004F latin capital letter o) at position 3 is not a digit (it looks "
+               "like '0')"),
+    ("١٢٣", "(U+0661 arabic-indic digit one) at position 1 is not a digit (it looks like "
+            "'1')"),
     ("0x10", "is not an amount"),
     ("1_000", "is not an amount"),
     ("10,000,000,000,000.01", "exceeds the maximum"),

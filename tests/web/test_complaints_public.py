@@ -36,3 +36,21 @@ def test_receipt_lookups_are_rate_limited(app, scene, browser, monkeypatch):
     codes = [visitor.post("/complaint/status", {"receipt": "ABCD-EFGH-JKM"},
                           token_from="/complaint/status").status_code for _ in range(4)]
     assert codes == [404, 404, 404, 429]
+
+
+def test_codes_typed_full_width_are_the_codes(app, scene, browser):
+    """Every form reads codes under NFKC (web.forms.Form, issue 19): a subject and a receipt
+    typed with a Chinese input method's full-width letters and digits are the ASCII ones;
+    the complaint's own words are kept as typed."""
+    wide = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
+    visitor = browser()
+    r = visitor.post("/complaint/", {"subject_kind": "roll_line",
+                                     "subject_code": f"{scene.own['roll']}:1".translate(wide),
+                                     "summary": "这一户，实际没有养殖（核实）", "name": ""},
+                     token_from="/complaint/")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html[-2000:]
+    receipt = re.search(r'id="receipt" class="mono">([^<]+)<', html).group(1)
+    r = visitor.post("/complaint/status", {"receipt": receipt.translate(wide)},
+                     token_from="/complaint/status")
+    assert r.status_code == 200 and "长沙县" in r.get_data(as_text=True)

@@ -9,14 +9,13 @@ import datetime as dt
 import importlib
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.store.access import Action
 from web import db, unit
 from web.access import actor, requires
-from web.forms import db_id
+from web.forms import Form, db_id
 from web.i18n import gettext
 from web.settings import current_settings
 
@@ -31,7 +30,7 @@ def installed():
         return None
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(Form):
     to = SelectField("状态", validators=[DataRequired()])
     reason = SelectField("原因", validators=[Optional()])
     until = DateField("暂不提示至", validators=[Optional()])
@@ -39,7 +38,7 @@ class TransitionForm(FlaskForm):
     note = StringField("说明", validators=[Optional(), Length(max=1000)])
 
 
-class ScanForm(FlaskForm):
+class ScanForm(Form):
     pass
 
 

@@ -4,13 +4,13 @@ per client address (a receipt has 50 random bits, but nobody should get to try t
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.core.errors import LedgerError
 from ledger.org import signin as auth
 from web import db, unit
+from web.forms import Form
 from web.i18n import gettext
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaint")
@@ -21,7 +21,7 @@ SUBJECTS = {"village": "村（村代码）", "project": "项目（项目编号�
             "roll_line": "清册中的一户（清册编号:行号）", "household": "农户（户编码）"}
 
 
-class ComplaintForm(FlaskForm):
+class ComplaintForm(Form):
     subject_kind = SelectField("投诉对象", validators=[DataRequired()])
     subject_code = StringField("编号", validators=[DataRequired(), Length(max=120)])
     summary = TextAreaField("反映的问题", validators=[DataRequired(), Length(max=5000)])
@@ -29,7 +29,7 @@ class ComplaintForm(FlaskForm):
     phone = StringField("电话（可不填）", validators=[Optional(), Length(max=30)])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     receipt = StringField("回执号", validators=[DataRequired(), Length(max=40)])
 
 
