@@ -26,6 +26,7 @@ from ledger.audit.entries import (
     row_record,
 )
 from ledger.audit.tlog import merkle
+from ledger.core import clock
 from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
 from ledger.store.context import context_of
 from ledger.store.db import insert_tuples, is_read_only
@@ -37,7 +38,7 @@ def log_origin(session: Session) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return clock.now()   # the server's clock, which the rules that count from it also read
 
 
 @dataclass

@@ -95,7 +95,24 @@ def _simple(name, func, help_text, needs_household=False, with_comment=False):
     roll_group.command(name)(command)
 
 
-_simple("publish", rolls.publish, "Record that the roll is posted on the village board.")
+@roll_group.command("publish")
+@click.argument("code")
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help="The day it went up on the village board (default today).")
+@click.option("--reason", default=None,
+              help="Why a publication dated before today is recorded late (补记公示理由); "
+                   "needed then. The window counts from today whatever the date.")
+@pass_ctx
+def roll_publish(ctx, code, day, reason):
+    """Record that the roll is posted on the village board."""
+    with ctx.session() as s:
+        rolls.publish(s, ctx.actor(s), code, day, reason)
+        shown = rolls.publicity(s, rolls.get_roll(s, code),
+                                ctx.settings.roll_publicity_working_days)
+    click.echo(f"roll {code}: publish recorded")
+    if shown.backdated:
+        click.echo(f"补记公示 / backdated: dated {shown.posted}, recorded {shown.recorded}; "
+                   f"approval from {shown.earliest}")
 _simple("object", rolls.object_to, "Record an objection to a household's line (holds it).",
         needs_household=True, with_comment=True)
 

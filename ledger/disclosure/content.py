@@ -51,6 +51,7 @@ from ledger.models import (
     TransferKind,
 )
 from ledger.models.disclosure import HouseholdSupport, ProjectDetails, SupervisionContact
+from ledger.rolls.lifecycle import recorded_on
 from ledger.rolls.standards import standards_by_id
 from ledger.store.access import ancestors
 
@@ -318,6 +319,7 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
         ["补助标准", "；".join(kinds) + "（金额 = 标准 × 数量）"],
         ["本村户数", f"{households} 户"], ["本村合计", amount_text(total)],
         ["公示期", f"{date_text(display_from)} 至 {date_text(display_to)}"],
+        *_backdated_publication(session, events, before),
         ["监督举报电话", supervision_phones(session, village_code, before)],
         ["异议和投诉", f"对某户有异议，请写明清册编号和序号（如 {roll.code}:"
                       f"{lines[0][0].line_no}），拨打监督举报电话或向村委会反映"],
@@ -330,6 +332,24 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
                         "header": ["序号", "户主姓名", "身份证号", "银行卡号", "补助项目",
                                    "标准（元）", "数量", "金额（元）", "状态"],
                         "rows": rows}]}
+
+
+def _backdated_publication(session, events, before: int) -> list[list[str]]:
+    """The notice's mark of a publication recorded after the date typed for it (补记公示): the
+    board's date, the day the server recorded it, the reason, and that the window counts from
+    the recording. Only a publication recorded with its reason (every backdated one since the
+    reason is required) is marked, so that a notice printed before is recomputed unchanged."""
+    event = next((e for e in events if e.kind is RollEventKind.PUBLISHED
+                  and e.log_index < before), None)
+    if event is None or event.comment == "公示":
+        return []
+    recorded = recorded_on(session, event)
+    if event.effective_date >= recorded:
+        return []
+    return [["补记公示", f"公示日期 {date_text(event.effective_date)} 系补记，"
+                         f"{date_text(recorded)} 录入系统；理由：{event.comment}；"
+                         "公示期自录入之日起算 / backdated publication, recorded on "
+                         f"{recorded.isoformat()}; the window counts from the recording"]]
 
 
 # ----------------------------------------------------------------------------- county annual

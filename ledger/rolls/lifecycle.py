@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.audit.entries import image_template, table_record
+from ledger.audit.entries import decode_entry, image_template, table_record
 from ledger.audit.log import lock_head, record_change
+from ledger.core import clock
 from ledger.core.classification import check_spending
 from ledger.core.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
 from ledger.core.idcard import matching_form
@@ -42,6 +43,7 @@ from ledger.households.cards import cards_for_lines
 from ledger.models import (
     Account,
     AccountKind,
+    AuditEntry,
     FundLot,
     Household,
     HouseholdEvent,
@@ -614,24 +616,88 @@ def _events(session, roll) -> list[RollEvent]:
 
 
 def published_on(session, roll) -> dt.date | None:
-    return next((e.effective_date for e in _events(session, roll)
-                 if e.kind is RollEventKind.PUBLISHED), None)
+    """The date typed for the roll's publication (the day it went up on the board)."""
+    event = publication(session, roll)
+    return event.effective_date if event is not None else None
 
 
-def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent:
+def publication(session, roll) -> RollEvent | None:
+    return next((e for e in _events(session, roll) if e.kind is RollEventKind.PUBLISHED), None)
+
+
+def recorded_on(session, row) -> dt.date:
+    """The server's day on which `row` was recorded: the time of the audit entry that wrote it
+    (ledger.core.clock), never a date anybody typed."""
+    data = session.execute(select(AuditEntry.entry).where(
+        AuditEntry.log_id == row.log_id, AuditEntry.idx == row.log_index)).scalar_one()
+    return clock.day_of(_EPOCH + dt.timedelta(microseconds=decode_entry(data)["time_us"]))
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Publicity:
+    """A roll's 公示 as the ledger knows it: the day typed for it (`posted`, the board's date),
+    the day the server recorded it (`recorded`), the reason given when the first is earlier
+    (补记公示), and the first day it may be approved, counted from the later of the two."""
+    posted: dt.date
+    recorded: dt.date
+    reason: str | None
+    earliest: dt.date
+
+    @property
+    def backdated(self) -> bool:
+        return self.posted < self.recorded
+
+
+def publicity(session, roll, working_days: int) -> Publicity | None:
+    """The roll's publication, or None before it is published. A backdated publication (dated
+    before the day it was recorded) keeps its typed date on the roll and its notices, marked,
+    and its window counts from the recording: typing an earlier date never shortens it."""
+    event = publication(session, roll)
+    if event is None:
+        return None
+    recorded = recorded_on(session, event)
+    backdated = event.effective_date < recorded
+    reason = event.comment if backdated and event.comment != "公示" else None
+    return Publicity(event.effective_date, recorded, reason,
+                     publicity_ends(max(event.effective_date, recorded), working_days))
+
+
+def publish(session: Session, actor: User, code: str, day: dt.date,
+            reason: str | None = None) -> RollEvent:
+    """Record that the roll went up on the village board on `day`.
+
+    `day` is the board's date and may be earlier than today (the clerk records a posting made
+    before), but never before the roll was recorded, nor in the future; a date before today
+    needs `reason` (补记公示: why it is recorded late), kept as the event's comment and shown
+    wherever the roll's publication is. The window counts from the recording either way."""
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     # 公示 is done in the villages: the township whose villages hold every line publishes too.
     require(session, actor, Action.RECORD,
             township_of_roll(session, actor, roll) or roll.county_code)
-    # Not in the future. A date in the past is allowed (boards are posted before the clerk
-    # records it); entries dated long before they were recorded are alert STA-05's business.
     _not_future(day, "publication date")
     if published_on(session, roll) is not None:
         raise LedgerError(f"roll {code} was already published on {published_on(session, roll)}",
                           code="roll_already_published", roll=code,
                           published=published_on(session, roll))
-    return add_event(session, actor, roll, RollEventKind.PUBLISHED, day, "公示")
+    created = recorded_on(session, roll)
+    if day < created:
+        raise LedgerError(f"公示日期 {day} 早于清册 {code} 录入系统之日 {created} / roll {code} "
+                          f"was recorded on {created}; it cannot have been published on {day}",
+                          code="roll_published_before_created", roll=code, published=day,
+                          created=created)
+    today = clock.today()
+    reason = (reason or "").strip()
+    if day < today and not reason:
+        raise LedgerError(f"补记公示须说明理由：公示日期 {day} 早于录入之日 {today} / roll {code}: "
+                          f"a publication dated {day}, before today ({today}), needs its reason",
+                          code="roll_publication_backdated", roll=code, published=day,
+                          recorded=today)
+    return add_event(session, actor, roll, RollEventKind.PUBLISHED, day,
+                     reason if day < today else "公示")
 
 
 def publicity_ends(published: dt.date, working_days: int) -> dt.date:
@@ -765,16 +831,26 @@ def approve_roll(session: Session, actor: User, code: str, day: dt.date,
         raise MakerChecker(f"{actor.username} created roll {code} and cannot approve it",
                            user=actor.username, what="roll", key=code)
     _not_future(day, "approval date")
-    published = published_on(session, roll)
-    if published is None:
+    shown = publicity(session, roll, working_days)
+    if shown is None:
         raise LedgerError(f"roll {code} has not been published; it must be on the board first",
                           code="roll_not_published", roll=code)
-    earliest = publicity_ends(published, working_days)
-    if day < earliest:
-        raise LedgerError(f"roll {code} was published on {published}; it must stay on the board "
-                          f"for {working_days} working days and can be approved from {earliest}",
-                          code="roll_publicity_running", roll=code, published=published,
-                          working_days=working_days, earliest=earliest)
+    # Both the date typed for the approval and the server's day must be past the window, and
+    # the window counts from the day the publication was recorded when it was backdated.
+    if day < shown.earliest or clock.today() < shown.earliest:
+        if shown.backdated:
+            raise LedgerError(
+                f"清册 {code} 的公示日期为 {shown.posted}，但于 {shown.recorded} 才录入（补记）；"
+                f"公示期自录入之日起算，{shown.earliest} 起方可审核 / roll {code} was published "
+                f"on {shown.posted} but recorded on {shown.recorded}; its {working_days} working "
+                f"days count from the recording and it can be approved from {shown.earliest}",
+                code="roll_publicity_from_recording", roll=code, published=shown.posted,
+                recorded=shown.recorded, working_days=working_days, earliest=shown.earliest)
+        raise LedgerError(f"roll {code} was published on {shown.posted}; it must stay on the "
+                          f"board for {working_days} working days and can be approved from "
+                          f"{shown.earliest}", code="roll_publicity_running", roll=code,
+                          published=shown.posted, working_days=working_days,
+                          earliest=shown.earliest)
     if any(e.kind is RollEventKind.APPROVED for e in _events(session, roll)):
         raise LedgerError(f"roll {code} is already approved", code="roll_already_approved",
                           roll=code)
@@ -831,7 +907,7 @@ def _send(session, actor, code, day) -> list[tuple]:
 
 def _not_future(day, what: str) -> None:
     check_date(day, what)
-    if day > dt.date.today():
+    if day > clock.today():   # the server's day (ledger.core.clock), as the log records it
         raise LedgerError(f"{what} {day} is in the future", code="date_in_future",
                           field=what, date=day)
 

@@ -21,6 +21,8 @@ from flask import (
     send_file,
     url_for,
 )
+from wtforms import StringField
+from wtforms.validators import Length, Optional
 
 from ledger.core.pii import PiiVault
 from ledger.imports.bank import (
@@ -74,7 +76,9 @@ def roll_detail(roll_code: str):
     object_form, resolve_form = _objection_forms(view)
     # A township that prepared the roll publishes it; the county does the rest.
     county_steps = rolls.township_of_roll(s, me, view.roll) is None
+    shown = rolls.publicity(s, view.roll, current_settings().ledger.roll_publicity_working_days)
     return render_template("staff/roll.html", v=view, form=RollDateForm(),
+                           publish_form=RollPublishForm(), publicity=shown,
                            bank_form=BankResultsForm(), object_form=object_form,
                            resolve_form=resolve_form, county_steps=county_steps,
                            differences=_bank_differences(s, view.roll))
@@ -217,10 +221,20 @@ def _roll_step(call) -> None:
     unit.run(lambda: call(form.day.data), done=gettext("操作成功"))
 
 
+class RollPublishForm(RollDateForm):
+    """The board's date, and why it is recorded late when that date is before today (补记)."""
+    reason = StringField("补记理由", validators=[Optional(), Length(max=500)])
+
+
 @bp.route("/<roll_code>/publish", methods=["POST"])
 @requires(Action.RECORD)
 def roll_publish(roll_code: str):
-    _roll_step(lambda day: rolls.publish(db.session(), actor(), roll_code, day))
+    form = RollPublishForm()
+    if not form.validate_on_submit():
+        unit.flash_form_errors(form)
+    else:
+        unit.run(lambda: rolls.publish(db.session(), actor(), roll_code, form.day.data,
+                                       form.reason.data), done=gettext("操作成功"))
     return redirect(url_for("rolls.roll_detail", roll_code=roll_code))
 
 
