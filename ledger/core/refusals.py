@@ -581,8 +581,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "roll {roll} was already published on {published}",
          "A roll is published once."),
         ("roll_published_before_created", "roll published created",
-         "roll {roll} was recorded on {created}; it cannot have been published on {published}",
-         "A publication dated before the day the roll was recorded (the server's clock)."),
+         "roll {roll} is dated {created}; it cannot have been published on {published}",
+         "A publication dated before the roll's own date (the date it was created with)."),
         ("roll_publication_backdated", "roll published recorded",
          "roll {roll}: a publication dated {published}, before the day it is recorded "
          "({recorded}), needs its reason",

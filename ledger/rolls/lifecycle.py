@@ -174,7 +174,7 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
             cards = cards_for_lines(session, [(h, None, False) for h, _ in pairs], as_of)
             return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
                                 use_code, standard_fen, pairs, [c.card_id for c in cards],
-                                project_code=project_code)
+                                project_code=project_code, as_of=as_of)
         resolved = _resolve(session, lines, county_code, item, standard_fen, as_of, vault)
         roll_item = item or _roll_item(resolved)
         digest = _content_digest(lot_id, county_code, roll_item, function_code, use_code,
@@ -190,7 +190,7 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
             x.card_id = paid.card_id
         return _insert_resolved(session, actor, code, lot_id, county_code, roll_item,
                                 function_code, use_code, standard_fen or 0, resolved,
-                                project_code=project_code)
+                                project_code=project_code, as_of=as_of)
 
 
 def township_preparing(session: Session, actor: User | None, county_code: str) -> str | None:
@@ -406,10 +406,12 @@ def _roll_row(actor, code, lot_id, county_code, item, function_code, use_code, s
 
 
 def _insert_roll(session, actor, code, lot_id, county_code, item, function_code, use_code,
-                 standard_fen, lines, card_ids=None, project_code=None) -> PaymentRoll:
+                 standard_fen, lines, card_ids=None, project_code=None,
+                 as_of=None) -> PaymentRoll:
     roll = _roll_row(actor, code, lot_id, county_code, item, function_code, use_code,
                      standard_fen, project_code)
-    with record_change(session, actor.username, "roll.create") as change:
+    with record_change(session, actor.username, "roll.create",
+                       **_dated(as_of)) as change:
         change.add(roll)
         session.flush()
         # Lines in with one DBAPI executemany, their images from a template in canonical key
@@ -446,6 +448,11 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
     return roll
 
 
+def _dated(as_of) -> dict:
+    """The roll's own date, in its entry (`roll_date`): a publication is never dated before."""
+    return {"roll_date": as_of.isoformat()} if as_of is not None else {}
+
+
 _LINE_COLUMNS = ["id", "roll_id", "line_no", "household_code", "quantity", "amount_fen",
                  "log_index", "log_id"]
 _ALL_LINE_COLUMNS = _LINE_COLUMNS + ["item", "tier", "year", "member_id", "quantity_centi",
@@ -453,12 +460,13 @@ _ALL_LINE_COLUMNS = _LINE_COLUMNS + ["item", "tier", "year", "member_id", "quant
 
 
 def _insert_resolved(session, actor, code, lot_id, county_code, item, function_code, use_code,
-                     standard_fen, lines: list[_Line], project_code=None) -> PaymentRoll:
+                     standard_fen, lines: list[_Line], project_code=None,
+                     as_of=None) -> PaymentRoll:
     """As `_insert_roll`, for a roll with lines of the second form: every column written, each
     image made by `table_record` (a null later column left out, as verification does)."""
     roll = _roll_row(actor, code, lot_id, county_code, item, function_code, use_code,
                      standard_fen, project_code)
-    with record_change(session, actor.username, "roll.create") as change:
+    with record_change(session, actor.username, "roll.create", **_dated(as_of)) as change:
         change.add(roll)
         session.flush()
         table = RollLine.__table__
@@ -628,9 +636,25 @@ def publication(session, roll) -> RollEvent | None:
 def recorded_on(session, row) -> dt.date:
     """The server's day on which `row` was recorded: the time of the audit entry that wrote it
     (ledger.core.clock), never a date anybody typed."""
+    entry = _entry_of(session, row)
+    return clock.day_of(_EPOCH + dt.timedelta(microseconds=entry["time_us"]))
+
+
+def roll_date(session, roll) -> dt.date:
+    """The roll's own date (the `as_of` it was drawn up on, kept in its `roll.create` entry),
+    or, for a roll created before that was kept, the day it was recorded. No publication is
+    dated before it."""
+    entry = _entry_of(session, roll)
+    kept = (entry["details"] or {}).get("roll_date")
+    if kept is not None:
+        return dt.date.fromisoformat(kept)
+    return clock.day_of(_EPOCH + dt.timedelta(microseconds=entry["time_us"]))
+
+
+def _entry_of(session, row) -> dict:
     data = session.execute(select(AuditEntry.entry).where(
         AuditEntry.log_id == row.log_id, AuditEntry.idx == row.log_index)).scalar_one()
-    return clock.day_of(_EPOCH + dt.timedelta(microseconds=decode_entry(data)["time_us"]))
+    return decode_entry(data)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -683,10 +707,10 @@ def publish(session: Session, actor: User, code: str, day: dt.date,
         raise LedgerError(f"roll {code} was already published on {published_on(session, roll)}",
                           code="roll_already_published", roll=code,
                           published=published_on(session, roll))
-    created = recorded_on(session, roll)
+    created = roll_date(session, roll)
     if day < created:
-        raise LedgerError(f"公示日期 {day} 早于清册 {code} 录入系统之日 {created} / roll {code} "
-                          f"was recorded on {created}; it cannot have been published on {day}",
+        raise LedgerError(f"公示日期 {day} 早于清册 {code} 的日期 {created} / roll {code} is "
+                          f"dated {created}; it cannot have been published on {day}",
                           code="roll_published_before_created", roll=code, published=day,
                           created=created)
     today = clock.today()
