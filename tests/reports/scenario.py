@@ -114,9 +114,11 @@ def _roll(sc: Scenario) -> None:
                           as_of=DAY)
         with clock.at(PUBLISHED):   # each step recorded on its day (ledger.core.clock)
             rolls.publish(s, sc.user(s, "k_clerk"), ROLL, PUBLISHED)
-    with transaction(sc.world.factory) as s, clock.at(APPROVED):
-        rolls.approve_roll(s, sc.user(s, "k_approver"), ROLL, APPROVED, 7)
-        rolls.send(s, sc.user(s, "k_clerk"), ROLL, SENT)
+    with transaction(sc.world.factory) as s:
+        with clock.at(APPROVED):
+            rolls.approve_roll(s, sc.user(s, "k_approver"), ROLL, APPROVED, 7)
+        with clock.at(SENT):
+            rolls.send(s, sc.user(s, "k_clerk"), ROLL, SENT)
     with transaction(sc.world.factory) as s:
         approver = sc.user(s, "k_approver")
         for n, (_code, quantity) in enumerate(lines):
