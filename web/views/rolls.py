@@ -7,7 +7,6 @@ and writes nothing until the clerk confirms.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 
@@ -24,6 +23,7 @@ from flask import (
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
+from ledger.core import clock
 from ledger.core.pii import PiiVault
 from ledger.imports.bank import (
     cards_of,
@@ -164,7 +164,7 @@ def _roll_args(meta: dict, path) -> dict:
     return dict(code=meta["code"], lot_id=meta["lot"], county_code=meta["county"],
                 item=meta["item"] or None, function_code=meta["function_code"],
                 use_code=meta["use"], standard_fen=meta["standard"], lines=lines,
-                as_of=dt.date.today(), vault=vault)
+                as_of=clock.today(), vault=vault)
 
 
 @bp.route("/new", methods=["GET", "POST"])
