@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import io
 import json
 import os
@@ -73,7 +72,7 @@ class Fundtrail:
         )
         out, err = io.StringIO(), io.StringIO()
         t = time.perf_counter()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _on_its_day(args):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 code = main(argv)
             except SystemExit as exc:
@@ -85,21 +84,6 @@ class Fundtrail:
                 f"fundtrail {' '.join(argv[2:])}: exit {code}\n{out.getvalue()}\n{err.getvalue()}"
             )
         return code, out.getvalue(), err.getvalue()
-
-
-def _on_its_day(args):
-    """A roll step of the province's history is recorded on the day it names (`--date`): the
-    history is lived in minutes, and a roll's publicity window counts from the day the ledger
-    recorded its publication (docs/ledger.md, "Dates that cannot be typed away"), so the loader
-    sets the server's clock (ledger.core.clock) as a county using the ledger would have had it.
-    A county loading rolls of past years into a live ledger cannot do this: see that section."""
-    from ledger.core import clock
-
-    words = [str(a) for a in args]
-    if not words or words[0] != "roll" or "--date" not in words:
-        return contextlib.nullcontext()
-    day = dt.date.fromisoformat(words[words.index("--date") + 1])
-    return clock.at(day) if day <= dt.date.today() else contextlib.nullcontext()
 
 
 def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:

@@ -101,7 +101,8 @@ def _simple(name, func, help_text, needs_household=False, with_comment=False):
               help="The day it went up on the village board (default today).")
 @click.option("--reason", default=None,
               help="Why a publication dated before today is recorded late (补记公示理由); "
-                   "needed then. The window counts from today whatever the date.")
+                   "optional. Such a publication is recorded and marked 补记公示, and an "
+                   "approval before its window counted from today raises alert E3.")
 @pass_ctx
 def roll_publish(ctx, code, day, reason):
     """Record that the roll is posted on the village board."""
@@ -112,7 +113,9 @@ def roll_publish(ctx, code, day, reason):
     click.echo(f"roll {code}: publish recorded")
     if shown.backdated:
         click.echo(f"补记公示 / backdated: dated {shown.posted}, recorded {shown.recorded}; "
-                   f"approval from {shown.earliest}")
+                   f"reason: {shown.reason or '未说明理由 (none given)'}; approval from "
+                   f"{shown.typed_earliest} by the date, from {shown.earliest} counted from "
+                   "the recording")
 _simple("object", rolls.object_to, "Record an objection to a household's line (holds it).",
         needs_household=True, with_comment=True)
 
@@ -139,7 +142,13 @@ def roll_approve(ctx, code, day):
     """Approve a roll after its publicity window (not by its creator)."""
     with ctx.session() as s:
         rolls.approve_roll(s, ctx.actor(s), code, day, ctx.settings.roll_publicity_working_days)
+        shown = rolls.publicity(s, rolls.get_roll(s, code),
+                                ctx.settings.roll_publicity_working_days)
     click.echo(f"roll {code} approved")
+    if shown.approved_early:   # recorded, and said: alert E3 raises it for auditors
+        click.echo(f"公示期未满即审核 / approved before the window counted from the recording: "
+                   f"公示录入于 {shown.recorded}，审核录入于 {shown.approval_recorded}; the window "
+                   f"counted from the recording ends {shown.earliest} (alert E3)")
 
 
 @roll_group.command("send")

@@ -583,10 +583,6 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("roll_published_before_created", "roll published created",
          "roll {roll} is dated {created}; it cannot have been published on {published}",
          "A publication dated before the roll's own date (the date it was created with)."),
-        ("roll_publication_backdated", "roll published recorded",
-         "roll {roll}: a publication dated {published}, before the day it is recorded "
-         "({recorded}), needs its reason",
-         "A backdated publication (补记公示) without the reason why it is recorded late."),
         ("roll_household_several_lines", "roll household lines",
          "household {household} has several lines on roll {roll} (lines {lines}); name the line",
          "An objection or decision named a household that has several lines; it must name the "
@@ -610,12 +606,6 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "roll {roll} was published on {published}; it must stay on the board for "
          "{working_days} working days and can be approved from {earliest}",
          "Approval before the publicity window ended."),
-        ("roll_publicity_from_recording", "roll published recorded working_days earliest",
-         "roll {roll} was published on {published} but recorded on {recorded}; its "
-         "{working_days} working days count from the recording and it can be approved from "
-         "{earliest}",
-         "Approval of a backdated publication before its window, counted from the day the "
-         "server recorded it, ended (the typed date never shortens it)."),
         ("roll_already_approved", "roll",
          "roll {roll} is already approved",
          "A roll is approved once."),

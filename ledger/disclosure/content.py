@@ -51,7 +51,12 @@ from ledger.models import (
     TransferKind,
 )
 from ledger.models.disclosure import HouseholdSupport, ProjectDetails, SupervisionContact
-from ledger.rolls.lifecycle import recorded_on
+from ledger.rolls.lifecycle import (
+    BACKDATED_NO_REASON,
+    EARLY_APPROVAL,
+    PUBLISHED_COMMENT,
+    recorded_on,
+)
 from ledger.rolls.standards import standards_by_id
 from ledger.store.access import ancestors
 
@@ -335,21 +340,29 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
 
 
 def _backdated_publication(session, events, before: int) -> list[list[str]]:
-    """The notice's mark of a publication recorded after the date typed for it (补记公示): the
-    board's date, the day the server recorded it, the reason, and that the window counts from
-    the recording. Only a publication recorded with its reason (every backdated one since the
-    reason is required) is marked, so that a notice printed before is recomputed unchanged."""
+    """The notice's marks of a publication recorded after the date typed for it (补记公示): the
+    board's date, the day the server recorded it, the reason (or that none was given); and of
+    an approval recorded before the window counted from that recording had passed (公示期未满
+    即审核), as its approval event says. Only a publication recorded as backdated (its comment
+    is not the plain "公示": every backdated one since they are marked) is marked, so that a
+    notice printed before is recomputed unchanged."""
     event = next((e for e in events if e.kind is RollEventKind.PUBLISHED
                   and e.log_index < before), None)
-    if event is None or event.comment == "公示":
+    if event is None or event.comment == PUBLISHED_COMMENT:
         return []
     recorded = recorded_on(session, event)
     if event.effective_date >= recorded:
         return []
-    return [["补记公示", f"公示日期 {date_text(event.effective_date)} 系补记，"
-                         f"{date_text(recorded)} 录入系统；理由：{event.comment}；"
-                         "公示期自录入之日起算 / backdated publication, recorded on "
-                         f"{recorded.isoformat()}; the window counts from the recording"]]
+    reason = event.comment if event.comment != BACKDATED_NO_REASON else "未说明理由"
+    marks = [["补记公示", f"公示日期 {date_text(event.effective_date)} 系补记，"
+                          f"{date_text(recorded)} 录入系统；理由：{reason} / backdated "
+                          f"publication, recorded on {recorded.isoformat()}"]]
+    approval = next((e for e in events if e.kind is RollEventKind.APPROVED
+                     and e.log_index < before), None)
+    if approval is not None and approval.comment.startswith(EARLY_APPROVAL):
+        marks.append(["审核", f"{approval.comment} / approved before the publicity window, "
+                             "counted from the recording, had passed"])
+    return marks
 
 
 # ----------------------------------------------------------------------------- county annual

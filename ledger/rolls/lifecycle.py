@@ -660,33 +660,61 @@ def _entry_of(session, row) -> dict:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
+# The comment of a publication recorded without a date before its recording (and of every
+# publication recorded before 补记 was marked); a backdated one without a reason is
+# BACKDATED_NO_REASON, so that notices printed before are recomputed unchanged
+# (ledger.disclosure.content marks only what is recorded as backdated).
+PUBLISHED_COMMENT = "公示"
+BACKDATED_NO_REASON = "补记公示"
+
+
 @dataclass(frozen=True)
 class Publicity:
     """A roll's 公示 as the ledger knows it: the day typed for it (`posted`, the board's date),
     the day the server recorded it (`recorded`), the reason given when the first is earlier
-    (补记公示), and the first day it may be approved, counted from the later of the two."""
+    (补记公示), the first day it may be approved by the typed dates (`typed_earliest`) and
+    counted from the recording (`earliest`); and its approval, typed and recorded, if any."""
     posted: dt.date
     recorded: dt.date
     reason: str | None
     earliest: dt.date
+    typed_earliest: dt.date
+    marked: bool = False          # recorded as backdated (its comment says so)
+    approved: dt.date | None = None
+    approval_recorded: dt.date | None = None
 
     @property
     def backdated(self) -> bool:
         return self.posted < self.recorded
 
+    @property
+    def approved_early(self) -> bool:
+        """Approved before the window counted from the recording had passed (公示期未满即审核):
+        the typed dates allowed it, the server's days did not."""
+        return self.approval_recorded is not None and self.approval_recorded < self.earliest
 
-def publicity(session, roll, working_days: int) -> Publicity | None:
-    """The roll's publication, or None before it is published. A backdated publication (dated
-    before the day it was recorded) keeps its typed date on the roll and its notices, marked,
-    and its window counts from the recording: typing an earlier date never shortens it."""
-    event = publication(session, roll)
+
+def publicity(session, roll, working_days: int, before: int | None = None) -> Publicity | None:
+    """The roll's publication, or None before it is published (`before`: as the log stood
+    before that entry index). A backdated publication (dated before the day it was recorded)
+    keeps its typed date on the roll and its notices, marked; its window counted from the
+    recording is shown beside the typed one, and an approval recorded before it ended is
+    marked and alerted (E3), never refused: a county's history loads as it was kept."""
+    events = [e for e in _events(session, roll) if before is None or e.log_index < before]
+    event = next((e for e in events if e.kind is RollEventKind.PUBLISHED), None)
     if event is None:
         return None
     recorded = recorded_on(session, event)
     backdated = event.effective_date < recorded
-    reason = event.comment if backdated and event.comment != "公示" else None
+    marked = event.comment != PUBLISHED_COMMENT
+    reason = event.comment if backdated and event.comment not in (
+        PUBLISHED_COMMENT, BACKDATED_NO_REASON) else None
+    approval = next((e for e in events if e.kind is RollEventKind.APPROVED), None)
     return Publicity(event.effective_date, recorded, reason,
-                     publicity_ends(max(event.effective_date, recorded), working_days))
+                     publicity_ends(max(event.effective_date, recorded), working_days),
+                     publicity_ends(event.effective_date, working_days), marked,
+                     approval.effective_date if approval is not None else None,
+                     recorded_on(session, approval) if approval is not None else None)
 
 
 def publish(session: Session, actor: User, code: str, day: dt.date,
@@ -694,9 +722,10 @@ def publish(session: Session, actor: User, code: str, day: dt.date,
     """Record that the roll went up on the village board on `day`.
 
     `day` is the board's date and may be earlier than today (the clerk records a posting made
-    before), but never before the roll was recorded, nor in the future; a date before today
-    needs `reason` (补记公示: why it is recorded late), kept as the event's comment and shown
-    wherever the roll's publication is. The window counts from the recording either way."""
+    before, or a county loads its past rolls), but never before the roll's own date, nor in the
+    future. A date before today is recorded as 补记公示, with `reason` when given (why it is
+    recorded late), and marked wherever the roll's publication is shown; its window counted
+    from the recording is shown too, and an approval before that end raises alert E3."""
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     # 公示 is done in the villages: the township whose villages hold every line publishes too.
@@ -713,15 +742,12 @@ def publish(session: Session, actor: User, code: str, day: dt.date,
                           f"dated {created}; it cannot have been published on {day}",
                           code="roll_published_before_created", roll=code, published=day,
                           created=created)
-    today = clock.today()
     reason = (reason or "").strip()
-    if day < today and not reason:
-        raise LedgerError(f"补记公示须说明理由：公示日期 {day} 早于录入之日 {today} / roll {code}: "
-                          f"a publication dated {day}, before today ({today}), needs its reason",
-                          code="roll_publication_backdated", roll=code, published=day,
-                          recorded=today)
-    return add_event(session, actor, roll, RollEventKind.PUBLISHED, day,
-                     reason if day < today else "公示")
+    if day >= clock.today():
+        comment = PUBLISHED_COMMENT
+    else:
+        comment = reason if reason not in ("", PUBLISHED_COMMENT) else BACKDATED_NO_REASON
+    return add_event(session, actor, roll, RollEventKind.PUBLISHED, day, comment)
 
 
 def publicity_ends(published: dt.date, working_days: int) -> dt.date:
@@ -859,26 +885,30 @@ def approve_roll(session: Session, actor: User, code: str, day: dt.date,
     if shown is None:
         raise LedgerError(f"roll {code} has not been published; it must be on the board first",
                           code="roll_not_published", roll=code)
-    # Both the date typed for the approval and the server's day must be past the window, and
-    # the window counts from the day the publication was recorded when it was backdated.
-    if day < shown.earliest or clock.today() < shown.earliest:
-        if shown.backdated:
-            raise LedgerError(
-                f"清册 {code} 的公示日期为 {shown.posted}，但于 {shown.recorded} 才录入（补记）；"
-                f"公示期自录入之日起算，{shown.earliest} 起方可审核 / roll {code} was published "
-                f"on {shown.posted} but recorded on {shown.recorded}; its {working_days} working "
-                f"days count from the recording and it can be approved from {shown.earliest}",
-                code="roll_publicity_from_recording", roll=code, published=shown.posted,
-                recorded=shown.recorded, working_days=working_days, earliest=shown.earliest)
+    # The typed dates must keep the window: a typed approval date inside it is contradictory.
+    # The window counted from the recording is not enforced here (a county loads its past
+    # rolls through these commands): an approval recorded before it ended is recorded, marked
+    # on the roll and its notices (Publicity.approved_early) and raises alert E3.
+    if day < shown.typed_earliest:
         raise LedgerError(f"roll {code} was published on {shown.posted}; it must stay on the "
                           f"board for {working_days} working days and can be approved from "
-                          f"{shown.earliest}", code="roll_publicity_running", roll=code,
+                          f"{shown.typed_earliest}", code="roll_publicity_running", roll=code,
                           published=shown.posted, working_days=working_days,
-                          earliest=shown.earliest)
+                          earliest=shown.typed_earliest)
     if any(e.kind is RollEventKind.APPROVED for e in _events(session, roll)):
         raise LedgerError(f"roll {code} is already approved", code="roll_already_approved",
                           roll=code)
-    return add_event(session, actor, roll, RollEventKind.APPROVED, day, "审核通过")
+    # An approval recorded before the window counted from the recording passed says so in its
+    # own comment: the printed notice reads it from there (its rows recompute unchanged
+    # whatever the county's window is later set to), the pages and alert E3 from the days.
+    comment = "审核通过"
+    if clock.today() < shown.earliest:
+        comment = (f"{EARLY_APPROVAL}：公示录入于 {shown.recorded}，审核录入于 {clock.today()}"
+                   f"（自录入之日起算 {shown.earliest} 方满）")
+    return add_event(session, actor, roll, RollEventKind.APPROVED, day, comment)
+
+
+EARLY_APPROVAL = "公示期未满即审核"
 
 
 def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
