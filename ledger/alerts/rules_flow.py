@@ -390,8 +390,9 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
 
 
 E3_WORKING_DAYS = Setting(
-    "e3_roll_working_days", 7, "a roll's publicity window as the ledger keeps it "
-    "(publicity.roll_working_days, 7 working days by default): keep the two equal")
+    "e3_roll_working_days", 7, "a roll's publicity window as the ledger keeps it: "
+    "publicity.roll_working_days (7 working days by default), which a scan takes unless "
+    "[alerts] sets this")
 
 
 @rule("E3", "清册公示期未满即审核", "Roll approved before its window, counted from the recording",
