@@ -65,3 +65,13 @@ def test_a_roll_approved_before_its_recorded_window_raises_e3_once(world, tmp_pa
     assert evidence["reason"] == "补录" and evidence["sent"] == typed_end.isoformat()
     # an approval typed after the scan's day is not judged yet
     assert _findings(world, typed_end - dt.timedelta(days=1)) == []
+
+
+def test_e3_judges_the_window_the_ledger_keeps():
+    from types import SimpleNamespace
+
+    from ledger.alerts.settings import alert_settings
+    assert alert_settings(SimpleNamespace(roll_publicity_working_days=5)) \
+        .e3_roll_working_days == 5
+    assert alert_settings(SimpleNamespace(roll_publicity_working_days=5, extra={
+        "alerts": {"e3_roll_working_days": 9}})).e3_roll_working_days == 9
