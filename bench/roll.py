@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, SmallInteger, Stri
 from bench import province as prov
 from bench import synthlog
 from bench.harness import CpuClock, Figure, median, timed
+from ledger.core import clock
 from ledger.core.money import format_yuan_plain
 from ledger.imports.bank import import_bank_results
 from ledger.imports.roll_lines import read_roll_lines
@@ -43,9 +44,10 @@ def create(p, path, code: str) -> int:
 
 def approve(p, code: str) -> None:
     day = dt.date.today() - dt.timedelta(days=30)
-    with transaction(p.factory) as s:
+    # recorded on their days (ledger.core.clock): the window counts from the recording
+    with transaction(p.factory) as s, clock.at(day):
         rolls.publish(s, regions.get_user(s, "k_clerk"), code, day)
-    with transaction(p.factory) as s:
+    with transaction(p.factory) as s, clock.at(day + dt.timedelta(days=20)):
         rolls.approve_roll(s, regions.get_user(s, "k_approver"), code,
                            day + dt.timedelta(days=20), 7)
 

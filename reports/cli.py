@@ -170,10 +170,14 @@ def publish_village_notice(ctx, village, project, start, days, as_json):
 def publish_payment_roll(ctx, village, roll, start, as_json):
     """Record the board roll of one village ([publicity] roll_working_days on the board)."""
     from ledger.models.disclosure import NoticeKind
-    from ledger.rolls.lifecycle import get_roll, published_on
+    from ledger.rolls.lifecycle import get_roll, publicity
     with ctx.session() as s:
         code = _roll_code(s, roll)
-        start = start or published_on(s, get_roll(s, code)) or dt.date.fromisoformat(TODAY)
+        shown = publicity(s, get_roll(s, code), ctx.settings.roll_publicity_working_days)
+        # A backdated publication (补记公示) is displayed from the day it was recorded, which is
+        # when its window starts; the notice names the board's earlier date and the reason.
+        start = start or (max(shown.posted, shown.recorded) if shown else None) \
+            or dt.date.fromisoformat(TODAY)
         subject = {"roll": code, "village": village, "names": ctx.settings.name_display}
         notice = _publish(ctx, s, NoticeKind.ROLL, subject, start)
         _published(notice, as_json, f"payment roll {subject['roll']} for {village}")

@@ -6,6 +6,7 @@ PostgreSQL tests skip only when no server is reachable and CI is unset; in CI th
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -142,10 +143,27 @@ def cli(db_url, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
 
     def run(*args):
-        code = main([str(a) for a in args])
+        argv = [str(a) for a in args]
+        with on_its_date(argv):
+            code = main(argv)
         out = capsys.readouterr()
         return code, out.out, out.err
     return run
+
+
+def on_its_date(argv: list[str]):
+    """A roll step of these tests' world is recorded on the day it names (`--date`), as a
+    county using the ledger records it: the server's clock (ledger.core.clock) is set to that
+    day, so the publicity window counts as it would have. Other commands run on the real
+    clock; tests/reliability/test_backdating.py runs roll steps on the real clock too."""
+    from contextlib import nullcontext
+
+    from ledger.core import clock
+    if "roll" not in argv or "--date" not in argv:
+        return nullcontext()
+    day = dt.date.fromisoformat(argv[argv.index("--date") + 1])
+    # a date after today is one somebody typed, not a day the world has reached
+    return clock.at(day) if day <= dt.date.today() else nullcontext()
 
 
 @pytest.fixture

@@ -17,12 +17,16 @@ from ledger.models import (
     FundLot,
     Payee,
     PaymentDocument,
+    PaymentRoll,
     Posting,
     Project,
     ProjectEvent,
     ProjectStatus,
     Region,
     RegionLevel,
+    RollEvent,
+    RollEventKind,
+    RollLine,
     Transfer,
     TransferReceipt,
     User,
@@ -30,6 +34,7 @@ from ledger.models import (
 from ledger.models.disclosure import ProjectNotice, ProjectNoticeKind
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.registers.payees import ApprovedPayee
+from ledger.rolls.lifecycle import publicity, recorded_on
 from ledger.screening.at_posting import refuse_blacklisted
 from ledger.screening.finding import Finding
 
@@ -381,6 +386,63 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                      "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
                      "basis": "approximation: notice start taken as the approval date (no "
                               "notice of the county recorded for the project's time)"}))
+    return findings
+
+
+E3_WORKING_DAYS = Setting(
+    "e3_roll_working_days", 7, "a roll's publicity window as the ledger keeps it: "
+    "publicity.roll_working_days (7 working days by default), which a scan takes unless "
+    "[alerts] sets this")
+
+
+@rule("E3", "清册公示期未满即审核", "Roll approved before its window, counted from the recording",
+      severity="high", method="recorded",
+      why="A roll's publication was recorded with an earlier date (补记公示) and the roll was "
+          "approved before the publicity window, counted from the day the publication was "
+          "recorded, had passed: the typed dates satisfy the window, the ledger's own days do "
+          "not. A county loading its past rolls does this for every one; a clerk who types a "
+          "month-old date to skip the board does it once (issue 19, attack 4).",
+      basis="Roll publicity (公示) of at least the county's working days before approval; the "
+            "recording days are the audit log's (ledger.core.clock), never typed",
+      next_action="Ask for the photos and minutes of the village board for the typed dates; a "
+                  "history load is confirmed by its loader, a skipped board is a finding.",
+      settings=(E3_WORKING_DAYS,),
+      not_planted="a fact the ledger recorded (the days its log stamped), not a detection to "
+                  "score: the demo records every roll step on its day, as a county using the "
+                  "ledger does; tests/reliability/test_backdating.py checks it")
+def e3_roll_approved_before_recorded_window(ctx: ScanContext) -> list[Finding]:
+    """One finding per roll whose approval was recorded before the publicity window counted
+    from the day its publication was recorded had passed (ledger.rolls.lifecycle.publicity:
+    the same computation the roll's pages and notice show). Approvals typed after `as_of` are
+    left out."""
+    days = ctx.settings.e3_roll_working_days
+    approved = select(RollEvent.roll_id).where(RollEvent.kind == RollEventKind.APPROVED,
+                                               RollEvent.effective_date <= ctx.as_of)
+    findings = []
+    for roll in ctx.session.execute(select(PaymentRoll).where(PaymentRoll.id.in_(approved))
+                                    .order_by(PaymentRoll.code)).scalars():
+        shown = publicity(ctx.session, roll, days)
+        if shown is None or not shown.approved_early:
+            continue
+        sent = ctx.session.execute(select(RollEvent).where(
+            RollEvent.roll_id == roll.id, RollEvent.kind == RollEventKind.SENT)
+            .order_by(RollEvent.id).limit(1)).scalar_one_or_none()
+        amount = ctx.session.execute(select(func.coalesce(func.sum(RollLine.amount_fen), 0))
+                                     .where(RollLine.roll_id == roll.id)).scalar_one()
+        findings.append(Finding(
+            "E3", "roll", roll.code, roll.county_code,
+            f"publication dated {shown.posted}, recorded on {shown.recorded}; approval dated "
+            f"{shown.approved}, recorded on {shown.approval_recorded}",
+            f"approval recorded on or after {shown.earliest} ({days} working days from the "
+            "recorded publication)", int(amount),
+            {"published": shown.posted.isoformat(), "publication_recorded":
+             shown.recorded.isoformat(), "approved": shown.approved.isoformat(),
+             "approval_recorded": shown.approval_recorded.isoformat(),
+             "first_approvable_by_recording": shown.earliest.isoformat(),
+             "first_approvable_by_typed_date": shown.typed_earliest.isoformat(),
+             "reason": shown.reason,
+             "sent": sent.effective_date.isoformat() if sent else None,
+             "sent_recorded": recorded_on(ctx.session, sent).isoformat() if sent else None}))
     return findings
 
 

@@ -22,7 +22,11 @@ AlertSettings.__doc__ = ("The alert settings in force: one field per setting the
 
 def alert_settings(settings) -> AlertSettings:
     """The `[alerts]` section of the settings file applied over the defaults."""
-    data = (getattr(settings, "extra", None) or {}).get("alerts", {})
+    data = dict((getattr(settings, "extra", None) or {}).get("alerts", {}))
+    # E3 judges the roll publicity window the ledger keeps, unless [alerts] says otherwise.
+    days = getattr(settings, "roll_publicity_working_days", None)
+    if isinstance(days, int):
+        data.setdefault("e3_roll_working_days", days)
     return from_mapping(data, getattr(settings, "source", "settings"))
 
 

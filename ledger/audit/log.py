@@ -37,6 +37,7 @@ from ledger.audit.entries import (
 from ledger.audit.tlog import merkle
 from ledger.audit.tlog.personal import tbs_of_encoded
 from ledger.audit.tlog.tiles import MAX_ENTRY_SIZE
+from ledger.core import clock
 from ledger.core.errors import LedgerError
 from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
 from ledger.store.context import context_of
@@ -77,7 +78,7 @@ def log_origin(session: Session) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return clock.now()   # the server's clock, which the rules that count from it also read
 
 
 # Row bytes one entry of a change may carry before the change goes on in a next entry. The

@@ -95,7 +95,27 @@ def _simple(name, func, help_text, needs_household=False, with_comment=False):
     roll_group.command(name)(command)
 
 
-_simple("publish", rolls.publish, "Record that the roll is posted on the village board.")
+@roll_group.command("publish")
+@click.argument("code")
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help="The day it went up on the village board (default today).")
+@click.option("--reason", default=None,
+              help="Why a publication dated before today is recorded late (补记公示理由); "
+                   "optional. Such a publication is recorded and marked 补记公示, and an "
+                   "approval before its window counted from today raises alert E3.")
+@pass_ctx
+def roll_publish(ctx, code, day, reason):
+    """Record that the roll is posted on the village board."""
+    with ctx.session() as s:
+        rolls.publish(s, ctx.actor(s), code, day, reason)
+        shown = rolls.publicity(s, rolls.get_roll(s, code),
+                                ctx.settings.roll_publicity_working_days)
+    click.echo(f"roll {code}: publish recorded")
+    if shown.backdated:
+        click.echo(f"补记公示 / backdated: dated {shown.posted}, recorded {shown.recorded}; "
+                   f"reason: {shown.reason or '未说明理由 (none given)'}; approval from "
+                   f"{shown.typed_earliest} by the date, from {shown.earliest} counted from "
+                   "the recording")
 _simple("object", rolls.object_to, "Record an objection to a household's line (holds it).",
         needs_household=True, with_comment=True)
 
@@ -122,7 +142,13 @@ def roll_approve(ctx, code, day):
     """Approve a roll after its publicity window (not by its creator)."""
     with ctx.session() as s:
         rolls.approve_roll(s, ctx.actor(s), code, day, ctx.settings.roll_publicity_working_days)
+        shown = rolls.publicity(s, rolls.get_roll(s, code),
+                                ctx.settings.roll_publicity_working_days)
     click.echo(f"roll {code} approved")
+    if shown.approved_early:   # recorded, and said: alert E3 raises it for auditors
+        click.echo(f"公示期未满即审核 / approved before the window counted from the recording: "
+                   f"公示录入于 {shown.recorded}，审核录入于 {shown.approval_recorded}; the window "
+                   f"counted from the recording ends {shown.earliest} (alert E3)")
 
 
 @roll_group.command("send")

@@ -615,6 +615,9 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("roll_already_published", "roll published",
          "roll {roll} was already published on {published}",
          "A roll is published once."),
+        ("roll_published_before_created", "roll published created",
+         "roll {roll} is dated {created}; it cannot have been published on {published}",
+         "A publication dated before the roll's own date (the date it was created with)."),
         ("roll_household_several_lines", "roll household lines",
          "household {household} has several lines on roll {roll} (lines {lines}); name the line",
          "An objection or decision named a household that has several lines; it must name the "

@@ -20,6 +20,7 @@ import cbor2
 from sqlalchemy import func, select, text
 
 from ledger.audit.log import record_change
+from ledger.core import clock
 from ledger.funds import flows, lots, posting, projects
 from ledger.households import registry as hh
 from ledger.org import regions
@@ -288,14 +289,16 @@ def _rolls(p, people, misuse, progress) -> None:
 def _pay_roll(p, county, item, lines, standard, publish, misuse) -> None:
     code = f"{county}-{p.year}-{'CYJB' if item == INDUSTRY_ITEM else 'JYBZ'}"
     clerk, approver = f"{county}_clerk", f"{county}_approver"
-    with transaction(p.factory) as s:
+    # The province's year is lived in seconds: each step is recorded on its day
+    # (ledger.core.clock), so the publicity window counts as it did in the year.
+    with transaction(p.factory) as s, clock.at(publish):
         rolls.create_roll(s, p.user(s, clerk), code=code, lot_id=p.central, county_code=county,
                           item=item, function_code="2130505",
                           use_code="household_subsidy" if item == INDUSTRY_ITEM else "education",
                           standard_fen=standard, lines=lines, as_of=publish)
         rolls.publish(s, p.user(s, clerk), code, publish)
     approve_day = workday(rolls.publicity_ends(publish, ROLL_WORKING_DAYS))
-    with transaction(p.factory) as s:
+    with transaction(p.factory) as s, clock.at(approve_day):
         rolls.approve_roll(s, p.user(s, approver), code, approve_day, ROLL_WORKING_DAYS)
         sent = rolls.send(s, p.user(s, clerk), code, approve_day)
         outcomes = [misuse.bank_outcome(code, line) for line, _ in sent]

@@ -51,6 +51,12 @@ from ledger.models import (
     TransferKind,
 )
 from ledger.models.disclosure import HouseholdSupport, ProjectDetails, SupervisionContact
+from ledger.rolls.lifecycle import (
+    BACKDATED_NO_REASON,
+    EARLY_APPROVAL,
+    PUBLISHED_COMMENT,
+    recorded_on,
+)
 from ledger.rolls.standards import standards_by_id
 from ledger.store.access import ancestors
 
@@ -318,6 +324,7 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
         ["补助标准", "；".join(kinds) + "（金额 = 标准 × 数量）"],
         ["本村户数", f"{households} 户"], ["本村合计", amount_text(total)],
         ["公示期", f"{date_text(display_from)} 至 {date_text(display_to)}"],
+        *_backdated_publication(session, events, before),
         ["监督举报电话", supervision_phones(session, village_code, before)],
         ["异议和投诉", f"对某户有异议，请写明清册编号和序号（如 {roll.code}:"
                       f"{lines[0][0].line_no}），拨打监督举报电话或向村委会反映"],
@@ -330,6 +337,32 @@ def roll_notice(session: Session, vault, roll_code: str, village_code: str,
                         "header": ["序号", "户主姓名", "身份证号", "银行卡号", "补助项目",
                                    "标准（元）", "数量", "金额（元）", "状态"],
                         "rows": rows}]}
+
+
+def _backdated_publication(session, events, before: int) -> list[list[str]]:
+    """The notice's marks of a publication recorded after the date typed for it (补记公示): the
+    board's date, the day the server recorded it, the reason (or that none was given); and of
+    an approval recorded before the window counted from that recording had passed (公示期未满
+    即审核), as its approval event says. Only a publication recorded as backdated (its comment
+    is not the plain "公示": every backdated one since they are marked) is marked, so that a
+    notice printed before is recomputed unchanged."""
+    event = next((e for e in events if e.kind is RollEventKind.PUBLISHED
+                  and e.log_index < before), None)
+    if event is None or event.comment == PUBLISHED_COMMENT:
+        return []
+    recorded = recorded_on(session, event)
+    if event.effective_date >= recorded:
+        return []
+    reason = event.comment if event.comment != BACKDATED_NO_REASON else "未说明理由"
+    marks = [["补记公示", f"公示日期 {date_text(event.effective_date)} 系补记，"
+                          f"{date_text(recorded)} 录入系统；理由：{reason} / backdated "
+                          f"publication, recorded on {recorded.isoformat()}"]]
+    approval = next((e for e in events if e.kind is RollEventKind.APPROVED
+                     and e.log_index < before), None)
+    if approval is not None and approval.comment.startswith(EARLY_APPROVAL):
+        marks.append(["审核", f"{approval.comment} / approved before the publicity window, "
+                             "counted from the recording, had passed"])
+    return marks
 
 
 # ----------------------------------------------------------------------------- county annual

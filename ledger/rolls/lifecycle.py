@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.audit.entries import image_template, table_record
+from ledger.audit.entries import decode_entry, image_template, table_record
 from ledger.audit.log import lock_head, record_change
+from ledger.core import clock
 from ledger.core.classification import check_spending
 from ledger.core.errors import IdempotencyConflict, LedgerError, MakerChecker, NotFound
 from ledger.core.idcard import matching_form
@@ -42,6 +43,7 @@ from ledger.households.cards import cards_for_lines
 from ledger.models import (
     Account,
     AccountKind,
+    AuditEntry,
     FundLot,
     Household,
     HouseholdEvent,
@@ -172,7 +174,7 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
             cards = cards_for_lines(session, [(h, None, False) for h, _ in pairs], as_of)
             return _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
                                 use_code, standard_fen, pairs, [c.card_id for c in cards],
-                                project_code=project_code)
+                                project_code=project_code, as_of=as_of)
         resolved = _resolve(session, lines, county_code, item, standard_fen, as_of, vault)
         roll_item = item or _roll_item(resolved)
         digest = _content_digest(lot_id, county_code, roll_item, function_code, use_code,
@@ -188,7 +190,7 @@ def create_roll(session: Session, actor: User, *, code: str, lot_id: int, county
             x.card_id = paid.card_id
         return _insert_resolved(session, actor, code, lot_id, county_code, roll_item,
                                 function_code, use_code, standard_fen or 0, resolved,
-                                project_code=project_code)
+                                project_code=project_code, as_of=as_of)
 
 
 def township_preparing(session: Session, actor: User | None, county_code: str) -> str | None:
@@ -404,10 +406,12 @@ def _roll_row(actor, code, lot_id, county_code, item, function_code, use_code, s
 
 
 def _insert_roll(session, actor, code, lot_id, county_code, item, function_code, use_code,
-                 standard_fen, lines, card_ids=None, project_code=None) -> PaymentRoll:
+                 standard_fen, lines, card_ids=None, project_code=None,
+                 as_of=None) -> PaymentRoll:
     roll = _roll_row(actor, code, lot_id, county_code, item, function_code, use_code,
                      standard_fen, project_code)
-    with record_change(session, actor.username, "roll.create") as change:
+    with record_change(session, actor.username, "roll.create",
+                       **_dated(as_of)) as change:
         change.add(roll)
         session.flush()
         # Lines in with one DBAPI executemany, their images from a template in canonical key
@@ -453,6 +457,11 @@ def _insert_lines(session, table, carded, rows) -> None:
                   rows)
 
 
+def _dated(as_of) -> dict:
+    """The roll's own date, in its entry (`roll_date`): a publication is never dated before."""
+    return {"roll_date": as_of.isoformat()} if as_of is not None else {}
+
+
 _LINE_COLUMNS = ["id", "roll_id", "line_no", "household_code", "quantity", "amount_fen",
                  "log_index", "log_id"]
 _ALL_LINE_COLUMNS = _LINE_COLUMNS + ["item", "tier", "year", "member_id", "quantity_centi",
@@ -460,12 +469,13 @@ _ALL_LINE_COLUMNS = _LINE_COLUMNS + ["item", "tier", "year", "member_id", "quant
 
 
 def _insert_resolved(session, actor, code, lot_id, county_code, item, function_code, use_code,
-                     standard_fen, lines: list[_Line], project_code=None) -> PaymentRoll:
+                     standard_fen, lines: list[_Line], project_code=None,
+                     as_of=None) -> PaymentRoll:
     """As `_insert_roll`, for a roll with lines of the second form: every column written, each
     image made by `table_record` (a null later column left out, as verification does)."""
     roll = _roll_row(actor, code, lot_id, county_code, item, function_code, use_code,
                      standard_fen, project_code)
-    with record_change(session, actor.username, "roll.create") as change:
+    with record_change(session, actor.username, "roll.create", **_dated(as_of)) as change:
         change.add(roll)
         session.flush()
         table = RollLine.__table__
@@ -627,24 +637,130 @@ def _events(session, roll) -> list[RollEvent]:
 
 
 def published_on(session, roll) -> dt.date | None:
-    return next((e.effective_date for e in _events(session, roll)
-                 if e.kind is RollEventKind.PUBLISHED), None)
+    """The date typed for the roll's publication (the day it went up on the board)."""
+    event = publication(session, roll)
+    return event.effective_date if event is not None else None
 
 
-def publish(session: Session, actor: User, code: str, day: dt.date) -> RollEvent:
+def publication(session, roll) -> RollEvent | None:
+    return next((e for e in _events(session, roll) if e.kind is RollEventKind.PUBLISHED), None)
+
+
+def recorded_on(session, row) -> dt.date:
+    """The server's day on which `row` was recorded: the time of the audit entry that wrote it
+    (ledger.core.clock), never a date anybody typed."""
+    entry = _entry_of(session, row)
+    return clock.day_of(_EPOCH + dt.timedelta(microseconds=entry["time_us"]))
+
+
+def roll_date(session, roll) -> dt.date:
+    """The roll's own date (the `as_of` it was drawn up on, kept in its `roll.create` entry),
+    or, for a roll created before that was kept, the day it was recorded. No publication is
+    dated before it."""
+    entry = _entry_of(session, roll)
+    kept = (entry["details"] or {}).get("roll_date")
+    if kept is not None:
+        return dt.date.fromisoformat(kept)
+    return clock.day_of(_EPOCH + dt.timedelta(microseconds=entry["time_us"]))
+
+
+def _entry_of(session, row) -> dict:
+    data = session.execute(select(AuditEntry.entry).where(
+        AuditEntry.log_id == row.log_id, AuditEntry.idx == row.log_index)).scalar_one()
+    return decode_entry(data)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+# The comment of a publication recorded without a date before its recording (and of every
+# publication recorded before 补记 was marked); a backdated one without a reason is
+# BACKDATED_NO_REASON, so that notices printed before are recomputed unchanged
+# (ledger.disclosure.content marks only what is recorded as backdated).
+PUBLISHED_COMMENT = "公示"
+BACKDATED_NO_REASON = "补记公示"
+
+
+@dataclass(frozen=True)
+class Publicity:
+    """A roll's 公示 as the ledger knows it: the day typed for it (`posted`, the board's date),
+    the day the server recorded it (`recorded`), the reason given when the first is earlier
+    (补记公示), the first day it may be approved by the typed dates (`typed_earliest`) and
+    counted from the recording (`earliest`); and its approval, typed and recorded, if any."""
+    posted: dt.date
+    recorded: dt.date
+    reason: str | None
+    earliest: dt.date
+    typed_earliest: dt.date
+    marked: bool = False          # recorded as backdated (its comment says so)
+    approved: dt.date | None = None
+    approval_recorded: dt.date | None = None
+
+    @property
+    def backdated(self) -> bool:
+        return self.posted < self.recorded
+
+    @property
+    def approved_early(self) -> bool:
+        """Approved before the window counted from the recording had passed (公示期未满即审核):
+        the typed dates allowed it, the server's days did not."""
+        return self.approval_recorded is not None and self.approval_recorded < self.earliest
+
+
+def publicity(session, roll, working_days: int, before: int | None = None) -> Publicity | None:
+    """The roll's publication, or None before it is published (`before`: as the log stood
+    before that entry index). A backdated publication (dated before the day it was recorded)
+    keeps its typed date on the roll and its notices, marked; its window counted from the
+    recording is shown beside the typed one, and an approval recorded before it ended is
+    marked and alerted (E3), never refused: a county's history loads as it was kept."""
+    events = [e for e in _events(session, roll) if before is None or e.log_index < before]
+    event = next((e for e in events if e.kind is RollEventKind.PUBLISHED), None)
+    if event is None:
+        return None
+    recorded = recorded_on(session, event)
+    backdated = event.effective_date < recorded
+    marked = event.comment != PUBLISHED_COMMENT
+    reason = event.comment if backdated and event.comment not in (
+        PUBLISHED_COMMENT, BACKDATED_NO_REASON) else None
+    approval = next((e for e in events if e.kind is RollEventKind.APPROVED), None)
+    return Publicity(event.effective_date, recorded, reason,
+                     publicity_ends(max(event.effective_date, recorded), working_days),
+                     publicity_ends(event.effective_date, working_days), marked,
+                     approval.effective_date if approval is not None else None,
+                     recorded_on(session, approval) if approval is not None else None)
+
+
+def publish(session: Session, actor: User, code: str, day: dt.date,
+            reason: str | None = None) -> RollEvent:
+    """Record that the roll went up on the village board on `day`.
+
+    `day` is the board's date and may be earlier than today (the clerk records a posting made
+    before, or a county loads its past rolls), but never before the roll's own date, nor in the
+    future. A date before today is recorded as 补记公示, with `reason` when given (why it is
+    recorded late), and marked wherever the roll's publication is shown; its window counted
+    from the recording is shown too, and an approval before that end raises alert E3."""
     lock_head(session)  # the checks below read events a concurrent call may add
     roll = get_roll(session, code)
     # 公示 is done in the villages: the township whose villages hold every line publishes too.
     require(session, actor, Action.RECORD,
             township_of_roll(session, actor, roll) or roll.county_code)
-    # Not in the future. A date in the past is allowed (boards are posted before the clerk
-    # records it); entries dated long before they were recorded are alert STA-05's business.
     _not_future(day, "publication date")
     if published_on(session, roll) is not None:
         raise LedgerError(f"roll {code} was already published on {published_on(session, roll)}",
                           code="roll_already_published", roll=code,
                           published=published_on(session, roll))
-    return add_event(session, actor, roll, RollEventKind.PUBLISHED, day, "公示")
+    created = roll_date(session, roll)
+    if day < created:
+        raise LedgerError(f"公示日期 {day} 早于清册 {code} 的日期 {created} / roll {code} is "
+                          f"dated {created}; it cannot have been published on {day}",
+                          code="roll_published_before_created", roll=code, published=day,
+                          created=created)
+    reason = (reason or "").strip()
+    if day >= clock.today():
+        comment = PUBLISHED_COMMENT
+    else:
+        comment = reason if reason not in ("", PUBLISHED_COMMENT) else BACKDATED_NO_REASON
+    return add_event(session, actor, roll, RollEventKind.PUBLISHED, day, comment)
 
 
 def publicity_ends(published: dt.date, working_days: int) -> dt.date:
@@ -778,20 +894,34 @@ def approve_roll(session: Session, actor: User, code: str, day: dt.date,
         raise MakerChecker(f"{actor.username} created roll {code} and cannot approve it",
                            user=actor.username, what="roll", key=code)
     _not_future(day, "approval date")
-    published = published_on(session, roll)
-    if published is None:
+    shown = publicity(session, roll, working_days)
+    if shown is None:
         raise LedgerError(f"roll {code} has not been published; it must be on the board first",
                           code="roll_not_published", roll=code)
-    earliest = publicity_ends(published, working_days)
-    if day < earliest:
-        raise LedgerError(f"roll {code} was published on {published}; it must stay on the board "
-                          f"for {working_days} working days and can be approved from {earliest}",
-                          code="roll_publicity_running", roll=code, published=published,
-                          working_days=working_days, earliest=earliest)
+    # The typed dates must keep the window: a typed approval date inside it is contradictory.
+    # The window counted from the recording is not enforced here (a county loads its past
+    # rolls through these commands): an approval recorded before it ended is recorded, marked
+    # on the roll and its notices (Publicity.approved_early) and raises alert E3.
+    if day < shown.typed_earliest:
+        raise LedgerError(f"roll {code} was published on {shown.posted}; it must stay on the "
+                          f"board for {working_days} working days and can be approved from "
+                          f"{shown.typed_earliest}", code="roll_publicity_running", roll=code,
+                          published=shown.posted, working_days=working_days,
+                          earliest=shown.typed_earliest)
     if any(e.kind is RollEventKind.APPROVED for e in _events(session, roll)):
         raise LedgerError(f"roll {code} is already approved", code="roll_already_approved",
                           roll=code)
-    return add_event(session, actor, roll, RollEventKind.APPROVED, day, "审核通过")
+    # An approval recorded before the window counted from the recording passed says so in its
+    # own comment: the printed notice reads it from there (its rows recompute unchanged
+    # whatever the county's window is later set to), the pages and alert E3 from the days.
+    comment = "审核通过"
+    if clock.today() < shown.earliest:
+        comment = (f"{EARLY_APPROVAL}：公示录入于 {shown.recorded}，审核录入于 {clock.today()}"
+                   f"（自录入之日起算 {shown.earliest} 方满）")
+    return add_event(session, actor, roll, RollEventKind.APPROVED, day, comment)
+
+
+EARLY_APPROVAL = "公示期未满即审核"
 
 
 def send(session: Session, actor: User, code: str, day: dt.date) -> list[tuple]:
@@ -844,7 +974,7 @@ def _send(session, actor, code, day) -> list[tuple]:
 
 def _not_future(day, what: str) -> None:
     check_date(day, what)
-    if day > dt.date.today():
+    if day > clock.today():   # the server's day (ledger.core.clock), as the log records it
         raise LedgerError(f"{what} {day} is in the future", code="date_in_future",
                           field=what, date=day)
 

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.entries import image_template
 from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
+from ledger.core import clock
 from ledger.core.classification import check_spending
 from ledger.core.errors import LedgerError, NotFound, Overdraft
 from ledger.funds import flows
@@ -165,7 +166,7 @@ def _send_lines(session, actor, roll, lines, day):
             ACCOUNTS.c.lot_id == lot.id, ACCOUNTS.c.kind == AccountKind.PAYEE,
             ACCOUNTS.c.holder_code.in_(households))).all())
     sent: list[tuple[RollLine, SentPayment | Transfer]] = []
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     batch = _SendBatch(session, actor, roll, lot, day, now, payees, accounts)
     # In line order, so that ids and log indexes come out as line by line would give them.
     for together, run in runs(lines, lambda line: line.household_code not in dead):

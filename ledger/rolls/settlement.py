@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.entries import image_template, table_record
 from ledger.audit.log import PendingEntry, append_entries, lock_head, record_change
+from ledger.core import clock
 from ledger.core.errors import LedgerError, MakerChecker
 from ledger.core.pii import PiiVault
 from ledger.funds import flows, posting
@@ -159,7 +160,7 @@ def settle(session: Session, actor: User, roll: PaymentRoll, results: list[BankL
     """
     with collector_paused():
         return _settle(session, actor, roll, results, file_name, digest, vault,
-                       today or dt.date.today())
+                       today or clock.today())
 
 
 def _settle(session, actor, roll, results, file_name, digest, vault, today):
@@ -190,7 +191,7 @@ def _settle(session, actor, roll, results, file_name, digest, vault, today):
             problems.append((position, exc.with_traceback(None)))
     if problems:
         return [""] * len(results), problems
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     # Payments first, in file order (log indexes as result by result would give them); then the
     # transfers that account for differences; then the bank's lines themselves, which name them.
     decided = [p for p in plans if p.decision is not None]

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from ledger.core import clock
 from ledger.core.errors import LedgerError
 from ledger.core.idcard import check_character
 from ledger.core.money import format_yuan_plain
@@ -291,8 +292,11 @@ def test_bank_results_import_all_or_nothing(world):
                           item="产业奖补", function_code="2130505", use_code="household_subsidy",
                           standard_fen=500_00, lines=[(f"H-{n}", 1) for n in range(4)],
                           as_of=DAY)
-        rolls.publish(s, clerk, "R-F", DAY)
-        rolls.approve_roll(s, get_user(s, "k_approver"), "R-F", DAY + dt.timedelta(days=14), 7)
+        with clock.at(DAY):   # each step recorded on its day (ledger.core.clock)
+            rolls.publish(s, clerk, "R-F", DAY)
+        with clock.at(DAY + dt.timedelta(days=14)):
+            rolls.approve_roll(s, get_user(s, "k_approver"), "R-F", DAY + dt.timedelta(days=14),
+                               7)
         rolls.send(s, clerk, "R-F", DAY + dt.timedelta(days=14))
 
     @FUZZ_DB

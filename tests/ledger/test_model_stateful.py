@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import create_engine, select, text
 
+from ledger.core import clock
 from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.core.errors import Overdraft
 from ledger.core.pii import PiiVault
@@ -377,8 +378,9 @@ def _households_and_rolls(factory):
                               item="产业奖补", function_code="2130505",
                               use_code="industry", standard_fen=ROLL_FEN,
                               lines=[(household, 1)], as_of=PUBLISHED)
-            rolls.publish(s, clerk, code, PUBLISHED)
-    with transaction(factory) as s:
+            with clock.at(PUBLISHED):   # each step recorded on its day (ledger.core.clock)
+                rolls.publish(s, clerk, code, PUBLISHED)
+    with transaction(factory) as s, clock.at(APPROVED):
         for code in CARDS_OF_ROLL:
             rolls.approve_roll(s, regions.get_user(s, "k_approver"), code, APPROVED, 7)
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from ledger.audit.verify import verify
+from ledger.core import clock
 from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.core.errors import Overdraft, PermissionDenied
 from ledger.funds import flows, posting
@@ -62,8 +63,10 @@ def approved_roll(world, codes, code="R-1"):
                           item="产业奖补", function_code="2130505", use_code="household_subsidy",
                           standard_fen=300_00, lines=[(c, 1 + n % 3) for n, c in enumerate(codes)],
                           as_of=PUBLISHED)
-        rolls.publish(s, clerk, code, PUBLISHED)
-        rolls.approve_roll(s, get_user(s, "k_approver"), code, APPROVED, 7)
+        with clock.at(PUBLISHED):   # each step recorded on its day (ledger.core.clock)
+            rolls.publish(s, clerk, code, PUBLISHED)
+        with clock.at(APPROVED):
+            rolls.approve_roll(s, get_user(s, "k_approver"), code, APPROVED, 7)
 
 
 def one_line_send(s, clerk, code):
@@ -192,8 +195,10 @@ def test_the_sender_cannot_settle_and_an_overdraft_sends_nothing(world):
                           item="产业奖补", function_code="2130505", use_code="household_subsidy",
                           standard_fen=available // 2, lines=[(c, 1) for c in big],
                           as_of=PUBLISHED)
-        rolls.publish(s, clerk, "R-BIG", PUBLISHED)
-        rolls.approve_roll(s, get_user(s, "k_approver"), "R-BIG", APPROVED, 7)
+        with clock.at(PUBLISHED):
+            rolls.publish(s, clerk, "R-BIG", PUBLISHED)
+        with clock.at(APPROVED):
+            rolls.approve_roll(s, get_user(s, "k_approver"), "R-BIG", APPROVED, 7)
     with transaction(world.factory) as s:
         before = size(s)
     with pytest.raises(Overdraft, match="roll R-BIG needs"):

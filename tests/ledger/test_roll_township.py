@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from ledger.core import clock
 from ledger.core.errors import LedgerError, PermissionDenied
 from ledger.models import RegionLevel, Role
 from ledger.org import regions
@@ -72,7 +73,7 @@ def test_a_township_prepares_and_publishes_its_villages_roll_the_county_approves
         assert rolls.township_of_roll(s, u(s, "k_clerk"), roll) is None  # the county's own
         # the same roll again is the same roll
         assert create(s, world, "t_clerk", "R-T-01", [("H-100", 2), ("H-101", 1)]).id == roll.id
-    with transaction(world.factory) as s:
+    with transaction(world.factory) as s, clock.at(PUBLISHED):
         rolls.publish(s, u(s, "t_clerk"), "R-T-01", PUBLISHED)   # 公示 in its villages
     with transaction(world.factory) as s:
         exc = refusal(lambda: rolls.approve_roll(s, u(s, "t_clerk"), "R-T-01", EARLIEST, 7))
@@ -80,7 +81,7 @@ def test_a_township_prepares_and_publishes_its_villages_roll_the_county_approves
         exc = refusal(lambda: rolls.approve_roll(s, u(s, "t_approver"), "R-T-01", EARLIEST, 7))
         assert isinstance(exc, PermissionDenied) and exc.code == "out_of_scope"
         assert exc.params["region"] == COUNTY
-    with transaction(world.factory) as s:
+    with transaction(world.factory) as s, clock.at(EARLIEST):
         rolls.approve_roll(s, u(s, "k_approver"), "R-T-01", EARLIEST, 7)
     with transaction(world.factory) as s:
         exc = refusal(lambda: rolls.send(s, u(s, "t_clerk"), "R-T-01", EARLIEST))
@@ -128,7 +129,7 @@ def test_the_township_publishes_only_a_roll_all_of_whose_lines_are_its_villages(
     with transaction(world.factory) as s:
         create(s, world, "k_clerk", "R-K-01", [("H-100", 1)])             # one township's
         create(s, world, "k_clerk", "R-K-02", [("H-100", 1), ("H-300", 1)])  # two townships'
-    with transaction(world.factory) as s:
+    with transaction(world.factory) as s, clock.at(PUBLISHED):
         rolls.publish(s, u(s, "t_clerk"), "R-K-01", PUBLISHED)
         exc = refusal(lambda: rolls.publish(s, u(s, "t_clerk"), "R-K-02", PUBLISHED))
         assert isinstance(exc, PermissionDenied) and exc.code == "out_of_scope"
@@ -182,9 +183,10 @@ def test_the_new_roll_page_works_for_a_township_clerk(db_url, world, tmp_path, m
         page = "/staff/rolls/R-TWN"
         html = b.get(page).get_data(as_text=True)
         assert "/publish" in html and "/send" not in html
-        r = b.post(f"{page}/publish", {"day": PUBLISHED.isoformat()}, token_from=page)
+        today = dt.date.today().isoformat()   # the roll is of today: posted today
+        r = b.post(f"{page}/publish", {"day": today}, token_from=page)
         assert r.status_code == 302
-        assert PUBLISHED.isoformat() in b.get(page).get_data(as_text=True)
+        assert today in b.get(page).get_data(as_text=True)
         assert b.post(f"{page}/approve", {"day": EARLIEST.isoformat()},
                       token_from=page).status_code == 403
     finally:

@@ -37,6 +37,7 @@ from sqlalchemy import func, select, text
 from ledger.audit import keys as keyfiles
 from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import verify
+from ledger.core import clock
 from ledger.core.config import DEMO_LOG_ORIGIN
 from ledger.core.pii import PiiVault
 from ledger.funds.balances import trial_balance
@@ -110,8 +111,10 @@ def prepare(url: str, workdir: Path, lines: int = 150) -> Ledger:
                           item="产业奖补", function_code="2130505", use_code="household_subsidy",
                           standard_fen=500_00, lines=[(f"H-{n:05d}", 1) for n in range(lines)],
                           as_of=PUBLISHED)
-        rolls.publish(s, clerk, ROLL, PUBLISHED)
-        rolls.approve_roll(s, regions.get_user(s, "k_approver"), ROLL, APPROVED, 7)
+        with clock.at(PUBLISHED):   # each step recorded on its day (ledger.core.clock)
+            rolls.publish(s, clerk, ROLL, PUBLISHED)
+        with clock.at(APPROVED):
+            rolls.approve_roll(s, regions.get_user(s, "k_approver"), ROLL, APPROVED, 7)
     (workdir / "more-households.csv").write_text(households_csv(50_000, lines),
                                                  encoding="utf-8")
     signer = keyfiles.generate_key(workdir / "keys/log.key", name=ORIGIN, kind="log",

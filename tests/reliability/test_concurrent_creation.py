@@ -16,6 +16,7 @@ import traceback
 import pytest
 from sqlalchemy import select
 
+from ledger.core import clock
 from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.funds import projects
@@ -186,8 +187,10 @@ def test_one_roll_sent_and_reconciled_by_several_processes_at_once(fresh_pg_url,
                           item="产业奖补", function_code="2130505", use_code="household_subsidy",
                           standard_fen=300_00, lines=[(c, 1) for c in codes],
                           as_of=DAY - dt.timedelta(days=20))
-        rolls.publish(s, clerk, "R-ONE", DAY - dt.timedelta(days=20))
-        rolls.approve_roll(s, regions.get_user(s, "k_approver"), "R-ONE", DAY, 7)
+        with clock.at(DAY - dt.timedelta(days=20)):   # recorded on its day (ledger.core.clock)
+            rolls.publish(s, clerk, "R-ONE", DAY - dt.timedelta(days=20))
+        with clock.at(DAY):
+            rolls.approve_roll(s, regions.get_user(s, "k_approver"), "R-ONE", DAY, 7)
     results_csv = tmp_path / "result.csv"
     results_csv.write_text("序号,户编码,金额,结果\n" + "".join(
         f"{n + 1},{code},300.00,{'失败' if n % 5 == 0 else '成功'}\n"

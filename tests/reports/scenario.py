@@ -9,6 +9,7 @@ from pathlib import Path
 from ledger.audit import checkpoints as cps
 from ledger.audit import keys as keyfiles
 from ledger.audit.tlog.policy import parse_policy
+from ledger.core import clock
 from ledger.core.idcard import check_character
 from ledger.core.pii import PiiVault
 from ledger.disclosure.notices import (
@@ -111,10 +112,13 @@ def _roll(sc: Scenario) -> None:
                           county_code=COUNTY, item="产业奖补", function_code="2130505",
                           use_code="household_subsidy", standard_fen=500_00, lines=lines,
                           as_of=DAY)
-        rolls.publish(s, sc.user(s, "k_clerk"), ROLL, PUBLISHED)
+        with clock.at(PUBLISHED):   # each step recorded on its day (ledger.core.clock)
+            rolls.publish(s, sc.user(s, "k_clerk"), ROLL, PUBLISHED)
     with transaction(sc.world.factory) as s:
-        rolls.approve_roll(s, sc.user(s, "k_approver"), ROLL, APPROVED, 7)
-        rolls.send(s, sc.user(s, "k_clerk"), ROLL, SENT)
+        with clock.at(APPROVED):
+            rolls.approve_roll(s, sc.user(s, "k_approver"), ROLL, APPROVED, 7)
+        with clock.at(SENT):
+            rolls.send(s, sc.user(s, "k_clerk"), ROLL, SENT)
     with transaction(sc.world.factory) as s:
         approver = sc.user(s, "k_approver")
         for n, (_code, quantity) in enumerate(lines):

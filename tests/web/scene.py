@@ -12,6 +12,7 @@ from pathlib import Path
 from ledger.audit import checkpoints as cps
 from ledger.audit.keys import KINDS
 from ledger.audit.tlog.checkpoint import generate_cosigner, verifier_from_vkey
+from ledger.core import clock
 from ledger.core.pii import PiiVault
 from ledger.funds import flows, posting
 from ledger.households import registry as households
@@ -80,8 +81,9 @@ def build_scene(world, tmp_path: Path) -> Scene:
                 item="产业奖补", function_code="2130505", use_code="household_subsidy",
                 standard_fen=500_00,
                 lines=[(f"{prefix.upper()}H-1", 1), (f"{prefix.upper()}H-2", 2)],
-                as_of=dt.date.today())
-            rolls.publish(s, clerk, roll.code, PUBLISHED)
+                as_of=PUBLISHED)
+            with clock.at(PUBLISHED):   # posted and recorded a month ago (ledger.core.clock)
+                rolls.publish(s, clerk, roll.code, PUBLISHED)
             pending = flows.pay(s, clerk, lot_id=world.lot_id, payee_code=f"{prefix.upper()}H-1",
                                 amount_fen=100_00, function_code="2130505",
                                 use_code="household_subsidy", county_code=county,

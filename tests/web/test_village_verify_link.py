@@ -5,7 +5,6 @@ a few hundred lines made the old self-contained link (`?p=`, the entry inside) 6
 the 20,000 characters /verify takes: the link must work whatever the roll's size."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from urllib.parse import parse_qs, quote, urlsplit
@@ -14,6 +13,7 @@ from sqlalchemy import select, text
 
 from ledger.audit import checkpoints as cps
 from ledger.audit.tlog.checkpoint import verifier_from_vkey
+from ledger.core import clock
 from ledger.core.pii import PiiVault
 from ledger.households import registry as households
 from ledger.models import HouseholdStatus, PaymentRoll
@@ -110,8 +110,9 @@ def _big_roll(world, scene, n: int) -> str:
             s, clerk, code="R-BIG", lot_id=world.lot_id, county_code=scene.own["county"],
             item="产业奖补", function_code="2130505", use_code="household_subsidy",
             standard_fen=100_00, lines=[(f"BIG-{i:04d}", 1 + i % 3) for i in range(n)],
-            as_of=dt.date.today())
-        rolls.publish(s, clerk, roll.code, PUBLISHED)
+            as_of=PUBLISHED)
+        with clock.at(PUBLISHED):
+            rolls.publish(s, clerk, roll.code, PUBLISHED)
     sign_checkpoint(world, scene)
     return "R-BIG"
 

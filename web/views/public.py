@@ -81,7 +81,16 @@ def _village_html(code: str) -> str:
                   if latest is not None and view.roll.log_index < latest.size}
     return render_template("public/village.html", village=region, rolls=rolls,
                            notices=_published_rolls(s, code, rolls),
-                           checked_at=checked_at, projects=reading.village_projects(s, code))
+                           checked_at=checked_at, projects=reading.village_projects(s, code),
+                           publicity=_publicity(s, rolls))
+
+
+def _publicity(s, rolls) -> dict:
+    """Each roll's publication as the ledger recorded it: a backdated one (补记公示) is marked on
+    the village page with the day it was recorded and its reason."""
+    from ledger.rolls.lifecycle import publicity
+    days = current_settings().ledger.roll_publicity_working_days
+    return {view.roll.code: publicity(s, view.roll, days) for view, _ in rolls}
 
 
 def _anonymous_page(page: RenderedPage) -> Response:

@@ -7,7 +7,6 @@ and writes nothing until the clerk confirms.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 
@@ -21,7 +20,10 @@ from flask import (
     send_file,
     url_for,
 )
+from wtforms import StringField
+from wtforms.validators import Length, Optional
 
+from ledger.core import clock
 from ledger.core.pii import PiiVault
 from ledger.imports.bank import (
     cards_of,
@@ -74,7 +76,9 @@ def roll_detail(roll_code: str):
     object_form, resolve_form = _objection_forms(view)
     # A township that prepared the roll publishes it; the county does the rest.
     county_steps = rolls.township_of_roll(s, me, view.roll) is None
+    shown = rolls.publicity(s, view.roll, current_settings().ledger.roll_publicity_working_days)
     return render_template("staff/roll.html", v=view, form=RollDateForm(),
+                           publish_form=RollPublishForm(), publicity=shown,
                            bank_form=BankResultsForm(), object_form=object_form,
                            resolve_form=resolve_form, county_steps=county_steps,
                            differences=_bank_differences(s, view.roll))
@@ -160,7 +164,7 @@ def _roll_args(meta: dict, path) -> dict:
     return dict(code=meta["code"], lot_id=meta["lot"], county_code=meta["county"],
                 item=meta["item"] or None, function_code=meta["function_code"],
                 use_code=meta["use"], standard_fen=meta["standard"], lines=lines,
-                as_of=dt.date.today(), vault=vault)
+                as_of=clock.today(), vault=vault)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -209,10 +213,11 @@ def roll_confirm():
 
 # ----------------------------------------------------------------------------- roll steps
 
-def _roll_step(call, roll_code: str, event: str, verb: str):
+def _roll_step(call, roll_code: str, event: str, verb: str, form_class=None):
     """One step of a roll, confirmed with the actor's passkey when they hold one
-    (web.confirm.gate): the confirmation page to return, or None when done."""
-    form = RollDateForm()
+    (web.confirm.gate): the confirmation page to return, or None when done. `call` gets the
+    step's date and its form (a publication's form also carries the reason it is late)."""
+    form = (form_class or RollDateForm)()
     if not form.validate_on_submit():
         unit.flash_form_errors(form)
         return None
@@ -223,15 +228,21 @@ def _roll_step(call, roll_code: str, event: str, verb: str):
                                                "effective_date": day.isoformat()}})
     if page is not None:
         return page
-    unit.run(lambda: call(day), done=gettext("操作成功"))
+    unit.run(lambda: call(day, form), done=gettext("操作成功"))
     return None
+
+
+class RollPublishForm(RollDateForm):
+    """The board's date, and why it is recorded late when that date is before today (补记)."""
+    reason = StringField("补记理由", validators=[Optional(), Length(max=500)])
 
 
 @bp.route("/<roll_code>/publish", methods=["POST"])
 @requires(Action.RECORD)
 def roll_publish(roll_code: str):
-    page = _roll_step(lambda day: rolls.publish(db.session(), actor(), roll_code, day),
-                      roll_code, "published", "公示")
+    page = _roll_step(lambda day, form: rolls.publish(db.session(), actor(), roll_code, day,
+                                                      form.reason.data),
+                      roll_code, "published", "公示", RollPublishForm)
     return page or redirect(url_for("rolls.roll_detail", roll_code=roll_code))
 
 
@@ -239,7 +250,7 @@ def roll_publish(roll_code: str):
 @requires(Action.APPROVE)
 def roll_approve(roll_code: str):
     days = current_settings().ledger.roll_publicity_working_days
-    page = _roll_step(lambda day: rolls.approve_roll(db.session(), actor(), roll_code, day,
+    page = _roll_step(lambda day, _form: rolls.approve_roll(db.session(), actor(), roll_code, day,
                                                      days), roll_code, "approved", "审核通过")
     return page or redirect(url_for("rolls.roll_detail", roll_code=roll_code))
 
