@@ -72,3 +72,26 @@ def build_world(factory, amount_fen: int = 1_000_000_00) -> World:
             amount_fen=amount_fen, region_code=PROVINCE, effective_date=DAY)
         posting.approve(s, regions.get_user(s, "p_approver"), t.id)
         return World(factory, t.lot_id)
+
+
+def add_user_four_eyes(session, username: str, role: Role, region_code: str,
+                       display_name: str | None = None) -> None:
+    """Add a user as the ledger's administrators do: `admin` alone while it is the only
+    administrator (setup), else a request by `admin` that another administrator approves
+    (docs/administration.md) — tests/conftest.py adds a second one for the key enrolments."""
+    from sqlalchemy import select
+
+    from ledger.models import User
+    from ledger.org import admin_requests
+    admin = session.execute(select(User).where(User.username == "admin")).scalar_one()
+    others = list(session.execute(select(User).where(User.role == Role.ADMIN,
+                                                     User.id != admin.id)).scalars())
+    name = display_name or username
+    if not others:
+        regions.add_user(session, admin, username=username, display_name=name, role=role,
+                         region_code=region_code)
+        return
+    asked = admin_requests.request(session, admin, admin_requests.CREATE, username,
+                                   details={"display_name": name, "role": role.value,
+                                            "region": region_code})
+    admin_requests.decide(session, others[0], asked.id, approve=True)

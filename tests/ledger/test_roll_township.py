@@ -21,7 +21,7 @@ from ledger.store.db import transaction
 from tests.ledger.test_import_households import HOUSEHOLDS, write
 from tests.ledger.test_invariants import down_to_county, u
 from tests.ledger.test_rolls import EARLIEST, PUBLISHED
-from tests.world import COUNTY, TOWNSHIP
+from tests.world import COUNTY, TOWNSHIP, add_user_four_eyes
 
 TOWNSHIP_B, VILLAGE_B = "430121002", "430121002001"    # another township of the same county
 OTHER_COUNTY_TOWNSHIP = "430122001"                     # 乌山镇, of county 430122
@@ -40,8 +40,7 @@ def county(cli, db_url, world, tmp_path):
         for username, role, region in [("t_clerk", Role.CLERK, TOWNSHIP),
                                        ("t_approver", Role.APPROVER, TOWNSHIP),
                                        ("t2_clerk", Role.CLERK, OTHER_COUNTY_TOWNSHIP)]:
-            regions.add_user(s, admin, username=username, display_name=username, role=role,
-                             region_code=region)
+            add_user_four_eyes(s, username, role, region)
     extra = f"H-300,{VILLAGE_B},吴六,建档立卡,2019-05-01,6222021234567890300,\n"
     assert cli("--as", "k_clerk", "import", "households",
                write(tmp_path, "h.csv", HOUSEHOLDS + extra))[0] == 0
@@ -153,8 +152,7 @@ def test_the_new_roll_page_works_for_a_township_clerk(db_url, world, tmp_path, m
     monkeypatch.setattr(auth, "SCRYPT_N", 2**10)
     scene = build_scene(world, tmp_path)
     with transaction(world.factory) as s:
-        regions.add_user(s, u(s, "admin"), username="t_clerk", display_name="t_clerk",
-                         role=Role.CLERK, region_code=TOWNSHIP)
+        add_user_four_eyes(s, "t_clerk", Role.CLERK, TOWNSHIP)
         auth.set_password(s, None, u(s, "t_clerk"), PASSWORD)
     app = create_app(make_settings(db_url, scene))
     app.config["TESTING"] = True

@@ -129,7 +129,7 @@ def test_create_publish_approve_and_send_within_a_minute_is_recorded_marked_and_
     assert ft("checkpoint", "sign")[0] == 0
     for who in ("village", "county"):
         assert ft("checkpoint", "cosign", "--key", f"keys/{who}.key", "--state",
-                  f"keys/{who}.state")[0] == 0
+                  f"keys/{who}.state", "--fresh")[0] == 0
     code, _, err = ft("report", "payment-roll", *args, "-o", "roll.pdf")
     assert code == 0, err
     pdf = tmp_path / "roll.pdf"
