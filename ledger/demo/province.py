@@ -129,7 +129,8 @@ def demo_state(s) -> str:
 
 
 def _demo_usernames() -> set[str]:
-    names = {"admin", "auditor"} | {f"p_{r}" for r in ("clerk", "approver")}
+    # admin2: the second administrator who enrols the people's keys (ledger.demo.people_keys)
+    names = {"admin", "admin2", "auditor"} | {f"p_{r}" for r in ("clerk", "approver")}
     for city, (_name, counties) in CITIES.items():
         for code in [city, *counties]:
             names |= {f"{code}_{r}" for r in ("clerk", "approver")}

@@ -206,8 +206,10 @@ def check_bundle(bundle: Path, policy_text: str) -> Report:
             body = cbor2.loads(entry)
         except (cbor2.CBORDecodeError, ValueError) as exc:
             raise BundleProblem(f"entry {position} is not CBOR: {exc}") from None
-        if not isinstance(body, list) or len(body) != 9:
-            raise BundleProblem(f"entry {position} is not a 9-field entry")
+        # docs/audit-format.md: nine fields, and a tenth (`auth`, a map) on a signed entry
+        if not isinstance(body, list) or len(body) not in (9, 10) or \
+                (len(body) == 10 and not isinstance(body[9], dict)):
+            raise BundleProblem(f"entry {position} is not a 9-field entry (10 when signed)")
         if body[1] != origin or body[2] != position:
             raise BundleProblem(f"entry {position} names origin {body[1]!r}, index {body[2]}")
     leaves = [leaf_hash(e) for e in entries]

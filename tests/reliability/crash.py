@@ -35,6 +35,7 @@ from typing import Callable
 from sqlalchemy import func, select, text
 
 from ledger.audit import keys as keyfiles
+from ledger.audit.log import SIGNER
 from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import verify
 from ledger.core import clock
@@ -47,7 +48,7 @@ from ledger.org import regions
 from ledger.rolls import lifecycle as rolls
 from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, transaction
-from tests.conftest import TEST_KEY_PASSPHRASE, enrol_test_keys
+from tests.conftest import TEST_KEY_PASSPHRASE, TestPeople, enrol_test_keys
 from tests.ledger.test_invariants import down_to_county
 from tests.world import COUNTY, VILLAGE, build_world
 
@@ -86,6 +87,9 @@ class Ledger:
         if not hasattr(self, "_factory"):
             self._engine = make_engine(self.url)
             self._factory = make_sessionmaker(self._engine, TEST_CONTEXT)
+            # services called in-process sign for the people enrolled in `prepare`, as their
+            # commands do with the key files (tests/conftest.py, "personal keys")
+            self._factory.kw["info"][SIGNER] = TestPeople(self.workdir / "people-keys")
         return self._factory
 
     def dispose(self):
