@@ -204,6 +204,13 @@ SPECS: dict[str, Spec] = {
     "admin.sessions": Spec("k_admin", args={"username": "k_auditor"}, form={}),
     # ends the user's other sessions: a user no other spec signs in as
     "auth.sessions": Spec("c_approver", form={}),
+    # passkeys (web/views/passkeys.py): a registration is a ceremony's JSON, refused when
+    # it is not one; an administrator files or approves what is waiting
+    "passkeys.mine": Spec("k_clerk", form={"token": "not-a-token", "registration": "null",
+                                           "proof": "null"}),
+    "passkeys.admin": Spec("k_admin"),
+    "passkeys.file_request": Spec("k_admin", args={"registration_id": "999999"}, form={}),
+    "passkeys.approve_request": Spec("k_admin", args={"request_id": "999999"}, form={}),
 }
 # Parameters no route reads, sent to every GET route anyway (pagination, search, region).
 STRAY_QUERY = ("page", "q", "region")
