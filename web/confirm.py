@@ -44,7 +44,7 @@ REFUSE_WITHOUT_KEY = "请先登记安全密钥"
 # Entries the web writes in a person's name that no confirmation covers: sign-in events, and the
 # record of a refused attempt (ledger.funds.refusals_log), written after the refused change
 # rolled back. They stay unsigned (docs/passkeys.md, "Limits").
-UNSIGNABLE_KINDS = personal.EVENT_KINDS | {"refusal.record"}
+UNSIGNABLE_KINDS = frozenset(personal.EVENT_KINDS)
 
 
 @dataclass

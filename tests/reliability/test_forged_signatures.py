@@ -165,3 +165,65 @@ def test_policy_requiring_signatures_finds_keyless_entries(ft, tmp_path):
     code, out, _ = ft("verify")
     assert code == 1 and "the policy requires signatures (admin holds no key)" in out
     assert Path(policy).read_text().count("quorum none") == 1
+
+
+def test_forgeries_dressed_as_sign_in_events_or_by_invented_administrators_are_found(
+        ft, engine, factory, tmp_path, monkeypatch):
+    """Found by the red-team review of this issue: (1) a payment and its approval written
+    through the services, their entries named "auth.login" — a kind recorded about a person,
+    which needs no signature — passed `verify` and the offline verifier; (2) a key enrolled
+    for the approver by administrators invented in the log (a user row in the name of someone
+    who is not an administrator) made the forger's key look valid."""
+    import ledger.audit.log as log
+
+    code, honest, err = _appropriate(ft, "p_clerk", "财农〔2025〕1号")   # keys enrolled
+    assert code == 0, err
+    assert ft("--as", "p_approver", "approve", str(honest))[0] == 0
+    attacker = make_sessionmaker(engine, TEST_CONTEXT)
+    original = log._append
+
+    def as_sign_in(change, part):
+        change.kind = "auth.login"
+        return original(change, part)
+
+    monkeypatch.setattr(log, "_append", as_sign_in)
+    with transaction(attacker) as s:
+        forged = lots.appropriate(s, get_user(s, "p_clerk"), doc_number="财农〔2025〕98号",
+                                  source_level=SourceLevel.CENTRAL, year=2025, title="伪造",
+                                  function_codes=["2130505"], allowed_uses=["industry"],
+                                  amount_fen=500_000, region_code=REGION["p_clerk"],
+                                  effective_date=dt.date.today())
+        s.flush()
+        posting.approve(s, get_user(s, "p_approver"), forged.id, "")
+        dressed = forged.log_index
+    monkeypatch.setattr(log, "_append", original)
+    code, out, _ = ft("verify")
+    assert code == 1, out
+    assert f"entry {dressed} (auth.login) in the name of p_clerk: not signed" in out
+    assert "(auth.login) in the name of p_approver: not signed" in out
+    assert f"entry {dressed}" in _bundle_findings(ft, tmp_path, "dressed")
+
+    # (2) An invented administrator, written in the name of a person who is not one (a
+    # clerk holding no key, so the entry itself is not unsigned-by-a-key-holder), enrols a
+    # key of the forger's for the approver.
+    from ledger.audit.log import record_change
+    from ledger.models import Role, User
+    forger_key = personal_keys.new_private_key()
+    with transaction(attacker) as s:
+        with record_change(s, "k2_clerk", "user.add") as change:
+            change.add(User(username="ghost", display_name="ghost", role=Role.ADMIN,
+                            region_code="430000"))
+        s.flush()
+        ghost = get_user(s, "ghost")
+        public, key_id, proof = personal_keys.proof_of_possession(s, forger_key, "p_approver")
+        request = personal_keys.request_enrolment(s, ghost, "p_approver", "ed25519", public,
+                                                  proof)
+        with record_change(s, "k2_clerk", "user.add") as change:
+            change.add(User(username="ghost2", display_name="ghost2", role=Role.ADMIN,
+                            region_code="430000"))
+        s.flush()
+        personal_keys.approve_enrolment(s, get_user(s, "ghost2"), request)
+    code, out, _ = ft("verify")
+    assert code == 1, out
+    assert "makes ghost an administrator, but k2_clerk is not one" in out
+    assert "in the name of ghost:" in out or "is neither an administrator" in out, out

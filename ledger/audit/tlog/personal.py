@@ -50,9 +50,14 @@ GENESIS_KIND = "key.genesis"
 # name of who tried it: on the web nothing the person confirmed covers it (their passkey signed
 # the change that was refused, not the record of its refusal), so it is recorded about them.
 # Unsigned, they are counted apart and are never findings; a signature on one is still checked.
-EVENT_KINDS = frozenset({"auth.login_failed", "auth.locked", "auth.login", "auth.logout",
-                         "refusal.record"})
-OPERATOR_KINDS = frozenset({"auth.password"})
+# Each such kind with the only tables its rows may be in: an entry of that kind carrying any
+# other row (a transfer, a key, a user) is judged as what it writes, never let through as an
+# event (a red-team review forged a payment by naming its entry "auth.login").
+EVENT_KINDS = {"auth.login_failed": frozenset(), "auth.locked": frozenset(),
+               "auth.login": frozenset(), "auth.logout": frozenset(),
+               "auth.login_disabled": frozenset(),
+               "refusal.record": frozenset({"refused_attempts"})}
+OPERATOR_KINDS = {"auth.password": frozenset({"user_credentials"})}
 BOOTSTRAP_KIND = "bootstrap"
 ADMIN_ROLE = "admin"
 
@@ -151,11 +156,16 @@ def check_proof(kind: str, origin: str, username: str, key_id: str, public_key: 
     return False
 
 
-def _recorded_about(kind: str, details) -> bool:
-    if kind in EVENT_KINDS:
-        return True
-    return kind in OPERATOR_KINDS and isinstance(details, dict) and \
-        details.get("by") == "command line"
+def _recorded_about(kind: str, details, rows) -> bool:
+    """Whether an unsigned entry is one recorded about a person (above): of such a kind, and
+    writing rows of that kind's own tables only."""
+    allowed = EVENT_KINDS.get(kind)
+    if allowed is None and kind in OPERATOR_KINDS and isinstance(details, dict) and \
+            details.get("by") == "command line":
+        allowed = OPERATOR_KINDS[kind]
+    if allowed is None or not isinstance(rows, list):
+        return False
+    return all(isinstance(r, list) and r and r[0] in allowed for r in rows)
 
 
 @dataclass
@@ -201,15 +211,26 @@ class SignatureAudit:
     def feed(self, index: int, body: list) -> None:
         """One decoded entry (9 or 10 fields), in log order."""
         actor, kind, rows = body[5], body[6], body[7]
-        self._check_auth(index, body, actor, kind)
-        if kind == BOOTSTRAP_KIND and self.bootstrap_actor is None:
+        accepted = self._check_auth(index, body, actor, kind)
+        bootstrap = kind == BOOTSTRAP_KIND and self.bootstrap_actor is None
+        if bootstrap:
             self.bootstrap_actor = actor
+        if not accepted:
+            # Already a finding; what it wrote grants no role and enrols no key, so that a
+            # forged entry cannot make the entries after it look signed.
+            return
         for record in rows if isinstance(rows, list) else ():
             if not isinstance(record, list) or len(record) != 5 or not isinstance(record[4], dict):
                 continue
             table, image = record[0], record[4]
             if table == "users":
-                self._user(image)
+                # Roles as administrators gave them: a user row counts only when written by
+                # an administrator (or the bootstrap), not whoever's name an entry carries.
+                if bootstrap or self._is_admin(actor):
+                    self._user(image)
+                elif image.get("role") == ADMIN_ROLE:
+                    self._find(index, actor, kind, f"makes {image.get('username')} an "
+                               f"administrator, but {actor} is not one")
             elif table == REQUESTS:
                 self._request(index, actor, kind, image)
             elif table == KEYS:
@@ -219,53 +240,57 @@ class SignatureAudit:
 
     # ------------------------------------------------------------------ the entry's signature
 
-    def _check_auth(self, index: int, body: list, actor: str, kind: str) -> None:
+    def _check_auth(self, index: int, body: list, actor: str, kind: str) -> bool:
+        """Check the entry's signature; True when it is accepted (validly signed, recorded
+        about a person, or unsigned by someone holding no key where the policy allows it)."""
         held = self.keys_of(actor, index)
         auth = body[9] if len(body) > 9 else None
-        if auth is None and _recorded_about(kind, body[8]):
+        if auth is None and _recorded_about(kind, body[8], body[7]):
             self.events += 1
-            return
+            return True
         if auth is None:
             if held:
                 self._find(index, actor, kind,
                            f"not signed, though {actor} holds key "
                            f"{', '.join(k.key_id for k in held)}")
-            else:
-                self.unsigned += 1
-                self.unsigned_actors[actor] = self.unsigned_actors.get(actor, 0) + 1
-                if self.require_signatures:
-                    self._find(index, actor, kind,
-                               f"not signed, and the policy requires signatures ({actor} "
-                               "holds no key)")
-            return
+                return False
+            self.unsigned += 1
+            self.unsigned_actors[actor] = self.unsigned_actors.get(actor, 0) + 1
+            if self.require_signatures:
+                self._find(index, actor, kind,
+                           f"not signed, and the policy requires signatures ({actor} "
+                           "holds no key)")
+                return False
+            return True
         if not isinstance(auth, dict) or not isinstance(auth.get("key"), str):
             self._find(index, actor, kind, "auth is not a map naming a key")
-            return
+            return False
         key = self.keys.get(auth["key"])
         if key is None:
             self._find(index, actor, kind, f"signed with {auth['key']}, which is not an "
                        "enrolled key at this point of the log")
-            return
+            return False
         if key.username != actor:
             self._find(index, actor, kind, f"signed with {key.key_id}, a key of "
                        f"{key.username}, not of {actor}")
-            return
+            return False
         if key.valid_from is None or key.valid_from >= index:
             self._find(index, actor, kind, f"signed with {key.key_id} before it was approved")
-            return
+            return False
         if key.revoked_at is not None and index > key.revoked_at:
             self._find(index, actor, kind, f"signed with {key.key_id}, revoked at entry "
                        f"{key.revoked_at}")
-            return
+            return False
         checker = CHECKERS.get(auth.get("t"))
         if checker is None:
             self._find(index, actor, kind, f"unknown auth type {auth.get('t')!r}")
-            return
+            return False
         problem = checker(key, auth, body, tbs_of_body(body), self)
         if problem:
             self._find(index, actor, kind, f"{key.key_id}: {problem}")
-        else:
-            self.signed += 1
+            return False
+        self.signed += 1
+        return True
 
     # ------------------------------------------------------------------ the key registry
 
