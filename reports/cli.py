@@ -338,7 +338,9 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
     """The inspector's visit pack for a drawn field-check sample (入户核查): the visit list and
     each drawn household's card, to compare what the household says with the books."""
     import csv
+    import io
 
+    from ledger.core.files import write_private_file
     from ledger.core.pii import PiiVault
     from ledger.disclosure.content import household_card as card_content
     from ledger.imports.bank import safe_cell
@@ -354,16 +356,20 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
             pdf = household_card_pdf(card_content(s, vault, visit["household"], year), paper,
                                      ctx.settings.font_file)
             name = f"visit-{n:03d}-{visit['household']}.pdf"
-            (out / name).write_bytes(pdf)
+            # a household card names the head and the household's payments: personal data,
+            # written whole or not at all (ledger.core.files)
+            write_private_file(out / name, pdf)
             files.append({**visit, "card": name})
-    with open(out / "visits.csv", "w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["序号", "户编码", "村", "户主", "明白卡", "核查结果"])
-        for n, v in enumerate(files, start=1):
-            # names come from imports: a cell starting with = + - @ must not run as a formula
-            writer.writerow([n, safe_cell(v["household"]), safe_cell(v["village_name"]),
-                             safe_cell(v["head"]), v["card"],
-                             "" if v["result"] == "not visited" else v["result"]])
+    # the visit list, built in memory (a sample is small), then written whole
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["序号", "户编码", "村", "户主", "明白卡", "核查结果"])
+    for n, v in enumerate(files, start=1):
+        # names come from imports: a cell starting with = + - @ must not run as a formula
+        writer.writerow([n, safe_cell(v["household"]), safe_cell(v["village_name"]),
+                         safe_cell(v["head"]), v["card"],
+                         "" if v["result"] == "not visited" else v["result"]])
+    write_private_file(out / "visits.csv", buffer.getvalue().encode("utf-8-sig"))
     emit({"sample": sample_id, "dir": str(out), "visits": files}, as_json,
          f"{len(files)} household cards and visits.csv written to {out}")
 

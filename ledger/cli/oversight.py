@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import click
 
 from ledger.cli.params import emit, load_policy, pass_ctx, to_date
 from ledger.core.errors import LedgerError
+from ledger.core.files import write_private_file
 from ledger.core.pii import PiiVault
 from ledger.models.oversight import ComplaintChannel, ComplaintSubject, SampleStrata, VisitOutcome
 from ledger.oversight import complaints, sampling
@@ -282,10 +284,13 @@ def sample_visits(ctx, commitment_id, csv_file, as_json):
     with ctx.session() as s:
         rows = sampling.visit_list(s, ctx.actor(s), commitment_id)
     if csv_file:
-        with open(csv_file, "w", encoding="utf-8-sig", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["household"])
-            writer.writeheader()
-            writer.writerows(rows)
+        # the households to visit, with their heads' names: personal data, written whole or
+        # not at all (ledger.core.files)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["household"])
+        writer.writeheader()
+        writer.writerows(rows)
+        write_private_file(csv_file, buffer.getvalue().encode("utf-8-sig"))
     text = "\n".join(f"{r['stratum']:<22} {r['household']:<14} {r['village_name']} "
                      f"{r['head']}  [{r['result']}]" for r in rows)
     emit(rows, as_json, text + "\nHousehold cards (明白卡) for the visits come from the "
