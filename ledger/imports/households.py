@@ -121,7 +121,7 @@ def import_households(session: Session, actor: User, vault: PiiVault, path) -> I
 
     def check(row):
         # Each new line's own checks, so that a refusal names its line and column (every
-        # line's, with the problems above); register_households makes them again.
+        # line's, with the loop's problems below); register_households makes them again.
         v = row.values
         check_new_household(session, actor, v["village"], v["registered_on"], v["bank_card"],
                             villages)
@@ -198,7 +198,9 @@ def _in_batches(rows, parts: bytearray, wanted: tuple[int, ...], write) -> None:
         return
     batch = []
     for place, row in enumerate(rows):
-        if parts[place] not in wanted:
+        # A file changed since it was checked is refused when its reading ends (csvfile,
+        # file_changed) and the transaction rolls back; a line past the checked ones waits.
+        if place >= len(parts) or parts[place] not in wanted:
             continue
         batch.append(row.values)
         if len(batch) == REGISTER_BATCH:
