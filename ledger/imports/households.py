@@ -12,6 +12,7 @@ whose number the file writes in its other form (15 or 18 characters; the first i
 """
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -104,80 +105,137 @@ class ImportResult:
 
 REGISTER_BATCH = 5_000
 
+# A line's part in the writing passes, by its place among the file's rows (one byte a line:
+# the rows are read again from the file, in the same order, instead of being kept): a new
+# household, a status change to record (户状态 after 识别日期), or both.
+_NEW, _STATUS = 1, 2
+
 
 def import_households(session: Session, actor: User, vault: PiiVault, path) -> ImportResult:
     require(session, actor, Action.RECORD, actor.region_code)
     rows = read(path, HOUSEHOLD_COLUMNS)
     name = Path(path).name
-    problems, new, same, later = Problems(), [], 0, []   # every problem of the file
-    seen: dict[str, int] = {}
-    for row in rows:
-        v = row.values
-        if v["code"] in seen:
-            problems.append(Problem(name, row.line, "户编码", f"{v['code']} also on line "
-                                    f"{seen[v['code']]}", "line_repeated",
-                                    {"first_line": seen[v["code"]]}))
-            continue
-        seen[v["code"]] = row.line
-        if v.get("status_date") is not None and v["status_date"] < v["registered_on"]:
-            problems.append(Problem(name, row.line, "状态日期", f"状态日期 {v['status_date']} is "
-                                    f"before 识别日期 {v['registered_on']}", "dates_reversed",
-                                    {"field": "状态日期", "start": v["registered_on"],
-                                     "end": v["status_date"]}))
-            continue
-        existing = session.get(Household, v["code"])
-        if existing is None:
-            if session.get(Payee, v["code"]) is not None:
-                problems.append(Problem(name, row.line, "户编码",
-                                        f"{v['code']} is already a contractor's code",
-                                        "already_exists", {"what": "payee", "key": v["code"]}))
-            else:
-                new.append(row)
-            continue
-        if not in_scope(session, actor, existing.village_code):
-            # Another region's household: say only that the code is taken (as key_taken).
-            problems.append(Problem(name, row.line, "户编码", f"code {v['code']} is already used",
-                                    "code_taken", {"key": v["code"]}))
-            continue
-        diffs = _household_diffs(session, existing, v, vault)
-        if diffs:
-            problems.append(Problem(name, row.line, "户编码", f"household {v['code']} was "
-                                    f"imported before (log entry {existing.log_index}) with "
-                                    f"other values: {'; '.join(diffs)}", "import_reused",
-                                    {"what": "household", "key": v["code"],
-                                     "log_index": existing.log_index}))
-        else:
-            same += 1
-            if _enrolled_as(v) is not v["status"]:
-                # A later export's status with its date (清退 since June): recorded as the
-                # status history import records it; already recorded, nothing is written.
-                later.append(v)
-    # Each line's own checks, so that a refusal names its line and column (every line's,
-    # with the problems above); then every new household at once
-    # (households.register_households: the same rows and entries).
+    problems, checked, same = Problems(), Problems(), 0   # every problem of the file
+    parts = bytearray(len(rows))
     villages: set[str] = set()
 
     def check(row):
+        # Each new line's own checks, so that a refusal names its line and column (every
+        # line's, with the loop's problems below); register_households makes them again.
         v = row.values
         check_new_household(session, actor, v["village"], v["registered_on"], v["bank_card"],
                             villages)
         check_text(Household.__table__, {"code": v["code"], "village_code": v["village"],
                                          "head_name": v["head_name"]})
 
-    checked = every_line(name, new, check, columns=HOUSEHOLD_COLUMNS,
-                         by_code=_HOUSEHOLD_COLUMN_OF, default="户编码")
+    with _FirstLines() as seen:
+        for place, row in enumerate(rows):
+            v = row.values
+            first = seen.first(v["code"], row.line)
+            if first is not None:
+                problems.append(Problem(name, row.line, "户编码", f"{v['code']} also on line "
+                                        f"{first}", "line_repeated", {"first_line": first}))
+                continue
+            if v.get("status_date") is not None and v["status_date"] < v["registered_on"]:
+                problems.append(Problem(name, row.line, "状态日期", f"状态日期 "
+                                        f"{v['status_date']} is before 识别日期 "
+                                        f"{v['registered_on']}", "dates_reversed",
+                                        {"field": "状态日期", "start": v["registered_on"],
+                                         "end": v["status_date"]}))
+                continue
+            existing = session.get(Household, v["code"])
+            if existing is None:
+                if session.get(Payee, v["code"]) is not None:
+                    problems.append(Problem(name, row.line, "户编码",
+                                            f"{v['code']} is already a contractor's code",
+                                            "already_exists", {"what": "payee",
+                                                               "key": v["code"]}))
+                else:
+                    parts[place] = _NEW | (_STATUS if _enrolled_as(v) is not v["status"]
+                                           else 0)
+                    checked.extend(every_line(name, (row,), check, columns=HOUSEHOLD_COLUMNS,
+                                              by_code=_HOUSEHOLD_COLUMN_OF, default="户编码"))
+                continue
+            if not in_scope(session, actor, existing.village_code):
+                # Another region's household: say only that the code is taken (as key_taken).
+                problems.append(Problem(name, row.line, "户编码", f"code {v['code']} is "
+                                        "already used", "code_taken", {"key": v["code"]}))
+                continue
+            diffs = _household_diffs(session, existing, v, vault)
+            if diffs:
+                problems.append(Problem(name, row.line, "户编码", f"household {v['code']} was "
+                                        f"imported before (log entry {existing.log_index}) "
+                                        f"with other values: {'; '.join(diffs)}",
+                                        "import_reused", {"what": "household", "key": v["code"],
+                                                          "log_index": existing.log_index}))
+            else:
+                same += 1
+                if _enrolled_as(v) is not v["status"]:
+                    # A later export's status with its date (清退 since June): recorded as the
+                    # status history import records it; already recorded, nothing is written.
+                    parts[place] = _STATUS
     _raise_if((problems + checked).sorted(key=_report_order), rows)
-    # In batches: register_households builds every row and entry of its batch in memory
-    # (the same rows and entries as one call; bench/import_memory.py measures it).
-    for start in range(0, len(new), REGISTER_BATCH):
-        register_households(session, actor, vault, [
+    # The writing passes read the rows again (memory bounded by a batch, not by the file:
+    # bench/import_memory.py): every new household, in batches (register_households: the
+    # same rows and entries as one call), then the status changes of the new lines and of
+    # the lines already imported, in that order.
+    _in_batches(rows, parts, (_NEW, _NEW | _STATUS), lambda batch: register_households(
+        session, actor, vault, [
             NewHousehold(v["code"], v["village"], v["head_name"], _enrolled_as(v),
-                         v["registered_on"], v["bank_card"], v["phone"])
-            for v in (row.values for row in new[start:start + REGISTER_BATCH])])
-    record_past_statuses(session, actor, [
-        PastStatus(v["code"], v["status"], v["status_date"], "户状态（建档立卡户导入）")
-        for v in [*(row.values for row in new), *later] if _enrolled_as(v) is not v["status"]])
-    return ImportResult("households", len(new), same, rows.report)
+                         v["registered_on"], v["bank_card"], v["phone"]) for v in batch]))
+    for part in (_NEW | _STATUS, _STATUS):
+        _in_batches(rows, parts, (part,), lambda batch: record_past_statuses(
+            session, actor, [PastStatus(v["code"], v["status"], v["status_date"],
+                                        "户状态（建档立卡户导入）") for v in batch]))
+    return ImportResult("households", parts.count(_NEW) + parts.count(_NEW | _STATUS), same,
+                        rows.report)
+
+
+def _in_batches(rows, parts: bytearray, wanted: tuple[int, ...], write) -> None:
+    """`write(values)` for the rows whose part is in `wanted`, REGISTER_BATCH at a time, in the
+    file's order; no pass over the file when there is none."""
+    if not any(part in parts for part in wanted):
+        return
+    batch = []
+    for place, row in enumerate(rows):
+        # A file changed since it was checked is refused when its reading ends (csvfile,
+        # file_changed) and the transaction rolls back; a line past the checked ones waits.
+        if place >= len(parts) or parts[place] not in wanted:
+            continue
+        batch.append(row.values)
+        if len(batch) == REGISTER_BATCH:
+            write(batch)
+            batch = []
+    if batch:
+        write(batch)
+
+
+class _FirstLines:
+    """The line each code of a file is first on, kept in a private SQLite database on disk
+    (stdlib sqlite3; deleted when closed) rather than in memory: a 200 MB file has 2.5 million
+    codes, and a dict of them took 300 MB. Exact (the codes themselves, under a primary key),
+    for any database the ledger is on."""
+
+    def __enter__(self):
+        # "": a temporary database of this connection alone, in a file SQLite deletes; its
+        # pages beyond the cache go to that file. Nothing needs to survive a crash.
+        self._db = sqlite3.connect("")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE first_line (code TEXT PRIMARY KEY, line INTEGER) "
+                         "WITHOUT ROWID")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._db.close()
+
+    def first(self, code: str, line: int) -> int | None:
+        """The line `code` was first on, or None when `line` is its first (then recorded)."""
+        if self._db.execute("INSERT OR IGNORE INTO first_line VALUES (?, ?)",
+                            (code, line)).rowcount:
+            return None
+        return self._db.execute("SELECT line FROM first_line WHERE code = ?",
+                                (code,)).fetchone()[0]
 
 
 def _enrolled_as(v: dict) -> HouseholdStatus:
