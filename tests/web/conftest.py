@@ -85,3 +85,13 @@ def browser(app):
             assert r.status_code == 302, r.get_data(as_text=True)[:500]
         return b
     return make
+
+
+@pytest.fixture
+def chromium():
+    """A headless Debian chromium for the browser tests (tests/web/browser.py)."""
+    from tests.web.browser import launch, playwright_api
+    with playwright_api.sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()

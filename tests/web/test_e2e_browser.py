@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -21,16 +20,10 @@ from ledger.audit.tlog import proofs
 from ledger.core import clock
 from ledger.models import PaymentRoll
 from ledger.store.context import use_log
+from tests.web.browser import pytestmark, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
-from tests.web.scene import ORIGIN, PASSWORD, sign_checkpoint
+from tests.web.scene import ORIGIN, sign_checkpoint
 from web.app import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed "
-                                "(scripts/setup-env.sh installs it)")
 
 
 @pytest.fixture
@@ -48,28 +41,10 @@ def server(db_url, scene):
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def chromium():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
-
-
-def _shot(page, name: str, db: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{db}-{name}.png"), full_page=True)
 
 
 def _login(browser, base: str, username: str, **context):
-    page = browser.new_context(**context).new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/staff/")
-    return page
+    return sign_in(browser.new_context(**context).new_page(), base, username)
 
 
 def _roll_proof(world, code: str) -> proofs.TlogProof:
@@ -87,14 +62,14 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
     published = (dt.date.today() - dt.timedelta(days=20)).isoformat()
 
     clerk = _login(chromium, server, "k_clerk")
-    _shot(clerk, "1-clerk-home", db)
+    shot(clerk, "e2e", "1-clerk-home", db)
     clerk.goto(f"{server}/staff/record/pay")
     clerk.fill("#payee", "KH-1")
     clerk.fill("#amount", "12.345")
     clerk.fill("#key", "凭证-E2E")
     clerk.click("main button[type=submit]")
     assert "fen" in clerk.inner_text(".has-error")  # the error stands beside the amount
-    _shot(clerk, "1b-pay-form-error", db)
+    shot(clerk, "e2e", "1b-pay-form-error", db)
     # The roll is drawn up and posted 20 days ago and recorded then (the server's clock, which
     # the app's thread reads: ledger.core.clock), so its window has run when it is approved.
     with clock.at(dt.date.fromisoformat(published)):
@@ -110,22 +85,22 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
         clerk.set_input_files("#lines", str(lines))
         clerk.click("main button[type=submit]")
         clerk.wait_for_selector("h1:has-text('预览')")
-        _shot(clerk, "2-roll-preview", db)
+        shot(clerk, "e2e", "2-roll-preview", db)
         assert "2,400.00" in clerk.content()
-        _shot(clerk, "2-roll-preview", db)
+        shot(clerk, "e2e", "2-roll-preview", db)
         clerk.click("main button:has-text('确认创建')")
         clerk.wait_for_url(f"{server}/staff/rolls/R-E2E")
         clerk.fill("#day", published)
         clerk.click("main button:has-text('公示')")
         clerk.wait_for_selector("text=操作成功")
-        _shot(clerk, "3-roll-published", db)
+        shot(clerk, "e2e", "3-roll-published", db)
 
     approver = _login(chromium, server, "k_approver")
     approver.goto(f"{server}/staff/rolls/R-E2E")
     approver.click("main button:has-text('审核')")
     approver.wait_for_selector("text=操作成功")
     assert "审核通过" in approver.content()
-    _shot(approver, "4-roll-approved", db)
+    shot(approver, "e2e", "4-roll-approved", db)
 
     # The clerk sends the roll to the bank; the bank's file comes back with line 1 credited
     # 2.00 short (手续费) and line 2 paid: the approver records it, and the roll's page shows
@@ -144,7 +119,7 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
     approver.click("main button:has-text('确认导入')")
     approver.wait_for_selector("h2:has-text('银行差异')")
     assert "少入账" in approver.content() and "待复核" in approver.content()
-    _shot(approver, "4b-roll-bank-differences", db)
+    shot(approver, "e2e", "4b-roll-bank-differences", db)
 
     sign_checkpoint(world, scene)  # the bureau signs, village and township cosign
     auditor = _login(chromium, server, "auditor")
@@ -152,22 +127,22 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
     auditor.click("main button:has-text('验证审计日志')")
     auditor.wait_for_selector("#verify-result")
     assert "完整" in auditor.inner_text("#verify-result")
-    _shot(auditor, "5-audit-verified", db)
+    shot(auditor, "e2e", "5-audit-verified", db)
     auditor.goto(f"{server}/staff/flow?lot=1")
     assert auditor.locator("svg.sankey rect").count() >= 5
-    _shot(auditor, "5b-fund-flow", db)
+    shot(auditor, "e2e", "5b-fund-flow", db)
 
     phone = chromium.new_context(viewport={"width": 390, "height": 844},
                                  device_scale_factor=2, is_mobile=True).new_page()
     phone.goto(f"{server}/village/{scene.own['village']}")
     board = phone.content()
     assert "R-E2E" in board and "张k1" in board and "6222021" not in board
-    _shot(phone, "6-village-phone", db)
+    shot(phone, "e2e", "6-village-phone", db)
     proof = _roll_proof(world, "R-E2E")
     payload = proofs.base45_encode(proofs.encode_compact(proof))
     phone.goto(f"{server}/verify?p={quote(payload, safe='')}")
     assert "核验通过" in phone.inner_text("#verify-outcome")
-    _shot(phone, "7-verify-qr-phone", db)
+    shot(phone, "e2e", "7-verify-qr-phone", db)
 
     desk = chromium.new_context().new_page()
     desk.goto(f"{server}/verify")
@@ -176,4 +151,4 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
     desk.wait_for_selector("#verify-outcome")
     assert "核验通过" in desk.inner_text("#verify-outcome")
     assert "1,600.00 元" in desk.content()  # the printed row: KH-2, 2 × 800.00
-    _shot(desk, "8-verify-pasted", db)
+    shot(desk, "e2e", "8-verify-pasted", db)

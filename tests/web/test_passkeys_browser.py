@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -31,16 +30,10 @@ from ledger.models import Approval, AuditEntry, Transfer
 from ledger.org import regions
 from ledger.store.context import use_log
 from ledger.store.db import transaction
+from tests.web.browser import pytestmark, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
-from tests.web.scene import ORIGIN, PASSWORD
+from tests.web.scene import ORIGIN
 from web.app import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "passkeys"
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed "
-                                "(scripts/setup-env.sh installs it)")
 
 
 @pytest.fixture
@@ -63,14 +56,6 @@ def server(db_url, scene):
     holder["app"].extensions["fundtrail_factory"].kw["bind"].dispose()
 
 
-@pytest.fixture
-def chromium():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
-
 
 def _officer(browser, base: str, username: str, **context):
     """A signed-in page of `username`, with a virtual authenticator of their own."""
@@ -81,12 +66,7 @@ def _officer(browser, base: str, username: str, **context):
         "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
         "hasUserVerification": True, "isUserVerified": True,
         "automaticPresenceSimulation": True}})
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/staff/")
-    return page
+    return sign_in(page, base, username)
 
 
 def _register(page, base: str) -> None:
@@ -101,10 +81,6 @@ def _sign(page) -> None:
     page.click("#passkey-confirm button[type=submit]")
     page.wait_for_load_state("load")
 
-
-def _shot(page, name: str, db: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{db}-{name}.png"), full_page=True)
 
 
 def _entries(world, kind: str) -> list[list]:
@@ -131,7 +107,7 @@ def test_passkeys_sign_recording_and_approval(server, chromium, scene, world, db
                         is_mobile=True, device_scale_factor=2)
     _register(clerk, server)
     _register(approver, server)
-    _shot(clerk, "1-registered", db)
+    shot(clerk, "passkeys", "1-registered", db)
 
     # Four eyes: the county administrator files both requests, the province's approves.
     county_admin = _officer(chromium, server, "k_admin")
@@ -171,7 +147,7 @@ def test_passkeys_sign_recording_and_approval(server, chromium, scene, world, db
                            "12,345.00 元，凭证号 凭证-PK-1"), text
     width = approver.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the confirmation page scrolls sideways on a phone ({width}px)"
-    _shot(approver, "2-confirm-approval-phone", db)
+    shot(approver, "passkeys", "2-confirm-approval-phone", db)
     posted = {}
     approver.on("request", lambda r: posted.update(r.post_data_json or {})
                 if r.method == "POST" else None)
