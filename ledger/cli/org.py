@@ -133,6 +133,14 @@ def user_password(ctx, username, everyone):
     click.echo(message)
 
 
+def _ask(ctx, kind: str, username: str, reason: str) -> None:
+    """File a request of `kind` about USERNAME and say what waits for the second administrator."""
+    with ctx.session() as s:
+        message = _waiting(admin_requests.request(s, ctx.actor(s), kind, username,
+                                                  reason=reason))
+    click.echo(message)
+
+
 @user_group.command("disable")
 @click.argument("username")
 @click.option("--reason", default="", help="Why (kept in the request).")
@@ -140,10 +148,7 @@ def user_password(ctx, username, everyone):
 def user_disable(ctx, username, reason):
     """Ask to disable USERNAME: once approved, they cannot sign in or act, and their web
     sessions end."""
-    with ctx.session() as s:
-        message = _waiting(admin_requests.request(s, ctx.actor(s), DISABLE, username,
-                                                  reason=reason))
-    click.echo(message)
+    _ask(ctx, DISABLE, username, reason)
 
 
 @user_group.command("enable")
@@ -152,10 +157,7 @@ def user_disable(ctx, username, reason):
 @pass_ctx
 def user_enable(ctx, username, reason):
     """Ask to enable a disabled USERNAME again."""
-    with ctx.session() as s:
-        message = _waiting(admin_requests.request(s, ctx.actor(s), ENABLE, username,
-                                                  reason=reason))
-    click.echo(message)
+    _ask(ctx, ENABLE, username, reason)
 
 
 @user_group.command("requests")
