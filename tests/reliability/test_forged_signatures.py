@@ -11,7 +11,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from ledger.audit.log import install_signer
@@ -22,21 +21,12 @@ from ledger.org import personal_keys
 from ledger.org.regions import get_user
 from ledger.store.db import make_sessionmaker, transaction
 from tests.conftest import TEST_CONTEXT, TEST_KEY_PASSPHRASE
+from tests.reliability.conftest import bundle_findings
 
 APPROPRIATION = ("--source-level", "central", "--year", "2025", "--title", "衔接资金",
                  "--function-code", "2130505", "--use", "industry")
 REGION = {"p_clerk": "430000", "k_clerk": "430121"}   # tests/world.py
 
-
-@pytest.fixture
-def ft(cli, world, monkeypatch, tmp_path):
-    """The command line on the small province, with a log key and a policy (quorum none)."""
-    monkeypatch.setenv("FUNDTRAIL_SIGNING_PASSPHRASE", "correct horse battery staple")
-    code, vkey, err = cli("keygen", "--kind", "log", "--out", "keys/log.key")
-    assert code == 0, err
-    (tmp_path / "keys" / "policy.txt").write_text(f"log {vkey.strip()}\nquorum none\n",
-                                                  encoding="utf-8")
-    return cli
 
 
 def _appropriate(ft, who, doc, *extra):
@@ -50,14 +40,6 @@ def _entries(factory) -> int:
         return s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
 
 
-def _bundle_findings(ft, tmp_path, name) -> str:
-    assert ft("checkpoint", "sign")[0] == 0
-    code, _, err = ft("export-bundle", name)
-    assert code == 0, err
-    from ledger.audit.tlog.verify_bundle import verify
-    report = verify(tmp_path / name, tmp_path / "keys" / "policy.txt")
-    return report.to_text()
-
 
 def test_forged_recording_and_approval_are_found(ft, engine, factory, personal_key_dir,
                                                  tmp_path):
@@ -67,7 +49,7 @@ def test_forged_recording_and_approval_are_found(ft, engine, factory, personal_k
     assert ft("--as", "p_approver", "approve", str(honest))[0] == 0
     code, out, _ = ft("verify")
     assert code == 0 and "personal signatures: 2 entries signed" in out, out
-    assert "intact" in _bundle_findings(ft, tmp_path, "clean")
+    assert "intact" in bundle_findings(ft, tmp_path, "clean")
 
     # Another person's key file is refused before anything is written.
     before = _entries(factory)
@@ -92,7 +74,7 @@ def test_forged_recording_and_approval_are_found(ft, engine, factory, personal_k
     assert code == 1, out
     assert f"entry {forged_index} (transfer.record) in the name of p_clerk: not signed" in out
     assert "in the name of p_approver: not signed" in out
-    offline = _bundle_findings(ft, tmp_path, "forged")
+    offline = bundle_findings(ft, tmp_path, "forged")
     assert "NOT INTACT" in offline
     assert f"entry {forged_index}" in offline and "in the name of p_clerk: not signed" in offline
     assert "in the name of p_approver: not signed" in offline
@@ -201,7 +183,7 @@ def test_forgeries_dressed_as_sign_in_events_or_by_invented_administrators_are_f
     assert code == 1, out
     assert f"entry {dressed} (auth.login) in the name of p_clerk: not signed" in out
     assert "(auth.login) in the name of p_approver: not signed" in out
-    assert f"entry {dressed}" in _bundle_findings(ft, tmp_path, "dressed")
+    assert f"entry {dressed}" in bundle_findings(ft, tmp_path, "dressed")
 
     # (2) An invented administrator, written in the name of a person who is not one (a
     # clerk holding no key, so the entry itself is not unsigned-by-a-key-holder), enrols a

@@ -28,29 +28,9 @@ from ledger.models import Approval, Role
 from ledger.org import personal_keys, regions
 from ledger.store.db import transaction
 from tests.ledger.audit.test_webauthn_tlog import RP_ID, SoftAuthenticator
+from tests.reliability.conftest import bundle_findings
 from tests.world import CITY, DAY, PROVINCE
 from web.confirm import IntentSigner
-
-
-@pytest.fixture
-def ft(cli, world, monkeypatch, tmp_path):
-    """The command line on the small province, with a log key and a policy (quorum none),
-    for exporting the offline bundle."""
-    monkeypatch.setenv("FUNDTRAIL_SIGNING_PASSPHRASE", "correct horse battery staple")
-    code, vkey, err = cli("keygen", "--kind", "log", "--out", "keys/log.key")
-    assert code == 0, err
-    (tmp_path / "keys" / "policy.txt").write_text(f"log {vkey.strip()}\nquorum none\n",
-                                                  encoding="utf-8")
-    return cli
-
-
-def _offline(ft, tmp_path, name) -> str:
-    """What the offline bundle verifier says of the log as it is now."""
-    from ledger.audit.tlog.verify_bundle import verify as verify_bundle
-    assert ft("checkpoint", "sign")[0] == 0
-    code, _, err = ft("export-bundle", name)
-    assert code == 0, err
-    return verify_bundle(tmp_path / name, tmp_path / "keys" / "policy.txt").to_text()
 
 
 def _pay(s, world, key: str) -> int:
@@ -98,7 +78,7 @@ def test_forged_approvals_in_a_passkey_holders_name_are_found(world, ft, tmp_pat
         install_signer(s, IntentSigner("p_approver", intent, key_id, signed))
         posting.approve(s, world.user(s, "p_approver"), genuine)
     assert _signature_findings(world) == []
-    assert "NOT INTACT" not in _offline(ft, tmp_path, "clean")
+    assert "NOT INTACT" not in bundle_findings(ft, tmp_path, "clean")
 
     # (1) With database access: approve in their name, unsigned.
     with transaction(world.factory) as s:
@@ -113,7 +93,7 @@ def test_forged_approvals_in_a_passkey_holders_name_are_found(world, ft, tmp_pat
     assert len(findings) == 2, findings
     assert "not signed, though p_approver holds key" in findings[0]
     assert key_id in findings[1] and "assertion" in findings[1]
-    offline = _offline(ft, tmp_path, "forged")
+    offline = bundle_findings(ft, tmp_path, "forged")
     assert "NOT INTACT" in offline and "in the name of p_approver: not signed" in offline
     assert f"{key_id}: assertion" in offline and "used by an earlier entry" in offline
 
