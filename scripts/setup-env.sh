@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(python3-venv postgresql-client fonts-wqy-microhei poppler-utils zbar-tools chromium)
+DEBIAN_PACKAGES=(python3-venv postgresql-client fonts-wqy-microhei poppler-utils zbar-tools chromium nodejs npm)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()
     for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -22,3 +22,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[test]"
+# The browser libraries the web app serves itself (package.json; no CDN).
+scripts/vendor-js.sh
