@@ -331,6 +331,57 @@ def read(path: str | Path, columns: list[Column]) -> Rows:
                 {c.headers[0]: positions[c.key] + 1 for c in columns if c.key in positions})
 
 
+@dataclass(frozen=True)
+class Sample:
+    """The first lines of a file as it was written, to show it back (the web's preview):
+    `header` (the file's header cells), `columns` (for each of them the kind's column it is,
+    or None), `rows` [(line, cells)] of at most `limit` non-blank lines, and `more`: how many
+    non-blank lines follow them."""
+    header: list[str]
+    columns: list[Column | None]
+    rows: list[tuple[int, list[str]]]
+    more: int
+
+
+def sample(path: str | Path, columns: list[Column], limit: int = 50) -> Sample | None:
+    """The file's first `limit` non-blank lines, cells as text as the file has them (before
+    NFKC), or None when it cannot be read as a table at all (its encoding, an old .xls: the
+    import's own problems say why). Reads the file once more, streamed."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+        if spreadsheet.is_old_excel(path, head):
+            return None
+        workbook = spreadsheet.is_workbook(path, head)
+        problems = Problems()
+        header, records = _records(path, workbook, problems,
+                                   None if workbook else detect_encoding(path))
+        header = [h.lstrip("\ufeff") if isinstance(h, str) else spreadsheet.cell_text(h)
+                  for h in header]
+        rows, more = [], 0
+        for line, record in records:
+            if not any((cell.strip() if isinstance(cell, str) else cell) for cell in record):
+                continue
+            if len(rows) < limit:
+                rows.append((line, [c if isinstance(c, str) else "" for c in record]))
+            else:
+                more += 1
+    except (ImportProblems, OSError, ValueError):
+        return None
+    return Sample(header, header_columns(header, columns), rows, more)
+
+
+def header_columns(header: list[str], columns: list[Column]) -> list[Column | None]:
+    """For each header cell, the kind's column it names (as `read` matches them), or None."""
+    found: list[Column | None] = []
+    for text in header:
+        text = nfkc(text.lstrip("\ufeff"))
+        found.append(next((c for c in columns if text in c.headers or text.lower() in c.headers),
+                          None))
+    return found
+
+
 def _records(path: Path, workbook: bool, problems: list[Problem], encoding=None):
     if workbook:
         return _workbook_records(path)
