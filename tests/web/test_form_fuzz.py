@@ -175,6 +175,7 @@ SPECS: dict[str, Spec] = {
         "kind": "deaths", "source": "县民政局", "snapshot": "2024-03-01",
         "file": Upload(DEATHS.encode(), "deaths.csv")}),
     "imports.confirm": Spec("k_clerk", form={"token": "{token}"}),
+    "imports.template": Spec("k_clerk", args={"kind": "households", "fmt": "xlsx"}),
     # auditors
     "audit.index": Spec("auditor"),
     "audit.run_verify": Spec("auditor", form={"comment": ""}, heavy=True),

@@ -184,10 +184,12 @@ def test_two_bad_cells_are_marked_on_their_lines_and_nothing_can_be_imported(app
     assert (bad2, bad3) == ([3], [4])   # 户状态 of line 2, 识别日期 of line 3, nothing else
     assert "cell-problem" in line2[3][1] and "建档" in line2[3][1]
     assert "2024-13-01" in line3[4][1]
-    # the list of every problem, with line and column
-    listed = re.findall(r'<tr><td class="num">(\d+)</td><td class="nowrap">([^<]+?)\s*'
-                        r'(?:<span class="muted">（第 (\d+) 列）</span>)?</td>', html)
-    assert listed == [("2", "户状态", "4"), ("3", "识别日期", "5")]
+    # the list of every problem, with line and column, each linked to its marked cell
+    listed = re.findall(r'<tr><td class="num"><a href="#([^"]+)">(\d+)</a></td>'
+                        r'<td class="nowrap">([^<]+?)\s*<span class="muted">（第 (\d+) 列）'
+                        r'</span></td>', html)
+    assert listed == [("c-2-4", "2", "户状态", "4"), ("c-3-5", "3", "识别日期", "5")]
+    assert 'id="c-2-4"' in html and 'id="c-3-5"' in html
     # no import: no confirm button, no token kept; 重新上传 instead
     assert "确认导入" not in html and 'name="token"' not in html
     assert 'action="/staff/import/confirm"' not in html

@@ -77,7 +77,7 @@ def upload():
     view = _preview(spec, path, problems)
     if problems:
         uploads.drop(token)
-    return render_template("staff/import_preview.html", meta=meta, spec=spec, view=view,
+    return render_template("staff/import_lines.html", meta=meta, spec=spec, view=view,
                            summary=_summary(spec, tried.value) if tried else "",
                            report=_report(tried.value) if tried else [],
                            form=TokenForm(token=token),
@@ -117,6 +117,7 @@ def _import(meta: dict, path):
 class Cell:
     text: str
     problems: list[str] = field(default_factory=list)
+    anchor: str = ""
 
 
 @dataclass
@@ -134,6 +135,7 @@ class Listed:
     position: int | None
     text: str
     shown: bool      # marked in the rows above (its line is among those shown)
+    anchor: str = ""  # the id of the cell or line it is marked on: the list links to it
 
 
 @dataclass
@@ -197,21 +199,21 @@ def _preview(spec: ImportKind, path, problems: list[Problem]) -> Preview:
     for p in problems:
         text = problem_text(p)
         at = p.position - 1 if p.position else index.get(p.column)
-        if p.line == 1 and at is None and p.column:   # a missing column: no cell to mark
-            target = None
-        elif p.line == 1:
-            target = header[at] if at is not None and at < width else None
+        target, anchor = None, ""
+        if p.line == 1 and at is not None and at < width:   # a header cell (a duplicate)
+            target, anchor = header[at], f"c-1-{at + 1}"
         elif p.line in lines:
             line = lines[p.line]
-            target = line.cells[at] if at is not None and at < width else None
-            if target is None:
+            if at is not None and at < width:
+                target, anchor = line.cells[at], f"c-{p.line}-{at + 1}"
+            else:
                 line.problems.append(text)
-        else:
-            target = None
+                anchor = f"l-{p.line}"
         if target is not None:
             target.problems.append(text)
+            target.anchor = anchor
         shown = p.line == 1 or p.line in lines
-        listed.append(Listed(p.line, p.column, p.position, text, shown))
+        listed.append(Listed(p.line, p.column, p.position, text, shown, anchor))
     return Preview(header, list(lines.values()), seen.more, listed,
                    unmarked_lines=sum(1 for x in listed if not x.shown))
 
