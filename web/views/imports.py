@@ -118,6 +118,7 @@ class Cell:
     text: str
     problems: list[str] = field(default_factory=list)
     anchor: str = ""
+    unread: bool = False   # a header no column of the kind reads (named in the report too)
 
 
 @dataclass
@@ -188,7 +189,7 @@ def _preview(spec: ImportKind, path, problems: list[Problem]) -> Preview:
                   for p in problems]
         return Preview([], [], 0, listed, unmarked_lines=len(listed), readable=False)
     index = {c.headers[0]: i for i, c in enumerate(seen.columns) if c is not None}
-    header = [Cell(_masked_text(h)) for h in seen.header]
+    header = [Cell(_masked_text(h), unread=c is None) for h, c in zip(seen.header, seen.columns)]
     width = max([len(seen.header)] + [len(cells) for _, cells in seen.rows])
     header += [Cell("") for _ in range(width - len(header))]
     personal = [_personal_kind(c) for c in seen.columns]
