@@ -144,7 +144,9 @@ def test_import_households_preview_then_confirm(app, scene, browser):
                token_from="/staff/import", content_type="multipart/form-data")
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "hh.csv" in html
-    assert "<td>2</td><td>银行卡号</td>" in html and "<td>3</td><td>户状态</td>" in html
+    # every problem listed by line and column, each linked to its marked cell
+    assert '<a href="#c-2-6">2</a></td><td class="nowrap">银行卡号' in html
+    assert '<a href="#c-3-4">3</a></td><td class="nowrap">户状态' in html
     good = header + f"KH-9,{VILLAGE},赵六,建档立卡,2024-03-01,6222021000000000123\n"
     r = b.post("/staff/import", {"kind": "households", "file": (BytesIO(good.encode()), "hh.csv")},
                token_from="/staff/import", content_type="multipart/form-data")
