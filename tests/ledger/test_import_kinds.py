@@ -79,3 +79,37 @@ def test_personal_columns_are_those_of_numbers_that_name_a_person():
     assert {"身份证号", "银行卡号", "联系电话", "成员身份证号", "监护人身份证号", "原卡号",
             "户主身份证号", "收款人身份证号", "干部身份证号", "账号"} <= personal
     assert not personal & {"账户类型", "统一社会信用代码", "户编码", "收款人编码"}
+
+
+@pytest.mark.parametrize("fmt", ["gb18030.csv", "xlsx"])
+def test_a_sample_shows_the_first_lines_as_written_and_counts_the_rest(fmt, tmp_path):
+    """What the web's preview shows of a file (ledger.imports.csvfile.sample)."""
+    from openpyxl import Workbook
+
+    from ledger.imports.csvfile import sample
+    columns = list(KINDS["households"].columns)
+    header = ["户编码", "村代码", "户主姓名", "备注"]
+    lines = [[f"H-{n}", "430121001001", f"王{n}", "老户"] for n in range(7)]
+    path = tmp_path / f"h.{fmt}"
+    if fmt == "xlsx":
+        book = Workbook()
+        for row in [header, *lines[:3], [None] * 4, *lines[3:]]:
+            book.active.append(row)
+        book.save(path)
+    else:
+        text = "\n".join(",".join(r) for r in [header, *lines[:3], ",,,", *lines[3:]])
+        path.write_bytes(text.encode("gb18030"))
+    seen = sample(path, columns, limit=4)
+    assert seen.header == header
+    assert [c.key if c else None for c in seen.columns] == ["code", "village", "head_name", None]
+    # the blank line (5) is skipped, not shown; line numbers are the file's
+    assert [line for line, _ in seen.rows] == [2, 3, 4, 6]
+    assert seen.rows[0][1] == ["H-0", "430121001001", "王0", "老户"]
+    assert seen.more == 3
+
+
+def test_no_sample_of_a_file_that_is_not_a_table(tmp_path):
+    from ledger.imports.csvfile import sample
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    assert sample(path, list(KINDS["households"].columns)) is None
