@@ -40,7 +40,7 @@ def show(ctx, code, as_json):
     lines += [_("  成员 #{id:<5} {name:<6} {relation:<4} {id_number}  {left}", id=m["id"],
                 name=m["name"], relation=m["relation"], id_number=m["id_number_masked"],
                 left=m["left"]) for m in view["members"]]
-    lines += [_("  {kind} {source} → {target}，{date}", kind=link["kind"], source=link["from"],
+    lines += [_("  {kind} {source} → {target}，日期 {date}", kind=link["kind"], source=link["from"],
                 target=link["to"], date=link["date"]) for link in view["links"]]
     emit(view, as_json, "\n".join(lines))
 
