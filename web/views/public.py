@@ -295,7 +295,8 @@ def roll_pdf(village_code: str, roll_code: str):
     # file is a 503 (PolicyUnreadable), no policy file a 404 (LedgerError: nothing to print).
     policy = load_policy(settings.policy_file)
     try:
-        pdf, _info = render_public(s, NoticeKind.ROLL, subject, policy, "a4", settings.font_file)
+        pdf, _info = render_public(s, NoticeKind.ROLL, subject, policy, "a4", settings.font_file,
+                                   public_url=settings.public_url)
     except LedgerError:
         abort(404)
     return Response(pdf, mimetype="application/pdf",
