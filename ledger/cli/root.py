@@ -176,6 +176,22 @@ def _seal_after_bulk(click_ctx, _result, **_params):
         seal_after_bulk(click_ctx.obj)
 
 
+def error_line(exc: Exception) -> str:
+    """A refusal as the one line the command prints: in Chinese (the refusals catalog, money
+    in 元) unless FUNDTRAIL_LANG=en, where it is the raise site's own English text."""
+    from ledger import i18n
+    from ledger.core import refusals
+    if i18n.current_locale() == i18n.DEFAULT_LOCALE:
+        code = getattr(exc, "code", None)
+        if code in refusals.BY_CODE and code != "refused":
+            try:
+                return "错误：" + refusals.render(code, exc.params)
+            except (KeyError, IndexError, ValueError):
+                pass
+        return f"错误：{exc}"
+    return f"error: {exc}"
+
+
 def main(argv=None) -> int:
     try:
         return cli.main(args=argv, prog_name="fundtrail", standalone_mode=False) or 0
@@ -188,7 +204,7 @@ def main(argv=None) -> int:
         click.echo("aborted", err=True)
         return 2
     except (LedgerError, ConfigError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(error_line(exc), err=True)
         return 2
 
 
