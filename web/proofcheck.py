@@ -4,8 +4,9 @@ Accepts what a villager or auditor has: the QR's link (`/v#…`, whose fragment 
 percent-encoded Base45 of the compact proof; ledger.audit.tlog.proofs.proof_link), an older
 `/verify?p=` link, the Base45 text itself (RFC 9285), base64 of the compact proof, or the C2SP
 tlog-proof text file. This is the server-side check, the fallback for a browser without
-JavaScript: the QR's link opens /v, which checks in the browser (web/views/verify.py). The entry bytes travel in the proof; the leaf hash
-binds them, so what we show from them is what the log holds.
+JavaScript: the QR's link opens /v, which checks in the browser (web/views/verify.py). The
+entry bytes travel in the proof; the leaf hash binds them, so what we show from them is what
+the log holds.
 """
 from __future__ import annotations
 
