@@ -310,6 +310,10 @@ function noticeOf(entryBytes, index) {
 // ------------------------------------------------------------------ showing it
 
 const $ = (id) => document.getElementById(id);
+// Chinese punctuation on the Chinese page, Latin on the English one (the page's lang).
+const EN = document.documentElement.lang === "en";
+const COLON = EN ? ": " : "：";
+const paren = (text) => (EN ? ` (${text})` : `（${text}）`);
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -321,7 +325,7 @@ function beijing(seconds) {   // UTC+8 all year: China keeps no summer time
   const d = new Date((seconds + 8 * 3600) * 1000);
   const p = (n) => String(n).padStart(2, "0");
   return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
-         `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}（${T.beijing}）`;
+         `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}` + paren(T.beijing);
 }
 
 function verdict(state, word, why, rowsText) {
@@ -360,15 +364,15 @@ function showContent(content, printed) {
 
 function showSigners(entry, signed, proof) {
   const list = $("signer-list");
-  list.append(el("li", {}, el("strong", {}, T.published_by + "："), `${entry.actor} · ${beijing(entry.time)}`));
-  list.append(el("li", {}, el("strong", {}, T.log_signed + "："), signed.logKey.name));
+  list.append(el("li", {}, el("strong", {}, T.published_by + COLON), `${entry.actor} · ${beijing(entry.time)}`));
+  list.append(el("li", {}, el("strong", {}, T.log_signed + COLON), signed.logKey.name));
   for (const c of signed.cosigs)
-    list.append(el("li", {}, el("strong", {}, T.cosigned + "："), `${c.witness}（${c.keyName}）· ${beijing(c.time)}`));
+    list.append(el("li", {}, el("strong", {}, T.cosigned + COLON), c.witness + paren(c.keyName) + ` · ${beijing(c.time)}`));
   $("signers").hidden = false;
   const n = entry.notice;
   const details = [
     [T.subject, n.subject], [T.display, `${n.display_from} ${T.to} ${n.display_to}`],
-    [T.index, `${proof.index} / ${T.of} ${proof.size} ${T.entries}`],
+    [T.index, `${proof.index} / ${proof.size}`],
     [T.tree, proof.origin], [T.root, hex(proof.rootHash)], [T.digest, n.rows_digest],
   ];
   for (const [k, v] of details) $("detail-list").append(el("dt", {}, k), el("dd", { class: "mono" }, v));
