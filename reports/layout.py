@@ -251,6 +251,7 @@ def qr_block(printable, styles: Styles, paper: Paper) -> KeepTogether:
              Spacer(1, 2 * mm),
              para(f"账本指纹：{printable.fingerprint}", styles.small),
              para(f"联合签名：{witnesses}", styles.small),
+             para(f"公钥指纹：{printable.keys_fingerprint}", styles.small),
              para(f"内容摘要：{printable.notice.rows_digest[:16]}", styles.small)]
     table = Table([[qr_drawing(printable.qr_text, side), lines]],
                   colWidths=[side + 4 * mm, text_width],

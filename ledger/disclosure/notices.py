@@ -402,6 +402,7 @@ class PrintableNotice:
     size: int
     root_hex: str
     witnesses: tuple[str, ...]
+    keys_fingerprint: str = ""   # of the published keys the QR verifies under (Policy)
 
     @property
     def fingerprint(self) -> str:
@@ -438,7 +439,7 @@ def printable(session: Session, kind: NoticeKind, subject: dict, policy,
     verified = proofs.verify_entry_proof(proof, policy)  # never print a QR that fails
     qr = proofs.proof_link(public_url, proofs.encode_compact(proof))
     return PrintableNotice(notice, content, qr, row.origin, row.size, bytes(row.root).hex(),
-                           tuple(sorted(verified.witnesses)))
+                           tuple(sorted(verified.witnesses)), policy.keys_fingerprint())
 
 
 def record_print(session: Session, actor: User, notice: Notice, pdf_sha256: str, paper: str,

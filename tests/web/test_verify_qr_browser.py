@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import threading
 import urllib.request
 
 import pytest
 
 from ledger.audit.tlog import proofs
+from ledger.audit.tlog.policy import parse_policy
 from ledger.disclosure import notices
 from ledger.models.disclosure import NoticeKind
 from ledger.org import regions
 from ledger.store.context import use_log
 from ledger.store.db import transaction
 from tests.reports import pdftools
-from tests.web.browser import pytestmark, shot  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import ARTIFACTS, pytestmark, shot  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, PUBLISHED, sign_checkpoint
 from web.app import create_app
@@ -66,13 +68,17 @@ def _publish_roll_notice(world, scene) -> None:
     sign_checkpoint(world, scene)
 
 
-def _scan_printed_notice(base: str, scene, tmp_path) -> str:
-    """The QR's text, read by zbar from the last page of the PDF the village page links."""
+def _scan_printed_notice(base: str, scene, tmp_path, db: str) -> str:
+    """The QR's text, read by zbar from the last page of the PDF the village page links (the
+    page image is kept beside the screenshots)."""
     url = f"{base}/village/{scene.own['village']}/roll/{scene.own['roll']}.pdf"
     with urllib.request.urlopen(url, timeout=60) as response:
         pdf = tmp_path / "roll.pdf"
         pdf.write_bytes(response.read())
-    return pdftools.qr_text(pdftools.png(pdf, pdftools.pages(pdf), dpi=150))
+    page = pdftools.png(pdf, pdftools.pages(pdf), dpi=150)
+    (ARTIFACTS / "verify-qr").mkdir(parents=True, exist_ok=True)
+    shutil.copy(page, ARTIFACTS / "verify-qr" / f"{db}-printed-roll-150dpi.png")
+    return pdftools.qr_text(page)
 
 
 def _open(chromium, link: str, viewport: dict, rows_body=None):
@@ -112,9 +118,11 @@ def test_a_phone_checks_the_printed_qr_without_asking_the_server(server, chromiu
                                                                  db_url, tmp_path):
     db = "pg" if db_url.startswith("postgresql") else "sqlite"
     _publish_roll_notice(world, scene)
-    link = _scan_printed_notice(server, scene, tmp_path)
+    link = _scan_printed_notice(server, scene, tmp_path, db)
     assert link.startswith(f"{server}/v#"), link[:80]
     assert proofs.decode_link(link).extra   # the whole proof, the entry with it
+    printed_fingerprint = parse_policy(scene.policy_file.read_bytes()).keys_fingerprint()
+    assert printed_fingerprint in pdftools.flat(pdftools.text(tmp_path / "roll.pdf"))
 
     for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         page, asked = _open(chromium, link, viewport)
@@ -128,6 +136,8 @@ def test_a_phone_checks_the_printed_qr_without_asking_the_server(server, chromiu
         assert page.locator("#notice table.rows tbody tr").count() >= 2
         signers = page.inner_text("#signer-list")
         assert "village" in signers and "township" in signers and "北京时间" in signers
+        # the keys the phone used, by the fingerprint printed beside the QR
+        assert page.inner_text("#keys-fingerprint") == printed_fingerprint
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], (name, width)
         shot(page, "verify-qr", f"{name}-pass", db)

@@ -159,7 +159,15 @@ function parseVkey(vkey, type) {
   const pub = material.subarray(1);
   const id = sha256(concat(utf8.encode(name + "\n"), Uint8Array.of(type), pub)).subarray(0, 4);
   if (hex(id) !== kid) throw new CheckError("bad_policy", "key id");
-  return { name, keyId: id, pub, type };
+  return { name, keyId: id, pub, type, vkey };
+}
+
+// The fingerprint printed beside the QR (Policy.keys_fingerprint): SHA-256 of the keys as
+// /keys.txt lists them, `log <vkey>` then `witness <name> <vkey>`, first 16 hex digits.
+function keysFingerprint(policy) {
+  const lines = policy.logs.map((v) => `log ${v.vkey}\n`).concat(
+    [...policy.witnesses.values()].map((w) => `witness ${w.policyName} ${w.vkey}\n`));
+  return hex(sha256(utf8.encode(lines.join("")))).slice(0, 16).match(/.{4}/g).join("-");
 }
 
 function parsePolicy(text) {
@@ -368,6 +376,8 @@ function showSigners(entry, signed, proof) {
   list.append(el("li", {}, el("strong", {}, T.log_signed + COLON), signed.logKey.name));
   for (const c of signed.cosigs)
     list.append(el("li", {}, el("strong", {}, T.cosigned + COLON), c.witness + paren(c.keyName) + ` · ${beijing(c.time)}`));
+  list.append(el("li", {}, el("strong", {}, T.keys_fp + COLON),
+    el("span", { class: "mono", id: "keys-fingerprint" }, signed.fingerprint), paren(T.keys_fp_how)));
   $("signers").hidden = false;
   const n = entry.notice;
   const details = [
@@ -399,6 +409,7 @@ async function check(text) {
     if (!response.ok) throw new CheckError("bad_policy", String(response.status));
     const policy = parsePolicy(await response.text());
     signed = verifyCheckpoint(proof, policy);
+    signed.fingerprint = keysFingerprint(policy);
     verifyInclusion(leafHash(proof.extra), proof.index, proof.size, proof.path, proof.rootHash);
     entry = noticeOf(proof.extra, proof.index);
   } catch (e) {

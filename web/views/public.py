@@ -201,9 +201,7 @@ def keys_text():
     policy = load_policy(current_settings().ledger.policy_file)  # unusable: 503, never a guess
     if policy is None:
         abort(404)
-    lines = [f"log {v.vkey}" for v in policy.logs]
-    lines += [f"witness {name} {w.verifier.vkey}" for name, w in policy.witnesses.items()]
-    return _text("\n".join(lines) + "\n")
+    return _text(policy.keys_text())
 
 
 @bp.route("/checkpoint.txt")
