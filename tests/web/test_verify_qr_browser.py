@@ -5,9 +5,10 @@ The app runs under waitress on 127.0.0.1 with `[web] public_url` set to its own 
 notice PDF is fetched from the village page's link, its last page rasterised with pdftoppm and
 the QR read with zbarimg: the text is a link to /v whose fragment carries the proof. Chromium
 opens that link at 390×844 (a phone) and 1366×768 with every server-side verify endpoint
-(`/verify…`) blocked: the page still says 核验通过, so the browser checked the signatures, the
-quorum and the inclusion itself. A proof changed in the fragment, and one amount changed in the
-rows the server answers, each give 核验未通过. Screenshots: test-artifacts/verify-qr/.
+(`/verify…`) blocked and Web Crypto taken away (as on a phone over plain http): the page still
+says 核验通过, so the browser checked the signatures, the quorum and the inclusion itself. A
+proof changed in the fragment, a policy asking for more cosigners, and one amount changed in
+the rows the server answers each give 核验未通过. Screenshots: test-artifacts/verify-qr/.
 """
 from __future__ import annotations
 
@@ -81,14 +82,21 @@ def _scan_printed_notice(base: str, scene, tmp_path, db: str) -> str:
     return pdftools.qr_text(page)
 
 
-def _open(chromium, link: str, viewport: dict, rows_body=None):
+def _open(chromium, link: str, viewport: dict, rows_body=None, policy_text=None):
     """The link in a fresh page of `viewport`; every server-side verify endpoint is refused,
     and the requests the page made are returned with it."""
     context = chromium.new_context(viewport=viewport, locale="zh-CN")
+    # A phone on plain http has no secure context, so no Web Crypto: take it away here too
+    # (127.0.0.1 counts as secure), so that the check runs on the vendored noble code alone.
+    context.add_init_script("Object.defineProperty(Crypto.prototype, 'subtle', "
+                            "{get: () => undefined, configurable: true})")
     page = context.new_page()
     asked = []
     page.on("request", lambda request: asked.append(request.url))
     page.route("**/verify**", lambda route: route.abort())
+    if policy_text is not None:
+        page.route("**/policy.txt", lambda route: route.fulfill(
+            status=200, content_type="text/plain; charset=utf-8", body=policy_text))
     if rows_body is not None:
         page.route("**/v/rows/*.json", lambda route: route.fulfill(
             status=200, content_type="application/json", body=rows_body(route)))
@@ -128,6 +136,7 @@ def test_a_phone_checks_the_printed_qr_without_asking_the_server(server, chromiu
         page, asked = _open(chromium, link, viewport)
         state, word, why = _verdict(page)
         assert (state, word) == ("pass", "核验通过"), (state, word, why)
+        assert page.evaluate("crypto.subtle === undefined")
         assert not [u for u in asked if "/verify" in u]
         assert any("/v/rows/" in u for u in asked) and any("/policy.txt" in u for u in asked)
         # the rows as printed: the roll's lines, amounts in 元 with separators, the total
@@ -148,6 +157,14 @@ def test_a_phone_checks_the_printed_qr_without_asking_the_server(server, chromiu
     state, word, why = _verdict(page)
     assert (state, word) == ("fail", "核验未通过") and "不在签名的日志中" in why, why
     shot(page, "verify-qr", "phone-tampered-proof", db)
+    page.context.close()
+
+    # A policy that asks every cosigner (only two signed): the quorum is checked in the browser.
+    policy = scene.policy_file.read_text(encoding="utf-8")
+    assert "group sign-off 2 " in policy
+    page, _ = _open(chromium, link, PHONE,
+                    policy_text=policy.replace("group sign-off 2 ", "group sign-off all "))
+    assert _verdict(page)[:2] == ("fail", "核验未通过") and "联合签名人数不够" in _verdict(page)[2]
     page.context.close()
 
     # The server answers the notice's rows with one amount changed: they do not hash to the
