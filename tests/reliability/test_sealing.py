@@ -250,7 +250,7 @@ def test_verify_fails_closed_on_an_unsealed_log(world, keys, cli, tmp_path, engi
         assert cps.latest(s).size == cps.head(s).size
     assert ft("seal")[1].strip() == "nothing new to seal"
     code, out, _ = ft("verify", "--seal-interval", "600")
-    assert code == 0 and "awaiting cosignatures" in out    # just signed: the witnesses have the interval
+    assert code == 0 and "awaiting cosignatures" in out  # just signed: witnesses have the interval
     time.sleep(1.2)
     # the newest checkpoint never met the quorum: today's main said "intact" and exit 0
     code, out, _ = ft("verify", "--json")
