@@ -135,9 +135,9 @@ LABELS: dict[str, dict[str, str]] = {
     # what a refusal names (NotFound's `what`, already_exists, import_reused, maker_checker)
     "Thing": {"lot": N_("批次"), "project": N_("项目"), "payee": N_("收款人"),
               "region": N_("区域"), "village": N_("村"), "household": N_("农户"),
-              "member": N_("成员"), "roll": N_("清册编号"), "roll_line": N_("清册行"),
-              "roll_household": N_("清册中的农户"), "user": N_("用户名"),
-              "transfer": N_("转账编号"), "recovery": N_("追回案件"), "loan": N_("贷款"),
+              "member": N_("成员"), "roll": N_("清册"), "roll_line": N_("清册行"),
+              "roll_household": N_("清册中的农户"), "user": N_("用户"),
+              "transfer": N_("转账"), "recovery": N_("追回案件"), "loan": N_("贷款"),
               "complaint": N_("投诉"), "receipt": N_("回执号"), "sample": N_("抽查样本"),
               "alert": N_("预警线索"), "card": N_("银行卡"), "project notice": N_("项目公示"),
               "database": N_("数据库"), "backup": N_("备份文件"),

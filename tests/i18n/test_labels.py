@@ -114,3 +114,33 @@ def test_the_web_filter_uses_the_table():
         assert env.from_string("{{ v|decision }}").render(v=None) == "待审"
     with i18n.use("en"):
         assert env.from_string("{{ v|label }}").render(v=alerts.AlertState.OPEN) == "open"
+
+
+def test_a_chinese_refusal_names_enum_values_by_their_labels():
+    from ledger.core import refusals
+    params = {"account_kind": "unit", "holder": "430121", "lot": 1,
+              "available_fen": 6890000, "requested_fen": 50000000}
+    assert "的单位账户" in refusals.render("overdraft", params, locale="zh_CN")
+    assert "the unit account" in refusals.render("overdraft", params, locale="en")
+    text = refusals.render("alert_transition", {"alert": 7, "state": "open",
+                                                "requested": "recovered",
+                                                "allowed": ["investigating", "dismissed"]},
+                           locale="zh_CN")
+    assert text == "预警 #7 当前为“待处理”，只能转为：核查中, 已排除，不能转为“已追回”"
+    assert refusals.render("not_found", {"what": "lot", "key": 3}, locale="zh_CN") == \
+        "批次 3 不存在"
+    # a value no table knows is shown as it is
+    assert "用途“teleport”" in refusals.render("use_unknown", {"use": "teleport"},
+                                                locale="zh_CN")
+
+
+def test_the_labelled_refusal_parameters_exist():
+    from ledger.core import refusals
+    for name, kinds in refusals.LABELLED.items():
+        assert any(name in r.params + r.optional for r in refusals.CATALOGUE), name
+        assert set((kinds,) if isinstance(kinds, str) else kinds) <= set(labels.LABELS), name
+    for code, names in refusals.LABELLED_BY_CODE.items():
+        entry = refusals.BY_CODE[code]
+        for name, kinds in names.items():
+            assert name in entry.params + entry.optional, (code, name)
+            assert set((kinds,) if isinstance(kinds, str) else kinds) <= set(labels.LABELS)
