@@ -47,18 +47,18 @@ def test_an_unknown_payee_is_placed_by_its_params_not_its_words(app, scene, brow
                                                                   monkeypatch):
     html = _pay_refused_with(monkeypatch, browser,
                              NotFound("没有这个收款人", what="payee", key="KH-2"))
-    assert _errors_beside(html) == {"payee": "没有这个收款人"}
+    assert _errors_beside(html) == {"payee": "收款人 KH-2 不存在"}   # its code's Chinese
 
 
 def test_a_message_that_mentions_a_payee_does_not_pick_the_field(app, scene, browser,
                                                                    monkeypatch):
     html = _pay_refused_with(monkeypatch, browser,
                              NotFound("the payee's lot does not exist", what="lot", key=1))
-    assert _errors_beside(html) == {"lot": "the payee&#39;s lot does not exist"}
+    assert _errors_beside(html) == {"lot": "批次 1 不存在"}
     html = _pay_refused_with(monkeypatch, browser,
                              NotFound("payee register missing", what="register", key=1))
     assert _errors_beside(html) == {}  # no such field: above the form
-    assert _above_the_form(html) == ["payee register missing"]
+    assert _above_the_form(html) == ["register 1 不存在"]   # a thing with no label: its word
 
 
 @pytest.mark.parametrize("refusal, field", [
