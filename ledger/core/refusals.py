@@ -1219,6 +1219,7 @@ LABELLED_BY_CODE: dict[str, dict[str, str | tuple[str, ...]]] = {
     "project_stage_skipped": _STAGES, "project_stage_not_importable": {"stage": "ProjectStatus"},
     "project_stage_conflict": {"stage": "ProjectStatus"},
     "region_level": {"expected": "RegionLevel"},
+    "tree_node_missing": {"level": ()},     # a Merkle tree's level, a number
     "status_not_allowed": {"status": "HouseholdStatus", "allowed": "HouseholdStatus"},
     "status_backdated": _STATUS, "household_closed": _STATUS,
     "loan_household_ineligible": _STATUS, "subsidy_household_ineligible": _STATUS,
@@ -1245,7 +1246,8 @@ LABELLED_BY_CODE: dict[str, dict[str, str | tuple[str, ...]]] = {
 
 def labelled(code: str, name: str) -> tuple[str, ...]:
     """The label tables parameter `name` of refusal `code` is read from (none: shown as is)."""
-    kinds = LABELLED_BY_CODE.get(code, {}).get(name) or LABELLED.get(name) or ()
+    by_code = LABELLED_BY_CODE.get(code, {})
+    kinds = by_code[name] if name in by_code else LABELLED.get(name, ())
     return (kinds,) if isinstance(kinds, str) else kinds
 
 
