@@ -144,3 +144,14 @@ def test_the_labelled_refusal_parameters_exist():
         for name, kinds in names.items():
             assert name in entry.params + entry.optional, (code, name)
             assert set((kinds,) if isinstance(kinds, str) else kinds) <= set(labels.LABELS)
+
+
+def test_the_older_tables_say_what_the_labels_say():
+    """Tables of the same values kept where they were first needed agree with labels.py (so
+    that a page and a notice never call one value two names; they may read labels.py)."""
+    from ledger.disclosure.content import LEVEL_NAMES
+    from ledger.rolls.settlement import DIFFERENCE_LABELS
+    from ledger.rolls.standards import TIER_LABELS
+    for table in (DIFFERENCE_LABELS, TIER_LABELS, LEVEL_NAMES):
+        for member, text in table.items():
+            assert labels.source(member) == text, (member, text)
