@@ -1207,7 +1207,8 @@ LABELLED: dict[str, str | tuple[str, ...]] = {
     "what": "Thing", "account_kind": "AccountKind", "role": "Role", "action": "Action",
     "decision": "Decision", "level": "RegionLevel", "parent_level": "RegionLevel",
     "to_level": "RegionLevel", "tier": "StandardTier", "event": "MemberEventKind",
-    "strata": "SampleStrata", "use": "Use", "change": "AdminRequestKind",
+    "strata": "SampleStrata", "use": "Use", "change": "AdminRequestKind", "field": "Field",
+    "fields": "Field",
 }
 _STAGES = {name: "ProjectStatus" for name in ("stage", "next_stage", "requested", "allowed")}
 _STATUS = {"status": "HouseholdStatus"}
