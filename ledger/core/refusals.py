@@ -1208,7 +1208,7 @@ LABELLED: dict[str, str | tuple[str, ...]] = {
     "decision": "Decision", "level": "RegionLevel", "parent_level": "RegionLevel",
     "to_level": "RegionLevel", "tier": "StandardTier", "event": "MemberEventKind",
     "strata": "SampleStrata", "use": "Use", "change": "AdminRequestKind", "field": "Field",
-    "fields": "Field",
+    "fields": "Field", "problem": "NumberProblem",
 }
 _STAGES = {name: "ProjectStatus" for name in ("stage", "next_stage", "requested", "allowed")}
 _STATUS = {"status": "HouseholdStatus"}

@@ -158,6 +158,11 @@ LABELS: dict[str, dict[str, str]] = {
               "project": N_("项目"), "bank": N_("银行"), "principal_fen": N_("本金"),
               "annual_rate_bp": N_("年利率"), "start_date": N_("开始日期"),
               "term_months": N_("期限"), "household_code": N_("户编码")},
+    # what is wrong with an ID number or a credit code (ledger.core.idcard, creditcode `problem`)
+    "NumberProblem": {"length": N_("位数不对"), "characters": N_("含有不应有的字符"),
+                      "birth_date": N_("出生日期不存在"), "check_character": N_("校验码不符"),
+                      "department": N_("登记管理部门代码不对"),
+                      "division": N_("行政区划码不对")},
     # what a refusal names (NotFound's `what`, already_exists, import_reused, maker_checker)
     "Thing": {"lot": N_("批次"), "project": N_("项目"), "payee": N_("收款人"),
               "region": N_("区域"), "village": N_("村"), "household": N_("农户"),

@@ -44,6 +44,9 @@ VALUE_SETS = {
     "AdminRequestKind": set(admin_requests.KINDS) | {access.DISABLE, access.ENABLE},
     "KeyRequestAction": {personal_keys.ENROL, personal_keys.REVOKE},
     "KeyKind": set(personal.KINDS),
+    # IdNumberError / CreditCodeError `problem` (their docstrings name them)
+    "NumberProblem": {"length", "characters", "birth_date", "check_character", "department",
+                      "division"},
 }
 
 
