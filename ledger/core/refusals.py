@@ -1254,16 +1254,17 @@ def labelled(code: str, name: str) -> tuple[str, ...]:
 
 def _text(name: str, value, kinds: tuple[str, ...] = ()) -> str:
     """A parameter as a person reads it: money (`…_fen`) in 元 with separators, an enum value
-    as its label where `kinds` names its tables, lists joined with commas, None as "none"
-    (无)."""
-    from ledger.i18n import gettext, yuan
+    as its label where `kinds` names its tables, lists joined with commas (、 in Chinese), None
+    as "none" (无)."""
+    from ledger.i18n import DEFAULT_LOCALE, current_locale, gettext, yuan
     from ledger.i18n.labels import source
     if value is None:
         return gettext("无")
     if name.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
         return yuan(value)
     if isinstance(value, list):
-        return ", ".join(_text(name, v, kinds) for v in value)
+        comma = "、" if current_locale() == DEFAULT_LOCALE else ", "
+        return comma.join(_text(name, v, kinds) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_text(str(k), v)}" for k, v in value.items())
     for kind in kinds:

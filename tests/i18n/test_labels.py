@@ -129,7 +129,7 @@ def test_a_chinese_refusal_names_enum_values_by_their_labels():
                                                 "requested": "recovered",
                                                 "allowed": ["investigating", "dismissed"]},
                            locale="zh_CN")
-    assert text == "预警 #7 当前为“待处理”，只能转为：核查中, 已排除，不能转为“已追回”"
+    assert text == "预警 #7 当前为“待处理”，只能转为：核查中、已排除，不能转为“已追回”"
     assert refusals.render("not_found", {"what": "lot", "key": 3}, locale="zh_CN") == \
         "批次 3 不存在"
     # a value no table knows is shown as it is
