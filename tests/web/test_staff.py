@@ -36,7 +36,8 @@ def test_pay_form_validates_beside_the_field(app, scene, browser):
         "分" in _field_error(r.get_data(as_text=True), "amount")
     r = _pay(b, amount="99999999.00")
     assert r.status_code == 422
-    assert "available" in _field_error(r.get_data(as_text=True), "amount")
+    error = _field_error(r.get_data(as_text=True), "amount")
+    assert "可用余额" in error and "元" in error and "fen" not in error
     r = _pay(b, payee="NOBODY")
     assert "NOBODY" in _field_error(r.get_data(as_text=True), "payee")
     r = _pay(b, source="county:430122")  # not a choice this clerk is offered
