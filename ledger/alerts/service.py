@@ -21,6 +21,7 @@ from ledger.alerts.settings import AlertSettings
 from ledger.audit.log import record_change
 from ledger.core.errors import LedgerError
 from ledger.funds.refusals_log import prevented_counts
+from ledger.i18n import gettext
 from ledger.models import FundLot, PaymentRoll, Transfer, User
 from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.screening.finding import Finding
@@ -218,9 +219,13 @@ def list_leads(session: Session, actor: User, states=ACTIVE) -> list[dict]:
 def _summary(alert, event, found) -> dict:
     rule = RULES[alert.rule_id]
     f = found.finding
-    return {"id": alert.id, "rule_id": alert.rule_id, "title_zh": rule.title_zh,
-            "title_en": rule.title_en, "severity": f.get("severity") or rule.severity,
-            "state": event.state.value, "entity": f"{alert.entity_kind}:{alert.entity_key}",
+    # `title` in the reader's language (the catalogue's Chinese is the msgid, ledger/i18n);
+    # title_zh and title_en stay for the command line's bilingual lines and --json.
+    return {"id": alert.id, "rule_id": alert.rule_id, "title": gettext(rule.title_zh),
+            "title_zh": rule.title_zh, "title_en": rule.title_en,
+            "severity": f.get("severity") or rule.severity, "state": event.state.value,
+            "entity": f"{alert.entity_kind}:{alert.entity_key}",
+            "entity_kind": alert.entity_kind, "entity_key": alert.entity_key,
             "region_code": alert.region_code, "observed": f["observed"],
             "amount_at_risk_fen": found.amount_at_risk_fen or 0}
 
@@ -234,9 +239,9 @@ def show_alert(session: Session, actor: User, alert_id: int) -> dict:
     rule = RULES[alert.rule_id]
     out = _summary(alert, events[-1], found)
     out.update({
-        "why": rule.why, "basis": rule.basis, "method": rule.method,
+        "why": gettext(rule.why), "basis": gettext(rule.basis), "method": rule.method,
         "threshold": found.finding["threshold"], "evidence": found.finding["evidence"],
-        "next_action": rule.next_action, "disclaimer": DISCLAIMER,
+        "next_action": gettext(rule.next_action), "disclaimer": gettext(DISCLAIMER),
         "history": [{"at": e.at.isoformat(), "kind": e.kind.value, "state": e.state.value,
                      "reason": e.reason_code, "until": e.suppress_until.isoformat()
                      if e.suppress_until else None, "recovery_transfer_id":
