@@ -79,3 +79,50 @@ def test_the_alert_page_in_english(app, scene, world, browser):
     assert "The household was not registered, or was removed" in html
     assert ">Transfer<" in html and "300.00 yuan" in html and "deterministic rule" in html
     assert "不符合条件对象" not in html and "付款当日" not in html
+
+
+@pytest.fixture
+def server(db_url, scene):
+    import dataclasses
+    import threading
+
+    import waitress
+
+    from tests.web.conftest import make_settings
+    from web.app import create_app
+    app = create_app(dataclasses.replace(make_settings(db_url, scene), secure_cookies=True))
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+    thread.join(timeout=10)
+
+
+def test_the_alert_page_in_a_browser_on_desktop_and_phone(server, chromium, scene, world,
+                                                          db_url):
+    from tests.web.browser import CHROMIUM, shot, sign_in
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium not installed (scripts/setup-env.sh installs it)")
+    db = "pg" if db_url.startswith("postgresql") else "sqlite"
+    transfer = paid_while_removed(world)
+    for width, height, name in ((1366, 900, "desktop"), (390, 844, "phone")):
+        page = sign_in(chromium.new_context(viewport={"width": width, "height": height})
+                       .new_page(), server, "auditor")
+        page.goto(f"{server}/audit/alerts/")
+        if name == "desktop":
+            page.click("text=运行全部规则")
+            page.wait_for_url(f"{server}/audit/alerts/")
+        page.goto(f"{server}/audit/alerts/?state=all&rule=BEN-06")
+        shot(page, "alerts", f"list-{name}", db)
+        page.click("td a >> nth=0")
+        page.wait_for_selector("table.evidence")
+        shot(page, "alerts", f"alert-{name}", db)
+        text = page.inner_text("main")
+        assert "证据" in text and "转账编号" in text and "300.00 元" in text
+        assert "transfer_id" not in text and "\\u" not in text
+        # nothing wider than the phone's screen: the evidence wraps or scrolls in its box
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        page.click(f"a[href='/staff/transfers/{transfer}']")
+        page.wait_for_url(f"{server}/staff/transfers/{transfer}")
+        page.context.close()
