@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ledger.alerts.base import ScanContext
 from ledger.alerts.catalogue import DISCLAIMER, RULES, SEVERITY_ORDER
+from ledger.alerts.labels import ENTITIES
 from ledger.alerts.rules import run_rules
 from ledger.alerts.settings import AlertSettings
 from ledger.audit.log import record_change
@@ -268,7 +269,7 @@ def rule_outcomes(session: Session) -> dict[str, dict]:
 def alerts_for_report(session: Session, county_code: str, year: int) -> list[dict]:
     """Alerts of a county about the money of `year`, for its annual fund-use report
     (reports/alerts_source.py reads this). The report is public, so entities are named by
-    their codes only — the same codes the public notices print.
+    their kind and codes only — the same codes the public notices print.
 
     Selected by the year of the money the alert concerns (`money_years`), not by the day a
     scan first saw it: a scan in March finds last year's payments, and last year's report is
@@ -292,7 +293,10 @@ def alerts_for_report(session: Session, county_code: str, year: int) -> list[dic
         rows.append({"rule_id": alert.rule_id, "title": rule.title_zh,
                      "status": current[alert_id].state.value,
                      "amount_fen": found[alert_id].amount_at_risk_fen or 0,
-                     "subject": f"{alert.entity_kind}:{alert.entity_key}",
+                     # the board reads Chinese whatever the language (docs/i18n.md): the
+                     # entity's kind by its Chinese label, then its code
+                     "subject": f"{ENTITIES.get(alert.entity_kind, alert.entity_kind)} "
+                                f"{alert.entity_key}",
                      "opened": alert.first_seen.date().isoformat()})
     return rows
 

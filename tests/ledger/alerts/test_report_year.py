@@ -33,10 +33,10 @@ def test_the_report_lists_alerts_by_the_year_of_their_money(world):
         other_county = alerts_for_report(s, COUNTY2, 2024)
         listed = load_alerts(s, COUNTY, 2024)
     assert [(r["rule_id"], r["subject"], r["amount_fen"]) for r in y2024] == [
-        ("BEN-06", "household:H24", 500_00)]
-    assert [r["subject"] for r in y2025] == ["household:H25"]
+        ("BEN-06", "农户 H24", 500_00)]
+    assert [r["subject"] for r in y2025] == ["农户 H25"]
     assert y2026 == [] and other_county == []
-    assert [r["subject"] for r in listed] == ["household:H24"]   # open: the report lists it
+    assert [r["subject"] for r in listed] == ["农户 H24"]   # open: the report lists it
 
 
 def test_an_alert_about_payments_of_two_years_is_in_both_reports(world):
@@ -48,6 +48,6 @@ def test_an_alert_about_payments_of_two_years_is_in_both_reports(world):
         scan(s, get_user(s, "auditor"), settings=AlertSettings(), as_of=dt.date(2025, 2, 1),
              vault=town.vault, only=["BEN-06"])
     with transaction(world.factory) as s:
-        assert [r["subject"] for r in alerts_for_report(s, COUNTY, 2024)] == ["household:HB"]
-        assert [r["subject"] for r in alerts_for_report(s, COUNTY, 2025)] == ["household:HB"]
+        assert [r["subject"] for r in alerts_for_report(s, COUNTY, 2024)] == ["农户 HB"]
+        assert [r["subject"] for r in alerts_for_report(s, COUNTY, 2025)] == ["农户 HB"]
         assert alerts_for_report(s, COUNTY, 2023) == []
