@@ -16,7 +16,7 @@ from flask import url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from ledger.alerts.labels import ENTITIES, EVIDENCE, label
+from ledger.alerts.labels import ENTITIES, EVIDENCE, label, value_label
 from ledger.i18n import gettext, local_time, yuan
 from ledger.models import FundLot, Payee, Project, Region
 
@@ -145,6 +145,8 @@ def _scalar(key: str, value, names: Names) -> Markup:
         return escape(f"{value:.4g}")
     if isinstance(value, (dt.date, dt.datetime)):
         return escape(local_time(value))
+    if isinstance(value, str):
+        return escape(value_label(key, value))
     return escape(str(value))
 
 

@@ -112,3 +112,62 @@ def label(table: dict[str, str], code) -> str:
     code = getattr(code, "value", code)
     text = table.get(code)
     return gettext(text) if text else str(code)
+
+
+# Fixed values the rules write into evidence (list kinds, enum values, how a match was made),
+# by the key they stand under. The stored evidence keeps them as written; a value not here is
+# shown as it is.
+_LIST_KINDS = {"deaths": N_("死亡人口名单"), "payroll": N_("财政供养人员名单"),
+               "vehicles": N_("机动车登记"), "businesses": N_("市场主体登记"),
+               "officials": N_("干部及亲属名单"), "blacklist": N_("违规违纪黑名单"),
+               "properties": N_("不动产登记"), "approved_payees": N_("核准收款人登记册"),
+               "payee_accounts": N_("收款账户登记册"), "unit_receipts": N_("单位收款流水"),
+               "pay": N_("支付"), "allocate": N_("下达"), "fund_project": N_("拨付项目"),
+               "appropriate": N_("指标下达")}
+_METHODS = {"exact": N_("完全一致"), "exact name": N_("名称完全一致"),
+            "exact ID (keyed digest)": N_("身份证号完全一致（加密摘要比对）"),
+            "exact company name, exact ID (keyed digest)":
+                N_("企业名称完全一致，身份证号完全一致（加密摘要比对）"),
+            "ID with one digit wrong + matching name": N_("身份证号错一位，姓名相符"),
+            "ID with two adjacent digits swapped + matching name":
+                N_("身份证号相邻两位颠倒，姓名相符"),
+            "declared without an ID number: same birth date + matching name":
+                N_("未申报身份证号：出生日期相同，姓名相符"),
+            "same birth date and village + matching name": N_("同村、出生日期相同，姓名相符"),
+            "keyed digest: not a member of a registered household":
+                N_("加密摘要比对：不是登记农户的成员")}
+VALUES = {
+    "kind": _LIST_KINDS,
+    "method": _METHODS,
+    "dated_by": {"posted": N_("记账日期"), "posting date": N_("记账日期"),
+                 "voucher date": N_("凭证日期")},
+    "fields": {"birth_date": N_("出生日期"), "company name": N_("企业名称"),
+               "holder_id_number": N_("户主身份证号"), "id_number": N_("身份证号"),
+               "implementing_unit": N_("实施单位"), "name": N_("姓名")},
+    "name_match": {"confusable sound": N_("读音易混"), "look-alike characters": N_("字形相近"),
+                   "same characters": N_("用字相同"), "same pinyin": N_("拼音相同"),
+                   "id": N_("按身份证号")},
+    "paired_by": {"invoice": N_("同一发票号"), "item within the window": N_("期限内同一事项")},
+    "payee_kind": {"household": N_("农户"), "contractor": N_("承包方"), "business": N_("企业"),
+                   "person": N_("个人"), "unit": N_("单位")},
+    "received_by": {"the posting date (no receipt recorded)": N_("记账日期（没有到账记录）"),
+                    "the unit's recorded receipt (到账)": N_("单位记录的到账")},
+    "registry": {"household registry (members.death_date)": N_("户籍登记（成员死亡日期）"),
+                 "member_history / household died (member_events)": N_("成员变动记录（死亡）")},
+    "status": {"not yet registered": N_("尚未登记"), "registered": N_("建档立卡"),
+               "exited": N_("已脱贫"), "returned": N_("返贫"), "monitored": N_("监测对象"),
+               "removed": N_("已清退"), "cancelled": N_("已注销")},
+    "type": {"personal": N_("个人账户"), "unit": N_("单位账户")},
+    "use": {"infrastructure": N_("农村基础设施"), "industry": N_("产业发展"),
+            "household_subsidy": N_("到户补助"), "employment": N_("就业帮扶与以工代赈"),
+            "training": N_("技能培训"), "credit_subsidy": N_("小额信贷贴息"),
+            "relocation": N_("易地搬迁后续扶持"), "education": N_("教育帮扶"),
+            "housing": N_("危房改造")},
+    "table": {"external_records": N_("外部名单记录")},
+}
+
+
+def value_label(key: str, value: str) -> str:
+    """An evidence value in the reader's language where it is one of the fixed values above."""
+    text = VALUES.get(key, {}).get(value)
+    return gettext(text) if text else value

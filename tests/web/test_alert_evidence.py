@@ -55,6 +55,7 @@ def test_the_evidence_is_a_chinese_table_with_links(app, scene, world, browser):
         assert f">{label}<" in evidence, label
     assert f'href="/staff/transfers/{transfer}"' in evidence   # the record it names, linked
     assert "300.00 元" in evidence and "凭证-清退" in evidence
+    assert "<td>已清退</td>" in evidence and "removed" not in evidence   # a fixed value, in words
     assert "赵清退" in evidence                                 # the payee by name, with its code
     # the rule's texts in Chinese; severity, state, method and events as words, not codes
     assert "付款当日，该户未登记" in html and "确定性规则" in html
