@@ -51,3 +51,17 @@ def test_an_alert_about_payments_of_two_years_is_in_both_reports(world):
         assert [r["subject"] for r in alerts_for_report(s, COUNTY, 2024)] == ["农户 HB"]
         assert [r["subject"] for r in alerts_for_report(s, COUNTY, 2025)] == ["农户 HB"]
         assert alerts_for_report(s, COUNTY, 2023) == []
+
+
+def test_idle_money_belongs_to_its_lots_year(world):
+    # The county's share of the 2024 lot lies idle; a scan in 2026 finds it (FLW-02, keyed by
+    # lot and account). Its money is the 2024 lot's, whatever day the scan ran.
+    Town(world)
+    with transaction(world.factory) as s:
+        scan(s, get_user(s, "auditor"), settings=AlertSettings(), as_of=dt.date(2026, 6, 1),
+             only=["FLW-02"])
+    with transaction(world.factory) as s:
+        y2024 = alerts_for_report(s, COUNTY, 2024)
+        assert [r["rule_id"] for r in y2024] == ["FLW-02"]
+        assert y2024[0]["subject"].startswith("账户 ") and y2024[0]["amount_fen"] == 500_000_00
+        assert alerts_for_report(s, COUNTY, 2026) == []
