@@ -49,7 +49,8 @@ def test_leads_have_their_own_section_ranked_with_their_test(app, weekend_county
     (row,) = re.findall(r"<tr><td><a.*?</tr>", leads)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
     assert cells[1:4] == ["长沙县", "2024", "1"]             # county (by name), year, rank
-    assert cells[4].startswith("STA-03 非工作日记账") and cells[5] == COUNTY
+    assert cells[4].startswith("STA-03 非工作日记账")
+    assert cells[5] == f'长沙县 <span class="muted">{COUNTY}</span>'   # the unit by name
     # 24 entries and the scene's own pending payment
     assert cells[6] == "one-sided exact binomial test" and cells[10] == "25"
     assert float(cells[8]) <= float(cells[9]) <= 0.05       # p ≤ q ≤ the rate

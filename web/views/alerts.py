@@ -67,11 +67,15 @@ def inbox():
     rows, leads = [r for r in rows if wanted(r)], [r for r in leads if wanted(r)]
     names = evidence.Names(db.session(), [evidence.entity_tree(r["entity_kind"], r["entity_key"])
                                           for r in rows], [{"region": r["region_code"]}
-                                                           for r in rows + leads])
+                                                           for r in rows + leads],
+                           [{"unit": r["unit"], "county": r["county"]} for r in leads])
     for r in rows:
         r["entity_html"] = evidence.entity(r["entity_kind"], r["entity_key"], names)
     for r in rows + leads:
         r["region_name"] = names.regions.get(r["region_code"], r["region_code"])
+    for r in leads:
+        r["county_name"] = names.regions.get(r["county"], r["county"] or "")
+        r["unit_name"] = names.regions.get(r["unit"], r["unit"] or "")
     titles = {r["rule_id"]: r["title"] for r in rows + leads}
     return render_template("audit/alerts.html", rows=rows, state=state, rule=rule,
                            severity=severity, rules=rules, leads=leads, titles=titles,
