@@ -402,7 +402,7 @@ def fuzz(app, scene, world, tmp_path, monkeypatch):
         r = auditor.post(f"{page}/transition", {"to": to, "note": "核查",
                                                "csrf_token": fz.token(auditor)})
         assert r.status_code == 302
-    assert "confirmed" in auditor.get(page).get_data(as_text=True)
+    assert "→ 已确认" in auditor.get(page).get_data(as_text=True)   # confirmed
     fz.last = fz.state()
     return fz
 
@@ -668,7 +668,7 @@ def _regression_recovery_transfer_number_is_checked(fuzz):
         r = fuzz.send(f"recovery={number}", "alerts.transition",
                       form=dict(valid, recovery=number), expect={302})
         page = fuzz.client("auditor").get(r.headers["Location"]).get_data(as_text=True)
-        assert "a transfer number" in page
+        assert "追回转账编号应为数字" in page   # the recovery transfer is a number
 
 
 def test_regressions_found_by_fuzzing(fuzz):
