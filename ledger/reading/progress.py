@@ -161,9 +161,9 @@ class IdleRow:
     key: str
     label: str
     balance_fen: int = 0
-    own_level: bool = False
     idle_1y_fen: int = 0     # arrived more than a year ago and unspent (includes idle_2y_fen)
     idle_2y_fen: int = 0     # … more than two years ago: to be taken back for pooled use
+    own_level: bool = False
 
 
 @dataclass
@@ -192,7 +192,8 @@ def idle_summary(session: Session, actor: User, today: dt.date, limit: int = 10)
         if c.idle_1y_fen > 0:
             name = _name(regions, c.holder) if c.kind == "unit" else c.holder
             accounts.append(IdleRow(f"{c.kind}:{c.holder}:{c.lot_id}", f"{name} · {c.lot}",
-                                    c.balance_fen, c.idle_1y_fen, c.idle_2y_fen))
+                                    balance_fen=c.balance_fen, idle_1y_fen=c.idle_1y_fen,
+                                    idle_2y_fen=c.idle_2y_fen))
     accounts.sort(key=lambda r: (-r.idle_2y_fen, -r.idle_1y_fen, r.key))
     return Idle(today, [counties[k] for k in sorted(counties)], accounts[:limit], total)
 

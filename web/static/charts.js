@@ -26,7 +26,7 @@
         itemStyle: { color: "#1e7b34" },
         label: { show: true, position: "right", formatter: "{c}%" },
         markLine: { symbol: "none", silent: true, lineStyle: { color: "#b3261e", type: "dashed" },
-          label: { formatter: d.words.time + " {c}%", position: "end" },
+          label: { formatter: d.words.time + " {c}%", position: "start" },
           data: [{ xAxis: d.time_percent }] } }]
     };
   }
@@ -77,7 +77,7 @@
         layoutIterations: 32, emphasis: { focus: "adjacency" },
         data: d.nodes.map(function (n) {
           return { name: n.name, title: n.title, kind: n.kind, text: n.text, drill: n.drill,
-            depth: n.depth, itemStyle: { color: n.drill ? "#1f5fa8" : (n.name.indexOf("others:") === 0 ? "#9aa3ad" : "#2d8a4e") } };
+            itemStyle: { color: n.drill ? "#1f5fa8" : (n.name.indexOf("others:") === 0 ? "#9aa3ad" : "#2d8a4e") } };
         }),
         links: d.links,
         lineStyle: { color: "source", opacity: 0.35, curveness: 0.5 },
@@ -95,7 +95,9 @@
     var d = JSON.parse(source.textContent);
     if (!KINDS[d.kind]) { return; }
     var chart = echarts.init(el, null, { renderer: "canvas" });
-    chart.setOption(KINDS[d.kind](d, el, chart));
+    var option = KINDS[d.kind](d, el, chart);
+    option.animation = false;   // figures to read, not to watch; and steady screenshots
+    chart.setOption(option);
     chart.resize();
     window.addEventListener("resize", function () { chart.resize(); });
   }
