@@ -28,7 +28,7 @@ def _paid(world, scene):
 
 def _row(html: str, table: str, key: str) -> dict:
     """The cells of one row of a progress table, by class (allocated, spent, percent)."""
-    body = re.search(rf'<table id="{table}">(.*?)</table>', html, re.S).group(1)
+    body = re.search(rf'<table id="{table}"[^>]*>(.*?)</table>', html, re.S).group(1)
     row = re.search(rf'<tr data-key="{re.escape(key)}">(.*?)</tr>', body, re.S).group(1)
     return {cls: text.strip() for cls, text in
             re.findall(r'<td class="num (\w+)[^"]*">(.*?)</td>', row, re.S)}
@@ -103,6 +103,10 @@ def test_idle_money_a_year_and_two(app, world, scene, browser):
     html = browser("p_clerk").get("/staff/").get_data(as_text=True)
     two = re.search(r'id="idle-2y">(.*?)<', html).group(1)
     assert two == "1,000,000.00 元"   # nothing was spent: all of it has sat two years
+    # per county, as the year-end statement ages it: the county's 200,000 元, all two years old
+    body = re.search(r'<table id="idle-counties"[^>]*>(.*?)</table>', html, re.S).group(1)
+    row = re.search(r"<tr><td>长沙县</td>(.*?)</tr>", body, re.S).group(1)
+    assert re.findall(r'<td class="num[^"]*">(.*?)</td>', row) == ["200,000.00 元"] * 3
 
 
 def test_year_parameter_is_checked(app, world, scene, browser):

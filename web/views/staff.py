@@ -15,7 +15,7 @@ from ledger.core import clock
 from ledger.core.errors import NotFound
 from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, posting
-from ledger.funds.trace import flow_graph, trace_from
+from ledger.funds.trace import ROOT_KINDS, flow_graph, trace_from
 from ledger.i18n import yuan
 from ledger.models import AccountKind, ProjectStatus, Region, RegionLevel
 from ledger.reading import progress
@@ -132,7 +132,9 @@ def flow():
         if lot_id is None:
             abort(404)
     root = request.args.get("root") or f"unit:{me.region_code}"
-    if len(root) > 60:
+    kind, _, code = root.partition(":")
+    # a holder's code is at most 40 printable characters (PostgreSQL refuses NUL in a query)
+    if kind not in ROOT_KINDS or not code or len(code) > 40 or not code.isprintable():
         abort(404)
     trace = nodes = links = None
     if lot_id is not None:
