@@ -16,7 +16,7 @@ from ledger.core.errors import NotFound
 from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, posting
 from ledger.funds.trace import ROOT_KINDS, flow_graph, trace_from
-from ledger.i18n import yuan
+from ledger.i18n import N_, yuan
 from ledger.models import AccountKind, ProjectStatus, Region, RegionLevel
 from ledger.reading import progress
 from ledger.reading import scoped as reading
@@ -61,7 +61,7 @@ def home():
 
 
 SEVERITIES = ("critical", "high", "medium", "low")
-SEVERITY_WORDS = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
+SEVERITY_WORDS = {"critical": N_("严重"), "high": N_("高"), "medium": N_("中"), "low": N_("低")}
 
 
 def _open_alerts(s, me) -> dict | None:
@@ -100,8 +100,7 @@ def _idle_chart(idle) -> dict:
             "two": [round(r.idle_2y_fen / 100, 2) for r in idle.counties],
             "one_text": [yuan(r.idle_1y_fen - r.idle_2y_fen) for r in idle.counties],
             "two_text": [yuan(r.idle_2y_fen) for r in idle.counties],
-            "words": {"one": gettext("闲置一至两年"), "two": gettext("闲置两年以上"),
-                      "unit": gettext("元")}}
+            "words": {"one": gettext("闲置一至两年"), "two": gettext("闲置两年以上")}}
 
 
 @bp.route("/balances")
@@ -150,8 +149,9 @@ def flow():
 
 
 FLOW_DEPTH, FLOW_TOP = 3, 8
-KIND_NAMES = {"appropriation": "资金来源", "integration_in": "统筹整合", "unit": "财政",
-              "project": "项目", "payee": "收款人", "others": "其他"}
+KIND_NAMES = {"appropriation": N_("资金来源"), "integration_in": N_("统筹整合"),
+              "unit": N_("财政"), "project": N_("项目"), "payee": N_("收款人"),
+              "others": N_("其他")}
 
 
 def node_title(n) -> str:
