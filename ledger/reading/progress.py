@@ -16,6 +16,7 @@ shown beside it, as finance bureaus compare the two.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -29,6 +30,8 @@ from ledger.models import (
     PaymentRoll,
     Region,
     RegionLevel,
+    RollEvent,
+    RollEventKind,
     Transfer,
     User,
 )
@@ -224,8 +227,18 @@ def rolls_on_board(session: Session, actor: User, working_days: int,
     the first day the ledger lets them be approved without the E3 mark: the window counted
     from the day the publication was recorded (ledger.rolls.lifecycle.publicity)."""
     regions = _region_tree(session, actor)
+    rolls = scoped.rolls(session, actor)
+    # one query for which rolls are published and not approved; only those are read further
+    kinds: dict[int, set] = defaultdict(set)
+    for roll_id, kind in session.execute(
+            select(RollEvent.roll_id, RollEvent.kind).where(
+                RollEvent.roll_id.in_([r.id for r in rolls]),
+                RollEvent.kind.in_([RollEventKind.PUBLISHED, RollEventKind.APPROVED]))):
+        kinds[roll_id].add(kind)
     found = []
-    for roll in scoped.rolls(session, actor):
+    for roll in rolls:
+        if kinds[roll.id] != {RollEventKind.PUBLISHED}:
+            continue
         shown = publicity(session, roll, working_days)
         if shown is None or shown.approved is not None:
             continue
