@@ -31,7 +31,7 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 def server(db_url, scene, world):
     import waitress
     # Money spent in both counties, in the own county to 14 households: more than the chart
-    # shows one by one (the top 8, the rest as 其他 6 户).
+    # shows one by one (the top 8, the rest as 其他 6 个收款人).
     vault = PiiVault.from_env()
     with transaction(world.factory) as s:
         clerk = get_user(s, "k_clerk")
@@ -102,7 +102,7 @@ def test_flow_chart_renders_and_drills(server, chromium, db_url, size):
     page.wait_for_url(f"**root=unit:{COUNTY}")
     _check(page, problems, 1, size)
     assert page.inner_text("#flow-root") == "长沙县"
-    assert "其他 6 户" in page.inner_text("#flow-table")
+    assert "其他 6 个收款人" in page.inner_text("#flow-table")
     shot(page, "home", f"flow-county-{size}", db)
 
 

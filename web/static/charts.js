@@ -58,7 +58,7 @@
     var columns = {};
     d.nodes.forEach(function (n) { columns[n.depth] = (columns[n.depth] || 0) + 1; });
     var most = Math.max.apply(null, Object.keys(columns).map(function (k) { return columns[k]; }));
-    el.style.height = Math.max(320, 40 + most * (narrow() ? 44 : 36)) + "px";
+    el.style.height = Math.max(320, 40 + most * (narrow() ? 44 : 38)) + "px";
     var titles = {};
     d.nodes.forEach(function (n) { titles[n.name] = n.title; });
     chart.on("click", function (p) {
@@ -73,7 +73,7 @@
       } },
       series: [{
         type: "sankey", left: 8, right: narrow() ? 96 : 180, top: 8, bottom: 8,
-        nodeWidth: narrow() ? 12 : 18, nodeGap: narrow() ? 14 : 12, draggable: false,
+        nodeWidth: narrow() ? 12 : 18, nodeGap: 16, draggable: false,
         layoutIterations: 32, emphasis: { focus: "adjacency" },
         data: d.nodes.map(function (n) {
           return { name: n.name, title: n.title, kind: n.kind, text: n.text, drill: n.drill,

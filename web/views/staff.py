@@ -125,8 +125,13 @@ def flow():
     the actor's own unit; `root=unit:CODE` or `root=project:CODE` drills into a node, and the
     service refuses a root outside the actor's scope."""
     s, me = db.session(), actor()
-    lots = sorted({r.lot_id: r.lot for r in balances.account_balances(s, me)}.items())
-    lot_id = lots[0][0] if lots else None
+    rows = balances.account_balances(s, me)
+    lots = sorted({r.lot_id: r.lot for r in rows}.items())
+    # by default the lot that moved the most money in scope (not merely the oldest)
+    moved: dict[int, int] = defaultdict(int)
+    for r in rows:
+        moved[r.lot_id] += r.debits
+    lot_id = max(moved, key=lambda lot: (moved[lot], -lot)) if moved else None
     if request.args.get("lot"):
         lot_id = db_id(request.args["lot"])
         if lot_id is None:
@@ -151,14 +156,19 @@ def flow():
 
 FLOW_DEPTH, FLOW_TOP = 3, 8
 KIND_NAMES = {"appropriation": N_("资金来源"), "integration_in": N_("统筹整合"),
+              "integration_out": N_("整合转出"), "receivable": N_("应收追回"),
               "unit": N_("财政"), "project": N_("项目"), "payee": N_("收款人"),
               "others": N_("其他")}
 
 
 def node_title(n) -> str:
     if n.kind == "others":
-        return gettext("其他 {n} 户", n=n.count) if n.payees_only else \
+        return gettext("其他 {n} 个收款人", n=n.count) if n.payees_only else \
             gettext("其他 {n} 项", n=n.count)
+    if n.kind == "integration_out":   # its holder is the county itself: say where it went
+        return gettext("整合转出")
+    if n.kind == "receivable":
+        return gettext("应收追回 {name}", name=n.name or n.holder)
     return n.name or n.holder
 
 
