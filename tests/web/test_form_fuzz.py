@@ -140,9 +140,9 @@ SPECS: dict[str, Spec] = {
     "auth.logout": Spec("k_clerk", form={}, fresh=True),
     "auth.language": Spec(args={"lang": "en"}, query={"next": "/staff/"}),
     # staff
-    "staff.home": Spec("k_clerk"), "staff.balance_page": Spec("k_clerk"),
+    "staff.home": Spec("k_clerk", query={"year": "2024"}), "staff.balance_page": Spec("k_clerk"),
     "staff.idle": Spec("k_clerk"),
-    "staff.flow": Spec("p_clerk", query={"lot": "{lot}"}),
+    "staff.flow": Spec("k_clerk", query={"lot": "{lot}", "root": "unit:430121"}),
     "staff.transfers": Spec("k_clerk", query={"state": "pending"}),
     "staff.transfer": Spec("k_clerk", args={"transfer_id": "{transfer}"}),
     "staff.decide": Spec("k_approver", args={"transfer_id": "{transfer}"},
