@@ -161,6 +161,20 @@ def record_contact(session: Session, actor: User, *, region_code: str, office: s
     return row
 
 
+def supervision_contacts(session: Session, region_code: str) -> list[SupervisionContact]:
+    """The supervision phones a board of `region_code` shows, nearest level first (village,
+    township, county, city…): the latest record of each level that has one. The notices print
+    the same levels (content.supervision_phones), then 12317 (content.SUPERVISION_HOTLINE)."""
+    found = []
+    for code in ancestors(session, region_code):
+        contact = session.execute(
+            select(SupervisionContact).where(SupervisionContact.region_code == code)
+            .order_by(SupervisionContact.id.desc()).limit(1)).scalar_one_or_none()
+        if contact is not None:
+            found.append(contact)
+    return found
+
+
 # ----------------------------------------------------------------------------- content
 
 

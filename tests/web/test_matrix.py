@@ -35,7 +35,8 @@ SKIPPED_METHODS = {"HEAD", "OPTIONS"}  # HEAD is GET's; OPTIONS is Flask's, no v
 ARGUMENTS = {"roll_code": "{roll}", "village_code": "{village}", "transfer_id": "{transfer}",
              "username": "{user}", "alert_id": "{alert}", "index": "3", "lang": "en",
              "filename": "style.css", "change": "disable", "decision": "refuse",
-             "registration_id": "1", "request_id": "999999"}
+             "registration_id": "1", "request_id": "999999", "county_code": "{county}",
+             "township_code": "430121001", "project_code": "P-001"}
 # Arguments that name one county's object: a route with one is called on both counties'.
 OBJECTS = {"roll_code", "village_code", "transfer_id", "username", "alert_id"}
 

@@ -57,7 +57,16 @@ bp = Blueprint("rolls", __name__, url_prefix="/staff/rolls")
 @bp.route("")
 @requires(Action.READ)
 def roll_list():
-    return render_template("staff/rolls.html", rows=reading.rolls(db.session(), actor()))
+    from ledger.models import FundLot, Region
+    s = db.session()
+    rows = reading.rolls(s, actor())
+    # names, not codes: the county's name and the lot's title and document number (文号)
+    names = {r.code: r.name for r in s.query(Region).filter(
+        Region.code.in_({r.county_code for r in rows}))} if rows else {}
+    lots = {lot.id: lot for lot in s.query(FundLot).filter(
+        FundLot.id.in_({r.lot_id for r in rows}))} if rows else {}
+    return render_template("staff/rolls.html", rows=rows, names=names, lots=lots,
+                           summaries=reading.roll_summaries(s, rows))
 
 
 def _roll_view(s, me, roll_code: str):
