@@ -245,9 +245,9 @@ def roll(session: Session, actor: User | None, code: str) -> RollView:
 
 
 def roll_summaries(session: Session, rolls: list[PaymentRoll]) -> dict[int, dict]:
-    """roll id → {"lines", "total_fen", "step", "paid", "returned"} for the roll list: its
-    lines and amount (withdrawn lines left out), how far it went (the latest of published,
-    approved, sent) and how many lines were paid and returned."""
+    """roll id → {"lines", "total_fen", "step", "paid", "returned", "reissued"} for the roll
+    list: its lines and amount (withdrawn lines left out), how far it went (the latest of
+    published, approved, sent) and how many lines were paid, returned, and re-issued."""
     if not rolls:
         return {}
     from ledger.rolls.lifecycle import fold_line_events
@@ -270,12 +270,14 @@ def roll_summaries(session: Session, rolls: list[PaymentRoll]) -> dict[int, dict
         step = next((k.value for k in (RollEventKind.SENT, RollEventKind.APPROVED,
                                        RollEventKind.PUBLISHED) if k in kinds), "drafted")
         summary = {"lines": len(kept), "total_fen": sum(fen for _, fen in kept), "step": step,
-                   "paid": 0, "returned": 0}
+                   "paid": 0, "returned": 0, "reissued": 0}
         if RollEventKind.SENT in kinds:
             statuses = line_statuses(session, r, events)
             summary["paid"] = sum(1 for s in statuses.values() if s.kind is LineStatus.PAID)
             summary["returned"] = sum(1 for s in statuses.values()
-                                      if s.kind in (LineStatus.RETURNED, LineStatus.REISSUED))
+                                      if s.kind is LineStatus.RETURNED)
+            summary["reissued"] = sum(1 for s in statuses.values()
+                                      if s.kind is LineStatus.REISSUED)
         result[r.id] = summary
     return result
 

@@ -43,17 +43,16 @@ class Status:
 
 def line_statuses(session: Session, roll: PaymentRoll, events,
                   line_ids: list[int] | None = None) -> dict[int, Status]:
-    """line id → Status for the lines of `roll` (or only `line_ids`, a village's lines).
+    """line id → Status for the lines of `roll` (or only `line_ids`, lines of `roll` the caller
+    has read: a village's).
 
     `events` are the roll's events in order (ORM rows or rows with kind, line_id, comment).
     Events decide first, in order: an objection holds, a dismissal releases, a withdrawal is
     final, a bank return (退票, 退汇) returns, a re-payment re-issues on the roll its comment
     names (or, when the bank itself paid the returned line, pays). A line the events leave
     open is read from its payment: none yet, recorded, approved, or rejected (退回)."""
-    stmt = (select(RollLine.id).where(RollLine.roll_id == roll.id))
-    if line_ids is not None:
-        stmt = stmt.where(RollLine.id.in_(line_ids))
-    ids = list(session.execute(stmt).scalars())
+    ids = line_ids if line_ids is not None else list(session.execute(
+        select(RollLine.id).where(RollLine.roll_id == roll.id)).scalars())
     folded: dict[int, tuple[str, str | None]] = {i: ("open", None) for i in ids}
     for e in events:
         if e.line_id not in folded:

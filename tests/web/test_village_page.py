@@ -96,12 +96,15 @@ def test_staff_roll_page_shows_each_line_as_its_money_went(app, scene, browser, 
     line1, line2 = (_row(html, f"<td>{n}</td><td>KH-{n}</td>") for n in (1, 2))
     assert "已发放" in line1 and "待发放" not in line1
     assert "补发" in line2 and story["reissue"] in line2 and "待发放" not in line2
+    facts = _text(html[:html.index("</dl>")])
+    assert "长沙县" in facts and "财农〔2024〕12号" in facts and "1,500.00 元" in facts
     html = clerk.get(f"/staff/rolls/{story['reissue']}").get_data(as_text=True)
     assert "待发放" in _row(html, "<td>1</td><td>KH-2</td>")
     # the list: each roll's step, lines and amount in 元
     listing = clerk.get("/staff/rolls").get_data(as_text=True)
     row = _row(listing, f">{story['roll']}</a>")
-    assert "已送银行" in row and "2" in row and "1,500.00" in row and "已发放 1" in row
+    assert "已送银行" in row and "2" in row and "1,500.00" in row and "已发放 1 户" in row
+    assert "补发 1 户" in row and "退回" not in row   # the returned line was re-issued
     row = _row(listing, f">{story['reissue']}</a>")
     assert "公示中" in row and "1,000.00" in row
 

@@ -86,7 +86,12 @@ def roll_detail(roll_code: str):
     # A township that prepared the roll publishes it; the county does the rest.
     county_steps = rolls.township_of_roll(s, me, view.roll) is None
     shown = rolls.publicity(s, view.roll, current_settings().ledger.roll_publicity_working_days)
+    from ledger.models import Project, Region
+    county = s.get(Region, view.roll.county_code)
+    project = s.get(Project, view.roll.project_code) if view.roll.project_code else None
     return render_template("staff/roll.html", v=view, form=RollDateForm(),
+                           county_name=county.name if county else view.roll.county_code,
+                           project_name=project.name if project else None,
                            publish_form=RollPublishForm(), publicity=shown,
                            bank_form=BankResultsForm(), object_form=object_form,
                            resolve_form=resolve_form, county_steps=county_steps,
