@@ -67,6 +67,11 @@ def test_staff_roll_page(server, chromium, scene, world, db_url):
     shot(page, "village", "staff-roll-1366", db)
     page.goto(f"{server}/staff/rolls")
     shot(page, "village", "staff-rolls-1366", db)
+    page.goto(f"{server}/staff/transfers")
+    shot(page, "village", "staff-transfers-1366", db)
+    page.goto(f"{server}/staff/transfers/{scene.own['transfer']}")
+    assert "录入人" in page.inner_text("main") and "财农〔2024〕12号" in page.inner_text("main")
+    shot(page, "village", "staff-transfer-1366", db)
     phone = sign_in(chromium.new_context(viewport=PHONE, is_mobile=True).new_page(), server,
                     "k_clerk")
     phone.goto(f"{server}/staff/rolls/{story['roll']}")

@@ -96,10 +96,12 @@ def test_staff_roll_page_shows_each_line_as_its_money_went(app, scene, browser, 
     line1, line2 = (_row(html, f"<td>{n}</td><td>KH-{n}</td>") for n in (1, 2))
     assert "已发放" in line1 and "待发放" not in line1
     assert "补发" in line2 and story["reissue"] in line2 and "待发放" not in line2
+    assert "登记异议" not in html   # every line is with the bank: nothing left to object to
     facts = _text(html[:html.index("</dl>")])
     assert "长沙县" in facts and "财农〔2024〕12号" in facts and "1,500.00 元" in facts
     html = clerk.get(f"/staff/rolls/{story['reissue']}").get_data(as_text=True)
     assert "待发放" in _row(html, "<td>1</td><td>KH-2</td>")
+    assert "补发（原清册 R-k 第 2 行）" in html and "登记异议" in html
     # the list: each roll's step, lines and amount in 元
     listing = clerk.get("/staff/rolls").get_data(as_text=True)
     row = _row(listing, f">{story['roll']}</a>")

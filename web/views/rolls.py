@@ -36,6 +36,7 @@ from ledger.models import RegionLevel
 from ledger.reading import scoped as reading
 from ledger.rolls import lifecycle as rolls
 from ledger.rolls import settlement
+from ledger.rolls.status import LineStatus
 from ledger.store.access import Action
 from web import confirm, db, unit, uploads
 from web.access import actor, requires
@@ -117,8 +118,10 @@ def _bank_differences(s, roll) -> list[dict]:
 
 def _objection_forms(view):
     object_form, resolve_form = ObjectionForm(prefix="obj"), ResolveForm(prefix="res")
+    # a line already with the bank is not objected to (the service refuses: roll_line_sent)
     object_form.household.choices = [(hh.code, f"{line.line_no} {hh.code} {hh.head_name}")
-                                     for line, hh, state in view.lines if state == "open"]
+                                     for line, hh, state in view.lines if state == "open"
+                                     and view.status(line).kind is LineStatus.PENDING]
     resolve_form.household.choices = [(hh.code, f"{line.line_no} {hh.code} {hh.head_name}")
                                       for line, hh, state in view.lines if state == "held"]
     resolve_form.upheld.choices = [("dismissed", gettext("异议不成立")),
