@@ -165,14 +165,13 @@ def supervision_contacts(session: Session, region_code: str) -> list[Supervision
     """The supervision phones a board of `region_code` shows, nearest level first (village,
     township, county, city…): the latest record of each level that has one. The notices print
     the same levels (content.supervision_phones), then 12317 (content.SUPERVISION_HOTLINE)."""
-    found = []
-    for code in ancestors(session, region_code):
-        contact = session.execute(
-            select(SupervisionContact).where(SupervisionContact.region_code == code)
-            .order_by(SupervisionContact.id.desc()).limit(1)).scalar_one_or_none()
-        if contact is not None:
-            found.append(contact)
-    return found
+    chain = ancestors(session, region_code)
+    latest: dict[str, SupervisionContact] = {}
+    for contact in session.execute(select(SupervisionContact).where(
+            SupervisionContact.region_code.in_(chain)).order_by(SupervisionContact.id.desc())
+            ).scalars():
+        latest.setdefault(contact.region_code, contact)
+    return [latest[code] for code in chain if code in latest]
 
 
 # ----------------------------------------------------------------------------- content

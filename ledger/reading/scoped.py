@@ -418,7 +418,7 @@ def village_rolls(session: Session, code: str) -> list[tuple[RollView, list]]:
         if not any(e.kind is RollEventKind.PUBLISHED for e in events):
             continue
         states = fold_line_events({line.id: "open" for line, _ in lines_of[roll_row.id]}, events)
-        mine = [line.id for line, _ in lines_of[roll_row.id]]
+        mine = [(line.id, line.line_no) for line, _ in lines_of[roll_row.id]]
         view = RollView(roll_row, session.get(FundLot, roll_row.lot_id),
                         [(line, hh, states[line.id]) for line, hh in lines_of[roll_row.id]],
                         events, line_statuses(session, roll_row, events, mine),

@@ -16,6 +16,7 @@ from sqlalchemy import String, cast, literal, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Approval, Decision, PaymentRoll, RollEventKind, RollLine, Transfer
+from ledger.rolls.payments import line_key
 from ledger.rolls.settlement import BANK_REPAID
 
 
@@ -42,16 +43,16 @@ class Status:
 
 
 def line_statuses(session: Session, roll: PaymentRoll, events,
-                  line_ids: list[int] | None = None) -> dict[int, Status]:
-    """line id → Status for the lines of `roll` (or only `line_ids`, lines of `roll` the caller
-    has read: a village's).
+                  lines: list[tuple[int, int]] | None = None) -> dict[int, Status]:
+    """line id → Status for the lines of `roll` (or only `lines`, (id, line number) of lines
+    of `roll` the caller has read: a village's).
 
     `events` are the roll's events in order (ORM rows or rows with kind, line_id, comment).
     Events decide first, in order: an objection holds, a dismissal releases, a withdrawal is
     final, a bank return (退票, 退汇) returns, a re-payment re-issues on the roll its comment
     names (or, when the bank itself paid the returned line, pays). A line the events leave
     open is read from its payment: none yet, recorded, approved, or rejected (退回)."""
-    ids = line_ids if line_ids is not None else list(session.execute(
+    ids = [i for i, _ in lines] if lines is not None else list(session.execute(
         select(RollLine.id).where(RollLine.roll_id == roll.id)).scalars())
     folded: dict[int, tuple[str, str | None]] = {i: ("open", None) for i in ids}
     for e in events:
@@ -69,7 +70,7 @@ def line_statuses(session: Session, roll: PaymentRoll, events,
         elif kind is RollEventKind.REPAID:
             folded[e.line_id] = (("bank_paid", None) if e.comment == BANK_REPAID
                                  else ("reissued", e.comment))
-    payments = _payments(session, roll, line_ids)
+    payments = _payments(session, roll) if lines is None else _payments_of(session, roll, lines)
     result = {}
     for line_id, (state, other) in folded.items():
         payment = payments.get(line_id)
@@ -94,18 +95,27 @@ def line_statuses(session: Session, roll: PaymentRoll, events,
     return result
 
 
-def _payments(session, roll, line_ids) -> dict[int, tuple[dt.date, Decision | None]]:
-    """line id → (payment date, decision or None) for the lines with a payment recorded under
-    their key (`payments.line_key`): the key is computed in SQL, so each line finds its
-    payment through the unique index on the key."""
+def _payments(session, roll) -> dict[int, tuple[dt.date, Decision | None]]:
+    """line id → (payment date, decision or None) for the roll's lines with a payment recorded
+    under their key (`payments.line_key`): the key is computed in SQL, so each line finds its
+    payment through the unique index on the key, with no list of keys sent from Python."""
     key = literal(f"roll:{roll.code}:") + cast(RollLine.line_no, String)
     stmt = (select(RollLine.id, Transfer.effective_date, Approval.decision)
             .join(Transfer, Transfer.idempotency_key == key)
             .outerjoin(Approval, Approval.transfer_id == Transfer.id)
             .where(RollLine.roll_id == roll.id))
-    if line_ids is not None:
-        stmt = stmt.where(RollLine.id.in_(line_ids))
     return {line_id: (day, decision) for line_id, day, decision in session.execute(stmt)}
+
+
+def _payments_of(session, roll, lines) -> dict[int, tuple[dt.date, Decision | None]]:
+    """The same for a few lines (a village's): their keys looked up directly."""
+    if not lines:
+        return {}
+    id_of = {line_key(roll, number): line_id for line_id, number in lines}
+    stmt = (select(Transfer.idempotency_key, Transfer.effective_date, Approval.decision)
+            .outerjoin(Approval, Approval.transfer_id == Transfer.id)
+            .where(Transfer.idempotency_key.in_(list(id_of))))
+    return {id_of[key]: (day, decision) for key, day, decision in session.execute(stmt)}
 
 
 def reissued_from(session: Session, roll: PaymentRoll) -> dict[str, list[tuple[str, int]]]:
