@@ -1,4 +1,4 @@
-"""A roll line's payment status as a person reads it: 待发放, 已送银行, 已发放, 退回, 补发, 暂停 or
+"""A roll line's payment status as a person reads it: 待发放, 已送银行, 已发放, 被退回, 补发, 暂停 or
 撤销 — from the roll's events (objections, withdrawals, the bank's returns, re-issues) and the
 payment recorded under the line's key with its decision.
 
