@@ -183,13 +183,34 @@ def error_line(exc: Exception) -> str:
     from ledger.core import refusals
     if i18n.current_locale() == i18n.DEFAULT_LOCALE:
         code = getattr(exc, "code", None)
+        line = f"错误：{exc}"
         if code in refusals.BY_CODE and code != "refused":
             try:
-                return "错误：" + refusals.render(code, exc.params)
+                line = "错误：" + refusals.render(code, exc.params)
             except (KeyError, IndexError, ValueError):
                 pass
-        return f"错误：{exc}"
+        problems = getattr(exc, "problems", None) or []
+        return "\n".join([line, *(f"  {problem_line(p)}" for p in problems)])
     return f"error: {exc}"
+
+
+def problem_line(problem) -> str:
+    """One problem of a file, in Chinese: where (file, line, column by name and place) and
+    what, rendered from its code where the catalogue has it."""
+    from ledger.core import refusals
+    from ledger.i18n import _
+    reason = problem.reason
+    if problem.code in refusals.BY_CODE and problem.code != "refused":
+        try:
+            reason = refusals.render(problem.code, problem.params)
+        except (KeyError, IndexError, ValueError):
+            pass
+    where = _("{file}，第 {line} 行", file=problem.file, line=problem.line)
+    if problem.column:
+        where += _("，“{column}”列", column=problem.column)
+        if problem.position:
+            where += _("（第 {position} 列）", position=problem.position)
+    return f"{where}：{reason}"
 
 
 def main(argv=None) -> int:
