@@ -38,6 +38,10 @@ PUBLIC: dict[str, frozenset[str]] = {
     "public.keys_text": frozenset({"GET"}),
     "public.policy_text": frozenset({"GET"}),
     "public.checkpoint_text": frozenset({"GET"}),
+    # The page a notice's QR opens (the proof is checked in the browser) and the notice's rows
+    # as the database gives them now, which that page hashes (web/views/verify.py).
+    "verify.page": frozenset({"GET"}),
+    "verify.rows": frozenset({"GET"}),
     # What a witness on another machine reads and writes (ledger.audit.witness): a proof, and
     # its cosignature, which the server keeps only if it verifies against the policy.
     "public.consistency_proof": frozenset({"GET"}),

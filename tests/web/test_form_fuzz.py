@@ -128,6 +128,8 @@ SPECS: dict[str, Spec] = {
                                public=True),
     "public.verify_proof_file": Spec(query={"entry": "0", "size": "1"}, public=True),
     "public.keys_text": Spec(), "public.policy_text": Spec(), "public.checkpoint_text": Spec(),
+    # the QR's page (checks in the browser) and a notice's rows as the server has them now
+    "verify.page": Spec(), "verify.rows": Spec(args={"index": "3"}),
     # a witness's endpoints (ledger.audit.witness): no session, so no CSRF token applies;
     # a note that is not a cosigned checkpoint of this log is a 400, whatever else comes
     "public.consistency_proof": Spec(query={"old": "1", "new": "2"}),

@@ -240,9 +240,7 @@ def keys_text():
     policy = load_policy(current_settings().ledger.policy_file)  # unusable: 503, never a guess
     if policy is None:
         abort(404)
-    lines = [f"log {v.vkey}" for v in policy.logs]
-    lines += [f"witness {name} {w.verifier.vkey}" for name, w in policy.witnesses.items()]
-    return _text("\n".join(lines) + "\n")
+    return _text(policy.keys_text())
 
 
 @bp.route("/checkpoint.txt")
@@ -333,7 +331,7 @@ def project_pdf(village_code: str, project_code: str):
     policy = load_policy(settings.policy_file)   # unusable: 503, as for a roll
     try:
         pdf, _info = render_public(s, NoticeKind.PROJECT, subject, policy, "a4",
-                                   settings.font_file)
+                                   settings.font_file, public_url=settings.public_url)
     except LedgerError:
         abort(404)
     return Response(pdf, mimetype="application/pdf",
@@ -356,7 +354,8 @@ def roll_pdf(village_code: str, roll_code: str):
     # file is a 503 (PolicyUnreadable), no policy file a 404 (LedgerError: nothing to print).
     policy = load_policy(settings.policy_file)
     try:
-        pdf, _info = render_public(s, NoticeKind.ROLL, subject, policy, "a4", settings.font_file)
+        pdf, _info = render_public(s, NoticeKind.ROLL, subject, policy, "a4", settings.font_file,
+                                   public_url=settings.public_url)
     except LedgerError:
         abort(404)
     return Response(pdf, mimetype="application/pdf",
