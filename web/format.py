@@ -7,7 +7,8 @@ filters (`role`, `stage`, `line_state`, `roll_event`, `decision`) are that table
 names the templates already use."""
 from __future__ import annotations
 
-from ledger.core.money import format_yuan
+from ledger.core.money import format_yuan, to_daxie
+from ledger.i18n import N_
 from ledger.i18n.labels import LABELS, label
 from ledger.reading.scoped import masked_card
 from web.i18n import gettext
@@ -26,6 +27,14 @@ def _decision(value) -> str:
         return gettext("待审")
     return label(value, "Decision")
 
+# What happened to a roll line's money (ledger.rolls.status.LineStatus), as the board says it.
+LINE_STATUS = {"pending": N_("待发放"), "sent": N_("已送银行"), "paid": N_("已发放"),
+               "returned": N_("被退回"), "reissued": N_("补发"), "held": N_("暂停"),
+               "withdrawn": N_("已撤销")}
+# How far a roll went (ledger.reading.scoped.roll_summaries), for the roll list.
+ROLL_STEPS = {"drafted": N_("未公示"), "published": N_("公示中"), "approved": N_("已审核"),
+              "sent": N_("已送银行")}
+
 
 def register_filters(app) -> None:
     app.jinja_env.filters["yuan"] = lambda fen: format_yuan(int(fen or 0))
@@ -36,3 +45,10 @@ def register_filters(app) -> None:
     app.jinja_env.filters["line_state"] = lambda v: label(v, "LineState")
     app.jinja_env.filters["roll_event"] = lambda v: label(v, "RollEventKind")
     app.jinja_env.filters["decision"] = _decision
+    app.jinja_env.filters["line_status"] = lambda v: gettext(
+        LINE_STATUS.get(getattr(v, "value", v), v))
+    app.jinja_env.filters["roll_step"] = lambda v: gettext(ROLL_STEPS.get(v, v))
+    app.jinja_env.filters["notice_kind"] = lambda v: label(v, "ProjectNoticeKind")
+    app.jinja_env.filters["transfer_kind"] = lambda v: label(v, "TransferKind")
+    app.jinja_env.filters["account_kind"] = lambda v: label(v, "AccountKind")
+    app.jinja_env.filters["daxie"] = lambda fen: to_daxie(int(fen or 0))

@@ -39,7 +39,7 @@ from ledger.funds.balances import cache_mismatches, trial_balance
 from ledger.models import Account, AuditHead, Posting
 from tests.web.conftest import Browser
 from tests.web.scene import PASSWORD
-from tests.world import COUNTY, VILLAGE
+from tests.world import COUNTY, TOWNSHIP, VILLAGE
 
 SCALE = int(os.environ.get("FUNDTRAIL_FUZZ_SCALE", "1"))
 TODAY = dt.date.today().isoformat()
@@ -120,6 +120,10 @@ SPECS: dict[str, Spec] = {
     "public.village": Spec(args={"village_code": "{village}"}),
     "public.roll_pdf": Spec(args={"village_code": "{village}", "roll_code": "{roll}"},
                             heavy=True),
+    "public.project_pdf": Spec(args={"village_code": "{village}", "project_code": "P-001"},
+                               heavy=True),
+    "public.county": Spec(args={"county_code": COUNTY}),
+    "public.township": Spec(args={"township_code": TOWNSHIP}),
     "public.verify_page": Spec(query={"p": "NOT-A-PROOF"}, form={"proof": "not a proof"},
                                public=True),
     "public.verify_proof_file": Spec(query={"entry": "0", "size": "1"}, public=True),
@@ -133,7 +137,7 @@ SPECS: dict[str, Spec] = {
     "static": Spec(args={"filename": "style.css"}),
     "complaints.file": Spec(form={"subject_kind": "village", "subject_code": VILLAGE,
                                  "summary": "补贴没有发到", "name": "", "phone": ""},
-                            public=True),
+                            query={"kind": "roll_line", "code": "R-k:1"}, public=True),
     "complaints.status": Spec(form={"receipt": "ABCD-EFGH-IJKL"}, public=True),
     "auth.login": Spec(form={"username": "k2_approver", "password": PASSWORD},
                        query={"next": "/staff/"}, public=True),

@@ -36,7 +36,8 @@ ARGUMENTS = {"roll_code": "{roll}", "village_code": "{village}", "transfer_id": 
              "username": "{user}", "alert_id": "{alert}", "index": "3", "lang": "en",
              "filename": "style.css", "change": "disable", "decision": "refuse",
              "registration_id": "1", "request_id": "999999",
-             "kind": "households", "fmt": "csv"}
+             "kind": "households", "fmt": "csv", "county_code": "{county}",
+             "township_code": "430121001", "project_code": "P-001"}
 # Arguments that name one county's object: a route with one is called on both counties'.
 OBJECTS = {"roll_code", "village_code", "transfer_id", "username", "alert_id"}
 

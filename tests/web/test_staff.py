@@ -197,7 +197,7 @@ def test_objection_holds_a_line_until_the_county_decides(app, scene, browser):
     r = clerk.post(f"{page}/object", {"obj-household": "KH-2", "obj-day": TODAY,
                                       "obj-comment": "户主已外出务工，数量不符"}, token_from=page)
     assert r.status_code == 302
-    assert "有异议，暂缓" in clerk.get(page).get_data(as_text=True)
+    assert "暂停（有异议）" in clerk.get(page).get_data(as_text=True)
     r = approver.post(f"{page}/resolve", {"res-household": "KH-2", "res-upheld": "upheld",
                                           "res-day": TODAY, "res-comment": "核实属实"},
                       token_from=page)

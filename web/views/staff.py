@@ -204,8 +204,10 @@ def transfers():
     state = request.args.get("state")
     if state not in (None, "pending", "approved", "rejected"):
         abort(400)
-    rows = reading.transfers(db.session(), actor(), state=state)
-    return render_template("staff/transfers.html", rows=rows, state=state)
+    s = db.session()
+    rows = reading.transfers(s, actor(), state=state)
+    return render_template("staff/transfers.html", rows=rows, state=state,
+                           names=reading.transfer_names(s, [t for t, _ in rows]))
 
 
 @bp.route("/transfers/<int:transfer_id>")
@@ -215,7 +217,8 @@ def transfer(transfer_id: int):
     row = reading.transfer(s, actor(), transfer_id)
     reverse_form = ReverseForm(key=f"reverse:{transfer_id}:{secrets.token_hex(8)}")
     return render_template("staff/transfer.html", t=row, decision=posting.decision_of(s, row.id),
-                           form=DecisionForm(), reverse_form=reverse_form)
+                           form=DecisionForm(), reverse_form=reverse_form,
+                           names=reading.transfer_names(s, [row]))
 
 
 @bp.route("/transfers/<int:transfer_id>/decide", methods=["POST"])
