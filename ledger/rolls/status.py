@@ -1,6 +1,6 @@
 """A roll line's payment status as a person reads it: 待发放, 已送银行, 已发放, 被退回, 补发,
-暂停 or 撤销 — from the roll's events (objections, withdrawals, the bank's returns, re-issues) and the
-payment recorded under the line's key with its decision.
+暂停 or 撤销 — from the roll's events (objections, withdrawals, the bank's returns, re-issues)
+and the payment recorded under the line's key with its decision.
 
 `lifecycle.line_states` knows only what the board's objections did to a line (open, held,
 withdrawn): the roll's steps need that. A reader of the roll — the staff roll page, the
