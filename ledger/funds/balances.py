@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from ledger.i18n.labels import label
 from ledger.models import Account, Approval, Decision, FundLot, Posting, Region, Transfer, User
 from ledger.store.access import Action, require
 
@@ -68,7 +69,7 @@ def account_balances(session: Session, actor: User | None = None,
         stmt = stmt.where(Account.lot_id == lot_id)
     if kinds:
         stmt = stmt.where(Account.kind.in_(list(kinds)))
-    return [AccountBalance(r[0], r[1], f"{r[2]} ({r[3].value} {r[4]})", r[5].value, r[6], r[7],
+    return [AccountBalance(r[0], r[1], f"{r[2]} ({label(r[3])} {r[4]})", r[5].value, r[6], r[7],
                            int(r[8]), int(r[9]))
             for r in session.execute(stmt)]
 
