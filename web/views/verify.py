@@ -79,8 +79,11 @@ def roll_check(village_code: str, roll_code: str):
     s = db.session()
     reading.village(s, village_code)   # NotFound (404) for a code that is no village
     names = current_settings().ledger.name_display
-    notice = latest_notice(s, NoticeKind.ROLL,
-                           subject_text(roll=roll_code, village=village_code, names=names))
+    try:
+        subject = subject_text(roll=roll_code, village=village_code, names=names)
+    except LedgerError:   # a code holding ';' or '=' names no roll
+        abort(404)
+    notice = latest_notice(s, NoticeKind.ROLL, subject)
     proof = entry_proof_at(s, notice.log_index) if notice is not None else None
     if proof is None:   # no notice, or no signed checkpoint holds it yet
         abort(404)
