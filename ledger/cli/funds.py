@@ -16,6 +16,7 @@ from ledger.cli.params import (
     voucher_options,
     yuan_to_fen,
 )
+from ledger.cli.table import columns
 from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, lots, periods, posting, receipts
 from ledger.funds.trace import render as render_trace
@@ -46,6 +47,12 @@ def appropriate(ctx, doc_number, source_level, year, title, function_codes, uses
                              function_codes=list(function_codes), allowed_uses=list(uses),
                              amount_fen=amount, region_code=region,
                              effective_date=effective_date, key=key)
+        lot = lots.get_lot(s, t.lot_id)
+        if not as_json:
+            # The lot's id first, on a line of its own: every later step names the lot by it
+            # (--lot), and `fundtrail lots` lists it again with its document number.
+            click.echo(f"资金批次 #{lot.id} 已开立：{lot.doc_number}（{lot.year} 年，"
+                       f"{format_yuan(lot.amount_fen)} 元） / lot #{lot.id} opened")
         report_transfer(t, as_json)
 
 
@@ -317,6 +324,29 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
     text = "\n".join(f"{r.lot[:34]:<34} {r.kind + ':' + r.holder:<32} "
                      f"{format_yuan(r.balance):>18}" for r in rows) or "no postings"
     emit(data, as_json, text)
+
+
+_LEVELS = {"central": "中央", "province": "省级", "city": "市级", "county": "县级",
+           "integrated": "整合"}
+
+
+@click.command("lots")
+@click.option("--year", type=int, default=None, help="Only lots of this year (年度).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine output: amounts in integer fen (amount_fen, unspent_fen).")
+@pass_ctx
+def list_lots(ctx, year, as_json):
+    """Fund lots (资金批次): id, document number, year, amount and what is not yet spent."""
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        rows = balances.lot_summaries(s, actor, year)
+    data = [asdict(r) for r in rows]
+    table = columns(["批次", "文号", "级次", "年度", "金额（元）", "未支出（元）", "名称"],
+                    [[f"#{r.id}", r.doc_number, _LEVELS.get(r.source_level, r.source_level),
+                      str(r.year), format_yuan(r.amount_fen), format_yuan(r.unspent_fen),
+                      r.title] for r in rows],
+                    right={4, 5})
+    emit(data, as_json, table if rows else "没有资金批次 / no lots")
 
 
 @click.command("trace")
