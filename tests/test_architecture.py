@@ -19,6 +19,7 @@ FIRST_PARTY = ("ledger", "web", "reports", "migrations", "bench")
 # Lowest first. A package may import its own modules and any package of a lower rank; two
 # packages of the same rank do not import each other. docs/architecture.md explains each rank.
 RANKS: list[tuple[str, ...]] = [
+    ("ledger.i18n",),                                     # what a person reads: catalogs, 元, time
     ("ledger.core", "ledger.audit.tlog"),                 # pure values; database-free log formats
     ("ledger.models",),                                   # every table
     ("ledger.store",),                                    # sessions, guards, bulk writes, access

@@ -198,6 +198,7 @@ def test_console_script_end_to_end(tmp_path):
     assert r.returncode == 0 and "personal signatures: 14 entries signed" in r.stdout, r.stdout
 
 
+@pytest.mark.chinese
 def test_opening_a_lot_prints_its_id_and_lots_lists_it(ft):
     code, out, _ = ft("--as", "p_clerk", "appropriate", "--doc", "财农〔2025〕7号",
                       "--source-level", "central", "--year", "2025", "--title", "中央衔接资金",
@@ -206,8 +207,8 @@ def test_opening_a_lot_prints_its_id_and_lots_lists_it(ft):
     assert code == 0
     lot_line, transfer_line = out.splitlines()[:2]
     lot_id = int(re.match(r"资金批次 #(\d+) 已开立：财农〔2025〕7号", lot_line).group(1))
-    assert "1,234,567.89 元" in lot_line and lot_line.endswith(f"/ lot #{lot_id} opened")
-    tid = int(re.match(r"transfer #(\d+) appropriate", transfer_line).group(1))
+    assert lot_line.endswith("（2025 年，1,234,567.89 元）")
+    tid = int(re.match(r"转账 #(\d+)", transfer_line).group(1))
     # --json gives the same ids to a script (the README's tour reads them so)
     code, out, _ = ft("transfer", "show", str(tid), "--json")
     assert json.loads(out)["lot_id"] == lot_id

@@ -17,7 +17,8 @@ from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, reading_engine
 from web import access
 from web import db as webdb
-from web.i18n import current_language, gettext
+from web import i18n as web_i18n
+from web.i18n import gettext
 from web.proofcheck import PolicyUnreadable
 from web.settings import WebSettings, check_secret
 
@@ -62,7 +63,7 @@ def create_app(settings: WebSettings) -> Flask:
     webdb.init_app(app)
     _security_headers(app)
     _error_pages(app)
-    app.jinja_env.globals.update(_=gettext, lang=current_language)
+    web_i18n.install(app)
     from web.format import register_filters
     from web.views import (
         admin,

@@ -12,6 +12,7 @@ LINE_STATES = {"open": "待发放", "held": "有异议，暂缓", "withdrawn": "
 ROLL_EVENTS = {"published": "公示", "objection": "异议", "objection_dismissed": "异议不成立",
                "line_withdrawn": "撤销该户", "approved": "审核通过", "sent": "已送银行",
                "returned": "退票", "repaid": "已重新发放"}
+DECISIONS = {"approved": "已通过", "rejected": "已退回"}
 ROLE_NAMES = {"clerk": "经办", "approver": "审核员", "auditor": "审计员", "admin": "管理员"}
 
 
@@ -24,4 +25,4 @@ def register_filters(app) -> None:
     app.jinja_env.filters["roll_event"] = lambda v: gettext(
         ROLL_EVENTS.get(getattr(v, "value", v), v))
     app.jinja_env.filters["decision"] = lambda d: gettext(
-        {"approved": "已通过", "rejected": "已退回"}.get(getattr(d, "value", d), "待审"))
+        DECISIONS.get(getattr(d, "value", d), "待审"))

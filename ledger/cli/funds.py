@@ -21,6 +21,7 @@ from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, lots, periods, posting, receipts
 from ledger.funds.trace import render as render_trace
 from ledger.funds.trace import trace_lot
+from ledger.i18n import N_, _
 from ledger.models import SourceLevel
 
 # ----------------------------------------------------------------------------- recording
@@ -51,8 +52,9 @@ def appropriate(ctx, doc_number, source_level, year, title, function_codes, uses
         if not as_json:
             # The lot's id first, on a line of its own: every later step names the lot by it
             # (--lot), and `fundtrail lots` lists it again with its document number.
-            click.echo(f"资金批次 #{lot.id} 已开立：{lot.doc_number}（{lot.year} 年，"
-                       f"{format_yuan(lot.amount_fen)} 元） / lot #{lot.id} opened")
+            click.echo(_("资金批次 #{id} 已开立：{doc}（{year} 年，{amount} 元）", id=lot.id,
+                         doc=lot.doc_number, year=lot.year,
+                         amount=format_yuan(lot.amount_fen)))
         report_transfer(t, as_json)
 
 
@@ -326,8 +328,9 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
     emit(data, as_json, text)
 
 
-_LEVELS = {"central": "中央", "province": "省级", "city": "市级", "county": "县级",
-           "integrated": "整合"}
+# Who put the money up (资金来源级次), as the listing names it.
+_LEVELS = {"central": N_("中央"), "province": N_("省级"), "city": N_("市级"),
+           "county": N_("县级"), "integrated": N_("整合")}
 
 
 @click.command("lots")
@@ -341,12 +344,13 @@ def list_lots(ctx, year, as_json):
         actor = ctx.actor(s) if ctx.username else None
         rows = balances.lot_summaries(s, actor, year)
     data = [asdict(r) for r in rows]
-    table = columns(["批次", "文号", "级次", "年度", "金额（元）", "未支出（元）", "名称"],
-                    [[f"#{r.id}", r.doc_number, _LEVELS.get(r.source_level, r.source_level),
+    table = columns([_("批次"), _("文号"), _("级次"), _("年度"), _("金额（元）"),
+                     _("未支出（元）"), _("名称")],
+                    [[f"#{r.id}", r.doc_number, _(_LEVELS[r.source_level]),
                       str(r.year), format_yuan(r.amount_fen), format_yuan(r.unspent_fen),
                       r.title] for r in rows],
                     right={4, 5})
-    emit(data, as_json, table if rows else "没有资金批次 / no lots")
+    emit(data, as_json, table if rows else _("没有资金批次"))
 
 
 @click.command("trace")

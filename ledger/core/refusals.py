@@ -54,17 +54,17 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "The key belongs to a transfer outside the actor's scope (which is not named)."),
         ("key_reused", "key transfer_id kind amount_fen date fields recorded requested",
          "idempotency key {key} already belongs to transfer #{transfer_id} ({kind}, "
-         "{amount_fen} fen, {date}); this request differs in {fields}",
+         "{amount_fen}, {date}); this request differs in {fields}",
          "The same key was used before with other content; `recorded` and `requested` map "
          "each differing field to its two values."),
         ("amount_not_fen", "field value",
          "{field} must be a whole number of fen, got {value}",
          "An amount is not an integer number of fen (a fraction, text, a float)."),
         ("amount_not_positive", "field amount_fen",
-         "{field} must be positive, got {amount_fen} fen",
+         "{field} must be positive, got {amount_fen}",
          "An amount is zero or negative."),
         ("amount_too_large", "field amount_fen max_fen",
-         "{field} of {amount_fen} fen is larger than any budget (at most {max_fen} fen)",
+         "{field} of {amount_fen} is larger than any budget (at most {max_fen})",
          "An amount is beyond any real budget: a typing error."),
         ("not_found", "what key",
          "{what} {key} does not exist",
@@ -143,8 +143,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "a {kind} must stay within lot {lot}, but touches lots {lots}",
          "Money would cross lots outside an integration (invariant 3)."),
         ("overdraft", "account_kind holder lot available_fen requested_fen",
-         "the {account_kind} account of {holder} in lot {lot} has {available_fen} fen "
-         "available; cannot pay out {requested_fen} fen",
+         "the {account_kind} account of {holder} in lot {lot} has {available_fen} "
+         "available; cannot pay out {requested_fen}",
          "An account would pay out more than it holds, pending outflows counted (invariant 5)."),
         ("text_too_long", "table column limit length",
          "{table}.{column} holds at most {limit} characters; got {length}",
@@ -305,8 +305,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "{region} holds nothing of lot {lot}",
          "The unit has no account in the lot."),
         ("reclaim_exceeds_idle", "region lot idle_fen requested_fen min_idle_days date",
-         "{region}'s share of lot {lot} holds {idle_fen} fen idle for more than "
-         "{min_idle_days} days on {date}; {requested_fen} fen cannot be taken back",
+         "{region}'s share of lot {lot} holds {idle_fen} idle for more than "
+         "{min_idle_days} days on {date}; {requested_fen} cannot be taken back",
          "Only money idle long enough may be taken back."),
         ("no_county", "region",
          "region {region} does not lie in a county",
@@ -325,7 +325,7 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "claim before recording money that came back",
          "Collections wait for the claim's approval (`decision` is None while pending)."),
         ("recovery_overcollected", "case owed_fen requested_fen",
-         "recovery {case}: {owed_fen} fen is still owed; cannot collect {requested_fen} fen",
+         "recovery {case}: {owed_fen} is still owed; cannot collect {requested_fen}",
          "More would be collected than the case still owes (pending collections count)."),
     ]),
     ("Regions, staff and sign-in", [
@@ -475,8 +475,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "loan {loan} is already recorded with other figures: {fields}",
          "The same contract number with other figures."),
         ("loan_above_limit", "loan principal_fen max_fen",
-         "loan {loan}: principal {principal_fen} fen is above the micro-credit limit of "
-         "{max_fen} fen",
+         "loan {loan}: principal {principal_fen} is above the micro-credit limit of "
+         "{max_fen}",
          "A loan above the micro-credit limit."),
         ("loan_term", "loan value max_months",
          "loan {loan}: term must be 1–{max_months} months, got {value}",
@@ -490,7 +490,7 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "Removed and cancelled households get no loans."),
         ("loan_household_limit", "loan household running running_fen principal_fen max_fen",
          "loan {loan}: household {household} already has {running} running; together they "
-         "would exceed the micro-credit limit of {max_fen} fen per household",
+         "would exceed the micro-credit limit of {max_fen} per household",
          "The household's running loans and this one exceed the limit."),
         ("loan_event_before_start", "loan start_date date",
          "loan {loan} started on {start_date}; an event cannot come before it ({date})",
@@ -583,8 +583,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "A line to be priced from the standards table has no standard there (and no amount "
          "as the county kept it)."),
         ("roll_standard_differs", "line household item tier year standard_fen roll_standard_fen",
-         "line {line} ({household}): --standard gives {roll_standard_fen} fen for {item}, but "
-         "the county's standard for {tier}, {year} is {standard_fen} fen",
+         "line {line} ({household}): --standard gives {roll_standard_fen} for {item}, but "
+         "the county's standard for {tier}, {year} is {standard_fen}",
          "A roll's own --standard that disagrees with the standards table for the same item: "
          "one roll would pay the same item at two standards."),
         ("roll_line_withdraw_after_approval", "roll line",
@@ -664,8 +664,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "for review; top up after it",
          "A top-up (补足) of a line whose short credit is not reviewed yet."),
         ("topup_exceeds_shortfall", "roll line owed_fen amount_fen",
-         "roll {roll} line {line}: {owed_fen} fen credited short is left to top up; "
-         "{amount_fen} fen cannot be",
+         "roll {roll} line {line}: {owed_fen} credited short is left to top up; "
+         "{amount_fen} cannot be",
          "A top-up (补足) larger than what the bank credited short, or with nothing short."),
         ("encoding_unknown", "encoding",
          "{encoding} is not a text encoding (try gb18030 or utf-8)",
@@ -683,7 +683,7 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "A return after payment whose money sits where an earlier difference, not yet "
          "reviewed, put it."),
         ("bank_payment_mismatch", "line household amount_fen",
-         "line {line}: the payment recorded under its key does not pay {amount_fen} fen to "
+         "line {line}: the payment recorded under its key does not pay {amount_fen} to "
          "{household} from this roll's lot",
          "The payment under the line's key is not the line's payment."),
     ]),
@@ -1199,22 +1199,46 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
 BY_CODE: dict[str, Refusal] = {r.code: r for r in CATALOGUE}
 
 
-def _text(value) -> str:
+def _text(name: str, value) -> str:
+    """A parameter as a person reads it: money (`…_fen`) in 元 with separators, lists joined
+    with commas, None as "none" (无)."""
+    from ledger.i18n import gettext, yuan
     if value is None:
-        return "none"
+        return gettext("无")
+    if name.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
+        return yuan(value)
     if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
+        return ", ".join(_text(name, v) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {_text(v)}" for k, v in value.items())
+        return "; ".join(f"{k}: {_text(str(k), v)}" for k, v in value.items())
     return str(value)
 
 
-def render(code: str, params: dict, templates: dict[str, str] | None = None) -> str:
-    """A refusal as a sentence: `templates[code]` (a translation) or the English template,
-    filled in from `params` (lists joined with commas, None as "none")."""
+def template_of(code: str, locale: str | None = None) -> str:
+    """The refusal's template in `locale` (the current language when None): the English one
+    of this catalogue, or its Chinese from the `refusals` gettext catalog (msgctxt = code)."""
+    from ledger.i18n import DEFAULT_LOCALE, current_locale, translations
     entry = BY_CODE[code]
-    template = (templates or {}).get(code, entry.template)
-    return template.format(**{name: _text(params.get(name)) for name in
+    if (locale or current_locale()) != DEFAULT_LOCALE:
+        return entry.template
+    return translations(DEFAULT_LOCALE, "refusals").pgettext(code, entry.template)
+
+
+def render(code: str, params: dict, templates: dict[str, str] | None = None,
+           locale: str | None = None) -> str:
+    """A refusal as a sentence in the current language (or `locale`): `templates[code]` when
+    given, else the catalog's, filled in from `params` (money in 元, lists joined with
+    commas, None as "none")."""
+    entry = BY_CODE[code]
+    if templates is not None and code in templates:
+        template = templates[code]
+    elif locale is not None:
+        from ledger.i18n import use
+        with use(locale):
+            return render(code, params)
+    else:
+        template = template_of(code)
+    return template.format(**{name: _text(name, params.get(name)) for name in
                               entry.params + entry.optional})
 
 
