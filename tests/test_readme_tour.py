@@ -107,7 +107,7 @@ def run_tour(folder: Path, blocks: list[Block] | None = None) -> subprocess.Comp
     script, where = tour_script(blocks or tour_blocks())
     (folder / "tour.sh").write_text(script, encoding="utf-8")
     r = subprocess.run(["bash", "tour.sh"], cwd=folder, env=environment(),
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=1800)
     r.failure = failure(r.stderr, where) if r.returncode else None
     return r
 
@@ -129,7 +129,7 @@ def test_readme_tour_runs(tmp_path):
     if shutil.which("jq") is None or shutil.which("zbarimg") is None:
         pytest.skip("the tour needs jq and zbar-tools (scripts/setup-env.sh installs them)")
     demo = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh"), "demo"], cwd=tmp_path,
-                          env=environment(), capture_output=True, text=True, timeout=600)
+                          env=environment(), capture_output=True, text=True, timeout=1800)
     assert demo.returncode == 0, f"scripts/demo.sh failed:\n{demo.stdout[-3000:]}\n" \
                                  f"{demo.stderr[-3000:]}"
     r = run_tour(tmp_path)
