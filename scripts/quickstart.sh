@@ -12,8 +12,32 @@ scripts/demo.sh "$DEMO"
 # The demo's secrets, for the web app below (scripts/demo.sh wrote them).
 FUNDTRAIL_SIGNING_PASSPHRASE="${FUNDTRAIL_SIGNING_PASSPHRASE:-$(cat "$DEMO/keys/passphrase")}"
 export FUNDTRAIL_SIGNING_PASSPHRASE
+export FUNDTRAIL_KEY_DIR="$PWD/$DEMO/keys/people" FUNDTRAIL_KEY_PASSPHRASE="$FUNDTRAIL_SIGNING_PASSPHRASE"
 set -a; . "$DEMO/keys/pii.env"; set +a
 ft() { fundtrail --config "$DEMO/fundtrail.toml" "$@"; }
+
+echo "== verification (row binding included)"
+ft verify
+
+echo "== offline bundle for auditors, checked without the database"
+ft export-bundle "$DEMO/bundle"
+python -m ledger.audit.tlog.verify_bundle "$DEMO/bundle" --policy "$DEMO/keys/policy.txt"
+
+echo "== where the central lot went (first lines)"
+ft trace --lot 1 --payees 2 | head -n 14
+
+echo "== misuse alerts raised on the planted cases (first lines; ground truth in $DEMO/manifest.json)"
+FUNDTRAIL_USER=auditor ft alerts scan --as-of 2024-12-31 | head -n 12 || true
+
+echo "== notices printed as PDFs; a phone's view: read the QR back from the page and check it"
+ft report county-batch --county 520121 --year 2024 -o "$DEMO/notices"
+pdftoppm -r 150 -png -singlefile "$DEMO/notices/notice-XM52012101-520121001001.pdf" \
+    "$DEMO/notices/notice"
+zbarimg --raw -q "$DEMO/notices/notice.png" 2>/dev/null > "$DEMO/notices/notice.qr"
+ft report check-qr --file "$DEMO/notices/notice.qr"
+
+echo "== trial balance (last lines)"
+ft trial-balance | tail -n 4
 
 echo "== web app: passwords for the demo's users, then serve on 127.0.0.1 (Ctrl-C stops it)"
 WEBPW="$(python -c 'import secrets; print(secrets.token_urlsafe(12))')"
