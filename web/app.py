@@ -77,13 +77,14 @@ def create_app(settings: WebSettings) -> Flask:
         refusals,
         rolls,
         staff,
+        verify,
     )
     register_filters(app)
     from web import confirm
     confirm.install(app)  # a passkey holder's change is signed or refused (docs/passkeys.md)
     # One blueprint per area, each under a URL prefix of its own.
     for area in (auth, staff, rolls, imports, audit, alerts, refusals, public, complaints,
-                 admin, passkeys):
+                 admin, passkeys, verify):
         app.register_blueprint(area.bp)
     return app
 
@@ -149,7 +150,10 @@ def _security_headers(app: Flask) -> None:
     policy = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
     # The passkey pages (web/views/passkeys.py, web/confirm.py) run one same-origin script,
-    # web/static/passkey.js; every other page runs none. Inline script stays refused.
+    # web/static/passkey.js, and the QR's verify page (web/views/verify.py) its module
+    # web/static/notice-check.js with the vendored noble libraries, and the staff home and
+    # flow chart (web/views/staff.py) the vendored ECharts with web/static/charts.js; every
+    # other page runs none. Inline script stays refused.
     with_script = policy.replace("script-src 'none'", "script-src 'self'")
     secure = app.config["SESSION_COOKIE_SECURE"]
 
