@@ -10,6 +10,7 @@ from ledger.cli.params import (
     pass_ctx,
     progress_bar,
     progress_option,
+    report_transfer,
     to_date,
     yuan_to_fen,
 )
@@ -250,17 +251,21 @@ def roll_differences(ctx, code, as_json):
 @click.option("--amount", callback=yuan_to_fen, default=None,
               help="Yuan; by default all that was credited short and not yet topped up.")
 @click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--json", "as_json", is_flag=True, help="Print the transfer as JSON.")
 @pass_ctx
-def roll_top_up(ctx, code, line_no, voucher, amount, day):
+def roll_top_up(ctx, code, line_no, voucher, amount, day, as_json):
     """Pay a household what the bank credited short on a roll line (补足); a colleague
     approves it like any payment."""
     from ledger.rolls.settlement import top_up
     with ctx.session() as s:
         transfer = top_up(s, ctx.actor(s), code, line_no, day, voucher=voucher,
                           amount_fen=amount)
-        click.echo(_("转账 #{id}：清册 {code} 第 {line_no} 行补足 {amount}，待审核",
-                     id=transfer.id, amount=yuan(transfer.amount_fen), code=code,
-                     line_no=line_no))
+        if as_json:
+            report_transfer(transfer, True)
+        else:
+            click.echo(_("转账 #{id}：清册 {code} 第 {line_no} 行补足 {amount}，待审核",
+                         id=transfer.id, amount=yuan(transfer.amount_fen), code=code,
+                         line_no=line_no))
 
 
 @click.command("import-bank-results")

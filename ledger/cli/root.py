@@ -73,6 +73,8 @@ COMMANDS = {
         "Create an encrypted signing or cosigning key; print its public (verifier) key."),
     "loan": LazyCommand("ledger.cli.recoveries:loan_group",
         "Micro-credit loans (扶贫小额信贷) and their interest subsidy (贴息)."),
+    "lots": LazyCommand("ledger.cli.funds:list_lots",
+        "Fund lots (资金批次): id, document number, year, amount and what is not yet spent."),
     "pass-down": LazyCommand("ledger.cli.imports:pass_down",
         "A city passes its counties the shares a factor plan gave them."),
     "pay": LazyCommand("ledger.cli.funds:pay",
