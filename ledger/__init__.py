@@ -1,6 +1,8 @@
 """fundtrail's domain core. One concept per folder, lowest rank first (docs/architecture.md);
 a folder imports only itself and the folders above it in this list (tests/test_architecture.py):
 
+i18n/         what a person reads: gettext catalogs (Chinese source, English), 元, Beijing
+              time (below core/)
 core/         pure values and rules, no database: money, ID numbers, working days, spending
               classification, settings, personal-data encryption, refusals (errors)
 audit/tlog/   database-free log formats: RFC 9162 trees, C2SP notes, checkpoints, cosignatures,

@@ -64,7 +64,7 @@ def _start_worker(database_url: str, policy: bytes | None, log_origin: str) -> N
                    log_origin=log_origin)
 
 
-def _print_one(target: Target, paper: str, font_file: str):
+def _print_one(target: Target, paper: str, font_file: str, public_url: str):
     """(pdf, info), or (None, problem) when the notice cannot be printed yet."""
     from ledger.core.errors import LedgerError
     from ledger.store.db import transaction
@@ -72,13 +72,13 @@ def _print_one(target: Target, paper: str, font_file: str):
     with transaction(_worker["factory"]) as s:
         try:
             return render_public(s, target.kind, target.subject, _worker["policy"], paper,
-                                 font_file)
+                                 font_file, public_url=public_url)
         except LedgerError as exc:
             return None, str(exc)
 
 
 def print_targets(targets: list[Target], jobs: int, database_url: str, policy: bytes | None,
-                  log_origin: str, paper: str, font_file: str):
+                  log_origin: str, paper: str, font_file: str, public_url: str):
     """(target, pdf or None, info or problem) for every target, in order, rendered by `jobs`
     worker processes (spawned: a fresh interpreter, so no database connection or lock is
     shared with this one). The PDFs are the same bytes as printed one at a time."""
@@ -88,6 +88,6 @@ def print_targets(targets: list[Target], jobs: int, database_url: str, policy: b
                              initializer=_start_worker,
                              initargs=(database_url, policy, log_origin)) as pool:
         results = pool.map(_print_one, targets, [paper] * len(targets),
-                           [font_file] * len(targets))
+                           [font_file] * len(targets), [public_url] * len(targets))
         for target, (pdf, info) in zip(targets, results):
             yield target, pdf, info

@@ -249,7 +249,8 @@ def _print_public(ctx, kind, subject, paper, checkpoint_size=None):
     policy = load_policy(ctx.settings.policy_file)
     with ctx.session() as s:
         pdf, info = render_public(s, kind, subject, policy, paper, ctx.settings.font_file,
-                                  checkpoint_size=checkpoint_size)
+                                  checkpoint_size=checkpoint_size,
+                                  public_url=ctx.settings.public_url)
         if ctx.username:
             info["print_entry"] = record_print(
                 s, ctx.actor(s), s.get(Notice, info["notice_id"]),
@@ -396,12 +397,14 @@ def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
     with ctx.session() as s:
         targets = county_targets(s, county, year, settings.name_display)
         if jobs == 1:
-            results = _print_each(s, targets, policy, paper, settings.font_file)
+            results = _print_each(s, targets, policy, paper, settings.font_file,
+                                  settings.public_url)
             _save(out, _progress(results, len(targets)), written, problems)
     if jobs > 1:  # after the session above has ended: the workers open their own
         policy_bytes = Path(settings.policy_file).read_bytes() if policy is not None else None
         results = print_targets(targets, min(jobs, max(len(targets), 1)), settings.database_url,
-                                policy_bytes, settings.log_origin, paper, settings.font_file)
+                                policy_bytes, settings.log_origin, paper, settings.font_file,
+                                settings.public_url)
         _save(out, _progress(results, len(targets)), written, problems)
     (out / "SHA256SUMS").write_text("".join(f"{w['sha256']}  {w['file']}\n" for w in written),
                                     encoding="utf-8")
@@ -412,12 +415,12 @@ def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
         raise click.exceptions.Exit(1)
 
 
-def _print_each(session, targets, policy, paper, font_file):
+def _print_each(session, targets, policy, paper, font_file, public_url):
     from reports.render import render_public
     for target in targets:
         try:
             pdf, info = render_public(session, target.kind, target.subject, policy, paper,
-                                      font_file)
+                                      font_file, public_url=public_url)
         except LedgerError as exc:
             yield target, None, str(exc)
             continue

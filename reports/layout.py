@@ -7,6 +7,7 @@ notice can be reproduced and its SHA-256 compared.
 """
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from itertools import groupby
@@ -15,6 +16,7 @@ from xml.sax.saxutils import escape
 import segno
 import segno.consts
 import segno.encoder
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A3, A4
@@ -151,16 +153,33 @@ if _segno_pads_a_whole_codeword():  # only while segno has the bug; a later segn
     segno.encoder.write_padding_bits = _pad_to_codeword
 
 
+def qr_segments(text: str) -> str | list[str]:
+    """The QR's content as segments: a verify link is split after its '#', so the address is
+    one byte-mode segment and the proof (percent-encoded Base45, ledger.audit.tlog.proofs
+    .proof_link) one alphanumeric segment. As one string the '#' (not alphanumeric) would put
+    the whole link in byte mode: version 30 instead of 24 for a 1,300-character link."""
+    head, sep, payload = text.partition("#")
+    return [head + sep, payload] if sep and payload else text
+
+
+@functools.lru_cache(maxsize=32)   # a notice asks for its symbol's size, then draws it
 def qr_matrix(text: str, mask: int | None = None) -> tuple[bytearray, ...]:
     """The QR's modules, row by row from the top, 1 dark, without the quiet zone.
 
     segno, not reportlab's encoder, for speed (about half the time, and the encoding was most
-    of a notice's CPU): the same version (the smallest that holds the text at level M — no
-    `boost_error`), one segment in the same mode, the same codewords (tests/reports compares
-    the matrices). The mask may differ: both score the eight masks, but their penalty rules
-    differ and pick another mask for about four texts in ten; any mask is valid (a reader
-    takes it from the format bits), and `mask` pins one."""
-    return segno.make_qr(text, error=QR_LEVEL, boost_error=False, mask=mask).matrix
+    of a notice's CPU): the smallest version that holds the text at level M (no
+    `boost_error`); a bare Base45 text is one segment in the same mode and codewords as
+    reportlab's (tests/reports compares the matrices), a link two (`qr_segments`). The mask
+    may differ: both score the eight masks, but their penalty rules differ and pick another
+    mask for about four texts in ten; any mask is valid (a reader takes it from the format
+    bits), and `mask` pins one."""
+    return segno.make_qr(qr_segments(text), error=QR_LEVEL, boost_error=False,
+                         mask=mask).matrix
+
+
+def qr_modules(text: str) -> int:
+    """Modules across the symbol, quiet zone included."""
+    return len(qr_matrix(text)) + 2 * QR_BORDER
 
 
 class QrFlowable(Flowable):
@@ -203,15 +222,17 @@ def qr_drawing(text: str, side: float) -> QrFlowable:
     return QrFlowable(text, side)
 
 
-QR_SIDE = 52 * mm
-QR_PLAIN_CHARS = 1400  # up to this many characters the modules stay ≥ 0.4 mm at 52 mm
+QR_SIDE = 52 * mm      # the printed square on A4, quiet zone included
+QR_MIN_MODULE = 0.33 * mm   # smaller modules and a phone at arm's length misreads the code
+QR_MAX_SIDE = 80 * mm
 
 
 def qr_side(text: str, paper: Paper) -> float:
-    """Grow the code with its payload (a big log, many cosigners) so that its modules stay
-    large enough for a phone camera at arm's length; at most 80 mm on A4."""
-    grow = max(1.0, (len(text) / QR_PLAIN_CHARS) ** 0.5)
-    return min(QR_SIDE * grow, 80 * mm) * paper.scale
+    """52 mm on A4 while the modules stay ≥ 0.33 mm (a symbol of up to 157 modules with its
+    quiet zone: version 33); a bigger symbol (a big log, many cosigners) grows the square so
+    its modules keep 0.33 mm, up to 80 mm. A3 scales it with the sheet."""
+    side = max(QR_SIDE, qr_modules(text) * QR_MIN_MODULE)
+    return min(side, QR_MAX_SIDE) * paper.scale
 
 
 def qr_block_height(text: str, paper: Paper) -> float:
@@ -231,6 +252,7 @@ def qr_block(printable, styles: Styles, paper: Paper) -> KeepTogether:
              Spacer(1, 2 * mm),
              para(f"账本指纹：{printable.fingerprint}", styles.small),
              para(f"联合签名：{witnesses}", styles.small),
+             para(f"公钥指纹：{printable.keys_fingerprint}", styles.small),
              para(f"内容摘要：{printable.notice.rows_digest[:16]}", styles.small)]
     table = Table([[qr_drawing(printable.qr_text, side), lines]],
                   colWidths=[side + 4 * mm, text_width],
@@ -271,13 +293,39 @@ def _numbered_canvas(footer_text: str, styles: Styles, paper: Paper):
     return NumberedCanvas
 
 
+def _tables_in_font(flowables, font: str) -> None:
+    """Give every table and chart of the story (nested ones too) our font as the font it
+    starts in. A table selects its cells' font before drawing them even when every cell is a
+    paragraph with its own, and a chart (a reportlab Drawing) sets its initial font before its
+    first shape; left alone both are reportlab's default, Helvetica, which is then listed in
+    the page's fonts without being embedded."""
+    for flowable in flowables:
+        if isinstance(flowable, Drawing):
+            flowable.initialFontName = font
+        if isinstance(flowable, Table):
+            flowable.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font)]))
+            for row in flowable._cellvalues:
+                for cell in row:
+                    _tables_in_font(cell if isinstance(cell, (list, tuple)) else [cell], font)
+        inner = getattr(flowable, "_content", None)   # KeepTogether and its kind
+        if isinstance(inner, (list, tuple)):
+            _tables_in_font(inner, font)
+
+
 def render(story: list, paper: Paper, title: str, footer_text: str, styles: Styles) -> bytes:
     """Lay out the story and return the PDF bytes (identical for identical input)."""
+    _tables_in_font(story, styles.font)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=paper.size, leftMargin=MARGIN, rightMargin=MARGIN,
                             topMargin=MARGIN, bottomMargin=MARGIN + paper.footer_height,
                             title=title, author="fundtrail", creator="fundtrail",
-                            subject=title, invariant=1)
+                            subject=title, invariant=1,
+                            # reportlab starts every page in Helvetica, one of the 14 fonts a
+                            # PDF may name without embedding; the page's preamble then lists
+                            # it in the page's fonts, unembedded, even where no text uses it.
+                            # Starting in our embedded TrueType keeps every font embedded
+                            # (tests/reports/test_fonts_embedded.py reads it with pdffonts).
+                            initialFontName=styles.font)
     doc.build(story, canvasmaker=_numbered_canvas(footer_text, styles, paper))
     return buffer.getvalue()
 

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from ledger.core.config import DEFAULT_PUBLIC_URL
 from ledger.disclosure.notices import printable
 from ledger.models.disclosure import NoticeKind
 
 
 def render_public(session: Session, kind: NoticeKind, subject: dict, policy, paper: str = "a4",
                   font_file: str = "", vault=None,
-                  checkpoint_size: int | None = None) -> tuple[bytes, dict]:
+                  checkpoint_size: int | None = None,
+                  public_url: str = DEFAULT_PUBLIC_URL) -> tuple[bytes, dict]:
     """(PDF bytes, facts about it) for the newest published notice on `subject`.
 
+    The QR links to the verify page at `public_url` ([web] public_url).
     Raises LedgerError saying what to run when the notice is not published yet or no
     checkpoint meeting the policy covers it.
     """
-    doc = printable(session, kind, subject, policy, vault, checkpoint_size)
+    doc = printable(session, kind, subject, policy, vault, checkpoint_size, public_url)
     if kind is NoticeKind.PROJECT:
         from reports.notice import project_notice_pdf
         pdf = project_notice_pdf(doc, paper, font_file)

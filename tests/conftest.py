@@ -44,6 +44,18 @@ def _pg_url(dbname: str) -> str:
 
 
 @pytest.fixture(autouse=True)
+def cli_language(request, monkeypatch):
+    """The command line speaks Chinese unless FUNDTRAIL_LANG says otherwise. Tests written
+    against its English lines run in English (their lines are the `en` catalog's); a test
+    marked `chinese` runs as a county's staff would, in the default language, and the web
+    takes each visitor's language from its cookie whatever this says."""
+    if request.node.get_closest_marker("chinese") is None:
+        monkeypatch.setenv("FUNDTRAIL_LANG", "en")
+    else:
+        monkeypatch.delenv("FUNDTRAIL_LANG", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def pii_keys(monkeypatch):
     """Test keys for personal data (real deployments set their own in the environment)."""
     from ledger.core.pii import new_key

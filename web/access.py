@@ -30,11 +30,18 @@ PUBLIC: dict[str, frozenset[str]] = {
     "public.index": frozenset({"GET"}),
     "public.village": frozenset({"GET"}),
     "public.roll_pdf": frozenset({"GET"}),
+    "public.project_pdf": frozenset({"GET"}),
+    "public.county": frozenset({"GET"}),
+    "public.township": frozenset({"GET"}),
     "public.verify_page": frozenset({"GET", "POST"}),
     "public.verify_proof_file": frozenset({"GET"}),
     "public.keys_text": frozenset({"GET"}),
     "public.policy_text": frozenset({"GET"}),
     "public.checkpoint_text": frozenset({"GET"}),
+    # The page a notice's QR opens (the proof is checked in the browser) and the notice's rows
+    # as the database gives them now, which that page hashes (web/views/verify.py).
+    "verify.page": frozenset({"GET"}),
+    "verify.rows": frozenset({"GET"}),
     # What a witness on another machine reads and writes (ledger.audit.witness): a proof, and
     # its cosignature, which the server keeps only if it verifies against the policy.
     "public.consistency_proof": frozenset({"GET"}),

@@ -17,7 +17,8 @@ from ledger.store.context import LedgerContext
 from ledger.store.db import make_engine, make_sessionmaker, reading_engine
 from web import access
 from web import db as webdb
-from web.i18n import current_language, gettext
+from web import i18n as web_i18n
+from web.i18n import gettext
 from web.proofcheck import PolicyUnreadable
 from web.settings import WebSettings, check_secret
 
@@ -62,7 +63,7 @@ def create_app(settings: WebSettings) -> Flask:
     webdb.init_app(app)
     _security_headers(app)
     _error_pages(app)
-    app.jinja_env.globals.update(_=gettext, lang=current_language)
+    web_i18n.install(app)
     from web.format import register_filters
     from web.views import (
         admin,
@@ -76,13 +77,14 @@ def create_app(settings: WebSettings) -> Flask:
         refusals,
         rolls,
         staff,
+        verify,
     )
     register_filters(app)
     from web import confirm
     confirm.install(app)  # a passkey holder's change is signed or refused (docs/passkeys.md)
     # One blueprint per area, each under a URL prefix of its own.
     for area in (auth, staff, rolls, imports, audit, alerts, refusals, public, complaints,
-                 admin, passkeys):
+                 admin, passkeys, verify):
         app.register_blueprint(area.bp)
     return app
 
@@ -148,7 +150,10 @@ def _security_headers(app: Flask) -> None:
     policy = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
     # The passkey pages (web/views/passkeys.py, web/confirm.py) run one same-origin script,
-    # web/static/passkey.js; every other page runs none. Inline script stays refused.
+    # web/static/passkey.js, and the QR's verify page (web/views/verify.py) its module
+    # web/static/notice-check.js with the vendored noble libraries, and the staff home and
+    # flow chart (web/views/staff.py) the vendored ECharts with web/static/charts.js; every
+    # other page runs none. Inline script stays refused.
     with_script = policy.replace("script-src 'none'", "script-src 'self'")
     secure = app.config["SESSION_COOKIE_SECURE"]
 

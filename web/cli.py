@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ledger.cli.params import pass_ctx
+from ledger.i18n import _
 
 
 @click.command("serve")
@@ -29,5 +30,6 @@ def serve(ctx, host, port, threads):
         raise click.UsageError("secure_cookies = false is only allowed on loopback: cookies "
                                "would travel in clear text")
     app = create_app(settings)
-    click.echo(f"fundtrail web app on http://{host}:{port}/ (Ctrl-C to stop)")
+    click.echo(_("fundtrail 网页服务：http://{host}:{port}/（按 Ctrl-C 停止）", host=host,
+                 port=port))
     waitress.serve(app, host=host, port=port, threads=threads, ident="fundtrail")

@@ -1,9 +1,12 @@
 """Checking a notice's proof on the server, against the published keys, in plain words.
 
-Accepts what a villager or auditor has: the verification URL from the QR code (its `p`
-parameter), the QR text itself (Base45 of the compact proof, RFC 9285), base64 of the compact
-proof, or the C2SP tlog-proof text file. The entry bytes travel in the proof; the leaf hash
-binds them, so what we show from them is what the log holds.
+Accepts what a villager or auditor has: the QR's link (`/v#…`, whose fragment is the
+percent-encoded Base45 of the compact proof; ledger.audit.tlog.proofs.proof_link), an older
+`/verify?p=` link, the Base45 text itself (RFC 9285), base64 of the compact proof, or the C2SP
+tlog-proof text file. This is the server-side check, the fallback for a browser without
+JavaScript: the QR's link opens /v, which checks in the browser (web/views/verify.py). The
+entry bytes travel in the proof; the leaf hash binds them, so what we show from them is what
+the log holds.
 """
 from __future__ import annotations
 
@@ -173,7 +176,9 @@ def parse_input(text: str) -> proofs.TlogProof:
     if text.startswith(proofs.HEADER):
         # Pasting loses the note's final newline; the signed text itself is unchanged by it.
         return proofs.decode_text(text + "\n")
-    if "://" in text or text.startswith("/") or "?p=" in text:
+    if "#" in text:   # the QR's link: the proof is its fragment (proofs.proof_link)
+        text = proofs.link_payload(text)
+    elif "://" in text or text.startswith("/") or "?p=" in text:
         values = parse_qs(urlsplit(text).query).get("p")
         if not values:
             raise proofs.ProofFormatError("the link carries no proof (parameter p)")

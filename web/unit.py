@@ -59,7 +59,15 @@ class Outcome:
 
 def refusal_text(refusal: LedgerError) -> str:
     """What a person reads about a refusal. The one place a refusal becomes text, so that a
-    rendering of its code and params in Chinese goes here."""
+    rendering of its code and params in the visitor's language happens here: the catalogued
+    template (Chinese from the refusals catalog, money in 元), or, for a refusal not yet given
+    its own code, the raise site's own text."""
+    from ledger.core import refusals
+    if refusal.code in refusals.BY_CODE and refusal.code != "refused":
+        try:
+            return refusals.render(refusal.code, refusal.params)
+        except (KeyError, IndexError, ValueError):  # a raise site short of a parameter
+            pass
     return str(refusal)
 
 

@@ -8,6 +8,7 @@ import click
 
 from ledger.cli.params import emit, pass_ctx, to_date
 from ledger.core.money import format_yuan
+from ledger.i18n import _, yuan
 
 
 def _vault():
@@ -22,6 +23,20 @@ def _vault():
 @click.group("alerts")
 def alerts():
     """Misuse alerts: scan, work through the lifecycle, measure detection quality."""
+
+
+def _chinese() -> bool:
+    from ledger.i18n import DEFAULT_LOCALE, current_locale
+    return current_locale() == DEFAULT_LOCALE
+
+
+def label_of(kind: str, value: str) -> str:
+    """An enum value as its label (ledger/i18n/labels.py when present)."""
+    try:
+        from ledger.i18n.labels import label
+    except ImportError:  # pragma: no cover - until the labels land
+        return value
+    return label(value, kind)
 
 
 def _line(a: dict) -> str:
@@ -49,13 +64,14 @@ def scan_command(ctx, as_of, only, as_json):
         rows = list_alerts(s, actor)
         leads = list_leads(s, actor)
         full = [show_alert(s, actor, r["id"]) for r in rows] if as_json else rows
-    head = (f"scan: {result.raised} raised, {result.updated} updated, {result.reopened} "
-            f"reopened, {result.unchanged} unchanged, {result.suppressed} suppressed")
+    head = _("扫描：新增 {raised} 条，更新 {updated} 条，重新打开 {reopened} 条，未变 {unchanged} "
+             "条，暂不提示 {suppressed} 条", raised=result.raised, updated=result.updated,
+             reopened=result.reopened, unchanged=result.unchanged,
+             suppressed=result.suppressed)
     if vault is None:
-        head += (" (no FUNDTRAIL_PII_KEYS: fuzzy identity matching, mistyped IDs, LED-02 and "
-                 "BEN-07's age checks skipped)")
-    tail = [f"统计线索 {len(leads)} 条，不计入预警 (statistical leads, not alerts): "
-            "fundtrail alerts leads"] if leads else []
+        head += _("（未设置 FUNDTRAIL_PII_KEYS：跳过身份模糊匹配、错录身份证号、LED-02 和 BEN-07 的"
+                  "年龄核对）")
+    tail = [_("统计线索 {n} 条，不计入预警：fundtrail alerts leads", n=len(leads))] if leads else []
     emit({"scan": result.__dict__ | {"findings": len(result.findings)}, "open": full,
           "leads": leads}, as_json, "\n".join([head, *(_line(r) for r in rows), *tail]))
     if rows:
@@ -75,7 +91,7 @@ def list_command(ctx, states, as_json):
     wanted = tuple(AlertState(s) for s in states) or ACTIVE
     with ctx.session() as s:
         rows = list_alerts(s, ctx.actor(s), wanted)
-    emit(rows, as_json, "\n".join(_line(r) for r in rows) or "no alerts")
+    emit(rows, as_json, "\n".join(_line(r) for r in rows) or _("没有预警"))
 
 
 @alerts.command("leads")
@@ -92,7 +108,7 @@ def leads_command(ctx, states, as_json):
     wanted = tuple(AlertState(s) for s in states) or ACTIVE
     with ctx.session() as s:
         rows = list_leads(s, ctx.actor(s), wanted)
-    emit(rows, as_json, "\n".join(_lead_line(r) for r in rows) or "没有统计线索 (no leads)")
+    emit(rows, as_json, "\n".join(_lead_line(r) for r in rows) or _("没有统计线索"))
 
 
 def _lead_line(r: dict) -> str:
@@ -117,14 +133,19 @@ def show_command(ctx, alert_id, as_json):
 
 def _render(a: dict) -> str:
     import json
-    lines = [f"Alert #{a['id']}  {a['rule_id']}  {a['title_zh']} / {a['title_en']}",
-             f"severity {a['severity']} · state {a['state']} · {a['entity']} · "
-             f"region {a['region_code']}",
-             f"Why it is a red flag: {a['why']}", f"Basis: {a['basis']}",
-             f"Threshold: {a['threshold']}", f"Observed: {a['observed']}",
-             f"Amount at risk: ¥{format_yuan(a['amount_at_risk_fen'])}",
-             "Evidence:", json.dumps(a["evidence"], ensure_ascii=False, indent=2),
-             f"Next action: {a['next_action']}", a["disclaimer"], "History:"]
+    lines = [_("预警 #{id}  {rule_id}  {title}", id=a["id"], rule_id=a["rule_id"],
+               title=a["title_zh"] if _chinese() else a["title_en"]),
+             _("严重程度 {severity} · 状态 {state} · {entity} · 区域 {region}",
+               severity=label_of("Severity", a["severity"]),
+               state=label_of("AlertState", a["state"]), entity=a["entity"],
+               region=a["region_code"]),
+             _("为什么是风险信号：{why}", why=a["why"]), _("依据：{basis}", basis=a["basis"]),
+             _("阈值：{threshold}", threshold=a["threshold"]),
+             _("发现：{observed}", observed=a["observed"]),
+             _("涉及金额：{amount}", amount=yuan(a["amount_at_risk_fen"])),
+             _("证据："), json.dumps(a["evidence"], ensure_ascii=False, indent=2),
+             _("下一步：{next_action}", next_action=a["next_action"]), a["disclaimer"],
+             _("经过：")]
     lines += [f"  {h['at']} {h['kind']} → {h['state']}"
               + (f" reason={h['reason']}" if h["reason"] else "")
               + (f" until={h['until']}" if h["until"] else "")
@@ -153,7 +174,8 @@ def transition_command(ctx, alert_id, to, reason, until, recovery, note):
     with ctx.session() as s:
         event = transition(s, ctx.actor(s), alert_id, AlertState(to), reason=reason,
                            until=until, recovery_transfer_id=recovery, note=note)
-    click.echo(f"alert #{alert_id} is now {to} (log entry {event.log_index})")
+    click.echo(_("预警 #{alert_id} 现为“{state}”（日志条目 {log_index}）", alert_id=alert_id,
+                 state=label_of("AlertState", to), log_index=event.log_index))
 
 
 @alerts.command("rules")

@@ -16,6 +16,7 @@ from ledger.audit.verify import log_origins
 from ledger.audit.verify import verify as run_verify
 from ledger.cli.params import emit, load_policy, pass_ctx
 from ledger.core.errors import LedgerError
+from ledger.i18n import _
 from ledger.store.context import use_log
 
 
@@ -88,7 +89,7 @@ def checkpoint_cosign(ctx, key_file, state_file, policy_file, fresh):
         if not log_keys:
             raise LedgerError(f"the policy names no key for log {ctx.settings.log_origin!r}")
         row = cps.cosign_latest(s, cosigner, log_keys, state_file, fresh=fresh)
-        click.echo(f"cosigned checkpoint as {row.name}")
+        click.echo(_("已以 {name} 的身份联署检查点", name=row.name))
 
 
 @checkpoint_group.command("show")
@@ -187,34 +188,37 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
             "findings": [f.__dict__ for f in report.findings], "other_logs": others,
             "signatures": report.signatures}
     # Each log is verified on its own (its own policy and keys): say which were not.
-    also = ([f"this database also holds the logs {', '.join(others)}: verify each with "
-             "--origin"] if others else [])
+    also = ([_("本数据库还保存了日志 {logs}：请用 --origin 逐个核验", logs=", ".join(others))]
+            if others else [])
     if report.intact:
+        none = _("无")
         met = [str(k) for k, v in quorum.items() if v]
         missing = [str(k) for k, v in quorum.items() if v is False]
-        lines = [f"intact: {report.origin}, {report.size} entries, root {report.root.hex()}",
-                 f"{report.rows_checked} rows bound to the log, "
-                 f"{report.checkpoints_checked} checkpoints checked"]
+        lines = [_("完整：{origin}，{size} 条日志，根哈希 {root}", origin=report.origin,
+                   size=report.size, root=report.root.hex()),
+                 _("{rows} 行数据与日志绑定，核对了 {checkpoints} 个检查点",
+                   rows=report.rows_checked, checkpoints=report.checkpoints_checked)]
         if policy is None:
-            lines.append("no policy file: checkpoint signatures were not checked")
+            lines.append(_("没有策略文件：未核对检查点签名"))
         else:
-            lines.append(f"quorum met for checkpoints: {', '.join(met) or 'none'}"
-                         + (f"; NOT met for: {', '.join(missing)}" if missing else ""))
+            lines.append(_("达到法定签名数的检查点：{met}", met=", ".join(met) or none)
+                         + (_("；未达到：{missing}", missing=", ".join(missing))
+                            if missing else ""))
             if report.sealed_size is not None:
-                lines.append(f"已封存 sealed: entries 0..{report.sealed_size - 1} by a checkpoint "
-                             f"meeting the quorum; sealing interval {interval} s"
+                lines.append(_("已封存：第 0..{last} 条由达到法定签名数的检查点封存；封存间隔 "
+                               "{interval} 秒", last=report.sealed_size - 1, interval=interval)
                              if report.sealed_size else
-                             f"no entry sealed yet (none older than {interval} s)")
+                             _("尚无封存的条目（没有早于 {interval} 秒的条目）", interval=interval))
             if report.awaiting_quorum is not None:
-                lines.append(f"待联署 awaiting cosignatures: checkpoint {report.awaiting_quorum}, "
-                             f"signed less than {interval} s ago")
+                lines.append(_("待联署：检查点 {size}，签署不到 {interval} 秒",
+                               size=report.awaiting_quorum, interval=interval))
             if report.witnesses_checked:
-                lines.append(f"{report.witnesses_checked} witness checkpoint(s) agree with the log")
+                lines.append(_("{n} 个见证方检查点与日志一致", n=report.witnesses_checked))
         lines.append(_signature_line(report.signatures))
         emit(data, as_json, "\n".join(lines + also))
         return
-    lines = [f"校验未通过 / TAMPERING OR DAMAGE FOUND: {len(report.findings)} finding(s) in "
-             f"{report.origin}"]
+    lines = [_("校验未通过：发现篡改或损坏，{origin} 中 {n} 项问题", n=len(report.findings),
+               origin=report.origin)]
     lines += [f"- [{f.kind}] {f.message}" for f in report.findings]
     emit(data, as_json, "\n".join(lines + also))
     raise click.exceptions.Exit(1)
@@ -253,10 +257,10 @@ def seal_after_bulk(ctx) -> None:
             row = cps.seal(s, signer)
             size = row.size if row is not None else None
     except (keyfiles.KeyError_, LedgerError) as exc:
-        click.echo(f"未能封存 / not sealed after this command: {exc}", err=True)
+        click.echo(_("本命令后未能封存：{reason}", reason=exc), err=True)
         return
     if size is not None:
-        click.echo(f"已封存 / sealed: checkpoint of {size} entries signed", err=True)
+        click.echo(_("已封存：已签署 {size} 条日志的检查点", size=size), err=True)
 
 
 @click.command("seal")
@@ -275,8 +279,8 @@ def seal_command(ctx, key_file, every):
         with ctx.session() as s:
             row = cps.seal(s, signer)
             size = row.size if row is not None else None
-        click.echo(f"sealed: checkpoint of {size} entries signed" if size is not None
-                   else "nothing new to seal")
+        click.echo(_("已封存：已签署 {size} 条日志的检查点", size=size) if size is not None
+                   else _("没有需要封存的新条目"))
         if every is None:
             return
         time.sleep(every)
@@ -284,9 +288,10 @@ def _signature_line(summary: dict) -> str:
     """Personal signatures (docs/signatures.md): signed entries, and unsigned ones by people
     who held no key then (a finding only where the policy requires signatures)."""
     if not summary:
-        return "personal signatures not checked"
-    return (f"personal signatures: {summary['signed']} entries signed, {summary['unsigned']} "
-            f"unsigned by people holding no key, {summary['keys']} keys enrolled")
+        return _("未核对个人签名")
+    return _("个人签名：{signed} 条已签名，{unsigned} 条由当时没有密钥的人写入（未签名），已登记 "
+             "{keys} 把密钥", signed=summary["signed"], unsigned=summary["unsigned"],
+             keys=summary["keys"])
 
 
 def _checkpoint_size_root(note: str, policy) -> tuple[int, bytes]:
@@ -326,7 +331,8 @@ def proof_command(ctx, index, fmt, out):
     data = proofs.encode_text(proof) if fmt == "text" else proofs.encode_compact(proof)
     if out:
         Path(out).write_bytes(data.encode() if isinstance(data, str) else data)
-        click.echo(f"proof of entry {index} in checkpoint {row.size} written to {out}")
+        click.echo(_("第 {index} 条在检查点 {size} 中的证明已写入 {out}", index=index,
+                     size=row.size, out=out))
     else:
         click.echo(data if isinstance(data, str) else base64.b64encode(data).decode())
 
@@ -349,7 +355,8 @@ def export_bundle(ctx, out_dir, policy_file):
     with ctx.session() as s:
         out, size, count = export(s, out_dir, origin=ctx.settings.log_origin, policy=policy,
                                   policy_path=path)
-    click.echo(f"bundle of {size} entries and {count} checkpoints written to {out}")
+    click.echo(_("审计包（{size} 条日志、{count} 个检查点）已写入 {out}", size=size, count=count,
+                 out=out))
 
 
 @click.command("rotate-key")
@@ -381,8 +388,8 @@ def rotate_key(ctx, out, policy_file):
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-    click.echo(f"new log key {signer.vkey}\nadded to {path}; publish the policy, then set "
-               f"[audit] signing_key_file = \"{out}\"")
+    click.echo(_("新的日志密钥 {vkey}\n已加入 {path}；请先公布策略文件，再设置 "
+                 "[audit] signing_key_file = \"{out}\"", vkey=signer.vkey, path=path, out=out))
 
 
 @click.group("witness")
@@ -417,8 +424,9 @@ def witness_init(state_dir, key_file, log_url, log_keys, policy_file, origin):
     keys = [k for k in keys if k.split("+", 1)[0] == origin]
     path = witnesses.init(state_dir, origin=origin, log_url=log_url, log_keys=keys,
                           key_file=str(Path(key_file).resolve()))
-    click.echo(f"witness of {origin} set up in {path}; run `fundtrail witness run --state "
-               f"{state_dir} --once --fresh` for its first cosignature")
+    click.echo(_("{origin} 的见证方已在 {path} 建立；首次联署请运行 `fundtrail witness run "
+                 "--state {state_dir} --once --fresh`", origin=origin, path=path,
+                 state_dir=state_dir))
 
 
 @witness_group.command("run")
@@ -451,20 +459,20 @@ def witness_run(ctx, state_dir, once, every, fresh):
             outcome = witnesses.run_once(state_dir, signer, fresh=fresh)
         except LedgerError as exc:
             if exc.code in ("log_shrank", "log_inconsistent", "checkpoint_invalid"):
-                click.echo(f"告警：日志被截断或改写，拒绝联署 / ALERT: {config.origin}: {exc} "
-                           f"(evidence kept in {Path(state_dir) / witnesses.EVIDENCE})",
-                           err=True)
+                click.echo(_("告警：{origin} 的日志被截断或改写，拒绝联署：{reason}（证据保存在 "
+                             "{evidence}）", origin=config.origin, reason=exc,
+                             evidence=Path(state_dir) / witnesses.EVIDENCE), err=True)
                 raise click.exceptions.Exit(1) from None
             if every is None or exc.code != "witness_fetch_failed":
                 raise
-            click.echo(f"无法获取 / could not fetch: {exc}", err=True)
+            click.echo(_("无法获取：{reason}", reason=exc), err=True)
         else:
             fresh = False
-            click.echo(f"{outcome.status}: {config.origin} size {outcome.size} root "
-                       f"{outcome.root.hex()[:16]}…; "
-                       + ("published to the log" if outcome.published
-                          else "NOT published (the log refused or is unreachable; kept here, "
-                          "sent again next round)"))
+            click.echo(_("{status}：{origin} 大小 {size} 根哈希 {root}…；", status=outcome.status,
+                         origin=config.origin, size=outcome.size,
+                         root=outcome.root.hex()[:16])
+                       + (_("已发布到日志") if outcome.published
+                          else _("未发布（日志拒绝或无法连接；已保存在本地，下一轮再发送）")))
         if every is None:
             return
         time.sleep(every)
@@ -506,7 +514,8 @@ def witness_serve(state_dir, host, port):
             pass
 
     server = ThreadingHTTPServer((host, port), Handler)
-    click.echo(f"witness checkpoint at http://{host}:{server.server_address[1]}/checkpoint")
+    click.echo(_("见证方检查点：http://{host}:{port}/checkpoint", host=host,
+                 port=server.server_address[1]))
     try:
         server.serve_forever()
     finally:

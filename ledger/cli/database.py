@@ -5,6 +5,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from ledger.cli.params import pass_ctx
+from ledger.i18n import _
 from ledger.store import migrate
 from ledger.store.db import make_engine, storage_error
 
@@ -24,7 +25,8 @@ def db_upgrade(ctx, revision):
         migrate.upgrade(engine, revision)
     except OperationalError as exc:  # locked, disk full, server gone: one clear line, exit 2
         raise storage_error(exc, uncertain=False) from None
-    click.echo(f"schema at {migrate.current_revision(engine)} ({_safe_url(engine)})")
+    click.echo(_("数据库结构版本 {revision}（{url}）", revision=migrate.current_revision(engine),
+                 url=_safe_url(engine)))
 
 
 def _safe_url(engine) -> str:

@@ -17,6 +17,7 @@ from ledger.demo.province import (
     build_demo,
     demo_state,
 )
+from ledger.i18n import _
 from ledger.store import migrate
 from ledger.store.db import make_engine
 
@@ -57,9 +58,10 @@ def demo(ctx, seed, households, year, manifest_path, restart, key_folder):
     if manifest_path:
         with open(manifest_path, "w", encoding="utf-8") as fh:
             json.dump(summary.manifest, fh, ensure_ascii=False, indent=1)
-    click.echo(f"demo province built: {summary.regions} regions, {summary.households} "
-               f"households, {summary.transfers} approved transfers, lots {summary.lots}, "
-               f"{len(summary.manifest.get('cases', []))} planted cases")
+    click.echo(_("演示省已建成：{regions} 个区域，{households} 户，{transfers} 笔已审核转账，批次 "
+                 "{lots}，{cases} 个预置违规案例", regions=summary.regions,
+                 households=summary.households, transfers=summary.transfers,
+                 lots=summary.lots, cases=len(summary.manifest.get("cases", []))))
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -106,5 +108,5 @@ def _remove_interrupted_demo(ctx, url: str) -> None:
     for name in (path, path + "-wal", path + "-shm"):
         if os.path.exists(name):
             os.remove(name)
-    click.echo(f"removed the half-built demo {path}; building again", err=True)
+    click.echo(_("已删除未建完的演示库 {path}，重新建立", path=path), err=True)
     _upgrade(url)

@@ -6,6 +6,7 @@ import click
 from ledger.cli.params import emit, pass_ctx, to_date
 from ledger.core.pii import PiiVault
 from ledger.households import changes as hc
+from ledger.i18n import _
 from ledger.imports.households import parse_status
 
 
@@ -30,15 +31,17 @@ def show(ctx, code, as_json):
     with ctx.session() as s:
         view = hc.household_view(s, ctx.actor(s) if ctx.username else None,
                                  PiiVault.from_env(), code)
-    lines = [f"{view['code']} {view['head']} (village {view['village']}): "
-             f"{view['status'] or 'not enrolled'}",
-             f"  created {view['created']}, enrolled {view['enrolled'] or '(not yet)'}"]
+    lines = [_("{code} {head}（{village} 村）：{status}", code=view["code"], head=view["head"],
+               village=view["village"], status=view["status"] or _("未纳入")),
+             _("  建档 {created}，纳入 {enrolled}", created=view["created"],
+               enrolled=view["enrolled"] or _("（尚未）"))]
     lines += [f"  {h['date']} {h['status']:<10} {h['reason']}"
               + (f" ({h['doc_number']})" if h["doc_number"] else "") for h in view["history"]]
-    lines += [f"  member #{m['id']:<5} {m['name']:<6} {m['relation']:<4} "
-              f"{m['id_number_masked']}  {m['left']}" for m in view["members"]]
-    lines += [f"  {link['kind']} {link['from']} → {link['to']} on {link['date']}"
-              for link in view["links"]]
+    lines += [_("  成员 #{id:<5} {name:<6} {relation:<4} {id_number}  {left}", id=m["id"],
+                name=m["name"], relation=m["relation"], id_number=m["id_number_masked"],
+                left=m["left"]) for m in view["members"]]
+    lines += [_("  {kind} {source} → {target}，日期 {date}", kind=link["kind"], source=link["from"],
+                target=link["to"], date=link["date"]) for link in view["links"]]
     emit(view, as_json, "\n".join(lines))
 
 
@@ -63,7 +66,8 @@ def add_member(ctx, code, name, relation, id_number, death_date, as_json):
                      relation=relation, id_number=id_number, death_date=death_date)
         member_id = member.id
     emit({"household": code, "member": member_id}, as_json,
-         f"household {code}: member #{member_id} {name} added")
+         _("农户 {code}：已添加成员 #{member_id} {name}", code=code, member_id=member_id,
+           name=name))
 
 
 @household_group.command("status")
@@ -78,7 +82,7 @@ def status(ctx, code, status, day, reason, doc_number):
     注销/cancelled. A county's past status history is imported (`import household_status`)."""
     with ctx.session() as s:
         hc.change_status(s, ctx.actor(s), code, status, day, reason, doc_number)
-    click.echo(f"household {code}: {status.value} from {day}")
+    click.echo(_("农户 {code}：自 {day} 起为 {status}", code=code, status=status.value, day=day))
 
 
 @household_group.command("died")
@@ -90,7 +94,7 @@ def died(ctx, member_id, day, reason):
     """Record that a member died (payments to them after this date raise BEN-01)."""
     with ctx.session() as s:
         hc.record_death(s, ctx.actor(s), member_id, day, reason)
-    click.echo(f"member #{member_id}: died on {day}")
+    click.echo(_("成员 #{member_id}：{day} 死亡", member_id=member_id, day=day))
 
 
 @household_group.command("move")
@@ -107,8 +111,8 @@ def move(ctx, member_id, to_household, relation, day, reason):
         hc.move_member(s, ctx.actor(s), PiiVault.from_env(), member_id,
                        to_household=to_household, effective_date=day, reason=reason,
                        relation=relation)
-    click.echo(f"member #{member_id}: moved out on {day}"
-               + (f" into {to_household}" if to_household else ""))
+    click.echo(_("成员 #{member_id}：{day} 迁出", member_id=member_id, day=day)
+               + (_("，迁入 {household}", household=to_household) if to_household else ""))
 
 
 @household_group.command("split")
@@ -130,16 +134,17 @@ def split(ctx, from_code, new_code, member_ids, head_id, bank_card, day, enrolle
     """分户: some members of FROM_CODE form a new household on --date; it is enrolled on
     --enrolled-on, or not yet (--not-enrolled): say which."""
     if (enrolled_on is None) == (not not_enrolled):
-        raise click.UsageError("give the enrolment date (--enrolled-on, the split's date or "
-                               "later) or --not-enrolled")
+        raise click.UsageError(_("请给出纳入日期（--enrolled-on，分户之日或之后）"
+                                 "或 --not-enrolled"))
     with ctx.session() as s:
         hc.split_household(s, ctx.actor(s), PiiVault.from_env(), from_code=from_code,
                            new_code=new_code, member_ids=list(member_ids),
                            head_member_id=head_id, effective_date=day,
                            enrolled_on=enrolled_on, reason=reason, bank_card=bank_card)
-    enrolled = f"enrolled on {enrolled_on}" if enrolled_on else "not enrolled yet"
-    click.echo(f"household {new_code} split from {from_code} on {day} "
-               f"({len(member_ids)} members), {enrolled}")
+    enrolled = _("{day} 纳入", day=enrolled_on) if enrolled_on else _("尚未纳入")
+    click.echo(_("农户 {new_code} 于 {day} 从 {from_code} 分出（{n} 名成员），{enrolled}",
+                 new_code=new_code, from_code=from_code, day=day, n=len(member_ids),
+                 enrolled=enrolled))
 
 
 @household_group.command("enrol")
@@ -154,7 +159,7 @@ def enrol(ctx, code, day, status):
     from ledger.households.registry import enrol_household
     with ctx.session() as s:
         enrol_household(s, ctx.actor(s), code, status, day)
-    click.echo(f"household {code} enrolled on {day} ({status.value})")
+    click.echo(_("农户 {code} 于 {day} 纳入（{status}）", code=code, day=day, status=status.value))
 
 
 @household_group.command("merge")
@@ -168,7 +173,8 @@ def merge(ctx, from_code, into_code, day, reason):
     with ctx.session() as s:
         hc.merge_households(s, ctx.actor(s), PiiVault.from_env(), from_code=from_code,
                             into_code=into_code, effective_date=day, reason=reason)
-    click.echo(f"household {from_code} merged into {into_code} on {day} (cancelled)")
+    click.echo(_("农户 {from_code} 于 {day} 并入 {into_code}（已注销）", from_code=from_code,
+                 into_code=into_code, day=day))
 
 
 @click.group("card")
@@ -215,7 +221,9 @@ def card_add(ctx, household, kind, member_id, holder_name, guardian_id, bank, ac
                         holder_member_id=guardian_id)
         card_id, last4 = card.id, card.account_last4
     emit({"household": household, "card": card_id}, as_json,
-         f"household {household}: card #{card_id} ({kind.value}, …{last4}) opened {opened_on}")
+         _("农户 {household}：卡 #{card_id}（{kind}，…{last4}）于 {opened_on} 开立",
+           household=household, card_id=card_id, kind=kind.value, last4=last4,
+           opened_on=opened_on))
 
 
 @card_group.command("close")
@@ -229,7 +237,7 @@ def card_close(ctx, card_id, day, reason):
     from ledger.households.cards import close_card
     with ctx.session() as s:
         close_card(s, ctx.actor(s), card_id, day, reason)
-    click.echo(f"card #{card_id} closed from {day}")
+    click.echo(_("卡 #{card_id} 自 {day} 起注销", card_id=card_id, day=day))
 
 
 @card_group.command("replace")
@@ -255,7 +263,7 @@ def card_replace(ctx, card_id, bank, account, day, reason, as_json):
                         reason=reason)
         new_id = card.id
     emit({"replaced": card_id, "card": new_id}, as_json,
-         f"card #{card_id} replaced by card #{new_id} from {day}")
+         _("卡 #{card_id} 自 {day} 起由卡 #{new_id} 替换", card_id=card_id, new_id=new_id, day=day))
 
 
 @card_group.command("list")
@@ -275,7 +283,8 @@ def card_list(ctx, household, as_json):
                  "closed": k.closed_on.isoformat() if k else None}
                 for c, k in household_cards(s, household)]
     emit(rows, as_json, "\n".join(
-        f"#{r['card']:<5} {r['kind']:<9} member {r['member'] or '-':<5} {r['holder']} "
-        f"{r['bank']} …{r['last4']} opened {r['opened']}"
-        + (f" closed {r['closed']}" if r["closed"] else "") for r in rows)
-        or f"household {household}: no cards in the register")
+        _("#{card:<5} {kind:<9} 成员 {member:<5} {holder} {bank} …{last4} 开立 {opened}",
+          card=r["card"], kind=r["kind"], member=r["member"] or "-", holder=r["holder"],
+          bank=r["bank"], last4=r["last4"], opened=r["opened"])
+        + (_(" 注销 {closed}", closed=r["closed"]) if r["closed"] else "") for r in rows)
+        or _("农户 {household}：登记簿中没有银行卡", household=household))

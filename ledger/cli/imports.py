@@ -12,6 +12,7 @@ from ledger.cli.params import (
     yuan_to_fen,
 )
 from ledger.core.pii import PiiVault, new_key
+from ledger.i18n import _
 from ledger.imports.factors import parse_factor, read_factor_inputs
 from ledger.imports.kinds import KINDS, MissingImportDetail, run_import
 
@@ -38,19 +39,29 @@ def import_command(ctx, kind, file, source, snapshot, as_json, progress):
     # The import's report: what went in with a remark, or was in the file and not read
     # (ledger.imports.csvfile.Rows; codes in ledger.core.refusals), one line each.
     report = list(getattr(result, "report", None) or [])
-    shown = "".join(f"\n  {line}" for line in report)
-    noted = f"\nreport ({len(report)}):{shown}" if report else ""
+    from ledger.cli.root import problem_line
+    shown = "".join(f"\n  {problem_line(line)}" for line in report)
+    noted = _("\n导入报告（{n} 条）：", n=len(report)) + shown if report else ""
+    name = _(spec.label) if _chinese() else kind
     if spec.needs_source:
         emit({"kind": kind, "list_id": result.list_id, "added": result.added,
               "unchanged": result.unchanged, "report": [p.as_value() for p in report]},
-             as_json, f"{kind}: list #{result.list_id} from {source} ({snapshot}): "
-             + ("already imported, unchanged" if result.unchanged else f"{result.added} records")
+             as_json, _("{kind}：名单 #{list_id}，来源 {source}（{snapshot}）：", kind=name,
+                        list_id=result.list_id, source=source, snapshot=snapshot)
+             + (_("已导入过，未变") if result.unchanged
+                else _("{n} 条记录", n=result.added))
              + noted)
         return
     emit({"kind": kind, "added": result.added, "unchanged": result.unchanged,
           "report": [p.as_value() for p in report]}, as_json,
-         f"{kind}: {result.added} added, {result.unchanged} already present and unchanged"
+         _("{kind}：新增 {added} 条，{unchanged} 条已存在且一致", kind=name, added=result.added,
+           unchanged=result.unchanged)
          + noted)
+
+
+def _chinese() -> bool:
+    from ledger.i18n import DEFAULT_LOCALE, current_locale
+    return current_locale() == DEFAULT_LOCALE
 
 
 @click.command("pii-keygen")

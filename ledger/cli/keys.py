@@ -16,6 +16,7 @@ import click
 
 from ledger.cli.params import emit, pass_ctx, passphrase
 from ledger.core.errors import LedgerError
+from ledger.i18n import _
 
 
 @click.group("key")
@@ -53,8 +54,8 @@ def key_new(ctx, username, out):
     request_path = Path(str(out) + ".request")
     request_path.write_text(json.dumps(request, ensure_ascii=False, indent=1) + "\n",
                             encoding="utf-8")
-    click.echo(f"key {key_id} for {username} written to {out}; give {request_path} to an "
-               "administrator to enrol it")
+    click.echo(_("{username} 的密钥 {key_id} 已写入 {out}；请把 {request} 交给管理员登记",
+                 key_id=key_id, username=username, out=out, request=request_path))
 
 
 @key_group.command("request")
@@ -76,8 +77,8 @@ def key_request(ctx, request_file):
     with ctx.session() as s:
         request_id = personal_keys.request_enrolment(s, ctx.actor(s), username, kind, public,
                                                      proof)
-    click.echo(f"key request #{request_id} for {username} recorded; another administrator "
-               f"approves it: fundtrail --as ADMIN key approve {request_id}")
+    click.echo(_("{username} 的密钥申请 #{id} 已记录；由另一位管理员批准：fundtrail --as ADMIN key "
+                 "approve {id}", id=request_id, username=username))
 
 
 @key_group.command("approve")
@@ -91,11 +92,11 @@ def key_approve(ctx, request_id):
         pending = {r.id: r for r in personal_keys.pending_requests(s)}
         if request_id in pending and pending[request_id].action == personal_keys.REVOKE:
             key_id = personal_keys.approve_revocation(s, actor, request_id)
-            what = "revoked"
+            what = _("密钥 {key_id} 已撤销", key_id=key_id)
         else:
             key_id = personal_keys.approve_enrolment(s, actor, request_id)
-            what = "enrolled; valid from now"
-    click.echo(f"key {key_id} {what}")
+            what = _("密钥 {key_id} 已登记，即时生效", key_id=key_id)
+    click.echo(what)
 
 
 @key_group.command("revoke")
@@ -107,8 +108,8 @@ def key_revoke(ctx, key_id, reason):
     from ledger.org import personal_keys
     with ctx.session() as s:
         request_id = personal_keys.revoke(s, ctx.actor(s), key_id, reason)
-    click.echo(f"key {key_id} revoked" if request_id is None else
-               f"revocation request #{request_id} recorded; another administrator approves it")
+    click.echo(_("密钥 {key_id} 已撤销", key_id=key_id) if request_id is None else
+               _("撤销申请 #{id} 已记录；由另一位管理员批准", id=request_id))
 
 
 @key_group.command("list")

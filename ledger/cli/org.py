@@ -13,6 +13,7 @@ import click
 from sqlalchemy import select
 
 from ledger.cli.params import pass_ctx
+from ledger.i18n import _, local_time
 from ledger.models import RegionLevel, Role, User
 from ledger.org import admin_requests, regions
 from ledger.org.signin import current_hash, set_password
@@ -36,16 +37,16 @@ def init(ctx, province_code, province_name, admin_username, admin_name):
     from ledger.org.personal_keys import enrol_genesis, proof_of_possession
     key = ctx.private_key(admin_username)
     if key is None:
-        raise click.UsageError(f"init needs {admin_username}'s key file: make it with "
-                               f"`fundtrail key new --user {admin_username} --out FILE`, "
-                               "then pass --key-file FILE")
+        raise click.UsageError(_("init 需要 {admin} 的密钥文件：先用 `fundtrail key new --user "
+                                 "{admin} --out FILE` 生成，再加 --key-file FILE",
+                                 admin=admin_username))
     with ctx.session() as s:
         regions.bootstrap(s, province_code=province_code, province_name=province_name,
                           admin_username=admin_username, admin_name=admin_name)
         public, _key_id, proof = proof_of_possession(s, key, admin_username)
         key_id = enrol_genesis(s, admin_username, public, proof)
-    click.echo(f"created province {province_code} {province_name} and admin {admin_username} "
-               f"(key {key_id})")
+    click.echo(_("已建立省 {code} {name} 和管理员 {admin}（密钥 {key_id}）", code=province_code,
+                 name=province_name, admin=admin_username, key_id=key_id))
 
 
 @click.group("region")
@@ -64,7 +65,7 @@ def region_add(ctx, code, name, level, parent):
     with ctx.session() as s:
         regions.add_region(s, ctx.actor(s), code=code, name=name, level=RegionLevel(level),
                            parent_code=parent)
-    click.echo(f"region {code} {name} added")
+    click.echo(_("已添加区域 {code} {name}", code=code, name=name))
 
 
 @click.group("user")
@@ -89,13 +90,14 @@ def user_add(ctx, username, display_name, role, region):
         else:
             regions.add_user(s, ctx.actor(s), username=username, display_name=display_name,
                              role=Role(role), region_code=region)
-            message = f"user {username} ({role}, region {region}) added"
+            message = _("已添加用户 {username}（{role}，区域 {region}）", username=username,
+                        role=role, region=region)
     click.echo(message)
 
 
 def _waiting(asked) -> str:
-    return (f"request {asked.id} ({asked.kind} {asked.target}) filed; it takes effect when "
-            f"another administrator runs: fundtrail --as <them> user approve {asked.id}")
+    return _("申请 {id}（{kind} {target}）已提交；另一位管理员运行 fundtrail --as <其用户名> "
+             "user approve {id} 后生效", id=asked.id, kind=asked.kind, target=asked.target)
 
 
 @user_group.command("password")
@@ -110,9 +112,9 @@ def user_password(ctx, username, everyone):
     operator at the server sets it, as for every other command-line change.
     """
     if bool(username) == everyone:
-        raise click.UsageError("name one USERNAME, or pass --all-without-password")
+        raise click.UsageError(_("请指定一个用户名，或加 --all-without-password"))
     password = os.environ.get(PASSWORD_ENV) or click.prompt(
-        f"new password for {username or 'every user without one'}", hide_input=True,
+        _("{who} 的新密码", who=username or _("所有尚无密码的用户")), hide_input=True,
         confirmation_prompt=True)
     with ctx.session() as s:
         actor = ctx.actor(s) if ctx.username else None
@@ -129,7 +131,8 @@ def user_password(ctx, username, everyone):
         else:
             for user in users:
                 set_password(s, actor, user, password)
-            message = f"password set for {', '.join(u.username for u in users) or 'nobody'}"
+            message = _("已设置密码：{users}", users=", ".join(u.username for u in users)
+                        or _("无人"))
     click.echo(message)
 
 
@@ -169,10 +172,11 @@ def user_requests(ctx):
                  r.requested_at) for r in admin_requests.pending(s, ctx.actor(s))]
     for rid, kind, target, details, with_password, by, at in rows:
         shown = " ".join(f"{k}={v}" for k, v in details.items())
-        click.echo(f"{rid}\t{kind}\t{target}\t{shown}{' +password' if with_password else ''}"
-                   f"\tby {by}\t{at:%Y-%m-%d %H:%M}")
+        click.echo(f"{rid}\t{kind}\t{target}\t{shown}"
+                   + (_(" +新密码") if with_password else "")
+                   + "\t" + _("申请人 {by}", by=by) + "\t" + local_time(at))
     if not rows:
-        click.echo("no requests waiting")
+        click.echo(_("没有待批准的申请"))
 
 
 @user_group.command("approve")
@@ -183,7 +187,7 @@ def user_approve(ctx, request_id):
     effect now."""
     with ctx.session() as s:
         admin_requests.decide(s, ctx.actor(s), request_id, approve=True)
-    click.echo(f"request {request_id} approved")
+    click.echo(_("申请 {id} 已批准", id=request_id))
 
 
 @user_group.command("refuse")
@@ -193,4 +197,4 @@ def user_refuse(ctx, request_id):
     """Refuse request REQUEST_ID: it never takes effect."""
     with ctx.session() as s:
         admin_requests.decide(s, ctx.actor(s), request_id, approve=False)
-    click.echo(f"request {request_id} refused")
+    click.echo(_("申请 {id} 已拒绝", id=request_id))

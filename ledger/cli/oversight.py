@@ -12,6 +12,7 @@ from ledger.cli.params import emit, load_policy, pass_ctx, to_date
 from ledger.core.errors import LedgerError
 from ledger.core.files import write_private_file
 from ledger.core.pii import PiiVault
+from ledger.i18n import _
 from ledger.models.oversight import ComplaintChannel, ComplaintSubject, SampleStrata, VisitOutcome
 from ledger.oversight import complaints, sampling
 
@@ -57,8 +58,8 @@ def complaint_file(ctx, channel, kind, code, summary, name, phone, received_on, 
             received_on=received_on, close_days=ctx.settings.complaint_close_days,
             answer_days=ctx.settings.complaint_answer_days)
         status = complaints.complaint_status_public(s, receipt)
-    emit(status, as_json, f"receipt {status['receipt']} (keep it to follow the complaint; "
-         f"to be closed by {status['close_due']})")
+    emit(status, as_json, _("回执号 {receipt}（请记下，凭它查询办理进度；办结期限 {due}）",
+                            receipt=status["receipt"], due=status["close_due"]))
 
 
 @complaint_group.command("status")
@@ -69,15 +70,16 @@ def complaint_status(ctx, receipt, as_json):
     """Progress of a complaint by its receipt number (no login; no names)."""
     with ctx.session() as s:
         status = complaints.complaint_status_public(s, receipt)
-    lines = [f"receipt {status['receipt']}: {status['state']}",
-             f"received {status['received_on']}, handled by {status['handled_by']}, "
-             f"to be closed by {status['close_due']}"
-             + (" (OVERDUE)" if status["overdue"] else "")]
+    lines = [_("回执号 {receipt}：{state}", receipt=status["receipt"], state=status["state"]),
+             _("{received} 收到，办理单位 {handled_by}，办结期限 {due}",
+               received=status["received_on"], handled_by=status["handled_by"],
+               due=status["close_due"])
+             + (_("（已超期）") if status["overdue"] else "")]
     if status["reply"]:
-        lines.append(f"answer of {status['answered_on']}: {status['reply']}")
+        lines.append(_("{day} 答复：{reply}", day=status["answered_on"], reply=status["reply"]))
     if status["closed_on"]:
-        lines.append(f"closed {status['closed_on']}: "
-                     + ("substantiated" if status["substantiated"] else "not substantiated"))
+        lines.append(_("{day} 办结：", day=status["closed_on"])
+                     + (_("反映属实") if status["substantiated"] else _("反映不属实")))
     emit(status, as_json, "\n".join(lines))
 
 
@@ -92,7 +94,7 @@ def _step_command(name, help_text, run, extra_params=()):
         vault = PiiVault.from_env() if note else None
         with ctx.session() as s:
             run(s, ctx.actor(s), complaint_id, day, note=note, vault=vault, **extra)
-        click.echo(f"complaint {complaint_id}: {name} recorded")
+        click.echo(_("投诉 {id}：已记录 {step}", id=complaint_id, step=name))
     command.__doc__ = help_text
     for p in reversed(params):
         command = p(command)

@@ -24,6 +24,7 @@ from ledger.core.config import load_settings
 from ledger.core.errors import LedgerError
 from ledger.core.money import MoneyError, format_yuan, parse_yuan
 from ledger.core.normalise import nfkc
+from ledger.i18n import _
 
 KEY_ENV = "FUNDTRAIL_KEY"                # the acting person's key file
 KEY_DIR_ENV = "FUNDTRAIL_KEY_DIR"        # a folder of key files named <username>.key
@@ -215,10 +216,24 @@ def report_transfer(t, as_json) -> None:
           "amount": format_yuan(t.amount_fen), "effective_date": t.effective_date.isoformat(),
           "voucher_date": _day(voucher), "value_date": _day(t.value_date),
           "key": t.idempotency_key, "log_index": t.log_index}, as_json,
-         f"transfer #{t.id} {t.kind.value} {format_yuan(t.amount_fen)} yuan recorded "
-         f"(pending approval; key {t.idempotency_key})"
-         + (f"; posted {t.effective_date}, voucher dated {voucher} "
-            f"({(t.effective_date - voucher).days} days late)" if late else ""))
+         _("转账 #{id}（{kind}）{amount} 元已录入（待审核；凭证号 {key}）", id=t.id,
+           kind=kind_label(t.kind.value), amount=format_yuan(t.amount_fen),
+           key=t.idempotency_key)
+         + (_("；记账日期 {posted}，凭证日期 {voucher}（晚 {days} 天）", posted=t.effective_date,
+              voucher=voucher, days=(t.effective_date - voucher).days) if late else ""))
+
+
+def kind_label(value: str) -> str:
+    """A transfer kind as the person reads it: its label in Chinese, its value in English
+    (the command-line word, as `--json` and scripts know it)."""
+    from ledger.i18n import DEFAULT_LOCALE, current_locale
+    if current_locale() != DEFAULT_LOCALE:
+        return value
+    try:
+        from ledger.i18n.labels import label
+    except ImportError:  # pragma: no cover - until the labels land
+        return value
+    return label(value, "TransferKind")
 
 
 def progress_option(func):

@@ -8,6 +8,7 @@ import click
 
 from ledger.cli.params import pass_ctx, to_date
 from ledger.funds import projects
+from ledger.i18n import _
 from ledger.models import PayeeKind, ProjectStatus
 
 
@@ -34,7 +35,7 @@ def project_add(ctx, code, name, county, function_code, proposed_on, doc_number,
         projects.register_project(s, ctx.actor(s), code=code, name=name, county_code=county,
                                   function_code=function_code, proposed_on=proposed_on,
                                   doc_number=doc_number, implementing_unit=implementing_unit)
-    click.echo(f"project {code} registered")
+    click.echo(_("项目 {code} 已登记", code=code))
 
 
 DOC_NUMBER = click.option("--doc-number", default=None,
@@ -56,7 +57,7 @@ def project_advance(ctx, code, to, effective_date, comment, doc_number):
     with ctx.session() as s:
         projects.advance_project(s, ctx.actor(s), code, ProjectStatus(to), effective_date,
                                  comment, doc_number=doc_number)
-    click.echo(f"project {code} is now {to}")
+    click.echo(_("项目 {code} 现处于“{stage}”阶段", code=code, stage=to))
 
 
 @project_group.command("file")
@@ -70,7 +71,7 @@ def project_file(ctx, code, effective_date, comment, doc_number):
     with ctx.session() as s:
         projects.file_project(s, ctx.actor(s), code, effective_date, comment,
                               doc_number=doc_number)
-    click.echo(f"project {code} filed")
+    click.echo(_("项目 {code} 已备案", code=code))
 
 
 @click.group("payee")
@@ -106,5 +107,5 @@ def payee_add(ctx, code, name, kind, region, credit_code, id_number, home_county
                                          home_county=home_county, vault=vault)
         outside = [o for o in projects.payees_from_other_counties(s) if o.payee == code]
         home = payee.home_county
-    note = f" (home county {home}, not this county)" if outside else ""
-    click.echo(f"payee {code} registered{note}")
+    note = _("（所属县 {home}，不是本县）", home=home) if outside else ""
+    click.echo(_("收款人 {code} 已登记", code=code) + note)

@@ -16,6 +16,7 @@ from ledger.cli.params import (
 from ledger.core.money import format_yuan
 from ledger.funds import recoveries
 from ledger.households import credit
+from ledger.i18n import _
 from ledger.models import LoanEventKind
 
 
@@ -45,9 +46,9 @@ def recovery_open(ctx, code, lot_id, payee, amount, due, reason, source_transfer
             source_transfer_id=source_transfer)
         emit({"case": case.code, "claim_transfer": case.claim_transfer_id,
               "amount_fen": case.amount_fen, "due_date": case.due_date.isoformat()}, as_json,
-             f"recovery {case.code}: claim transfer #{case.claim_transfer_id} for "
-             f"{format_yuan(case.amount_fen)} yuan recorded (pending approval), "
-             f"due {case.due_date}")
+             _("追回案件 {code}：应收转账 #{transfer} {amount} 元已录入（待审核），限期 {due}",
+               code=case.code, transfer=case.claim_transfer_id,
+               amount=format_yuan(case.amount_fen), due=case.due_date))
 
 
 @recovery_group.command("collect")
@@ -80,10 +81,11 @@ def recovery_list(ctx, as_of, overdue, as_json):
         states = [st for st in states if st.overdue(as_of)]
     data = [st.to_dict(as_of) for st in states]
     text = "\n".join(
-        f"{st.code:<20} lot {st.lot_id:<4} {st.payee_code:<14} owed "
-        f"{format_yuan(st.outstanding_fen):>14} of {format_yuan(st.claimed_fen):>14}  "
-        f"due {st.due_date}{'  OVERDUE' if st.overdue(as_of) else ''}"
-        for st in states) or "no recovery cases"
+        _("{code:<20} 批次 {lot:<4} {payee:<14} 尚欠 {owed:>14} / 应收 {claimed:>14}  限期 {due}",
+          code=st.code, lot=st.lot_id, payee=st.payee_code,
+          owed=format_yuan(st.outstanding_fen), claimed=format_yuan(st.claimed_fen),
+          due=st.due_date) + (_("  已逾期") if st.overdue(as_of) else "")
+        for st in states) or _("没有追回案件")
     emit(data, as_json, text)
     if any(st.overdue(as_of) for st in states):
         raise click.exceptions.Exit(1)
@@ -136,7 +138,7 @@ def loan_event(ctx, code, kind, day, comment):
     """Record that loan CODE was repaid, defaulted or misused (its subsidy stops that day)."""
     with ctx.session() as s:
         credit.record_loan_event(s, ctx.actor(s), code, LoanEventKind(kind), day, comment)
-    click.echo(f"loan {code}: {kind} on {day}")
+    click.echo(_("贷款 {code}：{day} {kind}", code=code, kind=kind, day=day))
 
 
 @loan_group.command("subsidy")

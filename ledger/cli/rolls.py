@@ -14,6 +14,7 @@ from ledger.cli.params import (
     yuan_to_fen,
 )
 from ledger.core.pii import PiiVault
+from ledger.i18n import N_, _, yuan
 from ledger.imports.roll_lines import read_roll_lines
 from ledger.rolls import lifecycle as rolls
 
@@ -58,7 +59,7 @@ def roll_create(ctx, code, lot_ref, county, item, function_code, use_code, stand
                                  item=item, function_code=function_code, use_code=use_code,
                                  standard_fen=standard, lines=lines, as_of=as_of, vault=vault,
                                  project_code=project_code)
-    click.echo(f"roll {roll.code}: {len(lines)} lines created")
+    click.echo(_("清册 {code}：已建 {n} 行", code=roll.code, n=len(lines)))
 
 
 @roll_group.command("withdraw")
@@ -71,7 +72,16 @@ def roll_withdraw(ctx, code, line_no, reason, day):
     """Withdraw a line before the roll is sent (撤销): it is never paid."""
     with ctx.session() as s:
         rolls.withdraw_line(s, ctx.actor(s), code, line_no, day, reason)
-    click.echo(f"roll {code}: line {line_no} withdrawn")
+    click.echo(_("清册 {code}：第 {line_no} 行已撤销", code=code, line_no=line_no))
+
+
+# A roll step as its confirmation names it (in English the command's own name).
+STEP_NAMES = {"publish": N_("公示"), "object": N_("异议")}
+
+
+def _step(name: str) -> str:
+    from ledger.i18n import DEFAULT_LOCALE, current_locale
+    return _(STEP_NAMES.get(name, name)) if current_locale() == DEFAULT_LOCALE else name
 
 
 def _simple(name, func, help_text, needs_household=False, with_comment=False):
@@ -88,7 +98,7 @@ def _simple(name, func, help_text, needs_household=False, with_comment=False):
             args = [household] if needs_household else []
             extra = [comment] if with_comment else []
             func(s, ctx.actor(s), code, *args, day, *extra)
-        click.echo(f"roll {code}: {name} recorded")
+        click.echo(_("清册 {code}：已记录{step}", code=code, step=_step(name)))
     command.__doc__ = help_text
     for p in reversed(params):
         command = p(command)
@@ -110,12 +120,13 @@ def roll_publish(ctx, code, day, reason):
         rolls.publish(s, ctx.actor(s), code, day, reason)
         shown = rolls.publicity(s, rolls.get_roll(s, code),
                                 ctx.settings.roll_publicity_working_days)
-    click.echo(f"roll {code}: publish recorded")
+    click.echo(_("清册 {code}：已记录{step}", code=code, step=_step("publish")))
     if shown.backdated:
-        click.echo(f"补记公示 / backdated: dated {shown.posted}, recorded {shown.recorded}; "
-                   f"reason: {shown.reason or '未说明理由 (none given)'}; approval from "
-                   f"{shown.typed_earliest} by the date, from {shown.earliest} counted from "
-                   "the recording")
+        click.echo(_("补记公示：公示日期 {posted}，录入于 {recorded}；理由：{reason}；"
+                     "按公示日期 {typed} 起可审核，自录入之日起算则 {earliest} 起可审核",
+                     posted=shown.posted,
+                     recorded=shown.recorded, reason=shown.reason or _("未说明理由"),
+                     typed=shown.typed_earliest, earliest=shown.earliest))
 _simple("object", rolls.object_to, "Record an objection to a household's line (holds it).",
         needs_household=True, with_comment=True)
 
@@ -131,7 +142,7 @@ def roll_resolve(ctx, code, household, upheld, comment, day):
     """Decide an objection: upheld withdraws the line, dismissed releases it."""
     with ctx.session() as s:
         rolls.resolve(s, ctx.actor(s), code, household, upheld, day, comment)
-    click.echo(f"objection {'upheld' if upheld else 'dismissed'}")
+    click.echo(_("异议成立") if upheld else _("异议不成立"))
 
 
 @roll_group.command("approve")
@@ -144,11 +155,11 @@ def roll_approve(ctx, code, day):
         rolls.approve_roll(s, ctx.actor(s), code, day, ctx.settings.roll_publicity_working_days)
         shown = rolls.publicity(s, rolls.get_roll(s, code),
                                 ctx.settings.roll_publicity_working_days)
-    click.echo(f"roll {code} approved")
+    click.echo(_("清册 {code} 已审核", code=code))
     if shown.approved_early:   # recorded, and said: alert E3 raises it for auditors
-        click.echo(f"公示期未满即审核 / approved before the window counted from the recording: "
-                   f"公示录入于 {shown.recorded}，审核录入于 {shown.approval_recorded}; the window "
-                   f"counted from the recording ends {shown.earliest} (alert E3)")
+        click.echo(_("公示期未满即审核：公示录入于 {recorded}，审核录入于 {approved}；"
+                     "自录入之日起算的公示期到 {earliest} 才满（预警 E3）", recorded=shown.recorded,
+                     approved=shown.approval_recorded, earliest=shown.earliest))
 
 
 @roll_group.command("send")
@@ -167,14 +178,15 @@ def roll_send(ctx, code, out, encoding, day):
         if not sent:
             # Never replace a bank file with an empty one: after a run that committed but was
             # cut off before it reported, the file it wrote is the one the bank needs.
-            click.echo(f"roll {code}: nothing new to send (every open line is already with "
-                       f"the bank); {out} was not written")
+            click.echo(_("清册 {code}：没有新的待发送行（未结行都已送银行）；未写入 {out}",
+                         code=code, out=out))
             return
         households = households_of(s, sent)
         # Written before the commit: a crash after the commit leaves a complete file; a crash
         # before it leaves a file for payments not recorded, which the re-run writes again.
         count = write_bank_file(out, sent, vault, households, encoding, cards_of(s, sent))
-    click.echo(f"roll {code}: {count} payments recorded (pending the bank) and written to {out}")
+    click.echo(_("清册 {code}：已记录 {count} 笔支付（待银行回盘），并写入 {out}", code=code,
+                 count=count, out=out))
 
 
 @roll_group.command("repay")
@@ -189,8 +201,8 @@ def roll_repay(ctx, code, new_code, line_numbers, day):
     with ctx.session() as s:
         roll = rolls.repay_roll(s, ctx.actor(s), code, new_code, day, list(line_numbers))
         count = len(rolls.roll_lines(s, roll))
-    click.echo(f"roll {new_code}: {count} returned lines of {code} to pay again "
-               f"(publish and approve it as any roll)")
+    click.echo(_("清册 {new_code}：{code} 的 {count} 行退票重新发放（请像其他清册一样公示和审核）",
+                 new_code=new_code, count=count, code=code))
 
 
 @roll_group.command("differences")
@@ -217,7 +229,7 @@ def roll_differences(ctx, code, as_json):
         emit(found, True, "")
         return
     if not found:
-        click.echo(f"roll {code}: every bank line agrees with the roll")
+        click.echo(_("清册 {code}：银行回盘每一行都与清册一致", code=code))
         return
     states = {"approved": "已审核", "rejected": "已驳回", "pending": "待审核", None: "—"}
     click.echo(f"{'序号':<5} {'入账日期':<10} {'发送金额':>12}  {'入账金额':>12}  {'差异':<14} "
@@ -246,8 +258,9 @@ def roll_top_up(ctx, code, line_no, voucher, amount, day):
     with ctx.session() as s:
         transfer = top_up(s, ctx.actor(s), code, line_no, day, voucher=voucher,
                           amount_fen=amount)
-        click.echo(f"transfer #{transfer.id}: top-up of {transfer.amount_fen} fen on roll "
-                   f"{code} line {line_no}, pending approval")
+        click.echo(_("转账 #{id}：清册 {code} 第 {line_no} 行补足 {amount}，待审核",
+                     id=transfer.id, amount=yuan(transfer.amount_fen), code=code,
+                     line_no=line_no))
 
 
 @click.command("import-bank-results")

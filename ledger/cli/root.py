@@ -176,6 +176,43 @@ def _seal_after_bulk(click_ctx, _result, **_params):
         seal_after_bulk(click_ctx.obj)
 
 
+def error_line(exc: Exception) -> str:
+    """A refusal as the one line the command prints: in Chinese (the refusals catalog, money
+    in 元) unless FUNDTRAIL_LANG=en, where it is the raise site's own English text."""
+    from ledger import i18n
+    from ledger.core import refusals
+    if i18n.current_locale() == i18n.DEFAULT_LOCALE:
+        code = getattr(exc, "code", None)
+        line = f"错误：{exc}"
+        if code in refusals.BY_CODE and code != "refused":
+            try:
+                line = "错误：" + refusals.render(code, exc.params)
+            except (KeyError, IndexError, ValueError):
+                pass
+        problems = getattr(exc, "problems", None) or []
+        return "\n".join([line, *(f"  {problem_line(p)}" for p in problems)])
+    return f"error: {exc}"
+
+
+def problem_line(problem) -> str:
+    """One problem of a file, in Chinese: where (file, line, column by name and place) and
+    what, rendered from its code where the catalogue has it."""
+    from ledger.core import refusals
+    from ledger.i18n import _
+    reason = problem.reason
+    if problem.code in refusals.BY_CODE and problem.code != "refused":
+        try:
+            reason = refusals.render(problem.code, problem.params)
+        except (KeyError, IndexError, ValueError):
+            pass
+    where = _("{file}，第 {line} 行", file=problem.file, line=problem.line)
+    if problem.column:
+        where += _("，“{column}”列", column=problem.column)
+        if problem.position:
+            where += _("（第 {position} 列）", position=problem.position)
+    return f"{where}：{reason}"
+
+
 def main(argv=None) -> int:
     try:
         return cli.main(args=argv, prog_name="fundtrail", standalone_mode=False) or 0
@@ -188,7 +225,7 @@ def main(argv=None) -> int:
         click.echo("aborted", err=True)
         return 2
     except (LedgerError, ConfigError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(error_line(exc), err=True)
         return 2
 
 

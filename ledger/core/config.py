@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///fundtrail.db"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 
 
 class ConfigError(Exception):
@@ -60,6 +61,11 @@ class Settings:
     # registry in turns it on for that load (docs/formats.md, "members"). New entries made one
     # by one (`fundtrail household add-member`) are refused whatever this says.
     accept_wrong_check_character: bool = False
+    # The address at which villagers' phones reach the public pages ([web] public_url, e.g.
+    # "https://gongshi.example.gov.cn"): a printed notice's QR is a link to its verify page
+    # there (ledger.audit.tlog.proofs.proof_link). The default is `fundtrail serve`'s own
+    # address, which only the server's machine reaches: a deployment sets its public one.
+    public_url: str = DEFAULT_PUBLIC_URL
     source: str = "defaults"
     # The whole file as read. Sections owned by a feature are read from here by that feature:
     # [alerts] by ledger.alerts.settings.alert_settings (thresholds with their basis).
@@ -81,6 +87,7 @@ _KNOWN = {
     ("reports", "name_display"): "name_display",
     ("ledger", "refuse_blacklisted_payees"): "refuse_blacklisted_payees",
     ("imports", "accept_wrong_check_character"): "accept_wrong_check_character",
+    ("web", "public_url"): "public_url",
 }
 
 
@@ -114,5 +121,18 @@ def _apply_file(settings: Settings, path: Path) -> Settings:
             raise ConfigError(
                 f"{path}: [{section}] {key} must be {expected.__name__}, got {value!r}")
         changes[attr] = value
+    if "public_url" in changes:
+        check_public_url(changes["public_url"], f"{path}: [web] public_url")
     changes["extra"] = data
     return replace(settings, **changes)
+
+
+def check_public_url(url: str, what: str = "[web] public_url") -> str:
+    """An http(s) address with a host and nothing after its path: the QR appends /v#…"""
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+            or parts.fragment or "#" in url or any(ch.isspace() for ch in url):
+        raise ConfigError(f"{what} must be an http:// or https:// address such as "
+                          f"https://gongshi.example.gov.cn, got {url!r}")
+    return url

@@ -54,17 +54,17 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "The key belongs to a transfer outside the actor's scope (which is not named)."),
         ("key_reused", "key transfer_id kind amount_fen date fields recorded requested",
          "idempotency key {key} already belongs to transfer #{transfer_id} ({kind}, "
-         "{amount_fen} fen, {date}); this request differs in {fields}",
+         "{amount_fen}, {date}); this request differs in {fields}",
          "The same key was used before with other content; `recorded` and `requested` map "
          "each differing field to its two values."),
         ("amount_not_fen", "field value",
          "{field} must be a whole number of fen, got {value}",
          "An amount is not an integer number of fen (a fraction, text, a float)."),
         ("amount_not_positive", "field amount_fen",
-         "{field} must be positive, got {amount_fen} fen",
+         "{field} must be positive, got {amount_fen}",
          "An amount is zero or negative."),
         ("amount_too_large", "field amount_fen max_fen",
-         "{field} of {amount_fen} fen is larger than any budget (at most {max_fen} fen)",
+         "{field} of {amount_fen} is larger than any budget (at most {max_fen})",
          "An amount is beyond any real budget: a typing error."),
         ("not_found", "what key",
          "{what} {key} does not exist",
@@ -143,8 +143,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "a {kind} must stay within lot {lot}, but touches lots {lots}",
          "Money would cross lots outside an integration (invariant 3)."),
         ("overdraft", "account_kind holder lot available_fen requested_fen",
-         "the {account_kind} account of {holder} in lot {lot} has {available_fen} fen "
-         "available; cannot pay out {requested_fen} fen",
+         "the {account_kind} account of {holder} in lot {lot} has {available_fen} "
+         "available; cannot pay out {requested_fen}",
          "An account would pay out more than it holds, pending outflows counted (invariant 5)."),
         ("text_too_long", "table column limit length",
          "{table}.{column} holds at most {limit} characters; got {length}",
@@ -305,8 +305,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "{region} holds nothing of lot {lot}",
          "The unit has no account in the lot."),
         ("reclaim_exceeds_idle", "region lot idle_fen requested_fen min_idle_days date",
-         "{region}'s share of lot {lot} holds {idle_fen} fen idle for more than "
-         "{min_idle_days} days on {date}; {requested_fen} fen cannot be taken back",
+         "{region}'s share of lot {lot} holds {idle_fen} idle for more than "
+         "{min_idle_days} days on {date}; {requested_fen} cannot be taken back",
          "Only money idle long enough may be taken back."),
         ("no_county", "region",
          "region {region} does not lie in a county",
@@ -325,7 +325,7 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "claim before recording money that came back",
          "Collections wait for the claim's approval (`decision` is None while pending)."),
         ("recovery_overcollected", "case owed_fen requested_fen",
-         "recovery {case}: {owed_fen} fen is still owed; cannot collect {requested_fen} fen",
+         "recovery {case}: {owed_fen} is still owed; cannot collect {requested_fen}",
          "More would be collected than the case still owes (pending collections count)."),
     ]),
     ("Regions, staff and sign-in", [
@@ -475,8 +475,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "loan {loan} is already recorded with other figures: {fields}",
          "The same contract number with other figures."),
         ("loan_above_limit", "loan principal_fen max_fen",
-         "loan {loan}: principal {principal_fen} fen is above the micro-credit limit of "
-         "{max_fen} fen",
+         "loan {loan}: principal {principal_fen} is above the micro-credit limit of "
+         "{max_fen}",
          "A loan above the micro-credit limit."),
         ("loan_term", "loan value max_months",
          "loan {loan}: term must be 1–{max_months} months, got {value}",
@@ -490,7 +490,7 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "Removed and cancelled households get no loans."),
         ("loan_household_limit", "loan household running running_fen principal_fen max_fen",
          "loan {loan}: household {household} already has {running} running; together they "
-         "would exceed the micro-credit limit of {max_fen} fen per household",
+         "would exceed the micro-credit limit of {max_fen} per household",
          "The household's running loans and this one exceed the limit."),
         ("loan_event_before_start", "loan start_date date",
          "loan {loan} started on {start_date}; an event cannot come before it ({date})",
@@ -583,8 +583,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "A line to be priced from the standards table has no standard there (and no amount "
          "as the county kept it)."),
         ("roll_standard_differs", "line household item tier year standard_fen roll_standard_fen",
-         "line {line} ({household}): --standard gives {roll_standard_fen} fen for {item}, but "
-         "the county's standard for {tier}, {year} is {standard_fen} fen",
+         "line {line} ({household}): --standard gives {roll_standard_fen} for {item}, but "
+         "the county's standard for {tier}, {year} is {standard_fen}",
          "A roll's own --standard that disagrees with the standards table for the same item: "
          "one roll would pay the same item at two standards."),
         ("roll_line_withdraw_after_approval", "roll line",
@@ -664,8 +664,8 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "for review; top up after it",
          "A top-up (补足) of a line whose short credit is not reviewed yet."),
         ("topup_exceeds_shortfall", "roll line owed_fen amount_fen",
-         "roll {roll} line {line}: {owed_fen} fen credited short is left to top up; "
-         "{amount_fen} fen cannot be",
+         "roll {roll} line {line}: {owed_fen} credited short is left to top up; "
+         "{amount_fen} cannot be",
          "A top-up (补足) larger than what the bank credited short, or with nothing short."),
         ("encoding_unknown", "encoding",
          "{encoding} is not a text encoding (try gb18030 or utf-8)",
@@ -683,7 +683,7 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
          "A return after payment whose money sits where an earlier difference, not yet "
          "reviewed, put it."),
         ("bank_payment_mismatch", "line household amount_fen",
-         "line {line}: the payment recorded under its key does not pay {amount_fen} fen to "
+         "line {line}: the payment recorded under its key does not pay {amount_fen} to "
          "{household} from this roll's lot",
          "The payment under the line's key is not the line's payment."),
     ]),
@@ -1043,6 +1043,30 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("cell_invalid", "",
          "{detail}",
          "A cell that does not parse as its column's type.", "detail"),
+        ("cell_not_one_of", "value choices",
+         "'{value}' is not one of {choices}",
+         "A cell that is none of the words its column accepts (a status, a kind, a result)."),
+        ("cell_not_a_date", "value",
+         "'{value}' is not a date like 2024-03-01",
+         "A date cell that is not a calendar date."),
+        ("cell_year_out_of_range", "value min_year max_year",
+         "'{value}': the year must be between {min_year} and {max_year}",
+         "A date whose year no fund record can have (a typo such as 20024)."),
+        ("cell_not_a_year", "value",
+         "'{value}' is not a year",
+         "A year cell that is not a year between 2000 and 2100."),
+        ("cell_not_an_amount", "value detail",
+         "'{value}' is not an amount of money: {detail}",
+         "An amount cell that does not parse as yuan (`detail` says why, for operators)."),
+        ("cell_not_positive", "value",
+         "'{value}' is not more than zero",
+         "An amount or quantity that must be positive."),
+        ("cell_not_a_whole_number", "value",
+         "'{value}' is not a whole number",
+         "A line number, member id or count that is not a positive whole number."),
+        ("cell_not_an_account", "value",
+         "'{value}' is not an account number",
+         "An account cell with characters other than letters and digits."),
         ("line_repeated", "first_line",
          "also on line {first_line}",
          "The same household or person twice in one file."),
@@ -1199,23 +1223,110 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
 BY_CODE: dict[str, Refusal] = {r.code: r for r in CATALOGUE}
 
 
-def _text(value) -> str:
+# Parameters whose values are enum values (or lists of them): a Chinese rendering shows each as
+# its label (ledger.i18n.labels, by the table's name; a tuple tries each table in turn); the
+# English one shows the value, which is already an English word. By parameter name, then per
+# code where the same name holds values of another kind.
+LABELLED: dict[str, str | tuple[str, ...]] = {
+    "what": "Thing", "account_kind": "AccountKind", "role": "Role", "action": "Action",
+    "decision": "Decision", "level": "RegionLevel", "parent_level": "RegionLevel",
+    "to_level": "RegionLevel", "tier": "StandardTier", "event": "MemberEventKind",
+    "strata": "SampleStrata", "use": "Use", "change": "AdminRequestKind", "field": "Field",
+    "fields": "Field", "problem": "NumberProblem",
+}
+_STAGES = {name: "ProjectStatus" for name in ("stage", "next_stage", "requested", "allowed")}
+_STATUS = {"status": "HouseholdStatus"}
+_ALERT = {name: "AlertState" for name in ("state", "requested", "allowed")}
+LABELLED_BY_CODE: dict[str, dict[str, str | tuple[str, ...]]] = {
+    "key_reused": {"kind": "TransferKind"}, "lot_mismatch": {"kind": "TransferKind"},
+    "not_between_levels": {"kind": "TransferKind"}, "use_outside_lot": {"allowed": "Use"},
+    "project_stage": {"stage": "ProjectStatus", "allowed": "ProjectStatus"},
+    "project_stage_skipped": _STAGES, "project_stage_not_importable": {"stage": "ProjectStatus"},
+    "project_stage_conflict": {"stage": "ProjectStatus"},
+    "region_level": {"expected": "RegionLevel"},
+    "tree_node_missing": {"level": ()},     # a Merkle tree's level, a number
+    "status_not_allowed": {"status": "HouseholdStatus", "allowed": "HouseholdStatus"},
+    "status_backdated": _STATUS, "household_closed": _STATUS,
+    "loan_household_ineligible": _STATUS, "subsidy_household_ineligible": _STATUS,
+    "roll_line_ineligible": _STATUS, "status_repeated": _STATUS,
+    "status_not_in_sequence": {"status": "HouseholdStatus", "previous": "HouseholdStatus"},
+    "household_status_conflict": {"recorded": "HouseholdStatus", "given": "HouseholdStatus"},
+    "card_member_by_kind": {"kind": "CardKind"},
+    "list_empty": {"kind": "ListKind"}, "register_line_type": {"kind": "RegisterKind"},
+    "snapshot_reused": {"kind": ("ListKind", "RegisterKind")},
+    "import_detail_missing": {"kind": ("ListKind", "RegisterKind")},
+    "payee_identity_mismatch": {"kind": "PayeeKind"},
+    "credit_code_department": {"kind": "PayeeKind"},
+    "notice_unpublished": {"kind": "NoticeKind"},
+    "complaint_step_not_allowed": {"state": "ComplaintState", "step": "ComplaintStep"},
+    "complaint_step_date": {"step": "ComplaintStep"},
+    "alert_transition": _ALERT, "alert_recovery_missing": {"state": "AlertState"},
+    "admin_request_kind": {"kind": "AdminRequestKind"},
+    "admin_request_moot": {"kind": "AdminRequestKind"},
+    "admin_request_pending": {"kind": "AdminRequestKind"},
+    "personal_key_request_missing": {"action": "KeyRequestAction"},
+    "personal_key_kind": {"kind": "KeyKind"},
+}
+
+
+def labelled(code: str, name: str) -> tuple[str, ...]:
+    """The label tables parameter `name` of refusal `code` is read from (none: shown as is)."""
+    by_code = LABELLED_BY_CODE.get(code, {})
+    kinds = by_code[name] if name in by_code else LABELLED.get(name, ())
+    return (kinds,) if isinstance(kinds, str) else kinds
+
+
+def _text(name: str, value, kinds: tuple[str, ...] = ()) -> str:
+    """A parameter as a person reads it: money (`…_fen`) in 元 with separators, an enum value
+    as its label where `kinds` names its tables, lists joined with commas (、 in Chinese), None
+    as "none" (无)."""
+    from ledger.i18n import DEFAULT_LOCALE, current_locale, gettext, yuan
+    from ledger.i18n.labels import source
     if value is None:
-        return "none"
+        return gettext("无")
+    if name.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
+        return yuan(value)
     if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
+        comma = "、" if current_locale() == DEFAULT_LOCALE else ", "
+        return comma.join(_text(name, v, kinds) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {_text(v)}" for k, v in value.items())
+        return "; ".join(f"{k}: {_text(str(k), v)}" for k, v in value.items())
+    for kind in kinds:
+        text = source(value, kind)
+        if text is not None:
+            return gettext(text)
     return str(value)
 
 
-def render(code: str, params: dict, templates: dict[str, str] | None = None) -> str:
-    """A refusal as a sentence: `templates[code]` (a translation) or the English template,
-    filled in from `params` (lists joined with commas, None as "none")."""
+def template_of(code: str, locale: str | None = None) -> str:
+    """The refusal's template in `locale` (the current language when None): the English one
+    of this catalogue, or its Chinese from the `refusals` gettext catalog (msgctxt = code)."""
+    from ledger.i18n import DEFAULT_LOCALE, current_locale, translations
     entry = BY_CODE[code]
-    template = (templates or {}).get(code, entry.template)
-    return template.format(**{name: _text(params.get(name)) for name in
-                              entry.params + entry.optional})
+    if (locale or current_locale()) != DEFAULT_LOCALE:
+        return entry.template
+    return translations(DEFAULT_LOCALE, "refusals").pgettext(code, entry.template)
+
+
+def render(code: str, params: dict, templates: dict[str, str] | None = None,
+           locale: str | None = None) -> str:
+    """A refusal as a sentence in the current language (or `locale`): `templates[code]` when
+    given, else the catalog's, filled in from `params` (money in 元, lists joined with
+    commas, None as "none")."""
+    entry = BY_CODE[code]
+    if templates is not None and code in templates:
+        template = templates[code]
+    elif locale is not None:
+        from ledger.i18n import use
+        with use(locale):
+            return render(code, params)
+    else:
+        template = template_of(code)
+    from ledger.i18n import DEFAULT_LOCALE, current_locale
+    chinese = templates is None and current_locale() == DEFAULT_LOCALE
+    return template.format(**{
+        name: _text(name, params.get(name), labelled(code, name) if chinese else ())
+        for name in entry.params + entry.optional})
 
 
 def template_names(template: str) -> set[str]:

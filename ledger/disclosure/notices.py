@@ -9,7 +9,8 @@ The workflow has three steps because a proof needs a checkpoint that covers its 
    `fundtrail checkpoint cosign`), as for any other entry.
 3. `printable` finds the newest checkpoint that covers the entry and meets the policy's
    quorum, builds the inclusion proof (C2SP tlog-proof, compact form, with the entry bytes as
-   its extra data), and Base45-encodes it for the QR code.
+   its extra data), and makes the QR's text: a link to the public verify page whose fragment
+   is the Base45 of that proof (`proofs.proof_link`).
 
 `check_qr_payload` reverses step 3: it verifies the proof against the policy and checks that
 the rows digest in the notice entry matches the rows (recomputed from the ledger as it stood
@@ -27,6 +28,7 @@ from ledger.audit import checkpoints as cps
 from ledger.audit.entries import EntryFormatError, decode_entry
 from ledger.audit.log import entry_bytes, lock_head, record_change
 from ledger.audit.tlog import merkle, proofs
+from ledger.core.config import DEFAULT_PUBLIC_URL
 from ledger.core.errors import LedgerError
 from ledger.disclosure import content as nc
 from ledger.funds.posting import check_date
@@ -159,6 +161,19 @@ def record_contact(session: Session, actor: User, *, region_code: str, office: s
     with record_change(session, actor.username, "supervision.contact") as change:
         change.add(row)
     return row
+
+
+def supervision_contacts(session: Session, region_code: str) -> list[SupervisionContact]:
+    """The supervision phones a board of `region_code` shows, nearest level first (village,
+    township, county, city…): the latest record of each level that has one. The notices print
+    the same levels (content.supervision_phones), then 12317 (content.SUPERVISION_HOTLINE)."""
+    chain = ancestors(session, region_code)
+    latest: dict[str, SupervisionContact] = {}
+    for contact in session.execute(select(SupervisionContact).where(
+            SupervisionContact.region_code.in_(chain)).order_by(SupervisionContact.id.desc())
+            ).scalars():
+        latest.setdefault(contact.region_code, contact)
+    return [latest[code] for code in chain if code in latest]
 
 
 # ----------------------------------------------------------------------------- content
@@ -400,6 +415,7 @@ class PrintableNotice:
     size: int
     root_hex: str
     witnesses: tuple[str, ...]
+    keys_fingerprint: str = ""   # of the published keys the QR verifies under (Policy)
 
     @property
     def fingerprint(self) -> str:
@@ -408,10 +424,12 @@ class PrintableNotice:
 
 
 def printable(session: Session, kind: NoticeKind, subject: dict, policy,
-              vault=None, checkpoint_size: int | None = None) -> PrintableNotice:
+              vault=None, checkpoint_size: int | None = None,
+              public_url: str = DEFAULT_PUBLIC_URL) -> PrintableNotice:
     """The newest notice on `subject`, proved against the newest checkpoint that covers it and
     meets the policy (or the checkpoint of `checkpoint_size`, to reprint an earlier paper
-    byte for byte)."""
+    byte for byte). Its QR text is the link to the verify page at `public_url` ([web]
+    public_url) that carries the whole proof (proofs.proof_link)."""
     text = subject_text(**subject)
     notice = latest_notice(session, kind, text)
     if notice is None:
@@ -432,9 +450,9 @@ def printable(session: Session, kind: NoticeKind, subject: dict, policy,
     entry = entry_bytes(session, notice.log_index)
     proof = proofs.build_proof(notice.log_index, note, cps.node_reader(session), extra=entry)
     verified = proofs.verify_entry_proof(proof, policy)  # never print a QR that fails
-    qr = proofs.base45_encode(proofs.encode_compact(proof))
+    qr = proofs.proof_link(public_url, proofs.encode_compact(proof))
     return PrintableNotice(notice, content, qr, row.origin, row.size, bytes(row.root).hex(),
-                           tuple(sorted(verified.witnesses)))
+                           tuple(sorted(verified.witnesses)), policy.keys_fingerprint())
 
 
 def record_print(session: Session, actor: User, notice: Notice, pdf_sha256: str, paper: str,
@@ -521,7 +539,8 @@ class QrCheck:
 
 def check_qr_payload(text: str, policy, *, session: Session | None = None,
                      content: dict | None = None, vault=None) -> QrCheck:
-    """Decode a notice's QR text, verify its proof under `policy`, and check its rows.
+    """Decode a notice's QR text (the verify link, or bare Base45 as printed before the QR
+    became a link), verify its proof under `policy`, and check its rows.
 
     The rows are `content` if given (e.g. what the caller read off the paper), else they are
     recomputed from the ledger in `session` as it stood just before the notice's entry. With
@@ -529,7 +548,7 @@ def check_qr_payload(text: str, policy, *, session: Session | None = None,
     """
     result = QrCheck()
     try:
-        proof = proofs.decode_compact(proofs.base45_decode(text.strip()))
+        proof = proofs.decode_link(text)
         verified = proofs.verify_entry_proof(proof, policy)
     except (ValueError, merkle.ProofError) as exc:
         result.problems.append(f"the proof does not verify: {exc}")

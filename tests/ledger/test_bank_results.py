@@ -132,7 +132,7 @@ def test_what_the_bank_did_is_recorded_and_its_money_accounted_for(ft, world, tm
     assert code == 2 and "980 fen credited short" in err
     code, out, err = ft(*CLERK, "roll", "top-up", "R-B", "--line", "1", "--voucher", "记-0412",
                         "--date", "2024-04-12")
-    assert code == 0 and "980 fen" in out, err
+    assert code == 0 and "9.80 yuan" in out, err
     transfer_id = int(out.split("#")[1].split(":")[0])
     assert ft("--as", "k_approver", "approve", transfer_id)[0] == 0
     assert by_kind(world)["payee"]["H-100"] == 1_000_00
@@ -342,7 +342,7 @@ def test_a_top_up_pays_what_is_short_once_and_waits_for_the_review(ft, world, tm
     _review_all(ft, colleague, "R-E")
     code, out, err = ft(*CLERK, "roll", "top-up", "R-E", "--line", "1", "--voucher", "V1",
                         "--date", "2024-04-12")
-    assert code == 0 and "1000 fen" in out, err
+    assert code == 0 and "10.00 yuan" in out, err
     assert ft("--as", "k_approver", "approve", int(out.split("#")[1].split(":")[0]))[0] == 0
     assert by_kind(world)["payee"]["H-100"] == 500_00
 

@@ -80,7 +80,8 @@ def test_create_publish_approve_and_send_within_a_minute_is_recorded_marked_and_
     assert code == 0, err
     earliest = rolls.publicity_ends(today, 7)
     typed_earliest = rolls.publicity_ends(month_ago, 7)
-    assert "补记公示" in out and "未说明理由" in out and f"from {earliest} counted" in out
+    assert "backdated: dated" in out and "no reason given" in out
+    assert f"from {earliest} counted" in out
 
     # 3. The approver, the same minute: a typed date inside the typed window is refused (the
     #    dates contradict themselves); a typed date after it is recorded — and said.
@@ -89,8 +90,8 @@ def test_create_publish_approve_and_send_within_a_minute_is_recorded_marked_and_
     assert code == 2 and "can be approved from" in err, err
     code, out, err = ft("--as", "k_approver", "roll", "approve", "R-BD", "--date", today)
     assert code == 0, err
-    assert f"公示期未满即审核 / approved before the window counted from the recording: " \
-        f"公示录入于 {today}，审核录入于 {today}" in out
+    assert "approved before the window counted from the recording: publication recorded " \
+        f"on {today}, approval recorded on {today}" in out
     code, _, err = ft("--as", "k_clerk", "roll", "send", "R-BD", "-o", tmp_path / "bank.csv",
                       "--date", today)
     assert code == 0, err

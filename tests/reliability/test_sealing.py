@@ -206,7 +206,7 @@ def test_a_rewritten_sealed_tail_is_caught_by_a_witness_on_another_machine(
 
     # the witness refuses it, loudly, and keeps the log-signed note as evidence
     ran = fundtrail("witness", "run", "--state", state, "--once", cwd=machine)
-    assert ran.returncode == 1 and "告警" in ran.stderr and "not consistent" in ran.stderr
+    assert ran.returncode == 1 and "ALERT" in ran.stderr and "not consistent" in ran.stderr
     assert list((state / "evidence").iterdir())
     assert (state / "checkpoint").read_text(encoding="utf-8") == witness_note
 
@@ -245,12 +245,12 @@ def test_verify_fails_closed_on_an_unsealed_log(world, keys, cli, tmp_path, engi
     with transaction(world.factory) as s:
         pending = pay_household(s, world, 100_00, "sealed-at-once").id
     code, _, err = ft("--as", "k_approver", "approve", pending)
-    assert code == 0 and "已封存" in err, err
+    assert code == 0 and "sealed: checkpoint" in err, err
     with transaction(world.factory) as s:
         assert cps.latest(s).size == cps.head(s).size
     assert ft("seal")[1].strip() == "nothing new to seal"
     code, out, _ = ft("verify", "--seal-interval", "600")
-    assert code == 0 and "待联署" in out    # just signed: the witnesses have the interval
+    assert code == 0 and "awaiting cosignatures" in out  # just signed: witnesses have the interval
     time.sleep(1.2)
     # the newest checkpoint never met the quorum: today's main said "intact" and exit 0
     code, out, _ = ft("verify", "--json")

@@ -134,8 +134,9 @@ def test_type_is_large_and_a3_is_larger(sc, tmp_path):
         words = pdftools.word_heights(path)
         # the fingerprint lines under the QR and the footer are the only small print
         small = {w for w, h in words if h < 12 * scale - 0.5}
-        assert all(any(k in w for k in ("账本指纹", "联合签名", "内容摘要", "fundtrail", "根",
-                                        "条", "第", "共", "日志", "·", "/")) or
+        assert all(any(k in w for k in ("账本指纹", "公钥指纹", "联合签名", "内容摘要",
+                                        "fundtrail", "根", "条", "第", "共", "日志", "·",
+                                        "/")) or
                    w.replace("-", "").isalnum() for w in small), small
         body = [h for w, h in words if w == "项目地点"]
         assert body and min(body) >= 12 * scale

@@ -93,8 +93,16 @@ def test_publish_sign_print_and_read_back_a_project_notice(ft, tmp_path):
     code, out, _ = ft("report", "check-qr", qr)
     assert code == 0 and out.startswith("verified")
 
-    # the standalone verifier accepts the proof carried by the QR, knowing nothing else
-    (tmp_path / "qr.proof").write_bytes(proofs.base45_decode(qr))
+    # the QR is a link to the verify page ([web] public_url) carrying the whole proof
+    assert qr.startswith("http://127.0.0.1:8080/v#"), qr[:60]
+    # the standalone verifier accepts the proof carried by the QR, knowing nothing else: the
+    # link as zbar read it, and the compact proof decoded from it
+    (tmp_path / "qr.txt").write_text(qr, encoding="utf-8")
+    check = subprocess.run([sys.executable, "-m", "ledger.audit.tlog.verify_proof",
+                            str(tmp_path / "qr.txt"), "--policy", "keys/policy.txt"],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    (tmp_path / "qr.proof").write_bytes(proofs.base45_decode(proofs.link_payload(qr)))
     check = subprocess.run([sys.executable, "-m", "ledger.audit.tlog.verify_proof",
                             str(tmp_path / "qr.proof"), "--policy", "keys/policy.txt"],
                            capture_output=True, text=True, timeout=120, cwd=tmp_path)

@@ -29,6 +29,7 @@ Only the standard library and ``cryptography`` are used, so the offline verifier
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
@@ -83,6 +84,20 @@ class Policy:
     groups: dict[str, Group]
     quorum: str
     signatures_required: bool = False   # the "#fundtrail signatures required" line
+
+    def keys_text(self) -> str:
+        """The published keys, one line each in the policy's order: `log <vkey>` for each log,
+        then `witness <name> <vkey>` (what the web app serves as /keys.txt)."""
+        lines = [f"log {v.vkey}" for v in self.logs]
+        lines += [f"witness {name} {w.verifier.vkey}" for name, w in self.witnesses.items()]
+        return "\n".join(lines) + "\n"
+
+    def keys_fingerprint(self) -> str:
+        """The first 16 hex digits of SHA-256 over `keys_text`, grouped by four: printed beside
+        a notice's QR, and shown by the verify page for the keys it checked with, so a
+        villager can see that the phone used the keys the paper names."""
+        digest = hashlib.sha256(self.keys_text().encode("utf-8")).hexdigest()[:16]
+        return "-".join(digest[i:i + 4] for i in range(0, 16, 4))
 
     def logs_for_origin(self, origin: str) -> list[Ed25519Verifier]:
         return [log for log in self.logs if log.name == origin]

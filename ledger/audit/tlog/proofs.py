@@ -44,6 +44,7 @@ import base64
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
+from urllib.parse import quote, unquote
 
 from . import merkle
 from .checkpoint import Checkpoint, CheckpointError, Cosignature
@@ -333,6 +334,47 @@ def _base45_digits(n: int, count: int) -> str:
         n, d = divmod(n, 45)
         digits.append(BASE45_ALPHABET[d])
     return "".join(digits)
+
+
+# --------------------------------------------------------------------------- the QR's link
+
+# A notice's QR is a link to the public verify page that carries the whole proof in its
+# fragment: ``<public URL>/v#<Base45 of the compact proof, percent-encoded>``. A browser never
+# sends the fragment to the server, so the page checks the proof in the phone; and the link
+# holds everything, so a photo of the board stays checkable without the server.
+#
+# Base45 is QR alphanumeric mode (5.5 bits a character), but two of its characters, space and
+# '%', cannot stand in a URL as they are: they are percent-encoded (%20, %25), which is
+# alphanumeric too, so the payload stays one alphanumeric segment (reports.layout splits the
+# symbol at '#': the address in byte mode, the payload in alphanumeric mode). Any tool
+# decodes it: RFC 3986 percent-decoding, then RFC 9285 Base45.
+LINK_PATH = "/v"
+LINK_SAFE = "$*+-./:"   # Base45's other punctuation, left as it is in a fragment
+
+
+def proof_link(base_url: str, compact: bytes) -> str:
+    """The QR's link: `base_url` (the public address of the web app) + /v# + the proof."""
+    return (base_url.rstrip("/") + LINK_PATH + "#"
+            + quote(base45_encode(compact), safe=LINK_SAFE))
+
+
+def link_payload(text: str) -> str:
+    """The Base45 text a QR carries: the fragment of a link (percent-decoded), a link of the
+    older form `/verify?p=…`, or the text itself when it is no link."""
+    text = text.strip()
+    if "#" in text:
+        return unquote(text.split("#", 1)[1].strip())
+    if "?p=" in text or "&p=" in text:
+        from urllib.parse import parse_qs, urlsplit
+        values = parse_qs(urlsplit(text).query).get("p")
+        if values:
+            return values[0].strip()
+    return text
+
+
+def decode_link(text: str) -> TlogProof:
+    """The proof a QR's text carries (a link or bare Base45)."""
+    return decode_compact(base45_decode(link_payload(text)))
 
 
 # --------------------------------------------------------------------------- helpers

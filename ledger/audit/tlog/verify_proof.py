@@ -1,8 +1,9 @@
 """Check one inclusion proof offline:
 `python -m ledger.audit.tlog.verify_proof PROOF --policy FILE`.
 
-PROOF is a C2SP tlog-proof text file or the compact binary form (as `fundtrail proof` writes,
-or as decoded from a notice's QR code). The checkpoint inside must carry the log's signature
+PROOF is a C2SP tlog-proof text file, the compact binary form (as `fundtrail proof` writes),
+or the text of a notice's QR code as `zbarimg --raw` prints it (the verify link, whose
+fragment carries the proof, or bare Base45). The checkpoint inside must carry the log's signature
 and enough cosignatures for the policy's quorum; the entry (carried in the proof) must be in
 the tree at that checkpoint. Needs only the standard library and `cryptography`.
 
@@ -25,7 +26,10 @@ def _load(path: Path) -> proofs.TlogProof:
     data = path.read_bytes()
     if data.startswith(b"tlp"):
         return proofs.decode_compact(data)
-    return proofs.decode_text(data.decode("utf-8"))
+    text = data.decode("utf-8")
+    if text.startswith(proofs.HEADER):
+        return proofs.decode_text(text)
+    return proofs.decode_link(text)   # a QR's text: the link, or bare Base45
 
 
 def main(argv=None) -> int:

@@ -330,7 +330,7 @@ def test_the_fabricated_county_is_ranked_and_leads_are_not_alerts(fabricated, cl
     code, out, _ = cli("--as", "auditor", "alerts", "scan", "--as-of", "2024-12-31",
                        "--rule", "STA-01", "--rule", "STA-02", "--rule", "STA-03")
     assert code == 0, out   # leads are not open alerts
-    assert "3 raised" in out and "统计线索 3 条" in out
+    assert "3 raised" in out and "3 statistical leads" in out
     code, out, _ = cli("--as", "auditor", "alerts", "list")
     assert code == 0 and out.strip() == "no alerts"
     code, out, _ = cli("--as", "auditor", "alerts", "leads")
