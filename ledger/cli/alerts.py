@@ -20,7 +20,7 @@ def _vault():
     return PiiVault.from_env()
 
 
-@click.group("alerts")
+@click.group("alerts", help=_("滥用预警：扫描、按流程处理、衡量发现的质量。"))
 def alerts():
     """Misuse alerts: scan, work through the lifecycle, measure detection quality."""
 
@@ -45,10 +45,12 @@ def _line(a: dict) -> str:
             f"{a['entity']}: {a['observed']}")
 
 
-@alerts.command("scan")
+@alerts.command("scan", help=_(
+        "运行全部规则；产生新预警、更新未结预警；按严重程度列出未结预警。\n\n"
+        "仍有未结预警时退出码为 1。"))
 @click.option("--as-of", callback=to_date, default=None,
-              help="Judge deadlines and idle periods on this date (default today).")
-@click.option("--rule", "only", multiple=True, help="Run only these rules.")
+              help=_("按此日期判断期限和闲置（默认今天）。"))
+@click.option("--rule", "only", multiple=True, help=_("只运行这些规则。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def scan_command(ctx, as_of, only, as_json):
@@ -78,7 +80,7 @@ def scan_command(ctx, as_of, only, as_json):
         raise click.exceptions.Exit(1)
 
 
-@alerts.command("list")
+@alerts.command("list", help=_("列出预警（默认：未结和调查中），最严重的在前。"))
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
@@ -94,7 +96,9 @@ def list_command(ctx, states, as_json):
     emit(rows, as_json, "\n".join(_line(r) for r in rows) or _("没有预警"))
 
 
-@alerts.command("leads")
+@alerts.command("leads", help=_(
+        "统计线索（STA-01/02/03），不是预警：每县每年至多几条。\n\n"
+        "按控制错误发现率的 q 值排序，各附其检验。"))
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
@@ -119,7 +123,7 @@ def _lead_line(r: dict) -> str:
             f"q {r['q_value']} · n {r['sample_size']} · 参照 reference: {r['reference']}")
 
 
-@alerts.command("show")
+@alerts.command("show", help=_("一条预警的全部：原因、依据、阈值、观测值、证据、经过。"))
 @click.argument("alert_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -154,16 +158,18 @@ def _render(a: dict) -> str:
     return "\n".join(lines)
 
 
-@alerts.command("transition")
+@alerts.command("transition", help=_(
+        "推进预警：未结 → 调查中 → 确认 | 驳回 → 追回中 → 已追回。\n\n"
+        "每一步都是一条审计日志记录。"))
 @click.argument("alert_id", type=int)
 @click.option("--to", "to", required=True,
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
-@click.option("--reason", default=None, help="Dismissal reason code.")
+@click.option("--reason", default=None, help=_("驳回理由代码。"))
 @click.option("--until", callback=to_date, default=None,
-              help="With reason legitimate_exception: suppress until this date.")
+              help=_("理由为 legitimate_exception 时：在此日期前不再提示。"))
 @click.option("--recovery", "recovery", type=int, default=None,
-              help="The recovery transfer's id (recovering / recovered).")
+              help=_("追回转账的编号（追回中 / 已追回）。"))
 @click.option("--note", default="")
 @pass_ctx
 def transition_command(ctx, alert_id, to, reason, until, recovery, note):
@@ -178,7 +184,10 @@ def transition_command(ctx, alert_id, to, reason, until, recovery, note):
                  state=label_of("AlertState", to), log_index=event.log_index))
 
 
-@alerts.command("rules")
+@alerts.command("rules", help=_(
+        "规则目录：每条规则确认和驳回的次数。\n\n"
+        "以及记账时被拒绝、否则本会被该规则发现的尝试（已阻止；`fundtrail refusals list` "
+        "列出它们）。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def rules_command(ctx, as_json):
@@ -210,7 +219,9 @@ def rules_command(ctx, as_json):
     emit(rows, as_json, text)
 
 
-@alerts.command("eval")
+@alerts.command("eval", help=_(
+        "在新建的模拟省（临时 SQLite 文件）中植入滥用，扫描，"
+        "并对照真值清单打印每条规则的精确率和召回率。"))
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--households", type=int, default=300, show_default=True)
 @click.option("--json", "as_json", is_flag=True)

@@ -8,6 +8,7 @@ import click
 
 from ledger.audit.backup import Snapshot, backup, restore
 from ledger.cli.params import emit, load_policy, pass_ctx
+from ledger.i18n import _
 
 
 def _report(verb: str, snap: Snapshot, as_json: bool) -> None:
@@ -18,7 +19,7 @@ def _report(verb: str, snap: Snapshot, as_json: bool) -> None:
          f"{checkpoint}; verified intact")
 
 
-@click.command("backup")
+@click.command("backup", help=_("将运行中的 SQLite 账本复制到 FILE（一致、经核对、仅属主可读）。"))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -29,10 +30,10 @@ def backup_command(ctx, file, as_json):
     _report("backup written to", snap, as_json)
 
 
-@click.command("restore")
+@click.command("restore", help=_("核对备份 FILE，然后复制到配置的 SQLite 数据库。"))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--replace", is_flag=True,
-              help="Replace a database that already holds a ledger (keep a backup of it first).")
+              help=_("替换已有账本的数据库（请先备份它）。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def restore_command(ctx, file, replace, as_json):

@@ -20,21 +20,22 @@ from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, lots, periods, posting, receipts
 from ledger.funds.trace import render as render_trace
 from ledger.funds.trace import trace_lot
+from ledger.i18n import _
 from ledger.models import SourceLevel
 
 # ----------------------------------------------------------------------------- recording
 
-@click.command("appropriate")
-@click.option("--doc", "doc_number", required=True, help="Document number (文号).")
+@click.command("appropriate", help=_("依据拨款文件开设资金批次。"))
+@click.option("--doc", "doc_number", required=True, help=_("文号。"))
 @click.option("--source-level", type=click.Choice(
     [s.value for s in SourceLevel if s is not SourceLevel.INTEGRATED]), required=True)
 @click.option("--year", type=int, required=True)
 @click.option("--title", required=True)
 @click.option("--function-code", "function_codes", multiple=True, required=True)
 @click.option("--use", "uses", multiple=True, required=True)
-@click.option("--amount", callback=yuan_to_fen, required=True, help="Yuan, e.g. 1,234.56")
-@click.option("--region", required=True, help="Receiving region code.")
-@click.option("--key", default=None, help="Idempotency key (default: from the document).")
+@click.option("--amount", callback=yuan_to_fen, required=True, help=_("元，例如 1,234.56"))
+@click.option("--region", required=True, help=_("收款地区代码。"))
+@click.option("--key", default=None, help=_("幂等键（默认：取自文件）。"))
 @transfer_options
 @pass_ctx
 def appropriate(ctx, doc_number, source_level, year, title, function_codes, uses, amount,
@@ -49,12 +50,12 @@ def appropriate(ctx, doc_number, source_level, year, title, function_codes, uses
         report_transfer(t, as_json)
 
 
-@click.command("allocate")
+@click.command("allocate", help=_("将一个批次的资金下拨一级。"))
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--from", "from_region", required=True)
 @click.option("--to", "to_region", required=True)
 @click.option("--amount", callback=yuan_to_fen, required=True)
-@click.option("--key", required=True, help="Idempotency key, e.g. the allocation document.")
+@click.option("--key", required=True, help=_("幂等键，例如下拨文件。"))
 @click.option("--memo", default="")
 @voucher_options
 @pass_ctx
@@ -69,7 +70,7 @@ def allocate(ctx, lot_id, from_region, to_region, amount, key, memo, effective_d
         report_transfer(t, as_json)
 
 
-@click.command("fund-project")
+@click.command("fund-project", help=_("将县里某批次的资金安排到本县的一个项目。"))
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--project", required=True)
 @click.option("--amount", callback=yuan_to_fen, required=True)
@@ -87,20 +88,20 @@ def fund_project(ctx, lot_id, project, amount, key, memo, effective_date, vouche
         report_transfer(t, as_json)
 
 
-@click.command("pay")
+@click.command("pay", help=_("向农户或承包方付款。"))
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--payee", required=True)
 @click.option("--amount", callback=yuan_to_fen, required=True)
 @click.option("--function-code", required=True)
 @click.option("--use", "use_code", required=True)
-@click.option("--project", default=None, help="Pay from this project's money …")
-@click.option("--county", default=None, help="… or from this county's own share.")
-@click.option("--key", required=True, help="Idempotency key, e.g. the bank voucher number.")
+@click.option("--project", default=None, help=_("从本项目的资金中支付 …"))
+@click.option("--county", default=None, help=_("… 或从本县自己的份额中支付。"))
+@click.option("--key", required=True, help=_("幂等键，例如银行凭证号。"))
 @click.option("--memo", default="")
 @click.option("--invoice", "invoice_number", default=None,
-              help="The invoice number (发票号) the payment pays.")
+              help=_("本次付款所付的发票号。"))
 @click.option("--contract", "contract_number", default=None,
-              help="The contract number (合同号) the payment is made under.")
+              help=_("本次付款所依据的合同号。"))
 @voucher_options
 @pass_ctx
 def pay(ctx, lot_id, payee, amount, function_code, use_code, project, county, key, memo,
@@ -115,7 +116,7 @@ def pay(ctx, lot_id, payee, amount, function_code, use_code, project, county, ke
         report_transfer(t, as_json)
 
 
-@click.command("integrate")
+@click.command("integrate", help=_("将几个批次归集为一个整合批次，保留来源（统筹整合）。"))
 @click.option("--county", required=True)
 @click.option("--doc", "doc_number", required=True)
 @click.option("--year", type=int, required=True)
@@ -123,7 +124,7 @@ def pay(ctx, lot_id, payee, amount, function_code, use_code, project, county, ke
 @click.option("--function-code", "function_codes", multiple=True, required=True)
 @click.option("--use", "uses", multiple=True, required=True)
 @click.option("--source", "sources", multiple=True, required=True,
-              help="LOT_ID=AMOUNT_YUAN, repeatable.")
+              help=_("LOT_ID=金额（元），可重复。"))
 @click.option("--key", default=None)
 @transfer_options
 @pass_ctx
@@ -144,13 +145,14 @@ def integrate(ctx, county, doc_number, year, title, function_codes, uses, source
         report_transfer(t, as_json)
 
 
-@click.command("approve")
+@click.command("approve", help=_(
+        "审核同事录入的转账（经办—复核），或某个文件录入的全部转账。\n\n"
+        "用 --file FILE --kind KIND 时，每笔分别审核。"))
 @click.argument("transfer_id", type=int, required=False)
 @click.option("--file", "file", type=click.Path(exists=True, dir_okay=False),
-              help="Approve every transfer this imported file recorded (with --kind).")
+              help=_("审核这个导入文件录入的每一笔转账（配合 --kind）。"))
 @click.option("--kind", default=None,
-              help="The file's import kind: appropriations, allocations, project_funding, "
-                   "payments.")
+              help=_("文件的导入类型：appropriations、allocations、project_funding、payments。"))
 @click.option("--comment", default="")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -176,7 +178,7 @@ def approve(ctx, transfer_id, file, kind, comment, as_json):
          + (f" (#{result.approved[0]}–#{result.approved[-1]})" if result.approved else ""))
 
 
-@click.command("reject")
+@click.command("reject", help=_("驳回一笔待审转账，释放其占用的资金。"))
 @click.argument("transfer_id", type=int)
 @click.option("--comment", required=True)
 @pass_ctx
@@ -187,10 +189,10 @@ def reject(ctx, transfer_id, comment):
     click.echo(f"transfer #{transfer_id} rejected")
 
 
-@click.command("reverse")
+@click.command("reverse", help=_("以记录冲销的方式更正一笔已审核的转账。"))
 @click.argument("transfer_id", type=int)
 @click.option("--reason", required=True)
-@click.option("--key", default=None, help="Idempotency key (default reverse:ID).")
+@click.option("--key", default=None, help=_("幂等键（默认 reverse:ID）。"))
 @transfer_options
 @pass_ctx
 def reverse(ctx, transfer_id, reason, key, effective_date, as_json):
@@ -201,15 +203,15 @@ def reverse(ctx, transfer_id, reason, key, effective_date, as_json):
         report_transfer(t, as_json)
 
 
-@click.group("period")
+@click.group("period", help=_("会计月份：为整个账本或某县的账结账。"))
 def period_group():
     """Fiscal months: close one for the whole ledger or for one county's books."""
 
 
-@period_group.command("close")
+@period_group.command("close", help=_("为整个账本或某一个县结清一个会计月份（YYYY-MM）。"))
 @click.argument("period")
 @click.option("--county", "county_code", default=None,
-              help="Close the month for this county only (its administrator, or one above).")
+              help=_("只为这个县结账（由其管理员或上级执行）。"))
 @pass_ctx
 def close_period(ctx, period, county_code):
     """Close a fiscal month (YYYY-MM) for the whole ledger, or for one county."""
@@ -220,15 +222,15 @@ def close_period(ctx, period, county_code):
 
 # ----------------------------------------------------------------------------- transfers
 
-@click.group("transfer")
+@click.group("transfer", help=_("转账：列出及其状态，查看一笔及其日期，登记到账。"))
 def transfer_group():
     """Transfers: list them with their state, show one with its dates, record a receipt."""
 
 
-@transfer_group.command("receive")
+@transfer_group.command("receive", help=_("以收款单位身份登记一笔上下级转账的到账日期。"))
 @click.argument("transfer_id", type=int)
 @click.option("--date", "received_date", callback=to_date, required=True,
-              help="The day the allocation reached the receiving unit, YYYY-MM-DD.")
+              help=_("下拨资金到达收款单位的日期，YYYY-MM-DD。"))
 @click.option("--memo", default="")
 @pass_ctx
 def receive(ctx, transfer_id, received_date, memo):
@@ -239,7 +241,8 @@ def receive(ctx, transfer_id, received_date, memo):
         click.echo(f"transfer #{transfer_id} received by {r.region_code} on {received_date}")
 
 
-@transfer_group.command("show")
+@transfer_group.command("show", help=_(
+        "一笔转账及其日期：记账、凭证、起息、录入、到账，以及各项延迟。"))
 @click.argument("transfer_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -276,7 +279,8 @@ def _date_lines(data) -> list[str]:
 
 # ----------------------------------------------------------------------------- reading
 
-@click.command("trial-balance")
+@click.command("trial-balance", help=_(
+        "每个账户的借方和贷方；合计必须平衡（不平衡时退出码为 1）。"))
 @click.option("--as-of", callback=to_date, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -300,7 +304,7 @@ def trial_balance(ctx, as_of, as_json):
         raise click.exceptions.Exit(1)
 
 
-@click.command("balances")
+@click.command("balances", help=_("截至某日按单位、批次、项目或收款方的余额。"))
 @click.option("--as-of", callback=to_date, default=None)
 @click.option("--lot", "lot_id", type=int, default=None)
 @click.option("--kind", "kinds", multiple=True,
@@ -319,10 +323,10 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
     emit(data, as_json, text)
 
 
-@click.command("trace")
+@click.command("trace", help=_("一个批次的每一分钱逐级去了哪里，以及还有多少留在何处。"))
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--payees", "max_payees", type=int, default=10, show_default=True,
-              help="How many payees to list under each holder in the text view.")
+              help=_("文本视图中每个持有方下列出多少个收款方。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def trace(ctx, lot_id, max_payees, as_json):
@@ -335,11 +339,13 @@ def trace(ctx, lot_id, max_payees, as_json):
     emit(data, as_json, render_trace(result, format_yuan, max_payees))
 
 
-@transfer_group.command("list")
-@click.option("--pending", is_flag=True, help="Only transfers waiting for approval.")
-@click.option("--region", default=None, help="Recorded in this region and below (default: "
-              "the region of --as; without --as, the whole ledger).")
-@click.option("--key-prefix", default=None, help="Only keys (voucher numbers) starting so.")
+@transfer_group.command("list", help=_(
+        "范围内的转账，最早的在前：录入人、类型、金额、日期、摘要。"))
+@click.option("--pending", is_flag=True, help=_("只列待审核的转账。"))
+@click.option("--region", default=None, help=_(
+                                            "在此地区及其下级录入的（默认：--as 的地区；没有 "
+                                            "--as 时为整个账本）。"))
+@click.option("--key-prefix", default=None, help=_("只列键（凭证号）以此开头的。"))
 @click.option("--limit", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx

@@ -26,23 +26,23 @@ def _found(found: bool) -> None:
 
 # ----------------------------------------------------------------------------- complaints
 
-@click.group("complaint")
+@click.group("complaint", help=_("信访投诉：登记、凭回执查询、办理、统计。"))
 def complaint_group():
     """Complaints (信访投诉): file, follow by receipt, handle, count."""
 
 
-@complaint_group.command("file")
+@complaint_group.command("file", help=_("登记一件投诉并打印回执号。不用 --as 时：由群众提交。"))
 @click.option("--channel", type=click.Choice([c.value for c in ComplaintChannel]),
               required=True)
 @click.option("--about", "kind", type=click.Choice([k.value for k in ComplaintSubject]),
-              required=True, help="What the complaint is about.")
+              required=True, help=_("投诉所涉事项。"))
 @click.option("--code", required=True,
-              help="Its code as printed on the notice (roll lines: ROLL-CODE:LINE-NUMBER).")
-@click.option("--summary", required=True, help="What is wrong, in the complainant's words.")
-@click.option("--name", default=None, help="Complainant's name (omit: anonymous).")
-@click.option("--phone", default=None, help="Complainant's phone, to be answered.")
+              help=_("公告上印的编码（清册行：ROLL-CODE:行号）。"))
+@click.option("--summary", required=True, help=_("问题是什么，用投诉人自己的话。"))
+@click.option("--name", default=None, help=_("投诉人姓名（不填：匿名）。"))
+@click.option("--phone", default=None, help=_("投诉人电话，用于答复。"))
 @click.option("--date", "received_on", callback=to_date, default=None,
-              help="Date received (calls and letters; default today).")
+              help=_("收到日期（电话和来信；默认今天）。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def complaint_file(ctx, channel, kind, code, summary, name, phone, received_on, as_json):
@@ -62,7 +62,7 @@ def complaint_file(ctx, channel, kind, code, summary, name, phone, received_on, 
                             receipt=status["receipt"], due=status["close_due"]))
 
 
-@complaint_group.command("status")
+@complaint_group.command("status", help=_("凭回执号查询投诉进展（无需登录；不显示姓名）。"))
 @click.argument("receipt")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -86,7 +86,7 @@ def complaint_status(ctx, receipt, as_json):
 def _step_command(name, help_text, run, extra_params=()):
     params = [click.argument("complaint_id", type=int),
               click.option("--date", "day", callback=to_date, default=TODAY),
-              click.option("--note", default=None, help="Internal note (stored encrypted)."),
+              click.option("--note", default=None, help=_("内部备注（加密保存）。")),
               *extra_params]
 
     @pass_ctx
@@ -95,27 +95,26 @@ def _step_command(name, help_text, run, extra_params=()):
         with ctx.session() as s:
             run(s, ctx.actor(s), complaint_id, day, note=note, vault=vault, **extra)
         click.echo(_("投诉 {id}：已记录 {step}", id=complaint_id, step=name))
-    command.__doc__ = help_text
     for p in reversed(params):
         command = p(command)
-    complaint_group.command(name)(command)
+    complaint_group.command(name, help=help_text)(command)
 
 
-_step_command("assign", "Name the officer who handles the case (the unit's approver).",
+_step_command("assign", _("指定办理案件的承办人（本单位的审核人）。"),
               lambda s, a, cid, day, to, **kw: complaints.assign(s, a, cid, to, day, **kw),
-              [click.option("--to", required=True, help="Username of the handling officer.")])
-_step_command("investigate", "The handling officer starts investigating.",
+              [click.option("--to", required=True, help=_("承办人的用户名。"))])
+_step_command("investigate", _("承办人开始调查。"),
               lambda s, a, cid, day, **kw: complaints.investigate(s, a, cid, day, **kw))
-_step_command("answer", "Answer the complainant (the reply is shown with the receipt).",
+_step_command("answer", _("答复投诉人（答复随回执显示）。"),
               lambda s, a, cid, day, reply, **kw: complaints.answer(s, a, cid, day, reply, **kw),
-              [click.option("--reply", required=True, help="Reply; no names in it.")])
-_step_command("close", "Close the case with its finding (办结).",
+              [click.option("--reply", required=True, help=_("答复；其中不写姓名。"))])
+_step_command("close", _("办结案件，附其结论。"),
               lambda s, a, cid, day, substantiated, **kw:
               complaints.close(s, a, cid, day, substantiated, **kw),
               [click.option("--substantiated/--unsubstantiated", required=True)])
 
 
-@complaint_group.command("list")
+@complaint_group.command("list", help=_("本单位办理或监督的案件（不显示身份）。"))
 @click.option("--state", type=click.Choice(["received", "assigned", "investigating",
                                             "answered", "closed"]), default=None)
 @click.option("--json", "as_json", is_flag=True)
@@ -130,7 +129,7 @@ def complaint_list(ctx, state, as_json):
     emit(rows, as_json, text)
 
 
-@complaint_group.command("show")
+@complaint_group.command("show", help=_("案卷；投诉人只对承办人和审计人员显示。"))
 @click.argument("complaint_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -150,9 +149,9 @@ def complaint_show(ctx, complaint_id, as_json):
     emit(data, as_json, "\n".join(lines))
 
 
-@complaint_group.command("overdue")
+@complaint_group.command("overdue", help=_("超过期限的投诉（规则 G6）；有则退出码为 1。"))
 @click.option("--as-of", callback=to_date, default=TODAY)
-@click.option("--include-late", is_flag=True, help="Also deadlines met, but late.")
+@click.option("--include-late", is_flag=True, help=_("也列出已满足期限但迟办的。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def complaint_overdue(ctx, as_of, include_late, as_json):
@@ -165,7 +164,7 @@ def complaint_overdue(ctx, as_of, include_late, as_json):
     _found(bool(rows))
 
 
-@complaint_group.command("substantiated")
+@complaint_group.command("substantiated", help=_("已办结且查实的投诉（用于开立滥用预警）。"))
 @click.option("--county", default=None)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -178,7 +177,7 @@ def complaint_substantiated(ctx, county, as_json):
         for r in rows) or "none")
 
 
-@complaint_group.command("stats")
+@complaint_group.command("stats", help=_("一个县的公开数字：收到、按时答复、查实。"))
 @click.option("--county", required=True)
 @click.option("--year", type=click.IntRange(2000, 2100), default=None)
 @click.option("--as-of", callback=to_date, default=TODAY)
@@ -198,7 +197,7 @@ def complaint_stats(ctx, county, year, as_of, as_json):
 
 # ----------------------------------------------------------------------------- samples
 
-@click.group("sample")
+@click.group("sample", help=_("无人能挑选的入户核查样本：承诺、抽取、走访、核实。"))
 def sample_group():
     """Field-check samples (入户核查) nobody can choose: commit, draw, visit, verify."""
 
@@ -214,17 +213,17 @@ def _risk_codes(path: str | None) -> set[str]:
     return {c for c in codes if c and not c.startswith("#")} - {"household_code", "户编码"}
 
 
-@sample_group.command("commit")
+@sample_group.command("commit", help=_("在随机数产生之前，将抽样框和样本量固定在审计日志中。"))
 @click.option("--county", required=True)
 @click.option("--size", type=int, required=True)
 @click.option("--strata", type=click.Choice([s.value for s in SampleStrata]), default="village",
               show_default=True)
 @click.option("--risk-file", type=click.Path(dir_okay=False), default=None,
-              help="Household codes touched by alerts, one per line (weighted up).")
+              help=_("预警涉及的户编码，每行一个（提高权重）。"))
 @click.option("--beacon", "beacon_name", default=None,
-              help="A witness of the policy whose cosignature on the draw checkpoint is mixed "
-                   "into the seed, so that the log operator cannot predict the sample.")
-@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+              help=_(
+                  "策略中的一位见证者：其对抽取检查点的联署被混入种子，使日志运营方无法预知样本。"))
+@click.option("--policy", "policy_file", default=None, help=_("策略文件（默认取自配置）。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def sample_commit(ctx, county, size, strata, risk_file, beacon_name, policy_file, as_json):
@@ -258,11 +257,11 @@ def _policy_text(ctx, path) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
-@sample_group.command("draw")
+@sample_group.command("draw", help=_("依据承诺之后的第一个检查点抽取农户。"))
 @click.argument("commitment_id", type=int)
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
-              default=None, help="The checkpoint you expect the draw to use (checked).")
-@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+              default=None, help=_("你预期抽取所用的检查点（会核对）。"))
+@click.option("--policy", "policy_file", default=None, help=_("策略文件（默认取自配置）。"))
 @pass_ctx
 def sample_draw(ctx, commitment_id, checkpoint_file, policy_file):
     """Draw the households from the first checkpoint after the commitment."""
@@ -275,10 +274,10 @@ def sample_draw(ctx, commitment_id, checkpoint_file, policy_file):
                f"checkpoint {row.checkpoint_size} (`fundtrail sample visits {commitment_id}`)")
 
 
-@sample_group.command("visits")
+@sample_group.command("visits", help=_("走访名单：农户、村、户主、目前的结果。"))
 @click.argument("commitment_id", type=int)
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False), default=None,
-              help="Also write the visit list as CSV (UTF-8 with BOM, opens in Excel/WPS).")
+              help=_("同时将走访名单写成 CSV（UTF-8 带 BOM，可用 Excel/WPS 打开）。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def sample_visits(ctx, commitment_id, csv_file, as_json):
@@ -299,12 +298,12 @@ def sample_visits(ctx, commitment_id, csv_file, as_json):
          "reports module's household-card report.")
 
 
-@sample_group.command("visit")
+@sample_group.command("visit", help=_("记录走访一户抽中农户的结果。"))
 @click.argument("commitment_id", type=int)
 @click.option("--household", required=True)
 @click.option("--confirmed", "outcome", flag_value="confirmed")
 @click.option("--discrepancy", "outcome", flag_value="discrepancy")
-@click.option("--details", default="", help="What differs (required for a discrepancy).")
+@click.option("--details", default="", help=_("不符之处（发现不符时必填）。"))
 @click.option("--date", "day", callback=to_date, default=TODAY)
 @pass_ctx
 def sample_visit(ctx, commitment_id, household, outcome, details, day):
@@ -317,7 +316,7 @@ def sample_visit(ctx, commitment_id, household, outcome, details, day):
     click.echo(f"sample {commitment_id}: {household} {outcome}")
 
 
-@sample_group.command("discrepancies")
+@sample_group.command("discrepancies", help=_("走访发现不符的农户；有则退出码为 1。"))
 @click.option("--county", default=None)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -331,7 +330,9 @@ def sample_discrepancies(ctx, county, as_json):
     _found(bool(rows))
 
 
-@sample_group.command("publish")
+@sample_group.command("publish", help=_(
+        "写出 frame.json 和 checkpoint.txt：任何人重算样本所需的全部。\n\n"
+        "走访完成后再公布：它们列出了要走访的农户。"))
 @click.argument("commitment_id", type=int)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
 @pass_ctx
@@ -351,15 +352,15 @@ def sample_publish(ctx, commitment_id, out_dir):
                f"{out / 'checkpoint.txt'}`")
 
 
-@sample_group.command("verify")
+@sample_group.command("verify", help=_("依据公布的抽样框和检查点重算样本。"))
 @click.option("--frame", "frame_file", type=click.Path(exists=True, dir_okay=False),
               required=True)
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
               required=True)
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False),
-              default=None, help="Check the checkpoint's signatures against this policy.")
+              default=None, help=_("用此策略核对检查点的签名。"))
 @click.option("--id", "commitment_id", type=int, default=None,
-              help="Also compare with the draw recorded in the ledger (exit 1 if it differs).")
+              help=_("同时与账本中记录的抽取比较（不同则退出码为 1）。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def sample_verify(ctx, frame_file, checkpoint_file, policy_file, commitment_id, as_json):

@@ -170,8 +170,8 @@ def emit(data, as_json: bool, text: str) -> None:
 
 _TRANSFER_OPTIONS = [
     click.option("--date", "effective_date", callback=to_date, default=dt.date.today().isoformat(),
-                 show_default="today", help="Effective (value) date, YYYY-MM-DD."),
-    click.option("--json", "as_json", is_flag=True, help="Print the transfer as JSON."),
+                 show_default="today", help=_("生效（起息）日期，YYYY-MM-DD。")),
+    click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印该转账。")),
 ]
 
 
@@ -181,12 +181,12 @@ _TRANSFER_OPTIONS = [
 _VOUCHER_OPTIONS = [
     click.option("--date", "effective_date", callback=to_date, default=None,
                  show_default="the voucher date, or today if its month is closed",
-                 help="Posting (accounting) date, YYYY-MM-DD."),
+                 help=_("记账（会计）日期，YYYY-MM-DD。")),
     click.option("--voucher-date", callback=to_date, default=None,
-                 help="The date on the voucher (凭证日期; an allocation's issue date)."),
+                 help=_("凭证上的日期（凭证日期；下拨文件的印发日期）。")),
     click.option("--value-date", callback=to_date, default=None,
-                 help="The bank's value date (起息/到账日期)."),
-    click.option("--json", "as_json", is_flag=True, help="Print the transfer as JSON."),
+                 help=_("银行的起息/到账日期。")),
+    click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印该转账。")),
 ]
 
 
@@ -239,7 +239,7 @@ def kind_label(value: str) -> str:
 def progress_option(func):
     """--progress/--no-progress of the commands that read a file line by line."""
     return click.option("--progress/--no-progress", "progress", default=None,
-                        help="A progress bar on stderr (default: when stderr is a terminal).")(func)
+                        help=_("在 stderr 显示进度条（默认：stderr 是终端时）。"))(func)
 
 
 @contextmanager

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from ledger.cli.params import emit, pass_ctx, to_date
+from ledger.i18n import _
 
 
-@click.group("refusals")
+@click.group("refusals", help=_("被拒绝的尝试：账本阻止的滥用，供审计人员查看。"))
 def refusals():
     """Refused attempts: misuse the ledger prevented, for auditors."""
 
@@ -24,10 +25,11 @@ def _line(r: dict) -> str:
             + (f" 转账 #{r['transfer_id']}" if r["transfer_id"] else "") + where)
 
 
-@refusals.command("list")
-@click.option("--region", default=None, help="Region code (default: your own); and below it.")
+@refusals.command("list", help=_(
+        "列出被拒绝的尝试，最新的在前：时间、用户、操作、拒绝原因（代码，规则）、金额（元）。"))
+@click.option("--region", default=None, help=_("地区代码（默认：你自己的）及其下级。"))
 @click.option("--since", callback=to_date, default=None,
-              help="Attempts on or after this day (YYYY-MM-DD, UTC).")
+              help=_("此日当日或之后的尝试（YYYY-MM-DD，UTC）。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def list_command(ctx, region, since, as_json):

@@ -8,14 +8,17 @@ import click
 from ledger.cli.params import emit, pass_ctx, report_transfer, voucher_options, yuan_to_fen
 from ledger.core.money import format_yuan
 from ledger.funds import yearend
+from ledger.i18n import _
 
 STATUS_TEXT = {"carry_over": "结转", "idle_flag": "闲置一年以上", "reclaim": "两年以上，应收回"}
 
 
-@click.command("year-end")
+@click.command("year-end", help=_(
+        "每个单位和项目结转到下一年度的资金，及其闲置了多久。\n\n"
+        "有资金闲置到可以收回时退出码为 1。"))
 @click.option("--year", type=click.IntRange(2000, 2100), required=True)
 @click.option("--record", "record_it", is_flag=True,
-              help="Fix the statement in the audit log (needs --as).")
+              help=_("将此报表固定在审计日志中（需要 --as）。"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def year_end(ctx, year, record_it, as_json):
@@ -40,12 +43,12 @@ def year_end(ctx, year, record_it, as_json):
         raise click.exceptions.Exit(1)
 
 
-@click.command("reclaim")
+@click.command("reclaim", help=_("将闲置两年的资金沿链收回上级统筹使用（同一批次）。"))
 @click.option("--lot", "lot_id", type=int, required=True)
-@click.option("--from", "from_region", required=True, help="The unit holding idle money.")
-@click.option("--to", "to_region", required=True, help="The finance unit above that takes it.")
+@click.option("--from", "from_region", required=True, help=_("持有闲置资金的单位。"))
+@click.option("--to", "to_region", required=True, help=_("收回资金的上级财政单位。"))
 @click.option("--amount", callback=yuan_to_fen, required=True)
-@click.option("--key", required=True, help="Idempotency key, e.g. the 收回 document number.")
+@click.option("--key", required=True, help=_("幂等键，例如收回文件的文号。"))
 @click.option("--reason", required=True)
 @voucher_options
 @pass_ctx
