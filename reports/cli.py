@@ -67,7 +67,8 @@ def project_details(ctx, project, villages, place, content, standard, start, end
             implementer=implementer, responsible_person=responsible,
             performance_targets=targets, benefit_mechanism=benefit, supervision_phone=phone,
             issuing_unit=issuer)
-    click.echo(f"project {project}: notice details recorded (log entry {row.log_index})")
+    click.echo(_("项目 {project}：公告内容已记录（日志第 {log_index} 条）", project=project,
+                 log_index=row.log_index))
 
 
 @report.command("household-support", help=_("记录明白卡上印的帮扶责任人和电话。"))
@@ -84,7 +85,8 @@ def household_support(ctx, household, cadre, cadre_phone, village_phone, county_
         row = record_household_support(
             s, ctx.actor(s), household_code=household, cadre_name=cadre,
             cadre_phone=cadre_phone, village_phone=village_phone, county_phone=county_phone)
-    click.echo(f"household {household}: card details recorded (log entry {row.log_index})")
+    click.echo(_("农户 {household}：明白卡内容已记录（日志第 {log_index} 条）",
+                 household=household, log_index=row.log_index))
 
 
 @report.command("contact", help=_("记录一个地区的监督举报电话，印在其公告上。"))
@@ -97,7 +99,8 @@ def contact(ctx, region, office, phone):
     from ledger.disclosure.notices import record_contact
     with ctx.session() as s:
         row = record_contact(s, ctx.actor(s), region_code=region, office=office, phone=phone)
-    click.echo(f"supervision phone of {region} recorded (log entry {row.log_index})")
+    click.echo(_("{region} 的监督举报电话已记录（日志第 {log_index} 条）", region=region,
+                 log_index=row.log_index))
 
 
 @report.group("publish", help=_("在审计日志中记录一份公告（第 1 步；然后签署和联署；然后打印）。"))
@@ -109,9 +112,10 @@ def _published(notice, as_json, what):
     emit({"notice_id": notice.id, "log_index": notice.log_index, "kind": notice.kind.value,
           "subject": notice.subject, "rows_digest": notice.rows_digest,
           "display_from": notice.display_from, "display_to": notice.display_to}, as_json,
-         f"{what} recorded as notice #{notice.id}, log entry {notice.log_index}, displayed "
-         f"{notice.display_from} to {notice.display_to}. Next: `fundtrail checkpoint sign`, "
-         "the cosigners `fundtrail checkpoint cosign`, then print it.")
+         _("{what}已记录为公告 #{id}，日志第 {log_index} 条，公示 {start} 至 {end}。下一步："
+           "`fundtrail checkpoint sign`，联署人 `fundtrail checkpoint cosign`，然后打印。",
+           what=what, id=notice.id, log_index=notice.log_index, start=notice.display_from,
+           end=notice.display_to))
 
 
 def _publish(ctx, s, kind, subject, start, days=None):
@@ -135,7 +139,7 @@ def _roll_code(s, roll: str) -> str:
     if found is None and roll.isdigit():
         found = s.execute(select(PaymentRoll.code).where(PaymentRoll.id == int(roll))).scalar()
     if found is None:
-        raise LedgerError(f"payment roll {roll!r} does not exist (give its code or id)")
+        raise LedgerError(_("清册 {roll} 不存在（请给出其编码或编号）", roll=repr(roll)))
     return found
 
 
@@ -158,7 +162,8 @@ def publish_village_notice(ctx, village, project, start, days, as_json):
     with ctx.session() as s:
         notice = _publish(ctx, s, NoticeKind.PROJECT, {"project": project, "village": village},
                           start, days)
-        _published(notice, as_json, f"project notice {project} for {village}")
+        _published(notice, as_json, _("{village} 的项目公告 {project} ", project=project,
+                                      village=village))
 
 
 @publish_group.command("payment-roll", help=_(
@@ -183,7 +188,8 @@ def publish_payment_roll(ctx, village, roll, start, as_json):
             or dt.date.fromisoformat(TODAY)
         subject = {"roll": code, "village": village, "names": ctx.settings.name_display}
         notice = _publish(ctx, s, NoticeKind.ROLL, subject, start)
-        _published(notice, as_json, f"payment roll {subject['roll']} for {village}")
+        _published(notice, as_json, _("{village} 的公示清册 {roll} ", roll=subject["roll"],
+                                      village=village))
 
 
 @publish_group.command("county-annual", help=_("记录县年度资金使用报告。"))
@@ -199,7 +205,7 @@ def publish_county_annual(ctx, county, year, start, days, as_json):
     with ctx.session() as s:
         notice = _publish(ctx, s, NoticeKind.COUNTY_ANNUAL,
                           {"county": county, "year": str(year)}, start, days)
-        _published(notice, as_json, f"annual report {county} {year}")
+        _published(notice, as_json, _("{county} {year} 年度报告", county=county, year=year))
 
 
 @publish_group.command("county-batch", help=_(
@@ -217,10 +223,11 @@ def publish_county_batch(ctx, county, year, start, as_json):
         notices = [_publish(ctx, s, t.kind, t.subject, start) for t in _progress(targets)]
     data = [{"notice_id": n.id, "log_index": n.log_index, "subject": n.subject}
             for n in notices]
-    emit(data, as_json, f"{len(notices)} notices recorded for county {county}. Next: "
-         "`fundtrail checkpoint sign`, the cosigners `fundtrail checkpoint cosign`, then "
-         f"`fundtrail report county-batch --county {county}"
-         f"{f' --year {year}' if year else ''} -o DIR`.")
+    emit(data, as_json, _(
+        "县 {county} 已记录 {n} 份公告。下一步：`fundtrail checkpoint sign`，联署人 "
+        "`fundtrail checkpoint cosign`，然后 `fundtrail report county-batch --county "
+        "{county}{year} -o DIR`。", n=len(notices), county=county,
+        year=f" --year {year}" if year else ""))
 
 
 def _progress(items, total=None):
@@ -239,10 +246,12 @@ def _written(path, pdf, info, as_json):
     Path(path).write_bytes(pdf)
     sha = hashlib.sha256(pdf).hexdigest()
     data = {"file": str(path), "sha256": sha, **info}
-    emit(data, as_json, f"{path} written (sha256 {sha})"
-         + (f"; notice #{info['notice_id']}, log entry {info['log_index']}, checkpoint size "
-            f"{info['checkpoint_size']}" if "notice_id" in info else "")
-         + (f"; hash logged as entry {info['print_entry']}" if "print_entry" in info else ""))
+    emit(data, as_json, _("已写出 {path}（sha256 {sha}）", path=path, sha=sha)
+         + (_("；公告 #{notice_id}，日志第 {log_index} 条，检查点大小 {size}",
+              notice_id=info["notice_id"], log_index=info["log_index"],
+              size=info["checkpoint_size"]) if "notice_id" in info else "")
+         + (_("；哈希已记入第 {entry} 条", entry=info["print_entry"])
+            if "print_entry" in info else ""))
 
 
 def _print_public(ctx, kind, subject, paper, checkpoint_size=None):
@@ -378,7 +387,7 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
                          "" if v["result"] == "not visited" else v["result"]])
     write_private_file(out / "visits.csv", buffer.getvalue().encode("utf-8-sig"))
     emit({"sample": sample_id, "dir": str(out), "visits": files}, as_json,
-         f"{len(files)} household cards and visits.csv written to {out}")
+         _("{n} 张明白卡和 visits.csv 已写入 {out}", n=len(files), out=out))
 
 
 @report.command("county-batch", help=_(
@@ -415,8 +424,9 @@ def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
         _save(out, _progress(results, len(targets)), written, problems)
     (out / "SHA256SUMS").write_text("".join(f"{w['sha256']}  {w['file']}\n" for w in written),
                                     encoding="utf-8")
-    lines = [f"{len(written)} documents written to {out}"]
-    lines += [f"NOT PRINTED {p['file']}: {p['problem']}" for p in problems]
+    lines = [_("{n} 份文件已写入 {out}", n=len(written), out=out)]
+    lines += [_("未打印 {file}：{problem}", file=p["file"], problem=p["problem"])
+              for p in problems]
     emit({"written": written, "problems": problems}, as_json, "\n".join(lines))
     if problems:
         raise click.exceptions.Exit(1)
@@ -461,12 +471,12 @@ def check_qr(ctx, payload, payload_file, policy_file, offline, as_json):
     Exit 0 if both hold, 1 if not."""
     from ledger.disclosure.notices import check_qr_payload
     if bool(payload) == bool(payload_file):
-        raise click.UsageError("give the QR text or --file, one of them")
+        raise click.UsageError(_("请给出二维码文本或 --file，二者之一"))
     text = Path(payload_file).read_text(encoding="utf-8") if payload_file else payload
     path = policy_file or ctx.settings.policy_file
     policy = load_policy(path)
     if policy is None:
-        raise LedgerError(f"no policy file at {path}: the published keys are needed")
+        raise LedgerError(_("{path} 处没有策略文件：需要公布的密钥", path=path))
     if offline:
         result = check_qr_payload(text, policy)
     else:
@@ -474,14 +484,16 @@ def check_qr(ctx, payload, payload_file, policy_file, offline, as_json):
             result = check_qr_payload(text, policy, session=s)
     data = {k: v for k, v in result.__dict__.items() if k != "content"} | {"ok": result.ok}
     if result.ok:
-        message = (f"verified: notice {result.subject} is log entry {result.index} of "
-                   f"{result.origin} (checkpoint size {result.size}, cosigned by "
-                   f"{', '.join(result.witnesses) or 'nobody'}), and its rows match the ledger")
+        message = _("已核验：公告 {subject} 是 {origin} 的日志第 {index} 条（检查点大小 {size}，"
+                    "联署人 {witnesses}），各行与账本一致", subject=result.subject,
+                    index=result.index, origin=result.origin, size=result.size,
+                    witnesses=", ".join(result.witnesses) or _("无人"))
     elif result.proof_verified and result.rows_match is None and not result.problems:
-        message = (f"proof verified: log entry {result.index} of {result.origin}, notice "
-                   f"{result.subject}, rows digest {result.rows_digest} (rows not checked)")
+        message = _("证明已核验：{origin} 的日志第 {index} 条，公告 {subject}，各行摘要 {digest}"
+                    "（未核对各行）", index=result.index, origin=result.origin,
+                    subject=result.subject, digest=result.rows_digest)
     else:
-        message = "NOT VERIFIED: " + "; ".join(result.problems)
+        message = _("未核验：{problems}", problems="; ".join(result.problems))
     emit(data, as_json, message)
     if not result.ok and not (offline and result.proof_verified and not result.problems):
         raise click.exceptions.Exit(1)

@@ -26,8 +26,8 @@ def serve(ctx, host, port, threads):
     except ConfigError as exc:
         raise LedgerError(str(exc)) from None
     if not settings.secure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
-        raise click.UsageError("secure_cookies = false is only allowed on loopback: cookies "
-                               "would travel in clear text")
+        raise click.UsageError(_("secure_cookies = false 只允许用于本机回环地址：否则 cookie "
+                                 "会以明文传输"))
     app = create_app(settings)
     click.echo(_("fundtrail 网页服务：http://{host}:{port}/（按 Ctrl-C 停止）", host=host,
                  port=port))

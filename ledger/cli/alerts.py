@@ -40,9 +40,14 @@ def label_of(kind: str, value: str) -> str:
 
 
 def _line(a: dict) -> str:
-    return (f"#{a['id']:<5} {a['severity']:<8} {a['rule_id']:<7} {a['state']:<13} "
-            f"¥{format_yuan(a['amount_at_risk_fen']):>14}  {a['title_zh']} "
-            f"{a['entity']}: {a['observed']}")
+    chinese = _chinese()
+    return _("#{id:<5} {severity:<8} {rule_id:<7} {state:<13} {amount:>14} 元  {title} "
+             "{entity}：{observed}", id=a["id"],
+             severity=label_of("Severity", a["severity"]) if chinese else a["severity"],
+             rule_id=a["rule_id"],
+             state=label_of("AlertState", a["state"]) if chinese else a["state"],
+             amount=format_yuan(a["amount_at_risk_fen"]),
+             title=a["title_zh"], entity=a["entity"], observed=a["observed"])
 
 
 @alerts.command("scan", help=_(
@@ -116,11 +121,17 @@ def leads_command(ctx, states, as_json):
 
 
 def _lead_line(r: dict) -> str:
-    return (f"#{r['id']:<5} {r['county']} {r['year']} 第{r['rank']}名 (rank {r['rank']}) "
-            f"{r['rule_id']:<7} {r['state']:<13} {r['title_zh']} / {r['title_en']} "
-            f"单位 unit {r['unit']}: {r['observed']}\n"
-            f"       {r['test']} · 统计量 statistic {r['statistic']} · p {r['p_value']} · "
-            f"q {r['q_value']} · n {r['sample_size']} · 参照 reference: {r['reference']}")
+    chinese = _chinese()
+    return _("#{id:<5} {county} {year} 第{rank}名 {rule_id:<7} {state:<13} {title} "
+             "单位 {unit}：{observed}\n"
+             "       {test} · 统计量 {statistic} · p {p_value} · q {q_value} · n {sample_size} · "
+             "参照：{reference}", id=r["id"], county=r["county"], year=r["year"], rank=r["rank"],
+             rule_id=r["rule_id"],
+             state=label_of("AlertState", r["state"]) if chinese else r["state"],
+             title=r["title_zh"] if chinese else f"{r['title_zh']} / {r['title_en']}",
+             unit=r["unit"], observed=r["observed"], test=r["test"],
+             statistic=r["statistic"], p_value=r["p_value"], q_value=r["q_value"],
+             sample_size=r["sample_size"], reference=r["reference"])
 
 
 @alerts.command("show", help=_("一条预警的全部：原因、依据、阈值、观测值、证据、经过。"))
@@ -209,13 +220,18 @@ def rules_command(ctx, as_json):
         rows.append(asdict(rule) | {"confirmed": confirmed, "dismissed": o.get("dismissed", 0),
                                     "open": o.get("open", 0) + o.get("investigating", 0),
                                     "prevented": o.get("prevented", 0)})
+    chinese = _chinese()
     text = "\n".join(
-        f"{r['id']:<7} {r['severity']:<8} {r['method']:<13} confirmed {r['confirmed']:>4} "
-        f"dismissed {r['dismissed']:>4} open {r['open']:>4} prevented {r['prevented']:>4}  "
-        f"{r['title_zh']} / {r['title_en']}" for r in rows)
+        _("{id:<7} {severity:<8} {method:<13} 确认 {confirmed:>4} 驳回 {dismissed:>4} "
+          "未结 {open:>4} 已阻止 {prevented:>4}  {title}", id=r["id"],
+          severity=label_of("Severity", r["severity"]) if chinese else r["severity"],
+          method=r["method"], confirmed=r["confirmed"], dismissed=r["dismissed"],
+          open=r["open"], prevented=r["prevented"],
+          title=r["title_zh"] if chinese else f"{r['title_zh']} / {r['title_en']}")
+        for r in rows)
     if invariants:
-        text += (f"\n不变量 invariants (overdraft, maker–checker, lots, payee outside the "
-                 f"county; no rule scans for them): prevented {invariants}")
+        text += "\n" + _("不变量（透支、经办—复核、资金批次、收款人不在本县；没有规则扫描它们）："
+                         "已阻止 {n}", n=invariants)
     emit(rows, as_json, text)
 
 

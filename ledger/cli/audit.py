@@ -37,7 +37,7 @@ def keygen(ctx, kind, name, out):
     """Create an encrypted signing or cosigning key; print its public (verifier) key."""
     name = name or (ctx.settings.log_origin if kind == "log" else None)
     if not name:
-        raise click.UsageError("--name is required for a cosigner key")
+        raise click.UsageError(_("联署密钥必须给出 --name"))
     try:
         signer = keyfiles.generate_key(out, name=name, kind=kind,
                                        passphrase=_passphrase(ctx, confirm=True))
@@ -426,11 +426,11 @@ def witness_init(state_dir, key_file, log_url, log_keys, policy_file, origin):
     if policy_file:
         keys += [v.vkey for v in load_policy(policy_file).logs]
     if not keys:
-        raise click.UsageError("give the log's key with --log-key or --policy")
+        raise click.UsageError(_("请用 --log-key 或 --policy 给出日志的密钥"))
     names = {k.split("+", 1)[0] for k in keys}
     origin = origin or (names.pop() if len(names) == 1 else None)
     if origin is None:
-        raise click.UsageError("the keys name several logs: say which with --origin")
+        raise click.UsageError(_("这些密钥对应多个日志：请用 --origin 指明是哪一个"))
     keys = [k for k in keys if k.split("+", 1)[0] == origin]
     path = witnesses.init(state_dir, origin=origin, log_url=log_url, log_keys=keys,
                           key_file=str(Path(key_file).resolve()))
@@ -459,7 +459,7 @@ def witness_run(ctx, state_dir, once, every, fresh):
 
     from ledger.audit import witness as witnesses
     if once and every is not None:
-        raise click.UsageError("--once or --every, not both")
+        raise click.UsageError(_("--once 或 --every，不能同时使用"))
     if every is not None and not os.environ.get(ctx.settings.passphrase_env):
         raise LedgerError(f"--every runs unattended: set {ctx.settings.passphrase_env}")
     config = witnesses.load_config(state_dir)

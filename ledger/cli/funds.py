@@ -9,6 +9,7 @@ import click
 
 from ledger.cli.params import (
     emit,
+    kind_label,
     pass_ctx,
     report_transfer,
     to_date,
@@ -20,7 +21,7 @@ from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, lots, periods, posting, receipts
 from ledger.funds.trace import render as render_trace
 from ledger.funds.trace import trace_lot
-from ledger.i18n import _
+from ledger.i18n import N_, _
 from ledger.models import SourceLevel
 
 # ----------------------------------------------------------------------------- recording
@@ -135,7 +136,8 @@ def integrate(ctx, county, doc_number, year, title, function_codes, uses, source
     for item in sources:
         lot_text, sep, amount_text = item.partition("=")
         if not sep or not lot_text.strip().isdigit():
-            raise click.BadParameter(f"{item!r} is not LOT_ID=AMOUNT", param_hint="--source")
+            raise click.BadParameter(_("{item} 不是 LOT_ID=金额 的形式", item=repr(item)),
+                                     param_hint="--source")
         parsed.append((int(lot_text), yuan_to_fen(None, None, amount_text)))
     with ctx.session() as s:
         t = lots.integrate(s, ctx.actor(s), county_code=county, doc_number=doc_number,
@@ -160,22 +162,23 @@ def approve(ctx, transfer_id, file, kind, comment, as_json):
     """Approve a transfer a colleague recorded (maker–checker), or every transfer a file
     recorded (--file FILE --kind KIND), each approved on its own."""
     if (transfer_id is None) == (file is None):
-        raise click.UsageError("give a TRANSFER_ID, or --file FILE --kind KIND")
+        raise click.UsageError(_("请给出 TRANSFER_ID，或 --file FILE --kind KIND"))
     if file is None:
         with ctx.session() as s:
             posting.approve(s, ctx.actor(s), transfer_id, comment)
         emit({"approved": [transfer_id], "unchanged": []}, as_json,
-             f"transfer #{transfer_id} approved")
+             _("转账 #{id} 已审核", id=transfer_id))
         return
     if kind is None:
-        raise click.UsageError("--file needs --kind (the kind the file was imported as)")
+        raise click.UsageError(_("--file 需要 --kind（该文件导入时的类型）"))
     from ledger.imports.approvals import approve_file
     with ctx.session() as s:
         result = approve_file(s, ctx.actor(s), kind, file, comment)
     emit({"kind": kind, "approved": result.approved, "unchanged": result.unchanged}, as_json,
-         f"{kind}: {len(result.approved)} transfers approved, {len(result.unchanged)} "
-         "approved before"
-         + (f" (#{result.approved[0]}–#{result.approved[-1]})" if result.approved else ""))
+         _("{kind}：{approved} 笔转账已审核，{before} 笔此前已审核", kind=kind,
+           approved=len(result.approved), before=len(result.unchanged))
+         + (_("（转账 #{first}–#{last}）", first=result.approved[0], last=result.approved[-1])
+            if result.approved else ""))
 
 
 @click.command("reject", help=_("驳回一笔待审转账，释放其占用的资金。"))
@@ -186,7 +189,7 @@ def reject(ctx, transfer_id, comment):
     """Reject a pending transfer, releasing what it held."""
     with ctx.session() as s:
         posting.reject(s, ctx.actor(s), transfer_id, comment)
-    click.echo(f"transfer #{transfer_id} rejected")
+    click.echo(_("转账 #{id} 已驳回", id=transfer_id))
 
 
 @click.command("reverse", help=_("以记录冲销的方式更正一笔已审核的转账。"))
@@ -217,7 +220,8 @@ def close_period(ctx, period, county_code):
     """Close a fiscal month (YYYY-MM) for the whole ledger, or for one county."""
     with ctx.session() as s:
         periods.close_period(s, ctx.actor(s), period, county_code)
-    click.echo(f"period {period} closed" + (f" for county {county_code}" if county_code else ""))
+    click.echo(_("会计期间 {period} 已结账", period=period)
+               + (_("（县 {county}）", county=county_code) if county_code else ""))
 
 
 # ----------------------------------------------------------------------------- transfers
@@ -238,7 +242,8 @@ def receive(ctx, transfer_id, received_date, memo):
     with ctx.session() as s:
         r = receipts.record_receipt(s, ctx.actor(s), transfer_id, received_date=received_date,
                                     memo=memo)
-        click.echo(f"transfer #{transfer_id} received by {r.region_code} on {received_date}")
+        click.echo(_("转账 #{id} 已由 {region} 登记于 {day} 到账", id=transfer_id,
+                     region=r.region_code, day=received_date))
 
 
 @transfer_group.command("show", help=_(
@@ -261,20 +266,41 @@ def show_transfer(ctx, transfer_id, as_json):
 
 
 def _date_lines(data) -> list[str]:
-    lines = [f"transfer #{data['id']} {data['kind']} {data['amount']} yuan, region "
-             f"{data['region']}, {data['decision'] or 'pending'}",
-             f"posted      {data['effective_date']}"]
+    lines = [_("转账 #{id} {kind} {amount} 元，地区 {region}，{decision}", id=data["id"],
+               kind=kind_label(data["kind"]), amount=data["amount"], region=data["region"],
+               decision=_state(data["decision"] or "pending")),
+             _("记账日期  {day}", day=data["effective_date"])]
     if data["voucher_date"]:
         late = data["posting_delay_days"]
-        lines.append(f"voucher     {data['voucher_date']}"
-                     + (f"  (posted {late} days after its voucher)" if late else ""))
+        lines.append(_("凭证日期  {day}", day=data["voucher_date"])
+                     + (_("（凭证日期后 {days} 天记账）", days=late) if late else ""))
     if data["value_date"]:
-        lines.append(f"value date  {data['value_date']}")
-    lines.append(f"entered     {data['entry_date']}")
+        lines.append(_("起息日期  {day}", day=data["value_date"]))
+    lines.append(_("录入日期  {day}", day=data["entry_date"]))
     if data["received_date"]:
-        lines.append(f"received    {data['received_date']}  ({data['receipt_days']} days "
-                     "after issue)")
+        lines.append(_("到账日期  {day}（印发后 {days} 天）", day=data["received_date"],
+                       days=data["receipt_days"]))
     return lines
+
+
+# A transfer's state as the list and `transfer show` print it: Chinese, or the raw value in
+# English (the word scripts and --json know).
+STATES = {"pending": N_("待审核"), "approved": N_("已通过"), "rejected": N_("已驳回")}
+
+
+def _state(value: str) -> str:
+    from ledger.i18n import DEFAULT_LOCALE, current_locale
+    if current_locale() != DEFAULT_LOCALE or value not in STATES:
+        return value
+    return _(STATES[value])
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """`text` padded to `width` terminal columns (a Chinese character takes two)."""
+    import unicodedata
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    fill = " " * max(0, width - shown)
+    return fill + text if right else text + fill
 
 
 # ----------------------------------------------------------------------------- reading
@@ -292,13 +318,15 @@ def trial_balance(ctx, as_of, as_json):
     data = {"as_of": as_of, "balanced": tb.balanced, "total_debits_fen": tb.total_debits,
             "total_credits_fen": tb.total_credits, "unbalanced_lots": tb.unbalanced_lots,
             "accounts": [asdict(r) | {"balance": r.balance} for r in tb.rows]}
-    lines = [f"{'lot':<34} {'account':<32} {'debits':>18} {'credits':>18}"]
+    lines = [f"{_pad(_('资金批次'), 34)} {_pad(_('账户（类型:持有方）'), 32)} "
+             f"{_pad(_('借方（元）'), 18, True)} {_pad(_('贷方（元）'), 18, True)}"]
     for r in tb.rows:
         lines.append(f"{r.lot[:34]:<34} {(r.kind + ':' + r.holder)[:32]:<32} "
                      f"{format_yuan(r.debits):>18} {format_yuan(r.credits):>18}")
-    lines.append(f"{'total':<67} {format_yuan(tb.total_debits):>18} "
+    lines.append(f"{_pad(_('总计'), 67)} {format_yuan(tb.total_debits):>18} "
                  f"{format_yuan(tb.total_credits):>18}")
-    lines.append("balanced" if tb.balanced else f"NOT BALANCED: lots {tb.unbalanced_lots}")
+    lines.append(_("借贷平衡") if tb.balanced
+                 else _("借贷不平衡：批次 {lots}", lots=tb.unbalanced_lots))
     emit(data, as_json, "\n".join(lines))
     if not tb.balanced:
         raise click.exceptions.Exit(1)
@@ -319,7 +347,7 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
         rows = balances.account_balances(s, actor, as_of, lot_id, kinds or None)
     data = [asdict(r) | {"balance": r.balance} for r in rows]
     text = "\n".join(f"{r.lot[:34]:<34} {r.kind + ':' + r.holder:<32} "
-                     f"{format_yuan(r.balance):>18}" for r in rows) or "no postings"
+                     f"{format_yuan(r.balance):>18}" for r in rows) or _("没有记账记录")
     emit(data, as_json, text)
 
 
@@ -357,7 +385,10 @@ def transfer_list(ctx, pending, region, key_prefix, limit, as_json):
         rows = list_transfers(s, actor, region=region, pending_only=pending,
                               key_prefix=key_prefix, limit=limit)
     data = [asdict(r) | {"amount": format_yuan(r.amount_fen)} for r in rows]
-    lines = [f"#{r.id:<6} {r.state:<8} {r.kind:<13} {format_yuan(r.amount_fen):>16} 元 "
-             f"{r.effective_date}  lot {r.lot_id}  {r.region_code}  by {r.recorded_by}  "
-             f"key {r.key}" + (f"  {r.memo}" if r.memo else "") for r in rows]
-    emit(data, as_json, "\n".join(lines) or ("nothing pending" if pending else "no transfers"))
+    lines = [_("#{id:<6} {state:<8} {kind:<13} {amount:>16} 元 {day}  批次 {lot}  {region}  "
+               "录入人 {by}  凭证号 {key}", id=r.id, state=_state(r.state),
+               kind=kind_label(r.kind), amount=format_yuan(r.amount_fen),
+               day=r.effective_date, lot=r.lot_id, region=r.region_code, by=r.recorded_by,
+               key=r.key) + (f"  {r.memo}" if r.memo else "") for r in rows]
+    emit(data, as_json, "\n".join(lines)
+         or (_("没有待审核的转账") if pending else _("没有转账")))

@@ -141,9 +141,12 @@ def key_list(ctx, username, as_json):
                 "pending": [{"request": r.id, "action": r.action, "username": r.username,
                              "key_id": r.key_id, "requested_by": r.requested_by}
                             for r in pending]}
-    lines = [f"{d['username']:<20} {d['key_id']:<26} {d['kind']:<8} "
-             f"{'revoked ' + d['revoked_at'] if d['revoked_at'] else 'valid'} "
-             f"(by {d['requested_by']}, approved by {d['approved_by']})" for d in data["keys"]]
-    lines += [f"pending #{d['request']}: {d['action']} {d['key_id']} of {d['username']} "
-              f"(asked by {d['requested_by']})" for d in data["pending"]]
-    emit(data, as_json, "\n".join(lines) or "no keys")
+    lines = [_("{username:<20} {key_id:<26} {kind:<8} {state}（申请人 {by}，批准人 {approver}）",
+               username=d["username"], key_id=d["key_id"], kind=d["kind"],
+               state=(_("已撤销于 {at}", at=d["revoked_at"]) if d["revoked_at"]
+                      else _("有效")),
+               by=d["requested_by"], approver=d["approved_by"]) for d in data["keys"]]
+    lines += [_("待批准 #{request}：{action} {username} 的 {key_id}（申请人 {by}）",
+                request=d["request"], action=d["action"], key_id=d["key_id"],
+                username=d["username"], by=d["requested_by"]) for d in data["pending"]]
+    emit(data, as_json, "\n".join(lines) or _("没有密钥"))

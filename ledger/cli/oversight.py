@@ -12,11 +12,20 @@ from ledger.cli.params import emit, load_policy, pass_ctx, to_date
 from ledger.core.errors import LedgerError
 from ledger.core.files import write_private_file
 from ledger.core.pii import PiiVault
-from ledger.i18n import _
+from ledger.i18n import N_, _
 from ledger.models.oversight import ComplaintChannel, ComplaintSubject, SampleStrata, VisitOutcome
 from ledger.oversight import complaints, sampling
 
 TODAY = dt.date.today().isoformat()
+
+
+# A visit's outcome as `sample visit` confirms it in Chinese (English: the option's word).
+OUTCOMES = {"confirmed": N_("属实"), "discrepancy": N_("不符")}
+
+
+def _chinese() -> bool:
+    from ledger.i18n import DEFAULT_LOCALE, current_locale
+    return current_locale() == DEFAULT_LOCALE
 
 
 def _found(found: bool) -> None:
@@ -48,7 +57,7 @@ def complaint_group():
 def complaint_file(ctx, channel, kind, code, summary, name, phone, received_on, as_json):
     """Record a complaint and print its receipt number. Without --as: filed by the public."""
     if phone and not name:
-        raise click.UsageError("--phone needs --name: an anonymous complaint has no phone")
+        raise click.UsageError(_("--phone 需要 --name：匿名投诉没有电话"))
     vault = PiiVault.from_env()
     with ctx.session() as s:
         actor = ctx.actor(s) if ctx.username else None
@@ -173,8 +182,9 @@ def complaint_substantiated(ctx, county, as_json):
     with ctx.session() as s:
         rows = complaints.substantiated_complaints(s, county)
     emit(rows, as_json, "\n".join(
-        f"complaint {r['id']}: {r['subject_kind']} {r['subject_code']}, closed {r['closed_on']}"
-        for r in rows) or "none")
+        _("投诉 {id}：{kind} {code}，{closed} 办结", id=r["id"], kind=r["subject_kind"],
+          code=r["subject_code"], closed=r["closed_on"])
+        for r in rows) or _("无"))
 
 
 @complaint_group.command("stats", help=_("一个县的公开数字：收到、按时答复、查实。"))
@@ -187,12 +197,14 @@ def complaint_stats(ctx, county, year, as_of, as_json):
     """Public numbers for a county: received, answered on time, substantiated."""
     with ctx.session() as s:
         data = complaints.complaint_stats(s, county, year, as_of)
-    emit(data, as_json, (
-        f"{data['county_name']} ({county}){' ' + str(year) if year else ''}: "
-        f"{data['received']} received, {data['answered']} answered "
-        f"({data['answered_on_time']} on time), {data['closed']} closed "
-        f"({data['closed_on_time']} on time), {data['substantiated']} substantiated, "
-        f"{data['open_overdue']} open past their deadline"))
+    emit(data, as_json, _(
+        "{name}（{county}）{year}：收到 {received} 件，答复 {answered} 件（按时 {answered_on_time} "
+        "件），办结 {closed} 件（按时 {closed_on_time} 件），查实 {substantiated} 件，"
+        "{open_overdue} 件超期未结", name=data["county_name"], county=county,
+        year=" " + str(year) if year else "", received=data["received"],
+        answered=data["answered"], answered_on_time=data["answered_on_time"],
+        closed=data["closed"], closed_on_time=data["closed_on_time"],
+        substantiated=data["substantiated"], open_overdue=data["open_overdue"]))
 
 
 # ----------------------------------------------------------------------------- samples
@@ -208,7 +220,7 @@ def _risk_codes(path: str | None) -> set[str]:
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise LedgerError(f"{path}: cannot read the risk file: {exc}") from None
+        raise LedgerError(_("{path}：无法读取风险文件：{exc}", path=path, exc=exc)) from None
     codes = {line.split(",")[0].strip() for line in lines}
     return {c for c in codes if c and not c.startswith("#")} - {"household_code", "户编码"}
 
@@ -232,7 +244,7 @@ def sample_commit(ctx, county, size, strata, risk_file, beacon_name, policy_file
     if beacon_name:
         policy = _policy(ctx, policy_file)
         if policy is None or beacon_name not in policy.witnesses:
-            raise LedgerError(f"--beacon {beacon_name}: not a witness of the policy file")
+            raise LedgerError(_("--beacon {name}：不是策略文件中的见证者", name=beacon_name))
         beacon = {"witness": beacon_name,
                   "vkey": policy.witnesses[beacon_name].verifier.vkey}
     with ctx.session() as s:
@@ -242,9 +254,9 @@ def sample_commit(ctx, county, size, strata, risk_file, beacon_name, policy_file
                                      policy_text=_policy_text(ctx, policy_file))
     data = {"id": row.id, "log_index": row.log_index, "frame_digest": row.frame_digest,
             "size": row.size}
-    emit(data, as_json, f"sample {row.id} committed at log entry {row.log_index} (frame "
-         f"{row.frame_digest[:16]}…); now `fundtrail checkpoint sign`, then "
-         f"`fundtrail sample draw {row.id}`")
+    emit(data, as_json, _("样本 {id} 已承诺于日志第 {log_index} 条（抽样框 {frame}…）；接下来 "
+                          "`fundtrail checkpoint sign`，然后 `fundtrail sample draw {id}`",
+                          id=row.id, log_index=row.log_index, frame=row.frame_digest[:16]))
 
 
 def _policy(ctx, path):
@@ -270,8 +282,8 @@ def sample_draw(ctx, commitment_id, checkpoint_file, policy_file):
         row = sampling.draw_sample(s, ctx.actor(s), commitment_id,
                                    policy_text=_policy_text(ctx, policy_file),
                                    checkpoint_note=note)
-    click.echo(f"sample {commitment_id}: {len(row.households)} households drawn from "
-               f"checkpoint {row.checkpoint_size} (`fundtrail sample visits {commitment_id}`)")
+    click.echo(_("样本 {id}：依据检查点 {size} 抽取 {n} 户（`fundtrail sample visits {id}`）",
+                 id=commitment_id, n=len(row.households), size=row.checkpoint_size))
 
 
 @sample_group.command("visits", help=_("走访名单：农户、村、户主、目前的结果。"))
@@ -294,8 +306,7 @@ def sample_visits(ctx, commitment_id, csv_file, as_json):
         write_private_file(csv_file, buffer.getvalue().encode("utf-8-sig"))
     text = "\n".join(f"{r['stratum']:<22} {r['household']:<14} {r['village_name']} "
                      f"{r['head']}  [{r['result']}]" for r in rows)
-    emit(rows, as_json, text + "\nHousehold cards (明白卡) for the visits come from the "
-         "reports module's household-card report.")
+    emit(rows, as_json, text + "\n" + _("走访所用的明白卡由报表模块的明白卡报表生成。"))
 
 
 @sample_group.command("visit", help=_("记录走访一户抽中农户的结果。"))
@@ -309,11 +320,12 @@ def sample_visits(ctx, commitment_id, csv_file, as_json):
 def sample_visit(ctx, commitment_id, household, outcome, details, day):
     """Record the result of visiting a drawn household."""
     if outcome is None:
-        raise click.UsageError("say --confirmed or --discrepancy")
+        raise click.UsageError(_("请指明 --confirmed 或 --discrepancy"))
     with ctx.session() as s:
         sampling.record_visit(s, ctx.actor(s), commitment_id, household,
                               outcome=VisitOutcome(outcome), details=details, visited_on=day)
-    click.echo(f"sample {commitment_id}: {household} {outcome}")
+    click.echo(_("样本 {id}：{household} {outcome}", id=commitment_id, household=household,
+                 outcome=_(OUTCOMES[outcome]) if _chinese() else outcome))
 
 
 @sample_group.command("discrepancies", help=_("走访发现不符的农户；有则退出码为 1。"))
@@ -325,8 +337,9 @@ def sample_discrepancies(ctx, county, as_json):
     with ctx.session() as s:
         rows = sampling.discrepancies(s, county)
     emit(rows, as_json, "\n".join(
-        f"sample {r['sample']} {r['household']} ({r['visited_on']}): {r['details']}"
-        for r in rows) or "no discrepancies")
+        _("样本 {sample} {household}（{day}）：{details}", sample=r["sample"],
+          household=r["household"], day=r["visited_on"], details=r["details"])
+        for r in rows) or _("没有不符"))
     _found(bool(rows))
 
 
@@ -347,9 +360,8 @@ def sample_publish(ctx, commitment_id, out_dir):
     out.mkdir(parents=True, exist_ok=True)
     (out / "frame.json").write_bytes(frame.encode("utf-8"))
     (out / "checkpoint.txt").write_text(note, encoding="utf-8")
-    click.echo(f"written {out / 'frame.json'} and {out / 'checkpoint.txt'}; check with "
-               f"`python -m ledger.oversight.sampling_verify {out / 'frame.json'} "
-               f"{out / 'checkpoint.txt'}`")
+    click.echo(_("已写出 {frame} 和 {note}；核对：`python -m ledger.oversight.sampling_verify "
+                 "{frame} {note}`", frame=out / "frame.json", note=out / "checkpoint.txt"))
 
 
 @sample_group.command("verify", help=_("依据公布的抽样框和检查点重算样本。"))
@@ -380,12 +392,11 @@ def sample_verify(ctx, frame_file, checkpoint_file, policy_file, commitment_id, 
     signed = policy_file is not None
     data = {"seed": seed.hex(), "visits": visits, "matches_ledger": same,
             "signatures_checked": signed}
-    text = "\n".join([f"seed {seed.hex()}"] + [f"{v['stratum']}\t{v['rank']}\t{v['household']}"
-                                              for v in visits])
+    text = "\n".join([_("种子 {seed}", seed=seed.hex())]
+                     + [f"{v['stratum']}\t{v['rank']}\t{v['household']}" for v in visits])
     if same is not None:
-        text += "\nthe ledger's draw " + ("matches" if same else "DIFFERS")
+        text += "\n" + (_("与账本中的抽取一致") if same else _("与账本中的抽取不一致"))
     if not signed:
-        text += ("\nNOT VERIFIED: no --policy, so the checkpoint's signatures were not "
-                 "checked")
+        text += "\n" + _("未核验：没有 --policy，检查点的签名未经核对")
     emit(data, as_json, text)
     _found(same is False or not signed)

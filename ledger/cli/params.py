@@ -101,9 +101,8 @@ class Context:
         name of someone who has no valid key here is refused when its entry is written, so
         the whole command rolls back. Reading needs no key."""
         if not self.username:
-            raise click.UsageError("this command changes the books: say who you are with "
-                                   "--as USERNAME (or FUNDTRAIL_USER) and sign with your key "
-                                   "(--key-file FILE)")
+            raise click.UsageError(_("此命令会改动账目：请用 --as USERNAME（或 FUNDTRAIL_USER）"
+                                     "说明你是谁，并用你的密钥签名（--key-file FILE）"))
         key = self.private_key()
         from ledger.audit.log import install_signer
         from ledger.org import regions
@@ -149,7 +148,8 @@ def to_date(_ctx, _param, value):
     try:
         return dt.date.fromisoformat(nfkc(value))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2024-03-31") from None
+        raise click.BadParameter(_("{value} 不是 2024-03-31 这样的日期",
+                                   value=repr(value))) from None
 
 
 def yuan_to_fen(_ctx, _param, value):

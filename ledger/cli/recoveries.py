@@ -123,9 +123,9 @@ def loan_add(ctx, code, household, bank, principal, rate_text, start, months, as
 
 
 def _basis_points(text: str) -> int:
-    whole, _, frac = text.strip().rstrip("%").partition(".")
+    whole, _dot, frac = text.strip().rstrip("%").partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 2:
-        raise click.BadParameter(f"{text!r} is not a rate like 4.35 (at most two decimals)",
+        raise click.BadParameter(_("{rate} 不是 4.35 这样的利率（至多两位小数）", rate=repr(text)),
                                  param_hint="--rate")
     return int(whole) * 100 + int((frac + "00")[:2])
 

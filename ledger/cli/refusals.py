@@ -16,8 +16,8 @@ def refusals():
 def _line(r: dict) -> str:
     where = f" {r['file']} 第{r['line']}行" + (f" {r['column']}" if r["column"] else "") \
         if r["file"] else ""
-    amount = f"¥{r['amount']}" if r["amount"] is not None else "—"
-    rule = r["rule_id"] or "不变量 invariant"
+    amount = _("{amount} 元", amount=r["amount"]) if r["amount"] is not None else "—"
+    rule = r["rule_id"] or _("不变量")
     return (f"#{r['id']:<5} {r['attempted_at'][:19]} {r['user']:<12} {r['kind_label']:<14} "
             f"{r['code_label']}（{r['code']}，{rule}） {r['region']} "
             f"{r['source'] or ''}→{r['target'] or ''} {amount:>14} 日期 {r['date'] or '—'} "
@@ -37,5 +37,4 @@ def list_command(ctx, region, since, as_json):
     from ledger.funds.refusals_log import list_refused
     with ctx.session() as s:
         rows = list_refused(s, ctx.actor(s), region=region, since=since)
-    emit(rows, as_json, "\n".join(_line(r) for r in rows) or "没有被拒绝的尝试 (no refused "
-                                                              "attempts)")
+    emit(rows, as_json, "\n".join(_line(r) for r in rows) or _("没有被拒绝的尝试"))
