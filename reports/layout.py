@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 import segno
 import segno.consts
 import segno.encoder
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A3, A4
@@ -292,13 +293,39 @@ def _numbered_canvas(footer_text: str, styles: Styles, paper: Paper):
     return NumberedCanvas
 
 
+def _tables_in_font(flowables, font: str) -> None:
+    """Give every table and chart of the story (nested ones too) our font as the font it
+    starts in. A table selects its cells' font before drawing them even when every cell is a
+    paragraph with its own, and a chart (a reportlab Drawing) sets its initial font before its
+    first shape; left alone both are reportlab's default, Helvetica, which is then listed in
+    the page's fonts without being embedded."""
+    for flowable in flowables:
+        if isinstance(flowable, Drawing):
+            flowable.initialFontName = font
+        if isinstance(flowable, Table):
+            flowable.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font)]))
+            for row in flowable._cellvalues:
+                for cell in row:
+                    _tables_in_font(cell if isinstance(cell, (list, tuple)) else [cell], font)
+        inner = getattr(flowable, "_content", None)   # KeepTogether and its kind
+        if isinstance(inner, (list, tuple)):
+            _tables_in_font(inner, font)
+
+
 def render(story: list, paper: Paper, title: str, footer_text: str, styles: Styles) -> bytes:
     """Lay out the story and return the PDF bytes (identical for identical input)."""
+    _tables_in_font(story, styles.font)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=paper.size, leftMargin=MARGIN, rightMargin=MARGIN,
                             topMargin=MARGIN, bottomMargin=MARGIN + paper.footer_height,
                             title=title, author="fundtrail", creator="fundtrail",
-                            subject=title, invariant=1)
+                            subject=title, invariant=1,
+                            # reportlab starts every page in Helvetica, one of the 14 fonts a
+                            # PDF may name without embedding; the page's preamble then lists
+                            # it in the page's fonts, unembedded, even where no text uses it.
+                            # Starting in our embedded TrueType keeps every font embedded
+                            # (tests/reports/test_fonts_embedded.py reads it with pdffonts).
+                            initialFontName=styles.font)
     doc.build(story, canvasmaker=_numbered_canvas(footer_text, styles, paper))
     return buffer.getvalue()
 

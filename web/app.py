@@ -151,8 +151,9 @@ def _security_headers(app: Flask) -> None:
               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
     # The passkey pages (web/views/passkeys.py, web/confirm.py) run one same-origin script,
     # web/static/passkey.js, and the QR's verify page (web/views/verify.py) its module
-    # web/static/notice-check.js with the vendored noble libraries; every other page runs
-    # none. Inline script stays refused.
+    # web/static/notice-check.js with the vendored noble libraries, and the staff home and
+    # flow chart (web/views/staff.py) the vendored ECharts with web/static/charts.js; every
+    # other page runs none. Inline script stays refused.
     with_script = policy.replace("script-src 'none'", "script-src 'self'")
     secure = app.config["SESSION_COOKIE_SECURE"]
 

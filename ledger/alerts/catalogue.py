@@ -20,9 +20,10 @@ from ledger.alerts import (
     rules_stats,
 )
 from ledger.alerts.entry import Rule, RuleEntry, Setting
+from ledger.i18n import N_
 
-DISCLAIMER = ("这是需要核实的风险提示，不是结论。 This is a risk signal to verify, not a finding "
-              "of misuse.")
+# Translated where shown (ledger.alerts.service.show_alert).
+DISCLAIMER = N_("这是需要核实的风险提示，不是结论。")
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 METHODS = ("deterministic", "fuzzy", "statistical", "recorded")

@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, or_, select
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
 from ledger.alerts.rules_identity import OFFICIAL_MAX_DEGREE, RELATION_DEGREE
+from ledger.i18n import N_
 from ledger.models import (
     Account,
     AccountKind,
@@ -46,15 +47,13 @@ DIV02_REQUIRE_REGISTER = Setting(
     "true: every project payment to a contractor must be on a register")
 
 
-@rule("DIV-02", "向项目外单位支付", "Payee not among the project's approved payees",
+@rule("DIV-02", N_("向项目外单位支付"), "Payee not among the project's approved payees",
       severity="high", method="deterministic",
-      why="Project money went to a contractor the project never awarded the work to (or before "
-          "the award): the way project funds are steered to other people's businesses "
-          "(挤占挪用).",
-      basis="Project library and tender rules (中标/合同单位); anchors §7 DIV-02; approved "
-            "payees from the register `approved_payees` (source and snapshot named)",
-      next_action="Ask for the contract and award notice; hold further payments to the payee "
-                  "until the award is shown.",
+      why=N_("项目资金付给了项目从未授予工程的承包方（或在授予之前付款）：把项目资金引向他人企业的"
+             "方式（挤占挪用）。"),
+      basis=N_("项目库与招投标规定（中标／合同单位）；anchors §7 DIV-02；核准收款人取自登记册 appro"
+               "ved_payees（注明来源和快照日期）"),
+      next_action=N_("调取合同和中标通知书；在出示授予文件之前暂停向该收款人付款。"),
       settings=(DIV02_REQUIRE_REGISTER,))
 def div02_payee_not_approved(ctx: ScanContext) -> list[Finding]:
     """A project paid a contract party (a business, person or government unit) that its
@@ -150,14 +149,14 @@ OPERATOR_ROLES = Setting(
     "operator (经营者) may be paid to their own account")
 
 
-@rule("DIV-03", "资金转入非受益人个人账户", "Payment into a personal account not a beneficiary's",
+@rule("DIV-03", N_("资金转入非受益人个人账户"),
+      "Payment into a personal account not a beneficiary's",
       severity="critical", method="deterministic",
-      why="Fund money was paid into a private person's account whose holder is not a registered "
-          "poor-household member: how funds are kept off the books or pocketed.",
-      basis="CNAO 2017: 使用个人账户管理扶贫资金、虚列支出 (china-fund-rules §D11); payee "
-            "accounts from the register `payee_accounts`",
-      next_action="Freeze further payments; obtain the bank statement of the account and "
-                  "identify its holder; recover (追回) if the money did not reach the work.",
+      why=N_("资金付入了一个私人账户，其户主不是登记的贫困户成员：账外存放或侵占资金的方式。"),
+      basis=N_("审计署2017：使用个人账户管理扶贫资金、虚列支出（china-fund-rules §D11）；收款账户取"
+               "自登记册 payee_accounts"),
+      next_action=N_("冻结后续付款；调取该账户的银行流水并查明户主；资金未用于项目的予以追回（追回"
+                     "）。"),
       settings=(OPERATOR_ROLES,))
 def div03_personal_account(ctx: ScanContext) -> list[Finding]:
     """A payee other than a household paid into a personal account (个人账户) that is not its
@@ -284,16 +283,13 @@ def _industries(s) -> dict[str, tuple]:
     return out
 
 
-@rule("DIV-04", "收款单位行业与项目不符", "Vendor's industry does not fit the project",
+@rule("DIV-04", N_("收款单位行业与项目不符"), "Vendor's industry does not fit the project",
       severity="medium", method="deterministic",
-      why="Project money went to a business whose registered industry has nothing to do with "
-          "what the money was for (a road paid to a restaurant): the way spending is dressed "
-          "up as project costs (虚列项目支出, 挤占挪用).",
-      basis="GB/T 4754-2017 industry of the business registry (市场主体登记 行业代码) against the "
-            "payment's use; anchors §7 (vendor unrelated to the project); fit table "
-            "`div04_industry_fit`",
-      next_action="Ask for the contract, invoice and delivery records; check what the vendor "
-                  "actually supplied.",
+      why=N_("项目资金付给了一家登记行业与资金用途毫不相干的企业（修路的钱付给饭店）：把支出包装成"
+             "项目成本的方式（虚列项目支出、挤占挪用）。"),
+      basis=N_("GB/T 4754-2017 市场主体登记的行业代码与付款用途对照；anchors §7（供应商与项目无关）"
+               "；对照表 div04_industry_fit"),
+      next_action=N_("调取合同、发票和交货记录；核实该供应商实际提供了什么。"),
       settings=(DIV04_INDUSTRY_FIT,))
 def div04_industry_misfit(ctx: ScanContext) -> list[Finding]:
     """A business payee (by its credit code, else its exact name, on the business registry)
@@ -371,14 +367,13 @@ DIV05_RETURN_WORDS = Setting(
     "words of the bank's memo (摘要) that mark a legitimate return: a recovery")
 
 
-@rule("DIV-05", "资金回流", "Money flowing back to the payer",
+@rule("DIV-05", N_("资金回流"), "Money flowing back to the payer",
       severity="high", method="deterministic",
-      why="Money paid out came back from the payee to the paying unit, a unit below it, or an "
-          "official over it within days: a kickback, a fake expense or a cash pool (小金库).",
-      basis="Anchors §7 DIV-05 (回流, 30 days); bank statements from the register `unit_receipts`; "
-            "recoveries (追回) excepted",
-      next_action="Obtain both vouchers and the bank statement; ask the payee why it paid back; "
-                  "trace where the money went next.",
+      why=N_("付出的资金在几天之内从收款人回到付款单位、其下级单位或对其有管辖权的干部：回扣、虚假"
+             "支出或小金库（小金库）。"),
+      basis=N_("anchors §7 DIV-05（回流，30天）；银行流水取自登记册 unit_receipts；追回款（追回）除"
+               "外"),
+      next_action=N_("调取两边的凭证和银行流水；询问收款人为何回款；追查资金的下一步去向。"),
       settings=(DIV05_WINDOW_DAYS, DIV05_RETURN_WORDS, OFFICIAL_MAX_DEGREE))
 def div05_money_back(ctx: ScanContext) -> list[Finding]:
     """Money from a payee back into the paying county (or a unit below it), or into the

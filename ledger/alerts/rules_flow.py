@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select
 
 from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
+from ledger.i18n import N_
 from ledger.models import (
     Account,
     AccountKind,
@@ -56,13 +57,11 @@ FLW01_MIN_SHARE_PERCENT = Setting("flw01_min_share_percent", 95,
                                   "share that counts as passed down (CNAO practice)")
 
 
-@rule("FLW-01", "资金未及时下达", "Funds not passed down in time",
+@rule("FLW-01", N_("资金未及时下达"), "Funds not passed down in time",
       severity="medium", method="deterministic",
-      why="Money held at a level instead of reaching counties delays projects and invites "
-          "diversion (滞留).",
-      basis="预算法 art. 52(3)(4): province 30 days, lower levels 30/60 days",
-      next_action="Ask the unit for the pass-down document; check whether the lot is an exempt "
-                  "instalment.",
+      why=N_("资金滞留在某一级而未下达到县，会拖延项目并为挪用留下空间（滞留）。"),
+      basis=N_("预算法第五十二条第三、四款：省级30日内，下级30日／60日内"),
+      next_action=N_("向该单位索取资金下达文件；核实该批次是否属于可分期下达的情形。"),
       settings=(FLW01_PROVINCE_DAYS, FLW01_LOWER_DAYS, FLW01_MIN_SHARE_PERCENT))
 def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
     """A province (city) unit that passed less than the share of a lot down within its days of
@@ -131,12 +130,10 @@ FLW02_CRITICAL_DAYS = Setting("flw02_critical_days", 730,
                               "idle more than two years: critical (CNAO 闲置2年以上)")
 
 
-@rule("FLW-02", "资金闲置", "Idle earmarked balance", severity="high", method="deterministic",
-      why="A balance with no outflow for a year is what audits report as idle (闲置); two years "
-          "means it should be taken back for pooled use.",
-      basis="CNAO audit categories 闲置1年以上/2年以上; 国发〔2015〕35号 on carry-over",
-      next_action="Ask why the money is idle; propose recovery to the pooled account if ≥ 2 "
-                  "years.",
+@rule("FLW-02", N_("资金闲置"), "Idle earmarked balance", severity="high", method="deterministic",
+      why=N_("一年没有支出的余额就是审计所说的闲置资金（闲置）；闲置两年应收回统筹使用。"),
+      basis=N_("审计署审计分类“闲置1年以上／2年以上”；国发〔2015〕35号关于结转结余资金的规定"),
+      next_action=N_("询问资金闲置的原因；闲置满2年的，提出收回统筹账户的建议。"),
       settings=(FLW02_HIGH_DAYS, FLW02_CRITICAL_DAYS))
 def flw02_idle_balance(ctx: ScanContext) -> list[Finding]:
     s, cfg = ctx.session, ctx.settings
@@ -212,13 +209,12 @@ DIV01_ALLOWED_PHRASES = Setting(
     "the text before the words are looked for")
 
 
-@rule("DIV-01", "超范围/负面清单支出", "Spending on a prohibited use",
+@rule("DIV-01", N_("超范围/负面清单支出"), "Spending on a prohibited use",
       severity="high", method="deterministic",
-      why="Special funds may not pay wages, bonuses, buildings, vehicles, debts or image "
-          "projects (负面清单); the wording or code of this payment points there.",
-      basis="财农〔2017〕8号 negative list; DOMAIN.md §3 administrative codes 2130501–03, 2130550",
-      next_action="Request the invoice and contract; hold further payments to the payee until "
-                  "cleared.",
+      why=N_("专项资金不得用于工资、奖金、楼堂馆所、车辆、偿还债务或形象工程（负面清单）；这笔支付"
+             "的摘要或科目指向这些用途。"),
+      basis=N_("财农〔2017〕8号负面清单；DOMAIN.md 第3节行政科目 2130501–03、2130550"),
+      next_action=N_("调取发票和合同；在查清之前暂停向该收款人继续付款。"),
       settings=(PROHIBITED_FUNCTION_CODES, PROHIBITED_ECONOMIC_CODES, PROHIBITED_KEYWORDS,
                 DIV01_ALLOWED_PHRASES))
 def div01_prohibited_use(ctx: ScanContext) -> list[Finding]:
@@ -282,11 +278,11 @@ def _project_payments(ctx):
     return by_project
 
 
-@rule("E1", "项目未批复即支付", "Paid before the project was approved",
+@rule("E1", N_("项目未批复即支付"), "Paid before the project was approved",
       severity="high", method="deterministic",
-      why="Money reached a project before it was approved in the project library (未入库即支付).",
-      basis="Project-library rules (项目库管理); china-fund-rules §E1",
-      next_action="Check the library record and approval document; stop payments until approved.",
+      why=N_("项目尚未在项目库中批复，资金已经拨付（未入库即支付）。"),
+      basis=N_("项目库管理规定；china-fund-rules §E1"),
+      next_action=N_("核对项目库记录和批复文件；批复前停止付款。"),
       settings=())
 def e1_before_approval(ctx: ScanContext) -> list[Finding]:
     approved = _approval_dates(ctx.session)
@@ -309,13 +305,11 @@ E2_NOTICE_DAYS = Setting("e2_notice_days", 10,
                          "village project notice, at least 10 days (S6)")
 
 
-@rule("E2", "公示期未满即支付", "Paid before the notice period ended",
+@rule("E2", N_("公示期未满即支付"), "Paid before the notice period ended",
       severity="high", method="deterministic",
-      why="A project must be on the village board for the full period before work and payment "
-          "start, so villagers can object.",
-      basis="指导意见 art. 4(2): notices at least 10 days; display dates from the project "
-            "notices (project_notices)",
-      next_action="Ask for the notice record and photos of the board; check for objections.",
+      why=N_("项目在开工和付款之前必须在村务公开栏公示满期，让村民可以提出异议。"),
+      basis=N_("指导意见第四条第二款：公示不少于10天；公示日期取自项目公告记录（project_notices）"),
+      next_action=N_("调取公示记录和公示栏照片；核查有无异议。"),
       settings=(E2_NOTICE_DAYS,))
 def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
     """A project paid before a publicity notice (公示) of it had been displayed for the full
@@ -395,17 +389,16 @@ E3_WORKING_DAYS = Setting(
     "[alerts] sets this")
 
 
-@rule("E3", "清册公示期未满即审核", "Roll approved before its window, counted from the recording",
+@rule("E3", N_("清册公示期未满即审核"),
+      "Roll approved before its window, counted from the recording",
       severity="high", method="recorded",
-      why="A roll's publication was recorded with an earlier date (补记公示) and the roll was "
-          "approved before the publicity window, counted from the day the publication was "
-          "recorded, had passed: the typed dates satisfy the window, the ledger's own days do "
-          "not. A county loading its past rolls does this for every one; a clerk who types a "
-          "month-old date to skip the board does it once (issue 19, attack 4).",
-      basis="Roll publicity (公示) of at least the county's working days before approval; the "
-            "recording days are the audit log's (ledger.core.clock), never typed",
-      next_action="Ask for the photos and minutes of the village board for the typed dates; a "
-                  "history load is confirmed by its loader, a skipped board is a finding.",
+      why=N_("清册的公示以较早的日期补记（补记公示），并在从补记之日起算的公示期届满前审核：填写的"
+             "日期满足公示期，账本自己记录的日期不满足。县里补录往年清册时每本都会如此；经办人填写"
+             "一个月前的日期来跳过公示栏，则只会有一次（第19号问题，攻击4）。"),
+      basis=N_("清册在审核前公示不少于本县规定的工作日；记录日取自审计日志（ledger.core.clock），不"
+               "能手工填写"),
+      next_action=N_("调取所填日期期间村务公开栏的照片和会议记录；历史补录由补录人确认，跳过公示的"
+                     "按问题处理。"),
       settings=(E3_WORKING_DAYS,),
       not_planted="a fact the ledger recorded (the days its log stamped), not a detection to "
                   "score: the demo records every roll step on its day, as a county using the "
@@ -683,12 +676,11 @@ DUP_SETTINGS = (DUPLICATE_WINDOW_DAYS, DUP_RECURRING_MIN_COUNT, DUP_RECURRING_MI
                 DUP_RECURRING_MAX_GAP_DAYS)
 
 
-@rule("DUP-01", "重复支付", "Same payment twice", severity="high", method="deterministic",
-      why="The same payee received the same amount for the same invoice, or for the same item "
-          "within days, twice.",
-      basis="Audit analytics duplicate tests (same payee, amount, invoice or item); DOMAIN.md "
-            "§4 DUP-01 (≤ 14 days without an invoice number)",
-      next_action="Compare the vouchers; reverse or recover the duplicate.",
+@rule("DUP-01", N_("重复支付"), "Same payment twice", severity="high", method="deterministic",
+      why=N_("同一收款人以同一张发票，或在几天之内就同一事项，两次收到相同金额。"),
+      basis=N_("审计分析中的重复支付检查（同一收款人、金额、发票或事项）；DOMAIN.md 第4节 DUP-01（"
+               "无发票号时不超过14天）"),
+      next_action=N_("比对两张凭证；冲销或追回重复的一笔。"),
       settings=DUP_SETTINGS)
 def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     window = ctx.settings.duplicate_window_days
@@ -714,12 +706,12 @@ def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
-@rule("DUP-02", "换单重复支付", "Same payment twice under another voucher",
+@rule("DUP-02", N_("换单重复支付"), "Same payment twice under another voucher",
       severity="medium", method="deterministic",
-      why="The same payee received the same amount twice within days under another voucher and "
-          "item text — the way a duplicate slips past DUP-01.",
-      basis="Audit analytics same-same-different test (anchors §7 DUP-02, 14 days)",
-      next_action="Compare the two vouchers and invoices; reverse or recover the duplicate.",
+      why=N_("同一收款人在几天之内以另一张凭证、另一事项摘要两次收到相同金额——重复支付绕过 DUP-01 "
+             "的方式。"),
+      basis=N_("审计分析中的“同收款人同金额不同凭证”检查（anchors §7 DUP-02，14天）"),
+      next_action=N_("比对两张凭证和发票；冲销或追回重复的一笔。"),
       settings=DUP_SETTINGS)
 def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
     """DUP-02: the same payment again under another voucher and item text (or another invoice)
@@ -756,12 +748,11 @@ SPLIT_WINDOW_DAYS = Setting("split_window_days", 30,
                             "days a split's payments fall within (audit analytics split tests)")
 
 
-@rule("SPL-01", "化整为零", "Payments split below the threshold",
+@rule("SPL-01", N_("化整为零"), "Payments split below the threshold",
       severity="high", method="deterministic",
-      why="Several payments to one payee just under the approval limit, close together, add up "
-          "to more than it.",
-      basis="Procurement thresholds (限额标准); audit analytics split tests",
-      next_action="Review the contracts as one purchase; check the procurement procedure.",
+      why=N_("对同一收款人的多笔付款都略低于审批限额，时间相近，合计超过限额。"),
+      basis=N_("采购限额标准（限额标准）；审计分析中的拆分检查"),
+      next_action=N_("把这些合同作为一次采购审查；核实采购程序。"),
       settings=(SPLIT_THRESHOLD_FEN, SPLIT_BAND_PERMILLE, SPLIT_MIN_COUNT, SPLIT_WINDOW_DAYS))
 def spl01_split_payments(ctx: ScanContext) -> list[Finding]:
     cfg = ctx.settings
@@ -802,10 +793,10 @@ STA05_BACKDATE_DAYS = Setting("sta05_backdate_days", 30,
                               "dated this much before the unit's latest entry")
 
 
-@rule("STA-05", "倒签记账", "Backdated entry", severity="medium", method="deterministic",
-      why="An entry dated well before entries already on the unit's books was slipped in later.",
-      basis="Accounting rules on timely entry; anchors §7 STA-05",
-      next_action="Ask for the source voucher.",
+@rule("STA-05", N_("倒签记账"), "Backdated entry", severity="medium", method="deterministic",
+      why=N_("一笔日期远早于该单位账上已有记录的分录，是事后补记进去的。"),
+      basis=N_("会计核算及时入账的规定；anchors §7 STA-05"),
+      next_action=N_("调取原始凭证。"),
       settings=(STA05_BACKDATE_DAYS,))
 def sta05_backdated(ctx: ScanContext) -> list[Finding]:
     """An entry dated well before the latest date already on its unit's books when it was
@@ -847,13 +838,11 @@ def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-@rule("BLK-01", "黑名单对象", "Payee on the violations blacklist",
+@rule("BLK-01", N_("黑名单对象"), "Payee on the violations blacklist",
       severity="high", method="deterministic",
-      why="The payee is on the blacklist for earlier violations during its period: paid, "
-          "awarded a contract, or named to carry out a project approved then.",
-      basis="违规违纪黑名单 (imported list); DOMAIN.md §4 BLK-01: payment, contract or project "
-            "approval",
-      next_action="Hold payments; check the contract award and the project's approval.",
+      why=N_("收款人在违规违纪黑名单期限内：收到付款、中标合同，或被列为当时批复项目的实施单位。"),
+      basis=N_("违规违纪黑名单（导入的名单）；DOMAIN.md 第4节 BLK-01：付款、合同或项目批复"),
+      next_action=N_("暂停付款；核查合同授予和项目批复。"),
       settings=(), at_posting=(refuse_blacklisted,))
 def blk01_blacklisted_payee(ctx: ScanContext) -> list[Finding]:
     """A payee paid during its blacklist period (one alert per payee); a contract awarded to a

@@ -14,6 +14,7 @@ from ledger.alerts.entry import Setting, rule
 from ledger.alerts.household_facts import card_holdings, id_numbers, member_spans
 from ledger.core.idcard import birth_date, mask, matching_form
 from ledger.core.quantity import amount_fen, format_quantity
+from ledger.i18n import N_
 from ledger.models import (
     Account,
     AccountKind,
@@ -51,13 +52,12 @@ BEN01_MONTH_OF_DEATH_ALLOWED = Setting("ben01_month_of_death_allowed", True,
                                        "a payment for the month of death is allowed")
 
 
-@rule("BEN-01", "向已死亡人员发放", "Paid after the payee's death",
+@rule("BEN-01", N_("向已死亡人员发放"), "Paid after the payee's death",
       severity="critical", method="deterministic",
-      why="A household item was paid to a head of household recorded as deceased, or a "
-          "per-person item for a member recorded as deceased (冒领).",
-      basis="Audit pattern 直达资金: deceased beneficiaries paid; china-fund-rules §D3",
-      next_action="Stop further payments; field-verify (入户核查) and recover (追回) what was "
-                  "paid.",
+      why=N_("按户发放的项目付给了已登记死亡的户主，或按人发放的项目付给了已登记死亡的成员（冒领）"
+             "。"),
+      basis=N_("直达资金审计常见问题：向已死亡人员发放；china-fund-rules §D3"),
+      next_action=N_("停止后续发放；入户核查（入户核查）并追回（追回）已发放的资金。"),
       settings=(BEN01_MONTH_OF_DEATH_ALLOWED,), at_posting=(check_transfer,))
 def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
     s = ctx.session
@@ -237,11 +237,11 @@ class _Joined:
         self.__dict__.update(values)
 
 
-@rule("BEN-06", "不符合条件对象", "Payee not registered and active",
+@rule("BEN-06", N_("不符合条件对象"), "Payee not registered and active",
       severity="high", method="deterministic",
-      why="The household was not registered, or was removed (清退/注销), on the payment date.",
-      basis="CNAO 2016: half of subsidised loans went to non-registered households",
-      next_action="Check the registry on that date; recover the payment if ineligible.",
+      why=N_("付款当日，该户未登记，或已被清退／注销（清退/注销）。"),
+      basis=N_("审计署2016：一半的贴息贷款发放给了非建档立卡户"),
+      next_action=N_("核查该日的登记信息；不符合条件的追回付款。"),
       settings=())
 def ben06_not_registered(ctx: ScanContext) -> list[Finding]:
     """The status on the payment date is the latest status event on or before it
@@ -298,14 +298,12 @@ BEN07_SIZE_CHANGE_PERCENT = Setting("ben07_size_change_percent", 50,
                                     "(虚增人口)")
 
 
-@rule("BEN-07", "家庭成员异常", "Implausible household members",
+@rule("BEN-07", N_("家庭成员异常"), "Implausible household members",
       severity="medium", method="deterministic",
-      why="A paid household whose members do not add up: a member over 100 (a death not "
-          "reported), a minor as its only member (someone else draws the money), or a size "
-          "that changed by more than half within a year (members added for a roll).",
-      basis="Audit pattern 虚报冒领 (china-fund-rules §D3, anchors §7 BEN-07); 民法典 第十七条",
-      next_action="Field-verify the household's members (入户核查) against the civil registry; "
-                  "check who holds the household's card.",
+      why=N_("受益户的成员情况不合常理：有成员超过100岁（死亡未报）、唯一的成员是未成年人（他人代领"
+             "），或一年内户内人数变化超过一半（为清册增加成员）。"),
+      basis=N_("虚报冒领审计常见问题（china-fund-rules §D3，anchors §7 BEN-07）；民法典第十七条"),
+      next_action=N_("对照户籍入户核查该户成员（入户核查）；查明谁持有该户的银行卡。"),
       settings=(BEN07_MAX_AGE, BEN07_MINOR_AGE, BEN07_SIZE_CHANGE_PERCENT))
 def ben07_implausible_members(ctx: ScanContext) -> list[Finding]:
     """Read from the members import, `member_history` (joined, moved out, died, split) and
@@ -459,12 +457,11 @@ BEN03_COUNT_GUARDIAN_CARDS = Setting(
     "guardian's household, not as another household (docs/alerts.md, Decisions)")
 
 
-@rule("BEN-03", "一卡多户", "One bank account for several households",
+@rule("BEN-03", N_("一卡多户"), "One bank account for several households",
       severity="high", method="deterministic",
-      why="Payments for different households landing on one card is how cadres hold cards and "
-          "draw subsidies (一卡多人/代领).",
-      basis="一卡通 rules (财办〔2020〕37号): one card per household head or person",
-      next_action="Identify the card holder with the bank; hand cards back to households.",
+      why=N_("不同农户的补助打到同一张卡上，是干部代管银行卡、代领补贴的方式（一卡多人／代领）。"),
+      basis=N_("一卡通管理规定（财办〔2020〕37号）：每个户主或个人一张卡"),
+      next_action=N_("通过银行查明持卡人；把银行卡交还农户。"),
       settings=(BEN03_MIN_HOUSEHOLDS, BEN03_COUNT_GUARDIAN_CARDS))
 def ben03_shared_card(ctx: ScanContext) -> list[Finding]:
     """Each payment lands on a number: a roll line's register card (`roll_lines.card_id`),
@@ -547,12 +544,10 @@ PER_PERSON_ITEMS = Setting("per_person_items", ("教育补助", "雨露计划", 
                            "items whose roll quantity counts persons")
 
 
-@rule("D7", "超标准发放", "Paid above the standard", severity="high", method="deterministic",
-      why="A roll line's amount is above the policy standard × quantity of its item, or a "
-          "per-person item is paid for more people than the household has.",
-      basis="Audit category 未按规定标准及金额发放",
-      next_action="Check the line against the standards table (文号) and the household's "
-                  "members; recover what was paid above the standard.",
+@rule("D7", N_("超标准发放"), "Paid above the standard", severity="high", method="deterministic",
+      why=N_("清册某行的金额高于该项目的政策标准乘以数量，或按人发放的项目所计人数多于该户人口。"),
+      basis=N_("审计分类“未按规定标准及金额发放”"),
+      next_action=N_("对照补助标准表（文号）和该户成员核查该行；追回超标准发放的部分。"),
       settings=(PER_PERSON_ITEMS,))
 def d7_over_standard(ctx: ScanContext) -> list[Finding]:
     """Two checks on the lines of published rolls (lines withdrawn before sending left out):
@@ -748,11 +743,11 @@ WHD01_TOLERANCE_PERMILLE = Setting("whd01_tolerance_permille", 5,
 WHD01_GRACE_DAYS = Setting("whd01_grace_days", 30, "judged 30 days after the roll was sent")
 
 
-@rule("WHD-01", "少发克扣", "Household received less than approved",
+@rule("WHD-01", N_("少发克扣"), "Household received less than approved",
       severity="high", method="deterministic",
-      why="What reached the household is less than the publicly approved roll amount (截留/克扣).",
-      basis="Roll publicity (公示清册) vs paid list",
-      next_action="Ask the bank for the credit record; pay the shortfall or find who kept it.",
+      why=N_("农户实际收到的金额少于公示核准的清册金额（截留／克扣）。"),
+      basis=N_("清册公示（公示清册）与实发名单对照"),
+      next_action=N_("向银行调取入账记录；补发差额或查明谁截留了资金。"),
       settings=(WHD01_TOLERANCE_FEN, WHD01_TOLERANCE_PERMILLE, WHD01_GRACE_DAYS))
 def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
     """What reached a line's household: the line's payment if it stands; plus what the bank's
@@ -865,11 +860,11 @@ def _bank_differences_on_households(s) -> dict[int, int]:
 WHD02_DAYS = Setting("whd02_days", 60, "sent to the bank, no result after 60 days")
 
 
-@rule("WHD-02", "批准未发放", "Sent to the bank but never paid",
+@rule("WHD-02", N_("批准未发放"), "Sent to the bank but never paid",
       severity="high", method="deterministic",
-      why="The roll was sent and the money held, but no bank result arrived in 60 days.",
-      basis="Withholding pattern 截留 (anchors §7 WHD-02)",
-      next_action="Obtain the bank's result file.",
+      why=N_("清册已送银行、资金已划出，但60天内没有银行回盘。"),
+      basis=N_("截留模式（anchors §7 WHD-02）"),
+      next_action=N_("调取银行的回盘文件。"),
       settings=(WHD02_DAYS,))
 def whd02_never_paid(ctx: ScanContext) -> list[Finding]:
     days = ctx.settings.whd02_days
@@ -886,10 +881,11 @@ def whd02_never_paid(ctx: ScanContext) -> list[Finding]:
 WHD04_DAYS = Setting("whd04_days", 30, "a bank return (退票) re-paid within 30 days")
 
 
-@rule("WHD-04", "退票未重发", "Bank return not re-paid", severity="medium", method="deterministic",
-      why="A returned payment (退票) was neither re-paid to the household nor returned in 30 days.",
-      basis="一卡通 practice: returns re-paid or returned within 30 days",
-      next_action="Fix the household's card and re-pay, or return the money to the lot.",
+@rule("WHD-04", N_("退票未重发"),
+      "Bank return not re-paid", severity="medium", method="deterministic",
+      why=N_("退票（退票）30天内既没有重新发放给农户，也没有退回。"),
+      basis=N_("一卡通惯例：退票30天内重新发放或退回"),
+      next_action=N_("更正该户的银行卡后重新发放，或把资金退回该批次。"),
       settings=(WHD04_DAYS,))
 def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
     """A line the bank returned (its latest `returned` roll event, dated with the bank's
@@ -979,13 +975,12 @@ WHD05_DIFFERENCES = ("other_account", "other_name", "other_household", "other_am
                      "not_posted")
 
 
-@rule("WHD-05", "回盘与公示清册不符", "Bank file differs from the posted roll",
+@rule("WHD-05", N_("回盘与公示清册不符"), "Bank file differs from the posted roll",
       severity="high", method="deterministic",
-      why="The bank paid another account, name, household or amount than the roll publicly "
-          "posted for the line, or paid a line the roll never posted (冒名顶替, 截留).",
-      basis="Roll publicity (公示清册) vs the bank's result file (回盘)",
-      next_action="Ask the bank for the credit record of the line; recover money paid to "
-                  "someone else and correct the card or the roll.",
+      why=N_("银行付给的账户、户名、农户或金额与清册公示的该行不一致，或付了清册从未公示的一行（冒"
+             "名顶替、截留）。"),
+      basis=N_("清册公示（公示清册）与银行回盘（回盘）对照"),
+      next_action=N_("向银行调取该行的入账记录；追回付给他人的资金，并更正银行卡或清册。"),
       settings=(),
       not_planted="the demo province's bank answers every line as it was sent; the rule is "
                   "tested on real result files (tests/ledger/alerts/test_whd05.py)")

@@ -20,6 +20,7 @@ from ledger.alerts.matching import (
 )
 from ledger.core.idcard import IdNumberError, birth_date, mask
 from ledger.households.registry import ENROLMENT, birth_key, unsalted
+from ledger.i18n import N_
 from ledger.models import (
     Household,
     HouseholdEvent,
@@ -185,11 +186,11 @@ def _match_evidence(m: Match) -> dict:
     return {"list": _list_meta(m.record), "match": match}
 
 
-@rule("BEN-02", "重复享受", "Same person registered twice", severity="high", method="fuzzy",
-      why="One person on two households, or a clone with a similar name, same birth date and "
-          "village, can draw the same benefit twice (虚报冒领).",
-      basis="Audit category 重复申报; anchors §4.5 comparator",
-      next_action="Field-verify both households; correct the registry and recover duplicates.",
+@rule("BEN-02", N_("重复享受"), "Same person registered twice", severity="high", method="fuzzy",
+      why=N_("一个人登记在两个户里，或以相似的姓名、相同的出生日期和村登记的分身，可以重复领取同一"
+             "补助（虚报冒领）。"),
+      basis=N_("审计分类“重复申报”；anchors §4.5 比对方法"),
+      next_action=N_("对两户入户核查；更正登记并追回重复发放的资金。"),
       settings=(NAME_SIMILARITY_PERCENT,))
 def ben02_same_person_twice(ctx: ScanContext) -> list[Finding]:
     s = ctx.session
@@ -248,12 +249,11 @@ PAYROLL_EXEMPT_CATEGORIES = Setting(
     "posts on the payroll lists that do not count: public-welfare and village temporary posts")
 
 
-@rule("BEN-04", "财政供养人员享受补助", "Payee on the public payroll",
+@rule("BEN-04", N_("财政供养人员享受补助"), "Payee on the public payroll",
       severity="high", method="fuzzy",
-      why="Someone paid from the public payroll is not a poor household member (马山县 audit).",
-      basis="CNAO 马山县 case: 343 财政供养人员 among poverty targets",
-      next_action="Check the employment record and the household's eligibility; recover if "
-                  "ineligible.",
+      why=N_("由财政供养的人员不属于贫困户成员（马山县审计）。"),
+      basis=N_("审计署马山县案例：扶贫对象中有343名财政供养人员"),
+      next_action=N_("核查其任职记录和该户的资格；不符合条件的予以追回。"),
       settings=(PAYROLL_EXEMPT_CATEGORIES, NAME_SIMILARITY_PERCENT))
 def ben04_public_payroll(ctx: ScanContext) -> list[Finding]:
     paid, villages = _paid_by_household(ctx), _villages(ctx)
@@ -298,12 +298,11 @@ URBAN_PROPERTY_TYPES = Setting(
     "property (CNAO 2017: 商品房); a rural homestead (宅基地, 农村住房) does not")
 
 
-@rule("BEN-05", "有车有房有企业", "Household owns a car, urban housing or a company",
+@rule("BEN-05", N_("有车有房有企业"), "Household owns a car, urban housing or a company",
       severity="medium", method="fuzzy",
-      why="Owning a non-farm vehicle, urban housing or running a company contradicts "
-          "registration as poor.",
-      basis="CNAO 2017: 高档轿车、商品房 not removed; 马山县: 2454 people owned cars",
-      next_action="Field-verify the assets; review the household's registration.",
+      why=N_("拥有非农用车辆、城镇住房或经营企业，与贫困户登记相矛盾。"),
+      basis=N_("审计署2017：高档轿车、商品房未清退；马山县：2454人拥有汽车"),
+      next_action=N_("入户核实这些资产；复核该户的登记。"),
       settings=(AGRICULTURAL_VEHICLE_TYPES, VEHICLE_GONE_STATUSES, URBAN_PROPERTY_TYPES,
                 BUSINESS_ROLES, NAME_SIMILARITY_PERCENT))
 def ben05_assets(ctx: ScanContext) -> list[Finding]:
@@ -365,11 +364,12 @@ def _official_of(rec, officials):
     return officials.get(rec.id_digest if rec.category == "本人" else rec.related_digest)
 
 
-@rule("FAV-01", "优亲厚友", "Beneficiary related to an official", severity="medium", method="fuzzy",
-      why="A cadre's relative receiving benefits in the cadre's area needs review; eligible "
-          "relatives are allowed but must be disclosed.",
-      basis="CNAO 2017 优亲厚友 findings",
-      next_action="Review eligibility; record the disclosure or recover.",
+@rule("FAV-01", N_("优亲厚友"),
+      "Beneficiary related to an official", severity="medium", method="fuzzy",
+      why=N_("干部的亲属在该干部的辖区内享受补助，需要复核；符合条件的亲属可以享受，但必须公开说明"
+             "。"),
+      basis=N_("审计署2017年优亲厚友问题"),
+      next_action=N_("复核资格；登记公开说明情况或予以追回。"),
       settings=(OFFICIAL_MAX_DEGREE, NAME_SIMILARITY_PERCENT))
 def fav01_relative_of_official(ctx: ScanContext) -> list[Finding]:
     if "fav01" not in ctx.cache:  # BEN-08 reuses FAV-01's findings in the same scan
@@ -431,10 +431,10 @@ def _declared_person(ctx, rec, related: dict):
     return None, ""
 
 
-@rule("FAV-02", "关联企业", "Contractor linked to an official", severity="high", method="fuzzy",
-      why="The contractor's legal representative or shareholder is an official or relative.",
-      basis="ARACHNE related persons; 八项规定 conflict-of-interest rules",
-      next_action="Review the award procedure and the official's recusal.",
+@rule("FAV-02", N_("关联企业"), "Contractor linked to an official", severity="high", method="fuzzy",
+      why=N_("承包方的法定代表人或股东是干部或其亲属。"),
+      basis=N_("ARACHNE 关联人员检查；八项规定关于利益冲突的规定"),
+      next_action=N_("复核授予程序和该干部的回避情况。"),
       settings=(OFFICIAL_MAX_DEGREE, BUSINESS_ROLES, NAME_SIMILARITY_PERCENT))
 def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
     s, cfg = ctx.session, ctx.settings
@@ -485,13 +485,12 @@ def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
     return list(findings.values())
 
 
-@rule("BEN-08", "突击分户", "Household split just before enrolment",
+@rule("BEN-08", N_("突击分户"), "Household split just before enrolment",
       severity="medium", method="fuzzy",
-      why="A family split into a new household shortly before it was enrolled, and it is related "
-          "to an official over the village: splitting multiplies per-household benefits.",
-      basis="Audit findings on 突击分户 to obtain subsidies; DOMAIN.md §4 favouritism",
-      next_action="Check the split's reason and date against the household register (户籍) and the "
-                  "enrolment decision.",
+      why=N_("一个家庭在登记前不久分出新户，且与对该村有管辖权的干部有关联：分户使按户发放的补助成"
+             "倍增加。"),
+      basis=N_("审计发现的突击分户骗取补贴问题；DOMAIN.md 第4节优亲厚友"),
+      next_action=N_("对照户籍（户籍）和纳入决定，核实分户的原因和日期。"),
       settings=(OFFICIAL_MAX_DEGREE, NAME_SIMILARITY_PERCENT))
 def ben08_split_before_enrolment(ctx: ScanContext) -> list[Finding]:
     """BEN-08: a household formed by a split (分户) within a year before it was enrolled, whose
@@ -533,17 +532,13 @@ def ben08_split_before_enrolment(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
-@rule("LED-02", "身份证号错误", "Impossible ID number in the ledger",
+@rule("LED-02", N_("身份证号错误"), "Impossible ID number in the ledger",
       severity="medium", method="deterministic",
-      why="An ID number whose check character is wrong, whose birth date cannot be, or whose "
-          "region is no province was mistyped or made up: the person it names cannot be "
-          "matched to the death, payroll, vehicle or officials lists, which hides the other "
-          "identity checks, and a made-up number is how a fictitious beneficiary (虚报冒领) is "
-          "registered.",
-      basis="GB 11643-1999 (check character ISO 7064 MOD 11-2, birth date); GB/T 2260 "
-            "province codes",
-      next_action="Check the number against the ID card or the household register (户籍) and "
-                  "correct the record.",
+      why=N_("身份证号的校验码错误、出生日期不可能或地区码不是任何省份，说明号码输错或是编造的：无"
+             "法与死亡、财政供养、车辆或干部名单比对，使其他身份检查失效；编造号码正是登记虚假受益"
+             "人（虚报冒领）的方式。"),
+      basis=N_("GB 11643-1999（校验码 ISO 7064 MOD 11-2，出生日期）；GB/T 2260 省级代码"),
+      next_action=N_("对照身份证或户籍（户籍）核对号码并更正记录。"),
       settings=())
 def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
     """Every stored ID number of a person: members, payees that are persons, holders of

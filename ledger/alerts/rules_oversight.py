@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ledger.alerts.base import ScanContext
 from ledger.alerts.entry import rule
+from ledger.i18n import N_
 from ledger.oversight.complaints import overdue_complaints, substantiated_complaints
 from ledger.oversight.sampling import discrepancies
 from ledger.screening.finding import Finding
@@ -19,13 +20,12 @@ RECORDED_NOT_PLANTED = (
     "against planted cases; tests/ledger/alerts/test_rules_oversight.py checks it")
 
 
-@rule("G6", "投诉超期未办结", "Complaint past its deadline", severity="high", method="recorded",
-      why="A complaint not closed in time, or a named complainant not answered, is how "
-          "complaints get lost; the public's channel only works if it is answered.",
-      basis="分级受理、分级负责、属地管理; 15 days to close (Inner Mongolia 2017), 20 days to "
-            "answer a named complainant (Shanxi 2015); DOMAIN.md §5",
-      next_action="Ask the handling officer for the state of the investigation; escalate if "
-                  "needed.",
+@rule("G6", N_("投诉超期未办结"), "Complaint past its deadline", severity="high", method="recorded",
+      why=N_("投诉未按期办结，或实名投诉人未得到答复，投诉就会石沉大海；群众监督渠道只有得到答复才"
+             "起作用。"),
+      basis=N_("分级受理、分级负责、属地管理；15天内办结（内蒙古2017），20天内答复实名投诉人（山西2"
+               "015）；DOMAIN.md 第5节"),
+      next_action=N_("向承办人了解调查进展；必要时上报。"),
       settings=(), not_planted=RECORDED_NOT_PLANTED)
 def g6_overdue_complaint(ctx: ScanContext) -> list[Finding]:
     findings = []
@@ -40,12 +40,10 @@ def g6_overdue_complaint(ctx: ScanContext) -> list[Finding]:
     return findings
 
 
-@rule("CMP-01", "投诉查实", "Complaint found substantiated", severity="high", method="recorded",
-      why="The handling officer found the complaint true: the money or the beneficiary it names "
-          "needs a misuse case and, where money went wrong, a recovery.",
-      basis="Seeds: a substantiated complaint opens an investigation (DOMAIN.md §4, complaints)",
-      next_action="Open the case: check the payments named, confirm, and start recovery (追回) if "
-                  "due.",
+@rule("CMP-01", N_("投诉查实"), "Complaint found substantiated", severity="high", method="recorded",
+      why=N_("承办人查实了投诉：所涉资金或受益人需要立案查处，资金有问题的还要追回。"),
+      basis=N_("线索来源：查实的投诉启动调查（DOMAIN.md 第4节，投诉）"),
+      next_action=N_("立案：核查所涉付款，确认后依规启动追回（追回）。"),
       settings=(), not_planted=RECORDED_NOT_PLANTED)
 def cmp01_substantiated_complaint(ctx: ScanContext) -> list[Finding]:
     return [Finding(
@@ -57,12 +55,11 @@ def cmp01_substantiated_complaint(ctx: ScanContext) -> list[Finding]:
         for row in substantiated_complaints(ctx.session)]
 
 
-@rule("CHK-01", "入户核查发现问题", "Field check found a discrepancy",
+@rule("CHK-01", N_("入户核查发现问题"), "Field check found a discrepancy",
       severity="high", method="recorded",
-      why="An inspector's visit to a household drawn at random found that what it received or "
-          "its situation differs from the books.",
-      basis="随机抽查 / 第三方评估 (DOMAIN.md §5); docs/oversight.md",
-      next_action="Compare the visit record with the household's payments; confirm or dismiss.",
+      why=N_("检查人员对随机抽取农户的走访发现，该户所得或其情况与账面不符。"),
+      basis=N_("随机抽查／第三方评估（DOMAIN.md 第5节）；docs/oversight.md"),
+      next_action=N_("把走访记录与该户的付款对照；确认或驳回。"),
       settings=(), not_planted=RECORDED_NOT_PLANTED)
 def chk01_field_check_discrepancy(ctx: ScanContext) -> list[Finding]:
     return [Finding(

@@ -25,6 +25,7 @@ from sqlalchemy import case, func, select
 from ledger.alerts.base import ScanContext, payments, transfer_evidence
 from ledger.alerts.entry import Setting, rule
 from ledger.core.workdays import is_working_day
+from ledger.i18n import N_
 from ledger.models import Payee, PayeeKind, Region, RegionLevel
 from ledger.screening.finding import Finding
 
@@ -240,13 +241,12 @@ def _first_digit_sample(ctx: ScanContext, lead: ScreenTest) -> list[dict]:
     return [transfer_evidence(r) for r in rows]
 
 
-@rule("STA-01", "本福特偏离", "Benford nonconformity", severity="low", method="statistical",
-      why="First digits of a unit's contractor payments in a year deviate from Benford's law "
-          "more than chance and Nigrini's nonconformity cut-off allow: invented amounts "
-          "rarely follow it. A lead to sample, not an alert.",
-      basis="χ² test against Benford (8 df), Benjamini–Hochberg over the scan's tests, "
-            "Nigrini MAD > 0.015; at most a handful of leads a county-year",
-      next_action="Sample the unit's vouchers of the over-represented digits.",
+@rule("STA-01", N_("本福特偏离"), "Benford nonconformity", severity="low", method="statistical",
+      why=N_("某单位一年内付给承包方的金额，首位数字偏离本福特定律的程度超过偶然和 Nigrini 不符合界"
+             "限所允许的范围：编造的金额很少符合该定律。这是供抽查的线索，不是预警。"),
+      basis=N_("对本福特分布的 χ² 检验（自由度8），对本次扫描的全部检验作 Benjamini–Hochberg 校正，"
+               "Nigrini MAD > 0.015；每县每年至多几条线索"),
+      next_action=N_("抽查该单位首位数字偏多的凭证。"),
       settings=SCREEN_SETTINGS,
       not_planted="a signal about a unit-year's whole distribution of contractor payments "
                   "(at least 300), not about one payment; tested on generated honest and "
@@ -286,13 +286,12 @@ def _round_sample(ctx: ScanContext, lead: ScreenTest, cfg) -> list[dict]:
     return [transfer_evidence(r) for r in rows]
 
 
-@rule("STA-02", "整数金额偏多", "Excess of round amounts", severity="low", method="statistical",
-      why="A unit pays its contractors round amounts far more often than its peers do that "
-          "year: estimated or invented amounts are round. A lead to sample, not an alert.",
-      basis="one-sided exact binomial test against the peers' pooled share, "
-            "Benjamini–Hochberg over the scan's tests, share ≥ 2× the peers'; at most a "
-            "handful of leads a county-year",
-      next_action="Sample the unit's round-amount vouchers against contracts and invoices.",
+@rule("STA-02", N_("整数金额偏多"), "Excess of round amounts", severity="low", method="statistical",
+      why=N_("某单位当年付给承包方整数金额的频率远高于同级单位：估算或编造的金额往往是整数。这是供"
+             "抽查的线索，不是预警。"),
+      basis=N_("对同级单位合并比例的单侧精确二项检验，对本次扫描的全部检验作 Benjamini–Hochberg 校"
+               "正，比例不低于同级的2倍；每县每年至多几条线索"),
+      next_action=N_("对照合同和发票抽查该单位的整数金额凭证。"),
       settings=SCREEN_SETTINGS,
       not_planted="a unit-year's share of round amounts against its peers, not one payment; "
                   "tested on generated honest and fabricated units in "
@@ -350,16 +349,14 @@ def _non_working_sample(ctx: ScanContext, lead: ScreenTest) -> list[dict]:
     return out
 
 
-@rule("STA-03", "非工作日记账", "Entries on non-working days",
+@rule("STA-03", N_("非工作日记账"), "Entries on non-working days",
       severity="low", method="statistical",
-      why="A unit dates far more of its entries on weekends and public holidays than its peers "
-          "do that year (mainland calendar with 调休): entries made up after the fact are "
-          "often dated carelessly. A lead to check, not an alert.",
-      basis="one-sided exact binomial test against the peers' pooled share (the calendar's "
-            "share of non-working days without peers), Benjamini–Hochberg over the scan's "
-            "tests, share ≥ 3× expected; calendar: 国务院办公厅 holiday notices "
-            "(chinese_calendar); at most a handful of leads a county-year",
-      next_action="Check who entered the weekend entries and why.",
+      why=N_("某单位当年记在周末和法定节假日的分录远多于同级单位（按内地日历含调休）：事后补造的分"
+             "录日期往往填得随意。这是供核查的线索，不是预警。"),
+      basis=N_("对同级单位合并比例的单侧精确二项检验（无同级单位时用日历中非工作日的比例），对本次"
+               "扫描的全部检验作 Benjamini–Hochberg 校正，比例不低于预期的3倍；日历：国务院办公厅节"
+               "假日安排通知（chinese_calendar）；每县每年至多几条线索"),
+      next_action=N_("查明谁在周末录入了这些分录以及原因。"),
       settings=SCREEN_SETTINGS,
       not_planted="a unit-year's share of entries on non-working days, not one entry; tested "
                   "on generated honest and fabricated units in "

@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from ledger.alerts.base import ScanContext
 from ledger.alerts.catalogue import DISCLAIMER, RULES, SEVERITY_ORDER
+from ledger.alerts.labels import ENTITIES
 from ledger.alerts.rules import run_rules
 from ledger.alerts.settings import AlertSettings
 from ledger.audit.log import record_change
 from ledger.core.errors import LedgerError
 from ledger.funds.refusals_log import prevented_counts
-from ledger.models import Transfer, User
+from ledger.i18n import gettext
+from ledger.models import FundLot, PaymentRoll, Transfer, User
 from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
 from ledger.screening.finding import Finding
 from ledger.store.access import Action, in_scope, require
@@ -218,9 +220,13 @@ def list_leads(session: Session, actor: User, states=ACTIVE) -> list[dict]:
 def _summary(alert, event, found) -> dict:
     rule = RULES[alert.rule_id]
     f = found.finding
-    return {"id": alert.id, "rule_id": alert.rule_id, "title_zh": rule.title_zh,
-            "title_en": rule.title_en, "severity": f.get("severity") or rule.severity,
-            "state": event.state.value, "entity": f"{alert.entity_kind}:{alert.entity_key}",
+    # `title` in the reader's language (the catalogue's Chinese is the msgid, ledger/i18n);
+    # title_zh and title_en stay for the command line's bilingual lines and --json.
+    return {"id": alert.id, "rule_id": alert.rule_id, "title": gettext(rule.title_zh),
+            "title_zh": rule.title_zh, "title_en": rule.title_en,
+            "severity": f.get("severity") or rule.severity, "state": event.state.value,
+            "entity": f"{alert.entity_kind}:{alert.entity_key}",
+            "entity_kind": alert.entity_kind, "entity_key": alert.entity_key,
             "region_code": alert.region_code, "observed": f["observed"],
             "amount_at_risk_fen": found.amount_at_risk_fen or 0}
 
@@ -234,9 +240,9 @@ def show_alert(session: Session, actor: User, alert_id: int) -> dict:
     rule = RULES[alert.rule_id]
     out = _summary(alert, events[-1], found)
     out.update({
-        "why": rule.why, "basis": rule.basis, "method": rule.method,
+        "why": gettext(rule.why), "basis": gettext(rule.basis), "method": rule.method,
         "threshold": found.finding["threshold"], "evidence": found.finding["evidence"],
-        "next_action": rule.next_action, "disclaimer": DISCLAIMER,
+        "next_action": gettext(rule.next_action), "disclaimer": gettext(DISCLAIMER),
         "history": [{"at": e.at.isoformat(), "kind": e.kind.value, "state": e.state.value,
                      "reason": e.reason_code, "until": e.suppress_until.isoformat()
                      if e.suppress_until else None, "recovery_transfer_id":
@@ -261,26 +267,120 @@ def rule_outcomes(session: Session) -> dict[str, dict]:
 
 
 def alerts_for_report(session: Session, county_code: str, year: int) -> list[dict]:
-    """Alerts of a county first seen in `year`, for its annual fund-use report
+    """Alerts of a county about the money of `year`, for its annual fund-use report
     (reports/alerts_source.py reads this). The report is public, so entities are named by
-    their codes only — the same codes the public notices print."""
+    their kind and codes only — the same codes the public notices print.
+
+    Selected by the year of the money the alert concerns (`money_years`), not by the day a
+    scan first saw it: a scan in March finds last year's payments, and last year's report is
+    where they belong (issue 20: the report said 本年度没有…预警线索 while alerts were open on
+    that year's money)."""
     from ledger.funds.balances import descendants
-    start = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
-    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc)
-    alerts = {a.id: a for a in session.execute(select(Alert).where(
-        Alert.region_code.in_(descendants(session, county_code)),
-        Alert.first_seen >= start, Alert.first_seen < end)).scalars()
+    candidates = {a.id: a for a in session.execute(select(Alert).where(
+        Alert.region_code.in_(descendants(session, county_code)))).scalars()
         if not is_lead(a.rule_id)}   # a lead is a hint to sample, not a finding to publish
+    if not candidates:
+        return []
+    found = latest_findings(session, candidates)
+    years = money_years(session, candidates, found)
+    alerts = {i: a for i, a in candidates.items() if year in years[i]}
     if not alerts:
         return []
     current = latest_events(session, alerts)
-    found = latest_findings(session, alerts)
     rows = []
     for alert_id, alert in sorted(alerts.items()):
         rule = RULES[alert.rule_id]
         rows.append({"rule_id": alert.rule_id, "title": rule.title_zh,
                      "status": current[alert_id].state.value,
                      "amount_fen": found[alert_id].amount_at_risk_fen or 0,
-                     "subject": f"{alert.entity_kind}:{alert.entity_key}",
+                     # the board reads Chinese whatever the language (docs/i18n.md): the
+                     # entity's kind by its Chinese label, then its code
+                     "subject": f"{ENTITIES.get(alert.entity_kind, alert.entity_kind)} "
+                                f"{alert.entity_key}",
                      "opened": alert.first_seen.date().isoformat()})
     return rows
+
+
+# Evidence keys naming one transfer, and one naming a list of them (ledger/alerts/rules_*.py).
+TRANSFER_KEYS = ("transfer_id", "received_transfer_id", "duplicate_transfer_id",
+                 "difference_transfer_id")
+# Entities keyed by their lot first: "lot:unit" (FLW-01), "lot:kind:holder" (FLW-02).
+LOT_ENTITIES = ("lot_unit", "account")
+
+
+def money_years(session: Session, alerts: dict[int, Alert],
+                found: dict[int, AlertEvent]) -> dict[int, set[int]]:
+    """Per alert, the years of the money it concerns, read from what the alert records:
+    - an entity that is a lot's money (a unit's or an account's share of a lot): the lot's year;
+    - otherwise the transfers its evidence names (a payment, the lines' payments): the years of
+      their posting dates, the year the annual report counts a use in;
+    - otherwise the rolls it names: the years of their lots;
+    - otherwise a year the evidence states (a household's year), and last the year the alert
+      was first seen (a complaint, a field check: no money of another year to point to).
+    An alert about payments of two years belongs to both years' reports."""
+    transfer_ids: dict[int, set[int]] = {}
+    lot_ids: dict[int, set[int]] = {}
+    roll_codes: dict[int, set[str]] = {}
+    stated: dict[int, set[int]] = {}
+    for alert_id, alert in alerts.items():
+        evidence = (found[alert_id].finding or {}).get("evidence") or {} \
+            if alert_id in found else {}
+        t_ids, l_ids, rolls, years = set(), set(), set(), set()
+        _walk(evidence, t_ids, l_ids, rolls, years)
+        if alert.entity_kind == "transfer" and alert.entity_key.isdigit():
+            t_ids.add(int(alert.entity_key))
+        if alert.entity_kind in LOT_ENTITIES:
+            head = alert.entity_key.split(":", 1)[0]
+            l_ids = {int(head)} if head.isdigit() else l_ids
+            t_ids = set()   # the lot's year, whatever days its money moved on
+        if alert.entity_kind in ("roll", "roll_line"):
+            rolls.add(alert.entity_key.rsplit(":", 1)[0] if alert.entity_kind == "roll_line"
+                      else alert.entity_key)
+        transfer_ids[alert_id], lot_ids[alert_id] = t_ids, l_ids
+        roll_codes[alert_id], stated[alert_id] = rolls, years
+    every_transfer = set().union(*transfer_ids.values())
+    transfer_year = {tid: day.year for tid, day in session.execute(
+        select(Transfer.id, Transfer.effective_date).where(
+            Transfer.id.in_(every_transfer))).all()} if every_transfer else {}
+    every_roll = set().union(*roll_codes.values())
+    roll_lot = dict(session.execute(select(PaymentRoll.code, PaymentRoll.lot_id).where(
+        PaymentRoll.code.in_(every_roll))).all()) if every_roll else {}
+    every_lot = set().union(*lot_ids.values()) | set(roll_lot.values())
+    lot_year = dict(session.execute(select(FundLot.id, FundLot.year).where(
+        FundLot.id.in_(every_lot))).all()) if every_lot else {}
+    out: dict[int, set[int]] = {}
+    for alert_id, alert in alerts.items():
+        if alert.entity_kind in LOT_ENTITIES and lot_ids[alert_id]:
+            years = {lot_year[i] for i in lot_ids[alert_id] if i in lot_year}
+        else:
+            years = {transfer_year[i] for i in transfer_ids[alert_id] if i in transfer_year}
+        if not years:
+            years = {lot_year[roll_lot[c]] for c in roll_codes[alert_id]
+                     if c in roll_lot and roll_lot[c] in lot_year}
+        if not years:
+            years = {lot_year[i] for i in lot_ids[alert_id] if i in lot_year}
+        out[alert_id] = years or stated[alert_id] or {alert.first_seen.year}
+    return out
+
+
+def _walk(value, transfers: set, lots: set, rolls: set, years: set) -> None:
+    """Collect the transfers, lots, rolls and years a finding's evidence names, at any depth."""
+    if isinstance(value, list):
+        for item in value:
+            _walk(item, transfers, lots, rolls, years)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key in TRANSFER_KEYS and isinstance(item, int):
+            transfers.add(item)
+        elif key == "transfer_ids" and isinstance(item, list):
+            transfers.update(i for i in item if isinstance(i, int))
+        elif key == "lot_id" and isinstance(item, int):
+            lots.add(item)
+        elif key == "roll" and isinstance(item, str):
+            rolls.add(item)
+        elif key == "year" and isinstance(item, int):
+            years.add(item)
+        else:
+            _walk(item, transfers, lots, rolls, years)

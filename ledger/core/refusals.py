@@ -1043,6 +1043,30 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
         ("cell_invalid", "",
          "{detail}",
          "A cell that does not parse as its column's type.", "detail"),
+        ("cell_not_one_of", "value choices",
+         "'{value}' is not one of {choices}",
+         "A cell that is none of the words its column accepts (a status, a kind, a result)."),
+        ("cell_not_a_date", "value",
+         "'{value}' is not a date like 2024-03-01",
+         "A date cell that is not a calendar date."),
+        ("cell_year_out_of_range", "value min_year max_year",
+         "'{value}': the year must be between {min_year} and {max_year}",
+         "A date whose year no fund record can have (a typo such as 20024)."),
+        ("cell_not_a_year", "value",
+         "'{value}' is not a year",
+         "A year cell that is not a year between 2000 and 2100."),
+        ("cell_not_an_amount", "value detail",
+         "'{value}' is not an amount of money: {detail}",
+         "An amount cell that does not parse as yuan (`detail` says why, for operators)."),
+        ("cell_not_positive", "value",
+         "'{value}' is not more than zero",
+         "An amount or quantity that must be positive."),
+        ("cell_not_a_whole_number", "value",
+         "'{value}' is not a whole number",
+         "A line number, member id or count that is not a positive whole number."),
+        ("cell_not_an_account", "value",
+         "'{value}' is not an account number",
+         "An account cell with characters other than letters and digits."),
         ("line_repeated", "first_line",
          "also on line {first_line}",
          "The same household or person twice in one file."),
@@ -1199,18 +1223,78 @@ CATALOGUE: tuple[Refusal, ...] = _catalogue(
 BY_CODE: dict[str, Refusal] = {r.code: r for r in CATALOGUE}
 
 
-def _text(name: str, value) -> str:
-    """A parameter as a person reads it: money (`…_fen`) in 元 with separators, lists joined
-    with commas, None as "none" (无)."""
-    from ledger.i18n import gettext, yuan
+# Parameters whose values are enum values (or lists of them): a Chinese rendering shows each as
+# its label (ledger.i18n.labels, by the table's name; a tuple tries each table in turn); the
+# English one shows the value, which is already an English word. By parameter name, then per
+# code where the same name holds values of another kind.
+LABELLED: dict[str, str | tuple[str, ...]] = {
+    "what": "Thing", "account_kind": "AccountKind", "role": "Role", "action": "Action",
+    "decision": "Decision", "level": "RegionLevel", "parent_level": "RegionLevel",
+    "to_level": "RegionLevel", "tier": "StandardTier", "event": "MemberEventKind",
+    "strata": "SampleStrata", "use": "Use", "change": "AdminRequestKind", "field": "Field",
+    "fields": "Field", "problem": "NumberProblem",
+}
+_STAGES = {name: "ProjectStatus" for name in ("stage", "next_stage", "requested", "allowed")}
+_STATUS = {"status": "HouseholdStatus"}
+_ALERT = {name: "AlertState" for name in ("state", "requested", "allowed")}
+LABELLED_BY_CODE: dict[str, dict[str, str | tuple[str, ...]]] = {
+    "key_reused": {"kind": "TransferKind"}, "lot_mismatch": {"kind": "TransferKind"},
+    "not_between_levels": {"kind": "TransferKind"}, "use_outside_lot": {"allowed": "Use"},
+    "project_stage": {"stage": "ProjectStatus", "allowed": "ProjectStatus"},
+    "project_stage_skipped": _STAGES, "project_stage_not_importable": {"stage": "ProjectStatus"},
+    "project_stage_conflict": {"stage": "ProjectStatus"},
+    "region_level": {"expected": "RegionLevel"},
+    "tree_node_missing": {"level": ()},     # a Merkle tree's level, a number
+    "status_not_allowed": {"status": "HouseholdStatus", "allowed": "HouseholdStatus"},
+    "status_backdated": _STATUS, "household_closed": _STATUS,
+    "loan_household_ineligible": _STATUS, "subsidy_household_ineligible": _STATUS,
+    "roll_line_ineligible": _STATUS, "status_repeated": _STATUS,
+    "status_not_in_sequence": {"status": "HouseholdStatus", "previous": "HouseholdStatus"},
+    "household_status_conflict": {"recorded": "HouseholdStatus", "given": "HouseholdStatus"},
+    "card_member_by_kind": {"kind": "CardKind"},
+    "list_empty": {"kind": "ListKind"}, "register_line_type": {"kind": "RegisterKind"},
+    "snapshot_reused": {"kind": ("ListKind", "RegisterKind")},
+    "import_detail_missing": {"kind": ("ListKind", "RegisterKind")},
+    "payee_identity_mismatch": {"kind": "PayeeKind"},
+    "credit_code_department": {"kind": "PayeeKind"},
+    "notice_unpublished": {"kind": "NoticeKind"},
+    "complaint_step_not_allowed": {"state": "ComplaintState", "step": "ComplaintStep"},
+    "complaint_step_date": {"step": "ComplaintStep"},
+    "alert_transition": _ALERT, "alert_recovery_missing": {"state": "AlertState"},
+    "admin_request_kind": {"kind": "AdminRequestKind"},
+    "admin_request_moot": {"kind": "AdminRequestKind"},
+    "admin_request_pending": {"kind": "AdminRequestKind"},
+    "personal_key_request_missing": {"action": "KeyRequestAction"},
+    "personal_key_kind": {"kind": "KeyKind"},
+}
+
+
+def labelled(code: str, name: str) -> tuple[str, ...]:
+    """The label tables parameter `name` of refusal `code` is read from (none: shown as is)."""
+    by_code = LABELLED_BY_CODE.get(code, {})
+    kinds = by_code[name] if name in by_code else LABELLED.get(name, ())
+    return (kinds,) if isinstance(kinds, str) else kinds
+
+
+def _text(name: str, value, kinds: tuple[str, ...] = ()) -> str:
+    """A parameter as a person reads it: money (`…_fen`) in 元 with separators, an enum value
+    as its label where `kinds` names its tables, lists joined with commas (、 in Chinese), None
+    as "none" (无)."""
+    from ledger.i18n import DEFAULT_LOCALE, current_locale, gettext, yuan
+    from ledger.i18n.labels import source
     if value is None:
         return gettext("无")
     if name.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
         return yuan(value)
     if isinstance(value, list):
-        return ", ".join(_text(name, v) for v in value)
+        comma = "、" if current_locale() == DEFAULT_LOCALE else ", "
+        return comma.join(_text(name, v, kinds) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_text(str(k), v)}" for k, v in value.items())
+    for kind in kinds:
+        text = source(value, kind)
+        if text is not None:
+            return gettext(text)
     return str(value)
 
 
@@ -1238,8 +1322,11 @@ def render(code: str, params: dict, templates: dict[str, str] | None = None,
             return render(code, params)
     else:
         template = template_of(code)
-    return template.format(**{name: _text(name, params.get(name)) for name in
-                              entry.params + entry.optional})
+    from ledger.i18n import DEFAULT_LOCALE, current_locale
+    chinese = templates is None and current_locale() == DEFAULT_LOCALE
+    return template.format(**{
+        name: _text(name, params.get(name), labelled(code, name) if chinese else ())
+        for name in entry.params + entry.optional})
 
 
 def template_names(template: str) -> set[str]:

@@ -163,6 +163,19 @@ def record_contact(session: Session, actor: User, *, region_code: str, office: s
     return row
 
 
+def supervision_contacts(session: Session, region_code: str) -> list[SupervisionContact]:
+    """The supervision phones a board of `region_code` shows, nearest level first (village,
+    township, county, city…): the latest record of each level that has one. The notices print
+    the same levels (content.supervision_phones), then 12317 (content.SUPERVISION_HOTLINE)."""
+    chain = ancestors(session, region_code)
+    latest: dict[str, SupervisionContact] = {}
+    for contact in session.execute(select(SupervisionContact).where(
+            SupervisionContact.region_code.in_(chain)).order_by(SupervisionContact.id.desc())
+            ).scalars():
+        latest.setdefault(contact.region_code, contact)
+    return [latest[code] for code in chain if code in latest]
+
+
 # ----------------------------------------------------------------------------- content
 
 

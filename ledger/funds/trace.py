@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
+from ledger.core.errors import NotFound
 from ledger.funds.lots import get_lot
-from ledger.models import Account, Approval, Decision, Posting, Region, User
+from ledger.models import Account, AccountKind, Approval, Decision, Posting, Region, User
 from ledger.store.access import Action, require
 
 
@@ -49,6 +50,54 @@ def trace_lot(session: Session, lot_id: int, actor: User | None = None) -> Trace
     lot = get_lot(session, lot_id)
     if actor is not None:
         require(session, actor, Action.READ, lot.region_code)
+    holders, parent, flows = _tree(session, lot_id)
+    roots = [h for aid, h in holders.items() if aid not in parent]
+    sources = [h for h in roots if h.kind in ("appropriation", "integration_in")]
+    return Trace(lot.label, lot.amount_fen, sources or roots, flows)
+
+
+ROOT_KINDS = ("unit", "project")
+
+
+def trace_from(session: Session, actor: User, lot_id: int, root: str | None = None) -> Trace:
+    """The part of a lot's trace below one holder: `root` is "unit:REGION" (a finance unit)
+    or "project:CODE", by default the actor's own unit. The holder's region must be in the
+    actor's scope (a county's staff read their county, never the province above it), and only
+    flows inside the subtree are returned. The trace is empty when the holder has no account
+    in the lot (the lot never reached it)."""
+    lot = get_lot(session, lot_id)
+    kind, _, code = (root or f"unit:{actor.region_code}").partition(":")
+    if kind not in ROOT_KINDS or not code:
+        raise NotFound(f"no holder {root!r} to trace from", what="holder", key=root)
+    account = session.execute(select(Account).where(
+        Account.lot_id == lot_id, Account.kind == AccountKind(kind),
+        Account.holder_code == code)).scalar_one_or_none()
+    if account is not None:
+        require(session, actor, Action.READ, account.region_code)
+    elif kind == "unit":
+        require(session, actor, Action.READ, code)
+    else:
+        require(session, actor, Action.READ, actor.region_code)
+        raise NotFound(f"project {code} holds nothing of lot {lot.label}", what="holder",
+                       key=root)
+    if account is None:
+        return Trace(lot.label, lot.amount_fen, [], {})
+    holders, _parent, flows = _tree(session, lot_id)
+    top = holders[account.id]
+    inside: set[int] = set()
+
+    def walk(h: Holder) -> None:
+        inside.add(h.account_id)
+        for child in h.children:
+            walk(child)
+    walk(top)
+    return Trace(lot.label, lot.amount_fen, [top],
+                 {k: v for k, v in flows.items() if k[0] in inside and k[1] in inside})
+
+
+def _tree(session: Session, lot_id: int):
+    """Every holder of the lot with what it received and passed on, linked to its main
+    source; and the net flows between accounts."""
     flows = _net_flows(session, lot_id)
     accounts = {a.id: a for a in session.execute(
         select(Account).where(Account.lot_id == lot_id)).scalars()}
@@ -65,9 +114,7 @@ def trace_lot(session: Session, lot_id: int, actor: User | None = None) -> Trace
         holders[src].children.append(holders[child])
     for h in holders.values():
         h.children.sort(key=lambda c: (c.kind, c.holder))
-    roots = [h for aid, h in holders.items() if aid not in parent]
-    sources = [h for h in roots if h.kind in ("appropriation", "integration_in")]
-    return Trace(lot.label, lot.amount_fen, sources or roots, flows)
+    return holders, parent, flows
 
 
 def _net_flows(session: Session, lot_id: int) -> dict[tuple[int, int], int]:
@@ -99,6 +146,62 @@ def _name_payees(session: Session, holders: dict[int, Holder]) -> None:
     for h in holders.values():
         if h.kind in ("payee", "project"):
             h.name = names.get(h.holder, "")
+
+
+@dataclass
+class FlowNode:
+    """A node of the flow chart: one holder, or "others" standing for the smaller ones."""
+    key: str                  # unique in the chart: "unit:430121", "others:unit:430121"
+    kind: str                 # a holder's kind, or "others"
+    holder: str
+    name: str
+    received: int
+    passed_on: int
+    depth: int
+    drill: str | None = None  # the `root` to trace from this node, when it has more below
+    count: int = 1            # of an "others" node: how many holders it stands for
+    payees_only: bool = False  # of an "others" node: all of them payees (户)
+
+    @property
+    def held(self) -> int:
+        return self.received - self.passed_on
+
+
+def flow_graph(trace: Trace, depth: int = 3, top: int = 8):
+    """The trace as a chart can show it: `depth` levels below each root, the `top` largest
+    children of a holder each, the rest of them as one "others" node with their sum. Below
+    the root, a unit or project with money passed on names itself as the root to drill into
+    (`trace_from`), whether or not the depth let its children be shown.
+    Returns (nodes, links), links as (source key, target key, fen)."""
+    nodes: list[FlowNode] = []
+    links: list[tuple[str, str, int]] = []
+
+    def add(h: Holder, level: int) -> str:
+        key = f"{h.kind}:{h.holder}"
+        value = h.passed_on if h.kind in ("appropriation", "integration_in") else h.received
+        node = FlowNode(key, h.kind, h.holder, h.name, value, h.passed_on, level)
+        nodes.append(node)
+        children = sorted((c for c in h.children if c.received > 0),
+                          key=lambda c: (-c.received, c.kind, c.holder))
+        if not children:
+            return key
+        if level > 0 and h.kind in ROOT_KINDS:
+            node.drill = key
+        if level >= depth:
+            return key
+        for child in children[:top]:
+            links.append((key, add(child, level + 1), child.received))
+        rest = children[top:]
+        if rest:
+            amount = sum(c.received for c in rest)
+            nodes.append(FlowNode(f"others:{key}", "others", "", "", amount, 0, level + 1,
+                                  count=len(rest),
+                                  payees_only=all(c.kind == "payee" for c in rest)))
+            links.append((key, f"others:{key}", amount))
+        return key
+    for root in trace.roots:
+        add(root, 0)
+    return nodes, links
 
 
 def render(trace: Trace, fmt_money, max_payees: int = 10) -> str:

@@ -127,13 +127,27 @@ def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
+def year_end(year: int) -> dt.date:
+    """The day a year's money is judged by: 31 December. What a lot of that year has not spent
+    by then is carried over (`statement`), and its idle clock keeps running; the staff home
+    measures a year's spending progress against this day (ledger.reading.progress)."""
+    return dt.date(year, 12, 31)
+
+
 def statement(session: Session, actor: User | None, year: int, *, flag_days: int = FLAG_DAYS,
               reclaim_days: int = RECLAIM_DAYS) -> list[CarryOver]:
     """What every unit and project in scope carries into year+1, judged at 31 December."""
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise LedgerError(f"year must be between 2000 and 2100, got {year!r}",
                           code="year_out_of_range", value=repr(year))
-    end = dt.date(year, 12, 31)
+    return carried(session, actor, year_end(year), flag_days=flag_days,
+                   reclaim_days=reclaim_days)
+
+
+def carried(session: Session, actor: User | None, end: dt.date, *, flag_days: int = FLAG_DAYS,
+            reclaim_days: int = RECLAIM_DAYS) -> list[CarryOver]:
+    """What every unit and project in scope holds on `end`, and how much of it is a year or
+    two years old (the year-end statement on any day: the staff home judges it today)."""
     region = None
     if actor is not None:
         require(session, actor, Action.READ, actor.region_code)

@@ -22,7 +22,16 @@ from ledger.core.errors import LedgerError
 from ledger.core.files import write_private_file
 from ledger.core.money import format_yuan_plain, parse_yuan
 from ledger.core.pii import PiiVault
-from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.csvfile import (
+    CellError,
+    Column,
+    ImportProblems,
+    Problem,
+    not_a_whole_number,
+    not_one_of,
+    parse_date,
+    read,
+)
 from ledger.models import Card, Household
 from ledger.models.rolls import BankResult
 from ledger.rolls.lifecycle import get_roll
@@ -36,7 +45,7 @@ RESULT_WORDS = {"成功": True, "已支付": True, "paid": True, "success": True
 def _result(text: str) -> bool:
     if text.lower() in RESULT_WORDS:
         return RESULT_WORDS[text.lower()]
-    raise ValueError(f"{text!r} is not a result (成功/失败 or paid/failed)")
+    raise not_one_of(text, ("成功", "失败"))
 
 
 MAX_LINE_NO = 2**31 - 1   # a roll line's number is an INTEGER column
@@ -44,7 +53,7 @@ MAX_LINE_NO = 2**31 - 1   # a roll line's number is an INTEGER column
 
 def _line_no(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > MAX_LINE_NO:
-        raise ValueError(f"{text!r} is not a line number")
+        raise not_a_whole_number(text)
     return int(text)
 
 
@@ -53,7 +62,8 @@ def _account(text: str) -> str:
     accounts), spaces and dashes dropped."""
     account = "".join(text.replace("-", " ").split())
     if not account.isascii() or not account.isalnum():
-        raise ValueError(f"{text!r} is not an account number")
+        raise CellError(f"{text!r} is not an account number", code="cell_not_an_account",
+                         value=text)
     return account
 
 

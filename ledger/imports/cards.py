@@ -34,6 +34,7 @@ from ledger.imports.csvfile import (
     ImportProblems,
     Problem,
     Problems,
+    not_one_of,
     parse_date,
     read,
 )
@@ -54,8 +55,7 @@ def parse_kind(text: str) -> CardKind:
     try:
         return CardKind(KIND_WORDS.get(text, text.lower()))
     except ValueError:
-        raise ValueError(f"{text!r} is not a card kind ({'、'.join(KIND_WORDS)} or "
-                         f"{', '.join(k.value for k in CardKind)})") from None
+        raise not_one_of(text, KIND_WORDS) from None
 
 
 def card_number(text: str) -> str:

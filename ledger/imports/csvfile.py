@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from ledger.core.errors import LedgerError
+from ledger.core.money import MoneyError
 from ledger.core.normalise import nfkc
 from ledger.imports import progress, spreadsheet
 from ledger.store.bulk import collector_paused
@@ -44,6 +45,38 @@ class Column:
     headers: tuple[str, ...]       # accepted header texts (Chinese first, then English)
     parse: Callable[[str], object] = str
     required: bool = True
+
+
+class CellError(LedgerError, ValueError):
+    """A cell that does not parse as its column's type, with a catalogued code and the
+    parameters that name it (ledger.core.refusals, "cell_…"), so that the problem reads in
+    the reader's language instead of the parser's English. `str()` is the English; it is a
+    ValueError too, for the callers that parse a single value outside a file."""
+
+
+def not_one_of(text: str, words) -> CellError:
+    """`text` is none of the words a column accepts (a status, a kind …)."""
+    choices = "、".join(words)
+    return CellError(f"{text!r} is not one of {choices}", code="cell_not_one_of", value=text,
+                     choices=choices)
+
+
+def not_a_year(text: str) -> CellError:
+    return CellError(f"{text!r} is not a year", code="cell_not_a_year", value=text)
+
+
+def not_positive(text: str) -> CellError:
+    return CellError(f"{text!r} is not more than zero", code="cell_not_positive", value=text)
+
+
+def not_a_whole_number(text: str) -> CellError:
+    return CellError(f"{text!r} is not a whole number", code="cell_not_a_whole_number",
+                     value=text)
+
+
+def too_long(text: str, limit: int) -> CellError:
+    return CellError(f"{text[:20]!r}… is longer than {limit} characters", code="cell_too_long",
+                     max_length=limit)
 
 
 @dataclass(frozen=True)
@@ -331,6 +364,70 @@ def read(path: str | Path, columns: list[Column]) -> Rows:
                 {c.headers[0]: positions[c.key] + 1 for c in columns if c.key in positions})
 
 
+@dataclass(frozen=True)
+class Sample:
+    """The first lines of a file as it was written, to show it back (the web's preview):
+    `header` (the file's header cells), `columns` (for each of them the kind's column it is,
+    or None), `rows` [(line, cells)] of at most `limit` non-blank lines, and `more`: how many
+    non-blank lines follow them."""
+    header: list[str]
+    columns: list[Column | None]
+    rows: list[tuple[int, list[str]]]
+    more: int
+
+
+def sample(path: str | Path, columns: list[Column], limit: int = 50) -> Sample | None:
+    """The file's first `limit` non-blank lines, cells as text as the file has them (before
+    NFKC), or None when it cannot be read as a table at all (its encoding, an old .xls: the
+    import's own problems say why). Reads the file once more, streamed."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+        if spreadsheet.is_old_excel(path, head):
+            return None
+        workbook = spreadsheet.is_workbook(path, head)
+        problems = Problems()
+        header, records = _records(path, workbook, problems,
+                                   None if workbook else _first_piece_encoding(path))
+        header = [h.lstrip("\ufeff") if isinstance(h, str) else spreadsheet.cell_text(h)
+                  for h in header]
+        rows, more = [], 0
+        for line, record in records:
+            if not any((cell.strip() if isinstance(cell, str) else cell) for cell in record):
+                continue
+            if len(rows) < limit:
+                rows.append((line, [c if isinstance(c, str) else "" for c in record]))
+            else:
+                more += 1
+    except (ImportProblems, OSError, ValueError):
+        return None
+    return Sample(header, header_columns(header, columns), rows, more)
+
+
+def _first_piece_encoding(path: Path) -> str:
+    """The encoding of the file's first piece: what a sample needs to show its first lines
+    without the whole file's strict check (`detect_encoding`, a pass of its own: 1 s on a
+    9 MB file). A file that turns out otherwise further on raises UnicodeDecodeError there,
+    and `sample` shows no lines: the import has said why."""
+    piece = next(_pieces(path), (0, 0, b""))[2]
+    try:
+        piece.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def header_columns(header: list[str], columns: list[Column]) -> list[Column | None]:
+    """For each header cell, the kind's column it names (as `read` matches them), or None."""
+    found: list[Column | None] = []
+    for text in header:
+        text = nfkc(text.lstrip("\ufeff"))
+        found.append(next((c for c in columns if text in c.headers or text.lower() in c.headers),
+                          None))
+    return found
+
+
 def _records(path: Path, workbook: bool, problems: list[Problem], encoding=None):
     if workbook:
         return _workbook_records(path)
@@ -552,6 +649,9 @@ def _parse_cells(name, line, record, columns, positions, problems) -> Row:
             row.values[column.key] = column.parse(raw)
         except LedgerError as exc:
             problems.append(Problem(name, line, header, str(exc), exc.code, exc.params))
+        except MoneyError as exc:   # the reason in English for operators, the gist translated
+            problems.append(Problem(name, line, header, str(exc), "cell_not_an_amount",
+                                    {"value": raw[:40], "detail": str(exc)}))
         except ValueError as exc:
             problems.append(Problem(name, line, header, str(exc), "cell_invalid",
                                     {"detail": str(exc)}))
@@ -627,11 +727,15 @@ def parse_date(text: str) -> dt.date:
     # ASCII digits only (int() would take ١٢٣٤ or overflow on 20 digits); years a fund
     # record can have, so a typo like 20024 or 1024 is an error, not a date.
     if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
-        raise ValueError(f"{text!r} is not a date like 2024-03-01")
+        raise CellError(f"{text!r} is not a date like 2024-03-01", code="cell_not_a_date",
+                        value=text)
     year, month, day = (int(p) for p in parts)
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"{text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+        raise CellError(f"{text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}",
+                        code="cell_year_out_of_range", value=text, min_year=MIN_YEAR,
+                        max_year=MAX_YEAR)
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date like 2024-03-01") from None
+        raise CellError(f"{text!r} is not a date like 2024-03-01", code="cell_not_a_date",
+                        value=text) from None

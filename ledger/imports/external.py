@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from ledger.core.creditcode import read_industry_code
 from ledger.core.idcard import IdNumberError, read_number
 from ledger.core.pii import PiiVault
-from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
+from ledger.imports.csvfile import (
+    Column,
+    ImportProblems,
+    Problem,
+    at_line,
+    not_one_of,
+    parse_date,
+    read,
+)
 from ledger.models import User
 from ledger.registers.external import ListImport, ListKind, ListRecord, record_list
 
@@ -56,8 +64,8 @@ def _vehicle_status(text: str) -> str:
     status = VEHICLE_STATUS.get(text) or VEHICLE_STATUS.get(text.upper()) \
         or VEHICLE_STATUS.get(text.lower())
     if status is None:
-        raise ValueError(f"{text!r} is not a vehicle status (正常, 转出, 被盗抢, 停驶, 注销, "
-                         "报废, 抵押, 查封, or the letter A–P)")
+        raise not_one_of(text, ("正常", "转出", "被盗抢", "停驶", "注销", "报废", "抵押", "查封",
+                              "A–P"))
     return status
 
 
@@ -67,7 +75,7 @@ def _industry(text: str) -> str:
 
 def _degree(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 4:
-        raise ValueError(f"{text!r} is not a degree of kinship (1–4)")
+        raise not_one_of(text, ("1", "2", "3", "4"))
     return int(text)
 
 

@@ -39,6 +39,7 @@ from ledger.imports.csvfile import (
     Problem,
     Problems,
     every_line,
+    not_one_of,
     parse_date,
     read,
 )
@@ -58,8 +59,7 @@ def parse_status(text: str) -> HouseholdStatus:
     try:
         return HouseholdStatus(value)
     except ValueError:
-        raise ValueError(f"{text!r} is not a status ({'、'.join(STATUS_WORDS)} or "
-                         f"{', '.join(s.value for s in HouseholdStatus)})") from None
+        raise not_one_of(text, STATUS_WORDS) from None
 
 
 HOUSEHOLD_COLUMNS = [

@@ -37,7 +37,7 @@ from ledger.households.changes import (
     record_split_into,
 )
 from ledger.households.registry import enrolment
-from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.csvfile import Column, ImportProblems, Problem, not_one_of, parse_date, read
 from ledger.imports.households import ImportResult, household_of_line, registered_id
 from ledger.models import Member, MemberEvent, MemberEventKind, User
 from ledger.store.access import Action, require
@@ -49,8 +49,7 @@ SPLIT_PREFIX = "分户"
 def parse_event(text: str) -> str:
     value = EVENT_WORDS.get(text, text.lower())
     if value not in EVENT_WORDS.values():
-        raise ValueError(f"{text!r} is not an event ({'、'.join(EVENT_WORDS)} or "
-                         f"{', '.join(EVENT_WORDS.values())})")
+        raise not_one_of(text, EVENT_WORDS)
     return value
 
 

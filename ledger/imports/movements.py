@@ -29,7 +29,7 @@ from ledger.core.money import parse_yuan
 from ledger.funds import flows
 from ledger.funds.lots import lot_by_reference
 from ledger.funds.refusals_log import attach_file
-from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read, too_long
 from ledger.imports.households import ImportResult
 from ledger.models import Transfer, User
 
@@ -58,7 +58,7 @@ def _document(text: str, limit: int) -> str:
     """An invoice or contract number: a code, at most `limit` characters."""
     value = _code(text)
     if len(value) > limit:
-        raise ValueError(f"{value[:20]}… is longer than {limit} characters")
+        raise too_long(value, limit)
     return value
 
 

@@ -15,7 +15,18 @@ from sqlalchemy.orm import Session
 
 from ledger.core.money import parse_yuan
 from ledger.core.pii import PiiVault
-from ledger.imports.csvfile import Column, ImportProblems, Problem, at_line, parse_date, read
+from ledger.imports.csvfile import (
+    Column,
+    ImportProblems,
+    Problem,
+    at_line,
+    not_a_whole_number,
+    not_one_of,
+    not_positive,
+    parse_date,
+    read,
+    too_long,
+)
 from ledger.imports.external import listed_id
 from ledger.models import User
 from ledger.registers.payees import (
@@ -31,7 +42,7 @@ PERSONAL = {"个人": True, "个人账户": True, "personal": True,
 
 def _account_type(text: str) -> bool:
     if text.lower() not in PERSONAL:
-        raise ValueError(f"{text!r} is not an account type (个人 or 对公)")
+        raise not_one_of(text, ("个人", "对公"))
     return PERSONAL[text.lower()]
 
 
@@ -45,7 +56,7 @@ def _last4(text: str) -> str:
 def _amount(text: str) -> int:
     fen = parse_yuan(text)
     if fen <= 0:
-        raise ValueError(f"{text!r}: an amount received is positive")
+        raise not_positive(text)
     return fen
 
 
@@ -53,13 +64,13 @@ def _document(text: str) -> str:
     # As a payment's 合同号 is kept (ledger.funds.flows): without the spaces inside it.
     value = "".join(text.split())
     if len(value) > 100:
-        raise ValueError("a contract number is at most 100 characters")
+        raise too_long(value, 100)
     return value
 
 
 def _count(text: str) -> int:
     if not text.isascii() or not text.isdigit() or int(text) <= 0:
-        raise ValueError(f"{text!r} is not a number of instalments")
+        raise not_a_whole_number(text)
     return int(text)
 
 

@@ -20,7 +20,7 @@ from ledger.core import creditcode, idcard
 from ledger.core.errors import LedgerError
 from ledger.core.pii import PiiVault
 from ledger.funds import projects
-from ledger.imports.csvfile import Column, ImportProblems, Problem, every_line, read
+from ledger.imports.csvfile import Column, ImportProblems, Problem, every_line, not_one_of, read
 from ledger.imports.households import ImportResult
 from ledger.models import Payee, PayeeKind, User
 from ledger.store.access import Action, require
@@ -37,8 +37,7 @@ KIND_WORDS = {
 def _kind(text: str) -> PayeeKind:
     kind = KIND_WORDS.get(text) or KIND_WORDS.get(text.lower())
     if kind is None:
-        raise ValueError(f"{text!r} is not a payee kind (企业, 个人 or 单位; households are "
-                         "imported as households)")
+        raise not_one_of(text, ("企业", "个人", "单位"))
     return kind
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError
 from ledger.disclosure import notices
-from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.csvfile import Column, ImportProblems, Problem, not_one_of, parse_date, read
 from ledger.imports.households import ImportResult
 from ledger.models import User
 from ledger.models.disclosure import ProjectNoticeKind
@@ -29,8 +29,7 @@ def parse_kind(text: str) -> ProjectNoticeKind:
         try:
             kind = ProjectNoticeKind(text.lower())
         except ValueError:
-            raise ValueError(f"{text!r} is not 公示 (publicity, before implementation) or 公告 "
-                             "(announcement, after acceptance)") from None
+            raise not_one_of(text, ("公示", "公告")) from None
     return kind
 
 

@@ -16,6 +16,8 @@ from ledger.imports.csvfile import (
     ImportProblems,
     Problem,
     every_line,
+    not_a_year,
+    not_one_of,
     parse_date,
     read,
 )
@@ -36,7 +38,7 @@ def _enum_parser(enum_cls, words):
         try:
             return enum_cls(value)
         except ValueError:
-            raise ValueError(f"{text!r} is not one of {'、'.join(words)}") from None
+            raise not_one_of(text, words) from None
     return parse
 
 
@@ -46,7 +48,7 @@ def _codes(text: str) -> list[str]:
 
 def _year(text: str) -> int:
     if not (text.isdigit() and 2000 <= int(text) <= 2100):
-        raise ValueError(f"{text!r} is not a year")
+        raise not_a_year(text)
     return int(text)
 
 

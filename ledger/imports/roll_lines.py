@@ -12,27 +12,27 @@ from pathlib import Path
 
 from ledger.core.money import parse_yuan
 from ledger.core.quantity import parse_quantity
-from ledger.imports.csvfile import Column, read
+from ledger.imports.csvfile import Column, not_a_whole_number, not_a_year, not_positive, read
 from ledger.rolls.lifecycle import LineSpec
 from ledger.rolls.standards import tier_of
 
 
 def _year(text: str) -> int:
     if not (text.isdigit() and 2000 <= int(text) <= 2100):
-        raise ValueError(f"{text!r} is not a year")
+        raise not_a_year(text)
     return int(text)
 
 
 def _member_id(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{text!r} is not a member id")
+        raise not_a_whole_number(text)
     return int(text)
 
 
 def _positive_yuan(text: str) -> int:
     fen = parse_yuan(text)
     if fen <= 0:
-        raise ValueError(f"{text!r} is not more than zero")
+        raise not_positive(text)
     return fen
 
 

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError
 from ledger.core.money import parse_yuan
-from ledger.imports.csvfile import Column, ImportProblems, Problem, parse_date, read
+from ledger.imports.csvfile import (
+    Column,
+    ImportProblems,
+    Problem,
+    not_a_year,
+    not_positive,
+    parse_date,
+    read,
+    too_long,
+)
 from ledger.imports.households import ImportResult
 from ledger.models import User
 from ledger.rolls.standards import (
@@ -27,21 +36,21 @@ from ledger.rolls.standards import (
 
 def _year(text: str) -> int:
     if not (text.isdigit() and 2000 <= int(text) <= 2100):
-        raise ValueError(f"{text!r} is not a year")
+        raise not_a_year(text)
     return int(text)
 
 
 def _positive_yuan(text: str) -> int:
     fen = parse_yuan(text)
     if fen <= 0:
-        raise ValueError(f"{text!r} is not more than zero")
+        raise not_positive(text)
     return fen
 
 
 def _short(limit: int):
     def parse(text: str) -> str:
         if len(text) > limit:
-            raise ValueError(f"{text[:20]!r}… is longer than {limit} characters")
+            raise too_long(text, limit)
         return text
     return parse
 

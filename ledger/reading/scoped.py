@@ -8,7 +8,7 @@ only what the village board shows anyway (names as posted, amounts, masked card 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Bundle, Session
@@ -36,6 +36,7 @@ from ledger.models import (
     User,
 )
 from ledger.rolls.lifecycle import township_county, township_of_roll
+from ledger.rolls.status import LineStatus, Status, line_statuses, reissued_from
 from ledger.store.access import Action, require
 
 
@@ -68,6 +69,75 @@ def transfer(session: Session, actor: User, transfer_id: int) -> Transfer:
                        key=transfer_id)
     require(session, actor, Action.READ, row.region_code)
     return row
+
+
+@dataclass
+class TransferNames:
+    """What a person reads about transfers instead of codes: regions, users, payees, projects
+    and lots by name, for a page of transfers (one statement per kind of name)."""
+    regions: dict[str, str]
+    users: dict[int, str]
+    lots: dict[int, FundLot]
+    holders: dict[tuple[str, str], str]           # (account kind, holder code) → name
+    payees: dict[int, list[str]]                  # transfer id → who received its money
+    approvals: dict[int, Approval]                # transfer id → its decision
+
+    def holder(self, account) -> str:
+        return self.holders.get((account.kind.value, account.holder_code), account.holder_code)
+
+    def user(self, user_id: int | None) -> str:
+        return self.users.get(user_id, "—") if user_id is not None else "—"
+
+
+def transfer_names(session: Session, rows: list[Transfer]) -> TransferNames:
+    """Names for `rows` (transfers the caller has already read in scope): the region each was
+    recorded in, who recorded and who decided it, its lot (title and 文号), and the payees and
+    projects its postings name."""
+    from ledger.models import Payee
+    ids = [t.id for t in rows]
+    approvals = {a.transfer_id: a for a in session.execute(
+        select(Approval).where(Approval.transfer_id.in_(ids))).scalars()} if ids else {}
+    legs = session.execute(
+        select(Posting.transfer_id, Account.kind, Account.holder_code, Account.region_code)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Posting.transfer_id.in_(ids))).all() if ids else []
+    by_kind: dict[AccountKind, set[str]] = {}
+    for _tid, kind, holder, _region in legs:
+        by_kind.setdefault(kind, set()).add(holder)
+    region_codes = {t.region_code for t in rows} | by_kind.get(AccountKind.UNIT, set()) \
+        | {region for *_, region in legs}
+    regions = dict(session.execute(select(Region.code, Region.name)
+                                   .where(Region.code.in_(region_codes))).all()) \
+        if region_codes else {}
+    holders: dict[tuple[str, str], str] = {}
+    for code in by_kind.get(AccountKind.UNIT, ()):
+        holders[(AccountKind.UNIT.value, code)] = regions.get(code, code)
+    payee_codes = by_kind.get(AccountKind.PAYEE, set()) | by_kind.get(AccountKind.RECEIVABLE, set())
+    if payee_codes:
+        names = dict(session.execute(select(Payee.code, Payee.name)
+                                     .where(Payee.code.in_(payee_codes))).all())
+        for kind in (AccountKind.PAYEE, AccountKind.RECEIVABLE):
+            for code in by_kind.get(kind, ()):
+                if code in names:
+                    holders[(kind.value, code)] = names[code]
+    if by_kind.get(AccountKind.PROJECT):
+        for code, name in session.execute(select(Project.code, Project.name).where(
+                Project.code.in_(by_kind[AccountKind.PROJECT]))):
+            holders[(AccountKind.PROJECT.value, code)] = name
+    payees: dict[int, list[str]] = {}
+    for tid, kind, holder, _region in legs:
+        if kind is AccountKind.PAYEE:
+            name = holders.get((kind.value, holder), holder)
+            if name not in payees.setdefault(tid, []):
+                payees[tid].append(name)
+    user_ids = {t.recorded_by for t in rows} | {a.decided_by for a in approvals.values()}
+    users = {uid: name or username for uid, username, name in session.execute(
+        select(User.id, User.username, User.display_name).where(User.id.in_(user_ids)))} \
+        if user_ids else {}
+    lot_ids = {t.lot_id for t in rows}
+    lots = {lot.id: lot for lot in session.execute(
+        select(FundLot).where(FundLot.id.in_(lot_ids))).scalars()} if lot_ids else {}
+    return TransferNames(regions, users, lots, holders, payees, approvals)
 
 
 # ----------------------------------------------------------------------------- choices
@@ -106,6 +176,29 @@ class RollView:
     lot: FundLot
     lines: list[tuple[RollLine, Household, str]]   # line, household, open/held/withdrawn
     events: list[RollEvent]
+    # line id → what happened to its money (ledger.rolls.status): 待发放 … 补发
+    statuses: dict[int, Status] = field(default_factory=dict)
+    # household code → [(roll, line)] this roll pays again (a re-payment roll's lines)
+    reissued: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def status(self, line) -> Status:
+        return self.statuses.get(line.id, Status(LineStatus.PENDING))
+
+    def reissue_of(self, line) -> tuple[str, int] | None:
+        """(roll, line) a line of a re-payment roll pays again, if it is one."""
+        found = self.reissued.get(line.household_code)
+        return found[0] if found else None
+
+    @property
+    def line_count(self) -> int:
+        return sum(1 for _, _, state in self.lines if state != "withdrawn")
+
+    def count(self, kind: LineStatus | str) -> tuple[int, int]:
+        """(lines, fen) of the lines in status `kind` (templates pass the value, 'paid')."""
+        kind = LineStatus(kind)
+        chosen = [line.amount_fen for line, _, _ in self.lines
+                  if self.status(line).kind is kind]
+        return len(chosen), sum(chosen)
 
     @property
     def total_fen(self) -> int:
@@ -147,7 +240,46 @@ def roll(session: Session, actor: User | None, code: str) -> RollView:
     events = list(session.execute(select(RollEvent).where(RollEvent.roll_id == row.id)
                                   .order_by(RollEvent.id)).scalars())
     return RollView(row, session.get(FundLot, row.lot_id),
-                    [(line, hh, states[line.id]) for line, hh in lines], events)
+                    [(line, hh, states[line.id]) for line, hh in lines], events,
+                    line_statuses(session, row, events), reissued_from(session, row))
+
+
+def roll_summaries(session: Session, rolls: list[PaymentRoll]) -> dict[int, dict]:
+    """roll id → {"lines", "total_fen", "step", "paid", "returned", "reissued"} for the roll
+    list: its lines and amount (withdrawn lines left out), how far it went (the latest of
+    published, approved, sent) and how many lines were paid, returned, and re-issued."""
+    if not rolls:
+        return {}
+    from ledger.rolls.lifecycle import fold_line_events
+    ids = [r.id for r in rolls]
+    events_of: dict[int, list] = {i: [] for i in ids}
+    for e in session.execute(select(RollEvent).where(RollEvent.roll_id.in_(ids))
+                             .order_by(RollEvent.id)).scalars():
+        events_of[e.roll_id].append(e)
+    lines_of: dict[int, list] = {i: [] for i in ids}
+    for line_id, roll_id, fen in session.execute(
+            select(RollLine.id, RollLine.roll_id, RollLine.amount_fen)
+            .where(RollLine.roll_id.in_(ids))):
+        lines_of[roll_id].append((line_id, fen))
+    result = {}
+    for r in rolls:
+        events = events_of[r.id]
+        states = fold_line_events({i: "open" for i, _ in lines_of[r.id]}, events)
+        kept = [(i, fen) for i, fen in lines_of[r.id] if states[i] != "withdrawn"]
+        kinds = {e.kind for e in events}
+        step = next((k.value for k in (RollEventKind.SENT, RollEventKind.APPROVED,
+                                       RollEventKind.PUBLISHED) if k in kinds), "drafted")
+        summary = {"lines": len(kept), "total_fen": sum(fen for _, fen in kept), "step": step,
+                   "paid": 0, "returned": 0, "reissued": 0}
+        if RollEventKind.SENT in kinds:
+            statuses = line_statuses(session, r, events)
+            summary["paid"] = sum(1 for s in statuses.values() if s.kind is LineStatus.PAID)
+            summary["returned"] = sum(1 for s in statuses.values()
+                                      if s.kind is LineStatus.RETURNED)
+            summary["reissued"] = sum(1 for s in statuses.values()
+                                      if s.kind is LineStatus.REISSUED)
+        result[r.id] = summary
+    return result
 
 
 # ----------------------------------------------------------------------------- idle money
@@ -199,14 +331,55 @@ def villages(session: Session) -> list[tuple[Region, Region]]:
     return [(r, name) for r, name in rows]
 
 
+def public_region(session: Session, code: str, level: RegionLevel) -> Region:
+    """A county or township for the public index pages (not found when of another level)."""
+    region = session.get(Region, code)
+    if region is None or region.level is not level:
+        raise NotFound(f"{level.value} {code} does not exist", what=level.value, key=code)
+    return region
+
+
+def counties(session: Session) -> list[tuple[Region, str | None]]:
+    """Every county with the name of the region above it (its city), for the public index."""
+    above = Region.__table__.alias("above")
+    return [(r, name) for r, name in session.execute(
+        select(Region, above.c.name).outerjoin(above, above.c.code == Region.parent_code)
+        .where(Region.level == RegionLevel.COUNTY).order_by(Region.code))]
+
+
+def townships_with_villages(session: Session,
+                            county_code: str) -> list[tuple[Region, list[Region]]]:
+    """A county's townships, each with its villages, in code order (one statement each)."""
+    towns = list(session.execute(select(Region).where(
+        Region.parent_code == county_code, Region.level == RegionLevel.TOWNSHIP)
+        .order_by(Region.code)).scalars())
+    villages_of: dict[str, list[Region]] = {t.code: [] for t in towns}
+    if towns:
+        for v in session.execute(select(Region).where(
+                Region.parent_code.in_(list(villages_of)), Region.level == RegionLevel.VILLAGE)
+                .order_by(Region.code)).scalars():
+            villages_of[v.parent_code].append(v)
+    return [(t, villages_of[t.code]) for t in towns]
+
+
+def village_path(session: Session, code: str) -> tuple[Region, Region | None, Region | None]:
+    """(village, its township, its county) for the village page's navigation."""
+    village_row = village(session, code)
+    town = session.get(Region, village_row.parent_code) if village_row.parent_code else None
+    county = session.get(Region, town.parent_code) if town and town.parent_code else None
+    return village_row, town, county
+
+
 # What the board prints of a line and of its household: village_rolls reads these columns
 # as plain rows. As ORM objects, a village's ≈ 140 lines took 2.9 ms to load, as rows 1.2 ms
 # (docs/performance.md, figure 6) — the page is drawn again each time the log grows.
 _BOARD_LINE = Bundle("line", RollLine.id, RollLine.roll_id, RollLine.line_no,
                      RollLine.quantity, RollLine.amount_fen, RollLine.item,
-                     RollLine.quantity_centi)
+                     RollLine.quantity_centi, RollLine.household_code)
 _BOARD_HOUSEHOLD = Bundle("household", Household.head_name, Household.bank_card_last4)
-_BOARD_EVENT = (RollEvent.roll_id, RollEvent.kind, RollEvent.line_id, RollEvent.effective_date)
+# comment: a re-payment's event names the roll that pays the line again
+_BOARD_EVENT = (RollEvent.roll_id, RollEvent.kind, RollEvent.line_id, RollEvent.effective_date,
+                RollEvent.comment)
 
 
 def village_rolls(session: Session, code: str) -> list[tuple[RollView, list]]:
@@ -245,9 +418,11 @@ def village_rolls(session: Session, code: str) -> list[tuple[RollView, list]]:
         if not any(e.kind is RollEventKind.PUBLISHED for e in events):
             continue
         states = fold_line_events({line.id: "open" for line, _ in lines_of[roll_row.id]}, events)
+        mine = [(line.id, line.line_no) for line, _ in lines_of[roll_row.id]]
         view = RollView(roll_row, session.get(FundLot, roll_row.lot_id),
                         [(line, hh, states[line.id]) for line, hh in lines_of[roll_row.id]],
-                        events)
+                        events, line_statuses(session, roll_row, events, mine),
+                        reissued_from(session, roll_row))
         result.append((view, [(line, hh, state) for line, hh, state in view.lines
                               if state != "withdrawn"]))
     return result

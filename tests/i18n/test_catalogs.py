@@ -38,7 +38,8 @@ def source_strings() -> dict[str, list[str]]:
 
 def catalog(locale: str, domain: str):
     with (i18n.LOCALE_DIR / locale / "LC_MESSAGES" / f"{domain}.po").open("rb") as fh:
-        return read_po(fh, locale=locale, domain=domain)
+        # abort_invalid: a merge that left a msgid without its msgstr fails here, not silently
+        return read_po(fh, locale=locale, domain=domain, abort_invalid=True)
 
 
 @pytest.fixture(scope="module")

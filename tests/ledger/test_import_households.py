@@ -95,7 +95,7 @@ def test_same_key_with_other_content_names_line_and_field(world, tmp_path):
 
 @pytest.mark.parametrize("text,where,reason", [
     (HOUSEHOLDS.replace("2019/5/1", "2019-13-01"), "line 3, column 识别日期", "not a date"),
-    (HOUSEHOLDS.replace("已脱贫", "富裕"), "line 3, column 户状态", "not a status"),
+    (HOUSEHOLDS.replace("已脱贫", "富裕"), "line 3, column 户状态", "not one of"),
     (HOUSEHOLDS.replace(",6222021234567890456,", ",6222-1234,"), "line 3, column 银行卡号",
      "12 to 19 digits"),
     (HOUSEHOLDS.replace(",6222021234567890456,", ",6222-abc,"), "line 3, column 银行卡号",

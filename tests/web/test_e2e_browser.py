@@ -129,7 +129,8 @@ def test_roll_from_clerk_to_villager(server, chromium, scene, world, db_url, tmp
     assert "完整" in auditor.inner_text("#verify-result")
     shot(auditor, "e2e", "5-audit-verified", db)
     auditor.goto(f"{server}/staff/flow?lot=1")
-    assert auditor.locator("svg.sankey rect").count() >= 5
+    auditor.wait_for_selector(".chart canvas")
+    assert auditor.locator("#flow-table tbody tr").count() >= 5
     shot(auditor, "e2e", "5b-fund-flow", db)
 
     phone = chromium.new_context(viewport={"width": 390, "height": 844},

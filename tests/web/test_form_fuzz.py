@@ -39,7 +39,7 @@ from ledger.funds.balances import cache_mismatches, trial_balance
 from ledger.models import Account, AuditHead, Posting
 from tests.web.conftest import Browser
 from tests.web.scene import PASSWORD
-from tests.world import COUNTY, VILLAGE
+from tests.world import COUNTY, TOWNSHIP, VILLAGE
 
 SCALE = int(os.environ.get("FUNDTRAIL_FUZZ_SCALE", "1"))
 TODAY = dt.date.today().isoformat()
@@ -120,6 +120,10 @@ SPECS: dict[str, Spec] = {
     "public.village": Spec(args={"village_code": "{village}"}),
     "public.roll_pdf": Spec(args={"village_code": "{village}", "roll_code": "{roll}"},
                             heavy=True),
+    "public.project_pdf": Spec(args={"village_code": "{village}", "project_code": "P-001"},
+                               heavy=True),
+    "public.county": Spec(args={"county_code": COUNTY}),
+    "public.township": Spec(args={"township_code": TOWNSHIP}),
     "public.verify_page": Spec(query={"p": "NOT-A-PROOF"}, form={"proof": "not a proof"},
                                public=True),
     "public.verify_proof_file": Spec(query={"entry": "0", "size": "1"}, public=True),
@@ -133,16 +137,16 @@ SPECS: dict[str, Spec] = {
     "static": Spec(args={"filename": "style.css"}),
     "complaints.file": Spec(form={"subject_kind": "village", "subject_code": VILLAGE,
                                  "summary": "补贴没有发到", "name": "", "phone": ""},
-                            public=True),
+                            query={"kind": "roll_line", "code": "R-k:1"}, public=True),
     "complaints.status": Spec(form={"receipt": "ABCD-EFGH-IJKL"}, public=True),
     "auth.login": Spec(form={"username": "k2_approver", "password": PASSWORD},
                        query={"next": "/staff/"}, public=True),
     "auth.logout": Spec("k_clerk", form={}, fresh=True),
     "auth.language": Spec(args={"lang": "en"}, query={"next": "/staff/"}),
     # staff
-    "staff.home": Spec("k_clerk"), "staff.balance_page": Spec("k_clerk"),
+    "staff.home": Spec("k_clerk", query={"year": "2024"}), "staff.balance_page": Spec("k_clerk"),
     "staff.idle": Spec("k_clerk"),
-    "staff.flow": Spec("p_clerk", query={"lot": "{lot}"}),
+    "staff.flow": Spec("k_clerk", query={"lot": "{lot}", "root": "unit:430121"}),
     "staff.transfers": Spec("k_clerk", query={"state": "pending"}),
     "staff.transfer": Spec("k_clerk", args={"transfer_id": "{transfer}"}),
     "staff.decide": Spec("k_approver", args={"transfer_id": "{transfer}"},
@@ -177,6 +181,7 @@ SPECS: dict[str, Spec] = {
         "kind": "deaths", "source": "县民政局", "snapshot": "2024-03-01",
         "file": Upload(DEATHS.encode(), "deaths.csv")}),
     "imports.confirm": Spec("k_clerk", form={"token": "{token}"}),
+    "imports.template": Spec("k_clerk", args={"kind": "households", "fmt": "xlsx"}),
     # auditors
     "audit.index": Spec("auditor"),
     "audit.run_verify": Spec("auditor", form={"comment": ""}, heavy=True),
@@ -401,7 +406,7 @@ def fuzz(app, scene, world, tmp_path, monkeypatch):
         r = auditor.post(f"{page}/transition", {"to": to, "note": "核查",
                                                "csrf_token": fz.token(auditor)})
         assert r.status_code == 302
-    assert "confirmed" in auditor.get(page).get_data(as_text=True)
+    assert "→ 已确认" in auditor.get(page).get_data(as_text=True)   # confirmed
     fz.last = fz.state()
     return fz
 
@@ -667,7 +672,7 @@ def _regression_recovery_transfer_number_is_checked(fuzz):
         r = fuzz.send(f"recovery={number}", "alerts.transition",
                       form=dict(valid, recovery=number), expect={302})
         page = fuzz.client("auditor").get(r.headers["Location"]).get_data(as_text=True)
-        assert "a transfer number" in page
+        assert "追回转账编号应为数字" in page   # the recovery transfer is a number
 
 
 def test_regressions_found_by_fuzzing(fuzz):

@@ -35,14 +35,17 @@ SKIPPED_METHODS = {"HEAD", "OPTIONS"}  # HEAD is GET's; OPTIONS is Flask's, no v
 ARGUMENTS = {"roll_code": "{roll}", "village_code": "{village}", "transfer_id": "{transfer}",
              "username": "{user}", "alert_id": "{alert}", "index": "3", "lang": "en",
              "filename": "style.css", "change": "disable", "decision": "refuse",
-             "registration_id": "1", "request_id": "999999"}
+             "registration_id": "1", "request_id": "999999",
+             "kind": "households", "fmt": "csv", "county_code": "{county}",
+             "township_code": "430121001", "project_code": "P-001"}
 # Arguments that name one county's object: a route with one is called on both counties'.
 OBJECTS = {"roll_code", "village_code", "transfer_id", "username", "alert_id"}
 
-# Facts a guard does not carry. Pages over the whole log or a province's lot need the root
-# region's scope (the services refuse county staff).
-WHOLE_LOG = {"audit.index", "audit.run_verify", "audit.bundle", "audit.proof", "staff.flow"}
-QUERIES = {"staff.flow": "lot=1"}  # a central lot: the province's
+# Facts a guard does not carry. Pages over the whole log need the root region's scope (the
+# services refuse county staff).
+WHOLE_LOG = {"audit.index", "audit.run_verify", "audit.bundle", "audit.proof"}
+# The flow chart of the calling side's county (the service refuses another county's).
+QUERIES = {"staff.flow": "lot=1&root=unit:{county}"}
 # Forms whose own validation comes before the service's scope check: a valid submission, so
 # that the other county's object reaches the check. `{county}` makes the form name a county.
 SUBMISSIONS = {
@@ -113,7 +116,8 @@ def _sides(app, scene):
 
 def _targeted(rule, method: str) -> bool:
     return bool(rule.arguments & OBJECTS) or \
-        (method == "POST" and "{county}" in str(SUBMISSIONS.get(rule.endpoint)))
+        (method == "POST" and "{county}" in str(SUBMISSIONS.get(rule.endpoint))) or \
+        "{county}" in QUERIES.get(rule.endpoint, "")
 
 
 def _expected(app, rule, method: str, role: Role | None, target: str) -> bool:
@@ -132,7 +136,8 @@ def _expected(app, rule, method: str, role: Role | None, target: str) -> bool:
 def _url(rule, side: dict) -> str:
     path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>",
                   lambda m: ARGUMENTS[m.group(1)].format(**side), rule.rule)
-    return path + (f"?{QUERIES[rule.endpoint]}" if rule.endpoint in QUERIES else "")
+    return path + (f"?{QUERIES[rule.endpoint].format(**side)}" if rule.endpoint in QUERIES
+                   else "")
 
 
 def _log_size(app) -> int:
@@ -189,7 +194,8 @@ def test_authorisation_matrix(app, scanned, browser, username):
 @pytest.mark.parametrize("username", list(ROLES))
 def test_lists_never_show_the_other_county(app, scene, browser, username):
     b = browser(username)
-    for url in ["/staff/", "/staff/transfers", "/staff/rolls", "/staff/balances", "/staff/idle",
+    for url in ["/staff/", "/staff/flow", "/staff/transfers", "/staff/rolls", "/staff/balances",
+                "/staff/idle",
                 "/staff/record/pay", "/staff/rolls/new", "/admin/users"]:
         page = b.get(url).get_data(as_text=True)
         for leak in (scene.other["roll"], scene.other["county"], "k2_clerk", "王k22"):

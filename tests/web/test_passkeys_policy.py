@@ -89,7 +89,7 @@ def test_roll_approval_confirmed_with_a_passkey(db_url, scene, world):
         "obj-csrf_token": token, "csrf_token": token, "obj-household": "KH-1",
         "obj-day": dt.date.today().isoformat(), "obj-comment": "收入超标"},
         follow_redirects=True)
-    assert "must be signed" in refused.get_data(as_text=True)
+    assert "须签名" in refused.get_data(as_text=True)   # personal_key_required, in Chinese
     # Signing out is recorded about the person, unsigned, and works as before.
     assert clerk.post("/logout", token_from=roll_page).status_code == 302
 

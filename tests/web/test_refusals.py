@@ -12,6 +12,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from ledger.core import refusals
 from ledger.core.errors import IdempotencyConflict, NotFound, Overdraft, PurposeViolation
 from ledger.funds import flows
 from ledger.models import AuditHead
@@ -46,18 +47,18 @@ def test_an_unknown_payee_is_placed_by_its_params_not_its_words(app, scene, brow
                                                                   monkeypatch):
     html = _pay_refused_with(monkeypatch, browser,
                              NotFound("没有这个收款人", what="payee", key="KH-2"))
-    assert _errors_beside(html) == {"payee": "没有这个收款人"}
+    assert _errors_beside(html) == {"payee": "收款人 KH-2 不存在"}   # its code's Chinese
 
 
 def test_a_message_that_mentions_a_payee_does_not_pick_the_field(app, scene, browser,
                                                                    monkeypatch):
     html = _pay_refused_with(monkeypatch, browser,
                              NotFound("the payee's lot does not exist", what="lot", key=1))
-    assert _errors_beside(html) == {"lot": "the payee&#39;s lot does not exist"}
+    assert _errors_beside(html) == {"lot": "批次 1 不存在"}
     html = _pay_refused_with(monkeypatch, browser,
                              NotFound("payee register missing", what="register", key=1))
     assert _errors_beside(html) == {}  # no such field: above the form
-    assert _above_the_form(html) == ["payee register missing"]
+    assert _above_the_form(html) == ["register 1 不存在"]   # a thing with no label: its word
 
 
 @pytest.mark.parametrize("refusal, field", [
@@ -69,7 +70,10 @@ def test_a_message_that_mentions_a_payee_does_not_pick_the_field(app, scene, bro
 def test_refusals_land_beside_the_field_their_code_names(app, scene, browser, monkeypatch,
                                                           refusal, field):
     html = _pay_refused_with(monkeypatch, browser, refusal)
-    assert _errors_beside(html) == {field: str(refusal)}
+    # what is shown is the code's Chinese template (its params, absent here, read 无), not the
+    # raise site's words
+    assert _errors_beside(html) == {field: refusals.render(refusal.code, refusal.params,
+                                                           locale="zh_CN")}
 
 
 def test_a_refusal_writes_nothing(app, scene, browser, world, monkeypatch):
@@ -78,7 +82,8 @@ def test_a_refusal_writes_nothing(app, scene, browser, world, monkeypatch):
 
     def pay_then_refuse(*args, **kwargs):
         real_pay(*args, **kwargs)  # writes the transfer and its log entry
-        raise Overdraft("refused after writing")
+        raise Overdraft("refused after writing", account_kind="unit", holder="430121", lot=1,
+                        available_fen=100, requested_fen=12050)
     monkeypatch.setattr(flows, "pay", pay_then_refuse)
     with world.factory() as s:
         before = s.execute(select(AuditHead.size)).scalar_one()
@@ -87,7 +92,7 @@ def test_a_refusal_writes_nothing(app, scene, browser, world, monkeypatch):
         signed_in = s.execute(select(AuditHead.size)).scalar_one()
     assert signed_in >= before
     r = b.post("/staff/record/pay", PAY, token_from="/staff/record/pay")
-    assert r.status_code == 422 and "refused after writing" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "可用余额为 1.00 元" in r.get_data(as_text=True)
     with world.factory() as s:
         assert s.execute(select(AuditHead.size)).scalar_one() == signed_in
 

@@ -21,7 +21,7 @@ def test_a_payment_refused_on_the_web_is_listed_for_auditors(app, scene, browser
     clerk = browser("k_clerk")
     # The county holds ¥200,000; ¥250,000 is an overdraft (invariant 5)
     r = _pay(clerk, amount="250000", key="凭证-超支")
-    assert r.status_code == 422 and "available" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "可用余额" in r.get_data(as_text=True)
     with transaction(world.factory) as s:
         assert s.execute(select(func.count()).select_from(Transfer).where(
             Transfer.idempotency_key == "凭证-超支")).scalar_one() == 0

@@ -12,8 +12,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ledger.alerts import labels
 from ledger.store.access import Action
-from web import db, unit
+from web import db, evidence, unit
 from web.access import actor, requires
 from web.forms import Form, db_id
 from web.i18n import gettext
@@ -64,10 +65,34 @@ def inbox():
     def wanted(r):
         return (not rule or r["rule_id"] == rule) and (not severity or r["severity"] == severity)
     rows, leads = [r for r in rows if wanted(r)], [r for r in leads if wanted(r)]
+    names = evidence.Names(db.session(), [evidence.entity_tree(r["entity_kind"], r["entity_key"])
+                                          for r in rows], [{"region": r["region_code"]}
+                                                           for r in rows + leads],
+                           [{"unit": r["unit"], "county": r["county"]} for r in leads])
+    for r in rows:
+        r["entity_html"] = evidence.entity(r["entity_kind"], r["entity_key"], names)
+    for r in rows + leads:
+        r["region_name"] = names.regions.get(r["region_code"], r["region_code"])
+    for r in leads:
+        r["county_name"] = names.regions.get(r["county"], r["county"] or "")
+        r["unit_name"] = names.regions.get(r["unit"], r["unit"] or "")
+    titles = {r["rule_id"]: r["title"] for r in rows + leads}
     return render_template("audit/alerts.html", rows=rows, state=state, rule=rule,
-                           severity=severity, rules=rules, leads=leads,
-                           states=["active", "all"] + [s.value for s in AlertState],
-                           scan_form=ScanForm())
+                           severity=severity, rules=rules, leads=leads, titles=titles,
+                           states=[("active", gettext("未结（待核查、核查中）")),
+                                   ("all", gettext("全部"))]
+                           + [(s.value, labels.label(labels.STATES, s)) for s in AlertState],
+                           severities=[(k, labels.label(labels.SEVERITIES, k))
+                                       for k in labels.SEVERITIES],
+                           L=_labels(), scan_form=ScanForm())
+
+
+def _labels() -> dict:
+    """The template's readers of an alert's codes: severity, state, event, method, reason."""
+    return {name: (lambda code, table=table: labels.label(table, code))
+            for name, table in (("severity", labels.SEVERITIES), ("state", labels.STATES),
+                                ("event", labels.EVENTS), ("method", labels.METHODS),
+                                ("reason", labels.REASONS))}
 
 
 @bp.route("/<int:alert_id>")
@@ -77,15 +102,23 @@ def detail(alert_id: int):
     if service is None:
         return render_template("audit/alerts_missing.html")
     alert = service.show_alert(db.session(), actor(), alert_id)
-    return render_template("audit/alert.html", a=alert, form=_transition_form(service, alert))
+    tree = evidence.entity_tree(alert["entity_kind"], alert["entity_key"])
+    names = evidence.Names(db.session(), alert["evidence"], tree, {"region": alert["region_code"]})
+    return render_template(
+        "audit/alert.html", a=alert, form=_transition_form(service, alert), L=_labels(),
+        evidence_table=evidence.table(alert["evidence"], names),
+        entity_html=evidence.entity(alert["entity_kind"], alert["entity_key"], names),
+        region_name=names.regions.get(alert["region_code"], alert["region_code"]))
 
 
 def _transition_form(service, alert) -> TransitionForm:
     from ledger.models.alerts import AlertState
     form = TransitionForm()
     current = AlertState(alert["state"])
-    form.to.choices = sorted(s.value for s in service.TRANSITIONS[current])
-    form.reason.choices = [("", "—")] + [(k, v) for k, v in service.REASON_CODES.items()]
+    form.to.choices = [(s.value, labels.label(labels.STATES, s))
+                       for s in sorted(service.TRANSITIONS[current], key=lambda s: s.value)]
+    form.reason.choices = [("", "—")] + [(k, labels.label(labels.REASONS, k))
+                                         for k in service.REASON_CODES]
     return form
 
 
@@ -104,7 +137,7 @@ def transition(alert_id: int):
     recovery = form.recovery.data.strip() if form.recovery.data else ""
     recovery_id = db_id(recovery)
     if recovery and recovery_id is None:
-        flash("追回转账编号是数字 (a transfer number)", "error")
+        flash(gettext("追回转账编号应为数字"), "error")
         return redirect(url_for("alerts.detail", alert_id=alert_id))
     unit.run(lambda: service.transition(
         s, actor(), alert_id, AlertState(form.to.data), reason=form.reason.data or None,
@@ -130,6 +163,7 @@ def scan():
         as_of=dt.date.today(), vault=vault))
     if done:
         result = done.value
-        flash(f"{result.raised} raised, {result.updated} updated, {result.reopened} reopened",
+        flash(gettext("扫描完成：新增 {raised} 条，更新 {updated} 条，重新打开 {reopened} 条",
+                      raised=result.raised, updated=result.updated, reopened=result.reopened),
               "ok")
     return redirect(url_for("alerts.inbox"))

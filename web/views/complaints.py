@@ -45,6 +45,14 @@ def file():
     from ledger.oversight.complaints import file_complaint, format_receipt
     form = ComplaintForm()
     form.subject_kind.choices = [(k, gettext(v)) for k, v in SUBJECTS.items()]
+    if request.method == "GET":
+        # A link from the village page names what it is about (?kind=roll_line&code=R-1:3):
+        # the form opens with it filled in; the visitor can still change it.
+        kind, code = request.args.get("kind", ""), request.args.get("code", "")
+        if kind in SUBJECTS:
+            form.subject_kind.data = kind
+        if code and len(code) <= 120:
+            form.subject_code.data = code
     if not form.validate_on_submit():
         return render_template("public/complaint.html", form=form, receipt=None), \
             (422 if form.errors else 200)

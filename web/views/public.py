@@ -33,7 +33,28 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/")
 def index():
-    return render_template("public/index.html", villages=reading.villages(db.session()))
+    """Counties; each county's page lists its townships and their villages."""
+    return render_template("public/index.html", counties=reading.counties(db.session()))
+
+
+@bp.route("/county/<county_code>")
+def county(county_code: str):
+    from ledger.models import RegionLevel
+    s = db.session()
+    region = reading.public_region(s, county_code, RegionLevel.COUNTY)
+    return render_template("public/region.html", region=region, county=None,
+                           towns=reading.townships_with_villages(s, county_code))
+
+
+@bp.route("/township/<township_code>")
+def township(township_code: str):
+    from ledger.models import RegionLevel
+    s = db.session()
+    region = reading.public_region(s, township_code, RegionLevel.TOWNSHIP)
+    county_row = reading.public_region(s, region.parent_code, RegionLevel.COUNTY)
+    villages = dict(reading.townships_with_villages(s, county_row.code)).get(region, [])
+    return render_template("public/region.html", region=region, county=county_row,
+                           towns=[(region, villages)])
 
 
 # A province's villages in both languages fit (a demo county has six; a real province a few
@@ -71,18 +92,36 @@ def village_pages(app) -> RenderedPages:
 
 
 def _village_html(code: str) -> str:
+    from ledger.disclosure.content import SUPERVISION_HOTLINE, display_name
+    from ledger.disclosure.notices import project_notices, supervision_contacts
     s = db.session()
-    region = reading.village(s, code)
+    region, town, county_row = reading.village_path(s, code)
     rolls = reading.village_rolls(s, code)
     latest = cps.latest(s)
     # A roll whose creation a signed checkpoint covers links to its check by entry number and
     # checkpoint size: the server builds the proof when the link is opened (docs/web.md).
     checked_at = {view.roll.code: latest.size for view, _lines in rolls
                   if latest is not None and view.roll.log_index < latest.size}
-    return render_template("public/village.html", village=region, rolls=rolls,
+    names = current_settings().ledger.name_display
+    projects = reading.village_projects(s, code)
+    project_names = {p.code: p.name for p, _stage in projects}
+    notices = [(n, project_names.get(n.project_code) or _project_name(s, n.project_code))
+               for n in reversed(project_notices(s, region_code=code))]
+    return render_template("public/village.html", village=region, town=town,
+                           county=county_row, rolls=rolls,
                            notices=_published_rolls(s, code, rolls),
-                           checked_at=checked_at, projects=reading.village_projects(s, code),
-                           publicity=_publicity(s, rolls))
+                           checked_at=checked_at, projects=projects,
+                           publicity=_publicity(s, rolls), project_notices=notices,
+                           contacts=supervision_contacts(s, code),
+                           hotline=SUPERVISION_HOTLINE,
+                           # names as the printed roll shows them ([reports] name_display)
+                           board_name=lambda name: display_name(name, names))
+
+
+def _project_name(s, code: str) -> str:
+    from ledger.models import Project
+    project = s.get(Project, code)
+    return project.name if project else code
 
 
 def _publicity(s, rolls) -> dict:
@@ -276,6 +315,28 @@ def _witness_posts_carry_no_session(state) -> None:
     csrf = state.app.extensions.get("csrf")
     if csrf is not None:
         csrf.exempt("web.views.public.witness_cosignature")
+
+
+@bp.route("/village/<village_code>/project/<project_code>.pdf")
+def project_pdf(village_code: str, project_code: str):
+    """The village's project notice (公示/公告) as printed, with its QR, when it has been
+    published for this village and a cosigned checkpoint covers it."""
+    from ledger.core.errors import LedgerError
+    from ledger.models.disclosure import NoticeKind
+    from reports.render import render_public
+    settings = current_settings().ledger
+    s = db.session()
+    reading.village(s, village_code)
+    subject = {"project": project_code, "village": village_code}
+    policy = load_policy(settings.policy_file)   # unusable: 503, as for a roll
+    try:
+        pdf, _info = render_public(s, NoticeKind.PROJECT, subject, policy, "a4",
+                                   settings.font_file, public_url=settings.public_url)
+    except LedgerError:
+        abort(404)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition":
+                             f"inline; filename=project-{project_code}-{village_code}.pdf"})
 
 
 @bp.route("/village/<village_code>/roll/<roll_code>.pdf")

@@ -36,6 +36,7 @@ from ledger.models import RegionLevel
 from ledger.reading import scoped as reading
 from ledger.rolls import lifecycle as rolls
 from ledger.rolls import settlement
+from ledger.rolls.status import LineStatus
 from ledger.store.access import Action
 from web import confirm, db, unit, uploads
 from web.access import actor, requires
@@ -57,7 +58,16 @@ bp = Blueprint("rolls", __name__, url_prefix="/staff/rolls")
 @bp.route("")
 @requires(Action.READ)
 def roll_list():
-    return render_template("staff/rolls.html", rows=reading.rolls(db.session(), actor()))
+    from ledger.models import FundLot, Region
+    s = db.session()
+    rows = reading.rolls(s, actor())
+    # names, not codes: the county's name and the lot's title and document number (文号)
+    names = {r.code: r.name for r in s.query(Region).filter(
+        Region.code.in_({r.county_code for r in rows}))} if rows else {}
+    lots = {lot.id: lot for lot in s.query(FundLot).filter(
+        FundLot.id.in_({r.lot_id for r in rows}))} if rows else {}
+    return render_template("staff/rolls.html", rows=rows, names=names, lots=lots,
+                           summaries=reading.roll_summaries(s, rows))
 
 
 def _roll_view(s, me, roll_code: str):
@@ -77,7 +87,12 @@ def roll_detail(roll_code: str):
     # A township that prepared the roll publishes it; the county does the rest.
     county_steps = rolls.township_of_roll(s, me, view.roll) is None
     shown = rolls.publicity(s, view.roll, current_settings().ledger.roll_publicity_working_days)
+    from ledger.models import Project, Region
+    county = s.get(Region, view.roll.county_code)
+    project = s.get(Project, view.roll.project_code) if view.roll.project_code else None
     return render_template("staff/roll.html", v=view, form=RollDateForm(),
+                           county_name=county.name if county else view.roll.county_code,
+                           project_name=project.name if project else None,
                            publish_form=RollPublishForm(), publicity=shown,
                            bank_form=BankResultsForm(), object_form=object_form,
                            resolve_form=resolve_form, county_steps=county_steps,
@@ -103,8 +118,10 @@ def _bank_differences(s, roll) -> list[dict]:
 
 def _objection_forms(view):
     object_form, resolve_form = ObjectionForm(prefix="obj"), ResolveForm(prefix="res")
+    # a line already with the bank is not objected to (the service refuses: roll_line_sent)
     object_form.household.choices = [(hh.code, f"{line.line_no} {hh.code} {hh.head_name}")
-                                     for line, hh, state in view.lines if state == "open"]
+                                     for line, hh, state in view.lines if state == "open"
+                                     and view.status(line).kind is LineStatus.PENDING]
     resolve_form.household.choices = [(hh.code, f"{line.line_no} {hh.code} {hh.head_name}")
                                       for line, hh, state in view.lines if state == "held"]
     resolve_form.upheld.choices = [("dismissed", gettext("异议不成立")),

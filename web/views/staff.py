@@ -6,16 +6,20 @@ balances, trace) check role and region scope themselves and hold every rule.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import secrets
 from collections import defaultdict
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
+from ledger.core import clock
 from ledger.core.errors import NotFound
 from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, posting
-from ledger.funds.trace import trace_lot
-from ledger.models import AccountKind, ProjectStatus, RegionLevel
+from ledger.funds.trace import ROOT_KINDS, flow_graph, trace_from
+from ledger.i18n import N_, yuan
+from ledger.models import AccountKind, ProjectStatus, Region, RegionLevel
+from ledger.reading import progress
 from ledger.reading import scoped as reading
 from ledger.store.access import Action
 from web import confirm, db, unit
@@ -23,7 +27,7 @@ from web.access import actor, requires
 from web.choices import held_in_scope, lot_choices, purpose_choices
 from web.forms import AllocateForm, DecisionForm, FundProjectForm, PayForm, ReverseForm, db_id
 from web.i18n import gettext
-from web.sankey import sankey_svg
+from web.settings import current_settings
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -31,11 +35,73 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @bp.route("/")
 @requires(Action.READ)  # every role reads: the dashboard of whoever signed in
 def home():
-    s = db.session()
-    me = actor()
-    pending = reading.transfers(s, me, state="pending", limit=20)
-    recent = reading.transfers(s, me, limit=10)
-    return render_template("staff/home.html", pending=pending, recent=recent)
+    """What a bureau works from (docs/web.md, "The staff home"): spending progress against
+    the year end, idle money, what waits for the actor's approval (approvers only: the
+    service says so), rolls on the board, open alerts. Charts are drawn by
+    web/static/charts.js from the JSON beside them; the tables under them show the same
+    figures."""
+    s, me = db.session(), actor()
+    year = request.args.get("year")
+    if year is not None and not (year.isascii() and year.isdigit() and 2000 <= int(year) <= 2100):
+        abort(404)
+    today = clock.today()
+    days = current_settings().ledger.roll_publicity_working_days
+    overview = progress.spending_progress(s, me, today, int(year) if year else None)
+    idle = progress.idle_summary(s, me, today)
+    alerts = _open_alerts(s, me)
+    confirm.allow_script()
+    charts = {"counties": _progress_chart(overview, overview.counties),
+              "lots": _progress_chart(overview, overview.lots),
+              "idle": _idle_chart(idle)}
+    return render_template(
+        "staff/home.html", overview=overview, idle=idle, alerts=alerts, charts=charts,
+        waiting=progress.waiting_for(s, me, days, today),
+        on_board=progress.rolls_on_board(s, me, days, today),
+        region=s.get(Region, me.region_code),
+        recent=reading.transfers(s, me, limit=10))
+
+
+SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITY_WORDS = {"critical": N_("严重"), "high": N_("高"), "medium": N_("中"), "low": N_("低")}
+
+
+def _open_alerts(s, me) -> dict | None:
+    """Open alerts in scope, counted by severity, and the most severe few (None when the
+    alert service is not part of this ledger)."""
+    try:   # as the inbox does (web/views/alerts.py `installed`): absent, the home says nothing
+        service = importlib.import_module("ledger.alerts.service")
+    except ImportError:
+        return None
+    rows = service.list_alerts(s, me)
+    counts = {sev: sum(1 for r in rows if r["severity"] == sev) for sev in SEVERITIES}
+    return {"counts": counts, "rows": rows[:8], "total": len(rows),
+            "words": {k: gettext(v) for k, v in SEVERITY_WORDS.items()}}
+
+
+def _label(row) -> str:
+    return gettext("{name}（本级）", name=row.label) if row.own_level else row.label
+
+
+def _progress_chart(overview, rows) -> dict:
+    """The figures of one progress chart, as plain JSON (charts.js draws them)."""
+    return {"kind": "progress",
+            "labels": [_label(r) for r in rows],
+            "percent": [r.percent for r in rows],
+            "spent": [yuan(r.spent_fen) for r in rows],
+            "allocated": [yuan(r.allocated_fen) for r in rows],
+            "time_percent": overview.time_percent,
+            "words": {"spent": gettext("已支出"), "allocated": gettext("已下达"),
+                      "progress": gettext("支出进度"), "time": gettext("时序进度")}}
+
+
+def _idle_chart(idle) -> dict:
+    return {"kind": "idle",
+            "labels": [_label(r) for r in idle.counties],
+            "one": [round((r.idle_1y_fen - r.idle_2y_fen) / 100, 2) for r in idle.counties],
+            "two": [round(r.idle_2y_fen / 100, 2) for r in idle.counties],
+            "one_text": [yuan(r.idle_1y_fen - r.idle_2y_fen) for r in idle.counties],
+            "two_text": [yuan(r.idle_2y_fen) for r in idle.counties],
+            "words": {"one": gettext("闲置一至两年"), "two": gettext("闲置两年以上")}}
 
 
 @bp.route("/balances")
@@ -55,18 +121,68 @@ def balance_page():
 @bp.route("/flow")
 @requires(Action.READ)
 def flow():
-    s = db.session()
-    lots = sorted({r.lot_id: r.lot for r in balances.account_balances(s, actor())}.items())
-    lot_id = lots[0][0] if lots else None
+    """Where a lot's money went below one holder (docs/web.md, "The flow chart"): by default
+    the actor's own unit; `root=unit:CODE` or `root=project:CODE` drills into a node, and the
+    service refuses a root outside the actor's scope."""
+    s, me = db.session(), actor()
+    rows = balances.account_balances(s, me)
+    lots = sorted({r.lot_id: r.lot for r in rows}.items())
+    # by default the lot that moved the most money in scope (not merely the oldest)
+    moved: dict[int, int] = defaultdict(int)
+    for r in rows:
+        moved[r.lot_id] += r.debits
+    lot_id = max(moved, key=lambda lot: (moved[lot], -lot)) if moved else None
     if request.args.get("lot"):
         lot_id = db_id(request.args["lot"])
         if lot_id is None:
             abort(404)
-    svg = trace = None
+    root = request.args.get("root") or f"unit:{me.region_code}"
+    kind, _, code = root.partition(":")
+    # a holder's code is at most 40 printable characters (PostgreSQL refuses NUL in a query)
+    if kind not in ROOT_KINDS or not code or len(code) > 40 or not code.isprintable():
+        abort(404)
+    trace = nodes = links = None
     if lot_id is not None:
-        trace = trace_lot(s, lot_id, actor())
-        svg = sankey_svg(trace)
-    return render_template("staff/flow.html", lots=lots, lot_id=lot_id, trace=trace, svg=svg)
+        trace = trace_from(s, me, lot_id, root)
+        nodes, links = flow_graph(trace, depth=FLOW_DEPTH, top=FLOW_TOP)
+    confirm.allow_script()
+    chart = _flow_chart(nodes or [], links or [], lot_id)
+    home_root = f"unit:{me.region_code}"
+    return render_template("staff/flow.html", lots=lots, lot_id=lot_id, trace=trace,
+                           nodes=nodes or [], chart=chart, root=root,
+                           home_root=None if root == home_root else home_root,
+                           top=FLOW_TOP, depth=FLOW_DEPTH)
+
+
+FLOW_DEPTH, FLOW_TOP = 3, 8
+KIND_NAMES = {"appropriation": N_("资金来源"), "integration_in": N_("统筹整合"),
+              "integration_out": N_("整合转出"), "receivable": N_("应收追回"),
+              "unit": N_("财政"), "project": N_("项目"), "payee": N_("收款人"),
+              "others": N_("其他")}
+
+
+def node_title(n) -> str:
+    if n.kind == "others":
+        return gettext("其他 {n} 个收款人", n=n.count) if n.payees_only else \
+            gettext("其他 {n} 项", n=n.count)
+    if n.kind == "integration_out":   # its holder is the county itself: say where it went
+        return gettext("整合转出")
+    if n.kind == "receivable":
+        return gettext("应收追回 {name}", name=n.name or n.holder)
+    return n.name or n.holder
+
+
+def _flow_chart(nodes, links, lot_id) -> dict:
+    titles = {n.key: node_title(n) for n in nodes}
+    return {"kind": "sankey",
+            "nodes": [{"name": n.key, "title": titles[n.key], "depth": n.depth,
+                       "kind": gettext(KIND_NAMES.get(n.kind, n.kind)),
+                       "text": yuan(n.received),
+                       "drill": url_for("staff.flow", lot=lot_id, root=n.drill)
+                       if n.drill else None} for n in nodes],
+            "links": [{"source": a, "target": b, "value": round(v / 100, 2),
+                       "text": f"{titles[a]} → {titles[b]}：{yuan(v)}"} for a, b, v in links],
+            "words": {"drill": gettext("点击查看下一级")}}
 
 
 @bp.route("/idle")
@@ -88,8 +204,10 @@ def transfers():
     state = request.args.get("state")
     if state not in (None, "pending", "approved", "rejected"):
         abort(400)
-    rows = reading.transfers(db.session(), actor(), state=state)
-    return render_template("staff/transfers.html", rows=rows, state=state)
+    s = db.session()
+    rows = reading.transfers(s, actor(), state=state)
+    return render_template("staff/transfers.html", rows=rows, state=state,
+                           names=reading.transfer_names(s, [t for t, _ in rows]))
 
 
 @bp.route("/transfers/<int:transfer_id>")
@@ -99,7 +217,8 @@ def transfer(transfer_id: int):
     row = reading.transfer(s, actor(), transfer_id)
     reverse_form = ReverseForm(key=f"reverse:{transfer_id}:{secrets.token_hex(8)}")
     return render_template("staff/transfer.html", t=row, decision=posting.decision_of(s, row.id),
-                           form=DecisionForm(), reverse_form=reverse_form)
+                           form=DecisionForm(), reverse_form=reverse_form,
+                           names=reading.transfer_names(s, [row]))
 
 
 @bp.route("/transfers/<int:transfer_id>/decide", methods=["POST"])
