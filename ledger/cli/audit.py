@@ -79,7 +79,7 @@ def checkpoint_cosign(ctx, key_file, state_file, policy_file, fresh):
     cps.require_state(state_file, fresh)
     policy = load_policy(policy_file or ctx.settings.policy_file)
     if policy is None:
-        raise LedgerError("a policy file naming the log key is needed to cosign")
+        raise LedgerError(_("联署需要写明日志密钥的策略文件"))
     try:
         cosigner = keyfiles.load_key(key_file, _passphrase(ctx))
     except keyfiles.KeyError_ as exc:
@@ -87,7 +87,8 @@ def checkpoint_cosign(ctx, key_file, state_file, policy_file, fresh):
     with ctx.session() as s:
         log_keys = policy.logs_for_origin(ctx.settings.log_origin)
         if not log_keys:
-            raise LedgerError(f"the policy names no key for log {ctx.settings.log_origin!r}")
+            raise LedgerError(_("策略中没有日志 {origin} 的密钥",
+                                origin=repr(ctx.settings.log_origin)))
         row = cps.cosign_latest(s, cosigner, log_keys, state_file, fresh=fresh)
         click.echo(_("已以 {name} 的身份联署检查点", name=row.name))
 
@@ -100,7 +101,7 @@ def checkpoint_show(ctx, as_json):
     with ctx.session() as s:
         row = cps.latest(s)
         if row is None:
-            raise LedgerError("no checkpoint has been signed yet")
+            raise LedgerError(_("尚未签署任何检查点"))
         note = cps.with_cosignatures(s, row)
     emit({"size": row.size, "root": row.root.hex(), "note": note}, as_json, note.rstrip("\n"))
 
@@ -156,16 +157,16 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
         notes = [Path(p).read_text(encoding="utf-8") for p in trusted]
         since = Path(since_file).read_text(encoding="utf-8") if since_file else None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LedgerError(f"cannot read a checkpoint file: {exc}") from None
+        raise LedgerError(_("无法读取检查点文件：{exc}", exc=exc)) from None
     held = []
     for folder in witness_states:
         note = witnesses.published_note(folder)
         if note is None:
-            raise LedgerError(f"{folder}: this witness has cosigned nothing yet")
+            raise LedgerError(_("{folder}：该见证者尚未联署任何检查点", folder=folder))
         held.append((folder, note))
     held += [(url, witnesses.fetch_note(url)) for url in witness_urls]
     if held and policy is None:
-        raise LedgerError("checking against witnesses needs the policy with their keys")
+        raise LedgerError(_("对照见证者核对需要含其密钥的策略"))
     interval = seal_interval if seal_interval is not None else seal_interval_of(ctx.settings)
     with ctx.session() as s:
         if origin is not None:
@@ -173,8 +174,8 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
         logs = log_origins(s)
         others = [o for o in logs if o != log_origin(s)]
         if origin is not None and origin not in logs:
-            raise LedgerError(f"this database holds no log {origin!r}; its logs: "
-                              f"{', '.join(logs) or 'none yet'}")
+            raise LedgerError(_("本数据库没有日志 {origin}；其日志：{logs}", origin=repr(origin),
+                                logs=", ".join(logs) or _("尚无")))
         if since is not None:
             from ledger.audit.verify import verify_since
             size, root = _checkpoint_size_root(since, policy)
@@ -275,8 +276,8 @@ def seal_command(ctx, key_file, every):
     """Sign a checkpoint when the log has grown since the newest one (once, or --every N s)."""
     import time
     if every is not None and not os.environ.get(ctx.settings.passphrase_env):
-        raise LedgerError(f"--every runs unattended: set {ctx.settings.passphrase_env} "
-                          "(e.g. from a systemd credential) instead of typing the passphrase")
+        raise LedgerError(_("--every 无人值守运行：请设置 {env}（例如来自 systemd 凭据），"
+                            "而不是输入口令", env=ctx.settings.passphrase_env))
     signer = load_log_key(ctx, key_file)
     while True:
         with ctx.session() as s:
@@ -307,7 +308,7 @@ def _checkpoint_size_root(note: str, policy) -> tuple[int, bytes]:
         else:
             body = Checkpoint.from_text(parse_note(note).text)
     except (CheckpointError, NoteError, ValueError) as exc:
-        raise LedgerError(f"--since: not a checkpoint note this log signed: {exc}") from None
+        raise LedgerError(_("--since：不是本日志签署的检查点：{exc}", exc=exc)) from None
     return body.size, body.root_hash
 
 
@@ -321,10 +322,10 @@ def proof_command(ctx, index, fmt, out):
     with ctx.session() as s:
         row = cps.latest(s)
         if row is None:
-            raise LedgerError("no checkpoint has been signed yet")
+            raise LedgerError(_("尚未签署任何检查点"))
         if not 0 <= index < row.size:
-            raise LedgerError(f"entry {index} is not in the newest checkpoint "
-                              f"(size {row.size}); sign a new checkpoint first")
+            raise LedgerError(_("第 {index} 条不在最新检查点中（大小 {size}）；请先签署新的检查点",
+                                index=index, size=row.size))
         from ledger.audit.log import entry_bytes
         entry = entry_bytes(s, index)
         proof = proofs.build_proof(index, cps.with_cosignatures(s, row), cps.node_reader(s),

@@ -21,7 +21,7 @@ from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, lots, periods, posting, receipts
 from ledger.funds.trace import render as render_trace
 from ledger.funds.trace import trace_lot
-from ledger.i18n import N_, _
+from ledger.i18n import _
 from ledger.models import SourceLevel
 
 # ----------------------------------------------------------------------------- recording
@@ -285,14 +285,14 @@ def _date_lines(data) -> list[str]:
 
 # A transfer's state as the list and `transfer show` print it: Chinese, or the raw value in
 # English (the word scripts and --json know).
-STATES = {"pending": N_("待审核"), "approved": N_("已通过"), "rejected": N_("已驳回")}
-
-
 def _state(value: str) -> str:
     from ledger.i18n import DEFAULT_LOCALE, current_locale
-    if current_locale() != DEFAULT_LOCALE or value not in STATES:
+    if current_locale() != DEFAULT_LOCALE:
         return value
-    return _(STATES[value])
+    if value == "pending":
+        return _("待审核")
+    from ledger.i18n.labels import label
+    return label(value, "Decision")
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
@@ -318,7 +318,7 @@ def trial_balance(ctx, as_of, as_json):
     data = {"as_of": as_of, "balanced": tb.balanced, "total_debits_fen": tb.total_debits,
             "total_credits_fen": tb.total_credits, "unbalanced_lots": tb.unbalanced_lots,
             "accounts": [asdict(r) | {"balance": r.balance} for r in tb.rows]}
-    lines = [f"{_pad(_('资金批次'), 34)} {_pad(_('账户（类型:持有方）'), 32)} "
+    lines = [f"{_pad(_('批次名称'), 34)} {_pad(_('账户（类型:持有方）'), 32)} "
              f"{_pad(_('借方（元）'), 18, True)} {_pad(_('贷方（元）'), 18, True)}"]
     for r in tb.rows:
         lines.append(f"{r.lot[:34]:<34} {(r.kind + ':' + r.holder)[:32]:<32} "
@@ -391,4 +391,4 @@ def transfer_list(ctx, pending, region, key_prefix, limit, as_json):
                day=r.effective_date, lot=r.lot_id, region=r.region_code, by=r.recorded_by,
                key=r.key) + (f"  {r.memo}" if r.memo else "") for r in rows]
     emit(data, as_json, "\n".join(lines)
-         or (_("没有待审核的转账") if pending else _("没有转账")))
+         or (_("无待审核转账") if pending else _("没有转账")))

@@ -108,7 +108,8 @@ def allocate_factors(ctx, lot_id, province, amount, factors, inputs_file, key,
                                    effective_date=effective_date, key=key)
     text = "\n".join(f"{county}: {format_yuan(fen)}"
                      for county, fen in sorted(plan["result_fen"].items()))
-    emit(plan, as_json, text + f"\ncity transfers recorded (pending): {plan['transfers']}")
+    emit(plan, as_json, text + "\n" + _("已录入给各市的转账（待审核）：{transfers}",
+                                        transfers=plan["transfers"]))
 
 
 @click.command("pass-down", help=_("市将因素分配方案分给各县的份额下拨给县。"))
@@ -123,5 +124,5 @@ def pass_down(ctx, lot_id, key, city, effective_date):
     with ctx.session() as s:
         transfers = pass_down_by_plan(s, ctx.actor(s), lot_id=lot_id, key=key, city_code=city,
                                       effective_date=effective_date)
-    click.echo(f"{len(transfers)} county transfers recorded (pending): "
-               f"{[t.id for t in transfers]}")
+    click.echo(_("已录入给各县的转账 {n} 笔（待审核）：{ids}", n=len(transfers),
+                 ids=[t.id for t in transfers]))

@@ -28,6 +28,13 @@ def _chinese() -> bool:
     return current_locale() == DEFAULT_LOCALE
 
 
+def _complaint_state(value: str) -> str:
+    if not _chinese():
+        return value
+    from ledger.i18n.labels import label
+    return label(value, "ComplaintState")
+
+
 def _found(found: bool) -> None:
     if found:
         raise click.exceptions.Exit(1)
@@ -132,9 +139,11 @@ def complaint_list(ctx, state, as_json):
     """Cases your unit handles or oversees (no identities)."""
     with ctx.session() as s:
         rows = complaints.list_complaints(s, ctx.actor(s), state)
-    text = "\n".join(f"{r['id']:>5}  {r['state']:<13} {r['subject_kind']}:{r['subject_code']}"
-                     f"  due {r['close_due']}  handled at {r['handling_region']}"
-                     for r in rows) or "no complaints"
+    text = "\n".join(_("{id:>5}  {state:<13} {kind}:{code}  办结期限 {due}  办理单位 {region}",
+                       id=r["id"], state=_complaint_state(r["state"]), kind=r["subject_kind"],
+                       code=r["subject_code"], due=r["close_due"],
+                       region=r["handling_region"])
+                     for r in rows) or _("没有投诉")
     emit(rows, as_json, text)
 
 
@@ -168,8 +177,9 @@ def complaint_overdue(ctx, as_of, include_late, as_json):
     with ctx.session() as s:
         rows = complaints.overdue_complaints(s, as_of, include_late)
     emit(rows, as_json, "\n".join(
-        f"complaint {r['id']} at {r['region']}: {r['deadline_kind']} was due {r['due']}, "
-        f"{r['days_overdue']} days over" for r in rows) or "no deadline missed")
+        _("投诉 {id}（{region}）：{kind}期限为 {due}，已超 {days} 天", id=r["id"],
+          region=r["region"], kind=r["deadline_kind"], due=r["due"], days=r["days_overdue"])
+        for r in rows) or _("没有超期"))
     _found(bool(rows))
 
 

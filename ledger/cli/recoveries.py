@@ -168,8 +168,9 @@ def loan_list(ctx, household, as_json):
     with ctx.session() as s:
         loans = credit.loans_of(s, household, ctx.actor(s) if ctx.username else None)
     text = "\n".join(
-        f"{loan['code']:<20} {loan['bank']:<12} {format_yuan(loan['principal_fen']):>12} "
-        f"{loan['start_date']}–{loan['term_end']}  subsidised "
-        f"{format_yuan(sum(x['amount_fen'] for x in loan['subsidies']))}"
-        for loan in loans) or "no loans"
+        _("{code:<20} {bank:<12} {principal:>12} {start}–{end}  已贴息 {subsidised}",
+          code=loan["code"], bank=loan["bank"], principal=format_yuan(loan["principal_fen"]),
+          start=loan["start_date"], end=loan["term_end"],
+          subsidised=format_yuan(sum(x["amount_fen"] for x in loan["subsidies"])))
+        for loan in loans) or _("没有贷款")
     emit(loans, as_json, text)

@@ -288,7 +288,8 @@ def import_bank_results_command(ctx, file, roll_code, as_json, progress):
     from ledger.imports.bank import import_bank_results
     with ctx.session() as s, progress_bar(progress, "bank results"):
         counts = import_bank_results(s, ctx.actor(s), roll_code, file, PiiVault.from_env())
-    emit(counts, as_json, f"{counts['posted']} paid, {counts['returned']} returned to the "
-         f"lot, {counts['recorded']} recorded without a payment, {counts['unchanged']} "
-         f"already recorded; {counts['differences']} differ from the roll "
-         f"(fundtrail roll differences {roll_code})")
+    emit(counts, as_json, _(
+        "已付 {posted} 行，退回批次 {returned} 行，记录但未付款 {recorded} 行，此前已记录 "
+        "{unchanged} 行；与清册不符 {differences} 行（fundtrail roll differences {roll}）",
+        posted=counts["posted"], returned=counts["returned"], recorded=counts["recorded"],
+        unchanged=counts["unchanged"], differences=counts["differences"], roll=roll_code))

@@ -224,7 +224,7 @@ def main(argv=None) -> int:
         exc.show()
         return 2
     except click.Abort:
-        click.echo("aborted", err=True)
+        click.echo(_("已中止"), err=True)
         return 2
     except (LedgerError, ConfigError) as exc:
         click.echo(error_line(exc), err=True)

@@ -31,11 +31,11 @@ def test_a_transfer_listed_shown_approved_and_balanced_in_chinese(ft):  # noqa: 
     assert code == 0 and out.strip() == f"转账 #{transfer} 已审核", err
     code, out, err = ft("trial-balance")
     assert code == 0, err
-    assert out.splitlines()[0].split() == ["资金批次", "账户（类型:持有方）", "借方（元）",
+    assert out.splitlines()[0].split() == ["批次名称", "账户（类型:持有方）", "借方（元）",
                                            "贷方（元）"]
     assert out.strip().endswith("借贷平衡")
     code, out, err = ft("transfer", "list", "--pending")
-    assert code == 0 and out.strip() == "没有待审核的转账", err
+    assert code == 0 and out.strip() == "无待审核转账", err
 
 
 def test_a_bad_date_is_refused_in_chinese(ft):  # noqa: F811
