@@ -56,7 +56,7 @@ def _line(a: dict) -> str:
 @click.option("--as-of", callback=to_date, default=None,
               help=_("按此日期判断期限和闲置（默认今天）。"))
 @click.option("--rule", "only", multiple=True, help=_("只运行这些规则。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def scan_command(ctx, as_of, only, as_json):
     """Run every rule; raise new alerts, update open ones; list open alerts by severity.
@@ -89,7 +89,7 @@ def scan_command(ctx, as_of, only, as_json):
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def list_command(ctx, states, as_json):
     """List alerts (default: open and investigating), most severe first."""
@@ -107,7 +107,7 @@ def list_command(ctx, states, as_json):
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def leads_command(ctx, states, as_json):
     """Statistical leads (STA-01/02/03), not alerts: per county and year at most a handful,
@@ -136,7 +136,7 @@ def _lead_line(r: dict) -> str:
 
 @alerts.command("show", help=_("一条预警的全部：原因、依据、阈值、观测值、证据、经过。"))
 @click.argument("alert_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def show_command(ctx, alert_id, as_json):
     """Everything about one alert: why, basis, threshold, observed value, evidence, history."""
@@ -199,7 +199,7 @@ def transition_command(ctx, alert_id, to, reason, until, recovery, note):
         "规则目录：每条规则确认和驳回的次数。\n\n"
         "以及记账时被拒绝、否则本会被该规则发现的尝试（已阻止；`fundtrail refusals list` "
         "列出它们）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def rules_command(ctx, as_json):
     """The rule catalogue with the confirmed and dismissed counts of each rule, and the
@@ -240,7 +240,7 @@ def rules_command(ctx, as_json):
         "并对照真值清单打印每条规则的精确率和召回率。"))
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--households", type=int, default=300, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 def eval_command(seed, households, as_json):
     """Plant misuse in a fresh synthetic province (a temporary SQLite file), scan it, and print
     precision and recall per rule against the ground-truth manifest."""

@@ -94,7 +94,7 @@ def checkpoint_cosign(ctx, key_file, state_file, policy_file, fresh):
 
 
 @checkpoint_group.command("show", help=_("打印最新检查点及其已收集的全部联署。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def checkpoint_show(ctx, as_json):
     """Print the newest checkpoint with every cosignature it has gathered."""
@@ -109,7 +109,7 @@ def checkpoint_show(ctx, as_json):
 @checkpoint_group.command("county-heads", help=_(
         "在本日志（省级）中记录本数据库其他每个日志最新的已签检查点。\n\n"
         "本日志的下一个已签检查点便涵盖它们全部。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def checkpoint_county_heads(ctx, as_json):
     """Record in this log (the province's) the newest signed checkpoint of every other log of
@@ -146,7 +146,7 @@ def checkpoint_county_heads(ctx, as_json):
               help=_(
                   "每条记录必须在多少秒内被满足法定人数的检查点覆盖（默认 [audit] "
                   "seal_interval_seconds，300）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states,
                    witness_urls, seal_interval, as_json):

@@ -22,7 +22,7 @@ def _report(done: str, snap: Snapshot, as_json: bool) -> None:
 
 @click.command("backup", help=_("将运行中的 SQLite 账本复制到 FILE（一致、经核对、仅属主可读）。"))
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def backup_command(ctx, file, as_json):
     """Copy the live SQLite ledger to FILE (consistent, checked, owner-only)."""
@@ -35,7 +35,7 @@ def backup_command(ctx, file, as_json):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--replace", is_flag=True,
               help=_("替换已有账本的数据库（请先备份它）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def restore_command(ctx, file, replace, as_json):
     """Check the backup FILE, then copy it into the configured SQLite database."""

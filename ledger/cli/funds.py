@@ -156,7 +156,7 @@ def integrate(ctx, county, doc_number, year, title, function_codes, uses, source
 @click.option("--kind", default=None,
               help=_("文件的导入类型：appropriations、allocations、project_funding、payments。"))
 @click.option("--comment", default="")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def approve(ctx, transfer_id, file, kind, comment, as_json):
     """Approve a transfer a colleague recorded (maker–checker), or every transfer a file
@@ -249,7 +249,7 @@ def receive(ctx, transfer_id, received_date, memo):
 @transfer_group.command("show", help=_(
         "一笔转账及其日期：记账、凭证、起息、录入、到账，以及各项延迟。"))
 @click.argument("transfer_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def show_transfer(ctx, transfer_id, as_json):
     """A transfer with its dates: posted, voucher, value, entered, received, and the delays."""
@@ -308,7 +308,7 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 @click.command("trial-balance", help=_(
         "每个账户的借方和贷方；合计必须平衡（不平衡时退出码为 1）。"))
 @click.option("--as-of", callback=to_date, default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def trial_balance(ctx, as_of, as_json):
     """Every account's debits and credits; the totals must balance (exit 1 if not)."""
@@ -338,7 +338,7 @@ def trial_balance(ctx, as_of, as_json):
 @click.option("--kind", "kinds", multiple=True,
               type=click.Choice(["unit", "project", "payee", "appropriation",
                                  "integration_in", "integration_out"]))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def show_balances(ctx, as_of, lot_id, kinds, as_json):
     """Balances per unit, lot, project or payee, as of a date."""
@@ -355,7 +355,7 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--payees", "max_payees", type=int, default=10, show_default=True,
               help=_("文本视图中每个持有方下列出多少个收款方。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def trace(ctx, lot_id, max_payees, as_json):
     """Where every fen of a lot went, level by level, and what is still held where."""
@@ -375,7 +375,7 @@ def trace(ctx, lot_id, max_payees, as_json):
                                             "--as 时为整个账本）。"))
 @click.option("--key-prefix", default=None, help=_("只列键（凭证号）以此开头的。"))
 @click.option("--limit", type=int, default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def transfer_list(ctx, pending, region, key_prefix, limit, as_json):
     """Transfers in scope, oldest first: who recorded each, kind, amount, date, memo."""

@@ -24,7 +24,7 @@ def household_group():
 
 @household_group.command("show", help=_("一户：状态经过、成员（身份证号打码）、分户与合户。"))
 @click.argument("code")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def show(ctx, code, as_json):
     """A household: status history, members (ID numbers masked), splits and merges."""
@@ -57,7 +57,7 @@ def show(ctx, code, as_json):
                   "18 位，或旧的 15 位号码（按登记保留）。不填则会提示输入："
                   "在命令行上输入的号码会留在 shell 历史和进程列表中。"))
 @click.option("--death-date", callback=to_date, default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def add_member(ctx, code, name, relation, id_number, death_date, as_json):
     """A new member (birth, marriage in) entered one by one. The ID number must be right,
@@ -216,7 +216,7 @@ def _kind(_ctx, _param, value):
 @click.option("--bank", required=True, help=_("开户银行。"))
 @_ACCOUNT
 @click.option("--opened", "opened_on", callback=to_date, required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def card_add(ctx, household, kind, member_id, holder_name, guardian_id, bank, account,
              opened_on, as_json):
@@ -255,7 +255,7 @@ def card_close(ctx, card_id, day, reason):
 @click.option("--date", "day", callback=to_date, required=True,
               help=_("新卡的开户日期；旧卡于当日销户。"))
 @click.option("--reason", default="")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def card_replace(ctx, card_id, bank, account, day, reason, as_json):
     """Replace a card (换卡): a new card for the same holder; the old one closes that day."""
@@ -276,7 +276,7 @@ def card_replace(ctx, card_id, bank, account, day, reason, as_json):
 
 @card_group.command("list", help=_("一户在卡册中的卡（只显示后四位）。"))
 @click.argument("household")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def card_list(ctx, household, as_json):
     """A household's cards in the register (last four digits only)."""

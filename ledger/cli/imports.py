@@ -25,7 +25,7 @@ from ledger.imports.kinds import KINDS, MissingImportDetail, run_import
 @click.option("--source", default=None, help=_("外部名单：名单的出具单位。"))
 @click.option("--snapshot", default=None, callback=to_date,
               help=_("外部名单：名单的生成日期（YYYY-MM-DD）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @progress_option
 @pass_ctx
 def import_command(ctx, kind, file, source, snapshot, as_json, progress):
@@ -94,7 +94,7 @@ def _factor(_ctx, _param, texts):
               required=True, help=_("CSV：县代码/county_code，然后每个因素一列。"))
 @click.option("--key", required=True, help=_("下拨文件的文号。"))
 @click.option("--date", "effective_date", required=True, callback=to_date)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def allocate_factors(ctx, lot_id, province, amount, factors, inputs_file, key,
                      effective_date, as_json):

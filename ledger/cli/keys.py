@@ -119,7 +119,7 @@ def key_revoke(ctx, key_id, reason):
 
 @key_group.command("list", help=_("USERNAME（或所有人）的密钥，以及待审核的申请。"))
 @click.argument("username", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def key_list(ctx, username, as_json):
     """Keys of USERNAME (or everyone's), and the requests waiting for approval."""

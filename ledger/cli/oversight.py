@@ -59,7 +59,7 @@ def complaint_group():
 @click.option("--phone", default=None, help=_("投诉人电话，用于答复。"))
 @click.option("--date", "received_on", callback=to_date, default=None,
               help=_("收到日期（电话和来信；默认今天）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def complaint_file(ctx, channel, kind, code, summary, name, phone, received_on, as_json):
     """Record a complaint and print its receipt number. Without --as: filed by the public."""
@@ -80,7 +80,7 @@ def complaint_file(ctx, channel, kind, code, summary, name, phone, received_on, 
 
 @complaint_group.command("status", help=_("凭回执号查询投诉进展（无需登录；不显示姓名）。"))
 @click.argument("receipt")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def complaint_status(ctx, receipt, as_json):
     """Progress of a complaint by its receipt number (no login; no names)."""
@@ -101,7 +101,8 @@ def complaint_status(ctx, receipt, as_json):
 
 def _step_command(name, help_text, run, extra_params=()):
     params = [click.argument("complaint_id", type=int),
-              click.option("--date", "day", callback=to_date, default=TODAY),
+              click.option("--date", "day", callback=to_date, default=TODAY,
+                           help=_("发生日期，YYYY-MM-DD（默认今天）。")),
               click.option("--note", default=None, help=_("内部备注（加密保存）。")),
               *extra_params]
 
@@ -133,7 +134,7 @@ _step_command("close", _("办结案件，附其结论。"),
 @complaint_group.command("list", help=_("本单位办理或监督的案件（不显示身份）。"))
 @click.option("--state", type=click.Choice(["received", "assigned", "investigating",
                                             "answered", "closed"]), default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def complaint_list(ctx, state, as_json):
     """Cases your unit handles or oversees (no identities)."""
@@ -149,7 +150,7 @@ def complaint_list(ctx, state, as_json):
 
 @complaint_group.command("show", help=_("案卷；投诉人只对承办人和审计人员显示。"))
 @click.argument("complaint_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def complaint_show(ctx, complaint_id, as_json):
     """The case file; who complained is shown only to its officer and to auditors."""
@@ -170,7 +171,7 @@ def complaint_show(ctx, complaint_id, as_json):
 @complaint_group.command("overdue", help=_("超过期限的投诉（规则 G6）；有则退出码为 1。"))
 @click.option("--as-of", callback=to_date, default=TODAY)
 @click.option("--include-late", is_flag=True, help=_("也列出已满足期限但迟办的。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def complaint_overdue(ctx, as_of, include_late, as_json):
     """Complaints past their deadline (rule G6); exit 1 if any."""
@@ -185,7 +186,7 @@ def complaint_overdue(ctx, as_of, include_late, as_json):
 
 @complaint_group.command("substantiated", help=_("已办结且查实的投诉（用于开立滥用预警）。"))
 @click.option("--county", default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def complaint_substantiated(ctx, county, as_json):
     """Closed complaints found substantiated (to open misuse alerts)."""
@@ -201,7 +202,7 @@ def complaint_substantiated(ctx, county, as_json):
 @click.option("--county", required=True)
 @click.option("--year", type=click.IntRange(2000, 2100), default=None)
 @click.option("--as-of", callback=to_date, default=TODAY)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def complaint_stats(ctx, county, year, as_of, as_json):
     """Public numbers for a county: received, answered on time, substantiated."""
@@ -246,7 +247,7 @@ def _risk_codes(path: str | None) -> set[str]:
               help=_(
                   "策略中的一位见证者：其对抽取检查点的联署被混入种子，使日志运营方无法预知样本。"))
 @click.option("--policy", "policy_file", default=None, help=_("策略文件（默认取自配置）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def sample_commit(ctx, county, size, strata, risk_file, beacon_name, policy_file, as_json):
     """Fix the frame and the size in the audit log, before the randomness exists."""
@@ -300,7 +301,7 @@ def sample_draw(ctx, commitment_id, checkpoint_file, policy_file):
 @click.argument("commitment_id", type=int)
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False), default=None,
               help=_("同时将走访名单写成 CSV（UTF-8 带 BOM，可用 Excel/WPS 打开）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def sample_visits(ctx, commitment_id, csv_file, as_json):
     """The visit list: household, village, head, result so far."""
@@ -325,7 +326,8 @@ def sample_visits(ctx, commitment_id, csv_file, as_json):
 @click.option("--confirmed", "outcome", flag_value="confirmed")
 @click.option("--discrepancy", "outcome", flag_value="discrepancy")
 @click.option("--details", default="", help=_("不符之处（发现不符时必填）。"))
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def sample_visit(ctx, commitment_id, household, outcome, details, day):
     """Record the result of visiting a drawn household."""
@@ -340,7 +342,7 @@ def sample_visit(ctx, commitment_id, household, outcome, details, day):
 
 @sample_group.command("discrepancies", help=_("走访发现不符的农户；有则退出码为 1。"))
 @click.option("--county", default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def sample_discrepancies(ctx, county, as_json):
     """Households where the visit found a discrepancy; exit 1 if any."""
@@ -383,7 +385,7 @@ def sample_publish(ctx, commitment_id, out_dir):
               default=None, help=_("用此策略核对检查点的签名。"))
 @click.option("--id", "commitment_id", type=int, default=None,
               help=_("同时与账本中记录的抽取比较（不同则退出码为 1）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def sample_verify(ctx, frame_file, checkpoint_file, policy_file, commitment_id, as_json):
     """Recompute a sample from the published frame and checkpoint."""

@@ -70,7 +70,7 @@ def recovery_collect(ctx, code, amount, key, memo, effective_date, as_json):
 @recovery_group.command("list", help=_("每个追回案：应追、已追、未追、逾期。有逾期时退出码为 1。"))
 @click.option("--as-of", callback=to_date, default=None, help=_("判断逾期所依据的日期。"))
 @click.option("--overdue", is_flag=True, help=_("只列已过截止日期的案件。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def recovery_list(ctx, as_of, overdue, as_json):
     """Every recovery case: claimed, collected, outstanding, overdue. Exit 1 if any is overdue."""
@@ -106,7 +106,7 @@ def loan_group():
 @click.option("--rate", "rate_text", required=True, help=_("年利率（百分数），例如 4.35。"))
 @click.option("--start", callback=to_date, required=True)
 @click.option("--months", type=int, required=True, help=_("期限（月，≤ 36）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def loan_add(ctx, code, household, bank, principal, rate_text, start, months, as_json):
     """Record loan CODE (the bank's contract number) made to a household."""
@@ -161,7 +161,7 @@ def loan_subsidy(ctx, code, lot_id, period_start, period_end, effective_date, as
 
 @loan_group.command("list", help=_("一户的贷款及其已付贴息。"))
 @click.option("--household", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def loan_list(ctx, household, as_json):
     """A household's loans and the subsidies paid on them."""

@@ -30,7 +30,7 @@ def _line(r: dict) -> str:
 @click.option("--region", default=None, help=_("地区代码（默认：你自己的）及其下级。"))
 @click.option("--since", callback=to_date, default=None,
               help=_("此日当日或之后的尝试（YYYY-MM-DD，UTC）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def list_command(ctx, region, since, as_json):
     """List refused attempts, newest first: 时间、用户、操作、拒绝原因（代码，规则）、金额（元）."""

@@ -71,7 +71,8 @@ def roll_create(ctx, code, lot_ref, county, item, function_code, use_code, stand
 @click.argument("code")
 @click.option("--line", "line_no", type=int, required=True, help=_("该行的序号。"))
 @click.option("--reason", required=True, help=_("撤销该行的原因。"))
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_withdraw(ctx, code, line_no, reason, day):
     """Withdraw a line before the roll is sent (撤销): it is never paid."""
@@ -91,7 +92,8 @@ def _step(name: str) -> str:
 
 def _simple(name, func, help_text, needs_household=False, with_comment=False):
     params = [click.argument("code"),
-              click.option("--date", "day", callback=to_date, default=TODAY)]
+              click.option("--date", "day", callback=to_date, default=TODAY,
+                           help=_("发生日期，YYYY-MM-DD（默认今天）。"))]
     if needs_household:
         params.append(click.option("--household", required=True))
     if with_comment:
@@ -141,7 +143,8 @@ _simple("object", rolls.object_to, _("登记对某户一行的异议（暂停该
 @click.option("--household", required=True)
 @click.option("--upheld/--dismissed", required=True)
 @click.option("--comment", required=True)
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_resolve(ctx, code, household, upheld, comment, day):
     """Decide an objection: upheld withdraws the line, dismissed releases it."""
@@ -152,7 +155,8 @@ def roll_resolve(ctx, code, household, upheld, comment, day):
 
 @roll_group.command("approve", help=_("公示期满后审核清册（不能由创建人审核）。"))
 @click.argument("code")
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_approve(ctx, code, day):
     """Approve a roll after its publicity window (not by its creator)."""
@@ -172,7 +176,8 @@ def roll_approve(ctx, code, day):
 @click.option("-o", "out", type=click.Path(dir_okay=False), required=True,
               help=_("要写出的银行文件（含完整卡号：请妥善保管）。"))
 @click.option("--encoding", default="gb18030", show_default=True)
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_send(ctx, code, out, encoding, day):
     """Record the payments of every open line and write the bank file."""
@@ -199,7 +204,8 @@ def roll_send(ctx, code, out, encoding, day):
 @click.option("--new", "new_code", required=True, help=_("新清册的编码。"))
 @click.option("--line", "line_numbers", type=int, multiple=True,
               help=_("只处理这一退票行（可重复）；其余的以后再补发。"))
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_repay(ctx, code, new_code, line_numbers, day):
     """A new roll for the lines the bank returned (退票); publish and approve it as usual."""
@@ -213,7 +219,7 @@ def roll_repay(ctx, code, new_code, line_numbers, day):
 @roll_group.command("differences", help=_(
         "银行与清册不符的行（银行差异），附涉及的金额和处理它的转账。"))
 @click.argument("code")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def roll_differences(ctx, code, as_json):
     """The bank's lines that differ from the roll (银行差异), with the money at stake and the
@@ -257,7 +263,8 @@ def roll_differences(ctx, code, as_json):
 @click.option("--voucher", required=True, help=_("补足的凭证号。"))
 @click.option("--amount", callback=yuan_to_fen, default=None,
               help=_("金额（元）；默认为少入账且尚未补足的全部。"))
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_top_up(ctx, code, line_no, voucher, amount, day):
     """Pay a household what the bank credited short on a roll line (补足); a colleague
@@ -277,7 +284,7 @@ def roll_top_up(ctx, code, line_no, voucher, amount, day):
         "随该行保存，其资金由同事审核的转账调整。"))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--roll", "roll_code", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @progress_option
 @pass_ctx
 def import_bank_results_command(ctx, file, roll_code, as_json, progress):

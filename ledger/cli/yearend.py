@@ -20,7 +20,7 @@ STATUS_TEXT = {"carry_over": N_("结转"), "idle_flag": N_("闲置一年以上")
 @click.option("--year", type=click.IntRange(2000, 2100), required=True)
 @click.option("--record", "record_it", is_flag=True,
               help=_("将此报表固定在审计日志中（需要 --as）。"))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def year_end(ctx, year, record_it, as_json):
     """What every unit and project carries into the next year, and how long it sat idle.
