@@ -14,17 +14,14 @@ from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import log_origins
 from ledger.audit.verify import verify as run_verify
-from ledger.cli.params import emit, load_policy, pass_ctx
+from ledger.cli.params import emit, load_policy, pass_ctx, secret_from
 from ledger.core.errors import LedgerError
 from ledger.i18n import _
 from ledger.store.context import use_log
 
 
 def _passphrase(ctx, confirm: bool = False) -> str:
-    value = os.environ.get(ctx.settings.passphrase_env)
-    if value:
-        return value
-    return click.prompt("key passphrase", hide_input=True, confirmation_prompt=confirm)
+    return secret_from(ctx.settings.passphrase_env, "key passphrase", confirm)
 
 
 @click.command("keygen", help=_("创建加密的签名或联署密钥；打印其公钥（验证公钥）。"))

@@ -26,7 +26,7 @@ def _report(done: str, snap: Snapshot, as_json: bool) -> None:
 @pass_ctx
 def backup_command(ctx, file, as_json):
     """Copy the live SQLite ledger to FILE (consistent, checked, owner-only)."""
-    snap = backup(ctx.settings.database_url, file, ctx.settings.log_origin,
+    snap = backup(ctx.settings.require_database_url(), file, ctx.settings.log_origin,
                   load_policy(ctx.settings.policy_file))
     _report(_("备份已写入 {path}", path=snap.path), snap, as_json)
 
@@ -39,6 +39,6 @@ def backup_command(ctx, file, as_json):
 @pass_ctx
 def restore_command(ctx, file, replace, as_json):
     """Check the backup FILE, then copy it into the configured SQLite database."""
-    snap = restore(file, ctx.settings.database_url, ctx.settings.log_origin,
+    snap = restore(file, ctx.settings.require_database_url(), ctx.settings.log_origin,
                    load_policy(ctx.settings.policy_file), replace=replace)
     _report(_("已恢复到 {path}", path=snap.path), snap, as_json)

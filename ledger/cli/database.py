@@ -20,7 +20,7 @@ def db():
 @pass_ctx
 def db_upgrade(ctx, revision):
     """Create or migrate the schema with Alembic."""
-    engine = make_engine(ctx.settings.database_url)
+    engine = make_engine(ctx.settings.require_database_url())
     try:
         migrate.upgrade(engine, revision)
     except OperationalError as exc:  # locked, disk full, server gone: one clear line, exit 2

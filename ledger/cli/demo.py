@@ -41,7 +41,7 @@ from ledger.store.db import make_engine
 @pass_ctx
 def demo(ctx, seed, households, year, manifest_path, restart, key_folder):
     """Build a synthetic province on the configured (empty) database."""
-    url = ctx.settings.database_url
+    url = ctx.settings.require_database_url()
     key_passphrase = passphrase("passphrase for the demo's key files", confirm=True) \
         if key_folder else None
     _upgrade(url)

@@ -17,11 +17,12 @@ from ledger.cli.params import (
     voucher_options,
     yuan_to_fen,
 )
+from ledger.cli.table import columns
 from ledger.core.money import format_yuan
 from ledger.funds import balances, flows, lots, periods, posting, receipts
 from ledger.funds.trace import render as render_trace
 from ledger.funds.trace import trace_lot
-from ledger.i18n import _
+from ledger.i18n import N_, _
 from ledger.models import SourceLevel
 
 # ----------------------------------------------------------------------------- recording
@@ -48,6 +49,13 @@ def appropriate(ctx, doc_number, source_level, year, title, function_codes, uses
                              function_codes=list(function_codes), allowed_uses=list(uses),
                              amount_fen=amount, region_code=region,
                              effective_date=effective_date, key=key)
+        lot = lots.get_lot(s, t.lot_id)
+        if not as_json:
+            # The lot's id first, on a line of its own: every later step names the lot by it
+            # (--lot), and `fundtrail lots` lists it again with its document number.
+            click.echo(_("资金批次 #{id} 已开立：{doc}（{year} 年，{amount} 元）", id=lot.id,
+                         doc=lot.doc_number, year=lot.year,
+                         amount=format_yuan(lot.amount_fen)))
         report_transfer(t, as_json)
 
 
@@ -349,6 +357,31 @@ def show_balances(ctx, as_of, lot_id, kinds, as_json):
     text = "\n".join(f"{r.lot[:34]:<34} {r.kind + ':' + r.holder:<32} "
                      f"{format_yuan(r.balance):>18}" for r in rows) or _("没有记账记录")
     emit(data, as_json, text)
+
+
+# Who put the money up (资金来源级次), as the listing names it.
+_LEVELS = {"central": N_("中央"), "province": N_("省级"), "city": N_("市级"),
+           "county": N_("县级"), "integrated": N_("整合")}
+
+
+@click.command("lots", help=_("资金批次：编号、文号、年度、金额和尚未支出的部分。"))
+@click.option("--year", type=int, default=None, help=_("只列这一年度的批次。"))
+@click.option("--json", "as_json", is_flag=True,
+              help=_("机器输出：金额为整数分（amount_fen、unspent_fen）。"))
+@pass_ctx
+def list_lots(ctx, year, as_json):
+    """Fund lots (资金批次): id, document number, year, amount and what is not yet spent."""
+    with ctx.session() as s:
+        actor = ctx.actor(s) if ctx.username else None
+        rows = balances.lot_summaries(s, actor, year)
+    data = [asdict(r) for r in rows]
+    table = columns([_("批次"), _("文号"), _("级次"), _("年度"), _("金额（元）"),
+                     _("未支出（元）"), _("名称")],
+                    [[f"#{r.id}", r.doc_number, _(_LEVELS[r.source_level]),
+                      str(r.year), format_yuan(r.amount_fen), format_yuan(r.unspent_fen),
+                      r.title] for r in rows],
+                    right={4, 5})
+    emit(data, as_json, table if rows else _("没有资金批次"))
 
 
 @click.command("trace", help=_("一个批次的每一分钱逐级去了哪里，以及还有多少留在何处。"))

@@ -51,7 +51,7 @@ class Context:
             # Imported here: the database side loads SQLAlchemy, which `--help` does not need.
             from ledger.store.context import LedgerContext
             from ledger.store.db import make_engine, make_sessionmaker
-            engine = make_engine(self.settings.database_url)
+            engine = make_engine(self.settings.require_database_url())
             self._factory = make_sessionmaker(engine, LedgerContext.from_settings(self.settings))
         return self._factory
 
@@ -116,9 +116,21 @@ class Context:
 
 def passphrase(prompt: str, confirm: bool = False) -> str:
     """A key file's passphrase: FUNDTRAIL_KEY_PASSPHRASE, else asked without echo."""
-    value = os.environ.get(PASSPHRASE_ENV)
+    return secret_from(PASSPHRASE_ENV, prompt, confirm)
+
+
+def secret_from(env_name: str, prompt: str, confirm: bool = False) -> str:
+    """A secret from the environment variable `env_name`, else asked without echo on a terminal.
+
+    Without a terminal (a script, cron, CI) there is nobody to ask: one line says which variable
+    to set (exit 2), instead of getpass's GetPassWarning and a read of stdin that gets nothing."""
+    value = os.environ.get(env_name)
     if value:
         return value
+    if not sys.stdin.isatty():
+        raise click.ClickException(
+            _("缺少口令：未设置环境变量 {env}，且没有终端可以输入（{prompt}）", env=env_name,
+              prompt=prompt))
     return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
 
 

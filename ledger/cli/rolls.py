@@ -10,6 +10,7 @@ from ledger.cli.params import (
     pass_ctx,
     progress_bar,
     progress_option,
+    report_transfer,
     to_date,
     yuan_to_fen,
 )
@@ -265,17 +266,21 @@ def roll_differences(ctx, code, as_json):
               help=_("金额（元）；默认为少入账且尚未补足的全部。"))
 @click.option("--date", "day", callback=to_date, default=TODAY,
               help=_("发生日期，YYYY-MM-DD（默认今天）。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印该转账。"))
 @pass_ctx
-def roll_top_up(ctx, code, line_no, voucher, amount, day):
+def roll_top_up(ctx, code, line_no, voucher, amount, day, as_json):
     """Pay a household what the bank credited short on a roll line (补足); a colleague
     approves it like any payment."""
     from ledger.rolls.settlement import top_up
     with ctx.session() as s:
         transfer = top_up(s, ctx.actor(s), code, line_no, day, voucher=voucher,
                           amount_fen=amount)
-        click.echo(_("转账 #{id}：清册 {code} 第 {line_no} 行补足 {amount}，待审核",
-                     id=transfer.id, amount=yuan(transfer.amount_fen), code=code,
-                     line_no=line_no))
+        if as_json:
+            report_transfer(transfer, True)
+        else:
+            click.echo(_("转账 #{id}：清册 {code} 第 {line_no} 行补足 {amount}，待审核",
+                         id=transfer.id, amount=yuan(transfer.amount_fen), code=code,
+                         line_no=line_no))
 
 
 @click.command("import-bank-results", help=_(

@@ -73,6 +73,8 @@ COMMANDS = {
         N_("创建加密的签名或联署密钥；打印其公钥（验证公钥）。")),
     "loan": LazyCommand("ledger.cli.recoveries:loan_group",
         N_("扶贫小额信贷及其贴息。")),
+    "lots": LazyCommand("ledger.cli.funds:list_lots",
+        N_("资金批次：编号、文号、年度、金额和尚未支出的部分。")),
     "pass-down": LazyCommand("ledger.cli.imports:pass_down",
         N_("市将因素分配方案分给各县的份额下拨给县。")),
     "pay": LazyCommand("ledger.cli.funds:pay",
