@@ -178,6 +178,9 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
             size, root = _checkpoint_size_root(since, policy)
             report = verify_since(s, size, root, policy=policy)
         else:
+            # Only read so far: end that transaction, so that a large log is replayed by
+            # several processes (ledger.audit.verify_parallel; they cannot share one).
+            s.rollback()
             report = run_verify(s, policy=policy, trusted_notes=notes, witness_notes=held,
                                 seal_interval=interval)
     quorum = {k: v for k, v in report.quorum.items() if k != "detail"}
