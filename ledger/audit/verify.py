@@ -142,7 +142,8 @@ def verify(session: Session, *, policy: Policy | None = None,
     head = session.get(AuditHead, report.origin) if url is not None else None
     if head is not None and verify_parallel.jobs_for(jobs, head.size) > 1:
         parallel = verify_parallel.replay(url, report, wanted_sizes, signatures,
-                                          verify_parallel.jobs_for(jobs, head.size), head.size)
+                                          verify_parallel.jobs_for(jobs, head.size), head.size,
+                                          _PARTS)
         if parallel is None:   # something is not as in an intact log: one process words it
             signatures = SignatureAudit(report.origin, requires_signatures(policy))
     balance_findings = None
@@ -720,3 +721,9 @@ def _check_balances(session, report) -> None:
         if total != 0:
             report.add("balance", "balance cache differs from postings: "
                        f"lot #{lot_id}: its postings sum to {total} fen, not zero")
+
+
+# What the parallel replay's workers run (ledger.audit.verify_parallel): the same code as one
+# process, handed over instead of imported back (no import cycle).
+_PARTS = {"Report": Report, "StreamingBinder": _StreamingBinder, "replay": _replay,
+          "check_balances": _check_balances, "bound_models": bound_models}

@@ -8,9 +8,9 @@ which words and orders the findings. So a log with findings costs one parallel p
 before, an intact one about half the time on two cores, and the findings are the same either
 way.
 
-Each worker runs `verify._replay` (the same code as one process) over its range `[a, b)`:
-entries, the tree nodes completed in the range, and the bound rows whose `log_index` is in the
-range. It starts from the tree's frontier at `a` as the stored nodes give it; the main process
+Each worker runs verify's replay (the same code as one process, handed over as `parts`) over
+its range `[a, b)`: entries, the tree nodes completed in the range, and the bound rows whose
+`log_index` is in the range. It starts from the tree's frontier at `a` as the stored nodes give it; the main process
 then checks that this is the frontier the previous range ended with, so that a stored node the
 worker trusted was in fact recomputed from the entries before it. Rows whose `log_index` is in
 no range (null, negative, beyond the log) are looked for with one query per table.
@@ -69,19 +69,24 @@ def jobs_for(jobs: int | None, size: int) -> int:
     return (os.cpu_count() or 1) if size >= PARALLEL_MIN else 1
 
 
-def replay(url: str, report, wanted_sizes: set, signatures, jobs: int, size: int):
+def replay(url: str, report, wanted_sizes: set, signatures, jobs: int, size: int, parts: dict):
     """(frontier, roots_at, rows_checked, balance findings) of the whole log, with the
-    report's `county_heads` filled and `signatures` fed, or None (see the module)."""
+    report's `county_heads` filled and `signatures` fed, or None (see the module).
+
+    `parts` are the pieces of the one-process verification the workers run (`Report`,
+    `StreamingBinder`, `replay`, `check_balances`, `bound_models`), given by ledger.audit.verify
+    so that this module does not import it back: they reach the workers pickled by name."""
     bounds = [size * k // jobs for k in range(jobs)] + [None]   # the last range is open
     tasks = [(url, report.origin, report.log_id, report.several_logs, bounds[k], bounds[k + 1],
-              sorted(s for s in wanted_sizes if s is not None and s >= 0))
+              sorted(s for s in wanted_sizes if s is not None and s >= 0), parts)
              for k in range(jobs)]
     context = multiprocessing.get_context(_START)
     with context.Pool(jobs) as pool:
         ranges = pool.imap(_replay_range, tasks)   # queued first: the longest tasks
         balances = pool.apply_async(_balances, ((url, report.origin, report.log_id,
-                                                 report.several_logs),))
-        stray = pool.apply_async(_stray_rows, ((url, report.log_id, report.several_logs),))
+                                                 report.several_logs, parts),))
+        stray = pool.apply_async(_stray_rows, ((url, report.log_id, report.several_logs,
+                                                parts),))
         end = merkle.Frontier().to_bytes()
         roots_at, rows, heads = {}, 0, []
         for out in ranges:
@@ -119,9 +124,8 @@ def _session(url: str):
 
 
 def _replay_range(task):
-    url, origin, log_id, several, start, stop, wanted = task
-    from ledger.audit import verify as v
-    report = v.Report(origin=origin, log_id=log_id, several_logs=several)
+    url, origin, log_id, several, start, stop, wanted, parts = task
+    report = parts["Report"](origin=origin, log_id=log_id, several_logs=several)
     with _session(url) as s:
         if start:
             def read(level: int, index: int) -> bytes:
@@ -142,11 +146,11 @@ def _replay_range(task):
         else:
             frontier = merkle.Frontier()
         first = frontier.to_bytes()
-        binder = v._StreamingBinder(s, report, since=start, until=stop)
+        binder = parts["StreamingBinder"](s, report, since=start, until=stop)
         recorder = _Recorder()
         roots_at: dict = {}
         leftover: list = []
-        frontier = v._replay(s, report, binder, roots_at, set(wanted), frontier,
+        frontier = parts["replay"](s, report, binder, roots_at, set(wanted), frontier,
                              signatures=recorder, until=stop, leftover=leftover)
         binder.finish()
     if report.findings or binder.irregular or any(leftover) or \
@@ -197,10 +201,9 @@ def _plain(body: list) -> bool:
 def _stray_rows(task) -> bool:
     """Whether a bound row claims no log index or a negative one: such rows belong to no
     range (the one-process binder would meet them and bind rows exactly)."""
-    url, log_id, several = task
-    from ledger.audit.verify import bound_models
+    url, log_id, several, parts = task
     with _session(url) as s:
-        for mapper in bound_models():
+        for mapper in parts["bound_models"]():
             table = mapper.class_.__table__
             where = [table.c.log_id == log_id] if several else []
             if s.execute(select(table.c.log_index).where(
@@ -211,11 +214,10 @@ def _stray_rows(task) -> bool:
 
 
 def _balances(task) -> list:
-    url, origin, log_id, several = task
-    from ledger.audit import verify as v
-    report = v.Report(origin=origin, log_id=log_id, several_logs=several)
+    url, origin, log_id, several, parts = task
+    report = parts["Report"](origin=origin, log_id=log_id, several_logs=several)
     with _session(url) as s:
-        v._check_balances(s, report)
+        parts["check_balances"](s, report)
     return report.findings
 
 
