@@ -10,10 +10,11 @@ way.
 
 Each worker runs verify's replay (the same code as one process, handed over as `parts`) over
 its range `[a, b)`: entries, the tree nodes completed in the range, and the bound rows whose
-`log_index` is in the range. It starts from the tree's frontier at `a` as the stored nodes
-give it; the main process then checks that this is the frontier the previous range ended with, so that a stored node the
-worker trusted was in fact recomputed from the entries before it. Rows whose `log_index` is in
-no range (null, negative, beyond the log) are looked for with one query per table.
+`log_index` is in the range. It starts from the tree's frontier at `a` as the stored nodes give
+it; the main process then checks that this is the frontier the previous range ended with, so
+that a stored node the worker trusted was in fact recomputed from the entries before it. Rows
+whose `log_index` is in no range (null, negative, beyond the log) are looked for with one query
+per table.
 
 The signature audit (tlog.personal.SignatureAudit) needs the log in order: the key registry
 grows along it. Workers hand back the entries that touch it (signed ones, key and user rows,
