@@ -4,13 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(python3-venv postgresql-client fonts-wqy-microhei poppler-utils zbar-tools chromium nodejs npm
+DEBIAN_PACKAGES=(python3-venv postgresql-client fonts-wqy-microhei poppler-utils zbar-tools chromium
                  jq)  # jq: the README's tour reads the ids it uses from --json
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()
     for p in "${DEBIAN_PACKAGES[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
     done
+    # npm installs the browser libraries (scripts/vendor-js.sh). A machine with a Node.js of
+    # its own (nodesource's nodejs carries npm) keeps it: Debian's npm package conflicts with it.
+    if ! command -v npm >/dev/null; then
+        missing+=(nodejs npm)
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
         # Another apt-get (unattended-upgrades, a second terminal) may hold the package
