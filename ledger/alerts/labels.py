@@ -186,6 +186,8 @@ def render_shown(shown: dict | None, fallback: str) -> str:
     def one(value):
         if isinstance(value, list):
             return "、".join(one(v) for v in value)
+        if isinstance(value, dict) and "template" in value:   # a part with its own template
+            return render_shown(value, "")
         if isinstance(value, dict) and "fen" in value:
             return yuan(value["fen"])
         if isinstance(value, dict) and "label" in value:

@@ -27,23 +27,7 @@ class Finding:
     threshold_shown: dict | None = field(default=None, compare=False)
 
     @property
-    def shown(template: str, **params) -> dict:
-    """A text to show, as a catalogue template and its parameters. A parameter that is money is
-    `money(fen)`, one that is an enum's value `code(kind, value)`: rendered in the reader's
-    language (ledger.alerts.labels.render_shown)."""
-    return {"template": template, "params": params}
-
-
-def money(fen: int) -> dict:
-    return {"fen": int(fen)}
-
-
-def code(kind: str, value) -> dict:
-    """An enum's value, shown by ledger.i18n.labels.label(value, kind)."""
-    return {"label": kind, "value": getattr(value, "value", value)}
-
-
-def fingerprint(self) -> str:
+    def fingerprint(self) -> str:
         return fingerprint(self.rule_id, self.entity_kind, self.entity_key)
 
     def as_dict(self) -> dict:
