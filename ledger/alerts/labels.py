@@ -180,12 +180,13 @@ def render_shown(shown: dict | None, fallback: str) -> str:
     content hash covers) when the alert was scanned before findings carried one (issue 20)."""
     if not shown or not shown.get("template"):
         return fallback
-    from ledger.i18n import yuan
+    from ledger.i18n import current_locale, yuan
     from ledger.i18n.labels import label
+    comma = "、" if current_locale().startswith("zh") else ", "
 
     def one(value):
         if isinstance(value, list):
-            return "、".join(one(v) for v in value)
+            return comma.join(one(v) for v in value)
         if isinstance(value, dict) and "template" in value:   # a part with its own template
             return render_shown(value, "")
         if isinstance(value, dict) and "fen" in value:

@@ -244,7 +244,7 @@ def _ben02(members, villages, paid, method, score, how, name=None) -> Finding:
                    **({"differing_characters": name.evidence()["differing_characters"]}
                       if name is not None and name.pairs else {})}},
         severity=None if method.startswith("exact") else "medium",
-        observed_shown=zh(N_("{who}"), who=[
+        observed_shown=zh(N_("同一人登记在多户：{who}"), who=[
             zh(N_("{name}（户 {household}）"), name=m.name, household=m.household_code)
             for m in members]),
         threshold_shown=zh(N_("一人一户（模糊匹配：同一出生日期和村，姓名相似度达到阈值）")))
