@@ -292,14 +292,15 @@ def ben06_not_registered(ctx: ScanContext) -> list[Finding]:
                             "status_since": i.since.isoformat() if i.since else None,
                             "status_doc_number": i.doc_number or None} for i in items]},
             observed_shown=zh(N_("该户状态为{status}时收款 {n} 次"), n=len(items),
-                               status=sorted({_status_shown(i.status) for i in items})),
+                               status=[_status_shown(st) for st in sorted({i.status for i in items},
+                                                                     key=_status_text)]),
             threshold_shown=zh(N_("付款日该户为建档立卡、已脱贫、返贫或监测户"))))
     return findings
 
 
 def _status_shown(status) -> dict:
     """A household's status as people read it (BEN-06's observed_shown); None: not registered."""
-    return zh_enum("HouseholdStatus", status) if status is not None else zh(N_("尚未建档"))
+    return zh(N_("尚未建档")) if status is None else zh_enum("HouseholdStatus", status)
 
 
 def _status_text(status) -> str:
