@@ -105,8 +105,15 @@ def test_a_rescan_fills_the_shown_observed_without_an_event_or_a_reopening(cli, 
                  .scalars()]
         assert s.get(AlertObservedShown, aid).observed_shown["params"]["n"] == 1
     assert kinds == ["raised", "transition"]
-    code, out, _ = cli(*auditor, "show", aid)
-    assert "paid 1 time while removed" in out or "paid 1 time(s)" in out
+    code, out, _ = cli(*auditor, "show", aid)   # now from the template, in the CLI's English
+    assert code == 0 and "paid 1 time(s) while removed" in out
+    assert "registered, exited, returned or monitored on the payment date" in out
+    # a rescan of the open alert: unchanged, and still no event
+    assert cli(*auditor, "transition", aid, "--to", "open")[0] == 0
+    code, out, _ = cli(*auditor, "scan", "--as-of", "2024-12-31", "--rule", "BEN-06")
+    assert "1 unchanged" in out
+    with transaction(town.world.factory) as s:
+        assert len(s.execute(select(AlertEvent)).all()) == 3   # raised, dismissed, reopened
 
 
 @pytest.mark.chinese
