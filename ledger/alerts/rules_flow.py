@@ -390,9 +390,7 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                  "basis": "project notices as recorded (display dates)"},
                 observed_shown=zh(N_("{paid} 付款；公告最多只张贴了 {days} 天"),
                                paid=str(early[0].date), days=longest)
-                if ends is None else zh(N_("{paid} 付款，公告 {first} 张贴后 {gap} 天"),
-                                        paid=str(early[0].date), first=str(first),
-                                        gap=(early[0].date - first).days),
+                if ends is None else _paid_after_notice(early[0].date, first),
                 threshold_shown=zh(N_("付款前公告张贴满 {days} 天"), days=days)))
         elif county in keeping and when is not None and when >= keeping[county]:
             # approved since the county's notice book begins: its 公示 would be in it
@@ -422,9 +420,7 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                      "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
                      "basis": "approximation: notice start taken as the approval date (no "
                               "notice of the county recorded for the project's time)"},
-                    observed_shown=zh(N_("{paid} 付款，公告 {first} 张贴后 {gap} 天"),
-                                   paid=str(early[0].date), first=str(when),
-                                   gap=(early[0].date - when).days),
+                    observed_shown=_paid_after_notice(early[0].date, when),
                     threshold_shown=zh(N_("付款前公告张贴满 {days} 天"), days=days)))
     return findings
 
@@ -508,6 +504,16 @@ def _publicity_notices(session, project_codes) -> tuple[dict, dict]:
             if n.project_code in project_codes:
                 notices[n.project_code].append(n)
     return notices, keeping
+
+
+def _paid_after_notice(day, start) -> dict:
+    """E2's "paid on …, N days after/before the notice went up on …" as people read it."""
+    gap = (day - start).days
+    if gap >= 0:
+        return zh(N_("{paid} 付款，公告 {first} 张贴后 {gap} 天"), paid=str(day),
+                  first=str(start), gap=gap)
+    return zh(N_("{paid} 付款，比公告 {first} 张贴早 {gap} 天"), paid=str(day),
+              first=str(start), gap=-gap)
 
 
 def _days_after(day, start) -> str:
