@@ -361,9 +361,10 @@ def div04_industry_misfit(ctx: ScanContext) -> list[Finding]:
                        "method": "exact"}},
             observed_shown=zh(N_("{name}（行业 {industry}）从 {source} 收到 {total}，用于 {use}"),
                                name=row.payee_name, industry=found.industry_code,
-                               total=zh_yuan(sum(r.amount for r in payments_)), use=use,
-                               source=source),
-            threshold_shown=zh(N_("{use} 的供应商属于 {sections}（GB/T 4754）"), use=use,
+                               total=zh_yuan(sum(r.amount for r in payments_)),
+                               use=zh_enum("Use", use), source=source),
+            threshold_shown=zh(N_("{use} 的供应商属于 {sections}（GB/T 4754）"),
+                               use=zh_enum("Use", use),
                                sections=" ".join(table[use]))))
     return findings
 
@@ -428,7 +429,7 @@ def div05_money_back(ctx: ScanContext) -> list[Finding]:
                             Account.kind == AccountKind.RECEIVABLE))
         .where(Transfer.kind == TransferKind.RECOVERY_COLLECT, Posting.amount_fen < 0)).all()}
     window = dt.timedelta(days=cfg.div05_window_days)
-    by_payment, seen = defaultdict(list), set()
+    by_payment, seen, related_shown = defaultdict(list), set(), {}
     for row in rows:
         receipt = row.UnitReceipt
         if receipt.id in seen or receipt.received_on > row.date + window:
@@ -436,9 +437,10 @@ def div05_money_back(ctx: ScanContext) -> list[Finding]:
         if any(w in (receipt.memo or "") for w in cfg.div05_return_words) or \
                 (row.payee, receipt.amount_fen, receipt.received_on) in collected:
             continue
-        related = _related(s, receipt, row.county, officials)
-        if related is None:
+        found = _related(s, receipt, row.county, officials)
+        if found is None:
             continue
+        related, related_shown[receipt.id] = found
         seen.add(receipt.id)  # a receipt answers the latest payment before it, once
         by_payment[row.id].append((row, receipt, related, row.PayeeRegister))
     findings = []
@@ -462,18 +464,24 @@ def div05_money_back(ctx: ScanContext) -> list[Finding]:
             observed_shown=zh(N_("{name} 于 {day} 收到 {paid}；{days} 天内有 {back} 回流至 {to}"),
                                name=pay.payee_name, paid=zh_yuan(pay.amount), day=str(pay.date),
                                back=zh_yuan(back), days=(first - pay.date).days,
-                               to=sorted({rel for _, _, rel, _ in items})),
+                               to=[shown for _, shown in sorted(
+                                   {rel: related_shown[r.id] for _, r, rel, _ in items}.items())]),
             threshold_shown=zh(N_("{days} 天内没有钱从收款人回流到付款单位或关联账户（追回除外）"),
                                days=cfg.div05_window_days)))
     return findings
 
 
-def _related(s, receipt, county, officials) -> str | None:
-    """Who the receiver is to the paying county, or None when unrelated."""
+def _related(s, receipt, county, officials) -> tuple[str, dict] | None:
+    """Who the receiver is to the paying county — in the finding's English, and as people read
+    it (issue 20) — or None when unrelated."""
     if receipt.receiver_region and county in ancestors(s, receipt.receiver_region):
-        return f"unit {receipt.receiver_region} ({receipt.receiver_name})"
+        return (f"unit {receipt.receiver_region} ({receipt.receiver_name})",
+                zh(N_("单位 {unit}（{name}）"), unit=receipt.receiver_region,
+                   name=receipt.receiver_name))
     person = officials.get(receipt.receiver_digest) if receipt.receiver_digest else None
     if person is not None and person[2] and (
             person[2] in ancestors(s, county) or county in ancestors(s, person[2])):
-        return f"{person[0]}, {person[1]} (jurisdiction {person[2]})"
+        return (f"{person[0]}, {person[1]} (jurisdiction {person[2]})",
+                zh(N_("{name}，{post}（管辖 {region}）"), name=person[0], post=person[1],
+                   region=person[2]))
     return None
