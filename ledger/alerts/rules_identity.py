@@ -319,21 +319,29 @@ URBAN_PROPERTY_TYPES = Setting(
 def ben05_assets(ctx: ScanContext) -> list[Finding]:
     cfg = ctx.settings
     paid, villages = _paid_by_household(ctx), _villages(ctx)
-    assets = defaultdict(list)
+    assets, shown = defaultdict(list), defaultdict(list)   # shown: as people read it
     for m in match_list(ctx, ListKind.VEHICLES):
         # a scrapped or transferred vehicle is no asset; a status not given counts
         if m.record.category not in cfg.agricultural_vehicle_types \
                 and m.record.status not in cfg.vehicle_gone_statuses:
             status = f", {m.record.status}" if m.record.status else ""
             assets[m.member.id].append((m, f"vehicle {m.record.category}{status}"))
+            shown[m.member.id].append(
+                zh(N_("车辆 {category}（{status}）"), category=m.record.category,
+                   status=m.record.status) if m.record.status else
+                zh(N_("车辆 {category}"), category=m.record.category))
     for m in match_list(ctx, ListKind.PROPERTIES):
         owned = m.record.date_to is None or m.record.date_to > ctx.as_of
         if owned and m.record.category in cfg.urban_property_types:
             assets[m.member.id].append((m, f"property {m.record.category} at {m.record.org}"))
+            shown[m.member.id].append(zh(N_("房产 {category}，位于 {org}"),
+                                         category=m.record.category, org=m.record.org))
     for m in match_list(ctx, ListKind.BUSINESSES):
         active = m.record.date_to is None or m.record.date_to > ctx.as_of
         if active and m.record.category in cfg.business_roles:
             assets[m.member.id].append((m, f"{m.record.category} of {m.record.org}"))
+            shown[m.member.id].append(zh(N_("{org} 的{category}"), category=m.record.category,
+                                         org=m.record.org))
     findings = []
     for member_id, items in assets.items():
         member = items[0][0].member
@@ -351,7 +359,7 @@ def ben05_assets(ctx: ScanContext) -> list[Finding]:
             severity="high" if len(items) > 1 else None,
             observed_shown=zh(N_("户 {household} 的 {name}：{assets}"), name=member.name,
                                household=member.household_code,
-                               assets=[what for _, what in items]),
+                               assets=shown[member_id]),
             threshold_shown=zh(N_("收款户没有非农用车辆或在营企业"))))
     return findings
 
