@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench import alerts, demo, harness, imports, notice, roll, transfers, verify_log, web
@@ -23,7 +24,7 @@ SUITES = {"transfers": transfers, "roll": roll, "verify": verify_log, "notice": 
 class Context:
     def __init__(self, args, workdir: Path):
         self.quick = args.quick
-        self.runs = args.runs or (3 if args.quick else 5)
+        self.runs = args.runs or (2 if args.quick else 5)
         self.workdir = workdir
         self.pg_url = args.pg
         self.entries = args.entries
@@ -35,17 +36,18 @@ class Context:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 runs: the CI smoke "
+                        "run (under a minute); ratios are noisier than a full run's")
     parser.add_argument("--only", nargs="*", choices=sorted(SUITES), help="run these only")
     parser.add_argument("--runs", type=int, help="runs per figure (median); default 3 or 5")
     parser.add_argument("--pg", help="also measure figures 1 and 4 on PostgreSQL (admin URL, "
                         "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
     parser.add_argument("--entries", type=int, help="log size for figures 3 and 8 (default "
-                        "100,000 quick, 1,000,000 full)")
-    parser.add_argument("--lines", type=int, help="roll size for figure 2 (default 2,000 "
+                        "4,000 quick, 1,000,000 full)")
+    parser.add_argument("--lines", type=int, help="roll size for figure 2 (default 300 "
                         "quick, 100,000 full)")
     parser.add_argument("--households", type=int, help="demo province size for figures 4-6 "
-                        "(default 150 quick, 2,000 full)")
+                        "(default 60 quick, 2,000 full)")
     parser.add_argument("--demo-sqlite", help="reuse this SQLite demo province for figures "
                         "4-6 (sqlite:///PATH; built with the FUNDTRAIL_PII_* keys now set)")
     parser.add_argument("--demo-pg", help="reuse this PostgreSQL demo province for figure 4")
@@ -64,7 +66,10 @@ def main(argv=None) -> int:
     try:
         for name in args.only or list(SUITES):
             print(f"… {name}", flush=True)
+            start, cpu = time.perf_counter(), _cpu()
             figures += SUITES[name].run(Context(args, workdir))
+            print(f"  {name}: {time.perf_counter() - start:.1f} s, CPU {_cpu() - cpu:.1f} s "
+                  "(with its child processes)", flush=True)
     finally:
         if args.pg:
             from bench.pg import drop_created
@@ -80,6 +85,13 @@ def main(argv=None) -> int:
     harness.write_json(out, meta, figures)
     print(f"written {out}")
     return 0
+
+
+def _cpu() -> float:
+    import resource
+    own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _test_keys() -> None:

@@ -46,11 +46,11 @@ def raw_rate(path, count: int) -> float:
 
 
 def run(ctx) -> list[Figure]:
-    sizes = [50, 200] if ctx.quick else [200, 1_000]
+    sizes = [30] if ctx.quick else [200, 1_000]
     figures = []
     for n in sizes:
         rates, raws, peaks = [], [], []
-        for r in range(1 if n >= 1000 else min(ctx.runs, 3)):
+        for r in range(1 if n >= 1000 or ctx.quick else min(ctx.runs, 3)):
             path = ctx.workdir / f"demo_{n}_{r}.db"
             for suffix in ("", "-wal", "-shm"):
                 path.with_name(path.name + suffix).unlink(missing_ok=True)

@@ -47,7 +47,7 @@ result = {{"seconds": time.perf_counter() - start}}
 
 
 def households_for(ctx) -> int:
-    return ctx.households or (150 if ctx.quick else 2000)
+    return ctx.households or (60 if ctx.quick else 2000)
 
 
 def _cache(ctx) -> dict:

@@ -75,8 +75,8 @@ def _second_lot(p) -> int:
 
 
 def run(ctx) -> list[Figure]:
-    bulk = ctx.lines or (2_000 if ctx.quick else 50_000)
-    money = min(bulk, 500 if ctx.quick else 5_000)
+    bulk = ctx.lines or (300 if ctx.quick else 50_000)
+    money = min(bulk, 60 if ctx.quick else 5_000)
     url = prov.new_database(ctx.workdir, "imports", None)
     p = prov.build(url)
     province_lot = _second_lot(p)

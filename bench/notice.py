@@ -121,22 +121,24 @@ def run(ctx) -> list[Figure]:
     raw_notice()  # font loading once, as a running server would have done
     prep = prepared(ctx)
     engine, factory, policy, targets = _setup(prep)
-    runs = ctx.runs * 3
+    runs = ctx.runs if ctx.quick else ctx.runs * 3
     figures = [_single("project", "project", factory, policy, targets, runs),
                _single("roll", "roll", factory, policy, targets, runs)]
     # the county, one process (as `report county-batch`) and two, beside the raw drawing of
     # as many one-page notices
     one, two, raws, cpus = [], [], [], []
-    for _ in range(min(ctx.runs, 3)):
+    for _ in range(1 if ctx.quick else min(ctx.runs, 3)):
         raws.append(timed(lambda: [raw_notice() for _ in targets])[0])
         with CpuClock() as cpu:
             elapsed, _ = timed(lambda: [render_one(factory, policy, t) for t in targets])
         one.append(elapsed)
         cpus.append(cpu.seconds)
-        two.append(render_county(prep, 2))
+        if not ctx.quick:   # the smoke run: one process only
+            two.append(render_county(prep, 2))
     engine.dispose()
     villages = len(prep.villages)
-    per_village, per_village_two = median(one) / villages, median(two) / villages
+    per_village = median(one) / villages
+    per_village_two = median(two) / villages if two else per_village
     fig = Figure("5 county notices", f"{len(targets)} documents of county {prep.county} "
                  f"({villages} villages), one process", "s", median(one), one,
                  "reportlab + CJK TTF ×" + str(len(targets)), median(raws), raws,
@@ -145,7 +147,8 @@ def run(ctx) -> list[Figure]:
     fig.note = (f"{len(targets)} documents for {villages} villages ({len(targets) / villages:.0f} "
                 f"a village); one process {per_village:.2f} s a village, CPU "
                 f"{median(cpus):.1f} s; two processes (split by hand, as --jobs 2) "
-                f"{median(two):.1f} s = {per_village_two:.2f} s a village; EXTRAPOLATED to "
+                + (f"{median(two):.1f} s = {per_village_two:.2f} s a village" if two else
+                   "not run (--quick)") + "; EXTRAPOLATED to "
                 f"300 villages: {per_village * 300:,.0f} s in one process, "
                 f"{per_village_two * 300:,.0f} s in two")
     fig.extra = {"two_process_runs": two, "cpu_runs": cpus, "documents": len(targets),

@@ -94,7 +94,7 @@ def core_executemany_rate(url: str, count: int) -> float:
 
 
 def run(ctx) -> list[Figure]:
-    lines = ctx.lines or (2_000 if ctx.quick else 100_000)
+    lines = ctx.lines or (300 if ctx.quick else 100_000)
     url = prov.new_database(ctx.workdir, "roll", None)
     p = prov.build(url)
     stages = {"create": [], "send": [], "settle": []}

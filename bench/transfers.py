@@ -73,7 +73,7 @@ def raw_pg_rate(url: str, count: int) -> float:
 
 
 def run(ctx) -> list[Figure]:
-    count = 200 if ctx.quick else 1_000
+    count = 40 if ctx.quick else 1_000
     figures = [_measure(ctx, count, None)]
     if ctx.pg_url:
         figures.append(_measure(ctx, count, ctx.pg_url))

@@ -28,7 +28,7 @@ def run_migrations_online() -> None:
         return
     from ledger.core.config import load_settings
     from ledger.store.db import make_engine
-    engine = make_engine(load_settings().database_url)
+    engine = make_engine(load_settings().require_database_url())
     with engine.connect() as conn:
         _run(conn)
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _templates() -> dict[str, str]:
     from bench import demo, demodb, verify_log, web
     fill = {"url": "sqlite:///x.db", "origin": "o", "n": 1, "size": 1, "root": "00",
-            "port": 1}
+            "port": 1, "jobs": None}
     return {"demo.CHILD": demo.CHILD.format(**fill),
             "demodb.BUILD": demodb.BUILD.format(**fill),
             "verify_log.VERIFY_CHILD": verify_log.VERIFY_CHILD.format(**fill),

@@ -196,3 +196,34 @@ def test_console_script_end_to_end(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["total_debits_fen"] == 100000
     r = run("verify")
     assert r.returncode == 0 and "personal signatures: 14 entries signed" in r.stdout, r.stdout
+
+
+@pytest.mark.chinese
+def test_opening_a_lot_prints_its_id_and_lots_lists_it(ft):
+    code, out, _ = ft("--as", "p_clerk", "appropriate", "--doc", "财农〔2025〕7号",
+                      "--source-level", "central", "--year", "2025", "--title", "中央衔接资金",
+                      "--function-code", "2130505", "--use", "industry",
+                      "--amount", "1,234,567.89", "--region", PROVINCE, "--date", "2025-03-01")
+    assert code == 0
+    lot_line, transfer_line = out.splitlines()[:2]
+    lot_id = int(re.match(r"资金批次 #(\d+) 已开立：财农〔2025〕7号", lot_line).group(1))
+    assert lot_line.endswith("（2025 年，1,234,567.89 元）")
+    tid = int(re.match(r"转账 #(\d+)", transfer_line).group(1))
+    # --json gives the same ids to a script (the README's tour reads them so)
+    code, out, _ = ft("transfer", "show", str(tid), "--json")
+    assert json.loads(out)["lot_id"] == lot_id
+    code, out, _ = ft("lots")
+    heading, *rows = out.splitlines()
+    assert heading.split() == ["批次", "文号", "级次", "年度", "金额（元）", "未支出（元）", "名称"]
+    mine = next(r for r in rows if r.startswith(f"#{lot_id} "))
+    # pending: not yet unspent money of anyone
+    assert mine.split()[1:6] == ["财农〔2025〕7号", "中央", "2025", "1,234,567.89", "0.00"]
+    assert ft("--as", "p_approver", "approve", str(tid))[0] == 0
+    code, out, _ = ft("lots", "--year", "2025", "--json")
+    assert code == 0 and json.loads(out) == [{
+        "id": lot_id, "doc_number": "财农〔2025〕7号", "source_level": "central", "year": 2025,
+        "title": "中央衔接资金", "region": PROVINCE, "amount_fen": 123456789,
+        "unspent_fen": 123456789}]
+    # a county sees only the lots that reached it
+    code, out, _ = ft("--as", "k_clerk", "lots", "--json")
+    assert code == 0 and lot_id not in {r["id"] for r in json.loads(out)}

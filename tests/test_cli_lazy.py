@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -49,8 +50,38 @@ def test_every_entry_of_the_table_is_the_command_it_names(name):
     command = entry.load()
     assert isinstance(command, click.Command), entry.target
     assert command.name == name, entry.target
-    assert entry.summary == command.get_short_help_str(limit=10**6), (
-        f"the summary of {name!r} in ledger/cli/root.py must be its docstring's first sentence")
+
+
+# The help texts are translated when a command's module is imported (docs/i18n.md), and a test
+# process may have imported one in either language: what --help says is checked in a process of
+# its own, started in the language checked.
+FRESH_ROOT = """
+import json, click
+from ledger.cli.lazy import LazyGroup
+from ledger.cli.root import ALIASES, COMMANDS, cli
+from ledger.i18n import gettext
+lazy = LazyGroup("fundtrail", lazy_commands=COMMANDS, aliases=ALIASES,
+                 plugin_group=cli.plugin_group, params=cli.params, help=cli.help)
+"""
+
+
+def _in_a_fresh_process(lang: str, code: str):
+    env = {k: v for k, v in os.environ.items() if k != "FUNDTRAIL_LANG"} | {"FUNDTRAIL_LANG": lang}
+    done = subprocess.run([sys.executable, "-c", FRESH_ROOT + code], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_every_summary_of_the_table_is_its_commands_first_sentence(lang):
+    """The table holds each summary in Chinese, translated when shown."""
+    pairs = _in_a_fresh_process(lang, (
+        "print(json.dumps({n: [gettext(e.summary), e.load().get_short_help_str(limit=10**6)]"
+        " for n, e in COMMANDS.items()}, ensure_ascii=False))\n"))
+    differ = {name: pair for name, pair in pairs.items() if pair[0] != pair[1]}
+    assert not differ, ("the summary of each command in ledger/cli/root.py must be the first "
+                        f"paragraph of its Chinese help: {differ}")
 
 
 def test_every_command_an_area_module_defines_is_in_the_table():
@@ -62,16 +93,19 @@ def test_every_command_an_area_module_defines_is_in_the_table():
     assert defined == listed
 
 
-def test_the_help_lists_what_loading_every_command_would():
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_help_lists_what_loading_every_command_would(lang):
     """The summaries give --help, truncation included, exactly what the commands would."""
-    lazy = _fresh_root()
-    with click.Context(lazy, info_name="fundtrail") as ctx:
-        shown = lazy.get_help(ctx)
-    eager = click.Group("fundtrail", params=cli.params, help=cli.help)
-    with click.Context(eager, info_name="fundtrail") as ctx:
-        for name in lazy.list_commands(ctx):
-            eager.add_command(lazy.get_command(ctx, name), name)
-        expected = eager.get_help(ctx)
+    shown, expected = _in_a_fresh_process(lang, """
+with click.Context(lazy, info_name="fundtrail") as ctx:
+    shown = lazy.get_help(ctx)
+eager = click.Group("fundtrail", params=cli.params, help=cli.help)
+with click.Context(eager, info_name="fundtrail") as ctx:
+    for name in lazy.list_commands(ctx):
+        eager.add_command(lazy.get_command(ctx, name), name)
+    expected = eager.get_help(ctx)
+print(json.dumps([shown, expected]))
+""")
     assert shown == expected
     for alias in ALIASES:
         assert f"  {alias} " not in shown

@@ -42,6 +42,7 @@ PUBLIC: dict[str, frozenset[str]] = {
     # as the database gives them now, which that page hashes (web/views/verify.py).
     "verify.page": frozenset({"GET"}),
     "verify.rows": frozenset({"GET"}),
+    "verify.roll_check": frozenset({"GET"}),
     # What a witness on another machine reads and writes (ledger.audit.witness): a proof, and
     # its cosignature, which the server keeps only if it verifies against the policy.
     "public.consistency_proof": frozenset({"GET"}),

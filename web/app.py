@@ -184,14 +184,18 @@ def _error_pages(app: Flask) -> None:
         return page(503, "暂时无法核验", gettext("服务器公布的公钥和策略文件无法读取"))
 
     app.register_error_handler(PolicyUnreadable, policy_unreadable)
-    app.register_error_handler(PermissionDenied, lambda e: page(403, "无权限", str(e)))
-    app.register_error_handler(NotFound, lambda e: page(404, "未找到", str(e)))
+    # A refusal reads in the visitor's language, from its code (web.unit.refusal_text).
+    from web.unit import refusal_text
+    app.register_error_handler(PermissionDenied, lambda e: page(403, "无权限", refusal_text(e)))
+    app.register_error_handler(NotFound, lambda e: page(404, "未找到", refusal_text(e)))
     app.register_error_handler(403, lambda e: page(403, "无权限"))
     app.register_error_handler(404, lambda e: page(404, "未找到"))
     app.register_error_handler(405, lambda e: page(405, "请求有误"))
-    app.register_error_handler(413, lambda e: page(413, "请求有误", "file too large"))
+    app.register_error_handler(413, lambda e: page(413, "请求有误", gettext("文件太大")))
     app.register_error_handler(415, lambda e: page(415, "请求有误", e.description))
-    app.register_error_handler(CSRFError, lambda e: page(400, "请求有误", e.description))
+    # Flask-WTF's reasons are English sentences: a person is told what to do instead.
+    app.register_error_handler(CSRFError, lambda e: page(
+        400, "请求有误", gettext("页面已过期或表单不完整，请返回上一页刷新后重新提交。")))
     app.register_error_handler(400, lambda e: page(400, "请求有误", e.description))
 
 

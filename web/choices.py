@@ -6,7 +6,8 @@ actor may spend; the services check again when the form is posted.
 """
 from __future__ import annotations
 
-from ledger.core.money import format_yuan
+from ledger.i18n import yuan
+from ledger.i18n.labels import label
 from ledger.models import AccountKind, FundLot, User
 from ledger.reading import scoped as reading
 
@@ -29,7 +30,8 @@ def lot_choices(held) -> list[tuple[int, str]]:
     seen: dict[int, tuple[FundLot, int]] = {}
     for lot, available in held:
         seen[lot.id] = (lot, seen.get(lot.id, (lot, 0))[1] + available)
-    return [(lot.id, f"#{lot.id} {lot.label} {lot.title} — {format_yuan(avail)}")
+    return [(lot.id, f"#{lot.id} {lot.doc_number}（{label(lot.source_level)} {lot.year}） "
+                     f"{lot.title} — {yuan(avail)}")
             for lot, avail in seen.values()]
 
 
@@ -37,4 +39,4 @@ def purpose_choices(held) -> tuple[list[str], list[str]]:
     """The function codes and the uses the lots in `held` allow (sorted)."""
     lots = {lot.id: lot for lot, _ in held}.values()
     return (sorted({c for lot in lots for c in lot.function_codes}),
-            sorted({u for lot in lots for u in lot.allowed_uses}))
+            [(u, label(u, "Use")) for u in sorted({u for lot in lots for u in lot.allowed_uses})])

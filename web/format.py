@@ -30,7 +30,7 @@ def _decision(value) -> str:
 # What happened to a roll line's money (ledger.rolls.status.LineStatus), as the board says it.
 LINE_STATUS = {"pending": N_("待发放"), "sent": N_("已送银行"), "paid": N_("已发放"),
                "returned": N_("被退回"), "reissued": N_("补发"), "held": N_("暂停"),
-               "withdrawn": N_("已撤销")}
+               "withdrawn": N_("已撤销"), "reversed": N_("已冲销")}
 # How far a roll went (ledger.reading.scoped.roll_summaries), for the roll list.
 ROLL_STEPS = {"drafted": N_("未公示"), "published": N_("公示中"), "approved": N_("已审核"),
               "sent": N_("已送银行")}

@@ -307,7 +307,10 @@ def _check_printed_rows(outcome: Outcome, proof, policy, session) -> None:
 
 
 def _when(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    """A log or cosignature time as people read it: Beijing time (FUNDTRAIL_TZ), to the
+    second."""
+    from ledger.i18n import local_time
+    return local_time(dt.datetime.fromtimestamp(seconds, dt.timezone.utc))
 
 
 def _fields(image: dict) -> list[tuple[str, str]]:

@@ -3,13 +3,21 @@
 The file is kept on the server under a random token that is also stored in the signed-in
 user's session, so one person cannot confirm another's upload by guessing or replaying a token.
 Each upload has its own directory and keeps the clerk's file name, so that errors name it.
+
+These files hold personal data (ID, card and phone numbers): one is removed when its preview
+finds errors, when it is confirmed (imported or refused), when the view fails, and at the
+latest `KEEP_SECONDS` after it came (a preview nobody confirms or cancels); the folder goes when
+the process ends (red-team, issue 20).
 """
 from __future__ import annotations
 
+import atexit
+import os
 import re
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from flask import abort, session
@@ -18,7 +26,24 @@ from ledger.core.errors import LedgerError
 from ledger.imports.csvfile import ImportProblems, Problem
 
 _DIR = Path(tempfile.mkdtemp(prefix="fundtrail-uploads-"))
+os.chmod(_DIR, 0o700)
+atexit.register(shutil.rmtree, _DIR, True)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+KEEP_SECONDS = 30 * 60   # a staff session confirms within minutes; past this it re-uploads
+
+
+def sweep(now: float | None = None) -> int:
+    """Remove the uploads older than KEEP_SECONDS; how many went."""
+    now = time.time() if now is None else now
+    gone = 0
+    for folder in _DIR.iterdir():
+        try:
+            if now - folder.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+                gone += 1
+        except FileNotFoundError:   # another thread's sweep took it
+            continue
+    return gone
 
 
 def _safe_name(name: str | None) -> str:
@@ -30,6 +55,7 @@ def _safe_name(name: str | None) -> str:
 
 
 def keep(storage, meta: dict) -> tuple[str, Path]:
+    sweep()
     token = secrets.token_urlsafe(24)
     folder = _DIR / token
     folder.mkdir()

@@ -177,9 +177,12 @@ for id in $(clerk roll differences 沅溪-2024-01 --json | python3 -c \
         'import json, sys; print(" ".join(str(d["transfer"]) for d in json.load(sys.stdin) if d["transfer"]))'); do
     ft --as ${COUNTY}_reviewer approve "$id" --comment "银行回盘差异已复核"
 done
-TOPUP=$(clerk roll top-up 沅溪-2024-01 --line 12 --voucher 沅财付〔2024〕0933号 --date 2024-09-20)
+# --json: the transfer's id whatever language the command line speaks (FUNDTRAIL_LANG)
+TOPUP=$(clerk roll top-up 沅溪-2024-01 --line 12 --voucher 沅财付〔2024〕0933号 --date 2024-09-20 \
+    --json)
 echo "$TOPUP"
-approver approve "$(echo "$TOPUP" | sed -E 's/^transfer #([0-9]+):.*/\1/')" --comment 补足手续费
+approver approve "$(echo "$TOPUP" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')" \
+    --comment 补足手续费
 
 step "project notices as they were displayed (公示 before implementation, 公告 after acceptance)"
 clerk import project_notices "$HERE/project_notices.csv"

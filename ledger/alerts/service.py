@@ -20,6 +20,7 @@ from ledger.alerts.labels import ENTITIES, render_shown
 from ledger.alerts.rules import run_rules
 from ledger.alerts.settings import AlertSettings
 from ledger.audit.log import record_change
+from ledger.core import clock
 from ledger.core.errors import LedgerError
 from ledger.funds.refusals_log import prevented_counts
 from ledger.i18n import gettext
@@ -344,7 +345,8 @@ def alerts_for_report(session: Session, county_code: str, year: int) -> list[dic
                      # entity's kind by its Chinese label, then its code
                      "subject": f"{ENTITIES.get(alert.entity_kind, alert.entity_kind)} "
                                 f"{alert.entity_key}",
-                     "opened": alert.first_seen.date().isoformat()})
+                     # the server's calendar day, not UTC's (ledger.core.clock)
+                     "opened": clock.day_of(alert.first_seen).isoformat()})
     return rows
 
 
@@ -406,7 +408,7 @@ def money_years(session: Session, alerts: dict[int, Alert],
                      if c in roll_lot and roll_lot[c] in lot_year}
         if not years:
             years = {lot_year[i] for i in lot_ids[alert_id] if i in lot_year}
-        out[alert_id] = years or stated[alert_id] or {alert.first_seen.year}
+        out[alert_id] = years or stated[alert_id] or {clock.day_of(alert.first_seen).year}
     return out
 
 

@@ -157,6 +157,13 @@ def cosign_latest(session: Session, cosigner, log_verifiers, state_path: str | o
                               f"{old_size} you cosigned before: {exc}", code="log_inconsistent",
                               cosigned_size=old_size, size=body.size,
                               detail=str(exc)) from None
+    # Cosigning the same checkpoint again (a script run twice, nothing new sealed) is a no-op:
+    # the first cosignature stands (it was an IntegrityError with a traceback).
+    earlier = session.execute(select(Cosignature).where(
+        Cosignature.checkpoint_id == checkpoint.id,
+        Cosignature.name == cosigner.name)).scalar_one_or_none()
+    if earlier is not None:
+        return earlier
     line = cosign(checkpoint.note, cosigner, int(now if now is not None else time.time()))
     row = Cosignature(checkpoint_id=checkpoint.id, name=cosigner.name, line=line,
                       added_at=dt.datetime.now(dt.timezone.utc))

@@ -24,16 +24,19 @@ from sqlalchemy.orm import Session
 from ledger.audit.county_heads import KIND as COUNTY_HEADS
 from ledger.audit.county_heads import check_recorded_heads
 from ledger.audit.entries import (
+    ENTRY_FIELDS,
     EntryFormatError,
+    decode_body,
     decode_entry,
     image_hash,
     row_imager,
     table_image,
 )
 from ledger.audit.log import log_origin, reading_log_id
-from ledger.audit.signatures import check_signatures
+from ledger.audit.signatures import check_signatures, requires_signatures, signature_body
 from ledger.audit.tlog import merkle
 from ledger.audit.tlog.checkpoint import CheckpointError
+from ledger.audit.tlog.personal import SignatureAudit
 from ledger.audit.tlog.policy import Policy, QuorumError
 from ledger.models import (
     FIRST_LOG_ID,
@@ -51,6 +54,10 @@ from ledger.models import (
 )
 
 BATCH = 5_000
+# The row binding streams every bound table (≈ 40) side by side: a smaller batch each keeps
+# what they buffer together to ≈ 40,000 rows (at 5,000 each a worker of a parallel run held
+# ≈ 300 MB at 833,000 entries; two run at once).
+ROW_BATCH = 1_000
 
 
 @dataclass
@@ -115,19 +122,41 @@ def seal_interval_setting(settings) -> int:
 def verify(session: Session, *, policy: Policy | None = None,
            trusted_notes: list[str] = (), witness_notes: list[tuple[str, str]] = (),
            seal_interval: int | None = DEFAULT_SEAL_INTERVAL,
-           now: float | None = None) -> Report:
+           now: float | None = None, jobs: int | None = None) -> Report:
     """`witness_notes`: (where from, note) of the checkpoints witnesses cosigned last, read
     from their own state (ledger.audit.witness); `seal_interval` None skips the sealing
-    deadline (the checks of a log as of some past time)."""
+    deadline (the checks of a log as of some past time). `jobs`: processes replaying the log
+    (ledger.audit.verify_parallel); None: one per core for a large log, when the session has
+    no transaction open yet (workers could not see its uncommitted writes)."""
+    from ledger.audit import verify_parallel
+    url = verify_parallel.worker_url(session) if jobs != 1 else None
     report = _new_report(session)
     checkpoints = session.execute(select(Checkpoint).where(
         Checkpoint.origin == report.origin).order_by(Checkpoint.id)).scalars().all()
-    roots_at = {}
     wanted_sizes = {c.size for c in checkpoints} | {_note_size(n) for n in trusted_notes} \
         | {_note_size(n) for _w, n in witness_notes}
-    binder = _StreamingBinder(session, report)
-    frontier = _replay(session, report, binder, roots_at, wanted_sizes)
-    binder.finish()
+    # The signature audit reads every entry in log order, as the replay does: it is fed the
+    # entries the replay decodes (one decoding, one read of the log, instead of two).
+    signatures = SignatureAudit(report.origin, requires_signatures(policy))
+    parallel = None
+    head = session.get(AuditHead, report.origin) if url is not None else None
+    if head is not None and verify_parallel.jobs_for(jobs, head.size) > 1:
+        parallel = verify_parallel.replay(url, report, wanted_sizes, signatures,
+                                          verify_parallel.jobs_for(jobs, head.size), head.size,
+                                          _PARTS)
+        if parallel is None:   # something is not as in an intact log: one process words it
+            signatures = SignatureAudit(report.origin, requires_signatures(policy))
+    balance_findings = None
+    if parallel is None:
+        roots_at = {}
+        binder = _StreamingBinder(session, report)
+        frontier = _replay(session, report, binder, roots_at, wanted_sizes,
+                           signatures=signatures)
+        binder.finish()
+        irregular, rows_checked = binder.irregular, binder.rows_checked
+    else:
+        frontier, roots_at, rows_checked, balance_findings = parallel
+        irregular = False
     entry_findings_end = len(report.findings)
     report.size, report.root = frontier.size, frontier.root()
     _check_head(session, report, frontier)
@@ -135,14 +164,17 @@ def verify(session: Session, *, policy: Policy | None = None,
     _check_trusted(report, trusted_notes, roots_at)
     _check_witnesses(report, witness_notes, roots_at, checkpoints, policy)
     _check_sealing(session, report, checkpoints, policy, seal_interval, now)
-    if binder.irregular:
+    if irregular:
         _bind_rows_exactly(session, report, entry_findings_end)
     else:
-        report.rows_checked = binder.rows_checked
+        report.rows_checked = rows_checked
     _check_stray_log_ids(session, report)
     check_recorded_heads(session, report.county_heads, report)
-    _check_balances(session, report)
-    check_signatures(session, report, policy)
+    if balance_findings is None:
+        _check_balances(session, report)
+    else:   # checked by a worker while the others replayed the log
+        report.findings.extend(balance_findings)
+    check_signatures(session, report, policy, audit=signatures)
     return report
 
 
@@ -222,21 +254,28 @@ def verify_since(session: Session, size: int, root: bytes, *,
 
 
 def _replay(session, report, binder, roots_at, wanted_sizes,
-            frontier: merkle.Frontier | None = None) -> merkle.Frontier:
-    """Check entries and tree from `frontier` (the empty tree unless resuming) onwards."""
+            frontier: merkle.Frontier | None = None,
+            signatures: SignatureAudit | None = None, until: int | None = None,
+            leftover: list | None = None) -> merkle.Frontier:
+    """Check entries and tree from `frontier` (the empty tree unless resuming) onwards, up to
+    entry `until` (excluded; None: to the end); feed `signatures` every entry it can read, as
+    `signatures.audit_signatures` would. `leftover` (a range of a parallel run) is told
+    whether stored nodes of the range were left over, not met by the recomputed tree."""
     frontier = frontier or merkle.Frontier()
     since = frontier.size
     if since in wanted_sizes:
         roots_at[since] = frontier.root()
     log_id = report.log_id
-    nodes = _stream(session, select(AuditNode.level, AuditNode.idx, AuditNode.hash,
-                                    AuditNode.leaf_end)
-                    .where(AuditNode.log_id == log_id, AuditNode.leaf_end >= since)
-                    .order_by(AuditNode.leaf_end, AuditNode.level))
+    node_stmt = select(AuditNode.level, AuditNode.idx, AuditNode.hash, AuditNode.leaf_end) \
+        .where(AuditNode.log_id == log_id, AuditNode.leaf_end >= since)
+    entry_stmt = select(AuditEntry.idx, AuditEntry.entry, AuditEntry.leaf_hash) \
+        .where(AuditEntry.log_id == log_id, AuditEntry.idx >= since)
+    if until is not None:
+        node_stmt = node_stmt.where(AuditNode.leaf_end < until)
+        entry_stmt = entry_stmt.where(AuditEntry.idx < until)
+    nodes = _stream(session, node_stmt.order_by(AuditNode.leaf_end, AuditNode.level))
     pending_node = next(nodes, None)
-    entries = _stream(session, select(AuditEntry.idx, AuditEntry.entry, AuditEntry.leaf_hash)
-                      .where(AuditEntry.log_id == log_id, AuditEntry.idx >= since)
-                      .order_by(AuditEntry.idx))
+    entries = _stream(session, entry_stmt.order_by(AuditEntry.idx))
     for row in entries:
         if row.idx != frontier.size:
             report.add("entry", f"entries {frontier.size}..{row.idx - 1} are missing "
@@ -246,7 +285,11 @@ def _replay(session, report, binder, roots_at, wanted_sizes,
                 continue
         data = bytes(row.entry)
         leaf = merkle.leaf_hash(data)
-        entry = _check_entry(report, row, data, leaf, frontier)
+        body = _check_entry(report, row, data, leaf, frontier)
+        if signatures is not None:
+            fed = body if body is not None else signature_body(data)
+            if fed is not None:
+                signatures.feed(row.idx, fed)
         for node in frontier.append(leaf)[1:]:
             while pending_node is not None and (pending_node.leaf_end, pending_node.level) < \
                     (frontier.size - 1, node.level):
@@ -264,32 +307,35 @@ def _replay(session, report, binder, roots_at, wanted_sizes,
             pending_node = next(nodes, None)
         if frontier.size in wanted_sizes:
             roots_at[frontier.size] = frontier.root()
-        if entry is not None:
-            binder.entry(row.idx, entry)
-            if entry["kind"] == COUNTY_HEADS:
-                report.county_heads.append((row.idx, entry["details"]))
+        if body is not None:
+            binder.entry(row.idx, dict(zip(ENTRY_FIELDS, body)))
+            if body[6] == COUNTY_HEADS:
+                report.county_heads.append((row.idx, body[8]))
+    if leftover is not None:
+        leftover.append(pending_node is not None)
     return frontier
 
 
-def _check_entry(report, row, data: bytes, leaf: bytes, frontier) -> dict | None:
-    """Check one entry against the log before it; return it decoded (None if it is not)."""
+def _check_entry(report, row, data: bytes, leaf: bytes, frontier) -> list | None:
+    """Check one entry against the log before it; return its fields (`entries.ENTRY_FIELDS`),
+    or None if it cannot be read."""
     if bytes(row.leaf_hash) != leaf:
         report.add("entry", f"entry {row.idx}: stored leaf hash does not match its bytes",
                    log_index=row.idx)
     try:
-        entry = decode_entry(data)
+        body = decode_body(data)
     except EntryFormatError as exc:
         report.add("entry", f"entry {row.idx}: {exc}", log_index=row.idx)
         return None
-    if entry["origin"] != report.origin:
-        report.add("entry", f"entry {row.idx} names log {entry['origin']!r}", log_index=row.idx)
-    if entry["index"] != row.idx:
-        report.add("entry", f"entry stored at {row.idx} says it is entry {entry['index']} "
+    if body[1] != report.origin:
+        report.add("entry", f"entry {row.idx} names log {body[1]!r}", log_index=row.idx)
+    if body[2] != row.idx:
+        report.add("entry", f"entry stored at {row.idx} says it is entry {body[2]} "
                    "(reordered)", log_index=row.idx)
-    if entry["prev_root"] != frontier.root():
+    if body[3] != frontier.root():
         report.add("entry", f"entry {row.idx}: prev_root does not match the log before it "
                    "(hash chain broken)", log_index=row.idx)
-    return entry
+    return body
 
 
 def _remember_rows(report, index: int, entry: dict, expected) -> None:
@@ -315,7 +361,7 @@ class _StreamingBinder:
     whichever path found them.
     """
 
-    def __init__(self, session, report, since: int = 0):
+    def __init__(self, session, report, since: int = 0, until: int | None = None):
         self.irregular = False
         self.rows_checked = 0
         self.tables = {}
@@ -328,7 +374,10 @@ class _StreamingBinder:
                 stmt = stmt.where(table.c.log_id == report.log_id)
             if since:
                 stmt = stmt.where(table.c.log_index >= since)
-            self.tables[table.name] = _TableCursor(table, _stream(session, stmt), report.log_id)
+            if until is not None:
+                stmt = stmt.where(table.c.log_index < until)
+            self.tables[table.name] = _TableCursor(table, _stream(session, stmt, ROW_BATCH),
+                                                   report.log_id)
 
     def entry(self, index: int, entry: dict) -> None:
         if self.irregular:
@@ -629,9 +678,9 @@ def _changed_fields(session, report, index, table, key, image) -> list[str]:
     return ["(row not found in its entry)"]
 
 
-def _stream(session, stmt):
+def _stream(session, stmt, batch: int = BATCH):
     """Yield Core rows in batches (no ORM identity map), so memory stays flat."""
-    return iter(session.execute(stmt.execution_options(yield_per=BATCH)))
+    return iter(session.execute(stmt.execution_options(yield_per=batch)))
 
 
 def _check_balances(session, report) -> None:
@@ -672,3 +721,9 @@ def _check_balances(session, report) -> None:
         if total != 0:
             report.add("balance", "balance cache differs from postings: "
                        f"lot #{lot_id}: its postings sum to {total} fen, not zero")
+
+
+# What the parallel replay's workers run (ledger.audit.verify_parallel): the same code as one
+# process, handed over instead of imported back (no import cycle).
+_PARTS = {"Report": Report, "StreamingBinder": _StreamingBinder, "replay": _replay,
+          "check_balances": _check_balances, "bound_models": bound_models}

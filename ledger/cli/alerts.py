@@ -20,7 +20,7 @@ def _vault():
     return PiiVault.from_env()
 
 
-@click.group("alerts")
+@click.group("alerts", help=_("滥用预警：扫描、按流程处理、衡量发现的质量。"))
 def alerts():
     """Misuse alerts: scan, work through the lifecycle, measure detection quality."""
 
@@ -40,16 +40,23 @@ def label_of(kind: str, value: str) -> str:
 
 
 def _line(a: dict) -> str:
-    return (f"#{a['id']:<5} {a['severity']:<8} {a['rule_id']:<7} {a['state']:<13} "
-            f"¥{format_yuan(a['amount_at_risk_fen']):>14}  {a['title_zh']} "
-            f"{a['entity']}: {a['observed']}")
+    chinese = _chinese()
+    return _("#{id:<5} {severity:<8} {rule_id:<7} {state:<13} {amount:>14} 元  {title} "
+             "{entity}：{observed}", id=a["id"],
+             severity=label_of("Severity", a["severity"]) if chinese else a["severity"],
+             rule_id=a["rule_id"],
+             state=label_of("AlertState", a["state"]) if chinese else a["state"],
+             amount=format_yuan(a["amount_at_risk_fen"]),
+             title=a["title_zh"], entity=a["entity"], observed=a["observed"])
 
 
-@alerts.command("scan")
+@alerts.command("scan", help=_(
+        "运行全部规则；产生新预警、更新未结预警；按严重程度列出未结预警。\n\n"
+        "仍有未结预警时退出码为 1。"))
 @click.option("--as-of", callback=to_date, default=None,
-              help="Judge deadlines and idle periods on this date (default today).")
-@click.option("--rule", "only", multiple=True, help="Run only these rules.")
-@click.option("--json", "as_json", is_flag=True)
+              help=_("按此日期判断期限和闲置（默认今天）。"))
+@click.option("--rule", "only", multiple=True, help=_("只运行这些规则。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def scan_command(ctx, as_of, only, as_json):
     """Run every rule; raise new alerts, update open ones; list open alerts by severity.
@@ -78,11 +85,11 @@ def scan_command(ctx, as_of, only, as_json):
         raise click.exceptions.Exit(1)
 
 
-@alerts.command("list")
+@alerts.command("list", help=_("列出预警（默认：未结和调查中），最严重的在前。"))
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def list_command(ctx, states, as_json):
     """List alerts (default: open and investigating), most severe first."""
@@ -94,11 +101,13 @@ def list_command(ctx, states, as_json):
     emit(rows, as_json, "\n".join(_line(r) for r in rows) or _("没有预警"))
 
 
-@alerts.command("leads")
+@alerts.command("leads", help=_(
+        "统计线索（STA-01/02/03），不是预警：每县每年至多几条。\n\n"
+        "按控制错误发现率的 q 值排序，各附其检验。"))
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def leads_command(ctx, states, as_json):
     """Statistical leads (STA-01/02/03), not alerts: per county and year at most a handful,
@@ -112,16 +121,22 @@ def leads_command(ctx, states, as_json):
 
 
 def _lead_line(r: dict) -> str:
-    return (f"#{r['id']:<5} {r['county']} {r['year']} 第{r['rank']}名 (rank {r['rank']}) "
-            f"{r['rule_id']:<7} {r['state']:<13} {r['title_zh']} / {r['title_en']} "
-            f"单位 unit {r['unit']}: {r['observed']}\n"
-            f"       {r['test']} · 统计量 statistic {r['statistic']} · p {r['p_value']} · "
-            f"q {r['q_value']} · n {r['sample_size']} · 参照 reference: {r['reference']}")
+    chinese = _chinese()
+    return _("#{id:<5} {county} {year} 第{rank}名 {rule_id:<7} {state:<13} {title} "
+             "单位 {unit}：{observed}\n"
+             "       {test} · 统计量 {statistic} · p {p_value} · q {q_value} · n {sample_size} · "
+             "参照：{reference}", id=r["id"], county=r["county"], year=r["year"], rank=r["rank"],
+             rule_id=r["rule_id"],
+             state=label_of("AlertState", r["state"]) if chinese else r["state"],
+             title=r["title_zh"] if chinese else f"{r['title_zh']} / {r['title_en']}",
+             unit=r["unit"], observed=r["observed"], test=r["test"],
+             statistic=r["statistic"], p_value=r["p_value"], q_value=r["q_value"],
+             sample_size=r["sample_size"], reference=r["reference"])
 
 
-@alerts.command("show")
+@alerts.command("show", help=_("一条预警的全部：原因、依据、阈值、观测值、证据、经过。"))
 @click.argument("alert_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def show_command(ctx, alert_id, as_json):
     """Everything about one alert: why, basis, threshold, observed value, evidence, history."""
@@ -154,16 +169,18 @@ def _render(a: dict) -> str:
     return "\n".join(lines)
 
 
-@alerts.command("transition")
+@alerts.command("transition", help=_(
+        "推进预警：未结 → 调查中 → 确认 | 驳回 → 追回中 → 已追回。\n\n"
+        "每一步都是一条审计日志记录。"))
 @click.argument("alert_id", type=int)
 @click.option("--to", "to", required=True,
               type=click.Choice(["open", "investigating", "confirmed", "dismissed",
                                  "recovering", "recovered"]))
-@click.option("--reason", default=None, help="Dismissal reason code.")
+@click.option("--reason", default=None, help=_("驳回理由代码。"))
 @click.option("--until", callback=to_date, default=None,
-              help="With reason legitimate_exception: suppress until this date.")
+              help=_("理由为 legitimate_exception 时：在此日期前不再提示。"))
 @click.option("--recovery", "recovery", type=int, default=None,
-              help="The recovery transfer's id (recovering / recovered).")
+              help=_("追回转账的编号（追回中 / 已追回）。"))
 @click.option("--note", default="")
 @pass_ctx
 def transition_command(ctx, alert_id, to, reason, until, recovery, note):
@@ -178,8 +195,11 @@ def transition_command(ctx, alert_id, to, reason, until, recovery, note):
                  state=label_of("AlertState", to), log_index=event.log_index))
 
 
-@alerts.command("rules")
-@click.option("--json", "as_json", is_flag=True)
+@alerts.command("rules", help=_(
+        "规则目录：每条规则确认和驳回的次数。\n\n"
+        "以及记账时被拒绝、否则本会被该规则发现的尝试（已阻止；`fundtrail refusals list` "
+        "列出它们）。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def rules_command(ctx, as_json):
     """The rule catalogue with the confirmed and dismissed counts of each rule, and the
@@ -200,20 +220,27 @@ def rules_command(ctx, as_json):
         rows.append(asdict(rule) | {"confirmed": confirmed, "dismissed": o.get("dismissed", 0),
                                     "open": o.get("open", 0) + o.get("investigating", 0),
                                     "prevented": o.get("prevented", 0)})
+    chinese = _chinese()
     text = "\n".join(
-        f"{r['id']:<7} {r['severity']:<8} {r['method']:<13} confirmed {r['confirmed']:>4} "
-        f"dismissed {r['dismissed']:>4} open {r['open']:>4} prevented {r['prevented']:>4}  "
-        f"{r['title_zh']} / {r['title_en']}" for r in rows)
+        _("{id:<7} {severity:<8} {method:<13} 确认 {confirmed:>4} 驳回 {dismissed:>4} "
+          "未结 {open:>4} 已阻止 {prevented:>4}  {title}", id=r["id"],
+          severity=label_of("Severity", r["severity"]) if chinese else r["severity"],
+          method=r["method"], confirmed=r["confirmed"], dismissed=r["dismissed"],
+          open=r["open"], prevented=r["prevented"],
+          title=r["title_zh"] if chinese else f"{r['title_zh']} / {r['title_en']}")
+        for r in rows)
     if invariants:
-        text += (f"\n不变量 invariants (overdraft, maker–checker, lots, payee outside the "
-                 f"county; no rule scans for them): prevented {invariants}")
+        text += "\n" + _("不变量（透支、经办—复核、资金批次、收款人不在本县；没有规则扫描它们）："
+                         "已阻止 {n}", n=invariants)
     emit(rows, as_json, text)
 
 
-@alerts.command("eval")
+@alerts.command("eval", help=_(
+        "在新建的模拟省（临时 SQLite 文件）中植入滥用，扫描，"
+        "并对照真值清单打印每条规则的精确率和召回率。"))
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--households", type=int, default=300, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 def eval_command(seed, households, as_json):
     """Plant misuse in a fresh synthetic province (a temporary SQLite file), scan it, and print
     precision and recall per rule against the ground-truth manifest."""

@@ -14,30 +14,27 @@ from ledger.audit.tlog import merkle, proofs
 from ledger.audit.tlog.policy import parse_policy
 from ledger.audit.verify import log_origins
 from ledger.audit.verify import verify as run_verify
-from ledger.cli.params import emit, load_policy, pass_ctx
+from ledger.cli.params import emit, load_policy, pass_ctx, secret_from
 from ledger.core.errors import LedgerError
 from ledger.i18n import _
 from ledger.store.context import use_log
 
 
 def _passphrase(ctx, confirm: bool = False) -> str:
-    value = os.environ.get(ctx.settings.passphrase_env)
-    if value:
-        return value
-    return click.prompt("key passphrase", hide_input=True, confirmation_prompt=confirm)
+    return secret_from(ctx.settings.passphrase_env, "key passphrase", confirm)
 
 
-@click.command("keygen")
+@click.command("keygen", help=_("创建加密的签名或联署密钥；打印其公钥（验证公钥）。"))
 @click.option("--kind", type=click.Choice(sorted(keyfiles.KINDS)), required=True)
 @click.option("--name", default=None,
-              help="Key name; for kind=log it must be the log origin (the default).")
+              help=_("密钥名称；kind=log 时必须是日志来源名（默认）。"))
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True)
 @pass_ctx
 def keygen(ctx, kind, name, out):
     """Create an encrypted signing or cosigning key; print its public (verifier) key."""
     name = name or (ctx.settings.log_origin if kind == "log" else None)
     if not name:
-        raise click.UsageError("--name is required for a cosigner key")
+        raise click.UsageError(_("联署密钥必须给出 --name"))
     try:
         signer = keyfiles.generate_key(out, name=name, kind=kind,
                                        passphrase=_passphrase(ctx, confirm=True))
@@ -46,13 +43,13 @@ def keygen(ctx, kind, name, out):
     click.echo(signer.vkey)
 
 
-@click.group("checkpoint")
+@click.group("checkpoint", help=_("审计日志检查点：签署、联署、查看。"))
 def checkpoint_group():
     """Sign, cosign and show checkpoints of the audit log."""
 
 
-@checkpoint_group.command("sign")
-@click.option("--key", "key_file", default=None, help="Log key file (default from config).")
+@checkpoint_group.command("sign", help=_("为日志的当前状态签署一个检查点。"))
+@click.option("--key", "key_file", default=None, help=_("日志密钥文件（默认取自配置）。"))
 @pass_ctx
 def checkpoint_sign(ctx, key_file):
     """Sign a checkpoint of the log as it stands now."""
@@ -65,21 +62,21 @@ def checkpoint_sign(ctx, key_file):
         click.echo(row.note, nl=False)
 
 
-@checkpoint_group.command("cosign")
-@click.option("--key", "key_file", required=True, help="Your cosigner key file.")
+@checkpoint_group.command("cosign", help=_("将最新检查点与你上次联署的核对，然后联署。"))
+@click.option("--key", "key_file", required=True, help=_("你的联署密钥文件。"))
 @click.option("--state", "state_file", required=True,
-              help="Your state file: the last checkpoint you cosigned.")
+              help=_("你的状态文件：你上次联署的检查点。"))
 @click.option("--policy", "policy_file", default=None,
-              help="Policy file with the log's public key (default from config).")
+              help=_("含日志公钥的策略文件（默认取自配置）。"))
 @click.option("--fresh", is_flag=True,
-              help="No state file yet: this is your very first cosignature of this log.")
+              help=_("还没有状态文件：这是你对该日志的第一次联署。"))
 @pass_ctx
 def checkpoint_cosign(ctx, key_file, state_file, policy_file, fresh):
     """Check the newest checkpoint against your last one, then cosign it."""
     cps.require_state(state_file, fresh)
     policy = load_policy(policy_file or ctx.settings.policy_file)
     if policy is None:
-        raise LedgerError("a policy file naming the log key is needed to cosign")
+        raise LedgerError(_("联署需要写明日志密钥的策略文件"))
     try:
         cosigner = keyfiles.load_key(key_file, _passphrase(ctx))
     except keyfiles.KeyError_ as exc:
@@ -87,26 +84,29 @@ def checkpoint_cosign(ctx, key_file, state_file, policy_file, fresh):
     with ctx.session() as s:
         log_keys = policy.logs_for_origin(ctx.settings.log_origin)
         if not log_keys:
-            raise LedgerError(f"the policy names no key for log {ctx.settings.log_origin!r}")
+            raise LedgerError(_("策略中没有日志 {origin} 的密钥",
+                                origin=repr(ctx.settings.log_origin)))
         row = cps.cosign_latest(s, cosigner, log_keys, state_file, fresh=fresh)
         click.echo(_("已以 {name} 的身份联署检查点", name=row.name))
 
 
-@checkpoint_group.command("show")
-@click.option("--json", "as_json", is_flag=True)
+@checkpoint_group.command("show", help=_("打印最新检查点及其已收集的全部联署。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def checkpoint_show(ctx, as_json):
     """Print the newest checkpoint with every cosignature it has gathered."""
     with ctx.session() as s:
         row = cps.latest(s)
         if row is None:
-            raise LedgerError("no checkpoint has been signed yet")
+            raise LedgerError(_("尚未签署任何检查点"))
         note = cps.with_cosignatures(s, row)
     emit({"size": row.size, "root": row.root.hex(), "note": note}, as_json, note.rstrip("\n"))
 
 
-@checkpoint_group.command("county-heads")
-@click.option("--json", "as_json", is_flag=True)
+@checkpoint_group.command("county-heads", help=_(
+        "在本日志（省级）中记录本数据库其他每个日志最新的已签检查点。\n\n"
+        "本日志的下一个已签检查点便涵盖它们全部。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def checkpoint_county_heads(ctx, as_json):
     """Record in this log (the province's) the newest signed checkpoint of every other log of
@@ -120,26 +120,30 @@ def checkpoint_county_heads(ctx, as_json):
                      for h in heads))
 
 
-@click.command("verify")
-@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+@click.command("verify", help=_("完整审计核验，含行绑定；有任何发现时退出码为 1。"))
+@click.option("--policy", "policy_file", default=None, help=_("策略文件（默认取自配置）。"))
 @click.option("--trusted", "trusted", multiple=True, type=click.Path(exists=True),
-              help="A checkpoint note you kept earlier; the log must be consistent with it.")
+              help=_("你先前保存的检查点；日志必须与之一致。"))
 @click.option("--since", "since_file", type=click.Path(exists=True, dir_okay=False),
-              default=None, help="A checkpoint note that an earlier full verify found intact: "
-              "check only what was appended after it (time follows the new entries).")
-@click.option("--origin", default=None, help="Verify this log of the database instead of the "
-              "configured one (a database can hold one log per county and year).")
+              default=None, help=_(
+                                "先前一次完整核验认定完好的检查点：只检查其后追加的部分（耗时随新"
+                                "增记录而定）。"))
+@click.option("--origin", default=None, help=_(
+                                            "核验数据库中的这个日志，而非配置的那个（一个数据库可"
+                                            "按县和年度各有一个日志）。"))
 @click.option("--witness-state", "witness_states", multiple=True,
               type=click.Path(exists=True, file_okay=False),
-              help="A witness's state directory: the log must contain the checkpoint it "
-              "cosigned last, and the database must still hold that checkpoint.")
+              help=_(
+                  "见证者的状态目录：日志必须包含它上次联署的检查点，且数据库必须仍保存该检查点。"))
 @click.option("--witness", "witness_urls", multiple=True,
-              help="URL where a witness publishes the checkpoint it cosigned last "
-              "(fundtrail witness serve), checked as --witness-state is.")
+              help=_(
+                  "见证者发布其上次联署检查点的网址（fundtrail witness serve），按 "
+                  "--witness-state 同样核对。"))
 @click.option("--seal-interval", type=click.IntRange(min=0), default=None,
-              help="Seconds within which every entry must be covered by a checkpoint meeting "
-              "the quorum (default [audit] seal_interval_seconds, 300).")
-@click.option("--json", "as_json", is_flag=True)
+              help=_(
+                  "每条记录必须在多少秒内被满足法定人数的检查点覆盖（默认 [audit] "
+                  "seal_interval_seconds，300）。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states,
                    witness_urls, seal_interval, as_json):
@@ -150,16 +154,16 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
         notes = [Path(p).read_text(encoding="utf-8") for p in trusted]
         since = Path(since_file).read_text(encoding="utf-8") if since_file else None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LedgerError(f"cannot read a checkpoint file: {exc}") from None
+        raise LedgerError(_("无法读取检查点文件：{exc}", exc=exc)) from None
     held = []
     for folder in witness_states:
         note = witnesses.published_note(folder)
         if note is None:
-            raise LedgerError(f"{folder}: this witness has cosigned nothing yet")
+            raise LedgerError(_("{folder}：该见证者尚未联署任何检查点", folder=folder))
         held.append((folder, note))
     held += [(url, witnesses.fetch_note(url)) for url in witness_urls]
     if held and policy is None:
-        raise LedgerError("checking against witnesses needs the policy with their keys")
+        raise LedgerError(_("对照见证者核对需要含其密钥的策略"))
     interval = seal_interval if seal_interval is not None else seal_interval_of(ctx.settings)
     with ctx.session() as s:
         if origin is not None:
@@ -167,13 +171,16 @@ def verify_command(ctx, policy_file, trusted, since_file, origin, witness_states
         logs = log_origins(s)
         others = [o for o in logs if o != log_origin(s)]
         if origin is not None and origin not in logs:
-            raise LedgerError(f"this database holds no log {origin!r}; its logs: "
-                              f"{', '.join(logs) or 'none yet'}")
+            raise LedgerError(_("本数据库没有日志 {origin}；其日志：{logs}", origin=repr(origin),
+                                logs=", ".join(logs) or _("尚无")))
         if since is not None:
             from ledger.audit.verify import verify_since
             size, root = _checkpoint_size_root(since, policy)
             report = verify_since(s, size, root, policy=policy)
         else:
+            # Only read so far: end that transaction, so that a large log is replayed by
+            # several processes (ledger.audit.verify_parallel; they cannot share one).
+            s.rollback()
             report = run_verify(s, policy=policy, trusted_notes=notes, witness_notes=held,
                                 seal_interval=interval)
     quorum = {k: v for k, v in report.quorum.items() if k != "detail"}
@@ -260,17 +267,17 @@ def seal_after_bulk(ctx) -> None:
         click.echo(_("已封存：已签署 {size} 条日志的检查点", size=size), err=True)
 
 
-@click.command("seal")
-@click.option("--key", "key_file", default=None, help="Log key file (default from config).")
+@click.command("seal", help=_("日志自最新检查点以来有增长时签署检查点（一次，或 --every N 秒）。"))
+@click.option("--key", "key_file", default=None, help=_("日志密钥文件（默认取自配置）。"))
 @click.option("--every", "every", type=click.IntRange(min=1), default=None,
-              help="Keep running: seal every SECONDS (default: once and exit).")
+              help=_("持续运行：每 SECONDS 秒签署一次（默认：签一次即退出）。"))
 @pass_ctx
 def seal_command(ctx, key_file, every):
     """Sign a checkpoint when the log has grown since the newest one (once, or --every N s)."""
     import time
     if every is not None and not os.environ.get(ctx.settings.passphrase_env):
-        raise LedgerError(f"--every runs unattended: set {ctx.settings.passphrase_env} "
-                          "(e.g. from a systemd credential) instead of typing the passphrase")
+        raise LedgerError(_("--every 无人值守运行：请设置 {env}（例如来自 systemd 凭据），"
+                            "而不是输入口令", env=ctx.settings.passphrase_env))
     signer = load_log_key(ctx, key_file)
     while True:
         with ctx.session() as s:
@@ -301,11 +308,11 @@ def _checkpoint_size_root(note: str, policy) -> tuple[int, bytes]:
         else:
             body = Checkpoint.from_text(parse_note(note).text)
     except (CheckpointError, NoteError, ValueError) as exc:
-        raise LedgerError(f"--since: not a checkpoint note this log signed: {exc}") from None
+        raise LedgerError(_("--since：不是本日志签署的检查点：{exc}", exc=exc)) from None
     return body.size, body.root_hash
 
 
-@click.command("proof")
+@click.command("proof", help=_("日志第 INDEX 条在最新联署检查点中的包含证明。"))
 @click.argument("index", type=int)
 @click.option("--format", "fmt", type=click.Choice(["text", "compact"]), default="text")
 @click.option("-o", "out", type=click.Path(dir_okay=False), default=None)
@@ -315,10 +322,10 @@ def proof_command(ctx, index, fmt, out):
     with ctx.session() as s:
         row = cps.latest(s)
         if row is None:
-            raise LedgerError("no checkpoint has been signed yet")
+            raise LedgerError(_("尚未签署任何检查点"))
         if not 0 <= index < row.size:
-            raise LedgerError(f"entry {index} is not in the newest checkpoint "
-                              f"(size {row.size}); sign a new checkpoint first")
+            raise LedgerError(_("第 {index} 条不在最新检查点中（大小 {size}）；请先签署新的检查点",
+                                index=index, size=row.size))
         from ledger.audit.log import entry_bytes
         entry = entry_bytes(s, index)
         proof = proofs.build_proof(index, cps.with_cosignatures(s, row), cps.node_reader(s),
@@ -334,9 +341,12 @@ def proof_command(ctx, index, fmt, out):
         click.echo(data if isinstance(data, str) else base64.b64encode(data).decode())
 
 
-@click.command("export-bundle")
+@click.command("export-bundle", help=_(
+        "为审计人员写出离线包（C2SP tlog-tiles 布局、检查点、策略）。\n\n"
+        "该包涵盖截至最新已签检查点的日志；可在任何地方用 `python -m "
+        "ledger.audit.tlog.verify_bundle OUT_DIR` 核验。"))
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+@click.option("--policy", "policy_file", default=None, help=_("策略文件（默认取自配置）。"))
 @pass_ctx
 def export_bundle(ctx, out_dir, policy_file):
     """Write an offline bundle for auditors (C2SP tlog-tiles layout, checkpoints, policy).
@@ -356,10 +366,13 @@ def export_bundle(ctx, out_dir, policy_file):
                  out=out))
 
 
-@click.command("rotate-key")
+@click.command("rotate-key", help=_(
+        "生成新的日志密钥，并加入策略，与旧密钥并列。\n\n"
+        "两个密钥都有效，直到你删去旧的 `log` 行（docs/operations.md）。将 [audit] "
+        "signing_key_file 指向新文件即用它签名。"))
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
-              help="File for the new log key.")
-@click.option("--policy", "policy_file", default=None, help="Policy file (default from config).")
+              help=_("新日志密钥的文件。"))
+@click.option("--policy", "policy_file", default=None, help=_("策略文件（默认取自配置）。"))
 @pass_ctx
 def rotate_key(ctx, out, policy_file):
     """Make a new log key and add it to the policy beside the old one.
@@ -389,23 +402,24 @@ def rotate_key(ctx, out, policy_file):
                  "[audit] signing_key_file = \"{out}\"", vkey=signer.vkey, path=path, out=out))
 
 
-@click.group("witness")
+@click.group("witness", help=_("另一台机器上的见证者：获取、核对、联署并发布日志的检查点。"))
 def witness_group():
     """A witness on another machine: fetch, check, cosign and publish the log's checkpoints."""
 
 
-@witness_group.command("init")
+@witness_group.command("init", help=_("为一个日志设立见证者；首次运行需要 --fresh。"))
 @click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False),
-              help="The witness's own state directory (keep it, and back it up).")
+              help=_("见证者自己的状态目录（请保留并备份）。"))
 @click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False),
-              help="The witness's cosigner key file (fundtrail keygen --kind cosigner).")
-@click.option("--log-url", required=True, help="The log's public address, e.g. "
-              "https://fundtrail.example.gov.cn (its /checkpoint.txt and /log/…).")
+              help=_("见证者的联署密钥文件（fundtrail keygen --kind cosigner）。"))
+@click.option("--log-url", required=True, help=_(
+                                              "日志的公开地址，如 https://fundtrail.example.gov.c"
+                                              "n（其 /checkpoint.txt 和 /log/…）。"))
 @click.option("--log-key", "log_keys", multiple=True,
-              help="The log's public (verifier) key, from your own copy of the policy.")
+              help=_("日志的公钥（验证公钥），取自你自己保存的策略。"))
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False),
-              default=None, help="Your own copy of the policy: its log keys are used.")
-@click.option("--origin", default=None, help="The log's origin (default: its key's name).")
+              default=None, help=_("你自己保存的策略：使用其中的日志密钥。"))
+@click.option("--origin", default=None, help=_("日志的来源名（默认：其密钥的名称）。"))
 def witness_init(state_dir, key_file, log_url, log_keys, policy_file, origin):
     """Set up a witness for one log; its first run needs --fresh."""
     from ledger.audit import witness as witnesses
@@ -413,11 +427,11 @@ def witness_init(state_dir, key_file, log_url, log_keys, policy_file, origin):
     if policy_file:
         keys += [v.vkey for v in load_policy(policy_file).logs]
     if not keys:
-        raise click.UsageError("give the log's key with --log-key or --policy")
+        raise click.UsageError(_("请用 --log-key 或 --policy 给出日志的密钥"))
     names = {k.split("+", 1)[0] for k in keys}
     origin = origin or (names.pop() if len(names) == 1 else None)
     if origin is None:
-        raise click.UsageError("the keys name several logs: say which with --origin")
+        raise click.UsageError(_("这些密钥对应多个日志：请用 --origin 指明是哪一个"))
     keys = [k for k in keys if k.split("+", 1)[0] == origin]
     path = witnesses.init(state_dir, origin=origin, log_url=log_url, log_keys=keys,
                           key_file=str(Path(key_file).resolve()))
@@ -426,13 +440,16 @@ def witness_init(state_dir, key_file, log_url, log_keys, policy_file, origin):
                  state_dir=state_dir))
 
 
-@witness_group.command("run")
+@witness_group.command("run", help=_(
+        "获取最新检查点和一致性证明，与上次联署的检查点核对，联署，保存状态并发布联署。\n\n"
+        "日志缩短或分叉时退出码为 1，并在 stderr 报警：这样的检查点永不联署。"))
 @click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
-@click.option("--once", "once", is_flag=True, help="One round, then exit (the default).")
+@click.option("--once", "once", is_flag=True, help=_("运行一轮后退出（默认）。"))
 @click.option("--every", "every", type=click.IntRange(min=1), default=None,
-              help="Keep running: one round every SECONDS.")
-@click.option("--fresh", is_flag=True, help="No state yet: cosign this log for the first time "
-              "(trust on first use). Refused when a state exists.")
+              help=_("持续运行：每 SECONDS 秒一轮。"))
+@click.option("--fresh", is_flag=True, help=_(
+                                           "还没有状态：首次联署该日志（首次使用即信任）。"
+                                           "已有状态时拒绝。"))
 @pass_ctx
 def witness_run(ctx, state_dir, once, every, fresh):
     """Fetch the newest checkpoint and a consistency proof, check them against the checkpoint
@@ -443,7 +460,7 @@ def witness_run(ctx, state_dir, once, every, fresh):
 
     from ledger.audit import witness as witnesses
     if once and every is not None:
-        raise click.UsageError("--once or --every, not both")
+        raise click.UsageError(_("--once 或 --every，不能同时使用"))
     if every is not None and not os.environ.get(ctx.settings.passphrase_env):
         raise LedgerError(f"--every runs unattended: set {ctx.settings.passphrase_env}")
     config = witnesses.load_config(state_dir)
@@ -475,7 +492,7 @@ def witness_run(ctx, state_dir, once, every, fresh):
         time.sleep(every)
 
 
-@witness_group.command("show")
+@witness_group.command("show", help=_("打印本见证者上次联署的检查点（即其发布的内容）。"))
 @click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
 def witness_show(state_dir):
     """Print the checkpoint this witness cosigned last (what it publishes)."""
@@ -486,7 +503,9 @@ def witness_show(state_dir):
     click.echo(note, nl=False)
 
 
-@witness_group.command("serve")
+@witness_group.command("serve", help=_(
+        "在 http://HOST:PORT/checkpoint 发布本见证者上次联署的检查点。\n\n"
+        "供 `fundtrail verify --witness URL` 使用（只读；请在前面加 TLS 代理）。"))
 @click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8090, show_default=True, type=int)

@@ -10,17 +10,17 @@ from ledger.store import migrate
 from ledger.store.db import make_engine, storage_error
 
 
-@click.group("db")
+@click.group("db", help=_("创建或迁移数据库结构。"))
 def db():
     """Create or migrate the schema."""
 
 
-@db.command("upgrade")
+@db.command("upgrade", help=_("用 Alembic 创建或迁移数据库结构。"))
 @click.option("--revision", default="head", show_default=True)
 @pass_ctx
 def db_upgrade(ctx, revision):
     """Create or migrate the schema with Alembic."""
-    engine = make_engine(ctx.settings.database_url)
+    engine = make_engine(ctx.settings.require_database_url())
     try:
         migrate.upgrade(engine, revision)
     except OperationalError as exc:  # locked, disk full, server gone: one clear line, exit 2

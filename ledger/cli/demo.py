@@ -22,26 +22,26 @@ from ledger.store import migrate
 from ledger.store.db import make_engine
 
 
-@click.command("demo")
+@click.command("demo", help=_("在配置的（空）数据库上构建一个模拟省。"))
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--households", type=click.IntRange(1, 10_000_000), default=200,
               show_default=True)
 @click.option("--year", type=int, default=2024, show_default=True)
 @click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the ground truth of the planted misuse (JSON) here.")
+              help=_("将所植入滥用的真值（JSON）写到此处。"))
 @click.option("--restart", is_flag=True,
-              help="A demo build that was cut off (killed, power lost) cannot be resumed: "
-                   "delete that half-built SQLite file and build again. Only such a file is "
-                   "deleted; any other data is refused.")
+              help=_(
+                  "被中断（被杀、断电）的演示构建无法续建：删除那个建了一半的 SQLite 文件再重建。"
+                  "只删除这样的文件；其他数据一律拒绝。"))
 @click.option("--people-keys", "key_folder", envvar="FUNDTRAIL_KEY_DIR",
               type=click.Path(file_okay=False),
-              help="Write a personal key file for every user here and enrol it (default "
-                   "FUNDTRAIL_KEY_DIR; passphrase FUNDTRAIL_KEY_PASSPHRASE). Without it the "
-                   "demo's users hold no keys and cannot act on the command line.")
+              help=_(
+                  "在此为每个用户写出个人密钥文件并登记（默认 FUNDTRAIL_KEY_DIR；口令 "
+                  "FUNDTRAIL_KEY_PASSPHRASE）。没有它，演示的用户没有密钥，不能在命令行上操作。"))
 @pass_ctx
 def demo(ctx, seed, households, year, manifest_path, restart, key_folder):
     """Build a synthetic province on the configured (empty) database."""
-    url = ctx.settings.database_url
+    url = ctx.settings.require_database_url()
     key_passphrase = passphrase("passphrase for the demo's key files", confirm=True) \
         if key_folder else None
     _upgrade(url)

@@ -17,14 +17,14 @@ def _status(_ctx, _param, value):
         raise click.BadParameter(str(exc)) from None
 
 
-@click.group("household")
+@click.group("household", help=_("农户的状态变更、死亡、迁移、分户与合户。"))
 def household_group():
     """Status changes, deaths, moves, splits (分户) and merges (合户) of households."""
 
 
-@household_group.command("show")
+@household_group.command("show", help=_("一户：状态经过、成员（身份证号打码）、分户与合户。"))
 @click.argument("code")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def show(ctx, code, as_json):
     """A household: status history, members (ID numbers masked), splits and merges."""
@@ -45,16 +45,19 @@ def show(ctx, code, as_json):
     emit(view, as_json, "\n".join(lines))
 
 
-@household_group.command("add-member")
+@household_group.command("add-member", help=_(
+        "逐个录入新成员（出生、婚入）。\n\n"
+        "身份证号必须正确，包括校验位，无论 [imports] accept_wrong_check_character 如何设置："
+        "该设置只用于批量导入的历史户籍记录（`fundtrail import members`）。"))
 @click.argument("code")
 @click.option("--name", required=True)
-@click.option("--relation", required=True, help="与户主关系: 户主, 配偶, 子, 女, … 其他.")
+@click.option("--relation", required=True, help=_("与户主关系：户主、配偶、子、女、… 其他。"))
 @click.option("--id-number", prompt="身份证号 (ID number)", hide_input=True,
-              help="18 characters, or a legacy 15-digit number (kept as registered). Leave it "
-                   "out to be asked for it: typed on the command line, a number stays in the "
-                   "shell's history and in the process list.")
+              help=_(
+                  "18 位，或旧的 15 位号码（按登记保留）。不填则会提示输入："
+                  "在命令行上输入的号码会留在 shell 历史和进程列表中。"))
 @click.option("--death-date", callback=to_date, default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def add_member(ctx, code, name, relation, id_number, death_date, as_json):
     """A new member (birth, marriage in) entered one by one. The ID number must be right,
@@ -70,12 +73,15 @@ def add_member(ctx, code, name, relation, id_number, death_date, as_json):
            name=name))
 
 
-@household_group.command("status")
+@household_group.command("status", help=_(
+        "记录新状态：已脱贫/exited、返贫/returned、监测对象/monitored、清退/removed、"
+        "注销/cancelled。\n\n"
+        "县里过去的状态经过用导入（`import household_status`）。"))
 @click.argument("code")
 @click.argument("status", callback=_status, metavar="STATUS")
 @click.option("--date", "day", callback=to_date, required=True)
-@click.option("--reason", required=True, help="Why, or the document that decided it.")
-@click.option("--doc-number", default=None, help="文号 of the document that decided it.")
+@click.option("--reason", required=True, help=_("原因，或作出决定的文件。"))
+@click.option("--doc-number", default=None, help=_("作出决定的文件的文号。"))
 @pass_ctx
 def status(ctx, code, status, day, reason, doc_number):
     """Record a new status: 已脱贫/exited, 返贫/returned, 监测对象/monitored, 清退/removed,
@@ -85,7 +91,7 @@ def status(ctx, code, status, day, reason, doc_number):
     click.echo(_("农户 {code}：自 {day} 起为 {status}", code=code, status=status.value, day=day))
 
 
-@household_group.command("died")
+@household_group.command("died", help=_("记录成员死亡（此日期后付给他的款项会触发 BEN-01）。"))
 @click.argument("member_id", type=int)
 @click.option("--date", "day", callback=to_date, required=True)
 @click.option("--reason", default="")
@@ -97,11 +103,11 @@ def died(ctx, member_id, day, reason):
     click.echo(_("成员 #{member_id}：{day} 死亡", member_id=member_id, day=day))
 
 
-@household_group.command("move")
+@household_group.command("move", help=_("成员离开本户（婚出、迁出），可能加入另一户。"))
 @click.argument("member_id", type=int)
 @click.option("--to", "to_household", default=None,
-              help="The registered household they join (omit if they leave the registry).")
-@click.option("--relation", default="其他", help="Relation to the new head.")
+              help=_("他们加入的已登记户（离开户籍则不填）。"))
+@click.option("--relation", default="其他", help=_("与新户主的关系。"))
 @click.option("--date", "day", callback=to_date, required=True)
 @click.option("--reason", required=True)
 @pass_ctx
@@ -115,18 +121,20 @@ def move(ctx, member_id, to_household, relation, day, reason):
                + (_("，迁入 {household}", household=to_household) if to_household else ""))
 
 
-@household_group.command("split")
+@household_group.command("split", help=_(
+        "分户：FROM_CODE 的部分成员于 --date 组成新户。\n\n"
+        "新户于 --enrolled-on 纳入，或尚未纳入（--not-enrolled）：须说明是哪种。"))
 @click.argument("from_code")
-@click.option("--new", "new_code", required=True, help="Code of the new household.")
+@click.option("--new", "new_code", required=True, help=_("新户的户编码。"))
 @click.option("--member", "member_ids", type=int, multiple=True, required=True)
-@click.option("--head", "head_id", type=int, required=True, help="Member id of the new head.")
+@click.option("--head", "head_id", type=int, required=True, help=_("新户主的成员编号。"))
 @click.option("--bank-card", default=None)
 @click.option("--date", "day", callback=to_date, required=True,
-              help="分户日期: the day the new household is formed.")
+              help=_("分户日期：新户组成之日。"))
 @click.option("--enrolled-on", callback=to_date, default=None,
-              help="纳入日期: the day the new household is enrolled (that day or later).")
+              help=_("纳入日期：新户纳入之日（当日或之后）。"))
 @click.option("--not-enrolled", is_flag=True,
-              help="The new household is not enrolled yet (`household enrol` later).")
+              help=_("新户尚未纳入（之后用 `household enrol`）。"))
 @click.option("--reason", required=True)
 @pass_ctx
 def split(ctx, from_code, new_code, member_ids, head_id, bank_card, day, enrolled_on,
@@ -147,12 +155,12 @@ def split(ctx, from_code, new_code, member_ids, head_id, bank_card, day, enrolle
                  enrolled=enrolled))
 
 
-@household_group.command("enrol")
+@household_group.command("enrol", help=_("纳入：将分户形成、尚未纳入的一户纳入。"))
 @click.argument("code")
 @click.option("--date", "day", callback=to_date, required=True,
-              help="纳入日期: on or after the split that formed the household.")
+              help=_("纳入日期：在形成该户的分户当日或之后。"))
 @click.option("--status", callback=_status, default="建档立卡", metavar="STATUS",
-              help="户状态 it is enrolled with: 建档立卡 (default), 监测对象, …")
+              help=_("纳入时的户状态：建档立卡（默认）、监测对象、…"))
 @pass_ctx
 def enrol(ctx, code, day, status):
     """纳入: enrol a household formed by a split (分户) and not enrolled yet."""
@@ -162,7 +170,7 @@ def enrol(ctx, code, day, status):
     click.echo(_("农户 {code} 于 {day} 纳入（{status}）", code=code, day=day, status=status.value))
 
 
-@household_group.command("merge")
+@household_group.command("merge", help=_("合户：FROM_CODE 的全部成员并入另一户；FROM_CODE 注销。"))
 @click.argument("from_code")
 @click.option("--into", "into_code", required=True)
 @click.option("--date", "day", callback=to_date, required=True)
@@ -177,15 +185,15 @@ def merge(ctx, from_code, into_code, day, reason):
                  into_code=into_code, day=day))
 
 
-@click.group("card")
+@click.group("card", help=_("卡册：户卡、个人卡和监护人卡的开户、销户、换卡。"))
 def card_group():
     """The card register: household, personal and guardian cards, opened, closed, replaced."""
 
 
 _ACCOUNT = click.option(
     "--account", prompt="银行卡号 (card number)", hide_input=True,
-    help="12 to 19 digits. Leave it out to be asked for it: typed on the command line, a "
-         "number stays in the shell's history and in the process list.")
+    help=_(
+        "12 到 19 位数字。不填则会提示输入：在命令行上输入的号码会留在 shell 历史和进程列表中。"))
 
 
 def _kind(_ctx, _param, value):
@@ -196,19 +204,19 @@ def _kind(_ctx, _param, value):
         raise click.BadParameter(str(exc)) from None
 
 
-@card_group.command("add")
+@card_group.command("add", help=_("登记一户在某日开户的一张卡。"))
 @click.argument("household")
 @click.option("--kind", callback=_kind, required=True,
-              help="户卡 (household), 个人卡 (personal) or 监护人卡 (guardian).")
+              help=_("户卡（household）、个人卡（personal）或监护人卡（guardian）。"))
 @click.option("--member", "member_id", type=int, default=None,
-              help="Member id: whose personal card it is, or whose items a guardian card takes.")
-@click.option("--holder-name", default=None, help="The name the account is held in.")
+              help=_("成员编号：个人卡属于谁，或监护人卡代领谁的款项。"))
+@click.option("--holder-name", default=None, help=_("账户的户名。"))
 @click.option("--guardian-member", "guardian_id", type=int, default=None,
-              help="Member id of a guardian who is a registered member.")
-@click.option("--bank", required=True, help="开户银行.")
+              help=_("身为已登记成员的监护人的成员编号。"))
+@click.option("--bank", required=True, help=_("开户银行。"))
 @_ACCOUNT
 @click.option("--opened", "opened_on", callback=to_date, required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def card_add(ctx, household, kind, member_id, holder_name, guardian_id, bank, account,
              opened_on, as_json):
@@ -226,10 +234,10 @@ def card_add(ctx, household, kind, member_id, holder_name, guardian_id, bank, ac
            opened_on=opened_on))
 
 
-@card_group.command("close")
+@card_group.command("close", help=_("自某日起销户一张卡。"))
 @click.argument("card_id", type=int)
 @click.option("--date", "day", callback=to_date, required=True,
-              help="From this day the card is not paid to.")
+              help=_("自此日起不再向该卡付款。"))
 @click.option("--reason", default="")
 @pass_ctx
 def card_close(ctx, card_id, day, reason):
@@ -240,14 +248,14 @@ def card_close(ctx, card_id, day, reason):
     click.echo(_("卡 #{card_id} 自 {day} 起注销", card_id=card_id, day=day))
 
 
-@card_group.command("replace")
+@card_group.command("replace", help=_("换卡：同一持卡人的新卡；旧卡当日销户。"))
 @click.argument("card_id", type=int)
-@click.option("--bank", required=True, help="开户银行 of the new card.")
+@click.option("--bank", required=True, help=_("新卡的开户银行。"))
 @_ACCOUNT
 @click.option("--date", "day", callback=to_date, required=True,
-              help="The new card's opening date; the old card closes on it.")
+              help=_("新卡的开户日期；旧卡于当日销户。"))
 @click.option("--reason", default="")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def card_replace(ctx, card_id, bank, account, day, reason, as_json):
     """Replace a card (换卡): a new card for the same holder; the old one closes that day."""
@@ -266,9 +274,9 @@ def card_replace(ctx, card_id, bank, account, day, reason, as_json):
          _("卡 #{card_id} 自 {day} 起由卡 #{new_id} 替换", card_id=card_id, new_id=new_id, day=day))
 
 
-@card_group.command("list")
+@card_group.command("list", help=_("一户在卡册中的卡（只显示后四位）。"))
 @click.argument("household")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def card_list(ctx, household, as_json):
     """A household's cards in the register (last four digits only)."""

@@ -17,13 +17,15 @@ from ledger.imports.factors import parse_factor, read_factor_inputs
 from ledger.imports.kinds import KINDS, MissingImportDetail, run_import
 
 
-@click.command("import")
+@click.command("import", help=_(
+        "导入 CSV 文件（UTF-8 或 GB18030）或 Excel 工作簿（.xlsx）。\n\n"
+        "要么每一行都导入，要么一行都不导入。"))
 @click.argument("kind", type=click.Choice(sorted(KINDS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--source", default=None, help="External lists: who issued the list.")
+@click.option("--source", default=None, help=_("外部名单：名单的出具单位。"))
 @click.option("--snapshot", default=None, callback=to_date,
-              help="External lists: the date the list was drawn (YYYY-MM-DD).")
-@click.option("--json", "as_json", is_flag=True)
+              help=_("外部名单：名单的生成日期（YYYY-MM-DD）。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @progress_option
 @pass_ctx
 def import_command(ctx, kind, file, source, snapshot, as_json, progress):
@@ -64,7 +66,8 @@ def _chinese() -> bool:
     return current_locale() == DEFAULT_LOCALE
 
 
-@click.command("pii-keygen")
+@click.command("pii-keygen", help=_(
+        "打印一个新的 FUNDTRAIL_PII_KEYS 密钥（轮换时把新密钥放在最前）。"))
 def pii_keygen():
     """Print a new key for FUNDTRAIL_PII_KEYS (put the new key first to rotate)."""
     click.echo(new_key())
@@ -77,19 +80,21 @@ def _factor(_ctx, _param, texts):
         raise click.BadParameter(str(exc), param_hint="--factor") from None
 
 
-@click.command("allocate-factors")
+@click.command("allocate-factors", help=_(
+        "因素法：按因素在各县之间分配一个批次；省将每个市的部分下拨给市。"))
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--province", required=True)
 @click.option("--amount", required=True, callback=yuan_to_fen,
-              help="Yuan to split among the counties.")
+              help=_("在各县之间分配的金额（元）。"))
 @click.option("--factor", "factors", multiple=True, required=True, callback=_factor,
-              help="NAME=WEIGHT[:need|capacity], e.g. poor_population=50, "
-                   "income_per_head=20:capacity")
+              help=_(
+                  "名称=权重[:need|capacity]，例如 poor_population=50, "
+                  "income_per_head=20:capacity"))
 @click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False),
-              required=True, help="CSV: 县代码/county_code, then one column per factor.")
-@click.option("--key", required=True, help="The allocation document number.")
+              required=True, help=_("CSV：县代码/county_code，然后每个因素一列。"))
+@click.option("--key", required=True, help=_("下拨文件的文号。"))
 @click.option("--date", "effective_date", required=True, callback=to_date)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def allocate_factors(ctx, lot_id, province, amount, factors, inputs_file, key,
                      effective_date, as_json):
@@ -103,12 +108,13 @@ def allocate_factors(ctx, lot_id, province, amount, factors, inputs_file, key,
                                    effective_date=effective_date, key=key)
     text = "\n".join(f"{county}: {format_yuan(fen)}"
                      for county, fen in sorted(plan["result_fen"].items()))
-    emit(plan, as_json, text + f"\ncity transfers recorded (pending): {plan['transfers']}")
+    emit(plan, as_json, text + "\n" + _("已录入给各市的转账（待审核）：{transfers}",
+                                        transfers=plan["transfers"]))
 
 
-@click.command("pass-down")
+@click.command("pass-down", help=_("市将因素分配方案分给各县的份额下拨给县。"))
 @click.option("--lot", "lot_id", type=int, required=True)
-@click.option("--plan", "key", required=True, help="The factor plan's document number.")
+@click.option("--plan", "key", required=True, help=_("因素分配方案的文号。"))
 @click.option("--city", required=True)
 @click.option("--date", "effective_date", required=True, callback=to_date)
 @pass_ctx
@@ -118,5 +124,5 @@ def pass_down(ctx, lot_id, key, city, effective_date):
     with ctx.session() as s:
         transfers = pass_down_by_plan(s, ctx.actor(s), lot_id=lot_id, key=key, city_code=city,
                                       effective_date=effective_date)
-    click.echo(f"{len(transfers)} county transfers recorded (pending): "
-               f"{[t.id for t in transfers]}")
+    click.echo(_("已录入给各县的转账 {n} 笔（待审核）：{ids}", n=len(transfers),
+                 ids=[t.id for t in transfers]))

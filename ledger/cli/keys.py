@@ -19,7 +19,7 @@ from ledger.core.errors import LedgerError
 from ledger.i18n import _
 
 
-@click.group("key")
+@click.group("key", help=_("个人签名密钥：生成、申请登记（双人复核）、列出、吊销。"))
 def key_group():
     """Personal signing keys: make one, have it enrolled (four eyes), list, revoke."""
 
@@ -29,10 +29,13 @@ def _origin(ctx) -> str:
     return LedgerContext.from_settings(ctx.settings).log_origin
 
 
-@key_group.command("new")
-@click.option("--user", "username", required=True, help="Whose key (their username).")
+@key_group.command("new", help=_(
+        "生成个人密钥文件及供管理员审核的登记申请（OUT.request）。\n\n"
+        "口令须输入两次（或取自 FUNDTRAIL_KEY_PASSPHRASE）。申请文件含公钥，"
+        "以及该密钥对一份写明你、该密钥和本日志的声明的签名（持有证明）；不含任何秘密。"))
+@click.option("--user", "username", required=True, help=_("谁的密钥（其用户名）。"))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="The key file to write (PEM PKCS#8, encrypted with your passphrase).")
+              help=_("要写出的密钥文件（PEM PKCS#8，用你的口令加密）。"))
 @pass_ctx
 def key_new(ctx, username, out):
     """Make a personal key file, and its enrolment request (OUT.request) for an administrator.
@@ -58,7 +61,9 @@ def key_new(ctx, username, out):
                  key_id=key_id, username=username, out=out, request=request_path))
 
 
-@key_group.command("request")
+@key_group.command("request", help=_(
+        "申请登记 REQUEST_FILE（由 `key new` 生成）中的密钥。\n\n"
+        "由另一位管理员审核（`key approve`）。"))
 @click.argument("request_file", type=click.Path(exists=True, dir_okay=False))
 @pass_ctx
 def key_request(ctx, request_file):
@@ -81,7 +86,7 @@ def key_request(ctx, request_file):
                  "approve {id}", id=request_id, username=username))
 
 
-@key_group.command("approve")
+@key_group.command("approve", help=_("审核他人提出的密钥申请（登记或吊销）。"))
 @click.argument("request_id", type=int)
 @pass_ctx
 def key_approve(ctx, request_id):
@@ -99,7 +104,7 @@ def key_approve(ctx, request_id):
     click.echo(what)
 
 
-@key_group.command("revoke")
+@key_group.command("revoke", help=_("吊销密钥：自己的立即吊销；他人的须另一位管理员审核。"))
 @click.argument("key_id")
 @click.option("--reason", required=True)
 @pass_ctx
@@ -112,9 +117,9 @@ def key_revoke(ctx, key_id, reason):
                _("撤销申请 #{id} 已记录；由另一位管理员批准", id=request_id))
 
 
-@key_group.command("list")
+@key_group.command("list", help=_("USERNAME（或所有人）的密钥，以及待审核的申请。"))
 @click.argument("username", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def key_list(ctx, username, as_json):
     """Keys of USERNAME (or everyone's), and the requests waiting for approval."""
@@ -136,9 +141,12 @@ def key_list(ctx, username, as_json):
                 "pending": [{"request": r.id, "action": r.action, "username": r.username,
                              "key_id": r.key_id, "requested_by": r.requested_by}
                             for r in pending]}
-    lines = [f"{d['username']:<20} {d['key_id']:<26} {d['kind']:<8} "
-             f"{'revoked ' + d['revoked_at'] if d['revoked_at'] else 'valid'} "
-             f"(by {d['requested_by']}, approved by {d['approved_by']})" for d in data["keys"]]
-    lines += [f"pending #{d['request']}: {d['action']} {d['key_id']} of {d['username']} "
-              f"(asked by {d['requested_by']})" for d in data["pending"]]
-    emit(data, as_json, "\n".join(lines) or "no keys")
+    lines = [_("{username:<20} {key_id:<26} {kind:<8} {state}（申请人 {by}，批准人 {approver}）",
+               username=d["username"], key_id=d["key_id"], kind=d["kind"],
+               state=(_("已撤销于 {at}", at=d["revoked_at"]) if d["revoked_at"]
+                      else _("有效")),
+               by=d["requested_by"], approver=d["approved_by"]) for d in data["keys"]]
+    lines += [_("待批准 #{request}：{action} {username} 的 {key_id}（申请人 {by}）",
+                request=d["request"], action=d["action"], key_id=d["key_id"],
+                username=d["username"], by=d["requested_by"]) for d in data["pending"]]
+    emit(data, as_json, "\n".join(lines) or _("没有密钥"))

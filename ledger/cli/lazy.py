@@ -17,11 +17,16 @@ from dataclasses import dataclass
 
 import click
 
+from ledger.i18n import gettext
+
 
 @dataclass(frozen=True)
 class LazyCommand:
     target: str   # "package.module:attribute", the click command itself
-    summary: str  # its one-line help as `--help` shows it: the first sentence of the docstring
+    # Its one-line help as `--help` shows it, in Chinese (marked with N_, translated when shown):
+    # the first paragraph of the command's Chinese help, whose English is the first sentence of
+    # the English help.
+    summary: str
 
     def load(self) -> click.Command:
         module_name, _, attribute = self.target.partition(":")
@@ -94,7 +99,7 @@ class LazyGroup(click.Group):
         for name in self.list_commands(ctx):
             command = self.commands.get(name)
             if command is None and name in self.lazy_commands:
-                command = click.Command(name, help=self.lazy_commands[name].summary)
+                command = click.Command(name, help=gettext(self.lazy_commands[name].summary))
             elif command is None:
                 command = self.get_command(ctx, name)
             if command is not None and not command.hidden:

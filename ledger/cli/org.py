@@ -22,7 +22,11 @@ from ledger.store.access import DISABLE, ENABLE, four_eyes_apply
 PASSWORD_ENV = "FUNDTRAIL_USER_PASSWORD"
 
 
-@click.command("init")
+@click.command("init", help=_(
+        "为空账本创建根地区和第一位管理员。\n\n"
+        "管理员的密钥文件（--key-file、FUNDTRAIL_KEY 或 FUNDTRAIL_KEY_DIR/ADMIN.key，由 "
+        "`fundtrail key new` 生成）在第一条之后的记录中登记："
+        "这是唯一无需第二位管理员的密钥（docs/signatures.md）。"))
 @click.option("--province-code", required=True)
 @click.option("--province-name", required=True)
 @click.option("--admin", "admin_username", required=True)
@@ -49,12 +53,12 @@ def init(ctx, province_code, province_name, admin_username, admin_name):
                  name=province_name, admin=admin_username, key_id=key_id))
 
 
-@click.group("region")
+@click.group("region", help=_("地区：省以下的市、县、乡镇、村的树。"))
 def region_group():
     """Regions: the tree of cities, counties, townships and villages below the province."""
 
 
-@region_group.command("add")
+@region_group.command("add", help=_("在已有地区下添加一个地区。"))
 @click.argument("code")
 @click.argument("name")
 @click.option("--level", type=click.Choice([lv.value for lv in RegionLevel]), required=True)
@@ -68,12 +72,12 @@ def region_add(ctx, code, name, level, parent):
     click.echo(_("已添加区域 {code} {name}", code=code, name=name))
 
 
-@click.group("user")
+@click.group("user", help=_("工作人员：具有角色和地区范围的用户，及其网页登录密码。"))
 def user_group():
     """Staff: users with a role and a region scope, and their web sign-in passwords."""
 
 
-@user_group.command("add")
+@user_group.command("add", help=_("添加一个具有角色和地区范围的用户。"))
 @click.argument("username")
 @click.option("--name", "display_name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
@@ -100,10 +104,13 @@ def _waiting(asked) -> str:
              "user approve {id} 后生效", id=asked.id, kind=asked.kind, target=asked.target)
 
 
-@user_group.command("password")
+@user_group.command("password", help=_(
+        "设置 USERNAME 的密码（取自 FUNDTRAIL_USER_PASSWORD，否则隐藏输入）。\n\n"
+        "用 --as 时，操作者必须管理该用户的地区（或就是该用户本人）；"
+        "不用时由服务器上的操作员设置，与其他命令行变更相同。"))
 @click.argument("username", required=False)
 @click.option("--all-without-password", "everyone", is_flag=True,
-              help="Set this password for every user who has none yet (e.g. after `demo`).")
+              help=_("为所有尚无密码的用户设置此密码（例如在 `demo` 之后）。"))
 @pass_ctx
 def user_password(ctx, username, everyone):
     """Set USERNAME's password (from FUNDTRAIL_USER_PASSWORD, else a hidden prompt).
@@ -144,9 +151,10 @@ def _ask(ctx, kind: str, username: str, reason: str) -> None:
     click.echo(message)
 
 
-@user_group.command("disable")
+@user_group.command("disable", help=_(
+        "申请停用 USERNAME：审核通过后，该用户不能登录或操作，其网页会话结束。"))
 @click.argument("username")
-@click.option("--reason", default="", help="Why (kept in the request).")
+@click.option("--reason", default="", help=_("原因（保存在申请中）。"))
 @pass_ctx
 def user_disable(ctx, username, reason):
     """Ask to disable USERNAME: once approved, they cannot sign in or act, and their web
@@ -154,16 +162,16 @@ def user_disable(ctx, username, reason):
     _ask(ctx, DISABLE, username, reason)
 
 
-@user_group.command("enable")
+@user_group.command("enable", help=_("申请重新启用已停用的 USERNAME。"))
 @click.argument("username")
-@click.option("--reason", default="", help="Why (kept in the request).")
+@click.option("--reason", default="", help=_("原因（保存在申请中）。"))
 @pass_ctx
 def user_enable(ctx, username, reason):
     """Ask to enable a disabled USERNAME again."""
     _ask(ctx, ENABLE, username, reason)
 
 
-@user_group.command("requests")
+@user_group.command("requests", help=_("当前管理员所辖地区中等待第二位管理员的申请。"))
 @pass_ctx
 def user_requests(ctx):
     """Requests waiting for a second administrator, in the acting administrator's regions."""
@@ -179,7 +187,8 @@ def user_requests(ctx):
         click.echo(_("没有待批准的申请"))
 
 
-@user_group.command("approve")
+@user_group.command("approve", help=_(
+        "审核通过申请 REQUEST_ID（不能是你提出的，也不能是关于你自己的）：立即生效。"))
 @click.argument("request_id", type=int)
 @pass_ctx
 def user_approve(ctx, request_id):
@@ -190,7 +199,7 @@ def user_approve(ctx, request_id):
     click.echo(_("申请 {id} 已批准", id=request_id))
 
 
-@user_group.command("refuse")
+@user_group.command("refuse", help=_("拒绝申请 REQUEST_ID：它永不生效。"))
 @click.argument("request_id", type=int)
 @pass_ctx
 def user_refuse(ctx, request_id):

@@ -51,7 +51,7 @@ class Context:
             # Imported here: the database side loads SQLAlchemy, which `--help` does not need.
             from ledger.store.context import LedgerContext
             from ledger.store.db import make_engine, make_sessionmaker
-            engine = make_engine(self.settings.database_url)
+            engine = make_engine(self.settings.require_database_url())
             self._factory = make_sessionmaker(engine, LedgerContext.from_settings(self.settings))
         return self._factory
 
@@ -101,9 +101,8 @@ class Context:
         name of someone who has no valid key here is refused when its entry is written, so
         the whole command rolls back. Reading needs no key."""
         if not self.username:
-            raise click.UsageError("this command changes the books: say who you are with "
-                                   "--as USERNAME (or FUNDTRAIL_USER) and sign with your key "
-                                   "(--key-file FILE)")
+            raise click.UsageError(_("此命令会改动账目：请用 --as USERNAME（或 FUNDTRAIL_USER）"
+                                     "说明你是谁，并用你的密钥签名（--key-file FILE）"))
         key = self.private_key()
         from ledger.audit.log import install_signer
         from ledger.org import regions
@@ -117,9 +116,21 @@ class Context:
 
 def passphrase(prompt: str, confirm: bool = False) -> str:
     """A key file's passphrase: FUNDTRAIL_KEY_PASSPHRASE, else asked without echo."""
-    value = os.environ.get(PASSPHRASE_ENV)
+    return secret_from(PASSPHRASE_ENV, prompt, confirm)
+
+
+def secret_from(env_name: str, prompt: str, confirm: bool = False) -> str:
+    """A secret from the environment variable `env_name`, else asked without echo on a terminal.
+
+    Without a terminal (a script, cron, CI) there is nobody to ask: one line says which variable
+    to set (exit 2), instead of getpass's GetPassWarning and a read of stdin that gets nothing."""
+    value = os.environ.get(env_name)
     if value:
         return value
+    if not sys.stdin.isatty():
+        raise click.ClickException(
+            _("缺少口令：未设置环境变量 {env}，且没有终端可以输入（{prompt}）", env=env_name,
+              prompt=prompt))
     return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
 
 
@@ -149,7 +160,8 @@ def to_date(_ctx, _param, value):
     try:
         return dt.date.fromisoformat(nfkc(value))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2024-03-31") from None
+        raise click.BadParameter(_("{value} 不是 2024-03-31 这样的日期",
+                                   value=repr(value))) from None
 
 
 def yuan_to_fen(_ctx, _param, value):
@@ -170,8 +182,8 @@ def emit(data, as_json: bool, text: str) -> None:
 
 _TRANSFER_OPTIONS = [
     click.option("--date", "effective_date", callback=to_date, default=dt.date.today().isoformat(),
-                 show_default="today", help="Effective (value) date, YYYY-MM-DD."),
-    click.option("--json", "as_json", is_flag=True, help="Print the transfer as JSON."),
+                 show_default="today", help=_("生效（起息）日期，YYYY-MM-DD。")),
+    click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印该转账。")),
 ]
 
 
@@ -181,12 +193,12 @@ _TRANSFER_OPTIONS = [
 _VOUCHER_OPTIONS = [
     click.option("--date", "effective_date", callback=to_date, default=None,
                  show_default="the voucher date, or today if its month is closed",
-                 help="Posting (accounting) date, YYYY-MM-DD."),
+                 help=_("记账（会计）日期，YYYY-MM-DD。")),
     click.option("--voucher-date", callback=to_date, default=None,
-                 help="The date on the voucher (凭证日期; an allocation's issue date)."),
+                 help=_("凭证上的日期（凭证日期；下拨文件的印发日期）。")),
     click.option("--value-date", callback=to_date, default=None,
-                 help="The bank's value date (起息/到账日期)."),
-    click.option("--json", "as_json", is_flag=True, help="Print the transfer as JSON."),
+                 help=_("银行的起息/到账日期。")),
+    click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印该转账。")),
 ]
 
 
@@ -239,7 +251,7 @@ def kind_label(value: str) -> str:
 def progress_option(func):
     """--progress/--no-progress of the commands that read a file line by line."""
     return click.option("--progress/--no-progress", "progress", default=None,
-                        help="A progress bar on stderr (default: when stderr is a terminal).")(func)
+                        help=_("在 stderr 显示进度条（默认：stderr 是终端时）。"))(func)
 
 
 @contextmanager

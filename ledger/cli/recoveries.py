@@ -20,20 +20,20 @@ from ledger.i18n import _
 from ledger.models import LoanEventKind
 
 
-@click.group("recovery")
+@click.group("recovery", help=_("追回归位：将被滥用的资金追回到其批次，并跟进尚欠的款项。"))
 def recovery_group():
     """Recover misused money back to its lot (追回归位), and follow what is still owed."""
 
 
-@recovery_group.command("open")
+@recovery_group.command("open", help=_("立追回案 CODE：该金额成为批次的应收款（需审核）。"))
 @click.argument("code")
 @click.option("--lot", "lot_id", type=int, required=True)
-@click.option("--payee", required=True, help="Who must return the money.")
-@click.option("--amount", callback=yuan_to_fen, required=True, help="Yuan to recover.")
-@click.option("--due", callback=to_date, required=True, help="Date by which it must be back.")
-@click.option("--reason", required=True, help="The finding, e.g. 审计发现虚报冒领.")
+@click.option("--payee", required=True, help=_("必须退回资金的一方。"))
+@click.option("--amount", callback=yuan_to_fen, required=True, help=_("应追回的金额（元）。"))
+@click.option("--due", callback=to_date, required=True, help=_("必须退回的截止日期。"))
+@click.option("--reason", required=True, help=_("查实的问题，例如 审计发现虚报冒领。"))
 @click.option("--source-transfer", type=int, default=None,
-              help="The payment found to be misused, if known.")
+              help=_("被查实滥用的付款（如已知）。"))
 @transfer_options
 @pass_ctx
 def recovery_open(ctx, code, lot_id, payee, amount, due, reason, source_transfer,
@@ -51,10 +51,11 @@ def recovery_open(ctx, code, lot_id, payee, amount, due, reason, source_transfer
                amount=format_yuan(case.amount_fen), due=case.due_date))
 
 
-@recovery_group.command("collect")
+@recovery_group.command("collect", help=_(
+        "登记案件 CODE 追回的资金；它回到该县在该批次中的份额。"))
 @click.argument("code")
-@click.option("--amount", callback=yuan_to_fen, required=True, help="Yuan that came back.")
-@click.option("--key", required=True, help="The payment voucher (缴款书) number.")
+@click.option("--amount", callback=yuan_to_fen, required=True, help=_("追回的金额（元）。"))
+@click.option("--key", required=True, help=_("缴款书号。"))
 @click.option("--memo", default="")
 @transfer_options
 @pass_ctx
@@ -66,10 +67,10 @@ def recovery_collect(ctx, code, amount, key, memo, effective_date, as_json):
         report_transfer(t, as_json)
 
 
-@recovery_group.command("list")
-@click.option("--as-of", callback=to_date, default=None, help="Date to judge overdue by.")
-@click.option("--overdue", is_flag=True, help="Only cases past their due date.")
-@click.option("--json", "as_json", is_flag=True)
+@recovery_group.command("list", help=_("每个追回案：应追、已追、未追、逾期。有逾期时退出码为 1。"))
+@click.option("--as-of", callback=to_date, default=None, help=_("判断逾期所依据的日期。"))
+@click.option("--overdue", is_flag=True, help=_("只列已过截止日期的案件。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def recovery_list(ctx, as_of, overdue, as_json):
     """Every recovery case: claimed, collected, outstanding, overdue. Exit 1 if any is overdue."""
@@ -91,20 +92,21 @@ def recovery_list(ctx, as_of, overdue, as_json):
         raise click.exceptions.Exit(1)
 
 
-@click.group("loan")
+@click.group("loan", help=_("扶贫小额信贷及其贴息。"))
 def loan_group():
     """Micro-credit loans (扶贫小额信贷) and their interest subsidy (贴息)."""
 
 
-@loan_group.command("add")
+@loan_group.command("add", help=_("登记发放给一户的贷款 CODE（银行的合同号）。"))
 @click.argument("code")
 @click.option("--household", required=True)
 @click.option("--bank", required=True)
-@click.option("--principal", callback=yuan_to_fen, required=True, help="Yuan lent (≤ 50,000).")
-@click.option("--rate", "rate_text", required=True, help="Annual rate in percent, e.g. 4.35.")
+@click.option("--principal", callback=yuan_to_fen, required=True, help=_(
+                                                                      "贷款金额（元，≤ 50,000）。"))
+@click.option("--rate", "rate_text", required=True, help=_("年利率（百分数），例如 4.35。"))
 @click.option("--start", callback=to_date, required=True)
-@click.option("--months", type=int, required=True, help="Term in months (≤ 36).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--months", type=int, required=True, help=_("期限（月，≤ 36）。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def loan_add(ctx, code, household, bank, principal, rate_text, start, months, as_json):
     """Record loan CODE (the bank's contract number) made to a household."""
@@ -121,14 +123,14 @@ def loan_add(ctx, code, household, bank, principal, rate_text, start, months, as
 
 
 def _basis_points(text: str) -> int:
-    whole, _, frac = text.strip().rstrip("%").partition(".")
+    whole, _dot, frac = text.strip().rstrip("%").partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 2:
-        raise click.BadParameter(f"{text!r} is not a rate like 4.35 (at most two decimals)",
+        raise click.BadParameter(_("{rate} 不是 4.35 这样的利率（至多两位小数）", rate=repr(text)),
                                  param_hint="--rate")
     return int(whole) * 100 + int((frac + "00")[:2])
 
 
-@loan_group.command("event")
+@loan_group.command("event", help=_("记录贷款 CODE 已还清、违约或被挪用（其贴息当日停止）。"))
 @click.argument("code")
 @click.argument("kind", type=click.Choice([k.value for k in LoanEventKind]))
 @click.option("--date", "day", callback=to_date, required=True)
@@ -141,7 +143,7 @@ def loan_event(ctx, code, kind, day, comment):
     click.echo(_("贷款 {code}：{day} {kind}", code=code, kind=kind, day=day))
 
 
-@loan_group.command("subsidy")
+@loan_group.command("subsidy", help=_("支付贷款 CODE 在 FROM–TO 期间（含首尾）的贴息。"))
 @click.argument("code")
 @click.option("--lot", "lot_id", type=int, required=True)
 @click.option("--from", "period_start", callback=to_date, required=True)
@@ -157,17 +159,18 @@ def loan_subsidy(ctx, code, lot_id, period_start, period_end, effective_date, as
         report_transfer(t, as_json)
 
 
-@loan_group.command("list")
+@loan_group.command("list", help=_("一户的贷款及其已付贴息。"))
 @click.option("--household", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def loan_list(ctx, household, as_json):
     """A household's loans and the subsidies paid on them."""
     with ctx.session() as s:
         loans = credit.loans_of(s, household, ctx.actor(s) if ctx.username else None)
     text = "\n".join(
-        f"{loan['code']:<20} {loan['bank']:<12} {format_yuan(loan['principal_fen']):>12} "
-        f"{loan['start_date']}–{loan['term_end']}  subsidised "
-        f"{format_yuan(sum(x['amount_fen'] for x in loan['subsidies']))}"
-        for loan in loans) or "no loans"
+        _("{code:<20} {bank:<12} {principal:>12} {start}–{end}  已贴息 {subsidised}",
+          code=loan["code"], bank=loan["bank"], principal=format_yuan(loan["principal_fen"]),
+          start=loan["start_date"], end=loan["term_end"],
+          subsidised=format_yuan(sum(x["amount_fen"] for x in loan["subsidies"])))
+        for loan in loans) or _("没有贷款")
     emit(loans, as_json, text)

@@ -10,6 +10,7 @@ from ledger.cli.params import (
     pass_ctx,
     progress_bar,
     progress_option,
+    report_transfer,
     to_date,
     yuan_to_fen,
 )
@@ -21,28 +22,33 @@ from ledger.rolls import lifecycle as rolls
 TODAY = dt.date.today().isoformat()
 
 
-@click.group("roll")
+@click.group("roll", help=_("农户补助公示清册：创建、公示、审核、发送、对账。"))
 def roll_group():
     """Household payment rolls (公示清册): create, publish, approve, send, reconcile."""
 
 
-@roll_group.command("create")
+@roll_group.command("create", help=_(
+        "用行文件创建清册。\n\n"
+        "单一项目按 --standard 计价，或多个项目按补助标准表计价。"))
 @click.argument("code")
 @click.option("--lot", "lot_ref", required=True,
-              help="The lot: its id, or the document number (文号) that opened it.")
+              help=_("批次：其编号，或开设它的文号。"))
 @click.option("--county", required=True)
-@click.option("--item", help="What is paid, e.g. 产业奖补 (without it: the lines' items).")
+@click.option("--item", help=_("支付什么，例如 产业奖补（不填：按各行的补助项目）。"))
 @click.option("--function-code", required=True)
 @click.option("--use", "use_code", required=True)
 @click.option("--standard", callback=yuan_to_fen,
-              help="Yuan per unit of --item (without it: the standards table).")
+              help=_("--item 每单位的金额（元）（不填：按补助标准表）。"))
 @click.option("--lines", "lines_file", type=click.Path(exists=True, dir_okay=False),
-              required=True, help="CSV or XLSX: 户编码/household_code[, 数量/quantity, "
-              "补助项目/item, 户类别/tier, 年度/year, 成员身份证号/member_id_number, "
-              "成员编号/member_id, 金额/amount] (docs/formats.md).")
+              required=True, help=_(
+                                 "CSV 或 XLSX：户编码/household_code[, 数量/quantity, "
+                                 "补助项目/item, 户类别/tier, 年度/year, "
+                                 "成员身份证号/member_id_number, 成员编号/member_id, "
+                                 "金额/amount]（docs/formats.md）。"))
 @click.option("--project", "project_code",
-              help="Pay from this household-programme project of the county (its share of the "
-                   "lot, put there by fund-project) instead of the county's own share.")
+              help=_(
+                  "从本县的这个到户项目支付（其在该批次中的份额，由 fund-project 安排），"
+                  "而不是从本县自己的份额支付。"))
 @click.option("--date", "as_of", callback=to_date, default=TODAY)
 @pass_ctx
 def roll_create(ctx, code, lot_ref, county, item, function_code, use_code, standard,
@@ -62,11 +68,12 @@ def roll_create(ctx, code, lot_ref, county, item, function_code, use_code, stand
     click.echo(_("清册 {code}：已建 {n} 行", code=roll.code, n=len(lines)))
 
 
-@roll_group.command("withdraw")
+@roll_group.command("withdraw", help=_("在清册发送前撤销一行：该行永不支付。"))
 @click.argument("code")
-@click.option("--line", "line_no", type=int, required=True, help="The line's number (序号).")
-@click.option("--reason", required=True, help="Why the line is withdrawn (撤销).")
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--line", "line_no", type=int, required=True, help=_("该行的序号。"))
+@click.option("--reason", required=True, help=_("撤销该行的原因。"))
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_withdraw(ctx, code, line_no, reason, day):
     """Withdraw a line before the roll is sent (撤销): it is never paid."""
@@ -86,7 +93,8 @@ def _step(name: str) -> str:
 
 def _simple(name, func, help_text, needs_household=False, with_comment=False):
     params = [click.argument("code"),
-              click.option("--date", "day", callback=to_date, default=TODAY)]
+              click.option("--date", "day", callback=to_date, default=TODAY,
+                           help=_("发生日期，YYYY-MM-DD（默认今天）。"))]
     if needs_household:
         params.append(click.option("--household", required=True))
     if with_comment:
@@ -99,20 +107,20 @@ def _simple(name, func, help_text, needs_household=False, with_comment=False):
             extra = [comment] if with_comment else []
             func(s, ctx.actor(s), code, *args, day, *extra)
         click.echo(_("清册 {code}：已记录{step}", code=code, step=_step(name)))
-    command.__doc__ = help_text
     for p in reversed(params):
         command = p(command)
-    roll_group.command(name)(command)
+    roll_group.command(name, help=help_text)(command)
 
 
-@roll_group.command("publish")
+@roll_group.command("publish", help=_("记录清册已在村公示栏张贴。"))
 @click.argument("code")
 @click.option("--date", "day", callback=to_date, default=TODAY,
-              help="The day it went up on the village board (default today).")
+              help=_("在村公示栏张贴的日期（默认今天）。"))
 @click.option("--reason", default=None,
-              help="Why a publication dated before today is recorded late (补记公示理由); "
-                   "optional. Such a publication is recorded and marked 补记公示, and an "
-                   "approval before its window counted from today raises alert E3.")
+              help=_(
+                  "日期早于今天的公示为何补记（补记公示理由）；可不填。"
+                  "这样的公示会被记录并标为补记公示；若在从今天起算的公示期内审核，会触发预警 "
+                  "E3。"))
 @pass_ctx
 def roll_publish(ctx, code, day, reason):
     """Record that the roll is posted on the village board."""
@@ -127,16 +135,17 @@ def roll_publish(ctx, code, day, reason):
                      posted=shown.posted,
                      recorded=shown.recorded, reason=shown.reason or _("未说明理由"),
                      typed=shown.typed_earliest, earliest=shown.earliest))
-_simple("object", rolls.object_to, "Record an objection to a household's line (holds it).",
+_simple("object", rolls.object_to, _("登记对某户一行的异议（暂停该行）。"),
         needs_household=True, with_comment=True)
 
 
-@roll_group.command("resolve")
+@roll_group.command("resolve", help=_("裁定异议：成立则撤销该行，不成立则放行该行。"))
 @click.argument("code")
 @click.option("--household", required=True)
 @click.option("--upheld/--dismissed", required=True)
 @click.option("--comment", required=True)
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_resolve(ctx, code, household, upheld, comment, day):
     """Decide an objection: upheld withdraws the line, dismissed releases it."""
@@ -145,9 +154,10 @@ def roll_resolve(ctx, code, household, upheld, comment, day):
     click.echo(_("异议成立") if upheld else _("异议不成立"))
 
 
-@roll_group.command("approve")
+@roll_group.command("approve", help=_("公示期满后审核清册（不能由创建人审核）。"))
 @click.argument("code")
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_approve(ctx, code, day):
     """Approve a roll after its publicity window (not by its creator)."""
@@ -162,12 +172,13 @@ def roll_approve(ctx, code, day):
                      approved=shown.approval_recorded, earliest=shown.earliest))
 
 
-@roll_group.command("send")
+@roll_group.command("send", help=_("记录每一未结行的付款并写出银行文件。"))
 @click.argument("code")
 @click.option("-o", "out", type=click.Path(dir_okay=False), required=True,
-              help="The bank file to write (contains full card numbers: keep it private).")
+              help=_("要写出的银行文件（含完整卡号：请妥善保管）。"))
 @click.option("--encoding", default="gb18030", show_default=True)
-@click.option("--date", "day", callback=to_date, default=TODAY)
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_send(ctx, code, out, encoding, day):
     """Record the payments of every open line and write the bank file."""
@@ -189,12 +200,13 @@ def roll_send(ctx, code, out, encoding, day):
                  count=count, out=out))
 
 
-@roll_group.command("repay")
+@roll_group.command("repay", help=_("为银行退票的行建立新清册；照常公示和审核。"))
 @click.argument("code")
-@click.option("--new", "new_code", required=True, help="Code of the new roll.")
+@click.option("--new", "new_code", required=True, help=_("新清册的编码。"))
 @click.option("--line", "line_numbers", type=int, multiple=True,
-              help="Only this returned line (repeatable); the others can be repaid later.")
-@click.option("--date", "day", callback=to_date, default=TODAY)
+              help=_("只处理这一退票行（可重复）；其余的以后再补发。"))
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
 @pass_ctx
 def roll_repay(ctx, code, new_code, line_numbers, day):
     """A new roll for the lines the bank returned (退票); publish and approve it as usual."""
@@ -205,9 +217,10 @@ def roll_repay(ctx, code, new_code, line_numbers, day):
                  new_code=new_code, count=count, code=code))
 
 
-@roll_group.command("differences")
+@roll_group.command("differences", help=_(
+        "银行与清册不符的行（银行差异），附涉及的金额和处理它的转账。"))
 @click.argument("code")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @pass_ctx
 def roll_differences(ctx, code, as_json):
     """The bank's lines that differ from the roll (银行差异), with the money at stake and the
@@ -243,30 +256,40 @@ def roll_differences(ctx, code, as_json):
                    f"{labels:<16} {format_yuan(f['difference_fen']):>14}  {transfer}")
 
 
-@roll_group.command("top-up")
+@roll_group.command("top-up", help=_(
+        "向农户补足银行在清册某行上少入账的款项（补足）。\n\n"
+        "与其他付款一样由同事审核。"))
 @click.argument("code")
 @click.option("--line", "line_no", type=int, required=True)
-@click.option("--voucher", required=True, help="The voucher number of the top-up (凭证号).")
+@click.option("--voucher", required=True, help=_("补足的凭证号。"))
 @click.option("--amount", callback=yuan_to_fen, default=None,
-              help="Yuan; by default all that was credited short and not yet topped up.")
-@click.option("--date", "day", callback=to_date, default=TODAY)
+              help=_("金额（元）；默认为少入账且尚未补足的全部。"))
+@click.option("--date", "day", callback=to_date, default=TODAY,
+              help=_("发生日期，YYYY-MM-DD（默认今天）。"))
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印该转账。"))
 @pass_ctx
-def roll_top_up(ctx, code, line_no, voucher, amount, day):
+def roll_top_up(ctx, code, line_no, voucher, amount, day, as_json):
     """Pay a household what the bank credited short on a roll line (补足); a colleague
     approves it like any payment."""
     from ledger.rolls.settlement import top_up
     with ctx.session() as s:
         transfer = top_up(s, ctx.actor(s), code, line_no, day, voucher=voucher,
                           amount_fen=amount)
-        click.echo(_("转账 #{id}：清册 {code} 第 {line_no} 行补足 {amount}，待审核",
-                     id=transfer.id, amount=yuan(transfer.amount_fen), code=code,
-                     line_no=line_no))
+        if as_json:
+            report_transfer(transfer, True)
+        else:
+            click.echo(_("转账 #{id}：清册 {code} 第 {line_no} 行补足 {amount}，待审核",
+                         id=transfer.id, amount=yuan(transfer.amount_fen), code=code,
+                         line_no=line_no))
 
 
-@click.command("import-bank-results")
+@click.command("import-bank-results", help=_(
+        "按银行发来的原样登记银行结果文件（差异予以记录和标记，不拒绝）。\n\n"
+        "已付的行记账，失败的行退回（退票）；与清册的差异（少入账、其他账户或户名、从未记账的行）"
+        "随该行保存，其资金由同事审核的转账调整。"))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--roll", "roll_code", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=_("以 JSON 打印结果。"))
 @progress_option
 @pass_ctx
 def import_bank_results_command(ctx, file, roll_code, as_json, progress):
@@ -277,7 +300,8 @@ def import_bank_results_command(ctx, file, roll_code, as_json, progress):
     from ledger.imports.bank import import_bank_results
     with ctx.session() as s, progress_bar(progress, "bank results"):
         counts = import_bank_results(s, ctx.actor(s), roll_code, file, PiiVault.from_env())
-    emit(counts, as_json, f"{counts['posted']} paid, {counts['returned']} returned to the "
-         f"lot, {counts['recorded']} recorded without a payment, {counts['unchanged']} "
-         f"already recorded; {counts['differences']} differ from the roll "
-         f"(fundtrail roll differences {roll_code})")
+    emit(counts, as_json, _(
+        "已付 {posted} 行，退回批次 {returned} 行，记录但未付款 {recorded} 行，此前已记录 "
+        "{unchanged} 行；与清册不符 {differences} 行（fundtrail roll differences {roll}）",
+        posted=counts["posted"], returned=counts["returned"], recorded=counts["recorded"],
+        unchanged=counts["unchanged"], differences=counts["differences"], roll=roll_code))

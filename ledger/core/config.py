@@ -3,6 +3,10 @@
 Lookup order (DESIGN.md, command line): `--config PATH`, else `./fundtrail.toml` if present,
 else defaults. `FUNDTRAIL_DATABASE_URL` overrides the database URL. Secrets are never given
 defaults that work in production: they come from the file or the environment.
+
+The database has no default: a command run where nothing names one is refused
+(`Settings.require_database_url`) instead of creating a stray `fundtrail.db` in whatever folder
+it was started from (issue 20).
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-DEFAULT_DATABASE_URL = "sqlite:///fundtrail.db"
+# No default database: "" means none was configured (see Settings.require_database_url).
+DEFAULT_DATABASE_URL = ""
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 
 
@@ -71,6 +76,15 @@ class Settings:
     # [alerts] by ledger.alerts.settings.alert_settings (thresholds with their basis).
     extra: dict = field(default_factory=dict)
 
+    def require_database_url(self) -> str:
+        """The configured database URL, or a refusal that says which setting is missing.
+
+        Nothing is created when none is configured: a default file in the current folder would
+        be a second, empty ledger that a mistyped command writes into and nobody audits."""
+        if self.database_url:
+            return self.database_url
+        raise ConfigError(missing_database_message(self.source))
+
 
 _KNOWN = {
     ("database", "url"): "database_url",
@@ -89,6 +103,18 @@ _KNOWN = {
     ("imports", "accept_wrong_check_character"): "accept_wrong_check_character",
     ("web", "public_url"): "public_url",
 }
+
+
+def missing_database_message(source: str = "defaults") -> str:
+    """The refusal when no database is configured, Chinese first (the CLI's convention)."""
+    if source != "defaults":
+        return (f"未配置数据库：配置文件 {source} 中没有 [database] url，也未设置 "
+                f"FUNDTRAIL_DATABASE_URL；未创建任何文件 / no database configured: {source} has "
+                "no [database] url and FUNDTRAIL_DATABASE_URL is not set; nothing was created")
+    return ("未配置数据库：请用 --config 指定配置文件（写明 [database] url），或在当前目录放 "
+            "fundtrail.toml，或设置 FUNDTRAIL_DATABASE_URL；未创建任何文件 / no database "
+            "configured: give --config FILE (with [database] url), put a fundtrail.toml in this "
+            "folder, or set FUNDTRAIL_DATABASE_URL; nothing was created")
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:

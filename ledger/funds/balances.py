@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from ledger.models import Account, Approval, Decision, FundLot, Posting, Region, Transfer, User
+from ledger.i18n.labels import label
+from ledger.models import (
+    Account,
+    AccountKind,
+    Approval,
+    Decision,
+    FundLot,
+    Posting,
+    Region,
+    Transfer,
+    User,
+)
 from ledger.store.access import Action, require
 
 
@@ -68,7 +79,7 @@ def account_balances(session: Session, actor: User | None = None,
         stmt = stmt.where(Account.lot_id == lot_id)
     if kinds:
         stmt = stmt.where(Account.kind.in_(list(kinds)))
-    return [AccountBalance(r[0], r[1], f"{r[2]} ({r[3].value} {r[4]})", r[5].value, r[6], r[7],
+    return [AccountBalance(r[0], r[1], f"{r[2]} ({label(r[3])} {r[4]})", r[5].value, r[6], r[7],
                            int(r[8]), int(r[9]))
             for r in session.execute(stmt)]
 
@@ -143,3 +154,37 @@ def cache_mismatches(session: Session) -> list[str]:
         if total != 0:
             problems.append(f"lot #{lot_id}: its postings sum to {total} fen, not zero")
     return problems
+
+
+@dataclass(frozen=True)
+class LotSummary:
+    """One line of `fundtrail lots`: a lot as a finance officer names it (文号, year), what it
+    was opened with, and what of it the bureaus and projects still hold (not yet paid out)."""
+    id: int
+    doc_number: str
+    source_level: str
+    year: int
+    title: str
+    region: str
+    amount_fen: int
+    unspent_fen: int
+
+
+def lot_summaries(session: Session, actor: User | None = None,
+                  year: int | None = None) -> list[LotSummary]:
+    """Every lot (in the actor's scope: opened in or passed down into their region), oldest
+    first, with its unspent money: the approved balances of its unit and project accounts in
+    scope, i.e. what was neither paid to a payee, integrated elsewhere nor is owed back."""
+    held: dict[int, int] = {}
+    for row in account_balances(session, actor, kinds=[AccountKind.UNIT, AccountKind.PROJECT]):
+        held[row.lot_id] = held.get(row.lot_id, 0) + row.balance
+    stmt = select(FundLot).order_by(FundLot.id)
+    if year is not None:
+        stmt = stmt.where(FundLot.year == year)
+    if actor is not None:
+        in_scope = select(Account.lot_id).where(
+            Account.region_code.in_(descendants(session, actor.region_code)))
+        stmt = stmt.where(FundLot.id.in_(in_scope))
+    return [LotSummary(lot.id, lot.doc_number, lot.source_level.value, lot.year, lot.title,
+                       lot.region_code, lot.amount_fen, held.get(lot.id, 0))
+            for lot in session.execute(stmt).scalars()]

@@ -191,7 +191,9 @@ class FundLot(Base):
 
     @property
     def label(self) -> str:
-        return f"{self.doc_number} ({self.source_level.value} {self.year})"
+        """As a person reads the lot: its 文号, level and year (the level in their language)."""
+        from ledger.i18n.labels import label
+        return f"{self.doc_number} ({label(self.source_level)} {self.year})"
 
 
 class Project(Base):

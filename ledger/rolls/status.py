@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from sqlalchemy import String, cast, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Approval, Decision, PaymentRoll, RollEventKind, RollLine, Transfer
 from ledger.rolls.payments import line_key
@@ -28,6 +28,7 @@ class LineStatus(str, enum.Enum):
     REISSUED = "reissued"    # 补发: returned, and put on a new roll (`roll` names it)
     HELD = "held"            # 暂停: an objection holds it
     WITHDRAWN = "withdrawn"  # 撤销: taken off the roll, never paid
+    REVERSED = "reversed"    # 已冲销: paid, then its payment reversed (an approved reversal)
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,14 @@ def line_statuses(session: Session, roll: PaymentRoll, events,
         elif state == "reissued":
             result[line_id] = Status(LineStatus.REISSUED, roll=other)
         elif state == "bank_paid":
-            result[line_id] = Status(LineStatus.PAID, payment[0] if payment else None)
+            result[line_id] = Status(LineStatus.REVERSED) if payment and payment[2] else \
+                Status(LineStatus.PAID, payment[0] if payment else None)
         elif payment is None:
             result[line_id] = Status(LineStatus.PENDING)
+        elif payment[2]:
+            result[line_id] = Status(LineStatus.REVERSED)
         else:
-            day, decision = payment
+            day, decision, _reversed = payment
             result[line_id] = Status(
                 {None: LineStatus.SENT, Decision.APPROVED: LineStatus.PAID,
                  Decision.REJECTED: LineStatus.RETURNED}[decision],
@@ -100,11 +104,30 @@ def _payments(session, roll) -> dict[int, tuple[dt.date, Decision | None]]:
     under their key (`payments.line_key`): the key is computed in SQL, so each line finds its
     payment through the unique index on the key, with no list of keys sent from Python."""
     key = literal(f"roll:{roll.code}:") + cast(RollLine.line_no, String)
-    stmt = (select(RollLine.id, Transfer.effective_date, Approval.decision)
+    stmt = (select(RollLine.id, Transfer.effective_date, Approval.decision, Transfer.id)
             .join(Transfer, Transfer.idempotency_key == key)
             .outerjoin(Approval, Approval.transfer_id == Transfer.id)
             .where(RollLine.roll_id == roll.id))
-    return {line_id: (day, decision) for line_id, day, decision in session.execute(stmt)}
+    rows = session.execute(stmt).all()
+    reversed_ids = _reversed(session, [transfer_id for *_, transfer_id in rows])
+    return {line_id: (day, decision, transfer_id in reversed_ids)
+            for line_id, day, decision, transfer_id in rows}
+
+
+def _reversed(session, transfer_ids: list[int]) -> set[int]:
+    """Which of these payments an approved reversal (冲销) took back: such a line was paid and
+    is no longer, and the board must not count it as paid (red-team, issue 20)."""
+    if not transfer_ids:
+        return set()
+    rev = aliased(Transfer)
+    found = set()
+    for start in range(0, len(transfer_ids), 900):   # within SQLite's bound parameters
+        chunk = transfer_ids[start:start + 900]
+        found |= set(session.execute(
+            select(rev.reverses_id).join(Approval, Approval.transfer_id == rev.id)
+            .where(rev.reverses_id.in_(chunk), Approval.decision == Decision.APPROVED)
+        ).scalars())
+    return found
 
 
 def _payments_of(session, roll, lines) -> dict[int, tuple[dt.date, Decision | None]]:
@@ -112,10 +135,14 @@ def _payments_of(session, roll, lines) -> dict[int, tuple[dt.date, Decision | No
     if not lines:
         return {}
     id_of = {line_key(roll, number): line_id for line_id, number in lines}
-    stmt = (select(Transfer.idempotency_key, Transfer.effective_date, Approval.decision)
+    stmt = (select(Transfer.idempotency_key, Transfer.effective_date, Approval.decision,
+                   Transfer.id)
             .outerjoin(Approval, Approval.transfer_id == Transfer.id)
             .where(Transfer.idempotency_key.in_(list(id_of))))
-    return {id_of[key]: (day, decision) for key, day, decision in session.execute(stmt)}
+    rows = session.execute(stmt).all()
+    reversed_ids = _reversed(session, [transfer_id for *_, transfer_id in rows])
+    return {id_of[key]: (day, decision, transfer_id in reversed_ids)
+            for key, day, decision, transfer_id in rows}
 
 
 def reissued_from(session: Session, roll: PaymentRoll) -> dict[str, list[tuple[str, int]]]:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger.core.config import ConfigError, missing_database_message
 from ledger.core.errors import LedgerError, StorageError
 from ledger.store.context import LedgerContext
 
@@ -30,6 +31,9 @@ DEFAULT_SQLITE_TIMEOUT = 30.0  # seconds a writer waits for another's lock (busy
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    if not url:
+        # An empty URL is "not configured" (ledger.core.config): refused, never a default file.
+        raise ConfigError(missing_database_message())
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):

@@ -381,7 +381,7 @@ def test_the_banks_reason_text_keeps_no_account_number_and_odd_line_numbers_are_
     sent_roll(ft, tmp_path, "R-K", "户编码,数量\nH-100,1\n")
     huge = write(tmp_path, "big.csv", HEADER + "99999999999,H-100,5.00,5.00,成功,,B1,,,\n")
     code, _, err = ft("--as", "k_approver", "import-bank-results", huge, "--roll", "R-K")
-    assert code == 2 and "big.csv, line 2" in err and "not a line number" in err
+    assert code == 2 and "big.csv, line 2" in err and "not a whole number" in err
     reason = write(tmp_path, "k.csv", HEADER +
                    "1,H-100,500.00,0,失败,账号6222021234567890123户名不符,,2024-04-02,,\n")
     import_results(ft, reason, "R-K")

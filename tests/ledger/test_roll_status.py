@@ -89,3 +89,18 @@ def test_each_line_says_what_happened_to_its_money(world):
     assert status[3] == (LineStatus.REISSUED, "R-ST-2")
     assert status[4] == (LineStatus.HELD, None) and status[5] == (LineStatus.WITHDRAWN, None)
     assert _statuses(world, "R-ST-2") == {1: (LineStatus.PENDING, None)}
+    # A paid line whose payment is reversed (冲销) and the reversal approved is no longer paid:
+    # the board says 已冲销, not 已发放 (red-team, issue 20); an unapproved reversal changes
+    # nothing yet.
+    from ledger.models import Transfer
+    with world.factory() as s:
+        paid = s.execute(select(Transfer.id).where(
+            Transfer.idempotency_key == "roll:R-ST:1")).scalar_one()
+    with transaction(world.factory) as s:
+        reversal = posting.reverse(s, regions.get_user(s, "k_clerk"), paid, reason="错发，追回",
+                                   effective_date=today, key="REV-ST-1")
+        reversal_id = reversal.id
+    assert _statuses(world, "R-ST")[1][0] is LineStatus.PAID
+    with transaction(world.factory) as s:
+        posting.approve(s, regions.get_user(s, "k_approver"), reversal_id)
+    assert _statuses(world, "R-ST")[1] == (LineStatus.REVERSED, None)

@@ -130,6 +130,7 @@ SPECS: dict[str, Spec] = {
     "public.keys_text": Spec(), "public.policy_text": Spec(), "public.checkpoint_text": Spec(),
     # the QR's page (checks in the browser) and a notice's rows as the server has them now
     "verify.page": Spec(), "verify.rows": Spec(args={"index": "3"}),
+    "verify.roll_check": Spec(args={"village_code": VILLAGE, "roll_code": "R-k"}),
     # a witness's endpoints (ledger.audit.witness): no session, so no CSRF token applies;
     # a note that is not a cosigned checkpoint of this log is a 400, whatever else comes
     "public.consistency_proof": Spec(query={"old": "1", "new": "2"}),

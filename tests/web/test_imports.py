@@ -227,3 +227,33 @@ def test_an_id_number_is_masked_on_the_preview(app, scene, browser):
     text = "户编码,姓名,与户主关系,身份证号\nKH-1,张小,子,430121201005050225\n"
     html = unescape(_upload(browser("k_clerk"), "members", text).get_data(as_text=True))
     assert "430121201005050225" not in html and "4301**********0225" in html
+
+
+def test_no_uploaded_file_with_personal_data_is_left_behind(app, scene, browser, world):
+    """An upload is removed once confirmed (imported or refused), and one nobody confirms goes
+    after uploads.KEEP_SECONDS (red-team: files with ID and card numbers stayed in /tmp)."""
+    import os
+    import time
+
+    from web import uploads
+    text = "户编码,村代码,户主姓名,户状态,识别日期,银行卡号\nKH-700,430121001001,户主,建档立卡," \
+           "2024-03-01,6222021234567800700\n"
+    b = browser("k_clerk")
+
+    def kept() -> set[str]:
+        return {p.name for p in uploads._DIR.iterdir()}
+
+    before = kept()
+    html = unescape(_upload(b, "households", text).get_data(as_text=True))
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    assert kept() - before == {token}
+    assert b.post("/staff/import/confirm", {"token": token},
+                  token_from="/staff/import").status_code == 302
+    assert token not in kept()
+    # a preview left alone: swept once it is older than KEEP_SECONDS
+    html = unescape(_upload(b, "households", text.replace("KH-700", "KH-701"))
+                    .get_data(as_text=True))
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    old = time.time() - uploads.KEEP_SECONDS - 5
+    os.utime(uploads._DIR / token, (old, old))
+    assert uploads.sweep() >= 1 and token not in kept()

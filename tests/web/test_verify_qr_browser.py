@@ -192,3 +192,25 @@ def test_a_phone_checks_the_printed_qr_without_asking_the_server(server, chromiu
     assert "Beijing time" in page.inner_text("#signer-list")
     shot(page, "verify-qr", "phone-english", db)
     page.context.close()
+
+
+def test_the_village_pages_check_link_opens_the_browser_check_of_the_printed_roll(
+        app, browser, world, scene):
+    """核验此清册 on the village page leads where the printed QR leads: the browser check,
+    with the proof of the roll's newest notice in the link's fragment (303 to /v#…)."""
+    _publish_roll_notice(world, scene)
+    page = browser().get(f"/village/{scene.own['village']}").get_data(as_text=True)
+    link = f"/v/village/{scene.own['village']}/roll/{scene.own['roll']}"
+    assert link in page
+    answer = browser().get(link)
+    assert answer.status_code == 303
+    target = answer.headers["Location"]
+    assert target.startswith("/v#")
+    proof = proofs.decode_link(target)
+    with world.factory() as s:
+        subject = notices.subject_text(roll=scene.own["roll"], village=scene.own["village"],
+                                       names="full")
+        notice = notices.latest_notice(s, NoticeKind.ROLL, subject)
+    assert proof.index == notice.log_index
+    # a roll this village has no notice of has nothing to check yet
+    assert browser().get(f"/v/village/{scene.own['village']}/roll/NO-SUCH").status_code == 404

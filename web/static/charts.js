@@ -6,6 +6,9 @@
   "use strict";
   var narrow = function () { return window.innerWidth < 600; };
   var FONT = '"WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", system-ui, sans-serif';
+  // Tooltips are HTML: names a clerk or an imported file chose (regions, lots, payees,
+  // projects) are escaped with ECharts' own encoder before they go in (red-team, issue 20).
+  var esc = function (text) { return echarts.format.encodeHTML(String(text)); };
 
   function progress(d, el) {
     // one row per county or lot: spent as a share of allocated, with 时序进度 as a line
@@ -16,8 +19,9 @@
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true,
         formatter: function (p) {
           var i = p[0].dataIndex;
-          return d.labels[i] + "<br>" + d.words.progress + " " + d.percent[i] + "%<br>" +
-            d.words.spent + " " + d.spent[i] + "<br>" + d.words.allocated + " " + d.allocated[i];
+          return esc(d.labels[i]) + "<br>" + esc(d.words.progress) + " " + esc(d.percent[i]) +
+            "%<br>" + esc(d.words.spent) + " " + esc(d.spent[i]) + "<br>" +
+            esc(d.words.allocated) + " " + esc(d.allocated[i]);
         } },
       xAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
       yAxis: { type: "category", inverse: true, data: d.labels,
@@ -40,8 +44,8 @@
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true,
         formatter: function (p) {
           var i = p[0].dataIndex;
-          return d.labels[i] + "<br>" + d.words.one + " " + d.one_text[i] + "<br>" +
-            d.words.two + " " + d.two_text[i];
+          return esc(d.labels[i]) + "<br>" + esc(d.words.one) + " " + esc(d.one_text[i]) +
+            "<br>" + esc(d.words.two) + " " + esc(d.two_text[i]);
         } },
       xAxis: { type: "value", axisLabel: { formatter: function (v) {
         return v.toLocaleString("zh-CN"); } } },
@@ -67,9 +71,9 @@
     return {
       textStyle: { fontFamily: FONT },
       tooltip: { trigger: "item", confine: true, formatter: function (p) {
-        if (p.dataType === "edge") { return p.data.text; }
-        return p.data.title + "（" + p.data.kind + "）<br>" + p.data.text +
-          (p.data.drill ? "<br>" + d.words.drill : "");
+        if (p.dataType === "edge") { return esc(p.data.text); }
+        return esc(p.data.title) + "（" + esc(p.data.kind) + "）<br>" + esc(p.data.text) +
+          (p.data.drill ? "<br>" + esc(d.words.drill) : "");
       } },
       series: [{
         type: "sankey", left: 8, right: narrow() ? 96 : 180, top: 8, bottom: 8,

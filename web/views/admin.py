@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ledger.funds.balances import descendants
+from ledger.i18n.labels import label
 from ledger.models import Role, User
 from ledger.org import admin_requests as requests
 from ledger.org import regions
@@ -48,7 +49,7 @@ def _in_scope(s, me, username) -> User:
 def users():
     s, me = db.session(), actor()
     form = UserForm()
-    form.role.choices = [(r.value, r.value) for r in Role]
+    form.role.choices = [(r.value, label(r)) for r in Role]
     form.region.choices = [(r.code, f"{r.code} {r.name}") for r in reading.regions_below(s, me)]
     if form.validate_on_submit():
         setup = not four_eyes_apply(s)

@@ -71,7 +71,8 @@ def login():
             # Not a refusal to roll back: the failed attempt (and the lockout it may start)
             # is what must be kept, so this is committed, unlike any other refusal.
             db.commit()
-            error = gettext("用户名或密码错误") if exc.reason == "bad_credentials" else str(exc)
+            error = gettext("用户名或密码错误") if exc.reason == "bad_credentials" \
+                else unit.refusal_text(exc)
         else:
             if current_user.is_authenticated:  # signing in again: the old session ends
                 auth.end_session(session, current_user.token, "replaced")

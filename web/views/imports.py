@@ -71,10 +71,14 @@ def upload():
     if spec.needs_source:
         meta.update(source=form.source.data.strip(), snapshot=form.snapshot.data.isoformat())
     token, path = uploads.keep(form.file.data, meta)
-    meta.update(label=_label(spec), filename=path.name)
-    tried = unit.preview(lambda: _import(meta, path))
-    problems = [] if tried else uploads.problems_of(tried.refusal, meta["filename"])
-    view = _preview(spec, path, problems)
+    try:
+        meta.update(label=_label(spec), filename=path.name)
+        tried = unit.preview(lambda: _import(meta, path))
+        problems = [] if tried else uploads.problems_of(tried.refusal, meta["filename"])
+        view = _preview(spec, path, problems)
+    except BaseException:   # no file with personal data left behind by a failed view
+        uploads.drop(token)
+        raise
     if problems:
         uploads.drop(token)
     return render_template("staff/import_lines.html", meta=meta, spec=spec, view=view,
@@ -245,9 +249,11 @@ def confirm():
     spec = KINDS.get(meta.get("kind"))
     if spec is None:  # a token kept by another page (a bank result file)
         abort(400)
-    done = unit.run(lambda: _import(meta, path))
-    if done:
+    try:
+        done = unit.run(lambda: _import(meta, path))
+    finally:   # imported or refused, the file is not kept: a refused one is uploaded again
         uploads.drop(form.token.data)
+    if done:
         noted = _report(done.value)
         flash(f"{gettext('已导入')}: {_label(spec)} {_summary(spec, done.value)}"
               + (f"; {gettext('导入报告')} {len(noted)}" if noted else ""), "ok")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from flask import Blueprint, Response, abort, g, render_template
+from flask import Blueprint, Response, abort, g, redirect, render_template
 from sqlalchemy import select
 
 from ledger.core.errors import LedgerError
@@ -63,6 +63,31 @@ def rows(index: int):
     response = Response(body.encode("utf-8"), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"   # "now": never an older copy
     return response
+
+
+@bp.route("/v/village/<village_code>/roll/<roll_code>")
+def roll_check(village_code: str, roll_code: str):
+    """The village page's 核验此清册: the link this village's printed roll carries in its QR
+    (the newest notice of the roll for the village, proved against the newest checkpoint),
+    so that the check runs in the visitor's browser as a scanned QR's does. The server only
+    assembles the proof; it is not asked whether it holds."""
+    from ledger.audit.tlog import proofs
+    from ledger.disclosure.notices import latest_notice, subject_text
+    from ledger.reading import scoped as reading
+    from web.proofcheck import entry_proof_at
+    from web.settings import current_settings
+    s = db.session()
+    reading.village(s, village_code)   # NotFound (404) for a code that is no village
+    names = current_settings().ledger.name_display
+    try:
+        subject = subject_text(roll=roll_code, village=village_code, names=names)
+    except LedgerError:   # a code holding ';' or '=' names no roll
+        abort(404)
+    notice = latest_notice(s, NoticeKind.ROLL, subject)
+    proof = entry_proof_at(s, notice.log_index) if notice is not None else None
+    if proof is None:   # no notice, or no signed checkpoint holds it yet
+        abort(404)
+    return redirect(proofs.proof_link("", proofs.encode_compact(proof)), code=303)
 
 
 def _date(value) -> dt.date:

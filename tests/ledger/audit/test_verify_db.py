@@ -169,6 +169,13 @@ def test_checkpoint_signatures_and_quorum(world, books, tmp_path):
         cps.cosign_latest(s, village, log_key.verifier(), tmp_path / "village.json", fresh=True)
         cps.cosign_latest(s, township, log_key.verifier(), tmp_path / "township.json", fresh=True)
     assert run(world, policy=policy).quorum[report.size] is True
+    # Cosigning the same checkpoint again (nothing new sealed) keeps the first cosignature:
+    # no second row, no error (the README tour cosigns after every seal).
+    with transaction(world.factory) as s:
+        first = cps.with_cosignatures(s, cps.latest(s))
+        again = cps.cosign_latest(s, village, log_key.verifier(), tmp_path / "village.json")
+        assert again.name == village.name
+        assert cps.with_cosignatures(s, cps.latest(s)) == first
 
 
 def test_a_forged_checkpoint_signature_is_found(world, books, engine):
