@@ -55,6 +55,9 @@ MUTABLE_TABLES = {
                         "§7.2 step 18); not part of the books",
     "passkey_challenges": "single-use challenges of the passkey ceremonies, deleted when "
                           "used; not part of the books",
+    "alert_observed_shown": "an alert's observed and threshold as people read them, refreshed "
+                            "by each scan; a display cache — the finding and its hash are in "
+                            "the append-only alert_events",
 }
 
 

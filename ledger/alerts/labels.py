@@ -171,3 +171,31 @@ def value_label(key: str, value: str) -> str:
     """An evidence value in the reader's language where it is one of the fixed values above."""
     text = VALUES.get(key, {}).get(value)
     return gettext(text) if text else value
+
+
+def render_shown(shown: dict | None, fallback: str) -> str:
+    """A finding's observed or threshold as people read it, in the current language: its
+    catalogue template (Chinese msgid) filled with its parameters — money as 元, enum values
+    by their labels, lists joined — or `fallback` (the English the rule computed, which the
+    content hash covers) when the alert was scanned before findings carried one (issue 20)."""
+    if not shown or not shown.get("template"):
+        return fallback
+    from ledger.i18n import current_locale, yuan
+    from ledger.i18n.labels import label
+    comma = "、" if current_locale().startswith("zh") else ", "
+
+    def one(value):
+        if isinstance(value, list):
+            return comma.join(one(v) for v in value)
+        if isinstance(value, dict) and "template" in value:   # a part with its own template
+            return render_shown(value, "")
+        if isinstance(value, dict) and "fen" in value:
+            return yuan(value["fen"])
+        if isinstance(value, dict) and "label" in value:
+            return label(value["value"], value["label"])
+        return "" if value is None else str(value)
+    params = {key: one(value) for key, value in (shown.get("params") or {}).items()}
+    try:
+        return gettext(shown["template"], **params)
+    except (KeyError, IndexError, ValueError):   # a template its params do not fill
+        return fallback

@@ -30,6 +30,9 @@ from ledger.models import (
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.registers.payees import ApprovedPayee, PayeeAccount, PayeeRegister, UnitReceipt
 from ledger.screening.finding import Finding
+from ledger.screening.finding import code as zh_enum
+from ledger.screening.finding import money as zh_yuan
+from ledger.screening.finding import shown as zh
 from ledger.store.access import ancestors
 
 
@@ -123,7 +126,18 @@ def div02_payee_not_approved(ctx: ScanContext) -> list[Finding]:
              "approved_payees": [{"name": e.payee_name, "approved_on": e.approved_on.isoformat(),
                                   "until": e.until.isoformat() if e.until else None,
                                   "basis": e.basis, "register": _register_meta(r, e.line_no)}
-                                 for e, r in entries[project]][:20]}))
+                                 for e, r in entries[project]][:20]},
+            observed_shown=zh(N_("项目 {project} 向 {name} 付款 {n} 次，共 {total}：{why}"),
+                               project=project, name=name, n=len(items),
+                               total=zh_yuan(sum(i.amount for i in items)), why=(
+                                   zh(N_("只在 {periods} 期间核准"), periods=[
+                                       f"{e.approved_on}–{e.until or ''}" for e, _ in own])
+                                   if own else
+                                   zh(N_("不在 {n} 个核准收款人之中"),
+                                      n=len({e.payee_name for e, _ in entries[project]}))
+                                   if entries[project] else
+                                   zh(N_("该项目没有核准收款人登记")))),
+            threshold_shown=zh(N_("项目付给承建单位的每笔款都对应一个核准收款人（付款日或之前的授予或合同）"))))
     return findings
 
 
@@ -224,7 +238,15 @@ def div03_personal_account(ctx: ScanContext) -> list[Finding]:
                          "holder": acc.holder_name, "type": "personal"},
              "register": _register_meta(reg, acc.line_no),
              "match": {"fields": ["holder_id_number"], "method": "keyed digest: not a member "
-                       "of a registered household"}}))
+                       "of a registered household"}},
+            observed_shown=zh(
+                N_("{name}（{kind}）的 {total} 付入 {holder} 的个人账户 ****{last4}：政府单位的钱进了私人账户")  # noqa: E501
+                if items[0].payee_kind is PayeeKind.UNIT else
+                N_("{name}（{kind}）的 {total} 付入 {holder} 的个人账户 ****{last4}：此人不是登记的受益人，也不是收款人本人"),  # noqa: E501
+                name=items[0].payee_name, kind=zh_enum("PayeeKind", items[0].payee_kind),
+                total=zh_yuan(sum(i.amount for i in items)), last4=acc.account_last4,
+                holder=acc.holder_name),
+            threshold_shown=zh(N_("资金不进入收款人本人或登记受益人以外的个人账户"))))
     return findings
 
 
@@ -336,7 +358,14 @@ def div04_industry_misfit(ctx: ScanContext) -> list[Finding]:
                       "snapshot_date": found.snapshot_date.isoformat(), "line": found.line_no},
              "match": {"fields": ["credit_code" if row.credit_code and industries.get(
                  "code:" + row.credit_code.upper()) is found else "name"],
-                       "method": "exact"}}))
+                       "method": "exact"}},
+            observed_shown=zh(N_("{name}（行业 {industry}）从 {source} 收到 {total}，用于 {use}"),
+                               name=row.payee_name, industry=found.industry_code,
+                               total=zh_yuan(sum(r.amount for r in payments_)),
+                               use=zh_enum("Use", use), source=source),
+            threshold_shown=zh(N_("{use} 的供应商属于 {sections}（GB/T 4754）"),
+                               use=zh_enum("Use", use),
+                               sections=" ".join(table[use]))))
     return findings
 
 
@@ -400,7 +429,7 @@ def div05_money_back(ctx: ScanContext) -> list[Finding]:
                             Account.kind == AccountKind.RECEIVABLE))
         .where(Transfer.kind == TransferKind.RECOVERY_COLLECT, Posting.amount_fen < 0)).all()}
     window = dt.timedelta(days=cfg.div05_window_days)
-    by_payment, seen = defaultdict(list), set()
+    by_payment, seen, related_shown = defaultdict(list), set(), {}
     for row in rows:
         receipt = row.UnitReceipt
         if receipt.id in seen or receipt.received_on > row.date + window:
@@ -408,9 +437,10 @@ def div05_money_back(ctx: ScanContext) -> list[Finding]:
         if any(w in (receipt.memo or "") for w in cfg.div05_return_words) or \
                 (row.payee, receipt.amount_fen, receipt.received_on) in collected:
             continue
-        related = _related(s, receipt, row.county, officials)
-        if related is None:
+        found = _related(s, receipt, row.county, officials)
+        if found is None:
             continue
+        related, related_shown[receipt.id] = found
         seen.add(receipt.id)  # a receipt answers the latest payment before it, once
         by_payment[row.id].append((row, receipt, related, row.PayeeRegister))
     findings = []
@@ -430,16 +460,28 @@ def div05_money_back(ctx: ScanContext) -> list[Finding]:
                            "payer": r.payer_name, "receiver": r.receiver_name, "to": rel,
                            "memo": r.memo, "voucher": r.voucher,
                            "register": _register_meta(reg, r.line_no)}
-                          for _, r, rel, reg in items]}))
+                          for _, r, rel, reg in items]},
+            observed_shown=zh(N_("{name} 于 {day} 收到 {paid}；{days} 天内有 {back} 回流至 {to}"),
+                               name=pay.payee_name, paid=zh_yuan(pay.amount), day=str(pay.date),
+                               back=zh_yuan(back), days=(first - pay.date).days,
+                               to=[shown for _, shown in sorted(
+                                   {rel: related_shown[r.id] for _, r, rel, _ in items}.items())]),
+            threshold_shown=zh(N_("{days} 天内没有钱从收款人回流到付款单位或关联账户（追回除外）"),
+                               days=cfg.div05_window_days)))
     return findings
 
 
-def _related(s, receipt, county, officials) -> str | None:
-    """Who the receiver is to the paying county, or None when unrelated."""
+def _related(s, receipt, county, officials) -> tuple[str, dict] | None:
+    """Who the receiver is to the paying county — in the finding's English, and as people read
+    it (issue 20) — or None when unrelated."""
     if receipt.receiver_region and county in ancestors(s, receipt.receiver_region):
-        return f"unit {receipt.receiver_region} ({receipt.receiver_name})"
+        return (f"unit {receipt.receiver_region} ({receipt.receiver_name})",
+                zh(N_("单位 {unit}（{name}）"), unit=receipt.receiver_region,
+                   name=receipt.receiver_name))
     person = officials.get(receipt.receiver_digest) if receipt.receiver_digest else None
     if person is not None and person[2] and (
             person[2] in ancestors(s, county) or county in ancestors(s, person[2])):
-        return f"{person[0]}, {person[1]} (jurisdiction {person[2]})"
+        return (f"{person[0]}, {person[1]} (jurisdiction {person[2]})",
+                zh(N_("{name}，{post}（管辖 {region}）"), name=person[0], post=person[1],
+                   region=person[2]))
     return None

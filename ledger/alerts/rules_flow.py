@@ -38,6 +38,9 @@ from ledger.registers.payees import ApprovedPayee
 from ledger.rolls.lifecycle import publicity, recorded_on
 from ledger.screening.at_posting import refuse_blacklisted
 from ledger.screening.finding import Finding
+from ledger.screening.finding import code as zh_enum
+from ledger.screening.finding import money as zh_yuan
+from ledger.screening.finding import shown as zh
 
 
 def _standing_postings():
@@ -120,7 +123,17 @@ def flw01_late_pass_down(ctx: ScanContext) -> list[Finding]:
              else "the posting date (no receipt recorded)", "received_transfer_id": first_tid,
              "deadline": deadline.isoformat(),
              "passed_down": [{"transfer_id": tid, "date": d.isoformat(), "amount_fen": -a,
-                              "dated_by": src} for d, a, src, tid in sorted(moves) if a < 0]}))
+                              "dated_by": src} for d, a, src, tid in sorted(moves) if a < 0]},
+            observed_shown=zh(
+                N_("{first} 收到 {inflow}，{days} 天内下达 {passed}（{share}%）")
+                if not later else
+                N_("{first} 收到 {inflow}，{days} 天内下达 {passed}（{share}%）；{next} 才再下达（{next_days} 天）"),  # noqa: E501
+                first=str(first), inflow=zh_yuan(inflow), days=days, passed=zh_yuan(passed),
+                share=passed * 100 // max(inflow, 1),
+                **({"next": str(later[0]), "next_days": (later[0] - first).days} if later else {})),
+            threshold_shown=zh(N_("收到后 {days} 天内下达不少于 {share}%（{level}级）"), days=days,
+                               share=cfg.flw01_min_share_percent,
+                               level=zh_enum("RegionLevel", level))))
     return findings
 
 
@@ -178,7 +191,15 @@ def flw02_idle_balance(ctx: ScanContext) -> list[Finding]:
         findings.append(Finding(
             "FLW-02", "account", f"{lot}:{kind.value}:{holder}", region, observed,
             f"≥ {cfg.flw02_high_days} days high, ≥ {cfg.flw02_critical_days} days critical",
-            int(balance), evidence, severity="critical" if critical else "high"))
+            int(balance), evidence, severity="critical" if critical else "high",
+            observed_shown=zh(
+                N_("余额 {balance}，{idle} 天没有支出（自 {since}）") if not stranded else
+                N_("余额 {balance}，{idle} 天没有支出（自 {since}）；其间被拒绝的支出：{refused}"),
+                balance=zh_yuan(int(balance)), idle=idle, since=str(since),
+                **({"refused": [f"{a['date']} {a['code']}" for a in stranded]}
+                   if stranded else {})),
+            threshold_shown=zh(N_("闲置 ≥ {high} 天为高，≥ {critical} 天为严重"),
+                               high=cfg.flw02_high_days, critical=cfg.flw02_critical_days)))
     return findings
 
 
@@ -258,7 +279,15 @@ def div01_prohibited_use(ctx: ScanContext) -> list[Finding]:
             "DIV-01", "transfer", str(row.id), row.county, "; ".join(reasons),
             "no negative-list words, codes outside 21305xx administrative codes, within the "
             "lot's function codes", row.amount,
-            {"transfers": [transfer_evidence(row)], "payee_name": row.payee_name}))
+            {"transfers": [transfer_evidence(row)], "payee_name": row.payee_name},
+            observed_shown=zh(N_("不符合规定用途：{reasons}"), reasons=(
+                ([zh(N_("负面清单词语 {words}"), words="、".join(sorted(set(hits))))]
+                 if hits else [])
+                + ([zh(N_("行政类功能科目 {code}"), code=row.function_code)]
+                   if row.function_code in cfg.prohibited_function_codes else [])
+                + ([zh(N_("功能科目 {code} 不在本批次范围内"), code=row.function_code)]
+                   if row.function_code not in lots[row.lot_id].function_codes else []))),
+            threshold_shown=zh(N_("不含负面清单词语，不用 21305xx 行政类功能科目，在本批次的功能科目之内"))))  # noqa: E501
     return findings
 
 
@@ -297,7 +326,11 @@ def e1_before_approval(ctx: ScanContext) -> list[Finding]:
                 f"{when.isoformat() if when else 'never'}",
                 "no payment before the approval (批复) date", sum(r.amount for r in early),
                 {"transfers": [transfer_evidence(r) for r in early],
-                 "approved_on": when.isoformat() if when else None}))
+                 "approved_on": when.isoformat() if when else None},
+                observed_shown=zh(N_("首笔付款 {first}；批复日期 {approved}"),
+                               first=str(early[0].date),
+                               approved=when.isoformat() if when else zh(N_("未批复"))),
+                threshold_shown=zh(N_("批复日期之前不得付款"))))
     return findings
 
 
@@ -354,7 +387,11 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                 f"notice displayed ≥ {days} days before payment", sum(r.amount for r in early),
                 {"transfers": [transfer_evidence(r) for r in early], "notices": shown,
                  "window_ends": ends.isoformat() if ends else None,
-                 "basis": "project notices as recorded (display dates)"}))
+                 "basis": "project notices as recorded (display dates)"},
+                observed_shown=zh(N_("{paid} 付款；公告最多只张贴了 {days} 天"),
+                               paid=str(early[0].date), days=longest)
+                if ends is None else _paid_after_notice(early[0].date, first),
+                threshold_shown=zh(N_("付款前公告张贴满 {days} 天"), days=days)))
         elif county in keeping and when is not None and when >= keeping[county]:
             # approved since the county's notice book begins: its 公示 would be in it
             findings.append(Finding(
@@ -366,7 +403,10 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                  "approved_on": when.isoformat() if when else None,
                  "notice_book_from": keeping[county].isoformat(),
                  "basis": "never noticed: the county's notice records, kept since "
-                          f"{keeping[county]}, hold none for it"}))
+                          f"{keeping[county]}, hold none for it"},
+                observed_shown=zh(N_("{paid} 付款；没有该项目公示的记录，而本县有公告记录"),
+                               paid=str(rows[0].date)),
+                threshold_shown=zh(N_("付款前公告张贴满 {days} 天"), days=days)))
         elif when is not None:  # not approved at all is E1's case
             ends = when + dt.timedelta(days=days)
             early = [r for r in rows if r.date < ends]
@@ -379,7 +419,9 @@ def e2_before_notice_period(ctx: ScanContext) -> list[Finding]:
                     {"transfers": [transfer_evidence(r) for r in early],
                      "notice_from": when.isoformat(), "notice_until": ends.isoformat(),
                      "basis": "approximation: notice start taken as the approval date (no "
-                              "notice of the county recorded for the project's time)"}))
+                              "notice of the county recorded for the project's time)"},
+                    observed_shown=_paid_after_notice(early[0].date, when),
+                    threshold_shown=zh(N_("付款前公告张贴满 {days} 天"), days=days)))
     return findings
 
 
@@ -435,7 +477,13 @@ def e3_roll_approved_before_recorded_window(ctx: ScanContext) -> list[Finding]:
              "first_approvable_by_typed_date": shown.typed_earliest.isoformat(),
              "reason": shown.reason,
              "sent": sent.effective_date.isoformat() if sent else None,
-             "sent_recorded": recorded_on(ctx.session, sent).isoformat() if sent else None}))
+             "sent_recorded": recorded_on(ctx.session, sent).isoformat() if sent else None},
+            observed_shown=zh(N_("公示日期 {posted}，{recorded} 录入；审核日期 {approved}，{approval_recorded} 录入"),  # noqa: E501
+                               posted=str(shown.posted), recorded=str(shown.recorded),
+                               approved=str(shown.approved),
+                               approval_recorded=str(shown.approval_recorded)),
+            threshold_shown=zh(N_("审核录入不早于 {earliest}（公示录入后 {days} 个工作日）"),
+                               earliest=str(shown.earliest), days=days)))
     return findings
 
 
@@ -456,6 +504,16 @@ def _publicity_notices(session, project_codes) -> tuple[dict, dict]:
             if n.project_code in project_codes:
                 notices[n.project_code].append(n)
     return notices, keeping
+
+
+def _paid_after_notice(day, start) -> dict:
+    """E2's "paid on …, N days after/before the notice went up on …" as people read it."""
+    gap = (day - start).days
+    if gap >= 0:
+        return zh(N_("{paid} 付款，公告 {first} 张贴后 {gap} 天"), paid=str(day),
+                  first=str(start), gap=gap)
+    return zh(N_("{paid} 付款，比公告 {first} 张贴早 {gap} 天"), paid=str(day),
+              first=str(start), gap=-gap)
 
 
 def _days_after(day, start) -> str:
@@ -702,7 +760,16 @@ def dup01_duplicate_payment(ctx: ScanContext) -> list[Finding]:
             {"transfers": [transfer_evidence(a), transfer_evidence(b)],
              "duplicate_transfer_id": b.id,
              "paired_by": "invoice" if by_invoice else "item within the window",
-             "documents": [_documents(a), _documents(b)]}))
+             "documents": [_documents(a), _documents(b)]},
+            observed_shown=zh(
+                N_("转账 #{b} （{b_key}）在 #{a} （{a_key}）之后 {gap} 天重复，发票号 {invoice}")
+                if by_invoice else
+                N_("转账 #{b} （{b_key}）在 #{a} （{a_key}）之后 {gap} 天重复，同一事项"),
+                b=b.id, b_key=b.key, a=a.id, a_key=a.key, gap=gap,
+                **({"invoice": invoice} if by_invoice else {})),
+            threshold_shown=zh(N_("同一收款人、金额和发票号，不论相隔多久")) if by_invoice else
+            zh(N_("同一收款人、金额和事项 {window} 天内（不含定期费用和合同内的分期付款）"),
+               window=window)))
     return findings
 
 
@@ -735,7 +802,13 @@ def dup02_duplicate_other_voucher(ctx: ScanContext) -> list[Finding]:
             a.amount, {"transfers": [transfer_evidence(a), transfer_evidence(b)],
                        "duplicate_transfer_id": b.id,
                        "items": [a.memo or "", b.memo or ""],
-                       "documents": [_documents(a), _documents(b)]}))
+                       "documents": [_documents(a), _documents(b)]},
+            observed_shown=zh(
+                N_("转账 #{b} （{b_key}，{b_memo}）与 #{a} （{a_key}，{a_memo}）付给同一收款人同样金额，相隔 {gap} 天"),  # noqa: E501
+                b=b.id, b_key=b.key, b_memo=b.memo or "", a=a.id, a_key=a.key,
+                a_memo=a.memo or "", gap=gap),
+            threshold_shown=zh(N_("另换凭证、同一收款人同样金额 {window} 天内（不含定期费用和合同内的分期付款）"),  # noqa: E501
+                               window=window)))
     return findings
 
 
@@ -775,7 +848,15 @@ def spl01_split_payments(ctx: ScanContext) -> list[Finding]:
                 f"{yuan(sum(r.amount for r in best))}",
                 f"< {cfg.split_min_count} items in [{yuan(low)}, {yuan(limit)}) within "
                 f"{cfg.split_window_days} days summing to ≥ {yuan(limit)}",
-                sum(r.amount for r in best), {"transfers": [transfer_evidence(r) for r in best]}))
+                sum(r.amount for r in best), {"transfers": [transfer_evidence(r) for r in best]},
+                observed_shown=zh(
+                    N_("{days} 天内 {n} 笔 {low}–{limit} 的付款，合计 {total}"), n=len(best),
+                    low=zh_yuan(low), limit=zh_yuan(limit),
+                    days=(best[-1].date - best[0].date).days,
+                    total=zh_yuan(sum(r.amount for r in best))),
+                threshold_shown=zh(N_("{window} 天内少于 {n} 笔 [{low}, {limit}) 的付款合计达到 {limit}"),  # noqa: E501
+                                   n=cfg.split_min_count, low=zh_yuan(low), limit=zh_yuan(limit),
+                                   window=cfg.split_window_days)))
     return findings
 
 
@@ -829,7 +910,13 @@ def sta05_backdated(ctx: ScanContext) -> list[Finding]:
                 {"transfer_id": row.id, "key": row.idempotency_key, "kind": row.kind.value,
                  "voucher_date": row.voucher_date.isoformat() if by_voucher else None,
                  "posting_date": _as_date(row.effective_date).isoformat(),
-                 "dated_by": "voucher date" if by_voucher else "posting date"}))
+                 "dated_by": "voucher date" if by_voucher else "posting date"},
+                observed_shown=zh(
+                    N_("凭证日期 {day}，比录入时该单位账上已有的最晚日期 {latest} 早 {gap} 天")
+                    if by_voucher else
+                    N_("记账日期 {day}，比录入时该单位账上已有的最晚日期 {latest} 早 {gap} 天"),
+                    day=str(entry_day), latest=str(prev_max), gap=gap),
+                threshold_shown=zh(N_("比已录入的分录早不超过 {limit} 天"), limit=limit)))
     return findings
 
 
@@ -872,7 +959,10 @@ def blk01_blacklisted_payee(ctx: ScanContext) -> list[Finding]:
             f"{r.name} paid {len(items)} time(s) while blacklisted ({r.reason})",
             "no payment during a blacklist period", sum(i.amount for i in items),
             {"transfers": [transfer_evidence(i) for i in items], "list": _listing(r),
-             "match": {"fields": ["name"], "method": "exact name"}}))
+             "match": {"fields": ["name"], "method": "exact name"}},
+            observed_shown=zh(N_("{name} 在黑名单期内收款 {n} 次（{reason}）"),
+                               name=r.name, n=len(items), reason=r.reason),
+            threshold_shown=zh(N_("黑名单期内不得付款"))))
     return findings + _blacklisted_awards(ctx) + _blacklisted_approvals(ctx)
 
 
@@ -949,7 +1039,11 @@ def _blacklisted_awards(ctx) -> list[Finding]:
                           "snapshot_date": row.register_snapshot.isoformat(),
                           "line": award.line_no},
              "transfers": [transfer_evidence(i) for i in items], "list": _listing(row),
-             "match": {"fields": ["name"], "method": "exact name"}}))
+             "match": {"fields": ["name"], "method": "exact name"}},
+            observed_shown=zh(N_("{name} 在黑名单期内于 {day} 获得项目 {project}（{reason}）"),
+                               name=name, day=str(award.approved_on), project=project,
+                               reason=row.reason),
+            threshold_shown=zh(N_("黑名单期内不得授予合同"))))
     return findings
 
 
@@ -982,5 +1076,9 @@ def _blacklisted_approvals(ctx) -> list[Finding]:
             {"project": code, "implementing_unit": row.implementing_unit,
              "approved_on": str(row.approved_on),
              "transfers": [transfer_evidence(i) for i in items], "list": _listing(row),
-             "match": {"fields": ["implementing_unit"], "method": "exact name"}}))
+             "match": {"fields": ["implementing_unit"], "method": "exact name"}},
+            observed_shown=zh(N_("项目 {project} 于 {day} 批复，实施单位 {unit} 当时在黑名单上（{reason}）"),  # noqa: E501
+                               project=code, day=str(row.approved_on),
+                               unit=row.implementing_unit, reason=row.reason),
+            threshold_shown=zh(N_("不得批复实施单位在黑名单上的项目"))))
     return findings

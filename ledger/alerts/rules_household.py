@@ -40,6 +40,9 @@ from ledger.rolls.settlement import BANK_REPAID
 from ledger.rolls.standards import standards_by_id, standards_in_force
 from ledger.screening.at_posting import check_transfer
 from ledger.screening.finding import Finding
+from ledger.screening.finding import code as zh_enum
+from ledger.screening.finding import money as zh_yuan
+from ledger.screening.finding import shown as zh
 
 INELIGIBLE = (HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED)
 
@@ -101,7 +104,12 @@ def ben01_paid_after_death(ctx: ScanContext) -> list[Finding]:
             + (" (the month of death may be paid)" if allow_month else ""),
             sum(i.amount for i in items),
             {"transfers": [transfer_evidence(i) for i in items], "member_id": r.member_id,
-             "death_date": r.died.isoformat(), **_death_source(r)}))
+             "death_date": r.died.isoformat(), **_death_source(r)},
+            observed_shown=zh(N_("户主 {person} 于 {died} 死亡；此后付款 {n} 次，首次 {first}"),
+                               person=r.person, died=str(r.died), n=len(items),
+                               first=str(min(i.date for i in items))),
+            threshold_shown=zh(N_("户主死亡后不再向该户付款（死亡当月可以发放）") if allow_month
+                               else N_("户主死亡后不再向该户付款"))))
     return findings + _members_paid_after_death(ctx, p, set(groups))
 
 
@@ -199,7 +207,12 @@ def _members_paid_after_death(ctx: ScanContext, p, heads_found: set) -> list[Fin
             {"household": r.payee, "member_id": member_id, "member": r.person,
              "id_number": masked, "death_date": r.died.isoformat(),
              "lines": [{"roll": i.roll, "line": i.line_no, **transfer_evidence(i)}
-                       for i in items], **source}))
+                       for i in items], **source},
+            observed_shown=zh(N_("户 {payee} 的成员 {person}（{relation}）于 {died} 死亡；此后仍为其发放按人计发项目 {n} 行，首次 {first}"),  # noqa: E501
+                               person=r.person, relation=r.relation, payee=r.payee,
+                               died=str(r.died), n=len(items), first=str(items[0].date)),
+            threshold_shown=zh(N_("成员死亡后不再为其发放按人计发的项目（死亡当月可以发放）")
+                               if allow_month else N_("成员死亡后不再为其发放按人计发的项目"))))
     return findings
 
 
@@ -277,8 +290,17 @@ def ben06_not_registered(ctx: ScanContext) -> list[Finding]:
             sum(i.amount for i in items),
             {"transfers": [{**transfer_evidence(i), "status": _status_text(i.status),
                             "status_since": i.since.isoformat() if i.since else None,
-                            "status_doc_number": i.doc_number or None} for i in items]}))
+                            "status_doc_number": i.doc_number or None} for i in items]},
+            observed_shown=zh(N_("该户状态为{status}时收款 {n} 次"), n=len(items),
+                               status=[_status_shown(st) for st in sorted({i.status for i in items},
+                                                                     key=_status_text)]),
+            threshold_shown=zh(N_("付款日该户为建档立卡、已脱贫、返贫或监测户"))))
     return findings
+
+
+def _status_shown(status) -> dict:
+    """A household's status as people read it (BEN-06's observed_shown); None: not registered."""
+    return zh(N_("尚未建档")) if status is None else zh_enum("HouseholdStatus", status)
 
 
 def _status_text(status) -> str:
@@ -387,7 +409,12 @@ def _ben07_ages(ctx, household, region, pays, members, candidates, numbers) -> l
                 sum(x.amount for x in over),
                 {"household": household, "member_id": m.member_id, "member": m.name,
                  "id_number": shown[m.member_id],
-                 "transfers": [transfer_evidence(x) for x in over]}))
+                 "transfers": [transfer_evidence(x) for x in over]},
+                observed_shown=zh(N_("户 {household} 的 {name}（{relation}），{born} 年出生，该户收款 {n} 次时已超过 {age} 岁，首次 {first}"),  # noqa: E501
+                                   name=m.name, relation=m.relation, household=household,
+                                   born=born[m.member_id].year, age=cfg.ben07_max_age,
+                                   n=len(over), first=str(over[0].date)),
+                threshold_shown=zh(N_("付款日成员不超过 {age} 岁"), age=cfg.ben07_max_age)))
     alone = []
     for x in pays:
         present = [m for m in members if m.present(x.date)]
@@ -405,7 +432,12 @@ def _ben07_ages(ctx, household, region, pays, members, candidates, numbers) -> l
             sum(x.amount for x, _ in alone),
             {"household": household, "member_id": minor.member_id, "member": minor.name,
              "id_number": shown[minor.member_id],
-             "transfers": [transfer_evidence(x) for x, _ in alone]}))
+             "transfers": [transfer_evidence(x) for x, _ in alone]},
+            observed_shown=zh(N_("{name}（{relation}），{born} 出生，是户 {household} 收款 {n} 次时唯一的成员，首次 {first}"),  # noqa: E501
+                               name=minor.name, relation=minor.relation,
+                               born=f"{born[minor.member_id]:%Y-%m}", household=household,
+                               n=len(alone), first=str(alone[0][0].date)),
+            threshold_shown=zh(N_("付款日有一名成年成员（≥ {age} 岁）"), age=cfg.ben07_minor_age)))
     return out
 
 
@@ -436,7 +468,12 @@ def _ben07_size(ctx, household, region, pays, members) -> list[Finding]:
                           "left": m.end.isoformat() if m.end else None}
                          for m in members if any(d and first < d <= last
                                                  for d in (m.start, m.end))],
-             "transfers": [transfer_evidence(x) for x in that_year]}))
+             "transfers": [transfer_evidence(x) for x in that_year]},
+            observed_shown=zh(N_("户 {household} 在 {first} 有 {start} 人，{day} 有 {size} 人"),
+                               household=household, start=start, first=str(first), size=size,
+                               day=str(day)),
+            threshold_shown=zh(N_("一个自然年内人数变化不超过 {percent}%"),
+                               percent=cfg.ben07_size_change_percent)))
     return out
 
 
@@ -514,7 +551,10 @@ def ben03_shared_card(ctx: ScanContext) -> list[Finding]:
                              "cards": sorted({_holding_text(h) for h, _ in holders[c]})}
                             for c in codes],
              "card_last4": last4,
-             "guardian_cards": [{"ward_household": w, "holder": n} for w, n in wards]}))
+             "guardian_cards": [{"ward_household": w, "holder": n} for w, n in wards]},
+            observed_shown=zh(N_("卡 ****{last4} 为 {n} 户收款：{households}"), last4=last4,
+                               n=len(codes), households=", ".join(codes)),
+            threshold_shown=zh(N_("同一时间一张卡少于 {n} 户"), n=cfg.ben03_min_households)))
     return findings
 
 
@@ -600,7 +640,11 @@ def d7_over_standard(ctx: ScanContext) -> list[Finding]:
             (r.persons_centi - r.persons * 100) * standard // 100,
             {"roll": r.code, "line": r.line_no, "household": r.household_code,
              "approved_fen": r.amount_fen, "persons": str(counted),
-             "living_members": r.persons})
+             "living_members": r.persons},
+            observed_shown=zh(N_("{item}：{counted} 人 × {standard}，户 {household} 在世成员 {persons} 人"),  # noqa: E501
+                               item=r.item, counted=counted, standard=zh_yuan(standard),
+                               household=r.household_code, persons=r.persons),
+            threshold_shown=zh(N_("按人计发的项目，人数不超过在世成员")))
     rows = s.execute(
         select(PaymentRoll.code, PaymentRoll.county_code, RollLine.line_no,
                RollLine.household_code, func.coalesce(RollLine.item, PaymentRoll.item)
@@ -646,7 +690,13 @@ def d7_over_standard(ctx: ScanContext) -> list[Finding]:
             "amount ≤ standard × quantity, rounded half-up to the fen",
             r.amount_fen - allowed,
             {"roll": r.code, "line": r.line_no, "household": r.household_code,
-             "standard": evidence})
+             "standard": evidence},
+            observed_shown=zh(N_("{item}：{amount}，{quantity} {basis} × {standard} = {allowed}（户 {household}）"),  # noqa: E501
+                               item=r.item, amount=zh_yuan(r.amount_fen),
+                               quantity=format_quantity(r.quantity_centi), basis=standard.basis,
+                               standard=zh_yuan(standard.standard_fen), allowed=zh_yuan(allowed),
+                               household=r.household_code),
+            threshold_shown=zh(N_("金额 ≤ 标准 × 数量，四舍五入到分")))
     return list(found.values())
 
 
@@ -816,7 +866,14 @@ def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
                 line.amount_fen - received,
                 {"roll": line.code, "line": line.line_no, "household": line.household_code,
                  "transfer_id": line.transfer_id, "approved_fen": line.amount_fen,
-                 "received_fen": received}))
+                 "received_fen": received},
+                observed_shown=zh(N_("批准 {approved}，到账 {received}，少 {short}"),
+                                   approved=zh_yuan(line.amount_fen), received=zh_yuan(received),
+                                   short=zh_yuan(line.amount_fen - received)),
+                threshold_shown=zh(N_("发送 {days} 天后差额 ≤ max({tolerance}, {permille}‰)"),
+                                   tolerance=zh_yuan(cfg.whd01_tolerance_fen),
+                                   permille=cfg.whd01_tolerance_permille,
+                                   days=cfg.whd01_grace_days)))
     return findings
 
 
@@ -874,7 +931,10 @@ def whd02_never_paid(ctx: ScanContext) -> list[Finding]:
         f"sent on {line.sent}; no bank result after {(ctx.as_of - line.sent).days} days",
         f"a bank result within {days} days", line.amount_fen,
         {"roll": line.code, "line": line.line_no, "household": line.household_code,
-         "transfer_id": line.transfer_id})
+         "transfer_id": line.transfer_id},
+        observed_shown=zh(N_("{sent} 发送；{days} 天后仍没有银行回盘"), sent=str(line.sent),
+                           days=(ctx.as_of - line.sent).days),
+        threshold_shown=zh(N_("{days} 天内有银行回盘"), days=days))
         for line in lines if (ctx.as_of - line.sent).days > days]
 
 
@@ -945,7 +1005,15 @@ def whd04_return_not_repaid(ctx: ScanContext) -> list[Finding]:
             {"roll": line.code, "line": line.line_no, "household": line.household_code,
              "transfer_id": line.transfer_id, "returned_on": failed.isoformat(),
              "deadline": until.isoformat(),
-             "repayment_roll": repaid.comment if repaid is not None else None}))
+             "repayment_roll": repaid.comment if repaid is not None else None},
+            observed_shown=zh(
+                N_("银行 {failed} 退票（{sent} 发送）；{until} 前未重发") if repaid is None
+                or repaid.comment == BANK_REPAID else
+                N_("银行 {failed} 退票（{sent} 发送）；{day} 列入重发清册 {roll}，{until} 前未付"),
+                failed=str(failed), sent=str(line.sent), until=str(until),
+                **({} if repaid is None or repaid.comment == BANK_REPAID else
+                   {"roll": repaid.comment, "day": str(repaid.effective_date)})),
+            threshold_shown=zh(N_("退票后 {days} 天内重发"), days=days)))
     return findings
 
 
@@ -1011,5 +1079,11 @@ def whd05_bank_differs_from_roll(ctx: ScanContext) -> list[Finding]:
              "value_date": day.isoformat(), "differences": kinds,
              "sent_fen": bank.sent_fen, "credited_fen": bank.credited_fen,
              "account_last4": bank.account_last4, "voucher": bank.voucher,
-             "difference_transfer_id": bank.difference_transfer_id}))
+             "difference_transfer_id": bank.difference_transfer_id},
+            observed_shown=zh(N_("银行回盘文件 {file} 第 {line} 行：{kinds}；发送 {sent}，入账 {credited}"),  # noqa: E501
+                               file=bank.file_name or zh(N_("（无文件名）")),
+                               line=bank.file_line,
+                               kinds=[zh_enum("BankDifference", d) for d in kinds],
+                               sent=zh_yuan(bank.sent_fen), credited=zh_yuan(bank.credited_fen)),
+            threshold_shown=zh(N_("银行按清册公示的账户、姓名和金额付款，不多付其他行"))))
     return findings

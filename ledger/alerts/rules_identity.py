@@ -36,6 +36,8 @@ from ledger.models import (
 from ledger.models.registers import PayeeAccount
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
 from ledger.screening.finding import Finding
+from ledger.screening.finding import money as zh_yuan
+from ledger.screening.finding import shown as zh
 from ledger.store.access import ancestors
 
 RELATION_DEGREE = {"本人": 0, "配偶": 1, "父亲": 1, "母亲": 1, "父母": 1, "子": 1, "女": 1,
@@ -241,7 +243,11 @@ def _ben02(members, villages, paid, method, score, how, name=None) -> Finding:
          "match": {"method": method, "name_similarity_percent": score, "name_match": how,
                    **({"differing_characters": name.evidence()["differing_characters"]}
                       if name is not None and name.pairs else {})}},
-        severity=None if method.startswith("exact") else "medium")
+        severity=None if method.startswith("exact") else "medium",
+        observed_shown=zh(N_("同一人登记在多户：{who}"), who=[
+            zh(N_("{name}（户 {household}）"), name=m.name, household=m.household_code)
+            for m in members]),
+        threshold_shown=zh(N_("一人一户（模糊匹配：同一出生日期和村，姓名相似度达到阈值）")))
 
 
 PAYROLL_EXEMPT_CATEGORIES = Setting(
@@ -274,7 +280,12 @@ def ben04_public_payroll(ctx: ScanContext) -> list[Finding]:
             "meanwhile", "no household member on the public payroll while paid",
             sum(p.amount for p in during),
             {"household": m.member.household_code, "employer": m.record.org,
-             "transfer_ids": [p.id for p in during], **_match_evidence(m)})
+             "transfer_ids": [p.id for p in during], **_match_evidence(m)},
+            observed_shown=zh(N_("户 {household} 的 {name} 受雇于 {org}（{start}–{end}）；其间该户收款 {n} 次"),  # noqa: E501
+                               name=m.member.name, household=m.member.household_code,
+                               org=m.record.org, start=str(start),
+                               end=str(end) if end else zh(N_("至今")), n=len(during)),
+            threshold_shown=zh(N_("收款期间家庭成员不在财政供养人员名单上")))
     return list(findings.values())
 
 
@@ -308,21 +319,29 @@ URBAN_PROPERTY_TYPES = Setting(
 def ben05_assets(ctx: ScanContext) -> list[Finding]:
     cfg = ctx.settings
     paid, villages = _paid_by_household(ctx), _villages(ctx)
-    assets = defaultdict(list)
+    assets, shown = defaultdict(list), defaultdict(list)   # shown: as people read it
     for m in match_list(ctx, ListKind.VEHICLES):
         # a scrapped or transferred vehicle is no asset; a status not given counts
         if m.record.category not in cfg.agricultural_vehicle_types \
                 and m.record.status not in cfg.vehicle_gone_statuses:
             status = f", {m.record.status}" if m.record.status else ""
             assets[m.member.id].append((m, f"vehicle {m.record.category}{status}"))
+            shown[m.member.id].append(
+                zh(N_("车辆 {category}（{status}）"), category=m.record.category,
+                   status=m.record.status) if m.record.status else
+                zh(N_("车辆 {category}"), category=m.record.category))
     for m in match_list(ctx, ListKind.PROPERTIES):
         owned = m.record.date_to is None or m.record.date_to > ctx.as_of
         if owned and m.record.category in cfg.urban_property_types:
             assets[m.member.id].append((m, f"property {m.record.category} at {m.record.org}"))
+            shown[m.member.id].append(zh(N_("房产 {category}，位于 {org}"),
+                                         category=m.record.category, org=m.record.org))
     for m in match_list(ctx, ListKind.BUSINESSES):
         active = m.record.date_to is None or m.record.date_to > ctx.as_of
         if active and m.record.category in cfg.business_roles:
             assets[m.member.id].append((m, f"{m.record.category} of {m.record.org}"))
+            shown[m.member.id].append(zh(N_("{org} 的{category}"), category=m.record.category,
+                                         org=m.record.org))
     findings = []
     for member_id, items in assets.items():
         member = items[0][0].member
@@ -337,7 +356,11 @@ def ben05_assets(ctx: ScanContext) -> list[Finding]:
             sum(p.amount for p in got),
             {"household": member.household_code, "assets": [
                 {"what": what, **_match_evidence(m)} for m, what in items]},
-            severity="high" if len(items) > 1 else None))
+            severity="high" if len(items) > 1 else None,
+            observed_shown=zh(N_("户 {household} 的 {name}：{assets}"), name=member.name,
+                               household=member.household_code,
+                               assets=shown[member_id]),
+            threshold_shown=zh(N_("收款户没有非农用车辆或在营企业"))))
     return findings
 
 
@@ -403,7 +426,16 @@ def _fav01(ctx: ScanContext) -> list[Finding]:
             "disclosed)", sum(p.amount for p in got),
             {"household": m.member.household_code, "official": official.name,
              "post": official.org, "jurisdiction": official.region_code,
-             "relation": m.record.category, **_match_evidence(m)})
+             "relation": m.record.category, **_match_evidence(m)},
+            observed_shown=zh(N_("{name}（{relation}），{official}（{org}）对 {region} 有管辖权；户 {household} 收到 {total}"),  # noqa: E501
+                               name=m.member.name,
+                               relation=zh(N_("本人")) if m.record.category == "本人"
+                               else m.record.category,
+                               official=official.name, org=official.org,
+                               region=official.region_code, household=m.member.household_code,
+                               total=zh_yuan(sum(p.amount for p in got))),
+            threshold_shown=zh(N_("对本村有管辖权的干部的 {degree} 度以内亲属要复核（符合条件的亲属可以享受，但须公开）"),  # noqa: E501
+                               degree=ctx.settings.official_max_degree))
     return list(findings.values())
 
 
@@ -481,7 +513,14 @@ def fav02_contractor_of_official(ctx: ScanContext) -> list[Finding]:
              "match": {"fields": ["company name", "id_number" if person.id_digest
                                   else "birth_date", *([] if how.startswith("exact") else
                                                        ["name"])],
-                       "method": f"exact company name, {how}"}})
+                       "method": f"exact company name, {how}"}},
+            observed_shown=zh(N_("{company} 的{role} {name} 是干部本人") if person.category == "本人"  # noqa: E501
+                               else N_("{company} 的{role} {name} 是 {official} 的{relation}"),
+                               role=rec.category, name=rec.name, company=payee.name,
+                               **({} if person.category == "本人" else {
+                                   "relation": person.category,
+                                   "official": official.name if official else zh(N_("一名干部"))})),
+            threshold_shown=zh(N_("承建单位的法定代表人或股东不是干部或其近亲属")))
     return list(findings.values())
 
 
@@ -528,7 +567,12 @@ def ben08_split_before_enrolment(ctx: ScanContext) -> list[Finding]:
             {"household": code, "split_from": link.from_household_code,
              "split_on": link.effective_date.isoformat(),
              "enrolled_on": enrolled[code].isoformat(), "official": fav.evidence["official"],
-             "relation": fav.evidence["relation"], "fav01_member": fav.entity_key}))
+             "relation": fav.evidence["relation"], "fav01_member": fav.entity_key},
+            observed_shown=zh(N_("{day} 从 {source} 分户，{gap} 天后纳入；{official} 的{relation}"),
+                               source=link.from_household_code, day=str(link.effective_date),
+                               gap=gap, relation=fav.evidence["relation"],
+                               official=fav.evidence["official"]),
+            threshold_shown=zh(N_("纳入前 12 个月内分户且与干部有关联的，要复核"))))
     return findings
 
 
@@ -561,7 +605,11 @@ def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
             "an ID number with a right check character, a real birth date and province "
             "(GB 11643-1999)", amount,
             {"record": where, "id_number": mask(normalise_id(number)),
-             "problems": problems}))
+             "problems": problems},
+            observed_shown=zh(N_("{who}：身份证号 {number} — {problems}"), who=who,
+                               number=mask(normalise_id(number)),
+                               problems=[f"{k}: {v}" for k, v in problems.items()]),
+            threshold_shown=zh(N_("身份证号的校验码正确、出生日期真实、省份代码存在（GB 11643-1999）"))))  # noqa: E501
 
     # The ledger's own provinces count as real: a deployment (or a test province) may use a
     # code GB/T 2260 does not list, and its people's numbers start with it.

@@ -14,6 +14,8 @@ from ledger.i18n import N_
 from ledger.oversight.complaints import overdue_complaints, substantiated_complaints
 from ledger.oversight.sampling import discrepancies
 from ledger.screening.finding import Finding
+from ledger.screening.finding import code as zh_enum
+from ledger.screening.finding import shown as zh
 
 RECORDED_NOT_PLANTED = (
     "a fact people recorded (a deadline passed, an officer's finding), not a detection to score "
@@ -36,7 +38,13 @@ def g6_overdue_complaint(ctx: ScanContext) -> list[Finding]:
             f"complaint #{row['id']} not {what} {row['days_overdue']} days after {row['due']}",
             f"{what} by its deadline ({row['due']})", 0,
             {"complaint_id": row["id"], "deadline": row["deadline_kind"], "due": row["due"],
-             "days_overdue": row["days_overdue"], "county": row["county"]}))
+             "days_overdue": row["days_overdue"], "county": row["county"]},
+            observed_shown=zh(N_("投诉 #{id} 在 {due} 到期后 {days} 天仍未办结")
+                               if row["deadline_kind"] == "close" else
+                               N_("投诉 #{id} 在 {due} 到期后 {days} 天仍未答复"),
+                               id=row["id"], days=row["days_overdue"], due=str(row["due"])),
+            threshold_shown=zh(N_("在期限（{due}）前办结") if row["deadline_kind"] == "close"
+                               else N_("在期限（{due}）前答复"), due=str(row["due"]))))
     return findings
 
 
@@ -51,7 +59,11 @@ def cmp01_substantiated_complaint(ctx: ScanContext) -> list[Finding]:
         f"complaint #{row['id']} about {row['subject_kind']} {row['subject_code']} closed as "
         f"substantiated on {row['closed_on']}", "a substantiated complaint opens a case", 0,
         {"complaint_id": row["id"], "subject": f"{row['subject_kind']}:{row['subject_code']}",
-         "closed_on": row["closed_on"], "log_index": row["log_index"]})
+         "closed_on": row["closed_on"], "log_index": row["log_index"]},
+        observed_shown=zh(N_("关于{kind} {subject} 的投诉 #{id} 于 {day} 查实办结"),
+                           id=row["id"], kind=zh_enum("ComplaintSubject", row["subject_kind"]),
+                           subject=row["subject_code"], day=str(row["closed_on"])),
+        threshold_shown=zh(N_("查实的投诉要立案")))
         for row in substantiated_complaints(ctx.session)]
 
 
@@ -67,5 +79,8 @@ def chk01_field_check_discrepancy(ctx: ScanContext) -> list[Finding]:
         f"field check of {row['household']} on {row['visited_on']} found a discrepancy",
         "what the household confirms matches the books", 0,
         {"sample": row["sample"], "household": row["household"], "details": row["details"],
-         "visited_on": row["visited_on"], "log_index": row["log_index"]})
+         "visited_on": row["visited_on"], "log_index": row["log_index"]},
+        observed_shown=zh(N_("{day} 入户核查 {household} 发现不符"),
+                           household=row["household"], day=str(row["visited_on"])),
+        threshold_shown=zh(N_("农户确认的情况与账面相符")))
         for row in discrepancies(ctx.session)]

@@ -28,6 +28,7 @@ from ledger.core.workdays import is_working_day
 from ledger.i18n import N_
 from ledger.models import Payee, PayeeKind, Region, RegionLevel
 from ledger.screening.finding import Finding
+from ledger.screening.finding import shown as zh
 
 BENFORD = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
 SAMPLE = 20  # vouchers listed in a lead's evidence: where to start, not the whole set
@@ -255,7 +256,10 @@ def sta01_benford(ctx: ScanContext) -> list[Finding]:
     return [Finding("STA-01", *_lead_fields(
         t, f"首位数字偏离本福特定律 χ²={t.statistic:.1f}, MAD {t.effect:.4f}, "
            f"{t.sample_size} 笔 (first digits vs Benford)",
-        {"sample_vouchers": _first_digit_sample(ctx, t)}))
+        {"sample_vouchers": _first_digit_sample(ctx, t)}),
+        observed_shown=zh(N_("首位数字偏离本福特定律 χ²={chi}，MAD {mad}，{n} 笔"),
+                          chi=f"{t.statistic:.1f}", mad=f"{t.effect:.4f}", n=t.sample_size),
+        threshold_shown=_lead_threshold(t))
         for t in ranked_leads(ctx) if t.rule_id == "STA-01"]
 
 
@@ -301,7 +305,11 @@ def sta02_round_amounts(ctx: ScanContext) -> list[Finding]:
     return [Finding("STA-02", *_lead_fields(
         t, f"整数金额占比 {t.observed['share']:.1%}，同级 {t.expected['share']:.1%} "
            f"({t.observed['count']} of {t.sample_size} round, peers' share)",
-        {"sample_vouchers": _round_sample(ctx, t, cfg)}))
+        {"sample_vouchers": _round_sample(ctx, t, cfg)}),
+        observed_shown=zh(N_("整数金额占比 {share}，同级 {peers}（{n} 笔中 {count} 笔为整数）"),
+                          share=f"{t.observed['share']:.1%}", peers=f"{t.expected['share']:.1%}",
+                          count=t.observed["count"], n=t.sample_size),
+        threshold_shown=_lead_threshold(t))
         for t in ranked_leads(ctx) if t.rule_id == "STA-02"]
 
 
@@ -365,7 +373,12 @@ def sta03_non_working_day(ctx: ScanContext) -> list[Finding]:
     return [Finding("STA-03", *_lead_fields(
         t, f"非工作日记账占比 {t.observed['share']:.1%}，预期 {t.expected['share']:.1%} "
            f"({t.observed['count']} of {t.sample_size} entries on non-working days)",
-        {"sample_vouchers": _non_working_sample(ctx, t)}))
+        {"sample_vouchers": _non_working_sample(ctx, t)}),
+        observed_shown=zh(N_("非工作日记账占比 {share}，预期 {expected}（{n} 笔中 {count} 笔在非工作日）"),  # noqa: E501
+                          share=f"{t.observed['share']:.1%}",
+                          expected=f"{t.expected['share']:.1%}", count=t.observed["count"],
+                          n=t.sample_size),
+        threshold_shown=_lead_threshold(t))
         for t in ranked_leads(ctx) if t.rule_id == "STA-03"]
 
 
@@ -407,6 +420,15 @@ def share_tests(rule_id: str, counts: dict, min_n: int, floor: float, what: str,
             {"count": round(n * share, 1), "share": round(share, 6), "source": source},
             observed_share / share, floor))
     return tests
+
+
+def _lead_threshold(t: ScreenTest) -> dict:
+    """`_lead_fields`' threshold as people read it (issue 20)."""
+    return zh(N_("Benjamini–Hochberg q = {q} ≤ {fdr}（本次扫描共 {tests} 项检验）；效应 {effect}，"
+                 "下限 {floor}；{county} {year} 年线索第 {rank} 名"),
+              q=f"{t.q_value:.4g}", fdr=f"{t.extra['fdr']:g}", tests=t.extra["tests_in_scan"],
+              effect=f"{t.effect:.4g}", floor=f"{t.effect_floor:.4g}", county=t.county,
+              year=t.year, rank=t.rank)
 
 
 def _lead_fields(t: ScreenTest, observed: str, evidence: dict) -> tuple:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ledger.alerts.base import ScanContext
 from ledger.alerts.catalogue import DISCLAIMER, RULES, SEVERITY_ORDER
-from ledger.alerts.labels import ENTITIES
+from ledger.alerts.labels import ENTITIES, render_shown
 from ledger.alerts.rules import run_rules
 from ledger.alerts.settings import AlertSettings
 from ledger.audit.log import record_change
@@ -25,7 +25,7 @@ from ledger.core.errors import LedgerError
 from ledger.funds.refusals_log import prevented_counts
 from ledger.i18n import gettext
 from ledger.models import FundLot, PaymentRoll, Transfer, User
-from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
+from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertObservedShown, AlertState
 from ledger.screening.finding import Finding
 from ledger.store.access import Action, in_scope, require
 from ledger.store.db import fetch
@@ -93,6 +93,7 @@ def scan(session: Session, actor: User, *, settings: AlertSettings, as_of: dt.da
         for finding in findings:
             kind = _sync(change, actor, finding, existing, states, seen, as_of)
             counts[kind] += 1
+    _refresh_shown(session, findings, existing)
     return ScanResult(counts["raised"], counts["updated"], counts["reopened"],
                       counts["unchanged"], counts["suppressed"], findings)
 
@@ -126,6 +127,34 @@ def _sync(change, actor, finding: Finding, existing, states, seen, as_of) -> str
             return "reopened"
         return "suppressed"
     return "unchanged"  # confirmed, recovering, recovered: people own it now
+
+
+def _refresh_shown(session: Session, findings, existing) -> None:
+    """Store what people read for each finding's observed and threshold (its template and
+    parameters) — whatever the finding's state, and without an event: the display follows the
+    latest scan, while the finding as observed, its English and its hash stay in the events
+    (issue 20: changing the English would have reopened dismissed alerts). Outside the log's
+    change: a display cache, not the books (AlertObservedShown)."""
+    rows = {}
+    for finding in findings:
+        alert = existing.get(finding.fingerprint)
+        if alert is None or alert.id is None:
+            continue
+        shown = dict(finding.observed_shown or {})
+        if finding.threshold_shown:
+            shown["threshold"] = finding.threshold_shown
+        rows[alert.id] = shown or None
+    if not rows:
+        return
+    current = {r.alert_id: r for r in session.execute(select(AlertObservedShown).where(
+        AlertObservedShown.alert_id.in_(list(rows)))).scalars()}
+    for alert_id, shown in rows.items():
+        row = current.get(alert_id)
+        if row is None:
+            session.add(AlertObservedShown(alert_id=alert_id, observed_shown=shown))
+        elif row.observed_shown != shown:
+            row.observed_shown = shown
+    session.flush()
 
 
 def _event(change, actor, alert, kind, state, finding=None, digest=None, **extra) -> AlertEvent:
@@ -193,7 +222,8 @@ def _visible(session: Session, actor: User, leads: bool):
 def list_alerts(session: Session, actor: User, states=ACTIVE) -> list[dict]:
     """Alerts in the actor's scope in `states`, most severe first; leads are not alerts."""
     alerts, current, found = _visible(session, actor, leads=False)
-    rows = [_summary(alerts[i], current[i], found[i]) for i in alerts
+    shown = _shown(session, [i for i in alerts if current[i].state in states])
+    rows = [_summary(alerts[i], current[i], found[i], shown.get(i)) for i in alerts
             if current[i].state in states]
     rows.sort(key=lambda r: (SEVERITY_ORDER[r["severity"]], -r["amount_at_risk_fen"], r["id"]))
     return rows
@@ -204,11 +234,12 @@ def list_leads(session: Session, actor: User, states=ACTIVE) -> list[dict]:
     rank (the smallest q-value first), each with its test (ledger/alerts/rules_stats.py)."""
     alerts, current, found = _visible(session, actor, leads=True)
     rows = []
+    shown = _shown(session, [i for i in alerts if current[i].state in states])
     for i in alerts:
         if current[i].state not in states:
             continue
         lead = found[i].finding["evidence"].get("lead", {})
-        rows.append(_summary(alerts[i], current[i], found[i]) | {
+        rows.append(_summary(alerts[i], current[i], found[i], shown.get(i)) | {
             key: lead.get(key) for key in (
                 "county", "year", "rank", "unit", "test", "reference", "statistic", "p_value",
                 "q_value", "sample_size", "effect", "effect_floor")} | {
@@ -218,9 +249,19 @@ def list_leads(session: Session, actor: User, states=ACTIVE) -> list[dict]:
     return rows
 
 
-def _summary(alert, event, found) -> dict:
+def _shown(session: Session, alert_ids) -> dict[int, dict]:
+    ids = list(alert_ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(AlertObservedShown.alert_id,
+                                       AlertObservedShown.observed_shown)
+                                .where(AlertObservedShown.alert_id.in_(ids))).all())
+
+
+def _summary(alert, event, found, shown=None) -> dict:
     rule = RULES[alert.rule_id]
     f = found.finding
+    shown = shown or {}
     # `title` in the reader's language (the catalogue's Chinese is the msgid, ledger/i18n);
     # title_zh and title_en stay for the command line's bilingual lines and --json.
     return {"id": alert.id, "rule_id": alert.rule_id, "title": gettext(rule.title_zh),
@@ -229,6 +270,9 @@ def _summary(alert, event, found) -> dict:
             "entity": f"{alert.entity_kind}:{alert.entity_key}",
             "entity_kind": alert.entity_kind, "entity_key": alert.entity_key,
             "region_code": alert.region_code, "observed": f["observed"],
+            # the observed as people read it, in the reader's language; the English above
+            # (what the hash covers) when the alert was last scanned before it existed
+            "observed_shown": render_shown(shown, f["observed"]),
             "amount_at_risk_fen": found.amount_at_risk_fen or 0}
 
 
@@ -239,10 +283,13 @@ def show_alert(session: Session, actor: User, alert_id: int) -> dict:
                                   .order_by(AlertEvent.id)).scalars())
     found = [e for e in events if e.finding_hash][-1]
     rule = RULES[alert.rule_id]
-    out = _summary(alert, events[-1], found)
+    shown = _shown(session, [alert.id]).get(alert.id) or {}
+    out = _summary(alert, events[-1], found, shown)
     out.update({
         "why": gettext(rule.why), "basis": gettext(rule.basis), "method": rule.method,
-        "threshold": found.finding["threshold"], "evidence": found.finding["evidence"],
+        "threshold": found.finding["threshold"],
+        "threshold_shown": render_shown(shown.get("threshold"), found.finding["threshold"]),
+        "evidence": found.finding["evidence"],
         "next_action": gettext(rule.next_action), "disclaimer": gettext(DISCLAIMER),
         "history": [{"at": e.at.isoformat(), "kind": e.kind.value, "state": e.state.value,
                      "reason": e.reason_code, "until": e.suppress_until.isoformat()

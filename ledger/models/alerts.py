@@ -64,5 +64,18 @@ class AlertEvent(Base):
     log_id: Mapped[int] = log_id_column()
 
 
+class AlertObservedShown(Base):
+    """What people read for an alert's latest finding (observed, threshold) in their language:
+    {"template": Chinese msgid, "params": {...}, "threshold": {"template", "params"}}
+    (ledger.screening.finding.shown). A display cache, refreshed by every scan that sees the
+    finding, without an event: the finding as observed, its English and its hash stay in
+    `alert_events`. Its own table because `alerts` is append-only and bound in the log
+    (issue 20)."""
+    __tablename__ = "alert_observed_shown"
+    alert_id: Mapped[int] = mapped_column(Id, ForeignKey("alerts.id"), primary_key=True,
+                                          autoincrement=False)
+    observed_shown: Mapped[dict | None] = mapped_column(JSON)
+
+
 # Tables of this module that are append-only (collected in ledger.models.APPEND_ONLY_TABLES).
 APPEND_ONLY = ("alerts", "alert_events")

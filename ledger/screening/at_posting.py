@@ -10,6 +10,7 @@ from sqlalchemy import Date, Select, and_, bindparam, cast, literal, null, or_, 
 
 from ledger.core.errors import PaymentRefused
 from ledger.core.money import format_yuan
+from ledger.i18n import N_
 from ledger.models import (
     AccountKind,
     Member,
@@ -18,9 +19,9 @@ from ledger.models import (
     Payee,
     TransferKind,
 )
-from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertState
+from ledger.models.alerts import Alert, AlertEvent, AlertEventKind, AlertObservedShown, AlertState
 from ledger.registers.external import ExternalList, ExternalRecord, ListKind
-from ledger.screening.finding import Finding
+from ledger.screening.finding import Finding, money, shown
 from ledger.store.context import context_of
 
 
@@ -44,7 +45,11 @@ def check_transfer(change, actor, transfer, legs) -> None:
         "no household payment after the head's death", transfer.amount_fen,
         {"transfers": [{"transfer_id": transfer.id, "date": transfer.effective_date.isoformat(),
                         "amount_fen": transfer.amount_fen, "key": transfer.idempotency_key}],
-         "death_source": died[2]})
+         "death_source": died[2]},
+        observed_shown=shown(N_("户主 {person} 于 {died} 死亡；{day} 付款 {amount}（记账时发现）"),
+                             person=died[0], died=str(died[1]),
+                             day=str(transfer.effective_date), amount=money(transfer.amount_fen)),
+        threshold_shown=shown(N_("户主死亡后不再向该户付款")))
     session = change.session
     if session.execute(select(Alert.id).where(Alert.fingerprint == finding.fingerprint)).first():
         return
@@ -57,6 +62,9 @@ def check_transfer(change, actor, transfer, legs) -> None:
                           finding=finding.as_dict(), finding_hash=finding.content_hash(),
                           amount_at_risk_fen=finding.amount_at_risk_fen, actor_id=actor.id,
                           at=change.time, note="at posting"))
+    # what people read for its observed and threshold (issue 20; the scan refreshes it)
+    session.add(AlertObservedShown(alert_id=alert.id, observed_shown={
+        **finding.observed_shown, "threshold": finding.threshold_shown}))
 
 
 def _head_deaths(head_of):

@@ -19,6 +19,12 @@ class Finding:
     amount_at_risk_fen: int = 0
     evidence: dict = field(default_factory=dict)
     severity: str | None = None  # overrides the rule's (e.g. FLW-02 critical at 2 years)
+    # What people read for `observed` and `threshold`: {"template": Chinese msgid (N_),
+    # "params": {...}} (see `shown`), rendered in the reader's language where shown
+    # (ledger.alerts.labels.render_shown). Not in as_dict nor the content hash: the English
+    # observed and threshold above stay what the hash was computed on (issue 20).
+    observed_shown: dict | None = field(default=None, compare=False)
+    threshold_shown: dict | None = field(default=None, compare=False)
 
     @property
     def fingerprint(self) -> str:
@@ -33,6 +39,22 @@ class Finding:
     def content_hash(self) -> str:
         text = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def shown(template: str, **params) -> dict:
+    """A text to show, as a catalogue template and its parameters. A parameter that is money is
+    `money(fen)`, one that is an enum's value `code(kind, value)`: rendered in the reader's
+    language (ledger.alerts.labels.render_shown)."""
+    return {"template": template, "params": params}
+
+
+def money(fen: int) -> dict:
+    return {"fen": int(fen)}
+
+
+def code(kind: str, value) -> dict:
+    """An enum's value, shown by ledger.i18n.labels.label(value, kind)."""
+    return {"label": kind, "value": getattr(value, "value", value)}
 
 
 def fingerprint(rule_id: str, entity_kind: str, entity_key: str) -> str:
