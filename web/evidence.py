@@ -172,7 +172,7 @@ def entity_tree(kind: str, key: str) -> dict:
         "roll": lambda: {"roll": key},
         "roll_line": lambda: {"roll": key.rsplit(":", 1)[0], "line": key.rsplit(":", 1)[-1]},
         "lot_unit": lambda: {"lot_id": number(parts[0]), "unit": parts[-1]},
-        "account": lambda: {"lot_id": number(parts[0]), "kind": parts[1],
+        "account": lambda: {"lot_id": number(parts[0]), "account_kind": parts[1],
                             "holder": ":".join(parts[2:])},
         "project_payee": lambda: {"project": parts[0], "payee": parts[-1]},
         "payee_use": lambda: {"project": parts[0], "payee": parts[1], "use": parts[-1]},

@@ -8,6 +8,7 @@ officer reads 收款人, 日期, 金额 (issue 20: evidence was raw JSON with \\
 from __future__ import annotations
 
 from ledger.i18n import N_, gettext
+from ledger.i18n.labels import LABELS
 
 SEVERITIES = {"critical": N_("严重"), "high": N_("高"), "medium": N_("中"), "low": N_("低")}
 
@@ -138,6 +139,8 @@ _METHODS = {"exact": N_("完全一致"), "exact name": N_("名称完全一致"),
                 N_("加密摘要比对：不是登记农户的成员")}
 VALUES = {
     "kind": _LIST_KINDS,
+    # an account's kind in an alert's entity (web/evidence.py): the ledger's one table
+    "account_kind": LABELS["AccountKind"],
     "method": _METHODS,
     "dated_by": {"posted": N_("记账日期"), "posting date": N_("记账日期"),
                  "voucher date": N_("凭证日期")},
