@@ -170,8 +170,9 @@ def _every_step_exits_0_and_the_log_verifies(work, out, calls):
         assert failed == []
         assert len(calls) > 50
         assert [argv for argv, code in calls if "scan" in argv and code == 1]  # alerts open
-    assert "\nintact: fundtrail.example/yuanxi-county," in out
-    assert "quorum met for checkpoints" in out and "\nbalanced\n" in out
+    # the county's own run: the command line in its default language, Chinese
+    assert "\n完整：fundtrail.example/yuanxi-county，" in out
+    assert "达到法定签名数的检查点" in out and "\n借贷平衡\n" in out
     code, text, _ = _ft(work, "verify", "--json")
     assert code == 0, text
 
@@ -219,7 +220,7 @@ def _what_the_county_holds(work, out):
                         str(COUNTY / "households.csv"), "--json")
     assert code == 0 and json.loads(text)["added"] == 0
     # The historical record with a wrong check character went in, and was reported.
-    assert "check character is wrong; imported as registered" in out
+    assert "身份证号校验位有误；按登记原样导入" in out
 
 
 def _alerts_scan_finds_the_planted_deaths(work, out):

@@ -55,7 +55,7 @@ def test_a_relative_declared_by_name_and_birth_date_goes_in(world, tmp_path):
 @pytest.mark.parametrize("line,column,code", [
     (f",吴十,子,,{idn(7)},,,,,1", "出生日期", "relative_unidentified"),
     (",吴书记二,本人,1970-01-01,,镇长,430121001,,,", "身份证号", "required"),
-    (f",吴十,子,2001-13-01,{idn(7)},,,,,1", "出生日期", "cell_invalid"),
+    (f",吴十,子,2001-13-01,{idn(7)},,,,,1", "出生日期", "cell_not_a_date"),
 ])
 def test_a_relative_nobody_can_find_is_refused(world, tmp_path, line, column, code):
     path = write(tmp_path, "officials.csv", OFFICIALS + line + "\n")

@@ -171,7 +171,7 @@ def test_what_cannot_be_true_is_refused_by_line_and_column(ft, world, tmp_path):
     with pytest.raises(ImportProblems) as caught:
         run(world, "household_status", history_file(tmp_path, "xlsx", cells, "cells"))
     assert [(p.line, p.column, p.code) for p in caught.value.problems] == [
-        (2, "户状态", "cell_invalid"), (3, "变更日期", "cell_invalid"),
+        (2, "户状态", "cell_not_one_of"), (3, "变更日期", "cell_not_a_date"),
         (4, "变更日期", "cell_empty")]
     assert count(world, HouseholdEvent) == events    # all or nothing
 

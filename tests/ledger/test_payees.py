@@ -135,7 +135,7 @@ def test_the_same_file_as_xlsx(world, tmp_path):
      "统一社会信用代码", "credit_code_invalid"),
     (f"P-009,某人,个人,{VILLAGE},,{idn(9)[:-1]}{'1' if idn(9)[-1] != '1' else '2'},",
      "身份证号", "id_number_invalid"),
-    (f"X-009,某户,农户,{VILLAGE},,,", "收款人类型", "cell_invalid"),
+    (f"X-009,某户,农户,{VILLAGE},,,", "收款人类型", "cell_not_one_of"),
 ])
 def test_a_bad_cell_imports_nothing_and_names_file_line_column(world, tmp_path, line, column,
                                                                 code):

@@ -45,7 +45,7 @@ def test_wrong_password_then_lockout(app, scene, browser, world):
         r = b.login("k_clerk", "wrong-password-123")
         assert r.status_code == 401 and "用户名或密码错误" in r.get_data(as_text=True)
     r = b.login("k_clerk")  # the right password no longer helps
-    assert r.status_code == 401 and "locked" in r.get_data(as_text=True)
+    assert r.status_code == 401 and "已被锁定" in r.get_data(as_text=True)
     kinds = _kinds(world.factory)
     assert kinds.count(("k_clerk", "auth.login_failed")) == auth.MAX_FAILURES
     assert ("k_clerk", "auth.locked") in kinds
