@@ -968,7 +968,8 @@ def _send(session, actor, code, day) -> list[tuple]:
         refuse_blacklisted(session, [line.household_code for line in todo], day)
         sent = roll_payments.send_lines(session, actor, roll, todo, day)
     if sent:  # a re-run after everything went (e.g. after a crash past the commit) records nothing
-        add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} lines to the bank")
+        # the record's own words are the board's language (Chinese), as a bank's reasons are
+        add_event(session, actor, roll, RollEventKind.SENT, day, f"{len(sent)} 行送银行")
     return sent
 
 

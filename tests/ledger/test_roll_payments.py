@@ -77,8 +77,8 @@ def one_line_send(s, clerk, code):
                   amount_fen=line.amount_fen, function_code=roll.function_code,
                   use_code=roll.use_code, county_code=roll.county_code, effective_date=APPROVED,
                   key=f"roll:{code}:{line.line_no}", memo=f"{roll.item} {code}", _roll_line=True)
-    roll_payments.add_event(s, clerk, roll, RollEventKind.SENT, APPROVED, f"{len(roll_lines(s))} "
-                     "lines to the bank")
+    roll_payments.add_event(s, clerk, roll, RollEventKind.SENT, APPROVED,
+                            f"{len(roll_lines(s))} 行送银行")
 
 
 def roll_lines(s):

@@ -179,7 +179,7 @@ def test_dashboards_for_the_province(app, scene, browser):
     html = b.get("/staff/balances").get_data(as_text=True)
     assert "430121" in html and "430122" in html
     html = b.get("/staff/idle").get_data(as_text=True)
-    assert "unit:430100" in html
+    assert "单位 · 430100" in html   # the account kind by its label
 
 
 def test_english_is_available(app, scene, browser):
