@@ -7,6 +7,8 @@ module when Playwright itself is missing.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,27 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed "
                                 "(scripts/setup-env.sh installs it)")
+
+
+@contextmanager
+def serving(make_app, host: str = "127.0.0.1", threads: int = 4):
+    """The app on a free port of this machine (waitress, in a thread), for the browser: yields
+    its base URL. `make_app(base)` builds the app once the address is known, for the settings
+    that name it (a QR's public URL, a passkey's origin); the engine it opened is disposed."""
+    import waitress
+    holder = {}
+    srv = waitress.create_server(lambda env, start: holder["app"](env, start),
+                                 host="127.0.0.1", port=0, threads=threads)
+    base = f"http://{host}:{srv.effective_port}"
+    holder["app"] = make_app(base)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        yield base
+    finally:
+        srv.close()
+        thread.join(timeout=10)
+        holder["app"].extensions["fundtrail_factory"].kw["bind"].dispose()
 
 
 def launch(playwright):

@@ -85,19 +85,13 @@ def test_the_alert_page_in_english(app, scene, world, browser):
 @pytest.fixture
 def server(db_url, scene):
     import dataclasses
-    import threading
 
-    import waitress
-
+    from tests.web.browser import serving
     from tests.web.conftest import make_settings
     from web.app import create_app
-    app = create_app(dataclasses.replace(make_settings(db_url, scene), secure_cookies=True))
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=10)
+    settings = dataclasses.replace(make_settings(db_url, scene), secure_cookies=True)
+    with serving(lambda base: create_app(settings)) as base:
+        yield base
 
 
 def test_the_alert_page_in_a_browser_on_desktop_and_phone(server, chromium, scene, world,

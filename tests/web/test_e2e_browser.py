@@ -8,7 +8,6 @@ Screenshots go to test-artifacts/e2e/.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from urllib.parse import quote
 
 import pytest
@@ -20,7 +19,7 @@ from ledger.audit.tlog import proofs
 from ledger.core import clock
 from ledger.models import PaymentRoll
 from ledger.store.context import use_log
-from tests.web.browser import pytestmark, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, sign_checkpoint
 from web.app import create_app
@@ -29,16 +28,10 @@ from web.app import create_app
 @pytest.fixture
 def server(db_url, scene):
     import dataclasses
-
-    import waitress
     # Secure cookies as in production: Chromium accepts them from http://127.0.0.1.
-    app = create_app(dataclasses.replace(make_settings(db_url, scene), secure_cookies=True))
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=10)
+    settings = dataclasses.replace(make_settings(db_url, scene), secure_cookies=True)
+    with serving(lambda base: create_app(settings)) as base:
+        yield base
 
 
 

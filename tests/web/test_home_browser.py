@@ -3,8 +3,6 @@ are drawn (under the pages' CSP, no inline script), and at phone width (390 px) 
 the page scroll sideways. Screenshots at 1366 px and 390 px go to test-artifacts/home/."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from ledger.core.pii import PiiVault
@@ -13,7 +11,7 @@ from ledger.households import registry as households
 from ledger.models import HouseholdStatus
 from ledger.org.regions import get_user
 from ledger.store.db import transaction
-from tests.web.browser import pytestmark, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
 from tests.world import COUNTY, COUNTY2, DAY, VILLAGE
 from web.app import create_app
@@ -29,7 +27,6 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 
 @pytest.fixture
 def server(db_url, scene, world):
-    import waitress
     # Money spent in both counties, in the own county to 14 households: more than the chart
     # shows one by one (the top 8, the rest as 其他 6 个收款人).
     vault = PiiVault.from_env()
@@ -50,13 +47,8 @@ def server(db_url, scene, world):
                               function_code="2130505", use_code="household_subsidy",
                               county_code=county, effective_date=DAY, key=f"b-{county}-{n}")
                 posting.approve(s, get_user(s, approver), t.id)
-    app = create_app(make_settings(db_url, scene))
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=10)
+    with serving(lambda base: create_app(make_settings(db_url, scene))) as base:
+        yield base
 
 
 def _page(chromium, server, username, size):

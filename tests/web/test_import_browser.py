@@ -5,11 +5,9 @@ Screenshots: test-artifacts/imports/ (looked at by a person).
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tests.web.browser import pytestmark, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
 from web.app import create_app
 
@@ -22,14 +20,8 @@ TWO_BAD = ("户编码,村代码,户主姓名,户状态,识别日期,银行卡号
 
 @pytest.fixture
 def server(db_url, scene):
-    import waitress
-    app = create_app(make_settings(db_url, scene))
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=10)
+    with serving(lambda base: create_app(make_settings(db_url, scene))) as base:
+        yield base
 
 
 @pytest.mark.parametrize("width", [1366, 390])

@@ -16,9 +16,7 @@ Screenshots go to test-artifacts/passkeys/.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
-import threading
 
 import pytest
 from sqlalchemy import select
@@ -30,7 +28,7 @@ from ledger.models import Approval, AuditEntry, Transfer
 from ledger.org import regions
 from ledger.store.context import use_log
 from ledger.store.db import transaction
-from tests.web.browser import pytestmark, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN
 from web.app import create_app
@@ -38,22 +36,12 @@ from web.app import create_app
 
 @pytest.fixture
 def server(db_url, scene):
-    import waitress
-    # The origin names the port, which is known once the server listens: the server calls
-    # the app through `holder`, filled right after.
-    holder = {}
-    srv = waitress.create_server(lambda env, start: holder["app"](env, start),
-                                 host="127.0.0.1", port=0, threads=4)
-    base = f"http://localhost:{srv.effective_port}"
-    settings = make_settings(db_url, scene, extra={
-        "passkeys": {"rp_id": "localhost", "origins": [base]}})
-    holder["app"] = create_app(dataclasses.replace(settings))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield base
-    srv.close()
-    thread.join(timeout=10)
-    holder["app"].extensions["fundtrail_factory"].kw["bind"].dispose()
+    # The origin names the port, known once the server listens (browser.serving).
+    def make(base):
+        return create_app(make_settings(db_url, scene, extra={
+            "passkeys": {"rp_id": "localhost", "origins": [base]}}))
+    with serving(make, host="localhost") as base:
+        yield base
 
 
 

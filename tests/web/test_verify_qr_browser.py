@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import threading
 import urllib.request
 
 import pytest
@@ -28,7 +27,7 @@ from ledger.org import regions
 from ledger.store.context import use_log
 from ledger.store.db import transaction
 from tests.reports import pdftools
-from tests.web.browser import ARTIFACTS, pytestmark, shot  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import ARTIFACTS, pytestmark, serving, shot  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, PUBLISHED, sign_checkpoint
 from web.app import create_app
@@ -39,22 +38,14 @@ DESKTOP = {"width": 1366, "height": 768}
 
 @pytest.fixture
 def server(db_url, scene):
-    import waitress
-    # The QR names the server's address, known once it listens: the server calls the app
-    # through `holder`, filled right after with public_url set to that address.
-    holder = {}
-    srv = waitress.create_server(lambda env, start: holder["app"](env, start),
-                                 host="127.0.0.1", port=0, threads=4)
-    base = f"http://127.0.0.1:{srv.effective_port}"
+    # The QR names the server's address, known once it listens (browser.serving).
     settings = make_settings(db_url, scene)
-    holder["app"] = create_app(dataclasses.replace(
-        settings, ledger=dataclasses.replace(settings.ledger, public_url=base)))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield base
-    srv.close()
-    thread.join(timeout=10)
-    holder["app"].extensions["fundtrail_factory"].kw["bind"].dispose()
+
+    def make(base):
+        return create_app(dataclasses.replace(
+            settings, ledger=dataclasses.replace(settings.ledger, public_url=base)))
+    with serving(make) as base:
+        yield base
 
 
 def _publish_roll_notice(world, scene) -> None:

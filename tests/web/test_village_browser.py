@@ -3,11 +3,9 @@ chromium: screenshots for a person to look at (test-artifacts/village/), and no 
 overflow at 390 px — the page fits the phone's width, the board's lines included."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tests.web.browser import pytestmark, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
 from tests.web.conftest import make_settings
 from tests.web.village_story import paid_returned_reissued
 from web.app import create_app
@@ -18,14 +16,8 @@ DESK = {"width": 1366, "height": 900}
 
 @pytest.fixture
 def server(db_url, scene):
-    import waitress
-    app = create_app(make_settings(db_url, scene))
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=10)
+    with serving(lambda base: create_app(make_settings(db_url, scene)), threads=2) as base:
+        yield base
 
 
 def _overflow(page) -> int:
