@@ -153,6 +153,35 @@ if _segno_pads_a_whole_codeword():  # only while segno has the bug; a later segn
     segno.encoder.write_padding_bits = _pad_to_codeword
 
 
+segno_apply_mask = segno.encoder.apply_mask
+_MASK_ROWS: dict[tuple, tuple[int, ...]] = {}
+
+
+def _apply_mask_by_rows(matrix, mask_pattern, width, height, is_encoding_region):
+    """segno's `apply_mask`, the same modules flipped, a row at a time. segno asks two Python
+    functions about every module of the symbol for each of the eight masks it tries (≈ 100,000
+    calls for a version 24 symbol: most of a notice's QR time, which was most of a county's
+    batch). Which modules a mask flips depends only on the symbol's size and the mask, so they
+    are worked out once per (size, mask), as one integer a row, and each row is XORed whole
+    (its modules are bytes 0 and 1). The mask functions are made anew on every call, so they
+    are known by name (fn0 … fn7, micro symbols having sizes of their own);
+    tests/reports/test_qr.py compares the result with segno's own on many texts."""
+    key = (width, height, getattr(mask_pattern, "__name__", None))
+    rows = _MASK_ROWS.get(key) if key[2] else None
+    if rows is None:
+        rows = tuple(int.from_bytes(bytes(
+            1 if is_encoding_region(i, j) and mask_pattern(i, j) else 0
+            for j in range(width)), "big") for i in range(height))
+        if key[2]:
+            _MASK_ROWS[key] = rows
+    for i in range(height):
+        row = matrix[i]
+        row[:] = (int.from_bytes(row, "big") ^ rows[i]).to_bytes(width, "big")
+
+
+segno.encoder.apply_mask = _apply_mask_by_rows
+
+
 def qr_segments(text: str) -> str | list[str]:
     """The QR's content as segments: a verify link is split after its '#', so the address is
     one byte-mode segment and the proof (percent-encoded Base45, ledger.audit.tlog.proofs

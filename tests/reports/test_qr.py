@@ -72,3 +72,21 @@ def test_the_drawn_code_reads_back_at_its_printed_size(tmp_path, size):
     stream = pdf.read_bytes()
     assert stream.count(b" re") > len(qr_matrix(text)) and stream.count(b"\nf") <= 2
     assert QR_BORDER == 4
+
+
+@pytest.mark.parametrize("text", ["x", "HELLO WORLD", "https://example.org/v#" + "A" * 300,
+                                  _payload(301), _payload(777), _payload(860)])
+def test_masks_applied_by_rows_are_segnos(text, monkeypatch):
+    """reports.layout applies segno's masks a row at a time; every mask, and the one segno
+    picks, give the symbol segno's own apply_mask gives (micro symbols too)."""
+    import segno
+
+    from reports import layout
+    ours = [segno.make_qr(text, error="M", boost_error=False, mask=m).matrix
+            for m in range(8)] + [segno.make_qr(text, error="M", boost_error=False).matrix,
+                                  segno.make_micro("12345").matrix]
+    monkeypatch.setattr(segno.encoder, "apply_mask", layout.segno_apply_mask)
+    theirs = [segno.make_qr(text, error="M", boost_error=False, mask=m).matrix
+              for m in range(8)] + [segno.make_qr(text, error="M", boost_error=False).matrix,
+                                    segno.make_micro("12345").matrix]
+    assert ours == theirs
