@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import dataclass
 from itertools import groupby
 from xml.sax.saxutils import escape
@@ -91,6 +92,37 @@ def para(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
 
 
+class _Cell(Paragraph):
+    """A paragraph in a table cell, laid out once for each width it is given.
+
+    A table asks every cell for its size when it is measured and again when it is drawn, and a
+    roll measures its rows once more to paginate them: a village's roll broke the same lines
+    four times. The layout depends on the text, the style and the width only, so it is kept
+    (the paragraph is drawn from it unchanged; the bytes are the same)."""
+
+    def wrap(self, availWidth, availHeight):
+        laid_out = self.__dict__.setdefault("_laid_out", {})
+        state = laid_out.get(availWidth)
+        if state is None:
+            size = super().wrap(availWidth, availHeight)
+            if hasattr(self, "blPara"):   # not refused for want of width
+                laid_out[availWidth] = (size, self.width, self.height, self.blPara,
+                                        self._wrapWidths)
+            return size
+        size, self.width, self.height, self.blPara, self._wrapWidths = state
+        return size
+
+
+@functools.lru_cache(maxsize=8192)
+def cell(text: str, style: ParagraphStyle) -> Paragraph:
+    """The paragraph of a table cell, one object for the same text in the same style: parsed
+    once, laid out once a width (`_Cell`), in every table and document that shows it (a
+    county's notices repeat most of their cells: labels, headers, amounts, statuses, a
+    project's fields in each of its villages). A cell is drawn wherever it is placed, so one
+    object may sit in several places. Styles are made once a paper and font (`styles_for`)."""
+    return _Cell(escape(str(text)).replace("\n", "<br/>"), style)
+
+
 def _ruled(extra=()) -> TableStyle:
     return TableStyle([("GRID", (0, 0), (-1, -1), 0.8, GRID),
                        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -101,7 +133,7 @@ def _ruled(extra=()) -> TableStyle:
 def field_table(fields: list[list[str]], styles: Styles, paper: Paper) -> Table:
     """Label | value rows, the body of a notice."""
     label_width = 46 * mm * paper.scale
-    data = [[para(label, styles.body), para(value, styles.body)] for label, value in fields]
+    data = [[cell(label, styles.body), cell(value, styles.body)] for label, value in fields]
     return Table(data, colWidths=[label_width, paper.frame_width - label_width],
                  style=_ruled([("BACKGROUND", (0, 0), (0, -1), HEADER_FILL)]))
 
@@ -111,16 +143,16 @@ def data_table(header: list[str], rows: list[list], styles: Styles, widths: list
                caption: str | None = None) -> Table:
     """A ruled table whose header (and caption row, if any) repeats on every page; `right`
     columns are figures."""
-    def cell(value, col):
+    def one(value, col):
         if not isinstance(value, str):
             return value
-        return para(value, styles.cell_right if col in right else styles.cell)
-    data = [[para(h, styles.cell) for h in header]]
+        return cell(value, styles.cell_right if col in right else styles.cell)
+    data = [[cell(h, styles.cell) for h in header]]
     extra = [("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL)]
     if caption is not None:
-        data.insert(0, [para(caption, styles.cell)] + [""] * (len(header) - 1))
+        data.insert(0, [cell(caption, styles.cell)] + [""] * (len(header) - 1))
         extra = [("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 1), (-1, 1), HEADER_FILL)]
-    data += [[cell(v, c) for c, v in enumerate(row)] for row in rows]
+    data += [[one(v, c) for c, v in enumerate(row)] for row in rows]
     if bold_last:
         extra.append(("BACKGROUND", (0, -1), (-1, -1), HEADER_FILL))
     return Table(data, colWidths=widths, repeatRows=2 if caption is not None else 1,
@@ -180,6 +212,53 @@ def _apply_mask_by_rows(matrix, mask_pattern, width, height, is_encoding_region)
 
 
 segno.encoder.apply_mask = _apply_mask_by_rows
+
+segno_mask_scores = segno.encoder.mask_scores
+_RUN_OF_FIVE = re.compile(rb"\x00{5,}|\x01{5,}")
+_N3 = b"\x01\x00\x01\x01\x01\x00\x01"
+
+
+def mask_scores_by_lines(matrix, width, height):
+    """segno's `mask_scores` (the penalties N1-N4 by which it picks the mask), the same four
+    numbers, with whole rows and columns instead of a Python step per module: runs by a
+    regular expression, 2×2 blocks by XOR of rows as integers (modules are bytes 0 and 1, so
+    no carries), N3 by segno's own search, copied. After the masks themselves this was most
+    of a notice's QR time. tests/reports/test_qr.py compares it with segno's on many
+    symbols."""
+    size = width
+    rows = [bytes(row) for row in matrix]
+    columns = [bytes(column) for column in zip(*rows)]
+    n1 = sum(len(run) - 2 for line in rows + columns for run in _RUN_OF_FIVE.findall(line))
+    n2 = 0
+    numbers = [int.from_bytes(row, "big") for row in rows]
+    for above, below in zip(numbers, numbers[1:]):
+        # byte j of each term is 0 where module j equals module j-1 (in the row above, in the
+        # row below) and where the two rows agree at j
+        differ = (above ^ (above >> 8)) | (below ^ (below >> 8)) | (above ^ below)
+        n2 += 3 * differ.to_bytes(size, "big").count(0, 1)
+
+    def n3_pattern_occurrences(seq):   # segno 1.6.6's, as it is
+        count = 0
+        idx = seq.find(_N3)
+        while idx != -1:
+            offset = idx + 7
+            if idx in (0, size - 7) \
+                    or not any(seq[max(idx - 4, 0):min(idx, size)]) \
+                    or not any(seq[max(offset, 0):min(offset + 4, size)]):
+                count += 40
+            else:
+                offset = idx + 4
+            idx = seq.find(_N3, offset)
+        return count
+
+    n3 = sum(n3_pattern_occurrences(line) for line in rows + columns)
+    dark = sum(row.count(1) for row in rows)
+    percent = float(dark) / (size ** 2)
+    n4 = 10 * int(abs(percent * 100 - 50) / 5)
+    return n1, n2, n3, n4
+
+
+segno.encoder.mask_scores = mask_scores_by_lines
 
 
 def qr_segments(text: str) -> str | list[str]:
@@ -275,14 +354,14 @@ def qr_block(printable, styles: Styles, paper: Paper) -> KeepTogether:
     side = qr_side(printable.qr_text, paper)
     text_width = paper.frame_width - side - 4 * mm
     witnesses = "、".join(printable.witnesses) or "无"
-    lines = [para("扫码核验", styles.heading),
-             para("用手机扫描左侧二维码，可核对本公示的内容是否与资金账本的记录完全一致、"
+    lines = [cell("扫码核验", styles.heading),
+             cell("用手机扫描左侧二维码，可核对本公示的内容是否与资金账本的记录完全一致、"
                   "是否经过各级联合签名。", styles.body),
              Spacer(1, 2 * mm),
-             para(f"账本指纹：{printable.fingerprint}", styles.small),
-             para(f"联合签名：{witnesses}", styles.small),
-             para(f"公钥指纹：{printable.keys_fingerprint}", styles.small),
-             para(f"内容摘要：{printable.notice.rows_digest[:16]}", styles.small)]
+             cell(f"账本指纹：{printable.fingerprint}", styles.small),
+             cell(f"联合签名：{witnesses}", styles.small),
+             cell(f"公钥指纹：{printable.keys_fingerprint}", styles.small),
+             cell(f"内容摘要：{printable.notice.rows_digest[:16]}", styles.small)]
     table = Table([[qr_drawing(printable.qr_text, side), lines]],
                   colWidths=[side + 4 * mm, text_width],
                   style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -360,4 +439,11 @@ def render(story: list, paper: Paper, title: str, footer_text: str, styles: Styl
 
 
 def styles_for(paper: Paper, font_file: str = "") -> Styles:
-    return Styles(register_font(font_file), paper)
+    return _styles(register_font(font_file), paper)
+
+
+@functools.lru_cache(maxsize=None)
+def _styles(font: str, paper: Paper) -> Styles:
+    """One set of styles a font and paper (never changed once made), so that `cell` finds the
+    cells of earlier documents."""
+    return Styles(font, paper)

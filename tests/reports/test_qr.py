@@ -90,3 +90,23 @@ def test_masks_applied_by_rows_are_segnos(text, monkeypatch):
               for m in range(8)] + [segno.make_qr(text, error="M", boost_error=False).matrix,
                                     segno.make_micro("12345").matrix]
     assert ours == theirs
+
+
+def testmask_scores_by_lines_are_segnos():
+    """The penalties reports.layout computes a line at a time equal segno's own, on every mask
+    of real symbols and on random and uniform matrices (runs, blocks, N3 at the edges)."""
+    import segno
+
+    from reports import layout
+    rng = random.Random(7)
+    matrices = [[bytearray(rng.randrange(2) for _ in range(n)) for _ in range(n)]
+                for n in (21, 25, 57, 117) for _ in range(3)]
+    matrices += [[bytearray([v] * 21) for _ in range(21)] for v in (0, 1)]
+    matrices.append([bytearray(b"\x01\x00\x01\x01\x01\x00\x01" * 3) for _ in range(21)])
+    for text in ("HELLO", _payload(640)):
+        for mask in range(8):
+            matrices.append([bytearray(r) for r in segno.make_qr(
+                text, error="M", boost_error=False, mask=mask).matrix])
+    for m in matrices:
+        n = len(m)
+        assert layout.mask_scores_by_lines(m, n, n) == layout.segno_mask_scores(m, n, n)
