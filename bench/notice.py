@@ -159,7 +159,7 @@ def _county(ctx, villages: int | None, roll_cpu: float) -> Figure:
     demo_villages = 6
     missing_rolls = rolls / demo_villages * (count - demo_villages) if count > demo_villages else 0
     roll_extra = missing_rolls * roll_cpu / 2
-    fig = Figure(f"5 county notices ({count} villages)",
+    fig = Figure("5 county notices" + (f" ({count} villages)" if villages else ""),
                  f"{len(targets)} documents of county {prep.county} ({count} villages), "
                  "report county-batch --jobs 2", "s", median(two), two,
                  f"reportlab + CJK TTF ×{len(targets)}", median(raws), raws,
