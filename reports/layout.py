@@ -227,8 +227,12 @@ def mask_scores_by_lines(matrix, width, height):
     symbols."""
     size = width
     rows = [bytes(row) for row in matrix]
-    columns = [bytes(column) for column in zip(*rows)]
-    n1 = sum(len(run) - 2 for line in rows + columns for run in _RUN_OF_FIVE.findall(line))
+    # every row and every column in one string, each ended by a byte that is neither module
+    # (no run or pattern crosses it), so that each rule is one search, not one a line
+    stride = size + 1
+    lines = b"\x02".join(rows + [bytes(column) for column in zip(*rows)])
+    runs = _RUN_OF_FIVE.findall(lines)
+    n1 = sum(map(len, runs)) - 2 * len(runs)
     n2 = 0
     numbers = [int.from_bytes(row, "big") for row in rows]
     for above, below in zip(numbers, numbers[1:]):
@@ -236,22 +240,21 @@ def mask_scores_by_lines(matrix, width, height):
         # row below) and where the two rows agree at j
         differ = (above ^ (above >> 8)) | (below ^ (below >> 8)) | (above ^ below)
         n2 += 3 * differ.to_bytes(size, "big").count(0, 1)
-
-    def n3_pattern_occurrences(seq):   # segno 1.6.6's, as it is
-        count = 0
-        idx = seq.find(_N3)
-        while idx != -1:
-            offset = idx + 7
-            if idx in (0, size - 7) \
-                    or not any(seq[max(idx - 4, 0):min(idx, size)]) \
-                    or not any(seq[max(offset, 0):min(offset + 4, size)]):
-                count += 40
-            else:
-                offset = idx + 4
-            idx = seq.find(_N3, offset)
-        return count
-
-    n3 = sum(n3_pattern_occurrences(line) for line in rows + columns)
+    # N3 as segno 1.6.6 counts it in each line (its conditions, and where it searches on
+    # from), with positions in the line worked out from those in the string
+    n3 = 0
+    found = lines.find(_N3)
+    while found != -1:
+        start = found - found % stride
+        idx = found - start
+        offset = idx + 7
+        if idx in (0, size - 7) \
+                or 1 not in lines[start + max(idx - 4, 0):start + idx] \
+                or 1 not in lines[start + offset:start + min(offset + 4, size)]:
+            n3 += 40
+        else:
+            offset = idx + 4
+        found = lines.find(_N3, start + offset)
     dark = sum(row.count(1) for row in rows)
     percent = float(dark) / (size ** 2)
     n4 = 10 * int(abs(percent * 100 - 50) / 5)
