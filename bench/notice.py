@@ -144,7 +144,7 @@ def _county(ctx, villages: int | None, roll_cpu: float) -> Figure:
     for _ in range(1 if ctx.quick or count > 50 else min(ctx.runs, 3)):
         # the raw baseline on a sample of at most 60 pages, scaled to the county's documents
         raws.append(timed(lambda: [raw_notice() for _ in sample])[0] * len(targets) / len(sample))
-        if not ctx.quick or count <= 6:
+        if count <= 30:   # one process as well, where it takes minutes, not tens of them
             wall, cpu, written = print_county(prep, targets, 1, out)
             one.append(wall)
             cpus_one.append(cpu)
