@@ -72,10 +72,10 @@ def _setup(prep):
 def render_one(factory, policy, target, cold: bool = False) -> bytes:
     """One document in a new session. `cold`: without the cells and QR symbols earlier
     documents left in reports.layout's caches (a document printed alone)."""
-    from reports.layout import cell, qr_matrix
+    from reports.layout import forget_cells, qr_matrix
     from reports.render import render_public
     if cold:
-        cell.cache_clear()
+        forget_cells()
         qr_matrix.cache_clear()
     with factory() as s:
         pdf, _info = render_public(s, target.kind, target.subject, policy)
@@ -90,7 +90,7 @@ def print_county(prep, targets, jobs: int, out: Path) -> tuple[float, float, int
     import shutil
 
     from reports.batch import print_targets
-    from reports.layout import cell, qr_matrix
+    from reports.layout import forget_cells, qr_matrix
 
     def cpu():
         own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
@@ -98,7 +98,7 @@ def print_county(prep, targets, jobs: int, out: Path) -> tuple[float, float, int
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    cell.cache_clear()
+    forget_cells()
     qr_matrix.cache_clear()
     start, cpu0 = time.perf_counter(), cpu()
     with print_targets(targets, jobs, prep.url, prep.policy_file.read_bytes(), ORIGIN, "a4", "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import threading
 from dataclasses import dataclass
 from itertools import groupby
 from xml.sax.saxutils import escape
@@ -113,14 +114,30 @@ class _Cell(Paragraph):
         return size
 
 
-@functools.lru_cache(maxsize=8192)
+_cells = threading.local()
+
+
 def cell(text: str, style: ParagraphStyle) -> Paragraph:
     """The paragraph of a table cell, one object for the same text in the same style: parsed
     once, laid out once a width (`_Cell`), in every table and document that shows it (a
     county's notices repeat most of their cells: labels, headers, amounts, statuses, a
     project's fields in each of its villages). A cell is drawn wherever it is placed, so one
-    object may sit in several places. Styles are made once a paper and font (`styles_for`)."""
+    object may sit in several places of one document; but a paragraph holds the layout and
+    the canvas of its last use, so each thread (the web server's) has its own cells. Styles
+    are made once a paper and font (`styles_for`)."""
+    made = getattr(_cells, "made", None)
+    if made is None:
+        made = _cells.made = functools.lru_cache(maxsize=8192)(_new_cell)
+    return made(text, style)
+
+
+def _new_cell(text: str, style: ParagraphStyle) -> Paragraph:
     return _Cell(escape(str(text)).replace("\n", "<br/>"), style)
+
+
+def forget_cells() -> None:
+    """Drop this thread's cells (a document measured as if printed alone)."""
+    _cells.__dict__.pop("made", None)
 
 
 def _ruled(extra=()) -> TableStyle:
