@@ -32,6 +32,7 @@ class Context:
         self.households = args.households
         self.demo_sqlite = args.demo_sqlite
         self.demo_pg = args.demo_pg
+        self.villages = args.villages
 
 
 def main(argv=None) -> int:
@@ -51,6 +52,8 @@ def main(argv=None) -> int:
     parser.add_argument("--demo-sqlite", help="reuse this SQLite demo province for figures "
                         "4-6 (sqlite:///PATH; built with the FUNDTRAIL_PII_* keys now set)")
     parser.add_argument("--demo-pg", help="reuse this PostgreSQL demo province for figure 4")
+    parser.add_argument("--villages", type=int, nargs="*", help="county sizes for figure 5's "
+                        "county (default: the demo's 6 quick; 6, 30, 100, 300 full)")
     parser.add_argument("--workdir", help="where the databases go (default: a temp dir)")
     parser.add_argument("--out", help="JSON file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)

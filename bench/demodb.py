@@ -115,32 +115,61 @@ class Prepared:
         return self.keys / "policy.txt"
 
 
-def prepared(ctx) -> Prepared:
+def prepared(ctx, villages: int | None = None) -> Prepared:
     """A copy of the SQLite demo with every notice of COUNTY published and a cosigned
-    checkpoint covering them (the state in which a board prints its notices)."""
+    checkpoint covering them (the state in which a board prints its notices).
+
+    With `villages` more than the demo county's 6, the county is grown to that many first:
+    villages added through `regions.add_region` (logged, as an administrator would), each
+    named in every project's details, so each gets every project's notice. They hold no
+    households, so the county's rolls stay on its 6 demo villages (bench/notice.py reports
+    the rolls' share a village from those)."""
     cache = _cache(ctx)
-    if "prepared" in cache:
-        return cache["prepared"]
+    key = ("prepared", villages)
+    if key in cache:
+        return cache[key]
     source = sqlite_demo(ctx)
     src = Path(source.removeprefix("sqlite:///"))
     import sqlite3
     with sqlite3.connect(src) as conn:   # fold the WAL in, so one file is the whole database
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    dest = Path(ctx.workdir) / f"notices_{src.stem}.db"
-    keys = Path(ctx.workdir) / f"keys_{src.stem}"
+    suffix = f"_{villages}v" if villages else ""
+    dest = Path(ctx.workdir) / f"notices_{src.stem}{suffix}.db"
+    keys = Path(ctx.workdir) / f"keys_{src.stem}{suffix}"
     for suffix in ("", "-wal", "-shm"):
         Path(str(dest) + suffix).unlink(missing_ok=True)
     shutil.rmtree(keys, ignore_errors=True)
     shutil.copyfile(src, dest)
     url = f"sqlite:///{dest}"
-    villages = publish_county(url, keys, COUNTY)
-    cache["prepared"] = Prepared(url, keys, COUNTY, villages)
-    return cache["prepared"]
+    codes = publish_county(url, keys, COUNTY, villages or 0)
+    cache[key] = Prepared(url, keys, COUNTY, codes)
+    return cache[key]
 
 
-def publish_county(url: str, keys: Path, county: str) -> list[str]:
+def grow_county(factory, county: str, villages: int) -> None:
+    """Add villages to `county` (under its first township) until it has `villages`."""
+    from sqlalchemy import select
+
+    from ledger.funds.balances import descendants
+    from ledger.models import Region, RegionLevel
+    from ledger.org import regions
+    from ledger.store.db import transaction
+    with transaction(factory) as s:
+        admin = regions.get_user(s, "admin")
+        below = descendants(s, county)
+        have = s.execute(select(Region.code).where(
+            Region.code.in_(below), Region.level == RegionLevel.VILLAGE)).scalars().all()
+        town = min(s.execute(select(Region.code).where(
+            Region.code.in_(below), Region.level == RegionLevel.TOWNSHIP)).scalars())
+        for n in range(len(have), villages):
+            regions.add_region(s, admin, code=f"{town}{n + 101:03d}", name=f"新增{n + 1}村",
+                               level=RegionLevel.VILLAGE, parent_code=town)
+
+
+def publish_county(url: str, keys: Path, county: str, villages: int = 0) -> list[str]:
     """Record project details for the county's projects (posted in all its villages), publish
-    every notice `fundtrail report publish county-batch` would, then sign and cosign."""
+    every notice `fundtrail report publish county-batch` would, then sign and cosign. With
+    `villages`, the county is first grown to that many (`grow_county`)."""
     from sqlalchemy import select
 
     from ledger.audit import checkpoints as cps
@@ -163,6 +192,8 @@ def publish_county(url: str, keys: Path, county: str) -> list[str]:
     factory = make_sessionmaker(engine, LedgerContext.from_settings(settings))
     vault = PiiVault.from_env()
     start = dt.date(DEMO_YEAR, 3, 20)
+    if villages:
+        grow_county(factory, county, villages)
     with transaction(factory) as s:
         clerk = regions.get_user(s, f"{county}_clerk")
         below = descendants(s, county)

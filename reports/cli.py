@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import sys
 from pathlib import Path
 
@@ -396,7 +395,8 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
 @click.option("--county", required=True)
 @click.option("--year", type=int, default=None, help=_("同时生成该年度的年度报告。"))
 @click.option("-o", "out_dir", type=click.Path(file_okay=False), required=True)
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              show_default="the number of cores",
               help=_("用这么多个进程生成（各有自己的数据库连接）；生成的文件相同。"))
 @PAPER
 @JSON
@@ -404,54 +404,32 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
 def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
     """Print every published notice of a county into DIR, with SHA256SUMS; exit 1 if any
     could not be printed (not published, or no cosigned checkpoint covers it yet)."""
-    from reports.batch import county_targets, print_targets
+    from reports.batch import county_targets, default_jobs, print_targets, write_whole
     settings = ctx.settings
     policy = load_policy(settings.policy_file)  # a bad file stops here, not in a worker
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written, problems = [], []
     with ctx.session() as s:
         targets = county_targets(s, county, year, settings.name_display)
-        if jobs == 1:
-            results = _print_each(s, targets, policy, paper, settings.font_file,
-                                  settings.public_url)
-            _save(out, _progress(results, len(targets)), written, problems)
-    if jobs > 1:  # after the session above has ended: the workers open their own
-        policy_bytes = Path(settings.policy_file).read_bytes() if policy is not None else None
-        results = print_targets(targets, min(jobs, max(len(targets), 1)), settings.database_url,
-                                policy_bytes, settings.log_origin, paper, settings.font_file,
-                                settings.public_url)
-        _save(out, _progress(results, len(targets)), written, problems)
-    (out / "SHA256SUMS").write_text("".join(f"{w['sha256']}  {w['file']}\n" for w in written),
-                                    encoding="utf-8")
+        engine = s.get_bind()
+    # The printing sessions are the workers' own (read-only); this command's connections are
+    # closed first, so that no forked worker holds a copy of one.
+    engine.dispose()
+    policy_bytes = Path(settings.policy_file).read_bytes() if policy is not None else None
+    written, problems = [], []
+    with print_targets(targets, jobs or default_jobs(), settings.database_url, policy_bytes,
+                       settings.log_origin, paper, settings.font_file, settings.public_url,
+                       out) as results:
+        for result in _progress(results, len(targets)):
+            (problems if "problem" in result else written).append(result)
+    write_whole(out / "SHA256SUMS",
+                "".join(f"{w['sha256']}  {w['file']}\n" for w in written).encode("utf-8"))
     lines = [_("{n} 份文件已写入 {out}", n=len(written), out=out)]
     lines += [_("未打印 {file}：{problem}", file=p["file"], problem=p["problem"])
               for p in problems]
     emit({"written": written, "problems": problems}, as_json, "\n".join(lines))
     if problems:
         raise click.exceptions.Exit(1)
-
-
-def _print_each(session, targets, policy, paper, font_file, public_url):
-    from reports.render import render_public
-    for target in targets:
-        try:
-            pdf, info = render_public(session, target.kind, target.subject, policy, paper,
-                                      font_file, public_url=public_url)
-        except LedgerError as exc:
-            yield target, None, str(exc)
-            continue
-        yield target, pdf, info
-
-
-def _save(out, results, written, problems):
-    for target, pdf, info in results:
-        name = re.sub(r"[^\w.-]", "_", target.filename)
-        if pdf is None:
-            problems.append({"file": name, "problem": info})
-            continue
-        (out / name).write_bytes(pdf)
-        written.append({"file": name, "sha256": hashlib.sha256(pdf).hexdigest(), **info})
 
 
 # ----------------------------------------------------------------------------- checking

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import io
+import re
+import threading
 from dataclasses import dataclass
 from itertools import groupby
 from xml.sax.saxutils import escape
@@ -91,6 +93,53 @@ def para(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
 
 
+class _Cell(Paragraph):
+    """A paragraph in a table cell, laid out once for each width it is given.
+
+    A table asks every cell for its size when it is measured and again when it is drawn, and a
+    roll measures its rows once more to paginate them: a village's roll broke the same lines
+    four times. The layout depends on the text, the style and the width only, so it is kept
+    (the paragraph is drawn from it unchanged; the bytes are the same)."""
+
+    def wrap(self, availWidth, availHeight):
+        laid_out = self.__dict__.setdefault("_laid_out", {})
+        state = laid_out.get(availWidth)
+        if state is None:
+            size = super().wrap(availWidth, availHeight)
+            if hasattr(self, "blPara"):   # not refused for want of width
+                laid_out[availWidth] = (size, self.width, self.height, self.blPara,
+                                        self._wrapWidths)
+            return size
+        size, self.width, self.height, self.blPara, self._wrapWidths = state
+        return size
+
+
+_cells = threading.local()
+
+
+def cell(text: str, style: ParagraphStyle) -> Paragraph:
+    """The paragraph of a table cell, one object for the same text in the same style: parsed
+    once, laid out once a width (`_Cell`), in every table and document that shows it (a
+    county's notices repeat most of their cells: labels, headers, amounts, statuses, a
+    project's fields in each of its villages). A cell is drawn wherever it is placed, so one
+    object may sit in several places of one document; but a paragraph holds the layout and
+    the canvas of its last use, so each thread (the web server's) has its own cells. Styles
+    are made once a paper and font (`styles_for`)."""
+    made = getattr(_cells, "made", None)
+    if made is None:
+        made = _cells.made = functools.lru_cache(maxsize=8192)(_new_cell)
+    return made(text, style)
+
+
+def _new_cell(text: str, style: ParagraphStyle) -> Paragraph:
+    return _Cell(escape(str(text)).replace("\n", "<br/>"), style)
+
+
+def forget_cells() -> None:
+    """Drop this thread's cells (a document measured as if printed alone)."""
+    _cells.__dict__.pop("made", None)
+
+
 def _ruled(extra=()) -> TableStyle:
     return TableStyle([("GRID", (0, 0), (-1, -1), 0.8, GRID),
                        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -101,7 +150,7 @@ def _ruled(extra=()) -> TableStyle:
 def field_table(fields: list[list[str]], styles: Styles, paper: Paper) -> Table:
     """Label | value rows, the body of a notice."""
     label_width = 46 * mm * paper.scale
-    data = [[para(label, styles.body), para(value, styles.body)] for label, value in fields]
+    data = [[cell(label, styles.body), cell(value, styles.body)] for label, value in fields]
     return Table(data, colWidths=[label_width, paper.frame_width - label_width],
                  style=_ruled([("BACKGROUND", (0, 0), (0, -1), HEADER_FILL)]))
 
@@ -111,16 +160,16 @@ def data_table(header: list[str], rows: list[list], styles: Styles, widths: list
                caption: str | None = None) -> Table:
     """A ruled table whose header (and caption row, if any) repeats on every page; `right`
     columns are figures."""
-    def cell(value, col):
+    def one(value, col):
         if not isinstance(value, str):
             return value
-        return para(value, styles.cell_right if col in right else styles.cell)
-    data = [[para(h, styles.cell) for h in header]]
+        return cell(value, styles.cell_right if col in right else styles.cell)
+    data = [[cell(h, styles.cell) for h in header]]
     extra = [("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL)]
     if caption is not None:
-        data.insert(0, [para(caption, styles.cell)] + [""] * (len(header) - 1))
+        data.insert(0, [cell(caption, styles.cell)] + [""] * (len(header) - 1))
         extra = [("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 1), (-1, 1), HEADER_FILL)]
-    data += [[cell(v, c) for c, v in enumerate(row)] for row in rows]
+    data += [[one(v, c) for c, v in enumerate(row)] for row in rows]
     if bold_last:
         extra.append(("BACKGROUND", (0, -1), (-1, -1), HEADER_FILL))
     return Table(data, colWidths=widths, repeatRows=2 if caption is not None else 1,
@@ -151,6 +200,85 @@ def _segno_pads_a_whole_codeword() -> bool:
 
 if _segno_pads_a_whole_codeword():  # only while segno has the bug; a later segno is left alone
     segno.encoder.write_padding_bits = _pad_to_codeword
+
+
+segno_apply_mask = segno.encoder.apply_mask
+_MASK_ROWS: dict[tuple, tuple[int, ...]] = {}
+
+
+def _apply_mask_by_rows(matrix, mask_pattern, width, height, is_encoding_region):
+    """segno's `apply_mask`, the same modules flipped, a row at a time. segno asks two Python
+    functions about every module of the symbol for each of the eight masks it tries (≈ 100,000
+    calls for a version 24 symbol: most of a notice's QR time, which was most of a county's
+    batch). Which modules a mask flips depends only on the symbol's size and the mask, so they
+    are worked out once per (size, mask), as one integer a row, and each row is XORed whole
+    (its modules are bytes 0 and 1). The mask functions are made anew on every call, so they
+    are known by name (fn0 … fn7, micro symbols having sizes of their own);
+    tests/reports/test_qr.py compares the result with segno's own on many texts."""
+    key = (width, height, getattr(mask_pattern, "__name__", None))
+    rows = _MASK_ROWS.get(key) if key[2] else None
+    if rows is None:
+        rows = tuple(int.from_bytes(bytes(
+            1 if is_encoding_region(i, j) and mask_pattern(i, j) else 0
+            for j in range(width)), "big") for i in range(height))
+        if key[2]:
+            _MASK_ROWS[key] = rows
+    for i in range(height):
+        row = matrix[i]
+        row[:] = (int.from_bytes(row, "big") ^ rows[i]).to_bytes(width, "big")
+
+
+segno.encoder.apply_mask = _apply_mask_by_rows
+
+segno_mask_scores = segno.encoder.mask_scores
+_RUN_OF_FIVE = re.compile(rb"\x00{5,}|\x01{5,}")
+_N3 = b"\x01\x00\x01\x01\x01\x00\x01"
+
+
+def mask_scores_by_lines(matrix, width, height):
+    """segno's `mask_scores` (the penalties N1-N4 by which it picks the mask), the same four
+    numbers, with whole rows and columns instead of a Python step per module: runs by a
+    regular expression, 2×2 blocks by XOR of rows as integers (modules are bytes 0 and 1, so
+    no carries), N3 by segno's own search, copied. After the masks themselves this was most
+    of a notice's QR time. tests/reports/test_qr.py compares it with segno's on many
+    symbols."""
+    size = width
+    rows = [bytes(row) for row in matrix]
+    # every row and every column in one string, each ended by a byte that is neither module
+    # (no run or pattern crosses it), so that each rule is one search, not one a line
+    stride = size + 1
+    lines = b"\x02".join(rows + [bytes(column) for column in zip(*rows)])
+    runs = _RUN_OF_FIVE.findall(lines)
+    n1 = sum(map(len, runs)) - 2 * len(runs)
+    n2 = 0
+    numbers = [int.from_bytes(row, "big") for row in rows]
+    for above, below in zip(numbers, numbers[1:]):
+        # byte j of each term is 0 where module j equals module j-1 (in the row above, in the
+        # row below) and where the two rows agree at j
+        differ = (above ^ (above >> 8)) | (below ^ (below >> 8)) | (above ^ below)
+        n2 += 3 * differ.to_bytes(size, "big").count(0, 1)
+    # N3 as segno 1.6.6 counts it in each line (its conditions, and where it searches on
+    # from), with positions in the line worked out from those in the string
+    n3 = 0
+    found = lines.find(_N3)
+    while found != -1:
+        start = found - found % stride
+        idx = found - start
+        offset = idx + 7
+        if idx in (0, size - 7) \
+                or 1 not in lines[start + max(idx - 4, 0):start + idx] \
+                or 1 not in lines[start + offset:start + min(offset + 4, size)]:
+            n3 += 40
+        else:
+            offset = idx + 4
+        found = lines.find(_N3, start + offset)
+    dark = sum(row.count(1) for row in rows)
+    percent = float(dark) / (size ** 2)
+    n4 = 10 * int(abs(percent * 100 - 50) / 5)
+    return n1, n2, n3, n4
+
+
+segno.encoder.mask_scores = mask_scores_by_lines
 
 
 def qr_segments(text: str) -> str | list[str]:
@@ -246,14 +374,14 @@ def qr_block(printable, styles: Styles, paper: Paper) -> KeepTogether:
     side = qr_side(printable.qr_text, paper)
     text_width = paper.frame_width - side - 4 * mm
     witnesses = "、".join(printable.witnesses) or "无"
-    lines = [para("扫码核验", styles.heading),
-             para("用手机扫描左侧二维码，可核对本公示的内容是否与资金账本的记录完全一致、"
+    lines = [cell("扫码核验", styles.heading),
+             cell("用手机扫描左侧二维码，可核对本公示的内容是否与资金账本的记录完全一致、"
                   "是否经过各级联合签名。", styles.body),
              Spacer(1, 2 * mm),
-             para(f"账本指纹：{printable.fingerprint}", styles.small),
-             para(f"联合签名：{witnesses}", styles.small),
-             para(f"公钥指纹：{printable.keys_fingerprint}", styles.small),
-             para(f"内容摘要：{printable.notice.rows_digest[:16]}", styles.small)]
+             cell(f"账本指纹：{printable.fingerprint}", styles.small),
+             cell(f"联合签名：{witnesses}", styles.small),
+             cell(f"公钥指纹：{printable.keys_fingerprint}", styles.small),
+             cell(f"内容摘要：{printable.notice.rows_digest[:16]}", styles.small)]
     table = Table([[qr_drawing(printable.qr_text, side), lines]],
                   colWidths=[side + 4 * mm, text_width],
                   style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -331,4 +459,11 @@ def render(story: list, paper: Paper, title: str, footer_text: str, styles: Styl
 
 
 def styles_for(paper: Paper, font_file: str = "") -> Styles:
-    return Styles(register_font(font_file), paper)
+    return _styles(register_font(font_file), paper)
+
+
+@functools.lru_cache(maxsize=None)
+def _styles(font: str, paper: Paper) -> Styles:
+    """One set of styles a font and paper (never changed once made), so that `cell` finds the
+    cells of earlier documents."""
+    return Styles(font, paper)

@@ -182,9 +182,11 @@ def test_county_batch_publishes_and_prints_everything_with_a_manifest(ft, tmp_pa
     assert code == 1 and len(json.loads(out)["problems"]) == 3  # so in worker processes too
     sign_and_cosign(ft)
     code, out, err = ft("report", "county-batch", "--county", COUNTY, "--year", "2024", "-o",
-                        "out", "--json")
+                        "out", "--jobs", "1", "--json")
     assert code == 0, err
     written = json.loads(out)["written"]
+    # every file written whole: no temporary file is left beside them
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
     assert sorted(w["file"] for w in written) == sorted(
         [f"notice-P-001-{VILLAGE}.pdf", f"roll-{scenario.ROLL}-{VILLAGE}.pdf",
          f"annual-{COUNTY}-2024.pdf"])
@@ -201,6 +203,12 @@ def test_county_batch_publishes_and_prints_everything_with_a_manifest(ft, tmp_pa
     assert (tmp_path / "out2" / "SHA256SUMS").read_bytes() == \
         (tmp_path / "out" / "SHA256SUMS").read_bytes()
     assert "份" in err
+    # and by default with as many processes as there are cores: the same again
+    code, out, err = ft("report", "county-batch", "--county", COUNTY, "--year", "2024", "-o",
+                        "out3", "--json")
+    assert code == 0, err
+    assert (tmp_path / "out3" / "SHA256SUMS").read_bytes() == \
+        (tmp_path / "out" / "SHA256SUMS").read_bytes()
 
 
 def test_a_household_card_shows_the_households_own_details(ft, tmp_path):

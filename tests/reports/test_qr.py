@@ -72,3 +72,41 @@ def test_the_drawn_code_reads_back_at_its_printed_size(tmp_path, size):
     stream = pdf.read_bytes()
     assert stream.count(b" re") > len(qr_matrix(text)) and stream.count(b"\nf") <= 2
     assert QR_BORDER == 4
+
+
+@pytest.mark.parametrize("text", ["x", "HELLO WORLD", "https://example.org/v#" + "A" * 300,
+                                  _payload(301), _payload(777), _payload(860)])
+def test_masks_applied_by_rows_are_segnos(text, monkeypatch):
+    """reports.layout applies segno's masks a row at a time; every mask, and the one segno
+    picks, give the symbol segno's own apply_mask gives (micro symbols too)."""
+    import segno
+
+    from reports import layout
+    ours = [segno.make_qr(text, error="M", boost_error=False, mask=m).matrix
+            for m in range(8)] + [segno.make_qr(text, error="M", boost_error=False).matrix,
+                                  segno.make_micro("12345").matrix]
+    monkeypatch.setattr(segno.encoder, "apply_mask", layout.segno_apply_mask)
+    theirs = [segno.make_qr(text, error="M", boost_error=False, mask=m).matrix
+              for m in range(8)] + [segno.make_qr(text, error="M", boost_error=False).matrix,
+                                    segno.make_micro("12345").matrix]
+    assert ours == theirs
+
+
+def testmask_scores_by_lines_are_segnos():
+    """The penalties reports.layout computes a line at a time equal segno's own, on every mask
+    of real symbols and on random and uniform matrices (runs, blocks, N3 at the edges)."""
+    import segno
+
+    from reports import layout
+    rng = random.Random(7)
+    matrices = [[bytearray(rng.randrange(2) for _ in range(n)) for _ in range(n)]
+                for n in (21, 25, 57, 117) for _ in range(3)]
+    matrices += [[bytearray([v] * 21) for _ in range(21)] for v in (0, 1)]
+    matrices.append([bytearray(b"\x01\x00\x01\x01\x01\x00\x01" * 3) for _ in range(21)])
+    for text in ("HELLO", _payload(640)):
+        for mask in range(8):
+            matrices.append([bytearray(r) for r in segno.make_qr(
+                text, error="M", boost_error=False, mask=mask).matrix])
+    for m in matrices:
+        n = len(m)
+        assert layout.mask_scores_by_lines(m, n, n) == layout.segno_mask_scores(m, n, n)
