@@ -831,14 +831,14 @@ def whd01_short_paid(ctx: ScanContext) -> list[Finding]:
     by_number = {(line.code, line.line_no): line for line in lines}
     pooled: dict[tuple, int] = defaultdict(int)
     seen = set()
-    for r in s.execute(
+    for r in stream(s,
             select(p.c.id, p.c.payee, p.c.key, p.c.memo, p.c.amount, PaymentRoll.code)
             .join(RollLine, RollLine.household_code == p.c.payee)
             .join(PaymentRoll, and_(PaymentRoll.id == RollLine.roll_id,
                                     PaymentRoll.lot_id == p.c.lot_id,
                                     or_(p.c.memo.contains(PaymentRoll.code),
                                         p.c.key.startswith(literal("topup:") + PaymentRoll.code
-                                                           + literal(":")))))).all():
+                                                           + literal(":")))))):
         if (r.id, r.code) in seen:
             continue
         seen.add((r.id, r.code))

@@ -165,7 +165,7 @@ def _paid_by_household(ctx):
     if "paid_by_household" not in ctx.cache:
         p = payments()
         out = defaultdict(list)
-        for r in ctx.session.execute(select(p.c.payee, p.c.date, p.c.amount, p.c.id)).all():
+        for r in stream(ctx.session, select(p.c.payee, p.c.date, p.c.amount, p.c.id)):
             out[r.payee].append(r)
         ctx.cache["paid_by_household"] = out
     return ctx.cache["paid_by_household"]
