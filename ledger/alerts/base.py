@@ -26,6 +26,22 @@ class ScanContext:
     cache: dict = field(default_factory=dict)
 
 
+# Rows a whole-table read fetches at a time (`stream`).
+STREAM_ROWS = 10_000
+
+
+def stream(session, statement):
+    """The rows of a read over a whole table (every member, every payment), through the
+    session's connection: SQLAlchemy Core, not the ORM — for plain columns the ORM's result
+    costs two to three times as much a row (72,000 members: 0.3 s against 0.1 s). SQLite
+    steps its cursor as the rows are read; on PostgreSQL `yield_per` reads STREAM_ROWS at a
+    time through a server-side cursor, so a province's members are never all in memory at
+    once (on SQLite the option only adds buffering)."""
+    connection = session.connection() if isinstance(session, Session) else session
+    options = {"yield_per": STREAM_ROWS} if connection.dialect.name == "postgresql" else {}
+    return connection.execute(statement, execution_options=options)
+
+
 def payments(*, include_pending: bool = True):
     """PAY transfers that stand: approved (or still pending), not rejected, not reversed.
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
+from ledger.alerts.base import stream
 from ledger.households.registry import card_key, unsalted
 from ledger.models import (
     Card,
@@ -53,12 +54,11 @@ def member_spans(session, households=None) -> dict[str, list[Span]]:
     not read (`id_numbers` reads those a rule must decrypt)."""
     wanted = None if households is None else set(households)
     connection = session.connection()
-    members = [m for m in connection.execute(
-        select(Member.id, Member.household_code, Member.name, Member.relation,
-               Member.death_date, Member.birth_digest))
-        if wanted is None or m.household_code in wanted]
+    members = [m for m in stream(connection, select(
+        Member.id, Member.household_code, Member.name, Member.relation, Member.death_date,
+        Member.birth_digest)) if wanted is None or m.household_code in wanted]
     events = defaultdict(list)
-    for e in connection.execute(select(MemberEvent.member_id, MemberEvent.kind,
+    for e in stream(connection, select(MemberEvent.member_id, MemberEvent.kind,
                                        MemberEvent.effective_date)):
         events[e.member_id].append(e)
     # A member who moved in from another registered household has a row here and a
@@ -130,7 +130,7 @@ def card_holdings(session, vault) -> list[Holding]:
     guardian = aliased(Member)
     out = []
     first_household_card: dict[str, dt.date] = {}
-    for c in session.execute(
+    for c in stream(session,
             select(Card.id, Card.household_code, Card.kind, Card.member_id, Card.holder_name,
                    Card.account_digest, Card.account_last4, Card.opened_on,
                    CardClosing.closed_on, guardian.household_code.label("guardian_household"))
@@ -147,9 +147,9 @@ def card_holdings(session, vault) -> list[Holding]:
     since = dict(session.execute(select(HouseholdEvent.household_code,
                                         func.min(HouseholdEvent.effective_date))
                                  .group_by(HouseholdEvent.household_code)).all())
-    for h in session.execute(select(Household.code, Household.bank_card, Household.card_digest,
+    for h in stream(session, select(Household.code, Household.bank_card, Household.card_digest,
                                     Household.bank_card_last4, Household.head_name)
-                             .where(Household.bank_card.is_not(None))):
+                    .where(Household.bank_card.is_not(None))):
         digest = unsalted(h.card_digest)
         if digest is None:
             if vault is None:

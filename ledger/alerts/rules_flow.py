@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from sqlalchemy import and_, func, or_, select
 
-from ledger.alerts.base import ScanContext, payments, transfer_evidence, yuan
+from ledger.alerts.base import ScanContext, payments, stream, transfer_evidence, yuan
 from ledger.alerts.entry import Setting, rule
 from ledger.i18n import N_
 from ledger.models import (
@@ -568,7 +568,7 @@ def _duplicate_pairs(ctx: ScanContext) -> tuple[dict, dict]:
     if cached is not None:
         return cached
     p = payments()
-    rows = ctx.session.execute(
+    rows = stream(ctx.session,
         select(p.c.id, p.c.date, p.c.amount, p.c.lot_id, p.c.county, p.c.memo, p.c.key,
                p.c.payee, PaymentDocument.invoice_number.label("invoice"),
                PaymentDocument.contract_number.label("contract"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 
-from ledger.alerts.base import ScanContext, payments, yuan
+from ledger.alerts.base import ScanContext, payments, stream, yuan
 from ledger.alerts.entry import Setting, rule
 from ledger.alerts.matching import (
     PROVINCES,
@@ -139,7 +139,7 @@ def members_by_birth(ctx) -> dict:
                         Member.birth_digest, Member.id_number).where(Member.id.not_in(moved))
         vault = ctx.vault
         out = defaultdict(list)
-        for m in ctx.session.execute(people):
+        for m in stream(ctx.session, people):
             # The stored keyed digest of the birth date; a row from before it was stored
             # (null) is decrypted and digested the same way, so both kinds share blocks.
             out[unsalted(m.birth_digest) or birth_key(vault, vault.decrypt(m.id_number))] \
@@ -165,7 +165,7 @@ def _paid_by_household(ctx):
     if "paid_by_household" not in ctx.cache:
         p = payments()
         out = defaultdict(list)
-        for r in ctx.session.execute(select(p.c.payee, p.c.date, p.c.amount, p.c.id)).all():
+        for r in stream(ctx.session, select(p.c.payee, p.c.date, p.c.amount, p.c.id)):
             out[r.payee].append(r)
         ctx.cache["paid_by_household"] = out
     return ctx.cache["paid_by_household"]
@@ -616,9 +616,9 @@ def led02_impossible_id_numbers(ctx: ScanContext) -> list[Finding]:
     provinces = PROVINCES | {code[:2] for code in s.execute(select(Region.code)).scalars()}
     # A member who moved (迁出, 分户) has a row in each household; the current one is judged.
     moved = select(MemberEvent.member_id).where(MemberEvent.kind == MemberEventKind.MOVED_OUT)
-    for m in s.execute(select(Member.id, Member.name, Member.household_code,
+    for m in stream(s, select(Member.id, Member.name, Member.household_code,
                               Member.id_number).where(Member.id.not_in(moved))
-                       .order_by(Member.id)):
+                    .order_by(Member.id)):
         problems = id_problems(vault.decrypt(m.id_number), as_of, provinces)
         if problems:
             found("member", str(m.id), villages[m.household_code], m.name,
