@@ -464,7 +464,7 @@ class _StreamingBinder:
                     return False   # a JSON value the plain encoder may not write canonically
                 # lists, not tuples: cbor2 encodes both as arrays, lists without a type test
                 rebuilt.append([table, key, 1, None, image])
-        except (TypeError, IndexError):   # not rows as the ledger writes them
+        except (TypeError, LookupError):   # not rows as the ledger writes them
             return False
         if len(seen) != sum(map(len, self.written.values())):
             return False   # rows claiming this entry that it did not write
