@@ -73,7 +73,7 @@ def main(argv=None) -> int:
                     raise RuntimeError(f"{url} does not verify: {out['findings']}")
                 rates.append(out["size"] / out["seconds"])
                 cpus.append(out["cpu_seconds"] + out["worker_cpu_seconds"])
-                peaks.append((out["peak_mb"], out["worker_peak_mb"]))
+                peaks.append((out["peak_mb"], out["worker_peak_mb"], out["pss_peak_mb"] or 0))
                 raw, n = raw_rate(url)
                 raws.append(raw)
                 loads[-1] += f" → {load()}"
@@ -81,12 +81,14 @@ def main(argv=None) -> int:
                    "rows": out["rows"], "rate": median(rates), "raw": median(raws),
                    "seconds": out["size"] / median(rates), "cpu": median(cpus),
                    "peak": max(p[0] for p in peaks), "worker_peak": max(p[1] for p in peaks),
+                   "pss": max(p[2] for p in peaks),
                    "load": "; ".join(loads)}
             rows.append(row)
             print(f"{url}  jobs {row['jobs']}: {row['size']:,} entries, {row['rows']:,} rows; "
                   f"verify {row['rate']:,.0f} entries/s ({row['seconds']:.1f} s, CPU "
                   f"{row['cpu']:.1f} s = {row['cpu'] / row['size'] * 1e6:.0f} µs/entry, "
-                  f"peak {row['peak']:.0f} MB + worker {row['worker_peak']:.0f} MB); raw "
+                  f"peak {row['peak']:.0f} MB + worker {row['worker_peak']:.0f} MB resident, "
+                  f"{row['pss']:.0f} MB PSS of all together); raw "
                   f"{row['raw']:,.0f} entries/s; ratio {row['rate'] / row['raw']:.1%}; "
                   f"load {row['load']}", flush=True)
     auto = [r for r in rows if r["jobs"] == "auto"]

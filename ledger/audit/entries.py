@@ -195,7 +195,7 @@ def table_image(table, get) -> tuple[str, list, dict]:
     return table.name, key, image
 
 
-def row_imager(table):
+def row_imager(table, dialect=None):
     """A faster `table_image` for many Core rows of `select(table)` (columns in table order).
 
     Verification builds the image of every live row. Deciding once per column, not per value,
@@ -203,15 +203,41 @@ def row_imager(table):
     saving: integer and text columns are taken as the driver returns them. A value of another
     type in such a column (only a hand-edited SQLite file could hold one) then differs from the
     entry's image, and verification compares that row the exact way.
+
+    With `dialect`, the rows are the driver's own tuples (no SQLAlchemy row): each column's
+    result processor for that dialect (what SQLAlchemy would apply: date-times from SQLite's
+    text, enum members from their names) is applied first, in the same step as the conversion.
     """
     skip = unimaged_columns(table)
     columns = [c for c in table.columns if c.key not in skip]
     positions = {c.key: i for i, c in enumerate(table.columns)}
-    names = [c.key for c in columns]
+    # In canonical key order, as the entry holds the image: verification compares an entry's
+    # bytes with the encoding of the images it rebuilds from the live rows (verify.py).
+    names = canonical_key_order(c.key for c in columns)
     take = operator.itemgetter(*[positions[n] for n in names])
-    special = [(c.key, _converter(c)) for c in columns if not _is_plain(c)]
-    key_at = [positions[c.key] for c in table.primary_key.columns]
+
+    def processor(column):
+        if dialect is None:
+            return None
+        return column.type.dialect_impl(dialect).result_processor(dialect, None)
+
+    special = []
+    for c in columns:
+        process = processor(c)
+        convert = None if _is_plain(c) else _converter(c)
+        if process is not None:
+            convert = _composed(convert, process)
+        if convert is not None and isinstance(c.type, sqltypes.Enum) and not c.info.get("pii"):
+            # An enum's few stored values, converted once: a dict look-up per row after.
+            convert = _Memo(convert, [None, *c.type.enums]).__getitem__
+        if convert is not None:
+            special.append((c.key, convert))
+    key_columns = list(table.primary_key.columns)
+    key_at = [positions[c.key] for c in key_columns]
     take_key = operator.itemgetter(*key_at)
+    key_processors = [processor(c) for c in key_columns]
+    if not any(key_processors):
+        key_processors = None
     single_key = len(key_at) == 1
     name = table.name
     drop_late = _drop_late(table)
@@ -223,12 +249,38 @@ def row_imager(table):
         if drop_late is not None:
             drop_late(image)
         key = take_key(row)
-        if single_key:
+        if key_processors is not None:
+            key = [p(k) if p is not None else k
+                   for p, k in zip(key_processors, [key] if single_key else key)]
+            key = [k if type(k) in _PLAIN else canonical_value(k) for k in key]
+        elif single_key:
             key = [key if type(key) in _PLAIN else canonical_value(key)]
         else:
             key = [k if type(k) in _PLAIN else canonical_value(k) for k in key]
         return name, key, image
     return image_of
+
+
+class _Memo(dict):
+    """`convert` of the given values, remembered; any other value converted each time."""
+
+    def __init__(self, convert, values):
+        super().__init__()
+        self.convert = convert
+        for value in values:
+            try:
+                self[value] = convert(value)
+            except (LookupError, ValueError, TypeError):
+                pass   # not a value this database reads back as a member
+
+    def __missing__(self, value):
+        return self.convert(value)
+
+
+def _composed(convert, process):
+    if convert is None:
+        return process
+    return lambda value: convert(process(value))
 
 
 _PLAIN_TYPES = (sqltypes.Integer, sqltypes.String)
@@ -245,8 +297,28 @@ def _converter(column):
     if column.info.get("pii"):
         return lambda value: _bound_value(column, value)
     if isinstance(column.type, sqltypes.Enum):
-        return lambda value: value.value if isinstance(value, enum.Enum) else canonical_value(value)
+        members = column.type.enum_class
+        if members is None:
+            return canonical_value
+        # `_value_` is what the `value` property returns, without the property's cost: a
+        # million rows' enums are read per verification.
+        return lambda value: value._value_ if type(value) is members else (
+            value.value if isinstance(value, enum.Enum) else canonical_value(value))
+    if isinstance(column.type, sqltypes.DateTime):
+        return _datetime_value
     return canonical_value
+
+
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _datetime_value(value):
+    """`canonical_value` of a date-time column's value, in one subtraction: a naive value is
+    UTC, as `canonical_value` takes it (timedelta // timedelta is exact integer arithmetic)."""
+    if type(value) is dt.datetime:
+        return (value - (_NAIVE_EPOCH if value.tzinfo is None else _EPOCH)) // _MICROSECOND
+    return canonical_value(value)
 
 
 def _bound_value(column, value):
@@ -344,6 +416,13 @@ _KEY_ORDER: dict[tuple, bool] = {}
 
 def _plainly_canonical(body: list, data: bytes) -> bool:
     return _simple(body) and cbor2.dumps(body) == data
+
+
+def plainly_canonical(value) -> bool:
+    """Whether cbor2's plain encoder writes `value` as its canonical encoder would: only
+    integers, text, bytes, null and booleans, in lists and in maps whose text keys are in
+    canonical order. Verification uses it on the parts of an entry it does not rebuild."""
+    return _simple(value)
 
 
 def _simple(value) -> bool:
