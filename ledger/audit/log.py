@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
 import cbor2
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -211,10 +211,15 @@ _HELD = "audit_head_held"
 
 
 def _select_head(session: Session, origin: str) -> AuditHead | None:
-    stmt = select(AuditHead).where(AuditHead.origin == origin)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    stmt = _HEAD_FOR_UPDATE if session.get_bind().dialect.name == "postgresql" else _HEAD
+    return session.execute(stmt, {"origin": origin}).scalar_one_or_none()
+
+
+# Built once: every change asks for the head, and building the statement cost as much as the
+# database's answer.
+_HEAD = select(AuditHead).where(AuditHead.origin == bindparam("origin")) \
+    .execution_options(populate_existing=True)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
 
 
 @contextmanager

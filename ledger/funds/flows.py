@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ledger.audit.log import record_change
 from ledger.core.classification import check_spending
 from ledger.core.errors import LedgerError
+from ledger.funds import fastpay
 from ledger.funds.accounts import account_for
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import Leg, check_amount, iso_day, record, replay, voucher_fields
@@ -147,6 +148,18 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     if isinstance(key, str) and key.startswith("roll:") and not _roll_line:
         raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key",
                           code="roll_key_reserved", key=key)
+    if project_code is None:   # the common case first: see ledger/funds/fastpay.py
+        with attempting(actor, "pay", region_code=county_code, lot_id=lot_id,
+                        target=payee_code, amount_fen=amount_fen,
+                        day=effective_date or voucher_date, key=key) as attempt:
+            transfer = fastpay.pay(
+                session, actor, attempt, lot_id=lot_id, payee_code=payee_code,
+                amount_fen=amount_fen, function_code=function_code, use_code=use_code, key=key,
+                effective_date=effective_date, county_code=county_code, memo=memo,
+                voucher_date=voucher_date, value_date=value_date, request=request,
+                invoice_number=invoice_number, contract_number=contract_number)
+        if transfer is not None:
+            return transfer
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
