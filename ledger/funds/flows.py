@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Iterable
 
 from sqlalchemy.orm import Session
 
@@ -169,6 +170,18 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
         return _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code,
                     use_code, key, effective_date, project_code, county_code, memo,
                     voucher_date, value_date, request, invoice_number, contract_number)
+
+
+def pay_many(session: Session, actor: User, payments: Iterable[dict]) -> list[Transfer]:
+    """Several payments that arrive together, recorded in the caller's one transaction (group
+    commit: one durable write of the log for all of them, where one transaction each waits for
+    the disk once per payment).
+
+    Each is `pay(session, actor, **payment)`, in order: its own transfer, postings and audit
+    entry, signed as that payment alone would be, with the same checks and the same refusals.
+    All or nothing, as an import is: the first refusal propagates, and the caller's rollback
+    leaves none of them recorded."""
+    return [pay(session, actor, **payment) for payment in payments]
 
 
 def _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code, use_code, key,

@@ -225,3 +225,27 @@ def test_a_payment_is_a_handful_of_statements(world, engine, taken):
     # begin, the actor, the head, the read, hold, account, transfer, postings, entry, (nodes),
     # head; against 23 on the general path
     assert len(seen) <= 12, seen
+
+
+def test_payments_that_arrive_together_are_recorded_all_or_none(world):
+    """`flows.pay_many`: one transaction for several payments, each its own transfer and
+    entry; a refusal of any one leaves none of them."""
+    funded(world, amount=1_000_00)
+    common = dict(lot_id=world.lot_id, function_code="2130505", use_code="household_subsidy",
+                  county_code=COUNTY, effective_date=DAY)
+    with pytest.raises(LedgerError) as refused, transaction(world.factory) as s:
+        flows.pay_many(s, get_user(s, "k_clerk"), [
+            dict(payee_code="H-001", amount_fen=400_00, key="b1", **common),
+            dict(payee_code="H-002", amount_fen=400_00, key="b2", **common),
+            dict(payee_code="H-001", amount_fen=400_00, key="b3", **common)])   # overdraft
+    assert refused.value.code == "overdraft"
+    with transaction(world.factory) as s:
+        size = len(s.execute(select(AuditEntry.idx)).all())
+        assert not s.execute(select(Transfer).where(Transfer.idempotency_key.like("b%"))).all()
+        done = flows.pay_many(s, get_user(s, "k_clerk"), [
+            dict(payee_code="H-001", amount_fen=400_00, key="b1", **common),
+            dict(payee_code="H-002", amount_fen=400_00, key="b2", **common)])
+    with transaction(world.factory) as s:
+        assert [t.idempotency_key for t in done] == ["b1", "b2"]
+        assert len(s.execute(select(AuditEntry.idx)).all()) == size + 2
+        assert verify(s, jobs=1).intact
