@@ -96,14 +96,16 @@ def _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code,
          effective_date, county_code, memo, voucher_date, value_date, request, invoice_number,
          contract_number):
     # What the general path refuses before it reads anything.
-    if actor is None or not isinstance(key, str) or not key or county_code is None \
-            or Action.RECORD not in ROLE_ACTIONS.get(actor.role, ()) \
-            or not isinstance(lot_id, int) or isinstance(lot_id, bool):
+    if actor is None or not key or Action.RECORD not in ROLE_ACTIONS.get(actor.role, ()) \
+            or type(lot_id) is not int or not _plain_text(key, payee_code, county_code,
+                                                         function_code, use_code):
         raise Fallback
     attempt.source_kind, attempt.source_holder = AccountKind.UNIT.value, county_code
     day = _posting_day(effective_date, voucher_date, value_date)
     _quietly(check_amount, amount_fen)
     text = canonical_request(request)
+    if len(text) > _LONG_REQUEST:   # its entry might need parts (`log.PART_BUDGET`)
+        raise Fallback
     # Unflushed ORM changes (a payee or a balance changed earlier in this transaction) reach
     # the database before it is read, and the conditional UPDATE below works on stored values.
     session.flush()
@@ -190,6 +192,19 @@ def _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code,
                                                 records, ordered=True)])
     _expire_accounts(session, (row.src_id, payee_account))
     return _attached(session, transfer)
+
+
+def _plain_text(*values) -> bool:
+    """Text the read may send as it is: a value of another type, or with a NUL character
+    (which PostgreSQL refuses in a parameter), is left to the general path, which refuses it
+    where it always did."""
+    return all(type(v) is str and "\x00" not in v for v in values)
+
+
+# Characters of request text (the memo is most of it) beyond which the short path leaves the
+# payment to the general one: an entry of rows larger than `log.PART_BUDGET` is written in
+# parts there. Chinese text is 3 bytes a character and the memo is in the image twice.
+_LONG_REQUEST = 4_000
 
 
 def _posting_day(effective_date, voucher_date, value_date) -> dt.date:

@@ -140,6 +140,7 @@ def refusal(world, monkeypatch, short: bool, **overrides):
     {"amount_fen": 0},
     {"lot_id": 999},
     {"payee_code": "NOBODY"},
+    {"payee_code": 12},
     {"payee_code": "H-201"},                         # lives in the other county
     {"county_code": CITY},                           # not a county
     {"function_code": "2130599"},
