@@ -291,6 +291,40 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
     the index the entry gets here. Bulk services (a payment roll sent or settled) hand over
     thousands at once; one statement then inserts all entries and one all finished nodes.
     """
+    appended = encode_entries(session, head, pending)
+    if appended is None:
+        return
+    entries, nodes = appended.entries, appended.nodes
+    # Entry and nodes go in with the driver's executemany: they are written once and never read
+    # back through the ORM in this transaction, so the unit of work would only add its
+    # bookkeeping (≈ a third of a disbursement's flush time), and Core its per-row parameter
+    # building (a roll appends tens of thousands). Their values are integers and bytes, which
+    # both drivers take as they are (`db.insert_tuples` would convert none of them, and only
+    # spend its checks of text columns these tables do not have).
+    connection, mark = session.connection(), marker(session)
+    connection.exec_driver_sql(_INSERT_ENTRY.format(m=mark),
+                               entries[0] if len(entries) == 1 else entries)
+    if nodes:
+        connection.exec_driver_sql(_INSERT_NODE.format(m=mark),
+                                   nodes[0] if len(nodes) == 1 else nodes)
+    move_head(session, head, appended.size, appended.root, appended.frontier)
+
+
+@dataclass
+class Appended:
+    """Entries encoded (and signed) for the head, not yet written: the rows of audit_entries
+    and audit_nodes, and the head as it is once they are."""
+    entries: list   # (log_id, idx, entry, leaf_hash)
+    nodes: list     # (log_id, level, idx, hash, leaf_end)
+    size: int
+    root: bytes
+    frontier: bytes
+
+
+def encode_entries(session: Session, head: AuditHead,
+                   pending: list[PendingEntry]) -> Appended | None:
+    """`append_entries` up to the writing: for a caller that writes them in a statement of its
+    own (`ledger.funds.fastpay` on PostgreSQL) and then calls `head_moved`."""
     frontier = merkle.Frontier.from_bytes(head.frontier) if head.frontier else merkle.Frontier()
     if frontier.size != head.size:
         raise RuntimeError(f"audit head of {head.origin} is corrupt: size {head.size}, "
@@ -321,20 +355,8 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
         # level 0 is the leaf hash, already in audit_entries
         nodes.extend((log_id, n.level, n.index, n.hash, index) for n in finished[1:])
     if not entries:
-        return
-    # Entry and nodes go in with the driver's executemany: they are written once and never read
-    # back through the ORM in this transaction, so the unit of work would only add its
-    # bookkeeping (≈ a third of a disbursement's flush time), and Core its per-row parameter
-    # building (a roll appends tens of thousands). Their values are integers and bytes, which
-    # both drivers take as they are (`db.insert_tuples` would convert none of them, and only
-    # spend its checks of text columns these tables do not have).
-    connection, mark = session.connection(), marker(session)
-    connection.exec_driver_sql(_INSERT_ENTRY.format(m=mark),
-                               entries[0] if len(entries) == 1 else entries)
-    if nodes:
-        connection.exec_driver_sql(_INSERT_NODE.format(m=mark),
-                                   nodes[0] if len(nodes) == 1 else nodes)
-    move_head(session, head, frontier.size, root, frontier.to_bytes())
+        return None
+    return Appended(entries, nodes, frontier.size, root, frontier.to_bytes())
 
 
 _INSERT_ENTRY = ("INSERT INTO audit_entries (log_id, idx, entry, leaf_hash) "
@@ -353,6 +375,12 @@ def move_head(session: Session, head: AuditHead, size: int, root: bytes,
     the next change reads the head again rather than trust one a rollback has undone."""
     session.connection().exec_driver_sql(_MOVE_HEAD.format(m=marker(session)),
                                          (size, root, frontier, head.origin))
+    head_moved(head, size, root, frontier)
+
+
+def head_moved(head: AuditHead, size: int, root: bytes, frontier: bytes) -> None:
+    """The head object holds what its row now holds (written by `move_head`, or by a caller's
+    own statement)."""
     set_committed_value(head, "size", size)
     set_committed_value(head, "root", root)
     set_committed_value(head, "frontier", frontier)

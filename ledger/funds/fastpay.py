@@ -32,13 +32,31 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from enum import Enum
 from types import SimpleNamespace
 
-from sqlalchemy import LargeBinary, and_, bindparam, exists, func, literal, select, true
+from sqlalchemy import (
+    LargeBinary,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ledger.audit.entries import canonical_key_order, canonical_value, unimaged_columns
-from ledger.audit.log import PendingEntry, append_entries, lock_head
+from ledger.audit.log import (
+    PendingEntry,
+    append_entries,
+    encode_entries,
+    head_moved,
+    lock_head,
+)
 from ledger.core import clock
 from ledger.core.classification import check_spending
 from ledger.core.errors import LedgerError
@@ -46,6 +64,8 @@ from ledger.funds.posting import canonical_request, check_amount, period_of
 from ledger.models import (
     Account,
     AccountKind,
+    AuditEntry,
+    AuditNode,
     CountyPeriodClosure,
     FundLot,
     Member,
@@ -149,49 +169,146 @@ def _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code,
     # Checks done; the blacklist refusal comes where the general path makes it, after them.
     refuse_blacklisted(session, [payee_code], day)
 
+    if row.src_available is None or row.src_available < amount_fen:
+        raise Fallback   # an overdraft: the general path refuses it
     ids = _new_ids(session, dialect, row)
     transfer_id, out_id, in_id = ids["transfer"], ids["posting"], ids["posting"] + 1
     if dialect == "postgresql":
         out_id, in_id = ids["posting"], ids["posting2"]
-    connection = session.connection()
-    mark = marker(session)
-    # The overdraft check and the hold in one statement: no row updated, no money moved.
-    moved = connection.exec_driver_sql(_HOLD.format(m=mark),
-                                       (amount_fen, row.src_id, amount_fen)).rowcount
-    if moved != 1:
-        raise Fallback
-    records = []
-    payee_account = row.dst_id
-    if payee_account is None:
-        payee_account = ids["account"]
-        account = {"id": payee_account, "lot_id": lot_id, "kind": AccountKind.PAYEE,
-                   "holder_code": payee_code, "region_code": row.payee_region,
-                   "debits_posted": 0, "credits_posted": 0, "debits_pending": amount_fen,
-                   "credits_pending": 0, "log_index": index, "log_id": log_id}
-        _insert(session, ACCOUNTS, account)
-        records.append(_record(ACCOUNTS, account))
-    else:
-        connection.exec_driver_sql(_RECEIVE.format(m=mark), (amount_fen, payee_account))
+    opening = row.dst_id is None
+    payee_account = ids["account"] if opening else row.dst_id
+    account = {"id": payee_account, "lot_id": lot_id, "kind": AccountKind.PAYEE,
+               "holder_code": payee_code, "region_code": row.payee_region,
+               "debits_posted": 0, "credits_posted": 0, "debits_pending": amount_fen,
+               "credits_pending": 0, "log_index": index, "log_id": log_id} if opening else None
     transfer["id"] = transfer_id
-    _insert(session, TRANSFERS, transfer)
-    records.append(_record(TRANSFERS, transfer))
     postings = [{"id": out_id, "transfer_id": transfer_id, "account_id": row.src_id,
                  "lot_id": lot_id, "amount_fen": -amount_fen, "log_index": index,
                  "log_id": log_id},
                 {"id": in_id, "transfer_id": transfer_id, "account_id": payee_account,
                  "lot_id": lot_id, "amount_fen": amount_fen, "log_index": index,
                  "log_id": log_id}]
-    _insert(session, POSTINGS, *postings)
-    records += [_record(POSTINGS, p) for p in postings]
+    document = {"transfer_id": transfer_id, "invoice_number": invoice_number,
+                "contract_number": contract_number, "log_index": index,
+                "log_id": log_id} if documents else None
+    # The rows in the order the general path adds them to its change.
+    records = [_record(ACCOUNTS, account)] if opening else []
+    records += [_record(TRANSFERS, transfer), *(_record(POSTINGS, p) for p in postings)]
     if documents:
-        document = {"transfer_id": transfer_id, "invoice_number": invoice_number,
-                    "contract_number": contract_number, "log_index": index, "log_id": log_id}
-        _insert(session, DOCUMENTS, document)
         records.append(_record(DOCUMENTS, document))
-    append_entries(session, head, [PendingEntry(actor.username, "transfer.record", now,
-                                                records, ordered=True)])
+    pending = [PendingEntry(actor.username, "transfer.record", now, records, ordered=True)]
+    if dialect == "postgresql":
+        _write_postgresql(session, head, pending, amount_fen, row.src_id, account,
+                          payee_account, transfer, postings, document)
+    else:
+        _write(session, head, pending, amount_fen, row.src_id, account, payee_account,
+               transfer, postings, document)
     _expire_accounts(session, (row.src_id, payee_account))
     return _attached(session, transfer)
+
+
+def _write(session, head, pending, amount_fen, source, account, payee_account, transfer,
+           postings, document) -> None:
+    """The rows one statement each (SQLite: no round trips to save), the hold first."""
+    connection, mark = session.connection(), marker(session)
+    # The overdraft check and the hold in one statement: no row updated, no money moved (a
+    # writer of another log took the money since the read), and the general path decides.
+    if connection.exec_driver_sql(_HOLD.format(m=mark),
+                                  (amount_fen, source, amount_fen)).rowcount != 1:
+        raise Fallback
+    if account is not None:
+        _insert(session, ACCOUNTS, account)
+    else:
+        connection.exec_driver_sql(_RECEIVE.format(m=mark), (amount_fen, payee_account))
+    _insert(session, TRANSFERS, transfer)
+    _insert(session, POSTINGS, *postings)
+    if document is not None:
+        _insert(session, DOCUMENTS, document)
+    append_entries(session, head, pending)
+
+
+def _write_postgresql(session, head, pending, amount_fen, source, account, payee_account,
+                      transfer, postings, document) -> None:
+    """Every write of the payment in one statement (data-modifying CTEs), each gated on the
+    hold: PostgreSQL is a round trip away, and the round trips were most of a payment's
+    time. The entry is encoded (and signed) first: its bytes go in with the rows."""
+    appended = encode_entries(session, head, pending)
+    params = {"amount": amount_fen, "src": source, "dst": payee_account,
+              "h_size": appended.size, "h_root": appended.root,
+              "h_frontier": appended.frontier, "h_origin": head.origin}
+    rows = [("a", ACCOUNTS, account)] if account is not None else []
+    rows += [("t", TRANSFERS, transfer), ("p0", POSTINGS, postings[0]),
+             ("p1", POSTINGS, postings[1])]
+    if document is not None:
+        rows.append(("d", DOCUMENTS, document))
+    for name, table, values in rows:
+        for column in table.columns:
+            value = values[column.key]
+            params[f"{name}_{column.key}"] = value.value if isinstance(value, Enum) else value
+    for n, entry in enumerate(appended.entries):
+        params.update(zip((f"e{n}_log_id", f"e{n}_idx", f"e{n}_entry", f"e{n}_leaf"), entry))
+    for n, node in enumerate(appended.nodes):
+        params.update(zip((f"n{n}_log_id", f"n{n}_level", f"n{n}_idx", f"n{n}_hash",
+                           f"n{n}_leaf_end"), node))
+    sql = _postgresql_write(account is not None, document is not None,
+                            len(appended.entries), len(appended.nodes))
+    if session.connection().exec_driver_sql(sql, params).scalar() != 1:
+        raise Fallback
+    head_moved(head, appended.size, appended.root, appended.frontier)
+
+
+@functools.cache
+def _postgresql_write(opening: bool, documents: bool, entries: int, nodes: int) -> str:
+    dialect = postgresql.dialect()
+
+    def cast(column) -> str:
+        if isinstance(column.type, String):   # text: the column's own length is checked on
+            return "text"                     # assignment, where varchar(n) would truncate
+        return column.type.compile(dialect=dialect)
+
+    def insert(cte, table, names) -> str:
+        columns = list(table.columns)
+        selects = " UNION ALL ".join(
+            "SELECT " + ", ".join(f"%({name}_{c.key})s::{cast(c)}" for c in columns)
+            + " FROM hold" for name in names)
+        return (f"{cte} AS (INSERT INTO {table.name} ({', '.join(c.key for c in columns)}) "
+                f"{selects} RETURNING 1)")
+
+    parts = ["hold AS (UPDATE accounts SET credits_pending = credits_pending + "
+             "%(amount)s::bigint WHERE id = %(src)s::bigint AND debits_posted - "
+             "credits_posted - credits_pending >= %(amount)s::bigint RETURNING id)"]
+    if opening:
+        parts.append(insert("opened", ACCOUNTS, ["a"]))
+    else:
+        parts.append("received AS (UPDATE accounts SET debits_pending = debits_pending + "
+                     "%(amount)s::bigint WHERE id = %(dst)s::bigint AND EXISTS "
+                     "(SELECT FROM hold) RETURNING 1)")
+    parts.append(insert("transfer", TRANSFERS, ["t"]))
+    parts.append(insert("postings", POSTINGS, ["p0", "p1"]))
+    if documents:
+        parts.append(insert("documents", DOCUMENTS, ["d"]))
+    log = [AuditEntry.__table__, AuditNode.__table__]
+    if entries:
+        parts.append(_log_insert("entries", log[0], "e", entries,
+                                 ("log_id", "idx", "entry", "leaf_hash"),
+                                 ("_log_id", "_idx", "_entry", "_leaf")))
+    if nodes:
+        parts.append(_log_insert("nodes", log[1], "n", nodes,
+                                 ("log_id", "level", "idx", "hash", "leaf_end"),
+                                 ("_log_id", "_level", "_idx", "_hash", "_leaf_end")))
+    parts.append("head AS (UPDATE audit_head SET size = %(h_size)s::bigint, root = "
+                 "%(h_root)s::bytea, frontier = %(h_frontier)s::bytea WHERE origin = "
+                 "%(h_origin)s AND EXISTS (SELECT FROM hold) RETURNING 1)")
+    return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM hold"
+
+
+def _log_insert(cte, table, prefix, count, columns, suffixes) -> str:
+    types = {c.key: c.type.compile(dialect=postgresql.dialect()) for c in table.columns}
+    selects = " UNION ALL ".join(
+        "SELECT " + ", ".join(f"%({prefix}{n}{suffix})s::{types[column]}"
+                              for column, suffix in zip(columns, suffixes)) + " FROM hold"
+        for n in range(count))
+    return f"{cte} AS (INSERT INTO {table.name} ({', '.join(columns)}) {selects} RETURNING 1)"
 
 
 def _plain_text(*values) -> bool:
@@ -248,6 +365,8 @@ def _read_statement(dialect: str):
         payees.c.region_code.label("payee_region"),
         *[level.c.parent_code.label(f"up{i}") for i, level in enumerate(levels)],
         src.c.id.label("src_id"), dst.c.id.label("dst_id"),
+        (src.c.debits_posted - src.c.credits_posted - src.c.credits_pending)
+        .label("src_available"),
         select(TRANSFERS.c.id).where(TRANSFERS.c.idempotency_key == bindparam("key"))
         .scalar_subquery().label("taken"),
         # `access.is_disabled`'s question, asked here (the general path asks it again)
