@@ -19,13 +19,16 @@ the database itself needs. Here, under the same log-head lock:
    work). This path never refuses anything itself, except the blacklist refusal, which it
    makes through the same function at the same point (after every other check passed);
 3. the source account's pending credit is added by a conditional UPDATE that is itself the
-   overdraft check (no row updated: the general path runs, and finds the overdraft under its
-   own lock); then the payee's account (inserted with its pending debit when new), the
-   transfer, its two postings and, where cited, its documents go in as tuples, and the entry
-   is appended by `audit.log.append_entries`, as the bulk roll path does.
+   overdraft check (no row updated — a writer of another log took the money since the read —
+   and the general path runs, and decides under its own lock); then the payee's account
+   (inserted with its pending debit when new), the transfer, its two postings and, where
+   cited, its documents go in as tuples, and the entry is appended by
+   `audit.log.append_entries`, as the bulk roll path does. On PostgreSQL, where each
+   statement is a round trip, all of that is one statement (data-modifying CTEs, each gated
+   on the hold), with the entry encoded first.
 
 The rows and the entry are the ones the general path writes, column for column and byte for
-byte (tests/ledger/funds/test_fastpay.py compares the two); `verify` cannot tell them apart.
+byte (tests/ledger/test_fastpay.py compares the two); `verify` cannot tell them apart.
 """
 from __future__ import annotations
 
