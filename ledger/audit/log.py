@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
 import cbor2
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ledger.audit.entries import (
     canonical_value,
@@ -39,9 +40,9 @@ from ledger.audit.tlog.personal import tbs_of_encoded
 from ledger.audit.tlog.tiles import MAX_ENTRY_SIZE
 from ledger.core import clock
 from ledger.core.errors import LedgerError
-from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead, AuditNode
+from ledger.models import FIRST_LOG_ID, LOG_ID_SEQUENCE, AuditEntry, AuditHead
 from ledger.store.context import context_of
-from ledger.store.db import insert_tuples, is_read_only
+from ledger.store.db import is_read_only, marker
 
 # Where a session keeps its signer (`session.info[SIGNER]`).
 SIGNER = "personal_signer"
@@ -211,10 +212,32 @@ _HELD = "audit_head_held"
 
 
 def _select_head(session: Session, origin: str) -> AuditHead | None:
-    stmt = select(AuditHead).where(AuditHead.origin == origin)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    """The head row, read with Core (and locked on PostgreSQL) into the session's AuditHead
+    object for it, as a query with populate_existing would, at a third of the cost: every
+    change starts here."""
+    if session.autoflush:   # what the ORM query did first
+        session.flush()
+    stmt = _HEAD_FOR_UPDATE if session.get_bind().dialect.name == "postgresql" else _HEAD
+    row = session.connection().execute(stmt, {"origin": origin}).first()
+    if row is None:
+        return None
+    values = row._asdict()
+    head = session.identity_map.get(AuditHead.__mapper__.identity_key_from_primary_key((origin,)))
+    if head is not None:
+        for name, value in values.items():
+            set_committed_value(head, name, value)
+        return head
+    head = AuditHead.__mapper__.class_manager.new_instance()
+    head.__dict__.update(values)
+    make_transient_to_detached(head)   # loaded and unchanged, as a query leaves it
+    session.add(head)
+    return head
+
+
+# Built once: every change asks for the head, and building the statement cost as much as the
+# database's answer.
+_HEAD = select(*AuditHead.__table__.columns).where(AuditHead.origin == bindparam("origin"))
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
 
 
 @contextmanager
@@ -268,6 +291,40 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
     the index the entry gets here. Bulk services (a payment roll sent or settled) hand over
     thousands at once; one statement then inserts all entries and one all finished nodes.
     """
+    appended = encode_entries(session, head, pending)
+    if appended is None:
+        return
+    entries, nodes = appended.entries, appended.nodes
+    # Entry and nodes go in with the driver's executemany: they are written once and never read
+    # back through the ORM in this transaction, so the unit of work would only add its
+    # bookkeeping (≈ a third of a disbursement's flush time), and Core its per-row parameter
+    # building (a roll appends tens of thousands). Their values are integers and bytes, which
+    # both drivers take as they are (`db.insert_tuples` would convert none of them, and only
+    # spend its checks of text columns these tables do not have).
+    connection, mark = session.connection(), marker(session)
+    connection.exec_driver_sql(_INSERT_ENTRY.format(m=mark),
+                               entries[0] if len(entries) == 1 else entries)
+    if nodes:
+        connection.exec_driver_sql(_INSERT_NODE.format(m=mark),
+                                   nodes[0] if len(nodes) == 1 else nodes)
+    move_head(session, head, appended.size, appended.root, appended.frontier)
+
+
+@dataclass
+class Appended:
+    """Entries encoded (and signed) for the head, not yet written: the rows of audit_entries
+    and audit_nodes, and the head as it is once they are."""
+    entries: list   # (log_id, idx, entry, leaf_hash)
+    nodes: list     # (log_id, level, idx, hash, leaf_end)
+    size: int
+    root: bytes
+    frontier: bytes
+
+
+def encode_entries(session: Session, head: AuditHead,
+                   pending: list[PendingEntry]) -> Appended | None:
+    """`append_entries` up to the writing: for a caller that writes them in a statement of its
+    own (`ledger.funds.fastpay` on PostgreSQL) and then calls `head_moved`."""
     frontier = merkle.Frontier.from_bytes(head.frontier) if head.frontier else merkle.Frontier()
     if frontier.size != head.size:
         raise RuntimeError(f"audit head of {head.origin} is corrupt: size {head.size}, "
@@ -298,19 +355,49 @@ def append_entries(session: Session, head: AuditHead, pending: list[PendingEntry
         # level 0 is the leaf hash, already in audit_entries
         nodes.extend((log_id, n.level, n.index, n.hash, index) for n in finished[1:])
     if not entries:
+        return None
+    return Appended(entries, nodes, frontier.size, root, frontier.to_bytes())
+
+
+_INSERT_ENTRY = ("INSERT INTO audit_entries (log_id, idx, entry, leaf_hash) "
+                 "VALUES ({m}, {m}, {m}, {m})")
+_INSERT_NODE = ("INSERT INTO audit_nodes (log_id, level, idx, hash, leaf_end) "
+                "VALUES ({m}, {m}, {m}, {m}, {m})")
+
+
+def move_head(session: Session, head: AuditHead, size: int, root: bytes,
+              frontier: bytes) -> None:
+    """Write the head's new size, root and frontier at once, with one UPDATE.
+
+    Not as a dirty ORM object flushed later: the unit of work for that one row cost a sixth of
+    a payment's CPU. The ORM object takes the values as if loaded (`set_committed_value`), so
+    it holds what the database holds; a savepoint that ends forgets it (`_forget_head`), so
+    the next change reads the head again rather than trust one a rollback has undone."""
+    session.connection().exec_driver_sql(_MOVE_HEAD.format(m=marker(session)),
+                                         (size, root, frontier, head.origin))
+    head_moved(head, size, root, frontier)
+
+
+def head_moved(head: AuditHead, size: int, root: bytes, frontier: bytes) -> None:
+    """The head object holds what its row now holds (written by `move_head`, or by a caller's
+    own statement)."""
+    set_committed_value(head, "size", size)
+    set_committed_value(head, "root", root)
+    set_committed_value(head, "frontier", frontier)
+
+
+_MOVE_HEAD = "UPDATE audit_head SET size = {m}, root = {m}, frontier = {m} WHERE origin = {m}"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction) -> None:
+    """A savepoint ended (released or rolled back): the head it may have moved is read again
+    by the next change (`lock_head`), from the database, which a rollback has restored."""
+    if not transaction.nested:
         return
-    # Entry and nodes go in with the driver's executemany: they are written once and never read
-    # back through the ORM in this transaction, so the unit of work would only add its
-    # bookkeeping (≈ a third of a disbursement's flush time), and Core its per-row parameter
-    # building (a roll appends tens of thousands). The head stays an ORM object, so that a
-    # rolled-back savepoint expires it and the next change reads the size the database has.
-    insert_tuples(session, AuditEntry.__table__, ["log_id", "idx", "entry", "leaf_hash"],
-                  entries)
-    insert_tuples(session, AuditNode.__table__, ["log_id", "level", "idx", "hash", "leaf_end"],
-                  nodes)
-    head.size = frontier.size
-    head.root = root
-    head.frontier = frontier.to_bytes()
+    held = session.info.pop(_HELD, None)
+    if held is not None and held[2] in session:
+        session.expire(held[2])
 
 
 def check_entry_size(entry: bytes, kind: str) -> None:

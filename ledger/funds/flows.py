@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Iterable
 
 from sqlalchemy.orm import Session
 
 from ledger.audit.log import record_change
 from ledger.core.classification import check_spending
 from ledger.core.errors import LedgerError
+from ledger.funds import fastpay
 from ledger.funds.accounts import account_for
 from ledger.funds.lots import get_lot
 from ledger.funds.posting import Leg, check_amount, iso_day, record, replay, voucher_fields
@@ -147,6 +149,18 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
     if isinstance(key, str) and key.startswith("roll:") and not _roll_line:
         raise LedgerError("keys starting with 'roll:' belong to payment rolls; use another key",
                           code="roll_key_reserved", key=key)
+    if project_code is None:   # the common case first: see ledger/funds/fastpay.py
+        with attempting(actor, "pay", region_code=county_code, lot_id=lot_id,
+                        target=payee_code, amount_fen=amount_fen,
+                        day=effective_date or voucher_date, key=key) as attempt:
+            transfer = fastpay.pay(
+                session, actor, attempt, lot_id=lot_id, payee_code=payee_code,
+                amount_fen=amount_fen, function_code=function_code, use_code=use_code, key=key,
+                effective_date=effective_date, county_code=county_code, memo=memo,
+                voucher_date=voucher_date, value_date=value_date, request=request,
+                invoice_number=invoice_number, contract_number=contract_number)
+        if transfer is not None:
+            return transfer
     existing = replay(session, key, request, actor)
     if existing is not None:
         return existing
@@ -156,6 +170,18 @@ def pay(session: Session, actor: User, *, lot_id: int, payee_code: str, amount_f
         return _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code,
                     use_code, key, effective_date, project_code, county_code, memo,
                     voucher_date, value_date, request, invoice_number, contract_number)
+
+
+def pay_many(session: Session, actor: User, payments: Iterable[dict]) -> list[Transfer]:
+    """Several payments that arrive together, recorded in the caller's one transaction (group
+    commit: one durable write of the log for all of them, where one transaction each waits for
+    the disk once per payment).
+
+    Each is `pay(session, actor, **payment)`, in order: its own transfer, postings and audit
+    entry, signed as that payment alone would be, with the same checks and the same refusals.
+    All or nothing, as an import is: the first refusal propagates, and the caller's rollback
+    leaves none of them recorded."""
+    return [pay(session, actor, **payment) for payment in payments]
 
 
 def _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code, use_code, key,

@@ -67,7 +67,7 @@ def check_transfer(change, actor, transfer, legs) -> None:
         **finding.observed_shown, "threshold": finding.threshold_shown}))
 
 
-def _head_deaths(head_of):
+def head_deaths(head_of):
     """Every record of a household head's death, as a subquery of (household_code, rank, name,
     day, source, snapshot): rank 0 the registry's date, 1 a death recorded later, 2 an
     imported deaths list. `head_of` picks the households (a condition on Member). Both the
@@ -109,7 +109,7 @@ def _head_death(session, household_code):
 def _head_death_statement():
     """Built once: constructing this union costs ≈ 0.5 ms, twenty times the database's answer,
     and it is the same statement for every payment but for the household."""
-    deaths = _head_deaths(Member.household_code == bindparam("household_code"))
+    deaths = head_deaths(Member.household_code == bindparam("household_code"))
     return select(deaths).order_by(deaths.c.rank).limit(1)
 
 
@@ -126,7 +126,7 @@ def households_with_dead_head(session, household_codes) -> set[str]:
         codes = list(household_codes)
         if not codes:
             return set()
-    deaths = _head_deaths(Member.household_code.in_(codes))
+    deaths = head_deaths(Member.household_code.in_(codes))
     return set(session.execute(select(deaths.c.household_code).distinct()).scalars())
 
 
