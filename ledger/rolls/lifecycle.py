@@ -425,16 +425,19 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
         template = image_template(table, {"roll_id": roll.id, "log_index": change.index,
                                           **({"card_id": None} if carded else {})})
         rows = []
+        roll_id, index, log_id = roll.id, change.index, change.log_id
         for line_id, (number, (household_code, quantity)) in zip(
                 new_ids(session, table, len(lines)), enumerate(lines, start=1)):
             if change.full:  # a long roll is logged in parts (ledger.audit.log.Change)
+                change.next_part()
+                index = template["log_index"] = change.index
+            if len(rows) == roll_payments.CHUNK:
+                # Rows carry their part's index, so they go in a chunk of several parts at a
+                # time (a part holds some 400 lines; a statement per part cost more).
                 _insert_lines(session, table, carded, rows)
                 rows = []
-                change.next_part()
-                template["log_index"] = change.index
             amount = standard_fen * quantity
-            row = (line_id, roll.id, number, household_code, quantity, amount,
-                   change.index, change.log_id)
+            row = (line_id, roll_id, number, household_code, quantity, amount, index, log_id)
             image = template.copy()
             image["id"] = line_id
             image["line_no"] = number
@@ -485,9 +488,10 @@ def _insert_resolved(session, actor, code, lot_id, county_code, item, function_c
         for line_id, (number, x) in zip(new_ids(session, table, len(lines)),
                                         enumerate(lines, start=1)):
             if change.full:  # a long roll is logged in parts (ledger.audit.log.Change)
+                change.next_part()
+            if len(rows) == roll_payments.CHUNK:   # several parts a statement, as above
                 insert_tuples(session, table, _ALL_LINE_COLUMNS, rows)
                 rows = []
-                change.next_part()
             row = (line_id, roll.id, number, x.household, x.quantity, x.amount, change.index,
                    change.log_id, x.item, x.tier, x.year, x.member_id, x.centi, x.standard_id,
                    x.standard_fen, x.computed, x.card_id)
