@@ -49,7 +49,8 @@ def test_child_template_imports_resolve(name):
                     importlib.import_module(f"{node.module}.{alias.name}")
 
 
-EXPECTED = {"1 transfer (sqlite)", "2 whole roll", "2a roll create", "2b roll send",
+EXPECTED = {"1 transfer (sqlite)", "2 whole roll", "2ab roll create+send", "2a roll create",
+            "2b roll send",
             "2c bank results", "3 verify", "3b verify since", "8 proof",
             "9a import households", "9b import members", "9c import allocations",
             "9d import payments"}
