@@ -352,9 +352,10 @@ def read(path: str | Path, columns: list[Column],
     blank: list[int] = []
     unread: dict[int, int] = {}   # position of a column not read → its cells that hold a value
     made: list = []
+    plan = _cell_plan(columns, positions)
     with collector_paused() if make is not None else nullcontext():  # see _Reading.rows
         for line, record in records:
-            if not any((cell.strip() if isinstance(cell, str) else cell) for cell in record):
+            if not _filled(record):
                 blank.append(line)
                 continue
             if not read_at.issuperset(range(len(record))):   # else every cell is read
@@ -362,7 +363,7 @@ def read(path: str | Path, columns: list[Column],
                     if i not in read_at and (not isinstance(cell, str) or cell.strip()):
                         unread[i] = unread.get(i, 0) + 1
             count += 1
-            row = _parse_record(name, line, record, columns, positions, problems)
+            row = _parse_record(name, line, record, columns, positions, problems, plan)
             if make is not None and not problems:   # with a problem nothing is kept anyway
                 made.append(make(row))
     if not count and not problems:
@@ -479,18 +480,26 @@ class _Reading:
         name = self.path.name
         with collector_paused():
             _header, records = _records(self.path, self.workbook, problems, self.encoding)
+            plan = _cell_plan(self.columns, self.positions)
             for line, record in records:
-                if not any((cell.strip() if isinstance(cell, str) else cell)
-                           for cell in record):
+                if not _filled(record):
                     continue
                 row = _parse_record(name, line, record, self.columns, self.positions,
-                                    problems)
+                                    problems, plan)
                 if problems:
                     break
                 yield row
         if problems or _file_digest(self.path) != self.digest:
             raise ImportProblems([Problem(name, 0, "", "the file changed while it was being "
                                           "imported; nothing was imported", "file_changed")])
+
+
+def _filled(record) -> bool:
+    """Whether a line holds anything (else it is blank: skipped, and reported)."""
+    first = record[0] if record else None
+    if first.__class__ is str and first.strip():   # most lines: their first cell
+        return True
+    return any((cell.strip() if isinstance(cell, str) else cell) for cell in record)
 
 
 @dataclass(frozen=True)
@@ -619,9 +628,15 @@ def _match_header(name, header, columns, problems) -> dict[str, int]:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _parse_record(name, line, record, columns, positions, problems) -> Row:
+def _cell_plan(columns, positions) -> list[tuple]:
+    """(key, position or None, header, parse, required) of each column: what `_parse_cells`
+    reads of the columns for every line, looked up once per file."""
+    return [(c.key, positions.get(c.key), c.headers[0], c.parse, c.required) for c in columns]
+
+
+def _parse_record(name, line, record, columns, positions, problems, plan=None) -> Row:
     found = len(problems)
-    row = _parse_cells(name, line, record, columns, positions, problems)
+    row = _parse_cells(name, line, record, plan or _cell_plan(columns, positions), problems)
     for i in range(found, len(problems)):   # each cell's problem with its column's place
         key = next((c.key for c in columns if c.headers[0] == problems[i].column), None)
         if key in positions:
@@ -629,18 +644,17 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
     return row
 
 
-def _parse_cells(name, line, record, columns, positions, problems) -> Row:
+def _parse_cells(name, line, record, plan, problems) -> Row:
     row = Row(line)
+    values = row.values
     width = len(record)
-    for column in columns:
-        index = positions.get(column.key)
-        header = column.headers[0]
+    for key, index, header, parse, required in plan:
         if index is None or index >= width:
             # No such column, or a line shorter than the header: an empty cell (a kind's
             # optional columns, absent from most files, cost nothing more per line).
-            if column.required:
+            if required:
                 problems.append(Problem(name, line, header, "is empty", "cell_empty"))
-            row.values[column.key] = None
+            values[key] = None
             continue
         cell = record[index]
         if isinstance(cell, _LostDigits):
@@ -675,12 +689,12 @@ def _parse_cells(name, line, record, columns, positions, problems) -> Row:
                                     "spreadsheet formula", "cell_formula", {"value": start}))
             continue
         if not raw:
-            if column.required:
+            if required:
                 problems.append(Problem(name, line, header, "is empty", "cell_empty"))
-            row.values[column.key] = None
+            values[key] = None
             continue
         try:
-            row.values[column.key] = column.parse(raw)
+            values[key] = parse(raw)
         except LedgerError as exc:
             problems.append(Problem(name, line, header, str(exc), exc.code, exc.params))
         except MoneyError as exc:   # the reason in English for operators, the gist translated

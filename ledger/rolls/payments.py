@@ -220,9 +220,27 @@ def _send_run(session, head, batch, lines):
             f"{roll.code} needs {total} fen for lines {lines[0].line_no}–{lines[-1].line_no}",
             account_kind=kind, holder=holder, lot=lot.id, available_fen=available,
             requested_fen=total)
+    # Ids for the whole run at once, in line order (three statements, not three a chunk: on
+    # PostgreSQL each draws from a sequence, a round trip that costs more than its rows).
+    # Payee accounts opened by the run go in with their pending debit already: the row ends as
+    # the one-line path leaves it, without a second statement per account. A household with
+    # several lines (several members or items) opens its account once, at its first line; the
+    # amounts of its other lines move the balance (send_chunk).
+    accounts, opening, first_of = batch.accounts, [], set()
+    for k, line in enumerate(lines):
+        if line.household_code not in accounts and line.household_code not in first_of:
+            first_of.add(line.household_code)
+            opening.append(k)
+    opens: list[int | None] = [None] * len(lines)   # the account each line opens, if any
+    for k, account_id in zip(opening, new_ids(session, ACCOUNTS, len(opening))):
+        opens[k] = account_id
+    transfer_ids = new_ids(session, TRANSFERS, len(lines))
+    posting_ids = new_ids(session, POSTINGS, 2 * len(lines))
     sent = []
     for start in range(0, len(lines), CHUNK):
-        sent += batch.send_chunk(head, source.id, lines[start:start + CHUNK])
+        end = start + CHUNK
+        sent += batch.send_chunk(head, source.id, lines[start:end], opens[start:end],
+                                 transfer_ids[start:end], posting_ids[2 * start:2 * end])
     source.credits_pending += total  # the ORM object holds the lock
     session.flush()  # before a one-line payment re-reads the account
     return sent
@@ -283,7 +301,9 @@ class _SendBatch:
             self.inside.add(region)
         return region
 
-    def send_chunk(self, head, source_id, lines):
+    def send_chunk(self, head, source_id, lines, opens, transfer_ids, posting_ids):
+        """Record `lines`: `opens` the payee account each opens (or None), `transfer_ids` and
+        `posting_ids` (two a line) the ids of their rows, all in line order."""
         session, lot, roll = self.session, self.lot, self.roll
         payees, inside = self.payees, self.inside
         regions = []
@@ -294,26 +314,18 @@ class _SendBatch:
             regions.append(region)
         base, log_id = head.size, head.log_id
         accounts = self.accounts
-        # Payee accounts opened here go in with their pending debit already: the row ends as
-        # the one-line path leaves it, without a second statement per account.
-        # A household with several lines (several members or items) opens its account once,
-        # at its first line; the amounts of its other lines move the balance below.
-        opening, first_of = [], set()
-        for k, line in enumerate(lines):
-            if line.household_code not in accounts and line.household_code not in first_of:
-                first_of.add(line.household_code)
-                opening.append(k)
         opened = {}
         account_rows = []
-        for k, account_id in zip(opening, new_ids(session, ACCOUNTS, len(opening))):
-            line = lines[k]
-            accounts[line.household_code] = opened[k] = account_id
-            account_rows.append((account_id, lot.id, AccountKind.PAYEE, line.household_code,
-                                 regions[k], 0, 0, line.amount_fen, 0, base + k, log_id))
+        for k, account_id in enumerate(opens):
+            if account_id is not None:
+                line = lines[k]
+                accounts[line.household_code] = opened[k] = account_id
+                account_rows.append((account_id, lot.id, AccountKind.PAYEE,
+                                     line.household_code, regions[k], 0, 0, line.amount_fen, 0,
+                                     base + k, log_id))
         insert_tuples(session, ACCOUNTS, _ACCOUNT_COLUMNS, account_rows)
 
-        transfer_ids = new_ids(session, TRANSFERS, len(lines))
-        posting_ids = iter(new_ids(session, POSTINGS, 2 * len(lines)))
+        posting_ids = iter(posting_ids)
         # The transfer columns that are the same on every line, in _TRANSFER_COLUMNS order:
         # those between request and amount_fen, and those between amount_fen and log_index.
         t = self.transfer
