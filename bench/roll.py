@@ -95,11 +95,21 @@ def core_executemany_rate(url: str, count: int) -> float:
 
 def run(ctx) -> list[Figure]:
     lines = ctx.lines or (300 if ctx.quick else 100_000)
-    url = prov.new_database(ctx.workdir, "roll", None)
+    figures = _measure(ctx, lines, None)
+    if ctx.pg_url:
+        figures += _measure(ctx, lines, ctx.pg_url)
+    return figures
+
+
+def _measure(ctx, lines: int, pg_url: str | None) -> list[Figure]:
+    # SQLite's figures keep their names; PostgreSQL's say so.
+    suffix = " (pg)" if pg_url else ""
+    url = prov.new_database(ctx.workdir, "roll_pg" if pg_url else "roll", pg_url)
+    raw_url = url if pg_url else prov.sqlite_url(ctx.workdir, "raw_roll.db")
     p = prov.build(url)
     stages = {"create": [], "send": [], "settle": []}
     cpu = {"create": [], "send": [], "settle": []}
-    raws, wholes = [], []
+    raws, wholes, pairs = [], [], []
     for r in range(ctx.runs):
         # New households each run: a roll pays each household once (a second roll to the same
         # households would be a second payment, which the alerts flag, not a benchmark).
@@ -122,24 +132,33 @@ def run(ctx) -> list[Figure]:
         for stage, seconds in took.items():
             stages[stage].append(lines / seconds)
         wholes.append(lines / sum(took.values()))
-        raws.append(core_executemany_rate(prov.sqlite_url(ctx.workdir, "raw_roll.db"), lines))
+        pairs.append(lines / (took["create"] + took["send"]))
+        raws.append(core_executemany_rate(raw_url, lines))
     p.dispose()
+    baseline = "Core executemany"
     target = "≥10,000 lines/s, ≥30% of raw"
     figures = []
     for key, stage, what in (("2a roll create", "create", "parsed, validated, logged, committed"),
                              ("2b roll send", "send", "one pending payment and entry per line"),
                              ("2c bank results", "settle", "bank file read, each line posted "
                                                            "with its own entry")):
-        fig = Figure(key, f"{lines:,} lines: {what}", "lines/s", median(stages[stage]),
-                     stages[stage], "Core executemany", median(raws), raws, target=target)
+        fig = Figure(key + suffix, f"{lines:,} lines: {what}", "lines/s", median(stages[stage]),
+                     stages[stage], baseline, median(raws), raws, target=target)
         fig.target_met = fig.value >= 10_000 and fig.ratio >= 0.30
         fig.note = f"{median(cpu[stage]):.3f} ms CPU per line"
         fig.extra = {"cpu_ms_per_line": cpu[stage]}
         figures.append(fig)
-    whole = Figure("2 whole roll", f"{lines:,} lines created, sent and settled", "lines/s",
-                   median(wholes), wholes, "Core executemany", median(raws), raws,
+    # The roll's target (issue 21): 100,000 lines created and sent in ≤ 10 s.
+    pair = Figure("2ab roll create+send" + suffix, f"{lines:,} lines created and sent",
+                  "lines/s", median(pairs), pairs, baseline, median(raws), raws,
+                  target="100,000 lines created and sent ≤10 s (≥10,000 lines/s)")
+    pair.target_met = pair.value >= 10_000
+    pair.note = (f"{lines / pair.value:,.1f} s for {lines:,} lines; CPU per line "
+                 f"{median(cpu['create']) + median(cpu['send']):.3f} ms")
+    whole = Figure("2 whole roll" + suffix, f"{lines:,} lines created, sent and settled",
+                   "lines/s", median(wholes), wholes, baseline, median(raws), raws,
                    target="100,000 lines ≤10 s (≥10,000 lines/s), ≥30% of raw")
     whole.target_met = whole.value >= 10_000 and whole.ratio >= 0.30
     whole.note = (f"{lines / whole.value:,.1f} s for {lines:,} lines; CPU per line "
                   f"{sum(median(c) for c in cpu.values()):.3f} ms")
-    return [whole, *figures]
+    return [whole, pair, *figures]

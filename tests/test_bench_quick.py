@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every figure `--quick` measures on SQLite without --pg (figure 6 needs wrk: its row is there
 # either way, measured or saying why not).
-ROWS = ["1 transfer (sqlite)", "2 whole roll", "2a roll create", "2b roll send",
+ROWS = ["1 transfer (sqlite)", "2 whole roll", "2ab roll create+send", "2a roll create",
+        "2b roll send",
         "2c bank results", "3 verify", "8 proof", "3b verify since", "5 notice PDF (project)",
         "5 notice PDF (roll)", "5 county notices", "7 demo 30", "4 alert scan (sqlite)",
         "9a import households", "9b import members", "9c import allocations",

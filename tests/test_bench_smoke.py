@@ -50,8 +50,8 @@ def test_child_template_imports_resolve(name):
 
 
 EXPECTED = {"1 transfer (sqlite)", "1b transfers batched (sqlite)", "2 whole roll",
-            "2a roll create", "2b roll send", "2c bank results", "3 verify", "3b verify since",
-            "8 proof",
+            "2ab roll create+send", "2a roll create", "2b roll send", "2c bank results",
+            "3 verify", "3b verify since", "8 proof",
             "9a import households", "9b import members", "9c import allocations",
             "9d import payments"}
 

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -320,10 +321,16 @@ def text_lines(path: Path, encoding: str | None = None):
     return io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
 
 
-def read(path: str | Path, columns: list[Column]) -> Rows:
+def read(path: str | Path, columns: list[Column],
+         make: Callable[[Row], object] | None = None) -> Rows:
     """Check every cell of the file; raise ImportProblems listing every bad line, or return
     the rows — read again from the file as they are gone through, so that memory holds a line
-    at a time, not the file (red-team: a 50 MB file took 755 MB)."""
+    at a time, not the file (red-team: a 50 MB file took 755 MB).
+
+    With `make`, for a reader that keeps every line anyway (a roll's lines, handed to the
+    service whole): each row is turned into `make(row)` as it is checked, and the rows are
+    those values, parsed once instead of once to check and once more to use (parsing was
+    most of creating a 100,000-line roll). Memory then holds what `make` keeps, no more."""
     path = Path(path)
     name = path.name
     try:
@@ -344,22 +351,29 @@ def read(path: str | Path, columns: list[Column]) -> Rows:
     count = 0
     blank: list[int] = []
     unread: dict[int, int] = {}   # position of a column not read → its cells that hold a value
-    for line, record in records:
-        if not any((cell.strip() if isinstance(cell, str) else cell) for cell in record):
-            blank.append(line)
-            continue
-        for i, cell in enumerate(record):
-            if i not in read_at and (not isinstance(cell, str) or cell.strip()):
-                unread[i] = unread.get(i, 0) + 1
-        count += 1
-        _parse_record(name, line, record, columns, positions, problems)
+    made: list = []
+    plan = _cell_plan(columns, positions)
+    with collector_paused() if make is not None else nullcontext():  # see _Reading.rows
+        for line, record in records:
+            if not _filled(record):
+                blank.append(line)
+                continue
+            if not read_at.issuperset(range(len(record))):   # else every cell is read
+                for i, cell in enumerate(record):
+                    if i not in read_at and (not isinstance(cell, str) or cell.strip()):
+                        unread[i] = unread.get(i, 0) + 1
+            count += 1
+            row = _parse_record(name, line, record, columns, positions, problems, plan)
+            if make is not None and not problems:   # with a problem nothing is kept anyway
+                made.append(make(row))
     if not count and not problems:
         problems.append(Problem(name, 2, "", "the file has a header but no rows",
                                 "file_no_rows"))
     if problems:
         raise ImportProblems(problems)
-    return Rows(_Reading(path, workbook, encoding, columns, positions, _file_digest(path)),
-                count,
+    reading = _Kept(made) if make is not None else _Reading(
+        path, workbook, encoding, columns, positions, _file_digest(path))
+    return Rows(reading, count,
                 _unread_report(name, header, read_at, unread, blank),
                 {c.headers[0]: positions[c.key] + 1 for c in columns if c.key in positions})
 
@@ -466,18 +480,35 @@ class _Reading:
         name = self.path.name
         with collector_paused():
             _header, records = _records(self.path, self.workbook, problems, self.encoding)
+            plan = _cell_plan(self.columns, self.positions)
             for line, record in records:
-                if not any((cell.strip() if isinstance(cell, str) else cell)
-                           for cell in record):
+                if not _filled(record):
                     continue
                 row = _parse_record(name, line, record, self.columns, self.positions,
-                                    problems)
+                                    problems, plan)
                 if problems:
                     break
                 yield row
         if problems or _file_digest(self.path) != self.digest:
             raise ImportProblems([Problem(name, 0, "", "the file changed while it was being "
                                           "imported; nothing was imported", "file_changed")])
+
+
+def _filled(record) -> bool:
+    """Whether a line holds anything (else it is blank: skipped, and reported)."""
+    first = record[0] if record else None
+    if first.__class__ is str and first.strip():   # most lines: their first cell
+        return True
+    return any((cell.strip() if isinstance(cell, str) else cell) for cell in record)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """Rows made once, as the file was checked (`read` with `make`)."""
+    made: list
+
+    def rows(self):
+        return iter(self.made)
 
 
 def _unread_report(name, header, read_at, unread, blank) -> list[Problem]:
@@ -597,9 +628,15 @@ def _match_header(name, header, columns, problems) -> dict[str, int]:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _parse_record(name, line, record, columns, positions, problems) -> Row:
+def _cell_plan(columns, positions) -> list[tuple]:
+    """(key, position or None, header, parse, required) of each column: what `_parse_cells`
+    reads of the columns for every line, looked up once per file."""
+    return [(c.key, positions.get(c.key), c.headers[0], c.parse, c.required) for c in columns]
+
+
+def _parse_record(name, line, record, columns, positions, problems, plan=None) -> Row:
     found = len(problems)
-    row = _parse_cells(name, line, record, columns, positions, problems)
+    row = _parse_cells(name, line, record, plan or _cell_plan(columns, positions), problems)
     for i in range(found, len(problems)):   # each cell's problem with its column's place
         key = next((c.key for c in columns if c.headers[0] == problems[i].column), None)
         if key in positions:
@@ -607,25 +644,36 @@ def _parse_record(name, line, record, columns, positions, problems) -> Row:
     return row
 
 
-def _parse_cells(name, line, record, columns, positions, problems) -> Row:
+def _parse_cells(name, line, record, plan, problems) -> Row:
     row = Row(line)
-    for column in columns:
-        index = positions.get(column.key)
-        cell = record[index] if index is not None and index < len(record) else ""
-        header = column.headers[0]
+    values = row.values
+    width = len(record)
+    for key, index, header, parse, required in plan:
+        if index is None or index >= width:
+            # No such column, or a line shorter than the header: an empty cell (a kind's
+            # optional columns, absent from most files, cost nothing more per line).
+            if required:
+                problems.append(Problem(name, line, header, "is empty", "cell_empty"))
+            values[key] = None
+            continue
+        cell = record[index]
         if isinstance(cell, _LostDigits):
             problems.append(Problem(name, line, header, spreadsheet.LOST_DIGITS,
                                     "cell_lost_digits"))
             continue
         # NFKC at the boundary (ledger.core.normalise): full-width digits, letters and
         # punctuation, as a Chinese input method types them, are read as ASCII in every column,
-        # so a code, date or number typed either way is one value.
-        raw = nfkc(cell) if len(cell) <= MAX_FIELD else cell
+        # so a code, date or number typed either way is one value. (ASCII is its own NFKC.)
+        if len(cell) > MAX_FIELD:
+            raw = cell
+        else:
+            raw = cell.strip() if cell.isascii() else nfkc(cell)
         if len(raw) > MAX_FIELD:
             problems.append(Problem(name, line, header, "value is too long", "cell_too_long",
                                     {"max_length": MAX_FIELD}))
             continue
-        if _CONTROL.search(raw):
+        # every character _CONTROL finds is unprintable: most cells are found clean at once
+        if not raw.isprintable() and _CONTROL.search(raw):
             # NUL and the other control characters are no part of any value a county keeps
             # (a tab or a line break inside a quoted cell is: an address over two lines), and
             # PostgreSQL refuses NUL in any statement that would look the value up.
@@ -641,12 +689,12 @@ def _parse_cells(name, line, record, columns, positions, problems) -> Row:
                                     "spreadsheet formula", "cell_formula", {"value": start}))
             continue
         if not raw:
-            if column.required:
+            if required:
                 problems.append(Problem(name, line, header, "is empty", "cell_empty"))
-            row.values[column.key] = None
+            values[key] = None
             continue
         try:
-            row.values[column.key] = column.parse(raw)
+            values[key] = parse(raw)
         except LedgerError as exc:
             problems.append(Problem(name, line, header, str(exc), exc.code, exc.params))
         except MoneyError as exc:   # the reason in English for operators, the gist translated

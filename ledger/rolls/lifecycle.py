@@ -69,6 +69,8 @@ from ledger.store.bulk import collector_paused
 from ledger.store.db import bind_value, insert_tuples, marker, new_ids
 
 INELIGIBLE = frozenset({HouseholdStatus.REMOVED, HouseholdStatus.CANCELLED})
+# The others, as the database stores them (text), for the checks of a roll's lines.
+_PAYABLE_STATUS = frozenset(s.value for s in HouseholdStatus if s not in INELIGIBLE)
 
 
 @dataclass(frozen=True)
@@ -423,16 +425,19 @@ def _insert_roll(session, actor, code, lot_id, county_code, item, function_code,
         template = image_template(table, {"roll_id": roll.id, "log_index": change.index,
                                           **({"card_id": None} if carded else {})})
         rows = []
+        roll_id, index, log_id = roll.id, change.index, change.log_id
         for line_id, (number, (household_code, quantity)) in zip(
                 new_ids(session, table, len(lines)), enumerate(lines, start=1)):
             if change.full:  # a long roll is logged in parts (ledger.audit.log.Change)
+                change.next_part()
+                index = template["log_index"] = change.index
+            if len(rows) == roll_payments.CHUNK:
+                # Rows carry their part's index, so they go in a chunk of several parts at a
+                # time (a part holds some 400 lines; a statement per part cost more).
                 _insert_lines(session, table, carded, rows)
                 rows = []
-                change.next_part()
-                template["log_index"] = change.index
             amount = standard_fen * quantity
-            row = (line_id, roll.id, number, household_code, quantity, amount,
-                   change.index, change.log_id)
+            row = (line_id, roll_id, number, household_code, quantity, amount, index, log_id)
             image = template.copy()
             image["id"] = line_id
             image["line_no"] = number
@@ -483,9 +488,10 @@ def _insert_resolved(session, actor, code, lot_id, county_code, item, function_c
         for line_id, (number, x) in zip(new_ids(session, table, len(lines)),
                                         enumerate(lines, start=1)):
             if change.full:  # a long roll is logged in parts (ledger.audit.log.Change)
+                change.next_part()
+            if len(rows) == roll_payments.CHUNK:   # several parts a statement, as above
                 insert_tuples(session, table, _ALL_LINE_COLUMNS, rows)
                 rows = []
-                change.next_part()
             row = (line_id, roll.id, number, x.household, x.quantity, x.amount, change.index,
                    change.log_id, x.item, x.tier, x.year, x.member_id, x.centi, x.standard_id,
                    x.standard_fen, x.computed, x.card_id)
@@ -505,9 +511,9 @@ def _check_lines(session, lines, county_code, as_of, duplicates=True,
     for number, (household_code, quantity) in enumerate(lines, start=1):
         if not duplicates:
             break
-        where = f"line {number} ({household_code})"
         if household_code in seen:
-            raise LedgerError(f"{where}: the household is on the roll twice",
+            raise LedgerError(f"line {number} ({household_code}): the household is on the "
+                              "roll twice",
                               code="roll_line_duplicate", line=number,
                               household=household_code)
         seen.add(household_code)
@@ -521,6 +527,13 @@ def _check_lines(session, lines, county_code, as_of, duplicates=True,
     session.flush()  # what the session holds is in the database for these reads
     connection, mark = session.connection(), marker(session)
     day = bind_value(session, HouseholdEvent.__table__.c.effective_date, as_of)
+    # The regions above each village, looked up once per village, not once per line.
+    chains: dict[str, list[str]] = {}
+
+    def chain_of(village: str) -> list[str]:
+        if village not in chains:
+            chains[village] = ancestors(session, village)
+        return chains[village]
     for start in range(0, len(codes_in_order), roll_payments.CHUNK):
         codes = tuple(codes_in_order[start:start + roll_payments.CHUNK])
         in_codes = f"({', '.join([mark] * len(codes))})"
@@ -539,7 +552,7 @@ def _check_lines(session, lines, county_code, as_of, duplicates=True,
             statuses[code] = status   # the last one on or before as_of stands
         for code in codes:
             try:
-                _check_household(session, line_of[code], code, households.get(code),
+                _check_household(chain_of, line_of[code], code, households.get(code),
                                  statuses.get(code), county_code, township, as_of)
             except LedgerError as problem:
                 problems.append(problem)
@@ -560,10 +573,15 @@ def _refuse_lines(problems: list[LedgerError]) -> None:
                                   "params": p.params} for p in problems])
 
 
-def _check_household(session, number, code, household, status, county_code, township,
+def _check_household(chain_of, number, code, household, status, county_code, township,
                      as_of) -> None:
     """One household line: it exists, lives in the roll's county (township), has a card to pay
-    to and is eligible on `as_of` (`status`: its last status event on or before it)."""
+    to and is eligible on `as_of` (`status`: its last status event on or before it).
+    `chain_of(village)`: the village and the regions above it (`access.ancestors`)."""
+    if household is not None and status in _PAYABLE_STATUS:   # nearly every line
+        village, has_card = household
+        if has_card and (county_code if township is None else township) in chain_of(village):
+            return
     where = f"line {number} ({code})"
     if household is None:
         raise LedgerError(f"{where}: household {code!r} does not exist",
@@ -571,12 +589,12 @@ def _check_household(session, number, code, household, status, county_code, town
                           household=code)
     village, has_card = household
     if township is not None:
-        if township not in ancestors(session, village):
+        if township not in chain_of(village):
             raise LedgerError(f"{where}: the household lives outside township "
                               f"{township}, which prepares this roll",
                               code="roll_line_outside_township", line=number,
                               household=code, township=township)
-    elif county_code not in ancestors(session, village):
+    elif county_code not in chain_of(village):
         raise LedgerError(f"{where}: the household lives outside county {county_code}",
                           code="roll_line_outside_county", line=number, household=code,
                           county=county_code)

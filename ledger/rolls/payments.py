@@ -48,7 +48,13 @@ from ledger.core.errors import LedgerError, NotFound, Overdraft
 from ledger.funds import flows
 from ledger.funds.accounts import find_account, lock_accounts
 from ledger.funds.lots import get_lot
-from ledger.funds.posting import canonical_request, check_amount, check_period_open, iso_day
+from ledger.funds.posting import (
+    MAX_AMOUNT_FEN,
+    canonical_request,
+    check_amount,
+    check_period_open,
+    iso_day,
+)
 from ledger.funds.projects import PAYABLE, require_stage
 from ledger.models import (
     Account,
@@ -153,7 +159,9 @@ def _send_lines(session, actor, roll, lines, day):
     require(session, actor, Action.RECORD, county)
     check_period_open(session, day, county)
     for line in lines:
-        check_amount(line.amount_fen, f"line {line.line_no} amount")
+        fen = line.amount_fen
+        if fen.__class__ is not int or not 0 < fen <= MAX_AMOUNT_FEN:   # what it refuses
+            check_amount(fen, f"line {line.line_no} amount")
     head = lock_head(session)
     # What the lines need from other tables, read once for the whole roll by joining through
     # roll_lines (lines of the roll that are not sent now are read too, and not used).
@@ -169,7 +177,8 @@ def _send_lines(session, actor, roll, lines, day):
     now = clock.now()
     batch = _SendBatch(session, actor, roll, lot, day, now, payees, accounts)
     # In line order, so that ids and log indexes come out as line by line would give them.
-    for together, run in runs(lines, lambda line: line.household_code not in dead):
+    for together, run in runs(lines, lambda line: line.household_code not in dead) if dead \
+            else [(True, lines)]:
         if together:
             sent += _send_run(session, head, batch, run)
             continue
@@ -211,9 +220,27 @@ def _send_run(session, head, batch, lines):
             f"{roll.code} needs {total} fen for lines {lines[0].line_no}–{lines[-1].line_no}",
             account_kind=kind, holder=holder, lot=lot.id, available_fen=available,
             requested_fen=total)
+    # Ids for the whole run at once, in line order (three statements, not three a chunk: on
+    # PostgreSQL each draws from a sequence, a round trip that costs more than its rows).
+    # Payee accounts opened by the run go in with their pending debit already: the row ends as
+    # the one-line path leaves it, without a second statement per account. A household with
+    # several lines (several members or items) opens its account once, at its first line; the
+    # amounts of its other lines move the balance (send_chunk).
+    accounts, opening, first_of = batch.accounts, [], set()
+    for k, line in enumerate(lines):
+        if line.household_code not in accounts and line.household_code not in first_of:
+            first_of.add(line.household_code)
+            opening.append(k)
+    opens: list[int | None] = [None] * len(lines)   # the account each line opens, if any
+    for k, account_id in zip(opening, new_ids(session, ACCOUNTS, len(opening))):
+        opens[k] = account_id
+    transfer_ids = new_ids(session, TRANSFERS, len(lines))
+    posting_ids = new_ids(session, POSTINGS, 2 * len(lines))
     sent = []
     for start in range(0, len(lines), CHUNK):
-        sent += batch.send_chunk(head, source.id, lines[start:start + CHUNK])
+        end = start + CHUNK
+        sent += batch.send_chunk(head, source.id, lines[start:end], opens[start:end],
+                                 transfer_ids[start:end], posting_ids[2 * start:2 * end])
     source.credits_pending += total  # the ORM object holds the lock
     session.flush()  # before a one-line payment re-reads the account
     return sent
@@ -274,76 +301,79 @@ class _SendBatch:
             self.inside.add(region)
         return region
 
-    def send_chunk(self, head, source_id, lines):
+    def send_chunk(self, head, source_id, lines, opens, transfer_ids, posting_ids):
+        """Record `lines`: `opens` the payee account each opens (or None), `transfer_ids` and
+        `posting_ids` (two a line) the ids of their rows, all in line order."""
         session, lot, roll = self.session, self.lot, self.roll
-        regions = [self._check_payee(line) for line in lines]
+        payees, inside = self.payees, self.inside
+        regions = []
+        for line in lines:
+            region = payees.get(line.household_code)
+            if region is None or region not in inside:
+                region = self._check_payee(line)   # refuses, or finds the region inside
+            regions.append(region)
         base, log_id = head.size, head.log_id
         accounts = self.accounts
-        # Payee accounts opened here go in with their pending debit already: the row ends as
-        # the one-line path leaves it, without a second statement per account.
-        # A household with several lines (several members or items) opens its account once,
-        # at its first line; the amounts of its other lines move the balance below.
-        opening, first_of = [], set()
-        for k, line in enumerate(lines):
-            if line.household_code not in accounts and line.household_code not in first_of:
-                first_of.add(line.household_code)
-                opening.append(k)
         opened = {}
         account_rows = []
-        for k, account_id in zip(opening, new_ids(session, ACCOUNTS, len(opening))):
-            line = lines[k]
-            accounts[line.household_code] = opened[k] = account_id
-            account_rows.append((account_id, lot.id, AccountKind.PAYEE, line.household_code,
-                                 regions[k], 0, 0, line.amount_fen, 0, base + k, log_id))
+        for k, account_id in enumerate(opens):
+            if account_id is not None:
+                line = lines[k]
+                accounts[line.household_code] = opened[k] = account_id
+                account_rows.append((account_id, lot.id, AccountKind.PAYEE,
+                                     line.household_code, regions[k], 0, 0, line.amount_fen, 0,
+                                     base + k, log_id))
         insert_tuples(session, ACCOUNTS, _ACCOUNT_COLUMNS, account_rows)
 
-        transfer_ids = new_ids(session, TRANSFERS, len(lines))
-        posting_ids = new_ids(session, POSTINGS, 2 * len(lines))
+        posting_ids = iter(posting_ids)
         # The transfer columns that are the same on every line, in _TRANSFER_COLUMNS order:
         # those between request and amount_fen, and those between amount_fen and log_index.
         t = self.transfer
         before_amount = (t["kind"], t["lot_id"])
         after_amount = tuple(t[c] for c in _TRANSFER_COLUMNS[7:-2])
         lot_id, request_of, actor, now = lot.id, self.request, self.actor.username, self.now
+        prefix = line_key(roll, "")
+        transfer_image, account_image = self.transfer_image, self.account_image
+        sha256 = hashlib.sha256
         transfer_rows, posting_rows, entries, sent = [], [], [], []
-        for k, line in enumerate(lines):
-            tid, index = transfer_ids[k], base + k
-            key = line_key(roll, line.line_no)
-            request = request_of(line.household_code, line.amount_fen)
-            digest = hashlib.sha256(request.encode()).hexdigest()
-            transfer_rows.append((tid, key, digest, request, *before_amount, line.amount_fen,
+        # Per line only what differs is computed (a roll has 100,000 lines): locals, no calls
+        # but the request's text and its hash.
+        # (zip takes the posting ids two at a time, in order: the debit's, then the credit's)
+        for k, (line, tid, out_id, in_id) in enumerate(zip(
+                lines, transfer_ids, posting_ids, posting_ids)):
+            index = base + k
+            code, fen = line.household_code, line.amount_fen
+            key = f"{prefix}{line.line_no}"
+            request = request_of(code, fen)
+            digest = sha256(request.encode()).hexdigest()
+            transfer_rows.append((tid, key, digest, request, *before_amount, fen,
                                   *after_amount, index, log_id))
-            payee_account = accounts[line.household_code]
-            out_id, in_id = posting_ids[2 * k], posting_ids[2 * k + 1]
-            posting_rows.append((out_id, tid, source_id, lot_id, -line.amount_fen, index, log_id))
-            posting_rows.append((in_id, tid, payee_account, lot_id, line.amount_fen, index,
-                                 log_id))
+            payee_account = accounts[code]
+            posting_rows.append((out_id, tid, source_id, lot_id, -fen, index, log_id))
+            posting_rows.append((in_id, tid, payee_account, lot_id, fen, index, log_id))
 
             # Images: copies of the templates with the differing columns set in place.
-            records = []
-            if k in opened:
-                image = self.account_image.copy()
-                image["id"] = payee_account
-                image["holder_code"] = line.household_code
-                image["region_code"] = regions[k]
-                image["log_index"] = index
-                records.append(("accounts", [payee_account], 1, None, image))
-            image = self.transfer_image.copy()
+            image = transfer_image.copy()
             image["id"] = tid
             image["idempotency_key"] = key
             image["content_hash"] = digest
             image["request"] = request
-            image["amount_fen"] = line.amount_fen
+            image["amount_fen"] = fen
             image["log_index"] = index
-            records.append(("transfers", [tid], 1, None, image))
-            records.append(("postings", [out_id], 1, None,
-                            _posting_image(out_id, lot_id, index, source_id, -line.amount_fen,
-                                           tid)))
-            records.append(("postings", [in_id], 1, None,
-                            _posting_image(in_id, lot_id, index, payee_account,
-                                           line.amount_fen, tid)))
-            entries.append(PendingEntry(actor, "transfer.record", now, records, ordered=True))
-            sent.append((line, SentPayment(tid, key, line.amount_fen, lot_id)))
+            records = [("transfers", [tid], 1, None, image),
+                       ("postings", [out_id], 1, None,
+                        _posting_image(out_id, lot_id, index, source_id, -fen, tid)),
+                       ("postings", [in_id], 1, None,
+                        _posting_image(in_id, lot_id, index, payee_account, fen, tid))]
+            if k in opened:   # the account first, as the one-line path writes it
+                image = account_image.copy()
+                image["id"] = payee_account
+                image["holder_code"] = code
+                image["region_code"] = regions[k]
+                image["log_index"] = index
+                records.insert(0, ("accounts", [payee_account], 1, None, image))
+            entries.append(PendingEntry(actor, "transfer.record", now, records, {}, True))
+            sent.append((line, SentPayment(tid, key, fen, lot_id)))
         insert_tuples(session, TRANSFERS, _TRANSFER_COLUMNS, transfer_rows)
         insert_tuples(session, POSTINGS, _POSTING_COLUMNS, posting_rows)
         append_entries(session, head, entries)

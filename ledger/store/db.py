@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.core.config import ConfigError, missing_database_message
 from ledger.core.errors import LedgerError, StorageError
+from ledger.store import bulk
 from ledger.store.context import LedgerContext
 
 DEFAULT_SQLITE_TIMEOUT = 30.0  # seconds a writer waits for another's lock (busy timeout)
@@ -402,6 +403,9 @@ def insert_tuples(session: Session, table, columns: list[str], rows) -> None:
     elif not isinstance(rows, list):
         rows = list(rows)
     if not rows:
+        return
+    if dialect.name == "postgresql" and len(rows) >= bulk.COPY_FROM_ROWS:
+        bulk.copy_rows(session.connection(), table.name, columns, rows)
         return
     mark = marker(session)
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "

@@ -51,3 +51,43 @@ def test_rows_inserted_by_the_driver_read_back_as_orm_inserted_ones(world):
             "SELECT idempotency_key, kind, effective_date, recorded_at FROM transfers").all()
         stored = {key: rest for key, *rest in raw}
         assert stored["bulk-0"] == stored["orm"]
+
+
+def test_many_rows_go_in_alike_and_a_refusal_is_sqlalchemys(world):
+    """Past `bulk.COPY_FROM_ROWS` rows PostgreSQL takes them with COPY: stored as the ORM
+    stores them, and a duplicate key refused as an INSERT's IntegrityError (rolled back)."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from ledger.store.bulk import COPY_FROM_ROWS
+    count = COPY_FROM_ROWS + 5
+    with transaction(world.factory) as s:
+        clerk = get_user(s, "k_clerk")
+        s.add(Transfer(**values(world, clerk, "orm")))
+        s.flush()
+        bulk = [values(world, clerk, f"copy-{n}") | {"request": f'{{"n": {n}}}\t\\ 汉字'}
+                for n in range(count)]
+        for row, new_id in zip(bulk, new_ids(s, Transfer.__table__, len(bulk))):
+            row["id"] = new_id
+        insert_tuples(s, Transfer.__table__, COLUMNS,
+                      [tuple(row[c] for c in COLUMNS) for row in bulk])
+    with transaction(world.factory) as s:
+        read = {t.idempotency_key: t for t in s.execute(select(Transfer)).scalars()}
+        orm = {c: getattr(read["orm"], c) for c in COLUMNS
+               if c not in ("id", "idempotency_key", "request")}
+        for n in range(count):
+            assert {c: getattr(read[f"copy-{n}"], c) for c in orm} == orm
+            assert read[f"copy-{n}"].request == f'{{"n": {n}}}\t\\ 汉字'
+        raw = dict(s.connection().exec_driver_sql(
+            "SELECT idempotency_key, recorded_at FROM transfers").all())
+        assert raw["copy-0"] == raw["orm"]
+        stored = len(read)
+    with pytest.raises(IntegrityError), transaction(world.factory) as s:
+        clerk = get_user(s, "k_clerk")
+        again = [values(world, clerk, f"copy-{n}") for n in range(count)]
+        for row, new_id in zip(again, new_ids(s, Transfer.__table__, len(again))):
+            row["id"] = new_id
+        insert_tuples(s, Transfer.__table__, COLUMNS,
+                      [tuple(row[c] for c in COLUMNS) for row in again])
+    with transaction(world.factory) as s:
+        assert len(s.execute(select(Transfer.id)).all()) == stored   # nothing of it kept
