@@ -32,6 +32,7 @@ class Context:
         self.households = args.households
         self.demo_sqlite = args.demo_sqlite
         self.demo_pg = args.demo_pg
+        self.demo_sizes = args.demo_sizes
 
 
 def main(argv=None) -> int:
@@ -51,6 +52,8 @@ def main(argv=None) -> int:
     parser.add_argument("--demo-sqlite", help="reuse this SQLite demo province for figures "
                         "4-6 (sqlite:///PATH; built with the FUNDTRAIL_PII_* keys now set)")
     parser.add_argument("--demo-pg", help="reuse this PostgreSQL demo province for figure 4")
+    parser.add_argument("--demo-sizes", type=int, nargs="*", help="figure 7 also builds demo "
+                        "provinces of these sizes (e.g. 100000 300000; minutes each)")
     parser.add_argument("--workdir", help="where the databases go (default: a temp dir)")
     parser.add_argument("--out", help="JSON file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)

@@ -251,7 +251,7 @@ class _Bar:
         self._bar = None
         if progress:
             from tqdm import tqdm
-            self._bar = tqdm(total=total, desc=desc, unit=_("户"), unit_scale=True,
+            self._bar = tqdm(total=total, desc=desc, unit=" " + _("户"), unit_scale=True,
                              dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
 
     def update(self, n: int) -> None:
