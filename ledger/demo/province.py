@@ -366,7 +366,7 @@ def _rolls(p, store, people: Households, misuse, progress) -> None:
     totals = {county: len(range(k, len(store), len(p.counties))) + sum(
         1 for h in people.extras if h.county == county and h.code in misuse.on_rolls)
         for k, county in enumerate(p.counties)}
-    bar = _Bar(progress, 2 * sum(totals.values()), _("发放清册"))
+    bar = _Bar(progress, 2 * sum(totals.values()), _("清册发放"))
     try:
         for county in p.counties:
             total = totals[county]
