@@ -115,7 +115,8 @@ def run(ctx) -> list[Figure]:
             (n0, _), (cpu0, peak0) = before[-1]
             note += (f"; growth from {n0:,}: CPU ∝ N^{exponent(n0, cpu0, n, cpu):.2f}, "
                      f"peak ∝ N^{exponent(n0, peak0, n, peak):.2f}")
-        note += f"; at this CPU rate 10⁶ households take {cpu / n * 1e6 / 60:,.0f} min of CPU"
+        if n >= 10_000:   # below, the fixed cost (plants, lists) is most of the build
+            note += f"; at this CPU rate 10⁶ households take {cpu / n * 1e6 / 60:,.0f} min of CPU"
         measured[(n, backend)] = (cpu, peak)
         fig.note = note
         fig.extra = {"peak_mb": peaks, "cpu_s": cpus, "backend": backend}
