@@ -3,7 +3,8 @@ a million households holds a chunk of them in memory, not all of them (issue 21)
 
 Households are generated and registered a chunk at a time (`CHUNK`), in the order the
 generator deals them (household n to county n mod 5), and each registered chunk is pickled
-into a temporary SQLite file, a blob per chunk and county. The later phases read them back:
+into an anonymous temporary file (gone with the process, even a killed one), a piece per
+chunk and county, whose places are kept in memory (ten thousand at a million households). The later phases read them back:
 the rolls a county at a time (`county`), the plants a few at a time (`get`, `pin`), and a
 plain pass over all of them (`__iter__`). A household the plants change (a D7 child count, a
 roll plan) is pinned: kept in memory, and read from there instead of from the file.
@@ -11,10 +12,8 @@ roll plan) is pinned: kept in memory, and read from there instead of from the fi
 from __future__ import annotations
 
 import pickle
-import sqlite3
 import tempfile
 from array import array
-from pathlib import Path
 
 from ledger.demo.world import DemoHousehold
 
@@ -25,12 +24,8 @@ class HouseholdStore:
     def __init__(self, counties: list[str]):
         assert CHUNK % len(counties) == 0, "a chunk holds as many households of each county"
         self.counties = counties
-        self._dir = tempfile.TemporaryDirectory(prefix="fundtrail-demo-")
-        self._db = sqlite3.connect(Path(self._dir.name) / "households.db")
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute("CREATE TABLE chunks (chunk INTEGER, county INTEGER, body BLOB, "
-                         "PRIMARY KEY (chunk, county))")
+        self._file = tempfile.TemporaryFile(prefix="fundtrail-demo-")
+        self._places: dict[tuple[int, int], tuple[int, int]] = {}  # (chunk, county) → place
         self.count = 0                       # regular households generated
         self.stored = 0                      # ... of which written to the file
         self.buffer: list[DemoHousehold] = []  # generated, not yet stored
@@ -38,8 +33,7 @@ class HouseholdStore:
         self._cached: tuple[tuple[int, int], list] | None = None
 
     def close(self) -> None:
-        self._db.close()
-        self._dir.cleanup()
+        self._file.close()
 
     # -- writing --------------------------------------------------------------------------
     def append(self, h: DemoHousehold) -> int:
@@ -54,19 +48,20 @@ class HouseholdStore:
         by_county: dict[int, list] = {k: [] for k in range(len(self.counties))}
         for n, h in enumerate(households, start=self.stored):
             by_county[n % len(self.counties)].append(h)
-        self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?)", [
-            (chunk, k, pickle.dumps(hs, pickle.HIGHEST_PROTOCOL))
-            for k, hs in by_county.items()])
-        self._db.commit()
+        self._file.seek(0, 2)
+        for k, hs in by_county.items():
+            body = pickle.dumps(hs, pickle.HIGHEST_PROTOCOL)
+            self._places[(chunk, k)] = (self._file.tell(), len(body))
+            self._file.write(body)
         self.stored += len(households)
         del self.buffer[:len(households)]
 
     # -- reading --------------------------------------------------------------------------
     def _part(self, chunk: int, k: int) -> list[DemoHousehold]:
         if self._cached is None or self._cached[0] != (chunk, k):
-            row = self._db.execute("SELECT body FROM chunks WHERE chunk = ? AND county = ?",
-                                   (chunk, k)).fetchone()
-            self._cached = ((chunk, k), pickle.loads(row[0]) if row else [])
+            offset, size = self._places[(chunk, k)]
+            self._file.seek(offset)
+            self._cached = ((chunk, k), pickle.loads(self._file.read(size)))
         return self._cached[1]
 
     def get(self, n: int) -> DemoHousehold:
