@@ -33,6 +33,7 @@ class Context:
         self.demo_sqlite = args.demo_sqlite
         self.demo_pg = args.demo_pg
         self.villages = args.villages
+        self.demo_sizes = args.demo_sizes
 
 
 def main(argv=None) -> int:
@@ -54,6 +55,8 @@ def main(argv=None) -> int:
     parser.add_argument("--demo-pg", help="reuse this PostgreSQL demo province for figure 4")
     parser.add_argument("--villages", type=int, nargs="*", help="county sizes for figure 5's "
                         "county (default: the demo's 6 quick; 6, 30, 100, 300 full)")
+    parser.add_argument("--demo-sizes", type=int, nargs="*", help="figure 7 also builds demo "
+                        "provinces of these sizes (e.g. 100000 300000; minutes each)")
     parser.add_argument("--workdir", help="where the databases go (default: a temp dir)")
     parser.add_argument("--out", help="JSON file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)

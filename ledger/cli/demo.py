@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ledger.cli.params import pass_ctx, passphrase
+from ledger.cli.params import pass_ctx, passphrase, progress_option
 from ledger.core.errors import LedgerError
 from ledger.demo.province import (
     COMPLETE,
@@ -38,8 +38,9 @@ from ledger.store.db import make_engine
               help=_(
                   "在此为每个用户写出个人密钥文件并登记（默认 FUNDTRAIL_KEY_DIR；口令 "
                   "FUNDTRAIL_KEY_PASSPHRASE）。没有它，演示的用户没有密钥，不能在命令行上操作。"))
+@progress_option
 @pass_ctx
-def demo(ctx, seed, households, year, manifest_path, restart, key_folder):
+def demo(ctx, seed, households, year, manifest_path, restart, key_folder, progress):
     """Build a synthetic province on the configured (empty) database."""
     url = ctx.settings.require_database_url()
     key_passphrase = passphrase("passphrase for the demo's key files", confirm=True) \
@@ -51,7 +52,7 @@ def demo(ctx, seed, households, year, manifest_path, restart, key_folder):
     # as every later command's (tests/test_cli_demo.py).
     try:
         summary = build_demo(ctx.factory, seed=seed, households=households, year=year,
-                             progress=households >= 2000 and sys.stderr.isatty(),
+                             progress=sys.stderr.isatty() if progress is None else progress,
                              key_folder=key_folder, key_passphrase=key_passphrase)
     except DemoInterrupted as exc:
         raise LedgerError(f"{exc}: {_what_to_do(url)}") from None

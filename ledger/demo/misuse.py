@@ -11,13 +11,16 @@ eligible relative of an official is an expected alert with an expected dismissal
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from collections import defaultdict
 
 from ledger.funds import flows, posting, projects
 from ledger.alerts.matching import char_kinship
 from ledger.store.db import transaction
+from ledger.demo.stream import Pool
 from ledger.demo.world import (
-    GIVEN, SURNAMES, DemoHousehold, Person, open_lot, new_household, workday,
+    EDUCATION_ITEM, GIVEN, INDUSTRY_ITEM, SURNAMES, DemoHousehold, Person, open_lot,
+    new_household, workday,
 )
 from ledger.registers.external import ListKind, ListRecord
 from ledger.models import HouseholdStatus, ProjectStatus, SourceLevel
@@ -140,13 +143,14 @@ class Misuse:
                                  ProjectStatus.APPROVED, approved_on)
 
     # -- households ------------------------------------------------------------------------
-    def registry_cases(self, regular: list[DemoHousehold], by_county) -> list[DemoHousehold]:
+    def registry_cases(self, regular, pool: array, first_exited: int | None,
+                       by_county) -> list[DemoHousehold]:
+        """The planted households, and plants on regular ones: `regular` (a
+        ledger.demo.stream.HouseholdStore, every one on the rolls), `pool` the numbers of those
+        not exited, `first_exited` the first exited one's."""
         p = self.p
         self.k = k = plant_rounds(len(regular))
-        self.on_rolls.update(h.code for h in regular)
-        pool = [h for h in regular if h.status is not HouseholdStatus.EXITED]
-        p.rng.shuffle(pool)
-        self.pool = pool
+        self.pool = Pool(regular, pool, p.rng)
         extra: list[DemoHousehold] = []
         n = len(regular)
 
@@ -154,6 +158,7 @@ class Misuse:
             nonlocal n
             n += 1
             extra.append(h)
+            p.watched.add(h.code)
             if on_rolls:
                 self.on_rolls.add(h.code)
             return h
@@ -198,8 +203,9 @@ class Misuse:
             self.direct.append(("BEN-06", h, 1500_00))
         # The hard negative: an exited (脱贫) household may still be paid. A tiny demo may have
         # drawn no exited household, so one is added for it then.
-        exited = next((h for h in regular if h.status is HouseholdStatus.EXITED), None) \
-            or add(fresh(status=HouseholdStatus.EXITED), on_rolls=False)
+        exited = regular.pin(first_exited) if first_exited is not None \
+            else add(fresh(status=HouseholdStatus.EXITED), on_rolls=False)
+        p.watched.add(exited.code)
         self.direct.append(("BEN-06-negative", exited, 1500_00))
         for i in range(k):  # BEN-03: a second household on someone else's card
             a = self.take()
@@ -211,7 +217,7 @@ class Misuse:
         for i in range(k):  # D7: more children claimed than the household has members
             h = self.take()
             h.education_quantity = len(h.people) + 2
-            self.case(["D7"], self._line_of(f"{h.county}-{p.year}-JYBZ", h),
+            self.case(["D7"], self._line_of(EDUCATION_ITEM, h),
                       amount=2 * 500_00)
         for plan, rule in (("whd01", "WHD-01"), ("whd02", "WHD-02"), ("whd04", "WHD-04"),
                            ("whd01_ok", "WHD-01"), ("whd04_ok", "WHD-04"),
@@ -220,7 +226,7 @@ class Misuse:
             for i in range(k if not plan.endswith("_ok") else 1):
                 h = self.take()
                 self.roll_plans[h.code] = plan
-                line = self._line_of(f"{h.county}-{p.year}-CYJB", h)
+                line = self._line_of(INDUSTRY_ITEM, h)
                 if plan.endswith("_ok"):
                     self.case([rule], line, expect="no_alert", note=plan)
                 else:
@@ -329,18 +335,24 @@ class Misuse:
     def take(self) -> DemoHousehold:
         """A regular household to plant on (a new one when a small province runs out)."""
         if self.pool:
-            return self.pool.pop()
+            h = self.pool.pop()
+            self.p.watched.add(h.code)
+            return h
         return self._add(self._fresh())
 
-    def _line_of(self, roll_code, h):
+    def _line_of(self, item, h):
+        """The household's line on its county's roll of `item` (which of the county's rolls,
+        when a large county has several: ledger.demo.province.roll_codes)."""
         def resolve():
             from sqlalchemy import select
+
             from ledger.models import PaymentRoll, RollLine
             with transaction(self.p.factory) as s:
-                line = s.execute(select(RollLine.line_no).join(PaymentRoll).where(
-                    PaymentRoll.code == roll_code,
-                    RollLine.household_code == h.code)).scalar_one()
-            return f"roll_line:{roll_code}:{line}"
+                code, line = s.execute(select(PaymentRoll.code, RollLine.line_no)
+                                       .join(PaymentRoll).where(
+                    PaymentRoll.item == item, PaymentRoll.county_code == h.county,
+                    RollLine.household_code == h.code)).one()
+            return f"roll_line:{code}:{line}"
         return resolve
 
     def _duplicates(self, add, fresh, by_county):
@@ -385,11 +397,10 @@ class Misuse:
         return out
 
     def _with_variant(self, want):
-        for h in self.pool[::-1]:
-            v = name_variant(h.people[0].name, want)
-            if v:
-                self.pool.remove(h)
-                return h, v
+        h, v = self.pool.take_last(lambda h: name_variant(h.people[0].name, want))
+        if h is not None:
+            self.p.watched.add(h.code)
+            return h, v
         for _ in range(50):
             h = self._add(self._fresh())
             v = name_variant(h.people[0].name, want)
@@ -566,19 +577,19 @@ class Misuse:
 
     # -- bank results on the rolls ---------------------------------------------------------
     def bank_outcome(self, code, line) -> str:
-        plan = self.roll_plans.get(line.household_code) if code.endswith("CYJB") else None
+        plan = self.roll_plans.get(line.household_code) if "CYJB" in code else None
         return {"whd02": "pending", "whd04": "failed", "whd04_ok": "failed",
                 "whd04_other": "failed"}.get(plan, "paid")
 
     def credited(self, code, line) -> int | None:
         """What the bank credited of a paid line: ¥30 short (代扣) on the WHD-01 fee plants,
         all of it otherwise (None)."""
-        plan = self.roll_plans.get(line.household_code) if code.endswith("CYJB") else None
+        plan = self.roll_plans.get(line.household_code) if "CYJB" in code else None
         return line.amount_fen - 30_00 if plan in ("whd01_fee", "whd01_fee_ok") else None
 
     def after_bank(self, s, code, line, transfer, day, outcome):
         p = self.p
-        plan = self.roll_plans.get(line.household_code) if code.endswith("CYJB") else None
+        plan = self.roll_plans.get(line.household_code) if "CYJB" in code else None
         if plan is None:
             return  # most lines: nothing planted (and no user to look up)
         county = code.split("-")[0]

@@ -417,7 +417,8 @@ def plant_div03(pl, county, i):
     """A contractor paid into a private person's account; look-alikes: a personal account of
     a registered household's member (以工代赈), a corporate account."""
     p, m = pl.p, pl.m
-    member = next(h for h in pl.people if h.county == county and h.code in m.on_rolls
+    member = next(h for h in pl.people if h.county == county
+                  and (h.regular or h.code in m.on_rolls)
                   and h.status is HouseholdStatus.REGISTERED and h.people[0].death_date is None)
     holder = p.person(county, "本人")
     lines = {"private": (True, holder.name, holder.id_number),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from array import array
 from dataclasses import dataclass, field
 
 import cbor2
@@ -35,6 +36,8 @@ from ledger.models import (
 from ledger.core.money import split_largest_remainder
 from ledger.demo import people_keys
 from ledger.demo.misuse import Misuse, plant_rounds
+from ledger.demo.stream import CHUNK, HouseholdStore
+from ledger.i18n import _
 from ledger.demo.world import (
     CITIES, EDUCATION_ITEM, INDUSTRY_ITEM, PROVINCE, ROLL_WORKING_DAYS, SURNAMES, TOWN_NAMES,
     VILLAGE_NAMES, DemoHousehold, DemoSummary, Province, new_household, open_lot, workday,
@@ -79,13 +82,17 @@ def build_demo(factory, *, seed: int = 1, households: int = 200, year: int = 202
     p.central, p.provincial = central, provincial
     with transaction(factory) as s:
         _projects_and_contractors(s, p)
-    people = _households(p, households, misuse, progress)
-    _rolls(p, people, misuse, progress)
-    with transaction(factory) as s:
-        _corrections(s, p)
-    misuse.plant_all(people)
-    p.summary.households = len(people)
-    p.summary.manifest = misuse.manifest(households)
+    store = HouseholdStore(p.counties)
+    try:
+        people = _households(p, store, households, misuse, progress)
+        _rolls(p, store, people, misuse, progress)
+        with transaction(factory) as s:
+            _corrections(s, p)
+        misuse.plant_all(people)
+        p.summary.households = len(people)
+        p.summary.manifest = misuse.manifest(households)
+    finally:
+        store.close()
     if key_folder is not None:
         people_keys.enrol_everyone(factory, key_folder, key_passphrase, "admin", p.people)
     with transaction(factory) as s:
@@ -236,11 +243,24 @@ def _projects_and_contractors(s, p) -> None:
         p.approve(s, t, f"{county}_approver")
 
 
-def _progress(items, progress, desc):
-    if not progress:
-        return items
-    from tqdm import tqdm
-    return tqdm(items, desc=desc, unit="", leave=False)
+class _Bar:
+    """Progress on stderr (tqdm): households done of the total, their rate and the time left;
+    nothing at all when `progress` is off (the command turns it on for a terminal)."""
+
+    def __init__(self, progress: bool, total: int, desc: str):
+        self._bar = None
+        if progress:
+            from tqdm import tqdm
+            self._bar = tqdm(total=total, desc=desc, unit=" " + _("户"), unit_scale=True,
+                             dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
+
+    def update(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def register_many(s, p, batch: list[DemoHousehold]) -> None:
@@ -257,38 +277,123 @@ def register_many(s, p, batch: list[DemoHousehold]) -> None:
             h.member_ids.extend(member_ids)
 
 
-def _households(p, count, misuse, progress) -> list[DemoHousehold]:
-    people = []
+def _households(p, store: HouseholdStore, count, misuse, progress) -> Households:
+    """The regular households, generated, registered and written to `store` a chunk at a
+    time, then the planted ones (ledger.demo.misuse). The chunks are those the demo always
+    registered (`CHUNK` of the regular households then the planted ones, in that order), so a
+    seed gives the same province as before the households were streamed."""
     by_county = {c: [v for v in p.villages if v.startswith(c)] for c in p.counties}
-    for n in range(count):
-        county = p.counties[n % len(p.counties)]
-        village = by_county[county][p.rng.randrange(len(by_county[county]))]
-        status = HouseholdStatus.EXITED if p.rng.random() < 0.25 else (
-            HouseholdStatus.MONITORED if p.rng.random() < 0.05 else HouseholdStatus.REGISTERED)
-        people.append(new_household(p, county, village, n, status))
-    people += misuse.registry_cases(people, by_county)
-    for start in _progress(range(0, len(people), 500), progress, "households"):
-        with transaction(p.factory) as s:
-            register_many(s, p, people[start:start + 500])
-    return people
+    pool = array("l")       # the regular households the plants may take: not exited
+    first_exited = None
+    bar = _Bar(progress, count, _("登记农户"))
+    try:
+        for n in range(count):
+            county = p.counties[n % len(p.counties)]
+            village = by_county[county][p.rng.randrange(len(by_county[county]))]
+            status = HouseholdStatus.EXITED if p.rng.random() < 0.25 else (
+                HouseholdStatus.MONITORED if p.rng.random() < 0.05
+                else HouseholdStatus.REGISTERED)
+            h = new_household(p, county, village, n, status)
+            h.regular = True
+            store.append(h)
+            if status is not HouseholdStatus.EXITED:
+                pool.append(n)
+            elif first_exited is None:
+                first_exited = n
+            if len(store.buffer) == CHUNK:
+                _register(p, store.buffer)
+                store.store(store.buffer[:])
+                bar.update(CHUNK)
+        # The tail of the regular households, registered with the first planted ones.
+        extras = misuse.registry_cases(store, pool, first_exited, by_county)
+        tail = store.buffer[:]
+        rest = tail + extras
+        for start in range(0, len(rest), CHUNK):
+            _register(p, rest[start:start + CHUNK])
+        if tail:
+            store.store(tail)
+        bar.update(len(tail))
+    finally:
+        bar.close()
+    return Households(store, extras)
 
 
-def _rolls(p, people, misuse, progress) -> None:
-    """One 产业奖补 roll (per household) and one 教育补助 roll (per child) per county."""
-    for county in _progress(p.counties, progress, "payment rolls"):
-        mine = [h for h in people if h.county == county and h.code in misuse.on_rolls]
-        industry = [(h.code, 1) for h in mine]
-        education = [(h.code, h.education_quantity or kids) for h in mine
-                     if (kids := sum(1 for x in h.people if x.relation in ("子", "女")))
-                     or h.education_quantity]
-        for item, lines, std, publish in ((INDUSTRY_ITEM, industry, 1000_00, p.day(5, 6)),
-                                          (EDUCATION_ITEM, education, 500_00, p.day(6, 3))):
-            if lines:
-                _pay_roll(p, county, item, lines, std, publish, misuse)
+def _register(p, batch) -> None:
+    with transaction(p.factory) as s:
+        register_many(s, p, batch)
 
 
-def _pay_roll(p, county, item, lines, standard, publish, misuse) -> None:
-    code = f"{county}-{p.year}-{'CYJB' if item == INDUSTRY_ITEM else 'JYBZ'}"
+class Households:
+    """The province's households: the regular ones (on disk, `store`), then the planted ones
+    (in memory), in the order the demo dealt them."""
+
+    def __init__(self, store: HouseholdStore, extras: list[DemoHousehold]):
+        self.store, self.extras = store, extras
+
+    def __iter__(self):
+        yield from self.store
+        yield from self.extras
+
+    def __len__(self) -> int:
+        return len(self.store) + len(self.extras)
+
+    def county(self, county: str, on_rolls):
+        """The county's households on the rolls, in order."""
+        yield from self.store.county(county)   # every regular household is on the rolls
+        yield from (h for h in self.extras if h.county == county and h.code in on_rolls)
+
+
+ROLL_LINES = 20_000  # households on one roll; a county with more gets several (issue 21)
+
+
+def roll_codes(county: str, year: int, item: str, households: int) -> list[str]:
+    """The codes of a county's rolls of `item` for `households` households: one roll, coded as
+    the demo always coded it, while they fit on one; else one per `ROLL_LINES`, numbered."""
+    base = f"{county}-{year}-{'CYJB' if item == INDUSTRY_ITEM else 'JYBZ'}"
+    rolls = max(1, -(-households // ROLL_LINES))
+    return [base] if rolls == 1 else [f"{base}-{n + 1:02d}" for n in range(rolls)]
+
+
+def _kids(h) -> int:
+    return h.education_quantity or sum(1 for x in h.people if x.relation in ("子", "女"))
+
+
+def _rolls(p, store, people: Households, misuse, progress) -> None:
+    """One 产业奖补 roll (per household) and one 教育补助 roll (per child) per county — several
+    of each for a county of more than `ROLL_LINES` households, all its 产业奖补 rolls first (as
+    the one roll was: a county's payments are recorded in date order, STA-05). The county's
+    households are read from `store` for each item, a roll's worth at a time."""
+    totals = {county: len(range(k, len(store), len(p.counties))) + sum(
+        1 for h in people.extras if h.county == county and h.code in misuse.on_rolls)
+        for k, county in enumerate(p.counties)}
+    bar = _Bar(progress, 2 * sum(totals.values()), _("清册发放"))
+    try:
+        for county in p.counties:
+            total = totals[county]
+            for item, std, publish in ((INDUSTRY_ITEM, 1000_00, p.day(5, 6)),
+                                       (EDUCATION_ITEM, 500_00, p.day(6, 3))):
+                codes = iter(roll_codes(county, p.year, item, total))
+                lines, counted = [], 0
+                for h in people.county(county, misuse.on_rolls):
+                    counted += 1
+                    if item == INDUSTRY_ITEM:
+                        lines.append((h.code, 1))
+                    elif kids := _kids(h):
+                        lines.append((h.code, kids))
+                    if counted == ROLL_LINES:
+                        _pay_roll(p, county, item, next(codes), lines, std, publish, misuse)
+                        bar.update(counted)
+                        lines, counted = [], 0
+                if counted:
+                    _pay_roll(p, county, item, next(codes), lines, std, publish, misuse)
+                    bar.update(counted)
+    finally:
+        bar.close()
+
+
+def _pay_roll(p, county, item, code, lines, standard, publish, misuse) -> None:
+    if not lines:
+        return   # e.g. no child in a roll's worth of households
     clerk, approver = f"{county}_clerk", f"{county}_approver"
     # The province's year is lived in seconds: each step is recorded on its day
     # (ledger.core.clock), so the publicity window counts as it did in the year.
@@ -315,7 +420,7 @@ def _pay_roll(p, county, item, lines, standard, publish, misuse) -> None:
         for (line, transfer), outcome in zip(sent, outcomes):
             if outcome == "pending":
                 continue
-            if outcome == "paid":
+            if outcome == "paid" and line.household_code in p.watched:
                 p.paid.setdefault(line.household_code, []).append(
                     (approve_day, line.amount_fen))
             misuse.after_bank(s, code, line, transfer, approve_day, outcome)

@@ -57,6 +57,7 @@ class DemoHousehold:
     people: list
     member_ids: list = field(default_factory=list)
     education_quantity: int | None = None  # set to plant D7
+    regular: bool = False  # one of the province's households (on the rolls), not a plant's
 
 
 @dataclass
@@ -74,13 +75,18 @@ class Province:
     def __init__(self, factory, vault, seed: int, year: int):
         self.factory, self.vault, self.year = factory, vault, year
         self.rng = random.Random(seed)
-        self.ids: set[str] = set()
-        self.cards: set[str] = set()
+        # Bounded by the calendar and the card space, not by the number of households: a
+        # province of a million keeps no set of three million ID numbers (IdNumbers, Cards).
+        self.ids = IdNumbers()
+        self.cards = Cards()
         self.summary = DemoSummary()
         self.villages: list[str] = []
         self.counties = [c for _, (_, cs) in CITIES.items() for c in cs]
         self.city_of = {c: city for city, (_, cs) in CITIES.items() for c in cs}
-        self.paid: dict[str, list] = {}  # household → [(date, fen)] (for case amounts)
+        # household → [(date, fen)], for the case amounts of planted households only
+        # (`watched`): a million regular households' payments are in the ledger, not here.
+        self.paid: dict[str, list] = {}
+        self.watched: set[str] = set()
 
     def user(self, s, name) -> User:
         return regions.get_user(s, name)
@@ -121,6 +127,46 @@ class Province:
             if card not in self.cards:
                 self.cards.add(card)
                 return card
+
+
+class IdNumbers:
+    """The ID numbers dealt out so far, exactly, in memory bounded by the calendar: one bit
+    per sequence number (000–999) under each region and birth date (the first 14 characters),
+    about 130 bytes per date in use, whatever the number of people."""
+
+    def __init__(self):
+        self._taken: dict[str, int] = {}
+
+    def __contains__(self, number: str) -> bool:
+        return bool(self._taken.get(number[:14], 0) >> int(number[14:17]) & 1)
+
+    def add(self, number: str) -> None:
+        key = number[:14]
+        self._taken[key] = self._taken.get(key, 0) | 1 << int(number[14:17])
+
+
+class Cards:
+    """The bank cards dealt out so far, as a Bloom filter of fixed size (16 MB): a card it has
+    seen is always reported seen, so no two households share a card by accident; a card it
+    has not seen is reported seen about once in 10⁵ draws at a million households (then the
+    generator draws another). An exact set would hold every card of the province."""
+
+    BITS = 1 << 27
+    _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+
+    def __init__(self):
+        self._bits = bytearray(self.BITS // 8)
+
+    def _slots(self, card: str):
+        x = int(card)
+        return [((x * m) & 0xFFFFFFFFFFFFFFFF) >> 37 for m in self._MULTIPLIERS]
+
+    def __contains__(self, card: str) -> bool:
+        return all(self._bits[i >> 3] >> (i & 7) & 1 for i in self._slots(card))
+
+    def add(self, card: str) -> None:
+        for i in self._slots(card):
+            self._bits[i >> 3] |= 1 << (i & 7)
 
 
 def workday(day: dt.date) -> dt.date:
