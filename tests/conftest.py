@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import sys
 import uuid
 
 import pytest
@@ -21,6 +22,49 @@ from ledger.store.db import make_engine, make_sessionmaker
 
 # Sessions of this file write to the demo log unless they say otherwise.
 TEST_CONTEXT = LedgerContext(DEMO_LOG_ORIGIN)
+
+
+def _shared_bytecode() -> None:
+    """The suite starts the command line in a subprocess a few hundred times (the README's
+    tour alone about 85 times). Where PYTHONDONTWRITEBYTECODE keeps Python from caching
+    compiled modules next to their source, every one of those processes compiled the ledger's
+    modules again: a seventh of its start-up. They share a bytecode cache in the temporary
+    folder instead (PYTHONPYCACHEPREFIX), which leaves the checkout as clean as before. Set
+    here, at import, so that the xdist workers and every subprocess inherit it."""
+    import tempfile
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
+        os.environ["PYTHONPYCACHEPREFIX"] = os.path.join(
+            tempfile.gettempdir(), f"fundtrail-test-pycache-{os.getuid()}")
+        del os.environ["PYTHONDONTWRITEBYTECODE"]
+        # and this process, for the modules it has yet to import (pytest's rewritten test
+        # modules too: it keeps them under the same prefix)
+        sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
+        sys.dont_write_bytecode = False
+
+
+_shared_bytecode()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Two things the schedule needs (pyproject.toml, [tool.pytest.ini_options]):
+
+    - `sqlite_only`: a test so marked runs on SQLite only, though it asks for `db_url`;
+    - `slow` first: the two xdist workers take the long tests (the README tour, the bench
+      smoke run, the browser tests…) at the start and share the short ones after, instead of
+      one worker starting a two-minute test when the other has nothing left to do.
+    """
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if (item.get_closest_marker("sqlite_only") is not None and params is not None
+                and params.params.get("db_url", "sqlite") != "sqlite"):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    # sorted() is stable: within each group the collection order stays
+    items[:] = sorted(kept, key=lambda item: item.get_closest_marker("slow") is None)
 
 PG_ADMIN_URL = os.environ.get(
     "FUNDTRAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_bench_smoke import check_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Every figure `--quick` measures on SQLite without --pg (figure 6 needs wrk: its row is there
@@ -59,3 +61,5 @@ def test_bench_quick_prints_its_table(tmp_path):
     cpu = sum(float(m) for m in re.findall(r"^  \w+: [0-9.]+ s, CPU ([0-9.]+) s",
                                            done.stdout, re.M))
     assert 0 < cpu < 90, f"--quick took {cpu:.0f} s of CPU: no longer a smoke run"
+    # and its JSON: every figure with its raw baseline (tests/test_bench_smoke.py)
+    check_figures(tmp_path / "bench.json", entries=2000)

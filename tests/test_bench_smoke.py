@@ -6,16 +6,15 @@ runs code in child interpreters from source text that refactorings do not rewrit
 silently before. Two checks, cheap enough for CI:
 
 - every import in the child-process templates resolves (module and name), without running them;
-- the quickest subset (figures 1, 2, 3, 3b, 8, 9 at tiny sizes, one run each: a few seconds on a
-  quiet machine) runs to the end, and its JSON holds each figure with its raw baseline.
+- the JSON of a run holds each figure with its raw baseline: checked on the JSON of the whole
+  `--quick` run of tests/test_bench_quick.py (`check_figures`); this file used to run a subset
+  of that run (figures 1, 2, 3, 3b, 8, 9) a second time, a CI minute for nothing more.
 """
 from __future__ import annotations
 
 import ast
 import importlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +48,8 @@ def test_child_template_imports_resolve(name):
                     importlib.import_module(f"{node.module}.{alias.name}")
 
 
+# The figures whose JSON record is checked in full (those of `--quick --only transfers roll
+# verify imports`; the others depend on what the machine has, wrk or a PostgreSQL).
 EXPECTED = {"1 transfer (sqlite)", "1b transfers batched (sqlite)", "2 whole roll",
             "2ab roll create+send", "2a roll create", "2b roll send", "2c bank results",
             "3 verify", "3b verify since", "8 proof",
@@ -56,20 +57,15 @@ EXPECTED = {"1 transfer (sqlite)", "1b transfers batched (sqlite)", "2 whole rol
             "9d import payments"}
 
 
-@pytest.mark.slow
-def test_quickest_bench_subset_writes_figures_with_baselines(tmp_path):
-    out = tmp_path / "bench.json"
-    cmd = [sys.executable, "-m", "bench", "--quick", "--only", "transfers", "roll", "verify",
-           "imports", "--runs", "1", "--lines", "200", "--entries", "2000",
-           "--workdir", str(tmp_path / "work"), "--out", str(out)]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-4000:]
-    assert "raw baseline" in done.stdout   # the table was printed
+def check_figures(out: Path, entries: int) -> None:
+    """The bench's JSON (`--out`): the run's load, and each figure of EXPECTED with its value,
+    runs, raw baseline and ratio; the synthetic log of figure 3 at least `entries` long."""
     data = json.loads(out.read_text(encoding="utf-8"))
     assert {"machine", "load_start", "load_end"} <= set(data["meta"])
     figures = {f["key"]: f for f in data["figures"]}
-    assert set(figures) == EXPECTED
-    for key, f in figures.items():
+    assert EXPECTED <= set(figures), EXPECTED - set(figures)
+    for key in EXPECTED:
+        f = figures[key]
         assert f["value"] and f["value"] > 0, key
         assert f["runs"], key
         assert f["baseline"], key                    # what the raw baseline is
@@ -77,4 +73,4 @@ def test_quickest_bench_subset_writes_figures_with_baselines(tmp_path):
         assert f["baseline_runs"], key
         assert f["ratio"] and f["ratio"] > 0, key
         assert f["target"], key
-    assert figures["3 verify"]["extra"]["log_size"] >= 2000   # the synthetic log verified
+    assert figures["3 verify"]["extra"]["log_size"] >= entries   # the synthetic log verified

@@ -152,9 +152,13 @@ def test_help_loads_no_area_and_no_database_code():
     assert loaded.isdisjoint(_area_modules())
     assert "sqlalchemy" not in loaded and "ledger.models" not in loaded
     assert "reports.cli" in loaded and "web.cli" in loaded  # `report` and `serve` are listed
+    # nor Flask: only the web asks for a request's language (ledger.i18n.current_locale)
+    assert "flask" not in loaded
 
 
 def test_a_command_loads_only_its_own_area():
     loaded = _modules_loaded_by("pii-keygen")
     assert [m for m in _area_modules() if m in loaded] == ["ledger.cli.imports"]
     assert "reports.cli" not in loaded  # nor the entry points of the outer layers
+    # an area that reads files loads openpyxl only for a workbook (ledger/imports/spreadsheet)
+    assert "openpyxl" not in loaded and "flask" not in loaded

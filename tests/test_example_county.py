@@ -9,14 +9,10 @@ FUNDTRAIL_EXAMPLE_SUBPROCESS=1 to run the installed `fundtrail` for every comman
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 import tomllib
 from pathlib import Path
@@ -24,77 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from ledger.cli.root import main
 from ledger.models import FundLot, Household, Member, PaymentRoll, RollLine
+from tests.cli_shim import run_in_process, shim_on_path
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTY = ROOT / "examples" / "yuanxi-county"
 EXPECTED = tomllib.loads((COUNTY / "expected.toml").read_text(encoding="utf-8"))
-
-SHIM = """#!{python} -I
-import json, os, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect({path!r})
-s.sendall(json.dumps({{"argv": sys.argv[1:], "env": dict(os.environ),
-                       "cwd": os.getcwd()}}).encode())
-s.shutdown(socket.SHUT_WR)
-data = b"".join(iter(lambda: s.recv(65536), b""))
-reply = json.loads(data)
-sys.stdout.write(reply["out"]); sys.stderr.write(reply["err"])
-sys.exit(reply["code"])
-"""
-
-
-def _run_in_process(argv: list[str], env: dict, cwd: str) -> tuple[int, str, str]:
-    """`fundtrail ARGV` in this process, with exactly the caller's environment and folder."""
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    out, err = io.StringIO(), io.StringIO()
-    os.environ.clear()
-    os.environ.update(env)
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as exc:  # pragma: no cover - main() returns its code
-                code = exc.code if isinstance(exc.code, int) else 1
-            except Exception as exc:  # an unexpected crash is a failed step, not a hung shim
-                print(f"crash: {exc!r}", file=sys.stderr)
-                code = 99
-    finally:
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-    return code, out.getvalue(), err.getvalue()
-
-
-class _Server:
-    """Answers the shim's requests one at a time and keeps what every command returned."""
-
-    def __init__(self, path: Path):
-        self.calls: list[tuple[list[str], int]] = []
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.bind(str(path))
-        self.sock.listen(1)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                data = b"".join(iter(lambda: conn.recv(65536), b""))
-                request = json.loads(data)
-                code, out, err = _run_in_process(request["argv"], request["env"],
-                                                 request["cwd"])
-                self.calls.append((request["argv"], code))
-                conn.sendall(json.dumps({"code": code, "out": out, "err": err}).encode())
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture
@@ -105,36 +36,20 @@ def loaded(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDTRAIL_")}
     venv_bin = str(Path(sys.executable).parent)
     server = None
-    if os.environ.get("FUNDTRAIL_EXAMPLE_SUBPROCESS") == "1":
-        env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
-    else:
-        shim_dir = base / "bin"
-        shim_dir.mkdir()
-        # AF_UNIX paths are short (108 bytes): the socket lives in a short folder of its own.
-        sock_dir = Path(tempfile_dir())
-        server = _Server(sock_dir / "ft.sock")
-        shim = shim_dir / "fundtrail"
-        shim.write_text(SHIM.format(python=sys.executable, path=str(sock_dir / "ft.sock")))
-        shim.chmod(0o755)
-        env["PATH"] = os.pathsep.join([str(shim_dir), venv_bin, env.get("PATH", "")])
-    started = time.monotonic()
-    try:
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("FUNDTRAIL_EXAMPLE_SUBPROCESS") == "1":
+            env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+        else:
+            shim_dir, server = stack.enter_context(shim_on_path(base))
+            env["PATH"] = os.pathsep.join([str(shim_dir), venv_bin, env.get("PATH", "")])
+        started = time.monotonic()
         run = subprocess.run(["bash", str(COUNTY / "load.sh"), str(work)], env=env,
                              capture_output=True, text=True, timeout=600)
-    finally:
-        if server is not None:
-            server.close()
-            shutil.rmtree(sock_dir, ignore_errors=True)
     elapsed = time.monotonic() - started
     print(f"load.sh: {elapsed:.1f} s")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     calls = server.calls if server is not None else None
     yield work, run.stdout, calls
-
-
-def tempfile_dir() -> str:
-    import tempfile
-    return tempfile.mkdtemp(prefix="ft", dir="/tmp")
 
 
 def _session_env(work: Path) -> dict:
@@ -152,7 +67,7 @@ def _session_env(work: Path) -> dict:
 def _ft(work: Path, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDTRAIL_")}
     env.update(_session_env(work))
-    return _run_in_process(["--config", str(work / "fundtrail.toml"), *args], env, str(work))
+    return run_in_process(["--config", str(work / "fundtrail.toml"), *args], env, str(work))
 
 
 def test_the_example_county_loads_verifies_and_raises_its_planted_alerts(loaded):

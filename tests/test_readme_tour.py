@@ -3,11 +3,17 @@ order, in one bash with `set -Eeuo pipefail`, on a fresh demo built by scripts/d
 quickstart's configuration and keys) in a temporary folder, SQLite. A failure names the block,
 its line in README.md and the command that failed.
 
+Each `fundtrail` the demo script and the tour call (about a hundred) is answered by the test
+process through the shim of tests/cli_shim.py, as for the example county: a new process spends
+about a second importing the ledger, most of what this test took. Set
+FUNDTRAIL_TOUR_SUBPROCESS=1 to run the installed `fundtrail` for every command instead.
+
     .venv/bin/python -m tests.test_readme_tour DIR   # the tour in DIR, whose demo/ exists
                                                      # (a copy: the tour changes it)
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.cli_shim import shim_on_path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -91,22 +99,26 @@ def failure(stderr: str, where: dict[int, tuple[Block, int]]) -> str | None:
             f"  failed command: {command}")
 
 
-def environment() -> dict[str, str]:
+def environment(shim: Path | None = None) -> dict[str, str]:
+    """The scripts' environment; with `shim`, that folder's `fundtrail` first on the PATH."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDTRAIL_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if shim is not None:
+        env["PATH"] = f"{shim}{os.pathsep}{env['PATH']}"
     env["PYTHONPATH"] = str(ROOT)          # this checkout's code, whatever is installed
     env["DEMO_HOUSEHOLDS"] = HOUSEHOLDS
     env["CI"] = "true"
     return env
 
 
-def run_tour(folder: Path, blocks: list[Block] | None = None) -> subprocess.CompletedProcess:
+def run_tour(folder: Path, blocks: list[Block] | None = None,
+             shim: Path | None = None) -> subprocess.CompletedProcess:
     """The tour in `folder`, which holds demo/; examples/ is linked there as in a checkout."""
     if not (folder / "examples").exists():
         (folder / "examples").symlink_to(ROOT / "examples")
     script, where = tour_script(blocks or tour_blocks())
     (folder / "tour.sh").write_text(script, encoding="utf-8")
-    r = subprocess.run(["bash", "tour.sh"], cwd=folder, env=environment(),
+    r = subprocess.run(["bash", "tour.sh"], cwd=folder, env=environment(shim),
                        capture_output=True, text=True, timeout=1800)
     r.failure = failure(r.stderr, where) if r.returncode else None
     return r
@@ -128,13 +140,20 @@ def test_readme_tour_sections_are_found():
 def test_readme_tour_runs(tmp_path):
     if shutil.which("jq") is None or shutil.which("zbarimg") is None:
         pytest.skip("the tour needs jq and zbar-tools (scripts/setup-env.sh installs them)")
-    demo = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh"), "demo"], cwd=tmp_path,
-                          env=environment(), capture_output=True, text=True, timeout=1800)
-    assert demo.returncode == 0, f"scripts/demo.sh failed:\n{demo.stdout[-3000:]}\n" \
-                                 f"{demo.stderr[-3000:]}"
-    r = run_tour(tmp_path)
+    with contextlib.ExitStack() as stack:
+        shim = None
+        if os.environ.get("FUNDTRAIL_TOUR_SUBPROCESS") != "1":
+            shim, server = stack.enter_context(shim_on_path(tmp_path / "shim"))
+        demo = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh"), "demo"],
+                              cwd=tmp_path, env=environment(shim), capture_output=True,
+                              text=True, timeout=1800)
+        assert demo.returncode == 0, f"scripts/demo.sh failed:\n{demo.stdout[-3000:]}\n" \
+                                     f"{demo.stderr[-3000:]}"
+        r = run_tour(tmp_path, shim=shim)
     assert r.returncode == 0, (f"{r.failure or 'the tour failed'}\n--- stderr (end)\n"
                                f"{r.stderr[-4000:]}\n--- stdout (end)\n{r.stdout[-2000:]}")
+    if shim is not None:   # the commands did run here, all of them
+        assert len(server.calls) > 80, len(server.calls)
 
 
 if __name__ == "__main__":  # pragma: no cover - a manual run, see the docstring

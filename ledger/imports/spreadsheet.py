@@ -23,9 +23,6 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 XLSX_MAGIC = b"PK\x03\x04"       # an .xlsx file is a zip archive
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary format (OLE compound file)
 EXCEL_DIGITS = 15                # Excel keeps 15 significant digits of a number
@@ -91,6 +88,10 @@ def records(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     if unpacked > MAX_UNPACKED_BYTES:
         raise SpreadsheetError(0, f"the workbook unpacks to {unpacked} bytes, more than "
                                   f"{MAX_UNPACKED_BYTES}")
+    # Imported here: openpyxl (with NumPy and Pillow behind it) is a fifth of the start-up of
+    # every command that can read a file, and only a workbook needs it.
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:

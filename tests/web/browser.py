@@ -19,8 +19,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed "
-                                "(scripts/setup-env.sh installs it)")
+# `slow`: a browser test takes seconds, so the suite schedules them first (tests/conftest.py).
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed "
+                                 "(scripts/setup-env.sh installs it)"),
+              pytest.mark.slow]
+# The browser layer of a page that the tests with Flask's test client already check on both
+# databases (the service and the page, on PostgreSQL too) runs on SQLite only: what it adds,
+# the page as chromium lays it out and runs its scripts, does not depend on the database.
+# test_e2e_browser.py, the clerk-to-villager story, stays on both: the PostgreSQL smoke test of
+# the browser layer.
+SQLITE_ONLY = [*pytestmark, pytest.mark.sqlite_only]
 
 
 @contextmanager

@@ -87,11 +87,26 @@ def browser(app):
     return make
 
 
-@pytest.fixture
-def chromium():
-    """A headless Debian chromium for the browser tests (tests/web/browser.py)."""
+@pytest.fixture(scope="session")
+def _chromium_process():
+    """One headless Debian chromium per test process (a launch costs a second or two, and the
+    browser tests are a few dozen); `chromium` gives each test it with nothing left open."""
     from tests.web.browser import launch, playwright_api
     with playwright_api.sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
+        holder = {"browser": launch(p), "relaunch": lambda: launch(p)}
+        yield holder
+        if holder["browser"].is_connected():
+            holder["browser"].close()
+
+
+@pytest.fixture
+def chromium(_chromium_process):
+    """A headless Debian chromium for the browser tests (tests/web/browser.py). Each test makes
+    its own browser contexts (cookies, storage, viewport); they are closed after it, so that
+    the next test starts from a browser with none, as with a browser of its own."""
+    if not _chromium_process["browser"].is_connected():   # a test crashed it: a new one
+        _chromium_process["browser"] = _chromium_process["relaunch"]()
+    browser = _chromium_process["browser"]
+    yield browser
+    for context in list(browser.contexts):
+        context.close()

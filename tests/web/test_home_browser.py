@@ -11,10 +11,12 @@ from ledger.households import registry as households
 from ledger.models import HouseholdStatus
 from ledger.org.regions import get_user
 from ledger.store.db import transaction
-from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import SQLITE_ONLY, serving, shot, sign_in
 from tests.web.conftest import make_settings
 from tests.world import COUNTY, COUNTY2, DAY, VILLAGE
 from web.app import create_app
+
+pytestmark = SQLITE_ONLY   # the browser layer on SQLite (tests/web/browser.py)
 
 WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 

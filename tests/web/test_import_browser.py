@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import SQLITE_ONLY, serving, shot, sign_in
 from tests.web.conftest import make_settings
 from web.app import create_app
+
+pytestmark = SQLITE_ONLY   # the browser layer on SQLite (tests/web/browser.py)
 
 TWO_BAD = ("户编码,村代码,户主姓名,户状态,识别日期,银行卡号,联系电话\n"
            "KH-31,430121001001,赵六,建档立卡,2024-03-01,6222021234567890123,13800001111\n"

@@ -28,10 +28,12 @@ from ledger.models import Approval, AuditEntry, Transfer
 from ledger.org import regions
 from ledger.store.context import use_log
 from ledger.store.db import transaction
-from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import SQLITE_ONLY, serving, shot, sign_in
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN
 from web.app import create_app
+
+pytestmark = SQLITE_ONLY   # the browser layer on SQLite (tests/web/browser.py)
 
 
 @pytest.fixture

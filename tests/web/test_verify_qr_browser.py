@@ -27,10 +27,12 @@ from ledger.org import regions
 from ledger.store.context import use_log
 from ledger.store.db import transaction
 from tests.reports import pdftools
-from tests.web.browser import ARTIFACTS, pytestmark, serving, shot  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import ARTIFACTS, SQLITE_ONLY, serving, shot
 from tests.web.conftest import make_settings
 from tests.web.scene import ORIGIN, PUBLISHED, sign_checkpoint
 from web.app import create_app
+
+pytestmark = SQLITE_ONLY   # the browser layer on SQLite (tests/web/browser.py)
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.browser import pytestmark, serving, shot, sign_in  # noqa: F401 (pytestmark: pytest reads it)
+from tests.web.browser import SQLITE_ONLY, serving, shot, sign_in
 from tests.web.conftest import make_settings
 from tests.web.village_story import paid_returned_reissued
 from web.app import create_app
+
+pytestmark = SQLITE_ONLY   # the browser layer on SQLite (tests/web/browser.py)
 
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 900}
