@@ -112,11 +112,21 @@ def _print_one(target: Target) -> dict:
 
 
 def default_jobs() -> int:
-    """The cores this process may run on."""
+    """The cores this process may run on, at most 4: past that the printing waits on the
+    database more than on the cores, and a large server is not flooded with readers."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:   # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def sweep_leftovers(folder: Path) -> None:
+    """Remove the temporary files of `write_whole` that an earlier batch killed outright
+    (SIGKILL, out of memory: its `finally` never ran) left in `folder`."""
+    for stray in folder.glob(".*.*.tmp"):
+        if stray.is_file():
+            stray.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -396,7 +396,7 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
 @click.option("--year", type=int, default=None, help=_("同时生成该年度的年度报告。"))
 @click.option("-o", "out_dir", type=click.Path(file_okay=False), required=True)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              show_default="the number of cores",
+              show_default=_("处理器核数，至多 4 个"),
               help=_("用这么多个进程生成（各有自己的数据库连接）；生成的文件相同。"))
 @PAPER
 @JSON
@@ -404,11 +404,18 @@ def visit_cards(ctx, sample_id, year, out_dir, paper, as_json):
 def county_batch(ctx, county, year, out_dir, jobs, paper, as_json):
     """Print every published notice of a county into DIR, with SHA256SUMS; exit 1 if any
     could not be printed (not published, or no cosigned checkpoint covers it yet)."""
-    from reports.batch import county_targets, default_jobs, print_targets, write_whole
+    from reports.batch import (
+        county_targets,
+        default_jobs,
+        print_targets,
+        sweep_leftovers,
+        write_whole,
+    )
     settings = ctx.settings
     policy = load_policy(settings.policy_file)  # a bad file stops here, not in a worker
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(out)
     with ctx.session() as s:
         targets = county_targets(s, county, year, settings.name_display)
         engine = s.get_bind()

@@ -33,8 +33,16 @@ def _shared_bytecode() -> None:
     here, at import, so that the xdist workers and every subprocess inherit it."""
     import tempfile
     if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
-        os.environ["PYTHONPYCACHEPREFIX"] = os.path.join(
-            tempfile.gettempdir(), f"fundtrail-test-pycache-{os.getuid()}")
+        folder = os.path.join(tempfile.gettempdir(), f"fundtrail-test-pycache-{os.getuid()}")
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.lstat(folder)
+        # Another user could have made the folder first and planted compiled modules in it:
+        # share only a real folder of our own that nobody else can write.
+        import stat
+        if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
+                or st.st_mode & 0o022):
+            return
+        os.environ["PYTHONPYCACHEPREFIX"] = folder
         del os.environ["PYTHONDONTWRITEBYTECODE"]
         # and this process, for the modules it has yet to import (pytest's rewritten test
         # modules too: it keeps them under the same prefix)

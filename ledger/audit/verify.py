@@ -437,7 +437,13 @@ class _StreamingBinder:
         live = self.written.get(table)
         if live is None:
             cursor = self.tables.get(table)
-            live = cursor.written_by(index) if cursor is not None else None
+            try:
+                live = cursor.written_by(index) if cursor is not None else None
+            except Exception:  # noqa: BLE001 - a row the imager cannot read (a tampered enum…)
+                # The cursor has moved past rows it did not hand out: nothing read from it is
+                # trusted again; the exact binding reads every row afresh and words the finding.
+                self.irregular = True
+                return None
             if live is not None:
                 self.written[table] = live
         return live

@@ -169,11 +169,11 @@ def _pay(session, actor, attempt, lot_id, payee_code, amount_fen, function_code,
         "voucher_date": voucher_date, "value_date": value_date}
     _quietly(check_text, TRANSFERS, transfer)
     documents = invoice_number is not None or contract_number is not None
-    # Checks done; the blacklist refusal comes where the general path makes it, after them.
-    refuse_blacklisted(session, [payee_code], day)
-
     if row.src_available is None or row.src_available < amount_fen:
-        raise Fallback   # an overdraft: the general path refuses it
+        raise Fallback   # an overdraft: the general path refuses it (before the blacklist)
+    # Checks done; the blacklist refusal comes where the general path makes it: after them
+    # and after the overdraft check, so a payment that is both is refused as an overdraft.
+    refuse_blacklisted(session, [payee_code], day)
     ids = _new_ids(session, dialect, row)
     transfer_id, out_id, in_id = ids["transfer"], ids["posting"], ids["posting"] + 1
     if dialect == "postgresql":

@@ -181,12 +181,16 @@ def test_county_batch_publishes_and_prints_everything_with_a_manifest(ft, tmp_pa
                         "out", "--jobs", "2", "--json")
     assert code == 1 and len(json.loads(out)["problems"]) == 3  # so in worker processes too
     sign_and_cosign(ft)
+    # what a batch killed outright (SIGKILL: no `finally`) would have left behind
+    (tmp_path / "out" / f"roll-{scenario.ROLL}-{VILLAGE}.pdf.4242.tmp").write_bytes(b"%PDF-")
+    (tmp_path / "out" / f".roll-{scenario.ROLL}-{VILLAGE}.pdf.4242.tmp").write_bytes(b"%PDF-")
     code, out, err = ft("report", "county-batch", "--county", COUNTY, "--year", "2024", "-o",
                         "out", "--jobs", "1", "--json")
     assert code == 0, err
     written = json.loads(out)["written"]
     # every file written whole: no temporary file is left beside them
     assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    (tmp_path / "out" / f"roll-{scenario.ROLL}-{VILLAGE}.pdf.4242.tmp").unlink()  # not ours
     assert sorted(w["file"] for w in written) == sorted(
         [f"notice-P-001-{VILLAGE}.pdf", f"roll-{scenario.ROLL}-{VILLAGE}.pdf",
          f"annual-{COUNTY}-2024.pdf"])
