@@ -770,32 +770,47 @@ def _check_rows(session, report, expected, since: int = 0) -> None:
             stmt = stmt.where(model.__table__.c.log_id == report.log_id)
         if since:
             stmt = stmt.where(model.__table__.c.log_index >= since)
-        for row in _stream(session, stmt):
-            report.rows_checked += 1
-            if row.log_id != report.log_id:  # one log: every row must be its
-                key = [row._mapping[c.key] for c in model.__table__.primary_key.columns]
-                report.add("row", f"{table} {key} names log id {row.log_id}, but this "
-                           f"database has one log, id {report.log_id}", table=table, key=key,
-                           log_index=row.log_index)
-            t, key, image = table_image(model.__table__, row._mapping.__getitem__)
-            ident = (t, tuple(key))
-            want = expected.pop(ident, None)
-            if want is None:
-                report.add("row", f"{table} {key} is not in the audit log (inserted behind "
-                           "the ledger's back)", table=table, key=key, log_index=row.log_index)
-                continue
-            index, digest = want
-            if row.log_index != index:
-                report.add("row", f"{table} {key} claims log index {row.log_index}, but entry "
-                           f"{index} wrote it", table=table, key=key, log_index=index)
-            if image_hash(image) != digest:
-                fields = _changed_fields(session, report, index, t, key, image)
-                report.add("row", f"{table} {key} differs from what entry {index} recorded: "
-                           f"{', '.join(fields)}", table=table, key=key, log_index=index,
-                           fields=fields)
+        try:
+            _check_table_rows(session, report, expected, model, table, stmt)
+        except (LookupError, ValueError, TypeError) as exc:
+            # A stored value SQLAlchemy cannot even convert (an enum's text no enum holds, with
+            # the CHECK switched off; a date that is no date): the table's rows cannot be read
+            # past it. A finding, not a crash; its rows not yet read are named as unchecked
+            # rather than as deleted.
+            unchecked = [ident for ident in expected if ident[0] == table]
+            for ident in unchecked:
+                del expected[ident]
+            report.add("row", f"{table} holds a value the ledger cannot read ({exc}); "
+                       f"{len(unchecked)} of its rows could not be checked", table=table)
     for (table, key), (index, _digest) in sorted(expected.items(), key=lambda kv: kv[1][0]):
         report.add("row", f"{table} {list(key)} written by entry {index} is gone (deleted)",
                    table=table, key=list(key), log_index=index)
+
+
+def _check_table_rows(session, report, expected, model, table, stmt) -> None:
+    for row in _stream(session, stmt):
+        report.rows_checked += 1
+        if row.log_id != report.log_id:  # one log: every row must be its
+            key = [row._mapping[c.key] for c in model.__table__.primary_key.columns]
+            report.add("row", f"{table} {key} names log id {row.log_id}, but this "
+                       f"database has one log, id {report.log_id}", table=table, key=key,
+                       log_index=row.log_index)
+        t, key, image = table_image(model.__table__, row._mapping.__getitem__)
+        ident = (t, tuple(key))
+        want = expected.pop(ident, None)
+        if want is None:
+            report.add("row", f"{table} {key} is not in the audit log (inserted behind "
+                       "the ledger's back)", table=table, key=key, log_index=row.log_index)
+            continue
+        index, digest = want
+        if row.log_index != index:
+            report.add("row", f"{table} {key} claims log index {row.log_index}, but entry "
+                       f"{index} wrote it", table=table, key=key, log_index=index)
+        if image_hash(image) != digest:
+            fields = _changed_fields(session, report, index, t, key, image)
+            report.add("row", f"{table} {key} differs from what entry {index} recorded: "
+                       f"{', '.join(fields)}", table=table, key=key, log_index=index,
+                       fields=fields)
 
 
 def _changed_fields(session, report, index, table, key, image) -> list[str]:

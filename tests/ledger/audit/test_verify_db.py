@@ -219,3 +219,19 @@ def test_an_overdrawn_account_and_an_unbalanced_lot_are_found(world, books, engi
            "AND transfer_id = (SELECT MAX(id) FROM transfers)")
     messages = " ".join(f.message for f in run(world).findings)
     assert "postings sum to" in messages
+
+
+def test_a_row_the_ledger_cannot_read_is_a_finding_not_a_crash(world, books, engine):
+    """A kind no enum holds (SQLite keeps enums as text; an administrator switched its CHECK
+    off): the row cannot even be converted. Verify names the table in a finding whichever of
+    its paths meets it first, instead of crashing, and calls no row of it deleted."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's enum type refuses the value itself")
+    tamper(engine, "PRAGMA ignore_check_constraints = ON",
+           f"UPDATE transfers SET kind = 'BOGUS' WHERE id = {books}",
+           "PRAGMA ignore_check_constraints = OFF")
+    report = run(world)
+    assert not report.intact
+    rows = [f for f in report.findings if f.kind == "row"]
+    assert any(f.table == "transfers" and "cannot read" in f.message for f in rows), rows
+    assert not any("deleted" in f.message for f in rows), rows
