@@ -24,7 +24,7 @@ from typing import Iterator, Protocol
 import cbor2
 from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ledger.audit.entries import (
@@ -227,6 +227,9 @@ def _select_head(session: Session, origin: str) -> AuditHead | None:
         for name, value in values.items():
             set_committed_value(head, name, value)
         return head
+    # In a new process this may be the first ORM object made: its class must be instrumented
+    # (the mappers configured) before an object is built by hand — a query would have done it.
+    configure_mappers()
     head = AuditHead.__mapper__.class_manager.new_instance()
     head.__dict__.update(values)
     make_transient_to_detached(head)   # loaded and unchanged, as a query leaves it
